@@ -1,0 +1,275 @@
+//! `acl` declarations and `if` / `unless` conditions (spec/haproxy.md
+//! §1.5): criteria, `-i`, `-m`, anonymous `{ ... }` ACLs, `!`, `||`.
+
+use super::keywords;
+use super::lexer::Word;
+use super::model::*;
+use super::parser::{Draft, Parser, Section};
+use crate::config::Form;
+
+/// ACLs haproxy predefines; haven treats them as not evaluated yet.
+const PREDEFINED: &[&str] = &[
+    "TRUE",
+    "FALSE",
+    "HTTP",
+    "HTTP_1.0",
+    "HTTP_1.1",
+    "HTTP_2.0",
+    "HTTP_CONTENT",
+    "HTTP_URL_ABS",
+    "HTTP_URL_SLASH",
+    "HTTP_URL_STAR",
+    "LOCALHOST",
+    "METH_CONNECT",
+    "METH_DELETE",
+    "METH_GET",
+    "METH_HEAD",
+    "METH_OPTIONS",
+    "METH_POST",
+    "METH_PUT",
+    "METH_TRACE",
+    "RDP_COOKIE",
+    "REQ_CONTENT",
+    "WAIT_END",
+];
+
+impl Parser<'_> {
+    fn draft_mut(&mut self) -> &mut Draft {
+        match self.section {
+            Section::Proxy(i) => &mut self.drafts[i],
+            _ => &mut self.defaults,
+        }
+    }
+
+    /// `acl <name> <criterion> [flags] <values>`.
+    pub(crate) fn acl(&mut self, words: &[Word]) {
+        let Some(name) = words.get(1) else {
+            return self.error(
+                Form::Parsing,
+                words[0].col,
+                "'acl' expects an ACL name.".into(),
+            );
+        };
+        if let Some(pattern) = self.acl_pattern(&name.text, &words[2..], name.col) {
+            let acls = &mut self.draft_mut().proxy.acls;
+            match acls.iter_mut().find(|a| a.name == name.text) {
+                Some(acl) => acl.patterns.push(pattern),
+                None => acls.push(Acl {
+                    name: name.text.clone(),
+                    patterns: vec![pattern],
+                }),
+            }
+        }
+    }
+
+    /// Parses `<criterion> [flags] <values>` of ACL `name`.
+    fn acl_pattern(&mut self, name: &str, words: &[Word], col: u32) -> Option<AclPattern> {
+        let err = |p: &mut Self, m: String| {
+            p.error(
+                Form::Parsing,
+                col,
+                format!("error detected while parsing ACL '{name}' : {m}"),
+            )
+        };
+        let Some(expr) = words.first() else {
+            err(self, "missing fetch method in ACL expression ''.".into());
+            return None;
+        };
+        let (fetch, arg) = match expr.text.split_once('(') {
+            Some((f, rest)) => (f, rest.split(')').next().unwrap_or("").to_owned()),
+            None => (expr.text.as_str(), String::new()),
+        };
+        let fetch = fetch.split(',').next().unwrap_or(fetch);
+        let (mut ignore_case, mut method, mut values, mut explicit_end) =
+            (false, None, Vec::new(), false);
+        let mut i = 1;
+        while let Some(w) = words.get(i) {
+            match w.text.as_str() {
+                "-i" if values.is_empty() => ignore_case = true,
+                "-n" | "-u" | "-M" if values.is_empty() => {}
+                "-m" | "-f" if values.is_empty() => {
+                    let v = words.get(i + 1).map(|w| w.text.clone());
+                    if w.text == "-m" {
+                        method = v;
+                    } else {
+                        self.not_supported(w.col, "acl -f");
+                    }
+                    i += 1;
+                }
+                "--" if values.is_empty() => explicit_end = true,
+                v => values.push(v.to_owned()),
+            }
+            i += 1;
+        }
+        let criterion = match criterion(fetch, arg, method.as_deref()) {
+            Some(c) => c,
+            None if keywords::is_unsupported_fetch(fetch)
+                || fetch.starts_with("req.")
+                || fetch.starts_with("res.") =>
+            {
+                self.not_supported(expr.col, &format!("acl fetch {fetch}"));
+                Criterion::Unsupported(expr.text.clone())
+            }
+            None => {
+                err(
+                    self,
+                    format!(
+                        "unknown fetch method '{fetch}' in ACL expression '{}'.",
+                        expr.text
+                    ),
+                );
+                return None;
+            }
+        };
+        let needs_values = !matches!(method.as_deref(), Some("found" | "bool"));
+        if values.is_empty() && needs_values && !explicit_end {
+            let msg = format!("parsing acl keyword '{fetch}' :\n  no pattern to match against were provided, so this ACL will never match.\n  If this is what you intended, please add '--' to get rid of this warning.\n  If you intended to match only for existence, please use '-m found'.\n  If you wanted to force an int to match as a bool, please use '-m bool'.\n");
+            self.warn(Form::Unplaced, expr.col, msg);
+        }
+        Some(AclPattern {
+            criterion,
+            ignore_case,
+            values,
+            line: self.line,
+        })
+    }
+
+    /// Parses `if|unless <terms>` starting at `words[0]`. `what` names the
+    /// rule in errors ("switching rule"...).
+    pub(crate) fn condition(&mut self, words: &[Word], what: &str) -> Option<Condition> {
+        let head = &words[0];
+        let unless = match head.text.as_str() {
+            "if" => false,
+            "unless" => true,
+            other => {
+                self.error(Form::Parsing, head.col, format!("error detected while parsing {what} : expects 'if' or 'unless' followed by a condition but found '{other}'."));
+                return None;
+            }
+        };
+        let mut any_of: Vec<Vec<Term>> = vec![Vec::new()];
+        let mut i = 1;
+        while let Some(w) = words.get(i) {
+            let mut text = w.text.as_str();
+            if text == "||" || text == "or" {
+                any_of.push(Vec::new());
+                i += 1;
+                continue;
+            }
+            let mut negate = false;
+            while let Some(rest) = text.strip_prefix('!') {
+                negate = !negate;
+                text = rest;
+            }
+            if text.is_empty() {
+                i += 1;
+                match words.get(i) {
+                    Some(next) => text = next.text.as_str(),
+                    None => break,
+                }
+            }
+            let acl = if text == "{" {
+                let Some(close) = words[i..].iter().position(|w| w.text == "}") else {
+                    self.error(Form::Parsing, w.col, format!("error detected while parsing {what} : missing closing '}}' in condition."));
+                    return None;
+                };
+                let inner = &words[i + 1..i + close];
+                let pattern = self.acl_pattern("anonymous", inner, w.col)?;
+                i += close;
+                let acls = &mut self.draft_mut().proxy.acls;
+                acls.push(Acl {
+                    name: String::new(),
+                    patterns: vec![pattern],
+                });
+                acls.len() - 1
+            } else if let Some(idx) = self
+                .draft_mut()
+                .proxy
+                .acls
+                .iter()
+                .position(|a| a.name == text)
+            {
+                idx
+            } else if PREDEFINED.contains(&text) {
+                let acls = &mut self.draft_mut().proxy.acls;
+                let pattern = AclPattern {
+                    criterion: Criterion::Unsupported(text.to_owned()),
+                    ignore_case: false,
+                    values: Vec::new(),
+                    line: 0,
+                };
+                acls.push(Acl {
+                    name: text.to_owned(),
+                    patterns: vec![pattern],
+                });
+                acls.len() - 1
+            } else {
+                self.error(
+                    Form::Parsing,
+                    w.col,
+                    format!("error detected while parsing {what} : no such ACL : '{text}'."),
+                );
+                return None;
+            };
+            if let Some(group) = any_of.last_mut() {
+                group.push(Term { negate, acl });
+            }
+            i += 1;
+        }
+        if any_of.iter().any(Vec::is_empty) {
+            self.error(
+                Form::Parsing,
+                head.col,
+                format!(
+                    "error detected while parsing {what} : missing ACL after '{}'.",
+                    head.text
+                ),
+            );
+            return None;
+        }
+        Some(Condition { unless, any_of })
+    }
+}
+
+/// The criterion for fetch `fetch(arg)` with match method `-m`, or `None`
+/// when haven does not evaluate that combination.
+fn criterion(fetch: &str, arg: String, method: Option<&str>) -> Option<Criterion> {
+    let header = match fetch {
+        "hdr" | "req.hdr" => Some(method.unwrap_or("str")),
+        "hdr_beg" => Some("beg"),
+        "hdr_end" => Some("end"),
+        "hdr_dom" => Some("dom"),
+        "hdr_sub" => Some("sub"),
+        _ => None,
+    };
+    if let Some(m) = header {
+        return Some(match m {
+            "str" => Criterion::Hdr(arg),
+            "beg" => Criterion::HdrBeg(arg),
+            "end" => Criterion::HdrEnd(arg),
+            "dom" => Criterion::HdrDom(arg),
+            "sub" => Criterion::HdrSub(arg),
+            _ => return None,
+        });
+    }
+    let path = match fetch {
+        "path" => Some(method.unwrap_or("str")),
+        "path_beg" => Some("beg"),
+        "path_end" => Some("end"),
+        "path_sub" => Some("sub"),
+        _ => None,
+    };
+    if let Some(m) = path {
+        return Some(match m {
+            "str" => Criterion::Path,
+            "beg" => Criterion::PathBeg,
+            "end" => Criterion::PathEnd,
+            "sub" => Criterion::PathSub,
+            _ => return None,
+        });
+    }
+    match (fetch, method) {
+        ("url_beg", None) | ("url", Some("beg")) => Some(Criterion::UrlBeg),
+        ("method", None | Some("str")) => Some(Criterion::Method),
+        _ => None,
+    }
+}

@@ -1,0 +1,18 @@
+//! haproxy.cfg in HAProxy 2.6's own syntax (spec/haproxy.md §1).
+//!
+//! [`parse`] reads one or more files as haproxy does with several `-f`,
+//! reports every problem with haproxy's wording and location form, and
+//! returns the resolved [`HaproxyConfig`] when there is no error.
+
+mod acl;
+mod keywords;
+mod lexer;
+mod model;
+mod parser;
+mod proxy_kw;
+mod resolve;
+mod server;
+mod values;
+
+pub use model::*;
+pub use parser::{parse, ParseOptions};

@@ -1,0 +1,516 @@
+//! The resolved haproxy.cfg model: what haven runs, with every reference
+//! checked (backends exist, ACLs are defined, addresses parse).
+
+use crate::time::Duration;
+use serde::Serialize;
+use std::net::IpAddr;
+
+/// A whole haproxy.cfg (or several files read as one).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HaproxyConfig {
+    /// The `global` section.
+    pub global: Global,
+    /// Frontends, backends and listens in config order.
+    pub proxies: Vec<Proxy>,
+}
+
+impl HaproxyConfig {
+    /// The proxy named `name` that has backend capability.
+    pub fn backend(&self, name: &str) -> Option<&Proxy> {
+        self.proxies
+            .iter()
+            .find(|p| p.kind.is_backend() && p.name == name)
+    }
+    /// The proxy named `name` that has frontend capability.
+    pub fn frontend(&self, name: &str) -> Option<&Proxy> {
+        self.proxies
+            .iter()
+            .find(|p| p.kind.is_frontend() && p.name == name)
+    }
+}
+
+/// Process-wide settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Global {
+    /// `maxconn`: most concurrent connections of the process.
+    pub maxconn: Option<u32>,
+    /// `nbthread`.
+    pub nbthread: Option<u32>,
+    /// `log` targets.
+    pub logs: Vec<LogTarget>,
+    /// `spread-checks` percentage (0..50).
+    pub spread_checks: u32,
+    /// `max-spread-checks`.
+    pub max_spread_checks: Option<Duration>,
+    /// `user` to drop to after binding.
+    pub user: Option<String>,
+    /// `group` to drop to after binding.
+    pub group: Option<String>,
+    /// `daemon`.
+    pub daemon: bool,
+    /// `pidfile`.
+    pub pidfile: Option<String>,
+    /// `stats socket` paths (runtime API).
+    pub stats_sockets: Vec<String>,
+}
+
+/// A `log` line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum LogTarget {
+    /// `log global`: use the global targets.
+    Global,
+    /// `log <address> [len N] [format F] <facility> [level [minlevel]]`.
+    Target {
+        /// `127.0.0.1:514`, `/dev/log`, `stdout`...
+        address: String,
+        /// Syslog facility name.
+        facility: String,
+        /// Most verbose level sent.
+        level: Option<String>,
+        /// `format` (rfc3164 by default).
+        format: Option<String>,
+    },
+}
+
+/// What a proxy section was declared as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProxyKind {
+    /// `frontend`: accepts clients.
+    Frontend,
+    /// `backend`: holds servers.
+    Backend,
+    /// `listen`: both at once.
+    Listen,
+}
+
+impl ProxyKind {
+    /// Accepts clients (frontend or listen).
+    pub fn is_frontend(self) -> bool {
+        matches!(self, Self::Frontend | Self::Listen)
+    }
+    /// Holds servers (backend or listen).
+    pub fn is_backend(self) -> bool {
+        matches!(self, Self::Backend | Self::Listen)
+    }
+    /// The section keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Self::Frontend => "frontend",
+            Self::Backend => "backend",
+            Self::Listen => "listen",
+        }
+    }
+}
+
+/// `mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Layer 4 (the default).
+    #[default]
+    Tcp,
+    /// Layer 7.
+    Http,
+}
+
+impl Mode {
+    /// The keyword, as in the config and the stats CSV `mode` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tcp => "tcp",
+            Self::Http => "http",
+        }
+    }
+}
+
+/// One frontend, backend or listen section, with `defaults` applied.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Proxy {
+    /// Section name.
+    pub name: String,
+    /// Section keyword.
+    pub kind: ProxyKind,
+    /// Line of the section keyword.
+    pub line: u32,
+    /// `mode`.
+    pub mode: Mode,
+    /// `bind` lines.
+    pub binds: Vec<Bind>,
+    /// `maxconn` (frontend side).
+    pub maxconn: Option<u32>,
+    /// Named and anonymous ACLs, in declaration order.
+    pub acls: Vec<Acl>,
+    /// `use_backend` rules in order.
+    pub switching_rules: Vec<SwitchingRule>,
+    /// `default_backend`, resolved.
+    pub default_backend: Option<BackendRef>,
+    /// `balance`.
+    pub balance: Balance,
+    /// `hash-type`.
+    pub hash_type: HashType,
+    /// Servers in config order.
+    pub servers: Vec<Server>,
+    /// `retries` (default 3).
+    pub retries: u32,
+    /// `option ...` switches.
+    pub options: Options,
+    /// `timeout ...` values.
+    pub timeouts: Timeouts,
+    /// `option httpchk` + `http-check` rules; `None` means TCP checks.
+    pub http_check: Option<HttpCheck>,
+    /// `stats ...` settings when stats are enabled here.
+    pub stats: Option<Stats>,
+    /// `log` lines.
+    pub logs: Vec<LogTarget>,
+}
+
+/// A resolved reference to a backend-capable proxy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackendRef {
+    /// Its name.
+    pub name: String,
+    /// Its index in [`HaproxyConfig::proxies`].
+    pub index: usize,
+}
+
+/// One listening address of a `bind` line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bind {
+    /// Address; `None` means every IPv4 address (`*`, empty, `0.0.0.0`).
+    pub addr: Option<IpAddr>,
+    /// First port.
+    pub port: u16,
+    /// Last port (equal to `port` unless a range was given).
+    pub port_end: u16,
+    /// Line of the `bind`.
+    pub line: u32,
+}
+
+/// `balance`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Balance {
+    /// Dynamic weighted round robin (the default).
+    #[default]
+    Roundrobin,
+    /// Static weighted round robin.
+    StaticRr,
+    /// Fewest connections.
+    Leastconn,
+    /// First server with a free slot.
+    First,
+    /// Hash of the client address.
+    Source,
+    /// Hash of the URI.
+    Uri {
+        /// `whole`: include the query string.
+        whole: bool,
+        /// `len N`.
+        len: Option<u32>,
+        /// `depth N`.
+        depth: Option<u32>,
+    },
+    /// Hash of a URL parameter.
+    UrlParam(String),
+    /// Hash of a header.
+    Hdr(String),
+    /// Random.
+    Random,
+    /// RDP cookie hash.
+    RdpCookie(String),
+}
+
+impl Balance {
+    /// The algorithm's keyword, as in the stats CSV `algo` column.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Roundrobin => "roundrobin",
+            Self::StaticRr => "static-rr",
+            Self::Leastconn => "leastconn",
+            Self::First => "first",
+            Self::Source => "source",
+            Self::Uri { .. } => "uri",
+            Self::UrlParam(_) => "url_param",
+            Self::Hdr(_) => "hdr",
+            Self::Random => "random",
+            Self::RdpCookie(_) => "rdp-cookie",
+        }
+    }
+}
+
+/// `hash-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct HashType {
+    /// `consistent` rather than `map-based`.
+    pub consistent: bool,
+    /// Apply the avalanche mix.
+    pub avalanche: bool,
+}
+
+/// Where a server is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerAddr {
+    /// A literal address.
+    Ip(IpAddr),
+    /// A name the driver resolves at start.
+    Host(String),
+}
+
+/// A server's port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerPort {
+    /// No port: the port the client connected to.
+    Same,
+    /// A fixed port.
+    Fixed(u16),
+    /// `+N` / `-N`: the client's port shifted.
+    Offset(i32),
+}
+
+/// One `server` line with `default-server` applied.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Server {
+    /// Name, unique in its backend.
+    pub name: String,
+    /// Address.
+    pub addr: ServerAddr,
+    /// Port.
+    pub port: ServerPort,
+    /// `weight` 0..256 (default 1).
+    pub weight: u32,
+    /// `check`: health checks on.
+    pub check: bool,
+    /// `inter` (default 2 s).
+    pub inter: Duration,
+    /// `fastinter` (defaults to `inter`).
+    pub fastinter: Option<Duration>,
+    /// `downinter` (defaults to `inter`).
+    pub downinter: Option<Duration>,
+    /// `rise` (default 2).
+    pub rise: u32,
+    /// `fall` (default 3).
+    pub fall: u32,
+    /// `backup`.
+    pub backup: bool,
+    /// `disabled`: starts in maintenance.
+    pub disabled: bool,
+    /// `maxconn`.
+    pub maxconn: Option<u32>,
+    /// `maxqueue`.
+    pub maxqueue: Option<u32>,
+    /// `slowstart`.
+    pub slowstart: Option<Duration>,
+    /// `port`: the port health checks use.
+    pub check_port: Option<u16>,
+    /// `addr`: the address health checks use.
+    pub check_addr: Option<IpAddr>,
+    /// Line of the `server`.
+    pub line: u32,
+}
+
+/// `option` switches that change behaviour.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Options {
+    /// `option redispatch [interval]`: `Some(interval)` when on (default -1).
+    pub redispatch: Option<i32>,
+    /// `option abortonclose`.
+    pub abortonclose: bool,
+    /// `option forwardfor`.
+    pub forwardfor: Option<Forwardfor>,
+    /// `option httplog`.
+    pub httplog: bool,
+    /// `option tcplog`.
+    pub tcplog: bool,
+    /// `option log-health-checks`.
+    pub log_health_checks: bool,
+    /// `option allbackups`.
+    pub allbackups: bool,
+    /// Connection handling of HTTP exchanges.
+    pub http_conn: HttpConnMode,
+}
+
+/// `option forwardfor [except NET] [header NAME] [if-none]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Forwardfor {
+    /// Header name (default `X-Forwarded-For`).
+    pub header: String,
+    /// `except` network, as written.
+    pub except: Option<String>,
+    /// `if-none`: only add when absent.
+    pub if_none: bool,
+}
+
+/// `option http-keep-alive` / `http-server-close` / `httpclose`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HttpConnMode {
+    /// Keep-alive on both sides (the 2.x default).
+    #[default]
+    KeepAlive,
+    /// Close the server side after each response.
+    ServerClose,
+    /// Close both sides after each exchange.
+    Close,
+}
+
+/// `timeout ...` values; `None` when not set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Timeouts {
+    /// `timeout connect`.
+    pub connect: Option<Duration>,
+    /// `timeout client`.
+    pub client: Option<Duration>,
+    /// `timeout server`.
+    pub server: Option<Duration>,
+    /// `timeout check`.
+    pub check: Option<Duration>,
+    /// `timeout queue`.
+    pub queue: Option<Duration>,
+    /// `timeout http-request`.
+    pub http_request: Option<Duration>,
+    /// `timeout http-keep-alive`.
+    pub http_keep_alive: Option<Duration>,
+    /// `timeout tunnel`.
+    pub tunnel: Option<Duration>,
+}
+
+/// The HTTP health check of a backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HttpCheck {
+    /// Request method (default `OPTIONS`).
+    pub method: String,
+    /// Request URI (default `/`).
+    pub uri: String,
+    /// HTTP version (default `HTTP/1.0`).
+    pub version: String,
+    /// Extra headers from `http-check send hdr`.
+    pub headers: Vec<(String, String)>,
+    /// Body from `http-check send body`.
+    pub body: Option<String>,
+    /// `http-check expect`; `None` means 2xx or 3xx pass.
+    pub expect: Option<HttpExpect>,
+}
+
+/// `http-check expect [!] <match> <pattern>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HttpExpect {
+    /// `!`: pass when the match fails.
+    pub negate: bool,
+    /// What is matched.
+    pub rule: ExpectRule,
+}
+
+/// The matching part of `http-check expect`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExpectRule {
+    /// `status 200,300-310`: inclusive ranges.
+    Status(Vec<(u16, u16)>),
+    /// `rstatus <regex>`.
+    Rstatus(String),
+    /// `string <text>`: body contains.
+    String(String),
+    /// `rstring <regex>`.
+    Rstring(String),
+}
+
+/// `stats ...` of a proxy where `stats enable` (or any stats keyword) is set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// `stats uri` (default `/haproxy?stats`).
+    pub uri: String,
+    /// `stats auth user:pass` pairs.
+    pub auth: Vec<(String, String)>,
+    /// `stats refresh`.
+    pub refresh: Option<Duration>,
+    /// `stats realm`.
+    pub realm: Option<String>,
+    /// `stats hide-version`.
+    pub hide_version: bool,
+    /// `stats admin if|unless <cond>`.
+    pub admin: Option<Condition>,
+}
+
+/// A named ACL (all its lines) or an anonymous `{ ... }` one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Acl {
+    /// Name; empty for an anonymous ACL.
+    pub name: String,
+    /// Each declaration line; the ACL matches when any does.
+    pub patterns: Vec<AclPattern>,
+}
+
+/// One ACL declaration: a criterion and values, any of which may match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AclPattern {
+    /// What is fetched and how it is compared.
+    pub criterion: Criterion,
+    /// `-i`: compare case-insensitively.
+    pub ignore_case: bool,
+    /// Values (any may match).
+    pub values: Vec<String>,
+    /// Line of the declaration.
+    pub line: u32,
+}
+
+/// What an ACL looks at (spec/haproxy.md §1.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Criterion {
+    /// `hdr(name)`: whole value.
+    Hdr(String),
+    /// `hdr_beg(name)`: prefix.
+    HdrBeg(String),
+    /// `hdr_end(name)`: suffix.
+    HdrEnd(String),
+    /// `hdr_dom(name)`: dot/colon-bounded domain.
+    HdrDom(String),
+    /// `hdr_sub(name)`: substring.
+    HdrSub(String),
+    /// `path`: exact path.
+    Path,
+    /// `path_beg`: path prefix.
+    PathBeg,
+    /// `path_end`: path suffix.
+    PathEnd,
+    /// `path_sub`: path substring.
+    PathSub,
+    /// `url_beg`: URI prefix, query included.
+    UrlBeg,
+    /// `method`.
+    Method,
+    /// A fetch haproxy knows that haven does not evaluate yet; never matches.
+    Unsupported(String),
+}
+
+/// `if|unless <terms>`: OR of AND-groups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Condition {
+    /// `unless` rather than `if`.
+    pub unless: bool,
+    /// Alternatives (`||` / `or`), each a list of ANDed terms.
+    pub any_of: Vec<Vec<Term>>,
+}
+
+/// One ACL use in a condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Term {
+    /// `!`: negated.
+    pub negate: bool,
+    /// Index into the proxy's [`Proxy::acls`].
+    pub acl: usize,
+}
+
+/// `use_backend <name> [if|unless <cond>]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SwitchingRule {
+    /// The backend, resolved.
+    pub backend: BackendRef,
+    /// The condition; `None` means always.
+    pub cond: Option<Condition>,
+    /// Line of the rule.
+    pub line: u32,
+}

@@ -1,0 +1,656 @@
+//! The line-by-line driver: sections, conditional blocks, `global`, and the
+//! shared helpers keyword handlers use to report problems.
+
+use super::keywords::{self, PROXY_SECTIONS, SKIPPED_SECTIONS};
+use super::lexer::{split_line, LexError, Vars, Word};
+use super::model::*;
+use super::resolve;
+use super::values::atol;
+use crate::config::{Diagnostic, Diagnostics, Form, Parsed, Severity};
+use std::collections::BTreeMap;
+
+/// What the parser needs from outside core.
+#[derive(Debug, Clone, Default)]
+pub struct ParseOptions {
+    /// Environment variables for `"${NAME}"` expansion.
+    pub env: BTreeMap<String, String>,
+}
+
+/// Parses haproxy.cfg files, given as `(name, text)`, as one configuration.
+pub fn parse(files: &[(&str, &str)], opts: &ParseOptions) -> Parsed<HaproxyConfig> {
+    let mut p = Parser::new(opts);
+    for (name, text) in files {
+        p.parse_file(name, text);
+    }
+    p.finish()
+}
+
+/// A proxy (or the `defaults` template) while its section is being read.
+#[derive(Debug, Clone)]
+pub(crate) struct Draft {
+    pub(crate) proxy: Proxy,
+    /// `default-server` parameters, applied to each later server.
+    pub(crate) default_server: Server,
+    /// `default_backend` name and where it was written.
+    pub(crate) default_backend: Option<(String, u32)>,
+    /// `use_backend` rules with unresolved backend names.
+    pub(crate) rules: Vec<(String, Option<Condition>, u32)>,
+    /// Line of the first `http-check` rule, for the post-parse warning.
+    pub(crate) http_check_line: Option<u32>,
+    /// `option httpchk` was given (else `http-check` rules are ignored).
+    pub(crate) httpchk_option: bool,
+}
+
+/// Which section lines currently belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Section {
+    None,
+    Global,
+    Defaults,
+    Proxy(usize),
+    /// A proxy header failed: its lines are refused.
+    Broken,
+    /// A section haven skips (resolvers, peers, ...).
+    Skipped,
+}
+
+/// One `.if` level.
+#[derive(Debug, Clone, Copy)]
+struct CondFrame {
+    /// Lines of this branch are read.
+    active: bool,
+    /// Some branch of this block was already taken.
+    taken: bool,
+    /// The enclosing block was active.
+    parent_active: bool,
+}
+
+pub(crate) struct Parser<'o> {
+    opts: &'o ParseOptions,
+    pub(crate) diags: Diagnostics,
+    pub(crate) global: Global,
+    pub(crate) defaults: Draft,
+    named_defaults: BTreeMap<String, Draft>,
+    pub(crate) drafts: Vec<Draft>,
+    pub(crate) section: Section,
+    conds: Vec<CondFrame>,
+    pub(crate) file: String,
+    pub(crate) line: u32,
+    src_line: String,
+}
+
+impl<'o> Parser<'o> {
+    fn new(opts: &'o ParseOptions) -> Self {
+        Self {
+            opts,
+            diags: Diagnostics::default(),
+            global: Global::default(),
+            defaults: Draft::template(),
+            named_defaults: BTreeMap::new(),
+            drafts: Vec::new(),
+            section: Section::None,
+            conds: Vec::new(),
+            file: String::new(),
+            line: 0,
+            src_line: String::new(),
+        }
+    }
+
+    fn parse_file(&mut self, name: &str, text: &str) {
+        self.file = name.to_owned();
+        self.section = Section::None;
+        let mut lines: Vec<&str> = text.split('\n').collect();
+        let missing_lf = !text.is_empty() && !text.ends_with('\n');
+        if !missing_lf {
+            lines.pop();
+        }
+        for (i, line) in lines.iter().enumerate() {
+            self.line = i as u32 + 1;
+            self.src_line = (*line).to_owned();
+            self.parse_line(line);
+        }
+        if let Some(last) = lines.last().filter(|_| missing_lf) {
+            let pos = last.chars().count() + 1;
+            self.error(
+                Form::ParsingTight,
+                0,
+                format!(
+                    "Missing LF on last line, file might have been truncated at position {pos}."
+                ),
+            );
+        }
+        if !self.conds.is_empty() {
+            self.error(Form::Parsing, 0, "missing '.endif' at end of file".into());
+            self.conds.clear();
+        }
+    }
+
+    fn parse_line(&mut self, line: &str) {
+        let vars = Vars {
+            env: &self.opts.env,
+            file: &self.file,
+            line: self.line,
+        };
+        let words = match split_line(line, &vars) {
+            Ok(w) => w,
+            Err(LexError::UnmatchedQuote { col }) => {
+                return self.error(
+                    Form::ParsingTight,
+                    col,
+                    format!("unmatched quote at position {col}:"),
+                );
+            }
+            Err(LexError::BadHex { col }) => {
+                return self.error(
+                    Form::ParsingTight,
+                    col,
+                    format!("truncated or invalid hexadecimal sequence at position {col}:"),
+                );
+            }
+        };
+        let Some(first) = words.first() else { return };
+        if first.text.starts_with('.') && self.conditional(&words) {
+            return;
+        }
+        if self.conds.last().is_some_and(|c| !c.active) {
+            return;
+        }
+        let kw = first.text.as_str();
+        if kw == "global" {
+            self.section = Section::Global;
+        } else if kw == "defaults" {
+            self.open_defaults(&words);
+        } else if PROXY_SECTIONS.contains(&kw) {
+            self.open_proxy(&words);
+        } else if SKIPPED_SECTIONS.contains(&kw) {
+            self.section = Section::Skipped;
+            self.warn(
+                Form::Parsing,
+                first.col,
+                format!("section '{kw}' parsed, not supported yet."),
+            );
+        } else {
+            match self.section.clone() {
+                Section::None => self.error(
+                    Form::ParsingTight,
+                    first.col,
+                    format!("unknown keyword '{kw}' out of section."),
+                ),
+                Section::Global => self.global_keyword(&words),
+                Section::Defaults | Section::Proxy(_) => self.proxy_keyword(&words),
+                Section::Broken => self.error(
+                    Form::Parsing,
+                    first.col,
+                    "'listen' or 'defaults' expected.".into(),
+                ),
+                Section::Skipped => {}
+            }
+        }
+    }
+
+    /// Handles `.if` / `.elif` / `.else` / `.endif` and the message
+    /// directives; returns false when `words` is not a directive.
+    fn conditional(&mut self, words: &[Word]) -> bool {
+        let kw = words[0].text.as_str();
+        let parent_active = self.conds.last().is_none_or(|c| c.active);
+        match kw {
+            ".if" => {
+                let v = parent_active && self.eval_cond(words);
+                self.conds.push(CondFrame {
+                    active: v,
+                    taken: v,
+                    parent_active,
+                });
+            }
+            ".elif" | ".else" => match self.conds.last().copied() {
+                Some(top) => {
+                    let v =
+                        top.parent_active && !top.taken && (kw == ".else" || self.eval_cond(words));
+                    if let Some(f) = self.conds.last_mut() {
+                        f.active = v;
+                        f.taken |= v;
+                    }
+                }
+                None => self.error(
+                    Form::Parsing,
+                    words[0].col,
+                    format!("'{kw}' with no matching '.if'."),
+                ),
+            },
+            ".endif" => {
+                if self.conds.pop().is_none() {
+                    self.error(
+                        Form::Parsing,
+                        words[0].col,
+                        "'.endif' with no matching '.if'.".into(),
+                    );
+                }
+            }
+            ".diag" | ".notice" | ".warning" | ".alert" => {
+                if parent_active {
+                    let text: Vec<&str> = words[1..].iter().map(|w| w.text.as_str()).collect();
+                    let sev = if kw == ".alert" {
+                        Severity::Error
+                    } else {
+                        Severity::Warning
+                    };
+                    self.push(sev, Form::Parsing, words[0].col, text.join(" "));
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Evaluates a `.if` condition: `0`/`1`, `defined(VAR)`,
+    /// `feature(X)` (haven builds none), `version_atleast(V)` /
+    /// `version_before(V)` against 2.6, `streq(a,b)` / `strneq(a,b)`.
+    fn eval_cond(&mut self, words: &[Word]) -> bool {
+        let Some(term) = words.get(1) else {
+            self.error(Form::Parsing, words[0].col, "missing condition".into());
+            return false;
+        };
+        let t = term.text.as_str();
+        let (name, arg) = match t.split_once('(') {
+            Some((n, rest)) => (n, rest.strip_suffix(')').unwrap_or(rest)),
+            None => (t, ""),
+        };
+        match name {
+            "0" | "" => false,
+            "1" => true,
+            "defined" => self.opts.env.contains_key(arg),
+            "feature" => false,
+            "version_atleast" => version_cmp(arg) != std::cmp::Ordering::Less,
+            "version_before" => version_cmp(arg) == std::cmp::Ordering::Less,
+            "streq" | "strneq" => {
+                let (a, b) = arg.split_once(',').unwrap_or((arg, ""));
+                (a == b) == (name == "streq")
+            }
+            _ => {
+                self.error(
+                    Form::Parsing,
+                    term.col,
+                    format!("unknown term '{name}' in condition"),
+                );
+                false
+            }
+        }
+    }
+
+    fn open_defaults(&mut self, words: &[Word]) {
+        let mut d = self
+            .take_from(words)
+            .unwrap_or_else(|| self.defaults.clone());
+        d.proxy.line = self.line;
+        if let Some(name) = words.get(1).filter(|w| w.text != "from") {
+            d.proxy.name = name.text.clone();
+            self.named_defaults.insert(name.text.clone(), d.clone());
+        } else {
+            d.proxy.name.clear();
+        }
+        self.defaults = d;
+        self.section = Section::Defaults;
+    }
+
+    /// The `from <defaults>` template of a section header, if given.
+    fn take_from(&mut self, words: &[Word]) -> Option<Draft> {
+        let pos = words.iter().position(|w| w.text == "from")?;
+        let Some(name) = words.get(pos + 1) else {
+            self.error(
+                Form::Parsing,
+                words[pos].col,
+                "'from' expects a defaults section name.".into(),
+            );
+            return None;
+        };
+        match self.named_defaults.get(&name.text) {
+            Some(d) => Some(d.clone()),
+            None => {
+                self.error(
+                    Form::Parsing,
+                    name.col,
+                    format!(
+                        "defaults section '{}' not found for '{}'.",
+                        name.text, words[0].text
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn open_proxy(&mut self, words: &[Word]) {
+        let kw = words[0].text.as_str();
+        let kind = match kw {
+            "frontend" => ProxyKind::Frontend,
+            "backend" => ProxyKind::Backend,
+            _ => ProxyKind::Listen,
+        };
+        self.section = Section::Broken;
+        let Some(name) = words.get(1) else {
+            return self.error(
+                Form::Parsing,
+                words[0].col,
+                format!("'{kw}' expects <name> as an argument"),
+            );
+        };
+        if let Some(extra) = words.get(2).filter(|w| w.text != "from") {
+            return self.error(
+                Form::Parsing,
+                extra.col,
+                "please use the 'bind' keyword for listening addresses.".into(),
+            );
+        }
+        if let Some(bad) = name
+            .text
+            .chars()
+            .find(|c| !(c.is_alphanumeric() || "-_.:".contains(*c)))
+        {
+            return self.error(
+                Form::Parsing,
+                name.col,
+                format!(
+                    "character '{bad}' is not permitted in '{kw}' name '{}'.",
+                    name.text
+                ),
+            );
+        }
+        let clash = self.drafts.iter().find(|d| {
+            d.proxy.name == name.text
+                && (d.proxy.kind.is_frontend() && kind.is_frontend()
+                    || d.proxy.kind.is_backend() && kind.is_backend())
+        });
+        if let Some(prev) = clash {
+            let msg = format!(
+                "{} '{}' has the same name as {} '{}' declared at {}:{}.",
+                kind.keyword(),
+                name.text,
+                prev.proxy.kind.keyword(),
+                prev.proxy.name,
+                self.file,
+                prev.proxy.line
+            );
+            self.error(Form::ParsingCapital, name.col, msg);
+        }
+        let mut d = self
+            .take_from(words)
+            .unwrap_or_else(|| self.defaults.clone());
+        d.proxy.name = name.text.clone();
+        d.proxy.kind = kind;
+        d.proxy.line = self.line;
+        if !kind.is_frontend() {
+            d.default_backend = None;
+        }
+        self.drafts.push(d);
+        self.section = Section::Proxy(self.drafts.len() - 1);
+    }
+
+    fn global_keyword(&mut self, words: &[Word]) {
+        let kw = words[0].text.as_str();
+        let arg = words.get(1);
+        match kw {
+            "maxconn" => self.global.maxconn = Some(self.count_arg(words)),
+            "nbthread" => self.global.nbthread = Some(self.count_arg(words)),
+            "daemon" => self.global.daemon = true,
+            "user" | "group" | "pidfile" => {
+                let Some(v) = arg else {
+                    return self.error(Form::Parsing, words[0].col, format!("'{kw}' expects an argument."));
+                };
+                let v = Some(v.text.clone());
+                match kw {
+                    "user" => self.global.user = v,
+                    "group" => self.global.group = v,
+                    _ => self.global.pidfile = v,
+                }
+                if kw != "pidfile" {
+                    self.not_supported(words[0].col, kw);
+                }
+            }
+            "log" => {
+                if let Some(t) = self.log_target(words) {
+                    self.global.logs.push(t);
+                }
+            }
+            "spread-checks" => {
+                let v = self.count_arg(words);
+                if v > 50 {
+                    self.error(Form::Parsing, words[0].col, "'spread-checks' needs a positive value in range 0..50.".into());
+                }
+                self.global.spread_checks = v.min(50);
+            }
+            "max-spread-checks" => self.global.max_spread_checks = self.time_arg(words, 1, kw),
+            "setenv" => {
+                if words.len() < 3 {
+                    self.error(Form::Parsing, words[0].col, "'setenv' expects a name and a value.".into());
+                }
+            }
+            "nbproc" => self.error(Form::Parsing, words[0].col, "nbproc is not supported any more since HAProxy 2.5. Threads will automatically be used on multi-processor machines if available.".into()),
+            "stats" if arg.is_some_and(|a| a.text == "socket") => {
+                match words.get(2) {
+                    Some(path) => self.global.stats_sockets.push(path.text.clone()),
+                    None => self.error(Form::Parsing, words[0].col, "'stats socket' requires a path or an address.".into()),
+                }
+            }
+            _ if keywords::is_unsupported_global(kw) => self.not_supported(words[0].col, kw),
+            _ => {
+                let hint = self.suggest(kw, &["global", "defaults", "frontend", "backend", "listen", "maxconn", "nbthread", "daemon", "user", "group", "pidfile", "log", "stats"]);
+                self.error(Form::Parsing, words[0].col, format!("unknown keyword '{kw}' in 'global' section{hint}"));
+            }
+        }
+    }
+
+    /// Parses a `log` line (global or proxy).
+    pub(crate) fn log_target(&mut self, words: &[Word]) -> Option<LogTarget> {
+        let mut args = words[1..]
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>();
+        if args.first() == Some(&"global") {
+            return Some(LogTarget::Global);
+        }
+        let Some(address) = args.first().map(|a| (*a).to_owned()) else {
+            self.error(
+                Form::Parsing,
+                words[0].col,
+                "'log' expects either <address[:port]> and <facility> or 'global' as arguments."
+                    .into(),
+            );
+            return None;
+        };
+        args.remove(0);
+        let mut format = None;
+        while let Some(opt) = args
+            .first()
+            .copied()
+            .filter(|a| matches!(*a, "len" | "format" | "sample"))
+        {
+            if opt == "format" {
+                format = args.get(1).map(|s| (*s).to_owned());
+            }
+            args.drain(..args.len().min(2));
+        }
+        let Some(facility) = args.first().map(|s| (*s).to_owned()) else {
+            self.error(
+                Form::Parsing,
+                words[0].col,
+                "'log' expects <address> and <facility> as arguments.".into(),
+            );
+            return None;
+        };
+        Some(LogTarget::Target {
+            address,
+            facility,
+            level: args.get(1).map(|s| (*s).to_owned()),
+            format,
+        })
+    }
+
+    /// An integer argument read as haproxy does (`atol`), clamped to u32.
+    pub(crate) fn count_arg(&mut self, words: &[Word]) -> u32 {
+        match words.get(1) {
+            Some(w) => atol(&w.text).clamp(0, i64::from(u32::MAX)) as u32,
+            None => {
+                let kw = &words[0].text;
+                self.error(
+                    Form::Parsing,
+                    words[0].col,
+                    format!("'{kw}' expects an integer argument."),
+                );
+                0
+            }
+        }
+    }
+
+    /// A time argument at `idx`, reported as `'<what>'` on error.
+    pub(crate) fn time_arg(
+        &mut self,
+        words: &[Word],
+        idx: usize,
+        what: &str,
+    ) -> Option<crate::time::Duration> {
+        let Some(w) = words.get(idx) else {
+            self.error(
+                Form::Parsing,
+                words[0].col,
+                format!("'{what}' expects an integer value (in milliseconds)."),
+            );
+            return None;
+        };
+        match super::values::parse_time(&w.text) {
+            Ok(d) => Some(d),
+            Err(c) => {
+                let c = c.map(String::from).unwrap_or_default();
+                self.error(
+                    Form::Parsing,
+                    w.col,
+                    format!("unexpected character '{c}' in '{what}'"),
+                );
+                None
+            }
+        }
+    }
+
+    /// "; did you mean 'x' maybe ?" when a candidate is close enough.
+    pub(crate) fn suggest(&self, word: &str, candidates: &[&str]) -> String {
+        candidates
+            .iter()
+            .map(|c| (edit_distance(word, c), *c))
+            .filter(|(d, c)| *d <= 2.max(c.len() / 3) && *d < c.len())
+            .min()
+            .map(|(_, c)| format!("; did you mean '{c}' maybe ?"))
+            .unwrap_or_default()
+    }
+
+    /// Records a "parsed, not supported yet" warning.
+    pub(crate) fn not_supported(&mut self, col: u32, what: &str) {
+        self.warn(
+            Form::Parsing,
+            col,
+            format!("'{what}' parsed, not supported yet."),
+        );
+    }
+
+    pub(crate) fn error(&mut self, form: Form, col: u32, message: String) {
+        self.push(Severity::Error, form, col, message);
+    }
+
+    pub(crate) fn warn(&mut self, form: Form, col: u32, message: String) {
+        self.push(Severity::Warning, form, col, message);
+    }
+
+    fn push(&mut self, severity: Severity, form: Form, col: u32, message: String) {
+        self.diags.push(Diagnostic {
+            severity,
+            file: self.file.clone(),
+            line: self.line,
+            col,
+            message,
+            form,
+            source_line: Some(self.src_line.clone()),
+        });
+    }
+
+    /// Reports a problem found after parsing (no line).
+    pub(crate) fn post_error(&mut self, severity: Severity, message: String) {
+        self.diags.push(Diagnostic {
+            severity,
+            file: self.file.clone(),
+            line: 0,
+            col: 0,
+            message,
+            form: Form::Unplaced,
+            source_line: None,
+        });
+    }
+
+    fn finish(mut self) -> Parsed<HaproxyConfig> {
+        let proxies = resolve::resolve(&mut self);
+        let config = (!self.diags.has_errors()).then(|| HaproxyConfig {
+            global: self.global.clone(),
+            proxies,
+        });
+        Parsed {
+            config,
+            diagnostics: self.diags,
+        }
+    }
+}
+
+impl Draft {
+    /// The built-in defaults haproxy starts from.
+    fn template() -> Self {
+        Self {
+            proxy: Proxy {
+                name: String::new(),
+                kind: ProxyKind::Backend,
+                line: 0,
+                mode: Mode::Tcp,
+                binds: Vec::new(),
+                maxconn: None,
+                acls: Vec::new(),
+                switching_rules: Vec::new(),
+                default_backend: None,
+                balance: Balance::Roundrobin,
+                hash_type: HashType::default(),
+                servers: Vec::new(),
+                retries: 3,
+                options: Options::default(),
+                timeouts: Timeouts::default(),
+                http_check: None,
+                stats: None,
+                logs: Vec::new(),
+            },
+            default_server: super::server::default_server(),
+            default_backend: None,
+            rules: Vec::new(),
+            http_check_line: None,
+            httpchk_option: false,
+        }
+    }
+}
+
+/// Compares haproxy 2.6 with a version string such as `2.5` or `2.6.12`.
+fn version_cmp(v: &str) -> std::cmp::Ordering {
+    let ours = [2u64, 6, 12];
+    let theirs: Vec<u64> = v.split('.').map(|p| atol(p).max(0) as u64).collect();
+    ours.iter()
+        .zip(theirs.iter().chain(std::iter::repeat(&0)))
+        .map(|(a, b)| a.cmp(b))
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

@@ -1,0 +1,814 @@
+//! Keywords of `defaults`, `frontend`, `backend` and `listen` sections
+//! (spec/haproxy.md §1.4), with haproxy's capability rules: a keyword of
+//! the other side is ignored with a warning, a keyword `defaults` cannot
+//! hold is an error.
+
+use super::keywords;
+use super::lexer::Word;
+use super::model::*;
+use super::parser::{Draft, Parser, Section};
+use super::values::{parse_host_port, AddrError, Host, PortSpec};
+use crate::config::Form;
+
+/// Which side of a proxy a keyword configures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Frontend,
+    Backend,
+    Both,
+}
+
+/// Proxy keywords haven reads, for "did you mean" hints.
+const PROXY_KEYWORDS: &[&str] = &[
+    "mode",
+    "bind",
+    "default_backend",
+    "use_backend",
+    "acl",
+    "balance",
+    "hash-type",
+    "server",
+    "default-server",
+    "retries",
+    "maxconn",
+    "option",
+    "timeout",
+    "log",
+    "stats",
+    "http-check",
+];
+
+/// Bind parameters that take no argument.
+const BIND_FLAGS: &[&str] = &[
+    "ssl",
+    "v4v6",
+    "v6only",
+    "transparent",
+    "accept-proxy",
+    "defer-accept",
+    "tfo",
+    "strict-sni",
+    "allow-0rtt",
+    "prefer-client-ciphers",
+    "no-sslv3",
+    "no-tlsv10",
+    "no-tlsv11",
+    "no-tlsv12",
+    "no-tlsv13",
+    "force-tlsv12",
+    "force-tlsv13",
+    "no-tls-tickets",
+    "generate-certificates",
+    "quic-force-retry",
+    "accept-netscaler-cip",
+];
+
+/// Bind parameters that take one argument.
+const BIND_WITH_ARG: &[&str] = &[
+    "crt",
+    "alpn",
+    "name",
+    "interface",
+    "process",
+    "thread",
+    "maxconn",
+    "backlog",
+    "npn",
+    "ciphers",
+    "ciphersuites",
+    "ca-file",
+    "verify",
+    "curves",
+    "ecdhe",
+    "ssl-min-ver",
+    "ssl-max-ver",
+    "crt-list",
+    "level",
+    "mode",
+    "user",
+    "group",
+    "uid",
+    "gid",
+    "nice",
+    "id",
+    "mss",
+    "namespace",
+    "expose-fd",
+    "severity-output",
+    "crl-file",
+    "ca-ignore-err",
+    "crt-ignore-err",
+    "tcp-ut",
+    "proto",
+];
+
+impl Parser<'_> {
+    /// The draft lines currently go to (the defaults template or a proxy).
+    fn draft(&mut self) -> &mut Draft {
+        match self.section {
+            Section::Proxy(i) => &mut self.drafts[i],
+            _ => &mut self.defaults,
+        }
+    }
+
+    /// `None` in `defaults`, else the proxy's kind and name.
+    fn current(&self) -> Option<(ProxyKind, String)> {
+        match self.section {
+            Section::Proxy(i) => {
+                Some((self.drafts[i].proxy.kind, self.drafts[i].proxy.name.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    /// True when a keyword for `side` applies here; warns in haproxy's words
+    /// when it does not. `what` is how haproxy names the keyword.
+    fn applies(&mut self, word: &Word, side: Side, what: &str) -> bool {
+        let Some((kind, name)) = self.current() else {
+            return true;
+        };
+        let (ok, other) = match side {
+            Side::Both => (true, ""),
+            Side::Frontend => (kind.is_frontend(), "frontend"),
+            Side::Backend => (kind.is_backend(), "backend"),
+        };
+        if !ok {
+            let me = kind.keyword();
+            let msg = if what.starts_with("timeout ") {
+                format!("'{what}' will be ignored because {me} '{name}' has no {other} capability")
+            } else if what == "maxconn" {
+                format!("'maxconn' ignored because {me} '{name}' has no frontend capability. Maybe you want 'fullconn' instead ?")
+            } else {
+                format!("'{what}' ignored because {me} '{name}' has no {other} capability.")
+            };
+            self.warn(Form::Parsing, word.col, msg);
+        }
+        ok
+    }
+
+    /// Refuses a keyword `defaults` cannot hold.
+    fn not_in_defaults(&mut self, word: &Word, form: Form) -> bool {
+        if self.section == Section::Defaults {
+            let anon = if word.text == "acl" && self.defaults.proxy.name.is_empty() {
+                "anonymous "
+            } else {
+                ""
+            };
+            self.error(
+                form,
+                word.col,
+                format!("'{}' not allowed in {anon}'defaults' section.", word.text),
+            );
+            return true;
+        }
+        false
+    }
+
+    pub(crate) fn proxy_keyword(&mut self, words: &[Word]) {
+        let w0 = &words[0];
+        let kw = w0.text.as_str();
+        match kw {
+            "mode" => match words.get(1).map(|w| w.text.as_str()) {
+                Some("http") => self.draft().proxy.mode = Mode::Http,
+                Some("tcp") => self.draft().proxy.mode = Mode::Tcp,
+                Some(other) => self.error(
+                    Form::Parsing,
+                    words[1].col,
+                    format!("unknown proxy mode '{other}'."),
+                ),
+                None => self.error(
+                    Form::Parsing,
+                    w0.col,
+                    "'mode' expects one of 'http', 'tcp' or 'health'.".into(),
+                ),
+            },
+            "bind" => {
+                if !self.not_in_defaults(w0, Form::Parsing)
+                    && self.applies(w0, Side::Frontend, "bind")
+                {
+                    self.bind(words);
+                }
+            }
+            "default_backend" => {
+                if self.applies(w0, Side::Frontend, kw) {
+                    match words.get(1) {
+                        Some(b) => {
+                            let line = self.line;
+                            self.draft().default_backend = Some((b.text.clone(), line));
+                        }
+                        None => self.error(
+                            Form::Parsing,
+                            w0.col,
+                            "'default_backend' expects a backend name.".into(),
+                        ),
+                    }
+                }
+            }
+            "use_backend" => {
+                if !self.not_in_defaults(w0, Form::Parsing) && self.applies(w0, Side::Frontend, kw)
+                {
+                    self.use_backend(words);
+                }
+            }
+            "acl" => {
+                if !self.not_in_defaults(w0, Form::Parsing) {
+                    self.acl(words);
+                }
+            }
+            "balance" => {
+                if self.applies(w0, Side::Backend, kw) {
+                    self.balance(words);
+                }
+            }
+            "hash-type" => {
+                if self.applies(w0, Side::Backend, kw) {
+                    self.hash_type(words);
+                }
+            }
+            "server" => self.server_keyword(words),
+            "default-server" => {
+                if self.applies(w0, Side::Backend, kw) {
+                    self.default_server_keyword(words);
+                }
+            }
+            "retries" => {
+                if self.applies(w0, Side::Backend, kw) {
+                    let n = self.count_arg(words);
+                    self.draft().proxy.retries = n;
+                }
+            }
+            "maxconn" => {
+                if self.applies(w0, Side::Frontend, kw) {
+                    let n = self.count_arg(words);
+                    self.draft().proxy.maxconn = Some(n);
+                }
+            }
+            "option" => self.option(words, false),
+            "no" if words.get(1).is_some_and(|w| w.text == "option") => {
+                self.option(&words[1..], true)
+            }
+            "timeout" => self.timeout(words),
+            "log" => {
+                if let Some(t) = self.log_target(words) {
+                    self.draft().proxy.logs.push(t);
+                }
+            }
+            "stats" => self.stats(words),
+            "http-check" => {
+                if self.applies(w0, Side::Backend, kw) {
+                    self.http_check(words);
+                }
+            }
+            _ => {
+                if let Some(msg) = keywords::removed_proxy_keyword(kw) {
+                    self.error(Form::Parsing, w0.col, msg);
+                } else if keywords::is_unsupported_proxy(kw) {
+                    self.not_supported(w0.col, kw);
+                } else {
+                    let section = match self.current() {
+                        Some((k, _)) => k.keyword(),
+                        None => "defaults",
+                    };
+                    let hint = self.suggest(kw, PROXY_KEYWORDS);
+                    self.error(
+                        Form::Parsing,
+                        w0.col,
+                        format!("unknown keyword '{kw}' in '{section}' section{hint}"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn bind(&mut self, words: &[Word]) {
+        let Some(spec) = words.get(1) else {
+            return self.error(
+                Form::Parsing,
+                words[0].col,
+                "'bind' expects {<path>|[addr1]:port1[-end1]}{,[addr]:port[-end]}... as arguments."
+                    .into(),
+            );
+        };
+        let line = self.line;
+        let mut binds = Vec::new();
+        for part in spec.text.split(',') {
+            if part.starts_with('/')
+                || part.contains('@') && !part.starts_with("ipv4@") && !part.starts_with("ipv6@")
+            {
+                self.not_supported(spec.col, &format!("bind {part}"));
+                continue;
+            }
+            let err = |p: &mut Self, m: String| {
+                p.error(
+                    Form::Parsing,
+                    spec.col,
+                    format!("'bind {}' : {m}", spec.text),
+                )
+            };
+            match parse_host_port(part) {
+                Ok(hp) => {
+                    let addr = match hp.host {
+                        Host::Any => None,
+                        Host::Ip(ip) if ip.is_unspecified() && ip.is_ipv4() => None,
+                        Host::Ip(ip) => Some(ip),
+                        Host::Name(n) => {
+                            err(self, format!("could not resolve address '{n}'."));
+                            continue;
+                        }
+                    };
+                    match hp.port {
+                        Some(PortSpec::Range(port, port_end)) => binds.push(Bind {
+                            addr,
+                            port,
+                            port_end,
+                            line,
+                        }),
+                        Some(PortSpec::Offset(_)) => {
+                            err(self, addr_message(&AddrError::OffsetNotPermitted, part))
+                        }
+                        None => err(self, addr_message(&AddrError::MissingPort, part)),
+                    }
+                }
+                Err(e) => err(self, addr_message(&e, part)),
+            }
+        }
+        let mut i = 2;
+        while let Some(p) = words.get(i) {
+            let name = p.text.as_str();
+            if BIND_FLAGS.contains(&name) {
+                i += 1;
+            } else if BIND_WITH_ARG.contains(&name) {
+                if words.get(i + 1).is_none() {
+                    self.error(
+                        Form::Parsing,
+                        p.col,
+                        format!("'bind {}' : missing argument for '{name}'.", spec.text),
+                    );
+                }
+                i += 2;
+            } else {
+                self.error(
+                    Form::Parsing,
+                    p.col,
+                    format!("'bind {}' unknown keyword '{name}'.", spec.text),
+                );
+                i += 1;
+                continue;
+            }
+            self.not_supported(p.col, &format!("bind {name}"));
+        }
+        self.draft().proxy.binds.extend(binds);
+    }
+
+    fn use_backend(&mut self, words: &[Word]) {
+        let Some(target) = words.get(1) else {
+            return self.error(
+                Form::Parsing,
+                words[0].col,
+                "'use_backend' expects a backend name.".into(),
+            );
+        };
+        let cond = match words.get(2) {
+            None => None,
+            Some(_) => match self.condition(&words[2..], "switching rule") {
+                Some(c) => Some(c),
+                None => return,
+            },
+        };
+        let line = self.line;
+        self.draft().rules.push((target.text.clone(), cond, line));
+    }
+
+    fn balance(&mut self, words: &[Word]) {
+        let algo = words.get(1).map(|w| w.text.as_str()).unwrap_or("");
+        let arg = |i: usize| words.get(i).map(|w| w.text.clone());
+        let b = match algo {
+            "roundrobin" => Balance::Roundrobin,
+            "static-rr" => Balance::StaticRr,
+            "leastconn" => Balance::Leastconn,
+            "first" => Balance::First,
+            "source" => Balance::Source,
+            "random" => Balance::Random,
+            "uri" => {
+                let (mut whole, mut len, mut depth) = (false, None, None);
+                let mut i = 2;
+                while let Some(w) = words.get(i) {
+                    match w.text.as_str() {
+                        "whole" => whole = true,
+                        "len" => {
+                            len = arg(i + 1).map(|v| super::values::atol(&v).max(0) as u32);
+                            i += 1;
+                        }
+                        "depth" => {
+                            depth = arg(i + 1).map(|v| super::values::atol(&v).max(0) as u32);
+                            i += 1;
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                Balance::Uri { whole, len, depth }
+            }
+            "url_param" => match arg(2) {
+                Some(p) => Balance::UrlParam(p),
+                None => {
+                    return self.error(
+                        Form::Parsing,
+                        words[0].col,
+                        "'balance url_param' requires an URL parameter name.".into(),
+                    )
+                }
+            },
+            a if a.starts_with("hdr(") && a.ends_with(')') => {
+                Balance::Hdr(a[4..a.len() - 1].to_owned())
+            }
+            a if a.starts_with("rdp-cookie") => Balance::RdpCookie(
+                a.trim_start_matches("rdp-cookie")
+                    .trim_matches(|c| c == '(' || c == ')')
+                    .to_owned(),
+            ),
+            _ => {
+                return self.error(Form::Parsing, words[0].col, "balance only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', 'url_param', 'hdr(name)' and 'rdp-cookie(name)' options.".into());
+            }
+        };
+        if !matches!(
+            b,
+            Balance::Roundrobin
+                | Balance::StaticRr
+                | Balance::Leastconn
+                | Balance::First
+                | Balance::Source
+                | Balance::Uri { .. }
+        ) {
+            self.not_supported(words[1].col, &format!("balance {algo}"));
+        }
+        self.draft().proxy.balance = b;
+    }
+
+    fn hash_type(&mut self, words: &[Word]) {
+        let mut h = HashType::default();
+        match words.get(1).map(|w| w.text.as_str()) {
+            Some("map-based") => {}
+            Some("consistent") => h.consistent = true,
+            _ => {
+                return self.error(
+                    Form::Parsing,
+                    words[0].col,
+                    "hash-type requires 'map-based' or 'consistent'.".into(),
+                )
+            }
+        }
+        let func = words.get(2).map(|w| w.text.as_str());
+        h.avalanche = words.iter().any(|w| w.text == "avalanche") || h.consistent && func.is_none();
+        if let Some(f) = func.filter(|f| !matches!(*f, "sdbm" | "avalanche")) {
+            self.not_supported(words[2].col, &format!("hash-type function {f}"));
+        }
+        self.draft().proxy.hash_type = h;
+    }
+
+    fn option(&mut self, words: &[Word], negate: bool) {
+        let Some(opt) = words.get(1) else {
+            return self.error(
+                Form::Parsing,
+                words[0].col,
+                "'option' expects an option name.".into(),
+            );
+        };
+        let name = opt.text.as_str();
+        let backend_only = matches!(
+            name,
+            "httpchk" | "redispatch" | "abortonclose" | "allbackups"
+        );
+        if backend_only && !self.applies(opt, Side::Backend, name) {
+            return;
+        }
+        if name == "httplog" && self.current().is_some_and(|(k, _)| !k.is_frontend()) {
+            let n = self.current().map(|(_, n)| n).unwrap_or_default();
+            return self.warn(
+                Form::Parsing,
+                opt.col,
+                format!("backend '{n}' : 'option httplog' directive is ignored in backends."),
+            );
+        }
+        let line = self.line;
+        let file = self.file.clone();
+        let d = self.draft();
+        let o = &mut d.proxy.options;
+        match name {
+            "redispatch" => {
+                o.redispatch = (!negate).then(|| {
+                    words
+                        .get(2)
+                        .map_or(-1, |w| super::values::atol(&w.text) as i32)
+                });
+                if o.redispatch == Some(0) {
+                    o.redispatch = None;
+                }
+            }
+            "abortonclose" => o.abortonclose = !negate,
+            "allbackups" => o.allbackups = !negate,
+            "log-health-checks" => o.log_health_checks = !negate,
+            "httplog" | "tcplog" => {
+                let (this, other) = if name == "httplog" {
+                    (&mut o.httplog, &mut o.tcplog)
+                } else {
+                    (&mut o.tcplog, &mut o.httplog)
+                };
+                let overrides = *other && !negate;
+                *this = !negate;
+                if overrides {
+                    *other = false;
+                    let sec = match self.current() {
+                        Some((k, _)) => k.keyword(),
+                        None => "defaults",
+                    };
+                    let prev = if name == "httplog" {
+                        "tcplog"
+                    } else {
+                        "httplog"
+                    };
+                    let _ = (line, file);
+                    self.warn(Form::ParsingTight, opt.col, format!("'option {name}' overrides previous 'option {prev}' in '{sec}' section."));
+                }
+            }
+            "forwardfor" => {
+                o.forwardfor = (!negate).then(|| forwardfor(&words[2..]));
+            }
+            "httpclose" | "forceclose" => {
+                o.http_conn = if negate {
+                    HttpConnMode::KeepAlive
+                } else {
+                    HttpConnMode::Close
+                }
+            }
+            "http-server-close" => {
+                o.http_conn = if negate {
+                    HttpConnMode::KeepAlive
+                } else {
+                    HttpConnMode::ServerClose
+                }
+            }
+            "http-keep-alive" => o.http_conn = HttpConnMode::KeepAlive,
+            "httpchk" => {
+                d.httpchk_option = !negate;
+                if negate {
+                    d.proxy.http_check = None;
+                } else {
+                    let arg = |i: usize| words.get(i).map(|w| w.text.clone());
+                    let (method, uri, version) = match (arg(2), arg(3), arg(4)) {
+                        (Some(uri), None, None) => ("OPTIONS".to_owned(), uri, None),
+                        (m, u, v) => (
+                            m.unwrap_or_else(|| "OPTIONS".into()),
+                            u.unwrap_or_else(|| "/".into()),
+                            v,
+                        ),
+                    };
+                    let expect = d.proxy.http_check.as_ref().and_then(|c| c.expect.clone());
+                    let hidden = version.as_ref().is_some_and(|v| v.contains("\r\n"));
+                    d.proxy.http_check = Some(HttpCheck {
+                        method,
+                        uri,
+                        version: version.unwrap_or_else(|| "HTTP/1.0".into()),
+                        headers: Vec::new(),
+                        body: None,
+                        expect,
+                    });
+                    if hidden {
+                        self.warn(Form::ParsingTight, opt.col, "'option httpchk' : hiding headers or body at the end of the version string is deprecated. Please, consider to use 'http-check send' directive instead.".into());
+                    }
+                }
+            }
+            _ => {
+                if let Some(msg) = keywords::removed_option(name) {
+                    self.error(Form::ParsingTight, opt.col, msg.to_owned());
+                } else if keywords::is_unsupported_option(name) {
+                    self.not_supported(opt.col, &format!("option {name}"));
+                } else {
+                    self.error(Form::Parsing, opt.col, format!("unknown option '{name}'."));
+                }
+            }
+        }
+    }
+
+    fn timeout(&mut self, words: &[Word]) {
+        let Some(which) = words.get(1) else {
+            return self.error(
+                Form::Parsing,
+                words[0].col,
+                "'timeout' expects a name and a value.".into(),
+            );
+        };
+        let name = which.text.as_str();
+        let side = match name {
+            "client" | "http-request" | "http-keep-alive" | "client-fin" => Side::Frontend,
+            "connect" | "server" | "queue" | "check" | "tunnel" | "server-fin" => Side::Backend,
+            "tarpit" => Side::Both,
+            _ => {
+                return self.error(Form::Parsing, which.col, format!("'timeout' supports 'client', 'server', 'connect', 'check', 'queue', 'http-keep-alive', 'http-request', 'tunnel', 'tarpit', 'client-fin' and 'server-fin' (got '{name}')"));
+            }
+        };
+        let what = format!("timeout {name}");
+        let Some(value) = self.time_arg(words, 2, &what) else {
+            return;
+        };
+        if !self.applies(which, side, &what) {
+            return;
+        }
+        let t = &mut self.draft().proxy.timeouts;
+        let slot = match name {
+            "client" => &mut t.client,
+            "http-request" => &mut t.http_request,
+            "http-keep-alive" => &mut t.http_keep_alive,
+            "connect" => &mut t.connect,
+            "server" => &mut t.server,
+            "queue" => &mut t.queue,
+            "check" => &mut t.check,
+            "tunnel" => &mut t.tunnel,
+            _ => return self.not_supported(which.col, &what),
+        };
+        *slot = Some(value);
+    }
+
+    fn stats(&mut self, words: &[Word]) {
+        let Some(sub) = words.get(1) else {
+            return self.error(Form::Parsing, words[0].col, "'stats' expects 'admin', 'auth', 'enable', 'hide-version', 'realm', 'refresh', 'scope', 'show-desc', 'show-legends', 'show-node' or 'uri'.".into());
+        };
+        let name = sub.text.as_str();
+        let arg = words.get(2).map(|w| w.text.clone());
+        let needs_arg = matches!(name, "uri" | "auth" | "refresh" | "realm" | "scope");
+        if needs_arg && arg.is_none() {
+            return self.error(
+                Form::Parsing,
+                sub.col,
+                format!("'stats {name}' needs an argument."),
+            );
+        }
+        let refresh = if name == "refresh" {
+            self.time_arg(words, 2, "stats refresh")
+        } else {
+            None
+        };
+        let admin = if name == "admin" {
+            match self.condition(&words[2..], "stats admin rule") {
+                Some(c) => Some(c),
+                None => return,
+            }
+        } else {
+            None
+        };
+        let d = self.draft();
+        let s = d.proxy.stats.get_or_insert_with(|| Stats {
+            uri: "/haproxy?stats".into(),
+            auth: Vec::new(),
+            refresh: None,
+            realm: None,
+            hide_version: false,
+            admin: None,
+        });
+        match name {
+            "enable" => {}
+            "uri" => s.uri = arg.unwrap_or_default(),
+            "realm" => s.realm = arg,
+            "hide-version" => s.hide_version = true,
+            "refresh" => s.refresh = refresh,
+            "admin" => s.admin = admin,
+            "auth" => {
+                let a = arg.unwrap_or_default();
+                match a.split_once(':') {
+                    Some((u, p)) => s.auth.push((u.to_owned(), p.to_owned())),
+                    None => return self.error(Form::Parsing, sub.col, "'stats auth' needs a user:password account.".into()),
+                }
+            }
+            "scope" | "show-legends" | "show-node" | "show-desc" | "show-modules" | "http-request" => {
+                self.not_supported(sub.col, &format!("stats {name}"));
+            }
+            _ => self.error(Form::Parsing, sub.col, format!("unknown stats parameter '{name}' (expects 'admin', 'auth', 'enable', 'hide-version', 'realm', 'refresh', 'scope', 'show-desc', 'show-legends', 'show-node' or 'uri').")),
+        }
+    }
+
+    fn http_check(&mut self, words: &[Word]) {
+        let Some(sub) = words.get(1) else {
+            return self.error(Form::Parsing, words[0].col, "'http-check' expects 'comment', 'connect', 'disable-on-404', 'expect', 'send', 'send-state' or 'set-var'.".into());
+        };
+        let line = self.line;
+        let d = self.draft();
+        d.http_check_line.get_or_insert(line);
+        let check = d.proxy.http_check.get_or_insert_with(|| HttpCheck {
+            method: "OPTIONS".into(),
+            uri: "/".into(),
+            version: "HTTP/1.0".into(),
+            headers: Vec::new(),
+            body: None,
+            expect: None,
+        });
+        match sub.text.as_str() {
+            "send" => {
+                let mut i = 2;
+                while let Some(w) = words.get(i) {
+                    let v = words.get(i + 1).map(|w| w.text.clone()).unwrap_or_default();
+                    match w.text.as_str() {
+                        "meth" => check.method = v,
+                        "uri" => check.uri = v,
+                        "ver" => check.version = v,
+                        "body" => check.body = Some(v),
+                        "hdr" => {
+                            let hv = words.get(i + 2).map(|w| w.text.clone()).unwrap_or_default();
+                            check.headers.push((v, hv));
+                            i += 1;
+                        }
+                        other => {
+                            let msg = format!("'http-check send' : unknown argument '{other}'.");
+                            return self.error(Form::Parsing, w.col, msg);
+                        }
+                    }
+                    i += 2;
+                }
+            }
+            "expect" => match expect(&words[2..]) {
+                Ok(e) => check.expect = Some(e),
+                Err(got) => {
+                    let msg = format!("'http-check expect' : 'only supports min-recv, [!]string', '[!]rstring', '[!]string-lf', '[!]status', '[!]rstatus', [!]hdr, [!]fhdr or comment but got '{got}' as argument..");
+                    self.error(Form::Parsing, sub.col, msg);
+                }
+            },
+            "disable-on-404" | "comment" | "connect" | "send-state" | "set-var" | "unset-var" => {
+                self.not_supported(sub.col, &format!("http-check {}", sub.text));
+            }
+            other => {
+                let msg = format!("'http-check' only supports 'comment', 'connect', 'disable-on-404', 'expect', 'send', 'send-state', 'set-var' and 'unset-var' (got '{other}').");
+                self.error(Form::Parsing, sub.col, msg);
+            }
+        }
+    }
+}
+
+/// `option forwardfor [except NET] [header NAME] [if-none]`.
+fn forwardfor(args: &[Word]) -> Forwardfor {
+    let mut f = Forwardfor {
+        header: "X-Forwarded-For".into(),
+        except: None,
+        if_none: false,
+    };
+    let mut i = 0;
+    while let Some(w) = args.get(i) {
+        let next = args.get(i + 1).map(|w| w.text.clone());
+        match w.text.as_str() {
+            "except" => {
+                f.except = next;
+                i += 1;
+            }
+            "header" => {
+                f.header = next.unwrap_or(f.header);
+                i += 1;
+            }
+            "if-none" => f.if_none = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    f
+}
+
+/// `http-check expect [!] <match> <pattern>`; `Err` carries the bad word.
+fn expect(args: &[Word]) -> Result<HttpExpect, String> {
+    let mut words = args.iter().map(|w| w.text.as_str()).peekable();
+    let negate = words.next_if_eq(&"!").is_some();
+    let kind = words.next().unwrap_or("");
+    let (negate, kind) = match kind.strip_prefix('!') {
+        Some(k) => (true, k),
+        None => (negate, kind),
+    };
+    let pattern = words.next().unwrap_or("").to_owned();
+    let rule = match kind {
+        "status" => {
+            let mut ranges = Vec::new();
+            for part in pattern.split(',') {
+                let (a, b) = part.split_once('-').unwrap_or((part, part));
+                match (a.parse(), b.parse()) {
+                    (Ok(a), Ok(b)) => ranges.push((a, b)),
+                    _ => return Err(pattern.clone()),
+                }
+            }
+            ExpectRule::Status(ranges)
+        }
+        "rstatus" => ExpectRule::Rstatus(pattern),
+        "string" => ExpectRule::String(pattern),
+        "rstring" => ExpectRule::Rstring(pattern),
+        other => return Err(other.to_owned()),
+    };
+    Ok(HttpExpect { negate, rule })
+}
+
+/// The text after `'server b/s' : ` for an address problem.
+pub(crate) fn addr_message(e: &AddrError, whole: &str) -> String {
+    match e {
+        AddrError::PortChar(c, p) => {
+            format!("invalid character '{c}' in port number '{p}' in '{whole}'")
+        }
+        AddrError::PortRange(p) => format!("invalid port '{p}'"),
+        AddrError::RangeNotPermitted => format!("port range not permitted here in '{whole}'"),
+        AddrError::OffsetNotPermitted => format!("port offset not permitted here in '{whole}'"),
+        AddrError::MissingPort => format!("missing port number: '{whole}'"),
+        AddrError::Unresolvable(h) => format!("could not resolve address '{h}'."),
+    }
+}

@@ -1,0 +1,108 @@
+//! Checks haproxy makes once every file is read: backend references,
+//! mode compatibility, missing binds and timeouts, ignored `http-check`
+//! rules. Turns drafts into the final proxies.
+
+use super::model::*;
+use super::parser::Parser;
+use crate::config::Severity;
+
+/// Resolves every draft into a [`Proxy`]; problems go to the parser's
+/// diagnostics (unplaced, as haproxy prints them).
+pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
+    let drafts = std::mem::take(&mut p.drafts);
+    let find = |name: &str| {
+        drafts
+            .iter()
+            .position(|d| d.proxy.kind.is_backend() && d.proxy.name == name)
+    };
+    let mut out = Vec::with_capacity(drafts.len());
+    for d in &drafts {
+        let mut proxy = d.proxy.clone();
+        let me = &d.proxy;
+        let lookup = |name: &str, what: &str, p: &mut Parser<'_>| -> Option<BackendRef> {
+            let Some(index) = find(name) else {
+                p.post_error(
+                    Severity::Error,
+                    format!(
+                        "Proxy '{}': unable to find required {what}: '{name}'.",
+                        me.name
+                    ),
+                );
+                return None;
+            };
+            let be = &drafts[index].proxy;
+            if me.mode == Mode::Http && be.mode == Mode::Tcp {
+                let role = if what == "default_backend" {
+                    "its default backend"
+                } else {
+                    "a 'use_backend' rule"
+                };
+                p.post_error(
+                    Severity::Error,
+                    format!(
+                        "http frontend '{}' ({}:{}) tries to use incompatible tcp backend '{}' ({}:{}) as {role} (see 'mode').",
+                        me.name, p.file, me.line, be.name, p.file, be.line
+                    ),
+                );
+            }
+            Some(BackendRef {
+                name: name.to_owned(),
+                index,
+            })
+        };
+        if me.kind.is_frontend() {
+            proxy.default_backend = d
+                .default_backend
+                .as_ref()
+                .and_then(|(name, _)| lookup(name, "default_backend", p));
+            proxy.switching_rules = d
+                .rules
+                .iter()
+                .filter_map(|(name, cond, line)| {
+                    let backend = lookup(name, "use_backend", p)?;
+                    Some(SwitchingRule {
+                        backend,
+                        cond: cond.clone(),
+                        line: *line,
+                    })
+                })
+                .collect();
+            if me.binds.is_empty() {
+                p.post_error(
+                    Severity::Warning,
+                    format!(
+                        "{} '{}' has no 'bind' directive. Please declare it as a backend if this was intended.",
+                        me.kind.keyword(),
+                        me.name
+                    ),
+                );
+            }
+        }
+        let t = &me.timeouts;
+        let missing = (me.kind.is_frontend() && t.client.is_none())
+            || (me.kind.is_backend() && (t.connect.is_none() || t.server.is_none()));
+        if missing && me.mode == Mode::Http || missing && me.kind.is_frontend() {
+            p.post_error(
+                Severity::Warning,
+                format!(
+                    "missing timeouts for {} '{}'.\n   | While not properly invalid, you will certainly encounter various problems\n   | with such a configuration. To fix this, please ensure that all following\n   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.",
+                    me.kind.keyword(),
+                    me.name
+                ),
+            );
+        }
+        if !d.httpchk_option && me.kind.is_backend() && d.http_check_line.is_some() {
+            p.post_error(
+                Severity::Warning,
+                format!(
+                    "{} '{}' uses http-check rules without 'option httpchk', so the rules are ignored.",
+                    me.kind.keyword(),
+                    me.name
+                ),
+            );
+            proxy.http_check = None;
+        }
+        out.push(proxy);
+    }
+    out
+}

@@ -1,0 +1,349 @@
+//! `server` and `default-server` lines (spec/haproxy.md §1.6), with
+//! haproxy's defaults and its exact complaints.
+
+use super::lexer::Word;
+use super::model::*;
+use super::parser::{Parser, Section};
+use super::proxy_kw::addr_message;
+use super::values::{atol, parse_host_port, parse_time, AddrError, Host, PortSpec};
+use crate::config::Form;
+use crate::time::Duration;
+
+/// Server parameters haven reads, for "did you mean" hints.
+const SERVER_PARAMS: &[&str] = &[
+    "weight",
+    "check",
+    "no-check",
+    "inter",
+    "fastinter",
+    "downinter",
+    "rise",
+    "fall",
+    "backup",
+    "disabled",
+    "enabled",
+    "maxconn",
+    "maxqueue",
+    "slowstart",
+    "port",
+    "addr",
+];
+
+/// Server parameters haproxy knows that take no argument.
+const SERVER_FLAGS: &[&str] = &[
+    "ssl",
+    "no-ssl",
+    "check-ssl",
+    "no-check-ssl",
+    "send-proxy",
+    "send-proxy-v2",
+    "send-proxy-v2-ssl",
+    "send-proxy-v2-ssl-cn",
+    "no-send-proxy",
+    "agent-check",
+    "no-agent-check",
+    "non-stick",
+    "stick",
+    "no-backup",
+    "tfo",
+    "allow-0rtt",
+    "no-tls-tickets",
+    "check-send-proxy",
+    "no-verifyhost",
+    "force-tlsv12",
+    "force-tlsv13",
+    "no-sslv3",
+    "no-tlsv10",
+    "no-tlsv11",
+    "no-tlsv12",
+    "no-tlsv13",
+    "check-via-socks4",
+    "ws",
+];
+
+/// Server parameters haproxy knows that take one argument.
+const SERVER_WITH_ARG: &[&str] = &[
+    "cookie",
+    "verify",
+    "sni",
+    "resolvers",
+    "resolve-prefer",
+    "resolve-opts",
+    "resolve-net",
+    "init-addr",
+    "agent-port",
+    "agent-inter",
+    "agent-addr",
+    "agent-send",
+    "observe",
+    "on-error",
+    "on-marked-down",
+    "on-marked-up",
+    "error-limit",
+    "minconn",
+    "id",
+    "track",
+    "redir",
+    "source",
+    "alpn",
+    "check-alpn",
+    "proto",
+    "check-proto",
+    "pool-max-conn",
+    "pool-purge-delay",
+    "pool-low-conn",
+    "namespace",
+    "ca-file",
+    "crt",
+    "crl-file",
+    "verifyhost",
+    "ciphers",
+    "ciphersuites",
+    "ssl-min-ver",
+    "ssl-max-ver",
+    "check-sni",
+    "max-reuse",
+    "socks4",
+    "tcp-ut",
+    "usesrc",
+    "log-proto",
+    "proxy-v2-options",
+    "curves",
+    "sigalgs",
+    "client-sigalgs",
+    "set-proxy-v2-tlv-fmt",
+    "npn",
+    "shard",
+    "hash-key",
+];
+
+/// haproxy's built-in server defaults: weight 1, inter 2 s, rise 2, fall 3.
+pub(crate) fn default_server() -> Server {
+    Server {
+        name: String::new(),
+        addr: ServerAddr::Host(String::new()),
+        port: ServerPort::Same,
+        weight: 1,
+        check: false,
+        inter: Duration::from_millis(2000),
+        fastinter: None,
+        downinter: None,
+        rise: 2,
+        fall: 3,
+        backup: false,
+        disabled: false,
+        maxconn: None,
+        maxqueue: None,
+        slowstart: None,
+        check_port: None,
+        check_addr: None,
+        line: 0,
+    }
+}
+
+impl Parser<'_> {
+    pub(crate) fn server_keyword(&mut self, words: &[Word]) {
+        let col = words[0].col;
+        let proxy = match self.section {
+            Section::Proxy(i) => self.drafts[i].proxy.clone(),
+            _ => {
+                return self.error(
+                    Form::Bracket,
+                    col,
+                    "'server' not allowed in 'defaults' section.".into(),
+                )
+            }
+        };
+        if !proxy.kind.is_backend() {
+            let msg = format!(
+                "parsing [{}:{}] : 'server' not allowed because frontend '{}' has no backend capability.",
+                self.file, self.line, proxy.name
+            );
+            return self.error(Form::Bracket, col, msg);
+        }
+        let (Some(name), Some(addr)) = (words.get(1), words.get(2)) else {
+            return self.error(
+                Form::Bracket,
+                col,
+                "'server' expects <name> and <addr>[:<port>] as arguments.".into(),
+            );
+        };
+        let who = format!("'server {}/{}' : ", proxy.name, name.text);
+        let mut server = match self.section {
+            Section::Proxy(i) => self.drafts[i].default_server.clone(),
+            _ => default_server(),
+        };
+        server.name = name.text.clone();
+        server.line = self.line;
+        match server_addr(&addr.text) {
+            Ok((a, p)) => {
+                server.addr = a;
+                server.port = p;
+            }
+            Err(e) => {
+                return self.error(
+                    Form::Bracket,
+                    addr.col,
+                    format!("{who}{}", addr_message(&e, &addr.text)),
+                )
+            }
+        }
+        if !self.server_params(&mut server, &words[3..], &who) {
+            return;
+        }
+        if let Some(prev) = proxy.servers.iter().find(|s| s.name == server.name) {
+            let msg = format!(
+                "backend '{}', another server named '{}' was already defined at line {}, please use distinct names.",
+                proxy.name, server.name, prev.line
+            );
+            return self.error(Form::Parsing, name.col, msg);
+        }
+        if let Section::Proxy(i) = self.section {
+            self.drafts[i].proxy.servers.push(server);
+        }
+    }
+
+    pub(crate) fn default_server_keyword(&mut self, words: &[Word]) {
+        let mut template = match self.section {
+            Section::Proxy(i) => self.drafts[i].default_server.clone(),
+            _ => self.defaults.default_server.clone(),
+        };
+        if !self.server_params(&mut template, &words[1..], "'default-server' : ") {
+            return;
+        }
+        match self.section {
+            Section::Proxy(i) => self.drafts[i].default_server = template,
+            _ => self.defaults.default_server = template,
+        }
+    }
+
+    /// Applies server parameters; false when one was refused.
+    fn server_params(&mut self, s: &mut Server, params: &[Word], who: &str) -> bool {
+        let mut ok = true;
+        let mut i = 0;
+        while let Some(p) = params.get(i) {
+            let name = p.text.as_str();
+            let arg = params.get(i + 1);
+            let takes_arg = matches!(
+                name,
+                "weight"
+                    | "inter"
+                    | "fastinter"
+                    | "downinter"
+                    | "rise"
+                    | "fall"
+                    | "maxconn"
+                    | "maxqueue"
+                    | "slowstart"
+                    | "port"
+                    | "addr"
+            ) || SERVER_WITH_ARG.contains(&name);
+            if takes_arg && arg.is_none() {
+                self.error(
+                    Form::Bracket,
+                    p.col,
+                    format!("{who}'{name}' expects an argument.."),
+                );
+                return false;
+            }
+            let v = arg.map(|a| a.text.as_str()).unwrap_or("");
+            let mut fail = |p: &mut Self, m: String| {
+                p.error(Form::Bracket, arg.map_or(0, |a| a.col), format!("{who}{m}"));
+                ok = false;
+            };
+            match name {
+                "weight" => {
+                    let w = atol(v);
+                    if !(0..=256).contains(&w) {
+                        fail(
+                            self,
+                            format!(
+                                "weight of server {} is not within 0 and 256 ({w})..",
+                                s.name
+                            ),
+                        );
+                    }
+                    s.weight = w.clamp(0, 256) as u32;
+                }
+                "check" => s.check = true,
+                "no-check" => s.check = false,
+                "backup" => s.backup = true,
+                "no-backup" => s.backup = false,
+                "disabled" => s.disabled = true,
+                "enabled" => s.disabled = false,
+                "inter" | "fastinter" | "downinter" | "slowstart" => match parse_time(v) {
+                    Ok(d) if d > Duration::ZERO || name == "slowstart" => match name {
+                        "inter" => s.inter = d,
+                        "fastinter" => s.fastinter = Some(d),
+                        "downinter" => s.downinter = Some(d),
+                        _ => s.slowstart = Some(d),
+                    },
+                    Ok(_) => fail(
+                        self,
+                        format!(
+                            "invalid value 0 for argument '{name}' of server {}.",
+                            s.name
+                        ),
+                    ),
+                    Err(c) => {
+                        let c = c.map(String::from).unwrap_or_default();
+                        // haproxy 2.6 really names every one of these 'agent-inter'.
+                        fail(self, format!("unexpected character '{c}' in 'agent-inter' argument of server {}..", s.name));
+                    }
+                },
+                "rise" | "fall" => {
+                    let n = atol(v);
+                    if n <= 0 {
+                        fail(self, format!("'{name}' has to be > 0.."));
+                    } else if name == "rise" {
+                        s.rise = n.min(i64::from(u32::MAX)) as u32;
+                    } else {
+                        s.fall = n.min(i64::from(u32::MAX)) as u32;
+                    }
+                }
+                "maxconn" => s.maxconn = Some(atol(v).clamp(0, i64::from(u32::MAX)) as u32),
+                "maxqueue" => s.maxqueue = Some(atol(v).clamp(0, i64::from(u32::MAX)) as u32),
+                "port" => match v.parse::<u16>() {
+                    Ok(n) if n > 0 => s.check_port = Some(n),
+                    _ => fail(self, format!("invalid port '{v}'")),
+                },
+                "addr" => match v.parse() {
+                    Ok(ip) => s.check_addr = Some(ip),
+                    Err(_) => fail(self, format!("could not resolve address '{v}'.")),
+                },
+                _ if SERVER_FLAGS.contains(&name) || SERVER_WITH_ARG.contains(&name) => {
+                    self.not_supported(p.col, &format!("server {name}"));
+                }
+                _ => {
+                    let hint = self.suggest(name, SERVER_PARAMS);
+                    let msg = if hint.is_empty() {
+                        format!("{who}unknown keyword '{name}'.")
+                    } else {
+                        format!("{who}unknown keyword '{name}'{hint}")
+                    };
+                    self.error(Form::Bracket, p.col, msg);
+                    return false;
+                }
+            }
+            i += if takes_arg { 2 } else { 1 };
+        }
+        ok
+    }
+}
+
+/// A server's `addr[:port]`.
+fn server_addr(text: &str) -> Result<(ServerAddr, ServerPort), AddrError> {
+    let hp = parse_host_port(text)?;
+    let addr = match hp.host {
+        Host::Any => ServerAddr::Ip(std::net::Ipv4Addr::UNSPECIFIED.into()),
+        Host::Ip(ip) => ServerAddr::Ip(ip),
+        Host::Name(n) => ServerAddr::Host(n),
+    };
+    let port = match hp.port {
+        None => ServerPort::Same,
+        Some(PortSpec::Range(a, b)) if a == b => ServerPort::Fixed(a),
+        Some(PortSpec::Range(..)) => return Err(AddrError::RangeNotPermitted),
+        Some(PortSpec::Offset(o)) => ServerPort::Offset(o),
+    };
+    Ok((addr, port))
+}

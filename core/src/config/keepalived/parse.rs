@@ -1,0 +1,206 @@
+//! The top level of keepalived.conf: which blocks exist, and the
+//! `vrrp_script` and `vrrp_sync_group` blocks.
+
+use super::model::*;
+use super::syntax::{build_tree, tokenize, Node};
+use super::values::{command, Args};
+use super::{global, instance, validate};
+use crate::config::{Diagnostics, Parsed, SourceLoader};
+use crate::time::Duration;
+
+/// Top-level blocks keepalived knows that haven skips with a warning (LVS,
+/// static routes, other trackers).
+const UNSUPPORTED_TOP: &[&str] = &[
+    "virtual_server",
+    "virtual_server_group",
+    "static_ipaddress",
+    "static_routes",
+    "static_rules",
+    "vrrp_track_process",
+    "vrrp_track_file",
+    "bfd_instance",
+    "linkbeat_interfaces",
+    "net_namespace",
+    "net_namespace_ipvs",
+    "instance",
+    "use_pid_dir",
+    "namespace_with_ipsets",
+    "track_file",
+    "garp_group",
+    "vrrp_track_bfd",
+];
+
+/// Parses `text` (file `name`), following includes through `loader`.
+pub fn parse(name: &str, text: &str, loader: &dyn SourceLoader) -> Parsed<KeepalivedConfig> {
+    let mut diags = Diagnostics::default();
+    let lines = tokenize(name, text, loader, &mut diags);
+    let tree = build_tree(lines, &mut diags);
+    let mut cfg = KeepalivedConfig {
+        global: GlobalDefs::default(),
+        scripts: Vec::new(),
+        instances: Vec::new(),
+        sync_groups: Vec::new(),
+    };
+    let mut args = Args { diags: &mut diags };
+    // Scripts first: instances refer to them wherever they are declared.
+    for node in tree.iter().filter(|n| n.key.text == "vrrp_script") {
+        if let Some(s) = vrrp_script(node, &mut args) {
+            if cfg.scripts.iter().any(|x| x.name == s.name) {
+                args.error(&node.key, format!("vrrp script {} already defined", s.name));
+            } else {
+                cfg.scripts.push(s);
+            }
+        }
+    }
+    let mut instance_nodes = Vec::new();
+    let mut group_keys = Vec::new();
+    for node in &tree {
+        match node.key.text.as_str() {
+            "global_defs" => global::global_defs(node, &mut cfg.global, &mut args),
+            "vrrp_script" => {}
+            "vrrp_instance" => instance_nodes.push(node),
+            "vrrp_sync_group" => {
+                if let Some(g) = sync_group(node, &mut args) {
+                    cfg.sync_groups.push(g);
+                    group_keys.push(node.key.clone());
+                }
+            }
+            kw if UNSUPPORTED_TOP.contains(&kw) => {
+                args.warn(&node.key, format!("'{kw}' parsed, not supported yet"));
+            }
+            kw => args.error(&node.key, format!("unknown keyword '{kw}'")),
+        }
+    }
+    let mut instance_keys = Vec::new();
+    for node in instance_nodes {
+        if let Some(i) = instance::vrrp_instance(node, &cfg.global, &cfg.scripts, &mut args) {
+            if cfg.instances.iter().any(|x| x.name == i.name) {
+                args.error(
+                    &node.key,
+                    format!("vrrp instance {} already defined", i.name),
+                );
+            } else {
+                cfg.instances.push(i);
+                instance_keys.push(node.key.clone());
+            }
+        }
+    }
+    validate::validate(&mut cfg, &instance_keys, &group_keys, &mut args);
+    let config = (!diags.has_errors()).then_some(cfg);
+    Parsed {
+        config,
+        diagnostics: diags,
+    }
+}
+
+/// The block of `node`, or an error saying one was expected.
+pub(crate) fn block<'n>(node: &'n Node, args: &mut Args<'_>) -> Option<&'n [Node]> {
+    match &node.block {
+        Some(b) => Some(b),
+        None => {
+            args.error(
+                &node.key,
+                format!("'{}' expects a {{ ... }} block", node.key.text),
+            );
+            None
+        }
+    }
+}
+
+fn vrrp_script(node: &Node, args: &mut Args<'_>) -> Option<VrrpScript> {
+    let name = args.get(node, 0)?.text.clone();
+    let body = block(node, args)?;
+    let mut s = VrrpScript {
+        name,
+        script: String::new(),
+        interval: Duration::from_secs(1),
+        timeout: None,
+        weight: 0,
+        reverse: false,
+        rise: 1,
+        fall: 1,
+        user: None,
+        init_fail: false,
+        line: node.key.line,
+    };
+    for n in body {
+        match n.key.text.as_str() {
+            "script" => s.script = command(n).unwrap_or_default(),
+            "interval" => s.interval = args.seconds(n, 0, 1, 4_294_967_295_000)?,
+            "timeout" => s.timeout = Some(args.seconds(n, 0, 1, 4_294_967_295_000)?),
+            "weight" => {
+                match args.int(n, 0, -253, 253) {
+                    Some(w) => s.weight = w as i32,
+                    None => {
+                        let v = n.args.first().map(|t| t.text.clone()).unwrap_or_default();
+                        args.error(
+                            &n.key,
+                            format!("vrrp_script {} weight {v} must be in [-253, 253]", s.name),
+                        );
+                    }
+                }
+                s.reverse = n.args.get(1).is_some_and(|t| t.text == "reverse");
+            }
+            "rise" => s.rise = args.int(n, 0, 1, i64::from(u32::MAX))? as u32,
+            "fall" => s.fall = args.int(n, 0, 1, i64::from(u32::MAX))? as u32,
+            "user" => s.user = args.get(n, 0).map(|t| t.text.clone()),
+            "init_fail" => s.init_fail = true,
+            kw => args.error(
+                &n.key,
+                format!("unknown keyword '{kw}' in vrrp_script {}", s.name),
+            ),
+        }
+    }
+    if s.script.is_empty() {
+        args.error(
+            &node.key,
+            format!("No script set for vrrp_script {} - removing", s.name),
+        );
+        return None;
+    }
+    Some(s)
+}
+
+fn sync_group(node: &Node, args: &mut Args<'_>) -> Option<SyncGroup> {
+    let name = args.get(node, 0)?.text.clone();
+    let body = block(node, args)?;
+    let mut g = SyncGroup {
+        name,
+        instances: Vec::new(),
+        notify: Notify::default(),
+    };
+    for n in body {
+        match n.key.text.as_str() {
+            "group" => {
+                for m in block(n, args).unwrap_or_default() {
+                    g.instances.push(m.key.text.clone());
+                    g.instances.extend(m.args.iter().map(|t| t.text.clone()));
+                }
+            }
+            "notify_master" => g.notify.master = command(n),
+            "notify_backup" => g.notify.backup = command(n),
+            "notify_fault" => g.notify.fault = command(n),
+            "notify_stop" => g.notify.stop = command(n),
+            "notify" => g.notify.any = command(n),
+            "smtp_alert" => g.notify.smtp_alert = args.flag(n),
+            "global_tracking"
+            | "sync_group_tracking_weight"
+            | "track_interface"
+            | "track_script"
+            | "track_file"
+            | "track_process"
+            | "track_bfd"
+            | "notify_priority_changes" => {
+                args.warn(
+                    &n.key,
+                    format!("'{}' parsed, not supported yet", n.key.text),
+                );
+            }
+            kw => args.error(
+                &n.key,
+                format!("unknown keyword '{kw}' in vrrp_sync_group {}", g.name),
+            ),
+        }
+    }
+    Some(g)
+}

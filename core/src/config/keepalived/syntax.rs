@@ -1,0 +1,308 @@
+//! keepalived.conf syntax: tokens, `!` / `#` comments, `"quoted strings"`,
+//! braces (even glued to words), `include` with globs through the caller's
+//! [`SourceLoader`], `@id` conditional lines, and the block tree built
+//! from them.
+
+use crate::config::{Diagnostic, Diagnostics, Form, Severity, SourceLoader};
+
+/// Deepest include nesting followed (keepalived stops at 32 too).
+const MAX_INCLUDE_DEPTH: usize = 32;
+
+/// One token with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Token {
+    /// The text, quotes removed.
+    pub(crate) text: String,
+    /// Source file name.
+    pub(crate) file: String,
+    /// 1-based line.
+    pub(crate) line: u32,
+    /// 1-based column.
+    pub(crate) col: u32,
+    /// The token was quoted (so `{` or `}` inside is not a brace).
+    pub(crate) quoted: bool,
+}
+
+impl Token {
+    fn is(&self, s: &str) -> bool {
+        !self.quoted && self.text == s
+    }
+}
+
+/// A statement: a keyword, its arguments and, when followed by `{`, a block.
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    /// The first token.
+    pub(crate) key: Token,
+    /// The rest of the line.
+    pub(crate) args: Vec<Token>,
+    /// The `{ ... }` block, if any.
+    pub(crate) block: Option<Vec<Node>>,
+}
+
+/// Tokenises `text` (file `name`), following includes, into lines of tokens.
+pub(crate) fn tokenize(
+    name: &str,
+    text: &str,
+    loader: &dyn SourceLoader,
+    diags: &mut Diagnostics,
+) -> Vec<Vec<Token>> {
+    let mut lines = Vec::new();
+    lex_file(name, text, loader, diags, 0, &mut lines);
+    lines
+}
+
+fn lex_file(
+    name: &str,
+    text: &str,
+    loader: &dyn SourceLoader,
+    diags: &mut Diagnostics,
+    depth: usize,
+    out: &mut Vec<Vec<Token>>,
+) {
+    for (i, raw) in text.lines().enumerate() {
+        let line_no = i as u32 + 1;
+        let mut toks = lex_line(name, line_no, raw, diags);
+        if let Some(first) = toks
+            .first()
+            .filter(|t| !t.quoted && t.text.starts_with('@'))
+        {
+            let id = &first.text[1..];
+            // No config-id is set: `@id` lines are skipped, `@^id` kept.
+            if !id.starts_with('^') {
+                continue;
+            }
+            toks.remove(0);
+        }
+        if toks.first().is_some_and(|t| t.is("include")) {
+            let Some(pattern) = toks.get(1) else {
+                diags.push(diag(
+                    &toks[0],
+                    Severity::Error,
+                    "include expects a file name or pattern".into(),
+                ));
+                continue;
+            };
+            if depth >= MAX_INCLUDE_DEPTH {
+                let msg = format!(
+                    "include nesting deeper than {MAX_INCLUDE_DEPTH} at '{}' - ignoring",
+                    pattern.text
+                );
+                diags.push(diag(pattern, Severity::Error, msg));
+                continue;
+            }
+            match loader.load(&pattern.text, name) {
+                Ok(files) if files.is_empty() => {
+                    let msg = format!("no file matches include '{}'", pattern.text);
+                    diags.push(diag(pattern, Severity::Warning, msg));
+                }
+                Ok(files) => {
+                    for (inc_name, inc_text) in files {
+                        lex_file(&inc_name, &inc_text, loader, diags, depth + 1, out);
+                    }
+                }
+                Err(why) => {
+                    let msg = format!("cannot include '{}': {why}", pattern.text);
+                    diags.push(diag(pattern, Severity::Error, msg));
+                }
+            }
+            continue;
+        }
+        if !toks.is_empty() {
+            out.push(toks);
+        }
+    }
+}
+
+fn lex_line(file: &str, line: u32, raw: &str, diags: &mut Diagnostics) -> Vec<Token> {
+    let chars: Vec<char> = raw.chars().collect();
+    let mut toks = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let col = i as u32 + 1;
+        let mk = |text: String, quoted: bool| Token {
+            text,
+            file: file.to_owned(),
+            line,
+            col,
+            quoted,
+        };
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '!' || c == '#' {
+            break;
+        } else if c == '{' || c == '}' {
+            toks.push(mk(c.to_string(), false));
+            i += 1;
+        } else if c == '"' {
+            match chars[i + 1..].iter().position(|&q| q == '"') {
+                Some(len) => {
+                    toks.push(mk(chars[i + 1..i + 1 + len].iter().collect(), true));
+                    i += len + 2;
+                }
+                None => {
+                    let t = mk(chars[i + 1..].iter().collect(), true);
+                    diags.push(diag(
+                        &t,
+                        Severity::Error,
+                        "unterminated quoted string".into(),
+                    ));
+                    toks.push(t);
+                    break;
+                }
+            }
+        } else {
+            let len = chars[i..]
+                .iter()
+                .take_while(|ch| !ch.is_whitespace() && !matches!(ch, '{' | '}' | '"'))
+                .count();
+            toks.push(mk(chars[i..i + len].iter().collect(), false));
+            i += len;
+        }
+    }
+    toks
+}
+
+/// Builds the block tree from token lines. Unbalanced braces are reported
+/// in keepalived's words.
+pub(crate) fn build_tree(lines: Vec<Vec<Token>>, diags: &mut Diagnostics) -> Vec<Node> {
+    // Flatten into statements: a statement ends at end of line or at a brace.
+    let mut stack: Vec<Vec<Node>> = vec![Vec::new()];
+    let mut last_open: Vec<Token> = Vec::new();
+    for toks in lines {
+        let mut cur: Vec<Token> = Vec::new();
+        for t in toks {
+            if t.is("{") {
+                let node = match cur.is_empty() {
+                    false => Some(to_node(std::mem::take(&mut cur))),
+                    // `{` alone: opens the block of the previous statement.
+                    true => stack
+                        .last_mut()
+                        .and_then(|s| s.pop())
+                        .filter(|n| n.block.is_none()),
+                };
+                match node {
+                    Some(n) => {
+                        if let Some(level) = stack.last_mut() {
+                            level.push(n);
+                        }
+                        stack.push(Vec::new());
+                        last_open.push(t);
+                    }
+                    None => diags.push(diag(
+                        &t,
+                        Severity::Error,
+                        "Unexpected '{' - ignoring".into(),
+                    )),
+                }
+            } else if t.is("}") {
+                if !cur.is_empty() {
+                    if let Some(level) = stack.last_mut() {
+                        level.push(to_node(std::mem::take(&mut cur)));
+                    }
+                }
+                if stack.len() == 1 {
+                    diags.push(diag(&t, Severity::Error, "Extra '}' found".into()));
+                    continue;
+                }
+                close_block(&mut stack);
+                last_open.pop();
+            } else {
+                cur.push(t);
+            }
+        }
+        if !cur.is_empty() {
+            if let Some(level) = stack.last_mut() {
+                level.push(to_node(cur));
+            }
+        }
+    }
+    let missing = stack.len() - 1;
+    if missing > 0 {
+        if let Some(open) = last_open.first() {
+            let msg = format!("There are {missing} missing '}}'s or extra '{{'s");
+            diags.push(diag(open, Severity::Error, msg));
+        }
+        while stack.len() > 1 {
+            close_block(&mut stack);
+        }
+    }
+    stack.pop().unwrap_or_default()
+}
+
+fn close_block(stack: &mut Vec<Vec<Node>>) {
+    let block = stack.pop().unwrap_or_default();
+    if let Some(owner) = stack.last_mut().and_then(|s| s.last_mut()) {
+        owner.block = Some(block);
+    }
+}
+
+fn to_node(mut toks: Vec<Token>) -> Node {
+    let key = toks.remove(0);
+    Node {
+        key,
+        args: toks,
+        block: None,
+    }
+}
+
+/// A diagnostic at a token, in haven's `file:line:col` form.
+pub(crate) fn diag(t: &Token, severity: Severity, message: String) -> Diagnostic {
+    Diagnostic {
+        severity,
+        file: t.file.clone(),
+        line: t.line,
+        col: t.col,
+        message,
+        form: Form::Colon,
+        source_line: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::NoIncludes;
+
+    fn tree(text: &str) -> (Vec<Node>, Diagnostics) {
+        let mut d = Diagnostics::default();
+        let lines = tokenize("k.conf", text, &NoIncludes, &mut d);
+        (build_tree(lines, &mut d), d)
+    }
+
+    #[test]
+    fn comments_quotes_and_glued_braces() {
+        let (t, d) = tree("vrrp_script chk{\n script \"killall -0 haproxy\" # c\n ! x\n}\n");
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(t[0].key.text, "vrrp_script");
+        let block = t[0].block.as_ref().expect("block");
+        assert_eq!(block[0].args[0].text, "killall -0 haproxy");
+        assert_eq!((block[0].key.line, block[0].key.col), (2, 2));
+    }
+
+    #[test]
+    fn one_line_blocks_and_brace_on_next_line() {
+        let (t, _) = tree("track_script { chk }\nvrrp_instance X\n{\n state BACKUP\n}\n");
+        assert_eq!(t[0].block.as_ref().expect("block")[0].key.text, "chk");
+        assert_eq!(
+            t[1].block.as_ref().expect("block")[0].args[0].text,
+            "BACKUP"
+        );
+    }
+
+    #[test]
+    fn unbalanced_braces_are_reported() {
+        let (_, d) = tree("a {\n b {\n");
+        assert_eq!(
+            d.iter().next().map(|d| d.message.as_str()),
+            Some("There are 2 missing '}'s or extra '{'s")
+        );
+        let (_, d) = tree("a {\n}\n}\n");
+        let first = d.iter().next().expect("one diagnostic");
+        assert_eq!(
+            (first.line, first.col, first.message.as_str()),
+            (3, 1, "Extra '}' found")
+        );
+    }
+}

@@ -1,0 +1,15 @@
+//! haven's sans-IO core.
+//!
+//! Everything that decides lives here: the config parsers and the resolved
+//! model they produce, and (in later modules) VRRP, health checks, balancing
+//! and timers. The contract every module keeps:
+//!
+//! * no I/O: parsers take `&str` plus a source name, includes are fetched
+//!   through a [`config::SourceLoader`] the caller supplies;
+//! * no wall clock, no OS randomness, no threads, no environment variables
+//!   (the caller passes them in, see [`config::haproxy::ParseOptions`]);
+//! * no panics on user input: every problem becomes a
+//!   [`config::Diagnostic`] with file, line and column.
+
+pub mod config;
+pub mod time;

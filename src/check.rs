@@ -1,0 +1,161 @@
+//! `haven check`: read the configs like `haproxy -c` / `keepalived -t`,
+//! print what was read, every problem with its place, and exit 0 (valid),
+//! 1 (errors) or 2 (valid but no listener, as haproxy says).
+
+use crate::fs_loader::{expand_cfg_paths, read_text, FsLoader};
+use crate::{CheckArgs, DumpFormat};
+use anyhow::Result;
+use haven_core::config::haproxy::{self, HaproxyConfig, ParseOptions};
+use haven_core::config::keepalived::{self, KeepalivedConfig};
+use haven_core::config::{Diagnostics, Form, Severity};
+use std::process::ExitCode;
+
+/// Runs `haven check`.
+pub(crate) fn run(args: &CheckArgs) -> Result<ExitCode> {
+    if args.haproxy.is_empty() && args.keepalived.is_none() {
+        anyhow::bail!("nothing to check: give -f haproxy.cfg and/or -k keepalived.conf");
+    }
+    let pid = std::process::id();
+    let mut failed = false;
+
+    let haproxy_model = if args.haproxy.is_empty() {
+        None
+    } else {
+        let paths = expand_cfg_paths(&args.haproxy)?;
+        let mut sources = Vec::new();
+        for p in &paths {
+            sources.push((p.to_string_lossy().into_owned(), read_text(p)?));
+        }
+        let refs: Vec<(&str, &str)> = sources
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        let opts = ParseOptions {
+            env: std::env::vars().collect(),
+        };
+        let parsed = haproxy::parse(&refs, &opts);
+        print_haproxy_diags(&parsed.diagnostics, pid);
+        failed |= parsed.diagnostics.has_errors();
+        parsed.config
+    };
+
+    let keepalived_model = match &args.keepalived {
+        None => None,
+        Some(path) => {
+            let name = path.to_string_lossy();
+            let parsed = keepalived::parse(&name, &read_text(path)?, &FsLoader);
+            for d in &parsed.diagnostics {
+                eprintln!("{d}");
+            }
+            failed |= parsed.diagnostics.has_errors();
+            parsed.config
+        }
+    };
+
+    if failed {
+        return Ok(ExitCode::from(1));
+    }
+    match args.dump {
+        Some(DumpFormat::Json) => {
+            let dump =
+                serde_json::json!({ "haproxy": haproxy_model, "keepalived": keepalived_model });
+            println!("{}", serde_json::to_string_pretty(&dump)?);
+        }
+        None => {
+            if let Some(h) = &haproxy_model {
+                println!("{}", summarize_haproxy(h));
+            }
+            if let Some(k) = &keepalived_model {
+                println!("{}", summarize_keepalived(k));
+            }
+        }
+    }
+    if haproxy_model
+        .as_ref()
+        .is_some_and(|h| !h.proxies.iter().any(|p| !p.binds.is_empty()))
+    {
+        println!("Configuration file has no error but will not start (no listener) => exit(2).");
+        return Ok(ExitCode::from(2));
+    }
+    println!("Configuration file is valid");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints haproxy diagnostics in `haproxy -c`'s layout on stderr.
+fn print_haproxy_diags(diags: &Diagnostics, pid: u32) {
+    let prefix = |sev: Severity| match sev {
+        Severity::Error => format!("[ALERT]    ({pid}) : config : "),
+        Severity::Warning => format!("[WARNING]  ({pid}) : config : "),
+    };
+    let mut files_with_errors: Vec<&str> = Vec::new();
+    for d in diags {
+        eprintln!("{}{d}", prefix(d.severity));
+        if d.severity == Severity::Error {
+            if let Some(caret) = d.caret() {
+                eprintln!("{caret}");
+            }
+            if d.form != Form::Unplaced && !files_with_errors.contains(&d.file.as_str()) {
+                files_with_errors.push(&d.file);
+            }
+        }
+    }
+    for f in &files_with_errors {
+        eprintln!(
+            "{}Error(s) found in configuration file : {f}",
+            prefix(Severity::Error)
+        );
+    }
+    if diags.has_errors() {
+        eprintln!(
+            "{}Fatal errors found in configuration.",
+            prefix(Severity::Error)
+        );
+    } else if diags.warnings().next().is_some() {
+        eprintln!("{}Warnings were found.", prefix(Severity::Warning));
+    }
+}
+
+fn summarize_haproxy(h: &HaproxyConfig) -> String {
+    let mut out = String::from("haproxy:");
+    for p in &h.proxies {
+        out.push_str(&format!(
+            "\n  {} {} (mode {}",
+            p.kind.keyword(),
+            p.name,
+            p.mode.as_str()
+        ));
+        for b in &p.binds {
+            let addr = b.addr.map_or_else(|| "*".to_owned(), |a| a.to_string());
+            out.push_str(&format!(", bind {addr}:{}", b.port));
+        }
+        if p.kind.is_backend() && !p.servers.is_empty() {
+            out.push_str(&format!(
+                ", {} server(s), balance {}",
+                p.servers.len(),
+                p.balance.name()
+            ));
+        }
+        out.push(')');
+    }
+    out
+}
+
+fn summarize_keepalived(k: &KeepalivedConfig) -> String {
+    let mut out = String::from("keepalived:");
+    for i in &k.instances {
+        out.push_str(&format!(
+            "\n  vrrp_instance {} (VRID {}, priority {}, state {}, {} on {}, {} VIP(s))",
+            i.name,
+            i.vrid,
+            i.priority,
+            i.state.as_str(),
+            if i.nopreempt { "nopreempt" } else { "preempt" },
+            i.interface,
+            i.vips.len()
+        ));
+    }
+    for s in &k.scripts {
+        out.push_str(&format!("\n  vrrp_script {} (weight {})", s.name, s.weight));
+    }
+    out
+}

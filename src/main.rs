@@ -1,0 +1,60 @@
+//! `haven`: HAProxy + Keepalived high availability, one core, simulated or
+//! real. This binary parses the command line and hands over to a command.
+
+mod check;
+mod fs_loader;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// haven: a HAProxy + Keepalived cluster in one program, simulated or real.
+#[derive(Debug, Parser)]
+#[command(name = "haven", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check haproxy.cfg and keepalived.conf files, like `haproxy -c` and
+    /// `keepalived -t`: print what was read, then every problem found.
+    Check(CheckArgs),
+}
+
+/// Arguments of `haven check`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CheckArgs {
+    /// haproxy.cfg file or directory of *.cfg files (repeatable; read as one
+    /// configuration, in order).
+    #[arg(short = 'f', long = "file", value_name = "FILE|DIR")]
+    haproxy: Vec<PathBuf>,
+    /// keepalived.conf file.
+    #[arg(short = 'k', long = "keepalived", value_name = "FILE")]
+    keepalived: Option<PathBuf>,
+    /// Print the resolved model instead of the summary.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    dump: Option<DumpFormat>,
+}
+
+/// Output formats of `--dump`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum DumpFormat {
+    /// Pretty-printed JSON.
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => check::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("haven: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
