@@ -424,6 +424,14 @@ impl<'o> Parser<'o> {
                     self.error(Form::Parsing, words[0].col, "'setenv' expects a name and a value.".into());
                 }
             }
+            "uid" | "gid" => match arg {
+                Some(v) if v.text.parse::<u32>().is_err() => {
+                    let msg = format!(" {kw}: string '{}' is not a number.", v.text);
+                    self.warn(Form::Parsing, v.col, msg);
+                }
+                Some(_) => self.not_supported(words[0].col, kw),
+                None => self.error(Form::Parsing, words[0].col, format!("'{kw}' expects an integer argument.")),
+            },
             "nbproc" => self.error(Form::Parsing, words[0].col, "nbproc is not supported any more since HAProxy 2.5. Threads will automatically be used on multi-processor machines if available.".into()),
             "stats" if arg.is_some_and(|a| a.text == "socket") => {
                 match words.get(2) {

@@ -5,6 +5,7 @@ use super::model::*;
 use super::parse::block;
 use super::syntax::Node;
 use super::values::Args;
+use crate::config::Severity;
 
 /// `global_defs` keywords keepalived knows that haven does not act on yet.
 const UNSUPPORTED: &[&str] = &[
@@ -137,6 +138,16 @@ pub(crate) fn global_defs(node: &Node, g: &mut GlobalDefs, args: &mut Args<'_>) 
                 }
                 None => {}
             },
+            "vrrp_garp_interval" | "vrrp_gna_interval" => {
+                if args
+                    .seconds_or(n, 0, 1, 4_294_967_295, Severity::Warning)
+                    .is_none()
+                {
+                    if let Some(v) = n.args.first() {
+                        args.warn(v, format!("{kw} '{}' is invalid", v.text));
+                    }
+                }
+            }
             _ if UNSUPPORTED.contains(&kw) => {
                 args.warn(&n.key, format!("'{kw}' parsed, not supported yet"))
             }
@@ -155,8 +166,8 @@ fn smtp_server(n: &Node, g: &mut GlobalDefs, args: &mut Args<'_>) {
     match (addr.text.parse(), port) {
         (Ok(ip), Some(port)) => g.smtp_server = Some((ip, port)),
         _ => {
-            let all: Vec<&str> = n.args.iter().map(|t| t.text.as_str()).collect();
-            args.error(addr, format!("Invalid smtp server {}", all.join(" ")));
+            let port = n.args.get(1).map_or("25", |t| t.text.as_str());
+            args.error(addr, format!("Invalid smtp server {} {port}", addr.text));
         }
     }
 }

@@ -126,8 +126,8 @@ fn vrrp_script(node: &Node, args: &mut Args<'_>) -> Option<VrrpScript> {
     for n in body {
         match n.key.text.as_str() {
             "script" => s.script = command(n).unwrap_or_default(),
-            "interval" => s.interval = args.seconds(n, 0, 1, 4_294_967_295_000)?,
-            "timeout" => s.timeout = Some(args.seconds(n, 0, 1, 4_294_967_295_000)?),
+            "interval" => s.interval = args.seconds(n, 0, 1, 4_294_967_295)?,
+            "timeout" => s.timeout = Some(args.seconds(n, 0, 1, 4_294_967_295)?),
             "weight" => {
                 match args.int(n, 0, -253, 253) {
                     Some(w) => s.weight = w as i32,

@@ -1,9 +1,11 @@
 //! keepalived.conf syntax: tokens, `!` / `#` comments, `"quoted strings"`,
 //! braces (even glued to words), `include` with globs through the caller's
-//! [`SourceLoader`], `@id` conditional lines, and the block tree built
-//! from them.
+//! [`SourceLoader`], `@id` conditional lines, `$NAME=value` definitions
+//! with `$NAME` / `${NAME}` substitution, and the block tree built from
+//! them.
 
 use crate::config::{Diagnostic, Diagnostics, Form, Severity, SourceLoader};
+use std::collections::BTreeMap;
 
 /// Deepest include nesting followed (keepalived stops at 32 too).
 const MAX_INCLUDE_DEPTH: usize = 32;
@@ -47,71 +49,153 @@ pub(crate) fn tokenize(
     loader: &dyn SourceLoader,
     diags: &mut Diagnostics,
 ) -> Vec<Vec<Token>> {
-    let mut lines = Vec::new();
-    lex_file(name, text, loader, diags, 0, &mut lines);
-    lines
+    let mut lx = Lexer {
+        loader,
+        diags,
+        defs: BTreeMap::new(),
+        out: Vec::new(),
+    };
+    lx.file(name, text, 0);
+    lx.out
 }
 
-fn lex_file(
-    name: &str,
-    text: &str,
-    loader: &dyn SourceLoader,
-    diags: &mut Diagnostics,
-    depth: usize,
-    out: &mut Vec<Vec<Token>>,
-) {
-    for (i, raw) in text.lines().enumerate() {
-        let line_no = i as u32 + 1;
-        let mut toks = lex_line(name, line_no, raw, diags);
+/// Tokenising state shared across included files.
+struct Lexer<'a> {
+    loader: &'a dyn SourceLoader,
+    diags: &'a mut Diagnostics,
+    /// `$NAME=value` definitions seen so far.
+    defs: BTreeMap<String, String>,
+    out: Vec<Vec<Token>>,
+}
+
+impl Lexer<'_> {
+    fn file(&mut self, name: &str, text: &str, depth: usize) {
+        for (i, raw) in text.lines().enumerate() {
+            self.line(name, i as u32 + 1, raw, depth);
+        }
+    }
+
+    fn line(&mut self, name: &str, line_no: u32, raw: &str, depth: usize) {
+        let trimmed = raw.trim_start();
+        if let Some((var, value)) = trimmed.strip_prefix('$').and_then(|d| d.split_once('=')) {
+            if !var.is_empty() && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                self.defs.insert(var.to_owned(), value.trim().to_owned());
+                return;
+            }
+        }
+        let expanded = match expand(raw, &self.defs) {
+            Ok(e) => e,
+            Err((col, var)) => {
+                let t = Token {
+                    text: var.clone(),
+                    file: name.to_owned(),
+                    line: line_no,
+                    col,
+                    quoted: false,
+                };
+                self.diags.push(diag(
+                    &t,
+                    Severity::Error,
+                    format!("undefined variable '${{{var}}}'"),
+                ));
+                return;
+            }
+        };
+        let mut toks = lex_line(name, line_no, &expanded, self.diags);
         if let Some(first) = toks
             .first()
             .filter(|t| !t.quoted && t.text.starts_with('@'))
         {
-            let id = &first.text[1..];
             // No config-id is set: `@id` lines are skipped, `@^id` kept.
-            if !id.starts_with('^') {
-                continue;
+            if !first.text[1..].starts_with('^') {
+                return;
             }
             toks.remove(0);
         }
         if toks.first().is_some_and(|t| t.is("include")) {
-            let Some(pattern) = toks.get(1) else {
-                diags.push(diag(
-                    &toks[0],
-                    Severity::Error,
-                    "include expects a file name or pattern".into(),
-                ));
-                continue;
-            };
-            if depth >= MAX_INCLUDE_DEPTH {
-                let msg = format!(
-                    "include nesting deeper than {MAX_INCLUDE_DEPTH} at '{}' - ignoring",
-                    pattern.text
-                );
-                diags.push(diag(pattern, Severity::Error, msg));
-                continue;
-            }
-            match loader.load(&pattern.text, name) {
-                Ok(files) if files.is_empty() => {
-                    let msg = format!("no file matches include '{}'", pattern.text);
-                    diags.push(diag(pattern, Severity::Warning, msg));
-                }
-                Ok(files) => {
-                    for (inc_name, inc_text) in files {
-                        lex_file(&inc_name, &inc_text, loader, diags, depth + 1, out);
-                    }
-                }
-                Err(why) => {
-                    let msg = format!("cannot include '{}': {why}", pattern.text);
-                    diags.push(diag(pattern, Severity::Error, msg));
-                }
-            }
-            continue;
-        }
-        if !toks.is_empty() {
-            out.push(toks);
+            self.include(name, &toks, depth);
+        } else if !toks.is_empty() {
+            self.out.push(toks);
         }
     }
+
+    /// `include PATTERN`: every matching file, in name order, in place.
+    fn include(&mut self, name: &str, toks: &[Token], depth: usize) {
+        let Some(pattern) = toks.get(1) else {
+            self.diags.push(diag(
+                &toks[0],
+                Severity::Error,
+                "include expects a file name or pattern".into(),
+            ));
+            return;
+        };
+        if depth >= MAX_INCLUDE_DEPTH {
+            let msg = format!(
+                "include nesting deeper than {MAX_INCLUDE_DEPTH} at '{}' - ignoring",
+                pattern.text
+            );
+            self.diags.push(diag(pattern, Severity::Error, msg));
+            return;
+        }
+        match self.loader.load(&pattern.text, name) {
+            Ok(files) if files.is_empty() => {
+                let msg = format!("no file matches include '{}'", pattern.text);
+                self.diags.push(diag(pattern, Severity::Warning, msg));
+            }
+            Ok(files) => {
+                for (inc_name, inc_text) in files {
+                    self.file(&inc_name, &inc_text, depth + 1);
+                }
+            }
+            Err(why) => {
+                let msg = format!("cannot include '{}': {why}", pattern.text);
+                self.diags.push(diag(pattern, Severity::Error, msg));
+            }
+        }
+    }
+}
+
+/// Substitutes defined `$NAME` / `${NAME}`; an undefined `${NAME}` is an
+/// error `(col, NAME)`, an undefined bare `$NAME` stays (shell text).
+fn expand(raw: &str, defs: &BTreeMap<String, String>) -> Result<String, (u32, String)> {
+    if !raw.contains('$') {
+        return Ok(raw.to_owned());
+    }
+    let chars: Vec<char> = raw.chars().collect();
+    let mut out = String::with_capacity(raw.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '#' || c == '!' {
+            out.extend(&chars[i..]);
+            break;
+        }
+        if c != '$' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let braced = chars.get(i + 1) == Some(&'{');
+        let start = i + 1 + usize::from(braced);
+        let len = chars[start..]
+            .iter()
+            .take_while(|ch| ch.is_ascii_alphanumeric() || **ch == '_')
+            .count();
+        let name: String = chars[start..start + len].iter().collect();
+        let closed = !braced || chars.get(start + len) == Some(&'}');
+        match defs.get(&name) {
+            Some(v) if len > 0 && closed => {
+                out.push_str(v);
+                i = start + len + usize::from(braced);
+            }
+            _ if braced && len > 0 && closed => return Err((i as u32 + 1, name)),
+            _ => {
+                out.push('$');
+                i += 1;
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn lex_line(file: &str, line: u32, raw: &str, diags: &mut Diagnostics) -> Vec<Token> {
@@ -288,6 +372,22 @@ mod tests {
         assert_eq!(
             t[1].block.as_ref().expect("block")[0].args[0].text,
             "BACKUP"
+        );
+    }
+
+    #[test]
+    fn variables_are_substituted_and_undefined_ones_reported() {
+        let (t, d) =
+            tree("$IF=eth0\nvrrp_instance X {\n interface ${IF}\n notify \"/x $HOME\"\n}\n");
+        assert!(d.is_empty(), "{d:?}");
+        let block = t[0].block.as_ref().expect("block");
+        assert_eq!(block[0].args[0].text, "eth0");
+        assert_eq!(block[1].args[0].text, "/x $HOME");
+        let (_, d) = tree("global_defs {\n router_id ${router_id}\n}\n");
+        let first = d.iter().next().expect("one diagnostic");
+        assert_eq!(
+            (first.line, first.col, first.message.as_str()),
+            (2, 12, "undefined variable '${router_id}'")
         );
     }
 

@@ -61,12 +61,25 @@ impl Args<'_> {
         lo_us: u64,
         hi_us: u64,
     ) -> Option<Duration> {
+        self.seconds_or(node, idx, lo_us, hi_us, Severity::Error)
+    }
+
+    /// Like [`Self::seconds`], reporting a bad value with `severity`.
+    pub(crate) fn seconds_or(
+        &mut self,
+        node: &Node,
+        idx: usize,
+        lo_us: u64,
+        hi_us: u64,
+        severity: Severity,
+    ) -> Option<Duration> {
         let t = self.get(node, idx)?;
         match decimal_micros(&t.text) {
             Some(us) if (lo_us..=hi_us).contains(&us) => Some(Duration::from_micros(us)),
             _ => {
                 let range = format!("[{}, {}]", fmt_secs(lo_us), fmt_secs(hi_us));
-                self.error(t, format!("number '{}' outside range {range}", t.text));
+                let msg = format!("number '{}' outside range {range}", t.text);
+                self.diags.push(diag(t, severity, msg));
                 None
             }
         }
