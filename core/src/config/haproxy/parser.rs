@@ -113,7 +113,7 @@ impl<'o> Parser<'o> {
             let pos = last.chars().count() + 1;
             self.error(
                 Form::ParsingTight,
-                0,
+                pos as u32,
                 format!(
                     "Missing LF on last line, file might have been truncated at position {pos}."
                 ),
