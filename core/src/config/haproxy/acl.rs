@@ -137,7 +137,10 @@ impl Parser<'_> {
     /// Parses `if|unless <terms>` starting at `words[0]`. `what` names the
     /// rule in errors ("switching rule"...).
     pub(crate) fn condition(&mut self, words: &[Word], what: &str) -> Option<Condition> {
-        let head = &words[0];
+        let Some(head) = words.first() else {
+            self.error(Form::Parsing, 0, format!("error detected while parsing {what} : expects 'if' or 'unless' followed by a condition."));
+            return None;
+        };
         let unless = match head.text.as_str() {
             "if" => false,
             "unless" => true,
