@@ -55,20 +55,16 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitCode> {
     if failed {
         return Ok(ExitCode::from(1));
     }
-    match args.dump {
-        Some(DumpFormat::Json) => {
-            let dump =
-                serde_json::json!({ "haproxy": haproxy_model, "keepalived": keepalived_model });
-            println!("{}", serde_json::to_string_pretty(&dump)?);
-        }
-        None => {
-            if let Some(h) = &haproxy_model {
-                println!("{}", summarize_haproxy(h));
-            }
-            if let Some(k) = &keepalived_model {
-                println!("{}", summarize_keepalived(k));
-            }
-        }
+    if let Some(DumpFormat::Json) = args.dump {
+        let dump = serde_json::json!({ "haproxy": haproxy_model, "keepalived": keepalived_model });
+        println!("{}", serde_json::to_string_pretty(&dump)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(h) = &haproxy_model {
+        println!("{}", summarize_haproxy(h));
+    }
+    if let Some(k) = &keepalived_model {
+        println!("{}", summarize_keepalived(k));
     }
     if haproxy_model
         .as_ref()

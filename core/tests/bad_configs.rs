@@ -29,7 +29,10 @@ fn first_error(name: &str, text: &str) -> Option<String> {
 fn every_fixture_reports_its_expected_first_error() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad");
     let update = std::env::var_os("HAVEN_UPDATE_GOLDEN").is_some();
-    let mut entries: Vec<_> = std::fs::read_dir(&dir).expect("tests/bad exists").flatten().collect();
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/bad exists")
+        .flatten()
+        .collect();
     entries.sort_by_key(|e| e.file_name());
     let mut checked = 0;
     let mut failures = Vec::new();

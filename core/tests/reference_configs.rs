@@ -7,21 +7,31 @@ use haven_core::config::NoIncludes;
 use haven_core::time::Duration;
 
 const BOOK_143_HAPROXY: &str = include_str!("../../scenarios/book-14.3/haproxy.cfg");
-const BOOK_143_SERVER: &str = include_str!("../../scenarios/book-14.3/keepalived-haproxy-server.conf");
-const BOOK_143_BACKUP: &str = include_str!("../../scenarios/book-14.3/keepalived-backup-haproxy.conf");
+const BOOK_143_SERVER: &str =
+    include_str!("../../scenarios/book-14.3/keepalived-haproxy-server.conf");
+const BOOK_143_BACKUP: &str =
+    include_str!("../../scenarios/book-14.3/keepalived-backup-haproxy.conf");
 const BOOK_144_HAPROXY: &str = include_str!("../../scenarios/book-14.4/haproxy.cfg");
 const BOOK_144_HA1: &str = include_str!("../../scenarios/book-14.4/keepalived-haproxy1.conf");
 const BOOK_144_HA2: &str = include_str!("../../scenarios/book-14.4/keepalived-haproxy2.conf");
 
 fn haproxy_ok(name: &str, text: &str) -> HaproxyConfig {
     let parsed = haproxy::parse(&[(name, text)], &ParseOptions::default());
-    assert!(!parsed.diagnostics.has_errors(), "{name}: {:#?}", parsed.diagnostics);
+    assert!(
+        !parsed.diagnostics.has_errors(),
+        "{name}: {:#?}",
+        parsed.diagnostics
+    );
     parsed.config.expect("no error, so a model")
 }
 
 fn keepalived_ok(name: &str, text: &str) -> KeepalivedConfig {
     let parsed = keepalived::parse(name, text, &NoIncludes);
-    assert!(parsed.diagnostics.is_empty(), "{name}: {:#?}", parsed.diagnostics);
+    assert!(
+        parsed.diagnostics.is_empty(),
+        "{name}: {:#?}",
+        parsed.diagnostics
+    );
     parsed.config.expect("no error, so a model")
 }
 
@@ -35,7 +45,10 @@ fn book_143_haproxy_model() {
     assert_eq!(cfg.global.maxconn, Some(4096));
     assert!(cfg.global.daemon);
     assert_eq!(cfg.global.user.as_deref(), Some("nobody"));
-    assert_eq!(cfg.global.pidfile.as_deref(), Some("/usr/local/haproxy/logs/haproxy.pid"));
+    assert_eq!(
+        cfg.global.pidfile.as_deref(),
+        Some("/usr/local/haproxy/logs/haproxy.pid")
+    );
     assert_eq!(
         cfg.global.logs,
         [LogTarget::Target {
@@ -45,7 +58,11 @@ fn book_143_haproxy_model() {
             format: None
         }]
     );
-    let names: Vec<(&str, ProxyKind)> = cfg.proxies.iter().map(|p| (p.name.as_str(), p.kind)).collect();
+    let names: Vec<(&str, ProxyKind)> = cfg
+        .proxies
+        .iter()
+        .map(|p| (p.name.as_str(), p.kind))
+        .collect();
     assert_eq!(
         names,
         [
@@ -59,15 +76,29 @@ fn book_143_haproxy_model() {
 
     let www = cfg.frontend("www").expect("frontend www");
     assert_eq!(www.mode, Mode::Http);
-    assert_eq!(www.binds, [Bind { addr: None, port: 80, port_end: 80, line: 22 }]);
+    assert_eq!(
+        www.binds,
+        [Bind {
+            addr: None,
+            port: 80,
+            port_end: 80,
+            line: 22
+        }]
+    );
     assert!(www.options.httplog, "inherited from defaults");
     assert_eq!(www.logs, [LogTarget::Global]);
-    assert_eq!(www.options.forwardfor.as_ref().map(|f| f.header.as_str()), Some("X-Forwarded-For"));
+    assert_eq!(
+        www.options.forwardfor.as_ref().map(|f| f.header.as_str()),
+        Some("X-Forwarded-For")
+    );
     assert_eq!(www.timeouts.client, Some(Duration::from_secs(30)));
     assert_eq!(www.acls.len(), 3);
     let host_www = &www.acls[0];
     assert_eq!(host_www.name, "host_www");
-    assert_eq!(host_www.patterns[0].criterion, Criterion::HdrDom("host".into()));
+    assert_eq!(
+        host_www.patterns[0].criterion,
+        Criterion::HdrDom("host".into())
+    );
     assert!(host_www.patterns[0].ignore_case);
     assert_eq!(host_www.patterns[0].values, ["www.zb.com"]);
     let rules: Vec<(&str, usize, u32)> = www
@@ -75,10 +106,23 @@ fn book_143_haproxy_model() {
         .iter()
         .map(|r| (r.backend.name.as_str(), r.backend.index, r.line))
         .collect();
-    assert_eq!(rules, [("server_www", 1, 27), ("server_static", 2, 28), ("server_video", 3, 29)]);
+    assert_eq!(
+        rules,
+        [
+            ("server_www", 1, 27),
+            ("server_static", 2, 28),
+            ("server_video", 3, 29)
+        ]
+    );
     let cond = www.switching_rules[1].cond.as_ref().expect("condition");
     assert!(!cond.unless);
-    assert_eq!(cond.any_of, [vec![Term { negate: false, acl: 1 }]]);
+    assert_eq!(
+        cond.any_of,
+        [vec![Term {
+            negate: false,
+            acl: 1
+        }]]
+    );
     assert_eq!(www.default_backend, None);
 
     let be = cfg.backend("server_www").expect("backend server_www");
@@ -90,7 +134,10 @@ fn book_143_haproxy_model() {
     assert_eq!(be.timeouts.server, Some(Duration::from_secs(30)));
     assert_eq!(be.timeouts.check, Some(Duration::from_secs(2)));
     let chk = be.http_check.as_ref().expect("option httpchk");
-    assert_eq!((chk.method.as_str(), chk.uri.as_str(), chk.version.as_str()), ("GET", "/index.html", "HTTP/1.0"));
+    assert_eq!(
+        (chk.method.as_str(), chk.uri.as_str(), chk.version.as_str()),
+        ("GET", "/index.html", "HTTP/1.0")
+    );
     assert_eq!(chk.expect, None);
     let s = &be.servers[0];
     assert_eq!(s.name, "webapp1");
@@ -98,8 +145,18 @@ fn book_143_haproxy_model() {
     assert_eq!(s.port, ServerPort::Fixed(80));
     assert_eq!((s.weight, s.check, s.rise, s.fall), (6, true, 2, 3));
     assert_eq!(s.inter, Duration::from_millis(2000));
-    assert_eq!((s.fastinter, s.downinter, s.backup, s.disabled), (None, None, false, false));
-    assert_eq!(cfg.backend("server_video").expect("video").http_check.as_ref().map(|c| c.uri.as_str()), Some("/index.jsp"));
+    assert_eq!(
+        (s.fastinter, s.downinter, s.backup, s.disabled),
+        (None, None, false, false)
+    );
+    assert_eq!(
+        cfg.backend("server_video")
+            .expect("video")
+            .http_check
+            .as_ref()
+            .map(|c| c.uri.as_str()),
+        Some("/index.jsp")
+    );
 
     let stats_px = cfg.frontend("admin_stats").expect("listen admin_stats");
     assert_eq!(stats_px.binds[0].port, 9188);
@@ -115,14 +172,20 @@ fn book_143_haproxy_model() {
 fn assert_book_143_common<'a>(cfg: &'a KeepalivedConfig, router_id: &str) -> &'a VrrpInstance {
     let g = &cfg.global;
     assert_eq!(g.notification_email, ["ops@example.com"]);
-    assert_eq!(g.notification_email_from.as_deref(), Some("keepalived@example.com"));
+    assert_eq!(
+        g.notification_email_from.as_deref(),
+        Some("keepalived@example.com")
+    );
     assert_eq!(g.smtp_server, Some((ip("192.168.200.1"), 25)));
     assert_eq!(g.smtp_connect_timeout, Duration::from_secs(30));
     assert_eq!(g.router_id.as_deref(), Some(router_id));
     assert_eq!(g.compat, Compat::V2_2);
     let s = cfg.script("check_haproxy").expect("vrrp_script");
     assert_eq!(s.script, "killall -0 haproxy");
-    assert_eq!((s.interval, s.weight, s.rise, s.fall), (Duration::from_secs(2), 21, 1, 1));
+    assert_eq!(
+        (s.interval, s.weight, s.rise, s.fall),
+        (Duration::from_secs(2), 21, 1, 1)
+    );
     assert_eq!(s.timeout, None);
     assert_eq!(cfg.instances.len(), 1);
     let i = &cfg.instances[0];
@@ -132,13 +195,47 @@ fn assert_book_143_common<'a>(cfg: &'a KeepalivedConfig, router_id: &str) -> &'a
     assert_eq!(i.vrid, 80);
     assert_eq!(i.version, 2);
     assert_eq!(i.advert_int, Duration::from_secs(2));
-    assert_eq!(i.auth, Some(Auth { kind: AuthType::Pass, pass: "1111".into() }));
-    assert_eq!(i.vips, [Vip { addr: ip("192.168.66.10"), prefix: 24, dev: Some("eth0".into()), label: None }]);
-    assert_eq!(i.track_scripts, [TrackScript { name: "check_haproxy".into(), script: 0, weight: None, reverse: None }]);
-    assert_eq!(i.notify.master.as_deref(), Some("/etc/keepalived/mail_notify.py master"));
-    assert_eq!(i.notify.backup.as_deref(), Some("/etc/keepalived/mail_notify.py backup"));
-    assert_eq!(i.notify.fault.as_deref(), Some("/etc/keepalived/mail_notify.py fault"));
-    assert_eq!((i.garp_master_delay, i.garp_master_repeat), (Duration::from_secs(5), 5));
+    assert_eq!(
+        i.auth,
+        Some(Auth {
+            kind: AuthType::Pass,
+            pass: "1111".into()
+        })
+    );
+    assert_eq!(
+        i.vips,
+        [Vip {
+            addr: ip("192.168.66.10"),
+            prefix: 24,
+            dev: Some("eth0".into()),
+            label: None
+        }]
+    );
+    assert_eq!(
+        i.track_scripts,
+        [TrackScript {
+            name: "check_haproxy".into(),
+            script: 0,
+            weight: None,
+            reverse: None
+        }]
+    );
+    assert_eq!(
+        i.notify.master.as_deref(),
+        Some("/etc/keepalived/mail_notify.py master")
+    );
+    assert_eq!(
+        i.notify.backup.as_deref(),
+        Some("/etc/keepalived/mail_notify.py backup")
+    );
+    assert_eq!(
+        i.notify.fault.as_deref(),
+        Some("/etc/keepalived/mail_notify.py fault")
+    );
+    assert_eq!(
+        (i.garp_master_delay, i.garp_master_repeat),
+        (Duration::from_secs(5), 5)
+    );
     assert!(i.unicast_peers.is_empty());
     i
 }
@@ -167,8 +264,11 @@ fn book_144_dual_master_models() {
         ("keepalived-haproxy2.conf", BOOK_144_HA2, "HAProxy_HA2"),
     ] {
         let k = keepalived_ok(file, text);
-        let summary: Vec<(&str, u8, InitialState, u8)> =
-            k.instances.iter().map(|i| (i.name.as_str(), i.vrid, i.state, i.priority)).collect();
+        let summary: Vec<(&str, u8, InitialState, u8)> = k
+            .instances
+            .iter()
+            .map(|i| (i.name.as_str(), i.vrid, i.state, i.priority))
+            .collect();
         let (m, b) = (InitialState::Master, InitialState::Backup);
         let expected = if master_of == "HAProxy_HA1" {
             [("HAProxy_HA1", 80, m, 100), ("HAProxy_HA2", 81, b, 90)]
@@ -176,7 +276,11 @@ fn book_144_dual_master_models() {
             [("HAProxy_HA1", 80, b, 90), ("HAProxy_HA2", 81, m, 100)]
         };
         assert_eq!(summary, expected, "{file}");
-        let vips: Vec<String> = k.instances.iter().map(|i| i.vips[0].addr.to_string()).collect();
+        let vips: Vec<String> = k
+            .instances
+            .iter()
+            .map(|i| i.vips[0].addr.to_string())
+            .collect();
         assert_eq!(vips, ["192.168.66.10", "192.168.66.20"], "{file}");
     }
 }

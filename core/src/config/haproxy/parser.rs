@@ -592,6 +592,13 @@ impl<'o> Parser<'o> {
     }
 
     fn finish(mut self) -> Parsed<HaproxyConfig> {
+        // haproxy runs its post-parse checks only on a file that parsed.
+        if self.diags.has_errors() {
+            return Parsed {
+                config: None,
+                diagnostics: self.diags,
+            };
+        }
         let proxies = resolve::resolve(&mut self);
         let config = (!self.diags.has_errors()).then(|| HaproxyConfig {
             global: self.global.clone(),

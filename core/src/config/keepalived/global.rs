@@ -87,7 +87,10 @@ pub(crate) fn global_defs(node: &Node, g: &mut GlobalDefs, args: &mut Args<'_>) 
                     .map(|t| t.text.clone())
                     .collect();
                 if emails.is_empty() {
-                    args.warn(&n.key, "Warning - empty notification_email block".into());
+                    args.warn(
+                        n.end_or_key(),
+                        "Warning - empty notification_email block".into(),
+                    );
                 }
                 g.notification_email = emails;
             }

@@ -153,7 +153,7 @@ fn vrrp_script(node: &Node, args: &mut Args<'_>) -> Option<VrrpScript> {
     }
     if s.script.is_empty() {
         args.error(
-            &node.key,
+            node.end_or_key(),
             format!("No script set for vrrp_script {} - removing", s.name),
         );
         return None;

@@ -40,6 +40,17 @@ pub(crate) struct Node {
     pub(crate) args: Vec<Token>,
     /// The `{ ... }` block, if any.
     pub(crate) block: Option<Vec<Node>>,
+    /// The `}` closing the block (keepalived reports end-of-block checks
+    /// there).
+    pub(crate) end: Option<Token>,
+}
+
+impl Node {
+    /// Where end-of-block problems are reported: the closing brace, else
+    /// the keyword.
+    pub(crate) fn end_or_key(&self) -> &Token {
+        self.end.as_ref().unwrap_or(&self.key)
+    }
 }
 
 /// Tokenises `text` (file `name`), following includes, into lines of tokens.
@@ -290,7 +301,7 @@ pub(crate) fn build_tree(lines: Vec<Vec<Token>>, diags: &mut Diagnostics) -> Vec
                     diags.push(diag(&t, Severity::Error, "Extra '}' found".into()));
                     continue;
                 }
-                close_block(&mut stack);
+                close_block(&mut stack, Some(t));
                 last_open.pop();
             } else {
                 cur.push(t);
@@ -309,16 +320,17 @@ pub(crate) fn build_tree(lines: Vec<Vec<Token>>, diags: &mut Diagnostics) -> Vec
             diags.push(diag(open, Severity::Error, msg));
         }
         while stack.len() > 1 {
-            close_block(&mut stack);
+            close_block(&mut stack, None);
         }
     }
     stack.pop().unwrap_or_default()
 }
 
-fn close_block(stack: &mut Vec<Vec<Node>>) {
+fn close_block(stack: &mut Vec<Vec<Node>>, end: Option<Token>) {
     let block = stack.pop().unwrap_or_default();
     if let Some(owner) = stack.last_mut().and_then(|s| s.last_mut()) {
         owner.block = Some(block);
+        owner.end = end;
     }
 }
 
@@ -328,6 +340,7 @@ fn to_node(mut toks: Vec<Token>) -> Node {
         key,
         args: toks,
         block: None,
+        end: None,
     }
 }
 
