@@ -11,6 +11,9 @@
 //! `HAVEN_UPDATE_GOLDEN=1 cargo test -p haven-core --test bad_configs`
 //! rewrites the expectations; review the diff.
 
+// Tests read their fixtures from disk; core itself never does.
+#![allow(clippy::disallowed_methods)]
+
 use haven_core::config::haproxy::{self, ParseOptions};
 use haven_core::config::{keepalived, Diagnostics, NoIncludes};
 use std::path::Path;

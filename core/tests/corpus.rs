@@ -9,8 +9,11 @@
 //! than copied in. Without it the test skips, except under `CI=true`, where
 //! it fails. `HAVEN_SHARED` overrides the location.
 
+// Tests read their fixtures from disk; core itself never does.
+#![allow(clippy::disallowed_methods)]
+
 use haven_core::config::haproxy::{self, ParseOptions};
-use haven_core::config::{keepalived, Diagnostics, NoIncludes, Severity};
+use haven_core::config::{keepalived, Diagnostics, NoIncludes};
 use std::path::PathBuf;
 
 fn corpus_dir() -> Option<PathBuf> {

@@ -676,7 +676,7 @@ impl Parser<'_> {
                 let a = arg.unwrap_or_default();
                 match a.split_once(':') {
                     Some((u, p)) => s.auth.push((u.to_owned(), p.to_owned())),
-                    None => return self.error(Form::Parsing, sub.col, "'stats auth' needs a user:password account.".into()),
+                    None => self.error(Form::Parsing, sub.col, "'stats auth' needs a user:password account.".into()),
                 }
             }
             "scope" | "show-legends" | "show-node" | "show-desc" | "show-modules" | "http-request" => {

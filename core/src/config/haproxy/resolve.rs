@@ -81,7 +81,7 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
         let t = &me.timeouts;
         let missing = (me.kind.is_frontend() && t.client.is_none())
             || (me.kind.is_backend() && (t.connect.is_none() || t.server.is_none()));
-        if missing && me.mode == Mode::Http || missing && me.kind.is_frontend() {
+        if missing {
             p.post_error(
                 Severity::Warning,
                 format!(

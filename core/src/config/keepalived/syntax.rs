@@ -39,7 +39,7 @@ pub(crate) struct Node {
     /// The rest of the line.
     pub(crate) args: Vec<Token>,
     /// The `{ ... }` block, if any.
-    pub(crate) block: Option<Vec<Node>>,
+    pub(crate) block: Option<Vec<Self>>,
     /// The `}` closing the block (keepalived reports end-of-block checks
     /// there).
     pub(crate) end: Option<Token>,
