@@ -40,6 +40,28 @@ fn ip(s: &str) -> std::net::IpAddr {
 }
 
 #[test]
+fn book_143_haproxy_warns_only_about_what_haven_does_not_act_on_yet() {
+    let parsed = haproxy::parse(
+        &[("haproxy.cfg", BOOK_143_HAPROXY)],
+        &ParseOptions::default(),
+    );
+    let warnings: Vec<String> = parsed
+        .diagnostics
+        .warnings()
+        .map(|d| format!("{}:{}: {}", d.line, d.col, d.message))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "6:5: 'user' parsed, not supported yet.",
+            "7:5: 'group' parsed, not supported yet.",
+            "8:5: 'daemon' parsed, not supported yet.",
+            "9:5: 'pidfile' parsed, not supported yet.",
+        ]
+    );
+}
+
+#[test]
 fn book_143_haproxy_model() {
     let cfg = haproxy_ok("haproxy.cfg", BOOK_143_HAPROXY);
     assert_eq!(cfg.global.maxconn, Some(4096));

@@ -4,7 +4,7 @@
 use super::keywords;
 use super::lexer::Word;
 use super::model::*;
-use super::parser::{Draft, Parser, Section};
+use super::parser::Parser;
 use crate::config::Form;
 
 /// ACLs haproxy predefines; haven treats them as not evaluated yet.
@@ -34,13 +34,6 @@ const PREDEFINED: &[&str] = &[
 ];
 
 impl Parser<'_> {
-    fn draft_mut(&mut self) -> &mut Draft {
-        match self.section {
-            Section::Proxy(i) => &mut self.drafts[i],
-            _ => &mut self.defaults,
-        }
-    }
-
     /// `acl <name> <criterion> [flags] <values>`.
     pub(crate) fn acl(&mut self, words: &[Word]) {
         let Some(name) = words.get(1) else {
@@ -51,7 +44,7 @@ impl Parser<'_> {
             );
         };
         if let Some(pattern) = self.acl_pattern(&name.text, &words[2..], name.col) {
-            let acls = &mut self.draft_mut().proxy.acls;
+            let acls = &mut self.draft().proxy.acls;
             match acls.iter_mut().find(|a| a.name == name.text) {
                 Some(acl) => acl.patterns.push(pattern),
                 None => acls.push(Acl {
@@ -178,22 +171,16 @@ impl Parser<'_> {
                 let inner = &words[i + 1..i + close];
                 let pattern = self.acl_pattern("anonymous", inner, w.col)?;
                 i += close;
-                let acls = &mut self.draft_mut().proxy.acls;
+                let acls = &mut self.draft().proxy.acls;
                 acls.push(Acl {
                     name: String::new(),
                     patterns: vec![pattern],
                 });
                 acls.len() - 1
-            } else if let Some(idx) = self
-                .draft_mut()
-                .proxy
-                .acls
-                .iter()
-                .position(|a| a.name == text)
-            {
+            } else if let Some(idx) = self.draft().proxy.acls.iter().position(|a| a.name == text) {
                 idx
             } else if PREDEFINED.contains(&text) {
-                let acls = &mut self.draft_mut().proxy.acls;
+                let acls = &mut self.draft().proxy.acls;
                 let pattern = AclPattern {
                     criterion: Criterion::Unsupported(text.to_owned()),
                     ignore_case: false,

@@ -391,7 +391,10 @@ impl<'o> Parser<'o> {
         match kw {
             "maxconn" => self.global.maxconn = Some(self.count_arg(words)),
             "nbthread" => self.global.nbthread = Some(self.count_arg(words)),
-            "daemon" => self.global.daemon = true,
+            "daemon" => {
+                self.global.daemon = true;
+                self.not_supported(words[0].col, kw);
+            }
             "user" | "group" | "pidfile" => {
                 let Some(v) = arg else {
                     return self.error(Form::Parsing, words[0].col, format!("'{kw}' expects an argument."));
@@ -402,9 +405,7 @@ impl<'o> Parser<'o> {
                     "group" => self.global.group = v,
                     _ => self.global.pidfile = v,
                 }
-                if kw != "pidfile" {
-                    self.not_supported(words[0].col, kw);
-                }
+                self.not_supported(words[0].col, kw);
             }
             "log" => {
                 if let Some(t) = self.log_target(words) {
@@ -576,6 +577,14 @@ impl<'o> Parser<'o> {
             form,
             source_line: Some(self.src_line.clone()),
         });
+    }
+
+    /// The draft lines currently go to (the defaults template or a proxy).
+    pub(crate) fn draft(&mut self) -> &mut Draft {
+        match self.section {
+            Section::Proxy(i) => &mut self.drafts[i],
+            _ => &mut self.defaults,
+        }
     }
 
     /// Reports a problem found after parsing (no line).

@@ -6,7 +6,7 @@
 use super::keywords;
 use super::lexer::Word;
 use super::model::*;
-use super::parser::{Draft, Parser, Section};
+use super::parser::{Parser, Section};
 use super::values::{parse_host_port, AddrError, Host, PortSpec};
 use crate::config::Form;
 
@@ -103,14 +103,6 @@ const BIND_WITH_ARG: &[&str] = &[
 ];
 
 impl Parser<'_> {
-    /// The draft lines currently go to (the defaults template or a proxy).
-    fn draft(&mut self) -> &mut Draft {
-        match self.section {
-            Section::Proxy(i) => &mut self.drafts[i],
-            _ => &mut self.defaults,
-        }
-    }
-
     /// `None` in `defaults`, else the proxy's kind and name.
     fn current(&self) -> Option<(ProxyKind, String)> {
         match self.section {

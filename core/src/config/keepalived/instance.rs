@@ -3,9 +3,9 @@
 //! `validate`.
 
 use super::model::*;
-use super::parse::block;
+use super::parse::{block, notify_keyword};
 use super::syntax::Node;
-use super::values::{command, Args};
+use super::values::Args;
 use crate::time::Duration;
 use std::net::IpAddr;
 
@@ -163,12 +163,7 @@ pub(crate) fn vrrp_instance(
                     });
                 }
             }
-            "notify_master" => i.notify.master = command(n),
-            "notify_backup" => i.notify.backup = command(n),
-            "notify_fault" => i.notify.fault = command(n),
-            "notify_stop" => i.notify.stop = command(n),
-            "notify" => i.notify.any = command(n),
-            "smtp_alert" => i.notify.smtp_alert = args.flag(n),
+            _ if notify_keyword(&mut i.notify, n, args) => {}
             "unicast_src_ip" | "mcast_src_ip" => i.src_ip = args.ip(n, 0),
             "unicast_peer" => {
                 for p in block(n, args).unwrap_or_default() {

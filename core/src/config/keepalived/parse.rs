@@ -177,12 +177,7 @@ fn sync_group(node: &Node, args: &mut Args<'_>) -> Option<SyncGroup> {
                     g.instances.extend(m.args.iter().map(|t| t.text.clone()));
                 }
             }
-            "notify_master" => g.notify.master = command(n),
-            "notify_backup" => g.notify.backup = command(n),
-            "notify_fault" => g.notify.fault = command(n),
-            "notify_stop" => g.notify.stop = command(n),
-            "notify" => g.notify.any = command(n),
-            "smtp_alert" => g.notify.smtp_alert = args.flag(n),
+            _ if notify_keyword(&mut g.notify, n, args) => {}
             "global_tracking"
             | "sync_group_tracking_weight"
             | "track_interface"
@@ -203,4 +198,19 @@ fn sync_group(node: &Node, args: &mut Args<'_>) -> Option<SyncGroup> {
         }
     }
     Some(g)
+}
+
+/// Reads a `notify_*` / `notify` / `smtp_alert` line into `notify`;
+/// false when `n` is none of them.
+pub(crate) fn notify_keyword(notify: &mut Notify, n: &Node, args: &mut Args<'_>) -> bool {
+    match n.key.text.as_str() {
+        "notify_master" => notify.master = command(n),
+        "notify_backup" => notify.backup = command(n),
+        "notify_fault" => notify.fault = command(n),
+        "notify_stop" => notify.stop = command(n),
+        "notify" => notify.any = command(n),
+        "smtp_alert" => notify.smtp_alert = args.flag(n),
+        _ => return false,
+    }
+    true
 }
