@@ -12,4 +12,6 @@
 //!   [`config::Diagnostic`] with file, line and column.
 
 pub mod config;
+pub mod sched;
+pub mod vrrp;
 pub mod time;
