@@ -12,6 +12,7 @@
 //!   [`config::Diagnostic`] with file, line and column.
 
 pub mod config;
+pub mod log;
 pub mod sched;
-pub mod vrrp;
 pub mod time;
+pub mod vrrp;

@@ -21,7 +21,11 @@ pub struct Scheduler<K: Ord + Clone> {
 
 impl<K: Ord + Clone> Default for Scheduler<K> {
     fn default() -> Self {
-        Self { queue: BTreeSet::new(), armed: BTreeMap::new(), next_seq: 0 }
+        Self {
+            queue: BTreeSet::new(),
+            armed: BTreeMap::new(),
+            next_seq: 0,
+        }
     }
 }
 
@@ -76,6 +80,52 @@ impl<K: Ord + Clone> Scheduler<K> {
     /// True when nothing is armed.
     pub fn is_empty(&self) -> bool {
         self.armed.is_empty()
+    }
+}
+
+/// Anything that can arm and cancel timers keyed by `K`: a [`Scheduler`]
+/// of its own, or a [`Scoped`] view into a node's scheduler whose keys
+/// wrap `K`. State machines take `&mut dyn Timers<K>`, so the same code
+/// runs alone in a test and inside a node.
+pub trait Timers<K> {
+    /// Arms `key` at `at`, replacing an earlier arming.
+    fn arm(&mut self, key: K, at: Instant);
+    /// Disarms `key`.
+    fn cancel(&mut self, key: K);
+    /// When `key` fires, if armed.
+    fn deadline(&self, key: K) -> Option<Instant>;
+}
+
+impl<K: Ord + Clone> Timers<K> for Scheduler<K> {
+    fn arm(&mut self, key: K, at: Instant) {
+        Self::arm(self, key, at);
+    }
+    fn cancel(&mut self, key: K) {
+        Self::cancel(self, &key);
+    }
+    fn deadline(&self, key: K) -> Option<Instant> {
+        Self::deadline(self, &key)
+    }
+}
+
+/// A view of a scheduler keyed by `N` as timers keyed by `K`, through
+/// `wrap` (e.g. `NodeTimer::Vrrp`).
+pub struct Scoped<'a, N: Ord + Clone, K> {
+    /// The node's scheduler.
+    pub sched: &'a mut Scheduler<N>,
+    /// How a `K` becomes an `N`.
+    pub wrap: fn(K) -> N,
+}
+
+impl<N: Ord + Clone, K> Timers<K> for Scoped<'_, N, K> {
+    fn arm(&mut self, key: K, at: Instant) {
+        self.sched.arm((self.wrap)(key), at);
+    }
+    fn cancel(&mut self, key: K) {
+        self.sched.cancel(&(self.wrap)(key));
+    }
+    fn deadline(&self, key: K) -> Option<Instant> {
+        self.sched.deadline(&(self.wrap)(key))
     }
 }
 

@@ -50,6 +50,10 @@ impl Duration {
     pub const fn as_secs(self) -> u64 {
         self.0 / 1_000_000_000
     }
+    /// True for a zero-length span.
+    pub const fn is_zero(self) -> bool {
+        self.0 == 0
+    }
     /// `self - other`, or zero when `other` is longer.
     pub const fn saturating_sub(self, other: Self) -> Self {
         Self(self.0.saturating_sub(other.0))
@@ -142,16 +146,25 @@ mod tests {
         assert_eq!(Duration::from_secs(2).as_micros(), 2_000_000);
         assert_eq!(Duration::from_millis(1500).as_nanos(), 1_500_000_000);
         assert_eq!(Duration::from_micros(3906).as_millis(), 3);
-        assert_eq!(Duration::from_secs(u64::MAX), Duration::from_nanos(u64::MAX));
+        assert_eq!(
+            Duration::from_secs(u64::MAX),
+            Duration::from_nanos(u64::MAX)
+        );
     }
 
     #[test]
     fn instants_move_by_durations() {
         let t = Instant::ZERO + Duration::from_micros(6_527_343);
         assert_eq!(t.to_string(), "6.527343");
-        assert_eq!((t + Duration::from_secs(2)).saturating_duration_since(t), Duration::from_secs(2));
+        assert_eq!(
+            (t + Duration::from_secs(2)).saturating_duration_since(t),
+            Duration::from_secs(2)
+        );
         assert_eq!(Instant::ZERO.saturating_duration_since(t), Duration::ZERO);
         assert_eq!(Duration::from_micros(527_343).to_string(), "0.527343s");
-        assert_eq!(Duration::from_secs(2) * 3 + Duration::from_micros(1), Duration::from_micros(6_000_001));
+        assert_eq!(
+            Duration::from_secs(2) * 3 + Duration::from_micros(1),
+            Duration::from_micros(6_000_001)
+        );
     }
 }

@@ -38,7 +38,9 @@ fn rx_config() -> RxConfig {
 }
 
 fn hex(s: &str) -> Vec<u8> {
-    s.split_whitespace().map(|b| u8::from_str_radix(b, 16).expect("hex byte")).collect()
+    s.split_whitespace()
+        .map(|b| u8::from_str_radix(b, 16).expect("hex byte"))
+        .collect()
 }
 
 #[test]
@@ -46,18 +48,27 @@ fn v2_ipv4_matches_keepalived_byte_for_byte() {
     let wire = book_advert(100).encode_ipv4(A, MCAST_V4, 1);
     assert_eq!(
         wire,
-        hex("45 c0 00 28 00 01 00 00 ff 70 d7 de c0 a8 42 0b e0 00 00 12 \
-             21 33 64 01 01 02 14 b4 c0 a8 42 0a 31 31 31 31 00 00 00 00")
+        hex(
+            "45 c0 00 28 00 01 00 00 ff 70 d7 de c0 a8 42 0b e0 00 00 12 \
+             21 33 64 01 01 02 14 b4 c0 a8 42 0a 31 31 31 31 00 00 00 00"
+        )
     );
     // The IP header checksum drops by one per ID step.
-    assert_eq!(&book_advert(100).encode_ipv4(A, MCAST_V4, 2)[10..12], &[0xd7, 0xdd]);
+    assert_eq!(
+        &book_advert(100).encode_ipv4(A, MCAST_V4, 2)[10..12],
+        &[0xd7, 0xdd]
+    );
 }
 
 #[test]
 fn v2_checksums_at_other_priorities() {
     for (prio, csum) in [(121, 0xffb3u16), (111, 0x09b4), (0, 0x78b4)] {
         let bytes = book_advert(prio).encode(A.into(), MCAST_V4.into());
-        assert_eq!(u16::from_be_bytes([bytes[6], bytes[7]]), csum, "priority {prio}");
+        assert_eq!(
+            u16::from_be_bytes([bytes[6], bytes[7]]),
+            csum,
+            "priority {prio}"
+        );
     }
 }
 
@@ -67,7 +78,10 @@ fn v3_vectors_ipv4_and_ipv6() {
     adv.version = Version::V3;
     adv.adver_int = 200;
     adv.auth_type = 0;
-    assert_eq!(adv.encode(A.into(), MCAST_V4.into()), hex("31 33 64 01 00 c8 84 0d c0 a8 42 0a"));
+    assert_eq!(
+        adv.encode(A.into(), MCAST_V4.into()),
+        hex("31 33 64 01 00 c8 84 0d c0 a8 42 0a")
+    );
     let vip6: Ipv6Addr = "2001:db8::10".parse().expect("v6");
     let src6: Ipv6Addr = "fe80::1".parse().expect("v6");
     adv.addrs = vec![vip6.into()];
@@ -84,10 +98,16 @@ fn captured_keepalived_advert_decodes_to_its_fields() {
          21 33 64 01 01 02 14 b4 c0 a8 42 0a 31 31 31 31 00 00 00 00",
     );
     let pkt = decode_ipv4(&wire).expect("well-formed IPv4");
-    assert_eq!((pkt.src, pkt.dst, pkt.ttl), (IpAddr::from(A), IpAddr::from(MCAST_V4), Some(255)));
+    assert_eq!(
+        (pkt.src, pkt.dst, pkt.ttl),
+        (IpAddr::from(A), IpAddr::from(MCAST_V4), Some(255))
+    );
     assert_eq!(vrid(&pkt), 51);
     let adv = check(&pkt, &rx_config(), true).expect("valid for HA_1");
-    assert_eq!((adv.vrid, adv.priority, adv.adver_int, adv.checksum), (51, 100, 2, 0x14b4));
+    assert_eq!(
+        (adv.vrid, adv.priority, adv.adver_int, adv.checksum),
+        (51, 100, 2, 0x14b4)
+    );
     assert_eq!(adv.addrs, [IpAddr::from(VIP)]);
     assert_eq!(adv.auth_data, pass_bytes("1111"));
 }
@@ -97,7 +117,9 @@ fn reject(wire: &[u8], cfg: impl FnOnce(&mut RxConfig)) -> String {
     let mut c = rx_config();
     cfg(&mut c);
     let pkt = decode_ipv4(wire).expect("decodes");
-    check(&pkt, &c, true).expect_err("must be refused").to_string()
+    check(&pkt, &c, true)
+        .expect_err("must be refused")
+        .to_string()
 }
 
 fn good() -> Vec<u8> {
@@ -109,33 +131,70 @@ fn each_receive_check_has_keepalived_s_words() {
     let mut ah = good();
     ah[9] = IPPROTO_AH;
     ah.extend_from_slice(&[0; 24]);
-    assert_eq!(reject(&ah, |_| {}), "(HA_1) Received AH header but auth type not AH");
-    assert_eq!(reject(&good(), |c| c.auth_type = auth_type::AH), "(HA_1) No AH header but auth type is AH");
+    assert_eq!(
+        reject(&ah, |_| {}),
+        "(HA_1) Received AH header but auth type not AH"
+    );
+    assert_eq!(
+        reject(&good(), |c| c.auth_type = auth_type::AH),
+        "(HA_1) No AH header but auth type is AH"
+    );
 
     let mut long = good();
     long.push(0);
-    assert_eq!(reject(&long, |_| {}), "(HA_1) vrrp packet too long, length 41 and expect 40");
+    assert_eq!(
+        reject(&long, |_| {}),
+        "(HA_1) vrrp packet too long, length 41 and expect 40"
+    );
 
     let mut ttl = good();
     ttl[8] = 64;
-    assert_eq!(reject(&ttl, |_| {}), "(HA_1) invalid TTL/HL. Received 64 and expect 255");
+    assert_eq!(
+        reject(&ttl, |_| {}),
+        "(HA_1) invalid TTL/HL. Received 64 and expect 255"
+    );
 
-    assert_eq!(reject(&good(), |c| c.version = Version::V3), "(HA_1) wrong version. Received 2 and expect 3");
+    assert_eq!(
+        reject(&good(), |c| c.version = Version::V3),
+        "(HA_1) wrong version. Received 2 and expect 3"
+    );
 
     let mut at = book_advert(100);
     at.auth_type = 7;
-    assert_eq!(reject(&at.encode_ipv4(A, MCAST_V4, 1), |_| {}), "(HA_1) Invalid auth type: 7");
-    assert_eq!(reject(&good(), |c| c.auth_type = 0), "(HA_1) received a 1 auth, expecting 0!");
-    assert_eq!(reject(&good(), |c| c.auth_data = pass_bytes("2222")), "(HA_1) received an invalid passwd!");
+    assert_eq!(
+        reject(&at.encode_ipv4(A, MCAST_V4, 1), |_| {}),
+        "(HA_1) Invalid auth type: 7"
+    );
+    assert_eq!(
+        reject(&good(), |c| c.auth_type = 0),
+        "(HA_1) received a 1 auth, expecting 0!"
+    );
+    assert_eq!(
+        reject(&good(), |c| c.auth_data = pass_bytes("2222")),
+        "(HA_1) received an invalid passwd!"
+    );
 
-    let drop = check(&decode_ipv4(&good()).expect("decodes"), &RxConfig { adver_int_secs: 1, ..rx_config() }, true)
-        .expect_err("dropped");
-    assert_eq!(drop.to_string(), "(HA_1) advertisement interval mismatch mine=1 sec rcv'd=2 sec");
+    let drop = check(
+        &decode_ipv4(&good()).expect("decodes"),
+        &RxConfig {
+            adver_int_secs: 1,
+            ..rx_config()
+        },
+        true,
+    )
+    .expect_err("dropped");
+    assert_eq!(
+        drop.to_string(),
+        "(HA_1) advertisement interval mismatch mine=1 sec rcv'd=2 sec"
+    );
     assert_eq!(drop.severity(), Severity::Dropped);
 
     let mut kind = book_advert(100);
     kind.kind = 2;
-    assert_eq!(reject(&kind.encode_ipv4(A, MCAST_V4, 1), |_| {}), "(HA_1) Invalid packet type. 2 and expect 1");
+    assert_eq!(
+        reject(&kind.encode_ipv4(A, MCAST_V4, 1), |_| {}),
+        "(HA_1) Invalid packet type. 2 and expect 1"
+    );
 
     assert_eq!(
         reject(&good(), |c| c.vips.push(Ipv4Addr::new(10, 0, 0, 1).into())),
@@ -144,7 +203,10 @@ fn each_receive_check_has_keepalived_s_words() {
 
     let mut total = good();
     total[3] = 0x29;
-    assert_eq!(reject(&total, |_| {}), "(HA_1) ip_tot_len mismatch against received length. 41 and received 40");
+    assert_eq!(
+        reject(&total, |_| {}),
+        "(HA_1) ip_tot_len mismatch against received length. 41 and received 40"
+    );
 
     let mut csum = good();
     csum[27] ^= 1;
@@ -156,7 +218,8 @@ fn each_receive_check_has_keepalived_s_words() {
     );
 
     assert_eq!(
-        reject(&good(), |c| c.vips = vec![Ipv4Addr::new(10, 0, 0, 1).into()]),
+        reject(&good(), |c| c.vips =
+            vec![Ipv4Addr::new(10, 0, 0, 1).into()]),
         "(HA_1) ip address associated with VRID 51 not present in MASTER advert: 10.0.0.1"
     );
 
@@ -188,7 +251,14 @@ fn each_decode_error() {
 }
 
 fn advert() -> impl Strategy<Value = Advert> {
-    (any::<bool>(), 1u8..=255, any::<u8>(), 1u16..=255, proptest::collection::vec(any::<[u8; 4]>(), 0..8), any::<[u8; 8]>())
+    (
+        any::<bool>(),
+        1u8..=255,
+        any::<u8>(),
+        1u16..=255,
+        proptest::collection::vec(any::<[u8; 4]>(), 0..8),
+        any::<[u8; 8]>(),
+    )
         .prop_map(|(v3, vrid, priority, int, addrs, pass)| Advert {
             version: if v3 { Version::V3 } else { Version::V2 },
             kind: 1,

@@ -94,7 +94,11 @@ pub struct Advert {
 impl Advert {
     /// Length of the VRRP part for this advert.
     pub fn vrrp_len(&self) -> usize {
-        vrrp_len(self.version, self.addrs.first().is_none_or(IpAddr::is_ipv4), self.addrs.len())
+        vrrp_len(
+            self.version,
+            self.addrs.first().is_none_or(IpAddr::is_ipv4),
+            self.addrs.len(),
+        )
     }
 
     /// Encodes the VRRP part, computing the checksum (v3 over the
@@ -149,7 +153,11 @@ impl Advert {
 /// Length of a VRRP part with `n` addresses.
 pub fn vrrp_len(version: Version, ipv4: bool, n: usize) -> usize {
     let addr = if ipv4 { 4 } else { 16 };
-    let auth = if version == Version::V2 && ipv4 { AUTH_LEN } else { 0 };
+    let auth = if version == Version::V2 && ipv4 {
+        AUTH_LEN
+    } else {
+        0
+    };
     HEADER_LEN + n * addr + auth
 }
 
@@ -299,6 +307,8 @@ pub enum Severity {
 }
 
 /// Why an instance refused a packet; `Display` is keepalived's log line.
+/// Fields: `iname` the instance, `got` / `expected` the two values compared.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RxError {
     /// AH present but not configured, or the reverse.
@@ -306,19 +316,31 @@ pub enum RxError {
     AhMismatch { iname: String, got_ah: bool },
     /// Length differs from what the address count implies.
     #[error("({iname}) vrrp packet too {}, length {len} and expect {expected}", if len > expected { "long" } else { "short" })]
-    Length { iname: String, len: usize, expected: usize },
+    Length {
+        iname: String,
+        len: usize,
+        expected: usize,
+    },
     /// TTL / hop limit not 255 (multicast).
     #[error("({iname}) invalid TTL/HL. Received {ttl} and expect {VRRP_TTL}")]
     Ttl { iname: String, ttl: u8 },
     /// Version differs from the configured one.
     #[error("({iname}) wrong version. Received {got} and expect {expected}")]
-    Version { iname: String, got: u8, expected: u8 },
+    Version {
+        iname: String,
+        got: u8,
+        expected: u8,
+    },
     /// v2 auth type outside 0..=2.
     #[error("({iname}) Invalid auth type: {got}")]
     InvalidAuthType { iname: String, got: u8 },
     /// v2 auth type differs from the configured one.
     #[error("({iname}) received a {got} auth, expecting {expected}!")]
-    AuthTypeMismatch { iname: String, got: u8, expected: u8 },
+    AuthTypeMismatch {
+        iname: String,
+        got: u8,
+        expected: u8,
+    },
     /// PASS password differs.
     #[error("({iname}) received an invalid passwd!")]
     BadPassword { iname: String },
@@ -333,10 +355,18 @@ pub enum RxError {
     Type { iname: String, got: u8 },
     /// Address count differs from the configured VIP count.
     #[error("({iname}) received an unexpected ip number count {got}, expected {expected}!")]
-    AddrCount { iname: String, got: usize, expected: usize },
+    AddrCount {
+        iname: String,
+        got: usize,
+        expected: usize,
+    },
     /// IPv4 total length differs from the received length.
     #[error("({iname}) ip_tot_len mismatch against received length. {total} and received {len}")]
-    TotalLength { iname: String, total: u16, len: usize },
+    TotalLength {
+        iname: String,
+        total: u16,
+        len: usize,
+    },
     /// Checksum wrong.
     #[error("({iname}) Invalid VRRPv{version} checksum")]
     Checksum { iname: String, version: u8 },
@@ -344,8 +374,14 @@ pub enum RxError {
     #[error("({iname}) Expected {}icast packet but received {}icast packet", if *unicast { "un" } else { "mult" }, if *unicast { "mult" } else { "un" })]
     CastMismatch { iname: String, unicast: bool },
     /// A configured VIP is missing from the advert.
-    #[error("({iname}) ip address associated with VRID {vrid} not present in MASTER advert: {addr}")]
-    MissingVip { iname: String, vrid: u8, addr: IpAddr },
+    #[error(
+        "({iname}) ip address associated with VRID {vrid} not present in MASTER advert: {addr}"
+    )]
+    MissingVip {
+        iname: String,
+        vrid: u8,
+        addr: IpAddr,
+    },
     /// Unicast source is not a configured peer.
     #[error("({iname}) unicast source address {src} not a unicast peer")]
     NotAPeer { iname: String, src: IpAddr },
@@ -371,9 +407,10 @@ impl RxError {
             Self::BadPassword { .. } | Self::AhUnsupported { .. } => "auth_failure",
             Self::IntervalMismatch { .. } => "interval_mismatch",
             Self::Type { .. } => "invalid_type",
-            Self::AddrCount { .. } | Self::MissingVip { .. } | Self::CastMismatch { .. } | Self::NotAPeer { .. } => {
-                "address_list"
-            }
+            Self::AddrCount { .. }
+            | Self::MissingVip { .. }
+            | Self::CastMismatch { .. }
+            | Self::NotAPeer { .. } => "address_list",
             Self::Checksum { .. } => "checksum",
         }
     }
@@ -387,30 +424,55 @@ pub fn check(pkt: &RxPacket<'_>, cfg: &RxConfig, check_vips: bool) -> Result<Adv
     let ipv4 = pkt.src.is_ipv4();
     let v = pkt.vrrp;
     if pkt.ah != (cfg.auth_type == auth_type::AH && cfg.version == Version::V2) {
-        return Err(RxError::AhMismatch { iname: iname(), got_ah: pkt.ah });
+        return Err(RxError::AhMismatch {
+            iname: iname(),
+            got_ah: pkt.ah,
+        });
     }
     let naddr = usize::from(v[3]);
-    let pkt_version = if v[0] >> 4 == 3 { Version::V3 } else { Version::V2 };
+    let pkt_version = if v[0] >> 4 == 3 {
+        Version::V3
+    } else {
+        Version::V2
+    };
     let expected = pkt.header_len + vrrp_len(pkt_version, ipv4, naddr);
     if pkt.len != expected {
-        return Err(RxError::Length { iname: iname(), len: pkt.len, expected });
+        return Err(RxError::Length {
+            iname: iname(),
+            len: pkt.len,
+            expected,
+        });
     }
     if let Some(ttl) = pkt.ttl.filter(|t| !cfg.unicast && *t != VRRP_TTL) {
-        return Err(RxError::Ttl { iname: iname(), ttl });
+        return Err(RxError::Ttl {
+            iname: iname(),
+            ttl,
+        });
     }
     let got_version = v[0] >> 4;
     if got_version != cfg.version.number() {
-        return Err(RxError::Version { iname: iname(), got: got_version, expected: cfg.version.number() });
+        return Err(RxError::Version {
+            iname: iname(),
+            got: got_version,
+            expected: cfg.version.number(),
+        });
     }
     let mut auth_data = [0u8; AUTH_LEN];
     let adver_int = match cfg.version {
         Version::V2 => {
             let at = v[4];
             if at > auth_type::AH {
-                return Err(RxError::InvalidAuthType { iname: iname(), got: at });
+                return Err(RxError::InvalidAuthType {
+                    iname: iname(),
+                    got: at,
+                });
             }
             if at != cfg.auth_type {
-                return Err(RxError::AuthTypeMismatch { iname: iname(), got: at, expected: cfg.auth_type });
+                return Err(RxError::AuthTypeMismatch {
+                    iname: iname(),
+                    got: at,
+                    expected: cfg.auth_type,
+                });
             }
             if ipv4 {
                 auth_data.copy_from_slice(&v[v.len() - AUTH_LEN..]);
@@ -422,7 +484,11 @@ pub fn check(pkt: &RxPacket<'_>, cfg: &RxConfig, check_vips: bool) -> Result<Adv
                 return Err(RxError::AhUnsupported { iname: iname() });
             }
             if u32::from(v[5]) != cfg.adver_int_secs {
-                return Err(RxError::IntervalMismatch { iname: iname(), mine: cfg.adver_int_secs, got: u16::from(v[5]) });
+                return Err(RxError::IntervalMismatch {
+                    iname: iname(),
+                    mine: cfg.adver_int_secs,
+                    got: u16::from(v[5]),
+                });
             }
             u16::from(v[5])
         }
@@ -430,13 +496,24 @@ pub fn check(pkt: &RxPacket<'_>, cfg: &RxConfig, check_vips: bool) -> Result<Adv
     };
     let kind = v[0] & 0x0f;
     if kind != 1 {
-        return Err(RxError::Type { iname: iname(), got: kind });
+        return Err(RxError::Type {
+            iname: iname(),
+            got: kind,
+        });
     }
     if check_vips && naddr != cfg.vips.len() {
-        return Err(RxError::AddrCount { iname: iname(), got: naddr, expected: cfg.vips.len() });
+        return Err(RxError::AddrCount {
+            iname: iname(),
+            got: naddr,
+            expected: cfg.vips.len(),
+        });
     }
     if let Some(total) = pkt.ip_total_len.filter(|t| usize::from(*t) != pkt.len) {
-        return Err(RxError::TotalLength { iname: iname(), total, len: pkt.len });
+        return Err(RxError::TotalLength {
+            iname: iname(),
+            total,
+            len: pkt.len,
+        });
     }
     if ipv4 {
         let mut zeroed = v.to_vec();
@@ -444,12 +521,18 @@ pub fn check(pkt: &RxPacket<'_>, cfg: &RxConfig, check_vips: bool) -> Result<Adv
         zeroed[7] = 0;
         let sent = u16::from_be_bytes([v[6], v[7]]);
         if vrrp_checksum(cfg.version, &zeroed, pkt.src, pkt.dst) != sent {
-            return Err(RxError::Checksum { iname: iname(), version: cfg.version.number() });
+            return Err(RxError::Checksum {
+                iname: iname(),
+                version: cfg.version.number(),
+            });
         }
     }
     let multicast = pkt.dst.is_multicast();
     if multicast == cfg.unicast {
-        return Err(RxError::CastMismatch { iname: iname(), unicast: cfg.unicast });
+        return Err(RxError::CastMismatch {
+            iname: iname(),
+            unicast: cfg.unicast,
+        });
     }
     let width = if ipv4 { 4 } else { 16 };
     let addrs: Vec<IpAddr> = v[HEADER_LEN..HEADER_LEN + naddr * width]
@@ -465,10 +548,17 @@ pub fn check(pkt: &RxPacket<'_>, cfg: &RxConfig, check_vips: bool) -> Result<Adv
         .collect();
     if check_vips {
         if let Some(missing) = cfg.vips.iter().find(|vip| !addrs.contains(vip)) {
-            return Err(RxError::MissingVip { iname: iname(), vrid: v[1], addr: *missing });
+            return Err(RxError::MissingVip {
+                iname: iname(),
+                vrid: v[1],
+                addr: *missing,
+            });
         }
         if cfg.unicast && cfg.check_unicast_src && !cfg.peers.contains(&pkt.src) {
-            return Err(RxError::NotAPeer { iname: iname(), src: pkt.src });
+            return Err(RxError::NotAPeer {
+                iname: iname(),
+                src: pkt.src,
+            });
         }
     }
     Ok(Advert {
