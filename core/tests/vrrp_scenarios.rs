@@ -8,7 +8,7 @@ mod harness;
 use harness::{parse, secs, World};
 use haven_core::config::keepalived::Compat;
 use haven_core::time::Duration;
-use haven_core::vrrp::State;
+use haven_core::vrrp::{NotifyState, State};
 use std::net::Ipv4Addr;
 
 const SERVER: &str = include_str!("../../scenarios/book-14.3/keepalived-haproxy-server.conf");

@@ -695,3 +695,16 @@ fn clamp_priority(base: u8, total: i32) -> u8 {
     }
     (i32::from(base) + total).clamp(1, 254) as u8
 }
+
+#[cfg(test)]
+mod tests {
+    use super::clamp_priority;
+
+    #[test]
+    fn effective_priority_is_clamped_and_owners_never_move() {
+        assert_eq!(clamp_priority(100, 21), 121);
+        assert_eq!(clamp_priority(250, 21), 254);
+        assert_eq!(clamp_priority(10, -50), 1);
+        assert_eq!(clamp_priority(255, -100), 255);
+    }
+}

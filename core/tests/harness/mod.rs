@@ -12,7 +12,7 @@ use haven_core::log::keepalived::{Process, ScriptEnd};
 use haven_core::sched::Scheduler;
 use haven_core::time::{Duration, Instant};
 use haven_core::vrrp::packet::decode_ipv4;
-use haven_core::vrrp::{HostInfo, Output, State, Timer, Vrrp};
+use haven_core::vrrp::{HostInfo, NotifyState, Output, State, Timer, Vrrp};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -35,6 +35,8 @@ pub struct Host {
     pub haproxy_alive: bool,
     /// VIPs currently configured on this host, by instance.
     pub vips_set: BTreeMap<usize, bool>,
+    /// Notifications: (time, instance, state).
+    pub notifies: Vec<(Instant, usize, NotifyState)>,
 }
 
 enum Event {
@@ -90,6 +92,7 @@ impl World {
                     sched: Scheduler::new(),
                     haproxy_alive: true,
                     vips_set: BTreeMap::new(),
+                    notifies: Vec::new(),
                 }
             })
             .collect();
@@ -256,9 +259,20 @@ impl World {
                         self.log.push(line);
                     }
                 }
-                Output::Notify { .. } | Output::Garp { .. } | Output::KillScript { .. } => {}
+                Output::Notify {
+                    instance, state, ..
+                } => self.hosts[h].notifies.push((self.now, instance, state)),
+                Output::Garp { .. } | Output::KillScript { .. } => {}
             }
         }
+    }
+
+    /// The link of host `h`'s eth0 goes down or up.
+    pub fn link(&mut self, h: usize, up: bool) {
+        let now = self.now;
+        let host = &mut self.hosts[h];
+        host.vrrp.handle_link(now, "eth0", up, &mut host.sched);
+        self.drain(h);
     }
 
     /// Instance `i`'s state on host `h`.
