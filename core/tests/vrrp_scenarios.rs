@@ -511,3 +511,32 @@ fn our_first_advert_is_keepalived_s_bytes() {
         .collect();
     assert_eq!(bytes, lab);
 }
+
+// Input: as §6.1 b, but B has `preempt_delay 10`; haproxy dies on A at 19.5 s.
+// Output: B accepts A's lower adverts for 10 s after the first one, then
+// discards them and takes over one master-down interval after the last
+// one it accepted.
+#[test]
+fn v2_preempt_delay_postpones_the_takeover() {
+    let delayed = BACKUP.replace("advert_int 2", "advert_int 2\n    preempt_delay 10");
+    let mut w = World::new(vec![
+        ("A", IP_A, parse(SERVER)),
+        ("B", IP_B, parse(&delayed)),
+    ]);
+    w.start(0);
+    w.start(1);
+    w.run_until(secs(19.5));
+    w.hosts[0].haproxy_alive = false;
+    w.run_until(secs(40.0));
+    let discard = "(HA_1) received lower priority (100) advert from 192.168.66.11 - discarding";
+    assert_eq!(
+        w.when("B", discard, secs(19.5)),
+        Some(secs(30.527443)),
+        "{}",
+        w.dump()
+    );
+    assert_eq!(
+        w.when("B", "(HA_1) Entering MASTER STATE", secs(19.5)),
+        Some(secs(28.527443) + Duration::from_micros(6_566_406))
+    );
+}
