@@ -171,6 +171,34 @@ fn v2_failover_recovery_and_restart() {
         (w.state(0, 0), w.state(1, 0)),
         (State::Backup, State::Master)
     );
+    // notify_* for every state change, including the start-up BACKUP.
+    let a: Vec<_> = w.hosts[0]
+        .notifies
+        .iter()
+        .map(|(t, _, s)| (*t, *s))
+        .collect();
+    assert_eq!(
+        a,
+        [
+            (secs(0.0), NotifyState::Backup),
+            (secs(6.527343), NotifyState::Master),
+            (takeover + Duration::from_micros(100), NotifyState::Backup),
+            (secs(60.0), NotifyState::Stop),
+            (secs(60.0), NotifyState::Backup),
+        ]
+    );
+    let b: Vec<_> = w.hosts[1]
+        .notifies
+        .iter()
+        .map(|(t, _, s)| (*t, *s))
+        .collect();
+    assert_eq!(
+        b,
+        [
+            (secs(0.0), NotifyState::Backup),
+            (takeover, NotifyState::Master)
+        ]
+    );
 }
 
 // Input: B starts first and becomes MASTER (111); A (121, nopreempt)
@@ -538,5 +566,42 @@ fn v2_preempt_delay_postpones_the_takeover() {
     assert_eq!(
         w.when("B", "(HA_1) Entering MASTER STATE", secs(19.5)),
         Some(secs(28.527443) + Duration::from_micros(6_566_406))
+    );
+}
+
+// Input: A is MASTER; its interface (tracked implicitly, weight 0) goes
+// down at 20 s and up at 30 s.
+// Output: FAULT with a priority-0 advert (B takes over after its skew),
+// then BACKUP again when the link returns.
+#[test]
+fn v2_own_interface_down_is_a_fault() {
+    let mut w = book_143(Compat::V2_2);
+    w.start(0);
+    w.start(1);
+    w.run_until(secs(20.0));
+    w.link(0, false);
+    assert_eq!(
+        w.lines("A", secs(20.0), secs(20.0)),
+        [
+            "Netlink reports eth0 down",
+            "(HA_1) Entering FAULT STATE",
+            "(HA_1) removing VIPs."
+        ]
+    );
+    w.run_until(secs(30.0));
+    assert_eq!(
+        w.when("B", "(HA_1) Entering MASTER STATE", secs(20.0)),
+        Some(secs(20.0 + WIRE) + Duration::from_micros(566_406))
+    );
+    w.link(0, true);
+    assert_eq!(
+        w.lines("A", secs(30.0), secs(30.0)),
+        ["Netlink reports eth0 up", "(HA_1) Entering BACKUP STATE"]
+    );
+    w.run_until(secs(40.0));
+    assert_eq!(
+        (w.state(0, 0), w.state(1, 0)),
+        (State::Backup, State::Master),
+        "nopreempt on A"
     );
 }
