@@ -11,6 +11,7 @@
 //! * no panics on user input: every problem becomes a
 //!   [`config::Diagnostic`] with file, line and column.
 
+pub mod balance;
 pub mod config;
 pub mod log;
 pub mod sched;
