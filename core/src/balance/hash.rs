@@ -7,7 +7,10 @@ use std::net::IpAddr;
 /// sdbm, haproxy's default hash function (32-bit wrapping).
 pub fn sdbm(data: &[u8]) -> u32 {
     data.iter().fold(0u32, |h, c| {
-        u32::from(*c).wrapping_add(h << 6).wrapping_add(h << 16).wrapping_sub(h)
+        u32::from(*c)
+            .wrapping_add(h << 6)
+            .wrapping_add(h << 16)
+            .wrapping_sub(h)
     })
 }
 
@@ -73,7 +76,10 @@ impl Ring {
         let mut points = BTreeMap::new();
         for &(idx, puid, w) in servers {
             for i in 0..w * 16 {
-                points.insert((avalanche(puid.wrapping_mul(4096).wrapping_add(i)), idx), idx);
+                points.insert(
+                    (avalanche(puid.wrapping_mul(4096).wrapping_add(i)), idx),
+                    idx,
+                );
             }
         }
         Self { points }
@@ -82,14 +88,26 @@ impl Ring {
     /// The server closest to `hash` (the earlier point wins ties), moving
     /// on clockwise past `avoid`.
     pub fn lookup(&self, hash: u32, avoid: Option<usize>) -> Option<usize> {
-        let next = self.points.range((hash, 0)..).next().or_else(|| self.points.iter().next())?;
-        let prev = self.points.range(..(next.0 .0, *next.1)).next_back().or_else(|| self.points.iter().next_back())?;
+        let next = self
+            .points
+            .range((hash, 0)..)
+            .next()
+            .or_else(|| self.points.iter().next())?;
+        let prev = self
+            .points
+            .range(..(next.0 .0, *next.1))
+            .next_back()
+            .or_else(|| self.points.iter().next_back())?;
         let dp = hash.wrapping_sub(prev.0 .0);
         let dn = next.0 .0.wrapping_sub(hash);
         let mut at = if dp <= dn { prev } else { next };
         let mut laps = 0;
         while Some(*at.1) == avoid {
-            at = match self.points.range((std::ops::Bound::Excluded(*at.0), std::ops::Bound::Unbounded)).next() {
+            at = match self
+                .points
+                .range((std::ops::Bound::Excluded(*at.0), std::ops::Bound::Unbounded))
+                .next()
+            {
                 Some(n) => n,
                 None => {
                     laps += 1;
@@ -116,24 +134,34 @@ mod tests {
     #[test]
     fn map_based_source_and_uri_as_real_haproxy() {
         let map = WeightMap::new(&[(0, 1), (1, 1), (2, 1)]);
-        let src: Vec<Option<usize>> = (1..=5).map(|i| map.by_hash(source_key(ip(&format!("127.0.0.{i}"))))).collect();
+        let src: Vec<Option<usize>> = (1..=5)
+            .map(|i| map.by_hash(source_key(ip(&format!("127.0.0.{i}")))))
+            .collect();
         assert_eq!(src, [Some(2), Some(0), Some(1), Some(2), Some(0)]);
-        let uri: Vec<Option<usize>> =
-            ["/u/a", "/u/b", "/u/c", "/u/d", "/u/a?x=1"].iter().map(|u| map.by_hash(uri_key(u, false, None, None))).collect();
+        let uri: Vec<Option<usize>> = ["/u/a", "/u/b", "/u/c", "/u/d", "/u/a?x=1"]
+            .iter()
+            .map(|u| map.by_hash(uri_key(u, false, None, None)))
+            .collect();
         assert_eq!(uri, [Some(1), Some(2), Some(0), Some(1), Some(1)]);
     }
 
     #[test]
     fn consistent_source_and_uri_as_real_haproxy() {
         let ring = Ring::new(&[(0, 1, 1), (1, 2, 1), (2, 3, 1)]);
-        let src: Vec<Option<usize>> =
-            (1..=5).map(|i| ring.lookup(avalanche(source_key(ip(&format!("127.0.0.{i}")))), None)).collect();
+        let src: Vec<Option<usize>> = (1..=5)
+            .map(|i| ring.lookup(avalanche(source_key(ip(&format!("127.0.0.{i}")))), None))
+            .collect();
         assert_eq!(src, [Some(1), Some(0), Some(2), Some(0), Some(1)]);
-        let uri: Vec<Option<usize>> =
-            ["/u/a", "/u/b", "/u/c", "/u/d"].iter().map(|u| ring.lookup(avalanche(uri_key(u, false, None, None)), None)).collect();
+        let uri: Vec<Option<usize>> = ["/u/a", "/u/b", "/u/c", "/u/d"]
+            .iter()
+            .map(|u| ring.lookup(avalanche(uri_key(u, false, None, None)), None))
+            .collect();
         assert_eq!(uri, [Some(0), Some(1), Some(2), Some(1)]);
         let first = ring.lookup(avalanche(source_key(ip("127.0.0.1"))), None);
         let other = ring.lookup(avalanche(source_key(ip("127.0.0.1"))), first);
-        assert!(other.is_some() && other != first, "redispatch moves to another server");
+        assert!(
+            other.is_some() && other != first,
+            "redispatch moves to another server"
+        );
     }
 }

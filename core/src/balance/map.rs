@@ -112,7 +112,9 @@ mod tests {
     fn table(w: &[u32]) -> String {
         let servers: Vec<(usize, u32)> = w.iter().copied().enumerate().collect();
         let mut m = WeightMap::new(&servers);
-        (0..m.len()).map(|_| char::from(b'1' + m.next_rr(None, &|_| false).unwrap_or(0) as u8)).collect()
+        (0..m.len())
+            .map(|_| char::from(b'1' + m.next_rr(None, &|_| false).unwrap_or(0) as u8))
+            .collect()
     }
 
     #[test]

@@ -1,5 +1,292 @@
-//! Load balancing as HAProxy does it (spec/haproxy.md §3).
+//! Load balancing as HAProxy does it (spec/haproxy.md §3): [`Balancer`]
+//! picks a server of one backend with its configured algorithm, honouring
+//! backup servers, `maxconn` and the server to avoid on a redispatch.
 
 pub mod fwrr;
 pub mod hash;
+pub mod leastconn;
 pub mod map;
+
+use crate::config::haproxy::{Balance, Proxy};
+use fwrr::Fwrr;
+use hash::{avalanche, source_key, uri_key, Ring};
+use leastconn::Fwlc;
+use map::WeightMap;
+use std::net::IpAddr;
+
+/// What a hash algorithm hashes, from the request.
+#[derive(Debug, Clone, Copy)]
+pub struct PickKey<'a> {
+    /// The client's address (`balance source`).
+    pub client: IpAddr,
+    /// The request URI (`balance uri`).
+    pub uri: &'a str,
+}
+
+/// A server as the balancer sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Member {
+    uweight: u32,
+    backup: bool,
+    usable: bool,
+    maxconn: Option<u32>,
+    /// Connections being served (or queued on it).
+    inflight: u32,
+}
+
+#[derive(Debug, Clone)]
+enum Algo {
+    Roundrobin(Fwrr),
+    StaticRr(WeightMap),
+    Leastconn(Fwlc),
+    First,
+    Hash {
+        kind: HashKind,
+        consistent: bool,
+        avalanche: bool,
+        map: WeightMap,
+        ring: Ring,
+    },
+}
+
+#[derive(Debug, Clone)]
+enum HashKind {
+    Source,
+    Uri {
+        whole: bool,
+        len: Option<u32>,
+        depth: Option<u32>,
+    },
+    /// Algorithms haven does not hash yet (url_param, hdr, rdp-cookie, random): round robin over the map.
+    Other,
+}
+
+/// The load balancer of one backend.
+#[derive(Debug, Clone)]
+pub struct Balancer {
+    algo: Algo,
+    members: Vec<Member>,
+    allbackups: bool,
+}
+
+impl Balancer {
+    /// A balancer for `proxy`'s servers; servers start usable unless
+    /// `disabled` (a checked server starts UP, as in haproxy).
+    pub fn new(proxy: &Proxy) -> Self {
+        let members: Vec<Member> = proxy
+            .servers
+            .iter()
+            .map(|s| Member {
+                uweight: s.weight,
+                backup: s.backup,
+                usable: !s.disabled,
+                maxconn: s.maxconn,
+                inflight: 0,
+            })
+            .collect();
+        let allbackups = proxy.options.allbackups;
+        let algo = match &proxy.balance {
+            Balance::Roundrobin => {
+                let servers: Vec<(u32, bool, bool)> = members
+                    .iter()
+                    .map(|m| (m.uweight, m.backup, m.usable))
+                    .collect();
+                Algo::Roundrobin(Fwrr::new(&servers, allbackups))
+            }
+            Balance::StaticRr => Algo::StaticRr(WeightMap::default()),
+            Balance::Leastconn => Algo::Leastconn(Fwlc::default()),
+            Balance::First => Algo::First,
+            other => {
+                let kind = match other {
+                    Balance::Source => HashKind::Source,
+                    Balance::Uri { whole, len, depth } => HashKind::Uri {
+                        whole: *whole,
+                        len: *len,
+                        depth: *depth,
+                    },
+                    _ => HashKind::Other,
+                };
+                let ht = proxy.hash_type;
+                Algo::Hash {
+                    kind,
+                    consistent: ht.consistent,
+                    avalanche: ht.avalanche,
+                    map: WeightMap::default(),
+                    ring: Ring::default(),
+                }
+            }
+        };
+        let mut b = Self {
+            algo,
+            members,
+            allbackups,
+        };
+        b.rebuild();
+        b
+    }
+
+    /// The servers of the group in use: active ones while any is usable,
+    /// else the first usable backup (all of them with `allbackups`).
+    fn group(&self) -> Vec<usize> {
+        let usable = |backup: bool| -> Vec<usize> {
+            (0..self.members.len())
+                .filter(|i| {
+                    self.members[*i].backup == backup
+                        && self.members[*i].usable
+                        && self.members[*i].uweight > 0
+                })
+                .collect()
+        };
+        let active = usable(false);
+        if !active.is_empty() {
+            return active;
+        }
+        let mut backups = usable(true);
+        if !self.allbackups {
+            backups.truncate(1);
+        }
+        backups
+    }
+
+    /// Recomputes the tables of table-based algorithms after a change.
+    fn rebuild(&mut self) {
+        let group = self.group();
+        let weighted: Vec<(usize, u32)> = group
+            .iter()
+            .map(|i| (*i, self.members[*i].uweight))
+            .collect();
+        match &mut self.algo {
+            Algo::StaticRr(map) => map.rebuild(&weighted),
+            Algo::Hash { map, ring, .. } => {
+                map.rebuild(&weighted);
+                let ids: Vec<(usize, u32, u32)> = weighted
+                    .iter()
+                    .map(|(i, w)| (*i, *i as u32 + 1, *w))
+                    .collect();
+                *ring = Ring::new(&ids);
+            }
+            Algo::Leastconn(lc) => {
+                for i in 0..self.members.len() {
+                    if !group.contains(&i) {
+                        lc.remove(i);
+                    }
+                }
+                for &i in &group {
+                    let m = &self.members[i];
+                    if !lc.contains(i) {
+                        lc.reposition(i, m.inflight, m.uweight);
+                    }
+                }
+            }
+            Algo::Roundrobin(_) | Algo::First => {}
+        }
+    }
+
+    /// True when server `i` has no free connection slot.
+    pub fn is_full(&self, i: usize) -> bool {
+        member_full(&self.members[i])
+    }
+
+    /// Picks a server for a request, avoiding `avoid` when another is
+    /// available (a redispatch). `None`: no usable server.
+    pub fn pick(&mut self, key: PickKey<'_>, avoid: Option<usize>) -> Option<usize> {
+        let Self { algo, members, .. } = self;
+        let full = |i: usize| member_full(&members[i]);
+        match algo {
+            Algo::Roundrobin(f) => f.pick(avoid, &full),
+            Algo::StaticRr(map) => map.next_rr(avoid, &full),
+            Algo::Leastconn(lc) => lc.pick(avoid, &full),
+            Algo::First => {
+                let mut avoided = None;
+                for i in (0..members.len()).filter(|i| {
+                    let m = &members[*i];
+                    m.usable && m.uweight > 0 && !m.backup && !full(*i)
+                }) {
+                    if Some(i) != avoid {
+                        return Some(i);
+                    }
+                    avoided = Some(i);
+                }
+                avoided
+            }
+            Algo::Hash {
+                kind,
+                consistent,
+                avalanche: aval,
+                map,
+                ring,
+            } => {
+                let h = match kind {
+                    HashKind::Source => source_key(key.client),
+                    HashKind::Uri { whole, len, depth } => uri_key(key.uri, *whole, *len, *depth),
+                    HashKind::Other => return map.next_rr(avoid, &full),
+                };
+                let h = if *aval { avalanche(h) } else { h };
+                if *consistent {
+                    ring.lookup(h, avoid)
+                } else {
+                    map.by_hash(h)
+                }
+            }
+        }
+    }
+
+    /// Server `i` became usable or not (health check, maintenance).
+    pub fn set_usable(&mut self, i: usize, usable: bool) {
+        if self.members[i].usable == usable {
+            return;
+        }
+        self.members[i].usable = usable;
+        if let Algo::Roundrobin(f) = &mut self.algo {
+            f.set_usable(i, usable);
+        }
+        self.rebuild();
+    }
+
+    /// Server `i`'s user weight changed (`set weight`).
+    pub fn set_weight(&mut self, i: usize, uweight: u32) {
+        self.members[i].uweight = uweight;
+        match &mut self.algo {
+            Algo::Roundrobin(f) => f.set_weight(i, uweight),
+            Algo::Leastconn(lc) => {
+                let m = &self.members[i];
+                if m.usable && uweight > 0 {
+                    lc.reposition(i, m.inflight, uweight);
+                }
+            }
+            _ => {}
+        }
+        self.rebuild();
+    }
+
+    /// A connection to server `i` starts (or a request queues on it).
+    pub fn take(&mut self, i: usize) {
+        self.members[i].inflight += 1;
+        self.reposition(i);
+    }
+
+    /// A connection to server `i` ends.
+    pub fn release(&mut self, i: usize) {
+        self.members[i].inflight = self.members[i].inflight.saturating_sub(1);
+        self.reposition(i);
+    }
+
+    fn reposition(&mut self, i: usize) {
+        let m = &self.members[i];
+        if let Algo::Leastconn(lc) = &mut self.algo {
+            if lc.contains(i) {
+                lc.reposition(i, m.inflight, m.uweight);
+            }
+        }
+    }
+
+    /// Connections in flight on server `i`.
+    pub fn inflight(&self, i: usize) -> u32 {
+        self.members[i].inflight
+    }
+}
+
+/// A server with `maxconn` connections in flight takes no more.
+fn member_full(m: &Member) -> bool {
+    m.maxconn.is_some_and(|max| max > 0 && m.inflight >= max)
+}
