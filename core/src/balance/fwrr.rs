@@ -198,7 +198,7 @@ impl Fwrr {
         }
     }
 
-    fn from_group(&mut self, backup: bool) -> Option<usize> {
+    fn candidate_in_group(&mut self, backup: bool) -> Option<usize> {
         let g = self.group(backup);
         let s1 = g.curr.values().next().copied();
         if let Some(i) = s1 {
@@ -263,7 +263,7 @@ impl Fwrr {
                 }
             }
             let srv = loop {
-                if let Some(s) = self.from_group(backup) {
+                if let Some(s) = self.candidate_in_group(backup) {
                     break Some(s);
                 }
                 if switched {
@@ -430,7 +430,7 @@ mod tests {
             &[(5, false, true), (3, false, true), (2, false, true)],
             false,
         );
-        let mut picks = |f: &mut Fwrr, n: usize| -> String {
+        let picks = |f: &mut Fwrr, n: usize| -> String {
             (0..n)
                 .map(|_| {
                     f.pick(None, &|_| false)
