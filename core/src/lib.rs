@@ -13,6 +13,7 @@
 
 pub mod balance;
 pub mod config;
+pub mod health;
 pub mod log;
 pub mod sched;
 pub mod time;

@@ -2,5 +2,6 @@
 //! (STYLE.md §4): the text is byte-for-byte the real program's, so log
 //! tooling keeps working and a replay can be diffed against a real log.
 
+pub mod haproxy;
 pub mod keepalived;
 pub mod syslog;

@@ -1,0 +1,552 @@
+//! Health checks as HAProxy runs them (spec/haproxy.md §2): the health
+//! counter with rise/fall, the inter / fastinter / downinter choice,
+//! start-up spreading, `spread-checks` jitter, check timeouts, and the log
+//! lines of state changes.
+//!
+//! Probes do I/O, so the driver runs them: [`Checks`] asks for one with
+//! [`Output::StartProbe`], the driver reports what happened with
+//! [`Checks::handle_probe`], and the deadlines are core's timers.
+
+mod counter;
+mod status;
+
+pub use counter::Counter;
+pub use status::{CheckResult, CheckStatus};
+
+use crate::config::haproxy::{ExpectRule, HaproxyConfig, HttpCheck};
+use crate::log::haproxy::{Census, CheckReason, Record};
+use crate::sched::Timers;
+use crate::time::{Duration, Instant};
+use rand_core::RngCore;
+use std::collections::VecDeque;
+
+/// Threshold below which an interval does not dictate start spreading
+/// (`SRV_CHK_INTER_THRES`).
+const SPREAD_THRESHOLD: Duration = Duration::from_millis(1000);
+
+/// Identifies a checked server: index into [`Checks`]'s list.
+pub type CheckId = usize;
+
+/// The health checks' named timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Timer {
+    /// Time to start the next probe.
+    Check(CheckId),
+    /// The running probe's current deadline (connect, then response).
+    ProbeDeadline(CheckId),
+}
+
+/// What a probe looks like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// Connect, then close.
+    Tcp,
+    /// Connect, send this request, read the status line (and body).
+    Http {
+        /// Request method.
+        method: String,
+        /// Request URI.
+        uri: String,
+        /// HTTP version.
+        version: String,
+        /// Extra headers.
+        headers: Vec<(String, String)>,
+        /// Body, if any.
+        body: Option<String>,
+    },
+}
+
+/// What the driver saw while probing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeEvent {
+    /// The TCP connection is up.
+    Connected,
+    /// The connection failed (`info`: e.g. "Connection refused").
+    ConnectFailed {
+        /// Error text.
+        info: String,
+    },
+    /// A response arrived.
+    Response {
+        /// HTTP status.
+        status: u16,
+        /// Reason phrase.
+        reason: String,
+        /// The body read (possibly cut).
+        body: String,
+    },
+    /// Garbage, or the server closed without answering.
+    Invalid,
+}
+
+/// What the checks ask of their driver, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Start probing `id` (server `server` of backend `backend`).
+    StartProbe {
+        /// Which check.
+        id: CheckId,
+        /// Backend index in the config.
+        backend: usize,
+        /// Server index in the backend.
+        server: usize,
+        /// What to send.
+        probe: Probe,
+    },
+    /// Give up the running probe of `id` (it timed out).
+    AbortProbe {
+        /// Which check.
+        id: CheckId,
+    },
+    /// A server became usable (`up`) or not, for the balancer.
+    ServerState {
+        /// Backend index.
+        backend: usize,
+        /// Server index.
+        server: usize,
+        /// Usable now.
+        up: bool,
+    },
+    /// A log line.
+    Log(Record),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    Connecting { started: Instant },
+    Waiting { started: Instant },
+}
+
+/// One checked server.
+#[derive(Debug, Clone)]
+struct Check {
+    backend: usize,
+    server: usize,
+    backend_name: String,
+    server_name: String,
+    backup: bool,
+    counter: Counter,
+    inter: Duration,
+    fastinter: Option<Duration>,
+    downinter: Option<Duration>,
+    probe: Probe,
+    expect: Option<(bool, Expect)>,
+    timeout_connect: Option<Duration>,
+    timeout_check: Option<Duration>,
+    log_health_checks: bool,
+    phase: Phase,
+    last: Option<CheckResult>,
+}
+
+/// A compiled `http-check expect` rule.
+#[derive(Debug, Clone)]
+enum Expect {
+    Status(Vec<(u16, u16)>),
+    Rstatus(regex::Regex),
+    String(String),
+    Rstring(regex::Regex),
+}
+
+/// Whether each server of each backend is usable, as the checks see it.
+#[derive(Debug, Clone, Default)]
+struct Roster {
+    /// Per backend: per server (usable, backup, checked).
+    backends: Vec<Vec<(bool, bool)>>,
+}
+
+/// Every health check of one haproxy process.
+#[derive(Debug)]
+pub struct Checks {
+    checks: Vec<Check>,
+    roster: Roster,
+    spread_pct: u32,
+    max_spread: Option<Duration>,
+    out: VecDeque<Output>,
+}
+
+impl Checks {
+    /// The checks of every `check` server of `cfg`, in config order.
+    pub fn new(cfg: &HaproxyConfig) -> Self {
+        let mut checks = Vec::new();
+        let mut roster = Roster::default();
+        for (b, px) in cfg.proxies.iter().enumerate() {
+            roster
+                .backends
+                .push(px.servers.iter().map(|s| (!s.disabled, s.backup)).collect());
+            if !px.kind.is_backend() {
+                continue;
+            }
+            for (i, s) in px
+                .servers
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.check && !s.disabled)
+            {
+                checks.push(Check {
+                    backend: b,
+                    server: i,
+                    backend_name: px.name.clone(),
+                    server_name: s.name.clone(),
+                    backup: s.backup,
+                    counter: Counter::new(s.rise, s.fall),
+                    inter: s.inter,
+                    fastinter: s.fastinter,
+                    downinter: s.downinter,
+                    probe: px.http_check.as_ref().map_or(Probe::Tcp, http_probe),
+                    expect: px
+                        .http_check
+                        .as_ref()
+                        .and_then(|h| h.expect.as_ref())
+                        .map(|e| (e.negate, compile(&e.rule))),
+                    timeout_connect: px.timeouts.connect,
+                    timeout_check: px.timeouts.check,
+                    log_health_checks: px.options.log_health_checks,
+                    phase: Phase::Idle,
+                    last: None,
+                });
+            }
+        }
+        Self {
+            checks,
+            roster,
+            spread_pct: cfg.global.spread_checks,
+            max_spread: cfg.global.max_spread_checks,
+            out: VecDeque::new(),
+        }
+    }
+
+    /// Number of checked servers.
+    pub fn len(&self) -> usize {
+        self.checks.len()
+    }
+
+    /// True when no server is checked.
+    pub fn is_empty(&self) -> bool {
+        self.checks.is_empty()
+    }
+
+    /// Schedules every first check, spread over the smallest interval of at
+    /// least one second (haproxy's `start_checks`).
+    pub fn start(&mut self, now: Instant, timers: &mut dyn Timers<Timer>) {
+        let nbcheck = self.checks.len() as u64;
+        let mininter = self
+            .checks
+            .iter()
+            .map(|c| c.interval())
+            .filter(|i| *i >= SPREAD_THRESHOLD)
+            .min()
+            .unwrap_or(Duration::ZERO);
+        for (pos, c) in self.checks.iter().enumerate() {
+            let mut m = mininter.max(c.interval());
+            if let Some(cap) = self.max_spread.filter(|cap| m > *cap) {
+                m = cap;
+            }
+            let offset_ms = m.as_millis() * pos as u64 / nbcheck;
+            timers.arm(Timer::Check(pos), now + Duration::from_millis(offset_ms));
+        }
+    }
+
+    /// A timer of ours fired.
+    pub fn handle_timer(
+        &mut self,
+        now: Instant,
+        timer: Timer,
+        timers: &mut dyn Timers<Timer>,
+        rng: &mut dyn RngCore,
+    ) {
+        match timer {
+            Timer::Check(id) => self.launch(now, id, timers),
+            Timer::ProbeDeadline(id) => {
+                let status = match self.checks[id].phase {
+                    Phase::Connecting { started } => Some((started, CheckStatus::L4Tout)),
+                    Phase::Waiting { started } => Some((started, CheckStatus::L7Tout)),
+                    Phase::Idle => None,
+                };
+                if let Some((started, status)) = status {
+                    self.out.push_back(Output::AbortProbe { id });
+                    let result = CheckResult {
+                        status,
+                        code: None,
+                        info: None,
+                        duration_ms: ms_since(now, started),
+                    };
+                    self.finish(now, id, result, timers, rng);
+                }
+            }
+        }
+    }
+
+    /// What the driver saw while probing `id`.
+    pub fn handle_probe(
+        &mut self,
+        now: Instant,
+        id: CheckId,
+        event: ProbeEvent,
+        timers: &mut dyn Timers<Timer>,
+        rng: &mut dyn RngCore,
+    ) {
+        let Some(c) = self.checks.get_mut(id) else {
+            return;
+        };
+        let result = match (c.phase, event) {
+            (Phase::Connecting { started }, ProbeEvent::Connected) => {
+                if c.probe == Probe::Tcp {
+                    CheckResult {
+                        status: CheckStatus::L4Ok,
+                        code: None,
+                        info: None,
+                        duration_ms: ms_since(now, started),
+                    }
+                } else {
+                    c.phase = Phase::Waiting { started };
+                    let deadline = match c.timeout_check {
+                        Some(t) => now + t,
+                        None => started + c.interval(),
+                    };
+                    timers.arm(Timer::ProbeDeadline(id), deadline);
+                    return;
+                }
+            }
+            (Phase::Connecting { started }, ProbeEvent::ConnectFailed { info }) => CheckResult {
+                status: CheckStatus::L4Con,
+                code: None,
+                info: Some(info),
+                duration_ms: ms_since(now, started),
+            },
+            (
+                Phase::Waiting { started },
+                ProbeEvent::Response {
+                    status,
+                    reason,
+                    body,
+                },
+            ) => {
+                let passed = c.expect_passes(status, &body);
+                let (st, info) = if passed {
+                    (CheckStatus::L7Ok, None)
+                } else {
+                    (CheckStatus::L7Sts, Some(reason))
+                };
+                CheckResult {
+                    status: st,
+                    code: Some(status),
+                    info,
+                    duration_ms: ms_since(now, started),
+                }
+            }
+            (Phase::Waiting { started }, ProbeEvent::Invalid) => CheckResult {
+                status: CheckStatus::L7Rsp,
+                code: None,
+                info: None,
+                duration_ms: ms_since(now, started),
+            },
+            _ => return,
+        };
+        timers.cancel(Timer::ProbeDeadline(id));
+        self.finish(now, id, result, timers, rng);
+    }
+
+    /// The next output, in the order produced.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// The counter and last result of check `id` (stats).
+    pub fn state(&self, id: CheckId) -> (&Counter, Option<&CheckResult>) {
+        (&self.checks[id].counter, self.checks[id].last.as_ref())
+    }
+
+    /// The check of server `server` of backend `backend`, if it is checked.
+    pub fn id_of(&self, backend: usize, server: usize) -> Option<CheckId> {
+        self.checks
+            .iter()
+            .position(|c| c.backend == backend && c.server == server)
+    }
+
+    fn launch(&mut self, now: Instant, id: CheckId, timers: &mut dyn Timers<Timer>) {
+        let c = &mut self.checks[id];
+        c.phase = Phase::Connecting { started: now };
+        let interval = c.interval();
+        let connect = c.timeout_connect.map_or(interval, |t| t.min(interval));
+        timers.arm(Timer::ProbeDeadline(id), now + connect);
+        self.out.push_back(Output::StartProbe {
+            id,
+            backend: c.backend,
+            server: c.server,
+            probe: c.probe.clone(),
+        });
+    }
+
+    fn finish(
+        &mut self,
+        now: Instant,
+        id: CheckId,
+        result: CheckResult,
+        timers: &mut dyn Timers<Timer>,
+        rng: &mut dyn RngCore,
+    ) {
+        let c = &mut self.checks[id];
+        c.phase = Phase::Idle;
+        let passed = result.status.passed();
+        let before = c.counter.clone();
+        let flipped = c.counter.observe(passed);
+        let reason = CheckReason {
+            description: result.status.description(),
+            code: result.code.filter(|_| result.status.is_l7_with_code()),
+            info: result.info.clone(),
+            duration_ms: result.duration_ms,
+        };
+        if c.log_health_checks && c.counter != before {
+            self.out.push_back(Output::Log(Record::HealthCheck {
+                backend: c.backend_name.clone(),
+                server: c.server_name.clone(),
+                backup: c.backup,
+                passed,
+                reason: reason.clone(),
+                status: c.counter.display(),
+            }));
+        }
+        c.last = Some(result);
+        let interval = c.interval();
+        let (backend, server) = (c.backend, c.server);
+        let logged_reason = (!c.log_health_checks).then_some(reason);
+        if let Some(up) = flipped {
+            self.transition(backend, server, up, logged_reason);
+        }
+        let next = self.next_interval(interval, rng);
+        timers.arm(Timer::Check(id), now + next);
+    }
+
+    /// The wait before the next check: the interval, moved by up to
+    /// ±`spread-checks`% drawn uniformly from `rng`.
+    fn next_interval(&self, interval: Duration, rng: &mut dyn RngCore) -> Duration {
+        if self.spread_pct == 0 {
+            return interval;
+        }
+        let rv = interval.as_millis() * u64::from(self.spread_pct) / 100;
+        let cut = (2 * rv) * u64::from(rng.next_u32()) / u64::from(u32::MAX);
+        (interval + Duration::from_millis(rv)).saturating_sub(Duration::from_millis(cut))
+    }
+
+    fn transition(&mut self, backend: usize, server: usize, up: bool, reason: Option<CheckReason>) {
+        let had_any = self.roster.usable_count(backend) > 0;
+        self.roster.backends[backend][server].0 = up;
+        let (active, backup) = self.roster.counts(backend);
+        let c = self
+            .checks
+            .iter()
+            .find(|c| c.backend == backend && c.server == server)
+            .expect("transition of a checked server");
+        let census = Census {
+            active,
+            backup,
+            running_on_backup: active == 0 && backup > 0,
+            ..Census::default()
+        };
+        let (b, s, bk) = (c.backend_name.clone(), c.server_name.clone(), c.backup);
+        self.out.push_back(Output::ServerState {
+            backend,
+            server,
+            up,
+        });
+        let rec = if up {
+            Record::ServerUp {
+                backend: b.clone(),
+                server: s,
+                backup: bk,
+                reason,
+                census,
+            }
+        } else {
+            Record::ServerDown {
+                backend: b.clone(),
+                server: s,
+                backup: bk,
+                reason,
+                census,
+            }
+        };
+        self.out.push_back(Output::Log(rec));
+        if !up && had_any && active + backup == 0 {
+            self.out
+                .push_back(Output::Log(Record::NoServerAvailable { backend: b }));
+        }
+    }
+}
+
+impl Check {
+    /// haproxy's `srv_getinter`: `inter` when fully up, `downinter` when
+    /// fully down, `fastinter` in between (start-up included).
+    fn interval(&self) -> Duration {
+        if self.counter.is_full_up() {
+            self.inter
+        } else if self.counter.is_full_down() {
+            self.downinter.unwrap_or(self.inter)
+        } else {
+            self.fastinter.unwrap_or(self.inter)
+        }
+    }
+
+    fn expect_passes(&self, status: u16, body: &str) -> bool {
+        match &self.expect {
+            None => (200..400).contains(&status),
+            Some((negate, rule)) => {
+                let hit = match rule {
+                    Expect::Status(ranges) => {
+                        ranges.iter().any(|(a, b)| (*a..=*b).contains(&status))
+                    }
+                    Expect::Rstatus(re) => re.is_match(&status.to_string()),
+                    Expect::String(s) => body.contains(s.as_str()),
+                    Expect::Rstring(re) => re.is_match(body),
+                };
+                hit != *negate
+            }
+        }
+    }
+}
+
+impl Roster {
+    fn counts(&self, backend: usize) -> (u32, u32) {
+        let servers = &self.backends[backend];
+        let active = servers
+            .iter()
+            .filter(|(up, backup)| *up && !*backup)
+            .count() as u32;
+        let backup = servers.iter().filter(|(up, backup)| *up && *backup).count() as u32;
+        (active, backup)
+    }
+
+    fn usable_count(&self, backend: usize) -> u32 {
+        let (a, b) = self.counts(backend);
+        a + b
+    }
+}
+
+fn http_probe(h: &HttpCheck) -> Probe {
+    Probe::Http {
+        method: h.method.clone(),
+        uri: h.uri.clone(),
+        version: h.version.clone(),
+        headers: h.headers.clone(),
+        body: h.body.clone(),
+    }
+}
+
+/// Compiles an expect rule; a bad regex never matches (the parser reports it).
+fn compile(rule: &ExpectRule) -> Expect {
+    let re = |p: &str| {
+        regex::Regex::new(p)
+            .unwrap_or_else(|_| regex::Regex::new("[^\\s\\S]").expect("a regex matching nothing"))
+    };
+    match rule {
+        ExpectRule::Status(r) => Expect::Status(r.clone()),
+        ExpectRule::Rstatus(p) => Expect::Rstatus(re(p)),
+        ExpectRule::String(s) => Expect::String(s.clone()),
+        ExpectRule::Rstring(p) => Expect::Rstring(re(p)),
+    }
+}
+
+fn ms_since(now: Instant, started: Instant) -> u64 {
+    now.saturating_duration_since(started).as_millis()
+}
