@@ -182,6 +182,16 @@ impl Balancer {
         }
     }
 
+    /// True when some server can take traffic (perhaps once a slot frees).
+    pub fn has_usable(&self) -> bool {
+        !self.group().is_empty()
+    }
+
+    /// True when some usable server has a free connection slot.
+    pub fn has_free_slot(&self) -> bool {
+        self.group().iter().any(|i| !member_full(&self.members[*i]))
+    }
+
     /// True when server `i` has no free connection slot.
     pub fn is_full(&self, i: usize) -> bool {
         member_full(&self.members[i])

@@ -1,0 +1,652 @@
+//! [`Flow`]: every request of one haproxy process, from routing to its
+//! final status.
+
+use crate::balance::{Balancer, PickKey};
+use crate::config::haproxy::{Balance, HaproxyConfig, Proxy};
+use crate::route::{route, RequestHead};
+use crate::sched::Timers;
+use crate::time::{Duration, Instant};
+use std::collections::{BTreeMap, VecDeque};
+use std::net::IpAddr;
+
+/// A request's id, chosen by the driver.
+pub type StreamId = u64;
+
+/// Request timers; the id is the request's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Timer {
+    /// `timeout queue` of a queued request.
+    Queue(StreamId),
+    /// `timeout connect` of a connection attempt.
+    Connect(StreamId),
+    /// The turn-around delay before retrying the same server.
+    TurnAround(StreamId),
+    /// `timeout server` waiting for the response.
+    Server(StreamId),
+}
+
+/// How a request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// HTTP status sent to the client (0 when nothing was sent).
+    pub status: u16,
+    /// HAProxy's two-character termination state (`--`, `SC`, `sQ`...).
+    pub termination: &'static str,
+    /// The backend chosen, if any.
+    pub backend: Option<usize>,
+    /// Every server tried, in order.
+    pub tried: Vec<usize>,
+    /// Retries made.
+    pub retries: u32,
+    /// The last retry was a redispatch (logged as `+N`).
+    pub redispatched: bool,
+    /// Time spent queued (`Tw`).
+    pub queued_for: Option<Duration>,
+}
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Open a connection to server `server` of backend `backend` for `id`.
+    Connect {
+        /// The request.
+        id: StreamId,
+        /// Backend index.
+        backend: usize,
+        /// Server index.
+        server: usize,
+    },
+    /// Drop the connection attempt or exchange of `id` (timed out, aborted).
+    Abort {
+        /// The request.
+        id: StreamId,
+    },
+    /// The request is over; send `status` with haproxy's body when the
+    /// server did not answer (`generated`).
+    Finish {
+        /// The request.
+        id: StreamId,
+        /// How it ended.
+        outcome: Outcome,
+        /// The response comes from haproxy, not a server.
+        generated: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Queued { since: Instant },
+    TurnAround,
+    Connecting,
+    Waiting,
+    Responding,
+}
+
+#[derive(Debug, Clone)]
+struct Stream {
+    backend: usize,
+    client: IpAddr,
+    uri: String,
+    phase: Phase,
+    server: Option<usize>,
+    tried: Vec<usize>,
+    retries: u32,
+    redispatched: bool,
+    client_gone: bool,
+    queued_for: Option<Duration>,
+}
+
+/// Runtime state of one backend.
+#[derive(Debug, Clone)]
+struct Backend {
+    balancer: Balancer,
+    hashed: bool,
+    retries: u32,
+    redispatch: Option<i32>,
+    abortonclose: bool,
+    timeout_connect: Duration,
+    timeout_queue: Duration,
+    timeout_server: Option<Duration>,
+    up: Vec<bool>,
+    backup: Vec<bool>,
+    /// Requests waiting for a free server, oldest first.
+    queue: VecDeque<StreamId>,
+}
+
+/// Every request of one haproxy process.
+#[derive(Debug)]
+pub struct Flow {
+    /// The frontends' routing rules (the config's proxies).
+    proxies: Vec<Proxy>,
+    backends: BTreeMap<usize, Backend>,
+    streams: BTreeMap<StreamId, Stream>,
+    out: VecDeque<Output>,
+}
+
+/// haproxy's default `timeout connect` when none is set (none: wait forever; we cap).
+const DEFAULT_CONNECT: Duration = Duration::from_secs(5);
+
+impl Flow {
+    /// The request flow for `cfg`.
+    pub fn new(cfg: &HaproxyConfig) -> Self {
+        let backends = cfg
+            .proxies
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.kind.is_backend())
+            .map(|(i, p)| {
+                let connect = p.timeouts.connect.unwrap_or(DEFAULT_CONNECT);
+                let b = Backend {
+                    balancer: Balancer::new(p),
+                    hashed: matches!(
+                        p.balance,
+                        Balance::Source
+                            | Balance::Uri { .. }
+                            | Balance::UrlParam(_)
+                            | Balance::Hdr(_)
+                            | Balance::RdpCookie(_)
+                    ),
+                    retries: p.retries,
+                    redispatch: p.options.redispatch,
+                    abortonclose: p.options.abortonclose,
+                    timeout_connect: connect,
+                    timeout_queue: p.timeouts.queue.unwrap_or(connect),
+                    timeout_server: p.timeouts.server,
+                    up: p.servers.iter().map(|s| !s.disabled).collect(),
+                    backup: p.servers.iter().map(|s| s.backup).collect(),
+                    queue: VecDeque::new(),
+                };
+                (i, b)
+            })
+            .collect();
+        Self {
+            proxies: cfg.proxies.clone(),
+            backends,
+            streams: BTreeMap::new(),
+            out: VecDeque::new(),
+        }
+    }
+
+    /// A new request `id` on `frontend` (index in the config).
+    pub fn handle_request(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        frontend: usize,
+        head: &RequestHead<'_>,
+        client: IpAddr,
+        timers: &mut dyn Timers<Timer>,
+    ) {
+        let backend = self.proxies.get(frontend).and_then(|fe| {
+            if fe.kind.is_backend() && fe.switching_rules.is_empty() && fe.default_backend.is_none()
+            {
+                Some(frontend)
+            } else {
+                route(fe, head)
+            }
+        });
+        let Some(backend) = backend.filter(|b| self.backends.contains_key(b)) else {
+            return self.finish(id, None, 503, "SC", true);
+        };
+        self.streams.insert(
+            id,
+            Stream {
+                backend,
+                client,
+                uri: head.uri.to_owned(),
+                phase: Phase::Queued { since: now },
+                server: None,
+                tried: Vec::new(),
+                retries: 0,
+                redispatched: false,
+                client_gone: false,
+                queued_for: None,
+            },
+        );
+        self.assign(now, id, None, timers);
+    }
+
+    /// Picks a server for `id` (avoiding `avoid`) and connects, or queues.
+    fn assign(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        avoid: Option<usize>,
+        timers: &mut dyn Timers<Timer>,
+    ) {
+        let Some(s) = self.streams.get_mut(&id) else {
+            return;
+        };
+        let b = self
+            .backends
+            .get_mut(&s.backend)
+            .expect("stream's backend exists");
+        let key = PickKey {
+            client: s.client,
+            uri: &s.uri,
+        };
+        let pick = b
+            .balancer
+            .pick(key, avoid)
+            .filter(|s| !b.balancer.is_full(*s));
+        match pick {
+            Some(server) => {
+                b.balancer.take(server);
+                if let Phase::Queued { since } = s.phase {
+                    s.queued_for
+                        .get_or_insert(now.saturating_duration_since(since));
+                }
+                timers.cancel(Timer::Queue(id));
+                s.server = Some(server);
+                s.tried.push(server);
+                s.phase = Phase::Connecting;
+                timers.arm(Timer::Connect(id), now + b.timeout_connect);
+                self.out.push_back(Output::Connect {
+                    id,
+                    backend: s.backend,
+                    server,
+                });
+            }
+            None if b.balancer.has_usable() => {
+                // Every candidate is at maxconn: wait in the backend queue.
+                if !b.queue.contains(&id) {
+                    b.queue.push_back(id);
+                    if !matches!(s.phase, Phase::Queued { .. }) {
+                        s.phase = Phase::Queued { since: now };
+                    }
+                    timers.arm(Timer::Queue(id), now + b.timeout_queue);
+                }
+            }
+            None => {
+                let backend = s.backend;
+                let tried = std::mem::take(&mut s.tried);
+                let (retries, redispatched) = (s.retries, s.redispatched);
+                self.streams.remove(&id);
+                let outcome = Outcome {
+                    status: 503,
+                    termination: "SC",
+                    backend: Some(backend),
+                    tried,
+                    retries,
+                    redispatched,
+                    queued_for: None,
+                };
+                self.out.push_back(Output::Finish {
+                    id,
+                    outcome,
+                    generated: true,
+                });
+            }
+        }
+    }
+
+    /// The connection for `id` is established; the request goes out.
+    pub fn handle_connected(&mut self, now: Instant, id: StreamId, timers: &mut dyn Timers<Timer>) {
+        let Some(s) = self
+            .streams
+            .get_mut(&id)
+            .filter(|s| s.phase == Phase::Connecting)
+        else {
+            return;
+        };
+        timers.cancel(Timer::Connect(id));
+        if s.client_gone && self.backends[&s.backend].abortonclose {
+            return self.abort(id, "CC", timers);
+        }
+        s.phase = Phase::Waiting;
+        if let Some(t) = self.backends[&s.backend].timeout_server {
+            timers.arm(Timer::Server(id), now + t);
+        }
+    }
+
+    /// The connection for `id` failed (refused, reset...).
+    pub fn handle_connect_failed(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        timers: &mut dyn Timers<Timer>,
+    ) {
+        if self
+            .streams
+            .get(&id)
+            .is_some_and(|s| s.phase == Phase::Connecting)
+        {
+            timers.cancel(Timer::Connect(id));
+            self.connect_failed(now, id, timers);
+        }
+    }
+
+    /// spec §4.1–4.2: retry the same server after the turn-around delay,
+    /// or redispatch to another at once, or give up with 503.
+    fn connect_failed(&mut self, now: Instant, id: StreamId, timers: &mut dyn Timers<Timer>) {
+        let Some(s) = self.streams.get_mut(&id) else {
+            return;
+        };
+        let b = self
+            .backends
+            .get_mut(&s.backend)
+            .expect("stream's backend exists");
+        let failed = s.server.take().expect("a connecting stream has a server");
+        b.balancer.release(failed);
+        if s.client_gone && b.abortonclose {
+            return self.abort(id, "CC", timers);
+        }
+        if s.retries >= b.retries {
+            let (backend, tried, retries, redispatched) =
+                (s.backend, s.tried.clone(), s.retries, s.redispatched);
+            self.streams.remove(&id);
+            let outcome = Outcome {
+                status: 503,
+                termination: "SC",
+                backend: Some(backend),
+                tried,
+                retries,
+                redispatched,
+                queued_for: None,
+            };
+            self.out.push_back(Output::Finish {
+                id,
+                outcome,
+                generated: true,
+            });
+            self.dequeue(now, backend, timers);
+            return;
+        }
+        s.retries += 1;
+        let active_up =
+            b.up.iter()
+                .zip(&b.backup)
+                .filter(|(u, bk)| **u && !**bk)
+                .count();
+        let redispatch = b.redispatch.is_some_and(|p| {
+            let nth_from_end = p < 0 && s.retries == b.retries.saturating_sub(p.unsigned_abs() - 1);
+            let every_p = p > 0 && s.retries % p as u32 == 0;
+            !b.up[failed] || every_p || nth_from_end || (!b.hashed && active_up > 1)
+        });
+        if redispatch {
+            s.redispatched = true;
+            if active_up > 1 {
+                return self.assign(now, id, Some(failed), timers);
+            }
+        }
+        s.server = Some(failed);
+        s.phase = Phase::TurnAround;
+        let delay = b.timeout_connect.min(Duration::from_secs(1));
+        timers.arm(Timer::TurnAround(id), now + delay);
+        if redispatch {
+            s.server = None;
+        }
+    }
+
+    /// The response headers of `id` arrived with `status`.
+    pub fn handle_response(
+        &mut self,
+        _now: Instant,
+        id: StreamId,
+        status: u16,
+        timers: &mut dyn Timers<Timer>,
+    ) {
+        let Some(s) = self
+            .streams
+            .get_mut(&id)
+            .filter(|s| s.phase == Phase::Waiting)
+        else {
+            return;
+        };
+        timers.cancel(Timer::Server(id));
+        s.phase = Phase::Responding;
+        let outcome = Outcome {
+            status,
+            termination: "--",
+            backend: Some(s.backend),
+            tried: s.tried.clone(),
+            retries: s.retries,
+            redispatched: s.redispatched,
+            queued_for: s.queued_for,
+        };
+        self.out.push_back(Output::Finish {
+            id,
+            outcome,
+            generated: false,
+        });
+    }
+
+    /// The exchange of `id` is over (response sent, or the server closed):
+    /// its server slot frees up for the queue.
+    pub fn handle_done(&mut self, now: Instant, id: StreamId, timers: &mut dyn Timers<Timer>) {
+        if let Some(s) = self.streams.remove(&id) {
+            if let Some(server) = s.server {
+                if let Some(b) = self.backends.get_mut(&s.backend) {
+                    b.balancer.release(server);
+                }
+            }
+            self.dequeue(now, s.backend, timers);
+        }
+    }
+
+    /// The client of `id` went away.
+    pub fn handle_client_closed(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        timers: &mut dyn Timers<Timer>,
+    ) {
+        let Some(s) = self.streams.get_mut(&id) else {
+            return;
+        };
+        s.client_gone = true;
+        let abort = self.backends[&s.backend].abortonclose;
+        match s.phase {
+            Phase::Queued { .. } | Phase::TurnAround if abort => self.abort(id, "CQ", timers),
+            Phase::Connecting if abort => self.abort(id, "CC", timers),
+            _ => {}
+        }
+        let _ = now;
+    }
+
+    /// A server went up or down (health checks, maintenance).
+    pub fn handle_server_state(
+        &mut self,
+        now: Instant,
+        backend: usize,
+        server: usize,
+        up: bool,
+        timers: &mut dyn Timers<Timer>,
+    ) {
+        if let Some(b) = self.backends.get_mut(&backend) {
+            if b.up.get(server) == Some(&up) {
+                return;
+            }
+            b.up[server] = up;
+            b.balancer.set_usable(server, up);
+            if up {
+                self.dequeue(now, backend, timers);
+            }
+        }
+    }
+
+    /// A timer of ours fired.
+    pub fn handle_timer(&mut self, now: Instant, timer: Timer, timers: &mut dyn Timers<Timer>) {
+        match timer {
+            Timer::Queue(id) => {
+                if let Some(s) = self
+                    .streams
+                    .get(&id)
+                    .filter(|s| matches!(s.phase, Phase::Queued { .. }))
+                {
+                    let backend = s.backend;
+                    if let Some(b) = self.backends.get_mut(&backend) {
+                        b.queue.retain(|q| *q != id);
+                    }
+                    let s = self.streams.remove(&id).expect("checked above");
+                    let since = match s.phase {
+                        Phase::Queued { since } => since,
+                        _ => now,
+                    };
+                    let outcome = Outcome {
+                        status: 503,
+                        termination: "sQ",
+                        backend: Some(backend),
+                        tried: s.tried,
+                        retries: s.retries,
+                        redispatched: s.redispatched,
+                        queued_for: Some(now.saturating_duration_since(since)),
+                    };
+                    self.out.push_back(Output::Finish {
+                        id,
+                        outcome,
+                        generated: true,
+                    });
+                }
+            }
+            Timer::Connect(id) => {
+                if self
+                    .streams
+                    .get(&id)
+                    .is_some_and(|s| s.phase == Phase::Connecting)
+                {
+                    self.out.push_back(Output::Abort { id });
+                    self.connect_failed(now, id, timers);
+                }
+            }
+            Timer::TurnAround(id) => {
+                let Some(s) = self
+                    .streams
+                    .get_mut(&id)
+                    .filter(|s| s.phase == Phase::TurnAround)
+                else {
+                    return;
+                };
+                match s.server {
+                    Some(server) => {
+                        let b = self.backends.get_mut(&s.backend).expect("backend");
+                        b.balancer.take(server);
+                        s.tried.push(server);
+                        s.phase = Phase::Connecting;
+                        timers.arm(Timer::Connect(id), now + b.timeout_connect);
+                        self.out.push_back(Output::Connect {
+                            id,
+                            backend: s.backend,
+                            server,
+                        });
+                    }
+                    None => {
+                        let avoid = s.tried.last().copied();
+                        s.phase = Phase::Queued { since: now };
+                        self.assign(now, id, avoid, timers);
+                    }
+                }
+            }
+            Timer::Server(id) => {
+                if self
+                    .streams
+                    .get(&id)
+                    .is_some_and(|s| s.phase == Phase::Waiting)
+                {
+                    self.out.push_back(Output::Abort { id });
+                    let s = self.streams.get(&id).expect("checked above");
+                    let outcome = Outcome {
+                        status: 504,
+                        termination: "sH",
+                        backend: Some(s.backend),
+                        tried: s.tried.clone(),
+                        retries: s.retries,
+                        redispatched: s.redispatched,
+                        queued_for: s.queued_for,
+                    };
+                    self.out.push_back(Output::Finish {
+                        id,
+                        outcome,
+                        generated: true,
+                    });
+                    self.handle_done(now, id, timers);
+                }
+            }
+        }
+    }
+
+    /// The next output, in the order produced.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// Requests waiting in backend `backend`'s queue.
+    pub fn queued(&self, backend: usize) -> usize {
+        self.backends.get(&backend).map_or(0, |b| b.queue.len())
+    }
+
+    /// Serves the oldest queued requests while servers have room.
+    fn dequeue(&mut self, now: Instant, backend: usize, timers: &mut dyn Timers<Timer>) {
+        loop {
+            let Some(b) = self.backends.get_mut(&backend) else {
+                return;
+            };
+            if !b.balancer.has_free_slot() {
+                return;
+            }
+            let Some(next) = b.queue.pop_front() else {
+                return;
+            };
+            self.assign(now, next, None, timers);
+        }
+    }
+
+    fn abort(&mut self, id: StreamId, termination: &'static str, timers: &mut dyn Timers<Timer>) {
+        let Some(s) = self.streams.remove(&id) else {
+            return;
+        };
+        for t in [
+            Timer::Queue(id),
+            Timer::Connect(id),
+            Timer::TurnAround(id),
+            Timer::Server(id),
+        ] {
+            timers.cancel(t);
+        }
+        if let Some(b) = self.backends.get_mut(&s.backend) {
+            b.queue.retain(|q| *q != id);
+            if let (Some(server), Phase::Connecting) = (s.server, s.phase) {
+                b.balancer.release(server);
+                self.out.push_back(Output::Abort { id });
+            }
+        }
+        let outcome = Outcome {
+            status: 0,
+            termination,
+            backend: Some(s.backend),
+            tried: s.tried,
+            retries: s.retries,
+            redispatched: s.redispatched,
+            queued_for: None,
+        };
+        self.out.push_back(Output::Finish {
+            id,
+            outcome,
+            generated: false,
+        });
+    }
+
+    fn finish(
+        &mut self,
+        id: StreamId,
+        backend: Option<usize>,
+        status: u16,
+        termination: &'static str,
+        generated: bool,
+    ) {
+        let outcome = Outcome {
+            status,
+            termination,
+            backend,
+            tried: Vec::new(),
+            retries: 0,
+            redispatched: false,
+            queued_for: None,
+        };
+        self.out.push_back(Output::Finish {
+            id,
+            outcome,
+            generated,
+        });
+    }
+}
