@@ -247,3 +247,132 @@ mod tests {
         );
     }
 }
+
+/// One `option httplog` line (spec/haproxy.md §6):
+/// `%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc
+/// %ac/%fc/%bc/%sc/%rc %sq/%bq %{+Q}r`. Timers are milliseconds, `None`
+/// printed as `-1` (phase not reached).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpLog {
+    /// Client address and port.
+    pub client: std::net::SocketAddr,
+    /// Accept date (UTC) and its milliseconds.
+    pub accept: (super::syslog::Civil, u32),
+    /// Frontend name.
+    pub frontend: String,
+    /// Backend name (the frontend's when none was chosen).
+    pub backend: String,
+    /// Server name; `None` prints `<NOSRV>`.
+    pub server: Option<String>,
+    /// TR, Tw, Tc, Tr, Ta.
+    pub timers: [Option<u64>; 5],
+    /// Status sent to the client.
+    pub status: u16,
+    /// Bytes sent to the client.
+    pub bytes: u64,
+    /// Termination state, 4 characters (`----`, `SC--`).
+    pub termination: String,
+    /// actconn, feconn, beconn, srv_conn.
+    pub conns: [u32; 4],
+    /// Retries; `redispatched` prints them as `+N`.
+    pub retries: u32,
+    /// The last retry was a redispatch.
+    pub redispatched: bool,
+    /// Server queue, backend queue.
+    pub queues: [u32; 2],
+    /// The request line.
+    pub request: String,
+}
+
+impl fmt::Display for HttpLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let (c, ms) = &self.accept;
+        let t = |v: &Option<u64>| v.map_or_else(|| "-1".to_owned(), |v| v.to_string());
+        write!(
+            f,
+            "{}:{} [{:02}/{}/{}:{:02}:{:02}:{:02}.{:03}] {} {}/{} {}/{}/{}/{}/{} {} {} - - {} {}/{}/{}/{}/{}{} {}/{} \"{}\"",
+            self.client.ip(),
+            self.client.port(),
+            c.day,
+            MONTHS[(c.month - 1) as usize],
+            c.year,
+            c.hour,
+            c.minute,
+            c.second,
+            ms,
+            self.frontend,
+            self.backend,
+            self.server.as_deref().unwrap_or("<NOSRV>"),
+            t(&self.timers[0]),
+            t(&self.timers[1]),
+            t(&self.timers[2]),
+            t(&self.timers[3]),
+            t(&self.timers[4]),
+            self.status,
+            self.bytes,
+            self.termination,
+            self.conns[0],
+            self.conns[1],
+            self.conns[2],
+            self.conns[3],
+            if self.redispatched { "+" } else { "" },
+            self.retries,
+            self.queues[0],
+            self.queues[1],
+            self.request
+        )
+    }
+}
+
+#[cfg(test)]
+mod httplog_tests {
+    use super::*;
+    use crate::log::syslog::Civil;
+
+    #[test]
+    fn spec_examples() {
+        let at = Civil::from_unix(Civil::to_unix(2026, 11, 24, 20, 47, 52));
+        let ok = HttpLog {
+            client: "127.0.0.1:33972".parse().expect("addr"),
+            accept: (at, 325),
+            frontend: "f".into(),
+            backend: "ok".into(),
+            server: Some("s1".into()),
+            timers: [Some(0), Some(0), Some(0), Some(1), Some(1)],
+            status: 200,
+            bytes: 124,
+            termination: "----".into(),
+            conns: [1, 1, 0, 0],
+            retries: 0,
+            redispatched: false,
+            queues: [0, 0],
+            request: "GET /index.html?x=1 HTTP/1.1".into(),
+        };
+        assert_eq!(ok.to_string(), "127.0.0.1:33972 [24/Nov/2026:20:47:52.325] f ok/s1 0/0/0/1/1 200 124 - - ---- 1/1/0/0/0 0/0 \"GET /index.html?x=1 HTTP/1.1\"");
+        let queued = HttpLog {
+            client: "127.0.0.1:40000".parse().expect("addr"),
+            backend: "q".into(),
+            server: None,
+            timers: [Some(0), Some(1000), None, None, Some(1000)],
+            status: 503,
+            bytes: 217,
+            termination: "sQ--".into(),
+            conns: [2, 2, 1, 0],
+            queues: [0, 1],
+            request: "GET /q2 HTTP/1.1".into(),
+            ..ok.clone()
+        };
+        assert!(queued.to_string().ends_with(
+            "q/<NOSRV> 0/1000/-1/-1/1000 503 217 - - sQ-- 2/2/1/0/0 0/1 \"GET /q2 HTTP/1.1\""
+        ));
+        let redispatched = HttpLog {
+            retries: 1,
+            redispatched: true,
+            ..ok
+        };
+        assert!(redispatched.to_string().contains(" 1/1/0/0/+1 0/0 "));
+    }
+}
