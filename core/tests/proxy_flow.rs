@@ -18,6 +18,8 @@ enum Server {
     Refuse,
     /// Accepts, never answers.
     Hang,
+    /// Never completes the connection.
+    Blackhole,
 }
 
 struct Bench {
@@ -103,6 +105,7 @@ impl Bench {
                     match self.servers[server] {
                         Server::Refuse => self.push(self.now, id, Ev::Refused),
                         Server::Hang => self.push(self.now, id, Ev::Connected),
+                        Server::Blackhole => {}
                         Server::Ok(d) => {
                             self.push(self.now, id, Ev::Connected);
                             self.push(self.now + Duration::from_millis(d), id, Ev::Response);
@@ -358,5 +361,21 @@ fn no_server_is_503_sc() {
     assert_eq!(
         (t, o.status, o.termination, o.tried.len()),
         (ms(0), 503, "SC", 0)
+    );
+}
+
+// Input: a server that never completes the connection; timeout connect 5s,
+// retries 3, no redispatch.
+// Output: four attempts, each cut at 5 s and followed by the 1 s
+// turn-around: 503 with termination `sC` at 23 s.
+#[test]
+fn connect_timeouts_end_with_sc_lowercase() {
+    let mut b = Bench::new("  server bh 10.0.0.1:80\n", vec![Server::Blackhole]);
+    b.request(1, [127, 0, 0, 1]);
+    b.run_until(ms(60_000));
+    let (t, o) = b.outcome(1);
+    assert_eq!(
+        (t, o.status, o.termination, o.tried.len()),
+        (ms(23_000), 503, "sC", 4)
     );
 }

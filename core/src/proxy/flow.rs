@@ -312,13 +312,21 @@ impl Flow {
             .is_some_and(|s| s.phase == Phase::Connecting)
         {
             timers.cancel(Timer::Connect(id));
-            self.connect_failed(now, id, timers);
+            self.connect_failed(now, id, false, timers);
         }
     }
 
     /// spec §4.1–4.2: retry the same server after the turn-around delay,
     /// or redispatch to another at once, or give up with 503.
-    fn connect_failed(&mut self, now: Instant, id: StreamId, timers: &mut dyn Timers<Timer>) {
+    /// `timed_out`: the attempt hit `timeout connect` (a final failure then
+    /// logs `sC` rather than `SC`).
+    fn connect_failed(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        timed_out: bool,
+        timers: &mut dyn Timers<Timer>,
+    ) {
         let Some(s) = self.streams.get_mut(&id) else {
             return;
         };
@@ -337,7 +345,7 @@ impl Flow {
             self.streams.remove(&id);
             let outcome = Outcome {
                 status: 503,
-                termination: "SC",
+                termination: if timed_out { "sC" } else { "SC" },
                 backend: Some(backend),
                 tried,
                 retries,
@@ -506,7 +514,7 @@ impl Flow {
                     .is_some_and(|s| s.phase == Phase::Connecting)
                 {
                     self.out.push_back(Output::Abort { id });
-                    self.connect_failed(now, id, timers);
+                    self.connect_failed(now, id, true, timers);
                 }
             }
             Timer::TurnAround(id) => {
