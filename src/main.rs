@@ -3,6 +3,7 @@
 
 mod check;
 mod fs_loader;
+mod sim;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -21,6 +22,36 @@ enum Command {
     /// Check haproxy.cfg and keepalived.conf files, like `haproxy -c` and
     /// `keepalived -t`: print what was read, then every problem found.
     Check(CheckArgs),
+    /// Replay a scenario in the deterministic simulator and write each
+    /// host's log, timeline.csv and summary.json.
+    Sim(SimArgs),
+}
+
+/// Arguments of `haven sim`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct SimArgs {
+    /// The scenario file (TOML; see scenarios/README.md).
+    scenario: PathBuf,
+    /// Seed of the run (default: the scenario's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output directory (default: out/<scenario name>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// keepalived behaviour and log style for every host.
+    #[arg(long, value_enum)]
+    log_style: Option<LogStyle>,
+}
+
+/// keepalived generations haven reproduces.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum LogStyle {
+    /// keepalived 1.x (the book's April 4 log).
+    #[value(name = "1x")]
+    V1,
+    /// keepalived 2.2.
+    #[value(name = "2x")]
+    V2,
 }
 
 /// Arguments of `haven check`.
@@ -49,6 +80,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Sim(args) => sim::run(&args),
     };
     match result {
         Ok(code) => code,

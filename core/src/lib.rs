@@ -15,6 +15,7 @@ pub mod balance;
 pub mod config;
 pub mod health;
 pub mod log;
+pub mod node;
 pub mod proxy;
 pub mod route;
 pub mod sched;

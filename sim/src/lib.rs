@@ -1,3 +1,23 @@
 //! haven's deterministic simulator: a virtual-clock world that drives
-//! `haven_core` nodes over a simulated network. Built in a later issue; for
-//! now this crate only fixes its place in the workspace.
+//! `haven_core` nodes over a simulated L2 segment, from a scenario file
+//! (`scenarios/README.md`) to syslog files, `timeline.csv` and a summary.
+//!
+//! Same scenario and seed, same bytes out: the clock is virtual, every
+//! random draw comes from a ChaCha stream derived from the seed and the
+//! name of whatever draws (so adding a host does not reshuffle the others),
+//! and every queue breaks ties by insertion order.
+
+mod load;
+mod net;
+mod record;
+pub mod scenario;
+mod world;
+
+pub use load::{is_haproxy_idiom, load, Loaded};
+pub use record::{Failover, Recorder, Verdict};
+pub use scenario::ScenarioError;
+
+/// Runs a loaded scenario with `seed` (the scenario's own unless given).
+pub fn run(sc: &Loaded, seed: Option<u64>) -> Recorder {
+    world::World::new(sc, seed.unwrap_or(sc.seed)).run()
+}

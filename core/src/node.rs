@@ -1,0 +1,233 @@
+//! One load-balancer host as one sans-IO value: its haproxy side (health
+//! checks and request decisions for its haproxy.cfg) and its keepalived
+//! side (VRRP instances and tracked scripts of its keepalived.conf), all
+//! on one scheduler. The simulator and the runtime drive this same type.
+
+use crate::config::haproxy::HaproxyConfig;
+use crate::config::keepalived::KeepalivedConfig;
+use crate::health::{self, Checks};
+use crate::proxy::{self, Flow};
+use crate::sched::{Scheduler, Scoped};
+use crate::time::Instant;
+use crate::vrrp::{self, HostInfo, SetupError, Vrrp};
+use rand_core::RngCore;
+
+/// Every timer of a node, by the part that armed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NodeTimer {
+    /// keepalived's.
+    Vrrp(vrrp::Timer),
+    /// haproxy's health checks'.
+    Health(health::Timer),
+    /// haproxy's requests'.
+    Proxy(proxy::Timer),
+}
+
+/// One host: haproxy and keepalived, each optional and each running or not.
+#[derive(Debug)]
+pub struct Node {
+    /// The one timer queue.
+    pub sched: Scheduler<NodeTimer>,
+    haproxy: Option<(HaproxyConfig, Checks, Flow)>,
+    haproxy_running: bool,
+    keepalived: Option<(KeepalivedConfig, Vrrp)>,
+    host: HostInfo,
+}
+
+impl Node {
+    /// A host with these configs; nothing runs until started.
+    pub fn new(
+        haproxy: Option<HaproxyConfig>,
+        keepalived: Option<KeepalivedConfig>,
+        host: HostInfo,
+    ) -> Result<Self, SetupError> {
+        let keepalived = match keepalived {
+            Some(k) => {
+                let v = Vrrp::new(&k, &host)?;
+                Some((k, v))
+            }
+            None => None,
+        };
+        let haproxy = haproxy.map(|h| {
+            let checks = Checks::new(&h);
+            let flow = Flow::new(&h);
+            (h, checks, flow)
+        });
+        Ok(Self {
+            sched: Scheduler::new(),
+            haproxy,
+            haproxy_running: false,
+            keepalived,
+            host,
+        })
+    }
+
+    /// The next deadline of any part.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.sched.next_deadline()
+    }
+
+    /// Starts haproxy: checks scheduled, requests accepted.
+    pub fn start_haproxy(&mut self, now: Instant) {
+        if let Some((cfg, checks, flow)) = &mut self.haproxy {
+            *checks = Checks::new(cfg);
+            *flow = Flow::new(cfg);
+            let mut t = Scoped {
+                sched: &mut self.sched,
+                wrap: NodeTimer::Health,
+            };
+            checks.start(now, &mut t);
+            self.haproxy_running = true;
+        }
+    }
+
+    /// haproxy dies (killed): its timers vanish with it.
+    pub fn kill_haproxy(&mut self) {
+        self.haproxy_running = false;
+        let keys: Vec<NodeTimer> = self.pending(|t| !matches!(t, NodeTimer::Vrrp(_)));
+        for k in keys {
+            self.sched.cancel(&k);
+        }
+    }
+
+    /// True while haproxy runs.
+    pub fn haproxy_running(&self) -> bool {
+        self.haproxy_running
+    }
+
+    /// Starts keepalived afresh (a new process: state from the config).
+    pub fn start_keepalived(&mut self, now: Instant) -> Result<(), SetupError> {
+        if let Some((cfg, vrrp)) = &mut self.keepalived {
+            *vrrp = Vrrp::new(cfg, &self.host)?;
+            let mut t = Scoped {
+                sched: &mut self.sched,
+                wrap: NodeTimer::Vrrp,
+            };
+            vrrp.start(now, &mut t);
+        }
+        Ok(())
+    }
+
+    /// Graceful keepalived stop (SIGTERM).
+    pub fn stop_keepalived(&mut self, now: Instant) {
+        if let Some((_, vrrp)) = &mut self.keepalived {
+            let mut t = Scoped {
+                sched: &mut self.sched,
+                wrap: NodeTimer::Vrrp,
+            };
+            vrrp.stop(now, &mut t);
+        }
+        self.drop_vrrp_timers();
+    }
+
+    /// keepalived killed with SIGKILL: no goodbye, timers gone.
+    pub fn kill_keepalived(&mut self) {
+        if let Some((cfg, vrrp)) = &mut self.keepalived {
+            if let Ok(fresh) = Vrrp::new(cfg, &self.host) {
+                *vrrp = fresh;
+            }
+        }
+        self.drop_vrrp_timers();
+    }
+
+    fn drop_vrrp_timers(&mut self) {
+        for k in self.pending(|t| matches!(t, NodeTimer::Vrrp(_))) {
+            self.sched.cancel(&k);
+        }
+    }
+
+    fn pending(&self, keep: impl Fn(&NodeTimer) -> bool) -> Vec<NodeTimer> {
+        let mut copy = self.sched.clone();
+        let mut out = Vec::new();
+        while let Some((_, k)) = copy.pop_due(Instant::from_nanos(u64::MAX)) {
+            if keep(&k) {
+                out.push(k);
+            }
+        }
+        out
+    }
+
+    /// Fires the next due timer, if any is due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant, rng: &mut dyn RngCore) -> bool {
+        let Some((_, timer)) = self.sched.pop_due(now) else {
+            return false;
+        };
+        match timer {
+            NodeTimer::Vrrp(t) => {
+                if let Some((_, vrrp)) = &mut self.keepalived {
+                    let mut s = Scoped {
+                        sched: &mut self.sched,
+                        wrap: NodeTimer::Vrrp,
+                    };
+                    vrrp.handle_timer(now, t, &mut s);
+                }
+            }
+            NodeTimer::Health(t) => {
+                if let Some((_, checks, _)) = self.haproxy.as_mut().filter(|_| self.haproxy_running)
+                {
+                    let mut s = Scoped {
+                        sched: &mut self.sched,
+                        wrap: NodeTimer::Health,
+                    };
+                    checks.handle_timer(now, t, &mut s, rng);
+                }
+            }
+            NodeTimer::Proxy(t) => {
+                if let Some((_, _, flow)) = self.haproxy.as_mut().filter(|_| self.haproxy_running) {
+                    let mut s = Scoped {
+                        sched: &mut self.sched,
+                        wrap: NodeTimer::Proxy,
+                    };
+                    flow.handle_timer(now, t, &mut s);
+                }
+            }
+        }
+        true
+    }
+
+    /// The keepalived side, with a timer view, for inputs.
+    pub fn vrrp(&mut self) -> Option<(&mut Vrrp, Scoped<'_, NodeTimer, vrrp::Timer>)> {
+        let (_, vrrp) = self.keepalived.as_mut()?;
+        Some((
+            vrrp,
+            Scoped {
+                sched: &mut self.sched,
+                wrap: NodeTimer::Vrrp,
+            },
+        ))
+    }
+
+    /// The health checks, with a timer view, while haproxy runs.
+    pub fn checks(&mut self) -> Option<(&mut Checks, Scoped<'_, NodeTimer, health::Timer>)> {
+        let (_, checks, _) = self.haproxy.as_mut().filter(|_| self.haproxy_running)?;
+        Some((
+            checks,
+            Scoped {
+                sched: &mut self.sched,
+                wrap: NodeTimer::Health,
+            },
+        ))
+    }
+
+    /// The request flow, with a timer view, while haproxy runs.
+    pub fn flow(&mut self) -> Option<(&mut Flow, Scoped<'_, NodeTimer, proxy::Timer>)> {
+        let (_, _, flow) = self.haproxy.as_mut().filter(|_| self.haproxy_running)?;
+        Some((
+            flow,
+            Scoped {
+                sched: &mut self.sched,
+                wrap: NodeTimer::Proxy,
+            },
+        ))
+    }
+
+    /// The keepalived config, if any.
+    pub fn keepalived_config(&self) -> Option<&KeepalivedConfig> {
+        self.keepalived.as_ref().map(|(c, _)| c)
+    }
+
+    /// The haproxy config, if any.
+    pub fn haproxy_config(&self) -> Option<&HaproxyConfig> {
+        self.haproxy.as_ref().map(|(c, _, _)| c)
+    }
+}

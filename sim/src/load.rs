@@ -1,0 +1,444 @@
+//! Turns a [`Scenario`] into what the world runs: configs parsed, times
+//! and addresses read, actions and expectations checked — every problem a
+//! located [`ScenarioError`] before anything runs.
+
+use crate::scenario::{address_field, duration_field, parse, Scenario, ScenarioError};
+use haven_core::config::haproxy::{self, HaproxyConfig, ParseOptions};
+use haven_core::config::keepalived::{self as kconf, Compat, KeepalivedConfig};
+use haven_core::config::NoIncludes;
+use haven_core::log::syslog::Civil;
+use haven_core::time::Duration;
+use std::net::Ipv4Addr;
+
+/// What an event does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// haproxy dies.
+    KillHaproxy,
+    /// haproxy starts.
+    StartHaproxy,
+    /// keepalived stops gracefully.
+    StopKeepalived,
+    /// keepalived is killed (-9).
+    KillKeepalived,
+    /// keepalived starts.
+    StartKeepalived,
+    /// The host dies.
+    Crash,
+    /// The host boots (haproxy and keepalived start).
+    Boot,
+    /// The host's link goes down / up.
+    Link(bool),
+    /// The segment splits into these groups of hosts.
+    Partition(Vec<Vec<usize>>),
+    /// The segment is whole again.
+    Heal,
+}
+
+/// A loaded host.
+#[derive(Debug, Clone)]
+pub struct LoadedHost {
+    /// Name.
+    pub name: String,
+    /// Address.
+    pub ip: Ipv4Addr,
+    /// Interface.
+    pub interface: String,
+    /// haproxy.cfg, parsed.
+    pub haproxy: Option<HaproxyConfig>,
+    /// keepalived.conf, parsed (compat already applied).
+    pub keepalived: Option<KeepalivedConfig>,
+    /// Process ids.
+    pub pids: crate::scenario::Pids,
+    /// Start time.
+    pub start: Duration,
+    /// Exit status and run time of tracked scripts by name; `None` exit = the
+    /// built-in "is haproxy running" idiom.
+    pub scripts: Vec<(String, Option<i32>, Duration)>,
+}
+
+/// A loaded expectation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// `host` alone holds `instance`'s VIPs at `at`.
+    VipOwner { instance: String, host: String },
+    /// `instance` on `host` is in `state` at `at`.
+    State {
+        instance: String,
+        host: String,
+        state: String,
+    },
+    /// `host` logged `text` by `at`.
+    Log { host: String, text: String },
+    /// Never more than `limit` with two MASTERs of `instance`.
+    TwoMasters { instance: String, limit: Duration },
+}
+
+/// A scenario ready to run.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// Name.
+    pub name: String,
+    /// Seed.
+    pub seed: u64,
+    /// Virtual time to run.
+    pub duration: Duration,
+    /// Unix seconds of t = 0, and the sub-second part.
+    pub start: (i64, Duration),
+    /// keepalived `-D`.
+    pub log_detail: bool,
+    /// One-way latency and jitter bound.
+    pub latency: Duration,
+    /// Extra uniform jitter, up to.
+    pub jitter: Duration,
+    /// Frame loss probability.
+    pub loss: f64,
+    /// Hosts.
+    pub hosts: Vec<LoadedHost>,
+    /// Timeline, in time order (stable).
+    pub events: Vec<(Duration, Option<usize>, Action, String)>,
+    /// Expectations with their times.
+    pub checks: Vec<(Duration, Check, String)>,
+}
+
+/// Recognised "is haproxy running" scripts.
+pub fn is_haproxy_idiom(command: &str) -> bool {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let prog = words
+        .first()
+        .map(|w| w.rsplit('/').next().unwrap_or(w))
+        .unwrap_or("");
+    match (prog, &words[1..]) {
+        ("killall", [flag, name]) => *flag == "-0" && *name == "haproxy",
+        ("pidof" | "pgrep", [name]) => *name == "haproxy",
+        ("systemctl", [verb, name]) => {
+            *verb == "is-active" && (*name == "haproxy" || *name == "haproxy.service")
+        }
+        _ => false,
+    }
+}
+
+/// Loads scenario `text` (file `file`); `read(path)` returns the text of a
+/// config path as written in the scenario (the caller resolves it).
+pub fn load(
+    file: &str,
+    text: &str,
+    read: &dyn Fn(&str) -> Result<String, String>,
+    style: Option<Compat>,
+) -> Result<Loaded, ScenarioError> {
+    let s: Scenario = parse(file, text)?;
+    let err =
+        |span: std::ops::Range<usize>, msg: String| ScenarioError::at(file, text, Some(span), msg);
+    let duration = duration_field(file, text, &s.duration)?;
+    let start = parse_start(s.start.get_ref()).ok_or_else(|| {
+        err(
+            s.start.span(),
+            format!(
+                "'{}' is not a start time (expected YYYY-MM-DD HH:MM:SS[.frac])",
+                s.start.get_ref()
+            ),
+        )
+    })?;
+    let style = match (&s.log_style, style) {
+        (_, Some(c)) => Some(c),
+        (None, None) => None,
+        (Some(v), None) => Some(match v.get_ref().as_str() {
+            "1x" => Compat::V1_2,
+            "2x" => Compat::V2_2,
+            other => {
+                return Err(err(
+                    v.span(),
+                    format!("log_style '{other}' must be 1x or 2x"),
+                ))
+            }
+        }),
+    };
+    let mut hosts = Vec::new();
+    for h in &s.hosts {
+        if hosts.iter().any(|x: &LoadedHost| x.name == h.name) {
+            return Err(err(
+                h.address.span(),
+                format!("host '{}' declared twice", h.name),
+            ));
+        }
+        let ip = address_field(file, text, &h.address)?;
+        let haproxy = match &h.haproxy {
+            None => None,
+            Some(p) => {
+                let body = read(p.get_ref()).map_err(|e| err(p.span(), e))?;
+                let parsed = haproxy::parse(&[(p.get_ref(), &body)], &ParseOptions::default());
+                match parsed.config {
+                    Some(c) => Some(c),
+                    None => {
+                        let first = parsed
+                            .diagnostics
+                            .errors()
+                            .next()
+                            .map(|d| d.to_string())
+                            .unwrap_or_default();
+                        return Err(err(p.span(), format!("haproxy config has errors: {first}")));
+                    }
+                }
+            }
+        };
+        let keepalived = match &h.keepalived {
+            None => None,
+            Some(p) => {
+                let body = read(p.get_ref()).map_err(|e| err(p.span(), e))?;
+                let parsed = kconf::parse(p.get_ref(), &body, &NoIncludes);
+                match parsed.config {
+                    Some(mut c) => {
+                        if let Some(style) = style {
+                            c.global.compat = style;
+                        }
+                        Some(c)
+                    }
+                    None => {
+                        let first = parsed
+                            .diagnostics
+                            .errors()
+                            .next()
+                            .map(|d| d.to_string())
+                            .unwrap_or_default();
+                        return Err(err(
+                            p.span(),
+                            format!("keepalived config has errors: {first}"),
+                        ));
+                    }
+                }
+            }
+        };
+        let mut scripts = Vec::new();
+        for sc in keepalived.iter().flat_map(|k| &k.scripts) {
+            let model = s
+                .scripts
+                .iter()
+                .find(|m| m.host == h.name && m.name == sc.name);
+            let runtime = match model.and_then(|m| m.runtime.as_ref()) {
+                Some(r) => duration_field(file, text, r)?,
+                None => Duration::from_millis(1),
+            };
+            let exit = match model {
+                Some(m) => Some(m.exit),
+                None if is_haproxy_idiom(&sc.script) => None,
+                None => {
+                    let span = h.keepalived.as_ref().map_or(0..0, |k| k.span());
+                    return Err(err(
+                        span,
+                        format!(
+                            "vrrp_script {} of host {} runs '{}', which the simulator cannot guess: add a [[script]] model (host, name, exit, runtime)",
+                            sc.name, h.name, sc.script
+                        ),
+                    ));
+                }
+            };
+            scripts.push((sc.name.clone(), exit, runtime));
+        }
+        let start = match &h.start {
+            Some(v) => duration_field(file, text, v)?,
+            None => Duration::ZERO,
+        };
+        hosts.push(LoadedHost {
+            name: h.name.clone(),
+            ip,
+            interface: h.interface.clone(),
+            haproxy,
+            keepalived,
+            pids: h.pids,
+            start,
+            scripts,
+        });
+    }
+    let host_index = |name: &toml::Spanned<String>| {
+        hosts
+            .iter()
+            .position(|h| h.name == *name.get_ref())
+            .ok_or_else(|| err(name.span(), format!("no host named '{}'", name.get_ref())))
+    };
+    let mut events = Vec::new();
+    for e in &s.events {
+        let at = duration_field(file, text, &e.at)?;
+        let act = e.action.get_ref().trim();
+        let action = match act {
+            "kill haproxy" => Action::KillHaproxy,
+            "start haproxy" => Action::StartHaproxy,
+            "stop keepalived" => Action::StopKeepalived,
+            "kill keepalived" => Action::KillKeepalived,
+            "start keepalived" => Action::StartKeepalived,
+            "crash" => Action::Crash,
+            "boot" => Action::Boot,
+            "link down" => Action::Link(false),
+            "link up" => Action::Link(true),
+            "heal" => Action::Heal,
+            p if p.starts_with("partition ") => {
+                let mut groups = Vec::new();
+                for g in p["partition ".len()..].split('|') {
+                    let mut members = Vec::new();
+                    for n in g.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                        let idx = hosts.iter().position(|h| h.name == n).ok_or_else(|| {
+                            err(e.action.span(), format!("no host named '{n}' in partition"))
+                        })?;
+                        members.push(idx);
+                    }
+                    groups.push(members);
+                }
+                Action::Partition(groups)
+            }
+            other => {
+                return Err(err(
+                    e.action.span(),
+                    format!("unknown action '{other}' (expected kill haproxy, start haproxy, stop keepalived, kill keepalived, start keepalived, crash, boot, link down, link up, partition A|B, heal)"),
+                ))
+            }
+        };
+        let host = match (&e.host, &action) {
+            (_, Action::Partition(_) | Action::Heal) => None,
+            (Some(h), _) => Some(host_index(h)?),
+            (None, _) => return Err(err(e.action.span(), format!("action '{act}' needs a host"))),
+        };
+        events.push((at, host, action, act.to_owned()));
+    }
+    events.sort_by_key(|(at, ..)| *at);
+    let mut checks = Vec::new();
+    for x in &s.expects {
+        let at = duration_field(file, text, &x.at)?;
+        let span = x.at.span();
+        let need_instance = || {
+            x.instance
+                .clone()
+                .ok_or_else(|| err(span.clone(), "this expectation needs `instance`".into()))
+        };
+        let known = |h: &str| hosts.iter().any(|l| l.name == h);
+        let (check, label) = if let Some(h) = &x.vip_owner {
+            if !known(h) {
+                return Err(err(span, format!("no host named '{h}'")));
+            }
+            let i = need_instance()?;
+            (
+                Check::VipOwner {
+                    instance: i.clone(),
+                    host: h.clone(),
+                },
+                format!("VIP of {i} on {h}"),
+            )
+        } else if let Some(st) = &x.state {
+            let (h, state) = st
+                .split_once('=')
+                .ok_or_else(|| err(span.clone(), format!("state '{st}' must be HOST=STATE")))?;
+            if !known(h) {
+                return Err(err(span, format!("no host named '{h}'")));
+            }
+            let i = need_instance()?;
+            (
+                Check::State {
+                    instance: i.clone(),
+                    host: h.into(),
+                    state: state.into(),
+                },
+                format!("{i} on {h} is {state}"),
+            )
+        } else if let Some(l) = &x.log {
+            let (h, line) = l
+                .split_once(": ")
+                .ok_or_else(|| err(span.clone(), format!("log '{l}' must be 'HOST: text'")))?;
+            if !known(h) {
+                return Err(err(span, format!("no host named '{h}'")));
+            }
+            (
+                Check::Log {
+                    host: h.into(),
+                    text: line.into(),
+                },
+                format!("{h} logged \"{line}\""),
+            )
+        } else if let Some(d) = &x.two_masters_at_most {
+            let limit = duration_field(file, text, d)?;
+            let i = need_instance()?;
+            (
+                Check::TwoMasters {
+                    instance: i.clone(),
+                    limit,
+                },
+                format!("two MASTERs of {i} for at most {}", d.get_ref()),
+            )
+        } else {
+            return Err(err(
+                span,
+                "an [[expect]] needs vip_owner, state, log or two_masters_at_most".into(),
+            ));
+        };
+        checks.push((at, check, label));
+    }
+    Ok(Loaded {
+        name: s.name.clone(),
+        seed: s.seed,
+        duration,
+        start,
+        log_detail: s.log_detail,
+        latency: match &s.network.latency {
+            Some(v) => duration_field(file, text, v)?,
+            None => Duration::from_micros(100),
+        },
+        jitter: match &s.network.jitter {
+            Some(v) => duration_field(file, text, v)?,
+            None => Duration::ZERO,
+        },
+        loss: s.network.loss.clamp(0.0, 1.0),
+        hosts,
+        events,
+        checks,
+    })
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.frac]` → (Unix seconds, fraction).
+fn parse_start(s: &str) -> Option<(i64, Duration)> {
+    let (date, time) = s.trim().split_once(' ')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, mo, da) = (d.next()??, d.next()??, d.next()??);
+    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
+    let mut t = hms.split(':').map(|p| p.parse::<u32>().ok());
+    let (h, mi, se) = (t.next()??, t.next()??, t.next()??);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&da) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let frac = if frac.is_empty() {
+        Duration::ZERO
+    } else {
+        crate::scenario::parse_duration(&format!("0.{frac}"))?
+    };
+    Some((Civil::to_unix(y, mo as u32, da as u32, h, mi, se), frac))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn haproxy_idioms() {
+        for yes in [
+            "killall -0 haproxy",
+            "/usr/bin/killall -0 haproxy",
+            "pidof haproxy",
+            "pgrep haproxy",
+            "systemctl is-active haproxy",
+        ] {
+            assert!(is_haproxy_idiom(yes), "{yes}");
+        }
+        for no in [
+            "killall -0 nginx",
+            "/etc/keepalived/check.sh",
+            "curl -f http://localhost/",
+        ] {
+            assert!(!is_haproxy_idiom(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn start_labels() {
+        assert_eq!(
+            parse_start("2015-04-04 20:57:31.5").map(|(_, f)| f),
+            Some(Duration::from_millis(500))
+        );
+        assert!(parse_start("2015-13-04 20:57:31").is_none());
+    }
+}

@@ -1,0 +1,498 @@
+//! The deterministic world: a virtual clock jumping from event to event,
+//! load-balancer hosts (core `Node`s plus their process states), one L2
+//! segment carrying VRRP adverts and GARPs, and the fault timeline.
+//!
+//! Ordering contract: at equal times, world events (deliveries, script
+//! ends, timeline actions) run before host timers, in the order they were
+//! queued; hosts' timers run host by host in scenario order.
+
+use crate::load::{Action, Loaded};
+use crate::net::Segment;
+use crate::record::{Recorder, TimelineRow};
+use haven_core::health::{self, Probe, ProbeEvent};
+use haven_core::log::keepalived::{Record, ScriptEnd};
+use haven_core::node::Node;
+use haven_core::time::{Duration, Instant};
+use haven_core::vrrp::packet::decode_ipv4;
+use haven_core::vrrp::{HostInfo, NotifyState, Output};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// One load-balancer host in the world.
+struct SimHost {
+    node: Node,
+    rng: ChaCha8Rng,
+    haproxy_alive: bool,
+    keepalived_running: bool,
+    up: bool,
+    link: bool,
+    /// Bumped when keepalived restarts: late script results are dropped.
+    generation: u64,
+    /// Instances whose VIPs are configured here.
+    vips: BTreeMap<usize, bool>,
+    /// Effective priorities last recorded, per instance.
+    priorities: Vec<u8>,
+}
+
+enum Event {
+    Boot(usize),
+    Action(usize),
+    Advert {
+        to: usize,
+        bytes: Vec<u8>,
+    },
+    Garp {
+        from: usize,
+        addr: IpAddr,
+    },
+    ScriptDone {
+        host: usize,
+        script: usize,
+        end: ScriptEnd,
+        generation: u64,
+    },
+    Probe {
+        host: usize,
+        id: health::CheckId,
+        event: ProbeEvent,
+    },
+}
+
+/// A run of one scenario.
+pub(crate) struct World<'a> {
+    sc: &'a Loaded,
+    now: Instant,
+    hosts: Vec<SimHost>,
+    queue: BTreeMap<(Instant, u64), Event>,
+    seq: u64,
+    segment: Segment,
+    /// What the run produced.
+    pub(crate) rec: Recorder,
+}
+
+/// A seed for a named stream, stable when other hosts are added.
+fn stream_seed(seed: u64, name: &str) -> u64 {
+    name.bytes().fold(seed ^ 0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+impl<'a> World<'a> {
+    /// A world for `sc`, with `seed` (the scenario's unless overridden).
+    pub(crate) fn new(sc: &'a Loaded, seed: u64) -> Self {
+        let hosts = sc
+            .hosts
+            .iter()
+            .map(|h| {
+                let info = HostInfo {
+                    interfaces: [(h.interface.clone(), IpAddr::V4(h.ip))].into(),
+                };
+                let node = Node::new(h.haproxy.clone(), h.keepalived.clone(), info)
+                    .expect("load() checked every instance's interface and source");
+                SimHost {
+                    node,
+                    rng: ChaCha8Rng::seed_from_u64(stream_seed(seed, &h.name)),
+                    haproxy_alive: false,
+                    keepalived_running: false,
+                    up: true,
+                    link: true,
+                    generation: 0,
+                    vips: BTreeMap::new(),
+                    priorities: Vec::new(),
+                }
+            })
+            .collect();
+        let mut w = Self {
+            sc,
+            now: Instant::ZERO,
+            hosts,
+            queue: BTreeMap::new(),
+            seq: 0,
+            segment: Segment::new(
+                sc.latency,
+                sc.jitter,
+                sc.loss,
+                ChaCha8Rng::seed_from_u64(stream_seed(seed, " segment")),
+            ),
+            rec: Recorder::new(sc),
+        };
+        for (i, h) in sc.hosts.iter().enumerate() {
+            w.push(Instant::ZERO + h.start, Event::Boot(i));
+        }
+        for (i, (at, ..)) in sc.events.iter().enumerate() {
+            w.push(Instant::ZERO + *at, Event::Action(i));
+        }
+        w
+    }
+
+    fn push(&mut self, at: Instant, e: Event) {
+        self.seq += 1;
+        self.queue.insert((at, self.seq), e);
+    }
+
+    /// Runs to the scenario's end.
+    pub(crate) fn run(mut self) -> Recorder {
+        let end = Instant::ZERO + self.sc.duration;
+        loop {
+            let next_event = self.queue.keys().next().map(|(t, _)| *t);
+            let next_timer = self
+                .hosts
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| h.up)
+                .filter_map(|(i, h)| h.node.poll_timeout().map(|t| (t, i)))
+                .min();
+            let take_event = match (next_event, next_timer) {
+                (Some(e), Some((t, _))) => e <= t,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            let at = if take_event {
+                next_event
+            } else {
+                next_timer.map(|(t, _)| t)
+            };
+            match at {
+                Some(at) if at <= end => self.now = at,
+                _ => break,
+            }
+            if take_event {
+                let key = *self.queue.keys().next().expect("checked");
+                let e = self.queue.remove(&key).expect("checked");
+                self.handle(e);
+            } else if let Some((_, h)) = next_timer {
+                let host = &mut self.hosts[h];
+                host.node.handle_timeout(self.now, &mut host.rng);
+                self.drain(h);
+            }
+        }
+        self.rec.finish(end);
+        self.rec
+    }
+
+    fn handle(&mut self, e: Event) {
+        match e {
+            Event::Boot(h) => self.boot(h),
+            Event::Action(i) => self.action(i),
+            Event::Advert { to, bytes } => {
+                let host = &mut self.hosts[to];
+                if !(host.up && host.link && host.keepalived_running) {
+                    return;
+                }
+                let Ok(pkt) = decode_ipv4(&bytes) else { return };
+                let iface = self.sc.hosts[to].interface.clone();
+                if let Some((vrrp, mut t)) = host.node.vrrp() {
+                    vrrp.handle_packet(self.now, &iface, &pkt, &mut t);
+                }
+                self.drain(to);
+            }
+            Event::Garp { from, addr } => {
+                let name = self.sc.hosts[from].name.clone();
+                self.rec.arp(self.now, addr, &name);
+            }
+            Event::ScriptDone {
+                host,
+                script,
+                end,
+                generation,
+            } => {
+                let h = &mut self.hosts[host];
+                if h.generation != generation || !h.keepalived_running {
+                    return;
+                }
+                if let Some((vrrp, mut t)) = h.node.vrrp() {
+                    vrrp.handle_script_result(self.now, script, end, &mut t);
+                }
+                self.drain(host);
+            }
+            Event::Probe { host, id, event } => {
+                let h = &mut self.hosts[host];
+                if let Some((checks, mut t)) = h.node.checks() {
+                    checks.handle_probe(self.now, id, event, &mut t, &mut h.rng);
+                }
+                self.drain(host);
+            }
+        }
+    }
+
+    fn boot(&mut self, h: usize) {
+        let now = self.now;
+        let host = &mut self.hosts[h];
+        host.up = true;
+        host.link = true;
+        if self.sc.hosts[h].haproxy.is_some() {
+            host.node.start_haproxy(now);
+            host.haproxy_alive = true;
+        }
+        self.start_keepalived(h);
+    }
+
+    fn start_keepalived(&mut self, h: usize) {
+        let now = self.now;
+        let host = &mut self.hosts[h];
+        if self.sc.hosts[h].keepalived.is_none() || host.keepalived_running {
+            return;
+        }
+        host.generation += 1;
+        host.keepalived_running = true;
+        host.node
+            .start_keepalived(now)
+            .expect("load() checked the host");
+        self.drain(h);
+    }
+
+    fn action(&mut self, i: usize) {
+        let (_, host, action, label) = self.sc.events[i].clone();
+        let now = self.now;
+        if let Some(h) = host {
+            self.rec.row(TimelineRow::new(
+                now,
+                &self.sc.hosts[h].name,
+                "action",
+                "",
+                &label,
+            ));
+        } else {
+            self.rec
+                .row(TimelineRow::new(now, "-", "action", "", &label));
+        }
+        self.rec.fault(now, &label);
+        match (action, host) {
+            (Action::KillHaproxy, Some(h)) => {
+                self.hosts[h].node.kill_haproxy();
+                self.hosts[h].haproxy_alive = false;
+            }
+            (Action::StartHaproxy, Some(h)) => {
+                self.hosts[h].node.start_haproxy(now);
+                self.hosts[h].haproxy_alive = true;
+            }
+            (Action::StopKeepalived, Some(h)) if self.hosts[h].keepalived_running => {
+                self.hosts[h].node.stop_keepalived(now);
+                self.drain(h);
+                self.hosts[h].keepalived_running = false;
+            }
+            (Action::KillKeepalived, Some(h)) => {
+                self.hosts[h].node.kill_keepalived();
+                self.hosts[h].keepalived_running = false;
+            }
+            (Action::StartKeepalived, Some(h)) => self.start_keepalived(h),
+            (Action::Crash, Some(h)) => {
+                let host = &mut self.hosts[h];
+                host.node.kill_keepalived();
+                host.node.kill_haproxy();
+                host.keepalived_running = false;
+                host.haproxy_alive = false;
+                host.up = false;
+                let name = self.sc.hosts[h].name.clone();
+                for (inst, set) in std::mem::take(&mut self.hosts[h].vips) {
+                    if set {
+                        self.rec.vip(now, &name, self.instance_name(h, inst), false);
+                    }
+                }
+            }
+            (Action::Boot, Some(h)) => self.boot(h),
+            (Action::Link(up), Some(h)) => {
+                self.hosts[h].link = up;
+                let iface = self.sc.hosts[h].interface.clone();
+                if self.hosts[h].keepalived_running {
+                    if let Some((vrrp, mut t)) = self.hosts[h].node.vrrp() {
+                        vrrp.handle_link(now, &iface, up, &mut t);
+                    }
+                }
+                self.drain(h);
+            }
+            (Action::Partition(groups), _) => self.segment.partition(groups),
+            (Action::Heal, _) => self.segment.heal(),
+            _ => {}
+        }
+    }
+
+    fn instance_name(&self, h: usize, i: usize) -> String {
+        self.sc.hosts[h]
+            .keepalived
+            .as_ref()
+            .map_or_else(String::new, |k| k.instances[i].name.clone())
+    }
+
+    /// Performs host `h`'s outputs: keepalived's, then haproxy's.
+    fn drain(&mut self, h: usize) {
+        let now = self.now;
+        let name = self.sc.hosts[h].name.clone();
+        loop {
+            let out = self.hosts[h].node.vrrp().and_then(|(v, _)| v.poll_output());
+            let Some(o) = out else { break };
+            match o {
+                Output::Advert {
+                    src,
+                    dst,
+                    advert,
+                    ip_id,
+                    ..
+                } => {
+                    let (IpAddr::V4(s), IpAddr::V4(d)) = (src, dst) else {
+                        continue;
+                    };
+                    let bytes = advert.encode_ipv4(s, d, ip_id);
+                    if !(self.hosts[h].up && self.hosts[h].link) {
+                        continue;
+                    }
+                    for to in 0..self.hosts.len() {
+                        if to != h {
+                            if let Some(delay) = self.segment.deliver(h, to) {
+                                self.push(
+                                    now + delay,
+                                    Event::Advert {
+                                        to,
+                                        bytes: bytes.clone(),
+                                    },
+                                );
+                            }
+                        }
+                    }
+                }
+                Output::AddVips { instance } | Output::RemoveVips { instance } => {
+                    let add = matches!(o, Output::AddVips { .. });
+                    self.hosts[h].vips.insert(instance, add);
+                    let inst = self.instance_name(h, instance);
+                    self.rec.vip(now, &name, inst, add);
+                }
+                Output::Garp { addr, .. } => {
+                    if self.hosts[h].up && self.hosts[h].link {
+                        let delay = self.segment.latency();
+                        self.push(now + delay, Event::Garp { from: h, addr });
+                    }
+                }
+                Output::Notify {
+                    instance,
+                    state,
+                    priority,
+                } => {
+                    let inst = self.instance_name(h, instance);
+                    let s = match state {
+                        NotifyState::Master => "MASTER",
+                        NotifyState::Backup => "BACKUP",
+                        NotifyState::Fault => "FAULT",
+                        NotifyState::Stop => "STOP",
+                    };
+                    self.rec.state(now, &name, &inst, s, priority);
+                }
+                Output::RunScript { script, .. } => {
+                    let (_, exit, runtime) = self.sc.hosts[h].scripts[script].clone();
+                    let code = exit.unwrap_or(if self.hosts[h].haproxy_alive { 0 } else { 1 });
+                    let generation = self.hosts[h].generation;
+                    self.push(
+                        now + runtime,
+                        Event::ScriptDone {
+                            host: h,
+                            script,
+                            end: ScriptEnd::Exited(code),
+                            generation,
+                        },
+                    );
+                }
+                Output::KillScript { .. } => {}
+                Output::Log(r) => self.keepalived_log(h, &r),
+            }
+        }
+        self.record_priorities(h);
+        loop {
+            let out = self.hosts[h]
+                .node
+                .checks()
+                .and_then(|(c, _)| c.poll_output());
+            let Some(o) = out else { break };
+            match o {
+                health::Output::StartProbe { id, probe, .. } => {
+                    // Simulator I: backends always answer.
+                    self.push(
+                        now,
+                        Event::Probe {
+                            host: h,
+                            id,
+                            event: ProbeEvent::Connected,
+                        },
+                    );
+                    if let Probe::Http { .. } = probe {
+                        let ok = ProbeEvent::Response {
+                            status: 200,
+                            reason: "OK".into(),
+                            body: String::new(),
+                        };
+                        self.push(
+                            now + Duration::from_millis(1),
+                            Event::Probe {
+                                host: h,
+                                id,
+                                event: ok,
+                            },
+                        );
+                    }
+                }
+                health::Output::Log(r) => {
+                    let pid = self.sc.hosts[h].pids.haproxy;
+                    self.rec
+                        .log(now, "localhost", &name, "haproxy", pid, &r.text());
+                }
+                health::Output::AbortProbe { .. } | health::Output::ServerState { .. } => {}
+            }
+        }
+    }
+
+    /// Adds a `priority` row for each instance whose effective priority moved.
+    fn record_priorities(&mut self, h: usize) {
+        let Some((vrrp, _)) = self.hosts[h].node.vrrp() else {
+            return;
+        };
+        let now: Vec<(String, u8)> = vrrp
+            .instances()
+            .into_iter()
+            .map(|i| (i.name, i.priority))
+            .collect();
+        let host = &mut self.hosts[h];
+        if host.priorities.len() != now.len() {
+            host.priorities = now.iter().map(|(_, p)| *p).collect();
+            return;
+        }
+        for (i, (inst, prio)) in now.iter().enumerate() {
+            if host.priorities[i] != *prio {
+                let row = TimelineRow::new(
+                    self.now,
+                    &self.sc.hosts[h].name,
+                    "priority",
+                    inst,
+                    &format!("{} -> {prio}", host.priorities[i]),
+                );
+                host.priorities[i] = *prio;
+                self.rec.row(row);
+            }
+        }
+    }
+
+    fn keepalived_log(&mut self, h: usize, r: &Record) {
+        let compat = self.sc.hosts[h]
+            .keepalived
+            .as_ref()
+            .map(|k| k.global.compat)
+            .unwrap_or_default();
+        if r.is_detail(compat) && !self.sc.log_detail {
+            return;
+        }
+        let host = &self.sc.hosts[h];
+        let pid = match r.process() {
+            haven_core::log::keepalived::Process::Parent => host.pids.keepalived,
+            haven_core::log::keepalived::Process::Vrrp => host.pids.vrrp,
+            haven_core::log::keepalived::Process::Healthcheckers => host.pids.checker,
+        };
+        self.rec.log(
+            self.now,
+            &host.name,
+            &host.name,
+            r.process().ident(),
+            pid,
+            &r.text(compat),
+        );
+    }
+}
