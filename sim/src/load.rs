@@ -11,7 +11,7 @@ use haven_core::time::Duration;
 use std::net::Ipv4Addr;
 
 /// What an event does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// haproxy dies.
     KillHaproxy,
@@ -31,6 +31,8 @@ pub enum Action {
     Link(bool),
     /// The segment splits into these groups of hosts.
     Partition(Vec<Vec<usize>>),
+    /// Frames are lost with this probability from now on (0: none).
+    Loss(f64),
     /// The segment is whole again.
     Heal,
 }
@@ -87,8 +89,10 @@ pub struct Loaded {
     pub start: (i64, Duration),
     /// keepalived `-D`.
     pub log_detail: bool,
-    /// One-way latency and jitter bound.
-    pub latency: Duration,
+    /// One-way latency model.
+    pub latency: crate::net::Latency,
+    /// How long the segment's ARP cache keeps an entry.
+    pub arp_timeout: Duration,
     /// Extra uniform jitter, up to.
     pub jitter: Duration,
     /// Frame loss probability.
@@ -270,6 +274,12 @@ pub fn load(
             "link down" => Action::Link(false),
             "link up" => Action::Link(true),
             "heal" => Action::Heal,
+            l if l.starts_with("loss ") => {
+                let p: f64 = l["loss ".len()..].trim().parse().ok().filter(|p: &f64| (0.0..=1.0).contains(p)).ok_or_else(|| {
+                    err(e.action.span(), format!("'{l}': loss takes a probability between 0 and 1"))
+                })?;
+                Action::Loss(p)
+            }
             p if p.starts_with("partition ") => {
                 let mut groups = Vec::new();
                 for g in p["partition ".len()..].split('|') {
@@ -287,12 +297,12 @@ pub fn load(
             other => {
                 return Err(err(
                     e.action.span(),
-                    format!("unknown action '{other}' (expected kill haproxy, start haproxy, stop keepalived, kill keepalived, start keepalived, crash, boot, link down, link up, partition A|B, heal)"),
+                    format!("unknown action '{other}' (expected kill haproxy, start haproxy, stop keepalived, kill keepalived, start keepalived, crash, boot, link down, link up, partition A|B, heal, loss P)"),
                 ))
             }
         };
         let host = match (&e.host, &action) {
-            (_, Action::Partition(_) | Action::Heal) => None,
+            (_, Action::Partition(_) | Action::Heal | Action::Loss(_)) => None,
             (Some(h), _) => Some(host_index(h)?),
             (None, _) => return Err(err(e.action.span(), format!("action '{act}' needs a host"))),
         };
@@ -375,9 +385,10 @@ pub fn load(
         duration,
         start,
         log_detail: s.log_detail,
-        latency: match &s.network.latency {
+        latency: latency_model(file, text, &s.network)?,
+        arp_timeout: match &s.network.arp_timeout {
             Some(v) => duration_field(file, text, v)?,
-            None => Duration::from_micros(100),
+            None => Duration::from_secs(60),
         },
         jitter: match &s.network.jitter {
             Some(v) => duration_field(file, text, v)?,
@@ -388,6 +399,42 @@ pub fn load(
         events,
         checks,
     })
+}
+
+/// The segment's latency model.
+fn latency_model(
+    file: &str,
+    text: &str,
+    n: &crate::scenario::Network,
+) -> Result<crate::net::Latency, ScenarioError> {
+    use crate::net::Latency;
+    let mean = match &n.latency {
+        Some(v) => duration_field(file, text, v)?,
+        None => Duration::from_micros(100),
+    };
+    let stddev = match &n.stddev {
+        Some(v) => duration_field(file, text, v)?,
+        None => Duration::ZERO,
+    };
+    Ok(
+        match n
+            .distribution
+            .as_ref()
+            .map(|d| (d.get_ref().as_str(), d.span()))
+        {
+            None | Some(("constant", _)) => Latency::Constant(mean),
+            Some(("normal", _)) => Latency::Normal { mean, stddev },
+            Some(("lognormal", _)) => Latency::LogNormal { mean, stddev },
+            Some((other, span)) => {
+                return Err(ScenarioError::at(
+                    file,
+                    text,
+                    Some(span),
+                    format!("distribution '{other}' must be constant, normal or lognormal"),
+                ))
+            }
+        },
+    )
 }
 
 /// `YYYY-MM-DD HH:MM:SS[.frac]` → (Unix seconds, fraction).

@@ -57,9 +57,18 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Network {
-    /// One-way latency: a time (`100us`), constant.
+    /// One-way latency (`100us`): the constant, or the mean of `distribution`.
     #[serde(default)]
     pub latency: Option<Spanned<String>>,
+    /// `constant` (default), `normal` or `lognormal`.
+    #[serde(default)]
+    pub distribution: Option<Spanned<String>>,
+    /// Standard deviation for `normal` / `lognormal`.
+    #[serde(default)]
+    pub stddev: Option<Spanned<String>>,
+    /// How long the segment's ARP cache keeps an entry before asking again.
+    #[serde(default)]
+    pub arp_timeout: Option<Spanned<String>>,
     /// Extra uniformly drawn jitter added to each frame, up to this much.
     #[serde(default)]
     pub jitter: Option<Spanned<String>>,

@@ -7,7 +7,7 @@
 //! queued; hosts' timers run host by host in scenario order.
 
 use crate::load::{Action, Loaded};
-use crate::net::Segment;
+use crate::net::{Rule, Segment};
 use crate::record::{Recorder, TimelineRow};
 use haven_core::health::{self, Probe, ProbeEvent};
 use haven_core::log::keepalived::{Record, ScriptEnd};
@@ -47,6 +47,10 @@ enum Event {
         from: usize,
         addr: IpAddr,
     },
+    ArpExpire {
+        addr: IpAddr,
+        generation: u64,
+    },
     ScriptDone {
         host: usize,
         script: usize,
@@ -68,6 +72,8 @@ pub(crate) struct World<'a> {
     queue: BTreeMap<(Instant, u64), Event>,
     seq: u64,
     segment: Segment,
+    /// Per VIP: bumped when a GARP refreshes its entry, so older expiries lapse.
+    arp_generation: BTreeMap<IpAddr, u64>,
     /// What the run produced.
     pub(crate) rec: Recorder,
 }
@@ -116,6 +122,7 @@ impl<'a> World<'a> {
                 sc.loss,
                 ChaCha8Rng::seed_from_u64(stream_seed(seed, " segment")),
             ),
+            arp_generation: BTreeMap::new(),
             rec: Recorder::new(sc),
         };
         for (i, h) in sc.hosts.iter().enumerate() {
@@ -192,6 +199,18 @@ impl<'a> World<'a> {
             Event::Garp { from, addr } => {
                 let name = self.sc.hosts[from].name.clone();
                 self.rec.arp(self.now, addr, &name);
+                self.refresh_arp(addr);
+            }
+            Event::ArpExpire { addr, generation } => {
+                if self.arp_generation.get(&addr) != Some(&generation) {
+                    return;
+                }
+                // The cache asks again; the host holding the VIP answers.
+                if let Some(holder) = self.vip_holder(addr) {
+                    let name = self.sc.hosts[holder].name.clone();
+                    self.rec.arp(self.now, addr, &name);
+                }
+                self.refresh_arp(addr);
             }
             Event::ScriptDone {
                 host,
@@ -216,6 +235,31 @@ impl<'a> World<'a> {
                 self.drain(host);
             }
         }
+    }
+
+    /// (Re)starts the ARP entry's expiry clock.
+    fn refresh_arp(&mut self, addr: IpAddr) {
+        let generation = self.arp_generation.entry(addr).or_default();
+        *generation += 1;
+        let generation = *generation;
+        self.push(
+            self.now + self.sc.arp_timeout,
+            Event::ArpExpire { addr, generation },
+        );
+    }
+
+    /// The reachable host that has `addr` configured, if any.
+    fn vip_holder(&self, addr: IpAddr) -> Option<usize> {
+        (0..self.hosts.len()).find(|&h| {
+            let host = &self.hosts[h];
+            host.up
+                && host.link
+                && self.sc.hosts[h].keepalived.as_ref().is_some_and(|k| {
+                    k.instances.iter().enumerate().any(|(i, inst)| {
+                        host.vips.get(&i) == Some(&true) && inst.vips.iter().any(|v| v.addr == addr)
+                    })
+                })
+        })
     }
 
     fn boot(&mut self, h: usize) {
@@ -304,8 +348,9 @@ impl<'a> World<'a> {
                 }
                 self.drain(h);
             }
-            (Action::Partition(groups), _) => self.segment.partition(groups),
+            (Action::Partition(groups), _) => self.segment.install(Rule::Partition(groups)),
             (Action::Heal, _) => self.segment.heal(),
+            (Action::Loss(p), _) => self.segment.install(Rule::Loss(p)),
             _ => {}
         }
     }
@@ -361,7 +406,7 @@ impl<'a> World<'a> {
                 }
                 Output::Garp { addr, .. } => {
                     if self.hosts[h].up && self.hosts[h].link {
-                        let delay = self.segment.latency();
+                        let delay = self.segment.sample();
                         self.push(now + delay, Event::Garp { from: h, addr });
                     }
                 }
