@@ -45,6 +45,9 @@ pub(crate) fn run(args: &SimArgs) -> Result<ExitCode> {
         write(&format!("{host}.log"), &body)?;
     }
     write("timeline.csv", &rec.timeline_csv())?;
+    if rec.has_requests() {
+        write("requests.csv", &rec.requests_csv())?;
+    }
     write("summary.json", &rec.summary_json())?;
     print!("{}", rec.summary_text());
     println!("outputs in {}", out.display());

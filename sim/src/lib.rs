@@ -10,7 +10,9 @@
 mod load;
 mod net;
 mod record;
+mod requests;
 pub mod scenario;
+mod traffic;
 mod world;
 
 pub use load::{is_haproxy_idiom, load, Loaded};

@@ -33,8 +33,25 @@ pub enum Action {
     Partition(Vec<Vec<usize>>),
     /// Frames are lost with this probability from now on (0: none).
     Loss(f64),
+    /// A simulated backend changes behaviour.
+    Backend(usize, BackendState),
     /// The segment is whole again.
     Heal,
+}
+
+/// How a simulated backend behaves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BackendState {
+    /// Serves normally.
+    Up,
+    /// Refuses connections.
+    Down,
+    /// Accepts nothing, answers nothing.
+    Blackhole,
+    /// Serves `k` times slower.
+    Slow(f64),
+    /// Answers 500 with this probability.
+    Error(f64),
 }
 
 /// A loaded host.
@@ -103,6 +120,12 @@ pub struct Loaded {
     pub events: Vec<(Duration, Option<usize>, Action, String)>,
     /// Expectations with their times.
     pub checks: Vec<(Duration, Check, String)>,
+    /// Simulated backends.
+    pub backends: Vec<crate::traffic::LoadedBackend>,
+    /// Simulated clients.
+    pub clients: Vec<crate::traffic::LoadedClient>,
+    /// Fraction of requests written to `requests.csv`.
+    pub requests_sample: f64,
 }
 
 /// Recognised "is haproxy running" scripts.
@@ -259,6 +282,14 @@ pub fn load(
             .position(|h| h.name == *name.get_ref())
             .ok_or_else(|| err(name.span(), format!("no host named '{}'", name.get_ref())))
     };
+    let mut backends = Vec::new();
+    for b in &s.backends {
+        backends.push(crate::traffic::load_backend(file, text, b)?);
+    }
+    let mut clients = Vec::new();
+    for c in &s.clients {
+        clients.push(crate::traffic::load_client(file, text, c)?);
+    }
     let mut events = Vec::new();
     for e in &s.events {
         let at = duration_field(file, text, &e.at)?;
@@ -274,6 +305,24 @@ pub fn load(
             "link down" => Action::Link(false),
             "link up" => Action::Link(true),
             "heal" => Action::Heal,
+            b if b.starts_with("backend ") => {
+                let state = match b["backend ".len()..].trim().split_once(' ').unwrap_or((b["backend ".len()..].trim(), "")) {
+                    ("up", "") => Some(BackendState::Up),
+                    ("down", "") => Some(BackendState::Down),
+                    ("blackhole", "") => Some(BackendState::Blackhole),
+                    ("slow", k) => k.parse().ok().filter(|k: &f64| *k > 0.0).map(BackendState::Slow),
+                    ("error", p) => p.parse().ok().filter(|p: &f64| (0.0..=1.0).contains(p)).map(BackendState::Error),
+                    _ => None,
+                }
+                .ok_or_else(|| err(e.action.span(), format!("'{b}': expected backend up, down, blackhole, slow K or error P")))?;
+                let Some(addr) = &e.host else {
+                    return Err(err(e.action.span(), format!("'{b}' needs host = the backend's address")));
+                };
+                let idx = backends.iter().position(|x: &crate::traffic::LoadedBackend| x.addr.to_string() == *addr.get_ref()).ok_or_else(|| {
+                    err(addr.span(), format!("no [[backend]] with address '{}'", addr.get_ref()))
+                })?;
+                Action::Backend(idx, state)
+            }
             l if l.starts_with("loss ") => {
                 let p: f64 = l["loss ".len()..].trim().parse().ok().filter(|p: &f64| (0.0..=1.0).contains(p)).ok_or_else(|| {
                     err(e.action.span(), format!("'{l}': loss takes a probability between 0 and 1"))
@@ -297,12 +346,14 @@ pub fn load(
             other => {
                 return Err(err(
                     e.action.span(),
-                    format!("unknown action '{other}' (expected kill haproxy, start haproxy, stop keepalived, kill keepalived, start keepalived, crash, boot, link down, link up, partition A|B, heal, loss P)"),
+                    format!("unknown action '{other}' (expected kill haproxy, start haproxy, stop keepalived, kill keepalived, start keepalived, crash, boot, link down, link up, partition A|B, heal, loss P, backend up|down|blackhole|slow K|error P)"),
                 ))
             }
         };
         let host = match (&e.host, &action) {
-            (_, Action::Partition(_) | Action::Heal | Action::Loss(_)) => None,
+            (_, Action::Partition(_) | Action::Heal | Action::Loss(_) | Action::Backend(..)) => {
+                None
+            }
             (Some(h), _) => Some(host_index(h)?),
             (None, _) => return Err(err(e.action.span(), format!("action '{act}' needs a host"))),
         };
@@ -398,6 +449,9 @@ pub fn load(
         hosts,
         events,
         checks,
+        backends,
+        clients,
+        requests_sample: s.requests_sample.clamp(0.0, 1.0),
     })
 }
 

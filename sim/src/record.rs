@@ -30,6 +30,57 @@ impl TimelineRow {
     }
 }
 
+/// One request, as `requests.csv` records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRow {
+    /// When the client sent it.
+    pub start: Instant,
+    /// Client group.
+    pub client: String,
+    /// Host header.
+    pub host: String,
+    /// The load balancer that took it.
+    pub lb: Option<String>,
+    /// Frontend.
+    pub frontend: Option<String>,
+    /// Backend.
+    pub backend: Option<String>,
+    /// Last server tried.
+    pub server: Option<String>,
+    /// Connection attempts.
+    pub tries: u32,
+    /// Status the client got (0: none).
+    pub status: u16,
+    /// Termination state (haproxy's, or `timeout` / `refused` client-side).
+    pub termination: String,
+    /// Time to the answer (or to giving up).
+    pub latency: Duration,
+}
+
+impl RequestRow {
+    /// A request that got no usable answer.
+    pub fn failed(&self) -> bool {
+        self.status == 0 || self.status >= 500
+    }
+}
+
+/// Latency figures in milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LatencyStats {
+    /// Requests counted.
+    pub requests: u64,
+    /// Failed requests (no answer or 5xx).
+    pub failed: u64,
+    /// Mean latency of the successful ones.
+    pub mean_ms: f64,
+    /// Median.
+    pub p50_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Maximum.
+    pub max_ms: f64,
+}
+
 /// One failover as the stdout summary and `summary.json` report it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failover {
@@ -45,6 +96,10 @@ pub struct Failover {
     pub new_owner: Option<String>,
     /// When the segment's ARP cache pointed at the new owner.
     pub arp_converged: Option<String>,
+    /// Failed requests sent after the fault and before the next one.
+    pub failed_requests: u64,
+    /// First to last failed request (s), as clients felt it.
+    pub client_downtime: Option<String>,
 }
 
 /// One expectation's verdict.
@@ -72,6 +127,10 @@ pub struct Recorder {
     arps: Vec<(Instant, IpAddr, String)>,
     faults: Vec<(Instant, String)>,
     checks: Vec<(Duration, Check, String)>,
+    requests: Vec<RequestRow>,
+    requests_sample: f64,
+    /// Latency over the whole run, after `finish`.
+    pub latency: Option<LatencyStats>,
     /// Failovers found, after `finish`.
     pub failovers: Vec<Failover>,
     /// Expectations' verdicts, after `finish`.
@@ -98,6 +157,9 @@ impl Recorder {
             arps: Vec::new(),
             faults: Vec::new(),
             checks: sc.checks.clone(),
+            requests: Vec::new(),
+            requests_sample: sc.requests_sample,
+            latency: None,
             failovers: Vec::new(),
             verdicts: Vec::new(),
         }
@@ -121,6 +183,11 @@ impl Recorder {
         let line = syslog_line(&Civil::from_unix(wall), syslog_host, ident, pid, text);
         let i = self.host_index(file_host);
         self.logs[i].push((at, line, text.to_owned()));
+    }
+
+    /// A finished request.
+    pub fn request(&mut self, row: RequestRow) {
+        self.requests.push(row);
     }
 
     /// A timeline row.
@@ -175,8 +242,21 @@ impl Recorder {
 
     /// Closes the run: failovers and expectations.
     pub fn finish(&mut self, end: Instant) {
+        self.requests.sort_by_key(|r| r.start);
+        self.latency = stats(self.requests.iter());
         let faults = self.faults.clone();
-        for (at, label) in faults {
+        for (n, (at, label)) in faults.iter().cloned().enumerate() {
+            let until = faults.get(n + 1).map_or(end, |(t, _)| *t);
+            let failed: Vec<Instant> = self
+                .requests
+                .iter()
+                .filter(|r| r.start >= at && r.start < until && r.failed())
+                .map(|r| r.start)
+                .collect();
+            let client_downtime = match (failed.first(), failed.last()) {
+                (Some(a), Some(b)) => Some(b.saturating_duration_since(*a).to_string()),
+                _ => None,
+            };
             let detected = self
                 .logs
                 .iter()
@@ -202,6 +282,8 @@ impl Recorder {
                 vip_moved: moved.as_ref().map(|(t, ..)| secs(*t)),
                 new_owner: moved.map(|(_, h, _, _)| h),
                 arp_converged: arp.map(secs),
+                failed_requests: failed.len() as u64,
+                client_downtime,
             });
         }
         let checks = self.checks.clone();
@@ -333,11 +415,48 @@ impl Recorder {
         out
     }
 
+    /// `requests.csv` (every request, or the configured sample of them,
+    /// chosen by request number so runs stay comparable).
+    pub fn requests_csv(&self) -> String {
+        let mut out = String::from(
+            "start,client,host,lb,frontend,backend,server,tries,status,termination,latency_ms\n",
+        );
+        let every = if self.requests_sample > 0.0 {
+            (1.0 / self.requests_sample).round().max(1.0) as usize
+        } else {
+            usize::MAX
+        };
+        for r in self.requests.iter().step_by(every) {
+            let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{},{},{},{},{:.3}\n",
+                secs(r.start),
+                r.client,
+                r.host,
+                opt(&r.lb),
+                opt(&r.frontend),
+                opt(&r.backend),
+                opt(&r.server),
+                r.tries,
+                r.status,
+                r.termination,
+                r.latency.as_nanos() as f64 / 1e6
+            ));
+        }
+        out
+    }
+
+    /// True when the run had traffic.
+    pub fn has_requests(&self) -> bool {
+        !self.requests.is_empty()
+    }
+
     /// `summary.json`.
     pub fn summary_json(&self) -> String {
         let v = serde_json::json!({
             "scenario": self.name,
             "seed": self.seed,
+            "latency": self.latency,
             "failovers": self.failovers,
             "expectations": self.verdicts,
         });
@@ -347,9 +466,20 @@ impl Recorder {
     /// The short human summary for stdout.
     pub fn summary_text(&self) -> String {
         let mut out = format!("scenario {} (seed {})\n", self.name, self.seed);
-        for f in &self.failovers {
+        if let Some(l) = &self.latency {
             out.push_str(&format!(
-                "  {} at {}s: detected {}, VIP moved {}{}, ARP converged {}\n",
+                "  {} requests, {} failed; latency mean {:.3} ms, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms\n",
+                l.requests, l.failed, l.mean_ms, l.p50_ms, l.p99_ms, l.max_ms
+            ));
+        }
+        for f in &self.failovers {
+            let felt = match (&f.client_downtime, self.requests.is_empty()) {
+                (_, true) => String::new(),
+                (Some(d), false) => format!("; {} failed requests over {d}", f.failed_requests),
+                (None, false) => "; no failed request".into(),
+            };
+            out.push_str(&format!(
+                "  {} at {}s: detected {}, VIP moved {}{}, ARP converged {}{felt}\n",
                 f.fault,
                 f.at,
                 f.detected
@@ -381,4 +511,42 @@ impl Recorder {
     pub fn all_passed(&self) -> bool {
         self.verdicts.iter().all(|v| v.passed)
     }
+}
+
+/// Latency figures of `rows` (successful requests only for the times).
+fn stats<'a>(rows: impl Iterator<Item = &'a RequestRow>) -> Option<LatencyStats> {
+    let mut n = 0u64;
+    let mut failed = 0u64;
+    let mut ok: Vec<u64> = Vec::new();
+    for r in rows {
+        n += 1;
+        if r.failed() {
+            failed += 1;
+        } else {
+            ok.push(r.latency.as_nanos());
+        }
+    }
+    if n == 0 {
+        return None;
+    }
+    ok.sort_unstable();
+    let ms = |ns: u64| ns as f64 / 1e6;
+    let pct = |p: f64| {
+        ok.get(((ok.len() as f64 * p).ceil() as usize).saturating_sub(1))
+            .copied()
+            .map_or(0.0, ms)
+    };
+    let mean = if ok.is_empty() {
+        0.0
+    } else {
+        ok.iter().map(|v| *v as f64).sum::<f64>() / ok.len() as f64 / 1e6
+    };
+    Some(LatencyStats {
+        requests: n,
+        failed,
+        mean_ms: mean,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        max_ms: ok.last().copied().map_or(0.0, ms),
+    })
 }

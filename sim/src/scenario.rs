@@ -43,6 +43,83 @@ pub struct Scenario {
     /// Assertions checked at the end.
     #[serde(rename = "expect", default)]
     pub expects: Vec<Expect>,
+    /// Simulated web servers behind the load balancers.
+    #[serde(rename = "backend", default)]
+    pub backends: Vec<Backend>,
+    /// Simulated users.
+    #[serde(rename = "client", default)]
+    pub clients: Vec<Client>,
+    /// Fraction of requests written to `requests.csv` (default 1).
+    #[serde(default = "one_f")]
+    pub requests_sample: f64,
+}
+
+fn one_f() -> f64 {
+    1.0
+}
+
+/// A simulated web server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backend {
+    /// `ip:port`, as a `server` line of haproxy.cfg names it.
+    pub address: Spanned<String>,
+    /// Mean service time.
+    pub service: Spanned<String>,
+    /// `exponential` (default), `constant` or `lognormal`.
+    #[serde(default)]
+    pub distribution: Option<Spanned<String>>,
+    /// Standard deviation for `lognormal`.
+    #[serde(default)]
+    pub stddev: Option<Spanned<String>>,
+    /// Requests served at once; the rest wait FIFO (default 1).
+    #[serde(default = "one_u32")]
+    pub workers: u32,
+    /// Status per exact path (default 200), e.g. `{ "/index.jsp" = 404 }`.
+    #[serde(default)]
+    pub status: std::collections::BTreeMap<String, u16>,
+}
+
+fn one_u32() -> u32 {
+    1
+}
+
+/// Simulated users sending requests to a VIP.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Client {
+    /// Name, in `requests.csv`.
+    pub name: String,
+    /// `VIP:port` they connect to.
+    pub target: Spanned<String>,
+    /// Open loop: Poisson arrivals at this many requests per second.
+    #[serde(default)]
+    pub rate: Option<f64>,
+    /// Closed loop: this many users, each waiting `think` between requests.
+    #[serde(default)]
+    pub users: Option<u32>,
+    /// Closed loop: mean think time (exponential).
+    #[serde(default)]
+    pub think: Option<Spanned<String>>,
+    /// Host-header mix: name → weight (default: no Host header).
+    #[serde(default)]
+    pub hosts: std::collections::BTreeMap<String, f64>,
+    /// Request path (default `/`).
+    #[serde(default = "slash")]
+    pub path: String,
+    /// Give up on a request after this long (default 5s).
+    #[serde(default)]
+    pub timeout: Option<Spanned<String>>,
+    /// When they start (default 0).
+    #[serde(default)]
+    pub start: Option<Spanned<String>>,
+    /// When they stop (default: the end).
+    #[serde(default)]
+    pub stop: Option<Spanned<String>>,
+}
+
+fn slash() -> String {
+    "/".into()
 }
 
 fn one() -> u64 {

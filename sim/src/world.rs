@@ -21,22 +21,24 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// One load-balancer host in the world.
-struct SimHost {
-    node: Node,
-    rng: ChaCha8Rng,
-    haproxy_alive: bool,
+pub(crate) struct SimHost {
+    pub(crate) node: Node,
+    pub(crate) rng: ChaCha8Rng,
+    pub(crate) haproxy_alive: bool,
     keepalived_running: bool,
-    up: bool,
-    link: bool,
+    pub(crate) up: bool,
+    pub(crate) link: bool,
     /// Bumped when keepalived restarts: late script results are dropped.
     generation: u64,
     /// Instances whose VIPs are configured here.
-    vips: BTreeMap<usize, bool>,
+    pub(crate) vips: BTreeMap<usize, bool>,
     /// Effective priorities last recorded, per instance.
     priorities: Vec<u8>,
 }
 
-enum Event {
+pub(crate) enum Event {
+    /// Traffic (Simulator II).
+    Traffic(crate::requests::TrafficEvent),
     Boot(usize),
     Action(usize),
     Advert {
@@ -66,12 +68,16 @@ enum Event {
 
 /// A run of one scenario.
 pub(crate) struct World<'a> {
-    sc: &'a Loaded,
-    now: Instant,
-    hosts: Vec<SimHost>,
+    pub(crate) sc: &'a Loaded,
+    pub(crate) now: Instant,
+    pub(crate) hosts: Vec<SimHost>,
     queue: BTreeMap<(Instant, u64), Event>,
     seq: u64,
-    segment: Segment,
+    pub(crate) segment: Segment,
+    /// Traffic state (Simulator II).
+    pub(crate) traffic: crate::requests::Traffic,
+    /// The segment's ARP cache: who answers for an address.
+    pub(crate) arp: BTreeMap<IpAddr, usize>,
     /// Per VIP: bumped when a GARP refreshes its entry, so older expiries lapse.
     arp_generation: BTreeMap<IpAddr, u64>,
     /// What the run produced.
@@ -79,7 +85,7 @@ pub(crate) struct World<'a> {
 }
 
 /// A seed for a named stream, stable when other hosts are added.
-fn stream_seed(seed: u64, name: &str) -> u64 {
+pub(crate) fn stream_seed(seed: u64, name: &str) -> u64 {
     name.bytes().fold(seed ^ 0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     })
@@ -123,8 +129,11 @@ impl<'a> World<'a> {
                 ChaCha8Rng::seed_from_u64(stream_seed(seed, " segment")),
             ),
             arp_generation: BTreeMap::new(),
+            traffic: crate::requests::Traffic::new(sc, seed),
+            arp: BTreeMap::new(),
             rec: Recorder::new(sc),
         };
+        w.schedule_clients();
         for (i, h) in sc.hosts.iter().enumerate() {
             w.push(Instant::ZERO + h.start, Event::Boot(i));
         }
@@ -134,7 +143,7 @@ impl<'a> World<'a> {
         w
     }
 
-    fn push(&mut self, at: Instant, e: Event) {
+    pub(crate) fn push(&mut self, at: Instant, e: Event) {
         self.seq += 1;
         self.queue.insert((at, self.seq), e);
     }
@@ -182,6 +191,7 @@ impl<'a> World<'a> {
 
     fn handle(&mut self, e: Event) {
         match e {
+            Event::Traffic(t) => self.traffic_event(t),
             Event::Boot(h) => self.boot(h),
             Event::Action(i) => self.action(i),
             Event::Advert { to, bytes } => {
@@ -199,6 +209,7 @@ impl<'a> World<'a> {
             Event::Garp { from, addr } => {
                 let name = self.sc.hosts[from].name.clone();
                 self.rec.arp(self.now, addr, &name);
+                self.arp.insert(addr, from);
                 self.refresh_arp(addr);
             }
             Event::ArpExpire { addr, generation } => {
@@ -209,6 +220,7 @@ impl<'a> World<'a> {
                 if let Some(holder) = self.vip_holder(addr) {
                     let name = self.sc.hosts[holder].name.clone();
                     self.rec.arp(self.now, addr, &name);
+                    self.arp.insert(addr, holder);
                 }
                 self.refresh_arp(addr);
             }
@@ -238,7 +250,7 @@ impl<'a> World<'a> {
     }
 
     /// (Re)starts the ARP entry's expiry clock.
-    fn refresh_arp(&mut self, addr: IpAddr) {
+    pub(crate) fn refresh_arp(&mut self, addr: IpAddr) {
         let generation = self.arp_generation.entry(addr).or_default();
         *generation += 1;
         let generation = *generation;
@@ -249,7 +261,7 @@ impl<'a> World<'a> {
     }
 
     /// The reachable host that has `addr` configured, if any.
-    fn vip_holder(&self, addr: IpAddr) -> Option<usize> {
+    pub(crate) fn vip_holder(&self, addr: IpAddr) -> Option<usize> {
         (0..self.hosts.len()).find(|&h| {
             let host = &self.hosts[h];
             host.up
@@ -351,6 +363,7 @@ impl<'a> World<'a> {
             (Action::Partition(groups), _) => self.segment.install(Rule::Partition(groups)),
             (Action::Heal, _) => self.segment.heal(),
             (Action::Loss(p), _) => self.segment.install(Rule::Loss(p)),
+            (Action::Backend(b, state), _) => self.traffic.set_backend(b, state),
             _ => {}
         }
     }
@@ -450,39 +463,68 @@ impl<'a> World<'a> {
                 .and_then(|(c, _)| c.poll_output());
             let Some(o) = out else { break };
             match o {
-                health::Output::StartProbe { id, probe, .. } => {
-                    // Simulator I: backends always answer.
-                    self.push(
-                        now,
-                        Event::Probe {
-                            host: h,
-                            id,
-                            event: ProbeEvent::Connected,
-                        },
-                    );
-                    if let Probe::Http { .. } = probe {
-                        let ok = ProbeEvent::Response {
-                            status: 200,
-                            reason: "OK".into(),
-                            body: String::new(),
-                        };
-                        self.push(
-                            now + Duration::from_millis(1),
-                            Event::Probe {
-                                host: h,
-                                id,
-                                event: ok,
-                            },
-                        );
-                    }
-                }
+                health::Output::StartProbe {
+                    id,
+                    backend,
+                    server,
+                    probe,
+                } => self.probe(h, id, backend, server, probe),
                 health::Output::Log(r) => {
                     let pid = self.sc.hosts[h].pids.haproxy;
                     self.rec
                         .log(now, "localhost", &name, "haproxy", pid, &r.text());
                 }
-                health::Output::AbortProbe { .. } | health::Output::ServerState { .. } => {}
+                health::Output::ServerState {
+                    backend,
+                    server,
+                    up,
+                } => {
+                    if let Some((flow, mut t)) = self.hosts[h].node.flow() {
+                        flow.handle_server_state(now, backend, server, up, &mut t);
+                    }
+                }
+                health::Output::AbortProbe { .. } => {}
             }
+        }
+        self.drain_flow(h);
+    }
+
+    /// A health probe of host `h` reaches its server (a simulated backend
+    /// when there is one; without one the server always answers 200).
+    fn probe(
+        &mut self,
+        h: usize,
+        id: health::CheckId,
+        backend: usize,
+        server: usize,
+        probe: Probe,
+    ) {
+        let now = self.now;
+        let hop = self.segment.sample();
+        let path = match &probe {
+            Probe::Http { uri, .. } => Some(uri.clone()),
+            Probe::Tcp => None,
+        };
+        let events = match self
+            .traffic
+            .probe_answer(self.sc, h, backend, server, path.as_deref())
+        {
+            Some(events) => events,
+            None => {
+                let mut v = vec![ProbeEvent::Connected];
+                if path.is_some() {
+                    v.push(ProbeEvent::Response {
+                        status: 200,
+                        reason: "OK".into(),
+                        body: String::new(),
+                    });
+                }
+                v
+            }
+        };
+        for (i, event) in events.into_iter().enumerate() {
+            let at = now + hop * 2 + Duration::from_nanos(i as u64);
+            self.push(at, Event::Probe { host: h, id, event });
         }
     }
 

@@ -1,0 +1,589 @@
+//! Simulator II: clients, backends and the requests between them. Every
+//! request goes through the load balancer's core `Flow` (routing,
+//! balancing, retries, queues); the world only moves messages and time.
+//!
+//! A request costs six events: arrival, at the LB, at the backend,
+//! service done, back at the LB, at the client.
+
+use crate::load::{BackendState, Loaded};
+use crate::record::RequestRow;
+use crate::traffic::{unit, Dist, Pace};
+use crate::world::{Event, World};
+use haven_core::config::haproxy::{ServerAddr, ServerPort};
+use haven_core::health::ProbeEvent;
+use haven_core::proxy::{Outcome, Output};
+use haven_core::route::RequestHead;
+use haven_core::time::{Duration, Instant};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{IpAddr, SocketAddrV4};
+
+/// Traffic events.
+pub(crate) enum TrafficEvent {
+    /// Open loop: the next Poisson arrival of a client group.
+    Arrival { client: usize },
+    /// Closed loop: a user of a group sends its next request.
+    User { client: usize },
+    /// A request reaches load balancer `lb`.
+    AtLb { req: u64, lb: usize },
+    /// A forwarded request (stream `stream` of `lb`) reaches backend `backend`.
+    AtBackend {
+        lb: usize,
+        stream: u64,
+        backend: usize,
+    },
+    /// A backend finished a job.
+    ServiceDone { backend: usize, job: u64 },
+    /// The backend's answer reaches the LB: `None` is a refused connection.
+    BackAtLb {
+        lb: usize,
+        stream: u64,
+        status: Option<u16>,
+    },
+    /// The answer reaches the client.
+    AtClient {
+        req: u64,
+        status: u16,
+        termination: String,
+        outcome: Option<Outcome>,
+    },
+    /// The client gives up.
+    Timeout { req: u64 },
+}
+
+struct SimBackend {
+    state: BackendState,
+    busy: u32,
+    queue: VecDeque<u64>,
+    rng: ChaCha8Rng,
+}
+
+struct Job {
+    lb: usize,
+    stream: u64,
+}
+
+struct ClientState {
+    rng: ChaCha8Rng,
+}
+
+struct Req {
+    client: usize,
+    start: Instant,
+    host: Option<String>,
+    lb: Option<usize>,
+    frontend: Option<usize>,
+    done: bool,
+}
+
+/// Traffic state of the world.
+pub(crate) struct Traffic {
+    backends: Vec<SimBackend>,
+    clients: Vec<ClientState>,
+    reqs: BTreeMap<u64, Req>,
+    jobs: BTreeMap<u64, Job>,
+    next_id: u64,
+    /// Per LB host: (port, frontend proxy index).
+    frontends: Vec<Vec<(u16, usize)>>,
+    /// Per LB host: (proxy, server) → simulated backend.
+    servers: Vec<BTreeMap<(usize, usize), usize>>,
+}
+
+impl Traffic {
+    pub(crate) fn new(sc: &Loaded, seed: u64) -> Self {
+        let stream = |name: &str| ChaCha8Rng::seed_from_u64(crate::world::stream_seed(seed, name));
+        let backends = sc
+            .backends
+            .iter()
+            .map(|b| SimBackend {
+                state: BackendState::Up,
+                busy: 0,
+                queue: VecDeque::new(),
+                rng: stream(&format!(" backend {}", b.addr)),
+            })
+            .collect();
+        let clients = sc
+            .clients
+            .iter()
+            .map(|c| ClientState {
+                rng: stream(&format!(" client {}", c.name)),
+            })
+            .collect();
+        let mut frontends = Vec::new();
+        let mut servers = Vec::new();
+        for h in &sc.hosts {
+            let mut fe = Vec::new();
+            let mut map = BTreeMap::new();
+            if let Some(cfg) = &h.haproxy {
+                for (i, p) in cfg.proxies.iter().enumerate() {
+                    for b in p
+                        .binds
+                        .iter()
+                        .filter(|b| b.addr.is_none() || b.addr == Some(IpAddr::V4(h.ip)))
+                    {
+                        for port in b.port..=b.port_end {
+                            fe.push((port, i));
+                        }
+                    }
+                    for (j, s) in p.servers.iter().enumerate() {
+                        let ServerAddr::Ip(IpAddr::V4(ip)) = s.addr else {
+                            continue;
+                        };
+                        let ServerPort::Fixed(port) = s.port else {
+                            continue;
+                        };
+                        if let Some(k) = sc
+                            .backends
+                            .iter()
+                            .position(|b| b.addr == SocketAddrV4::new(ip, port))
+                        {
+                            map.insert((i, j), k);
+                        }
+                    }
+                }
+            }
+            frontends.push(fe);
+            servers.push(map);
+        }
+        Self {
+            backends,
+            clients,
+            reqs: BTreeMap::new(),
+            jobs: BTreeMap::new(),
+            next_id: 0,
+            frontends,
+            servers,
+        }
+    }
+
+    /// A backend changes behaviour (fault timeline).
+    pub(crate) fn set_backend(&mut self, b: usize, state: BackendState) {
+        self.backends[b].state = state;
+    }
+
+    /// How the simulated backend behind server `server` of `proxy` answers a
+    /// health probe from LB `h`; `None` when that server is not simulated.
+    pub(crate) fn probe_answer(
+        &mut self,
+        sc: &Loaded,
+        h: usize,
+        proxy: usize,
+        server: usize,
+        path: Option<&str>,
+    ) -> Option<Vec<ProbeEvent>> {
+        let k = *self.servers[h].get(&(proxy, server))?;
+        let be = &mut self.backends[k];
+        Some(match be.state {
+            BackendState::Down => vec![ProbeEvent::ConnectFailed {
+                info: "Connection refused".into(),
+            }],
+            BackendState::Blackhole => Vec::new(),
+            state => {
+                let mut v = vec![ProbeEvent::Connected];
+                if let Some(path) = path {
+                    let mut status = sc.backends[k].status_for(path);
+                    if let BackendState::Error(p) = state {
+                        if unit(&mut be.rng) < p {
+                            status = 500;
+                        }
+                    }
+                    v.push(ProbeEvent::Response {
+                        status,
+                        reason: reason(status).into(),
+                        body: String::new(),
+                    });
+                }
+                v
+            }
+        })
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        404 => "Not Found",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
+
+impl World<'_> {
+    /// Schedules every client group's first request(s).
+    pub(crate) fn schedule_clients(&mut self) {
+        for (i, c) in self.sc.clients.iter().enumerate() {
+            let start = Instant::ZERO + c.start;
+            match c.pace {
+                Pace::Open(_) => {
+                    self.push(start, Event::Traffic(TrafficEvent::Arrival { client: i }))
+                }
+                Pace::Closed { users, .. } => {
+                    for _ in 0..users {
+                        self.push(start, Event::Traffic(TrafficEvent::User { client: i }));
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn traffic_event(&mut self, e: TrafficEvent) {
+        match e {
+            TrafficEvent::Arrival { client } => {
+                let c = &self.sc.clients[client];
+                if c.stop.is_some_and(|s| self.now >= Instant::ZERO + s) {
+                    return;
+                }
+                if let Pace::Open(rate) = c.pace {
+                    let gap = Dist::Exponential(Duration::from_nanos((1e9 / rate) as u64))
+                        .sample(&mut self.traffic.clients[client].rng);
+                    self.push(
+                        self.now + gap,
+                        Event::Traffic(TrafficEvent::Arrival { client }),
+                    );
+                }
+                self.send(client);
+            }
+            TrafficEvent::User { client } => {
+                let c = &self.sc.clients[client];
+                if c.stop.is_none_or(|s| self.now < Instant::ZERO + s) {
+                    self.send(client);
+                }
+            }
+            TrafficEvent::AtLb { req, lb } => self.at_lb(req, lb),
+            TrafficEvent::AtBackend {
+                lb,
+                stream,
+                backend,
+            } => self.at_backend(lb, stream, backend),
+            TrafficEvent::ServiceDone { backend, job } => self.service_done(backend, job),
+            TrafficEvent::BackAtLb { lb, stream, status } => {
+                let now = self.now;
+                if let Some((flow, mut t)) = self.hosts[lb].node.flow() {
+                    match status {
+                        Some(s) => flow.handle_response(now, stream, s, &mut t),
+                        None => flow.handle_connect_failed(now, stream, &mut t),
+                    }
+                }
+                self.drain_flow(lb);
+            }
+            TrafficEvent::AtClient {
+                req,
+                status,
+                termination,
+                outcome,
+            } => self.finish(req, status, &termination, outcome),
+            TrafficEvent::Timeout { req } => self.finish(req, 0, "timeout", None),
+        }
+    }
+
+    /// A client sends a request: to the host its ARP cache names for the target.
+    fn send(&mut self, client: usize) {
+        let c = &self.sc.clients[client];
+        let id = self.traffic.next_id;
+        self.traffic.next_id += 1;
+        let host = c
+            .pick_host(&mut self.traffic.clients[client].rng)
+            .map(str::to_owned);
+        let target = IpAddr::V4(*c.target.ip());
+        let lb = self
+            .sc
+            .hosts
+            .iter()
+            .position(|h| IpAddr::V4(h.ip) == target)
+            .or_else(|| self.resolve(target));
+        self.traffic.reqs.insert(
+            id,
+            Req {
+                client,
+                start: self.now,
+                host,
+                lb,
+                frontend: None,
+                done: false,
+            },
+        );
+        self.push(
+            self.now + c.timeout,
+            Event::Traffic(TrafficEvent::Timeout { req: id }),
+        );
+        if let Some(lb) = lb {
+            let hop = self.segment.sample();
+            self.push(
+                self.now + hop,
+                Event::Traffic(TrafficEvent::AtLb { req: id, lb }),
+            );
+        }
+    }
+
+    /// The ARP cache's answer for `addr`, asking the segment when empty.
+    fn resolve(&mut self, addr: IpAddr) -> Option<usize> {
+        if let Some(h) = self.arp.get(&addr) {
+            return Some(*h);
+        }
+        let h = self.vip_holder(addr)?;
+        self.arp.insert(addr, h);
+        self.refresh_arp(addr);
+        Some(h)
+    }
+
+    fn at_lb(&mut self, req: u64, lb: usize) {
+        let now = self.now;
+        let Some(r) = self.traffic.reqs.get(&req) else {
+            return;
+        };
+        let (client_idx, host_header) = (r.client, r.host.clone());
+        let client = &self.sc.clients[client_idx];
+        let target = *client.target.ip();
+        let host = &self.hosts[lb];
+        let owns = self.sc.hosts[lb].ip == target || self.vip_holder_is(lb, IpAddr::V4(target));
+        if !(host.up && host.link && owns) {
+            return; // not for this host (stale ARP) or host gone: the client times out
+        }
+        let frontend = self.traffic.frontends[lb]
+            .iter()
+            .find(|(p, _)| *p == client.target.port())
+            .map(|(_, f)| *f);
+        let (Some(frontend), true) = (frontend, host.haproxy_alive) else {
+            let hop = self.segment.sample();
+            let e = TrafficEvent::AtClient {
+                req,
+                status: 0,
+                termination: "refused".into(),
+                outcome: None,
+            };
+            return self.push(now + hop, Event::Traffic(e));
+        };
+        if let Some(r) = self.traffic.reqs.get_mut(&req) {
+            r.frontend = Some(frontend);
+        }
+        let headers: Vec<(&str, &str)> = host_header
+            .as_deref()
+            .map(|h| ("Host", h))
+            .into_iter()
+            .collect();
+        let head = RequestHead {
+            method: "GET",
+            uri: &client.path,
+            headers: &headers,
+        };
+        let client_ip = IpAddr::V4(std::net::Ipv4Addr::from(
+            0x0a00_0000 + client_idx as u32 + 1,
+        ));
+        if let Some((flow, mut t)) = self.hosts[lb].node.flow() {
+            flow.handle_request(now, req, frontend, &head, client_ip, &mut t);
+        }
+        self.drain_flow(lb);
+    }
+
+    fn vip_holder_is(&self, lb: usize, addr: IpAddr) -> bool {
+        let host = &self.hosts[lb];
+        self.sc.hosts[lb].keepalived.as_ref().is_some_and(|k| {
+            k.instances.iter().enumerate().any(|(i, inst)| {
+                host.vips.get(&i) == Some(&true) && inst.vips.iter().any(|v| v.addr == addr)
+            })
+        })
+    }
+
+    /// Performs LB `h`'s request outputs.
+    pub(crate) fn drain_flow(&mut self, h: usize) {
+        let now = self.now;
+        loop {
+            let out = self.hosts[h].node.flow().and_then(|(f, _)| f.poll_output());
+            let Some(o) = out else { break };
+            match o {
+                Output::Connect {
+                    id,
+                    backend,
+                    server,
+                } => {
+                    let hop = self.segment.sample();
+                    match self.traffic.servers[h].get(&(backend, server)) {
+                        Some(&k) => self.push(
+                            now + hop,
+                            Event::Traffic(TrafficEvent::AtBackend {
+                                lb: h,
+                                stream: id,
+                                backend: k,
+                            }),
+                        ),
+                        None => self.push(
+                            now + hop * 2,
+                            Event::Traffic(TrafficEvent::BackAtLb {
+                                lb: h,
+                                stream: id,
+                                status: None,
+                            }),
+                        ),
+                    }
+                }
+                Output::Abort { id } => {
+                    let gone: Vec<u64> = self
+                        .traffic
+                        .jobs
+                        .iter()
+                        .filter(|(_, j)| j.lb == h && j.stream == id)
+                        .map(|(k, _)| *k)
+                        .collect();
+                    for j in gone {
+                        self.traffic.jobs.remove(&j);
+                        for b in &mut self.traffic.backends {
+                            b.queue.retain(|q| *q != j);
+                        }
+                    }
+                }
+                Output::Finish {
+                    id,
+                    outcome,
+                    generated,
+                } => {
+                    let hop = self.segment.sample();
+                    let termination = outcome.termination.to_owned();
+                    let status = outcome.status;
+                    self.push(
+                        now + hop,
+                        Event::Traffic(TrafficEvent::AtClient {
+                            req: id,
+                            status,
+                            termination,
+                            outcome: Some(outcome),
+                        }),
+                    );
+                    if !generated {
+                        if let Some((flow, mut t)) = self.hosts[h].node.flow() {
+                            flow.handle_done(now, id, &mut t);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn at_backend(&mut self, lb: usize, stream: u64, backend: usize) {
+        let now = self.now;
+        let hop = self.segment.sample();
+        match self.traffic.backends[backend].state {
+            BackendState::Down => {
+                return self.push(
+                    now + hop,
+                    Event::Traffic(TrafficEvent::BackAtLb {
+                        lb,
+                        stream,
+                        status: None,
+                    }),
+                );
+            }
+            BackendState::Blackhole => return,
+            _ => {}
+        }
+        if let Some((flow, mut t)) = self.hosts[lb].node.flow() {
+            flow.handle_connected(now, stream, &mut t);
+        }
+        self.drain_flow(lb);
+        let job = self.traffic.next_id;
+        self.traffic.next_id += 1;
+        self.traffic.jobs.insert(job, Job { lb, stream });
+        let be = &mut self.traffic.backends[backend];
+        if be.busy < self.sc.backends[backend].workers {
+            be.busy += 1;
+            self.start_job(backend, job);
+        } else {
+            be.queue.push_back(job);
+        }
+    }
+
+    fn start_job(&mut self, backend: usize, job: u64) {
+        let be = &mut self.traffic.backends[backend];
+        let mut service = self.sc.backends[backend].service.sample(&mut be.rng);
+        if let BackendState::Slow(k) = be.state {
+            service = Duration::from_nanos((service.as_nanos() as f64 * k) as u64);
+        }
+        self.push(
+            self.now + service,
+            Event::Traffic(TrafficEvent::ServiceDone { backend, job }),
+        );
+    }
+
+    fn service_done(&mut self, backend: usize, job: u64) {
+        let now = self.now;
+        if let Some(j) = self.traffic.jobs.remove(&job) {
+            let path = self
+                .traffic
+                .reqs
+                .get(&j.stream)
+                .map(|r| self.sc.clients[r.client].path.clone())
+                .unwrap_or_default();
+            let be = &mut self.traffic.backends[backend];
+            let mut status = self.sc.backends[backend].status_for(&path);
+            if let BackendState::Error(p) = be.state {
+                if unit(&mut be.rng) < p {
+                    status = 500;
+                }
+            }
+            let hop = self.segment.sample();
+            self.push(
+                now + hop,
+                Event::Traffic(TrafficEvent::BackAtLb {
+                    lb: j.lb,
+                    stream: j.stream,
+                    status: Some(status),
+                }),
+            );
+        }
+        let be = &mut self.traffic.backends[backend];
+        match be.queue.pop_front() {
+            Some(next) => self.start_job(backend, next),
+            None => be.busy = be.busy.saturating_sub(1),
+        }
+    }
+
+    fn finish(&mut self, req: u64, status: u16, termination: &str, outcome: Option<Outcome>) {
+        let Some(r) = self.traffic.reqs.get_mut(&req) else {
+            return;
+        };
+        if r.done {
+            return;
+        }
+        r.done = true;
+        let r = self.traffic.reqs.remove(&req).expect("present");
+        let cfg = r.lb.and_then(|lb| self.sc.hosts[lb].haproxy.as_ref());
+        let frontend = r
+            .frontend
+            .and_then(|f| cfg.map(|c| c.proxies[f].name.clone()));
+        let (backend, server, tries) = match (&outcome, cfg) {
+            (Some(o), Some(c)) => {
+                let be = o.backend.map(|b| c.proxies[b].name.clone());
+                let srv = o
+                    .backend
+                    .zip(o.tried.last())
+                    .map(|(b, s)| c.proxies[b].servers[*s].name.clone());
+                (be, srv, o.tried.len() as u32)
+            }
+            _ => (None, None, 0),
+        };
+        let row = RequestRow {
+            start: r.start,
+            client: self.sc.clients[r.client].name.clone(),
+            host: r.host.unwrap_or_default(),
+            lb: r.lb.map(|h| self.sc.hosts[h].name.clone()),
+            frontend,
+            backend,
+            server,
+            tries,
+            status,
+            termination: termination.to_owned(),
+            latency: self.now.saturating_duration_since(r.start),
+        };
+        self.rec.request(row);
+        if let Pace::Closed { think, .. } = self.sc.clients[r.client].pace {
+            let pause = think.sample(&mut self.traffic.clients[r.client].rng);
+            self.push(
+                self.now + pause,
+                Event::Traffic(TrafficEvent::User { client: r.client }),
+            );
+        }
+    }
+}
