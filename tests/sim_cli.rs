@@ -80,6 +80,7 @@ fn april4_outputs_match_golden_files() {
         "haproxy-server.log",
         "backup-haproxy.log",
         "timeline.csv",
+        "requests.csv",
         "summary.json",
     ] {
         let got = read(dir.path().join(file));

@@ -91,6 +91,8 @@ pub enum Check {
     Log { host: String, text: String },
     /// Never more than `limit` with two MASTERs of `instance`.
     TwoMasters { instance: String, limit: Duration },
+    /// At most `max` requests failed.
+    FailedRequests { max: u64 },
 }
 
 /// A scenario ready to run.
@@ -106,6 +108,8 @@ pub struct Loaded {
     pub start: (i64, Duration),
     /// keepalived `-D`.
     pub log_detail: bool,
+    /// haproxy `httplog` lines.
+    pub log_requests: bool,
     /// One-way latency model.
     pub latency: crate::net::Latency,
     /// How long the segment's ARP cache keeps an entry.
@@ -422,10 +426,15 @@ pub fn load(
                 },
                 format!("two MASTERs of {i} for at most {}", d.get_ref()),
             )
+        } else if let Some(max) = x.failed_requests_at_most {
+            (
+                Check::FailedRequests { max },
+                format!("at most {max} failed requests"),
+            )
         } else {
             return Err(err(
                 span,
-                "an [[expect]] needs vip_owner, state, log or two_masters_at_most".into(),
+                "an [[expect]] needs vip_owner, state, log, two_masters_at_most or failed_requests_at_most".into(),
             ));
         };
         checks.push((at, check, label));
@@ -436,6 +445,7 @@ pub fn load(
         duration,
         start,
         log_detail: s.log_detail,
+        log_requests: s.log_requests,
         latency: latency_model(file, text, &s.network)?,
         arp_timeout: match &s.network.arp_timeout {
             Some(v) => duration_field(file, text, v)?,

@@ -169,6 +169,16 @@ impl Recorder {
         self.hosts.iter().position(|h| h == host).unwrap_or(0)
     }
 
+    /// The wall-clock date of `at` and its milliseconds.
+    pub fn wall(&self, at: Instant) -> (Civil, u32) {
+        let since = self.start.1 + at.since_origin();
+        let secs = self.start.0 + since.as_secs() as i64;
+        (
+            Civil::from_unix(secs),
+            ((since.as_nanos() / 1_000_000) % 1000) as u32,
+        )
+    }
+
     /// A log line of `file_host`'s syslog file.
     pub fn log(
         &mut self,
@@ -330,6 +340,14 @@ impl Recorder {
                         "not logged".into()
                     },
                 )
+            }
+            Check::FailedRequests { max } => {
+                let failed = self
+                    .requests
+                    .iter()
+                    .filter(|r| r.start <= t && r.failed())
+                    .count() as u64;
+                (failed <= *max, format!("{failed} failed"))
             }
             Check::TwoMasters { instance, limit } => {
                 let longest = self.longest_split(instance, t);

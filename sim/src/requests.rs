@@ -11,13 +11,14 @@ use crate::traffic::{unit, Dist, Pace};
 use crate::world::{Event, World};
 use haven_core::config::haproxy::{ServerAddr, ServerPort};
 use haven_core::health::ProbeEvent;
-use haven_core::proxy::{Outcome, Output};
+use haven_core::log::haproxy::HttpLog;
+use haven_core::proxy::{error_response, Outcome, Output};
 use haven_core::route::RequestHead;
 use haven_core::time::{Duration, Instant};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, VecDeque};
-use std::net::{IpAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
 /// Traffic events.
 pub(crate) enum TrafficEvent {
@@ -74,6 +75,7 @@ struct Req {
     host: Option<String>,
     lb: Option<usize>,
     frontend: Option<usize>,
+    accepted: Option<Instant>,
     done: bool,
 }
 
@@ -303,6 +305,7 @@ impl World<'_> {
                 host,
                 lb,
                 frontend: None,
+                accepted: None,
                 done: false,
             },
         );
@@ -359,6 +362,7 @@ impl World<'_> {
         };
         if let Some(r) = self.traffic.reqs.get_mut(&req) {
             r.frontend = Some(frontend);
+            r.accepted = Some(now);
         }
         let headers: Vec<(&str, &str)> = host_header
             .as_deref()
@@ -440,6 +444,7 @@ impl World<'_> {
                     outcome,
                     generated,
                 } => {
+                    self.httplog(h, id, &outcome, generated);
                     let hop = self.segment.sample();
                     let termination = outcome.termination.to_owned();
                     let status = outcome.status;
@@ -460,6 +465,75 @@ impl World<'_> {
                 }
             }
         }
+    }
+
+    /// The `option httplog` line of a finished request, when its frontend
+    /// logs (body sizes are not modelled: server answers count 0 bytes).
+    fn httplog(&mut self, h: usize, id: u64, o: &Outcome, generated: bool) {
+        let Some(cfg) = self.sc.hosts[h]
+            .haproxy
+            .as_ref()
+            .filter(|_| self.sc.log_requests)
+        else {
+            return;
+        };
+        let Some(r) = self.traffic.reqs.get(&id) else {
+            return;
+        };
+        let (Some(fe), Some(accepted)) = (r.frontend, r.accepted) else {
+            return;
+        };
+        let frontend = &cfg.proxies[fe];
+        if !frontend.options.httplog || frontend.logs.is_empty() {
+            return;
+        }
+        let ms = |d: Duration| d.as_millis();
+        let ta = ms(self.now.saturating_duration_since(accepted));
+        let tw = o.queued_for.map_or(0, ms);
+        let served = !generated && o.status != 0;
+        let line = HttpLog {
+            client: SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + r.client as u32 + 1)),
+                1024 + (id % 60_000) as u16,
+            ),
+            accept: self.rec.wall(accepted),
+            frontend: frontend.name.clone(),
+            backend: o
+                .backend
+                .map_or_else(|| frontend.name.clone(), |b| cfg.proxies[b].name.clone()),
+            server: o
+                .backend
+                .zip(o.tried.last())
+                .map(|(b, s)| cfg.proxies[b].servers[*s].name.clone()),
+            timers: [
+                Some(0),
+                Some(tw),
+                (!o.tried.is_empty()).then_some(0),
+                served.then(|| ta.saturating_sub(tw)),
+                Some(ta),
+            ],
+            status: o.status,
+            bytes: if generated {
+                error_response(o.status).len() as u64
+            } else {
+                0
+            },
+            termination: format!("{}--", o.termination),
+            conns: [1, 1, 1, u32::from(!o.tried.is_empty())],
+            retries: o.retries,
+            redispatched: o.redispatched,
+            queues: [0, 0],
+            request: format!("GET {} HTTP/1.1", self.sc.clients[r.client].path),
+        };
+        let (name, pid) = (self.sc.hosts[h].name.clone(), self.sc.hosts[h].pids.haproxy);
+        self.rec.log(
+            self.now,
+            "localhost",
+            &name,
+            "haproxy",
+            pid,
+            &line.to_string(),
+        );
     }
 
     fn at_backend(&mut self, lb: usize, stream: u64, backend: usize) {

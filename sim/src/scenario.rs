@@ -28,6 +28,9 @@ pub struct Scenario {
     /// keepalived's `-D`: print detail lines (default true).
     #[serde(default = "yes")]
     pub log_detail: bool,
+    /// haproxy's `option httplog` lines in the hosts' logs (default true).
+    #[serde(default = "yes")]
+    pub log_requests: bool,
     /// Network model.
     #[serde(default)]
     pub network: Network,
@@ -260,6 +263,9 @@ pub struct Expect {
     /// Longest time two hosts may be MASTER of the instance at once.
     #[serde(default)]
     pub two_masters_at_most: Option<Spanned<String>>,
+    /// Most requests (sent by `at`) that may fail.
+    #[serde(default)]
+    pub failed_requests_at_most: Option<u64>,
 }
 
 /// Why a scenario cannot run.

@@ -479,6 +479,12 @@ impl<'a> World<'a> {
                     server,
                     up,
                 } => {
+                    if let Some(cfg) = &self.sc.hosts[h].haproxy {
+                        let px = &cfg.proxies[backend];
+                        let who = format!("{}/{}", px.name, px.servers[server].name);
+                        let kind = if up { "server_up" } else { "server_down" };
+                        self.rec.row(TimelineRow::new(now, &name, kind, "", &who));
+                    }
                     if let Some((flow, mut t)) = self.hosts[h].node.flow() {
                         flow.handle_server_state(now, backend, server, up, &mut t);
                     }

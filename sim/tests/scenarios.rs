@@ -147,3 +147,31 @@ vip_owner = "a"
     assert!(rec.all_passed(), "{}", rec.summary_text());
     assert_eq!(outputs(&sc, None), outputs(&sc, None));
 }
+
+// Input: backend-flap (webapp1 refuses from 10 s to 30 s; inter 2 s,
+// rise 2, fall 3; each probe takes a 0.2 ms round trip).
+// Output: DOWN at its third failed check (14.0016 s), UP at its second
+// good one (32.0034 s); no client request fails.
+#[test]
+fn backend_flap_health_times_and_no_failure() {
+    let sc = load_file("backend-flap.toml");
+    let rec = run(&sc, None);
+    let csv = rec.timeline_csv();
+    assert!(
+        csv.contains("\n14.001600,lb,server_down,,server_www/webapp1\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("\n32.003400,lb,server_up,,server_www/webapp1\n"),
+        "{csv}"
+    );
+    let l = rec.latency.as_ref().expect("traffic");
+    assert_eq!(l.failed, 0);
+    assert!(l.requests > 3_800, "{}", l.requests);
+    assert!(
+        rec.requests_csv()
+            .lines()
+            .any(|r| r.contains(",server_www,webapp2,2,200,")),
+        "redispatched requests tried twice"
+    );
+}
