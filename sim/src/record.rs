@@ -127,8 +127,13 @@ pub struct Recorder {
     arps: Vec<(Instant, IpAddr, String)>,
     faults: Vec<(Instant, String)>,
     checks: Vec<(Duration, Check, String)>,
-    requests: Vec<RequestRow>,
-    requests_sample: f64,
+    /// Requests kept for `requests.csv` (every `sample_every`-th).
+    sampled: Vec<RequestRow>,
+    sample_every: u64,
+    /// Latency statistics, streamed: memory stays flat however long the run.
+    lat: LatencyHistogram,
+    /// Send times of failed requests (for client-visible downtime).
+    failed_starts: Vec<Instant>,
     /// Latency over the whole run, after `finish`.
     pub latency: Option<LatencyStats>,
     /// Failovers found, after `finish`.
@@ -157,8 +162,14 @@ impl Recorder {
             arps: Vec::new(),
             faults: Vec::new(),
             checks: sc.checks.clone(),
-            requests: Vec::new(),
-            requests_sample: sc.requests_sample,
+            sampled: Vec::new(),
+            sample_every: if sc.requests_sample > 0.0 {
+                (1.0 / sc.requests_sample).round().max(1.0) as u64
+            } else {
+                u64::MAX
+            },
+            lat: LatencyHistogram::default(),
+            failed_starts: Vec::new(),
             latency: None,
             failovers: Vec::new(),
             verdicts: Vec::new(),
@@ -195,9 +206,21 @@ impl Recorder {
         self.logs[i].push((at, line, text.to_owned()));
     }
 
-    /// A finished request.
-    pub fn request(&mut self, row: RequestRow) {
-        self.requests.push(row);
+    /// A finished request; `row` builds its CSV row, only for sampled ones.
+    pub fn request(
+        &mut self,
+        start: Instant,
+        latency: Duration,
+        failed: bool,
+        row: impl FnOnce() -> RequestRow,
+    ) {
+        if self.lat.count % self.sample_every == 0 {
+            self.sampled.push(row());
+        }
+        self.lat.add(latency, failed);
+        if failed {
+            self.failed_starts.push(start);
+        }
     }
 
     /// A timeline row.
@@ -252,16 +275,17 @@ impl Recorder {
 
     /// Closes the run: failovers and expectations.
     pub fn finish(&mut self, end: Instant) {
-        self.requests.sort_by_key(|r| r.start);
-        self.latency = stats(self.requests.iter());
+        self.sampled.sort_by_key(|r| r.start);
+        self.failed_starts.sort();
+        self.latency = self.lat.stats();
         let faults = self.faults.clone();
         for (n, (at, label)) in faults.iter().cloned().enumerate() {
             let until = faults.get(n + 1).map_or(end, |(t, _)| *t);
             let failed: Vec<Instant> = self
-                .requests
+                .failed_starts
                 .iter()
-                .filter(|r| r.start >= at && r.start < until && r.failed())
-                .map(|r| r.start)
+                .copied()
+                .filter(|t| *t >= at && *t < until)
                 .collect();
             let client_downtime = match (failed.first(), failed.last()) {
                 (Some(a), Some(b)) => Some(b.saturating_duration_since(*a).to_string()),
@@ -342,11 +366,7 @@ impl Recorder {
                 )
             }
             Check::FailedRequests { max } => {
-                let failed = self
-                    .requests
-                    .iter()
-                    .filter(|r| r.start <= t && r.failed())
-                    .count() as u64;
+                let failed = self.failed_starts.iter().filter(|s| **s <= t).count() as u64;
                 (failed <= *max, format!("{failed} failed"))
             }
             Check::TwoMasters { instance, limit } => {
@@ -439,12 +459,7 @@ impl Recorder {
         let mut out = String::from(
             "start,client,host,lb,frontend,backend,server,tries,status,termination,latency_ms\n",
         );
-        let every = if self.requests_sample > 0.0 {
-            (1.0 / self.requests_sample).round().max(1.0) as usize
-        } else {
-            usize::MAX
-        };
-        for r in self.requests.iter().step_by(every) {
+        for r in &self.sampled {
             let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
             out.push_str(&format!(
                 "{},{},{},{},{},{},{},{},{},{},{:.3}\n",
@@ -466,7 +481,7 @@ impl Recorder {
 
     /// True when the run had traffic.
     pub fn has_requests(&self) -> bool {
-        !self.requests.is_empty()
+        self.lat.count > 0
     }
 
     /// `summary.json`.
@@ -491,7 +506,7 @@ impl Recorder {
             ));
         }
         for f in &self.failovers {
-            let felt = match (&f.client_downtime, self.requests.is_empty()) {
+            let felt = match (&f.client_downtime, self.lat.count == 0) {
                 (_, true) => String::new(),
                 (Some(d), false) => format!("; {} failed requests over {d}", f.failed_requests),
                 (None, false) => "; no failed request".into(),
@@ -531,40 +546,91 @@ impl Recorder {
     }
 }
 
-/// Latency figures of `rows` (successful requests only for the times).
-fn stats<'a>(rows: impl Iterator<Item = &'a RequestRow>) -> Option<LatencyStats> {
-    let mut n = 0u64;
-    let mut failed = 0u64;
-    let mut ok: Vec<u64> = Vec::new();
-    for r in rows {
-        n += 1;
-        if r.failed() {
-            failed += 1;
-        } else {
-            ok.push(r.latency.as_nanos());
+/// Latency of successful requests in 1 µs buckets up to 1 s (slower ones
+/// kept exactly), plus counts: constant memory, exact mean.
+#[derive(Debug)]
+struct LatencyHistogram {
+    buckets: Vec<u32>,
+    slow: Vec<u64>,
+    count: u64,
+    failed: u64,
+    sum_ns: u128,
+    max_ns: u64,
+}
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        Self {
+            buckets: vec![0; 1_000_000],
+            slow: Vec::new(),
+            count: 0,
+            failed: 0,
+            sum_ns: 0,
+            max_ns: 0,
         }
     }
-    if n == 0 {
-        return None;
+}
+
+impl LatencyHistogram {
+    fn add(&mut self, latency: Duration, failed: bool) {
+        self.count += 1;
+        if failed {
+            self.failed += 1;
+            return;
+        }
+        let ns = latency.as_nanos();
+        self.sum_ns += u128::from(ns);
+        self.max_ns = self.max_ns.max(ns);
+        match self.buckets.get_mut((ns / 1_000) as usize) {
+            Some(b) => *b += 1,
+            None => self.slow.push(ns),
+        }
     }
-    ok.sort_unstable();
-    let ms = |ns: u64| ns as f64 / 1e6;
-    let pct = |p: f64| {
-        ok.get(((ok.len() as f64 * p).ceil() as usize).saturating_sub(1))
+
+    /// The latency (ns, bucket upper edge) below which a fraction `p` of
+    /// successful requests fall.
+    fn percentile(&self, p: f64) -> u64 {
+        let ok = self.count - self.failed;
+        let rank = ((ok as f64 * p).ceil() as u64).max(1);
+        let mut seen = 0u64;
+        for (i, b) in self.buckets.iter().enumerate() {
+            seen += u64::from(*b);
+            if seen >= rank {
+                return (i as u64 + 1) * 1_000;
+            }
+        }
+        let mut slow = self.slow.clone();
+        slow.sort_unstable();
+        slow.get((rank - seen).saturating_sub(1) as usize)
             .copied()
-            .map_or(0.0, ms)
-    };
-    let mean = if ok.is_empty() {
-        0.0
-    } else {
-        ok.iter().map(|v| *v as f64).sum::<f64>() / ok.len() as f64 / 1e6
-    };
-    Some(LatencyStats {
-        requests: n,
-        failed,
-        mean_ms: mean,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
-        max_ms: ok.last().copied().map_or(0.0, ms),
-    })
+            .unwrap_or(self.max_ns)
+    }
+
+    fn stats(&self) -> Option<LatencyStats> {
+        if self.count == 0 {
+            return None;
+        }
+        let ok = self.count - self.failed;
+        let ms = |ns: u64| ns as f64 / 1e6;
+        Some(LatencyStats {
+            requests: self.count,
+            failed: self.failed,
+            mean_ms: if ok == 0 {
+                0.0
+            } else {
+                self.sum_ns as f64 / ok as f64 / 1e6
+            },
+            p50_ms: if ok == 0 {
+                0.0
+            } else {
+                ms(self.percentile(0.50))
+            },
+            p99_ms: if ok == 0 {
+                0.0
+            } else {
+                ms(self.percentile(0.99))
+            },
+            max_ms: ms(self.max_ns),
+        })
+    }
 }

@@ -49,8 +49,6 @@ pub(crate) enum TrafficEvent {
         termination: String,
         outcome: Option<Outcome>,
     },
-    /// The client gives up.
-    Timeout { req: u64 },
 }
 
 struct SimBackend {
@@ -85,6 +83,9 @@ pub(crate) struct Traffic {
     clients: Vec<ClientState>,
     reqs: BTreeMap<u64, Req>,
     jobs: BTreeMap<u64, Job>,
+    /// Per client group, in send order (so in deadline order): when each
+    /// pending request gives up.
+    timeouts: Vec<VecDeque<(Instant, u64)>>,
     next_id: u64,
     /// Per LB host: (port, frontend proxy index).
     frontends: Vec<Vec<(u16, usize)>>,
@@ -153,10 +154,27 @@ impl Traffic {
             clients,
             reqs: BTreeMap::new(),
             jobs: BTreeMap::new(),
+            timeouts: sc.clients.iter().map(|_| VecDeque::new()).collect(),
             next_id: 0,
             frontends,
             servers,
         }
+    }
+
+    /// The earliest pending client timeout: (deadline, client group).
+    /// Answered requests are dropped from the fronts lazily.
+    pub(crate) fn next_timeout(&mut self) -> Option<(Instant, usize)> {
+        let reqs = &self.reqs;
+        self.timeouts
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(c, q)| {
+                while q.front().is_some_and(|(_, id)| !reqs.contains_key(id)) {
+                    q.pop_front();
+                }
+                q.front().map(|(t, _)| (*t, c))
+            })
+            .min()
     }
 
     /// A backend changes behaviour (fault timeline).
@@ -278,7 +296,6 @@ impl World<'_> {
                 termination,
                 outcome,
             } => self.finish(req, status, &termination, outcome),
-            TrafficEvent::Timeout { req } => self.finish(req, 0, "timeout", None),
         }
     }
 
@@ -309,10 +326,8 @@ impl World<'_> {
                 done: false,
             },
         );
-        self.push(
-            self.now + c.timeout,
-            Event::Traffic(TrafficEvent::Timeout { req: id }),
-        );
+        let deadline = self.now + c.timeout;
+        self.traffic.timeouts[client].push_back((deadline, id));
         if let Some(lb) = lb {
             let hop = self.segment.sample();
             self.push(
@@ -614,6 +629,13 @@ impl World<'_> {
         }
     }
 
+    /// The oldest pending request of `client` gives up.
+    pub(crate) fn client_timeout(&mut self, client: usize) {
+        if let Some((_, req)) = self.traffic.timeouts[client].pop_front() {
+            self.finish(req, 0, "timeout", None);
+        }
+    }
+
     fn finish(&mut self, req: u64, status: u16, termination: &str, outcome: Option<Outcome>) {
         let Some(r) = self.traffic.reqs.get_mut(&req) else {
             return;
@@ -623,35 +645,40 @@ impl World<'_> {
         }
         r.done = true;
         let r = self.traffic.reqs.remove(&req).expect("present");
-        let cfg = r.lb.and_then(|lb| self.sc.hosts[lb].haproxy.as_ref());
-        let frontend = r
-            .frontend
-            .and_then(|f| cfg.map(|c| c.proxies[f].name.clone()));
-        let (backend, server, tries) = match (&outcome, cfg) {
-            (Some(o), Some(c)) => {
-                let be = o.backend.map(|b| c.proxies[b].name.clone());
-                let srv = o
-                    .backend
-                    .zip(o.tried.last())
-                    .map(|(b, s)| c.proxies[b].servers[*s].name.clone());
-                (be, srv, o.tried.len() as u32)
+        let latency = self.now.saturating_duration_since(r.start);
+        let failed = status == 0 || status >= 500;
+        let (sc, start) = (self.sc, r.start);
+        let row = || {
+            let cfg = r.lb.and_then(|lb| sc.hosts[lb].haproxy.as_ref());
+            let frontend = r
+                .frontend
+                .and_then(|f| cfg.map(|c| c.proxies[f].name.clone()));
+            let (backend, server, tries) = match (&outcome, cfg) {
+                (Some(o), Some(c)) => {
+                    let be = o.backend.map(|b| c.proxies[b].name.clone());
+                    let srv = o
+                        .backend
+                        .zip(o.tried.last())
+                        .map(|(b, s)| c.proxies[b].servers[*s].name.clone());
+                    (be, srv, o.tried.len() as u32)
+                }
+                _ => (None, None, 0),
+            };
+            RequestRow {
+                start: r.start,
+                client: sc.clients[r.client].name.clone(),
+                host: r.host.unwrap_or_default(),
+                lb: r.lb.map(|h| sc.hosts[h].name.clone()),
+                frontend,
+                backend,
+                server,
+                tries,
+                status,
+                termination: termination.to_owned(),
+                latency,
             }
-            _ => (None, None, 0),
         };
-        let row = RequestRow {
-            start: r.start,
-            client: self.sc.clients[r.client].name.clone(),
-            host: r.host.unwrap_or_default(),
-            lb: r.lb.map(|h| self.sc.hosts[h].name.clone()),
-            frontend,
-            backend,
-            server,
-            tries,
-            status,
-            termination: termination.to_owned(),
-            latency: self.now.saturating_duration_since(r.start),
-        };
-        self.rec.request(row);
+        self.rec.request(start, latency, failed, row);
         if let Pace::Closed { think, .. } = self.sc.clients[r.client].pace {
             let pause = think.sample(&mut self.traffic.clients[r.client].rng);
             self.push(

@@ -17,7 +17,8 @@ use haven_core::vrrp::packet::decode_ipv4;
 use haven_core::vrrp::{HostInfo, NotifyState, Output};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::net::IpAddr;
 
 /// One load-balancer host in the world.
@@ -71,7 +72,7 @@ pub(crate) struct World<'a> {
     pub(crate) sc: &'a Loaded,
     pub(crate) now: Instant,
     pub(crate) hosts: Vec<SimHost>,
-    queue: BTreeMap<(Instant, u64), Event>,
+    queue: BinaryHeap<Reverse<Queued>>,
     seq: u64,
     pub(crate) segment: Segment,
     /// Traffic state (Simulator II).
@@ -82,6 +83,33 @@ pub(crate) struct World<'a> {
     arp_generation: BTreeMap<IpAddr, u64>,
     /// What the run produced.
     pub(crate) rec: Recorder,
+}
+
+/// A queued world event, ordered by (time, queueing order).
+pub(crate) struct Queued {
+    at: Instant,
+    seq: u64,
+    event: Box<Event>,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+
+impl Eq for Queued {}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
 }
 
 /// A seed for a named stream, stable when other hosts are added.
@@ -120,7 +148,7 @@ impl<'a> World<'a> {
             sc,
             now: Instant::ZERO,
             hosts,
-            queue: BTreeMap::new(),
+            queue: BinaryHeap::new(),
             seq: 0,
             segment: Segment::new(
                 sc.latency,
@@ -145,14 +173,21 @@ impl<'a> World<'a> {
 
     pub(crate) fn push(&mut self, at: Instant, e: Event) {
         self.seq += 1;
-        self.queue.insert((at, self.seq), e);
+        self.queue.push(Reverse(Queued {
+            at,
+            seq: self.seq,
+            event: Box::new(e),
+        }));
     }
 
     /// Runs to the scenario's end.
     pub(crate) fn run(mut self) -> Recorder {
         let end = Instant::ZERO + self.sc.duration;
         loop {
-            let next_event = self.queue.keys().next().map(|(t, _)| *t);
+            // Three sources; at equal times world events go first, then
+            // client timeouts, then hosts' timers (host by host).
+            let next_event = self.queue.peek().map(|q| q.0.at);
+            let next_timeout = self.traffic.next_timeout();
             let next_timer = self
                 .hosts
                 .iter()
@@ -160,29 +195,35 @@ impl<'a> World<'a> {
                 .filter(|(_, h)| h.up)
                 .filter_map(|(i, h)| h.node.poll_timeout().map(|t| (t, i)))
                 .min();
-            let take_event = match (next_event, next_timer) {
-                (Some(e), Some((t, _))) => e <= t,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
+            let candidates = [
+                next_event.map(|t| (t, 0usize)),
+                next_timeout.map(|(t, _)| (t, 1)),
+                next_timer.map(|(t, _)| (t, 2)),
+            ];
+            let Some((at, source)) = candidates.into_iter().flatten().min() else {
+                break;
             };
-            let at = if take_event {
-                next_event
-            } else {
-                next_timer.map(|(t, _)| t)
-            };
-            match at {
-                Some(at) if at <= end => self.now = at,
-                _ => break,
+            if at > end {
+                break;
             }
-            if take_event {
-                let key = *self.queue.keys().next().expect("checked");
-                let e = self.queue.remove(&key).expect("checked");
-                self.handle(e);
-            } else if let Some((_, h)) = next_timer {
-                let host = &mut self.hosts[h];
-                host.node.handle_timeout(self.now, &mut host.rng);
-                self.drain(h);
+            self.now = at;
+            match source {
+                0 => {
+                    let Reverse(q) = self.queue.pop().expect("peeked");
+                    self.handle(*q.event);
+                }
+                1 => {
+                    if let Some((_, client)) = next_timeout {
+                        self.client_timeout(client);
+                    }
+                }
+                _ => {
+                    if let Some((_, h)) = next_timer {
+                        let host = &mut self.hosts[h];
+                        host.node.handle_timeout(self.now, &mut host.rng);
+                        self.drain(h);
+                    }
+                }
             }
         }
         self.rec.finish(end);
