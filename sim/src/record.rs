@@ -82,7 +82,7 @@ pub struct LatencyStats {
 }
 
 /// One failover as the stdout summary and `summary.json` report it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Failover {
     /// The fault.
     pub fault: String,
@@ -100,6 +100,8 @@ pub struct Failover {
     pub failed_requests: u64,
     /// First to last failed request (s), as clients felt it.
     pub client_downtime: Option<String>,
+    /// Latency of the requests sent after the fault and before the next one.
+    pub latency: Option<LatencyStats>,
 }
 
 /// One expectation's verdict.
@@ -134,6 +136,10 @@ pub struct Recorder {
     lat: LatencyHistogram,
     /// Send times of failed requests (for client-visible downtime).
     failed_starts: Vec<Instant>,
+    /// Latency per window: before the first fault, then from each fault on.
+    windows: Vec<(Instant, LatencyHistogram)>,
+    /// Latency before the first fault, after `finish`.
+    pub baseline: Option<LatencyStats>,
     /// Latency over the whole run, after `finish`.
     pub latency: Option<LatencyStats>,
     /// Failovers found, after `finish`.
@@ -169,6 +175,8 @@ impl Recorder {
                 u64::MAX
             },
             lat: LatencyHistogram::default(),
+            windows: vec![(Instant::ZERO, LatencyHistogram::default())],
+            baseline: None,
             failed_starts: Vec::new(),
             latency: None,
             failovers: Vec::new(),
@@ -218,6 +226,14 @@ impl Recorder {
             self.sampled.push(row());
         }
         self.lat.add(latency, failed);
+        if let Some((_, w)) = self
+            .windows
+            .iter_mut()
+            .rev()
+            .find(|(from, _)| *from <= start)
+        {
+            w.add(latency, failed);
+        }
         if failed {
             self.failed_starts.push(start);
         }
@@ -231,6 +247,11 @@ impl Recorder {
     /// An injected fault.
     pub fn fault(&mut self, at: Instant, label: &str) {
         self.faults.push((at, label.to_owned()));
+        // Per-fault latency windows for the first faults only (each holds a
+        // half-megabyte histogram); later requests count in the last one.
+        if self.windows.len() <= MAX_WINDOWS {
+            self.windows.push((at, LatencyHistogram::default()));
+        }
     }
 
     /// An instance changed state (from its notifications).
@@ -278,6 +299,7 @@ impl Recorder {
         self.sampled.sort_by_key(|r| r.start);
         self.failed_starts.sort();
         self.latency = self.lat.stats();
+        self.baseline = self.windows.first().and_then(|(_, w)| w.stats());
         let faults = self.faults.clone();
         for (n, (at, label)) in faults.iter().cloned().enumerate() {
             let until = faults.get(n + 1).map_or(end, |(t, _)| *t);
@@ -318,6 +340,7 @@ impl Recorder {
                 arp_converged: arp.map(secs),
                 failed_requests: failed.len() as u64,
                 client_downtime,
+                latency: self.windows.get(n + 1).and_then(|(_, w)| w.stats()),
             });
         }
         let checks = self.checks.clone();
@@ -490,6 +513,7 @@ impl Recorder {
             "scenario": self.name,
             "seed": self.seed,
             "latency": self.latency,
+            "latency_before_faults": self.baseline,
             "failovers": self.failovers,
             "expectations": self.verdicts,
         });
@@ -510,6 +534,13 @@ impl Recorder {
                 (_, true) => String::new(),
                 (Some(d), false) => format!("; {} failed requests over {d}", f.failed_requests),
                 (None, false) => "; no failed request".into(),
+            };
+            let felt = match &f.latency {
+                Some(l) => format!(
+                    "{felt}; p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+                    l.p50_ms, l.p99_ms, l.max_ms
+                ),
+                None => felt,
             };
             out.push_str(&format!(
                 "  {} at {}s: detected {}, VIP moved {}{}, ARP converged {}{felt}\n",
@@ -546,9 +577,10 @@ impl Recorder {
     }
 }
 
-/// Latency of successful requests in 1 µs buckets up to 1 s (slower ones
-/// kept exactly), plus counts: constant memory, exact mean.
-#[derive(Debug)]
+/// Latency of successful requests in log-linear buckets (1 µs wide up to
+/// 10 ms, 10 µs to 100 ms, 100 µs to 1 s, 1 ms to 100 s; slower ones
+/// kept exactly), plus counts: bounded memory, exact mean.
+#[derive(Debug, Clone)]
 struct LatencyHistogram {
     buckets: Vec<u32>,
     slow: Vec<u64>,
@@ -558,10 +590,45 @@ struct LatencyHistogram {
     max_ns: u64,
 }
 
+/// Faults that get a latency window of their own.
+const MAX_WINDOWS: usize = 64;
+
+/// (first bucket, first µs, bucket width µs) of each range.
+const RANGES: [(u64, u64, u64); 4] = [
+    (0, 0, 1),
+    (10_000, 10_000, 10),
+    (19_000, 100_000, 100),
+    (28_000, 1_000_000, 1_000),
+];
+const BUCKETS: usize = 127_000;
+
+fn bucket(ns: u64) -> Option<usize> {
+    let us = ns / 1_000;
+    let (first, start, width) = RANGES
+        .iter()
+        .rev()
+        .find(|(_, start, _)| us >= *start)
+        .copied()?;
+    let i = first + (us - start) / width;
+    (i < BUCKETS as u64).then_some(i as usize)
+}
+
+/// Upper edge of bucket `i`, in ns.
+fn edge(i: usize) -> u64 {
+    let i = i as u64;
+    let (first, start, width) = RANGES
+        .iter()
+        .rev()
+        .find(|(first, _, _)| i >= *first)
+        .copied()
+        .unwrap_or(RANGES[0]);
+    (start + (i - first + 1) * width) * 1_000
+}
+
 impl Default for LatencyHistogram {
     fn default() -> Self {
         Self {
-            buckets: vec![0; 1_000_000],
+            buckets: vec![0; BUCKETS],
             slow: Vec::new(),
             count: 0,
             failed: 0,
@@ -581,8 +648,8 @@ impl LatencyHistogram {
         let ns = latency.as_nanos();
         self.sum_ns += u128::from(ns);
         self.max_ns = self.max_ns.max(ns);
-        match self.buckets.get_mut((ns / 1_000) as usize) {
-            Some(b) => *b += 1,
+        match bucket(ns) {
+            Some(b) => self.buckets[b] += 1,
             None => self.slow.push(ns),
         }
     }
@@ -596,7 +663,7 @@ impl LatencyHistogram {
         for (i, b) in self.buckets.iter().enumerate() {
             seen += u64::from(*b);
             if seen >= rank {
-                return (i as u64 + 1) * 1_000;
+                return edge(i).min(self.max_ns);
             }
         }
         let mut slow = self.slow.clone();
@@ -632,5 +699,37 @@ impl LatencyHistogram {
             },
             max_ms: ms(self.max_ns),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_round_trip_and_percentiles() {
+        for us in [
+            0u64, 1, 9_999, 10_000, 10_009, 99_999, 100_000, 999_999, 1_000_000, 99_999_999,
+        ] {
+            let b = bucket(us * 1_000).expect("in range");
+            assert!(
+                edge(b) > us * 1_000 && edge(b) <= (us + us / 100 + 1) * 1_000,
+                "{us}: {}",
+                edge(b)
+            );
+        }
+        assert_eq!(bucket(100_000_000_000), None);
+        let mut h = LatencyHistogram::default();
+        for ms in 1..=100u64 {
+            h.add(Duration::from_millis(ms), false);
+        }
+        h.add(Duration::from_secs(1), true);
+        let st = h.stats().expect("stats");
+        assert_eq!((st.requests, st.failed), (101, 1));
+        assert!(
+            (st.p50_ms - 50.0).abs() < 0.02 && (st.p99_ms - 99.0).abs() < 0.02,
+            "{st:?}"
+        );
+        assert!((st.mean_ms - 50.5).abs() < 1e-9);
     }
 }
