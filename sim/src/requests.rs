@@ -75,6 +75,8 @@ struct Req {
     frontend: Option<usize>,
     accepted: Option<Instant>,
     done: bool,
+    /// This send is the client's `attempt`-th try (0: the first).
+    attempt: u32,
 }
 
 /// Traffic state of the world.
@@ -301,12 +303,17 @@ impl World<'_> {
 
     /// A client sends a request: to the host its ARP cache names for the target.
     fn send(&mut self, client: usize) {
+        let host = self.sc.clients[client]
+            .pick_host(&mut self.traffic.clients[client].rng)
+            .map(str::to_owned);
+        self.send_attempt(client, host, self.now, 0);
+    }
+
+    /// Sends one try of a request first sent at `start`.
+    fn send_attempt(&mut self, client: usize, host: Option<String>, start: Instant, attempt: u32) {
         let c = &self.sc.clients[client];
         let id = self.traffic.next_id;
         self.traffic.next_id += 1;
-        let host = c
-            .pick_host(&mut self.traffic.clients[client].rng)
-            .map(str::to_owned);
         let target = IpAddr::V4(*c.target.ip());
         let lb = self
             .sc
@@ -314,24 +321,27 @@ impl World<'_> {
             .iter()
             .position(|h| IpAddr::V4(h.ip) == target)
             .or_else(|| self.resolve(target));
-        self.traffic.reqs.insert(
-            id,
-            Req {
-                client,
-                start: self.now,
-                host,
-                lb,
-                frontend: None,
-                accepted: None,
-                done: false,
-            },
-        );
-        let deadline = self.now + c.timeout;
-        self.traffic.timeouts[client].push_back((deadline, id));
+        let req = Req {
+            client,
+            start,
+            host,
+            lb,
+            frontend: None,
+            accepted: None,
+            done: false,
+            attempt,
+        };
+        self.traffic.reqs.insert(id, req);
+        self.traffic.timeouts[client].push_back((self.now + c.timeout, id));
         if let Some(lb) = lb {
-            let hop = self.segment.sample();
+            // Without keep-alive a TCP handshake comes first: one more round trip.
+            let trips = if c.keepalive { 1 } else { 3 };
+            let mut delay = Duration::ZERO;
+            for _ in 0..trips {
+                delay = delay + self.segment.sample();
+            }
             self.push(
-                self.now + hop,
+                self.now + delay,
                 Event::Traffic(TrafficEvent::AtLb { req: id, lb }),
             );
         }
@@ -645,8 +655,11 @@ impl World<'_> {
         }
         r.done = true;
         let r = self.traffic.reqs.remove(&req).expect("present");
-        let latency = self.now.saturating_duration_since(r.start);
         let failed = status == 0 || status >= 500;
+        if failed && r.attempt < self.sc.clients[r.client].retries {
+            return self.send_attempt(r.client, r.host, r.start, r.attempt + 1);
+        }
+        let latency = self.now.saturating_duration_since(r.start);
         let (sc, start) = (self.sc, r.start);
         let row = || {
             let cfg = r.lb.and_then(|lb| sc.hosts[lb].haproxy.as_ref());

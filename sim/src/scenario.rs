@@ -119,6 +119,13 @@ pub struct Client {
     /// When they stop (default: the end).
     #[serde(default)]
     pub stop: Option<Spanned<String>>,
+    /// Reuse connections (default true); false costs a TCP handshake
+    /// (one extra round trip) per request.
+    #[serde(default = "yes")]
+    pub keepalive: bool,
+    /// Times a failed request (no answer or 5xx) is sent again.
+    #[serde(default)]
+    pub retries: u32,
 }
 
 fn slash() -> String {

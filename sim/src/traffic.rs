@@ -104,6 +104,10 @@ pub struct LoadedClient {
     pub start: Duration,
     /// Active until.
     pub stop: Option<Duration>,
+    /// Connections reused (no handshake per request).
+    pub keepalive: bool,
+    /// Resends of a failed request.
+    pub retries: u32,
 }
 
 impl LoadedClient {
@@ -221,6 +225,8 @@ pub(crate) fn load_client(
         timeout: opt(&c.timeout)?.unwrap_or(Duration::from_secs(5)),
         start: opt(&c.start)?.unwrap_or(Duration::ZERO),
         stop: opt(&c.stop)?,
+        keepalive: c.keepalive,
+        retries: c.retries,
     })
 }
 

@@ -175,3 +175,28 @@ fn backend_flap_health_times_and_no_failure() {
         "redispatched requests tried twice"
     );
 }
+
+// Input: the April 4 replay, its users first as shipped, then retrying
+// failed requests up to 3 times, then opening a connection per request.
+// Output: retries hide most of the failover; a handshake per request adds
+// one round trip (2 × 100 us) to the mean latency.
+#[test]
+fn client_retries_and_keepalive() {
+    let base = load_file("april4-failover.toml");
+    let stats = |sc: &Loaded| run(sc, None).latency.expect("traffic");
+    let plain = stats(&base);
+    let mut retrying = base.clone();
+    retrying.clients[0].retries = 3;
+    let retried = stats(&retrying);
+    assert!(
+        retried.failed * 2 < plain.failed,
+        "{} vs {}",
+        retried.failed,
+        plain.failed
+    );
+    let mut fresh = base.clone();
+    fresh.clients[0].keepalive = false;
+    let handshakes = stats(&fresh);
+    let extra = handshakes.mean_ms - plain.mean_ms;
+    assert!((0.15..0.25).contains(&extra), "extra {extra} ms");
+}
