@@ -3,6 +3,7 @@
 
 mod check;
 mod fs_loader;
+mod report;
 mod sim;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +26,15 @@ enum Command {
     /// Replay a scenario in the deterministic simulator and write each
     /// host's log, timeline.csv and summary.json.
     Sim(SimArgs),
+    /// Render the plots and report.html of a run directory.
+    Report(ReportArgs),
+}
+
+/// Arguments of `haven report`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReportArgs {
+    /// A directory `haven sim` wrote.
+    dir: PathBuf,
 }
 
 /// Arguments of `haven sim`.
@@ -41,6 +51,9 @@ pub(crate) struct SimArgs {
     /// keepalived behaviour and log style for every host.
     #[arg(long, value_enum)]
     log_style: Option<LogStyle>,
+    /// Also render the plots and report.html into the output directory.
+    #[arg(long)]
+    report: bool,
 }
 
 /// keepalived generations haven reproduces.
@@ -81,6 +94,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Sim(args) => sim::run(&args),
+        Command::Report(args) => report::render(&args.dir).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -49,8 +49,12 @@ pub(crate) fn run(args: &SimArgs) -> Result<ExitCode> {
         write("requests.csv", &rec.requests_csv())?;
     }
     write("summary.json", &rec.summary_json())?;
+    write("scenario.toml", &text)?;
     print!("{}", rec.summary_text());
     println!("outputs in {}", out.display());
+    if args.report {
+        crate::report::render(&out)?;
+    }
     Ok(if rec.all_passed() {
         ExitCode::SUCCESS
     } else {

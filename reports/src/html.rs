@@ -1,0 +1,141 @@
+//! `report.html`: one self-contained page (inline SVG, no scripts, no
+//! external files) with the plots, the summary tables, the scenario and
+//! the log lines that tell the story.
+
+use crate::plot::Plot;
+use crate::run::Run;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Log lines worth reading in a report: state changes and their causes.
+const KEY_WORDS: &[&str] = &[
+    "Entering",
+    "Transition",
+    "forcing",
+    "discarding",
+    "priority",
+    "VRRP_Script",
+    "removing",
+    "setting",
+    " is DOWN",
+    " is UP",
+    "no server available",
+    "Netlink reflector",
+];
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn field(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "-".into(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.as_f64().map_or_else(
+            || n.to_string(),
+            |f| format!("{}", (f * 1000.0).round() / 1000.0),
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Writes `dir/report.html` for `run` with the `plots` already rendered in
+/// `dir`; returns its path.
+pub fn write_report(run: &Run, dir: &Path, plots: &[Plot]) -> std::io::Result<std::path::PathBuf> {
+    let name = field(&run.summary["scenario"]);
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>haven report: {}</title>\n<style>body{{font-family:sans-serif;max-width:1060px;margin:2em auto;color:#222}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #bbb;padding:4px 8px;text-align:left}}th{{background:#eee}}pre{{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:12px}}.ok{{color:#2a7}}.failed{{color:#c22;font-weight:bold}}</style></head><body>\n<h1>haven report: {}</h1>\n<p>Seed {}.</p>\n",
+        esc(&name),
+        esc(&name),
+        esc(&field(&run.summary["seed"]))
+    );
+    h.push_str("<h2>Summary</h2>\n");
+    if let Some(l) = run.summary["latency"].as_object() {
+        let _ = write!(h, "<table><tr><th>requests</th><th>failed</th><th>mean (ms)</th><th>p50 (ms)</th><th>p99 (ms)</th><th>max (ms)</th></tr><tr>");
+        for k in [
+            "requests", "failed", "mean_ms", "p50_ms", "p99_ms", "max_ms",
+        ] {
+            let _ = write!(h, "<td>{}</td>", esc(&field(&l[k])));
+        }
+        h.push_str("</tr></table>\n");
+    }
+    if let Some(fs) = run.summary["failovers"]
+        .as_array()
+        .filter(|f| !f.is_empty())
+    {
+        h.push_str("<table><tr><th>fault</th><th>at (s)</th><th>detected (s)</th><th>VIP moved (s)</th><th>new owner</th><th>ARP converged (s)</th><th>failed requests</th><th>client downtime (s)</th></tr>\n");
+        for f in fs {
+            h.push_str("<tr>");
+            for k in [
+                "fault",
+                "at",
+                "detected",
+                "vip_moved",
+                "new_owner",
+                "arp_converged",
+                "failed_requests",
+                "client_downtime",
+            ] {
+                let _ = write!(h, "<td>{}</td>", esc(&field(&f[k])));
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</table>\n");
+    }
+    if let Some(es) = run.summary["expectations"]
+        .as_array()
+        .filter(|e| !e.is_empty())
+    {
+        h.push_str("<table><tr><th>expectation</th><th>verdict</th><th>seen</th></tr>\n");
+        for e in es {
+            let ok = e["passed"].as_bool().unwrap_or(false);
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>",
+                esc(&field(&e["expect"])),
+                if ok { "ok" } else { "failed" },
+                if ok { "passed" } else { "FAILED" },
+                esc(&field(&e["seen"]))
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    for plot in plots {
+        let svg = std::fs::read_to_string(dir.join(format!("{}.svg", plot.stem())))?;
+        let _ = write!(
+            h,
+            "<h2>{}</h2>\n<figure>{}</figure>\n",
+            esc(plot.title()),
+            svg.trim_start_matches("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+                .trim()
+        );
+    }
+    h.push_str("<h2>Key log lines</h2>\n");
+    for (host, log) in &run.logs {
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| KEY_WORDS.iter().any(|k| l.contains(k)))
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            h,
+            "<h3>{}</h3>\n<pre>{}</pre>\n",
+            esc(host),
+            esc(&lines.join("\n"))
+        );
+    }
+    if let Some(sc) = &run.scenario {
+        let _ = writeln!(h, "<h2>Scenario</h2>\n<pre>{}</pre>", esc(sc));
+    }
+    h.push_str("</body></html>\n");
+    let path = dir.join("report.html");
+    std::fs::write(&path, h)?;
+    Ok(path)
+}

@@ -1,0 +1,588 @@
+//! The plots of a run, each as PNG and SVG from one drawing function:
+//! latency over time (failover windows shaded, faults marked, failed
+//! requests crossed), VRRP state lanes per node, the latency CDF before /
+//! during / after failovers, and requests per server over time.
+
+use crate::run::Run;
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+use std::sync::Once;
+
+/// One of the plots a report holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plot {
+    /// Latency over time.
+    Latency,
+    /// VRRP state per node and instance.
+    Vrrp,
+    /// Latency distribution.
+    Cdf,
+    /// Requests per server.
+    Servers,
+}
+
+impl Plot {
+    /// File stem (`latency` → `latency.png`, `latency.svg`).
+    pub fn stem(self) -> &'static str {
+        match self {
+            Self::Latency => "latency",
+            Self::Vrrp => "vrrp",
+            Self::Cdf => "latency-cdf",
+            Self::Servers => "servers",
+        }
+    }
+
+    /// Title for the HTML report.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Latency => "Latency over time",
+            Self::Vrrp => "VRRP state of each node",
+            Self::Cdf => "Latency distribution before, during and after failovers",
+            Self::Servers => "Requests per server",
+        }
+    }
+
+    /// Pixel size.
+    fn size(self, run: &Run) -> (u32, u32) {
+        match self {
+            Self::Vrrp => (1000, 140 + 46 * lanes(run).len().max(1) as u32),
+            Self::Cdf => (760, 460),
+            _ => (1000, 420),
+        }
+    }
+}
+
+type DrawResult = Result<(), Box<dyn std::error::Error>>;
+
+static FONT: Once = Once::new();
+
+/// Registers the embedded font once; text needs no system fonts.
+fn font() {
+    FONT.call_once(|| {
+        // A font that fails to load shows as missing labels, which tests catch.
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            dejavu::sans::regular(),
+        );
+    });
+}
+
+/// Renders every plot the run has data for into `dir` (PNG and SVG);
+/// returns those written.
+pub fn render_all(run: &Run, dir: &Path) -> Result<Vec<Plot>, Box<dyn std::error::Error>> {
+    font();
+    let mut done = Vec::new();
+    for plot in [Plot::Latency, Plot::Vrrp, Plot::Cdf, Plot::Servers] {
+        let has_data = match plot {
+            Plot::Vrrp => !lanes(run).is_empty(),
+            _ => run.requests.iter().any(|r| !r.failed()),
+        };
+        if !has_data {
+            continue;
+        }
+        let size = plot.size(run);
+        let png = dir.join(format!("{}.png", plot.stem()));
+        draw(
+            plot,
+            run,
+            BitMapBackend::new(&png, size).into_drawing_area(),
+        )?;
+        let svg = dir.join(format!("{}.svg", plot.stem()));
+        draw(plot, run, SVGBackend::new(&svg, size).into_drawing_area())?;
+        done.push(plot);
+    }
+    Ok(done)
+}
+
+fn draw<DB: DrawingBackend>(plot: Plot, run: &Run, area: DrawingArea<DB, Shift>) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    area.fill(&WHITE)?;
+    match plot {
+        Plot::Latency => latency(run, &area)?,
+        Plot::Vrrp => vrrp(run, &area)?,
+        Plot::Cdf => cdf(run, &area)?,
+        Plot::Servers => servers(run, &area)?,
+    }
+    area.present()?;
+    Ok(())
+}
+
+const FAIL: RGBColor = RGBColor(200, 30, 30);
+const SHADE: RGBColor = RGBColor(255, 215, 210);
+const P50: RGBColor = RGBColor(40, 90, 200);
+const P99: RGBColor = RGBColor(240, 140, 20);
+const MAX: RGBColor = RGBColor(150, 150, 150);
+const MASTER: RGBColor = RGBColor(40, 160, 70);
+/// Distinct, print-safe colours for one line per server.
+const SERIES: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+];
+
+/// A chart with time on x and a number on y.
+type TimeChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Draws a vertical line at each fault across `y0..y1`; with `labels`,
+/// names it at the top, staggering neighbours so close faults stay legible.
+fn mark_faults<DB: DrawingBackend>(
+    chart: &mut TimeChart<'_, DB>,
+    run: &Run,
+    (y0, y1): (f64, f64),
+    labels: bool,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let faults = run.faults();
+    let rows = label_rows(chart, &faults);
+    for ((t, label), row) in faults.into_iter().zip(rows) {
+        chart.draw_series(LineSeries::new(
+            vec![(t, y0), (t, y1)],
+            BLACK.stroke_width(1),
+        ))?;
+        if labels {
+            let y = y1 - (y1 - y0) * (0.015 + 0.06 * row as f64);
+            chart.draw_series(std::iter::once(Text::new(
+                format!(" {label}"),
+                (t, y),
+                ("sans-serif", 13).into_font(),
+            )))?;
+        }
+    }
+    Ok(())
+}
+
+/// Marks each VIP move with a dashed green line and "VIP → owner" below
+/// the fault labels.
+fn mark_vip_moves<DB: DrawingBackend>(
+    chart: &mut TimeChart<'_, DB>,
+    run: &Run,
+    top: f64,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let moves: Vec<(f64, String)> = run
+        .vip_moves()
+        .into_iter()
+        .map(|(t, inst, host)| (t, format!("{inst} VIP \u{2192} {host}")))
+        .collect();
+    let rows = label_rows(chart, &moves);
+    for ((t, label), row) in moves.into_iter().zip(rows) {
+        let y = top * (0.8 - 0.06 * row as f64);
+        chart.draw_series(DashedLineSeries::new(
+            vec![(t, 0.0), (t, y)],
+            4,
+            3,
+            MASTER.stroke_width(1),
+        ))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!(" {label}"),
+            (t, y),
+            ("sans-serif", 12).into_font().color(&MASTER),
+        )))?;
+    }
+    Ok(())
+}
+
+/// Row of each label (0 = top) so that labels starting at their times do
+/// not overlap: each goes to the first row whose last label has ended.
+fn label_rows<DB: DrawingBackend>(
+    chart: &TimeChart<'_, DB>,
+    labels: &[(f64, String)],
+) -> Vec<usize> {
+    let range = chart.x_range();
+    let px = f64::from(chart.plotting_area().dim_in_pixel().0.max(1));
+    let per_char = (range.end - range.start) * 7.5 / px;
+    let mut row_ends: Vec<f64> = Vec::new();
+    labels
+        .iter()
+        .map(|(t, label)| {
+            let end = t + (label.chars().count() + 2) as f64 * per_char;
+            match row_ends.iter().position(|e| e <= t) {
+                Some(row) => {
+                    row_ends[row] = end;
+                    row
+                }
+                None => {
+                    row_ends.push(end);
+                    row_ends.len() - 1
+                }
+            }
+        })
+        .collect()
+}
+
+/// Splits points into runs whose x steps by at most `gap`, so a line does
+/// not bridge a stretch with no data.
+fn segments(points: &[(f64, f64)], gap: f64) -> Vec<Vec<(f64, f64)>> {
+    let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
+    for p in points {
+        match out.last_mut() {
+            Some(seg) if seg.last().is_some_and(|q| p.0 - q.0 <= gap) => seg.push(*p),
+            _ => out.push(vec![*p]),
+        }
+    }
+    out
+}
+
+/// Draws `points` as a line broken at gaps wider than `gap`, with one
+/// legend entry.
+fn broken_line<DB: DrawingBackend>(
+    chart: &mut TimeChart<'_, DB>,
+    points: &[(f64, f64)],
+    gap: f64,
+    color: RGBColor,
+    name: &str,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    for seg in segments(points, gap) {
+        chart.draw_series(LineSeries::new(seg, color.stroke_width(2)))?;
+    }
+    chart
+        .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())?
+        .label(name)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    Ok(())
+}
+
+/// Percentile `p` of sorted `v`.
+fn pct(v: &[f64], p: f64) -> f64 {
+    v[((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1]
+}
+
+fn latency<DB: DrawingBackend>(run: &Run, area: &DrawingArea<DB, Shift>) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let end = run.end();
+    // Fine bins, but wide enough to hold a few requests each at the run's rate.
+    let rate = run.requests.len() as f64 / end;
+    let width = (end / 300.0).max(8.0 / rate).max(0.1);
+    let nbins = (end / width).ceil() as usize + 1;
+    let mut bins: Vec<Vec<f64>> = vec![Vec::new(); nbins];
+    for r in run.requests.iter().filter(|r| !r.failed()) {
+        bins[((r.start / width) as usize).min(nbins - 1)].push(r.latency_ms);
+    }
+    let mut rows = Vec::new();
+    for (i, b) in bins.iter_mut().enumerate().filter(|(_, b)| !b.is_empty()) {
+        b.sort_by(f64::total_cmp);
+        rows.push((
+            i as f64 * width + width / 2.0,
+            pct(b, 0.5),
+            pct(b, 0.99),
+            b[b.len() - 1],
+        ));
+    }
+    let top = rows.iter().map(|r| r.2).fold(1.0, f64::max) * 1.4;
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            "Latency over time (failover windows shaded)",
+            ("sans-serif", 22),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..end, 0.0..top)?;
+    chart
+        .configure_mesh()
+        .x_desc("time (s)")
+        .y_desc("latency (ms)")
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    for (from, to) in run.failover_windows() {
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(from, 0.0), (to, top)],
+            SHADE.filled(),
+        )))?;
+    }
+    mark_faults(&mut chart, run, (0.0, top), true)?;
+    mark_vip_moves(&mut chart, run, top)?;
+    chart
+        .draw_series(
+            rows.iter()
+                .map(|r| Circle::new((r.0, r.3.min(top)), 2, MAX.filled())),
+        )?
+        .label("max")
+        .legend(|(x, y)| Circle::new((x + 10, y), 3, MAX.filled()));
+    let gap = width * 1.5;
+    broken_line(
+        &mut chart,
+        &rows.iter().map(|r| (r.0, r.2)).collect::<Vec<_>>(),
+        gap,
+        P99,
+        "p99",
+    )?;
+    broken_line(
+        &mut chart,
+        &rows.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>(),
+        gap,
+        P50,
+        "p50",
+    )?;
+    let failed: Vec<f64> = run
+        .requests
+        .iter()
+        .filter(|r| r.failed())
+        .map(|r| r.start)
+        .collect();
+    chart
+        .draw_series(
+            failed
+                .iter()
+                .map(|t| Cross::new((*t, top * 0.93), 4, FAIL.stroke_width(2))),
+        )?
+        .label(format!("failed request ({})", failed.len()))
+        .legend(|(x, y)| Cross::new((x + 10, y), 4, FAIL.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+/// (instance, host) lanes in order of appearance.
+fn lanes(run: &Run) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for r in run.timeline.iter().filter(|r| r.event == "state") {
+        let key = (r.instance.clone(), r.host.clone());
+        if !out.contains(&key) {
+            out.push(key);
+        }
+    }
+    out.sort();
+    out
+}
+
+fn state_color(state: &str) -> RGBColor {
+    match state {
+        "MASTER" => MASTER,
+        "BACKUP" => RGBColor(120, 160, 220),
+        "FAULT" => FAIL,
+        _ => RGBColor(210, 210, 210),
+    }
+}
+
+/// Room above the top lane for fault labels, in lanes.
+const LABEL_ROOM: f64 = 0.4;
+
+fn vrrp<DB: DrawingBackend>(run: &Run, area: &DrawingArea<DB, Shift>) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let end = run.end();
+    let lanes = lanes(run);
+    let n = lanes.len() as f64;
+    let names: Vec<String> = lanes.iter().map(|(i, h)| format!("{i} @ {h}")).collect();
+    let (area, legend) = area.split_vertically(area.dim_in_pixel().1 - 28);
+    let mut chart = ChartBuilder::on(&area)
+        .caption(
+            "VRRP state of each node (green: MASTER, owns the VIP)",
+            ("sans-serif", 22),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(230)
+        .build_cartesian_2d(0.0..end, -0.5..(n - 0.5 + LABEL_ROOM))?;
+    chart
+        .configure_mesh()
+        .x_desc("time (s)")
+        .y_labels(lanes.len())
+        .y_label_formatter(&|y| {
+            names
+                .get((n - 1.0 - y).round() as usize)
+                .filter(|_| (y - y.round()).abs() < 0.01)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    for (lane, (inst, host)) in lanes.iter().enumerate() {
+        let states: Vec<(f64, String)> = run
+            .timeline
+            .iter()
+            .filter(|r| r.event == "state" && &r.instance == inst && &r.host == host)
+            .map(|r| {
+                (
+                    r.time,
+                    r.detail.split_whitespace().next().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        let y = n - 1.0 - lane as f64;
+        for (k, (t, s)) in states.iter().enumerate() {
+            let t1 = states.get(k + 1).map_or(end, |n| n.0);
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(*t, y - 0.32), (t1, y + 0.32)],
+                state_color(s).filled(),
+            )))?;
+        }
+    }
+    mark_faults(&mut chart, run, (-0.5, n - 0.5 + LABEL_ROOM), true)?;
+    for (k, state) in ["MASTER", "BACKUP", "FAULT", "STOP"]
+        .into_iter()
+        .enumerate()
+    {
+        let x = 240 + 110 * k as i32;
+        legend.draw(&Rectangle::new(
+            [(x, 8), (x + 14, 20)],
+            state_color(state).filled(),
+        ))?;
+        legend.draw(&Text::new(
+            state,
+            (x + 20, 7),
+            ("sans-serif", 13).into_font(),
+        ))?;
+    }
+    Ok(())
+}
+
+fn cdf<DB: DrawingBackend>(run: &Run, area: &DrawingArea<DB, Shift>) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let windows = run.failover_windows();
+    let first = windows.first().map_or(f64::INFINITY, |w| w.0);
+    let last = windows.last().map_or(f64::INFINITY, |w| w.1);
+    let mut groups: [(&str, RGBColor, Vec<f64>); 3] = [
+        ("before the first fault", P50, Vec::new()),
+        ("during failovers", FAIL, Vec::new()),
+        ("after", MASTER, Vec::new()),
+    ];
+    for r in run.requests.iter().filter(|r| !r.failed()) {
+        let g = if r.start < first {
+            0
+        } else if windows.iter().any(|(a, b)| r.start >= *a && r.start <= *b) {
+            1
+        } else if r.start > last {
+            2
+        } else {
+            continue;
+        };
+        groups[g].2.push(r.latency_ms.max(0.001));
+    }
+    let all: Vec<f64> = groups.iter().flat_map(|g| g.2.iter().copied()).collect();
+    let lo = all.iter().copied().fold(f64::INFINITY, f64::min).max(0.001) * 0.8;
+    let hi = all.iter().copied().fold(0.0, f64::max).max(lo * 10.0) * 1.2;
+    let mut chart = ChartBuilder::on(area)
+        .caption("Latency CDF (log scale)", ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d((lo..hi).log_scale(), 0.0..1.0)?;
+    chart
+        .configure_mesh()
+        .x_desc("latency (ms)")
+        .y_desc("fraction of requests")
+        .x_label_formatter(&one_two_five)
+        .draw()?;
+    for (name, color, mut v) in groups {
+        if v.is_empty() {
+            continue;
+        }
+        v.sort_by(f64::total_cmp);
+        let n = v.len() as f64;
+        let points: Vec<(f64, f64)> = v
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (*x, (i + 1) as f64 / n))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)))?
+            .label(format!("{name} ({})", v.len()))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+/// Labels a log axis at 1, 2 and 5 times a power of ten only.
+fn one_two_five(v: &f64) -> String {
+    let mantissa = v / 10f64.powf(v.log10().floor());
+    if [1.0, 2.0, 5.0].iter().any(|m| (mantissa - m).abs() < 1e-6) {
+        format!("{v}")
+    } else {
+        String::new()
+    }
+}
+
+fn servers<DB: DrawingBackend>(run: &Run, area: &DrawingArea<DB, Shift>) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let end = run.end();
+    let width = (end / 120.0).max(0.5);
+    let nbins = (end / width).ceil() as usize + 1;
+    let mut names: Vec<String> = Vec::new();
+    for r in run.requests.iter().filter(|r| r.server != "-") {
+        let key = format!("{}/{}", r.backend, r.server);
+        if !names.contains(&key) {
+            names.push(key);
+        }
+    }
+    names.sort();
+    let mut counts = vec![vec![0u32; nbins]; names.len()];
+    for r in run.requests.iter().filter(|r| r.server != "-") {
+        let key = format!("{}/{}", r.backend, r.server);
+        if let Some(i) = names.iter().position(|n| *n == key) {
+            counts[i][((r.start / width) as usize).min(nbins - 1)] += 1;
+        }
+    }
+    let top = counts.iter().flatten().copied().max().unwrap_or(1) as f64 / width * 1.25;
+    let mut chart = ChartBuilder::on(area)
+        .caption("Requests per server (per second)", ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..end, 0.0..top.max(1.0))?;
+    chart
+        .configure_mesh()
+        .x_desc("time (s)")
+        .y_desc("requests / s")
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    mark_faults(&mut chart, run, (0.0, top), false)?;
+    for (i, name) in names.iter().enumerate() {
+        let pts: Vec<(f64, f64)> = counts[i]
+            .iter()
+            .enumerate()
+            .map(|(b, c)| (b as f64 * width, f64::from(*c) / width))
+            .collect();
+        broken_line(
+            &mut chart,
+            &pts,
+            f64::INFINITY,
+            SERIES[i % SERIES.len()],
+            name,
+        )?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! A run directory as `haven sim` writes it: summary, timeline, requests,
+//! per-host logs and the scenario text.
+
+use crate::schema::{read, RequestRecord, TimelineRecord};
+use std::path::{Path, PathBuf};
+
+/// Why a run directory cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A CSV file is malformed.
+    #[error("{path}: {source}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// What.
+        source: csv::Error,
+    },
+    /// summary.json is malformed.
+    #[error("{path}: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What.
+        source: serde_json::Error,
+    },
+}
+
+/// Everything a report shows.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// `summary.json`.
+    pub summary: serde_json::Value,
+    /// `timeline.csv`.
+    pub timeline: Vec<TimelineRecord>,
+    /// `requests.csv` (empty without traffic).
+    pub requests: Vec<RequestRecord>,
+    /// Each host's log: (host, text).
+    pub logs: Vec<(String, String)>,
+    /// The scenario file, when the run kept a copy.
+    pub scenario: Option<String>,
+}
+
+fn text(path: &Path) -> Result<String, RunError> {
+    std::fs::read_to_string(path).map_err(|source| RunError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+impl Run {
+    /// Reads run directory `dir`.
+    pub fn load(dir: &Path) -> Result<Self, RunError> {
+        let p = dir.join("summary.json");
+        let summary = serde_json::from_str(&text(&p)?)
+            .map_err(|source| RunError::Json { path: p, source })?;
+        let p = dir.join("timeline.csv");
+        let timeline = read(&text(&p)?).map_err(|source| RunError::Csv { path: p, source })?;
+        let p = dir.join("requests.csv");
+        let requests = if p.exists() {
+            read(&text(&p)?).map_err(|source| RunError::Csv { path: p, source })?
+        } else {
+            Vec::new()
+        };
+        let mut logs = Vec::new();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|source| RunError::Io {
+                path: dir.to_owned(),
+                source,
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+            .collect();
+        entries.sort();
+        for p in entries {
+            let host = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            logs.push((host, text(&p)?));
+        }
+        let scenario = text(&dir.join("scenario.toml")).ok();
+        Ok(Self {
+            summary,
+            timeline,
+            requests,
+            logs,
+            scenario,
+        })
+    }
+
+    /// The run's length: the last timeline or request time.
+    pub fn end(&self) -> f64 {
+        let t = self.timeline.iter().map(|r| r.time).fold(0.0, f64::max);
+        let r = self
+            .requests
+            .iter()
+            .map(|r| r.start + r.latency_ms / 1e3)
+            .fold(0.0, f64::max);
+        t.max(r).max(1.0)
+    }
+
+    /// Faults: (time, label); faults at the same instant share one label
+    /// ("stop keepalived, start keepalived").
+    pub fn faults(&self) -> Vec<(f64, String)> {
+        let mut out: Vec<(f64, String)> = Vec::new();
+        for r in self.timeline.iter().filter(|r| r.event == "action") {
+            match out.last_mut() {
+                Some((t, label)) if *t == r.time => {
+                    label.push_str(", ");
+                    label.push_str(&r.detail);
+                }
+                _ => out.push((r.time, r.detail.clone())),
+            }
+        }
+        out
+    }
+
+    /// VIP moves: (time, instance, new owner), from `vip_add` events.
+    pub fn vip_moves(&self) -> Vec<(f64, String, String)> {
+        self.timeline
+            .iter()
+            .filter(|r| r.event == "vip_add")
+            .map(|r| (r.time, r.instance.clone(), r.host.clone()))
+            .collect()
+    }
+
+    /// Failover windows: from each fault to the next VIP move it caused.
+    pub fn failover_windows(&self) -> Vec<(f64, f64)> {
+        let num = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<f64>().ok());
+        self.summary["failovers"]
+            .as_array()
+            .map(|fs| {
+                fs.iter()
+                    .filter_map(|f| Some((num(&f["at"])?, num(&f["vip_moved"])?)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
