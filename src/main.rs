@@ -5,6 +5,7 @@ mod check;
 mod fs_loader;
 mod report;
 mod sim;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -26,14 +27,62 @@ enum Command {
     /// Replay a scenario in the deterministic simulator and write each
     /// host's log, timeline.csv and summary.json.
     Sim(SimArgs),
-    /// Render the plots and report.html of a run directory.
+    /// Run a scenario over parameter combinations and many seeds, in
+    /// parallel, and write sweep.csv (one row per run).
+    Sweep(SweepArgs),
+    /// Render the plots and report.html of a run or sweep directory.
     Report(ReportArgs),
+}
+
+/// Arguments of `haven sweep`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct SweepArgs {
+    /// The scenario file.
+    scenario: PathBuf,
+    /// NAME=V1,V2,...: a config keyword and the values to try, in the
+    /// keyword's own syntax (repeatable; every combination runs). Known:
+    /// advert_int, preempt_delay, garp_master_delay, interval, fall, rise,
+    /// weight (keepalived) and inter, fall, rise, weight (haproxy); a
+    /// `keepalived.` or `haproxy.` prefix picks one program.
+    #[arg(long = "set", value_name = "NAME=VALUES")]
+    set: Vec<haven_sim::Param>,
+    /// Seeds per combination.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    seeds: u64,
+    /// The first seed; a combination runs seeds first..first+seeds.
+    #[arg(long, default_value_t = 1)]
+    first_seed: u64,
+    /// Runs at once (default: one per CPU).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Run only shard I of N (1-based) and write sweep-I-of-N.csv;
+    /// `haven report` merges the shards of a directory.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<sweep::Shard>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Options `haven sim` and `haven sweep` share.
+#[derive(Debug, clap::Args)]
+pub(crate) struct OutputArgs {
+    /// Output directory (default: out/<scenario name>, or
+    /// out/<scenario name>-sweep for a sweep).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// keepalived behaviour and log style for every host.
+    #[arg(long, value_enum)]
+    log_style: Option<LogStyle>,
+    /// Also render the plots and report.html into the output directory
+    /// (a sharded sweep: once every shard is there, with `haven report`).
+    #[arg(long)]
+    report: bool,
 }
 
 /// Arguments of `haven report`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ReportArgs {
-    /// A directory `haven sim` wrote.
+    /// A directory `haven sim` or `haven sweep` wrote.
     dir: PathBuf,
 }
 
@@ -45,15 +94,8 @@ pub(crate) struct SimArgs {
     /// Seed of the run (default: the scenario's).
     #[arg(long)]
     seed: Option<u64>,
-    /// Output directory (default: out/<scenario name>).
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// keepalived behaviour and log style for every host.
-    #[arg(long, value_enum)]
-    log_style: Option<LogStyle>,
-    /// Also render the plots and report.html into the output directory.
-    #[arg(long)]
-    report: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// keepalived generations haven reproduces.
@@ -94,6 +136,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Sim(args) => sim::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
         Command::Report(args) => report::render(&args.dir).map(|()| ExitCode::SUCCESS),
     };
     match result {

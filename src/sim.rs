@@ -5,34 +5,42 @@ use crate::fs_loader::read_text;
 use crate::{LogStyle, SimArgs};
 use anyhow::{Context, Result};
 use haven_core::config::keepalived::Compat;
+use haven_sim::Loaded;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Runs `haven sim`.
-pub(crate) fn run(args: &SimArgs) -> Result<ExitCode> {
-    let text = read_text(&args.scenario)?;
-    let base = args
-        .scenario
-        .parent()
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
+/// Reads and loads scenario `path`: `Ok(None)` when it has errors, which
+/// are printed (`file:line:col: ...`).
+pub(crate) fn load_scenario(
+    path: &Path,
+    log_style: Option<LogStyle>,
+) -> Result<Option<(Loaded, String)>> {
+    let text = read_text(path)?;
+    let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let read = |rel: &str| -> Result<String, String> {
         read_text(&base.join(rel)).map_err(|e| format!("{e:#}"))
     };
-    let style = args.log_style.map(|s| match s {
+    let style = log_style.map(|s| match s {
         LogStyle::V1 => Compat::V1_2,
         LogStyle::V2 => Compat::V2_2,
     });
-    let name = args.scenario.to_string_lossy();
-    let loaded = match haven_sim::load(&name, &text, &read, style) {
-        Ok(l) => l,
+    match haven_sim::load(&path.to_string_lossy(), &text, &read, style) {
+        Ok(l) => Ok(Some((l, text))),
         Err(e) => {
             eprintln!("{e}");
-            return Ok(ExitCode::from(1));
+            Ok(None)
         }
+    }
+}
+
+/// Runs `haven sim`.
+pub(crate) fn run(args: &SimArgs) -> Result<ExitCode> {
+    let Some((loaded, text)) = load_scenario(&args.scenario, args.output.log_style)? else {
+        return Ok(ExitCode::from(1));
     };
     let rec = haven_sim::run(&loaded, args.seed);
     let out = args
+        .output
         .out
         .clone()
         .unwrap_or_else(|| Path::new("out").join(&loaded.name));
@@ -52,7 +60,7 @@ pub(crate) fn run(args: &SimArgs) -> Result<ExitCode> {
     write("scenario.toml", &text)?;
     print!("{}", rec.summary_text());
     println!("outputs in {}", out.display());
-    if args.report {
+    if args.output.report {
         crate::report::render(&out)?;
     }
     Ok(if rec.all_passed() {

@@ -23,7 +23,7 @@ const KEY_WORDS: &[&str] = &[
     "Netlink reflector",
 ];
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -42,18 +42,32 @@ fn field(v: &serde_json::Value) -> String {
     }
 }
 
+/// The page up to its title heading: `haven report: NAME`.
+pub(crate) fn page_head(name: &str) -> String {
+    let name = esc(name);
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>haven report: {name}</title>\n<style>{STYLE}</style></head><body>\n<h1>haven report: {name}</h1>\n"
+    )
+}
+
+/// The page's only styling.
+const STYLE: &str = "body{font-family:sans-serif;max-width:1060px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:4px 8px;text-align:left}th{background:#eee}pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:12px}.ok{color:#2a7}.failed{color:#c22;font-weight:bold}";
+
+/// An SVG file's text without its XML declaration, for inlining.
+pub(crate) fn inline_svg(path: &Path) -> std::io::Result<String> {
+    let svg = std::fs::read_to_string(path)?;
+    Ok(svg
+        .trim_start_matches("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+        .trim()
+        .to_owned())
+}
+
 /// Writes `dir/report.html` for `run` with the `plots` already rendered in
 /// `dir`; returns its path.
 pub fn write_report(run: &Run, dir: &Path, plots: &[Plot]) -> std::io::Result<std::path::PathBuf> {
     let name = field(&run.summary["scenario"]);
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>haven report: {}</title>\n<style>body{{font-family:sans-serif;max-width:1060px;margin:2em auto;color:#222}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #bbb;padding:4px 8px;text-align:left}}th{{background:#eee}}pre{{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:12px}}.ok{{color:#2a7}}.failed{{color:#c22;font-weight:bold}}</style></head><body>\n<h1>haven report: {}</h1>\n<p>Seed {}.</p>\n",
-        esc(&name),
-        esc(&name),
-        esc(&field(&run.summary["seed"]))
-    );
+    let mut h = page_head(&name);
+    let _ = writeln!(h, "<p>Seed {}.</p>", esc(&field(&run.summary["seed"])));
     h.push_str("<h2>Summary</h2>\n");
     if let Some(l) = run.summary["latency"].as_object() {
         let _ = write!(h, "<table><tr><th>requests</th><th>failed</th><th>mean (ms)</th><th>p50 (ms)</th><th>p99 (ms)</th><th>max (ms)</th></tr><tr>");
@@ -106,14 +120,8 @@ pub fn write_report(run: &Run, dir: &Path, plots: &[Plot]) -> std::io::Result<st
         h.push_str("</table>\n");
     }
     for plot in plots {
-        let svg = std::fs::read_to_string(dir.join(format!("{}.svg", plot.stem())))?;
-        let _ = write!(
-            h,
-            "<h2>{}</h2>\n<figure>{}</figure>\n",
-            esc(plot.title()),
-            svg.trim_start_matches("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
-                .trim()
-        );
+        let svg = inline_svg(&dir.join(format!("{}.svg", plot.stem())))?;
+        let _ = writeln!(h, "<h2>{}</h2>\n<figure>{svg}</figure>", esc(plot.title()));
     }
     h.push_str("<h2>Key log lines</h2>\n");
     for (host, log) in &run.logs {

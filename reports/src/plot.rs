@@ -54,12 +54,12 @@ impl Plot {
     }
 }
 
-type DrawResult = Result<(), Box<dyn std::error::Error>>;
+pub(crate) type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
 static FONT: Once = Once::new();
 
 /// Registers the embedded font once; text needs no system fonts.
-fn font() {
+pub(crate) fn font() {
     FONT.call_once(|| {
         // A font that fails to load shows as missing labels, which tests catch.
         let _ = plotters::style::register_font(
@@ -112,12 +112,12 @@ where
     Ok(())
 }
 
-const FAIL: RGBColor = RGBColor(200, 30, 30);
+pub(crate) const FAIL: RGBColor = RGBColor(200, 30, 30);
 const SHADE: RGBColor = RGBColor(255, 215, 210);
-const P50: RGBColor = RGBColor(40, 90, 200);
+pub(crate) const P50: RGBColor = RGBColor(40, 90, 200);
 const P99: RGBColor = RGBColor(240, 140, 20);
 const MAX: RGBColor = RGBColor(150, 150, 150);
-const MASTER: RGBColor = RGBColor(40, 160, 70);
+pub(crate) const MASTER: RGBColor = RGBColor(40, 160, 70);
 /// Distinct, print-safe colours for one line per server.
 const SERIES: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
@@ -259,8 +259,8 @@ where
     Ok(())
 }
 
-/// Percentile `p` of sorted `v`.
-fn pct(v: &[f64], p: f64) -> f64 {
+/// Value at quantile `p` of sorted, non-empty `v` (nearest rank).
+pub(crate) fn quantile(v: &[f64], p: f64) -> f64 {
     v[((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1]
 }
 
@@ -282,8 +282,8 @@ where
         b.sort_by(f64::total_cmp);
         rows.push((
             i as f64 * width + width / 2.0,
-            pct(b, 0.5),
-            pct(b, 0.99),
+            quantile(b, 0.5),
+            quantile(b, 0.99),
             b[b.len() - 1],
         ));
     }

@@ -9,6 +9,8 @@
 
 mod load;
 mod net;
+mod outcome;
+mod params;
 mod record;
 mod requests;
 pub mod scenario;
@@ -16,6 +18,8 @@ mod traffic;
 mod world;
 
 pub use load::{is_haproxy_idiom, load, Loaded};
+pub use outcome::Outcome;
+pub use params::{apply, Param};
 pub use record::{Failover, Recorder, Verdict};
 pub use scenario::ScenarioError;
 

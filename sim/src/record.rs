@@ -87,21 +87,42 @@ pub struct Failover {
     /// The fault.
     pub fault: String,
     /// When it was injected (s).
-    pub at: String,
+    #[serde(serialize_with = "text")]
+    pub at: Instant,
     /// First log line it caused (s).
-    pub detected: Option<String>,
+    #[serde(serialize_with = "opt_text")]
+    pub detected: Option<Instant>,
     /// When a VIP was next added, and where.
-    pub vip_moved: Option<String>,
+    #[serde(serialize_with = "opt_text")]
+    pub vip_moved: Option<Instant>,
     /// The host that took the VIP.
     pub new_owner: Option<String>,
     /// When the segment's ARP cache pointed at the new owner.
-    pub arp_converged: Option<String>,
+    #[serde(serialize_with = "opt_text")]
+    pub arp_converged: Option<Instant>,
     /// Failed requests sent after the fault and before the next one.
     pub failed_requests: u64,
     /// First to last failed request (s), as clients felt it.
-    pub client_downtime: Option<String>,
+    #[serde(serialize_with = "opt_text")]
+    pub client_downtime: Option<Duration>,
     /// Latency of the requests sent after the fault and before the next one.
     pub latency: Option<LatencyStats>,
+}
+
+/// Serializes a time as its text (`12.345678`, `6.527343s`).
+fn text<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+/// [`text`], or `null`.
+fn opt_text<T: std::fmt::Display, S: serde::Serializer>(
+    v: &Option<T>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_none(),
+    }
 }
 
 /// One expectation's verdict.
@@ -128,6 +149,8 @@ pub struct Recorder {
     vips: Vec<(Instant, String, String, bool)>,
     arps: Vec<(Instant, IpAddr, String)>,
     faults: Vec<(Instant, String)>,
+    /// When the run ended, after `finish`.
+    pub(crate) end: Instant,
     checks: Vec<(Duration, Check, String)>,
     /// Requests kept for `requests.csv` (every `sample_every`-th).
     sampled: Vec<RequestRow>,
@@ -180,6 +203,7 @@ impl Recorder {
             failed_starts: Vec::new(),
             latency: None,
             failovers: Vec::new(),
+            end: Instant::ZERO,
             verdicts: Vec::new(),
         }
     }
@@ -296,6 +320,7 @@ impl Recorder {
 
     /// Closes the run: failovers and expectations.
     pub fn finish(&mut self, end: Instant) {
+        self.end = end;
         self.sampled.sort_by_key(|r| r.start);
         self.failed_starts.sort();
         self.latency = self.lat.stats();
@@ -310,7 +335,7 @@ impl Recorder {
                 .filter(|t| *t >= at && *t < until)
                 .collect();
             let client_downtime = match (failed.first(), failed.last()) {
-                (Some(a), Some(b)) => Some(b.saturating_duration_since(*a).to_string()),
+                (Some(a), Some(b)) => Some(b.saturating_duration_since(*a)),
                 _ => None,
             };
             let detected = self
@@ -333,11 +358,11 @@ impl Recorder {
             });
             self.failovers.push(Failover {
                 fault: label,
-                at: secs(at),
-                detected: detected.map(secs),
-                vip_moved: moved.as_ref().map(|(t, ..)| secs(*t)),
+                at,
+                detected,
+                vip_moved: moved.as_ref().map(|(t, ..)| *t),
                 new_owner: moved.map(|(_, h, _, _)| h),
-                arp_converged: arp.map(secs),
+                arp_converged: arp,
                 failed_requests: failed.len() as u64,
                 client_downtime,
                 latency: self.windows.get(n + 1).and_then(|(_, w)| w.stats()),
@@ -418,8 +443,17 @@ impl Recorder {
 
     /// Longest stretch up to `t` with two or more MASTERs of `instance`.
     fn longest_split(&self, instance: &str, t: Instant) -> Duration {
-        let mut masters: Vec<String> = Vec::new();
-        let (mut since, mut longest) = (None, Duration::ZERO);
+        self.split_stretches(instance, t)
+            .into_iter()
+            .map(|(a, b)| b.saturating_duration_since(a))
+            .max()
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// Stretches up to `t` with two or more MASTERs of `instance`.
+    pub(crate) fn split_stretches(&self, instance: &str, t: Instant) -> Vec<(Instant, Instant)> {
+        let mut masters: Vec<&str> = Vec::new();
+        let (mut since, mut out) = (None, Vec::new());
         for (at, h, _, s) in self
             .states
             .iter()
@@ -427,21 +461,30 @@ impl Recorder {
         {
             masters.retain(|x| x != h);
             if s == "MASTER" {
-                masters.push(h.clone());
+                masters.push(h);
             }
             match (masters.len() >= 2, since) {
                 (true, None) => since = Some(*at),
                 (false, Some(s0)) => {
-                    longest = longest.max(at.saturating_duration_since(s0));
+                    out.push((s0, *at));
                     since = None;
                 }
                 _ => {}
             }
         }
-        if let Some(s0) = since {
-            longest = longest.max(t.saturating_duration_since(s0));
+        out.extend(since.map(|s0| (s0, t)));
+        out
+    }
+
+    /// The VRRP instances that changed state, in order of first change.
+    pub(crate) fn instances(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for (.., inst, _) in &self.states {
+            if !out.contains(&inst.as_str()) {
+                out.push(inst);
+            }
         }
-        longest
+        out
     }
 
     /// Each host's syslog file: (host, contents).
@@ -546,18 +589,12 @@ impl Recorder {
                 "  {} at {}s: detected {}, VIP moved {}{}, ARP converged {}{felt}\n",
                 f.fault,
                 f.at,
-                f.detected
-                    .as_deref()
-                    .map_or("-".into(), |t| format!("{t}s")),
-                f.vip_moved
-                    .as_deref()
-                    .map_or("-".into(), |t| format!("{t}s")),
+                f.detected.map_or("-".into(), |t| format!("{t}s")),
+                f.vip_moved.map_or("-".into(), |t| format!("{t}s")),
                 f.new_owner
                     .as_deref()
                     .map_or(String::new(), |h| format!(" to {h}")),
-                f.arp_converged
-                    .as_deref()
-                    .map_or("-".into(), |t| format!("{t}s")),
+                f.arp_converged.map_or("-".into(), |t| format!("{t}s")),
             ));
         }
         for v in &self.verdicts {

@@ -16,3 +16,4 @@ mod values;
 
 pub use model::*;
 pub use parser::{parse, ParseOptions};
+pub use values::parse_time;

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 /// Parses a time such as `2000`, `5s`, `300ms`, `1m` (default unit: ms).
 /// On error returns the first unexpected character.
-pub(crate) fn parse_time(text: &str) -> Result<Duration, Option<char>> {
+pub fn parse_time(text: &str) -> Result<Duration, Option<char>> {
     let digits = text.chars().take_while(char::is_ascii_digit).count();
     if digits == 0 {
         return Err(text.chars().next());

@@ -15,3 +15,4 @@ mod values;
 
 pub use model::*;
 pub use parse::parse;
+pub use values::decimal_micros;

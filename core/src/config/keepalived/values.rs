@@ -122,7 +122,7 @@ pub(crate) fn command(node: &Node) -> Option<String> {
 }
 
 /// `1.5` → 1 500 000 µs, exactly; `None` for anything else.
-pub(crate) fn decimal_micros(text: &str) -> Option<u64> {
+pub fn decimal_micros(text: &str) -> Option<u64> {
     let (int, frac) = text.split_once('.').unwrap_or((text, ""));
     if int.is_empty() && frac.is_empty()
         || !int.chars().all(|c| c.is_ascii_digit())
