@@ -8,6 +8,7 @@ use anyhow::Result;
 use haven_core::config::haproxy::{self, HaproxyConfig, ParseOptions};
 use haven_core::config::keepalived::{self, KeepalivedConfig};
 use haven_core::config::{Diagnostics, Form, Severity};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Runs `haven check`.
@@ -15,28 +16,14 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitCode> {
     if args.haproxy.is_empty() && args.keepalived.is_none() {
         anyhow::bail!("nothing to check: give -f haproxy.cfg and/or -k keepalived.conf");
     }
-    let pid = std::process::id();
     let mut failed = false;
 
     let haproxy_model = if args.haproxy.is_empty() {
         None
     } else {
-        let paths = expand_cfg_paths(&args.haproxy)?;
-        let mut sources = Vec::new();
-        for p in &paths {
-            sources.push((p.to_string_lossy().into_owned(), read_text(p)?));
-        }
-        let refs: Vec<(&str, &str)> = sources
-            .iter()
-            .map(|(n, t)| (n.as_str(), t.as_str()))
-            .collect();
-        let opts = ParseOptions {
-            env: std::env::vars().collect(),
-        };
-        let parsed = haproxy::parse(&refs, &opts);
-        print_haproxy_diags(&parsed.diagnostics, pid);
-        failed |= parsed.diagnostics.has_errors();
-        parsed.config
+        let model = load_haproxy(&args.haproxy)?;
+        failed |= model.is_none();
+        model
     };
 
     let keepalived_model = match &args.keepalived {
@@ -75,6 +62,26 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitCode> {
     }
     println!("Configuration file is valid");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads haproxy.cfg files and directories as one configuration, printing
+/// every diagnostic as `haproxy -c` does; `None` when there are errors.
+pub(crate) fn load_haproxy(paths: &[PathBuf]) -> Result<Option<HaproxyConfig>> {
+    let paths = expand_cfg_paths(paths)?;
+    let mut sources = Vec::new();
+    for p in &paths {
+        sources.push((p.to_string_lossy().into_owned(), read_text(p)?));
+    }
+    let refs: Vec<(&str, &str)> = sources
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let opts = ParseOptions {
+        env: std::env::vars().collect(),
+    };
+    let parsed = haproxy::parse(&refs, &opts);
+    print_haproxy_diags(&parsed.diagnostics, std::process::id());
+    Ok(parsed.config.filter(|_| !parsed.diagnostics.has_errors()))
 }
 
 /// Prints haproxy diagnostics in `haproxy -c`'s layout on stderr.

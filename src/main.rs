@@ -4,6 +4,7 @@
 mod check;
 mod fs_loader;
 mod report;
+mod run;
 mod sim;
 mod sweep;
 
@@ -27,11 +28,22 @@ enum Command {
     /// Replay a scenario in the deterministic simulator and write each
     /// host's log, timeline.csv and summary.json.
     Sim(SimArgs),
+    /// Run as the load balancer: serve the frontends of haproxy.cfg for
+    /// real (HTTP), with health checks, until interrupted.
+    Run(RunArgs),
     /// Run a scenario over parameter combinations and many seeds, in
     /// parallel, and write sweep.csv (one row per run).
     Sweep(SweepArgs),
     /// Render the plots and report.html of a run or sweep directory.
     Report(ReportArgs),
+}
+
+/// Arguments of `haven run`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunArgs {
+    /// haproxy.cfg file or directory of *.cfg files (repeatable).
+    #[arg(short = 'f', long = "file", value_name = "FILE|DIR", required = true)]
+    haproxy: Vec<PathBuf>,
 }
 
 /// Arguments of `haven sweep`.
@@ -136,6 +148,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Sim(args) => sim::run(&args),
+        Command::Run(args) => run::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         Command::Report(args) => report::render(&args.dir).map(|()| ExitCode::SUCCESS),
     };

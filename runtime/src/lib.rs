@@ -1,3 +1,13 @@
-//! haven's real-mode driver: the tokio runtime that drives `haven_core` on
-//! real sockets. Built in a later issue; for now this crate only fixes its
-//! place in the workspace.
+//! haven's real mode: drives `haven_core::node::Node` with the real clock
+//! and real sockets. One driver task owns the node (every balancing,
+//! health and retry decision stays in core); listener, request and probe
+//! tasks only move bytes and report what happened as [`driver`] events.
+
+mod clock;
+mod driver;
+mod forward;
+mod listen;
+mod probe;
+mod request;
+
+pub use listen::{start, Running, StartError};

@@ -1,0 +1,30 @@
+//! The runtime's clock: core's [`Instant`] counts nanoseconds from the
+//! moment the process started, as the simulator's counts from zero.
+
+use haven_core::time::Instant;
+
+/// Converts between the monotonic clock and core's time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    origin: tokio::time::Instant,
+}
+
+impl Clock {
+    /// A clock whose zero is now.
+    pub(crate) fn start() -> Self {
+        Self {
+            origin: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Now, on core's clock.
+    pub(crate) fn now(&self) -> Instant {
+        let ns = self.origin.elapsed().as_nanos();
+        Instant::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
+    }
+
+    /// Core's `at` on the monotonic clock.
+    pub(crate) fn deadline(&self, at: Instant) -> tokio::time::Instant {
+        self.origin + std::time::Duration::from_nanos(at.as_nanos())
+    }
+}

@@ -1,0 +1,279 @@
+//! The driver task: owns the [`Node`], turns events from the socket tasks
+//! into core inputs, fires core's timers on time, and performs core's
+//! outputs (connect, abort, finish, probe, log).
+
+use crate::clock::Clock;
+use crate::probe;
+use haven_core::config::haproxy::HaproxyConfig;
+use haven_core::health::{self, CheckId, ProbeEvent};
+use haven_core::node::Node;
+use haven_core::proxy::{self, Outcome, StreamId};
+use haven_core::route::RequestHead;
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
+
+/// What a socket task saw.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// A request's head arrived on `frontend` (index in the config).
+    Request {
+        id: StreamId,
+        frontend: usize,
+        method: String,
+        uri: String,
+        headers: Vec<(String, String)>,
+        client: SocketAddr,
+        commands: UnboundedSender<Command>,
+    },
+    /// The connection to the server is up.
+    Connected(StreamId),
+    /// The connection to the server failed.
+    ConnectFailed(StreamId),
+    /// The server's response head arrived.
+    Response(StreamId, u16),
+    /// The response went to the client.
+    Done(StreamId),
+    /// The client went away before the end.
+    ClientClosed(StreamId),
+    /// A health probe's progress.
+    Probe(CheckId, ProbeEvent),
+}
+
+/// What the driver tells a request task to do.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Connect to this server and send the request.
+    Connect { addr: SocketAddr },
+    /// Drop the attempt in progress.
+    Abort,
+    /// Answer the client: the server's response, or haproxy's page for
+    /// `outcome.status` when `generated`.
+    Finish {
+        outcome: Outcome,
+        generated: bool,
+        backend: String,
+        server: Option<String>,
+    },
+}
+
+/// The driver's state.
+pub(crate) struct Driver {
+    node: Node,
+    clock: Clock,
+    rng: ChaCha8Rng,
+    events: UnboundedSender<Event>,
+    streams: BTreeMap<StreamId, UnboundedSender<Command>>,
+    probes: BTreeMap<CheckId, JoinHandle<()>>,
+    /// Per backend (config index), per server: its address.
+    servers: BTreeMap<usize, Vec<SocketAddr>>,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        node: Node,
+        clock: Clock,
+        rng: ChaCha8Rng,
+        events: UnboundedSender<Event>,
+        servers: BTreeMap<usize, Vec<SocketAddr>>,
+    ) -> Self {
+        Self {
+            node,
+            clock,
+            rng,
+            events,
+            streams: BTreeMap::new(),
+            probes: BTreeMap::new(),
+            servers,
+        }
+    }
+
+    fn config(&self) -> Option<&HaproxyConfig> {
+        self.node.haproxy_config()
+    }
+
+    /// Runs until every event sender is gone.
+    pub(crate) async fn run(mut self, mut rx: UnboundedReceiver<Event>) {
+        self.node.start_haproxy(self.clock.now());
+        self.perform();
+        loop {
+            let deadline = self.node.poll_timeout();
+            let sleep = tokio::time::sleep_until(deadline.map_or_else(
+                || tokio::time::Instant::now() + std::time::Duration::from_secs(3600),
+                |d| self.clock.deadline(d),
+            ));
+            tokio::select! {
+                ev = rx.recv() => match ev {
+                    Some(ev) => self.handle(ev),
+                    None => break,
+                },
+                () = sleep => {
+                    let now = self.clock.now();
+                    while self.node.handle_timeout(now, &mut self.rng) {}
+                }
+            }
+            self.perform();
+        }
+        for (_, p) in std::mem::take(&mut self.probes) {
+            p.abort();
+        }
+    }
+
+    fn handle(&mut self, ev: Event) {
+        let now = self.clock.now();
+        match ev {
+            Event::Request {
+                id,
+                frontend,
+                method,
+                uri,
+                headers,
+                client,
+                commands,
+            } => {
+                self.streams.insert(id, commands);
+                let refs: Vec<(&str, &str)> = headers
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str()))
+                    .collect();
+                let head = RequestHead {
+                    method: &method,
+                    uri: &uri,
+                    headers: &refs,
+                };
+                if let Some((flow, mut t)) = self.node.flow() {
+                    flow.handle_request(now, id, frontend, &head, client.ip(), &mut t);
+                }
+            }
+            Event::Connected(id) => self.with_flow(|f, t| f.handle_connected(now, id, t)),
+            Event::ConnectFailed(id) => self.with_flow(|f, t| f.handle_connect_failed(now, id, t)),
+            Event::Response(id, status) => {
+                self.with_flow(|f, t| f.handle_response(now, id, status, t));
+            }
+            Event::Done(id) => self.with_flow(|f, t| f.handle_done(now, id, t)),
+            Event::ClientClosed(id) => {
+                self.streams.remove(&id);
+                self.with_flow(|f, t| f.handle_client_closed(now, id, t));
+            }
+            Event::Probe(id, event) => {
+                if let Some((checks, mut t)) = self.node.checks() {
+                    checks.handle_probe(now, id, event, &mut t, &mut self.rng);
+                }
+            }
+        }
+    }
+
+    fn with_flow(
+        &mut self,
+        f: impl FnOnce(&mut proxy::Flow, &mut dyn haven_core::sched::Timers<proxy::Timer>),
+    ) {
+        if let Some((flow, mut t)) = self.node.flow() {
+            f(flow, &mut t);
+        }
+    }
+
+    /// Performs every pending output of the checks and the flow.
+    fn perform(&mut self) {
+        loop {
+            let check = self.node.checks().and_then(|(c, _)| c.poll_output());
+            if let Some(out) = check {
+                self.perform_check(out);
+                continue;
+            }
+            let flow = self.node.flow().and_then(|(f, _)| f.poll_output());
+            match flow {
+                Some(out) => self.perform_flow(out),
+                None => break,
+            }
+        }
+    }
+
+    fn perform_check(&mut self, out: health::Output) {
+        match out {
+            health::Output::StartProbe {
+                id,
+                backend,
+                server,
+                probe,
+            } => {
+                if let Some(addr) = self.server_addr(backend, server) {
+                    let task = tokio::spawn(probe::run(id, addr, probe, self.events.clone()));
+                    if let Some(old) = self.probes.insert(id, task) {
+                        old.abort();
+                    }
+                }
+            }
+            health::Output::AbortProbe { id } => {
+                if let Some(task) = self.probes.remove(&id) {
+                    task.abort();
+                }
+            }
+            health::Output::ServerState {
+                backend,
+                server,
+                up,
+            } => {
+                let now = self.clock.now();
+                self.with_flow(|f, t| f.handle_server_state(now, backend, server, up, t));
+            }
+            health::Output::Log(record) => println!("{record}"),
+        }
+    }
+
+    fn perform_flow(&mut self, out: proxy::Output) {
+        match out {
+            proxy::Output::Connect {
+                id,
+                backend,
+                server,
+            } => {
+                let addr = self.server_addr(backend, server);
+                match (addr, self.streams.get(&id)) {
+                    (Some(addr), Some(tx)) => {
+                        let _ = tx.send(Command::Connect { addr });
+                    }
+                    _ => {
+                        let now = self.clock.now();
+                        self.with_flow(|f, t| f.handle_connect_failed(now, id, t));
+                    }
+                }
+            }
+            proxy::Output::Abort { id } => {
+                if let Some(tx) = self.streams.get(&id) {
+                    let _ = tx.send(Command::Abort);
+                }
+            }
+            proxy::Output::Finish {
+                id,
+                outcome,
+                generated,
+            } => {
+                let names = self.names(outcome.backend, outcome.tried.last().copied());
+                if let Some(tx) = self.streams.remove(&id) {
+                    let (backend, server) = names;
+                    let _ = tx.send(Command::Finish {
+                        outcome,
+                        generated,
+                        backend,
+                        server,
+                    });
+                }
+            }
+        }
+    }
+
+    fn server_addr(&self, backend: usize, server: usize) -> Option<SocketAddr> {
+        self.servers.get(&backend)?.get(server).copied()
+    }
+
+    /// Backend and server names for the log.
+    fn names(&self, backend: Option<usize>, server: Option<usize>) -> (String, Option<String>) {
+        let cfg = self.config();
+        let be = backend.and_then(|b| cfg?.proxies.get(b));
+        let name = be.map_or_else(|| "-".to_owned(), |p| p.name.clone());
+        let server = server.and_then(|s| Some(be?.servers.get(s)?.name.clone()));
+        (name, server)
+    }
+}

@@ -1,0 +1,124 @@
+//! One health probe on a real socket: connect (TCP check), then for HTTP
+//! checks send the request and read the status line and body. Results go
+//! back to the driver as [`ProbeEvent`]s; deadlines are core's (it aborts
+//! the task on `timeout check`).
+
+use crate::driver::Event;
+use haven_core::health::{CheckId, Probe, ProbeEvent};
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// How much of a check response is read (haproxy's check buffer size).
+const CHECK_BUFFER: usize = 16_384;
+
+/// Probes `addr` and reports each step as check `id`'s events.
+pub(crate) async fn run(
+    id: CheckId,
+    addr: SocketAddr,
+    probe: Probe,
+    events: UnboundedSender<Event>,
+) {
+    let report = |e: ProbeEvent| {
+        let _ = events.send(Event::Probe(id, e));
+    };
+    let mut stream = match TcpStream::connect(addr).await {
+        Ok(s) => s,
+        Err(e) => {
+            report(ProbeEvent::ConnectFailed {
+                info: connect_error_text(&e),
+            });
+            return;
+        }
+    };
+    report(ProbeEvent::Connected);
+    let Probe::Http {
+        method,
+        uri,
+        version,
+        headers,
+        body,
+    } = probe
+    else {
+        return;
+    };
+    let mut request = format!("{method} {uri} {version}\r\n");
+    for (name, value) in &headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(b) = &body {
+        request.push_str(&format!("content-length: {}\r\n", b.len()));
+    }
+    request.push_str("connection: close\r\n\r\n");
+    if let Some(b) = &body {
+        request.push_str(b);
+    }
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        report(ProbeEvent::Invalid);
+        return;
+    }
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    while buf.len() < CHECK_BUFFER {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    report(parse_response(&buf));
+}
+
+/// haproxy's words for a failed connect.
+fn connect_error_text(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => "Connection refused".into(),
+        std::io::ErrorKind::TimedOut => "Connection timed out".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Status, reason and body of an HTTP response, or `Invalid`.
+fn parse_response(buf: &[u8]) -> ProbeEvent {
+    let text = String::from_utf8_lossy(buf);
+    let Some((head, body)) = text
+        .split_once("\r\n\r\n")
+        .or_else(|| text.split_once("\n\n"))
+    else {
+        return ProbeEvent::Invalid;
+    };
+    let status_line = head.lines().next().unwrap_or("");
+    let mut parts = status_line.splitn(3, ' ');
+    let (Some(version), Some(code)) = (parts.next(), parts.next()) else {
+        return ProbeEvent::Invalid;
+    };
+    match code.parse::<u16>() {
+        Ok(status) if version.starts_with("HTTP/") && (100..1000).contains(&status) => {
+            ProbeEvent::Response {
+                status,
+                reason: parts.next().unwrap_or("").trim().to_owned(),
+                body: body.to_owned(),
+            }
+        }
+        _ => ProbeEvent::Invalid,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn responses_parse_like_haproxy_reads_them() {
+        assert_eq!(
+            parse_response(b"HTTP/1.1 404 Not Found\r\nx: y\r\n\r\nnope"),
+            ProbeEvent::Response {
+                status: 404,
+                reason: "Not Found".into(),
+                body: "nope".into()
+            }
+        );
+        assert_eq!(parse_response(b"garbage"), ProbeEvent::Invalid);
+        assert_eq!(parse_response(b"SMTP 220 hi\r\n\r\n"), ProbeEvent::Invalid);
+    }
+}

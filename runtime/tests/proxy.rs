@@ -1,0 +1,238 @@
+//! Real mode on loopback: in-process HTTP backends behind `haven_runtime`,
+//! driven by raw HTTP/1.1 clients. Every wait polls with a deadline.
+
+use bytes::Bytes;
+use haven_core::balance::{Balancer, PickKey};
+use haven_core::config::haproxy::{parse, HaproxyConfig, ParseOptions};
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper::Response;
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{JoinHandle, JoinSet};
+
+/// A backend answering every request with 200 and its name.
+struct Backend {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Backend {
+    async fn start(name: &'static str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let task = tokio::spawn(async move {
+            let mut conns = JoinSet::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                conns.spawn(async move {
+                    let service = service_fn(move |_req| async move {
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
+                            name.as_bytes(),
+                        ))))
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { addr, task }
+    }
+
+    /// Gone: listener closed and every connection dropped.
+    fn kill(&self) {
+        self.task.abort();
+    }
+}
+
+/// A free loopback port, never the same twice in this process (tests run
+/// in parallel, and the OS may offer a port again once it is closed).
+fn free_port() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().expect("port list");
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+}
+
+fn config(text: &str) -> HaproxyConfig {
+    let parsed = parse(&[("test.cfg", text)], &ParseOptions::default());
+    parsed
+        .config
+        .unwrap_or_else(|| panic!("config errors: {:?}", parsed.diagnostics))
+}
+
+/// GET `path` with `host` on a fresh connection: (status, body).
+async fn get(addr: SocketAddr, host: &str, path: &str) -> (u16, String) {
+    let raw = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let reply = send_raw(addr, raw.as_bytes()).await;
+    let status = reply
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = reply
+        .split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, b)| b.to_owned());
+    (status, body)
+}
+
+/// Sends `bytes` and reads until the server closes (or 5 s).
+async fn send_raw(addr: SocketAddr, bytes: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).await.expect("connect to haven");
+    s.write_all(bytes).await.expect("send");
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+const DEFAULTS: &str = "defaults\n    mode http\n    retries 3\n    option redispatch\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n";
+
+// Input: roundrobin over weights 3:2:1, 12 sequential requests.
+// Output: the servers answer in exactly the order core's balancer picks.
+#[tokio::test]
+async fn roundrobin_follows_cores_sequence() {
+    let (a, b, c) = (
+        Backend::start("a").await,
+        Backend::start("b").await,
+        Backend::start("c").await,
+    );
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    balance roundrobin\n    server a {} weight 3\n    server b {} weight 2\n    server c {} weight 1\n",
+        a.addr, b.addr, c.addr
+    );
+    let cfg = config(&text);
+    let mut balancer = Balancer::new(&cfg.proxies[1]);
+    let key = PickKey {
+        client: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        uri: "/",
+    };
+    let expected: Vec<String> = (0..12)
+        .map(|_| {
+            let s = balancer.pick(key.clone(), None).expect("a server");
+            balancer.release(s);
+            ["a", "b", "c"][s].to_owned()
+        })
+        .collect();
+    let running = haven_runtime::start(cfg).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let mut seen = Vec::new();
+    for _ in 0..12 {
+        let (status, body) = get(fe, "x", "/").await;
+        assert_eq!(status, 200);
+        seen.push(body);
+    }
+    assert_eq!(seen, expected);
+    running.stop();
+}
+
+// Input: the book's section 14.3 haproxy.cfg with its addresses rewritten
+// to loopback ports.
+// Output: each Host reaches its pool; an unknown Host gets haproxy's 503.
+#[tokio::test]
+async fn host_acls_route_like_the_book() {
+    let book = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/book-14.3/haproxy.cfg"
+    ))
+    .expect("the book's config");
+    let (w, s, v) = (
+        Backend::start("webapp1").await,
+        Backend::start("webapp2").await,
+        Backend::start("webapp3").await,
+    );
+    let port = free_port();
+    let text = book
+        .replace("bind *:80", &format!("bind 127.0.0.1:{port}"))
+        .replace(
+            "bind 0.0.0.0:9188",
+            &format!("bind 127.0.0.1:{}", free_port()),
+        )
+        .replace("192.168.66.20:80", &w.addr.to_string())
+        .replace("192.168.66.21:80", &s.addr.to_string())
+        .replace("192.168.66.22:80", &v.addr.to_string());
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    for (host, server) in [
+        ("www.zb.com", "webapp1"),
+        ("static.zb.com", "webapp2"),
+        ("video.zb.com", "webapp3"),
+        ("WWW.ZB.COM", "webapp1"),
+    ] {
+        assert_eq!(get(fe, host, "/").await, (200, server.to_owned()), "{host}");
+    }
+    let (status, body) = get(fe, "other.example", "/").await;
+    assert_eq!(status, 503);
+    assert_eq!(body, haven_core::proxy::error_body(503));
+    running.stop();
+}
+
+// Input: two servers checked every 100 ms (fall 2), one killed mid-run.
+// Output: no request fails (retries and redispatch cover the window) and,
+// within a deadline, every request goes to the live server.
+#[tokio::test]
+async fn a_killed_server_goes_down_and_no_request_fails() {
+    let (a, b) = (Backend::start("a").await, Backend::start("b").await);
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    balance roundrobin\n    server a {} check inter 100 fall 2 rise 2\n    server b {} check inter 100 fall 2 rise 2\n",
+        a.addr, b.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    for _ in 0..4 {
+        assert_eq!(get(fe, "x", "/").await.0, 200);
+    }
+    b.kill();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut only_a_streak = 0;
+    while only_a_streak < 10 {
+        assert!(tokio::time::Instant::now() < deadline, "b never went DOWN");
+        let (status, body) = get(fe, "x", "/").await;
+        assert_eq!(status, 200, "a request failed while a was up");
+        only_a_streak = if body == "a" { only_a_streak + 1 } else { 0 };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    running.stop();
+}
+
+// Input: a request line that is not HTTP, then a header far over the
+// limit, each followed by a normal request on a new connection.
+// Output: 400 with haproxy's body for both, and the next request is served.
+#[tokio::test]
+async fn malformed_and_oversized_requests_get_400_and_the_next_is_served() {
+    let a = Backend::start("a").await;
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {}\n",
+        a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let garbage = send_raw(fe, b"GARBAGE\r\n\r\n").await;
+    assert!(garbage.starts_with("HTTP/1.1 400"), "{garbage}");
+    assert_eq!(get(fe, "x", "/").await, (200, "a".to_owned()));
+    let huge = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "y".repeat(200_000)
+    );
+    let reply = send_raw(fe, huge.as_bytes()).await;
+    assert!(
+        reply.starts_with("HTTP/1.1 400") || reply.starts_with("HTTP/1.1 431"),
+        "{reply}"
+    );
+    assert_eq!(get(fe, "x", "/").await, (200, "a".to_owned()));
+    running.stop();
+}
