@@ -1,9 +1,28 @@
 //! `haven run`: real mode. Reads haproxy.cfg like `haven check` (refusing
-//! to start on an error), then serves it until Ctrl-C or SIGTERM.
+//! to start on an error), then serves it. SIGHUP re-reads the files: a
+//! valid config starts beside the old one (same addresses, SO_REUSEPORT)
+//! while the old one drains; an invalid one is refused with its errors and
+//! the old one keeps serving. SIGTERM or Ctrl-C stop accepting and let the
+//! requests in progress finish, for up to [`GRACE`].
 
 use crate::RunArgs;
 use anyhow::{Context, Result};
+use haven_runtime::Running;
 use std::process::ExitCode;
+use std::time::Duration;
+use tokio::signal::unix::{signal, SignalKind};
+
+/// How long a graceful stop waits for requests in progress.
+const GRACE: Duration = Duration::from_secs(30);
+
+/// Starts real mode for `cfg` and says where it listens.
+async fn start(cfg: haven_core::config::haproxy::HaproxyConfig) -> Result<Running> {
+    let running = haven_runtime::start(cfg).await?;
+    for (frontend, addr) in &running.listeners {
+        eprintln!("haven: frontend {frontend} listening on {addr}");
+    }
+    Ok(running)
+}
 
 /// Runs `haven run`.
 pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
@@ -15,15 +34,35 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         .build()
         .context("cannot start the runtime")?;
     rt.block_on(async {
-        let running = haven_runtime::start(cfg).await?;
-        for (frontend, addr) in &running.listeners {
-            eprintln!("haven: frontend {frontend} listening on {addr}");
+        let mut running = start(cfg).await?;
+        let mut term = signal(SignalKind::terminate())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        loop {
+            tokio::select! {
+                () = running.wait() => return Ok(ExitCode::from(1)),
+                _ = tokio::signal::ctrl_c() => break,
+                _ = term.recv() => break,
+                _ = hup.recv() => {
+                    let reloaded = match crate::check::load_haproxy(&args.haproxy) {
+                        Ok(Some(cfg)) => start(cfg).await,
+                        Ok(None) => Err(anyhow::anyhow!("the configuration has errors")),
+                        Err(e) => Err(e),
+                    };
+                    match reloaded {
+                        Ok(new) => {
+                            tokio::spawn(std::mem::replace(&mut running, new).drain());
+                            eprintln!("haven: configuration reloaded");
+                        }
+                        Err(e) => eprintln!(
+                            "haven: reload refused: {e:#}; still serving the previous configuration"
+                        ),
+                    }
+                }
+            }
         }
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            () = running.wait() => {}
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+        eprintln!("haven: stopping: no new connections, finishing requests in progress");
+        if tokio::time::timeout(GRACE, running.drain()).await.is_err() {
+            eprintln!("haven: grace time over after {GRACE:?}; exiting");
         }
         Ok(ExitCode::SUCCESS)
     })

@@ -40,6 +40,8 @@ pub(crate) enum Event {
     ClientClosed(StreamId),
     /// A health probe's progress.
     Probe(CheckId, ProbeEvent),
+    /// Stop once no request is in progress (reload, graceful stop).
+    Drain,
 }
 
 /// What the driver tells a request task to do.
@@ -69,6 +71,7 @@ pub(crate) struct Driver {
     probes: BTreeMap<CheckId, JoinHandle<()>>,
     /// Per backend (config index), per server: its address.
     servers: BTreeMap<usize, Vec<SocketAddr>>,
+    draining: bool,
 }
 
 impl Driver {
@@ -87,6 +90,7 @@ impl Driver {
             streams: BTreeMap::new(),
             probes: BTreeMap::new(),
             servers,
+            draining: false,
         }
     }
 
@@ -115,6 +119,9 @@ impl Driver {
                 }
             }
             self.perform();
+            if self.draining && self.streams.is_empty() {
+                break;
+            }
         }
         for (_, p) in std::mem::take(&mut self.probes) {
             p.abort();
@@ -157,6 +164,7 @@ impl Driver {
                 self.streams.remove(&id);
                 self.with_flow(|f, t| f.handle_client_closed(now, id, t));
             }
+            Event::Drain => self.draining = true,
             Event::Probe(id, event) => {
                 if let Some((checks, mut t)) = self.node.checks() {
                     checks.handle_probe(now, id, event, &mut t, &mut self.rng);

@@ -49,14 +49,22 @@ impl Pool {
     }
 
     fn put(self: &Arc<Self>, addr: SocketAddr, mut sender: SendRequest<Full<Bytes>>) {
+        if sender.is_ready() {
+            self.park(addr, sender);
+            return;
+        }
         let pool = Arc::clone(self);
         tokio::spawn(async move {
             if sender.ready().await.is_ok() {
-                if let Ok(mut idle) = pool.idle.lock() {
-                    idle.entry(addr).or_default().push(sender);
-                }
+                pool.park(addr, sender);
             }
         });
+    }
+
+    fn park(&self, addr: SocketAddr, sender: SendRequest<Full<Bytes>>) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.entry(addr).or_default().push(sender);
+        }
     }
 
     /// Sends `req` to `addr`; `connected` runs once a connection is there.

@@ -2,7 +2,7 @@
 //! frontend and listen section, start the driver, accept connections.
 
 use crate::clock::Clock;
-use crate::driver::Driver;
+use crate::driver::{Driver, Event};
 use crate::forward::Pool;
 use crate::request::{serve, Shared};
 use haven_core::config::haproxy::{HaproxyConfig, Mode, ProxyKind, ServerAddr, ServerPort};
@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Why real mode cannot start.
@@ -46,28 +48,41 @@ pub enum StartError {
     },
 }
 
-/// Real mode, running. Dropping it leaves the tasks running; call
-/// [`Running::stop`] to end them.
+/// Real mode, running.
 #[derive(Debug)]
 pub struct Running {
     /// Every bound address with its frontend's name, in config order.
     pub listeners: Vec<(String, SocketAddr)>,
-    tasks: Vec<JoinHandle<()>>,
+    accepts: Vec<JoinHandle<()>>,
+    driver: JoinHandle<()>,
+    events: UnboundedSender<Event>,
+    draining: watch::Sender<bool>,
 }
 
 impl Running {
-    /// Stops accepting and stops the driver (in-flight requests end).
+    /// Stops everything at once: listeners, connections, the driver.
     pub fn stop(self) {
-        for t in self.tasks {
+        for t in self.accepts {
             t.abort();
         }
+        self.driver.abort();
     }
 
-    /// Waits until every task ends (they run until stopped).
-    pub async fn wait(self) {
-        for t in self.tasks {
-            let _ = t.await;
+    /// Stops accepting, lets every request in progress finish (keep-alive
+    /// connections close after their current request), then ends. A new
+    /// `start` on the same addresses can run meanwhile (SO_REUSEPORT).
+    pub async fn drain(self) {
+        for t in &self.accepts {
+            t.abort();
         }
+        let _ = self.draining.send(true);
+        let _ = self.events.send(Event::Drain);
+        let _ = self.driver.await;
+    }
+
+    /// Runs until stopped.
+    pub async fn wait(&mut self) {
+        let _ = (&mut self.driver).await;
     }
 }
 
@@ -111,20 +126,27 @@ async fn resolve(cfg: &HaproxyConfig) -> Result<BTreeMap<usize, Vec<SocketAddr>>
 const REQUEST_BUFFER: usize = 16_384;
 
 /// Accepts connections on `listener`, each served by hyper (HTTP/1.1,
-/// keep-alive) with [`serve`].
-async fn accept(listener: TcpListener, shared: Arc<Shared>) {
+/// keep-alive) with [`serve`], closing after the current request once
+/// `draining` turns true.
+async fn accept(listener: TcpListener, shared: Arc<Shared>, draining: watch::Receiver<bool>) {
     loop {
         let Ok((stream, client)) = listener.accept().await else {
             continue;
         };
         let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
+        let mut draining = draining.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| serve(req, Arc::clone(&shared), client));
-            let _ = hyper::server::conn::http1::Builder::new()
+            let conn = hyper::server::conn::http1::Builder::new()
                 .max_buf_size(REQUEST_BUFFER)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                _ = draining.wait_for(|d| *d) => conn.as_mut().graceful_shutdown(),
+            }
+            let _ = conn.await;
         });
     }
 }
@@ -133,8 +155,9 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) {
 pub async fn start(cfg: HaproxyConfig) -> Result<Running, StartError> {
     let servers = resolve(&cfg).await?;
     let mut listeners = Vec::new();
-    let mut tasks = Vec::new();
+    let mut accepts = Vec::new();
     let (events, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (draining, drain_rx) = watch::channel(false);
     let pool = Arc::new(Pool::default());
     let next_id = Arc::new(AtomicU64::new(0));
     for (index, p) in cfg.proxies.iter().enumerate() {
@@ -154,16 +177,17 @@ pub async fn start(cfg: HaproxyConfig) -> Result<Running, StartError> {
             for port in bind.port..=bind.port_end {
                 let ip = bind.addr.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
                 let addr = SocketAddr::new(ip, port);
-                let listener =
-                    TcpListener::bind(addr)
-                        .await
-                        .map_err(|reason| StartError::Bind {
-                            frontend: p.name.clone(),
-                            addr,
-                            reason,
-                        })?;
+                let listener = listen_on(addr).map_err(|reason| StartError::Bind {
+                    frontend: p.name.clone(),
+                    addr,
+                    reason,
+                })?;
                 listeners.push((p.name.clone(), listener.local_addr().unwrap_or(addr)));
-                tasks.push(tokio::spawn(accept(listener, Arc::clone(&shared))));
+                accepts.push(tokio::spawn(accept(
+                    listener,
+                    Arc::clone(&shared),
+                    drain_rx.clone(),
+                )));
             }
         }
     }
@@ -175,9 +199,28 @@ pub async fn start(cfg: HaproxyConfig) -> Result<Running, StartError> {
         node,
         Clock::start(),
         rand_chacha::ChaCha8Rng::seed_from_u64(seed),
-        events,
+        events.clone(),
         servers,
     );
-    tasks.push(tokio::spawn(driver.run(rx)));
-    Ok(Running { listeners, tasks })
+    Ok(Running {
+        listeners,
+        accepts,
+        driver: tokio::spawn(driver.run(rx)),
+        events,
+        draining,
+    })
+}
+
+/// A listening socket on `addr` with SO_REUSEADDR and SO_REUSEPORT, so a
+/// reload can bind the same address while the old one drains.
+fn listen_on(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }

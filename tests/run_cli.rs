@@ -1,0 +1,144 @@
+//! `haven run` as a process on loopback: it serves the config, refuses a
+//! broken config on SIGHUP and keeps serving the old one, takes a valid
+//! new one on the next SIGHUP, and stops cleanly on SIGTERM. Every wait
+//! polls with a deadline.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A backend thread answering every connection with 200 and `body`.
+fn backend(body: &'static str) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let mut seen = Vec::new();
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    addr
+}
+
+/// GET / on a fresh connection: the body, or `None` on any failure.
+fn get(port: u16) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.starts_with("HTTP/1.1 200")
+        .then(|| out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()))
+        .flatten()
+}
+
+/// Polls `f` every 20 ms until it holds; panics with `what` after 10 s.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn config(port: u16, server: SocketAddr) -> String {
+    format!(
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server s {server}\n"
+    )
+}
+
+/// Kills the child if the test ends early.
+struct Haven(Child);
+
+impl Drop for Haven {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+fn stderr_of(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+// Input: haven run on backend A; then a broken config and SIGHUP; then a
+// config for backend B and SIGHUP; then SIGTERM.
+// Output: A answers until B's config is loaded; the broken one is refused
+// with haproxy-style errors while A keeps answering; SIGTERM exits 0.
+#[test]
+fn reload_keeps_serving_through_a_broken_config_and_takes_a_good_one() {
+    let (a, b) = (backend("A"), backend("B"));
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("haproxy.cfg");
+    let log = dir.path().join("stderr.log");
+    std::fs::write(&cfg, config(port, a)).expect("write config");
+    let child = Command::new(env!("CARGO_BIN_EXE_haven"))
+        .arg("run")
+        .arg("-f")
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("haven starts");
+    let mut haven = Haven(child);
+    eventually("A answers", || get(port).as_deref() == Some("A"));
+
+    std::fs::write(
+        &cfg,
+        "frontend fe\n    bind 127.0.0.1:1\n    no_such_keyword\n",
+    )
+    .expect("write broken config");
+    signal(&haven.0, "-HUP");
+    eventually("the broken config is refused", || {
+        stderr_of(&log).contains("reload refused")
+    });
+    let err = stderr_of(&log);
+    assert!(err.contains("[ALERT]") && err.contains(":3]"), "{err}");
+    assert_eq!(
+        get(port).as_deref(),
+        Some("A"),
+        "the old config still serves"
+    );
+
+    std::fs::write(&cfg, config(port, b)).expect("write new config");
+    signal(&haven.0, "-HUP");
+    eventually("B answers after the reload", || {
+        get(port).as_deref() == Some("B")
+    });
+    assert!(stderr_of(&log).contains("configuration reloaded"));
+
+    signal(&haven.0, "-TERM");
+    let mut status = None;
+    eventually("haven exits on SIGTERM", || {
+        status = haven.0.try_wait().expect("wait");
+        status.is_some()
+    });
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
+    assert!(stderr_of(&log).contains("stopping"));
+}
