@@ -19,5 +19,6 @@ pub mod node;
 pub mod proxy;
 pub mod route;
 pub mod sched;
+pub mod stats;
 pub mod time;
 pub mod vrrp;

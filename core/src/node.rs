@@ -221,6 +221,11 @@ impl Node {
         ))
     }
 
+    /// The haproxy side for reading (stats): config, checks and flow.
+    pub fn haproxy_parts(&self) -> Option<(&HaproxyConfig, &Checks, &Flow)> {
+        self.haproxy.as_ref().map(|(c, k, f)| (c, k, f))
+    }
+
     /// The keepalived config, if any.
     pub fn keepalived_config(&self) -> Option<&KeepalivedConfig> {
         self.keepalived.as_ref().map(|(c, _)| c)

@@ -9,6 +9,7 @@ use haven_core::health::{self, CheckId, ProbeEvent};
 use haven_core::node::Node;
 use haven_core::proxy::{self, Outcome, StreamId};
 use haven_core::route::RequestHead;
+use haven_core::stats::{self, Access, Counters, Sources};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -51,6 +52,12 @@ pub(crate) enum Command {
     Connect { addr: SocketAddr },
     /// Drop the attempt in progress.
     Abort,
+    /// Answer with this response (stats page, CSV, 401).
+    Reply {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: String,
+    },
     /// Answer the client: the server's response, or haproxy's page for
     /// `outcome.status` when `generated`.
     Finish {
@@ -72,6 +79,7 @@ pub(crate) struct Driver {
     /// Per backend (config index), per server: its address.
     servers: BTreeMap<usize, Vec<SocketAddr>>,
     draining: bool,
+    counters: Counters,
 }
 
 impl Driver {
@@ -91,6 +99,7 @@ impl Driver {
             probes: BTreeMap::new(),
             servers,
             draining: false,
+            counters: Counters::default(),
         }
     }
 
@@ -140,7 +149,16 @@ impl Driver {
                 client,
                 commands,
             } => {
+                let authorization = headers
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+                    .map(|(_, v)| v.as_str());
+                if let Some(reply) = self.stats_reply(frontend, &uri, authorization) {
+                    let _ = commands.send(reply);
+                    return;
+                }
                 self.streams.insert(id, commands);
+                self.counters.request(id, frontend);
                 let refs: Vec<(&str, &str)> = headers
                     .iter()
                     .map(|(n, v)| (n.as_str(), v.as_str()))
@@ -231,6 +249,7 @@ impl Driver {
     }
 
     fn perform_flow(&mut self, out: proxy::Output) {
+        self.counters.observe(&out);
         match out {
             proxy::Output::Connect {
                 id,
@@ -270,6 +289,54 @@ impl Driver {
                 }
             }
         }
+    }
+
+    /// The stats page, CSV or 401 when the request is for the stats URI
+    /// of its proxy; `None` to route it as usual.
+    fn stats_reply(
+        &self,
+        frontend: usize,
+        uri: &str,
+        authorization: Option<&str>,
+    ) -> Option<Command> {
+        let (config, checks, flow) = self.node.haproxy_parts()?;
+        let proxy = config.proxies.get(frontend)?;
+        let sources = Sources {
+            config,
+            counters: &self.counters,
+            flow,
+            checks,
+        };
+        let no_cache = ("cache-control", "no-cache".to_owned());
+        let (status, headers, body) = match stats::access(proxy, uri, authorization) {
+            Access::Pass => return None,
+            Access::Csv => (
+                200,
+                vec![no_cache, ("content-type", "text/plain".into())],
+                stats::csv(&sources),
+            ),
+            Access::Html => {
+                let mut headers = vec![no_cache, ("content-type", "text/html".into())];
+                if let Some(r) = proxy.stats.as_ref().and_then(|s| s.refresh) {
+                    headers.push(("refresh", (r.as_nanos() / 1_000_000_000).to_string()));
+                }
+                (200, headers, stats::html(&sources))
+            }
+            Access::Unauthorized { realm } => (
+                401,
+                vec![
+                    no_cache,
+                    ("content-type", "text/html".into()),
+                    ("www-authenticate", format!("Basic realm=\"{realm}\"")),
+                ],
+                proxy::error_body(401).to_owned(),
+            ),
+        };
+        Some(Command::Reply {
+            status,
+            headers,
+            body,
+        })
     }
 
     fn server_addr(&self, backend: usize, server: usize) -> Option<SocketAddr> {

@@ -151,6 +151,17 @@ pub(crate) async fn serve(
                     }));
                 }
                 Some(Command::Abort) => attempt = None,
+                Some(Command::Reply { status, headers, body }) => {
+                    guard.answered = true;
+                    let mut resp = Response::new(Full::new(Bytes::from(body)));
+                    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+                    for (name, value) in headers {
+                        if let Ok(v) = HeaderValue::from_str(&value) {
+                            resp.headers_mut().insert(name, v);
+                        }
+                    }
+                    return Ok(resp);
+                }
                 Some(Command::Finish { outcome, generated: gen, backend, server }) => {
                     guard.answered = true;
                     let resp = match (gen, answer.take()) {

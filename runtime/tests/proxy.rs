@@ -236,3 +236,94 @@ async fn malformed_and_oversized_requests_get_400_and_the_next_is_served() {
     assert_eq!(get(fe, "x", "/").await, (200, "a".to_owned()));
     running.stop();
 }
+
+// Input: two servers behind roundrobin, a stats listen with auth, 4
+// requests, then the stats URI without and with credentials.
+// Output: 401 with the realm; then a CSV in haproxy's layout whose rows
+// match the config and the traffic (2 + 2 picks, backend weight 2, UP).
+#[tokio::test]
+async fn stats_csv_matches_the_model_and_needs_auth() {
+    let (a, b) = (Backend::start("a").await, Backend::start("b").await);
+    let (port, stats_port) = (free_port(), free_port());
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {} check inter 100\n    server b {} check inter 100 backup\n    server c {}\nlisten st\n    bind 127.0.0.1:{stats_port}\n    stats enable\n    stats uri /stats\n    stats auth admin:secret\n    stats realm Haproxy\\ Statistics\n",
+        a.addr, b.addr, a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let (fe, st) = (running.listeners[0].1, running.listeners[1].1);
+    for _ in 0..4 {
+        assert_eq!(get(fe, "x", "/").await, (200, "a".to_owned()));
+    }
+    let denied = send_raw(
+        st,
+        b"GET /stats;csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(denied.starts_with("HTTP/1.1 401"), "{denied}");
+    assert!(
+        denied.contains("www-authenticate: Basic realm=\"Haproxy Statistics\""),
+        "{denied}"
+    );
+    // admin:secret
+    let csv = send_raw(
+        st,
+        b"GET /stats;csv HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YWRtaW46c2VjcmV0\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let body = csv.split_once("\r\n\r\n").map(|(_, b)| b).expect("a body");
+    let mut lines = body.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    assert_eq!(&header[..3], ["# pxname", "svname", "qcur"]);
+    assert_eq!(
+        header.len(),
+        105,
+        "103 columns, '-', and the trailing comma"
+    );
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim_start_matches("# ") == name)
+            .expect(name)
+    };
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let names: Vec<(&str, &str)> = rows.iter().map(|r| (r[0], r[1])).collect();
+    assert_eq!(
+        names,
+        [
+            ("fe", "FRONTEND"),
+            ("be", "a"),
+            ("be", "b"),
+            ("be", "c"),
+            ("be", "BACKEND"),
+            ("st", "FRONTEND"),
+            ("st", "BACKEND")
+        ]
+    );
+    let cell = |row: usize, name: &str| rows[row][col(name)];
+    assert!(
+        rows.iter().all(|r| r.len() == 105 && r[104].is_empty()),
+        "trailing commas"
+    );
+    assert_eq!(cell(0, "stot"), "4");
+    assert_eq!(cell(0, "hrsp_2xx"), "4");
+    assert_eq!(cell(0, "status"), "OPEN");
+    assert_eq!(
+        (cell(1, "status"), cell(1, "lbtot"), cell(1, "act")),
+        ("UP", "2", "1")
+    );
+    assert_eq!(
+        (cell(2, "bck"), cell(2, "lbtot"), cell(2, "check_rise")),
+        ("1", "0", "2")
+    );
+    assert_eq!((cell(3, "status"), cell(3, "lbtot")), ("no check", "2"));
+    assert_eq!(
+        (cell(4, "stot"), cell(4, "lbtot"), cell(4, "weight")),
+        ("4", "4", "2")
+    );
+    assert_eq!(
+        (cell(4, "act"), cell(4, "bck"), cell(4, "status")),
+        ("2", "1", "UP")
+    );
+    assert_eq!(cell(4, "type"), "1");
+    running.stop();
+}

@@ -56,6 +56,25 @@ impl Counter {
         (self.is_up() != was_up).then_some(self.is_up())
     }
 
+    /// `(rise, fall, health)`, as the stats CSV shows them.
+    pub fn values(&self) -> (u32, u32, u32) {
+        (self.rise, self.fall, self.health)
+    }
+
+    /// The stats `status` column: `UP`, `UP 1/3` (going down), `DOWN`,
+    /// `DOWN 1/2` (going up).
+    pub fn stats_status(&self) -> String {
+        if self.is_full_up() {
+            "UP".into()
+        } else if self.is_full_down() {
+            "DOWN".into()
+        } else if self.is_up() {
+            format!("UP {}/{}", self.health - self.rise + 1, self.fall)
+        } else {
+            format!("DOWN {}/{}", self.health, self.rise)
+        }
+    }
+
     /// `3/3 UP`, `1/2 DOWN`: the form logs and stats use.
     pub fn display(&self) -> String {
         if self.is_up() {

@@ -578,6 +578,21 @@ impl Flow {
         self.out.pop_front()
     }
 
+    /// Requests server `server` of backend `backend` is serving.
+    pub fn inflight(&self, backend: usize, server: usize) -> u32 {
+        self.backends
+            .get(&backend)
+            .map_or(0, |b| b.balancer.inflight(server))
+    }
+
+    /// Whether server `server` of backend `backend` takes traffic.
+    pub fn is_up(&self, backend: usize, server: usize) -> bool {
+        self.backends
+            .get(&backend)
+            .and_then(|b| b.up.get(server).copied())
+            .unwrap_or(false)
+    }
+
     /// Requests waiting in backend `backend`'s queue.
     pub fn queued(&self, backend: usize) -> usize {
         self.backends.get(&backend).map_or(0, |b| b.queue.len())

@@ -1,0 +1,99 @@
+//! Which requests are stats requests, and whether they may see the page.
+
+use crate::config::haproxy::Proxy;
+use base64::Engine as _;
+
+/// What a request to a proxy with `stats` gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// Not a stats request: route it as usual.
+    Pass,
+    /// The HTML page.
+    Html,
+    /// The CSV (`;csv` after the URI).
+    Csv,
+    /// 401 with `WWW-Authenticate: Basic realm="..."`.
+    Unauthorized {
+        /// The realm (`stats realm`, default "HAProxy Statistics").
+        realm: String,
+    },
+}
+
+/// Decides for a request with `uri` and `Authorization` header value
+/// `authorization` on `proxy`. Like haproxy, any URI starting with the
+/// stats URI is a stats request.
+pub fn access(proxy: &Proxy, uri: &str, authorization: Option<&str>) -> Access {
+    let Some(stats) = &proxy.stats else {
+        return Access::Pass;
+    };
+    let Some(rest) = uri.strip_prefix(stats.uri.as_str()) else {
+        return Access::Pass;
+    };
+    if !stats.auth.is_empty() {
+        let given = authorization
+            .and_then(|a| a.strip_prefix("Basic "))
+            .and_then(|b| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(b.trim())
+                    .ok()
+            })
+            .and_then(|b| String::from_utf8(b).ok());
+        let ok = given.is_some_and(|g| {
+            stats
+                .auth
+                .iter()
+                .any(|(u, p)| g.split_once(':') == Some((u.as_str(), p.as_str())))
+        });
+        if !ok {
+            return Access::Unauthorized {
+                realm: stats
+                    .realm
+                    .clone()
+                    .unwrap_or_else(|| "HAProxy Statistics".into()),
+            };
+        }
+    }
+    if rest.split(';').any(|opt| opt == "csv") {
+        Access::Csv
+    } else {
+        Access::Html
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::haproxy::{parse, ParseOptions};
+
+    fn stats_proxy(extra: &str) -> Proxy {
+        let text = format!(
+            "listen st\n    bind :8404\n    mode http\n    stats enable\n    stats uri /s\n{extra}"
+        );
+        let parsed = parse(&[("t.cfg", &text)], &ParseOptions::default());
+        parsed.config.expect("valid").proxies.remove(0)
+    }
+
+    #[test]
+    fn stats_uri_prefix_and_csv_option() {
+        let p = stats_proxy("");
+        assert_eq!(access(&p, "/s", None), Access::Html);
+        assert_eq!(access(&p, "/s;csv", None), Access::Csv);
+        assert_eq!(access(&p, "/s;csv;norefresh", None), Access::Csv);
+        assert_eq!(access(&p, "/other", None), Access::Pass);
+    }
+
+    #[test]
+    fn basic_auth_is_checked() {
+        let p = stats_proxy("    stats auth admin:secret\n    stats realm Haproxy\\ Statistics\n");
+        let denied = Access::Unauthorized {
+            realm: "Haproxy Statistics".into(),
+        };
+        assert_eq!(access(&p, "/s", None), denied);
+        // "admin:wrong" and "admin:secret" in base64.
+        assert_eq!(access(&p, "/s", Some("Basic YWRtaW46d3Jvbmc=")), denied);
+        assert_eq!(
+            access(&p, "/s", Some("Basic YWRtaW46c2VjcmV0")),
+            Access::Html
+        );
+    }
+}

@@ -1,0 +1,450 @@
+//! The stats CSV in haproxy 2.6's layout: a `# ` header of the 103 base
+//! columns then `-`, one row per frontend, server and backend in config
+//! order, every line ending with a comma (as haproxy 2.6.12 serves it over
+//! HTTP; its module columns after `-` are left out). Which cells are empty
+//! and which are `0` follows haproxy per row type.
+
+use super::{Counters, Tally};
+use crate::config::haproxy::{HaproxyConfig, Proxy, ProxyKind};
+use crate::health::Checks;
+use crate::proxy::Flow;
+use std::collections::BTreeMap;
+
+/// The base columns, in order.
+const COLUMNS: [&str; 103] = [
+    "pxname",
+    "svname",
+    "qcur",
+    "qmax",
+    "scur",
+    "smax",
+    "slim",
+    "stot",
+    "bin",
+    "bout",
+    "dreq",
+    "dresp",
+    "ereq",
+    "econ",
+    "eresp",
+    "wretr",
+    "wredis",
+    "status",
+    "weight",
+    "act",
+    "bck",
+    "chkfail",
+    "chkdown",
+    "lastchg",
+    "downtime",
+    "qlimit",
+    "pid",
+    "iid",
+    "sid",
+    "throttle",
+    "lbtot",
+    "tracked",
+    "type",
+    "rate",
+    "rate_lim",
+    "rate_max",
+    "check_status",
+    "check_code",
+    "check_duration",
+    "hrsp_1xx",
+    "hrsp_2xx",
+    "hrsp_3xx",
+    "hrsp_4xx",
+    "hrsp_5xx",
+    "hrsp_other",
+    "hanafail",
+    "req_rate",
+    "req_rate_max",
+    "req_tot",
+    "cli_abrt",
+    "srv_abrt",
+    "comp_in",
+    "comp_out",
+    "comp_byp",
+    "comp_rsp",
+    "lastsess",
+    "last_chk",
+    "last_agt",
+    "qtime",
+    "ctime",
+    "rtime",
+    "ttime",
+    "agent_status",
+    "agent_code",
+    "agent_duration",
+    "check_desc",
+    "agent_desc",
+    "check_rise",
+    "check_fall",
+    "check_health",
+    "agent_rise",
+    "agent_fall",
+    "agent_health",
+    "addr",
+    "cookie",
+    "mode",
+    "algo",
+    "conn_rate",
+    "conn_rate_max",
+    "conn_tot",
+    "intercepted",
+    "dcon",
+    "dses",
+    "wrew",
+    "connect",
+    "reuse",
+    "cache_lookups",
+    "cache_hits",
+    "srv_icur",
+    "src_ilim",
+    "qtime_max",
+    "ctime_max",
+    "rtime_max",
+    "ttime_max",
+    "eint",
+    "idle_conn_cur",
+    "safe_conn_cur",
+    "used_conn_cur",
+    "need_conn_est",
+    "uweight",
+    "agg_server_status",
+    "agg_server_check_status",
+    "agg_check_status",
+];
+
+/// Cells a frontend row shows as `0` when nothing else is known.
+const FRONTEND_ZERO: &[&str] = &[
+    "scur",
+    "smax",
+    "stot",
+    "bin",
+    "bout",
+    "dreq",
+    "dresp",
+    "ereq",
+    "rate",
+    "rate_lim",
+    "rate_max",
+    "hrsp_1xx",
+    "hrsp_2xx",
+    "hrsp_3xx",
+    "hrsp_4xx",
+    "hrsp_5xx",
+    "hrsp_other",
+    "req_rate",
+    "req_rate_max",
+    "req_tot",
+    "comp_in",
+    "comp_out",
+    "comp_byp",
+    "comp_rsp",
+    "conn_rate",
+    "conn_rate_max",
+    "conn_tot",
+    "intercepted",
+    "dcon",
+    "dses",
+    "wrew",
+    "cache_lookups",
+    "cache_hits",
+    "eint",
+];
+
+/// Cells a server row shows as `0`.
+const SERVER_ZERO: &[&str] = &[
+    "qcur",
+    "qmax",
+    "scur",
+    "smax",
+    "stot",
+    "bin",
+    "bout",
+    "dresp",
+    "econ",
+    "eresp",
+    "wretr",
+    "wredis",
+    "lastchg",
+    "lbtot",
+    "rate",
+    "rate_max",
+    "hrsp_1xx",
+    "hrsp_2xx",
+    "hrsp_3xx",
+    "hrsp_4xx",
+    "hrsp_5xx",
+    "hrsp_other",
+    "req_tot",
+    "cli_abrt",
+    "srv_abrt",
+    "qtime",
+    "ctime",
+    "rtime",
+    "ttime",
+    "wrew",
+    "connect",
+    "reuse",
+    "srv_icur",
+    "qtime_max",
+    "ctime_max",
+    "rtime_max",
+    "ttime_max",
+    "eint",
+    "idle_conn_cur",
+    "safe_conn_cur",
+    "used_conn_cur",
+];
+
+/// Cells a checked server adds as `0`.
+const CHECKED_ZERO: &[&str] = &["chkfail", "chkdown", "downtime", "check_duration"];
+
+/// Cells a backend row shows as `0`.
+const BACKEND_ZERO: &[&str] = &[
+    "qcur",
+    "qmax",
+    "scur",
+    "smax",
+    "stot",
+    "bin",
+    "bout",
+    "dreq",
+    "dresp",
+    "econ",
+    "eresp",
+    "wretr",
+    "wredis",
+    "chkdown",
+    "lastchg",
+    "downtime",
+    "lbtot",
+    "rate",
+    "rate_max",
+    "hrsp_1xx",
+    "hrsp_2xx",
+    "hrsp_3xx",
+    "hrsp_4xx",
+    "hrsp_5xx",
+    "hrsp_other",
+    "req_tot",
+    "cli_abrt",
+    "srv_abrt",
+    "comp_in",
+    "comp_out",
+    "comp_byp",
+    "comp_rsp",
+    "lastsess",
+    "qtime",
+    "ctime",
+    "rtime",
+    "ttime",
+    "wrew",
+    "connect",
+    "reuse",
+    "cache_lookups",
+    "cache_hits",
+    "qtime_max",
+    "ctime_max",
+    "rtime_max",
+    "ttime_max",
+    "eint",
+    "agg_server_status",
+    "agg_server_check_status",
+    "agg_check_status",
+];
+
+/// What the CSV is made from.
+#[derive(Debug, Clone, Copy)]
+pub struct Sources<'a> {
+    /// The running config.
+    pub config: &'a HaproxyConfig,
+    /// Traffic counters.
+    pub counters: &'a Counters,
+    /// The request flow (queues, connections in progress, usable servers).
+    pub flow: &'a Flow,
+    /// The health checks.
+    pub checks: &'a Checks,
+}
+
+type Row = BTreeMap<&'static str, String>;
+
+fn row(proxy: &Proxy, index: usize, svname: &str, kind: u8, zeros: &[&'static str]) -> Row {
+    let mut r: Row = zeros.iter().map(|c| (*c, "0".to_owned())).collect();
+    r.insert("pxname", proxy.name.clone());
+    r.insert("svname", svname.to_owned());
+    r.insert("pid", "1".into());
+    r.insert("iid", (index + 2).to_string());
+    r.insert("type", kind.to_string());
+    r.insert("mode", proxy.mode.as_str().into());
+    r.insert("-", "-".into());
+    r
+}
+
+fn traffic(r: &mut Row, t: &Tally) {
+    let classes = [
+        "hrsp_1xx",
+        "hrsp_2xx",
+        "hrsp_3xx",
+        "hrsp_4xx",
+        "hrsp_5xx",
+        "hrsp_other",
+    ];
+    for (c, n) in classes.iter().zip(t.by_class) {
+        r.insert(c, n.to_string());
+    }
+    for (c, n) in [
+        ("scur", t.current),
+        ("smax", t.max),
+        ("stot", t.total),
+        ("req_tot", t.requests),
+    ] {
+        r.insert(c, n.to_string());
+    }
+}
+
+fn backend_traffic(r: &mut Row, t: &Tally) {
+    traffic(r, t);
+    for (c, n) in [
+        ("lbtot", t.picked),
+        ("econ", t.connect_errors),
+        ("wretr", t.retries),
+        ("wredis", t.redispatches),
+    ] {
+        r.insert(c, n.to_string());
+    }
+}
+
+fn frontend_row(s: &Sources<'_>, p: &Proxy, index: usize) -> Row {
+    let mut r = row(p, index, "FRONTEND", 0, FRONTEND_ZERO);
+    r.insert("sid", "0".into());
+    r.insert("status", "OPEN".into());
+    if let Some(limit) = p.maxconn.or(s.config.global.maxconn) {
+        r.insert("slim", limit.to_string());
+    }
+    traffic(&mut r, &s.counters.frontend(index));
+    r
+}
+
+fn server_rows(s: &Sources<'_>, p: &Proxy, b: usize) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (i, srv) in p.servers.iter().enumerate() {
+        let check = s.checks.id_of(b, i).map(|id| s.checks.state(id));
+        let zeros: Vec<&'static str> = SERVER_ZERO
+            .iter()
+            .chain(if check.is_some() { CHECKED_ZERO } else { &[] })
+            .copied()
+            .collect();
+        let mut r = row(p, b, &srv.name, 2, &zeros);
+        r.insert("sid", (i + 1).to_string());
+        let status = match check {
+            _ if srv.disabled => "MAINT".to_owned(),
+            Some((counter, _)) => counter.stats_status(),
+            None => "no check".to_owned(),
+        };
+        r.insert("status", status);
+        r.insert("weight", srv.weight.to_string());
+        r.insert("uweight", srv.weight.to_string());
+        r.insert("act", u8::from(!srv.backup).to_string());
+        r.insert("bck", u8::from(srv.backup).to_string());
+        if let Some(limit) = srv.maxconn {
+            r.insert("slim", limit.to_string());
+        }
+        if let Some((counter, last)) = check {
+            let (rise, fall, health) = counter.values();
+            r.insert("check_rise", rise.to_string());
+            r.insert("check_fall", fall.to_string());
+            r.insert("check_health", health.to_string());
+            r.insert("lastsess", "-1".into());
+            if let Some(last) = last {
+                r.insert("check_status", last.status.code().into());
+                r.insert("check_desc", last.status.description().into());
+                r.insert("check_duration", last.duration_ms.to_string());
+                if last.status.is_l7_with_code() {
+                    if let Some(code) = last.code {
+                        r.insert("check_code", code.to_string());
+                    }
+                }
+                if let Some(info) = &last.info {
+                    r.insert("last_chk", info.clone());
+                }
+            }
+        }
+        r.insert("need_conn_est", "1".into());
+        let t = s.counters.server(b, i);
+        backend_traffic(&mut r, &t);
+        r.insert("scur", s.flow.inflight(b, i).to_string());
+        rows.push(r);
+    }
+    rows
+}
+
+fn backend_row(s: &Sources<'_>, p: &Proxy, b: usize) -> Row {
+    let mut r = row(p, b, "BACKEND", 1, BACKEND_ZERO);
+    r.insert("sid", "0".into());
+    let usable: Vec<(usize, &crate::config::haproxy::Server)> = p
+        .servers
+        .iter()
+        .enumerate()
+        .filter(|(i, srv)| !srv.disabled && s.flow.is_up(b, *i))
+        .collect();
+    let weight: u32 = usable
+        .iter()
+        .filter(|(_, srv)| !srv.backup)
+        .map(|(_, srv)| srv.weight)
+        .sum();
+    let act = usable.iter().filter(|(_, srv)| !srv.backup).count();
+    let bck = usable.len() - act;
+    let up = p.servers.is_empty() || !usable.is_empty();
+    if p.servers.is_empty() {
+        r.remove("downtime");
+    }
+    r.insert("status", if up { "UP" } else { "DOWN" }.into());
+    r.insert("weight", weight.to_string());
+    r.insert("uweight", weight.to_string());
+    r.insert("act", act.to_string());
+    r.insert("bck", bck.to_string());
+    backend_traffic(&mut r, &s.counters.backend(b));
+    r.insert("qcur", s.flow.queued(b).to_string());
+    r
+}
+
+fn line(out: &mut String, cells: impl Iterator<Item = String>) {
+    for c in cells {
+        out.push_str(&c.replace(',', " "));
+        out.push(',');
+    }
+    out.push('\n');
+}
+
+/// The CSV of every proxy in config order.
+pub fn csv(s: &Sources<'_>) -> String {
+    let mut out = String::from("# ");
+    line(
+        &mut out,
+        COLUMNS.iter().chain(&["-"]).map(|c| (*c).to_owned()),
+    );
+    for (index, p) in s.config.proxies.iter().enumerate() {
+        let mut rows = Vec::new();
+        if p.kind != ProxyKind::Backend {
+            rows.push(frontend_row(s, p, index));
+        }
+        if p.kind != ProxyKind::Frontend {
+            rows.extend(server_rows(s, p, index));
+            rows.push(backend_row(s, p, index));
+        }
+        for r in rows {
+            line(
+                &mut out,
+                COLUMNS
+                    .iter()
+                    .chain(&["-"])
+                    .map(|c| r.get(c).cloned().unwrap_or_default()),
+            );
+        }
+    }
+    out
+}

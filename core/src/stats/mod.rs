@@ -1,0 +1,131 @@
+//! HAProxy's statistics (spec/haproxy.md §5): the counters of every
+//! frontend, backend and server ([`Counters`], fed with the flow's
+//! outputs), the CSV of `;csv` and `show stat` ([`csv`]), and which
+//! requests are stats requests and whether they may see them ([`access`]).
+
+mod access;
+mod csv;
+mod html;
+
+pub use access::{access, Access};
+pub use csv::{csv, Sources};
+pub use html::html;
+
+use crate::proxy::{Output, StreamId};
+use std::collections::BTreeMap;
+
+/// One row's traffic counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Sessions in progress (`scur`).
+    pub current: u64,
+    /// Most at once (`smax`).
+    pub max: u64,
+    /// Sessions in total (`stot`).
+    pub total: u64,
+    /// HTTP requests (`req_tot`).
+    pub requests: u64,
+    /// Responses by class: 1xx..5xx, other (`hrsp_*`).
+    pub by_class: [u64; 6],
+    /// Times picked by the balancer (`lbtot`).
+    pub picked: u64,
+    /// Failed connections (`econ`).
+    pub connect_errors: u64,
+    /// Retries (`wretr`).
+    pub retries: u64,
+    /// Redispatches (`wredis`).
+    pub redispatches: u64,
+}
+
+impl Tally {
+    fn open(&mut self) {
+        self.current += 1;
+        self.total += 1;
+        self.max = self.max.max(self.current);
+    }
+
+    fn answered(&mut self, status: u16) {
+        self.requests += 1;
+        if status > 0 {
+            let class = usize::from(status / 100);
+            self.by_class[if (1..=5).contains(&class) {
+                class - 1
+            } else {
+                5
+            }] += 1;
+        }
+    }
+}
+
+/// Counters of one haproxy process, keyed by config index (proxies) and
+/// (backend, server) indexes.
+#[derive(Debug, Clone, Default)]
+pub struct Counters {
+    frontends: BTreeMap<usize, Tally>,
+    backends: BTreeMap<usize, Tally>,
+    servers: BTreeMap<(usize, usize), Tally>,
+    open: BTreeMap<StreamId, usize>,
+}
+
+impl Counters {
+    /// Request `id` arrived on `frontend`.
+    pub fn request(&mut self, id: StreamId, frontend: usize) {
+        self.open.insert(id, frontend);
+        self.frontends.entry(frontend).or_default().open();
+    }
+
+    /// Counts what a flow output means; call for every output, in order.
+    pub fn observe(&mut self, out: &Output) {
+        let Output::Finish { id, outcome, .. } = out else {
+            return;
+        };
+        if let Some(fe) = self
+            .open
+            .remove(id)
+            .and_then(|f| self.frontends.get_mut(&f))
+        {
+            fe.current = fe.current.saturating_sub(1);
+            fe.answered(outcome.status);
+        }
+        let Some(b) = outcome.backend else {
+            return;
+        };
+        let failed_connect = outcome.termination == "SC" && !outcome.tried.is_empty();
+        let be = self.backends.entry(b).or_default();
+        be.total += 1;
+        be.max = be.max.max(1);
+        be.answered(outcome.status);
+        be.picked += outcome.tried.len() as u64;
+        be.retries += u64::from(outcome.retries);
+        be.redispatches += u64::from(outcome.redispatched);
+        be.connect_errors += u64::from(failed_connect);
+        for s in &outcome.tried {
+            self.servers.entry((b, *s)).or_default().picked += 1;
+        }
+        if let Some(last) = outcome.tried.last() {
+            let srv = self.servers.entry((b, *last)).or_default();
+            srv.total += 1;
+            srv.max = srv.max.max(1);
+            srv.answered(outcome.status);
+            srv.connect_errors += u64::from(failed_connect);
+        }
+    }
+
+    /// A frontend's counters.
+    pub fn frontend(&self, index: usize) -> Tally {
+        self.frontends.get(&index).cloned().unwrap_or_default()
+    }
+
+    /// A backend's counters.
+    pub fn backend(&self, index: usize) -> Tally {
+        self.backends.get(&index).cloned().unwrap_or_default()
+    }
+
+    /// A server's counters.
+    pub fn server(&self, backend: usize, server: usize) -> Tally {
+        self.servers
+            .get(&(backend, server))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
