@@ -179,7 +179,6 @@ impl Driver {
             }
             Event::Done(id) => self.with_flow(|f, t| f.handle_done(now, id, t)),
             Event::ClientClosed(id) => {
-                self.streams.remove(&id);
                 self.with_flow(|f, t| f.handle_client_closed(now, id, t));
             }
             Event::Drain => self.draining = true,

@@ -16,7 +16,8 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::oneshot;
 
 /// Largest request body accepted (bigger: 400, as haproxy's buffer).
 const MAX_BODY: usize = 1 << 20;
@@ -45,22 +46,6 @@ pub(crate) struct Shared {
     pub(crate) forwardfor: Option<String>,
 }
 
-/// Tells the driver the client left when a request task is dropped
-/// before its answer (hyper drops the future when the client closes).
-struct ClientGuard {
-    id: StreamId,
-    events: UnboundedSender<Event>,
-    answered: bool,
-}
-
-impl Drop for ClientGuard {
-    fn drop(&mut self) {
-        if !self.answered {
-            let _ = self.events.send(Event::ClientClosed(self.id));
-        }
-    }
-}
-
 /// haproxy's own response for `status`.
 fn generated(status: u16) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from_static(error_body(status).as_bytes())));
@@ -80,21 +65,22 @@ fn strip_hop_by_hop(h: &mut hyper::HeaderMap) {
     }
 }
 
-/// Serves one request from `client`.
+/// Serves one request from `client`: reads it, then hands it to an
+/// [`Exchange`] task that outlives the client, as haproxy keeps a request
+/// it has read (`option abortonclose` is core's to apply).
 pub(crate) async fn serve(
     req: Request<Incoming>,
     shared: Arc<Shared>,
     client: SocketAddr,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let accepted = std::time::SystemTime::now();
-    let started = tokio::time::Instant::now();
     let (mut parts, body) = req.into_parts();
     let Ok(body) = Limited::new(body, MAX_BODY).collect().await else {
         return Ok(generated(400));
     };
     let body = body.to_bytes();
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    let (tx, mut rx) = unbounded_channel();
+    let (tx, rx) = unbounded_channel();
     let uri = parts
         .uri
         .path_and_query()
@@ -120,11 +106,6 @@ pub(crate) async fn serve(
         client,
         commands: tx,
     });
-    let mut guard = ClientGuard {
-        id,
-        events: shared.events.clone(),
-        answered: false,
-    };
     strip_hop_by_hop(&mut parts.headers);
     if let Some(name) = &shared.forwardfor {
         if let (Ok(n), Ok(v)) = (
@@ -134,113 +115,156 @@ pub(crate) async fn serve(
             parts.headers.append(n, v);
         }
     }
-    let mut answer: Option<Answer> = None;
-    let mut attempt = None;
-    let (mut connected_at, mut answered_at) = (None, None);
-    loop {
-        tokio::select! {
-            cmd = rx.recv() => match cmd {
-                Some(Command::Connect { addr }) => {
-                    let req = Request::from_parts(parts.clone(), Full::new(body.clone()));
-                    let (pool, events) = (Arc::clone(&shared.pool), shared.events.clone());
-                    attempt = Some(Box::pin(async move {
-                        pool.forward(addr, req, || {
-                            let _ = events.send(Event::Connected(id));
-                        })
-                        .await
-                    }));
+    let (reply, answer) = oneshot::channel();
+    let exchange = Exchange {
+        shared,
+        id,
+        client,
+        accepted,
+        started: tokio::time::Instant::now(),
+        request_line,
+    };
+    tokio::spawn(exchange.run(parts, body, rx, reply));
+    Ok(answer.await.unwrap_or_else(|_| generated(503)))
+}
+
+/// One request after it was read: obeys the driver until it is answered.
+struct Exchange {
+    shared: Arc<Shared>,
+    id: StreamId,
+    client: SocketAddr,
+    accepted: std::time::SystemTime,
+    started: tokio::time::Instant,
+    request_line: String,
+}
+
+impl Exchange {
+    async fn run(
+        self,
+        parts: hyper::http::request::Parts,
+        body: Bytes,
+        mut rx: UnboundedReceiver<Command>,
+        mut reply: oneshot::Sender<Response<Full<Bytes>>>,
+    ) {
+        let (id, events) = (self.id, self.shared.events.clone());
+        let mut answer: Option<Answer> = None;
+        let mut attempt = None;
+        let mut client_gone = false;
+        let (mut connected_at, mut answered_at) = (None, None);
+        loop {
+            tokio::select! {
+                () = reply.closed(), if !client_gone => {
+                    client_gone = true;
+                    let _ = events.send(Event::ClientClosed(id));
                 }
-                Some(Command::Abort) => attempt = None,
-                Some(Command::Reply { status, headers, body }) => {
-                    guard.answered = true;
-                    let mut resp = Response::new(Full::new(Bytes::from(body)));
-                    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-                    for (name, value) in headers {
-                        if let Ok(v) = HeaderValue::from_str(&value) {
-                            resp.headers_mut().insert(name, v);
+                cmd = rx.recv() => match cmd {
+                    Some(Command::Connect { addr }) => {
+                        let req = Request::from_parts(parts.clone(), Full::new(body.clone()));
+                        let (pool, events) = (Arc::clone(&self.shared.pool), events.clone());
+                        attempt = Some(Box::pin(async move {
+                            pool.forward(addr, req, || {
+                                let _ = events.send(Event::Connected(id));
+                            })
+                            .await
+                        }));
+                    }
+                    Some(Command::Abort) => attempt = None,
+                    Some(Command::Reply { status, headers, body }) => {
+                        let mut resp = Response::new(Full::new(Bytes::from(body)));
+                        *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+                        for (name, value) in headers {
+                            if let Ok(v) = HeaderValue::from_str(&value) {
+                                resp.headers_mut().insert(name, v);
+                            }
                         }
+                        let _ = reply.send(resp);
+                        return;
                     }
-                    return Ok(resp);
-                }
-                Some(Command::Finish { outcome, generated: gen, backend, server }) => {
-                    guard.answered = true;
-                    let resp = match (gen, answer.take()) {
-                        (false, Some(a)) => {
-                            let mut resp = Response::new(Full::new(a.body));
-                            *resp.status_mut() = a.status;
-                            *resp.headers_mut() = a.headers;
-                            strip_hop_by_hop(resp.headers_mut());
-                            resp
+                    Some(Command::Finish { outcome, generated: gen, backend, server }) => {
+                        let resp = match (gen, answer.take()) {
+                            (false, Some(a)) => {
+                                let mut resp = Response::new(Full::new(a.body));
+                                *resp.status_mut() = a.status;
+                                *resp.headers_mut() = a.headers;
+                                strip_hop_by_hop(resp.headers_mut());
+                                resp
+                            }
+                            _ => generated(outcome.status),
+                        };
+                        let _ = events.send(Event::Done(id));
+                        if self.shared.httplog {
+                            let ms = |t: Option<tokio::time::Instant>| {
+                                t.map(|t| (t - self.started).as_millis() as u64)
+                            };
+                            let marks = [ms(connected_at), ms(answered_at), ms(Some(tokio::time::Instant::now()))];
+                            println!("{}", self.log_line(&outcome, backend, server, marks));
                         }
-                        _ => generated(outcome.status),
-                    };
-                    let _ = shared.events.send(Event::Done(id));
-                    if shared.httplog {
-                        let ms = |t: Option<tokio::time::Instant>| t.map(|t| (t - started).as_millis() as u64);
-                        println!("{}", log_line(&shared, client, accepted, &outcome, backend, server, [ms(connected_at), ms(answered_at), Some(started.elapsed().as_millis() as u64)], &request_line));
+                        let _ = reply.send(resp);
+                        return;
                     }
-                    return Ok(resp);
-                }
-                None => return Ok(generated(503)),
-            },
-            result = async { attempt.as_mut().expect("guarded").await }, if attempt.is_some() => {
-                attempt = None;
-                match result {
-                    Ok(a) => {
-                        connected_at.get_or_insert_with(tokio::time::Instant::now);
-                        answered_at = Some(tokio::time::Instant::now());
-                        let _ = shared.events.send(Event::Response(id, a.status.as_u16()));
-                        answer = Some(a);
-                    }
-                    Err(ForwardError::Connect) => {
-                        let _ = shared.events.send(Event::ConnectFailed(id));
-                    }
-                    Err(ForwardError::Broken) => {
-                        let _ = shared.events.send(Event::Response(id, 502));
+                    None => return,
+                },
+                result = async { attempt.as_mut().expect("guarded").await }, if attempt.is_some() => {
+                    attempt = None;
+                    match result {
+                        Ok(a) => {
+                            connected_at.get_or_insert_with(tokio::time::Instant::now);
+                            answered_at = Some(tokio::time::Instant::now());
+                            let _ = events.send(Event::Response(id, a.status.as_u16()));
+                            answer = Some(a);
+                        }
+                        Err(ForwardError::Connect) => {
+                            let _ = events.send(Event::ConnectFailed(id));
+                        }
+                        Err(ForwardError::Broken) => {
+                            let _ = events.send(Event::Response(id, 502));
+                        }
                     }
                 }
             }
         }
     }
-}
 
-/// The `option httplog` line of a finished request. `marks` are the
-/// connect, response and end times in ms since the request was read.
-#[allow(clippy::too_many_arguments)]
-fn log_line(
-    shared: &Shared,
-    client: SocketAddr,
-    accepted: std::time::SystemTime,
-    outcome: &Outcome,
-    backend: String,
-    server: Option<String>,
-    marks: [Option<u64>; 3],
-    request: &str,
-) -> String {
-    let since = accepted
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let tw = outcome.queued_for.map(|d| d.as_nanos() / 1_000_000);
-    let [connected, answered, total] = marks;
-    let response = answered.zip(connected).map(|(a, c)| a.saturating_sub(c));
-    HttpLog {
-        client,
-        accept: (
-            Civil::from_unix(since.as_secs() as i64),
-            since.subsec_millis(),
-        ),
-        frontend: shared.frontend_name.clone(),
-        backend,
-        server,
-        timers: [Some(0), tw.or(Some(0)), connected, response, total],
-        status: outcome.status,
-        bytes: 0,
-        termination: format!("{}--", outcome.termination),
-        conns: [0; 4],
-        retries: outcome.retries,
-        redispatched: outcome.redispatched,
-        queues: [0, 0],
-        request: request.to_owned(),
+    /// The `option httplog` line of a finished request. `marks` are the
+    /// connect, response and end times in ms since the request was read.
+    fn log_line(
+        &self,
+        outcome: &Outcome,
+        backend: String,
+        server: Option<String>,
+        marks: [Option<u64>; 3],
+    ) -> String {
+        let (shared, client, accepted, request) = (
+            &self.shared,
+            self.client,
+            self.accepted,
+            self.request_line.as_str(),
+        );
+        let since = accepted
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let tw = outcome.queued_for.map(|d| d.as_nanos() / 1_000_000);
+        let [connected, answered, total] = marks;
+        let response = answered.zip(connected).map(|(a, c)| a.saturating_sub(c));
+        HttpLog {
+            client,
+            accept: (
+                Civil::from_unix(since.as_secs() as i64),
+                since.subsec_millis(),
+            ),
+            frontend: shared.frontend_name.clone(),
+            backend,
+            server,
+            timers: [Some(0), tw.or(Some(0)), connected, response, total],
+            status: outcome.status,
+            bytes: 0,
+            termination: format!("{}--", outcome.termination),
+            conns: [0; 4],
+            retries: outcome.retries,
+            redispatched: outcome.redispatched,
+            queues: [0, 0],
+            request: request.to_owned(),
+        }
+        .to_string()
     }
-    .to_string()
 }

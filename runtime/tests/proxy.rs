@@ -121,7 +121,7 @@ async fn roundrobin_follows_cores_sequence() {
     };
     let expected: Vec<String> = (0..12)
         .map(|_| {
-            let s = balancer.pick(key.clone(), None).expect("a server");
+            let s = balancer.pick(key, None).expect("a server");
             balancer.release(s);
             ["a", "b", "c"][s].to_owned()
         })
@@ -326,4 +326,84 @@ async fn stats_csv_matches_the_model_and_needs_auth() {
     );
     assert_eq!(cell(4, "type"), "1");
     running.stop();
+}
+
+/// A server with maxconn 1 answering after 300 ms; request A takes the
+/// slot, request B queues and its client closes. Returns how many requests
+/// reached the server once A is answered and B had time to be sent.
+async fn queued_client_leaves(abortonclose: bool) -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let hits = Arc::new(AtomicUsize::new(0));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let counter = Arc::clone(&hits);
+    let server = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let counter = Arc::clone(&counter);
+            tokio::spawn(async move {
+                let service = service_fn(move |_req| {
+                    let counter = Arc::clone(&counter);
+                    async move {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"slow"))))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    let port = free_port();
+    let option = if abortonclose {
+        "    option abortonclose\n"
+    } else {
+        ""
+    };
+    let text = format!(
+        "{DEFAULTS}    timeout queue 5s\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n{option}    server s {addr} maxconn 1\n"
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let first = tokio::spawn(async move { get(fe, "x", "/a").await });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while hits.load(Ordering::SeqCst) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "A never reached the server"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut queued = TcpStream::connect(fe).await.expect("connect");
+    queued
+        .write_all(b"GET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("send");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    drop(queued);
+    assert_eq!(first.await.expect("A"), (200, "slow".to_owned()));
+    // A queued B is dispatched as soon as A's slot frees: wait for it.
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
+    while hits.load(Ordering::SeqCst) < 2 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    running.stop();
+    server.abort();
+    hits.load(Ordering::SeqCst)
+}
+
+// Input: the queued request's client leaves, with and without `option
+// abortonclose`.
+// Output: with it, the request never reaches the server; without it, haproxy
+// still sends it (the request was read in full).
+#[tokio::test]
+async fn abortonclose_drops_a_queued_request_whose_client_left() {
+    assert_eq!(queued_client_leaves(true).await, 1, "B reached the server");
+    assert_eq!(
+        queued_client_leaves(false).await,
+        2,
+        "B was dropped without abortonclose"
+    );
 }
