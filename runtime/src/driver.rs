@@ -9,7 +9,7 @@ use haven_core::health::{self, CheckId, ProbeEvent};
 use haven_core::node::Node;
 use haven_core::proxy::{self, Outcome, StreamId};
 use haven_core::route::RequestHead;
-use haven_core::stats::{self, Access, Counters, Sources};
+use haven_core::stats::{self, Access, CliCommand, Counters, Sources};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -43,6 +43,11 @@ pub(crate) enum Event {
     Probe(CheckId, ProbeEvent),
     /// Stop once no request is in progress (reload, graceful stop).
     Drain,
+    /// A runtime API command line, and where its answer goes.
+    Admin {
+        line: String,
+        reply: tokio::sync::oneshot::Sender<String>,
+    },
 }
 
 /// What the driver tells a request task to do.
@@ -182,6 +187,9 @@ impl Driver {
                 self.with_flow(|f, t| f.handle_client_closed(now, id, t));
             }
             Event::Drain => self.draining = true,
+            Event::Admin { line, reply } => {
+                let _ = reply.send(self.admin(&line));
+            }
             Event::Probe(id, event) => {
                 if let Some((checks, mut t)) = self.node.checks() {
                     checks.handle_probe(now, id, event, &mut t, &mut self.rng);
@@ -288,6 +296,40 @@ impl Driver {
                 }
             }
         }
+    }
+
+    /// The runtime API's answer to `line`.
+    fn admin(&self, line: &str) -> String {
+        let Some((config, checks, flow)) = self.node.haproxy_parts() else {
+            return String::new();
+        };
+        let sources = Sources {
+            config,
+            counters: &self.counters,
+            flow,
+            checks,
+        };
+        let mut out = String::new();
+        for command in stats::parse_cli(line) {
+            match command {
+                CliCommand::ShowStat => {
+                    out.push_str(&stats::csv(&sources));
+                    out.push('\n');
+                }
+                CliCommand::ShowInfo => {
+                    let uptime = self.clock.now().as_nanos() / 1_000_000_000;
+                    out.push_str(&format!(
+                        "Name: haven\nVersion: {}\nPid: {}\nUptime_sec: {uptime}\nCurrConns: {}\n\n",
+                        env!("CARGO_PKG_VERSION"),
+                        std::process::id(),
+                        self.streams.len()
+                    ));
+                }
+                CliCommand::Help => out.push_str(stats::CLI_HELP),
+                CliCommand::Unknown(c) => out.push_str(&stats::unknown_reply(&c)),
+            }
+        }
+        out
     }
 
     /// The stats page, CSV or 401 when the request is for the stats URI

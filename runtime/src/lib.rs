@@ -3,6 +3,7 @@
 //! health and retry decision stays in core); listener, request and probe
 //! tasks only move bytes and report what happened as [`driver`] events.
 
+mod admin;
 mod clock;
 mod driver;
 mod forward;

@@ -33,6 +33,14 @@ pub enum StartError {
         /// Why.
         reason: std::io::Error,
     },
+    /// The `stats socket` could not be opened.
+    #[error("[ALERT]    : Starting proxy GLOBAL: cannot bind UNIX socket [{path}]: {reason}")]
+    Socket {
+        /// Its path.
+        path: String,
+        /// Why.
+        reason: std::io::Error,
+    },
     /// The node cannot be set up.
     #[error("{0}")]
     Setup(haven_core::vrrp::SetupError),
@@ -191,6 +199,19 @@ pub async fn start(cfg: HaproxyConfig) -> Result<Running, StartError> {
             }
         }
     }
+    for socket in &cfg.global.stats_sockets {
+        let Some(path) = unix_path(socket) else {
+            eprintln!("[WARNING]  : stats socket '{socket}': only UNIX sockets are supported yet; not opened.");
+            continue;
+        };
+        let listener = crate::admin::bind(std::path::Path::new(path)).map_err(|reason| {
+            StartError::Socket {
+                path: path.to_owned(),
+                reason,
+            }
+        })?;
+        accepts.push(tokio::spawn(crate::admin::serve(listener, events.clone())));
+    }
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
@@ -209,6 +230,13 @@ pub async fn start(cfg: HaproxyConfig) -> Result<Running, StartError> {
         events,
         draining,
     })
+}
+
+/// The file path of a `stats socket` address (`/run/x.sock`,
+/// `unix@/run/x.sock`); `None` for network addresses.
+fn unix_path(socket: &str) -> Option<&str> {
+    let path = socket.strip_prefix("unix@").unwrap_or(socket);
+    (!path.contains('@') && !path.contains(':')).then_some(path)
 }
 
 /// A listening socket on `addr` with SO_REUSEADDR and SO_REUSEPORT, so a

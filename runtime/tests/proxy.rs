@@ -407,3 +407,52 @@ async fn abortonclose_drops_a_queued_request_whose_client_left() {
         "B was dropped without abortonclose"
     );
 }
+
+// Input: `stats socket` in global, two requests, then `show info; show
+// stat` and an unknown command on the socket, as socat sends them.
+// Output: process info, the same CSV as the stats page, and haproxy's
+// "Unknown command" answer.
+#[tokio::test]
+async fn the_stats_socket_answers_show_info_and_show_stat() {
+    use tokio::net::UnixStream;
+    let a = Backend::start("a").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
+    let port = free_port();
+    let text = format!(
+        "global\n    stats socket {} mode 600 level admin\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {}\n",
+        sock.display(),
+        a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    for _ in 0..2 {
+        assert_eq!(get(fe, "x", "/").await.0, 200);
+    }
+    let ask = |line: &'static str| {
+        let sock = sock.clone();
+        async move {
+            let mut s = UnixStream::connect(&sock)
+                .await
+                .expect("connect to the socket");
+            s.write_all(line.as_bytes()).await.expect("send");
+            let mut out = String::new();
+            s.read_to_string(&mut out).await.expect("read");
+            out
+        }
+    };
+    let out = ask("show info; show stat\n").await;
+    assert!(out.starts_with("Name: haven\n"), "{out}");
+    assert!(out.contains("\n# pxname,svname,qcur,"), "{out}");
+    let backend = out
+        .lines()
+        .find(|l| l.starts_with("be,BACKEND,"))
+        .expect("a backend row");
+    assert_eq!(backend.split(',').nth(7), Some("2"), "stot: {backend}");
+    let out = ask("disable server be/a\n").await;
+    assert!(
+        out.starts_with("Unknown command: 'disable server be/a'"),
+        "{out}"
+    );
+    running.stop();
+}

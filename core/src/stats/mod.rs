@@ -1,13 +1,16 @@
 //! HAProxy's statistics (spec/haproxy.md §5): the counters of every
 //! frontend, backend and server ([`Counters`], fed with the flow's
 //! outputs), the CSV of `;csv` and `show stat` ([`csv`]), and which
-//! requests are stats requests and whether they may see them ([`access`]).
+//! requests are stats requests and whether they may see them ([`access`]),
+//! and the runtime API's commands ([`parse_cli`]).
 
 mod access;
+mod cli;
 mod csv;
 mod html;
 
 pub use access::{access, Access};
+pub use cli::{parse_cli, unknown_reply, CliCommand, CLI_HELP};
 pub use csv::{csv, Sources};
 pub use html::html;
 

@@ -1,0 +1,44 @@
+//! The `stats socket` of haproxy's runtime API: a unix socket taking one
+//! line of `;`-separated commands per connection, as `socat` sends them,
+//! answered by the driver, then closed (haproxy's non-interactive mode).
+
+use crate::driver::Event;
+use std::path::Path;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixListener;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::oneshot;
+
+/// Longest command line read.
+const MAX_LINE: usize = 16_384;
+
+/// Binds `path`, replacing a stale socket file there.
+pub(crate) fn bind(path: &Path) -> std::io::Result<UnixListener> {
+    if path.exists() {
+        std::fs::remove_file(path)?;
+    }
+    UnixListener::bind(path)
+}
+
+/// Serves the runtime API on `listener`.
+pub(crate) async fn serve(listener: UnixListener, events: UnboundedSender<Event>) {
+    while let Ok((stream, _)) = listener.accept().await {
+        let events = events.clone();
+        tokio::spawn(async move {
+            let (read, mut write) = stream.into_split();
+            let mut line = String::new();
+            let mut reader = BufReader::new(read.take(MAX_LINE as u64));
+            if reader.read_line(&mut line).await.is_err() {
+                return;
+            }
+            let (reply, answer) = oneshot::channel();
+            if events.send(Event::Admin { line, reply }).is_err() {
+                return;
+            }
+            if let Ok(text) = answer.await {
+                let _ = write.write_all(text.as_bytes()).await;
+            }
+            let _ = write.shutdown().await;
+        });
+    }
+}
