@@ -188,7 +188,8 @@ impl Driver {
             }
             Event::Drain => self.draining = true,
             Event::Admin { line, reply } => {
-                let _ = reply.send(self.admin(&line));
+                let answer = self.admin(&line);
+                let _ = reply.send(answer);
             }
             Event::Probe(id, event) => {
                 if let Some((checks, mut t)) = self.node.checks() {
@@ -299,23 +300,41 @@ impl Driver {
     }
 
     /// The runtime API's answer to `line`.
-    fn admin(&self, line: &str) -> String {
-        let Some((config, checks, flow)) = self.node.haproxy_parts() else {
-            return String::new();
-        };
-        let sources = Sources {
-            config,
-            counters: &self.counters,
-            flow,
-            checks,
-        };
+    fn admin(&mut self, line: &str) -> String {
         let mut out = String::new();
         for command in stats::parse_cli(line) {
             match command {
                 CliCommand::ShowStat => {
-                    out.push_str(&stats::csv(&sources));
-                    out.push('\n');
+                    if let Some((config, checks, flow)) = self.node.haproxy_parts() {
+                        out.push_str(&stats::csv(&Sources {
+                            config,
+                            counters: &self.counters,
+                            flow,
+                            checks,
+                        }));
+                        out.push('\n');
+                    }
                 }
+                CliCommand::Maintenance {
+                    backend,
+                    server,
+                    on,
+                } => match self.server_index(&backend, &server) {
+                    Ok((b, s)) => {
+                        let now = self.clock.now();
+                        self.with_flow(|f, t| f.set_maintenance(now, b, s, on, t));
+                    }
+                    Err(e) => out.push_str(e),
+                },
+                CliCommand::Weight {
+                    backend,
+                    server,
+                    weight,
+                } => match self.server_index(&backend, &server) {
+                    Ok((b, s)) => self.with_flow(|f, _| f.set_weight(b, s, weight)),
+                    Err(e) => out.push_str(e),
+                },
+                CliCommand::Invalid(e) => out.push_str(e),
                 CliCommand::ShowInfo => {
                     let uptime = self.clock.now().as_nanos() / 1_000_000_000;
                     out.push_str(&format!(
@@ -330,6 +349,25 @@ impl Driver {
             }
         }
         out
+    }
+
+    /// Backend and server indexes by name, or haproxy's complaint.
+    fn server_index(&self, backend: &str, server: &str) -> Result<(usize, usize), &'static str> {
+        let config = self.config().ok_or("No such backend.\n")?;
+        let (b, proxy) = config
+            .proxies
+            .iter()
+            .enumerate()
+            .find(|(_, p)| {
+                p.name == backend && p.kind != haven_core::config::haproxy::ProxyKind::Frontend
+            })
+            .ok_or("No such backend.\n")?;
+        let s = proxy
+            .servers
+            .iter()
+            .position(|s| s.name == server)
+            .ok_or("No such server.\n")?;
+        Ok((b, s))
     }
 
     /// The stats page, CSV or 401 when the request is for the stats URI

@@ -409,11 +409,14 @@ async fn abortonclose_drops_a_queued_request_whose_client_left() {
 }
 
 // Input: `stats socket` in global, two requests, then `show info; show
-// stat` and an unknown command on the socket, as socat sends them.
-// Output: process info, the same CSV as the stats page, and haproxy's
-// "Unknown command" answer.
+// stat`, an unknown command, disable/enable server and set weight on the
+// socket, as socat sends them.
+// Output: process info, the same CSV as the stats page, haproxy's
+// "Unknown command" answer; a disabled server gets no traffic and shows
+// MAINT, comes back when enabled, shows its new weight; unknown names get
+// haproxy's "No such ..." answers.
 #[tokio::test]
-async fn the_stats_socket_answers_show_info_and_show_stat() {
+async fn the_stats_socket_reports_and_controls_servers() {
     use tokio::net::UnixStream;
     let a = Backend::start("a").await;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -449,10 +452,28 @@ async fn the_stats_socket_answers_show_info_and_show_stat() {
         .find(|l| l.starts_with("be,BACKEND,"))
         .expect("a backend row");
     assert_eq!(backend.split(',').nth(7), Some("2"), "stot: {backend}");
-    let out = ask("disable server be/a\n").await;
+    let out = ask("clear counters\n").await;
     assert!(
-        out.starts_with("Unknown command: 'disable server be/a'"),
+        out.starts_with("Unknown command: 'clear counters'"),
         "{out}"
     );
+
+    // Maintenance: no traffic while disabled, back when enabled.
+    assert_eq!(ask("disable server be/a\n").await, "");
+    assert_eq!(get(fe, "x", "/").await.0, 503);
+    let row = |out: String| {
+        out.lines()
+            .find(|l| l.starts_with("be,a,"))
+            .map(|l| l.split(',').map(str::to_owned).collect::<Vec<_>>())
+            .expect("server a's row")
+    };
+    let a_row = row(ask("show stat\n").await);
+    assert_eq!((a_row[17].as_str(), a_row[18].as_str()), ("MAINT", "1"));
+    assert_eq!(ask("enable server be/a; set weight be/a 7\n").await, "");
+    assert_eq!(get(fe, "x", "/").await.0, 200);
+    let a_row = row(ask("show stat\n").await);
+    assert_eq!((a_row[17].as_str(), a_row[18].as_str()), ("no check", "7"));
+    assert_eq!(ask("disable server be/zz\n").await, "No such server.\n");
+    assert_eq!(ask("set weight nope/a 1\n").await, "No such backend.\n");
     running.stop();
 }

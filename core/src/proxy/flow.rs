@@ -107,7 +107,14 @@ struct Backend {
     timeout_connect: Duration,
     timeout_queue: Duration,
     timeout_server: Option<Duration>,
+    /// Usable: healthy and not in maintenance.
     up: Vec<bool>,
+    /// Healthy as the checks see it.
+    health: Vec<bool>,
+    /// In maintenance (`disabled`, runtime API).
+    maint: Vec<bool>,
+    /// Current user weights (runtime API `set weight`).
+    weights: Vec<u32>,
     backup: Vec<bool>,
     /// Requests waiting for a free server, oldest first.
     queue: VecDeque<StreamId>,
@@ -153,6 +160,9 @@ impl Flow {
                     timeout_queue: p.timeouts.queue.unwrap_or(connect),
                     timeout_server: p.timeouts.server,
                     up: p.servers.iter().map(|s| !s.disabled).collect(),
+                    health: vec![true; p.servers.len()],
+                    maint: p.servers.iter().map(|s| s.disabled).collect(),
+                    weights: p.servers.iter().map(|s| s.weight).collect(),
                     backup: p.servers.iter().map(|s| s.backup).collect(),
                     queue: VecDeque::new(),
                 };
@@ -461,15 +471,79 @@ impl Flow {
         up: bool,
         timers: &mut dyn Timers<Timer>,
     ) {
+        if let Some(h) = self
+            .backends
+            .get_mut(&backend)
+            .and_then(|b| b.health.get_mut(server))
+        {
+            *h = up;
+        }
+        self.refresh(now, backend, server, timers);
+    }
+
+    /// Puts server `server` of `backend` in maintenance (`on`) or takes it
+    /// out (runtime API `disable server` / `enable server`). Checks go on;
+    /// the server takes traffic again when out of maintenance and healthy.
+    pub fn set_maintenance(
+        &mut self,
+        now: Instant,
+        backend: usize,
+        server: usize,
+        on: bool,
+        timers: &mut dyn Timers<Timer>,
+    ) {
+        if let Some(m) = self
+            .backends
+            .get_mut(&backend)
+            .and_then(|b| b.maint.get_mut(server))
+        {
+            *m = on;
+        }
+        self.refresh(now, backend, server, timers);
+    }
+
+    /// Sets a server's user weight (runtime API `set weight`).
+    pub fn set_weight(&mut self, backend: usize, server: usize, weight: u32) {
         if let Some(b) = self.backends.get_mut(&backend) {
-            if b.up.get(server) == Some(&up) {
-                return;
+            if let Some(w) = b.weights.get_mut(server) {
+                *w = weight;
+                b.balancer.set_weight(server, weight);
             }
-            b.up[server] = up;
-            b.balancer.set_usable(server, up);
-            if up {
-                self.dequeue(now, backend, timers);
-            }
+        }
+    }
+
+    /// Whether a server is in maintenance.
+    pub fn in_maintenance(&self, backend: usize, server: usize) -> bool {
+        self.backends
+            .get(&backend)
+            .and_then(|b| b.maint.get(server).copied())
+            .unwrap_or(false)
+    }
+
+    /// A server's current user weight.
+    pub fn weight(&self, backend: usize, server: usize) -> Option<u32> {
+        self.backends.get(&backend)?.weights.get(server).copied()
+    }
+
+    /// Applies health and maintenance to the balancer.
+    fn refresh(
+        &mut self,
+        now: Instant,
+        backend: usize,
+        server: usize,
+        timers: &mut dyn Timers<Timer>,
+    ) {
+        let Some(b) = self.backends.get_mut(&backend) else {
+            return;
+        };
+        let usable = b.health.get(server) == Some(&true) && b.maint.get(server) == Some(&false);
+        if b.up.get(server).is_none_or(|u| *u == usable) {
+            return;
+        }
+        b.up[server] = usable;
+        b.balancer.set_usable(server, usable);
+        if usable {
+            self.dequeue(now, backend, timers);
         }
     }
 

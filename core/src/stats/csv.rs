@@ -341,13 +341,14 @@ fn server_rows(s: &Sources<'_>, p: &Proxy, b: usize) -> Vec<Row> {
         let mut r = row(p, b, &srv.name, 2, &zeros);
         r.insert("sid", (i + 1).to_string());
         let status = match check {
-            _ if srv.disabled => "MAINT".to_owned(),
+            _ if s.flow.in_maintenance(b, i) => "MAINT".to_owned(),
             Some((counter, _)) => counter.stats_status(),
             None => "no check".to_owned(),
         };
         r.insert("status", status);
-        r.insert("weight", srv.weight.to_string());
-        r.insert("uweight", srv.weight.to_string());
+        let weight = s.flow.weight(b, i).unwrap_or(srv.weight);
+        r.insert("weight", weight.to_string());
+        r.insert("uweight", weight.to_string());
         r.insert("act", u8::from(!srv.backup).to_string());
         r.insert("bck", u8::from(srv.backup).to_string());
         if let Some(limit) = srv.maxconn {
@@ -389,12 +390,12 @@ fn backend_row(s: &Sources<'_>, p: &Proxy, b: usize) -> Row {
         .servers
         .iter()
         .enumerate()
-        .filter(|(i, srv)| !srv.disabled && s.flow.is_up(b, *i))
+        .filter(|(i, _)| s.flow.is_up(b, *i))
         .collect();
     let weight: u32 = usable
         .iter()
         .filter(|(_, srv)| !srv.backup)
-        .map(|(_, srv)| srv.weight)
+        .map(|(i, srv)| s.flow.weight(b, *i).unwrap_or(srv.weight))
         .sum();
     let act = usable.iter().filter(|(_, srv)| !srv.backup).count();
     let bck = usable.len() - act;
