@@ -42,6 +42,15 @@ fn field(v: &serde_json::Value) -> String {
     }
 }
 
+/// One `<tr>` of already escaped cells.
+pub(crate) fn table_row(h: &mut String, cells: impl IntoIterator<Item = String>) {
+    h.push_str("<tr>");
+    for c in cells {
+        let _ = write!(h, "<td>{c}</td>");
+    }
+    h.push_str("</tr>\n");
+}
+
 /// The page up to its title heading: `haven report: NAME`.
 pub(crate) fn page_head(name: &str) -> String {
     let name = esc(name);
@@ -70,34 +79,30 @@ pub fn write_report(run: &Run, dir: &Path, plots: &[Plot]) -> std::io::Result<st
     let _ = writeln!(h, "<p>Seed {}.</p>", esc(&field(&run.summary["seed"])));
     h.push_str("<h2>Summary</h2>\n");
     if let Some(l) = run.summary["latency"].as_object() {
-        let _ = write!(h, "<table><tr><th>requests</th><th>failed</th><th>mean (ms)</th><th>p50 (ms)</th><th>p99 (ms)</th><th>max (ms)</th></tr><tr>");
-        for k in [
+        h.push_str("<table><tr><th>requests</th><th>failed</th><th>mean (ms)</th><th>p50 (ms)</th><th>p99 (ms)</th><th>max (ms)</th></tr>\n");
+        let keys = [
             "requests", "failed", "mean_ms", "p50_ms", "p99_ms", "max_ms",
-        ] {
-            let _ = write!(h, "<td>{}</td>", esc(&field(&l[k])));
-        }
-        h.push_str("</tr></table>\n");
+        ];
+        table_row(&mut h, keys.map(|k| esc(&field(&l[k]))));
+        h.push_str("</table>\n");
     }
     if let Some(fs) = run.summary["failovers"]
         .as_array()
         .filter(|f| !f.is_empty())
     {
         h.push_str("<table><tr><th>fault</th><th>at (s)</th><th>detected (s)</th><th>VIP moved (s)</th><th>new owner</th><th>ARP converged (s)</th><th>failed requests</th><th>client downtime (s)</th></tr>\n");
+        let keys = [
+            "fault",
+            "at",
+            "detected",
+            "vip_moved",
+            "new_owner",
+            "arp_converged",
+            "failed_requests",
+            "client_downtime",
+        ];
         for f in fs {
-            h.push_str("<tr>");
-            for k in [
-                "fault",
-                "at",
-                "detected",
-                "vip_moved",
-                "new_owner",
-                "arp_converged",
-                "failed_requests",
-                "client_downtime",
-            ] {
-                let _ = write!(h, "<td>{}</td>", esc(&field(&f[k])));
-            }
-            h.push_str("</tr>\n");
+            table_row(&mut h, keys.map(|k| esc(&field(&f[k]))));
         }
         h.push_str("</table>\n");
     }

@@ -1,7 +1,7 @@
 //! The sweep's `report.html`: per parameter combination, how often the
 //! expectations held and the spread of each figure, then the plots.
 
-use crate::html::{esc, inline_svg, page_head};
+use crate::html::{esc, inline_svg, page_head, table_row};
 use crate::plot::quantile;
 use crate::sweep::{Sweep, SweepRow};
 use crate::sweep_plot::SweepPlot;
@@ -54,11 +54,7 @@ pub fn write_sweep_report(
             spread(rows, |r| r.p99_ms),
             spread(rows, |r| Some(r.two_masters_s)),
         ];
-        h.push_str("<tr>");
-        for c in cells {
-            let _ = write!(h, "<td>{c}</td>");
-        }
-        h.push_str("</tr>\n");
+        table_row(&mut h, cells);
     }
     h.push_str("</table>\n");
     for plot in plots {

@@ -471,14 +471,7 @@ impl Flow {
         up: bool,
         timers: &mut dyn Timers<Timer>,
     ) {
-        if let Some(h) = self
-            .backends
-            .get_mut(&backend)
-            .and_then(|b| b.health.get_mut(server))
-        {
-            *h = up;
-        }
-        self.refresh(now, backend, server, timers);
+        self.update_server(now, backend, server, timers, |b| &mut b.health, up);
     }
 
     /// Puts server `server` of `backend` in maintenance (`on`) or takes it
@@ -492,14 +485,7 @@ impl Flow {
         on: bool,
         timers: &mut dyn Timers<Timer>,
     ) {
-        if let Some(m) = self
-            .backends
-            .get_mut(&backend)
-            .and_then(|b| b.maint.get_mut(server))
-        {
-            *m = on;
-        }
-        self.refresh(now, backend, server, timers);
+        self.update_server(now, backend, server, timers, |b| &mut b.maint, on);
     }
 
     /// Sets a server's user weight (runtime API `set weight`).
@@ -525,17 +511,24 @@ impl Flow {
         self.backends.get(&backend)?.weights.get(server).copied()
     }
 
-    /// Applies health and maintenance to the balancer.
-    fn refresh(
+    /// Sets one of a server's flags (health, maintenance) to `value`,
+    /// then tells the balancer whether it is usable: healthy and not in
+    /// maintenance.
+    fn update_server(
         &mut self,
         now: Instant,
         backend: usize,
         server: usize,
         timers: &mut dyn Timers<Timer>,
+        flag: fn(&mut Backend) -> &mut Vec<bool>,
+        value: bool,
     ) {
         let Some(b) = self.backends.get_mut(&backend) else {
             return;
         };
+        if let Some(f) = flag(b).get_mut(server) {
+            *f = value;
+        }
         let usable = b.health.get(server) == Some(&true) && b.maint.get(server) == Some(&false);
         if b.up.get(server).is_none_or(|u| *u == usable) {
             return;
