@@ -14,6 +14,7 @@
 pub mod balance;
 pub mod config;
 pub mod health;
+pub mod http1;
 pub mod log;
 pub mod node;
 pub mod proxy;

@@ -23,6 +23,8 @@ pub(crate) struct Pool {
 #[derive(Debug)]
 pub(crate) struct Answer {
     pub(crate) status: StatusCode,
+    /// The reason phrase when it is not the status's usual one.
+    pub(crate) reason: Option<Bytes>,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
 }
@@ -91,8 +93,13 @@ impl Pool {
                     let (parts, body) = resp.into_parts();
                     let body = body.collect().await.map_err(|_| ForwardError::Broken)?;
                     self.put(addr, sender);
+                    let reason = parts
+                        .extensions
+                        .get::<hyper::ext::ReasonPhrase>()
+                        .map(|r| Bytes::copy_from_slice(r.as_bytes()));
                     return Ok(Answer {
                         status: parts.status,
+                        reason,
                         headers: parts.headers,
                         body: body.to_bytes(),
                     });

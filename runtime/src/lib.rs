@@ -7,8 +7,10 @@ mod admin;
 mod clock;
 mod driver;
 mod forward;
+mod front;
 mod listen;
 mod probe;
 mod request;
+mod wire;
 
 pub use listen::{start, Running, StartError};

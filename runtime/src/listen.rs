@@ -4,12 +4,11 @@
 use crate::clock::Clock;
 use crate::driver::{Driver, Event};
 use crate::forward::Pool;
-use crate::request::{serve, Shared};
+use crate::front::{connection, ClientTimeouts};
+use crate::request::Shared;
 use haven_core::config::haproxy::{HaproxyConfig, Mode, ProxyKind, ServerAddr, ServerPort};
 use haven_core::node::Node;
 use haven_core::vrrp::HostInfo;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use rand_chacha::rand_core::SeedableRng;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -130,32 +129,20 @@ async fn resolve(cfg: &HaproxyConfig) -> Result<BTreeMap<usize, Vec<SocketAddr>>
     Ok(out)
 }
 
-/// Largest request head accepted, as haproxy's default `tune.bufsize`.
-const REQUEST_BUFFER: usize = 16_384;
-
-/// Accepts connections on `listener`, each served by hyper (HTTP/1.1,
-/// keep-alive) with [`serve`], closing after the current request once
-/// `draining` turns true.
+/// Accepts connections on `listener`, each served by [`connection`];
+/// they close after their current request once `draining` turns true.
 async fn accept(listener: TcpListener, shared: Arc<Shared>, draining: watch::Receiver<bool>) {
     loop {
         let Ok((stream, client)) = listener.accept().await else {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let shared = Arc::clone(&shared);
-        let mut draining = draining.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |req| serve(req, Arc::clone(&shared), client));
-            let conn = hyper::server::conn::http1::Builder::new()
-                .max_buf_size(REQUEST_BUFFER)
-                .serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => return,
-                _ = draining.wait_for(|d| *d) => conn.as_mut().graceful_shutdown(),
-            }
-            let _ = conn.await;
-        });
+        tokio::spawn(connection(
+            stream,
+            Arc::clone(&shared),
+            client,
+            draining.clone(),
+        ));
     }
 }
 
@@ -180,6 +167,11 @@ pub async fn start(cfg: HaproxyConfig) -> Result<Running, StartError> {
             frontend_name: p.name.clone(),
             httplog: p.options.httplog,
             forwardfor: p.options.forwardfor.as_ref().map(|f| f.header.clone()),
+            timeouts: ClientTimeouts {
+                http_request: p.timeouts.http_request.map(std_duration),
+                keep_alive: p.timeouts.http_keep_alive.map(std_duration),
+                client: p.timeouts.client.map(std_duration),
+            },
         });
         for bind in &p.binds {
             for port in bind.port..=bind.port_end {
@@ -251,4 +243,8 @@ fn listen_on(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.set_reuseport(true)?;
     socket.bind(addr)?;
     socket.listen(1024)
+}
+
+fn std_duration(d: haven_core::time::Duration) -> std::time::Duration {
+    std::time::Duration::from_nanos(d.as_nanos())
 }

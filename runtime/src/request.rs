@@ -1,26 +1,25 @@
-//! One client request: read it, hand its head to the driver, then do what
-//! the driver says (connect, abort, finish) until it is answered. The
+//! One client request, once read: hand its head to the driver, then do
+//! what the driver says (connect, abort, finish) until it is answered. The
 //! request task decides nothing; it reports.
 
 use crate::driver::{Command, Event};
 use crate::forward::{Answer, ForwardError, Pool};
+use crate::front::ClientTimeouts;
+use crate::wire::{self, Manner, Wire};
 use bytes::Bytes;
 use haven_core::log::haproxy::HttpLog;
 use haven_core::log::syslog::Civil;
-use haven_core::proxy::{error_body, Outcome, StreamId};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use haven_core::proxy::{Outcome, StreamId};
+use http_body_util::Full;
 use hyper::header::{HeaderName, HeaderValue};
-use hyper::{Request, Response, StatusCode};
-use std::convert::Infallible;
+use hyper::http::request::Parts;
+use hyper::Request;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::SystemTime;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
-
-/// Largest request body accepted (bigger: 400, as haproxy's buffer).
-const MAX_BODY: usize = 1 << 20;
 
 /// Headers that belong to one connection, not to the message.
 const HOP_BY_HOP: [&str; 7] = [
@@ -44,19 +43,60 @@ pub(crate) struct Shared {
     pub(crate) frontend_name: String,
     pub(crate) httplog: bool,
     pub(crate) forwardfor: Option<String>,
+    pub(crate) timeouts: ClientTimeouts,
 }
 
-/// haproxy's own response for `status`.
-fn generated(status: u16) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(Bytes::from_static(error_body(status).as_bytes())));
-    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-    let h = resp.headers_mut();
-    h.insert("cache-control", HeaderValue::from_static("no-cache"));
-    h.insert("content-type", HeaderValue::from_static("text/html"));
-    if matches!(status, 400 | 408) {
-        h.insert("connection", HeaderValue::from_static("close"));
+impl Shared {
+    /// Logs a request refused before it was read (`<BADREQ>`).
+    pub(crate) fn log_refused(
+        &self,
+        client: SocketAddr,
+        accepted: SystemTime,
+        elapsed: std::time::Duration,
+        status: u16,
+        termination: &str,
+    ) {
+        if !self.httplog {
+            return;
+        }
+        let line = HttpLog {
+            client,
+            accept: accept_stamp(accepted),
+            frontend: self.frontend_name.clone(),
+            backend: self.frontend_name.clone(),
+            server: None,
+            timers: [None, None, None, None, Some(elapsed.as_millis() as u64)],
+            status,
+            bytes: 0,
+            termination: termination.to_owned(),
+            conns: [0; 4],
+            retries: 0,
+            redispatched: false,
+            queues: [0, 0],
+            request: "<BADREQ>".to_owned(),
+        };
+        println!("{line}");
     }
-    resp
+}
+
+/// The accept date of a log line and its milliseconds.
+fn accept_stamp(at: SystemTime) -> (Civil, u32) {
+    let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    (
+        Civil::from_unix(since.as_secs() as i64),
+        since.subsec_millis(),
+    )
+}
+
+/// A request read whole from a client.
+pub(crate) struct ReadRequest {
+    /// The request as it goes to a server.
+    pub(crate) parts: Parts,
+    pub(crate) body: Bytes,
+    pub(crate) manner: Manner,
+    /// `METHOD target HTTP/1.x` as the client sent it, for the log.
+    pub(crate) request_line: String,
+    pub(crate) accepted: SystemTime,
 }
 
 fn strip_hop_by_hop(h: &mut hyper::HeaderMap) {
@@ -65,20 +105,23 @@ fn strip_hop_by_hop(h: &mut hyper::HeaderMap) {
     }
 }
 
-/// Serves one request from `client`: reads it, then hands it to an
-/// [`Exchange`] task that outlives the client, as haproxy keeps a request
-/// it has read (`option abortonclose` is core's to apply).
-pub(crate) async fn serve(
-    req: Request<Incoming>,
+/// Serves one request from `client`: hands it to an [`Exchange`] task
+/// that outlives the client, as haproxy keeps a request it has read
+/// (`option abortonclose` is core's to apply). The answer comes on the
+/// returned channel; `left` fires (or is dropped) when the client goes.
+pub(crate) fn serve(
+    request: ReadRequest,
     shared: Arc<Shared>,
     client: SocketAddr,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let accepted = std::time::SystemTime::now();
-    let (mut parts, body) = req.into_parts();
-    let Ok(body) = Limited::new(body, MAX_BODY).collect().await else {
-        return Ok(generated(400));
-    };
-    let body = body.to_bytes();
+    left: oneshot::Receiver<()>,
+) -> oneshot::Receiver<Wire> {
+    let ReadRequest {
+        mut parts,
+        body,
+        manner,
+        request_line,
+        accepted,
+    } = request;
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let (tx, rx) = unbounded_channel();
     let uri = parts
@@ -86,7 +129,6 @@ pub(crate) async fn serve(
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_owned();
-    let request_line = format!("{} {uri} {:?}", parts.method, parts.version);
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
@@ -121,11 +163,12 @@ pub(crate) async fn serve(
         id,
         client,
         accepted,
+        manner,
         started: tokio::time::Instant::now(),
         request_line,
     };
-    tokio::spawn(exchange.run(parts, body, rx, reply));
-    Ok(answer.await.unwrap_or_else(|_| generated(503)))
+    tokio::spawn(exchange.run(parts, body, rx, reply, left));
+    answer
 }
 
 /// One request after it was read: obeys the driver until it is answered.
@@ -133,7 +176,8 @@ struct Exchange {
     shared: Arc<Shared>,
     id: StreamId,
     client: SocketAddr,
-    accepted: std::time::SystemTime,
+    accepted: SystemTime,
+    manner: Manner,
     started: tokio::time::Instant,
     request_line: String,
 }
@@ -141,10 +185,11 @@ struct Exchange {
 impl Exchange {
     async fn run(
         self,
-        parts: hyper::http::request::Parts,
+        parts: Parts,
         body: Bytes,
         mut rx: UnboundedReceiver<Command>,
-        mut reply: oneshot::Sender<Response<Full<Bytes>>>,
+        reply: oneshot::Sender<Wire>,
+        mut left: oneshot::Receiver<()>,
     ) {
         let (id, events) = (self.id, self.shared.events.clone());
         let mut answer: Option<Answer> = None;
@@ -153,7 +198,7 @@ impl Exchange {
         let (mut connected_at, mut answered_at) = (None, None);
         loop {
             tokio::select! {
-                () = reply.closed(), if !client_gone => {
+                _ = &mut left, if !client_gone => {
                     client_gone = true;
                     let _ = events.send(Event::ClientClosed(id));
                 }
@@ -170,36 +215,34 @@ impl Exchange {
                     }
                     Some(Command::Abort) => attempt = None,
                     Some(Command::Reply { status, headers, body }) => {
-                        let mut resp = Response::new(Full::new(Bytes::from(body)));
-                        *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+                        let mut page = wire::generated(status);
+                        page.reason = None;
+                        page.body = Bytes::from(body);
+                        page.headers.clear();
                         for (name, value) in headers {
                             if let Ok(v) = HeaderValue::from_str(&value) {
-                                resp.headers_mut().insert(name, v);
+                                page.headers.insert(name, v);
                             }
                         }
-                        let _ = reply.send(resp);
+                        let _ = reply.send(wire::encode(&page, self.manner));
                         return;
                     }
-                    Some(Command::Finish { outcome, generated: gen, backend, server }) => {
-                        let resp = match (gen, answer.take()) {
-                            (false, Some(a)) => {
-                                let mut resp = Response::new(Full::new(a.body));
-                                *resp.status_mut() = a.status;
-                                *resp.headers_mut() = a.headers;
-                                strip_hop_by_hop(resp.headers_mut());
-                                resp
-                            }
-                            _ => generated(outcome.status),
+                    Some(Command::Finish { outcome, generated, backend, server }) => {
+                        let page = match (generated, answer.take()) {
+                            (false, Some(a)) => a,
+                            _ => wire::generated(outcome.status),
                         };
+                        let wire = wire::encode(&page, self.manner);
                         let _ = events.send(Event::Done(id));
                         if self.shared.httplog {
                             let ms = |t: Option<tokio::time::Instant>| {
                                 t.map(|t| (t - self.started).as_millis() as u64)
                             };
                             let marks = [ms(connected_at), ms(answered_at), ms(Some(tokio::time::Instant::now()))];
-                            println!("{}", self.log_line(&outcome, backend, server, marks));
+                            let bytes = wire.bytes.len() as u64;
+                            println!("{}", self.log_line(&outcome, backend, server, marks, bytes));
                         }
-                        let _ = reply.send(resp);
+                        let _ = reply.send(wire);
                         return;
                     }
                     None => return,
@@ -226,44 +269,34 @@ impl Exchange {
     }
 
     /// The `option httplog` line of a finished request. `marks` are the
-    /// connect, response and end times in ms since the request was read.
+    /// connect, response and end times in ms since the request was read;
+    /// `bytes` were sent to the client.
     fn log_line(
         &self,
         outcome: &Outcome,
         backend: String,
         server: Option<String>,
         marks: [Option<u64>; 3],
+        bytes: u64,
     ) -> String {
-        let (shared, client, accepted, request) = (
-            &self.shared,
-            self.client,
-            self.accepted,
-            self.request_line.as_str(),
-        );
-        let since = accepted
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
         let tw = outcome.queued_for.map(|d| d.as_nanos() / 1_000_000);
         let [connected, answered, total] = marks;
         let response = answered.zip(connected).map(|(a, c)| a.saturating_sub(c));
         HttpLog {
-            client,
-            accept: (
-                Civil::from_unix(since.as_secs() as i64),
-                since.subsec_millis(),
-            ),
-            frontend: shared.frontend_name.clone(),
+            client: self.client,
+            accept: accept_stamp(self.accepted),
+            frontend: self.shared.frontend_name.clone(),
             backend,
             server,
             timers: [Some(0), tw.or(Some(0)), connected, response, total],
             status: outcome.status,
-            bytes: 0,
+            bytes,
             termination: format!("{}--", outcome.termination),
             conns: [0; 4],
             retries: outcome.retries,
             redispatched: outcome.redispatched,
             queues: [0, 0],
-            request: request.to_owned(),
+            request: self.request_line.clone(),
         }
         .to_string()
     }

@@ -4,7 +4,8 @@
 use bytes::Bytes;
 use haven_core::balance::{Balancer, PickKey};
 use haven_core::config::haproxy::{parse, HaproxyConfig, ParseOptions};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::Response;
 use hyper_util::rt::TokioIo;
@@ -15,7 +16,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
-/// A backend answering every request with 200 and its name.
+/// A backend answering every request with 200 and its name, followed by
+/// `:` and the request body when there is one.
 struct Backend {
     addr: SocketAddr,
     task: JoinHandle<()>,
@@ -29,10 +31,15 @@ impl Backend {
             let mut conns = JoinSet::new();
             while let Ok((stream, _)) = listener.accept().await {
                 conns.spawn(async move {
-                    let service = service_fn(move |_req| async move {
-                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
-                            name.as_bytes(),
-                        ))))
+                    let service = service_fn(move |req: hyper::Request<Incoming>| async move {
+                        let body = req.into_body().collect().await.map(|b| b.to_bytes());
+                        let text = match body {
+                            Ok(b) if !b.is_empty() => {
+                                format!("{name}:{}", String::from_utf8_lossy(&b))
+                            }
+                            _ => name.to_owned(),
+                        };
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(text))))
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -208,9 +215,11 @@ async fn a_killed_server_goes_down_and_no_request_fails() {
     running.stop();
 }
 
-// Input: a request line that is not HTTP, then a header far over the
-// limit, each followed by a normal request on a new connection.
-// Output: 400 with haproxy's body for both, and the next request is served.
+// Input: a request line that is not HTTP, a header far over the limit,
+// conflicting Content-Lengths, bad chunking, each followed by a normal
+// request on a new connection.
+// Output: haproxy's 400 byte for byte and a close for each, and the next
+// request is served.
 #[tokio::test]
 async fn malformed_and_oversized_requests_get_400_and_the_next_is_served() {
     let a = Backend::start("a").await;
@@ -221,19 +230,84 @@ async fn malformed_and_oversized_requests_get_400_and_the_next_is_served() {
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
     let fe = running.listeners[0].1;
-    let garbage = send_raw(fe, b"GARBAGE\r\n\r\n").await;
-    assert!(garbage.starts_with("HTTP/1.1 400"), "{garbage}");
-    assert_eq!(get(fe, "x", "/").await, (200, "a".to_owned()));
     let huge = format!(
         "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
-        "y".repeat(200_000)
+        "y".repeat(20_000)
     );
-    let reply = send_raw(fe, huge.as_bytes()).await;
+    let bad: [&[u8]; 4] = [
+        b"GARBAGE\r\n\r\n",
+        huge.as_bytes(),
+        b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ];
+    for request in bad {
+        let reply = send_raw(fe, request).await;
+        assert_eq!(reply, haven_core::proxy::error_response(400));
+        assert_eq!(get(fe, "x", "/").await, (200, "a".to_owned()));
+    }
+    running.stop();
+}
+
+// Input: a chunked POST and a Content-Length POST pipelined on one
+// keep-alive connection, then a GET with Connection: close.
+// Output: three answers in order on the same connection, the bodies
+// decoded and forwarded whole, then the close.
+#[tokio::test]
+async fn pipelined_requests_and_bodies_are_forwarded_in_order() {
+    let a = Backend::start("a").await;
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {}\n",
+        a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let reply = send_raw(
+        fe,
+        b"POST /1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext\r\nde\r\n0\r\n\r\n\
+          POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nwxyz\
+          GET /3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let bodies: Vec<&str> = reply
+        .split("HTTP/1.1 200 OK\r\n")
+        .skip(1)
+        .map(|r| r.split_once("\r\n\r\n").map_or("", |(_, b)| b))
+        .collect();
+    assert_eq!(bodies, ["a:abcde", "a:wxyz", "a"], "{reply}");
+    assert!(reply.contains("connection: close\r\n"), "{reply}");
+    running.stop();
+}
+
+// Input: `timeout http-request 300ms`; a client that sends half a head
+// and stalls (slowloris), one that connects and sends nothing, and one
+// idle between two keep-alive requests.
+// Output: 408 with haproxy's page for the first two, after the timeout;
+// the idle keep-alive connection is closed without a word.
+#[tokio::test]
+async fn slow_heads_get_408_and_idle_keep_alive_closes_quietly() {
+    let a = Backend::start("a").await;
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}    timeout http-request 300ms\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {}\n",
+        a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let started = tokio::time::Instant::now();
+    let slow = send_raw(fe, b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow:").await;
+    assert_eq!(slow, haven_core::proxy::error_response(408));
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(
+        send_raw(fe, b"").await,
+        haven_core::proxy::error_response(408)
+    );
+    let idle = send_raw(fe, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(idle.starts_with("HTTP/1.1 200 OK\r\n"), "{idle}");
     assert!(
-        reply.starts_with("HTTP/1.1 400") || reply.starts_with("HTTP/1.1 431"),
-        "{reply}"
+        idle.ends_with("\r\n\r\na"),
+        "nothing after the answer: {idle}"
     );
-    assert_eq!(get(fe, "x", "/").await, (200, "a".to_owned()));
     running.stop();
 }
 

@@ -7,6 +7,7 @@ pub fn error_body(status: u16) -> &'static str {
         401 => "<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n",
         403 => "<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\n",
         408 => "<html><body><h1>408 Request Time-out</h1>\nYour browser didn't send a complete request in time.\n</body></html>\n",
+        413 => "<html><body><h1>413 Payload Too Large</h1>\nThe request entity exceeds the maximum allowed.\n</body></html>\n",
         500 => "<html><body><h1>500 Internal Server Error</h1>\nAn internal server error occurred.\n</body></html>\n",
         502 => "<html><body><h1>502 Bad Gateway</h1>\nThe server returned an invalid or incomplete response.\n</body></html>\n",
         504 => "<html><body><h1>504 Gateway Time-out</h1>\nThe server didn't respond in time.\n</body></html>\n",
@@ -21,6 +22,7 @@ pub fn reason(status: u16) -> &'static str {
         401 => "Unauthorized",
         403 => "Forbidden",
         408 => "Request Time-out",
+        413 => "Payload Too Large",
         500 => "Internal Server Error",
         502 => "Bad Gateway",
         504 => "Gateway Time-out",
@@ -28,20 +30,28 @@ pub fn reason(status: u16) -> &'static str {
     }
 }
 
-/// The whole response: HTTP/1.1, lower-case headers, `connection: close`
-/// on 400 and 408 only.
+/// True for the generated statuses after which haproxy closes the client
+/// connection.
+pub fn closes_connection(status: u16) -> bool {
+    matches!(status, 400 | 408 | 413)
+}
+
+/// The whole response as haproxy 2.6 sends it. Errors raised while a
+/// request is still being read (400, 408, 413) go out verbatim, in mixed
+/// case with `Connection: close`; the others pass through HTX and come
+/// out lower-case.
 pub fn error_response(status: u16) -> String {
     let body = error_body(status);
-    let close = if matches!(status, 400 | 408) {
-        "connection: close\r\n"
+    let (reason, len) = (reason(status), body.len());
+    if closes_connection(status) {
+        format!(
+            "HTTP/1.1 {status} {reason}\r\nContent-length: {len}\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n{body}"
+        )
     } else {
-        ""
-    };
-    format!(
-        "HTTP/1.1 {status} {}\r\ncontent-length: {}\r\ncache-control: no-cache\r\n{close}content-type: text/html\r\n\r\n{body}",
-        reason(status),
-        body.len()
-    )
+        format!(
+            "HTTP/1.1 {status} {reason}\r\ncontent-length: {len}\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n{body}"
+        )
+    }
 }
 
 #[cfg(test)]
@@ -60,5 +70,12 @@ mod tests {
             "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 107\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n"
         );
         assert_eq!(error_response(503).len(), 214);
+        // Captured from haproxy 2.6.12 answering "GARBAGE\r\n\r\n".
+        assert_eq!(
+            error_response(400),
+            "HTTP/1.1 400 Bad request\r\nContent-length: 90\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>\n"
+        );
+        assert!(error_response(408)
+            .starts_with("HTTP/1.1 408 Request Time-out\r\nContent-length: 110\r\n"));
     }
 }

@@ -11,5 +11,5 @@
 mod errors;
 mod flow;
 
-pub use errors::{error_body, error_response, reason as error_reason};
+pub use errors::{closes_connection, error_body, error_response, reason as error_reason};
 pub use flow::{Flow, Outcome, Output, StreamId, Timer};

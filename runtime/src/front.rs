@@ -1,0 +1,258 @@
+//! One client connection, haproxy's HTTP/1.1 front side: reads each
+//! request with core's framing rules ([`haven_core::http1`]) within
+//! `timeout http-request` / `http-keep-alive` / `client`, answers the bad
+//! ones itself (400, 408, 413, verbatim as haproxy), hands good ones to
+//! [`serve`] and writes the answers in order, keeping the connection alive
+//! as HTTP/1.1 allows.
+
+use crate::request::{serve, ReadRequest, Shared};
+use crate::wire::Manner;
+use bytes::{Buf, Bytes, BytesMut};
+use haven_core::http1::{parse_head, BodyFraming, ChunkedDecoder, Head};
+use haven_core::proxy::error_response;
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::{Request, Version};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{oneshot, watch};
+use tokio::time::{timeout_at, Instant};
+
+/// Largest request head: haproxy's default `tune.bufsize` (16384) less
+/// `tune.maxrewrite` (1024).
+const MAX_HEAD: usize = 15_360;
+
+/// Largest request body read (bigger: 413).
+const MAX_BODY: u64 = 1 << 20;
+
+/// The timeouts of the client side.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ClientTimeouts {
+    /// `timeout http-request`: a whole head, from its first wait.
+    pub(crate) http_request: Option<Duration>,
+    /// `timeout http-keep-alive`: the wait for a next request.
+    pub(crate) keep_alive: Option<Duration>,
+    /// `timeout client`: any other wait on the client.
+    pub(crate) client: Option<Duration>,
+}
+
+/// Why reading a request stopped.
+enum Stop {
+    /// The connection ends without a word (closed, idle timeout, drain).
+    Quiet,
+    /// haproxy answers this status and closes; the log line's
+    /// termination state goes with it.
+    Refuse(u16, &'static str),
+}
+
+/// Serves `stream` from `client` until it closes.
+pub(crate) async fn connection(
+    mut stream: TcpStream,
+    shared: Arc<Shared>,
+    client: SocketAddr,
+    mut draining: watch::Receiver<bool>,
+) {
+    let timeouts = shared.timeouts;
+    let mut buf = BytesMut::with_capacity(4096);
+    let mut first = true;
+    loop {
+        let accepted = SystemTime::now();
+        let started = Instant::now();
+        let wait = if first {
+            timeouts.http_request.or(timeouts.client)
+        } else {
+            timeouts
+                .keep_alive
+                .or(timeouts.http_request)
+                .or(timeouts.client)
+        };
+        let head = read_head(&mut stream, &mut buf, deadline(wait), &mut draining, first).await;
+        let read = match head {
+            Ok(head) => read_body(&mut stream, &mut buf, head, timeouts.client).await,
+            Err(stop) => Err(stop),
+        };
+        let read = match read {
+            Ok(read) => read,
+            Err(Stop::Quiet) => return,
+            Err(Stop::Refuse(status, termination)) => {
+                let page = error_response(status);
+                shared.log_refused(client, accepted, started.elapsed(), status, termination);
+                let _ = stream.write_all(page.as_bytes()).await;
+                return;
+            }
+        };
+        first = false;
+        let (parts, body, manner, request_line) = read;
+        let manner = Manner {
+            keep_alive: manner.keep_alive && !*draining.borrow(),
+            ..manner
+        };
+        let request = ReadRequest {
+            parts,
+            body,
+            manner,
+            request_line,
+            accepted,
+        };
+        let (leave, left) = oneshot::channel();
+        let mut answer = serve(request, Arc::clone(&shared), client, left);
+        let mut leave = Some(leave);
+        let wire = loop {
+            tokio::select! {
+                wire = &mut answer => break wire,
+                more = fill(&mut stream, &mut buf, None), if leave.is_some() && buf.len() < MAX_HEAD => {
+                    if !matches!(more, Ok(true)) {
+                        leave.take().map(|l| l.send(()));
+                    }
+                }
+            }
+        };
+        let Ok(wire) = wire else { return };
+        let write = stream.write_all(&wire.bytes);
+        let written = match deadline(timeouts.client) {
+            Some(d) => timeout_at(d, write).await.unwrap_or(Ok(())),
+            None => write.await,
+        };
+        if written.is_err() || wire.close || leave.is_none() {
+            return;
+        }
+    }
+}
+
+fn deadline(timeout: Option<Duration>) -> Option<Instant> {
+    timeout.map(|t| Instant::now() + t)
+}
+
+/// Reads more bytes into `buf` before `until`; `Ok(false)` at the end of
+/// the stream, `Err` when the deadline passed.
+async fn fill(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    until: Option<Instant>,
+) -> Result<bool, ()> {
+    let read = stream.read_buf(buf);
+    let n = match until {
+        Some(d) => timeout_at(d, read).await.map_err(|_| ())?,
+        None => read.await,
+    };
+    Ok(matches!(n, Ok(n) if n > 0))
+}
+
+/// Reads one request head. A connection idle between requests closes
+/// quietly on its timeout or on drain; a head that does not come whole in
+/// time gets 408, a bad one 400.
+async fn read_head(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    until: Option<Instant>,
+    draining: &mut watch::Receiver<bool>,
+    first: bool,
+) -> Result<Head, Stop> {
+    loop {
+        match parse_head(buf, MAX_HEAD) {
+            Ok(Some((head, len))) => {
+                buf.advance(len);
+                return Ok(head);
+            }
+            Ok(None) => {}
+            Err(_) => return Err(Stop::Refuse(400, "PR--")),
+        }
+        let idle = buf.is_empty();
+        if idle && *draining.borrow() {
+            return Err(Stop::Quiet);
+        }
+        let more = tokio::select! {
+            more = fill(stream, buf, until) => more,
+            _ = draining.changed(), if idle => return Err(Stop::Quiet),
+        };
+        match more {
+            Ok(true) => {}
+            Ok(false) => return Err(Stop::Quiet),
+            Err(()) if idle && !first => return Err(Stop::Quiet),
+            Err(()) => return Err(Stop::Refuse(408, "cR--")),
+        }
+    }
+}
+
+/// What [`read_body`] returns: the request for the server, the client's
+/// manner and the request line for the log.
+type Read = (hyper::http::request::Parts, Bytes, Manner, String);
+
+/// Reads the body `head` announces and builds the request to forward.
+async fn read_body(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    head: Head,
+    client_timeout: Option<Duration>,
+) -> Result<Read, Stop> {
+    let until = deadline(client_timeout);
+    let has_body = head.body != BodyFraming::Empty;
+    if head.expect_continue && has_body && buf.is_empty() {
+        let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await;
+    }
+    let timed_out = |_| Stop::Refuse(408, "cD--");
+    let body = match head.body {
+        BodyFraming::Empty => Bytes::new(),
+        BodyFraming::Length(n) if n > MAX_BODY => return Err(Stop::Refuse(413, "PR--")),
+        BodyFraming::Length(n) => {
+            let n = n as usize;
+            while buf.len() < n {
+                if !fill(stream, buf, until).await.map_err(timed_out)? {
+                    return Err(Stop::Quiet);
+                }
+            }
+            buf.split_to(n).freeze()
+        }
+        BodyFraming::Chunked => {
+            let mut decoder = ChunkedDecoder::default();
+            let mut out = Vec::new();
+            loop {
+                let used = decoder
+                    .feed(buf, &mut out)
+                    .map_err(|_| Stop::Refuse(400, "PR--"))?;
+                buf.advance(used);
+                if out.len() as u64 > MAX_BODY {
+                    return Err(Stop::Refuse(413, "PR--"));
+                }
+                if decoder.is_done() {
+                    break;
+                }
+                if !fill(stream, buf, until).await.map_err(timed_out)? {
+                    return Err(Stop::Quiet);
+                }
+            }
+            Bytes::from(out)
+        }
+    };
+    let parts = forwarded_parts(&head).ok_or(Stop::Refuse(400, "PR--"))?;
+    let manner = Manner {
+        head: head.method == "HEAD",
+        http10: head.minor == 0,
+        keep_alive: head.keep_alive,
+    };
+    let line = format!("{} {} HTTP/1.{}", head.method, head.target, head.minor);
+    Ok((parts, body, manner, line))
+}
+
+/// The request as it goes to a server: HTTP/1.1, the client's headers
+/// less `Expect` (the body is already read); `None` when a method, target
+/// or header is not acceptable to the HTTP types.
+fn forwarded_parts(head: &Head) -> Option<hyper::http::request::Parts> {
+    let mut req = Request::builder()
+        .method(head.method.as_str())
+        .uri(head.target.as_str())
+        .version(Version::HTTP_11)
+        .body(())
+        .ok()?;
+    let headers = req.headers_mut();
+    for (name, value) in &head.headers {
+        if name == "expect" {
+            continue;
+        }
+        let name = HeaderName::from_bytes(name.as_bytes()).ok()?;
+        headers.append(name, HeaderValue::from_bytes(value).ok()?);
+    }
+    Some(req.into_parts().0)
+}
