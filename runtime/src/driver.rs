@@ -3,6 +3,7 @@
 //! outputs (connect, abort, finish, probe, log).
 
 use crate::clock::Clock;
+use crate::logger::Logger;
 use crate::probe;
 use haven_core::config::haproxy::HaproxyConfig;
 use haven_core::health::{self, CheckId, ProbeEvent};
@@ -13,6 +14,7 @@ use haven_core::stats::{self, Access, CliCommand, Counters, Sources};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 
@@ -85,6 +87,7 @@ pub(crate) struct Driver {
     servers: BTreeMap<usize, Vec<SocketAddr>>,
     draining: bool,
     counters: Counters,
+    logger: Arc<Logger>,
 }
 
 impl Driver {
@@ -94,6 +97,7 @@ impl Driver {
         rng: ChaCha8Rng,
         events: UnboundedSender<Event>,
         servers: BTreeMap<usize, Vec<SocketAddr>>,
+        logger: Arc<Logger>,
     ) -> Self {
         Self {
             node,
@@ -105,6 +109,7 @@ impl Driver {
             servers,
             draining: false,
             counters: Counters::default(),
+            logger,
         }
     }
 
@@ -252,7 +257,12 @@ impl Driver {
                 let now = self.clock.now();
                 self.with_flow(|f, t| f.handle_server_state(now, backend, server, up, t));
             }
-            health::Output::Log(record) => println!("{record}"),
+            health::Output::Log(record) => {
+                let proxy = self
+                    .config()
+                    .and_then(|c| c.proxies.iter().position(|p| p.name == record.backend()));
+                self.logger.event(proxy, record.severity(), &record.text());
+            }
         }
     }
 

@@ -9,8 +9,10 @@ mod driver;
 mod forward;
 mod front;
 mod listen;
+mod logger;
 mod probe;
 mod request;
 mod wire;
 
 pub use listen::{start, Running, StartError};
+pub use logger::LogError;

@@ -5,6 +5,7 @@ use crate::clock::Clock;
 use crate::driver::{Driver, Event};
 use crate::forward::Pool;
 use crate::front::{connection, ClientTimeouts};
+use crate::logger::Logger;
 use crate::request::Shared;
 use haven_core::config::haproxy::{HaproxyConfig, Mode, ProxyKind, ServerAddr, ServerPort};
 use haven_core::node::Node;
@@ -40,6 +41,9 @@ pub enum StartError {
         /// Why.
         reason: std::io::Error,
     },
+    /// A `log` target cannot be used.
+    #[error("{0}")]
+    Log(#[from] crate::logger::LogError),
     /// The node cannot be set up.
     #[error("{0}")]
     Setup(haven_core::vrrp::SetupError),
@@ -154,6 +158,7 @@ pub async fn start(cfg: HaproxyConfig) -> Result<Running, StartError> {
     let (events, rx) = tokio::sync::mpsc::unbounded_channel();
     let (draining, drain_rx) = watch::channel(false);
     let pool = Arc::new(Pool::default());
+    let logger = Arc::new(Logger::new(&cfg)?);
     let next_id = Arc::new(AtomicU64::new(0));
     for (index, p) in cfg.proxies.iter().enumerate() {
         if p.kind == ProxyKind::Backend || p.mode != Mode::Http {
@@ -167,6 +172,7 @@ pub async fn start(cfg: HaproxyConfig) -> Result<Running, StartError> {
             frontend_name: p.name.clone(),
             httplog: p.options.httplog,
             forwardfor: p.options.forwardfor.as_ref().map(|f| f.header.clone()),
+            logger: Arc::clone(&logger),
             timeouts: ClientTimeouts {
                 http_request: p.timeouts.http_request.map(std_duration),
                 keep_alive: p.timeouts.http_keep_alive.map(std_duration),
@@ -214,6 +220,7 @@ pub async fn start(cfg: HaproxyConfig) -> Result<Running, StartError> {
         rand_chacha::ChaCha8Rng::seed_from_u64(seed),
         events.clone(),
         servers,
+        logger,
     );
     Ok(Running {
         listeners,

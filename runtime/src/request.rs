@@ -5,6 +5,7 @@
 use crate::driver::{Command, Event};
 use crate::forward::{Answer, ForwardError, Pool};
 use crate::front::ClientTimeouts;
+use crate::logger::Logger;
 use crate::wire::{self, Manner, Wire};
 use bytes::Bytes;
 use haven_core::log::haproxy::HttpLog;
@@ -44,6 +45,7 @@ pub(crate) struct Shared {
     pub(crate) httplog: bool,
     pub(crate) forwardfor: Option<String>,
     pub(crate) timeouts: ClientTimeouts,
+    pub(crate) logger: Arc<Logger>,
 }
 
 impl Shared {
@@ -75,7 +77,7 @@ impl Shared {
             queues: [0, 0],
             request: "<BADREQ>".to_owned(),
         };
-        println!("{line}");
+        self.logger.traffic(self.frontend, &line.to_string());
     }
 }
 
@@ -240,7 +242,8 @@ impl Exchange {
                             };
                             let marks = [ms(connected_at), ms(answered_at), ms(Some(tokio::time::Instant::now()))];
                             let bytes = wire.bytes.len() as u64;
-                            println!("{}", self.log_line(&outcome, backend, server, marks, bytes));
+                            let line = self.log_line(&outcome, backend, server, marks, bytes);
+                            self.shared.logger.traffic(self.shared.frontend, &line);
                         }
                         let _ = reply.send(wire);
                         return;

@@ -551,3 +551,67 @@ async fn the_stats_socket_reports_and_controls_servers() {
     assert_eq!(ask("set weight nope/a 1\n").await, "No such backend.\n");
     running.stop();
 }
+
+// Input: `log 127.0.0.1:PORT local0` in global, `log global` and `option
+// httplog` in defaults; a good request, a malformed one, and a server
+// that dies under `check`.
+// Output: RFC 3164 datagrams as haproxy sends them: `<134>` and the
+// httplog line whose byte count is what the client received, `<134>` and
+// `<BADREQ>` with `PR--`, then `<129>` for the server going DOWN.
+#[tokio::test]
+async fn logs_go_to_the_syslog_target_as_haproxy_sends_them() {
+    let syslog = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("udp");
+    let a = Backend::start("a").await;
+    let port = free_port();
+    let text = format!(
+        "global\n    log {} local0\n{DEFAULTS}    log global\n    option httplog\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {} check inter 100\n",
+        syslog.local_addr().expect("addr"),
+        a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let next = || async {
+        let mut buf = vec![0u8; 2048];
+        let n = tokio::time::timeout(Duration::from_secs(5), syslog.recv(&mut buf))
+            .await
+            .expect("a datagram in time")
+            .expect("recv");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let reply = send_raw(
+        fe,
+        b"GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let pid = std::process::id();
+    let line = next().await;
+    assert!(line.starts_with("<134>"), "{line}");
+    assert!(
+        line.contains(&format!(" haproxy[{pid}]: 127.0.0.1:")),
+        "{line}"
+    );
+    let bytes = format!(" 200 {} - - ---- ", reply.len());
+    assert!(
+        line.contains(" fe be/a ") && line.contains(&bytes),
+        "{line}"
+    );
+    assert!(line.ends_with(" \"GET /x HTTP/1.1\"\n"), "{line}");
+    send_raw(fe, b"NOT HTTP\r\n\r\n").await;
+    let line = next().await;
+    assert!(line.starts_with("<134>"), "{line}");
+    assert!(
+        line.contains(" fe fe/<NOSRV> -1/-1/-1/-1/")
+            && line.ends_with(" 400 0 - - PR-- 0/0/0/0/0 0/0 \"<BADREQ>\"\n"),
+        "{line}"
+    );
+    a.kill();
+    let down = next().await;
+    assert!(down.starts_with("<129>"), "{down}");
+    assert!(
+        down.contains(": Server be/a is DOWN, reason: Layer4 connection problem"),
+        "{down}"
+    );
+    running.stop();
+}

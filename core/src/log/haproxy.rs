@@ -86,6 +86,16 @@ impl Record {
         self.to_string()
     }
 
+    /// The backend the line is about.
+    pub fn backend(&self) -> &str {
+        match self {
+            Self::ServerDown { backend, .. }
+            | Self::ServerUp { backend, .. }
+            | Self::HealthCheck { backend, .. }
+            | Self::NoServerAvailable { backend } => backend,
+        }
+    }
+
     /// The syslog severity haproxy uses (0 emerg .. 7 debug).
     pub fn severity(&self) -> u8 {
         match self {

@@ -91,6 +91,42 @@ impl Civil {
     }
 }
 
+/// Syslog facility names and codes (RFC 3164 §4.1.1).
+const FACILITIES: [&str; 24] = [
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "auth2",
+    "ftp", "ntp", "audit", "alert", "cron2", "local0", "local1", "local2", "local3", "local4",
+    "local5", "local6", "local7",
+];
+
+/// Severity names, most severe first.
+const SEVERITIES: [&str; 8] = [
+    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+];
+
+/// A facility's code by the name haproxy's `log` takes (`local0` → 16).
+pub fn facility_code(name: &str) -> Option<u8> {
+    FACILITIES.iter().position(|f| *f == name).map(|i| i as u8)
+}
+
+/// A severity's code by name (`info` → 6).
+pub fn severity_code(name: &str) -> Option<u8> {
+    SEVERITIES.iter().position(|s| *s == name).map(|i| i as u8)
+}
+
+/// The RFC 3164 datagram haproxy sends to a syslog target, with no
+/// hostname: `<134>Nov 24 20:48:06 haproxy[5637]: text` and a newline.
+pub fn datagram(
+    facility: u8,
+    severity: u8,
+    at: &Civil,
+    ident: &str,
+    pid: u32,
+    text: &str,
+) -> String {
+    let pri = u16::from(facility) * 8 + u16::from(severity);
+    format!("<{pri}>{} {ident}[{pid}]: {text}\n", at.syslog())
+}
+
 /// A syslog file line: `Apr  4 20:57:54 host ident[pid]: text`.
 pub fn syslog_line(at: &Civil, host: &str, ident: &str, pid: u32, text: &str) -> String {
     format!("{} {host} {ident}[{pid}]: {text}", at.syslog())
@@ -130,5 +166,24 @@ mod tests {
             );
         }
         assert_eq!(Civil::from_unix(951_782_400).syslog(), "Feb 29 00:00:00");
+    }
+
+    #[test]
+    fn datagrams_carry_haproxys_priority_and_no_hostname() {
+        let at = Civil::from_unix(Civil::to_unix(2026, 11, 24, 20, 48, 6));
+        let local0 = facility_code("local0").expect("known");
+        let info = severity_code("info").expect("known");
+        assert_eq!(
+            datagram(local0, info, &at, "haproxy", 5637, "hello"),
+            "<134>Nov 24 20:48:06 haproxy[5637]: hello\n"
+        );
+        assert_eq!(
+            datagram(local0, 1, &at, "haproxy", 1, "x").get(..5),
+            Some("<129>")
+        );
+        assert_eq!(
+            (facility_code("bogus"), severity_code("notice")),
+            (None, Some(5))
+        );
     }
 }

@@ -1,0 +1,270 @@
+//! Where haproxy's log lines go: each proxy's `log` targets (syslog over
+//! UDP or a unix datagram socket such as `/dev/log`, or stdout / stderr),
+//! in the RFC 3164 form haproxy sends, filtered by each target's level.
+//! Traffic of a proxy with no target goes to stdout so `haven run` shows
+//! it; server state changes also go to stderr as haproxy prints them.
+
+use haven_core::config::haproxy::{HaproxyConfig, LogTarget};
+use haven_core::log::syslog::{datagram, facility_code, severity_code, Civil};
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+
+/// haproxy's default longest log line (`len`), newline included.
+const MAX_LINE: usize = 1024;
+
+/// The severity of traffic logs.
+const INFO: u8 = 6;
+
+/// Where one target's lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Destination {
+    Udp(SocketAddr),
+    Unix(PathBuf),
+    Stdout,
+    Stderr,
+}
+
+/// One `log` target, resolved.
+#[derive(Debug, Clone)]
+struct Sink {
+    destination: Destination,
+    facility: u8,
+    /// Least severe level sent (7 sends everything).
+    max_severity: u8,
+    /// `format raw`: the message alone.
+    raw: bool,
+}
+
+/// Why a `log` line cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("[ALERT]    : proxy '{proxy}': log target '{address}': {what}")]
+pub struct LogError {
+    proxy: String,
+    address: String,
+    what: String,
+}
+
+/// The log targets of every proxy, and the sockets to reach them.
+#[derive(Debug)]
+pub(crate) struct Logger {
+    pid: u32,
+    /// Per proxy, in config order.
+    sinks: Vec<Vec<Sink>>,
+    udp4: Option<UdpSocket>,
+    udp6: Option<UdpSocket>,
+    unix: Option<UnixDatagram>,
+}
+
+impl Logger {
+    /// Resolves every proxy's targets (`log global` takes the global ones).
+    pub(crate) fn new(cfg: &HaproxyConfig) -> Result<Self, LogError> {
+        let mut sinks = Vec::new();
+        for p in &cfg.proxies {
+            let mut own = Vec::new();
+            for target in &p.logs {
+                let targets = match target {
+                    LogTarget::Global => cfg.global.logs.iter().collect(),
+                    t => vec![t],
+                };
+                for t in targets {
+                    own.extend(sink(t).map_err(|what| LogError {
+                        proxy: p.name.clone(),
+                        address: address_of(t).to_owned(),
+                        what,
+                    })?);
+                }
+            }
+            sinks.push(own);
+        }
+        let all = || sinks.iter().flatten().map(|s: &Sink| &s.destination);
+        let udp = |v6: bool| {
+            all()
+                .any(|d| matches!(d, Destination::Udp(a) if a.is_ipv6() == v6))
+                .then(|| {
+                    let any = if v6 { "[::]:0" } else { "0.0.0.0:0" };
+                    UdpSocket::bind(any).and_then(|s| s.set_nonblocking(true).map(|()| s))
+                })
+                .transpose()
+        };
+        let io = |e: std::io::Error| LogError {
+            proxy: "GLOBAL".into(),
+            address: String::new(),
+            what: e.to_string(),
+        };
+        let (udp4, udp6) = (udp(false).map_err(io)?, udp(true).map_err(io)?);
+        let unix = all()
+            .any(|d| matches!(d, Destination::Unix(_)))
+            .then(|| UnixDatagram::unbound().and_then(|s| s.set_nonblocking(true).map(|()| s)))
+            .transpose()
+            .map_err(io)?;
+        Ok(Self {
+            pid: std::process::id(),
+            sinks,
+            udp4,
+            udp6,
+            unix,
+        })
+    }
+
+    /// Logs a traffic line of `proxy` (config index) at `info`.
+    pub(crate) fn traffic(&self, proxy: usize, text: &str) {
+        match self.sinks.get(proxy) {
+            Some(sinks) if !sinks.is_empty() => self.send(sinks, INFO, text),
+            _ => println!("{text}"),
+        }
+    }
+
+    /// Logs a server or backend event of `proxy` at `severity`: to stderr
+    /// with haproxy's prefix, and to the proxy's targets.
+    pub(crate) fn event(&self, proxy: Option<usize>, severity: u8, text: &str) {
+        let level = if severity == 0 {
+            "[ALERT]"
+        } else {
+            "[WARNING]"
+        };
+        eprintln!("{level:<11}({}) : {text}", self.pid);
+        if let Some(sinks) = proxy.and_then(|p| self.sinks.get(p)) {
+            self.send(sinks, severity, text);
+        }
+    }
+
+    fn send(&self, sinks: &[Sink], severity: u8, text: &str) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let at = Civil::from_unix(now.as_secs() as i64);
+        for s in sinks.iter().filter(|s| severity <= s.max_severity) {
+            let mut line = if s.raw {
+                format!("{text}\n")
+            } else {
+                datagram(s.facility, severity, &at, "haproxy", self.pid, text)
+            };
+            truncate(&mut line);
+            // A full socket buffer drops the line, as haproxy does.
+            match &s.destination {
+                Destination::Udp(a) => {
+                    let socket = if a.is_ipv6() { &self.udp6 } else { &self.udp4 };
+                    if let Some(u) = socket {
+                        let _ = u.send_to(line.as_bytes(), a);
+                    }
+                }
+                Destination::Unix(path) => {
+                    if let Some(u) = &self.unix {
+                        let _ = u.send_to(line.as_bytes(), path);
+                    }
+                }
+                Destination::Stdout => print!("{line}"),
+                Destination::Stderr => eprint!("{line}"),
+            }
+        }
+    }
+}
+
+/// Cuts `line` to [`MAX_LINE`] bytes, keeping its final newline.
+fn truncate(line: &mut String) {
+    if line.len() > MAX_LINE {
+        let mut end = MAX_LINE - 1;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        line.truncate(end);
+        line.push('\n');
+    }
+}
+
+fn address_of(t: &LogTarget) -> &str {
+    match t {
+        LogTarget::Target { address, .. } => address,
+        LogTarget::Global => "global",
+    }
+}
+
+/// Resolves one target; `None` for a nested `log global` in global.
+fn sink(t: &LogTarget) -> Result<Option<Sink>, String> {
+    let LogTarget::Target {
+        address,
+        facility,
+        level,
+        format,
+    } = t
+    else {
+        return Ok(None);
+    };
+    let facility = facility_code(facility).ok_or(format!("unknown log facility '{facility}'"))?;
+    let max_severity = match level {
+        Some(l) => severity_code(l).ok_or(format!("unknown optional log level '{l}'"))?,
+        None => 7,
+    };
+    Ok(Some(Sink {
+        destination: destination(address)?,
+        facility,
+        max_severity,
+        raw: format.as_deref() == Some("raw"),
+    }))
+}
+
+/// The destination of an address as haproxy writes it: `stdout`,
+/// `fd@1`, `/dev/log`, `unix@/path`, `udp@host:port`, `ipv4@`, or
+/// `host[:port]` (port 514 by default).
+fn destination(address: &str) -> Result<Destination, String> {
+    match address {
+        "stdout" | "fd@1" => return Ok(Destination::Stdout),
+        "stderr" | "fd@2" => return Ok(Destination::Stderr),
+        _ => {}
+    }
+    if let Some(path) = address
+        .strip_prefix("unix@")
+        .or_else(|| address.starts_with('/').then_some(address))
+    {
+        return Ok(Destination::Unix(PathBuf::from(path)));
+    }
+    let host = ["udp@", "udp4@", "udp6@", "ipv4@", "ipv6@"]
+        .iter()
+        .find_map(|p| address.strip_prefix(p))
+        .unwrap_or(address);
+    if host.contains('@') {
+        return Err("only UDP, unix datagram, stdout and stderr targets are supported".into());
+    }
+    let with_port = |h: &str| match h.rsplit_once(':') {
+        Some((_, port)) if port.parse::<u16>().is_ok() && !h.ends_with(']') => h.to_owned(),
+        _ => format!("{h}:514"),
+    };
+    let spec = if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        format!("[{host}]:514")
+    } else {
+        with_port(host)
+    };
+    spec.to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .map(Destination::Udp)
+        .ok_or(format!("cannot resolve '{host}'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_resolve_as_haproxy_reads_them() {
+        let udp = |s: &str| Destination::Udp(s.parse().expect("address"));
+        assert_eq!(destination("127.0.0.1"), Ok(udp("127.0.0.1:514")));
+        assert_eq!(destination("127.0.0.1:5514"), Ok(udp("127.0.0.1:5514")));
+        assert_eq!(destination("udp@127.0.0.1:99"), Ok(udp("127.0.0.1:99")));
+        assert_eq!(destination("::1"), Ok(udp("[::1]:514")));
+        assert_eq!(
+            destination("/dev/log"),
+            Ok(Destination::Unix("/dev/log".into()))
+        );
+        assert_eq!(destination("stdout"), Ok(Destination::Stdout));
+        assert!(destination("ring@buf").is_err());
+    }
+
+    #[test]
+    fn long_lines_are_cut_to_haproxys_length() {
+        let mut line = "é".repeat(600);
+        truncate(&mut line);
+        assert!(line.len() <= MAX_LINE && line.ends_with('\n'));
+    }
+}
