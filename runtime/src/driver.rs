@@ -159,16 +159,6 @@ impl Driver {
                 client,
                 commands,
             } => {
-                let authorization = headers
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
-                    .map(|(_, v)| v.as_str());
-                if let Some(reply) = self.stats_reply(frontend, &uri, authorization) {
-                    let _ = commands.send(reply);
-                    return;
-                }
-                self.streams.insert(id, commands);
-                self.counters.request(id, frontend);
                 let refs: Vec<(&str, &str)> = headers
                     .iter()
                     .map(|(n, v)| (n.as_str(), v.as_str()))
@@ -178,6 +168,12 @@ impl Driver {
                     uri: &uri,
                     headers: &refs,
                 };
+                if let Some(reply) = self.stats_reply(frontend, &head) {
+                    let _ = commands.send(reply);
+                    return;
+                }
+                self.streams.insert(id, commands);
+                self.counters.request(id, frontend);
                 if let Some((flow, mut t)) = self.node.flow() {
                     flow.handle_request(now, id, frontend, &head, client.ip(), &mut t);
                 }
@@ -380,14 +376,9 @@ impl Driver {
         Ok((b, s))
     }
 
-    /// The stats page, CSV or 401 when the request is for the stats URI
-    /// of its proxy; `None` to route it as usual.
-    fn stats_reply(
-        &self,
-        frontend: usize,
-        uri: &str,
-        authorization: Option<&str>,
-    ) -> Option<Command> {
+    /// The stats page, CSV, metrics or 401 when the request is for them on
+    /// its proxy; `None` to route it as usual.
+    fn stats_reply(&self, frontend: usize, head: &RequestHead<'_>) -> Option<Command> {
         let (config, checks, flow) = self.node.haproxy_parts()?;
         let proxy = config.proxies.get(frontend)?;
         let sources = Sources {
@@ -397,8 +388,16 @@ impl Driver {
             checks,
         };
         let no_cache = ("cache-control", "no-cache".to_owned());
-        let (status, headers, body) = match stats::access(proxy, uri, authorization) {
+        let (status, headers, body) = match stats::access(proxy, head) {
             Access::Pass => return None,
+            Access::Prometheus => (
+                200,
+                vec![
+                    no_cache,
+                    ("content-type", "text/plain; version=0.0.4".into()),
+                ],
+                stats::prometheus(&sources, self.process()),
+            ),
             Access::Csv => (
                 200,
                 vec![no_cache, ("content-type", "text/plain".into())],
@@ -426,6 +425,20 @@ impl Driver {
             headers,
             body,
         })
+    }
+
+    /// The process figures of the metrics.
+    fn process(&self) -> stats::Process {
+        let uptime = self.clock.now().as_nanos() / 1_000_000_000;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        stats::Process {
+            threads: 1,
+            start_time: now.saturating_sub(uptime),
+            uptime,
+            connections: self.streams.len() as u64,
+        }
     }
 
     fn server_addr(&self, backend: usize, server: usize) -> Option<SocketAddr> {

@@ -615,3 +615,53 @@ async fn logs_go_to_the_syslog_target_as_haproxy_sends_them() {
     );
     running.stop();
 }
+
+// Input: a metrics frontend on its own address with haproxy's
+// `http-request use-service prometheus-exporter if { path /metrics }`,
+// three requests through the traffic frontend, then GET /metrics.
+// Output: a valid text exposition (every sample under its family's TYPE
+// line) with haproxy's metric names and the traffic counted; other paths
+// on the metrics frontend still go to its backend.
+#[tokio::test]
+async fn prometheus_metrics_use_haproxys_names() {
+    let a = Backend::start("a").await;
+    let (port, metrics_port) = (free_port(), free_port());
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nfrontend metrics\n    bind 127.0.0.1:{metrics_port}\n    http-request use-service prometheus-exporter if {{ path /metrics }}\n    default_backend be\nbackend be\n    server a {} check inter 100\n",
+        a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let (fe, metrics) = (running.listeners[0].1, running.listeners[1].1);
+    for _ in 0..3 {
+        assert_eq!(get(fe, "x", "/").await, (200, "a".to_owned()));
+    }
+    assert_eq!(get(metrics, "x", "/other").await, (200, "a".to_owned()));
+    let (status, body) = get(metrics, "x", "/metrics").await;
+    assert_eq!(status, 200);
+    let mut family = String::new();
+    for line in body.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            family = rest.split(' ').next().unwrap_or("").to_owned();
+        } else if !line.starts_with('#') {
+            let name = line.split(['{', ' ']).next().unwrap_or("");
+            assert_eq!(name, family, "sample outside its family: {line}");
+            let value = line.rsplit(' ').next().unwrap_or("");
+            assert!(value == "NaN" || value.parse::<f64>().is_ok(), "{line}");
+        }
+    }
+    for sample in [
+        "haproxy_frontend_http_requests_total{proxy=\"fe\"} 3",
+        "haproxy_frontend_status{proxy=\"fe\",state=\"UP\"} 1",
+        "haproxy_backend_http_responses_total{proxy=\"be\",code=\"2xx\"} 4",
+        "haproxy_backend_active_servers{proxy=\"be\"} 1",
+        "haproxy_server_status{proxy=\"be\",server=\"a\",state=\"UP\"} 1",
+        "haproxy_server_status{proxy=\"be\",server=\"a\",state=\"DOWN\"} 0",
+        "haproxy_server_loadbalanced_total{proxy=\"be\",server=\"a\"} 4",
+    ] {
+        assert!(
+            body.lines().any(|l| l == sample),
+            "missing {sample}:\n{body}"
+        );
+    }
+    running.stop();
+}

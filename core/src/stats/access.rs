@@ -1,6 +1,8 @@
-//! Which requests are stats requests, and whether they may see the page.
+//! Which requests are stats or metrics requests, and whether they may see
+//! the page.
 
 use crate::config::haproxy::Proxy;
+use crate::route::{condition, RequestHead};
 use base64::Engine as _;
 
 /// What a request to a proxy with `stats` gets.
@@ -8,6 +10,9 @@ use base64::Engine as _;
 pub enum Access {
     /// Not a stats request: route it as usual.
     Pass,
+    /// The Prometheus metrics (`http-request use-service
+    /// prometheus-exporter`).
+    Prometheus,
     /// The HTML page.
     Html,
     /// The CSV (`;csv` after the URI).
@@ -19,19 +24,29 @@ pub enum Access {
     },
 }
 
-/// Decides for a request with `uri` and `Authorization` header value
-/// `authorization` on `proxy`. Like haproxy, any URI starting with the
-/// stats URI is a stats request.
-pub fn access(proxy: &Proxy, uri: &str, authorization: Option<&str>) -> Access {
+/// Decides for `req` on `proxy`. As in haproxy, `http-request` rules
+/// (the exporter) come before the stats page, and any URI starting with
+/// the stats URI is a stats request.
+pub fn access(proxy: &Proxy, req: &RequestHead<'_>) -> Access {
+    let exporter = proxy
+        .prometheus
+        .iter()
+        .any(|r| r.cond.as_ref().is_none_or(|c| condition(proxy, c, req)));
+    if exporter {
+        return Access::Prometheus;
+    }
     let Some(stats) = &proxy.stats else {
         return Access::Pass;
     };
-    let Some(rest) = uri.strip_prefix(stats.uri.as_str()) else {
+    let Some(rest) = req.uri.strip_prefix(stats.uri.as_str()) else {
         return Access::Pass;
     };
     if !stats.auth.is_empty() {
-        let given = authorization
-            .and_then(|a| a.strip_prefix("Basic "))
+        let given = req
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+            .and_then(|(_, a)| a.strip_prefix("Basic "))
             .and_then(|b| {
                 base64::engine::general_purpose::STANDARD
                     .decode(b.trim())
@@ -73,13 +88,28 @@ mod tests {
         parsed.config.expect("valid").proxies.remove(0)
     }
 
+    fn ask(p: &Proxy, uri: &str, authorization: Option<&str>) -> Access {
+        let headers: Vec<(&str, &str)> = authorization
+            .map(|a| ("Authorization", a))
+            .into_iter()
+            .collect();
+        access(
+            p,
+            &RequestHead {
+                method: "GET",
+                uri,
+                headers: &headers,
+            },
+        )
+    }
+
     #[test]
     fn stats_uri_prefix_and_csv_option() {
         let p = stats_proxy("");
-        assert_eq!(access(&p, "/s", None), Access::Html);
-        assert_eq!(access(&p, "/s;csv", None), Access::Csv);
-        assert_eq!(access(&p, "/s;csv;norefresh", None), Access::Csv);
-        assert_eq!(access(&p, "/other", None), Access::Pass);
+        assert_eq!(ask(&p, "/s", None), Access::Html);
+        assert_eq!(ask(&p, "/s;csv", None), Access::Csv);
+        assert_eq!(ask(&p, "/s;csv;norefresh", None), Access::Csv);
+        assert_eq!(ask(&p, "/other", None), Access::Pass);
     }
 
     #[test]
@@ -88,12 +118,18 @@ mod tests {
         let denied = Access::Unauthorized {
             realm: "Haproxy Statistics".into(),
         };
-        assert_eq!(access(&p, "/s", None), denied);
+        assert_eq!(ask(&p, "/s", None), denied);
         // "admin:wrong" and "admin:secret" in base64.
-        assert_eq!(access(&p, "/s", Some("Basic YWRtaW46d3Jvbmc=")), denied);
-        assert_eq!(
-            access(&p, "/s", Some("Basic YWRtaW46c2VjcmV0")),
-            Access::Html
+        assert_eq!(ask(&p, "/s", Some("Basic YWRtaW46d3Jvbmc=")), denied);
+        assert_eq!(ask(&p, "/s", Some("Basic YWRtaW46c2VjcmV0")), Access::Html);
+    }
+
+    #[test]
+    fn the_exporter_rule_comes_before_the_stats_uri() {
+        let p = stats_proxy(
+            "    stats uri /\n    http-request use-service prometheus-exporter if { path /metrics }\n",
         );
+        assert_eq!(ask(&p, "/metrics", None), Access::Prometheus);
+        assert_eq!(ask(&p, "/metrics/x", None), Access::Html);
     }
 }

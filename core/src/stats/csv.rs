@@ -270,7 +270,8 @@ pub struct Sources<'a> {
     pub checks: &'a Checks,
 }
 
-type Row = BTreeMap<&'static str, String>;
+/// One row: cells by column name.
+pub(super) type Row = BTreeMap<&'static str, String>;
 
 fn row(proxy: &Proxy, index: usize, svname: &str, kind: u8, zeros: &[&'static str]) -> Row {
     let mut r: Row = zeros.iter().map(|c| (*c, "0".to_owned())).collect();
@@ -421,15 +422,11 @@ fn line(out: &mut String, cells: impl Iterator<Item = String>) {
     out.push('\n');
 }
 
-/// The CSV of every proxy in config order.
-pub fn csv(s: &Sources<'_>) -> String {
-    let mut out = String::from("# ");
-    line(
-        &mut out,
-        COLUMNS.iter().chain(&["-"]).map(|c| (*c).to_owned()),
-    );
+/// Every row in config order: per proxy its frontend, its servers, its
+/// backend, as haproxy lists them.
+pub(super) fn rows(s: &Sources<'_>) -> Vec<Row> {
+    let mut rows = Vec::new();
     for (index, p) in s.config.proxies.iter().enumerate() {
-        let mut rows = Vec::new();
         if p.kind != ProxyKind::Backend {
             rows.push(frontend_row(s, p, index));
         }
@@ -437,15 +434,25 @@ pub fn csv(s: &Sources<'_>) -> String {
             rows.extend(server_rows(s, p, index));
             rows.push(backend_row(s, p, index));
         }
-        for r in rows {
-            line(
-                &mut out,
-                COLUMNS
-                    .iter()
-                    .chain(&["-"])
-                    .map(|c| r.get(c).cloned().unwrap_or_default()),
-            );
-        }
+    }
+    rows
+}
+
+/// The CSV of every proxy in config order.
+pub fn csv(s: &Sources<'_>) -> String {
+    let mut out = String::from("# ");
+    line(
+        &mut out,
+        COLUMNS.iter().chain(&["-"]).map(|c| (*c).to_owned()),
+    );
+    for r in rows(s) {
+        line(
+            &mut out,
+            COLUMNS
+                .iter()
+                .chain(&["-"])
+                .map(|c| r.get(c).cloned().unwrap_or_default()),
+        );
     }
     out
 }

@@ -2,17 +2,20 @@
 //! frontend, backend and server ([`Counters`], fed with the flow's
 //! outputs), the CSV of `;csv` and `show stat` ([`csv`]), and which
 //! requests are stats requests and whether they may see them ([`access`]),
-//! and the runtime API's commands ([`parse_cli`]).
+//! the Prometheus exposition ([`prometheus`]), and the runtime API's
+//! commands ([`parse_cli`]).
 
 mod access;
 mod cli;
 mod csv;
 mod html;
+mod prometheus;
 
 pub use access::{access, Access};
 pub use cli::{parse_cli, unknown_reply, CliCommand, CLI_HELP};
 pub use csv::{csv, Sources};
 pub use html::html;
+pub use prometheus::{prometheus, Process};
 
 use crate::proxy::{Output, StreamId};
 use std::collections::BTreeMap;

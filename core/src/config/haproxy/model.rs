@@ -163,6 +163,18 @@ pub struct Proxy {
     pub stats: Option<Stats>,
     /// `log` lines.
     pub logs: Vec<LogTarget>,
+    /// `http-request use-service prometheus-exporter [if|unless <cond>]`
+    /// rules, in order.
+    pub prometheus: Vec<ExporterRule>,
+}
+
+/// A rule that answers matching requests with the Prometheus metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExporterRule {
+    /// The condition; `None` means always.
+    pub cond: Option<Condition>,
+    /// Line of the rule.
+    pub line: u32,
 }
 
 /// A resolved reference to a backend-capable proxy.

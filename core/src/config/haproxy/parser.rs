@@ -643,6 +643,7 @@ impl Draft {
                 http_check: None,
                 stats: None,
                 logs: Vec::new(),
+                prometheus: Vec::new(),
             },
             default_server: super::server::default_server(),
             default_backend: None,

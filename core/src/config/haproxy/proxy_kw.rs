@@ -246,6 +246,9 @@ impl Parser<'_> {
                 }
             }
             "stats" => self.stats(words),
+            "http-request" if is_prometheus_rule(words) && self.in_frontend() => {
+                self.prometheus_rule(words);
+            }
             "http-check" => {
                 if self.applies(w0, Side::Backend, kw) {
                     self.http_check(words);
@@ -621,6 +624,30 @@ impl Parser<'_> {
         *slot = Some(value);
     }
 
+    /// True inside a frontend or listen section.
+    fn in_frontend(&self) -> bool {
+        matches!(
+            self.current(),
+            Some((ProxyKind::Frontend | ProxyKind::Listen, _))
+        )
+    }
+
+    /// `http-request use-service prometheus-exporter [if|unless <cond>]`.
+    fn prometheus_rule(&mut self, words: &[Word]) {
+        let cond = match words.get(3) {
+            None => None,
+            Some(_) => match self.condition(&words[3..], "'http-request use-service' rule") {
+                Some(c) => Some(c),
+                None => return,
+            },
+        };
+        let line = self.line;
+        self.draft()
+            .proxy
+            .prometheus
+            .push(ExporterRule { cond, line });
+    }
+
     fn stats(&mut self, words: &[Word]) {
         let Some(sub) = words.get(1) else {
             return self.error(Form::Parsing, words[0].col, "'stats' expects 'admin', 'auth', 'enable', 'hide-version', 'realm', 'refresh', 'scope', 'show-desc', 'show-legends', 'show-node' or 'uri'.".into());
@@ -803,4 +830,11 @@ pub(crate) fn addr_message(e: &AddrError, whole: &str) -> String {
         AddrError::MissingPort => format!("missing port number: '{whole}'"),
         AddrError::Unresolvable(h) => format!("could not resolve address '{h}'."),
     }
+}
+
+/// True for `http-request use-service prometheus-exporter ...`, the one
+/// `http-request` action haven acts on.
+fn is_prometheus_rule(words: &[Word]) -> bool {
+    let word = |i: usize| words.get(i).map(|w| w.text.as_str());
+    word(1) == Some("use-service") && word(2) == Some("prometheus-exporter")
 }
