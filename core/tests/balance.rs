@@ -178,3 +178,21 @@ proptest! {
         }
     }
 }
+
+// Input: roundrobin over a and b; b's weight set to 0 (drain), then back.
+// Output: only a while b weighs 0; both again afterwards, and a server
+// that is down stays out even when its weight comes back.
+#[test]
+fn a_weight_back_from_zero_makes_a_server_usable_again() {
+    let mut lb = Balancer::new(&backend(
+        "  balance roundrobin\n  server a 10.0.0.1:80\n  server b 10.0.0.2:80\n",
+    ));
+    lb.set_weight(1, 0);
+    assert_eq!(sequential(&mut lb, 4), "1111");
+    lb.set_weight(1, 1);
+    assert_eq!(sequential(&mut lb, 4).matches('2').count(), 2);
+    lb.set_usable(1, false);
+    lb.set_weight(1, 0);
+    lb.set_weight(1, 1);
+    assert_eq!(sequential(&mut lb, 4), "1111");
+}

@@ -5,7 +5,7 @@
 use crate::clock::Clock;
 use crate::logger::Logger;
 use crate::probe;
-use haven_core::config::haproxy::HaproxyConfig;
+use haven_core::config::haproxy::{HaproxyConfig, ProxyKind};
 use haven_core::health::{self, CheckId, ProbeEvent};
 use haven_core::node::Node;
 use haven_core::proxy::{self, Outcome, StreamId};
@@ -88,6 +88,8 @@ pub(crate) struct Driver {
     draining: bool,
     counters: Counters,
     logger: Arc<Logger>,
+    /// Per frontend (config index): whether its listeners accept.
+    listeners: BTreeMap<usize, tokio::sync::watch::Sender<bool>>,
 }
 
 impl Driver {
@@ -98,6 +100,7 @@ impl Driver {
         events: UnboundedSender<Event>,
         servers: BTreeMap<usize, Vec<SocketAddr>>,
         logger: Arc<Logger>,
+        listeners: BTreeMap<usize, tokio::sync::watch::Sender<bool>>,
     ) -> Self {
         Self {
             node,
@@ -110,6 +113,7 @@ impl Driver {
             draining: false,
             counters: Counters::default(),
             logger,
+            listeners,
         }
     }
 
@@ -311,24 +315,27 @@ impl Driver {
         for command in stats::parse_cli(line) {
             match command {
                 CliCommand::ShowStat => {
-                    if let Some((config, checks, flow)) = self.node.haproxy_parts() {
-                        out.push_str(&stats::csv(&Sources {
-                            config,
-                            counters: &self.counters,
-                            flow,
-                            checks,
-                        }));
+                    if let Some(sources) = self.sources() {
+                        out.push_str(&stats::csv(&sources));
                         out.push('\n');
                     }
                 }
-                CliCommand::Maintenance {
+                CliCommand::ShowServersState(backend) => {
+                    if let Some(sources) = self.sources() {
+                        match stats::servers_state(&sources, backend.as_deref()) {
+                            Ok(text) => out.push_str(&text),
+                            Err(e) => out.push_str(e),
+                        }
+                    }
+                }
+                CliCommand::ServerAdmin {
                     backend,
                     server,
-                    on,
+                    action,
                 } => match self.server_index(&backend, &server) {
                     Ok((b, s)) => {
                         let now = self.clock.now();
-                        self.with_flow(|f, t| f.set_maintenance(now, b, s, on, t));
+                        self.with_flow(|f, t| f.set_admin(now, b, s, action, t));
                     }
                     Err(e) => out.push_str(e),
                 },
@@ -340,6 +347,11 @@ impl Driver {
                     Ok((b, s)) => self.with_flow(|f, _| f.set_weight(b, s, weight)),
                     Err(e) => out.push_str(e),
                 },
+                CliCommand::Frontend { name, enable } => {
+                    if let Err(e) = self.set_frontend(&name, enable) {
+                        out.push_str(e);
+                    }
+                }
                 CliCommand::Invalid(e) => out.push_str(e),
                 CliCommand::ShowInfo => {
                     let uptime = self.clock.now().as_nanos() / 1_000_000_000;
@@ -357,6 +369,37 @@ impl Driver {
         out
     }
 
+    /// What the stats are made from, now.
+    fn sources(&self) -> Option<Sources<'_>> {
+        let (config, checks, flow) = self.node.haproxy_parts()?;
+        Some(Sources {
+            config,
+            counters: &self.counters,
+            flow,
+            checks,
+            now: self.clock.now(),
+        })
+    }
+
+    /// Pauses or resumes the listeners of frontend `name`, or haproxy's
+    /// complaint.
+    fn set_frontend(&mut self, name: &str, enable: bool) -> Result<(), &'static str> {
+        let index = self
+            .config()
+            .and_then(|c| {
+                c.proxies
+                    .iter()
+                    .position(|p| p.name == name && p.kind != ProxyKind::Backend)
+            })
+            .ok_or("No such frontend.\n")?;
+        let (flow, _) = self.node.flow().ok_or("No such frontend.\n")?;
+        flow.set_frontend_enabled(index, enable)?;
+        if let Some(tx) = self.listeners.get(&index) {
+            let _ = tx.send(enable);
+        }
+        Ok(())
+    }
+
     /// Backend and server indexes by name, or haproxy's complaint.
     fn server_index(&self, backend: &str, server: &str) -> Result<(usize, usize), &'static str> {
         let config = self.config().ok_or("No such backend.\n")?;
@@ -364,9 +407,7 @@ impl Driver {
             .proxies
             .iter()
             .enumerate()
-            .find(|(_, p)| {
-                p.name == backend && p.kind != haven_core::config::haproxy::ProxyKind::Frontend
-            })
+            .find(|(_, p)| p.name == backend && p.kind != ProxyKind::Frontend)
             .ok_or("No such backend.\n")?;
         let s = proxy
             .servers
@@ -379,14 +420,8 @@ impl Driver {
     /// The stats page, CSV, metrics or 401 when the request is for them on
     /// its proxy; `None` to route it as usual.
     fn stats_reply(&self, frontend: usize, head: &RequestHead<'_>) -> Option<Command> {
-        let (config, checks, flow) = self.node.haproxy_parts()?;
-        let proxy = config.proxies.get(frontend)?;
-        let sources = Sources {
-            config,
-            counters: &self.counters,
-            flow,
-            checks,
-        };
+        let sources = self.sources()?;
+        let proxy = sources.config.proxies.get(frontend)?;
         let no_cache = ("cache-control", "no-cache".to_owned());
         let (status, headers, body) = match stats::access(proxy, head) {
             Access::Pass => return None,

@@ -135,18 +135,55 @@ async fn resolve(cfg: &HaproxyConfig) -> Result<BTreeMap<usize, Vec<SocketAddr>>
 
 /// Accepts connections on `listener`, each served by [`connection`];
 /// they close after their current request once `draining` turns true.
-async fn accept(listener: TcpListener, shared: Arc<Shared>, draining: watch::Receiver<bool>) {
+/// While `enabled` is false (`disable frontend`) the socket is closed, so
+/// new connections are refused, and opened again when it turns true.
+async fn accept(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    draining: watch::Receiver<bool>,
+    mut enabled: watch::Receiver<bool>,
+) {
+    let Ok(addr) = listener.local_addr() else {
+        return;
+    };
+    let mut listener = Some(listener);
     loop {
-        let Ok((stream, client)) = listener.accept().await else {
+        let Some(open) = &listener else {
+            if enabled.wait_for(|e| *e).await.is_err() {
+                return;
+            }
+            match listen_on(addr) {
+                Ok(l) => listener = Some(l),
+                Err(e) => {
+                    eprintln!(
+                        "[ALERT]    : Resuming frontend {}: cannot bind socket [{addr}]: {e}",
+                        shared.frontend_name
+                    );
+                    let _ = enabled.changed().await;
+                }
+            }
             continue;
         };
-        let _ = stream.set_nodelay(true);
-        tokio::spawn(connection(
-            stream,
-            Arc::clone(&shared),
-            client,
-            draining.clone(),
-        ));
+        tokio::select! {
+            accepted = open.accept() => {
+                let Ok((stream, client)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(connection(
+                    stream,
+                    Arc::clone(&shared),
+                    client,
+                    draining.clone(),
+                ));
+            }
+            changed = enabled.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                if !*enabled.borrow() {
+                    listener = None;
+                }
+            }
+        }
     }
 }
 
@@ -160,6 +197,7 @@ pub async fn start(cfg: HaproxyConfig) -> Result<Running, StartError> {
     let pool = Arc::new(Pool::default());
     let logger = Arc::new(Logger::new(&cfg)?);
     let next_id = Arc::new(AtomicU64::new(0));
+    let mut enabled = BTreeMap::new();
     for (index, p) in cfg.proxies.iter().enumerate() {
         if p.kind == ProxyKind::Backend || p.mode != Mode::Http {
             continue;
@@ -179,6 +217,8 @@ pub async fn start(cfg: HaproxyConfig) -> Result<Running, StartError> {
                 client: p.timeouts.client.map(std_duration),
             },
         });
+        let (enable, enabled_rx) = watch::channel(true);
+        enabled.insert(index, enable);
         for bind in &p.binds {
             for port in bind.port..=bind.port_end {
                 let ip = bind.addr.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
@@ -193,6 +233,7 @@ pub async fn start(cfg: HaproxyConfig) -> Result<Running, StartError> {
                     listener,
                     Arc::clone(&shared),
                     drain_rx.clone(),
+                    enabled_rx.clone(),
                 )));
             }
         }
@@ -221,6 +262,7 @@ pub async fn start(cfg: HaproxyConfig) -> Result<Running, StartError> {
         events.clone(),
         servers,
         logger,
+        enabled,
     );
     Ok(Running {
         listeners,

@@ -549,6 +549,57 @@ async fn the_stats_socket_reports_and_controls_servers() {
     assert_eq!((a_row[17].as_str(), a_row[18].as_str()), ("no check", "7"));
     assert_eq!(ask("disable server be/zz\n").await, "No such server.\n");
     assert_eq!(ask("set weight nope/a 1\n").await, "No such backend.\n");
+
+    // Drain: no new traffic, shown as DRAIN with its weight kept; ready
+    // again afterwards. A percentage is of the configured weight (1).
+    assert_eq!(ask("set server be/a state drain\n").await, "");
+    assert_eq!(get(fe, "x", "/").await.0, 503);
+    let a_row = row(ask("show stat\n").await);
+    assert_eq!((a_row[17].as_str(), a_row[18].as_str()), ("DRAIN", "7"));
+    let state = ask("show servers state be\n").await;
+    let line: Vec<&str> = state
+        .lines()
+        .nth(2)
+        .expect("a server line")
+        .split(' ')
+        .collect();
+    assert_eq!(state.lines().next(), Some("1"));
+    // be_id be_name srv_id srv_name srv_addr op admin uweight iweight
+    assert_eq!(
+        line[..9],
+        ["3", "be", "1", "a", "127.0.0.1", "2", "8", "7", "1"]
+    );
+    assert_eq!(line.len(), 25, "{state}");
+    assert_eq!(
+        ask("show servers state nope\n").await,
+        "Can't find backend.\n"
+    );
+    assert_eq!(
+        ask("set server be/a state ready; set weight be/a 300%\n").await,
+        ""
+    );
+    assert_eq!(get(fe, "x", "/").await.0, 200);
+    assert_eq!(row(ask("show stat\n").await)[18], "3");
+
+    // A disabled frontend refuses connections and shows PAUSED.
+    assert_eq!(ask("disable frontend fe\n").await, "");
+    assert!(
+        TcpStream::connect(fe).await.is_err(),
+        "connection accepted while paused"
+    );
+    let out = ask("show stat; disable frontend fe\n").await;
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("fe,FRONTEND,") && l.split(',').nth(17) == Some("PAUSED")),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("All sockets are already disabled.\n"),
+        "{out}"
+    );
+    assert_eq!(ask("enable frontend fe\n").await, "");
+    assert_eq!(get(fe, "x", "/").await.0, 200);
+    assert_eq!(ask("enable frontend nope\n").await, "No such frontend.\n");
     running.stop();
 }
 

@@ -253,11 +253,20 @@ impl Balancer {
         self.rebuild();
     }
 
+    /// Server `i`'s weight as the balancer uses it.
+    pub fn weight(&self, i: usize) -> u32 {
+        self.members[i].uweight
+    }
+
     /// Server `i`'s user weight changed (`set weight`).
     pub fn set_weight(&mut self, i: usize, uweight: u32) {
         self.members[i].uweight = uweight;
         match &mut self.algo {
-            Algo::Roundrobin(f) => f.set_weight(i, uweight),
+            Algo::Roundrobin(f) => {
+                f.set_weight(i, uweight);
+                // A weight back from 0 makes a healthy server usable again.
+                f.set_usable(i, self.members[i].usable);
+            }
             Algo::Leastconn(lc) => {
                 let m = &self.members[i];
                 if m.usable && uweight > 0 {

@@ -98,34 +98,41 @@ struct Stream {
 
 /// Runtime state of one backend.
 #[derive(Debug, Clone)]
-struct Backend {
-    balancer: Balancer,
-    hashed: bool,
-    retries: u32,
-    redispatch: Option<i32>,
-    abortonclose: bool,
-    timeout_connect: Duration,
-    timeout_queue: Duration,
-    timeout_server: Option<Duration>,
+pub(super) struct Backend {
+    pub(super) balancer: Balancer,
+    pub(super) hashed: bool,
+    pub(super) retries: u32,
+    pub(super) redispatch: Option<i32>,
+    pub(super) abortonclose: bool,
+    pub(super) timeout_connect: Duration,
+    pub(super) timeout_queue: Duration,
+    pub(super) timeout_server: Option<Duration>,
     /// Usable: healthy and not in maintenance.
-    up: Vec<bool>,
+    pub(super) up: Vec<bool>,
     /// Healthy as the checks see it.
-    health: Vec<bool>,
+    pub(super) health: Vec<bool>,
     /// In maintenance (`disabled`, runtime API).
-    maint: Vec<bool>,
+    pub(super) maint: Vec<bool>,
+    /// Draining (runtime API `set server ... state drain`): usable, but
+    /// given no new traffic.
+    pub(super) drain: Vec<bool>,
     /// Current user weights (runtime API `set weight`).
-    weights: Vec<u32>,
-    backup: Vec<bool>,
+    pub(super) weights: Vec<u32>,
+    /// When each server last changed state.
+    pub(super) changed: Vec<Instant>,
+    pub(super) backup: Vec<bool>,
     /// Requests waiting for a free server, oldest first.
-    queue: VecDeque<StreamId>,
+    pub(super) queue: VecDeque<StreamId>,
 }
 
 /// Every request of one haproxy process.
 #[derive(Debug)]
 pub struct Flow {
     /// The frontends' routing rules (the config's proxies).
-    proxies: Vec<Proxy>,
-    backends: BTreeMap<usize, Backend>,
+    pub(super) proxies: Vec<Proxy>,
+    pub(super) backends: BTreeMap<usize, Backend>,
+    /// Per proxy (config index): listeners paused (`disable frontend`).
+    pub(super) paused: Vec<bool>,
     streams: BTreeMap<StreamId, Stream>,
     out: VecDeque<Output>,
 }
@@ -162,7 +169,9 @@ impl Flow {
                     up: p.servers.iter().map(|s| !s.disabled).collect(),
                     health: vec![true; p.servers.len()],
                     maint: p.servers.iter().map(|s| s.disabled).collect(),
+                    drain: vec![false; p.servers.len()],
                     weights: p.servers.iter().map(|s| s.weight).collect(),
+                    changed: vec![Instant::ZERO; p.servers.len()],
                     backup: p.servers.iter().map(|s| s.backup).collect(),
                     queue: VecDeque::new(),
                 };
@@ -171,6 +180,7 @@ impl Flow {
             .collect();
         Self {
             proxies: cfg.proxies.clone(),
+            paused: vec![false; cfg.proxies.len()],
             backends,
             streams: BTreeMap::new(),
             out: VecDeque::new(),
@@ -474,47 +484,11 @@ impl Flow {
         self.update_server(now, backend, server, timers, |b| &mut b.health, up);
     }
 
-    /// Puts server `server` of `backend` in maintenance (`on`) or takes it
-    /// out (runtime API `disable server` / `enable server`). Checks go on;
-    /// the server takes traffic again when out of maintenance and healthy.
-    pub fn set_maintenance(
-        &mut self,
-        now: Instant,
-        backend: usize,
-        server: usize,
-        on: bool,
-        timers: &mut dyn Timers<Timer>,
-    ) {
-        self.update_server(now, backend, server, timers, |b| &mut b.maint, on);
-    }
-
-    /// Sets a server's user weight (runtime API `set weight`).
-    pub fn set_weight(&mut self, backend: usize, server: usize, weight: u32) {
-        if let Some(b) = self.backends.get_mut(&backend) {
-            if let Some(w) = b.weights.get_mut(server) {
-                *w = weight;
-                b.balancer.set_weight(server, weight);
-            }
-        }
-    }
-
-    /// Whether a server is in maintenance.
-    pub fn in_maintenance(&self, backend: usize, server: usize) -> bool {
-        self.backends
-            .get(&backend)
-            .and_then(|b| b.maint.get(server).copied())
-            .unwrap_or(false)
-    }
-
-    /// A server's current user weight.
-    pub fn weight(&self, backend: usize, server: usize) -> Option<u32> {
-        self.backends.get(&backend)?.weights.get(server).copied()
-    }
-
-    /// Sets one of a server's flags (health, maintenance) to `value`,
-    /// then tells the balancer whether it is usable: healthy and not in
-    /// maintenance.
-    fn update_server(
+    /// Sets one of a server's flags (health, maintenance, drain) to
+    /// `value`, then tells the balancer whether it is usable (healthy and
+    /// not in maintenance) and its effective weight (0 while draining).
+    /// A change of state is stamped with `now`.
+    pub(super) fn update_server(
         &mut self,
         now: Instant,
         backend: usize,
@@ -526,11 +500,24 @@ impl Flow {
         let Some(b) = self.backends.get_mut(&backend) else {
             return;
         };
-        if let Some(f) = flag(b).get_mut(server) {
-            *f = value;
+        let Some(f) = flag(b).get_mut(server) else {
+            return;
+        };
+        let changed = *f != value;
+        *f = value;
+        if changed {
+            b.changed[server] = now;
         }
-        let usable = b.health.get(server) == Some(&true) && b.maint.get(server) == Some(&false);
-        if b.up.get(server).is_none_or(|u| *u == usable) {
+        let weight = if b.drain[server] {
+            0
+        } else {
+            b.weights[server]
+        };
+        if b.balancer.weight(server) != weight {
+            b.balancer.set_weight(server, weight);
+        }
+        let usable = b.health[server] && !b.maint[server];
+        if b.up[server] == usable {
             return;
         }
         b.up[server] = usable;
@@ -666,7 +653,7 @@ impl Flow {
     }
 
     /// Serves the oldest queued requests while servers have room.
-    fn dequeue(&mut self, now: Instant, backend: usize, timers: &mut dyn Timers<Timer>) {
+    pub(super) fn dequeue(&mut self, now: Instant, backend: usize, timers: &mut dyn Timers<Timer>) {
         loop {
             let Some(b) = self.backends.get_mut(&backend) else {
                 return;

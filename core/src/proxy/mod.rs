@@ -8,8 +8,10 @@
 //! `handle_response`, `handle_done`, `handle_client_closed`) and fires
 //! [`Timer`]s; it performs the [`Output`]s in order.
 
+mod admin;
 mod errors;
 mod flow;
 
+pub use admin::{AdminAction, WeightChange};
 pub use errors::{closes_connection, error_body, error_response, reason as error_reason};
 pub use flow::{Flow, Outcome, Output, StreamId, Timer};

@@ -1,6 +1,8 @@
 //! The runtime API's commands (`stats socket`): which command a line asks
 //! for. Several commands may share a line, separated by `;`.
 
+use crate::proxy::{AdminAction, WeightChange};
+
 /// A runtime API command haven answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CliCommand {
@@ -10,24 +12,33 @@ pub enum CliCommand {
     ShowInfo,
     /// `help`.
     Help,
-    /// `disable server B/S` (on), `enable server B/S`, `set server B/S
-    /// state maint|ready`.
-    Maintenance {
+    /// `show servers state [B]`.
+    ShowServersState(Option<String>),
+    /// `disable server B/S`, `enable server B/S`, `set server B/S state
+    /// ready|maint|drain`.
+    ServerAdmin {
         /// Backend name.
         backend: String,
         /// Server name.
         server: String,
-        /// Into maintenance, or out.
-        on: bool,
+        /// What to do.
+        action: AdminAction,
     },
-    /// `set weight B/S N`.
+    /// `set weight B/S N` or `N%`.
     Weight {
         /// Backend name.
         backend: String,
         /// Server name.
         server: String,
-        /// The new weight, 0..=256.
-        weight: u32,
+        /// The new weight.
+        weight: WeightChange,
+    },
+    /// `disable frontend F` / `enable frontend F`.
+    Frontend {
+        /// Frontend name.
+        name: String,
+        /// Resume (true) or pause its listeners.
+        enable: bool,
     },
     /// A known command used wrongly: haproxy's message.
     Invalid(&'static str),
@@ -36,7 +47,7 @@ pub enum CliCommand {
 }
 
 /// The commands haven knows, for `help` and unknown commands.
-pub const CLI_HELP: &str = "The following commands are valid at this level:\n  help           : full commands list\n  show info      : report information about the running process\n  show stat      : report counters for each proxy and server\n  disable server : put a server in maintenance mode\n  enable server  : take a server out of maintenance mode\n  set server     : change a server's state (ready, maint)\n  set weight     : change a server's weight\n";
+pub const CLI_HELP: &str = "The following commands are valid at this level:\n  help                : full commands list\n  show info           : report information about the running process\n  show stat           : report counters for each proxy and server\n  show servers state  : dump volatile server information (all or for a single backend)\n  disable frontend    : temporarily disable specific frontend\n  enable frontend     : re-enable specific frontend\n  disable server      : disable a server for maintenance (use 'set server' instead)\n  enable server       : enable a disabled server (use 'set server' instead)\n  set server          : change a server's state (ready, drain, maint) or weight\n  set weight          : change a server's weight (use 'set server' instead)\n";
 
 /// The commands of one input line.
 pub fn parse_cli(line: &str) -> Vec<CliCommand> {
@@ -49,24 +60,30 @@ pub fn parse_cli(line: &str) -> Vec<CliCommand> {
                 ["show", "stat", ..] => CliCommand::ShowStat,
                 ["show", "info", ..] => CliCommand::ShowInfo,
                 ["help"] => CliCommand::Help,
-                ["disable", "server", target] => maintenance(target, true),
-                ["enable", "server", target] => maintenance(target, false),
-                ["set", "server", target, "state", "maint"] => maintenance(target, true),
-                ["set", "server", target, "state", "ready"] => maintenance(target, false),
-                ["set", "weight", target, weight] => match (split(target), weight.parse()) {
-                    (None, _) => CliCommand::Invalid("Require 'backend/server'.\n"),
-                    (_, Ok(w)) if w > 256 => CliCommand::Invalid(
-                        "Absolute weight can only be between 0 and 256 inclusive.\n",
-                    ),
-                    (Some((b, s)), Ok(weight)) => CliCommand::Weight {
-                        backend: b.to_owned(),
-                        server: s.to_owned(),
-                        weight,
-                    },
-                    (Some(_), Err(_)) => CliCommand::Invalid(
-                        "Weights must be whole numbers (percentages are not supported yet).\n",
+                ["show", "servers", "state"] => CliCommand::ShowServersState(None),
+                ["show", "servers", "state", b] => {
+                    CliCommand::ShowServersState(Some((*b).to_owned()))
+                }
+                ["disable", "server", target] => admin(target, AdminAction::Maint),
+                ["enable", "server", target] => admin(target, AdminAction::Ready),
+                ["set", "server", target, "state", state] => match *state {
+                    "ready" => admin(target, AdminAction::Ready),
+                    "maint" => admin(target, AdminAction::Maint),
+                    "drain" => admin(target, AdminAction::Drain),
+                    _ => CliCommand::Invalid(
+                        "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n",
                     ),
                 },
+                ["set", "weight", target, weight] | ["set", "server", target, "weight", weight] => {
+                    weight_change(target, weight)
+                }
+                ["disable" | "enable", "frontend", name] => CliCommand::Frontend {
+                    name: (*name).to_owned(),
+                    enable: words[0] == "enable",
+                },
+                ["disable" | "enable", "frontend"] => {
+                    CliCommand::Invalid("A frontend name is expected.\n")
+                }
                 _ => CliCommand::Unknown(c.to_owned()),
             }
         })
@@ -79,14 +96,40 @@ fn split(target: &str) -> Option<(&str, &str)> {
         .filter(|(b, s)| !b.is_empty() && !s.is_empty())
 }
 
-fn maintenance(target: &str, on: bool) -> CliCommand {
+fn admin(target: &str, action: AdminAction) -> CliCommand {
     match split(target) {
-        Some((b, s)) => CliCommand::Maintenance {
+        Some((b, s)) => CliCommand::ServerAdmin {
             backend: b.to_owned(),
             server: s.to_owned(),
-            on,
+            action,
         },
         None => CliCommand::Invalid("Require 'backend/server'.\n"),
+    }
+}
+
+/// `N` (0..=256) or `N%`, with haproxy's complaints.
+fn weight_change(target: &str, weight: &str) -> CliCommand {
+    let Some((b, s)) = split(target) else {
+        return CliCommand::Invalid("Require 'backend/server'.\n");
+    };
+    let (digits, percent) = match weight.strip_suffix('%') {
+        Some(d) => (d, true),
+        None => (weight, false),
+    };
+    let weight = match (digits.parse::<u32>(), percent) {
+        (Ok(p), true) => WeightChange::Percent(p),
+        (Ok(w), false) if w <= 256 => WeightChange::Absolute(w),
+        (Ok(_), false) => {
+            return CliCommand::Invalid(
+                "Absolute weight can only be between 0 and 256 inclusive.\n",
+            )
+        }
+        (Err(_), _) => return CliCommand::Invalid("Require <weight> or <weight%>.\n"),
+    };
+    CliCommand::Weight {
+        backend: b.to_owned(),
+        server: s.to_owned(),
+        weight,
     }
 }
 
@@ -107,19 +150,45 @@ mod tests {
         );
         assert_eq!(parse_cli("help"), [CliCommand::Help]);
         assert_eq!(
-            parse_cli("disable server be/s1; set weight be/s2 7"),
+            parse_cli("disable server be/s1; set weight be/s2 7; set server be/s3 weight 50%"),
             [
-                CliCommand::Maintenance {
+                CliCommand::ServerAdmin {
                     backend: "be".into(),
                     server: "s1".into(),
-                    on: true
+                    action: AdminAction::Maint
                 },
                 CliCommand::Weight {
                     backend: "be".into(),
                     server: "s2".into(),
-                    weight: 7
+                    weight: WeightChange::Absolute(7)
+                },
+                CliCommand::Weight {
+                    backend: "be".into(),
+                    server: "s3".into(),
+                    weight: WeightChange::Percent(50)
                 }
             ]
+        );
+        assert_eq!(
+            parse_cli("set server be/s1 state drain; disable frontend fe; show servers state be"),
+            [
+                CliCommand::ServerAdmin {
+                    backend: "be".into(),
+                    server: "s1".into(),
+                    action: AdminAction::Drain
+                },
+                CliCommand::Frontend {
+                    name: "fe".into(),
+                    enable: false
+                },
+                CliCommand::ShowServersState(Some("be".into()))
+            ]
+        );
+        assert_eq!(
+            parse_cli("set weight be/s 300"),
+            [CliCommand::Invalid(
+                "Absolute weight can only be between 0 and 256 inclusive.\n"
+            )]
         );
         assert_eq!(
             parse_cli("enable server s1"),

@@ -8,6 +8,7 @@ use super::{Counters, Tally};
 use crate::config::haproxy::{HaproxyConfig, Proxy, ProxyKind};
 use crate::health::Checks;
 use crate::proxy::Flow;
+use crate::time::Instant;
 use std::collections::BTreeMap;
 
 /// The base columns, in order.
@@ -268,6 +269,8 @@ pub struct Sources<'a> {
     pub flow: &'a Flow,
     /// The health checks.
     pub checks: &'a Checks,
+    /// The time now (for `lastchg`).
+    pub now: Instant,
 }
 
 /// One row: cells by column name.
@@ -322,7 +325,12 @@ fn backend_traffic(r: &mut Row, t: &Tally) {
 fn frontend_row(s: &Sources<'_>, p: &Proxy, index: usize) -> Row {
     let mut r = row(p, index, "FRONTEND", 0, FRONTEND_ZERO);
     r.insert("sid", "0".into());
-    r.insert("status", "OPEN".into());
+    let status = if s.flow.frontend_paused(index) {
+        "PAUSED"
+    } else {
+        "OPEN"
+    };
+    r.insert("status", status.into());
     if let Some(limit) = p.maxconn.or(s.config.global.maxconn) {
         r.insert("slim", limit.to_string());
     }
@@ -343,6 +351,7 @@ fn server_rows(s: &Sources<'_>, p: &Proxy, b: usize) -> Vec<Row> {
         r.insert("sid", (i + 1).to_string());
         let status = match check {
             _ if s.flow.in_maintenance(b, i) => "MAINT".to_owned(),
+            _ if s.flow.draining(b, i) && s.flow.is_up(b, i) => "DRAIN".to_owned(),
             Some((counter, _)) => counter.stats_status(),
             None => "no check".to_owned(),
         };
@@ -350,6 +359,8 @@ fn server_rows(s: &Sources<'_>, p: &Proxy, b: usize) -> Vec<Row> {
         let weight = s.flow.weight(b, i).unwrap_or(srv.weight);
         r.insert("weight", weight.to_string());
         r.insert("uweight", weight.to_string());
+        let since = s.now.saturating_duration_since(s.flow.last_change(b, i));
+        r.insert("lastchg", since.as_secs().to_string());
         r.insert("act", u8::from(!srv.backup).to_string());
         r.insert("bck", u8::from(srv.backup).to_string());
         if let Some(limit) = srv.maxconn {
@@ -391,7 +402,7 @@ fn backend_row(s: &Sources<'_>, p: &Proxy, b: usize) -> Row {
         .servers
         .iter()
         .enumerate()
-        .filter(|(i, _)| s.flow.is_up(b, *i))
+        .filter(|(i, _)| s.flow.is_up(b, *i) && !s.flow.draining(b, *i))
         .collect();
     let weight: u32 = usable
         .iter()

@@ -10,12 +10,14 @@ mod cli;
 mod csv;
 mod html;
 mod prometheus;
+mod servers_state;
 
 pub use access::{access, Access};
 pub use cli::{parse_cli, unknown_reply, CliCommand, CLI_HELP};
 pub use csv::{csv, Sources};
 pub use html::html;
 pub use prometheus::{prometheus, Process};
+pub use servers_state::servers_state;
 
 use crate::proxy::{Output, StreamId};
 use std::collections::BTreeMap;

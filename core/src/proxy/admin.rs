@@ -1,0 +1,123 @@
+//! What the runtime API changes in the flow: a server's administrative
+//! state (ready, maintenance, drain) and weight, a frontend paused or
+//! not, and what the stats report of them.
+
+use super::flow::{Backend, Flow, Timer};
+use crate::sched::Timers;
+use crate::time::Instant;
+
+/// `set server B/S state ...`, `enable server`, `disable server`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminAction {
+    /// Out of maintenance and drain (`state ready`, `enable server`).
+    Ready,
+    /// Into maintenance: no traffic, checks go on.
+    Maint,
+    /// Draining: no new traffic, stays up.
+    Drain,
+}
+
+/// `set weight B/S N` or `N%` (of the configured weight).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightChange {
+    /// A weight, 0..=256.
+    Absolute(u32),
+    /// A percentage of the weight in the config.
+    Percent(u32),
+}
+
+impl Flow {
+    /// Applies `action` to server `server` of `backend`. The server takes
+    /// traffic again when ready and healthy.
+    pub fn set_admin(
+        &mut self,
+        now: Instant,
+        backend: usize,
+        server: usize,
+        action: AdminAction,
+        timers: &mut dyn Timers<Timer>,
+    ) {
+        let mut set = |flow: &mut Self, flag: fn(&mut Backend) -> &mut Vec<bool>, on: bool| {
+            flow.update_server(now, backend, server, timers, flag, on);
+        };
+        match action {
+            AdminAction::Ready => {
+                set(self, |b| &mut b.maint, false);
+                set(self, |b| &mut b.drain, false);
+            }
+            AdminAction::Maint => set(self, |b| &mut b.maint, true),
+            AdminAction::Drain => set(self, |b| &mut b.drain, true),
+        }
+    }
+
+    /// Sets a server's user weight; a percentage is of its configured
+    /// weight, rounded down, at most 256.
+    pub fn set_weight(&mut self, backend: usize, server: usize, change: WeightChange) {
+        let initial = self.proxies[backend].servers[server].weight;
+        let Some(b) = self.backends.get_mut(&backend) else {
+            return;
+        };
+        let weight = match change {
+            WeightChange::Absolute(w) => w,
+            WeightChange::Percent(p) => initial.saturating_mul(p) / 100,
+        }
+        .min(256);
+        b.weights[server] = weight;
+        if !b.drain[server] {
+            b.balancer.set_weight(server, weight);
+        }
+    }
+
+    /// Pauses (`enable` false) or resumes a frontend's listeners, or
+    /// haproxy's answer when it already is so.
+    pub fn set_frontend_enabled(
+        &mut self,
+        frontend: usize,
+        enable: bool,
+    ) -> Result<(), &'static str> {
+        let paused = &mut self.paused[frontend];
+        match (*paused, enable) {
+            (false, true) => Err("All sockets are already enabled.\n"),
+            (true, false) => Err("All sockets are already disabled.\n"),
+            _ => {
+                *paused = !enable;
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether a frontend's listeners are paused.
+    pub fn frontend_paused(&self, frontend: usize) -> bool {
+        self.paused.get(frontend).copied().unwrap_or(false)
+    }
+
+    /// Whether a server is in maintenance.
+    pub fn in_maintenance(&self, backend: usize, server: usize) -> bool {
+        self.flag(backend, server, |b| &b.maint)
+    }
+
+    /// Whether a server is draining.
+    pub fn draining(&self, backend: usize, server: usize) -> bool {
+        self.flag(backend, server, |b| &b.drain)
+    }
+
+    /// A server's current user weight.
+    pub fn weight(&self, backend: usize, server: usize) -> Option<u32> {
+        self.backends.get(&backend)?.weights.get(server).copied()
+    }
+
+    /// When a server last changed state (start counts as a change).
+    pub fn last_change(&self, backend: usize, server: usize) -> Instant {
+        self.backends
+            .get(&backend)
+            .and_then(|b| b.changed.get(server).copied())
+            .unwrap_or(Instant::ZERO)
+    }
+
+    fn flag(&self, backend: usize, server: usize, flag: fn(&Backend) -> &Vec<bool>) -> bool {
+        self.backends
+            .get(&backend)
+            .and_then(|b| flag(b).get(server).copied())
+            .unwrap_or(false)
+    }
+}
