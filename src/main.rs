@@ -3,6 +3,7 @@
 
 mod check;
 mod fs_loader;
+mod reload;
 mod report;
 mod run;
 mod sim;
@@ -31,6 +32,9 @@ enum Command {
     /// Run as the load balancer: serve the frontends of haproxy.cfg for
     /// real (HTTP), with health checks, until interrupted.
     Run(RunArgs),
+    /// Make a running `haven run` re-read its config (SIGHUP), after
+    /// checking the new one.
+    Reload(ReloadArgs),
     /// Run a scenario over parameter combinations and many seeds, in
     /// parallel, and write sweep.csv (one row per run).
     Sweep(SweepArgs),
@@ -44,6 +48,21 @@ pub(crate) struct RunArgs {
     /// haproxy.cfg file or directory of *.cfg files (repeatable).
     #[arg(short = 'f', long = "file", value_name = "FILE|DIR", required = true)]
     haproxy: Vec<PathBuf>,
+    /// Write the process id here (default: the config's `pidfile`).
+    #[arg(short = 'p', long = "pidfile", value_name = "FILE")]
+    pidfile: Option<PathBuf>,
+}
+
+/// Arguments of `haven reload`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReloadArgs {
+    /// The new haproxy.cfg (repeatable): checked first, and its `pidfile`
+    /// names the process when --pidfile is not given.
+    #[arg(short = 'f', long = "file", value_name = "FILE|DIR")]
+    haproxy: Vec<PathBuf>,
+    /// The pidfile of the running `haven run`.
+    #[arg(short = 'p', long = "pidfile", value_name = "FILE")]
+    pidfile: Option<PathBuf>,
 }
 
 /// Arguments of `haven sweep`.
@@ -149,6 +168,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Sim(args) => sim::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Reload(args) => reload::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         Command::Report(args) => report::render(&args.dir).map(|()| ExitCode::SUCCESS),
     };

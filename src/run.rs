@@ -2,12 +2,15 @@
 //! to start on an error), then serves it. SIGHUP re-reads the files: a
 //! valid config starts beside the old one (same addresses, SO_REUSEPORT)
 //! while the old one drains; an invalid one is refused with its errors and
-//! the old one keeps serving. SIGTERM or Ctrl-C stop accepting and let the
-//! requests in progress finish, for up to [`GRACE`].
+//! the old one keeps serving (`haven reload` sends that SIGHUP). SIGTERM or
+//! Ctrl-C stop accepting and let the requests in progress finish, for up to
+//! [`GRACE`]. The pidfile (`-p` or the config's `pidfile`) lives as long as
+//! the process serves.
 
 use crate::RunArgs;
 use anyhow::{Context, Result};
 use haven_runtime::Running;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
@@ -29,6 +32,23 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let Some(cfg) = crate::check::load_haproxy(&args.haproxy)? else {
         return Ok(ExitCode::from(1));
     };
+    let pidfile = args
+        .pidfile
+        .clone()
+        .or(cfg.global.pidfile.as_ref().map(PathBuf::from));
+    if let Some(path) = &pidfile {
+        std::fs::write(path, format!("{}\n", std::process::id()))
+            .with_context(|| format!("cannot write the pidfile {}", path.display()))?;
+    }
+    let code = serve(cfg, args);
+    if let Some(path) = &pidfile {
+        let _ = std::fs::remove_file(path);
+    }
+    code
+}
+
+/// Serves `cfg` until stopped, reloading on SIGHUP.
+fn serve(cfg: haven_core::config::haproxy::HaproxyConfig, args: &RunArgs) -> Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -142,3 +142,78 @@ fn reload_keeps_serving_through_a_broken_config_and_takes_a_good_one() {
     assert_eq!(status.and_then(|s| s.code()), Some(0));
     assert!(stderr_of(&log).contains("stopping"));
 }
+
+// Input: haven run with -p; `haven reload` with a broken config, then with
+// a config for backend B; then SIGTERM.
+// Output: the pidfile holds the process id; the broken config is refused
+// by `haven reload` itself (exit 1, errors, nothing sent) while A keeps
+// answering; the good one is sent and B answers; the pidfile is gone after
+// the stop.
+#[test]
+fn haven_reload_checks_then_signals_the_pidfile_process() {
+    let (a, b) = (backend("A"), backend("B"));
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("haproxy.cfg");
+    let pidfile = dir.path().join("haven.pid");
+    std::fs::write(&cfg, config(port, a)).expect("write config");
+    let child = Command::new(env!("CARGO_BIN_EXE_haven"))
+        .arg("run")
+        .arg("-f")
+        .arg(&cfg)
+        .arg("-p")
+        .arg(&pidfile)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("haven starts");
+    let mut haven = Haven(child);
+    eventually("A answers", || get(port).as_deref() == Some("A"));
+    let pid = std::fs::read_to_string(&pidfile).expect("pidfile");
+    assert_eq!(pid, format!("{}\n", haven.0.id()));
+
+    let reload = || {
+        Command::new(env!("CARGO_BIN_EXE_haven"))
+            .arg("reload")
+            .arg("-f")
+            .arg(&cfg)
+            .arg("-p")
+            .arg(&pidfile)
+            .output()
+            .expect("haven reload runs")
+    };
+    std::fs::write(
+        &cfg,
+        "frontend fe\n    bind 127.0.0.1:1\n    no_such_keyword\n",
+    )
+    .expect("write broken config");
+    let refused = reload();
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(":3]") && err.contains("reload not sent"),
+        "{err}"
+    );
+    assert_eq!(get(port).as_deref(), Some("A"));
+
+    std::fs::write(&cfg, config(port, b)).expect("write new config");
+    let sent = reload();
+    assert_eq!(
+        sent.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    eventually("B answers after haven reload", || {
+        get(port).as_deref() == Some("B")
+    });
+
+    signal(&haven.0, "-TERM");
+    eventually("haven exits on SIGTERM", || {
+        haven.0.try_wait().expect("wait").is_some()
+    });
+    assert!(!pidfile.exists(), "the pidfile is removed at exit");
+}
