@@ -5,7 +5,7 @@
 use crate::clock::Clock;
 use crate::logger::Logger;
 use crate::probe;
-use haven_core::config::haproxy::{HaproxyConfig, ProxyKind};
+use haven_core::config::haproxy::{HaproxyConfig, HttpConnMode, ProxyKind};
 use haven_core::health::{self, CheckId, ProbeEvent};
 use haven_core::node::Node;
 use haven_core::proxy::{self, Outcome, StreamId};
@@ -55,8 +55,9 @@ pub(crate) enum Event {
 /// What the driver tells a request task to do.
 #[derive(Debug)]
 pub(crate) enum Command {
-    /// Connect to this server and send the request.
-    Connect { addr: SocketAddr },
+    /// Connect to this server and send the request; `reuse`: the backend
+    /// keeps server connections alive.
+    Connect { addr: SocketAddr, reuse: bool },
     /// Drop the attempt in progress.
     Abort,
     /// Answer with this response (stats page, CSV, 401).
@@ -275,9 +276,13 @@ impl Driver {
                 server,
             } => {
                 let addr = self.server_addr(backend, server);
+                let reuse = self
+                    .config()
+                    .and_then(|c| c.proxies.get(backend))
+                    .is_some_and(|p| p.options.http_conn == HttpConnMode::KeepAlive);
                 match (addr, self.streams.get(&id)) {
                     (Some(addr), Some(tx)) => {
-                        let _ = tx.send(Command::Connect { addr });
+                        let _ = tx.send(Command::Connect { addr, reuse });
                     }
                     _ => {
                         let now = self.clock.now();

@@ -70,15 +70,18 @@ impl Pool {
     }
 
     /// Sends `req` to `addr`; `connected` runs once a connection is there.
+    /// With `reuse` false the connection is a new one, closed after the
+    /// response (`http-server-close`, `httpclose`).
     pub(crate) async fn forward(
         self: &Arc<Self>,
         addr: SocketAddr,
         req: Request<Full<Bytes>>,
+        reuse: bool,
         connected: impl FnOnce(),
     ) -> Result<Answer, ForwardError> {
         let mut connected = Some(connected);
         let mut req = req;
-        let mut pooled = self.take(addr);
+        let mut pooled = if reuse { self.take(addr) } else { None };
         loop {
             let from_pool = pooled.is_some();
             let mut sender = match pooled.take() {
@@ -92,7 +95,9 @@ impl Pool {
                 Ok(resp) => {
                     let (parts, body) = resp.into_parts();
                     let body = body.collect().await.map_err(|_| ForwardError::Broken)?;
-                    self.put(addr, sender);
+                    if reuse {
+                        self.put(addr, sender);
+                    }
                     let reason = parts
                         .extensions
                         .get::<hyper::ext::ReasonPhrase>()

@@ -86,7 +86,7 @@ pub(crate) async fn connection(
         first = false;
         let (parts, body, manner, request_line) = read;
         let manner = Manner {
-            keep_alive: manner.keep_alive && !*draining.borrow(),
+            keep_alive: manner.keep_alive && !shared.client_close && !*draining.borrow(),
             ..manner
         };
         let request = ReadRequest {

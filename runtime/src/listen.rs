@@ -7,7 +7,9 @@ use crate::forward::Pool;
 use crate::front::{connection, ClientTimeouts};
 use crate::logger::Logger;
 use crate::request::Shared;
-use haven_core::config::haproxy::{HaproxyConfig, Mode, ProxyKind, ServerAddr, ServerPort};
+use haven_core::config::haproxy::{
+    HaproxyConfig, HttpConnMode, Mode, ProxyKind, ServerAddr, ServerPort,
+};
 use haven_core::node::Node;
 use haven_core::vrrp::HostInfo;
 use rand_chacha::rand_core::SeedableRng;
@@ -209,7 +211,9 @@ pub async fn start(cfg: HaproxyConfig) -> Result<Running, StartError> {
             frontend: index,
             frontend_name: p.name.clone(),
             httplog: p.options.httplog,
-            forwardfor: p.options.forwardfor.as_ref().map(|f| f.header.clone()),
+            forwardfor: p.options.forwardfor.clone(),
+            client_close: p.options.http_conn == HttpConnMode::Close,
+            server_close: p.options.http_conn != HttpConnMode::KeepAlive,
             logger: Arc::clone(&logger),
             timeouts: ClientTimeouts {
                 http_request: p.timeouts.http_request.map(std_duration),

@@ -8,9 +8,10 @@ use crate::front::ClientTimeouts;
 use crate::logger::Logger;
 use crate::wire::{self, Manner, Wire};
 use bytes::Bytes;
+use haven_core::config::haproxy::Forwardfor;
 use haven_core::log::haproxy::HttpLog;
 use haven_core::log::syslog::Civil;
-use haven_core::proxy::{Outcome, StreamId};
+use haven_core::proxy::{adds_forwarded_for, Outcome, StreamId};
 use http_body_util::Full;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::http::request::Parts;
@@ -43,7 +44,13 @@ pub(crate) struct Shared {
     pub(crate) frontend: usize,
     pub(crate) frontend_name: String,
     pub(crate) httplog: bool,
-    pub(crate) forwardfor: Option<String>,
+    pub(crate) forwardfor: Option<Forwardfor>,
+    /// `option httpclose` on the frontend: one request per client
+    /// connection.
+    pub(crate) client_close: bool,
+    /// `option httpclose` or `http-server-close` on the frontend: no
+    /// server connection is kept for another request.
+    pub(crate) server_close: bool,
     pub(crate) timeouts: ClientTimeouts,
     pub(crate) logger: Arc<Logger>,
 }
@@ -151,12 +158,14 @@ pub(crate) fn serve(
         commands: tx,
     });
     strip_hop_by_hop(&mut parts.headers);
-    if let Some(name) = &shared.forwardfor {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&client.ip().to_string()),
-        ) {
-            parts.headers.append(n, v);
+    if let Some(f) = &shared.forwardfor {
+        if let Ok(name) = HeaderName::from_bytes(f.header.as_bytes()) {
+            let present = parts.headers.contains_key(&name);
+            if adds_forwarded_for(f, client.ip(), present) {
+                if let Ok(v) = HeaderValue::from_str(&client.ip().to_string()) {
+                    parts.headers.append(name, v);
+                }
+            }
         }
     }
     let (reply, answer) = oneshot::channel();
@@ -205,11 +214,12 @@ impl Exchange {
                     let _ = events.send(Event::ClientClosed(id));
                 }
                 cmd = rx.recv() => match cmd {
-                    Some(Command::Connect { addr }) => {
+                    Some(Command::Connect { addr, reuse }) => {
+                        let reuse = reuse && !self.shared.server_close;
                         let req = Request::from_parts(parts.clone(), Full::new(body.clone()));
                         let (pool, events) = (Arc::clone(&self.shared.pool), events.clone());
                         attempt = Some(Box::pin(async move {
-                            pool.forward(addr, req, || {
+                            pool.forward(addr, req, reuse, || {
                                 let _ = events.send(Event::Connected(id));
                             })
                             .await

@@ -11,33 +11,51 @@ use hyper::Response;
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
 /// A backend answering every request with 200 and its name, followed by
-/// `:` and the request body when there is one.
+/// `:` and the request body when there is one, and ` xff=` and the
+/// X-Forwarded-For header when there is one. It counts its connections.
 struct Backend {
     addr: SocketAddr,
     task: JoinHandle<()>,
+    connections: Arc<AtomicUsize>,
 }
 
 impl Backend {
     async fn start(name: &'static str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&connections);
         let task = tokio::spawn(async move {
             let mut conns = JoinSet::new();
             while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
                 conns.spawn(async move {
                     let service = service_fn(move |req: hyper::Request<Incoming>| async move {
+                        let xff: Vec<&str> = req
+                            .headers()
+                            .get_all("x-forwarded-for")
+                            .iter()
+                            .map(|v| v.to_str().unwrap_or("?"))
+                            .collect();
+                        let xff = if xff.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" xff={}", xff.join(", "))
+                        };
                         let body = req.into_body().collect().await.map(|b| b.to_bytes());
                         let text = match body {
                             Ok(b) if !b.is_empty() => {
-                                format!("{name}:{}", String::from_utf8_lossy(&b))
+                                format!("{name}:{}{xff}", String::from_utf8_lossy(&b))
                             }
-                            _ => name.to_owned(),
+                            _ => format!("{name}{xff}"),
                         };
                         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(text))))
                     });
@@ -47,7 +65,11 @@ impl Backend {
                 });
             }
         });
-        Self { addr, task }
+        Self {
+            addr,
+            task,
+            connections,
+        }
     }
 
     /// Gone: listener closed and every connection dropped.
@@ -178,7 +200,9 @@ async fn host_acls_route_like_the_book() {
         ("video.zb.com", "webapp3"),
         ("WWW.ZB.COM", "webapp1"),
     ] {
-        assert_eq!(get(fe, host, "/").await, (200, server.to_owned()), "{host}");
+        // The book's `option forwardfor` adds the client's address.
+        let expected = format!("{server} xff=127.0.0.1");
+        assert_eq!(get(fe, host, "/").await, (200, expected), "{host}");
     }
     let (status, body) = get(fe, "other.example", "/").await;
     assert_eq!(status, 503);
@@ -406,8 +430,6 @@ async fn stats_csv_matches_the_model_and_needs_auth() {
 /// slot, request B queues and its client closes. Returns how many requests
 /// reached the server once A is answered and B had time to be sent.
 async fn queued_client_leaves(abortonclose: bool) -> usize {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
     let hits = Arc::new(AtomicUsize::new(0));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -715,4 +737,83 @@ async fn prometheus_metrics_use_haproxys_names() {
         );
     }
     running.stop();
+}
+
+// Input: `option forwardfor` plain, with `if-none`, and with `except
+// 127.0.0.0/8`, for a loopback client with and without its own header.
+// Output: the client's address is added, kept as sent, or left out.
+#[tokio::test]
+async fn forwardfor_adds_the_client_address_as_configured() {
+    let a = Backend::start("a").await;
+    let serve = |option: &'static str| {
+        let port = free_port();
+        let text = format!(
+            "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    option {option}\n    default_backend be\nbackend be\n    server a {}\n",
+            a.addr
+        );
+        async move { haven_runtime::start(config(&text)).await.expect("starts") }
+    };
+    let with_header = |fe: SocketAddr| async move {
+        let raw =
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 1.2.3.4\r\nConnection: close\r\n\r\n";
+        let reply = send_raw(fe, raw).await;
+        reply.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())
+    };
+    let plain = serve("forwardfor").await;
+    let fe = plain.listeners[0].1;
+    assert_eq!(get(fe, "x", "/").await.1, "a xff=127.0.0.1");
+    assert_eq!(
+        with_header(fe).await.as_deref(),
+        Some("a xff=1.2.3.4, 127.0.0.1")
+    );
+    plain.stop();
+    let if_none = serve("forwardfor if-none").await;
+    assert_eq!(
+        with_header(if_none.listeners[0].1).await.as_deref(),
+        Some("a xff=1.2.3.4")
+    );
+    if_none.stop();
+    let except = serve("forwardfor except 127.0.0.0/8").await;
+    assert_eq!(get(except.listeners[0].1, "x", "/").await.1, "a");
+    except.stop();
+}
+
+// Input: three requests on one client connection with the default
+// keep-alive, with `option http-server-close`, and two pipelined requests
+// with `option httpclose`.
+// Output: keep-alive reuses one server connection; http-server-close opens
+// one per request; httpclose answers the first request with `connection:
+// close` and ends the client connection there.
+#[tokio::test]
+async fn connection_modes_follow_httpclose_and_http_server_close() {
+    let three = b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    for (option, server_connections, answers) in [
+        ("", 1, 3),
+        ("    option http-server-close\n", 3, 3),
+        ("    option httpclose\n", 1, 1),
+    ] {
+        let a = Backend::start("a").await;
+        let port = free_port();
+        let text = format!(
+            "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n{option}    default_backend be\nbackend be\n    server a {}\n",
+            a.addr
+        );
+        let running = haven_runtime::start(config(&text)).await.expect("starts");
+        let reply = send_raw(running.listeners[0].1, three).await;
+        assert_eq!(
+            reply.matches("HTTP/1.1 200 OK").count(),
+            answers,
+            "{option}: {reply}"
+        );
+        assert!(
+            reply.ends_with("connection: close\r\n\r\na") || answers == 3,
+            "{reply}"
+        );
+        assert_eq!(
+            a.connections.load(Ordering::SeqCst),
+            server_connections,
+            "{option}"
+        );
+        running.stop();
+    }
 }

@@ -11,7 +11,9 @@
 mod admin;
 mod errors;
 mod flow;
+mod forwardfor;
 
 pub use admin::{AdminAction, WeightChange};
 pub use errors::{closes_connection, error_body, error_response, reason as error_reason};
 pub use flow::{Flow, Outcome, Output, StreamId, Timer};
+pub use forwardfor::adds_forwarded_for;
