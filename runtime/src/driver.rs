@@ -37,8 +37,13 @@ pub(crate) enum Event {
     ConnectFailed(StreamId),
     /// The server's response head arrived.
     Response(StreamId, u16),
-    /// The response went to the client.
-    Done(StreamId),
+    /// The response is on its way to the client: bytes read from it and
+    /// sent to it.
+    Done {
+        id: StreamId,
+        bytes_in: u64,
+        bytes_out: u64,
+    },
     /// The client went away before the end.
     ClientClosed(StreamId),
     /// A health probe's progress.
@@ -188,7 +193,14 @@ impl Driver {
             Event::Response(id, status) => {
                 self.with_flow(|f, t| f.handle_response(now, id, status, t));
             }
-            Event::Done(id) => self.with_flow(|f, t| f.handle_done(now, id, t)),
+            Event::Done {
+                id,
+                bytes_in,
+                bytes_out,
+            } => {
+                self.with_flow(|f, t| f.handle_done(now, id, t));
+                self.counters.transferred(id, bytes_in, bytes_out);
+            }
             Event::ClientClosed(id) => {
                 self.with_flow(|f, t| f.handle_client_closed(now, id, t));
             }

@@ -70,10 +70,12 @@ pub(crate) async fn connection(
         };
         let head = read_head(&mut stream, &mut buf, deadline(wait), &mut draining, first).await;
         let read = match head {
-            Ok(head) => read_body(&mut stream, &mut buf, head, timeouts.client).await,
+            Ok((head, len)) => {
+                read_body(&mut stream, &mut buf, head, len, timeouts.client, accepted).await
+            }
             Err(stop) => Err(stop),
         };
-        let read = match read {
+        let mut request = match read {
             Ok(read) => read,
             Err(Stop::Quiet) => return,
             Err(Stop::Refuse(status, termination)) => {
@@ -84,18 +86,7 @@ pub(crate) async fn connection(
             }
         };
         first = false;
-        let (parts, body, manner, request_line) = read;
-        let manner = Manner {
-            keep_alive: manner.keep_alive && !shared.client_close && !*draining.borrow(),
-            ..manner
-        };
-        let request = ReadRequest {
-            parts,
-            body,
-            manner,
-            request_line,
-            accepted,
-        };
+        request.manner.keep_alive &= !shared.client_close && !*draining.borrow();
         let (leave, left) = oneshot::channel();
         let mut answer = serve(request, Arc::clone(&shared), client, left);
         let mut leave = Some(leave);
@@ -149,12 +140,12 @@ async fn read_head(
     until: Option<Instant>,
     draining: &mut watch::Receiver<bool>,
     first: bool,
-) -> Result<Head, Stop> {
+) -> Result<(Head, usize), Stop> {
     loop {
         match parse_head(buf, MAX_HEAD) {
             Ok(Some((head, len))) => {
                 buf.advance(len);
-                return Ok(head);
+                return Ok((head, len));
             }
             Ok(None) => {}
             Err(_) => return Err(Stop::Refuse(400, "PR--")),
@@ -176,17 +167,17 @@ async fn read_head(
     }
 }
 
-/// What [`read_body`] returns: the request for the server, the client's
-/// manner and the request line for the log.
-type Read = (hyper::http::request::Parts, Bytes, Manner, String);
-
-/// Reads the body `head` announces and builds the request to forward.
+/// Reads the body `head` (of `head_len` bytes, read at `accepted`)
+/// announces and builds the request to forward.
 async fn read_body(
     stream: &mut TcpStream,
     buf: &mut BytesMut,
     head: Head,
+    head_len: usize,
     client_timeout: Option<Duration>,
-) -> Result<Read, Stop> {
+    accepted: SystemTime,
+) -> Result<ReadRequest, Stop> {
+    let mut body_len = 0;
     let until = deadline(client_timeout);
     let has_body = head.body != BodyFraming::Empty;
     if head.expect_continue && has_body && buf.is_empty() {
@@ -203,6 +194,7 @@ async fn read_body(
                     return Err(Stop::Quiet);
                 }
             }
+            body_len = n;
             buf.split_to(n).freeze()
         }
         BodyFraming::Chunked => {
@@ -213,6 +205,7 @@ async fn read_body(
                     .feed(buf, &mut out)
                     .map_err(|_| Stop::Refuse(400, "PR--"))?;
                 buf.advance(used);
+                body_len += used;
                 if out.len() as u64 > MAX_BODY {
                     return Err(Stop::Refuse(413, "PR--"));
                 }
@@ -232,8 +225,14 @@ async fn read_body(
         http10: head.minor == 0,
         keep_alive: head.keep_alive,
     };
-    let line = format!("{} {} HTTP/1.{}", head.method, head.target, head.minor);
-    Ok((parts, body, manner, line))
+    Ok(ReadRequest {
+        parts,
+        body,
+        manner,
+        request_line: format!("{} {} HTTP/1.{}", head.method, head.target, head.minor),
+        accepted,
+        bytes_in: (head_len + body_len) as u64,
+    })
 }
 
 /// The request as it goes to a server: HTTP/1.1, the client's headers

@@ -106,6 +106,8 @@ pub(crate) struct ReadRequest {
     /// `METHOD target HTTP/1.x` as the client sent it, for the log.
     pub(crate) request_line: String,
     pub(crate) accepted: SystemTime,
+    /// Bytes read from the client for this request (head and body).
+    pub(crate) bytes_in: u64,
 }
 
 fn strip_hop_by_hop(h: &mut hyper::HeaderMap) {
@@ -130,6 +132,7 @@ pub(crate) fn serve(
         manner,
         request_line,
         accepted,
+        bytes_in,
     } = request;
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let (tx, rx) = unbounded_channel();
@@ -177,6 +180,7 @@ pub(crate) fn serve(
         manner,
         started: tokio::time::Instant::now(),
         request_line,
+        bytes_in,
     };
     tokio::spawn(exchange.run(parts, body, rx, reply, left));
     answer
@@ -191,6 +195,7 @@ struct Exchange {
     manner: Manner,
     started: tokio::time::Instant,
     request_line: String,
+    bytes_in: u64,
 }
 
 impl Exchange {
@@ -245,7 +250,11 @@ impl Exchange {
                             _ => wire::generated(outcome.status),
                         };
                         let wire = wire::encode(&page, self.manner);
-                        let _ = events.send(Event::Done(id));
+                        let _ = events.send(Event::Done {
+                            id,
+                            bytes_in: self.bytes_in,
+                            bytes_out: wire.bytes.len() as u64,
+                        });
                         if self.shared.httplog {
                             let ms = |t: Option<tokio::time::Instant>| {
                                 t.map(|t| (t - self.started).as_millis() as u64)

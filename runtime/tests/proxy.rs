@@ -344,13 +344,17 @@ async fn stats_csv_matches_the_model_and_needs_auth() {
     let (a, b) = (Backend::start("a").await, Backend::start("b").await);
     let (port, stats_port) = (free_port(), free_port());
     let text = format!(
-        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {} check inter 100\n    server b {} check inter 100 backup\n    server c {}\nlisten st\n    bind 127.0.0.1:{stats_port}\n    stats enable\n    stats uri /stats\n    stats auth admin:secret\n    stats realm Haproxy\\ Statistics\n",
-        a.addr, b.addr, a.addr
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {} check inter 100\n    server b {} check inter 100 backup\n    server c {}\nbackend dead\n    server x 127.0.0.1:{closed} check inter 100\nlisten st\n    bind 127.0.0.1:{stats_port}\n    stats enable\n    stats uri /stats\n    stats auth admin:secret\n    stats realm Haproxy\\ Statistics\n",
+        a.addr, b.addr, a.addr, closed = free_port()
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
     let (fe, st) = (running.listeners[0].1, running.listeners[1].1);
+    let request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let mut sent = 0;
     for _ in 0..4 {
-        assert_eq!(get(fe, "x", "/").await, (200, "a".to_owned()));
+        let reply = send_raw(fe, request).await;
+        assert!(reply.ends_with("\r\n\r\na"), "{reply}");
+        sent += reply.len();
     }
     let denied = send_raw(
         st,
@@ -362,12 +366,27 @@ async fn stats_csv_matches_the_model_and_needs_auth() {
         denied.contains("www-authenticate: Basic realm=\"Haproxy Statistics\""),
         "{denied}"
     );
-    // admin:secret
-    let csv = send_raw(
-        st,
-        b"GET /stats;csv HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YWRtaW46c2VjcmV0\r\nConnection: close\r\n\r\n",
-    )
-    .await;
+    // admin:secret; wait until the dead server's first check has failed.
+    let fetch = || {
+        send_raw(
+            st,
+            b"GET /stats;csv HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YWRtaW46c2VjcmV0\r\nConnection: close\r\n\r\n",
+        )
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut csv = fetch().await;
+    while !csv.contains("\ndead,x,")
+        || !csv
+            .lines()
+            .any(|l| l.starts_with("dead,x,") && l.contains(",DOWN,"))
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "x never went DOWN: {csv}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        csv = fetch().await;
+    }
     let body = csv.split_once("\r\n\r\n").map(|(_, b)| b).expect("a body");
     let mut lines = body.lines();
     let header: Vec<&str> = lines.next().expect("header").split(',').collect();
@@ -393,6 +412,8 @@ async fn stats_csv_matches_the_model_and_needs_auth() {
             ("be", "b"),
             ("be", "c"),
             ("be", "BACKEND"),
+            ("dead", "x"),
+            ("dead", "BACKEND"),
             ("st", "FRONTEND"),
             ("st", "BACKEND")
         ]
@@ -423,6 +444,17 @@ async fn stats_csv_matches_the_model_and_needs_auth() {
         ("2", "1", "UP")
     );
     assert_eq!(cell(4, "type"), "1");
+    // Bytes: what the client sent and received, counted on every row.
+    assert_eq!(cell(0, "bin"), (4 * request.len()).to_string());
+    assert_eq!(cell(0, "bout"), sent.to_string());
+    assert_eq!(cell(4, "bout"), sent.to_string());
+    let by_servers: usize = [1, 3]
+        .iter()
+        .map(|r| cell(*r, "bout").parse::<usize>().expect("a number"))
+        .sum();
+    assert_eq!(by_servers, sent);
+    // The dead server: one failed check while up, one UP->DOWN.
+    assert_eq!((cell(5, "chkfail"), cell(5, "chkdown")), ("1", "1"));
     running.stop();
 }
 

@@ -9,9 +9,11 @@
 
 mod counter;
 mod status;
+mod tally;
 
 pub use counter::Counter;
 pub use status::{CheckResult, CheckStatus};
+pub use tally::CheckTally;
 
 use crate::config::haproxy::{ExpectRule, HaproxyConfig, HttpCheck};
 use crate::log::haproxy::{Census, CheckReason, Record};
@@ -137,6 +139,7 @@ struct Check {
     log_health_checks: bool,
     phase: Phase,
     last: Option<CheckResult>,
+    tally: CheckTally,
 }
 
 /// A compiled `http-check expect` rule.
@@ -204,6 +207,7 @@ impl Checks {
                     log_health_checks: px.options.log_health_checks,
                     phase: Phase::Idle,
                     last: None,
+                    tally: CheckTally::default(),
                 });
             }
         }
@@ -357,6 +361,11 @@ impl Checks {
         (&self.checks[id].counter, self.checks[id].last.as_ref())
     }
 
+    /// The failure and downtime counters of check `id` as of `now`.
+    pub fn tally(&self, id: CheckId, now: Instant) -> CheckTally {
+        self.checks[id].tally.at(now)
+    }
+
     /// The check of server `server` of backend `backend`, if it is checked.
     pub fn id_of(&self, backend: usize, server: usize) -> Option<CheckId> {
         self.checks
@@ -391,6 +400,7 @@ impl Checks {
         let passed = result.status.passed();
         let before = c.counter.clone();
         let flipped = c.counter.observe(passed);
+        c.tally.observe(now, passed, before.is_up(), flipped);
         let reason = CheckReason {
             description: result.status.description(),
             code: result.code.filter(|_| result.status.is_l7_with_code()),

@@ -305,6 +305,8 @@ fn traffic(r: &mut Row, t: &Tally) {
         ("smax", t.max),
         ("stot", t.total),
         ("req_tot", t.requests),
+        ("bin", t.bytes_in),
+        ("bout", t.bytes_out),
     ] {
         r.insert(c, n.to_string());
     }
@@ -365,6 +367,12 @@ fn server_rows(s: &Sources<'_>, p: &Proxy, b: usize) -> Vec<Row> {
         r.insert("bck", u8::from(srv.backup).to_string());
         if let Some(limit) = srv.maxconn {
             r.insert("slim", limit.to_string());
+        }
+        if let Some(id) = s.checks.id_of(b, i) {
+            let tally = s.checks.tally(id, s.now);
+            r.insert("chkfail", tally.failed.to_string());
+            r.insert("chkdown", tally.downs.to_string());
+            r.insert("downtime", tally.downtime.as_secs().to_string());
         }
         if let Some((counter, last)) = check {
             let (rise, fall, health) = counter.values();

@@ -43,6 +43,10 @@ pub struct Tally {
     pub retries: u64,
     /// Redispatches (`wredis`).
     pub redispatches: u64,
+    /// Bytes received from clients (`bin`).
+    pub bytes_in: u64,
+    /// Bytes sent to clients (`bout`).
+    pub bytes_out: u64,
 }
 
 impl Tally {
@@ -73,6 +77,9 @@ pub struct Counters {
     backends: BTreeMap<usize, Tally>,
     servers: BTreeMap<(usize, usize), Tally>,
     open: BTreeMap<StreamId, usize>,
+    /// Finished requests whose byte counts are still to come: frontend,
+    /// backend, server.
+    awaiting_bytes: BTreeMap<StreamId, (usize, Option<usize>, Option<usize>)>,
 }
 
 impl Counters {
@@ -87,13 +94,13 @@ impl Counters {
         let Output::Finish { id, outcome, .. } = out else {
             return;
         };
-        if let Some(fe) = self
-            .open
-            .remove(id)
-            .and_then(|f| self.frontends.get_mut(&f))
-        {
+        if let Some(f) = self.open.remove(id) {
+            let fe = self.frontends.entry(f).or_default();
             fe.current = fe.current.saturating_sub(1);
             fe.answered(outcome.status);
+            let server = outcome.backend.and(outcome.tried.last().copied());
+            self.awaiting_bytes
+                .insert(*id, (f, outcome.backend, server));
         }
         let Some(b) = outcome.backend else {
             return;
@@ -116,6 +123,25 @@ impl Counters {
             srv.max = srv.max.max(1);
             srv.answered(outcome.status);
             srv.connect_errors += u64::from(failed_connect);
+        }
+    }
+
+    /// Request `id`, finished, took `bytes_in` from its client and sent
+    /// it `bytes_out`.
+    pub fn transferred(&mut self, id: StreamId, bytes_in: u64, bytes_out: u64) {
+        let Some((f, b, s)) = self.awaiting_bytes.remove(&id) else {
+            return;
+        };
+        let add = |t: &mut Tally| {
+            t.bytes_in += bytes_in;
+            t.bytes_out += bytes_out;
+        };
+        add(self.frontends.entry(f).or_default());
+        if let Some(b) = b {
+            add(self.backends.entry(b).or_default());
+            if let Some(s) = s {
+                add(self.servers.entry((b, s)).or_default());
+            }
         }
     }
 
