@@ -1,11 +1,12 @@
-//! The `stats socket` of haproxy's runtime API: a unix socket taking one
-//! line of `;`-separated commands per connection, as `socat` sends them,
-//! answered by the driver, then closed (haproxy's non-interactive mode).
+//! The `stats socket` of haproxy's runtime API: a unix (or TCP) socket
+//! taking one line of `;`-separated commands per connection, as `socat`
+//! sends them, answered by the driver, then closed (haproxy's
+//! non-interactive mode).
 
 use crate::driver::Event;
 use std::path::Path;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::UnixListener;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 
@@ -20,25 +21,36 @@ pub(crate) fn bind(path: &Path) -> std::io::Result<UnixListener> {
     UnixListener::bind(path)
 }
 
-/// Serves the runtime API on `listener`.
+/// Serves the runtime API on a unix `listener`.
 pub(crate) async fn serve(listener: UnixListener, events: UnboundedSender<Event>) {
     while let Ok((stream, _)) = listener.accept().await {
-        let events = events.clone();
-        tokio::spawn(async move {
-            let (read, mut write) = stream.into_split();
-            let mut line = String::new();
-            let mut reader = BufReader::new(read.take(MAX_LINE as u64));
-            if reader.read_line(&mut line).await.is_err() {
-                return;
-            }
-            let (reply, answer) = oneshot::channel();
-            if events.send(Event::Admin { line, reply }).is_err() {
-                return;
-            }
-            if let Ok(text) = answer.await {
-                let _ = write.write_all(text.as_bytes()).await;
-            }
-            let _ = write.shutdown().await;
-        });
+        tokio::spawn(answer(stream, events.clone()));
     }
+}
+
+/// Serves the runtime API on a TCP `listener` (`stats socket
+/// ipv4@ADDR:PORT`).
+pub(crate) async fn serve_tcp(listener: TcpListener, events: UnboundedSender<Event>) {
+    while let Ok((stream, _)) = listener.accept().await {
+        tokio::spawn(answer(stream, events.clone()));
+    }
+}
+
+/// Reads one command line from `stream`, writes the driver's answer,
+/// closes.
+async fn answer(stream: impl AsyncRead + AsyncWrite + Unpin, events: UnboundedSender<Event>) {
+    let (read, mut write) = tokio::io::split(stream);
+    let mut line = String::new();
+    let mut reader = BufReader::new(read.take(MAX_LINE as u64));
+    if reader.read_line(&mut line).await.is_err() {
+        return;
+    }
+    let (reply, answer) = oneshot::channel();
+    if events.send(Event::Admin { line, reply }).is_err() {
+        return;
+    }
+    if let Ok(text) = answer.await {
+        let _ = write.write_all(text.as_bytes()).await;
+    }
+    let _ = write.shutdown().await;
 }

@@ -243,17 +243,21 @@ pub async fn start(cfg: HaproxyConfig) -> Result<Running, StartError> {
         }
     }
     for socket in &cfg.global.stats_sockets {
-        let Some(path) = unix_path(socket) else {
-            eprintln!("[WARNING]  : stats socket '{socket}': only UNIX sockets are supported yet; not opened.");
-            continue;
+        let failed = |reason| StartError::Socket {
+            path: socket.clone(),
+            reason,
         };
-        let listener = crate::admin::bind(std::path::Path::new(path)).map_err(|reason| {
-            StartError::Socket {
-                path: path.to_owned(),
-                reason,
+        let task = match stats_socket_address(socket) {
+            StatsAddress::Unix(path) => {
+                let listener = crate::admin::bind(std::path::Path::new(path)).map_err(failed)?;
+                tokio::spawn(crate::admin::serve(listener, events.clone()))
             }
-        })?;
-        accepts.push(tokio::spawn(crate::admin::serve(listener, events.clone())));
+            StatsAddress::Tcp(addr) => {
+                let listener = TcpListener::bind(addr).await.map_err(failed)?;
+                tokio::spawn(crate::admin::serve_tcp(listener, events.clone()))
+            }
+        };
+        accepts.push(task);
     }
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -277,11 +281,27 @@ pub async fn start(cfg: HaproxyConfig) -> Result<Running, StartError> {
     })
 }
 
-/// The file path of a `stats socket` address (`/run/x.sock`,
-/// `unix@/run/x.sock`); `None` for network addresses.
-fn unix_path(socket: &str) -> Option<&str> {
-    let path = socket.strip_prefix("unix@").unwrap_or(socket);
-    (!path.contains('@') && !path.contains(':')).then_some(path)
+/// Where a `stats socket` listens.
+#[derive(Debug, PartialEq, Eq)]
+enum StatsAddress<'a> {
+    /// A unix socket path (`/run/x.sock`, `unix@/run/x.sock`).
+    Unix(&'a str),
+    /// A TCP address (`ipv4@127.0.0.1:9999`, `127.0.0.1:9999`).
+    Tcp(&'a str),
+}
+
+fn stats_socket_address(socket: &str) -> StatsAddress<'_> {
+    if let Some(path) = socket.strip_prefix("unix@") {
+        return StatsAddress::Unix(path);
+    }
+    match ["ipv4@", "ipv6@", "tcp@", "tcp4@", "tcp6@"]
+        .iter()
+        .find_map(|p| socket.strip_prefix(p))
+    {
+        Some(addr) => StatsAddress::Tcp(addr),
+        None if socket.starts_with('/') || !socket.contains(':') => StatsAddress::Unix(socket),
+        None => StatsAddress::Tcp(socket),
+    }
 }
 
 /// A listening socket on `addr` with SO_REUSEADDR and SO_REUSEPORT, so a
@@ -300,4 +320,29 @@ fn listen_on(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 fn std_duration(d: haven_core::time::Duration) -> std::time::Duration {
     std::time::Duration::from_nanos(d.as_nanos())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_socket_addresses_read_as_haproxy_does() {
+        assert_eq!(
+            stats_socket_address("/run/haproxy/admin.sock"),
+            StatsAddress::Unix("/run/haproxy/admin.sock")
+        );
+        assert_eq!(
+            stats_socket_address("unix@/tmp/a"),
+            StatsAddress::Unix("/tmp/a")
+        );
+        assert_eq!(
+            stats_socket_address("ipv4@127.0.0.1:9999"),
+            StatsAddress::Tcp("127.0.0.1:9999")
+        );
+        assert_eq!(
+            stats_socket_address("127.0.0.1:9999"),
+            StatsAddress::Tcp("127.0.0.1:9999")
+        );
+    }
 }

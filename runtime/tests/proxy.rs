@@ -551,9 +551,10 @@ async fn the_stats_socket_reports_and_controls_servers() {
     let sock = dir.path().join("admin.sock");
     let port = free_port();
     let text = format!(
-        "global\n    stats socket {} mode 600 level admin\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {}\n",
+        "global\n    stats socket {} mode 600 level admin\n    stats socket ipv4@127.0.0.1:{tcp_port} level admin\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {}\n",
         sock.display(),
-        a.addr
+        a.addr,
+        tcp_port = free_port()
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
     let fe = running.listeners[0].1;
@@ -574,6 +575,18 @@ async fn the_stats_socket_reports_and_controls_servers() {
     };
     let out = ask("show info; show stat\n").await;
     assert!(out.starts_with("Name: haven\n"), "{out}");
+    let tcp_port = text
+        .split("ipv4@127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .expect("the TCP socket's port");
+    let mut tcp = TcpStream::connect(format!("127.0.0.1:{tcp_port}"))
+        .await
+        .expect("the TCP stats socket");
+    tcp.write_all(b"show info\n").await.expect("send");
+    let mut over_tcp = String::new();
+    tcp.read_to_string(&mut over_tcp).await.expect("read");
+    assert!(over_tcp.starts_with("Name: haven\n"), "{over_tcp}");
     assert!(out.contains("\n# pxname,svname,qcur,"), "{out}");
     let backend = out
         .lines()
