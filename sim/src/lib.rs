@@ -17,7 +17,7 @@ pub mod scenario;
 mod traffic;
 mod world;
 
-pub use load::{is_haproxy_idiom, load, Loaded};
+pub use load::{load, Loaded};
 pub use outcome::Outcome;
 pub use params::{apply, Param};
 pub use record::{Failover, Recorder, Verdict};

@@ -132,23 +132,6 @@ pub struct Loaded {
     pub requests_sample: f64,
 }
 
-/// Recognised "is haproxy running" scripts.
-pub fn is_haproxy_idiom(command: &str) -> bool {
-    let words: Vec<&str> = command.split_whitespace().collect();
-    let prog = words
-        .first()
-        .map(|w| w.rsplit('/').next().unwrap_or(w))
-        .unwrap_or("");
-    match (prog, &words[1..]) {
-        ("killall", [flag, name]) => *flag == "-0" && *name == "haproxy",
-        ("pidof" | "pgrep", [name]) => *name == "haproxy",
-        ("systemctl", [verb, name]) => {
-            *verb == "is-active" && (*name == "haproxy" || *name == "haproxy.service")
-        }
-        _ => false,
-    }
-}
-
 /// Loads scenario `text` (file `file`); `read(path)` returns the text of a
 /// config path as written in the scenario (the caller resolves it).
 pub fn load(
@@ -251,7 +234,7 @@ pub fn load(
             };
             let exit = match model {
                 Some(m) => Some(m.exit),
-                None if is_haproxy_idiom(&sc.script) => None,
+                None if haven_core::vrrp::is_haproxy_idiom(&sc.script) => None,
                 None => {
                     let span = h.keepalived.as_ref().map_or(0..0, |k| k.span());
                     return Err(err(
@@ -523,26 +506,6 @@ fn parse_start(s: &str) -> Option<(i64, Duration)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn haproxy_idioms() {
-        for yes in [
-            "killall -0 haproxy",
-            "/usr/bin/killall -0 haproxy",
-            "pidof haproxy",
-            "pgrep haproxy",
-            "systemctl is-active haproxy",
-        ] {
-            assert!(is_haproxy_idiom(yes), "{yes}");
-        }
-        for no in [
-            "killall -0 nginx",
-            "/etc/keepalived/check.sh",
-            "curl -f http://localhost/",
-        ] {
-            assert!(!is_haproxy_idiom(no), "{no}");
-        }
-    }
 
     #[test]
     fn start_labels() {

@@ -9,12 +9,16 @@
 
 mod checksum;
 mod daemon;
+mod garp;
+mod idiom;
 mod instance;
 pub mod packet;
 mod script;
 pub mod timers;
 
 pub use daemon::{HostInfo, InstanceView, SetupError, Vrrp};
+pub use garp::{garp_frame, GARP_LEN};
+pub use idiom::is_haproxy_idiom;
 pub use instance::Stats;
 pub use script::Health;
 
