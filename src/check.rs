@@ -8,7 +8,7 @@ use anyhow::Result;
 use haven_core::config::haproxy::{self, HaproxyConfig, ParseOptions};
 use haven_core::config::keepalived::{self, KeepalivedConfig};
 use haven_core::config::{Diagnostics, Form, Severity};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Runs `haven check`.
@@ -29,13 +29,9 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitCode> {
     let keepalived_model = match &args.keepalived {
         None => None,
         Some(path) => {
-            let name = path.to_string_lossy();
-            let parsed = keepalived::parse(&name, &read_text(path)?, &FsLoader);
-            for d in &parsed.diagnostics {
-                eprintln!("{d}");
-            }
-            failed |= parsed.diagnostics.has_errors();
-            parsed.config
+            let model = load_keepalived(path)?;
+            failed |= model.is_none();
+            model
         }
     };
 
@@ -62,6 +58,17 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitCode> {
     }
     println!("Configuration file is valid");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads keepalived.conf (and its includes), printing every diagnostic as
+/// `keepalived -t` does; `None` when there are errors.
+pub(crate) fn load_keepalived(path: &Path) -> Result<Option<KeepalivedConfig>> {
+    let name = path.to_string_lossy();
+    let parsed = keepalived::parse(&name, &read_text(path)?, &FsLoader);
+    for d in &parsed.diagnostics {
+        eprintln!("{d}");
+    }
+    Ok(parsed.config.filter(|_| !parsed.diagnostics.has_errors()))
 }
 
 /// Reads haproxy.cfg files and directories as one configuration, printing

@@ -30,7 +30,8 @@ enum Command {
     /// host's log, timeline.csv and summary.json.
     Sim(SimArgs),
     /// Run as the load balancer: serve the frontends of haproxy.cfg for
-    /// real (HTTP), with health checks, until interrupted.
+    /// real (HTTP), with health checks, and the VRRP instances of
+    /// keepalived.conf, until interrupted.
     Run(RunArgs),
     /// Make a running `haven run` re-read its config (SIGHUP), after
     /// checking the new one.
@@ -46,8 +47,14 @@ enum Command {
 #[derive(Debug, clap::Args)]
 pub(crate) struct RunArgs {
     /// haproxy.cfg file or directory of *.cfg files (repeatable).
-    #[arg(short = 'f', long = "file", value_name = "FILE|DIR", required = true)]
+    #[arg(short = 'f', long = "file", value_name = "FILE|DIR")]
     haproxy: Vec<PathBuf>,
+    /// keepalived.conf: run its VRRP instances too (or alone).
+    #[arg(short = 'k', long = "keepalived", value_name = "FILE")]
+    keepalived: Option<PathBuf>,
+    /// Also print the VRRP lines keepalived prints only with -D.
+    #[arg(short = 'D', long = "log-detail")]
+    log_detail: bool,
     /// Write the process id here (default: the config's `pidfile`).
     #[arg(short = 'p', long = "pidfile", value_name = "FILE")]
     pidfile: Option<PathBuf>,

@@ -12,7 +12,9 @@ mod listen;
 mod logger;
 mod probe;
 mod request;
+mod vrrp;
 mod wire;
 
 pub use listen::{start, Running, StartError};
 pub use logger::LogError;
+pub use vrrp::{start_vrrp, VrrpError, VrrpLog, VrrpRunning};

@@ -1,0 +1,118 @@
+//! The VRRP driver task: owns a keepalived-only `Node`, feeds it received
+//! packets, script ends and its own timers on the real clock, and hands
+//! its outputs to [`VrrpIo`]. It runs beside the proxy's driver, so a
+//! proxy reload never touches VRRP state.
+
+use super::{host_info, VrrpError, VrrpIo, VrrpLog};
+use crate::clock::Clock;
+use haven_core::config::keepalived::KeepalivedConfig;
+use haven_core::log::keepalived::ScriptEnd;
+use haven_core::node::Node;
+use haven_core::vrrp::packet::decode_ipv4;
+use rand_chacha::rand_core::SeedableRng;
+use std::net::SocketAddr;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
+
+/// What reaches the VRRP driver.
+#[derive(Debug)]
+pub(crate) enum VrrpEvent {
+    /// A packet arrived on `iface`, IP header included.
+    Packet { iface: String, bytes: Vec<u8> },
+    /// A tracked script ended.
+    ScriptDone { script: usize, end: ScriptEnd },
+    /// Graceful stop: priority 0 advert, VIPs removed, then end.
+    Stop,
+}
+
+/// The VRRP daemon, running.
+#[derive(Debug)]
+pub struct VrrpRunning {
+    task: JoinHandle<()>,
+    events: UnboundedSender<VrrpEvent>,
+}
+
+impl VrrpRunning {
+    /// Stops gracefully: a priority-0 advert so a backup takes over at
+    /// once, the VIPs removed; returns when done.
+    pub async fn stop(self) {
+        let _ = self.events.send(VrrpEvent::Stop);
+        let _ = self.task.await;
+    }
+
+    /// Runs until stopped.
+    pub async fn wait(&mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Starts the VRRP daemon for `cfg`. `listeners` are our proxy's
+/// addresses, which answer the "is haproxy running" idiom; `None` runs
+/// such scripts for real.
+pub async fn start_vrrp(
+    cfg: KeepalivedConfig,
+    log: VrrpLog,
+    listeners: Option<Vec<SocketAddr>>,
+) -> Result<VrrpRunning, VrrpError> {
+    let (events, rx) = unbounded_channel();
+    let node = Node::new(None, Some(cfg.clone()), host_info()).map_err(VrrpError::Setup)?;
+    let io = VrrpIo::open(cfg, log, events.clone(), listeners)?;
+    io.announce_idioms();
+    Ok(VrrpRunning {
+        task: tokio::spawn(run(node, io, rx)),
+        events,
+    })
+}
+
+async fn run(mut node: Node, mut io: VrrpIo, mut rx: UnboundedReceiver<VrrpEvent>) {
+    let clock = Clock::start();
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    io.clear_vips();
+    if node.start_keepalived(clock.now()).is_err() {
+        return;
+    }
+    perform(&mut node, &mut io);
+    loop {
+        let sleep = tokio::time::sleep_until(node.poll_timeout().map_or_else(
+            || tokio::time::Instant::now() + std::time::Duration::from_secs(3600),
+            |d| clock.deadline(d),
+        ));
+        tokio::select! {
+            ev = rx.recv() => {
+                let now = clock.now();
+                match ev {
+                    Some(VrrpEvent::Packet { iface, bytes }) => {
+                        if let (Ok(pkt), Some((vrrp, mut t))) = (decode_ipv4(&bytes), node.vrrp()) {
+                            vrrp.handle_packet(now, &iface, &pkt, &mut t);
+                        }
+                    }
+                    Some(VrrpEvent::ScriptDone { script, end }) => {
+                        if let Some((vrrp, mut t)) = node.vrrp() {
+                            vrrp.handle_script_result(now, script, end, &mut t);
+                        }
+                    }
+                    Some(VrrpEvent::Stop) | None => {
+                        node.stop_keepalived(now);
+                        perform(&mut node, &mut io);
+                        break;
+                    }
+                }
+            }
+            () = sleep => {
+                let now = clock.now();
+                while node.handle_timeout(now, &mut rng) {}
+            }
+        }
+        perform(&mut node, &mut io);
+    }
+    io.close().await;
+}
+
+fn perform(node: &mut Node, io: &mut VrrpIo) {
+    while let Some(out) = node.vrrp().and_then(|(v, _)| v.poll_output()) {
+        io.perform(out);
+    }
+}

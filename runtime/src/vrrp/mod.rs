@@ -1,0 +1,347 @@
+//! keepalived's side on real interfaces: a raw VRRP socket per interface
+//! (`socket.rs`), virtual addresses through netlink (`vips.rs`),
+//! gratuitous ARP frames on an AF_PACKET socket, tracked scripts and
+//! notify programs (`programs.rs`). The driver hands every `vrrp::Output`
+//! to [`VrrpIo::perform`]; received packets and script ends come back to
+//! it as events. Nothing here decides anything.
+
+mod driver;
+mod programs;
+mod socket;
+mod vips;
+
+use driver::VrrpEvent;
+pub use driver::{start_vrrp, VrrpRunning};
+use haven_core::config::keepalived::{Compat, KeepalivedConfig, Vip};
+use haven_core::log::keepalived::Record;
+use haven_core::log::syslog::{console_line, Civil};
+use haven_core::vrrp::{self, garp_frame, is_haproxy_idiom, HostInfo, NotifyState};
+use pnet_datalink::{Channel, DataLinkSender, NetworkInterface};
+use socket::VrrpSocket;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+
+/// keepalived's IPv4 multicast group.
+const VRRP_GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+
+/// Why the VRRP side cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum VrrpError {
+    /// An instance names an interface this host does not have.
+    #[error("interface {0} not found")]
+    NoInterface(String),
+    /// The raw socket could not be opened (CAP_NET_RAW is needed).
+    #[error("cannot open the VRRP socket on {iface}: {reason}")]
+    Socket {
+        /// The interface.
+        iface: String,
+        /// Why.
+        reason: std::io::Error,
+    },
+    /// The netlink socket could not be opened.
+    #[error("cannot open netlink: {0}")]
+    Netlink(std::io::Error),
+    /// The config cannot run on this host.
+    #[error("{0}")]
+    Setup(haven_core::vrrp::SetupError),
+}
+
+/// Where log lines go and which.
+#[derive(Debug, Clone, Copy)]
+pub struct VrrpLog {
+    /// Print the lines keepalived prints only with `-D`.
+    pub detail: bool,
+}
+
+/// The interfaces as core sees them: each one's first IPv4 address.
+pub(crate) fn host_info() -> HostInfo {
+    let mut info = HostInfo::default();
+    for i in pnet_datalink::interfaces() {
+        if let Some(ip) = i.ips.iter().map(|n| n.ip()).find(IpAddr::is_ipv4) {
+            info.interfaces.insert(i.name.clone(), ip);
+        }
+    }
+    info
+}
+
+/// The VRRP side's sockets and programs.
+pub(crate) struct VrrpIo {
+    cfg: KeepalivedConfig,
+    log: VrrpLog,
+    interfaces: BTreeMap<String, NetworkInterface>,
+    sockets: BTreeMap<String, Arc<VrrpSocket>>,
+    receivers: Vec<JoinHandle<()>>,
+    netlink: rtnetlink::Handle,
+    garp: BTreeMap<String, Box<dyn DataLinkSender>>,
+    scripts: BTreeMap<usize, JoinHandle<()>>,
+    /// Address changes in flight, awaited before exit.
+    pending: Vec<JoinHandle<()>>,
+    events: UnboundedSender<VrrpEvent>,
+    /// Our proxy's listeners, for the "is haproxy running" idiom; `None`
+    /// when haven runs VRRP only (the idiom then runs for real).
+    listeners: Option<Vec<SocketAddr>>,
+}
+
+impl std::fmt::Debug for VrrpIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VrrpIo")
+            .field("sockets", &self.sockets.keys())
+            .finish_non_exhaustive()
+    }
+}
+
+impl VrrpIo {
+    /// Opens a socket on every instance's interface and starts reading
+    /// it; opens netlink. Must run inside the tokio runtime.
+    pub(crate) fn open(
+        cfg: KeepalivedConfig,
+        log: VrrpLog,
+        events: UnboundedSender<VrrpEvent>,
+        listeners: Option<Vec<SocketAddr>>,
+    ) -> Result<Self, VrrpError> {
+        let interfaces: BTreeMap<String, NetworkInterface> = pnet_datalink::interfaces()
+            .into_iter()
+            .map(|i| (i.name.clone(), i))
+            .collect();
+        let mut sockets = BTreeMap::new();
+        let mut receivers = Vec::new();
+        for inst in &cfg.instances {
+            let name = &inst.interface;
+            if sockets.contains_key(name) {
+                continue;
+            }
+            let link = interfaces
+                .get(name)
+                .ok_or_else(|| VrrpError::NoInterface(name.clone()))?;
+            let socket = VrrpSocket::open(name, link.index, VRRP_GROUP)
+                .map(Arc::new)
+                .map_err(|reason| VrrpError::Socket {
+                    iface: name.clone(),
+                    reason,
+                })?;
+            receivers.push(tokio::spawn(receive(
+                Arc::clone(&socket),
+                name.clone(),
+                events.clone(),
+            )));
+            sockets.insert(name.clone(), socket);
+        }
+        let (connection, netlink, _) = rtnetlink::new_connection().map_err(VrrpError::Netlink)?;
+        receivers.push(tokio::spawn(connection));
+        Ok(Self {
+            cfg,
+            log,
+            interfaces,
+            sockets,
+            receivers,
+            netlink,
+            garp: BTreeMap::new(),
+            scripts: BTreeMap::new(),
+            pending: Vec::new(),
+            events,
+            listeners,
+        })
+    }
+
+    /// Removes every configured VIP left on the interfaces (by a process
+    /// that was killed), as keepalived does at start.
+    pub(crate) fn clear_vips(&mut self) {
+        for i in 0..self.cfg.instances.len() {
+            self.change_vips(i, false);
+        }
+    }
+
+    /// Performs one output of the VRRP daemon.
+    pub(crate) fn perform(&mut self, out: vrrp::Output) {
+        match out {
+            vrrp::Output::Advert {
+                instance,
+                src,
+                dst,
+                advert,
+                ip_id,
+            } => {
+                let (IpAddr::V4(src), IpAddr::V4(dst)) = (src, dst) else {
+                    return;
+                };
+                let iface = &self.cfg.instances[instance].interface;
+                if let Some(s) = self.sockets.get(iface) {
+                    let _ = s.send(&advert.encode_ipv4(src, dst, ip_id), dst);
+                }
+            }
+            vrrp::Output::AddVips { instance } => self.change_vips(instance, true),
+            vrrp::Output::RemoveVips { instance } => self.change_vips(instance, false),
+            vrrp::Output::Garp { iface, addr, .. } => self.garp(&iface, addr),
+            vrrp::Output::Notify {
+                instance,
+                state,
+                priority,
+            } => self.notify(instance, state, priority),
+            vrrp::Output::RunScript {
+                script,
+                command,
+                timeout,
+            } => self.run_script(script, command, timeout),
+            vrrp::Output::KillScript { script } => {
+                if let Some(task) = self.scripts.remove(&script) {
+                    task.abort();
+                }
+            }
+            vrrp::Output::Log(record) => self.print(&record),
+        }
+    }
+
+    fn change_vips(&mut self, instance: usize, add: bool) {
+        let inst = &self.cfg.instances[instance];
+        let vips: Vec<Vip> = inst.vips.clone();
+        for vip in vips {
+            let dev = vip.dev.clone().unwrap_or_else(|| inst.interface.clone());
+            let Some(index) = self.interfaces.get(&dev).map(|i| i.index) else {
+                eprintln!("haven: VIP {}: interface {dev} not found", vip.addr);
+                continue;
+            };
+            let handle = self.netlink.clone();
+            self.pending.retain(|t| !t.is_finished());
+            self.pending.push(tokio::spawn(async move {
+                if let Err(e) = vips::change(handle, vip.clone(), index, add).await {
+                    let verb = if add { "add" } else { "remove" };
+                    eprintln!(
+                        "haven: cannot {verb} VIP {}/{} on {dev}: {e}",
+                        vip.addr, vip.prefix
+                    );
+                }
+            }));
+        }
+    }
+
+    fn garp(&mut self, iface: &str, addr: IpAddr) {
+        let IpAddr::V4(vip) = addr else {
+            return;
+        };
+        let Some(link) = self.interfaces.get(iface) else {
+            return;
+        };
+        let Some(mac) = link.mac else {
+            return;
+        };
+        if !self.garp.contains_key(iface) {
+            let config = pnet_datalink::Config {
+                promiscuous: false,
+                ..Default::default()
+            };
+            match pnet_datalink::channel(link, config) {
+                Ok(Channel::Ethernet(tx, _)) => {
+                    self.garp.insert(iface.to_owned(), tx);
+                }
+                Ok(_) | Err(_) => {
+                    eprintln!("haven: cannot send gratuitous ARP on {iface}");
+                    return;
+                }
+            }
+        }
+        if let Some(tx) = self.garp.get_mut(iface) {
+            let _ = tx.send_to(&garp_frame(mac.octets(), vip), None);
+        }
+    }
+
+    fn notify(&self, instance: usize, state: NotifyState, priority: u8) {
+        let inst = &self.cfg.instances[instance];
+        let (program, word) = match state {
+            NotifyState::Master => (&inst.notify.master, "MASTER"),
+            NotifyState::Backup => (&inst.notify.backup, "BACKUP"),
+            NotifyState::Fault => (&inst.notify.fault, "FAULT"),
+            NotifyState::Stop => (&inst.notify.stop, "STOP"),
+        };
+        if let Some(p) = program {
+            programs::notify(p, &[]);
+        }
+        if let Some(p) = &inst.notify.any {
+            let args = ["INSTANCE", &inst.name, word, &priority.to_string()].map(str::to_owned);
+            programs::notify(p, &args);
+        }
+    }
+
+    fn run_script(&mut self, script: usize, command: String, timeout: haven_core::time::Duration) {
+        let events = self.events.clone();
+        let timeout = std::time::Duration::from_nanos(timeout.as_nanos());
+        let user = self.cfg.scripts[script]
+            .user
+            .clone()
+            .or_else(|| self.cfg.global.script_user.as_ref().map(|(u, _)| u.clone()));
+        let own = self
+            .listeners
+            .clone()
+            .filter(|_| is_haproxy_idiom(&command));
+        let task = tokio::spawn(async move {
+            let end = match own {
+                Some(listeners) => programs::self_probe(listeners, timeout).await,
+                None => programs::run_script(command, user).await,
+            };
+            let _ = events.send(VrrpEvent::ScriptDone { script, end });
+        });
+        if let Some(old) = self.scripts.insert(script, task) {
+            old.abort();
+        }
+    }
+
+    /// Prints a keepalived line as `keepalived -l` does on the console.
+    fn print(&self, record: &Record) {
+        let compat: Compat = self.cfg.global.compat;
+        if record.is_detail(compat) && !self.log.detail {
+            return;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let at = Civil::from_unix(now.as_secs() as i64);
+        println!("{}", console_line(&at, &record.text(compat)));
+    }
+
+    /// Says once at start which tracked scripts haven answers itself.
+    pub(crate) fn announce_idioms(&self) {
+        if self.listeners.is_none() {
+            return;
+        }
+        for s in self
+            .cfg
+            .scripts
+            .iter()
+            .filter(|s| is_haproxy_idiom(&s.script))
+        {
+            eprintln!(
+                "haven: vrrp_script {}: '{}' is answered by haven's own proxy (every frontend bound and answering)",
+                s.name, s.script
+            );
+        }
+    }
+
+    /// Stops reading, kills scripts, and waits for address changes in
+    /// flight.
+    pub(crate) async fn close(mut self) {
+        for t in std::mem::take(&mut self.scripts).into_values() {
+            t.abort();
+        }
+        for t in self.pending.drain(..) {
+            let _ = t.await;
+        }
+        for t in self.receivers.drain(..) {
+            t.abort();
+        }
+    }
+}
+
+/// Reads packets from `socket` into driver events until it fails.
+async fn receive(socket: Arc<VrrpSocket>, iface: String, events: UnboundedSender<VrrpEvent>) {
+    while let Ok(bytes) = socket.recv().await {
+        let sent = events.send(VrrpEvent::Packet {
+            iface: iface.clone(),
+            bytes,
+        });
+        if sent.is_err() {
+            return;
+        }
+    }
+}

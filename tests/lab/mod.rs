@@ -1,0 +1,227 @@
+//! A private network built inside the test: network namespaces joined by
+//! veth pairs to a bridge that lives in a namespace of its own, so the
+//! host's own network is never touched. Addresses are 10.77.0.0/24, inside
+//! the namespaces only. Dropping the [`Lab`] kills its processes and
+//! deletes its namespaces, also when a test fails.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The subnet every host of a lab is on.
+pub(crate) const PREFIX: &str = "10.77.0";
+
+/// Runs `ip ARGS`, panicking with its stderr on failure.
+pub(crate) fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("ip runs");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Whether this machine can build labs: root and iproute2. Under
+/// `CI=true` a machine that cannot is an error, not a skip.
+pub(crate) fn available() -> bool {
+    let root = nix::unistd::Uid::effective().is_root();
+    let iproute = Command::new("ip")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if root && iproute {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but this machine cannot build network namespaces (root: {root}, iproute2: {iproute})"
+    );
+    eprintln!("skipped: needs root and iproute2");
+    false
+}
+
+/// A set of hosts on one bridge.
+pub(crate) struct Lab {
+    /// Namespace name prefix, unique per lab.
+    tag: String,
+    hosts: Vec<String>,
+    children: Vec<Child>,
+}
+
+impl Lab {
+    /// A lab whose namespace names start with `tag` plus the process id.
+    pub(crate) fn new(tag: &str) -> Self {
+        let tag = format!("{tag}{}", std::process::id());
+        let lab = Self {
+            tag,
+            hosts: Vec::new(),
+            children: Vec::new(),
+        };
+        let sw = lab.ns("sw");
+        ip(&["netns", "add", &sw]);
+        ip(&["-n", &sw, "link", "add", "br0", "type", "bridge"]);
+        ip(&["-n", &sw, "link", "set", "br0", "up"]);
+        lab
+    }
+
+    /// The full namespace name of host `name`.
+    pub(crate) fn ns(&self, name: &str) -> String {
+        format!("{}{name}", self.tag)
+    }
+
+    /// Adds host `name` with address `10.77.0.<last>` on its `eth0`.
+    pub(crate) fn host(&mut self, name: &str, last: u8) {
+        let (ns, sw) = (self.ns(name), self.ns("sw"));
+        ip(&["netns", "add", &ns]);
+        self.hosts.push(ns.clone());
+        let port = format!("p{name}");
+        ip(&[
+            "-n", &sw, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns,
+        ]);
+        ip(&["-n", &sw, "link", "set", &port, "master", "br0", "up"]);
+        ip(&[
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            &format!("{PREFIX}.{last}/24"),
+            "dev",
+            "eth0",
+        ]);
+        ip(&["-n", &ns, "link", "set", "eth0", "up"]);
+        ip(&["-n", &ns, "link", "set", "lo", "up"]);
+    }
+
+    /// Starts `program ARGS` inside host `name`'s namespace; output goes
+    /// to `log`. The lab kills it when dropped.
+    pub(crate) fn spawn(
+        &mut self,
+        name: &str,
+        program: &str,
+        args: &[&str],
+        log: &std::path::Path,
+    ) -> usize {
+        let out = File::create(log).expect("log file");
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.ns(name), program])
+            .args(args)
+            .stdout(out.try_clone().expect("log file"))
+            .stderr(out)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("process starts");
+        self.children.push(child);
+        self.children.len() - 1
+    }
+
+    /// Sends `signal` (`-KILL`, `-TERM`) to spawned process `index`.
+    pub(crate) fn signal(&self, index: usize, signal: &str) {
+        let pid = self.children[index].id().to_string();
+        let status = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
+    /// Whether spawned process `index` has exited.
+    pub(crate) fn exited(&mut self, index: usize) -> bool {
+        self.children[index].try_wait().ok().flatten().is_some()
+    }
+
+    /// Whether host `name` has `addr` on its eth0.
+    pub(crate) fn has_address(&self, name: &str, addr: &str) -> bool {
+        let out = Command::new("ip")
+            .args(["-n", &self.ns(name), "-o", "addr", "show", "dev", "eth0"])
+            .output()
+            .expect("ip runs");
+        String::from_utf8_lossy(&out.stdout).contains(&format!(" {addr}/"))
+    }
+
+    /// Runs `f` on a thread inside host `name`'s network namespace.
+    pub(crate) fn inside<T: Send + 'static>(
+        &self,
+        name: &str,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<T> {
+        let path = format!("/var/run/netns/{}", self.ns(name));
+        std::thread::spawn(move || {
+            let ns = File::open(&path).expect("namespace file");
+            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            f()
+        })
+    }
+
+    /// An HTTP server on port 80 of host `name`, answering every request
+    /// with 200 and `body`.
+    pub(crate) fn web(&self, name: &str, body: &'static str) {
+        let ready = self.inside(name, || TcpListener::bind("0.0.0.0:80").expect("bind :80"));
+        let listener = ready.join().expect("listener");
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                std::thread::spawn(move || serve(&mut stream, body));
+            }
+        });
+    }
+}
+
+/// Answers one request with `body`, then closes.
+fn serve(stream: &mut TcpStream, body: &str) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    let reply = format!(
+        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(reply.as_bytes());
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for ns in self.hosts.iter().chain([&self.ns("sw")]) {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+/// GET / with `host` from inside the client's namespace, over a fresh
+/// connection: the body of a 200, or `None`.
+pub(crate) fn get(addr: SocketAddr, host: &str) -> Option<String> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    let req = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.starts_with("HTTP/1.1 200")
+        .then(|| out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()))
+        .flatten()
+}
+
+/// Polls `f` every 20 ms until it holds or `limit` passes; the time it took.
+pub(crate) fn within(limit: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    loop {
+        if f() {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
