@@ -157,3 +157,159 @@ fn one_master_holds_the_vip_and_a_killed_master_is_replaced() {
         "no answer through the VIP after the failover"
     );
 }
+
+/// Sends `line` to a runtime API socket; the answer.
+fn admin(sock: &Path, line: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(sock).expect("runtime API socket");
+    s.write_all(line.as_bytes()).expect("send");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out
+}
+
+// Input: the book's pair with lb1 MASTER; `disable frontend www` on lb1's
+// runtime API, so its tracked `killall -0 haproxy` (answered by haven's
+// own proxy) fails; later lb1 is killed and started again.
+// Output: lb1's priority drops from 121 to 100 at its next script run
+// (within the 2 s interval); lb2 (111, preempting) stops accepting its
+// adverts and takes over master_down_interval (7.13 s) after the last
+// 121 advert: between 5.13 s and 9.13 s after the command, checked to
+// ±0.5 s. Requests succeed again through lb2. lb1, started again, stays
+// BACKUP: nopreempt holds though its priority is higher.
+#[test]
+fn a_failing_proxy_moves_the_vip_and_nopreempt_holds_on_return() {
+    if !lab::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut lab, [sock1, _], [lb1, _]) = book_pair(dir.path());
+    let vip_addr = format!("{PREFIX}.50");
+    let took = within(Duration::from_secs(15), || {
+        lab.has_address("lb1", &vip_addr)
+    });
+    assert!(
+        took.is_some(),
+        "lb1 never took the VIP:\n{}",
+        log_of(dir.path(), "lb1")
+    );
+    within(Duration::from_secs(5), || through_vip(&lab).is_some()).expect("served");
+
+    assert_eq!(admin(&sock1, "disable frontend www\n"), "");
+    let moved = within(Duration::from_secs(12), || {
+        lab.has_address("lb2", &vip_addr)
+    })
+    .unwrap_or_else(|| panic!("lb2 never took the VIP:\n{}", log_of(dir.path(), "lb2")));
+    assert!(
+        (Duration::from_millis(5_130 - 500)..=Duration::from_millis(9_130 + 500)).contains(&moved),
+        "the VIP moved after {moved:?}"
+    );
+    let log1 = log_of(dir.path(), "lb1");
+    assert!(
+        log1.contains("Changing effective priority from 121 to 100"),
+        "{log1}"
+    );
+    within(Duration::from_secs(5), || {
+        !lab.has_address("lb1", &vip_addr) && through_vip(&lab).as_deref() == Some("web1")
+    })
+    .expect("lb2 serves and lb1 let the VIP go");
+
+    lab.signal(lb1, "-KILL");
+    within(Duration::from_secs(5), || lab.exited(lb1)).expect("lb1 exits");
+    let haven = env!("CARGO_BIN_EXE_haven");
+    let (h, k) = (dir.path().join("lb1.cfg"), dir.path().join("lb1.conf"));
+    let args = [
+        "run",
+        "-f",
+        h.to_str().expect("utf-8"),
+        "-k",
+        k.to_str().expect("utf-8"),
+    ];
+    lab.spawn("lb1", haven, &args, &dir.path().join("lb1-again.log"));
+    let stolen = within(Duration::from_secs(10), || {
+        lab.has_address("lb1", &vip_addr)
+    });
+    assert!(stolen.is_none(), "lb1 took the VIP back despite nopreempt");
+    assert!(lab.has_address("lb2", &vip_addr));
+    let again = std::fs::read_to_string(dir.path().join("lb1-again.log")).unwrap_or_default();
+    assert!(again.contains("(HA_1) Entering BACKUP STATE"), "{again}");
+}
+
+/// A PASS-authenticated VRRPv2 advert for VRID `vrid` from the client's
+/// address, priority 254, the lab's VIP; `mangle` edits it before it is
+/// sent to the multicast group with TTL `ttl`.
+fn forged(vrid: u8, pass: &str, ttl: u8, mangle: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
+    use haven_core::vrrp::packet::{pass_bytes, Advert, Version};
+    let advert = Advert {
+        version: Version::V2,
+        kind: 1,
+        vrid,
+        priority: 254,
+        adver_int: 2,
+        auth_type: 1,
+        auth_data: pass_bytes(pass),
+        addrs: vec![format!("{PREFIX}.50").parse().expect("ip")],
+        checksum: 0,
+    };
+    let src = format!("{PREFIX}.100").parse().expect("ip");
+    let mut bytes = advert.encode_ipv4(src, "224.0.0.18".parse().expect("ip"), 7);
+    bytes[8] = ttl;
+    mangle(&mut bytes);
+    bytes
+}
+
+// Input: lb1 MASTER, lb2 BACKUP; from the client host, adverts claiming
+// priority 254 for the VIP: wrong password, TTL 64, a broken checksum, an
+// unknown VRID, and a wrong address count.
+// Output: lb2 logs each rejection as keepalived words it, and nothing
+// changes: lb1 keeps the VIP, lb2 stays BACKUP.
+#[test]
+fn forged_adverts_are_dropped_and_change_nothing() {
+    if !lab::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (lab, _socks, _procs) = book_pair(dir.path());
+    let vip_addr = format!("{PREFIX}.50");
+    within(Duration::from_secs(15), || {
+        lab.has_address("lb1", &vip_addr)
+    })
+    .expect("lb1 master");
+    let packets = vec![
+        forged(80, "wrong", 255, |_| {}),
+        forged(80, "1111", 64, |_| {}),
+        forged(80, "1111", 255, |b| b[20 + 6] ^= 0xff),
+        forged(81, "1111", 255, |_| {}),
+        forged(80, "1111", 255, |b| b[20 + 3] = 2),
+    ];
+    lab.inside("cl", move || {
+        use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+        let s =
+            Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112))).expect("raw socket");
+        s.set_header_included_v4(true).expect("IP_HDRINCL");
+        s.bind_device(Some(b"eth0")).expect("bind to eth0");
+        let to = SockAddr::from(std::net::SocketAddrV4::new(
+            "224.0.0.18".parse().expect("ip"),
+            0,
+        ));
+        for p in &packets {
+            s.send_to(p, &to).expect("send");
+        }
+    })
+    .join()
+    .expect("sender");
+    let log2 = || log_of(dir.path(), "lb2");
+    let seen = within(Duration::from_secs(5), || log2().contains("checksum"));
+    assert!(seen.is_some(), "{}", log2());
+    std::thread::sleep(Duration::from_millis(200));
+    let text = log2();
+    for rejection in [
+        "(HA_1) received an invalid passwd!",
+        "(HA_1) invalid TTL/HL",
+        "(HA_1) Invalid VRRPv2 checksum",
+    ] {
+        assert!(text.contains(rejection), "missing '{rejection}':\n{text}");
+    }
+    assert!(lab.has_address("lb1", &vip_addr) && !lab.has_address("lb2", &vip_addr));
+    assert!(!text.contains("Entering MASTER STATE"), "{text}");
+}

@@ -52,9 +52,12 @@ pub(crate) struct Lab {
 }
 
 impl Lab {
-    /// A lab whose namespace names start with `tag` plus the process id.
+    /// A lab whose namespace names start with `tag`, the process id and
+    /// a number of its own (tests run in parallel).
     pub(crate) fn new(tag: &str) -> Self {
-        let tag = format!("{tag}{}", std::process::id());
+        static LABS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = LABS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tag = format!("{tag}{}n{n}", std::process::id());
         let lab = Self {
             tag,
             hosts: Vec::new(),
