@@ -108,7 +108,8 @@ impl Node {
         Ok(())
     }
 
-    /// Graceful keepalived stop (SIGTERM).
+    /// Graceful keepalived stop (SIGTERM). A master may go on holding its
+    /// VIPs for a while ([`Node::keepalived_active`]).
     pub fn stop_keepalived(&mut self, now: Instant) {
         if let Some((_, vrrp)) = &mut self.keepalived {
             let mut t = Scoped {
@@ -117,7 +118,18 @@ impl Node {
             };
             vrrp.stop(now, &mut t);
         }
-        self.drop_vrrp_timers();
+    }
+
+    /// True between keepalived's start and its stop.
+    pub fn keepalived_running(&self) -> bool {
+        self.keepalived
+            .as_ref()
+            .is_some_and(|(_, v)| v.is_running())
+    }
+
+    /// True while keepalived runs or, stopped, still hands a VIP over.
+    pub fn keepalived_active(&self) -> bool {
+        self.keepalived.as_ref().is_some_and(|(_, v)| v.is_active())
     }
 
     /// keepalived killed with SIGKILL: no goodbye, timers gone.

@@ -204,7 +204,8 @@ fn v2_failover_recovery_and_restart() {
 // Input: B starts first and becomes MASTER (111); A (121, nopreempt)
 // follows; at 20 s keepalived on B stops gracefully.
 // Output: A takes over after its skew only: 0.527343 s after the
-// priority-0 advert arrives.
+// priority-0 advert arrives. B keeps its VIPs until A's first advert
+// reaches it (make-before-break), then removes them.
 #[test]
 fn v2_priority_zero_takeover_after_skew() {
     let mut w = book_143(Compat::V2_2);
@@ -221,7 +222,7 @@ fn v2_priority_zero_takeover_after_skew() {
     w.stop(1);
     assert_eq!(
         w.lines("B", secs(20.0), secs(20.0)),
-        ["(HA_1) sent 0 priority", "(HA_1) removing VIPs."]
+        ["(HA_1) sent 0 priority"]
     );
     w.run_until(secs(25.0));
     assert_eq!(
@@ -232,12 +233,48 @@ fn v2_priority_zero_takeover_after_skew() {
         ),
         Some(secs(20.0 + WIRE))
     );
+    let takeover = secs(20.0 + WIRE) + Duration::from_micros(527_343);
     assert_eq!(
         w.when("A", "(HA_1) Entering MASTER STATE", secs(20.0)),
-        Some(secs(20.0 + WIRE) + Duration::from_micros(527_343)),
+        Some(takeover),
         "{}",
         w.dump()
     );
+    assert_eq!(
+        w.when("B", "(HA_1) removing VIPs.", secs(20.0)),
+        Some(takeover + Duration::from_micros(100)),
+        "{}",
+        w.dump()
+    );
+}
+
+// Input: B alone is MASTER (advert_int 2); its keepalived stops
+// gracefully with no other router to take over.
+// Output: B holds the VIPs for 3 advert intervals, then removes them;
+// in 1.2 mode (keepalived's behaviour) it removes them at once.
+#[test]
+fn a_stopping_master_alone_lets_its_vips_go_after_three_intervals() {
+    for (compat, wait, line) in [
+        (Compat::V2_2, 6.0, "(HA_1) removing VIPs."),
+        (
+            Compat::V1_2,
+            0.0,
+            "VRRP_Instance(HA_1) removing protocol VIPs.",
+        ),
+    ] {
+        let mut w = book_143(compat);
+        w.start(1);
+        w.run_until(secs(20.0));
+        assert_eq!(w.state(1, 0), State::Master, "{}", w.dump());
+        w.stop(1);
+        w.run_until(secs(30.0));
+        assert_eq!(
+            w.when("B", line, secs(20.0)),
+            Some(secs(20.0 + wait)),
+            "{compat:?}: {}",
+            w.dump()
+        );
+    }
 }
 
 /// Two plain instances at priority 100, no scripts.

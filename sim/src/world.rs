@@ -330,7 +330,7 @@ impl<'a> World<'a> {
     fn start_keepalived(&mut self, h: usize) {
         let now = self.now;
         let host = &mut self.hosts[h];
-        if self.sc.hosts[h].keepalived.is_none() || host.keepalived_running {
+        if self.sc.hosts[h].keepalived.is_none() || host.node.keepalived_running() {
             return;
         }
         host.generation += 1;
@@ -369,7 +369,6 @@ impl<'a> World<'a> {
             (Action::StopKeepalived, Some(h)) if self.hosts[h].keepalived_running => {
                 self.hosts[h].node.stop_keepalived(now);
                 self.drain(h);
-                self.hosts[h].keepalived_running = false;
             }
             (Action::KillKeepalived, Some(h)) => {
                 self.hosts[h].node.kill_keepalived();
@@ -497,6 +496,9 @@ impl<'a> World<'a> {
             }
         }
         self.record_priorities(h);
+        // A stopped keepalived hears packets until its handover ends.
+        let host = &mut self.hosts[h];
+        host.keepalived_running &= host.node.keepalived_active();
         loop {
             let out = self.hosts[h]
                 .node

@@ -155,12 +155,16 @@ impl Vrrp {
         }
     }
 
-    /// Graceful stop (SIGTERM): masters resign with priority 0.
+    /// Graceful stop (SIGTERM): masters resign with priority 0. In 2.2
+    /// mode a master keeps its VIPs until the new master is heard
+    /// (make-before-break; see [`Vrrp::is_active`]); in 1.2 mode, which
+    /// replays keepalived 1.x exactly, it drops them at once.
     pub fn stop(&mut self, now: Instant, timers: &mut dyn Timers<Timer>) {
         if !self.running {
             return;
         }
         self.running = false;
+        let handover = self.compat == Compat::V2_2;
         for inst in &mut self.instances {
             let mut ctx = Ctx {
                 now,
@@ -168,7 +172,7 @@ impl Vrrp {
                 out: &mut self.out,
                 compat: self.compat,
             };
-            inst.stop(&mut ctx);
+            inst.stop(&mut ctx, handover);
         }
         for idx in 0..self.scripts.len() {
             timers.cancel(Timer::Script(idx));
@@ -184,9 +188,23 @@ impl Vrrp {
         self.running
     }
 
+    /// True while running, or stopped but still handing a VIP over.
+    pub fn is_active(&self) -> bool {
+        self.running || self.instances.iter().any(|i| i.handing_over)
+    }
+
     /// A timer of ours fired.
     pub fn handle_timer(&mut self, now: Instant, timer: Timer, timers: &mut dyn Timers<Timer>) {
         if !self.running {
+            if let Timer::MasterDown(i) = timer {
+                let mut ctx = Ctx {
+                    now,
+                    timers,
+                    out: &mut self.out,
+                    compat: self.compat,
+                };
+                self.instances[i].end_handover(&mut ctx);
+            }
             return;
         }
         match timer {
@@ -228,7 +246,7 @@ impl Vrrp {
         pkt: &RxPacket<'_>,
         timers: &mut dyn Timers<Timer>,
     ) {
-        if !self.running {
+        if !self.is_active() {
             return;
         }
         let vrid = packet::vrid(pkt);
@@ -259,7 +277,14 @@ impl Vrrp {
             compat: self.compat,
         };
         match packet::check(pkt, &cfg, true) {
+            // Stopped: only a handover listens, for the new master.
+            Ok(adv) if !self.running => {
+                if adv.priority > 0 {
+                    self.instances[idx].end_handover(&mut ctx);
+                }
+            }
             Ok(adv) => self.instances[idx].on_advert(&mut ctx, &adv, pkt.src),
+            Err(_) if !self.running => {}
             Err(e) => {
                 ctx.log(Record::Rejected {
                     text: e.to_string(),

@@ -62,6 +62,9 @@ pub(crate) struct Instance {
     /// not announced yet.
     pub(crate) silent_fault: bool,
     vips_set: bool,
+    /// Stopped with priority 0 but still holding the VIPs until another
+    /// router's advert is heard (haven's make-before-break stop).
+    pub(crate) handing_over: bool,
     ip_id: u16,
     pub(crate) stats: Stats,
 }
@@ -109,6 +112,7 @@ impl Instance {
             want_master: false,
             silent_fault: false,
             vips_set: false,
+            handing_over: false,
             ip_id: 0,
             stats: Stats::default(),
         }
@@ -202,9 +206,14 @@ impl Instance {
         ctx.timers.arm(Timer::MasterDown(self.idx), ctx.now + down);
     }
 
-    /// Graceful stop: a MASTER resigns with priority 0 and drops its VIPs.
-    pub(crate) fn stop(&mut self, ctx: &mut Ctx<'_>) {
-        if self.state == State::Master {
+    /// Graceful stop: a MASTER resigns with priority 0. keepalived drops
+    /// its VIPs at once, so requests of the skew window, before the new
+    /// master's GARP, are lost. With `handover` (haven's way) it keeps them
+    /// and goes on serving until another router's advert is heard, or 3
+    /// advert intervals pass ([`Instance::end_handover`]).
+    pub(crate) fn stop(&mut self, ctx: &mut Ctx<'_>, handover: bool) {
+        let was_master = self.state == State::Master;
+        if was_master {
             if ctx.compat == Compat::V1_2 {
                 ctx.log(Record::SentPrio0 {
                     inst: self.name.clone(),
@@ -216,11 +225,32 @@ impl Instance {
                     inst: self.name.clone(),
                 });
             }
+        }
+        if was_master && handover {
+            self.notify(ctx, NotifyState::Stop);
+            self.cancel_timers(ctx);
+            self.state = State::Init;
+            self.handing_over = true;
+            let wait = self.adver_int * 3;
+            ctx.timers.arm(Timer::MasterDown(self.idx), ctx.now + wait);
+            return;
+        }
+        if was_master {
             self.remove_vips(ctx);
         }
         self.notify(ctx, NotifyState::Stop);
         self.cancel_timers(ctx);
         self.state = State::Init;
+    }
+
+    /// Ends a handover: the VIPs go. (STOP was notified at the stop: a
+    /// resigned router is no master, whatever it still holds.)
+    pub(crate) fn end_handover(&mut self, ctx: &mut Ctx<'_>) {
+        if !std::mem::take(&mut self.handing_over) {
+            return;
+        }
+        ctx.timers.cancel(Timer::MasterDown(self.idx));
+        self.remove_vips(ctx);
     }
 
     fn cancel_timers(&self, ctx: &mut Ctx<'_>) {

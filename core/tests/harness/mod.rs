@@ -133,7 +133,6 @@ impl World {
         let host = &mut self.hosts[h];
         host.vrrp.stop(now, &mut host.sched);
         self.drain(h);
-        self.hosts[h].sched = Scheduler::new();
     }
 
     /// Runs every event up to and including `t`, then sets the clock to `t`.

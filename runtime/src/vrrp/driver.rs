@@ -21,7 +21,8 @@ pub(crate) enum VrrpEvent {
     Packet { iface: String, bytes: Vec<u8> },
     /// A tracked script ended.
     ScriptDone { script: usize, end: ScriptEnd },
-    /// Graceful stop: priority 0 advert, VIPs removed, then end.
+    /// Graceful stop: priority 0 advert; once the new master is heard
+    /// (or 3 advert intervals passed) the VIPs go and the driver ends.
     Stop,
 }
 
@@ -34,7 +35,8 @@ pub struct VrrpRunning {
 
 impl VrrpRunning {
     /// Stops gracefully: a priority-0 advert so a backup takes over at
-    /// once, the VIPs removed; returns when done.
+    /// once; the VIPs stay (and the proxy serves) until the new master is
+    /// heard; returns when they are gone.
     pub async fn stop(self) {
         let _ = self.events.send(VrrpEvent::Stop);
         let _ = self.task.await;
@@ -75,6 +77,7 @@ async fn run(mut node: Node, mut io: VrrpIo, mut rx: UnboundedReceiver<VrrpEvent
         return;
     }
     perform(&mut node, &mut io);
+    let mut stopping = false;
     loop {
         let sleep = tokio::time::sleep_until(node.poll_timeout().map_or_else(
             || tokio::time::Instant::now() + std::time::Duration::from_secs(3600),
@@ -96,8 +99,7 @@ async fn run(mut node: Node, mut io: VrrpIo, mut rx: UnboundedReceiver<VrrpEvent
                     }
                     Some(VrrpEvent::Stop) | None => {
                         node.stop_keepalived(now);
-                        perform(&mut node, &mut io);
-                        break;
+                        stopping = true;
                     }
                 }
             }
@@ -107,6 +109,10 @@ async fn run(mut node: Node, mut io: VrrpIo, mut rx: UnboundedReceiver<VrrpEvent
             }
         }
         perform(&mut node, &mut io);
+        // A stopping master hands over before it lets the VIPs go.
+        if stopping && !node.keepalived_active() {
+            break;
+        }
     }
     io.close().await;
 }
