@@ -313,3 +313,57 @@ fn forged_adverts_are_dropped_and_change_nothing() {
     assert!(lab.has_address("lb1", &vip_addr) && !lab.has_address("lb2", &vip_addr));
     assert!(!text.contains("Entering MASTER STATE"), "{text}");
 }
+
+// Input: lb1 MASTER; a client requesting through the VIP every 20 ms;
+// SIGTERM on lb1.
+// Output: lb1 sends priority 0 and keeps the VIP until lb2's first advert;
+// lb2 holds the VIP within its skew ((256-111)/256 x 2 s = 1.13 s) + 0.5 s;
+// lb1 exits 0 with the VIP gone; the client saw no failed request.
+#[test]
+fn a_graceful_stop_hands_over_without_a_failed_request() {
+    if !lab::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut lab, _socks, [lb1, _]) = book_pair(dir.path());
+    let vip_addr = format!("{PREFIX}.50");
+    within(Duration::from_secs(15), || {
+        lab.has_address("lb1", &vip_addr)
+    })
+    .expect("lb1 master");
+    within(Duration::from_secs(5), || through_vip(&lab).is_some()).expect("served");
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let done = std::sync::Arc::clone(&stop);
+    let client = lab.inside("cl", move || {
+        let (mut ok, mut failed) = (0, 0);
+        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            match get(vip(), "www.zb.com") {
+                Some(_) => ok += 1,
+                None => failed += 1,
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (ok, failed)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    lab.signal(lb1, "-TERM");
+    let moved = within(Duration::from_secs(5), || lab.has_address("lb2", &vip_addr))
+        .unwrap_or_else(|| panic!("lb2 never took the VIP:\n{}", log_of(dir.path(), "lb2")));
+    assert!(
+        moved <= Duration::from_millis(1_133 + 500),
+        "the VIP moved after {moved:?}"
+    );
+    within(Duration::from_secs(10), || lab.exited(lb1)).expect("lb1 exits");
+    assert!(
+        !lab.has_address("lb1", &vip_addr),
+        "lb1 left the VIP behind"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ok, failed) = client.join().expect("client");
+    assert_eq!(failed, 0, "{failed} failed of {}", ok + failed);
+    assert!(ok > 40, "only {ok} requests");
+    let log1 = log_of(dir.path(), "lb1");
+    assert!(log1.contains("(HA_1) sent 0 priority"), "{log1}");
+}
