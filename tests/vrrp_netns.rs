@@ -367,3 +367,142 @@ fn a_graceful_stop_hands_over_without_a_failed_request() {
     let log1 = log_of(dir.path(), "lb1");
     assert!(log1.contains("(HA_1) sent 0 priority"), "{log1}");
 }
+
+/// A keepalived.conf for interop: one instance, VRID 80, PASS auth,
+/// advert_int 1, the lab's VIP, priority `prio`, no scripts.
+fn plain_conf(prio: u8) -> String {
+    format!(
+        "global_defs {{\n    router_id lb\n}}\nvrrp_instance HA_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 80\n    priority {prio}\n    advert_int 1\n    authentication {{\n        auth_type PASS\n        auth_pass 1111\n    }}\n    virtual_ipaddress {{\n        {PREFIX}.50/24 dev eth0\n    }}\n}}\n"
+    )
+}
+
+// Input: real keepalived 2.2.7 (Debian) on lb1 at priority 150, haven
+// (VRRP only) on lb2 at 100, same VRID; keepalived killed, then started
+// again at priority 200 while haven is MASTER.
+// Output: keepalived becomes MASTER and haven BACKUP (haven decodes
+// keepalived's adverts); killed, haven takes the VIP within
+// master_down_interval (3 s + skew 0.61 s) + 0.5 s; started again with a
+// higher priority, keepalived accepts haven's adverts and preempts it, and
+// haven lets the VIP go.
+#[test]
+fn haven_and_keepalived_fail_over_to_each_other() {
+    if !lab::available() {
+        return;
+    }
+    let keepalived = "/usr/sbin/keepalived";
+    assert!(
+        Path::new(keepalived).exists() || std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but keepalived is not installed"
+    );
+    if !Path::new(keepalived).exists() {
+        eprintln!("skipped: keepalived is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let mut lab = Lab::new("ka");
+    lab.host("lb1", 11);
+    lab.host("lb2", 12);
+    let run_keepalived = |lab: &mut Lab, prio: u8, round: u32| {
+        let conf = d.join(format!("ka{round}.conf"));
+        std::fs::write(&conf, plain_conf(prio)).expect("write");
+        let path = |name: &str| {
+            d.join(format!("{name}{round}"))
+                .to_str()
+                .expect("utf-8")
+                .to_owned()
+        };
+        let args = [
+            "-n",
+            "-l",
+            "-D",
+            "-f",
+            conf.to_str().expect("utf-8"),
+            "-p",
+            &path("ka.pid"),
+            "-r",
+            &path("vrrp.pid"),
+            "-c",
+            &path("check.pid"),
+        ];
+        lab.spawn(
+            "lb1",
+            keepalived,
+            &args,
+            &d.join(format!("keepalived{round}.log")),
+        )
+    };
+    let ka = run_keepalived(&mut lab, 150, 1);
+    let conf = d.join("haven.conf");
+    std::fs::write(&conf, plain_conf(100)).expect("write");
+    let haven = env!("CARGO_BIN_EXE_haven");
+    lab.spawn(
+        "lb2",
+        haven,
+        &["run", "-k", conf.to_str().expect("utf-8"), "-D"],
+        &d.join("haven.log"),
+    );
+    let ka_log = |round: u32| {
+        std::fs::read_to_string(d.join(format!("keepalived{round}.log"))).unwrap_or_default()
+    };
+    let haven_log = || std::fs::read_to_string(d.join("haven.log")).unwrap_or_default();
+    let vip_addr = format!("{PREFIX}.50");
+
+    within(Duration::from_secs(10), || {
+        lab.has_address("lb1", &vip_addr)
+    })
+    .unwrap_or_else(|| panic!("keepalived never took the VIP:\n{}", ka_log(1)));
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !lab.has_address("lb2", &vip_addr),
+        "haven took the VIP too:\n{}",
+        haven_log()
+    );
+    assert!(
+        !haven_log().contains("Entering MASTER STATE"),
+        "{}",
+        haven_log()
+    );
+
+    lab.signal(ka, "-KILL");
+    let moved = within(Duration::from_secs(8), || lab.has_address("lb2", &vip_addr))
+        .unwrap_or_else(|| panic!("haven never took the VIP:\n{}", haven_log()));
+    assert!(
+        moved <= Duration::from_millis(3_609 + 500),
+        "after {moved:?}"
+    );
+    // keepalived's VRRP child outlives its killed parent just long enough
+    // to remove the VIP; if it did not, clear it as a restart would.
+    if lab.has_address("lb1", &vip_addr) {
+        let prefixed = format!("{vip_addr}/24");
+        lab::ip(&[
+            "-n",
+            &lab.ns("lb1"),
+            "addr",
+            "del",
+            &prefixed,
+            "dev",
+            "eth0",
+        ]);
+    }
+
+    run_keepalived(&mut lab, 200, 2);
+    within(Duration::from_secs(10), || {
+        lab.has_address("lb1", &vip_addr)
+    })
+    .unwrap_or_else(|| panic!("keepalived did not preempt haven:\n{}", ka_log(2)));
+    within(Duration::from_secs(5), || {
+        !lab.has_address("lb2", &vip_addr)
+    })
+    .unwrap_or_else(|| panic!("haven kept the VIP:\n{}", haven_log()));
+    let text = ka_log(2);
+    assert!(
+        !text.contains("invalid") && !text.contains("checksum"),
+        "{text}"
+    );
+    assert!(
+        haven_log().contains("(HA_1) Entering BACKUP STATE"),
+        "{}",
+        haven_log()
+    );
+}
