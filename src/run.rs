@@ -13,19 +13,22 @@ use crate::RunArgs;
 use anyhow::{bail, Context, Result};
 use haven_core::config::haproxy::HaproxyConfig;
 use haven_core::config::keepalived::KeepalivedConfig;
+use haven_core::vrrp::InstanceView;
 use haven_runtime::{Running, VrrpLog, VrrpRunning};
 use std::future::pending;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
 
 /// How long a graceful stop waits for requests in progress.
 const GRACE: Duration = Duration::from_secs(30);
 
-/// Starts the proxy for `cfg` and says where it listens.
-async fn start(cfg: HaproxyConfig) -> Result<Running> {
-    let running = haven_runtime::start(cfg).await?;
+/// Starts the proxy for `cfg` and says where it listens; the VRRP
+/// instances published on `vrrp` show on its stats.
+async fn start(cfg: HaproxyConfig, vrrp: &watch::Receiver<Vec<InstanceView>>) -> Result<Running> {
+    let running = haven_runtime::start_with(cfg, Some(vrrp.clone())).await?;
     for (frontend, addr) in &running.listeners {
         eprintln!("haven: frontend {frontend} listening on {addr}");
     }
@@ -84,8 +87,9 @@ fn serve(
         .build()
         .context("cannot start the runtime")?;
     rt.block_on(async {
+        let (status, vrrp_status) = watch::channel(Vec::new());
         let mut proxy = match haproxy {
-            Some(cfg) => Some(start(cfg).await?),
+            Some(cfg) => Some(start(cfg, &vrrp_status).await?),
             None => None,
         };
         let listeners = proxy
@@ -95,7 +99,7 @@ fn serve(
             detail: args.log_detail,
         };
         let mut vrrp: Option<VrrpRunning> = match keepalived {
-            Some(cfg) => Some(haven_runtime::start_vrrp(cfg, log, listeners).await?),
+            Some(cfg) => Some(haven_runtime::start_vrrp(cfg, log, listeners, status).await?),
             None => None,
         };
         let mut term = signal(SignalKind::terminate())?;
@@ -108,7 +112,7 @@ fn serve(
                 _ = term.recv() => break,
                 _ = hup.recv() => {
                     if let Some(running) = &mut proxy {
-                        reload(running, args).await;
+                        reload(running, args, &vrrp_status).await;
                     }
                 }
             }
@@ -128,9 +132,9 @@ fn serve(
 
 /// Re-reads haproxy.cfg: the new proxy takes over while the old drains,
 /// or the broken config is refused.
-async fn reload(running: &mut Running, args: &RunArgs) {
+async fn reload(running: &mut Running, args: &RunArgs, vrrp: &watch::Receiver<Vec<InstanceView>>) {
     let reloaded = match crate::check::load_haproxy(&args.haproxy) {
-        Ok(Some(cfg)) => start(cfg).await,
+        Ok(Some(cfg)) => start(cfg, vrrp).await,
         Ok(None) => Err(anyhow::anyhow!("the configuration has errors")),
         Err(e) => Err(e),
     };

@@ -20,6 +20,10 @@ fn haproxy_cfg(sock: &Path) -> String {
         .replace("192.168.66.22:80", &format!("{PREFIX}.21:80"))
         .replace("    daemon\n", "")
         .replace(
+            "    stats hide-version\n",
+            "    stats hide-version\n    http-request use-service prometheus-exporter if { path /metrics }\n",
+        )
+        .replace(
             "    pidfile /usr/local/haproxy/logs/haproxy.pid\n",
             &format!("    stats socket {} level admin\n", sock.display()),
         )
@@ -95,6 +99,22 @@ fn log_of(dir: &Path, lb: &str) -> String {
     std::fs::read_to_string(dir.join(format!("{lb}.log"))).unwrap_or_default()
 }
 
+/// GET `path` at `addr` with the book's stats credentials (admin:admin):
+/// the whole answer.
+fn fetch(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return String::new();
+    };
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YWRtaW46YWRtaW4=\r\nConnection: close\r\n\r\n"
+    );
+    let mut out = String::new();
+    let _ = s.write_all(req.as_bytes());
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
 /// One GET through the VIP from the client host.
 fn through_vip(lab: &Lab) -> Option<String> {
     lab.inside("cl", || get(vip(), "www.zb.com"))
@@ -132,6 +152,32 @@ fn one_master_holds_the_vip_and_a_killed_master_is_replaced() {
         answered.is_some(),
         "no answer through the VIP:\n{}",
         log_of(dir.path(), "lb1")
+    );
+
+    // Each LB's metrics and stats page show its instance.
+    let metrics = lab
+        .inside("cl", || fetch(&format!("{PREFIX}.11:9188"), "/metrics"))
+        .join()
+        .expect("client thread");
+    let labels = "{iname=\"HA_1\",intf=\"eth0\",vrid=\"80\"}";
+    for sample in [
+        format!("keepalived_vrrp_state{labels} 2"),
+        format!("keepalived_vrrp_effective_priority{labels} 121"),
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == sample),
+            "missing {sample}:\n{metrics}"
+        );
+    }
+    let page = lab
+        .inside("cl", || {
+            fetch(&format!("{PREFIX}.12:9188"), "/haproxy-status")
+        })
+        .join()
+        .expect("client thread");
+    assert!(
+        page.contains("<td>HA_1</td><td>eth0</td><td>80</td><td>BACKUP</td><td>111</td>"),
+        "{page}"
     );
 
     lab.signal(lb1, "-KILL");

@@ -11,11 +11,13 @@ use haven_core::node::Node;
 use haven_core::proxy::{self, Outcome, StreamId};
 use haven_core::route::RequestHead;
 use haven_core::stats::{self, Access, CliCommand, Counters, Sources};
+use haven_core::vrrp::InstanceView;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// What a socket task saw.
@@ -96,6 +98,9 @@ pub(crate) struct Driver {
     logger: Arc<Logger>,
     /// Per frontend (config index): whether its listeners accept.
     listeners: BTreeMap<usize, tokio::sync::watch::Sender<bool>>,
+    /// The VRRP instances of the same process, as last published.
+    vrrp: Option<watch::Receiver<Vec<InstanceView>>>,
+    vrrp_view: Vec<InstanceView>,
 }
 
 impl Driver {
@@ -107,6 +112,7 @@ impl Driver {
         servers: BTreeMap<usize, Vec<SocketAddr>>,
         logger: Arc<Logger>,
         listeners: BTreeMap<usize, tokio::sync::watch::Sender<bool>>,
+        vrrp: Option<watch::Receiver<Vec<InstanceView>>>,
     ) -> Self {
         Self {
             node,
@@ -120,6 +126,8 @@ impl Driver {
             counters: Counters::default(),
             logger,
             listeners,
+            vrrp,
+            vrrp_view: Vec::new(),
         }
     }
 
@@ -178,6 +186,7 @@ impl Driver {
                     uri: &uri,
                     headers: &refs,
                 };
+                self.refresh_vrrp();
                 if let Some(reply) = self.stats_reply(frontend, &head) {
                     let _ = commands.send(reply);
                     return;
@@ -328,6 +337,7 @@ impl Driver {
 
     /// The runtime API's answer to `line`.
     fn admin(&mut self, line: &str) -> String {
+        self.refresh_vrrp();
         let mut out = String::new();
         for command in stats::parse_cli(line) {
             match command {
@@ -386,6 +396,13 @@ impl Driver {
         out
     }
 
+    /// Takes the VRRP side's latest view for the stats.
+    fn refresh_vrrp(&mut self) {
+        if let Some(rx) = &self.vrrp {
+            self.vrrp_view = rx.borrow().clone();
+        }
+    }
+
     /// What the stats are made from, now.
     fn sources(&self) -> Option<Sources<'_>> {
         let (config, checks, flow) = self.node.haproxy_parts()?;
@@ -395,6 +412,7 @@ impl Driver {
             flow,
             checks,
             now: self.clock.now(),
+            vrrp: &self.vrrp_view,
         })
     }
 

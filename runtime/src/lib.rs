@@ -15,6 +15,6 @@ mod request;
 mod vrrp;
 mod wire;
 
-pub use listen::{start, Running, StartError};
+pub use listen::{start, start_with, Running, StartError};
 pub use logger::LogError;
 pub use vrrp::{start_vrrp, VrrpError, VrrpLog, VrrpRunning};

@@ -11,7 +11,7 @@ use haven_core::config::haproxy::{
     HaproxyConfig, HttpConnMode, Mode, ProxyKind, ServerAddr, ServerPort,
 };
 use haven_core::node::Node;
-use haven_core::vrrp::HostInfo;
+use haven_core::vrrp::{HostInfo, InstanceView};
 use rand_chacha::rand_core::SeedableRng;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -191,6 +191,15 @@ async fn accept(
 
 /// Starts real mode for `cfg`: the driver and every HTTP listener.
 pub async fn start(cfg: HaproxyConfig) -> Result<Running, StartError> {
+    start_with(cfg, None).await
+}
+
+/// Starts real mode for `cfg`, showing the VRRP instances published on
+/// `vrrp` on the stats page and in the metrics.
+pub async fn start_with(
+    cfg: HaproxyConfig,
+    vrrp: Option<watch::Receiver<Vec<InstanceView>>>,
+) -> Result<Running, StartError> {
     let servers = resolve(&cfg).await?;
     let mut listeners = Vec::new();
     let mut accepts = Vec::new();
@@ -271,6 +280,7 @@ pub async fn start(cfg: HaproxyConfig) -> Result<Running, StartError> {
         servers,
         logger,
         enabled,
+        vrrp,
     );
     Ok(Running {
         listeners,

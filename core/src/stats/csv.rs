@@ -9,6 +9,7 @@ use crate::config::haproxy::{HaproxyConfig, Proxy, ProxyKind};
 use crate::health::Checks;
 use crate::proxy::Flow;
 use crate::time::Instant;
+use crate::vrrp::InstanceView;
 use std::collections::BTreeMap;
 
 /// The base columns, in order.
@@ -271,6 +272,8 @@ pub struct Sources<'a> {
     pub checks: &'a Checks,
     /// The time now (for `lastchg`).
     pub now: Instant,
+    /// The VRRP instances of the same process, if it runs any.
+    pub vrrp: &'a [InstanceView],
 }
 
 /// One row: cells by column name.

@@ -3,7 +3,8 @@
 
 use super::csv::{csv, Sources};
 
-fn esc(s: &str) -> String {
+/// `s` safe inside HTML text.
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -70,6 +71,7 @@ pub fn html(s: &Sources<'_>) -> String {
     if !current.is_empty() {
         out.push_str("</table>\n");
     }
+    out.push_str(&super::vrrp::vrrp_table(s.vrrp));
     out.push_str("</body></html>\n");
     out
 }

@@ -11,6 +11,7 @@ mod csv;
 mod html;
 mod prometheus;
 mod servers_state;
+mod vrrp;
 
 pub use access::{access, Access};
 pub use cli::{parse_cli, unknown_reply, CliCommand, CLI_HELP};

@@ -150,7 +150,8 @@ pub struct Process {
     pub connections: u64,
 }
 
-/// The whole exposition: process, then frontends, backends, servers.
+/// The whole exposition: process, then frontends, backends, servers, and
+/// the VRRP instances.
 pub fn prometheus(s: &Sources<'_>, process: Process) -> String {
     let mut out = String::new();
     for (suffix, value, help) in [
@@ -207,6 +208,7 @@ pub fn prometheus(s: &Sources<'_>, process: Process) -> String {
         upstream(&SERVER),
         &SERVER_STATES,
     );
+    out.push_str(&super::vrrp::vrrp_metrics(s.vrrp));
     out
 }
 

@@ -45,6 +45,10 @@ struct Track {
 pub struct InstanceView {
     /// Name.
     pub name: String,
+    /// Its interface.
+    pub iface: String,
+    /// Its virtual router id.
+    pub vrid: u8,
     /// Current state.
     pub state: State,
     /// Effective priority.
@@ -350,6 +354,8 @@ impl Vrrp {
             .iter()
             .map(|i| InstanceView {
                 name: i.name.clone(),
+                iface: i.iface.clone(),
+                vrid: i.vrid,
                 state: i.state,
                 priority: i.eff_prio,
                 stats: i.stats.clone(),

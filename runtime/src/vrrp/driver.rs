@@ -9,9 +9,11 @@ use haven_core::config::keepalived::KeepalivedConfig;
 use haven_core::log::keepalived::ScriptEnd;
 use haven_core::node::Node;
 use haven_core::vrrp::packet::decode_ipv4;
+use haven_core::vrrp::InstanceView;
 use rand_chacha::rand_core::SeedableRng;
 use std::net::SocketAddr;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// What reaches the VRRP driver.
@@ -51,22 +53,29 @@ impl VrrpRunning {
 /// Starts the VRRP daemon for `cfg`. `listeners` are our proxy's
 /// addresses, which answer the "is haproxy running" idiom; `None` runs
 /// such scripts for real.
+/// Every change of the instances is published on `status`.
 pub async fn start_vrrp(
     cfg: KeepalivedConfig,
     log: VrrpLog,
     listeners: Option<Vec<SocketAddr>>,
+    status: watch::Sender<Vec<InstanceView>>,
 ) -> Result<VrrpRunning, VrrpError> {
     let (events, rx) = unbounded_channel();
     let node = Node::new(None, Some(cfg.clone()), host_info()).map_err(VrrpError::Setup)?;
     let io = VrrpIo::open(cfg, log, events.clone(), listeners)?;
     io.announce_idioms();
     Ok(VrrpRunning {
-        task: tokio::spawn(run(node, io, rx)),
+        task: tokio::spawn(run(node, io, rx, status)),
         events,
     })
 }
 
-async fn run(mut node: Node, mut io: VrrpIo, mut rx: UnboundedReceiver<VrrpEvent>) {
+async fn run(
+    mut node: Node,
+    mut io: VrrpIo,
+    mut rx: UnboundedReceiver<VrrpEvent>,
+    status: watch::Sender<Vec<InstanceView>>,
+) {
     let clock = Clock::start();
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -109,6 +118,14 @@ async fn run(mut node: Node, mut io: VrrpIo, mut rx: UnboundedReceiver<VrrpEvent
             }
         }
         perform(&mut node, &mut io);
+        if let Some((vrrp, _)) = node.vrrp() {
+            let now = vrrp.instances();
+            status.send_if_modified(|old| {
+                let changed = *old != now;
+                *old = now;
+                changed
+            });
+        }
         // A stopping master hands over before it lets the VIPs go.
         if stopping && !node.keepalived_active() {
             break;
