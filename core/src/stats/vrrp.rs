@@ -23,13 +23,21 @@ fn labels(i: &InstanceView) -> String {
     )
 }
 
+/// A metric family: name, type, help, and its value for an instance.
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&InstanceView) -> u64,
+);
+
 /// The metric families of `instances` (nothing when there are none).
 pub(super) fn vrrp_metrics(instances: &[InstanceView]) -> String {
     let mut out = String::new();
     if instances.is_empty() {
         return out;
     }
-    let families: [(&str, &str, &str, fn(&InstanceView) -> u64); 5] = [
+    let families: [Family; 5] = [
         (
             "keepalived_vrrp_state",
             "gauge",
@@ -111,8 +119,10 @@ mod tests {
 
     #[test]
     fn instances_become_labelled_samples() {
-        let mut stats = Stats::default();
-        stats.adverts_sent = 7;
+        let mut stats = Stats {
+            adverts_sent: 7,
+            ..Stats::default()
+        };
         stats.rejected.insert("auth", 2);
         let view = InstanceView {
             name: "HA_1".into(),
