@@ -97,23 +97,34 @@ pub(crate) struct Driver {
     counters: Counters,
     logger: Arc<Logger>,
     /// Per frontend (config index): whether its listeners accept.
-    listeners: BTreeMap<usize, tokio::sync::watch::Sender<bool>>,
+    listeners: BTreeMap<usize, watch::Sender<bool>>,
     /// The VRRP instances of the same process, as last published.
     vrrp: Option<watch::Receiver<Vec<InstanceView>>>,
     vrrp_view: Vec<InstanceView>,
 }
 
+/// What the driver is wired to besides its node.
+pub(crate) struct Wiring {
+    /// Its own event queue, for the probe tasks it starts.
+    pub(crate) events: UnboundedSender<Event>,
+    /// Per backend (config index), per server: its address.
+    pub(crate) servers: BTreeMap<usize, Vec<SocketAddr>>,
+    pub(crate) logger: Arc<Logger>,
+    /// Per frontend (config index): whether its listeners accept.
+    pub(crate) listeners: BTreeMap<usize, watch::Sender<bool>>,
+    /// The VRRP instances of the same process, when it runs any.
+    pub(crate) vrrp: Option<watch::Receiver<Vec<InstanceView>>>,
+}
+
 impl Driver {
-    pub(crate) fn new(
-        node: Node,
-        clock: Clock,
-        rng: ChaCha8Rng,
-        events: UnboundedSender<Event>,
-        servers: BTreeMap<usize, Vec<SocketAddr>>,
-        logger: Arc<Logger>,
-        listeners: BTreeMap<usize, tokio::sync::watch::Sender<bool>>,
-        vrrp: Option<watch::Receiver<Vec<InstanceView>>>,
-    ) -> Self {
+    pub(crate) fn new(node: Node, clock: Clock, rng: ChaCha8Rng, wiring: Wiring) -> Self {
+        let Wiring {
+            events,
+            servers,
+            logger,
+            listeners,
+            vrrp,
+        } = wiring;
         Self {
             node,
             clock,

@@ -2,7 +2,7 @@
 //! frontend and listen section, start the driver, accept connections.
 
 use crate::clock::Clock;
-use crate::driver::{Driver, Event};
+use crate::driver::{Driver, Event, Wiring};
 use crate::forward::Pool;
 use crate::front::{connection, ClientTimeouts};
 use crate::logger::Logger;
@@ -272,16 +272,15 @@ pub async fn start_with(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
     let node = Node::new(Some(cfg), None, HostInfo::default()).map_err(StartError::Setup)?;
-    let driver = Driver::new(
-        node,
-        Clock::start(),
-        rand_chacha::ChaCha8Rng::seed_from_u64(seed),
-        events.clone(),
+    let wiring = Wiring {
+        events: events.clone(),
         servers,
         logger,
-        enabled,
+        listeners: enabled,
         vrrp,
-    );
+    };
+    let rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let driver = Driver::new(node, Clock::start(), rng, wiring);
     Ok(Running {
         listeners,
         accepts,
