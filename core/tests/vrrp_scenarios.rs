@@ -546,6 +546,7 @@ fn our_first_advert_is_keepalived_s_bytes() {
         &conf,
         &haven_core::vrrp::HostInfo {
             interfaces: [("eth0".to_owned(), IP_A.into())].into(),
+            hostname: "a".into(),
         },
     )
     .expect("runs");
@@ -640,5 +641,47 @@ fn v2_own_interface_down_is_a_fault() {
         (w.state(0, 0), w.state(1, 0)),
         (State::Backup, State::Master),
         "nopreempt on A"
+    );
+}
+
+// Input: two instances with `smtp_alert`, a mail server and recipients in
+// global_defs, `router_id` set on A only; A starts first, B a second later
+// with a higher priority and preempts.
+// Output: each state change is mailed once with keepalived's subject
+// (router_id, else the host name).
+#[test]
+fn mail_alerts_follow_state_changes() {
+    let conf = |prio: u8, router: &str| {
+        parse(&format!(
+            "global_defs {{\n {router}\n notification_email {{\n  ops@example.com\n }}\n smtp_server 10.0.0.9\n}}\nvrrp_instance VI_1 {{\n state BACKUP\n interface eth0\n virtual_router_id 51\n priority {prio}\n advert_int 1\n smtp_alert\n virtual_ipaddress {{\n  10.0.0.1/24\n }}\n}}\n"
+        ))
+    };
+    let mut w = World::new(vec![
+        ("A", IP_A, conf(100, "router_id lb-a")),
+        ("B", IP_B, conf(150, "")),
+    ]);
+    w.start(0);
+    w.run_until(secs(1.0));
+    w.start(1);
+    w.run_until(secs(10.0));
+    let subjects =
+        |h: usize| -> Vec<String> { w.hosts[h].mails.iter().map(|(_, s)| s.clone()).collect() };
+    assert_eq!(
+        subjects(0),
+        [
+            "[lb-a] VRRP Instance VI_1 - Entering BACKUP state",
+            "[lb-a] VRRP Instance VI_1 - Entering MASTER state",
+            "[lb-a] VRRP Instance VI_1 - Entering BACKUP state",
+        ],
+        "{}",
+        w.dump()
+    );
+    let b_host = IP_B.to_string();
+    assert_eq!(
+        subjects(1),
+        [
+            format!("[{b_host}] VRRP Instance VI_1 - Entering BACKUP state"),
+            format!("[{b_host}] VRRP Instance VI_1 - Entering MASTER state"),
+        ]
     );
 }

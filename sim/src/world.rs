@@ -128,6 +128,7 @@ impl<'a> World<'a> {
             .map(|h| {
                 let info = HostInfo {
                     interfaces: [(h.interface.clone(), IpAddr::V4(h.ip))].into(),
+                    hostname: h.name.clone(),
                 };
                 let node = Node::new(h.haproxy.clone(), h.keepalived.clone(), info)
                     .expect("load() checked every instance's interface and source");
@@ -492,6 +493,10 @@ impl<'a> World<'a> {
                     );
                 }
                 Output::KillScript { .. } => {}
+                Output::Mail { alert, .. } => {
+                    let row = TimelineRow::new(now, &name, "mail", "", &alert.subject);
+                    self.rec.row(row);
+                }
                 Output::Log(r) => self.keepalived_log(h, &r),
             }
         }

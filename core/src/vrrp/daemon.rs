@@ -2,10 +2,11 @@
 //! tracked scripts and links, driven through one set of timers.
 
 use super::instance::{Instance, Stats};
+use super::mail::Mailer;
 use super::packet::{self, RxConfig, RxPacket};
 use super::script::{Health, Tracker};
 use super::{Ctx, Output, State, Timer};
-use crate::config::keepalived::{Compat, KeepalivedConfig};
+use crate::config::keepalived::{Compat, KeepalivedConfig, VrrpInstance};
 use crate::log::keepalived::{Record, ScriptEnd};
 use crate::sched::Timers;
 use crate::time::Instant;
@@ -17,6 +18,8 @@ use std::net::IpAddr;
 pub struct HostInfo {
     /// Primary address of each interface.
     pub interfaces: BTreeMap<String, IpAddr>,
+    /// The host name (keepalived's default `router_id`).
+    pub hostname: String,
 }
 
 /// Why a config cannot run on this host.
@@ -72,6 +75,19 @@ pub struct Vrrp {
     running: bool,
 }
 
+/// Whether instance `i` mails its state changes: `smtp_alert` on it, else
+/// the global `smtp_alert_vrrp`, else `smtp_alert`; and somewhere to send.
+fn mails(cfg: &KeepalivedConfig, i: &VrrpInstance) -> bool {
+    let g = &cfg.global;
+    let on = i
+        .notify
+        .smtp_alert
+        .or(g.smtp_alert_vrrp)
+        .or(g.smtp_alert)
+        .unwrap_or(false);
+    on && g.smtp_server.is_some() && !g.notification_email.is_empty()
+}
+
 impl Vrrp {
     /// Builds the daemon for `cfg` on `host`.
     pub fn new(cfg: &KeepalivedConfig, host: &HostInfo) -> Result<Self, SetupError> {
@@ -87,7 +103,15 @@ impl Vrrp {
                     instance: i.name.clone(),
                     interface: i.interface.clone(),
                 })?;
-            instances.push(Instance::new(idx, i, src));
+            let mailer = mails(cfg, i).then(|| {
+                let router_id = cfg
+                    .global
+                    .router_id
+                    .clone()
+                    .unwrap_or_else(|| host.hostname.clone());
+                Mailer::new(router_id, cfg.global.no_email_faults)
+            });
+            instances.push(Instance::new(idx, i, src, mailer));
             tracks.push(
                 i.track_scripts
                     .iter()

@@ -5,6 +5,7 @@
 //! [`Ctx`] carrying `now`, the node's timers and the output queue. All
 //! state changes go through `enter_*` methods that log, notify and re-arm.
 
+use super::mail::Mailer;
 use super::packet::{auth_type, Advert, Version, MCAST_V4, MCAST_V6};
 use super::timers::{master_down, skew, PRIO_OWNER};
 use super::{Ctx, NotifyState, Output, State, Timer};
@@ -65,6 +66,8 @@ pub(crate) struct Instance {
     /// Stopped with priority 0 but still holding the VIPs until another
     /// router's advert is heard (haven's make-before-break stop).
     pub(crate) handing_over: bool,
+    /// Mail alerts, when on.
+    mailer: Option<Mailer>,
     ip_id: u16,
     pub(crate) stats: Stats,
 }
@@ -72,7 +75,7 @@ pub(crate) struct Instance {
 impl Instance {
     /// Builds instance `idx` from its config; `src` is the primary address
     /// of its interface (or `unicast_src_ip`).
-    pub(crate) fn new(idx: usize, cfg: &VrrpInstance, src: IpAddr) -> Self {
+    pub(crate) fn new(idx: usize, cfg: &VrrpInstance, src: IpAddr, mailer: Option<Mailer>) -> Self {
         let (auth_type, auth_data) = match &cfg.auth {
             Some(a) if a.kind == AuthType::Pass => {
                 (auth_type::PASS, super::packet::pass_bytes(&a.pass))
@@ -113,6 +116,7 @@ impl Instance {
             silent_fault: false,
             vips_set: false,
             handing_over: false,
+            mailer,
             ip_id: 0,
             stats: Stats::default(),
         }
@@ -709,12 +713,19 @@ impl Instance {
         }
     }
 
-    fn notify(&self, ctx: &mut Ctx<'_>, state: NotifyState) {
+    fn notify(&mut self, ctx: &mut Ctx<'_>, state: NotifyState) {
         ctx.emit(Output::Notify {
             instance: self.idx,
             state,
             priority: self.eff_prio,
         });
+        let (name, src) = (&self.name, self.src);
+        if let Some(alert) = self.mailer.as_mut().and_then(|m| m.alert(name, state, src)) {
+            ctx.emit(Output::Mail {
+                instance: self.idx,
+                alert,
+            });
+        }
     }
 }
 

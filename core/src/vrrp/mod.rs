@@ -12,6 +12,7 @@ mod daemon;
 mod garp;
 mod idiom;
 mod instance;
+mod mail;
 pub mod packet;
 mod script;
 pub mod timers;
@@ -20,6 +21,7 @@ pub use daemon::{HostInfo, InstanceView, SetupError, Vrrp};
 pub use garp::{garp_frame, GARP_LEN};
 pub use idiom::is_haproxy_idiom;
 pub use instance::Stats;
+pub use mail::Alert;
 pub use script::Health;
 
 use crate::config::keepalived::Compat;
@@ -108,12 +110,14 @@ pub enum Output {
         iface: String,
         addr: IpAddr,
     },
-    /// Run the notify programs / mail for a state change.
+    /// Run the notify programs for a state change.
     Notify {
         instance: usize,
         state: NotifyState,
         priority: u8,
     },
+    /// Mail this alert to `notification_email` through `smtp_server`.
+    Mail { instance: usize, alert: Alert },
     /// Run tracked script `script`; report with `handle_script_result`.
     RunScript {
         script: usize,

@@ -37,6 +37,8 @@ pub struct Host {
     pub vips_set: BTreeMap<usize, bool>,
     /// Notifications: (time, instance, state).
     pub notifies: Vec<(Instant, usize, NotifyState)>,
+    /// Mail alerts sent: when and the subject.
+    pub mails: Vec<(Instant, String)>,
 }
 
 enum Event {
@@ -93,6 +95,7 @@ impl World {
                     haproxy_alive: true,
                     vips_set: BTreeMap::new(),
                     notifies: Vec::new(),
+                    mails: Vec::new(),
                 }
             })
             .collect();
@@ -261,6 +264,7 @@ impl World {
                 Output::Notify {
                     instance, state, ..
                 } => self.hosts[h].notifies.push((self.now, instance, state)),
+                Output::Mail { alert, .. } => self.hosts[h].mails.push((self.now, alert.subject)),
                 Output::Garp { .. } | Output::KillScript { .. } => {}
             }
         }
@@ -317,5 +321,6 @@ impl World {
 fn host_info(ip: Ipv4Addr) -> HostInfo {
     HostInfo {
         interfaces: BTreeMap::from([("eth0".to_owned(), IpAddr::V4(ip))]),
+        hostname: ip.to_string(),
     }
 }

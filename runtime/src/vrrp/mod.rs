@@ -6,6 +6,7 @@
 //! it as events. Nothing here decides anything.
 
 mod driver;
+mod mail;
 mod programs;
 mod socket;
 mod vips;
@@ -56,9 +57,20 @@ pub struct VrrpLog {
     pub detail: bool,
 }
 
+/// This host's name.
+fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
 /// The interfaces as core sees them: each one's first IPv4 address.
 pub(crate) fn host_info() -> HostInfo {
-    let mut info = HostInfo::default();
+    let mut info = HostInfo {
+        hostname: hostname(),
+        ..HostInfo::default()
+    };
     for i in pnet_datalink::interfaces() {
         if let Some(ip) = i.ips.iter().map(|n| n.ip()).find(IpAddr::is_ipv4) {
             info.interfaces.insert(i.name.clone(), ip);
@@ -79,6 +91,8 @@ pub(crate) struct VrrpIo {
     scripts: BTreeMap<usize, JoinHandle<()>>,
     /// Address changes in flight, awaited before exit.
     pending: Vec<JoinHandle<()>>,
+    /// Where mail alerts go, when configured.
+    outbox: Option<mail::Outbox>,
     events: UnboundedSender<VrrpEvent>,
     /// Our proxy's listeners, for the "is haproxy running" idiom; `None`
     /// when haven runs VRRP only (the idiom then runs for real).
@@ -131,7 +145,9 @@ impl VrrpIo {
         }
         let (connection, netlink, _) = rtnetlink::new_connection().map_err(VrrpError::Netlink)?;
         receivers.push(tokio::spawn(connection));
+        let outbox = mail::Outbox::new(&cfg.global, &hostname());
         Ok(Self {
+            outbox,
             cfg,
             log,
             interfaces,
@@ -191,6 +207,11 @@ impl VrrpIo {
                 }
             }
             vrrp::Output::Log(record) => self.print(&record),
+            vrrp::Output::Mail { alert, .. } => {
+                if let Some(outbox) = &self.outbox {
+                    outbox.send(alert);
+                }
+            }
         }
     }
 

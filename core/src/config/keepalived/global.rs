@@ -24,11 +24,7 @@ const UNSUPPORTED: &[&str] = &[
     "vrrp_no_swap",
     "vrrp_notify_fifo",
     "notify_fifo",
-    "smtp_helo_name",
-    "smtp_alert",
-    "smtp_alert_vrrp",
     "smtp_alert_checker",
-    "no_email_faults",
     "lvs_timeouts",
     "lvs_sync_daemon",
     "lvs_flush",
@@ -104,6 +100,10 @@ pub(crate) fn global_defs(node: &Node, g: &mut GlobalDefs, args: &mut Args<'_>) 
                 }
             }
             "router_id" => g.router_id = args.get(n, 0).map(|t| t.text.clone()),
+            "smtp_alert" => g.smtp_alert = args.flag(n),
+            "smtp_alert_vrrp" => g.smtp_alert_vrrp = args.flag(n),
+            "smtp_helo_name" => g.smtp_helo_name = args.get(n, 0).map(|t| t.text.clone()),
+            "no_email_faults" => g.no_email_faults = true,
             "vrrp_version" => {
                 if let Some(v) = args.int(n, 0, 2, 3) {
                     g.vrrp_version = v as u8;

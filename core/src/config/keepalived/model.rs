@@ -68,6 +68,14 @@ pub struct GlobalDefs {
     pub vrrp_garp_master_refresh: Option<Duration>,
     /// haven's own `keepalived_compat 1.2|2.2`.
     pub compat: Compat,
+    /// `smtp_alert`: mail alerts for every instance by default.
+    pub smtp_alert: Option<bool>,
+    /// `smtp_alert_vrrp`: the same, for VRRP only (wins over `smtp_alert`).
+    pub smtp_alert_vrrp: Option<bool>,
+    /// `smtp_helo_name` (the host name by default).
+    pub smtp_helo_name: Option<String>,
+    /// `no_email_faults`: FAULT is not mailed.
+    pub no_email_faults: bool,
 }
 
 impl Default for GlobalDefs {
@@ -85,6 +93,10 @@ impl Default for GlobalDefs {
             vrrp_garp_master_repeat: 5,
             vrrp_garp_master_refresh: None,
             compat: Compat::V2_2,
+            smtp_alert: None,
+            smtp_alert_vrrp: None,
+            smtp_helo_name: None,
+            no_email_faults: false,
         }
     }
 }
