@@ -358,6 +358,96 @@ fn forged_adverts_are_dropped_and_change_nothing() {
     }
     assert!(lab.has_address("lb1", &vip_addr) && !lab.has_address("lb2", &vip_addr));
     assert!(!text.contains("Entering MASTER STATE"), "{text}");
+    // Counted too: lb2's metrics carry a rejection counter per reason.
+    let metrics = lab
+        .inside("cl", || fetch(&format!("{PREFIX}.12:9188"), "/metrics"))
+        .join()
+        .expect("client thread");
+    let rejected: u64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("keepalived_packets_rejected_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!(rejected >= 3, "{metrics}");
+}
+
+/// The book's pair in unicast mode: `unicast_src_ip` and `unicast_peer`
+/// instead of multicast.
+fn unicast_conf(node: &str, me: u8, peer: u8) -> String {
+    keepalived_conf(node).replace(
+        "    virtual_ipaddress {",
+        &format!(
+            "    unicast_src_ip {PREFIX}.{me}\n    unicast_peer {{\n        {PREFIX}.{peer}\n    }}\n    virtual_ipaddress {{"
+        ),
+    )
+}
+
+// Input: the book's pair with unicast_src_ip / unicast_peer (networks
+// without multicast), lb1 then killed.
+// Output: lb1 alone holds the VIP; the adverts go peer to peer and lb2
+// takes over within master_down_interval + 0.5 s.
+#[test]
+fn unicast_peers_elect_and_fail_over() {
+    if !lab::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut lab, _socks, [lb1, lb2]) = book_pair(dir.path());
+    for (i, (lb, node, me, peer)) in [("lb1", "master", 11, 12), ("lb2", "backup", 12, 11)]
+        .into_iter()
+        .enumerate()
+    {
+        lab.signal([lb1, lb2][i], "-KILL");
+        std::fs::write(
+            dir.path().join(format!("{lb}.conf")),
+            unicast_conf(node, me, peer),
+        )
+        .expect("write");
+    }
+    within(Duration::from_secs(5), || {
+        lab.exited(lb1) && lab.exited(lb2)
+    })
+    .expect("both stopped");
+    let haven = env!("CARGO_BIN_EXE_haven");
+    let mut procs = Vec::new();
+    for lb in ["lb1", "lb2"] {
+        let (h, k) = (
+            dir.path().join(format!("{lb}.cfg")),
+            dir.path().join(format!("{lb}.conf")),
+        );
+        let args = [
+            "run",
+            "-f",
+            h.to_str().expect("utf-8"),
+            "-k",
+            k.to_str().expect("utf-8"),
+        ];
+        procs.push(lab.spawn(
+            lb,
+            haven,
+            &args,
+            &dir.path().join(format!("{lb}-unicast.log")),
+        ));
+    }
+    let vip_addr = format!("{PREFIX}.50");
+    within(Duration::from_secs(15), || {
+        lab.has_address("lb1", &vip_addr)
+    })
+    .expect("lb1 master");
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        !lab.has_address("lb2", &vip_addr),
+        "both masters: the peers do not hear each other"
+    );
+    lab.signal(procs[0], "-KILL");
+    let moved = within(Duration::from_secs(12), || {
+        lab.has_address("lb2", &vip_addr)
+    })
+    .expect("lb2 took over");
+    assert!(
+        moved <= Duration::from_millis(7_130 + 500),
+        "after {moved:?}"
+    );
 }
 
 // Input: lb1 MASTER; a client requesting through the VIP every 20 ms;
