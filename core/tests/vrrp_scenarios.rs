@@ -547,6 +547,7 @@ fn our_first_advert_is_keepalived_s_bytes() {
         &haven_core::vrrp::HostInfo {
             interfaces: [("eth0".to_owned(), IP_A.into())].into(),
             hostname: "a".into(),
+            ..Default::default()
         },
     )
     .expect("runs");

@@ -129,6 +129,7 @@ impl<'a> World<'a> {
                 let info = HostInfo {
                     interfaces: [(h.interface.clone(), IpAddr::V4(h.ip))].into(),
                     hostname: h.name.clone(),
+                    ..HostInfo::default()
                 };
                 let node = Node::new(h.haproxy.clone(), h.keepalived.clone(), info)
                     .expect("load() checked every instance's interface and source");

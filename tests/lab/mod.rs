@@ -65,7 +65,18 @@ impl Lab {
         };
         let sw = lab.ns("sw");
         ip(&["netns", "add", &sw]);
-        ip(&["-n", &sw, "link", "add", "br0", "type", "bridge"]);
+        // No multicast snooping: VRRP's groups reach every port at once.
+        ip(&[
+            "-n",
+            &sw,
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ]);
         ip(&["-n", &sw, "link", "set", "br0", "up"]);
         lab
     }
@@ -80,6 +91,15 @@ impl Lab {
         let (ns, sw) = (self.ns(name), self.ns("sw"));
         ip(&["netns", "add", &ns]);
         self.hosts.push(ns.clone());
+        // IPv6 addresses usable at once: no duplicate address detection.
+        self.inside(name, || {
+            for conf in ["all", "default"] {
+                let path = format!("/proc/sys/net/ipv6/conf/{conf}/accept_dad");
+                std::fs::write(path, "0").expect("accept_dad");
+            }
+        })
+        .join()
+        .expect("sysctl thread");
         let port = format!("p{name}");
         ip(&[
             "-n", &sw, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns,

@@ -18,6 +18,9 @@ use std::net::IpAddr;
 pub struct HostInfo {
     /// Primary address of each interface.
     pub interfaces: BTreeMap<String, IpAddr>,
+    /// IPv6 link-local address of each interface (IPv6 instances send
+    /// from it).
+    pub links6: BTreeMap<String, IpAddr>,
     /// The host name (keepalived's default `router_id`).
     pub hostname: String,
 }
@@ -96,9 +99,11 @@ impl Vrrp {
         let mut tracks = Vec::new();
         let mut track_ifaces = Vec::new();
         for (idx, i) in cfg.instances.iter().enumerate() {
+            let ipv6 = i.vips.first().is_some_and(|v| v.addr.is_ipv6());
+            let addresses = if ipv6 { &host.links6 } else { &host.interfaces };
             let src = i
                 .src_ip
-                .or_else(|| host.interfaces.get(&i.interface).copied())
+                .or_else(|| addresses.get(&i.interface).copied())
                 .ok_or_else(|| SetupError::NoAddress {
                     instance: i.name.clone(),
                     interface: i.interface.clone(),

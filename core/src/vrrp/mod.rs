@@ -18,7 +18,7 @@ mod script;
 pub mod timers;
 
 pub use daemon::{HostInfo, InstanceView, SetupError, Vrrp};
-pub use garp::{garp_frame, GARP_LEN};
+pub use garp::{garp_frame, na_frame, GARP_LEN, NA_LEN};
 pub use idiom::is_haproxy_idiom;
 pub use instance::Stats;
 pub use mail::Alert;

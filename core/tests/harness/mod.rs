@@ -322,5 +322,6 @@ fn host_info(ip: Ipv4Addr) -> HostInfo {
     HostInfo {
         interfaces: BTreeMap::from([("eth0".to_owned(), IpAddr::V4(ip))]),
         hostname: ip.to_string(),
+        ..HostInfo::default()
     }
 }

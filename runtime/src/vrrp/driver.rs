@@ -3,12 +3,13 @@
 //! its outputs to [`VrrpIo`]. It runs beside the proxy's driver, so a
 //! proxy reload never touches VRRP state.
 
+use super::socket::Received;
 use super::{host_info, VrrpError, VrrpIo, VrrpLog};
 use crate::clock::Clock;
 use haven_core::config::keepalived::KeepalivedConfig;
 use haven_core::log::keepalived::ScriptEnd;
 use haven_core::node::Node;
-use haven_core::vrrp::packet::decode_ipv4;
+use haven_core::vrrp::packet::{decode_ipv4, RxPacket};
 use haven_core::vrrp::InstanceView;
 use rand_chacha::rand_core::SeedableRng;
 use std::net::SocketAddr;
@@ -19,8 +20,8 @@ use tokio::task::JoinHandle;
 /// What reaches the VRRP driver.
 #[derive(Debug)]
 pub(crate) enum VrrpEvent {
-    /// A packet arrived on `iface`, IP header included.
-    Packet { iface: String, bytes: Vec<u8> },
+    /// A packet arrived on `iface`.
+    Packet { iface: String, packet: Received },
     /// A tracked script ended.
     ScriptDone { script: usize, end: ScriptEnd },
     /// Graceful stop: priority 0 advert; once the new master is heard
@@ -96,8 +97,21 @@ async fn run(
             ev = rx.recv() => {
                 let now = clock.now();
                 match ev {
-                    Some(VrrpEvent::Packet { iface, bytes }) => {
-                        if let (Ok(pkt), Some((vrrp, mut t))) = (decode_ipv4(&bytes), node.vrrp()) {
+                    Some(VrrpEvent::Packet { iface, packet }) => {
+                        let pkt = match &packet {
+                            Received::V4(bytes) => decode_ipv4(bytes).ok(),
+                            Received::V6 { src, dst, hop_limit, vrrp } => Some(RxPacket {
+                                src: *src,
+                                dst: *dst,
+                                ttl: *hop_limit,
+                                header_len: 0,
+                                ip_total_len: None,
+                                ah: false,
+                                len: vrrp.len(),
+                                vrrp,
+                            }),
+                        };
+                        if let (Some(pkt), Some((vrrp, mut t))) = (pkt, node.vrrp()) {
                             vrrp.handle_packet(now, &iface, &pkt, &mut t);
                         }
                     }

@@ -16,17 +16,14 @@ pub use driver::{start_vrrp, VrrpRunning};
 use haven_core::config::keepalived::{Compat, KeepalivedConfig, Vip};
 use haven_core::log::keepalived::Record;
 use haven_core::log::syslog::{console_line, Civil};
-use haven_core::vrrp::{self, garp_frame, is_haproxy_idiom, HostInfo, NotifyState};
+use haven_core::vrrp::{self, garp_frame, is_haproxy_idiom, na_frame, HostInfo, NotifyState};
 use pnet_datalink::{Channel, DataLinkSender, NetworkInterface};
 use socket::VrrpSocket;
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
-
-/// keepalived's IPv4 multicast group.
-const VRRP_GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 
 /// Why the VRRP side cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -65,15 +62,25 @@ fn hostname() -> String {
         .unwrap_or_else(|| "localhost".to_owned())
 }
 
-/// The interfaces as core sees them: each one's first IPv4 address.
+/// Whether `ip` is an IPv6 link-local address (fe80::/10).
+fn is_link_local(ip: &IpAddr) -> bool {
+    matches!(ip, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)
+}
+
+/// The interfaces as core sees them: each one's first IPv4 address and
+/// its IPv6 link-local address.
 pub(crate) fn host_info() -> HostInfo {
     let mut info = HostInfo {
         hostname: hostname(),
         ..HostInfo::default()
     };
     for i in pnet_datalink::interfaces() {
-        if let Some(ip) = i.ips.iter().map(|n| n.ip()).find(IpAddr::is_ipv4) {
-            info.interfaces.insert(i.name.clone(), ip);
+        let ips: Vec<IpAddr> = i.ips.iter().map(|n| n.ip()).collect();
+        if let Some(ip) = ips.iter().find(|ip| ip.is_ipv4()) {
+            info.interfaces.insert(i.name.clone(), *ip);
+        }
+        if let Some(ip) = ips.iter().find(|ip| is_link_local(ip)) {
+            info.links6.insert(i.name.clone(), *ip);
         }
     }
     info
@@ -84,7 +91,8 @@ pub(crate) struct VrrpIo {
     cfg: KeepalivedConfig,
     log: VrrpLog,
     interfaces: BTreeMap<String, NetworkInterface>,
-    sockets: BTreeMap<String, Arc<VrrpSocket>>,
+    /// By interface and family (true: IPv6).
+    sockets: BTreeMap<(String, bool), Arc<VrrpSocket>>,
     receivers: Vec<JoinHandle<()>>,
     netlink: rtnetlink::Handle,
     garp: BTreeMap<String, Box<dyn DataLinkSender>>,
@@ -124,24 +132,33 @@ impl VrrpIo {
         let mut receivers = Vec::new();
         for inst in &cfg.instances {
             let name = &inst.interface;
-            if sockets.contains_key(name) {
+            let v6 = inst.vips.first().is_some_and(|v| v.addr.is_ipv6());
+            if sockets.contains_key(&(name.clone(), v6)) {
                 continue;
             }
             let link = interfaces
                 .get(name)
                 .ok_or_else(|| VrrpError::NoInterface(name.clone()))?;
-            let socket = VrrpSocket::open(name, link.index, VRRP_GROUP)
-                .map(Arc::new)
-                .map_err(|reason| VrrpError::Socket {
-                    iface: name.clone(),
-                    reason,
-                })?;
+            let failed = |reason| VrrpError::Socket {
+                iface: name.clone(),
+                reason,
+            };
+            let socket = if v6 {
+                let local = link.ips.iter().map(|n| n.ip()).find(is_link_local);
+                let Some(IpAddr::V6(local)) = local else {
+                    return Err(failed(std::io::Error::other("no IPv6 link-local address")));
+                };
+                VrrpSocket::open_v6(name, link.index, local)
+            } else {
+                VrrpSocket::open_v4(name, link.index)
+            };
+            let socket = socket.map(Arc::new).map_err(failed)?;
             receivers.push(tokio::spawn(receive(
                 Arc::clone(&socket),
                 name.clone(),
                 events.clone(),
             )));
-            sockets.insert(name.clone(), socket);
+            sockets.insert((name.clone(), v6), socket);
         }
         let (connection, netlink, _) = rtnetlink::new_connection().map_err(VrrpError::Netlink)?;
         receivers.push(tokio::spawn(connection));
@@ -180,12 +197,13 @@ impl VrrpIo {
                 advert,
                 ip_id,
             } => {
-                let (IpAddr::V4(src), IpAddr::V4(dst)) = (src, dst) else {
-                    return;
+                let iface = self.cfg.instances[instance].interface.clone();
+                let bytes = match (src, dst) {
+                    (IpAddr::V4(s), IpAddr::V4(d)) => advert.encode_ipv4(s, d, ip_id),
+                    _ => advert.encode(src, dst),
                 };
-                let iface = &self.cfg.instances[instance].interface;
-                if let Some(s) = self.sockets.get(iface) {
-                    let _ = s.send(&advert.encode_ipv4(src, dst, ip_id), dst);
+                if let Some(s) = self.sockets.get(&(iface, dst.is_ipv6())) {
+                    let _ = s.send(&bytes, dst);
                 }
             }
             vrrp::Output::AddVips { instance } => self.change_vips(instance, true),
@@ -239,9 +257,6 @@ impl VrrpIo {
     }
 
     fn garp(&mut self, iface: &str, addr: IpAddr) {
-        let IpAddr::V4(vip) = addr else {
-            return;
-        };
         let Some(link) = self.interfaces.get(iface) else {
             return;
         };
@@ -264,7 +279,10 @@ impl VrrpIo {
             }
         }
         if let Some(tx) = self.garp.get_mut(iface) {
-            let _ = tx.send_to(&garp_frame(mac.octets(), vip), None);
+            let _ = match addr {
+                IpAddr::V4(vip) => tx.send_to(&garp_frame(mac.octets(), vip), None),
+                IpAddr::V6(vip) => tx.send_to(&na_frame(mac.octets(), vip), None),
+            };
         }
     }
 
@@ -356,10 +374,10 @@ impl VrrpIo {
 
 /// Reads packets from `socket` into driver events until it fails.
 async fn receive(socket: Arc<VrrpSocket>, iface: String, events: UnboundedSender<VrrpEvent>) {
-    while let Ok(bytes) = socket.recv().await {
+    while let Ok(packet) = socket.recv().await {
         let sent = events.send(VrrpEvent::Packet {
             iface: iface.clone(),
-            bytes,
+            packet,
         });
         if sent.is_err() {
             return;
