@@ -3,6 +3,7 @@
 
 mod check;
 mod fs_loader;
+mod personality;
 mod reload;
 mod report;
 mod run;
@@ -41,6 +42,22 @@ enum Command {
     Sweep(SweepArgs),
     /// Render the plots and report.html of a run or sweep directory.
     Report(ReportArgs),
+    /// Behave as haproxy with its own flags (as when started as
+    /// `haproxy`): `haven haproxy -c -f haproxy.cfg`.
+    #[command(disable_help_flag = true)]
+    Haproxy {
+        /// haproxy's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Behave as keepalived with its own flags (as when started as
+    /// `keepalived`): `haven keepalived -t -f keepalived.conf`.
+    #[command(disable_help_flag = true)]
+    Keepalived {
+        /// keepalived's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 /// Arguments of `haven run`.
@@ -170,8 +187,14 @@ pub(crate) enum DumpFormat {
 }
 
 fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    if let Some(personality) = argv.first().and_then(|a| personality::by_name(a)) {
+        return personality(&argv[1..]);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Haproxy { args } => return personality::haproxy::main(&args),
+        Command::Keepalived { args } => return personality::keepalived::main(&args),
         Command::Check(args) => check::run(&args),
         Command::Sim(args) => sim::run(&args),
         Command::Run(args) => run::run(&args),

@@ -1,16 +1,17 @@
-//! `haven run`: real mode. Reads haproxy.cfg and keepalived.conf like
-//! `haven check` (refusing to start on an error), then serves: the proxy,
-//! the VRRP daemon, or both in one process. SIGHUP re-reads haproxy.cfg:
-//! a valid config starts beside the old one (same addresses,
-//! SO_REUSEPORT) while the old one drains; an invalid one is refused with
-//! its errors and the old one keeps serving (`haven reload` sends that
-//! SIGHUP). VRRP keeps its state across it. SIGTERM or Ctrl-C stop VRRP
-//! gracefully (priority 0, VIPs removed), then stop accepting and let the
-//! requests in progress finish, for up to [`GRACE`]. The pidfile (`-p` or
-//! the config's `pidfile`) lives as long as the process serves.
+//! Real mode as a process: `haven run`, and the run modes of the
+//! `haproxy` and `keepalived` personalities. Reads haproxy.cfg and
+//! keepalived.conf like `haven check` (refusing to start on an error),
+//! then serves the proxy, the VRRP daemon, or both in one process, until a
+//! signal says otherwise. What each signal means is the caller's choice
+//! ([`Signals`]): a reload re-reads haproxy.cfg, starting the new proxy
+//! beside the old one (same addresses, SO_REUSEPORT) while the old one
+//! drains, and refuses a broken config, which keeps the old one serving;
+//! VRRP keeps its state across it. A graceful stop hands the VIP over
+//! (priority 0, kept until the new master is heard), then lets requests in
+//! progress finish for up to [`GRACE`]. The pidfile lives as long as the
+//! process serves.
 
-use crate::RunArgs;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use haven_core::config::haproxy::HaproxyConfig;
 use haven_core::config::keepalived::KeepalivedConfig;
 use haven_core::vrrp::InstanceView;
@@ -20,10 +21,61 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 /// How long a graceful stop waits for requests in progress.
 const GRACE: Duration = Duration::from_secs(30);
+
+/// What a signal asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Hand the VIP over, stop accepting, finish requests, exit 0.
+    Graceful,
+    /// Exit at once.
+    Immediate,
+    /// Re-read haproxy.cfg.
+    Reload,
+}
+
+/// `haven run`'s signals: SIGTERM and SIGINT stop gracefully, SIGHUP
+/// reloads.
+pub(crate) const HAVEN_SIGNALS: &[(SignalKind, Action)] = &[
+    (SignalKind::terminate(), Action::Graceful),
+    (SignalKind::interrupt(), Action::Graceful),
+    (SignalKind::hangup(), Action::Reload),
+];
+
+/// One process to run.
+pub(crate) struct Launch {
+    /// The proxy's config and the files it was read from (for reloads).
+    pub(crate) haproxy: Option<(HaproxyConfig, Vec<PathBuf>)>,
+    pub(crate) keepalived: Option<KeepalivedConfig>,
+    /// Print keepalived's detail lines.
+    pub(crate) log_detail: bool,
+    pub(crate) pidfile: Option<PathBuf>,
+    /// Go to the background first.
+    pub(crate) daemon: bool,
+    pub(crate) signals: &'static [(SignalKind, Action)],
+    /// Runs once everything listens (haproxy's `-sf` / `-st`).
+    pub(crate) on_ready: Box<dyn FnOnce()>,
+}
+
+/// Runs `launch` to its end.
+pub(crate) fn launch(launch: Launch) -> Result<ExitCode> {
+    if launch.daemon {
+        nix::unistd::daemon(true, false).context("cannot go to the background")?;
+    }
+    if let Some(path) = &launch.pidfile {
+        std::fs::write(path, format!("{}\n", std::process::id()))
+            .with_context(|| format!("cannot write the pidfile {}", path.display()))?;
+    }
+    let pidfile = launch.pidfile.clone();
+    let code = serve(launch);
+    if let Some(path) = &pidfile {
+        let _ = std::fs::remove_file(path);
+    }
+    code
+}
 
 /// Starts the proxy for `cfg` and says where it listens; the VRRP
 /// instances published on `vrrp` show on its stats.
@@ -35,39 +87,6 @@ async fn start(cfg: HaproxyConfig, vrrp: &watch::Receiver<Vec<InstanceView>>) ->
     Ok(running)
 }
 
-/// Runs `haven run`.
-pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
-    if args.haproxy.is_empty() && args.keepalived.is_none() {
-        bail!("nothing to run: give -f haproxy.cfg and/or -k keepalived.conf");
-    }
-    let haproxy = match args.haproxy.is_empty() {
-        true => None,
-        false => match crate::check::load_haproxy(&args.haproxy)? {
-            Some(cfg) => Some(cfg),
-            None => return Ok(ExitCode::from(1)),
-        },
-    };
-    let keepalived = match &args.keepalived {
-        None => None,
-        Some(path) => match crate::check::load_keepalived(path)? {
-            Some(cfg) => Some(cfg),
-            None => return Ok(ExitCode::from(1)),
-        },
-    };
-    let pidfile = args.pidfile.clone().or(haproxy
-        .as_ref()
-        .and_then(|h| h.global.pidfile.as_ref().map(PathBuf::from)));
-    if let Some(path) = &pidfile {
-        std::fs::write(path, format!("{}\n", std::process::id()))
-            .with_context(|| format!("cannot write the pidfile {}", path.display()))?;
-    }
-    let code = serve(haproxy, keepalived, args);
-    if let Some(path) = &pidfile {
-        let _ = std::fs::remove_file(path);
-    }
-    code
-}
-
 /// Waits for `part` to end; forever when it does not run.
 async fn ended<T>(part: &mut Option<T>, wait: impl AsyncFnOnce(&mut T)) {
     match part {
@@ -76,46 +95,64 @@ async fn ended<T>(part: &mut Option<T>, wait: impl AsyncFnOnce(&mut T)) {
     }
 }
 
-/// Serves until stopped, reloading the proxy on SIGHUP.
-fn serve(
-    haproxy: Option<HaproxyConfig>,
-    keepalived: Option<KeepalivedConfig>,
-    args: &RunArgs,
-) -> Result<ExitCode> {
+/// Forwards each signal of `signals` as its action.
+fn watch_signals(signals: &[(SignalKind, Action)]) -> Result<mpsc::UnboundedReceiver<Action>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    for (kind, action) in signals {
+        let mut s = signal(*kind)?;
+        let (tx, action) = (tx.clone(), *action);
+        tokio::spawn(async move {
+            while s.recv().await.is_some() {
+                if tx.send(action).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    Ok(rx)
+}
+
+/// Serves until a signal stops it.
+fn serve(launch: Launch) -> Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
     rt.block_on(async {
         let (status, vrrp_status) = watch::channel(Vec::new());
-        let mut proxy = match haproxy {
-            Some(cfg) => Some(start(cfg, &vrrp_status).await?),
-            None => None,
+        let (mut proxy, files) = match launch.haproxy {
+            Some((cfg, files)) => (Some(start(cfg, &vrrp_status).await?), files),
+            None => (None, Vec::new()),
         };
         let listeners = proxy
             .as_ref()
             .map(|p| p.listeners.iter().map(|(_, a)| *a).collect());
         let log = VrrpLog {
-            detail: args.log_detail,
+            detail: launch.log_detail,
         };
-        let mut vrrp: Option<VrrpRunning> = match keepalived {
+        let mut vrrp: Option<VrrpRunning> = match launch.keepalived {
             Some(cfg) => Some(haven_runtime::start_vrrp(cfg, log, listeners, status).await?),
             None => None,
         };
-        let mut term = signal(SignalKind::terminate())?;
-        let mut hup = signal(SignalKind::hangup())?;
-        loop {
+        let mut actions = watch_signals(launch.signals)?;
+        (launch.on_ready)();
+        let action = loop {
             tokio::select! {
                 () = ended(&mut proxy, async |p| p.wait().await) => return Ok(ExitCode::from(1)),
                 () = ended(&mut vrrp, async |v| v.wait().await) => return Ok(ExitCode::from(1)),
-                _ = tokio::signal::ctrl_c() => break,
-                _ = term.recv() => break,
-                _ = hup.recv() => {
-                    if let Some(running) = &mut proxy {
-                        reload(running, args, &vrrp_status).await;
+                action = actions.recv() => match action {
+                    Some(Action::Reload) => {
+                        if let Some(running) = &mut proxy {
+                            reload(running, &files, &vrrp_status).await;
+                        }
                     }
-                }
+                    Some(action) => break action,
+                    None => break Action::Graceful,
+                },
             }
+        };
+        if action == Action::Immediate {
+            return Ok(ExitCode::SUCCESS);
         }
         eprintln!("haven: stopping: no new connections, finishing requests in progress");
         if let Some(v) = vrrp {
@@ -132,8 +169,12 @@ fn serve(
 
 /// Re-reads haproxy.cfg: the new proxy takes over while the old drains,
 /// or the broken config is refused.
-async fn reload(running: &mut Running, args: &RunArgs, vrrp: &watch::Receiver<Vec<InstanceView>>) {
-    let reloaded = match crate::check::load_haproxy(&args.haproxy) {
+async fn reload(
+    running: &mut Running,
+    files: &[PathBuf],
+    vrrp: &watch::Receiver<Vec<InstanceView>>,
+) {
+    let reloaded = match crate::check::load_haproxy(files) {
         Ok(Some(cfg)) => start(cfg, vrrp).await,
         Ok(None) => Err(anyhow::anyhow!("the configuration has errors")),
         Err(e) => Err(e),
@@ -147,4 +188,37 @@ async fn reload(running: &mut Running, args: &RunArgs, vrrp: &watch::Receiver<Ve
             eprintln!("haven: reload refused: {e:#}; still serving the previous configuration")
         }
     }
+}
+
+/// Runs `haven run`.
+pub(crate) fn run(args: &crate::RunArgs) -> Result<ExitCode> {
+    if args.haproxy.is_empty() && args.keepalived.is_none() {
+        anyhow::bail!("nothing to run: give -f haproxy.cfg and/or -k keepalived.conf");
+    }
+    let haproxy = match args.haproxy.is_empty() {
+        true => None,
+        false => match crate::check::load_haproxy(&args.haproxy)? {
+            Some(cfg) => Some((cfg, args.haproxy.clone())),
+            None => return Ok(ExitCode::from(1)),
+        },
+    };
+    let keepalived = match &args.keepalived {
+        None => None,
+        Some(path) => match crate::check::load_keepalived(path)? {
+            Some(cfg) => Some(cfg),
+            None => return Ok(ExitCode::from(1)),
+        },
+    };
+    let pidfile = args.pidfile.clone().or(haproxy
+        .as_ref()
+        .and_then(|(h, _)| h.global.pidfile.as_ref().map(PathBuf::from)));
+    launch(Launch {
+        haproxy,
+        keepalived,
+        log_detail: args.log_detail,
+        pidfile,
+        daemon: false,
+        signals: HAVEN_SIGNALS,
+        on_ready: Box::new(|| {}),
+    })
 }

@@ -5,6 +5,7 @@
 //! returns the resolved [`HaproxyConfig`] when there is no error.
 
 mod acl;
+mod condition;
 mod keywords;
 mod lexer;
 mod model;
@@ -14,6 +15,7 @@ mod resolve;
 mod server;
 mod values;
 
+pub use condition::{eval_condition, ConditionError, HAPROXY_VERSION};
 pub use model::*;
 pub use parser::{parse, ParseOptions};
 pub use values::parse_time;

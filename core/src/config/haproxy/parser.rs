@@ -1,6 +1,7 @@
 //! The line-by-line driver: sections, conditional blocks, `global`, and the
 //! shared helpers keyword handlers use to report problems.
 
+use super::condition::{eval_condition, ConditionError};
 use super::keywords::{self, PROXY_SECTIONS, SKIPPED_SECTIONS};
 use super::lexer::{split_line, LexError, Vars, Word};
 use super::model::*;
@@ -242,31 +243,19 @@ impl<'o> Parser<'o> {
         true
     }
 
-    /// Evaluates a `.if` condition: `0`/`1`, `defined(VAR)`,
-    /// `feature(X)` (haven builds none), `version_atleast(V)` /
-    /// `version_before(V)` against 2.6, `streq(a,b)` / `strneq(a,b)`.
+    /// Evaluates a `.if` condition ([`eval_condition`]).
     fn eval_cond(&mut self, words: &[Word]) -> bool {
         let Some(term) = words.get(1) else {
             self.error(Form::Parsing, words[0].col, "missing condition".into());
             return false;
         };
-        let t = term.text.as_str();
-        let (name, arg) = match t.split_once('(') {
-            Some((n, rest)) => (n, rest.strip_suffix(')').unwrap_or(rest)),
-            None => (t, ""),
-        };
-        match name {
-            "0" | "" => false,
-            "1" => true,
-            "defined" => self.opts.env.contains_key(arg),
-            "feature" => false,
-            "version_atleast" => version_cmp(arg) != std::cmp::Ordering::Less,
-            "version_before" => version_cmp(arg) == std::cmp::Ordering::Less,
-            "streq" | "strneq" => {
-                let (a, b) = arg.split_once(',').unwrap_or((arg, ""));
-                (a == b) == (name == "streq")
+        match eval_condition(&term.text, &self.opts.env) {
+            Ok(v) => v,
+            Err(ConditionError::Missing) => {
+                self.error(Form::Parsing, words[0].col, "missing condition".into());
+                false
             }
-            _ => {
+            Err(ConditionError::UnknownTerm(name)) => {
                 self.error(
                     Form::Parsing,
                     term.col,
@@ -652,17 +641,6 @@ impl Draft {
             httpchk_option: false,
         }
     }
-}
-
-/// Compares haproxy 2.6 with a version string such as `2.5` or `2.6.12`.
-fn version_cmp(v: &str) -> std::cmp::Ordering {
-    let ours = [2u64, 6, 12];
-    let theirs: Vec<u64> = v.split('.').map(|p| atol(p).max(0) as u64).collect();
-    ours.iter()
-        .zip(theirs.iter().chain(std::iter::repeat(&0)))
-        .map(|(a, b)| a.cmp(b))
-        .find(|o| o.is_ne())
-        .unwrap_or(std::cmp::Ordering::Equal)
 }
 
 /// Levenshtein distance, for "did you mean" hints.

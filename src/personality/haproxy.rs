@@ -1,0 +1,231 @@
+//! `haproxy ARGS`: haproxy 2.6's command line. `-c` checks (exit 0, 1, or
+//! 2 for a valid config without a listener), `-cc` evaluates a condition,
+//! `-v` / `-vv` print the version; otherwise the proxy runs: in the
+//! foreground with `-d` / `-db` (or without `daemon`), in the background
+//! with `-D` or the config's `daemon`, its pid in `-p`. `-sf` / `-st PIDS`
+//! tell the old processes to finish (SIGUSR1) or stop (SIGTERM) once the
+//! new one listens. Signals as haproxy: SIGUSR1 soft stop, SIGTERM and
+//! SIGINT stop at once, SIGUSR2 and SIGHUP reload (master-worker).
+
+use super::value;
+use crate::run::{launch, Action, Launch};
+use haven_core::config::haproxy::{eval_condition, ConditionError};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tokio::signal::unix::SignalKind;
+
+/// The version line: haproxy's layout, so scripts that read the third word
+/// get a version that compares as 2.6.12.
+fn version_line() -> String {
+    format!(
+        "HAProxy version 2.6.12-haven-{} 2026/11/24 - https://haproxy.org/",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// `haproxy -h`'s text (and the answer to an unknown option).
+const USAGE: &str =
+    "Usage : haproxy [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -p <pidfile> ] [-- <cfgfile>*]
+        -v displays version ; -vv shows known build options.
+        -d enters debug mode ; -db only disables background mode.
+        -V enters verbose mode (disables quiet mode)
+        -D goes daemon
+        -W master-worker mode.
+        -Ws master-worker mode with systemd notify support.
+        -q quiet mode : don't display messages
+        -c check mode : only check config files and exit
+        -cc check condition : evaluate a condition and exit
+        -L set local peer name (default to hostname)
+        -p writes pids of all children to this file
+        -sf/-st [pid ]* finishes/terminates old pids.
+        -S <bind>[,<bind options>...] new master CLI
+haven: the haproxy of the haven load balancer; see `haven --help`.
+";
+
+/// haproxy's signals.
+const SIGNALS: &[(SignalKind, Action)] = &[
+    (SignalKind::user_defined1(), Action::Graceful),
+    (SignalKind::terminate(), Action::Immediate),
+    (SignalKind::interrupt(), Action::Immediate),
+    (SignalKind::user_defined2(), Action::Reload),
+    (SignalKind::hangup(), Action::Reload),
+];
+
+/// What the command line asks for.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Args {
+    files: Vec<PathBuf>,
+    check: bool,
+    condition: Option<String>,
+    version: u8,
+    foreground: bool,
+    daemon: bool,
+    quiet: bool,
+    pidfile: Option<PathBuf>,
+    finish: Vec<i32>,
+    terminate: Vec<i32>,
+}
+
+/// Reads haproxy's flags; `Err` for an unknown one or a missing value.
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut out = Args::default();
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        match a {
+            "-f" => out.files.push(value(args, &mut i, a)?.into()),
+            "--" => {
+                out.files.extend(args[i + 1..].iter().map(PathBuf::from));
+                break;
+            }
+            "-c" => out.check = true,
+            "-cc" => out.condition = Some(value(args, &mut i, a)?.to_owned()),
+            "-v" => out.version = out.version.max(1),
+            "-vv" => out.version = 2,
+            "-d" | "-db" => out.foreground = true,
+            "-D" => out.daemon = true,
+            "-q" => out.quiet = true,
+            "-V" => out.quiet = false,
+            "-W" | "-Ws" => {}
+            "-p" => out.pidfile = Some(value(args, &mut i, a)?.into()),
+            "-L" | "-S" | "-x" | "-C" | "-n" | "-N" | "-m" => {
+                value(args, &mut i, a)?;
+            }
+            "-sf" | "-st" => {
+                let pids = args[i + 1..]
+                    .iter()
+                    .take_while(|p| !p.starts_with('-'))
+                    .map(|p| p.parse::<i32>().map_err(|_| format!("invalid pid '{p}'")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                i += pids.len();
+                if a == "-sf" {
+                    out.finish.extend(pids);
+                } else {
+                    out.terminate.extend(pids);
+                }
+            }
+            _ if a.starts_with("-d") => {}
+            _ => return Err(format!("unknown option '{a}'")),
+        }
+        i += 1;
+    }
+    Ok(out)
+}
+
+/// Runs haproxy's command line `args` (without the program name).
+pub(crate) fn main(args: &[String]) -> ExitCode {
+    let args = match parse(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{}\n{USAGE}[ALERT]    : {e}", version_line());
+            return ExitCode::from(1);
+        }
+    };
+    if args.version > 0 {
+        println!("{}", version_line());
+        println!(
+            "Status: haven {}, reading configs as haproxy 2.6.12 does.",
+            env!("CARGO_PKG_VERSION")
+        );
+        if args.version > 1 {
+            println!("Build options :\n  OPTIONS = USE_PROMEX=1\n\nAvailable polling systems :\n  tokio : pref=300,  test result OK");
+        }
+        return ExitCode::SUCCESS;
+    }
+    if let Some(expr) = &args.condition {
+        let env = std::env::vars().collect();
+        return match eval_condition(expr, &env) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(ConditionError::Missing | ConditionError::UnknownTerm(_)) => {
+                eprintln!("[ALERT]    ({}) : config : Failed to evaluate condition: unparsable conditional expression '{expr}'", std::process::id());
+                ExitCode::from(2)
+            }
+        };
+    }
+    if args.files.is_empty() {
+        eprintln!(
+            "{}\n{USAGE}[ALERT]    : No configuration file specified.",
+            version_line()
+        );
+        return ExitCode::from(1);
+    }
+    let cfg = match crate::check::load_haproxy(&args.files) {
+        Ok(Some(cfg)) => cfg,
+        Ok(None) => return ExitCode::from(1),
+        Err(e) => {
+            eprintln!("[ALERT]    : {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    let has_listener = cfg.proxies.iter().any(|p| !p.binds.is_empty());
+    if args.check {
+        if !has_listener {
+            println!(
+                "Configuration file has no error but will not start (no listener) => exit(2)."
+            );
+            return ExitCode::from(2);
+        }
+        if !args.quiet {
+            println!("Configuration file is valid");
+        }
+        return ExitCode::SUCCESS;
+    }
+    let daemon = (args.daemon || cfg.global.daemon) && !args.foreground;
+    let pidfile = args
+        .pidfile
+        .clone()
+        .or(cfg.global.pidfile.as_ref().map(PathBuf::from));
+    let (finish, terminate) = (args.finish, args.terminate);
+    let result = launch(Launch {
+        haproxy: Some((cfg, args.files)),
+        keepalived: None,
+        log_detail: false,
+        pidfile,
+        daemon,
+        signals: SIGNALS,
+        on_ready: Box::new(move || {
+            use nix::sys::signal::{kill, Signal};
+            use nix::unistd::Pid;
+            for pid in finish {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGUSR1);
+            }
+            for pid in terminate {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+            }
+        }),
+    });
+    result.unwrap_or_else(|e| {
+        eprintln!("[ALERT]    : {e:#}");
+        ExitCode::from(1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn flags_read_as_haproxy_reads_them() {
+        let a = parse(&args("-f a.cfg -f conf.d -db -p /run/h.pid -sf 12 13 -q")).expect("valid");
+        assert_eq!(a.files, [PathBuf::from("a.cfg"), PathBuf::from("conf.d")]);
+        assert!(a.foreground && a.quiet);
+        assert_eq!(a.pidfile, Some(PathBuf::from("/run/h.pid")));
+        assert_eq!(a.finish, [12, 13]);
+        assert_eq!(
+            parse(&args("-c -- x.cfg y.cfg"))
+                .expect("valid")
+                .files
+                .len(),
+            2
+        );
+        assert_eq!(parse(&args("-vv")).expect("valid").version, 2);
+        assert!(parse(&args("-Z")).is_err());
+        assert!(parse(&args("-f")).is_err());
+        assert!(parse(&args("-st x")).is_err());
+    }
+}

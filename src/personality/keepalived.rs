@@ -1,0 +1,181 @@
+//! `keepalived ARGS`: keepalived 2.2's command line for the VRRP side.
+//! `-t` checks the config and exits 0, or non-zero on any problem (5 for
+//! errors, 2 when the file cannot be read, as 2.2.7); `-v` prints the
+//! version. Otherwise VRRP runs: in the foreground with `-n`, else in the
+//! background, its pid in `-p` (and `-r`). `-C` (checkers only) is
+//! refused: haven has no LVS checkers. Signals: SIGTERM and SIGINT stop
+//! gracefully; SIGHUP is accepted and re-reads nothing yet.
+
+use super::value;
+use crate::run::{launch, Action, Launch};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tokio::signal::unix::SignalKind;
+
+/// keepalived's default config file.
+const DEFAULT_CONF: &str = "/etc/keepalived/keepalived.conf";
+
+const USAGE: &str = "Usage: keepalived [OPTION...]
+  -f, --use-file=FILE          Use the specified configuration file
+                                default '/etc/keepalived/keepalived.conf'
+  -P, --vrrp                   Only run with VRRP subsystem
+  -C, --check                  Only run with Health-checker subsystem (not in haven)
+  -l, --log-console            Log messages to local console
+  -D, --log-detail             Detailed log messages
+  -S, --log-facility=([0-7]|local[0-7]|user|daemon)
+  -G, --no-syslog              Don't log via syslog
+  -n, --dont-fork              Don't fork the daemon process
+  -p, --pid=FILE               Use specified pidfile for parent process
+  -r, --vrrp_pid=FILE          Use specified pidfile for VRRP child process
+  -c, --checkers_pid=FILE      Use specified pidfile for checkers child process
+  -t, --config-test[=LOG_FILE] Check the configuration for obvious errors
+  -v, --version                Display the version number
+  -h, --help                   Display this help message
+";
+
+/// keepalived's signals (SIGHUP: accepted, nothing re-read yet).
+const SIGNALS: &[(SignalKind, Action)] = &[
+    (SignalKind::terminate(), Action::Graceful),
+    (SignalKind::interrupt(), Action::Graceful),
+    (SignalKind::hangup(), Action::Reload),
+];
+
+/// What the command line asks for.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Args {
+    file: Option<PathBuf>,
+    test: bool,
+    version: bool,
+    help: bool,
+    foreground: bool,
+    detail: bool,
+    checkers_only: bool,
+    pidfile: Option<PathBuf>,
+    vrrp_pidfile: Option<PathBuf>,
+}
+
+/// Reads keepalived's flags, short and long, `--opt=value` too.
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut out = Args::default();
+    let mut i = 0;
+    while i < args.len() {
+        let (flag, inline) = match args[i].split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+            _ => (args[i].clone(), None),
+        };
+        let arg = |i: &mut usize| -> Result<String, String> {
+            match &inline {
+                Some(v) => Ok(v.clone()),
+                None => value(args, i, &flag).map(str::to_owned),
+            }
+        };
+        match flag.as_str() {
+            "-f" | "--use-file" => out.file = Some(arg(&mut i)?.into()),
+            "-t" | "--config-test" => out.test = true,
+            "-v" | "--version" => out.version = true,
+            "-h" | "--help" => out.help = true,
+            "-n" | "--dont-fork" => out.foreground = true,
+            "-D" | "--log-detail" => out.detail = true,
+            "-C" | "--check" => out.checkers_only = true,
+            "-p" | "--pid" => out.pidfile = Some(arg(&mut i)?.into()),
+            "-r" | "--vrrp_pid" => out.vrrp_pidfile = Some(arg(&mut i)?.into()),
+            "-c" | "--checkers_pid" | "-S" | "--log-facility" | "-u" | "--umask" | "-i"
+            | "--config-id" => {
+                arg(&mut i)?;
+            }
+            "-P" | "--vrrp" | "-l" | "--log-console" | "-G" | "--no-syslog" | "-B" | "--no_bfd"
+            | "-R" | "--dont-respawn" | "-e" | "--all-config" | "-m" | "--core-dump" | "-X"
+            | "--release-vips" => {}
+            other => {
+                return Err(format!(
+                    "invalid option -- '{}'",
+                    other.trim_start_matches('-')
+                ))
+            }
+        }
+        i += 1;
+    }
+    Ok(out)
+}
+
+/// Runs keepalived's command line `args` (without the program name).
+pub(crate) fn main(args: &[String]) -> ExitCode {
+    let args = match parse(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("keepalived: {e}\n{USAGE}");
+            return ExitCode::from(1);
+        }
+    };
+    if args.help {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    if args.version {
+        eprintln!(
+            "Keepalived v2.2.7 (haven {})\n\nhaven runs keepalived.conf's VRRP instances as keepalived 2.2.7 does.",
+            env!("CARGO_PKG_VERSION")
+        );
+        return ExitCode::SUCCESS;
+    }
+    if args.checkers_only {
+        eprintln!("keepalived: -C (checkers only) is not supported: haven has no LVS health checkers; run with -P or without -C");
+        return ExitCode::from(1);
+    }
+    let file = args
+        .file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONF));
+    if !file.is_file() {
+        eprintln!("Configuration file '{}' does not exist", file.display());
+        return ExitCode::from(2);
+    }
+    let cfg = match crate::check::load_keepalived(&file) {
+        Ok(Some(cfg)) => cfg,
+        Ok(None) => return ExitCode::from(5),
+        Err(e) => {
+            eprintln!("{e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.test {
+        return ExitCode::SUCCESS;
+    }
+    let result = launch(Launch {
+        haproxy: None,
+        keepalived: Some(cfg),
+        log_detail: args.detail,
+        pidfile: args.pidfile.or(args.vrrp_pidfile),
+        daemon: !args.foreground,
+        signals: SIGNALS,
+        on_ready: Box::new(|| {}),
+    });
+    result.unwrap_or_else(|e| {
+        eprintln!("{e:#}");
+        ExitCode::from(1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn flags_read_as_keepalived_reads_them() {
+        let a = parse(&args(
+            "-n -l -D -f /etc/k.conf --pid=/run/k.pid -r /run/v.pid",
+        ))
+        .expect("valid");
+        assert_eq!(a.file, Some(PathBuf::from("/etc/k.conf")));
+        assert!(a.foreground && a.detail);
+        assert_eq!(a.pidfile, Some(PathBuf::from("/run/k.pid")));
+        assert_eq!(a.vrrp_pidfile, Some(PathBuf::from("/run/v.pid")));
+        assert!(parse(&args("-t")).expect("valid").test);
+        assert!(parse(&args("-Q")).is_err());
+        assert!(parse(&args("-f")).is_err());
+    }
+}
