@@ -205,7 +205,7 @@ fn v2_failover_recovery_and_restart() {
 // follows; at 20 s keepalived on B stops gracefully.
 // Output: A takes over after its skew only: 0.527343 s after the
 // priority-0 advert arrives. B keeps its VIPs until A's first advert
-// reaches it (make-before-break), then removes them.
+// reaches it and 200 ms more (make-before-break), then removes them.
 #[test]
 fn v2_priority_zero_takeover_after_skew() {
     let mut w = book_143(Compat::V2_2);
@@ -242,7 +242,7 @@ fn v2_priority_zero_takeover_after_skew() {
     );
     assert_eq!(
         w.when("B", "(HA_1) removing VIPs.", secs(20.0)),
-        Some(takeover + Duration::from_micros(100)),
+        Some(takeover + Duration::from_micros(100) + Duration::from_millis(200)),
         "{}",
         w.dump()
     );

@@ -224,15 +224,42 @@ impl Drop for Lab {
 /// GET / with `host` from inside the client's namespace, over a fresh
 /// connection: the body of a 200, or `None`.
 pub(crate) fn get(addr: SocketAddr, host: &str) -> Option<String> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    attempt(addr, host).ok()
+}
+
+/// Why a GET failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// The connection was reset: an HTTP client may send an idempotent
+    /// request again (RFC 9110 §9.2.2), as browsers do.
+    Reset(String),
+    /// Anything else (no connection, a timeout, a bad answer).
+    Failed(String),
+}
+
+/// One GET, saying how it failed.
+pub(crate) fn attempt(addr: SocketAddr, host: &str) -> Result<String, Failure> {
+    let failed = |what: &str, e: std::io::Error| {
+        let text = format!("{what}: {e}");
+        if e.kind() == std::io::ErrorKind::ConnectionReset {
+            Failure::Reset(text)
+        } else {
+            Failure::Failed(text)
+        }
+    };
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(500))
+        .map_err(|e| failed("connect", e))?;
+    s.set_read_timeout(Some(Duration::from_secs(2)))
+        .map_err(|e| failed("socket", e))?;
     let req = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    out.starts_with("HTTP/1.1 200")
-        .then(|| out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()))
-        .flatten()
+    s.write_all(req.as_bytes()).map_err(|e| failed("send", e))?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).map_err(|e| failed("read", e))?;
+    let out = String::from_utf8_lossy(&out);
+    match out.split_once("\r\n\r\n") {
+        Some((head, body)) if head.starts_with("HTTP/1.1 200") => Ok(body.to_owned()),
+        _ => Err(Failure::Failed(format!("answer: {out}"))),
+    }
 }
 
 /// Polls `f` every 20 ms until it holds or `limit` passes; the time it took.

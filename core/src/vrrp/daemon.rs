@@ -313,7 +313,7 @@ impl Vrrp {
             // Stopped: only a handover listens, for the new master.
             Ok(adv) if !self.running => {
                 if adv.priority > 0 {
-                    self.instances[idx].end_handover(&mut ctx);
+                    self.instances[idx].heard_new_master(&mut ctx);
                 }
             }
             Ok(adv) => self.instances[idx].on_advert(&mut ctx, &adv, pkt.src),

@@ -27,6 +27,9 @@ pub struct Stats {
     pub became_master: u64,
 }
 
+/// How long a stopping master keeps its VIPs once the new master is heard.
+pub(crate) const HANDOVER_LINGER: Duration = Duration::from_millis(200);
+
 /// One VRRP instance's configuration and state.
 #[derive(Debug, Clone)]
 pub(crate) struct Instance {
@@ -66,6 +69,8 @@ pub(crate) struct Instance {
     /// Stopped with priority 0 but still holding the VIPs until another
     /// router's advert is heard (haven's make-before-break stop).
     pub(crate) handing_over: bool,
+    /// The new master was heard; the VIPs go when the linger ends.
+    lingering: bool,
     /// Mail alerts, when on.
     mailer: Option<Mailer>,
     ip_id: u16,
@@ -116,6 +121,7 @@ impl Instance {
             silent_fault: false,
             vips_set: false,
             handing_over: false,
+            lingering: false,
             mailer,
             ip_id: 0,
             stats: Stats::default(),
@@ -247,12 +253,25 @@ impl Instance {
         self.state = State::Init;
     }
 
+    /// The new master was heard: the VIPs stay for [`HANDOVER_LINGER`]
+    /// (at most one advert interval) more, so packets clients sent before
+    /// its gratuitous ARP reached them still find an address, then go.
+    pub(crate) fn heard_new_master(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.handing_over || std::mem::replace(&mut self.lingering, true) {
+            return;
+        }
+        let linger = HANDOVER_LINGER.min(self.adver_int);
+        ctx.timers
+            .arm(Timer::MasterDown(self.idx), ctx.now + linger);
+    }
+
     /// Ends a handover: the VIPs go. (STOP was notified at the stop: a
     /// resigned router is no master, whatever it still holds.)
     pub(crate) fn end_handover(&mut self, ctx: &mut Ctx<'_>) {
         if !std::mem::take(&mut self.handing_over) {
             return;
         }
+        self.lingering = false;
         ctx.timers.cancel(Timer::MasterDown(self.idx));
         self.remove_vips(ctx);
     }

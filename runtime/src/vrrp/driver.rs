@@ -82,11 +82,11 @@ async fn run(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    io.clear_vips();
+    io.clear_vips().await;
     if node.start_keepalived(clock.now()).is_err() {
         return;
     }
-    perform(&mut node, &mut io);
+    perform(&mut node, &mut io).await;
     let mut stopping = false;
     loop {
         let sleep = tokio::time::sleep_until(node.poll_timeout().map_or_else(
@@ -131,7 +131,7 @@ async fn run(
                 while node.handle_timeout(now, &mut rng) {}
             }
         }
-        perform(&mut node, &mut io);
+        perform(&mut node, &mut io).await;
         if let Some((vrrp, _)) = node.vrrp() {
             let now = vrrp.instances();
             status.send_if_modified(|old| {
@@ -145,11 +145,11 @@ async fn run(
             break;
         }
     }
-    io.close().await;
+    io.close();
 }
 
-fn perform(node: &mut Node, io: &mut VrrpIo) {
+async fn perform(node: &mut Node, io: &mut VrrpIo) {
     while let Some(out) = node.vrrp().and_then(|(v, _)| v.poll_output()) {
-        io.perform(out);
+        io.perform(out).await;
     }
 }

@@ -13,7 +13,7 @@ mod vips;
 
 use driver::VrrpEvent;
 pub use driver::{start_vrrp, VrrpRunning};
-use haven_core::config::keepalived::{Compat, KeepalivedConfig, Vip};
+use haven_core::config::keepalived::{Compat, KeepalivedConfig};
 use haven_core::log::keepalived::Record;
 use haven_core::log::syslog::{console_line, Civil};
 use haven_core::vrrp::{self, garp_frame, is_haproxy_idiom, na_frame, HostInfo, NotifyState};
@@ -21,7 +21,7 @@ use pnet_datalink::{Channel, DataLinkSender, NetworkInterface};
 use socket::VrrpSocket;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
@@ -95,10 +95,10 @@ pub(crate) struct VrrpIo {
     sockets: BTreeMap<(String, bool), Arc<VrrpSocket>>,
     receivers: Vec<JoinHandle<()>>,
     netlink: rtnetlink::Handle,
-    garp: BTreeMap<String, Box<dyn DataLinkSender>>,
+    /// Frame senders by interface (in a mutex only to be `Sync`; the
+    /// driver alone uses them).
+    garp: BTreeMap<String, Mutex<Box<dyn DataLinkSender>>>,
     scripts: BTreeMap<usize, JoinHandle<()>>,
-    /// Address changes in flight, awaited before exit.
-    pending: Vec<JoinHandle<()>>,
     /// Where mail alerts go, when configured.
     outbox: Option<mail::Outbox>,
     events: UnboundedSender<VrrpEvent>,
@@ -173,7 +173,6 @@ impl VrrpIo {
             netlink,
             garp: BTreeMap::new(),
             scripts: BTreeMap::new(),
-            pending: Vec::new(),
             events,
             listeners,
         })
@@ -181,14 +180,16 @@ impl VrrpIo {
 
     /// Removes every configured VIP left on the interfaces (by a process
     /// that was killed), as keepalived does at start.
-    pub(crate) fn clear_vips(&mut self) {
+    pub(crate) async fn clear_vips(&self) {
         for i in 0..self.cfg.instances.len() {
-            self.change_vips(i, false);
+            self.change_vips(i, false).await;
         }
     }
 
-    /// Performs one output of the VRRP daemon.
-    pub(crate) fn perform(&mut self, out: vrrp::Output) {
+    /// Performs one output of the VRRP daemon. Address changes are done
+    /// before the next output, as keepalived does them: a gratuitous ARP
+    /// never announces an address the interface does not have yet.
+    pub(crate) async fn perform(&mut self, out: vrrp::Output) {
         match out {
             vrrp::Output::Advert {
                 instance,
@@ -206,8 +207,8 @@ impl VrrpIo {
                     let _ = s.send(&bytes, dst);
                 }
             }
-            vrrp::Output::AddVips { instance } => self.change_vips(instance, true),
-            vrrp::Output::RemoveVips { instance } => self.change_vips(instance, false),
+            vrrp::Output::AddVips { instance } => self.change_vips(instance, true).await,
+            vrrp::Output::RemoveVips { instance } => self.change_vips(instance, false).await,
             vrrp::Output::Garp { iface, addr, .. } => self.garp(&iface, addr),
             vrrp::Output::Notify {
                 instance,
@@ -233,26 +234,21 @@ impl VrrpIo {
         }
     }
 
-    fn change_vips(&mut self, instance: usize, add: bool) {
+    async fn change_vips(&self, instance: usize, add: bool) {
         let inst = &self.cfg.instances[instance];
-        let vips: Vec<Vip> = inst.vips.clone();
-        for vip in vips {
-            let dev = vip.dev.clone().unwrap_or_else(|| inst.interface.clone());
-            let Some(index) = self.interfaces.get(&dev).map(|i| i.index) else {
+        for vip in &inst.vips {
+            let dev = vip.dev.as_deref().unwrap_or(&inst.interface);
+            let Some(index) = self.interfaces.get(dev).map(|i| i.index) else {
                 eprintln!("haven: VIP {}: interface {dev} not found", vip.addr);
                 continue;
             };
-            let handle = self.netlink.clone();
-            self.pending.retain(|t| !t.is_finished());
-            self.pending.push(tokio::spawn(async move {
-                if let Err(e) = vips::change(handle, vip.clone(), index, add).await {
-                    let verb = if add { "add" } else { "remove" };
-                    eprintln!(
-                        "haven: cannot {verb} VIP {}/{} on {dev}: {e}",
-                        vip.addr, vip.prefix
-                    );
-                }
-            }));
+            if let Err(e) = vips::change(self.netlink.clone(), vip.clone(), index, add).await {
+                let verb = if add { "add" } else { "remove" };
+                eprintln!(
+                    "haven: cannot {verb} VIP {}/{} on {dev}: {e}",
+                    vip.addr, vip.prefix
+                );
+            }
         }
     }
 
@@ -270,7 +266,7 @@ impl VrrpIo {
             };
             match pnet_datalink::channel(link, config) {
                 Ok(Channel::Ethernet(tx, _)) => {
-                    self.garp.insert(iface.to_owned(), tx);
+                    self.garp.insert(iface.to_owned(), Mutex::new(tx));
                 }
                 Ok(_) | Err(_) => {
                     eprintln!("haven: cannot send gratuitous ARP on {iface}");
@@ -278,7 +274,7 @@ impl VrrpIo {
                 }
             }
         }
-        if let Some(tx) = self.garp.get_mut(iface) {
+        if let Some(Ok(tx)) = self.garp.get_mut(iface).map(Mutex::get_mut) {
             let _ = match addr {
                 IpAddr::V4(vip) => tx.send_to(&garp_frame(mac.octets(), vip), None),
                 IpAddr::V6(vip) => tx.send_to(&na_frame(mac.octets(), vip), None),
@@ -357,16 +353,12 @@ impl VrrpIo {
         }
     }
 
-    /// Stops reading, kills scripts, and waits for address changes in
-    /// flight.
-    pub(crate) async fn close(mut self) {
-        for t in std::mem::take(&mut self.scripts).into_values() {
-            t.abort();
-        }
-        for t in self.pending.drain(..) {
-            let _ = t.await;
-        }
-        for t in self.receivers.drain(..) {
+    /// Stops reading and kills scripts.
+    pub(crate) fn close(mut self) {
+        for t in std::mem::take(&mut self.scripts)
+            .into_values()
+            .chain(self.receivers.drain(..))
+        {
             t.abort();
         }
     }
