@@ -1,0 +1,291 @@
+//! haven under the names `haproxy` and `keepalived` (a symlink, as an
+//! operator would install it): their flags, exit codes, pidfiles,
+//! foreground and daemon modes, and `-sf` handing over to a new process.
+//! Every wait polls with a deadline.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A directory with `haproxy` and `keepalived` symlinks to haven.
+struct Names {
+    dir: tempfile::TempDir,
+}
+
+impl Names {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in ["haproxy", "keepalived"] {
+            std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_haven"), dir.path().join(name))
+                .expect("symlink");
+        }
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn run(&self, name: &str, args: &[&str]) -> Output {
+        Command::new(self.path(name))
+            .args(args)
+            .output()
+            .expect("runs")
+    }
+
+    fn write(&self, file: &str, text: &str) -> String {
+        let p = self.dir.path().join(file);
+        std::fs::write(&p, text).expect("write");
+        p.to_str().expect("utf-8").to_owned()
+    }
+}
+
+fn code(o: &Output) -> Option<i32> {
+    o.status.code()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A backend thread answering every connection with 200 and `body`.
+fn backend(body: &'static str) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let mut seen = Vec::new();
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    addr
+}
+
+fn proxy_cfg(port: u16, server: SocketAddr) -> String {
+    format!(
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server s {server}\n"
+    )
+}
+
+/// GET / on a fresh connection: the body of a 200, or `None`.
+fn get(port: u16) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.starts_with("HTTP/1.1 200")
+        .then(|| out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()))
+        .flatten()
+}
+
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn kill(pid: i32, sig: &str) {
+    let _ = Command::new("kill").args([sig, &pid.to_string()]).status();
+}
+
+fn pid_in(path: &Path) -> Option<i32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+fn alive(pid: i32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}
+
+/// Kills a child if the test ends early.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+// Input: haproxy -v, -vv, -cc with true, false and unknown terms, an
+// unknown option, -c on a valid config, a broken one, one without a
+// listener; `haven haproxy -c` too.
+// Output: haproxy's exit codes (0; 0/1/2; 1; 0/1/2) and its first lines.
+#[test]
+fn haproxy_checks_and_answers_like_haproxy() {
+    let n = Names::new();
+    let v = n.run("haproxy", &["-v"]);
+    let text = String::from_utf8_lossy(&v.stdout);
+    assert_eq!(code(&v), Some(0));
+    assert!(text.starts_with("HAProxy version 2.6.12-haven-"), "{text}");
+    assert!(String::from_utf8_lossy(&n.run("haproxy", &["-vv"]).stdout).contains("Build options"));
+    assert_eq!(
+        code(&n.run("haproxy", &["-cc", "version_atleast(2.5)"])),
+        Some(0)
+    );
+    assert_eq!(
+        code(&n.run("haproxy", &["-cc", "version_atleast(3.0)"])),
+        Some(1)
+    );
+    let unknown = n.run("haproxy", &["-cc", "bogus(1)"]);
+    assert_eq!(code(&unknown), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("Failed to evaluate condition"));
+    let bad_flag = n.run("haproxy", &["-Z"]);
+    assert_eq!(code(&bad_flag), Some(1));
+    assert!(String::from_utf8_lossy(&bad_flag.stderr).contains("Usage : haproxy"));
+
+    let good = n.write(
+        "good.cfg",
+        &proxy_cfg(free_port(), "127.0.0.1:1".parse().expect("addr")),
+    );
+    let ok = n.run("haproxy", &["-c", "-f", &good]);
+    assert_eq!(code(&ok), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&ok.stdout),
+        "Configuration file is valid\n"
+    );
+    let broken = n.write(
+        "broken.cfg",
+        "frontend fe\n    bind 127.0.0.1:1\n    no_such_keyword\n",
+    );
+    let failed = n.run("haproxy", &["-c", "-f", &broken]);
+    assert_eq!(code(&failed), Some(1));
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("[ALERT]"));
+    let idle = n.write(
+        "idle.cfg",
+        "backend be\n    mode http\n    server s 127.0.0.1:1\n",
+    );
+    assert_eq!(code(&n.run("haproxy", &["-c", "-f", &idle])), Some(2));
+    let sub = Command::new(env!("CARGO_BIN_EXE_haven"))
+        .args(["haproxy", "-c", "-q", "-f", &good])
+        .output()
+        .expect("runs");
+    assert_eq!((code(&sub), sub.stdout.len()), (Some(0), 0));
+}
+
+// Input: haproxy -db -p PIDFILE, then a second one with -sf <first pid>,
+// then SIGUSR1 to the second.
+// Output: the first serves with its pid in the pidfile; the second takes
+// over (same address) and the first exits 0 once it listens; SIGUSR1 is
+// a soft stop: exit 0, pidfile removed.
+#[test]
+fn haproxy_runs_in_the_foreground_and_hands_over_with_sf() {
+    let n = Names::new();
+    let port = free_port();
+    let (a, b) = (backend("A"), backend("B"));
+    let cfg_a = n.write("a.cfg", &proxy_cfg(port, a));
+    let cfg_b = n.write("b.cfg", &proxy_cfg(port, b));
+    let (pid_a, pid_b) = (n.dir.path().join("a.pid"), n.dir.path().join("b.pid"));
+    let start = |cfg: &str, pidfile: &Path, extra: &[String]| {
+        Command::new(n.path("haproxy"))
+            .args(["-db", "-f", cfg, "-p", pidfile.to_str().expect("utf-8")])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starts")
+    };
+    let mut first = Reaped(start(&cfg_a, &pid_a, &[]));
+    eventually("A answers", || get(port).as_deref() == Some("A"));
+    assert_eq!(pid_in(&pid_a), Some(first.0.id() as i32));
+
+    let old = first.0.id().to_string();
+    let mut second = Reaped(start(&cfg_b, &pid_b, &["-sf".into(), old]));
+    let mut status = None;
+    eventually("the first exits after -sf", || {
+        status = first.0.try_wait().expect("wait");
+        status.is_some()
+    });
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
+    assert_eq!(get(port).as_deref(), Some("B"));
+
+    kill(second.0.id() as i32, "-USR1");
+    let mut status = None;
+    eventually("the second exits on SIGUSR1", || {
+        status = second.0.try_wait().expect("wait");
+        status.is_some()
+    });
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
+    assert!(!pid_b.exists(), "pidfile left behind");
+}
+
+// Input: haproxy -D -p PIDFILE.
+// Output: the command returns at once with 0; a daemon with the pid in
+// the pidfile serves; SIGTERM stops it and removes the pidfile.
+#[test]
+fn haproxy_goes_to_the_background_with_d() {
+    let n = Names::new();
+    let port = free_port();
+    let cfg = n.write("d.cfg", &proxy_cfg(port, backend("D")));
+    let pidfile = n.dir.path().join("d.pid");
+    let out = n.run(
+        "haproxy",
+        &["-D", "-f", &cfg, "-p", pidfile.to_str().expect("utf-8")],
+    );
+    assert_eq!(code(&out), Some(0));
+    eventually("the daemon answers", || get(port).as_deref() == Some("D"));
+    let pid = pid_in(&pidfile).expect("a pid in the pidfile");
+    assert!(alive(pid));
+    kill(pid, "-TERM");
+    eventually("the daemon exits", || !alive(pid));
+    eventually("the pidfile goes", || !pidfile.exists());
+}
+
+// Input: keepalived -v, -h, -t on a valid file, on a broken one, on a
+// missing one, -C, an unknown option.
+// Output: 0, 0, 0, 5 (keepalived's code for config errors), 2 (no file),
+// 1 with a message saying why, 1.
+#[test]
+fn keepalived_checks_and_answers_like_keepalived() {
+    let n = Names::new();
+    let v = n.run("keepalived", &["-v"]);
+    assert_eq!(code(&v), Some(0));
+    assert!(String::from_utf8_lossy(&v.stderr).starts_with("Keepalived v2.2.7"));
+    assert_eq!(code(&n.run("keepalived", &["--help"])), Some(0));
+    let good = n.write(
+        "good.conf",
+        "vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    virtual_ipaddress {\n        10.0.0.1/24\n    }\n}\n",
+    );
+    assert_eq!(code(&n.run("keepalived", &["-t", "-f", &good])), Some(0));
+    let bad = n.write(
+        "bad.conf",
+        "vrrp_instance VI_1 {\n    virtual_router_id 300\n}\n",
+    );
+    let failed = n.run("keepalived", &["-t", "-f", &bad]);
+    assert_eq!(
+        code(&failed),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
+    assert_eq!(
+        code(&n.run("keepalived", &["-t", "-f", "/nonexistent.conf"])),
+        Some(2)
+    );
+    let checkers = n.run("keepalived", &["-C", "-f", &good]);
+    assert_eq!(code(&checkers), Some(1));
+    assert!(String::from_utf8_lossy(&checkers.stderr).contains("not supported"));
+    assert_eq!(code(&n.run("keepalived", &["--bogus"])), Some(1));
+}
