@@ -7,7 +7,7 @@ use crate::{CheckArgs, DumpFormat};
 use anyhow::Result;
 use haven_core::config::haproxy::{self, HaproxyConfig, ParseOptions};
 use haven_core::config::keepalived::{self, KeepalivedConfig};
-use haven_core::config::{Diagnostics, Form, Severity};
+use haven_core::config::{Diagnostics, Form, Parsed, Severity};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -63,12 +63,18 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitCode> {
 /// Reads keepalived.conf (and its includes), printing every diagnostic as
 /// `keepalived -t` does; `None` when there are errors.
 pub(crate) fn load_keepalived(path: &Path) -> Result<Option<KeepalivedConfig>> {
+    let parsed = parse_keepalived(path)?;
+    Ok(parsed.config.filter(|_| !parsed.diagnostics.has_errors()))
+}
+
+/// Reads keepalived.conf (and its includes), printing every diagnostic.
+pub(crate) fn parse_keepalived(path: &Path) -> Result<Parsed<KeepalivedConfig>> {
     let name = path.to_string_lossy();
     let parsed = keepalived::parse(&name, &read_text(path)?, &FsLoader);
     for d in &parsed.diagnostics {
         eprintln!("{d}");
     }
-    Ok(parsed.config.filter(|_| !parsed.diagnostics.has_errors()))
+    Ok(parsed)
 }
 
 /// Reads haproxy.cfg files and directories as one configuration, printing

@@ -289,3 +289,82 @@ fn keepalived_checks_and_answers_like_keepalived() {
     assert!(String::from_utf8_lossy(&checkers.stderr).contains("not supported"));
     assert_eq!(code(&n.run("keepalived", &["--bogus"])), Some(1));
 }
+
+// The network-namespace lab of the VRRP tests; this file uses one host.
+#[allow(dead_code)]
+#[path = "lab/mod.rs"]
+mod lab;
+
+/// The corpus files where `keepalived -t` exits differently on purpose.
+const KNOWN_EXIT_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "keepalived/009-EngAhmedNazmy-HA_LoadBalancer.conf",
+        "keepalived exits 6 for its script-security checks (script owners and permissions), which haven does not make; haven exits 5 for the same file's errors",
+    ),
+    (
+        "keepalived/030-snemarch-dns-doodle.conf",
+        "its one error is inside an LVS virtual_server block, which haven skips with a note",
+    ),
+];
+
+// Input: `keepalived -t -f FILE` for each keepalived.conf of the corpus,
+// on a host like the one the real verdicts came from (only lo and eth0:
+// a network namespace built by the test).
+// Output: the exit code keepalived 2.2.7 gave (MANIFEST.tsv), except the
+// documented differences.
+#[test]
+fn keepalived_t_exits_as_keepalived_on_the_corpus() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    if !corpus.join("MANIFEST.tsv").is_file() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "corpus missing under CI=true"
+        );
+        return;
+    }
+    if !lab::available() {
+        return;
+    }
+    let mut host = lab::Lab::new("kt");
+    host.host("h", 1);
+    let ns = host.ns("h");
+    let manifest = std::fs::read_to_string(corpus.join("MANIFEST.tsv")).expect("manifest");
+    let mut differences = Vec::new();
+    let mut checked = 0;
+    for row in manifest
+        .lines()
+        .skip(1)
+        .filter(|r| r.starts_with("keepalived/"))
+    {
+        let cols: Vec<&str> = row.split('\t').collect();
+        let file = cols[0];
+        let want: i32 = cols[5]
+            .split("exit=")
+            .nth(1)
+            .and_then(|r| r.split(';').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let got = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns,
+                env!("CARGO_BIN_EXE_haven"),
+                "keepalived",
+                "-t",
+                "-f",
+            ])
+            .arg(corpus.join(file))
+            .output()
+            .expect("runs")
+            .status
+            .code();
+        checked += 1;
+        let excused = KNOWN_EXIT_DIFFERENCES.iter().any(|(f, _)| *f == file);
+        if got != Some(want) && !excused {
+            differences.push(format!("{file}: keepalived {want}, haven {got:?}"));
+        }
+    }
+    assert_eq!(checked, 31);
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

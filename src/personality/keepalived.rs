@@ -1,13 +1,14 @@
 //! `keepalived ARGS`: keepalived 2.2's command line for the VRRP side.
-//! `-t` checks the config and exits 0, or non-zero on any problem (5 for
-//! errors, 2 when the file cannot be read, as 2.2.7); `-v` prints the
-//! version. Otherwise VRRP runs: in the foreground with `-n`, else in the
+//! `-t` checks the config and this host (interfaces, scripts) and exits
+//! as 2.2.7 does ([`config_test`]); `-v` prints the version. Otherwise VRRP runs: in the foreground with `-n`, else in the
 //! background, its pid in `-p` (and `-r`). `-C` (checkers only) is
 //! refused: haven has no LVS checkers. Signals: SIGTERM and SIGINT stop
 //! gracefully; SIGHUP is accepted and re-reads nothing yet.
 
 use super::value;
 use crate::run::{launch, Action, Launch};
+use haven_core::config::keepalived::KeepalivedConfig;
+use haven_core::config::Parsed;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio::signal::unix::SignalKind;
@@ -130,17 +131,19 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
         eprintln!("Configuration file '{}' does not exist", file.display());
         return ExitCode::from(2);
     }
-    let cfg = match crate::check::load_keepalived(&file) {
-        Ok(Some(cfg)) => cfg,
-        Ok(None) => return ExitCode::from(5),
+    let parsed = match crate::check::parse_keepalived(&file) {
+        Ok(parsed) => parsed,
         Err(e) => {
             eprintln!("{e:#}");
             return ExitCode::from(2);
         }
     };
     if args.test {
-        return ExitCode::SUCCESS;
+        return config_test(&parsed, &file.to_string_lossy());
     }
+    let Some(cfg) = parsed.config.filter(|_| !parsed.diagnostics.has_errors()) else {
+        return ExitCode::from(5);
+    };
     let result = launch(Launch {
         haproxy: None,
         keepalived: Some(cfg),
@@ -154,6 +157,98 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
         eprintln!("{e:#}");
         ExitCode::from(1)
     })
+}
+
+/// `-t`'s exit code, as keepalived 2.2.7 gives it: 0 when nothing at all
+/// was reported; 2 when the file cannot be read as a config (a misplaced
+/// `{` or an unset `${NAME}`, a keyword missing its parameter:
+/// keepalived's fatal errors); 5 for
+/// any other problem, warnings and missing interfaces or scripts of this
+/// host included. haven's own notes ("not supported yet") do not count.
+fn config_test(parsed: &Parsed<KeepalivedConfig>, file: &str) -> ExitCode {
+    let reported: Vec<&str> = parsed
+        .diagnostics
+        .iter()
+        .filter(|d| !d.is_haven_note())
+        .map(|d| d.message.as_str())
+        .collect();
+    // keepalived reads an unset `${NAME}` as a stray `{`.
+    let fatal = reported.iter().any(|m| {
+        m.starts_with("Unexpected '{'")
+            || m.contains("is missing a parameter")
+            || m.starts_with("undefined variable '${")
+    });
+    let host = parsed
+        .config
+        .as_ref()
+        .map(|cfg| host_problems(cfg, file))
+        .unwrap_or_default();
+    for p in &host {
+        eprintln!("{p}");
+    }
+    match (fatal, reported.is_empty() && host.is_empty()) {
+        (true, _) => ExitCode::from(2),
+        (false, true) => ExitCode::SUCCESS,
+        (false, false) => ExitCode::from(5),
+    }
+}
+
+/// What keepalived finds missing on this host: interfaces the instances
+/// use, scripts that cannot be run. In keepalived's words.
+fn host_problems(cfg: &KeepalivedConfig, file: &str) -> Vec<String> {
+    let name = std::path::Path::new(file)
+        .file_name()
+        .map_or_else(|| file.to_owned(), |n| n.to_string_lossy().into_owned());
+    let links: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for i in &cfg.instances {
+        if !links.contains(&i.interface) {
+            out.push(format!(
+                "({name}: Line {}) WARNING - interface {} for vrrp_instance {} doesn't exist",
+                i.line, i.interface, i.name
+            ));
+        }
+        for t in i
+            .track_interfaces
+            .iter()
+            .filter(|t| !links.contains(&t.name))
+        {
+            out.push(format!(
+                "({name}: Line {}) ({}) tracked interface {} doesn't exist",
+                i.line, i.name, t.name
+            ));
+        }
+    }
+    for s in cfg.scripts.iter().filter(|s| !runnable(&s.script)) {
+        out.push(format!(
+            "Disabling track script {} since not found/accessible",
+            s.name
+        ));
+    }
+    out
+}
+
+/// Whether the program of command line `script` exists and is executable
+/// (searched in PATH when it has no slash).
+fn runnable(script: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(program) = script.split_whitespace().next() else {
+        return false;
+    };
+    let executable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        return executable(std::path::Path::new(program));
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| executable(&dir.join(program))))
 }
 
 #[cfg(test)]

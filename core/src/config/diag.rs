@@ -52,7 +52,22 @@ pub struct Diagnostic {
     pub source_line: Option<String>,
 }
 
+/// The words of haven's note on something it reads but does not act on
+/// (the real program says nothing there).
+pub const NOT_SUPPORTED: &str = "parsed, not supported yet";
+
+/// haven's note that `what` is read but not acted on.
+pub fn not_supported(what: &str) -> String {
+    format!("'{what}' {NOT_SUPPORTED}")
+}
+
 impl Diagnostic {
+    /// True for haven's own notes, which the real program does not print
+    /// (and which so never change its exit code).
+    pub fn is_haven_note(&self) -> bool {
+        self.message.contains(NOT_SUPPORTED)
+    }
+
     /// The source line and a caret under the column, when both are known.
     pub fn caret(&self) -> Option<String> {
         let text = self.source_line.as_deref()?;

@@ -9,7 +9,7 @@ mod diag;
 pub mod haproxy;
 pub mod keepalived;
 
-pub use diag::{Diagnostic, Diagnostics, Form, Severity};
+pub use diag::{not_supported, Diagnostic, Diagnostics, Form, Severity, NOT_SUPPORTED};
 
 /// Fetches the text of files a config includes (keepalived's `include`).
 ///

@@ -544,7 +544,7 @@ impl<'o> Parser<'o> {
         self.warn(
             Form::Parsing,
             col,
-            format!("'{what}' parsed, not supported yet."),
+            format!("{}.", crate::config::not_supported(what)),
         );
     }
 

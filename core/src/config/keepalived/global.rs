@@ -5,6 +5,7 @@ use super::model::*;
 use super::parse::block;
 use super::syntax::Node;
 use super::values::Args;
+use crate::config::not_supported;
 use crate::config::Severity;
 
 /// `global_defs` keywords keepalived knows that haven does not act on yet.
@@ -151,9 +152,7 @@ pub(crate) fn global_defs(node: &Node, g: &mut GlobalDefs, args: &mut Args<'_>) 
                     }
                 }
             }
-            _ if UNSUPPORTED.contains(&kw) => {
-                args.warn(&n.key, format!("'{kw}' parsed, not supported yet"))
-            }
+            _ if UNSUPPORTED.contains(&kw) => args.warn(&n.key, not_supported(kw)),
             _ => args.error(&n.key, format!("unknown keyword '{kw}' in global_defs")),
         }
     }

@@ -6,6 +6,7 @@ use super::model::*;
 use super::parse::{block, notify_keyword};
 use super::syntax::Node;
 use super::values::Args;
+use crate::config::{not_supported, NOT_SUPPORTED};
 use crate::time::Duration;
 use std::net::IpAddr;
 
@@ -194,9 +195,7 @@ pub(crate) fn vrrp_instance(
                     i.garp_master_refresh = (v > 0).then(|| Duration::from_secs(v as u64));
                 }
             }
-            _ if UNSUPPORTED.contains(&kw) => {
-                args.warn(&n.key, format!("'{kw}' parsed, not supported yet"))
-            }
+            _ if UNSUPPORTED.contains(&kw) => args.warn(&n.key, not_supported(kw)),
             _ => {
                 args.error(
                     &n.key,
@@ -283,10 +282,7 @@ fn vip(n: &Node, args: &mut Args<'_>) -> Option<Vip> {
             "brd" | "broadcast" | "scope" | "metric" | "preferred_lft" | "valid_lft" | "peer" => {}
             "no_track" | "home" | "-nodad" | "nodad" | "noprefixroute" | "autojoin" => continue,
             other => {
-                args.warn(
-                    t,
-                    format!("'{other}' in virtual_ipaddress parsed, not supported yet"),
-                );
+                args.warn(t, format!("'{other}' in virtual_ipaddress {NOT_SUPPORTED}"));
                 continue;
             }
         }

@@ -5,6 +5,7 @@ use super::model::*;
 use super::syntax::{build_tree, tokenize, Node};
 use super::values::{command, Args};
 use super::{global, instance, validate};
+use crate::config::not_supported;
 use crate::config::{Diagnostics, Parsed, SourceLoader};
 use crate::time::Duration;
 
@@ -66,7 +67,7 @@ pub fn parse(name: &str, text: &str, loader: &dyn SourceLoader) -> Parsed<Keepal
                 }
             }
             kw if UNSUPPORTED_TOP.contains(&kw) => {
-                args.warn(&node.key, format!("'{kw}' parsed, not supported yet"));
+                args.warn(&node.key, not_supported(kw));
             }
             kw => args.error(&node.key, format!("unknown keyword '{kw}'")),
         }
@@ -186,10 +187,7 @@ fn sync_group(node: &Node, args: &mut Args<'_>) -> Option<SyncGroup> {
             | "track_process"
             | "track_bfd"
             | "notify_priority_changes" => {
-                args.warn(
-                    &n.key,
-                    format!("'{}' parsed, not supported yet", n.key.text),
-                );
+                args.warn(&n.key, not_supported(&n.key.text));
             }
             kw => args.error(
                 &n.key,
