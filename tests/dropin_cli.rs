@@ -368,3 +368,97 @@ fn keepalived_t_exits_as_keepalived_on_the_corpus() {
     assert_eq!(checked, 31);
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// GET http://127.0.0.1:8080/ on a fresh connection inside the lab.
+fn local_get() -> Result<String, String> {
+    let mut s = TcpStream::connect(("127.0.0.1", 8080)).map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(3)))
+        .map_err(|e| e.to_string())?;
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .map_err(|e| format!("send: {e}"))?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)
+        .map_err(|e| format!("read: {e}"))?;
+    if out.starts_with("HTTP/1.1 200") {
+        Ok(out)
+    } else {
+        Err(format!("answer: {out:?}"))
+    }
+}
+
+// Input: in a namespace with net.ipv4.tcp_migrate_req=1 (Linux 5.14+),
+// haproxy -db serving; a client making a request on a new connection
+// every 2 ms; three reloads, each a new `haproxy -db -sf <old pid>`.
+// Output: every old process exits 0 once the new one listens, and the
+// client saw no failed request (connections queued on a closing listener
+// move to the new one).
+#[test]
+fn reloads_with_sf_lose_no_request() {
+    if !lab::available() {
+        return;
+    }
+    let n = Names::new();
+    let mut lab = lab::Lab::new("sf");
+    lab.host("h", 1);
+    lab.inside("h", || {
+        std::fs::write("/proc/sys/net/ipv4/tcp_migrate_req", "1")
+    })
+    .join()
+    .expect("thread")
+    .expect("tcp_migrate_req");
+    lab.web("h", "W");
+    let cfg = n.write(
+        "h.cfg",
+        &proxy_cfg(8080, "127.0.0.1:80".parse().expect("addr")),
+    );
+    let haproxy = n.path("haproxy");
+    let haproxy = haproxy.to_str().expect("utf-8");
+    let pidfile = |i: usize| n.dir.path().join(format!("h{i}.pid"));
+    let mut procs = vec![lab.spawn(
+        "h",
+        haproxy,
+        &["-db", "-f", &cfg, "-p", pidfile(0).to_str().expect("utf-8")],
+        &n.dir.path().join("h0.log"),
+    )];
+    eventually("the first serves", || pid_in(&pidfile(0)).is_some());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let done = std::sync::Arc::clone(&stop);
+    let client = lab.inside("h", move || {
+        let (mut ok, mut failed) = (0, Vec::new());
+        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            match local_get() {
+                Ok(_) => ok += 1,
+                Err(e) => failed.push(e),
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        (ok, failed)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    for i in 1..=3 {
+        let old = pid_in(&pidfile(i - 1)).expect("old pid").to_string();
+        let new_pid = pidfile(i);
+        let args = [
+            "-db",
+            "-f",
+            &cfg,
+            "-p",
+            new_pid.to_str().expect("utf-8"),
+            "-sf",
+            &old,
+        ];
+        procs.push(lab.spawn("h", haproxy, &args, &n.dir.path().join(format!("h{i}.log"))));
+        let before = procs[i - 1];
+        eventually("the old one exits", || lab.exited(before));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ok, failed) = client.join().expect("client");
+    assert!(
+        failed.is_empty(),
+        "{} failed of {}: {failed:?}",
+        failed.len(),
+        ok + failed.len()
+    );
+    assert!(ok > 200, "only {ok} requests");
+}

@@ -177,6 +177,9 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
         .clone()
         .or(cfg.global.pidfile.as_ref().map(PathBuf::from));
     let (finish, terminate) = (args.finish, args.terminate);
+    if !(finish.is_empty() && terminate.is_empty()) && !migrates_queued_connections() {
+        eprintln!("[WARNING]  ({}) : connections queued on the old process's sockets when it closes them are reset; set net.ipv4.tcp_migrate_req=1 (Linux 5.14+) for reloads that lose none.", std::process::id());
+    }
     let result = launch(Launch {
         haproxy: Some((cfg, args.files)),
         keepalived: None,
@@ -199,6 +202,12 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
         eprintln!("[ALERT]    : {e:#}");
         ExitCode::from(1)
     })
+}
+
+/// Whether the kernel hands connections queued on a closing listener to
+/// another listener of the same port (`net.ipv4.tcp_migrate_req`).
+fn migrates_queued_connections() -> bool {
+    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_migrate_req").is_ok_and(|v| v.trim() == "1")
 }
 
 #[cfg(test)]
