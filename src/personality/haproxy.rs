@@ -177,7 +177,8 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
         .clone()
         .or(cfg.global.pidfile.as_ref().map(PathBuf::from));
     let (finish, terminate) = (args.finish, args.terminate);
-    if !(finish.is_empty() && terminate.is_empty()) && !migrates_queued_connections() {
+    let replaces_others = !(finish.is_empty() && terminate.is_empty());
+    if replaces_others && !migrates_queued_connections() {
         eprintln!("[WARNING]  ({}) : connections queued on the old process's sockets when it closes them are reset; set net.ipv4.tcp_migrate_req=1 (Linux 5.14+) for reloads that lose none.", std::process::id());
     }
     let result = launch(Launch {
