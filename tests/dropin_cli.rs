@@ -462,3 +462,31 @@ fn reloads_with_sf_lose_no_request() {
     );
     assert!(ok > 200, "only {ok} requests");
 }
+
+// Input: a listening socket the test opens and hands down (not
+// close-on-exec), named `bind fd@N` in the config of `haproxy -db`.
+// Output: haven serves on it; the address it listens on is the test's.
+#[test]
+fn bind_fd_serves_on_an_inherited_socket() {
+    use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+    use std::os::fd::AsRawFd;
+    let n = Names::new();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    fcntl(&listener, FcntlArg::F_SETFD(FdFlag::empty())).expect("keep across exec");
+    let fd = listener.as_raw_fd();
+    let text = proxy_cfg(1, backend("F")).replace("bind 127.0.0.1:1", &format!("bind fd@{fd}"));
+    let cfg = n.write("fd.cfg", &text);
+    let _haproxy = Reaped(
+        Command::new(n.path("haproxy"))
+            .args(["-db", "-f", &cfg])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starts"),
+    );
+    eventually("haven answers on the inherited socket", || {
+        get(port).as_deref() == Some("F")
+    });
+    drop(listener);
+}

@@ -104,6 +104,7 @@ fn book_143_haproxy_model() {
             addr: None,
             port: 80,
             port_end: 80,
+            fd: None,
             line: 22
         }]
     );

@@ -8,6 +8,7 @@ mod clock;
 mod driver;
 mod forward;
 mod front;
+mod inherit;
 mod listen;
 mod logger;
 mod probe;

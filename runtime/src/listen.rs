@@ -35,6 +35,16 @@ pub enum StartError {
         /// Why.
         reason: std::io::Error,
     },
+    /// A `bind fd@N` names no listening socket of this process.
+    #[error("[ALERT]    : Starting frontend {frontend}: 'bind' : cannot use file descriptor '{fd}' : {reason}")]
+    Inherit {
+        /// Frontend name.
+        frontend: String,
+        /// The fd.
+        fd: i32,
+        /// Why.
+        reason: std::io::Error,
+    },
     /// The `stats socket` could not be opened.
     #[error("[ALERT]    : Starting proxy GLOBAL: cannot bind UNIX socket [{path}]: {reason}")]
     Socket {
@@ -233,6 +243,33 @@ pub async fn start_with(
         let (enable, enabled_rx) = watch::channel(true);
         enabled.insert(index, enable);
         for bind in &p.binds {
+            if let Some(fd) = bind.fd {
+                let listener = crate::inherit::inherited(fd)
+                    .and_then(|l| {
+                        l.set_nonblocking(true)?;
+                        TcpListener::from_std(l)
+                    })
+                    .map_err(|reason| StartError::Inherit {
+                        frontend: p.name.clone(),
+                        fd,
+                        reason,
+                    })?;
+                let addr = listener
+                    .local_addr()
+                    .map_err(|reason| StartError::Inherit {
+                        frontend: p.name.clone(),
+                        fd,
+                        reason,
+                    })?;
+                listeners.push((p.name.clone(), addr));
+                accepts.push(tokio::spawn(accept(
+                    listener,
+                    Arc::clone(&shared),
+                    drain_rx.clone(),
+                    enabled_rx.clone(),
+                )));
+                continue;
+            }
             for port in bind.port..=bind.port_end {
                 let ip = bind.addr.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
                 let addr = SocketAddr::new(ip, port);

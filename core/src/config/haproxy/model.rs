@@ -195,6 +195,9 @@ pub struct Bind {
     pub port: u16,
     /// Last port (equal to `port` unless a range was given).
     pub port_end: u16,
+    /// `fd@N`: a listening socket the process inherits (the address and
+    /// ports are then unused).
+    pub fd: Option<i32>,
     /// Line of the `bind`.
     pub line: u32,
 }

@@ -287,6 +287,23 @@ impl Parser<'_> {
         let line = self.line;
         let mut binds = Vec::new();
         for part in spec.text.split(',') {
+            if let Some(n) = part.strip_prefix("fd@") {
+                match n.parse::<i32>() {
+                    Ok(fd) if fd >= 0 => binds.push(Bind {
+                        addr: None,
+                        port: 0,
+                        port_end: 0,
+                        fd: Some(fd),
+                        line,
+                    }),
+                    _ => self.error(
+                        Form::Parsing,
+                        spec.col,
+                        format!("'bind' : invalid file descriptor '{n}' in '{}'.", spec.text),
+                    ),
+                }
+                continue;
+            }
             if part.starts_with('/')
                 || part.contains('@') && !part.starts_with("ipv4@") && !part.starts_with("ipv6@")
             {
@@ -316,6 +333,7 @@ impl Parser<'_> {
                             addr,
                             port,
                             port_end,
+                            fd: None,
                             line,
                         }),
                         Some(PortSpec::Offset(_)) => {
