@@ -42,6 +42,13 @@ enum Command {
     Sweep(SweepArgs),
     /// Render the plots and report.html of a run or sweep directory.
     Report(ReportArgs),
+    /// Print a shell completion script: `haven completions bash >
+    /// /etc/bash_completion.d/haven`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Behave as haproxy with its own flags (as when started as
     /// `haproxy`): `haven haproxy -c -f haproxy.cfg`.
     #[command(disable_help_flag = true)]
@@ -201,6 +208,12 @@ fn main() -> ExitCode {
         Command::Reload(args) => reload::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         Command::Report(args) => report::render(&args.dir).map(|()| ExitCode::SUCCESS),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "haven", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

@@ -490,3 +490,28 @@ fn bind_fd_serves_on_an_inherited_socket() {
     });
     drop(listener);
 }
+
+// Input: haven completions bash, zsh, fish.
+// Output: a script for each that names haven's commands and run's flags.
+#[test]
+fn completions_cover_the_commands() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_haven"))
+            .args(["completions", shell])
+            .output()
+            .expect("runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(code(&out), Some(0));
+        for word in [
+            "sim",
+            "sweep",
+            "run",
+            "reload",
+            "haproxy",
+            "keepalived",
+            "log-detail",
+        ] {
+            assert!(text.contains(word), "{shell}: no {word}");
+        }
+    }
+}
