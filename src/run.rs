@@ -35,7 +35,12 @@ pub(crate) enum Action {
     Immediate,
     /// Re-read haproxy.cfg.
     Reload,
+    /// Write the VRRP statistics to [`STATS_DUMP`] (keepalived's SIGUSR2).
+    DumpStats,
 }
+
+/// Where keepalived writes its statistics dump.
+const STATS_DUMP: &str = "/tmp/keepalived.stats";
 
 /// `haven run`'s signals: SIGTERM and SIGINT stop gracefully, SIGHUP
 /// reloads.
@@ -144,6 +149,12 @@ fn serve(launch: Launch) -> Result<ExitCode> {
                     Some(Action::Reload) => {
                         if let Some(running) = &mut proxy {
                             reload(running, &files, &vrrp_status).await;
+                        }
+                    }
+                    Some(Action::DumpStats) => {
+                        let dump = haven_core::vrrp::stats_dump(&vrrp_status.borrow());
+                        if let Err(e) = std::fs::write(STATS_DUMP, dump) {
+                            eprintln!("haven: cannot write {STATS_DUMP}: {e}");
                         }
                     }
                     Some(action) => break action,

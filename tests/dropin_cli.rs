@@ -516,3 +516,54 @@ fn completions_cover_the_commands() {
         }
     }
 }
+
+// Input: `keepalived -n -l -p PIDFILE` (haven by that name) alone on a
+// lab host, one instance; once it is MASTER, SIGUSR2, then SIGTERM.
+// Output: it takes the VIP; /tmp/keepalived.stats holds its counters in
+// keepalived's layout; SIGTERM removes the VIP and the pidfile.
+#[test]
+fn keepalived_runs_vrrp_and_dumps_its_stats() {
+    if !lab::available() {
+        return;
+    }
+    let n = Names::new();
+    let mut host = lab::Lab::new("kd");
+    host.host("h", 1);
+    let conf = n.write(
+        "k.conf",
+        "vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    advert_int 1\n    virtual_ipaddress {\n        10.77.0.60/24\n    }\n}\n",
+    );
+    let pidfile = n.dir.path().join("k.pid");
+    let keepalived = n.path("keepalived");
+    let args = [
+        "-n",
+        "-l",
+        "-f",
+        &conf,
+        "-p",
+        pidfile.to_str().expect("utf-8"),
+    ];
+    let k = host.spawn(
+        "h",
+        keepalived.to_str().expect("utf-8"),
+        &args,
+        &n.dir.path().join("k.log"),
+    );
+    eventually("it takes the VIP", || host.has_address("h", "10.77.0.60"));
+    let _ = std::fs::remove_file("/tmp/keepalived.stats");
+    host.signal(k, "-USR2");
+    let mut dump = String::new();
+    eventually("the stats dump", || {
+        dump = std::fs::read_to_string("/tmp/keepalived.stats").unwrap_or_default();
+        dump.contains("Priority Zero")
+    });
+    assert!(
+        dump.starts_with("VRRP Instance: VI_1\n  Advertisements:\n"),
+        "{dump}"
+    );
+    assert!(dump.contains("\n  Became master: 1\n"), "{dump}");
+    host.signal(k, "-TERM");
+    eventually("it exits", || host.exited(k));
+    assert!(!host.has_address("h", "10.77.0.60"), "the VIP stayed");
+    assert!(!pidfile.exists(), "the pidfile stayed");
+}

@@ -1,9 +1,11 @@
 //! `keepalived ARGS`: keepalived 2.2's command line for the VRRP side.
 //! `-t` checks the config and this host (interfaces, scripts) and exits
-//! as 2.2.7 does ([`config_test`]); `-v` prints the version. Otherwise VRRP runs: in the foreground with `-n`, else in the
-//! background, its pid in `-p` (and `-r`). `-C` (checkers only) is
+//! as 2.2.7 does ([`config_test`]); `-v` prints the version. Otherwise
+//! VRRP runs: in the foreground with `-n`, else in the background, its pid
+//! in `-p` (and `-r`). `-C` (checkers only) is
 //! refused: haven has no LVS checkers. Signals: SIGTERM and SIGINT stop
-//! gracefully; SIGHUP is accepted and re-reads nothing yet.
+//! gracefully; SIGUSR2 writes `/tmp/keepalived.stats` in keepalived's
+//! layout; SIGHUP is accepted and re-reads nothing yet.
 
 use super::value;
 use crate::run::{launch, Action, Launch};
@@ -39,6 +41,7 @@ const SIGNALS: &[(SignalKind, Action)] = &[
     (SignalKind::terminate(), Action::Graceful),
     (SignalKind::interrupt(), Action::Graceful),
     (SignalKind::hangup(), Action::Reload),
+    (SignalKind::user_defined2(), Action::DumpStats),
 ];
 
 /// What the command line asks for.

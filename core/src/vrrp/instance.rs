@@ -25,6 +25,12 @@ pub struct Stats {
     pub rejected: std::collections::BTreeMap<&'static str, u64>,
     /// Times this instance became MASTER.
     pub became_master: u64,
+    /// Times it gave the VIPs up (leaving MASTER).
+    pub released_master: u64,
+    /// Priority-0 adverts received.
+    pub priority_zero_received: u64,
+    /// Priority-0 adverts sent.
+    pub priority_zero_sent: u64,
 }
 
 /// How long a stopping master keeps its VIPs once the new master is heard.
@@ -454,6 +460,7 @@ impl Instance {
     /// A valid advert from `from` (it passed the receive checks).
     pub(crate) fn on_advert(&mut self, ctx: &mut Ctx<'_>, adv: &Advert, from: IpAddr) {
         self.stats.adverts_received += 1;
+        self.stats.priority_zero_received += u64::from(adv.priority == 0);
         match (self.state, ctx.compat) {
             (State::Backup, Compat::V2_2) => self.backup_rx_v2(ctx, adv, from),
             (State::Backup, Compat::V1_2) => self.backup_rx_v1(ctx, adv),
@@ -629,6 +636,7 @@ impl Instance {
         });
         ctx.emit(Output::RemoveVips { instance: self.idx });
         self.vips_set = false;
+        self.stats.released_master += 1;
         if ctx.compat == Compat::V1_2 {
             self.netlink(ctx, false);
         }
@@ -722,6 +730,7 @@ impl Instance {
         for dst in dsts {
             self.ip_id = self.ip_id.wrapping_add(1).max(1);
             self.stats.adverts_sent += 1;
+            self.stats.priority_zero_sent += u64::from(priority == 0);
             ctx.emit(Output::Advert {
                 instance: self.idx,
                 src: self.src,

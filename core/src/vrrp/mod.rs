@@ -9,6 +9,7 @@
 
 mod checksum;
 mod daemon;
+mod dump;
 mod garp;
 mod idiom;
 mod instance;
@@ -18,6 +19,7 @@ mod script;
 pub mod timers;
 
 pub use daemon::{HostInfo, InstanceView, SetupError, Vrrp};
+pub use dump::stats_dump;
 pub use garp::{garp_frame, na_frame, GARP_LEN, NA_LEN};
 pub use idiom::is_haproxy_idiom;
 pub use instance::Stats;
