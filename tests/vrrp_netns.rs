@@ -4,7 +4,11 @@
 //! the test. VRRP goes over raw sockets on the lab's bridge, the VIP
 //! through netlink, GARP on AF_PACKET.
 
+// The lab's web hosts serve with it.
 mod lab;
+#[allow(dead_code)]
+#[path = "support/mod.rs"]
+mod support;
 
 use lab::{get, within, Lab, PREFIX};
 use std::net::SocketAddr;

@@ -182,31 +182,8 @@ impl Lab {
     /// with 200 and `body`.
     pub(crate) fn web(&self, name: &str, body: &'static str) {
         let ready = self.inside(name, || TcpListener::bind("0.0.0.0:80").expect("bind :80"));
-        let listener = ready.join().expect("listener");
-        std::thread::spawn(move || {
-            for mut stream in listener.incoming().flatten() {
-                std::thread::spawn(move || serve(&mut stream, body));
-            }
-        });
+        crate::support::serve_on(ready.join().expect("listener"), body);
     }
-}
-
-/// Answers one request with `body`, then closes.
-fn serve(stream: &mut TcpStream, body: &str) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => seen.extend_from_slice(&buf[..n]),
-        }
-    }
-    let reply = format!(
-        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write_all(reply.as_bytes());
 }
 
 impl Drop for Lab {

@@ -55,20 +55,12 @@ pub fn na_frame(mac: [u8; 6], vip: std::net::Ipv6Addr) -> [u8; NA_LEN] {
 
 /// The ICMPv6 checksum over the pseudo-header and `message`.
 fn icmpv6_checksum(src: &[u8], dst: &[u8], message: &[u8]) -> u16 {
-    let mut pseudo = Vec::with_capacity(40 + message.len());
-    pseudo.extend_from_slice(src);
-    pseudo.extend_from_slice(dst);
-    pseudo.extend_from_slice(&(message.len() as u32).to_be_bytes());
-    pseudo.extend_from_slice(&[0, 0, 0, 58]);
-    pseudo.extend_from_slice(message);
-    let mut sum: u32 = pseudo
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
+    use super::checksum::{finish, sum};
+    let length = (message.len() as u32).to_be_bytes();
+    let acc = [src, dst, &length, &[0, 0, 0, 58], message]
+        .iter()
+        .fold(0, |acc, part| sum(acc, part));
+    finish(acc)
 }
 
 #[cfg(test)]
