@@ -515,6 +515,7 @@ fn keepalived_runs_vrrp_and_dumps_its_stats() {
         "{dump}"
     );
     assert!(dump.contains("\n  Became master: 1\n"), "{dump}");
+    let _ = std::fs::remove_file("/tmp/keepalived.stats");
     host.signal(k, "-TERM");
     eventually("it exits", || host.exited(k));
     assert!(!host.has_address("h", "10.77.0.60"), "the VIP stayed");
