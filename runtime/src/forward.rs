@@ -1,22 +1,29 @@
-//! Sending a request to a server over a pooled HTTP/1.1 connection. A
-//! connection from the pool counts as connected at once; one that turns
-//! out closed before the request went out is replaced by a fresh one, as
-//! haproxy does with idle connections.
+//! Sending a request to a server over a pooled HTTP/1.1 connection, in
+//! the request's own task: the request goes out in one write, the answer
+//! is read with `httparse` and core's chunked decoder. A connection from
+//! the pool counts as connected at once; one that turns out closed before
+//! any byte of an answer is replaced by a fresh one, as haproxy does with
+//! idle connections.
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper::{HeaderMap, Request, StatusCode};
-use hyper_util::rt::TokioIo;
+use bytes::{Buf, Bytes, BytesMut};
+use haven_core::http1::{parse_response_head, ChunkedDecoder, ResponseFraming, ResponseHead};
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::http::request::Parts;
+use hyper::{HeaderMap, StatusCode};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+/// Largest response head read.
+const MAX_HEAD: usize = 65_536;
 
 /// Idle keep-alive connections to servers.
 #[derive(Debug, Default)]
 pub(crate) struct Pool {
-    idle: Mutex<BTreeMap<SocketAddr, Vec<SendRequest<Full<Bytes>>>>>,
+    idle: Mutex<BTreeMap<SocketAddr, Vec<TcpStream>>>,
 }
 
 /// A server's whole answer.
@@ -38,34 +45,68 @@ pub(crate) enum ForwardError {
     Broken,
 }
 
+/// A request ready for the wire.
+#[derive(Debug, Clone)]
+pub(crate) struct Outgoing {
+    /// Head and body, HTTP/1.1.
+    bytes: Bytes,
+    /// A `HEAD` request: the answer has no body.
+    head: bool,
+}
+
+impl Outgoing {
+    /// `parts` and `body` as one HTTP/1.1 message.
+    pub(crate) fn new(parts: &Parts, body: &[u8]) -> Self {
+        let mut out = Vec::with_capacity(256 + body.len());
+        let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let _ = write!(out, "{} {target} HTTP/1.1\r\n", parts.method);
+        for (name, value) in &parts.headers {
+            if name != "content-length" {
+                out.extend_from_slice(name.as_str().as_bytes());
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(value.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        if !body.is_empty() {
+            let _ = write!(out, "content-length: {}\r\n", body.len());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(body);
+        Self {
+            bytes: Bytes::from(out),
+            head: parts.method == hyper::Method::HEAD,
+        }
+    }
+}
+
+/// How an exchange on one connection ended badly.
+enum Failure {
+    /// Closed before any byte of an answer: nothing was processed.
+    Unanswered,
+    /// Broken half-way.
+    Broken,
+}
+
 impl Pool {
-    fn take(&self, addr: SocketAddr) -> Option<SendRequest<Full<Bytes>>> {
+    /// An idle connection to `addr` that is still open.
+    fn take(&self, addr: SocketAddr) -> Option<TcpStream> {
         let mut idle = self.idle.lock().ok()?;
         let list = idle.get_mut(&addr)?;
         while let Some(s) = list.pop() {
-            if !s.is_closed() {
+            // Open and quiet: reading would block.
+            let mut probe = [0u8; 1];
+            if matches!(s.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+            {
                 return Some(s);
             }
         }
         None
     }
 
-    fn put(self: &Arc<Self>, addr: SocketAddr, mut sender: SendRequest<Full<Bytes>>) {
-        if sender.is_ready() {
-            self.park(addr, sender);
-            return;
-        }
-        let pool = Arc::clone(self);
-        tokio::spawn(async move {
-            if sender.ready().await.is_ok() {
-                pool.park(addr, sender);
-            }
-        });
-    }
-
-    fn park(&self, addr: SocketAddr, sender: SendRequest<Full<Bytes>>) {
+    fn park(&self, addr: SocketAddr, stream: TcpStream) {
         if let Ok(mut idle) = self.idle.lock() {
-            idle.entry(addr).or_default().push(sender);
+            idle.entry(addr).or_default().push(stream);
         }
     }
 
@@ -73,59 +114,142 @@ impl Pool {
     /// With `reuse` false the connection is a new one, closed after the
     /// response (`http-server-close`, `httpclose`).
     pub(crate) async fn forward(
-        self: &Arc<Self>,
+        &self,
         addr: SocketAddr,
-        req: Request<Full<Bytes>>,
+        req: Outgoing,
         reuse: bool,
         connected: impl FnOnce(),
     ) -> Result<Answer, ForwardError> {
         let mut connected = Some(connected);
-        let mut req = req;
         let mut pooled = if reuse { self.take(addr) } else { None };
         loop {
             let from_pool = pooled.is_some();
-            let mut sender = match pooled.take() {
+            let mut stream = match pooled.take() {
                 Some(s) => s,
                 None => connect(addr).await?,
             };
             if let Some(c) = connected.take() {
                 c();
             }
-            match sender.try_send_request(req).await {
-                Ok(resp) => {
-                    let (parts, body) = resp.into_parts();
-                    let body = body.collect().await.map_err(|_| ForwardError::Broken)?;
-                    if reuse {
-                        self.put(addr, sender);
+            match exchange(&mut stream, &req).await {
+                Ok((answer, keep)) => {
+                    if reuse && keep {
+                        self.park(addr, stream);
                     }
-                    let reason = parts
-                        .extensions
-                        .get::<hyper::ext::ReasonPhrase>()
-                        .map(|r| Bytes::copy_from_slice(r.as_bytes()));
-                    return Ok(Answer {
-                        status: parts.status,
-                        reason,
-                        headers: parts.headers,
-                        body: body.to_bytes(),
-                    });
+                    return Ok(answer);
                 }
-                Err(mut e) => match e.take_message() {
-                    Some(unsent) if from_pool => req = unsent,
-                    _ => return Err(ForwardError::Broken),
-                },
+                Err(Failure::Unanswered) if from_pool => {}
+                Err(_) => return Err(ForwardError::Broken),
             }
         }
     }
 }
 
-async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, ForwardError> {
+async fn connect(addr: SocketAddr) -> Result<TcpStream, ForwardError> {
     let stream = TcpStream::connect(addr)
         .await
         .map_err(|_| ForwardError::Connect)?;
     let _ = stream.set_nodelay(true);
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    Ok(stream)
+}
+
+/// Reads more into `buf`; false at the end of the stream.
+async fn fill(stream: &mut TcpStream, buf: &mut BytesMut) -> Result<bool, Failure> {
+    stream
+        .read_buf(buf)
         .await
-        .map_err(|_| ForwardError::Connect)?;
-    tokio::spawn(conn);
-    Ok(sender)
+        .map(|n| n > 0)
+        .map_err(|_| Failure::Broken)
+}
+
+/// Sends `req` and reads the whole answer; true when the connection may
+/// serve another request.
+async fn exchange(stream: &mut TcpStream, req: &Outgoing) -> Result<(Answer, bool), Failure> {
+    if stream.write_all(&req.bytes).await.is_err() {
+        return Err(Failure::Unanswered);
+    }
+    let mut buf = BytesMut::with_capacity(4096);
+    let head = loop {
+        match parse_response_head(&buf, req.head) {
+            Ok(Some((head, len))) => {
+                buf.advance(len);
+                // 1xx answers are interim: read on.
+                if (100..200).contains(&head.code) {
+                    continue;
+                }
+                break head;
+            }
+            Ok(None) => {}
+            Err(_) => return Err(Failure::Broken),
+        }
+        if buf.len() >= MAX_HEAD {
+            return Err(Failure::Broken);
+        }
+        if !fill(stream, &mut buf).await? {
+            return Err(if buf.is_empty() {
+                Failure::Unanswered
+            } else {
+                Failure::Broken
+            });
+        }
+    };
+    let answer = answer_of(&head)?;
+    let mut keep = head.keep_alive;
+    let body = match head.body {
+        ResponseFraming::Empty => Bytes::new(),
+        ResponseFraming::Length(n) => {
+            let n = usize::try_from(n).map_err(|_| Failure::Broken)?;
+            while buf.len() < n {
+                if !fill(stream, &mut buf).await? {
+                    return Err(Failure::Broken);
+                }
+            }
+            buf.split_to(n).freeze()
+        }
+        ResponseFraming::Chunked => {
+            let mut decoder = ChunkedDecoder::default();
+            let mut out = Vec::new();
+            loop {
+                let used = decoder.feed(&buf, &mut out).map_err(|_| Failure::Broken)?;
+                buf.advance(used);
+                if decoder.is_done() {
+                    break;
+                }
+                if !fill(stream, &mut buf).await? {
+                    return Err(Failure::Broken);
+                }
+            }
+            Bytes::from(out)
+        }
+        ResponseFraming::UntilClose => {
+            keep = false;
+            while fill(stream, &mut buf).await? {}
+            buf.split().freeze()
+        }
+    };
+    keep &= buf.is_empty();
+    Ok((Answer { body, ..answer }, keep))
+}
+
+/// The answer (without body) of a response head; `Err` when the head
+/// does not fit the HTTP types.
+fn answer_of(head: &ResponseHead) -> Result<Answer, Failure> {
+    let status = StatusCode::from_u16(head.code).map_err(|_| Failure::Broken)?;
+    let reason = Some(head.reason.as_str())
+        .filter(|r| Some(*r) != status.canonical_reason())
+        .map(|r| Bytes::copy_from_slice(r.as_bytes()));
+    let mut headers = HeaderMap::with_capacity(head.headers.len());
+    for (name, value) in &head.headers {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Failure::Broken)?;
+        headers.append(
+            name,
+            HeaderValue::from_bytes(value).map_err(|_| Failure::Broken)?,
+        );
+    }
+    Ok(Answer {
+        status,
+        reason,
+        headers,
+        body: Bytes::new(),
+    })
 }

@@ -3,7 +3,7 @@
 //! request task decides nothing; it reports.
 
 use crate::driver::{Command, Event};
-use crate::forward::{Answer, ForwardError, Pool};
+use crate::forward::{Answer, ForwardError, Outgoing, Pool};
 use crate::front::ClientTimeouts;
 use crate::logger::Logger;
 use crate::wire::{self, Manner, Wire};
@@ -12,10 +12,8 @@ use haven_core::config::haproxy::Forwardfor;
 use haven_core::log::haproxy::HttpLog;
 use haven_core::log::syslog::Civil;
 use haven_core::proxy::{adds_forwarded_for, Outcome, StreamId};
-use http_body_util::Full;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::http::request::Parts;
-use hyper::Request;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -208,6 +206,7 @@ impl Exchange {
         mut left: oneshot::Receiver<()>,
     ) {
         let (id, events) = (self.id, self.shared.events.clone());
+        let outgoing = Outgoing::new(&parts, &body);
         let mut answer: Option<Answer> = None;
         let mut attempt = None;
         let mut client_gone = false;
@@ -221,7 +220,7 @@ impl Exchange {
                 cmd = rx.recv() => match cmd {
                     Some(Command::Connect { addr, reuse }) => {
                         let reuse = reuse && !self.shared.server_close;
-                        let req = Request::from_parts(parts.clone(), Full::new(body.clone()));
+                        let req = outgoing.clone();
                         let (pool, events) = (Arc::clone(&self.shared.pool), events.clone());
                         attempt = Some(Box::pin(async move {
                             pool.forward(addr, req, reuse, || {

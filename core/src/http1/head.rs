@@ -103,7 +103,10 @@ pub fn parse_head(buf: &[u8], max: usize) -> Result<Option<(Head, usize)>, HeadE
 }
 
 /// The comma-separated elements of every `name` header, trimmed.
-fn values<'a>(headers: &'a [(String, Vec<u8>)], name: &'a str) -> impl Iterator<Item = &'a [u8]> {
+pub(super) fn values<'a>(
+    headers: &'a [(String, Vec<u8>)],
+    name: &'a str,
+) -> impl Iterator<Item = &'a [u8]> {
     headers
         .iter()
         .filter(move |(n, _)| n == name)

@@ -1,10 +1,13 @@
-//! HTTP/1.1 request framing as haproxy's front side applies it: the head
-//! with its size and header-count limits, the body length rules that
-//! stop request smuggling, and chunked decoding. Sans-IO: callers feed
+//! HTTP/1.1 framing: requests as haproxy's front side reads them (the
+//! head with its size and header-count limits, the body length rules that
+//! stop request smuggling), servers' response heads, and chunked
+//! decoding. Sans-IO: callers feed
 //! bytes and get a decision back.
 
 mod chunked;
 mod head;
+mod response;
 
 pub use chunked::{ChunkError, ChunkedDecoder};
 pub use head::{parse_head, BodyFraming, Head, HeadError, MAX_HEADERS};
+pub use response::{parse_response_head, ResponseError, ResponseFraming, ResponseHead};

@@ -1,0 +1,156 @@
+//! A server's response head: status, headers, how the body is delimited,
+//! and whether the connection may carry another request.
+
+use super::head::values;
+
+/// How a response body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseFraming {
+    /// No body (HEAD, 1xx, 204, 304).
+    Empty,
+    /// `Content-Length` bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Until the server closes.
+    UntilClose,
+}
+
+/// A parsed response head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHead {
+    /// Status code.
+    pub code: u16,
+    /// Reason phrase as sent.
+    pub reason: String,
+    /// Headers in order, names lower-cased.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// How the body is delimited.
+    pub body: ResponseFraming,
+    /// True when the connection may serve another request.
+    pub keep_alive: bool,
+}
+
+/// Why a response head is refused (the server's answer is broken: 502).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("invalid response head")]
+pub struct ResponseError;
+
+/// Parses the response head at the start of `buf`, answering a request
+/// that was (`head_request`) a HEAD. `Ok(None)`: incomplete.
+pub fn parse_response_head(
+    buf: &[u8],
+    head_request: bool,
+) -> Result<Option<(ResponseHead, usize)>, ResponseError> {
+    let mut slots = [httparse::EMPTY_HEADER; super::MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut slots);
+    let len = match resp.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(_) => return Err(ResponseError),
+    };
+    let (Some(code), Some(minor)) = (resp.code, resp.version) else {
+        return Err(ResponseError);
+    };
+    let headers: Vec<(String, Vec<u8>)> = resp
+        .headers
+        .iter()
+        .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))
+        .collect();
+    let tokens = |name: &'static str| values(&headers, name);
+    let has = |name: &'static str, token: &str| {
+        tokens(name).any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
+    };
+    let keep_alive = if minor == 0 {
+        has("connection", "keep-alive")
+    } else {
+        !has("connection", "close")
+    };
+    let length = tokens("content-length")
+        .next()
+        .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok());
+    let body = if head_request || matches!(code, 100..=199 | 204 | 304) {
+        ResponseFraming::Empty
+    } else if tokens("transfer-encoding")
+        .last()
+        .is_some_and(|t| t.eq_ignore_ascii_case(b"chunked"))
+    {
+        ResponseFraming::Chunked
+    } else if let Some(n) = length {
+        ResponseFraming::Length(n)
+    } else {
+        ResponseFraming::UntilClose
+    };
+    Ok(Some((
+        ResponseHead {
+            code,
+            reason: resp.reason.unwrap_or("").to_owned(),
+            headers,
+            body,
+            keep_alive,
+        },
+        len,
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, head: bool) -> ResponseHead {
+        parse_response_head(text.as_bytes(), head)
+            .expect("valid")
+            .expect("complete")
+            .0
+    }
+
+    #[test]
+    fn framing_follows_the_method_status_and_headers() {
+        let r = parse("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc", false);
+        assert_eq!(
+            (r.code, r.body, r.keep_alive),
+            (200, ResponseFraming::Length(3), true)
+        );
+        assert_eq!(
+            parse("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", true).body,
+            ResponseFraming::Empty
+        );
+        assert_eq!(
+            parse("HTTP/1.1 204 No Content\r\n\r\n", false).body,
+            ResponseFraming::Empty
+        );
+        assert_eq!(
+            parse(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 9\r\n\r\n",
+                false
+            )
+            .body,
+            ResponseFraming::Chunked
+        );
+        let old = parse("HTTP/1.0 200 OK\r\n\r\n", false);
+        assert_eq!(
+            (old.body, old.keep_alive),
+            (ResponseFraming::UntilClose, false)
+        );
+        assert!(
+            !parse(
+                "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+                false
+            )
+            .keep_alive
+        );
+        assert_eq!(parse("HTTP/1.1 599 Odd\r\n\r\n", false).reason, "Odd");
+    }
+
+    #[test]
+    fn garbage_and_partial_heads() {
+        assert_eq!(
+            parse_response_head(b"NOT HTTP\r\n\r\n", false),
+            Err(ResponseError)
+        );
+        assert_eq!(
+            parse_response_head(b"HTTP/1.1 200 OK\r\nX:", false),
+            Ok(None)
+        );
+    }
+}
