@@ -88,7 +88,8 @@ pub(crate) async fn connection(
         first = false;
         request.manner.keep_alive &= !shared.client_close && !*draining.borrow();
         let (leave, left) = oneshot::channel();
-        let mut answer = serve(request, Arc::clone(&shared), client, left);
+        let answer = serve(request, Arc::clone(&shared), client, left);
+        tokio::pin!(answer);
         let mut leave = Some(leave);
         let wire = loop {
             tokio::select! {
@@ -100,7 +101,7 @@ pub(crate) async fn connection(
                 }
             }
         };
-        let Ok(wire) = wire else { return };
+        let Some(wire) = wire else { return };
         let write = stream.write_all(&wire.bytes);
         let written = match deadline(timeouts.client) {
             Some(d) => timeout_at(d, write).await.unwrap_or(Ok(())),

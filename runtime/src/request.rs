@@ -114,16 +114,17 @@ fn strip_hop_by_hop(h: &mut hyper::HeaderMap) {
     }
 }
 
-/// Serves one request from `client`: hands it to an [`Exchange`] task
-/// that outlives the client, as haproxy keeps a request it has read
-/// (`option abortonclose` is core's to apply). The answer comes on the
-/// returned channel; `left` fires (or is dropped) when the client goes.
+/// Serves one request from `client`: returns the [`Exchange`] that
+/// answers it. The caller drives it to its end even when the client has
+/// gone, as haproxy keeps a request it has read (`option abortonclose` is
+/// core's to apply); `left` fires (or is dropped) when the client goes.
+/// `None`: the driver is gone.
 pub(crate) fn serve(
     request: ReadRequest,
     shared: Arc<Shared>,
     client: SocketAddr,
     left: oneshot::Receiver<()>,
-) -> oneshot::Receiver<Wire> {
+) -> impl std::future::Future<Output = Option<Wire>> + Send {
     let ReadRequest {
         mut parts,
         body,
@@ -169,7 +170,6 @@ pub(crate) fn serve(
             }
         }
     }
-    let (reply, answer) = oneshot::channel();
     let exchange = Exchange {
         shared,
         id,
@@ -180,11 +180,11 @@ pub(crate) fn serve(
         request_line,
         bytes_in,
     };
-    tokio::spawn(exchange.run(parts, body, rx, reply, left));
-    answer
+    exchange.run(parts, body, rx, left)
 }
 
-/// One request after it was read: obeys the driver until it is answered.
+/// One request after it was read: obeys the driver until it is answered,
+/// in the task of its client's connection.
 struct Exchange {
     shared: Arc<Shared>,
     id: StreamId,
@@ -202,9 +202,8 @@ impl Exchange {
         parts: Parts,
         body: Bytes,
         mut rx: UnboundedReceiver<Command>,
-        reply: oneshot::Sender<Wire>,
         mut left: oneshot::Receiver<()>,
-    ) {
+    ) -> Option<Wire> {
         let (id, events) = (self.id, self.shared.events.clone());
         let outgoing = Outgoing::new(&parts, &body);
         let mut answer: Option<Answer> = None;
@@ -240,8 +239,7 @@ impl Exchange {
                                 page.headers.insert(name, v);
                             }
                         }
-                        let _ = reply.send(wire::encode(&page, self.manner));
-                        return;
+                        return Some(wire::encode(&page, self.manner));
                     }
                     Some(Command::Finish { outcome, generated, backend, server }) => {
                         let page = match (generated, answer.take()) {
@@ -263,10 +261,9 @@ impl Exchange {
                             let line = self.log_line(&outcome, backend, server, marks, bytes);
                             self.shared.logger.traffic(self.shared.frontend, &line);
                         }
-                        let _ = reply.send(wire);
-                        return;
+                        return Some(wire);
                     }
-                    None => return,
+                    None => return None,
                 },
                 result = async { attempt.as_mut().expect("guarded").await }, if attempt.is_some() => {
                     attempt = None;
