@@ -11,7 +11,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
-use support::{backend, eventually, get, proxy_cfg};
+use support::{backend, eventually, free_port, get, proxy_cfg};
 
 /// A directory with `haproxy` and `keepalived` symlinks to haven.
 struct Names {
@@ -48,13 +48,6 @@ impl Names {
 
 fn code(o: &Output) -> Option<i32> {
     o.status.code()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 fn kill(pid: i32, sig: &str) {

@@ -6,10 +6,10 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::net::TcpListener;
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use support::{backend, eventually, get, proxy_cfg as config};
+use support::{backend, eventually, free_port, get, proxy_cfg as config};
 
 /// Kills the child if the test ends early.
 struct Haven(Child);
@@ -29,6 +29,31 @@ fn signal(child: &Child, sig: &str) {
     assert!(status.success());
 }
 
+/// `haven run -f cfg EXTRA...`, its stderr into `stderr`.
+fn run(cfg: &Path, extra: &[&OsStr], stderr: Stdio) -> Haven {
+    let child = Command::new(env!("CARGO_BIN_EXE_haven"))
+        .arg("run")
+        .arg("-f")
+        .arg(cfg)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("haven starts");
+    Haven(child)
+}
+
+/// Sends SIGTERM and waits for the exit; its code.
+fn terminate(haven: &mut Haven) -> Option<i32> {
+    signal(&haven.0, "-TERM");
+    let mut status = None;
+    eventually("haven exits on SIGTERM", || {
+        status = haven.0.try_wait().expect("wait");
+        status.is_some()
+    });
+    status.and_then(|s| s.code())
+}
+
 fn stderr_of(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
@@ -40,23 +65,13 @@ fn stderr_of(path: &Path) -> String {
 #[test]
 fn reload_keeps_serving_through_a_broken_config_and_takes_a_good_one() {
     let (a, b) = (backend("A"), backend("B"));
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
+    let port = free_port();
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = dir.path().join("haproxy.cfg");
     let log = dir.path().join("stderr.log");
     std::fs::write(&cfg, config(port, a)).expect("write config");
-    let child = Command::new(env!("CARGO_BIN_EXE_haven"))
-        .arg("run")
-        .arg("-f")
-        .arg(&cfg)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("haven starts");
-    let mut haven = Haven(child);
+    let log_file = std::fs::File::create(&log).expect("log file");
+    let mut haven = run(&cfg, &[], log_file.into());
     eventually("A answers", || get(port).as_deref() == Some("A"));
 
     std::fs::write(
@@ -83,13 +98,7 @@ fn reload_keeps_serving_through_a_broken_config_and_takes_a_good_one() {
     });
     assert!(stderr_of(&log).contains("configuration reloaded"));
 
-    signal(&haven.0, "-TERM");
-    let mut status = None;
-    eventually("haven exits on SIGTERM", || {
-        status = haven.0.try_wait().expect("wait");
-        status.is_some()
-    });
-    assert_eq!(status.and_then(|s| s.code()), Some(0));
+    assert_eq!(terminate(&mut haven), Some(0));
     assert!(stderr_of(&log).contains("stopping"));
 }
 
@@ -102,25 +111,12 @@ fn reload_keeps_serving_through_a_broken_config_and_takes_a_good_one() {
 #[test]
 fn haven_reload_checks_then_signals_the_pidfile_process() {
     let (a, b) = (backend("A"), backend("B"));
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
+    let port = free_port();
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = dir.path().join("haproxy.cfg");
     let pidfile = dir.path().join("haven.pid");
     std::fs::write(&cfg, config(port, a)).expect("write config");
-    let child = Command::new(env!("CARGO_BIN_EXE_haven"))
-        .arg("run")
-        .arg("-f")
-        .arg(&cfg)
-        .arg("-p")
-        .arg(&pidfile)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("haven starts");
-    let mut haven = Haven(child);
+    let mut haven = run(&cfg, &["-p".as_ref(), pidfile.as_os_str()], Stdio::null());
     eventually("A answers", || get(port).as_deref() == Some("A"));
     let pid = std::fs::read_to_string(&pidfile).expect("pidfile");
     assert_eq!(pid, format!("{}\n", haven.0.id()));
@@ -161,9 +157,6 @@ fn haven_reload_checks_then_signals_the_pidfile_process() {
         get(port).as_deref() == Some("B")
     });
 
-    signal(&haven.0, "-TERM");
-    eventually("haven exits on SIGTERM", || {
-        haven.0.try_wait().expect("wait").is_some()
-    });
+    assert_eq!(terminate(&mut haven), Some(0));
     assert!(!pidfile.exists(), "the pidfile is removed at exit");
 }
