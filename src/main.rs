@@ -91,6 +91,9 @@ pub(crate) struct ReloadArgs {
     /// names the process when --pidfile is not given.
     #[arg(short = 'f', long = "file", value_name = "FILE|DIR")]
     haproxy: Vec<PathBuf>,
+    /// The new keepalived.conf: checked first.
+    #[arg(short = 'k', long = "keepalived", value_name = "FILE")]
+    keepalived: Option<PathBuf>,
     /// The pidfile of the running `haven run`.
     #[arg(short = 'p', long = "pidfile", value_name = "FILE")]
     pidfile: Option<PathBuf>,

@@ -1,5 +1,5 @@
-//! `haven reload`: asks a running `haven run` to re-read its config
-//! (SIGHUP to the pid in its pidfile). Given the config files, it checks
+//! `haven reload`: asks a running `haven run` to re-read haproxy.cfg and
+//! keepalived.conf (SIGHUP to the pid in its pidfile). Given the config files, it checks
 //! them first and sends nothing when they have errors, so the operator
 //! sees the errors where the command was typed; the daemon would refuse
 //! them anyway and keep serving.
@@ -20,6 +20,12 @@ pub(crate) fn run(args: &ReloadArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(1));
         };
         pidfile = pidfile.or(cfg.global.pidfile.map(PathBuf::from));
+    }
+    if let Some(path) = &args.keepalived {
+        if crate::check::load_keepalived(path)?.is_none() {
+            eprintln!("haven: the new keepalived.conf has errors; reload not sent");
+            return Ok(ExitCode::from(1));
+        }
     }
     let Some(pidfile) = pidfile else {
         bail!("which process? give --pidfile, or -f with a config that sets `pidfile`");

@@ -3,10 +3,11 @@
 //! keepalived.conf like `haven check` (refusing to start on an error),
 //! then serves the proxy, the VRRP daemon, or both in one process, until a
 //! signal says otherwise. What each signal means is the caller's choice
-//! ([`Signals`]): a reload re-reads haproxy.cfg, starting the new proxy
+//! ([`Action`]): a reload re-reads haproxy.cfg, starting the new proxy
 //! beside the old one (same addresses, SO_REUSEPORT) while the old one
-//! drains, and refuses a broken config, which keeps the old one serving;
-//! VRRP keeps its state across it. A graceful stop hands the VIP over
+//! drains, and re-reads keepalived.conf, whose instances keep their state
+//! (keepalived's SIGHUP); a broken file is refused and the running config
+//! goes on. A graceful stop hands the VIP over
 //! (priority 0, kept until the new master is heard), then lets requests in
 //! progress finish for up to [`GRACE`]. The pidfile lives as long as the
 //! process serves.
@@ -17,7 +18,7 @@ use haven_core::config::keepalived::KeepalivedConfig;
 use haven_core::vrrp::InstanceView;
 use haven_runtime::{Running, VrrpLog, VrrpRunning};
 use std::future::pending;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
@@ -33,7 +34,7 @@ pub(crate) enum Action {
     Graceful,
     /// Exit at once.
     Immediate,
-    /// Re-read haproxy.cfg.
+    /// Re-read haproxy.cfg and keepalived.conf.
     Reload,
     /// Write the VRRP statistics to [`STATS_DUMP`] (keepalived's SIGUSR2).
     DumpStats,
@@ -54,7 +55,8 @@ pub(crate) const HAVEN_SIGNALS: &[(SignalKind, Action)] = &[
 pub(crate) struct Launch {
     /// The proxy's config and the files it was read from (for reloads).
     pub(crate) haproxy: Option<(HaproxyConfig, Vec<PathBuf>)>,
-    pub(crate) keepalived: Option<KeepalivedConfig>,
+    /// The VRRP config and its file.
+    pub(crate) keepalived: Option<(KeepalivedConfig, PathBuf)>,
     /// Print keepalived's detail lines.
     pub(crate) log_detail: bool,
     pub(crate) pidfile: Option<PathBuf>,
@@ -135,9 +137,12 @@ fn serve(launch: Launch) -> Result<ExitCode> {
         let log = VrrpLog {
             detail: launch.log_detail,
         };
-        let mut vrrp: Option<VrrpRunning> = match launch.keepalived {
-            Some(cfg) => Some(haven_runtime::start_vrrp(cfg, log, listeners, status).await?),
-            None => None,
+        let (mut vrrp, keepalived_file) = match launch.keepalived {
+            Some((cfg, file)) => (
+                Some(haven_runtime::start_vrrp(cfg, log, listeners, status).await?),
+                Some(file),
+            ),
+            None => (None, None),
         };
         let mut actions = watch_signals(launch.signals)?;
         (launch.on_ready)();
@@ -149,6 +154,9 @@ fn serve(launch: Launch) -> Result<ExitCode> {
                     Some(Action::Reload) => {
                         if let Some(running) = &mut proxy {
                             reload(running, &files, &vrrp_status).await;
+                        }
+                        if let (Some(running), Some(file)) = (&vrrp, &keepalived_file) {
+                            reload_vrrp(running, file).await;
                         }
                     }
                     Some(Action::DumpStats) => {
@@ -201,6 +209,22 @@ async fn reload(
     }
 }
 
+/// Re-reads keepalived.conf into the running VRRP daemon, or refuses it.
+async fn reload_vrrp(running: &VrrpRunning, file: &Path) {
+    let reloaded = match crate::check::load_keepalived(file) {
+        Ok(Some(cfg)) => running.reload(cfg).await.map_err(anyhow::Error::from),
+        Ok(None) => Err(anyhow::anyhow!("the configuration has errors")),
+        Err(e) => Err(e),
+    };
+    match reloaded {
+        Ok(()) => eprintln!("haven: {} reloaded", file.display()),
+        Err(e) => eprintln!(
+            "haven: reload of {} refused: {e:#}; VRRP goes on with the previous configuration",
+            file.display()
+        ),
+    }
+}
+
 /// Runs `haven run`.
 pub(crate) fn run(args: &crate::RunArgs) -> Result<ExitCode> {
     if args.haproxy.is_empty() && args.keepalived.is_none() {
@@ -216,7 +240,7 @@ pub(crate) fn run(args: &crate::RunArgs) -> Result<ExitCode> {
     let keepalived = match &args.keepalived {
         None => None,
         Some(path) => match crate::check::load_keepalived(path)? {
-            Some(cfg) => Some(cfg),
+            Some(cfg) => Some((cfg, path.clone())),
             None => return Ok(ExitCode::from(1)),
         },
     };

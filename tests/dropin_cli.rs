@@ -464,9 +464,12 @@ fn completions_cover_the_commands() {
 }
 
 // Input: `keepalived -n -l -p PIDFILE` (haven by that name) alone on a
-// lab host, one instance; once it is MASTER, SIGUSR2, then SIGTERM.
-// Output: it takes the VIP; /tmp/keepalived.stats holds its counters in
-// keepalived's layout; SIGTERM removes the VIP and the pidfile.
+// lab host, one instance; once it is MASTER, the config's VIP is changed
+// and SIGHUP sent; then SIGUSR2, then SIGTERM.
+// Output: it takes the VIP; the reload swaps the VIPs while the instance
+// stays MASTER (no second "Entering MASTER STATE", its counters kept);
+// /tmp/keepalived.stats holds them in keepalived's layout; SIGTERM
+// removes the VIP and the pidfile.
 #[test]
 fn keepalived_runs_vrrp_and_dumps_its_stats() {
     if !lab::available() {
@@ -475,10 +478,13 @@ fn keepalived_runs_vrrp_and_dumps_its_stats() {
     let n = Names::new();
     let mut host = lab::Lab::new("kd");
     host.host("h", 1);
-    let conf = n.write(
-        "k.conf",
-        "vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    advert_int 1\n    virtual_ipaddress {\n        10.77.0.60/24\n    }\n}\n",
-    );
+    let conf_with = |vip: &str| {
+        n.write(
+            "k.conf",
+            &format!("vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    advert_int 1\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n"),
+        )
+    };
+    let conf = conf_with("10.77.0.60");
     let pidfile = n.dir.path().join("k.pid");
     let keepalived = n.path("keepalived");
     let args = [
@@ -496,6 +502,14 @@ fn keepalived_runs_vrrp_and_dumps_its_stats() {
         &n.dir.path().join("k.log"),
     );
     eventually("it takes the VIP", || host.has_address("h", "10.77.0.60"));
+    conf_with("10.77.0.61");
+    host.signal(k, "-HUP");
+    eventually("the reload swaps the VIPs", || {
+        host.has_address("h", "10.77.0.61") && !host.has_address("h", "10.77.0.60")
+    });
+    let log = std::fs::read_to_string(n.dir.path().join("k.log")).unwrap_or_default();
+    assert!(log.contains("Reloading"), "{log}");
+    assert_eq!(log.matches("Entering MASTER STATE").count(), 1, "{log}");
     let _ = std::fs::remove_file("/tmp/keepalived.stats");
     host.signal(k, "-USR2");
     let mut dump = String::new();
@@ -511,6 +525,6 @@ fn keepalived_runs_vrrp_and_dumps_its_stats() {
     let _ = std::fs::remove_file("/tmp/keepalived.stats");
     host.signal(k, "-TERM");
     eventually("it exits", || host.exited(k));
-    assert!(!host.has_address("h", "10.77.0.60"), "the VIP stayed");
+    assert!(!host.has_address("h", "10.77.0.61"), "the VIP stayed");
     assert!(!pidfile.exists(), "the pidfile stayed");
 }

@@ -108,6 +108,26 @@ impl Node {
         Ok(())
     }
 
+    /// keepalived re-reads its config, now `cfg`, on `host` (SIGHUP; see
+    /// [`Vrrp::reload`]). On an error nothing changes.
+    pub fn reload_keepalived(
+        &mut self,
+        now: Instant,
+        cfg: KeepalivedConfig,
+        host: HostInfo,
+    ) -> Result<(), SetupError> {
+        if let Some((old, vrrp)) = &mut self.keepalived {
+            let mut t = Scoped {
+                sched: &mut self.sched,
+                wrap: NodeTimer::Vrrp,
+            };
+            vrrp.reload(now, &cfg, &host, &mut t)?;
+            *old = cfg;
+            self.host = host;
+        }
+        Ok(())
+    }
+
     /// Graceful keepalived stop (SIGTERM). A master may go on holding its
     /// VIPs for a while ([`Node::keepalived_active`]).
     pub fn stop_keepalived(&mut self, now: Instant) {

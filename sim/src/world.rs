@@ -453,7 +453,7 @@ impl<'a> World<'a> {
                         }
                     }
                 }
-                Output::AddVips { instance } | Output::RemoveVips { instance } => {
+                Output::AddVips { instance, .. } | Output::RemoveVips { instance, .. } => {
                     let add = matches!(o, Output::AddVips { .. });
                     self.hosts[h].vips.insert(instance, add);
                     let inst = self.instance_name(h, instance);
@@ -493,7 +493,8 @@ impl<'a> World<'a> {
                         },
                     );
                 }
-                Output::KillScript { .. } => {}
+                // Scenarios have no reload: configs never switch.
+                Output::KillScript { .. } | Output::Reconfigured => {}
                 Output::Mail { alert, .. } => {
                     let row = TimelineRow::new(now, &name, "mail", "", &alert.subject);
                     self.rec.row(row);

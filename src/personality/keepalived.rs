@@ -4,8 +4,8 @@
 //! VRRP runs: in the foreground with `-n`, else in the background, its pid
 //! in `-p` (and `-r`). `-C` (checkers only) is
 //! refused: haven has no LVS checkers. Signals: SIGTERM and SIGINT stop
-//! gracefully; SIGUSR2 writes `/tmp/keepalived.stats` in keepalived's
-//! layout; SIGHUP is accepted and re-reads nothing yet.
+//! gracefully; SIGHUP re-reads the config, instances keeping their state;
+//! SIGUSR2 writes `/tmp/keepalived.stats` in keepalived's layout.
 
 use super::value;
 use crate::run::{launch, Action, Launch};
@@ -36,7 +36,7 @@ const USAGE: &str = "Usage: keepalived [OPTION...]
   -h, --help                   Display this help message
 ";
 
-/// keepalived's signals (SIGHUP: accepted, nothing re-read yet).
+/// keepalived's signals.
 const SIGNALS: &[(SignalKind, Action)] = &[
     (SignalKind::terminate(), Action::Graceful),
     (SignalKind::interrupt(), Action::Graceful),
@@ -149,7 +149,7 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
     };
     let result = launch(Launch {
         haproxy: None,
-        keepalived: Some(cfg),
+        keepalived: Some((cfg, file)),
         log_detail: args.detail,
         pidfile: args.pidfile.or(args.vrrp_pidfile),
         daemon: !args.foreground,

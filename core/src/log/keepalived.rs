@@ -123,6 +123,8 @@ pub enum Record {
     ScriptNowReturning { script: String, status: i32 },
     /// A received advert failed a check (its text).
     Rejected { text: String },
+    /// SIGHUP: the VRRP process re-reads its config.
+    Reloading,
     /// A tracked interface went down or up.
     Link { iface: String, up: bool },
     /// Checker process (1.x): an address appeared or disappeared.
@@ -249,6 +251,7 @@ impl fmt::Display for Formatted<'_> {
             ScriptFailed { script, end: ScriptEnd::TimedOut } => write!(f, "VRRP_Script({script}) timed_out"),
             ScriptNowReturning { script, status } => write!(f, "Script `{script}` now returning {status}"),
             Rejected { text } => f.write_str(text),
+            Reloading => f.write_str("Reloading"),
             Link { iface, up } if v1 => {
                 write!(f, "Kernel is reporting: interface {iface} {}", if *up { "UP" } else { "DOWN" })
             }

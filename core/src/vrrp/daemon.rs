@@ -66,16 +66,16 @@ pub struct InstanceView {
 /// keepalived's VRRP process.
 #[derive(Debug)]
 pub struct Vrrp {
-    compat: Compat,
-    instances: Vec<Instance>,
+    pub(super) compat: Compat,
+    pub(super) instances: Vec<Instance>,
     tracks: Vec<Vec<Track>>,
     /// Tracked interfaces of each instance: (name, weight).
     track_ifaces: Vec<Vec<(String, i32)>>,
-    scripts: Vec<Tracker>,
+    pub(super) scripts: Vec<Tracker>,
     /// Interfaces reported down.
-    links_down: Vec<String>,
-    out: VecDeque<Output>,
-    running: bool,
+    pub(super) links_down: Vec<String>,
+    pub(super) out: VecDeque<Output>,
+    pub(super) running: bool,
 }
 
 /// Whether instance `i` mails its state changes: `smtp_alert` on it, else
@@ -178,12 +178,12 @@ impl Vrrp {
             };
             self.instances[idx].start(&mut ctx, fault, pending);
         }
-        for (idx, _) in self
-            .scripts
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| self.script_used(*i))
-        {
+        self.launch_scripts(now, timers);
+    }
+
+    /// Launches every tracked script an instance uses, now.
+    pub(super) fn launch_scripts(&mut self, now: Instant, timers: &mut dyn Timers<Timer>) {
+        for idx in (0..self.scripts.len()).filter(|i| self.script_used(*i)) {
             timers.arm(Timer::Script(idx), now);
         }
     }
@@ -402,7 +402,7 @@ impl Vrrp {
 
     // ----- internals -----
 
-    fn script_used(&self, script: usize) -> bool {
+    pub(super) fn script_used(&self, script: usize) -> bool {
         self.tracks.iter().flatten().any(|t| t.script == script)
     }
 
@@ -466,7 +466,7 @@ impl Vrrp {
     }
 
     /// (a weight-0 tracker fails, a weight-0 script has not answered yet).
-    fn faults(&self, idx: usize) -> (bool, bool) {
+    pub(super) fn faults(&self, idx: usize) -> (bool, bool) {
         let mut fault = false;
         let mut pending = false;
         for t in self.tracks[idx].iter().filter(|t| t.weight == 0) {
@@ -483,7 +483,7 @@ impl Vrrp {
     }
 
     /// Sum of the weighted trackers' adjustments for instance `idx`.
-    fn adjustment(&self, idx: usize) -> i32 {
+    pub(super) fn adjustment(&self, idx: usize) -> i32 {
         let scripts = self.tracks[idx].iter().filter(|t| t.weight != 0).map(|t| {
             match (self.scripts[t.script].health, t.weight > 0) {
                 (Health::Ok, true) | (Health::Ko, false) => t.weight,

@@ -282,7 +282,7 @@ impl Instance {
         self.remove_vips(ctx);
     }
 
-    fn cancel_timers(&self, ctx: &mut Ctx<'_>) {
+    pub(crate) fn cancel_timers(&self, ctx: &mut Ctx<'_>) {
         for t in [
             Timer::MasterDown(self.idx),
             Timer::Advert(self.idx),
@@ -371,7 +371,10 @@ impl Instance {
         ctx.log(Record::SettingVips {
             inst: self.name.clone(),
         });
-        ctx.emit(Output::AddVips { instance: self.idx });
+        ctx.emit(Output::AddVips {
+            instance: self.idx,
+            addrs: self.vips.clone(),
+        });
         self.vips_set = true;
         self.stats.became_master += 1;
         self.garp_burst(ctx, self.garp_repeat);
@@ -634,7 +637,10 @@ impl Instance {
         ctx.log(Record::RemovingVips {
             inst: self.name.clone(),
         });
-        ctx.emit(Output::RemoveVips { instance: self.idx });
+        ctx.emit(Output::RemoveVips {
+            instance: self.idx,
+            addrs: self.vips.clone(),
+        });
         self.vips_set = false;
         self.stats.released_master += 1;
         if ctx.compat == Compat::V1_2 {
@@ -694,6 +700,91 @@ impl Instance {
             self.master_down(ctx.compat)
         };
         self.arm_down(ctx, down);
+    }
+
+    // ----- reload (keepalived's `clear_diff_vrrp`, `restore_vrrp_state`) -----
+
+    /// Reload, in the old config: this instance is gone, or will not keep
+    /// its state. A MASTER resigns as at a stop (priority 0, VIPs removed);
+    /// `deleted` also notifies FAULT, as keepalived does for a deleted
+    /// instance.
+    pub(crate) fn retire(&mut self, ctx: &mut Ctx<'_>, deleted: bool) {
+        self.cancel_timers(ctx);
+        if self.state == State::Master {
+            self.send_advert(ctx, 0);
+            ctx.log(Record::SentPrio0 {
+                inst: self.name.clone(),
+            });
+            self.remove_vips(ctx);
+        }
+        if deleted && self.state != State::Fault {
+            self.notify(ctx, NotifyState::Fault);
+        }
+    }
+
+    /// Reload, in the old config: a MASTER that stays one drops the VIPs
+    /// the new config no longer has (`keep`).
+    pub(crate) fn drop_stale_vips(&mut self, ctx: &mut Ctx<'_>, keep: &[IpAddr]) {
+        self.cancel_timers(ctx);
+        let stale: Vec<IpAddr> = self
+            .vips
+            .iter()
+            .filter(|a| !keep.contains(a))
+            .copied()
+            .collect();
+        if self.vips_set && !stale.is_empty() {
+            ctx.emit(Output::RemoveVips {
+                instance: self.idx,
+                addrs: stale,
+            });
+        }
+    }
+
+    /// Reload, in the new config: takes over `old`'s state and counters
+    /// without a log line or a notification. A MASTER adverts at once and
+    /// announces the VIPs the new config adds; a BACKUP waits a fresh
+    /// master down interval. `total` is the tracking adjustment.
+    pub(crate) fn resume(&mut self, ctx: &mut Ctx<'_>, old: &Self, total: i32) {
+        self.stats = old.stats.clone();
+        self.ip_id = old.ip_id;
+        self.eff_prio = clamp_priority(self.base_prio, total);
+        if ctx.compat == Compat::V1_2 {
+            ctx.timers
+                .arm(Timer::PriorityPoll(self.idx), ctx.now + self.adver_int);
+        }
+        if old.state != State::Master {
+            self.state = State::Backup;
+            self.arm_down(ctx, self.master_down(ctx.compat));
+            return;
+        }
+        self.state = State::Master;
+        self.vips_set = true;
+        let added: Vec<IpAddr> = self
+            .vips
+            .iter()
+            .filter(|a| !old.vips.contains(a))
+            .copied()
+            .collect();
+        if !added.is_empty() {
+            ctx.emit(Output::AddVips {
+                instance: self.idx,
+                addrs: added,
+            });
+            self.garp_burst(ctx, self.garp_repeat);
+        }
+        self.garp_refresh_at = self.garp_refresh.map(|every| ctx.now + every);
+        ctx.timers.arm(Timer::Advert(self.idx), ctx.now);
+    }
+
+    /// Whether `other` (of a reloaded config) is this instance again:
+    /// keepalived's `vrrp_exist`, by VRID, family, interface and, for
+    /// unicast, source address.
+    pub(crate) fn same_router(&self, other: &Self) -> bool {
+        self.vrid == other.vrid
+            && self.iface == other.iface
+            && self.src.is_ipv4() == other.src.is_ipv4()
+            && self.peers.is_empty() == other.peers.is_empty()
+            && (self.peers.is_empty() || self.src == other.src)
     }
 
     // ----- output helpers -----

@@ -15,6 +15,7 @@ mod idiom;
 mod instance;
 mod mail;
 pub mod packet;
+mod reload;
 mod script;
 pub mod timers;
 
@@ -102,10 +103,11 @@ pub enum Output {
         advert: Advert,
         ip_id: u16,
     },
-    /// Add the instance's VIPs to its interface.
-    AddVips { instance: usize },
-    /// Remove them.
-    RemoveVips { instance: usize },
+    /// Add these of the instance's VIPs (all of them, but on a reload) to
+    /// its interface.
+    AddVips { instance: usize, addrs: Vec<IpAddr> },
+    /// Remove these of its VIPs.
+    RemoveVips { instance: usize, addrs: Vec<IpAddr> },
     /// One gratuitous ARP (IPv4) or unsolicited NA (IPv6) frame.
     Garp {
         instance: usize,
@@ -130,6 +132,9 @@ pub enum Output {
     KillScript { script: usize },
     /// A log line.
     Log(Record),
+    /// A reload switched configs ([`Vrrp::reload`]): from here on,
+    /// `instance` and `script` index the new config; before, the old one.
+    Reconfigured,
 }
 
 /// What an instance method needs from the daemon.

@@ -114,6 +114,24 @@ impl Tracker {
         }
         (self.health != before).then_some(self.health)
     }
+
+    /// Reload: the same script (same name and command) keeps its health,
+    /// its counter placed as far from the rise / fall edge as before
+    /// (keepalived's `clear_diff_script`); one that had not answered yet
+    /// starts over.
+    pub(crate) fn carry(&mut self, old: &Self) {
+        if old.name != self.name || old.command != self.command || old.health == Health::Init {
+            return;
+        }
+        let full = self.rise + self.fall - 1;
+        self.result = if old.result < old.rise {
+            (self.rise - (old.rise - old.result)).max(0)
+        } else {
+            (self.rise + (old.result - old.rise)).min(full)
+        };
+        self.health = old.health;
+        self.last_status = old.last_status;
+    }
 }
 
 #[cfg(test)]

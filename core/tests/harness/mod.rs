@@ -39,6 +39,8 @@ pub struct Host {
     pub notifies: Vec<(Instant, usize, NotifyState)>,
     /// Mail alerts sent: when and the subject.
     pub mails: Vec<(Instant, String)>,
+    /// Gratuitous ARPs sent.
+    pub garps: usize,
 }
 
 enum Event {
@@ -96,6 +98,7 @@ impl World {
                     vips_set: BTreeMap::new(),
                     notifies: Vec::new(),
                     mails: Vec::new(),
+                    garps: 0,
                 }
             })
             .collect();
@@ -135,6 +138,17 @@ impl World {
         let now = self.now;
         let host = &mut self.hosts[h];
         host.vrrp.stop(now, &mut host.sched);
+        self.drain(h);
+    }
+
+    /// keepalived on `h` re-reads its config (SIGHUP), now `config`.
+    pub fn reload(&mut self, h: usize, config: KeepalivedConfig) {
+        let now = self.now;
+        let host = &mut self.hosts[h];
+        host.config = config;
+        host.vrrp
+            .reload(now, &host.config, &host_info(host.ip), &mut host.sched)
+            .expect("config runs");
         self.drain(h);
     }
 
@@ -244,10 +258,10 @@ impl World {
                         },
                     );
                 }
-                Output::AddVips { instance } => {
+                Output::AddVips { instance, .. } => {
                     self.hosts[h].vips_set.insert(instance, true);
                 }
-                Output::RemoveVips { instance } => {
+                Output::RemoveVips { instance, .. } => {
                     self.hosts[h].vips_set.insert(instance, false);
                 }
                 Output::Log(r) => {
@@ -265,7 +279,9 @@ impl World {
                     instance, state, ..
                 } => self.hosts[h].notifies.push((self.now, instance, state)),
                 Output::Mail { alert, .. } => self.hosts[h].mails.push((self.now, alert.subject)),
-                Output::Garp { .. } | Output::KillScript { .. } => {}
+                Output::Garp { .. } => self.hosts[h].garps += 1,
+                // Tests keep the instances' order across reloads.
+                Output::KillScript { .. } | Output::Reconfigured => {}
             }
         }
     }

@@ -14,7 +14,7 @@ use haven_core::vrrp::InstanceView;
 use rand_chacha::rand_core::SeedableRng;
 use std::net::SocketAddr;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 /// What reaches the VRRP driver.
@@ -27,6 +27,12 @@ pub(crate) enum VrrpEvent {
     /// Graceful stop: priority 0 advert; once the new master is heard
     /// (or 3 advert intervals passed) the VIPs go and the driver ends.
     Stop,
+    /// Re-read the config (keepalived's SIGHUP); the answer says whether
+    /// it was taken.
+    Reload {
+        cfg: Box<KeepalivedConfig>,
+        done: oneshot::Sender<Result<(), VrrpError>>,
+    },
 }
 
 /// The VRRP daemon, running.
@@ -43,6 +49,18 @@ impl VrrpRunning {
     pub async fn stop(self) {
         let _ = self.events.send(VrrpEvent::Stop);
         let _ = self.task.await;
+    }
+
+    /// Reloads `cfg` as keepalived does on SIGHUP: instances that are the
+    /// same router again keep their state (a MASTER keeps its VIPs). On
+    /// an error the old config keeps running.
+    pub async fn reload(&self, cfg: KeepalivedConfig) -> Result<(), VrrpError> {
+        let (done, answer) = oneshot::channel();
+        let cfg = Box::new(cfg);
+        self.events
+            .send(VrrpEvent::Reload { cfg, done })
+            .map_err(|_| VrrpError::Stopped)?;
+        answer.await.map_err(|_| VrrpError::Stopped)?
     }
 
     /// Runs until stopped.
@@ -120,6 +138,9 @@ async fn run(
                             vrrp.handle_script_result(now, script, end, &mut t);
                         }
                     }
+                    Some(VrrpEvent::Reload { cfg, done }) => {
+                        let _ = done.send(reload(&mut node, &mut io, *cfg, now));
+                    }
                     Some(VrrpEvent::Stop) | None => {
                         node.stop_keepalived(now);
                         stopping = true;
@@ -146,6 +167,19 @@ async fn run(
         }
     }
     io.close();
+}
+
+/// Hands `cfg` to the sockets and to core; their outputs switch configs
+/// at `Output::Reconfigured`.
+fn reload(
+    node: &mut Node,
+    io: &mut VrrpIo,
+    cfg: KeepalivedConfig,
+    now: haven_core::time::Instant,
+) -> Result<(), VrrpError> {
+    io.prepare(cfg.clone())?;
+    node.reload_keepalived(now, cfg, host_info())
+        .map_err(VrrpError::Setup)
 }
 
 async fn perform(node: &mut Node, io: &mut VrrpIo) {

@@ -13,7 +13,7 @@ mod vips;
 
 use driver::VrrpEvent;
 pub use driver::{start_vrrp, VrrpRunning};
-use haven_core::config::keepalived::{Compat, KeepalivedConfig};
+use haven_core::config::keepalived::{Compat, KeepalivedConfig, VrrpInstance};
 use haven_core::log::keepalived::Record;
 use haven_core::log::syslog::{console_line, Civil};
 use haven_core::vrrp::{self, garp_frame, is_haproxy_idiom, na_frame, HostInfo, NotifyState};
@@ -45,6 +45,9 @@ pub enum VrrpError {
     /// The config cannot run on this host.
     #[error("{0}")]
     Setup(haven_core::vrrp::SetupError),
+    /// The daemon has stopped.
+    #[error("the VRRP daemon has stopped")]
+    Stopped,
 }
 
 /// Where log lines go and which.
@@ -89,6 +92,8 @@ pub(crate) fn host_info() -> HostInfo {
 /// The VRRP side's sockets and programs.
 pub(crate) struct VrrpIo {
     cfg: KeepalivedConfig,
+    /// A reloaded config, until core switches to it.
+    pending: Option<KeepalivedConfig>,
     log: VrrpLog,
     interfaces: BTreeMap<String, NetworkInterface>,
     /// By interface and family (true: IPv6).
@@ -124,19 +129,48 @@ impl VrrpIo {
         events: UnboundedSender<VrrpEvent>,
         listeners: Option<Vec<SocketAddr>>,
     ) -> Result<Self, VrrpError> {
-        let interfaces: BTreeMap<String, NetworkInterface> = pnet_datalink::interfaces()
+        let (connection, netlink, _) = rtnetlink::new_connection().map_err(VrrpError::Netlink)?;
+        let mut io = Self {
+            outbox: mail::Outbox::new(&cfg.global, &hostname()),
+            cfg: cfg.clone(),
+            pending: None,
+            log,
+            interfaces: BTreeMap::new(),
+            sockets: BTreeMap::new(),
+            receivers: vec![tokio::spawn(connection)],
+            netlink,
+            garp: BTreeMap::new(),
+            scripts: BTreeMap::new(),
+            events,
+            listeners,
+        };
+        io.open_sockets(&cfg)?;
+        Ok(io)
+    }
+
+    /// Reload: opens what `cfg` needs beyond the current config; `cfg`
+    /// takes over at [`vrrp::Output::Reconfigured`].
+    pub(crate) fn prepare(&mut self, cfg: KeepalivedConfig) -> Result<(), VrrpError> {
+        self.open_sockets(&cfg)?;
+        self.pending = Some(cfg);
+        Ok(())
+    }
+
+    /// Opens a socket on every interface and family `cfg`'s instances
+    /// use that has none yet, and starts reading it.
+    fn open_sockets(&mut self, cfg: &KeepalivedConfig) -> Result<(), VrrpError> {
+        self.interfaces = pnet_datalink::interfaces()
             .into_iter()
             .map(|i| (i.name.clone(), i))
             .collect();
-        let mut sockets = BTreeMap::new();
-        let mut receivers = Vec::new();
         for inst in &cfg.instances {
             let name = &inst.interface;
             let v6 = inst.vips.first().is_some_and(|v| v.addr.is_ipv6());
-            if sockets.contains_key(&(name.clone(), v6)) {
+            if self.sockets.contains_key(&(name.clone(), v6)) {
                 continue;
             }
-            let link = interfaces
+            let link = self
+                .interfaces
                 .get(name)
                 .ok_or_else(|| VrrpError::NoInterface(name.clone()))?;
             let failed = |reason| VrrpError::Socket {
@@ -153,36 +187,22 @@ impl VrrpIo {
                 VrrpSocket::open_v4(name, link.index)
             };
             let socket = socket.map(Arc::new).map_err(failed)?;
-            receivers.push(tokio::spawn(receive(
+            self.receivers.push(tokio::spawn(receive(
                 Arc::clone(&socket),
                 name.clone(),
-                events.clone(),
+                self.events.clone(),
             )));
-            sockets.insert((name.clone(), v6), socket);
+            self.sockets.insert((name.clone(), v6), socket);
         }
-        let (connection, netlink, _) = rtnetlink::new_connection().map_err(VrrpError::Netlink)?;
-        receivers.push(tokio::spawn(connection));
-        let outbox = mail::Outbox::new(&cfg.global, &hostname());
-        Ok(Self {
-            outbox,
-            cfg,
-            log,
-            interfaces,
-            sockets,
-            receivers,
-            netlink,
-            garp: BTreeMap::new(),
-            scripts: BTreeMap::new(),
-            events,
-            listeners,
-        })
+        Ok(())
     }
 
     /// Removes every configured VIP left on the interfaces (by a process
     /// that was killed), as keepalived does at start.
     pub(crate) async fn clear_vips(&self) {
-        for i in 0..self.cfg.instances.len() {
-            self.change_vips(i, false).await;
+        for inst in &self.cfg.instances {
+            let all: Vec<IpAddr> = inst.vips.iter().map(|v| v.addr).collect();
+            self.change_vips(inst, &all, false).await;
         }
     }
 
@@ -207,8 +227,20 @@ impl VrrpIo {
                     let _ = s.send(&bytes, dst);
                 }
             }
-            vrrp::Output::AddVips { instance } => self.change_vips(instance, true).await,
-            vrrp::Output::RemoveVips { instance } => self.change_vips(instance, false).await,
+            vrrp::Output::AddVips { instance, addrs } => {
+                self.change_vips(&self.cfg.instances[instance], &addrs, true)
+                    .await
+            }
+            vrrp::Output::RemoveVips { instance, addrs } => {
+                self.change_vips(&self.cfg.instances[instance], &addrs, false)
+                    .await
+            }
+            vrrp::Output::Reconfigured => {
+                if let Some(cfg) = self.pending.take() {
+                    self.outbox = mail::Outbox::new(&cfg.global, &hostname());
+                    self.cfg = cfg;
+                }
+            }
             vrrp::Output::Garp { iface, addr, .. } => self.garp(&iface, addr),
             vrrp::Output::Notify {
                 instance,
@@ -234,9 +266,9 @@ impl VrrpIo {
         }
     }
 
-    async fn change_vips(&self, instance: usize, add: bool) {
-        let inst = &self.cfg.instances[instance];
-        for vip in &inst.vips {
+    /// Adds or removes the VIPs of `inst` that `addrs` lists.
+    async fn change_vips(&self, inst: &VrrpInstance, addrs: &[IpAddr], add: bool) {
+        for vip in inst.vips.iter().filter(|v| addrs.contains(&v.addr)) {
             let dev = vip.dev.as_deref().unwrap_or(&inst.interface);
             let Some(index) = self.interfaces.get(dev).map(|i| i.index) else {
                 eprintln!("haven: VIP {}: interface {dev} not found", vip.addr);
