@@ -38,6 +38,8 @@ pub(crate) enum Action {
     Reload,
     /// Write the VRRP statistics to [`STATS_DUMP`] (keepalived's SIGUSR2).
     DumpStats,
+    /// Write keepalived's data dump (its SIGUSR1).
+    DumpData,
 }
 
 /// Where keepalived writes its statistics dump.
@@ -163,6 +165,11 @@ fn serve(launch: Launch) -> Result<ExitCode> {
                         let dump = haven_core::vrrp::stats_dump(&vrrp_status.borrow());
                         if let Err(e) = std::fs::write(STATS_DUMP, dump) {
                             eprintln!("haven: cannot write {STATS_DUMP}: {e}");
+                        }
+                    }
+                    Some(Action::DumpData) => {
+                        if let Some(v) = &vrrp {
+                            v.dump_data();
                         }
                     }
                     Some(action) => break action,

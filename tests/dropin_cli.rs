@@ -465,10 +465,11 @@ fn completions_cover_the_commands() {
 
 // Input: `keepalived -n -l -p PIDFILE` (haven by that name) alone on a
 // lab host, one instance; once it is MASTER, the config's VIP is changed
-// and SIGHUP sent; then SIGUSR2, then SIGTERM.
+// and SIGHUP sent; then SIGUSR2, SIGUSR1, then SIGTERM.
 // Output: it takes the VIP; the reload swaps the VIPs while the instance
 // stays MASTER (no second "Entering MASTER STATE", its counters kept);
-// /tmp/keepalived.stats holds them in keepalived's layout; SIGTERM
+// /tmp/keepalived.stats holds them in keepalived's layout, and
+// /tmp/keepalived.data the instance as MASTER with its new VIP; SIGTERM
 // removes the VIP and the pidfile.
 #[test]
 fn keepalived_runs_vrrp_and_dumps_its_stats() {
@@ -523,6 +524,22 @@ fn keepalived_runs_vrrp_and_dumps_its_stats() {
     );
     assert!(dump.contains("\n  Became master: 1\n"), "{dump}");
     let _ = std::fs::remove_file("/tmp/keepalived.stats");
+    let _ = std::fs::remove_file("/tmp/keepalived.data");
+    host.signal(k, "-USR1");
+    let mut data = String::new();
+    eventually("the data dump", || {
+        data = std::fs::read_to_string("/tmp/keepalived.data").unwrap_or_default();
+        data.contains("------< VRRP Topology >------")
+    });
+    assert!(
+        data.contains("\n VRRP Instance = VI_1\n   VRRP Version = 2\n   State = MASTER\n"),
+        "{data}"
+    );
+    assert!(
+        data.contains("\n     10.77.0.61/24 dev eth0 scope global set\n"),
+        "{data}"
+    );
+    let _ = std::fs::remove_file("/tmp/keepalived.data");
     host.signal(k, "-TERM");
     eventually("it exits", || host.exited(k));
     assert!(!host.has_address("h", "10.77.0.61"), "the VIP stayed");

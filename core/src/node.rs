@@ -128,6 +128,12 @@ impl Node {
         Ok(())
     }
 
+    /// keepalived's data dump (SIGUSR1) of this host's VRRP side.
+    pub fn keepalived_data_dump(&self) -> Option<String> {
+        let (cfg, vrrp) = self.keepalived.as_ref()?;
+        Some(vrrp.data_dump(cfg, &self.host.hostname))
+    }
+
     /// Graceful keepalived stop (SIGTERM). A master may go on holding its
     /// VIPs for a while ([`Node::keepalived_active`]).
     pub fn stop_keepalived(&mut self, now: Instant) {

@@ -5,7 +5,8 @@
 //! in `-p` (and `-r`). `-C` (checkers only) is
 //! refused: haven has no LVS checkers. Signals: SIGTERM and SIGINT stop
 //! gracefully; SIGHUP re-reads the config, instances keeping their state;
-//! SIGUSR2 writes `/tmp/keepalived.stats` in keepalived's layout.
+//! SIGUSR1 writes `/tmp/keepalived.data` and SIGUSR2
+//! `/tmp/keepalived.stats`, in keepalived's layouts.
 
 use super::value;
 use crate::run::{launch, Action, Launch};
@@ -41,6 +42,7 @@ const SIGNALS: &[(SignalKind, Action)] = &[
     (SignalKind::terminate(), Action::Graceful),
     (SignalKind::interrupt(), Action::Graceful),
     (SignalKind::hangup(), Action::Reload),
+    (SignalKind::user_defined1(), Action::DumpData),
     (SignalKind::user_defined2(), Action::DumpStats),
 ];
 

@@ -9,6 +9,7 @@
 
 mod checksum;
 mod daemon;
+mod data_dump;
 mod dump;
 mod garp;
 mod idiom;

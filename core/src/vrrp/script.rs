@@ -32,7 +32,7 @@ pub(crate) struct Tracker {
     rise: i64,
     fall: i64,
     /// keepalived's `result`: 0..rise-1 failing, rise..rise+fall-1 passing.
-    result: i64,
+    pub(crate) result: i64,
     /// 2.x: the last exit status, for "now returning".
     last_status: i32,
     /// Current health.

@@ -17,6 +17,9 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
+/// Where keepalived writes its data dump.
+const DATA_DUMP: &str = "/tmp/keepalived.data";
+
 /// What reaches the VRRP driver.
 #[derive(Debug)]
 pub(crate) enum VrrpEvent {
@@ -27,6 +30,8 @@ pub(crate) enum VrrpEvent {
     /// Graceful stop: priority 0 advert; once the new master is heard
     /// (or 3 advert intervals passed) the VIPs go and the driver ends.
     Stop,
+    /// Write keepalived's data dump to `/tmp/keepalived.data` (SIGUSR1).
+    DumpData,
     /// Re-read the config (keepalived's SIGHUP); the answer says whether
     /// it was taken.
     Reload {
@@ -61,6 +66,12 @@ impl VrrpRunning {
             .send(VrrpEvent::Reload { cfg, done })
             .map_err(|_| VrrpError::Stopped)?;
         answer.await.map_err(|_| VrrpError::Stopped)?
+    }
+
+    /// Writes keepalived's data dump to `/tmp/keepalived.data` (as its
+    /// SIGUSR1).
+    pub fn dump_data(&self) {
+        let _ = self.events.send(VrrpEvent::DumpData);
     }
 
     /// Runs until stopped.
@@ -136,6 +147,12 @@ async fn run(
                     Some(VrrpEvent::ScriptDone { script, end }) => {
                         if let Some((vrrp, mut t)) = node.vrrp() {
                             vrrp.handle_script_result(now, script, end, &mut t);
+                        }
+                    }
+                    Some(VrrpEvent::DumpData) => {
+                        let dump = node.keepalived_data_dump().unwrap_or_default();
+                        if let Err(e) = std::fs::write(DATA_DUMP, dump) {
+                            eprintln!("haven: cannot write {DATA_DUMP}: {e}");
                         }
                     }
                     Some(VrrpEvent::Reload { cfg, done }) => {
