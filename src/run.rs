@@ -59,8 +59,8 @@ pub(crate) struct Launch {
     pub(crate) haproxy: Option<(HaproxyConfig, Vec<PathBuf>)>,
     /// The VRRP config and its file.
     pub(crate) keepalived: Option<(KeepalivedConfig, PathBuf)>,
-    /// Print keepalived's detail lines.
-    pub(crate) log_detail: bool,
+    /// Where VRRP log lines go, and which.
+    pub(crate) vrrp_log: VrrpLog,
     pub(crate) pidfile: Option<PathBuf>,
     /// Go to the background first.
     pub(crate) daemon: bool,
@@ -136,12 +136,9 @@ fn serve(launch: Launch) -> Result<ExitCode> {
         let listeners = proxy
             .as_ref()
             .map(|p| p.listeners.iter().map(|(_, a)| *a).collect());
-        let log = VrrpLog {
-            detail: launch.log_detail,
-        };
         let (mut vrrp, keepalived_file) = match launch.keepalived {
             Some((cfg, file)) => (
-                Some(haven_runtime::start_vrrp(cfg, log, listeners, status).await?),
+                Some(haven_runtime::start_vrrp(cfg, launch.vrrp_log, listeners, status).await?),
                 Some(file),
             ),
             None => (None, None),
@@ -257,7 +254,11 @@ pub(crate) fn run(args: &crate::RunArgs) -> Result<ExitCode> {
     launch(Launch {
         haproxy,
         keepalived,
-        log_detail: args.log_detail,
+        vrrp_log: VrrpLog {
+            detail: args.log_detail,
+            console: true,
+            syslog: None,
+        },
         pidfile,
         daemon: false,
         signals: HAVEN_SIGNALS,

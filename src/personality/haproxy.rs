@@ -10,6 +10,7 @@
 use super::value;
 use crate::run::{launch, Action, Launch};
 use haven_core::config::haproxy::{eval_condition, ConditionError};
+use haven_runtime::VrrpLog;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio::signal::unix::SignalKind;
@@ -184,7 +185,7 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
     let result = launch(Launch {
         haproxy: Some((cfg, args.files)),
         keepalived: None,
-        log_detail: false,
+        vrrp_log: VrrpLog::default(),
         pidfile,
         daemon,
         signals: SIGNALS,

@@ -2,7 +2,8 @@
 //! `-t` checks the config and this host (interfaces, scripts) and exits
 //! as 2.2.7 does ([`config_test`]); `-v` prints the version. Otherwise
 //! VRRP runs: in the foreground with `-n`, else in the background, its pid
-//! in `-p` (and `-r`). `-C` (checkers only) is
+//! in `-p` (and `-r`); its lines go to syslog (facility `-S`, none with
+//! `-G`) and, with `-l`, to the console. `-C` (checkers only) is
 //! refused: haven has no LVS checkers. Signals: SIGTERM and SIGINT stop
 //! gracefully; SIGHUP re-reads the config, instances keeping their state;
 //! SIGUSR1 writes `/tmp/keepalived.data` and SIGUSR2
@@ -12,6 +13,8 @@ use super::value;
 use crate::run::{launch, Action, Launch};
 use haven_core::config::keepalived::KeepalivedConfig;
 use haven_core::config::Parsed;
+use haven_core::log::syslog::facility_code;
+use haven_runtime::VrrpLog;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio::signal::unix::SignalKind;
@@ -55,6 +58,10 @@ struct Args {
     help: bool,
     foreground: bool,
     detail: bool,
+    console: bool,
+    no_syslog: bool,
+    /// `-S`: the syslog facility code.
+    facility: Option<u8>,
     checkers_only: bool,
     pidfile: Option<PathBuf>,
     vrrp_pidfile: Option<PathBuf>,
@@ -85,13 +92,14 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "-C" | "--check" => out.checkers_only = true,
             "-p" | "--pid" => out.pidfile = Some(arg(&mut i)?.into()),
             "-r" | "--vrrp_pid" => out.vrrp_pidfile = Some(arg(&mut i)?.into()),
-            "-c" | "--checkers_pid" | "-S" | "--log-facility" | "-u" | "--umask" | "-i"
-            | "--config-id" => {
+            "-S" | "--log-facility" => out.facility = Some(facility(&arg(&mut i)?)?),
+            "-l" | "--log-console" => out.console = true,
+            "-G" | "--no-syslog" => out.no_syslog = true,
+            "-c" | "--checkers_pid" | "-u" | "--umask" | "-i" | "--config-id" => {
                 arg(&mut i)?;
             }
-            "-P" | "--vrrp" | "-l" | "--log-console" | "-G" | "--no-syslog" | "-B" | "--no_bfd"
-            | "-R" | "--dont-respawn" | "-e" | "--all-config" | "-m" | "--core-dump" | "-X"
-            | "--release-vips" => {}
+            "-P" | "--vrrp" | "-B" | "--no_bfd" | "-R" | "--dont-respawn" | "-e"
+            | "--all-config" | "-m" | "--core-dump" | "-X" | "--release-vips" => {}
             other => {
                 return Err(format!(
                     "invalid option -- '{}'",
@@ -102,6 +110,19 @@ fn parse(args: &[String]) -> Result<Args, String> {
         i += 1;
     }
     Ok(out)
+}
+
+/// The `daemon` syslog facility, keepalived's default.
+const DAEMON: u8 = 3;
+
+/// `-S`'s facility: `0`..`7` for local0..local7, or a name (`local3`,
+/// `daemon`, `user`).
+fn facility(value: &str) -> Result<u8, String> {
+    match value.parse::<u8>() {
+        Ok(n) if n <= 7 => Ok(16 + n),
+        Ok(_) => Err(format!("invalid log facility '{value}'")),
+        Err(_) => facility_code(value).ok_or_else(|| format!("invalid log facility '{value}'")),
+    }
 }
 
 /// Runs keepalived's command line `args` (without the program name).
@@ -152,7 +173,11 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
     let result = launch(Launch {
         haproxy: None,
         keepalived: Some((cfg, file)),
-        log_detail: args.detail,
+        vrrp_log: VrrpLog {
+            detail: args.detail,
+            console: args.console,
+            syslog: (!args.no_syslog).then_some(args.facility.unwrap_or(DAEMON)),
+        },
         pidfile: args.pidfile.or(args.vrrp_pidfile),
         daemon: !args.foreground,
         signals: SIGNALS,
@@ -275,6 +300,15 @@ mod tests {
         assert_eq!(a.pidfile, Some(PathBuf::from("/run/k.pid")));
         assert_eq!(a.vrrp_pidfile, Some(PathBuf::from("/run/v.pid")));
         assert!(parse(&args("-t")).expect("valid").test);
+        assert_eq!(parse(&args("-S 3")).expect("valid").facility, Some(19));
+        assert_eq!(
+            parse(&args("--log-facility=local7"))
+                .expect("valid")
+                .facility,
+            Some(23)
+        );
+        assert_eq!(parse(&args("-S daemon")).expect("valid").facility, Some(3));
+        assert!(parse(&args("-S 9")).is_err());
         assert!(parse(&args("-Q")).is_err());
         assert!(parse(&args("-f")).is_err());
     }

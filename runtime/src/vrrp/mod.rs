@@ -9,6 +9,7 @@ mod driver;
 mod mail;
 mod programs;
 mod socket;
+mod syslog;
 mod vips;
 
 use driver::VrrpEvent;
@@ -51,10 +52,14 @@ pub enum VrrpError {
 }
 
 /// Where log lines go and which.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct VrrpLog {
     /// Print the lines keepalived prints only with `-D`.
     pub detail: bool,
+    /// Print lines on stdout as `keepalived -l` does.
+    pub console: bool,
+    /// Send lines to syslog with this facility code (keepalived's `-S`).
+    pub syslog: Option<u8>,
 }
 
 /// This host's name.
@@ -95,6 +100,7 @@ pub(crate) struct VrrpIo {
     /// A reloaded config, until core switches to it.
     pending: Option<KeepalivedConfig>,
     log: VrrpLog,
+    syslog: Option<syslog::Syslog>,
     interfaces: BTreeMap<String, NetworkInterface>,
     /// By interface and family (true: IPv6).
     sockets: BTreeMap<(String, bool), Arc<VrrpSocket>>,
@@ -134,6 +140,7 @@ impl VrrpIo {
             outbox: mail::Outbox::new(&cfg.global, &hostname()),
             cfg: cfg.clone(),
             pending: None,
+            syslog: log.syslog.and_then(syslog::Syslog::new),
             log,
             interfaces: BTreeMap::new(),
             sockets: BTreeMap::new(),
@@ -354,7 +361,8 @@ impl VrrpIo {
         }
     }
 
-    /// Prints a keepalived line as `keepalived -l` does on the console.
+    /// Logs a keepalived line: on the console as `keepalived -l` prints
+    /// it, and to syslog.
     fn print(&self, record: &Record) {
         let compat: Compat = self.cfg.global.compat;
         if record.is_detail(compat) && !self.log.detail {
@@ -364,7 +372,13 @@ impl VrrpIo {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
         let at = Civil::from_unix(now.as_secs() as i64);
-        println!("{}", console_line(&at, &record.text(compat)));
+        let text = record.text(compat);
+        if self.log.console {
+            println!("{}", console_line(&at, &text));
+        }
+        if let Some(syslog) = &self.syslog {
+            syslog.send(&at, record.process().ident(), &text);
+        }
     }
 
     /// Says once at start which tracked scripts haven answers itself.
