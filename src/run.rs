@@ -17,6 +17,7 @@ use haven_core::config::haproxy::HaproxyConfig;
 use haven_core::config::keepalived::KeepalivedConfig;
 use haven_core::vrrp::InstanceView;
 use haven_runtime::{Running, VrrpLog, VrrpRunning};
+use sd_notify::NotifyState;
 use std::future::pending;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -105,7 +106,9 @@ async fn ended<T>(part: &mut Option<T>, wait: impl AsyncFnOnce(&mut T)) {
 }
 
 /// Forwards each signal of `signals` as its action.
-fn watch_signals(signals: &[(SignalKind, Action)]) -> Result<mpsc::UnboundedReceiver<Action>> {
+pub(crate) fn watch_signals(
+    signals: &[(SignalKind, Action)],
+) -> Result<mpsc::UnboundedReceiver<Action>> {
     let (tx, rx) = mpsc::unbounded_channel();
     for (kind, action) in signals {
         let mut s = signal(*kind)?;
@@ -144,6 +147,9 @@ fn serve(launch: Launch) -> Result<ExitCode> {
             None => (None, None),
         };
         let mut actions = watch_signals(launch.signals)?;
+        // Under systemd (`Type=notify`) or a master-worker master.
+        let pid = std::process::id();
+        let _ = sd_notify::notify(false, &[NotifyState::Ready, NotifyState::MainPid(pid)]);
         (launch.on_ready)();
         let action = loop {
             tokio::select! {

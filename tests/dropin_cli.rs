@@ -3,76 +3,21 @@
 //! foreground and daemon modes, and `-sf` handing over to a new process.
 //! Every wait polls with a deadline.
 
+#[path = "support/names.rs"]
+mod names;
 #[path = "support/mod.rs"]
 mod support;
 
+use names::{alive, kill, pid_in, Names, Reaped};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 use support::{backend, eventually, free_port, get, proxy_cfg};
 
-/// A directory with `haproxy` and `keepalived` symlinks to haven.
-struct Names {
-    dir: tempfile::TempDir,
-}
-
-impl Names {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for name in ["haproxy", "keepalived"] {
-            std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_haven"), dir.path().join(name))
-                .expect("symlink");
-        }
-        Self { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn run(&self, name: &str, args: &[&str]) -> Output {
-        Command::new(self.path(name))
-            .args(args)
-            .output()
-            .expect("runs")
-    }
-
-    fn write(&self, file: &str, text: &str) -> String {
-        let p = self.dir.path().join(file);
-        std::fs::write(&p, text).expect("write");
-        p.to_str().expect("utf-8").to_owned()
-    }
-}
-
 fn code(o: &Output) -> Option<i32> {
     o.status.code()
-}
-
-fn kill(pid: i32, sig: &str) {
-    let _ = Command::new("kill").args([sig, &pid.to_string()]).status();
-}
-
-fn pid_in(path: &Path) -> Option<i32> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
-}
-
-fn alive(pid: i32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .unwrap_or_default()
-            .contains(") Z ")
-}
-
-/// Kills a child if the test ends early.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 // Input: haproxy -v, -vv, -cc with true, false and unknown terms, an

@@ -7,6 +7,7 @@
 //! new one listens. Signals as haproxy: SIGUSR1 soft stop, SIGTERM and
 //! SIGINT stop at once, SIGUSR2 and SIGHUP reload (master-worker).
 
+use super::master::{self, Master, WORKER_ENV};
 use super::value;
 use crate::run::{launch, Action, Launch};
 use haven_core::config::haproxy::{eval_condition, ConditionError};
@@ -15,12 +16,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio::signal::unix::SignalKind;
 
+/// The version haproxy-reading tools see: compares as 2.6.12.
+pub(super) fn version() -> String {
+    format!("2.6.12-haven-{}", env!("CARGO_PKG_VERSION"))
+}
+
 /// The version line: haproxy's layout, so scripts that read the third word
-/// get a version that compares as 2.6.12.
+/// get [`version`].
 fn version_line() -> String {
     format!(
-        "HAProxy version 2.6.12-haven-{} 2026/11/24 - https://haproxy.org/",
-        env!("CARGO_PKG_VERSION")
+        "HAProxy version {} 2026/11/24 - https://haproxy.org/",
+        version()
     )
 }
 
@@ -65,6 +71,11 @@ struct Args {
     pidfile: Option<PathBuf>,
     finish: Vec<i32>,
     terminate: Vec<i32>,
+    master_worker: bool,
+    /// `-Ws`: master-worker with systemd notifications.
+    systemd: bool,
+    /// `-S`: master CLI addresses.
+    master_cli: Vec<String>,
 }
 
 /// Reads haproxy's flags; `Err` for an unknown one or a missing value.
@@ -87,9 +98,14 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "-D" => out.daemon = true,
             "-q" => out.quiet = true,
             "-V" => out.quiet = false,
-            "-W" | "-Ws" => {}
+            "-W" => out.master_worker = true,
+            "-Ws" => {
+                out.master_worker = true;
+                out.systemd = true;
+            }
+            "-S" => out.master_cli.push(value(args, &mut i, a)?.to_owned()),
             "-p" => out.pidfile = Some(value(args, &mut i, a)?.into()),
-            "-L" | "-S" | "-x" | "-C" | "-n" | "-N" | "-m" => {
+            "-L" | "-x" | "-C" | "-n" | "-N" | "-m" => {
                 value(args, &mut i, a)?;
             }
             "-sf" | "-st" => {
@@ -172,11 +188,24 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let daemon = (args.daemon || cfg.global.daemon) && !args.foreground;
+    let daemon = (args.daemon || cfg.global.daemon) && !args.foreground && !args.systemd;
     let pidfile = args
         .pidfile
         .clone()
         .or(cfg.global.pidfile.as_ref().map(PathBuf::from));
+    let worker = std::env::var_os(WORKER_ENV).is_some();
+    if (args.master_worker || cfg.global.master_worker) && !worker {
+        return master::run(Master {
+            files: args.files,
+            quiet: args.quiet,
+            pidfile,
+            daemon,
+            systemd: args.systemd,
+            cli: args.master_cli,
+        });
+    }
+    // A worker's master owns the pidfile.
+    let pidfile = pidfile.filter(|_| !worker);
     let (finish, terminate) = (args.finish, args.terminate);
     let replaces_others = !(finish.is_empty() && terminate.is_empty());
     if replaces_others && !migrates_queued_connections() {

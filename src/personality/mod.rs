@@ -4,6 +4,8 @@
 
 pub(crate) mod haproxy;
 pub(crate) mod keepalived;
+mod master;
+mod master_cli;
 
 use std::process::ExitCode;
 

@@ -26,7 +26,6 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "quiet",
     "ulimit-n",
     "lua-load",
-    "master-worker",
     "hard-stop-after",
     "node",
     "description",

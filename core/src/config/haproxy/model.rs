@@ -48,6 +48,8 @@ pub struct Global {
     pub group: Option<String>,
     /// `daemon`.
     pub daemon: bool,
+    /// `master-worker`: run as `-W` does.
+    pub master_worker: bool,
     /// `pidfile`.
     pub pidfile: Option<String>,
     /// `stats socket` paths (runtime API).

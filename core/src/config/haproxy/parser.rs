@@ -384,6 +384,7 @@ impl<'o> Parser<'o> {
                 self.global.daemon = true;
                 self.not_supported(words[0].col, kw);
             }
+            "master-worker" => self.global.master_worker = true,
             "user" | "group" | "pidfile" => {
                 let Some(v) = arg else {
                     return self.error(Form::Parsing, words[0].col, format!("'{kw}' expects an argument."));
