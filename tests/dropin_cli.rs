@@ -355,19 +355,27 @@ fn reloads_with_sf_lose_no_request() {
     assert!(ok > 200, "only {ok} requests");
 }
 
-// Input: a listening socket the test opens and hands down (not
-// close-on-exec), named `bind fd@N` in the config of `haproxy -db`.
-// Output: haven serves on it; the address it listens on is the test's.
+// Input: a TCP and a unix listening socket the test opens and hands down
+// (not close-on-exec), named `bind fd@N` and `stats socket fd@M` in the
+// config of `haproxy -db`; two commands on one runtime API connection.
+// Output: haven serves on the first, whose address is the test's, and
+// answers the runtime API on the second: both commands, then it closes
+// the connection, as haproxy does.
 #[test]
-fn bind_fd_serves_on_an_inherited_socket() {
+fn bind_and_stats_socket_fd_serve_on_inherited_sockets() {
     use nix::fcntl::{fcntl, FcntlArg, FdFlag};
     use std::os::fd::AsRawFd;
+    use std::os::unix::net::{UnixListener, UnixStream};
     let n = Names::new();
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
+    let api_path = n.dir.path().join("api.sock");
+    let api = UnixListener::bind(&api_path).expect("bind");
     fcntl(&listener, FcntlArg::F_SETFD(FdFlag::empty())).expect("keep across exec");
-    let fd = listener.as_raw_fd();
+    fcntl(&api, FcntlArg::F_SETFD(FdFlag::empty())).expect("keep across exec");
+    let (fd, api_fd) = (listener.as_raw_fd(), api.as_raw_fd());
     let text = proxy_cfg(1, backend("F")).replace("bind 127.0.0.1:1", &format!("bind fd@{fd}"));
+    let text = format!("global\n    stats socket fd@{api_fd} level admin\n{text}");
     let cfg = n.write("fd.cfg", &text);
     let _haproxy = Reaped(
         Command::new(n.path("haproxy"))
@@ -380,7 +388,17 @@ fn bind_fd_serves_on_an_inherited_socket() {
     eventually("haven answers on the inherited socket", || {
         get(port).as_deref() == Some("F")
     });
-    drop(listener);
+    let mut conn = UnixStream::connect(&api_path).expect("the runtime API listens");
+    conn.write_all(b"show info; show servers state\n")
+        .expect("send");
+    conn.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply)
+        .expect("answered, then closed");
+    assert!(reply.contains("\nPid: "), "{reply}");
+    assert!(reply.contains("# be_id be_name srv_id srv_name"), "{reply}");
+    drop((listener, api));
 }
 
 // Input: haven completions bash, zsh, fish.

@@ -5,6 +5,7 @@ use crate::clock::Clock;
 use crate::driver::{Driver, Event, Wiring};
 use crate::forward::Pool;
 use crate::front::{connection, ClientTimeouts};
+use crate::inherit::Inherited;
 use crate::logger::Logger;
 use crate::request::Shared;
 use haven_core::config::haproxy::{
@@ -244,11 +245,8 @@ pub async fn start_with(
         enabled.insert(index, enable);
         for bind in &p.binds {
             if let Some(fd) = bind.fd {
-                let listener = crate::inherit::inherited(fd)
-                    .and_then(|l| {
-                        l.set_nonblocking(true)?;
-                        TcpListener::from_std(l)
-                    })
+                let listener = crate::inherit::inherited_tcp(fd)
+                    .and_then(TcpListener::from_std)
                     .map_err(|reason| StartError::Inherit {
                         frontend: p.name.clone(),
                         fd,
@@ -302,6 +300,16 @@ pub async fn start_with(
                 let listener = TcpListener::bind(addr).await.map_err(failed)?;
                 tokio::spawn(crate::admin::serve_tcp(listener, events.clone()))
             }
+            StatsAddress::Fd(fd) => match crate::inherit::inherited(fd).map_err(failed)? {
+                Inherited::Tcp(l) => {
+                    let listener = TcpListener::from_std(l).map_err(failed)?;
+                    tokio::spawn(crate::admin::serve_tcp(listener, events.clone()))
+                }
+                Inherited::Unix(l) => {
+                    let listener = tokio::net::UnixListener::from_std(l).map_err(failed)?;
+                    tokio::spawn(crate::admin::serve(listener, events.clone()))
+                }
+            },
         };
         accepts.push(task);
     }
@@ -334,11 +342,16 @@ enum StatsAddress<'a> {
     Unix(&'a str),
     /// A TCP address (`ipv4@127.0.0.1:9999`, `127.0.0.1:9999`).
     Tcp(&'a str),
+    /// An inherited listening socket (`fd@3`), unix or TCP.
+    Fd(i32),
 }
 
 fn stats_socket_address(socket: &str) -> StatsAddress<'_> {
     if let Some(path) = socket.strip_prefix("unix@") {
         return StatsAddress::Unix(path);
+    }
+    if let Some(fd) = socket.strip_prefix("fd@").and_then(|n| n.parse().ok()) {
+        return StatsAddress::Fd(fd);
     }
     match ["ipv4@", "ipv6@", "tcp@", "tcp4@", "tcp6@"]
         .iter()
@@ -390,5 +403,6 @@ mod tests {
             stats_socket_address("127.0.0.1:9999"),
             StatsAddress::Tcp("127.0.0.1:9999")
         );
+        assert_eq!(stats_socket_address("fd@4"), StatsAddress::Fd(4));
     }
 }
