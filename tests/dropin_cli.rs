@@ -32,6 +32,13 @@ fn haproxy_checks_and_answers_like_haproxy() {
     assert_eq!(code(&v), Some(0));
     assert!(text.starts_with("HAProxy version 2.6.12-haven-"), "{text}");
     assert!(String::from_utf8_lossy(&n.run("haproxy", &["-vv"]).stdout).contains("Build options"));
+    let manual = n.run("haproxy", &["--help"]);
+    assert_eq!(code(&manual), Some(0));
+    let manual = String::from_utf8_lossy(&manual.stdout);
+    assert!(
+        manual.starts_with("HAPROXY(1)") && manual.contains("\n    -Ws "),
+        "{manual}"
+    );
     assert_eq!(
         code(&n.run("haproxy", &["-cc", "version_atleast(2.5)"])),
         Some(0)
@@ -154,7 +161,13 @@ fn keepalived_checks_and_answers_like_keepalived() {
     let v = n.run("keepalived", &["-v"]);
     assert_eq!(code(&v), Some(0));
     assert!(String::from_utf8_lossy(&v.stderr).starts_with("Keepalived v2.2.7"));
-    assert_eq!(code(&n.run("keepalived", &["--help"])), Some(0));
+    let manual = n.run("keepalived", &["--help"]);
+    assert_eq!(code(&manual), Some(0));
+    let manual = String::from_utf8_lossy(&manual.stdout);
+    assert!(
+        manual.contains("\nSIGNALS\n") && manual.contains("SIGHUP"),
+        "{manual}"
+    );
     let good = n.write(
         "good.conf",
         "vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    virtual_ipaddress {\n        10.0.0.1/24\n    }\n}\n",

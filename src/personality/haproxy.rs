@@ -49,6 +49,9 @@ const USAGE: &str =
 haven: the haproxy of the haven load balancer; see `haven --help`.
 ";
 
+/// `--help`: a manual page.
+const MANUAL: &str = include_str!("help/haproxy.txt");
+
 /// haproxy's signals.
 const SIGNALS: &[(SignalKind, Action)] = &[
     (SignalKind::user_defined1(), Action::Graceful),
@@ -65,6 +68,7 @@ struct Args {
     check: bool,
     condition: Option<String>,
     version: u8,
+    manual: bool,
     foreground: bool,
     daemon: bool,
     quiet: bool,
@@ -94,6 +98,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "-cc" => out.condition = Some(value(args, &mut i, a)?.to_owned()),
             "-v" => out.version = out.version.max(1),
             "-vv" => out.version = 2,
+            "--help" => out.manual = true,
             "-d" | "-db" => out.foreground = true,
             "-D" => out.daemon = true,
             "-q" => out.quiet = true,
@@ -138,6 +143,10 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if args.manual {
+        print!("{MANUAL}");
+        return ExitCode::SUCCESS;
+    }
     if args.version > 0 {
         println!("{}", version_line());
         println!(

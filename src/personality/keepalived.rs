@@ -22,23 +22,8 @@ use tokio::signal::unix::SignalKind;
 /// keepalived's default config file.
 const DEFAULT_CONF: &str = "/etc/keepalived/keepalived.conf";
 
-const USAGE: &str = "Usage: keepalived [OPTION...]
-  -f, --use-file=FILE          Use the specified configuration file
-                                default '/etc/keepalived/keepalived.conf'
-  -P, --vrrp                   Only run with VRRP subsystem
-  -C, --check                  Only run with Health-checker subsystem (not in haven)
-  -l, --log-console            Log messages to local console
-  -D, --log-detail             Detailed log messages
-  -S, --log-facility=([0-7]|local[0-7]|user|daemon)
-  -G, --no-syslog              Don't log via syslog
-  -n, --dont-fork              Don't fork the daemon process
-  -p, --pid=FILE               Use specified pidfile for parent process
-  -r, --vrrp_pid=FILE          Use specified pidfile for VRRP child process
-  -c, --checkers_pid=FILE      Use specified pidfile for checkers child process
-  -t, --config-test[=LOG_FILE] Check the configuration for obvious errors
-  -v, --version                Display the version number
-  -h, --help                   Display this help message
-";
+/// `--help` and `-h`: a manual page (also shown after a bad option).
+const MANUAL: &str = include_str!("help/keepalived.txt");
 
 /// keepalived's signals.
 const SIGNALS: &[(SignalKind, Action)] = &[
@@ -130,12 +115,12 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
     let args = match parse(args) {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("keepalived: {e}\n{USAGE}");
+            eprintln!("keepalived: {e}\n{MANUAL}");
             return ExitCode::from(1);
         }
     };
     if args.help {
-        print!("{USAGE}");
+        print!("{MANUAL}");
         return ExitCode::SUCCESS;
     }
     if args.version {
