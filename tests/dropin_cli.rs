@@ -64,6 +64,12 @@ fn haproxy_checks_and_answers_like_haproxy() {
         String::from_utf8_lossy(&ok.stdout),
         "Configuration file is valid\n"
     );
+    // Debian's haproxy.service checks before a reload this way.
+    let unit_check = n.run(
+        "haproxy",
+        &["-Ws", "-f", &good, "-c", "-q", "-S", "/run/x.sock"],
+    );
+    assert_eq!((code(&unit_check), unit_check.stdout.len()), (Some(0), 0));
     let broken = n.write(
         "broken.cfg",
         "frontend fe\n    bind 127.0.0.1:1\n    no_such_keyword\n",
