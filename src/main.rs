@@ -1,6 +1,7 @@
 //! `haven`: HAProxy + Keepalived high availability, one core, simulated or
 //! real. This binary parses the command line and hands over to a command.
 
+mod chaos;
 mod check;
 mod fs_loader;
 mod personality;
@@ -156,9 +157,14 @@ pub(crate) struct ReportArgs {
 pub(crate) struct SimArgs {
     /// The scenario file (TOML; see scenarios/README.md).
     scenario: PathBuf,
-    /// Seed of the run (default: the scenario's).
+    /// Seed of the run (default: the scenario's); with --chaos, the first
+    /// schedule's (default 1).
     #[arg(long)]
     seed: Option<u64>,
+    /// Run N random fault schedules over the scenario's cluster instead,
+    /// checking its invariants after every step (no outputs written).
+    #[arg(long, value_name = "N")]
+    chaos: Option<u64>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -206,7 +212,10 @@ fn main() -> ExitCode {
         Command::Haproxy { args } => return personality::haproxy::main(&args),
         Command::Keepalived { args } => return personality::keepalived::main(&args),
         Command::Check(args) => check::run(&args),
-        Command::Sim(args) => sim::run(&args),
+        Command::Sim(args) => match args.chaos {
+            Some(n) => chaos::run(&args, n),
+            None => sim::run(&args),
+        },
         Command::Run(args) => run::run(&args),
         Command::Reload(args) => reload::run(&args),
         Command::Sweep(args) => sweep::run(&args),

@@ -5,7 +5,7 @@ use crate::fs_loader::read_text;
 use crate::{LogStyle, SimArgs};
 use anyhow::{Context, Result};
 use haven_core::config::keepalived::Compat;
-use haven_sim::Loaded;
+use haven_sim::{Loaded, Recorder};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -44,7 +44,21 @@ pub(crate) fn run(args: &SimArgs) -> Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("out").join(&loaded.name));
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create '{}'", out.display()))?;
+    write_outputs(&rec, &text, &out)?;
+    if args.output.report {
+        crate::report::render(&out)?;
+    }
+    Ok(if rec.all_passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Writes a run's syslog files, `timeline.csv`, `requests.csv`,
+/// `summary.json` and the scenario `text` to `out`, and prints the summary.
+pub(crate) fn write_outputs(rec: &Recorder, text: &str, out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create '{}'", out.display()))?;
     let write = |file: &str, body: &str| -> Result<()> {
         let p = out.join(file);
         std::fs::write(&p, body).with_context(|| format!("cannot write '{}'", p.display()))
@@ -57,15 +71,8 @@ pub(crate) fn run(args: &SimArgs) -> Result<ExitCode> {
         write("requests.csv", &rec.requests_csv())?;
     }
     write("summary.json", &rec.summary_json())?;
-    write("scenario.toml", &text)?;
+    write("scenario.toml", text)?;
     print!("{}", rec.summary_text());
     println!("outputs in {}", out.display());
-    if args.output.report {
-        crate::report::render(&out)?;
-    }
-    Ok(if rec.all_passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(())
 }

@@ -124,3 +124,21 @@ fn scenario_errors_are_located_and_nothing_runs() {
     );
     assert!(!out_dir.exists(), "nothing ran");
 }
+
+// Input: `haven sim dual-master.toml --chaos 20`, then `--chaos 1 --seed 5`.
+// Output: 20 schedules, none breaking an invariant (exit 0); the single
+// schedule writes its outputs, whose timeline shows the injected faults.
+#[test]
+fn chaos_runs_schedules_and_shows_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let many = haven_sim("dual-master.toml", dir.path(), &["--chaos", "20"]);
+    let text = String::from_utf8_lossy(&many.stdout);
+    assert_eq!(many.status.code(), Some(0), "{text}");
+    assert!(text.contains("chaos: 20 schedules ("), "{text}");
+    assert!(text.contains(": 0 broke an invariant"), "{text}");
+    let one = haven_sim("dual-master.toml", dir.path(), &["--chaos", "1", "--seed", "5"]);
+    assert_eq!(one.status.code(), Some(0));
+    let timeline = read(dir.path().join("timeline.csv"));
+    assert!(timeline.contains(",action,,chaos: break "), "{timeline}");
+    assert!(timeline.contains(",action,,chaos: repair "), "{timeline}");
+}

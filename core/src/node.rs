@@ -264,6 +264,14 @@ impl Node {
         self.haproxy.as_ref().map(|(c, k, f)| (c, k, f))
     }
 
+    /// The VRRP instances' views (none without keepalived).
+    pub fn keepalived_instances(&self) -> Vec<vrrp::InstanceView> {
+        self.keepalived
+            .as_ref()
+            .map(|(_, v)| v.instances())
+            .unwrap_or_default()
+    }
+
     /// The keepalived config, if any.
     pub fn keepalived_config(&self) -> Option<&KeepalivedConfig> {
         self.keepalived.as_ref().map(|(c, _)| c)

@@ -7,6 +7,8 @@
 //! name of whatever draws (so adding a host does not reshuffle the others),
 //! and every queue breaks ties by insertion order.
 
+pub mod chaos;
+mod invariants;
 mod load;
 mod net;
 mod outcome;
@@ -17,6 +19,7 @@ pub mod scenario;
 mod traffic;
 mod world;
 
+pub use invariants::Violation;
 pub use load::{load, Loaded};
 pub use outcome::Outcome;
 pub use params::{apply, Param};

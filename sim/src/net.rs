@@ -86,6 +86,31 @@ impl Segment {
         Some(self.sample())
     }
 
+    /// Whether frames are being lost.
+    pub(crate) fn lossy(&self) -> bool {
+        self.rules.iter().any(|r| matches!(r, Rule::Loss(_)))
+    }
+
+    /// Whether the segment is split.
+    pub(crate) fn partitioned(&self) -> bool {
+        self.rules.iter().any(|r| matches!(r, Rule::Partition(_)))
+    }
+
+    /// Which side of the last partition host `h` is on (0 when whole, or
+    /// for a host no group names).
+    pub(crate) fn side(&self, h: usize) -> usize {
+        self.rules
+            .iter()
+            .rev()
+            .find_map(|r| match r {
+                Rule::Partition(groups) => {
+                    groups.iter().position(|g| g.contains(&h)).map(|i| i + 1)
+                }
+                Rule::Loss(_) => None,
+            })
+            .unwrap_or(0)
+    }
+
     /// One latency draw plus jitter.
     pub(crate) fn sample(&mut self) -> Duration {
         let base = match self.latency {

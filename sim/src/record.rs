@@ -263,6 +263,11 @@ impl Recorder {
         }
     }
 
+    /// Start times of the requests that failed.
+    pub(crate) fn failed_starts(&self) -> &[Instant] {
+        &self.failed_starts
+    }
+
     /// A timeline row.
     pub fn row(&mut self, row: TimelineRow) {
         self.rows.push(row);

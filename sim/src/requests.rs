@@ -74,6 +74,8 @@ struct Req {
     lb: Option<usize>,
     frontend: Option<usize>,
     accepted: Option<Instant>,
+    /// The taking LB's haproxy start count then.
+    taken: u64,
     done: bool,
     /// This send is the client's `attempt`-th try (0: the first).
     attempt: u32,
@@ -180,6 +182,28 @@ impl Traffic {
     }
 
     /// A backend changes behaviour (fault timeline).
+    /// Whether some simulated backend serves normally and every other one
+    /// fails in a way health checks see (refusing or silent); a slow or
+    /// erring backend stays in rotation by design.
+    pub(crate) fn backends_serve(&self) -> bool {
+        self.backends.iter().any(|b| b.state == BackendState::Up)
+            && self.backends.iter().all(|b| {
+                matches!(
+                    b.state,
+                    BackendState::Up | BackendState::Down | BackendState::Blackhole
+                )
+            })
+    }
+
+    /// Start times of the requests still waiting for an end.
+    pub(crate) fn pending_starts(&self) -> Vec<Instant> {
+        self.reqs
+            .values()
+            .filter(|r| !r.done)
+            .map(|r| r.start)
+            .collect()
+    }
+
     pub(crate) fn set_backend(&mut self, b: usize, state: BackendState) {
         self.backends[b].state = state;
     }
@@ -328,6 +352,7 @@ impl World<'_> {
             lb,
             frontend: None,
             accepted: None,
+            taken: 0,
             done: false,
             attempt,
         };
@@ -385,9 +410,11 @@ impl World<'_> {
             };
             return self.push(now + hop, Event::Traffic(e));
         };
+        let starts = self.hosts[lb].haproxy_starts;
         if let Some(r) = self.traffic.reqs.get_mut(&req) {
             r.frontend = Some(frontend);
             r.accepted = Some(now);
+            r.taken = starts;
         }
         let headers: Vec<(&str, &str)> = host_header
             .as_deref()
@@ -469,6 +496,9 @@ impl World<'_> {
                     outcome,
                     generated,
                 } => {
+                    if let Some(taken) = self.traffic.reqs.get(&id).map(|r| r.taken) {
+                        self.check(|inv, w| inv.answered(w, h, taken));
+                    }
                     self.httplog(h, id, &outcome, generated);
                     let hop = self.segment.sample();
                     let termination = outcome.termination.to_owned();

@@ -6,6 +6,7 @@
 //! ends, timeline actions) run before host timers, in the order they were
 //! queued; hosts' timers run host by host in scenario order.
 
+use crate::invariants::Invariants;
 use crate::load::{Action, Loaded};
 use crate::net::{Rule, Segment};
 use crate::record::{Recorder, TimelineRow};
@@ -26,6 +27,9 @@ pub(crate) struct SimHost {
     pub(crate) node: Node,
     pub(crate) rng: ChaCha8Rng,
     pub(crate) haproxy_alive: bool,
+    /// haproxy starts so far: an answer must come from the run that took
+    /// its request.
+    pub(crate) haproxy_starts: u64,
     keepalived_running: bool,
     pub(crate) up: bool,
     pub(crate) link: bool,
@@ -83,6 +87,8 @@ pub(crate) struct World<'a> {
     arp_generation: BTreeMap<IpAddr, u64>,
     /// What the run produced.
     pub(crate) rec: Recorder,
+    /// Checked after every step, in chaos runs.
+    pub(crate) invariants: Option<Invariants>,
 }
 
 /// A queued world event, ordered by (time, queueing order).
@@ -119,6 +125,13 @@ pub(crate) fn stream_seed(seed: u64, name: &str) -> u64 {
     })
 }
 
+impl SimHost {
+    /// Whether keepalived runs here.
+    pub(crate) fn keepalived_running(&self) -> bool {
+        self.keepalived_running
+    }
+}
+
 impl<'a> World<'a> {
     /// A world for `sc`, with `seed` (the scenario's unless overridden).
     pub(crate) fn new(sc: &'a Loaded, seed: u64) -> Self {
@@ -137,6 +150,7 @@ impl<'a> World<'a> {
                     node,
                     rng: ChaCha8Rng::seed_from_u64(stream_seed(seed, &h.name)),
                     haproxy_alive: false,
+                    haproxy_starts: 0,
                     keepalived_running: false,
                     up: true,
                     link: true,
@@ -162,6 +176,7 @@ impl<'a> World<'a> {
             traffic: crate::requests::Traffic::new(sc, seed),
             arp: BTreeMap::new(),
             rec: Recorder::new(sc),
+            invariants: None,
         };
         w.schedule_clients();
         for (i, h) in sc.hosts.iter().enumerate() {
@@ -184,6 +199,31 @@ impl<'a> World<'a> {
 
     /// Runs to the scenario's end.
     pub(crate) fn run(mut self) -> Recorder {
+        self.run_to_end();
+        self.rec
+    }
+
+    /// Runs to the scenario's end checking `invariants` after every step;
+    /// what it recorded and what broke.
+    pub(crate) fn run_checked(mut self, invariants: Invariants) -> (Recorder, Invariants) {
+        self.invariants = Some(invariants);
+        self.run_to_end();
+        let end = Instant::ZERO + self.sc.duration;
+        let mut inv = self.invariants.take().expect("set above");
+        let pending = self.traffic.pending_starts();
+        inv.finish(end, self.sc, &pending, self.rec.failed_starts());
+        (self.rec, inv)
+    }
+
+    /// Lets `f` look at the world, when it carries invariants.
+    pub(crate) fn check(&mut self, f: impl FnOnce(&mut Invariants, &World<'_>)) {
+        if let Some(mut inv) = self.invariants.take() {
+            f(&mut inv, self);
+            self.invariants = Some(inv);
+        }
+    }
+
+    fn run_to_end(&mut self) {
         let end = Instant::ZERO + self.sc.duration;
         loop {
             // Three sources; at equal times world events go first, then
@@ -227,9 +267,9 @@ impl<'a> World<'a> {
                     }
                 }
             }
+            self.check(|inv, w| inv.observe(w));
         }
         self.rec.finish(end);
-        self.rec
     }
 
     fn handle(&mut self, e: Event) {
@@ -318,15 +358,21 @@ impl<'a> World<'a> {
     }
 
     fn boot(&mut self, h: usize) {
-        let now = self.now;
+        self.check(|inv, w| inv.fault(w.now));
         let host = &mut self.hosts[h];
         host.up = true;
         host.link = true;
         if self.sc.hosts[h].haproxy.is_some() {
-            host.node.start_haproxy(now);
-            host.haproxy_alive = true;
+            self.start_haproxy(h);
         }
         self.start_keepalived(h);
+    }
+
+    fn start_haproxy(&mut self, h: usize) {
+        let host = &mut self.hosts[h];
+        host.node.start_haproxy(self.now);
+        host.haproxy_alive = true;
+        host.haproxy_starts += 1;
     }
 
     fn start_keepalived(&mut self, h: usize) {
@@ -359,15 +405,16 @@ impl<'a> World<'a> {
                 .row(TimelineRow::new(now, "-", "action", "", &label));
         }
         self.rec.fault(now, &label);
+        self.check(|inv, w| inv.fault(w.now));
         match (action, host) {
+            // A crashed host runs nothing until it boots.
+            (Action::StartHaproxy | Action::StartKeepalived | Action::StopKeepalived, Some(h))
+                if !self.hosts[h].up => {}
             (Action::KillHaproxy, Some(h)) => {
                 self.hosts[h].node.kill_haproxy();
                 self.hosts[h].haproxy_alive = false;
             }
-            (Action::StartHaproxy, Some(h)) => {
-                self.hosts[h].node.start_haproxy(now);
-                self.hosts[h].haproxy_alive = true;
-            }
+            (Action::StartHaproxy, Some(h)) => self.start_haproxy(h),
             (Action::StopKeepalived, Some(h)) if self.hosts[h].keepalived_running => {
                 self.hosts[h].node.stop_keepalived(now);
                 self.drain(h);
@@ -455,9 +502,11 @@ impl<'a> World<'a> {
                 }
                 Output::AddVips { instance, .. } | Output::RemoveVips { instance, .. } => {
                     let add = matches!(o, Output::AddVips { .. });
-                    self.hosts[h].vips.insert(instance, add);
-                    let inst = self.instance_name(h, instance);
-                    self.rec.vip(now, &name, inst, add);
+                    let was = self.hosts[h].vips.insert(instance, add).unwrap_or(false);
+                    if was != add {
+                        let inst = self.instance_name(h, instance);
+                        self.rec.vip(now, &name, inst, add);
+                    }
                 }
                 Output::Garp { addr, .. } => {
                     if self.hosts[h].up && self.hosts[h].link {

@@ -169,6 +169,11 @@ impl Instance {
     /// when one has not answered yet (2.x holds the instance in FAULT
     /// silently until it does).
     pub(crate) fn start(&mut self, ctx: &mut Ctx<'_>, fault: bool, pending: bool) {
+        // A killed predecessor may have left the VIPs on the interface.
+        ctx.emit(Output::RemoveVips {
+            instance: self.idx,
+            addrs: self.vips.clone(),
+        });
         if ctx.compat == Compat::V1_2 {
             ctx.timers
                 .arm(Timer::PriorityPoll(self.idx), ctx.now + self.adver_int);

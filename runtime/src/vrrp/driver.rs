@@ -111,7 +111,6 @@ async fn run(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    io.clear_vips().await;
     if node.start_keepalived(clock.now()).is_err() {
         return;
     }

@@ -204,15 +204,6 @@ impl VrrpIo {
         Ok(())
     }
 
-    /// Removes every configured VIP left on the interfaces (by a process
-    /// that was killed), as keepalived does at start.
-    pub(crate) async fn clear_vips(&self) {
-        for inst in &self.cfg.instances {
-            let all: Vec<IpAddr> = inst.vips.iter().map(|v| v.addr).collect();
-            self.change_vips(inst, &all, false).await;
-        }
-    }
-
     /// Performs one output of the VRRP daemon. Address changes are done
     /// before the next output, as keepalived does them: a gratuitous ARP
     /// never announces an address the interface does not have yet.
