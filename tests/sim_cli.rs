@@ -136,7 +136,11 @@ fn chaos_runs_schedules_and_shows_one() {
     assert_eq!(many.status.code(), Some(0), "{text}");
     assert!(text.contains("chaos: 20 schedules ("), "{text}");
     assert!(text.contains(": 0 broke an invariant"), "{text}");
-    let one = haven_sim("dual-master.toml", dir.path(), &["--chaos", "1", "--seed", "5"]);
+    let one = haven_sim(
+        "dual-master.toml",
+        dir.path(),
+        &["--chaos", "1", "--seed", "5"],
+    );
     assert_eq!(one.status.code(), Some(0));
     let timeline = read(dir.path().join("timeline.csv"));
     assert!(timeline.contains(",action,,chaos: break "), "{timeline}");

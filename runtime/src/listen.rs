@@ -20,7 +20,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::mpsc::UnboundedSender;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 /// Why real mode cannot start.
@@ -177,16 +177,23 @@ async fn accept(
             }
             continue;
         };
+        // At `maxconn`, accept nothing more (the kernel's backlog holds
+        // newcomers) until a connection closes, as haproxy does.
+        let mut held = Vec::with_capacity(shared.slots.len());
+        for slots in &shared.slots {
+            if let Ok(permit) = Arc::clone(slots).acquire_owned().await {
+                held.push(permit);
+            }
+        }
         tokio::select! {
             accepted = open.accept() => {
                 let Ok((stream, client)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(connection(
-                    stream,
-                    Arc::clone(&shared),
-                    client,
-                    draining.clone(),
-                ));
+                let serve = connection(stream, Arc::clone(&shared), client, draining.clone());
+                tokio::spawn(async move {
+                    serve.await;
+                    drop(held);
+                });
             }
             changed = enabled.changed() => {
                 if changed.is_err() {
@@ -219,6 +226,10 @@ pub async fn start_with(
     let pool = Arc::new(Pool::default());
     let logger = Arc::new(Logger::new(&cfg)?);
     let next_id = Arc::new(AtomicU64::new(0));
+    let process_slots = cfg
+        .global
+        .maxconn
+        .map(|n| Arc::new(Semaphore::new(n as usize)));
     let mut enabled = BTreeMap::new();
     for (index, p) in cfg.proxies.iter().enumerate() {
         if p.kind == ProxyKind::Backend || p.mode != Mode::Http {
@@ -232,6 +243,12 @@ pub async fn start_with(
             frontend_name: p.name.clone(),
             httplog: p.options.httplog,
             forwardfor: p.options.forwardfor.clone(),
+            slots: p
+                .maxconn
+                .map(|n| Arc::new(Semaphore::new(n as usize)))
+                .into_iter()
+                .chain(process_slots.clone())
+                .collect(),
             client_close: p.options.http_conn == HttpConnMode::Close,
             server_close: p.options.http_conn != HttpConnMode::KeepAlive,
             logger: Arc::clone(&logger),

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
+use tokio::sync::Semaphore;
 
 /// Headers that belong to one connection, not to the message.
 const HOP_BY_HOP: [&str; 7] = [
@@ -51,6 +52,9 @@ pub(crate) struct Shared {
     pub(crate) server_close: bool,
     pub(crate) timeouts: ClientTimeouts,
     pub(crate) logger: Arc<Logger>,
+    /// Connection slots a client connection holds while open: the
+    /// frontend's `maxconn`, the process's (global `maxconn`).
+    pub(crate) slots: Vec<Arc<Semaphore>>,
 }
 
 impl Shared {

@@ -1,11 +1,12 @@
 //! Real mode on loopback: in-process HTTP backends behind `haven_runtime`,
 //! driven by raw HTTP/1.1 clients. Every wait polls with a deadline.
 
+mod common;
+
 use bytes::Bytes;
+use common::{config, free_port, get, send_raw, Backend, DEFAULTS};
 use haven_core::balance::{Balancer, PickKey};
-use haven_core::config::haproxy::{parse, HaproxyConfig, ParseOptions};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper::Response;
 use hyper_util::rt::TokioIo;
@@ -16,117 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
-
-/// A backend answering every request with 200 and its name, followed by
-/// `:` and the request body when there is one, and ` xff=` and the
-/// X-Forwarded-For header when there is one. It counts its connections.
-struct Backend {
-    addr: SocketAddr,
-    task: JoinHandle<()>,
-    connections: Arc<AtomicUsize>,
-}
-
-impl Backend {
-    async fn start(name: &'static str) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let connections = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&connections);
-        let task = tokio::spawn(async move {
-            let mut conns = JoinSet::new();
-            while let Ok((stream, _)) = listener.accept().await {
-                counter.fetch_add(1, Ordering::SeqCst);
-                conns.spawn(async move {
-                    let service = service_fn(move |req: hyper::Request<Incoming>| async move {
-                        let xff: Vec<&str> = req
-                            .headers()
-                            .get_all("x-forwarded-for")
-                            .iter()
-                            .map(|v| v.to_str().unwrap_or("?"))
-                            .collect();
-                        let xff = if xff.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" xff={}", xff.join(", "))
-                        };
-                        let body = req.into_body().collect().await.map(|b| b.to_bytes());
-                        let text = match body {
-                            Ok(b) if !b.is_empty() => {
-                                format!("{name}:{}{xff}", String::from_utf8_lossy(&b))
-                            }
-                            _ => format!("{name}{xff}"),
-                        };
-                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(text))))
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Self {
-            addr,
-            task,
-            connections,
-        }
-    }
-
-    /// Gone: listener closed and every connection dropped.
-    fn kill(&self) {
-        self.task.abort();
-    }
-}
-
-/// A free loopback port, never the same twice in this process (tests run
-/// in parallel, and the OS may offer a port again once it is closed).
-fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().expect("port list");
-    loop {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        if !given.contains(&port) {
-            given.push(port);
-            return port;
-        }
-    }
-}
-
-fn config(text: &str) -> HaproxyConfig {
-    let parsed = parse(&[("test.cfg", text)], &ParseOptions::default());
-    parsed
-        .config
-        .unwrap_or_else(|| panic!("config errors: {:?}", parsed.diagnostics))
-}
-
-/// GET `path` with `host` on a fresh connection: (status, body).
-async fn get(addr: SocketAddr, host: &str, path: &str) -> (u16, String) {
-    let raw = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    let reply = send_raw(addr, raw.as_bytes()).await;
-    let status = reply
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = reply
-        .split_once("\r\n\r\n")
-        .map_or(String::new(), |(_, b)| b.to_owned());
-    (status, body)
-}
-
-/// Sends `bytes` and reads until the server closes (or 5 s).
-async fn send_raw(addr: SocketAddr, bytes: &[u8]) -> String {
-    let mut s = TcpStream::connect(addr).await.expect("connect to haven");
-    s.write_all(bytes).await.expect("send");
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-const DEFAULTS: &str = "defaults\n    mode http\n    retries 3\n    option redispatch\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n";
 
 // Input: roundrobin over weights 3:2:1, 12 sequential requests.
 // Output: the servers answer in exactly the order core's balancer picks.
