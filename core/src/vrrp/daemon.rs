@@ -76,7 +76,13 @@ pub struct Vrrp {
     pub(super) links_down: Vec<String>,
     pub(super) out: VecDeque<Output>,
     pub(super) running: bool,
+    /// When a refused packet was last logged, per instance and reason.
+    rejects_logged: BTreeMap<(usize, &'static str), Instant>,
 }
+
+/// A refused packet is logged at most this often per instance and reason
+/// (a flood of forged adverts must not flood the log); all are counted.
+const REJECT_LOG_EVERY: crate::time::Duration = crate::time::Duration::from_secs(1);
 
 /// Whether instance `i` mails its state changes: `smtp_alert` on it, else
 /// the global `smtp_alert_vrrp`, else `smtp_alert`; and somewhere to send.
@@ -154,6 +160,7 @@ impl Vrrp {
             links_down: Vec::new(),
             out: VecDeque::new(),
             running: false,
+            rejects_logged: BTreeMap::new(),
         })
     }
 
@@ -301,7 +308,9 @@ impl Vrrp {
             vips: inst.vips.clone(),
             unicast: !inst.peers.is_empty(),
             peers: inst.peers.clone(),
-            check_unicast_src: false,
+            // Always, where keepalived needs `check_unicast_src`: a forged
+            // advert from a host that is no peer never moves an election.
+            check_unicast_src: true,
         };
         let mut ctx = Ctx {
             now,
@@ -319,9 +328,17 @@ impl Vrrp {
             Ok(adv) => self.instances[idx].on_advert(&mut ctx, &adv, pkt.src),
             Err(_) if !self.running => {}
             Err(e) => {
-                ctx.log(Record::Rejected {
-                    text: e.to_string(),
-                });
+                let key = (idx, e.reason());
+                let quiet = self
+                    .rejects_logged
+                    .get(&key)
+                    .is_some_and(|at| now < *at + REJECT_LOG_EVERY);
+                if !quiet {
+                    self.rejects_logged.insert(key, now);
+                    ctx.log(Record::Rejected {
+                        text: e.to_string(),
+                    });
+                }
                 self.instances[idx].on_rejected(&mut ctx, e.reason());
             }
         }

@@ -152,6 +152,15 @@ impl World {
         self.drain(h);
     }
 
+    /// Packet `bytes` (IPv4) arrives at host `h` now, from anywhere.
+    pub fn inject(&mut self, h: usize, bytes: &[u8]) {
+        let now = self.now;
+        let pkt = decode_ipv4(bytes).expect("an IPv4 packet");
+        let host = &mut self.hosts[h];
+        host.vrrp.handle_packet(now, "eth0", &pkt, &mut host.sched);
+        self.drain(h);
+    }
+
     /// Runs every event up to and including `t`, then sets the clock to `t`.
     pub fn run_until(&mut self, t: Instant) {
         loop {
