@@ -4,6 +4,7 @@
 //! non-interactive mode).
 
 use crate::driver::Event;
+use haven_core::config::haproxy::CliLevel;
 use std::path::Path;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, UnixListener};
@@ -13,32 +14,46 @@ use tokio::sync::oneshot;
 /// Longest command line read.
 const MAX_LINE: usize = 16_384;
 
-/// Binds `path`, replacing a stale socket file there.
-pub(crate) fn bind(path: &Path) -> std::io::Result<UnixListener> {
+/// Binds `path`, replacing a stale socket file there, with permissions
+/// `mode` when given (`stats socket ... mode 600`).
+pub(crate) fn bind(path: &Path, mode: Option<u32>) -> std::io::Result<UnixListener> {
+    use std::os::unix::fs::PermissionsExt;
     if path.exists() {
         std::fs::remove_file(path)?;
     }
-    UnixListener::bind(path)
+    let listener = UnixListener::bind(path)?;
+    if let Some(mode) = mode {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(listener)
 }
 
 /// Serves the runtime API on a unix `listener`.
-pub(crate) async fn serve(listener: UnixListener, events: UnboundedSender<Event>) {
+pub(crate) async fn serve(listener: UnixListener, level: CliLevel, events: UnboundedSender<Event>) {
     while let Ok((stream, _)) = listener.accept().await {
-        tokio::spawn(answer(stream, events.clone()));
+        tokio::spawn(answer(stream, level, events.clone()));
     }
 }
 
 /// Serves the runtime API on a TCP `listener` (`stats socket
 /// ipv4@ADDR:PORT`).
-pub(crate) async fn serve_tcp(listener: TcpListener, events: UnboundedSender<Event>) {
+pub(crate) async fn serve_tcp(
+    listener: TcpListener,
+    level: CliLevel,
+    events: UnboundedSender<Event>,
+) {
     while let Ok((stream, _)) = listener.accept().await {
-        tokio::spawn(answer(stream, events.clone()));
+        tokio::spawn(answer(stream, level, events.clone()));
     }
 }
 
 /// Reads one command line from `stream`, writes the driver's answer,
 /// closes.
-async fn answer(stream: impl AsyncRead + AsyncWrite + Unpin, events: UnboundedSender<Event>) {
+async fn answer(
+    stream: impl AsyncRead + AsyncWrite + Unpin,
+    level: CliLevel,
+    events: UnboundedSender<Event>,
+) {
     let (read, mut write) = tokio::io::split(stream);
     let mut line = String::new();
     let mut reader = BufReader::new(read.take(MAX_LINE as u64));
@@ -46,7 +61,7 @@ async fn answer(stream: impl AsyncRead + AsyncWrite + Unpin, events: UnboundedSe
         return;
     }
     let (reply, answer) = oneshot::channel();
-    if events.send(Event::Admin { line, reply }).is_err() {
+    if events.send(Event::Admin { line, level, reply }).is_err() {
         return;
     }
     if let Ok(text) = answer.await {

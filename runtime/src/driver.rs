@@ -5,7 +5,7 @@
 use crate::clock::Clock;
 use crate::logger::Logger;
 use crate::probe;
-use haven_core::config::haproxy::{HaproxyConfig, HttpConnMode, ProxyKind};
+use haven_core::config::haproxy::{CliLevel, HaproxyConfig, HttpConnMode, ProxyKind};
 use haven_core::health::{self, CheckId, ProbeEvent};
 use haven_core::node::Node;
 use haven_core::proxy::{self, Outcome, StreamId};
@@ -55,6 +55,8 @@ pub(crate) enum Event {
     /// A runtime API command line, and where its answer goes.
     Admin {
         line: String,
+        /// The socket's `level`.
+        level: CliLevel,
         reply: tokio::sync::oneshot::Sender<String>,
     },
 }
@@ -225,8 +227,8 @@ impl Driver {
                 self.with_flow(|f, t| f.handle_client_closed(now, id, t));
             }
             Event::Drain => self.draining = true,
-            Event::Admin { line, reply } => {
-                let answer = self.admin(&line);
+            Event::Admin { line, level, reply } => {
+                let answer = self.admin(&line, level);
                 let _ = reply.send(answer);
             }
             Event::Probe(id, event) => {
@@ -347,10 +349,14 @@ impl Driver {
     }
 
     /// The runtime API's answer to `line`.
-    fn admin(&mut self, line: &str) -> String {
+    fn admin(&mut self, line: &str, level: CliLevel) -> String {
         self.refresh_vrrp();
         let mut out = String::new();
         for command in stats::parse_cli(line) {
+            if command.level() > level {
+                out.push_str(stats::PERMISSION_DENIED);
+                continue;
+            }
             match command {
                 CliCommand::ShowStat => {
                     if let Some(sources) = self.sources() {

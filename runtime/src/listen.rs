@@ -305,26 +305,28 @@ pub async fn start_with(
     }
     for socket in &cfg.global.stats_sockets {
         let failed = |reason| StartError::Socket {
-            path: socket.clone(),
+            path: socket.address.clone(),
             reason,
         };
-        let task = match stats_socket_address(socket) {
+        let (level, events) = (socket.level, events.clone());
+        let task = match stats_socket_address(&socket.address) {
             StatsAddress::Unix(path) => {
-                let listener = crate::admin::bind(std::path::Path::new(path)).map_err(failed)?;
-                tokio::spawn(crate::admin::serve(listener, events.clone()))
+                let listener =
+                    crate::admin::bind(std::path::Path::new(path), socket.mode).map_err(failed)?;
+                tokio::spawn(crate::admin::serve(listener, level, events))
             }
             StatsAddress::Tcp(addr) => {
                 let listener = TcpListener::bind(addr).await.map_err(failed)?;
-                tokio::spawn(crate::admin::serve_tcp(listener, events.clone()))
+                tokio::spawn(crate::admin::serve_tcp(listener, level, events))
             }
             StatsAddress::Fd(fd) => match crate::inherit::inherited(fd).map_err(failed)? {
                 Inherited::Tcp(l) => {
                     let listener = TcpListener::from_std(l).map_err(failed)?;
-                    tokio::spawn(crate::admin::serve_tcp(listener, events.clone()))
+                    tokio::spawn(crate::admin::serve_tcp(listener, level, events))
                 }
                 Inherited::Unix(l) => {
                     let listener = tokio::net::UnixListener::from_std(l).map_err(failed)?;
-                    tokio::spawn(crate::admin::serve(listener, events.clone()))
+                    tokio::spawn(crate::admin::serve(listener, level, events))
                 }
             },
         };

@@ -426,6 +426,55 @@ async fn abortonclose_drops_a_queued_request_whose_client_left() {
     );
 }
 
+// Input: stats sockets at level user, at the default level (operator)
+// with `mode 600`, and at level admin; `show info` and `disable server`
+// on each.
+// Output: every level shows; only admin changes a server, the others get
+// haproxy's "Permission denied"; the socket file has mode 600.
+#[tokio::test]
+async fn stats_socket_levels_and_modes_are_enforced() {
+    use std::os::unix::fs::PermissionsExt;
+    use tokio::net::UnixStream;
+    let a = Backend::start("a").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = |name: &str| dir.path().join(name);
+    let port = free_port();
+    let text = format!(
+        "global\n    stats socket {} level user\n    stats socket {} mode 600\n    stats socket {} level admin expose-fd listeners\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {}\n",
+        path("user.sock").display(),
+        path("operator.sock").display(),
+        path("admin.sock").display(),
+        a.addr,
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let ask = |sock: std::path::PathBuf, line: &'static str| async move {
+        let mut s = UnixStream::connect(&sock).await.expect("connect");
+        s.write_all(line.as_bytes()).await.expect("send");
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.expect("read");
+        out
+    };
+    for name in ["user.sock", "operator.sock", "admin.sock"] {
+        let info = ask(path(name), "show info\n").await;
+        assert!(info.starts_with("Name: haven\n"), "{name}: {info}");
+    }
+    for name in ["user.sock", "operator.sock"] {
+        let denied = ask(path(name), "disable server be/a; set weight be/a 5\n").await;
+        assert_eq!(
+            denied, "Permission denied\n\nPermission denied\n\n",
+            "{name}"
+        );
+    }
+    assert_eq!(ask(path("admin.sock"), "disable server be/a\n").await, "");
+    assert_eq!(get(running.listeners[0].1, "x", "/").await.0, 503);
+    let mode = std::fs::metadata(path("operator.sock"))
+        .expect("socket file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    running.stop();
+}
+
 // Input: `stats socket` in global, two requests, then `show info; show
 // stat`, an unknown command, disable/enable server and set weight on the
 // socket, as socat sends them.

@@ -406,7 +406,7 @@ impl Supervisor {
         let socket = crate::check::load_haproxy(&self.master.files)
             .ok()
             .flatten()
-            .and_then(|cfg| cfg.global.stats_sockets.first().cloned());
+            .and_then(|cfg| cfg.global.stats_sockets.first().map(|s| s.address.clone()));
         let Some(socket) = socket else {
             return "This worker has no stats socket to send the command to.\n".to_owned();
         };

@@ -4,6 +4,7 @@
 use crate::config::haproxy::Proxy;
 use crate::route::{condition, RequestHead};
 use base64::Engine as _;
+use subtle::{Choice, ConstantTimeEq};
 
 /// What a request to a proxy with `stats` gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,11 +54,13 @@ pub fn access(proxy: &Proxy, req: &RequestHead<'_>) -> Access {
                     .ok()
             })
             .and_then(|b| String::from_utf8(b).ok());
+        // Every credential is compared, each in constant time, so timing
+        // tells nothing of how much of a guess was right.
         let ok = given.is_some_and(|g| {
-            stats
-                .auth
-                .iter()
-                .any(|(u, p)| g.split_once(':') == Some((u.as_str(), p.as_str())))
+            let matched = stats.auth.iter().fold(Choice::from(0), |any, (u, p)| {
+                any | format!("{u}:{p}").as_bytes().ct_eq(g.as_bytes())
+            });
+            bool::from(matched)
         });
         if !ok {
             return Access::Unauthorized {

@@ -1,6 +1,7 @@
 //! The runtime API's commands (`stats socket`): which command a line asks
 //! for. Several commands may share a line, separated by `;`.
 
+use crate::config::haproxy::CliLevel;
 use crate::proxy::{AdminAction, WeightChange};
 
 /// A runtime API command haven answers.
@@ -48,6 +49,22 @@ pub enum CliCommand {
 
 /// The commands haven knows, for `help` and unknown commands.
 pub const CLI_HELP: &str = "The following commands are valid at this level:\n  help                : full commands list\n  show info           : report information about the running process\n  show stat           : report counters for each proxy and server\n  show servers state  : dump volatile server information (all or for a single backend)\n  disable frontend    : temporarily disable specific frontend\n  enable frontend     : re-enable specific frontend\n  disable server      : disable a server for maintenance (use 'set server' instead)\n  enable server       : enable a disabled server (use 'set server' instead)\n  set server          : change a server's state (ready, drain, maint) or weight\n  set weight          : change a server's weight (use 'set server' instead)\n";
+
+/// The answer to a command above the socket's level, as haproxy words it.
+pub const PERMISSION_DENIED: &str = "Permission denied\n\n";
+
+impl CliCommand {
+    /// The level a socket needs for this command: changes need `admin`, as
+    /// in haproxy.
+    pub fn level(&self) -> CliLevel {
+        match self {
+            Self::ServerAdmin { .. } | Self::Weight { .. } | Self::Frontend { .. } => {
+                CliLevel::Admin
+            }
+            _ => CliLevel::User,
+        }
+    }
+}
 
 /// The commands of one input line.
 pub fn parse_cli(line: &str) -> Vec<CliCommand> {

@@ -14,7 +14,7 @@ mod servers_state;
 mod vrrp;
 
 pub use access::{access, Access};
-pub use cli::{parse_cli, unknown_reply, CliCommand, CLI_HELP};
+pub use cli::{parse_cli, unknown_reply, CliCommand, CLI_HELP, PERMISSION_DENIED};
 pub use csv::{csv, Sources};
 pub use html::html;
 pub use prometheus::{prometheus, Process};

@@ -52,8 +52,31 @@ pub struct Global {
     pub master_worker: bool,
     /// `pidfile`.
     pub pidfile: Option<String>,
-    /// `stats socket` paths (runtime API).
-    pub stats_sockets: Vec<String>,
+    /// `stats socket` lines (runtime API).
+    pub stats_sockets: Vec<StatsSocket>,
+}
+
+/// A `stats socket`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatsSocket {
+    /// A unix path, `unix@`, `ipv4@ADDR:PORT` or `fd@N`.
+    pub address: String,
+    /// `mode`: the unix socket's permissions.
+    pub mode: Option<u32>,
+    /// `level`: what its commands may do.
+    pub level: CliLevel,
+}
+
+/// A runtime API access level, least to most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum CliLevel {
+    /// Read-only commands.
+    User,
+    /// Also commands that do not change the configuration (haproxy's
+    /// default).
+    Operator,
+    /// Every command.
+    Admin,
 }
 
 /// A `log` line.

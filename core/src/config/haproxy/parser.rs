@@ -374,6 +374,66 @@ impl<'o> Parser<'o> {
         self.section = Section::Proxy(self.drafts.len() - 1);
     }
 
+    /// `stats socket ADDRESS [mode M] [level L] [other bind options]`.
+    fn stats_socket(&mut self, words: &[Word]) {
+        let Some(address) = words.get(2) else {
+            return self.error(
+                Form::Parsing,
+                words[0].col,
+                "'stats socket' requires a path or an address.".into(),
+            );
+        };
+        let mut socket = StatsSocket {
+            address: address.text.clone(),
+            mode: None,
+            level: CliLevel::Operator,
+        };
+        let mut i = 3;
+        while i < words.len() {
+            let value = words.get(i + 1).map_or("", |w| w.text.as_str());
+            let fail = |what: String| format!("'stats socket' : '{what}'");
+            match words[i].text.as_str() {
+                "mode" => match u32::from_str_radix(value, 8) {
+                    Ok(m) => socket.mode = Some(m),
+                    Err(_) => return self.error(
+                        Form::Parsing,
+                        words[i].col,
+                        fail(format!(
+                            "'mode' : missing or invalid mode '{value}' (octal integer expected)"
+                        )),
+                    ),
+                },
+                "level" => socket.level = match value {
+                    "user" => CliLevel::User,
+                    "operator" => CliLevel::Operator,
+                    "admin" => CliLevel::Admin,
+                    "" => {
+                        return self.error(
+                            Form::Parsing,
+                            words[i].col,
+                            fail("'level' : missing level".into()),
+                        )
+                    }
+                    other => return self.error(
+                        Form::Parsing,
+                        words[i].col,
+                        fail(format!(
+                            "'level' only supports 'user', 'operator', and 'admin' (got '{other}')"
+                        )),
+                    ),
+                },
+                // Other bind options (expose-fd, user, group...) are read
+                // and have no effect here.
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            }
+            i += 2;
+        }
+        self.global.stats_sockets.push(socket);
+    }
+
     fn global_keyword(&mut self, words: &[Word]) {
         let kw = words[0].text.as_str();
         let arg = words.get(1);
@@ -424,12 +484,7 @@ impl<'o> Parser<'o> {
                 None => self.error(Form::Parsing, words[0].col, format!("'{kw}' expects an integer argument.")),
             },
             "nbproc" => self.error(Form::Parsing, words[0].col, "nbproc is not supported any more since HAProxy 2.5. Threads will automatically be used on multi-processor machines if available.".into()),
-            "stats" if arg.is_some_and(|a| a.text == "socket") => {
-                match words.get(2) {
-                    Some(path) => self.global.stats_sockets.push(path.text.clone()),
-                    None => self.error(Form::Parsing, words[0].col, "'stats socket' requires a path or an address.".into()),
-                }
-            }
+            "stats" if arg.is_some_and(|a| a.text == "socket") => self.stats_socket(words),
             _ if keywords::is_unsupported_global(kw) => self.not_supported(words[0].col, kw),
             _ => {
                 let hint = self.suggest(kw, &["global", "defaults", "frontend", "backend", "listen", "maxconn", "nbthread", "daemon", "user", "group", "pidfile", "log", "stats"]);
