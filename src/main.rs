@@ -5,6 +5,7 @@ mod chaos;
 mod check;
 mod fs_loader;
 mod personality;
+mod privileges;
 mod reload;
 mod report;
 mod run;

@@ -132,6 +132,10 @@ fn serve(launch: Launch) -> Result<ExitCode> {
         .context("cannot start the runtime")?;
     rt.block_on(async {
         let (status, vrrp_status) = watch::channel(Vec::new());
+        let run_as = launch
+            .haproxy
+            .as_ref()
+            .map(|(cfg, _)| (cfg.global.user.clone(), cfg.global.group.clone()));
         let (mut proxy, files) = match launch.haproxy {
             Some((cfg, files)) => (Some(start(cfg, &vrrp_status).await?), files),
             None => (None, Vec::new()),
@@ -146,6 +150,9 @@ fn serve(launch: Launch) -> Result<ExitCode> {
             ),
             None => (None, None),
         };
+        if let Some((user, group)) = &run_as {
+            crate::privileges::drop_to(user.as_deref(), group.as_deref(), vrrp.is_some())?;
+        }
         let mut actions = watch_signals(launch.signals)?;
         // Under systemd (`Type=notify`) or a master-worker master.
         let pid = std::process::id();

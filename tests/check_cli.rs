@@ -67,8 +67,9 @@ fn reference_configs_are_valid() {
         stdout.ends_with("Configuration file is valid\n"),
         "{stdout}"
     );
-    // `user` / `group` are read but not acted on yet: said, not hidden.
-    assert!(text(&out.stderr).contains("'user' parsed, not supported yet."));
+    // `daemon` is read but `haven run` stays in the foreground: said, not
+    // hidden.
+    assert!(text(&out.stderr).contains("'daemon' parsed, not supported yet."));
 
     for k in [
         "book-14.3/keepalived-backup-haproxy.conf",

@@ -135,6 +135,54 @@ fn haproxy_runs_in_the_foreground_and_hands_over_with_sf() {
     assert!(!pid_b.exists(), "pidfile left behind");
 }
 
+// Input: `haproxy -db` as root with `user nobody` / `group nogroup` in
+// the global section; then the same with a group that does not exist.
+// Output: it serves as nobody with only CAP_NET_BIND_SERVICE left; the
+// missing group stops it at start with haproxy's words.
+#[test]
+fn haproxy_drops_to_its_user_once_bound() {
+    if !nix::unistd::Uid::effective().is_root() {
+        return;
+    }
+    let n = Names::new();
+    let port = free_port();
+    let cfg = n.write(
+        "u.cfg",
+        &format!(
+            "global\n    user nobody\n    group nogroup\n{}",
+            proxy_cfg(port, backend("U"))
+        ),
+    );
+    let haproxy = Reaped(
+        Command::new(n.path("haproxy"))
+            .args(["-db", "-f", &cfg])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starts"),
+    );
+    eventually("it serves", || get(port).as_deref() == Some("U"));
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", haproxy.0.id())).expect("status");
+    assert!(
+        status.contains("\nUid:\t65534\t65534\t65534\t65534\n"),
+        "{status}"
+    );
+    assert!(status.contains("\nCapEff:\t0000000000000400\n"), "{status}");
+    let bad = n.write(
+        "g.cfg",
+        &format!(
+            "global\n    group no-such-group\n{}",
+            proxy_cfg(free_port(), backend("U"))
+        ),
+    );
+    let out = n.run("haproxy", &["-db", "-f", &bad]);
+    assert_eq!(code(&out), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot find group id for 'no-such-group'")
+    );
+}
+
 // Input: haproxy -D -p PIDFILE.
 // Output: the command returns at once with 0; a daemon with the pid in
 // the pidfile serves; SIGTERM stops it and removes the pidfile.

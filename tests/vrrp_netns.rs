@@ -23,6 +23,9 @@ fn haproxy_cfg(sock: &Path) -> String {
         .replace("192.168.66.21:80", &format!("{PREFIX}.22:80"))
         .replace("192.168.66.22:80", &format!("{PREFIX}.21:80"))
         .replace("    daemon\n", "")
+        // Debian calls nobody's group `nogroup` (haproxy, too, refuses
+        // `group nobody` there).
+        .replace("    group nobody\n", "    group nogroup\n")
         .replace(
             "    stats hide-version\n",
             "    stats hide-version\n    http-request use-service prometheus-exporter if { path /metrics }\n",
@@ -149,6 +152,16 @@ fn one_master_holds_the_vip_and_a_killed_master_is_replaced() {
         log_of(dir.path(), "lb1")
     );
     assert!(!lab.has_address("lb2", &vip_addr), "both hold the VIP");
+    // It dropped to the config's `user nobody` once bound, keeping only
+    // CAP_NET_RAW, CAP_NET_ADMIN and CAP_NET_BIND_SERVICE, and still took
+    // the VIP through netlink.
+    let status = std::fs::read_to_string(format!("/proc/{}/status", lab.pid(lb1)))
+        .expect("the process runs");
+    assert!(
+        status.contains("\nUid:\t65534\t65534\t65534\t65534\n"),
+        "{status}"
+    );
+    assert!(status.contains("\nCapEff:\t0000000000003400\n"), "{status}");
     let answered = within(Duration::from_secs(5), || {
         through_vip(&lab).as_deref() == Some("web1")
     });

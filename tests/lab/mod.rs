@@ -140,6 +140,11 @@ impl Lab {
         self.children.len() - 1
     }
 
+    /// The pid of spawned process `index` (`ip netns exec` execs it).
+    pub(crate) fn pid(&self, index: usize) -> u32 {
+        self.children[index].id()
+    }
+
     /// Sends `signal` (`-KILL`, `-TERM`) to spawned process `index`.
     pub(crate) fn signal(&self, index: usize, signal: &str) {
         let pid = self.children[index].id().to_string();

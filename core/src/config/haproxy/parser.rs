@@ -395,33 +395,39 @@ impl<'o> Parser<'o> {
             match words[i].text.as_str() {
                 "mode" => match u32::from_str_radix(value, 8) {
                     Ok(m) => socket.mode = Some(m),
-                    Err(_) => return self.error(
-                        Form::Parsing,
-                        words[i].col,
-                        fail(format!(
-                            "'mode' : missing or invalid mode '{value}' (octal integer expected)"
-                        )),
-                    ),
-                },
-                "level" => socket.level = match value {
-                    "user" => CliLevel::User,
-                    "operator" => CliLevel::Operator,
-                    "admin" => CliLevel::Admin,
-                    "" => {
+                    Err(_) => {
                         return self.error(
                             Form::Parsing,
                             words[i].col,
-                            fail("'level' : missing level".into()),
+                            fail(format!(
+                            "'mode' : missing or invalid mode '{value}' (octal integer expected)"
+                        )),
                         )
                     }
-                    other => return self.error(
-                        Form::Parsing,
-                        words[i].col,
-                        fail(format!(
+                },
+                "level" => {
+                    socket.level = match value {
+                        "user" => CliLevel::User,
+                        "operator" => CliLevel::Operator,
+                        "admin" => CliLevel::Admin,
+                        "" => {
+                            return self.error(
+                                Form::Parsing,
+                                words[i].col,
+                                fail("'level' : missing level".into()),
+                            )
+                        }
+                        other => {
+                            return self.error(
+                                Form::Parsing,
+                                words[i].col,
+                                fail(format!(
                             "'level' only supports 'user', 'operator', and 'admin' (got '{other}')"
                         )),
-                    ),
-                },
+                            )
+                        }
+                    }
+                }
                 // Other bind options (expose-fd, user, group...) are read
                 // and have no effect here.
                 _ => {
@@ -455,7 +461,6 @@ impl<'o> Parser<'o> {
                     "group" => self.global.group = v,
                     _ => self.global.pidfile = v,
                 }
-                self.not_supported(words[0].col, kw);
             }
             "log" => {
                 if let Some(t) = self.log_target(words) {
