@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Soak: haven run under a steady load at RATE_PCT % of its measured maximum
+# for DURATION seconds (30 minutes by default), in front of two nginx
+# backends, one of which stops gracefully and starts again every minute.
+# Samples haven's RSS and open file descriptors every minute and checks:
+#   - no failed request (non-2xx or socket errors) while the other server
+#     is up, which is always;
+#   - RSS at the last minute within 5 % of minute 2; no fd growth.
+# Needs: apt-get install nginx-light wrk. Sends only to 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-1800}
+RATE_PCT=${RATE_PCT:-80}
+for tool in nginx wrk; do
+    command -v "$tool" >/dev/null || { echo "bench/soak.sh: $tool is missing (apt-get install nginx-light wrk)"; exit 1; }
+done
+cargo build --release --quiet
+dir=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [ -f "$dir/b2/nginx.pid" ] && kill "$(cat "$dir/b2/nginx.pid")" 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+b1=$(free_port); b2=$(free_port); hv=$(free_port)
+backend() { # name port
+    mkdir -p "$dir/$1"
+    cat > "$dir/$1/nginx.conf" <<NGINX
+daemon off;
+worker_processes 1;
+pid $dir/$1/nginx.pid;
+error_log $dir/$1/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $dir/$1;
+    proxy_temp_path $dir/$1;
+    fastcgi_temp_path $dir/$1;
+    uwsgi_temp_path $dir/$1;
+    scgi_temp_path $dir/$1;
+    keepalive_requests 1000000;
+    server { listen 127.0.0.1:$2; location / { return 200 "ok\n"; } }
+}
+NGINX
+}
+backend b1 "$b1"; backend b2 "$b2"
+cat > "$dir/haven.cfg" <<CFG
+global
+    maxconn 4000
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    retries 3
+    option redispatch
+frontend fe
+    bind 127.0.0.1:$hv
+    default_backend be
+backend be
+    balance roundrobin
+    server s1 127.0.0.1:$b1 check inter 1s fall 1 rise 2
+    server s2 127.0.0.1:$b2 check inter 1s fall 1 rise 2
+CFG
+nginx -c "$dir/b1/nginx.conf" -p "$dir/b1" 2>/dev/null & pids+=($!)
+nginx -c "$dir/b2/nginx.conf" -p "$dir/b2" 2>/dev/null &
+./target/release/haven run -f "$dir/haven.cfg" > /dev/null 2> "$dir/haven.log" & haven=$!; pids+=($haven)
+for p in "$b1" "$b2" "$hv"; do
+    for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.1; done
+done
+wrk -t1 -c50 -d10s "http://127.0.0.1:$hv/" > "$dir/max.txt"
+max=$(awk '/Requests\/sec/ { printf "%.0f", $2 }' "$dir/max.txt")
+target=$((max * RATE_PCT / 100))
+# wrk paces each connection with delay(): CONNS connections, each sending
+# one request, waiting for the answer (about the latency at the maximum,
+# in µs) and then DELAY ms.
+DELAY=2
+latency_us=$(awk '/Latency/ { v = $2; if (v ~ /us$/) v = v + 0; else if (v ~ /ms$/) v = v * 1000; else v = v * 1000000; printf "%.0f", v }' "$dir/max.txt")
+CONNS=$(( (target * (DELAY * 1000 + latency_us) + 999999) / 1000000 ))
+cat > "$dir/pace.lua" <<LUA
+function delay() return $DELAY end
+LUA
+echo "soak: max $max req/s; ${RATE_PCT}% = $target req/s as $CONNS connections x 1 request / ${DELAY} ms, for ${DURATION}s; backend s2 flaps every 60 s"
+wrk -t2 -c"$CONNS" -d"${DURATION}s" -s "$dir/pace.lua" "http://127.0.0.1:$hv/" > "$dir/wrk.txt" &
+load=$!
+sample() { echo "$(awk '/VmRSS/ { print $2 }' "/proc/$haven/status") $(ls "/proc/$haven/fd" | wc -l)"; }
+: > "$dir/samples.txt"
+for minute in $(seq $((DURATION / 60))); do
+    sleep 30
+    kill -QUIT "$(cat "$dir/b2/nginx.pid")"   # graceful: finishes what it serves
+    sleep 5
+    nginx -c "$dir/b2/nginx.conf" -p "$dir/b2" 2>/dev/null &
+    sleep 25
+    s=$(sample); echo "$minute $s" >> "$dir/samples.txt"
+    echo "minute $minute: rss ${s% *} kB, fds ${s#* }"
+done
+wait "$load" || true
+cat "$dir/wrk.txt"
+awk '/Requests\/sec/ { print "soak: " $2 " req/s sustained" }' "$dir/wrk.txt"
+errors=$(awk '/Socket errors/ { gsub(",", ""); print $4 + $6 + $8 + $10 } /Non-2xx/ { print $NF }' "$dir/wrk.txt" | awk '{ s += $1 } END { print s + 0 }')
+read -r _ rss2 fd2 < <(sed -n '2p;$p' "$dir/samples.txt" | head -n 1)
+read -r _ rssN fdN < <(tail -n 1 "$dir/samples.txt")
+echo "soak: failed requests $errors; rss minute 2 $rss2 kB, last $rssN kB; fds minute 2 $fd2, last $fdN"
+ok=1
+[ "$errors" -eq 0 ] || { echo "soak: FAILED: $errors failed requests"; ok=0; }
+awk -v a="$rss2" -v b="$rssN" 'BEGIN { exit !(b <= a * 1.05) }' || { echo "soak: FAILED: RSS grew more than 5 %"; ok=0; }
+[ "$fdN" -le $((fd2 + 4)) ] || { echo "soak: FAILED: file descriptors grew"; ok=0; }
+[ "$ok" -eq 1 ] && echo "soak: passed"
+[ "$ok" -eq 1 ]
