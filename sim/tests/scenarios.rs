@@ -200,3 +200,38 @@ fn client_retries_and_keepalive() {
     let extra = handshakes.mean_ms - plain.mean_ms;
     assert!((0.15..0.25).contains(&extra), "extra {extra} ms");
 }
+
+/// The book-14.3 pair (keepalived only) with `extra` (events and
+/// expectations) appended, run once.
+fn book_pair_with(extra: &str) -> haven_sim::Recorder {
+    let dir = scenarios_dir();
+    let text = format!(
+        "name = \"pair\"\nstart = \"2015-04-04 12:00:00\"\nduration = \"60s\"\n[[host]]\nname = \"a\"\naddress = \"192.168.66.11\"\nkeepalived = \"book-14.3/keepalived-haproxy-server.conf\"\n[[host]]\nname = \"b\"\naddress = \"192.168.66.12\"\nkeepalived = \"book-14.3/keepalived-backup-haproxy.conf\"\n{extra}"
+    );
+    let read = |rel: &str| std::fs::read_to_string(dir.join(rel)).map_err(|e| e.to_string());
+    let sc = load("pair.toml", &text, &read, None).unwrap_or_else(|e| panic!("{e}"));
+    run(&sc, None)
+}
+
+// Found by chaos. Input: keepalived killed on the MASTER (a) at 20 s, b
+// takes over; a's keepalived starts again at 40 s.
+// Output: at 45 s b alone holds the VIP: the new keepalived removed what
+// the killed one left on a's interface, as keepalived does at start.
+#[test]
+fn a_restarted_keepalived_clears_the_vips_a_killed_one_left() {
+    let rec = book_pair_with(
+        "[[event]]\nat = \"20s\"\nhost = \"a\"\naction = \"kill keepalived\"\n[[event]]\nat = \"40s\"\nhost = \"a\"\naction = \"start keepalived\"\n[[expect]]\nat = \"35s\"\ninstance = \"HA_1\"\nstate = \"b=MASTER\"\n[[expect]]\nat = \"45s\"\ninstance = \"HA_1\"\nvip_owner = \"b\"\n",
+    );
+    assert!(rec.all_passed(), "{}", rec.summary_text());
+}
+
+// Found by chaos. Input: host a crashes at 20 s; "start keepalived" on it
+// at 30 s, before it boots.
+// Output: nothing runs on a crashed host: at 45 s b alone holds the VIP.
+#[test]
+fn nothing_starts_on_a_crashed_host() {
+    let rec = book_pair_with(
+        "[[event]]\nat = \"20s\"\nhost = \"a\"\naction = \"crash\"\n[[event]]\nat = \"30s\"\nhost = \"a\"\naction = \"start keepalived\"\n[[expect]]\nat = \"45s\"\ninstance = \"HA_1\"\nvip_owner = \"b\"\n",
+    );
+    assert!(rec.all_passed(), "{}", rec.summary_text());
+}
