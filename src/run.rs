@@ -72,19 +72,29 @@ pub(crate) struct Launch {
 
 /// Runs `launch` to its end.
 pub(crate) fn launch(launch: Launch) -> Result<ExitCode> {
-    if launch.daemon {
+    let (daemon, pidfile) = (launch.daemon, launch.pidfile.clone());
+    as_process(daemon, pidfile.as_deref(), || serve(launch))
+}
+
+/// Runs `body` as the process a pidfile names: in the background first
+/// when `daemon`, the pid written to `pidfile` while it runs.
+pub(crate) fn as_process<T>(
+    daemon: bool,
+    pidfile: Option<&Path>,
+    body: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    if daemon {
         nix::unistd::daemon(true, false).context("cannot go to the background")?;
     }
-    if let Some(path) = &launch.pidfile {
+    if let Some(path) = pidfile {
         std::fs::write(path, format!("{}\n", std::process::id()))
             .with_context(|| format!("cannot write the pidfile {}", path.display()))?;
     }
-    let pidfile = launch.pidfile.clone();
-    let code = serve(launch);
-    if let Some(path) = &pidfile {
+    let result = body();
+    if let Some(path) = pidfile {
         let _ = std::fs::remove_file(path);
     }
-    code
+    result
 }
 
 /// Starts the proxy for `cfg` and says where it listens; the VRRP

@@ -541,26 +541,28 @@ fn keepalived_runs_vrrp_and_dumps_its_stats() {
     let log = std::fs::read_to_string(n.dir.path().join("k.log")).unwrap_or_default();
     assert!(log.contains("Reloading"), "{log}");
     assert_eq!(log.matches("Entering MASTER STATE").count(), 1, "{log}");
-    let _ = std::fs::remove_file("/tmp/keepalived.stats");
-    host.signal(k, "-USR2");
-    let mut dump = String::new();
-    eventually("the stats dump", || {
-        dump = std::fs::read_to_string("/tmp/keepalived.stats").unwrap_or_default();
-        dump.contains("Priority Zero")
-    });
+    let dump_after = |signal: &str, file: &str, complete: &str| {
+        let _ = std::fs::remove_file(file);
+        host.signal(k, signal);
+        let mut dump = String::new();
+        eventually(file, || {
+            dump = std::fs::read_to_string(file).unwrap_or_default();
+            dump.contains(complete)
+        });
+        let _ = std::fs::remove_file(file);
+        dump
+    };
+    let dump = dump_after("-USR2", "/tmp/keepalived.stats", "Priority Zero");
     assert!(
         dump.starts_with("VRRP Instance: VI_1\n  Advertisements:\n"),
         "{dump}"
     );
     assert!(dump.contains("\n  Became master: 1\n"), "{dump}");
-    let _ = std::fs::remove_file("/tmp/keepalived.stats");
-    let _ = std::fs::remove_file("/tmp/keepalived.data");
-    host.signal(k, "-USR1");
-    let mut data = String::new();
-    eventually("the data dump", || {
-        data = std::fs::read_to_string("/tmp/keepalived.data").unwrap_or_default();
-        data.contains("------< VRRP Topology >------")
-    });
+    let data = dump_after(
+        "-USR1",
+        "/tmp/keepalived.data",
+        "------< VRRP Topology >------",
+    );
     assert!(
         data.contains("\n VRRP Instance = VI_1\n   VRRP Version = 2\n   State = MASTER\n"),
         "{data}"
@@ -569,7 +571,6 @@ fn keepalived_runs_vrrp_and_dumps_its_stats() {
         data.contains("\n     10.77.0.61/24 dev eth0 scope global set\n"),
         "{data}"
     );
-    let _ = std::fs::remove_file("/tmp/keepalived.data");
     host.signal(k, "-TERM");
     eventually("it exits", || host.exited(k));
     assert!(!host.has_address("h", "10.77.0.61"), "the VIP stayed");

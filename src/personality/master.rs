@@ -108,23 +108,14 @@ pub(crate) fn run(master: Master) -> ExitCode {
 }
 
 fn supervise(master: Master) -> Result<ExitCode> {
-    if master.daemon {
-        nix::unistd::daemon(true, false).context("cannot go to the background")?;
-    }
-    if let Some(path) = &master.pidfile {
-        std::fs::write(path, format!("{}\n", std::process::id()))
-            .with_context(|| format!("cannot write the pidfile {}", path.display()))?;
-    }
-    let pidfile = master.pidfile.clone();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the runtime")?;
-    let code = rt.block_on(serve(master));
-    if let Some(path) = pidfile {
-        let _ = std::fs::remove_file(path);
-    }
-    code.map(ExitCode::from)
+    let (daemon, pidfile) = (master.daemon, master.pidfile.clone());
+    crate::run::as_process(daemon, pidfile.as_deref(), || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the runtime")?;
+        rt.block_on(serve(master)).map(ExitCode::from)
+    })
 }
 
 async fn serve(master: Master) -> Result<u8> {
