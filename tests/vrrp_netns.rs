@@ -388,6 +388,83 @@ fn forged_adverts_are_dropped_and_change_nothing() {
     assert!(rejected >= 3, "{metrics}");
 }
 
+// Input: lb1 MASTER; from the client host, 3 s of forged adverts
+// (wrong password, priority 254) as fast as one thread sends them, while
+// another thread GETs through the VIP every 20 ms.
+// Output: every GET succeeds (the flood does not starve lb1's proxy);
+// nothing changes hands; lb2 counts thousands of refusals but logs the
+// reason at most once a second.
+#[test]
+fn an_advert_flood_neither_moves_the_vip_nor_starves_the_proxy() {
+    if !lab::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (lab, _socks, _procs) = book_pair(dir.path());
+    let vip_addr = format!("{PREFIX}.50");
+    within(Duration::from_secs(15), || {
+        lab.has_address("lb1", &vip_addr)
+    })
+    .expect("lb1 master");
+    within(Duration::from_secs(5), || through_vip(&lab).is_some()).expect("the VIP answers");
+    let flood_for = Duration::from_secs(3);
+    let packet = forged(80, "wrong", 255, |_| {});
+    let flood = lab.inside("cl", move || {
+        use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+        let s =
+            Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112))).expect("raw socket");
+        s.set_header_included_v4(true).expect("IP_HDRINCL");
+        s.bind_device(Some(b"eth0")).expect("bind to eth0");
+        let to = SockAddr::from(std::net::SocketAddrV4::new(
+            "224.0.0.18".parse().expect("ip"),
+            0,
+        ));
+        let started = std::time::Instant::now();
+        let mut sent = 0u64;
+        while started.elapsed() < flood_for {
+            sent += u64::from(s.send_to(&packet, &to).is_ok());
+        }
+        sent
+    });
+    let clients = lab.inside("cl", move || {
+        let started = std::time::Instant::now();
+        let (mut ok, mut total) = (0, 0);
+        while started.elapsed() < flood_for {
+            total += 1;
+            ok += usize::from(get(vip(), "www.zb.com").is_some());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (ok, total)
+    });
+    let sent = flood.join().expect("flood");
+    let (ok, total) = clients.join().expect("clients");
+    assert!(sent > 10_000, "only {sent} adverts sent");
+    assert_eq!(
+        ok,
+        total,
+        "{} of {total} requests failed during the flood",
+        total - ok
+    );
+    assert!(lab.has_address("lb1", &vip_addr) && !lab.has_address("lb2", &vip_addr));
+    let metrics = lab
+        .inside("cl", || fetch(&format!("{PREFIX}.12:9188"), "/metrics"))
+        .join()
+        .expect("client thread");
+    let refused: u64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("keepalived_packets_rejected_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!(refused > 1_000, "only {refused} counted:\n{metrics}");
+    let logged = log_of(dir.path(), "lb2")
+        .matches("received an invalid passwd")
+        .count();
+    assert!(
+        (1..=5).contains(&logged),
+        "{logged} lines for {refused} refusals"
+    );
+}
+
 /// The book's pair in unicast mode: `unicast_src_ip` and `unicast_peer`
 /// instead of multicast.
 fn unicast_conf(node: &str, me: u8, peer: u8) -> String {
