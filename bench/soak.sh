@@ -79,7 +79,9 @@ cat > "$dir/pace.lua" <<LUA
 function delay() return $DELAY end
 LUA
 echo "soak: max $max req/s; ${RATE_PCT}% = $target req/s as $CONNS connections x 1 request / ${DELAY} ms, for ${DURATION}s; backend s2 flaps every 60 s"
-wrk -t2 -c"$CONNS" -d"${DURATION}s" -s "$dir/pace.lua" "http://127.0.0.1:$hv/" > "$dir/wrk.txt" &
+# A client waits up to 10 s: a retry of the same server comes after
+# haproxy's 1 s turn-around, and the redispatch on the last one.
+wrk -t2 -c"$CONNS" -d"${DURATION}s" --timeout 10s -s "$dir/pace.lua" "http://127.0.0.1:$hv/" > "$dir/wrk.txt" &
 load=$!
 sample() { echo "$(awk '/VmRSS/ { print $2 }' "/proc/$haven/status") $(ls "/proc/$haven/fd" | wc -l)"; }
 : > "$dir/samples.txt"

@@ -185,12 +185,12 @@ async fn exchange(stream: &mut TcpStream, req: &Outgoing) -> Result<(Answer, boo
         if buf.len() >= MAX_HEAD {
             return Err(Failure::Broken);
         }
-        if !fill(stream, &mut buf).await? {
-            return Err(if buf.is_empty() {
-                Failure::Unanswered
-            } else {
-                Failure::Broken
-            });
+        // Closed or reset before any byte of an answer: unanswered (a
+        // pooled connection the server just let go is replaced).
+        match fill(stream, &mut buf).await {
+            Ok(true) => {}
+            Ok(false) | Err(_) if buf.is_empty() => return Err(Failure::Unanswered),
+            Ok(false) | Err(_) => return Err(Failure::Broken),
         }
     };
     let answer = answer_of(&head)?;
