@@ -321,6 +321,35 @@ fn forged(vrid: u8, pass: &str, ttl: u8, mangle: impl Fn(&mut Vec<u8>)) -> Vec<u
     bytes
 }
 
+/// A raw IP-112 socket on the current host's eth0 that sends whole IPv4
+/// packets, and the VRRP multicast group to send them to.
+fn advert_sender() -> (socket2::Socket, socket2::SockAddr) {
+    use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112))).expect("raw socket");
+    s.set_header_included_v4(true).expect("IP_HDRINCL");
+    s.bind_device(Some(b"eth0")).expect("bind to eth0");
+    let to = SockAddr::from(std::net::SocketAddrV4::new(
+        "224.0.0.18".parse().expect("ip"),
+        0,
+    ));
+    (s, to)
+}
+
+/// lb2's refused adverts as its metrics count them (all reasons), and the
+/// metrics page.
+fn lb2_rejected(lab: &Lab) -> (u64, String) {
+    let metrics = lab
+        .inside("cl", || fetch(&format!("{PREFIX}.12:9188"), "/metrics"))
+        .join()
+        .expect("client thread");
+    let rejected = metrics
+        .lines()
+        .filter(|l| l.starts_with("keepalived_packets_rejected_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    (rejected, metrics)
+}
+
 // Input: lb1 MASTER, lb2 BACKUP; from the client host, adverts claiming
 // priority 254 for the VIP: wrong password, TTL 64, a broken checksum, an
 // unknown VRID, and a wrong address count.
@@ -346,15 +375,7 @@ fn forged_adverts_are_dropped_and_change_nothing() {
         forged(80, "1111", 255, |b| b[20 + 3] = 2),
     ];
     lab.inside("cl", move || {
-        use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-        let s =
-            Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112))).expect("raw socket");
-        s.set_header_included_v4(true).expect("IP_HDRINCL");
-        s.bind_device(Some(b"eth0")).expect("bind to eth0");
-        let to = SockAddr::from(std::net::SocketAddrV4::new(
-            "224.0.0.18".parse().expect("ip"),
-            0,
-        ));
+        let (s, to) = advert_sender();
         for p in &packets {
             s.send_to(p, &to).expect("send");
         }
@@ -376,15 +397,7 @@ fn forged_adverts_are_dropped_and_change_nothing() {
     assert!(lab.has_address("lb1", &vip_addr) && !lab.has_address("lb2", &vip_addr));
     assert!(!text.contains("Entering MASTER STATE"), "{text}");
     // Counted too: lb2's metrics carry a rejection counter per reason.
-    let metrics = lab
-        .inside("cl", || fetch(&format!("{PREFIX}.12:9188"), "/metrics"))
-        .join()
-        .expect("client thread");
-    let rejected: u64 = metrics
-        .lines()
-        .filter(|l| l.starts_with("keepalived_packets_rejected_total{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum();
+    let (rejected, metrics) = lb2_rejected(&lab);
     assert!(rejected >= 3, "{metrics}");
 }
 
@@ -410,15 +423,7 @@ fn an_advert_flood_neither_moves_the_vip_nor_starves_the_proxy() {
     let flood_for = Duration::from_secs(3);
     let packet = forged(80, "wrong", 255, |_| {});
     let flood = lab.inside("cl", move || {
-        use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-        let s =
-            Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112))).expect("raw socket");
-        s.set_header_included_v4(true).expect("IP_HDRINCL");
-        s.bind_device(Some(b"eth0")).expect("bind to eth0");
-        let to = SockAddr::from(std::net::SocketAddrV4::new(
-            "224.0.0.18".parse().expect("ip"),
-            0,
-        ));
+        let (s, to) = advert_sender();
         let started = std::time::Instant::now();
         let mut sent = 0u64;
         while started.elapsed() < flood_for {
@@ -446,15 +451,7 @@ fn an_advert_flood_neither_moves_the_vip_nor_starves_the_proxy() {
         total - ok
     );
     assert!(lab.has_address("lb1", &vip_addr) && !lab.has_address("lb2", &vip_addr));
-    let metrics = lab
-        .inside("cl", || fetch(&format!("{PREFIX}.12:9188"), "/metrics"))
-        .join()
-        .expect("client thread");
-    let refused: u64 = metrics
-        .lines()
-        .filter(|l| l.starts_with("keepalived_packets_rejected_total{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum();
+    let (refused, metrics) = lb2_rejected(&lab);
     assert!(refused > 1_000, "only {refused} counted:\n{metrics}");
     let logged = log_of(dir.path(), "lb2")
         .matches("received an invalid passwd")
