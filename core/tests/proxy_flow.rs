@@ -2,7 +2,7 @@
 //! servers were tried, in order, the final status and termination state.
 
 use haven_core::config::haproxy::{parse, ParseOptions};
-use haven_core::proxy::{Flow, Outcome, Output, StreamId, Timer};
+use haven_core::proxy::{Flow, Outcome, Output, ServerFailure, StreamId, Timer};
 use haven_core::route::RequestHead;
 use haven_core::sched::Scheduler;
 use haven_core::time::{Duration, Instant};
@@ -20,6 +20,10 @@ enum Server {
     Hang,
     /// Never completes the connection.
     Blackhole,
+    /// Accepts, then fails the request after 1 ms.
+    Fails(ServerFailure),
+    /// Accepts and answers this status after 1 ms.
+    Status(u16),
 }
 
 struct Bench {
@@ -38,7 +42,8 @@ struct Bench {
 enum Ev {
     Connected,
     Refused,
-    Response,
+    Failed(ServerFailure),
+    Response(u16),
     Done,
 }
 
@@ -108,7 +113,15 @@ impl Bench {
                         Server::Blackhole => {}
                         Server::Ok(d) => {
                             self.push(self.now, id, Ev::Connected);
-                            self.push(self.now + Duration::from_millis(d), id, Ev::Response);
+                            self.push(self.now + Duration::from_millis(d), id, Ev::Response(200));
+                        }
+                        Server::Fails(failure) => {
+                            self.push(self.now, id, Ev::Connected);
+                            self.push(self.now + Duration::from_millis(1), id, Ev::Failed(failure));
+                        }
+                        Server::Status(code) => {
+                            self.push(self.now, id, Ev::Connected);
+                            self.push(self.now + Duration::from_millis(1), id, Ev::Response(code));
                         }
                     }
                 }
@@ -143,7 +156,10 @@ impl Bench {
                     match e {
                         Ev::Connected => self.flow.handle_connected(at, id, &mut self.sched),
                         Ev::Refused => self.flow.handle_connect_failed(at, id, &mut self.sched),
-                        Ev::Response => self.flow.handle_response(at, id, 200, &mut self.sched),
+                        Ev::Failed(f) => self.flow.handle_server_failed(at, id, f, &mut self.sched),
+                        Ev::Response(code) => {
+                            self.flow.handle_response(at, id, code, &mut self.sched)
+                        }
                         Ev::Done => self.flow.handle_done(at, id, &mut self.sched),
                     }
                 }
@@ -377,5 +393,132 @@ fn connect_timeouts_end_with_sc_lowercase() {
     assert_eq!(
         (t, o.status, o.termination, o.tried.len()),
         (ms(23_000), 503, "sC", 4)
+    );
+}
+
+/// The status, termination, servers tried, retries and redispatch flag
+/// of request `id`, and when it ended.
+fn summary(b: &Bench, id: StreamId) -> (u16, &'static str, Vec<usize>, u32, bool, Instant) {
+    let (t, o) = b.outcome(id);
+    (
+        o.status,
+        o.termination,
+        o.tried.clone(),
+        o.retries,
+        o.redispatched,
+        t,
+    )
+}
+
+const EMPTY: Server = Server::Fails(ServerFailure::Empty);
+
+// Input: roundrobin {closes without answering, ok}, option redispatch,
+// retry-on conn-failure empty-response.
+// Output: sent again at once to ok: 200 at 2 ms, "+1".
+#[test]
+fn retry_on_empty_response_sends_the_request_again_elsewhere() {
+    let mut b = Bench::new(
+        "  option redispatch\n  retry-on conn-failure empty-response\n  server empty 10.0.0.1:80\n  server ok 10.0.0.2:80\n",
+        vec![EMPTY, OK],
+    );
+    b.request(1, [127, 0, 0, 1]);
+    b.run_until(ms(100));
+    assert_eq!(summary(&b, 1), (200, "--", vec![0, 1], 1, true, ms(2)));
+}
+
+// Input: the same servers with the default retry-on (conn-failure).
+// Output: the empty answer is final: 502 SH after the one server.
+#[test]
+fn an_empty_response_is_a_502_without_retry_on() {
+    let mut b = Bench::new(
+        "  option redispatch\n  server empty 10.0.0.1:80\n  server ok 10.0.0.2:80\n",
+        vec![EMPTY, OK],
+    );
+    b.request(1, [127, 0, 0, 1]);
+    b.run_until(ms(100));
+    assert_eq!(summary(&b, 1), (502, "SH", vec![0], 0, false, ms(1)));
+}
+
+// Input: a server that answers junk; first without, then with
+// retry-on junk-response.
+// Output: 502 PH; then sent to the other server.
+#[test]
+fn junk_is_a_502_ph_unless_retry_on_names_it() {
+    let junk = Server::Fails(ServerFailure::Junk);
+    let mut b = Bench::new(
+        "  option redispatch\n  server junk 10.0.0.1:80\n  server ok 10.0.0.2:80\n",
+        vec![junk, OK],
+    );
+    b.request(1, [127, 0, 0, 1]);
+    b.run_until(ms(100));
+    assert_eq!(summary(&b, 1), (502, "PH", vec![0], 0, false, ms(1)));
+    let mut b = Bench::new(
+        "  option redispatch\n  retry-on junk-response\n  server junk 10.0.0.1:80\n  server ok 10.0.0.2:80\n",
+        vec![junk, OK],
+    );
+    b.request(1, [127, 0, 0, 1]);
+    b.run_until(ms(100));
+    assert_eq!(summary(&b, 1), (200, "--", vec![0, 1], 1, true, ms(2)));
+}
+
+// Input: one server answering 503, retry-on 503, retries 3, no
+// redispatch.
+// Output: sent four times to it with no turn-around delay; its last 503
+// goes to the client.
+#[test]
+fn retry_on_status_resends_to_the_same_server_at_once() {
+    let mut b = Bench::new(
+        "  retry-on 503\n  server busy 10.0.0.1:80\n",
+        vec![Server::Status(503)],
+    );
+    b.request(1, [127, 0, 0, 1]);
+    b.run_until(ms(100));
+    assert_eq!(
+        summary(&b, 1),
+        (503, "--", vec![0, 0, 0, 0], 3, false, ms(4))
+    );
+}
+
+// Input: {hangs, ok}, timeout server 30s, retry-on response-timeout,
+// option redispatch.
+// Output: at 30 s the request goes to ok: 200 at 30.001 s.
+#[test]
+fn retry_on_response_timeout_resends_after_timeout_server() {
+    let mut b = Bench::new(
+        "  option redispatch\n  retry-on response-timeout\n  server slow 10.0.0.1:80\n  server ok 10.0.0.2:80\n",
+        vec![Server::Hang, OK],
+    );
+    b.request(1, [127, 0, 0, 1]);
+    b.run_until(ms(40_000));
+    assert_eq!(summary(&b, 1), (200, "--", vec![0, 1], 1, true, ms(30_001)));
+}
+
+// Input: {dead, ok}, option redispatch, retry-on none.
+// Output: no retry at all: 503 SC after the refusal.
+#[test]
+fn retry_on_none_gives_up_at_the_first_refusal() {
+    let mut b = Bench::new(
+        "  option redispatch\n  retry-on none\n  server dead 10.0.0.1:80\n  server ok 10.0.0.2:80\n",
+        vec![DEAD, OK],
+    );
+    b.request(1, [127, 0, 0, 1]);
+    b.run_until(ms(100));
+    assert_eq!(summary(&b, 1), (503, "SC", vec![0], 0, false, ms(0)));
+}
+
+// Input: retry-on all-retryable-errors with the default retries (3 here)
+// in front of one server that closes without answering.
+// Output: four attempts, then 502 SH.
+#[test]
+fn all_retryable_errors_includes_empty_responses() {
+    let mut b = Bench::new(
+        "  retry-on all-retryable-errors\n  server empty 10.0.0.1:80\n",
+        vec![EMPTY],
+    );
+    b.request(1, [127, 0, 0, 1]);
+    b.run_until(ms(100));
+    assert_eq!(
+        summary(&b, 1),
+        (502, "SH", vec![0, 0, 0, 0], 3, false, ms(4))
     );
 }

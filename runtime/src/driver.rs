@@ -8,7 +8,7 @@ use crate::probe;
 use haven_core::config::haproxy::{CliLevel, HaproxyConfig, HttpConnMode, ProxyKind};
 use haven_core::health::{self, CheckId, ProbeEvent};
 use haven_core::node::Node;
-use haven_core::proxy::{self, Outcome, StreamId};
+use haven_core::proxy::{self, Outcome, ServerFailure, StreamId};
 use haven_core::route::RequestHead;
 use haven_core::stats::{self, Access, CliCommand, Counters, Sources};
 use haven_core::vrrp::InstanceView;
@@ -37,6 +37,8 @@ pub(crate) enum Event {
     Connected(StreamId),
     /// The connection to the server failed.
     ConnectFailed(StreamId),
+    /// The server failed the request it was sent.
+    ServerFailed(StreamId, ServerFailure),
     /// The server's response head arrived.
     Response(StreamId, u16),
     /// The response is on its way to the client: bytes read from it and
@@ -212,6 +214,9 @@ impl Driver {
             }
             Event::Connected(id) => self.with_flow(|f, t| f.handle_connected(now, id, t)),
             Event::ConnectFailed(id) => self.with_flow(|f, t| f.handle_connect_failed(now, id, t)),
+            Event::ServerFailed(id, failure) => {
+                self.with_flow(|f, t| f.handle_server_failed(now, id, failure, t));
+            }
             Event::Response(id, status) => {
                 self.with_flow(|f, t| f.handle_response(now, id, status, t));
             }

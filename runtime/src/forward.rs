@@ -7,6 +7,7 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 use haven_core::http1::{parse_response_head, ChunkedDecoder, ResponseFraming, ResponseHead};
+use haven_core::proxy::ServerFailure;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::{HeaderMap, StatusCode};
@@ -41,8 +42,8 @@ pub(crate) struct Answer {
 pub(crate) enum ForwardError {
     /// No connection could be made.
     Connect,
-    /// The connection broke before a whole response came back.
-    Broken,
+    /// The server failed the request it was sent.
+    Server(ServerFailure),
 }
 
 /// A request ready for the wire.
@@ -84,6 +85,8 @@ impl Outgoing {
 enum Failure {
     /// Closed before any byte of an answer: nothing was processed.
     Unanswered,
+    /// An answer that is not HTTP.
+    Junk,
     /// Broken half-way.
     Broken,
 }
@@ -139,7 +142,9 @@ impl Pool {
                     return Ok(answer);
                 }
                 Err(Failure::Unanswered) if from_pool => {}
-                Err(_) => return Err(ForwardError::Broken),
+                Err(Failure::Unanswered) => return Err(ForwardError::Server(ServerFailure::Empty)),
+                Err(Failure::Junk) => return Err(ForwardError::Server(ServerFailure::Junk)),
+                Err(Failure::Broken) => return Err(ForwardError::Server(ServerFailure::Broken)),
             }
         }
     }
@@ -180,10 +185,10 @@ async fn exchange(stream: &mut TcpStream, req: &Outgoing) -> Result<(Answer, boo
                 break head;
             }
             Ok(None) => {}
-            Err(_) => return Err(Failure::Broken),
+            Err(_) => return Err(Failure::Junk),
         }
         if buf.len() >= MAX_HEAD {
-            return Err(Failure::Broken);
+            return Err(Failure::Junk);
         }
         // Closed or reset before any byte of an answer: unanswered (a
         // pooled connection the server just let go is replaced).
@@ -234,16 +239,16 @@ async fn exchange(stream: &mut TcpStream, req: &Outgoing) -> Result<(Answer, boo
 /// The answer (without body) of a response head; `Err` when the head
 /// does not fit the HTTP types.
 fn answer_of(head: &ResponseHead) -> Result<Answer, Failure> {
-    let status = StatusCode::from_u16(head.code).map_err(|_| Failure::Broken)?;
+    let status = StatusCode::from_u16(head.code).map_err(|_| Failure::Junk)?;
     let reason = Some(head.reason.as_str())
         .filter(|r| Some(*r) != status.canonical_reason())
         .map(|r| Bytes::copy_from_slice(r.as_bytes()));
     let mut headers = HeaderMap::with_capacity(head.headers.len());
     for (name, value) in &head.headers {
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Failure::Broken)?;
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Failure::Junk)?;
         headers.append(
             name,
-            HeaderValue::from_bytes(value).map_err(|_| Failure::Broken)?,
+            HeaderValue::from_bytes(value).map_err(|_| Failure::Junk)?,
         );
     }
     Ok(Answer {

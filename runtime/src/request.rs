@@ -281,8 +281,8 @@ impl Exchange {
                         Err(ForwardError::Connect) => {
                             let _ = events.send(Event::ConnectFailed(id));
                         }
-                        Err(ForwardError::Broken) => {
-                            let _ = events.send(Event::Response(id, 502));
+                        Err(ForwardError::Server(failure)) => {
+                            let _ = events.send(Event::ServerFailed(id, failure));
                         }
                     }
                 }

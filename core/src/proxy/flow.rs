@@ -2,7 +2,7 @@
 //! final status.
 
 use crate::balance::{Balancer, PickKey};
-use crate::config::haproxy::{Balance, HaproxyConfig, Proxy};
+use crate::config::haproxy::{Balance, HaproxyConfig, Proxy, RetryOn};
 use crate::route::{route, RequestHead};
 use crate::sched::Timers;
 use crate::time::{Duration, Instant};
@@ -74,7 +74,7 @@ pub enum Output {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
+pub(super) enum Phase {
     Queued { since: Instant },
     TurnAround,
     Connecting,
@@ -83,17 +83,17 @@ enum Phase {
 }
 
 #[derive(Debug, Clone)]
-struct Stream {
-    backend: usize,
+pub(super) struct Stream {
+    pub(super) backend: usize,
     client: IpAddr,
     uri: String,
-    phase: Phase,
-    server: Option<usize>,
-    tried: Vec<usize>,
-    retries: u32,
-    redispatched: bool,
-    client_gone: bool,
-    queued_for: Option<Duration>,
+    pub(super) phase: Phase,
+    pub(super) server: Option<usize>,
+    pub(super) tried: Vec<usize>,
+    pub(super) retries: u32,
+    pub(super) redispatched: bool,
+    pub(super) client_gone: bool,
+    pub(super) queued_for: Option<Duration>,
 }
 
 /// Runtime state of one backend.
@@ -102,6 +102,7 @@ pub(super) struct Backend {
     pub(super) balancer: Balancer,
     pub(super) hashed: bool,
     pub(super) retries: u32,
+    pub(super) retry_on: RetryOn,
     pub(super) redispatch: Option<i32>,
     pub(super) abortonclose: bool,
     pub(super) timeout_connect: Duration,
@@ -133,8 +134,8 @@ pub struct Flow {
     pub(super) backends: BTreeMap<usize, Backend>,
     /// Per proxy (config index): listeners paused (`disable frontend`).
     pub(super) paused: Vec<bool>,
-    streams: BTreeMap<StreamId, Stream>,
-    out: VecDeque<Output>,
+    pub(super) streams: BTreeMap<StreamId, Stream>,
+    pub(super) out: VecDeque<Output>,
 }
 
 /// haproxy's default `timeout connect` when none is set (none: wait forever; we cap).
@@ -161,6 +162,7 @@ impl Flow {
                             | Balance::RdpCookie(_)
                     ),
                     retries: p.retries,
+                    retry_on: p.retry_on.clone(),
                     redispatch: p.options.redispatch,
                     abortonclose: p.options.abortonclose,
                     timeout_connect: connect,
@@ -227,7 +229,7 @@ impl Flow {
     }
 
     /// Picks a server for `id` (avoiding `avoid`) and connects, or queues.
-    fn assign(
+    pub(super) fn assign(
         &mut self,
         now: Instant,
         id: StreamId,
@@ -251,21 +253,12 @@ impl Flow {
             .filter(|s| !b.balancer.is_full(*s));
         match pick {
             Some(server) => {
-                b.balancer.take(server);
                 if let Phase::Queued { since } = s.phase {
                     s.queued_for
                         .get_or_insert(now.saturating_duration_since(since));
                 }
                 timers.cancel(Timer::Queue(id));
-                s.server = Some(server);
-                s.tried.push(server);
-                s.phase = Phase::Connecting;
-                timers.arm(Timer::Connect(id), now + b.timeout_connect);
-                self.out.push_back(Output::Connect {
-                    id,
-                    backend: s.backend,
-                    server,
-                });
+                connect_to(&mut self.out, b, s, id, server, now, timers);
             }
             None if b.balancer.has_usable() => {
                 // Every candidate is at maxconn: wait in the backend queue.
@@ -319,97 +312,10 @@ impl Flow {
         }
     }
 
-    /// The connection for `id` failed (refused, reset...).
-    pub fn handle_connect_failed(
-        &mut self,
-        now: Instant,
-        id: StreamId,
-        timers: &mut dyn Timers<Timer>,
-    ) {
-        if self
-            .streams
-            .get(&id)
-            .is_some_and(|s| s.phase == Phase::Connecting)
-        {
-            timers.cancel(Timer::Connect(id));
-            self.connect_failed(now, id, false, timers);
-        }
-    }
-
-    /// spec §4.1–4.2: retry the same server after the turn-around delay,
-    /// or redispatch to another at once, or give up with 503.
-    /// `timed_out`: the attempt hit `timeout connect` (a final failure then
-    /// logs `sC` rather than `SC`).
-    fn connect_failed(
-        &mut self,
-        now: Instant,
-        id: StreamId,
-        timed_out: bool,
-        timers: &mut dyn Timers<Timer>,
-    ) {
-        let Some(s) = self.streams.get_mut(&id) else {
-            return;
-        };
-        let b = self
-            .backends
-            .get_mut(&s.backend)
-            .expect("stream's backend exists");
-        let failed = s.server.take().expect("a connecting stream has a server");
-        b.balancer.release(failed);
-        if s.client_gone && b.abortonclose {
-            return self.abort(id, "CC", timers);
-        }
-        if s.retries >= b.retries {
-            let (backend, tried, retries, redispatched) =
-                (s.backend, s.tried.clone(), s.retries, s.redispatched);
-            self.streams.remove(&id);
-            let outcome = Outcome {
-                status: 503,
-                termination: if timed_out { "sC" } else { "SC" },
-                backend: Some(backend),
-                tried,
-                retries,
-                redispatched,
-                queued_for: None,
-            };
-            self.out.push_back(Output::Finish {
-                id,
-                outcome,
-                generated: true,
-            });
-            self.dequeue(now, backend, timers);
-            return;
-        }
-        s.retries += 1;
-        let active_up =
-            b.up.iter()
-                .zip(&b.backup)
-                .filter(|(u, bk)| **u && !**bk)
-                .count();
-        let redispatch = b.redispatch.is_some_and(|p| {
-            let nth_from_end = p < 0 && s.retries == b.retries.saturating_sub(p.unsigned_abs() - 1);
-            let every_p = p > 0 && s.retries % p as u32 == 0;
-            !b.up[failed] || every_p || nth_from_end || (!b.hashed && active_up > 1)
-        });
-        if redispatch {
-            s.redispatched = true;
-            if active_up > 1 {
-                return self.assign(now, id, Some(failed), timers);
-            }
-        }
-        s.server = Some(failed);
-        s.phase = Phase::TurnAround;
-        let delay = b.timeout_connect.min(Duration::from_secs(1));
-        timers.arm(Timer::TurnAround(id), now + delay);
-        if redispatch {
-            s.server = None;
-        }
-    }
-
     /// The response headers of `id` arrived with `status`.
     pub fn handle_response(
         &mut self,
-        _now: Instant,
+        now: Instant,
         id: StreamId,
         status: u16,
         timers: &mut dyn Timers<Timer>,
@@ -421,6 +327,15 @@ impl Flow {
         else {
             return;
         };
+        if self.backends[&s.backend]
+            .retry_on
+            .statuses
+            .contains(&status)
+            && self.l7_retry(now, id, timers)
+        {
+            return;
+        }
+        let s = self.streams.get_mut(&id).expect("checked above");
         timers.cancel(Timer::Server(id));
         s.phase = Phase::Responding;
         let outcome = Outcome {
@@ -582,15 +497,7 @@ impl Flow {
                 match s.server {
                     Some(server) => {
                         let b = self.backends.get_mut(&s.backend).expect("backend");
-                        b.balancer.take(server);
-                        s.tried.push(server);
-                        s.phase = Phase::Connecting;
-                        timers.arm(Timer::Connect(id), now + b.timeout_connect);
-                        self.out.push_back(Output::Connect {
-                            id,
-                            backend: s.backend,
-                            server,
-                        });
+                        connect_to(&mut self.out, b, s, id, server, now, timers);
                     }
                     None => {
                         let avoid = s.tried.last().copied();
@@ -607,21 +514,12 @@ impl Flow {
                 {
                     self.out.push_back(Output::Abort { id });
                     let s = self.streams.get(&id).expect("checked above");
-                    let outcome = Outcome {
-                        status: 504,
-                        termination: "sH",
-                        backend: Some(s.backend),
-                        tried: s.tried.clone(),
-                        retries: s.retries,
-                        redispatched: s.redispatched,
-                        queued_for: s.queued_for,
-                    };
-                    self.out.push_back(Output::Finish {
-                        id,
-                        outcome,
-                        generated: true,
-                    });
-                    self.handle_done(now, id, timers);
+                    if self.backends[&s.backend].retry_on.response_timeout
+                        && self.l7_retry(now, id, timers)
+                    {
+                        return;
+                    }
+                    self.fail_waiting(now, id, 504, "sH", timers);
                 }
             }
         }
@@ -668,7 +566,42 @@ impl Flow {
         }
     }
 
-    fn abort(&mut self, id: StreamId, termination: &'static str, timers: &mut dyn Timers<Timer>) {
+    /// Request `id`, sent to its server, fails with haproxy's `status`
+    /// page.
+    pub(super) fn fail_waiting(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        status: u16,
+        termination: &'static str,
+        timers: &mut dyn Timers<Timer>,
+    ) {
+        let Some(s) = self.streams.get(&id) else {
+            return;
+        };
+        let outcome = Outcome {
+            status,
+            termination,
+            backend: Some(s.backend),
+            tried: s.tried.clone(),
+            retries: s.retries,
+            redispatched: s.redispatched,
+            queued_for: s.queued_for,
+        };
+        self.out.push_back(Output::Finish {
+            id,
+            outcome,
+            generated: true,
+        });
+        self.handle_done(now, id, timers);
+    }
+
+    pub(super) fn abort(
+        &mut self,
+        id: StreamId,
+        termination: &'static str,
+        timers: &mut dyn Timers<Timer>,
+    ) {
         let Some(s) = self.streams.remove(&id) else {
             return;
         };
@@ -726,4 +659,27 @@ impl Flow {
             generated,
         });
     }
+}
+
+/// Connects request `id` (`s`) to `server` of `b`: the server's slot is
+/// taken and `timeout connect` armed.
+pub(super) fn connect_to(
+    out: &mut VecDeque<Output>,
+    b: &mut Backend,
+    s: &mut Stream,
+    id: StreamId,
+    server: usize,
+    now: Instant,
+    timers: &mut dyn Timers<Timer>,
+) {
+    b.balancer.take(server);
+    s.server = Some(server);
+    s.tried.push(server);
+    s.phase = Phase::Connecting;
+    timers.arm(Timer::Connect(id), now + b.timeout_connect);
+    out.push_back(Output::Connect {
+        id,
+        backend: s.backend,
+        server,
+    });
 }

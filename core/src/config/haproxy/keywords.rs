@@ -114,7 +114,6 @@ const PROXY_UNSUPPORTED: &[&str] = &[
     "dynamic-cookie-key",
     "http-send-name-header",
     "max-keep-alive-queue",
-    "retry-on",
     "backlog",
     "declare",
     "external-check",

@@ -12,6 +12,7 @@ mod model;
 mod parser;
 mod proxy_kw;
 mod resolve;
+mod retry_on;
 mod server;
 mod values;
 

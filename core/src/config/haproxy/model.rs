@@ -178,6 +178,8 @@ pub struct Proxy {
     pub servers: Vec<Server>,
     /// `retries` (default 3).
     pub retries: u32,
+    /// `retry-on`: which failures are retried.
+    pub retry_on: RetryOn,
     /// `option ...` switches.
     pub options: Options,
     /// `timeout ...` values.
@@ -370,6 +372,35 @@ pub struct Options {
     pub allbackups: bool,
     /// Connection handling of HTTP exchanges.
     pub http_conn: HttpConnMode,
+}
+
+/// `retry-on`: the failures that count against `retries` and are tried
+/// again (default `conn-failure`). Beyond a failed connection, a retry
+/// sends the request again: haproxy's "L7 retries".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RetryOn {
+    /// `conn-failure`: the connection could not be made.
+    pub conn_failure: bool,
+    /// `empty-response`: the server closed without a byte of an answer.
+    pub empty_response: bool,
+    /// `junk-response`: the answer was not HTTP.
+    pub junk_response: bool,
+    /// `response-timeout`: `timeout server` struck before the answer.
+    pub response_timeout: bool,
+    /// Answers with these statuses are retried.
+    pub statuses: Vec<u16>,
+}
+
+impl Default for RetryOn {
+    fn default() -> Self {
+        Self {
+            conn_failure: true,
+            empty_response: false,
+            junk_response: false,
+            response_timeout: false,
+            statuses: Vec::new(),
+        }
+    }
 }
 
 /// `option forwardfor [except NET] [header NAME] [if-none]`.

@@ -688,6 +688,7 @@ impl Draft {
                 hash_type: HashType::default(),
                 servers: Vec::new(),
                 retries: 3,
+                retry_on: RetryOn::default(),
                 options: Options::default(),
                 timeouts: Timeouts::default(),
                 http_check: None,

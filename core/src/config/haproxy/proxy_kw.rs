@@ -30,6 +30,7 @@ const PROXY_KEYWORDS: &[&str] = &[
     "server",
     "default-server",
     "retries",
+    "retry-on",
     "maxconn",
     "option",
     "timeout",
@@ -229,6 +230,7 @@ impl Parser<'_> {
                     self.draft().proxy.retries = n;
                 }
             }
+            "retry-on" => self.retry_on(words),
             "maxconn" => {
                 if self.applies(w0, Side::Frontend, kw) {
                     let n = self.count_arg(words);
