@@ -24,6 +24,9 @@ enum Server {
     Fails(ServerFailure),
     /// Accepts and answers this status after 1 ms.
     Status(u16),
+    /// An idle pooled connection, counted as connected at once, that the
+    /// server had let go; its replacement is refused after 1 ms.
+    LetGo,
 }
 
 struct Bench {
@@ -118,6 +121,10 @@ impl Bench {
                         Server::Fails(failure) => {
                             self.push(self.now, id, Ev::Connected);
                             self.push(self.now + Duration::from_millis(1), id, Ev::Failed(failure));
+                        }
+                        Server::LetGo => {
+                            self.push(self.now, id, Ev::Connected);
+                            self.push(self.now + Duration::from_millis(1), id, Ev::Refused);
                         }
                         Server::Status(code) => {
                             self.push(self.now, id, Ev::Connected);
@@ -521,4 +528,19 @@ fn all_retryable_errors_includes_empty_responses() {
         summary(&b, 1),
         (502, "SH", vec![0, 0, 0, 0], 3, false, ms(4))
     );
+}
+
+// Input: {a server whose pooled connection was let go and whose port now
+// refuses, ok}, option redispatch.
+// Output: the refusal after "connected" is a failed connection: the
+// request goes to ok at once (it used to wait for timeout server).
+#[test]
+fn a_refused_replacement_for_a_pooled_connection_is_retried() {
+    let mut b = Bench::new(
+        "  option redispatch\n  server gone 10.0.0.1:80\n  server ok 10.0.0.2:80\n",
+        vec![Server::LetGo, OK],
+    );
+    b.request(1, [127, 0, 0, 1]);
+    b.run_until(ms(40_000));
+    assert_eq!(summary(&b, 1), (200, "--", vec![0, 1], 1, true, ms(2)));
 }

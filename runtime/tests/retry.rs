@@ -1,5 +1,6 @@
-//! `retry-on` in real mode: a server that takes the request and closes
-//! without a byte of answer, or answers junk, in front of a good one.
+//! Retries in real mode: a server that takes the request and closes
+//! without a byte of answer, answers junk, or lets go of a pooled
+//! connection and stops listening, in front of a good one.
 
 #[allow(dead_code)]
 mod common;
@@ -80,4 +81,51 @@ async fn junk_responses_are_retried_only_when_asked() {
     assert_eq!(statuses, [502, 200, 502, 200]);
     let got = through(junk, "    retry-on junk-response\n", 4).await;
     assert_eq!(got, vec![(200, "good".to_owned()); 4]);
+}
+
+/// A server that answers one request on one keep-alive connection, then
+/// stops listening and closes that connection when the next request
+/// comes on it.
+async fn one_shot_server() -> (SocketAddr, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            return;
+        };
+        let mut buf = [0u8; 4096];
+        let _ = stream.read(&mut buf).await;
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nonce")
+            .await;
+        drop(listener);
+        let _ = stream.read(&mut buf).await;
+    });
+    (addr, task)
+}
+
+// Input: roundrobin {one-shot, good}, option redispatch: the third
+// request goes to the one-shot server's pooled connection, which it
+// closes, and its port refuses a new one.
+// Output: the request is redispatched to the good server at once (it used
+// to wait for timeout server and get a 504).
+#[tokio::test]
+async fn a_pooled_connection_let_go_by_a_server_that_stopped_is_redispatched() {
+    let good = Backend::start("good").await;
+    let (once, task) = one_shot_server().await;
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    balance roundrobin\n    server once {once}\n    server good {}\n",
+        good.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(get(fe, "x", "/").await);
+    }
+    running.stop();
+    task.abort();
+    let want = [(200, "once"), (200, "good"), (200, "good")].map(|(s, b)| (s, b.to_owned()));
+    assert_eq!(got, want);
 }

@@ -21,7 +21,10 @@ pub enum ServerFailure {
 }
 
 impl Flow {
-    /// The connection for `id` failed (refused, reset...).
+    /// The connection for `id` failed (refused, reset...). Also after
+    /// [`Flow::handle_connected`] when the connection was an idle one the
+    /// server had let go and its replacement failed: the request was
+    /// never sent.
     pub fn handle_connect_failed(
         &mut self,
         now: Instant,
@@ -31,9 +34,10 @@ impl Flow {
         if self
             .streams
             .get(&id)
-            .is_some_and(|s| s.phase == Phase::Connecting)
+            .is_some_and(|s| matches!(s.phase, Phase::Connecting | Phase::Waiting))
         {
             timers.cancel(Timer::Connect(id));
+            timers.cancel(Timer::Server(id));
             self.connect_failed(now, id, false, timers);
         }
     }
