@@ -52,6 +52,9 @@ defaults
     timeout server 30s
     retries 3
     option redispatch
+    # A stopping nginx resets connections still in its accept queue after
+    # they carried a request: send those again (haproxy's L7 retry).
+    retry-on conn-failure empty-response
 frontend fe
     bind 127.0.0.1:$hv
     default_backend be
