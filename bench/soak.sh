@@ -5,7 +5,9 @@
 # Samples haven's RSS and open file descriptors every minute and checks:
 #   - no failed request (non-2xx or socket errors) while the other server
 #     is up, which is always;
-#   - RSS at the last minute within 5 % of minute 2; no fd growth.
+#   - RSS at the last minute within 5 % of minute 2; no fd growth;
+#   - log lines complete: one well-formed `option httplog` line per
+#     request, and each flap's DOWN and UP line.
 # Needs: apt-get install nginx-light wrk. Sends only to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,8 +47,11 @@ backend b1 "$b1"; backend b2 "$b2"
 cat > "$dir/haven.cfg" <<CFG
 global
     maxconn 4000
+    log stdout format raw local0
 defaults
     mode http
+    log global
+    option httplog
     timeout connect 2s
     timeout client 30s
     timeout server 30s
@@ -65,7 +70,19 @@ backend be
 CFG
 nginx -c "$dir/b1/nginx.conf" -p "$dir/b1" 2>/dev/null & pids+=($!)
 nginx -c "$dir/b2/nginx.conf" -p "$dir/b2" 2>/dev/null &
-./target/release/haven run -f "$dir/haven.cfg" > /dev/null 2> "$dir/haven.log" & haven=$!; pids+=($haven)
+# The log checker: counts well-formed request lines, s2's DOWN and UP
+# lines, and anything else.
+d='[0-9]'
+request="^127[.]0[.]0[.]1:$d+ [[]$d$d/[A-Z][a-z][a-z]/$d$d$d$d:$d$d:$d$d:$d$d[.]$d$d$d[]] fe be/(s1|s2|<NOSRV>) (-1|$d+)/(-1|$d+)/(-1|$d+)/(-1|$d+)/$d+ $d$d$d $d+ - - [-a-zA-Z][-a-zA-Z][-a-zA-Z][-a-zA-Z] $d+/$d+/$d+/$d+/[+]?$d+ $d+/$d+ \"GET / HTTP/1[.]1\"$"
+mkfifo "$dir/log"
+awk -v request="$request" '
+    $0 ~ request { requests++; next }
+    /^Server be\/s2 is DOWN, / { down++; next }
+    /^Server be\/s2 is UP, / { up++; next }
+    /^Server be\/s1 is (DOWN|UP), / { next }   # the first checks may beat nginx
+    { other++; if (other <= 5) print "soak: unexpected log line: " $0 > "/dev/stderr" }
+    END { print requests + 0, down + 0, up + 0, other + 0 }' < "$dir/log" > "$dir/logcheck.txt" & checker=$!
+./target/release/haven run -f "$dir/haven.cfg" > "$dir/log" 2> "$dir/haven.log" & haven=$!; pids+=($haven)
 for p in "$b1" "$b2" "$hv"; do
     for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.1; done
 done
@@ -98,6 +115,9 @@ for minute in $(seq $((DURATION / 60))); do
     echo "minute $minute: rss ${s% *} kB, fds ${s#* }"
 done
 wait "$load" || true
+kill -TERM "$haven"
+for _ in $(seq 100); do kill -0 "$haven" 2>/dev/null || break; sleep 0.1; done
+wait "$checker"
 cat "$dir/wrk.txt"
 awk '/Requests\/sec/ { print "soak: " $2 " req/s sustained" }' "$dir/wrk.txt"
 errors=$(awk '/Socket errors/ { gsub(",", ""); print $4 + $6 + $8 + $10 } /Non-2xx/ { print $NF }' "$dir/wrk.txt" | awk '{ s += $1 } END { print s + 0 }')
@@ -108,5 +128,13 @@ ok=1
 [ "$errors" -eq 0 ] || { echo "soak: FAILED: $errors failed requests"; ok=0; }
 awk -v a="$rss2" -v b="$rssN" 'BEGIN { exit !(b <= a * 1.05) }' || { echo "soak: FAILED: RSS grew more than 5 %"; ok=0; }
 [ "$fdN" -le $((fd2 + 4)) ] || { echo "soak: FAILED: file descriptors grew"; ok=0; }
+# Every answered request is logged; the two wrk runs may leave up to
+# their connections' worth answered after they stopped counting.
+read -r logged down up other < "$dir/logcheck.txt"
+answered=$(cat "$dir/max.txt" "$dir/wrk.txt" | awk '/requests in/ { s += $1 } END { print s }')
+flaps=$((DURATION / 60))
+echo "soak: log lines: $logged requests ($answered answered), s2 DOWN $down / UP $up for $flaps flaps, $other other"
+[ "$logged" -ge "$answered" ] && [ "$logged" -le $((answered + 50 + CONNS)) ] || { echo "soak: FAILED: request log lines missing or extra"; ok=0; }
+[ "$down" -eq "$flaps" ] && [ "$up" -eq "$flaps" ] && [ "$other" -eq 0 ] || { echo "soak: FAILED: event log lines"; ok=0; }
 [ "$ok" -eq 1 ] && echo "soak: passed"
 [ "$ok" -eq 1 ]
