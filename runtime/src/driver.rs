@@ -160,15 +160,18 @@ impl Driver {
                 || tokio::time::Instant::now() + std::time::Duration::from_secs(3600),
                 |d| self.clock.deadline(d),
             ));
+            // Polled in order (no random pick): due timers first, so a
+            // busy event queue cannot hold them back.
             tokio::select! {
-                ev = rx.recv() => match ev {
-                    Some(ev) => self.handle(ev),
-                    None => break,
-                },
+                biased;
                 () = sleep => {
                     let now = self.clock.now();
                     while self.node.handle_timeout(now, &mut self.rng) {}
                 }
+                ev = rx.recv() => match ev {
+                    Some(ev) => self.handle(ev),
+                    None => break,
+                },
             }
             self.perform();
             if self.draining && self.streams.is_empty() {

@@ -93,6 +93,7 @@ pub(crate) async fn connection(
         let mut leave = Some(leave);
         let wire = loop {
             tokio::select! {
+                biased;
                 wire = &mut answer => break wire,
                 more = fill(&mut stream, &mut buf, None), if leave.is_some() && buf.len() < MAX_HEAD => {
                     if !matches!(more, Ok(true)) {
@@ -156,6 +157,7 @@ async fn read_head(
             return Err(Stop::Quiet);
         }
         let more = tokio::select! {
+            biased;
             more = fill(stream, buf, until) => more,
             _ = draining.changed(), if idle => return Err(Stop::Quiet),
         };

@@ -216,6 +216,7 @@ impl Exchange {
         let (mut connected_at, mut answered_at) = (None, None);
         loop {
             tokio::select! {
+                biased;
                 _ = &mut left, if !client_gone => {
                     client_gone = true;
                     let _ = events.send(Event::ClientClosed(id));
