@@ -96,6 +96,21 @@ pub(super) struct Stream {
     pub(super) queued_for: Option<Duration>,
 }
 
+impl Stream {
+    /// How this request ends now, with `status`.
+    pub(super) fn outcome(&self, status: u16, termination: &'static str) -> Outcome {
+        Outcome {
+            status,
+            termination,
+            backend: Some(self.backend),
+            tried: self.tried.clone(),
+            retries: self.retries,
+            redispatched: self.redispatched,
+            queued_for: self.queued_for,
+        }
+    }
+}
+
 /// Runtime state of one backend.
 #[derive(Debug, Clone)]
 pub(super) struct Backend {
@@ -270,26 +285,7 @@ impl Flow {
                     timers.arm(Timer::Queue(id), now + b.timeout_queue);
                 }
             }
-            None => {
-                let backend = s.backend;
-                let tried = std::mem::take(&mut s.tried);
-                let (retries, redispatched) = (s.retries, s.redispatched);
-                self.streams.remove(&id);
-                let outcome = Outcome {
-                    status: 503,
-                    termination: "SC",
-                    backend: Some(backend),
-                    tried,
-                    retries,
-                    redispatched,
-                    queued_for: None,
-                };
-                self.out.push_back(Output::Finish {
-                    id,
-                    outcome,
-                    generated: true,
-                });
-            }
+            None => self.give_up(id, 503, "SC"),
         }
     }
 
@@ -338,15 +334,7 @@ impl Flow {
         let s = self.streams.get_mut(&id).expect("checked above");
         timers.cancel(Timer::Server(id));
         s.phase = Phase::Responding;
-        let outcome = Outcome {
-            status,
-            termination: "--",
-            backend: Some(s.backend),
-            tried: s.tried.clone(),
-            retries: s.retries,
-            redispatched: s.redispatched,
-            queued_for: s.queued_for,
-        };
+        let outcome = s.outcome(status, "--");
         self.out.push_back(Output::Finish {
             id,
             outcome,
@@ -579,21 +567,30 @@ impl Flow {
         let Some(s) = self.streams.get(&id) else {
             return;
         };
-        let outcome = Outcome {
-            status,
-            termination,
-            backend: Some(s.backend),
-            tried: s.tried.clone(),
-            retries: s.retries,
-            redispatched: s.redispatched,
-            queued_for: s.queued_for,
-        };
+        let outcome = s.outcome(status, termination);
         self.out.push_back(Output::Finish {
             id,
             outcome,
             generated: true,
         });
         self.handle_done(now, id, timers);
+    }
+
+    /// Request `id`, holding no server slot, ends with haproxy's
+    /// `status` page (its time in the queue is not logged).
+    pub(super) fn give_up(&mut self, id: StreamId, status: u16, termination: &'static str) {
+        let Some(s) = self.streams.remove(&id) else {
+            return;
+        };
+        let outcome = Outcome {
+            queued_for: None,
+            ..s.outcome(status, termination)
+        };
+        self.out.push_back(Output::Finish {
+            id,
+            outcome,
+            generated: true,
+        });
     }
 
     pub(super) fn abort(

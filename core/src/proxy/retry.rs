@@ -5,7 +5,7 @@
 //! again at once, to the same server or redispatched: haproxy's L7
 //! retries. Both kinds count against `retries`.
 
-use super::flow::{connect_to, Backend, Flow, Outcome, Output, Phase, StreamId, Timer};
+use super::flow::{connect_to, Backend, Flow, Phase, StreamId, Timer};
 use crate::sched::Timers;
 use crate::time::{Duration, Instant};
 
@@ -95,23 +95,8 @@ impl Flow {
             return self.abort(id, "CC", timers);
         }
         if s.retries >= b.retries || !b.retry_on.conn_failure {
-            let (backend, tried, retries, redispatched) =
-                (s.backend, s.tried.clone(), s.retries, s.redispatched);
-            self.streams.remove(&id);
-            let outcome = Outcome {
-                status: 503,
-                termination: if timed_out { "sC" } else { "SC" },
-                backend: Some(backend),
-                tried,
-                retries,
-                redispatched,
-                queued_for: None,
-            };
-            self.out.push_back(Output::Finish {
-                id,
-                outcome,
-                generated: true,
-            });
+            let backend = s.backend;
+            self.give_up(id, 503, if timed_out { "sC" } else { "SC" });
             self.dequeue(now, backend, timers);
             return;
         }
