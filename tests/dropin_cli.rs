@@ -16,6 +16,20 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 use support::{backend, eventually, free_port, get, proxy_cfg};
 
+/// `haproxy -db ARGS` (haven under haproxy's name) in the foreground,
+/// quiet, reaped when dropped.
+fn haproxy_db(n: &Names, args: &[&str]) -> Reaped {
+    Reaped(
+        Command::new(n.path("haproxy"))
+            .arg("-db")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starts"),
+    )
+}
+
 fn code(o: &Output) -> Option<i32> {
     o.status.code()
 }
@@ -102,21 +116,17 @@ fn haproxy_runs_in_the_foreground_and_hands_over_with_sf() {
     let cfg_a = n.write("a.cfg", &proxy_cfg(port, a));
     let cfg_b = n.write("b.cfg", &proxy_cfg(port, b));
     let (pid_a, pid_b) = (n.dir.path().join("a.pid"), n.dir.path().join("b.pid"));
-    let start = |cfg: &str, pidfile: &Path, extra: &[String]| {
-        Command::new(n.path("haproxy"))
-            .args(["-db", "-f", cfg, "-p", pidfile.to_str().expect("utf-8")])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starts")
+    let start = |cfg: &str, pidfile: &Path, extra: &[&str]| {
+        let mut args = vec!["-f", cfg, "-p", pidfile.to_str().expect("utf-8")];
+        args.extend_from_slice(extra);
+        haproxy_db(&n, &args)
     };
-    let mut first = Reaped(start(&cfg_a, &pid_a, &[]));
+    let mut first = start(&cfg_a, &pid_a, &[]);
     eventually("A answers", || get(port).as_deref() == Some("A"));
     assert_eq!(pid_in(&pid_a), Some(first.0.id() as i32));
 
     let old = first.0.id().to_string();
-    let mut second = Reaped(start(&cfg_b, &pid_b, &["-sf".into(), old]));
+    let mut second = start(&cfg_b, &pid_b, &["-sf", &old]);
     let mut status = None;
     eventually("the first exits after -sf", || {
         status = first.0.try_wait().expect("wait");
@@ -153,14 +163,7 @@ fn haproxy_drops_to_its_user_once_bound() {
             proxy_cfg(port, backend("U"))
         ),
     );
-    let haproxy = Reaped(
-        Command::new(n.path("haproxy"))
-            .args(["-db", "-f", &cfg])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starts"),
-    );
+    let haproxy = haproxy_db(&n, &["-f", &cfg]);
     eventually("it serves", || get(port).as_deref() == Some("U"));
     let status =
         std::fs::read_to_string(format!("/proc/{}/status", haproxy.0.id())).expect("status");
@@ -444,14 +447,7 @@ fn bind_and_stats_socket_fd_serve_on_inherited_sockets() {
     let text = proxy_cfg(1, backend("F")).replace("bind 127.0.0.1:1", &format!("bind fd@{fd}"));
     let text = format!("global\n    stats socket fd@{api_fd} level admin\n{text}");
     let cfg = n.write("fd.cfg", &text);
-    let _haproxy = Reaped(
-        Command::new(n.path("haproxy"))
-            .args(["-db", "-f", &cfg])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starts"),
-    );
+    let _haproxy = haproxy_db(&n, &["-f", &cfg]);
     eventually("haven answers on the inherited socket", || {
         get(port).as_deref() == Some("F")
     });

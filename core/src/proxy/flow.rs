@@ -251,13 +251,9 @@ impl Flow {
         avoid: Option<usize>,
         timers: &mut dyn Timers<Timer>,
     ) {
-        let Some(s) = self.streams.get_mut(&id) else {
+        let Some((s, b)) = stream_and_backend(&mut self.streams, &mut self.backends, id) else {
             return;
         };
-        let b = self
-            .backends
-            .get_mut(&s.backend)
-            .expect("stream's backend exists");
         let key = PickKey {
             client: s.client,
             uri: &s.uri,
@@ -679,4 +675,18 @@ pub(super) fn connect_to(
         backend: s.backend,
         server,
     });
+}
+
+/// Request `id` of `streams` and its backend, apart from the rest of the
+/// flow.
+pub(super) fn stream_and_backend<'a>(
+    streams: &'a mut BTreeMap<StreamId, Stream>,
+    backends: &'a mut BTreeMap<usize, Backend>,
+    id: StreamId,
+) -> Option<(&'a mut Stream, &'a mut Backend)> {
+    let s = streams.get_mut(&id)?;
+    let b = backends
+        .get_mut(&s.backend)
+        .expect("stream's backend exists");
+    Some((s, b))
 }

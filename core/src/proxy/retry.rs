@@ -5,7 +5,7 @@
 //! again at once, to the same server or redispatched: haproxy's L7
 //! retries. Both kinds count against `retries`.
 
-use super::flow::{connect_to, Backend, Flow, Phase, StreamId, Timer};
+use super::flow::{connect_to, stream_and_backend, Backend, Flow, Phase, StreamId, Timer};
 use crate::sched::Timers;
 use crate::time::{Duration, Instant};
 
@@ -82,13 +82,9 @@ impl Flow {
         timed_out: bool,
         timers: &mut dyn Timers<Timer>,
     ) {
-        let Some(s) = self.streams.get_mut(&id) else {
+        let Some((s, b)) = stream_and_backend(&mut self.streams, &mut self.backends, id) else {
             return;
         };
-        let b = self
-            .backends
-            .get_mut(&s.backend)
-            .expect("stream's backend exists");
         let failed = s.server.take().expect("a connecting stream has a server");
         b.balancer.release(failed);
         if s.client_gone && b.abortonclose {
@@ -123,13 +119,9 @@ impl Flow {
         id: StreamId,
         timers: &mut dyn Timers<Timer>,
     ) -> bool {
-        let Some(s) = self.streams.get_mut(&id) else {
+        let Some((s, b)) = stream_and_backend(&mut self.streams, &mut self.backends, id) else {
             return false;
         };
-        let b = self
-            .backends
-            .get_mut(&s.backend)
-            .expect("stream's backend exists");
         if s.retries >= b.retries {
             return false;
         }
