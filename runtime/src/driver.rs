@@ -1,6 +1,9 @@
-//! The driver task: owns the [`Node`], turns events from the socket tasks
-//! into core inputs, fires core's timers on time, and performs core's
-//! outputs (connect, abort, finish, probe, log).
+//! The driver: owns the [`Node`] behind one lock, turns what the socket
+//! tasks saw into core inputs, and performs core's outputs (connect,
+//! abort, finish, probe, log). A request task reports in its own turn
+//! ([`Core::dispatch`]), so a request costs no hop to another task; the
+//! driver task ([`run`]) fires core's timers on time and takes the rare
+//! events (probes, runtime API, drain) from its queue.
 
 use crate::clock::Clock;
 use crate::logger::Logger;
@@ -15,24 +18,14 @@ use haven_core::vrrp::InstanceView;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 /// What a socket task saw.
 #[derive(Debug)]
 pub(crate) enum Event {
-    /// A request's head arrived on `frontend` (index in the config).
-    Request {
-        id: StreamId,
-        frontend: usize,
-        method: String,
-        uri: String,
-        headers: Vec<(String, String)>,
-        client: SocketAddr,
-        commands: UnboundedSender<Command>,
-    },
     /// The connection to the server is up.
     Connected(StreamId),
     /// The connection to the server failed.
@@ -88,7 +81,7 @@ pub(crate) enum Command {
 }
 
 /// The driver's state.
-pub(crate) struct Driver {
+struct Driver {
     node: Node,
     clock: Clock,
     rng: ChaCha8Rng,
@@ -105,6 +98,108 @@ pub(crate) struct Driver {
     /// The VRRP instances of the same process, as last published.
     vrrp: Option<watch::Receiver<Vec<InstanceView>>>,
     vrrp_view: Vec<InstanceView>,
+    /// The deadline the driver task sleeps until.
+    armed: Option<haven_core::time::Instant>,
+}
+
+/// The driver, shared by every task that reports to it.
+pub(crate) struct Core {
+    driver: Mutex<Driver>,
+    /// Wakes the driver task: an earlier deadline, or the end of a drain.
+    wake: Notify,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Core")
+    }
+}
+
+impl Core {
+    pub(crate) fn new(node: Node, clock: Clock, rng: ChaCha8Rng, wiring: Wiring) -> Self {
+        Self {
+            driver: Mutex::new(Driver::new(node, clock, rng, wiring)),
+            wake: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Driver> {
+        // A panic in one task leaves the state as consistent as core left it.
+        self.driver.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A request's head arrived on `frontend` (index in the config); the
+    /// driver's commands for it go to `commands`.
+    pub(crate) fn request(
+        &self,
+        id: StreamId,
+        frontend: usize,
+        head: &RequestHead<'_>,
+        client: SocketAddr,
+        commands: UnboundedSender<Command>,
+    ) {
+        let mut driver = self.lock();
+        driver.request(id, frontend, head, client, commands);
+        self.settle(driver);
+    }
+
+    /// Handles `ev` now, in the caller's turn.
+    pub(crate) fn dispatch(&self, ev: Event) {
+        let mut driver = self.lock();
+        driver.handle(ev);
+        self.settle(driver);
+    }
+
+    /// Performs what the last input caused; wakes the driver task when
+    /// its sleep is no longer right.
+    fn settle(&self, mut driver: MutexGuard<'_, Driver>) {
+        driver.perform();
+        let due = driver.node.poll_timeout();
+        let earlier = due.is_some_and(|d| driver.armed.is_none_or(|a| d < a));
+        if earlier || driver.drained() {
+            self.wake.notify_one();
+        }
+    }
+}
+
+/// The driver task: fires core's timers, handles queued events, until
+/// every event sender is gone or a drain is over.
+pub(crate) async fn run(core: Arc<Core>, mut rx: UnboundedReceiver<Event>) {
+    {
+        let mut driver = core.lock();
+        let now = driver.clock.now();
+        driver.node.start_haproxy(now);
+        driver.perform();
+    }
+    loop {
+        let sleep = {
+            let mut driver = core.lock();
+            if driver.drained() {
+                break;
+            }
+            let deadline = driver.node.poll_timeout();
+            driver.armed = deadline;
+            tokio::time::sleep_until(deadline.map_or_else(
+                || tokio::time::Instant::now() + std::time::Duration::from_secs(3600),
+                |d| driver.clock.deadline(d),
+            ))
+        };
+        // Polled in order (no random pick): due timers first, so a
+        // busy event queue cannot hold them back.
+        tokio::select! {
+            biased;
+            () = sleep => core.lock().fire_timers(),
+            () = core.wake.notified() => {}
+            ev = rx.recv() => match ev {
+                Some(ev) => core.dispatch(ev),
+                None => break,
+            },
+        }
+    }
+    let mut driver = core.lock();
+    for (_, p) in std::mem::take(&mut driver.probes) {
+        p.abort();
+    }
 }
 
 /// What the driver is wired to besides its node.
@@ -121,7 +216,7 @@ pub(crate) struct Wiring {
 }
 
 impl Driver {
-    pub(crate) fn new(node: Node, clock: Clock, rng: ChaCha8Rng, wiring: Wiring) -> Self {
+    fn new(node: Node, clock: Clock, rng: ChaCha8Rng, wiring: Wiring) -> Self {
         let Wiring {
             events,
             servers,
@@ -143,78 +238,50 @@ impl Driver {
             listeners,
             vrrp,
             vrrp_view: Vec::new(),
+            armed: None,
         }
+    }
+
+    /// Handles every timer due by now and performs what they caused.
+    fn fire_timers(&mut self) {
+        let now = self.clock.now();
+        while self.node.handle_timeout(now, &mut self.rng) {}
+        self.perform();
+    }
+
+    /// A drain is asked for and no request is left.
+    fn drained(&self) -> bool {
+        self.draining && self.streams.is_empty()
     }
 
     fn config(&self) -> Option<&HaproxyConfig> {
         self.node.haproxy_config()
     }
 
-    /// Runs until every event sender is gone.
-    pub(crate) async fn run(mut self, mut rx: UnboundedReceiver<Event>) {
-        self.node.start_haproxy(self.clock.now());
-        self.perform();
-        loop {
-            let deadline = self.node.poll_timeout();
-            let sleep = tokio::time::sleep_until(deadline.map_or_else(
-                || tokio::time::Instant::now() + std::time::Duration::from_secs(3600),
-                |d| self.clock.deadline(d),
-            ));
-            // Polled in order (no random pick): due timers first, so a
-            // busy event queue cannot hold them back.
-            tokio::select! {
-                biased;
-                () = sleep => {
-                    let now = self.clock.now();
-                    while self.node.handle_timeout(now, &mut self.rng) {}
-                }
-                ev = rx.recv() => match ev {
-                    Some(ev) => self.handle(ev),
-                    None => break,
-                },
-            }
-            self.perform();
-            if self.draining && self.streams.is_empty() {
-                break;
-            }
+    fn request(
+        &mut self,
+        id: StreamId,
+        frontend: usize,
+        head: &RequestHead<'_>,
+        client: SocketAddr,
+        commands: UnboundedSender<Command>,
+    ) {
+        self.refresh_vrrp();
+        if let Some(reply) = self.stats_reply(frontend, head) {
+            let _ = commands.send(reply);
+            return;
         }
-        for (_, p) in std::mem::take(&mut self.probes) {
-            p.abort();
+        self.streams.insert(id, commands);
+        self.counters.request(id, frontend);
+        let now = self.clock.now();
+        if let Some((flow, mut t)) = self.node.flow() {
+            flow.handle_request(now, id, frontend, head, client.ip(), &mut t);
         }
     }
 
     fn handle(&mut self, ev: Event) {
         let now = self.clock.now();
         match ev {
-            Event::Request {
-                id,
-                frontend,
-                method,
-                uri,
-                headers,
-                client,
-                commands,
-            } => {
-                let refs: Vec<(&str, &str)> = headers
-                    .iter()
-                    .map(|(n, v)| (n.as_str(), v.as_str()))
-                    .collect();
-                let head = RequestHead {
-                    method: &method,
-                    uri: &uri,
-                    headers: &refs,
-                };
-                self.refresh_vrrp();
-                if let Some(reply) = self.stats_reply(frontend, &head) {
-                    let _ = commands.send(reply);
-                    return;
-                }
-                self.streams.insert(id, commands);
-                self.counters.request(id, frontend);
-                if let Some((flow, mut t)) = self.node.flow() {
-                    flow.handle_request(now, id, frontend, &head, client.ip(), &mut t);
-                }
-            }
             Event::Connected(id) => self.with_flow(|f, t| f.handle_connected(now, id, t)),
             Event::ConnectFailed(id) => self.with_flow(|f, t| f.handle_connect_failed(now, id, t)),
             Event::ServerFailed(id, failure) => {
@@ -423,8 +490,10 @@ impl Driver {
 
     /// Takes the VRRP side's latest view for the stats.
     fn refresh_vrrp(&mut self) {
-        if let Some(rx) = &self.vrrp {
-            self.vrrp_view = rx.borrow().clone();
+        if let Some(rx) = &mut self.vrrp {
+            if rx.has_changed().unwrap_or(false) {
+                self.vrrp_view = rx.borrow_and_update().clone();
+            }
         }
     }
 

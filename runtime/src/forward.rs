@@ -6,11 +6,8 @@
 //! idle connections.
 
 use bytes::{Buf, Bytes, BytesMut};
-use haven_core::http1::{parse_response_head, ChunkedDecoder, ResponseFraming, ResponseHead};
+use haven_core::http1::{parse_response_head, ChunkedDecoder, Head, ResponseFraming, ResponseHead};
 use haven_core::proxy::ServerFailure;
-use hyper::header::{HeaderName, HeaderValue};
-use hyper::http::request::Parts;
-use hyper::{HeaderMap, StatusCode};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -21,20 +18,52 @@ use tokio::net::TcpStream;
 /// Largest response head read.
 const MAX_HEAD: usize = 65_536;
 
+/// Headers that belong to one connection, not to the message; with
+/// `expect` (the body is read already) and `content-length` (written from
+/// the body), never forwarded as the client sent them.
+const NOT_FORWARDED: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "expect",
+    "content-length",
+];
+
 /// Idle keep-alive connections to servers.
 #[derive(Debug, Default)]
 pub(crate) struct Pool {
     idle: Mutex<BTreeMap<SocketAddr, Vec<TcpStream>>>,
 }
 
-/// A server's whole answer.
+/// A server's whole answer, or one of ours.
 #[derive(Debug)]
 pub(crate) struct Answer {
-    pub(crate) status: StatusCode,
+    /// Status code, 100 to 999.
+    pub(crate) status: u16,
     /// The reason phrase when it is not the status's usual one.
-    pub(crate) reason: Option<Bytes>,
-    pub(crate) headers: HeaderMap,
+    pub(crate) reason: Option<String>,
+    /// Headers in order, names lower-cased.
+    pub(crate) headers: Vec<(String, Vec<u8>)>,
     pub(crate) body: Bytes,
+}
+
+impl Answer {
+    /// The first value of header `name` (lower-case).
+    pub(crate) fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+/// The usual reason phrase of `status`, if it has one.
+pub(crate) fn canonical_reason(status: u16) -> Option<&'static str> {
+    hyper::StatusCode::from_u16(status).ok()?.canonical_reason()
 }
 
 /// Why a forward failed.
@@ -56,18 +85,22 @@ pub(crate) struct Outgoing {
 }
 
 impl Outgoing {
-    /// `parts` and `body` as one HTTP/1.1 message.
-    pub(crate) fn new(parts: &Parts, body: &[u8]) -> Self {
+    /// The client's request `head` (its target already in origin form)
+    /// and `body` as one HTTP/1.1 message, its connection headers left
+    /// out and `extra` added.
+    pub(crate) fn new(head: &Head, extra: Option<(&str, &str)>, body: &[u8]) -> Self {
         let mut out = Vec::with_capacity(256 + body.len());
-        let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        let _ = write!(out, "{} {target} HTTP/1.1\r\n", parts.method);
-        for (name, value) in &parts.headers {
-            if name != "content-length" {
-                out.extend_from_slice(name.as_str().as_bytes());
-                out.extend_from_slice(b": ");
-                out.extend_from_slice(value.as_bytes());
-                out.extend_from_slice(b"\r\n");
-            }
+        let _ = write!(out, "{} {} HTTP/1.1\r\n", head.method, head.target);
+        let kept = head
+            .headers
+            .iter()
+            .filter(|(name, _)| !NOT_FORWARDED.contains(&name.as_str()))
+            .map(|(name, value)| (name.as_str(), value.as_slice()));
+        for (name, value) in kept.chain(extra.map(|(n, v)| (n, v.as_bytes()))) {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value);
+            out.extend_from_slice(b"\r\n");
         }
         if !body.is_empty() {
             let _ = write!(out, "content-length: {}\r\n", body.len());
@@ -76,7 +109,7 @@ impl Outgoing {
         out.extend_from_slice(body);
         Self {
             bytes: Bytes::from(out),
-            head: parts.method == hyper::Method::HEAD,
+            head: head.method == "HEAD",
         }
     }
 }
@@ -198,9 +231,10 @@ async fn exchange(stream: &mut TcpStream, req: &Outgoing) -> Result<(Answer, boo
             Ok(false) | Err(_) => return Err(Failure::Broken),
         }
     };
-    let answer = answer_of(&head)?;
     let mut keep = head.keep_alive;
-    let body = match head.body {
+    let framing = head.body;
+    let answer = answer_of(head)?;
+    let body = match framing {
         ResponseFraming::Empty => Bytes::new(),
         ResponseFraming::Length(n) => {
             let n = usize::try_from(n).map_err(|_| Failure::Broken)?;
@@ -236,25 +270,17 @@ async fn exchange(stream: &mut TcpStream, req: &Outgoing) -> Result<(Answer, boo
     Ok((Answer { body, ..answer }, keep))
 }
 
-/// The answer (without body) of a response head; `Err` when the head
-/// does not fit the HTTP types.
-fn answer_of(head: &ResponseHead) -> Result<Answer, Failure> {
-    let status = StatusCode::from_u16(head.code).map_err(|_| Failure::Junk)?;
-    let reason = Some(head.reason.as_str())
-        .filter(|r| Some(*r) != status.canonical_reason())
-        .map(|r| Bytes::copy_from_slice(r.as_bytes()));
-    let mut headers = HeaderMap::with_capacity(head.headers.len());
-    for (name, value) in &head.headers {
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Failure::Junk)?;
-        headers.append(
-            name,
-            HeaderValue::from_bytes(value).map_err(|_| Failure::Junk)?,
-        );
+/// The answer (without body) of a response head; `Err` when its status
+/// is not three digits.
+fn answer_of(head: ResponseHead) -> Result<Answer, Failure> {
+    if !(100..=999).contains(&head.code) {
+        return Err(Failure::Junk);
     }
+    let reason = Some(head.reason).filter(|r| Some(r.as_str()) != canonical_reason(head.code));
     Ok(Answer {
-        status,
+        status: head.code,
         reason,
-        headers,
+        headers: head.headers,
         body: Bytes::new(),
     })
 }

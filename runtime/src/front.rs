@@ -10,8 +10,6 @@ use crate::wire::Manner;
 use bytes::{Buf, Bytes, BytesMut};
 use haven_core::http1::{parse_head, BodyFraming, ChunkedDecoder, Head};
 use haven_core::proxy::error_response;
-use hyper::header::{HeaderName, HeaderValue};
-use hyper::{Request, Version};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -175,7 +173,7 @@ async fn read_head(
 async fn read_body(
     stream: &mut TcpStream,
     buf: &mut BytesMut,
-    head: Head,
+    mut head: Head,
     head_len: usize,
     client_timeout: Option<Duration>,
     accepted: SystemTime,
@@ -222,39 +220,48 @@ async fn read_body(
             Bytes::from(out)
         }
     };
-    let parts = forwarded_parts(&head).ok_or(Stop::Refuse(400, "PR--"))?;
+    let request_line = format!("{} {} HTTP/1.{}", head.method, head.target, head.minor);
+    head.target = origin_form(&head.target).ok_or(Stop::Refuse(400, "PR--"))?;
     let manner = Manner {
         head: head.method == "HEAD",
         http10: head.minor == 0,
         keep_alive: head.keep_alive,
     };
     Ok(ReadRequest {
-        parts,
+        head,
         body,
         manner,
-        request_line: format!("{} {} HTTP/1.{}", head.method, head.target, head.minor),
+        request_line,
         accepted,
         bytes_in: (head_len + body_len) as u64,
     })
 }
 
-/// The request as it goes to a server: HTTP/1.1, the client's headers
-/// less `Expect` (the body is already read); `None` when a method, target
-/// or header is not acceptable to the HTTP types.
-fn forwarded_parts(head: &Head) -> Option<hyper::http::request::Parts> {
-    let mut req = Request::builder()
-        .method(head.method.as_str())
-        .uri(head.target.as_str())
-        .version(Version::HTTP_11)
-        .body(())
-        .ok()?;
-    let headers = req.headers_mut();
-    for (name, value) in &head.headers {
-        if name == "expect" {
-            continue;
-        }
-        let name = HeaderName::from_bytes(name.as_bytes()).ok()?;
-        headers.append(name, HeaderValue::from_bytes(value).ok()?);
+/// The target as it goes to a server: its path and query (`/` when it
+/// has none); `None` when it is not a URI.
+fn origin_form(target: &str) -> Option<String> {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"/-._~%?=&+,;:@!$'()*".contains(&b);
+    if target.starts_with('/') && target.bytes().all(plain) {
+        return Some(target.to_owned());
     }
-    Some(req.into_parts().0)
+    let uri = hyper::Uri::try_from(target).ok()?;
+    Some(uri.path_and_query().map_or("/", |p| p.as_str()).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_form;
+
+    #[test]
+    fn targets_go_to_servers_in_origin_form() {
+        assert_eq!(origin_form("/a/b?c=d&e").as_deref(), Some("/a/b?c=d&e"));
+        assert_eq!(
+            origin_form("http://example.com/x?y").as_deref(),
+            Some("/x?y")
+        );
+        assert_eq!(origin_form("http://example.com").as_deref(), Some("/"));
+        assert_eq!(origin_form("/{a}").as_deref(), Some("/{a}"));
+        assert_eq!(origin_form("/a b"), None);
+        assert_eq!(origin_form("http://[::1/"), None);
+    }
 }

@@ -1,7 +1,7 @@
 //! haven's real mode: drives `haven_core::node::Node` with the real clock
-//! and real sockets. One driver task owns the node (every balancing,
-//! health and retry decision stays in core); listener, request and probe
-//! tasks only move bytes and report what happened as [`driver`] events.
+//! and real sockets. One [`driver`] owns the node (every balancing, health
+//! and retry decision stays in core); listener, request and probe tasks
+//! only move bytes and report what happened to it.
 
 mod admin;
 mod clock;

@@ -2,7 +2,7 @@
 //! frontend and listen section, start the driver, accept connections.
 
 use crate::clock::Clock;
-use crate::driver::{Driver, Event, Wiring};
+use crate::driver::{self, Core, Event, Wiring};
 use crate::forward::Pool;
 use crate::front::{connection, ClientTimeouts};
 use crate::inherit::Inherited;
@@ -230,13 +230,36 @@ pub async fn start_with(
         .global
         .maxconn
         .map(|n| Arc::new(Semaphore::new(n as usize)));
-    let mut enabled = BTreeMap::new();
+    let (enable, enabled): (BTreeMap<_, _>, BTreeMap<_, _>) = cfg
+        .proxies
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.kind != ProxyKind::Backend && p.mode == Mode::Http)
+        .map(|(index, _)| {
+            let (tx, rx) = watch::channel(true);
+            ((index, tx), (index, rx))
+        })
+        .unzip();
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let node =
+        Node::new(Some(cfg.clone()), None, HostInfo::default()).map_err(StartError::Setup)?;
+    let wiring = Wiring {
+        events: events.clone(),
+        servers,
+        logger: Arc::clone(&logger),
+        listeners: enable,
+        vrrp,
+    };
+    let rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let core = Arc::new(Core::new(node, Clock::start(), rng, wiring));
     for (index, p) in cfg.proxies.iter().enumerate() {
-        if p.kind == ProxyKind::Backend || p.mode != Mode::Http {
+        let Some(enabled_rx) = enabled.get(&index) else {
             continue;
-        }
+        };
         let shared = Arc::new(Shared {
-            events: events.clone(),
+            core: Arc::clone(&core),
             pool: Arc::clone(&pool),
             next_id: Arc::clone(&next_id),
             frontend: index,
@@ -258,8 +281,6 @@ pub async fn start_with(
                 client: p.timeouts.client.map(std_duration),
             },
         });
-        let (enable, enabled_rx) = watch::channel(true);
-        enabled.insert(index, enable);
         for bind in &p.binds {
             if let Some(fd) = bind.fd {
                 let listener = crate::inherit::inherited_tcp(fd)
@@ -332,23 +353,10 @@ pub async fn start_with(
         };
         accepts.push(task);
     }
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    let node = Node::new(Some(cfg), None, HostInfo::default()).map_err(StartError::Setup)?;
-    let wiring = Wiring {
-        events: events.clone(),
-        servers,
-        logger,
-        listeners: enabled,
-        vrrp,
-    };
-    let rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let driver = Driver::new(node, Clock::start(), rng, wiring);
     Ok(Running {
         listeners,
         accepts,
-        driver: tokio::spawn(driver.run(rx)),
+        driver: tokio::spawn(driver::run(core, rx)),
         events,
         draining,
     })

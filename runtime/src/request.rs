@@ -2,18 +2,19 @@
 //! what the driver says (connect, abort, finish) until it is answered. The
 //! request task decides nothing; it reports.
 
-use crate::driver::{Command, Event};
+use crate::driver::{Command, Core, Event};
 use crate::forward::{Answer, ForwardError, Outgoing, Pool};
 use crate::front::ClientTimeouts;
 use crate::logger::Logger;
 use crate::wire::{self, Manner, Wire};
 use bytes::Bytes;
 use haven_core::config::haproxy::Forwardfor;
+use haven_core::http1::Head;
 use haven_core::log::haproxy::HttpLog;
 use haven_core::log::syslog::Civil;
 use haven_core::proxy::{adds_forwarded_for, Outcome, StreamId};
-use hyper::header::{HeaderName, HeaderValue};
-use hyper::http::request::Parts;
+use haven_core::route::RequestHead;
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -22,21 +23,10 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 use tokio::sync::Semaphore;
 
-/// Headers that belong to one connection, not to the message.
-const HOP_BY_HOP: [&str; 7] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
-
 /// What every request task of one frontend shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) events: UnboundedSender<Event>,
+    pub(crate) core: Arc<Core>,
     pub(crate) pool: Arc<Pool>,
     /// Request ids, unique across frontends.
     pub(crate) next_id: Arc<AtomicU64>,
@@ -101,8 +91,8 @@ fn accept_stamp(at: SystemTime) -> (Civil, u32) {
 
 /// A request read whole from a client.
 pub(crate) struct ReadRequest {
-    /// The request as it goes to a server.
-    pub(crate) parts: Parts,
+    /// Its head, the target in origin form (as it goes to a server).
+    pub(crate) head: Head,
     pub(crate) body: Bytes,
     pub(crate) manner: Manner,
     /// `METHOD target HTTP/1.x` as the client sent it, for the log.
@@ -110,12 +100,6 @@ pub(crate) struct ReadRequest {
     pub(crate) accepted: SystemTime,
     /// Bytes read from the client for this request (head and body).
     pub(crate) bytes_in: u64,
-}
-
-fn strip_hop_by_hop(h: &mut hyper::HeaderMap) {
-    for name in HOP_BY_HOP {
-        h.remove(name);
-    }
 }
 
 /// Serves one request from `client`: returns the [`Exchange`] that
@@ -130,7 +114,7 @@ pub(crate) fn serve(
     left: oneshot::Receiver<()>,
 ) -> impl std::future::Future<Output = Option<Wire>> + Send {
     let ReadRequest {
-        mut parts,
+        head,
         body,
         manner,
         request_line,
@@ -139,41 +123,16 @@ pub(crate) fn serve(
     } = request;
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let (tx, rx) = unbounded_channel();
-    let uri = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
-    let headers: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let _ = shared.events.send(Event::Request {
-        id,
-        frontend: shared.frontend,
-        method: parts.method.as_str().to_owned(),
-        uri,
-        headers,
-        client,
-        commands: tx,
+    route(&shared, id, &head, client, tx);
+    let forwarded_for = shared.forwardfor.as_ref().and_then(|f| {
+        let name = f.header.to_ascii_lowercase();
+        let present = head.headers.iter().any(|(n, _)| *n == name);
+        adds_forwarded_for(f, client.ip(), present).then(|| (name, client.ip().to_string()))
     });
-    strip_hop_by_hop(&mut parts.headers);
-    if let Some(f) = &shared.forwardfor {
-        if let Ok(name) = HeaderName::from_bytes(f.header.as_bytes()) {
-            let present = parts.headers.contains_key(&name);
-            if adds_forwarded_for(f, client.ip(), present) {
-                if let Ok(v) = HeaderValue::from_str(&client.ip().to_string()) {
-                    parts.headers.append(name, v);
-                }
-            }
-        }
-    }
+    let extra = forwarded_for
+        .as_ref()
+        .map(|(n, v)| (n.as_str(), v.as_str()));
+    let outgoing = Outgoing::new(&head, extra, &body);
     let exchange = Exchange {
         shared,
         id,
@@ -184,7 +143,39 @@ pub(crate) fn serve(
         request_line,
         bytes_in,
     };
-    exchange.run(parts, body, rx, left)
+    exchange.run(outgoing, rx, left)
+}
+
+/// Hands `head` (request `id` from `client`) to the driver, which sends
+/// its commands to `commands`. The driver sees the headers as the client
+/// sent them, but for `Expect`.
+fn route(
+    shared: &Shared,
+    id: StreamId,
+    head: &Head,
+    client: SocketAddr,
+    commands: UnboundedSender<Command>,
+) {
+    let values: Vec<Cow<'_, str>> = head
+        .headers
+        .iter()
+        .map(|(_, v)| String::from_utf8_lossy(v))
+        .collect();
+    let headers: Vec<(&str, &str)> = head
+        .headers
+        .iter()
+        .zip(&values)
+        .filter(|((name, _), _)| name != "expect")
+        .map(|((name, _), value)| (name.as_str(), value.as_ref()))
+        .collect();
+    let route = RequestHead {
+        method: &head.method,
+        uri: &head.target,
+        headers: &headers,
+    };
+    shared
+        .core
+        .request(id, shared.frontend, &route, client, commands);
 }
 
 /// One request after it was read: obeys the driver until it is answered,
@@ -203,13 +194,11 @@ struct Exchange {
 impl Exchange {
     async fn run(
         self,
-        parts: Parts,
-        body: Bytes,
+        outgoing: Outgoing,
         mut rx: UnboundedReceiver<Command>,
         mut left: oneshot::Receiver<()>,
     ) -> Option<Wire> {
-        let (id, events) = (self.id, self.shared.events.clone());
-        let outgoing = Outgoing::new(&parts, &body);
+        let (id, core) = (self.id, Arc::clone(&self.shared.core));
         let mut answer: Option<Answer> = None;
         let mut attempt = None;
         let mut client_gone = false;
@@ -219,16 +208,16 @@ impl Exchange {
                 biased;
                 _ = &mut left, if !client_gone => {
                     client_gone = true;
-                    let _ = events.send(Event::ClientClosed(id));
+                    core.dispatch(Event::ClientClosed(id));
                 }
                 cmd = rx.recv() => match cmd {
                     Some(Command::Connect { addr, reuse }) => {
                         let reuse = reuse && !self.shared.server_close;
                         let req = outgoing.clone();
-                        let (pool, events) = (Arc::clone(&self.shared.pool), events.clone());
+                        let (pool, core) = (Arc::clone(&self.shared.pool), Arc::clone(&core));
                         attempt = Some(Box::pin(async move {
                             pool.forward(addr, req, reuse, || {
-                                let _ = events.send(Event::Connected(id));
+                                core.dispatch(Event::Connected(id));
                             })
                             .await
                         }));
@@ -238,12 +227,10 @@ impl Exchange {
                         let mut page = wire::generated(status);
                         page.reason = None;
                         page.body = Bytes::from(body);
-                        page.headers.clear();
-                        for (name, value) in headers {
-                            if let Ok(v) = HeaderValue::from_str(&value) {
-                                page.headers.insert(name, v);
-                            }
-                        }
+                        page.headers = headers
+                            .into_iter()
+                            .map(|(name, value)| (name.to_owned(), value.into_bytes()))
+                            .collect();
                         return Some(wire::encode(&page, self.manner));
                     }
                     Some(Command::Finish { outcome, generated, backend, server }) => {
@@ -252,7 +239,7 @@ impl Exchange {
                             _ => wire::generated(outcome.status),
                         };
                         let wire = wire::encode(&page, self.manner);
-                        let _ = events.send(Event::Done {
+                        core.dispatch(Event::Done {
                             id,
                             bytes_in: self.bytes_in,
                             bytes_out: wire.bytes.len() as u64,
@@ -276,14 +263,14 @@ impl Exchange {
                         Ok(a) => {
                             connected_at.get_or_insert_with(tokio::time::Instant::now);
                             answered_at = Some(tokio::time::Instant::now());
-                            let _ = events.send(Event::Response(id, a.status.as_u16()));
+                            core.dispatch(Event::Response(id, a.status));
                             answer = Some(a);
                         }
                         Err(ForwardError::Connect) => {
-                            let _ = events.send(Event::ConnectFailed(id));
+                            core.dispatch(Event::ConnectFailed(id));
                         }
                         Err(ForwardError::Server(failure)) => {
-                            let _ = events.send(Event::ServerFailed(id, failure));
+                            core.dispatch(Event::ServerFailed(id, failure));
                         }
                     }
                 }

@@ -2,11 +2,9 @@
 //! header names, the length recomputed from the whole body, the
 //! connection's own headers replaced by ours.
 
-use crate::forward::Answer;
+use crate::forward::{canonical_reason, Answer};
 use bytes::Bytes;
 use haven_core::proxy::{closes_connection, error_body, error_reason};
-use hyper::header::HeaderValue;
-use hyper::{HeaderMap, StatusCode};
 use std::io::Write;
 
 /// A response ready for the socket.
@@ -31,13 +29,13 @@ pub(crate) struct Manner {
 
 /// haproxy's own response for `status` (503, 504, 400...).
 pub(crate) fn generated(status: u16) -> Answer {
-    let mut headers = HeaderMap::new();
-    headers.insert("cache-control", HeaderValue::from_static("no-cache"));
-    headers.insert("content-type", HeaderValue::from_static("text/html"));
     Answer {
-        status: StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-        reason: Some(Bytes::from_static(error_reason(status).as_bytes())),
-        headers,
+        status,
+        reason: Some(error_reason(status).to_owned()),
+        headers: vec![
+            ("cache-control".to_owned(), b"no-cache".to_vec()),
+            ("content-type".to_owned(), b"text/html".to_vec()),
+        ],
         body: Bytes::from_static(error_body(status).as_bytes()),
     }
 }
@@ -52,27 +50,25 @@ fn connection_header(name: &str) -> bool {
 
 /// Encodes `answer` for a request made in `manner`.
 pub(crate) fn encode(answer: &Answer, manner: Manner) -> Wire {
-    let status = answer.status.as_u16();
+    let status = answer.status;
     let close = !manner.keep_alive || closes_connection(status);
     let mut out = Vec::with_capacity(256 + answer.body.len());
     let reason = answer
         .reason
         .as_deref()
-        .unwrap_or_else(|| answer.status.canonical_reason().unwrap_or("").as_bytes());
-    let _ = write!(out, "HTTP/1.1 {status} ");
-    out.extend_from_slice(reason);
-    out.extend_from_slice(b"\r\n");
-    let bodiless = answer.status.is_informational() || matches!(status, 204 | 304);
+        .unwrap_or_else(|| canonical_reason(status).unwrap_or(""));
+    let _ = write!(out, "HTTP/1.1 {status} {reason}\r\n");
+    let bodiless = matches!(status, 100..=199 | 204 | 304);
     if manner.head {
-        if let Some(v) = answer.headers.get("content-length") {
-            header(&mut out, "content-length", v.as_bytes());
+        if let Some(v) = answer.header("content-length") {
+            header(&mut out, "content-length", v);
         }
     } else if !bodiless {
         let _ = write!(out, "content-length: {}\r\n", answer.body.len());
     }
     for (name, value) in &answer.headers {
-        if !connection_header(name.as_str()) {
-            header(&mut out, name.as_str(), value.as_bytes());
+        if !connection_header(name) {
+            header(&mut out, name, value);
         }
     }
     if close {
@@ -121,7 +117,7 @@ mod tests {
     fn head_answers_keep_the_length_and_drop_the_body() {
         let mut a = generated(503);
         a.headers
-            .insert("content-length", HeaderValue::from_static("99"));
+            .push(("content-length".to_owned(), b"99".to_vec()));
         a.body = Bytes::new();
         let manner = Manner { head: true, ..KEEP };
         let text = String::from_utf8(encode(&a, manner).bytes).expect("utf-8");
