@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Proxy throughput and latency: haven run against haproxy (Debian package),
-# both single-threaded, with the same config in front of two nginx
-# backends (one worker each, a 3-byte answer), on loopback. wrk drives each
-# in turn, alternating, ROUNDS times; prints req/s, p50 and p99 per round,
-# the medians and the ratios haven / haproxy.
+# with the same config in front of two nginx backends (one worker each, a
+# 3-byte answer), on loopback. wrk drives each in turn, alternating, ROUNDS
+# times; prints req/s, p50 and p99 per round, the medians and the ratios
+# haven / haproxy against issue #11's goals. Three variants (VARIANTS picks
+# some): `keepalive` (nbthread 1, wrk keeps its connections), `threads2`
+# (nbthread 2 each), `close` (nbthread 1, every request on a new client
+# connection: wrk sends `Connection: close`).
 # Needs: apt-get install haproxy nginx-light wrk. Sends only to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-50}
+VARIANTS=${VARIANTS:-keepalive threads2 close}
 for tool in haproxy nginx wrk; do
     command -v "$tool" >/dev/null || { echo "bench/proxy.sh: $tool is missing (apt-get install haproxy nginx-light wrk)"; exit 1; }
 done
@@ -19,7 +23,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-b1=$(free_port); b2=$(free_port); hp=$(free_port); hv=$(free_port)
+b1=$(free_port); b2=$(free_port)
 mkdir -p "$dir/nginx"
 cat > "$dir/nginx.conf" <<NGINX
 daemon off;
@@ -43,7 +47,7 @@ lb_config() {
     cat <<CFG
 global
     maxconn 4000
-    nbthread 1
+    nbthread $2
 defaults
     mode http
     timeout connect 5s
@@ -59,11 +63,7 @@ backend be
     server s2 127.0.0.1:$b2
 CFG
 }
-lb_config "$hp" > "$dir/haproxy.cfg"
-lb_config "$hv" > "$dir/haven.cfg"
 nginx -c "$dir/nginx.conf" -p "$dir" 2> "$dir/nginx-start.log" & pids+=($!)
-haproxy -f "$dir/haproxy.cfg" 2> "$dir/haproxy.log" & pids+=($!)
-./target/release/haven run -f "$dir/haven.cfg" 2> "$dir/haven.log" & pids+=($!)
 wait_port() {
     for _ in $(seq 100); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
@@ -73,10 +73,12 @@ wait_port() {
     tail -n 5 "$dir"/*.log 2>/dev/null || true
     exit 1
 }
-for p in "$b1" "$b2" "$hp" "$hv"; do wait_port "$p"; done
-# One line per run: req/s p50_ms p99_ms.
+wait_port "$b1"; wait_port "$b2"
+# One line per run of wrk on port $1 (more wrk arguments after it):
+# req/s p50_ms p99_ms non-2xx.
 measure() {
-    wrk -t1 -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:$1/" | awk '
+    local port=$1; shift
+    wrk -t1 -c"$CONNS" -d"$DURATION" --latency "$@" "http://127.0.0.1:$port/" | awk '
         function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
         /Requests\/sec/ { rps = $2 }
         /^ +50%/ { p50 = ms($2) }
@@ -84,22 +86,44 @@ measure() {
         /Non-2xx/ { bad = $NF }
         END { printf "%.0f %.3f %.3f %s\n", rps, p50, p99, (bad == "" ? 0 : bad) }'
 }
-measure "$hp" > /dev/null  # warm-up
-measure "$hv" > /dev/null
-: > "$dir/haproxy.txt"; : > "$dir/haven.txt"
-for round in $(seq "$ROUNDS"); do
-    h=$(measure "$hp"); v=$(measure "$hv")
-    echo "$h" >> "$dir/haproxy.txt"; echo "$v" >> "$dir/haven.txt"
-    printf "round %d: haproxy %s req/s p50 %s ms p99 %s ms (non-2xx %s) | haven %s req/s p50 %s ms p99 %s ms (non-2xx %s)\n" \
-        "$round" $h $v
-done
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-for col in 1 2 3; do
-    eval "h$col=$(cut -d' ' -f$col "$dir/haproxy.txt" | median)"
-    eval "v$col=$(cut -d' ' -f$col "$dir/haven.txt" | median)"
+# variant NAME NBTHREAD RPS_GOAL P99_GOAL [wrk arguments]
+variant() {
+    local name=$1 threads=$2 rps_goal=$3 p99_goal=$4; shift 4
+    local hp hv started=()
+    hp=$(free_port); hv=$(free_port)
+    lb_config "$hp" "$threads" > "$dir/haproxy.cfg"
+    lb_config "$hv" "$threads" > "$dir/haven.cfg"
+    haproxy -f "$dir/haproxy.cfg" 2> "$dir/haproxy.log" & started+=($!)
+    ./target/release/haven run -f "$dir/haven.cfg" 2> "$dir/haven.log" & started+=($!)
+    pids+=("${started[@]}")
+    wait_port "$hp"; wait_port "$hv"
+    measure "$hp" "$@" > /dev/null  # warm-up
+    measure "$hv" "$@" > /dev/null
+    : > "$dir/haproxy.txt"; : > "$dir/haven.txt"
+    for round in $(seq "$ROUNDS"); do
+        h=$(measure "$hp" "$@"); v=$(measure "$hv" "$@")
+        echo "$h" >> "$dir/haproxy.txt"; echo "$v" >> "$dir/haven.txt"
+        printf "%s round %d: haproxy %s req/s p50 %s ms p99 %s ms (non-2xx %s) | haven %s req/s p50 %s ms p99 %s ms (non-2xx %s)\n" \
+            "$name" "$round" $h $v
+    done
+    kill "${started[@]}"; wait "${started[@]}" 2>/dev/null || true
+    for col in 1 2 3; do
+        eval "h$col=$(cut -d' ' -f$col "$dir/haproxy.txt" | median)"
+        eval "v$col=$(cut -d' ' -f$col "$dir/haven.txt" | median)"
+    done
+    echo "$name: nbthread $threads, wrk -t1 -c$CONNS -d$DURATION $*, medians of $ROUNDS rounds:"
+    printf "  haproxy: %s req/s, p50 %s ms, p99 %s ms\n" "$h1" "$h2" "$h3"
+    printf "  haven:   %s req/s, p50 %s ms, p99 %s ms\n" "$v1" "$v2" "$v3"
+    awk -v h1="$h1" -v v1="$v1" -v h3="$h3" -v v3="$v3" -v rg="$rps_goal" -v pg="$p99_goal" 'BEGIN {
+        printf "  haven / haproxy: req/s %.2fx (goal >= %s), p99 %.2fx (goal <= %s)\n", v1 / h1, rg, v3 / h3, pg }'
+}
+echo "haproxy $(haproxy -v | head -1 | cut -d' ' -f3), $(nproc) cores"
+for v in $VARIANTS; do
+    case $v in
+        keepalive) variant keepalive 1 1.2 0.9 ;;
+        threads2) variant threads2 2 1.0 1.0 ;;
+        close) variant close 1 1.0 1.0 -H "Connection: close" ;;
+        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close)"; exit 1 ;;
+    esac
 done
-echo "haproxy $(haproxy -v | head -1 | cut -d' ' -f3), wrk -t1 -c$CONNS -d$DURATION, medians of $ROUNDS rounds:"
-printf "  haproxy: %s req/s, p50 %s ms, p99 %s ms\n" "$h1" "$h2" "$h3"
-printf "  haven:   %s req/s, p50 %s ms, p99 %s ms\n" "$v1" "$v2" "$v3"
-awk -v h1="$h1" -v v1="$v1" -v h3="$h3" -v v3="$v3" 'BEGIN {
-    printf "  haven / haproxy: req/s %.2fx (goal >= 1.0), p99 %.2fx (goal <= 1.0)\n", v1 / h1, v3 / h3 }'

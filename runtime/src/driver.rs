@@ -7,6 +7,7 @@
 
 use crate::clock::Clock;
 use crate::logger::Logger;
+use crate::mailbox::Mailboxes;
 use crate::probe;
 use haven_core::config::haproxy::{CliLevel, HaproxyConfig, HttpConnMode, ProxyKind};
 use haven_core::health::{self, CheckId, ProbeEvent};
@@ -75,8 +76,8 @@ pub(crate) enum Command {
     Finish {
         outcome: Outcome,
         generated: bool,
-        backend: String,
-        server: Option<String>,
+        backend: Arc<str>,
+        server: Option<Arc<str>>,
     },
 }
 
@@ -86,7 +87,9 @@ struct Driver {
     clock: Clock,
     rng: ChaCha8Rng,
     events: UnboundedSender<Event>,
-    streams: BTreeMap<StreamId, UnboundedSender<Command>>,
+    streams: Mailboxes<Command>,
+    /// Per proxy (config index): its name and its servers' names.
+    names: Vec<(Arc<str>, Vec<Arc<str>>)>,
     probes: BTreeMap<CheckId, JoinHandle<()>>,
     /// Per backend (config index), per server: its address.
     servers: BTreeMap<usize, Vec<SocketAddr>>,
@@ -129,18 +132,30 @@ impl Core {
     }
 
     /// A request's head arrived on `frontend` (index in the config); the
-    /// driver's commands for it go to `commands`.
+    /// driver's commands for it wait in its mailbox ([`Core::command`]).
     pub(crate) fn request(
         &self,
         id: StreamId,
         frontend: usize,
         head: &RequestHead<'_>,
         client: SocketAddr,
-        commands: UnboundedSender<Command>,
     ) {
         let mut driver = self.lock();
-        driver.request(id, frontend, head, client, commands);
+        driver.request(id, frontend, head, client);
         self.settle(driver);
+    }
+
+    /// The driver's next command for request `id`; `None` after the last.
+    pub(crate) async fn command(&self, id: StreamId) -> Option<Command> {
+        std::future::poll_fn(|cx| self.lock().streams.poll(id, cx)).await
+    }
+
+    /// Request `id`'s exchange is gone: nothing more goes to it.
+    pub(crate) fn forget(&self, id: StreamId) {
+        let mut driver = self.lock();
+        if driver.streams.close(id) {
+            self.settle(driver);
+        }
     }
 
     /// Handles `ev` now, in the caller's turn.
@@ -225,11 +240,12 @@ impl Driver {
             vrrp,
         } = wiring;
         Self {
+            names: proxy_names(&node),
             node,
             clock,
             rng,
             events,
-            streams: BTreeMap::new(),
+            streams: Mailboxes::default(),
             probes: BTreeMap::new(),
             servers,
             draining: false,
@@ -251,7 +267,7 @@ impl Driver {
 
     /// A drain is asked for and no request is left.
     fn drained(&self) -> bool {
-        self.draining && self.streams.is_empty()
+        self.draining && self.streams.count_in_progress() == 0
     }
 
     fn config(&self) -> Option<&HaproxyConfig> {
@@ -264,14 +280,13 @@ impl Driver {
         frontend: usize,
         head: &RequestHead<'_>,
         client: SocketAddr,
-        commands: UnboundedSender<Command>,
     ) {
         self.refresh_vrrp();
+        self.streams.open(id);
         if let Some(reply) = self.stats_reply(frontend, head) {
-            let _ = commands.send(reply);
+            self.streams.post(id, reply, true);
             return;
         }
-        self.streams.insert(id, commands);
         self.counters.request(id, frontend);
         let now = self.clock.now();
         if let Some((flow, mut t)) = self.node.flow() {
@@ -389,36 +404,30 @@ impl Driver {
                     .config()
                     .and_then(|c| c.proxies.get(backend))
                     .is_some_and(|p| p.options.http_conn == HttpConnMode::KeepAlive);
-                match (addr, self.streams.get(&id)) {
-                    (Some(addr), Some(tx)) => {
-                        let _ = tx.send(Command::Connect { addr, reuse });
-                    }
-                    _ => {
+                match addr.filter(|_| self.streams.in_progress(id)) {
+                    Some(addr) => self
+                        .streams
+                        .post(id, Command::Connect { addr, reuse }, false),
+                    None => {
                         let now = self.clock.now();
                         self.with_flow(|f, t| f.handle_connect_failed(now, id, t));
                     }
                 }
             }
-            proxy::Output::Abort { id } => {
-                if let Some(tx) = self.streams.get(&id) {
-                    let _ = tx.send(Command::Abort);
-                }
-            }
+            proxy::Output::Abort { id } => self.streams.post(id, Command::Abort, false),
             proxy::Output::Finish {
                 id,
                 outcome,
                 generated,
             } => {
-                let names = self.names(outcome.backend, outcome.tried.last().copied());
-                if let Some(tx) = self.streams.remove(&id) {
-                    let (backend, server) = names;
-                    let _ = tx.send(Command::Finish {
-                        outcome,
-                        generated,
-                        backend,
-                        server,
-                    });
-                }
+                let (backend, server) = self.names(outcome.backend, outcome.tried.last().copied());
+                let finish = Command::Finish {
+                    outcome,
+                    generated,
+                    backend,
+                    server,
+                };
+                self.streams.post(id, finish, true);
             }
         }
     }
@@ -478,7 +487,7 @@ impl Driver {
                         "Name: haven\nVersion: {}\nPid: {}\nUptime_sec: {uptime}\nCurrConns: {}\n\n",
                         env!("CARGO_PKG_VERSION"),
                         std::process::id(),
-                        self.streams.len()
+                        self.streams.count_in_progress()
                     ));
                 }
                 CliCommand::Help => out.push_str(stats::CLI_HELP),
@@ -601,7 +610,7 @@ impl Driver {
             threads: 1,
             start_time: now.saturating_sub(uptime),
             uptime,
-            connections: self.streams.len() as u64,
+            connections: self.streams.count_in_progress() as u64,
         }
     }
 
@@ -610,11 +619,23 @@ impl Driver {
     }
 
     /// Backend and server names for the log.
-    fn names(&self, backend: Option<usize>, server: Option<usize>) -> (String, Option<String>) {
-        let cfg = self.config();
-        let be = backend.and_then(|b| cfg?.proxies.get(b));
-        let name = be.map_or_else(|| "-".to_owned(), |p| p.name.clone());
-        let server = server.and_then(|s| Some(be?.servers.get(s)?.name.clone()));
-        (name, server)
+    fn names(&self, backend: Option<usize>, server: Option<usize>) -> (Arc<str>, Option<Arc<str>>) {
+        let Some((name, servers)) = backend.and_then(|b| self.names.get(b)) else {
+            return (Arc::from("-"), None);
+        };
+        let server = server.and_then(|s| servers.get(s)).cloned();
+        (Arc::clone(name), server)
     }
+}
+
+/// Per proxy of `node`'s config: its name and its servers' names.
+fn proxy_names(node: &Node) -> Vec<(Arc<str>, Vec<Arc<str>>)> {
+    let proxies = node.haproxy_config().map_or(&[][..], |c| &c.proxies[..]);
+    proxies
+        .iter()
+        .map(|p| {
+            let servers = p.servers.iter().map(|s| Arc::from(s.name.as_str()));
+            (Arc::from(p.name.as_str()), servers.collect())
+        })
+        .collect()
 }

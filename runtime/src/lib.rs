@@ -11,6 +11,7 @@ mod front;
 mod inherit;
 mod listen;
 mod logger;
+mod mailbox;
 mod probe;
 mod request;
 mod vrrp;

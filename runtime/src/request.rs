@@ -19,7 +19,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 use tokio::sync::Semaphore;
 
@@ -122,8 +121,7 @@ pub(crate) fn serve(
         bytes_in,
     } = request;
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    let (tx, rx) = unbounded_channel();
-    route(&shared, id, &head, client, tx);
+    route(&shared, id, &head, client);
     let forwarded_for = shared.forwardfor.as_ref().and_then(|f| {
         let name = f.header.to_ascii_lowercase();
         let present = head.headers.iter().any(|(n, _)| *n == name);
@@ -143,19 +141,12 @@ pub(crate) fn serve(
         request_line,
         bytes_in,
     };
-    exchange.run(outgoing, rx, left)
+    exchange.run(outgoing, left)
 }
 
-/// Hands `head` (request `id` from `client`) to the driver, which sends
-/// its commands to `commands`. The driver sees the headers as the client
-/// sent them, but for `Expect`.
-fn route(
-    shared: &Shared,
-    id: StreamId,
-    head: &Head,
-    client: SocketAddr,
-    commands: UnboundedSender<Command>,
-) {
+/// Hands `head` (request `id` from `client`) to the driver. The driver
+/// sees the headers as the client sent them, but for `Expect`.
+fn route(shared: &Shared, id: StreamId, head: &Head, client: SocketAddr) {
     let values: Vec<Cow<'_, str>> = head
         .headers
         .iter()
@@ -173,9 +164,7 @@ fn route(
         uri: &head.target,
         headers: &headers,
     };
-    shared
-        .core
-        .request(id, shared.frontend, &route, client, commands);
+    shared.core.request(id, shared.frontend, &route, client);
 }
 
 /// One request after it was read: obeys the driver until it is answered,
@@ -192,13 +181,9 @@ struct Exchange {
 }
 
 impl Exchange {
-    async fn run(
-        self,
-        outgoing: Outgoing,
-        mut rx: UnboundedReceiver<Command>,
-        mut left: oneshot::Receiver<()>,
-    ) -> Option<Wire> {
+    async fn run(self, outgoing: Outgoing, mut left: oneshot::Receiver<()>) -> Option<Wire> {
         let (id, core) = (self.id, Arc::clone(&self.shared.core));
+        let _forget = Forget(&core, id);
         let mut answer: Option<Answer> = None;
         let mut attempt = None;
         let mut client_gone = false;
@@ -210,7 +195,7 @@ impl Exchange {
                     client_gone = true;
                     core.dispatch(Event::ClientClosed(id));
                 }
-                cmd = rx.recv() => match cmd {
+                cmd = core.command(id) => match cmd {
                     Some(Command::Connect { addr, reuse }) => {
                         let reuse = reuse && !self.shared.server_close;
                         let req = outgoing.clone();
@@ -284,8 +269,8 @@ impl Exchange {
     fn log_line(
         &self,
         outcome: &Outcome,
-        backend: String,
-        server: Option<String>,
+        backend: Arc<str>,
+        server: Option<Arc<str>>,
         marks: [Option<u64>; 3],
         bytes: u64,
     ) -> String {
@@ -296,8 +281,8 @@ impl Exchange {
             client: self.client,
             accept: accept_stamp(self.accepted),
             frontend: self.shared.frontend_name.clone(),
-            backend,
-            server,
+            backend: backend.to_string(),
+            server: server.map(|s| s.to_string()),
             timers: [Some(0), tw.or(Some(0)), connected, response, total],
             status: outcome.status,
             bytes,
@@ -309,5 +294,14 @@ impl Exchange {
             request: self.request_line.clone(),
         }
         .to_string()
+    }
+}
+
+/// Tells the driver, when dropped, that the exchange of a request is gone.
+struct Forget<'a>(&'a Core, StreamId);
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.0.forget(self.1);
     }
 }
