@@ -19,7 +19,12 @@ impl Clock {
 
     /// Now, on core's clock.
     pub(crate) fn now(&self) -> Instant {
-        let ns = self.origin.elapsed().as_nanos();
+        self.at(tokio::time::Instant::now())
+    }
+
+    /// The monotonic clock's `t` on core's clock.
+    pub(crate) fn at(&self, t: tokio::time::Instant) -> Instant {
+        let ns = t.saturating_duration_since(self.origin).as_nanos();
         Instant::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
     }
 

@@ -15,6 +15,7 @@ use haven_core::node::Node;
 use haven_core::proxy::{self, Outcome, ServerFailure, StreamId};
 use haven_core::route::RequestHead;
 use haven_core::stats::{self, Access, CliCommand, Counters, Sources};
+use haven_core::time::Instant;
 use haven_core::vrrp::InstanceView;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
@@ -102,7 +103,7 @@ struct Driver {
     vrrp: Option<watch::Receiver<Vec<InstanceView>>>,
     vrrp_view: Vec<InstanceView>,
     /// The deadline the driver task sleeps until.
-    armed: Option<haven_core::time::Instant>,
+    armed: Option<Instant>,
 }
 
 /// The driver, shared by every task that reports to it.
@@ -131,17 +132,20 @@ impl Core {
         self.driver.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A request's head arrived on `frontend` (index in the config); the
-    /// driver's commands for it wait in its mailbox ([`Core::command`]).
+    /// A request's head arrived on `frontend` (index in the config), read
+    /// whole `at`; the driver's commands for it wait in its mailbox
+    /// ([`Core::command`]).
     pub(crate) fn request(
         &self,
         id: StreamId,
         frontend: usize,
         head: &RequestHead<'_>,
         client: SocketAddr,
+        at: tokio::time::Instant,
     ) {
         let mut driver = self.lock();
-        driver.request(id, frontend, head, client);
+        let now = driver.clock.at(at);
+        driver.request(now, id, frontend, head, client);
         self.settle(driver);
     }
 
@@ -160,8 +164,14 @@ impl Core {
 
     /// Handles `ev` now, in the caller's turn.
     pub(crate) fn dispatch(&self, ev: Event) {
+        self.dispatch_at(ev, tokio::time::Instant::now());
+    }
+
+    /// Handles `ev`, seen `at` (a moment ago, in the caller's turn).
+    pub(crate) fn dispatch_at(&self, ev: Event, at: tokio::time::Instant) {
         let mut driver = self.lock();
-        driver.handle(ev);
+        let now = driver.clock.at(at);
+        driver.handle(now, ev);
         self.settle(driver);
     }
 
@@ -276,6 +286,7 @@ impl Driver {
 
     fn request(
         &mut self,
+        now: Instant,
         id: StreamId,
         frontend: usize,
         head: &RequestHead<'_>,
@@ -288,14 +299,12 @@ impl Driver {
             return;
         }
         self.counters.request(id, frontend);
-        let now = self.clock.now();
         if let Some((flow, mut t)) = self.node.flow() {
             flow.handle_request(now, id, frontend, head, client.ip(), &mut t);
         }
     }
 
-    fn handle(&mut self, ev: Event) {
-        let now = self.clock.now();
+    fn handle(&mut self, now: Instant, ev: Event) {
         match ev {
             Event::Connected(id) => self.with_flow(|f, t| f.handle_connected(now, id, t)),
             Event::ConnectFailed(id) => self.with_flow(|f, t| f.handle_connect_failed(now, id, t)),

@@ -12,7 +12,7 @@ use haven_core::http1::{parse_head, BodyFraming, ChunkedDecoder, Head};
 use haven_core::proxy::error_response;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch};
@@ -56,7 +56,6 @@ pub(crate) async fn connection(
     let mut buf = BytesMut::with_capacity(4096);
     let mut first = true;
     loop {
-        let accepted = SystemTime::now();
         let started = Instant::now();
         let wait = if first {
             timeouts.http_request.or(timeouts.client)
@@ -66,10 +65,11 @@ pub(crate) async fn connection(
                 .or(timeouts.http_request)
                 .or(timeouts.client)
         };
-        let head = read_head(&mut stream, &mut buf, deadline(wait), &mut draining, first).await;
+        let until = wait.map(|t| started + t);
+        let head = read_head(&mut stream, &mut buf, until, &mut draining, first).await;
         let read = match head {
             Ok((head, len)) => {
-                read_body(&mut stream, &mut buf, head, len, timeouts.client, accepted).await
+                read_body(&mut stream, &mut buf, head, len, timeouts.client, started).await
             }
             Err(stop) => Err(stop),
         };
@@ -78,7 +78,7 @@ pub(crate) async fn connection(
             Err(Stop::Quiet) => return,
             Err(Stop::Refuse(status, termination)) => {
                 let page = error_response(status);
-                shared.log_refused(client, accepted, started.elapsed(), status, termination);
+                shared.log_refused(client, started, status, termination);
                 let _ = stream.write_all(page.as_bytes()).await;
                 return;
             }
@@ -101,12 +101,12 @@ pub(crate) async fn connection(
             }
         };
         let Some(wire) = wire else { return };
-        let write = stream.write_all(&wire.bytes);
-        let written = match deadline(timeouts.client) {
-            Some(d) => timeout_at(d, write).await.unwrap_or(Ok(())),
-            None => write.await,
-        };
-        if written.is_err() || wire.close || leave.is_none() {
+        if write(&mut stream, &wire.bytes, timeouts.client)
+            .await
+            .is_err()
+            || wire.close
+            || leave.is_none()
+        {
             return;
         }
     }
@@ -114,6 +114,28 @@ pub(crate) async fn connection(
 
 fn deadline(timeout: Option<Duration>) -> Option<Instant> {
     timeout.map(|t| Instant::now() + t)
+}
+
+/// Writes `bytes` whole within `timeout` (`timeout client`); most
+/// answers go at once, without arming a timer.
+async fn write(
+    stream: &mut TcpStream,
+    bytes: &[u8],
+    timeout: Option<Duration>,
+) -> std::io::Result<()> {
+    let sent = match stream.try_write(bytes) {
+        Ok(n) => n,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+        Err(e) => return Err(e),
+    };
+    if sent == bytes.len() {
+        return Ok(());
+    }
+    let rest = stream.write_all(&bytes[sent..]);
+    match deadline(timeout) {
+        Some(d) => timeout_at(d, rest).await.unwrap_or(Ok(())),
+        None => rest.await,
+    }
 }
 
 /// Reads more bytes into `buf` before `until`; `Ok(false)` at the end of
@@ -168,7 +190,8 @@ async fn read_head(
     }
 }
 
-/// Reads the body `head` (of `head_len` bytes, read at `accepted`)
+/// Reads the body `head` (of `head_len` bytes, whose wait began at
+/// `accepted`)
 /// announces and builds the request to forward.
 async fn read_body(
     stream: &mut TcpStream,
@@ -176,10 +199,9 @@ async fn read_body(
     mut head: Head,
     head_len: usize,
     client_timeout: Option<Duration>,
-    accepted: SystemTime,
+    accepted: Instant,
 ) -> Result<ReadRequest, Stop> {
     let mut body_len = 0;
-    let until = deadline(client_timeout);
     let has_body = head.body != BodyFraming::Empty;
     if head.expect_continue && has_body && buf.is_empty() {
         let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await;
@@ -190,6 +212,7 @@ async fn read_body(
         BodyFraming::Length(n) if n > MAX_BODY => return Err(Stop::Refuse(413, "PR--")),
         BodyFraming::Length(n) => {
             let n = n as usize;
+            let until = deadline(client_timeout);
             while buf.len() < n {
                 if !fill(stream, buf, until).await.map_err(timed_out)? {
                     return Err(Stop::Quiet);
@@ -199,6 +222,7 @@ async fn read_body(
             buf.split_to(n).freeze()
         }
         BodyFraming::Chunked => {
+            let until = deadline(client_timeout);
             let mut decoder = ChunkedDecoder::default();
             let mut out = Vec::new();
             loop {

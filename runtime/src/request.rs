@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::oneshot;
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
 /// What every request task of one frontend shares.
 #[derive(Debug)]
@@ -44,15 +45,25 @@ pub(crate) struct Shared {
     /// Connection slots a client connection holds while open: the
     /// frontend's `maxconn`, the process's (global `maxconn`).
     pub(crate) slots: Vec<Arc<Semaphore>>,
+    /// One moment on both clocks, from which log dates are reckoned.
+    pub(crate) epoch: (SystemTime, Instant),
 }
 
 impl Shared {
+    /// The date of monotonic moment `at`.
+    fn wall(&self, at: Instant) -> SystemTime {
+        let (date, moment) = self.epoch;
+        match at.checked_duration_since(moment) {
+            Some(after) => date + after,
+            None => date - moment.duration_since(at),
+        }
+    }
+
     /// Logs a request refused before it was read (`<BADREQ>`).
     pub(crate) fn log_refused(
         &self,
         client: SocketAddr,
-        accepted: SystemTime,
-        elapsed: std::time::Duration,
+        accepted: Instant,
         status: u16,
         termination: &str,
     ) {
@@ -61,11 +72,17 @@ impl Shared {
         }
         let line = HttpLog {
             client,
-            accept: accept_stamp(accepted),
+            accept: accept_stamp(self.wall(accepted)),
             frontend: self.frontend_name.clone(),
             backend: self.frontend_name.clone(),
             server: None,
-            timers: [None, None, None, None, Some(elapsed.as_millis() as u64)],
+            timers: [
+                None,
+                None,
+                None,
+                None,
+                Some(accepted.elapsed().as_millis() as u64),
+            ],
             status,
             bytes: 0,
             termination: termination.to_owned(),
@@ -96,7 +113,7 @@ pub(crate) struct ReadRequest {
     pub(crate) manner: Manner,
     /// `METHOD target HTTP/1.x` as the client sent it, for the log.
     pub(crate) request_line: String,
-    pub(crate) accepted: SystemTime,
+    pub(crate) accepted: Instant,
     /// Bytes read from the client for this request (head and body).
     pub(crate) bytes_in: u64,
 }
@@ -121,7 +138,8 @@ pub(crate) fn serve(
         bytes_in,
     } = request;
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    route(&shared, id, &head, client);
+    let started = Instant::now();
+    route(&shared, id, &head, client, started);
     let forwarded_for = shared.forwardfor.as_ref().and_then(|f| {
         let name = f.header.to_ascii_lowercase();
         let present = head.headers.iter().any(|(n, _)| *n == name);
@@ -137,16 +155,17 @@ pub(crate) fn serve(
         client,
         accepted,
         manner,
-        started: tokio::time::Instant::now(),
+        started,
         request_line,
         bytes_in,
     };
     exchange.run(outgoing, left)
 }
 
-/// Hands `head` (request `id` from `client`) to the driver. The driver
-/// sees the headers as the client sent them, but for `Expect`.
-fn route(shared: &Shared, id: StreamId, head: &Head, client: SocketAddr) {
+/// Hands `head` (request `id` from `client`, read whole `at`) to the
+/// driver. The driver sees the headers as the client sent them, but for
+/// `Expect`.
+fn route(shared: &Shared, id: StreamId, head: &Head, client: SocketAddr, at: Instant) {
     let values: Vec<Cow<'_, str>> = head
         .headers
         .iter()
@@ -164,7 +183,7 @@ fn route(shared: &Shared, id: StreamId, head: &Head, client: SocketAddr) {
         uri: &head.target,
         headers: &headers,
     };
-    shared.core.request(id, shared.frontend, &route, client);
+    shared.core.request(id, shared.frontend, &route, client, at);
 }
 
 /// One request after it was read: obeys the driver until it is answered,
@@ -173,9 +192,9 @@ struct Exchange {
     shared: Arc<Shared>,
     id: StreamId,
     client: SocketAddr,
-    accepted: SystemTime,
+    accepted: Instant,
     manner: Manner,
-    started: tokio::time::Instant,
+    started: Instant,
     request_line: String,
     bytes_in: u64,
 }
@@ -224,16 +243,18 @@ impl Exchange {
                             _ => wire::generated(outcome.status),
                         };
                         let wire = wire::encode(&page, self.manner);
-                        core.dispatch(Event::Done {
+                        let at = Instant::now();
+                        let done = Event::Done {
                             id,
                             bytes_in: self.bytes_in,
                             bytes_out: wire.bytes.len() as u64,
-                        });
+                        };
+                        core.dispatch_at(done, at);
                         if self.shared.httplog {
-                            let ms = |t: Option<tokio::time::Instant>| {
+                            let ms = |t: Option<Instant>| {
                                 t.map(|t| (t - self.started).as_millis() as u64)
                             };
-                            let marks = [ms(connected_at), ms(answered_at), ms(Some(tokio::time::Instant::now()))];
+                            let marks = [ms(connected_at), ms(answered_at), ms(Some(at))];
                             let bytes = wire.bytes.len() as u64;
                             let line = self.log_line(&outcome, backend, server, marks, bytes);
                             self.shared.logger.traffic(self.shared.frontend, &line);
@@ -246,9 +267,10 @@ impl Exchange {
                     attempt = None;
                     match result {
                         Ok(a) => {
-                            connected_at.get_or_insert_with(tokio::time::Instant::now);
-                            answered_at = Some(tokio::time::Instant::now());
-                            core.dispatch(Event::Response(id, a.status));
+                            let at = Instant::now();
+                            connected_at.get_or_insert(at);
+                            answered_at = Some(at);
+                            core.dispatch_at(Event::Response(id, a.status), at);
                             answer = Some(a);
                         }
                         Err(ForwardError::Connect) => {
@@ -279,7 +301,7 @@ impl Exchange {
         let response = answered.zip(connected).map(|(a, c)| a.saturating_sub(c));
         HttpLog {
             client: self.client,
-            accept: accept_stamp(self.accepted),
+            accept: accept_stamp(self.shared.wall(self.accepted)),
             frontend: self.shared.frontend_name.clone(),
             backend: backend.to_string(),
             server: server.map(|s| s.to_string()),
