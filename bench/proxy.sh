@@ -10,6 +10,7 @@
 # Needs: apt-get install haproxy nginx-light wrk. Sends only to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-50}
@@ -22,57 +23,9 @@ dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 b1=$(free_port); b2=$(free_port)
-mkdir -p "$dir/nginx"
-cat > "$dir/nginx.conf" <<NGINX
-daemon off;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/nginx-error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $dir/nginx;
-    proxy_temp_path $dir/nginx;
-    fastcgi_temp_path $dir/nginx;
-    uwsgi_temp_path $dir/nginx;
-    scgi_temp_path $dir/nginx;
-    keepalive_requests 1000000;
-    server { listen 127.0.0.1:$b1; location / { return 200 "ok\n"; } }
-    server { listen 127.0.0.1:$b2; location / { return 200 "ok\n"; } }
-}
-NGINX
-lb_config() {
-    cat <<CFG
-global
-    maxconn 4000
-    nbthread $2
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-    retries 3
-frontend fe
-    bind 127.0.0.1:$1
-    default_backend be
-backend be
-    balance roundrobin
-    server s1 127.0.0.1:$b1
-    server s2 127.0.0.1:$b2
-CFG
-}
-nginx -c "$dir/nginx.conf" -p "$dir" 2> "$dir/nginx-start.log" & pids+=($!)
-wait_port() {
-    for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    echo "bench/proxy.sh: nothing listens on port $1"
-    tail -n 5 "$dir"/*.log 2>/dev/null || true
-    exit 1
-}
+nginx_config "$dir/nginx" "$b1" "$b2" > "$dir/nginx.conf"
+nginx -c "$dir/nginx.conf" -p "$dir/nginx" 2> "$dir/nginx-start.log" & pids+=($!)
 wait_port "$b1"; wait_port "$b2"
 # One line per run of wrk on port $1 (more wrk arguments after it):
 # req/s p50_ms p99_ms non-2xx.
@@ -92,8 +45,8 @@ variant() {
     local name=$1 threads=$2 rps_goal=$3 p99_goal=$4; shift 4
     local hp hv started=()
     hp=$(free_port); hv=$(free_port)
-    lb_config "$hp" "$threads" > "$dir/haproxy.cfg"
-    lb_config "$hv" "$threads" > "$dir/haven.cfg"
+    lb_config "$hp" "$threads" 4000 "$b1" "$b2" > "$dir/haproxy.cfg"
+    lb_config "$hv" "$threads" 4000 "$b1" "$b2" > "$dir/haven.cfg"
     haproxy -f "$dir/haproxy.cfg" 2> "$dir/haproxy.log" & started+=($!)
     ./target/release/haven run -f "$dir/haven.cfg" 2> "$dir/haven.log" & started+=($!)
     pids+=("${started[@]}")

@@ -22,6 +22,9 @@ use tokio::time::{timeout_at, Instant};
 /// `tune.maxrewrite` (1024).
 const MAX_HEAD: usize = 15_360;
 
+/// What a client connection reads into at a time.
+const BUFFER: usize = 4096;
+
 /// Largest request body read (bigger: 413).
 const MAX_BODY: u64 = 1 << 20;
 
@@ -53,7 +56,7 @@ pub(crate) async fn connection(
     mut draining: watch::Receiver<bool>,
 ) {
     let timeouts = shared.timeouts;
-    let mut buf = BytesMut::with_capacity(4096);
+    let mut buf = BytesMut::new();
     let mut first = true;
     loop {
         let started = Instant::now();
@@ -69,7 +72,12 @@ pub(crate) async fn connection(
         let head = read_head(&mut stream, &mut buf, until, &mut draining, first).await;
         let read = match head {
             Ok((head, len)) => {
-                read_body(&mut stream, &mut buf, head, len, timeouts.client, started).await
+                // Boxed, and only for a body: most requests have none.
+                let body = match head.body {
+                    BodyFraming::Empty => Ok((Bytes::new(), 0)),
+                    _ => Box::pin(read_body(&mut stream, &mut buf, &head, timeouts.client)).await,
+                };
+                body.and_then(|(body, body_len)| request_of(head, body, len + body_len, started))
             }
             Err(stop) => Err(stop),
         };
@@ -85,31 +93,40 @@ pub(crate) async fn connection(
         };
         first = false;
         request.manner.keep_alive &= !shared.client_close && !*draining.borrow();
-        let (leave, left) = oneshot::channel();
-        let answer = serve(request, Arc::clone(&shared), client, left);
-        tokio::pin!(answer);
-        let mut leave = Some(leave);
-        let wire = loop {
-            tokio::select! {
-                biased;
-                wire = &mut answer => break wire,
-                more = fill(&mut stream, &mut buf, None), if leave.is_some() && buf.len() < MAX_HEAD => {
-                    if !matches!(more, Ok(true)) {
-                        leave.take().map(|l| l.send(()));
-                    }
-                }
-            }
-        };
-        let Some(wire) = wire else { return };
-        if write(&mut stream, &wire.bytes, timeouts.client)
-            .await
-            .is_err()
-            || wire.close
-            || leave.is_none()
-        {
+        // Boxed: an idle connection's task holds only what reading needs.
+        if !Box::pin(respond(&mut stream, &mut buf, request, &shared, client)).await {
             return;
         }
     }
+}
+
+/// Answers `request` from `client`, reading ahead meanwhile to see the
+/// client leave; true when the connection serves another request.
+async fn respond(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    request: ReadRequest,
+    shared: &Arc<Shared>,
+    client: SocketAddr,
+) -> bool {
+    let (leave, left) = oneshot::channel();
+    let answer = serve(request, Arc::clone(shared), client, left);
+    tokio::pin!(answer);
+    let mut leave = Some(leave);
+    let wire = loop {
+        tokio::select! {
+            biased;
+            wire = &mut answer => break wire,
+            more = fill(stream, buf, None), if leave.is_some() && buf.len() < MAX_HEAD => {
+                if !matches!(more, Ok(true)) {
+                    leave.take().map(|l| l.send(()));
+                }
+            }
+        }
+    };
+    let Some(wire) = wire else { return false };
+    let written = write(stream, &wire.bytes, shared.timeouts.client).await;
+    written.is_ok() && !wire.close && leave.is_some()
 }
 
 fn deadline(timeout: Option<Duration>) -> Option<Instant> {
@@ -153,6 +170,16 @@ async fn fill(
     Ok(matches!(n, Ok(n) if n > 0))
 }
 
+/// Waits until `stream` has something to read, before `until`. A socket
+/// error shows in the read that follows.
+async fn readable(stream: &TcpStream, until: Option<Instant>) -> Result<(), ()> {
+    let wait = stream.readable();
+    match until {
+        Some(d) => timeout_at(d, wait).await.map(drop).map_err(drop),
+        None => wait.await.or(Ok(())),
+    }
+}
+
 /// Reads one request head. A connection idle between requests closes
 /// quietly on its timeout or on drain; a head that does not come whole in
 /// time gets 408, a bad one 400.
@@ -176,10 +203,23 @@ async fn read_head(
         if idle && *draining.borrow() {
             return Err(Stop::Quiet);
         }
-        let more = tokio::select! {
-            biased;
-            more = fill(stream, buf, until) => more,
-            _ = draining.changed(), if idle => return Err(Stop::Quiet),
+        let more = if idle {
+            // Nothing buffered: hold no buffer while the client is quiet.
+            *buf = BytesMut::new();
+            let ready = tokio::select! {
+                biased;
+                ready = readable(stream, until) => ready,
+                _ = draining.changed() => return Err(Stop::Quiet),
+            };
+            match ready {
+                Ok(()) => {
+                    buf.reserve(BUFFER);
+                    fill(stream, buf, until).await
+                }
+                Err(()) => Err(()),
+            }
+        } else {
+            fill(stream, buf, until).await
         };
         match more {
             Ok(true) => {}
@@ -190,20 +230,16 @@ async fn read_head(
     }
 }
 
-/// Reads the body `head` (of `head_len` bytes, whose wait began at
-/// `accepted`)
-/// announces and builds the request to forward.
+/// Reads the body `head` announces: the body and how many bytes it took
+/// on the wire.
 async fn read_body(
     stream: &mut TcpStream,
     buf: &mut BytesMut,
-    mut head: Head,
-    head_len: usize,
+    head: &Head,
     client_timeout: Option<Duration>,
-    accepted: Instant,
-) -> Result<ReadRequest, Stop> {
+) -> Result<(Bytes, usize), Stop> {
     let mut body_len = 0;
-    let has_body = head.body != BodyFraming::Empty;
-    if head.expect_continue && has_body && buf.is_empty() {
+    if head.expect_continue && buf.is_empty() {
         let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await;
     }
     let timed_out = |_| Stop::Refuse(408, "cD--");
@@ -244,6 +280,17 @@ async fn read_body(
             Bytes::from(out)
         }
     };
+    Ok((body, body_len))
+}
+
+/// The request to forward: `head` and `body`, which took `len` bytes on
+/// the wire after a wait that began at `accepted`.
+fn request_of(
+    mut head: Head,
+    body: Bytes,
+    len: usize,
+    accepted: Instant,
+) -> Result<ReadRequest, Stop> {
     let request_line = format!("{} {} HTTP/1.{}", head.method, head.target, head.minor);
     head.target = origin_form(&head.target).ok_or(Stop::Refuse(400, "PR--"))?;
     let manner = Manner {
@@ -257,7 +304,7 @@ async fn read_body(
         manner,
         request_line,
         accepted,
-        bytes_in: (head_len + body_len) as u64,
+        bytes_in: len as u64,
     })
 }
 

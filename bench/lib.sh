@@ -1,0 +1,57 @@
+# Shared by the bench scripts (sourced): free ports, waiting for a
+# listener, nginx backends. Everything stays on 127.0.0.1.
+
+# A TCP port nothing listens on now.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Waits up to 10 s for something to listen on port $1.
+wait_port() {
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "$(basename "$0"): nothing listens on port $1"
+    return 1
+}
+
+# nginx_config DIR PORT...: the config of one nginx worker that answers
+# "ok\n" (200) on every PORT, its files kept in DIR.
+nginx_config() {
+    local dir=$1; shift
+    mkdir -p "$dir"
+    echo "daemon off;"
+    echo "worker_processes 1;"
+    echo "pid $dir/nginx.pid;"
+    echo "error_log $dir/error.log;"
+    echo "events { worker_connections 4096; }"
+    echo "http {"
+    echo "    access_log off;"
+    for kind in client_body proxy fastcgi uwsgi scgi; do echo "    ${kind}_temp_path $dir;"; done
+    echo "    keepalive_requests 1000000;"
+    for port in "$@"; do echo "    server { listen 127.0.0.1:$port; location / { return 200 \"ok\\n\"; } }"; done
+    echo "}"
+}
+
+# lb_config PORT NBTHREAD MAXCONN BACKEND_PORT...: the book-equivalent
+# haproxy.cfg, read alike by haproxy and haven: one frontend on PORT,
+# round robin over the backends.
+lb_config() {
+    local port=$1 threads=$2 maxconn=$3 n=0; shift 3
+    cat <<CFG
+global
+    maxconn $maxconn
+    nbthread $threads
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 60s
+    timeout server 30s
+    retries 3
+frontend fe
+    bind 127.0.0.1:$port
+    default_backend be
+backend be
+    balance roundrobin
+CFG
+    for b in "$@"; do n=$((n + 1)); echo "    server s$n 127.0.0.1:$b"; done
+}
