@@ -5,7 +5,7 @@
 # Logical events: 6 per request (arrival, at LB, at backend, service done,
 # back at LB, at client) + 3 per health check (4 servers, every 2 s).
 # Prints the best of 3 runs: events per wall second and simulated seconds
-# per wall second.
+# per wall second; then the peak memory of a 600 s and of a 24 h run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
@@ -28,3 +28,12 @@ awk -v e="$events" -v ns="$best" -v r="$requests" 'BEGIN {
     printf "  %.2f M events/s, %.0f simulated s per wall s\n", e / s / 1e6, 600 / s
     printf "  reference points quoted in the issue for this machine: hand-written heap loop ~16 M/s, nexosim ~2.1 M/s, SimPy ~0.44 M/s\n"
 }'
+# Memory over simulated time: the same model for 600 s and for 24 hours
+# (86.4 M requests, requests.csv streamed); the peak RSS of each.
+sed 's/^duration = "600s"/duration = "24h"/' scenarios/bench-lb.toml > scenarios/.bench-lb-24h.toml
+trap 'rm -rf "$out" scenarios/.bench-lb-24h.toml' EXIT
+peak() { /usr/bin/time -f %M ./target/release/haven sim "$1" --out "$out" 2>&1 > /dev/null | tail -1; }
+short=$(peak scenarios/bench-lb.toml)
+long=$(peak scenarios/.bench-lb-24h.toml)
+awk -v s="$short" -v l="$long" 'BEGIN {
+    printf "memory: peak RSS %d kB for 600 simulated s, %d kB for 24 h (%.2fx; goal: flat)\n", s, l, l / s }'

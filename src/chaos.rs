@@ -22,7 +22,8 @@ pub(crate) fn run(args: &SimArgs, count: u64) -> Result<ExitCode> {
         let out = args.output.out.clone().unwrap_or_else(|| {
             std::path::Path::new("out").join(format!("{}-chaos-{first}", loaded.name))
         });
-        crate::sim::write_outputs(&haven_sim::run(&chaotic, Some(first)), &text, &out)?;
+        let rec = haven_sim::run(&chaotic, Some(first));
+        crate::sim::write_outputs(&rec, &text, &out, crate::sim::Requests::InMemory)?;
     }
     let started = std::time::Instant::now();
     let runs: Vec<ChaosRun> = (first..first + count)

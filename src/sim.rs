@@ -38,13 +38,24 @@ pub(crate) fn run(args: &SimArgs) -> Result<ExitCode> {
     let Some((loaded, text)) = load_scenario(&args.scenario, args.output.log_style)? else {
         return Ok(ExitCode::from(1));
     };
-    let rec = haven_sim::run(&loaded, args.seed);
     let out = args
         .output
         .out
         .clone()
         .unwrap_or_else(|| Path::new("out").join(&loaded.name));
-    write_outputs(&rec, &text, &out)?;
+    create_dir(&out)?;
+    // Streamed: a long run's memory stays flat.
+    let path = out.join("requests.csv");
+    let file = std::fs::File::create(&path)
+        .with_context(|| format!("cannot write '{}'", path.display()))?;
+    let mut rec = haven_sim::run_streaming(&loaded, args.seed, Box::new(file));
+    rec.close_requests()
+        .with_context(|| format!("cannot write '{}'", path.display()))?;
+    if !rec.has_requests() {
+        std::fs::remove_file(&path)
+            .with_context(|| format!("cannot remove '{}'", path.display()))?;
+    }
+    write_outputs(&rec, &text, &out, Requests::Written)?;
     if args.output.report {
         crate::report::render(&out)?;
     }
@@ -55,10 +66,29 @@ pub(crate) fn run(args: &SimArgs) -> Result<ExitCode> {
     })
 }
 
-/// Writes a run's syslog files, `timeline.csv`, `requests.csv`,
-/// `summary.json` and the scenario `text` to `out`, and prints the summary.
-pub(crate) fn write_outputs(rec: &Recorder, text: &str, out: &Path) -> Result<()> {
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create '{}'", out.display()))?;
+/// Whether `requests.csv` is still to be written from memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Requests {
+    /// It was streamed during the run.
+    Written,
+    /// The recorder holds it.
+    InMemory,
+}
+
+fn create_dir(out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create '{}'", out.display()))
+}
+
+/// Writes a run's syslog files, `timeline.csv`, `requests.csv` (unless
+/// written already), `summary.json` and the scenario `text` to `out`, and
+/// prints the summary.
+pub(crate) fn write_outputs(
+    rec: &Recorder,
+    text: &str,
+    out: &Path,
+    requests: Requests,
+) -> Result<()> {
+    create_dir(out)?;
     let write = |file: &str, body: &str| -> Result<()> {
         let p = out.join(file);
         std::fs::write(&p, body).with_context(|| format!("cannot write '{}'", p.display()))
@@ -67,7 +97,7 @@ pub(crate) fn write_outputs(rec: &Recorder, text: &str, out: &Path) -> Result<()
         write(&format!("{host}.log"), &body)?;
     }
     write("timeline.csv", &rec.timeline_csv())?;
-    if rec.has_requests() {
+    if rec.has_requests() && requests == Requests::InMemory {
         write("requests.csv", &rec.requests_csv())?;
     }
     write("summary.json", &rec.summary_json())?;

@@ -15,6 +15,7 @@ mod outcome;
 mod params;
 mod record;
 mod requests;
+mod requests_csv;
 pub mod scenario;
 mod traffic;
 mod world;
@@ -29,4 +30,17 @@ pub use scenario::ScenarioError;
 /// Runs a loaded scenario with `seed` (the scenario's own unless given).
 pub fn run(sc: &Loaded, seed: Option<u64>) -> Recorder {
     world::World::new(sc, seed.unwrap_or(sc.seed)).run()
+}
+
+/// Runs like [`run`], writing `requests.csv` to `requests` as the run
+/// goes, so memory stays flat however long the run; close it with
+/// [`Recorder::close_requests`].
+pub fn run_streaming(
+    sc: &Loaded,
+    seed: Option<u64>,
+    requests: Box<dyn std::io::Write>,
+) -> Recorder {
+    let mut world = world::World::new(sc, seed.unwrap_or(sc.seed));
+    world.rec.stream_requests(requests);
+    world.run()
 }

@@ -2,6 +2,7 @@
 //! failover summary and the expectations' verdicts.
 
 use crate::load::{Check, Loaded};
+use crate::requests_csv::RequestLog;
 use haven_core::log::syslog::{syslog_line, Civil};
 use haven_core::time::{Duration, Instant};
 use serde::Serialize;
@@ -153,7 +154,7 @@ pub struct Recorder {
     pub(crate) end: Instant,
     checks: Vec<(Duration, Check, String)>,
     /// Requests kept for `requests.csv` (every `sample_every`-th).
-    sampled: Vec<RequestRow>,
+    sampled: RequestLog,
     sample_every: u64,
     /// Latency statistics, streamed: memory stays flat however long the run.
     lat: LatencyHistogram,
@@ -191,7 +192,7 @@ impl Recorder {
             arps: Vec::new(),
             faults: Vec::new(),
             checks: sc.checks.clone(),
-            sampled: Vec::new(),
+            sampled: RequestLog::default(),
             sample_every: if sc.requests_sample > 0.0 {
                 (1.0 / sc.requests_sample).round().max(1.0) as u64
             } else {
@@ -326,7 +327,6 @@ impl Recorder {
     /// Closes the run: failovers and expectations.
     pub fn finish(&mut self, end: Instant) {
         self.end = end;
-        self.sampled.sort_by_key(|r| r.start);
         self.failed_starts.sort();
         self.latency = self.lat.stats();
         self.baseline = self.windows.first().and_then(|(_, w)| w.stats());
@@ -525,29 +525,31 @@ impl Recorder {
     }
 
     /// `requests.csv` (every request, or the configured sample of them,
-    /// chosen by request number so runs stay comparable).
+    /// chosen by request number so runs stay comparable), from memory.
     pub fn requests_csv(&self) -> String {
-        let mut out = String::from(
-            "start,client,host,lb,frontend,backend,server,tries,status,termination,latency_ms\n",
-        );
-        for r in &self.sampled {
-            let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-            out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{},{:.3}\n",
-                secs(r.start),
-                r.client,
-                r.host,
-                opt(&r.lb),
-                opt(&r.frontend),
-                opt(&r.backend),
-                opt(&r.server),
-                r.tries,
-                r.status,
-                r.termination,
-                r.latency.as_nanos() as f64 / 1e6
-            ));
-        }
-        out
+        self.sampled.csv()
+    }
+
+    /// From now on, `requests.csv` goes to `out` as the run goes instead
+    /// of memory.
+    pub fn stream_requests(&mut self, out: Box<dyn std::io::Write>) {
+        self.sampled.stream_to(out);
+    }
+
+    /// True when streamed rows are waiting to be written.
+    pub(crate) fn requests_want_flush(&self) -> bool {
+        self.sampled.wants_flush()
+    }
+
+    /// Writes the streamed rows of requests that started at or before
+    /// `oldest`, the start of the oldest request still in flight.
+    pub(crate) fn flush_requests(&mut self, oldest: Instant) {
+        self.sampled.flush(oldest);
+    }
+
+    /// Writes the rest of a streamed `requests.csv`; its first write error.
+    pub fn close_requests(&mut self) -> std::io::Result<()> {
+        self.sampled.close()
     }
 
     /// True when the run had traffic.

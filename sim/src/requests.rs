@@ -722,6 +722,10 @@ impl World<'_> {
             }
         };
         self.rec.request(start, latency, failed, row);
+        if self.rec.requests_want_flush() {
+            let oldest = self.traffic.pending_starts().into_iter().min();
+            self.rec.flush_requests(oldest.unwrap_or(self.now));
+        }
         if let Pace::Closed { think, .. } = self.sc.clients[r.client].pace {
             let pause = think.sample(&mut self.traffic.clients[r.client].rng);
             self.push(
