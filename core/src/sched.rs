@@ -37,11 +37,12 @@ impl<K: Ord + Clone> Scheduler<K> {
 
     /// Arms `key` to fire at `at`, replacing any earlier arming of it.
     pub fn arm(&mut self, key: K, at: Instant) {
-        self.cancel(&key);
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.queue.insert((at, seq, key.clone()));
-        self.armed.insert(key, (at, seq));
+        if let Some((old_at, old_seq)) = self.armed.insert(key.clone(), (at, seq)) {
+            self.queue.remove(&(old_at, old_seq, key.clone()));
+        }
+        self.queue.insert((at, seq, key));
     }
 
     /// Disarms `key`; nothing happens when it is not armed.
