@@ -17,14 +17,8 @@ fds=$(ulimit -Hn)
 fit=$(( (fds - 14) / 2 - 100 ))
 CONNS=${CONNS:-$(( fit < 10000 ? fit : 10000 ))}
 MAXCONN=$((CONNS + 100))
-for tool in haproxy nginx; do
-    command -v "$tool" >/dev/null || { echo "bench/idle.sh: $tool is missing (apt-get install haproxy nginx-light)"; exit 1; }
-done
-cargo build --release --quiet
-dir=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
-trap cleanup EXIT
+need haproxy nginx
+start_bench
 ulimit -n "$(ulimit -Hn)"
 b1=$(free_port); b2=$(free_port)
 nginx_config "$dir/nginx" "$b1" "$b2" > "$dir/nginx.conf"

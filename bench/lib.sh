@@ -55,3 +55,23 @@ backend be
 CFG
     for b in "$@"; do n=$((n + 1)); echo "    server s$n 127.0.0.1:$b"; done
 }
+
+# need TOOL...: stops with what to install when a tool is missing.
+need() {
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null && continue
+        local package=$tool
+        [ "$tool" = nginx ] && package=nginx-light
+        echo "$(basename "$0"): $tool is missing (apt-get install $package)"
+        exit 1
+    done
+}
+
+# start_bench: builds haven and makes $dir; on exit, every pid in $pids
+# is killed and $dir removed.
+start_bench() {
+    cargo build --release --quiet
+    dir=$(mktemp -d)
+    pids=()
+    trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"' EXIT
+}

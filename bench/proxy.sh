@@ -15,14 +15,8 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-50}
 VARIANTS=${VARIANTS:-keepalive threads2 close}
-for tool in haproxy nginx wrk; do
-    command -v "$tool" >/dev/null || { echo "bench/proxy.sh: $tool is missing (apt-get install haproxy nginx-light wrk)"; exit 1; }
-done
-cargo build --release --quiet
-dir=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
-trap cleanup EXIT
+need haproxy nginx wrk
+start_bench
 b1=$(free_port); b2=$(free_port)
 nginx_config "$dir/nginx" "$b1" "$b2" > "$dir/nginx.conf"
 nginx -c "$dir/nginx.conf" -p "$dir/nginx" 2> "$dir/nginx-start.log" & pids+=($!)

@@ -11,39 +11,17 @@
 # Needs: apt-get install nginx-light wrk. Sends only to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 DURATION=${DURATION:-1800}
 RATE_PCT=${RATE_PCT:-80}
-for tool in nginx wrk; do
-    command -v "$tool" >/dev/null || { echo "bench/soak.sh: $tool is missing (apt-get install nginx-light wrk)"; exit 1; }
-done
+need nginx wrk
 cargo build --release --quiet
 dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [ -f "$dir/b2/nginx.pid" ] && kill "$(cat "$dir/b2/nginx.pid")" 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 b1=$(free_port); b2=$(free_port); hv=$(free_port)
-backend() { # name port
-    mkdir -p "$dir/$1"
-    cat > "$dir/$1/nginx.conf" <<NGINX
-daemon off;
-worker_processes 1;
-pid $dir/$1/nginx.pid;
-error_log $dir/$1/error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $dir/$1;
-    proxy_temp_path $dir/$1;
-    fastcgi_temp_path $dir/$1;
-    uwsgi_temp_path $dir/$1;
-    scgi_temp_path $dir/$1;
-    keepalive_requests 1000000;
-    server { listen 127.0.0.1:$2; location / { return 200 "ok\n"; } }
-}
-NGINX
-}
-backend b1 "$b1"; backend b2 "$b2"
+for b in b1 b2; do nginx_config "$dir/$b" "${!b}" > "$dir/$b.conf"; done
 cat > "$dir/haven.cfg" <<CFG
 global
     maxconn 4000
@@ -68,8 +46,8 @@ backend be
     server s1 127.0.0.1:$b1 check inter 1s fall 1 rise 2
     server s2 127.0.0.1:$b2 check inter 1s fall 1 rise 2
 CFG
-nginx -c "$dir/b1/nginx.conf" -p "$dir/b1" 2>/dev/null & pids+=($!)
-nginx -c "$dir/b2/nginx.conf" -p "$dir/b2" 2>/dev/null &
+nginx -c "$dir/b1.conf" -p "$dir/b1" 2>/dev/null & pids+=($!)
+nginx -c "$dir/b2.conf" -p "$dir/b2" 2>/dev/null &
 # The log checker: counts well-formed request lines, s2's DOWN and UP
 # lines, and anything else.
 d='[0-9]'
@@ -83,9 +61,7 @@ awk -v request="$request" '
     { other++; if (other <= 5) print "soak: unexpected log line: " $0 > "/dev/stderr" }
     END { print requests + 0, down + 0, up + 0, other + 0 }' < "$dir/log" > "$dir/logcheck.txt" & checker=$!
 ./target/release/haven run -f "$dir/haven.cfg" > "$dir/log" 2> "$dir/haven.log" & haven=$!; pids+=($haven)
-for p in "$b1" "$b2" "$hv"; do
-    for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.1; done
-done
+for p in "$b1" "$b2" "$hv"; do wait_port "$p"; done
 wrk -t1 -c50 -d10s "http://127.0.0.1:$hv/" > "$dir/max.txt"
 max=$(awk '/Requests\/sec/ { printf "%.0f", $2 }' "$dir/max.txt")
 target=$((max * RATE_PCT / 100))
@@ -109,7 +85,7 @@ for minute in $(seq $((DURATION / 60))); do
     sleep 30
     kill -QUIT "$(cat "$dir/b2/nginx.pid")"   # graceful: finishes what it serves
     sleep 5
-    nginx -c "$dir/b2/nginx.conf" -p "$dir/b2" 2>/dev/null &
+    nginx -c "$dir/b2.conf" -p "$dir/b2" 2>/dev/null &
     sleep 25
     s=$(sample); echo "$minute $s" >> "$dir/samples.txt"
     echo "minute $minute: rss ${s% *} kB, fds ${s#* }"
