@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{oneshot, watch, OwnedSemaphorePermit};
 use tokio::time::{timeout_at, Instant};
 
 /// Largest request head: haproxy's default `tune.bufsize` (16384) less
@@ -48,12 +48,14 @@ enum Stop {
     Refuse(u16, &'static str),
 }
 
-/// Serves `stream` from `client` until it closes.
+/// Serves `stream` from `client` until it closes, holding `slots` (its
+/// share of `maxconn`) meanwhile.
 pub(crate) async fn connection(
     mut stream: TcpStream,
     shared: Arc<Shared>,
     client: SocketAddr,
     mut draining: watch::Receiver<bool>,
+    slots: Vec<OwnedSemaphorePermit>,
 ) {
     let timeouts = shared.timeouts;
     let mut buf = BytesMut::new();
@@ -70,33 +72,67 @@ pub(crate) async fn connection(
         };
         let until = wait.map(|t| started + t);
         let head = read_head(&mut stream, &mut buf, until, &mut draining, first).await;
+        first = false;
+        // Boxed: the task of an idle connection holds only what reading
+        // the next head needs.
+        let round = Round {
+            stream: &mut stream,
+            buf: &mut buf,
+            shared: &shared,
+            client,
+            started,
+        };
+        if !Box::pin(round.run(head, &draining)).await {
+            break;
+        }
+    }
+    drop(slots);
+}
+
+/// One request on a client connection, once its head is read (or
+/// refused).
+struct Round<'a> {
+    stream: &'a mut TcpStream,
+    buf: &'a mut BytesMut,
+    shared: &'a Arc<Shared>,
+    client: SocketAddr,
+    /// When the wait for the head began.
+    started: Instant,
+}
+
+impl Round<'_> {
+    /// Reads the body, answers, and says whether the connection serves
+    /// another request.
+    async fn run(
+        self,
+        head: Result<(Head, usize), Stop>,
+        draining: &watch::Receiver<bool>,
+    ) -> bool {
         let read = match head {
             Ok((head, len)) => {
-                // Boxed, and only for a body: most requests have none.
                 let body = match head.body {
                     BodyFraming::Empty => Ok((Bytes::new(), 0)),
-                    _ => Box::pin(read_body(&mut stream, &mut buf, &head, timeouts.client)).await,
+                    _ => read_body(self.stream, self.buf, &head, self.shared.timeouts.client).await,
                 };
-                body.and_then(|(body, body_len)| request_of(head, body, len + body_len, started))
+                body.and_then(|(body, body_len)| {
+                    request_of(head, body, len + body_len, self.started)
+                })
             }
             Err(stop) => Err(stop),
         };
         let mut request = match read {
             Ok(read) => read,
-            Err(Stop::Quiet) => return,
+            Err(Stop::Quiet) => return false,
             Err(Stop::Refuse(status, termination)) => {
                 let page = error_response(status);
-                shared.log_refused(client, started, status, termination);
-                let _ = stream.write_all(page.as_bytes()).await;
-                return;
+                self.shared
+                    .log_refused(self.client, self.started, status, termination);
+                let _ = self.stream.write_all(page.as_bytes()).await;
+                return false;
             }
         };
-        first = false;
-        request.manner.keep_alive &= !shared.client_close && !*draining.borrow();
-        // Boxed: an idle connection's task holds only what reading needs.
-        if !Box::pin(respond(&mut stream, &mut buf, request, &shared, client)).await {
-            return;
-        }
+        request.manner.keep_alive &= !self.shared.client_close && !*draining.borrow();
+        respond(self.stream, self.buf, request, self.shared, self.client).await
     }
 }
 

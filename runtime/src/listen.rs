@@ -189,11 +189,8 @@ async fn accept(
             accepted = open.accept() => {
                 let Ok((stream, client)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
-                let serve = connection(stream, Arc::clone(&shared), client, draining.clone());
-                tokio::spawn(async move {
-                    serve.await;
-                    drop(held);
-                });
+                let shared = Arc::clone(&shared);
+                tokio::spawn(connection(stream, shared, client, draining.clone(), held));
             }
             changed = enabled.changed() => {
                 if changed.is_err() {
