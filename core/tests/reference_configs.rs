@@ -54,6 +54,20 @@ fn book_143_haproxy_warns_only_about_what_haven_does_not_act_on_yet() {
 }
 
 #[test]
+fn more_than_one_thread_is_said_to_be_not_supported_yet() {
+    let warnings = |threads: &str| -> Vec<String> {
+        let text = format!("global\n    nbthread {threads}\n");
+        haproxy::parse(&[("haproxy.cfg", text.as_str())], &ParseOptions::default())
+            .diagnostics
+            .warnings()
+            .map(|d| format!("{}:{}: {}", d.line, d.col, d.message))
+            .collect()
+    };
+    assert!(warnings("1").is_empty());
+    assert_eq!(warnings("4"), ["2:5: 'nbthread 4' parsed, not supported yet."]);
+}
+
+#[test]
 fn book_143_haproxy_model() {
     let cfg = haproxy_ok("haproxy.cfg", BOOK_143_HAPROXY);
     assert_eq!(cfg.global.maxconn, Some(4096));

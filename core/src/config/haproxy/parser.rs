@@ -445,7 +445,14 @@ impl<'o> Parser<'o> {
         let arg = words.get(1);
         match kw {
             "maxconn" => self.global.maxconn = Some(self.count_arg(words)),
-            "nbthread" => self.global.nbthread = Some(self.count_arg(words)),
+            "nbthread" => {
+                let threads = self.count_arg(words);
+                self.global.nbthread = Some(threads);
+                // haven serves on one thread: said, not hidden.
+                if threads > 1 {
+                    self.not_supported(words[0].col, &format!("nbthread {threads}"));
+                }
+            }
             "daemon" => {
                 self.global.daemon = true;
                 self.not_supported(words[0].col, kw);
