@@ -64,7 +64,10 @@ fn more_than_one_thread_is_said_to_be_not_supported_yet() {
             .collect()
     };
     assert!(warnings("1").is_empty());
-    assert_eq!(warnings("4"), ["2:5: 'nbthread 4' parsed, not supported yet."]);
+    assert_eq!(
+        warnings("4"),
+        ["2:5: 'nbthread 4' parsed, not supported yet."]
+    );
 }
 
 #[test]
