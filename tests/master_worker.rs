@@ -160,3 +160,31 @@ fn ws_notifies_systemd_of_ready_reloading_and_stopping() {
     kill(master.0.id() as i32, "-TERM");
     assert_eq!(next(), "STOPPING=1\n");
 }
+
+// Input: `haproxy -W -S SOCK -f CFG` serving; the master killed (SIGKILL),
+// so it cannot stop its worker itself.
+// Output: the worker stops too, as haproxy's workers leave with their
+// master: nothing is left serving.
+#[test]
+fn a_worker_stops_when_its_master_is_killed() {
+    let n = Names::new();
+    let port = free_port();
+    let stats = n.dir.path().join("stats.sock");
+    let master_cli = n.dir.path().join("master.sock");
+    let cfg = n.write("h.cfg", &config(port, backend("A"), &stats));
+    let mut master = Reaped(
+        Command::new(n.path("haproxy"))
+            .args(["-W", "-S", master_cli.to_str().expect("utf-8"), "-f", &cfg])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starts"),
+    );
+    eventually("the worker serves", || get(port).as_deref() == Some("A"));
+    let worker = workers(&cli(&master_cli, "show proc"));
+    assert_eq!(worker.len(), 1);
+    master.0.kill().expect("kill");
+    master.0.wait().expect("reaped");
+    eventually("the worker stops", || !alive(worker[0]));
+    assert_eq!(get(port), None);
+}

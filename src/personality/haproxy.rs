@@ -213,6 +213,9 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
             cli: args.master_cli,
         });
     }
+    if worker {
+        master::follow_master();
+    }
     // A worker's master owns the pidfile.
     let pidfile = pidfile.filter(|_| !worker);
     let (finish, terminate) = (args.finish, args.terminate);

@@ -40,6 +40,24 @@ use tokio::sync::mpsc;
 /// Set in a worker's environment to its master's pid.
 pub(crate) const WORKER_ENV: &str = "HAVEN_MASTER_PID";
 
+/// In a worker: stop (SIGTERM, so requests in progress finish) when the
+/// master dies, as haproxy's workers leave with their master; a master
+/// gone already stops it at once.
+pub(crate) fn follow_master() {
+    let master = std::env::var(WORKER_ENV)
+        .ok()
+        .and_then(|p| p.parse::<i32>().ok());
+    let Some(master) = master else { return };
+    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM);
+    if nix::unistd::getppid() != Pid::from_raw(master) {
+        say(
+            "ALERT",
+            &format!("master process ({master}) is gone; exiting"),
+        );
+        std::process::exit(1);
+    }
+}
+
 /// What the master needs to know.
 pub(crate) struct Master {
     /// The config files, for checks and for the workers.
