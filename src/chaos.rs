@@ -23,7 +23,7 @@ pub(crate) fn run(args: &SimArgs, count: u64) -> Result<ExitCode> {
             std::path::Path::new("out").join(format!("{}-chaos-{first}", loaded.name))
         });
         let rec = haven_sim::run(&chaotic, Some(first));
-        crate::sim::write_outputs(&rec, &text, &out, crate::sim::Requests::InMemory)?;
+        crate::sim::write_outputs(&rec, &text, &out)?;
     }
     let started = std::time::Instant::now();
     let runs: Vec<ChaosRun> = (first..first + count)

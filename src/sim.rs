@@ -55,7 +55,7 @@ pub(crate) fn run(args: &SimArgs) -> Result<ExitCode> {
         std::fs::remove_file(&path)
             .with_context(|| format!("cannot remove '{}'", path.display()))?;
     }
-    write_outputs(&rec, &text, &out, Requests::Written)?;
+    write_outputs(&rec, &text, &out)?;
     if args.output.report {
         crate::report::render(&out)?;
     }
@@ -66,15 +66,6 @@ pub(crate) fn run(args: &SimArgs) -> Result<ExitCode> {
     })
 }
 
-/// Whether `requests.csv` is still to be written from memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Requests {
-    /// It was streamed during the run.
-    Written,
-    /// The recorder holds it.
-    InMemory,
-}
-
 fn create_dir(out: &Path) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create '{}'", out.display()))
 }
@@ -82,12 +73,7 @@ fn create_dir(out: &Path) -> Result<()> {
 /// Writes a run's syslog files, `timeline.csv`, `requests.csv` (unless
 /// written already), `summary.json` and the scenario `text` to `out`, and
 /// prints the summary.
-pub(crate) fn write_outputs(
-    rec: &Recorder,
-    text: &str,
-    out: &Path,
-    requests: Requests,
-) -> Result<()> {
+pub(crate) fn write_outputs(rec: &Recorder, text: &str, out: &Path) -> Result<()> {
     create_dir(out)?;
     let write = |file: &str, body: &str| -> Result<()> {
         let p = out.join(file);
@@ -97,7 +83,7 @@ pub(crate) fn write_outputs(
         write(&format!("{host}.log"), &body)?;
     }
     write("timeline.csv", &rec.timeline_csv())?;
-    if rec.has_requests() && requests == Requests::InMemory {
+    if rec.has_requests() && !rec.requests_streamed() {
         write("requests.csv", &rec.requests_csv())?;
     }
     write("summary.json", &rec.summary_json())?;

@@ -49,6 +49,19 @@ fn config(port: u16, server: std::net::SocketAddr, stats: &Path) -> String {
     )
 }
 
+/// `haproxy -W -S CLI -f CFG MORE...`, quiet, killed when dropped.
+fn start_master(n: &Names, cli: &Path, cfg: &str, more: &[&str]) -> Reaped {
+    Reaped(
+        Command::new(n.path("haproxy"))
+            .args(["-W", "-S", cli.to_str().expect("utf-8"), "-f", cfg])
+            .args(more)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starts"),
+    )
+}
+
 // Input: `haproxy -W -S SOCK -f CFG -p PIDFILE`; SIGUSR2; then a broken
 // config and `reload` on the master CLI; then SIGTERM.
 // Output: the pidfile holds the master; `show proc` lists it with one
@@ -64,14 +77,11 @@ fn the_master_reloads_its_worker_and_answers_its_cli() {
     let master_cli = n.dir.path().join("master.sock");
     let pidfile = n.dir.path().join("h.pid");
     let cfg = n.write("h.cfg", &config(port, backend("A"), &stats));
-    let mut master = Reaped(
-        Command::new(n.path("haproxy"))
-            .args(["-W", "-S", master_cli.to_str().expect("utf-8"), "-f", &cfg])
-            .args(["-p", pidfile.to_str().expect("utf-8")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starts"),
+    let mut master = start_master(
+        &n,
+        &master_cli,
+        &cfg,
+        &["-p", pidfile.to_str().expect("utf-8")],
     );
     eventually("the worker serves", || get(port).as_deref() == Some("A"));
     assert_eq!(pid_in(&pidfile), Some(master.0.id() as i32));
@@ -172,14 +182,7 @@ fn a_worker_stops_when_its_master_is_killed() {
     let stats = n.dir.path().join("stats.sock");
     let master_cli = n.dir.path().join("master.sock");
     let cfg = n.write("h.cfg", &config(port, backend("A"), &stats));
-    let mut master = Reaped(
-        Command::new(n.path("haproxy"))
-            .args(["-W", "-S", master_cli.to_str().expect("utf-8"), "-f", &cfg])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starts"),
-    );
+    let mut master = start_master(&n, &master_cli, &cfg, &[]);
     eventually("the worker serves", || get(port).as_deref() == Some("A"));
     let worker = workers(&cli(&master_cli, "show proc"));
     assert_eq!(worker.len(), 1);

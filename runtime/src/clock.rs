@@ -2,11 +2,14 @@
 //! moment the process started, as the simulator's counts from zero.
 
 use haven_core::time::Instant;
+use std::time::SystemTime;
 
-/// Converts between the monotonic clock and core's time.
+/// Converts between the monotonic clock, core's time and dates.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Clock {
     origin: tokio::time::Instant,
+    /// The date at `origin`: log dates are reckoned from it.
+    date: SystemTime,
 }
 
 impl Clock {
@@ -14,6 +17,15 @@ impl Clock {
     pub(crate) fn start() -> Self {
         Self {
             origin: tokio::time::Instant::now(),
+            date: SystemTime::now(),
+        }
+    }
+
+    /// The date of monotonic moment `t`.
+    pub(crate) fn date(&self, t: tokio::time::Instant) -> SystemTime {
+        match t.checked_duration_since(self.origin) {
+            Some(after) => self.date + after,
+            None => self.date - self.origin.duration_since(t),
         }
     }
 

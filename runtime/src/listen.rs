@@ -250,8 +250,8 @@ pub async fn start_with(
         vrrp,
     };
     let rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let core = Arc::new(Core::new(node, Clock::start(), rng, wiring));
-    let epoch = (std::time::SystemTime::now(), tokio::time::Instant::now());
+    let clock = Clock::start();
+    let core = Arc::new(Core::new(node, clock, rng, wiring));
     for (index, p) in cfg.proxies.iter().enumerate() {
         let Some(enabled_rx) = enabled.get(&index) else {
             continue;
@@ -273,7 +273,7 @@ pub async fn start_with(
             client_close: p.options.http_conn == HttpConnMode::Close,
             server_close: p.options.http_conn != HttpConnMode::KeepAlive,
             logger: Arc::clone(&logger),
-            epoch,
+            clock,
             timeouts: ClientTimeouts {
                 http_request: p.timeouts.http_request.map(std_duration),
                 keep_alive: p.timeouts.http_keep_alive.map(std_duration),

@@ -2,6 +2,7 @@
 //! what the driver says (connect, abort, finish) until it is answered. The
 //! request task decides nothing; it reports.
 
+use crate::clock::Clock;
 use crate::driver::{Command, Core, Event};
 use crate::forward::{Answer, ForwardError, Outgoing, Pool};
 use crate::front::ClientTimeouts;
@@ -45,20 +46,11 @@ pub(crate) struct Shared {
     /// Connection slots a client connection holds while open: the
     /// frontend's `maxconn`, the process's (global `maxconn`).
     pub(crate) slots: Vec<Arc<Semaphore>>,
-    /// One moment on both clocks, from which log dates are reckoned.
-    pub(crate) epoch: (SystemTime, Instant),
+    /// The driver's clock, for log dates.
+    pub(crate) clock: Clock,
 }
 
 impl Shared {
-    /// The date of monotonic moment `at`.
-    fn wall(&self, at: Instant) -> SystemTime {
-        let (date, moment) = self.epoch;
-        match at.checked_duration_since(moment) {
-            Some(after) => date + after,
-            None => date - moment.duration_since(at),
-        }
-    }
-
     /// Logs a request refused before it was read (`<BADREQ>`).
     pub(crate) fn log_refused(
         &self,
@@ -72,7 +64,7 @@ impl Shared {
         }
         let line = HttpLog {
             client,
-            accept: accept_stamp(self.wall(accepted)),
+            accept: accept_stamp(self.clock.date(accepted)),
             frontend: self.frontend_name.clone(),
             backend: self.frontend_name.clone(),
             server: None,
@@ -301,7 +293,7 @@ impl Exchange {
         let response = answered.zip(connected).map(|(a, c)| a.saturating_sub(c));
         HttpLog {
             client: self.client,
-            accept: accept_stamp(self.shared.wall(self.accepted)),
+            accept: accept_stamp(self.shared.clock.date(self.accepted)),
             frontend: self.shared.frontend_name.clone(),
             backend: backend.to_string(),
             server: server.map(|s| s.to_string()),

@@ -532,8 +532,13 @@ impl Recorder {
 
     /// From now on, `requests.csv` goes to `out` as the run goes instead
     /// of memory.
-    pub fn stream_requests(&mut self, out: Box<dyn std::io::Write>) {
+    pub(crate) fn stream_requests(&mut self, out: Box<dyn std::io::Write>) {
         self.sampled.stream_to(out);
+    }
+
+    /// True when `requests.csv` is streamed, not kept in memory.
+    pub fn requests_streamed(&self) -> bool {
+        self.sampled.streamed()
     }
 
     /// True when streamed rows are waiting to be written.

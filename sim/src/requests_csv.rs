@@ -51,6 +51,11 @@ impl RequestLog {
         });
     }
 
+    /// True when rows go to a writer.
+    pub(crate) fn streamed(&self) -> bool {
+        self.sink.is_some()
+    }
+
     /// A request that ended.
     pub(crate) fn push(&mut self, row: RequestRow) {
         self.pending.insert((row.start, self.ended), row);
@@ -59,7 +64,7 @@ impl RequestLog {
 
     /// True when a streamed log holds enough rows to write some.
     pub(crate) fn wants_flush(&self) -> bool {
-        self.sink.is_some() && self.pending.len() >= FLUSH_AT
+        self.streamed() && self.pending.len() >= FLUSH_AT
     }
 
     /// Writes every pending row that started at or before `oldest`, the
