@@ -1,11 +1,16 @@
 //! The per-request hot path: route a request by Host (the book's three
-//! ACLs) and pick a server with roundrobin, for 2, 10 and 100 servers.
+//! ACLs) and pick a server with roundrobin, for 2, 10 and 100 servers;
+//! and the timer queue's work for one proxied request.
 //! Run: `cargo bench -p haven-core --bench hot_path`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use haven_core::balance::{Balancer, PickKey};
 use haven_core::config::haproxy::{parse, ParseOptions};
+use haven_core::node::NodeTimer;
+use haven_core::proxy::Timer;
 use haven_core::route::{route, RequestHead};
+use haven_core::sched::Scheduler;
+use haven_core::time::{Duration, Instant};
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -65,5 +70,43 @@ fn route_and_pick(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, route_and_pick);
+/// One request's timers as the flow arms them (`timeout connect`, then
+/// `timeout server`, each cancelled in turn) with `inflight` other
+/// requests' server timers and 4 health check timers standing, and the
+/// due health timer popped and re-armed every 500 requests.
+fn scheduler(c: &mut Criterion) {
+    let mut group = c.benchmark_group("scheduler_request");
+    for inflight in [8u64, 1000] {
+        let mut s = Scheduler::new();
+        let mut now = Instant::ZERO;
+        let step = Duration::from_micros(1);
+        for id in 0..inflight {
+            s.arm(
+                NodeTimer::Proxy(Timer::Server(id)),
+                now + Duration::from_secs(30),
+            );
+        }
+        let mut id = inflight;
+        group.bench_with_input(BenchmarkId::from_parameter(inflight), &inflight, |b, _| {
+            b.iter(|| {
+                now += step;
+                s.arm(
+                    NodeTimer::Proxy(Timer::Connect(id)),
+                    now + Duration::from_secs(5),
+                );
+                s.cancel(&NodeTimer::Proxy(Timer::Connect(id)));
+                s.arm(
+                    NodeTimer::Proxy(Timer::Server(id)),
+                    now + Duration::from_secs(30),
+                );
+                s.cancel(&NodeTimer::Proxy(Timer::Server(id - inflight)));
+                id += 1;
+                black_box(s.pop_due(now))
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, route_and_pick, scheduler);
 criterion_main!(benches);

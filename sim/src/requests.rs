@@ -17,6 +17,7 @@ use haven_core::route::RequestHead;
 use haven_core::time::{Duration, Instant};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
@@ -42,13 +43,36 @@ pub(crate) enum TrafficEvent {
         stream: u64,
         status: Option<u16>,
     },
-    /// The answer reaches the client.
+    /// The answer reaches the client: the LB's (boxed, so that every
+    /// queued event stays small), or `None` when the connection was
+    /// refused.
     AtClient {
         req: u64,
-        status: u16,
-        termination: String,
-        outcome: Option<Outcome>,
+        answer: Option<Box<Answer>>,
     },
+}
+
+/// The LB's answer to a request, as far as the request's row tells it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Answer {
+    status: u16,
+    termination: &'static str,
+    backend: Option<usize>,
+    /// The last server tried.
+    server: Option<usize>,
+    tries: u32,
+}
+
+impl Answer {
+    fn of(o: &Outcome) -> Self {
+        Self {
+            status: o.status,
+            termination: o.termination,
+            backend: o.backend,
+            server: o.backend.and(o.tried.last().copied()),
+            tries: o.tried.len() as u32,
+        }
+    }
 }
 
 struct SimBackend {
@@ -85,8 +109,11 @@ struct Req {
 pub(crate) struct Traffic {
     backends: Vec<SimBackend>,
     clients: Vec<ClientState>,
-    reqs: BTreeMap<u64, Req>,
-    jobs: BTreeMap<u64, Job>,
+    /// Requests not yet ended, by id (looked up, never iterated in an
+    /// order that shows).
+    reqs: FxHashMap<u64, Req>,
+    /// Jobs at the backends, by id (likewise).
+    jobs: FxHashMap<u64, Job>,
     /// Per client group, in send order (so in deadline order): when each
     /// pending request gives up.
     timeouts: Vec<VecDeque<(Instant, u64)>>,
@@ -156,8 +183,8 @@ impl Traffic {
         Self {
             backends,
             clients,
-            reqs: BTreeMap::new(),
-            jobs: BTreeMap::new(),
+            reqs: FxHashMap::default(),
+            jobs: FxHashMap::default(),
             timeouts: sc.clients.iter().map(|_| VecDeque::new()).collect(),
             next_id: 0,
             frontends,
@@ -165,18 +192,24 @@ impl Traffic {
         }
     }
 
-    /// The earliest pending client timeout: (deadline, client group).
-    /// Answered requests are dropped from the fronts lazily.
-    pub(crate) fn next_timeout(&mut self) -> Option<(Instant, usize)> {
+    /// The earliest pending client timeout due at or before `bound`
+    /// (`None`: any): (deadline, client group). Answered requests are
+    /// dropped from the fronts lazily, and only from fronts that could be
+    /// due by `bound`, so most calls look nothing up.
+    pub(crate) fn next_timeout(&mut self, bound: Option<Instant>) -> Option<(Instant, usize)> {
         let reqs = &self.reqs;
+        let due = |t: Instant| bound.is_none_or(|b| t <= b);
         self.timeouts
             .iter_mut()
             .enumerate()
             .filter_map(|(c, q)| {
-                while q.front().is_some_and(|(_, id)| !reqs.contains_key(id)) {
+                while q
+                    .front()
+                    .is_some_and(|(t, id)| due(*t) && !reqs.contains_key(id))
+                {
                     q.pop_front();
                 }
-                q.front().map(|(t, _)| (*t, c))
+                q.front().filter(|(t, _)| due(*t)).map(|(t, _)| (*t, c))
             })
             .min()
     }
@@ -195,13 +228,21 @@ impl Traffic {
             })
     }
 
-    /// Start times of the requests still waiting for an end.
+    /// Start times of the requests still waiting for an end, earliest
+    /// first.
     pub(crate) fn pending_starts(&self) -> Vec<Instant> {
-        self.reqs
-            .values()
-            .filter(|r| !r.done)
-            .map(|r| r.start)
-            .collect()
+        let mut starts: Vec<Instant> = self.pending().collect();
+        starts.sort_unstable();
+        starts
+    }
+
+    /// The earliest start of the requests still waiting for an end.
+    fn oldest_pending(&self) -> Option<Instant> {
+        self.pending().min()
+    }
+
+    fn pending(&self) -> impl Iterator<Item = Instant> + '_ {
+        self.reqs.values().filter(|r| !r.done).map(|r| r.start)
     }
 
     pub(crate) fn set_backend(&mut self, b: usize, state: BackendState) {
@@ -316,12 +357,11 @@ impl World<'_> {
                 }
                 self.drain_flow(lb);
             }
+            TrafficEvent::AtClient { req, answer: None } => self.finish(req, 0, "refused", None),
             TrafficEvent::AtClient {
                 req,
-                status,
-                termination,
-                outcome,
-            } => self.finish(req, status, &termination, outcome),
+                answer: Some(a),
+            } => self.finish(req, a.status, a.termination, Some(*a)),
         }
     }
 
@@ -402,12 +442,7 @@ impl World<'_> {
             .map(|(_, f)| *f);
         let (Some(frontend), true) = (frontend, host.haproxy_alive) else {
             let hop = self.segment.sample();
-            let e = TrafficEvent::AtClient {
-                req,
-                status: 0,
-                termination: "refused".into(),
-                outcome: None,
-            };
+            let e = TrafficEvent::AtClient { req, answer: None };
             return self.push(now + hop, Event::Traffic(e));
         };
         let starts = self.hosts[lb].haproxy_starts;
@@ -501,15 +536,11 @@ impl World<'_> {
                     }
                     self.httplog(h, id, &outcome, generated);
                     let hop = self.segment.sample();
-                    let termination = outcome.termination.to_owned();
-                    let status = outcome.status;
                     self.push(
                         now + hop,
                         Event::Traffic(TrafficEvent::AtClient {
                             req: id,
-                            status,
-                            termination,
-                            outcome: Some(outcome),
+                            answer: Some(Box::new(Answer::of(&outcome))),
                         }),
                     );
                     if !generated {
@@ -639,14 +670,14 @@ impl World<'_> {
     fn service_done(&mut self, backend: usize, job: u64) {
         let now = self.now;
         if let Some(j) = self.traffic.jobs.remove(&job) {
+            let sc = self.sc;
             let path = self
                 .traffic
                 .reqs
                 .get(&j.stream)
-                .map(|r| self.sc.clients[r.client].path.clone())
-                .unwrap_or_default();
+                .map_or("", |r| sc.clients[r.client].path.as_str());
+            let mut status = sc.backends[backend].status_for(path);
             let be = &mut self.traffic.backends[backend];
-            let mut status = self.sc.backends[backend].status_for(&path);
             if let BackendState::Error(p) = be.state {
                 if unit(&mut be.rng) < p {
                     status = 500;
@@ -676,7 +707,7 @@ impl World<'_> {
         }
     }
 
-    fn finish(&mut self, req: u64, status: u16, termination: &str, outcome: Option<Outcome>) {
+    fn finish(&mut self, req: u64, status: u16, termination: &str, answer: Option<Answer>) {
         let Some(r) = self.traffic.reqs.get_mut(&req) else {
             return;
         };
@@ -696,14 +727,14 @@ impl World<'_> {
             let frontend = r
                 .frontend
                 .and_then(|f| cfg.map(|c| c.proxies[f].name.clone()));
-            let (backend, server, tries) = match (&outcome, cfg) {
-                (Some(o), Some(c)) => {
-                    let be = o.backend.map(|b| c.proxies[b].name.clone());
-                    let srv = o
+            let (backend, server, tries) = match (answer, cfg) {
+                (Some(a), Some(c)) => {
+                    let be = a.backend.map(|b| c.proxies[b].name.clone());
+                    let srv = a
                         .backend
-                        .zip(o.tried.last())
-                        .map(|(b, s)| c.proxies[b].servers[*s].name.clone());
-                    (be, srv, o.tried.len() as u32)
+                        .zip(a.server)
+                        .map(|(b, s)| c.proxies[b].servers[s].name.clone());
+                    (be, srv, a.tries)
                 }
                 _ => (None, None, 0),
             };
@@ -723,7 +754,7 @@ impl World<'_> {
         };
         self.rec.request(start, latency, failed, row);
         if self.rec.requests_want_flush() {
-            let oldest = self.traffic.pending_starts().into_iter().min();
+            let oldest = self.traffic.oldest_pending();
             self.rec.flush_requests(oldest.unwrap_or(self.now));
         }
         if let Pace::Closed { think, .. } = self.sc.clients[r.client].pace {

@@ -67,7 +67,8 @@ pub(crate) enum Event {
     Probe {
         host: usize,
         id: health::CheckId,
-        event: ProbeEvent,
+        /// Boxed: the rare large event keeps every queued event small.
+        event: Box<ProbeEvent>,
     },
 }
 
@@ -95,7 +96,7 @@ pub(crate) struct World<'a> {
 pub(crate) struct Queued {
     at: Instant,
     seq: u64,
-    event: Box<Event>,
+    event: Event,
 }
 
 impl PartialEq for Queued {
@@ -115,6 +116,25 @@ impl PartialOrd for Queued {
 impl Ord for Queued {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+/// A source of the world's next step.
+#[derive(Debug, Clone, Copy)]
+enum Next {
+    /// The first queued world event.
+    Event,
+    /// A client group's oldest pending request times out.
+    Timeout(usize),
+    /// A host's first timer fires.
+    Timer(usize),
+}
+
+/// The earlier of `a` and `b`; `a` on a tie.
+fn earliest(a: Option<(Instant, Next)>, b: Option<(Instant, Next)>) -> Option<(Instant, Next)> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if y.0 < x.0 { y } else { x }),
+        (x, y) => x.or(y),
     }
 }
 
@@ -193,7 +213,7 @@ impl<'a> World<'a> {
         self.queue.push(Reverse(Queued {
             at,
             seq: self.seq,
-            event: Box::new(e),
+            event: e,
         }));
     }
 
@@ -225,51 +245,43 @@ impl<'a> World<'a> {
 
     fn run_to_end(&mut self) {
         let end = Instant::ZERO + self.sc.duration;
-        loop {
-            // Three sources; at equal times world events go first, then
-            // client timeouts, then hosts' timers (host by host).
-            let next_event = self.queue.peek().map(|q| q.0.at);
-            let next_timeout = self.traffic.next_timeout();
-            let next_timer = self
-                .hosts
-                .iter()
-                .enumerate()
-                .filter(|(_, h)| h.up)
-                .filter_map(|(i, h)| h.node.poll_timeout().map(|t| (t, i)))
-                .min();
-            let candidates = [
-                next_event.map(|t| (t, 0usize)),
-                next_timeout.map(|(t, _)| (t, 1)),
-                next_timer.map(|(t, _)| (t, 2)),
-            ];
-            let Some((at, source)) = candidates.into_iter().flatten().min() else {
-                break;
-            };
-            if at > end {
-                break;
-            }
+        while let Some((at, next)) = self.next().filter(|(at, _)| *at <= end) {
             self.now = at;
-            match source {
-                0 => {
+            match next {
+                Next::Event => {
                     let Reverse(q) = self.queue.pop().expect("peeked");
-                    self.handle(*q.event);
+                    self.handle(q.event);
                 }
-                1 => {
-                    if let Some((_, client)) = next_timeout {
-                        self.client_timeout(client);
-                    }
-                }
-                _ => {
-                    if let Some((_, h)) = next_timer {
-                        let host = &mut self.hosts[h];
-                        host.node.handle_timeout(self.now, &mut host.rng);
-                        self.drain(h);
-                    }
+                Next::Timeout(client) => self.client_timeout(client),
+                Next::Timer(h) => {
+                    let host = &mut self.hosts[h];
+                    host.node.handle_timeout(self.now, &mut host.rng);
+                    self.drain(h);
                 }
             }
             self.check(|inv, w| inv.observe(w));
         }
         self.rec.finish(end);
+    }
+
+    /// What happens next, and when. Three sources; at equal times world
+    /// events go first, then client timeouts, then hosts' timers (host by
+    /// host, in scenario order).
+    fn next(&mut self) -> Option<(Instant, Next)> {
+        let event = self.queue.peek().map(|q| (q.0.at, Next::Event));
+        let mut timer: Option<(Instant, Next)> = None;
+        for (i, h) in self.hosts.iter().enumerate().filter(|(_, h)| h.up) {
+            if let Some(t) = h.node.poll_timeout() {
+                timer = earliest(timer, Some((t, Next::Timer(i))));
+            }
+        }
+        // A timeout later than both other sources cannot be next.
+        let bound = earliest(event, timer).map(|(t, _)| t);
+        let timeout = self
+            .traffic
+            .next_timeout(bound)
+            .map(|(t, client)| (t, Next::Timeout(client)));
+        earliest(earliest(event, timeout), timer)
     }
 
     fn handle(&mut self, e: Event) {
@@ -325,7 +337,7 @@ impl<'a> World<'a> {
             Event::Probe { host, id, event } => {
                 let h = &mut self.hosts[host];
                 if let Some((checks, mut t)) = h.node.checks() {
-                    checks.handle_probe(self.now, id, event, &mut t, &mut h.rng);
+                    checks.handle_probe(self.now, id, *event, &mut t, &mut h.rng);
                 }
                 self.drain(host);
             }
@@ -629,6 +641,7 @@ impl<'a> World<'a> {
         };
         for (i, event) in events.into_iter().enumerate() {
             let at = now + hop * 2 + Duration::from_nanos(i as u64);
+            let event = Box::new(event);
             self.push(at, Event::Probe { host: h, id, event });
         }
     }

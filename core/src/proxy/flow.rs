@@ -6,6 +6,7 @@ use crate::config::haproxy::{Balance, HaproxyConfig, Proxy, RetryOn};
 use crate::route::{route, RequestHead};
 use crate::sched::Timers;
 use crate::time::{Duration, Instant};
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
 
@@ -86,6 +87,7 @@ pub(super) enum Phase {
 pub(super) struct Stream {
     pub(super) backend: usize,
     client: IpAddr,
+    /// The request URI, kept only when the backend balances by it.
     uri: String,
     pub(super) phase: Phase,
     pub(super) server: Option<usize>,
@@ -97,13 +99,14 @@ pub(super) struct Stream {
 }
 
 impl Stream {
-    /// How this request ends now, with `status`.
-    pub(super) fn outcome(&self, status: u16, termination: &'static str) -> Outcome {
+    /// How this request ends now, with `status`. The list of servers
+    /// tried moves into the outcome: an ended request picks no more.
+    pub(super) fn outcome(&mut self, status: u16, termination: &'static str) -> Outcome {
         Outcome {
             status,
             termination,
             backend: Some(self.backend),
-            tried: self.tried.clone(),
+            tried: std::mem::take(&mut self.tried),
             retries: self.retries,
             redispatched: self.redispatched,
             queued_for: self.queued_for,
@@ -116,6 +119,8 @@ impl Stream {
 pub(super) struct Backend {
     pub(super) balancer: Balancer,
     pub(super) hashed: bool,
+    /// `balance uri`: the pick needs the request's URI.
+    by_uri: bool,
     pub(super) retries: u32,
     pub(super) retry_on: RetryOn,
     pub(super) redispatch: Option<i32>,
@@ -149,7 +154,8 @@ pub struct Flow {
     pub(super) backends: BTreeMap<usize, Backend>,
     /// Per proxy (config index): listeners paused (`disable frontend`).
     pub(super) paused: Vec<bool>,
-    pub(super) streams: BTreeMap<StreamId, Stream>,
+    /// Requests in progress (looked up by id, never iterated).
+    pub(super) streams: FxHashMap<StreamId, Stream>,
     pub(super) out: VecDeque<Output>,
 }
 
@@ -176,6 +182,7 @@ impl Flow {
                             | Balance::Hdr(_)
                             | Balance::RdpCookie(_)
                     ),
+                    by_uri: matches!(p.balance, Balance::Uri { .. }),
                     retries: p.retries,
                     retry_on: p.retry_on.clone(),
                     redispatch: p.options.redispatch,
@@ -199,7 +206,7 @@ impl Flow {
             proxies: cfg.proxies.clone(),
             paused: vec![false; cfg.proxies.len()],
             backends,
-            streams: BTreeMap::new(),
+            streams: FxHashMap::default(),
             out: VecDeque::new(),
         }
     }
@@ -222,7 +229,9 @@ impl Flow {
                 route(fe, head)
             }
         });
-        let Some(backend) = backend.filter(|b| self.backends.contains_key(b)) else {
+        let Some((backend, by_uri)) =
+            backend.and_then(|b| Some((b, self.backends.get(&b)?.by_uri)))
+        else {
             return self.finish(id, None, 503, "SC", true);
         };
         self.streams.insert(
@@ -230,7 +239,11 @@ impl Flow {
             Stream {
                 backend,
                 client,
-                uri: head.uri.to_owned(),
+                uri: if by_uri {
+                    head.uri.to_owned()
+                } else {
+                    String::new()
+                },
                 phase: Phase::Queued { since: now },
                 server: None,
                 tried: Vec::new(),
@@ -560,7 +573,7 @@ impl Flow {
         termination: &'static str,
         timers: &mut dyn Timers<Timer>,
     ) {
-        let Some(s) = self.streams.get(&id) else {
+        let Some(s) = self.streams.get_mut(&id) else {
             return;
         };
         let outcome = s.outcome(status, termination);
@@ -575,7 +588,7 @@ impl Flow {
     /// Request `id`, holding no server slot, ends with haproxy's
     /// `status` page (its time in the queue is not logged).
     pub(super) fn give_up(&mut self, id: StreamId, status: u16, termination: &'static str) {
-        let Some(s) = self.streams.remove(&id) else {
+        let Some(mut s) = self.streams.remove(&id) else {
             return;
         };
         let outcome = Outcome {
@@ -680,7 +693,7 @@ pub(super) fn connect_to(
 /// Request `id` of `streams` and its backend, apart from the rest of the
 /// flow.
 pub(super) fn stream_and_backend<'a>(
-    streams: &'a mut BTreeMap<StreamId, Stream>,
+    streams: &'a mut FxHashMap<StreamId, Stream>,
     backends: &'a mut BTreeMap<usize, Backend>,
     id: StreamId,
 ) -> Option<(&'a mut Stream, &'a mut Backend)> {
