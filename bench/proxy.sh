@@ -3,10 +3,13 @@
 # with the same config in front of two nginx backends (one worker each, a
 # 3-byte answer), on loopback. wrk drives each in turn, alternating, ROUNDS
 # times; prints req/s, p50 and p99 per round, the medians and the ratios
-# haven / haproxy against issue #11's goals. Three variants (VARIANTS picks
+# haven / haproxy against issue #11's goals. Four variants (VARIANTS picks
 # some): `keepalive` (nbthread 1, wrk keeps its connections), `threads2`
 # (nbthread 2 each), `close` (nbthread 1, every request on a new client
-# connection: wrk sends `Connection: close`).
+# connection: wrk sends `Connection: close`), and `ceiling`: haproxy
+# against a bare forwarder (runtime/examples/bare_forward.rs) that makes
+# only the four socket calls per request any proxy needs, on haven's
+# runtime: how far a proxy can get past haproxy here at all.
 # Needs: apt-get install haproxy nginx-light wrk. Sends only to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,56 +17,69 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-50}
-VARIANTS=${VARIANTS:-keepalive threads2 close}
+VARIANTS=${VARIANTS:-keepalive threads2 close ceiling}
 need haproxy nginx wrk
 start_bench
+cargo build --release --quiet -p haven-runtime --example bare_forward
 b1=$(free_port); b2=$(free_port)
 nginx_config "$dir/nginx" "$b1" "$b2" > "$dir/nginx.conf"
 nginx -c "$dir/nginx.conf" -p "$dir/nginx" 2> "$dir/nginx-start.log" & pids+=($!)
 wait_port "$b1"; wait_port "$b2"
-# One line per run of wrk on port $1 (more wrk arguments after it):
-# req/s p50_ms p99_ms non-2xx.
+# CPU time (user + system, in clock ticks) process $1 has used so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# One line per run of wrk on port $1 against process $2 (more wrk
+# arguments after them): req/s p50_ms p99_ms non-2xx cpu_us_per_request,
+# the last being the process's CPU time over the run per request served.
 measure() {
-    local port=$1; shift
-    wrk -t1 -c"$CONNS" -d"$DURATION" --latency "$@" "http://127.0.0.1:$port/" | awk '
+    local port=$1 pid=$2 before; shift 2
+    before=$(cpu_ticks "$pid")
+    wrk -t1 -c"$CONNS" -d"$DURATION" --latency "$@" "http://127.0.0.1:$port/" > "$dir/wrk.txt"
+    awk -v ticks=$(($(cpu_ticks "$pid") - before)) -v hz="$(getconf CLK_TCK)" '
         function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+        / requests in / { total = $1 }
         /Requests\/sec/ { rps = $2 }
         /^ +50%/ { p50 = ms($2) }
         /^ +99%/ { p99 = ms($2) }
         /Non-2xx/ { bad = $NF }
-        END { printf "%.0f %.3f %.3f %s\n", rps, p50, p99, (bad == "" ? 0 : bad) }'
+        END { printf "%.0f %.3f %.3f %s %.2f\n", rps, p50, p99, (bad == "" ? 0 : bad), ticks / hz * 1e6 / total }' "$dir/wrk.txt"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-# variant NAME NBTHREAD RPS_GOAL P99_GOAL [wrk arguments]
+# variant NAME NBTHREAD RPS_GOAL P99_GOAL [wrk arguments]; with
+# BARE=1 the bare forwarder stands in for haven.
 variant() {
     local name=$1 threads=$2 rps_goal=$3 p99_goal=$4; shift 4
-    local hp hv started=()
+    local hp hv started=() us=haven
     hp=$(free_port); hv=$(free_port)
     lb_config "$hp" "$threads" 4000 "$b1" "$b2" > "$dir/haproxy.cfg"
     lb_config "$hv" "$threads" 4000 "$b1" "$b2" > "$dir/haven.cfg"
     haproxy -f "$dir/haproxy.cfg" 2> "$dir/haproxy.log" & started+=($!)
-    ./target/release/haven run -f "$dir/haven.cfg" 2> "$dir/haven.log" & started+=($!)
+    if [ "${BARE:-0}" = 1 ]; then
+        us=bare
+        ./target/release/examples/bare_forward "$hv" "$b1" "$b2" 2> "$dir/bare.log" & started+=($!)
+    else
+        ./target/release/haven run -f "$dir/haven.cfg" 2> "$dir/haven.log" & started+=($!)
+    fi
     pids+=("${started[@]}")
     wait_port "$hp"; wait_port "$hv"
-    measure "$hp" "$@" > /dev/null  # warm-up
-    measure "$hv" "$@" > /dev/null
+    measure "$hp" "${started[0]}" "$@" > /dev/null  # warm-up
+    measure "$hv" "${started[1]}" "$@" > /dev/null
     : > "$dir/haproxy.txt"; : > "$dir/haven.txt"
     for round in $(seq "$ROUNDS"); do
-        h=$(measure "$hp" "$@"); v=$(measure "$hv" "$@")
+        h=$(measure "$hp" "${started[0]}" "$@"); v=$(measure "$hv" "${started[1]}" "$@")
         echo "$h" >> "$dir/haproxy.txt"; echo "$v" >> "$dir/haven.txt"
-        printf "%s round %d: haproxy %s req/s p50 %s ms p99 %s ms (non-2xx %s) | haven %s req/s p50 %s ms p99 %s ms (non-2xx %s)\n" \
-            "$name" "$round" $h $v
+        printf "%s round %d: haproxy %s req/s p50 %s ms p99 %s ms (non-2xx %s, CPU %s us/req) | %s %s req/s p50 %s ms p99 %s ms (non-2xx %s, CPU %s us/req)\n" \
+            "$name" "$round" $h "$us" $v
     done
     kill "${started[@]}"; wait "${started[@]}" 2>/dev/null || true
-    for col in 1 2 3; do
+    for col in 1 2 3 5; do
         eval "h$col=$(cut -d' ' -f$col "$dir/haproxy.txt" | median)"
         eval "v$col=$(cut -d' ' -f$col "$dir/haven.txt" | median)"
     done
     echo "$name: nbthread $threads, wrk -t1 -c$CONNS -d$DURATION $*, medians of $ROUNDS rounds:"
-    printf "  haproxy: %s req/s, p50 %s ms, p99 %s ms\n" "$h1" "$h2" "$h3"
-    printf "  haven:   %s req/s, p50 %s ms, p99 %s ms\n" "$v1" "$v2" "$v3"
-    awk -v h1="$h1" -v v1="$v1" -v h3="$h3" -v v3="$v3" -v rg="$rps_goal" -v pg="$p99_goal" 'BEGIN {
-        printf "  haven / haproxy: req/s %.2fx (goal >= %s), p99 %.2fx (goal <= %s)\n", v1 / h1, rg, v3 / h3, pg }'
+    printf "  haproxy: %s req/s, p50 %s ms, p99 %s ms, CPU %s us per request\n" "$h1" "$h2" "$h3" "$h5"
+    printf "  %-8s %s req/s, p50 %s ms, p99 %s ms, CPU %s us per request\n" "$us:" "$v1" "$v2" "$v3" "$v5"
+    awk -v h1="$h1" -v v1="$v1" -v h3="$h3" -v v3="$v3" -v h5="$h5" -v v5="$v5" -v rg="$rps_goal" -v pg="$p99_goal" -v us="$us" 'BEGIN {
+        printf "  %s / haproxy: req/s %.2fx (goal >= %s), p99 %.2fx (goal <= %s); requests per CPU second %.2fx\n", us, v1 / h1, rg, v3 / h3, pg, h5 / v5 }'
 }
 echo "haproxy $(haproxy -v | head -1 | cut -d' ' -f3), $(nproc) cores"
 for v in $VARIANTS; do
@@ -71,6 +87,8 @@ for v in $VARIANTS; do
         keepalive) variant keepalive 1 1.2 0.9 ;;
         threads2) variant threads2 2 1.0 1.0 ;;
         close) variant close 1 1.0 1.0 -H "Connection: close" ;;
-        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close)"; exit 1 ;;
+        # The goals printed are keepalive's: can anything reach them here?
+        ceiling) BARE=1 variant ceiling 1 1.2 0.9 ;;
+        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close, ceiling)"; exit 1 ;;
     esac
 done
