@@ -78,8 +78,14 @@ variant() {
     echo "$name: nbthread $threads, wrk -t1 -c$CONNS -d$DURATION $*, medians of $ROUNDS rounds:"
     printf "  haproxy: %s req/s, p50 %s ms, p99 %s ms, CPU %s us per request\n" "$h1" "$h2" "$h3" "$h5"
     printf "  %-8s %s req/s, p50 %s ms, p99 %s ms, CPU %s us per request\n" "$us:" "$v1" "$v2" "$v3" "$v5"
-    awk -v h1="$h1" -v v1="$v1" -v h3="$h3" -v v3="$v3" -v h5="$h5" -v v5="$v5" -v rg="$rps_goal" -v pg="$p99_goal" -v us="$us" 'BEGIN {
-        printf "  %s / haproxy: req/s %.2fx (goal >= %s), p99 %.2fx (goal <= %s); requests per CPU second %.2fx\n", us, v1 / h1, rg, v3 / h3, pg, h5 / v5 }'
+    # Ratios: the median of each round's (the two programs of a round run
+    # back to back, so a drift of the machine's speed cancels out).
+    paste -d' ' "$dir/haproxy.txt" "$dir/haven.txt" > "$dir/pairs.txt"
+    r1=$(awk '{ print $6 / $1 }' "$dir/pairs.txt" | median)
+    r3=$(awk '{ print $8 / $3 }' "$dir/pairs.txt" | median)
+    r5=$(awk '{ print $5 / $10 }' "$dir/pairs.txt" | median)
+    awk -v r1="$r1" -v r3="$r3" -v r5="$r5" -v rg="$rps_goal" -v pg="$p99_goal" -v us="$us" 'BEGIN {
+        printf "  %s / haproxy, median of the rounds: req/s %.2fx (goal >= %s), p99 %.2fx (goal <= %s); requests per CPU second %.2fx\n", us, r1, rg, r3, pg, r5 }'
 }
 echo "haproxy $(haproxy -v | head -1 | cut -d' ' -f3), $(nproc) cores"
 for v in $VARIANTS; do
