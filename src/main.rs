@@ -17,7 +17,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// mimalloc: glibc's malloc and free took a sixth of the proxy's user
-/// time (bench/proxy.sh under perf).
+/// time (bench/proxy.sh under perf). Built without transparent huge pages
+/// (Cargo.toml: `no_thp`): with them the heap grows by 2 MiB at a time, a
+/// sixth of a proxy's whole footprint in one step (bench/soak.sh saw one
+/// and called it growth), and the simulator took 19 MB where 10 MB do,
+/// at the same speed.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
