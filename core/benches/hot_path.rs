@@ -70,10 +70,10 @@ fn route_and_pick(c: &mut Criterion) {
     group.finish();
 }
 
-/// One request's timers as the flow arms them (`timeout connect`, then
-/// `timeout server`, each cancelled in turn) with `inflight` other
-/// requests' server timers and 4 health check timers standing, and the
-/// due health timer popped and re-armed every 500 requests.
+/// One request's timers as the flow arms them (`timeout connect`, armed
+/// then cancelled; `timeout server`, armed), the server timer of the
+/// request `inflight` before it cancelled (so `inflight` of them stay
+/// armed), and a look for a due timer (none is).
 fn scheduler(c: &mut Criterion) {
     let mut group = c.benchmark_group("scheduler_request");
     for inflight in [8u64, 1000] {
