@@ -18,7 +18,7 @@ use std::time::Duration;
 /// The book's haproxy.cfg with the lab's web addresses, a runtime API
 /// socket at `sock`, and no pidfile or daemon lines.
 fn haproxy_cfg(sock: &Path) -> String {
-    let book = include_str!("../../shared/reference/book-14.3/haproxy.cfg");
+    let book = include_str!("../scenarios/book-14.3/haproxy.cfg");
     book.replace("192.168.66.20:80", &format!("{PREFIX}.21:80"))
         .replace("192.168.66.21:80", &format!("{PREFIX}.22:80"))
         .replace("192.168.66.22:80", &format!("{PREFIX}.21:80"))
@@ -40,8 +40,8 @@ fn haproxy_cfg(sock: &Path) -> String {
 /// helper.
 fn keepalived_conf(node: &str) -> String {
     let book = match node {
-        "master" => include_str!("../../shared/reference/book-14.3/keepalived-haproxy-server.conf"),
-        _ => include_str!("../../shared/reference/book-14.3/keepalived-backup-haproxy.conf"),
+        "master" => include_str!("../scenarios/book-14.3/keepalived-haproxy-server.conf"),
+        _ => include_str!("../scenarios/book-14.3/keepalived-backup-haproxy.conf"),
     };
     book.lines()
         .filter(|l| !l.trim_start().starts_with("notify_"))
