@@ -433,6 +433,22 @@ fn retry_on_empty_response_sends_the_request_again_elsewhere() {
     assert_eq!(summary(&b, 1), (200, "--", vec![0, 1], 1, true, ms(2)));
 }
 
+// Input: the same servers and retry-on, but the request's body was too
+// large to keep and part of it went to the first server.
+// Output: no resend: 502 SH after the one server, as haproxy retries only
+// a request it still holds whole.
+#[test]
+fn an_unreplayable_request_is_not_retried() {
+    let mut b = Bench::new(
+        "  option redispatch\n  retry-on conn-failure empty-response\n  server empty 10.0.0.1:80\n  server ok 10.0.0.2:80\n",
+        vec![EMPTY, OK],
+    );
+    b.request(1, [127, 0, 0, 1]);
+    b.flow.handle_body_streaming(1, &mut b.sched);
+    b.run_until(ms(100));
+    assert_eq!(summary(&b, 1), (502, "SH", vec![0], 0, false, ms(1)));
+}
+
 // Input: the same servers with the default retry-on (conn-failure).
 // Output: the empty answer is final: 502 SH after the one server.
 #[test]

@@ -28,16 +28,22 @@ use tokio::task::JoinHandle;
 /// What a socket task saw.
 #[derive(Debug)]
 pub(crate) enum Event {
-    /// The connection to the server is up.
-    Connected(StreamId),
+    /// The connection to the server is up; `streaming`: the request's
+    /// body is too large to keep and streams to it.
+    Connected { id: StreamId, streaming: bool },
+    /// A streamed request body went to the server whole.
+    RequestSent(StreamId),
+    /// The client left (or stopped sending, `timed_out`) in the middle of
+    /// a body streaming to the server.
+    ClientAborted { id: StreamId, timed_out: bool },
     /// The connection to the server failed.
     ConnectFailed(StreamId),
     /// The server failed the request it was sent.
     ServerFailed(StreamId, ServerFailure),
     /// The server's response head arrived.
     Response(StreamId, u16),
-    /// The response is on its way to the client: bytes read from it and
-    /// sent to it.
+    /// The answer went to the client (or as much of it as could): bytes
+    /// read from the client and sent to it.
     Done {
         id: StreamId,
         bytes_in: u64,
@@ -62,8 +68,13 @@ pub(crate) enum Event {
 #[derive(Debug)]
 pub(crate) enum Command {
     /// Connect to this server and send the request; `reuse`: the backend
-    /// keeps server connections alive.
-    Connect { addr: SocketAddr, reuse: bool },
+    /// keeps server connections alive; `server_timeout`: how long the
+    /// server may stay quiet (`timeout server`).
+    Connect {
+        addr: SocketAddr,
+        reuse: bool,
+        server_timeout: Option<std::time::Duration>,
+    },
     /// Drop the attempt in progress.
     Abort,
     /// Answer with this response (stats page, CSV, 401).
@@ -295,7 +306,7 @@ impl Driver {
         self.refresh_vrrp();
         self.streams.open(id);
         if let Some(reply) = self.stats_reply(frontend, head) {
-            self.streams.post(id, reply, true);
+            self.streams.post(id, reply);
             return;
         }
         self.counters.request(id, frontend);
@@ -306,7 +317,16 @@ impl Driver {
 
     fn handle(&mut self, now: Instant, ev: Event) {
         match ev {
-            Event::Connected(id) => self.with_flow(|f, t| f.handle_connected(now, id, t)),
+            Event::Connected { id, streaming } => self.with_flow(|f, t| {
+                f.handle_connected(now, id, t);
+                if streaming {
+                    f.handle_body_streaming(id, t);
+                }
+            }),
+            Event::RequestSent(id) => self.with_flow(|f, t| f.handle_request_sent(now, id, t)),
+            Event::ClientAborted { id, timed_out } => {
+                self.with_flow(|f, t| f.handle_client_aborted(now, id, timed_out, t));
+            }
             Event::ConnectFailed(id) => self.with_flow(|f, t| f.handle_connect_failed(now, id, t)),
             Event::ServerFailed(id, failure) => {
                 self.with_flow(|f, t| f.handle_server_failed(now, id, failure, t));
@@ -409,21 +429,27 @@ impl Driver {
                 server,
             } => {
                 let addr = self.server_addr(backend, server);
-                let reuse = self
-                    .config()
-                    .and_then(|c| c.proxies.get(backend))
-                    .is_some_and(|p| p.options.http_conn == HttpConnMode::KeepAlive);
+                let proxy = self.config().and_then(|c| c.proxies.get(backend));
+                let reuse = proxy.is_some_and(|p| p.options.http_conn == HttpConnMode::KeepAlive);
+                let server_timeout = proxy
+                    .and_then(|p| p.timeouts.server)
+                    .map(|t| std::time::Duration::from_nanos(t.as_nanos()));
                 match addr.filter(|_| self.streams.in_progress(id)) {
-                    Some(addr) => self
-                        .streams
-                        .post(id, Command::Connect { addr, reuse }, false),
+                    Some(addr) => {
+                        let connect = Command::Connect {
+                            addr,
+                            reuse,
+                            server_timeout,
+                        };
+                        self.streams.post(id, connect);
+                    }
                     None => {
                         let now = self.clock.now();
                         self.with_flow(|f, t| f.handle_connect_failed(now, id, t));
                     }
                 }
             }
-            proxy::Output::Abort { id } => self.streams.post(id, Command::Abort, false),
+            proxy::Output::Abort { id } => self.streams.post(id, Command::Abort),
             proxy::Output::Finish {
                 id,
                 outcome,
@@ -436,7 +462,7 @@ impl Driver {
                     backend,
                     server,
                 };
-                self.streams.post(id, finish, true);
+                self.streams.post(id, finish);
             }
         }
     }

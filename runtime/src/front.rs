@@ -1,21 +1,21 @@
 //! One client connection, haproxy's HTTP/1.1 front side: reads each
-//! request with core's framing rules ([`haven_core::http1`]) within
+//! request head with core's framing rules ([`haven_core::http1`]) within
 //! `timeout http-request` / `http-keep-alive` / `client`, answers the bad
-//! ones itself (400, 408, 413, verbatim as haproxy), hands good ones to
-//! [`serve`] and writes the answers in order, keeping the connection alive
-//! as HTTP/1.1 allows.
+//! ones itself (400, 408, verbatim as haproxy), hands good ones to
+//! [`serve`] (which moves the body and the answer), one after the other,
+//! keeping the connection alive as HTTP/1.1 allows.
 
 use crate::request::{serve, ReadRequest, Shared};
 use crate::wire::Manner;
-use bytes::{Buf, Bytes, BytesMut};
-use haven_core::http1::{parse_head, BodyFraming, ChunkedDecoder, Head};
+use bytes::{Buf, BytesMut};
+use haven_core::http1::{parse_head, Head};
 use haven_core::proxy::error_response;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{oneshot, watch, OwnedSemaphorePermit};
+use tokio::sync::{watch, OwnedSemaphorePermit};
 use tokio::time::{timeout_at, Instant};
 
 /// Largest request head: haproxy's default `tune.bufsize` (16384) less
@@ -24,9 +24,6 @@ const MAX_HEAD: usize = 15_360;
 
 /// What a client connection reads into at a time.
 const BUFFER: usize = 4096;
-
-/// Largest request body read (bigger: 413).
-const MAX_BODY: u64 = 1 << 20;
 
 /// The timeouts of the client side.
 #[derive(Debug, Clone, Copy, Default)]
@@ -101,25 +98,14 @@ struct Round<'a> {
 }
 
 impl Round<'_> {
-    /// Reads the body, answers, and says whether the connection serves
-    /// another request.
+    /// Serves the request whose head was read (or answers its refusal);
+    /// says whether the connection serves another request.
     async fn run(
         self,
         head: Result<(Head, usize), Stop>,
         draining: &watch::Receiver<bool>,
     ) -> bool {
-        let read = match head {
-            Ok((head, len)) => {
-                let body = match head.body {
-                    BodyFraming::Empty => Ok((Bytes::new(), 0)),
-                    _ => read_body(self.stream, self.buf, &head, self.shared.timeouts.client).await,
-                };
-                body.and_then(|(body, body_len)| {
-                    request_of(head, body, len + body_len, self.started)
-                })
-            }
-            Err(stop) => Err(stop),
-        };
+        let read = head.and_then(|(head, len)| request_of(head, len, self.started));
         let mut request = match read {
             Ok(read) => read,
             Err(Stop::Quiet) => return false,
@@ -131,63 +117,8 @@ impl Round<'_> {
                 return false;
             }
         };
-        request.manner.keep_alive &= !self.shared.client_close && !*draining.borrow();
-        respond(self.stream, self.buf, request, self.shared, self.client).await
-    }
-}
-
-/// Answers `request` from `client`, reading ahead meanwhile to see the
-/// client leave; true when the connection serves another request.
-async fn respond(
-    stream: &mut TcpStream,
-    buf: &mut BytesMut,
-    request: ReadRequest,
-    shared: &Arc<Shared>,
-    client: SocketAddr,
-) -> bool {
-    let (leave, left) = oneshot::channel();
-    let answer = serve(request, Arc::clone(shared), client, left);
-    tokio::pin!(answer);
-    let mut leave = Some(leave);
-    let wire = loop {
-        tokio::select! {
-            biased;
-            wire = &mut answer => break wire,
-            more = fill(stream, buf, None), if leave.is_some() && buf.len() < MAX_HEAD => {
-                if !matches!(more, Ok(true)) {
-                    leave.take().map(|l| l.send(()));
-                }
-            }
-        }
-    };
-    let Some(wire) = wire else { return false };
-    let written = write(stream, &wire.bytes, shared.timeouts.client).await;
-    written.is_ok() && !wire.close && leave.is_some()
-}
-
-fn deadline(timeout: Option<Duration>) -> Option<Instant> {
-    timeout.map(|t| Instant::now() + t)
-}
-
-/// Writes `bytes` whole within `timeout` (`timeout client`); most
-/// answers go at once, without arming a timer.
-async fn write(
-    stream: &mut TcpStream,
-    bytes: &[u8],
-    timeout: Option<Duration>,
-) -> std::io::Result<()> {
-    let sent = match stream.try_write(bytes) {
-        Ok(n) => n,
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
-        Err(e) => return Err(e),
-    };
-    if sent == bytes.len() {
-        return Ok(());
-    }
-    let rest = stream.write_all(&bytes[sent..]);
-    match deadline(timeout) {
-        Some(d) => timeout_at(d, rest).await.unwrap_or(Ok(())),
-        None => rest.await,
+        request.manner.keep_alive &= !*draining.borrow();
+        serve(self.stream, self.buf, request, self.shared, self.client).await
     }
 }
 
@@ -266,67 +197,9 @@ async fn read_head(
     }
 }
 
-/// Reads the body `head` announces: the body and how many bytes it took
-/// on the wire.
-async fn read_body(
-    stream: &mut TcpStream,
-    buf: &mut BytesMut,
-    head: &Head,
-    client_timeout: Option<Duration>,
-) -> Result<(Bytes, usize), Stop> {
-    let mut body_len = 0;
-    if head.expect_continue && buf.is_empty() {
-        let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await;
-    }
-    let timed_out = |_| Stop::Refuse(408, "cD--");
-    let body = match head.body {
-        BodyFraming::Empty => Bytes::new(),
-        BodyFraming::Length(n) if n > MAX_BODY => return Err(Stop::Refuse(413, "PR--")),
-        BodyFraming::Length(n) => {
-            let n = n as usize;
-            let until = deadline(client_timeout);
-            while buf.len() < n {
-                if !fill(stream, buf, until).await.map_err(timed_out)? {
-                    return Err(Stop::Quiet);
-                }
-            }
-            body_len = n;
-            buf.split_to(n).freeze()
-        }
-        BodyFraming::Chunked => {
-            let until = deadline(client_timeout);
-            let mut decoder = ChunkedDecoder::default();
-            let mut out = Vec::new();
-            loop {
-                let used = decoder
-                    .feed(buf, &mut out)
-                    .map_err(|_| Stop::Refuse(400, "PR--"))?;
-                buf.advance(used);
-                body_len += used;
-                if out.len() as u64 > MAX_BODY {
-                    return Err(Stop::Refuse(413, "PR--"));
-                }
-                if decoder.is_done() {
-                    break;
-                }
-                if !fill(stream, buf, until).await.map_err(timed_out)? {
-                    return Err(Stop::Quiet);
-                }
-            }
-            Bytes::from(out)
-        }
-    };
-    Ok((body, body_len))
-}
-
-/// The request to forward: `head` and `body`, which took `len` bytes on
-/// the wire after a wait that began at `accepted`.
-fn request_of(
-    mut head: Head,
-    body: Bytes,
-    len: usize,
-    accepted: Instant,
-) -> Result<ReadRequest, Stop> {
+/// The request to serve: `head`, which took `len` bytes on the wire after
+/// a wait that began at `accepted`.
+fn request_of(mut head: Head, len: usize, accepted: Instant) -> Result<ReadRequest, Stop> {
     let request_line = format!("{} {} HTTP/1.{}", head.method, head.target, head.minor);
     head.target = origin_form(&head.target).ok_or(Stop::Refuse(400, "PR--"))?;
     let manner = Manner {
@@ -336,11 +209,10 @@ fn request_of(
     };
     Ok(ReadRequest {
         head,
-        body,
         manner,
         request_line,
         accepted,
-        bytes_in: len as u64,
+        head_len: len as u64,
     })
 }
 

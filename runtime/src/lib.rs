@@ -4,6 +4,7 @@
 //! only move bytes and report what happened to it.
 
 mod admin;
+mod body;
 mod clock;
 mod driver;
 mod forward;

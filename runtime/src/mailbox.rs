@@ -1,6 +1,7 @@
 //! The driver's commands to each request in progress, kept until its
 //! exchange takes them: one entry per request in the driver's own map,
-//! no channel to allocate per request.
+//! no channel to allocate per request. A request is in progress until its
+//! exchange is gone (its answer may stream long after the last command).
 
 use haven_core::proxy::StreamId;
 use std::collections::{BTreeMap, VecDeque};
@@ -11,8 +12,6 @@ use std::task::{Context, Poll, Waker};
 struct Mailbox<C> {
     commands: VecDeque<C>,
     waker: Option<Waker>,
-    /// Answered: the last command is in; no longer in progress.
-    finished: bool,
 }
 
 /// Every request's mailbox, by request id.
@@ -37,46 +36,39 @@ impl<C> Mailboxes<C> {
             Mailbox {
                 commands: VecDeque::new(),
                 waker: None,
-                finished: false,
             },
         );
     }
 
-    /// True when request `id` is open and not finished.
+    /// True when request `id` is open: its exchange is still there.
     pub(crate) fn in_progress(&self, id: StreamId) -> bool {
-        self.boxes.get(&id).is_some_and(|m| !m.finished)
+        self.boxes.contains_key(&id)
     }
 
     /// How many requests are in progress.
     pub(crate) fn count_in_progress(&self) -> usize {
-        self.boxes.values().filter(|m| !m.finished).count()
+        self.boxes.len()
     }
 
-    /// Posts `command` to request `id`; `last`: it finishes the request.
-    /// Nothing happens when its exchange is gone.
-    pub(crate) fn post(&mut self, id: StreamId, command: C, last: bool) {
-        if let Some(m) = self.boxes.get_mut(&id).filter(|m| !m.finished) {
+    /// Posts `command` to request `id`. Nothing happens when its exchange
+    /// is gone.
+    pub(crate) fn post(&mut self, id: StreamId, command: C) {
+        if let Some(m) = self.boxes.get_mut(&id) {
             m.commands.push_back(command);
-            m.finished = last;
             if let Some(w) = m.waker.take() {
                 w.wake();
             }
         }
     }
 
-    /// The next command for request `id`; `Ready(None)` once the last was
-    /// taken (the mailbox is closed then) or when there is no mailbox.
+    /// The next command for request `id`; `Ready(None)` when there is no
+    /// mailbox (closed, or never opened).
     pub(crate) fn poll(&mut self, id: StreamId, cx: &mut Context<'_>) -> Poll<Option<C>> {
         let Some(m) = self.boxes.get_mut(&id) else {
             return Poll::Ready(None);
         };
         match m.commands.pop_front() {
-            Some(c) => {
-                if m.finished && m.commands.is_empty() {
-                    self.boxes.remove(&id);
-                }
-                Poll::Ready(Some(c))
-            }
+            Some(c) => Poll::Ready(Some(c)),
             None => {
                 if !m.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                     m.waker = Some(cx.waker().clone());
@@ -109,24 +101,28 @@ mod tests {
     }
 
     #[test]
-    fn commands_come_in_order_and_the_last_closes_the_mailbox() {
+    fn commands_come_in_order_until_the_mailbox_closes() {
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(Arc::clone(&count));
         let mut cx = Context::from_waker(&waker);
         let mut boxes = Mailboxes::default();
         boxes.open(7);
         assert_eq!(boxes.poll(7, &mut cx), Poll::Pending);
-        boxes.post(7, "connect", false);
+        boxes.post(7, "connect");
         assert_eq!(
             count.0.load(Ordering::Relaxed),
             1,
             "the waiting exchange is woken"
         );
-        boxes.post(7, "finish", true);
-        boxes.post(7, "late", false);
-        assert!(!boxes.in_progress(7));
+        boxes.post(7, "finish");
         assert_eq!(boxes.poll(7, &mut cx), Poll::Ready(Some("connect")));
         assert_eq!(boxes.poll(7, &mut cx), Poll::Ready(Some("finish")));
+        assert!(
+            boxes.in_progress(7),
+            "in progress until the exchange is gone"
+        );
+        assert_eq!(boxes.poll(7, &mut cx), Poll::Pending);
+        assert!(boxes.close(7));
         assert_eq!(boxes.poll(7, &mut cx), Poll::Ready(None));
         assert_eq!(boxes.count_in_progress(), 0);
     }
@@ -139,7 +135,7 @@ mod tests {
         assert_eq!(boxes.count_in_progress(), 2);
         assert!(boxes.close(1));
         assert!(!boxes.close(1));
-        boxes.post(1, "connect", false);
+        boxes.post(1, "connect");
         assert!(!boxes.in_progress(1));
         assert_eq!(boxes.count_in_progress(), 1);
     }

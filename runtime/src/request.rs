@@ -1,26 +1,29 @@
-//! One client request, once read: hand its head to the driver, then do
-//! what the driver says (connect, abort, finish) until it is answered. The
-//! request task decides nothing; it reports.
+//! One client request, once its head is read: hand the head to the
+//! driver, then do what the driver says (connect, abort, finish) until it
+//! is answered, moving the body each way as it comes. The request task
+//! decides nothing; it reports.
 
+use crate::body::{self, Cursor, Idle, Relayed, BUFSIZE, MAXREWRITE};
 use crate::clock::Clock;
 use crate::driver::{Command, Core, Event};
-use crate::forward::{Answer, ForwardError, Outgoing, Pool};
+use crate::forward::{request_head, Heard, Pool, Upstream};
 use crate::front::ClientTimeouts;
 use crate::logger::Logger;
-use crate::wire::{self, Manner, Wire};
-use bytes::Bytes;
+use crate::wire::{self, Delivery, Manner};
+use bytes::{Bytes, BytesMut};
 use haven_core::config::haproxy::Forwardfor;
-use haven_core::http1::Head;
+use haven_core::http1::{BodyFraming, Head, ResponseHead};
 use haven_core::log::haproxy::HttpLog;
 use haven_core::log::syslog::Civil;
-use haven_core::proxy::{adds_forwarded_for, Outcome, StreamId};
+use haven_core::proxy::{adds_forwarded_for, DataEnd, Outcome, ServerFailure, StreamId};
 use haven_core::route::RequestHead;
 use std::borrow::Cow;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::SystemTime;
-use tokio::sync::oneshot;
+use std::time::{Duration, SystemTime};
+use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -97,41 +100,46 @@ fn accept_stamp(at: SystemTime) -> (Civil, u32) {
     )
 }
 
-/// A request read whole from a client.
+/// A request whose head was read from a client.
 pub(crate) struct ReadRequest {
     /// Its head, the target in origin form (as it goes to a server).
     pub(crate) head: Head,
-    pub(crate) body: Bytes,
     pub(crate) manner: Manner,
     /// `METHOD target HTTP/1.x` as the client sent it, for the log.
     pub(crate) request_line: String,
     pub(crate) accepted: Instant,
-    /// Bytes read from the client for this request (head and body).
-    pub(crate) bytes_in: u64,
+    /// Bytes of its head on the wire.
+    pub(crate) head_len: u64,
 }
 
-/// Serves one request from `client`: returns the [`Exchange`] that
-/// answers it. The caller drives it to its end even when the client has
-/// gone, as haproxy keeps a request it has read (`option abortonclose` is
-/// core's to apply); `left` fires (or is dropped) when the client goes.
-/// `None`: the driver is gone.
-pub(crate) fn serve(
+/// Why a request ended before it reached the driver.
+enum Refused {
+    /// The client left: nothing to answer.
+    Quiet,
+    /// haproxy answers this status and closes; the termination state goes
+    /// to the log line.
+    Answer(u16, &'static str),
+}
+
+/// Serves `request` from `client` on its connection `stream`, whose
+/// bytes past the head wait in `buf`. The exchange goes on to its end
+/// even when the client leaves, as haproxy keeps a request it has read
+/// (`option abortonclose` is core's to apply). True when the connection
+/// serves another request.
+pub(crate) async fn serve(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
     request: ReadRequest,
-    shared: Arc<Shared>,
+    shared: &Arc<Shared>,
     client: SocketAddr,
-    left: oneshot::Receiver<()>,
-) -> impl std::future::Future<Output = Option<Wire>> + Send {
+) -> bool {
     let ReadRequest {
         head,
-        body,
         manner,
         request_line,
         accepted,
-        bytes_in,
+        head_len,
     } = request;
-    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    let started = Instant::now();
-    route(&shared, id, &head, client, started);
     let forwarded_for = shared.forwardfor.as_ref().and_then(|f| {
         let name = f.header.to_ascii_lowercase();
         let present = head.headers.iter().any(|(n, _)| *n == name);
@@ -140,9 +148,33 @@ pub(crate) fn serve(
     let extra = forwarded_for
         .as_ref()
         .map(|(n, v)| (n.as_str(), v.as_str()));
-    let outgoing = Outgoing::new(&head, extra, &body);
+    let mut outgoing = request_head(&head, extra);
+    let mut body = Cursor::request(head.body);
+    let mut bytes_in = head_len;
+    let room = (BUFSIZE - MAXREWRITE).saturating_sub(outgoing.len());
+    match prefetch(stream, buf, &head, &body, room, shared.timeouts.client).await {
+        Ok(Some(len)) => {
+            // Whole in the buffer: kept with the head for a resend.
+            let _ = body.take(&buf[..len]);
+            outgoing.extend_from_slice(&buf.split_to(len));
+            bytes_in += len as u64;
+        }
+        Ok(None) => {}
+        Err(Refused::Quiet) => return false,
+        Err(Refused::Answer(status, termination)) => {
+            shared.log_refused(client, accepted, status, termination);
+            let page = haven_core::proxy::error_response(status);
+            let _ = body::write(stream, page.as_bytes(), shared.timeouts.client).await;
+            return false;
+        }
+    }
+    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let started = Instant::now();
+    route(shared, id, &head, client, started);
+    let mut manner = manner;
+    manner.keep_alive &= !shared.client_close;
     let exchange = Exchange {
-        shared,
+        shared: Arc::clone(shared),
         id,
         client,
         accepted,
@@ -150,8 +182,55 @@ pub(crate) fn serve(
         started,
         request_line,
         bytes_in,
+        outgoing: Bytes::from(outgoing),
+        body,
+        watcher: Watcher {
+            core: Arc::clone(&shared.core),
+            id,
+            client_gone: false,
+        },
+        cut_short: false,
+        connected_at: None,
+        answered_at: None,
     };
-    exchange.run(outgoing, left)
+    let _forget = Forget(&shared.core, id);
+    exchange.run(stream, buf).await
+}
+
+/// Reads the body of `head` into `buf` while it fits in `room` bytes:
+/// `Some(n)` when the whole body is the first `n` bytes of `buf`, `None`
+/// when it is larger and will stream.
+async fn prefetch(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    head: &Head,
+    body: &Cursor,
+    room: usize,
+    client_timeout: Option<Duration>,
+) -> Result<Option<usize>, Refused> {
+    if head.body == BodyFraming::Empty {
+        return Ok(Some(0));
+    }
+    if head.expect_continue && buf.is_empty() {
+        let _ = body::write(stream, b"HTTP/1.1 100 Continue\r\n\r\n", client_timeout).await;
+    }
+    let until = client_timeout.map(|t| Instant::now() + t);
+    loop {
+        let mut probe = body.clone();
+        let len = probe.take(buf).map_err(|_| Refused::Answer(400, "PR--"))?;
+        if probe.is_done() {
+            return Ok(Some(len));
+        }
+        if buf.len() >= room || matches!(head.body, BodyFraming::Length(n) if n > room as u64) {
+            return Ok(None);
+        }
+        let left = until.map(|u| u.saturating_duration_since(Instant::now()));
+        match body::read(stream, buf, left).await {
+            Ok(true) => {}
+            Ok(false) | Err(Relayed::SenderClosed) => return Err(Refused::Quiet),
+            Err(_) => return Err(Refused::Answer(408, "cD--")),
+        }
+    }
 }
 
 /// Hands `head` (request `id` from `client`, read whole `at`) to the
@@ -178,8 +257,85 @@ fn route(shared: &Shared, id: StreamId, head: &Head, client: SocketAddr, at: Ins
     shared.core.request(id, shared.frontend, &route, client, at);
 }
 
-/// One request after it was read: obeys the driver until it is answered,
-/// in the task of its client's connection.
+/// Waits on the driver beside each step of an exchange.
+struct Watcher {
+    core: Arc<Core>,
+    id: StreamId,
+    client_gone: bool,
+}
+
+impl Watcher {
+    /// Runs `work` until it ends or the driver says something. Meanwhile,
+    /// when `watch` lends it the client connection (once the client's
+    /// body is read), reading ahead shows the client leave, which the
+    /// driver hears (`option abortonclose`).
+    async fn step<T>(
+        &mut self,
+        work: impl Future<Output = T>,
+        mut watch: Option<(&mut TcpStream, &mut BytesMut)>,
+    ) -> Result<T, Break> {
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                biased;
+                command = self.core.command(self.id) => {
+                    return Err(command.map_or(Break::DriverGone, Break::Command));
+                }
+                out = &mut work => return Ok(out),
+                () = client_left(&mut watch), if watch.is_some() && !self.client_gone => {
+                    self.client_gone = true;
+                    self.core.dispatch(Event::ClientClosed(self.id));
+                }
+            }
+        }
+    }
+}
+
+/// Reads ahead on the client connection until the client closes it; never
+/// ends while the buffer is full (the next request waits there).
+async fn client_left(watch: &mut Option<(&mut TcpStream, &mut BytesMut)>) {
+    let Some((stream, buf)) = watch else {
+        return std::future::pending().await;
+    };
+    loop {
+        if buf.len() >= BUFSIZE - MAXREWRITE {
+            return std::future::pending().await;
+        }
+        if !matches!(body::read(*stream, buf, None).await, Ok(true)) {
+            return;
+        }
+    }
+}
+
+/// Why sending a request failed.
+enum Upload {
+    /// The server failed it.
+    Server(ServerFailure),
+    /// The client left (or stopped sending, `timed_out`) in the middle of
+    /// its body.
+    Client { timed_out: bool },
+}
+
+/// Why a step of an exchange stopped before its end.
+enum Break {
+    /// The driver said something first.
+    Command(Command),
+    /// The driver is gone.
+    DriverGone,
+}
+
+/// A server connection with its final response head read.
+struct Answered {
+    up: Upstream,
+    head: ResponseHead,
+    /// The backend keeps server connections alive.
+    reuse: bool,
+    /// `timeout server`: how long the server may stay quiet.
+    server_timeout: Option<Duration>,
+}
+
+/// One request after its head was read: obeys the driver until it is
+/// answered, in the task of its client's connection.
 struct Exchange {
     shared: Arc<Shared>,
     id: StreamId,
@@ -188,95 +344,382 @@ struct Exchange {
     manner: Manner,
     started: Instant,
     request_line: String,
+    /// Bytes read from the client for this request so far.
     bytes_in: u64,
+    /// The request head for the server, with the body when it was read
+    /// whole (then it can be sent again).
+    outgoing: Bytes,
+    /// What is left of the client's body to stream to the server.
+    body: Cursor,
+    watcher: Watcher,
+    /// The client's body was not read to its end: the connection cannot
+    /// carry another request.
+    cut_short: bool,
+    connected_at: Option<Instant>,
+    answered_at: Option<Instant>,
 }
 
 impl Exchange {
-    async fn run(self, outgoing: Outgoing, mut left: oneshot::Receiver<()>) -> Option<Wire> {
-        let (id, core) = (self.id, Arc::clone(&self.shared.core));
-        let _forget = Forget(&core, id);
-        let mut answer: Option<Answer> = None;
-        let mut attempt = None;
-        let mut client_gone = false;
-        let (mut connected_at, mut answered_at) = (None, None);
+    /// Obeys the driver's commands to the end; true when the client
+    /// connection serves another request.
+    async fn run(mut self, stream: &mut TcpStream, buf: &mut BytesMut) -> bool {
+        let mut answered: Option<Answered> = None;
+        let mut next: Option<Command> = None;
         loop {
-            tokio::select! {
-                biased;
-                _ = &mut left, if !client_gone => {
-                    client_gone = true;
-                    core.dispatch(Event::ClientClosed(id));
-                }
-                cmd = core.command(id) => match cmd {
-                    Some(Command::Connect { addr, reuse }) => {
-                        let reuse = reuse && !self.shared.server_close;
-                        let req = outgoing.clone();
-                        let (pool, core) = (Arc::clone(&self.shared.pool), Arc::clone(&core));
-                        attempt = Some(Box::pin(async move {
-                            pool.forward(addr, req, reuse, || {
-                                core.dispatch(Event::Connected(id));
-                            })
-                            .await
-                        }));
-                    }
-                    Some(Command::Abort) => attempt = None,
-                    Some(Command::Reply { status, headers, body }) => {
-                        let mut page = wire::generated(status);
-                        page.reason = None;
-                        page.body = Bytes::from(body);
-                        page.headers = headers
-                            .into_iter()
-                            .map(|(name, value)| (name.to_owned(), value.into_bytes()))
-                            .collect();
-                        return Some(wire::encode(&page, self.manner));
-                    }
-                    Some(Command::Finish { outcome, generated, backend, server }) => {
-                        let page = match (generated, answer.take()) {
-                            (false, Some(a)) => a,
-                            _ => wire::generated(outcome.status),
-                        };
-                        let wire = wire::encode(&page, self.manner);
-                        let at = Instant::now();
-                        let done = Event::Done {
-                            id,
-                            bytes_in: self.bytes_in,
-                            bytes_out: wire.bytes.len() as u64,
-                        };
-                        core.dispatch_at(done, at);
-                        if self.shared.httplog {
-                            let ms = |t: Option<Instant>| {
-                                t.map(|t| (t - self.started).as_millis() as u64)
-                            };
-                            let marks = [ms(connected_at), ms(answered_at), ms(Some(at))];
-                            let bytes = wire.bytes.len() as u64;
-                            let line = self.log_line(&outcome, backend, server, marks, bytes);
-                            self.shared.logger.traffic(self.shared.frontend, &line);
-                        }
-                        return Some(wire);
-                    }
-                    None => return None,
+            let command = match next.take() {
+                Some(c) => c,
+                None => match self
+                    .watcher
+                    .step(
+                        std::future::pending::<()>(),
+                        self.body.is_done().then_some((&mut *stream, &mut *buf)),
+                    )
+                    .await
+                {
+                    Err(Break::Command(c)) => c,
+                    Ok(()) | Err(Break::DriverGone) => return false,
                 },
-                result = async { attempt.as_mut().expect("guarded").await }, if attempt.is_some() => {
-                    attempt = None;
-                    match result {
-                        Ok(a) => {
-                            let at = Instant::now();
-                            connected_at.get_or_insert(at);
-                            answered_at = Some(at);
-                            core.dispatch_at(Event::Response(id, a.status), at);
-                            answer = Some(a);
-                        }
-                        Err(ForwardError::Connect) => {
-                            core.dispatch(Event::ConnectFailed(id));
-                        }
-                        Err(ForwardError::Server(failure)) => {
-                            core.dispatch(Event::ServerFailed(id, failure));
-                        }
+            };
+            match command {
+                Command::Connect {
+                    addr,
+                    reuse,
+                    server_timeout,
+                } => {
+                    answered = None;
+                    let reuse = reuse && !self.shared.server_close;
+                    match self.attempt(addr, reuse, server_timeout, stream, buf).await {
+                        Ok(a) => answered = a,
+                        Err(Break::Command(c)) => next = Some(c),
+                        Err(Break::DriverGone) => return false,
                     }
+                }
+                Command::Abort => answered = None,
+                Command::Reply {
+                    status,
+                    headers,
+                    body,
+                } => {
+                    let mut page = wire::generated(status);
+                    page.reason = None;
+                    page.body = Bytes::from(body);
+                    page.headers = headers
+                        .into_iter()
+                        .map(|(name, value)| (name.to_owned(), value.into_bytes()))
+                        .collect();
+                    let wire = wire::encode(&page, self.manner);
+                    let sent = body::write(stream, &wire.bytes, self.shared.timeouts.client).await;
+                    return sent.is_ok() && !wire.close && self.reusable();
+                }
+                Command::Finish {
+                    outcome,
+                    generated,
+                    backend,
+                    server,
+                } => {
+                    let served = answered.take().filter(|_| !generated);
+                    return self.finish(outcome, served, backend, server, stream).await;
                 }
             }
         }
     }
 
+    /// Connects to `addr`, sends the request and reads the final answer's
+    /// head, forwarding interim answers. `Ok(None)`: the attempt failed and
+    /// the driver was told.
+    async fn attempt(
+        &mut self,
+        addr: SocketAddr,
+        reuse: bool,
+        server_timeout: Option<Duration>,
+        stream: &mut TcpStream,
+        buf: &mut BytesMut,
+    ) -> Result<Option<Answered>, Break> {
+        let streaming = !self.body.is_done();
+        let pool = Arc::clone(&self.shared.pool);
+        let idle_client = !streaming;
+        // A streamed body cannot be sent again: never on a pooled
+        // connection the server may have let go.
+        let opened = self
+            .watcher
+            .step(
+                pool.open(addr, reuse && !streaming),
+                idle_client.then_some((&mut *stream, &mut *buf)),
+            )
+            .await?;
+        let Ok(mut up) = opened else {
+            self.shared.core.dispatch(Event::ConnectFailed(self.id));
+            return Ok(None);
+        };
+        self.connected_at.get_or_insert(Instant::now());
+        let event = Event::Connected {
+            id: self.id,
+            streaming,
+        };
+        self.shared.core.dispatch(event);
+        let outgoing = self.outgoing.clone();
+        let sent = if streaming {
+            let idle = Idle {
+                read: self.shared.timeouts.client,
+                write: server_timeout,
+            };
+            let upload = send_streaming(
+                &mut up,
+                &outgoing,
+                idle,
+                (&mut *stream, &mut *buf),
+                &mut self.body,
+                &mut self.bytes_in,
+            );
+            let sent = self.watcher.step(upload, None).await?;
+            if self.body.is_done() {
+                self.shared.core.dispatch(Event::RequestSent(self.id));
+            } else {
+                self.cut_short = true;
+            }
+            sent
+        } else {
+            self.watcher
+                .step(
+                    up.send(&outgoing, server_timeout),
+                    Some((&mut *stream, &mut *buf)),
+                )
+                .await?
+                .map(|()| None)
+                .map_err(Upload::Server)
+        };
+        let head = match sent {
+            Ok(Some(head)) => Ok(head),
+            Ok(None) => loop {
+                let head_request = self.manner.head;
+                let heard = self
+                    .watcher
+                    .step(up.hear(head_request), Some((&mut *stream, &mut *buf)))
+                    .await?;
+                match heard {
+                    Ok(Heard::Interim(bytes)) => {
+                        if !self.manner.http10 {
+                            let _ = body::write(stream, &bytes, self.shared.timeouts.client).await;
+                        }
+                    }
+                    Ok(Heard::Final(head)) => break Ok(head),
+                    Err(ServerFailure::Empty) if up.pooled => {
+                        if self
+                            .watcher
+                            .step(up.replace(), Some((&mut *stream, &mut *buf)))
+                            .await?
+                            .is_err()
+                        {
+                            self.shared.core.dispatch(Event::ConnectFailed(self.id));
+                            return Ok(None);
+                        }
+                        let resent = self
+                            .watcher
+                            .step(
+                                up.send(&outgoing, server_timeout),
+                                Some((&mut *stream, &mut *buf)),
+                            )
+                            .await?;
+                        if let Err(f) = resent {
+                            break Err(Upload::Server(f));
+                        }
+                    }
+                    Err(f) => break Err(Upload::Server(f)),
+                }
+            },
+            Err(e) => Err(e),
+        };
+        let event = match head {
+            Ok(head) => {
+                let at = Instant::now();
+                self.answered_at = Some(at);
+                self.shared
+                    .core
+                    .dispatch_at(Event::Response(self.id, head.code), at);
+                return Ok(Some(Answered {
+                    up,
+                    head,
+                    reuse,
+                    server_timeout,
+                }));
+            }
+            Err(Upload::Server(failure)) => Event::ServerFailed(self.id, failure),
+            Err(Upload::Client { timed_out }) => Event::ClientAborted {
+                id: self.id,
+                timed_out,
+            },
+        };
+        self.shared.core.dispatch(event);
+        Ok(None)
+    }
+}
+
+/// Sends the head, then streams the client's body to the server while
+/// listening for an early answer. `Ok(Some(head))`: the server answered
+/// before the body's end (which is then not read further).
+async fn send_streaming(
+    up: &mut Upstream,
+    outgoing: &[u8],
+    idle: Idle,
+    (stream, buf): (&mut TcpStream, &mut BytesMut),
+    body: &mut Cursor,
+    bytes_in: &mut u64,
+) -> Result<Option<ResponseHead>, Upload> {
+    up.send(outgoing, idle.write)
+        .await
+        .map_err(Upload::Server)?;
+    let relayed = {
+        let (mut from_server, mut to_server) = up.stream.split();
+        let (mut from_client, _) = stream.split();
+        let relay = body::relay(&mut from_client, buf, &mut to_server, body, idle, bytes_in);
+        // The first byte of an early answer; the head is read below.
+        let mut first = [0u8; 1];
+        let early = from_server.peek(&mut first);
+        tokio::select! {
+            relayed = relay => Some(relayed),
+            _ = early => None,
+        }
+    };
+    match relayed {
+        Some(Relayed::Done) => Ok(None),
+        Some(Relayed::ReceiverGone | Relayed::ReceiverTimeout) => {
+            Err(Upload::Server(ServerFailure::Broken))
+        }
+        Some(Relayed::SenderTimeout) => Err(Upload::Client { timed_out: true }),
+        Some(Relayed::SenderClosed | Relayed::Malformed) => {
+            Err(Upload::Client { timed_out: false })
+        }
+        None => match up.hear(false).await {
+            Ok(Heard::Final(head)) => Ok(Some(head)),
+            Ok(Heard::Interim(_)) => Ok(None),
+            Err(f) => Err(Upload::Server(f)),
+        },
+    }
+}
+
+impl Exchange {
+    /// True when the client connection may carry another request: the
+    /// client is still there and its body was read to the end.
+    fn reusable(&self) -> bool {
+        !self.watcher.client_gone && !self.cut_short
+    }
+
+    /// Answers the client: the server's answer streamed as it comes
+    /// (`served`), or haproxy's page for `outcome.status`; then logs and
+    /// reports the end. True when the connection serves another request.
+    async fn finish(
+        mut self,
+        outcome: Outcome,
+        served: Option<Answered>,
+        backend: Arc<str>,
+        server: Option<Arc<str>>,
+        stream: &mut TcpStream,
+    ) -> bool {
+        let client_timeout = self.shared.timeouts.client;
+        let mut bytes_out = 0;
+        let (end, close) = match served {
+            Some(answered) => self.deliver(answered, stream, &mut bytes_out).await,
+            None if outcome.status == 0 => (DataEnd::Complete, true),
+            None => {
+                let wire = wire::encode(&wire::generated(outcome.status), self.manner);
+                let sent = body::write(stream, &wire.bytes, client_timeout).await;
+                bytes_out = wire.bytes.len() as u64;
+                let end = match sent {
+                    Ok(()) => DataEnd::Complete,
+                    Err(Relayed::ReceiverTimeout) => DataEnd::ClientTimeout,
+                    Err(_) => DataEnd::ClientAborted,
+                };
+                (end, wire.close)
+            }
+        };
+        let outcome = outcome.after_data(end);
+        let at = Instant::now();
+        let done = Event::Done {
+            id: self.id,
+            bytes_in: self.bytes_in,
+            bytes_out,
+        };
+        self.shared.core.dispatch_at(done, at);
+        if self.shared.httplog {
+            let ms = |t: Option<Instant>| t.map(|t| (t - self.started).as_millis() as u64);
+            let marks = [ms(self.connected_at), ms(self.answered_at), ms(Some(at))];
+            let line = self.log_line(&outcome, backend, server, marks, bytes_out);
+            self.shared.logger.traffic(self.shared.frontend, &line);
+        }
+        self.cut_short |= end != DataEnd::Complete;
+        !close && self.reusable()
+    }
+
+    /// Streams a server's answer to the client: its head, then its body
+    /// through one bounded buffer. How it ended, and whether the client
+    /// connection closes after it.
+    async fn deliver(
+        &mut self,
+        answered: Answered,
+        stream: &mut TcpStream,
+        bytes_out: &mut u64,
+    ) -> (DataEnd, bool) {
+        let Answered {
+            mut up,
+            head,
+            reuse,
+            server_timeout,
+        } = answered;
+        let streamed = wire::stream_head(&head, self.manner);
+        let idle = Idle {
+            read: server_timeout,
+            write: self.shared.timeouts.client,
+        };
+        let relayed = match body::write(stream, &streamed.head, idle.write).await {
+            Err(end) => end,
+            Ok(()) => {
+                *bytes_out = streamed.head.len() as u64;
+                let mut body_bytes = 0;
+                let relayed = match streamed.delivery {
+                    Delivery::Nothing => Relayed::Done,
+                    Delivery::AsSent(mut cursor) => {
+                        body::relay(
+                            &mut up.stream,
+                            &mut up.buf,
+                            stream,
+                            &mut cursor,
+                            idle,
+                            &mut body_bytes,
+                        )
+                        .await
+                    }
+                    Delivery::Dechunked => {
+                        body::relay_dechunked(
+                            &mut up.stream,
+                            &mut up.buf,
+                            stream,
+                            idle,
+                            &mut body_bytes,
+                        )
+                        .await
+                    }
+                };
+                *bytes_out += body_bytes;
+                relayed
+            }
+        };
+        let end = match relayed {
+            Relayed::Done => DataEnd::Complete,
+            Relayed::SenderClosed | Relayed::Malformed => DataEnd::ServerAborted,
+            Relayed::SenderTimeout => DataEnd::ServerTimeout,
+            Relayed::ReceiverGone => DataEnd::ClientAborted,
+            Relayed::ReceiverTimeout => DataEnd::ClientTimeout,
+        };
+        let whole = end == DataEnd::Complete && !self.cut_short;
+        if whole
+            && reuse
+            && head.keep_alive
+            && head.body != haven_core::http1::ResponseFraming::UntilClose
+        {
+            self.shared.pool.park(up);
+        }
+        (end, streamed.close)
+    }
     /// The `option httplog` line of a finished request. `marks` are the
     /// connect, response and end times in ms since the request was read;
     /// `bytes` were sent to the client.

@@ -1,11 +1,107 @@
 //! Writing a response to the client as haproxy's HTX does: lower-case
-//! header names, the length recomputed from the whole body, the
-//! connection's own headers replaced by ours.
+//! header names, the connection's own headers replaced by ours. A
+//! server's answer keeps the framing it was sent with ([`stream_head`]);
+//! haproxy's own pages and the stats are written whole ([`encode`]).
 
-use crate::forward::{canonical_reason, Answer};
+use crate::body::Cursor;
+use crate::forward::canonical_reason;
 use bytes::Bytes;
+use haven_core::http1::{ResponseFraming, ResponseHead};
 use haven_core::proxy::{closes_connection, error_body, error_reason};
 use std::io::Write;
+
+/// A whole answer of haven's own: a generated page, the stats.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    /// Status code, 100 to 999.
+    pub(crate) status: u16,
+    /// The reason phrase when it is not the status's usual one.
+    pub(crate) reason: Option<String>,
+    /// Headers in order, names lower-cased.
+    pub(crate) headers: Vec<(String, Vec<u8>)>,
+    pub(crate) body: Bytes,
+}
+
+impl Answer {
+    /// The first value of header `name` (lower-case).
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+/// How a server's body goes on to the client.
+#[derive(Debug)]
+pub(crate) enum Delivery {
+    /// No body (HEAD, 1xx, 204, 304, or an empty one).
+    Nothing,
+    /// As the server framed it.
+    AsSent(Cursor),
+    /// Chunked by the server, for a client that cannot read chunks: the
+    /// data alone, and the connection closes to end it.
+    Dechunked,
+}
+
+/// A server's response head ready for the client, and how its body follows.
+#[derive(Debug)]
+pub(crate) struct Streamed {
+    /// Status line and headers.
+    pub(crate) head: Vec<u8>,
+    pub(crate) delivery: Delivery,
+    /// True when the client connection closes after the answer.
+    pub(crate) close: bool,
+}
+
+/// The head of a server's answer `head` to a request made in `manner`,
+/// its framing kept as sent: `Content-Length` stays, chunked stays
+/// chunked (trailers and all), an answer delimited by the server's close
+/// closes the client connection too, as haproxy does.
+pub(crate) fn stream_head(head: &ResponseHead, manner: Manner) -> Streamed {
+    let dechunk = head.body == ResponseFraming::Chunked && manner.http10;
+    let until_close = head.body == ResponseFraming::UntilClose;
+    let close = !manner.keep_alive || closes_connection(head.code) || dechunk || until_close;
+    let mut out = Vec::with_capacity(512);
+    let reason = if head.reason.is_empty() {
+        canonical_reason(head.code).unwrap_or("")
+    } else {
+        head.reason.as_str()
+    };
+    let _ = write!(out, "HTTP/1.1 {} {reason}\r\n", head.code);
+    let bodiless = matches!(head.code, 100..=199 | 204 | 304);
+    for (name, value) in &head.headers {
+        let framing_kept = match name.as_str() {
+            "content-length" => head.body != ResponseFraming::Chunked && (manner.head || !bodiless),
+            "transfer-encoding" => head.body == ResponseFraming::Chunked && !dechunk,
+            _ => false,
+        };
+        if framing_kept || !connection_header(name) {
+            header(&mut out, name, value);
+        }
+    }
+    connection_line(&mut out, close, manner);
+    out.extend_from_slice(b"\r\n");
+    let delivery = match head.body {
+        ResponseFraming::Empty | ResponseFraming::Length(0) => Delivery::Nothing,
+        ResponseFraming::Chunked if dechunk => Delivery::Dechunked,
+        framing => Delivery::AsSent(Cursor::response(framing)),
+    };
+    Streamed {
+        head: out,
+        delivery,
+        close,
+    }
+}
+
+/// The `connection` header the client's manner and our `close` call for.
+fn connection_line(out: &mut Vec<u8>, close: bool, manner: Manner) {
+    if close {
+        out.extend_from_slice(b"connection: close\r\n");
+    } else if manner.http10 {
+        out.extend_from_slice(b"connection: keep-alive\r\n");
+    }
+}
 
 /// A response ready for the socket.
 #[derive(Debug)]
@@ -71,11 +167,7 @@ pub(crate) fn encode(answer: &Answer, manner: Manner) -> Wire {
             header(&mut out, name, value);
         }
     }
-    if close {
-        out.extend_from_slice(b"connection: close\r\n");
-    } else if manner.http10 {
-        out.extend_from_slice(b"connection: keep-alive\r\n");
-    }
+    connection_line(&mut out, close, manner);
     out.extend_from_slice(b"\r\n");
     if !manner.head && !bodiless {
         out.extend_from_slice(&answer.body);
@@ -111,6 +203,62 @@ mod tests {
             );
             assert!(!wire.close);
         }
+    }
+
+    fn server_head(text: &str) -> haven_core::http1::ResponseHead {
+        haven_core::http1::parse_response_head(text.as_bytes(), false)
+            .expect("valid")
+            .expect("complete")
+            .0
+    }
+
+    #[test]
+    fn a_servers_framing_is_kept_as_sent() {
+        let chunked = server_head(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 5\r\nX-A: 1\r\n\r\n",
+        );
+        let out = stream_head(&chunked, KEEP);
+        let text = String::from_utf8(out.head).expect("utf-8");
+        assert_eq!(
+            text,
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\nx-a: 1\r\n\r\n"
+        );
+        assert!(matches!(out.delivery, Delivery::AsSent(Cursor::Chunked(_))));
+        assert!(!out.close);
+
+        let sized = stream_head(
+            &server_head("HTTP/1.1 404 Gone Fishing\r\nContent-Length: 3\r\n\r\n"),
+            KEEP,
+        );
+        let text = String::from_utf8(sized.head).expect("utf-8");
+        assert_eq!(
+            text,
+            "HTTP/1.1 404 Gone Fishing\r\ncontent-length: 3\r\n\r\n"
+        );
+
+        let until_close = stream_head(&server_head("HTTP/1.0 200 OK\r\n\r\n"), KEEP);
+        assert!(
+            until_close.close,
+            "an answer ended by a close closes the client too"
+        );
+        assert!(matches!(
+            until_close.delivery,
+            Delivery::AsSent(Cursor::UntilClose)
+        ));
+    }
+
+    #[test]
+    fn an_http10_client_gets_chunks_undone_and_a_close() {
+        let chunked = server_head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        let manner = Manner {
+            http10: true,
+            ..KEEP
+        };
+        let out = stream_head(&chunked, manner);
+        let text = String::from_utf8(out.head).expect("utf-8");
+        assert_eq!(text, "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n");
+        assert!(matches!(out.delivery, Delivery::Dechunked));
+        assert!(out.close);
     }
 
     #[test]

@@ -56,12 +56,23 @@ impl ChunkedDecoder {
     /// Decodes from `input`, appending data to `out`; returns how many
     /// bytes were consumed (fewer than `input.len()` only once done).
     pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, ChunkError> {
+        self.walk(input, |data| out.extend_from_slice(data))
+    }
+
+    /// Follows the encoding through `input` without copying anything, for
+    /// a body forwarded as it was sent: how many bytes of `input` belong
+    /// to the body (fewer than `input.len()` only once done).
+    pub fn scan(&mut self, input: &[u8]) -> Result<usize, ChunkError> {
+        self.walk(input, |_| {})
+    }
+
+    fn walk(&mut self, input: &[u8], mut data: impl FnMut(&[u8])) -> Result<usize, ChunkError> {
         let mut i = 0;
         while i < input.len() && self.state != State::Done {
             let b = input[i];
             if self.state == State::Data {
                 let take = (input.len() - i).min(usize::try_from(self.size).unwrap_or(usize::MAX));
-                out.extend_from_slice(&input[i..i + take]);
+                data(&input[i..i + take]);
                 self.size -= take as u64;
                 i += take;
                 if self.size == 0 {
@@ -179,6 +190,24 @@ mod tests {
         assert_eq!(
             decode(b"11111111111111111\r\n").map(|_| ()),
             Err(ChunkError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn scanning_finds_the_same_end_as_decoding() {
+        let body = b"5\r\nhello\r\n0\r\nX-T: 1\r\n\r\nNEXT";
+        let end = body.len() - b"NEXT".len();
+        for split in 0..end {
+            let mut d = ChunkedDecoder::default();
+            let first = d.scan(&body[..split]).expect("valid");
+            assert_eq!(first, split);
+            let rest = d.scan(&body[split..]).expect("valid");
+            assert!(d.is_done());
+            assert_eq!(&body[split + rest..], b"NEXT");
+        }
+        assert_eq!(
+            ChunkedDecoder::default().scan(b"5\nhello"),
+            Err(ChunkError::Syntax)
         );
     }
 

@@ -95,6 +95,9 @@ pub(super) struct Stream {
     pub(super) retries: u32,
     pub(super) redispatched: bool,
     pub(super) client_gone: bool,
+    /// The request can be sent again whole (an L7 retry): false once part
+    /// of a body too large to keep has gone to a server.
+    pub(super) replayable: bool,
     pub(super) queued_for: Option<Duration>,
 }
 
@@ -250,6 +253,7 @@ impl Flow {
                 retries: 0,
                 redispatched: false,
                 client_gone: false,
+                replayable: true,
                 queued_for: None,
             },
         );
@@ -362,6 +366,55 @@ impl Flow {
             }
             self.dequeue(now, s.backend, timers);
         }
+    }
+
+    /// The body of request `id` streams to its server (it is larger than
+    /// the buffer): no L7 retry from now on, as haproxy retries only what
+    /// it still holds whole, and `timeout server` waits until the request
+    /// is sent ([`Flow::handle_request_sent`]).
+    pub fn handle_body_streaming(&mut self, id: StreamId, timers: &mut dyn Timers<Timer>) {
+        if let Some(s) = self.streams.get_mut(&id) {
+            s.replayable = false;
+            timers.cancel(Timer::Server(id));
+        }
+    }
+
+    /// The streamed request `id` is sent whole: the wait for its response
+    /// begins (`timeout server`).
+    pub fn handle_request_sent(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        timers: &mut dyn Timers<Timer>,
+    ) {
+        let Some(s) = self.streams.get(&id).filter(|s| s.phase == Phase::Waiting) else {
+            return;
+        };
+        if let Some(t) = self.backends[&s.backend].timeout_server {
+            timers.arm(Timer::Server(id), now + t);
+        }
+    }
+
+    /// The client of `id` left, or stopped sending (`timed_out`: `timeout
+    /// client`), in the middle of a body streaming to the server: the
+    /// request ends (`CD`, or 408 `cD`) and its server slot frees up.
+    pub fn handle_client_aborted(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        timed_out: bool,
+        timers: &mut dyn Timers<Timer>,
+    ) {
+        if !self
+            .streams
+            .get(&id)
+            .is_some_and(|s| s.phase == Phase::Waiting)
+        {
+            return;
+        }
+        timers.cancel(Timer::Server(id));
+        let (status, termination) = if timed_out { (408, "cD") } else { (0, "CD") };
+        self.fail_waiting(now, id, status, termination, timers);
     }
 
     /// The client of `id` went away.

@@ -1,21 +1,25 @@
 //! Per-request decisions as HAProxy makes them (spec/haproxy.md §4):
 //! routing, server choice, `maxconn` queues and `timeout queue`, connect
 //! retries, `retry-on` and `option redispatch`, `abortonclose`, connect / server
-//! timeouts, and the termination state of each request.
+//! timeouts, and the termination state of each request, including one
+//! whose body or tunnel was cut short ([`DataEnd`]).
 //!
 //! Driving contract: the driver reports what happens to a request
 //! (`handle_request`, `handle_connected`, `handle_connect_failed`,
 //! `handle_server_failed`, `handle_response`, `handle_done`,
-//! `handle_client_closed`) and fires
+//! `handle_client_closed`; for a streamed body `handle_body_streaming`,
+//! `handle_request_sent`, `handle_client_aborted`) and fires
 //! [`Timer`]s; it performs the [`Output`]s in order.
 
 mod admin;
+mod data;
 mod errors;
 mod flow;
 mod forwardfor;
 mod retry;
 
 pub use admin::{AdminAction, WeightChange};
+pub use data::DataEnd;
 pub use errors::{closes_connection, error_body, error_response, reason as error_reason};
 pub use flow::{Flow, Outcome, Output, StreamId, Timer};
 pub use forwardfor::adds_forwarded_for;

@@ -112,7 +112,8 @@ impl Flow {
 
     /// Sends `id`, which its server failed, again at once when retries
     /// are left: redispatched as after a failed connection, else to the
-    /// same server. False when no retry is left.
+    /// same server. False when no retry is left, or the request cannot be
+    /// sent again.
     pub(super) fn l7_retry(
         &mut self,
         now: Instant,
@@ -122,7 +123,7 @@ impl Flow {
         let Some((s, b)) = stream_and_backend(&mut self.streams, &mut self.backends, id) else {
             return false;
         };
-        if s.retries >= b.retries {
+        if s.retries >= b.retries || !s.replayable {
             return false;
         }
         timers.cancel(Timer::Server(id));
