@@ -135,12 +135,26 @@ where
         if cursor.is_done() {
             return Relayed::Done;
         }
-        match read(from, buf, idle.read).await {
-            Ok(true) => {}
-            Ok(false) if matches!(cursor, Cursor::UntilClose) => return Relayed::Done,
-            Ok(false) => return Relayed::SenderClosed,
-            Err(end) => return end,
+        if let Some(end) = refill(from, buf, idle, matches!(cursor, Cursor::UntilClose)).await {
+            return end;
         }
+    }
+}
+
+/// Reads more of a body into `buf`; `Some` when the relay ends there: the
+/// sender closed (the body's end when it is `until_close`), went quiet or
+/// broke.
+async fn refill<R: AsyncRead + Unpin + ?Sized>(
+    from: &mut R,
+    buf: &mut BytesMut,
+    idle: Idle,
+    until_close: bool,
+) -> Option<Relayed> {
+    match read(from, buf, idle.read).await {
+        Ok(true) => None,
+        Ok(false) if until_close => Some(Relayed::Done),
+        Ok(false) => Some(Relayed::SenderClosed),
+        Err(end) => Some(end),
     }
 }
 
@@ -221,10 +235,8 @@ where
         if decoder.is_done() {
             return Relayed::Done;
         }
-        match read(from, buf, idle.read).await {
-            Ok(true) => {}
-            Ok(false) => return Relayed::SenderClosed,
-            Err(end) => return end,
+        if let Some(end) = refill(from, buf, idle, false).await {
+            return end;
         }
     }
 }

@@ -80,6 +80,14 @@ async fn read_until(s: &mut TcpStream, marker: &[u8], have: &mut Vec<u8>) {
     }
 }
 
+/// A client connection to `fe` that has sent `GET path`.
+async fn send_get(fe: SocketAddr, path: &str) -> TcpStream {
+    let mut c = TcpStream::connect(fe).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+    c.write_all(request.as_bytes()).await.expect("send");
+    c
+}
+
 /// haven in front of the one server at `server`.
 async fn haven(server: SocketAddr) -> (haven_runtime::Running, SocketAddr) {
     let port = free_port();
@@ -116,10 +124,7 @@ async fn a_large_download_reaches_the_client_as_it_comes() {
     })
     .await;
     let (running, fe) = haven(server).await;
-    let mut c = TcpStream::connect(fe).await.expect("connect");
-    c.write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .expect("send");
+    let mut c = send_get(fe, "/big").await;
     let mut got = Vec::new();
     read_until(&mut c, b"xxxx", &mut got).await;
     let text = String::from_utf8_lossy(&got[..got.len().min(200)]).into_owned();
@@ -161,10 +166,7 @@ async fn a_chunked_stream_arrives_chunk_by_chunk_with_its_trailer() {
     })
     .await;
     let (running, fe) = haven(server).await;
-    let mut c = TcpStream::connect(fe).await.expect("connect");
-    c.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .expect("send");
+    let mut c = send_get(fe, "/events").await;
     let mut got = Vec::new();
     for i in 0..3 {
         read_until(&mut c, format!("data: {i}\n\n\r\n").as_bytes(), &mut got).await;
@@ -319,10 +321,7 @@ async fn interim_answers_are_forwarded_before_the_final_one() {
     })
     .await;
     let (running, fe) = haven(server).await;
-    let mut c = TcpStream::connect(fe).await.expect("connect");
-    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .expect("send");
+    let mut c = send_get(fe, "/").await;
     let mut got = Vec::new();
     read_until(&mut c, b"ok", &mut got).await;
     let text = String::from_utf8_lossy(&got).into_owned();
@@ -348,10 +347,7 @@ async fn a_truncated_answer_arrives_truncated() {
     })
     .await;
     let (running, fe) = haven(server).await;
-    let mut c = TcpStream::connect(fe).await.expect("connect");
-    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .expect("send");
+    let mut c = send_get(fe, "/").await;
     let mut got = Vec::new();
     let _ = timeout(DEADLINE, c.read_to_end(&mut got))
         .await
@@ -383,10 +379,7 @@ async fn a_client_leaving_mid_download_closes_the_server_side() {
     })
     .await;
     let (running, fe) = haven(server).await;
-    let mut c = TcpStream::connect(fe).await.expect("connect");
-    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .expect("send");
+    let mut c = send_get(fe, "/").await;
     let mut got = Vec::new();
     read_exactly(&mut c, 1 << 20, &mut got).await;
     drop(c);
@@ -417,10 +410,7 @@ async fn a_slow_reader_holds_the_server_back() {
     })
     .await;
     let (running, fe) = haven(server).await;
-    let mut c = TcpStream::connect(fe).await.expect("connect");
-    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .expect("send");
+    let c = send_get(fe, "/").await;
     // Wait until the server stops making progress: no new write for a
     // while means it is blocked on a full socket.
     loop {
