@@ -50,8 +50,9 @@ pub(crate) fn canonical_reason(status: u16) -> Option<&'static str> {
 pub(crate) struct ConnectFailed;
 
 /// The request head as it goes to a server: HTTP/1.1, the client's
-/// connection headers left out, `extra` added, and the body's framing
-/// as the client sent it.
+/// connection headers left out (but `te: trailers`, which haproxy keeps
+/// when the client offered trailers plainly), `extra` added, and the
+/// body's framing as the client sent it.
 pub(crate) fn request_head(head: &Head, extra: Option<(&str, &str)>) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     let _ = write!(out, "{} {} HTTP/1.1\r\n", head.method, head.target);
@@ -65,6 +66,15 @@ pub(crate) fn request_head(head: &Head, extra: Option<(&str, &str)>) -> Vec<u8> 
         out.extend_from_slice(b": ");
         out.extend_from_slice(value);
         out.extend_from_slice(b"\r\n");
+    }
+    let trailers = head
+        .headers
+        .iter()
+        .filter(|(name, _)| name == "te")
+        .flat_map(|(_, v)| v.split(|&b| b == b','))
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"trailers"));
+    if trailers {
+        out.extend_from_slice(b"te: trailers\r\n");
     }
     match head.body {
         BodyFraming::Empty => {}

@@ -164,7 +164,7 @@ async fn read_head(
                 return Ok((head, len));
             }
             Ok(None) => {}
-            Err(_) => return Err(Stop::Refuse(400, "PR--")),
+            Err(e) => return Err(Stop::Refuse(e.status(), "PR--")),
         }
         let idle = buf.is_empty();
         if idle && *draining.borrow() {

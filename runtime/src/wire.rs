@@ -61,7 +61,11 @@ pub(crate) struct Streamed {
 pub(crate) fn stream_head(head: &ResponseHead, manner: Manner) -> Streamed {
     let dechunk = head.body == ResponseFraming::Chunked && manner.http10;
     let until_close = head.body == ResponseFraming::UntilClose;
-    let close = !manner.keep_alive || closes_connection(head.code) || dechunk || until_close;
+    let close = !manner.keep_alive
+        || closes_connection(head.code)
+        || dechunk
+        || until_close
+        || head.suspect_framing;
     let mut out = Vec::with_capacity(512);
     let reason = if head.reason.is_empty() {
         canonical_reason(head.code).unwrap_or("")
@@ -221,10 +225,11 @@ mod tests {
         let text = String::from_utf8(out.head).expect("utf-8");
         assert_eq!(
             text,
-            "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\nx-a: 1\r\n\r\n"
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\nx-a: 1\r\nconnection: close\r\n\r\n",
+            "both framings: the length goes, the client connection closes after"
         );
         assert!(matches!(out.delivery, Delivery::AsSent(Cursor::Chunked(_))));
-        assert!(!out.close);
+        assert!(out.close);
 
         let sized = stream_head(
             &server_head("HTTP/1.1 404 Gone Fishing\r\nContent-Length: 3\r\n\r\n"),

@@ -28,13 +28,15 @@ pub struct Head {
     pub headers: Vec<(String, Vec<u8>)>,
     /// How the body is delimited.
     pub body: BodyFraming,
-    /// True when the connection may serve another request afterwards.
+    /// True when the connection may serve another request afterwards:
+    /// never after a head that gave both `Transfer-Encoding` and
+    /// `Content-Length` (a smuggling attempt, as haproxy treats it).
     pub keep_alive: bool,
     /// True on `Expect: 100-continue`.
     pub expect_continue: bool,
 }
 
-/// Why a head is refused; every case is answered with a 400.
+/// Why a head is refused; answered with [`HeadError::status`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum HeadError {
     /// The head does not fit in the buffer.
@@ -52,6 +54,21 @@ pub enum HeadError {
     /// `Transfer-Encoding` does not end with one `chunked`.
     #[error("invalid Transfer-Encoding")]
     BadTransferEncoding,
+    /// `Transfer-Encoding` ends in one `chunked` but names other codings
+    /// before it, which haproxy does not decode.
+    #[error("unsupported transfer coding")]
+    UnsupportedCoding,
+}
+
+impl HeadError {
+    /// The status haproxy answers: 422 for a coding it cannot undo, 400
+    /// for the rest.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::UnsupportedCoding => 422,
+            _ => 400,
+        }
+    }
 }
 
 /// Parses the head at the start of `buf`. `Ok(None)`: not complete yet;
@@ -77,17 +94,21 @@ pub fn parse_head(buf: &[u8], max: usize) -> Result<Option<(Head, usize)>, HeadE
         .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))
         .collect();
     let body = framing(&headers)?;
+    let mut both_framings = false;
     if body == BodyFraming::Chunked {
+        let before = headers.len();
         headers.retain(|(n, _)| n != "content-length");
+        both_framings = headers.len() != before;
     }
     let has_token = |name: &str, token: &str| {
         values(&headers, name).any(|v| v.eq_ignore_ascii_case(token.as_bytes()))
     };
-    let keep_alive = if minor == 0 {
-        has_token("connection", "keep-alive")
-    } else {
-        !has_token("connection", "close")
-    };
+    let keep_alive = !both_framings
+        && if minor == 0 {
+            has_token("connection", "keep-alive")
+        } else {
+            !has_token("connection", "close")
+        };
     Ok(Some((
         Head {
             method: method.to_owned(),
@@ -116,17 +137,14 @@ pub(super) fn values<'a>(
 
 /// The body framing, with RFC 9112 §6.3's rules: chunked wins over a
 /// length, every length must agree, a transfer coding must end in
-/// `chunked`.
+/// `chunked`, and haproxy decodes no other.
 fn framing(headers: &[(String, Vec<u8>)]) -> Result<BodyFraming, HeadError> {
-    let codings: Vec<&[u8]> = values(headers, "transfer-encoding").collect();
-    if !codings.is_empty() {
-        let chunked = |c: &[u8]| c.eq_ignore_ascii_case(b"chunked");
-        let last_only = codings.iter().filter(|c| chunked(c)).count() == 1
-            && codings.last().is_some_and(|c| chunked(c));
-        if !last_only {
-            return Err(HeadError::BadTransferEncoding);
-        }
-        return Ok(BodyFraming::Chunked);
+    if let Some(only_chunked) = transfer_codings(headers)? {
+        return if only_chunked {
+            Ok(BodyFraming::Chunked)
+        } else {
+            Err(HeadError::UnsupportedCoding)
+        };
     }
     let mut length = None;
     for v in values(headers, "content-length") {
@@ -141,6 +159,23 @@ fn framing(headers: &[(String, Vec<u8>)]) -> Result<BodyFraming, HeadError> {
         length = Some(n);
     }
     Ok(length.map_or(BodyFraming::Empty, BodyFraming::Length))
+}
+
+/// The `Transfer-Encoding` of a message: `None` without one, `Some(true)`
+/// for `chunked` alone, `Some(false)` for other codings then `chunked`;
+/// an error unless it ends in exactly one `chunked`.
+pub(super) fn transfer_codings(headers: &[(String, Vec<u8>)]) -> Result<Option<bool>, HeadError> {
+    let codings: Vec<&[u8]> = values(headers, "transfer-encoding").collect();
+    if codings.is_empty() {
+        return Ok(None);
+    }
+    let chunked = |c: &[u8]| c.eq_ignore_ascii_case(b"chunked");
+    let last_only = codings.iter().filter(|c| chunked(c)).count() == 1
+        && codings.last().is_some_and(|c| chunked(c));
+    if !last_only {
+        return Err(HeadError::BadTransferEncoding);
+    }
+    Ok(Some(codings.len() == 1))
 }
 
 #[cfg(test)]
@@ -219,6 +254,8 @@ mod tests {
         let h = head("POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n");
         assert_eq!(h.body, BodyFraming::Chunked);
         assert!(h.headers.iter().all(|(n, _)| n != "content-length"));
+        assert!(!h.keep_alive, "both framings close the connection after");
+        assert!(head("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").keep_alive);
     }
 
     #[test]
@@ -229,13 +266,10 @@ mod tests {
             ))
         };
         assert_eq!(
-            te("gzip, chunked", "HTTP/1.1")
-                .expect("valid")
-                .expect("complete")
-                .0
-                .body,
-            BodyFraming::Chunked
+            te("gzip, chunked", "HTTP/1.1"),
+            Err(HeadError::UnsupportedCoding)
         );
+        assert_eq!(HeadError::UnsupportedCoding.status(), 422);
         for bad in ["chunked, gzip", "chunked, chunked", "identity", "xchunked"] {
             assert_eq!(
                 te(bad, "HTTP/1.1"),

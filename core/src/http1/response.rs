@@ -1,7 +1,7 @@
 //! A server's response head: status, headers, how the body is delimited,
 //! and whether the connection may carry another request.
 
-use super::head::values;
+use super::head::{transfer_codings, values};
 
 /// How a response body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,10 @@ pub struct ResponseHead {
     pub body: ResponseFraming,
     /// True when the connection may serve another request.
     pub keep_alive: bool,
+    /// Its framing calls for closing the client connection after it too:
+    /// `Transfer-Encoding` in an HTTP/1.0 answer, or beside a
+    /// `Content-Length` (RFC 9112 §6.1, as haproxy).
+    pub suspect_framing: bool,
 }
 
 /// Why a response head is refused (the server's answer is broken: 502).
@@ -66,15 +70,14 @@ pub fn parse_response_head(
     } else {
         !has("connection", "close")
     };
+    let chunked = transfer_codings(&headers).map_err(|_| ResponseError)?.is_some();
+    let suspect_framing = chunked && (minor == 0 || tokens("content-length").next().is_some());
     let length = tokens("content-length")
         .next()
         .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok());
     let body = if head_request || matches!(code, 100..=199 | 204 | 304) {
         ResponseFraming::Empty
-    } else if tokens("transfer-encoding")
-        .last()
-        .is_some_and(|t| t.eq_ignore_ascii_case(b"chunked"))
-    {
+    } else if chunked {
         ResponseFraming::Chunked
     } else if let Some(n) = length {
         ResponseFraming::Length(n)
@@ -87,7 +90,8 @@ pub fn parse_response_head(
             reason: resp.reason.unwrap_or("").to_owned(),
             headers,
             body,
-            keep_alive,
+            keep_alive: keep_alive && !suspect_framing,
+            suspect_framing,
         },
         len,
     )))
@@ -119,13 +123,18 @@ mod tests {
             parse("HTTP/1.1 204 No Content\r\n\r\n", false).body,
             ResponseFraming::Empty
         );
+        let both = parse(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 9\r\n\r\n",
+            false,
+        );
         assert_eq!(
-            parse(
-                "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 9\r\n\r\n",
-                false
-            )
-            .body,
-            ResponseFraming::Chunked
+            (both.body, both.keep_alive, both.suspect_framing),
+            (ResponseFraming::Chunked, false, true)
+        );
+        let old_chunked = parse("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false);
+        assert_eq!(
+            (old_chunked.body, old_chunked.suspect_framing),
+            (ResponseFraming::Chunked, true)
         );
         let old = parse("HTTP/1.0 200 OK\r\n\r\n", false);
         assert_eq!(
@@ -140,6 +149,18 @@ mod tests {
             .keep_alive
         );
         assert_eq!(parse("HTTP/1.1 599 Odd\r\n\r\n", false).reason, "Odd");
+    }
+
+    #[test]
+    fn transfer_codings_must_end_in_one_chunked() {
+        for bad in ["chunked, chunked", "chunked, gzip, chunked", "chunked, gzip", "gzip"] {
+            let text = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: {bad}\r\n\r\n");
+            assert_eq!(
+                parse_response_head(text.as_bytes(), false),
+                Err(ResponseError),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub fn error_body(status: u16) -> &'static str {
         403 => "<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\n",
         408 => "<html><body><h1>408 Request Time-out</h1>\nYour browser didn't send a complete request in time.\n</body></html>\n",
         413 => "<html><body><h1>413 Payload Too Large</h1>\nThe request entity exceeds the maximum allowed.\n</body></html>\n",
+        422 => "<html><body><h1>422 Unprocessable Content</h1>\nThe server cannot process the contained instructions.\n</body></html>\n",
         500 => "<html><body><h1>500 Internal Server Error</h1>\nAn internal server error occurred.\n</body></html>\n",
         502 => "<html><body><h1>502 Bad Gateway</h1>\nThe server returned an invalid or incomplete response.\n</body></html>\n",
         504 => "<html><body><h1>504 Gateway Time-out</h1>\nThe server didn't respond in time.\n</body></html>\n",
@@ -23,6 +24,7 @@ pub fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         408 => "Request Time-out",
         413 => "Payload Too Large",
+        422 => "Unprocessable Content",
         500 => "Internal Server Error",
         502 => "Bad Gateway",
         504 => "Gateway Time-out",
@@ -37,16 +39,21 @@ pub fn closes_connection(status: u16) -> bool {
 }
 
 /// The whole response as haproxy 2.6 sends it. Errors raised while a
-/// request is still being read (400, 408, 413) go out verbatim, in mixed
-/// case with `Connection: close`; the others pass through HTX and come
-/// out lower-case.
+/// request is still being read (400, 408, 413, 422) go out verbatim, in
+/// mixed case, with `Connection: close` but on 422; the others pass
+/// through HTX and come out lower-case.
 pub fn error_response(status: u16) -> String {
     let body = error_body(status);
     let (reason, len) = (reason(status), body.len());
-    if closes_connection(status) {
+    let verbatim = |connection: &str| {
         format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-length: {len}\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n{body}"
+            "HTTP/1.1 {status} {reason}\r\nContent-length: {len}\r\nCache-Control: no-cache\r\n{connection}Content-Type: text/html\r\n\r\n{body}"
         )
+    };
+    if closes_connection(status) {
+        verbatim("Connection: close\r\n")
+    } else if status == 422 {
+        verbatim("")
     } else {
         format!(
             "HTTP/1.1 {status} {reason}\r\ncontent-length: {len}\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n{body}"
@@ -74,6 +81,11 @@ mod tests {
         assert_eq!(
             error_response(400),
             "HTTP/1.1 400 Bad request\r\nContent-length: 90\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>\n"
+        );
+        // Captured from haproxy 2.6.12 refusing "gzip, chunked".
+        assert_eq!(
+            error_response(422),
+            "HTTP/1.1 422 Unprocessable Content\r\nContent-length: 116\r\nCache-Control: no-cache\r\nContent-Type: text/html\r\n\r\n<html><body><h1>422 Unprocessable Content</h1>\nThe server cannot process the contained instructions.\n</body></html>\n"
         );
         assert!(error_response(408)
             .starts_with("HTTP/1.1 408 Request Time-out\r\nContent-length: 110\r\n"));
