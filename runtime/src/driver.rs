@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::logger::Logger;
 use crate::mailbox::Mailboxes;
 use crate::probe;
-use haven_core::config::haproxy::{CliLevel, HaproxyConfig, HttpConnMode, ProxyKind};
+use haven_core::config::haproxy::{CliLevel, HaproxyConfig, HttpConnMode, ProxyKind, Timeouts};
 use haven_core::health::{self, CheckId, ProbeEvent};
 use haven_core::node::Node;
 use haven_core::proxy::{self, Outcome, ServerFailure, StreamId};
@@ -64,17 +64,24 @@ pub(crate) enum Event {
     },
 }
 
+/// Where and how a request reaches its server.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Connect {
+    pub(crate) addr: SocketAddr,
+    /// The backend keeps server connections alive.
+    pub(crate) reuse: bool,
+    /// How long the server may stay quiet (`timeout server`).
+    pub(crate) server_timeout: Option<std::time::Duration>,
+    /// How long either side of a tunnel may stay quiet (`timeout
+    /// tunnel`); without it, each side keeps its own timeout.
+    pub(crate) tunnel_timeout: Option<std::time::Duration>,
+}
+
 /// What the driver tells a request task to do.
 #[derive(Debug)]
 pub(crate) enum Command {
-    /// Connect to this server and send the request; `reuse`: the backend
-    /// keeps server connections alive; `server_timeout`: how long the
-    /// server may stay quiet (`timeout server`).
-    Connect {
-        addr: SocketAddr,
-        reuse: bool,
-        server_timeout: Option<std::time::Duration>,
-    },
+    /// Connect to a server and send the request.
+    Connect(Connect),
     /// Drop the attempt in progress.
     Abort,
     /// Answer with this response (stats page, CSV, 401).
@@ -431,17 +438,20 @@ impl Driver {
                 let addr = self.server_addr(backend, server);
                 let proxy = self.config().and_then(|c| c.proxies.get(backend));
                 let reuse = proxy.is_some_and(|p| p.options.http_conn == HttpConnMode::KeepAlive);
-                let server_timeout = proxy
-                    .and_then(|p| p.timeouts.server)
-                    .map(|t| std::time::Duration::from_nanos(t.as_nanos()));
+                let timeout = |pick: fn(&Timeouts) -> Option<haven_core::time::Duration>| {
+                    proxy
+                        .and_then(|p| pick(&p.timeouts))
+                        .map(|t| std::time::Duration::from_nanos(t.as_nanos()))
+                };
                 match addr.filter(|_| self.streams.in_progress(id)) {
                     Some(addr) => {
-                        let connect = Command::Connect {
+                        let connect = Connect {
                             addr,
                             reuse,
-                            server_timeout,
+                            server_timeout: timeout(|t| t.server),
+                            tunnel_timeout: timeout(|t| t.tunnel),
                         };
-                        self.streams.post(id, connect);
+                        self.streams.post(id, Command::Connect(connect));
                     }
                     None => {
                         let now = self.clock.now();

@@ -5,7 +5,7 @@
 
 use crate::body::{self, Relayed};
 use bytes::{Buf, BytesMut};
-use haven_core::http1::{parse_response_head, BodyFraming, Head, ResponseHead};
+use haven_core::http1::{parse_response_head, BodyFraming, Head, ResponseHead, Switch};
 use haven_core::proxy::ServerFailure;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -51,15 +51,21 @@ pub(crate) struct ConnectFailed;
 
 /// The request head as it goes to a server: HTTP/1.1, the client's
 /// connection headers left out (but `te: trailers`, which haproxy keeps
-/// when the client offered trailers plainly), `extra` added, and the
-/// body's framing as the client sent it.
+/// when the client offered trailers plainly, and `connection` and
+/// `upgrade` as sent on a request to switch protocols), `extra` added,
+/// and the body's framing as the client sent it.
 pub(crate) fn request_head(head: &Head, extra: Option<(&str, &str)>) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     let _ = write!(out, "{} {} HTTP/1.1\r\n", head.method, head.target);
+    // A request to switch protocols keeps the headers that ask for it.
+    let upgrading = matches!(head.switch(), Switch::Upgrade { .. });
     let kept = head
         .headers
         .iter()
-        .filter(|(name, _)| !NOT_FORWARDED.contains(&name.as_str()))
+        .filter(|(name, _)| {
+            let asks_upgrade = upgrading && matches!(name.as_str(), "connection" | "upgrade");
+            asks_upgrade || !NOT_FORWARDED.contains(&name.as_str())
+        })
         .map(|(name, value)| (name.as_str(), value.as_slice()));
     for (name, value) in kept.chain(extra.map(|(n, v)| (n, v.as_bytes()))) {
         out.extend_from_slice(name.as_bytes());

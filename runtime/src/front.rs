@@ -8,7 +8,7 @@
 use crate::request::{serve, ReadRequest, Shared};
 use crate::wire::Manner;
 use bytes::{Buf, BytesMut};
-use haven_core::http1::{parse_head, Head};
+use haven_core::http1::{parse_head, Head, Switch};
 use haven_core::proxy::error_response;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -201,11 +201,15 @@ async fn read_head(
 /// a wait that began at `accepted`.
 fn request_of(mut head: Head, len: usize, accepted: Instant) -> Result<ReadRequest, Stop> {
     let request_line = format!("{} {} HTTP/1.{}", head.method, head.target, head.minor);
-    head.target = origin_form(&head.target).ok_or(Stop::Refuse(400, "PR--"))?;
+    let switch = head.switch();
+    if switch != Switch::Connect {
+        head.target = origin_form(&head.target).ok_or(Stop::Refuse(400, "PR--"))?;
+    }
     let manner = Manner {
         head: head.method == "HEAD",
         http10: head.minor == 0,
         keep_alive: head.keep_alive,
+        switch,
     };
     Ok(ReadRequest {
         head,

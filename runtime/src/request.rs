@@ -5,14 +5,15 @@
 
 use crate::body::{self, Cursor, Idle, Relayed, BUFSIZE, MAXREWRITE};
 use crate::clock::Clock;
-use crate::driver::{Command, Core, Event};
+use crate::driver::{Command, Connect, Core, Event};
 use crate::forward::{request_head, Heard, Pool, Upstream};
 use crate::front::ClientTimeouts;
 use crate::logger::Logger;
+use crate::tunnel;
 use crate::wire::{self, Delivery, Manner};
 use bytes::{Bytes, BytesMut};
 use haven_core::config::haproxy::Forwardfor;
-use haven_core::http1::{BodyFraming, Head, ResponseHead};
+use haven_core::http1::{accepts_websocket, BodyFraming, Head, ResponseHead, Switch};
 use haven_core::log::haproxy::HttpLog;
 use haven_core::log::syslog::Civil;
 use haven_core::proxy::{adds_forwarded_for, DataEnd, Outcome, ServerFailure, StreamId};
@@ -328,10 +329,8 @@ enum Break {
 struct Answered {
     up: Upstream,
     head: ResponseHead,
-    /// The backend keeps server connections alive.
-    reuse: bool,
-    /// `timeout server`: how long the server may stay quiet.
-    server_timeout: Option<Duration>,
+    /// How the server was reached, with its timeouts.
+    to: Connect,
 }
 
 /// One request after its head was read: obeys the driver until it is
@@ -381,14 +380,10 @@ impl Exchange {
                 },
             };
             match command {
-                Command::Connect {
-                    addr,
-                    reuse,
-                    server_timeout,
-                } => {
+                Command::Connect(mut to) => {
                     answered = None;
-                    let reuse = reuse && !self.shared.server_close;
-                    match self.attempt(addr, reuse, server_timeout, stream, buf).await {
+                    to.reuse &= !self.shared.server_close;
+                    match self.attempt(to, stream, buf).await {
                         Ok(a) => answered = a,
                         Err(Break::Command(c)) => next = Some(c),
                         Err(Break::DriverGone) => return false,
@@ -418,7 +413,9 @@ impl Exchange {
                     server,
                 } => {
                     let served = answered.take().filter(|_| !generated);
-                    return self.finish(outcome, served, backend, server, stream).await;
+                    return self
+                        .finish(outcome, served, backend, server, (stream, buf))
+                        .await;
                 }
             }
         }
@@ -429,12 +426,11 @@ impl Exchange {
     /// the driver was told.
     async fn attempt(
         &mut self,
-        addr: SocketAddr,
-        reuse: bool,
-        server_timeout: Option<Duration>,
+        to: Connect,
         stream: &mut TcpStream,
         buf: &mut BytesMut,
     ) -> Result<Option<Answered>, Break> {
+        let server_timeout = to.server_timeout;
         let streaming = !self.body.is_done();
         let pool = Arc::clone(&self.shared.pool);
         let idle_client = !streaming;
@@ -443,7 +439,7 @@ impl Exchange {
         let opened = self
             .watcher
             .step(
-                pool.open(addr, reuse && !streaming),
+                pool.open(to.addr, to.reuse && !streaming),
                 idle_client.then_some((&mut *stream, &mut *buf)),
             )
             .await?;
@@ -502,7 +498,15 @@ impl Exchange {
                             let _ = body::write(stream, &bytes, self.shared.timeouts.client).await;
                         }
                     }
-                    Ok(Heard::Final(head)) => break Ok(head),
+                    Ok(Heard::Final(head)) => {
+                        if self.manner.switch == (Switch::Upgrade { websocket: true })
+                            && head.code == 101
+                            && !accepts_websocket(&head)
+                        {
+                            break Err(Upload::Server(ServerFailure::Junk));
+                        }
+                        break Ok(head);
+                    }
                     Err(ServerFailure::Empty) if up.pooled => {
                         if self
                             .watcher
@@ -536,12 +540,7 @@ impl Exchange {
                 self.shared
                     .core
                     .dispatch_at(Event::Response(self.id, head.code), at);
-                return Ok(Some(Answered {
-                    up,
-                    head,
-                    reuse,
-                    server_timeout,
-                }));
+                return Ok(Some(Answered { up, head, to }));
             }
             Err(Upload::Server(failure)) => Event::ServerFailed(self.id, failure),
             Err(Upload::Client { timed_out }) => Event::ClientAborted {
@@ -613,12 +612,12 @@ impl Exchange {
         served: Option<Answered>,
         backend: Arc<str>,
         server: Option<Arc<str>>,
-        stream: &mut TcpStream,
+        (stream, buf): (&mut TcpStream, &mut BytesMut),
     ) -> bool {
         let client_timeout = self.shared.timeouts.client;
         let mut bytes_out = 0;
         let (end, close) = match served {
-            Some(answered) => self.deliver(answered, stream, &mut bytes_out).await,
+            Some(answered) => self.deliver(answered, (stream, buf), &mut bytes_out).await,
             None if outcome.status == 0 => (DataEnd::Complete, true),
             None => {
                 let wire = wire::encode(&wire::generated(outcome.status), self.manner);
@@ -656,18 +655,13 @@ impl Exchange {
     async fn deliver(
         &mut self,
         answered: Answered,
-        stream: &mut TcpStream,
+        (stream, buf): (&mut TcpStream, &mut BytesMut),
         bytes_out: &mut u64,
     ) -> (DataEnd, bool) {
-        let Answered {
-            mut up,
-            head,
-            reuse,
-            server_timeout,
-        } = answered;
+        let Answered { mut up, head, to } = answered;
         let streamed = wire::stream_head(&head, self.manner);
         let idle = Idle {
-            read: server_timeout,
+            read: to.server_timeout,
             write: self.shared.timeouts.client,
         };
         let relayed = match body::write(stream, &streamed.head, idle.write).await {
@@ -687,6 +681,22 @@ impl Exchange {
                             &mut body_bytes,
                         )
                         .await
+                    }
+                    Delivery::Tunnel => {
+                        let client = tunnel::Side {
+                            stream,
+                            buf,
+                            idle: to.tunnel_timeout.or(self.shared.timeouts.client),
+                        };
+                        let server = tunnel::Side {
+                            stream: &mut up.stream,
+                            buf: &mut up.buf,
+                            idle: to.tunnel_timeout.or(to.server_timeout),
+                        };
+                        let (end, moved) = tunnel::run(client, server).await;
+                        self.bytes_in += moved.to_server;
+                        *bytes_out += moved.to_client;
+                        return (end, true);
                     }
                     Delivery::Dechunked => {
                         body::relay_dechunked(
@@ -712,7 +722,7 @@ impl Exchange {
         };
         let whole = end == DataEnd::Complete && !self.cut_short;
         if whole
-            && reuse
+            && to.reuse
             && head.keep_alive
             && head.body != haven_core::http1::ResponseFraming::UntilClose
         {

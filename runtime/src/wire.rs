@@ -6,7 +6,7 @@
 use crate::body::Cursor;
 use crate::forward::canonical_reason;
 use bytes::Bytes;
-use haven_core::http1::{ResponseFraming, ResponseHead};
+use haven_core::http1::{opens_tunnel, ResponseFraming, ResponseHead, Switch};
 use haven_core::proxy::{closes_connection, error_body, error_reason};
 use std::io::Write;
 
@@ -42,6 +42,9 @@ pub(crate) enum Delivery {
     /// Chunked by the server, for a client that cannot read chunks: the
     /// data alone, and the connection closes to end it.
     Dechunked,
+    /// The server switched protocols (or accepted a `CONNECT`): bytes
+    /// flow both ways until both sides close.
+    Tunnel,
 }
 
 /// A server's response head ready for the client, and how its body follows.
@@ -58,7 +61,13 @@ pub(crate) struct Streamed {
 /// its framing kept as sent: `Content-Length` stays, chunked stays
 /// chunked (trailers and all), an answer delimited by the server's close
 /// closes the client connection too, as haproxy does.
+///
+/// An answer that opens a tunnel keeps the server's `connection` and
+/// `upgrade` headers as sent, and the connection ends with the tunnel.
 pub(crate) fn stream_head(head: &ResponseHead, manner: Manner) -> Streamed {
+    if opens_tunnel(manner.switch, head) {
+        return tunnel_head(head);
+    }
     let dechunk = head.body == ResponseFraming::Chunked && manner.http10;
     let until_close = head.body == ResponseFraming::UntilClose;
     let close = !manner.keep_alive
@@ -67,12 +76,7 @@ pub(crate) fn stream_head(head: &ResponseHead, manner: Manner) -> Streamed {
         || until_close
         || head.suspect_framing;
     let mut out = Vec::with_capacity(512);
-    let reason = if head.reason.is_empty() {
-        canonical_reason(head.code).unwrap_or("")
-    } else {
-        head.reason.as_str()
-    };
-    let _ = write!(out, "HTTP/1.1 {} {reason}\r\n", head.code);
+    status_line(&mut out, head);
     let bodiless = matches!(head.code, 100..=199 | 204 | 304);
     for (name, value) in &head.headers {
         let framing_kept = match name.as_str() {
@@ -96,6 +100,34 @@ pub(crate) fn stream_head(head: &ResponseHead, manner: Manner) -> Streamed {
         delivery,
         close,
     }
+}
+
+/// The head of an answer that opens a tunnel: no body framing, the
+/// server's `connection` and `upgrade` headers kept.
+fn tunnel_head(head: &ResponseHead) -> Streamed {
+    let mut out = Vec::with_capacity(512);
+    status_line(&mut out, head);
+    for (name, value) in &head.headers {
+        if matches!(name.as_str(), "connection" | "upgrade") || !connection_header(name) {
+            header(&mut out, name, value);
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    Streamed {
+        head: out,
+        delivery: Delivery::Tunnel,
+        close: true,
+    }
+}
+
+/// `HTTP/1.1 <code> <reason>`: the server's reason, or the usual one.
+fn status_line(out: &mut Vec<u8>, head: &ResponseHead) {
+    let reason = if head.reason.is_empty() {
+        canonical_reason(head.code).unwrap_or("")
+    } else {
+        head.reason.as_str()
+    };
+    let _ = write!(out, "HTTP/1.1 {} {reason}\r\n", head.code);
 }
 
 /// The `connection` header the client's manner and our `close` call for.
@@ -125,6 +157,8 @@ pub(crate) struct Manner {
     pub(crate) http10: bool,
     /// The client asked to keep the connection, and we are not draining.
     pub(crate) keep_alive: bool,
+    /// What the request asks of the connection beyond one exchange.
+    pub(crate) switch: Switch,
 }
 
 /// haproxy's own response for `status` (503, 504, 400...).
@@ -195,6 +229,7 @@ mod tests {
         head: false,
         http10: false,
         keep_alive: true,
+        switch: Switch::None,
     };
 
     #[test]

@@ -5,99 +5,13 @@
 #[allow(dead_code)]
 mod common;
 
-use common::{config, free_port, DEFAULTS};
+use common::raw::{haven, raw_server, read_exactly, read_head, read_until, send_get, DEADLINE};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::time::timeout;
-
-const DEADLINE: Duration = Duration::from_secs(10);
-
-/// A server that takes one connection and hands it to `serve`.
-async fn raw_server<F, Fut>(serve: F) -> SocketAddr
-where
-    F: FnOnce(TcpStream) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        if let Ok((stream, _)) = listener.accept().await {
-            serve(stream).await;
-        }
-    });
-    addr
-}
-
-/// Reads a request head (up to its blank line) from `s`; the bytes past
-/// it come back too.
-async fn read_head(s: &mut TcpStream) -> (String, Vec<u8>) {
-    let mut buf = Vec::new();
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let rest = buf.split_off(end + 4);
-            return (String::from_utf8_lossy(&buf).into_owned(), rest);
-        }
-        let mut chunk = [0u8; 4096];
-        let n = s.read(&mut chunk).await.expect("read");
-        assert!(n > 0, "closed before the head's end");
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-/// Reads from `s` until `want` bytes came (or the end); what came.
-async fn read_exactly(s: &mut TcpStream, want: usize, have: &mut Vec<u8>) {
-    let mut chunk = vec![0u8; 65_536];
-    while have.len() < want {
-        let n = timeout(DEADLINE, s.read(&mut chunk))
-            .await
-            .expect("in time")
-            .expect("read");
-        if n == 0 {
-            return;
-        }
-        have.extend_from_slice(&chunk[..n]);
-    }
-}
-
-/// Reads from `s` until `marker` appears; what came.
-async fn read_until(s: &mut TcpStream, marker: &[u8], have: &mut Vec<u8>) {
-    let mut chunk = [0u8; 4096];
-    while !have.windows(marker.len()).any(|w| w == marker) {
-        let n = timeout(DEADLINE, s.read(&mut chunk))
-            .await
-            .expect("in time")
-            .expect("read");
-        assert!(
-            n > 0,
-            "closed before {:?}: {:?}",
-            String::from_utf8_lossy(marker),
-            String::from_utf8_lossy(have)
-        );
-        have.extend_from_slice(&chunk[..n]);
-    }
-}
-
-/// A client connection to `fe` that has sent `GET path`.
-async fn send_get(fe: SocketAddr, path: &str) -> TcpStream {
-    let mut c = TcpStream::connect(fe).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
-    c.write_all(request.as_bytes()).await.expect("send");
-    c
-}
-
-/// haven in front of the one server at `server`.
-async fn haven(server: SocketAddr) -> (haven_runtime::Running, SocketAddr) {
-    let port = free_port();
-    let text = format!(
-        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server s {server}\n"
-    );
-    let running = haven_runtime::start(config(&text)).await.expect("starts");
-    let fe = running.listeners[0].1;
-    (running, fe)
-}
 
 // Input: a server that sends the head and the first 64 kB of a 64 MB
 // body, then waits until the client has seen those bytes before it sends

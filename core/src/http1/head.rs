@@ -1,5 +1,7 @@
 //! The request head: request line and headers.
 
+use super::upgrade::{valid_websocket_key, Switch};
+
 /// Most headers in one request, as haproxy's default `tune.http.maxhdr`.
 pub const MAX_HEADERS: usize = 101;
 
@@ -58,6 +60,9 @@ pub enum HeadError {
     /// before it, which haproxy does not decode.
     #[error("unsupported transfer coding")]
     UnsupportedCoding,
+    /// A WebSocket handshake without a valid `Sec-WebSocket-Key`.
+    #[error("invalid WebSocket key")]
+    WebSocketKey,
 }
 
 impl HeadError {
@@ -109,18 +114,20 @@ pub fn parse_head(buf: &[u8], max: usize) -> Result<Option<(Head, usize)>, HeadE
         } else {
             !has_token("connection", "close")
         };
-    Ok(Some((
-        Head {
-            method: method.to_owned(),
-            target: target.to_owned(),
-            minor,
-            expect_continue: has_token("expect", "100-continue"),
-            keep_alive,
-            body,
-            headers,
-        },
-        len,
-    )))
+    let head = Head {
+        method: method.to_owned(),
+        target: target.to_owned(),
+        minor,
+        expect_continue: has_token("expect", "100-continue"),
+        keep_alive,
+        body,
+        headers,
+    };
+    let websocket = head.switch() == Switch::Upgrade { websocket: true };
+    if websocket && !valid_websocket_key(&head) {
+        return Err(HeadError::WebSocketKey);
+    }
+    Ok(Some((head, len)))
 }
 
 /// The comma-separated elements of every `name` header, trimmed.

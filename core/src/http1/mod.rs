@@ -1,13 +1,15 @@
 //! HTTP/1.1 framing: requests as haproxy's front side reads them (the
 //! head with its size and header-count limits, the body length rules that
 //! stop request smuggling), servers' response heads, and chunked
-//! decoding. Sans-IO: callers feed
+//! decoding, and when a connection turns into a tunnel. Sans-IO: callers feed
 //! bytes and get a decision back.
 
 mod chunked;
 mod head;
 mod response;
+mod upgrade;
 
 pub use chunked::{ChunkError, ChunkedDecoder};
 pub use head::{parse_head, BodyFraming, Head, HeadError, MAX_HEADERS};
 pub use response::{parse_response_head, ResponseError, ResponseFraming, ResponseHead};
+pub use upgrade::{accepts_websocket, opens_tunnel, Switch};

@@ -70,7 +70,9 @@ pub fn parse_response_head(
     } else {
         !has("connection", "close")
     };
-    let chunked = transfer_codings(&headers).map_err(|_| ResponseError)?.is_some();
+    let chunked = transfer_codings(&headers)
+        .map_err(|_| ResponseError)?
+        .is_some();
     let suspect_framing = chunked && (minor == 0 || tokens("content-length").next().is_some());
     let length = tokens("content-length")
         .next()
@@ -131,7 +133,10 @@ mod tests {
             (both.body, both.keep_alive, both.suspect_framing),
             (ResponseFraming::Chunked, false, true)
         );
-        let old_chunked = parse("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false);
+        let old_chunked = parse(
+            "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+            false,
+        );
         assert_eq!(
             (old_chunked.body, old_chunked.suspect_framing),
             (ResponseFraming::Chunked, true)
@@ -153,7 +158,12 @@ mod tests {
 
     #[test]
     fn transfer_codings_must_end_in_one_chunked() {
-        for bad in ["chunked, chunked", "chunked, gzip, chunked", "chunked, gzip", "gzip"] {
+        for bad in [
+            "chunked, chunked",
+            "chunked, gzip, chunked",
+            "chunked, gzip",
+            "gzip",
+        ] {
             let text = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: {bad}\r\n\r\n");
             assert_eq!(
                 parse_response_head(text.as_bytes(), false),

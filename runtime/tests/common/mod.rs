@@ -1,6 +1,10 @@
 //! What the real-mode tests share: an in-process HTTP backend, free
 //! loopback ports, configs from text, and raw HTTP/1.1 clients.
 
+// Not every test binary uses these.
+#[allow(dead_code)]
+pub(crate) mod raw;
+
 use bytes::Bytes;
 use haven_core::config::haproxy::{parse, HaproxyConfig, ParseOptions};
 use http_body_util::{BodyExt, Full};

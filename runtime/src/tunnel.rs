@@ -1,0 +1,134 @@
+//! A tunnel: once a server switched protocols (101) or accepted a
+//! `CONNECT` (2xx), bytes flow both ways, each direction through one
+//! bounded buffer, until both sides have closed. A side that closes its
+//! sending half has that close passed on; a reset, or a side quiet
+//! longer than its idle timeout, ends the tunnel at once.
+
+use crate::body::{self, Cursor, Idle, Relayed};
+use bytes::BytesMut;
+use haven_core::proxy::DataEnd;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+/// One side of a tunnel: its connection, what was read from it and not
+/// yet passed on, and how long it may stay quiet.
+pub(crate) struct Side<'a> {
+    pub(crate) stream: &'a mut TcpStream,
+    pub(crate) buf: &'a mut BytesMut,
+    pub(crate) idle: Option<Duration>,
+}
+
+/// Bytes that went through a tunnel, each way.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Moved {
+    pub(crate) to_server: u64,
+    pub(crate) to_client: u64,
+}
+
+/// Runs the tunnel between `client` and `server` to its end: how it
+/// ended (a clean close both ways is complete) and what went through.
+pub(crate) async fn run(client: Side<'_>, server: Side<'_>) -> (DataEnd, Moved) {
+    let (mut to_server, mut to_client) = (0, 0);
+    let (client_idle, server_idle) = (client.idle, server.idle);
+    let (client_buf, server_buf) = (client.buf, server.buf);
+    let (mut client_read, mut client_write) = client.stream.split();
+    let (mut server_read, mut server_write) = server.stream.split();
+    let upward = async {
+        let idle = Idle {
+            read: client_idle,
+            write: server_idle,
+        };
+        let mut cursor = Cursor::UntilClose;
+        let out = body::relay(
+            &mut client_read,
+            client_buf,
+            &mut server_write,
+            &mut cursor,
+            idle,
+            &mut to_server,
+        )
+        .await;
+        if out == Relayed::Done {
+            let _ = server_write.shutdown().await;
+        }
+        out
+    };
+    let downward = async {
+        let idle = Idle {
+            read: server_idle,
+            write: client_idle,
+        };
+        let mut cursor = Cursor::UntilClose;
+        let out = body::relay(
+            &mut server_read,
+            server_buf,
+            &mut client_write,
+            &mut cursor,
+            idle,
+            &mut to_client,
+        )
+        .await;
+        if out == Relayed::Done {
+            let _ = client_write.shutdown().await;
+        }
+        out
+    };
+    let end = both_ways(upward, downward).await;
+    let moved = Moved {
+        to_server,
+        to_client,
+    };
+    (end, moved)
+}
+
+/// Waits for both directions; the first that fails ends the tunnel.
+async fn both_ways(
+    upward: impl std::future::Future<Output = Relayed>,
+    downward: impl std::future::Future<Output = Relayed>,
+) -> DataEnd {
+    tokio::pin!(upward, downward);
+    let (mut up_done, mut down_done) = (false, false);
+    loop {
+        tokio::select! {
+            biased;
+            out = &mut upward, if !up_done => {
+                if out != Relayed::Done {
+                    return from_client(out);
+                }
+                up_done = true;
+            }
+            out = &mut downward, if !down_done => {
+                if out != Relayed::Done {
+                    return from_server(out);
+                }
+                down_done = true;
+            }
+        }
+        if up_done && down_done {
+            return DataEnd::Complete;
+        }
+    }
+}
+
+/// How the client-to-server direction ended, as the log tells it.
+fn from_client(out: Relayed) -> DataEnd {
+    match out {
+        Relayed::SenderTimeout => DataEnd::ClientTimeout,
+        Relayed::ReceiverGone => DataEnd::ServerAborted,
+        Relayed::ReceiverTimeout => DataEnd::ServerTimeout,
+        Relayed::Done => DataEnd::Complete,
+        Relayed::SenderClosed | Relayed::Malformed => DataEnd::ClientAborted,
+    }
+}
+
+/// How the server-to-client direction ended, as the log tells it.
+fn from_server(out: Relayed) -> DataEnd {
+    match out {
+        Relayed::SenderTimeout => DataEnd::ServerTimeout,
+        Relayed::ReceiverGone => DataEnd::ClientAborted,
+        Relayed::ReceiverTimeout => DataEnd::ClientTimeout,
+        Relayed::Done => DataEnd::Complete,
+        Relayed::SenderClosed | Relayed::Malformed => DataEnd::ServerAborted,
+    }
+}
