@@ -190,7 +190,11 @@ async fn accept(
                 let Ok((stream, client)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
                 let shared = Arc::clone(&shared);
-                tokio::spawn(connection(stream, shared, client, draining.clone(), held));
+                if shared.tcp {
+                    tokio::spawn(crate::tcp::connection(stream, shared, client, held));
+                } else {
+                    tokio::spawn(connection(stream, shared, client, draining.clone(), held));
+                }
             }
             changed = enabled.changed() => {
                 if changed.is_err() {
@@ -231,7 +235,7 @@ pub async fn start_with(
         .proxies
         .iter()
         .enumerate()
-        .filter(|(_, p)| p.kind != ProxyKind::Backend && p.mode == Mode::Http)
+        .filter(|(_, p)| p.kind != ProxyKind::Backend)
         .map(|(index, _)| {
             let (tx, rx) = watch::channel(true);
             ((index, tx), (index, rx))
@@ -263,6 +267,8 @@ pub async fn start_with(
             frontend: index,
             frontend_name: p.name.clone(),
             httplog: p.options.httplog,
+            tcp: p.mode == Mode::Tcp,
+            tcplog: p.options.tcplog || p.options.httplog,
             forwardfor: p.options.forwardfor.clone(),
             slots: p
                 .maxconn

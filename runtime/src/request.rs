@@ -38,6 +38,11 @@ pub(crate) struct Shared {
     pub(crate) frontend: usize,
     pub(crate) frontend_name: String,
     pub(crate) httplog: bool,
+    /// `mode tcp`: connections are tunnelled, not read as HTTP.
+    pub(crate) tcp: bool,
+    /// `option tcplog` (or `httplog`, which haproxy turns into it in
+    /// `mode tcp`).
+    pub(crate) tcplog: bool,
     pub(crate) forwardfor: Option<Forwardfor>,
     /// `option httpclose` on the frontend: one request per client
     /// connection.
@@ -93,7 +98,7 @@ impl Shared {
 }
 
 /// The accept date of a log line and its milliseconds.
-fn accept_stamp(at: SystemTime) -> (Civil, u32) {
+pub(crate) fn accept_stamp(at: SystemTime) -> (Civil, u32) {
     let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     (
         Civil::from_unix(since.as_secs() as i64),
@@ -185,11 +190,7 @@ pub(crate) async fn serve(
         bytes_in,
         outgoing: Bytes::from(outgoing),
         body,
-        watcher: Watcher {
-            core: Arc::clone(&shared.core),
-            id,
-            client_gone: false,
-        },
+        watcher: Watcher::new(Arc::clone(&shared.core), id),
         cut_short: false,
         connected_at: None,
         answered_at: None,
@@ -259,18 +260,27 @@ fn route(shared: &Shared, id: StreamId, head: &Head, client: SocketAddr, at: Ins
 }
 
 /// Waits on the driver beside each step of an exchange.
-struct Watcher {
+pub(crate) struct Watcher {
     core: Arc<Core>,
     id: StreamId,
     client_gone: bool,
 }
 
 impl Watcher {
+    /// Watches the driver's commands for stream `id`.
+    pub(crate) fn new(core: Arc<Core>, id: StreamId) -> Self {
+        Self {
+            core,
+            id,
+            client_gone: false,
+        }
+    }
+
     /// Runs `work` until it ends or the driver says something. Meanwhile,
     /// when `watch` lends it the client connection (once the client's
     /// body is read), reading ahead shows the client leave, which the
     /// driver hears (`option abortonclose`).
-    async fn step<T>(
+    pub(crate) async fn step<T>(
         &mut self,
         work: impl Future<Output = T>,
         mut watch: Option<(&mut TcpStream, &mut BytesMut)>,
@@ -318,7 +328,7 @@ enum Upload {
 }
 
 /// Why a step of an exchange stopped before its end.
-enum Break {
+pub(crate) enum Break {
     /// The driver said something first.
     Command(Command),
     /// The driver is gone.
@@ -765,7 +775,7 @@ impl Exchange {
 }
 
 /// Tells the driver, when dropped, that the exchange of a request is gone.
-struct Forget<'a>(&'a Core, StreamId);
+pub(crate) struct Forget<'a>(pub(crate) &'a Core, pub(crate) StreamId);
 
 impl Drop for Forget<'_> {
     fn drop(&mut self) {

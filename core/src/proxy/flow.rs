@@ -2,7 +2,7 @@
 //! final status.
 
 use crate::balance::{Balancer, PickKey};
-use crate::config::haproxy::{Balance, HaproxyConfig, Proxy, RetryOn};
+use crate::config::haproxy::{Balance, HaproxyConfig, Mode, Proxy, RetryOn};
 use crate::route::{route, RequestHead};
 use crate::sched::Timers;
 use crate::time::{Duration, Instant};
@@ -99,6 +99,9 @@ pub(super) struct Stream {
     /// of a body too large to keep has gone to a server.
     pub(super) replayable: bool,
     pub(super) queued_for: Option<Duration>,
+    /// A `mode tcp` connection: once connected, bytes flow both ways
+    /// with no request or response to wait for.
+    tcp: bool,
 }
 
 impl Stream {
@@ -214,7 +217,9 @@ impl Flow {
         }
     }
 
-    /// A new request `id` on `frontend` (index in the config).
+    /// A new request `id` on `frontend` (index in the config); on a `mode
+    /// tcp` frontend, a new connection (`head` is then empty: only
+    /// conditions that need no HTTP head can match).
     pub fn handle_request(
         &mut self,
         now: Instant,
@@ -237,6 +242,10 @@ impl Flow {
         else {
             return self.finish(id, None, 503, "SC", true);
         };
+        let tcp = self
+            .proxies
+            .get(frontend)
+            .is_some_and(|fe| fe.mode == Mode::Tcp);
         self.streams.insert(
             id,
             Stream {
@@ -255,6 +264,7 @@ impl Flow {
                 client_gone: false,
                 replayable: true,
                 queued_for: None,
+                tcp,
             },
         );
         self.assign(now, id, None, timers);
@@ -302,7 +312,9 @@ impl Flow {
         }
     }
 
-    /// The connection for `id` is established; the request goes out.
+    /// The connection for `id` is established; the request goes out, or,
+    /// in `mode tcp`, the data phase begins (the runtime moves bytes both
+    /// ways under its idle timeouts, then reports the end).
     pub fn handle_connected(&mut self, now: Instant, id: StreamId, timers: &mut dyn Timers<Timer>) {
         let Some(s) = self
             .streams
@@ -314,6 +326,16 @@ impl Flow {
         timers.cancel(Timer::Connect(id));
         if s.client_gone && self.backends[&s.backend].abortonclose {
             return self.abort(id, "CC", timers);
+        }
+        if s.tcp {
+            s.phase = Phase::Responding;
+            let outcome = s.outcome(0, "--");
+            self.out.push_back(Output::Finish {
+                id,
+                outcome,
+                generated: false,
+            });
+            return;
         }
         s.phase = Phase::Waiting;
         if let Some(t) = self.backends[&s.backend].timeout_server {
