@@ -1,17 +1,16 @@
 //! One health probe on a real socket: connect (TCP check), then for HTTP
-//! checks send the request and read the status line and body. Results go
+//! checks send the request and read the status line and body, and for
+//! tcp-check scripts do what core's [`Run`] says step by step. Results go
 //! back to the driver as [`ProbeEvent`]s; deadlines are core's (it aborts
 //! the task on `timeout check`).
 
 use crate::driver::Event;
-use haven_core::health::{CheckId, Probe, ProbeEvent};
+use haven_core::health::script::{Next, Run, Verdict, CHECK_BUFFER};
+use haven_core::health::{CheckId, CheckStatus, Probe, ProbeEvent};
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedSender;
-
-/// How much of a check response is read (haproxy's check buffer size).
-const CHECK_BUFFER: usize = 16_384;
 
 /// Probes `addr` and reports each step as check `id`'s events.
 pub(crate) async fn run(
@@ -23,6 +22,11 @@ pub(crate) async fn run(
     let report = |e: ProbeEvent| {
         let _ = events.send(Event::Probe(id, e));
     };
+    let first = match &probe {
+        Probe::Script(script) => script.first_port(),
+        _ => None,
+    };
+    let addr = first.map_or(addr, |port| SocketAddr::new(addr.ip(), port));
     let mut stream = match TcpStream::connect(addr).await {
         Ok(s) => s,
         Err(e) => {
@@ -33,6 +37,10 @@ pub(crate) async fn run(
         }
     };
     report(ProbeEvent::Connected);
+    if let Probe::Script(script) = probe {
+        report(run_script(Run::new(script), stream, addr).await);
+        return;
+    }
     let Probe::Http {
         method,
         uri,
@@ -67,6 +75,39 @@ pub(crate) async fn run(
         }
     }
     report(parse_response(&buf));
+}
+
+/// Runs a tcp-check script on `stream` (a connection to `addr`) to its
+/// verdict.
+async fn run_script(mut run: Run, mut stream: TcpStream, addr: SocketAddr) -> ProbeEvent {
+    let mut chunk = vec![0u8; CHECK_BUFFER];
+    loop {
+        match run.step() {
+            Next::Finish(verdict) => return ProbeEvent::Verdict(verdict),
+            Next::Send(bytes) => {
+                if stream.write_all(&bytes).await.is_err() {
+                    run.closed();
+                }
+            }
+            Next::Read => match stream.read(&mut chunk).await {
+                Ok(n) if n > 0 => run.received(&chunk[..n]),
+                _ => run.closed(),
+            },
+            Next::Connect(port) => {
+                let to = SocketAddr::new(addr.ip(), port.unwrap_or(addr.port()));
+                match TcpStream::connect(to).await {
+                    Ok(s) => stream = s,
+                    Err(e) => {
+                        return ProbeEvent::Verdict(Verdict {
+                            status: CheckStatus::L4Con,
+                            code: None,
+                            info: Some(connect_error_text(&e)),
+                        })
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// haproxy's words for a failed connect.

@@ -180,3 +180,109 @@ async fn tcplog_lines_say_what_happened() {
     assert!(line.ends_with(" 0 SC 0/0/0/0/1 0/0\n"), "{line}");
     running.stop();
 }
+
+/// A MySQL 8-style greeting naming server version `version`.
+fn mysql_greeting(version: &str) -> Vec<u8> {
+    let mut body = vec![0x0a];
+    body.extend_from_slice(version.as_bytes());
+    body.push(0);
+    body.extend_from_slice(&[0x0a, 0, 0, 0]);
+    body.extend_from_slice(b"saltsalt\0");
+    body.extend_from_slice(&[0xff, 0xff, 0xff, 0x02, 0x00, 0xff, 0xc7, 0x15]);
+    body.extend_from_slice(&[0; 10]);
+    body.extend_from_slice(b"saltsaltsalt\0caching_sha2_password\0");
+    let len = body.len();
+    let mut packet = vec![len as u8, (len >> 8) as u8, (len >> 16) as u8, 0];
+    packet.extend_from_slice(&body);
+    packet
+}
+
+/// A fake MySQL server: greets every connection as `version`, then
+/// answers the first packet it reads with `answer` (an OK or an error
+/// packet) and closes.
+async fn fake_mysql(version: &'static str, answer: &'static [u8]) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if s.write_all(&mysql_greeting(version)).await.is_err() {
+                    return;
+                }
+                let mut buf = [0u8; 512];
+                if matches!(s.read(&mut buf).await, Ok(n) if n > 0) {
+                    let _ = s.write_all(answer).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// MySQL's OK packet, second in its exchange.
+const MYSQL_OK: &[u8] = b"\x07\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00";
+/// MySQL's error 1251 packet.
+const MYSQL_1251: &[u8] = b"\x1b\x00\x00\x02\xff\xe3\x04Client does not support it";
+
+// Input: a MySQL `listen` as in the corpus (`option mysql-check user
+// root`, `option log-health-checks`), one server that lets the user in
+// and one that answers error 1251.
+// Output: the second goes DOWN with haproxy's words (`Layer7 wrong
+// status, code: 1251, info: "..."`), the first passes with its version
+// as info; clients are then greeted by the first only.
+#[tokio::test]
+async fn mysql_check_logs_in_and_marks_a_refusing_server_down() {
+    let syslog = UdpSocket::bind("127.0.0.1:0").await.expect("udp");
+    let good = fake_mysql("8.0.19-good", MYSQL_OK).await;
+    let bad = fake_mysql("8.0.19-bad", MYSQL_1251).await;
+    let global = format!(
+        "global\n    log {} local0\n",
+        syslog.local_addr().expect("addr")
+    );
+    let body = format!(
+        "    log global\n    option log-health-checks\n    balance roundrobin\n    option mysql-check user root\n    server good {good} check inter 100 rise 1 fall 1\n    server bad {bad} check inter 100 rise 1 fall 1\n"
+    );
+    let (running, fe) = haven(&global, &body).await;
+    let mut lines = Vec::new();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while !(lines
+        .iter()
+        .any(|l: &String| l.contains("server db/bad failed"))
+        && lines.iter().any(|l| l.contains("server db/good succeeded")))
+    {
+        let mut buf = vec![0u8; 2048];
+        let n = tokio::time::timeout_at(deadline, syslog.recv(&mut buf))
+            .await
+            .expect("both verdicts logged in time")
+            .expect("recv");
+        lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    let failed = lines
+        .iter()
+        .find(|l| l.contains("db/bad failed"))
+        .expect("bad");
+    assert!(
+        failed.contains("reason: Layer7 wrong status, code: 1251, info: \"Client does not support it\", check duration: ")
+            && failed.contains("status: 0/1 DOWN."),
+        "{failed}"
+    );
+    let passed = lines
+        .iter()
+        .find(|l| l.contains("db/good succeeded"))
+        .expect("good");
+    assert!(
+        passed.contains("reason: Layer7 check passed, code: 0, info: \"8.0.19-good\""),
+        "{passed}"
+    );
+    for _ in 0..4 {
+        let mut c = TcpStream::connect(fe).await.expect("connect");
+        let mut greeting = vec![0u8; 128];
+        let n = timeout(DEADLINE, c.read(&mut greeting))
+            .await
+            .expect("in time")
+            .expect("read");
+        let text = String::from_utf8_lossy(&greeting[..n]).into_owned();
+        assert!(text.contains("8.0.19-good"), "{text}");
+    }
+    running.stop();
+}

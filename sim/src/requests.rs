@@ -10,7 +10,8 @@ use crate::record::RequestRow;
 use crate::traffic::{unit, Dist, Pace};
 use crate::world::{Event, World};
 use haven_core::config::haproxy::{ServerAddr, ServerPort};
-use haven_core::health::ProbeEvent;
+use haven_core::health::script::Verdict;
+use haven_core::health::{CheckStatus, ProbeEvent};
 use haven_core::log::haproxy::HttpLog;
 use haven_core::proxy::{error_response, Outcome, Output};
 use haven_core::route::RequestHead;
@@ -258,6 +259,7 @@ impl Traffic {
         proxy: usize,
         server: usize,
         path: Option<&str>,
+        script: bool,
     ) -> Option<Vec<ProbeEvent>> {
         let k = *self.servers[h].get(&(proxy, server))?;
         let be = &mut self.backends[k];
@@ -280,6 +282,14 @@ impl Traffic {
                         reason: reason(status).into(),
                         body: String::new(),
                     });
+                }
+                if script {
+                    // The simulated server speaks whatever the script asks.
+                    v.push(ProbeEvent::Verdict(Verdict {
+                        status: CheckStatus::L7Ok,
+                        code: None,
+                        info: None,
+                    }));
                 }
                 v
             }

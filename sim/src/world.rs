@@ -620,12 +620,16 @@ impl<'a> World<'a> {
         let hop = self.segment.sample();
         let path = match &probe {
             Probe::Http { uri, .. } => Some(uri.clone()),
-            Probe::Tcp => None,
+            Probe::Tcp | Probe::Script(_) => None,
         };
-        let events = match self
-            .traffic
-            .probe_answer(self.sc, h, backend, server, path.as_deref())
-        {
+        let events = match self.traffic.probe_answer(
+            self.sc,
+            h,
+            backend,
+            server,
+            path.as_deref(),
+            matches!(probe, Probe::Script(_)),
+        ) {
             Some(events) => events,
             None => {
                 let mut v = vec![ProbeEvent::Connected];

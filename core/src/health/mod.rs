@@ -8,6 +8,7 @@
 //! [`Checks::handle_probe`], and the deadlines are core's timers.
 
 mod counter;
+pub mod script;
 mod status;
 mod tally;
 
@@ -15,11 +16,12 @@ pub use counter::Counter;
 pub use status::{CheckResult, CheckStatus};
 pub use tally::CheckTally;
 
-use crate::config::haproxy::{ExpectRule, HaproxyConfig, HttpCheck};
+use crate::config::haproxy::{ExpectRule, HaproxyConfig, HttpCheck, Proxy};
 use crate::log::haproxy::{Census, CheckReason, Record};
 use crate::sched::Timers;
 use crate::time::{Duration, Instant};
 use rand_core::RngCore;
+use script::{Script, Verdict};
 use std::collections::VecDeque;
 
 /// Threshold below which an interval does not dictate start spreading
@@ -56,6 +58,9 @@ pub enum Probe {
         /// Body, if any.
         body: Option<String>,
     },
+    /// Connect, then run a tcp-check script ([`script::Run`]) and report
+    /// its verdict.
+    Script(Script),
 }
 
 /// What the driver saw while probing.
@@ -79,6 +84,8 @@ pub enum ProbeEvent {
     },
     /// Garbage, or the server closed without answering.
     Invalid,
+    /// A tcp-check script came to its verdict.
+    Verdict(Verdict),
 }
 
 /// What the checks ask of their driver, in order.
@@ -196,7 +203,7 @@ impl Checks {
                     inter: s.inter,
                     fastinter: s.fastinter,
                     downinter: s.downinter,
-                    probe: px.http_check.as_ref().map_or(Probe::Tcp, http_probe),
+                    probe: probe_of(px),
                     expect: px
                         .http_check
                         .as_ref()
@@ -339,6 +346,13 @@ impl Checks {
                     duration_ms: ms_since(now, started),
                 }
             }
+            (Phase::Waiting { started }, ProbeEvent::Verdict(v)) => CheckResult {
+                status: v.status,
+                // A layer-7 verdict without a protocol code logs `code: 0`.
+                code: v.code.or(Some(0)),
+                info: v.info,
+                duration_ms: ms_since(now, started),
+            },
             (Phase::Waiting { started }, ProbeEvent::Invalid) => CheckResult {
                 status: CheckStatus::L7Rsp,
                 code: None,
@@ -407,7 +421,10 @@ impl Checks {
             info: result.info.clone(),
             duration_ms: result.duration_ms,
         };
-        if c.log_health_checks && c.counter != before {
+        // haproxy logs a check that moved the health counter or whose
+        // status differs from the last one (the first always does).
+        let new_status = c.last.as_ref().map(|l| l.status) != Some(result.status);
+        if c.log_health_checks && (c.counter != before || new_status) {
             self.out.push_back(Output::Log(Record::HealthCheck {
                 backend: c.backend_name.clone(),
                 server: c.server_name.clone(),
@@ -531,6 +548,18 @@ impl Roster {
         let (a, b) = self.counts(backend);
         a + b
     }
+}
+
+/// What a check of a server of `px` does: HTTP, a tcp-check script, or a
+/// plain connect.
+fn probe_of(px: &Proxy) -> Probe {
+    if let Some(h) = &px.http_check {
+        return http_probe(h);
+    }
+    px.tcp_check
+        .as_ref()
+        .and_then(|c| Script::of(c, &px.tcp_check_rules))
+        .map_or(Probe::Tcp, Probe::Script)
 }
 
 fn http_probe(h: &HttpCheck) -> Probe {

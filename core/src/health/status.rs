@@ -9,6 +9,12 @@ pub enum CheckStatus {
     L4Tout,
     /// Connect refused or failed.
     L4Con,
+    /// The server answered a TLS hello (`option ssl-hello-chk`).
+    L6Ok,
+    /// No TLS answer in time.
+    L6Tout,
+    /// The answer was not TLS.
+    L6Rsp,
     /// Expected HTTP status or content.
     L7Ok,
     /// Unexpected HTTP status.
@@ -28,6 +34,9 @@ impl CheckStatus {
             Self::L4Ok => "L4OK",
             Self::L4Tout => "L4TOUT",
             Self::L4Con => "L4CON",
+            Self::L6Ok => "L6OK",
+            Self::L6Tout => "L6TOUT",
+            Self::L6Rsp => "L6RSP",
             Self::L7Ok => "L7OK",
             Self::L7Sts => "L7STS",
             Self::L7Rsp => "L7RSP",
@@ -42,6 +51,9 @@ impl CheckStatus {
             Self::L4Ok => "Layer4 check passed",
             Self::L4Tout => "Layer4 timeout",
             Self::L4Con => "Layer4 connection problem",
+            Self::L6Ok => "Layer6 check passed",
+            Self::L6Tout => "Layer6 timeout",
+            Self::L6Rsp => "Layer6 invalid response",
             Self::L7Ok => "Layer7 check passed",
             Self::L7Sts => "Layer7 wrong status",
             Self::L7Rsp => "Layer7 invalid response",
@@ -52,7 +64,7 @@ impl CheckStatus {
 
     /// True for a passing result.
     pub fn passed(self) -> bool {
-        matches!(self, Self::L4Ok | Self::L7Ok)
+        matches!(self, Self::L4Ok | Self::L6Ok | Self::L7Ok)
     }
 
     /// True for layer-7 results, which carry the HTTP code in logs.

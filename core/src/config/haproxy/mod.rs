@@ -14,9 +14,13 @@ mod proxy_kw;
 mod resolve;
 mod retry_on;
 mod server;
+mod tcp_check;
 mod values;
 
 pub use condition::{eval_condition, ConditionError, HAPROXY_VERSION};
 pub use model::*;
 pub use parser::{parse, ParseOptions};
+#[cfg(test)]
+pub(crate) use tcp_check::hex as tcp_check_hex;
+pub use tcp_check::{TcpCheck, TcpCheckRule, TcpExpect, TcpPattern};
 pub use values::parse_time;

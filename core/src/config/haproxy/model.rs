@@ -1,6 +1,7 @@
 //! The resolved haproxy.cfg model: what haven runs, with every reference
 //! checked (backends exist, ACLs are defined, addresses parse).
 
+use super::tcp_check::{TcpCheck, TcpCheckRule};
 use crate::time::Duration;
 use serde::Serialize;
 use std::net::IpAddr;
@@ -186,6 +187,10 @@ pub struct Proxy {
     pub timeouts: Timeouts,
     /// `option httpchk` + `http-check` rules; `None` means TCP checks.
     pub http_check: Option<HttpCheck>,
+    /// `option tcp-check` or a protocol check (`option redis-check`...).
+    pub tcp_check: Option<TcpCheck>,
+    /// `tcp-check` rules, run under `option tcp-check`.
+    pub tcp_check_rules: Vec<TcpCheckRule>,
     /// `stats ...` settings when stats are enabled here.
     pub stats: Option<Stats>,
     /// `log` lines.

@@ -40,6 +40,9 @@ pub(crate) struct Draft {
     pub(crate) http_check_line: Option<u32>,
     /// `option httpchk` was given (else `http-check` rules are ignored).
     pub(crate) httpchk_option: bool,
+    /// The `tcp-check` rules are this section's own, not those it took
+    /// from `defaults` (its first rule replaces those).
+    pub(crate) own_tcp_check_rules: bool,
 }
 
 /// Which section lines currently belong to.
@@ -271,6 +274,7 @@ impl<'o> Parser<'o> {
             .take_from(words)
             .unwrap_or_else(|| self.defaults.clone());
         d.proxy.line = self.line;
+        d.own_tcp_check_rules = false;
         if let Some(name) = words.get(1).filter(|w| w.text != "from") {
             d.proxy.name = name.text.clone();
             self.named_defaults.insert(name.text.clone(), d.clone());
@@ -367,6 +371,7 @@ impl<'o> Parser<'o> {
         d.proxy.name = name.text.clone();
         d.proxy.kind = kind;
         d.proxy.line = self.line;
+        d.own_tcp_check_rules = false;
         if !kind.is_frontend() {
             d.default_backend = None;
         }
@@ -699,6 +704,8 @@ impl Draft {
                 options: Options::default(),
                 timeouts: Timeouts::default(),
                 http_check: None,
+                tcp_check: None,
+                tcp_check_rules: Vec::new(),
                 stats: None,
                 logs: Vec::new(),
                 prometheus: Vec::new(),
@@ -708,6 +715,7 @@ impl Draft {
             rules: Vec::new(),
             http_check_line: None,
             httpchk_option: false,
+            own_tcp_check_rules: false,
         }
     }
 }

@@ -37,6 +37,7 @@ const PROXY_KEYWORDS: &[&str] = &[
     "log",
     "stats",
     "http-check",
+    "tcp-check",
 ];
 
 /// Bind parameters that take no argument.
@@ -254,6 +255,16 @@ impl Parser<'_> {
             "http-check" => {
                 if self.applies(w0, Side::Backend, kw) {
                     self.http_check(words);
+                }
+            }
+            "tcp-check" => {
+                if self.applies(w0, Side::Backend, kw) {
+                    let d = self.draft();
+                    if !d.own_tcp_check_rules {
+                        d.own_tcp_check_rules = true;
+                        d.proxy.tcp_check_rules.clear();
+                    }
+                    self.tcp_check_rule(words);
                 }
             }
             _ => {
@@ -492,8 +503,30 @@ impl Parser<'_> {
         let name = opt.text.as_str();
         let backend_only = matches!(
             name,
-            "httpchk" | "redispatch" | "abortonclose" | "allbackups"
+            "httpchk"
+                | "redispatch"
+                | "abortonclose"
+                | "allbackups"
+                | "tcp-check"
+                | "redis-check"
+                | "mysql-check"
+                | "pgsql-check"
+                | "smtpchk"
+                | "ldap-check"
+                | "ssl-hello-chk"
         );
+        if matches!(
+            name,
+            "tcp-check"
+                | "redis-check"
+                | "mysql-check"
+                | "pgsql-check"
+                | "smtpchk"
+                | "ldap-check"
+                | "ssl-hello-chk"
+        ) {
+            return self.tcp_check_option(words, negate);
+        }
         if backend_only && !self.applies(opt, Side::Backend, name) {
             return;
         }
@@ -566,6 +599,9 @@ impl Parser<'_> {
             "http-keep-alive" => o.http_conn = HttpConnMode::KeepAlive,
             "httpchk" => {
                 d.httpchk_option = !negate;
+                if !negate {
+                    d.proxy.tcp_check = None;
+                }
                 if negate {
                     d.proxy.http_check = None;
                 } else {
