@@ -54,6 +54,8 @@ fn route_and_pick(c: &mut Criterion) {
             method: "GET",
             uri: "/index.html",
             headers: &headers,
+            client: None,
+            payload: &[],
         };
         let key = PickKey {
             client: IpAddr::V4(Ipv4Addr::new(192, 168, 66, 100)),

@@ -1,10 +1,17 @@
 //! Request routing as HAProxy does it (spec/haproxy.md §1.5): ACLs over the
-//! request head, `use_backend ... if|unless` in order, then
-//! `default_backend`; no match means 503.
+//! request head (or, in `mode tcp`, the client and its first bytes),
+//! `use_backend ... if|unless` in order, then `default_backend`; no match
+//! means 503.
 
-use crate::config::haproxy::{AclPattern, Condition, Criterion, Proxy};
+use crate::config::haproxy::{AclPattern, Condition, Criterion, Proxy, StrMatch, TcpLayer};
+use std::net::IpAddr;
 
-/// The parts of a request routing looks at.
+mod client_hello;
+
+use client_hello::Hello;
+
+/// The parts of a request routing looks at, or, in `mode tcp`, of a
+/// connection: its client and the bytes it sent so far.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestHead<'a> {
     /// Method (`GET`).
@@ -13,9 +20,24 @@ pub struct RequestHead<'a> {
     pub uri: &'a str,
     /// Headers in order, names as sent.
     pub headers: &'a [(&'a str, &'a str)],
+    /// The client's address (`src`), when known.
+    pub client: Option<IpAddr>,
+    /// `mode tcp`: what the client sent so far (`req.*` fetches).
+    pub payload: &'a [u8],
 }
 
 impl<'a> RequestHead<'a> {
+    /// A `mode tcp` connection from `client` that sent `payload` so far.
+    pub fn connection(client: IpAddr, payload: &'a [u8]) -> Self {
+        Self {
+            method: "",
+            uri: "",
+            headers: &[],
+            client: Some(client),
+            payload,
+        }
+    }
+
     /// The path: the URI up to `?`.
     pub fn path(&self) -> &'a str {
         self.uri.split('?').next().unwrap_or(self.uri)
@@ -41,56 +63,238 @@ pub fn route(frontend: &Proxy, req: &RequestHead<'_>) -> Option<usize> {
         .or(frontend.default_backend.as_ref().map(|b| b.index))
 }
 
-/// Evaluates an `if` / `unless` condition of `proxy`.
+/// What a frontend's `tcp-request` rules of one layer decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Let the connection in (a rule accepted it, or none matched).
+    Accept,
+    /// Close it.
+    Reject,
+    /// A rule cannot tell before more bytes come: read on, within
+    /// `inspect-delay`.
+    Wait,
+}
+
+/// Runs `proxy`'s `tcp-request` rules of `layer` on `req`, in order;
+/// `last`: no more bytes will come (closed, buffer full, or
+/// `inspect-delay` over).
+pub fn admit(proxy: &Proxy, layer: TcpLayer, req: &RequestHead<'_>, last: bool) -> Admission {
+    for rule in proxy.tcp_request.iter().filter(|r| r.layer == layer) {
+        let hit = match &rule.cond {
+            None => Some(true),
+            Some(c) => evaluate(proxy, c, req, last),
+        };
+        match hit {
+            Some(true) if rule.accept => return Admission::Accept,
+            Some(true) => return Admission::Reject,
+            Some(false) => {}
+            None => return Admission::Wait,
+        }
+    }
+    Admission::Accept
+}
+
+/// Evaluates an `if` / `unless` condition of `proxy` on all there is.
 pub fn condition(proxy: &Proxy, cond: &Condition, req: &RequestHead<'_>) -> bool {
-    let any = cond.any_of.iter().any(|all| {
-        all.iter().all(|t| {
-            let hit = proxy
-                .acls
-                .get(t.acl)
-                .is_some_and(|acl| acl.patterns.iter().any(|p| pattern(p, req)));
-            hit != t.negate
-        })
-    });
-    any != cond.unless
+    evaluate(proxy, cond, req, true).unwrap_or(false)
+}
+
+/// Evaluates a condition on the bytes received so far: `None` when more
+/// bytes may change the answer (haproxy's "miss", which makes a content
+/// rule wait within `inspect-delay`).
+pub fn condition_so_far(proxy: &Proxy, cond: &Condition, req: &RequestHead<'_>) -> Option<bool> {
+    evaluate(proxy, cond, req, false)
+}
+
+/// Three-valued: any group all true is true; else any group undecided is
+/// undecided; else false. `last`: no more bytes will come.
+fn evaluate(proxy: &Proxy, cond: &Condition, req: &RequestHead<'_>, last: bool) -> Option<bool> {
+    let mut undecided = false;
+    for all in &cond.any_of {
+        let mut group = Some(true);
+        for t in all {
+            let hit = proxy.acls.get(t.acl).map_or(Some(false), |acl| {
+                any_of(acl.patterns.iter().map(|p| pattern(p, req, last)))
+            });
+            match hit.map(|h| h != t.negate) {
+                Some(true) => {}
+                Some(false) => {
+                    group = Some(false);
+                    break;
+                }
+                None => group = None,
+            }
+        }
+        match group {
+            Some(true) => return Some(!cond.unless),
+            None => undecided = true,
+            Some(false) => {}
+        }
+    }
+    (!undecided).then_some(cond.unless)
+}
+
+/// True when any answer is; undecided when none is but some are.
+fn any_of(answers: impl Iterator<Item = Option<bool>>) -> Option<bool> {
+    let mut undecided = false;
+    for a in answers {
+        match a {
+            Some(true) => return Some(true),
+            None => undecided = true,
+            Some(false) => {}
+        }
+    }
+    (!undecided).then_some(false)
 }
 
 /// One ACL line: any value matching is a hit. Comparisons allocate
-/// nothing: `-i` folds ASCII case on the fly.
-fn pattern(p: &AclPattern, req: &RequestHead<'_>) -> bool {
+/// nothing: `-i` folds ASCII case on the fly. `None`: the bytes received
+/// so far cannot tell yet (never when `last`).
+fn pattern(p: &AclPattern, req: &RequestHead<'_>, last: bool) -> Option<bool> {
     let ci = p.ignore_case;
-    let test = |subject: &str| -> bool {
-        p.values.iter().any(|v| {
-            let (s, v) = (subject.as_bytes(), v.as_bytes());
-            match &p.criterion {
-                Criterion::Hdr(_) | Criterion::Path | Criterion::Method => {
-                    s.len() == v.len() && eq(s, v, ci)
-                }
-                Criterion::HdrBeg(_) | Criterion::PathBeg | Criterion::UrlBeg => {
-                    s.len() >= v.len() && eq(&s[..v.len()], v, ci)
-                }
-                Criterion::HdrEnd(_) | Criterion::PathEnd => {
-                    s.len() >= v.len() && eq(&s[s.len() - v.len()..], v, ci)
-                }
-                Criterion::HdrSub(_) | Criterion::PathSub => find(s, v, ci, 0).is_some(),
-                Criterion::HdrDom(_) => domain_match(s, v, ci),
-                Criterion::Unsupported(_) => false,
-            }
-        })
+    let text = |subject: &str, how: StrMatch| {
+        p.values
+            .iter()
+            .any(|v| str_match(subject.as_bytes(), v.as_bytes(), how, ci))
     };
-    match &p.criterion {
-        Criterion::Hdr(h)
-        | Criterion::HdrBeg(h)
-        | Criterion::HdrEnd(h)
-        | Criterion::HdrSub(h)
-        | Criterion::HdrDom(h) => req.values(h).any(test),
-        Criterion::Path | Criterion::PathBeg | Criterion::PathEnd | Criterion::PathSub => {
-            test(req.path())
+    let wait = || last.then_some(false);
+    Some(match &p.criterion {
+        Criterion::Hdr(h) => req.values(h).any(|v| text(v, StrMatch::Exact)),
+        Criterion::HdrBeg(h) => req.values(h).any(|v| text(v, StrMatch::Beg)),
+        Criterion::HdrEnd(h) => req.values(h).any(|v| text(v, StrMatch::End)),
+        Criterion::HdrSub(h) => req.values(h).any(|v| text(v, StrMatch::Sub)),
+        Criterion::HdrDom(h) => req.values(h).any(|v| text(v, StrMatch::Dom)),
+        Criterion::Path => text(req.path(), StrMatch::Exact),
+        Criterion::PathBeg => text(req.path(), StrMatch::Beg),
+        Criterion::PathEnd => text(req.path(), StrMatch::End),
+        Criterion::PathSub => text(req.path(), StrMatch::Sub),
+        Criterion::UrlBeg => text(req.uri, StrMatch::Beg),
+        Criterion::Method => text(req.method, StrMatch::Exact),
+        Criterion::Src => req
+            .client
+            .is_some_and(|ip| p.values.iter().any(|v| in_network(ip, v))),
+        Criterion::SslSni(how) => match client_hello::read(req.payload) {
+            Hello::Partial => return wait(),
+            Hello::Handshake {
+                sni: Some(name), ..
+            } => p
+                .values
+                .iter()
+                .any(|v| str_match(name, v.as_bytes(), *how, ci)),
+            Hello::Handshake { sni: None, .. } | Hello::NotTls => false,
+        },
+        Criterion::SslHelloType => match client_hello::read(req.payload) {
+            Hello::Partial => return wait(),
+            Hello::Handshake { kind, .. } => int_match(&p.values, u64::from(kind)),
+            Hello::NotTls => false,
+        },
+        Criterion::ReqLen => {
+            let hit = int_match(&p.values, req.payload.len() as u64);
+            if !hit && !last {
+                return None;
+            }
+            hit
         }
-        Criterion::UrlBeg => test(req.uri),
-        Criterion::Method => test(req.method),
+        Criterion::Payload {
+            offset,
+            length,
+            binary,
+        } => {
+            let end = if *length == 0 {
+                req.payload.len()
+            } else {
+                offset + length
+            };
+            match req.payload.get(*offset..end) {
+                Some(bytes) if *length > 0 || last => p.values.iter().any(|v| {
+                    if *binary {
+                        hex_eq(bytes, v)
+                    } else {
+                        eq(bytes, v.as_bytes(), ci) && bytes.len() == v.len()
+                    }
+                }),
+                _ => return wait(),
+            }
+        }
         Criterion::Unsupported(_) => false,
+    })
+}
+
+/// `subject` against one ACL value, compared as `how` says.
+fn str_match(s: &[u8], v: &[u8], how: StrMatch, ci: bool) -> bool {
+    match how {
+        StrMatch::Exact => s.len() == v.len() && eq(s, v, ci),
+        StrMatch::Beg => s.len() >= v.len() && eq(&s[..v.len()], v, ci),
+        StrMatch::End => s.len() >= v.len() && eq(&s[s.len() - v.len()..], v, ci),
+        StrMatch::Sub => find(s, v, ci, 0).is_some(),
+        StrMatch::Dom => domain_match(s, v, ci),
     }
+}
+
+/// haproxy's integer matching: each value is a number, a range `a:b`, or
+/// an operator (`eq`, `ge`, `gt`, `le`, `lt`) for the number after it.
+fn int_match(values: &[String], n: u64) -> bool {
+    let mut op = "eq";
+    for v in values {
+        if matches!(v.as_str(), "eq" | "ge" | "gt" | "le" | "lt") {
+            op = v;
+            continue;
+        }
+        let hit = match v.split_once(':') {
+            Some((lo, hi)) => {
+                let lo = lo.parse().unwrap_or(0);
+                let hi = hi.parse().unwrap_or(u64::MAX);
+                (lo..=hi).contains(&n)
+            }
+            None => v.parse::<u64>().is_ok_and(|x| match op {
+                "ge" => n >= x,
+                "gt" => n > x,
+                "le" => n <= x,
+                "lt" => n < x,
+                _ => n == x,
+            }),
+        };
+        if hit {
+            return true;
+        }
+        op = "eq";
+    }
+    false
+}
+
+/// `ip` is the address or in the network (`a.b.c.d/len`) `v` names.
+fn in_network(ip: IpAddr, v: &str) -> bool {
+    let (addr, bits) = match v.split_once('/') {
+        Some((a, b)) => (a, b.parse::<u32>().ok()),
+        None => (v, None),
+    };
+    let Ok(net) = addr.parse::<IpAddr>() else {
+        return false;
+    };
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let bits = bits.unwrap_or(32).min(32);
+            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let bits = bits.unwrap_or(128).min(128);
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}
+
+/// `bytes` equal the hex string `v`.
+fn hex_eq(bytes: &[u8], v: &str) -> bool {
+    v.len() == bytes.len() * 2
+        && bytes.iter().zip(v.as_bytes().chunks(2)).all(|(b, h)| {
+            std::str::from_utf8(h)
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                == Some(*b)
+        })
 }
 
 fn eq(a: &[u8], b: &[u8], ci: bool) -> bool {
@@ -136,7 +340,28 @@ fn domain_match(subject: &[u8], pattern: &[u8], ci: bool) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::domain_match;
+    use super::{domain_match, in_network, int_match};
+
+    #[test]
+    fn integers_and_networks_match_as_haproxy_reads_them() {
+        let v = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(int_match(&v(&["eq", "14"]), 14));
+        assert!(!int_match(&v(&["eq", "14"]), 13));
+        assert!(int_match(&v(&["1"]), 1));
+        assert!(
+            int_match(&v(&["gt", "5", "2"]), 2),
+            "the operator binds one value"
+        );
+        assert!(int_match(&v(&["10:20"]), 15));
+        assert!(!int_match(&v(&["lt", "3"]), 3));
+        let ip = |s: &str| s.parse().expect("ip");
+        assert!(in_network(ip("127.0.0.1"), "127.0.0.0/8"));
+        assert!(in_network(ip("10.1.2.3"), "10.1.2.3"));
+        assert!(!in_network(ip("10.1.2.4"), "10.1.2.3"));
+        assert!(in_network(ip("10.1.2.4"), "0.0.0.0/0"));
+        assert!(in_network(ip("::1"), "::1/128"));
+        assert!(!in_network(ip("::1"), "127.0.0.1"));
+    }
 
     #[test]
     fn hdr_dom_boundaries() {

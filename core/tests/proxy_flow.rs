@@ -81,6 +81,8 @@ impl Bench {
             method: "GET",
             uri: "/",
             headers: &[("Host", "x")],
+            client: None,
+            payload: &[],
         };
         let now = self.now;
         self.flow.handle_request(

@@ -21,6 +21,8 @@ fn pick(cfg: &HaproxyConfig, method: &str, uri: &str, headers: &[(&str, &str)]) 
         method,
         uri,
         headers,
+        client: None,
+        payload: &[],
     };
     route(fe, &req).map(|i| cfg.proxies[i].name.clone())
 }

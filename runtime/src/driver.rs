@@ -9,11 +9,13 @@ use crate::clock::Clock;
 use crate::logger::Logger;
 use crate::mailbox::Mailboxes;
 use crate::probe;
-use haven_core::config::haproxy::{CliLevel, HaproxyConfig, HttpConnMode, ProxyKind, Timeouts};
+use haven_core::config::haproxy::{
+    CliLevel, HaproxyConfig, HttpConnMode, ProxyKind, TcpLayer, Timeouts,
+};
 use haven_core::health::{self, CheckId, ProbeEvent};
 use haven_core::node::Node;
 use haven_core::proxy::{self, Outcome, ServerFailure, StreamId};
-use haven_core::route::RequestHead;
+use haven_core::route::{self, Admission, RequestHead};
 use haven_core::stats::{self, Access, CliCommand, Counters, Sources};
 use haven_core::time::Instant;
 use haven_core::vrrp::InstanceView;
@@ -165,6 +167,36 @@ impl Core {
         let now = driver.clock.at(at);
         driver.request(now, id, frontend, head, client);
         self.settle(driver);
+    }
+
+    /// What `frontend`'s `tcp-request` rules of `layer` say of a
+    /// connection from `client` that sent `payload` so far (`last`: no
+    /// more will come); `None` when the frontend has no such rules.
+    pub(crate) fn admit(
+        &self,
+        frontend: usize,
+        layer: TcpLayer,
+        client: std::net::IpAddr,
+        payload: &[u8],
+        last: bool,
+    ) -> Option<Admission> {
+        let driver = self.lock();
+        let proxy = driver.config()?.proxies.get(frontend)?;
+        if !proxy.tcp_request.iter().any(|r| r.layer == layer) {
+            return None;
+        }
+        let head = RequestHead::connection(client, payload);
+        Some(route::admit(proxy, layer, &head, last))
+    }
+
+    /// How long `frontend`'s content rules may wait for the first bytes
+    /// (`tcp-request inspect-delay`).
+    pub(crate) fn inspect_delay(&self, frontend: usize) -> Option<std::time::Duration> {
+        let driver = self.lock();
+        let proxy = driver.config()?.proxies.get(frontend)?;
+        proxy
+            .inspect_delay
+            .map(|d| std::time::Duration::from_nanos(d.as_nanos()))
     }
 
     /// The driver's next command for request `id`; `None` after the last.

@@ -255,6 +255,8 @@ fn route(shared: &Shared, id: StreamId, head: &Head, client: SocketAddr, at: Ins
         method: &head.method,
         uri: &head.target,
         headers: &headers,
+        client: Some(client.ip()),
+        payload: &[],
     };
     shared.core.request(id, shared.frontend, &route, client, at);
 }

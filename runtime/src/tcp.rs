@@ -1,15 +1,19 @@
-//! One `mode tcp` connection: the driver routes it and picks a server as
-//! for a request (with no HTTP head to look at), the task connects as
-//! told, and once core says so, bytes flow both ways through the tunnel
-//! until both sides close; then the `option tcplog` line.
+//! One `mode tcp` connection: `tcp-request connection` rules at accept,
+//! `tcp-request content` rules on the first bytes (read within
+//! `inspect-delay`), then the driver routes it on those bytes and picks a
+//! server as for a request, the task connects as told, and once core says
+//! so, bytes flow both ways through the tunnel (the inspected bytes
+//! first) until both sides close; then the `option tcplog` line.
 
+use crate::body::{self, BUFSIZE};
 use crate::driver::{Command, Connect, Event};
 use crate::request::{accept_stamp, Break, Forget, Shared, Watcher};
 use crate::tunnel;
 use bytes::BytesMut;
+use haven_core::config::haproxy::TcpLayer;
 use haven_core::log::haproxy::TcpLog;
 use haven_core::proxy::{DataEnd, Outcome};
-use haven_core::route::RequestHead;
+use haven_core::route::{Admission, RequestHead};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -25,29 +29,64 @@ pub(crate) async fn connection(
     client: SocketAddr,
     slots: Vec<OwnedSemaphorePermit>,
 ) {
-    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let accepted = Instant::now();
-    let nothing = RequestHead {
-        method: "",
-        uri: "",
-        headers: &[],
-    };
-    shared
-        .core
-        .request(id, shared.frontend, &nothing, client, accepted);
+    let (core, frontend, ip) = (&shared.core, shared.frontend, client.ip());
+    if core.admit(frontend, TcpLayer::Connection, ip, &[], true) == Some(Admission::Reject) {
+        // haproxy resets a connection it refuses, and logs nothing.
+        let _ = socket2::SockRef::from(&stream).set_linger(Some(std::time::Duration::ZERO));
+        return;
+    }
+    let mut payload = BytesMut::new();
+    if inspect(&mut stream, &mut payload, &shared, ip).await == Admission::Reject {
+        let session = Session::new(Arc::clone(&shared), u64::MAX, client, accepted);
+        let outcome = Outcome {
+            status: 0,
+            termination: "PR",
+            backend: None,
+            tried: Vec::new(),
+            retries: 0,
+            redispatched: false,
+            queued_for: None,
+        };
+        let name: Arc<str> = Arc::from(shared.frontend_name.as_str());
+        session.log(&outcome, name, None, Instant::now(), 0, [None, None]);
+        return;
+    }
+    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let head = RequestHead::connection(ip, &payload);
+    shared.core.request(id, frontend, &head, client, accepted);
     let _forget = Forget(&shared.core, id);
-    let mut session = Session {
-        shared: Arc::clone(&shared),
-        watcher: Watcher::new(Arc::clone(&shared.core), id),
-        id,
-        client,
-        accepted,
-        server: None,
-        connect_began: None,
-        connected_at: None,
-    };
-    session.run(&mut stream).await;
+    let mut session = Session::new(Arc::clone(&shared), id, client, accepted);
+    session.run(&mut stream, payload).await;
     drop(slots);
+}
+
+/// Reads the client's first bytes into `payload` until the frontend's
+/// `tcp-request content` rules decide (they may wait up to
+/// `inspect-delay`, and no longer than the buffer holds).
+async fn inspect(
+    stream: &mut TcpStream,
+    payload: &mut BytesMut,
+    shared: &Shared,
+    ip: std::net::IpAddr,
+) -> Admission {
+    let (core, frontend) = (&shared.core, shared.frontend);
+    let until = Instant::now() + core.inspect_delay(frontend).unwrap_or_default();
+    let mut last = false;
+    loop {
+        let last_now = last || payload.len() >= BUFSIZE || Instant::now() >= until;
+        match core.admit(frontend, TcpLayer::Content, ip, payload, last_now) {
+            None | Some(Admission::Accept) => return Admission::Accept,
+            Some(Admission::Reject) => return Admission::Reject,
+            Some(Admission::Wait) if last_now => return Admission::Accept,
+            Some(Admission::Wait) => {}
+        }
+        let left = until.saturating_duration_since(Instant::now());
+        match body::read(stream, payload, Some(left)).await {
+            Ok(true) => {}
+            Ok(false) | Err(_) => last = true,
+        }
+    }
 }
 
 /// A `mode tcp` connection obeying the driver.
@@ -64,8 +103,22 @@ struct Session {
 }
 
 impl Session {
-    /// Obeys the driver's commands to the end of the connection.
-    async fn run(&mut self, stream: &mut TcpStream) {
+    fn new(shared: Arc<Shared>, id: u64, client: SocketAddr, accepted: Instant) -> Self {
+        Self {
+            watcher: Watcher::new(Arc::clone(&shared.core), id),
+            shared,
+            id,
+            client,
+            accepted,
+            server: None,
+            connect_began: None,
+            connected_at: None,
+        }
+    }
+
+    /// Obeys the driver's commands to the end of the connection;
+    /// `payload`: what the client sent while its rules were evaluated.
+    async fn run(&mut self, stream: &mut TcpStream, mut payload: BytesMut) {
         let mut next = None;
         loop {
             let command = match next.take() {
@@ -92,7 +145,7 @@ impl Session {
                     server,
                 } => {
                     return self
-                        .finish(outcome, generated, backend, server, stream)
+                        .finish(outcome, generated, backend, server, (stream, &mut payload))
                         .await
                 }
             }
@@ -127,15 +180,15 @@ impl Session {
         generated: bool,
         backend: Arc<str>,
         server: Option<Arc<str>>,
-        stream: &mut TcpStream,
+        (stream, payload): (&mut TcpStream, &mut BytesMut),
     ) {
         let (mut to_server, mut to_client) = (0, 0);
         let mut end = DataEnd::Complete;
         if let Some((mut upstream, to)) = self.server.take().filter(|_| !generated) {
-            let (mut client_buf, mut server_buf) = (BytesMut::new(), BytesMut::new());
+            let mut server_buf = BytesMut::new();
             let client_side = tunnel::Side {
                 stream,
-                buf: &mut client_buf,
+                buf: payload,
                 idle: to.tunnel_timeout.or(self.shared.timeouts.client),
             };
             let server_side = tunnel::Side {
@@ -154,35 +207,37 @@ impl Session {
             bytes_out: to_client,
         };
         self.shared.core.dispatch_at(done, at);
-        if self.shared.tcplog {
-            let line = self.log_line(&outcome, backend, server, at, to_client);
-            self.shared.logger.traffic(self.shared.frontend, &line);
-        }
+        let connect = self
+            .connected_at
+            .zip(self.connect_began)
+            .map(|(done, began)| done.saturating_duration_since(began).as_millis() as u64);
+        let waited = outcome.queued_for.map(|d| d.as_nanos() / 1_000_000);
+        let waited = waited.or(Some(0));
+        self.log(&outcome, backend, server, at, to_client, [waited, connect]);
     }
 
-    /// The `option tcplog` line of a connection that ended `at`, having
-    /// sent `bytes` to the client.
-    fn log_line(
+    /// Writes the `option tcplog` line (when on) of a connection that
+    /// ended `at`, having sent `bytes` to the client; `timers`: Tw and Tc.
+    fn log(
         &self,
         outcome: &Outcome,
         backend: Arc<str>,
         server: Option<Arc<str>>,
         at: Instant,
         bytes: u64,
-    ) -> String {
-        let ms = |d: std::time::Duration| d.as_millis() as u64;
-        let waited = outcome.queued_for.map(|d| d.as_nanos() / 1_000_000);
-        let connect = self
-            .connected_at
-            .zip(self.connect_began)
-            .map(|(done, began)| ms(done.saturating_duration_since(began)));
-        TcpLog {
+        [waited, connect]: [Option<u64>; 2],
+    ) {
+        if !self.shared.tcplog {
+            return;
+        }
+        let total = (at - self.accepted).as_millis() as u64;
+        let line = TcpLog {
             client: self.client,
             accept: accept_stamp(self.shared.clock.date(self.accepted)),
             frontend: self.shared.frontend_name.clone(),
             backend: backend.to_string(),
             server: server.map(|s| s.to_string()),
-            timers: [waited.or(Some(0)), connect, Some(ms(at - self.accepted))],
+            timers: [waited, connect, Some(total)],
             bytes,
             termination: outcome.termination.to_owned(),
             conns: [0; 4],
@@ -190,6 +245,7 @@ impl Session {
             redispatched: outcome.redispatched,
             queues: [0, 0],
         }
-        .to_string()
+        .to_string();
+        self.shared.logger.traffic(self.shared.frontend, &line);
     }
 }

@@ -286,3 +286,110 @@ async fn mysql_check_logs_in_and_marks_a_refusing_server_down() {
     }
     running.stop();
 }
+
+/// A TLS 1.2 client hello naming `db.example.com`, as `openssl s_client
+/// -servername db.example.com` sent it.
+const HELLO_DB: &str = "16030100ca010000c60303285ec588c38c8b6825077da955dbb87ae113c42f69036c95544aa16267a8183e000038c02cc030009fcca9cca8ccaac02bc02f009ec024c028006bc023c0270067c00ac0140039c009c0130033009d009c003d003c0035002f00ff0100006500000013001100000e64622e6578616d706c652e636f6d000b000403000102000a000c000a001d0017001e001900180016000000170000000d002a0028040305030603080708080809080a080b080408050806040105010601030303010302040205020602";
+
+fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+// Input: TLS passthrough as real configs write it: `tcp-request
+// inspect-delay`, `tcp-request content accept if { req_ssl_hello_type 1
+// }`, `use_backend` by `req.ssl_sni`; a client hello for db.example.com
+// sent in two pieces, then one with no TLS at all.
+// Output: the hello reaches the db backend whole (the inspected bytes go
+// first); the plain client, plainly no TLS, falls to the default backend.
+#[tokio::test]
+async fn tls_passthrough_routes_by_sni() {
+    let (db, web) = (echo_server("db").await, echo_server("web").await);
+    let port = free_port();
+    let text = format!(
+        "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend tls\n    bind 127.0.0.1:{port}\n    tcp-request inspect-delay 300ms\n    tcp-request content accept if {{ req_ssl_hello_type 1 }}\n    use_backend db if {{ req.ssl_sni -i DB.example.com }}\n    default_backend web\nbackend db\n    server db {db}\nbackend web\n    server web {web}\n"
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let hello = unhex(HELLO_DB);
+    let mut c = TcpStream::connect(fe).await.expect("connect");
+    c.write_all(&hello[..40]).await.expect("first piece");
+    tokio::task::yield_now().await;
+    c.write_all(&hello[40..]).await.expect("rest");
+    assert_eq!(greeting(&mut c).await, "db");
+    let mut echoed = vec![0u8; hello.len()];
+    timeout(DEADLINE, c.read_exact(&mut echoed))
+        .await
+        .expect("in time")
+        .expect("read");
+    assert!(echoed == hello, "the hello went through whole");
+
+    let mut plain = TcpStream::connect(fe).await.expect("connect");
+    plain.write_all(b"PING\r\n").await.expect("send");
+    assert_eq!(greeting(&mut plain).await, "web");
+    running.stop();
+}
+
+// Input: `tcp-request connection reject if { src 127.0.0.0/8 }` on one
+// frontend; on another, content rules accepting a 4-byte greeting only
+// (`req.len eq 4`), rejecting the rest after `inspect-delay`, with
+// `option tcplog`.
+// Output: the first resets every loopback client; the second passes
+// "PING" through and closes on "abc", logging `PR` with `-1/-1/`.
+#[tokio::test]
+async fn tcp_request_rules_let_in_or_refuse() {
+    let syslog = UdpSocket::bind("127.0.0.1:0").await.expect("udp");
+    let a = echo_server("a").await;
+    let (closed_port, port) = (free_port(), free_port());
+    let text = format!(
+        "global\n    log {} local0\ndefaults\n    mode tcp\n    log global\n    option tcplog\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten closed\n    bind 127.0.0.1:{closed_port}\n    tcp-request connection reject if {{ src 127.0.0.0/8 }}\n    server a {a}\nlisten picky\n    bind 127.0.0.1:{port}\n    tcp-request inspect-delay 200ms\n    tcp-request content accept if {{ req.len eq 4 }}\n    tcp-request content reject\n    server a {a}\n",
+        syslog.local_addr().expect("addr")
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let (closed, picky) = (running.listeners[0].1, running.listeners[1].1);
+    let mut c = TcpStream::connect(closed).await.expect("connect");
+    let mut byte = [0u8; 1];
+    let read = timeout(DEADLINE, c.read(&mut byte)).await.expect("in time");
+    assert!(
+        matches!(&read, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+        "reset: {read:?}"
+    );
+
+    let mut ok = TcpStream::connect(picky).await.expect("connect");
+    ok.write_all(b"PING").await.expect("send");
+    assert_eq!(greeting(&mut ok).await, "a");
+    let mut echo = [0u8; 4];
+    timeout(DEADLINE, ok.read_exact(&mut echo))
+        .await
+        .expect("in time")
+        .expect("read");
+    assert_eq!(&echo, b"PING");
+    drop(ok);
+
+    let mut short = TcpStream::connect(picky).await.expect("connect");
+    short.write_all(b"abc").await.expect("send");
+    let mut rest = Vec::new();
+    timeout(DEADLINE, short.read_to_end(&mut rest))
+        .await
+        .expect("in time")
+        .expect("closed");
+    assert!(rest.is_empty());
+    let mut lines = Vec::new();
+    while !lines.iter().any(|l: &String| l.contains(" PR ")) {
+        let mut buf = vec![0u8; 2048];
+        let n = timeout(DEADLINE, syslog.recv(&mut buf))
+            .await
+            .expect("a datagram in time")
+            .expect("recv");
+        lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    let refused = lines.iter().find(|l| l.contains(" PR ")).expect("PR");
+    assert!(
+        refused.contains("] picky picky/<NOSRV> -1/-1/"),
+        "{refused}"
+    );
+    assert!(refused.ends_with(" 0 PR 0/0/0/0/0 0/0\n"), "{refused}");
+    running.stop();
+}

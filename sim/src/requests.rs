@@ -466,14 +466,16 @@ impl World<'_> {
             .map(|h| ("Host", h))
             .into_iter()
             .collect();
+        let client_ip = IpAddr::V4(std::net::Ipv4Addr::from(
+            0x0a00_0000 + client_idx as u32 + 1,
+        ));
         let head = RequestHead {
             method: "GET",
             uri: &client.path,
             headers: &headers,
+            client: Some(client_ip),
+            payload: &[],
         };
-        let client_ip = IpAddr::V4(std::net::Ipv4Addr::from(
-            0x0a00_0000 + client_idx as u32 + 1,
-        ));
         if let Some((flow, mut t)) = self.hosts[lb].node.flow() {
             flow.handle_request(now, req, frontend, &head, client_ip, &mut t);
         }

@@ -102,6 +102,8 @@ mod tests {
                 method: "GET",
                 uri,
                 headers: &headers,
+                client: None,
+                payload: &[],
             },
         )
     }

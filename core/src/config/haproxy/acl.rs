@@ -260,6 +260,28 @@ fn criterion(fetch: &str, arg: String, method: Option<&str>) -> Option<Criterion
     match (fetch, method) {
         ("url_beg", None) | ("url", Some("beg")) => Some(Criterion::UrlBeg),
         ("method", None | Some("str")) => Some(Criterion::Method),
+        ("src", None | Some("ip")) => Some(Criterion::Src),
+        ("req.ssl_sni" | "req_ssl_sni", m) => Some(Criterion::SslSni(match m {
+            None | Some("str") => StrMatch::Exact,
+            Some("beg") => StrMatch::Beg,
+            Some("end") => StrMatch::End,
+            Some("sub") => StrMatch::Sub,
+            Some("dom") => StrMatch::Dom,
+            _ => return None,
+        })),
+        ("req.ssl_sni_end", None) => Some(Criterion::SslSni(StrMatch::End)),
+        ("req.ssl_hello_type" | "req_ssl_hello_type", None | Some("int")) => {
+            Some(Criterion::SslHelloType)
+        }
+        ("req.len" | "req_len", None | Some("int")) => Some(Criterion::ReqLen),
+        ("req.payload", Some(m @ ("str" | "bin"))) => {
+            let (offset, length) = arg.split_once(',')?;
+            Some(Criterion::Payload {
+                offset: offset.trim().parse().ok()?,
+                length: length.trim().parse().ok()?,
+                binary: m == "bin",
+            })
+        }
         _ => None,
     }
 }

@@ -77,7 +77,6 @@ const PROXY_UNSUPPORTED: &[&str] = &[
     "http-request",
     "http-response",
     "http-after-response",
-    "tcp-request",
     "tcp-response",
     "capture",
     "compression",

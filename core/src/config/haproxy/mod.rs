@@ -15,6 +15,7 @@ mod resolve;
 mod retry_on;
 mod server;
 mod tcp_check;
+mod tcp_request;
 mod values;
 
 pub use condition::{eval_condition, ConditionError, HAPROXY_VERSION};
@@ -23,4 +24,5 @@ pub use parser::{parse, ParseOptions};
 #[cfg(test)]
 pub(crate) use tcp_check::hex as tcp_check_hex;
 pub use tcp_check::{TcpCheck, TcpCheckRule, TcpExpect, TcpPattern};
+pub use tcp_request::{TcpLayer, TcpRequestRule};
 pub use values::parse_time;

@@ -2,6 +2,7 @@
 //! checked (backends exist, ACLs are defined, addresses parse).
 
 use super::tcp_check::{TcpCheck, TcpCheckRule};
+use super::tcp_request::TcpRequestRule;
 use crate::time::Duration;
 use serde::Serialize;
 use std::net::IpAddr;
@@ -191,6 +192,11 @@ pub struct Proxy {
     pub tcp_check: Option<TcpCheck>,
     /// `tcp-check` rules, run under `option tcp-check`.
     pub tcp_check_rules: Vec<TcpCheckRule>,
+    /// `tcp-request inspect-delay`: how long content rules may wait for
+    /// the first bytes.
+    pub inspect_delay: Option<Duration>,
+    /// `tcp-request connection|content accept|reject` rules, in order.
+    pub tcp_request: Vec<TcpRequestRule>,
     /// `stats ...` settings when stats are enabled here.
     pub stats: Option<Stats>,
     /// `log` lines.
@@ -558,8 +564,44 @@ pub enum Criterion {
     UrlBeg,
     /// `method`.
     Method,
+    /// `src`: the client address, against addresses and networks.
+    Src,
+    /// `req.ssl_sni`: the server name of a TLS client hello, compared as
+    /// `-m` says.
+    SslSni(StrMatch),
+    /// `req.ssl_hello_type`: 1 for a TLS client hello, 2 for a server
+    /// hello; integer comparisons.
+    SslHelloType,
+    /// `req.len`: bytes received so far; integer comparisons.
+    ReqLen,
+    /// `req.payload(offset,length)`: those bytes, as a string (`-m str`)
+    /// or hex (`-m bin`).
+    Payload {
+        /// First byte.
+        offset: usize,
+        /// How many bytes (0: to the end).
+        length: usize,
+        /// Values are hex (`-m bin`).
+        binary: bool,
+    },
     /// A fetch haproxy knows that haven does not evaluate yet; never matches.
     Unsupported(String),
+}
+
+/// How a string sample is compared with an ACL's values (`-m`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StrMatch {
+    /// `str`: the whole string.
+    Exact,
+    /// `beg`: a prefix.
+    Beg,
+    /// `end`: a suffix.
+    End,
+    /// `sub`: a substring.
+    Sub,
+    /// `dom`: a dot-bounded domain.
+    Dom,
 }
 
 /// `if|unless <terms>`: OR of AND-groups.

@@ -706,6 +706,8 @@ impl Draft {
                 http_check: None,
                 tcp_check: None,
                 tcp_check_rules: Vec::new(),
+                inspect_delay: None,
+                tcp_request: Vec::new(),
                 stats: None,
                 logs: Vec::new(),
                 prometheus: Vec::new(),

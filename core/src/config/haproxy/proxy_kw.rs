@@ -38,6 +38,7 @@ const PROXY_KEYWORDS: &[&str] = &[
     "stats",
     "http-check",
     "tcp-check",
+    "tcp-request",
 ];
 
 /// Bind parameters that take no argument.
@@ -257,6 +258,7 @@ impl Parser<'_> {
                     self.http_check(words);
                 }
             }
+            "tcp-request" => self.tcp_request(words),
             "tcp-check" => {
                 if self.applies(w0, Side::Backend, kw) {
                     let d = self.draft();
@@ -681,7 +683,7 @@ impl Parser<'_> {
     }
 
     /// True inside a frontend or listen section.
-    fn in_frontend(&self) -> bool {
+    pub(crate) fn in_frontend(&self) -> bool {
         matches!(
             self.current(),
             Some((ProxyKind::Frontend | ProxyKind::Listen, _))
