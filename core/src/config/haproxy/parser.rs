@@ -40,6 +40,9 @@ pub(crate) struct Draft {
     pub(crate) http_check_line: Option<u32>,
     /// `option httpchk` was given (else `http-check` rules are ignored).
     pub(crate) httpchk_option: bool,
+    /// Where `option httplog` was written, for the warning when the proxy
+    /// turns out to be in `mode tcp`.
+    pub(crate) httplog_at: Option<(String, u32)>,
     /// The `tcp-check` rules are this section's own, not those it took
     /// from `defaults` (its first rule replaces those).
     pub(crate) own_tcp_check_rules: bool,
@@ -649,6 +652,20 @@ impl<'o> Parser<'o> {
         }
     }
 
+    /// Reports a problem found after parsing that belongs to the line
+    /// `at` (file, line) where its directive was written.
+    pub(crate) fn post_error_at(&mut self, severity: Severity, at: (String, u32), message: String) {
+        self.diags.push(Diagnostic {
+            severity,
+            file: at.0,
+            line: at.1,
+            col: 0,
+            message,
+            form: Form::Parsing,
+            source_line: None,
+        });
+    }
+
     /// Reports a problem found after parsing (no line).
     pub(crate) fn post_error(&mut self, severity: Severity, message: String) {
         self.diags.push(Diagnostic {
@@ -717,6 +734,7 @@ impl Draft {
             rules: Vec::new(),
             http_check_line: None,
             httpchk_option: false,
+            httplog_at: None,
             own_tcp_check_rules: false,
         }
     }

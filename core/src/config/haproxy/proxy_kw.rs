@@ -566,6 +566,7 @@ impl Parser<'_> {
                 };
                 let overrides = *other && !negate;
                 *this = !negate;
+                d.httplog_at = (name == "httplog" && !negate).then(|| (file.clone(), line));
                 if overrides {
                     *other = false;
                     let sec = match self.current() {
@@ -577,7 +578,6 @@ impl Parser<'_> {
                     } else {
                         "httplog"
                     };
-                    let _ = (line, file);
                     self.warn(Form::ParsingTight, opt.col, format!("'option {name}' overrides previous 'option {prev}' in '{sec}' section."));
                 }
             }

@@ -102,7 +102,32 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
             );
             proxy.http_check = None;
         }
+        if me.mode == Mode::Tcp && me.kind.is_frontend() {
+            tcp_mode_warnings(p, d, &mut proxy);
+        }
         out.push(proxy);
     }
     out
+}
+
+/// What haproxy says of HTTP options on a `mode tcp` frontend, and does:
+/// `option httplog` falls back to `tcplog`, `option forwardfor` is
+/// ignored.
+fn tcp_mode_warnings(p: &mut Parser<'_>, d: &super::parser::Draft, proxy: &mut Proxy) {
+    if let Some(at) = d.httplog_at.clone().filter(|_| proxy.options.httplog) {
+        let msg = format!(
+            "'option httplog' not usable with proxy '{}' (needs 'mode http'). Falling back to 'option tcplog'.",
+            proxy.name
+        );
+        p.post_error_at(Severity::Warning, at, msg);
+        proxy.options.httplog = false;
+        proxy.options.tcplog = true;
+    }
+    if proxy.options.forwardfor.take().is_some() {
+        let msg = format!(
+            "'option forwardfor' ignored for proxy '{}' as it requires HTTP mode.",
+            proxy.name
+        );
+        p.post_error(Severity::Warning, msg);
+    }
 }

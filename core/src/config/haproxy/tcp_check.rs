@@ -170,11 +170,7 @@ impl Parser<'_> {
     /// One `tcp-check <rule>` line.
     pub(crate) fn tcp_check_rule(&mut self, words: &[Word]) {
         let Some(sub) = words.get(1) else {
-            return self.error(
-                Form::Parsing,
-                words[0].col,
-                "'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect'. but got ''".into(),
-            );
+            return self.error(Form::Parsing, words[0].col, only_supports(""));
         };
         let rule = match sub.text.as_str() {
             "comment" => match words.get(2) {
@@ -191,10 +187,7 @@ impl Parser<'_> {
                 self.not_supported(sub.col, &format!("tcp-check {}", sub.text));
                 None
             }
-            other => {
-                let msg = format!("'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect'. but got '{other}'");
-                return self.error(Form::Parsing, sub.col, msg);
-            }
+            other => return self.error(Form::Parsing, sub.col, only_supports(other)),
         };
         if let Some(rule) = rule {
             self.draft().proxy.tcp_check_rules.push(rule);
@@ -213,7 +206,7 @@ impl Parser<'_> {
                         Some(p) if p > 0 => port = Some(p),
                         _ => {
                             let got = value.unwrap_or_default();
-                            let msg = format!("'tcp-check connect' : expects a valid TCP port (from range 1 to 65535) or a sample expression, got {got}.");
+                            let msg = format!("'tcp-check connect' : expects a valid TCP port (from range 1 to 65535) or a sample expression, got {got}..");
                             self.error(Form::Parsing, w.col, msg);
                             return None;
                         }
@@ -250,7 +243,8 @@ impl Parser<'_> {
             } else {
                 "binary string"
             };
-            let msg = format!("'tcp-check {verb}' : '{verb}' expects a {what} as argument.");
+            // haproxy's words, its arguments swapped.
+            let msg = format!("'tcp-check {verb}' : '{what}' expects a {verb} as argument.");
             self.error(Form::Parsing, col, msg);
             return None;
         };
@@ -258,10 +252,10 @@ impl Parser<'_> {
             data.text.as_bytes().to_vec()
         } else {
             match hex(&data.text) {
-                Some(b) => b,
-                None => {
+                Ok(b) => b,
+                Err(why) => {
                     let msg = format!(
-                        "'tcp-check {verb}' : '{}' invalid binary string.",
+                        "'tcp-check {verb}' : '{}' invalid binary string ({why}).",
                         data.text
                     );
                     self.error(Form::Parsing, data.col, msg);
@@ -310,14 +304,12 @@ impl Parser<'_> {
             };
             let text = v.text.clone();
             match w.text.as_str() {
-                "min-recv" => match text.parse::<usize>() {
-                    Ok(n) => expect.min_recv = Some(n),
-                    Err(_) => {
-                        let msg = format!("'tcp-check expect' : 'min-recv' expects an integer as argument, got '{text}'.");
-                        self.error(Form::Parsing, v.col, msg);
-                        return None;
-                    }
-                },
+                // haproxy reads it with atol: junk counts as 0.
+                "min-recv" => {
+                    expect.min_recv = usize::try_from(super::values::atol(&text))
+                        .ok()
+                        .filter(|n| *n > 0);
+                }
                 kw @ ("ok-status" | "error-status" | "tout-status") => {
                     if !STATUSES.contains(&text.as_str()) {
                         let msg = format!("'tcp-check expect' : '{kw}' only supports 'L4OK', 'L6OK', 'L7OK', 'L7OKC', 'L4TOUT', 'L6TOUT', 'L7TOUT', 'L4CON', 'L6RSP', 'L7RSP' or 'L7STS' status (got '{text}').");
@@ -345,10 +337,10 @@ impl Parser<'_> {
                         "rstring" => TcpPattern::Rstring(text),
                         "rbinary" => TcpPattern::Rbinary(text),
                         "binary" => match hex(&text) {
-                            Some(b) => TcpPattern::Binary(b),
-                            None => {
+                            Ok(b) => TcpPattern::Binary(b),
+                            Err(why) => {
                                 let msg =
-                                    format!("'tcp-check expect' : '{text}' invalid binary string.");
+                                    format!("'tcp-check expect' : invalid binary string ({why}).");
                                 self.error(Form::Parsing, v.col, msg);
                                 return None;
                             }
@@ -358,7 +350,7 @@ impl Parser<'_> {
                             return None;
                         }
                         other => {
-                            let msg = format!("'tcp-check expect' : expects 'min-recv', 'comment', 'ok-status', 'error-status', 'tout-status', 'on-success', 'on-error', 'status-code', 'string', 'rstring', 'binary', 'rbinary' but got '{other}' as argument.");
+                            let msg = format!("'tcp-check expect' : 'only supports min-recv, '[!]binary', '[!]string', '[!]rstring', '[!]string-lf''[!]rbinary', '[!]binary-lf' or comment but got '{other}' as argument..");
                             self.error(Form::Parsing, w.col, msg);
                             return None;
                         }
@@ -370,13 +362,14 @@ impl Parser<'_> {
             i += 2;
         }
         let Some(pattern) = pattern else {
-            let msg = "'tcp-check expect' : expects a pattern (string, rstring, binary, rbinary) as argument.".to_owned();
+            let msg =
+                "'tcp-check expect' : expects at least a matching pattern as arguments.".to_owned();
             self.error(Form::Parsing, col, msg);
             return None;
         };
         if let TcpPattern::Rstring(r) | TcpPattern::Rbinary(r) = &pattern {
             if let Err(e) = regex::bytes::Regex::new(r) {
-                let msg = format!("'tcp-check expect' : regex '{r}' : {e}.");
+                let msg = format!("'tcp-check expect' : regex '{r}' is invalid ({e}).");
                 self.error(Form::Parsing, col, msg);
                 return None;
             }
@@ -386,13 +379,22 @@ impl Parser<'_> {
     }
 }
 
-/// The bytes a hex string stands for (`send-binary`, `expect binary`).
-pub(crate) fn hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
+/// haproxy's refusal of `tcp-check` lines it does not know.
+fn only_supports(got: &str) -> String {
+    format!("'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '{got}'")
+}
+
+/// The bytes a hex string stands for (`send-binary`, `expect binary`),
+/// or why it is not one, in haproxy's words.
+pub(crate) fn hex(text: &str) -> Result<Vec<u8>, String> {
+    if let Some(c) = text.chars().find(|c| !c.is_ascii_hexdigit()) {
+        return Err(format!("an hex digit is expected (found '{c}')"));
     }
-    (0..text.len())
+    if text.len() % 2 != 0 {
+        return Err("an even number of hex digit is expected".into());
+    }
+    Ok((0..text.len())
         .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
+        .filter_map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect())
 }

@@ -1,0 +1,157 @@
+//! `mode tcp` configs as haproxy 2.6.12 reads them: the check rulesets,
+//! `tcp-request` rules, the errors of bad `tcp-check` lines and the
+//! warnings `haproxy -c` prints for HTTP options on a TCP proxy (its
+//! words, each checked against `haproxy -c`).
+
+use haven_core::config::haproxy::{
+    parse, Criterion, ParseOptions, TcpCheck, TcpCheckRule, TcpLayer, TcpPattern,
+};
+use haven_core::config::Diagnostics;
+
+fn read(
+    text: &str,
+) -> (
+    Option<haven_core::config::haproxy::HaproxyConfig>,
+    Diagnostics,
+) {
+    let parsed = parse(&[("t.cfg", text)], &ParseOptions::default());
+    (parsed.config, parsed.diagnostics)
+}
+
+const DEFAULTS: &str =
+    "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n";
+
+#[test]
+fn check_options_choose_a_ruleset_and_the_last_one_wins() {
+    let text = format!(
+        "{DEFAULTS}backend db\n  option httpchk GET /\n  option mysql-check user root\n  server a 127.0.0.1:3306 check\nbackend pg\n  option pgsql-check user app\n  server a 127.0.0.1:5432 check\nbackend own\n  option tcp-check\n  tcp-check connect port 8080\n  tcp-check send PING\\r\\n\n  tcp-check expect !string ERR\n  tcp-check send-binary 0a0b\n  tcp-check expect rbinary ^0A\n  server a 127.0.0.1:80 check\n"
+    );
+    let (cfg, diags) = read(&text);
+    assert!(diags.errors().next().is_none(), "{diags:?}");
+    let cfg = cfg.expect("valid");
+    let db = &cfg.proxies[0];
+    assert_eq!(db.http_check, None, "mysql-check came last");
+    assert_eq!(
+        db.tcp_check,
+        Some(TcpCheck::Mysql {
+            user: Some("root".into()),
+            pre41: false
+        })
+    );
+    assert_eq!(
+        cfg.proxies[1].tcp_check,
+        Some(TcpCheck::Pgsql { user: "app".into() })
+    );
+    let own = &cfg.proxies[2];
+    assert_eq!(own.tcp_check, Some(TcpCheck::Rules));
+    assert_eq!(own.tcp_check_rules.len(), 5);
+    assert!(matches!(
+        own.tcp_check_rules[0],
+        TcpCheckRule::Connect {
+            port: Some(8080),
+            ..
+        }
+    ));
+    assert!(
+        matches!(&own.tcp_check_rules[1], TcpCheckRule::Send { data, .. } if data == b"PING\r\n")
+    );
+    assert!(
+        matches!(&own.tcp_check_rules[2], TcpCheckRule::Expect(e) if e.negate && e.pattern == TcpPattern::String(b"ERR".to_vec()))
+    );
+    assert!(
+        matches!(&own.tcp_check_rules[3], TcpCheckRule::Send { data, .. } if data == &[0x0a, 0x0b])
+    );
+}
+
+#[test]
+fn bad_tcp_check_lines_say_where_and_what() {
+    for (line, expected) in [
+        (
+            "tcp-check expect stringz x",
+            "'tcp-check expect' : 'only supports min-recv, '[!]binary', '[!]string', '[!]rstring', '[!]string-lf''[!]rbinary', '[!]binary-lf' or comment but got 'stringz' as argument..",
+        ),
+        (
+            "tcp-check send-binary 0g",
+            "'tcp-check send-binary' : '0g' invalid binary string (an hex digit is expected (found 'g')).",
+        ),
+        (
+            "tcp-check send-binary 0a0",
+            "'tcp-check send-binary' : '0a0' invalid binary string (an even number of hex digit is expected).",
+        ),
+        (
+            "tcp-check expect binary 0g",
+            "'tcp-check expect' : invalid binary string (an hex digit is expected (found 'g')).",
+        ),
+        (
+            "tcp-check expect",
+            "'tcp-check expect' : expects at least a matching pattern as arguments.",
+        ),
+        (
+            "tcp-check foo",
+            "'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got 'foo'",
+        ),
+        (
+            "tcp-check send",
+            "'tcp-check send' : 'string' expects a send as argument.",
+        ),
+        (
+            "tcp-check connect port 0",
+            "'tcp-check connect' : expects a valid TCP port (from range 1 to 65535) or a sample expression, got 0..",
+        ),
+        (
+            "option pgsql-check",
+            "'option pgsql-check' expects 'user <username>' as argument.",
+        ),
+    ] {
+        let text = format!("{DEFAULTS}backend b\n  {line}\n  server a 127.0.0.1:1\n");
+        let (_, diags) = read(&text);
+        let e = diags.errors().next().expect("an error");
+        assert_eq!((e.line, e.message.as_str()), (7, expected), "{line}");
+    }
+}
+
+#[test]
+fn tcp_request_rules_keep_their_order_and_conditions() {
+    let text = format!(
+        "{DEFAULTS}frontend tls\n  bind :443\n  tcp-request connection reject if {{ src 10.0.0.0/8 }}\n  tcp-request inspect-delay 5s\n  tcp-request content accept if {{ req_ssl_hello_type 1 }}\n  use_backend db if {{ req.ssl_sni -i db.example.com }}\n  default_backend web\nbackend db\n  server a 127.0.0.1:1\nbackend web\n  server a 127.0.0.1:2\n"
+    );
+    let (cfg, diags) = read(&text);
+    assert!(
+        diags.iter().all(|d| !d.message.contains("not supported")),
+        "{diags:?}"
+    );
+    let fe = &cfg.expect("valid").proxies[0];
+    assert_eq!(fe.inspect_delay.map(|d| d.as_millis()), Some(5000));
+    let layers: Vec<(TcpLayer, bool)> =
+        fe.tcp_request.iter().map(|r| (r.layer, r.accept)).collect();
+    assert_eq!(
+        layers,
+        [(TcpLayer::Connection, false), (TcpLayer::Content, true)]
+    );
+    let criteria: Vec<&Criterion> = fe
+        .acls
+        .iter()
+        .flat_map(|a| a.patterns.iter().map(|p| &p.criterion))
+        .collect();
+    assert!(criteria.contains(&&Criterion::Src));
+    assert!(criteria.contains(&&Criterion::SslHelloType));
+}
+
+#[test]
+fn http_options_on_a_tcp_frontend_are_named_as_haproxy_does() {
+    let text = "defaults\n  mode tcp\n  option httplog\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nlisten fe\n  bind 127.0.0.1:18422\n  option forwardfor\n  server s1 127.0.0.1:18423\n";
+    let (cfg, diags) = read(text);
+    let warnings: Vec<String> = diags
+        .iter()
+        .map(|d| format!("{}: {}", d.line, d.message))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "3: 'option httplog' not usable with proxy 'fe' (needs 'mode http'). Falling back to 'option tcplog'.",
+            "0: 'option forwardfor' ignored for proxy 'fe' as it requires HTTP mode."
+        ]
+    );
+    let fe = &cfg.expect("valid").proxies[0];
+    assert!(fe.options.tcplog && !fe.options.httplog && fe.options.forwardfor.is_none());
+}
