@@ -5,8 +5,8 @@
 //! the task on `timeout check`).
 
 use crate::driver::Event;
-use haven_core::health::script::{Next, Run, Verdict, CHECK_BUFFER};
-use haven_core::health::{CheckId, CheckStatus, Probe, ProbeEvent};
+use haven_core::health::script::{Next, Run, CHECK_BUFFER};
+use haven_core::health::{CheckId, Probe, ProbeEvent};
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -22,23 +22,29 @@ pub(crate) async fn run(
     let report = |e: ProbeEvent| {
         let _ = events.send(Event::Probe(id, e));
     };
+    let run = match &probe {
+        Probe::Script(script) => Some(Run::new(script.clone())),
+        _ => None,
+    };
     let first = match &probe {
         Probe::Script(script) => script.first_port(),
         _ => None,
     };
-    let addr = first.map_or(addr, |port| SocketAddr::new(addr.ip(), port));
-    let mut stream = match TcpStream::connect(addr).await {
+    let to = first.map_or(addr, |port| SocketAddr::new(addr.ip(), port));
+    let mut stream = match TcpStream::connect(to).await {
         Ok(s) => s,
         Err(e) => {
+            let error = connect_error_text(&e);
+            let words = run.as_ref().and_then(Run::whereabouts).unwrap_or_default();
             report(ProbeEvent::ConnectFailed {
-                info: connect_error_text(&e),
+                info: format!("{error}{words}"),
             });
             return;
         }
     };
     report(ProbeEvent::Connected);
-    if let Probe::Script(script) = probe {
-        report(run_script(Run::new(script), stream, addr).await);
+    if let Some(run) = run {
+        report(run_script(run, stream, addr, &report).await);
         return;
     }
     let Probe::Http {
@@ -77,10 +83,16 @@ pub(crate) async fn run(
     report(parse_response(&buf));
 }
 
-/// Runs a tcp-check script on `stream` (a connection to `addr`) to its
-/// verdict.
-async fn run_script(mut run: Run, mut stream: TcpStream, addr: SocketAddr) -> ProbeEvent {
+/// Runs a tcp-check script on `stream` (a connection to the server at
+/// `addr`) to its verdict, telling core where it waits (`report`).
+async fn run_script(
+    mut run: Run,
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    report: &impl Fn(ProbeEvent),
+) -> ProbeEvent {
     let mut chunk = vec![0u8; CHECK_BUFFER];
+    let mut told = None;
     loop {
         match run.step() {
             Next::Finish(verdict) => return ProbeEvent::Verdict(verdict),
@@ -89,20 +101,23 @@ async fn run_script(mut run: Run, mut stream: TcpStream, addr: SocketAddr) -> Pr
                     run.closed();
                 }
             }
-            Next::Read => match stream.read(&mut chunk).await {
-                Ok(n) if n > 0 => run.received(&chunk[..n]),
-                _ => run.closed(),
-            },
+            Next::Read => {
+                let words = run.whereabouts();
+                if words.is_some() && words != told {
+                    told.clone_from(&words);
+                    report(ProbeEvent::Step(words));
+                }
+                match stream.read(&mut chunk).await {
+                    Ok(n) if n > 0 => run.received(&chunk[..n]),
+                    _ => run.closed(),
+                }
+            }
             Next::Connect(port) => {
                 let to = SocketAddr::new(addr.ip(), port.unwrap_or(addr.port()));
                 match TcpStream::connect(to).await {
                     Ok(s) => stream = s,
                     Err(e) => {
-                        return ProbeEvent::Verdict(Verdict {
-                            status: CheckStatus::L4Con,
-                            code: None,
-                            info: Some(connect_error_text(&e)),
-                        })
+                        return ProbeEvent::Verdict(run.connect_failed(&connect_error_text(&e)))
                     }
                 }
             }

@@ -86,6 +86,9 @@ pub enum ProbeEvent {
     Invalid,
     /// A tcp-check script came to its verdict.
     Verdict(Verdict),
+    /// A tcp-check script waits at a step: ([`script::Run::whereabouts`]),
+    /// the words a timeout there gets.
+    Step(Option<String>),
 }
 
 /// What the checks ask of their driver, in order.
@@ -147,6 +150,8 @@ struct Check {
     phase: Phase,
     last: Option<CheckResult>,
     tally: CheckTally,
+    /// Where a tcp-check script stands, for the words of its timeout.
+    step: Option<String>,
 }
 
 /// A compiled `http-check expect` rule.
@@ -215,6 +220,7 @@ impl Checks {
                     phase: Phase::Idle,
                     last: None,
                     tally: CheckTally::default(),
+                    step: None,
                 });
             }
         }
@@ -276,10 +282,14 @@ impl Checks {
                 };
                 if let Some((started, status)) = status {
                     self.out.push_back(Output::AbortProbe { id });
+                    let info = self.checks[id]
+                        .step
+                        .take()
+                        .filter(|_| status == CheckStatus::L7Tout);
                     let result = CheckResult {
                         status,
                         code: None,
-                        info: None,
+                        info,
                         duration_ms: ms_since(now, started),
                     };
                     self.finish(now, id, result, timers, rng);
@@ -300,6 +310,10 @@ impl Checks {
         let Some(c) = self.checks.get_mut(id) else {
             return;
         };
+        if let ProbeEvent::Step(words) = event {
+            c.step = words;
+            return;
+        }
         let result = match (c.phase, event) {
             (Phase::Connecting { started }, ProbeEvent::Connected) => {
                 if c.probe == Probe::Tcp {
@@ -390,6 +404,7 @@ impl Checks {
     fn launch(&mut self, now: Instant, id: CheckId, timers: &mut dyn Timers<Timer>) {
         let c = &mut self.checks[id];
         c.phase = Phase::Connecting { started: now };
+        c.step = None;
         let interval = c.interval();
         let connect = c.timeout_connect.map_or(interval, |t| t.min(interval));
         timers.arm(Timer::ProbeDeadline(id), now + connect);

@@ -15,6 +15,8 @@ pub const CHECK_BUFFER: usize = 16_384;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Script {
     steps: Vec<Step>,
+    /// Each step's `comment`, for the words of a timeout or a failure.
+    comments: Vec<Option<String>>,
     /// The backend's own `tcp-check` rules (not a protocol check): failures
     /// and successes get haproxy's generic `TCPCHK` words.
     own_rules: bool,
@@ -108,7 +110,15 @@ impl Script {
     pub fn of(check: &TcpCheck, rules: &[TcpCheckRule]) -> Option<Self> {
         let (steps, own_rules) = match check {
             TcpCheck::Rules if rules.is_empty() => return None,
-            TcpCheck::Rules => (rules.iter().map(own_step).collect(), true),
+            TcpCheck::Rules => {
+                let steps = rules.iter().map(own_step).collect();
+                let comments = rules.iter().map(comment_of).collect();
+                return Some(Self {
+                    steps,
+                    comments,
+                    own_rules: true,
+                });
+            }
             TcpCheck::Redis => (redis(), false),
             TcpCheck::Mysql { user, pre41 } => (mysql(user.as_deref(), *pre41), false),
             TcpCheck::Pgsql { user } => (pgsql(user), false),
@@ -116,7 +126,11 @@ impl Script {
             TcpCheck::Ldap => (ldap(), false),
             TcpCheck::SslHello => (ssl_hello(), false),
         };
-        Some(Self { steps, own_rules })
+        Some(Self {
+            comments: vec![None; steps.len()],
+            steps,
+            own_rules,
+        })
     }
 
     /// The port the probe first connects to, when the first step names one.
@@ -125,6 +139,17 @@ impl Script {
             Some(Step::Connect { port, .. }) => *port,
             _ => None,
         }
+    }
+}
+
+/// The `comment` of a `tcp-check` line.
+fn comment_of(rule: &TcpCheckRule) -> Option<String> {
+    match rule {
+        TcpCheckRule::Connect { comment, .. } | TcpCheckRule::Send { comment, .. } => {
+            comment.clone()
+        }
+        TcpCheckRule::Expect(e) => e.comment.clone(),
+        TcpCheckRule::Comment(_) => None,
     }
 }
 
@@ -451,6 +476,53 @@ impl Run {
         Next::Finish(self.success())
     }
 
+    /// Where the run stands, in the words haproxy adds to a timeout or a
+    /// connection error of the backend's own rules (` at step 2 of
+    /// tcp-check (expect string 'x')`); `None` for protocol checks.
+    pub fn whereabouts(&self) -> Option<String> {
+        if !self.script.own_rules {
+            return None;
+        }
+        let explicit_first = matches!(
+            self.script.steps.first(),
+            Some(Step::Connect { explicit: true, .. })
+        );
+        let Some(at) = self.current.or(explicit_first.then_some(0)) else {
+            return Some(" at initial connection step of tcp-check".into());
+        };
+        let mut words = format!(" at step {} of tcp-check", at + 1);
+        match &self.script.steps[at] {
+            Step::Connect { port: Some(p), .. } => words.push_str(&format!(" (connect port {p})")),
+            Step::Connect { port: None, .. } => words.push_str(" (connect)"),
+            Step::Send(_) => words.push_str(" (send)"),
+            Step::Expect(e) => words.push_str(&match &e.matcher {
+                Matcher::Contains {
+                    bytes,
+                    binary: false,
+                } => format!(" (expect string '{}')", String::from_utf8_lossy(bytes)),
+                Matcher::Contains { bytes, .. } => {
+                    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                    format!(" (expect binary '{hex}')")
+                }
+                Matcher::Regex(_) => " (expect regex)".into(),
+                Matcher::HexRegex(_) => " (expect binary regex)".into(),
+                Matcher::Mysql { .. } | Matcher::LdapBind => " (expect custom function)".into(),
+            }),
+            Step::Comment => {}
+        }
+        if let Some(c) = &self.script.comments[at] {
+            words.push_str(&format!(" comment: '{c}'"));
+        }
+        Some(words)
+    }
+
+    /// The verdict when a connection the script asked for failed with
+    /// `error` (`Connection refused`).
+    pub fn connect_failed(&self, error: &str) -> Verdict {
+        let info = format!("{error}{}", self.whereabouts().unwrap_or_default());
+        verdict(CheckStatus::L4Con, None, Some(info))
+    }
+
     /// The verdict once every step passed.
     fn success(&self) -> Verdict {
         let own = self.script.own_rules.then(|| "(tcp-check)".to_owned());
@@ -499,7 +571,7 @@ impl Run {
                 regex::Regex::new(r).is_ok_and(|re| re.is_match(&hex))
             }
             Matcher::Mysql { after_greeting } => return self.mysql(e, *after_greeting, last_read),
-            Matcher::LdapBind => return self.ldap(e),
+            Matcher::LdapBind => return self.ldap(e, last_read),
         };
         if !matched && !last_read && e.min_recv.is_none() {
             return Eval::Wait;
@@ -579,9 +651,11 @@ impl Run {
                 } else {
                     rest
                 };
+                // Cut at the line's end, or at a NUL as haproxy's C
+                // strings are.
                 let end = rest
                     .iter()
-                    .position(|b| *b == b'\r' || *b == b'\n')
+                    .position(|b| matches!(b, b'\r' | b'\n' | 0))
                     .unwrap_or(rest.len());
                 String::from_utf8_lossy(&rest[..end]).into_owned()
             }
@@ -613,6 +687,7 @@ impl Run {
                 .get(offset + 5..offset + 7)
                 .map(|c| u16::from(c[0]) | u16::from(c[1]) << 8);
             let text = data.get(offset + 7..).unwrap_or_default();
+            let text = text.split(|b| *b == 0).next().unwrap_or_default();
             let said = String::from_utf8_lossy(text).into_owned();
             let failed = Expect {
                 error: CheckStatus::L7Sts,
@@ -623,10 +698,15 @@ impl Run {
         Eval::Pass
     }
 
-    /// An LDAPv3 bind response whose result code is 0.
-    fn ldap(&self, e: &Expect) -> Eval {
+    /// An LDAPv3 bind response whose result code is 0; it waits for
+    /// the bytes it needs (lengths may be in BER's long form).
+    fn ldap(&self, e: &Expect, last_read: bool) -> Eval {
         let data = &self.answer;
-        let at = |i: usize| data.get(i).copied().unwrap_or(0);
+        let not_ldap = || {
+            let said = Some("Not LDAPv3 protocol".to_owned());
+            Eval::Fail(self.failure(e, false, None, said))
+        };
+        let short = || if last_read { not_ldap() } else { Eval::Wait };
         let long_form = |b: u8| {
             if b & 0x80 != 0 {
                 usize::from(b & 0x7f)
@@ -634,19 +714,27 @@ impl Run {
                 0
             }
         };
-        let mut len = long_form(at(1));
-        let not_ldap = |run: &Self| {
-            let said = Some("Not LDAPv3 protocol".to_owned());
-            Eval::Fail(run.failure(e, false, None, said))
+        let Some(&size) = data.get(1) else {
+            return short();
         };
-        if len > 2 || data.get(2 + len..6 + len) != Some(&[0x02, 0x01, 0x01, 0x61][..]) {
-            return not_ldap(self);
+        let mut len = long_form(size);
+        match data.get(2 + len..6 + len) {
+            None => return short(),
+            Some(op) if op != [0x02, 0x01, 0x01, 0x61] => return not_ldap(),
+            Some(_) => {}
         }
-        len += long_form(at(len + 6));
-        if len > 4 || data.get(7 + len..9 + len) != Some(&[0x0a, 0x01][..]) {
-            return not_ldap(self);
+        let Some(&size) = data.get(len + 6) else {
+            return short();
+        };
+        len += long_form(size);
+        match data.get(7 + len..9 + len) {
+            None => return short(),
+            Some(tag) if tag != [0x0a, 0x01] => return not_ldap(),
+            Some(_) => {}
         }
-        let result = at(len + 9);
+        let Some(&result) = data.get(len + 9) else {
+            return short();
+        };
         if result != 0 {
             let failed = Expect {
                 error: CheckStatus::L7Sts,

@@ -150,8 +150,8 @@ fn pgsql_smtp_ldap_and_ssl_hello_speak_their_protocols() {
     assert_eq!(v.status, CheckStatus::L6Rsp);
 }
 
-fn expect(pattern: TcpPattern, negate: bool) -> TcpCheckRule {
-    TcpCheckRule::Expect(TcpExpect {
+fn expecting(pattern: TcpPattern, negate: bool) -> TcpExpect {
+    TcpExpect {
         negate,
         pattern,
         min_recv: None,
@@ -161,7 +161,11 @@ fn expect(pattern: TcpPattern, negate: bool) -> TcpCheckRule {
         on_success: None,
         on_error: None,
         comment: None,
-    })
+    }
+}
+
+fn expect(pattern: TcpPattern, negate: bool) -> TcpCheckRule {
+    TcpCheckRule::Expect(expecting(pattern, negate))
 }
 
 #[test]
@@ -221,4 +225,60 @@ fn a_partial_answer_waits_for_more() {
     assert_eq!(run.step(), Next::Read);
     run.received(b"NG\r\n");
     assert!(matches!(run.step(), Next::Finish(v) if v.status == CheckStatus::L7Ok));
+}
+
+#[test]
+fn a_timeout_or_a_refused_connect_says_at_which_step() {
+    let rules = [
+        TcpCheckRule::Connect {
+            port: Some(8080),
+            comment: None,
+        },
+        TcpCheckRule::Expect(TcpExpect {
+            comment: Some("negative check".into()),
+            ..expecting(TcpPattern::Rstring("^error".into()), true)
+        }),
+        TcpCheckRule::Connect {
+            port: Some(1),
+            comment: None,
+        },
+    ];
+    let mut run = Run::new(Script::of(&TcpCheck::Rules, &rules).expect("rules"));
+    assert_eq!(
+        run.connect_failed("Connection refused").info.as_deref(),
+        Some("Connection refused at step 1 of tcp-check (connect port 8080)")
+    );
+    assert_eq!(run.step(), Next::Read);
+    assert_eq!(
+        run.whereabouts().as_deref(),
+        Some(" at step 2 of tcp-check (expect regex) comment: 'negative check'")
+    );
+    run.received(b"fine");
+    assert_eq!(run.step(), Next::Read, "no match yet, more may come");
+    run.closed();
+    assert_eq!(run.step(), Next::Connect(Some(1)));
+    assert_eq!(
+        run.connect_failed("Connection refused").info.as_deref(),
+        Some("Connection refused at step 3 of tcp-check (connect port 1)")
+    );
+    assert_eq!(script(TcpCheck::Redis).first_port(), None);
+    assert_eq!(Run::new(script(TcpCheck::Redis)).whereabouts(), None);
+}
+
+#[test]
+fn answers_split_or_with_nuls_read_as_haproxy_reads_them() {
+    // A bind response in BER's long form, its result byte late.
+    let mut run = Run::new(script(TcpCheck::Ldap));
+    assert!(matches!(run.step(), Next::Send(_)));
+    assert_eq!(run.step(), Next::Read);
+    run.received(&hex("308400000010020101618400000007"));
+    assert_eq!(run.step(), Next::Read);
+    run.received(&hex("0A0100"));
+    assert_eq!(
+        run.step(),
+        Next::Finish(verdict(CheckStatus::L7Ok, None, Some("Success".into())))
+    );
+    let pg = TcpCheck::Pgsql { user: "u".into() };
+    let (_, v) = play(script(pg), &[&hex("450000000B53464154414C00")]);
+    assert_eq!(v.info.as_deref(), Some("FATAL"));
 }
