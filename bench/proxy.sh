@@ -9,7 +9,8 @@
 # connection: wrk sends `Connection: close`), and `ceiling`: haproxy
 # against a bare forwarder (runtime/examples/bare_forward.rs) that makes
 # only the four socket calls per request any proxy needs, on haven's
-# runtime: how far a proxy can get past haproxy here at all.
+# runtime: how far a proxy can get past haproxy here at all; `bodies`
+# (bench/bodies.sh): 1 MB and 100 MB downloads and 10 MB uploads.
 # Needs: apt-get install haproxy nginx-light wrk. Sends only to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-50}
-VARIANTS=${VARIANTS:-keepalive threads2 close ceiling}
+VARIANTS=${VARIANTS:-keepalive threads2 close ceiling bodies}
 need haproxy nginx wrk
 start_bench
 cargo build --release --quiet -p haven-runtime --example bare_forward
@@ -95,6 +96,8 @@ for v in $VARIANTS; do
         close) variant close 1 1.0 1.0 -H "Connection: close" ;;
         # The goals printed are keepalive's: can anything reach them here?
         ceiling) BARE=1 variant ceiling 1 1.2 0.9 ;;
-        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close, ceiling)"; exit 1 ;;
+        # Large bodies both ways: bytes per second, first byte, memory.
+        bodies) bench/bodies.sh ;;
+        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close, ceiling, bodies)"; exit 1 ;;
     esac
 done

@@ -682,18 +682,6 @@ impl Exchange {
                 *bytes_out = streamed.head.len() as u64;
                 let mut body_bytes = 0;
                 let relayed = match streamed.delivery {
-                    Delivery::Nothing => Relayed::Done,
-                    Delivery::AsSent(mut cursor) => {
-                        body::relay(
-                            &mut up.stream,
-                            &mut up.buf,
-                            stream,
-                            &mut cursor,
-                            idle,
-                            &mut body_bytes,
-                        )
-                        .await
-                    }
                     Delivery::Tunnel => {
                         let client = tunnel::Side {
                             stream,
@@ -710,15 +698,37 @@ impl Exchange {
                         *bytes_out += moved.to_client;
                         return (end, true);
                     }
-                    Delivery::Dechunked => {
-                        body::relay_dechunked(
-                            &mut up.stream,
-                            &mut up.buf,
-                            stream,
+                    // The server answered before the request's end: the
+                    // rest of the request goes on to it meanwhile.
+                    delivery if !self.body.is_done() => {
+                        let (mut from_server, mut to_server) = up.stream.split();
+                        let (mut from_client, mut to_client) = stream.split();
+                        let answer = relay_answer(
+                            delivery,
+                            (&mut from_server, &mut up.buf),
+                            &mut to_client,
                             idle,
                             &mut body_bytes,
-                        )
-                        .await
+                        );
+                        let upward = Idle {
+                            read: self.shared.timeouts.client,
+                            write: to.server_timeout,
+                        };
+                        let rest = body::relay(
+                            &mut from_client,
+                            buf,
+                            &mut to_server,
+                            &mut self.body,
+                            upward,
+                            &mut self.bytes_in,
+                        );
+                        let (relayed, sent) = tokio::join!(answer, rest);
+                        self.cut_short = sent != Relayed::Done;
+                        relayed
+                    }
+                    delivery => {
+                        let from = (&mut up.stream, &mut up.buf);
+                        relay_answer(delivery, from, stream, idle, &mut body_bytes).await
                     }
                 };
                 *bytes_out += body_bytes;
@@ -773,6 +783,26 @@ impl Exchange {
             request: self.request_line.clone(),
         }
         .to_string()
+    }
+}
+
+/// Relays the body of a server's answer (`from`: its connection and what
+/// was read of it) to the client as `delivery` says.
+async fn relay_answer<R, W>(
+    delivery: Delivery,
+    (from, read): (&mut R, &mut BytesMut),
+    to: &mut W,
+    idle: Idle,
+    moved: &mut u64,
+) -> Relayed
+where
+    R: tokio::io::AsyncRead + Unpin + ?Sized,
+    W: tokio::io::AsyncWrite + Unpin + ?Sized,
+{
+    match delivery {
+        Delivery::Nothing | Delivery::Tunnel => Relayed::Done,
+        Delivery::AsSent(mut cursor) => body::relay(from, read, to, &mut cursor, idle, moved).await,
+        Delivery::Dechunked => body::relay_dechunked(from, read, to, idle, moved).await,
     }
 }
 

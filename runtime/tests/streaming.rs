@@ -339,3 +339,49 @@ async fn a_slow_reader_holds_the_server_back() {
     drop(c);
     running.stop();
 }
+
+// Input: a server that answers 200 as soon as it reads a POST's head,
+// then reads the 5 MB body to its end and answers the next request.
+// Output: the client gets the 200 while still sending, its whole body
+// goes on to the server (no reset), and the connection serves the next
+// request.
+#[tokio::test]
+async fn an_early_answer_lets_the_rest_of_the_body_through() {
+    const SIZE: usize = 5_000_000;
+    let (got_tx, got) = oneshot::channel::<usize>();
+    let server = raw_server(move |mut s| async move {
+        let (_, rest) = read_head(&mut s).await;
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            .await
+            .expect("early answer");
+        let mut body = rest;
+        read_exactly(&mut s, SIZE, &mut body).await;
+        let _ = got_tx.send(body.len());
+        read_head(&mut s).await;
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext")
+            .await
+            .expect("next answer");
+    })
+    .await;
+    let (running, fe) = haven(server).await;
+    let mut c = TcpStream::connect(fe).await.expect("connect");
+    let head = format!("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: {SIZE}\r\n\r\n");
+    let (mut rd, mut wr) = c.split();
+    let send = async {
+        wr.write_all(head.as_bytes()).await.expect("head");
+        wr.write_all(&vec![b'u'; SIZE])
+            .await
+            .expect("the whole body");
+    };
+    let mut answer = Vec::new();
+    let read = read_until(&mut rd, b"\r\n\r\nok", &mut answer);
+    tokio::join!(send, read);
+    assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    assert_eq!(timeout(DEADLINE, got).await.expect("in time"), Ok(SIZE));
+    c.write_all(b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("next request");
+    let mut next = Vec::new();
+    read_until(&mut c, b"next", &mut next).await;
+    running.stop();
+}

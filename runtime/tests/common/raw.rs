@@ -59,7 +59,11 @@ pub(crate) async fn read_exactly(s: &mut TcpStream, want: usize, have: &mut Vec<
 }
 
 /// Reads from `s` until `marker` appears; what came.
-pub(crate) async fn read_until(s: &mut TcpStream, marker: &[u8], have: &mut Vec<u8>) {
+pub(crate) async fn read_until(
+    s: &mut (impl tokio::io::AsyncRead + Unpin),
+    marker: &[u8],
+    have: &mut Vec<u8>,
+) {
     let mut chunk = [0u8; 4096];
     while !have.windows(marker.len()).any(|w| w == marker) {
         let n = timeout(DEADLINE, s.read(&mut chunk))
