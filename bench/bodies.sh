@@ -18,6 +18,7 @@ mkdir -p "$dir/www" "$dir/nginx"
 head -c 1000000 /dev/urandom > "$dir/www/1m"
 head -c 100000000 /dev/urandom > "$dir/www/100m"
 head -c 10000000 /dev/urandom > "$dir/up10m"
+chmod -R a+rX "$dir"  # nginx's worker reads the files as nobody
 cat > "$dir/nginx.conf" <<CFG
 daemon off;
 worker_processes 1;
@@ -49,9 +50,11 @@ haproxy -f "$dir/haproxy.cfg" 2> "$dir/haproxy.log" & hpid=$!; pids+=($hpid)
 wait_port "$hp"; wait_port "$hv"
 peak_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-# One transfer on port $1: "bytes_per_second ttfb_ms".
-download() { curl -s -o /dev/null -w '%{speed_download} %{time_starttransfer}\n' "http://127.0.0.1:$1/$2" | awk '{ printf "%.0f %.3f\n", $1, $2 * 1000 }'; }
-upload() { curl -s -o /dev/null --data-binary "@$dir/up10m" -H 'Content-Type: application/octet-stream' -w '%{speed_upload} %{time_starttransfer}\n' "http://127.0.0.1:$1/up" | awk '{ printf "%.0f %.3f\n", $1, $2 * 1000 }'; }
+# One transfer on port $1: "bytes_per_second ttfb_ms"; stops on anything
+# but a 200.
+rate() { awk '$1 != 200 { print "bench/bodies.sh: status " $1 > "/dev/stderr"; exit 1 } { printf "%.0f %.3f\n", $2, $3 * 1000 }'; }
+download() { curl -s -o /dev/null -w '%{http_code} %{speed_download} %{time_starttransfer}\n' "http://127.0.0.1:$1/$2" | rate; }
+upload() { curl -s -o /dev/null --data-binary "@$dir/up10m" -H 'Content-Type: application/octet-stream' -w '%{http_code} %{speed_upload} %{time_starttransfer}\n' "http://127.0.0.1:$1/up" | rate; }
 for port in "$hp" "$hv"; do download "$port" 1m > /dev/null; upload "$port" > /dev/null; done
 hbase=$(peak_kb "$hpid"); vbase=$(peak_kb "$vpid")
 echo "haproxy $(haproxy -v | head -1 | cut -d' ' -f3), $(nproc) cores, $ROUNDS rounds, medians:"

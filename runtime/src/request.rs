@@ -671,16 +671,27 @@ impl Exchange {
         bytes_out: &mut u64,
     ) -> (DataEnd, bool) {
         let Answered { mut up, head, to } = answered;
-        let streamed = wire::stream_head(&head, self.manner);
+        let mut streamed = wire::stream_head(&head, self.manner);
         let idle = Idle {
             read: to.server_timeout,
             write: self.shared.timeouts.client,
         };
+        // The body bytes already read go out with the head, in one write.
+        let mut body_bytes = 0;
+        if let Delivery::AsSent(cursor) = &mut streamed.delivery {
+            let room = BUFSIZE.saturating_sub(streamed.head.len());
+            let ready = up.buf.len().min(room);
+            let mut ahead = cursor.clone();
+            if let Ok(n) = ahead.take(&up.buf[..ready]) {
+                *cursor = ahead;
+                streamed.head.extend_from_slice(&up.buf.split_to(n));
+                body_bytes = n as u64;
+            }
+        }
         let relayed = match body::write(stream, &streamed.head, idle.write).await {
             Err(end) => end,
             Ok(()) => {
-                *bytes_out = streamed.head.len() as u64;
-                let mut body_bytes = 0;
+                *bytes_out = streamed.head.len() as u64 - body_bytes;
                 let relayed = match streamed.delivery {
                     Delivery::Tunnel => {
                         let client = tunnel::Side {
