@@ -337,6 +337,27 @@ fn queued_request_gets_the_freed_slot() {
     );
 }
 
+// Input: abortonclose, a dead server and retries 10; the client leaves
+// at 0.5 s, in the pause before a retry.
+// Output: aborted as a connection attempt (CC, as haproxy logs it), not
+// as queued, with the one server tried.
+#[test]
+fn abortonclose_in_the_retry_pause_is_a_connect_abort() {
+    let mut b = Bench::new(
+        "  option abortonclose
+  retries 10
+  server dead 10.0.0.1:80
+",
+        vec![DEAD],
+    );
+    b.request(1, [127, 0, 0, 1]);
+    b.run_until(ms(500));
+    b.client_closes(1);
+    b.run_until(ms(3_000));
+    let o = b.outcome(1).1.clone();
+    assert_eq!((o.status, o.termination, o.tried), (0, "CC", vec![0]));
+}
+
 // Input: abortonclose; the queued client leaves at 0.2 s.
 // Output: aborted in the queue (CQ), never connected. Without
 // abortonclose the request is still served.

@@ -276,7 +276,7 @@ pub struct HttpLog {
     pub server: Option<String>,
     /// TR, Tw, Tc, Tr, Ta.
     pub timers: [Option<u64>; 5],
-    /// Status sent to the client.
+    /// Status sent to the client; 0 when none was (logged `-1`).
     pub status: u16,
     /// Bytes sent to the client.
     pub bytes: u64,
@@ -297,6 +297,11 @@ pub struct HttpLog {
 impl fmt::Display for HttpLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = |v: &Option<u64>| v.map_or_else(|| "-1".to_owned(), |v| v.to_string());
+        // No answer at all (the client left first): haproxy writes -1.
+        let status = match self.status {
+            0 => "-1".to_owned(),
+            s => s.to_string(),
+        };
         let route = Route {
             client: self.client,
             accept: &self.accept,
@@ -312,7 +317,7 @@ impl fmt::Display for HttpLog {
             t(&self.timers[2]),
             t(&self.timers[3]),
             t(&self.timers[4]),
-            self.status,
+            status,
             self.bytes,
             self.termination,
             self.conns[0],
@@ -464,6 +469,14 @@ mod httplog_tests {
         assert!(queued.to_string().ends_with(
             "q/<NOSRV> 0/1000/-1/-1/1000 503 217 - - sQ-- 2/2/1/0/0 0/1 \"GET /q2 HTTP/1.1\""
         ));
+        let aborted = HttpLog {
+            status: 0,
+            bytes: 0,
+            termination: "CC--".into(),
+            timers: [Some(0), Some(0), None, None, Some(3)],
+            ..ok.clone()
+        };
+        assert!(aborted.to_string().contains(" 0/0/-1/-1/3 -1 0 - - CC-- "));
         let redispatched = HttpLog {
             retries: 1,
             redispatched: true,

@@ -452,8 +452,9 @@ impl Flow {
         s.client_gone = true;
         let abort = self.backends[&s.backend].abortonclose;
         match s.phase {
-            Phase::Queued { .. } | Phase::TurnAround if abort => self.abort(id, "CQ", timers),
-            Phase::Connecting if abort => self.abort(id, "CC", timers),
+            Phase::Queued { .. } if abort => self.abort(id, "CQ", timers),
+            // The pause before a retry is part of connecting, for haproxy.
+            Phase::TurnAround | Phase::Connecting if abort => self.abort(id, "CC", timers),
             _ => {}
         }
         let _ = now;
