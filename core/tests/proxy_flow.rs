@@ -358,6 +358,25 @@ fn abortonclose_in_the_retry_pause_is_a_connect_abort() {
     assert_eq!((o.status, o.termination, o.tried), (0, "CC", vec![0]));
 }
 
+// Input: abortonclose, a server that accepts and never answers; the
+// client leaves at 0.5 s.
+// Output: the request ends at once, logged 400 `CH` as haproxy does, and
+// the server's slot frees up.
+#[test]
+fn abortonclose_while_waiting_for_the_answer_is_400_ch() {
+    let mut b = Bench::new(
+        "  option abortonclose
+  server hang 10.0.0.1:80
+",
+        vec![Server::Hang],
+    );
+    b.request(1, [127, 0, 0, 1]);
+    b.run_until(ms(500));
+    b.client_closes(1);
+    let (t, o) = b.outcome(1);
+    assert_eq!((t, o.status, o.termination), (ms(500), 400, "CH"));
+}
+
 // Input: abortonclose; the queued client leaves at 0.2 s.
 // Output: aborted in the queue (CQ), never connected. Without
 // abortonclose the request is still served.

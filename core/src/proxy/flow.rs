@@ -439,7 +439,9 @@ impl Flow {
         self.fail_waiting(now, id, status, termination, timers);
     }
 
-    /// The client of `id` went away.
+    /// The client of `id` went away: with `option abortonclose`, a request
+    /// not yet answered ends (`CQ` queued, `CC` connecting, 400 `CH`
+    /// waiting for the answer).
     pub fn handle_client_closed(
         &mut self,
         now: Instant,
@@ -455,9 +457,14 @@ impl Flow {
             Phase::Queued { .. } if abort => self.abort(id, "CQ", timers),
             // The pause before a retry is part of connecting, for haproxy.
             Phase::TurnAround | Phase::Connecting if abort => self.abort(id, "CC", timers),
+            // Waiting for the server's answer: haproxy drops the server
+            // connection and logs 400 `CH`.
+            Phase::Waiting if abort => {
+                timers.cancel(Timer::Server(id));
+                self.fail_waiting(now, id, 400, "CH", timers);
+            }
             _ => {}
         }
-        let _ = now;
     }
 
     /// A server went up or down (health checks, maintenance).
