@@ -257,7 +257,7 @@ fn a_failing_proxy_moves_the_vip_and_nopreempt_holds_on_return() {
     let vip_addr = lb1_takes_the_vip(&lab, dir.path());
     within(Duration::from_secs(5), || through_vip(&lab).is_some()).expect("served");
 
-    assert_eq!(admin(&sock1, "disable frontend www\n"), "");
+    assert_eq!(admin(&sock1, "disable frontend www\n"), "\n");
     let moved = within(Duration::from_secs(12), || {
         lab.has_address("lb2", &vip_addr)
     })

@@ -509,7 +509,9 @@ impl Driver {
         }
     }
 
-    /// The runtime API's answer to `line`.
+    /// The runtime API's answer to `line`: each command's output, ended
+    /// by an empty line as haproxy ends it (a command with nothing to say
+    /// answers the empty line alone).
     fn admin(&mut self, line: &str, level: CliLevel) -> String {
         self.refresh_vrrp();
         let mut out = String::new();
@@ -529,7 +531,7 @@ impl Driver {
                     if let Some(sources) = self.sources() {
                         match stats::servers_state(&sources, backend.as_deref()) {
                             Ok(text) => out.push_str(&text),
-                            Err(e) => out.push_str(e),
+                            Err(e) => ended(&mut out, e),
                         }
                     }
                 }
@@ -541,23 +543,26 @@ impl Driver {
                     Ok((b, s)) => {
                         let now = self.clock.now();
                         self.with_flow(|f, t| f.set_admin(now, b, s, action, t));
+                        ended(&mut out, "");
                     }
-                    Err(e) => out.push_str(e),
+                    Err(e) => ended(&mut out, e),
                 },
                 CliCommand::Weight {
                     backend,
                     server,
                     weight,
                 } => match self.server_index(&backend, &server) {
-                    Ok((b, s)) => self.with_flow(|f, _| f.set_weight(b, s, weight)),
-                    Err(e) => out.push_str(e),
+                    Ok((b, s)) => {
+                        self.with_flow(|f, _| f.set_weight(b, s, weight));
+                        ended(&mut out, "");
+                    }
+                    Err(e) => ended(&mut out, e),
                 },
                 CliCommand::Frontend { name, enable } => {
-                    if let Err(e) = self.set_frontend(&name, enable) {
-                        out.push_str(e);
-                    }
+                    let said = self.set_frontend(&name, enable).err().unwrap_or("");
+                    ended(&mut out, said);
                 }
-                CliCommand::Invalid(e) => out.push_str(e),
+                CliCommand::Invalid(e) => ended(&mut out, e),
                 CliCommand::ShowInfo => {
                     let uptime = self.clock.now().as_nanos() / 1_000_000_000;
                     out.push_str(&format!(
@@ -567,7 +572,7 @@ impl Driver {
                         self.streams.count_in_progress()
                     ));
                 }
-                CliCommand::Help => out.push_str(stats::CLI_HELP),
+                CliCommand::Help => ended(&mut out, stats::CLI_HELP),
                 CliCommand::Unknown(c) => out.push_str(&stats::unknown_reply(&c)),
             }
         }
@@ -715,4 +720,10 @@ fn proxy_names(node: &Node) -> Vec<(Arc<str>, Vec<Arc<str>>)> {
             (Arc::from(p.name.as_str()), servers.collect())
         })
         .collect()
+}
+
+/// Appends a command's `text` and the empty line that ends its answer.
+fn ended(out: &mut String, text: &str) {
+    out.push_str(text);
+    out.push('\n');
 }

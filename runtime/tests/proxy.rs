@@ -465,7 +465,7 @@ async fn stats_socket_levels_and_modes_are_enforced() {
             "{name}"
         );
     }
-    assert_eq!(ask(path("admin.sock"), "disable server be/a\n").await, "");
+    assert_eq!(ask(path("admin.sock"), "disable server be/a\n").await, "\n");
     assert_eq!(get(running.listeners[0].1, "x", "/").await.0, 503);
     let mode = std::fs::metadata(path("operator.sock"))
         .expect("socket file")
@@ -539,7 +539,7 @@ async fn the_stats_socket_reports_and_controls_servers() {
     );
 
     // Maintenance: no traffic while disabled, back when enabled.
-    assert_eq!(ask("disable server be/a\n").await, "");
+    assert_eq!(ask("disable server be/a\n").await, "\n");
     assert_eq!(get(fe, "x", "/").await.0, 503);
     let row = |out: String| {
         out.lines()
@@ -549,16 +549,20 @@ async fn the_stats_socket_reports_and_controls_servers() {
     };
     let a_row = row(ask("show stat\n").await);
     assert_eq!((a_row[17].as_str(), a_row[18].as_str()), ("MAINT", "1"));
-    assert_eq!(ask("enable server be/a; set weight be/a 7\n").await, "");
+    assert_eq!(
+        ask("enable server be/a; set weight be/a 7\n").await,
+        "\n\n",
+        "each command answers its empty line"
+    );
     assert_eq!(get(fe, "x", "/").await.0, 200);
     let a_row = row(ask("show stat\n").await);
     assert_eq!((a_row[17].as_str(), a_row[18].as_str()), ("no check", "7"));
-    assert_eq!(ask("disable server be/zz\n").await, "No such server.\n");
-    assert_eq!(ask("set weight nope/a 1\n").await, "No such backend.\n");
+    assert_eq!(ask("disable server be/zz\n").await, "No such server.\n\n");
+    assert_eq!(ask("set weight nope/a 1\n").await, "No such backend.\n\n");
 
     // Drain: no new traffic, shown as DRAIN with its weight kept; ready
     // again afterwards. A percentage is of the configured weight (1).
-    assert_eq!(ask("set server be/a state drain\n").await, "");
+    assert_eq!(ask("set server be/a state drain\n").await, "\n");
     assert_eq!(get(fe, "x", "/").await.0, 503);
     let a_row = row(ask("show stat\n").await);
     assert_eq!((a_row[17].as_str(), a_row[18].as_str()), ("DRAIN", "7"));
@@ -578,17 +582,17 @@ async fn the_stats_socket_reports_and_controls_servers() {
     assert_eq!(line.len(), 25, "{state}");
     assert_eq!(
         ask("show servers state nope\n").await,
-        "Can't find backend.\n"
+        "Can't find backend.\n\n"
     );
     assert_eq!(
         ask("set server be/a state ready; set weight be/a 300%\n").await,
-        ""
+        "\n\n"
     );
     assert_eq!(get(fe, "x", "/").await.0, 200);
     assert_eq!(row(ask("show stat\n").await)[18], "3");
 
     // A disabled frontend refuses connections and shows PAUSED.
-    assert_eq!(ask("disable frontend fe\n").await, "");
+    assert_eq!(ask("disable frontend fe\n").await, "\n");
     assert!(
         TcpStream::connect(fe).await.is_err(),
         "connection accepted while paused"
@@ -600,12 +604,12 @@ async fn the_stats_socket_reports_and_controls_servers() {
         "{out}"
     );
     assert!(
-        out.ends_with("All sockets are already disabled.\n"),
+        out.ends_with("All sockets are already disabled.\n\n"),
         "{out}"
     );
-    assert_eq!(ask("enable frontend fe\n").await, "");
+    assert_eq!(ask("enable frontend fe\n").await, "\n");
     assert_eq!(get(fe, "x", "/").await.0, 200);
-    assert_eq!(ask("enable frontend nope\n").await, "No such frontend.\n");
+    assert_eq!(ask("enable frontend nope\n").await, "No such frontend.\n\n");
     running.stop();
 }
 
