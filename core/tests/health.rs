@@ -258,3 +258,37 @@ fn spread_checks_jitter_is_bounded_and_seeded() {
     assert!(gaps.iter().all(|g| (1800..=2200).contains(g)), "{gaps:?}");
     assert!(gaps.iter().any(|g| *g != gaps[0]), "{gaps:?}");
 }
+
+// Input: one checked server (inter 200ms) put in maintenance at 1 s
+// (`disable server`), taken out at 3 s (`enable server`), refusing
+// connections meanwhile.
+// Output: haproxy's two lines (going DOWN for maintenance, then no
+// server available), no check at all while in maintenance, then UP/READY
+// (leaving forced maintenance) and checks again from 3.2 s.
+#[test]
+fn maintenance_suspends_checks_and_is_logged() {
+    let mut b = Bench::new(&format!(
+        "{DEFAULTS}backend be\n  server s1 10.0.0.1:80 check inter 200ms rise 1 fall 1\n"
+    ));
+    b.run_until(ms(1_000));
+    let before = b.probes.len();
+    b.answer(0, 0, Answer::Refuse);
+    b.checks.set_maint(ms(1_000), 0, 0, true, &mut b.sched);
+    b.drain();
+    b.run_until(ms(3_000));
+    assert_eq!(b.probes.len(), before, "no check in maintenance");
+    b.answer(0, 0, Answer::Ok);
+    b.checks.set_maint(ms(3_000), 0, 0, false, &mut b.sched);
+    b.drain();
+    b.run_until(ms(3_300));
+    assert!(b.probes.iter().any(|(t, _)| *t == ms(3_200)));
+    let lines: Vec<&str> = b.log.iter().map(|(_, l)| l.as_str()).collect();
+    assert_eq!(
+        lines,
+        [
+            "Server be/s1 is going DOWN for maintenance. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.",
+            "backend be has no server available!",
+            "Server be/s1 is UP/READY (leaving forced maintenance).",
+        ]
+    );
+}

@@ -14,7 +14,7 @@ use haven_core::config::haproxy::{
 };
 use haven_core::health::{self, CheckId, ProbeEvent};
 use haven_core::node::Node;
-use haven_core::proxy::{self, Outcome, ServerFailure, StreamId};
+use haven_core::proxy::{self, AdminAction, Outcome, ServerFailure, StreamId};
 use haven_core::route::{self, Admission, RequestHead};
 use haven_core::stats::{self, Access, CliCommand, Counters, Sources};
 use haven_core::time::Instant;
@@ -543,6 +543,14 @@ impl Driver {
                     Ok((b, s)) => {
                         let now = self.clock.now();
                         self.with_flow(|f, t| f.set_admin(now, b, s, action, t));
+                        let maint = match action {
+                            AdminAction::Maint => Some(true),
+                            AdminAction::Ready => Some(false),
+                            AdminAction::Drain => None,
+                        };
+                        if let (Some(on), Some((checks, mut t))) = (maint, self.node.checks()) {
+                            checks.set_maint(now, b, s, on, &mut t);
+                        }
                         ended(&mut out, "");
                     }
                     Err(e) => ended(&mut out, e),

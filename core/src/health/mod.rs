@@ -168,6 +168,10 @@ enum Expect {
 struct Roster {
     /// Per backend: per server (usable, backup, checked).
     backends: Vec<Vec<(bool, bool)>>,
+    /// Per backend: its name and its servers' names, for log lines.
+    names: Vec<(String, Vec<String>)>,
+    /// Per backend: per server, in forced maintenance (runtime API).
+    maint: Vec<Vec<bool>>,
 }
 
 /// Every health check of one haproxy process.
@@ -189,6 +193,9 @@ impl Checks {
             roster
                 .backends
                 .push(px.servers.iter().map(|s| (!s.disabled, s.backup)).collect());
+            let names = px.servers.iter().map(|s| s.name.clone()).collect();
+            roster.names.push((px.name.clone(), names));
+            roster.maint.push(vec![false; px.servers.len()]);
             if !px.kind.is_backend() {
                 continue;
             }
@@ -471,6 +478,70 @@ impl Checks {
         (interval + Duration::from_millis(rv)).saturating_sub(Duration::from_millis(cut))
     }
 
+    /// Server `server` of `backend` enters (`on`) or leaves forced
+    /// maintenance (runtime API): haproxy runs no check on it meanwhile,
+    /// logs both moves, and a server leaving it with checks is UP again
+    /// until a check says otherwise.
+    pub fn set_maint(
+        &mut self,
+        now: Instant,
+        backend: usize,
+        server: usize,
+        on: bool,
+        timers: &mut dyn Timers<Timer>,
+    ) {
+        let current = self.roster.maint.get(backend).and_then(|m| m.get(server));
+        if current.is_none_or(|m| *m == on) {
+            return;
+        }
+        let had_any = self.roster.usable_count(backend) > 0;
+        self.roster.maint[backend][server] = on;
+        let check = self
+            .checks
+            .iter()
+            .position(|c| c.backend == backend && c.server == server);
+        if let Some(id) = check {
+            timers.cancel(Timer::Check(id));
+            timers.cancel(Timer::ProbeDeadline(id));
+            let c = &mut self.checks[id];
+            if c.phase != Phase::Idle {
+                self.out.push_back(Output::AbortProbe { id });
+            }
+            c.phase = Phase::Idle;
+            if !on {
+                let (rise, fall, _) = c.counter.values();
+                c.counter = Counter::new(rise, fall);
+                self.roster.backends[backend][server].0 = true;
+                self.out.push_back(Output::ServerState {
+                    backend,
+                    server,
+                    up: true,
+                });
+                timers.arm(Timer::Check(id), now + c.interval());
+            }
+        }
+        let (active, backup) = self.roster.counts(backend);
+        let (name, servers) = &self.roster.names[backend];
+        let record = Record::Maintenance {
+            backend: name.clone(),
+            server: servers[server].clone(),
+            backup: self.roster.backends[backend][server].1,
+            entering: on,
+            census: Census {
+                active,
+                backup,
+                running_on_backup: active == 0 && backup > 0,
+                ..Census::default()
+            },
+        };
+        let name = name.clone();
+        self.out.push_back(Output::Log(record));
+        if on && had_any && active + backup == 0 {
+            self.out
+                .push_back(Output::Log(Record::NoServerAvailable { backend: name }));
+        }
+    }
+
     fn transition(&mut self, backend: usize, server: usize, up: bool, reason: Option<CheckReason>) {
         let had_any = self.roster.usable_count(backend) > 0;
         self.roster.backends[backend][server].0 = up;
@@ -549,14 +620,12 @@ impl Check {
 }
 
 impl Roster {
+    /// Servers that take traffic: up and not in maintenance; active, backup.
     fn counts(&self, backend: usize) -> (u32, u32) {
-        let servers = &self.backends[backend];
-        let active = servers
-            .iter()
-            .filter(|(up, backup)| *up && !*backup)
-            .count() as u32;
-        let backup = servers.iter().filter(|(up, backup)| *up && *backup).count() as u32;
-        (active, backup)
+        let servers = self.backends[backend].iter().zip(&self.maint[backend]);
+        let usable = servers.filter(|((up, _), maint)| *up && !**maint);
+        let (backup, active): (Vec<_>, Vec<_>) = usable.partition(|((_, backup), _)| *backup);
+        (active.len() as u32, backup.len() as u32)
     }
 
     fn usable_count(&self, backend: usize) -> u32 {

@@ -78,6 +78,14 @@ pub enum Record {
     },
     /// The backend's last usable server went away.
     NoServerAvailable { backend: String },
+    /// A server entered (`entering`) or left forced maintenance.
+    Maintenance {
+        backend: String,
+        server: String,
+        backup: bool,
+        entering: bool,
+        census: Census,
+    },
 }
 
 impl Record {
@@ -92,6 +100,7 @@ impl Record {
             Self::ServerDown { backend, .. }
             | Self::ServerUp { backend, .. }
             | Self::HealthCheck { backend, .. }
+            | Self::Maintenance { backend, .. }
             | Self::NoServerAvailable { backend } => backend,
         }
     }
@@ -100,8 +109,12 @@ impl Record {
     pub fn severity(&self) -> u8 {
         match self {
             Self::NoServerAvailable { .. } => 0,
-            Self::ServerDown { .. } => 1,
-            Self::ServerUp { .. } | Self::HealthCheck { .. } => 5,
+            Self::ServerDown { .. } | Self::Maintenance { entering: true, .. } => 1,
+            Self::ServerUp { .. }
+            | Self::HealthCheck { .. }
+            | Self::Maintenance {
+                entering: false, ..
+            } => 5,
         }
     }
 }
@@ -176,6 +189,34 @@ impl fmt::Display for Record {
             Self::NoServerAvailable { backend } => {
                 write!(f, "backend {backend} has no server available!")
             }
+            Self::Maintenance {
+                backend,
+                server,
+                backup,
+                entering: true,
+                census: c,
+            } => write!(
+                f,
+                "{} {backend}/{server} is going DOWN for maintenance. {} active and {} backup servers left.{} {} sessions active, {} requeued, {} remaining in queue.",
+                who(backup),
+                c.active,
+                c.backup,
+                on_backup(c),
+                c.sessions,
+                c.requeued,
+                c.queued
+            ),
+            Self::Maintenance {
+                backend,
+                server,
+                backup,
+                entering: false,
+                ..
+            } => write!(
+                f,
+                "{} {backend}/{server} is UP/READY (leaving forced maintenance).",
+                who(backup)
+            ),
         }
     }
 }

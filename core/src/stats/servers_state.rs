@@ -19,6 +19,8 @@ const FORCED_DRAIN: u8 = 0x08;
 
 /// Check flags of a configured, enabled check.
 const CHECK_ENABLED: u8 = 0x02 | 0x04;
+/// Check flag of a check paused while its server is in maintenance.
+const CHECK_PAUSED: u8 = 0x08;
 
 /// Check results: none yet, failed, passed.
 const RESULT_UNKNOWN: u8 = 0;
@@ -86,7 +88,11 @@ fn server_line(s: &Sources<'_>, b: usize, p: &Proxy, i: usize) -> String {
         Some(_) => RESULT_FAILED,
     };
     let health = check.map_or(srv.rise, |(counter, _)| counter.values().2);
-    let check_state = if check.is_some() { CHECK_ENABLED } else { 0 };
+    let check_state = match check {
+        None => 0,
+        Some(_) if admin == FORCED_MAINT => CHECK_ENABLED | CHECK_PAUSED,
+        Some(_) => CHECK_ENABLED,
+    };
     let (addr, fqdn) = match &srv.addr {
         ServerAddr::Ip(ip) => (ip.to_string(), "-".to_owned()),
         ServerAddr::Host(name) => (name.clone(), name.clone()),
