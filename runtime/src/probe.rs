@@ -64,7 +64,14 @@ pub(crate) async fn run(
     if let Some(b) = &body {
         request.push_str(&format!("content-length: {}\r\n", b.len()));
     }
-    request.push_str("connection: close\r\n\r\n");
+    // The check's own `connection` header, when it gives one, stays alone.
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("connection"))
+    {
+        request.push_str("connection: close\r\n");
+    }
+    request.push_str("\r\n");
     if let Some(b) = &body {
         request.push_str(b);
     }

@@ -40,6 +40,10 @@ pub(crate) struct Draft {
     pub(crate) http_check_line: Option<u32>,
     /// `option httpchk` was given (else `http-check` rules are ignored).
     pub(crate) httpchk_option: bool,
+    /// This section gave its own `option httpchk` (not inherited).
+    pub(crate) own_httpchk: bool,
+    /// This section gave its own `http-check send` (not inherited).
+    pub(crate) own_http_check_send: bool,
     /// Where `option httplog` was written, for the warning when the proxy
     /// turns out to be in `mode tcp`.
     pub(crate) httplog_at: Option<(String, u32)>,
@@ -278,6 +282,8 @@ impl<'o> Parser<'o> {
             .unwrap_or_else(|| self.defaults.clone());
         d.proxy.line = self.line;
         d.own_tcp_check_rules = false;
+        d.own_httpchk = false;
+        d.own_http_check_send = false;
         if let Some(name) = words.get(1).filter(|w| w.text != "from") {
             d.proxy.name = name.text.clone();
             self.named_defaults.insert(name.text.clone(), d.clone());
@@ -375,6 +381,8 @@ impl<'o> Parser<'o> {
         d.proxy.kind = kind;
         d.proxy.line = self.line;
         d.own_tcp_check_rules = false;
+        d.own_httpchk = false;
+        d.own_http_check_send = false;
         if !kind.is_frontend() {
             d.default_backend = None;
         }
@@ -735,6 +743,8 @@ impl Draft {
             http_check_line: None,
             httpchk_option: false,
             httplog_at: None,
+            own_httpchk: false,
+            own_http_check_send: false,
             own_tcp_check_rules: false,
         }
     }

@@ -618,6 +618,11 @@ impl Parser<'_> {
                     };
                     let expect = d.proxy.http_check.as_ref().and_then(|c| c.expect.clone());
                     let hidden = version.as_ref().is_some_and(|v| v.contains("\r\n"));
+                    // What hides after the version is dropped, as haproxy
+                    // drops it; the option's own line drops inherited
+                    // `http-check send` rules.
+                    let version = version.map(|v| v.split("\r\n").next().unwrap_or("").to_owned());
+                    d.own_httpchk = true;
                     d.proxy.http_check = Some(HttpCheck {
                         method,
                         uri,
@@ -770,6 +775,12 @@ impl Parser<'_> {
         let line = self.line;
         let d = self.draft();
         d.http_check_line.get_or_insert(line);
+        // A section's first `http-check send` starts its own request: the
+        // inherited headers and body go, and so do the inherited method,
+        // URI and version unless this section has its own `option httpchk`.
+        let first_send = sub.text == "send" && !d.own_http_check_send;
+        let keep_line = d.own_httpchk;
+        d.own_http_check_send |= sub.text == "send";
         let check = d.proxy.http_check.get_or_insert_with(|| HttpCheck {
             method: "OPTIONS".into(),
             uri: "/".into(),
@@ -778,6 +789,15 @@ impl Parser<'_> {
             body: None,
             expect: None,
         });
+        if first_send {
+            check.headers.clear();
+            check.body = None;
+            if !keep_line {
+                check.method = "OPTIONS".into();
+                check.uri = "/".into();
+                check.version = "HTTP/1.0".into();
+            }
+        }
         match sub.text.as_str() {
             "send" => {
                 let mut i = 2;
