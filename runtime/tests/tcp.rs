@@ -393,3 +393,66 @@ async fn tcp_request_rules_let_in_or_refuse() {
     assert!(refused.ends_with(" 0 PR 0/0/0/0/0 0/0\n"), "{refused}");
     running.stop();
 }
+
+// Input: one echo through a `mode tcp` listen, then `show stat` on its
+// stats socket.
+// Output: sessions and bytes counted on the frontend, server and backend
+// rows, and the HTTP-only cells empty as haproxy leaves them in tcp mode
+// (but the frontend's req_tot, 0).
+#[tokio::test]
+async fn tcp_proxies_show_no_http_counters() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
+    let a = echo_server("a").await;
+    let global = format!("global\n    stats socket {} level admin\n", sock.display());
+    let (running, fe) = haven(&global, &format!("    server a {a}\n")).await;
+    let mut c = TcpStream::connect(fe).await.expect("connect");
+    assert_eq!(greeting(&mut c).await, "a");
+    c.write_all(b"ping").await.expect("send");
+    c.shutdown().await.expect("close");
+    let mut rest = Vec::new();
+    timeout(DEADLINE, c.read_to_end(&mut rest))
+        .await
+        .expect("in time")
+        .expect("read");
+    let ask = || async {
+        let mut s = tokio::net::UnixStream::connect(&sock)
+            .await
+            .expect("socket");
+        s.write_all(b"show stat\n").await.expect("ask");
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.expect("answer");
+        out
+    };
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let mut csv = ask().await;
+    while !csv
+        .lines()
+        .any(|l| l.starts_with("db,BACKEND,") && l.contains(",1,"))
+    {
+        assert!(tokio::time::Instant::now() < deadline, "{csv}");
+        csv = ask().await;
+    }
+    let header: Vec<&str> = csv.lines().next().expect("header")[2..]
+        .split(',')
+        .collect();
+    let cell = |row: &str, name: &str| -> String {
+        let at = header.iter().position(|h| *h == name).expect("column");
+        csv.lines()
+            .find(|l| l.starts_with(&format!("db,{row},")))
+            .expect("row")
+            .split(',')
+            .nth(at)
+            .expect("cell")
+            .to_owned()
+    };
+    for row in ["FRONTEND", "a", "BACKEND"] {
+        assert_eq!(cell(row, "stot"), "1", "{row}");
+        assert_eq!(cell(row, "bout"), "6", "{row}: the greeting and the echo");
+        assert_eq!(cell(row, "hrsp_2xx"), "", "{row}");
+        assert_eq!(cell(row, "mode"), "tcp", "{row}");
+    }
+    assert_eq!(cell("FRONTEND", "req_tot"), "0");
+    assert_eq!(cell("BACKEND", "req_tot"), "");
+    running.stop();
+}

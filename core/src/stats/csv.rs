@@ -5,7 +5,7 @@
 //! and which are `0` follows haproxy per row type.
 
 use super::{Counters, Tally};
-use crate::config::haproxy::{HaproxyConfig, Proxy, ProxyKind};
+use crate::config::haproxy::{HaproxyConfig, Mode, Proxy, ProxyKind};
 use crate::health::Checks;
 use crate::proxy::Flow;
 use crate::time::Instant;
@@ -449,6 +449,7 @@ fn line(out: &mut String, cells: impl Iterator<Item = String>) {
 pub(super) fn rows(s: &Sources<'_>) -> Vec<Row> {
     let mut rows = Vec::new();
     for (index, p) in s.config.proxies.iter().enumerate() {
+        let first = rows.len();
         if p.kind != ProxyKind::Backend {
             rows.push(frontend_row(s, p, index));
         }
@@ -456,8 +457,35 @@ pub(super) fn rows(s: &Sources<'_>) -> Vec<Row> {
             rows.extend(server_rows(s, p, index));
             rows.push(backend_row(s, p, index));
         }
+        if p.mode == Mode::Tcp {
+            rows[first..].iter_mut().for_each(without_http);
+        }
     }
     rows
+}
+
+/// Columns only HTTP proxies fill; haproxy leaves them empty in `mode
+/// tcp` (but a frontend's `req_tot`, which stays 0).
+const HTTP_ONLY: [&str; 10] = [
+    "hrsp_1xx",
+    "hrsp_2xx",
+    "hrsp_3xx",
+    "hrsp_4xx",
+    "hrsp_5xx",
+    "hrsp_other",
+    "req_tot",
+    "intercepted",
+    "cache_lookups",
+    "cache_hits",
+];
+
+fn without_http(r: &mut Row) {
+    for c in HTTP_ONLY {
+        r.remove(c);
+    }
+    if r.get("svname").is_some_and(|n| n == "FRONTEND") {
+        r.insert("req_tot", "0".into());
+    }
 }
 
 /// The CSV of every proxy in config order.
