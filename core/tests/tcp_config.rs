@@ -99,6 +99,14 @@ fn bad_tcp_check_lines_say_where_and_what() {
             "'tcp-check connect' : expects a valid TCP port (from range 1 to 65535) or a sample expression, got 0..",
         ),
         (
+            "dispatch foo",
+            "'dispatch' : missing port specification in 'foo'",
+        ),
+        (
+            "dispatch",
+            "'dispatch' : '' resolves to an empty address (environment variable missing?)",
+        ),
+        (
             "option pgsql-check",
             "'option pgsql-check' expects 'user <username>' as argument.",
         ),

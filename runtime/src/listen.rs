@@ -114,12 +114,14 @@ impl Running {
 /// at start.
 async fn resolve(cfg: &HaproxyConfig) -> Result<BTreeMap<usize, Vec<SocketAddr>>, StartError> {
     let mut out = BTreeMap::new();
-    for (b, p) in cfg
-        .proxies
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| !p.servers.is_empty())
-    {
+    for (b, p) in cfg.proxies.iter().enumerate() {
+        if p.servers.is_empty() {
+            // `dispatch`: the one address, as server index 0.
+            if let Some(addr) = p.dispatch {
+                out.insert(b, vec![addr]);
+            }
+            continue;
+        }
         let mut addrs = Vec::new();
         for s in &p.servers {
             let err = |what: &str| StartError::Server {

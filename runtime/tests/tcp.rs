@@ -456,3 +456,36 @@ async fn tcp_proxies_show_no_http_counters() {
     assert_eq!(cell("BACKEND", "req_tot"), "");
     running.stop();
 }
+
+// Input: a `mode tcp` listen with no server but `dispatch <addr>`, and
+// `option tcplog`.
+// Output: connections reach the dispatch address, logged as haproxy logs
+// them, without a server name (`db/<NOSRV>`).
+#[tokio::test]
+async fn dispatch_sends_every_connection_to_its_address() {
+    let syslog = UdpSocket::bind("127.0.0.1:0").await.expect("udp");
+    let a = echo_server("a").await;
+    let global = format!(
+        "global\n    log {} local0\n",
+        syslog.local_addr().expect("addr")
+    );
+    let body = format!("    log global\n    option tcplog\n    dispatch {a}\n");
+    let (running, fe) = haven(&global, &body).await;
+    let mut c = TcpStream::connect(fe).await.expect("connect");
+    assert_eq!(greeting(&mut c).await, "a");
+    c.shutdown().await.expect("close");
+    let mut rest = Vec::new();
+    timeout(DEADLINE, c.read_to_end(&mut rest))
+        .await
+        .expect("in time")
+        .expect("read");
+    let mut buf = vec![0u8; 2048];
+    let n = timeout(DEADLINE, syslog.recv(&mut buf))
+        .await
+        .expect("a datagram in time")
+        .expect("recv");
+    let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(line.contains("] db db/<NOSRV> 0/"), "{line}");
+    assert!(line.contains(" 2 -- "), "{line}");
+    running.stop();
+}

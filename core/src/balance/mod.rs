@@ -280,13 +280,20 @@ impl Balancer {
 
     /// A connection to server `i` starts (or a request queues on it).
     pub fn take(&mut self, i: usize) {
-        self.members[i].inflight += 1;
+        // Not a member: the `dispatch` address of a backend without servers.
+        let Some(m) = self.members.get_mut(i) else {
+            return;
+        };
+        m.inflight += 1;
         self.reposition(i);
     }
 
     /// A connection to server `i` ends.
     pub fn release(&mut self, i: usize) {
-        self.members[i].inflight = self.members[i].inflight.saturating_sub(1);
+        let Some(m) = self.members.get_mut(i) else {
+            return;
+        };
+        m.inflight = m.inflight.saturating_sub(1);
         self.reposition(i);
     }
 

@@ -150,6 +150,9 @@ pub(super) struct Backend {
     pub(super) backup: Vec<bool>,
     /// Requests waiting for a free server, oldest first.
     pub(super) queue: VecDeque<StreamId>,
+    /// `dispatch` and no servers: every connection goes to the dispatch
+    /// address, which the outputs name as server index 0 (no server's).
+    dispatch: bool,
 }
 
 /// Every request of one haproxy process.
@@ -196,6 +199,7 @@ impl Flow {
                     timeout_connect: connect,
                     timeout_queue: p.timeouts.queue.unwrap_or(connect),
                     timeout_server: p.timeouts.server,
+                    dispatch: p.dispatch.is_some() && p.servers.is_empty(),
                     up: p.servers.iter().map(|s| !s.disabled).collect(),
                     health: vec![true; p.servers.len()],
                     maint: p.servers.iter().map(|s| s.disabled).collect(),
@@ -281,6 +285,9 @@ impl Flow {
         let Some((s, b)) = stream_and_backend(&mut self.streams, &mut self.backends, id) else {
             return;
         };
+        if b.dispatch {
+            return connect_to(&mut self.out, b, s, id, 0, now, timers);
+        }
         let key = PickKey {
             client: s.client,
             uri: &s.uri,

@@ -124,7 +124,6 @@ const PROXY_UNSUPPORTED: &[&str] = &[
     "error-log-format",
     "minconn",
     "bind-process",
-    "dispatch",
 ];
 
 /// `option` names haven accepts without acting on them yet.

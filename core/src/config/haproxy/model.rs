@@ -192,6 +192,9 @@ pub struct Proxy {
     pub tcp_check: Option<TcpCheck>,
     /// `tcp-check` rules, run under `option tcp-check`.
     pub tcp_check_rules: Vec<TcpCheckRule>,
+    /// `dispatch <addr>:<port>`: where a backend without servers sends
+    /// every connection.
+    pub dispatch: Option<std::net::SocketAddr>,
     /// `tcp-request inspect-delay`: how long content rules may wait for
     /// the first bytes.
     pub inspect_delay: Option<Duration>,

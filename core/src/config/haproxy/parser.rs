@@ -731,6 +731,7 @@ impl Draft {
                 http_check: None,
                 tcp_check: None,
                 tcp_check_rules: Vec::new(),
+                dispatch: None,
                 inspect_delay: None,
                 tcp_request: Vec::new(),
                 stats: None,

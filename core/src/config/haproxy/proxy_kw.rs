@@ -39,6 +39,7 @@ const PROXY_KEYWORDS: &[&str] = &[
     "http-check",
     "tcp-check",
     "tcp-request",
+    "dispatch",
 ];
 
 /// Bind parameters that take no argument.
@@ -259,6 +260,11 @@ impl Parser<'_> {
                 }
             }
             "tcp-request" => self.tcp_request(words),
+            "dispatch" => {
+                if self.applies(w0, Side::Backend, kw) {
+                    self.dispatch(words);
+                }
+            }
             "tcp-check" => {
                 if self.applies(w0, Side::Backend, kw) {
                     let d = self.draft();
@@ -765,6 +771,30 @@ impl Parser<'_> {
                 self.not_supported(sub.col, &format!("stats {name}"));
             }
             _ => self.error(Form::Parsing, sub.col, format!("unknown stats parameter '{name}' (expects 'admin', 'auth', 'enable', 'hide-version', 'realm', 'refresh', 'scope', 'show-desc', 'show-legends', 'show-node' or 'uri').")),
+        }
+    }
+
+    /// `dispatch <addr>:<port>`.
+    fn dispatch(&mut self, words: &[Word]) {
+        // haproxy's words for an empty or portless address.
+        let Some(target) = words.get(1) else {
+            let msg =
+                "'dispatch' : '' resolves to an empty address (environment variable missing?)";
+            return self.error(Form::Parsing, words[0].col, msg.into());
+        };
+        match target.text.parse::<std::net::SocketAddr>() {
+            Ok(addr) => self.draft().proxy.dispatch = Some(addr),
+            Err(_) if !target.text.contains(':') => {
+                let msg = format!(
+                    "'dispatch' : missing port specification in '{}'",
+                    target.text
+                );
+                self.error(Form::Parsing, target.col, msg);
+            }
+            Err(_) => {
+                let msg = format!("'dispatch' : invalid address: '{}'", target.text);
+                self.error(Form::Parsing, target.col, msg);
+            }
         }
     }
 
