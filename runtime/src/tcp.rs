@@ -11,7 +11,7 @@ use crate::request::{accept_stamp, Break, Forget, Shared, Watcher};
 use crate::tunnel;
 use bytes::BytesMut;
 use haven_core::config::haproxy::TcpLayer;
-use haven_core::log::haproxy::TcpLog;
+use haven_core::log::haproxy::{HttpLog, TcpLog};
 use haven_core::proxy::{DataEnd, Outcome};
 use haven_core::route::{Admission, RequestHead};
 use std::net::SocketAddr;
@@ -231,20 +231,22 @@ impl Session {
             return;
         }
         let total = (at - self.accepted).as_millis() as u64;
-        let line = TcpLog {
+        let line = TcpLog(HttpLog {
             client: self.client,
             accept: accept_stamp(self.shared.clock.date(self.accepted)),
             frontend: self.shared.frontend_name.clone(),
             backend: backend.to_string(),
             server: server.map(|s| s.to_string()),
-            timers: [waited, connect, Some(total)],
+            timers: [None, waited, connect, None, Some(total)],
+            status: 0,
             bytes,
             termination: outcome.termination.to_owned(),
             conns: [0; 4],
             retries: outcome.retries,
             redispatched: outcome.redispatched,
             queues: [0, 0],
-        }
+            request: String::new(),
+        })
         .to_string();
         self.shared.logger.traffic(self.shared.frontend, &line);
     }

@@ -6,11 +6,12 @@
 #[allow(dead_code)]
 mod common;
 
+use common::raw::Syslog;
 use common::{config, free_port};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -134,22 +135,12 @@ async fn a_dead_server_is_skipped_after_its_checks() {
 // and `SC` with `-1` for Tc and the retries made.
 #[tokio::test]
 async fn tcplog_lines_say_what_happened() {
-    let syslog = UdpSocket::bind("127.0.0.1:0").await.expect("udp");
+    let syslog = Syslog::new().await;
+    let global = &syslog.global;
     let a = echo_server("a").await;
-    let global = format!(
-        "global\n    log {} local0\n",
-        syslog.local_addr().expect("addr")
-    );
     let body = format!("    log global\n    option tcplog\n    retries 1\n    server a {a}\n");
-    let (running, fe) = haven(&global, &body).await;
-    let next = || async {
-        let mut buf = vec![0u8; 2048];
-        let n = timeout(DEADLINE, syslog.recv(&mut buf))
-            .await
-            .expect("a datagram in time")
-            .expect("recv");
-        String::from_utf8_lossy(&buf[..n]).into_owned()
-    };
+    let (running, fe) = haven(global, &body).await;
+    let next = || syslog.next();
     let mut c = TcpStream::connect(fe).await.expect("connect");
     assert_eq!(greeting(&mut c).await, "a");
     c.write_all(b"ping").await.expect("send");
@@ -170,7 +161,7 @@ async fn tcplog_lines_say_what_happened() {
         "    log global\n    option tcplog\n    retries 1\n    server a {}\n",
         dead_server()
     );
-    let (running, fe) = haven(&global, &dead).await;
+    let (running, fe) = haven(global, &dead).await;
     let mut c = TcpStream::connect(fe).await.expect("connect");
     let mut rest = Vec::new();
     let _ = timeout(DEADLINE, c.read_to_end(&mut rest)).await;
@@ -232,31 +223,16 @@ const MYSQL_1251: &[u8] = b"\x1b\x00\x00\x02\xff\xe3\x04Client does not support 
 // as info; clients are then greeted by the first only.
 #[tokio::test]
 async fn mysql_check_logs_in_and_marks_a_refusing_server_down() {
-    let syslog = UdpSocket::bind("127.0.0.1:0").await.expect("udp");
+    let syslog = Syslog::new().await;
     let good = fake_mysql("8.0.19-good", MYSQL_OK).await;
     let bad = fake_mysql("8.0.19-bad", MYSQL_1251).await;
-    let global = format!(
-        "global\n    log {} local0\n",
-        syslog.local_addr().expect("addr")
-    );
     let body = format!(
         "    log global\n    option log-health-checks\n    balance roundrobin\n    option mysql-check user root\n    server good {good} check inter 100 rise 1 fall 1\n    server bad {bad} check inter 100 rise 1 fall 1\n"
     );
-    let (running, fe) = haven(&global, &body).await;
-    let mut lines = Vec::new();
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while !(lines
-        .iter()
-        .any(|l: &String| l.contains("server db/bad failed"))
-        && lines.iter().any(|l| l.contains("server db/good succeeded")))
-    {
-        let mut buf = vec![0u8; 2048];
-        let n = tokio::time::timeout_at(deadline, syslog.recv(&mut buf))
-            .await
-            .expect("both verdicts logged in time")
-            .expect("recv");
-        lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-    }
+    let (running, fe) = haven(&syslog.global, &body).await;
+    let lines = syslog
+        .until(&["server db/bad failed", "server db/good succeeded"])
+        .await;
     let failed = lines
         .iter()
         .find(|l| l.contains("db/bad failed"))
@@ -340,12 +316,12 @@ async fn tls_passthrough_routes_by_sni() {
 // "PING" through and closes on "abc", logging `PR` with `-1/-1/`.
 #[tokio::test]
 async fn tcp_request_rules_let_in_or_refuse() {
-    let syslog = UdpSocket::bind("127.0.0.1:0").await.expect("udp");
+    let syslog = Syslog::new().await;
     let a = echo_server("a").await;
     let (closed_port, port) = (free_port(), free_port());
     let text = format!(
-        "global\n    log {} local0\ndefaults\n    mode tcp\n    log global\n    option tcplog\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten closed\n    bind 127.0.0.1:{closed_port}\n    tcp-request connection reject if {{ src 127.0.0.0/8 }}\n    server a {a}\nlisten picky\n    bind 127.0.0.1:{port}\n    tcp-request inspect-delay 200ms\n    tcp-request content accept if {{ req.len eq 4 }}\n    tcp-request content reject\n    server a {a}\n",
-        syslog.local_addr().expect("addr")
+        "{}defaults\n    mode tcp\n    log global\n    option tcplog\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten closed\n    bind 127.0.0.1:{closed_port}\n    tcp-request connection reject if {{ src 127.0.0.0/8 }}\n    server a {a}\nlisten picky\n    bind 127.0.0.1:{port}\n    tcp-request inspect-delay 200ms\n    tcp-request content accept if {{ req.len eq 4 }}\n    tcp-request content reject\n    server a {a}\n",
+        syslog.global
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
     let (closed, picky) = (running.listeners[0].1, running.listeners[1].1);
@@ -376,15 +352,7 @@ async fn tcp_request_rules_let_in_or_refuse() {
         .expect("in time")
         .expect("closed");
     assert!(rest.is_empty());
-    let mut lines = Vec::new();
-    while !lines.iter().any(|l: &String| l.contains(" PR ")) {
-        let mut buf = vec![0u8; 2048];
-        let n = timeout(DEADLINE, syslog.recv(&mut buf))
-            .await
-            .expect("a datagram in time")
-            .expect("recv");
-        lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-    }
+    let lines = syslog.until(&[" PR "]).await;
     let refused = lines.iter().find(|l| l.contains(" PR ")).expect("PR");
     assert!(
         refused.contains("] picky picky/<NOSRV> -1/-1/"),
@@ -463,14 +431,10 @@ async fn tcp_proxies_show_no_http_counters() {
 // them, without a server name (`db/<NOSRV>`).
 #[tokio::test]
 async fn dispatch_sends_every_connection_to_its_address() {
-    let syslog = UdpSocket::bind("127.0.0.1:0").await.expect("udp");
+    let syslog = Syslog::new().await;
     let a = echo_server("a").await;
-    let global = format!(
-        "global\n    log {} local0\n",
-        syslog.local_addr().expect("addr")
-    );
     let body = format!("    log global\n    option tcplog\n    dispatch {a}\n");
-    let (running, fe) = haven(&global, &body).await;
+    let (running, fe) = haven(&syslog.global, &body).await;
     let mut c = TcpStream::connect(fe).await.expect("connect");
     assert_eq!(greeting(&mut c).await, "a");
     c.shutdown().await.expect("close");
@@ -479,12 +443,7 @@ async fn dispatch_sends_every_connection_to_its_address() {
         .await
         .expect("in time")
         .expect("read");
-    let mut buf = vec![0u8; 2048];
-    let n = timeout(DEADLINE, syslog.recv(&mut buf))
-        .await
-        .expect("a datagram in time")
-        .expect("recv");
-    let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+    let line = syslog.next().await;
     assert!(line.contains("] db db/<NOSRV> 0/"), "{line}");
     assert!(line.contains(" 2 -- "), "{line}");
     running.stop();

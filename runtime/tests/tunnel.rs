@@ -6,12 +6,12 @@
 #[allow(dead_code)]
 mod common;
 
-use common::raw::{haven, raw_server, read_head, read_until};
+use common::raw::{haven, raw_server, read_head, read_until, Syslog};
 use common::{config, free_port, DEFAULTS};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -147,26 +147,19 @@ async fn connect_opens_a_tunnel_after_2xx() {
 // long before `timeout client`, and logs `cD--`.
 #[tokio::test]
 async fn tunnels_end_on_close_or_timeout_tunnel_and_are_logged() {
-    let syslog = UdpSocket::bind("127.0.0.1:0").await.expect("udp");
+    let syslog = Syslog::new().await;
     let (first_tx, _first) = tokio::sync::oneshot::channel();
     let first = echo_server(SWITCHING, first_tx).await;
     let (second_tx, _second) = tokio::sync::oneshot::channel();
     let second = echo_server(SWITCHING, second_tx).await;
     let port = free_port();
     let text = format!(
-        "global\n    log {} local0\n{DEFAULTS}    log global\n    option httplog\n    timeout tunnel 300ms\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    balance roundrobin\n    server a {first}\n    server b {second}\n",
-        syslog.local_addr().expect("addr"),
+        "{}{DEFAULTS}    log global\n    option httplog\n    timeout tunnel 300ms\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    balance roundrobin\n    server a {first}\n    server b {second}\n",
+        syslog.global,
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
     let fe = running.listeners[0].1;
-    let next = || async {
-        let mut buf = vec![0u8; 2048];
-        let n = timeout(Duration::from_secs(5), syslog.recv(&mut buf))
-            .await
-            .expect("a datagram in time")
-            .expect("recv");
-        String::from_utf8_lossy(&buf[..n]).into_owned()
-    };
+    let next = || syslog.next();
 
     let mut c = TcpStream::connect(fe).await.expect("connect");
     c.write_all(handshake("/closed").as_bytes())

@@ -343,118 +343,84 @@ impl fmt::Display for HttpLog {
             0 => "-1".to_owned(),
             s => s.to_string(),
         };
-        let route = Route {
-            client: self.client,
-            accept: &self.accept,
-            frontend: &self.frontend,
-            backend: &self.backend,
-            server: self.server.as_deref(),
-        };
         write!(
             f,
-            "{route} {}/{}/{}/{}/{} {} {} - - {} {}/{}/{}/{}/{}{} {}/{} \"{}\"",
+            "{} {}/{}/{}/{}/{} {status} {} - - {} {} \"{}\"",
+            Route(self),
             t(&self.timers[0]),
             t(&self.timers[1]),
             t(&self.timers[2]),
             t(&self.timers[3]),
             t(&self.timers[4]),
-            status,
             self.bytes,
             self.termination,
-            self.conns[0],
-            self.conns[1],
-            self.conns[2],
-            self.conns[3],
-            if self.redispatched { "+" } else { "" },
-            self.retries,
-            self.queues[0],
-            self.queues[1],
+            Counts(self),
             self.request
         )
     }
 }
 
-/// One `option tcplog` line: `%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts
-/// %ac/%fc/%bc/%sc/%rc %sq/%bq`. Timers are milliseconds, `None` printed
-/// as `-1` (phase not reached).
+/// One `option tcplog` line, from the same fields as an httplog line
+/// (of its timers, Tw, Tc and Ta as Tt; no status, no request):
+/// `%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc
+/// %sq/%bq`. The termination state is its 2 characters (`--`, `SC`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TcpLog {
-    /// Client address and port.
-    pub client: std::net::SocketAddr,
-    /// Accept date (UTC) and its milliseconds.
-    pub accept: (super::syslog::Civil, u32),
-    /// Frontend name.
-    pub frontend: String,
-    /// Backend name (the frontend's when none was chosen).
-    pub backend: String,
-    /// Server name; `None` prints `<NOSRV>`.
-    pub server: Option<String>,
-    /// Tw, Tc, Tt.
-    pub timers: [Option<u64>; 3],
-    /// Bytes sent to the client.
-    pub bytes: u64,
-    /// Termination state, 2 characters (`--`, `SC`, `cD`).
-    pub termination: String,
-    /// actconn, feconn, beconn, srv_conn.
-    pub conns: [u32; 4],
-    /// Retries; `redispatched` prints them as `+N`.
-    pub retries: u32,
-    /// The last retry was a redispatch.
-    pub redispatched: bool,
-    /// Server queue, backend queue.
-    pub queues: [u32; 2],
-}
+pub struct TcpLog(pub HttpLog);
 
 impl fmt::Display for TcpLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let l = &self.0;
         let t = |v: &Option<u64>| v.map_or_else(|| "-1".to_owned(), |v| v.to_string());
-        let route = Route {
-            client: self.client,
-            accept: &self.accept,
-            frontend: &self.frontend,
-            backend: &self.backend,
-            server: self.server.as_deref(),
-        };
         write!(
             f,
-            "{route} {}/{}/{} {} {} {}/{}/{}/{}/{}{} {}/{}",
-            t(&self.timers[0]),
-            t(&self.timers[1]),
-            t(&self.timers[2]),
-            self.bytes,
-            self.termination,
-            self.conns[0],
-            self.conns[1],
-            self.conns[2],
-            self.conns[3],
-            if self.redispatched { "+" } else { "" },
-            self.retries,
-            self.queues[0],
-            self.queues[1],
+            "{} {}/{}/{} {} {} {}",
+            Route(l),
+            t(&l.timers[1]),
+            t(&l.timers[2]),
+            t(&l.timers[4]),
+            l.bytes,
+            l.termination,
+            Counts(l),
+        )
+    }
+}
+
+/// The end of a traffic log line: `%ac/%fc/%bc/%sc/%rc %sq/%bq`.
+struct Counts<'a>(&'a HttpLog);
+
+impl fmt::Display for Counts<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let l = self.0;
+        write!(
+            f,
+            "{}/{}/{}/{}/{}{} {}/{}",
+            l.conns[0],
+            l.conns[1],
+            l.conns[2],
+            l.conns[3],
+            if l.redispatched { "+" } else { "" },
+            l.retries,
+            l.queues[0],
+            l.queues[1],
         )
     }
 }
 
 /// The start of a traffic log line: `%ci:%cp [%t] %ft %b/%s`.
-struct Route<'a> {
-    client: std::net::SocketAddr,
-    accept: &'a (super::syslog::Civil, u32),
-    frontend: &'a str,
-    backend: &'a str,
-    server: Option<&'a str>,
-}
+struct Route<'a>(&'a HttpLog);
 
 impl fmt::Display for Route<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const MONTHS: [&str; 12] = [
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
         ];
-        let (c, ms) = self.accept;
+        let l = self.0;
+        let (c, ms) = &l.accept;
         write!(
             f,
             "{}:{} [{:02}/{}/{}:{:02}:{:02}:{:02}.{:03}] {} {}/{}",
-            self.client.ip(),
-            self.client.port(),
+            l.client.ip(),
+            l.client.port(),
             c.day,
             MONTHS[(c.month - 1) as usize],
             c.year,
@@ -462,9 +428,9 @@ impl fmt::Display for Route<'_> {
             c.minute,
             c.second,
             ms,
-            self.frontend,
-            self.backend,
-            self.server.unwrap_or("<NOSRV>"),
+            l.frontend,
+            l.backend,
+            l.server.as_deref().unwrap_or("<NOSRV>"),
         )
     }
 }
@@ -531,35 +497,37 @@ mod httplog_tests {
         let at = Civil::from_unix(Civil::to_unix(2026, 12, 5, 4, 4, 1));
         // Both captured from haproxy 2.6.12: an echo closed by the client,
         // and a dead server after one retry.
-        let echoed = TcpLog {
+        let echoed = HttpLog {
             client: "127.0.0.1:39754".parse().expect("addr"),
             accept: (at, 945),
             frontend: "fe".into(),
             backend: "fe".into(),
             server: Some("s1".into()),
-            timers: [Some(1), Some(0), Some(201)],
+            timers: [None, Some(1), Some(0), None, Some(201)],
+            status: 0,
             bytes: 11,
             termination: "--".into(),
             conns: [1, 1, 0, 0],
             retries: 0,
             redispatched: false,
             queues: [0, 0],
+            request: String::new(),
         };
         assert_eq!(
-            echoed.to_string(),
+            TcpLog(echoed.clone()).to_string(),
             "127.0.0.1:39754 [05/Dec/2026:04:04:01.945] fe fe/s1 1/0/201 11 -- 1/1/0/0/0 0/0"
         );
-        let refused = TcpLog {
+        let refused = HttpLog {
             client: "127.0.0.1:48746".parse().expect("addr"),
             frontend: "dead".into(),
             backend: "dead".into(),
-            timers: [Some(1), None, Some(1002)],
+            timers: [None, Some(1), None, None, Some(1002)],
             bytes: 0,
             termination: "SC".into(),
             retries: 1,
             ..echoed
         };
-        assert!(refused
+        assert!(TcpLog(refused)
             .to_string()
             .ends_with("] dead dead/s1 1/-1/1002 0 SC 1/1/0/0/1 0/0"));
     }

@@ -98,3 +98,42 @@ pub(crate) async fn haven(server: SocketAddr) -> (haven_runtime::Running, Socket
     let fe = running.listeners[0].1;
     (running, fe)
 }
+
+/// A syslog target on loopback, and the `global` lines that log to it.
+pub(crate) struct Syslog {
+    socket: tokio::net::UdpSocket,
+    /// `global` and its `log` line, to start a config with.
+    pub(crate) global: String,
+}
+
+impl Syslog {
+    pub(crate) async fn new() -> Self {
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0")
+            .await
+            .expect("udp");
+        let global = format!(
+            "global\n    log {} local0\n",
+            socket.local_addr().expect("addr")
+        );
+        Self { socket, global }
+    }
+
+    /// The next datagram, within the deadline.
+    pub(crate) async fn next(&self) -> String {
+        let mut buf = vec![0u8; 2048];
+        let n = timeout(DEADLINE, self.socket.recv(&mut buf))
+            .await
+            .expect("a datagram in time")
+            .expect("recv");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
+    /// Datagrams until one holds each of `wanted`; all that came.
+    pub(crate) async fn until(&self, wanted: &[&str]) -> Vec<String> {
+        let mut lines: Vec<String> = Vec::new();
+        while !wanted.iter().all(|w| lines.iter().any(|l| l.contains(w))) {
+            lines.push(self.next().await);
+        }
+        lines
+    }
+}

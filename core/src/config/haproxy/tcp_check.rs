@@ -86,6 +86,24 @@ pub struct TcpExpect {
     pub comment: Option<String>,
 }
 
+impl TcpExpect {
+    /// Looking for `pattern` (`negate`: failing when found), with every
+    /// option at haproxy's default.
+    pub fn new(pattern: TcpPattern, negate: bool) -> Self {
+        Self {
+            negate,
+            pattern,
+            min_recv: None,
+            ok_status: None,
+            error_status: None,
+            tout_status: None,
+            on_success: None,
+            on_error: None,
+            comment: None,
+        }
+    }
+}
+
 /// What a `tcp-check expect` looks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum TcpPattern {
@@ -282,17 +300,7 @@ impl Parser<'_> {
     }
 
     fn tcp_check_expect(&mut self, args: &[Word], col: u32) -> Option<TcpCheckRule> {
-        let mut expect = TcpExpect {
-            negate: false,
-            pattern: TcpPattern::String(Vec::new()),
-            min_recv: None,
-            ok_status: None,
-            error_status: None,
-            tout_status: None,
-            on_success: None,
-            on_error: None,
-            comment: None,
-        };
+        let mut expect = TcpExpect::new(TcpPattern::String(Vec::new()), false);
         let mut pattern = None;
         let mut i = 0;
         while let Some(w) = args.get(i) {

@@ -150,22 +150,8 @@ fn pgsql_smtp_ldap_and_ssl_hello_speak_their_protocols() {
     assert_eq!(v.status, CheckStatus::L6Rsp);
 }
 
-fn expecting(pattern: TcpPattern, negate: bool) -> TcpExpect {
-    TcpExpect {
-        negate,
-        pattern,
-        min_recv: None,
-        ok_status: None,
-        error_status: None,
-        tout_status: None,
-        on_success: None,
-        on_error: None,
-        comment: None,
-    }
-}
-
 fn expect(pattern: TcpPattern, negate: bool) -> TcpCheckRule {
-    TcpCheckRule::Expect(expecting(pattern, negate))
+    TcpCheckRule::Expect(TcpExpect::new(pattern, negate))
 }
 
 #[test]
@@ -236,7 +222,7 @@ fn a_timeout_or_a_refused_connect_says_at_which_step() {
         },
         TcpCheckRule::Expect(TcpExpect {
             comment: Some("negative check".into()),
-            ..expecting(TcpPattern::Rstring("^error".into()), true)
+            ..TcpExpect::new(TcpPattern::Rstring("^error".into()), true)
         }),
         TcpCheckRule::Connect {
             port: Some(1),
