@@ -163,3 +163,27 @@ fn http_options_on_a_tcp_frontend_are_named_as_haproxy_does() {
     let fe = &cfg.expect("valid").proxies[0];
     assert!(fe.options.tcplog && !fe.options.httplog && fe.options.forwardfor.is_none());
 }
+
+#[test]
+fn what_is_read_but_not_run_is_named() {
+    let text = "defaults\n  mode http\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nfrontend fe\n  bind :80\n  tcp-request content reject if { src 10.0.0.0/8 }\n  default_backend be\nbackend be\n  option tcp-check\n  tcp-check expect string OK on-error \"%[res.payload(0,0)]\"\n  server s 127.0.0.1:1 check\n";
+    let (cfg, diags) = read(text);
+    assert!(cfg.is_some());
+    let notes: Vec<String> = diags
+        .iter()
+        .map(|d| format!("{}: {}", d.line, d.message))
+        .collect();
+    assert!(
+        notes.contains(
+            &"8: 'tcp-request content in a mode http frontend' parsed, not supported yet."
+                .to_owned()
+        ),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("12: 'tcp-check expect on-error log-format'")),
+        "{notes:?}"
+    );
+}

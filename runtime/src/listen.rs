@@ -9,7 +9,7 @@ use crate::inherit::Inherited;
 use crate::logger::Logger;
 use crate::request::Shared;
 use haven_core::config::haproxy::{
-    HaproxyConfig, HttpConnMode, Mode, ProxyKind, ServerAddr, ServerPort,
+    HaproxyConfig, HttpConnMode, Mode, ProxyKind, ServerAddr, ServerPort, TcpLayer,
 };
 use haven_core::node::Node;
 use haven_core::vrrp::{HostInfo, InstanceView};
@@ -190,6 +190,9 @@ async fn accept(
         tokio::select! {
             accepted = open.accept() => {
                 let Ok((stream, client)) = accepted else { continue };
+                if shared.connection_rules && crate::tcp::refused_at_accept(&stream, &shared, client) {
+                    continue;
+                }
                 let _ = stream.set_nodelay(true);
                 let shared = Arc::clone(&shared);
                 if shared.tcp {
@@ -270,7 +273,11 @@ pub async fn start_with(
             frontend_name: p.name.clone(),
             httplog: p.options.httplog,
             tcp: p.mode == Mode::Tcp,
-            tcplog: p.options.tcplog || p.options.httplog,
+            tcplog: p.options.tcplog,
+            connection_rules: p
+                .tcp_request
+                .iter()
+                .any(|r| r.layer == TcpLayer::Connection),
             forwardfor: p.options.forwardfor.clone(),
             slots: p
                 .maxconn

@@ -40,9 +40,10 @@ pub(crate) struct Shared {
     pub(crate) httplog: bool,
     /// `mode tcp`: connections are tunnelled, not read as HTTP.
     pub(crate) tcp: bool,
-    /// `option tcplog` (or `httplog`, which haproxy turns into it in
-    /// `mode tcp`).
+    /// `option tcplog` (core turns `httplog` into it in `mode tcp`).
     pub(crate) tcplog: bool,
+    /// The frontend has `tcp-request connection` rules, run at accept.
+    pub(crate) connection_rules: bool,
     pub(crate) forwardfor: Option<Forwardfor>,
     /// `option httpclose` on the frontend: one request per client
     /// connection.
@@ -694,17 +695,10 @@ impl Exchange {
                 *bytes_out = streamed.head.len() as u64 - body_bytes;
                 let relayed = match streamed.delivery {
                     Delivery::Tunnel => {
-                        let client = tunnel::Side {
-                            stream,
-                            buf,
-                            idle: to.tunnel_timeout.or(self.shared.timeouts.client),
-                        };
-                        let server = tunnel::Side {
-                            stream: &mut up.stream,
-                            buf: &mut up.buf,
-                            idle: to.tunnel_timeout.or(to.server_timeout),
-                        };
-                        let (end, moved) = tunnel::run(client, server).await;
+                        let server = (&mut up.stream, &mut up.buf);
+                        let client_timeout = self.shared.timeouts.client;
+                        let (end, moved) =
+                            tunnel::between((stream, buf), server, &to, client_timeout).await;
                         self.bytes_in += moved.to_server;
                         *bytes_out += moved.to_client;
                         return (end, true);

@@ -30,12 +30,7 @@ pub(crate) async fn connection(
     slots: Vec<OwnedSemaphorePermit>,
 ) {
     let accepted = Instant::now();
-    let (core, frontend, ip) = (&shared.core, shared.frontend, client.ip());
-    if core.admit(frontend, TcpLayer::Connection, ip, &[], true) == Some(Admission::Reject) {
-        // haproxy resets a connection it refuses, and logs nothing.
-        let _ = socket2::SockRef::from(&stream).set_linger(Some(std::time::Duration::ZERO));
-        return;
-    }
+    let (frontend, ip) = (shared.frontend, client.ip());
     let mut payload = BytesMut::new();
     if inspect(&mut stream, &mut payload, &shared, ip).await == Admission::Reject {
         let session = Session::new(Arc::clone(&shared), u64::MAX, client, accepted);
@@ -59,6 +54,25 @@ pub(crate) async fn connection(
     let mut session = Session::new(Arc::clone(&shared), id, client, accepted);
     session.run(&mut stream, payload).await;
     drop(slots);
+}
+
+/// True when the frontend's `tcp-request connection` rules refuse
+/// `client` (HTTP and `mode tcp` alike); `stream` is then set to be reset
+/// when dropped, as haproxy resets a connection it refuses (and logs
+/// nothing).
+pub(crate) fn refused_at_accept(stream: &TcpStream, shared: &Shared, client: SocketAddr) -> bool {
+    let verdict = shared.core.admit(
+        shared.frontend,
+        TcpLayer::Connection,
+        client.ip(),
+        &[],
+        true,
+    );
+    let refused = verdict == Some(Admission::Reject);
+    if refused {
+        let _ = socket2::SockRef::from(stream).set_linger(Some(std::time::Duration::ZERO));
+    }
+    refused
 }
 
 /// Reads the client's first bytes into `payload` until the frontend's
@@ -186,17 +200,10 @@ impl Session {
         let mut end = DataEnd::Complete;
         if let Some((mut upstream, to)) = self.server.take().filter(|_| !generated) {
             let mut server_buf = BytesMut::new();
-            let client_side = tunnel::Side {
-                stream,
-                buf: payload,
-                idle: to.tunnel_timeout.or(self.shared.timeouts.client),
-            };
-            let server_side = tunnel::Side {
-                stream: &mut upstream,
-                buf: &mut server_buf,
-                idle: to.tunnel_timeout.or(to.server_timeout),
-            };
-            let (ended, moved) = tunnel::run(client_side, server_side).await;
+            let server = (&mut upstream, &mut server_buf);
+            let client_timeout = self.shared.timeouts.client;
+            let (ended, moved) =
+                tunnel::between((stream, payload), server, &to, client_timeout).await;
             (end, to_server, to_client) = (ended, moved.to_server, moved.to_client);
         }
         let outcome = outcome.after_data(end);

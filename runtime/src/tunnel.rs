@@ -5,6 +5,7 @@
 //! longer than its idle timeout, ends the tunnel at once.
 
 use crate::body::{self, Cursor, Idle, Relayed};
+use crate::driver::Connect;
 use bytes::BytesMut;
 use haven_core::proxy::DataEnd;
 use std::time::Duration;
@@ -13,10 +14,10 @@ use tokio::net::TcpStream;
 
 /// One side of a tunnel: its connection, what was read from it and not
 /// yet passed on, and how long it may stay quiet.
-pub(crate) struct Side<'a> {
-    pub(crate) stream: &'a mut TcpStream,
-    pub(crate) buf: &'a mut BytesMut,
-    pub(crate) idle: Option<Duration>,
+struct Side<'a> {
+    stream: &'a mut TcpStream,
+    buf: &'a mut BytesMut,
+    idle: Option<Duration>,
 }
 
 /// Bytes that went through a tunnel, each way.
@@ -26,9 +27,31 @@ pub(crate) struct Moved {
     pub(crate) to_client: u64,
 }
 
-/// Runs the tunnel between `client` and `server` to its end: how it
-/// ended (a clean close both ways is complete) and what went through.
-pub(crate) async fn run(client: Side<'_>, server: Side<'_>) -> (DataEnd, Moved) {
+/// Runs the tunnel between `client` and `server` (each a connection and
+/// what was read of it), the server reached as `to` says, to its end: how
+/// it ended (a clean close both ways is complete) and what went through.
+/// `timeout tunnel` bounds both sides' quiet, else `client_timeout`
+/// (`timeout client`) and `timeout server` each their own.
+pub(crate) async fn between(
+    (stream, buf): (&mut TcpStream, &mut BytesMut),
+    server: (&mut TcpStream, &mut BytesMut),
+    to: &Connect,
+    client_timeout: Option<Duration>,
+) -> (DataEnd, Moved) {
+    let client = Side {
+        stream,
+        buf,
+        idle: to.tunnel_timeout.or(client_timeout),
+    };
+    let server = Side {
+        stream: server.0,
+        buf: server.1,
+        idle: to.tunnel_timeout.or(to.server_timeout),
+    };
+    run(client, server).await
+}
+
+async fn run(client: Side<'_>, server: Side<'_>) -> (DataEnd, Moved) {
     let (mut to_server, mut to_client) = (0, 0);
     let (client_idle, server_idle) = (client.idle, server.idle);
     let (client_buf, server_buf) = (client.buf, server.buf);

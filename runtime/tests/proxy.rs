@@ -805,3 +805,33 @@ async fn connection_modes_follow_httpclose_and_http_server_close() {
         running.stop();
     }
 }
+
+// Input: an HTTP frontend with `tcp-request connection reject if { src
+// 127.0.0.0/8 }`.
+// Output: every loopback client is reset at accept, before any request
+// reaches the backend.
+#[tokio::test]
+async fn tcp_request_connection_rules_apply_to_http_frontends() {
+    let a = Backend::start("a").await;
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    tcp-request connection reject if {{ src 127.0.0.0/8 }}\n    default_backend be\nbackend be\n    server a {}\n",
+        a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let mut c = TcpStream::connect(running.listeners[0].1)
+        .await
+        .expect("connect");
+    let _ = c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(5), c.read(&mut byte))
+        .await
+        .expect("in time");
+    assert!(
+        matches!(&read, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+        "reset: {read:?}"
+    );
+    let reached = a.connections.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(reached, 0, "nothing reached the backend");
+    running.stop();
+}

@@ -337,7 +337,7 @@ pub struct HttpLog {
 
 impl fmt::Display for HttpLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let t = |v: &Option<u64>| v.map_or_else(|| "-1".to_owned(), |v| v.to_string());
+        let t = timer;
         // No answer at all (the client left first): haproxy writes -1.
         let status = match self.status {
             0 => "-1".to_owned(),
@@ -370,7 +370,7 @@ pub struct TcpLog(pub HttpLog);
 impl fmt::Display for TcpLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let l = &self.0;
-        let t = |v: &Option<u64>| v.map_or_else(|| "-1".to_owned(), |v| v.to_string());
+        let t = timer;
         write!(
             f,
             "{} {}/{}/{} {} {} {}",
@@ -383,6 +383,11 @@ impl fmt::Display for TcpLog {
             Counts(l),
         )
     }
+}
+
+/// A log line's timer in ms; `-1` for a phase not reached.
+fn timer(v: &Option<u64>) -> String {
+    v.map_or_else(|| "-1".to_owned(), |v| v.to_string())
 }
 
 /// The end of a traffic log line: `%ac/%fc/%bc/%sc/%rc %sq/%bq`.

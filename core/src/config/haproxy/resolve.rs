@@ -4,6 +4,7 @@
 
 use super::model::*;
 use super::parser::Parser;
+use super::tcp_request::TcpLayer;
 use crate::config::Severity;
 
 /// Resolves every draft into a [`Proxy`]; problems go to the parser's
@@ -104,6 +105,17 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
         }
         if me.mode == Mode::Tcp && me.kind.is_frontend() {
             tcp_mode_warnings(p, d, &mut proxy);
+        }
+        if me.mode == Mode::Http {
+            for rule in me
+                .tcp_request
+                .iter()
+                .filter(|r| r.layer == TcpLayer::Content)
+            {
+                let what = "tcp-request content in a mode http frontend";
+                let msg = format!("{}.", crate::config::not_supported(what));
+                p.post_error_at(Severity::Warning, (p.file.clone(), rule.line), msg);
+            }
         }
         out.push(proxy);
     }

@@ -331,8 +331,18 @@ impl Parser<'_> {
                     };
                     *slot = Some(text);
                 }
-                "on-success" => expect.on_success = Some(text),
-                "on-error" => expect.on_error = Some(text),
+                kw @ ("on-success" | "on-error") => {
+                    // Written as given; log-format fetches are not run.
+                    if text.contains("%[") {
+                        self.not_supported(v.col, &format!("tcp-check expect {kw} log-format"));
+                    }
+                    let slot = if kw == "on-success" {
+                        &mut expect.on_success
+                    } else {
+                        &mut expect.on_error
+                    };
+                    *slot = Some(text);
+                }
                 "comment" => expect.comment = Some(text),
                 "status-code" => self.not_supported(w.col, "tcp-check expect status-code"),
                 kind => {
