@@ -167,7 +167,10 @@ async fn read_head(
             Err(e) => return Err(Stop::Refuse(e.status(), "PR--")),
         }
         let idle = buf.is_empty();
-        if idle && *draining.borrow() {
+        // A drain closes connections idle between requests; one just
+        // accepted is owed its first answer.
+        let closes_on_drain = idle && !first;
+        if closes_on_drain && *draining.borrow() {
             return Err(Stop::Quiet);
         }
         let more = if idle {
@@ -176,7 +179,7 @@ async fn read_head(
             let ready = tokio::select! {
                 biased;
                 ready = readable(stream, until) => ready,
-                _ = draining.changed() => return Err(Stop::Quiet),
+                _ = draining.changed(), if closes_on_drain => return Err(Stop::Quiet),
             };
             match ready {
                 Ok(()) => {

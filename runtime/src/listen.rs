@@ -81,6 +81,8 @@ pub struct Running {
     driver: JoinHandle<()>,
     events: UnboundedSender<Event>,
     draining: watch::Sender<bool>,
+    /// Closes once every listener and client connection has ended.
+    gone: tokio::sync::mpsc::Receiver<std::convert::Infallible>,
 }
 
 impl Running {
@@ -92,14 +94,18 @@ impl Running {
         self.driver.abort();
     }
 
-    /// Stops accepting, lets every request in progress finish (keep-alive
-    /// connections close after their current request), then ends. A new
-    /// `start` on the same addresses can run meanwhile (SO_REUSEPORT).
-    pub async fn drain(self) {
+    /// Stops accepting, lets every connection already accepted finish
+    /// (one that has not asked yet gets its answer, keep-alive connections
+    /// close after their current request), then ends. A new `start` on the
+    /// same addresses can run meanwhile (SO_REUSEPORT).
+    pub async fn drain(mut self) {
         for t in &self.accepts {
             t.abort();
         }
         let _ = self.draining.send(true);
+        while let Some(never) = self.gone.recv().await {
+            match never {}
+        }
         let _ = self.events.send(Event::Drain);
         let _ = self.driver.await;
     }
@@ -229,6 +235,7 @@ pub async fn start_with(
     let mut accepts = Vec::new();
     let (events, rx) = tokio::sync::mpsc::unbounded_channel();
     let (draining, drain_rx) = watch::channel(false);
+    let (alive, gone) = tokio::sync::mpsc::channel(1);
     let pool = Arc::new(Pool::default());
     let logger = Arc::new(Logger::new(&cfg)?);
     let next_id = Arc::new(AtomicU64::new(0));
@@ -294,6 +301,7 @@ pub async fn start_with(
                 keep_alive: p.timeouts.http_keep_alive.map(std_duration),
                 client: p.timeouts.client.map(std_duration),
             },
+            _alive: alive.clone(),
         });
         for bind in &p.binds {
             if let Some(fd) = bind.fd {
@@ -373,6 +381,7 @@ pub async fn start_with(
         driver: tokio::spawn(driver::run(core, rx)),
         events,
         draining,
+        gone,
     })
 }
 

@@ -58,6 +58,9 @@ pub(crate) struct Shared {
     pub(crate) slots: Vec<Arc<Semaphore>>,
     /// The driver's clock, for log dates.
     pub(crate) clock: Clock,
+    /// Held while the frontend's listener or any of its connections is
+    /// alive: [`crate::Running::drain`] waits until every copy is gone.
+    pub(crate) _alive: tokio::sync::mpsc::Sender<std::convert::Infallible>,
 }
 
 impl Shared {

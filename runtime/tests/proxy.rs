@@ -835,3 +835,62 @@ async fn tcp_request_connection_rules_apply_to_http_frontends() {
     assert_eq!(reached, 0, "nothing reached the backend");
     running.stop();
 }
+
+/// How many connections wait in the accept queue of the loopback listener
+/// on `port` (`rx_queue` of a LISTEN row in /proc/net/tcp).
+fn accept_queue(port: u16) -> Option<u64> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|row| {
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        let local_port = cols.get(1)?.rsplit(':').next()?;
+        let listening = cols.get(3) == Some(&"0A");
+        let queued = cols.get(4)?.split(':').nth(1)?;
+        (listening && u16::from_str_radix(local_port, 16).ok()? == port)
+            .then(|| u64::from_str_radix(queued, 16).ok())
+            .flatten()
+    })
+}
+
+// Input: a client connection accepted but silent; a drain starts; then
+// the client sends its request.
+// Output: the drain waits for it; it is answered 200 (a soft stop owes
+// every accepted connection its first answer); the drain then ends.
+#[tokio::test]
+async fn drain_answers_a_connection_accepted_before_it() {
+    let a = Backend::start("a").await;
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {}\n",
+        a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let mut c = TcpStream::connect(fe).await.expect("connect");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while accept_queue(port) != Some(0) {
+        assert!(tokio::time::Instant::now() < deadline, "never accepted");
+        tokio::task::yield_now().await;
+    }
+    let drain = tokio::spawn(running.drain());
+    while TcpStream::connect(fe).await.is_ok() {
+        assert!(tokio::time::Instant::now() < deadline, "still listening");
+        tokio::task::yield_now().await;
+    }
+    // One thread runs every task here: yielding lets the drain and the
+    // connection's task act before the request comes.
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!drain.is_finished(), "the drain waits for the connection");
+    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("send");
+    let mut reply = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut reply)).await;
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    tokio::time::timeout(Duration::from_secs(5), drain)
+        .await
+        .expect("the drain ends once the connection closed")
+        .expect("drain task");
+}
