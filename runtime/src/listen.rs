@@ -103,7 +103,8 @@ impl Running {
             t.abort();
         }
         let _ = self.draining.send(true);
-        while let Some(never) = self.gone.recv().await {
+        // Nothing is ever sent: `recv` ends when the last copy is dropped.
+        if let Some(never) = self.gone.recv().await {
             match never {}
         }
         let _ = self.events.send(Event::Drain);
