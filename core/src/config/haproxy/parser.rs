@@ -167,6 +167,13 @@ impl<'o> Parser<'o> {
             return;
         }
         let kw = first.text.as_str();
+        let opens_section = kw == "global"
+            || kw == "defaults"
+            || PROXY_SECTIONS.contains(&kw)
+            || SKIPPED_SECTIONS.contains(&kw);
+        if opens_section {
+            self.file_named_defaults();
+        }
         if kw == "global" {
             self.section = Section::Global;
         } else if kw == "defaults" {
@@ -286,12 +293,20 @@ impl<'o> Parser<'o> {
         d.own_http_check_send = false;
         if let Some(name) = words.get(1).filter(|w| w.text != "from") {
             d.proxy.name = name.text.clone();
-            self.named_defaults.insert(name.text.clone(), d.clone());
         } else {
             d.proxy.name.clear();
         }
         self.defaults = d;
         self.section = Section::Defaults;
+    }
+
+    /// Keeps a named `defaults` section, once all its lines are read, for
+    /// the sections that name it with `from`.
+    fn file_named_defaults(&mut self) {
+        if self.section == Section::Defaults && !self.defaults.proxy.name.is_empty() {
+            let d = self.defaults.clone();
+            self.named_defaults.insert(d.proxy.name.clone(), d);
+        }
     }
 
     /// The `from <defaults>` template of a section header, if given.

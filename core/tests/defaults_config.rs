@@ -1,0 +1,37 @@
+//! Which `defaults` a proxy takes, as haproxy 2.6 reads them: `from
+//! <name>` the whole named section, otherwise the last one above it.
+
+use haven_core::config::haproxy::{parse, ParseOptions};
+use haven_core::time::Duration;
+
+const TEXT: &str = "defaults slow\n  mode http\n  timeout client 30s\n  timeout server 30s\n  timeout connect 3s\ndefaults\n  mode tcp\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\nfrontend named from slow\n  bind 127.0.0.1:1\n  default_backend be\nfrontend last\n  bind 127.0.0.1:2\n  default_backend be\nbackend be from slow\n  server s 127.0.0.1:3\n";
+
+// Input: a named `defaults slow` whose settings follow its header, then
+// an anonymous `defaults`; one frontend `from slow`, one without.
+// Output: `from slow` takes every line of the named section (mode http,
+// 30 s); the other takes the last defaults (mode tcp, 1 s); no warning
+// about missing timeouts.
+#[test]
+fn from_takes_the_whole_named_section() {
+    let parsed = parse(&[("t.cfg", TEXT)], &ParseOptions::default());
+    assert!(
+        parsed.diagnostics.iter().next().is_none(),
+        "{:?}",
+        parsed.diagnostics
+    );
+    let cfg = parsed.config.expect("valid");
+    let client = |i: usize| cfg.proxies[i].timeouts.client;
+    let mode = |i: usize| format!("{:?}", cfg.proxies[i].mode);
+    assert_eq!(
+        (mode(0), client(0)),
+        ("Http".into(), Some(Duration::from_secs(30)))
+    );
+    assert_eq!(
+        (mode(1), client(1)),
+        ("Tcp".into(), Some(Duration::from_secs(1)))
+    );
+    assert_eq!(
+        cfg.proxies[2].timeouts.connect,
+        Some(Duration::from_secs(3))
+    );
+}
