@@ -5,7 +5,7 @@
 use crate::fs_loader::{expand_cfg_paths, read_text, FsLoader};
 use crate::{CheckArgs, DumpFormat};
 use anyhow::Result;
-use haven_core::config::haproxy::{self, HaproxyConfig, ParseOptions};
+use haven_core::config::haproxy::{self, Account, HaproxyConfig, ParseOptions};
 use haven_core::config::keepalived::{self, KeepalivedConfig};
 use haven_core::config::{Diagnostics, Form, Parsed, Severity};
 use std::path::{Path, PathBuf};
@@ -91,10 +91,20 @@ pub(crate) fn load_haproxy(paths: &[PathBuf]) -> Result<Option<HaproxyConfig>> {
         .collect();
     let opts = ParseOptions {
         env: std::env::vars().collect(),
+        accounts: Some(account_exists),
     };
     let parsed = haproxy::parse(&refs, &opts);
     print_haproxy_diags(&parsed.diagnostics, std::process::id());
     Ok(parsed.config.filter(|_| !parsed.diagnostics.has_errors()))
+}
+
+/// Whether this host knows the user or group `name` (haproxy's check).
+fn account_exists(account: Account, name: &str) -> bool {
+    use nix::unistd::{Group, User};
+    match account {
+        Account::User => matches!(User::from_name(name), Ok(Some(_))),
+        Account::Group => matches!(Group::from_name(name), Ok(Some(_))),
+    }
 }
 
 /// Prints haproxy diagnostics in `haproxy -c`'s layout on stderr.

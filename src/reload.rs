@@ -2,10 +2,13 @@
 //! keepalived.conf (SIGHUP to the pid in its pidfile). Given the config files, it checks
 //! them first and sends nothing when they have errors, so the operator
 //! sees the errors where the command was typed; the daemon would refuse
-//! them anyway and keep serving.
+//! them anyway and keep serving. The daemon re-reads the files it was
+//! started with, so files other than those are refused, never reported
+//! as loaded.
 
 use crate::ReloadArgs;
 use anyhow::{bail, Context, Result};
+use clap::Parser;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::path::PathBuf;
@@ -36,8 +39,67 @@ pub(crate) fn run(args: &ReloadArgs) -> Result<ExitCode> {
         .trim()
         .parse()
         .with_context(|| format!("{}: not a process id: {:?}", pidfile.display(), text.trim()))?;
+    if !args.haproxy.is_empty() || args.keepalived.is_some() {
+        same_files_as(pid, args)?;
+    }
     kill(Pid::from_raw(pid), Signal::SIGHUP)
         .with_context(|| format!("cannot signal process {pid}"))?;
     eprintln!("haven: reload sent to process {pid}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fails unless the `haven run` with id `pid` reads the files `args` name
+/// (its command line, paths taken from its working directory).
+fn same_files_as(pid: i32, args: &ReloadArgs) -> Result<()> {
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    let cmdline = std::fs::read(proc.join("cmdline"))
+        .with_context(|| format!("cannot read the command line of process {pid}"))?;
+    let argv: Vec<String> = cmdline
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let Ok(crate::Cli {
+        command: crate::Command::Run(running),
+    }) = crate::Cli::try_parse_from(&argv)
+    else {
+        bail!(
+            "process {pid} is not a `haven run` ({}); it cannot be told which files to load",
+            argv.join(" ")
+        );
+    };
+    let its_cwd = std::fs::read_link(proc.join("cwd"))
+        .with_context(|| format!("cannot see the working directory of process {pid}"))?;
+    let theirs = |p: &PathBuf| canonical(&its_cwd.join(p));
+    let ours = |p: &PathBuf| canonical(p);
+    let haproxy_differs = !args.haproxy.is_empty()
+        && args
+            .haproxy
+            .iter()
+            .map(ours)
+            .ne(running.haproxy.iter().map(theirs));
+    let keepalived_differs = args.keepalived.as_ref().map(ours)
+        != running.keepalived.as_ref().map(theirs)
+        && args.keepalived.is_some();
+    if haproxy_differs || keepalived_differs {
+        let list = |files: &[PathBuf], k: &Option<PathBuf>| {
+            files
+                .iter()
+                .map(|f| format!("-f {}", f.display()))
+                .chain(k.iter().map(|k| format!("-k {}", k.display())))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        bail!(
+            "process {pid} runs with {} and re-reads those files on a reload, not {}; reload not sent (copy the new configuration over them, or restart with the new files)",
+            list(&running.haproxy, &running.keepalived),
+            list(&args.haproxy, &args.keepalived)
+        );
+    }
+    Ok(())
+}
+
+/// `path` with links and `..` resolved, or as given when it does not exist.
+fn canonical(path: &std::path::Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
 }

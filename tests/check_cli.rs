@@ -20,6 +20,16 @@ fn scenario(rel: &str) -> String {
         .into_owned()
 }
 
+/// The book's haproxy.cfg at `rel`, copied into `dir` with `group root`
+/// for its `group nobody`: the group is looked up at check time, as
+/// haproxy does, and not every host has one named `nobody`.
+fn book_cfg(dir: &Path, rel: &str) -> String {
+    let text = std::fs::read_to_string(scenario(rel)).expect("the book's config");
+    let copy = text.replace("    group nobody\n", "    group root\n");
+    assert_ne!(copy, text, "{rel} names group nobody");
+    write(dir, rel, &copy).to_string_lossy().into_owned()
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -37,10 +47,11 @@ fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
 // Output: exit 0, a summary of what was read, "Configuration file is valid".
 #[test]
 fn reference_configs_are_valid() {
+    let dir = tempfile::tempdir().expect("temp dir");
     let out = haven(&[
         "check",
         "-f",
-        &scenario("book-14.3/haproxy.cfg"),
+        &book_cfg(dir.path(), "book-14.3/haproxy.cfg"),
         "-k",
         &scenario("book-14.3/keepalived-haproxy-server.conf"),
     ]);
@@ -79,7 +90,11 @@ fn reference_configs_are_valid() {
         let out = haven(&["check", "-k", &scenario(k)]);
         assert_eq!(out.status.code(), Some(0), "{k}: {}", text(&out.stderr));
     }
-    let out = haven(&["check", "-f", &scenario("book-14.4/haproxy.cfg")]);
+    let out = haven(&[
+        "check",
+        "-f",
+        &book_cfg(dir.path(), "book-14.4/haproxy.cfg"),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
@@ -109,6 +124,31 @@ fn broken_haproxy_cfg_exits_1_with_file_and_line() {
         ]
     );
     assert!(!text(&out.stdout).contains("valid"));
+}
+
+// Input: `user root` and `group haven-no-such-group` in global.
+// Output: the user is found; the group is refused at check time with
+// haproxy's words, exit 1.
+#[test]
+fn unknown_group_is_refused_at_check_time() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cfg = write(
+        dir.path(),
+        "group.cfg",
+        "global\n    user root\n    group haven-no-such-group\n",
+    );
+    let path = cfg.to_string_lossy();
+    let out = haven(&["haproxy", "-c", "-f", &path]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let first = stderr
+        .lines()
+        .map(strip_pid)
+        .find(|l| l.contains("cannot find"));
+    assert_eq!(
+        first,
+        Some(format!("[ALERT]    (PID) : config : parsing [{path}:3] : cannot find group id for 'haven-no-such-group' (0:Success)"))
+    );
 }
 
 /// Replaces `(1234)` after the level with `(PID)`.
@@ -174,10 +214,11 @@ fn keepalived_include_globs_are_followed() {
 // Output: the resolved model: use_backend targets carry their index.
 #[test]
 fn dump_json_prints_the_resolved_model() {
+    let dir = tempfile::tempdir().expect("temp dir");
     let out = haven(&[
         "check",
         "-f",
-        &scenario("book-14.3/haproxy.cfg"),
+        &book_cfg(dir.path(), "book-14.3/haproxy.cfg"),
         "--dump",
         "json",
     ]);

@@ -102,9 +102,11 @@ fn reload_keeps_serving_through_a_broken_config_and_takes_a_good_one() {
     assert!(stderr_of(&log).contains("stopping"));
 }
 
-// Input: haven run with -p; `haven reload` with a broken config, then with
-// a config for backend B; then SIGTERM.
-// Output: the pidfile holds the process id; the broken config is refused
+// Input: haven run with -p; `haven reload -f` a valid file it does not
+// run; then with a broken config, then with a config for backend B; then
+// SIGTERM.
+// Output: the pidfile holds the process id; the other file is refused
+// (the daemon re-reads its own files), A answers; the broken config is refused
 // by `haven reload` itself (exit 1, errors, nothing sent) while A keeps
 // answering; the good one is sent and B answers; the pidfile is gone after
 // the stop.
@@ -121,16 +123,28 @@ fn haven_reload_checks_then_signals_the_pidfile_process() {
     let pid = std::fs::read_to_string(&pidfile).expect("pidfile");
     assert_eq!(pid, format!("{}\n", haven.0.id()));
 
-    let reload = || {
+    let reload_file = |file: &Path| {
         Command::new(env!("CARGO_BIN_EXE_haven"))
             .arg("reload")
             .arg("-f")
-            .arg(&cfg)
+            .arg(file)
             .arg("-p")
             .arg(&pidfile)
             .output()
             .expect("haven reload runs")
     };
+    let reload = || reload_file(&cfg);
+    let other = dir.path().join("other.cfg");
+    std::fs::write(&other, config(port, b)).expect("write other config");
+    let elsewhere = reload_file(&other);
+    let err = String::from_utf8_lossy(&elsewhere.stderr);
+    assert_eq!(elsewhere.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("re-reads those files") && err.contains("reload not sent"),
+        "{err}"
+    );
+    assert_eq!(get(port).as_deref(), Some("A"));
+
     std::fs::write(
         &cfg,
         "frontend fe\n    bind 127.0.0.1:1\n    no_such_keyword\n",

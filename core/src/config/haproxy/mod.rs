@@ -20,7 +20,7 @@ mod values;
 
 pub use condition::{eval_condition, ConditionError, HAPROXY_VERSION};
 pub use model::*;
-pub use parser::{parse, ParseOptions};
+pub use parser::{parse, Account, ParseOptions};
 #[cfg(test)]
 pub(crate) use tcp_check::hex as tcp_check_hex;
 pub use tcp_check::{TcpCheck, TcpCheckRule, TcpExpect, TcpPattern};

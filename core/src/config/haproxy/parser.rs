@@ -15,6 +15,18 @@ use std::collections::BTreeMap;
 pub struct ParseOptions {
     /// Environment variables for `"${NAME}"` expansion.
     pub env: BTreeMap<String, String>,
+    /// Whether a `user` or `group` name exists on this host (haproxy looks
+    /// them up while reading the file); `None` skips the lookup.
+    pub accounts: Option<fn(Account, &str) -> bool>,
+}
+
+/// The kind of name `user` and `group` give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Account {
+    /// A user name (`user`).
+    User,
+    /// A group name (`group`).
+    Group,
 }
 
 /// Parses haproxy.cfg files, given as `(name, text)`, as one configuration.
@@ -493,6 +505,17 @@ impl<'o> Parser<'o> {
                 let Some(v) = arg else {
                     return self.error(Form::Parsing, words[0].col, format!("'{kw}' expects an argument."));
                 };
+                let account = match kw {
+                    "user" => Some(Account::User),
+                    "group" => Some(Account::Group),
+                    _ => None,
+                };
+                if let (Some(exists), Some(account)) = (self.opts.accounts, account) {
+                    if !exists(account, &v.text) {
+                        let msg = format!("cannot find {kw} id for '{}' (0:Success)", v.text);
+                        return self.error(Form::Parsing, words[0].col, msg);
+                    }
+                }
                 let v = Some(v.text.clone());
                 match kw {
                     "user" => self.global.user = v,
