@@ -72,7 +72,7 @@ pub(crate) fn parse_keepalived(path: &Path) -> Result<Parsed<KeepalivedConfig>> 
     let name = path.to_string_lossy();
     let parsed = keepalived::parse(&name, &read_text(path)?, &FsLoader);
     for d in &parsed.diagnostics {
-        eprintln!("{d}");
+        haven_runtime::eprintln_whole!("{d}");
     }
     Ok(parsed)
 }
@@ -115,10 +115,10 @@ fn print_haproxy_diags(diags: &Diagnostics, pid: u32) {
     };
     let mut files_with_errors: Vec<&str> = Vec::new();
     for d in diags {
-        eprintln!("{}{d}", prefix(d.severity));
+        haven_runtime::eprintln_whole!("{}{d}", prefix(d.severity));
         if d.severity == Severity::Error {
             if let Some(caret) = d.caret() {
-                eprintln!("{caret}");
+                haven_runtime::eprintln_whole!("{caret}");
             }
             if d.form != Form::Unplaced && !files_with_errors.contains(&d.file.as_str()) {
                 files_with_errors.push(&d.file);
@@ -126,18 +126,18 @@ fn print_haproxy_diags(diags: &Diagnostics, pid: u32) {
         }
     }
     for f in &files_with_errors {
-        eprintln!(
+        haven_runtime::eprintln_whole!(
             "{}Error(s) found in configuration file : {f}",
             prefix(Severity::Error)
         );
     }
     if diags.has_errors() {
-        eprintln!(
+        haven_runtime::eprintln_whole!(
             "{}Fatal errors found in configuration.",
             prefix(Severity::Error)
         );
     } else if diags.warnings().next().is_some() {
-        eprintln!("{}Warnings were found.", prefix(Severity::Warning));
+        haven_runtime::eprintln_whole!("{}Warnings were found.", prefix(Severity::Warning));
     }
 }
 

@@ -240,7 +240,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("haven: {e:#}");
+            haven_runtime::eprintln_whole!("haven: {e:#}");
             ExitCode::from(1)
         }
     }

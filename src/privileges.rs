@@ -30,7 +30,7 @@ pub(crate) fn drop_to(user: Option<&str>, group: Option<&str>, vrrp: bool) -> Re
     if !Uid::effective().is_root() {
         // An unprivileged start (as deploy/haven.service does it) already
         // is what `user` asks for.
-        eprintln!(
+        haven_runtime::eprintln_whole!(
             "[WARNING]  ({}) : not started as root: staying uid {}, ignoring 'user' / 'group'.",
             std::process::id(),
             Uid::current()

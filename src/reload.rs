@@ -19,14 +19,18 @@ pub(crate) fn run(args: &ReloadArgs) -> Result<ExitCode> {
     let mut pidfile = args.pidfile.clone();
     if !args.haproxy.is_empty() {
         let Some(cfg) = crate::check::load_haproxy(&args.haproxy)? else {
-            eprintln!("haven: the new configuration has errors; reload not sent");
+            haven_runtime::eprintln_whole!(
+                "haven: the new configuration has errors; reload not sent"
+            );
             return Ok(ExitCode::from(1));
         };
         pidfile = pidfile.or(cfg.global.pidfile.map(PathBuf::from));
     }
     if let Some(path) = &args.keepalived {
         if crate::check::load_keepalived(path)?.is_none() {
-            eprintln!("haven: the new keepalived.conf has errors; reload not sent");
+            haven_runtime::eprintln_whole!(
+                "haven: the new keepalived.conf has errors; reload not sent"
+            );
             return Ok(ExitCode::from(1));
         }
     }
@@ -44,7 +48,7 @@ pub(crate) fn run(args: &ReloadArgs) -> Result<ExitCode> {
     }
     kill(Pid::from_raw(pid), Signal::SIGHUP)
         .with_context(|| format!("cannot signal process {pid}"))?;
-    eprintln!("haven: reload sent to process {pid}");
+    haven_runtime::eprintln_whole!("haven: reload sent to process {pid}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -17,6 +17,7 @@ use haven_core::config::haproxy::HaproxyConfig;
 use haven_core::config::keepalived::KeepalivedConfig;
 use haven_core::vrrp::InstanceView;
 use haven_runtime::{Running, VrrpLog, VrrpRunning};
+use nix::sys::signal::Signal;
 use sd_notify::NotifyState;
 use std::future::pending;
 use std::path::{Path, PathBuf};
@@ -33,8 +34,8 @@ const GRACE: Duration = Duration::from_secs(30);
 pub(crate) enum Action {
     /// Hand the VIP over, stop accepting, finish requests, exit 0.
     Graceful,
-    /// Exit at once.
-    Immediate,
+    /// Exit at once, ended by this signal (haproxy's SIGTERM and SIGINT).
+    Immediate(Signal),
     /// Re-read haproxy.cfg and keepalived.conf.
     Reload,
     /// Write the VRRP statistics to [`STATS_DUMP`] (keepalived's SIGUSR2).
@@ -70,8 +71,17 @@ pub(crate) struct Launch {
     pub(crate) on_ready: Box<dyn FnOnce()>,
 }
 
+/// How a launched process ended.
+#[derive(Debug)]
+pub(crate) enum Ended {
+    /// With this exit code.
+    Code(ExitCode),
+    /// Stopped at once by this signal ([`Action::Immediate`]).
+    Signal(Signal),
+}
+
 /// Runs `launch` to its end.
-pub(crate) fn launch(launch: Launch) -> Result<ExitCode> {
+pub(crate) fn launch(launch: Launch) -> Result<Ended> {
     let (daemon, pidfile) = (launch.daemon, launch.pidfile.clone());
     as_process(daemon, pidfile.as_deref(), || serve(launch))
 }
@@ -102,7 +112,7 @@ pub(crate) fn as_process<T>(
 async fn start(cfg: HaproxyConfig, vrrp: &watch::Receiver<Vec<InstanceView>>) -> Result<Running> {
     let running = haven_runtime::start_with(cfg, Some(vrrp.clone())).await?;
     for (frontend, addr) in &running.listeners {
-        eprintln!("haven: frontend {frontend} listening on {addr}");
+        haven_runtime::eprintln_whole!("haven: frontend {frontend} listening on {addr}");
     }
     Ok(running)
 }
@@ -135,7 +145,7 @@ pub(crate) fn watch_signals(
 }
 
 /// Serves until a signal stops it.
-fn serve(launch: Launch) -> Result<ExitCode> {
+fn serve(launch: Launch) -> Result<Ended> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -170,8 +180,8 @@ fn serve(launch: Launch) -> Result<ExitCode> {
         (launch.on_ready)();
         let action = loop {
             tokio::select! {
-                () = ended(&mut proxy, async |p| p.wait().await) => return Ok(ExitCode::from(1)),
-                () = ended(&mut vrrp, async |v| v.wait().await) => return Ok(ExitCode::from(1)),
+                () = ended(&mut proxy, async |p| p.wait().await) => return Ok(Ended::Code(ExitCode::from(1))),
+                () = ended(&mut vrrp, async |v| v.wait().await) => return Ok(Ended::Code(ExitCode::from(1))),
                 action = actions.recv() => match action {
                     Some(Action::Reload) => {
                         if let Some(running) = &mut proxy {
@@ -184,7 +194,7 @@ fn serve(launch: Launch) -> Result<ExitCode> {
                     Some(Action::DumpStats) => {
                         let dump = haven_core::vrrp::stats_dump(&vrrp_status.borrow());
                         if let Err(e) = std::fs::write(STATS_DUMP, dump) {
-                            eprintln!("haven: cannot write {STATS_DUMP}: {e}");
+                            haven_runtime::eprintln_whole!("haven: cannot write {STATS_DUMP}: {e}");
                         }
                     }
                     Some(Action::DumpData) => {
@@ -197,19 +207,19 @@ fn serve(launch: Launch) -> Result<ExitCode> {
                 },
             }
         };
-        if action == Action::Immediate {
-            return Ok(ExitCode::SUCCESS);
+        if let Action::Immediate(signal) = action {
+            return Ok(Ended::Signal(signal));
         }
-        eprintln!("haven: stopping: no new connections, finishing requests in progress");
+        haven_runtime::eprintln_whole!("haven: stopping: no new connections, finishing requests in progress");
         if let Some(v) = vrrp {
             v.stop().await;
         }
         if let Some(p) = proxy {
             if tokio::time::timeout(GRACE, p.drain()).await.is_err() {
-                eprintln!("haven: grace time over after {GRACE:?}; exiting");
+                haven_runtime::eprintln_whole!("haven: grace time over after {GRACE:?}; exiting");
             }
         }
-        Ok(ExitCode::SUCCESS)
+        Ok(Ended::Code(ExitCode::SUCCESS))
     })
 }
 
@@ -228,10 +238,12 @@ async fn reload(
     match reloaded {
         Ok(new) => {
             tokio::spawn(std::mem::replace(running, new).drain());
-            eprintln!("haven: configuration reloaded");
+            haven_runtime::eprintln_whole!("haven: configuration reloaded");
         }
         Err(e) => {
-            eprintln!("haven: reload refused: {e:#}; still serving the previous configuration")
+            haven_runtime::eprintln_whole!(
+                "haven: reload refused: {e:#}; still serving the previous configuration"
+            )
         }
     }
 }
@@ -244,8 +256,8 @@ async fn reload_vrrp(running: &VrrpRunning, file: &Path) {
         Err(e) => Err(e),
     };
     match reloaded {
-        Ok(()) => eprintln!("haven: {} reloaded", file.display()),
-        Err(e) => eprintln!(
+        Ok(()) => haven_runtime::eprintln_whole!("haven: {} reloaded", file.display()),
+        Err(e) => haven_runtime::eprintln_whole!(
             "haven: reload of {} refused: {e:#}; VRRP goes on with the previous configuration",
             file.display()
         ),
@@ -286,5 +298,10 @@ pub(crate) fn run(args: &crate::RunArgs) -> Result<ExitCode> {
         daemon: false,
         signals: HAVEN_SIGNALS,
         on_ready: Box::new(|| {}),
+    })
+    .map(|ended| match ended {
+        Ended::Code(code) => code,
+        // HAVEN_SIGNALS stop gracefully.
+        Ended::Signal(_) => ExitCode::SUCCESS,
     })
 }

@@ -27,7 +27,7 @@ pub(crate) fn load_scenario(
     match haven_sim::load(&path.to_string_lossy(), &text, &read, style) {
         Ok(l) => Ok(Some((l, text))),
         Err(e) => {
-            eprintln!("{e}");
+            haven_runtime::eprintln_whole!("{e}");
             Ok(None)
         }
     }

@@ -101,7 +101,7 @@ impl Progress {
         match &self.bar {
             Some(bar) => bar.inc(1),
             None if done * 10 / self.total != (done - 1) * 10 / self.total => {
-                eprintln!("sweep: {done}/{} runs", self.total);
+                haven_runtime::eprintln_whole!("sweep: {done}/{} runs", self.total);
             }
             None => {}
         }

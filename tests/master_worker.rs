@@ -191,3 +191,44 @@ fn a_worker_stops_when_its_master_is_killed() {
     eventually("the worker stops", || !alive(worker[0]));
     assert_eq!(get(port), None);
 }
+
+// Input: `haproxy -W -f CFG` serving; SIGINT to the master (Ctrl-C).
+// Output: as haproxy 2.6: the worker ends by the signal, the master says
+// so ("exited with code 130 (Interrupt)", an alert) and exits 130.
+#[test]
+fn sigint_ends_the_master_with_130() {
+    let n = Names::new();
+    let port = free_port();
+    let cfg = n.write("h.cfg", &proxy_cfg(port, backend("A")));
+    let log = n.dir.path().join("master.log");
+    let mut master = Reaped(
+        Command::new(n.path("haproxy"))
+            .args(["-W", "-f", &cfg])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("starts"),
+    );
+    eventually("the worker serves", || get(port).as_deref() == Some("A"));
+    kill(master.0.id() as i32, "-INT");
+    let mut status = None;
+    eventually("the master exits", || {
+        status = master.0.try_wait().expect("wait");
+        status.is_some()
+    });
+    assert_eq!(status.and_then(|s| s.code()), Some(130));
+    let said = std::fs::read_to_string(&log).expect("log");
+    let worker_line = said
+        .lines()
+        .find(|l| l.contains("Current worker"))
+        .unwrap_or_default();
+    assert!(
+        worker_line.starts_with("[ALERT]")
+            && worker_line.ends_with("exited with code 130 (Interrupt)"),
+        "{said}"
+    );
+    assert!(
+        said.contains("All workers exited. Exiting... (130)"),
+        "{said}"
+    );
+}

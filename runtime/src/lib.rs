@@ -15,6 +15,7 @@ mod logger;
 mod mailbox;
 mod probe;
 mod request;
+pub mod stderr;
 mod tcp;
 mod tunnel;
 mod vrrp;

@@ -177,7 +177,7 @@ async fn accept(
             match listen_on(addr) {
                 Ok(l) => listener = Some(l),
                 Err(e) => {
-                    eprintln!(
+                    crate::eprintln_whole!(
                         "[ALERT]    : Resuming frontend {}: cannot bind socket [{addr}]: {e}",
                         shared.frontend_name
                     );

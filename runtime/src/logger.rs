@@ -123,7 +123,7 @@ impl Logger {
         } else {
             "[WARNING]"
         };
-        eprintln!("{level:<11}({}) : {text}", self.pid);
+        crate::eprintln_whole!("{level:<11}({}) : {text}", self.pid);
         if let Some(sinks) = proxy.and_then(|p| self.sinks.get(p)) {
             self.send(sinks, severity, text);
         }
@@ -155,7 +155,7 @@ impl Logger {
                     }
                 }
                 Destination::Stdout => print!("{line}"),
-                Destination::Stderr => eprint!("{line}"),
+                Destination::Stderr => crate::stderr::write(&line),
             }
         }
     }

@@ -9,9 +9,10 @@
 
 use super::master::{self, Master, WORKER_ENV};
 use super::value;
-use crate::run::{launch, Action, Launch};
+use crate::run::{launch, Action, Ended, Launch};
 use haven_core::config::haproxy::{eval_condition, ConditionError};
 use haven_runtime::VrrpLog;
+use nix::sys::signal::Signal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio::signal::unix::SignalKind;
@@ -55,8 +56,8 @@ const MANUAL: &str = include_str!("help/haproxy.txt");
 /// haproxy's signals.
 const SIGNALS: &[(SignalKind, Action)] = &[
     (SignalKind::user_defined1(), Action::Graceful),
-    (SignalKind::terminate(), Action::Immediate),
-    (SignalKind::interrupt(), Action::Immediate),
+    (SignalKind::terminate(), Action::Immediate(Signal::SIGTERM)),
+    (SignalKind::interrupt(), Action::Immediate(Signal::SIGINT)),
     (SignalKind::user_defined2(), Action::Reload),
     (SignalKind::hangup(), Action::Reload),
 ];
@@ -139,7 +140,7 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
     let args = match parse(args) {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("{}\n{USAGE}[ALERT]    : {e}", version_line());
+            haven_runtime::eprintln_whole!("{}\n{USAGE}[ALERT]    : {e}", version_line());
             return ExitCode::from(1);
         }
     };
@@ -164,13 +165,13 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(ConditionError::Missing | ConditionError::UnknownTerm(_)) => {
-                eprintln!("[ALERT]    ({}) : config : Failed to evaluate condition: unparsable conditional expression '{expr}'", std::process::id());
+                haven_runtime::eprintln_whole!("[ALERT]    ({}) : config : Failed to evaluate condition: unparsable conditional expression '{expr}'", std::process::id());
                 ExitCode::from(2)
             }
         };
     }
     if args.files.is_empty() {
-        eprintln!(
+        haven_runtime::eprintln_whole!(
             "{}\n{USAGE}[ALERT]    : No configuration file specified.",
             version_line()
         );
@@ -180,7 +181,7 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
         Ok(Some(cfg)) => cfg,
         Ok(None) => return ExitCode::from(1),
         Err(e) => {
-            eprintln!("[ALERT]    : {e:#}");
+            haven_runtime::eprintln_whole!("[ALERT]    : {e:#}");
             return ExitCode::from(1);
         }
     };
@@ -221,7 +222,7 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
     let (finish, terminate) = (args.finish, args.terminate);
     let replaces_others = !(finish.is_empty() && terminate.is_empty());
     if replaces_others && !migrates_queued_connections() {
-        eprintln!("[WARNING]  ({}) : connections queued on the old process's sockets when it closes them are reset; set net.ipv4.tcp_migrate_req=1 (Linux 5.14+) for reloads that lose none.", std::process::id());
+        haven_runtime::eprintln_whole!("[WARNING]  ({}) : connections queued on the old process's sockets when it closes them are reset; set net.ipv4.tcp_migrate_req=1 (Linux 5.14+) for reloads that lose none.", std::process::id());
     }
     let result = launch(Launch {
         haproxy: Some((cfg, args.files)),
@@ -241,10 +242,25 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
             }
         }),
     });
-    result.unwrap_or_else(|e| {
-        eprintln!("[ALERT]    : {e:#}");
-        ExitCode::from(1)
-    })
+    match result {
+        Ok(Ended::Code(code)) => code,
+        Ok(Ended::Signal(signal)) => die_by(signal),
+        Err(e) => {
+            haven_runtime::eprintln_whole!("[ALERT]    : {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Ends the process by `signal`'s default action, as haproxy's worker
+/// ends on SIGTERM and SIGINT: its parent (a master, a shell, systemd)
+/// sees it killed by the signal (143, 130), not an exit.
+#[allow(unsafe_code)]
+fn die_by(signal: Signal) -> ExitCode {
+    // SAFETY: restoring the default action installs no handler code.
+    let _ = unsafe { nix::sys::signal::signal(signal, nix::sys::signal::SigHandler::SigDfl) };
+    let _ = nix::sys::signal::raise(signal);
+    ExitCode::from(128 + signal as u8)
 }
 
 /// Whether the kernel hands connections queued on a closing listener to

@@ -10,7 +10,7 @@
 //! `/tmp/keepalived.stats`, in keepalived's layouts.
 
 use super::value;
-use crate::run::{launch, Action, Launch};
+use crate::run::{launch, Action, Ended, Launch};
 use haven_core::config::keepalived::KeepalivedConfig;
 use haven_core::config::Parsed;
 use haven_core::log::syslog::facility_code;
@@ -115,7 +115,7 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
     let args = match parse(args) {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("keepalived: {e}\n{MANUAL}");
+            haven_runtime::eprintln_whole!("keepalived: {e}\n{MANUAL}");
             return ExitCode::from(1);
         }
     };
@@ -124,14 +124,14 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if args.version {
-        eprintln!(
+        haven_runtime::eprintln_whole!(
             "Keepalived v2.2.7 (haven {})\n\nhaven runs keepalived.conf's VRRP instances as keepalived 2.2.7 does.",
             env!("CARGO_PKG_VERSION")
         );
         return ExitCode::SUCCESS;
     }
     if args.checkers_only {
-        eprintln!("keepalived: -C (checkers only) is not supported: haven has no LVS health checkers; run with -P or without -C");
+        haven_runtime::eprintln_whole!("keepalived: -C (checkers only) is not supported: haven has no LVS health checkers; run with -P or without -C");
         return ExitCode::from(1);
     }
     let file = args
@@ -139,13 +139,13 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CONF));
     if !file.is_file() {
-        eprintln!("Configuration file '{}' does not exist", file.display());
+        haven_runtime::eprintln_whole!("Configuration file '{}' does not exist", file.display());
         return ExitCode::from(2);
     }
     let parsed = match crate::check::parse_keepalived(&file) {
         Ok(parsed) => parsed,
         Err(e) => {
-            eprintln!("{e:#}");
+            haven_runtime::eprintln_whole!("{e:#}");
             return ExitCode::from(2);
         }
     };
@@ -168,10 +168,15 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
         signals: SIGNALS,
         on_ready: Box::new(|| {}),
     });
-    result.unwrap_or_else(|e| {
-        eprintln!("{e:#}");
-        ExitCode::from(1)
-    })
+    match result {
+        Ok(Ended::Code(code)) => code,
+        // Its signals stop gracefully.
+        Ok(Ended::Signal(_)) => ExitCode::SUCCESS,
+        Err(e) => {
+            haven_runtime::eprintln_whole!("{e:#}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// `-t`'s exit code, as keepalived 2.2.7 gives it: 0 when nothing at all
@@ -199,7 +204,7 @@ fn config_test(parsed: &Parsed<KeepalivedConfig>, file: &str) -> ExitCode {
         .map(|cfg| host_problems(cfg, file))
         .unwrap_or_default();
     for p in &host {
-        eprintln!("{p}");
+        haven_runtime::eprintln_whole!("{p}");
     }
     match (fatal, reported.is_empty() && host.is_empty()) {
         (true, _) => ExitCode::from(2),

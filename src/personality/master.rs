@@ -76,15 +76,15 @@ pub(crate) struct Master {
 const SIGNALS: &[(SignalKind, Action)] = &[
     (SignalKind::user_defined2(), Action::Reload),
     (SignalKind::hangup(), Action::Reload),
-    (SignalKind::terminate(), Action::Immediate),
-    (SignalKind::interrupt(), Action::Immediate),
+    (SignalKind::terminate(), Action::Immediate(Signal::SIGTERM)),
+    (SignalKind::interrupt(), Action::Immediate(Signal::SIGINT)),
     (SignalKind::user_defined1(), Action::Graceful),
 ];
 
 /// Prints a master line in haproxy's layout: `[NOTICE]   (PID) : text`.
 fn say(level: &str, text: &str) {
     let tag = format!("[{level}]");
-    eprintln!("{tag:<11}({}) : {text}", std::process::id());
+    haven_runtime::eprintln_whole!("{tag:<11}({}) : {text}", std::process::id());
 }
 
 /// One worker process.
@@ -176,7 +176,8 @@ async fn serve(master: Master) -> Result<u8> {
             Some(action) = actions.recv() => match action {
                 Action::Reload => sup.reload(),
                 Action::Graceful => sup.stop(Signal::SIGUSR1),
-                Action::Immediate | Action::DumpStats | Action::DumpData => sup.stop(Signal::SIGTERM),
+                Action::Immediate(signal) => sup.stop(signal),
+                Action::DumpStats | Action::DumpData => sup.stop(Signal::SIGTERM),
             },
             Some(request) = cli_rx.recv() => sup.answer(request).await,
         }
@@ -301,11 +302,20 @@ impl Supervisor {
             );
         } else if self.current.as_ref().is_some_and(|w| w.pid == pid) {
             self.current = None;
+            let level = if code == 0 { "WARNING" } else { "ALERT" };
             say(
-                "ALERT",
+                level,
                 &format!("Current worker ({pid}) exited with code {code} ({how})"),
             );
-            if !self.stopping {
+            if self.stopping {
+                // SIGTERM is the normal stop; any other end (130 after
+                // SIGINT) is the master's own exit code, as haproxy's.
+                self.code = if code == 128 + Signal::SIGTERM as u8 {
+                    0
+                } else {
+                    code
+                };
+            } else {
                 say(
                     "ALERT",
                     "exit-on-failure: killing every processes with SIGTERM",

@@ -151,7 +151,7 @@ async fn run(
                     Some(VrrpEvent::DumpData) => {
                         let dump = node.keepalived_data_dump().unwrap_or_default();
                         if let Err(e) = std::fs::write(DATA_DUMP, dump) {
-                            eprintln!("haven: cannot write {DATA_DUMP}: {e}");
+                            crate::eprintln_whole!("haven: cannot write {DATA_DUMP}: {e}");
                         }
                     }
                     Some(VrrpEvent::Reload { cfg, done }) => {

@@ -45,7 +45,7 @@ impl Outbox {
         let outbox = self.clone();
         tokio::spawn(async move {
             if let Err(e) = outbox.deliver(alert).await {
-                eprintln!("haven: mail alert to {} failed: {e}", outbox.server);
+                crate::eprintln_whole!("haven: mail alert to {} failed: {e}", outbox.server);
             }
         });
     }

@@ -269,14 +269,15 @@ impl VrrpIo {
         for vip in inst.vips.iter().filter(|v| addrs.contains(&v.addr)) {
             let dev = vip.dev.as_deref().unwrap_or(&inst.interface);
             let Some(index) = self.interfaces.get(dev).map(|i| i.index) else {
-                eprintln!("haven: VIP {}: interface {dev} not found", vip.addr);
+                crate::eprintln_whole!("haven: VIP {}: interface {dev} not found", vip.addr);
                 continue;
             };
             if let Err(e) = vips::change(self.netlink.clone(), vip.clone(), index, add).await {
                 let verb = if add { "add" } else { "remove" };
-                eprintln!(
+                crate::eprintln_whole!(
                     "haven: cannot {verb} VIP {}/{} on {dev}: {e}",
-                    vip.addr, vip.prefix
+                    vip.addr,
+                    vip.prefix
                 );
             }
         }
@@ -299,7 +300,7 @@ impl VrrpIo {
                     self.garp.insert(iface.to_owned(), Mutex::new(tx));
                 }
                 Ok(_) | Err(_) => {
-                    eprintln!("haven: cannot send gratuitous ARP on {iface}");
+                    crate::eprintln_whole!("haven: cannot send gratuitous ARP on {iface}");
                     return;
                 }
             }
@@ -383,7 +384,7 @@ impl VrrpIo {
             .iter()
             .filter(|s| is_haproxy_idiom(&s.script))
         {
-            eprintln!(
+            crate::eprintln_whole!(
                 "haven: vrrp_script {}: '{}' is answered by haven's own proxy (every frontend bound and answering)",
                 s.name, s.script
             );
