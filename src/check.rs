@@ -13,6 +13,10 @@ use std::process::ExitCode;
 
 /// Runs `haven check`.
 pub(crate) fn run(args: &CheckArgs) -> Result<ExitCode> {
+    if args.list_unsupported {
+        print!("{}", haven_core::config::support::markdown());
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.haproxy.is_empty() && args.keepalived.is_none() {
         anyhow::bail!("nothing to check: give -f haproxy.cfg and/or -k keepalived.conf");
     }
@@ -21,7 +25,13 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitCode> {
     let haproxy_model = if args.haproxy.is_empty() {
         None
     } else {
-        let model = load_haproxy(&args.haproxy)?;
+        // A dump owns stdout.
+        let report = if args.dump.is_some() {
+            Report::Run
+        } else {
+            Report::Check
+        };
+        let model = load_haproxy(&args.haproxy, report)?;
         failed |= model.is_none();
         model
     };
@@ -49,10 +59,7 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitCode> {
     if let Some(k) = &keepalived_model {
         println!("{}", summarize_keepalived(k));
     }
-    if haproxy_model
-        .as_ref()
-        .is_some_and(|h| !h.proxies.iter().any(|p| !p.binds.is_empty()))
-    {
+    if haproxy_model.as_ref().is_some_and(|h| !h.has_listener()) {
         println!("Configuration file has no error but will not start (no listener) => exit(2).");
         return Ok(ExitCode::from(2));
     }
@@ -77,9 +84,20 @@ pub(crate) fn parse_keepalived(path: &Path) -> Result<Parsed<KeepalivedConfig>> 
     Ok(parsed)
 }
 
-/// Reads haproxy.cfg files and directories as one configuration, printing
-/// every diagnostic as `haproxy -c` does; `None` when there are errors.
-pub(crate) fn load_haproxy(paths: &[PathBuf]) -> Result<Option<HaproxyConfig>> {
+/// How reading haproxy.cfg shows its diagnostics, as haproxy does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Report {
+    /// `haproxy -c`: each on stderr, then "Warnings were found." on stdout.
+    Check,
+    /// Starting or reloading: each on stderr.
+    Run,
+    /// `-q`: nothing.
+    Quiet,
+}
+
+/// Reads haproxy.cfg files and directories as one configuration, showing
+/// every diagnostic as `report` says; `None` when there are errors.
+pub(crate) fn load_haproxy(paths: &[PathBuf], report: Report) -> Result<Option<HaproxyConfig>> {
     let paths = expand_cfg_paths(paths)?;
     let mut sources = Vec::new();
     for p in &paths {
@@ -94,7 +112,13 @@ pub(crate) fn load_haproxy(paths: &[PathBuf]) -> Result<Option<HaproxyConfig>> {
         accounts: Some(account_exists),
     };
     let parsed = haproxy::parse(&refs, &opts);
-    print_haproxy_diags(&parsed.diagnostics, std::process::id());
+    if report != Report::Quiet {
+        print_haproxy_diags(&parsed.diagnostics, std::process::id());
+    }
+    let warned = parsed.diagnostics.warnings().next().is_some();
+    if report == Report::Check && warned && !parsed.diagnostics.has_errors() {
+        println!("Warnings were found.");
+    }
     Ok(parsed.config.filter(|_| !parsed.diagnostics.has_errors()))
 }
 
@@ -107,8 +131,18 @@ fn account_exists(account: Account, name: &str) -> bool {
     }
 }
 
-/// Prints haproxy diagnostics in `haproxy -c`'s layout on stderr.
+/// Prints haproxy diagnostics in haproxy's layout on stderr, after the
+/// two notices haproxy starts any report with.
 fn print_haproxy_diags(diags: &Diagnostics, pid: u32) {
+    if diags.iter().next().is_none() {
+        return;
+    }
+    let notice = format!("[NOTICE]   ({pid}) : ");
+    let version = crate::personality::haproxy::version();
+    haven_runtime::eprintln_whole!("{notice}haproxy version is {version}");
+    if let Ok(exe) = std::env::current_exe() {
+        haven_runtime::eprintln_whole!("{notice}path to executable is {}", exe.display());
+    }
     let prefix = |sev: Severity| match sev {
         Severity::Error => format!("[ALERT]    ({pid}) : config : "),
         Severity::Warning => format!("[WARNING]  ({pid}) : config : "),
@@ -136,8 +170,6 @@ fn print_haproxy_diags(diags: &Diagnostics, pid: u32) {
             "{}Fatal errors found in configuration.",
             prefix(Severity::Error)
         );
-    } else if diags.warnings().next().is_some() {
-        haven_runtime::eprintln_whole!("{}Warnings were found.", prefix(Severity::Warning));
     }
 }
 

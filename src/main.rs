@@ -11,6 +11,7 @@ mod report;
 mod run;
 mod sim;
 mod sweep;
+mod unsupported;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -93,6 +94,11 @@ pub(crate) struct RunArgs {
     /// Write the process id here (default: the config's `pidfile`).
     #[arg(short = 'p', long = "pidfile", value_name = "FILE")]
     pidfile: Option<PathBuf>,
+    /// Start even when the config holds keywords haven does not honour
+    /// that change who is let in, where traffic goes or what is served
+    /// (each is said at start).
+    #[arg(long)]
+    accept_unsupported: bool,
 }
 
 /// Arguments of `haven reload`.
@@ -203,6 +209,10 @@ pub(crate) struct CheckArgs {
     /// Print the resolved model instead of the summary.
     #[arg(long, value_enum, value_name = "FORMAT")]
     dump: Option<DumpFormat>,
+    /// Print the table of every keyword haven reads but does not honour,
+    /// with what differs (Markdown), and nothing else.
+    #[arg(long, exclusive = true)]
+    list_unsupported: bool,
 }
 
 /// Output formats of `--dump`.

@@ -6,6 +6,7 @@
 //! started with, so files other than those are refused, never reported
 //! as loaded.
 
+use crate::check::Report;
 use crate::ReloadArgs;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -18,7 +19,7 @@ use std::process::ExitCode;
 pub(crate) fn run(args: &ReloadArgs) -> Result<ExitCode> {
     let mut pidfile = args.pidfile.clone();
     if !args.haproxy.is_empty() {
-        let Some(cfg) = crate::check::load_haproxy(&args.haproxy)? else {
+        let Some(cfg) = crate::check::load_haproxy(&args.haproxy, Report::Check)? else {
             haven_runtime::eprintln_whole!(
                 "haven: the new configuration has errors; reload not sent"
             );

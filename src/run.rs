@@ -12,6 +12,8 @@
 //! progress finish for up to [`GRACE`]. The pidfile lives as long as the
 //! process serves.
 
+use crate::check::Report;
+use crate::unsupported::may_start;
 use anyhow::{Context, Result};
 use haven_core::config::haproxy::HaproxyConfig;
 use haven_core::config::keepalived::KeepalivedConfig;
@@ -44,6 +46,9 @@ pub(crate) enum Action {
     DumpData,
 }
 
+/// Why a reload is refused when [`may_start`] says no.
+const UNHONOURED: &str = "it holds keywords haven does not honour (above)";
+
 /// Where keepalived writes its statistics dump.
 const STATS_DUMP: &str = "/tmp/keepalived.stats";
 
@@ -69,6 +74,9 @@ pub(crate) struct Launch {
     pub(crate) signals: &'static [(SignalKind, Action)],
     /// Runs once everything listens (haproxy's `-sf` / `-st`).
     pub(crate) on_ready: Box<dyn FnOnce()>,
+    /// Start, and reload, configs holding keywords haven does not honour
+    /// that change traffic ([`crate::unsupported`]).
+    pub(crate) accept_unsupported: bool,
 }
 
 /// How a launched process ended.
@@ -174,6 +182,7 @@ fn serve(launch: Launch) -> Result<Ended> {
             crate::privileges::drop_to(user.as_deref(), group.as_deref(), vrrp.is_some())?;
         }
         let mut actions = watch_signals(launch.signals)?;
+        let accept = launch.accept_unsupported;
         // Under systemd (`Type=notify`) or a master-worker master.
         let pid = std::process::id();
         let _ = sd_notify::notify(false, &[NotifyState::Ready, NotifyState::MainPid(pid)]);
@@ -185,10 +194,10 @@ fn serve(launch: Launch) -> Result<Ended> {
                 action = actions.recv() => match action {
                     Some(Action::Reload) => {
                         if let Some(running) = &mut proxy {
-                            reload(running, &files, &vrrp_status).await;
+                            reload(running, &files, &vrrp_status, accept).await;
                         }
                         if let (Some(running), Some(file)) = (&vrrp, &keepalived_file) {
-                            reload_vrrp(running, file).await;
+                            reload_vrrp(running, file, accept).await;
                         }
                     }
                     Some(Action::DumpStats) => {
@@ -229,8 +238,10 @@ async fn reload(
     running: &mut Running,
     files: &[PathBuf],
     vrrp: &watch::Receiver<Vec<InstanceView>>,
+    accept: bool,
 ) {
-    let reloaded = match crate::check::load_haproxy(files) {
+    let reloaded = match crate::check::load_haproxy(files, Report::Run) {
+        Ok(Some(cfg)) if !may_start(&cfg.unsupported, accept) => Err(anyhow::anyhow!(UNHONOURED)),
         Ok(Some(cfg)) => start(cfg, vrrp).await,
         Ok(None) => Err(anyhow::anyhow!("the configuration has errors")),
         Err(e) => Err(e),
@@ -249,8 +260,9 @@ async fn reload(
 }
 
 /// Re-reads keepalived.conf into the running VRRP daemon, or refuses it.
-async fn reload_vrrp(running: &VrrpRunning, file: &Path) {
+async fn reload_vrrp(running: &VrrpRunning, file: &Path, accept: bool) {
     let reloaded = match crate::check::load_keepalived(file) {
+        Ok(Some(cfg)) if !may_start(&cfg.unsupported, accept) => Err(anyhow::anyhow!(UNHONOURED)),
         Ok(Some(cfg)) => running.reload(cfg).await.map_err(anyhow::Error::from),
         Ok(None) => Err(anyhow::anyhow!("the configuration has errors")),
         Err(e) => Err(e),
@@ -271,7 +283,7 @@ pub(crate) fn run(args: &crate::RunArgs) -> Result<ExitCode> {
     }
     let haproxy = match args.haproxy.is_empty() {
         true => None,
-        false => match crate::check::load_haproxy(&args.haproxy)? {
+        false => match crate::check::load_haproxy(&args.haproxy, Report::Run)? {
             Some(cfg) => Some((cfg, args.haproxy.clone())),
             None => return Ok(ExitCode::from(1)),
         },
@@ -283,6 +295,13 @@ pub(crate) fn run(args: &crate::RunArgs) -> Result<ExitCode> {
             None => return Ok(ExitCode::from(1)),
         },
     };
+    let unsupported = haproxy
+        .iter()
+        .flat_map(|(h, _)| &h.unsupported)
+        .chain(keepalived.iter().flat_map(|(k, _)| &k.unsupported));
+    if !may_start(unsupported, args.accept_unsupported) {
+        return Ok(ExitCode::from(1));
+    }
     let pidfile = args.pidfile.clone().or(haproxy
         .as_ref()
         .and_then(|(h, _)| h.global.pidfile.as_ref().map(PathBuf::from)));
@@ -298,6 +317,7 @@ pub(crate) fn run(args: &crate::RunArgs) -> Result<ExitCode> {
         daemon: false,
         signals: HAVEN_SIGNALS,
         on_ready: Box::new(|| {}),
+        accept_unsupported: args.accept_unsupported,
     })
     .map(|ended| match ended {
         Ended::Code(code) => code,

@@ -80,7 +80,7 @@ fn reference_configs_are_valid() {
     );
     // `daemon` is read but `haven run` stays in the foreground: said, not
     // hidden.
-    assert!(text(&out.stderr).contains("'daemon' parsed, not supported yet."));
+    assert!(text(&out.stderr).contains("'daemon' parsed, not supported yet: "));
 
     for k in [
         "book-14.3/keepalived-backup-haproxy.conf",
@@ -113,9 +113,12 @@ fn broken_haproxy_cfg_exits_1_with_file_and_line() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let lines: Vec<String> = stderr.lines().map(strip_pid).collect();
+    let exe = env!("CARGO_BIN_EXE_haven");
     assert_eq!(
         lines,
         [
+            format!("[NOTICE]   (PID) : haproxy version is 2.6.12-haven-{}", env!("CARGO_PKG_VERSION")),
+            format!("[NOTICE]   (PID) : path to executable is {exe}"),
             format!("[ALERT]    (PID) : config : parsing [{path}:3] : unknown keyword 'frobnicate' in 'frontend' section"),
             "      frobnicate x".to_owned(),
             "      ^".to_owned(),
@@ -269,4 +272,22 @@ fn missing_inputs_are_clear_errors() {
         "{}",
         text(&out.stderr)
     );
+}
+
+// Input: the README, and `haven check --list-unsupported`.
+// Output: the README's table between its markers is exactly the table
+// core holds (print it with the command to update the README).
+#[test]
+fn readme_lists_the_unsupported_table() {
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).expect("README");
+    let (_, rest) = readme
+        .split_once("<!-- unsupported:begin -->\n")
+        .expect("begin marker");
+    let (table, _) = rest
+        .split_once("<!-- unsupported:end -->")
+        .expect("end marker");
+    let out = haven(&["check", "--list-unsupported"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(table, haven_core::config::support::markdown());
+    assert_eq!(text(&out.stdout), table);
 }

@@ -174,3 +174,43 @@ fn haven_reload_checks_then_signals_the_pidfile_process() {
     assert_eq!(terminate(&mut haven), Some(0));
     assert!(!pidfile.exists(), "the pidfile is removed at exit");
 }
+
+// Input: a config whose frontend says `http-request deny if { path_beg
+// /admin }` (line 8), which haven does not honour; `haven run` on it,
+// then `haven run --accept-unsupported`.
+// Output: the first refuses to start (exit 1), naming the file, line 8
+// and what would differ; the second starts, says the same difference,
+// and serves.
+#[test]
+fn run_refuses_rules_it_cannot_honour_unless_accepted() {
+    let port = free_port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("haproxy.cfg");
+    let text = config(port, backend("A")).replace(
+        "    default_backend be\n",
+        "    http-request deny if { path_beg /admin }\n    default_backend be\n",
+    );
+    std::fs::write(&cfg, text).expect("write config");
+    let refused = Command::new(env!("CARGO_BIN_EXE_haven"))
+        .arg("run")
+        .arg("-f")
+        .arg(&cfg)
+        .output()
+        .expect("haven runs");
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{err}");
+    let named = format!(
+        "{}:8: 'http-request' is not honoured: the rule is not applied",
+        cfg.display()
+    );
+    assert!(err.contains(&named), "{err}");
+    assert!(err.contains("not starting"), "{err}");
+    assert_eq!(get(port), None, "nothing listens");
+
+    let log = dir.path().join("stderr");
+    let file = std::fs::File::create(&log).expect("log file");
+    let mut haven = run(&cfg, &["--accept-unsupported".as_ref()], file.into());
+    eventually("A answers", || get(port).as_deref() == Some("A"));
+    assert!(stderr_of(&log).contains(&format!("starting anyway: {named}")));
+    assert_eq!(terminate(&mut haven), Some(0));
+}

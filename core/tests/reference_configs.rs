@@ -50,7 +50,10 @@ fn book_143_haproxy_warns_only_about_what_haven_does_not_act_on_yet() {
         .warnings()
         .map(|d| format!("{}:{}: {}", d.line, d.col, d.message))
         .collect();
-    assert_eq!(warnings, ["8:5: 'daemon' parsed, not supported yet."]);
+    assert_eq!(
+        warnings,
+        ["8:5: 'daemon' parsed, not supported yet: `haven run` stays in the foreground (the haproxy personality honours it)."]
+    );
 }
 
 #[test]
@@ -66,7 +69,7 @@ fn more_than_one_thread_is_said_to_be_not_supported_yet() {
     assert!(warnings("1").is_empty());
     assert_eq!(
         warnings("4"),
-        ["2:5: 'nbthread 4' parsed, not supported yet."]
+        ["2:5: 'nbthread 4' parsed, not supported yet: haven runs one event loop; the thread count is its own."]
     );
 }
 

@@ -175,7 +175,7 @@ fn what_is_read_but_not_run_is_named() {
         .collect();
     assert!(
         notes.contains(
-            &"8: 'tcp-request content in a mode http frontend' parsed, not supported yet."
+            &"8: 'tcp-request content in a mode http frontend' parsed, not supported yet: the rule is not applied."
                 .to_owned()
         ),
         "{notes:?}"

@@ -9,6 +9,7 @@
 
 use super::master::{self, Master, WORKER_ENV};
 use super::value;
+use crate::check::Report;
 use crate::run::{launch, Action, Ended, Launch};
 use haven_core::config::haproxy::{eval_condition, ConditionError};
 use haven_runtime::VrrpLog;
@@ -18,7 +19,7 @@ use std::process::ExitCode;
 use tokio::signal::unix::SignalKind;
 
 /// The version haproxy-reading tools see: compares as 2.6.12.
-pub(super) fn version() -> String {
+pub(crate) fn version() -> String {
     format!("2.6.12-haven-{}", env!("CARGO_PKG_VERSION"))
 }
 
@@ -81,6 +82,8 @@ struct Args {
     systemd: bool,
     /// `-S`: master CLI addresses.
     master_cli: Vec<String>,
+    /// haven's `--accept-unsupported`.
+    accept_unsupported: bool,
 }
 
 /// Reads haproxy's flags; `Err` for an unknown one or a missing value.
@@ -111,6 +114,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
             }
             "-S" => out.master_cli.push(value(args, &mut i, a)?.to_owned()),
             "-p" => out.pidfile = Some(value(args, &mut i, a)?.into()),
+            "--accept-unsupported" => out.accept_unsupported = true,
             "-L" | "-x" | "-C" | "-n" | "-N" | "-m" => {
                 value(args, &mut i, a)?;
             }
@@ -177,7 +181,12 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
         );
         return ExitCode::from(1);
     }
-    let cfg = match crate::check::load_haproxy(&args.files) {
+    let report = match (args.quiet, args.check) {
+        (true, _) => Report::Quiet,
+        (false, true) => Report::Check,
+        (false, false) => Report::Run,
+    };
+    let cfg = match crate::check::load_haproxy(&args.files, report) {
         Ok(Some(cfg)) => cfg,
         Ok(None) => return ExitCode::from(1),
         Err(e) => {
@@ -185,7 +194,7 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let has_listener = cfg.proxies.iter().any(|p| !p.binds.is_empty());
+    let has_listener = cfg.has_listener();
     if args.check {
         if !has_listener {
             println!(
@@ -197,6 +206,9 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
             println!("Configuration file is valid");
         }
         return ExitCode::SUCCESS;
+    }
+    if !crate::unsupported::may_start(&cfg.unsupported, args.accept_unsupported) {
+        return ExitCode::from(1);
     }
     let daemon = (args.daemon || cfg.global.daemon) && !args.foreground && !args.systemd;
     let pidfile = args
@@ -212,6 +224,7 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
             daemon,
             systemd: args.systemd,
             cli: args.master_cli,
+            accept_unsupported: args.accept_unsupported,
         });
     }
     if worker {
@@ -231,6 +244,7 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
         pidfile,
         daemon,
         signals: SIGNALS,
+        accept_unsupported: args.accept_unsupported,
         on_ready: Box::new(move || {
             use nix::sys::signal::{kill, Signal};
             use nix::unistd::Pid;

@@ -50,6 +50,8 @@ struct Args {
     checkers_only: bool,
     pidfile: Option<PathBuf>,
     vrrp_pidfile: Option<PathBuf>,
+    /// haven's `--accept-unsupported`.
+    accept_unsupported: bool,
 }
 
 /// Reads keepalived's flags, short and long, `--opt=value` too.
@@ -80,6 +82,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "-S" | "--log-facility" => out.facility = Some(facility(&arg(&mut i)?)?),
             "-l" | "--log-console" => out.console = true,
             "-G" | "--no-syslog" => out.no_syslog = true,
+            "--accept-unsupported" => out.accept_unsupported = true,
             "-c" | "--checkers_pid" | "-u" | "--umask" | "-i" | "--config-id" => {
                 arg(&mut i)?;
             }
@@ -155,6 +158,9 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
     let Some(cfg) = parsed.config.filter(|_| !parsed.diagnostics.has_errors()) else {
         return ExitCode::from(5);
     };
+    if !crate::unsupported::may_start(&cfg.unsupported, args.accept_unsupported) {
+        return ExitCode::from(1);
+    }
     let result = launch(Launch {
         haproxy: None,
         keepalived: Some((cfg, file)),
@@ -167,6 +173,7 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
         daemon: !args.foreground,
         signals: SIGNALS,
         on_ready: Box::new(|| {}),
+        accept_unsupported: args.accept_unsupported,
     });
     match result {
         Ok(Ended::Code(code)) => code,

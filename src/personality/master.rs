@@ -23,6 +23,7 @@
 //! and starts the new worker from the program's path, which gives the
 //! same upgrade path without handing the master's sockets over.
 
+use crate::check::Report;
 use crate::run::Action;
 use anyhow::{Context, Result};
 use nix::sys::signal::{kill, Signal};
@@ -70,6 +71,8 @@ pub(crate) struct Master {
     pub(crate) systemd: bool,
     /// `-S` addresses of the master CLI.
     pub(crate) cli: Vec<String>,
+    /// Passed on to the workers.
+    pub(crate) accept_unsupported: bool,
 }
 
 /// The master's signals.
@@ -197,6 +200,9 @@ impl Supervisor {
         if self.master.quiet {
             cmd.arg("-q");
         }
+        if self.master.accept_unsupported {
+            cmd.arg("--accept-unsupported");
+        }
         if let Some(old) = &self.current {
             cmd.arg("-sf").arg(old.pid.to_string());
         }
@@ -260,7 +266,10 @@ impl Supervisor {
         for w in self.current.iter_mut().chain(self.former.iter_mut()) {
             w.reloads += 1;
         }
-        let valid = matches!(crate::check::load_haproxy(&self.master.files), Ok(Some(_)));
+        let valid = matches!(
+            crate::check::load_haproxy(&self.master.files, self.report()),
+            Ok(Some(_))
+        );
         if !valid || self.pending.is_some() || self.fork().is_err() {
             self.failed_reloads += 1;
             say("WARNING", "Loading failure!");
@@ -352,6 +361,15 @@ impl Supervisor {
             .collect()
     }
 
+    /// How a reload's config read shows its problems: not at all under -q.
+    fn report(&self) -> Report {
+        if self.master.quiet {
+            Report::Quiet
+        } else {
+            Report::Run
+        }
+    }
+
     fn notify_systemd(&self, state: NotifyState<'_>) {
         if self.master.systemd {
             let _ = sd_notify::notify(false, &[state]);
@@ -422,7 +440,7 @@ impl Supervisor {
         if !matches || current.is_none() {
             return format!("Can't find the target PID matching the prefix '@{target}'\n");
         }
-        let socket = crate::check::load_haproxy(&self.master.files)
+        let socket = crate::check::load_haproxy(&self.master.files, Report::Quiet)
             .ok()
             .flatten()
             .and_then(|cfg| cfg.global.stats_sockets.first().map(|s| s.address.clone()));

@@ -8,6 +8,7 @@
 mod diag;
 pub mod haproxy;
 pub mod keepalived;
+pub mod support;
 
 pub use diag::{not_supported, Diagnostic, Diagnostics, Form, Severity, NOT_SUPPORTED};
 

@@ -1,188 +1,31 @@
-//! Keyword tables: what haproxy 2.6 knows but haven does not act on yet
-//! (a warning, never silence), and what 2.6 removed (an error, in haproxy's
-//! own words).
+//! Which keywords haproxy 2.6 knows that haven does not act on (their
+//! rows are in [`crate::config::support`]: a warning, never silence), and
+//! what 2.6 removed (an error, in haproxy's own words).
+
+use crate::config::support::{self, HAPROXY_GLOBAL, HAPROXY_PROXY};
 
 /// Section keywords haven reads (the rest of a section is parsed line by line).
 pub(crate) const PROXY_SECTIONS: [&str; 3] = ["frontend", "backend", "listen"];
 
-/// Sections haproxy knows whose content haven skips with one warning.
-pub(crate) const SKIPPED_SECTIONS: &[&str] = &[
-    "resolvers",
-    "peers",
-    "userlist",
-    "program",
-    "cache",
-    "ring",
-    "mailers",
-    "http-errors",
-    "fcgi-app",
-];
+/// True when `kw` opens a section haproxy knows whose content haven skips
+/// (its row in the table of unsupported keywords says what differs).
+pub(crate) fn is_skipped_section(kw: &str) -> bool {
+    support::listed(HAPROXY_PROXY, &format!("section {kw}")).is_some()
+}
 
-/// `global` keywords haven accepts without acting on them yet.
-const GLOBAL_UNSUPPORTED: &[&str] = &[
-    "chroot",
-    "uid",
-    "gid",
-    "quiet",
-    "ulimit-n",
-    "lua-load",
-    "hard-stop-after",
-    "node",
-    "description",
-    "log-send-hostname",
-    "log-tag",
-    "external-check",
-    "insecure-fork-wanted",
-    "ca-base",
-    "crt-base",
-    "debug",
-    "noepoll",
-    "nopoll",
-    "nosplice",
-    "localpeer",
-    "cpu-map",
-    "server-state-file",
-    "server-state-base",
-    "h1-case-adjust",
-    "zero-warning",
-    "expose-experimental-directives",
-    "maxsslconn",
-    "maxconnrate",
-    "maxsessrate",
-    "maxpipes",
-    "busy-polling",
-    "set-dumpable",
-    "strict-limits",
-    "grace",
-    "mworker-max-reloads",
-    "numa-cpu-mapping",
-    "default-path",
-    "presetenv",
-    "unsetenv",
-    "resetenv",
-    "ssl-server-verify",
-    "ssl-dh-param-file",
-    "stats",
-    "unix-bind",
-    "pp2-never-send-local",
-];
-
-/// `global` keyword prefixes accepted the same way (`tune.bufsize`...).
-const GLOBAL_UNSUPPORTED_PREFIXES: &[&str] =
-    &["tune.", "ssl-default-", "httpclient.", "profiling."];
-
-/// Proxy keywords haven accepts without acting on them yet.
-const PROXY_UNSUPPORTED: &[&str] = &[
-    "cookie",
-    "http-request",
-    "http-response",
-    "http-after-response",
-    "tcp-response",
-    "capture",
-    "compression",
-    "errorfile",
-    "errorloc",
-    "errorloc302",
-    "errorloc303",
-    "fullconn",
-    "monitor-uri",
-    "monitor",
-    "rate-limit",
-    "redirect",
-    "source",
-    "stick-table",
-    "stick",
-    "unique-id-format",
-    "unique-id-header",
-    "log-format",
-    "log-tag",
-    "description",
-    "id",
-    "disabled",
-    "enabled",
-    "grace",
-    "hash-balance-factor",
-    "http-reuse",
-    "ignore-persist",
-    "force-persist",
-    "persist",
-    "filter",
-    "email-alert",
-    "server-template",
-    "use-server",
-    "dynamic-cookie-key",
-    "http-send-name-header",
-    "max-keep-alive-queue",
-    "backlog",
-    "declare",
-    "external-check",
-    "load-server-state-from-file",
-    "server-state-file-name",
-    "http-error",
-    "default-path",
-    "log-format-sd",
-    "error-log-format",
-    "minconn",
-    "bind-process",
-];
-
-/// `option` names haven accepts without acting on them yet.
-const OPTION_UNSUPPORTED: &[&str] = &[
-    "dontlognull",
-    "dontlog-normal",
-    "http-buffer-request",
-    "tcpka",
-    "clitcpka",
-    "srvtcpka",
-    "spop-check",
-    "external-check",
-    "log-separate-errors",
-    "logasap",
-    "nolinger",
-    "originalto",
-    "persist",
-    "prefer-last-server",
-    "socket-stats",
-    "splice-auto",
-    "splice-request",
-    "splice-response",
-    "transparent",
-    "http-use-proxy-header",
-    "http-pretend-keepalive",
-    "http-ignore-probes",
-    "http-no-delay",
-    "accept-invalid-http-request",
-    "accept-invalid-http-response",
-    "independent-streams",
-    "checkcache",
-    "contstats",
-    "disable-h2-upgrade",
-    "h1-case-adjust-bogus-client",
-    "h1-case-adjust-bogus-server",
-    "httpslog",
-    "http-restrict-req-hdr-names",
-    "idle-close-on-response",
-    "forwarded",
-    "http-drop-request-trailers",
-    "http-drop-response-trailers",
-];
-
-/// True when `kw` is a `global` keyword accepted with a "not supported yet" warning.
+/// True when `kw` is a `global` keyword haven reads without honouring it.
 pub(crate) fn is_unsupported_global(kw: &str) -> bool {
-    GLOBAL_UNSUPPORTED.contains(&kw)
-        || GLOBAL_UNSUPPORTED_PREFIXES
-            .iter()
-            .any(|p| kw.starts_with(p))
+    support::listed(HAPROXY_GLOBAL, kw).is_some()
 }
 
-/// True when `kw` is a proxy keyword accepted with a "not supported yet" warning.
+/// True when `kw` is a proxy keyword haven reads without honouring it.
 pub(crate) fn is_unsupported_proxy(kw: &str) -> bool {
-    PROXY_UNSUPPORTED.contains(&kw)
+    support::listed(HAPROXY_PROXY, kw).is_some()
 }
 
-/// True when `name` is an `option` accepted with a "not supported yet" warning.
+/// True when `name` is an `option` haven reads without honouring it.
 pub(crate) fn is_unsupported_option(name: &str) -> bool {
-    OPTION_UNSUPPORTED.contains(&name)
+    support::listed(HAPROXY_PROXY, &format!("option {name}")).is_some()
 }
 
 /// haproxy 2.6's error for a proxy keyword it removed, if `kw` is one.

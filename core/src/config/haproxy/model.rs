@@ -14,9 +14,17 @@ pub struct HaproxyConfig {
     pub global: Global,
     /// Frontends, backends and listens in config order.
     pub proxies: Vec<Proxy>,
+    /// Keywords read but not honoured, in file order.
+    pub unsupported: Vec<crate::config::support::Unsupported>,
 }
 
 impl HaproxyConfig {
+    /// Whether anything listens: a `bind`, or a `stats socket` (which
+    /// `haproxy -c` counts too).
+    pub fn has_listener(&self) -> bool {
+        !self.global.stats_sockets.is_empty() || self.proxies.iter().any(|p| !p.binds.is_empty())
+    }
+
     /// The proxy named `name` that has backend capability.
     pub fn backend(&self, name: &str) -> Option<&Proxy> {
         self.proxies

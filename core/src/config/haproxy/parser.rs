@@ -2,11 +2,12 @@
 //! shared helpers keyword handlers use to report problems.
 
 use super::condition::{eval_condition, ConditionError};
-use super::keywords::{self, PROXY_SECTIONS, SKIPPED_SECTIONS};
+use super::keywords::{self, is_skipped_section, PROXY_SECTIONS};
 use super::lexer::{split_line, LexError, Vars, Word};
 use super::model::*;
 use super::resolve;
 use super::values::atol;
+use crate::config::support::{self, Gap, Impact, Unsupported, HAPROXY_GLOBAL, HAPROXY_PROXY};
 use crate::config::{Diagnostic, Diagnostics, Form, Parsed, Severity};
 use std::collections::BTreeMap;
 
@@ -100,6 +101,8 @@ pub(crate) struct Parser<'o> {
     pub(crate) file: String,
     pub(crate) line: u32,
     src_line: String,
+    /// Keywords read but not honoured.
+    unsupported: Vec<Unsupported>,
 }
 
 impl<'o> Parser<'o> {
@@ -116,6 +119,7 @@ impl<'o> Parser<'o> {
             file: String::new(),
             line: 0,
             src_line: String::new(),
+            unsupported: Vec::new(),
         }
     }
 
@@ -182,7 +186,7 @@ impl<'o> Parser<'o> {
         let opens_section = kw == "global"
             || kw == "defaults"
             || PROXY_SECTIONS.contains(&kw)
-            || SKIPPED_SECTIONS.contains(&kw);
+            || is_skipped_section(kw);
         if opens_section {
             self.file_named_defaults();
         }
@@ -192,13 +196,9 @@ impl<'o> Parser<'o> {
             self.open_defaults(&words);
         } else if PROXY_SECTIONS.contains(&kw) {
             self.open_proxy(&words);
-        } else if SKIPPED_SECTIONS.contains(&kw) {
+        } else if is_skipped_section(kw) {
             self.section = Section::Skipped;
-            self.warn(
-                Form::Parsing,
-                first.col,
-                format!("section '{kw}' parsed, not supported yet."),
-            );
+            self.not_supported(first.col, &format!("section {kw}"));
         } else {
             match self.section.clone() {
                 Section::None => self.error(
@@ -661,13 +661,41 @@ impl<'o> Parser<'o> {
             .unwrap_or_default()
     }
 
-    /// Records a "parsed, not supported yet" warning.
+    /// Records `what`, read on this line but not honoured, and warns of it
+    /// with what differs (unless nobody could see it).
     pub(crate) fn not_supported(&mut self, col: u32, what: &str) {
-        self.warn(
-            Form::Parsing,
-            col,
-            format!("{}.", crate::config::not_supported(what)),
-        );
+        let table = match self.section {
+            Section::Global => HAPROXY_GLOBAL,
+            _ => HAPROXY_PROXY,
+        };
+        let gap = *support::covering(table, what).unwrap_or(&UNLISTED);
+        if gap.impact != Impact::Unseen {
+            self.warn(Form::Parsing, col, unsupported_warning(what, &gap));
+        }
+        let at = (self.file.clone(), self.line);
+        self.record_unsupported(at, what, gap);
+    }
+
+    /// Records `what`, found at `at` after parsing, not honoured in a proxy.
+    pub(crate) fn post_not_supported(&mut self, at: (String, u32), what: &str) {
+        let gap = *support::covering(HAPROXY_PROXY, what).unwrap_or(&UNLISTED);
+        if gap.impact != Impact::Unseen {
+            self.post_error_at(
+                Severity::Warning,
+                at.clone(),
+                unsupported_warning(what, &gap),
+            );
+        }
+        self.record_unsupported(at, what, gap);
+    }
+
+    fn record_unsupported(&mut self, (file, line): (String, u32), what: &str, gap: Gap) {
+        self.unsupported.push(Unsupported {
+            file,
+            line,
+            what: what.to_owned(),
+            gap,
+        });
     }
 
     pub(crate) fn error(&mut self, form: Form, col: u32, message: String) {
@@ -737,12 +765,26 @@ impl<'o> Parser<'o> {
         let config = (!self.diags.has_errors()).then(|| HaproxyConfig {
             global: self.global.clone(),
             proxies,
+            unsupported: std::mem::take(&mut self.unsupported),
         });
         Parsed {
             config,
             diagnostics: self.diags,
         }
     }
+}
+
+/// The row for a keyword missing from the tables (a test keeps them
+/// whole): taken as changing traffic.
+const UNLISTED: Gap = Gap {
+    keyword: "",
+    impact: Impact::Traffic,
+    differs: "haven does not honour it",
+};
+
+/// `'what' parsed, not supported yet: differs.`
+fn unsupported_warning(what: &str, gap: &Gap) -> String {
+    format!("{}: {}.", crate::config::not_supported(what), gap.differs)
 }
 
 impl Draft {

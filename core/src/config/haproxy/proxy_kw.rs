@@ -328,7 +328,7 @@ impl Parser<'_> {
             if part.starts_with('/')
                 || part.contains('@') && !part.starts_with("ipv4@") && !part.starts_with("ipv6@")
             {
-                self.not_supported(spec.col, &format!("bind {part}"));
+                self.not_supported(spec.col, &format!("bind address {part}"));
                 continue;
             }
             let err = |p: &mut Self, m: String| {

@@ -113,8 +113,7 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
                 .filter(|r| r.layer == TcpLayer::Content)
             {
                 let what = "tcp-request content in a mode http frontend";
-                let msg = format!("{}.", crate::config::not_supported(what));
-                p.post_error_at(Severity::Warning, (p.file.clone(), rule.line), msg);
+                p.post_not_supported((p.file.clone(), rule.line), what);
             }
         }
         out.push(proxy);

@@ -5,67 +5,8 @@ use super::model::*;
 use super::parse::block;
 use super::syntax::Node;
 use super::values::Args;
-use crate::config::not_supported;
+use crate::config::support::KEEPALIVED_GLOBAL;
 use crate::config::Severity;
-
-/// `global_defs` keywords keepalived knows that haven does not act on yet.
-const UNSUPPORTED: &[&str] = &[
-    "vrrp_skip_check_adv_addr",
-    "vrrp_strict",
-    "vrrp_garp_interval",
-    "vrrp_gna_interval",
-    "lvs_id",
-    "vrrp_mcast_group4",
-    "vrrp_mcast_group6",
-    "vrrp_iptables",
-    "max_auto_priority",
-    "default_interface",
-    "checker_log_all_failures",
-    "dynamic_interfaces",
-    "vrrp_no_swap",
-    "vrrp_notify_fifo",
-    "notify_fifo",
-    "smtp_alert_checker",
-    "lvs_timeouts",
-    "lvs_sync_daemon",
-    "lvs_flush",
-    "enable_traps",
-    "snmp_socket",
-    "enable_snmp_vrrp",
-    "enable_snmp_checker",
-    "enable_snmp_rfc",
-    "vrrp_lower_prio_no_advert",
-    "vrrp_higher_prio_send_advert",
-    "vrrp_check_unicast_src",
-    "vrrp_garp_lower_prio_delay",
-    "vrrp_garp_lower_prio_repeat",
-    "vrrp_garp_master_refresh_repeat",
-    "vrrp_startup_delay",
-    "vrrp_priority",
-    "checker_priority",
-    "bfd_priority",
-    "checker_no_swap",
-    "vrrp_rt_priority",
-    "vrrp_cpu_affinity",
-    "umask",
-    "nftables",
-    "vrrp_min_garp",
-    "process_names",
-    "linkbeat_use_polling",
-    "router_id_to_instance",
-    "script_user_allow_root",
-    "vrrp_netlink_cmd_rcv_bufs",
-    "vrrp_netlink_monitor_rcv_bufs",
-    "lvs_notify_fifo",
-    "vrrp_garp_extra_if",
-    "notify_fifo_script",
-    "vrrp_notify_fifo_script",
-    "instance",
-    "dynamic_interfaces",
-    "vrrp_rx_bufs_policy",
-    "vrrp_rx_bufs_multiplier",
-    "enable_dbus",
-];
 
 /// Reads `global_defs { ... }` into `g`.
 pub(crate) fn global_defs(node: &Node, g: &mut GlobalDefs, args: &mut Args<'_>) {
@@ -152,7 +93,9 @@ pub(crate) fn global_defs(node: &Node, g: &mut GlobalDefs, args: &mut Args<'_>) 
                     }
                 }
             }
-            _ if UNSUPPORTED.contains(&kw) => args.warn(&n.key, not_supported(kw)),
+            _ if Args::lists(KEEPALIVED_GLOBAL, kw) => {
+                args.unsupported(&n.key, KEEPALIVED_GLOBAL, kw)
+            }
             _ => args.error(&n.key, format!("unknown keyword '{kw}' in global_defs")),
         }
     }

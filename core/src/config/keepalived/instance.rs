@@ -6,48 +6,9 @@ use super::model::*;
 use super::parse::{block, notify_keyword};
 use super::syntax::Node;
 use super::values::Args;
-use crate::config::{not_supported, NOT_SUPPORTED};
+use crate::config::support::KEEPALIVED_INSTANCE;
 use crate::time::Duration;
 use std::net::IpAddr;
-
-/// Instance keywords keepalived knows that haven does not act on yet.
-const UNSUPPORTED: &[&str] = &[
-    "lvs_sync_daemon_interface",
-    "dont_track_primary",
-    "use_vmac",
-    "vmac_xmit_base",
-    "native_ipv6",
-    "debug",
-    "accept",
-    "no_accept",
-    "strict_mode",
-    "skip_check_adv_addr",
-    "check_unicast_src",
-    "unicast_ttl",
-    "track_process",
-    "track_file",
-    "track_bfd",
-    "virtual_routes",
-    "virtual_rules",
-    "notify_master_rx_lower_pri",
-    "notify_deleted",
-    "lower_prio_no_advert",
-    "higher_prio_send_advert",
-    "kernel_rx_buf_size",
-    "old_unicast_checksum",
-    "unicast_fault_no_peer",
-    "linkbeat_use_polling",
-    "garp_master_refresh_repeat",
-    "garp_lower_prio_delay",
-    "garp_lower_prio_repeat",
-    "virtual_ipaddress_excluded",
-    "notify_priority_changes",
-    "track_src_ip",
-    "mcast_dst",
-    "promote_secondaries",
-    "vrrp_garp_interval",
-    "vrrp_gna_interval",
-];
 
 /// The highest `advert_int` VRRPv2 can carry, in µs (255 s).
 const MAX_ADVERT_US: u64 = 255_000_000;
@@ -195,7 +156,9 @@ pub(crate) fn vrrp_instance(
                     i.garp_master_refresh = (v > 0).then(|| Duration::from_secs(v as u64));
                 }
             }
-            _ if UNSUPPORTED.contains(&kw) => args.warn(&n.key, not_supported(kw)),
+            _ if Args::lists(KEEPALIVED_INSTANCE, kw) => {
+                args.unsupported(&n.key, KEEPALIVED_INSTANCE, kw)
+            }
             _ => {
                 args.error(
                     &n.key,
@@ -282,7 +245,11 @@ fn vip(n: &Node, args: &mut Args<'_>) -> Option<Vip> {
             "brd" | "broadcast" | "scope" | "metric" | "preferred_lft" | "valid_lft" | "peer" => {}
             "no_track" | "home" | "-nodad" | "nodad" | "noprefixroute" | "autojoin" => continue,
             other => {
-                args.warn(t, format!("'{other}' in virtual_ipaddress {NOT_SUPPORTED}"));
+                args.unsupported(
+                    t,
+                    KEEPALIVED_INSTANCE,
+                    &format!("virtual_ipaddress {other}"),
+                );
                 continue;
             }
         }

@@ -16,6 +16,8 @@ pub struct KeepalivedConfig {
     pub instances: Vec<VrrpInstance>,
     /// `vrrp_sync_group` blocks.
     pub sync_groups: Vec<SyncGroup>,
+    /// Keywords read but not honoured, in file order.
+    pub unsupported: Vec<crate::config::support::Unsupported>,
 }
 
 impl KeepalivedConfig {

@@ -5,31 +5,9 @@ use super::model::*;
 use super::syntax::{build_tree, tokenize, Node};
 use super::values::{command, Args};
 use super::{global, instance, validate};
-use crate::config::not_supported;
+use crate::config::support::{KEEPALIVED_SYNC_GROUP, KEEPALIVED_TOP};
 use crate::config::{Diagnostics, Parsed, SourceLoader};
 use crate::time::Duration;
-
-/// Top-level blocks keepalived knows that haven skips with a warning (LVS,
-/// static routes, other trackers).
-const UNSUPPORTED_TOP: &[&str] = &[
-    "virtual_server",
-    "virtual_server_group",
-    "static_ipaddress",
-    "static_routes",
-    "static_rules",
-    "vrrp_track_process",
-    "vrrp_track_file",
-    "bfd_instance",
-    "linkbeat_interfaces",
-    "net_namespace",
-    "net_namespace_ipvs",
-    "instance",
-    "use_pid_dir",
-    "namespace_with_ipsets",
-    "track_file",
-    "garp_group",
-    "vrrp_track_bfd",
-];
 
 /// Parses `text` (file `name`), following includes through `loader`.
 pub fn parse(name: &str, text: &str, loader: &dyn SourceLoader) -> Parsed<KeepalivedConfig> {
@@ -41,8 +19,12 @@ pub fn parse(name: &str, text: &str, loader: &dyn SourceLoader) -> Parsed<Keepal
         scripts: Vec::new(),
         instances: Vec::new(),
         sync_groups: Vec::new(),
+        unsupported: Vec::new(),
     };
-    let mut args = Args { diags: &mut diags };
+    let mut args = Args {
+        diags: &mut diags,
+        unsupported: Vec::new(),
+    };
     // Scripts first: instances refer to them wherever they are declared.
     for node in tree.iter().filter(|n| n.key.text == "vrrp_script") {
         if let Some(s) = vrrp_script(node, &mut args) {
@@ -66,8 +48,8 @@ pub fn parse(name: &str, text: &str, loader: &dyn SourceLoader) -> Parsed<Keepal
                     group_keys.push(node.key.clone());
                 }
             }
-            kw if UNSUPPORTED_TOP.contains(&kw) => {
-                args.warn(&node.key, not_supported(kw));
+            kw if Args::lists(KEEPALIVED_TOP, kw) => {
+                args.unsupported(&node.key, KEEPALIVED_TOP, kw);
             }
             kw => args.error(&node.key, format!("unknown keyword '{kw}'")),
         }
@@ -87,6 +69,7 @@ pub fn parse(name: &str, text: &str, loader: &dyn SourceLoader) -> Parsed<Keepal
         }
     }
     validate::validate(&mut cfg, &instance_keys, &group_keys, &mut args);
+    cfg.unsupported = args.unsupported;
     let config = (!diags.has_errors()).then_some(cfg);
     Parsed {
         config,
@@ -187,7 +170,7 @@ fn sync_group(node: &Node, args: &mut Args<'_>) -> Option<SyncGroup> {
             | "track_process"
             | "track_bfd"
             | "notify_priority_changes" => {
-                args.warn(&n.key, not_supported(&n.key.text));
+                args.unsupported(&n.key, KEEPALIVED_SYNC_GROUP, &n.key.text);
             }
             kw => args.error(
                 &n.key,

@@ -2,13 +2,16 @@
 //! addresses with prefixes, booleans, and the "missing parameter" rule.
 
 use super::syntax::{diag, Node, Token};
-use crate::config::{Diagnostics, Severity};
+use crate::config::support::{self, Gap, Impact, Unsupported};
+use crate::config::{not_supported, Diagnostics, Severity};
 use crate::time::Duration;
 use std::net::IpAddr;
 
 /// Reads node arguments and reports problems in keepalived's words.
 pub(crate) struct Args<'a> {
     pub(crate) diags: &'a mut Diagnostics,
+    /// Keywords read but not honoured.
+    pub(crate) unsupported: Vec<Unsupported>,
 }
 
 impl Args<'_> {
@@ -30,6 +33,31 @@ impl Args<'_> {
     /// An error at a token.
     pub(crate) fn error(&mut self, t: &Token, msg: String) {
         self.diags.push(diag(t, Severity::Error, msg));
+    }
+
+    /// Whether `table` lists the keyword `kw`.
+    pub(crate) fn lists(table: &'static [Gap], kw: &str) -> bool {
+        support::listed(table, kw).is_some()
+    }
+
+    /// Records `what` at `t`, covered by a row of `table`, and warns of it
+    /// unless nobody could see the difference.
+    pub(crate) fn unsupported(&mut self, t: &Token, table: &'static [Gap], what: &str) {
+        let Some(gap) = support::covering(table, what) else {
+            return self.error(
+                t,
+                format!("'{what}' is not in haven's table of unsupported keywords"),
+            );
+        };
+        if gap.impact != Impact::Unseen {
+            self.warn(t, format!("{}: {}.", not_supported(what), gap.differs));
+        }
+        self.unsupported.push(Unsupported {
+            file: t.file.clone(),
+            line: t.line,
+            what: what.to_owned(),
+            gap: *gap,
+        });
     }
 
     /// A warning at a token.

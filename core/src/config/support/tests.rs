@@ -1,0 +1,57 @@
+use super::*;
+
+const TABLES: [&[Gap]; 6] = [
+    HAPROXY_GLOBAL,
+    HAPROXY_PROXY,
+    KEEPALIVED_TOP,
+    KEEPALIVED_GLOBAL,
+    KEEPALIVED_INSTANCE,
+    KEEPALIVED_SYNC_GROUP,
+];
+
+#[test]
+fn each_keyword_has_one_row_per_table() {
+    for table in TABLES {
+        for (i, g) in table.iter().enumerate() {
+            assert!(!g.differs.is_empty(), "{}", g.keyword);
+            let twin = table[i + 1..].iter().find(|o| o.keyword == g.keyword);
+            assert!(twin.is_none(), "{} twice", g.keyword);
+        }
+    }
+}
+
+#[test]
+fn the_most_precise_row_covers_a_use() {
+    let row = |table, what| covering(table, what).map(|g| g.keyword);
+    assert_eq!(row(HAPROXY_PROXY, "option logasap"), Some("option logasap"));
+    assert_eq!(row(HAPROXY_PROXY, "bind ssl"), Some("bind ssl"));
+    assert_eq!(row(HAPROXY_PROXY, "bind v6only"), Some("bind"));
+    assert_eq!(
+        row(HAPROXY_PROXY, "bind address /run/haproxy.sock"),
+        Some("bind address")
+    );
+    assert_eq!(row(HAPROXY_PROXY, "server agent-check"), Some("server"));
+    assert_eq!(row(HAPROXY_PROXY, "acl fetch req.hdr"), Some("acl fetch"));
+    assert_eq!(row(HAPROXY_PROXY, "timeout tarpit"), Some("timeout"));
+    assert_eq!(row(HAPROXY_GLOBAL, "tune.bufsize"), Some("tune."));
+    assert_eq!(
+        row(HAPROXY_GLOBAL, "ssl-default-bind-ciphers"),
+        Some("ssl-default-")
+    );
+    assert_eq!(row(HAPROXY_GLOBAL, "nbthread 4"), Some("nbthread"));
+    // A keyword is not covered by another that merely begins it.
+    assert_eq!(row(HAPROXY_PROXY, "option logasapx"), None);
+    assert_eq!(row(HAPROXY_PROXY, "stickiness"), None);
+    assert_eq!(
+        listed(HAPROXY_PROXY, "bind ssl").map(|g| g.impact),
+        Some(Impact::Traffic)
+    );
+}
+
+#[test]
+fn the_markdown_has_a_line_per_row() {
+    let rows: usize = TABLES.iter().map(|t| t.len()).sum();
+    let text = markdown();
+    assert_eq!(text.lines().filter(|l| l.starts_with("| `")).count(), rows);
+    assert!(text.contains("| `http-request` | traffic | the rule is not applied"));
+}
