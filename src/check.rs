@@ -110,6 +110,7 @@ pub(crate) fn load_haproxy(paths: &[PathBuf], report: Report) -> Result<Option<H
     let opts = ParseOptions {
         env: std::env::vars().collect(),
         accounts: Some(account_exists),
+        files: Some(|path| std::fs::read(path)),
     };
     let parsed = haproxy::parse(&refs, &opts);
     if report != Report::Quiet {

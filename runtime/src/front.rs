@@ -9,7 +9,6 @@ use crate::request::{serve, ReadRequest, Shared};
 use crate::wire::Manner;
 use bytes::{Buf, BytesMut};
 use haven_core::http1::{parse_head, Head, Switch};
-use haven_core::proxy::error_response;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,10 +109,10 @@ impl Round<'_> {
             Ok(read) => read,
             Err(Stop::Quiet) => return false,
             Err(Stop::Refuse(status, termination)) => {
-                let page = error_response(status);
+                let page = self.shared.refusal(status);
                 self.shared
                     .log_refused(self.client, self.started, status, termination);
-                let _ = self.stream.write_all(page.as_bytes()).await;
+                let _ = self.stream.write_all(&page).await;
                 return false;
             }
         };

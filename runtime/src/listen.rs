@@ -237,6 +237,7 @@ pub async fn start_with(
     let (events, rx) = tokio::sync::mpsc::unbounded_channel();
     let (draining, drain_rx) = watch::channel(false);
     let (alive, gone) = tokio::sync::mpsc::channel(1);
+    let errorfiles: Arc<[_]> = cfg.proxies.iter().map(|p| p.errorfiles.clone()).collect();
     let pool = Arc::new(Pool::default());
     let logger = Arc::new(Logger::new(&cfg)?);
     let next_id = Arc::new(AtomicU64::new(0));
@@ -302,6 +303,7 @@ pub async fn start_with(
                 keep_alive: p.timeouts.http_keep_alive.map(std_duration),
                 client: p.timeouts.client.map(std_duration),
             },
+            errorfiles: Arc::clone(&errorfiles),
             _alive: alive.clone(),
         });
         for bind in &p.binds {

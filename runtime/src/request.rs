@@ -10,9 +10,9 @@ use crate::forward::{request_head, Heard, Pool, Upstream};
 use crate::front::ClientTimeouts;
 use crate::logger::Logger;
 use crate::tunnel;
-use crate::wire::{self, Delivery, Manner};
+use crate::wire::{self, Delivery, Manner, Wire};
 use bytes::{Bytes, BytesMut};
-use haven_core::config::haproxy::Forwardfor;
+use haven_core::config::haproxy::{ErrorPage, Forwardfor};
 use haven_core::http1::{accepts_websocket, BodyFraming, Head, ResponseHead, Switch};
 use haven_core::log::haproxy::HttpLog;
 use haven_core::log::syslog::Civil;
@@ -58,12 +58,42 @@ pub(crate) struct Shared {
     pub(crate) slots: Vec<Arc<Semaphore>>,
     /// The driver's clock, for log dates.
     pub(crate) clock: Clock,
+    /// `errorfile` pages per proxy (config index).
+    pub(crate) errorfiles: Arc<[Vec<ErrorPage>]>,
     /// Held while the frontend's listener or any of its connections is
     /// alive: [`crate::Running::drain`] waits until every copy is gone.
     pub(crate) _alive: tokio::sync::mpsc::Sender<std::convert::Infallible>,
 }
 
 impl Shared {
+    /// haproxy's answer for `status` to a request made in `manner`: the
+    /// `errorfile` of the backend, else of the frontend, else its own page.
+    pub(crate) fn error_answer(&self, backend: Option<usize>, status: u16, manner: Manner) -> Wire {
+        let own = |proxy: usize| {
+            self.errorfiles
+                .get(proxy)?
+                .iter()
+                .find(|p| p.status == status)
+        };
+        match backend.and_then(own).or_else(|| own(self.frontend)) {
+            Some(page) => wire::encode_page(page, manner),
+            None => wire::encode(&wire::generated(status), manner),
+        }
+    }
+
+    /// The answer to a request refused before it was read (400, 408...):
+    /// the frontend's `errorfile`, else haproxy's verbatim page.
+    pub(crate) fn refusal(&self, status: u16) -> Vec<u8> {
+        let page = self
+            .errorfiles
+            .get(self.frontend)
+            .and_then(|pages| pages.iter().find(|p| p.status == status));
+        match page {
+            Some(page) => wire::encode_page(page, Manner::CLOSING).bytes,
+            None => haven_core::proxy::error_response(status).into_bytes(),
+        }
+    }
+
     /// Logs a request refused before it was read (`<BADREQ>`).
     pub(crate) fn log_refused(
         &self,
@@ -173,8 +203,8 @@ pub(crate) async fn serve(
         Err(Refused::Quiet) => return false,
         Err(Refused::Answer(status, termination)) => {
             shared.log_refused(client, accepted, status, termination);
-            let page = haven_core::proxy::error_response(status);
-            let _ = body::write(stream, page.as_bytes(), shared.timeouts.client).await;
+            let page = shared.refusal(status);
+            let _ = body::write(stream, &page, shared.timeouts.client).await;
             return false;
         }
     }
@@ -636,7 +666,9 @@ impl Exchange {
             Some(answered) => self.deliver(answered, (stream, buf), &mut bytes_out).await,
             None if outcome.status == 0 => (DataEnd::Complete, true),
             None => {
-                let wire = wire::encode(&wire::generated(outcome.status), self.manner);
+                let wire = self
+                    .shared
+                    .error_answer(outcome.backend, outcome.status, self.manner);
                 let sent = body::write(stream, &wire.bytes, client_timeout).await;
                 bytes_out = wire.bytes.len() as u64;
                 let end = match sent {

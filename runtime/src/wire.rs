@@ -6,6 +6,7 @@
 use crate::body::Cursor;
 use crate::forward::canonical_reason;
 use bytes::Bytes;
+use haven_core::config::haproxy::ErrorPage;
 use haven_core::http1::{opens_tunnel, ResponseFraming, ResponseHead, Switch};
 use haven_core::proxy::{closes_connection, error_body, error_reason};
 use std::io::Write;
@@ -161,6 +162,16 @@ pub(crate) struct Manner {
     pub(crate) switch: Switch,
 }
 
+impl Manner {
+    /// A request answered before it was read: the connection closes.
+    pub(crate) const CLOSING: Self = Self {
+        head: false,
+        http10: false,
+        keep_alive: false,
+        switch: Switch::None,
+    };
+}
+
 /// haproxy's own response for `status` (503, 504, 400...).
 pub(crate) fn generated(status: u16) -> Answer {
     Answer {
@@ -180,6 +191,28 @@ fn connection_header(name: &str) -> bool {
         name,
         "connection" | "keep-alive" | "proxy-connection" | "transfer-encoding" | "content-length"
     )
+}
+
+/// Encodes an `errorfile` page for a request made in `manner`, as haproxy
+/// sends one: its status line as written, its headers, then the
+/// connection header the exchange calls for (none after HTTP/1.0, which
+/// closes anyway).
+pub(crate) fn encode_page(page: &ErrorPage, manner: Manner) -> Wire {
+    let close = page.closes || !manner.keep_alive || closes_connection(page.status);
+    let mut out = Vec::with_capacity(256 + page.body.len());
+    out.extend_from_slice(page.status_line.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in &page.headers {
+        header(&mut out, name, value.as_bytes());
+    }
+    if !page.http10() {
+        connection_line(&mut out, close, manner);
+    }
+    out.extend_from_slice(b"\r\n");
+    if !manner.head {
+        out.extend_from_slice(&page.body);
+    }
+    Wire { bytes: out, close }
 }
 
 /// Encodes `answer` for a request made in `manner`.

@@ -894,3 +894,43 @@ async fn drain_answers_a_connection_accepted_before_it() {
         .expect("the drain ends once the connection closed")
         .expect("drain task");
 }
+
+// Input: `errorfile 503` in defaults (an HTTP/1.0 page without a length,
+// as Debian ships) and `errorfile 503` in one backend (HTTP/1.1, with a
+// length and `Connection: close`); a request to each backend, neither of
+// which has a server.
+// Output: each gets its page as haproxy 2.6 sends it (bytes captured from
+// haproxy 2.6.12): status line as written, names lower-cased, the file's
+// `Connection` header replaced, then the connection closes.
+#[tokio::test]
+async fn errorfile_pages_replace_haproxys_own() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plain = dir.path().join("503.http");
+    std::fs::write(&plain, "HTTP/1.0 503 Service Unavailable\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n<h1>busy</h1>\n").expect("write");
+    let own = dir.path().join("own.http");
+    std::fs::write(&own, "HTTP/1.1 503 Busy\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\nX-Custom: Yes\r\n\r\nbusy\n").expect("write");
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}    errorfile 503 {}\nfrontend fe\n    bind 127.0.0.1:{port}\n    use_backend own if {{ path_beg /own }}\n    default_backend plain\nbackend plain\nbackend own\n    errorfile 503 {}\n",
+        plain.display(),
+        own.display()
+    );
+    let opts = haven_core::config::haproxy::ParseOptions {
+        files: Some(|path| std::fs::read(path)),
+        ..Default::default()
+    };
+    let parsed = haven_core::config::haproxy::parse(&[("t.cfg", &text)], &opts);
+    let cfg = parsed.config.expect("valid");
+    let running = haven_runtime::start(cfg).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let ask = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(
+        send_raw(fe, ask("/").as_bytes()).await,
+        "HTTP/1.0 503 Service Unavailable\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<h1>busy</h1>\n"
+    );
+    assert_eq!(
+        send_raw(fe, ask("/own").as_bytes()).await,
+        "HTTP/1.1 503 Busy\r\ncontent-type: text/plain\r\ncontent-length: 5\r\nx-custom: Yes\r\nconnection: close\r\n\r\nbusy\n"
+    );
+    running.stop();
+}

@@ -6,6 +6,7 @@
 
 mod acl;
 mod condition;
+mod errorfile;
 mod keywords;
 mod lexer;
 mod model;
@@ -19,8 +20,9 @@ mod tcp_request;
 mod values;
 
 pub use condition::{eval_condition, ConditionError, HAPROXY_VERSION};
+pub use errorfile::ErrorPage;
 pub use model::*;
-pub use parser::{parse, Account, ParseOptions};
+pub use parser::{parse, Account, ParseOptions, ReadFile};
 #[cfg(test)]
 pub(crate) use tcp_check::hex as tcp_check_hex;
 pub use tcp_check::{TcpCheck, TcpCheckRule, TcpExpect, TcpPattern};

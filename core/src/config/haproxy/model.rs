@@ -210,6 +210,8 @@ pub struct Proxy {
     pub tcp_request: Vec<TcpRequestRule>,
     /// `stats ...` settings when stats are enabled here.
     pub stats: Option<Stats>,
+    /// `errorfile` pages, one per status at most.
+    pub errorfiles: Vec<super::ErrorPage>,
     /// `log` lines.
     pub logs: Vec<LogTarget>,
     /// `http-request use-service prometheus-exporter [if|unless <cond>]`

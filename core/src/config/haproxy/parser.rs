@@ -19,7 +19,13 @@ pub struct ParseOptions {
     /// Whether a `user` or `group` name exists on this host (haproxy looks
     /// them up while reading the file); `None` skips the lookup.
     pub accounts: Option<fn(Account, &str) -> bool>,
+    /// Reads a file the config names (`errorfile`); `None` leaves such
+    /// files unread.
+    pub files: Option<ReadFile>,
 }
+
+/// Reads a whole file by its path as the config names it.
+pub type ReadFile = fn(&str) -> std::io::Result<Vec<u8>>;
 
 /// The kind of name `user` and `group` give.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +96,7 @@ struct CondFrame {
 }
 
 pub(crate) struct Parser<'o> {
-    opts: &'o ParseOptions,
+    pub(crate) opts: &'o ParseOptions,
     pub(crate) diags: Diagnostics,
     pub(crate) global: Global,
     pub(crate) defaults: Draft,
@@ -815,6 +821,7 @@ impl Draft {
                 inspect_delay: None,
                 tcp_request: Vec::new(),
                 stats: None,
+                errorfiles: Vec::new(),
                 logs: Vec::new(),
                 prometheus: Vec::new(),
             },

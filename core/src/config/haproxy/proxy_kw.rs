@@ -260,6 +260,7 @@ impl Parser<'_> {
                 }
             }
             "tcp-request" => self.tcp_request(words),
+            "errorfile" => self.errorfile(words),
             "dispatch" => {
                 if self.applies(w0, Side::Backend, kw) {
                     self.dispatch(words);
