@@ -42,6 +42,9 @@ enum Stop {
     /// haproxy answers this status and closes; the log line's
     /// termination state goes with it.
     Refuse(u16, &'static str),
+    /// The client closed before its request was whole (its first, or a
+    /// started one): nothing to answer, logged as a 400 `CR--`.
+    Left,
 }
 
 /// Serves `stream` from `client` until it closes, holding `slots` (its
@@ -110,14 +113,26 @@ impl Round<'_> {
             Err(Stop::Quiet) => return false,
             Err(Stop::Refuse(status, termination)) => {
                 let page = self.shared.refusal(status);
-                self.shared
-                    .log_refused(self.client, self.started, status, termination);
+                self.log_refusal(status, termination);
                 let _ = self.stream.write_all(&page).await;
+                return false;
+            }
+            Err(Stop::Left) => {
+                self.log_refusal(400, "CR--");
                 return false;
             }
         };
         request.manner.keep_alive &= !*draining.borrow();
         serve(self.stream, self.buf, request, self.shared, self.client).await
+    }
+
+    /// Logs a request refused before it was read, unless the client sent
+    /// nothing and `option dontlognull` says not to.
+    fn log_refusal(&self, status: u16, termination: &str) {
+        if !(self.shared.dontlognull && self.buf.is_empty()) {
+            self.shared
+                .log_refused(self.client, self.started, status, termination);
+        }
     }
 }
 
@@ -192,6 +207,7 @@ async fn read_head(
         };
         match more {
             Ok(true) => {}
+            Ok(false) if first || !buf.is_empty() => return Err(Stop::Left),
             Ok(false) => return Err(Stop::Quiet),
             Err(()) if idle && !first => return Err(Stop::Quiet),
             Err(()) => return Err(Stop::Refuse(408, "cR--")),

@@ -288,6 +288,7 @@ pub async fn start_with(
                 .iter()
                 .any(|r| r.layer == TcpLayer::Connection),
             forwardfor: p.options.forwardfor.clone(),
+            dontlognull: p.options.dontlognull,
             slots: p
                 .maxconn
                 .map(|n| Arc::new(Semaphore::new(n as usize)))

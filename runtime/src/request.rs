@@ -45,6 +45,8 @@ pub(crate) struct Shared {
     /// The frontend has `tcp-request connection` rules, run at accept.
     pub(crate) connection_rules: bool,
     pub(crate) forwardfor: Option<Forwardfor>,
+    /// `option dontlognull`: a connection that sent nothing is not logged.
+    pub(crate) dontlognull: bool,
     /// `option httpclose` on the frontend: one request per client
     /// connection.
     pub(crate) client_close: bool,

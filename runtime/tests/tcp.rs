@@ -7,7 +7,7 @@
 mod common;
 
 use common::raw::Syslog;
-use common::{config, free_port};
+use common::{config, free_port, DEFAULTS};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -446,5 +446,45 @@ async fn dispatch_sends_every_connection_to_its_address() {
     let line = syslog.next().await;
     assert!(line.contains("] db db/<NOSRV> 0/"), "{line}");
     assert!(line.contains(" 2 -- "), "{line}");
+    running.stop();
+}
+
+// Input: two logged HTTP frontends, `fe2` with `option dontlognull`;
+// clients that connect and close without a byte (to `fe2`, then `fe`),
+// then one that sends `GE` and closes (to `fe2`).
+// Output: as haproxy 2.6 logs them: the silent client of `fe` is a
+// `400 ... CR-- "<BADREQ>"` line, the one of `fe2` is not logged; the
+// client that sent something is logged on `fe2` too.
+#[tokio::test]
+async fn dontlognull_skips_only_connections_that_sent_nothing() {
+    let syslog = Syslog::new().await;
+    let (fe, fe2) = (free_port(), free_port());
+    let text = format!(
+        "{}{DEFAULTS}    log global\n    option httplog\nfrontend fe\n    bind 127.0.0.1:{fe}\n    default_backend be\nfrontend fe2\n    bind 127.0.0.1:{fe2}\n    option dontlognull\n    default_backend be\nbackend be\n    server s 127.0.0.1:1\n",
+        syslog.global
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let addr = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+    drop(TcpStream::connect(addr(fe2)).await.expect("connect"));
+    drop(TcpStream::connect(addr(fe)).await.expect("connect"));
+    let mut partial = TcpStream::connect(addr(fe2)).await.expect("connect");
+    partial.write_all(b"GE").await.expect("send");
+    drop(partial);
+    let lines = syslog
+        .until(&[" fe fe/<NOSRV> ", " fe2 fe2/<NOSRV> "])
+        .await;
+    let of = |name: &str| {
+        lines
+            .iter()
+            .filter(|l| l.contains(&format!(" {name} {name}/<NOSRV> ")))
+            .count()
+    };
+    assert_eq!((of("fe"), of("fe2")), (1, 1), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains(" 400 0 - - CR-- ") && l.trim_end().ends_with("\"<BADREQ>\"")),
+        "{lines:?}"
+    );
     running.stop();
 }

@@ -394,6 +394,8 @@ pub struct Options {
     pub log_health_checks: bool,
     /// `option allbackups`.
     pub allbackups: bool,
+    /// `option dontlognull`: a connection that sent nothing is not logged.
+    pub dontlognull: bool,
     /// Connection handling of HTTP exchanges.
     pub http_conn: HttpConnMode,
 }

@@ -539,6 +539,9 @@ impl Parser<'_> {
         if backend_only && !self.applies(opt, Side::Backend, name) {
             return;
         }
+        if name == "dontlognull" && !self.applies(opt, Side::Frontend, name) {
+            return;
+        }
         if name == "httplog" && self.current().is_some_and(|(k, _)| !k.is_frontend()) {
             let n = self.current().map(|(_, n)| n).unwrap_or_default();
             return self.warn(
@@ -564,6 +567,7 @@ impl Parser<'_> {
             }
             "abortonclose" => o.abortonclose = !negate,
             "allbackups" => o.allbackups = !negate,
+            "dontlognull" => o.dontlognull = !negate,
             "log-health-checks" => o.log_health_checks = !negate,
             "httplog" | "tcplog" => {
                 let (this, other) = if name == "httplog" {

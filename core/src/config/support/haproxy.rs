@@ -112,7 +112,6 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("error-log-format", Reported, "errors are logged in the proxy's log format"),
     gap("minconn", Reported, "no dynamic server maxconn"),
     gap("bind-process", Unseen, "one process serves every proxy"),
-    gap("option dontlognull", Reported, "connections that sent nothing are logged as haven logs them"),
     gap("option dontlog-normal", Reported, "successful requests are logged too"),
     gap("option http-buffer-request", Reported, "the request goes to the server before its body is read"),
     gap("option tcpka", Reported, "no TCP keep-alive probes"),
