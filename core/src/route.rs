@@ -216,6 +216,7 @@ fn pattern(p: &AclPattern, req: &RequestHead<'_>, last: bool) -> Option<bool> {
                 _ => return wait(),
             }
         }
+        Criterion::Constant(hit) => *hit,
         Criterion::Unsupported(_) => false,
     })
 }

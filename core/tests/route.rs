@@ -153,3 +153,19 @@ fn unless_inverts() {
         Some("private")
     );
 }
+
+// Input: rules on haproxy's predefined ACLs TRUE, FALSE, METH_POST and
+// METH_GET (which also matches HEAD); `HTTP_URL_ABS`, which haven does not
+// evaluate.
+// Output: each routes as haproxy's definition says; the unevaluated one
+// never matches and is named among the config's unsupported keywords.
+#[test]
+fn predefined_acls_route_as_haproxy_defines_them() {
+    let cfg = config("defaults\n    mode http\nfrontend f\n    bind :80\n    use_backend never if FALSE\n    use_backend abs if HTTP_URL_ABS\n    use_backend post if METH_POST\n    use_backend get if METH_GET\n    use_backend any if TRUE\nbackend never\nbackend abs\nbackend post\nbackend get\nbackend any\n");
+    let by = |method: &str| pick(&cfg, method, "/", &[]);
+    assert_eq!(by("POST").as_deref(), Some("post"));
+    assert_eq!(by("HEAD").as_deref(), Some("get"));
+    assert_eq!(by("DELETE").as_deref(), Some("any"));
+    let named: Vec<&str> = cfg.unsupported.iter().map(|u| u.what.as_str()).collect();
+    assert_eq!(named, ["acl predefined HTTP_URL_ABS"]);
+}

@@ -16,7 +16,7 @@ use haven_core::health::{self, CheckId, ProbeEvent};
 use haven_core::node::Node;
 use haven_core::proxy::{self, AdminAction, Outcome, ServerFailure, StreamId};
 use haven_core::route::{self, Admission, RequestHead};
-use haven_core::stats::{self, Access, CliCommand, Counters, Sources};
+use haven_core::stats::{self, Access, CliCommand, Counters, Posted, Sources};
 use haven_core::time::Instant;
 use haven_core::vrrp::InstanceView;
 use rand_chacha::ChaCha8Rng;
@@ -523,7 +523,7 @@ impl Driver {
             match command {
                 CliCommand::ShowStat => {
                     if let Some(sources) = self.sources() {
-                        out.push_str(&stats::csv(&sources));
+                        out.push_str(&stats::csv(&sources, None));
                         out.push('\n');
                     }
                 }
@@ -541,16 +541,7 @@ impl Driver {
                     action,
                 } => match self.server_index(&backend, &server) {
                     Ok((b, s)) => {
-                        let now = self.clock.now();
-                        self.with_flow(|f, t| f.set_admin(now, b, s, action, t));
-                        let maint = match action {
-                            AdminAction::Maint => Some(true),
-                            AdminAction::Ready => Some(false),
-                            AdminAction::Drain => None,
-                        };
-                        if let (Some(on), Some((checks, mut t))) = (maint, self.node.checks()) {
-                            checks.set_maint(now, b, s, on, &mut t);
-                        }
+                        self.set_admin(b, s, action);
                         ended(&mut out, "");
                     }
                     Err(e) => ended(&mut out, e),
@@ -645,13 +636,68 @@ impl Driver {
         Ok((b, s))
     }
 
-    /// The stats page, CSV, metrics or 401 when the request is for them on
-    /// its proxy; `None` to route it as usual.
-    fn stats_reply(&self, frontend: usize, head: &RequestHead<'_>) -> Option<Command> {
+    /// Puts server `s` of backend `b` in maintenance, drain or ready, as
+    /// the runtime API or the stats page's form asks.
+    fn set_admin(&mut self, b: usize, s: usize, action: AdminAction) {
+        let now = self.clock.now();
+        self.with_flow(|f, t| f.set_admin(now, b, s, action, t));
+        if let Some((checks, mut t)) = self.node.checks() {
+            checks.set_maint(now, b, s, action == AdminAction::Maint, &mut t);
+        }
+    }
+
+    /// Applies the stats page's admin form `body` when `allowed`; how it
+    /// went, for the redirect.
+    fn admin_post(&mut self, allowed: bool, body: &[u8]) -> Posted {
+        if !allowed {
+            return Posted::Denied;
+        }
+        let Some(cfg) = self.config() else {
+            return Posted::BadForm;
+        };
+        match stats::read_post(cfg, body) {
+            Ok(post) => {
+                for &s in &post.servers {
+                    self.set_admin(post.backend, s, post.action);
+                }
+                post.outcome()
+            }
+            Err(posted) => posted,
+        }
+    }
+
+    /// The stats page, CSV, metrics, admin form or 401 when the request is
+    /// for them on its proxy; `None` to route it as usual.
+    fn stats_reply(&mut self, frontend: usize, head: &RequestHead<'_>) -> Option<Command> {
+        let access = {
+            let proxy = self.config()?.proxies.get(frontend)?;
+            stats::access(proxy, head)
+        };
+        if let Access::Post { allowed, scope } = &access {
+            let posted = self.admin_post(*allowed, head.payload);
+            let uri = self
+                .config()?
+                .proxies
+                .get(frontend)?
+                .stats
+                .as_ref()?
+                .uri
+                .clone();
+            return Some(Command::Reply {
+                status: 303,
+                headers: vec![
+                    ("cache-control", "no-cache".to_owned()),
+                    ("content-type", "text/plain".to_owned()),
+                    ("location", stats::redirect(&uri, scope.as_deref(), posted)),
+                ],
+                body: String::new(),
+            });
+        }
         let sources = self.sources()?;
         let proxy = sources.config.proxies.get(frontend)?;
         let no_cache = ("cache-control", "no-cache".to_owned());
-        let (status, headers, body) = match stats::access(proxy, head) {
+        let (status, headers, body) = match access {
+            Access::Post { .. } => return None,
             Access::Pass => return None,
             Access::Prometheus => (
                 200,
@@ -661,17 +707,17 @@ impl Driver {
                 ],
                 stats::prometheus(&sources, self.process()),
             ),
-            Access::Csv => (
+            Access::Page { csv: true, scope } => (
                 200,
                 vec![no_cache, ("content-type", "text/plain".into())],
-                stats::csv(&sources),
+                stats::csv(&sources, scope.as_deref()),
             ),
-            Access::Html => {
+            Access::Page { csv: false, scope } => {
                 let mut headers = vec![no_cache, ("content-type", "text/html".into())];
                 if let Some(r) = proxy.stats.as_ref().and_then(|s| s.refresh) {
                     headers.push(("refresh", (r.as_nanos() / 1_000_000_000).to_string()));
                 }
-                (200, headers, stats::html(&sources))
+                (200, headers, stats::html(&sources, scope.as_deref()))
             }
             Access::Unauthorized { realm } => (
                 401,

@@ -194,6 +194,7 @@ pub(crate) async fn serve(
     let mut body = Cursor::request(head.body);
     let mut bytes_in = head_len;
     let room = (BUFSIZE - MAXREWRITE).saturating_sub(outgoing.len());
+    let head_out = outgoing.len();
     match prefetch(stream, buf, &head, &body, room, shared.timeouts.client).await {
         Ok(Some(len)) => {
             // Whole in the buffer: kept with the head for a resend.
@@ -212,7 +213,8 @@ pub(crate) async fn serve(
     }
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
-    route(shared, id, &head, client, started);
+    // A body read whole goes to the driver too (the stats page's form).
+    route(shared, id, &head, &outgoing[head_out..], client, started);
     let mut manner = manner;
     manner.keep_alive &= !shared.client_close;
     let exchange = Exchange {
@@ -273,8 +275,8 @@ async fn prefetch(
 
 /// Hands `head` (request `id` from `client`, read whole `at`) to the
 /// driver. The driver sees the headers as the client sent them, but for
-/// `Expect`.
-fn route(shared: &Shared, id: StreamId, head: &Head, client: SocketAddr, at: Instant) {
+/// `Expect`; `body` is the request body when it was read whole.
+fn route(shared: &Shared, id: StreamId, head: &Head, body: &[u8], client: SocketAddr, at: Instant) {
     let values: Vec<Cow<'_, str>> = head
         .headers
         .iter()
@@ -292,7 +294,7 @@ fn route(shared: &Shared, id: StreamId, head: &Head, client: SocketAddr, at: Ins
         uri: &head.target,
         headers: &headers,
         client: Some(client.ip()),
-        payload: &[],
+        payload: body,
     };
     shared.core.request(id, shared.frontend, &route, client, at);
 }

@@ -45,8 +45,16 @@ impl Flow {
                 set(self, |b| &mut b.maint, false);
                 set(self, |b| &mut b.drain, false);
             }
-            AdminAction::Maint => set(self, |b| &mut b.maint, true),
-            AdminAction::Drain => set(self, |b| &mut b.drain, true),
+            // Each of maintenance and drain ends the other, as haproxy's
+            // `srv_adm_set_maint` and `srv_adm_set_drain` do.
+            AdminAction::Maint => {
+                set(self, |b| &mut b.drain, false);
+                set(self, |b| &mut b.maint, true);
+            }
+            AdminAction::Drain => {
+                set(self, |b| &mut b.maint, false);
+                set(self, |b| &mut b.drain, true);
+            }
         }
     }
 

@@ -14,10 +14,21 @@ pub enum Access {
     /// The Prometheus metrics (`http-request use-service
     /// prometheus-exporter`).
     Prometheus,
-    /// The HTML page.
-    Html,
-    /// The CSV (`;csv` after the URI).
-    Csv,
+    /// The page: HTML, or the CSV (`;csv` after the URI); of the proxies
+    /// whose name holds `scope` when `scope=` says.
+    Page {
+        /// `;csv`.
+        csv: bool,
+        /// `scope=`.
+        scope: Option<String>,
+    },
+    /// A POST to the page: the admin form, which `stats admin` may allow.
+    Post {
+        /// `stats admin` lets this request change servers.
+        allowed: bool,
+        /// `scope=`, kept for the page the browser is sent back to.
+        scope: Option<String>,
+    },
     /// 401 with `WWW-Authenticate: Basic realm="..."`.
     Unauthorized {
         /// The realm (`stats realm`, default "HAProxy Statistics").
@@ -71,11 +82,20 @@ pub fn access(proxy: &Proxy, req: &RequestHead<'_>) -> Access {
             };
         }
     }
-    if rest.split(';').any(|opt| opt == "csv") {
-        Access::Csv
-    } else {
-        Access::Html
+    let options = rest.split([';', '?', '&']);
+    let scope = options
+        .clone()
+        .find_map(|o| o.strip_prefix("scope="))
+        .map(str::to_owned);
+    if req.method == "POST" {
+        let allowed = stats
+            .admin
+            .as_ref()
+            .is_some_and(|c| condition(proxy, c, req));
+        return Access::Post { allowed, scope };
     }
+    let csv = options.clone().any(|o| o == "csv");
+    Access::Page { csv, scope }
 }
 
 #[cfg(test)]
@@ -108,13 +128,56 @@ mod tests {
         )
     }
 
+    const HTML: Access = Access::Page {
+        csv: false,
+        scope: None,
+    };
+    const CSV: Access = Access::Page {
+        csv: true,
+        scope: None,
+    };
+
     #[test]
-    fn stats_uri_prefix_and_csv_option() {
+    fn stats_uri_prefix_csv_and_scope_options() {
         let p = stats_proxy("");
-        assert_eq!(ask(&p, "/s", None), Access::Html);
-        assert_eq!(ask(&p, "/s;csv", None), Access::Csv);
-        assert_eq!(ask(&p, "/s;csv;norefresh", None), Access::Csv);
+        assert_eq!(ask(&p, "/s", None), HTML);
+        assert_eq!(ask(&p, "/s;csv", None), CSV);
+        assert_eq!(ask(&p, "/s;csv;norefresh", None), CSV);
+        assert_eq!(
+            ask(&p, "/s?;csv;scope=b1", None),
+            Access::Page {
+                csv: true,
+                scope: Some("b1".into())
+            }
+        );
         assert_eq!(ask(&p, "/other", None), Access::Pass);
+    }
+
+    #[test]
+    fn a_post_is_the_admin_form_which_stats_admin_may_allow() {
+        let post = |p: &Proxy| {
+            let req = RequestHead {
+                method: "POST",
+                uri: "/s?scope=b2",
+                headers: &[],
+                client: None,
+                payload: &[],
+            };
+            access(p, &req)
+        };
+        let answer = |allowed| Access::Post {
+            allowed,
+            scope: Some("b2".into()),
+        };
+        assert_eq!(
+            post(&stats_proxy("    stats admin if TRUE\n")),
+            answer(true)
+        );
+        assert_eq!(
+            post(&stats_proxy("    stats admin if FALSE\n")),
+            answer(false)
+        );
+        assert_eq!(post(&stats_proxy("")), answer(false));
     }
 
     #[test]
@@ -126,7 +189,7 @@ mod tests {
         assert_eq!(ask(&p, "/s", None), denied);
         // "admin:wrong" and "admin:secret" in base64.
         assert_eq!(ask(&p, "/s", Some("Basic YWRtaW46d3Jvbmc=")), denied);
-        assert_eq!(ask(&p, "/s", Some("Basic YWRtaW46c2VjcmV0")), Access::Html);
+        assert_eq!(ask(&p, "/s", Some("Basic YWRtaW46c2VjcmV0")), HTML);
     }
 
     #[test]
@@ -135,6 +198,6 @@ mod tests {
             "    stats uri /\n    http-request use-service prometheus-exporter if { path /metrics }\n",
         );
         assert_eq!(ask(&p, "/metrics", None), Access::Prometheus);
-        assert_eq!(ask(&p, "/metrics/x", None), Access::Html);
+        assert_eq!(ask(&p, "/metrics/x", None), HTML);
     }
 }

@@ -4,7 +4,7 @@
 //! HTTP; its module columns after `-` are left out). Which cells are empty
 //! and which are `0` follows haproxy per row type.
 
-use super::{Counters, Tally};
+use super::{proxy_id, Counters, Tally};
 use crate::config::haproxy::{HaproxyConfig, Mode, Proxy, ProxyKind};
 use crate::health::Checks;
 use crate::proxy::Flow;
@@ -279,12 +279,12 @@ pub struct Sources<'a> {
 /// One row: cells by column name.
 pub(super) type Row = BTreeMap<&'static str, String>;
 
-fn row(proxy: &Proxy, index: usize, svname: &str, kind: u8, zeros: &[&'static str]) -> Row {
+fn row(proxy: &Proxy, iid: usize, svname: &str, kind: u8, zeros: &[&'static str]) -> Row {
     let mut r: Row = zeros.iter().map(|c| (*c, "0".to_owned())).collect();
     r.insert("pxname", proxy.name.clone());
     r.insert("svname", svname.to_owned());
     r.insert("pid", "1".into());
-    r.insert("iid", (index + 2).to_string());
+    r.insert("iid", iid.to_string());
     r.insert("type", kind.to_string());
     r.insert("mode", proxy.mode.as_str().into());
     r.insert("-", "-".into());
@@ -328,7 +328,7 @@ fn backend_traffic(r: &mut Row, t: &Tally) {
 }
 
 fn frontend_row(s: &Sources<'_>, p: &Proxy, index: usize) -> Row {
-    let mut r = row(p, index, "FRONTEND", 0, FRONTEND_ZERO);
+    let mut r = row(p, proxy_id(s.config, index), "FRONTEND", 0, FRONTEND_ZERO);
     r.insert("sid", "0".into());
     let status = if s.flow.frontend_paused(index) {
         "PAUSED"
@@ -352,7 +352,7 @@ fn server_rows(s: &Sources<'_>, p: &Proxy, b: usize) -> Vec<Row> {
             .chain(if check.is_some() { CHECKED_ZERO } else { &[] })
             .copied()
             .collect();
-        let mut r = row(p, b, &srv.name, 2, &zeros);
+        let mut r = row(p, proxy_id(s.config, b), &srv.name, 2, &zeros);
         r.insert("sid", (i + 1).to_string());
         let status = match check {
             _ if s.flow.in_maintenance(b, i) => "MAINT".to_owned(),
@@ -407,7 +407,7 @@ fn server_rows(s: &Sources<'_>, p: &Proxy, b: usize) -> Vec<Row> {
 }
 
 fn backend_row(s: &Sources<'_>, p: &Proxy, b: usize) -> Row {
-    let mut r = row(p, b, "BACKEND", 1, BACKEND_ZERO);
+    let mut r = row(p, proxy_id(s.config, b), "BACKEND", 1, BACKEND_ZERO);
     r.insert("sid", "0".into());
     let usable: Vec<(usize, &crate::config::haproxy::Server)> = p
         .servers
@@ -488,14 +488,22 @@ fn without_http(r: &mut Row) {
     }
 }
 
-/// The CSV of every proxy in config order.
-pub fn csv(s: &Sources<'_>) -> String {
+/// The CSV of every proxy in config order, or of those whose name holds
+/// `scope` (in any case), as the page's `scope=` asks.
+pub fn csv(s: &Sources<'_>, scope: Option<&str>) -> String {
     let mut out = String::from("# ");
     line(
         &mut out,
         COLUMNS.iter().chain(&["-"]).map(|c| (*c).to_owned()),
     );
-    for r in rows(s) {
+    let in_scope = |r: &Row| {
+        scope.is_none_or(|scope| {
+            let name = r.get("pxname").map_or("", String::as_str);
+            name.to_ascii_lowercase()
+                .contains(&scope.to_ascii_lowercase())
+        })
+    };
+    for r in rows(s).into_iter().filter(in_scope) {
         line(
             &mut out,
             COLUMNS

@@ -26,9 +26,9 @@ const SHOWN: [&str; 12] = [
     "check_desc",
 ];
 
-/// The HTML page.
-pub fn html(s: &Sources<'_>) -> String {
-    let text = csv(s);
+/// The HTML page, of the proxies `scope` names (see [`csv`]).
+pub fn html(s: &Sources<'_>, scope: Option<&str>) -> String {
+    let text = csv(s, scope);
     let mut lines = text.lines();
     let header: Vec<&str> = lines
         .next()

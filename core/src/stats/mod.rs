@@ -6,6 +6,7 @@
 //! commands ([`parse_cli`]).
 
 mod access;
+mod admin;
 mod cli;
 mod csv;
 mod html;
@@ -14,6 +15,7 @@ mod servers_state;
 mod vrrp;
 
 pub use access::{access, Access};
+pub use admin::{proxy_id, read_post, redirect, AdminPost, Posted};
 pub use cli::{parse_cli, unknown_reply, CliCommand, CLI_HELP, PERMISSION_DENIED};
 pub use csv::{csv, Sources};
 pub use html::html;

@@ -7,7 +7,27 @@ use super::model::*;
 use super::parser::Parser;
 use crate::config::Form;
 
-/// ACLs haproxy predefines; haven treats them as not evaluated yet.
+/// What a predefined ACL tests, with its values; those haven does not
+/// evaluate are [`Criterion::Unsupported`].
+fn predefined(name: &str) -> (Criterion, &'static [&'static str]) {
+    let method = |m: &'static [&'static str]| (Criterion::Method, m);
+    match name {
+        "TRUE" => (Criterion::Constant(true), &[]),
+        "FALSE" => (Criterion::Constant(false), &[]),
+        "LOCALHOST" => (Criterion::Src, &["127.0.0.1/8", "::1"]),
+        "METH_CONNECT" => method(&["CONNECT"]),
+        "METH_DELETE" => method(&["DELETE"]),
+        "METH_GET" => method(&["GET", "HEAD"]),
+        "METH_HEAD" => method(&["HEAD"]),
+        "METH_OPTIONS" => method(&["OPTIONS"]),
+        "METH_POST" => method(&["POST"]),
+        "METH_PUT" => method(&["PUT"]),
+        "METH_TRACE" => method(&["TRACE"]),
+        other => (Criterion::Unsupported(other.to_owned()), &[]),
+    }
+}
+
+/// ACLs haproxy predefines.
 const PREDEFINED: &[&str] = &[
     "TRUE",
     "FALSE",
@@ -180,11 +200,15 @@ impl Parser<'_> {
             } else if let Some(idx) = self.draft().proxy.acls.iter().position(|a| a.name == text) {
                 idx
             } else if PREDEFINED.contains(&text) {
+                let (criterion, values) = predefined(text);
+                if matches!(criterion, Criterion::Unsupported(_)) {
+                    self.not_supported(w.col, &format!("acl predefined {text}"));
+                }
                 let acls = &mut self.draft().proxy.acls;
                 let pattern = AclPattern {
-                    criterion: Criterion::Unsupported(text.to_owned()),
+                    criterion,
                     ignore_case: false,
-                    values: Vec::new(),
+                    values: values.iter().map(|v| (*v).to_owned()).collect(),
                     line: 0,
                 };
                 acls.push(Acl {

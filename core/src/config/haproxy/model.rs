@@ -599,6 +599,8 @@ pub enum Criterion {
         /// Values are hex (`-m bin`).
         binary: bool,
     },
+    /// A predefined ACL that always (`TRUE`) or never (`FALSE`) matches.
+    Constant(bool),
     /// A fetch haproxy knows that haven does not evaluate yet; never matches.
     Unsupported(String),
 }

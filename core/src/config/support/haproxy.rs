@@ -150,6 +150,7 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("option http-drop-response-trailers", Traffic, "response trailers are passed"),
     gap("acl -f", Traffic, "patterns are not read from files: the ACL matches its inline patterns only"),
     gap("acl fetch", Traffic, "the fetch is not evaluated: the ACL never matches"),
+    gap("acl predefined", Traffic, "the predefined ACL is not evaluated: it never matches"),
     gap("bind", Traffic, "the listener option is not applied"),
     gap("bind address", Traffic, "the listener is not served: haven binds IP addresses and inherited sockets (fd@N)"),
     gap("bind ssl", Traffic, "no TLS: the listener would serve clear text"),
