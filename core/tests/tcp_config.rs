@@ -157,6 +157,7 @@ fn http_options_on_a_tcp_frontend_are_named_as_haproxy_does() {
         warnings,
         [
             "3: 'option httplog' not usable with proxy 'fe' (needs 'mode http'). Falling back to 'option tcplog'.",
+            "0: log format ignored for proxy 'fe' since it has no log address.",
             "0: 'option forwardfor' ignored for proxy 'fe' as it requires HTTP mode."
         ]
     );

@@ -97,9 +97,20 @@ pub(crate) enum Command {
     Finish {
         outcome: Outcome,
         generated: bool,
-        backend: Arc<str>,
-        server: Option<Arc<str>>,
+        by: ServedBy,
     },
+}
+
+/// Who served a request, for its log line.
+#[derive(Debug)]
+pub(crate) struct ServedBy {
+    /// The backend's name (`-` when none was chosen).
+    pub(crate) backend: Arc<str>,
+    /// The server's name, when one was tried.
+    pub(crate) server: Option<Arc<str>>,
+    /// The backend's and the server's other requests in progress as this
+    /// one ends (the log's `beconn` and `srv_conn`).
+    pub(crate) load: [u32; 2],
 }
 
 /// The driver's state.
@@ -497,12 +508,11 @@ impl Driver {
                 outcome,
                 generated,
             } => {
-                let (backend, server) = self.names(outcome.backend, outcome.tried.last().copied());
+                let by = self.served_by(outcome.backend, outcome.tried.last().copied());
                 let finish = Command::Finish {
                     outcome,
                     generated,
-                    backend,
-                    server,
+                    by,
                 };
                 self.streams.post(id, finish);
             }
@@ -754,13 +764,38 @@ impl Driver {
         self.servers.get(&backend)?.get(server).copied()
     }
 
-    /// Backend and server names for the log.
-    fn names(&self, backend: Option<usize>, server: Option<usize>) -> (Arc<str>, Option<Arc<str>>) {
+    /// Backend and server names, and their load, for the log of a request
+    /// ending now on `server` of `backend`.
+    fn served_by(&mut self, backend: Option<usize>, server: Option<usize>) -> ServedBy {
         let Some((name, servers)) = backend.and_then(|b| self.names.get(b)) else {
-            return (Arc::from("-"), None);
+            return ServedBy {
+                backend: Arc::from("-"),
+                server: None,
+                load: [0, 0],
+            };
         };
-        let server = server.and_then(|s| servers.get(s)).cloned();
-        (Arc::clone(name), server)
+        let (name, server_name) = (
+            Arc::clone(name),
+            server.and_then(|s| servers.get(s)).cloned(),
+        );
+        let load = match (backend, self.node.flow()) {
+            (Some(b), Some((flow, _))) => {
+                let count = servers.len();
+                let mine = |s: usize| flow.inflight(b, s);
+                let all: u32 = (0..count).map(mine).sum::<u32>() + flow.queued(b) as u32;
+                // This request still holds its server slot: haproxy logs
+                // once it has let go.
+                let own = server.filter(|s| *s < count).map_or(0, mine);
+                let held = u32::from(own > 0);
+                [all.saturating_sub(held), own.saturating_sub(held)]
+            }
+            _ => [0, 0],
+        };
+        ServedBy {
+            backend: name,
+            server: server_name,
+            load,
+        }
     }
 }
 

@@ -56,6 +56,7 @@ pub(crate) async fn connection(
     mut draining: watch::Receiver<bool>,
     slots: Vec<OwnedSemaphorePermit>,
 ) {
+    let _open = shared.open_connection();
     let timeouts = shared.timeouts;
     let mut buf = BytesMut::new();
     let mut first = true;

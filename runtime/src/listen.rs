@@ -16,7 +16,7 @@ use haven_core::vrrp::{HostInfo, InstanceView};
 use rand_chacha::rand_core::SeedableRng;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::sync::Arc;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::mpsc::UnboundedSender;
@@ -237,6 +237,7 @@ pub async fn start_with(
     let (events, rx) = tokio::sync::mpsc::unbounded_channel();
     let (draining, drain_rx) = watch::channel(false);
     let (alive, gone) = tokio::sync::mpsc::channel(1);
+    let process_conns = Arc::new(AtomicU32::new(0));
     let errorfiles: Arc<[_]> = cfg.proxies.iter().map(|p| p.errorfiles.clone()).collect();
     let pool = Arc::new(Pool::default());
     let logger = Arc::new(Logger::new(&cfg)?);
@@ -305,6 +306,8 @@ pub async fn start_with(
                 client: p.timeouts.client.map(std_duration),
             },
             errorfiles: Arc::clone(&errorfiles),
+            process_conns: Arc::clone(&process_conns),
+            frontend_conns: AtomicU32::new(0),
             _alive: alive.clone(),
         });
         for bind in &p.binds {

@@ -5,7 +5,7 @@
 
 use crate::body::{self, Cursor, Idle, Relayed, BUFSIZE, MAXREWRITE};
 use crate::clock::Clock;
-use crate::driver::{Command, Connect, Core, Event};
+use crate::driver::{Command, Connect, Core, Event, ServedBy};
 use crate::forward::{request_head, Heard, Pool, Upstream};
 use crate::front::ClientTimeouts;
 use crate::logger::Logger;
@@ -21,12 +21,23 @@ use haven_core::route::RequestHead;
 use std::borrow::Cow;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
+
+/// A client connection counted in its frontend's and the process's
+/// totals while it lives.
+pub(crate) struct OpenConnection(Arc<Shared>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.process_conns.fetch_sub(1, Ordering::Relaxed);
+        self.0.frontend_conns.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// What every request task of one frontend shares.
 #[derive(Debug)]
@@ -60,6 +71,10 @@ pub(crate) struct Shared {
     pub(crate) slots: Vec<Arc<Semaphore>>,
     /// The driver's clock, for log dates.
     pub(crate) clock: Clock,
+    /// Client connections open in the process (the log's `actconn`).
+    pub(crate) process_conns: Arc<AtomicU32>,
+    /// Client connections open on this frontend (`feconn`).
+    pub(crate) frontend_conns: AtomicU32,
     /// `errorfile` pages per proxy (config index).
     pub(crate) errorfiles: Arc<[Vec<ErrorPage>]>,
     /// Held while the frontend's listener or any of its connections is
@@ -68,6 +83,24 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Counts a client connection of this frontend until the guard drops.
+    pub(crate) fn open_connection(self: &Arc<Self>) -> OpenConnection {
+        self.process_conns.fetch_add(1, Ordering::Relaxed);
+        self.frontend_conns.fetch_add(1, Ordering::Relaxed);
+        OpenConnection(Arc::clone(self))
+    }
+
+    /// The log's `actconn/feconn/beconn/srv_conn`, given the backend's and
+    /// the server's `load`.
+    pub(crate) fn conns(&self, [backend, server]: [u32; 2]) -> [u32; 4] {
+        [
+            self.process_conns.load(Ordering::Relaxed),
+            self.frontend_conns.load(Ordering::Relaxed),
+            backend,
+            server,
+        ]
+    }
+
     /// haproxy's answer for `status` to a request made in `manner`: the
     /// `errorfile` of the backend, else of the frontend, else its own page.
     pub(crate) fn error_answer(&self, backend: Option<usize>, status: u16, manner: Manner) -> Wire {
@@ -123,7 +156,7 @@ impl Shared {
             status,
             bytes: 0,
             termination: termination.to_owned(),
-            conns: [0; 4],
+            conns: self.conns([0, 0]),
             retries: 0,
             redispatched: false,
             queues: [0, 0],
@@ -459,13 +492,10 @@ impl Exchange {
                 Command::Finish {
                     outcome,
                     generated,
-                    backend,
-                    server,
+                    by,
                 } => {
                     let served = answered.take().filter(|_| !generated);
-                    return self
-                        .finish(outcome, served, backend, server, (stream, buf))
-                        .await;
+                    return self.finish(outcome, served, by, (stream, buf)).await;
                 }
             }
         }
@@ -660,8 +690,7 @@ impl Exchange {
         mut self,
         outcome: Outcome,
         served: Option<Answered>,
-        backend: Arc<str>,
-        server: Option<Arc<str>>,
+        by: ServedBy,
         (stream, buf): (&mut TcpStream, &mut BytesMut),
     ) -> bool {
         let client_timeout = self.shared.timeouts.client;
@@ -694,7 +723,7 @@ impl Exchange {
         if self.shared.httplog {
             let ms = |t: Option<Instant>| t.map(|t| (t - self.started).as_millis() as u64);
             let marks = [ms(self.connected_at), ms(self.answered_at), ms(Some(at))];
-            let line = self.log_line(&outcome, backend, server, marks, bytes_out);
+            let line = self.log_line(&outcome, by, marks, bytes_out);
             self.shared.logger.traffic(self.shared.frontend, &line);
         }
         self.cut_short |= end != DataEnd::Complete;
@@ -802,8 +831,7 @@ impl Exchange {
     fn log_line(
         &self,
         outcome: &Outcome,
-        backend: Arc<str>,
-        server: Option<Arc<str>>,
+        by: ServedBy,
         marks: [Option<u64>; 3],
         bytes: u64,
     ) -> String {
@@ -814,13 +842,13 @@ impl Exchange {
             client: self.client,
             accept: accept_stamp(self.shared.clock.date(self.accepted)),
             frontend: self.shared.frontend_name.clone(),
-            backend: backend.to_string(),
-            server: server.map(|s| s.to_string()),
+            backend: by.backend.to_string(),
+            server: by.server.map(|s| s.to_string()),
             timers: [Some(0), tw.or(Some(0)), connected, response, total],
             status: outcome.status,
             bytes,
             termination: format!("{}--", outcome.termination),
-            conns: [0; 4],
+            conns: self.shared.conns(by.load),
             retries: outcome.retries,
             redispatched: outcome.redispatched,
             queues: [0, 0],

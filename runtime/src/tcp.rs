@@ -6,7 +6,7 @@
 //! first) until both sides close; then the `option tcplog` line.
 
 use crate::body::{self, BUFSIZE};
-use crate::driver::{Command, Connect, Event};
+use crate::driver::{Command, Connect, Event, ServedBy};
 use crate::request::{accept_stamp, Break, Forget, Shared, Watcher};
 use crate::tunnel;
 use bytes::BytesMut;
@@ -29,6 +29,7 @@ pub(crate) async fn connection(
     client: SocketAddr,
     slots: Vec<OwnedSemaphorePermit>,
 ) {
+    let _open = shared.open_connection();
     let accepted = Instant::now();
     let (frontend, ip) = (shared.frontend, client.ip());
     let mut payload = BytesMut::new();
@@ -43,8 +44,12 @@ pub(crate) async fn connection(
             redispatched: false,
             queued_for: None,
         };
-        let name: Arc<str> = Arc::from(shared.frontend_name.as_str());
-        session.log(&outcome, name, None, Instant::now(), 0, [None, None]);
+        let by = ServedBy {
+            backend: Arc::from(shared.frontend_name.as_str()),
+            server: None,
+            load: [0, 0],
+        };
+        session.log(&outcome, by, Instant::now(), 0, [None, None]);
         return;
     }
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
@@ -155,11 +160,10 @@ impl Session {
                 Command::Finish {
                     outcome,
                     generated,
-                    backend,
-                    server,
+                    by,
                 } => {
                     return self
-                        .finish(outcome, generated, backend, server, (stream, &mut payload))
+                        .finish(outcome, generated, by, (stream, &mut payload))
                         .await
                 }
             }
@@ -192,8 +196,7 @@ impl Session {
         &mut self,
         outcome: Outcome,
         generated: bool,
-        backend: Arc<str>,
-        server: Option<Arc<str>>,
+        by: ServedBy,
         (stream, payload): (&mut TcpStream, &mut BytesMut),
     ) {
         let (mut to_server, mut to_client) = (0, 0);
@@ -220,7 +223,7 @@ impl Session {
             .map(|(done, began)| done.saturating_duration_since(began).as_millis() as u64);
         let waited = outcome.queued_for.map(|d| d.as_nanos() / 1_000_000);
         let waited = waited.or(Some(0));
-        self.log(&outcome, backend, server, at, to_client, [waited, connect]);
+        self.log(&outcome, by, at, to_client, [waited, connect]);
     }
 
     /// Writes the `option tcplog` line (when on) of a connection that
@@ -228,8 +231,7 @@ impl Session {
     fn log(
         &self,
         outcome: &Outcome,
-        backend: Arc<str>,
-        server: Option<Arc<str>>,
+        by: ServedBy,
         at: Instant,
         bytes: u64,
         [waited, connect]: [Option<u64>; 2],
@@ -242,13 +244,13 @@ impl Session {
             client: self.client,
             accept: accept_stamp(self.shared.clock.date(self.accepted)),
             frontend: self.shared.frontend_name.clone(),
-            backend: backend.to_string(),
-            server: server.map(|s| s.to_string()),
+            backend: by.backend.to_string(),
+            server: by.server.map(|s| s.to_string()),
             timers: [None, waited, connect, None, Some(total)],
             status: 0,
             bytes,
             termination: outcome.termination.to_owned(),
-            conns: [0; 4],
+            conns: self.shared.conns(by.load),
             retries: outcome.retries,
             redispatched: outcome.redispatched,
             queues: [0, 0],

@@ -664,7 +664,7 @@ async fn logs_go_to_the_syslog_target_as_haproxy_sends_them() {
     assert!(line.starts_with("<134>"), "{line}");
     assert!(
         line.contains(" fe fe/<NOSRV> -1/-1/-1/-1/")
-            && line.ends_with(" 400 0 - - PR-- 0/0/0/0/0 0/0 \"<BADREQ>\"\n"),
+            && line.ends_with(" 400 0 - - PR-- 1/1/0/0/0 0/0 \"<BADREQ>\"\n"),
         "{line}"
     );
     a.kill();
@@ -932,5 +932,38 @@ async fn errorfile_pages_replace_haproxys_own() {
         send_raw(fe, ask("/own").as_bytes()).await,
         "HTTP/1.1 503 Busy\r\ncontent-type: text/plain\r\ncontent-length: 5\r\nx-custom: Yes\r\nconnection: close\r\n\r\nbusy\n"
     );
+    running.stop();
+}
+
+// Input: one client connection left open and idle; a second that makes a
+// request, on a logged frontend.
+// Output: the request's line counts both connections, as haproxy's
+// `actconn/feconn` do, and no other request on the backend or server
+// (`beconn/srv_conn` once it let go): `2/2/0/0/0`.
+#[tokio::test]
+async fn log_lines_count_open_connections() {
+    let syslog = common::raw::Syslog::new().await;
+    let a = Backend::start("a").await;
+    let port = free_port();
+    let text = format!(
+        "{}{DEFAULTS}    log global\n    option httplog\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {}\n",
+        syslog.global, a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let idle = TcpStream::connect(fe).await.expect("connect");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while accept_queue(port) != Some(0) {
+        assert!(tokio::time::Instant::now() < deadline, "never accepted");
+        tokio::task::yield_now().await;
+    }
+    let (status, _) = get(fe, "x", "/").await;
+    assert_eq!(status, 200);
+    let line = syslog.next().await;
+    assert!(
+        line.contains(" 200 ") && line.contains(" ---- 2/2/0/0/0 0/0 "),
+        "{line}"
+    );
+    drop(idle);
     running.stop();
 }

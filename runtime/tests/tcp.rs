@@ -154,7 +154,7 @@ async fn tcplog_lines_say_what_happened() {
     let line = next().await;
     assert!(line.starts_with("<134>"), "{line}");
     assert!(line.contains("] db db/a 0/"), "{line}");
-    assert!(line.ends_with(" 6 -- 0/0/0/0/0 0/0\n"), "{line}");
+    assert!(line.ends_with(" 6 -- 1/1/0/0/0 0/0\n"), "{line}");
     running.stop();
 
     let dead = format!(
@@ -168,7 +168,7 @@ async fn tcplog_lines_say_what_happened() {
     assert!(rest.is_empty());
     let line = next().await;
     assert!(line.contains("] db db/a 0/-1/"), "{line}");
-    assert!(line.ends_with(" 0 SC 0/0/0/0/1 0/0\n"), "{line}");
+    assert!(line.ends_with(" 0 SC 1/1/0/0/1 0/0\n"), "{line}");
     running.stop();
 }
 
@@ -358,7 +358,7 @@ async fn tcp_request_rules_let_in_or_refuse() {
         refused.contains("] picky picky/<NOSRV> -1/-1/"),
         "{refused}"
     );
-    assert!(refused.ends_with(" 0 PR 0/0/0/0/0 0/0\n"), "{refused}");
+    assert!(refused.ends_with(" 0 PR 1/1/0/0/0 0/0\n"), "{refused}");
     running.stop();
 }
 

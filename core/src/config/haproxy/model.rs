@@ -136,6 +136,14 @@ impl ProxyKind {
             Self::Listen => "listen",
         }
     }
+
+    /// What haproxy's messages call it: a `listen` is a "proxy".
+    pub fn type_str(self) -> &'static str {
+        match self {
+            Self::Listen => "proxy",
+            other => other.keyword(),
+        }
+    }
 }
 
 /// `mode`.

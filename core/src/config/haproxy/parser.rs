@@ -398,9 +398,9 @@ impl<'o> Parser<'o> {
         if let Some(prev) = clash {
             let msg = format!(
                 "{} '{}' has the same name as {} '{}' declared at {}:{}.",
-                kind.keyword(),
+                kind.type_str(),
                 name.text,
-                prev.proxy.kind.keyword(),
+                prev.proxy.kind.type_str(),
                 prev.proxy.name,
                 self.file,
                 prev.proxy.line

@@ -580,16 +580,15 @@ impl Parser<'_> {
                 d.httplog_at = (name == "httplog" && !negate).then(|| (file.clone(), line));
                 if overrides {
                     *other = false;
-                    let sec = match self.current() {
-                        Some((k, _)) => k.keyword(),
-                        None => "defaults",
-                    };
+                }
+                // haproxy says so of a `defaults` section only.
+                if overrides && self.current().is_none() {
                     let prev = if name == "httplog" {
                         "tcplog"
                     } else {
                         "httplog"
                     };
-                    self.warn(Form::ParsingTight, opt.col, format!("'option {name}' overrides previous 'option {prev}' in '{sec}' section."));
+                    self.warn(Form::ParsingTight, opt.col, format!("'option {name}' overrides previous 'option {prev}' in 'defaults' section."));
                 }
             }
             "forwardfor" => {

@@ -73,7 +73,7 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
                     Severity::Warning,
                     format!(
                         "{} '{}' has no 'bind' directive. Please declare it as a backend if this was intended.",
-                        me.kind.keyword(),
+                        me.kind.type_str(),
                         me.name
                     ),
                 );
@@ -87,7 +87,7 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
                 Severity::Warning,
                 format!(
                     "missing timeouts for {} '{}'.\n   | While not properly invalid, you will certainly encounter various problems\n   | with such a configuration. To fix this, please ensure that all following\n   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.",
-                    me.kind.keyword(),
+                    me.kind.type_str(),
                     me.name
                 ),
             );
@@ -97,14 +97,19 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
                 Severity::Warning,
                 format!(
                     "{} '{}' uses http-check rules without 'option httpchk', so the rules are ignored.",
-                    me.kind.keyword(),
+                    me.kind.type_str(),
                     me.name
                 ),
             );
             proxy.http_check = None;
         }
-        if me.mode == Mode::Tcp && me.kind.is_frontend() {
-            tcp_mode_warnings(p, d, &mut proxy);
+        let tcp_frontend = me.mode == Mode::Tcp && me.kind.is_frontend();
+        if tcp_frontend {
+            httplog_falls_back(p, d, &mut proxy);
+        }
+        log_format_needs_a_target(p, &proxy);
+        if tcp_frontend {
+            forwardfor_ignored(p, &mut proxy);
         }
         if me.mode == Mode::Http {
             for rule in me
@@ -121,10 +126,9 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
     out
 }
 
-/// What haproxy says of HTTP options on a `mode tcp` frontend, and does:
-/// `option httplog` falls back to `tcplog`, `option forwardfor` is
-/// ignored.
-fn tcp_mode_warnings(p: &mut Parser<'_>, d: &super::parser::Draft, proxy: &mut Proxy) {
+/// `option httplog` on a `mode tcp` frontend: haproxy says so and logs
+/// as `option tcplog`.
+fn httplog_falls_back(p: &mut Parser<'_>, d: &super::parser::Draft, proxy: &mut Proxy) {
     if let Some(at) = d.httplog_at.clone().filter(|_| proxy.options.httplog) {
         let msg = format!(
             "'option httplog' not usable with proxy '{}' (needs 'mode http'). Falling back to 'option tcplog'.",
@@ -134,9 +138,32 @@ fn tcp_mode_warnings(p: &mut Parser<'_>, d: &super::parser::Draft, proxy: &mut P
         proxy.options.httplog = false;
         proxy.options.tcplog = true;
     }
+}
+
+/// `option forwardfor` on a `mode tcp` frontend: haproxy says so and
+/// ignores it.
+fn forwardfor_ignored(p: &mut Parser<'_>, proxy: &mut Proxy) {
     if proxy.options.forwardfor.take().is_some() {
         let msg = format!(
             "'option forwardfor' ignored for proxy '{}' as it requires HTTP mode.",
+            proxy.name
+        );
+        p.post_error(Severity::Warning, msg);
+    }
+}
+
+/// A frontend with a log format (`option httplog` or `tcplog`) but no log
+/// target: haproxy says the format is ignored.
+fn log_format_needs_a_target(p: &mut Parser<'_>, proxy: &Proxy) {
+    let logged_to = proxy.logs.iter().any(|l| match l {
+        LogTarget::Global => !p.global.logs.is_empty(),
+        LogTarget::Target { .. } => true,
+    });
+    let formatted = proxy.options.httplog || proxy.options.tcplog;
+    if proxy.kind.is_frontend() && formatted && !logged_to {
+        let msg = format!(
+            "log format ignored for {} '{}' since it has no log address.",
+            proxy.kind.type_str(),
             proxy.name
         );
         p.post_error(Severity::Warning, msg);
