@@ -26,6 +26,15 @@ pub struct RequestHead<'a> {
     pub payload: &'a [u8],
 }
 
+/// A request target's path and query: past the scheme and authority of
+/// an absolute-form target (`/` when it has no path), else all of it.
+pub fn path_and_query(uri: &str) -> &str {
+    match uri.split_once("://") {
+        Some((_, rest)) if !uri.starts_with('/') => rest.find('/').map_or("/", |i| &rest[i..]),
+        _ => uri,
+    }
+}
+
 impl<'a> RequestHead<'a> {
     /// A `mode tcp` connection from `client` that sent `payload` so far.
     pub fn connection(client: IpAddr, payload: &'a [u8]) -> Self {
@@ -38,9 +47,10 @@ impl<'a> RequestHead<'a> {
         }
     }
 
-    /// The path: the URI up to `?`.
+    /// The path: the URI (past its authority in absolute form) up to `?`.
     pub fn path(&self) -> &'a str {
-        self.uri.split('?').next().unwrap_or(self.uri)
+        let rest = path_and_query(self.uri);
+        rest.split('?').next().unwrap_or(rest)
     }
 
     /// Values of header `name` (any case); every header when `name` is empty.

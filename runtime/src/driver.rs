@@ -708,6 +708,11 @@ impl Driver {
         let no_cache = ("cache-control", "no-cache".to_owned());
         let (status, headers, body) = match access {
             Access::Post { .. } => return None,
+            Access::Monitor => (
+                200,
+                vec![no_cache, ("content-type", "text/html".into())],
+                proxy::error_body(200).to_owned(),
+            ),
             Access::Pass => return None,
             Access::Prometheus => (
                 200,

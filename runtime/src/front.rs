@@ -221,8 +221,12 @@ async fn read_head(
 fn request_of(mut head: Head, len: usize, accepted: Instant) -> Result<ReadRequest, Stop> {
     let request_line = format!("{} {} HTTP/1.{}", head.method, head.target, head.minor);
     let switch = head.switch();
+    let mut target_as_sent = None;
     if switch != Switch::Connect {
-        head.target = origin_form(&head.target).ok_or(Stop::Refuse(400, "PR--"))?;
+        let origin = origin_form(&head.target).ok_or(Stop::Refuse(400, "PR--"))?;
+        if origin != head.target {
+            target_as_sent = Some(std::mem::replace(&mut head.target, origin));
+        }
     }
     let manner = Manner {
         head: head.method == "HEAD",
@@ -236,6 +240,7 @@ fn request_of(mut head: Head, len: usize, accepted: Instant) -> Result<ReadReque
         request_line,
         accepted,
         head_len: len as u64,
+        target_as_sent,
     })
 }
 

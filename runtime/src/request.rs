@@ -185,6 +185,9 @@ pub(crate) struct ReadRequest {
     pub(crate) accepted: Instant,
     /// Bytes of its head on the wire.
     pub(crate) head_len: u64,
+    /// The target as sent when it was not in origin form (absolute form):
+    /// rules and `monitor-uri` see it so, as haproxy's do.
+    pub(crate) target_as_sent: Option<String>,
 }
 
 /// Why a request ended before it reached the driver.
@@ -214,6 +217,7 @@ pub(crate) async fn serve(
         request_line,
         accepted,
         head_len,
+        target_as_sent,
     } = request;
     let forwarded_for = shared.forwardfor.as_ref().and_then(|f| {
         let name = f.header.to_ascii_lowercase();
@@ -247,7 +251,14 @@ pub(crate) async fn serve(
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
     // A body read whole goes to the driver too (the stats page's form).
-    route(shared, id, &head, &outgoing[head_out..], client, started);
+    let target = target_as_sent.as_deref().unwrap_or(&head.target);
+    route(
+        shared,
+        id,
+        (&head, target, &outgoing[head_out..]),
+        client,
+        started,
+    );
     let mut manner = manner;
     manner.keep_alive &= !shared.client_close;
     let exchange = Exchange {
@@ -308,8 +319,15 @@ async fn prefetch(
 
 /// Hands `head` (request `id` from `client`, read whole `at`) to the
 /// driver. The driver sees the headers as the client sent them, but for
-/// `Expect`; `body` is the request body when it was read whole.
-fn route(shared: &Shared, id: StreamId, head: &Head, body: &[u8], client: SocketAddr, at: Instant) {
+/// `Expect`, and the `target` as sent; `body` is the request body when it
+/// was read whole.
+fn route(
+    shared: &Shared,
+    id: StreamId,
+    (head, target, body): (&Head, &str, &[u8]),
+    client: SocketAddr,
+    at: Instant,
+) {
     let values: Vec<Cow<'_, str>> = head
         .headers
         .iter()
@@ -324,7 +342,7 @@ fn route(shared: &Shared, id: StreamId, head: &Head, body: &[u8], client: Socket
         .collect();
     let route = RequestHead {
         method: &head.method,
-        uri: &head.target,
+        uri: target,
         headers: &headers,
         client: Some(client.ip()),
         payload: body,

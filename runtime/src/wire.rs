@@ -196,8 +196,14 @@ fn connection_header(name: &str) -> bool {
 /// Encodes an `errorfile` page for a request made in `manner`, as haproxy
 /// sends one: its status line as written, its headers, then the
 /// connection header the exchange calls for (none after HTTP/1.0, which
-/// closes anyway).
+/// closes anyway); nothing for an empty file.
 pub(crate) fn encode_page(page: &ErrorPage, manner: Manner) -> Wire {
+    if page.is_silent() {
+        return Wire {
+            bytes: Vec::new(),
+            close: true,
+        };
+    }
     let close = page.closes || !manner.keep_alive || closes_connection(page.status);
     let mut out = Vec::with_capacity(256 + page.body.len());
     out.extend_from_slice(page.status_line.as_bytes());

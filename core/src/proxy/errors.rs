@@ -3,6 +3,7 @@
 /// The body haproxy sends for `status` (each ends with a newline).
 pub fn error_body(status: u16) -> &'static str {
     match status {
+        200 => "<html><body><h1>200 OK</h1>\nService ready.\n</body></html>\n",
         400 => "<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>\n",
         401 => "<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n",
         403 => "<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\n",
@@ -19,6 +20,7 @@ pub fn error_body(status: u16) -> &'static str {
 /// The reason phrase of a generated status.
 pub fn reason(status: u16) -> &'static str {
     match status {
+        200 => "OK",
         400 => "Bad request",
         401 => "Unauthorized",
         403 => "Forbidden",

@@ -2,7 +2,7 @@
 //! the page.
 
 use crate::config::haproxy::Proxy;
-use crate::route::{condition, RequestHead};
+use crate::route::{condition, path_and_query, RequestHead};
 use base64::Engine as _;
 use subtle::{Choice, ConstantTimeEq};
 
@@ -11,6 +11,8 @@ use subtle::{Choice, ConstantTimeEq};
 pub enum Access {
     /// Not a stats request: route it as usual.
     Pass,
+    /// The frontend's `monitor-uri`: haproxy answers 200 itself.
+    Monitor,
     /// The Prometheus metrics (`http-request use-service
     /// prometheus-exporter`).
     Prometheus,
@@ -40,6 +42,13 @@ pub enum Access {
 /// (the exporter) come before the stats page, and any URI starting with
 /// the stats URI is a stats request.
 pub fn access(proxy: &Proxy, req: &RequestHead<'_>) -> Access {
+    if proxy
+        .monitor_uri
+        .as_deref()
+        .is_some_and(|m| monitors(m, req.uri))
+    {
+        return Access::Monitor;
+    }
     let exporter = proxy
         .prometheus
         .iter()
@@ -96,6 +105,13 @@ pub fn access(proxy: &Proxy, req: &RequestHead<'_>) -> Access {
     }
     let csv = options.clone().any(|o| o == "csv");
     Access::Page { csv, scope }
+}
+
+/// Whether request target `uri` asks for `monitor`: its path (with the
+/// query) when the monitor URI is a path, else the whole target, as
+/// haproxy compares them.
+fn monitors(monitor: &str, uri: &str) -> bool {
+    uri == monitor || monitor.starts_with('/') && path_and_query(uri) == monitor
 }
 
 #[cfg(test)]
@@ -178,6 +194,17 @@ mod tests {
             answer(false)
         );
         assert_eq!(post(&stats_proxy("")), answer(false));
+    }
+
+    #[test]
+    fn the_monitor_uri_matches_a_path_or_a_whole_target() {
+        assert!(monitors("/health", "/health"));
+        assert!(monitors("/health", "http://www.haproxy.org/health"));
+        assert!(!monitors("/health", "/hEAlth"));
+        assert!(!monitors("/health", "/health?x=1"));
+        let absolute = "http://www.haproxy.org/health";
+        assert!(monitors(absolute, absolute));
+        assert!(!monitors(absolute, "/health"));
     }
 
     #[test]

@@ -39,8 +39,23 @@ impl ErrorPage {
         self.status_line.starts_with("HTTP/1.0")
     }
 
+    /// An empty file: haproxy sends nothing and closes the connection.
+    pub fn is_silent(&self) -> bool {
+        self.status_line.is_empty()
+    }
+
     /// Reads the response in `bytes`, or says where it stops making sense.
     fn parse(status: u16, path: &str, bytes: &[u8]) -> Result<Self, usize> {
+        if bytes.is_empty() {
+            return Ok(Self {
+                status,
+                path: path.to_owned(),
+                status_line: String::new(),
+                headers: Vec::new(),
+                body: Vec::new(),
+                closes: true,
+            });
+        }
         let mut slots = [httparse::EMPTY_HEADER; crate::http1::MAX_HEADERS];
         let mut response = httparse::Response::new(&mut slots);
         let len = match response.parse(bytes) {
@@ -148,5 +163,8 @@ mod tests {
         let page = ErrorPage::parse(503, "p", text).expect("valid");
         assert!(!page.closes && !page.http10());
         assert_eq!(ErrorPage::parse(503, "p", b"hostname\n"), Err(0));
+        assert!(ErrorPage::parse(408, "/dev/null", b"")
+            .expect("silent")
+            .is_silent());
     }
 }

@@ -218,6 +218,8 @@ pub struct Proxy {
     pub tcp_request: Vec<TcpRequestRule>,
     /// `stats ...` settings when stats are enabled here.
     pub stats: Option<Stats>,
+    /// `monitor-uri`: requests for it are answered 200 by haproxy itself.
+    pub monitor_uri: Option<String>,
     /// `errorfile` pages, one per status at most.
     pub errorfiles: Vec<super::ErrorPage>,
     /// `log` lines.

@@ -822,6 +822,7 @@ impl Draft {
                 tcp_request: Vec::new(),
                 stats: None,
                 errorfiles: Vec::new(),
+                monitor_uri: None,
                 logs: Vec::new(),
                 prometheus: Vec::new(),
             },

@@ -261,6 +261,18 @@ impl Parser<'_> {
             }
             "tcp-request" => self.tcp_request(words),
             "errorfile" => self.errorfile(words),
+            "monitor-uri" => {
+                if self.applies(w0, Side::Frontend, kw) {
+                    match words.get(1) {
+                        Some(uri) => self.draft().proxy.monitor_uri = Some(uri.text.clone()),
+                        None => self.error(
+                            Form::Parsing,
+                            w0.col,
+                            "'monitor-uri' expects an URI.".into(),
+                        ),
+                    }
+                }
+            }
             "dispatch" => {
                 if self.applies(w0, Side::Backend, kw) {
                     self.dispatch(words);
