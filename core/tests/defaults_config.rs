@@ -4,7 +4,7 @@
 use haven_core::config::haproxy::{parse, ParseOptions};
 use haven_core::time::Duration;
 
-const TEXT: &str = "defaults slow\n  mode http\n  timeout client 30s\n  timeout server 30s\n  timeout connect 3s\ndefaults\n  mode tcp\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\nfrontend named from slow\n  bind 127.0.0.1:1\n  default_backend be\nfrontend last\n  bind 127.0.0.1:2\n  default_backend be\nbackend be from slow\n  server s 127.0.0.1:3\n";
+const TEXT: &str = "defaults slow\n  mode http\n  timeout client 30s\n  timeout server 30s\n  timeout connect 3s\ndefaults\n  mode tcp\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\nfrontend named from slow\n  bind 127.0.0.1:1\n  default_backend be\nfrontend last\n  bind 127.0.0.1:2\n  default_backend bt\nbackend be from slow\n  server s 127.0.0.1:3\nbackend bt\n  server s 127.0.0.1:4\n";
 
 // Input: a named `defaults slow` whose settings follow its header, then
 // an anonymous `defaults`; one frontend `from slow`, one without.

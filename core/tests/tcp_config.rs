@@ -188,3 +188,24 @@ fn what_is_read_but_not_run_is_named() {
         "{notes:?}"
     );
 }
+
+// Input: a `mode tcp` frontend whose default backend is `mode http`
+// (haproxy turns its connections into HTTP streams).
+// Output: valid, but named among what haven does not honour, as changing
+// traffic, at the frontend's line.
+#[test]
+fn a_tcp_frontend_to_an_http_backend_is_named() {
+    let text = format!("{DEFAULTS}frontend f\n  mode tcp\n  bind :80\n  default_backend be\nbackend be\n  mode http\n  server a 127.0.0.1:1\n");
+    let (cfg, _) = read(&text);
+    let cfg = cfg.expect("valid");
+    let named: Vec<(u32, &str)> = cfg
+        .unsupported
+        .iter()
+        .map(|u| (u.line, u.what.as_str()))
+        .collect();
+    assert_eq!(named, [(6, "mode tcp frontend to mode http backend")]);
+    assert_eq!(
+        cfg.unsupported[0].gap.impact,
+        haven_core::config::support::Impact::Traffic
+    );
+}

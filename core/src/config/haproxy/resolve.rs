@@ -32,6 +32,14 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
                 return None;
             };
             let be = &drafts[index].proxy;
+            if me.mode == Mode::Tcp && be.mode == Mode::Http && me.kind.is_frontend() {
+                // haproxy turns such connections into HTTP streams; haven
+                // would pass them as TCP.
+                p.post_not_supported(
+                    (p.file.clone(), me.line),
+                    "mode tcp frontend to mode http backend",
+                );
+            }
             if me.mode == Mode::Http && be.mode == Mode::Tcp {
                 let role = if what == "default_backend" {
                     "its default backend"

@@ -178,6 +178,7 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("http-check", Traffic, "the check step is not run: the check may pass where haproxy's fails"),
     gap("tcp-check", Traffic, "the check step is not run: the check may pass where haproxy's fails"),
     gap("tcp-request", Traffic, "the rule is not applied"),
+    gap("mode tcp frontend to mode http backend", Traffic, "the connections are passed as TCP: the backend's HTTP processing (balance uri, errorfiles, HTTP logs) does not apply to them"),
     gap("section resolvers", Reported, "servers are resolved once at start, by the system's resolver"),
     gap("section peers", Reported, "stick tables are not shared"),
     gap("section userlist", Traffic, "no users: `http_auth` never matches"),
