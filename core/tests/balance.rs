@@ -196,3 +196,29 @@ fn a_weight_back_from_zero_makes_a_server_usable_again() {
     lb.set_weight(1, 1);
     assert_eq!(sequential(&mut lb, 4), "1111");
 }
+
+// Input: `balance uri path-only` over four servers; each of twenty paths
+// asked in origin form and in absolute form (another scheme and host).
+// Output: both forms of a path land on the same server, as haproxy's
+// path-only hashes only the path.
+#[test]
+fn uri_path_only_hashes_absolute_targets_as_their_path() {
+    let p = backend(
+        "    balance uri path-only\n    server a 127.0.0.1:1\n    server b 127.0.0.1:2\n    server c 127.0.0.1:3\n    server d 127.0.0.1:4\n",
+    );
+    let mut lb = Balancer::new(&p);
+    let client = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    for i in 0..20 {
+        let path = format!("/item/{i}?q=1");
+        let absolute = format!("https://www.example.org{path}");
+        let origin = lb.pick(PickKey { client, uri: &path }, None);
+        let full = lb.pick(
+            PickKey {
+                client,
+                uri: &absolute,
+            },
+            None,
+        );
+        assert_eq!(origin, full, "{path}");
+    }
+}

@@ -56,6 +56,7 @@ enum HashKind {
         whole: bool,
         len: Option<u32>,
         depth: Option<u32>,
+        path_only: bool,
     },
     /// Algorithms haven does not hash yet (url_param, hdr, rdp-cookie, random): round robin over the map.
     Other,
@@ -99,10 +100,16 @@ impl Balancer {
             other => {
                 let kind = match other {
                     Balance::Source => HashKind::Source,
-                    Balance::Uri { whole, len, depth } => HashKind::Uri {
+                    Balance::Uri {
+                        whole,
+                        len,
+                        depth,
+                        path_only,
+                    } => HashKind::Uri {
                         whole: *whole,
                         len: *len,
                         depth: *depth,
+                        path_only: *path_only,
                     },
                     _ => HashKind::Other,
                 };
@@ -228,7 +235,19 @@ impl Balancer {
             } => {
                 let h = match kind {
                     HashKind::Source => source_key(key.client),
-                    HashKind::Uri { whole, len, depth } => uri_key(key.uri, *whole, *len, *depth),
+                    HashKind::Uri {
+                        whole,
+                        len,
+                        depth,
+                        path_only,
+                    } => {
+                        let uri = if *path_only {
+                            crate::route::path_and_query(key.uri)
+                        } else {
+                            key.uri
+                        };
+                        uri_key(uri, *whole, *len, *depth)
+                    }
                     HashKind::Other => return map.next_rr(avoid, &full),
                 };
                 let h = if *aval { avalanche(h) } else { h };

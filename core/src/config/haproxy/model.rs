@@ -286,6 +286,8 @@ pub enum Balance {
         len: Option<u32>,
         /// `depth N`.
         depth: Option<u32>,
+        /// `path-only`: an absolute-form target hashes as its path.
+        path_only: bool,
     },
     /// Hash of a URL parameter.
     UrlParam(String),

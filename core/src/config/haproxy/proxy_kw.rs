@@ -437,11 +437,12 @@ impl Parser<'_> {
             "source" => Balance::Source,
             "random" => Balance::Random,
             "uri" => {
-                let (mut whole, mut len, mut depth) = (false, None, None);
+                let (mut whole, mut len, mut depth, mut path_only) = (false, None, None, false);
                 let mut i = 2;
                 while let Some(w) = words.get(i) {
                     match w.text.as_str() {
                         "whole" => whole = true,
+                        "path-only" => path_only = true,
                         "len" => {
                             len = arg(i + 1).map(|v| super::values::atol(&v).max(0) as u32);
                             i += 1;
@@ -450,11 +451,19 @@ impl Parser<'_> {
                             depth = arg(i + 1).map(|v| super::values::atol(&v).max(0) as u32);
                             i += 1;
                         }
-                        _ => {}
+                        other => {
+                            let msg = format!("balance uri only accepts parameters 'len', 'depth', 'path-only', and 'whole' (got '{other}').");
+                            return self.error(Form::Parsing, w.col, msg);
+                        }
                     }
                     i += 1;
                 }
-                Balance::Uri { whole, len, depth }
+                Balance::Uri {
+                    whole,
+                    len,
+                    depth,
+                    path_only,
+                }
             }
             "url_param" => match arg(2) {
                 Some(p) => Balance::UrlParam(p),
