@@ -139,7 +139,8 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
 fn httplog_falls_back(p: &mut Parser<'_>, d: &super::parser::Draft, proxy: &mut Proxy) {
     if let Some(at) = d.httplog_at.clone().filter(|_| proxy.options.httplog) {
         let msg = format!(
-            "'option httplog' not usable with proxy '{}' (needs 'mode http'). Falling back to 'option tcplog'.",
+            "'option httplog' not usable with {} '{}' (needs 'mode http'). Falling back to 'option tcplog'.",
+            proxy.kind.type_str(),
             proxy.name
         );
         p.post_error_at(Severity::Warning, at, msg);
@@ -153,7 +154,8 @@ fn httplog_falls_back(p: &mut Parser<'_>, d: &super::parser::Draft, proxy: &mut 
 fn forwardfor_ignored(p: &mut Parser<'_>, proxy: &mut Proxy) {
     if proxy.options.forwardfor.take().is_some() {
         let msg = format!(
-            "'option forwardfor' ignored for proxy '{}' as it requires HTTP mode.",
+            "'option forwardfor' ignored for {} '{}' as it requires HTTP mode.",
+            proxy.kind.type_str(),
             proxy.name
         );
         p.post_error(Severity::Warning, msg);
