@@ -836,6 +836,16 @@ async fn tcp_request_connection_rules_apply_to_http_frontends() {
     running.stop();
 }
 
+/// Waits until haven has taken every connection off the accept queue of
+/// its listener at `fe`.
+async fn accepted(fe: SocketAddr) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while accept_queue(fe.port()) != Some(0) {
+        assert!(tokio::time::Instant::now() < deadline, "never accepted");
+        tokio::task::yield_now().await;
+    }
+}
+
 /// How many connections wait in the accept queue of the loopback listener
 /// on `port` (`rx_queue` of a LISTEN row in /proc/net/tcp).
 fn accept_queue(port: u16) -> Option<u64> {
@@ -858,19 +868,10 @@ fn accept_queue(port: u16) -> Option<u64> {
 #[tokio::test]
 async fn drain_answers_a_connection_accepted_before_it() {
     let a = Backend::start("a").await;
-    let port = free_port();
-    let text = format!(
-        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {}\n",
-        a.addr
-    );
-    let running = haven_runtime::start(config(&text)).await.expect("starts");
-    let fe = running.listeners[0].1;
+    let (running, fe) = common::raw::haven(a.addr).await;
     let mut c = TcpStream::connect(fe).await.expect("connect");
+    accepted(fe).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while accept_queue(port) != Some(0) {
-        assert!(tokio::time::Instant::now() < deadline, "never accepted");
-        tokio::task::yield_now().await;
-    }
     let drain = tokio::spawn(running.drain());
     while TcpStream::connect(fe).await.is_ok() {
         assert!(tokio::time::Instant::now() < deadline, "still listening");
@@ -952,11 +953,7 @@ async fn log_lines_count_open_connections() {
     let running = haven_runtime::start(config(&text)).await.expect("starts");
     let fe = running.listeners[0].1;
     let idle = TcpStream::connect(fe).await.expect("connect");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while accept_queue(port) != Some(0) {
-        assert!(tokio::time::Instant::now() < deadline, "never accepted");
-        tokio::task::yield_now().await;
-    }
+    accepted(fe).await;
     let (status, _) = get(fe, "x", "/").await;
     assert_eq!(status, 200);
     let line = syslog.next().await;
