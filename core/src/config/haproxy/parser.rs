@@ -585,6 +585,8 @@ impl<'o> Parser<'o> {
         };
         args.remove(0);
         let mut format = None;
+        // `args[0]` is `words[at]`.
+        let mut at = 2;
         while let Some(opt) = args
             .first()
             .copied()
@@ -592,8 +594,12 @@ impl<'o> Parser<'o> {
         {
             if opt == "format" {
                 format = args.get(1).map(|s| (*s).to_owned());
+            } else {
+                self.not_supported(words[at].col, &format!("log {opt}"));
             }
-            args.drain(..args.len().min(2));
+            let taken = args.len().min(2);
+            args.drain(..taken);
+            at += taken;
         }
         let Some(facility) = args.first().map(|s| (*s).to_owned()) else {
             self.error(
