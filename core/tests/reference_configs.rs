@@ -89,7 +89,9 @@ fn book_143_haproxy_model() {
             address: "127.0.0.1".into(),
             facility: "local0".into(),
             level: Some("info".into()),
-            format: None
+            format: None,
+            len: None,
+            sample: None,
         }]
     );
     let names: Vec<(&str, ProxyKind)> = cfg
@@ -318,4 +320,30 @@ fn book_144_dual_master_models() {
             .collect();
         assert_eq!(vips, ["192.168.66.10", "192.168.66.20"], "{file}");
     }
+}
+
+// Input: `log` lines with `len` and `sample` (ranges and a run length),
+// and one with a sample that is not `<ranges>:<size>`.
+// Output: both read into the target; the bad one is an error at its line.
+#[test]
+fn log_targets_read_len_and_sample() {
+    let text = "global\n    log 127.0.0.1:514 len 2048 sample 1,3-4:5 local0\n";
+    let cfg = haproxy::parse(&[("t.cfg", text)], &ParseOptions::default())
+        .config
+        .expect("valid");
+    let LogTarget::Target { len, sample, .. } = &cfg.global.logs[0] else {
+        panic!("a target");
+    };
+    let sample = sample.as_ref().expect("a sample");
+    assert_eq!(
+        (*len, &sample.ranges, sample.size),
+        (Some(2048), &vec![(1, 1), (3, 4)], 5)
+    );
+    let taken: Vec<bool> = (0..10).map(|seen| sample.takes(seen)).collect();
+    let one_run = [true, false, true, true, false];
+    assert_eq!(taken, [one_run, one_run].concat());
+    let bad = "global\n    log 127.0.0.1:514 sample 0:5 local0\n";
+    let parsed = haproxy::parse(&[("t.cfg", bad)], &ParseOptions::default());
+    let errors: Vec<u32> = parsed.diagnostics.errors().map(|d| d.line).collect();
+    assert_eq!(errors, [2]);
 }

@@ -4,11 +4,12 @@
 //! Traffic of a proxy with no target goes to stdout so `haven run` shows
 //! it; server state changes also go to stderr as haproxy prints them.
 
-use haven_core::config::haproxy::{HaproxyConfig, LogTarget};
+use haven_core::config::haproxy::{HaproxyConfig, LogSample, LogTarget};
 use haven_core::log::syslog::{datagram, facility_code, severity_code, Civil};
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// haproxy's default longest log line (`len`), newline included.
 const MAX_LINE: usize = 1024;
@@ -26,7 +27,7 @@ enum Destination {
 }
 
 /// One `log` target, resolved.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Sink {
     destination: Destination,
     facility: u8,
@@ -34,6 +35,19 @@ struct Sink {
     max_severity: u8,
     /// `format raw`: the message alone.
     raw: bool,
+    /// `len`: the longest line, newline included.
+    max_len: usize,
+    /// `sample`, and how many lines it has seen.
+    sample: Option<(LogSample, AtomicU32)>,
+}
+
+impl Sink {
+    /// Counts a line for this target; whether it is sent.
+    fn takes_next(&self) -> bool {
+        self.sample
+            .as_ref()
+            .is_none_or(|(sample, seen)| sample.takes(seen.fetch_add(1, Ordering::Relaxed)))
+    }
 }
 
 /// Why a `log` line cannot be used.
@@ -134,13 +148,16 @@ impl Logger {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
         let at = Civil::from_unix(now.as_secs() as i64);
-        for s in sinks.iter().filter(|s| severity <= s.max_severity) {
+        for s in sinks
+            .iter()
+            .filter(|s| severity <= s.max_severity && s.takes_next())
+        {
             let mut line = if s.raw {
                 format!("{text}\n")
             } else {
                 datagram(s.facility, severity, &at, "haproxy", self.pid, text)
             };
-            truncate(&mut line);
+            truncate(&mut line, s.max_len);
             // A full socket buffer drops the line, as haproxy does.
             match &s.destination {
                 Destination::Udp(a) => {
@@ -161,10 +178,10 @@ impl Logger {
     }
 }
 
-/// Cuts `line` to [`MAX_LINE`] bytes, keeping its final newline.
-fn truncate(line: &mut String) {
-    if line.len() > MAX_LINE {
-        let mut end = MAX_LINE - 1;
+/// Cuts `line` to `max` bytes, keeping its final newline.
+fn truncate(line: &mut String, max: usize) {
+    if line.len() > max {
+        let mut end = max.saturating_sub(1);
         while !line.is_char_boundary(end) {
             end -= 1;
         }
@@ -187,6 +204,8 @@ fn sink(t: &LogTarget) -> Result<Option<Sink>, String> {
         facility,
         level,
         format,
+        len,
+        sample,
     } = t
     else {
         return Ok(None);
@@ -201,6 +220,8 @@ fn sink(t: &LogTarget) -> Result<Option<Sink>, String> {
         facility,
         max_severity,
         raw: format.as_deref() == Some("raw"),
+        max_len: len.map_or(MAX_LINE, |l| l as usize),
+        sample: sample.clone().map(|s| (s, AtomicU32::new(0))),
     }))
 }
 
@@ -264,7 +285,29 @@ mod tests {
     #[test]
     fn long_lines_are_cut_to_haproxys_length() {
         let mut line = "é".repeat(600);
-        truncate(&mut line);
+        truncate(&mut line, MAX_LINE);
         assert!(line.len() <= MAX_LINE && line.ends_with('\n'));
+        let mut line = "é".repeat(600);
+        truncate(&mut line, 2048);
+        assert_eq!(line.len(), 1200, "`len 2048` keeps it whole");
+    }
+
+    #[test]
+    fn a_sample_takes_its_positions_of_each_run() {
+        let target = LogTarget::Target {
+            address: "127.0.0.1".into(),
+            facility: "local0".into(),
+            level: None,
+            format: None,
+            len: None,
+            sample: Some(LogSample {
+                ranges: vec![(1, 1), (3, 3)],
+                size: 5,
+            }),
+        };
+        let sink = sink(&target).expect("valid").expect("a sink");
+        let taken: Vec<bool> = (0..10).map(|_| sink.takes_next()).collect();
+        let one_run = [true, false, true, false, false];
+        assert_eq!(taken, [one_run, one_run].concat());
     }
 }

@@ -104,7 +104,31 @@ pub enum LogTarget {
         level: Option<String>,
         /// `format` (rfc3164 by default).
         format: Option<String>,
+        /// `len`: the longest line sent (1024 by default).
+        len: Option<u32>,
+        /// `sample <ranges>:<size>`.
+        sample: Option<LogSample>,
     },
+}
+
+/// `log ... sample <ranges>:<size>`: which lines of each run of `size` go
+/// to a target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogSample {
+    /// 1-based positions in a run, as inclusive ranges.
+    pub ranges: Vec<(u32, u32)>,
+    /// The run length.
+    pub size: u32,
+}
+
+impl LogSample {
+    /// Whether the line after `seen` others goes to the target.
+    pub fn takes(&self, seen: u32) -> bool {
+        let position = seen % self.size + 1;
+        self.ranges
+            .iter()
+            .any(|(lo, hi)| (*lo..=*hi).contains(&position))
+    }
 }
 
 /// What a proxy section was declared as.

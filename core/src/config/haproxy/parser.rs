@@ -585,6 +585,7 @@ impl<'o> Parser<'o> {
         };
         args.remove(0);
         let mut format = None;
+        let (mut len, mut sample) = (None, None);
         // `args[0]` is `words[at]`.
         let mut at = 2;
         while let Some(opt) = args
@@ -592,10 +593,20 @@ impl<'o> Parser<'o> {
             .copied()
             .filter(|a| matches!(*a, "len" | "format" | "sample"))
         {
-            if opt == "format" {
-                format = args.get(1).map(|s| (*s).to_owned());
-            } else {
-                self.not_supported(words[at].col, &format!("log {opt}"));
+            let value = args.get(1).copied().unwrap_or("");
+            match opt {
+                "format" => format = Some(value.to_owned()),
+                "len" => len = Some(atol(value).clamp(1, 65535) as u32),
+                _ => {
+                    match log_sample(value) {
+                        Some(s) => sample = Some(s),
+                        None => {
+                            let msg = format!("'log sample' : invalid sample '{value}' (expects <ranges>:<size>).");
+                            self.error(Form::Parsing, words[at].col, msg);
+                            return None;
+                        }
+                    }
+                }
             }
             let taken = args.len().min(2);
             args.drain(..taken);
@@ -614,6 +625,8 @@ impl<'o> Parser<'o> {
             facility,
             level: args.get(1).map(|s| (*s).to_owned()),
             format,
+            len,
+            sample,
         })
     }
 
@@ -784,6 +797,22 @@ impl<'o> Parser<'o> {
             diagnostics: self.diags,
         }
     }
+}
+
+/// `1,3-4:5`: ranges of 1-based positions, and the run length they are
+/// taken from.
+fn log_sample(text: &str) -> Option<LogSample> {
+    let (ranges, size) = text.rsplit_once(':')?;
+    let size: u32 = size.parse().ok().filter(|n| *n > 0)?;
+    let ranges = ranges
+        .split(',')
+        .map(|r| {
+            let (lo, hi) = r.split_once('-').unwrap_or((r, r));
+            let (lo, hi) = (lo.parse::<u32>().ok()?, hi.parse::<u32>().ok()?);
+            (lo >= 1 && lo <= hi).then_some((lo, hi))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(LogSample { ranges, size })
 }
 
 /// The row for a keyword missing from the tables (a test keeps them
