@@ -347,3 +347,22 @@ fn log_targets_read_len_and_sample() {
     let errors: Vec<u32> = parsed.diagnostics.errors().map(|d| d.line).collect();
     assert_eq!(errors, [2]);
 }
+
+// Input: `uid 33` and `gid 34` in global.
+// Output: the process drops to them as to `user` / `group`, unwarned.
+#[test]
+fn uid_and_gid_name_the_account_to_drop_to() {
+    let text = "global\n    uid 33\n    gid 34\n";
+    let parsed = haproxy::parse(&[("t.cfg", text)], &ParseOptions::default());
+    assert_eq!(
+        parsed.diagnostics.iter().count(),
+        0,
+        "{:?}",
+        parsed.diagnostics
+    );
+    let cfg = parsed.config.expect("valid");
+    assert_eq!(
+        (cfg.global.user.as_deref(), cfg.global.group.as_deref()),
+        (Some("33"), Some("34"))
+    );
+}

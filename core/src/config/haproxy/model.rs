@@ -52,9 +52,9 @@ pub struct Global {
     pub spread_checks: u32,
     /// `max-spread-checks`.
     pub max_spread_checks: Option<Duration>,
-    /// `user` to drop to after binding.
+    /// `user` (or `uid`, a number) to drop to after binding.
     pub user: Option<String>,
-    /// `group` to drop to after binding.
+    /// `group` (or `gid`, a number) to drop to after binding.
     pub group: Option<String>,
     /// `daemon`.
     pub daemon: bool,

@@ -552,7 +552,9 @@ impl<'o> Parser<'o> {
                     let msg = format!(" {kw}: string '{}' is not a number.", v.text);
                     self.warn(Form::Parsing, v.col, msg);
                 }
-                Some(_) => self.not_supported(words[0].col, kw),
+                // A number drops privileges as `user` / `group` do.
+                Some(v) if kw == "uid" => self.global.user = Some(v.text.clone()),
+                Some(v) => self.global.group = Some(v.text.clone()),
                 None => self.error(Form::Parsing, words[0].col, format!("'{kw}' expects an integer argument.")),
             },
             "nbproc" => self.error(Form::Parsing, words[0].col, "nbproc is not supported any more since HAProxy 2.5. Threads will automatically be used on multi-processor machines if available.".into()),

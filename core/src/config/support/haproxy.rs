@@ -7,8 +7,6 @@ use super::{gap, Gap, Impact::*};
 pub const HAPROXY_GLOBAL: &[Gap] = &[
     gap("chroot", Unseen, "no chroot: haven drops to `user`/`group` and keeps only the capabilities it needs"),
     gap("daemon", Reported, "`haven run` stays in the foreground (the haproxy personality honours it)"),
-    gap("uid", Reported, "the process keeps its user id; `user` is honoured"),
-    gap("gid", Reported, "the process keeps its group id; `group` is honoured"),
     gap("quiet", Reported, "start-up lines are printed"),
     gap("ulimit-n", Reported, "the file descriptor limit is left as the process got it"),
     gap("lua-load", Traffic, "no Lua: its actions, services and fetches do not exist"),
