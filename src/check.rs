@@ -116,7 +116,8 @@ pub(crate) fn load_haproxy(paths: &[PathBuf], report: Report) -> Result<Option<H
     if report != Report::Quiet {
         print_haproxy_diags(&parsed.diagnostics, std::process::id());
     }
-    let warned = parsed.diagnostics.warnings().next().is_some();
+    // haven's own notes are not haproxy's warnings: stdout stays haproxy's.
+    let warned = parsed.diagnostics.warnings().any(|d| !d.is_haven_note());
     if report == Report::Check && warned && !parsed.diagnostics.has_errors() {
         println!("Warnings were found.");
     }

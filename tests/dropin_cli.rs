@@ -96,6 +96,22 @@ fn haproxy_checks_and_answers_like_haproxy() {
         "backend be\n    mode http\n    server s 127.0.0.1:1\n",
     );
     assert_eq!(code(&n.run("haproxy", &["-c", "-f", &idle])), Some(2));
+    // haven's own note on `daemon` goes to stderr; stdout stays haproxy's.
+    let noted = n.write(
+        "noted.cfg",
+        &format!(
+            "global\n    daemon\n{}",
+            proxy_cfg(free_port(), "127.0.0.1:1".parse().expect("addr"))
+        ),
+    );
+    let out = n.run("haproxy", &["-c", "-f", &noted]);
+    assert_eq!(
+        (
+            code(&out),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        ),
+        (Some(0), "Configuration file is valid\n".to_owned())
+    );
     let sub = Command::new(env!("CARGO_BIN_EXE_haven"))
         .args(["haproxy", "-c", "-q", "-f", &good])
         .output()

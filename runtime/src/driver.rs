@@ -784,16 +784,7 @@ impl Driver {
             server.and_then(|s| servers.get(s)).cloned(),
         );
         let load = match (backend, self.node.flow()) {
-            (Some(b), Some((flow, _))) => {
-                let count = servers.len();
-                let mine = |s: usize| flow.inflight(b, s);
-                let all: u32 = (0..count).map(mine).sum::<u32>() + flow.queued(b) as u32;
-                // This request still holds its server slot: haproxy logs
-                // once it has let go.
-                let own = server.filter(|s| *s < count).map_or(0, mine);
-                let held = u32::from(own > 0);
-                [all.saturating_sub(held), own.saturating_sub(held)]
-            }
+            (Some(b), Some((flow, _))) => flow.load_besides(b, server),
             _ => [0, 0],
         };
         ServedBy {

@@ -104,13 +104,8 @@ impl Shared {
     /// haproxy's answer for `status` to a request made in `manner`: the
     /// `errorfile` of the backend, else of the frontend, else its own page.
     pub(crate) fn error_answer(&self, backend: Option<usize>, status: u16, manner: Manner) -> Wire {
-        let own = |proxy: usize| {
-            self.errorfiles
-                .get(proxy)?
-                .iter()
-                .find(|p| p.status == status)
-        };
-        match backend.and_then(own).or_else(|| own(self.frontend)) {
+        let page = backend.and_then(|b| self.errorfile(b, status));
+        match page.or_else(|| self.errorfile(self.frontend, status)) {
             Some(page) => wire::encode_page(page, manner),
             None => wire::encode(&wire::generated(status), manner),
         }
@@ -119,14 +114,18 @@ impl Shared {
     /// The answer to a request refused before it was read (400, 408...):
     /// the frontend's `errorfile`, else haproxy's verbatim page.
     pub(crate) fn refusal(&self, status: u16) -> Vec<u8> {
-        let page = self
-            .errorfiles
-            .get(self.frontend)
-            .and_then(|pages| pages.iter().find(|p| p.status == status));
-        match page {
+        match self.errorfile(self.frontend, status) {
             Some(page) => wire::encode_page(page, Manner::CLOSING).bytes,
             None => haven_core::proxy::error_response(status).into_bytes(),
         }
+    }
+
+    /// Proxy `proxy`'s `errorfile` page for `status`, if it has one.
+    fn errorfile(&self, proxy: usize, status: u16) -> Option<&ErrorPage> {
+        self.errorfiles
+            .get(proxy)?
+            .iter()
+            .find(|p| p.status == status)
     }
 
     /// Logs a request refused before it was read (`<BADREQ>`).

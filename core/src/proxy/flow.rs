@@ -637,6 +637,18 @@ impl Flow {
         self.backends.get(&backend).map_or(0, |b| b.queue.len())
     }
 
+    /// The log's `beconn` and `srv_conn` for a request ending on `server`
+    /// of `backend`: the other requests in progress on each, as haproxy
+    /// logs them once the request has let go of its server slot.
+    pub fn load_besides(&self, backend: usize, server: Option<usize>) -> [u32; 2] {
+        let servers = self.proxies.get(backend).map_or(0, |p| p.servers.len());
+        let mine = |s: usize| self.inflight(backend, s);
+        let all = (0..servers).map(mine).sum::<u32>() + self.queued(backend) as u32;
+        let own = server.filter(|s| *s < servers).map_or(0, mine);
+        let held = u32::from(own > 0);
+        [all.saturating_sub(held), own.saturating_sub(held)]
+    }
+
     /// Serves the oldest queued requests while servers have room.
     pub(super) fn dequeue(&mut self, now: Instant, backend: usize, timers: &mut dyn Timers<Timer>) {
         loop {

@@ -106,6 +106,17 @@ const BIND_WITH_ARG: &[&str] = &[
     "proto",
 ];
 
+/// The `option`s that choose a TCP check (backend only).
+const TCP_CHECK_OPTIONS: [&str; 7] = [
+    "tcp-check",
+    "redis-check",
+    "mysql-check",
+    "pgsql-check",
+    "smtpchk",
+    "ldap-check",
+    "ssl-hello-chk",
+];
+
 impl Parser<'_> {
     /// `None` in `defaults`, else the proxy's kind and name.
     fn current(&self) -> Option<(ProxyKind, String)> {
@@ -531,32 +542,13 @@ impl Parser<'_> {
             );
         };
         let name = opt.text.as_str();
-        let backend_only = matches!(
-            name,
-            "httpchk"
-                | "redispatch"
-                | "abortonclose"
-                | "allbackups"
-                | "tcp-check"
-                | "redis-check"
-                | "mysql-check"
-                | "pgsql-check"
-                | "smtpchk"
-                | "ldap-check"
-                | "ssl-hello-chk"
-        );
-        if matches!(
-            name,
-            "tcp-check"
-                | "redis-check"
-                | "mysql-check"
-                | "pgsql-check"
-                | "smtpchk"
-                | "ldap-check"
-                | "ssl-hello-chk"
-        ) {
+        if TCP_CHECK_OPTIONS.contains(&name) {
             return self.tcp_check_option(words, negate);
         }
+        let backend_only = matches!(
+            name,
+            "httpchk" | "redispatch" | "abortonclose" | "allbackups"
+        );
         if backend_only && !self.applies(opt, Side::Backend, name) {
             return;
         }
