@@ -56,6 +56,7 @@ fn route_and_pick(c: &mut Criterion) {
             headers: &headers,
             client: None,
             payload: &[],
+            around: Default::default(),
         };
         let key = PickKey {
             client: IpAddr::V4(Ipv4Addr::new(192, 168, 66, 100)),

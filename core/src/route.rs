@@ -3,7 +3,8 @@
 //! `use_backend ... if|unless` in order, then `default_backend`; no match
 //! means 503.
 
-use crate::config::haproxy::{AclPattern, Condition, Criterion, Proxy, StrMatch, TcpLayer};
+use crate::config::haproxy::{AclPattern, Condition, Criterion, Proxy, TcpLayer};
+use crate::sample::{eq, hex_eq, in_network, int_match, str_match, Around, StrMatch};
 use std::net::IpAddr;
 
 mod client_hello;
@@ -22,8 +23,11 @@ pub struct RequestHead<'a> {
     pub headers: &'a [(&'a str, &'a str)],
     /// The client's address (`src`), when known.
     pub client: Option<IpAddr>,
-    /// `mode tcp`: what the client sent so far (`req.*` fetches).
+    /// `mode tcp`: what the client sent so far (`req.*` fetches); in
+    /// HTTP, the body when it was read whole.
     pub payload: &'a [u8],
+    /// What samples see beside the head.
+    pub around: Around<'a>,
 }
 
 /// A request target's path and query: past the scheme and authority of
@@ -44,6 +48,7 @@ impl<'a> RequestHead<'a> {
             headers: &[],
             client: Some(client),
             payload,
+            around: Around::default(),
         }
     }
 
@@ -195,11 +200,11 @@ fn pattern(p: &AclPattern, req: &RequestHead<'_>, last: bool) -> Option<bool> {
         },
         Criterion::SslHelloType => match client_hello::read(req.payload) {
             Hello::Partial => return wait(),
-            Hello::Handshake { kind, .. } => int_match(&p.values, u64::from(kind)),
+            Hello::Handshake { kind, .. } => int_match(&p.values, i64::from(kind)),
             Hello::NotTls => false,
         },
         Criterion::ReqLen => {
-            let hit = int_match(&p.values, req.payload.len() as u64);
+            let hit = int_match(&p.values, req.payload.len() as i64);
             if !hit && !last {
                 return None;
             }
@@ -227,173 +232,7 @@ fn pattern(p: &AclPattern, req: &RequestHead<'_>, last: bool) -> Option<bool> {
             }
         }
         Criterion::Constant(hit) => *hit,
+        Criterion::Sample { expr, how } => expr.any(req, &mut |v| how.hit(v, &p.values, ci)),
         Criterion::Unsupported(_) => false,
     })
-}
-
-/// `subject` against one ACL value, compared as `how` says.
-fn str_match(s: &[u8], v: &[u8], how: StrMatch, ci: bool) -> bool {
-    match how {
-        StrMatch::Exact => s.len() == v.len() && eq(s, v, ci),
-        StrMatch::Beg => s.len() >= v.len() && eq(&s[..v.len()], v, ci),
-        StrMatch::End => s.len() >= v.len() && eq(&s[s.len() - v.len()..], v, ci),
-        StrMatch::Sub => find(s, v, ci, 0).is_some(),
-        StrMatch::Dom => domain_match(s, v, ci),
-    }
-}
-
-/// haproxy's integer matching: each value is a number, a range `a:b`, or
-/// an operator (`eq`, `ge`, `gt`, `le`, `lt`) for the number after it.
-fn int_match(values: &[String], n: u64) -> bool {
-    let mut op = "eq";
-    for v in values {
-        if matches!(v.as_str(), "eq" | "ge" | "gt" | "le" | "lt") {
-            op = v;
-            continue;
-        }
-        let hit = match v.split_once(':') {
-            Some((lo, hi)) => {
-                let lo = lo.parse().unwrap_or(0);
-                let hi = hi.parse().unwrap_or(u64::MAX);
-                (lo..=hi).contains(&n)
-            }
-            None => v.parse::<u64>().is_ok_and(|x| match op {
-                "ge" => n >= x,
-                "gt" => n > x,
-                "le" => n <= x,
-                "lt" => n < x,
-                _ => n == x,
-            }),
-        };
-        if hit {
-            return true;
-        }
-        op = "eq";
-    }
-    false
-}
-
-/// `ip` is the address or in the network (`a.b.c.d/len`) `v` names.
-fn in_network(ip: IpAddr, v: &str) -> bool {
-    let (addr, bits) = match v.split_once('/') {
-        Some((a, b)) => (a, b.parse::<u32>().ok()),
-        None => (v, None),
-    };
-    let Ok(net) = addr.parse::<IpAddr>() else {
-        return false;
-    };
-    match (ip, net) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let bits = bits.unwrap_or(32).min(32);
-            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
-            u32::from(a) & mask == u32::from(n) & mask
-        }
-        (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let bits = bits.unwrap_or(128).min(128);
-            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
-            u128::from(a) & mask == u128::from(n) & mask
-        }
-        _ => false,
-    }
-}
-
-/// `bytes` equal the hex string `v`.
-fn hex_eq(bytes: &[u8], v: &str) -> bool {
-    v.len() == bytes.len() * 2
-        && bytes.iter().zip(v.as_bytes().chunks(2)).all(|(b, h)| {
-            std::str::from_utf8(h)
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                == Some(*b)
-        })
-}
-
-fn eq(a: &[u8], b: &[u8], ci: bool) -> bool {
-    if ci {
-        a.eq_ignore_ascii_case(b)
-    } else {
-        a == b
-    }
-}
-
-/// First position at or after `from` where `needle` occurs in `hay`.
-fn find(hay: &[u8], needle: &[u8], ci: bool, from: usize) -> Option<usize> {
-    if needle.is_empty() || needle.len() > hay.len() {
-        return None;
-    }
-    (from..=hay.len() - needle.len()).find(|&i| eq(&hay[i..i + needle.len()], needle, ci))
-}
-
-/// `hdr_dom`: `pattern` occurs in `subject` bounded on both sides by the
-/// string's edge or one of `.` `:` `/` `?`.
-fn domain_match(subject: &[u8], pattern: &[u8], ci: bool) -> bool {
-    let delim = |c: &u8| matches!(c, b'.' | b':' | b'/' | b'?');
-    let start = pattern
-        .iter()
-        .position(|c| !delim(c))
-        .unwrap_or(pattern.len());
-    let end = pattern
-        .iter()
-        .rposition(|c| !delim(c))
-        .map_or(start, |e| e + 1);
-    let pattern = &pattern[start..end];
-    let mut from = 0;
-    while let Some(at) = find(subject, pattern, ci, from) {
-        let before = at.checked_sub(1).map(|i| subject[i]);
-        let after = subject.get(at + pattern.len());
-        if before.is_none_or(|c| delim(&c)) && after.is_none_or(delim) {
-            return true;
-        }
-        from = at + 1;
-    }
-    false
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{domain_match, in_network, int_match};
-
-    #[test]
-    fn integers_and_networks_match_as_haproxy_reads_them() {
-        let v = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert!(int_match(&v(&["eq", "14"]), 14));
-        assert!(!int_match(&v(&["eq", "14"]), 13));
-        assert!(int_match(&v(&["1"]), 1));
-        assert!(
-            int_match(&v(&["gt", "5", "2"]), 2),
-            "the operator binds one value"
-        );
-        assert!(int_match(&v(&["10:20"]), 15));
-        assert!(!int_match(&v(&["lt", "3"]), 3));
-        let ip = |s: &str| s.parse().expect("ip");
-        assert!(in_network(ip("127.0.0.1"), "127.0.0.0/8"));
-        assert!(in_network(ip("10.1.2.3"), "10.1.2.3"));
-        assert!(!in_network(ip("10.1.2.4"), "10.1.2.3"));
-        assert!(in_network(ip("10.1.2.4"), "0.0.0.0/0"));
-        assert!(in_network(ip("::1"), "::1/128"));
-        assert!(!in_network(ip("::1"), "127.0.0.1"));
-    }
-
-    #[test]
-    fn hdr_dom_boundaries() {
-        for (subject, hit) in [
-            ("example.com", true),
-            ("www.example.com", true),
-            ("example.com:8080", true),
-            ("example.com.evil.org", true),
-            ("notexample.com", false),
-            ("example.community", false),
-        ] {
-            assert_eq!(
-                domain_match(subject.as_bytes(), b"example.com", false),
-                hit,
-                "{subject}"
-            );
-        }
-        assert!(domain_match(b"WWW.Example.COM:80", b"example.com", true));
-        assert!(!domain_match(b"WWW.Example.COM:80", b"example.com", false));
-        for odd in [&b""[..], b".", b"a"] {
-            let _ = domain_match(odd, b".", true);
-        }
-    }
 }

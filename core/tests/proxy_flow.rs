@@ -83,6 +83,7 @@ impl Bench {
             headers: &[("Host", "x")],
             client: None,
             payload: &[],
+            around: Default::default(),
         };
         let now = self.now;
         self.flow.handle_request(
@@ -138,6 +139,7 @@ impl Bench {
                     id,
                     outcome,
                     generated,
+                    ..
                 } => {
                     if !generated && outcome.status != 0 {
                         self.push(self.now, id, Ev::Done);
@@ -167,7 +169,8 @@ impl Bench {
                         Ev::Refused => self.flow.handle_connect_failed(at, id, &mut self.sched),
                         Ev::Failed(f) => self.flow.handle_server_failed(at, id, f, &mut self.sched),
                         Ev::Response(code) => {
-                            self.flow.handle_response(at, id, code, &mut self.sched)
+                            self.flow
+                                .handle_response(at, id, (code, &[]), &mut self.sched)
                         }
                         Ev::Done => self.flow.handle_done(at, id, &mut self.sched),
                     }

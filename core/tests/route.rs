@@ -23,6 +23,7 @@ fn pick(cfg: &HaproxyConfig, method: &str, uri: &str, headers: &[(&str, &str)]) 
         headers,
         client: None,
         payload: &[],
+        around: Default::default(),
     };
     route(fe, &req).map(|i| cfg.proxies[i].name.clone())
 }

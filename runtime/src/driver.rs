@@ -13,8 +13,9 @@ use haven_core::config::haproxy::{
     CliLevel, HaproxyConfig, HttpConnMode, ProxyKind, TcpLayer, Timeouts,
 };
 use haven_core::health::{self, CheckId, ProbeEvent};
+use haven_core::http_rules::Edit;
 use haven_core::node::Node;
-use haven_core::proxy::{self, AdminAction, Outcome, ServerFailure, StreamId};
+use haven_core::proxy::{self, AdminAction, Outcome, Rewrite, ServerFailure, StreamId};
 use haven_core::route::{self, Admission, RequestHead};
 use haven_core::stats::{self, Access, CliCommand, Counters, Posted, Sources};
 use haven_core::time::Instant;
@@ -42,8 +43,9 @@ pub(crate) enum Event {
     ConnectFailed(StreamId),
     /// The server failed the request it was sent.
     ServerFailed(StreamId, ServerFailure),
-    /// The server's response head arrived.
-    Response(StreamId, u16),
+    /// The server's response head arrived: its status, and its headers
+    /// when some proxy has response rules.
+    Response(StreamId, u16, Vec<(String, String)>),
     /// The answer went to the client (or as much of it as could): bytes
     /// read from the client and sent to it.
     Done {
@@ -93,10 +95,12 @@ pub(crate) enum Command {
         body: String,
     },
     /// Answer the client: the server's response, or haproxy's page for
-    /// `outcome.status` when `generated`.
+    /// `outcome.status` when `generated`, as the HTTP rules changed it
+    /// (or the reply they wrote).
     Finish {
         outcome: Outcome,
         generated: bool,
+        rewrite: Option<Box<Rewrite>>,
         by: ServedBy,
     },
 }
@@ -173,11 +177,12 @@ impl Core {
         head: &RequestHead<'_>,
         client: SocketAddr,
         at: tokio::time::Instant,
-    ) {
+    ) -> Vec<Edit> {
         let mut driver = self.lock();
         let now = driver.clock.at(at);
-        driver.request(now, id, frontend, head, client);
+        let edits = driver.request(now, id, frontend, head, client);
         self.settle(driver);
+        edits
     }
 
     /// What `frontend`'s `tcp-request` rules of `layer` say of a
@@ -352,16 +357,19 @@ impl Driver {
         frontend: usize,
         head: &RequestHead<'_>,
         client: SocketAddr,
-    ) {
+    ) -> Vec<Edit> {
         self.refresh_vrrp();
         self.streams.open(id);
         if let Some(reply) = self.stats_reply(frontend, head) {
             self.streams.post(id, reply);
-            return;
+            return Vec::new();
         }
         self.counters.request(id, frontend);
-        if let Some((flow, mut t)) = self.node.flow() {
-            flow.handle_request(now, id, frontend, head, client.ip(), &mut t);
+        match self.node.flow() {
+            Some((flow, mut t)) => {
+                flow.handle_request(now, id, frontend, head, client.ip(), &mut t)
+            }
+            None => Vec::new(),
         }
     }
 
@@ -381,8 +389,12 @@ impl Driver {
             Event::ServerFailed(id, failure) => {
                 self.with_flow(|f, t| f.handle_server_failed(now, id, failure, t));
             }
-            Event::Response(id, status) => {
-                self.with_flow(|f, t| f.handle_response(now, id, status, t));
+            Event::Response(id, status, headers) => {
+                let headers: Vec<(&str, &str)> = headers
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str()))
+                    .collect();
+                self.with_flow(|f, t| f.handle_response(now, id, (status, &headers), t));
             }
             Event::Done {
                 id,
@@ -507,11 +519,13 @@ impl Driver {
                 id,
                 outcome,
                 generated,
+                rewrite,
             } => {
                 let by = self.served_by(outcome.backend, outcome.tried.last().copied());
                 let finish = Command::Finish {
                     outcome,
                     generated,
+                    rewrite,
                     by,
                 };
                 self.streams.post(id, finish);

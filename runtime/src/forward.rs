@@ -52,9 +52,9 @@ pub(crate) struct ConnectFailed;
 /// The request head as it goes to a server: HTTP/1.1, the client's
 /// connection headers left out (but `te: trailers`, which haproxy keeps
 /// when the client offered trailers plainly, and `connection` and
-/// `upgrade` as sent on a request to switch protocols), `extra` added,
+/// `upgrade` as sent on a request to switch protocols),
 /// and the body's framing as the client sent it.
-pub(crate) fn request_head(head: &Head, extra: Option<(&str, &str)>) -> Vec<u8> {
+pub(crate) fn request_head(head: &Head) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     let _ = write!(out, "{} {} HTTP/1.1\r\n", head.method, head.target);
     // A request to switch protocols keeps the headers that ask for it.
@@ -67,7 +67,7 @@ pub(crate) fn request_head(head: &Head, extra: Option<(&str, &str)>) -> Vec<u8> 
             asks_upgrade || !NOT_FORWARDED.contains(&name.as_str())
         })
         .map(|(name, value)| (name.as_str(), value.as_slice()));
-    for (name, value) in kept.chain(extra.map(|(n, v)| (n, v.as_bytes()))) {
+    for (name, value) in kept {
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value);

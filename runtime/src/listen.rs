@@ -288,7 +288,10 @@ pub async fn start_with(
                 .tcp_request
                 .iter()
                 .any(|r| r.layer == TcpLayer::Connection),
-            forwardfor: p.options.forwardfor.clone(),
+            response_rules: cfg
+                .proxies
+                .iter()
+                .any(|p| !p.http_response.is_empty() || !p.http_after_response.is_empty()),
             dontlognull: p.options.dontlognull,
             slots: p
                 .maxconn

@@ -12,12 +12,14 @@ use crate::logger::Logger;
 use crate::tunnel;
 use crate::wire::{self, Delivery, Manner, Wire};
 use bytes::{Bytes, BytesMut};
-use haven_core::config::haproxy::{ErrorPage, Forwardfor};
+use haven_core::config::haproxy::ErrorPage;
 use haven_core::http1::{accepts_websocket, BodyFraming, Head, ResponseHead, Switch};
+use haven_core::http_rules::{apply_headers, Edit};
 use haven_core::log::haproxy::HttpLog;
 use haven_core::log::syslog::Civil;
-use haven_core::proxy::{adds_forwarded_for, DataEnd, Outcome, ServerFailure, StreamId};
+use haven_core::proxy::{DataEnd, Outcome, Rewrite, ServerFailure, StreamId};
 use haven_core::route::RequestHead;
+use haven_core::sample::Around;
 use std::borrow::Cow;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -55,7 +57,9 @@ pub(crate) struct Shared {
     pub(crate) tcplog: bool,
     /// The frontend has `tcp-request connection` rules, run at accept.
     pub(crate) connection_rules: bool,
-    pub(crate) forwardfor: Option<Forwardfor>,
+    /// Some proxy has `http-response` or `http-after-response` rules: core
+    /// needs each response's headers.
+    pub(crate) response_rules: bool,
     /// `option dontlognull`: a connection that sent nothing is not logged.
     pub(crate) dontlognull: bool,
     /// `option httpclose` on the frontend: one request per client
@@ -103,11 +107,33 @@ impl Shared {
 
     /// haproxy's answer for `status` to a request made in `manner`: the
     /// `errorfile` of the backend, else of the frontend, else its own page.
-    pub(crate) fn error_answer(&self, backend: Option<usize>, status: u16, manner: Manner) -> Wire {
+    /// `edits` are what `http-after-response` rules change in it.
+    pub(crate) fn error_answer(
+        &self,
+        backend: Option<usize>,
+        status: u16,
+        manner: Manner,
+        edits: &[Edit],
+    ) -> Wire {
         let page = backend.and_then(|b| self.errorfile(b, status));
         match page.or_else(|| self.errorfile(self.frontend, status)) {
-            Some(page) => wire::encode_page(page, manner),
-            None => wire::encode(&wire::generated(status), manner),
+            Some(page) if edits.is_empty() => wire::encode_page(page, manner),
+            Some(page) => {
+                let mut page = page.clone();
+                apply_headers(&mut page.headers, edits, str::to_owned);
+                wire::encode_page(&page, manner)
+            }
+            None => {
+                let mut answer = wire::generated(status);
+                apply_headers(&mut answer.headers, edits, |v| v.as_bytes().to_vec());
+                for edit in edits {
+                    if let Edit::Status(code, reason) = edit {
+                        answer.status = *code;
+                        answer.reason = reason.clone();
+                    }
+                }
+                wire::encode(&answer, manner)
+            }
         }
     }
 
@@ -218,24 +244,16 @@ pub(crate) async fn serve(
         head_len,
         target_as_sent,
     } = request;
-    let forwarded_for = shared.forwardfor.as_ref().and_then(|f| {
-        let name = f.header.to_ascii_lowercase();
-        let present = head.headers.iter().any(|(n, _)| *n == name);
-        adds_forwarded_for(f, client.ip(), present).then(|| (name, client.ip().to_string()))
-    });
-    let extra = forwarded_for
-        .as_ref()
-        .map(|(n, v)| (n.as_str(), v.as_str()));
-    let mut outgoing = request_head(&head, extra);
+    let mut head = head;
     let mut body = Cursor::request(head.body);
     let mut bytes_in = head_len;
-    let room = (BUFSIZE - MAXREWRITE).saturating_sub(outgoing.len());
-    let head_out = outgoing.len();
+    let room = (BUFSIZE - MAXREWRITE).saturating_sub(head_len as usize);
+    let mut whole_body = BytesMut::new();
     match prefetch(stream, buf, &head, &body, room, shared.timeouts.client).await {
         Ok(Some(len)) => {
             // Whole in the buffer: kept with the head for a resend.
             let _ = body.take(&buf[..len]);
-            outgoing.extend_from_slice(&buf.split_to(len));
+            whole_body = buf.split_to(len);
             bytes_in += len as u64;
         }
         Ok(None) => {}
@@ -251,13 +269,17 @@ pub(crate) async fn serve(
     let started = Instant::now();
     // A body read whole goes to the driver too (the stats page's form).
     let target = target_as_sent.as_deref().unwrap_or(&head.target);
-    route(
+    let local = stream.local_addr().ok();
+    let edits = route(
         shared,
         id,
-        (&head, target, &outgoing[head_out..]),
-        client,
+        (&head, target, &whole_body),
+        (client, local),
         started,
     );
+    apply_edits(&mut head, &edits);
+    let mut outgoing = request_head(&head);
+    outgoing.extend_from_slice(&whole_body);
     let mut manner = manner;
     manner.keep_alive &= !shared.client_close;
     let exchange = Exchange {
@@ -316,17 +338,18 @@ async fn prefetch(
     }
 }
 
-/// Hands `head` (request `id` from `client`, read whole `at`) to the
-/// driver. The driver sees the headers as the client sent them, but for
-/// `Expect`, and the `target` as sent; `body` is the request body when it
-/// was read whole.
+/// Hands `head` (request `id` from `client`, which reached `local`, read
+/// whole `at`) to the driver. The driver sees the headers as the client
+/// sent them, but for `Expect`, and the `target` as sent; `body` is the
+/// request body when it was read whole. What core changes in the request
+/// comes back.
 fn route(
     shared: &Shared,
     id: StreamId,
     (head, target, body): (&Head, &str, &[u8]),
-    client: SocketAddr,
+    (client, local): (SocketAddr, Option<SocketAddr>),
     at: Instant,
-) {
+) -> Vec<Edit> {
     let values: Vec<Cow<'_, str>> = head
         .headers
         .iter()
@@ -345,8 +368,25 @@ fn route(
         headers: &headers,
         client: Some(client.ip()),
         payload: body,
+        around: Around {
+            src_port: Some(client.port()),
+            dst: local,
+            ..Around::default()
+        },
     };
-    shared.core.request(id, shared.frontend, &route, client, at);
+    shared.core.request(id, shared.frontend, &route, client, at)
+}
+
+/// Applies core's changes to the request head that goes to the server.
+fn apply_edits(head: &mut Head, edits: &[Edit]) {
+    for edit in edits {
+        match edit {
+            Edit::Method(m) => head.method.clone_from(m),
+            Edit::Uri(u) => head.target.clone_from(u),
+            _ => {}
+        }
+    }
+    apply_headers(&mut head.headers, edits, |v| v.as_bytes().to_vec());
 }
 
 /// Waits on the driver beside each step of an exchange.
@@ -509,10 +549,14 @@ impl Exchange {
                 Command::Finish {
                     outcome,
                     generated,
+                    rewrite,
                     by,
                 } => {
                     let served = answered.take().filter(|_| !generated);
-                    return self.finish(outcome, served, by, (stream, buf)).await;
+                    let rewrite = rewrite.map(|r| *r).unwrap_or_default();
+                    return self
+                        .finish(outcome, (served, rewrite), by, (stream, buf))
+                        .await;
                 }
             }
         }
@@ -634,9 +678,17 @@ impl Exchange {
             Ok(head) => {
                 let at = Instant::now();
                 self.answered_at = Some(at);
+                let headers = if self.shared.response_rules {
+                    head.headers
+                        .iter()
+                        .map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned()))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 self.shared
                     .core
-                    .dispatch_at(Event::Response(self.id, head.code), at);
+                    .dispatch_at(Event::Response(self.id, head.code, headers), at);
                 return Ok(Some(Answered { up, head, to }));
             }
             Err(Upload::Server(failure)) => Event::ServerFailed(self.id, failure),
@@ -706,19 +758,28 @@ impl Exchange {
     async fn finish(
         mut self,
         outcome: Outcome,
-        served: Option<Answered>,
+        (served, rewrite): (Option<Answered>, Rewrite),
         by: ServedBy,
         (stream, buf): (&mut TcpStream, &mut BytesMut),
     ) -> bool {
         let client_timeout = self.shared.timeouts.client;
         let mut bytes_out = 0;
         let (end, close) = match served {
-            Some(answered) => self.deliver(answered, (stream, buf), &mut bytes_out).await,
+            Some(mut answered) => {
+                edit_response(&mut answered.head, &rewrite.edits);
+                self.deliver(answered, (stream, buf), &mut bytes_out).await
+            }
             None if outcome.status == 0 => (DataEnd::Complete, true),
             None => {
-                let wire = self
-                    .shared
-                    .error_answer(outcome.backend, outcome.status, self.manner);
+                let wire = match rewrite.reply {
+                    Some(reply) => wire::encode(&wire::written(reply), self.manner),
+                    None => self.shared.error_answer(
+                        outcome.backend,
+                        outcome.status,
+                        self.manner,
+                        &rewrite.edits,
+                    ),
+                };
                 let sent = body::write(stream, &wire.bytes, client_timeout).await;
                 bytes_out = wire.bytes.len() as u64;
                 let end = match sent {
@@ -855,13 +916,25 @@ impl Exchange {
         let tw = outcome.queued_for.map(|d| d.as_nanos() / 1_000_000);
         let [connected, answered, total] = marks;
         let response = answered.zip(connected).map(|(a, c)| a.saturating_sub(c));
+        // No backend chosen: haproxy names the frontend, and logs no
+        // queue time (nor, when routing failed, a request time).
+        let (backend, head_timers) = match outcome.backend {
+            Some(_) => (by.backend.to_string(), [Some(0), tw.or(Some(0))]),
+            None => {
+                let by_rule = matches!(outcome.termination.as_bytes().first(), Some(b'P' | b'L'));
+                (
+                    self.shared.frontend_name.clone(),
+                    [by_rule.then_some(0), None],
+                )
+            }
+        };
         HttpLog {
             client: self.client,
             accept: accept_stamp(self.shared.clock.date(self.accepted)),
             frontend: self.shared.frontend_name.clone(),
-            backend: by.backend.to_string(),
+            backend,
             server: by.server.map(|s| s.to_string()),
-            timers: [Some(0), tw.or(Some(0)), connected, response, total],
+            timers: [head_timers[0], head_timers[1], connected, response, total],
             status: outcome.status,
             bytes,
             termination: format!("{}--", outcome.termination),
@@ -873,6 +946,23 @@ impl Exchange {
         }
         .to_string()
     }
+}
+
+/// Applies core's changes to a server's response head.
+fn edit_response(head: &mut ResponseHead, edits: &[Edit]) {
+    for edit in edits {
+        if let Edit::Status(code, reason) = edit {
+            head.code = *code;
+            head.reason = reason.clone().unwrap_or_else(|| {
+                hyper::StatusCode::from_u16(*code)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("")
+                    .to_owned()
+            });
+        }
+    }
+    apply_headers(&mut head.headers, edits, |v| v.as_bytes().to_vec());
 }
 
 /// Relays the body of a server's answer (`from`: its connection and what

@@ -161,6 +161,7 @@ impl Session {
                     outcome,
                     generated,
                     by,
+                    ..
                 } => {
                     return self
                         .finish(outcome, generated, by, (stream, &mut payload))

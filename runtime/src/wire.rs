@@ -185,6 +185,20 @@ pub(crate) fn generated(status: u16) -> Answer {
     }
 }
 
+/// A response an HTTP rule wrote (`return`, `redirect`...).
+pub(crate) fn written(reply: haven_core::http_rules::Rendered) -> Answer {
+    Answer {
+        status: reply.status,
+        reason: None,
+        headers: reply
+            .headers
+            .into_iter()
+            .map(|(n, v)| (n, v.into_bytes()))
+            .collect(),
+        body: Bytes::from(reply.body),
+    }
+}
+
 /// Headers written from the connection's state, never copied.
 fn connection_header(name: &str) -> bool {
     matches!(

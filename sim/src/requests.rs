@@ -361,7 +361,7 @@ impl World<'_> {
                 let now = self.now;
                 if let Some((flow, mut t)) = self.hosts[lb].node.flow() {
                     match status {
-                        Some(s) => flow.handle_response(now, stream, s, &mut t),
+                        Some(s) => flow.handle_response(now, stream, (s, &[]), &mut t),
                         None => flow.handle_connect_failed(now, stream, &mut t),
                     }
                 }
@@ -475,6 +475,7 @@ impl World<'_> {
             headers: &headers,
             client: Some(client_ip),
             payload: &[],
+            around: Default::default(),
         };
         if let Some((flow, mut t)) = self.hosts[lb].node.flow() {
             flow.handle_request(now, req, frontend, &head, client_ip, &mut t);
@@ -542,6 +543,7 @@ impl World<'_> {
                     id,
                     outcome,
                     generated,
+                    ..
                 } => {
                     if let Some(taken) = self.traffic.reqs.get(&id).map(|r| r.taken) {
                         self.check(|inv, w| inv.answered(w, h, taken));

@@ -1,8 +1,10 @@
 //! [`Flow`]: every request of one haproxy process, from routing to its
 //! final status.
 
+use super::rules::{self, Rewrite};
 use crate::balance::{Balancer, PickKey};
 use crate::config::haproxy::{Balance, HaproxyConfig, Mode, Proxy, RetryOn};
+use crate::http_rules::{Answer, Edit, ResponseDraft, Txn};
 use crate::route::{route, RequestHead};
 use crate::sched::Timers;
 use crate::time::{Duration, Instant};
@@ -71,6 +73,8 @@ pub enum Output {
         outcome: Outcome,
         /// The response comes from haproxy, not a server.
         generated: bool,
+        /// What HTTP rules change in the response, or the reply they wrote.
+        rewrite: Option<Box<Rewrite>>,
     },
 }
 
@@ -85,6 +89,8 @@ pub(super) enum Phase {
 
 #[derive(Debug, Clone)]
 pub(super) struct Stream {
+    /// The proxy (config index) the request came in on.
+    frontend: usize,
     pub(super) backend: usize,
     client: IpAddr,
     /// The request URI, kept only when the backend balances by it.
@@ -102,6 +108,9 @@ pub(super) struct Stream {
     /// A `mode tcp` connection: once connected, bytes flow both ways
     /// with no request or response to wait for.
     tcp: bool,
+    /// The transaction as HTTP rules see it, when any proxy on its way
+    /// has rules.
+    txn: Option<Box<Txn>>,
 }
 
 impl Stream {
@@ -223,7 +232,9 @@ impl Flow {
 
     /// A new request `id` on `frontend` (index in the config); on a `mode
     /// tcp` frontend, a new connection (`head` is then empty: only
-    /// conditions that need no HTTP head can match).
+    /// conditions that need no HTTP head can match). HTTP rules run
+    /// first; what they and the forwarding options change in the request
+    /// comes back, for the driver to send.
     pub fn handle_request(
         &mut self,
         now: Instant,
@@ -232,34 +243,68 @@ impl Flow {
         head: &RequestHead<'_>,
         client: IpAddr,
         timers: &mut dyn Timers<Timer>,
-    ) {
-        let backend = self.proxies.get(frontend).and_then(|fe| {
-            if fe.kind.is_backend() && fe.switching_rules.is_empty() && fe.default_backend.is_none()
-            {
-                Some(frontend)
-            } else {
-                route(fe, head)
+    ) -> Vec<Edit> {
+        let Some(fe) = self.proxies.get(frontend) else {
+            self.finish(id, None, 503, "SC", true);
+            return Vec::new();
+        };
+        let http = fe.mode == Mode::Http;
+        let mut txn = (http && rules::has_request_rules(fe)).then(|| Box::new(Txn::new(head)));
+        let fe_names = rules::names(&self.proxies, frontend, None, None);
+        if let Some(answer) = txn.as_mut().and_then(|t| t.request_phase(fe, fe_names)) {
+            self.answer(id, frontend, None, txn, answer);
+            return Vec::new();
+        }
+        let backend = if fe.kind.is_backend()
+            && fe.switching_rules.is_empty()
+            && fe.default_backend.is_none()
+        {
+            Some(frontend)
+        } else {
+            match &txn {
+                Some(t) => t.with_view(fe_names, None, |req| route(fe, req)),
+                None => route(fe, head),
             }
-        });
+        };
         let Some((backend, by_uri)) =
             backend.and_then(|b| Some((b, self.backends.get(&b)?.by_uri)))
         else {
-            return self.finish(id, None, 503, "SC", true);
+            self.finish(id, None, 503, "SC", true);
+            return Vec::new();
         };
-        let tcp = self
-            .proxies
-            .get(frontend)
-            .is_some_and(|fe| fe.mode == Mode::Tcp);
+        let be = &self.proxies[backend];
+        if http && backend != frontend && rules::has_request_rules(be) {
+            let t = txn.get_or_insert_with(|| Box::new(Txn::new(head)));
+            let names = rules::names(&self.proxies, frontend, Some(backend), None);
+            if let Some(answer) = t.request_phase(be, names) {
+                self.answer(id, frontend, Some(backend), txn, answer);
+                return Vec::new();
+            }
+        }
+        let mut edits = Vec::new();
+        if http {
+            let fe = &self.proxies[frontend];
+            if txn.is_none() && (rules::has_response_rules(fe) || rules::has_response_rules(be)) {
+                txn = Some(Box::new(Txn::new(head)));
+            }
+            if let Some(t) = txn.as_mut() {
+                edits = std::mem::take(&mut t.edits);
+            }
+            edits.extend(rules::forwarding(fe, be, head, txn.as_deref()));
+        }
+        let client = txn.as_ref().and_then(|t| t.client).unwrap_or(client);
+        let uri = match (&txn, by_uri) {
+            (Some(t), true) => t.uri.clone(),
+            (None, true) => head.uri.to_owned(),
+            (_, false) => String::new(),
+        };
         self.streams.insert(
             id,
             Stream {
+                frontend,
                 backend,
                 client,
-                uri: if by_uri {
-                    head.uri.to_owned()
-                } else {
-                    String::new()
-                },
+                uri,
                 phase: Phase::Queued { since: now },
                 server: None,
                 tried: Vec::new(),
@@ -268,10 +313,42 @@ impl Flow {
                 client_gone: false,
                 replayable: true,
                 queued_for: None,
-                tcp,
+                tcp: fe.mode == Mode::Tcp,
+                txn,
             },
         );
         self.assign(now, id, None, timers);
+        edits
+    }
+
+    /// Request `id` is answered by a rule, before any server.
+    fn answer(
+        &mut self,
+        id: StreamId,
+        frontend: usize,
+        backend: Option<usize>,
+        txn: Option<Box<Txn>>,
+        answer: Answer,
+    ) {
+        let rewrite = txn.and_then(|mut t| {
+            let at = (frontend, backend, None);
+            rules::after_answer(&self.proxies, at, &mut t, answer.status, answer.reply)
+        });
+        let outcome = Outcome {
+            status: answer.status,
+            termination: answer.termination,
+            backend,
+            tried: Vec::new(),
+            retries: 0,
+            redispatched: false,
+            queued_for: None,
+        };
+        self.out.push_back(Output::Finish {
+            id,
+            outcome,
+            generated: true,
+            rewrite,
+        });
     }
 
     /// Picks a server for `id` (avoiding `avoid`) and connects, or queues.
@@ -341,6 +418,7 @@ impl Flow {
                 id,
                 outcome,
                 generated: false,
+                rewrite: None,
             });
             return;
         }
@@ -350,12 +428,14 @@ impl Flow {
         }
     }
 
-    /// The response headers of `id` arrived with `status`.
+    /// The response head of `id` arrived with `status` and `headers`
+    /// (the driver may leave the headers out when no proxy has response
+    /// rules).
     pub fn handle_response(
         &mut self,
         now: Instant,
         id: StreamId,
-        status: u16,
+        (status, headers): (u16, &[(&str, &str)]),
         timers: &mut dyn Timers<Timer>,
     ) {
         let Some(s) = self
@@ -376,11 +456,45 @@ impl Flow {
         let s = self.streams.get_mut(&id).expect("checked above");
         timers.cancel(Timer::Server(id));
         s.phase = Phase::Responding;
+        let mut rewrite = None;
+        if let Some(t) = s.txn.as_mut() {
+            let mut res = ResponseDraft {
+                status,
+                headers: headers
+                    .iter()
+                    .map(|(n, v)| (n.to_ascii_lowercase(), (*v).to_owned()))
+                    .collect(),
+                edits: Vec::new(),
+            };
+            let at = (s.frontend, Some(s.backend), s.server);
+            match rules::response_phase(&self.proxies, at, t, &mut res, false) {
+                Ok(()) if res.edits.is_empty() => {}
+                Ok(()) => {
+                    rewrite = Some(Box::new(Rewrite {
+                        reply: None,
+                        edits: res.edits,
+                    }));
+                }
+                Err(answer) => {
+                    let rewrite =
+                        rules::after_answer(&self.proxies, at, t, answer.status, answer.reply);
+                    let outcome = s.outcome(answer.status, answer.termination);
+                    self.out.push_back(Output::Finish {
+                        id,
+                        outcome,
+                        generated: true,
+                        rewrite,
+                    });
+                    return;
+                }
+            }
+        }
         let outcome = s.outcome(status, "--");
         self.out.push_back(Output::Finish {
             id,
             outcome,
             generated: false,
+            rewrite,
         });
     }
 
@@ -542,7 +656,8 @@ impl Flow {
                     if let Some(b) = self.backends.get_mut(&backend) {
                         b.queue.retain(|q| *q != id);
                     }
-                    let s = self.streams.remove(&id).expect("checked above");
+                    let mut s = self.streams.remove(&id).expect("checked above");
+                    let rewrite = generated_rewrite(&self.proxies, &mut s, 503);
                     let since = match s.phase {
                         Phase::Queued { since } => since,
                         _ => now,
@@ -560,6 +675,7 @@ impl Flow {
                         id,
                         outcome,
                         generated: true,
+                        rewrite,
                     });
                 }
             }
@@ -678,11 +794,13 @@ impl Flow {
         let Some(s) = self.streams.get_mut(&id) else {
             return;
         };
+        let rewrite = generated_rewrite(&self.proxies, s, status);
         let outcome = s.outcome(status, termination);
         self.out.push_back(Output::Finish {
             id,
             outcome,
             generated: true,
+            rewrite,
         });
         self.handle_done(now, id, timers);
     }
@@ -693,6 +811,7 @@ impl Flow {
         let Some(mut s) = self.streams.remove(&id) else {
             return;
         };
+        let rewrite = generated_rewrite(&self.proxies, &mut s, status);
         let outcome = Outcome {
             queued_for: None,
             ..s.outcome(status, termination)
@@ -701,6 +820,7 @@ impl Flow {
             id,
             outcome,
             generated: true,
+            rewrite,
         });
     }
 
@@ -741,6 +861,7 @@ impl Flow {
             id,
             outcome,
             generated: false,
+            rewrite: None,
         });
     }
 
@@ -765,8 +886,22 @@ impl Flow {
             id,
             outcome,
             generated,
+            rewrite: None,
         });
     }
+}
+
+/// What `http-after-response` rules make of haproxy's own answer
+/// `status` to stream `s`.
+fn generated_rewrite(proxies: &[Proxy], s: &mut Stream, status: u16) -> Option<Box<Rewrite>> {
+    let t = s.txn.as_mut()?;
+    rules::after_answer(
+        proxies,
+        (s.frontend, Some(s.backend), s.server),
+        t,
+        status,
+        None,
+    )
 }
 
 /// Connects request `id` (`s`) to `server` of `b`: the server's slot is

@@ -17,6 +17,7 @@ mod errors;
 mod flow;
 mod forwardfor;
 mod retry;
+mod rules;
 
 pub use admin::{AdminAction, WeightChange};
 pub use data::DataEnd;
@@ -24,3 +25,4 @@ pub use errors::{closes_connection, error_body, error_response, reason as error_
 pub use flow::{Flow, Outcome, Output, StreamId, Timer};
 pub use forwardfor::adds_forwarded_for;
 pub use retry::ServerFailure;
+pub use rules::Rewrite;

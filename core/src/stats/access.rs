@@ -140,6 +140,7 @@ mod tests {
                 headers: &headers,
                 client: None,
                 payload: &[],
+                around: Default::default(),
             },
         )
     }
@@ -178,6 +179,7 @@ mod tests {
                 headers: &[],
                 client: None,
                 payload: &[],
+                around: Default::default(),
             };
             access(p, &req)
         };

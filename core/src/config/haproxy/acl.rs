@@ -6,6 +6,7 @@ use super::lexer::Word;
 use super::model::*;
 use super::parser::Parser;
 use crate::config::Form;
+use crate::sample::{Expr, Match, ParseError, Pattern};
 
 /// What a predefined ACL tests, with its values; those haven does not
 /// evaluate are [`Criterion::Unsupported`].
@@ -88,11 +89,6 @@ impl Parser<'_> {
             err(self, "missing fetch method in ACL expression ''.".into());
             return None;
         };
-        let (fetch, arg) = match expr.text.split_once('(') {
-            Some((f, rest)) => (f, rest.split(')').next().unwrap_or("").to_owned()),
-            None => (expr.text.as_str(), String::new()),
-        };
-        let fetch = fetch.split(',').next().unwrap_or(fetch);
         let (mut ignore_case, mut method, mut values, mut explicit_end) =
             (false, None, Vec::new(), false);
         let mut i = 1;
@@ -100,12 +96,18 @@ impl Parser<'_> {
             match w.text.as_str() {
                 "-i" if values.is_empty() => ignore_case = true,
                 "-n" | "-u" | "-M" if values.is_empty() => {}
-                "-m" | "-f" if values.is_empty() => {
-                    let v = words.get(i + 1).map(|w| w.text.clone());
-                    if w.text == "-m" {
-                        method = v;
-                    } else {
-                        self.not_supported(w.col, "acl -f");
+                "-m" if values.is_empty() => {
+                    method = words.get(i + 1).map(|w| w.text.clone());
+                    i += 1;
+                }
+                "-f" => {
+                    let file = words.get(i + 1).map_or("", |w| w.text.as_str());
+                    match self.pattern_file(file) {
+                        Ok(lines) => values.extend(lines),
+                        Err(m) => {
+                            err(self, m);
+                            return None;
+                        }
                     }
                     i += 1;
                 }
@@ -114,27 +116,20 @@ impl Parser<'_> {
             }
             i += 1;
         }
-        let criterion = match criterion(fetch, arg, method.as_deref()) {
-            Some(c) => c,
-            None if keywords::is_unsupported_fetch(fetch)
-                || fetch.starts_with("req.")
-                || fetch.starts_with("res.") =>
-            {
-                self.not_supported(expr.col, &format!("acl fetch {fetch}"));
+        let criterion = match self.criterion(&expr.text, method.as_deref(), &values, ignore_case) {
+            Ok(c) => c,
+            Err(Unread::Unsupported(what)) => {
+                self.not_supported(expr.col, &what);
                 Criterion::Unsupported(expr.text.clone())
             }
-            None => {
-                err(
-                    self,
-                    format!(
-                        "unknown fetch method '{fetch}' in ACL expression '{}'.",
-                        expr.text
-                    ),
-                );
+            Err(Unread::Bad(m)) => {
+                err(self, m);
                 return None;
             }
         };
-        let needs_values = !matches!(method.as_deref(), Some("found" | "bool"));
+        let fetch = expr.text.split(['(', ',']).next().unwrap_or("");
+        let needs_values =
+            !matches!(method.as_deref(), Some("found" | "bool")) && !fetch.ends_with("_found");
         if values.is_empty() && needs_values && !explicit_end {
             let msg = format!("parsing acl keyword '{fetch}' :\n  no pattern to match against were provided, so this ACL will never match.\n  If this is what you intended, please add '--' to get rid of this warning.\n  If you intended to match only for existence, please use '-m found'.\n  If you wanted to force an int to match as a bool, please use '-m bool'.\n");
             self.warn(Form::Unplaced, expr.col, msg);
@@ -244,9 +239,120 @@ impl Parser<'_> {
     }
 }
 
-/// The criterion for fetch `fetch(arg)` with match method `-m`, or `None`
-/// when haven does not evaluate that combination.
-fn criterion(fetch: &str, arg: String, method: Option<&str>) -> Option<Criterion> {
+/// Why an ACL's criterion was not read.
+enum Unread {
+    /// haproxy knows it, haven does not evaluate it: what to name.
+    Unsupported(String),
+    /// Malformed: haproxy's message.
+    Bad(String),
+}
+
+/// Fetch name suffixes that imply a match method (`path_beg`, `hdr_val`).
+const SUFFIXES: &[(&str, &str)] = &[
+    ("_beg", "beg"),
+    ("_end", "end"),
+    ("_sub", "sub"),
+    ("_reg", "reg"),
+    ("_dom", "dom"),
+    ("_dir", "dir"),
+    ("_len", "len"),
+    ("_found", "found"),
+    ("_val", "int"),
+    ("_ip", "ip"),
+];
+
+impl Parser<'_> {
+    /// The patterns of `acl -f file`: one per line, blank lines and `#`
+    /// comments skipped. Without a file reader (the simulator), none.
+    fn pattern_file(&self, file: &str) -> Result<Vec<String>, String> {
+        let Some(read) = self.opts.files else {
+            return Ok(Vec::new());
+        };
+        let bytes =
+            read(file).map_err(|e| format!("failed to open pattern file <{file}> : {e}."))?;
+        Ok(String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// The criterion of expression `text` with match method `-m method`
+    /// over `values`: a dedicated one when there is, else a sample
+    /// expression.
+    fn criterion(
+        &mut self,
+        text: &str,
+        method: Option<&str>,
+        values: &[String],
+        ignore_case: bool,
+    ) -> Result<Criterion, Unread> {
+        let calls = crate::sample::split_calls(text).map_err(Unread::Bad)?;
+        if let [only] = calls.as_slice() {
+            if let Some(c) = fast_criterion(&only.name, only.args.join(","), method) {
+                return Ok(c);
+            }
+        }
+        let files = self.opts.files;
+        let (expr, implied) = match Expr::parse_with(text, files) {
+            Ok(e) => (e, None),
+            Err(ParseError::UnknownFetch(name)) => SUFFIXES
+                .iter()
+                .find_map(|(suffix, how)| {
+                    let base = name.strip_suffix(suffix)?;
+                    let e = Expr::parse_with(&text.replacen(&name, base, 1), files).ok()?;
+                    Some((e, Some(*how)))
+                })
+                .ok_or_else(|| unread_fetch(&name, text))?,
+            Err(ParseError::UnknownConverter(name)) => return Err(unread_converter(&name)),
+            Err(e) => return Err(Unread::Bad(e.to_string())),
+        };
+        let how = match method.or(implied) {
+            None => expr.default_match(),
+            Some(m) => Match::named(m)
+                .ok_or_else(|| Unread::Bad(format!("'-m' : unknown match method '{m}'.")))?,
+        };
+        let how = match how {
+            Match::Reg(_) => Match::Reg(
+                values
+                    .iter()
+                    .map(|v| Pattern::new(v, ignore_case))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| Unread::Bad(format!("regex is invalid: {e}")))?,
+            ),
+            other => other,
+        };
+        Ok(Criterion::Sample { expr, how })
+    }
+}
+
+/// A fetch haven does not know in expression `text`: unsupported when
+/// haproxy knows it.
+fn unread_fetch(name: &str, text: &str) -> Unread {
+    if keywords::is_unsupported_fetch(name) || name.starts_with("req.") || name.starts_with("res.")
+    {
+        Unread::Unsupported(format!("acl fetch {name}"))
+    } else {
+        let call = text.split(',').next().unwrap_or(text);
+        Unread::Bad(format!(
+            "unknown fetch method '{name}' in ACL expression '{call}'."
+        ))
+    }
+}
+
+/// A converter haven does not know: unsupported when haproxy knows it.
+fn unread_converter(name: &str) -> Unread {
+    if keywords::is_haproxy_converter(name) {
+        Unread::Unsupported(format!("converter {name}"))
+    } else {
+        Unread::Bad(format!("unknown converter '{name}'."))
+    }
+}
+
+/// The dedicated criterion for fetch `fetch(arg)` with match method `-m`,
+/// or `None` when a sample expression evaluates it.
+fn fast_criterion(fetch: &str, arg: String, method: Option<&str>) -> Option<Criterion> {
     let header = match fetch {
         "hdr" | "req.hdr" => Some(method.unwrap_or("str")),
         "hdr_beg" => Some("beg"),

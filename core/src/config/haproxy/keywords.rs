@@ -165,6 +165,60 @@ const FETCH_UNSUPPORTED: &[&str] = &[
     "str",
 ];
 
+/// Converters haproxy 2.6 has that haven does not apply.
+const CONVERTERS_UNSUPPORTED: &[&str] = &[
+    "aes_gcm_dec",
+    "be2dec",
+    "be2hex",
+    "crc32c",
+    "cut_crlf",
+    "da-csv-conv",
+    "debug",
+    "digest",
+    "djb2",
+    "fix_is_valid",
+    "fix_tag_value",
+    "hmac",
+    "host_only",
+    "htonl",
+    "http_date",
+    "in_table",
+    "json_query",
+    "language",
+    "ltime",
+    "mqtt_field_value",
+    "mqtt_is_valid",
+    "ms_ltime",
+    "ms_utime",
+    "nbsrv",
+    "port_only",
+    "protobuf",
+    "sdbm",
+    "secure_memcmp",
+    "set-var",
+    "sha1",
+    "sha2",
+    "srv_queue",
+    "table_conn_cnt",
+    "table_conn_cur",
+    "table_gpc0",
+    "table_http_req_rate",
+    "ungrpc",
+    "unset-var",
+    "us_ltime",
+    "us_utime",
+    "utime",
+    "wt6",
+    "xxh3",
+    "xxh32",
+    "xxh64",
+];
+
+/// True when `name` is a converter haproxy has that haven does not apply.
+pub(crate) fn is_haproxy_converter(name: &str) -> bool {
+    CONVERTERS_UNSUPPORTED.contains(&name) || name.starts_with("sc_") || name.starts_with("table_")
+}
+
 /// True when `fetch` is a fetch haproxy knows but haven does not evaluate.
 pub(crate) fn is_unsupported_fetch(fetch: &str) -> bool {
     FETCH_UNSUPPORTED.contains(&fetch)

@@ -7,6 +7,7 @@
 mod acl;
 mod condition;
 mod errorfile;
+mod http_rule;
 mod keywords;
 mod lexer;
 mod model;
@@ -21,6 +22,9 @@ mod values;
 
 pub use condition::{eval_condition, ConditionError, HAPROXY_VERSION};
 pub use errorfile::ErrorPage;
+pub use http_rule::{
+    HttpAction, HttpRule, LinePart, NameMatch, Redirect, RedirectKind, Reply, ReplyBody, RulePhase,
+};
 pub use model::*;
 pub use parser::{parse, Account, ParseOptions, ReadFile};
 #[cfg(test)]

@@ -5,6 +5,8 @@ use super::tcp_check::{TcpCheck, TcpCheckRule};
 use super::tcp_request::TcpRequestRule;
 use crate::time::Duration;
 use serde::Serialize;
+
+pub use crate::sample::StrMatch;
 use std::net::IpAddr;
 
 /// A whole haproxy.cfg (or several files read as one).
@@ -248,6 +250,14 @@ pub struct Proxy {
     pub errorfiles: Vec<super::ErrorPage>,
     /// `log` lines.
     pub logs: Vec<LogTarget>,
+    /// `http-request` rules, in order.
+    pub http_request: Vec<super::HttpRule>,
+    /// `http-response` rules, in order.
+    pub http_response: Vec<super::HttpRule>,
+    /// `http-after-response` rules, in order.
+    pub http_after_response: Vec<super::HttpRule>,
+    /// `redirect` rules, run after the `http-request` rules.
+    pub redirects: Vec<super::HttpRule>,
     /// `http-request use-service prometheus-exporter [if|unless <cond>]`
     /// rules, in order.
     pub prometheus: Vec<ExporterRule>,
@@ -422,6 +432,9 @@ pub struct Options {
     pub abortonclose: bool,
     /// `option forwardfor`.
     pub forwardfor: Option<Forwardfor>,
+    /// `option originalto`: the address the client reached, in
+    /// `X-Original-To` (its `if-none` is never set).
+    pub originalto: Option<Forwardfor>,
     /// `option httplog`.
     pub httplog: bool,
     /// `option tcplog`.
@@ -465,7 +478,8 @@ impl Default for RetryOn {
     }
 }
 
-/// `option forwardfor [except NET] [header NAME] [if-none]`.
+/// `option forwardfor [except NET] [header NAME] [if-none]`, and
+/// `option originalto [except NET] [header NAME]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Forwardfor {
     /// Header name (default `X-Forwarded-For`).
@@ -637,24 +651,15 @@ pub enum Criterion {
     },
     /// A predefined ACL that always (`TRUE`) or never (`FALSE`) matches.
     Constant(bool),
+    /// Any other sample expression haven evaluates, compared as `how` says.
+    Sample {
+        /// The fetch and its converters.
+        expr: crate::sample::Expr,
+        /// The match method.
+        how: crate::sample::Match,
+    },
     /// A fetch haproxy knows that haven does not evaluate yet; never matches.
     Unsupported(String),
-}
-
-/// How a string sample is compared with an ACL's values (`-m`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StrMatch {
-    /// `str`: the whole string.
-    Exact,
-    /// `beg`: a prefix.
-    Beg,
-    /// `end`: a suffix.
-    End,
-    /// `sub`: a substring.
-    Sub,
-    /// `dom`: a dot-bounded domain.
-    Dom,
 }
 
 /// `if|unless <terms>`: OR of AND-groups.

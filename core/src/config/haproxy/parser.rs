@@ -25,7 +25,7 @@ pub struct ParseOptions {
 }
 
 /// Reads a whole file by its path as the config names it.
-pub type ReadFile = fn(&str) -> std::io::Result<Vec<u8>>;
+pub use crate::sample::ReadFile;
 
 /// The kind of name `user` and `group` give.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -861,6 +861,10 @@ impl Draft {
                 errorfiles: Vec::new(),
                 monitor_uri: None,
                 logs: Vec::new(),
+                http_request: Vec::new(),
+                http_response: Vec::new(),
+                http_after_response: Vec::new(),
+                redirects: Vec::new(),
                 prometheus: Vec::new(),
             },
             default_server: super::server::default_server(),

@@ -3,6 +3,7 @@
 //! the other side is ignored with a warning, a keyword `defaults` cannot
 //! hold is an error.
 
+use super::http_rule::RulePhase;
 use super::keywords;
 use super::lexer::Word;
 use super::model::*;
@@ -119,7 +120,7 @@ const TCP_CHECK_OPTIONS: [&str; 7] = [
 
 impl Parser<'_> {
     /// `None` in `defaults`, else the proxy's kind and name.
-    fn current(&self) -> Option<(ProxyKind, String)> {
+    pub(crate) fn current(&self) -> Option<(ProxyKind, String)> {
         match self.section {
             Section::Proxy(i) => {
                 Some((self.drafts[i].proxy.kind, self.drafts[i].proxy.name.clone()))
@@ -265,6 +266,10 @@ impl Parser<'_> {
             "http-request" if is_prometheus_rule(words) && self.in_frontend() => {
                 self.prometheus_rule(words);
             }
+            "http-request" => self.http_rule(RulePhase::Request, words),
+            "http-response" => self.http_rule(RulePhase::Response, words),
+            "http-after-response" => self.http_rule(RulePhase::AfterResponse, words),
+            "redirect" => self.redirect_keyword(words),
             "http-check" => {
                 if self.applies(w0, Side::Backend, kw) {
                     self.http_check(words);
@@ -605,7 +610,10 @@ impl Parser<'_> {
                 }
             }
             "forwardfor" => {
-                o.forwardfor = (!negate).then(|| forwardfor(&words[2..]));
+                o.forwardfor = (!negate).then(|| forwardfor(&words[2..], "X-Forwarded-For"));
+            }
+            "originalto" => {
+                o.originalto = (!negate).then(|| forwardfor(&words[2..], "X-Original-To"));
             }
             "httpclose" | "forceclose" => {
                 o.http_conn = if negate {
@@ -887,9 +895,11 @@ impl Parser<'_> {
 }
 
 /// `option forwardfor [except NET] [header NAME] [if-none]`.
-fn forwardfor(args: &[Word]) -> Forwardfor {
+/// `option forwardfor` or `option originalto` arguments; `header` is the
+/// default header name.
+fn forwardfor(args: &[Word], header: &str) -> Forwardfor {
     let mut f = Forwardfor {
-        header: "X-Forwarded-For".into(),
+        header: header.into(),
         except: None,
         if_none: false,
     };

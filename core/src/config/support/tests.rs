@@ -53,5 +53,5 @@ fn the_markdown_has_a_line_per_row() {
     let rows: usize = TABLES.iter().map(|t| t.len()).sum();
     let text = markdown();
     assert_eq!(text.lines().filter(|l| l.starts_with("| `")).count(), rows);
-    assert!(text.contains("| `http-request` | traffic | the rule is not applied"));
+    assert!(text.contains("| `http-request` | traffic | this action is not run"));
 }

@@ -1,0 +1,715 @@
+//! `http-request`, `http-response` and `http-after-response` rules: each
+//! an action, its arguments and an optional `if` / `unless` condition.
+
+use super::lexer::Word;
+use super::model::Condition;
+use super::parser::Parser;
+use crate::config::Form;
+use crate::sample::{Expr, Format, ParseError, Pattern, VarName};
+use serde::Serialize;
+
+/// When a rule runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RulePhase {
+    /// `http-request`: on the request head, before a server is chosen.
+    Request,
+    /// `http-response`: on a server's response head.
+    Response,
+    /// `http-after-response`: on every response, haproxy's own included.
+    AfterResponse,
+}
+
+impl RulePhase {
+    /// The keyword that declares it.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Self::Request => "http-request",
+            Self::Response => "http-response",
+            Self::AfterResponse => "http-after-response",
+        }
+    }
+}
+
+/// One rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HttpRule {
+    /// What it does.
+    pub action: HttpAction,
+    /// When it applies; `None` means always.
+    pub cond: Option<Condition>,
+    /// Line of the rule.
+    pub line: u32,
+}
+
+/// The part of the request line a `set-*` / `replace-*` action changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinePart {
+    /// The method.
+    Method,
+    /// The path (the query stays).
+    Path,
+    /// Path and query.
+    Pathq,
+    /// The query, past `?` (`set-query`).
+    Query,
+    /// The whole target.
+    Uri,
+}
+
+/// How `del-header -m` compares header names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NameMatch {
+    /// The whole name, any case (the default).
+    Str,
+    /// A prefix.
+    Beg,
+    /// A suffix.
+    End,
+    /// A substring.
+    Sub,
+    /// A regex.
+    Reg(Pattern),
+}
+
+/// A rule's action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpAction {
+    /// `allow`: stop evaluating this phase's rules.
+    Allow,
+    /// `deny`: answer `status` (403; 502 for responses) and stop.
+    Deny(Reply),
+    /// `return`: answer with this reply.
+    Return(Reply),
+    /// `redirect`.
+    Redirect(Redirect),
+    /// `set-header` (`add: false`) or `add-header`.
+    SetHeader {
+        /// Header name.
+        name: String,
+        /// Its value.
+        value: Format,
+        /// Add beside existing values rather than replace them.
+        add: bool,
+    },
+    /// `del-header <name> [-m <method>]`.
+    DelHeader {
+        /// Name or pattern.
+        name: String,
+        /// How names are compared.
+        how: NameMatch,
+    },
+    /// `replace-header` (whole values) or `replace-value` (each
+    /// comma-separated value).
+    ReplaceHeader {
+        /// Header name.
+        name: String,
+        /// What to match.
+        pattern: Pattern,
+        /// The replacement, with `\N` back-references.
+        with: Format,
+        /// `replace-value`.
+        each_value: bool,
+    },
+    /// `set-method`, `set-path`, `set-pathq`, `set-query`, `set-uri`.
+    SetLine(LinePart, Format),
+    /// `replace-path`, `replace-pathq`, `replace-uri`.
+    ReplaceLine(LinePart, Pattern, Format),
+    /// `set-status <code> [reason <text>]`.
+    SetStatus {
+        /// The status.
+        status: u16,
+        /// The reason phrase; the standard one when `None`.
+        reason: Option<String>,
+    },
+    /// `set-var(name) <expr>`.
+    SetVar(VarName, Expr),
+    /// `set-var-fmt(name) <fmt>`.
+    SetVarFmt(VarName, Format),
+    /// `unset-var(name)`.
+    UnsetVar(VarName),
+    /// `set-src <expr>`.
+    SetSrc(Expr),
+    /// `set-dst <expr>`.
+    SetDst(Expr),
+    /// `set-src-port <expr>`.
+    SetSrcPort(Expr),
+    /// `set-dst-port <expr>`.
+    SetDstPort(Expr),
+}
+
+/// The answer of `return` or `deny`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reply {
+    /// Its status.
+    pub status: u16,
+    /// `content-type`.
+    pub content_type: Option<String>,
+    /// Its body.
+    pub body: ReplyBody,
+    /// `hdr <name> <fmt>` headers.
+    pub headers: Vec<(String, Format)>,
+}
+
+/// A reply's body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyBody {
+    /// No body given: `deny` sends haproxy's page (or the `errorfile`)
+    /// for its status, `return` an empty body.
+    Default,
+    /// `string` or `file`: fixed bytes.
+    Fixed(#[serde(skip)] Vec<u8>),
+    /// `lf-string` or `lf-file`: a format.
+    Format(Format),
+}
+
+/// `redirect location|prefix|scheme <fmt> [code N] [options]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Redirect {
+    /// Which kind.
+    pub kind: RedirectKind,
+    /// The target.
+    pub target: Format,
+    /// The status (302 by default).
+    pub code: u16,
+    /// `drop-query`.
+    pub drop_query: bool,
+    /// `append-slash`.
+    pub append_slash: bool,
+    /// `set-cookie NAME[=value]`.
+    pub set_cookie: Option<String>,
+    /// `clear-cookie NAME`.
+    pub clear_cookie: Option<String>,
+}
+
+/// What a redirect's target replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedirectKind {
+    /// `location`: the whole `Location`.
+    Location,
+    /// `prefix`: put before the request's path.
+    Prefix,
+    /// `scheme`: the scheme, with the request's host and path.
+    Scheme,
+}
+
+/// Actions haproxy 2.6 has that haven does not run.
+const NOT_RUN: &[&str] = &[
+    "add-acl",
+    "auth",
+    "cache-store",
+    "cache-use",
+    "capture",
+    "del-acl",
+    "del-map",
+    "disable-l7-retry",
+    "do-resolve",
+    "early-hint",
+    "lua",
+    "normalize-uri",
+    "reject",
+    "sc-inc-gpc",
+    "sc-inc-gpc0",
+    "sc-inc-gpc1",
+    "sc-set-gpt",
+    "sc-set-gpt0",
+    "send-spoe-group",
+    "set-bandwidth-limit",
+    "set-log-level",
+    "set-map",
+    "set-mark",
+    "set-nice",
+    "set-priority-class",
+    "set-priority-offset",
+    "set-timeout",
+    "set-tos",
+    "silent-drop",
+    "strict-mode",
+    "tarpit",
+    "track-sc0",
+    "track-sc1",
+    "track-sc2",
+    "use-service",
+    "wait-for-body",
+    "wait-for-handshake",
+    "cache-store",
+    "send-spoe-group",
+    "set-var-fmt",
+];
+
+/// A rule's arguments, read from the words after its action.
+struct Args<'w> {
+    words: &'w [Word],
+    at: usize,
+}
+
+impl<'w> Args<'w> {
+    fn next(&mut self) -> Option<&'w Word> {
+        let w = self.words.get(self.at)?;
+        self.at += 1;
+        Some(w)
+    }
+
+    fn peek(&self) -> Option<&'w str> {
+        self.words.get(self.at).map(|w| w.text.as_str())
+    }
+}
+
+impl Parser<'_> {
+    /// One `http-request`, `http-response` or `http-after-response` line.
+    pub(crate) fn http_rule(&mut self, phase: RulePhase, words: &[Word]) {
+        let kw = phase.keyword();
+        let Some(action) = words.get(1) else {
+            let msg = format!("'{kw}' expects an action.");
+            return self.error(Form::Parsing, words[0].col, msg);
+        };
+        let place = self.place();
+        let end = words
+            .iter()
+            .skip(2)
+            .position(|w| w.text == "if" || w.text == "unless")
+            .map_or(words.len(), |p| p + 2);
+        let cond = if end < words.len() {
+            let what = format!("'{kw} {}' rule", action.text);
+            match self.condition(&words[end..], &what) {
+                Some(c) => Some(c),
+                None => return,
+            }
+        } else {
+            None
+        };
+        let mut args = Args {
+            words: &words[..end],
+            at: 2,
+        };
+        let parsed = self.http_action(phase, &action.text, &mut args);
+        let action = match parsed {
+            Ok(a) => a,
+            Err(Failure::Unsupported(what)) => return self.not_supported(action.col, &what),
+            Err(Failure::Bad(msg)) => {
+                let msg = format!(
+                    "error detected in {place} while parsing '{kw} {}' rule : {msg}",
+                    action.text
+                );
+                return self.error(Form::Parsing, action.col, msg);
+            }
+        };
+        if let Some(extra) = args.next() {
+            let msg = format!("error detected in {place} while parsing '{kw} {}' rule : unexpected argument '{}'.", words[1].text, extra.text);
+            return self.error(Form::Parsing, extra.col, msg);
+        }
+        let line = self.line;
+        let rule = HttpRule { action, cond, line };
+        let proxy = &mut self.draft().proxy;
+        match phase {
+            RulePhase::Request => proxy.http_request.push(rule),
+            RulePhase::Response => proxy.http_response.push(rule),
+            RulePhase::AfterResponse => proxy.http_after_response.push(rule),
+        }
+    }
+
+    /// The action `name` with its arguments.
+    fn http_action(
+        &mut self,
+        phase: RulePhase,
+        name: &str,
+        args: &mut Args<'_>,
+    ) -> Result<HttpAction, Failure> {
+        let kw = phase.keyword();
+        let request = phase == RulePhase::Request;
+        let (base, var) = match name.split_once('(') {
+            Some((b, rest)) => (
+                b,
+                Some(rest.strip_suffix(')').ok_or("missing closing ')'")?),
+            ),
+            None => (name, None),
+        };
+        let action = match (base, var) {
+            ("allow", None) => HttpAction::Allow,
+            ("deny", None) => {
+                HttpAction::Deny(self.reply(args, true, if request { 403 } else { 502 })?)
+            }
+            ("return", None) if phase != RulePhase::AfterResponse => {
+                HttpAction::Return(self.reply(args, false, 200)?)
+            }
+            ("redirect", None) if phase != RulePhase::AfterResponse => {
+                HttpAction::Redirect(self.redirect(args)?)
+            }
+            ("set-header" | "add-header", None) => {
+                let name = args
+                    .next()
+                    .ok_or("expects exactly 2 arguments.")?
+                    .text
+                    .to_ascii_lowercase();
+                let value = self.format_arg(args, "exactly 2 arguments")?;
+                HttpAction::SetHeader {
+                    name,
+                    value,
+                    add: base == "add-header",
+                }
+            }
+            ("del-header", None) => {
+                let name = args
+                    .next()
+                    .ok_or("expects at least 1 argument.")?
+                    .text
+                    .clone();
+                let how = match args.peek() {
+                    Some("-m") => {
+                        args.next();
+                        let m = args.next().ok_or("-m expects a matching method.")?;
+                        match m.text.as_str() {
+                            "str" => NameMatch::Str,
+                            "beg" => NameMatch::Beg,
+                            "end" => NameMatch::End,
+                            "sub" => NameMatch::Sub,
+                            "reg" => NameMatch::Reg(Pattern::new(&name, true)?),
+                            other => {
+                                return Err(
+                                    format!("-m : unsupported matching method '{other}'.").into()
+                                )
+                            }
+                        }
+                    }
+                    _ => NameMatch::Str,
+                };
+                HttpAction::DelHeader {
+                    name: name.to_ascii_lowercase(),
+                    how,
+                }
+            }
+            ("replace-header" | "replace-value", None) => {
+                let (Some(n), Some(re)) = (args.next(), args.next()) else {
+                    return Err("expects exactly 3 arguments.".into());
+                };
+                let pattern = Pattern::new(&re.text, false)?;
+                let with = self.format_arg(args, "exactly 3 arguments")?;
+                HttpAction::ReplaceHeader {
+                    name: n.text.to_ascii_lowercase(),
+                    pattern,
+                    with,
+                    each_value: base == "replace-value",
+                }
+            }
+            ("set-method" | "set-path" | "set-pathq" | "set-query" | "set-uri", None)
+                if request =>
+            {
+                let part = match base {
+                    "set-method" => LinePart::Method,
+                    "set-path" => LinePart::Path,
+                    "set-pathq" => LinePart::Pathq,
+                    "set-query" => LinePart::Query,
+                    _ => LinePart::Uri,
+                };
+                HttpAction::SetLine(part, self.format_arg(args, "exactly 1 argument")?)
+            }
+            ("replace-path" | "replace-pathq" | "replace-uri", None) if request => {
+                let part = match base {
+                    "replace-path" => LinePart::Path,
+                    "replace-pathq" => LinePart::Pathq,
+                    _ => LinePart::Uri,
+                };
+                let re = args.next().ok_or("expects exactly 2 arguments.")?;
+                let pattern = Pattern::new(&re.text, false)?;
+                HttpAction::ReplaceLine(
+                    part,
+                    pattern,
+                    self.format_arg(args, "exactly 2 arguments")?,
+                )
+            }
+            ("set-status", None) if !request => {
+                let code = args.next().ok_or("expects an HTTP status code.")?;
+                let status = code
+                    .text
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|s| (100..=999).contains(s))
+                    .ok_or_else(|| {
+                        format!(
+                            "expects an HTTP status code between 100 and 999, got '{}'.",
+                            code.text
+                        )
+                    })?;
+                let reason = match args.peek() {
+                    Some("reason") => {
+                        args.next();
+                        Some(args.next().ok_or("'reason' expects a text.")?.text.clone())
+                    }
+                    _ => None,
+                };
+                HttpAction::SetStatus { status, reason }
+            }
+            ("set-var", Some(v)) => {
+                let name = VarName::parse(v.split(',').next().unwrap_or(v))?;
+                let e = args.next().ok_or("expects a sample expression.")?;
+                HttpAction::SetVar(name, self.sample(&e.text)?)
+            }
+            ("set-var-fmt", Some(v)) => {
+                let name = VarName::parse(v.split(',').next().unwrap_or(v))?;
+                HttpAction::SetVarFmt(name, self.format_arg(args, "a log-format string")?)
+            }
+            ("unset-var", Some(v)) => HttpAction::UnsetVar(VarName::parse(v)?),
+            ("set-src" | "set-dst" | "set-src-port" | "set-dst-port", None) if request => {
+                let e = args.next().ok_or("expects a sample expression.")?;
+                let expr = self.sample(&e.text)?;
+                match base {
+                    "set-src" => HttpAction::SetSrc(expr),
+                    "set-dst" => HttpAction::SetDst(expr),
+                    "set-src-port" => HttpAction::SetSrcPort(expr),
+                    _ => HttpAction::SetDstPort(expr),
+                }
+            }
+            _ if NOT_RUN.contains(&base)
+                || base.starts_with("track-sc")
+                || base.starts_with("sc-") =>
+            {
+                return Err(Failure::Unsupported(format!("{kw} {base}")));
+            }
+            _ => return Err(format!("unknown action '{name}'.").into()),
+        };
+        Ok(action)
+    }
+
+    /// A log-format string of a rule.
+    pub(crate) fn lf(&self, text: &str) -> Result<Format, Failure> {
+        Format::parse_with(text, self.opts.files).map_err(|e| sample_failure(text, e))
+    }
+
+    /// A sample expression of a rule.
+    pub(crate) fn sample(&self, text: &str) -> Result<Expr, Failure> {
+        Expr::parse_with(text, self.opts.files).map_err(|e| sample_failure(text, e))
+    }
+
+    /// Where a rule is, as haproxy's messages say it.
+    fn place(&self) -> String {
+        match self.current() {
+            Some((kind, name)) => format!("{} '{name}'", kind.type_str()),
+            None => "defaults section".to_owned(),
+        }
+    }
+
+    /// The next argument, a log-format string.
+    fn format_arg(&mut self, args: &mut Args<'_>, what: &str) -> Result<Format, Failure> {
+        let w = args.next().ok_or_else(|| format!("expects {what}."))?;
+        self.lf(&w.text)
+    }
+
+    /// `deny` / `return` arguments; `deny` also takes `deny_status`.
+    fn reply(&mut self, args: &mut Args<'_>, deny: bool, status: u16) -> Result<Reply, Failure> {
+        let mut reply = Reply {
+            status,
+            content_type: None,
+            body: ReplyBody::Default,
+            headers: Vec::new(),
+        };
+        while let Some(key) = args.peek() {
+            args.next();
+            let mut value = || {
+                args.next()
+                    .map(|w| w.text.clone())
+                    .ok_or_else(|| format!("'{key}' expects an argument."))
+            };
+            match key {
+                "status" | "deny_status" if key == "status" || deny => {
+                    let v = value()?;
+                    reply.status = v
+                        .parse::<u16>()
+                        .ok()
+                        .filter(|s| (200..=599).contains(s))
+                        .ok_or_else(|| {
+                            format!("'{key}' expects a status code between 200 and 599, got '{v}'.")
+                        })?;
+                }
+                "content-type" => reply.content_type = Some(value()?),
+                "string" => reply.body = ReplyBody::Fixed(value()?.into_bytes()),
+                "lf-string" => {
+                    let v = value()?;
+                    reply.body = ReplyBody::Format(self.lf(&v)?);
+                }
+                "file" | "lf-file" => {
+                    let path = value()?;
+                    let Some(read) = self.opts.files else {
+                        continue;
+                    };
+                    let bytes =
+                        read(&path).map_err(|e| format!("failed to open file '{path}' : {e}."))?;
+                    reply.body = if key == "file" {
+                        ReplyBody::Fixed(bytes)
+                    } else {
+                        let text = String::from_utf8_lossy(&bytes).into_owned();
+                        ReplyBody::Format(self.lf(&text)?)
+                    };
+                }
+                "hdr" => {
+                    let name = value()?.to_ascii_lowercase();
+                    let v = value()?;
+                    let fmt = self.lf(&v)?;
+                    reply.headers.push((name, fmt));
+                }
+                "default-errorfiles" => {}
+                "errorfile" | "errorfiles" => {
+                    return Err(Failure::Unsupported(format!("http-request {key}")));
+                }
+                other => return Err(format!("unexpected argument '{other}'.").into()),
+            }
+        }
+        // As haproxy: a content type without a body (or with an empty
+        // one) is dropped, and so is an empty body.
+        if matches!(&reply.body, ReplyBody::Fixed(b) if b.is_empty()) {
+            reply.body = ReplyBody::Default;
+        }
+        if reply.body == ReplyBody::Default {
+            reply.content_type = None;
+        }
+        Ok(reply)
+    }
+
+    /// The `redirect` keyword: a redirect rule run after the
+    /// `http-request` rules.
+    pub(crate) fn redirect_keyword(&mut self, words: &[Word]) {
+        let place = self.place();
+        let end = words
+            .iter()
+            .position(|w| w.text == "if" || w.text == "unless")
+            .unwrap_or(words.len());
+        let cond = if end < words.len() {
+            match self.condition(&words[end..], "redirect rule") {
+                Some(c) => Some(c),
+                None => return,
+            }
+        } else {
+            None
+        };
+        let mut args = Args {
+            words: &words[..end],
+            at: 1,
+        };
+        match self.redirect(&mut args) {
+            Ok(r) => {
+                let line = self.line;
+                self.draft().proxy.redirects.push(HttpRule {
+                    action: HttpAction::Redirect(r),
+                    cond,
+                    line,
+                });
+            }
+            Err(Failure::Unsupported(what)) => self.not_supported(words[0].col, &what),
+            Err(Failure::Bad(msg)) => {
+                let msg = format!("error detected in {place} while parsing redirect rule : {msg}");
+                self.error(Form::Parsing, words[0].col, msg);
+            }
+        }
+    }
+
+    fn redirect(&mut self, args: &mut Args<'_>) -> Result<Redirect, Failure> {
+        const EXPECTS: &str = "expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', 'drop-query', 'ignore-empty' or 'append-slash'.";
+        let mut r = Redirect {
+            kind: RedirectKind::Location,
+            target: Format::text(""),
+            code: 302,
+            drop_query: false,
+            append_slash: false,
+            set_cookie: None,
+            clear_cookie: None,
+        };
+        let mut has_target = false;
+        // Options come in any order, the target among them.
+        while let Some(opt) = args.peek() {
+            args.next();
+            match opt {
+                "location" | "prefix" | "scheme" => {
+                    r.kind = match opt {
+                        "location" => RedirectKind::Location,
+                        "prefix" => RedirectKind::Prefix,
+                        _ => RedirectKind::Scheme,
+                    };
+                    let target = args.next().ok_or("expects a redirect target.")?;
+                    r.target = self.lf(&target.text)?;
+                    has_target = true;
+                }
+                "code" => {
+                    let c = args.next().ok_or("'code' expects a status.")?;
+                    r.code = c
+                        .text
+                        .parse()
+                        .ok()
+                        .filter(|c| matches!(c, 301 | 302 | 303 | 307 | 308))
+                        .ok_or_else(|| {
+                            format!(
+                                "'code' expects 301, 302, 303, 307 or 308, got '{}'.",
+                                c.text
+                            )
+                        })?;
+                }
+                "drop-query" => r.drop_query = true,
+                "append-slash" => r.append_slash = true,
+                "ignore-empty" => {}
+                "set-cookie" => {
+                    r.set_cookie = Some(
+                        args.next()
+                            .ok_or("'set-cookie' expects a cookie.")?
+                            .text
+                            .clone(),
+                    )
+                }
+                "clear-cookie" => {
+                    r.clear_cookie = Some(
+                        args.next()
+                            .ok_or("'clear-cookie' expects a cookie.")?
+                            .text
+                            .clone(),
+                    )
+                }
+                other => return Err(format!("unexpected argument '{other}'.").into()),
+            }
+        }
+        if !has_target {
+            return Err(EXPECTS.into());
+        }
+        Ok(r)
+    }
+}
+
+/// Why a rule was not read.
+pub(crate) enum Failure {
+    /// haproxy runs it, haven does not: what to name as not supported.
+    Unsupported(String),
+    /// Malformed: haproxy's message.
+    Bad(String),
+}
+
+impl From<String> for Failure {
+    fn from(msg: String) -> Self {
+        Self::Bad(msg)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(msg: &str) -> Self {
+        Self::Bad(msg.to_owned())
+    }
+}
+
+/// Why `text` was not read: unsupported when haproxy knows the fetch or
+/// converter, else malformed.
+fn sample_failure(text: &str, e: ParseError) -> Failure {
+    let known = match &e {
+        ParseError::UnknownFetch(f) => super::keywords::is_unsupported_fetch(f),
+        ParseError::UnknownConverter(c) => super::keywords::is_haproxy_converter(c),
+        _ => false,
+    };
+    if known {
+        Failure::Unsupported(match e {
+            ParseError::UnknownConverter(c) => format!("sample converter {c}"),
+            ParseError::UnknownFetch(f) => format!("sample fetch {f}"),
+            _ => format!("sample {text}"),
+        })
+    } else {
+        Failure::Bad(format!("failed to parse sample expression <{text}> : {e}."))
+    }
+}

@@ -1,0 +1,498 @@
+//! `http-request`, `redirect`, `http-response` and `http-after-response`
+//! rules, run as haproxy runs them: in order, each whose condition holds
+//! doing its action, on a working copy of the message. What they change
+//! comes out as [`Edit`]s for the driver; an answer they give (`deny`,
+//! `return`, `redirect`) as an [`Answer`].
+
+mod edit;
+mod reply;
+
+pub use edit::{apply_headers, Edit};
+pub use reply::Rendered;
+
+use crate::config::haproxy::{HttpAction, HttpRule, LinePart, NameMatch, Proxy};
+use crate::route::{condition, path_and_query, RequestHead};
+use crate::sample::{backrefs, Around, Format, Response, Value, Vars};
+use std::net::{IpAddr, SocketAddr};
+
+/// How a rule ended a request before any server: the status, haproxy's
+/// termination state, and the reply (`None`: haproxy's page or the
+/// `errorfile` for the status).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The status sent.
+    pub status: u16,
+    /// Termination state (`PR`: denied, `LR`: answered by haproxy).
+    pub termination: &'static str,
+    /// The reply, when not haproxy's page for the status.
+    pub reply: Option<Rendered>,
+}
+
+/// The names a rule's samples see.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Names<'a> {
+    /// The frontend.
+    pub frontend: &'a str,
+    /// The backend, once chosen.
+    pub backend: &'a str,
+    /// The server, once chosen.
+    pub server: &'a str,
+    /// The server's id, once chosen.
+    pub server_id: Option<u32>,
+}
+
+/// One transaction as rules see and change it.
+#[derive(Debug, Clone, Default)]
+pub struct Txn {
+    /// The method, as rules left it.
+    pub method: String,
+    /// The target, as rules left it.
+    pub uri: String,
+    /// The request headers, as rules left them.
+    pub headers: Vec<(String, String)>,
+    /// The request body when it was read whole.
+    pub body: Vec<u8>,
+    /// The client's address (`set-src` changes it).
+    pub client: Option<IpAddr>,
+    /// The client's port.
+    pub src_port: Option<u16>,
+    /// The address the client reached (`set-dst` changes it).
+    pub dst: Option<SocketAddr>,
+    /// Variables.
+    pub vars: Vars,
+    /// Changes made to the request, in order.
+    pub edits: Vec<Edit>,
+}
+
+/// A response as rules see and change it.
+#[derive(Debug, Clone, Default)]
+pub struct ResponseDraft {
+    /// Its status, as rules left it.
+    pub status: u16,
+    /// Its headers, as rules left them.
+    pub headers: Vec<(String, String)>,
+    /// Changes made, in order.
+    pub edits: Vec<Edit>,
+}
+
+/// Why a list of rules stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// `allow`: the rest of this list is skipped.
+    Allow,
+    /// The request is answered.
+    Answer(Answer),
+}
+
+impl Txn {
+    /// The transaction of request `head`.
+    pub fn new(head: &RequestHead<'_>) -> Self {
+        Self {
+            method: head.method.to_owned(),
+            uri: head.uri.to_owned(),
+            headers: head
+                .headers
+                .iter()
+                .map(|(n, v)| (n.to_ascii_lowercase(), (*v).to_owned()))
+                .collect(),
+            body: head.payload.to_vec(),
+            client: head.client,
+            src_port: head.around.src_port,
+            dst: head.around.dst,
+            vars: Vars::default(),
+            edits: Vec::new(),
+        }
+    }
+
+    /// Calls `f` with the request as samples see it now.
+    pub fn with_view<T>(
+        &self,
+        names: Names<'_>,
+        response: Option<&ResponseDraft>,
+        f: impl FnOnce(&RequestHead<'_>) -> T,
+    ) -> T {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let res_headers: Vec<(&str, &str)> = response.map_or_else(Vec::new, |r| {
+            r.headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect()
+        });
+        let view = RequestHead {
+            method: &self.method,
+            uri: &self.uri,
+            headers: &headers,
+            client: self.client,
+            payload: &self.body,
+            around: Around {
+                src_port: self.src_port,
+                dst: self.dst,
+                response: response.map(|r| Response {
+                    status: r.status,
+                    headers: &res_headers,
+                }),
+                vars: Some(&self.vars),
+                frontend: names.frontend,
+                backend: names.backend,
+                server: names.server,
+                server_id: names.server_id,
+            },
+        };
+        f(&view)
+    }
+
+    /// Runs `proxy`'s request phase: its `http-request` rules (an `allow`
+    /// ends them), then its `redirect` rules. `Some`: the request is
+    /// answered.
+    pub fn request_phase(&mut self, proxy: &Proxy, names: Names<'_>) -> Option<Answer> {
+        for rules in [&proxy.http_request, &proxy.redirects] {
+            if let Some(Stop::Answer(a)) = self.run_request(proxy, rules, names) {
+                return Some(a);
+            }
+        }
+        None
+    }
+
+    /// Runs `proxy`'s `rules` of the request phase.
+    fn run_request(&mut self, proxy: &Proxy, rules: &[HttpRule], names: Names<'_>) -> Option<Stop> {
+        for rule in rules {
+            let (hit, stop) = self.with_view(names, None, |req| {
+                let hit = rule.cond.as_ref().is_none_or(|c| condition(proxy, c, req));
+                let stop = hit.then(|| answer_of(&rule.action, req, false)).flatten();
+                (hit, stop)
+            });
+            if let Some(stop) = stop {
+                return Some(stop);
+            }
+            if hit {
+                self.request_action(&rule.action, names);
+            }
+        }
+        None
+    }
+
+    /// Does what a request-phase action changes.
+    fn request_action(&mut self, action: &HttpAction, names: Names<'_>) {
+        let render = |txn: &Self, f: &Format| txn.with_view(names, None, |req| f.render(req));
+        match action {
+            HttpAction::SetHeader { name, value, add } => {
+                let value = render(self, value);
+                self.header_edit(header_step(name, value, *add));
+            }
+            HttpAction::DelHeader { name, how } => {
+                let gone: Vec<String> = matching_names(&self.headers, name, how);
+                for n in gone {
+                    self.header_edit(Edit::Del(n));
+                }
+            }
+            HttpAction::ReplaceHeader {
+                name,
+                pattern,
+                with,
+                each_value,
+            } => {
+                let with = backrefs(&render(self, with));
+                let values = rewritten(&self.headers, name, pattern.regex(), &with, *each_value);
+                if let Some(values) = values {
+                    self.header_edit(Edit::Rewrite(name.clone(), values));
+                }
+            }
+            HttpAction::SetLine(part, fmt) => {
+                let value = render(self, fmt);
+                self.set_line(*part, &value);
+            }
+            HttpAction::ReplaceLine(part, pattern, fmt) => {
+                let with = backrefs(&render(self, fmt));
+                // haproxy replaces the whole part with the expansion.
+                let current = line_part(&self.uri, *part).to_owned();
+                if let Some(c) = pattern.regex().captures(&current) {
+                    let mut new = String::new();
+                    c.expand(&with, &mut new);
+                    self.set_line(*part, &new);
+                }
+            }
+            HttpAction::SetVar(name, expr) => {
+                let v = self.with_view(names, None, |req| expr.eval(req).map(Value::into_owned));
+                if let Some(v) = v {
+                    self.vars.set(name, v);
+                }
+            }
+            HttpAction::SetVarFmt(name, fmt) => {
+                let v = render(self, fmt);
+                self.vars.set(name, Value::string(v));
+            }
+            HttpAction::UnsetVar(name) => self.vars.unset(name),
+            HttpAction::SetSrc(expr) => {
+                if let Some(ip) = self.with_view(names, None, |req| expr.eval(req)?.to_ip()) {
+                    self.client = Some(ip);
+                }
+            }
+            HttpAction::SetDst(expr) => {
+                if let Some(ip) = self.with_view(names, None, |req| expr.eval(req)?.to_ip()) {
+                    let port = self.dst.map_or(0, |d| d.port());
+                    self.dst = Some(SocketAddr::new(ip, port));
+                }
+            }
+            HttpAction::SetSrcPort(expr) => {
+                let port = self.with_view(names, None, |req| expr.eval(req)?.to_int());
+                if let Some(p) = port.and_then(|p| u16::try_from(p).ok()) {
+                    self.src_port = Some(p);
+                }
+            }
+            HttpAction::SetDstPort(expr) => {
+                let port = self.with_view(names, None, |req| expr.eval(req)?.to_int());
+                if let (Some(p), Some(dst)) =
+                    (port.and_then(|p| u16::try_from(p).ok()), self.dst.as_mut())
+                {
+                    dst.set_port(p);
+                }
+            }
+            HttpAction::Allow
+            | HttpAction::Deny(_)
+            | HttpAction::Return(_)
+            | HttpAction::Redirect(_)
+            | HttpAction::SetStatus { .. } => {}
+        }
+    }
+
+    /// Applies a header step to the working copy and records it.
+    fn header_edit(&mut self, edit: Edit) {
+        apply_headers(
+            &mut self.headers,
+            std::slice::from_ref(&edit),
+            str::to_owned,
+        );
+        self.edits.push(edit);
+    }
+
+    /// Replaces `part` of the request line with `value`.
+    fn set_line(&mut self, part: LinePart, value: &str) {
+        if part == LinePart::Method {
+            self.method = value.to_owned();
+            self.edits.push(Edit::Method(value.to_owned()));
+            return;
+        }
+        let pq = path_and_query(&self.uri);
+        let authority = &self.uri[..self.uri.len() - pq.len()];
+        let (path, query) = match pq.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (pq, None),
+        };
+        let uri = match part {
+            LinePart::Path => match query {
+                Some(q) => format!("{authority}{value}?{q}"),
+                None => format!("{authority}{value}"),
+            },
+            LinePart::Pathq => format!("{authority}{value}"),
+            LinePart::Query => match value.strip_prefix('?').unwrap_or(value) {
+                "" => format!("{authority}{path}"),
+                q => format!("{authority}{path}?{q}"),
+            },
+            LinePart::Uri | LinePart::Method => value.to_owned(),
+        };
+        self.uri.clone_from(&uri);
+        self.edits.push(Edit::Uri(uri));
+    }
+
+    /// Runs `proxy`'s response-phase `rules` (`http-response` or
+    /// `http-after-response`) on `res`.
+    pub fn run_response(
+        &mut self,
+        proxy: &Proxy,
+        rules: &[HttpRule],
+        names: Names<'_>,
+        res: &mut ResponseDraft,
+    ) -> Option<Stop> {
+        for rule in rules {
+            let (hit, stop) = self.with_view(names, Some(res), |req| {
+                let hit = rule.cond.as_ref().is_none_or(|c| condition(proxy, c, req));
+                let stop = hit.then(|| answer_of(&rule.action, req, true)).flatten();
+                (hit, stop)
+            });
+            if let Some(stop) = stop {
+                return Some(stop);
+            }
+            if !hit {
+                continue;
+            }
+            let render = |txn: &Self, res: &ResponseDraft, f: &Format| {
+                txn.with_view(names, Some(res), |req| f.render(req))
+            };
+            let edit = match &rule.action {
+                HttpAction::SetHeader { name, value, add } => {
+                    Some(header_step(name, render(self, res, value), *add))
+                }
+                HttpAction::DelHeader { name, how } => {
+                    for n in matching_names(&res.headers, name, how) {
+                        res.apply(Edit::Del(n));
+                    }
+                    None
+                }
+                HttpAction::ReplaceHeader {
+                    name,
+                    pattern,
+                    with,
+                    each_value,
+                } => {
+                    let with = backrefs(&render(self, res, with));
+                    rewritten(&res.headers, name, pattern.regex(), &with, *each_value)
+                        .map(|values| Edit::Rewrite(name.clone(), values))
+                }
+                HttpAction::SetStatus { status, reason } => {
+                    res.status = *status;
+                    Some(Edit::Status(*status, reason.clone()))
+                }
+                HttpAction::SetVar(name, expr) => {
+                    let v = self.with_view(names, Some(res), |req| {
+                        expr.eval(req).map(Value::into_owned)
+                    });
+                    if let Some(v) = v {
+                        self.vars.set(name, v);
+                    }
+                    None
+                }
+                HttpAction::SetVarFmt(name, fmt) => {
+                    let v = render(self, res, fmt);
+                    self.vars.set(name, Value::string(v));
+                    None
+                }
+                HttpAction::UnsetVar(name) => {
+                    self.vars.unset(name);
+                    None
+                }
+                _ => None,
+            };
+            if let Some(edit) = edit {
+                res.apply(edit);
+            }
+        }
+        None
+    }
+}
+
+impl ResponseDraft {
+    /// Applies `edit` to the working copy and records it.
+    fn apply(&mut self, edit: Edit) {
+        apply_headers(
+            &mut self.headers,
+            std::slice::from_ref(&edit),
+            str::to_owned,
+        );
+        self.edits.push(edit);
+    }
+}
+
+/// `set-header` or `add-header` as a step.
+fn header_step(name: &str, value: String, add: bool) -> Edit {
+    if add {
+        Edit::Add(name.to_owned(), value)
+    } else {
+        Edit::Set(name.to_owned(), value)
+    }
+}
+
+/// The part of target `uri` a `replace-*` action matches.
+fn line_part(uri: &str, part: LinePart) -> &str {
+    let pq = path_and_query(uri);
+    match part {
+        LinePart::Path => pq.split('?').next().unwrap_or(pq),
+        LinePart::Pathq => pq,
+        LinePart::Query => pq.split_once('?').map_or("", |(_, q)| q),
+        LinePart::Uri | LinePart::Method => uri,
+    }
+}
+
+/// The distinct header names of `headers` that `del-header` removes.
+fn matching_names(headers: &[(String, String)], name: &str, how: &NameMatch) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (n, _) in headers {
+        let hit = match how {
+            NameMatch::Str => n.eq_ignore_ascii_case(name),
+            NameMatch::Beg => n.starts_with(name),
+            NameMatch::End => n.ends_with(name),
+            NameMatch::Sub => n.contains(name),
+            NameMatch::Reg(p) => p.regex().is_match(n),
+        };
+        if hit && !out.contains(n) {
+            out.push(n.clone());
+        }
+    }
+    out
+}
+
+/// The new values of header `name` after `replace-header` (whole values)
+/// or `replace-value` (each comma-separated value); `None` when no value
+/// matched.
+fn rewritten(
+    headers: &[(String, String)],
+    name: &str,
+    re: &regex::Regex,
+    with: &str,
+    each_value: bool,
+) -> Option<Vec<String>> {
+    let mut changed = false;
+    let mut replace = |v: &str| -> String {
+        // As haproxy: a value the regex matches anywhere becomes the
+        // expansion of the replacement.
+        match re.captures(v) {
+            Some(c) => {
+                changed = true;
+                let mut out = String::new();
+                c.expand(with, &mut out);
+                out
+            }
+            None => v.to_owned(),
+        }
+    };
+    let values: Vec<String> = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| {
+            if each_value {
+                v.split(',')
+                    .map(|part| replace(part.trim()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            } else {
+                replace(v)
+            }
+        })
+        .collect();
+    changed.then_some(values)
+}
+
+/// The stop an action makes when its condition holds: `allow`, or the
+/// answer of `deny`, `return` or `redirect`. `response`: in a response
+/// phase.
+fn answer_of(action: &HttpAction, req: &RequestHead<'_>, response: bool) -> Option<Stop> {
+    let (by_rule, local) = if response { ("PH", "LH") } else { ("PR", "LR") };
+    Some(match action {
+        HttpAction::Allow => Stop::Allow,
+        HttpAction::Deny(reply) => Stop::Answer(Answer {
+            status: reply.status,
+            termination: by_rule,
+            reply: reply::render(reply, req, true),
+        }),
+        HttpAction::Return(reply) => Stop::Answer(Answer {
+            status: reply.status,
+            termination: local,
+            reply: reply::render(reply, req, false),
+        }),
+        HttpAction::Redirect(r) => {
+            let rendered = reply::redirect(r, req)?;
+            Stop::Answer(Answer {
+                status: rendered.status,
+                termination: local,
+                reply: Some(rendered),
+            })
+        }
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests;

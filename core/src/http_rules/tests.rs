@@ -1,0 +1,194 @@
+use super::*;
+use crate::config::haproxy::{parse, HaproxyConfig, ParseOptions};
+
+fn config(rules: &str) -> HaproxyConfig {
+    let text = format!(
+        "defaults\n mode http\n timeout client 1s\n timeout server 1s\n timeout connect 1s\nfrontend fe\n bind :80\n{rules}\n default_backend be\nbackend be\n server s 127.0.0.1:8080\n"
+    );
+    let parsed = parse(&[("t.cfg", &text)], &ParseOptions::default());
+    parsed
+        .config
+        .unwrap_or_else(|| panic!("{:?}", parsed.diagnostics))
+}
+
+fn run(rules: &str, uri: &str, headers: &[(&str, &str)]) -> (Txn, Option<Answer>) {
+    let cfg = config(rules);
+    let fe = cfg.frontend("fe").expect("fe");
+    let head = RequestHead {
+        method: "GET",
+        uri,
+        headers,
+        client: Some("10.0.0.1".parse().expect("valid")),
+        payload: &[],
+        around: Around::default(),
+    };
+    let mut txn = Txn::new(&head);
+    let names = Names {
+        frontend: "fe",
+        ..Names::default()
+    };
+    let stop = txn.request_phase(fe, names);
+    (txn, stop)
+}
+
+#[test]
+fn a_deny_stops_the_rules_and_answers_403() {
+    let (txn, stop) = run(
+        " http-request deny if { path_beg /admin }\n http-request set-header x-after 1",
+        "/admin/x",
+        &[],
+    );
+    assert_eq!(
+        stop,
+        Some(Answer {
+            status: 403,
+            termination: "PR",
+            reply: None
+        })
+    );
+    assert!(txn.edits.is_empty(), "no rule after the deny ran");
+    let (txn, stop) = run(
+        " http-request deny if { path_beg /admin }\n http-request set-header x-after 1",
+        "/public",
+        &[],
+    );
+    assert_eq!(stop, None);
+    assert_eq!(txn.edits, [Edit::Set("x-after".into(), "1".into())]);
+}
+
+#[test]
+fn headers_change_in_order_and_later_rules_see_them() {
+    let (txn, _) = run(
+        " http-request set-header x-a %[req.hdr(host),lower]\n http-request add-header x-b seen if { req.hdr(x-a) -m str example.com }\n http-request del-header x-drop\n http-request replace-value x-list ^a(.*) z\\1",
+        "/",
+        &[("Host", "Example.COM"), ("X-Drop", "1"), ("x-list", "a1, b, a2")],
+    );
+    assert_eq!(
+        txn.edits,
+        [
+            Edit::Set("x-a".into(), "example.com".into()),
+            Edit::Add("x-b".into(), "seen".into()),
+            Edit::Del("x-drop".into()),
+            Edit::Rewrite("x-list".into(), vec!["z1, b, z2".into()]),
+        ]
+    );
+}
+
+#[test]
+fn the_request_line_changes_by_part() {
+    let (txn, _) = run(
+        " http-request set-path /new\n http-request set-query q=2\n http-request set-method POST",
+        "/old?q=1",
+        &[],
+    );
+    assert_eq!(
+        (txn.method.as_str(), txn.uri.as_str()),
+        ("POST", "/new?q=2")
+    );
+    let (txn, _) = run(
+        " http-request replace-path /api/(.*) /v2/\\1",
+        "/api/users?x",
+        &[],
+    );
+    assert_eq!(txn.uri, "/v2/users?x");
+}
+
+#[test]
+fn variables_addresses_and_returns() {
+    let (txn, stop) = run(
+        " http-request set-var(txn.p) path\n http-request set-src hdr(x-src)\n http-request return status 200 content-type text/plain lf-string \"%[var(txn.p)] from %[src]\" hdr x-empty \"%[req.hdr(none)]\" hdr x-v \"%[var(txn.p)]\"",
+        "/p",
+        &[("x-src", "192.0.2.7")],
+    );
+    assert_eq!(txn.client, Some("192.0.2.7".parse().expect("valid")));
+    let Some(a) = stop else { panic!("{stop:?}") };
+    assert_eq!((a.status, a.termination), (200, "LR"));
+    let r = a.reply.expect("a written reply");
+    assert_eq!(String::from_utf8_lossy(&r.body), "/p from 192.0.2.7");
+    assert_eq!(
+        r.headers,
+        [
+            ("content-type".to_owned(), "text/plain".to_owned()),
+            ("x-v".to_owned(), "/p".to_owned())
+        ],
+        "a header whose value is empty is left out"
+    );
+}
+
+#[test]
+fn redirects_build_the_location() {
+    let loc = |rule: &str, uri: &str| {
+        let (_, stop) = run(rule, uri, &[("host", "example.com")]);
+        match stop {
+            Some(a) => {
+                let r = a.reply.expect("reply");
+                (r.status, r.headers[0].1.clone())
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        loc(" http-request redirect scheme https code 301", "/a?b"),
+        (301, "https://example.com/a?b".into())
+    );
+    assert_eq!(
+        loc(
+            " http-request redirect prefix /v2 drop-query append-slash",
+            "/a?b"
+        ),
+        (302, "/v2/a/".into())
+    );
+    assert_eq!(
+        loc(" redirect location /moved", "/x"),
+        (302, "/moved".into())
+    );
+}
+
+#[test]
+fn maps_and_pattern_files_are_read_through_the_callers_reader() {
+    fn read(path: &str) -> std::io::Result<Vec<u8>> {
+        match path {
+            "hosts.map" => Ok(b"# host to backend\nexample.com be_a\n".to_vec()),
+            "bad.lst" => Ok(b"10.0.0.0/8\n\n# comment\n".to_vec()),
+            _ => Err(std::io::ErrorKind::NotFound.into()),
+        }
+    }
+    let text = "defaults\n mode http\nfrontend fe\n bind :80\n acl bad src -f bad.lst\n http-request deny if bad\n http-request set-header x-be %[req.hdr(host),lower,map(hosts.map,none)]\n default_backend be\nbackend be\n server s 127.0.0.1:8080\n";
+    let opts = ParseOptions {
+        files: Some(read),
+        ..ParseOptions::default()
+    };
+    let parsed = parse(&[("t.cfg", text)], &opts);
+    let cfg = parsed.config.expect("parses");
+    let fe = cfg.frontend("fe").expect("fe");
+    let run = |client: &str, host: &str| {
+        let headers = [("host", host)];
+        let head = RequestHead {
+            method: "GET",
+            uri: "/",
+            headers: &headers,
+            client: Some(client.parse().expect("ip")),
+            payload: &[],
+            around: Around::default(),
+        };
+        let mut txn = Txn::new(&head);
+        let stop = txn.request_phase(fe, Names::default());
+        (stop.map(|a| a.status), txn.edits)
+    };
+    assert_eq!(
+        run("10.1.1.1", "x").0,
+        Some(403),
+        "the pattern file's network"
+    );
+    assert_eq!(
+        run("192.0.2.1", "Example.COM"),
+        (None, vec![Edit::Set("x-be".into(), "be_a".into())])
+    );
+    assert_eq!(
+        run("192.0.2.1", "other").1,
+        vec![Edit::Set("x-be".into(), "none".into())],
+        "the map's default"
+    );
+    let missing = parse(&[("t.cfg", &text.replace("hosts.map", "nope.map"))], &opts);
+    assert!(missing.config.is_none(), "a missing map file is an error");
+}

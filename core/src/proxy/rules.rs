@@ -1,0 +1,174 @@
+//! Where HTTP rules meet the request flow: a frontend's request rules,
+//! routing on what they left, the backend's request rules, the
+//! forwarding headers (`option forwardfor`, `option originalto`), then,
+//! on the response, `http-response` and `http-after-response` rules.
+
+use super::forwardfor::adds_forwarded_for;
+use crate::config::haproxy::{Forwardfor, Proxy};
+use crate::http_rules::{apply_headers, Answer, Edit, Names, Rendered, ResponseDraft, Stop, Txn};
+use crate::route::RequestHead;
+use std::net::IpAddr;
+
+/// How core changes what the client gets.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Rewrite {
+    /// The whole response a rule wrote (`return`, `redirect`, a `deny`
+    /// with a body), already edited; `None`: the server's response or
+    /// haproxy's page, changed by `edits`.
+    pub reply: Option<Rendered>,
+    /// Changes to the response head, in order.
+    pub edits: Vec<Edit>,
+}
+
+/// True when `p` has rules of the request phase.
+pub(super) fn has_request_rules(p: &Proxy) -> bool {
+    !p.http_request.is_empty() || !p.redirects.is_empty()
+}
+
+/// True when `p` has rules of the response phases.
+pub(super) fn has_response_rules(p: &Proxy) -> bool {
+    !p.http_response.is_empty() || !p.http_after_response.is_empty()
+}
+
+/// The names samples see for `frontend`, `backend` and `server`.
+pub(super) fn names(
+    proxies: &[Proxy],
+    frontend: usize,
+    backend: Option<usize>,
+    server: Option<usize>,
+) -> Names<'_> {
+    let name = |i: Option<usize>| {
+        i.and_then(|i| proxies.get(i))
+            .map_or("", |p| p.name.as_str())
+    };
+    let server_name = backend
+        .and_then(|b| proxies.get(b)?.servers.get(server?))
+        .map_or("", |s| s.name.as_str());
+    Names {
+        frontend: name(Some(frontend)),
+        backend: name(backend),
+        server: server_name,
+        server_id: server.and_then(|i| u32::try_from(i + 1).ok()),
+    }
+}
+
+/// The `X-Forwarded-For` and `X-Original-To` headers a request gets on
+/// its way to `backend`, from the addresses rules left: the backend's
+/// option, else the frontend's.
+pub(super) fn forwarding(
+    fe: &Proxy,
+    be: &Proxy,
+    head: &RequestHead<'_>,
+    txn: Option<&Txn>,
+) -> Vec<Edit> {
+    let client = txn.map_or(head.client, |t| t.client);
+    let dst = txn.map_or(head.around.dst, |t| t.dst);
+    let present = |name: &str| match txn {
+        Some(t) => t.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)),
+        None => head
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name)),
+    };
+    let mut out = Vec::new();
+    let mut add = |f: Option<&Forwardfor>, addr: Option<IpAddr>| {
+        if let (Some(f), Some(addr)) = (f, addr) {
+            let name = f.header.to_ascii_lowercase();
+            if adds_forwarded_for(f, addr, present(&name)) {
+                out.push(Edit::Add(name, addr.to_string()));
+            }
+        }
+    };
+    let pick = |get: fn(&Proxy) -> Option<&Forwardfor>| get(be).or_else(|| get(fe));
+    add(pick(|p| p.options.forwardfor.as_ref()), client);
+    add(pick(|p| p.options.originalto.as_ref()), dst.map(|d| d.ip()));
+    out
+}
+
+/// The chain of proxies a response passes, backend first, each once.
+fn chain(proxies: &[Proxy], frontend: usize, backend: Option<usize>) -> Vec<&Proxy> {
+    let mut out: Vec<&Proxy> = backend.and_then(|b| proxies.get(b)).into_iter().collect();
+    if backend != Some(frontend) {
+        out.extend(proxies.get(frontend));
+    }
+    out
+}
+
+/// Runs the `http-response` rules (unless `generated`) then the
+/// `http-after-response` rules of the backend and the frontend on a
+/// response with `status` and `headers`. `Err`: an `http-response` rule
+/// answered instead.
+pub(super) fn response_phase(
+    proxies: &[Proxy],
+    (frontend, backend, server): (usize, Option<usize>, Option<usize>),
+    txn: &mut Txn,
+    res: &mut ResponseDraft,
+    generated: bool,
+) -> Result<(), Answer> {
+    let names = names(proxies, frontend, backend, server);
+    let chain = chain(proxies, frontend, backend);
+    if !generated {
+        for p in &chain {
+            if let Some(Stop::Answer(a)) = txn.run_response(p, &p.http_response, names, res) {
+                return Err(a);
+            }
+        }
+    }
+    for p in &chain {
+        txn.run_response(p, &p.http_after_response, names, res);
+    }
+    Ok(())
+}
+
+/// What `http-after-response` rules make of an answer haproxy gives
+/// itself: `reply` when a rule wrote it, else haproxy's page for
+/// `status`. `None` when nothing changes it.
+pub(super) fn after_answer(
+    proxies: &[Proxy],
+    at: (usize, Option<usize>, Option<usize>),
+    txn: &mut Txn,
+    status: u16,
+    reply: Option<Rendered>,
+) -> Option<Box<Rewrite>> {
+    let (frontend, backend, _) = at;
+    let any = chain(proxies, frontend, backend)
+        .iter()
+        .any(|p| !p.http_after_response.is_empty());
+    if !any {
+        return reply.map(|r| {
+            Box::new(Rewrite {
+                reply: Some(r),
+                edits: Vec::new(),
+            })
+        });
+    }
+    let mut res = ResponseDraft {
+        status,
+        headers: reply.as_ref().map_or_else(
+            || {
+                vec![
+                    ("cache-control".to_owned(), "no-cache".to_owned()),
+                    ("content-type".to_owned(), "text/html".to_owned()),
+                ]
+            },
+            |r| r.headers.clone(),
+        ),
+        edits: Vec::new(),
+    };
+    let _ = response_phase(proxies, at, txn, &mut res, true);
+    let rewrite = match reply {
+        Some(mut r) => {
+            apply_headers(&mut r.headers, &res.edits, str::to_owned);
+            r.status = res.status;
+            Rewrite {
+                reply: Some(r),
+                edits: Vec::new(),
+            }
+        }
+        None => Rewrite {
+            reply: None,
+            edits: res.edits,
+        },
+    };
+    Some(Box::new(rewrite))
+}

@@ -1,0 +1,399 @@
+//! Sample fetches: what a sample expression starts from.
+
+use super::expr::Call;
+use super::vars::VarName;
+use super::Value;
+use crate::route::{path_and_query, RequestHead};
+use serde::Serialize;
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+/// Which message a header fetch reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The request.
+    Req,
+    /// The response.
+    Res,
+}
+
+/// A fetch haven evaluates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fetch {
+    /// `str(x)`, `int(n)`, `bool(b)`, `ipv4(a)`, `ipv6(a)`: a constant.
+    Constant(Constant),
+    /// `src`: the client's address.
+    Src,
+    /// `src_port`.
+    SrcPort,
+    /// `dst`: the address the client connected to.
+    Dst,
+    /// `dst_port`.
+    DstPort,
+    /// `method`.
+    Method,
+    /// `path`: the path, without the query.
+    Path,
+    /// `pathq`: path and query.
+    Pathq,
+    /// `query`: past the `?`.
+    Query,
+    /// `url`: the target as sent.
+    Url,
+    /// `base`: `Host` then the path.
+    Base,
+    /// `url_param(name[,delim])`.
+    UrlParam {
+        /// Parameter name.
+        name: String,
+        /// Delimiter between parameters (`&`).
+        delim: char,
+    },
+    /// `hdr(name[,occ])` and friends; `full`: `fhdr`, no split on commas.
+    Hdr {
+        /// Request or response.
+        side: Side,
+        /// Header name (lower case).
+        name: String,
+        /// Which occurrence; `None`: all in ACLs, the last as a sample.
+        occ: Option<i64>,
+        /// Values are not split on commas.
+        full: bool,
+    },
+    /// `hdr_ip(name[,occ])`: a header's value as an address.
+    HdrIp {
+        /// Request or response.
+        side: Side,
+        /// Header name (lower case).
+        name: String,
+        /// Which occurrence (the last when `None`).
+        occ: Option<i64>,
+    },
+    /// `hdr_cnt(name)`: how many values.
+    HdrCnt {
+        /// Request or response.
+        side: Side,
+        /// Header name (lower case).
+        name: String,
+        /// Values are not split on commas.
+        full: bool,
+    },
+    /// `cook(name)`: a cookie of the request.
+    Cookie(String),
+    /// `status`: the response status.
+    Status,
+    /// `req.ver`.
+    ReqVer,
+    /// `req.body`: the request body when it was read whole.
+    ReqBody,
+    /// `req.body_len`.
+    ReqBodyLen,
+    /// `var(name[,default])`.
+    Var(VarName, Option<String>),
+    /// `fe_name`.
+    FeName,
+    /// `be_name`.
+    BeName,
+    /// `srv_name`.
+    SrvName,
+    /// `srv_id`.
+    SrvId,
+    /// `ssl_fc`: the client connection is TLS (never yet).
+    SslFc,
+}
+
+/// A constant fetch's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Constant {
+    /// `str(...)`.
+    Str(String),
+    /// `int(...)`.
+    Int(i64),
+    /// `bool(...)`, `always_true`, `always_false`.
+    Bool(bool),
+    /// `ipv4(...)`, `ipv6(...)`.
+    Ip(IpAddr),
+}
+
+/// The fetch named by `call`: `Ok(None)` when haven does not know it.
+pub(crate) fn parse(call: &Call) -> Result<Option<Fetch>, String> {
+    let name = call.name.as_str();
+    let arg = |i: usize| call.args.get(i).map(String::as_str);
+    let need = |i: usize| {
+        arg(i)
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| format!("fetch method '{name}' : missing argument {}", i + 1))
+    };
+    let int = |i: usize| -> Result<Option<i64>, String> {
+        arg(i)
+            .map(|a| {
+                a.trim()
+                    .parse()
+                    .map_err(|_| format!("fetch method '{name}' : expects an integer, got '{a}'"))
+            })
+            .transpose()
+    };
+    let header = |side, full| -> Result<Fetch, String> {
+        Ok(Fetch::Hdr {
+            side,
+            name: need(0)?.to_ascii_lowercase(),
+            occ: int(1)?,
+            full,
+        })
+    };
+    let count = |side, full| -> Result<Fetch, String> {
+        Ok(Fetch::HdrCnt {
+            side,
+            name: arg(0).unwrap_or("").to_ascii_lowercase(),
+            full,
+        })
+    };
+    Ok(Some(match name {
+        "str" => Fetch::Constant(Constant::Str(arg(0).unwrap_or("").to_owned())),
+        "int" => Fetch::Constant(Constant::Int(int(0)?.unwrap_or(0))),
+        "bool" => Fetch::Constant(Constant::Bool(
+            Value::string(arg(0).unwrap_or("0")).to_int() != Some(0),
+        )),
+        "always_true" => Fetch::Constant(Constant::Bool(true)),
+        "always_false" => Fetch::Constant(Constant::Bool(false)),
+        "ipv4" | "ipv6" => {
+            let a = need(0)?;
+            let ip = a
+                .parse::<IpAddr>()
+                .ok()
+                .filter(|ip| ip.is_ipv4() == (name == "ipv4"))
+                .ok_or_else(|| format!("fetch method '{name}' : invalid address '{a}'"))?;
+            Fetch::Constant(Constant::Ip(ip))
+        }
+        "src" => Fetch::Src,
+        "src_port" => Fetch::SrcPort,
+        "dst" => Fetch::Dst,
+        "dst_port" => Fetch::DstPort,
+        "method" => Fetch::Method,
+        "path" => Fetch::Path,
+        "pathq" => Fetch::Pathq,
+        "query" => Fetch::Query,
+        "url" => Fetch::Url,
+        "base" => Fetch::Base,
+        "url_param" | "urlp" => Fetch::UrlParam {
+            name: need(0)?.to_owned(),
+            delim: arg(1).and_then(|d| d.chars().next()).unwrap_or('&'),
+        },
+        "hdr" | "req.hdr" => header(Side::Req, false)?,
+        "fhdr" | "req.fhdr" => header(Side::Req, true)?,
+        "res.hdr" | "shdr" => header(Side::Res, false)?,
+        "res.fhdr" => header(Side::Res, true)?,
+        "hdr_ip" | "req.hdr_ip" | "res.hdr_ip" | "shdr_ip" => Fetch::HdrIp {
+            side: if matches!(name, "res.hdr_ip" | "shdr_ip") {
+                Side::Res
+            } else {
+                Side::Req
+            },
+            name: need(0)?.to_ascii_lowercase(),
+            occ: int(1)?,
+        },
+        "hdr_cnt" | "req.hdr_cnt" => count(Side::Req, false)?,
+        "req.fhdr_cnt" => count(Side::Req, true)?,
+        "res.hdr_cnt" | "shdr_cnt" => count(Side::Res, false)?,
+        "res.fhdr_cnt" => count(Side::Res, true)?,
+        "cook" | "req.cook" => Fetch::Cookie(arg(0).unwrap_or("").to_owned()),
+        "status" => Fetch::Status,
+        "req.ver" | "req_ver" => Fetch::ReqVer,
+        "req.body" => Fetch::ReqBody,
+        "req.body_len" => Fetch::ReqBodyLen,
+        "var" => Fetch::Var(
+            VarName::parse(need(0)?).map_err(|e| format!("fetch method 'var' : {e}"))?,
+            arg(1).map(str::to_owned),
+        ),
+        "fe_name" => Fetch::FeName,
+        "be_name" => Fetch::BeName,
+        "srv_name" => Fetch::SrvName,
+        "srv_id" => Fetch::SrvId,
+        "ssl_fc" => Fetch::SslFc,
+        _ => return Ok(None),
+    }))
+}
+
+impl Fetch {
+    /// Calls `each` with every value the fetch yields (every occurrence
+    /// of a header, for ACLs) until it returns true; true when it did.
+    pub fn each<'a>(&self, req: &RequestHead<'a>, each: &mut dyn FnMut(Value<'a>) -> bool) -> bool {
+        match self {
+            Self::Hdr {
+                side,
+                name,
+                occ,
+                full,
+            } => {
+                let values = header_values(req, *side, name, *full);
+                match occ {
+                    None | Some(0) => values
+                        .into_iter()
+                        .any(|v| each(Value::Str(Cow::Borrowed(v)))),
+                    Some(n) => {
+                        pick(&values, *n).is_some_and(|v| each(Value::Str(Cow::Borrowed(v))))
+                    }
+                }
+            }
+            Self::UrlParam { name, delim } => params(req, *delim)
+                .filter(|(n, _)| n == name)
+                .any(|(_, v)| each(Value::Str(Cow::Borrowed(v)))),
+            Self::Cookie(name) => cookies(req)
+                .filter(|(n, _)| name.is_empty() || n == name)
+                .any(|(_, v)| each(Value::Str(Cow::Borrowed(v)))),
+            other => other.eval(req).is_some_and(each),
+        }
+    }
+
+    /// The fetch's one value as a sample (the last occurrence of a
+    /// header); `None` when there is none.
+    pub fn eval<'a>(&self, req: &RequestHead<'a>) -> Option<Value<'a>> {
+        let around = &req.around;
+        let text = |s: &'a str| Some(Value::Str(Cow::Borrowed(s)));
+        match self {
+            Self::Constant(c) => Some(match c {
+                Constant::Str(s) => Value::string(s.clone()),
+                Constant::Int(n) => Value::Int(*n),
+                Constant::Bool(b) => Value::Bool(*b),
+                Constant::Ip(ip) => Value::Ip(*ip),
+            }),
+            Self::Src => req.client.map(Value::Ip),
+            Self::SrcPort => around.src_port.map(|p| Value::Int(p.into())),
+            Self::Dst => around.dst.map(|d| Value::Ip(d.ip())),
+            Self::DstPort => around.dst.map(|d| Value::Int(d.port().into())),
+            Self::Method => text(req.method),
+            Self::Path => text(req.path()),
+            Self::Pathq => text(path_and_query(req.uri)),
+            Self::Query => req.uri.split_once('?').and_then(|(_, q)| text(q)),
+            Self::Url => text(req.uri),
+            Self::Base => {
+                let host = header_values(req, Side::Req, "host", true)
+                    .pop()
+                    .unwrap_or("");
+                Some(Value::string(format!("{host}{}", req.path())))
+            }
+            Self::UrlParam { name, delim } => params(req, *delim)
+                .find(|(n, _)| n == name)
+                .and_then(|(_, v)| text(v)),
+            Self::Hdr {
+                side,
+                name,
+                occ,
+                full,
+            } => {
+                let values = header_values(req, *side, name, *full);
+                pick(&values, occ.unwrap_or(-1)).and_then(&text)
+            }
+            Self::HdrIp { side, name, occ } => {
+                let values = header_values(req, *side, name, false);
+                let v = pick(&values, occ.unwrap_or(-1))?;
+                v.parse().ok().map(Value::Ip)
+            }
+            Self::HdrCnt { side, name, full } => Some(Value::Int(
+                header_values(req, *side, name, *full).len() as i64,
+            )),
+            Self::Cookie(name) => cookies(req)
+                .find(|(n, _)| name.is_empty() || n == name)
+                .and_then(|(_, v)| text(v)),
+            Self::Status => around.response.map(|r| Value::Int(r.status.into())),
+            Self::ReqVer => text("1.1"),
+            Self::ReqBody => Some(Value::Bin(Cow::Borrowed(req.payload))),
+            Self::ReqBodyLen => Some(Value::Int(req.payload.len() as i64)),
+            Self::Var(name, default) => match around.vars.and_then(|v| v.get(name)) {
+                Some(v) => Some(v.clone()),
+                None => default.as_ref().map(|d| Value::string(d.clone())),
+            },
+            Self::FeName => text(around.frontend),
+            Self::BeName => {
+                (!around.backend.is_empty()).then_some(Value::Str(Cow::Borrowed(around.backend)))
+            }
+            Self::SrvName => {
+                (!around.server.is_empty()).then_some(Value::Str(Cow::Borrowed(around.server)))
+            }
+            Self::SrvId => around.server_id.map(|i| Value::Int(i.into())),
+            Self::SslFc => Some(Value::Bool(false)),
+        }
+    }
+
+    /// The type of what the fetch yields, which sets an ACL's default
+    /// match method.
+    pub fn yields_int(&self) -> bool {
+        matches!(
+            self,
+            Self::SrcPort
+                | Self::DstPort
+                | Self::HdrCnt { .. }
+                | Self::Status
+                | Self::ReqBodyLen
+                | Self::SrvId
+                | Self::Constant(Constant::Int(_))
+        )
+    }
+
+    /// The fetch yields an address.
+    pub fn yields_ip(&self) -> bool {
+        matches!(
+            self,
+            Self::Src | Self::Dst | Self::HdrIp { .. } | Self::Constant(Constant::Ip(_))
+        )
+    }
+
+    /// The fetch yields a boolean.
+    pub fn yields_bool(&self) -> bool {
+        matches!(self, Self::SslFc | Self::Constant(Constant::Bool(_)))
+    }
+}
+
+/// The `occ`-th value (1 first, -1 last).
+fn pick<'a>(values: &[&'a str], occ: i64) -> Option<&'a str> {
+    let i = if occ > 0 {
+        usize::try_from(occ - 1).ok()?
+    } else {
+        values.len().checked_sub(usize::try_from(-occ).ok()?)?
+    };
+    values.get(i).copied()
+}
+
+/// Values of header `name` on `side`, split on commas unless `full`.
+fn header_values<'a>(req: &RequestHead<'a>, side: Side, name: &str, full: bool) -> Vec<&'a str> {
+    let headers = match side {
+        Side::Req => req.headers,
+        Side::Res => req.around.response.map_or(&[][..], |r| r.headers),
+    };
+    let mut out = Vec::new();
+    for (n, v) in headers {
+        if !name.is_empty() && !n.eq_ignore_ascii_case(name) {
+            continue;
+        }
+        if full {
+            out.push(v.trim());
+        } else {
+            out.extend(v.split(',').map(str::trim));
+        }
+    }
+    out
+}
+
+/// The query's `name=value` pairs.
+fn params<'a>(req: &RequestHead<'a>, delim: char) -> impl Iterator<Item = (&'a str, &'a str)> {
+    let query = req.uri.split_once('?').map_or("", |(_, q)| q);
+    let query = query.split('#').next().unwrap_or("");
+    query
+        .split(delim)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+}
+
+/// The request's cookies, `name=value`.
+fn cookies<'a>(req: &RequestHead<'a>) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+    req.headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+        .flat_map(|(_, v)| v.split(';'))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| c.split_once('=').unwrap_or((c, "")))
+}

@@ -1,0 +1,168 @@
+//! Sample expressions (spec/haproxy.md §1.5; haproxy's configuration
+//! manual §7.3): a fetch and its converters, evaluated on a request (and,
+//! in the response phase, its response), and the log-format strings that
+//! embed them. Rules, ACLs and checks read samples through this module.
+
+mod conv;
+mod expr;
+mod fetch;
+mod format;
+mod map;
+mod matching;
+mod pattern;
+mod value;
+mod vars;
+
+pub use conv::{Arith, Conv, Operand};
+pub use fetch::{Constant, Fetch, Side};
+pub use format::{Alias, Format, Part};
+pub use map::{Map, MapEntry, MapOutput};
+pub use matching::{eq, hex_eq, in_network, int_match, str_match, Match, StrMatch};
+pub use pattern::Pattern;
+pub use value::Value;
+pub use vars::{Scope, VarName, Vars};
+
+pub(crate) use conv::backrefs;
+pub(crate) use expr::split as split_calls;
+
+use crate::route::RequestHead;
+use serde::Serialize;
+
+/// Reads a file a sample expression names (a map), given by the caller:
+/// core reads no files.
+pub type ReadFile = fn(&str) -> std::io::Result<Vec<u8>>;
+use std::net::SocketAddr;
+
+/// What samples see beside the request head: the connection's addresses,
+/// the names of the proxies and server, the variables, and the response
+/// once there is one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Around<'a> {
+    /// The client's port.
+    pub src_port: Option<u16>,
+    /// The address the client connected to.
+    pub dst: Option<SocketAddr>,
+    /// The response, in the response phase.
+    pub response: Option<Response<'a>>,
+    /// Variables set so far.
+    pub vars: Option<&'a Vars>,
+    /// The frontend's name.
+    pub frontend: &'a str,
+    /// The backend's name, once chosen.
+    pub backend: &'a str,
+    /// The server's name, once chosen.
+    pub server: &'a str,
+    /// The server's id (its position in the backend, from 1), once chosen.
+    pub server_id: Option<u32>,
+}
+
+/// A response as samples see it.
+#[derive(Debug, Clone, Copy)]
+pub struct Response<'a> {
+    /// Its status.
+    pub status: u16,
+    /// Its headers in order.
+    pub headers: &'a [(&'a str, &'a str)],
+}
+
+/// Why a sample expression or format was not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// A fetch haven does not know (haproxy may).
+    UnknownFetch(String),
+    /// A converter haven does not know (haproxy may).
+    UnknownConverter(String),
+    /// A `%` variable haven does not know in a format.
+    UnknownAlias(String),
+    /// Malformed: haproxy's message.
+    Bad(String),
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::UnknownFetch(n) => write!(f, "unknown fetch method '{n}'"),
+            Self::UnknownConverter(n) => write!(f, "unknown converter '{n}'"),
+            Self::UnknownAlias(n) => write!(f, "no such format variable '{n}'. If you wanted to emit the '%' character verbatim, you need to use '%%'"),
+            Self::Bad(m) => f.write_str(m),
+        }
+    }
+}
+
+/// A sample expression: a fetch, then converters in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Expr {
+    /// The fetch.
+    pub fetch: Fetch,
+    /// The converters.
+    pub convs: Vec<Conv>,
+}
+
+impl Expr {
+    /// Reads `fetch(args),conv(args),...`; maps are left empty.
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        Self::parse_with(text, None)
+    }
+
+    /// Reads `fetch(args),conv(args),...`, with `files` to read the map
+    /// files it names.
+    pub fn parse_with(text: &str, files: Option<ReadFile>) -> Result<Self, ParseError> {
+        let calls = expr::split(text).map_err(ParseError::Bad)?;
+        let (first, rest) = calls
+            .split_first()
+            .ok_or_else(|| ParseError::Bad(String::new()))?;
+        let fetch = fetch::parse(first)
+            .map_err(ParseError::Bad)?
+            .ok_or_else(|| ParseError::UnknownFetch(first.name.clone()))?;
+        let convs = rest
+            .iter()
+            .map(|c| {
+                conv::parse(c, files)
+                    .map_err(ParseError::Bad)?
+                    .ok_or_else(|| ParseError::UnknownConverter(c.name.clone()))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { fetch, convs })
+    }
+
+    /// The expression's value on `req`, `None` when absent.
+    pub fn eval<'a>(&self, req: &RequestHead<'a>) -> Option<Value<'a>> {
+        let v = self.fetch.eval(req)?;
+        self.convert(v, req)
+    }
+
+    /// True when `hit` holds for any value the expression yields (every
+    /// occurrence of a header, as ACLs see them).
+    pub fn any(&self, req: &RequestHead<'_>, hit: &mut dyn FnMut(&Value<'_>) -> bool) -> bool {
+        self.fetch
+            .each(req, &mut |v| self.convert(v, req).is_some_and(|v| hit(&v)))
+    }
+
+    fn convert<'a>(&self, v: Value<'a>, req: &RequestHead<'_>) -> Option<Value<'a>> {
+        self.convs.iter().try_fold(v, |v, c| c.apply(v, req))
+    }
+
+    /// The match method an ACL uses on this expression when it names none.
+    pub fn default_match(&self) -> Match {
+        if !self.convs.is_empty() {
+            return match self.convs.last() {
+                Some(Conv::Len | Conv::Arith(..) | Conv::Neg | Conv::Strcmp(_)) => Match::Int,
+                Some(Conv::Bool | Conv::Not | Conv::Odd | Conv::Even) => Match::Bool,
+                Some(Conv::Ipmask { .. }) => Match::Ip,
+                _ => Match::Str,
+            };
+        }
+        if self.fetch.yields_int() {
+            Match::Int
+        } else if self.fetch.yields_ip() {
+            Match::Ip
+        } else if self.fetch.yields_bool() {
+            Match::Bool
+        } else {
+            Match::Str
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,109 @@
+use super::*;
+use crate::route::RequestHead;
+
+fn with<T>(headers: &[(&str, &str)], vars: &Vars, f: impl FnOnce(&RequestHead<'_>) -> T) -> T {
+    let req = RequestHead {
+        method: "GET",
+        uri: "/a/b.png?x=1&y=two",
+        headers,
+        client: Some("10.1.2.3".parse().expect("valid")),
+        payload: b"",
+        around: Around {
+            src_port: Some(40000),
+            dst: Some("192.168.0.1:80".parse().expect("valid")),
+            vars: Some(vars),
+            frontend: "fe",
+            backend: "be",
+            ..Around::default()
+        },
+    };
+    f(&req)
+}
+
+fn eval(text: &str) -> Option<String> {
+    let mut vars = Vars::default();
+    vars.set(&VarName::parse("txn.n").expect("valid"), Value::Int(5));
+    let headers = [("Host", "Example.com"), ("X-L", "a, b"), ("x-l", "c")];
+    let expr = Expr::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+    with(&headers, &vars, |req| {
+        expr.eval(req).map(|v| v.to_text().into_owned())
+    })
+}
+
+#[test]
+fn fetches_read_the_request_and_around_it() {
+    assert_eq!(eval("path").as_deref(), Some("/a/b.png"));
+    assert_eq!(eval("query").as_deref(), Some("x=1&y=two"));
+    assert_eq!(eval("url_param(y)").as_deref(), Some("two"));
+    assert_eq!(eval("hdr(host)").as_deref(), Some("Example.com"));
+    assert_eq!(eval("hdr(x-l)").as_deref(), Some("c"), "the last value");
+    assert_eq!(eval("hdr(x-l,1)").as_deref(), Some("a"));
+    assert_eq!(eval("fhdr(x-l,1)").as_deref(), Some("a, b"));
+    assert_eq!(eval("hdr_cnt(x-l)").as_deref(), Some("3"));
+    assert_eq!(eval("req.hdr(absent)"), None);
+    assert_eq!(eval("src").as_deref(), Some("10.1.2.3"));
+    assert_eq!(eval("dst_port").as_deref(), Some("80"));
+    assert_eq!(eval("var(txn.n)").as_deref(), Some("5"));
+    assert_eq!(eval("var(txn.none,dflt)").as_deref(), Some("dflt"));
+    assert_eq!(eval("base").as_deref(), Some("Example.com/a/b.png"));
+    assert_eq!(eval("be_name").as_deref(), Some("be"));
+}
+
+#[test]
+fn converters_chain() {
+    assert_eq!(eval("hdr(host),lower").as_deref(), Some("example.com"));
+    assert_eq!(eval("var(txn.n),add(3),mul(txn.n)").as_deref(), Some("40"));
+    assert_eq!(eval("src,ipmask(16)").as_deref(), Some("10.1.0.0"));
+    assert_eq!(eval("str(a:b:c),field(2,:)").as_deref(), Some("b"));
+    assert_eq!(eval("str(hello),base64").as_deref(), Some("aGVsbG8="));
+    assert_eq!(eval("str(aGVsbG8=),b64dec").as_deref(), Some("hello"));
+    assert_eq!(eval("path,regsub(^/a/,/z/)").as_deref(), Some("/z/b.png"));
+    assert_eq!(eval("str(x),concat(<,txn.n,>)").as_deref(), Some("<x5>"));
+    assert_eq!(eval("int(3),sub(txn.none)"), None, "an absent operand");
+}
+
+#[test]
+fn bad_expressions_say_why() {
+    assert_eq!(
+        Expr::parse("nosuch(1)"),
+        Err(ParseError::UnknownFetch("nosuch".into()))
+    );
+    assert_eq!(
+        Expr::parse("path,nosuch"),
+        Err(ParseError::UnknownConverter("nosuch".into()))
+    );
+    assert!(matches!(Expr::parse("var(bad)"), Err(ParseError::Bad(_))));
+    assert!(matches!(Expr::parse("hdr()"), Err(ParseError::Bad(_))));
+    assert!(matches!(
+        Expr::parse("str(x),add(q)"),
+        Err(ParseError::Bad(_))
+    ));
+}
+
+#[test]
+fn formats_mix_text_samples_and_aliases() {
+    let vars = Vars::default();
+    let f = Format::parse("%ci:%cp %[hdr(host),lower] 100%% %[req.hdr(none)]|").expect("valid");
+    let text = with(&[("host", "A")], &vars, |req| f.render(req));
+    assert_eq!(text, "10.1.2.3:40000 a 100% |");
+    assert_eq!(
+        Format::parse("plain").expect("valid").fixed(),
+        Some("plain")
+    );
+    assert!(Format::parse("%[path").is_err());
+    assert_eq!(
+        Format::parse("%zz"),
+        Err(ParseError::UnknownAlias("zz".into()))
+    );
+}
+
+#[test]
+fn acl_matching_sees_every_occurrence() {
+    let vars = Vars::default();
+    let expr = Expr::parse("hdr(x-l)").expect("valid");
+    let values = vec!["b".to_owned()];
+    let hit = with(&[("x-l", "a, b"), ("x-l", "c")], &vars, |req| {
+        expr.any(req, &mut |v| Match::Str.hit(v, &values, false))
+    });
+    assert!(hit, "a middle occurrence matches in an ACL");
+}

@@ -1,0 +1,73 @@
+//! HTTP rules against real sockets: what `http-request`, `redirect` and
+//! `http-response` rules decide reaches the client and the server.
+
+#[allow(dead_code)]
+mod common;
+
+use common::{config, free_port, get, send_raw, Backend, DEFAULTS};
+
+// Input: `http-request deny if { path_beg /admin }` before a counting
+// backend; a request for /admin, then one for /ok.
+// Output: /admin gets haproxy's 403 page and no server connection is
+// made for it; /ok is served.
+#[tokio::test]
+async fn a_deny_rule_stops_the_request_before_any_server() {
+    let a = Backend::start("a").await;
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    http-request deny if {{ path_beg /admin }}\n    default_backend be\nbackend be\n    server a {}\n",
+        a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let (status, body) = get(fe, "x", "/admin/users").await;
+    assert_eq!(status, 403);
+    assert!(
+        body.contains("Request forbidden by administrative rules."),
+        "{body}"
+    );
+    assert_eq!(a.connections.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(get(fe, "x", "/ok").await, (200, "a".to_owned()));
+    running.stop();
+}
+
+// Input: a frontend that redirects /secure to https, sets a header from
+// the Host and the path, rewrites the path, and sets a response header;
+// its server is a second frontend of the same process that answers with
+// `http-request return` what it received.
+// Output: the redirect's Location; the server sees the new path and the
+// header; the client sees the response header.
+#[tokio::test]
+async fn rules_rewrite_the_request_answer_and_redirect() {
+    let (front, echo) = (free_port(), free_port());
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{front}\n    http-request redirect scheme https code 301 if {{ path_beg /secure }}\n    http-request set-header x-set \"%[req.hdr(host),lower]-%[path]\"\n    http-request set-path /rewritten\n    http-response set-header x-resp added\n    default_backend be\nbackend be\n    server e 127.0.0.1:{echo}\nfrontend echo\n    bind 127.0.0.1:{echo}\n    http-request return status 200 content-type text/plain lf-string \"%[path] %[req.hdr(x-set)]\"\n"
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running
+        .listeners
+        .iter()
+        .find(|(n, _)| n == "fe")
+        .expect("fe")
+        .1;
+    let reply = send_raw(
+        fe,
+        b"GET /a?q=1 HTTP/1.1\r\nHost: Example\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let (head, body) = reply.split_once("\r\n\r\n").expect("a response");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("\r\nx-resp: added"), "{head}");
+    assert_eq!(body, "/rewritten example-/a");
+    let reply = send_raw(
+        fe,
+        b"GET /secure/x?y HTTP/1.1\r\nHost: example\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 301"), "{reply}");
+    assert!(
+        reply.contains("\r\nlocation: https://example/secure/x?y\r\n"),
+        "{reply}"
+    );
+    running.stop();
+}
