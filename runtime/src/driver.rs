@@ -9,13 +9,13 @@ use crate::clock::Clock;
 use crate::logger::Logger;
 use crate::mailbox::Mailboxes;
 use crate::probe;
-use haven_core::config::haproxy::{
-    CliLevel, HaproxyConfig, HttpConnMode, ProxyKind, TcpLayer, Timeouts,
-};
+use haven_core::config::haproxy::{CliLevel, HaproxyConfig, ProxyKind, TcpLayer, Timeouts};
 use haven_core::health::{self, CheckId, ProbeEvent};
 use haven_core::http_rules::Edit;
 use haven_core::node::Node;
-use haven_core::proxy::{self, AdminAction, Outcome, Rewrite, ServerFailure, StreamId};
+use haven_core::proxy::{
+    self, AdminAction, Outcome, ReusePolicy, Rewrite, ServerFailure, StreamId,
+};
 use haven_core::route::{self, Admission, RequestHead};
 use haven_core::stats::{self, Access, CliCommand, Counters, Posted, Sources};
 use haven_core::time::Instant;
@@ -72,8 +72,9 @@ pub(crate) enum Event {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Connect {
     pub(crate) addr: SocketAddr,
-    /// The backend keeps server connections alive.
-    pub(crate) reuse: bool,
+    /// Which idle connection the request may take, and where its
+    /// connection goes after.
+    pub(crate) reuse: ReusePolicy,
     /// How long the server may stay quiet (`timeout server`).
     pub(crate) server_timeout: Option<std::time::Duration>,
     /// How long either side of a tunnel may stay quiet (`timeout
@@ -492,7 +493,9 @@ impl Driver {
             } => {
                 let addr = self.server_addr(backend, server);
                 let proxy = self.config().and_then(|c| c.proxies.get(backend));
-                let reuse = proxy.is_some_and(|p| p.options.http_conn == HttpConnMode::KeepAlive);
+                let reuse = proxy.map_or(ReusePolicy::CLOSE, |p| {
+                    ReusePolicy::of(p, p.servers.get(server))
+                });
                 let timeout = |pick: fn(&Timeouts) -> Option<haven_core::time::Duration>| {
                     proxy
                         .and_then(|p| pick(&p.timeouts))

@@ -6,7 +6,7 @@
 use crate::body::{self, Relayed};
 use bytes::{Buf, BytesMut};
 use haven_core::http1::{parse_response_head, BodyFraming, Head, ResponseHead, Switch};
-use haven_core::proxy::ServerFailure;
+use haven_core::proxy::{Parking, ReusePolicy, ServerFailure};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -34,10 +34,11 @@ const NOT_FORWARDED: [&str; 9] = [
     "content-length",
 ];
 
-/// Idle keep-alive connections to servers.
+/// Idle keep-alive connections to servers, each with the number of
+/// requests it carried.
 #[derive(Debug, Default)]
 pub(crate) struct Pool {
-    idle: Mutex<BTreeMap<SocketAddr, Vec<TcpStream>>>,
+    idle: Mutex<BTreeMap<SocketAddr, Vec<(TcpStream, u32)>>>,
 }
 
 /// The usual reason phrase of `status`, if it has one.
@@ -102,6 +103,8 @@ pub(crate) struct Upstream {
     addr: SocketAddr,
     /// Taken from the pool: it may turn out closed by the server.
     pub(crate) pooled: bool,
+    /// Requests it carried, this one included.
+    uses: u32,
     /// Some byte of an answer came.
     heard: bool,
 }
@@ -116,52 +119,76 @@ pub(crate) enum Heard {
 }
 
 impl Pool {
-    /// An idle connection to `addr` that is still open.
-    fn take(&self, addr: SocketAddr) -> Option<TcpStream> {
+    /// An idle connection to `addr` that is still open, among those
+    /// `allowed` (given how many requests each carried).
+    fn take(&self, addr: SocketAddr, allowed: impl Fn(u32) -> bool) -> Option<(TcpStream, u32)> {
         let mut idle = self.idle.lock().ok()?;
         let list = idle.get_mut(&addr)?;
-        while let Some(s) = list.pop() {
-            // Open and quiet: reading would block.
-            let mut probe = [0u8; 1];
-            if matches!(s.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
-            {
-                return Some(s);
+        while let Some(at) = list.iter().rposition(|(_, uses)| allowed(*uses)) {
+            let (s, uses) = list.remove(at);
+            if is_quiet(&s) {
+                return Some((s, uses));
             }
         }
         None
     }
 
-    /// Keeps `up` for another request when nothing of the last answer
-    /// is left in it.
-    pub(crate) fn park(&self, up: Upstream) {
+    /// Where `up` goes once its answer is through, when nothing of that
+    /// answer is left in it: the pool, the client session (`own`), or
+    /// closed, as `policy` says.
+    pub(crate) fn park(&self, up: Upstream, policy: &ReusePolicy, own: &mut Option<Upstream>) {
         if !up.buf.is_empty() {
             return;
         }
-        if let Ok(mut idle) = self.idle.lock() {
-            idle.entry(up.addr).or_default().push(up.stream);
+        let Ok(mut idle) = self.idle.lock() else {
+            return;
+        };
+        let list = idle.entry(up.addr).or_default();
+        match policy.after_answer(list.len()) {
+            Parking::Close => {}
+            Parking::Session => *own = Some(up),
+            Parking::Pool => list.push((up.stream, up.uses)),
         }
     }
 
-    /// A connection to `addr`: an idle one when `reuse` allows, else a
-    /// new one.
+    /// A connection to `addr` for a request (`first`: its session's first;
+    /// `streaming`: its body cannot be sent again): the session's own
+    /// connection (`own`) or an idle one when `policy` allows, else a new
+    /// one.
     pub(crate) async fn open(
         &self,
         addr: SocketAddr,
-        reuse: bool,
+        (policy, first, streaming): (&ReusePolicy, bool, bool),
+        own: Option<Upstream>,
     ) -> Result<Upstream, ConnectFailed> {
-        let pooled = if reuse { self.take(addr) } else { None };
-        let (stream, pooled) = match pooled {
-            Some(s) => (s, true),
-            None => (connect(addr).await?, false),
+        let reusable = !streaming && !policy.close;
+        let kept = own
+            .filter(|up| reusable && up.addr == addr && is_quiet(&up.stream))
+            .map(|up| (up.stream, up.uses));
+        let pooled = kept.or_else(|| {
+            reusable
+                .then(|| self.take(addr, |uses| policy.may_take(first, uses >= 2)))
+                .flatten()
+        });
+        let (stream, uses, pooled) = match pooled {
+            Some((s, uses)) => (s, uses, true),
+            None => (connect(addr).await?, 0, false),
         };
         Ok(Upstream {
             stream,
             buf: BytesMut::new(),
             addr,
             pooled,
+            uses: uses + 1,
             heard: false,
         })
     }
+}
+
+/// An idle connection is open and quiet: reading it would block.
+fn is_quiet(s: &TcpStream) -> bool {
+    let mut probe = [0u8; 1];
+    matches!(s.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
 }
 
 async fn connect(addr: SocketAddr) -> Result<TcpStream, ConnectFailed> {
@@ -177,6 +204,7 @@ impl Upstream {
         self.stream = connect(self.addr).await?;
         self.buf.clear();
         self.pooled = false;
+        self.uses = 1;
         Ok(())
     }
 

@@ -6,6 +6,7 @@
 //! keeping the connection alive as HTTP/1.1 allows.
 
 use crate::request::{serve, ReadRequest, Shared};
+use crate::session::Session;
 use crate::wire::Manner;
 use bytes::{Buf, BytesMut};
 use haven_core::http1::{parse_head, Head, Switch};
@@ -59,6 +60,7 @@ pub(crate) async fn connection(
     let _open = shared.open_connection();
     let timeouts = shared.timeouts;
     let mut buf = BytesMut::new();
+    let mut session = Session::default();
     let mut first = true;
     loop {
         let started = Instant::now();
@@ -81,6 +83,7 @@ pub(crate) async fn connection(
             shared: &shared,
             client,
             started,
+            session: &mut session,
         };
         if !Box::pin(round.run(head, &draining)).await {
             break;
@@ -98,6 +101,7 @@ struct Round<'a> {
     client: SocketAddr,
     /// When the wait for the head began.
     started: Instant,
+    session: &'a mut Session,
 }
 
 impl Round<'_> {
@@ -124,7 +128,15 @@ impl Round<'_> {
             }
         };
         request.manner.keep_alive &= !*draining.borrow();
-        serve(self.stream, self.buf, request, self.shared, self.client).await
+        let client = self.client;
+        serve(
+            (self.stream, self.buf),
+            request,
+            self.shared,
+            client,
+            self.session,
+        )
+        .await
     }
 
     /// Logs a request refused before it was read, unless the client sent

@@ -15,6 +15,7 @@ mod logger;
 mod mailbox;
 mod probe;
 mod request;
+mod session;
 pub mod stderr;
 mod tcp;
 mod tunnel;

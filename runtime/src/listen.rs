@@ -288,10 +288,11 @@ pub async fn start_with(
                 .tcp_request
                 .iter()
                 .any(|r| r.layer == TcpLayer::Connection),
-            response_rules: cfg
-                .proxies
-                .iter()
-                .any(|p| !p.http_response.is_empty() || !p.http_after_response.is_empty()),
+            response_headers: cfg.proxies.iter().any(|p| {
+                !p.http_response.is_empty()
+                    || !p.http_after_response.is_empty()
+                    || p.cookie.is_some()
+            }),
             dontlognull: p.options.dontlognull,
             slots: p
                 .maxconn

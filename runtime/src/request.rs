@@ -9,6 +9,7 @@ use crate::driver::{Command, Connect, Core, Event, ServedBy};
 use crate::forward::{request_head, Heard, Pool, Upstream};
 use crate::front::ClientTimeouts;
 use crate::logger::Logger;
+use crate::session::Session;
 use crate::tunnel;
 use crate::wire::{self, Delivery, Manner, Wire};
 use bytes::{Bytes, BytesMut};
@@ -57,9 +58,9 @@ pub(crate) struct Shared {
     pub(crate) tcplog: bool,
     /// The frontend has `tcp-request connection` rules, run at accept.
     pub(crate) connection_rules: bool,
-    /// Some proxy has `http-response` or `http-after-response` rules: core
-    /// needs each response's headers.
-    pub(crate) response_rules: bool,
+    /// Some proxy has `http-response` or `http-after-response` rules or a
+    /// persistence cookie: core needs each response's headers.
+    pub(crate) response_headers: bool,
     /// `option dontlognull`: a connection that sent nothing is not logged.
     pub(crate) dontlognull: bool,
     /// `option httpclose` on the frontend: one request per client
@@ -230,11 +231,11 @@ enum Refused {
 /// (`option abortonclose` is core's to apply). True when the connection
 /// serves another request.
 pub(crate) async fn serve(
-    stream: &mut TcpStream,
-    buf: &mut BytesMut,
+    (stream, buf): (&mut TcpStream, &mut BytesMut),
     request: ReadRequest,
     shared: &Arc<Shared>,
     client: SocketAddr,
+    session: &mut Session,
 ) -> bool {
     let ReadRequest {
         head,
@@ -267,6 +268,7 @@ pub(crate) async fn serve(
     }
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
+    let first = session.begin_request();
     // A body read whole goes to the driver too (the stats page's form).
     let target = target_as_sent.as_deref().unwrap_or(&head.target);
     let local = stream.local_addr().ok();
@@ -275,6 +277,7 @@ pub(crate) async fn serve(
         id,
         (&head, target, &whole_body),
         (client, local),
+        (session, first),
         started,
     );
     apply_edits(&mut head, &edits);
@@ -297,6 +300,8 @@ pub(crate) async fn serve(
         cut_short: false,
         connected_at: None,
         answered_at: None,
+        first,
+        session,
     };
     let _forget = Forget(&shared.core, id);
     exchange.run(stream, buf).await
@@ -348,6 +353,7 @@ fn route(
     id: StreamId,
     (head, target, body): (&Head, &str, &[u8]),
     (client, local): (SocketAddr, Option<SocketAddr>),
+    (session, first): (&Session, bool),
     at: Instant,
 ) -> Vec<Edit> {
     let values: Vec<Cow<'_, str>> = head
@@ -371,6 +377,8 @@ fn route(
         around: Around {
             src_port: Some(client.port()),
             dst: local,
+            vars: Some(&session.vars),
+            first_request: first,
             ..Around::default()
         },
     };
@@ -475,7 +483,7 @@ struct Answered {
 
 /// One request after its head was read: obeys the driver until it is
 /// answered, in the task of its client's connection.
-struct Exchange {
+struct Exchange<'s> {
     shared: Arc<Shared>,
     id: StreamId,
     client: SocketAddr,
@@ -496,9 +504,13 @@ struct Exchange {
     cut_short: bool,
     connected_at: Option<Instant>,
     answered_at: Option<Instant>,
+    /// The request is its connection's first.
+    first: bool,
+    /// What lasts across the connection's requests.
+    session: &'s mut Session,
 }
 
-impl Exchange {
+impl Exchange<'_> {
     /// Obeys the driver's commands to the end; true when the client
     /// connection serves another request.
     async fn run(mut self, stream: &mut TcpStream, buf: &mut BytesMut) -> bool {
@@ -522,7 +534,7 @@ impl Exchange {
             match command {
                 Command::Connect(mut to) => {
                     answered = None;
-                    to.reuse &= !self.shared.server_close;
+                    to.reuse.close |= self.shared.server_close;
                     match self.attempt(to, stream, buf).await {
                         Ok(a) => answered = a,
                         Err(Break::Command(c)) => next = Some(c),
@@ -553,7 +565,10 @@ impl Exchange {
                     by,
                 } => {
                     let served = answered.take().filter(|_| !generated);
-                    let rewrite = rewrite.map(|r| *r).unwrap_or_default();
+                    let mut rewrite = rewrite.map(|r| *r).unwrap_or_default();
+                    if let Some(vars) = rewrite.session.take() {
+                        self.session.vars = vars;
+                    }
                     return self
                         .finish(outcome, (served, rewrite), by, (stream, buf))
                         .await;
@@ -577,10 +592,11 @@ impl Exchange {
         let idle_client = !streaming;
         // A streamed body cannot be sent again: never on a pooled
         // connection the server may have let go.
+        let own = self.session.own.take();
         let opened = self
             .watcher
             .step(
-                pool.open(to.addr, to.reuse && !streaming),
+                pool.open(to.addr, (&to.reuse, self.first, streaming), own),
                 idle_client.then_some((&mut *stream, &mut *buf)),
             )
             .await?;
@@ -678,7 +694,7 @@ impl Exchange {
             Ok(head) => {
                 let at = Instant::now();
                 self.answered_at = Some(at);
-                let headers = if self.shared.response_rules {
+                let headers = if self.shared.response_headers {
                     head.headers
                         .iter()
                         .map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned()))
@@ -745,7 +761,7 @@ async fn send_streaming(
     }
 }
 
-impl Exchange {
+impl Exchange<'_> {
     /// True when the client connection may carry another request: the
     /// client is still there and its body was read to the end.
     fn reusable(&self) -> bool {
@@ -894,12 +910,8 @@ impl Exchange {
             Relayed::ReceiverTimeout => DataEnd::ClientTimeout,
         };
         let whole = end == DataEnd::Complete && !self.cut_short;
-        if whole
-            && to.reuse
-            && head.keep_alive
-            && head.body != haven_core::http1::ResponseFraming::UntilClose
-        {
-            self.shared.pool.park(up);
+        if whole && head.keep_alive && head.body != haven_core::http1::ResponseFraming::UntilClose {
+            self.shared.pool.park(up, &to.reuse, &mut self.session.own);
         }
         (end, streamed.close)
     }
@@ -937,7 +949,7 @@ impl Exchange {
             timers: [head_timers[0], head_timers[1], connected, response, total],
             status: outcome.status,
             bytes,
-            termination: format!("{}--", outcome.termination),
+            termination: outcome.state(),
             conns: self.shared.conns(by.load),
             retries: outcome.retries,
             redispatched: outcome.redispatched,

@@ -43,6 +43,7 @@ pub(crate) async fn connection(
             retries: 0,
             redispatched: false,
             queued_for: None,
+            cookie: None,
         };
         let by = ServedBy {
             backend: Arc::from(shared.frontend_name.as_str()),

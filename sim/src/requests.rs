@@ -618,7 +618,7 @@ impl World<'_> {
             } else {
                 0
             },
-            termination: format!("{}--", o.termination),
+            termination: o.state(),
             conns: [1, 1, 1, u32::from(!o.tried.is_empty())],
             retries: o.retries,
             redispatched: o.redispatched,

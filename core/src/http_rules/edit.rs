@@ -17,7 +17,8 @@ pub enum Edit {
     Add(String, String),
     /// Every header of this name goes.
     Del(String),
-    /// The headers of this name, in order, take these values.
+    /// The headers of this name, in order, take these values; those past
+    /// the last value go.
     Rewrite(String, Vec<String>),
 }
 
@@ -34,13 +35,18 @@ pub fn apply_headers<V>(headers: &mut Vec<(String, V)>, edits: &[Edit], value: i
             Edit::Del(name) => headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name)),
             Edit::Rewrite(name, values) => {
                 let mut values = values.iter();
-                for (n, v) in headers.iter_mut() {
-                    if n.eq_ignore_ascii_case(name) {
-                        if let Some(new) = values.next() {
-                            *v = value(new);
-                        }
+                headers.retain_mut(|(n, v)| {
+                    if !n.eq_ignore_ascii_case(name) {
+                        return true;
                     }
-                }
+                    match values.next() {
+                        Some(new) => {
+                            *v = value(new);
+                            true
+                        }
+                        None => false,
+                    }
+                });
             }
             Edit::Method(_) | Edit::Uri(_) | Edit::Status(..) => {}
         }

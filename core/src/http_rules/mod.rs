@@ -12,7 +12,7 @@ pub use reply::Rendered;
 
 use crate::config::haproxy::{HttpAction, HttpRule, LinePart, NameMatch, Proxy};
 use crate::route::{condition, path_and_query, RequestHead};
-use crate::sample::{backrefs, Around, Format, Response, Value, Vars};
+use crate::sample::{backrefs, Around, Format, Response, Scope, Value, VarName, Vars};
 use std::net::{IpAddr, SocketAddr};
 
 /// How a rule ended a request before any server: the status, haproxy's
@@ -58,8 +58,12 @@ pub struct Txn {
     pub src_port: Option<u16>,
     /// The address the client reached (`set-dst` changes it).
     pub dst: Option<SocketAddr>,
-    /// Variables.
+    /// Variables, the session's (`sess.`) among them.
     pub vars: Vars,
+    /// A rule set or unset a variable of the session.
+    pub session_changed: bool,
+    /// The request is its connection's first.
+    pub first_request: bool,
     /// Changes made to the request, in order.
     pub edits: Vec<Edit>,
 }
@@ -99,9 +103,30 @@ impl Txn {
             client: head.client,
             src_port: head.around.src_port,
             dst: head.around.dst,
-            vars: Vars::default(),
+            vars: head.around.vars.cloned().unwrap_or_default(),
+            session_changed: false,
+            first_request: head.around.first_request,
             edits: Vec::new(),
         }
+    }
+
+    /// Sets variable `name`.
+    fn set_var(&mut self, name: &VarName, value: Value<'_>) {
+        self.session_changed |= name.scope == Scope::Sess;
+        self.vars.set(name, value);
+    }
+
+    /// Unsets variable `name`.
+    fn unset_var(&mut self, name: &VarName) {
+        self.session_changed |= name.scope == Scope::Sess;
+        self.vars.unset(name);
+    }
+
+    /// The session's variables as the rules left them, when they changed
+    /// any.
+    pub fn session_vars(&self) -> Option<Vars> {
+        self.session_changed
+            .then(|| self.vars.of_scope(Scope::Sess))
     }
 
     /// Calls `f` with the request as samples see it now.
@@ -140,6 +165,7 @@ impl Txn {
                 backend: names.backend,
                 server: names.server,
                 server_id: names.server_id,
+                first_request: self.first_request,
             },
         };
         f(&view)
@@ -218,14 +244,14 @@ impl Txn {
             HttpAction::SetVar(name, expr) => {
                 let v = self.with_view(names, None, |req| expr.eval(req).map(Value::into_owned));
                 if let Some(v) = v {
-                    self.vars.set(name, v);
+                    self.set_var(name, v);
                 }
             }
             HttpAction::SetVarFmt(name, fmt) => {
                 let v = render(self, fmt);
-                self.vars.set(name, Value::string(v));
+                self.set_var(name, Value::string(v));
             }
-            HttpAction::UnsetVar(name) => self.vars.unset(name),
+            HttpAction::UnsetVar(name) => self.unset_var(name),
             HttpAction::SetSrc(expr) => {
                 if let Some(ip) = self.with_view(names, None, |req| expr.eval(req)?.to_ip()) {
                     self.client = Some(ip);
@@ -351,17 +377,17 @@ impl Txn {
                         expr.eval(req).map(Value::into_owned)
                     });
                     if let Some(v) = v {
-                        self.vars.set(name, v);
+                        self.set_var(name, v);
                     }
                     None
                 }
                 HttpAction::SetVarFmt(name, fmt) => {
                     let v = render(self, res, fmt);
-                    self.vars.set(name, Value::string(v));
+                    self.set_var(name, Value::string(v));
                     None
                 }
                 HttpAction::UnsetVar(name) => {
-                    self.vars.unset(name);
+                    self.unset_var(name);
                     None
                 }
                 _ => None,
@@ -376,7 +402,8 @@ impl Txn {
 
 impl ResponseDraft {
     /// Applies `edit` to the working copy and records it.
-    fn apply(&mut self, edit: Edit) {
+    /// Makes `edit` to the response and notes it.
+    pub fn apply(&mut self, edit: Edit) {
         apply_headers(
             &mut self.headers,
             std::slice::from_ref(&edit),

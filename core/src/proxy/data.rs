@@ -48,6 +48,7 @@ mod tests {
             retries: 0,
             redispatched: false,
             queued_for: None,
+            cookie: None,
         }
     }
 

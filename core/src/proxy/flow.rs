@@ -1,6 +1,7 @@
 //! [`Flow`]: every request of one haproxy process, from routing to its
 //! final status.
 
+use super::persist::{self, CookieFlags, Persistence};
 use super::rules::{self, Rewrite};
 use crate::balance::{Balancer, PickKey};
 use crate::config::haproxy::{Balance, HaproxyConfig, Mode, Proxy, RetryOn};
@@ -45,6 +46,19 @@ pub struct Outcome {
     pub redispatched: bool,
     /// Time spent queued (`Tw`).
     pub queued_for: Option<Duration>,
+    /// What the persistence cookie did, when the backend has one.
+    pub cookie: Option<CookieFlags>,
+}
+
+impl Outcome {
+    /// haproxy's four-character termination state: the two of
+    /// `termination`, then the cookie's (`--` without persistence).
+    pub fn state(&self) -> String {
+        match self.cookie {
+            Some(c) => format!("{}{}{}", self.termination, c.request, c.response),
+            None => format!("{}--", self.termination),
+        }
+    }
 }
 
 /// What the driver must do.
@@ -111,6 +125,8 @@ pub(super) struct Stream {
     /// The transaction as HTTP rules see it, when any proxy on its way
     /// has rules.
     txn: Option<Box<Txn>>,
+    /// Persistence by cookie, when the backend has it.
+    persist: Option<Box<Persistence>>,
 }
 
 impl Stream {
@@ -125,6 +141,7 @@ impl Stream {
             retries: self.retries,
             redispatched: self.redispatched,
             queued_for: self.queued_for,
+            cookie: self.persist.as_ref().map(|p| p.flags),
         }
     }
 }
@@ -282,6 +299,7 @@ impl Flow {
             }
         }
         let mut edits = Vec::new();
+        let mut persist = None;
         if http {
             let fe = &self.proxies[frontend];
             if txn.is_none() && (rules::has_response_rules(fe) || rules::has_response_rules(be)) {
@@ -289,6 +307,19 @@ impl Flow {
             }
             if let Some(t) = txn.as_mut() {
                 edits = std::mem::take(&mut t.edits);
+            }
+            if let Some(cookie) = &be.cookie {
+                let up = &self.backends[&backend].up;
+                let running = |i: usize| up.get(i).copied().unwrap_or(false);
+                let read = |req: &RequestHead<'_>| {
+                    persist::read_request(cookie, &be.servers, running, (req.method, req.headers))
+                };
+                let (p, cookie_edits) = match &txn {
+                    Some(t) => t.with_view(fe_names, None, read),
+                    None => read(head),
+                };
+                persist = Some(Box::new(p));
+                edits.extend(cookie_edits);
             }
             edits.extend(rules::forwarding(fe, be, head, txn.as_deref()));
         }
@@ -315,6 +346,7 @@ impl Flow {
                 queued_for: None,
                 tcp: fe.mode == Mode::Tcp,
                 txn,
+                persist,
             },
         );
         self.assign(now, id, None, timers);
@@ -342,6 +374,7 @@ impl Flow {
             retries: 0,
             redispatched: false,
             queued_for: None,
+            cookie: None,
         };
         self.out.push_back(Output::Finish {
             id,
@@ -365,16 +398,28 @@ impl Flow {
         if b.dispatch {
             return connect_to(&mut self.out, b, s, id, 0, now, timers);
         }
-        let key = PickKey {
-            client: s.client,
-            uri: &s.uri,
+        // The server the cookie names, unless a redispatch leaves it.
+        let persisted = s.persist.as_mut().and_then(|p| {
+            if p.server.is_some() && p.server == avoid {
+                p.server = None;
+            }
+            p.server
+        });
+        let pick = match persisted {
+            Some(server) => Some(server),
+            None => {
+                let key = PickKey {
+                    client: s.client,
+                    uri: &s.uri,
+                };
+                b.balancer.pick(key, avoid)
+            }
         };
-        let pick = b
-            .balancer
-            .pick(key, avoid)
-            .filter(|s| !b.balancer.is_full(*s));
-        match pick {
+        match pick.filter(|s| !b.balancer.is_full(*s)) {
             Some(server) => {
+                if let Some(p) = s.persist.as_mut() {
+                    p.direct = persisted.is_some();
+                }
                 if let Phase::Queued { since } = s.phase {
                     s.queued_for
                         .get_or_insert(now.saturating_duration_since(since));
@@ -457,7 +502,7 @@ impl Flow {
         timers.cancel(Timer::Server(id));
         s.phase = Phase::Responding;
         let mut rewrite = None;
-        if let Some(t) = s.txn.as_mut() {
+        if s.txn.is_some() || s.persist.is_some() {
             let mut res = ResponseDraft {
                 status,
                 headers: headers
@@ -467,15 +512,8 @@ impl Flow {
                 edits: Vec::new(),
             };
             let at = (s.frontend, Some(s.backend), s.server);
-            match rules::response_phase(&self.proxies, at, t, &mut res, false) {
-                Ok(()) if res.edits.is_empty() => {}
-                Ok(()) => {
-                    rewrite = Some(Box::new(Rewrite {
-                        reply: None,
-                        edits: res.edits,
-                    }));
-                }
-                Err(answer) => {
+            if let Some(t) = s.txn.as_mut() {
+                if let Err(answer) = rules::http_response(&self.proxies, at, t, &mut res) {
                     let rewrite =
                         rules::after_answer(&self.proxies, at, t, answer.status, answer.reply);
                     let outcome = s.outcome(answer.status, answer.termination);
@@ -487,6 +525,23 @@ impl Flow {
                     });
                     return;
                 }
+            }
+            let be = &self.proxies[s.backend];
+            if let (Some(cookie), Some(p)) = (&be.cookie, s.persist.as_mut()) {
+                let server = s.server.and_then(|i| be.servers.get(i));
+                persist::on_response(cookie, server, p, &mut res);
+            }
+            let mut session = None;
+            if let Some(t) = s.txn.as_mut() {
+                rules::after_response(&self.proxies, at, t, &mut res);
+                session = t.session_vars();
+            }
+            if !res.edits.is_empty() || session.is_some() {
+                rewrite = Some(Box::new(Rewrite {
+                    reply: None,
+                    edits: res.edits,
+                    session,
+                }));
             }
         }
         let outcome = s.outcome(status, "--");
@@ -670,6 +725,7 @@ impl Flow {
                         retries: s.retries,
                         redispatched: s.redispatched,
                         queued_for: Some(now.saturating_duration_since(since)),
+                        cookie: s.persist.as_ref().map(|p| p.flags),
                     };
                     self.out.push_back(Output::Finish {
                         id,
@@ -856,6 +912,7 @@ impl Flow {
             retries: s.retries,
             redispatched: s.redispatched,
             queued_for: None,
+            cookie: s.persist.as_ref().map(|p| p.flags),
         };
         self.out.push_back(Output::Finish {
             id,
@@ -881,6 +938,7 @@ impl Flow {
             retries: 0,
             redispatched: false,
             queued_for: None,
+            cookie: None,
         };
         self.out.push_back(Output::Finish {
             id,

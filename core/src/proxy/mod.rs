@@ -16,7 +16,9 @@ mod data;
 mod errors;
 mod flow;
 mod forwardfor;
+mod persist;
 mod retry;
+mod reuse;
 mod rules;
 
 pub use admin::{AdminAction, WeightChange};
@@ -24,5 +26,7 @@ pub use data::DataEnd;
 pub use errors::{closes_connection, error_body, error_response, reason as error_reason};
 pub use flow::{Flow, Outcome, Output, StreamId, Timer};
 pub use forwardfor::adds_forwarded_for;
+pub use persist::CookieFlags;
 pub use retry::ServerFailure;
+pub use reuse::{Parking, ReusePolicy};
 pub use rules::Rewrite;

@@ -7,6 +7,7 @@ use super::forwardfor::adds_forwarded_for;
 use crate::config::haproxy::{Forwardfor, Proxy};
 use crate::http_rules::{apply_headers, Answer, Edit, Names, Rendered, ResponseDraft, Stop, Txn};
 use crate::route::RequestHead;
+use crate::sample::Vars;
 use std::net::IpAddr;
 
 /// How core changes what the client gets.
@@ -18,6 +19,9 @@ pub struct Rewrite {
     pub reply: Option<Rendered>,
     /// Changes to the response head, in order.
     pub edits: Vec<Edit>,
+    /// The client session's variables, when rules changed them: its next
+    /// requests see these.
+    pub session: Option<Vars>,
 }
 
 /// True when `p` has rules of the request phase.
@@ -94,30 +98,35 @@ fn chain(proxies: &[Proxy], frontend: usize, backend: Option<usize>) -> Vec<&Pro
     out
 }
 
-/// Runs the `http-response` rules (unless `generated`) then the
-/// `http-after-response` rules of the backend and the frontend on a
-/// response with `status` and `headers`. `Err`: an `http-response` rule
-/// answered instead.
-pub(super) fn response_phase(
+/// Runs the `http-response` rules of the backend then the frontend on a
+/// server's response. `Err`: a rule answered instead.
+pub(super) fn http_response(
     proxies: &[Proxy],
     (frontend, backend, server): (usize, Option<usize>, Option<usize>),
     txn: &mut Txn,
     res: &mut ResponseDraft,
-    generated: bool,
 ) -> Result<(), Answer> {
     let names = names(proxies, frontend, backend, server);
-    let chain = chain(proxies, frontend, backend);
-    if !generated {
-        for p in &chain {
-            if let Some(Stop::Answer(a)) = txn.run_response(p, &p.http_response, names, res) {
-                return Err(a);
-            }
+    for p in chain(proxies, frontend, backend) {
+        if let Some(Stop::Answer(a)) = txn.run_response(p, &p.http_response, names, res) {
+            return Err(a);
         }
     }
-    for p in &chain {
+    Ok(())
+}
+
+/// Runs the `http-after-response` rules of the backend then the frontend
+/// on any response.
+pub(super) fn after_response(
+    proxies: &[Proxy],
+    (frontend, backend, server): (usize, Option<usize>, Option<usize>),
+    txn: &mut Txn,
+    res: &mut ResponseDraft,
+) {
+    let names = names(proxies, frontend, backend, server);
+    for p in chain(proxies, frontend, backend) {
         txn.run_response(p, &p.http_after_response, names, res);
     }
-    Ok(())
 }
 
 /// What `http-after-response` rules make of an answer haproxy gives
@@ -135,10 +144,12 @@ pub(super) fn after_answer(
         .iter()
         .any(|p| !p.http_after_response.is_empty());
     if !any {
-        return reply.map(|r| {
+        let session = txn.session_vars();
+        return (reply.is_some() || session.is_some()).then(|| {
             Box::new(Rewrite {
-                reply: Some(r),
+                reply,
                 edits: Vec::new(),
+                session,
             })
         });
     }
@@ -155,7 +166,7 @@ pub(super) fn after_answer(
         ),
         edits: Vec::new(),
     };
-    let _ = response_phase(proxies, at, txn, &mut res, true);
+    after_response(proxies, at, txn, &mut res);
     let rewrite = match reply {
         Some(mut r) => {
             apply_headers(&mut r.headers, &res.edits, str::to_owned);
@@ -163,11 +174,13 @@ pub(super) fn after_answer(
             Rewrite {
                 reply: Some(r),
                 edits: Vec::new(),
+                session: txn.session_vars(),
             }
         }
         None => Rewrite {
             reply: None,
             edits: res.edits,
+            session: txn.session_vars(),
         },
     };
     Some(Box::new(rewrite))

@@ -102,6 +102,8 @@ pub enum Fetch {
     SrvId,
     /// `ssl_fc`: the client connection is TLS (never yet).
     SslFc,
+    /// `http_first_req`: the request is its connection's first.
+    HttpFirstReq,
 }
 
 /// A constant fetch's value.
@@ -213,6 +215,7 @@ pub(crate) fn parse(call: &Call) -> Result<Option<Fetch>, String> {
         "srv_name" => Fetch::SrvName,
         "srv_id" => Fetch::SrvId,
         "ssl_fc" => Fetch::SslFc,
+        "http_first_req" => Fetch::HttpFirstReq,
         _ => return Ok(None),
     }))
 }
@@ -315,6 +318,7 @@ impl Fetch {
             }
             Self::SrvId => around.server_id.map(|i| Value::Int(i.into())),
             Self::SslFc => Some(Value::Bool(false)),
+            Self::HttpFirstReq => Some(Value::Bool(around.first_request)),
         }
     }
 
@@ -343,7 +347,10 @@ impl Fetch {
 
     /// The fetch yields a boolean.
     pub fn yields_bool(&self) -> bool {
-        matches!(self, Self::SslFc | Self::Constant(Constant::Bool(_)))
+        matches!(
+            self,
+            Self::SslFc | Self::HttpFirstReq | Self::Constant(Constant::Bool(_))
+        )
     }
 }
 

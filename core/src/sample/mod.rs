@@ -54,6 +54,8 @@ pub struct Around<'a> {
     pub server: &'a str,
     /// The server's id (its position in the backend, from 1), once chosen.
     pub server_id: Option<u32>,
+    /// The request is the first of its client connection.
+    pub first_request: bool,
 }
 
 /// A response as samples see it.

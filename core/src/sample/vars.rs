@@ -95,6 +95,17 @@ impl Vars {
     pub fn unset(&mut self, name: &VarName) {
         self.0.retain(|(n, _)| n != name);
     }
+
+    /// The variables of `scope` alone.
+    pub fn of_scope(&self, scope: Scope) -> Self {
+        Self(
+            self.0
+                .iter()
+                .filter(|(n, _)| n.scope == scope)
+                .cloned()
+                .collect(),
+        )
+    }
 }
 
 #[cfg(test)]

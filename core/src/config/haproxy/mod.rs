@@ -6,6 +6,7 @@
 
 mod acl;
 mod condition;
+mod cookie;
 mod errorfile;
 mod http_rule;
 mod keywords;
@@ -21,6 +22,7 @@ mod tcp_request;
 mod values;
 
 pub use condition::{eval_condition, ConditionError, HAPROXY_VERSION};
+pub use cookie::{CookieMode, CookiePersistence};
 pub use errorfile::ErrorPage;
 pub use http_rule::{
     HttpAction, HttpRule, LinePart, NameMatch, Redirect, RedirectKind, Reply, ReplyBody, RulePhase,

@@ -237,6 +237,10 @@ pub struct Proxy {
     /// `dispatch <addr>:<port>`: where a backend without servers sends
     /// every connection.
     pub dispatch: Option<std::net::SocketAddr>,
+    /// `http-reuse`: which idle server connections a request may take.
+    pub http_reuse: HttpReuse,
+    /// `cookie`: persistence by cookie.
+    pub cookie: Option<super::CookiePersistence>,
     /// `tcp-request inspect-delay`: how long content rules may wait for
     /// the first bytes.
     pub inspect_delay: Option<Duration>,
@@ -351,6 +355,24 @@ impl Balance {
     }
 }
 
+/// `http-reuse`: when a request may go over an idle server connection
+/// another client's requests left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HttpReuse {
+    /// Never: a connection serves one client session only.
+    Never,
+    /// A session's first request gets a connection of its own; later ones
+    /// may take any idle connection (the default).
+    #[default]
+    Safe,
+    /// Like `safe`, but a first request may take a connection that has
+    /// already been reused.
+    Aggressive,
+    /// Any request may take any idle connection.
+    Always,
+}
+
 /// `hash-type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct HashType {
@@ -419,6 +441,11 @@ pub struct Server {
     pub check_port: Option<u16>,
     /// `addr`: the address health checks use.
     pub check_addr: Option<IpAddr>,
+    /// `cookie`: the value naming this server in the persistence cookie.
+    pub cookie: Option<String>,
+    /// `pool-max-conn`: idle connections kept for later requests (`None`:
+    /// no limit, haproxy's -1).
+    pub pool_max_conn: Option<u32>,
     /// Line of the `server`.
     pub line: u32,
 }

@@ -855,6 +855,8 @@ impl Draft {
                 tcp_check: None,
                 tcp_check_rules: Vec::new(),
                 dispatch: None,
+                http_reuse: HttpReuse::default(),
+                cookie: None,
                 inspect_delay: None,
                 tcp_request: Vec::new(),
                 stats: None,

@@ -41,6 +41,8 @@ const PROXY_KEYWORDS: &[&str] = &[
     "tcp-check",
     "tcp-request",
     "dispatch",
+    "http-reuse",
+    "cookie",
 ];
 
 /// Bind parameters that take no argument.
@@ -294,6 +296,18 @@ impl Parser<'_> {
                     self.dispatch(words);
                 }
             }
+            "cookie" => {
+                if self.applies(w0, Side::Backend, kw) {
+                    if let Some(c) = self.cookie_persistence(words) {
+                        self.draft().proxy.cookie = Some(c);
+                    }
+                }
+            }
+            "http-reuse" => {
+                if self.applies(w0, Side::Backend, kw) {
+                    self.http_reuse(words);
+                }
+            }
             "tcp-check" => {
                 if self.applies(w0, Side::Backend, kw) {
                     let d = self.draft();
@@ -536,6 +550,23 @@ impl Parser<'_> {
             self.not_supported(words[2].col, &format!("hash-type function {f}"));
         }
         self.draft().proxy.hash_type = h;
+    }
+
+    fn http_reuse(&mut self, words: &[Word]) {
+        let mode = match words.get(1).map(|w| w.text.as_str()) {
+            Some("never") => HttpReuse::Never,
+            Some("safe") => HttpReuse::Safe,
+            Some("aggressive") => HttpReuse::Aggressive,
+            Some("always") => HttpReuse::Always,
+            _ => {
+                return self.error(
+                    Form::Parsing,
+                    words[0].col,
+                    "'http-reuse' only supports 'never', 'safe', 'aggressive', 'always'".into(),
+                )
+            }
+        };
+        self.draft().proxy.http_reuse = mode;
     }
 
     fn option(&mut self, words: &[Word], negate: bool) {

@@ -27,6 +27,8 @@ const SERVER_PARAMS: &[&str] = &[
     "slowstart",
     "port",
     "addr",
+    "pool-max-conn",
+    "cookie",
 ];
 
 /// Server parameters haproxy knows that take no argument.
@@ -63,7 +65,6 @@ const SERVER_FLAGS: &[&str] = &[
 
 /// Server parameters haproxy knows that take one argument.
 const SERVER_WITH_ARG: &[&str] = &[
-    "cookie",
     "verify",
     "sni",
     "resolvers",
@@ -89,7 +90,6 @@ const SERVER_WITH_ARG: &[&str] = &[
     "check-alpn",
     "proto",
     "check-proto",
-    "pool-max-conn",
     "pool-purge-delay",
     "pool-low-conn",
     "namespace",
@@ -137,6 +137,8 @@ pub(crate) fn default_server() -> Server {
         slowstart: None,
         check_port: None,
         check_addr: None,
+        pool_max_conn: None,
+        cookie: None,
         line: 0,
     }
 }
@@ -237,6 +239,8 @@ impl Parser<'_> {
                     | "slowstart"
                     | "port"
                     | "addr"
+                    | "pool-max-conn"
+                    | "cookie"
             ) || SERVER_WITH_ARG.contains(&name);
             if takes_arg && arg.is_none() {
                 self.error(
@@ -303,6 +307,13 @@ impl Parser<'_> {
                 }
                 "maxconn" => s.maxconn = Some(atol(v).clamp(0, i64::from(u32::MAX)) as u32),
                 "maxqueue" => s.maxqueue = Some(atol(v).clamp(0, i64::from(u32::MAX)) as u32),
+                "cookie" => s.cookie = Some(v.to_owned()),
+                "pool-max-conn" => match v.parse::<i64>() {
+                    Ok(-1) => s.pool_max_conn = None,
+                    Ok(n) if n >= 0 => s.pool_max_conn = Some(n.min(i64::from(u32::MAX)) as u32),
+                    Ok(_) => fail(self, format!("'{name}' must be >= -1")),
+                    Err(_) => fail(self, format!("'{name}' expects <value> as argument.")),
+                },
                 "port" => match v.parse::<u16>() {
                     Ok(n) if n > 0 => s.check_port = Some(n),
                     _ => fail(self, format!("invalid port '{v}'")),

@@ -60,7 +60,9 @@ pub const HAPROXY_GLOBAL: &[Gap] = &[
 /// `bind` and `server` settings, and the sections haven skips.
 #[rustfmt::skip]
 pub const HAPROXY_PROXY: &[Gap] = &[
-    gap("cookie", Traffic, "no persistence cookie: each request is balanced afresh"),
+    gap("cookie maxidle", Traffic, "the cookie carries no date: it never expires"),
+    gap("cookie maxlife", Traffic, "the cookie carries no date: it never expires"),
+    gap("cookie dynamic", Traffic, "no dynamic cookies: servers without a `cookie` value get none"),
     gap("http-request", Traffic, "this action is not run: requests it would stop, redirect or change go through as sent"),
     gap("http-response", Traffic, "this action is not run: responses go out as the server sent them"),
     gap("http-after-response", Traffic, "this action is not run: responses go out unchanged"),
@@ -89,7 +91,6 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("enabled", Unseen, "proxies are enabled"),
     gap("grace", Reported, "a soft stop closes the listeners at once"),
     gap("hash-balance-factor", Traffic, "consistent hashing without a load bound: servers may take more than their share"),
-    gap("http-reuse", Reported, "idle server connections are reused by haven's own rule (safe)"),
     gap("ignore-persist", Traffic, "persistence is not ignored: no persistence is applied anyway"),
     gap("force-persist", Traffic, "no persistence is applied"),
     gap("persist", Traffic, "no persistence is applied"),
@@ -165,7 +166,6 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("server ssl", Traffic, "no TLS: the server would be sent clear text"),
     gap("server send-proxy", Traffic, "no PROXY protocol header is sent to the server"),
     gap("server send-proxy-v2", Traffic, "no PROXY protocol header is sent to the server"),
-    gap("server cookie", Traffic, "no persistence cookie"),
     gap("server id", Reported, "servers are numbered in config order"),
     gap("server minconn", Reported, "no dynamic server maxconn"),
     gap("server tfo", Unseen, "no TCP fast open"),

@@ -1,0 +1,25 @@
+//! What lasts across the requests of one client connection: how many it
+//! carried, the session's variables (`sess.`), and the server connection
+//! it keeps for itself (`http-reuse never`, `dispatch`).
+
+use crate::forward::Upstream;
+use haven_core::sample::Vars;
+
+/// One client connection's state between its requests.
+#[derive(Debug, Default)]
+pub(crate) struct Session {
+    /// Requests read on it so far.
+    pub(crate) requests: u64,
+    /// Its variables, as the last request's rules left them.
+    pub(crate) vars: Vars,
+    /// Its private server connection, idle between requests.
+    pub(crate) own: Option<Upstream>,
+}
+
+impl Session {
+    /// Counts a new request; true when it is the connection's first.
+    pub(crate) fn begin_request(&mut self) -> bool {
+        self.requests += 1;
+        self.requests == 1
+    }
+}
