@@ -64,7 +64,7 @@ fn route_and_pick(c: &mut Criterion) {
         };
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
-                let backend = route(fe, black_box(&head));
+                let backend = route(&cfg.proxies, fe, black_box(&head));
                 let server = lb.pick(key, None);
                 black_box((backend, server))
             })

@@ -19,6 +19,7 @@ pub mod http_rules;
 pub mod log;
 pub mod node;
 pub mod proxy;
+pub mod proxy_protocol;
 pub mod route;
 pub mod sample;
 pub mod sched;

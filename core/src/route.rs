@@ -69,13 +69,22 @@ impl<'a> RequestHead<'a> {
 
 /// The backend (index in the config's proxies) `frontend` sends `req` to,
 /// or `None` when no rule matches and there is no default backend.
-pub fn route(frontend: &Proxy, req: &RequestHead<'_>) -> Option<usize> {
-    frontend
+pub fn route(proxies: &[Proxy], frontend: &Proxy, req: &RequestHead<'_>) -> Option<usize> {
+    let rule = frontend
         .switching_rules
         .iter()
-        .find(|r| r.cond.as_ref().is_none_or(|c| condition(frontend, c, req)))
-        .map(|r| r.backend.index)
-        .or(frontend.default_backend.as_ref().map(|b| b.index))
+        .find(|r| r.cond.as_ref().is_none_or(|c| condition(frontend, c, req)));
+    let chosen = rule.and_then(|r| match (&r.backend, &r.dynamic) {
+        (Some(b), _) => Some(b.index),
+        (None, Some(name)) => {
+            let name = name.render(req);
+            proxies
+                .iter()
+                .position(|p| p.kind.is_backend() && p.name == name)
+        }
+        (None, None) => None,
+    });
+    chosen.or(frontend.default_backend.as_ref().map(|b| b.index))
 }
 
 /// What a frontend's `tcp-request` rules of one layer decide.

@@ -119,7 +119,8 @@ fn book_143_haproxy_model() {
             port: 80,
             port_end: 80,
             fd: None,
-            line: 22
+            line: 22,
+            accept_proxy: false,
         }]
     );
     assert!(www.options.httplog, "inherited from defaults");
@@ -141,7 +142,10 @@ fn book_143_haproxy_model() {
     let rules: Vec<(&str, usize, u32)> = www
         .switching_rules
         .iter()
-        .map(|r| (r.backend.name.as_str(), r.backend.index, r.line))
+        .map(|r| {
+            let b = r.backend.as_ref().expect("a named backend");
+            (b.name.as_str(), b.index, r.line)
+        })
         .collect();
     assert_eq!(
         rules,

@@ -25,7 +25,7 @@ fn pick(cfg: &HaproxyConfig, method: &str, uri: &str, headers: &[(&str, &str)]) 
         payload: &[],
         around: Default::default(),
     };
-    route(fe, &req).map(|i| cfg.proxies[i].name.clone())
+    route(&cfg.proxies, fe, &req).map(|i| cfg.proxies[i].name.clone())
 }
 
 const BOOK: &str = include_str!("../../scenarios/book-14.3/haproxy.cfg");

@@ -9,7 +9,9 @@ use crate::clock::Clock;
 use crate::logger::Logger;
 use crate::mailbox::Mailboxes;
 use crate::probe;
-use haven_core::config::haproxy::{CliLevel, HaproxyConfig, ProxyKind, TcpLayer, Timeouts};
+use haven_core::config::haproxy::{
+    CliLevel, HaproxyConfig, ProxyKind, ProxyVersion, TcpLayer, Timeouts,
+};
 use haven_core::health::{self, CheckId, ProbeEvent};
 use haven_core::http_rules::Edit;
 use haven_core::node::Node;
@@ -75,6 +77,8 @@ pub(crate) struct Connect {
     /// Which idle connection the request may take, and where its
     /// connection goes after.
     pub(crate) reuse: ReusePolicy,
+    /// The PROXY protocol header a new connection starts with.
+    pub(crate) send_proxy: Option<ProxyVersion>,
     /// How long the server may stay quiet (`timeout server`).
     pub(crate) server_timeout: Option<std::time::Duration>,
     /// How long either side of a tunnel may stay quiet (`timeout
@@ -501,11 +505,15 @@ impl Driver {
                         .and_then(|p| pick(&p.timeouts))
                         .map(|t| std::time::Duration::from_nanos(t.as_nanos()))
                 };
+                let send_proxy = proxy
+                    .and_then(|p| p.servers.get(server))
+                    .and_then(|s| s.send_proxy);
                 match addr.filter(|_| self.streams.in_progress(id)) {
                     Some(addr) => {
                         let connect = Connect {
                             addr,
                             reuse,
+                            send_proxy,
                             server_timeout: timeout(|t| t.server),
                             tunnel_timeout: timeout(|t| t.tunnel),
                         };

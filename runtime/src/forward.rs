@@ -105,6 +105,8 @@ pub(crate) struct Upstream {
     pub(crate) pooled: bool,
     /// Requests it carried, this one included.
     uses: u32,
+    /// What a new connection to the server starts with (a PROXY header).
+    greeting: Option<Vec<u8>>,
     /// Some byte of an answer came.
     heard: bool,
 }
@@ -154,12 +156,13 @@ impl Pool {
     /// A connection to `addr` for a request (`first`: its session's first;
     /// `streaming`: its body cannot be sent again): the session's own
     /// connection (`own`) or an idle one when `policy` allows, else a new
-    /// one.
+    /// one, which starts with `greeting`.
     pub(crate) async fn open(
         &self,
         addr: SocketAddr,
         (policy, first, streaming): (&ReusePolicy, bool, bool),
         own: Option<Upstream>,
+        greeting: Option<Vec<u8>>,
     ) -> Result<Upstream, ConnectFailed> {
         let reusable = !streaming && !policy.close;
         let kept = own
@@ -172,7 +175,7 @@ impl Pool {
         });
         let (stream, uses, pooled) = match pooled {
             Some((s, uses)) => (s, uses, true),
-            None => (connect(addr).await?, 0, false),
+            None => (connect(addr, greeting.as_deref()).await?, 0, false),
         };
         Ok(Upstream {
             stream,
@@ -180,6 +183,7 @@ impl Pool {
             addr,
             pooled,
             uses: uses + 1,
+            greeting,
             heard: false,
         })
     }
@@ -191,9 +195,15 @@ fn is_quiet(s: &TcpStream) -> bool {
     matches!(s.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
 }
 
-async fn connect(addr: SocketAddr) -> Result<TcpStream, ConnectFailed> {
-    let stream = TcpStream::connect(addr).await.map_err(|_| ConnectFailed)?;
+/// A new connection to `addr`, `greeting` written first.
+async fn connect(addr: SocketAddr, greeting: Option<&[u8]>) -> Result<TcpStream, ConnectFailed> {
+    let mut stream = TcpStream::connect(addr).await.map_err(|_| ConnectFailed)?;
     let _ = stream.set_nodelay(true);
+    if let Some(bytes) = greeting {
+        body::write(&mut stream, bytes, None)
+            .await
+            .map_err(|_| ConnectFailed)?;
+    }
     Ok(stream)
 }
 
@@ -201,7 +211,7 @@ impl Upstream {
     /// A fresh connection to the same server, in place of a pooled one the
     /// server had let go.
     pub(crate) async fn replace(&mut self) -> Result<(), ConnectFailed> {
-        self.stream = connect(self.addr).await?;
+        self.stream = connect(self.addr, self.greeting.as_deref()).await?;
         self.buf.clear();
         self.pooled = false;
         self.uses = 1;

@@ -53,7 +53,7 @@ enum Stop {
 pub(crate) async fn connection(
     mut stream: TcpStream,
     shared: Arc<Shared>,
-    client: SocketAddr,
+    (mut client, accept_proxy): (SocketAddr, bool),
     mut draining: watch::Receiver<bool>,
     slots: Vec<OwnedSemaphorePermit>,
 ) {
@@ -61,6 +61,14 @@ pub(crate) async fn connection(
     let timeouts = shared.timeouts;
     let mut buf = BytesMut::new();
     let mut session = Session::default();
+    if accept_proxy {
+        let Some(header) = crate::pp::read_header(&mut stream, &mut buf, timeouts.client).await
+        else {
+            return;
+        };
+        client = header.source.unwrap_or(client);
+        session.proxied = Some(header);
+    }
     let mut first = true;
     loop {
         let started = Instant::now();

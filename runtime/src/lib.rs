@@ -13,6 +13,7 @@ mod inherit;
 mod listen;
 mod logger;
 mod mailbox;
+mod pp;
 mod probe;
 mod request;
 mod session;

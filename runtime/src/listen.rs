@@ -160,7 +160,7 @@ async fn resolve(cfg: &HaproxyConfig) -> Result<BTreeMap<usize, Vec<SocketAddr>>
 /// While `enabled` is false (`disable frontend`) the socket is closed, so
 /// new connections are refused, and opened again when it turns true.
 async fn accept(
-    listener: TcpListener,
+    (listener, accept_proxy): (TcpListener, bool),
     shared: Arc<Shared>,
     draining: watch::Receiver<bool>,
     mut enabled: watch::Receiver<bool>,
@@ -203,8 +203,9 @@ async fn accept(
                 let _ = stream.set_nodelay(true);
                 let shared = Arc::clone(&shared);
                 if shared.tcp {
-                    tokio::spawn(crate::tcp::connection(stream, shared, client, held));
+                    tokio::spawn(crate::tcp::connection(stream, shared, (client, accept_proxy), held));
                 } else {
+                    let client = (client, accept_proxy);
                     tokio::spawn(connection(stream, shared, client, draining.clone(), held));
                 }
             }
@@ -292,6 +293,7 @@ pub async fn start_with(
                 !p.http_response.is_empty()
                     || !p.http_after_response.is_empty()
                     || p.cookie.is_some()
+                    || !p.captures.response.is_empty()
             }),
             dontlognull: p.options.dontlognull,
             slots: p
@@ -332,7 +334,7 @@ pub async fn start_with(
                     })?;
                 listeners.push((p.name.clone(), addr));
                 accepts.push(tokio::spawn(accept(
-                    listener,
+                    (listener, bind.accept_proxy),
                     Arc::clone(&shared),
                     drain_rx.clone(),
                     enabled_rx.clone(),
@@ -349,7 +351,7 @@ pub async fn start_with(
                 })?;
                 listeners.push((p.name.clone(), listener.local_addr().unwrap_or(addr)));
                 accepts.push(tokio::spawn(accept(
-                    listener,
+                    (listener, bind.accept_proxy),
                     Arc::clone(&shared),
                     drain_rx.clone(),
                     enabled_rx.clone(),

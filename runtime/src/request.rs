@@ -186,6 +186,7 @@ impl Shared {
             retries: 0,
             redispatched: false,
             queues: [0, 0],
+            captured: None,
             request: "<BADREQ>".to_owned(),
         };
         self.logger.traffic(self.frontend, &line.to_string());
@@ -271,7 +272,11 @@ pub(crate) async fn serve(
     let first = session.begin_request();
     // A body read whole goes to the driver too (the stats page's form).
     let target = target_as_sent.as_deref().unwrap_or(&head.target);
-    let local = stream.local_addr().ok();
+    let local = session
+        .proxied
+        .as_ref()
+        .and_then(|h| h.destination)
+        .or_else(|| stream.local_addr().ok());
     let edits = route(
         shared,
         id,
@@ -379,6 +384,7 @@ fn route(
             dst: local,
             vars: Some(&session.vars),
             first_request: first,
+            proxied: session.proxied.as_ref(),
             ..Around::default()
         },
     };
@@ -593,10 +599,15 @@ impl Exchange<'_> {
         // A streamed body cannot be sent again: never on a pooled
         // connection the server may have let go.
         let own = self.session.own.take();
+        let local = self.session.proxied.as_ref().and_then(|h| h.destination);
+        let greeting = to
+            .send_proxy
+            .zip(local.or_else(|| stream.local_addr().ok()))
+            .map(|(version, local)| crate::pp::greeting(version, self.client, local));
         let opened = self
             .watcher
             .step(
-                pool.open(to.addr, (&to.reuse, self.first, streaming), own),
+                pool.open(to.addr, (&to.reuse, self.first, streaming), own, greeting),
                 idle_client.then_some((&mut *stream, &mut *buf)),
             )
             .await?;
@@ -954,6 +965,7 @@ impl Exchange<'_> {
             retries: outcome.retries,
             redispatched: outcome.redispatched,
             queues: [0, 0],
+            captured: outcome.captured.clone(),
             request: self.request_line.clone(),
         }
         .to_string()

@@ -3,6 +3,7 @@
 //! it keeps for itself (`http-reuse never`, `dispatch`).
 
 use crate::forward::Upstream;
+use haven_core::proxy_protocol::ProxyHeader;
 use haven_core::sample::Vars;
 
 /// One client connection's state between its requests.
@@ -14,6 +15,8 @@ pub(crate) struct Session {
     pub(crate) vars: Vars,
     /// Its private server connection, idle between requests.
     pub(crate) own: Option<Upstream>,
+    /// The PROXY protocol header it began with (`accept-proxy`).
+    pub(crate) proxied: Option<ProxyHeader>,
 }
 
 impl Session {

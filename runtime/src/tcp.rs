@@ -26,13 +26,22 @@ use tokio::time::Instant;
 pub(crate) async fn connection(
     mut stream: TcpStream,
     shared: Arc<Shared>,
-    client: SocketAddr,
+    (mut client, accept_proxy): (SocketAddr, bool),
     slots: Vec<OwnedSemaphorePermit>,
 ) {
     let _open = shared.open_connection();
     let accepted = Instant::now();
-    let (frontend, ip) = (shared.frontend, client.ip());
     let mut payload = BytesMut::new();
+    let mut local = stream.local_addr().ok();
+    if accept_proxy {
+        let timeout = shared.timeouts.client;
+        let Some(header) = crate::pp::read_header(&mut stream, &mut payload, timeout).await else {
+            return;
+        };
+        client = header.source.unwrap_or(client);
+        local = header.destination.or(local);
+    }
+    let (frontend, ip) = (shared.frontend, client.ip());
     if inspect(&mut stream, &mut payload, &shared, ip).await == Admission::Reject {
         let session = Session::new(Arc::clone(&shared), u64::MAX, client, accepted);
         let outcome = Outcome {
@@ -44,6 +53,7 @@ pub(crate) async fn connection(
             redispatched: false,
             queued_for: None,
             cookie: None,
+            captured: None,
         };
         let by = ServedBy {
             backend: Arc::from(shared.frontend_name.as_str()),
@@ -58,6 +68,7 @@ pub(crate) async fn connection(
     shared.core.request(id, frontend, &head, client, accepted);
     let _forget = Forget(&shared.core, id);
     let mut session = Session::new(Arc::clone(&shared), id, client, accepted);
+    session.local = local;
     session.run(&mut stream, payload).await;
     drop(slots);
 }
@@ -120,6 +131,8 @@ struct Session {
     server: Option<(TcpStream, Connect)>,
     connect_began: Option<Instant>,
     connected_at: Option<Instant>,
+    /// The address the client reached (a PROXY header's destination).
+    local: Option<SocketAddr>,
 }
 
 impl Session {
@@ -133,6 +146,7 @@ impl Session {
             server: None,
             connect_began: None,
             connected_at: None,
+            local: None,
         }
     }
 
@@ -177,8 +191,18 @@ impl Session {
         self.connect_began = Some(Instant::now());
         let opened = self.watcher.step(TcpStream::connect(to.addr), None).await?;
         let event = match opened {
-            Ok(server) => {
+            Ok(mut server) => {
                 let _ = server.set_nodelay(true);
+                if let (Some(version), Some(local)) = (to.send_proxy, self.local) {
+                    let header = crate::pp::greeting(version, self.client, local);
+                    if body::write(&mut server, &header, to.server_timeout)
+                        .await
+                        .is_err()
+                    {
+                        self.shared.core.dispatch(Event::ConnectFailed(self.id));
+                        return Ok(());
+                    }
+                }
                 self.connected_at = Some(Instant::now());
                 self.server = Some((server, to));
                 Event::Connected {
@@ -256,6 +280,7 @@ impl Session {
             retries: outcome.retries,
             redispatched: outcome.redispatched,
             queues: [0, 0],
+            captured: None,
             request: String::new(),
         })
         .to_string();

@@ -623,6 +623,7 @@ impl World<'_> {
             retries: o.retries,
             redispatched: o.redispatched,
             queues: [0, 0],
+            captured: None,
             request: format!("GET {} HTTP/1.1", self.sc.clients[r.client].path),
         };
         let (name, pid) = (self.sc.hosts[h].name.clone(), self.sc.hosts[h].pids.haproxy);

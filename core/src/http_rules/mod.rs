@@ -11,8 +11,9 @@ pub use edit::{apply_headers, Edit};
 pub use reply::Rendered;
 
 use crate::config::haproxy::{HttpAction, HttpRule, LinePart, NameMatch, Proxy};
+use crate::proxy_protocol::ProxyHeader;
 use crate::route::{condition, path_and_query, RequestHead};
-use crate::sample::{backrefs, Around, Format, Response, Scope, Value, VarName, Vars};
+use crate::sample::{backrefs, Around, Captured, Format, Response, Scope, Value, VarName, Vars};
 use std::net::{IpAddr, SocketAddr};
 
 /// How a rule ended a request before any server: the status, haproxy's
@@ -64,6 +65,12 @@ pub struct Txn {
     pub session_changed: bool,
     /// The request is its connection's first.
     pub first_request: bool,
+    /// What the transaction captured into its frontend's slots.
+    pub captured: Captured,
+    /// The method and target as the client sent them.
+    pub sent: (String, String),
+    /// The PROXY protocol header the connection began with.
+    pub proxied: Option<ProxyHeader>,
     /// Changes made to the request, in order.
     pub edits: Vec<Edit>,
 }
@@ -106,6 +113,9 @@ impl Txn {
             vars: head.around.vars.cloned().unwrap_or_default(),
             session_changed: false,
             first_request: head.around.first_request,
+            captured: Captured::default(),
+            sent: (head.method.to_owned(), head.uri.to_owned()),
+            proxied: head.around.proxied.cloned(),
             edits: Vec::new(),
         }
     }
@@ -166,6 +176,9 @@ impl Txn {
                 server: names.server,
                 server_id: names.server_id,
                 first_request: self.first_request,
+                captured: Some(&self.captured),
+                sent: Some((&self.sent.0, &self.sent.1)),
+                proxied: self.proxied.as_ref(),
             },
         };
         f(&view)
@@ -275,6 +288,14 @@ impl Txn {
                     (port.and_then(|p| u16::try_from(p).ok()), self.dst.as_mut())
                 {
                     dst.set_port(p);
+                }
+            }
+            HttpAction::Capture { expr, slot } => {
+                let v = self.with_view(names, None, |req| {
+                    expr.eval(req).map(|v| v.to_text().into_owned())
+                });
+                if let Some(v) = v {
+                    self.captured.set(true, *slot, &v);
                 }
             }
             HttpAction::Allow
@@ -388,6 +409,15 @@ impl Txn {
                 }
                 HttpAction::UnsetVar(name) => {
                     self.unset_var(name);
+                    None
+                }
+                HttpAction::Capture { expr, slot } => {
+                    let v = self.with_view(names, Some(res), |req| {
+                        expr.eval(req).map(|v| v.to_text().into_owned())
+                    });
+                    if let Some(v) = v {
+                        self.captured.set(false, *slot, &v);
+                    }
                     None
                 }
                 _ => None,

@@ -331,6 +331,8 @@ pub struct HttpLog {
     pub redispatched: bool,
     /// Server queue, backend queue.
     pub queues: [u32; 2],
+    /// What was captured (`{...}` blocks), when the frontend has slots.
+    pub captured: Option<Box<crate::sample::Captured>>,
     /// The request line.
     pub request: String,
 }
@@ -345,7 +347,7 @@ impl fmt::Display for HttpLog {
         };
         write!(
             f,
-            "{} {}/{}/{}/{}/{} {status} {} - - {} {} \"{}\"",
+            "{} {}/{}/{}/{}/{} {status} {} - - {} {} {}\"{}\"",
             Route(self),
             t(&self.timers[0]),
             t(&self.timers[1]),
@@ -355,6 +357,10 @@ impl fmt::Display for HttpLog {
             self.bytes,
             self.termination,
             Counts(self),
+            self.captured
+                .as_deref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             self.request
         )
     }
@@ -462,6 +468,7 @@ mod httplog_tests {
             retries: 0,
             redispatched: false,
             queues: [0, 0],
+            captured: None,
             request: "GET /index.html?x=1 HTTP/1.1".into(),
         };
         assert_eq!(ok.to_string(), "127.0.0.1:33972 [24/Nov/2026:20:47:52.325] f ok/s1 0/0/0/1/1 200 124 - - ---- 1/1/0/0/0 0/0 \"GET /index.html?x=1 HTTP/1.1\"");
@@ -516,6 +523,7 @@ mod httplog_tests {
             retries: 0,
             redispatched: false,
             queues: [0, 0],
+            captured: None,
             request: String::new(),
         };
         assert_eq!(

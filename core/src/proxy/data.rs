@@ -49,6 +49,7 @@ mod tests {
             redispatched: false,
             queued_for: None,
             cookie: None,
+            captured: None,
         }
     }
 

@@ -7,6 +7,7 @@ use crate::balance::{Balancer, PickKey};
 use crate::config::haproxy::{Balance, HaproxyConfig, Mode, Proxy, RetryOn};
 use crate::http_rules::{Answer, Edit, ResponseDraft, Txn};
 use crate::route::{route, RequestHead};
+use crate::sample::Captured;
 use crate::sched::Timers;
 use crate::time::{Duration, Instant};
 use rustc_hash::FxHashMap;
@@ -48,6 +49,8 @@ pub struct Outcome {
     pub queued_for: Option<Duration>,
     /// What the persistence cookie did, when the backend has one.
     pub cookie: Option<CookieFlags>,
+    /// What the transaction captured, when its frontend has slots.
+    pub captured: Option<Box<Captured>>,
 }
 
 impl Outcome {
@@ -130,6 +133,12 @@ pub(super) struct Stream {
 }
 
 impl Stream {
+    /// What the transaction captured, for the log.
+    fn captured(&self) -> Option<Box<Captured>> {
+        let t = self.txn.as_ref()?;
+        (!t.captured.is_empty()).then(|| Box::new(t.captured.clone()))
+    }
+
     /// How this request ends now, with `status`. The list of servers
     /// tried moves into the outcome: an ended request picks no more.
     pub(super) fn outcome(&mut self, status: u16, termination: &'static str) -> Outcome {
@@ -142,6 +151,7 @@ impl Stream {
             redispatched: self.redispatched,
             queued_for: self.queued_for,
             cookie: self.persist.as_ref().map(|p| p.flags),
+            captured: self.captured(),
         }
     }
 }
@@ -266,7 +276,7 @@ impl Flow {
             return Vec::new();
         };
         let http = fe.mode == Mode::Http;
-        let mut txn = (http && rules::has_request_rules(fe)).then(|| Box::new(Txn::new(head)));
+        let mut txn = (http && rules::has_request_rules(fe)).then(|| rules::new_txn(fe, head));
         let fe_names = rules::names(&self.proxies, frontend, None, None);
         if let Some(answer) = txn.as_mut().and_then(|t| t.request_phase(fe, fe_names)) {
             self.answer(id, frontend, None, txn, answer);
@@ -279,8 +289,8 @@ impl Flow {
             Some(frontend)
         } else {
             match &txn {
-                Some(t) => t.with_view(fe_names, None, |req| route(fe, req)),
-                None => route(fe, head),
+                Some(t) => t.with_view(fe_names, None, |req| route(&self.proxies, fe, req)),
+                None => route(&self.proxies, fe, head),
             }
         };
         let Some((backend, by_uri)) =
@@ -291,7 +301,8 @@ impl Flow {
         };
         let be = &self.proxies[backend];
         if http && backend != frontend && rules::has_request_rules(be) {
-            let t = txn.get_or_insert_with(|| Box::new(Txn::new(head)));
+            let fe = &self.proxies[frontend];
+            let t = txn.get_or_insert_with(|| rules::new_txn(fe, head));
             let names = rules::names(&self.proxies, frontend, Some(backend), None);
             if let Some(answer) = t.request_phase(be, names) {
                 self.answer(id, frontend, Some(backend), txn, answer);
@@ -303,7 +314,7 @@ impl Flow {
         if http {
             let fe = &self.proxies[frontend];
             if txn.is_none() && (rules::has_response_rules(fe) || rules::has_response_rules(be)) {
-                txn = Some(Box::new(Txn::new(head)));
+                txn = Some(rules::new_txn(fe, head));
             }
             if let Some(t) = txn.as_mut() {
                 edits = std::mem::take(&mut t.edits);
@@ -362,9 +373,13 @@ impl Flow {
         txn: Option<Box<Txn>>,
         answer: Answer,
     ) {
+        let mut captured = None;
         let rewrite = txn.and_then(|mut t| {
             let at = (frontend, backend, None);
-            rules::after_answer(&self.proxies, at, &mut t, answer.status, answer.reply)
+            let rewrite =
+                rules::after_answer(&self.proxies, at, &mut t, answer.status, answer.reply);
+            captured = (!t.captured.is_empty()).then(|| Box::new(t.captured));
+            rewrite
         });
         let outcome = Outcome {
             status: answer.status,
@@ -375,6 +390,7 @@ impl Flow {
             redispatched: false,
             queued_for: None,
             cookie: None,
+            captured,
         };
         self.out.push_back(Output::Finish {
             id,
@@ -513,6 +529,8 @@ impl Flow {
             };
             let at = (s.frontend, Some(s.backend), s.server);
             if let Some(t) = s.txn.as_mut() {
+                let slots = &self.proxies[s.frontend].captures;
+                t.captured.headers(slots, false, headers);
                 if let Err(answer) = rules::http_response(&self.proxies, at, t, &mut res) {
                     let rewrite =
                         rules::after_answer(&self.proxies, at, t, answer.status, answer.reply);
@@ -717,6 +735,7 @@ impl Flow {
                         Phase::Queued { since } => since,
                         _ => now,
                     };
+                    let captured = s.captured();
                     let outcome = Outcome {
                         status: 503,
                         termination: "sQ",
@@ -726,6 +745,7 @@ impl Flow {
                         redispatched: s.redispatched,
                         queued_for: Some(now.saturating_duration_since(since)),
                         cookie: s.persist.as_ref().map(|p| p.flags),
+                        captured,
                     };
                     self.out.push_back(Output::Finish {
                         id,
@@ -904,6 +924,7 @@ impl Flow {
                 self.out.push_back(Output::Abort { id });
             }
         }
+        let captured = s.captured();
         let outcome = Outcome {
             status: 0,
             termination,
@@ -913,6 +934,7 @@ impl Flow {
             redispatched: s.redispatched,
             queued_for: None,
             cookie: s.persist.as_ref().map(|p| p.flags),
+            captured,
         };
         self.out.push_back(Output::Finish {
             id,
@@ -939,6 +961,7 @@ impl Flow {
             redispatched: false,
             queued_for: None,
             cookie: None,
+            captured: None,
         };
         self.out.push_back(Output::Finish {
             id,

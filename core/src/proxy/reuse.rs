@@ -32,7 +32,10 @@ impl ReusePolicy {
 
     /// The policy of `server` in `backend` (a dispatch address has none).
     pub fn of(backend: &Proxy, server: Option<&Server>) -> Self {
-        let private = backend.http_reuse == HttpReuse::Never || server.is_none();
+        // A PROXY header names one client: its connection is that
+        // client's alone.
+        let private =
+            backend.http_reuse == HttpReuse::Never || server.is_none_or(|s| s.send_proxy.is_some());
         Self {
             close: backend.options.http_conn != HttpConnMode::KeepAlive,
             private,

@@ -7,7 +7,7 @@ use super::forwardfor::adds_forwarded_for;
 use crate::config::haproxy::{Forwardfor, Proxy};
 use crate::http_rules::{apply_headers, Answer, Edit, Names, Rendered, ResponseDraft, Stop, Txn};
 use crate::route::RequestHead;
-use crate::sample::Vars;
+use crate::sample::{Captured, Vars};
 use std::net::IpAddr;
 
 /// How core changes what the client gets.
@@ -24,9 +24,21 @@ pub struct Rewrite {
     pub session: Option<Vars>,
 }
 
-/// True when `p` has rules of the request phase.
+/// The transaction of `head` on frontend `fe`, its request headers
+/// captured into the frontend's slots.
+pub(super) fn new_txn(fe: &Proxy, head: &RequestHead<'_>) -> Box<Txn> {
+    let mut t = Box::new(Txn::new(head));
+    if !fe.captures.is_empty() {
+        t.captured = Captured::for_slots(&fe.captures);
+        t.captured.headers(&fe.captures, true, head.headers);
+    }
+    t
+}
+
+/// True when `p` has rules of the request phase or capture slots to
+/// fill.
 pub(super) fn has_request_rules(p: &Proxy) -> bool {
-    !p.http_request.is_empty() || !p.redirects.is_empty()
+    !p.http_request.is_empty() || !p.redirects.is_empty() || !p.captures.is_empty()
 }
 
 /// True when `p` has rules of the response phases.

@@ -58,15 +58,35 @@ pub(crate) fn split(text: &str) -> Result<Vec<Call>, String> {
 }
 
 /// The comma-separated arguments up to the closing parenthesis, and what
-/// follows it; `None` when it never closes.
+/// follows it; `None` when it never closes. As haproxy reads them:
+/// quotes group (and go), a backslash escapes a backslash, a space or a
+/// quote and writes `\r`, `\n`, `\t`; any other backslash stays.
 fn arguments(text: &str) -> Option<(Vec<String>, &str)> {
     let mut args = Vec::new();
     let mut cur = String::new();
     let mut depth = 0usize;
-    let mut chars = text.char_indices();
+    let (mut squote, mut dquote) = (false, false);
+    let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         match c {
-            '\\' => cur.push(chars.next()?.1),
+            '"' if !squote => dquote = !dquote,
+            '\'' if !dquote => squote = !squote,
+            '\\' if !squote => match chars.peek().map(|&(_, n)| n) {
+                Some(n @ ('\\' | ' ' | '"' | '\'')) => {
+                    cur.push(n);
+                    chars.next();
+                }
+                Some(n @ ('r' | 'n' | 't')) => {
+                    cur.push(match n {
+                        'r' => '\r',
+                        'n' => '\n',
+                        _ => '\t',
+                    });
+                    chars.next();
+                }
+                _ => cur.push(c),
+            },
+            _ if squote || dquote => cur.push(c),
             '(' => {
                 depth += 1;
                 cur.push(c);
@@ -102,7 +122,7 @@ mod tests {
     #[test]
     fn splits_calls_and_arguments() {
         assert_eq!(
-            split("req.hdr(host,1),lower,field(2,\\,)").expect("valid"),
+            split("req.hdr(host,1),lower,field(2,\",\")").expect("valid"),
             vec![
                 call("req.hdr", &["host", "1"]),
                 call("lower", &[]),
@@ -110,6 +130,14 @@ mod tests {
             ]
         );
         assert_eq!(split("src").expect("valid"), vec![call("src", &[])]);
+        // haproxy keeps a backslash it does not know, and unescapes quotes.
+        assert_eq!(
+            split(r"regsub(:\d+$,,),concat('a,b',\')").expect("valid"),
+            vec![
+                call("regsub", &[r":\d+$", "", ""]),
+                call("concat", &["a,b", "'"]),
+            ]
+        );
         assert_eq!(
             split("str()").expect("valid"),
             vec![call("str", &[])],

@@ -104,6 +104,31 @@ pub enum Fetch {
     SslFc,
     /// `http_first_req`: the request is its connection's first.
     HttpFirstReq,
+    /// `capture.req.hdr(N)` (`request`) or `capture.res.hdr(N)`.
+    Captured {
+        /// The request side.
+        request: bool,
+        /// The slot.
+        index: usize,
+    },
+    /// `capture.req.method`, `capture.req.uri`: the request line as the
+    /// client sent it.
+    SentLine(LineWord),
+    /// `capture.req.ver`, `capture.res.ver`.
+    CapturedVersion,
+    /// `fc_pp_authority`, `fc_pp_unique_id`: a TLV of the connection's
+    /// PROXY header.
+    ProxyTlv(u8),
+}
+
+/// A word of the request line as sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineWord {
+    /// The method.
+    Method,
+    /// The URI from its first slash.
+    Uri,
 }
 
 /// A constant fetch's value.
@@ -216,6 +241,17 @@ pub(crate) fn parse(call: &Call) -> Result<Option<Fetch>, String> {
         "srv_id" => Fetch::SrvId,
         "ssl_fc" => Fetch::SslFc,
         "http_first_req" => Fetch::HttpFirstReq,
+        "capture.req.hdr" | "capture.res.hdr" => Fetch::Captured {
+            request: name == "capture.req.hdr",
+            index: int(0)?
+                .and_then(|i| usize::try_from(i).ok())
+                .ok_or_else(|| format!("fetch method '{name}' : expects a capture slot index"))?,
+        },
+        "capture.req.method" => Fetch::SentLine(LineWord::Method),
+        "capture.req.uri" => Fetch::SentLine(LineWord::Uri),
+        "capture.req.ver" | "capture.res.ver" => Fetch::CapturedVersion,
+        "fc_pp_authority" => Fetch::ProxyTlv(crate::proxy_protocol::PP2_TYPE_AUTHORITY),
+        "fc_pp_unique_id" => Fetch::ProxyTlv(crate::proxy_protocol::PP2_TYPE_UNIQUE_ID),
         _ => return Ok(None),
     }))
 }
@@ -319,6 +355,22 @@ impl Fetch {
             Self::SrvId => around.server_id.map(|i| Value::Int(i.into())),
             Self::SslFc => Some(Value::Bool(false)),
             Self::HttpFirstReq => Some(Value::Bool(around.first_request)),
+            Self::Captured { request, index } => around
+                .captured
+                .and_then(|c| c.get(*request, *index))
+                .and_then(text),
+            Self::SentLine(word) => {
+                let (method, uri) = around.sent.unwrap_or((req.method, req.uri));
+                match word {
+                    LineWord::Method => text(method),
+                    LineWord::Uri => text(uri_from_slash(uri)),
+                }
+            }
+            Self::CapturedVersion => text("HTTP/1.1"),
+            Self::ProxyTlv(kind) => around
+                .proxied
+                .and_then(|h| h.tlv(*kind))
+                .map(|v| Value::string(String::from_utf8_lossy(v).into_owned())),
         }
     }
 
@@ -351,6 +403,15 @@ impl Fetch {
             self,
             Self::SslFc | Self::HttpFirstReq | Self::Constant(Constant::Bool(_))
         )
+    }
+}
+
+/// A target from its first slash: an absolute URI loses its scheme and
+/// host.
+fn uri_from_slash(uri: &str) -> &str {
+    match uri.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("", |i| &rest[i..]),
+        None => uri,
     }
 }
 

@@ -3,6 +3,7 @@
 //! in the response phase, its response), and the log-format strings that
 //! embed them. Rules, ACLs and checks read samples through this module.
 
+mod captured;
 mod conv;
 mod expr;
 mod fetch;
@@ -13,6 +14,7 @@ mod pattern;
 mod value;
 mod vars;
 
+pub use captured::Captured;
 pub use conv::{Arith, Conv, Operand};
 pub use fetch::{Constant, Fetch, Side};
 pub use format::{Alias, Format, Part};
@@ -56,6 +58,13 @@ pub struct Around<'a> {
     pub server_id: Option<u32>,
     /// The request is the first of its client connection.
     pub first_request: bool,
+    /// What the transaction captured.
+    pub captured: Option<&'a Captured>,
+    /// The request's method and target as the client sent them, when
+    /// rules may have changed the request.
+    pub sent: Option<(&'a str, &'a str)>,
+    /// The PROXY protocol header the connection began with.
+    pub proxied: Option<&'a crate::proxy_protocol::ProxyHeader>,
 }
 
 /// A response as samples see it.

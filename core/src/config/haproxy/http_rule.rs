@@ -1,6 +1,7 @@
 //! `http-request`, `http-response` and `http-after-response` rules: each
 //! an action, its arguments and an optional `if` / `unless` condition.
 
+use super::capture::CaptureSlot;
 use super::lexer::Word;
 use super::model::Condition;
 use super::parser::Parser;
@@ -139,6 +140,14 @@ pub enum HttpAction {
     SetSrcPort(Expr),
     /// `set-dst-port <expr>`.
     SetDstPort(Expr),
+    /// `capture <expr> len <n>|id <n>`: the value goes to a capture slot.
+    Capture {
+        /// What is captured.
+        expr: Expr,
+        /// The slot: a request slot in `http-request`, a response slot in
+        /// `http-response`.
+        slot: usize,
+    },
 }
 
 /// The answer of `return` or `deny`.
@@ -204,7 +213,6 @@ const NOT_RUN: &[&str] = &[
     "auth",
     "cache-store",
     "cache-use",
-    "capture",
     "del-acl",
     "del-map",
     "disable-l7-retry",
@@ -463,6 +471,28 @@ impl Parser<'_> {
                     "set-src-port" => HttpAction::SetSrcPort(expr),
                     _ => HttpAction::SetDstPort(expr),
                 }
+            }
+            ("capture", None) if phase != RulePhase::AfterResponse => {
+                const USAGE: &str = "expects <expression> [ 'len' <length> | id <idx> ]";
+                let e = args.next().ok_or(USAGE)?;
+                let expr = self.sample(&e.text)?;
+                let how = args.next().map(|w| w.text.clone());
+                let n = args.next().map(|w| w.text.clone()).ok_or(USAGE)?;
+                let slot = match how.as_deref() {
+                    Some("len") if request => {
+                        let len = n
+                            .parse::<usize>()
+                            .ok()
+                            .filter(|l| *l > 0)
+                            .ok_or("length must be > 0")?;
+                        self.add_capture(true, CaptureSlot { header: None, len })
+                    }
+                    Some("id") => n
+                        .parse::<usize>()
+                        .map_err(|_| format!("cannot parse id '{n}'"))?,
+                    _ => return Err(USAGE.into()),
+                };
+                HttpAction::Capture { expr, slot }
             }
             _ if NOT_RUN.contains(&base)
                 || base.starts_with("track-sc")

@@ -156,7 +156,6 @@ const FETCH_UNSUPPORTED: &[&str] = &[
     "sc1_http_req_rate",
     "src_conn_cur",
     "src_http_req_rate",
-    "capture.req.hdr",
     "res.ver",
     "wait_end",
     "stopping",

@@ -5,6 +5,7 @@
 //! returns the resolved [`HaproxyConfig`] when there is no error.
 
 mod acl;
+mod capture;
 mod condition;
 mod cookie;
 mod errorfile;
@@ -21,6 +22,7 @@ mod tcp_check;
 mod tcp_request;
 mod values;
 
+pub use capture::{CaptureSlot, CaptureSlots};
 pub use condition::{eval_condition, ConditionError, HAPROXY_VERSION};
 pub use cookie::{CookieMode, CookiePersistence};
 pub use errorfile::ErrorPage;

@@ -241,6 +241,8 @@ pub struct Proxy {
     pub http_reuse: HttpReuse,
     /// `cookie`: persistence by cookie.
     pub cookie: Option<super::CookiePersistence>,
+    /// Capture slots (frontend side).
+    pub captures: super::CaptureSlots,
     /// `tcp-request inspect-delay`: how long content rules may wait for
     /// the first bytes.
     pub inspect_delay: Option<Duration>,
@@ -299,6 +301,9 @@ pub struct Bind {
     pub fd: Option<i32>,
     /// Line of the `bind`.
     pub line: u32,
+    /// `accept-proxy`: each connection starts with a PROXY protocol
+    /// header naming the real client.
+    pub accept_proxy: bool,
 }
 
 /// `balance`.
@@ -353,6 +358,16 @@ impl Balance {
             Self::RdpCookie(_) => "rdp-cookie",
         }
     }
+}
+
+/// A PROXY protocol version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProxyVersion {
+    /// The text header.
+    V1,
+    /// The binary header.
+    V2,
 }
 
 /// `http-reuse`: when a request may go over an idle server connection
@@ -443,6 +458,9 @@ pub struct Server {
     pub check_addr: Option<IpAddr>,
     /// `cookie`: the value naming this server in the persistence cookie.
     pub cookie: Option<String>,
+    /// `send-proxy` / `send-proxy-v2`: each connection to the server
+    /// starts with a PROXY protocol header naming the client.
+    pub send_proxy: Option<ProxyVersion>,
     /// `pool-max-conn`: idle connections kept for later requests (`None`:
     /// no limit, haproxy's -1).
     pub pool_max_conn: Option<u32>,
@@ -710,8 +728,12 @@ pub struct Term {
 /// `use_backend <name> [if|unless <cond>]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SwitchingRule {
-    /// The backend, resolved.
-    pub backend: BackendRef,
+    /// The backend, resolved, when the rule names it plainly.
+    pub backend: Option<BackendRef>,
+    /// `use_backend %[...]`: the backend's name as a log-format string,
+    /// rendered for each request (a name no backend has sends the
+    /// request to the default backend, as haproxy does).
+    pub dynamic: Option<crate::sample::Format>,
     /// The condition; `None` means always.
     pub cond: Option<Condition>,
     /// Line of the rule.

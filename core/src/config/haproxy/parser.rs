@@ -54,7 +54,14 @@ pub(crate) struct Draft {
     /// `default_backend` name and where it was written.
     pub(crate) default_backend: Option<(String, u32)>,
     /// `use_backend` rules with unresolved backend names.
-    pub(crate) rules: Vec<(String, Option<Condition>, u32)>,
+    /// `use_backend` rules: the name as written, its log-format when it
+    /// has one, the condition and the line.
+    pub(crate) rules: Vec<(
+        String,
+        Option<crate::sample::Format>,
+        Option<Condition>,
+        u32,
+    )>,
     /// Line of the first `http-check` rule, for the post-parse warning.
     pub(crate) http_check_line: Option<u32>,
     /// `option httpchk` was given (else `http-check` rules are ignored).
@@ -857,6 +864,7 @@ impl Draft {
                 dispatch: None,
                 http_reuse: HttpReuse::default(),
                 cookie: None,
+                captures: Default::default(),
                 inspect_delay: None,
                 tcp_request: Vec::new(),
                 stats: None,

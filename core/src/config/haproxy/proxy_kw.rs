@@ -3,7 +3,7 @@
 //! the other side is ignored with a warning, a keyword `defaults` cannot
 //! hold is an error.
 
-use super::http_rule::RulePhase;
+use super::http_rule::{Failure, RulePhase};
 use super::keywords;
 use super::lexer::Word;
 use super::model::*;
@@ -43,6 +43,8 @@ const PROXY_KEYWORDS: &[&str] = &[
     "dispatch",
     "http-reuse",
     "cookie",
+    "capture",
+    "declare",
 ];
 
 /// Bind parameters that take no argument.
@@ -303,6 +305,8 @@ impl Parser<'_> {
                     }
                 }
             }
+            "capture" => self.capture_keyword(words),
+            "declare" => self.declare_keyword(words),
             "http-reuse" => {
                 if self.applies(w0, Side::Backend, kw) {
                     self.http_reuse(words);
@@ -359,6 +363,7 @@ impl Parser<'_> {
                         port_end: 0,
                         fd: Some(fd),
                         line,
+                        accept_proxy: false,
                     }),
                     _ => self.error(
                         Form::Parsing,
@@ -399,6 +404,7 @@ impl Parser<'_> {
                             port_end,
                             fd: None,
                             line,
+                            accept_proxy: false,
                         }),
                         Some(PortSpec::Offset(_)) => {
                             err(self, addr_message(&AddrError::OffsetNotPermitted, part))
@@ -412,6 +418,11 @@ impl Parser<'_> {
         let mut i = 2;
         while let Some(p) = words.get(i) {
             let name = p.text.as_str();
+            if name == "accept-proxy" {
+                binds.iter_mut().for_each(|b| b.accept_proxy = true);
+                i += 1;
+                continue;
+            }
             if BIND_FLAGS.contains(&name) {
                 i += 1;
             } else if BIND_WITH_ARG.contains(&name) {
@@ -453,7 +464,21 @@ impl Parser<'_> {
             },
         };
         let line = self.line;
-        self.draft().rules.push((target.text.clone(), cond, line));
+        let dynamic = if target.text.contains('%') {
+            match self.lf(&target.text) {
+                Ok(f) => Some(f),
+                Err(Failure::Unsupported(what)) => return self.not_supported(target.col, &what),
+                Err(Failure::Bad(msg)) => {
+                    let msg = format!("'use_backend' : {msg}");
+                    return self.error(Form::Parsing, target.col, msg);
+                }
+            }
+        } else {
+            None
+        };
+        self.draft()
+            .rules
+            .push((target.text.clone(), dynamic, cond, line));
     }
 
     fn balance(&mut self, words: &[Word]) {

@@ -67,10 +67,14 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
             proxy.switching_rules = d
                 .rules
                 .iter()
-                .filter_map(|(name, cond, line)| {
-                    let backend = lookup(name, "use_backend", p)?;
+                .filter_map(|(name, dynamic, cond, line)| {
+                    let backend = match dynamic {
+                        Some(_) => None,
+                        None => Some(lookup(name, "use_backend", p)?),
+                    };
                     Some(SwitchingRule {
                         backend,
+                        dynamic: dynamic.clone(),
                         cond: cond.clone(),
                         line: *line,
                     })

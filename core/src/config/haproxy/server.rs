@@ -139,6 +139,7 @@ pub(crate) fn default_server() -> Server {
         check_addr: None,
         pool_max_conn: None,
         cookie: None,
+        send_proxy: None,
         line: 0,
     }
 }
@@ -308,6 +309,9 @@ impl Parser<'_> {
                 "maxconn" => s.maxconn = Some(atol(v).clamp(0, i64::from(u32::MAX)) as u32),
                 "maxqueue" => s.maxqueue = Some(atol(v).clamp(0, i64::from(u32::MAX)) as u32),
                 "cookie" => s.cookie = Some(v.to_owned()),
+                "send-proxy" => s.send_proxy = Some(ProxyVersion::V1),
+                "send-proxy-v2" => s.send_proxy = Some(ProxyVersion::V2),
+                "no-send-proxy" | "no-send-proxy-v2" => s.send_proxy = None,
                 "pool-max-conn" => match v.parse::<i64>() {
                     Ok(-1) => s.pool_max_conn = None,
                     Ok(n) if n >= 0 => s.pool_max_conn = Some(n.min(i64::from(u32::MAX)) as u32),

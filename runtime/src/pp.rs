@@ -1,0 +1,42 @@
+//! The PROXY protocol header that clients of an `accept-proxy` listener
+//! send first, read with core's parser; and the one a `send-proxy`
+//! server gets.
+
+use crate::body;
+use bytes::{Buf, BytesMut};
+use haven_core::config::haproxy::ProxyVersion;
+use haven_core::proxy_protocol::{encode_v1, encode_v2, parse, ProxyHeader};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+/// Reads the PROXY header `stream` starts with, within `timeout`; what
+/// follows it stays in `buf`. `None`: no valid header came (the
+/// connection is then closed without a word, as haproxy does).
+pub(crate) async fn read_header(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    timeout: Option<Duration>,
+) -> Option<ProxyHeader> {
+    let until = timeout.map(|t| Instant::now() + t);
+    loop {
+        if let Some((header, len)) = parse(buf).ok()? {
+            buf.advance(len);
+            return Some(header);
+        }
+        buf.reserve(512);
+        let left = until.map(|u| u.saturating_duration_since(Instant::now()));
+        if !matches!(body::read(stream, buf, left).await, Ok(true)) {
+            return None;
+        }
+    }
+}
+
+/// The header a server gets for a connection from `client` to `local`.
+pub(crate) fn greeting(version: ProxyVersion, client: SocketAddr, local: SocketAddr) -> Vec<u8> {
+    match version {
+        ProxyVersion::V1 => encode_v1(client, local),
+        ProxyVersion::V2 => encode_v2(client, local, &[]),
+    }
+}
