@@ -24,5 +24,6 @@ pub mod route;
 pub mod sample;
 pub mod sched;
 pub mod stats;
+pub mod stick;
 pub mod time;
 pub mod vrrp;

@@ -13,10 +13,9 @@ use haven_core::config::haproxy::{
     CliLevel, HaproxyConfig, ProxyKind, ProxyVersion, TcpLayer, Timeouts,
 };
 use haven_core::health::{self, CheckId, ProbeEvent};
-use haven_core::http_rules::Edit;
 use haven_core::node::Node;
 use haven_core::proxy::{
-    self, AdminAction, Outcome, ReusePolicy, Rewrite, ServerFailure, StreamId,
+    self, AdminAction, Forward, Outcome, ReusePolicy, Rewrite, ServerFailure, StreamId,
 };
 use haven_core::route::{self, Admission, RequestHead};
 use haven_core::stats::{self, Access, CliCommand, Counters, Posted, Sources};
@@ -77,8 +76,9 @@ pub(crate) struct Connect {
     /// Which idle connection the request may take, and where its
     /// connection goes after.
     pub(crate) reuse: ReusePolicy,
-    /// The PROXY protocol header a new connection starts with.
-    pub(crate) send_proxy: Option<ProxyVersion>,
+    /// The PROXY protocol header a new connection starts with, and
+    /// whether it carries the request's unique id.
+    pub(crate) send_proxy: Option<(ProxyVersion, bool)>,
     /// How long the server may stay quiet (`timeout server`).
     pub(crate) server_timeout: Option<std::time::Duration>,
     /// How long either side of a tunnel may stay quiet (`timeout
@@ -182,12 +182,12 @@ impl Core {
         head: &RequestHead<'_>,
         client: SocketAddr,
         at: tokio::time::Instant,
-    ) -> Vec<Edit> {
+    ) -> Forward {
         let mut driver = self.lock();
         let now = driver.clock.at(at);
-        let edits = driver.request(now, id, frontend, head, client);
+        let forward = driver.request(now, id, frontend, head, client);
         self.settle(driver);
-        edits
+        forward
     }
 
     /// What `frontend`'s `tcp-request` rules of `layer` say of a
@@ -362,19 +362,19 @@ impl Driver {
         frontend: usize,
         head: &RequestHead<'_>,
         client: SocketAddr,
-    ) -> Vec<Edit> {
+    ) -> Forward {
         self.refresh_vrrp();
         self.streams.open(id);
         if let Some(reply) = self.stats_reply(frontend, head) {
             self.streams.post(id, reply);
-            return Vec::new();
+            return Forward::default();
         }
         self.counters.request(id, frontend);
         match self.node.flow() {
             Some((flow, mut t)) => {
                 flow.handle_request(now, id, frontend, head, client.ip(), &mut t)
             }
-            None => Vec::new(),
+            None => Forward::default(),
         }
     }
 
@@ -507,7 +507,7 @@ impl Driver {
                 };
                 let send_proxy = proxy
                     .and_then(|p| p.servers.get(server))
-                    .and_then(|s| s.send_proxy);
+                    .and_then(|s| Some((s.send_proxy?, s.proxy_v2_unique_id)));
                 match addr.filter(|_| self.streams.in_progress(id)) {
                     Some(addr) => {
                         let connect = Connect {
@@ -595,6 +595,17 @@ impl Driver {
                 CliCommand::Frontend { name, enable } => {
                     let said = self.set_frontend(&name, enable).err().unwrap_or("");
                     ended(&mut out, said);
+                }
+                CliCommand::ShowTable(name) => {
+                    let now = self.clock.now();
+                    let dump = self
+                        .node
+                        .flow()
+                        .and_then(|(f, _)| f.stick_dump(name.as_deref(), now));
+                    match dump {
+                        Some(text) => ended(&mut out, &text),
+                        None => ended(&mut out, "Unknown table name.\n"),
+                    }
                 }
                 CliCommand::Invalid(e) => ended(&mut out, e),
                 CliCommand::ShowInfo => {

@@ -5,7 +5,7 @@
 use crate::body;
 use bytes::{Buf, BytesMut};
 use haven_core::config::haproxy::ProxyVersion;
-use haven_core::proxy_protocol::{encode_v1, encode_v2, parse, ProxyHeader};
+use haven_core::proxy_protocol::{encode_v1, encode_v2, parse, ProxyHeader, PP2_TYPE_UNIQUE_ID};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -33,10 +33,21 @@ pub(crate) async fn read_header(
     }
 }
 
-/// The header a server gets for a connection from `client` to `local`.
-pub(crate) fn greeting(version: ProxyVersion, client: SocketAddr, local: SocketAddr) -> Vec<u8> {
+/// The header a server gets for a connection from `client` to `local`
+/// (version 2 with the request's `unique_id` when given).
+pub(crate) fn greeting(
+    version: ProxyVersion,
+    (client, local): (SocketAddr, SocketAddr),
+    unique_id: Option<&str>,
+) -> Vec<u8> {
     match version {
         ProxyVersion::V1 => encode_v1(client, local),
-        ProxyVersion::V2 => encode_v2(client, local, &[]),
+        ProxyVersion::V2 => {
+            let tlvs: Vec<(u8, &[u8])> = unique_id
+                .map(|id| (PP2_TYPE_UNIQUE_ID, id.as_bytes()))
+                .into_iter()
+                .collect();
+            encode_v2(client, local, &tlvs)
+        }
     }
 }

@@ -18,7 +18,7 @@ use haven_core::http1::{accepts_websocket, BodyFraming, Head, ResponseHead, Swit
 use haven_core::http_rules::{apply_headers, Edit};
 use haven_core::log::haproxy::HttpLog;
 use haven_core::log::syslog::Civil;
-use haven_core::proxy::{DataEnd, Outcome, Rewrite, ServerFailure, StreamId};
+use haven_core::proxy::{DataEnd, Forward, Outcome, Rewrite, ServerFailure, StreamId};
 use haven_core::route::RequestHead;
 use haven_core::sample::Around;
 use std::borrow::Cow;
@@ -277,7 +277,7 @@ pub(crate) async fn serve(
         .as_ref()
         .and_then(|h| h.destination)
         .or_else(|| stream.local_addr().ok());
-    let edits = route(
+    let forward = route(
         shared,
         id,
         (&head, target, &whole_body),
@@ -285,7 +285,7 @@ pub(crate) async fn serve(
         (session, first),
         started,
     );
-    apply_edits(&mut head, &edits);
+    apply_edits(&mut head, &forward.edits);
     let mut outgoing = request_head(&head);
     outgoing.extend_from_slice(&whole_body);
     let mut manner = manner;
@@ -307,6 +307,7 @@ pub(crate) async fn serve(
         answered_at: None,
         first,
         session,
+        unique_id: forward.unique_id,
     };
     let _forget = Forget(&shared.core, id);
     exchange.run(stream, buf).await
@@ -360,7 +361,7 @@ fn route(
     (client, local): (SocketAddr, Option<SocketAddr>),
     (session, first): (&Session, bool),
     at: Instant,
-) -> Vec<Edit> {
+) -> Forward {
     let values: Vec<Cow<'_, str>> = head
         .headers
         .iter()
@@ -514,6 +515,8 @@ struct Exchange<'s> {
     first: bool,
     /// What lasts across the connection's requests.
     session: &'s mut Session,
+    /// The request's unique id (`unique-id-format`).
+    unique_id: Option<String>,
 }
 
 impl Exchange<'_> {
@@ -603,7 +606,10 @@ impl Exchange<'_> {
         let greeting = to
             .send_proxy
             .zip(local.or_else(|| stream.local_addr().ok()))
-            .map(|(version, local)| crate::pp::greeting(version, self.client, local));
+            .map(|((version, with_id), local)| {
+                let id = self.unique_id.as_deref().filter(|_| with_id);
+                crate::pp::greeting(version, (self.client, local), id)
+            });
         let opened = self
             .watcher
             .step(

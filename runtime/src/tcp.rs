@@ -64,8 +64,10 @@ pub(crate) async fn connection(
         return;
     }
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    let head = RequestHead::connection(ip, &payload);
-    shared.core.request(id, frontend, &head, client, accepted);
+    {
+        let head = RequestHead::connection(ip, &payload);
+        shared.core.request(id, frontend, &head, client, accepted);
+    }
     let _forget = Forget(&shared.core, id);
     let mut session = Session::new(Arc::clone(&shared), id, client, accepted);
     session.local = local;
@@ -193,8 +195,8 @@ impl Session {
         let event = match opened {
             Ok(mut server) => {
                 let _ = server.set_nodelay(true);
-                if let (Some(version), Some(local)) = (to.send_proxy, self.local) {
-                    let header = crate::pp::greeting(version, self.client, local);
+                if let (Some((version, _)), Some(local)) = (to.send_proxy, self.local) {
+                    let header = crate::pp::greeting(version, (self.client, local), None);
                     if body::write(&mut server, &header, to.server_timeout)
                         .await
                         .is_err()

@@ -71,3 +71,26 @@ async fn rules_rewrite_the_request_answer_and_redirect() {
     );
     running.stop();
 }
+
+// Input: a frontend tracking each client in a stick table storing
+// `http_req_rate(10s)`, denying with 429 past 3 requests in the period;
+// five requests in a row from one client.
+// Output: the first three are served, the next two get haproxy's 429.
+#[tokio::test]
+async fn a_request_rate_past_the_limit_is_answered_429() {
+    let a = Backend::start("a").await;
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    stick-table type ip size 1k expire 30s store http_req_rate(10s)\n    http-request track-sc0 src\n    http-request deny deny_status 429 if {{ sc_http_req_rate(0) gt 3 }}\n    default_backend be\nbackend be\n    server a {}\n",
+        a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(get(fe, "x", "/").await.0);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+    assert_eq!(a.connections.load(std::sync::atomic::Ordering::SeqCst), 3);
+    running.stop();
+}

@@ -14,6 +14,9 @@ use crate::config::haproxy::{HttpAction, HttpRule, LinePart, NameMatch, Proxy};
 use crate::proxy_protocol::ProxyHeader;
 use crate::route::{condition, path_and_query, RequestHead};
 use crate::sample::{backrefs, Around, Captured, Format, Response, Scope, Value, VarName, Vars};
+use crate::stick::{StickEvent, StickKey, StickTables, StickView, Tracked};
+use crate::time::Instant;
+use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
 
 /// How a rule ended a request before any server: the status, haproxy's
@@ -40,6 +43,10 @@ pub struct Names<'a> {
     pub server: &'a str,
     /// The server's id, once chosen.
     pub server_id: Option<u32>,
+    /// The stick tables and the time, where rules may track or read them.
+    pub stick: Option<(&'a RefCell<StickTables>, Instant)>,
+    /// The proxy whose rule runs (`""`: the frontend).
+    pub current: &'a str,
 }
 
 /// One transaction as rules see and change it.
@@ -71,6 +78,10 @@ pub struct Txn {
     pub sent: (String, String),
     /// The PROXY protocol header the connection began with.
     pub proxied: Option<ProxyHeader>,
+    /// The request's unique id, once made.
+    pub unique_id: Option<String>,
+    /// What `track-sc0..2` track.
+    pub tracked: [Option<Tracked>; 3],
     /// Changes made to the request, in order.
     pub edits: Vec<Edit>,
 }
@@ -116,7 +127,58 @@ impl Txn {
             captured: Captured::default(),
             sent: (head.method.to_owned(), head.uri.to_owned()),
             proxied: head.around.proxied.cloned(),
+            unique_id: None,
+            tracked: Default::default(),
             edits: Vec::new(),
+        }
+    }
+
+    /// `track-sc*` and `sc-inc-gpc*` in a rule of proxy `own`: the key is
+    /// counted (a new HTTP request) and tracked in its slot, which a slot
+    /// already tracking keeps; a tracked entry's counter goes up.
+    fn stick_action(
+        &mut self,
+        own: &str,
+        action: &HttpAction,
+        names: Names<'_>,
+        response: Option<&ResponseDraft>,
+    ) {
+        let Some((tables, now)) = names.stick else {
+            return;
+        };
+        match action {
+            HttpAction::Track { slot, key, table } => {
+                if self.tracked.get(*slot).is_none_or(Option::is_some) {
+                    return;
+                }
+                let name = table.as_deref().unwrap_or(own);
+                let Some(config) = tables.borrow().config(name).cloned() else {
+                    return;
+                };
+                let key = self.with_view(names, response, |req| {
+                    key.eval(req).and_then(|v| StickKey::of(&v, &config))
+                });
+                if let Some(key) = key {
+                    let mut tables = tables.borrow_mut();
+                    tables.count(name, &key, StickEvent::Connection, now);
+                    tables.count(name, &key, StickEvent::HttpRequest, now);
+                    self.tracked[*slot] = Some(Tracked {
+                        table: name.to_owned(),
+                        key,
+                    });
+                }
+            }
+            HttpAction::IncGpc { counter, slot } => {
+                if let Some(Some(t)) = self.tracked.get(*slot) {
+                    let event = if *counter == 0 {
+                        StickEvent::Gpc0
+                    } else {
+                        StickEvent::Gpc1
+                    };
+                    tables.borrow_mut().count(&t.table, &t.key, event, now);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -179,6 +241,13 @@ impl Txn {
                 captured: Some(&self.captured),
                 sent: Some((&self.sent.0, &self.sent.1)),
                 proxied: self.proxied.as_ref(),
+                unique_id: self.unique_id.as_deref(),
+                stick: names.stick.map(|(tables, now)| StickView {
+                    tables,
+                    now,
+                    tracked: &self.tracked,
+                    current: names.current,
+                }),
             },
         };
         f(&view)
@@ -198,6 +267,10 @@ impl Txn {
 
     /// Runs `proxy`'s `rules` of the request phase.
     fn run_request(&mut self, proxy: &Proxy, rules: &[HttpRule], names: Names<'_>) -> Option<Stop> {
+        let names = Names {
+            current: &proxy.name,
+            ..names
+        };
         for rule in rules {
             let (hit, stop) = self.with_view(names, None, |req| {
                 let hit = rule.cond.as_ref().is_none_or(|c| condition(proxy, c, req));
@@ -208,14 +281,14 @@ impl Txn {
                 return Some(stop);
             }
             if hit {
-                self.request_action(&rule.action, names);
+                self.request_action(proxy, &rule.action, names);
             }
         }
         None
     }
 
     /// Does what a request-phase action changes.
-    fn request_action(&mut self, action: &HttpAction, names: Names<'_>) {
+    fn request_action(&mut self, proxy: &Proxy, action: &HttpAction, names: Names<'_>) {
         let render = |txn: &Self, f: &Format| txn.with_view(names, None, |req| f.render(req));
         match action {
             HttpAction::SetHeader { name, value, add } => {
@@ -298,6 +371,9 @@ impl Txn {
                     self.captured.set(true, *slot, &v);
                 }
             }
+            HttpAction::Track { .. } | HttpAction::IncGpc { .. } => {
+                self.stick_action(&proxy.name, action, names, None);
+            }
             HttpAction::Allow
             | HttpAction::Deny(_)
             | HttpAction::Return(_)
@@ -354,6 +430,10 @@ impl Txn {
         names: Names<'_>,
         res: &mut ResponseDraft,
     ) -> Option<Stop> {
+        let names = Names {
+            current: &proxy.name,
+            ..names
+        };
         for rule in rules {
             let (hit, stop) = self.with_view(names, Some(res), |req| {
                 let hit = rule.cond.as_ref().is_none_or(|c| condition(proxy, c, req));
@@ -409,6 +489,10 @@ impl Txn {
                 }
                 HttpAction::UnsetVar(name) => {
                     self.unset_var(name);
+                    None
+                }
+                HttpAction::Track { .. } | HttpAction::IncGpc { .. } => {
+                    self.stick_action(&proxy.name, &rule.action, names, Some(res));
                     None
                 }
                 HttpAction::Capture { expr, slot } => {

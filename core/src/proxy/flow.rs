@@ -5,12 +5,14 @@ use super::persist::{self, CookieFlags, Persistence};
 use super::rules::{self, Rewrite};
 use crate::balance::{Balancer, PickKey};
 use crate::config::haproxy::{Balance, HaproxyConfig, Mode, Proxy, RetryOn};
-use crate::http_rules::{Answer, Edit, ResponseDraft, Txn};
+use crate::http_rules::{Answer, Edit, Names, ResponseDraft, Txn};
 use crate::route::{route, RequestHead};
 use crate::sample::Captured;
 use crate::sched::Timers;
+use crate::stick::{StickEvent, StickTables};
 use crate::time::{Duration, Instant};
 use rustc_hash::FxHashMap;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
 
@@ -62,6 +64,16 @@ impl Outcome {
             None => format!("{}--", self.termination),
         }
     }
+}
+
+/// What goes to the server with a request: the changes rules and
+/// options make to it, and its unique id (`unique-id-format`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Forward {
+    /// Changes to the request head, in order.
+    pub edits: Vec<Edit>,
+    /// The request's unique id.
+    pub unique_id: Option<String>,
 }
 
 /// What the driver must do.
@@ -202,6 +214,9 @@ pub struct Flow {
     /// Requests in progress (looked up by id, never iterated).
     pub(super) streams: FxHashMap<StreamId, Stream>,
     pub(super) out: VecDeque<Output>,
+    /// The proxies' stick tables, which rules update while they read
+    /// them.
+    pub(super) stick: RefCell<StickTables>,
 }
 
 /// haproxy's default `timeout connect` when none is set (none: wait forever; we cap).
@@ -254,6 +269,7 @@ impl Flow {
             backends,
             streams: FxHashMap::default(),
             out: VecDeque::new(),
+            stick: RefCell::new(StickTables::new(&cfg.proxies)),
         }
     }
 
@@ -270,17 +286,20 @@ impl Flow {
         head: &RequestHead<'_>,
         client: IpAddr,
         timers: &mut dyn Timers<Timer>,
-    ) -> Vec<Edit> {
+    ) -> Forward {
         let Some(fe) = self.proxies.get(frontend) else {
             self.finish(id, None, 503, "SC", true);
-            return Vec::new();
+            return Forward::default();
         };
         let http = fe.mode == Mode::Http;
         let mut txn = (http && rules::has_request_rules(fe)).then(|| rules::new_txn(fe, head));
-        let fe_names = rules::names(&self.proxies, frontend, None, None);
+        let fe_names = Names {
+            stick: Some((&self.stick, now)),
+            ..rules::names(&self.proxies, frontend, None, None)
+        };
         if let Some(answer) = txn.as_mut().and_then(|t| t.request_phase(fe, fe_names)) {
-            self.answer(id, frontend, None, txn, answer);
-            return Vec::new();
+            self.answer(now, id, frontend, None, txn, answer);
+            return Forward::default();
         }
         let backend = if fe.kind.is_backend()
             && fe.switching_rules.is_empty()
@@ -297,20 +316,24 @@ impl Flow {
             backend.and_then(|b| Some((b, self.backends.get(&b)?.by_uri)))
         else {
             self.finish(id, None, 503, "SC", true);
-            return Vec::new();
+            return Forward::default();
         };
         let be = &self.proxies[backend];
         if http && backend != frontend && rules::has_request_rules(be) {
             let fe = &self.proxies[frontend];
             let t = txn.get_or_insert_with(|| rules::new_txn(fe, head));
-            let names = rules::names(&self.proxies, frontend, Some(backend), None);
+            let names = Names {
+                stick: Some((&self.stick, now)),
+                ..rules::names(&self.proxies, frontend, Some(backend), None)
+            };
             if let Some(answer) = t.request_phase(be, names) {
-                self.answer(id, frontend, Some(backend), txn, answer);
-                return Vec::new();
+                self.answer(now, id, frontend, Some(backend), txn, answer);
+                return Forward::default();
             }
         }
         let mut edits = Vec::new();
         let mut persist = None;
+        let mut unique_id = None;
         if http {
             let fe = &self.proxies[frontend];
             if txn.is_none() && (rules::has_response_rules(fe) || rules::has_response_rules(be)) {
@@ -331,6 +354,20 @@ impl Flow {
                 };
                 persist = Some(Box::new(p));
                 edits.extend(cookie_edits);
+            }
+            if let Some(format) = &fe.unique_id_format {
+                let names = rules::names(&self.proxies, frontend, Some(backend), None);
+                let id = match &txn {
+                    Some(t) => t.with_view(names, None, |req| format.render(req)),
+                    None => format.render(head),
+                };
+                if let Some(header) = &fe.unique_id_header {
+                    edits.push(Edit::Add(header.clone(), id.clone()));
+                }
+                if let Some(t) = txn.as_mut() {
+                    t.unique_id = Some(id.clone());
+                }
+                unique_id = Some(id);
             }
             edits.extend(rules::forwarding(fe, be, head, txn.as_deref()));
         }
@@ -361,12 +398,13 @@ impl Flow {
             },
         );
         self.assign(now, id, None, timers);
-        edits
+        Forward { edits, unique_id }
     }
 
     /// Request `id` is answered by a rule, before any server.
     fn answer(
         &mut self,
+        now: Instant,
         id: StreamId,
         frontend: usize,
         backend: Option<usize>,
@@ -374,6 +412,10 @@ impl Flow {
         answer: Answer,
     ) {
         let mut captured = None;
+        if let Some(t) = txn.as_deref() {
+            count_error(&self.stick, t, answer.status, now);
+            release_tracked(&self.stick, t);
+        }
         let rewrite = txn.and_then(|mut t| {
             let at = (frontend, backend, None);
             let rewrite =
@@ -398,6 +440,21 @@ impl Flow {
             generated: true,
             rewrite,
         });
+    }
+
+    /// `show table [name]` at `now`: the tables, or one table's entries;
+    /// `None` for an unknown table.
+    pub fn stick_dump(&self, name: Option<&str>, now: Instant) -> Option<String> {
+        self.stick.borrow_mut().dump(name, now)
+    }
+
+    /// Removes stream `id`, releasing the stick table entries it tracked.
+    fn take_stream(&mut self, id: StreamId) -> Option<Stream> {
+        let s = self.streams.remove(&id)?;
+        if let Some(t) = s.txn.as_deref() {
+            release_tracked(&self.stick, t);
+        }
+        Some(s)
     }
 
     /// Picks a server for `id` (avoiding `avoid`) and connects, or queues.
@@ -517,6 +574,9 @@ impl Flow {
         let s = self.streams.get_mut(&id).expect("checked above");
         timers.cancel(Timer::Server(id));
         s.phase = Phase::Responding;
+        if let Some(t) = s.txn.as_deref() {
+            count_error(&self.stick, t, status, now);
+        }
         let mut rewrite = None;
         if s.txn.is_some() || s.persist.is_some() {
             let mut res = ResponseDraft {
@@ -531,7 +591,9 @@ impl Flow {
             if let Some(t) = s.txn.as_mut() {
                 let slots = &self.proxies[s.frontend].captures;
                 t.captured.headers(slots, false, headers);
-                if let Err(answer) = rules::http_response(&self.proxies, at, t, &mut res) {
+                if let Err(answer) =
+                    rules::http_response(&self.proxies, at, (t, Some((&self.stick, now))), &mut res)
+                {
                     let rewrite =
                         rules::after_answer(&self.proxies, at, t, answer.status, answer.reply);
                     let outcome = s.outcome(answer.status, answer.termination);
@@ -551,7 +613,7 @@ impl Flow {
             }
             let mut session = None;
             if let Some(t) = s.txn.as_mut() {
-                rules::after_response(&self.proxies, at, t, &mut res);
+                rules::after_response(&self.proxies, at, (t, Some((&self.stick, now))), &mut res);
                 session = t.session_vars();
             }
             if !res.edits.is_empty() || session.is_some() {
@@ -574,7 +636,7 @@ impl Flow {
     /// The exchange of `id` is over (response sent, or the server closed):
     /// its server slot frees up for the queue.
     pub fn handle_done(&mut self, now: Instant, id: StreamId, timers: &mut dyn Timers<Timer>) {
-        if let Some(s) = self.streams.remove(&id) {
+        if let Some(s) = self.take_stream(id) {
             if let Some(server) = s.server {
                 if let Some(b) = self.backends.get_mut(&s.backend) {
                     b.balancer.release(server);
@@ -729,7 +791,7 @@ impl Flow {
                     if let Some(b) = self.backends.get_mut(&backend) {
                         b.queue.retain(|q| *q != id);
                     }
-                    let mut s = self.streams.remove(&id).expect("checked above");
+                    let mut s = self.take_stream(id).expect("checked above");
                     let rewrite = generated_rewrite(&self.proxies, &mut s, 503);
                     let since = match s.phase {
                         Phase::Queued { since } => since,
@@ -884,7 +946,7 @@ impl Flow {
     /// Request `id`, holding no server slot, ends with haproxy's
     /// `status` page (its time in the queue is not logged).
     pub(super) fn give_up(&mut self, id: StreamId, status: u16, termination: &'static str) {
-        let Some(mut s) = self.streams.remove(&id) else {
+        let Some(mut s) = self.take_stream(id) else {
             return;
         };
         let rewrite = generated_rewrite(&self.proxies, &mut s, status);
@@ -906,7 +968,7 @@ impl Flow {
         termination: &'static str,
         timers: &mut dyn Timers<Timer>,
     ) {
-        let Some(s) = self.streams.remove(&id) else {
+        let Some(s) = self.take_stream(id) else {
             return;
         };
         for t in [
@@ -969,6 +1031,25 @@ impl Flow {
             generated,
             rewrite: None,
         });
+    }
+}
+
+/// The entries `t` tracked are no longer used by its stream.
+fn release_tracked(stick: &RefCell<StickTables>, t: &Txn) {
+    for tracked in t.tracked.iter().flatten() {
+        stick.borrow_mut().release(&tracked.table, &tracked.key);
+    }
+}
+
+/// A 4xx answer counts as an HTTP error for every entry `t` tracks.
+fn count_error(stick: &RefCell<StickTables>, t: &Txn, status: u16, now: Instant) {
+    if (400..500).contains(&status) {
+        for tracked in t.tracked.iter().flatten() {
+            let event = StickEvent::HttpError;
+            stick
+                .borrow_mut()
+                .count(&tracked.table, &tracked.key, event, now);
+        }
     }
 }
 

@@ -24,7 +24,7 @@ mod rules;
 pub use admin::{AdminAction, WeightChange};
 pub use data::DataEnd;
 pub use errors::{closes_connection, error_body, error_response, reason as error_reason};
-pub use flow::{Flow, Outcome, Output, StreamId, Timer};
+pub use flow::{Flow, Forward, Outcome, Output, StreamId, Timer};
 pub use forwardfor::adds_forwarded_for;
 pub use persist::CookieFlags;
 pub use retry::ServerFailure;

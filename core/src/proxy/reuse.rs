@@ -37,7 +37,10 @@ impl ReusePolicy {
         let private =
             backend.http_reuse == HttpReuse::Never || server.is_none_or(|s| s.send_proxy.is_some());
         Self {
-            close: backend.options.http_conn != HttpConnMode::KeepAlive,
+            // A PROXY header with the request's unique id serves that
+            // request only.
+            close: backend.options.http_conn != HttpConnMode::KeepAlive
+                || server.is_some_and(|s| s.proxy_v2_unique_id),
             private,
             mode: backend.http_reuse,
             pool_max: server

@@ -8,6 +8,9 @@ use crate::config::haproxy::{Forwardfor, Proxy};
 use crate::http_rules::{apply_headers, Answer, Edit, Names, Rendered, ResponseDraft, Stop, Txn};
 use crate::route::RequestHead;
 use crate::sample::{Captured, Vars};
+use crate::stick::StickTables;
+use crate::time::Instant;
+use std::cell::RefCell;
 use std::net::IpAddr;
 
 /// How core changes what the client gets.
@@ -34,6 +37,9 @@ pub(super) fn new_txn(fe: &Proxy, head: &RequestHead<'_>) -> Box<Txn> {
     }
     t
 }
+
+/// The stick tables and the time, where rules may use them.
+pub(super) type Stick<'a> = Option<(&'a RefCell<StickTables>, Instant)>;
 
 /// True when `p` has rules of the request phase or capture slots to
 /// fill.
@@ -65,6 +71,8 @@ pub(super) fn names(
         backend: name(backend),
         server: server_name,
         server_id: server.and_then(|i| u32::try_from(i + 1).ok()),
+        stick: None,
+        current: "",
     }
 }
 
@@ -115,10 +123,13 @@ fn chain(proxies: &[Proxy], frontend: usize, backend: Option<usize>) -> Vec<&Pro
 pub(super) fn http_response(
     proxies: &[Proxy],
     (frontend, backend, server): (usize, Option<usize>, Option<usize>),
-    txn: &mut Txn,
+    (txn, stick): (&mut Txn, Stick<'_>),
     res: &mut ResponseDraft,
 ) -> Result<(), Answer> {
-    let names = names(proxies, frontend, backend, server);
+    let names = Names {
+        stick,
+        ..names(proxies, frontend, backend, server)
+    };
     for p in chain(proxies, frontend, backend) {
         if let Some(Stop::Answer(a)) = txn.run_response(p, &p.http_response, names, res) {
             return Err(a);
@@ -132,10 +143,13 @@ pub(super) fn http_response(
 pub(super) fn after_response(
     proxies: &[Proxy],
     (frontend, backend, server): (usize, Option<usize>, Option<usize>),
-    txn: &mut Txn,
+    (txn, stick): (&mut Txn, Stick<'_>),
     res: &mut ResponseDraft,
 ) {
-    let names = names(proxies, frontend, backend, server);
+    let names = Names {
+        stick,
+        ..names(proxies, frontend, backend, server)
+    };
     for p in chain(proxies, frontend, backend) {
         txn.run_response(p, &p.http_after_response, names, res);
     }
@@ -178,7 +192,7 @@ pub(super) fn after_answer(
         ),
         edits: Vec::new(),
     };
-    after_response(proxies, at, txn, &mut res);
+    after_response(proxies, at, (txn, None), &mut res);
     let rewrite = match reply {
         Some(mut r) => {
             apply_headers(&mut r.headers, &res.edits, str::to_owned);

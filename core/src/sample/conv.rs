@@ -92,7 +92,7 @@ pub enum Conv {
     },
     /// `concat([start][,var][,end])`.
     Concat {
-        /// Text before.
+        /// Text after the input.
         start: String,
         /// A variable's value after it.
         var: Option<VarName>,
@@ -113,10 +113,10 @@ pub enum Conv {
     Even,
     /// `ipmask(v4mask[,v6mask])`.
     Ipmask {
-        /// Prefix length kept of an IPv4 address.
+        /// The bits kept of an IPv4 address.
         v4: u32,
-        /// Prefix length kept of an IPv6 address (unchanged when `None`).
-        v6: Option<u32>,
+        /// The bits kept of an IPv6 address (no IPv6 result when `None`).
+        v6: Option<u128>,
     },
     /// `regsub(regex,subst[,flags])`.
     Regsub {
@@ -229,7 +229,7 @@ pub(crate) fn parse(call: &Call, files: Option<ReadFile>) -> Result<Option<Conv>
         "odd" => Conv::Odd,
         "even" => Conv::Even,
         "ipmask" => Conv::Ipmask {
-            v4: mask(need(0)?, 32).ok_or_else(|| {
+            v4: mask4(need(0)?).ok_or_else(|| {
                 format!(
                     "converter '{name}' : invalid IPv4 mask '{}'",
                     need(0).unwrap_or("")
@@ -237,8 +237,7 @@ pub(crate) fn parse(call: &Call, files: Option<ReadFile>) -> Result<Option<Conv>
             })?,
             v6: arg(1)
                 .map(|m| {
-                    mask(m, 128)
-                        .ok_or_else(|| format!("converter '{name}' : invalid IPv6 mask '{m}'"))
+                    mask6(m).ok_or_else(|| format!("converter '{name}' : invalid IPv6 mask '{m}'"))
                 })
                 .transpose()?,
         },
@@ -260,21 +259,30 @@ pub(crate) fn parse(call: &Call, files: Option<ReadFile>) -> Result<Option<Conv>
     }))
 }
 
-/// A mask as a prefix length (`24`) or dotted (`255.255.255.0`).
-fn mask(text: &str, max: u32) -> Option<u32> {
-    if let Ok(n) = text.parse::<u32>() {
-        return (n <= max).then_some(n);
+/// `ip`, or the IPv4 address an IPv4-mapped IPv6 one holds.
+fn plain_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
     }
-    match text.parse::<IpAddr>().ok()? {
-        IpAddr::V4(m) if max == 32 => {
-            let bits = u32::from(m);
-            (bits.leading_ones() + bits.trailing_zeros() == 32).then(|| bits.leading_ones())
-        }
-        IpAddr::V6(m) if max == 128 => {
-            let bits = u128::from(m);
-            (bits.leading_ones() + bits.trailing_zeros() == 128).then(|| bits.leading_ones())
-        }
-        _ => None,
+}
+
+/// An IPv4 mask: a prefix length (`24`) or any address (`255.255.0.255`),
+/// as haproxy reads one.
+fn mask4(text: &str) -> Option<u32> {
+    match text.parse::<u32>() {
+        Ok(n) if n <= 32 => Some(u32::MAX.checked_shl(32 - n).unwrap_or(0)),
+        Ok(_) => None,
+        Err(_) => text.parse::<std::net::Ipv4Addr>().ok().map(u32::from),
+    }
+}
+
+/// An IPv6 mask: a prefix length (`64`) or any address.
+fn mask6(text: &str) -> Option<u128> {
+    match text.parse::<u32>() {
+        Ok(n) if n <= 128 => Some(u128::MAX.checked_shl(128 - n).unwrap_or(0)),
+        Ok(_) => None,
+        Err(_) => text.parse::<std::net::Ipv6Addr>().ok().map(u128::from),
     }
 }
 
@@ -338,7 +346,7 @@ impl Conv {
                 end,
             } => {
                 let middle = name.as_ref().and_then(var).map(text).unwrap_or_default();
-                Value::string(format!("{start}{}{middle}{end}", v.to_text()))
+                Value::string(format!("{}{start}{middle}{end}", v.to_text()))
             }
             Self::Arith(op, operand) => {
                 let a = v.to_int()?;
@@ -353,16 +361,10 @@ impl Conv {
             Self::Not => Value::Bool(v.to_int()? == 0),
             Self::Odd => Value::Bool(v.to_int()? & 1 == 1),
             Self::Even => Value::Bool(v.to_int()? & 1 == 0),
-            Self::Ipmask { v4, v6 } => Value::Ip(match v.to_ip()? {
-                IpAddr::V4(a) => {
-                    let m = u32::MAX.checked_shl(32 - v4).unwrap_or(0);
-                    IpAddr::from((u32::from(a) & m).to_be_bytes())
-                }
-                IpAddr::V6(a) => {
-                    let Some(v6) = v6 else { return None };
-                    let m = u128::MAX.checked_shl(128 - v6).unwrap_or(0);
-                    IpAddr::from((u128::from(a) & m).to_be_bytes())
-                }
+            // A v4-mapped IPv6 address is masked as the IPv4 one it holds.
+            Self::Ipmask { v4, v6 } => Value::Ip(match plain_ip(v.to_ip()?) {
+                IpAddr::V4(a) => IpAddr::from((u32::from(a) & v4).to_be_bytes()),
+                IpAddr::V6(a) => IpAddr::from((u128::from(a) & (*v6)?).to_be_bytes()),
             }),
             Self::Regsub {
                 pattern,
@@ -525,9 +527,11 @@ mod tests {
 
     #[test]
     fn masks_arithmetic_and_backrefs() {
-        assert_eq!(mask("255.255.255.0", 32), Some(24));
-        assert_eq!(mask("255.0.255.0", 32), None);
-        assert_eq!(mask("33", 32), None);
+        assert_eq!(mask4("255.255.255.0"), Some(0xffff_ff00));
+        assert_eq!(mask4("24"), Some(0xffff_ff00));
+        assert_eq!(mask4("255.0.255.0"), Some(0xff00_ff00));
+        assert_eq!(mask4("33"), None);
+        assert_eq!(mask6("ffff::fee0"), Some(0xffff << 112 | 0xfee0));
         assert_eq!(arith(Arith::Div, 7, 0), i64::MAX);
         assert_eq!(arith(Arith::Mod, 7, 0), 0);
         assert_eq!(backrefs("\\1.x$"), "${1}.x$$");
@@ -535,6 +539,6 @@ mod tests {
         assert_eq!(url_decode("a%2"), None);
         assert_eq!(json("a\"b/"), "a\\\"b\\/");
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926, "the standard check value");
-        assert_eq!(mask("ffff:ffff::", 128), Some(32));
+        assert_eq!(mask6("ffff:ffff::"), Some(0xffff_ffff << 96));
     }
 }

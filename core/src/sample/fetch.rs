@@ -3,7 +3,9 @@
 use super::expr::Call;
 use super::vars::VarName;
 use super::Value;
+use crate::config::haproxy::StickCounter;
 use crate::route::{path_and_query, RequestHead};
+use crate::stick::StickKey;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -119,6 +121,31 @@ pub enum Fetch {
     /// `fc_pp_authority`, `fc_pp_unique_id`: a TLV of the connection's
     /// PROXY header.
     ProxyTlv(u8),
+    /// `unique-id`: the request's unique id.
+    UniqueId,
+    /// `sc_<counter>(N[,table])`, `sc<N>_<counter>([table])`,
+    /// `src_<counter>([table])`: a stick table counter.
+    Stick {
+        /// Whose entry.
+        from: StickFrom,
+        /// Which counter.
+        counter: StickCounter,
+        /// The table's proxy, when not the tracked one (or, for `src_`,
+        /// the rule's own).
+        table: Option<String>,
+    },
+    /// `sc_tracked(N)`, `sc<N>_tracked`: slot N tracks an entry.
+    ScTracked(usize),
+}
+
+/// Whose stick table entry a fetch reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StickFrom {
+    /// The entry `track-sc<N>` tracks.
+    Slot(usize),
+    /// The client address's.
+    Src,
 }
 
 /// A word of the request line as sent.
@@ -250,6 +277,10 @@ pub(crate) fn parse(call: &Call) -> Result<Option<Fetch>, String> {
         "capture.req.method" => Fetch::SentLine(LineWord::Method),
         "capture.req.uri" => Fetch::SentLine(LineWord::Uri),
         "capture.req.ver" | "capture.res.ver" => Fetch::CapturedVersion,
+        "unique-id" => Fetch::UniqueId,
+        _ if stick_fetch(name, &call.args)?.is_some() => {
+            stick_fetch(name, &call.args)?.expect("just checked")
+        }
         "fc_pp_authority" => Fetch::ProxyTlv(crate::proxy_protocol::PP2_TYPE_AUTHORITY),
         "fc_pp_unique_id" => Fetch::ProxyTlv(crate::proxy_protocol::PP2_TYPE_UNIQUE_ID),
         _ => return Ok(None),
@@ -367,6 +398,39 @@ impl Fetch {
                 }
             }
             Self::CapturedVersion => text("HTTP/1.1"),
+            Self::UniqueId => around.unique_id.and_then(text),
+            Self::Stick {
+                from,
+                counter,
+                table,
+            } => {
+                let view = around.stick?;
+                let (name, key) = match from {
+                    StickFrom::Slot(n) => {
+                        let t = view.tracked.get(*n)?.as_ref()?;
+                        (table.as_deref().unwrap_or(&t.table), t.key.clone())
+                    }
+                    StickFrom::Src => {
+                        let own = if view.current.is_empty() {
+                            around.frontend
+                        } else {
+                            view.current
+                        };
+                        let name = table.as_deref().unwrap_or(own);
+                        let config = view.tables.borrow().config(name)?.clone();
+                        (name, StickKey::of(&Value::Ip(req.client?), &config)?)
+                    }
+                };
+                let mut tables = view.tables.borrow_mut();
+                tables.config(name)?.stores(*counter)?;
+                let n = tables.read(name, &key, *counter, view.now).unwrap_or(0);
+                Some(Value::Int(i64::try_from(n).unwrap_or(i64::MAX)))
+            }
+            Self::ScTracked(n) => {
+                Some(Value::Bool(around.stick.is_some_and(|v| {
+                    v.tracked.get(*n).is_some_and(Option::is_some)
+                })))
+            }
             Self::ProxyTlv(kind) => around
                 .proxied
                 .and_then(|h| h.tlv(*kind))
@@ -385,6 +449,7 @@ impl Fetch {
                 | Self::Status
                 | Self::ReqBodyLen
                 | Self::SrvId
+                | Self::Stick { .. }
                 | Self::Constant(Constant::Int(_))
         )
     }
@@ -401,9 +466,54 @@ impl Fetch {
     pub fn yields_bool(&self) -> bool {
         matches!(
             self,
-            Self::SslFc | Self::HttpFirstReq | Self::Constant(Constant::Bool(_))
+            Self::SslFc
+                | Self::HttpFirstReq
+                | Self::ScTracked(_)
+                | Self::Constant(Constant::Bool(_))
         )
     }
+}
+
+/// A stick table fetch (`sc_http_req_rate(0)`, `sc1_get_gpc0`,
+/// `src_conn_cur(t)`, `sc_tracked(2)`), if `name` is one.
+fn stick_fetch(name: &str, args: &[String]) -> Result<Option<Fetch>, String> {
+    let slot = |text: Option<&String>| {
+        text.and_then(|t| t.parse::<usize>().ok())
+            .filter(|n| *n < 3)
+            .ok_or_else(|| format!("fetch method '{name}' : invalid stick counter"))
+    };
+    let (from, what, table) = if let Some(what) = name.strip_prefix("sc_") {
+        (StickFrom::Slot(slot(args.first())?), what, args.get(1))
+    } else if let Some(what) = name.strip_prefix("src_") {
+        (StickFrom::Src, what, args.first())
+    } else if let Some(rest) = name.strip_prefix("sc") {
+        let Some((n, what)) = rest.split_once('_') else {
+            return Ok(None);
+        };
+        (
+            StickFrom::Slot(slot(Some(&n.to_owned()))?),
+            what,
+            args.first(),
+        )
+    } else {
+        return Ok(None);
+    };
+    if what == "tracked" {
+        return Ok(match from {
+            StickFrom::Slot(n) => Some(Fetch::ScTracked(n)),
+            StickFrom::Src => None,
+        });
+    }
+    let counter = match what {
+        "get_gpc0" => Some(StickCounter::Gpc0),
+        "get_gpc1" => Some(StickCounter::Gpc1),
+        other => StickCounter::from_name(other).filter(|_| !matches!(other, "gpc0" | "gpc1")),
+    };
+    Ok(counter.map(|counter| Fetch::Stick {
+        from,
+        counter,
+        table: table.filter(|t| !t.is_empty()).cloned(),
+    }))
 }
 
 /// A target from its first slash: an absolute URI loses its scheme and

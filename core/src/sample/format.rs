@@ -24,6 +24,8 @@ pub enum Alias {
     Backend,
     /// `%s`: server name.
     Server,
+    /// `%ID`: the request's unique id.
+    UniqueId,
 }
 
 /// One piece of a format.
@@ -72,6 +74,14 @@ impl Format {
                 })?;
                 rest = &rest[close + 1..];
             }
+            // `%o` only carries flags for the fields after it.
+            if let Some(after) = rest
+                .strip_prefix('o')
+                .filter(|a| !a.starts_with(|c: char| c.is_ascii_alphanumeric()))
+            {
+                rest = after;
+                continue;
+            }
             if !lit.is_empty() {
                 parts.push(Part::Text(std::mem::take(&mut lit)));
             }
@@ -94,6 +104,7 @@ impl Format {
                 "f" => Alias::Frontend,
                 "b" => Alias::Backend,
                 "s" => Alias::Server,
+                "ID" => Alias::UniqueId,
                 "" => {
                     return Err(ParseError::Bad(format!(
                         "unexpected '%' at the end of log-format '{text}'. If you wanted to emit the '%' character verbatim, you need to use '%%'"
@@ -139,6 +150,7 @@ impl Format {
                         Alias::Frontend => Some(around.frontend.to_owned()),
                         Alias::Backend => Some(around.backend.to_owned()),
                         Alias::Server => Some(around.server.to_owned()),
+                        Alias::UniqueId => around.unique_id.map(str::to_owned),
                     };
                     out.push_str(text.as_deref().unwrap_or("-"));
                 }

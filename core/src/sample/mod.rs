@@ -65,6 +65,10 @@ pub struct Around<'a> {
     pub sent: Option<(&'a str, &'a str)>,
     /// The PROXY protocol header the connection began with.
     pub proxied: Option<&'a crate::proxy_protocol::ProxyHeader>,
+    /// The request's unique id (`unique-id-format`), once made.
+    pub unique_id: Option<&'a str>,
+    /// The stick tables and what the transaction tracks.
+    pub stick: Option<crate::stick::StickView<'a>>,
 }
 
 /// A response as samples see it.

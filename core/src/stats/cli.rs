@@ -15,6 +15,8 @@ pub enum CliCommand {
     Help,
     /// `show servers state [B]`.
     ShowServersState(Option<String>),
+    /// `show table [T]`: the stick tables, or table T's entries.
+    ShowTable(Option<String>),
     /// `disable server B/S`, `enable server B/S`, `set server B/S state
     /// ready|maint|drain`.
     ServerAdmin {
@@ -48,7 +50,7 @@ pub enum CliCommand {
 }
 
 /// The commands haven knows, for `help` and unknown commands.
-pub const CLI_HELP: &str = "The following commands are valid at this level:\n  help                : full commands list\n  show info           : report information about the running process\n  show stat           : report counters for each proxy and server\n  show servers state  : dump volatile server information (all or for a single backend)\n  disable frontend    : temporarily disable specific frontend\n  enable frontend     : re-enable specific frontend\n  disable server      : disable a server for maintenance (use 'set server' instead)\n  enable server       : enable a disabled server (use 'set server' instead)\n  set server          : change a server's state (ready, drain, maint) or weight\n  set weight          : change a server's weight (use 'set server' instead)\n";
+pub const CLI_HELP: &str = "The following commands are valid at this level:\n  help                : full commands list\n  show info           : report information about the running process\n  show stat           : report counters for each proxy and server\n  show servers state  : dump volatile server information (all or for a single backend)\n  show table          : report table usage stats or dump this table's contents\n  disable frontend    : temporarily disable specific frontend\n  enable frontend     : re-enable specific frontend\n  disable server      : disable a server for maintenance (use 'set server' instead)\n  enable server       : enable a disabled server (use 'set server' instead)\n  set server          : change a server's state (ready, drain, maint) or weight\n  set weight          : change a server's weight (use 'set server' instead)\n";
 
 /// The answer to a command above the socket's level, as haproxy words it.
 pub const PERMISSION_DENIED: &str = "Permission denied\n\n";
@@ -78,6 +80,8 @@ pub fn parse_cli(line: &str) -> Vec<CliCommand> {
                 ["show", "info", ..] => CliCommand::ShowInfo,
                 ["help"] => CliCommand::Help,
                 ["show", "servers", "state"] => CliCommand::ShowServersState(None),
+                ["show", "table"] => CliCommand::ShowTable(None),
+                ["show", "table", t] => CliCommand::ShowTable(Some((*t).to_owned())),
                 ["show", "servers", "state", b] => {
                     CliCommand::ShowServersState(Some((*b).to_owned()))
                 }

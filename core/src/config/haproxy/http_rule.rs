@@ -140,6 +140,24 @@ pub enum HttpAction {
     SetSrcPort(Expr),
     /// `set-dst-port <expr>`.
     SetDstPort(Expr),
+    /// `track-sc<N> <key> [table <t>]`: the request is counted for `key`
+    /// in the table (its own proxy's by default), tracked in slot N.
+    Track {
+        /// The slot, 0 to 2.
+        slot: usize,
+        /// The key.
+        key: Expr,
+        /// The table's proxy, when not the rule's own.
+        table: Option<String>,
+    },
+    /// `sc-inc-gpc0(N)` / `sc-inc-gpc1(N)`: adds one to a general purpose
+    /// counter of the entry slot N tracks.
+    IncGpc {
+        /// 0 or 1.
+        counter: u8,
+        /// The slot.
+        slot: usize,
+    },
     /// `capture <expr> len <n>|id <n>`: the value goes to a capture slot.
     Capture {
         /// What is captured.
@@ -472,6 +490,34 @@ impl Parser<'_> {
                     _ => HttpAction::SetDstPort(expr),
                 }
             }
+            (track, None) if track.starts_with("track-sc") && phase != RulePhase::AfterResponse => {
+                let slot = track["track-sc".len()..]
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n < 3)
+                    .ok_or_else(|| format!("unknown action '{track}'."))?;
+                let e = args.next().ok_or("expects a key.")?;
+                let key = self.sample(&e.text)?;
+                let table = match args.peek() {
+                    Some("table") => {
+                        args.next();
+                        Some(
+                            args.next()
+                                .ok_or("'table' expects a table name.")?
+                                .text
+                                .clone(),
+                        )
+                    }
+                    _ => None,
+                };
+                HttpAction::Track { slot, key, table }
+            }
+            ("sc-inc-gpc0" | "sc-inc-gpc1", Some(n)) => HttpAction::IncGpc {
+                counter: u8::from(base == "sc-inc-gpc1"),
+                slot: n.parse::<usize>().ok().filter(|n| *n < 3).ok_or_else(|| {
+                    format!("invalid stick table track ID '{n}'. The max allowed ID is 2")
+                })?,
+            },
             ("capture", None) if phase != RulePhase::AfterResponse => {
                 const USAGE: &str = "expects <expression> [ 'len' <length> | id <idx> ]";
                 let e = args.next().ok_or(USAGE)?;

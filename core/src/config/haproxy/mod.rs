@@ -18,6 +18,7 @@ mod proxy_kw;
 mod resolve;
 mod retry_on;
 mod server;
+mod stick_table;
 mod tcp_check;
 mod tcp_request;
 mod values;
@@ -31,6 +32,7 @@ pub use http_rule::{
 };
 pub use model::*;
 pub use parser::{parse, Account, ParseOptions, ReadFile};
+pub use stick_table::{StickCounter, StickKeyType, StickTable};
 #[cfg(test)]
 pub(crate) use tcp_check::hex as tcp_check_hex;
 pub use tcp_check::{TcpCheck, TcpCheckRule, TcpExpect, TcpPattern};

@@ -243,6 +243,12 @@ pub struct Proxy {
     pub cookie: Option<super::CookiePersistence>,
     /// Capture slots (frontend side).
     pub captures: super::CaptureSlots,
+    /// `unique-id-format`: how each request's unique id is built.
+    pub unique_id_format: Option<crate::sample::Format>,
+    /// `unique-id-header`: the request header that carries the id.
+    pub unique_id_header: Option<String>,
+    /// `stick-table`.
+    pub stick_table: Option<super::StickTable>,
     /// `tcp-request inspect-delay`: how long content rules may wait for
     /// the first bytes.
     pub inspect_delay: Option<Duration>,
@@ -461,6 +467,9 @@ pub struct Server {
     /// `send-proxy` / `send-proxy-v2`: each connection to the server
     /// starts with a PROXY protocol header naming the client.
     pub send_proxy: Option<ProxyVersion>,
+    /// `proxy-v2-options unique-id`: the v2 header carries the request's
+    /// unique id.
+    pub proxy_v2_unique_id: bool,
     /// `pool-max-conn`: idle connections kept for later requests (`None`:
     /// no limit, haproxy's -1).
     pub pool_max_conn: Option<u32>,

@@ -45,6 +45,9 @@ const PROXY_KEYWORDS: &[&str] = &[
     "cookie",
     "capture",
     "declare",
+    "unique-id-format",
+    "unique-id-header",
+    "stick-table",
 ];
 
 /// Bind parameters that take no argument.
@@ -281,6 +284,24 @@ impl Parser<'_> {
             }
             "tcp-request" => self.tcp_request(words),
             "errorfile" => self.errorfile(words),
+            "unique-id-format" => self.unique_id_format(words),
+            "stick-table" => {
+                if !self.not_in_defaults(w0, Form::Parsing) {
+                    if let Some(t) = self.stick_table(words) {
+                        self.draft().proxy.stick_table = Some(t);
+                    }
+                }
+            }
+            "unique-id-header" => match words.get(1) {
+                Some(name) => {
+                    self.draft().proxy.unique_id_header = Some(name.text.to_ascii_lowercase())
+                }
+                None => self.error(
+                    Form::Parsing,
+                    w0.col,
+                    "unique-id-header expects an argument.".into(),
+                ),
+            },
             "monitor-uri" => {
                 if self.applies(w0, Side::Frontend, kw) {
                     match words.get(1) {
@@ -575,6 +596,26 @@ impl Parser<'_> {
             self.not_supported(words[2].col, &format!("hash-type function {f}"));
         }
         self.draft().proxy.hash_type = h;
+    }
+
+    fn unique_id_format(&mut self, words: &[Word]) {
+        let col = words[0].col;
+        let Some(text) = words.get(1) else {
+            let msg = "unique-id-format expects an argument.";
+            return self.error(Form::Parsing, col, msg.into());
+        };
+        if words.len() > 2 {
+            let msg = "unique-id-format expects only one argument, don't forget to escape spaces!";
+            return self.error(Form::Parsing, col, msg.into());
+        }
+        match self.lf(&text.text) {
+            Ok(f) => self.draft().proxy.unique_id_format = Some(f),
+            Err(Failure::Unsupported(what)) => self.not_supported(text.col, &what),
+            Err(Failure::Bad(msg)) => {
+                let msg = format!("failed to parse unique-id-format : {msg}");
+                self.error(Form::Parsing, text.col, msg);
+            }
+        }
     }
 
     fn http_reuse(&mut self, words: &[Word]) {

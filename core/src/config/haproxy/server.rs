@@ -29,6 +29,7 @@ const SERVER_PARAMS: &[&str] = &[
     "addr",
     "pool-max-conn",
     "cookie",
+    "proxy-v2-options",
 ];
 
 /// Server parameters haproxy knows that take no argument.
@@ -107,7 +108,6 @@ const SERVER_WITH_ARG: &[&str] = &[
     "tcp-ut",
     "usesrc",
     "log-proto",
-    "proxy-v2-options",
     "curves",
     "sigalgs",
     "client-sigalgs",
@@ -140,6 +140,7 @@ pub(crate) fn default_server() -> Server {
         pool_max_conn: None,
         cookie: None,
         send_proxy: None,
+        proxy_v2_unique_id: false,
         line: 0,
     }
 }
@@ -242,6 +243,7 @@ impl Parser<'_> {
                     | "addr"
                     | "pool-max-conn"
                     | "cookie"
+                    | "proxy-v2-options"
             ) || SERVER_WITH_ARG.contains(&name);
             if takes_arg && arg.is_none() {
                 self.error(
@@ -312,6 +314,15 @@ impl Parser<'_> {
                 "send-proxy" => s.send_proxy = Some(ProxyVersion::V1),
                 "send-proxy-v2" => s.send_proxy = Some(ProxyVersion::V2),
                 "no-send-proxy" | "no-send-proxy-v2" => s.send_proxy = None,
+                "proxy-v2-options" => {
+                    for option in v.split(',') {
+                        match option {
+                            "unique-id" => s.proxy_v2_unique_id = true,
+                            other => self
+                                .not_supported(p.col, &format!("server proxy-v2-options {other}")),
+                        }
+                    }
+                }
                 "pool-max-conn" => match v.parse::<i64>() {
                     Ok(-1) => s.pool_max_conn = None,
                     Ok(n) if n >= 0 => s.pool_max_conn = Some(n.min(i64::from(u32::MAX)) as u32),
