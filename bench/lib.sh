@@ -32,9 +32,27 @@ nginx_config() {
     echo "}"
 }
 
+# Ten typical HTTP rules (ACLs, a deny and a redirect not taken, header
+# rewrites, a variable, a response header), read alike by both programs:
+# the `rules` variant of bench/proxy.sh puts them in the frontend.
+TYPICAL_RULES='    acl is_api path_beg /api
+    acl is_static path_end .css .js .png
+    acl bad_bot hdr_sub(user-agent) -i badbot
+    acl internal src 10.0.0.0/8
+    http-request deny if bad_bot
+    http-request redirect scheme https code 301 if { hdr(x-forwarded-proto) -m str http }
+    http-request set-header X-Forwarded-Host %[req.hdr(host),lower]
+    http-request del-header X-Debug
+    http-request set-var(txn.path) path
+    http-request set-header X-Internal yes if internal
+    http-response set-header X-Frame-Options DENY
+    http-response set-header X-Path %[var(txn.path)] if { var(txn.path) -m beg /api }
+    use_backend be if is_api || is_static'
+
 # lb_config PORT NBTHREAD MAXCONN BACKEND_PORT...: the book-equivalent
 # haproxy.cfg, read alike by haproxy and haven: one frontend on PORT,
-# round robin over the backends.
+# round robin over the backends; with LB_RULES set, its lines go in the
+# frontend.
 lb_config() {
     local port=$1 threads=$2 maxconn=$3 n=0; shift 3
     cat <<CFG
@@ -49,6 +67,7 @@ defaults
     retries 3
 frontend fe
     bind 127.0.0.1:$port
+${LB_RULES:-}
     default_backend be
 backend be
     balance roundrobin

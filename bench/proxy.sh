@@ -6,7 +6,8 @@
 # haven / haproxy against issue #11's goals. Four variants (VARIANTS picks
 # some): `keepalive` (nbthread 1, wrk keeps its connections), `threads2`
 # (nbthread 2 each), `close` (nbthread 1, every request on a new client
-# connection: wrk sends `Connection: close`), and `ceiling`: haproxy
+# connection: wrk sends `Connection: close`), `rules` (keepalive with
+# ten typical HTTP rules in the frontend), and `ceiling`: haproxy
 # against a bare forwarder (runtime/examples/bare_forward.rs) that makes
 # only the four socket calls per request any proxy needs, on haven's
 # runtime: how far a proxy can get past haproxy here at all; `bodies`
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-50}
-VARIANTS=${VARIANTS:-keepalive threads2 close ceiling bodies}
+VARIANTS=${VARIANTS:-keepalive threads2 close rules ceiling bodies}
 need haproxy nginx wrk
 start_bench
 cargo build --release --quiet -p haven-runtime --example bare_forward
@@ -94,10 +95,12 @@ for v in $VARIANTS; do
         keepalive) variant keepalive 1 1.2 0.9 ;;
         threads2) variant threads2 2 1.0 1.0 ;;
         close) variant close 1 1.0 1.0 -H "Connection: close" ;;
+        # bench/lib.sh's ten typical HTTP rules in the frontend of both.
+        rules) LB_RULES=$TYPICAL_RULES variant rules 1 1.0 1.0 ;;
         # The goals printed are keepalive's: can anything reach them here?
         ceiling) BARE=1 variant ceiling 1 1.2 0.9 ;;
         # Large bodies both ways: bytes per second, first byte, memory.
         bodies) bench/bodies.sh ;;
-        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close, ceiling, bodies)"; exit 1 ;;
+        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close, rules, ceiling, bodies)"; exit 1 ;;
     esac
 done

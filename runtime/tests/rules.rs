@@ -94,3 +94,43 @@ async fn a_request_rate_past_the_limit_is_answered_429() {
     assert_eq!(a.connections.load(std::sync::atomic::Ordering::SeqCst), 3);
     running.stop();
 }
+
+// Input: a userlist with a plain and a SHA-512-crypt password, and
+// `http-request auth realm Admin unless { http_auth(admins) }`; requests
+// without credentials, with wrong ones and with each user's.
+// Output: 401 with `www-authenticate: Basic realm="Admin"` and no server
+// connection for the first two; the users are served.
+#[tokio::test]
+async fn http_auth_asks_for_credentials_a_userlist_accepts() {
+    let a = Backend::start("a").await;
+    let port = free_port();
+    let text = format!(
+        "userlist admins\n    user scott insecure-password elgato\n    user tiger password $6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    http-request auth realm Admin unless {{ http_auth(admins) }}\n    default_backend be\nbackend be\n    server a {}\n",
+        a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    // Base64 of the `user:password` pairs.
+    let ask = |credentials: Option<&str>| {
+        let auth =
+            credentials.map_or_else(String::new, |c| format!("Authorization: Basic {c}\r\n"));
+        format!("GET / HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n")
+    };
+    for refused in [None, Some("c2NvdHQ6bm9wZQ==")] {
+        let reply = send_raw(fe, ask(refused).as_bytes()).await;
+        assert!(
+            reply.starts_with("HTTP/1.1 401 Unauthorized\r\n"),
+            "{reply}"
+        );
+        assert!(
+            reply.contains("\r\nwww-authenticate: Basic realm=\"Admin\"\r\n"),
+            "{reply}"
+        );
+    }
+    assert_eq!(a.connections.load(std::sync::atomic::Ordering::SeqCst), 0);
+    for user in ["c2NvdHQ6ZWxnYXRv", "dGlnZXI6c2VjcmV0"] {
+        let reply = send_raw(fe, ask(Some(user)).as_bytes()).await;
+        assert!(reply.starts_with("HTTP/1.1 200"), "{user}: {reply}");
+    }
+    running.stop();
+}

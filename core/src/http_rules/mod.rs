@@ -10,7 +10,7 @@ mod reply;
 pub use edit::{apply_headers, Edit};
 pub use reply::Rendered;
 
-use crate::config::haproxy::{HttpAction, HttpRule, LinePart, NameMatch, Proxy};
+use crate::config::haproxy::{HttpAction, HttpRule, LinePart, NameMatch, Proxy, Userlist};
 use crate::proxy_protocol::ProxyHeader;
 use crate::route::{condition, path_and_query, RequestHead};
 use crate::sample::{backrefs, Around, Captured, Format, Response, Scope, Value, VarName, Vars};
@@ -18,6 +18,7 @@ use crate::stick::{StickEvent, StickKey, StickTables, StickView, Tracked};
 use crate::time::Instant;
 use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 /// How a rule ended a request before any server: the status, haproxy's
 /// termination state, and the reply (`None`: haproxy's page or the
@@ -30,6 +31,8 @@ pub struct Answer {
     pub termination: &'static str,
     /// The reply, when not haproxy's page for the status.
     pub reply: Option<Rendered>,
+    /// Headers added to haproxy's page (`auth`'s `www-authenticate`).
+    pub headers: Vec<(String, String)>,
 }
 
 /// The names a rule's samples see.
@@ -82,6 +85,8 @@ pub struct Txn {
     pub unique_id: Option<String>,
     /// What `track-sc0..2` track.
     pub tracked: [Option<Tracked>; 3],
+    /// The config's `userlist` sections, when it has any.
+    pub userlists: Option<Arc<[Userlist]>>,
     /// Changes made to the request, in order.
     pub edits: Vec<Edit>,
 }
@@ -129,6 +134,7 @@ impl Txn {
             proxied: head.around.proxied.cloned(),
             unique_id: None,
             tracked: Default::default(),
+            userlists: None,
             edits: Vec::new(),
         }
     }
@@ -248,6 +254,7 @@ impl Txn {
                     tracked: &self.tracked,
                     current: names.current,
                 }),
+                userlists: self.userlists.as_deref(),
             },
         };
         f(&view)
@@ -274,7 +281,9 @@ impl Txn {
         for rule in rules {
             let (hit, stop) = self.with_view(names, None, |req| {
                 let hit = rule.cond.as_ref().is_none_or(|c| condition(proxy, c, req));
-                let stop = hit.then(|| answer_of(&rule.action, req, false)).flatten();
+                let stop = hit
+                    .then(|| answer_of(&rule.action, req, (&proxy.name, false)))
+                    .flatten();
                 (hit, stop)
             });
             if let Some(stop) = stop {
@@ -375,6 +384,7 @@ impl Txn {
                 self.stick_action(&proxy.name, action, names, None);
             }
             HttpAction::Allow
+            | HttpAction::Auth { .. }
             | HttpAction::Deny(_)
             | HttpAction::Return(_)
             | HttpAction::Redirect(_)
@@ -437,7 +447,9 @@ impl Txn {
         for rule in rules {
             let (hit, stop) = self.with_view(names, Some(res), |req| {
                 let hit = rule.cond.as_ref().is_none_or(|c| condition(proxy, c, req));
-                let stop = hit.then(|| answer_of(&rule.action, req, true)).flatten();
+                let stop = hit
+                    .then(|| answer_of(&rule.action, req, (&proxy.name, true)))
+                    .flatten();
                 (hit, stop)
             });
             if let Some(stop) = stop {
@@ -609,7 +621,11 @@ fn rewritten(
 /// The stop an action makes when its condition holds: `allow`, or the
 /// answer of `deny`, `return` or `redirect`. `response`: in a response
 /// phase.
-fn answer_of(action: &HttpAction, req: &RequestHead<'_>, response: bool) -> Option<Stop> {
+fn answer_of(
+    action: &HttpAction,
+    req: &RequestHead<'_>,
+    (own, response): (&str, bool),
+) -> Option<Stop> {
     let (by_rule, local) = if response { ("PH", "LH") } else { ("PR", "LR") };
     Some(match action {
         HttpAction::Allow => Stop::Allow,
@@ -617,11 +633,13 @@ fn answer_of(action: &HttpAction, req: &RequestHead<'_>, response: bool) -> Opti
             status: reply.status,
             termination: by_rule,
             reply: reply::render(reply, req, true),
+            headers: Vec::new(),
         }),
         HttpAction::Return(reply) => Stop::Answer(Answer {
             status: reply.status,
             termination: local,
             reply: reply::render(reply, req, false),
+            headers: Vec::new(),
         }),
         HttpAction::Redirect(r) => {
             let rendered = reply::redirect(r, req)?;
@@ -629,8 +647,20 @@ fn answer_of(action: &HttpAction, req: &RequestHead<'_>, response: bool) -> Opti
                 status: rendered.status,
                 termination: local,
                 reply: Some(rendered),
+                headers: Vec::new(),
             })
         }
+        // haproxy's 401 page, with the realm (the rule's proxy's name by
+        // default).
+        HttpAction::Auth { realm } => Stop::Answer(Answer {
+            status: 401,
+            termination: local,
+            reply: None,
+            headers: vec![(
+                "www-authenticate".to_owned(),
+                format!("Basic realm=\"{}\"", realm.as_deref().unwrap_or(own)),
+            )],
+        }),
         _ => return None,
     })
 }

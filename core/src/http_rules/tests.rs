@@ -43,7 +43,8 @@ fn a_deny_stops_the_rules_and_answers_403() {
         Some(Answer {
             status: 403,
             termination: "PR",
-            reply: None
+            reply: None,
+            headers: Vec::new(),
         })
     );
     assert!(txn.edits.is_empty(), "no rule after the deny ran");

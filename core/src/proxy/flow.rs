@@ -4,7 +4,7 @@
 use super::persist::{self, CookieFlags, Persistence};
 use super::rules::{self, Rewrite};
 use crate::balance::{Balancer, PickKey};
-use crate::config::haproxy::{Balance, HaproxyConfig, Mode, Proxy, RetryOn};
+use crate::config::haproxy::{Balance, HaproxyConfig, Mode, Proxy, RetryOn, Userlist};
 use crate::http_rules::{Answer, Edit, Names, ResponseDraft, Txn};
 use crate::route::{route, RequestHead};
 use crate::sample::Captured;
@@ -15,6 +15,7 @@ use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// A request's id, chosen by the driver.
 pub type StreamId = u64;
@@ -217,6 +218,8 @@ pub struct Flow {
     /// The proxies' stick tables, which rules update while they read
     /// them.
     pub(super) stick: RefCell<StickTables>,
+    /// The config's `userlist` sections, shared with each transaction.
+    userlists: Arc<[Userlist]>,
 }
 
 /// haproxy's default `timeout connect` when none is set (none: wait forever; we cap).
@@ -270,6 +273,7 @@ impl Flow {
             streams: FxHashMap::default(),
             out: VecDeque::new(),
             stick: RefCell::new(StickTables::new(&cfg.proxies)),
+            userlists: cfg.userlists.clone().into(),
         }
     }
 
@@ -292,7 +296,10 @@ impl Flow {
             return Forward::default();
         };
         let http = fe.mode == Mode::Http;
-        let mut txn = (http && rules::has_request_rules(fe)).then(|| rules::new_txn(fe, head));
+        // `http_auth` may be read by any rule or ACL: with userlists, every
+        // request gets a transaction that knows them.
+        let wants_txn = rules::has_request_rules(fe) || !self.userlists.is_empty();
+        let mut txn = (http && wants_txn).then(|| rules::new_txn(fe, head, &self.userlists));
         let fe_names = Names {
             stick: Some((&self.stick, now)),
             ..rules::names(&self.proxies, frontend, None, None)
@@ -321,7 +328,7 @@ impl Flow {
         let be = &self.proxies[backend];
         if http && backend != frontend && rules::has_request_rules(be) {
             let fe = &self.proxies[frontend];
-            let t = txn.get_or_insert_with(|| rules::new_txn(fe, head));
+            let t = txn.get_or_insert_with(|| rules::new_txn(fe, head, &self.userlists));
             let names = Names {
                 stick: Some((&self.stick, now)),
                 ..rules::names(&self.proxies, frontend, Some(backend), None)
@@ -337,7 +344,7 @@ impl Flow {
         if http {
             let fe = &self.proxies[frontend];
             if txn.is_none() && (rules::has_response_rules(fe) || rules::has_response_rules(be)) {
-                txn = Some(rules::new_txn(fe, head));
+                txn = Some(rules::new_txn(fe, head, &self.userlists));
             }
             if let Some(t) = txn.as_mut() {
                 edits = std::mem::take(&mut t.edits);
@@ -412,20 +419,20 @@ impl Flow {
         answer: Answer,
     ) {
         let mut captured = None;
+        let (status, termination) = (answer.status, answer.termination);
         if let Some(t) = txn.as_deref() {
-            count_error(&self.stick, t, answer.status, now);
+            count_error(&self.stick, t, status, now);
             release_tracked(&self.stick, t);
         }
         let rewrite = txn.and_then(|mut t| {
             let at = (frontend, backend, None);
-            let rewrite =
-                rules::after_answer(&self.proxies, at, &mut t, answer.status, answer.reply);
+            let rewrite = rules::after_answer(&self.proxies, at, &mut t, answer);
             captured = (!t.captured.is_empty()).then(|| Box::new(t.captured));
             rewrite
         });
         let outcome = Outcome {
-            status: answer.status,
-            termination: answer.termination,
+            status,
+            termination,
             backend,
             tried: Vec::new(),
             retries: 0,
@@ -594,9 +601,9 @@ impl Flow {
                 if let Err(answer) =
                     rules::http_response(&self.proxies, at, (t, Some((&self.stick, now))), &mut res)
                 {
-                    let rewrite =
-                        rules::after_answer(&self.proxies, at, t, answer.status, answer.reply);
-                    let outcome = s.outcome(answer.status, answer.termination);
+                    let (status, termination) = (answer.status, answer.termination);
+                    let rewrite = rules::after_answer(&self.proxies, at, t, answer);
+                    let outcome = s.outcome(status, termination);
                     self.out.push_back(Output::Finish {
                         id,
                         outcome,
@@ -1057,13 +1064,13 @@ fn count_error(stick: &RefCell<StickTables>, t: &Txn, status: u16, now: Instant)
 /// `status` to stream `s`.
 fn generated_rewrite(proxies: &[Proxy], s: &mut Stream, status: u16) -> Option<Box<Rewrite>> {
     let t = s.txn.as_mut()?;
-    rules::after_answer(
-        proxies,
-        (s.frontend, Some(s.backend), s.server),
-        t,
+    let answer = Answer {
         status,
-        None,
-    )
+        termination: "",
+        reply: None,
+        headers: Vec::new(),
+    };
+    rules::after_answer(proxies, (s.frontend, Some(s.backend), s.server), t, answer)
 }
 
 /// Connects request `id` (`s`) to `server` of `b`: the server's slot is

@@ -4,7 +4,7 @@
 //! on the response, `http-response` and `http-after-response` rules.
 
 use super::forwardfor::adds_forwarded_for;
-use crate::config::haproxy::{Forwardfor, Proxy};
+use crate::config::haproxy::{Forwardfor, Proxy, Userlist};
 use crate::http_rules::{apply_headers, Answer, Edit, Names, Rendered, ResponseDraft, Stop, Txn};
 use crate::route::RequestHead;
 use crate::sample::{Captured, Vars};
@@ -12,6 +12,7 @@ use crate::stick::StickTables;
 use crate::time::Instant;
 use std::cell::RefCell;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// How core changes what the client gets.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -29,8 +30,11 @@ pub struct Rewrite {
 
 /// The transaction of `head` on frontend `fe`, its request headers
 /// captured into the frontend's slots.
-pub(super) fn new_txn(fe: &Proxy, head: &RequestHead<'_>) -> Box<Txn> {
+pub(super) fn new_txn(fe: &Proxy, head: &RequestHead<'_>, userlists: &Arc<[Userlist]>) -> Box<Txn> {
     let mut t = Box::new(Txn::new(head));
+    if !userlists.is_empty() {
+        t.userlists = Some(Arc::clone(userlists));
+    }
     if !fe.captures.is_empty() {
         t.captured = Captured::for_slots(&fe.captures);
         t.captured.headers(&fe.captures, true, head.headers);
@@ -162,14 +166,19 @@ pub(super) fn after_answer(
     proxies: &[Proxy],
     at: (usize, Option<usize>, Option<usize>),
     txn: &mut Txn,
-    status: u16,
-    reply: Option<Rendered>,
+    answer: Answer,
 ) -> Option<Box<Rewrite>> {
+    let Answer {
+        status,
+        reply,
+        headers: extra,
+        ..
+    } = answer;
     let (frontend, backend, _) = at;
     let any = chain(proxies, frontend, backend)
         .iter()
         .any(|p| !p.http_after_response.is_empty());
-    if !any {
+    if !any && extra.is_empty() {
         let session = txn.session_vars();
         return (reply.is_some() || session.is_some()).then(|| {
             Box::new(Rewrite {
@@ -192,6 +201,9 @@ pub(super) fn after_answer(
         ),
         edits: Vec::new(),
     };
+    for (name, value) in extra {
+        res.apply(Edit::Add(name, value));
+    }
     after_response(proxies, at, (txn, None), &mut res);
     let rewrite = match reply {
         Some(mut r) => {

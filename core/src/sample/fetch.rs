@@ -1,9 +1,10 @@
 //! Sample fetches: what a sample expression starts from.
 
+use super::basic_credentials;
 use super::expr::Call;
 use super::vars::VarName;
 use super::Value;
-use crate::config::haproxy::StickCounter;
+use crate::config::haproxy::{StickCounter, User, Userlist};
 use crate::route::{path_and_query, RequestHead};
 use crate::stick::StickKey;
 use serde::Serialize;
@@ -136,6 +137,18 @@ pub enum Fetch {
     },
     /// `sc_tracked(N)`, `sc<N>_tracked`: slot N tracks an entry.
     ScTracked(usize),
+    /// `http_auth(L)`: the request's basic credentials are a user's of
+    /// userlist L.
+    HttpAuth(String),
+    /// `http_auth_group(L)`: the groups of that user.
+    HttpAuthGroup(String),
+    /// `http_auth_user`, `http_auth_pass`: the credentials' parts.
+    HttpAuthPart {
+        /// The user (else the password).
+        user: bool,
+    },
+    /// `http_auth_type`: `basic` when basic credentials are given.
+    HttpAuthType,
 }
 
 /// Whose stick table entry a fetch reads.
@@ -278,6 +291,11 @@ pub(crate) fn parse(call: &Call) -> Result<Option<Fetch>, String> {
         "capture.req.uri" => Fetch::SentLine(LineWord::Uri),
         "capture.req.ver" | "capture.res.ver" => Fetch::CapturedVersion,
         "unique-id" => Fetch::UniqueId,
+        "http_auth" => Fetch::HttpAuth(need(0)?.to_owned()),
+        "http_auth_group" => Fetch::HttpAuthGroup(need(0)?.to_owned()),
+        "http_auth_user" => Fetch::HttpAuthPart { user: true },
+        "http_auth_pass" => Fetch::HttpAuthPart { user: false },
+        "http_auth_type" => Fetch::HttpAuthType,
         _ if stick_fetch(name, &call.args)?.is_some() => {
             stick_fetch(name, &call.args)?.expect("just checked")
         }
@@ -311,6 +329,13 @@ impl Fetch {
             Self::UrlParam { name, delim } => params(req, *delim)
                 .filter(|(n, _)| n == name)
                 .any(|(_, v)| each(Value::Str(Cow::Borrowed(v)))),
+            Self::HttpAuthGroup(list) => {
+                let Some((ul, user)) = authenticated(req, list) else {
+                    return false;
+                };
+                ul.groups_of(user)
+                    .any(|g| each(Value::Str(Cow::Borrowed(g))))
+            }
             Self::Cookie(name) => cookies(req)
                 .filter(|(n, _)| name.is_empty() || n == name)
                 .any(|(_, v)| each(Value::Str(Cow::Borrowed(v)))),
@@ -426,6 +451,17 @@ impl Fetch {
                 let n = tables.read(name, &key, *counter, view.now).unwrap_or(0);
                 Some(Value::Int(i64::try_from(n).unwrap_or(i64::MAX)))
             }
+            Self::HttpAuth(list) => Some(Value::Bool(authenticated(req, list).is_some())),
+            Self::HttpAuthGroup(list) => {
+                let (ul, user) = authenticated(req, list)?;
+                ul.groups_of(user).next().and_then(text)
+            }
+            Self::HttpAuthPart { user } => {
+                let creds = basic_credentials(req)?;
+                let (u, p) = creds.split_once(':')?;
+                Some(Value::string(if *user { u } else { p }))
+            }
+            Self::HttpAuthType => basic_credentials(req).map(|_| Value::string("basic")),
             Self::ScTracked(n) => {
                 Some(Value::Bool(around.stick.is_some_and(|v| {
                     v.tracked.get(*n).is_some_and(Option::is_some)
@@ -469,9 +505,18 @@ impl Fetch {
             Self::SslFc
                 | Self::HttpFirstReq
                 | Self::ScTracked(_)
+                | Self::HttpAuth(_)
                 | Self::Constant(Constant::Bool(_))
         )
     }
+}
+
+/// The userlist `list` and its user whose credentials the request gives.
+fn authenticated<'a>(req: &RequestHead<'a>, list: &str) -> Option<(&'a Userlist, &'a User)> {
+    let ul = req.around.userlists?.iter().find(|u| u.name == list)?;
+    let creds = basic_credentials(req)?;
+    let (user, password) = creds.split_once(':')?;
+    Some((ul, ul.check(user, password)?))
 }
 
 /// A stick table fetch (`sc_http_req_rate(0)`, `sc1_get_gpc0`,

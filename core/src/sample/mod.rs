@@ -3,6 +3,7 @@
 //! in the response phase, its response), and the log-format strings that
 //! embed them. Rules, ACLs and checks read samples through this module.
 
+mod auth;
 mod captured;
 mod conv;
 mod expr;
@@ -14,6 +15,7 @@ mod pattern;
 mod value;
 mod vars;
 
+pub use auth::basic_credentials;
 pub use captured::Captured;
 pub use conv::{Arith, Conv, Operand};
 pub use fetch::{Constant, Fetch, Side};
@@ -69,6 +71,8 @@ pub struct Around<'a> {
     pub unique_id: Option<&'a str>,
     /// The stick tables and what the transaction tracks.
     pub stick: Option<crate::stick::StickView<'a>>,
+    /// The config's `userlist` sections.
+    pub userlists: Option<&'a [crate::config::haproxy::Userlist]>,
 }
 
 /// A response as samples see it.

@@ -3,7 +3,7 @@
 
 use crate::config::haproxy::Proxy;
 use crate::route::{condition, path_and_query, RequestHead};
-use base64::Engine as _;
+use crate::sample::basic_credentials;
 use subtle::{Choice, ConstantTimeEq};
 
 /// What a request to a proxy with `stats` gets.
@@ -63,17 +63,7 @@ pub fn access(proxy: &Proxy, req: &RequestHead<'_>) -> Access {
         return Access::Pass;
     };
     if !stats.auth.is_empty() {
-        let given = req
-            .headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
-            .and_then(|(_, a)| a.strip_prefix("Basic "))
-            .and_then(|b| {
-                base64::engine::general_purpose::STANDARD
-                    .decode(b.trim())
-                    .ok()
-            })
-            .and_then(|b| String::from_utf8(b).ok());
+        let given = basic_credentials(req);
         // Every credential is compared, each in constant time, so timing
         // tells nothing of how much of a guess was right.
         let ok = given.is_some_and(|g| {

@@ -128,8 +128,17 @@ impl Parser<'_> {
             }
         };
         let fetch = expr.text.split(['(', ',']).next().unwrap_or("");
-        let needs_values =
-            !matches!(method.as_deref(), Some("found" | "bool")) && !fetch.ends_with("_found");
+        // A boolean sample needs no value.
+        let boolean = matches!(
+            &criterion,
+            Criterion::Sample {
+                how: crate::sample::Match::Bool,
+                ..
+            }
+        );
+        let needs_values = !boolean
+            && !matches!(method.as_deref(), Some("found" | "bool"))
+            && !fetch.ends_with("_found");
         if values.is_empty() && needs_values && !explicit_end {
             let msg = format!("parsing acl keyword '{fetch}' :\n  no pattern to match against were provided, so this ACL will never match.\n  If this is what you intended, please add '--' to get rid of this warning.\n  If you intended to match only for existence, please use '-m found'.\n  If you wanted to force an int to match as a bool, please use '-m bool'.\n");
             self.warn(Form::Unplaced, expr.col, msg);

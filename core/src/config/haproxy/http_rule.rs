@@ -158,6 +158,11 @@ pub enum HttpAction {
         /// The slot.
         slot: usize,
     },
+    /// `auth [realm <realm>]`: haproxy's 401 asking for credentials.
+    Auth {
+        /// The realm; the rule's proxy's name when `None`.
+        realm: Option<String>,
+    },
     /// `capture <expr> len <n>|id <n>`: the value goes to a capture slot.
     Capture {
         /// What is captured.
@@ -228,7 +233,6 @@ pub enum RedirectKind {
 /// Actions haproxy 2.6 has that haven does not run.
 const NOT_RUN: &[&str] = &[
     "add-acl",
-    "auth",
     "cache-store",
     "cache-use",
     "del-acl",
@@ -518,6 +522,16 @@ impl Parser<'_> {
                     format!("invalid stick table track ID '{n}'. The max allowed ID is 2")
                 })?,
             },
+            ("auth", None) if request => {
+                let realm = match args.peek() {
+                    Some("realm") => {
+                        args.next();
+                        Some(args.next().ok_or("missing realm value.\n")?.text.clone())
+                    }
+                    _ => None,
+                };
+                HttpAction::Auth { realm }
+            }
             ("capture", None) if phase != RulePhase::AfterResponse => {
                 const USAGE: &str = "expects <expression> [ 'len' <length> | id <idx> ]";
                 let e = args.next().ok_or(USAGE)?;

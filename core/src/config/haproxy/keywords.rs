@@ -133,8 +133,6 @@ const FETCH_UNSUPPORTED: &[&str] = &[
     "be_conn",
     "fe_conn",
     "srv_is_up",
-    "http_auth",
-    "http_auth_group",
     "always_true",
     "always_false",
     "env",

@@ -21,6 +21,7 @@ mod server;
 mod stick_table;
 mod tcp_check;
 mod tcp_request;
+mod userlist;
 mod values;
 
 pub use capture::{CaptureSlot, CaptureSlots};
@@ -37,4 +38,5 @@ pub use stick_table::{StickCounter, StickKeyType, StickTable};
 pub(crate) use tcp_check::hex as tcp_check_hex;
 pub use tcp_check::{TcpCheck, TcpCheckRule, TcpExpect, TcpPattern};
 pub use tcp_request::{TcpLayer, TcpRequestRule};
+pub use userlist::{Password, User, Userlist};
 pub use values::parse_time;

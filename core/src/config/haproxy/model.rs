@@ -16,6 +16,8 @@ pub struct HaproxyConfig {
     pub global: Global,
     /// Frontends, backends and listens in config order.
     pub proxies: Vec<Proxy>,
+    /// `userlist` sections.
+    pub userlists: Vec<super::Userlist>,
     /// Keywords read but not honoured, in file order.
     pub unsupported: Vec<crate::config::support::Unsupported>,
 }

@@ -89,6 +89,8 @@ pub(crate) enum Section {
     Broken,
     /// A section haven skips (resolvers, peers, ...).
     Skipped,
+    /// A `userlist` (its index).
+    Userlist(usize),
 }
 
 /// One `.if` level.
@@ -116,6 +118,8 @@ pub(crate) struct Parser<'o> {
     src_line: String,
     /// Keywords read but not honoured.
     unsupported: Vec<Unsupported>,
+    /// `userlist` sections.
+    pub(crate) userlists: Vec<super::Userlist>,
 }
 
 impl<'o> Parser<'o> {
@@ -133,6 +137,7 @@ impl<'o> Parser<'o> {
             line: 0,
             src_line: String::new(),
             unsupported: Vec::new(),
+            userlists: Vec::new(),
         }
     }
 
@@ -199,6 +204,7 @@ impl<'o> Parser<'o> {
         let opens_section = kw == "global"
             || kw == "defaults"
             || PROXY_SECTIONS.contains(&kw)
+            || kw == "userlist"
             || is_skipped_section(kw);
         if opens_section {
             self.file_named_defaults();
@@ -209,6 +215,8 @@ impl<'o> Parser<'o> {
             self.open_defaults(&words);
         } else if PROXY_SECTIONS.contains(&kw) {
             self.open_proxy(&words);
+        } else if kw == "userlist" {
+            self.open_userlist(&words);
         } else if is_skipped_section(kw) {
             self.section = Section::Skipped;
             self.not_supported(first.col, &format!("section {kw}"));
@@ -227,6 +235,7 @@ impl<'o> Parser<'o> {
                     "'listen' or 'defaults' expected.".into(),
                 ),
                 Section::Skipped => {}
+                Section::Userlist(i) => self.userlist_keyword(i, &words),
             }
         }
     }
@@ -795,10 +804,12 @@ impl<'o> Parser<'o> {
                 diagnostics: self.diags,
             };
         }
+        self.check_userlists();
         let proxies = resolve::resolve(&mut self);
         let config = (!self.diags.has_errors()).then(|| HaproxyConfig {
             global: self.global.clone(),
             proxies,
+            userlists: std::mem::take(&mut self.userlists),
             unsupported: std::mem::take(&mut self.unsupported),
         });
         Parsed {

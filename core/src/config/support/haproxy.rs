@@ -172,7 +172,7 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("mode tcp frontend to mode http backend", Traffic, "the connections are passed as TCP: the backend's HTTP processing (balance uri, errorfiles, HTTP logs) does not apply to them"),
     gap("section resolvers", Reported, "servers are resolved once at start, by the system's resolver"),
     gap("section peers", Reported, "stick tables are not shared"),
-    gap("section userlist", Traffic, "no users: `http_auth` never matches"),
+    gap("userlist password hash", Traffic, "only SHA-256 and SHA-512 crypt hashes ($5$, $6$) are checked: this user never matches"),
     gap("section program", Reported, "the program is not started"),
     gap("section cache", Traffic, "nothing is cached"),
     gap("section ring", Reported, "no ring buffer for logs"),
