@@ -329,8 +329,11 @@ fn smtp(hello: &str) -> Vec<Step> {
         code_from_answer: true,
         ..expect(Matcher::Regex("^2[0-9]{2}[ \r]".into()))
     };
+    // The whole (multi-line) reply to the greeting before the check ends,
+    // as haproxy since 2.6.12: closing on its first line races the
+    // server's next ones.
     let greeted = Expect {
-        matcher: Matcher::Regex("^2[0-9]{2}[- \r]".into()),
+        matcher: Matcher::Regex("^(2[0-9]{2}-[^\r]*\r\n)*2[0-9]{2}[ \r]".into()),
         on_success: Some(reply),
         ..ready.clone()
     };
