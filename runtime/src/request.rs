@@ -950,7 +950,10 @@ impl Exchange<'_> {
         let (backend, head_timers) = match outcome.backend {
             Some(_) => (by.backend.to_string(), [Some(0), tw.or(Some(0))]),
             None => {
-                let by_rule = matches!(outcome.termination.as_bytes().first(), Some(b'P' | b'L'));
+                // A rule's answer was read whole (TR 0); a rejected or
+                // unrouted request has no request time (-1), as haproxy.
+                let by_rule = matches!(outcome.termination.as_bytes().first(), Some(b'P' | b'L'))
+                    && outcome.status != 0;
                 (
                     self.shared.frontend_name.clone(),
                     [by_rule.then_some(0), None],

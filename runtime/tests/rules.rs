@@ -134,3 +134,24 @@ async fn http_auth_asks_for_credentials_a_userlist_accepts() {
     }
     running.stop();
 }
+
+// Input: `http-request reject if { path /no }` before a counting backend;
+// a request for /no, then one for /ok.
+// Output: /no gets nothing at all (the connection closes) and no server
+// connection; /ok is served.
+#[tokio::test]
+async fn a_reject_rule_closes_without_an_answer() {
+    let a = Backend::start("a").await;
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    http-request reject if {{ path /no }}\n    default_backend be\nbackend be\n    server a {}\n",
+        a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let reply = send_raw(fe, b"GET /no HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert_eq!(reply, "");
+    assert_eq!(a.connections.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(get(fe, "x", "/ok").await, (200, "a".to_owned()));
+    running.stop();
+}

@@ -385,6 +385,7 @@ impl Txn {
             }
             HttpAction::Allow
             | HttpAction::Auth { .. }
+            | HttpAction::Reject
             | HttpAction::Deny(_)
             | HttpAction::Return(_)
             | HttpAction::Redirect(_)
@@ -650,6 +651,13 @@ fn answer_of(
                 headers: Vec::new(),
             })
         }
+        // No answer at all: the connection closes (status 0).
+        HttpAction::Reject => Stop::Answer(Answer {
+            status: 0,
+            termination: by_rule,
+            reply: None,
+            headers: Vec::new(),
+        }),
         // haproxy's 401 page, with the realm (the rule's proxy's name by
         // default).
         HttpAction::Auth { realm } => Stop::Answer(Answer {

@@ -424,7 +424,8 @@ impl Flow {
             count_error(&self.stick, t, status, now);
             release_tracked(&self.stick, t);
         }
-        let rewrite = txn.and_then(|mut t| {
+        // A rejected request gets no answer for rules to change.
+        let rewrite = txn.filter(|_| status != 0).and_then(|mut t| {
             let at = (frontend, backend, None);
             let rewrite = rules::after_answer(&self.proxies, at, &mut t, answer);
             captured = (!t.captured.is_empty()).then(|| Box::new(t.captured));

@@ -158,6 +158,8 @@ pub enum HttpAction {
         /// The slot.
         slot: usize,
     },
+    /// `reject`: the connection closes with no answer.
+    Reject,
     /// `auth [realm <realm>]`: haproxy's 401 asking for credentials.
     Auth {
         /// The realm; the rule's proxy's name when `None`.
@@ -242,7 +244,6 @@ const NOT_RUN: &[&str] = &[
     "early-hint",
     "lua",
     "normalize-uri",
-    "reject",
     "sc-inc-gpc",
     "sc-inc-gpc0",
     "sc-inc-gpc1",
@@ -522,6 +523,7 @@ impl Parser<'_> {
                     format!("invalid stick table track ID '{n}'. The max allowed ID is 2")
                 })?,
             },
+            ("reject", None) if request => HttpAction::Reject,
             ("auth", None) if request => {
                 let realm = match args.peek() {
                     Some("realm") => {
