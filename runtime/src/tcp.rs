@@ -44,17 +44,7 @@ pub(crate) async fn connection(
     let (frontend, ip) = (shared.frontend, client.ip());
     if inspect(&mut stream, &mut payload, &shared, ip).await == Admission::Reject {
         let session = Session::new(Arc::clone(&shared), u64::MAX, client, accepted);
-        let outcome = Outcome {
-            status: 0,
-            termination: "PR",
-            backend: None,
-            tried: Vec::new(),
-            retries: 0,
-            redispatched: false,
-            queued_for: None,
-            cookie: None,
-            captured: None,
-        };
+        let outcome = Outcome::without_server(0, "PR", None);
         let by = ServedBy {
             backend: Arc::from(shared.frontend_name.as_str()),
             server: None,

@@ -272,6 +272,23 @@ impl Txn {
         None
     }
 
+    /// Whether `rule` of `proxy` applies, and how it ends its list if it
+    /// does (an answer, `allow`); `response` in the response phases.
+    fn decide(
+        &self,
+        proxy: &Proxy,
+        rule: &HttpRule,
+        names: Names<'_>,
+        response: Option<&ResponseDraft>,
+    ) -> (bool, Option<Stop>) {
+        self.with_view(names, response, |req| {
+            let hit = rule.cond.as_ref().is_none_or(|c| condition(proxy, c, req));
+            let own = (proxy.name.as_str(), response.is_some());
+            let stop = hit.then(|| answer_of(&rule.action, req, own)).flatten();
+            (hit, stop)
+        })
+    }
+
     /// Runs `proxy`'s `rules` of the request phase.
     fn run_request(&mut self, proxy: &Proxy, rules: &[HttpRule], names: Names<'_>) -> Option<Stop> {
         let names = Names {
@@ -279,13 +296,7 @@ impl Txn {
             ..names
         };
         for rule in rules {
-            let (hit, stop) = self.with_view(names, None, |req| {
-                let hit = rule.cond.as_ref().is_none_or(|c| condition(proxy, c, req));
-                let stop = hit
-                    .then(|| answer_of(&rule.action, req, (&proxy.name, false)))
-                    .flatten();
-                (hit, stop)
-            });
+            let (hit, stop) = self.decide(proxy, rule, names, None);
             if let Some(stop) = stop {
                 return Some(stop);
             }
@@ -446,13 +457,7 @@ impl Txn {
             ..names
         };
         for rule in rules {
-            let (hit, stop) = self.with_view(names, Some(res), |req| {
-                let hit = rule.cond.as_ref().is_none_or(|c| condition(proxy, c, req));
-                let stop = hit
-                    .then(|| answer_of(&rule.action, req, (&proxy.name, true)))
-                    .flatten();
-                (hit, stop)
-            });
+            let (hit, stop) = self.decide(proxy, rule, names, Some(res));
             if let Some(stop) = stop {
                 return Some(stop);
             }

@@ -57,6 +57,21 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The outcome of a request no server was tried for.
+    pub fn without_server(status: u16, termination: &'static str, backend: Option<usize>) -> Self {
+        Self {
+            status,
+            termination,
+            backend,
+            tried: Vec::new(),
+            retries: 0,
+            redispatched: false,
+            queued_for: None,
+            cookie: None,
+            captured: None,
+        }
+    }
+
     /// haproxy's four-character termination state: the two of
     /// `termination`, then the cookie's (`--` without persistence).
     pub fn state(&self) -> String {
@@ -432,15 +447,8 @@ impl Flow {
             rewrite
         });
         let outcome = Outcome {
-            status,
-            termination,
-            backend,
-            tried: Vec::new(),
-            retries: 0,
-            redispatched: false,
-            queued_for: None,
-            cookie: None,
             captured,
+            ..Outcome::without_server(status, termination, backend)
         };
         self.out.push_back(Output::Finish {
             id,
@@ -1022,17 +1030,7 @@ impl Flow {
         termination: &'static str,
         generated: bool,
     ) {
-        let outcome = Outcome {
-            status,
-            termination,
-            backend,
-            tried: Vec::new(),
-            retries: 0,
-            redispatched: false,
-            queued_for: None,
-            cookie: None,
-            captured: None,
-        };
+        let outcome = Outcome::without_server(status, termination, backend);
         self.out.push_back(Output::Finish {
             id,
             outcome,

@@ -442,8 +442,9 @@ impl Fetch {
                             view.current
                         };
                         let name = table.as_deref().unwrap_or(own);
-                        let config = view.tables.borrow().config(name)?.clone();
-                        (name, StickKey::of(&Value::Ip(req.client?), &config)?)
+                        let client = Value::Ip(req.client?);
+                        let key = StickKey::of(&client, view.tables.borrow().config(name)?)?;
+                        (name, key)
                     }
                 };
                 let mut tables = view.tables.borrow_mut();

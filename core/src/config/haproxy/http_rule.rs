@@ -292,6 +292,26 @@ impl<'w> Args<'w> {
 }
 
 impl Parser<'_> {
+    /// Where a rule's `if` / `unless` starts (past its first `from`
+    /// words) and the condition it reads; `None` after an error
+    /// (reported).
+    fn rule_condition(
+        &mut self,
+        words: &[Word],
+        from: usize,
+        what: &str,
+    ) -> Option<(usize, Option<Condition>)> {
+        let end = words
+            .iter()
+            .skip(from)
+            .position(|w| w.text == "if" || w.text == "unless")
+            .map_or(words.len(), |p| p + from);
+        if end == words.len() {
+            return Some((end, None));
+        }
+        Some((end, Some(self.condition(&words[end..], what)?)))
+    }
+
     /// One `http-request`, `http-response` or `http-after-response` line.
     pub(crate) fn http_rule(&mut self, phase: RulePhase, words: &[Word]) {
         let kw = phase.keyword();
@@ -300,19 +320,9 @@ impl Parser<'_> {
             return self.error(Form::Parsing, words[0].col, msg);
         };
         let place = self.place();
-        let end = words
-            .iter()
-            .skip(2)
-            .position(|w| w.text == "if" || w.text == "unless")
-            .map_or(words.len(), |p| p + 2);
-        let cond = if end < words.len() {
-            let what = format!("'{kw} {}' rule", action.text);
-            match self.condition(&words[end..], &what) {
-                Some(c) => Some(c),
-                None => return,
-            }
-        } else {
-            None
+        let what = format!("'{kw} {}' rule", action.text);
+        let Some((end, cond)) = self.rule_condition(words, 2, &what) else {
+            return;
         };
         let mut args = Args {
             words: &words[..end],
@@ -665,17 +675,8 @@ impl Parser<'_> {
     /// `http-request` rules.
     pub(crate) fn redirect_keyword(&mut self, words: &[Word]) {
         let place = self.place();
-        let end = words
-            .iter()
-            .position(|w| w.text == "if" || w.text == "unless")
-            .unwrap_or(words.len());
-        let cond = if end < words.len() {
-            match self.condition(&words[end..], "redirect rule") {
-                Some(c) => Some(c),
-                None => return,
-            }
-        } else {
-            None
+        let Some((end, cond)) = self.rule_condition(words, 1, "redirect rule") else {
+            return;
         };
         let mut args = Args {
             words: &words[..end],

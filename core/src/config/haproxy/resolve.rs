@@ -5,6 +5,7 @@
 use super::model::*;
 use super::parser::Parser;
 use super::tcp_request::TcpLayer;
+use super::HttpAction;
 use crate::config::Severity;
 
 /// Resolves every draft into a [`Proxy`]; problems go to the parser's
@@ -135,7 +136,51 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
         }
         out.push(proxy);
     }
+    rule_references_exist(p, &out);
     out
+}
+
+/// Every `track-sc*` rule names a table that exists, and every `capture
+/// ... id N` rule a slot its frontend declares, as haproxy checks.
+fn rule_references_exist(p: &mut Parser<'_>, proxies: &[Proxy]) {
+    for proxy in proxies {
+        let phases = [
+            ("http-request", &proxy.http_request, &proxy.captures.request),
+            (
+                "http-response",
+                &proxy.http_response,
+                &proxy.captures.response,
+            ),
+        ];
+        for (kw, rules, slots) in phases {
+            for rule in rules {
+                let problem = match &rule.action {
+                    HttpAction::Track { slot, table, .. } => {
+                        let name = table.as_deref().unwrap_or(&proxy.name);
+                        let found = proxies
+                            .iter()
+                            .any(|t| t.name == name && t.stick_table.is_some());
+                        (!found).then(|| {
+                            format!("unable to find table '{name}' referenced by track-sc{slot}.")
+                        })
+                    }
+                    // A backend's rule fills its frontend's slots: known
+                    // per request only.
+                    HttpAction::Capture { slot, .. }
+                        if proxy.kind.is_frontend() && *slot >= slots.len() =>
+                    {
+                        Some(format!(
+                            "unable to find capture id '{slot}' referenced by {kw} capture rule."
+                        ))
+                    }
+                    _ => None,
+                };
+                if let Some(msg) = problem {
+                    p.post_error(Severity::Error, format!("Proxy '{}': {msg}", proxy.name));
+                }
+            }
+        }
+    }
 }
 
 /// `option httplog` on a `mode tcp` frontend: haproxy says so and logs

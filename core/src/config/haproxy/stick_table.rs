@@ -187,14 +187,11 @@ impl Parser<'_> {
                     Some(Ok(d)) => t.expire = Some(d),
                     _ => return fail(self, "'expire' expects a delay.".into()),
                 },
-                "nopurge" | "srvkey" | "write-to" | "recv-only" => {
+                "nopurge" | "srvkey" | "write-to" | "recv-only" | "peers" => {
                     self.not_supported(w.col, &format!("stick-table {}", w.text));
                     if w.text != "nopurge" {
                         value();
                     }
-                }
-                "peers" => {
-                    value();
                 }
                 "store" => {
                     let Some(list) = value() else {
