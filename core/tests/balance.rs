@@ -58,6 +58,52 @@ fn first_fills_servers_in_order_up_to_maxconn() {
     assert_eq!((a, lb.pick(KEY, None)), (0, Some(1)));
 }
 
+// Input: `fullconn 20`; server a with `minconn 2 maxconn 10`, server b
+// without limits, under `balance first` (a is tried first).
+// Output: a's limit is haproxy's `max(minconn, load * maxconn /
+// fullconn)`, the load counting the request being placed: 2 up to a load
+// of 5, 3 at 6 and 7, 4 at 8; `minconn` alone is a fixed limit;
+// `fullconn` defaults to a tenth of the frontends' maxconn.
+#[test]
+fn minconn_grows_toward_maxconn_with_the_backend_load() {
+    let mut lb = Balancer::new(&backend(
+        "  balance first\n  fullconn 20\n  server a 10.0.0.1:80 minconn 2 maxconn 10\n  server b 10.0.0.2:80\n",
+    ));
+    let mut picks = String::new();
+    for _ in 0..8 {
+        let s = lb.pick(KEY, None).expect("a server");
+        lb.take(s);
+        picks.push(char::from(b'a' + s as u8));
+    }
+    assert_eq!(picks, "aabbbaba");
+    let mut lb = Balancer::new(&backend(
+        "  balance first\n  server a 10.0.0.1:80 minconn 3\n  server b 10.0.0.2:80\n",
+    ));
+    assert_eq!(
+        (0..5)
+            .map(|_| {
+                let s = lb.pick(KEY, None).expect("a server");
+                lb.take(s);
+                char::from(b'a' + s as u8)
+            })
+            .collect::<String>(),
+        "aaabb"
+    );
+    let text = "global\n  maxconn 300\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nfrontend f\n  bind :80\n  maxconn 500\n  default_backend b\nfrontend g\n  bind :81\n  use_backend b if { path /x }\nbackend b\n  server s 10.0.0.1:80\nlisten l\n  bind :82\n";
+    let cfg = parse(&[("t.cfg", text)], &ParseOptions::default())
+        .config
+        .expect("valid");
+    let fullconn = |name: &str| {
+        cfg.proxies
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.fullconn)
+    };
+    assert_eq!(fullconn("b"), Some(80), "(500 + 300 + 9) / 10");
+    assert_eq!(fullconn("l"), Some(30));
+    assert_eq!(fullconn("f"), None);
+}
+
 #[test]
 fn backups_only_when_no_active_server_is_up() {
     let body = "  server a 10.0.0.1:80 check\n  server b 10.0.0.2:80 backup\n  server c 10.0.0.3:80 backup\n";

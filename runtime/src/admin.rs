@@ -1,15 +1,17 @@
 //! The `stats socket` of haproxy's runtime API: a unix (or TCP) socket
 //! taking one line of `;`-separated commands per connection, as `socat`
 //! sends them, answered by the driver, then closed (haproxy's
-//! non-interactive mode).
+//! non-interactive mode), or line after line after `prompt`.
 
 use crate::driver::Event;
-use haven_core::config::haproxy::CliLevel;
+use haven_core::config::haproxy::{CliLevel, Global};
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::mpsc::UnboundedSender;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 /// Longest command line read.
 const MAX_LINE: usize = 16_384;
@@ -28,44 +30,121 @@ pub(crate) fn bind(path: &Path, mode: Option<u32>) -> std::io::Result<UnixListen
     Ok(listener)
 }
 
-/// Serves the runtime API on a unix `listener`.
-pub(crate) async fn serve(listener: UnixListener, level: CliLevel, events: UnboundedSender<Event>) {
-    while let Ok((stream, _)) = listener.accept().await {
-        tokio::spawn(answer(stream, level, events.clone()));
+/// haproxy's `stats timeout` default: an idle runtime API connection
+/// closes after it.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// haproxy's `stats maxconn` default.
+const DEFAULT_MAXCONN: u32 = 10;
+
+/// What every connection of one `stats socket` shares.
+#[derive(Clone)]
+pub(crate) struct Cli {
+    /// What its commands may do.
+    pub level: CliLevel,
+    /// Where commands go.
+    pub events: UnboundedSender<Event>,
+    /// How long a connection may wait for its next command line.
+    pub timeout: Duration,
+    /// One permit per connection (`stats maxconn`).
+    pub slots: Arc<Semaphore>,
+}
+
+impl Cli {
+    /// The runtime API of a socket at `level`, with the `global`
+    /// section's `stats timeout` and `stats maxconn`.
+    pub(crate) fn new(level: CliLevel, events: UnboundedSender<Event>, global: &Global) -> Self {
+        let timeout = global
+            .cli_timeout
+            .map_or(DEFAULT_TIMEOUT, |t| Duration::from_nanos(t.as_nanos()));
+        let maxconn = global.cli_maxconn.unwrap_or(DEFAULT_MAXCONN).max(1);
+        Self {
+            level,
+            events,
+            timeout,
+            slots: Arc::new(Semaphore::new(maxconn as usize)),
+        }
+    }
+}
+
+/// Serves the runtime API on a unix `listener`; at `stats maxconn`
+/// connections, accepts no more until one closes, as haproxy does.
+pub(crate) async fn serve(listener: UnixListener, cli: Cli) {
+    loop {
+        let Ok(permit) = Arc::clone(&cli.slots).acquire_owned().await else {
+            return;
+        };
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        tokio::spawn(converse(stream, cli.clone(), permit));
     }
 }
 
 /// Serves the runtime API on a TCP `listener` (`stats socket
 /// ipv4@ADDR:PORT`).
-pub(crate) async fn serve_tcp(
-    listener: TcpListener,
-    level: CliLevel,
-    events: UnboundedSender<Event>,
-) {
-    while let Ok((stream, _)) = listener.accept().await {
-        tokio::spawn(answer(stream, level, events.clone()));
+pub(crate) async fn serve_tcp(listener: TcpListener, cli: Cli) {
+    loop {
+        let Ok(permit) = Arc::clone(&cli.slots).acquire_owned().await else {
+            return;
+        };
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        tokio::spawn(converse(stream, cli.clone(), permit));
     }
 }
 
-/// Reads one command line from `stream`, writes the driver's answer,
-/// closes.
-async fn answer(
+/// haproxy's interactive-mode prompt, written after each answer.
+const PROMPT: &str = "> ";
+
+/// Reads command lines from `stream` and writes the driver's answers:
+/// one line then close (non-interactive), or, after `prompt`, line after
+/// line with a prompt until `quit`, end of input or `stats timeout` of
+/// silence.
+async fn converse(
     stream: impl AsyncRead + AsyncWrite + Unpin,
-    level: CliLevel,
-    events: UnboundedSender<Event>,
+    cli: Cli,
+    _permit: OwnedSemaphorePermit,
 ) {
     let (read, mut write) = tokio::io::split(stream);
-    let mut line = String::new();
-    let mut reader = BufReader::new(read.take(MAX_LINE as u64));
-    if reader.read_line(&mut line).await.is_err() {
-        return;
-    }
-    let (reply, answer) = oneshot::channel();
-    if events.send(Event::Admin { line, level, reply }).is_err() {
-        return;
-    }
-    if let Ok(text) = answer.await {
-        let _ = write.write_all(text.as_bytes()).await;
+    let mut reader = BufReader::new(read);
+    let mut interactive = false;
+    loop {
+        let mut line = String::new();
+        let mut limited = (&mut reader).take(MAX_LINE as u64);
+        match tokio::time::timeout(cli.timeout, limited.read_line(&mut line)).await {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => break,
+        }
+        let text = match line.trim() {
+            "quit" => break,
+            "prompt" => {
+                interactive = !interactive;
+                "\n".to_owned()
+            }
+            _ => match ask(&cli, line).await {
+                Some(text) => text,
+                None => break,
+            },
+        };
+        let prompt = if interactive { PROMPT } else { "" };
+        if write
+            .write_all(format!("{text}{prompt}").as_bytes())
+            .await
+            .is_err()
+            || !interactive
+        {
+            break;
+        }
     }
     let _ = write.shutdown().await;
+}
+
+/// The driver's answer to one command line.
+async fn ask(cli: &Cli, line: String) -> Option<String> {
+    let (reply, answer) = oneshot::channel();
+    let level = cli.level;
+    cli.events.send(Event::Admin { line, level, reply }).ok()?;
+    answer.await.ok()
 }

@@ -73,6 +73,8 @@ pub(crate) enum Event {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Connect {
     pub(crate) addr: SocketAddr,
+    /// The server: backend and server index.
+    pub(crate) target: (usize, usize),
     /// Which idle connection the request may take, and where its
     /// connection goes after.
     pub(crate) reuse: ReusePolicy,
@@ -512,6 +514,7 @@ impl Driver {
                     Some(addr) => {
                         let connect = Connect {
                             addr,
+                            target: (backend, server),
                             reuse,
                             send_proxy,
                             server_timeout: timeout(|t| t.server),
@@ -592,6 +595,18 @@ impl Driver {
                     }
                     Err(e) => ended(&mut out, e),
                 },
+                CliCommand::GetWeight { backend, server } => {
+                    match self.server_index(&backend, &server) {
+                        Ok((b, s)) => {
+                            let initial =
+                                self.config().map_or(0, |c| c.proxies[b].servers[s].weight);
+                            let current = self.node.flow().and_then(|(f, _)| f.weight(b, s));
+                            let current = current.unwrap_or(initial);
+                            ended(&mut out, &format!("{current} (initial {initial})\n"));
+                        }
+                        Err(e) => ended(&mut out, e),
+                    }
+                }
                 CliCommand::Frontend { name, enable } => {
                     let said = self.set_frontend(&name, enable).err().unwrap_or("");
                     ended(&mut out, said);
@@ -768,7 +783,18 @@ impl Driver {
                 if let Some(r) = proxy.stats.as_ref().and_then(|s| s.refresh) {
                     headers.push(("refresh", (r.as_nanos() / 1_000_000_000).to_string()));
                 }
-                (200, headers, stats::html(&sources, scope.as_deref()))
+                let host = crate::hostname();
+                let heading = stats::Heading::new(
+                    proxy.stats.as_ref(),
+                    &sources.config.global,
+                    &host,
+                    std::process::id(),
+                );
+                (
+                    200,
+                    headers,
+                    stats::html(&sources, scope.as_deref(), &heading),
+                )
             }
             Access::Unauthorized { realm } => (
                 401,

@@ -26,3 +26,11 @@ mod wire;
 pub use listen::{start, start_with, Running, StartError};
 pub use logger::LogError;
 pub use vrrp::{start_vrrp, VrrpError, VrrpLog, VrrpRunning};
+
+/// This host's name (`localhost` when the system gives none).
+fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "localhost".to_owned())
+}

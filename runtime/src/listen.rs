@@ -364,25 +364,25 @@ pub async fn start_with(
             path: socket.address.clone(),
             reason,
         };
-        let (level, events) = (socket.level, events.clone());
+        let cli = crate::admin::Cli::new(socket.level, events.clone(), &cfg.global);
         let task = match stats_socket_address(&socket.address) {
             StatsAddress::Unix(path) => {
                 let listener =
                     crate::admin::bind(std::path::Path::new(path), socket.mode).map_err(failed)?;
-                tokio::spawn(crate::admin::serve(listener, level, events))
+                tokio::spawn(crate::admin::serve(listener, cli))
             }
             StatsAddress::Tcp(addr) => {
                 let listener = TcpListener::bind(addr).await.map_err(failed)?;
-                tokio::spawn(crate::admin::serve_tcp(listener, level, events))
+                tokio::spawn(crate::admin::serve_tcp(listener, cli))
             }
             StatsAddress::Fd(fd) => match crate::inherit::inherited(fd).map_err(failed)? {
                 Inherited::Tcp(l) => {
                     let listener = TcpListener::from_std(l).map_err(failed)?;
-                    tokio::spawn(crate::admin::serve_tcp(listener, level, events))
+                    tokio::spawn(crate::admin::serve_tcp(listener, cli))
                 }
                 Inherited::Unix(l) => {
                     let listener = tokio::net::UnixListener::from_std(l).map_err(failed)?;
-                    tokio::spawn(crate::admin::serve(listener, level, events))
+                    tokio::spawn(crate::admin::serve(listener, cli))
                 }
             },
         };

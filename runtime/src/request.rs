@@ -386,6 +386,7 @@ fn route(
             vars: Some(&session.vars),
             first_request: first,
             proxied: session.proxied.as_ref(),
+            kept_server: session.own.as_ref().and(session.own_target),
             ..Around::default()
         },
     };
@@ -929,6 +930,7 @@ impl Exchange<'_> {
         let whole = end == DataEnd::Complete && !self.cut_short;
         if whole && head.keep_alive && head.body != haven_core::http1::ResponseFraming::UntilClose {
             self.shared.pool.park(up, &to.reuse, &mut self.session.own);
+            self.session.own_target = self.session.own.as_ref().map(|_| to.target);
         }
         (end, streamed.close)
     }

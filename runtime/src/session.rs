@@ -15,6 +15,8 @@ pub(crate) struct Session {
     pub(crate) vars: Vars,
     /// Its private server connection, idle between requests.
     pub(crate) own: Option<Upstream>,
+    /// The server of that connection: backend and server index.
+    pub(crate) own_target: Option<(usize, usize)>,
     /// The PROXY protocol header it began with (`accept-proxy`).
     pub(crate) proxied: Option<ProxyHeader>,
 }

@@ -29,7 +29,11 @@ struct Member {
     uweight: u32,
     backup: bool,
     usable: bool,
+    /// `maxconn`, raised to `minconn` when that is larger (haproxy's rule).
     maxconn: Option<u32>,
+    /// `minconn`: the limit at an idle backend (equal to `maxconn` when
+    /// not set: a fixed limit).
+    minconn: Option<u32>,
     /// Connections being served (or queued on it).
     inflight: u32,
 }
@@ -68,6 +72,9 @@ pub struct Balancer {
     algo: Algo,
     members: Vec<Member>,
     allbackups: bool,
+    /// `fullconn`: the backend load at which every server's limit is its
+    /// `maxconn`.
+    fullconn: u32,
 }
 
 impl Balancer {
@@ -81,7 +88,8 @@ impl Balancer {
                 uweight: s.weight,
                 backup: s.backup,
                 usable: !s.disabled,
-                maxconn: s.maxconn,
+                maxconn: s.maxconn.max(s.minconn).filter(|m| *m > 0),
+                minconn: s.minconn.filter(|m| *m > 0),
                 inflight: 0,
             })
             .collect();
@@ -127,6 +135,7 @@ impl Balancer {
             algo,
             members,
             allbackups,
+            fullconn: proxy.fullconn.unwrap_or(1).max(1),
         };
         b.rebuild();
         b
@@ -196,19 +205,31 @@ impl Balancer {
 
     /// True when some usable server has a free connection slot.
     pub fn has_free_slot(&self) -> bool {
-        self.group().iter().any(|i| !member_full(&self.members[*i]))
+        let load = self.load();
+        let full = |i: usize| member_full(&self.members[i], load, self.fullconn);
+        self.group().iter().any(|i| !full(*i))
+    }
+
+    /// True when server `i` may take traffic: up, out of maintenance and
+    /// weighted (haproxy's "currently usable").
+    pub fn is_usable(&self, i: usize) -> bool {
+        self.members
+            .get(i)
+            .is_some_and(|m| m.usable && m.uweight > 0)
     }
 
     /// True when server `i` has no free connection slot.
     pub fn is_full(&self, i: usize) -> bool {
-        member_full(&self.members[i])
+        member_full(&self.members[i], self.load(), self.fullconn)
     }
 
     /// Picks a server for a request, avoiding `avoid` when another is
     /// available (a redispatch). `None`: no usable server.
     pub fn pick(&mut self, key: PickKey<'_>, avoid: Option<usize>) -> Option<usize> {
+        let load = self.load();
+        let fullconn = self.fullconn;
         let Self { algo, members, .. } = self;
-        let full = |i: usize| member_full(&members[i]);
+        let full = |i: usize| member_full(&members[i], load, fullconn);
         match algo {
             Algo::Roundrobin(f) => f.pick(avoid, &full),
             Algo::StaticRr(map) => map.next_rr(avoid, &full),
@@ -325,13 +346,32 @@ impl Balancer {
         }
     }
 
+    /// The backend's load as haproxy counts it when placing a request:
+    /// the connections in flight on its servers and the request itself
+    /// (haproxy also counts requests waiting in the backend queue).
+    fn load(&self) -> u32 {
+        self.members.iter().map(|m| m.inflight).sum::<u32>() + 1
+    }
+
     /// Connections in flight on server `i`.
     pub fn inflight(&self, i: usize) -> u32 {
         self.members[i].inflight
     }
 }
 
-/// A server with `maxconn` connections in flight takes no more.
-fn member_full(m: &Member) -> bool {
-    m.maxconn.is_some_and(|max| max > 0 && m.inflight >= max)
+/// A server at its limit takes no more: `maxconn`, or with a smaller
+/// `minconn`, haproxy's dynamic limit for a backend carrying `load`
+/// connections — from `minconn` at rest up to `maxconn` at `fullconn`.
+fn member_full(m: &Member, load: u32, fullconn: u32) -> bool {
+    let Some(max) = m.maxconn else {
+        return false;
+    };
+    let limit = match m.minconn {
+        Some(min) if min < max && load < fullconn => {
+            let scaled = u64::from(load) * u64::from(max) / u64::from(fullconn);
+            min.max(u32::try_from(scaled).unwrap_or(max))
+        }
+        _ => max,
+    };
+    m.inflight >= limit
 }

@@ -247,6 +247,7 @@ impl Txn {
                 captured: Some(&self.captured),
                 sent: Some((&self.sent.0, &self.sent.1)),
                 proxied: self.proxied.as_ref(),
+                kept_server: None,
                 unique_id: self.unique_id.as_deref(),
                 stick: names.stick.map(|(tables, now)| StickView {
                     tables,

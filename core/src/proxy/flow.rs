@@ -158,6 +158,9 @@ pub(super) struct Stream {
     txn: Option<Box<Txn>>,
     /// Persistence by cookie, when the backend has it.
     persist: Option<Box<Persistence>>,
+    /// The server of the connection the client session keeps, when the
+    /// backend prefers it (`option prefer-last-server`).
+    preferred: Option<usize>,
 }
 
 impl Stream {
@@ -417,6 +420,7 @@ impl Flow {
                 tcp: fe.mode == Mode::Tcp,
                 txn,
                 persist,
+                preferred: preferred_server(be, backend, head.around.kept_server),
             },
         );
         self.assign(now, id, None, timers);
@@ -494,7 +498,11 @@ impl Flow {
             }
             p.server
         });
-        let pick = match persisted {
+        // Else the server of the session's kept connection, while usable.
+        let preferred = s
+            .preferred
+            .filter(|p| Some(*p) != avoid && b.balancer.is_usable(*p));
+        let pick = match persisted.or(preferred) {
             Some(server) => Some(server),
             None => {
                 let key = PickKey {
@@ -1107,4 +1115,21 @@ pub(super) fn stream_and_backend<'a>(
         .get_mut(&s.backend)
         .expect("stream's backend exists");
     Some((s, b))
+}
+
+/// The server a request to `backend` (`be`) goes to first when the client
+/// session keeps a connection to it: with `option prefer-last-server`, and
+/// not for hash-based algorithms, whose choice is the client's or the
+/// request's, as in haproxy.
+fn preferred_server(be: &Proxy, backend: usize, kept: Option<(usize, usize)>) -> Option<usize> {
+    let hashed = matches!(
+        be.balance,
+        Balance::Source
+            | Balance::Uri { .. }
+            | Balance::UrlParam(_)
+            | Balance::Hdr(_)
+            | Balance::RdpCookie(_)
+    );
+    let (b, server) = kept?;
+    (be.options.prefer_last_server && !hashed && b == backend).then_some(server)
 }

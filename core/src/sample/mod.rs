@@ -65,6 +65,9 @@ pub struct Around<'a> {
     /// The request's method and target as the client sent them, when
     /// rules may have changed the request.
     pub sent: Option<(&'a str, &'a str)>,
+    /// The server (backend and server index) of the connection the client
+    /// session keeps idle for itself, for `option prefer-last-server`.
+    pub kept_server: Option<(usize, usize)>,
     /// The PROXY protocol header the connection began with.
     pub proxied: Option<&'a crate::proxy_protocol::ProxyHeader>,
     /// The request's unique id (`unique-id-format`), once made.

@@ -36,6 +36,13 @@ pub enum CliCommand {
         /// The new weight.
         weight: WeightChange,
     },
+    /// `get weight B/S`: the current and initial weights.
+    GetWeight {
+        /// Backend name.
+        backend: String,
+        /// Server name.
+        server: String,
+    },
     /// `disable frontend F` / `enable frontend F`.
     Frontend {
         /// Frontend name.
@@ -50,7 +57,7 @@ pub enum CliCommand {
 }
 
 /// The commands haven knows, for `help` and unknown commands.
-pub const CLI_HELP: &str = "The following commands are valid at this level:\n  help                : full commands list\n  show info           : report information about the running process\n  show stat           : report counters for each proxy and server\n  show servers state  : dump volatile server information (all or for a single backend)\n  show table          : report table usage stats or dump this table's contents\n  disable frontend    : temporarily disable specific frontend\n  enable frontend     : re-enable specific frontend\n  disable server      : disable a server for maintenance (use 'set server' instead)\n  enable server       : enable a disabled server (use 'set server' instead)\n  set server          : change a server's state (ready, drain, maint) or weight\n  set weight          : change a server's weight (use 'set server' instead)\n";
+pub const CLI_HELP: &str = "The following commands are valid at this level:\n  help                : full commands list\n  show info           : report information about the running process\n  show stat           : report counters for each proxy and server\n  show servers state  : dump volatile server information (all or for a single backend)\n  show table          : report table usage stats or dump this table's contents\n  get weight          : report a server's current weight\n  disable frontend    : temporarily disable specific frontend\n  enable frontend     : re-enable specific frontend\n  disable server      : disable a server for maintenance (use 'set server' instead)\n  enable server       : enable a disabled server (use 'set server' instead)\n  set server          : change a server's state (ready, drain, maint) or weight\n  set weight          : change a server's weight (use 'set server' instead)\n";
 
 /// The answer to a command above the socket's level, as haproxy words it.
 pub const PERMISSION_DENIED: &str = "Permission denied\n\n";
@@ -94,6 +101,13 @@ pub fn parse_cli(line: &str) -> Vec<CliCommand> {
                     _ => CliCommand::Invalid(
                         "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n",
                     ),
+                },
+                ["get", "weight", target] => match split(target) {
+                    Some((b, s)) => CliCommand::GetWeight {
+                        backend: b.to_owned(),
+                        server: s.to_owned(),
+                    },
+                    None => CliCommand::Invalid("Require 'backend/server'.\n"),
                 },
                 ["set", "weight", target, weight] | ["set", "server", target, "weight", weight] => {
                     weight_change(target, weight)

@@ -409,6 +409,9 @@ fn server_rows(s: &Sources<'_>, p: &Proxy, b: usize) -> Vec<Row> {
 fn backend_row(s: &Sources<'_>, p: &Proxy, b: usize) -> Row {
     let mut r = row(p, proxy_id(s.config, b), "BACKEND", 1, BACKEND_ZERO);
     r.insert("sid", "0".into());
+    if let Some(full) = p.fullconn {
+        r.insert("slim", full.to_string());
+    }
     let usable: Vec<(usize, &crate::config::haproxy::Server)> = p
         .servers
         .iter()

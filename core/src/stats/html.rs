@@ -2,6 +2,7 @@
 //! columns operators read first. The full figures are in the CSV.
 
 use super::csv::{csv, Sources};
+use crate::config::haproxy::{Global, Stats};
 
 /// `s` safe inside HTML text.
 pub(super) fn esc(s: &str) -> String {
@@ -26,8 +27,58 @@ const SHOWN: [&str; 12] = [
     "check_desc",
 ];
 
+/// What the page says of the process above its tables.
+#[derive(Debug, Clone, Default)]
+pub struct Heading<'a> {
+    /// The process id.
+    pub pid: u32,
+    /// `stats show-node`: the node name shown.
+    pub node: Option<&'a str>,
+    /// `stats show-desc`: the description shown.
+    pub desc: Option<&'a str>,
+    /// `stats show-legends`: each proxy's capabilities, mode and id.
+    pub legends: bool,
+}
+
+impl<'a> Heading<'a> {
+    /// The heading a stats page with settings `page` shows, in a process
+    /// with `global` settings on host `host`.
+    pub fn new(page: Option<&'a Stats>, global: &'a Global, host: &'a str, pid: u32) -> Self {
+        let shown = |own: Option<&'a String>, default: Option<&'a str>| {
+            own.map(|v| match v.is_empty() {
+                true => default.unwrap_or_default(),
+                false => v.as_str(),
+            })
+        };
+        Self {
+            pid,
+            node: shown(
+                page.and_then(|p| p.show_node.as_ref()),
+                Some(global.node.as_deref().unwrap_or(host)),
+            ),
+            desc: shown(
+                page.and_then(|p| p.show_desc.as_ref()),
+                global.description.as_deref(),
+            ),
+            legends: page.is_some_and(|p| p.show_legends),
+        }
+    }
+
+    /// haproxy's title line: `Statistics Report for pid N on NODE: DESC`.
+    fn title(&self) -> String {
+        let mut t = format!("Statistics Report for pid {}", self.pid);
+        if let Some(node) = self.node {
+            t.push_str(&format!(" on {}", esc(node)));
+        }
+        if let Some(desc) = self.desc {
+            t.push_str(&format!(": {}", esc(desc)));
+        }
+        t
+    }
+}
+
 /// The HTML page, of the proxies `scope` names (see [`csv`]).
-pub fn html(s: &Sources<'_>, scope: Option<&str>) -> String {
+pub fn html(s: &Sources<'_>, scope: Option<&str>, heading: &Heading<'_>) -> String {
     let text = csv(s, scope);
     let mut lines = text.lines();
     let header: Vec<&str> = lines
@@ -40,7 +91,14 @@ pub fn html(s: &Sources<'_>, scope: Option<&str>) -> String {
         .iter()
         .filter_map(|c| header.iter().position(|h| h == c))
         .collect();
-    let mut out = String::from("<html><head><title>Statistics Report for HAProxy</title></head><body>\n<h1>Statistics Report for HAProxy</h1>\n");
+    let mut out = String::from("<html><head><title>Statistics Report for HAProxy");
+    if let Some(node) = heading.node {
+        out.push_str(&format!(" on {}", esc(node)));
+    }
+    out.push_str(&format!(
+        "</title></head><body>\n<h1>Statistics Report for HAProxy</h1>\n<h2>{}</h2>\n",
+        heading.title()
+    ));
     let mut current = String::new();
     for l in lines.filter(|l| !l.is_empty()) {
         let cells: Vec<&str> = l.split(',').collect();
@@ -50,10 +108,27 @@ pub fn html(s: &Sources<'_>, scope: Option<&str>) -> String {
                 out.push_str("</table>\n");
             }
             current = proxy.to_owned();
-            out.push_str(&format!(
-                "<h2>{}</h2>\n<table border=\"1\"><tr>",
-                esc(proxy)
-            ));
+            out.push_str(&format!("<h2>{}</h2>\n", esc(proxy)));
+            let found = s
+                .config
+                .proxies
+                .iter()
+                .enumerate()
+                .find(|(_, p)| p.name == proxy);
+            if let Some((index, p)) = found {
+                if let Some(d) = &p.description {
+                    out.push_str(&format!("<p class=\"desc\">{}</p>\n", esc(d)));
+                }
+                if heading.legends {
+                    out.push_str(&format!(
+                        "<p class=\"tips\">cap: {}, mode: {}, id: {}</p>\n",
+                        p.kind.type_str(),
+                        p.mode.as_str(),
+                        super::proxy_id(s.config, index)
+                    ));
+                }
+            }
+            out.push_str("<table border=\"1\"><tr>");
             for c in SHOWN {
                 out.push_str(&format!("<th>{c}</th>"));
             }

@@ -18,7 +18,7 @@ pub use access::{access, Access};
 pub use admin::{proxy_id, read_post, redirect, AdminPost, Posted};
 pub use cli::{parse_cli, unknown_reply, CliCommand, CLI_HELP, PERMISSION_DENIED};
 pub use csv::{csv, Sources};
-pub use html::html;
+pub use html::{html, Heading};
 pub use prometheus::{prometheus, Process};
 pub use servers_state::servers_state;
 

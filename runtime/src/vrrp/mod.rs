@@ -62,14 +62,6 @@ pub struct VrrpLog {
     pub syslog: Option<u8>,
 }
 
-/// This host's name.
-fn hostname() -> String {
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "localhost".to_owned())
-}
-
 /// Whether `ip` is an IPv6 link-local address (fe80::/10).
 fn is_link_local(ip: &IpAddr) -> bool {
     matches!(ip, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)
@@ -79,7 +71,7 @@ fn is_link_local(ip: &IpAddr) -> bool {
 /// its IPv6 link-local address.
 pub(crate) fn host_info() -> HostInfo {
     let mut info = HostInfo {
-        hostname: hostname(),
+        hostname: crate::hostname(),
         ..HostInfo::default()
     };
     for i in pnet_datalink::interfaces() {
@@ -137,7 +129,7 @@ impl VrrpIo {
     ) -> Result<Self, VrrpError> {
         let (connection, netlink, _) = rtnetlink::new_connection().map_err(VrrpError::Netlink)?;
         let mut io = Self {
-            outbox: mail::Outbox::new(&cfg.global, &hostname()),
+            outbox: mail::Outbox::new(&cfg.global, &crate::hostname()),
             cfg: cfg.clone(),
             pending: None,
             syslog: log.syslog.and_then(syslog::Syslog::new),
@@ -235,7 +227,7 @@ impl VrrpIo {
             }
             vrrp::Output::Reconfigured => {
                 if let Some(cfg) = self.pending.take() {
-                    self.outbox = mail::Outbox::new(&cfg.global, &hostname());
+                    self.outbox = mail::Outbox::new(&cfg.global, &crate::hostname());
                     self.cfg = cfg;
                 }
             }

@@ -68,6 +68,15 @@ pub struct Global {
     pub pidfile: Option<String>,
     /// `stats socket` lines (runtime API).
     pub stats_sockets: Vec<StatsSocket>,
+    /// `stats timeout`: how long a runtime API connection may stay idle
+    /// (haproxy's default: 10 s).
+    pub cli_timeout: Option<Duration>,
+    /// `stats maxconn`: most runtime API connections at once (default 10).
+    pub cli_maxconn: Option<u32>,
+    /// `node`: the name the stats page shows (default: the host name).
+    pub node: Option<String>,
+    /// `description`: the text the stats page shows with `show-desc`.
+    pub description: Option<String>,
 }
 
 /// A `stats socket`.
@@ -200,6 +209,8 @@ impl Mode {
 pub struct Proxy {
     /// Section name.
     pub name: String,
+    /// `description`: shown on the stats page.
+    pub description: Option<String>,
     /// Section keyword.
     pub kind: ProxyKind,
     /// Line of the section keyword.
@@ -210,6 +221,10 @@ pub struct Proxy {
     pub binds: Vec<Bind>,
     /// `maxconn` (frontend side).
     pub maxconn: Option<u32>,
+    /// `fullconn` (backend side): the backend load at which servers reach
+    /// their `maxconn`; by default a tenth of the `maxconn`s of the
+    /// frontends that use the backend, as haproxy computes it.
+    pub fullconn: Option<u32>,
     /// Named and anonymous ACLs, in declaration order.
     pub acls: Vec<Acl>,
     /// `use_backend` rules in order.
@@ -312,6 +327,8 @@ pub struct Bind {
     /// `accept-proxy`: each connection starts with a PROXY protocol
     /// header naming the real client.
     pub accept_proxy: bool,
+    /// `name`: the listener's name in per-listener statistics.
+    pub name: Option<String>,
 }
 
 /// `balance`.
@@ -456,6 +473,9 @@ pub struct Server {
     pub disabled: bool,
     /// `maxconn`.
     pub maxconn: Option<u32>,
+    /// `minconn`: with a smaller `maxconn`, the server's limit grows from
+    /// it to `maxconn` as the backend's load nears `fullconn`.
+    pub minconn: Option<u32>,
     /// `maxqueue`.
     pub maxqueue: Option<u32>,
     /// `slowstart`.
@@ -503,6 +523,9 @@ pub struct Options {
     pub dontlognull: bool,
     /// Connection handling of HTTP exchanges.
     pub http_conn: HttpConnMode,
+    /// `option prefer-last-server`: a request goes to the server of the
+    /// connection its client session keeps, when that server is usable.
+    pub prefer_last_server: bool,
 }
 
 /// `retry-on`: the failures that count against `retries` and are tried
@@ -635,6 +658,14 @@ pub struct Stats {
     pub hide_version: bool,
     /// `stats admin if|unless <cond>`.
     pub admin: Option<Condition>,
+    /// `stats show-node [NAME]`: the node named in the title (empty: the
+    /// global `node`, else the host name).
+    pub show_node: Option<String>,
+    /// `stats show-desc [TEXT]`: the description in the title (empty: the
+    /// global `description`).
+    pub show_desc: Option<String>,
+    /// `stats show-legends`.
+    pub show_legends: bool,
 }
 
 /// A named ACL (all its lines) or an anonymous `{ ... }` one.

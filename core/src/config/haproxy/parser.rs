@@ -518,9 +518,14 @@ impl<'o> Parser<'o> {
                     self.not_supported(words[0].col, &format!("nbthread {threads}"));
                 }
             }
-            "daemon" => {
-                self.global.daemon = true;
-                self.not_supported(words[0].col, kw);
+            // `haven run` always stays in the foreground, as haproxy does
+            // under a service manager (`-Ws`, `-db`); the haproxy
+            // personality detaches.
+            "daemon" => self.global.daemon = true,
+            "node" => self.global.node = arg.map(|a| a.text.clone()),
+            "description" => {
+                let text: Vec<&str> = words[1..].iter().map(|w| w.text.as_str()).collect();
+                self.global.description = Some(text.join(" "));
             }
             "master-worker" => self.global.master_worker = true,
             "user" | "group" | "pidfile" => {
@@ -575,6 +580,12 @@ impl<'o> Parser<'o> {
             },
             "nbproc" => self.error(Form::Parsing, words[0].col, "nbproc is not supported any more since HAProxy 2.5. Threads will automatically be used on multi-processor machines if available.".into()),
             "stats" if arg.is_some_and(|a| a.text == "socket") => self.stats_socket(words),
+            "stats" if arg.is_some_and(|a| a.text == "timeout") => {
+                self.global.cli_timeout = self.time_arg(words, 2, "stats timeout");
+            }
+            "stats" if arg.is_some_and(|a| a.text == "maxconn") => {
+                self.global.cli_maxconn = Some(self.count_arg(&words[1..]));
+            }
             _ if keywords::is_unsupported_global(kw) => self.not_supported(words[0].col, kw),
             _ => {
                 let hint = self.suggest(kw, &["global", "defaults", "frontend", "backend", "listen", "maxconn", "nbthread", "daemon", "user", "group", "pidfile", "log", "stats"]);
@@ -854,11 +865,13 @@ impl Draft {
         Self {
             proxy: Proxy {
                 name: String::new(),
+                description: None,
                 kind: ProxyKind::Backend,
                 line: 0,
                 mode: Mode::Tcp,
                 binds: Vec::new(),
                 maxconn: None,
+                fullconn: None,
                 acls: Vec::new(),
                 switching_rules: Vec::new(),
                 default_backend: None,

@@ -259,6 +259,12 @@ impl Parser<'_> {
                     self.draft().proxy.maxconn = Some(n);
                 }
             }
+            "fullconn" => {
+                if self.applies(w0, Side::Backend, kw) {
+                    let n = self.count_arg(words);
+                    self.draft().proxy.fullconn = Some(n);
+                }
+            }
             "option" => self.option(words, false),
             "no" if words.get(1).is_some_and(|w| w.text == "option") => {
                 self.option(&words[1..], true)
@@ -270,6 +276,14 @@ impl Parser<'_> {
                 }
             }
             "stats" => self.stats(words),
+            // Not inherited: haproxy takes it in proxies only.
+            "description" => {
+                if self.not_in_defaults(w0, Form::ParsingTight) {
+                    return;
+                }
+                let text: Vec<&str> = words[1..].iter().map(|w| w.text.as_str()).collect();
+                self.draft().proxy.description = Some(text.join(" "));
+            }
             "http-request" if is_prometheus_rule(words) && self.in_frontend() => {
                 self.prometheus_rule(words);
             }
@@ -385,6 +399,7 @@ impl Parser<'_> {
                         fd: Some(fd),
                         line,
                         accept_proxy: false,
+                        name: None,
                     }),
                     _ => self.error(
                         Form::Parsing,
@@ -426,6 +441,7 @@ impl Parser<'_> {
                             fd: None,
                             line,
                             accept_proxy: false,
+                            name: None,
                         }),
                         Some(PortSpec::Offset(_)) => {
                             err(self, addr_message(&AddrError::OffsetNotPermitted, part))
@@ -442,6 +458,15 @@ impl Parser<'_> {
             if name == "accept-proxy" {
                 binds.iter_mut().for_each(|b| b.accept_proxy = true);
                 i += 1;
+                continue;
+            }
+            // Seen only in per-listener statistics (`option socket-stats`,
+            // itself reported when present).
+            if let ("name", Some(value)) = (name, words.get(i + 1)) {
+                binds
+                    .iter_mut()
+                    .for_each(|b| b.name = Some(value.text.clone()));
+                i += 2;
                 continue;
             }
             if BIND_FLAGS.contains(&name) {
@@ -681,6 +706,7 @@ impl Parser<'_> {
                 }
             }
             "abortonclose" => o.abortonclose = !negate,
+            "prefer-last-server" => o.prefer_last_server = !negate,
             "allbackups" => o.allbackups = !negate,
             "dontlognull" => o.dontlognull = !negate,
             "log-health-checks" => o.log_health_checks = !negate,
@@ -874,6 +900,9 @@ impl Parser<'_> {
             realm: None,
             hide_version: false,
             admin: None,
+            show_node: None,
+            show_desc: None,
+            show_legends: false,
         });
         match name {
             "enable" => {}
@@ -889,7 +918,13 @@ impl Parser<'_> {
                     None => self.error(Form::Parsing, sub.col, "'stats auth' needs a user:password account.".into()),
                 }
             }
-            "scope" | "show-legends" | "show-node" | "show-desc" | "show-modules" | "http-request" => {
+            "show-node" => s.show_node = Some(arg.unwrap_or_default()),
+            "show-desc" => {
+                let text: Vec<&str> = words[2..].iter().map(|w| w.text.as_str()).collect();
+                s.show_desc = Some(text.join(" "));
+            }
+            "show-legends" => s.show_legends = true,
+            "scope" | "show-modules" | "http-request" => {
                 self.not_supported(sub.col, &format!("stats {name}"));
             }
             _ => self.error(Form::Parsing, sub.col, format!("unknown stats parameter '{name}' (expects 'admin', 'auth', 'enable', 'hide-version', 'realm', 'refresh', 'scope', 'show-desc', 'show-legends', 'show-node' or 'uri').")),

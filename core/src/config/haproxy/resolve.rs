@@ -137,7 +137,46 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
         out.push(proxy);
     }
     rule_references_exist(p, &out);
+    default_fullconn(&p.global, &mut out);
     out
+}
+
+/// haproxy's `maxconn` when neither the frontend nor `global` sets one
+/// (its build default; haproxy raises it from the file descriptor limit
+/// when it can).
+const DEFAULT_MAXCONN: u64 = 2000;
+
+/// Gives each backend without `fullconn` haproxy's default: a tenth of
+/// the `maxconn`s of the frontends that use it, at least 1. As in
+/// haproxy, a frontend counts once for its `default_backend` (a `listen`
+/// without one, for itself) and once per static `use_backend` rule.
+fn default_fullconn(global: &Global, proxies: &mut [Proxy]) {
+    let mut totals = vec![0u64; proxies.len()];
+    for (f, p) in proxies
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.kind.is_frontend())
+    {
+        let maxconn = p
+            .maxconn
+            .or(global.maxconn)
+            .map_or(DEFAULT_MAXCONN, u64::from);
+        let default = match (&p.default_backend, p.kind) {
+            (Some(r), _) => Some(r.index),
+            (None, ProxyKind::Listen) => Some(f),
+            (None, _) => None,
+        };
+        let rules = p.switching_rules.iter().filter_map(|r| r.backend.as_ref());
+        for b in default.into_iter().chain(rules.map(|r| r.index)) {
+            totals[b] += maxconn;
+        }
+    }
+    for (p, total) in proxies.iter_mut().zip(totals) {
+        if p.kind.is_backend() && p.fullconn.is_none() {
+            let full = total.div_ceil(10);
+            p.fullconn = Some(u32::try_from(full).unwrap_or(u32::MAX).max(1));
+        }
+    }
 }
 
 /// Every `track-sc*` rule names a table that exists, and every `capture

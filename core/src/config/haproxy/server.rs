@@ -82,7 +82,6 @@ const SERVER_WITH_ARG: &[&str] = &[
     "on-marked-down",
     "on-marked-up",
     "error-limit",
-    "minconn",
     "id",
     "track",
     "redir",
@@ -133,6 +132,7 @@ pub(crate) fn default_server() -> Server {
         backup: false,
         disabled: false,
         maxconn: None,
+        minconn: None,
         maxqueue: None,
         slowstart: None,
         check_port: None,
@@ -237,6 +237,7 @@ impl Parser<'_> {
                     | "rise"
                     | "fall"
                     | "maxconn"
+                    | "minconn"
                     | "maxqueue"
                     | "slowstart"
                     | "port"
@@ -309,6 +310,7 @@ impl Parser<'_> {
                     }
                 }
                 "maxconn" => s.maxconn = Some(atol(v).clamp(0, i64::from(u32::MAX)) as u32),
+                "minconn" => s.minconn = Some(atol(v).clamp(0, i64::from(u32::MAX)) as u32),
                 "maxqueue" => s.maxqueue = Some(atol(v).clamp(0, i64::from(u32::MAX)) as u32),
                 "cookie" => s.cookie = Some(v.to_owned()),
                 "send-proxy" => s.send_proxy = Some(ProxyVersion::V1),
