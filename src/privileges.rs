@@ -3,17 +3,24 @@
 //! VRRP runs in the same process it keeps exactly the capabilities it
 //! needs afterwards: CAP_NET_RAW (gratuitous ARP sockets), CAP_NET_ADMIN
 //! (VIPs through netlink) and CAP_NET_BIND_SERVICE (reloads binding ports
-//! below 1024); a proxy alone keeps only the last.
+//! below 1024); a proxy alone keeps only the last, and CAP_NET_ADMIN when
+//! a `source ... usesrc` binds foreign addresses.
 
 use anyhow::{Context, Result};
 use caps::{CapSet, Capability, CapsHashSet};
 use nix::unistd::{Gid, Group, Uid, User};
 
 /// Becomes `user` / `group` (names or numbers), keeping the capabilities
-/// the VRRP side needs when `vrrp` runs here. Nothing to do without
+/// the VRRP side needs when `vrrp` runs here, and those transparent
+/// server connections need when `transparent`. Nothing to do without
 /// either, or when already that user; a process not started as root says
 /// so and stays what it is.
-pub(crate) fn drop_to(user: Option<&str>, group: Option<&str>, vrrp: bool) -> Result<()> {
+pub(crate) fn drop_to(
+    user: Option<&str>,
+    group: Option<&str>,
+    vrrp: bool,
+    transparent: bool,
+) -> Result<()> {
     if user.is_none() && group.is_none() {
         return Ok(());
     }
@@ -40,6 +47,9 @@ pub(crate) fn drop_to(user: Option<&str>, group: Option<&str>, vrrp: bool) -> Re
     let mut keep = CapsHashSet::from([Capability::CAP_NET_BIND_SERVICE]);
     if vrrp {
         keep.extend([Capability::CAP_NET_RAW, Capability::CAP_NET_ADMIN]);
+    }
+    if transparent {
+        keep.insert(Capability::CAP_NET_ADMIN);
     }
     if let Some(gid) = gid {
         nix::unistd::setgroups(&[gid]).context("setgroups")?;

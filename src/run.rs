@@ -163,7 +163,7 @@ fn serve(launch: Launch) -> Result<Ended> {
         let run_as = launch
             .haproxy
             .as_ref()
-            .map(|(cfg, _)| (cfg.global.user.clone(), cfg.global.group.clone()));
+            .map(|(cfg, _)| (cfg.global.user.clone(), cfg.global.group.clone(), cfg.transparent()));
         let (mut proxy, files) = match launch.haproxy {
             Some((cfg, files)) => (Some(start(cfg, &vrrp_status).await?), files),
             None => (None, Vec::new()),
@@ -178,8 +178,9 @@ fn serve(launch: Launch) -> Result<Ended> {
             ),
             None => (None, None),
         };
-        if let Some((user, group)) = &run_as {
-            crate::privileges::drop_to(user.as_deref(), group.as_deref(), vrrp.is_some())?;
+        if let Some((user, group, transparent)) = &run_as {
+            let (user, group) = (user.as_deref(), group.as_deref());
+            crate::privileges::drop_to(user, group, vrrp.is_some(), *transparent)?;
         }
         let mut actions = watch_signals(launch.signals)?;
         let accept = launch.accept_unsupported;

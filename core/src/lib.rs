@@ -13,6 +13,7 @@
 
 pub mod balance;
 pub mod config;
+pub mod dns;
 pub mod health;
 pub mod http1;
 pub mod http_rules;

@@ -10,9 +10,11 @@ use crate::logger::Logger;
 use crate::mailbox::Mailboxes;
 use crate::probe;
 use haven_core::config::haproxy::{
-    CliLevel, HaproxyConfig, ProxyKind, ProxyVersion, TcpLayer, Timeouts,
+    CliLevel, HaproxyConfig, Proxy, ProxyKind, ProxyVersion, Source, TcpLayer, Timeouts,
 };
+use haven_core::dns;
 use haven_core::health::{self, CheckId, ProbeEvent};
+use haven_core::log::haproxy::MaintCause;
 use haven_core::node::Node;
 use haven_core::proxy::{
     self, AdminAction, Forward, Outcome, ReusePolicy, Rewrite, ServerFailure, StreamId,
@@ -58,6 +60,8 @@ pub(crate) enum Event {
     ClientClosed(StreamId),
     /// A health probe's progress.
     Probe(CheckId, ProbeEvent),
+    /// What a DNS answer (or its absence) changed for a server.
+    Dns(haven_core::dns::Change),
     /// Stop once no request is in progress (reload, graceful stop).
     Drain,
     /// A runtime API command line, and where its answer goes.
@@ -70,11 +74,13 @@ pub(crate) enum Event {
 }
 
 /// Where and how a request reaches its server.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Connect {
     pub(crate) addr: SocketAddr,
     /// The server: backend and server index.
     pub(crate) target: (usize, usize),
+    /// Where its connections leave from (`source`).
+    pub(crate) source: Option<Source>,
     /// Which idle connection the request may take, and where its
     /// connection goes after.
     pub(crate) reuse: ReusePolicy,
@@ -136,6 +142,8 @@ struct Driver {
     probes: BTreeMap<CheckId, JoinHandle<()>>,
     /// Per backend (config index), per server: its address.
     servers: BTreeMap<usize, Vec<SocketAddr>>,
+    /// Servers that start without an address, until the start marks them.
+    unresolved: Vec<(usize, usize)>,
     draining: bool,
     counters: Counters,
     logger: Arc<Logger>,
@@ -267,6 +275,13 @@ pub(crate) async fn run(core: Arc<Core>, mut rx: UnboundedReceiver<Event>) {
         let mut driver = core.lock();
         let now = driver.clock.now();
         driver.node.start_haproxy(now);
+        let unresolved = std::mem::take(&mut driver.unresolved);
+        for at in unresolved {
+            driver.with_flow(|f, t| f.set_resolving(now, at, true, t));
+            if let Some((checks, mut t)) = driver.node.checks() {
+                checks.start_unresolved(at, &mut t);
+            }
+        }
         driver.perform();
     }
     loop {
@@ -306,6 +321,8 @@ pub(crate) struct Wiring {
     pub(crate) events: UnboundedSender<Event>,
     /// Per backend (config index), per server: its address.
     pub(crate) servers: BTreeMap<usize, Vec<SocketAddr>>,
+    /// Servers that start without an address (in maintenance).
+    pub(crate) unresolved: Vec<(usize, usize)>,
     pub(crate) logger: Arc<Logger>,
     /// Per frontend (config index): whether its listeners accept.
     pub(crate) listeners: BTreeMap<usize, watch::Sender<bool>>,
@@ -318,6 +335,7 @@ impl Driver {
         let Wiring {
             events,
             servers,
+            unresolved,
             logger,
             listeners,
             vrrp,
@@ -331,6 +349,7 @@ impl Driver {
             streams: Mailboxes::default(),
             probes: BTreeMap::new(),
             servers,
+            unresolved,
             draining: false,
             counters: Counters::default(),
             logger,
@@ -424,6 +443,56 @@ impl Driver {
                     checks.handle_probe(now, id, event, &mut t, &mut self.rng);
                 }
             }
+            Event::Dns(change) => self.dns_change(now, change),
+        }
+    }
+
+    /// Applies what DNS said of a server: a new address (logged as
+    /// haproxy logs it), or maintenance entered or left.
+    fn dns_change(&mut self, now: Instant, change: dns::Change) {
+        match change {
+            dns::Change::Address {
+                backend,
+                server,
+                from,
+                to,
+                by,
+            } => {
+                let Some(addr) = self
+                    .servers
+                    .get_mut(&backend)
+                    .and_then(|s| s.get_mut(server))
+                else {
+                    return;
+                };
+                addr.set_ip(to);
+                let from = from.map_or_else(|| "(none)".to_owned(), |ip| ip.to_string());
+                let (b, s) = (&self.names[backend].0, &self.names[backend].1[server]);
+                let text = format!("{b}/{s} changed its IP from {from} to {to} by {by}.");
+                self.logger.event(Some(backend), 5, &text);
+            }
+            dns::Change::Resolves {
+                backend,
+                server,
+                host,
+            } => {
+                let at = (backend, server);
+                self.with_flow(|f, t| f.set_resolving(now, at, false, t));
+                if let Some((checks, mut t)) = self.node.checks() {
+                    checks.set_dns_maint(now, at, MaintCause::DnsBack(host), &mut t);
+                }
+            }
+            dns::Change::Lost {
+                backend,
+                server,
+                status,
+            } => {
+                let at = (backend, server);
+                self.with_flow(|f, t| f.set_resolving(now, at, true, t));
+                if let Some((checks, mut t)) = self.node.checks() {
+                    checks.set_dns_maint(now, at, MaintCause::DnsLost(status), &mut t);
+                }
+            }
         }
     }
 
@@ -461,7 +530,12 @@ impl Driver {
                 probe,
             } => {
                 if let Some(addr) = self.server_addr(backend, server) {
-                    let task = tokio::spawn(probe::run(id, addr, probe, self.events.clone()));
+                    let local = self
+                        .config()
+                        .and_then(|c| source_of(c.proxies.get(backend)?, server))
+                        .map(|s| s.check_end());
+                    let to = probe::Target { addr, local };
+                    let task = tokio::spawn(probe::run(id, to, probe, self.events.clone()));
                     if let Some(old) = self.probes.insert(id, task) {
                         old.abort();
                     }
@@ -515,6 +589,7 @@ impl Driver {
                         let connect = Connect {
                             addr,
                             target: (backend, server),
+                            source: proxy.and_then(|p| source_of(p, server)),
                             reuse,
                             send_proxy,
                             server_timeout: timeout(|t| t.server),
@@ -873,4 +948,13 @@ fn proxy_names(node: &Node) -> Vec<(Arc<str>, Vec<Arc<str>>)> {
 fn ended(out: &mut String, text: &str) {
     out.push_str(text);
     out.push('\n');
+}
+
+/// The `source` of `server` in backend `p`: its own, else the backend's.
+fn source_of(p: &Proxy, server: usize) -> Option<Source> {
+    p.servers
+        .get(server)
+        .and_then(|s| s.source.as_ref())
+        .or(p.source.as_ref())
+        .cloned()
 }

@@ -5,6 +5,7 @@
 
 use crate::body::{self, Relayed};
 use bytes::{Buf, BytesMut};
+use haven_core::config::haproxy::LocalEnd;
 use haven_core::http1::{parse_response_head, BodyFraming, Head, ResponseHead, Switch};
 use haven_core::proxy::{Parking, ReusePolicy, ServerFailure};
 use std::collections::BTreeMap;
@@ -105,8 +106,8 @@ pub(crate) struct Upstream {
     pub(crate) pooled: bool,
     /// Requests it carried, this one included.
     uses: u32,
-    /// What a new connection to the server starts with (a PROXY header).
-    greeting: Option<Vec<u8>>,
+    /// How a new connection to the server is made.
+    opening: Opening,
     /// Some byte of an answer came.
     heard: bool,
 }
@@ -156,13 +157,13 @@ impl Pool {
     /// A connection to `addr` for a request (`first`: its session's first;
     /// `streaming`: its body cannot be sent again): the session's own
     /// connection (`own`) or an idle one when `policy` allows, else a new
-    /// one, which starts with `greeting`.
+    /// one, made as `opening` says.
     pub(crate) async fn open(
         &self,
         addr: SocketAddr,
         (policy, first, streaming): (&ReusePolicy, bool, bool),
         own: Option<Upstream>,
-        greeting: Option<Vec<u8>>,
+        opening: Opening,
     ) -> Result<Upstream, ConnectFailed> {
         let reusable = !streaming && !policy.close;
         let kept = own
@@ -175,7 +176,7 @@ impl Pool {
         });
         let (stream, uses, pooled) = match pooled {
             Some((s, uses)) => (s, uses, true),
-            None => (connect(addr, greeting.as_deref()).await?, 0, false),
+            None => (connect(addr, &opening).await?, 0, false),
         };
         Ok(Upstream {
             stream,
@@ -183,7 +184,7 @@ impl Pool {
             addr,
             pooled,
             uses: uses + 1,
-            greeting,
+            opening,
             heard: false,
         })
     }
@@ -195,11 +196,22 @@ fn is_quiet(s: &TcpStream) -> bool {
     matches!(s.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
 }
 
-/// A new connection to `addr`, `greeting` written first.
-async fn connect(addr: SocketAddr, greeting: Option<&[u8]>) -> Result<TcpStream, ConnectFailed> {
-    let mut stream = TcpStream::connect(addr).await.map_err(|_| ConnectFailed)?;
+/// How a new connection to a server is made.
+#[derive(Debug, Default)]
+pub(crate) struct Opening {
+    /// What it starts with (a PROXY header).
+    pub(crate) greeting: Option<Vec<u8>>,
+    /// Where it leaves from (`source`).
+    pub(crate) local: Option<LocalEnd>,
+}
+
+/// A new connection to `addr`, made as `opening` says.
+async fn connect(addr: SocketAddr, opening: &Opening) -> Result<TcpStream, ConnectFailed> {
+    let mut stream = crate::outbound::connect(addr, opening.local.as_ref())
+        .await
+        .map_err(|_| ConnectFailed)?;
     let _ = stream.set_nodelay(true);
-    if let Some(bytes) = greeting {
+    if let Some(bytes) = &opening.greeting {
         body::write(&mut stream, bytes, None)
             .await
             .map_err(|_| ConnectFailed)?;
@@ -211,7 +223,7 @@ impl Upstream {
     /// A fresh connection to the same server, in place of a pooled one the
     /// server had let go.
     pub(crate) async fn replace(&mut self) -> Result<(), ConnectFailed> {
-        self.stream = connect(self.addr, self.greeting.as_deref()).await?;
+        self.stream = connect(self.addr, &self.opening).await?;
         self.buf.clear();
         self.pooled = false;
         self.uses = 1;

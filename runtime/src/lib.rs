@@ -6,6 +6,7 @@
 mod admin;
 mod body;
 mod clock;
+mod dns;
 mod driver;
 mod forward;
 mod front;
@@ -13,6 +14,7 @@ mod inherit;
 mod listen;
 mod logger;
 mod mailbox;
+mod outbound;
 mod pp;
 mod probe;
 mod request;

@@ -8,9 +8,7 @@ use crate::front::{connection, ClientTimeouts};
 use crate::inherit::Inherited;
 use crate::logger::Logger;
 use crate::request::Shared;
-use haven_core::config::haproxy::{
-    HaproxyConfig, HttpConnMode, Mode, ProxyKind, ServerAddr, ServerPort, TcpLayer,
-};
+use haven_core::config::haproxy::{HaproxyConfig, HttpConnMode, Mode, ProxyKind, TcpLayer};
 use haven_core::node::Node;
 use haven_core::vrrp::{HostInfo, InstanceView};
 use rand_chacha::rand_core::SeedableRng;
@@ -117,44 +115,6 @@ impl Running {
     }
 }
 
-/// Server addresses per backend index; names resolved now, as haproxy does
-/// at start.
-async fn resolve(cfg: &HaproxyConfig) -> Result<BTreeMap<usize, Vec<SocketAddr>>, StartError> {
-    let mut out = BTreeMap::new();
-    for (b, p) in cfg.proxies.iter().enumerate() {
-        if p.servers.is_empty() {
-            // `dispatch`: the one address, as server index 0.
-            if let Some(addr) = p.dispatch {
-                out.insert(b, vec![addr]);
-            }
-            continue;
-        }
-        let mut addrs = Vec::new();
-        for s in &p.servers {
-            let err = |what: &str| StartError::Server {
-                backend: p.name.clone(),
-                server: s.name.clone(),
-                what: what.to_owned(),
-            };
-            let ServerPort::Fixed(port) = s.port else {
-                return Err(err("a server without a fixed port is not supported yet"));
-            };
-            let ip = match &s.addr {
-                ServerAddr::Ip(ip) => *ip,
-                ServerAddr::Host(name) => tokio::net::lookup_host((name.as_str(), port))
-                    .await
-                    .ok()
-                    .and_then(|mut a| a.next())
-                    .map(|a| a.ip())
-                    .ok_or_else(|| err(&format!("could not resolve address '{name}'")))?,
-            };
-            addrs.push(SocketAddr::new(ip, port));
-        }
-        out.insert(b, addrs);
-    }
-    Ok(out)
-}
-
 /// Accepts connections on `listener`, each served by [`connection`];
 /// they close after their current request once `draining` turns true.
 /// While `enabled` is false (`disable frontend`) the socket is closed, so
@@ -232,7 +192,7 @@ pub async fn start_with(
     cfg: HaproxyConfig,
     vrrp: Option<watch::Receiver<Vec<InstanceView>>>,
 ) -> Result<Running, StartError> {
-    let servers = resolve(&cfg).await?;
+    let initial = crate::dns::initial_addresses(&cfg).await?;
     let mut listeners = Vec::new();
     let mut accepts = Vec::new();
     let (events, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -262,9 +222,20 @@ pub async fn start_with(
         .map_or(0, |d| d.as_nanos() as u64);
     let node =
         Node::new(Some(cfg.clone()), None, HostInfo::default()).map_err(StartError::Setup)?;
+    let resolution = haven_core::dns::Resolution::new(
+        &cfg,
+        &crate::dns::system_nameservers(),
+        &|b, s| initial.ip(b, s),
+        haven_core::time::Instant::ZERO,
+        seed as u32,
+    );
+    if !resolution.is_empty() {
+        tokio::spawn(crate::dns::run(resolution, events.clone()));
+    }
     let wiring = Wiring {
         events: events.clone(),
-        servers,
+        servers: initial.servers,
+        unresolved: initial.unresolved,
         logger: Arc::clone(&logger),
         listeners: enable,
         vrrp,

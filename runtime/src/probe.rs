@@ -5,6 +5,7 @@
 //! the task on `timeout check`).
 
 use crate::driver::Event;
+use haven_core::config::haproxy::LocalEnd;
 use haven_core::health::script::{Next, Run, CHECK_BUFFER};
 use haven_core::health::{CheckId, Probe, ProbeEvent};
 use std::net::SocketAddr;
@@ -12,13 +13,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedSender;
 
-/// Probes `addr` and reports each step as check `id`'s events.
-pub(crate) async fn run(
-    id: CheckId,
-    addr: SocketAddr,
-    probe: Probe,
-    events: UnboundedSender<Event>,
-) {
+/// Where a probe goes, and where it leaves from.
+pub(crate) struct Target {
+    /// The server's address.
+    pub(crate) addr: SocketAddr,
+    /// The local end `source` asks for.
+    pub(crate) local: Option<LocalEnd>,
+}
+
+/// Probes `to` and reports each step as check `id`'s events.
+pub(crate) async fn run(id: CheckId, to: Target, probe: Probe, events: UnboundedSender<Event>) {
+    let Target { addr, local } = to;
     let report = |e: ProbeEvent| {
         let _ = events.send(Event::Probe(id, e));
     };
@@ -31,7 +36,7 @@ pub(crate) async fn run(
         _ => None,
     };
     let to = first.map_or(addr, |port| SocketAddr::new(addr.ip(), port));
-    let mut stream = match TcpStream::connect(to).await {
+    let mut stream = match crate::outbound::connect(to, local.as_ref()).await {
         Ok(s) => s,
         Err(e) => {
             let error = connect_error_text(&e);
@@ -44,7 +49,8 @@ pub(crate) async fn run(
     };
     report(ProbeEvent::Connected);
     if let Some(run) = run {
-        report(run_script(run, stream, addr, &report).await);
+        let target = Target { addr, local };
+        report(run_script(run, stream, &target, &report).await);
         return;
     }
     let Probe::Http {
@@ -90,14 +96,16 @@ pub(crate) async fn run(
     report(parse_response(&buf));
 }
 
-/// Runs a tcp-check script on `stream` (a connection to the server at
-/// `addr`) to its verdict, telling core where it waits (`report`).
+/// Runs a tcp-check script on `stream` (a connection to the server
+/// `target` names) to its verdict, telling core where it waits
+/// (`report`).
 async fn run_script(
     mut run: Run,
     mut stream: TcpStream,
-    addr: SocketAddr,
+    target: &Target,
     report: &impl Fn(ProbeEvent),
 ) -> ProbeEvent {
+    let addr = target.addr;
     let mut chunk = vec![0u8; CHECK_BUFFER];
     let mut told = None;
     loop {
@@ -121,7 +129,7 @@ async fn run_script(
             }
             Next::Connect(port) => {
                 let to = SocketAddr::new(addr.ip(), port.unwrap_or(addr.port()));
-                match TcpStream::connect(to).await {
+                match crate::outbound::connect(to, target.local.as_ref()).await {
                     Ok(s) => stream = s,
                     Err(e) => {
                         return ProbeEvent::Verdict(run.connect_failed(&connect_error_text(&e)))

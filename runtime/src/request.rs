@@ -611,10 +611,14 @@ impl Exchange<'_> {
                 let id = self.unique_id.as_deref().filter(|_| with_id);
                 crate::pp::greeting(version, (self.client, local), id)
             });
+        let opening = crate::forward::Opening {
+            greeting,
+            local: to.source.as_ref().map(|s| s.local_end(self.client)),
+        };
         let opened = self
             .watcher
             .step(
-                pool.open(to.addr, (&to.reuse, self.first, streaming), own, greeting),
+                pool.open(to.addr, (&to.reuse, self.first, streaming), own, opening),
                 idle_client.then_some((&mut *stream, &mut *buf)),
             )
             .await?;

@@ -181,7 +181,11 @@ impl Session {
     /// Connects to the server `to` names and tells the driver how it went.
     async fn connect(&mut self, to: Connect) -> Result<(), Break> {
         self.connect_began = Some(Instant::now());
-        let opened = self.watcher.step(TcpStream::connect(to.addr), None).await?;
+        let local = to.source.as_ref().map(|s| s.local_end(self.client));
+        let opened = self
+            .watcher
+            .step(crate::outbound::connect(to.addr, local.as_ref()), None)
+            .await?;
         let event = match opened {
             Ok(mut server) => {
                 let _ = server.set_nodelay(true);

@@ -55,3 +55,68 @@ async fn prefer_last_server_keeps_a_session_on_its_server() {
     let hashed = run("    option prefer-last-server\n    balance source\n").await;
     assert_eq!(hashed[0], hashed[1], "one source, one server");
 }
+
+/// A server answering every request with 200 and the address the
+/// connection came from.
+async fn peer_echo() -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, peer)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = s.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    let body = peer.ip().to_string();
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if s.write_all(reply.as_bytes()).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+// Input: a backend with `source 127.0.0.3`, one with `source 0.0.0.0
+// usesrc clientip`, and a server line with its own `source 127.0.0.4`
+// (over its backend's); a client connecting from 127.0.0.9.
+// Output: the server sees each connection come from the address the
+// line names, and with `usesrc clientip` from the client's own address.
+#[tokio::test]
+async fn source_chooses_where_server_connections_come_from() {
+    let server = peer_echo().await;
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    use_backend plain if {{ path /plain }}\n    use_backend own if {{ path /own }}\n    default_backend transparent\nbackend plain\n    source 127.0.0.3\n    server s {server}\nbackend own\n    source 127.0.0.3\n    server s {server} source 127.0.0.4\nbackend transparent\n    source 0.0.0.0 usesrc clientip\n    server s {server}\n"
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let from_client = |path: &'static str| async move {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind("127.0.0.9:0".parse().expect("addr"))
+            .expect("bind");
+        let mut s = socket.connect(fe).await.expect("connect");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        s.write_all(request.as_bytes()).await.expect("send");
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out).await;
+        out.split_once("\r\n\r\n")
+            .map_or(String::new(), |(_, b)| b.to_owned())
+    };
+    assert_eq!(from_client("/plain").await, "127.0.0.3");
+    assert_eq!(from_client("/own").await, "127.0.0.4");
+    assert_eq!(from_client("/other").await, "127.0.0.9");
+    running.stop();
+}

@@ -17,7 +17,7 @@ pub use status::{CheckResult, CheckStatus};
 pub use tally::CheckTally;
 
 use crate::config::haproxy::{ExpectRule, HaproxyConfig, HttpCheck, Proxy};
-use crate::log::haproxy::{Census, CheckReason, Record};
+use crate::log::haproxy::{Census, CheckReason, MaintCause, Record};
 use crate::sched::Timers;
 use crate::time::{Duration, Instant};
 use rand_core::RngCore;
@@ -170,8 +170,22 @@ struct Roster {
     backends: Vec<Vec<(bool, bool)>>,
     /// Per backend: its name and its servers' names, for log lines.
     names: Vec<(String, Vec<String>)>,
-    /// Per backend: per server, in forced maintenance (runtime API).
-    maint: Vec<Vec<bool>>,
+    /// Per backend: per server, why it is in maintenance.
+    maint: Vec<Vec<Maint>>,
+}
+
+/// Why a server is in maintenance: forced (runtime API), for want of a
+/// DNS answer, or both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Maint {
+    forced: bool,
+    dns: bool,
+}
+
+impl Maint {
+    fn any(self) -> bool {
+        self.forced || self.dns
+    }
 }
 
 /// Every health check of one haproxy process.
@@ -195,7 +209,7 @@ impl Checks {
                 .push(px.servers.iter().map(|s| (!s.disabled, s.backup)).collect());
             let names = px.servers.iter().map(|s| s.name.clone()).collect();
             roster.names.push((px.name.clone(), names));
-            roster.maint.push(vec![false; px.servers.len()]);
+            roster.maint.push(vec![Maint::default(); px.servers.len()]);
             if !px.kind.is_backend() {
                 continue;
             }
@@ -490,12 +504,70 @@ impl Checks {
         on: bool,
         timers: &mut dyn Timers<Timer>,
     ) {
-        let current = self.roster.maint.get(backend).and_then(|m| m.get(server));
-        if current.is_none_or(|m| *m == on) {
+        self.maintain(now, (backend, server), MaintCause::Forced, on, timers);
+    }
+
+    /// Server `server` of `backend` enters (`on`) or leaves maintenance
+    /// for want of a DNS answer (`cause` says why, or for which name it
+    /// came back): as forced maintenance, with haproxy's DNS wording; a
+    /// server in both kinds stays in until both end.
+    pub fn set_dns_maint(
+        &mut self,
+        now: Instant,
+        (backend, server): (usize, usize),
+        cause: MaintCause,
+        timers: &mut dyn Timers<Timer>,
+    ) {
+        let on = matches!(cause, MaintCause::DnsLost(_));
+        self.maintain(now, (backend, server), cause, on, timers);
+    }
+
+    /// Server `server` of `backend` starts without an address (`init-addr
+    /// none`): in maintenance, unchecked, and unlogged, as in haproxy.
+    pub fn start_unresolved(
+        &mut self,
+        (backend, server): (usize, usize),
+        timers: &mut dyn Timers<Timer>,
+    ) {
+        if let Some(m) = self
+            .roster
+            .maint
+            .get_mut(backend)
+            .and_then(|m| m.get_mut(server))
+        {
+            m.dns = true;
+        }
+        let check = self
+            .checks
+            .iter()
+            .position(|c| c.backend == backend && c.server == server);
+        if let Some(id) = check {
+            timers.cancel(Timer::Check(id));
+        }
+    }
+
+    fn maintain(
+        &mut self,
+        now: Instant,
+        (backend, server): (usize, usize),
+        cause: MaintCause,
+        on: bool,
+        timers: &mut dyn Timers<Timer>,
+    ) {
+        let Some(current) = self.roster.maint.get(backend).and_then(|m| m.get(server)) else {
+            return;
+        };
+        let mut next = *current;
+        match cause {
+            MaintCause::Forced => next.forced = on,
+            _ => next.dns = on,
+        }
+        if next.any() == current.any() {
+            self.roster.maint[backend][server] = next;
             return;
         }
         let had_any = self.roster.usable_count(backend) > 0;
-        self.roster.maint[backend][server] = on;
+        self.roster.maint[backend][server] = next;
         let check = self
             .checks
             .iter()
@@ -522,11 +594,13 @@ impl Checks {
         }
         let (active, backup) = self.roster.counts(backend);
         let (name, servers) = &self.roster.names[backend];
+        let back_by_dns = matches!(cause, MaintCause::DnsBack(_));
         let record = Record::Maintenance {
             backend: name.clone(),
             server: servers[server].clone(),
             backup: self.roster.backends[backend][server].1,
             entering: on,
+            cause,
             census: Census {
                 active,
                 backup,
@@ -535,7 +609,15 @@ impl Checks {
             },
         };
         let name = name.clone();
+        let ready = Record::DnsReady {
+            backend: name.clone(),
+            server: servers[server].clone(),
+            backup: self.roster.backends[backend][server].1,
+        };
         self.out.push_back(Output::Log(record));
+        if back_by_dns {
+            self.out.push_back(Output::Log(ready));
+        }
         if on && had_any && active + backup == 0 {
             self.out
                 .push_back(Output::Log(Record::NoServerAvailable { backend: name }));
@@ -623,7 +705,7 @@ impl Roster {
     /// Servers that take traffic: up and not in maintenance; active, backup.
     fn counts(&self, backend: usize) -> (u32, u32) {
         let servers = self.backends[backend].iter().zip(&self.maint[backend]);
-        let usable = servers.filter(|((up, _), maint)| *up && !**maint);
+        let usable = servers.filter(|((up, _), maint)| *up && !maint.any());
         let (backup, active): (Vec<_>, Vec<_>) = usable.partition(|((_, backup), _)| *backup);
         (active.len() as u32, backup.len() as u32)
     }

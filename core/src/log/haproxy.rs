@@ -78,14 +78,32 @@ pub enum Record {
     },
     /// The backend's last usable server went away.
     NoServerAvailable { backend: String },
-    /// A server entered (`entering`) or left forced maintenance.
+    /// A server entered (`entering`) or left maintenance.
     Maintenance {
         backend: String,
         server: String,
         backup: bool,
         entering: bool,
         census: Census,
+        cause: MaintCause,
     },
+    /// A server left DNS maintenance: haproxy's second line.
+    DnsReady {
+        backend: String,
+        server: String,
+        backup: bool,
+    },
+}
+
+/// Why a server enters or leaves maintenance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MaintCause {
+    /// The runtime API or the stats page.
+    Forced,
+    /// No usable DNS answer (haproxy's words: `DNS NX status`).
+    DnsLost(&'static str),
+    /// A DNS answer for this name again.
+    DnsBack(String),
 }
 
 impl Record {
@@ -101,6 +119,7 @@ impl Record {
             | Self::ServerUp { backend, .. }
             | Self::HealthCheck { backend, .. }
             | Self::Maintenance { backend, .. }
+            | Self::DnsReady { backend, .. }
             | Self::NoServerAvailable { backend } => backend,
         }
     }
@@ -112,6 +131,7 @@ impl Record {
             Self::ServerDown { .. } | Self::Maintenance { entering: true, .. } => 1,
             Self::ServerUp { .. }
             | Self::HealthCheck { .. }
+            | Self::DnsReady { .. }
             | Self::Maintenance {
                 entering: false, ..
             } => 5,
@@ -195,10 +215,15 @@ impl fmt::Display for Record {
                 backup,
                 entering: true,
                 census: c,
+                cause,
             } => write!(
                 f,
-                "{} {backend}/{server} is going DOWN for maintenance. {} active and {} backup servers left.{} {} sessions active, {} requeued, {} remaining in queue.",
+                "{} {backend}/{server} is going DOWN for maintenance{}. {} active and {} backup servers left.{} {} sessions active, {} requeued, {} remaining in queue.",
                 who(backup),
+                match cause {
+                    MaintCause::DnsLost(why) => format!(" ({why})"),
+                    _ => String::new(),
+                },
                 c.active,
                 c.backup,
                 on_backup(c),
@@ -211,10 +236,31 @@ impl fmt::Display for Record {
                 server,
                 backup,
                 entering: false,
+                cause: MaintCause::DnsBack(host),
+                ..
+            } => write!(
+                f,
+                "{} {backend}/{server} ('{host}') is UP/READY (resolves again).",
+                who(backup)
+            ),
+            Self::Maintenance {
+                backend,
+                server,
+                backup,
+                entering: false,
                 ..
             } => write!(
                 f,
                 "{} {backend}/{server} is UP/READY (leaving forced maintenance).",
+                who(backup)
+            ),
+            Self::DnsReady {
+                backend,
+                server,
+                backup,
+            } => write!(
+                f,
+                "{} {backend}/{server} administratively READY thanks to valid DNS answer.",
                 who(backup)
             ),
         }

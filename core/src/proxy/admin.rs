@@ -58,6 +58,18 @@ impl Flow {
         }
     }
 
+    /// Server `server` of `backend` has no address (`on`: DNS gave none)
+    /// or has one again: no traffic meanwhile.
+    pub fn set_resolving(
+        &mut self,
+        now: Instant,
+        (backend, server): (usize, usize),
+        on: bool,
+        timers: &mut dyn Timers<Timer>,
+    ) {
+        self.update_server(now, backend, server, timers, |b| &mut b.resolving, on);
+    }
+
     /// Sets a server's user weight; a percentage is of its configured
     /// weight, rounded down, at most 256.
     pub fn set_weight(&mut self, backend: usize, server: usize, change: WeightChange) {

@@ -207,6 +207,8 @@ pub(super) struct Backend {
     pub(super) health: Vec<bool>,
     /// In maintenance (`disabled`, runtime API).
     pub(super) maint: Vec<bool>,
+    /// Without an address: DNS gave none (yet).
+    pub(super) resolving: Vec<bool>,
     /// Draining (runtime API `set server ... state drain`): usable, but
     /// given no new traffic.
     pub(super) drain: Vec<bool>,
@@ -275,6 +277,7 @@ impl Flow {
                     up: p.servers.iter().map(|s| !s.disabled).collect(),
                     health: vec![true; p.servers.len()],
                     maint: p.servers.iter().map(|s| s.disabled).collect(),
+                    resolving: vec![false; p.servers.len()],
                     drain: vec![false; p.servers.len()],
                     weights: p.servers.iter().map(|s| s.weight).collect(),
                     changed: vec![Instant::ZERO; p.servers.len()],
@@ -791,7 +794,7 @@ impl Flow {
         if b.balancer.weight(server) != weight {
             b.balancer.set_weight(server, weight);
         }
-        let usable = b.health[server] && !b.maint[server];
+        let usable = b.health[server] && !b.maint[server] && !b.resolving[server];
         if b.up[server] == usable {
             return;
         }

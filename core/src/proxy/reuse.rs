@@ -34,8 +34,14 @@ impl ReusePolicy {
     pub fn of(backend: &Proxy, server: Option<&Server>) -> Self {
         // A PROXY header names one client: its connection is that
         // client's alone.
-        let private =
-            backend.http_reuse == HttpReuse::Never || server.is_none_or(|s| s.send_proxy.is_some());
+        // So does a connection leaving from the client's own address.
+        let from_client = server
+            .and_then(|s| s.source.as_ref())
+            .or(backend.source.as_ref())
+            .is_some_and(|s| s.per_client());
+        let private = backend.http_reuse == HttpReuse::Never
+            || server.is_none_or(|s| s.send_proxy.is_some())
+            || from_client;
         Self {
             // A PROXY header with the request's unique id serves that
             // request only.

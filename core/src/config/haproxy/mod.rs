@@ -16,8 +16,10 @@ mod model;
 mod parser;
 mod proxy_kw;
 mod resolve;
+mod resolvers;
 mod retry_on;
 mod server;
+mod source;
 mod stick_table;
 mod tcp_check;
 mod tcp_request;
@@ -33,6 +35,8 @@ pub use http_rule::{
 };
 pub use model::*;
 pub use parser::{parse, Account, ParseOptions, ReadFile};
+pub use resolvers::{Family, InitAddr, Resolvers, DEFAULT_INIT_ADDR};
+pub use source::{LocalEnd, Source, UseSrc};
 pub use stick_table::{StickCounter, StickKeyType, StickTable};
 #[cfg(test)]
 pub(crate) use tcp_check::hex as tcp_check_hex;

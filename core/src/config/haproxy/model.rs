@@ -18,6 +18,8 @@ pub struct HaproxyConfig {
     pub proxies: Vec<Proxy>,
     /// `userlist` sections.
     pub userlists: Vec<super::Userlist>,
+    /// `resolvers` sections.
+    pub resolvers: Vec<super::Resolvers>,
     /// Keywords read but not honoured, in file order.
     pub unsupported: Vec<crate::config::support::Unsupported>,
 }
@@ -40,6 +42,15 @@ impl HaproxyConfig {
         self.proxies
             .iter()
             .find(|p| p.kind.is_frontend() && p.name == name)
+    }
+
+    /// Some server connection leaves from a foreign address (`source ...
+    /// usesrc`), which needs CAP_NET_ADMIN.
+    pub fn transparent(&self) -> bool {
+        let foreign = |s: &Option<super::Source>| s.as_ref().is_some_and(|s| s.usesrc.is_some());
+        self.proxies
+            .iter()
+            .any(|p| foreign(&p.source) || p.servers.iter().any(|s| foreign(&s.source)))
     }
 }
 
@@ -221,6 +232,8 @@ pub struct Proxy {
     pub binds: Vec<Bind>,
     /// `maxconn` (frontend side).
     pub maxconn: Option<u32>,
+    /// `source` (backend side): where server connections leave from.
+    pub source: Option<super::Source>,
     /// `fullconn` (backend side): the backend load at which servers reach
     /// their `maxconn`; by default a tenth of the `maxconn`s of the
     /// frontends that use the backend, as haproxy computes it.
@@ -473,6 +486,14 @@ pub struct Server {
     pub disabled: bool,
     /// `maxconn`.
     pub maxconn: Option<u32>,
+    /// `source`: where its connections leave from (over the backend's).
+    pub source: Option<super::Source>,
+    /// `resolvers`: the section whose nameservers re-resolve its name.
+    pub resolvers: Option<String>,
+    /// `resolve-prefer`: the family asked for first.
+    pub resolve_prefer: super::Family,
+    /// `init-addr`: how its address is found at start, in order.
+    pub init_addr: Vec<super::InitAddr>,
     /// `minconn`: with a smaller `maxconn`, the server's limit grows from
     /// it to `maxconn` as the backend's load nears `fullconn`.
     pub minconn: Option<u32>,

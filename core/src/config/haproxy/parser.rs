@@ -91,6 +91,8 @@ pub(crate) enum Section {
     Skipped,
     /// A `userlist` (its index).
     Userlist(usize),
+    /// A `resolvers` section (its index).
+    Resolvers(usize),
 }
 
 /// One `.if` level.
@@ -120,6 +122,8 @@ pub(crate) struct Parser<'o> {
     unsupported: Vec<Unsupported>,
     /// `userlist` sections.
     pub(crate) userlists: Vec<super::Userlist>,
+    /// `resolvers` sections.
+    pub(crate) resolvers: Vec<super::Resolvers>,
 }
 
 impl<'o> Parser<'o> {
@@ -138,6 +142,7 @@ impl<'o> Parser<'o> {
             src_line: String::new(),
             unsupported: Vec::new(),
             userlists: Vec::new(),
+            resolvers: Vec::new(),
         }
     }
 
@@ -205,6 +210,7 @@ impl<'o> Parser<'o> {
             || kw == "defaults"
             || PROXY_SECTIONS.contains(&kw)
             || kw == "userlist"
+            || kw == "resolvers"
             || is_skipped_section(kw);
         if opens_section {
             self.file_named_defaults();
@@ -217,6 +223,8 @@ impl<'o> Parser<'o> {
             self.open_proxy(&words);
         } else if kw == "userlist" {
             self.open_userlist(&words);
+        } else if kw == "resolvers" {
+            self.open_resolvers(&words);
         } else if is_skipped_section(kw) {
             self.section = Section::Skipped;
             self.not_supported(first.col, &format!("section {kw}"));
@@ -236,6 +244,7 @@ impl<'o> Parser<'o> {
                 ),
                 Section::Skipped => {}
                 Section::Userlist(i) => self.userlist_keyword(i, &words),
+                Section::Resolvers(i) => self.resolvers_keyword(i, &words),
             }
         }
     }
@@ -817,10 +826,12 @@ impl<'o> Parser<'o> {
         }
         self.check_userlists();
         let proxies = resolve::resolve(&mut self);
+        self.check_server_resolvers(&proxies);
         let config = (!self.diags.has_errors()).then(|| HaproxyConfig {
             global: self.global.clone(),
             proxies,
             userlists: std::mem::take(&mut self.userlists),
+            resolvers: std::mem::take(&mut self.resolvers),
             unsupported: std::mem::take(&mut self.unsupported),
         });
         Parsed {
@@ -872,6 +883,7 @@ impl Draft {
                 binds: Vec::new(),
                 maxconn: None,
                 fullconn: None,
+                source: None,
                 acls: Vec::new(),
                 switching_rules: Vec::new(),
                 default_backend: None,

@@ -259,6 +259,15 @@ impl Parser<'_> {
                     self.draft().proxy.maxconn = Some(n);
                 }
             }
+            "source" => {
+                if self.applies(w0, Side::Backend, kw) {
+                    let args: Vec<&str> = words[1..].iter().map(|w| w.text.as_str()).collect();
+                    match super::source::parse_source(&args, false) {
+                        Ok(source) => self.draft().proxy.source = Some(source),
+                        Err(m) => self.error(Form::Parsing, w0.col, m),
+                    }
+                }
+            }
             "fullconn" => {
                 if self.applies(w0, Side::Backend, kw) {
                     let n = self.count_arg(words);

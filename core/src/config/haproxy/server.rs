@@ -133,6 +133,10 @@ pub(crate) fn default_server() -> Server {
         disabled: false,
         maxconn: None,
         minconn: None,
+        source: None,
+        resolvers: None,
+        resolve_prefer: super::Family::default(),
+        init_addr: super::DEFAULT_INIT_ADDR.to_vec(),
         maxqueue: None,
         slowstart: None,
         check_port: None,
@@ -254,6 +258,18 @@ impl Parser<'_> {
                 );
                 return false;
             }
+            if name == "source" {
+                let args: Vec<&str> = params[i + 1..].iter().map(|w| w.text.as_str()).collect();
+                match super::source::parse_source(&args, true) {
+                    Ok(source) => s.source = Some(source),
+                    Err(m) => {
+                        self.error(Form::Bracket, p.col, format!("{who}{m}."));
+                        return false;
+                    }
+                }
+                i += 1 + super::source::source_len(&args);
+                continue;
+            }
             let v = arg.map(|a| a.text.as_str()).unwrap_or("");
             let mut fail = |p: &mut Self, m: String| {
                 p.error(Form::Bracket, arg.map_or(0, |a| a.col), format!("{who}{m}"));
@@ -310,6 +326,15 @@ impl Parser<'_> {
                     }
                 }
                 "maxconn" => s.maxconn = Some(atol(v).clamp(0, i64::from(u32::MAX)) as u32),
+                "resolvers" => s.resolvers = Some(v.to_owned()),
+                "resolve-prefer" => match super::resolvers::parse_family(v) {
+                    Ok(f) => s.resolve_prefer = f,
+                    Err(m) => fail(self, format!("{m}.")),
+                },
+                "init-addr" => match super::resolvers::parse_init_addr(v) {
+                    Ok(list) => s.init_addr = list,
+                    Err(m) => fail(self, format!("{m}.")),
+                },
                 "minconn" => s.minconn = Some(atol(v).clamp(0, i64::from(u32::MAX)) as u32),
                 "maxqueue" => s.maxqueue = Some(atol(v).clamp(0, i64::from(u32::MAX)) as u32),
                 "cookie" => s.cookie = Some(v.to_owned()),
