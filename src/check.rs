@@ -167,7 +167,10 @@ fn print_haproxy_diags(diags: &Diagnostics, pid: u32) {
             prefix(Severity::Error)
         );
     }
-    if diags.has_errors() {
+    let aborted = diags
+        .iter()
+        .any(|d| d.message == haproxy::ZERO_WARNING_ABORT);
+    if diags.has_errors() && !aborted {
         haven_runtime::eprintln_whole!(
             "{}Fatal errors found in configuration.",
             prefix(Severity::Error)

@@ -9,7 +9,7 @@
 //! (keepalived's SIGHUP); a broken file is refused and the running config
 //! goes on. A graceful stop hands the VIP over
 //! (priority 0, kept until the new master is heard), then lets requests in
-//! progress finish for up to [`GRACE`]. The pidfile lives as long as the
+//! progress finish for up to `hard-stop-after` ([`GRACE`] without it). The pidfile lives as long as the
 //! process serves.
 
 use crate::check::Report;
@@ -164,6 +164,13 @@ fn serve(launch: Launch) -> Result<Ended> {
             .haproxy
             .as_ref()
             .map(|(cfg, _)| (cfg.global.user.clone(), cfg.global.group.clone(), cfg.transparent()));
+        // `hard-stop-after` bounds the final soft stop (haven's own bound
+        // without it).
+        let grace = launch
+            .haproxy
+            .as_ref()
+            .and_then(|(cfg, _)| cfg.global.hard_stop_after)
+            .map_or(GRACE, |d| Duration::from_nanos(d.as_nanos()));
         let (mut proxy, files) = match launch.haproxy {
             Some((cfg, files)) => (Some(start(cfg, &vrrp_status).await?), files),
             None => (None, Vec::new()),
@@ -225,8 +232,8 @@ fn serve(launch: Launch) -> Result<Ended> {
             v.stop().await;
         }
         if let Some(p) = proxy {
-            if tokio::time::timeout(GRACE, p.drain()).await.is_err() {
-                haven_runtime::eprintln_whole!("haven: grace time over after {GRACE:?}; exiting");
+            if tokio::time::timeout(grace, p.drain()).await.is_err() {
+                haven_runtime::eprintln_whole!("haven: grace time over after {grace:?}; exiting");
             }
         }
         Ok(Ended::Code(ExitCode::SUCCESS))

@@ -104,6 +104,40 @@ fn minconn_grows_toward_maxconn_with_the_backend_load() {
     assert_eq!(fullconn("f"), None);
 }
 
+// Input: `balance random` (two draws) over three servers, one of them
+// busy with 50 connections; then `random(1)`.
+// Output: idle requests reach every server; with two draws the busy one
+// is all but avoided (the other drawn server wins), and a second run
+// draws the same sequence (seeded by the backend, for the simulator).
+#[test]
+fn random_draws_prefer_the_less_loaded_server() {
+    let proxy = backend("  balance random\n  server a 10.0.0.1:80\n  server b 10.0.0.2:80\n  server c 10.0.0.3:80\n");
+    let mut lb = Balancer::new(&proxy);
+    let spread = sequential(&mut lb, 60);
+    for s in ['1', '2', '3'] {
+        assert!(spread.contains(s), "{s} never picked: {spread}");
+    }
+    assert_eq!(sequential(&mut Balancer::new(&proxy), 60), spread);
+    for _ in 0..50 {
+        lb.take(0);
+    }
+    let picks: Vec<usize> = (0..30)
+        .map(|_| lb.pick(KEY, None).expect("a server"))
+        .collect();
+    let busy = picks.iter().filter(|s| **s == 0).count();
+    assert!(busy <= 3, "the busy server was picked {busy} times of 30");
+    let mut one = Balancer::new(&backend(
+        "  balance random(1)\n  server a 10.0.0.1:80\n  server b 10.0.0.2:80\n",
+    ));
+    for _ in 0..50 {
+        one.take(0);
+    }
+    let picks: Vec<usize> = (0..40)
+        .map(|_| one.pick(KEY, None).expect("a server"))
+        .collect();
+    assert!(picks.contains(&0), "one draw ignores the load");
+}
+
 #[test]
 fn backups_only_when_no_active_server_is_up() {
     let body = "  server a 10.0.0.1:80 check\n  server b 10.0.0.2:80 backup\n  server c 10.0.0.3:80 backup\n";

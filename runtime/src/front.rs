@@ -121,9 +121,11 @@ impl Round<'_> {
         draining: &watch::Receiver<bool>,
     ) -> bool {
         let read = head.and_then(|(head, len)| request_of(head, len, self.started));
+        let probe = self.shared.ignore_probes && self.buf.is_empty();
         let mut request = match read {
             Ok(read) => read,
             Err(Stop::Quiet) => return false,
+            Err(Stop::Refuse(..) | Stop::Left) if probe => return false,
             Err(Stop::Refuse(status, termination)) => {
                 let page = self.shared.refusal(status);
                 self.log_refusal(status, termination);

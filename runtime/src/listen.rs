@@ -267,6 +267,7 @@ pub async fn start_with(
                     || !p.captures.response.is_empty()
             }),
             dontlognull: p.options.dontlognull,
+            ignore_probes: p.options.ignore_probes,
             slots: p
                 .maxconn
                 .map(|n| Arc::new(Semaphore::new(n as usize)))

@@ -63,6 +63,9 @@ pub(crate) struct Shared {
     pub(crate) response_headers: bool,
     /// `option dontlognull`: a connection that sent nothing is not logged.
     pub(crate) dontlognull: bool,
+    /// `option http-ignore-probes`: a connection that sent nothing gets
+    /// no 408 and no log line.
+    pub(crate) ignore_probes: bool,
     /// `option httpclose` on the frontend: one request per client
     /// connection.
     pub(crate) client_close: bool,

@@ -225,6 +225,28 @@ async fn slow_heads_get_408_and_idle_keep_alive_closes_quietly() {
     running.stop();
 }
 
+// Input: `option http-ignore-probes`, `timeout http-request 200ms`; a
+// client that connects and sends nothing, one that sends half a head.
+// Output: the first is closed without a word (no 408); the second still
+// gets haproxy's 408.
+#[tokio::test]
+async fn ignore_probes_closes_silent_connections_quietly() {
+    let a = Backend::start("a").await;
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}    timeout http-request 200ms\nfrontend fe\n    bind 127.0.0.1:{port}\n    option http-ignore-probes\n    default_backend be\nbackend be\n    server a {}\n",
+        a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    assert_eq!(send_raw(fe, b"").await, "");
+    assert_eq!(
+        send_raw(fe, b"GET / HTTP/1.1\r\n").await,
+        haven_core::proxy::error_response(408)
+    );
+    running.stop();
+}
+
 // Input: two servers behind roundrobin, a stats listen with auth, 4
 // requests, then the stats URI without and with credentials.
 // Output: 401 with the realm; then a CSV in haproxy's layout whose rows

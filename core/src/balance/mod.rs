@@ -44,6 +44,12 @@ enum Algo {
     StaticRr(WeightMap),
     Leastconn(Fwlc),
     First,
+    Random {
+        draws: u32,
+        ring: Ring,
+        /// xorshift state: the same config draws the same sequence.
+        state: u32,
+    },
     Hash {
         kind: HashKind,
         consistent: bool,
@@ -62,7 +68,7 @@ enum HashKind {
         depth: Option<u32>,
         path_only: bool,
     },
-    /// Algorithms haven does not hash yet (url_param, hdr, rdp-cookie, random): round robin over the map.
+    /// Algorithms haven does not hash yet (url_param, hdr, rdp-cookie): round robin over the map.
     Other,
 }
 
@@ -105,6 +111,11 @@ impl Balancer {
             Balance::StaticRr => Algo::StaticRr(WeightMap::default()),
             Balance::Leastconn => Algo::Leastconn(Fwlc::default()),
             Balance::First => Algo::First,
+            Balance::Random { draws } => Algo::Random {
+                draws: *draws,
+                ring: Ring::default(),
+                state: seed_of(&proxy.name),
+            },
             other => {
                 let kind = match other {
                     Balance::Source => HashKind::Source,
@@ -175,12 +186,9 @@ impl Balancer {
             Algo::StaticRr(map) => map.rebuild(&weighted),
             Algo::Hash { map, ring, .. } => {
                 map.rebuild(&weighted);
-                let ids: Vec<(usize, u32, u32)> = weighted
-                    .iter()
-                    .map(|(i, w)| (*i, *i as u32 + 1, *w))
-                    .collect();
-                *ring = Ring::new(&ids);
+                *ring = ring_of(&weighted);
             }
+            Algo::Random { ring, .. } => *ring = ring_of(&weighted),
             Algo::Leastconn(lc) => {
                 for i in 0..self.members.len() {
                     if !group.contains(&i) {
@@ -234,6 +242,26 @@ impl Balancer {
             Algo::Roundrobin(f) => f.pick(avoid, &full),
             Algo::StaticRr(map) => map.next_rr(avoid, &full),
             Algo::Leastconn(lc) => lc.pick(avoid, &full),
+            Algo::Random { draws, ring, state } => {
+                // haproxy's "power of n choices": of the servers drawn,
+                // the one serving the fewest requests for its weight.
+                let mut best: Option<usize> = None;
+                for _ in 0..*draws {
+                    *state ^= *state << 13;
+                    *state ^= *state >> 17;
+                    *state ^= *state << 5;
+                    let Some(drawn) = ring.lookup(*state, avoid) else {
+                        break;
+                    };
+                    let load = |i: usize| u64::from(members[i].inflight);
+                    let weight = |i: usize| u64::from(members[i].uweight.max(1));
+                    best = match best {
+                        Some(b) if load(drawn) * weight(b) > load(b) * weight(drawn) => Some(b),
+                        _ => Some(drawn),
+                    };
+                }
+                best.filter(|b| !full(*b))
+            }
             Algo::First => {
                 let mut avoided = None;
                 for i in (0..members.len()).filter(|i| {
@@ -374,4 +402,22 @@ fn member_full(m: &Member, load: u32, fullconn: u32) -> bool {
         _ => max,
     };
     m.inflight >= limit
+}
+
+/// The consistent-hash ring of `weighted` (index, user weight) servers,
+/// ids from 1 in config order as haproxy numbers them.
+fn ring_of(weighted: &[(usize, u32)]) -> Ring {
+    let ids: Vec<(usize, u32, u32)> = weighted
+        .iter()
+        .map(|(i, w)| (*i, *i as u32 + 1, *w))
+        .collect();
+    Ring::new(&ids)
+}
+
+/// A non-zero seed from a backend's name (FNV-1a).
+fn seed_of(name: &str) -> u32 {
+    let h = name.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    h | 1
 }

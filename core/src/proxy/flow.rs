@@ -1132,6 +1132,7 @@ fn preferred_server(be: &Proxy, backend: usize, kept: Option<(usize, usize)>) ->
             | Balance::UrlParam(_)
             | Balance::Hdr(_)
             | Balance::RdpCookie(_)
+            | Balance::Random { .. }
     );
     let (b, server) = kept?;
     (be.options.prefer_last_server && !hashed && b == backend).then_some(server)

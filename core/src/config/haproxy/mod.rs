@@ -34,7 +34,7 @@ pub use http_rule::{
     HttpAction, HttpRule, LinePart, NameMatch, Redirect, RedirectKind, Reply, ReplyBody, RulePhase,
 };
 pub use model::*;
-pub use parser::{parse, Account, ParseOptions, ReadFile};
+pub use parser::{parse, Account, ParseOptions, ReadFile, ZERO_WARNING_ABORT};
 pub use resolvers::{Family, InitAddr, Resolvers, DEFAULT_INIT_ADDR};
 pub use source::{LocalEnd, Source, UseSrc};
 pub use stick_table::{StickCounter, StickKeyType, StickTable};

@@ -84,6 +84,10 @@ pub struct Global {
     pub cli_timeout: Option<Duration>,
     /// `stats maxconn`: most runtime API connections at once (default 10).
     pub cli_maxconn: Option<u32>,
+    /// `hard-stop-after`: how long a soft stop waits for connections.
+    pub hard_stop_after: Option<Duration>,
+    /// `zero-warning`: any warning stops the start, as an error would.
+    pub zero_warning: bool,
     /// `node`: the name the stats page shows (default: the host name).
     pub node: Option<String>,
     /// `description`: the text the stats page shows with `show-desc`.
@@ -374,8 +378,12 @@ pub enum Balance {
     UrlParam(String),
     /// Hash of a header.
     Hdr(String),
-    /// Random.
-    Random,
+    /// `random[(draws)]`: the least loaded of `draws` servers picked at
+    /// random on the consistent-hash ring (default 2).
+    Random {
+        /// How many servers are drawn.
+        draws: u32,
+    },
     /// RDP cookie hash.
     RdpCookie(String),
 }
@@ -392,7 +400,7 @@ impl Balance {
             Self::Uri { .. } => "uri",
             Self::UrlParam(_) => "url_param",
             Self::Hdr(_) => "hdr",
-            Self::Random => "random",
+            Self::Random { .. } => "random",
             Self::RdpCookie(_) => "rdp-cookie",
         }
     }
@@ -542,6 +550,9 @@ pub struct Options {
     pub allbackups: bool,
     /// `option dontlognull`: a connection that sent nothing is not logged.
     pub dontlognull: bool,
+    /// `option http-ignore-probes`: a connection that sends nothing before
+    /// it closes or times out gets no 408 and is not logged.
+    pub ignore_probes: bool,
     /// Connection handling of HTTP exchanges.
     pub http_conn: HttpConnMode,
     /// `option prefer-last-server`: a request goes to the server of the

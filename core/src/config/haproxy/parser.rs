@@ -531,6 +531,11 @@ impl<'o> Parser<'o> {
             // under a service manager (`-Ws`, `-db`); the haproxy
             // personality detaches.
             "daemon" => self.global.daemon = true,
+            "hard-stop-after" => {
+                self.global.hard_stop_after = self.time_arg(words, 1, kw);
+                self.not_supported(words[0].col, kw);
+            }
+            "zero-warning" => self.global.zero_warning = true,
             "node" => self.global.node = arg.map(|a| a.text.clone()),
             "description" => {
                 let text: Vec<&str> = words[1..].iter().map(|w| w.text.as_str()).collect();
@@ -827,6 +832,11 @@ impl<'o> Parser<'o> {
         self.check_userlists();
         let proxies = resolve::resolve(&mut self);
         self.check_server_resolvers(&proxies);
+        // haven's own notes are not haproxy's warnings: they do not count.
+        let warned = self.diags.warnings().any(|d| !d.is_haven_note());
+        if self.global.zero_warning && warned {
+            self.post_error(Severity::Error, ZERO_WARNING_ABORT.into());
+        }
         let config = (!self.diags.has_errors()).then(|| HaproxyConfig {
             global: self.global.clone(),
             proxies,
@@ -840,6 +850,11 @@ impl<'o> Parser<'o> {
         }
     }
 }
+
+/// haproxy's last word when `zero-warning` meets a warning (printed
+/// alone: no "Fatal errors found" follows it).
+pub const ZERO_WARNING_ABORT: &str =
+    "Some warnings were found and 'zero-warning' is set. Aborting.";
 
 /// `1,3-4:5`: ranges of 1-based positions, and the run length they are
 /// taken from.

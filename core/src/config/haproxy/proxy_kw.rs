@@ -545,7 +545,13 @@ impl Parser<'_> {
             "leastconn" => Balance::Leastconn,
             "first" => Balance::First,
             "source" => Balance::Source,
-            "random" => Balance::Random,
+            a if a == "random" || a.starts_with("random(") && a.ends_with(')') => {
+                let draws = a
+                    .strip_prefix("random(")
+                    .and_then(|d| d.strip_suffix(')'))
+                    .map_or(2, |d| super::values::atol(d).clamp(1, 1000) as u32);
+                Balance::Random { draws }
+            }
             "uri" => {
                 let (mut whole, mut len, mut depth, mut path_only) = (false, None, None, false);
                 let mut i = 2;
@@ -605,6 +611,7 @@ impl Parser<'_> {
                 | Balance::First
                 | Balance::Source
                 | Balance::Uri { .. }
+                | Balance::Random { .. }
         ) {
             self.not_supported(words[1].col, &format!("balance {algo}"));
         }
@@ -718,6 +725,7 @@ impl Parser<'_> {
             "prefer-last-server" => o.prefer_last_server = !negate,
             "allbackups" => o.allbackups = !negate,
             "dontlognull" => o.dontlognull = !negate,
+            "http-ignore-probes" => o.ignore_probes = !negate,
             "log-health-checks" => o.log_health_checks = !negate,
             "httplog" | "tcplog" => {
                 let (this, other) = if name == "httplog" {
