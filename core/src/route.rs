@@ -175,9 +175,14 @@ fn any_of(answers: impl Iterator<Item = Option<bool>>) -> Option<bool> {
 /// nothing: `-i` folds ASCII case on the fly. `None`: the bytes received
 /// so far cannot tell yet (never when `last`).
 fn pattern(p: &AclPattern, req: &RequestHead<'_>, last: bool) -> Option<bool> {
+    p.values.with(|values| matches(p, values, req, last))
+}
+
+/// [`pattern`] over the line's `values` as they are now.
+fn matches(p: &AclPattern, values: &[String], req: &RequestHead<'_>, last: bool) -> Option<bool> {
     let ci = p.ignore_case;
     let text = |subject: &str, how: StrMatch| {
-        p.values
+        values
             .iter()
             .any(|v| str_match(subject.as_bytes(), v.as_bytes(), how, ci))
     };
@@ -196,24 +201,23 @@ fn pattern(p: &AclPattern, req: &RequestHead<'_>, last: bool) -> Option<bool> {
         Criterion::Method => text(req.method, StrMatch::Exact),
         Criterion::Src => req
             .client
-            .is_some_and(|ip| p.values.iter().any(|v| in_network(ip, v))),
+            .is_some_and(|ip| values.iter().any(|v| in_network(ip, v))),
         Criterion::SslSni(how) => match client_hello::read(req.payload) {
             Hello::Partial => return wait(),
             Hello::Handshake {
                 sni: Some(name), ..
-            } => p
-                .values
+            } => values
                 .iter()
                 .any(|v| str_match(name, v.as_bytes(), *how, ci)),
             Hello::Handshake { sni: None, .. } | Hello::NotTls => false,
         },
         Criterion::SslHelloType => match client_hello::read(req.payload) {
             Hello::Partial => return wait(),
-            Hello::Handshake { kind, .. } => int_match(&p.values, i64::from(kind)),
+            Hello::Handshake { kind, .. } => int_match(values, i64::from(kind)),
             Hello::NotTls => false,
         },
         Criterion::ReqLen => {
-            let hit = int_match(&p.values, req.payload.len() as i64);
+            let hit = int_match(values, req.payload.len() as i64);
             if !hit && !last {
                 return None;
             }
@@ -230,7 +234,7 @@ fn pattern(p: &AclPattern, req: &RequestHead<'_>, last: bool) -> Option<bool> {
                 offset + length
             };
             match req.payload.get(*offset..end) {
-                Some(bytes) if *length > 0 || last => p.values.iter().any(|v| {
+                Some(bytes) if *length > 0 || last => values.iter().any(|v| {
                     if *binary {
                         hex_eq(bytes, v)
                     } else {
@@ -241,7 +245,7 @@ fn pattern(p: &AclPattern, req: &RequestHead<'_>, last: bool) -> Option<bool> {
             }
         }
         Criterion::Constant(hit) => *hit,
-        Criterion::Sample { expr, how } => expr.any(req, &mut |v| how.hit(v, &p.values, ci)),
+        Criterion::Sample { expr, how } => expr.any(req, &mut |v| how.hit(v, values, ci)),
         Criterion::Unsupported(_) => false,
     })
 }

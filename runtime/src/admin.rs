@@ -112,10 +112,8 @@ async fn converse(
     let mut interactive = false;
     loop {
         let mut line = String::new();
-        let mut limited = (&mut reader).take(MAX_LINE as u64);
-        match tokio::time::timeout(cli.timeout, limited.read_line(&mut line)).await {
-            Ok(Ok(n)) if n > 0 => {}
-            _ => break,
+        if !read_command(&mut reader, &mut line, cli.timeout).await {
+            break;
         }
         let text = match line.trim() {
             "quit" => break,
@@ -139,6 +137,36 @@ async fn converse(
         }
     }
     let _ = write.shutdown().await;
+}
+
+/// Reads one command line into `line`, and when it ends in `<<` its
+/// payload: the lines after it up to an empty one (haproxy 2.6's
+/// syntax). False at the end of input or after `timeout` of silence.
+async fn read_command(
+    reader: &mut (impl AsyncBufReadExt + Unpin),
+    line: &mut String,
+    timeout: Duration,
+) -> bool {
+    let mut first = true;
+    loop {
+        let start = line.len();
+        let budget = (MAX_LINE.saturating_sub(start)) as u64;
+        let mut limited = (&mut *reader).take(budget);
+        match tokio::time::timeout(timeout, limited.read_line(line)).await {
+            Ok(Ok(n)) if n > 0 => {}
+            // A payload may end with the input.
+            _ => return !first,
+        }
+        let read = line[start..].trim_end();
+        let more = match first {
+            true => read.ends_with("<<"),
+            false => !read.is_empty(),
+        };
+        first = false;
+        if !more || line.len() >= MAX_LINE {
+            return true;
+        }
+    }
 }
 
 /// The driver's answer to one command line.

@@ -697,6 +697,26 @@ impl Driver {
                         None => ended(&mut out, "Unknown table name.\n"),
                     }
                 }
+                CliCommand::ShowMaps
+                | CliCommand::ShowMap(_)
+                | CliCommand::AddMap { .. }
+                | CliCommand::DelMap { .. }
+                | CliCommand::SetMap { .. }
+                | CliCommand::ClearMap(_) => {
+                    let maps = self.config().map(|c| c.maps.as_slice()).unwrap_or_default();
+                    out.push_str(&stats::map_command(maps, &command).unwrap_or_default());
+                }
+                CliCommand::ShowAcls
+                | CliCommand::ShowAcl(_)
+                | CliCommand::AddAcl { .. }
+                | CliCommand::DelAcl { .. }
+                | CliCommand::ClearAcl(_) => {
+                    let files = self
+                        .config()
+                        .map(|c| c.acl_files.as_slice())
+                        .unwrap_or_default();
+                    out.push_str(&stats::acl_command(files, &command).unwrap_or_default());
+                }
                 CliCommand::Invalid(e) => ended(&mut out, e),
                 CliCommand::ShowInfo => {
                     let uptime = self.clock.now().as_nanos() / 1_000_000_000;

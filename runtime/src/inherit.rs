@@ -15,7 +15,7 @@ static ADOPTED: OnceLock<Mutex<BTreeMap<i32, Socket>>> = OnceLock::new();
 
 /// An inherited listening socket, by family.
 #[derive(Debug)]
-pub(crate) enum Inherited {
+pub enum Inherited {
     /// TCP, IPv4 or IPv6.
     Tcp(std::net::TcpListener),
     /// A unix stream socket (a `stats socket fd@N`).
@@ -23,7 +23,7 @@ pub(crate) enum Inherited {
 }
 
 /// A listener on inherited socket `fd`.
-pub(crate) fn inherited(fd: i32) -> io::Result<Inherited> {
+pub fn inherited(fd: i32) -> io::Result<Inherited> {
     let adopted = ADOPTED.get_or_init(Mutex::default);
     let mut adopted = adopted.lock().map_err(|_| io::Error::other("poisoned"))?;
     let copy = match adopted.get(&fd) {

@@ -25,6 +25,7 @@ mod tunnel;
 mod vrrp;
 mod wire;
 
+pub use inherit::{inherited, Inherited};
 pub use listen::{start, start_with, Running, StartError};
 pub use logger::LogError;
 pub use vrrp::{start_vrrp, VrrpError, VrrpLog, VrrpRunning};

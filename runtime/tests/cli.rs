@@ -94,3 +94,98 @@ async fn the_stats_page_shows_node_description_and_legends() {
     );
     running.stop();
 }
+
+// Input: a frontend routing by `map_beg` of a map file and denying by an
+// `acl -f` pattern file; `add map`, `set map`, `del map`, `add acl` and
+// `del acl` on the stats socket (one with a `<<` payload, one with an
+// escaped space).
+// Output: each change reaches the rules at once; `show map` and `show
+// acl` list the entries as haproxy prints them.
+#[tokio::test]
+async fn map_and_acl_files_change_at_run_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let map = dir.path().join("paths.map");
+    let acl = dir.path().join("agents.acl");
+    std::fs::write(&map, "/a first\n").expect("map file");
+    std::fs::write(&acl, "# blocked agents\nbadbot\n").expect("acl file");
+    let sock = dir.path().join("admin.sock");
+    let port = free_port();
+    let text = format!(
+        "global\n    stats socket {} level admin\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    http-request deny if {{ req.hdr(user-agent) -m str -f {} }}\n    http-request return status 200 content-type text/plain lf-string \"%[path,map_beg({},none)]\"\n",
+        sock.display(),
+        acl.display(),
+        map.display(),
+    );
+    let parsed = haven_core::config::haproxy::parse(
+        &[("test.cfg", &text)],
+        &haven_core::config::haproxy::ParseOptions {
+            files: Some(|p| std::fs::read(p)),
+            ..Default::default()
+        },
+    );
+    let running = haven_runtime::start(parsed.config.expect("valid"))
+        .await
+        .expect("starts");
+    let fe = running.listeners[0].1;
+    let ask = |line: String| {
+        let sock = sock.clone();
+        async move {
+            let mut s = UnixStream::connect(&sock).await.expect("connect");
+            s.write_all(line.as_bytes()).await.expect("send");
+            let mut out = String::new();
+            s.read_to_string(&mut out).await.expect("read");
+            out
+        }
+    };
+    let as_agent = |agent: &'static str, path: &'static str| async move {
+        let raw = format!(
+            "GET {path} HTTP/1.1\r\nHost: x\r\nUser-Agent: {agent}\r\nConnection: close\r\n\r\n"
+        );
+        let reply = send_raw(fe, raw.as_bytes()).await;
+        let status = reply.split(' ').nth(1).unwrap_or("").to_owned();
+        let body = reply
+            .split_once("\r\n\r\n")
+            .map_or("", |(_, b)| b)
+            .to_owned();
+        (status, body)
+    };
+    let (m, a) = (map.display(), acl.display());
+    assert_eq!(
+        as_agent("curl", "/b/x").await,
+        ("200".into(), "none".into())
+    );
+    assert_eq!(
+        ask(format!("add map {m} <<\n/b second\n/c third\n\n")).await,
+        "\n"
+    );
+    assert_eq!(
+        as_agent("curl", "/b/x").await,
+        ("200".into(), "second".into())
+    );
+    assert_eq!(
+        ask(format!("set map {m} /a changed; del map {m} /c\n")).await,
+        "\n\n"
+    );
+    assert_eq!(
+        as_agent("curl", "/a").await,
+        ("200".into(), "changed".into())
+    );
+    assert_eq!(
+        ask(format!("show map {m}\n")).await,
+        "0x1 /a changed\n0x2 /b second\n\n"
+    );
+    assert_eq!(as_agent("Evil Bot", "/a").await.0, "200");
+    assert_eq!(ask(format!("add acl {a} Evil\\ Bot\n")).await, "\n");
+    assert_eq!(as_agent("Evil Bot", "/a").await.0, "403");
+    assert_eq!(
+        ask(format!("show acl {a}\n")).await,
+        "0x1 badbot\n0x2 Evil Bot\n\n"
+    );
+    assert_eq!(ask(format!("del acl {a} badbot\n")).await, "\n");
+    assert_eq!(as_agent("badbot", "/a").await.0, "200");
+    assert_eq!(
+        ask("show map /nowhere\n".to_owned()).await,
+        "Unknown map identifier. Please use #<id> or <file>.\n\n"
+    );
+    running.stop();
+}

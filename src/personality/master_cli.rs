@@ -4,6 +4,7 @@
 //! ([`super::master`]) answers; this reads, parses and writes.
 
 use anyhow::{Context, Result};
+use haven_runtime::Inherited;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{mpsc, oneshot};
@@ -45,9 +46,9 @@ pub(crate) const HELP: &str = "The following commands are valid at this level:
 
 /// Reads a request line's commands.
 fn parse(line: &str) -> Vec<Command> {
-    line.split(';')
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
+    haven_core::stats::split_commands(line.trim_end_matches(['\r', '\n']))
+        .into_iter()
+        .map(|(c, _)| c)
         .map(|c| {
             if let Some(rest) = c.strip_prefix('@') {
                 let (target, line) = rest.split_once(' ').unwrap_or((rest, ""));
@@ -67,33 +68,53 @@ fn parse(line: &str) -> Vec<Command> {
         .collect()
 }
 
-/// Binds `address` and serves it: each request goes to `requests`.
+/// Binds `address` (a unix path, `unix@PATH`, `ipv4@ADDR:PORT` or an
+/// inherited `fd@N`) and serves it: each request goes to `requests`.
 pub(crate) async fn serve(address: &str, requests: mpsc::UnboundedSender<Request>) -> Result<()> {
     let bind = address.split(',').next().unwrap_or(address);
-    match bind.strip_prefix("ipv4@") {
-        Some(addr) => {
-            let listener = TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("cannot bind the master CLI on {addr}"))?;
-            tokio::spawn(async move {
-                while let Ok((conn, _)) = listener.accept().await {
-                    tokio::spawn(session(conn, requests.clone()));
-                }
-            });
+    let cannot = || format!("cannot bind the master CLI on {bind}");
+    if let Some(fd) = bind.strip_prefix("fd@") {
+        let fd = fd.parse::<i32>().with_context(cannot)?;
+        match haven_runtime::inherited(fd).with_context(cannot)? {
+            Inherited::Tcp(l) => {
+                accept_tcp(TcpListener::from_std(l).with_context(cannot)?, requests)
+            }
+            Inherited::Unix(l) => {
+                accept_unix(UnixListener::from_std(l).with_context(cannot)?, requests)
+            }
         }
+        return Ok(());
+    }
+    match bind.strip_prefix("ipv4@") {
+        Some(addr) => accept_tcp(
+            TcpListener::bind(addr).await.with_context(cannot)?,
+            requests,
+        ),
         None => {
             let path = bind.strip_prefix("unix@").unwrap_or(bind).to_owned();
             let _ = std::fs::remove_file(&path);
-            let listener = UnixListener::bind(&path)
-                .with_context(|| format!("cannot bind the master CLI on {path}"))?;
-            tokio::spawn(async move {
-                while let Ok((conn, _)) = listener.accept().await {
-                    tokio::spawn(session(conn, requests.clone()));
-                }
-            });
+            accept_unix(UnixListener::bind(&path).with_context(cannot)?, requests);
         }
     }
     Ok(())
+}
+
+/// Serves each connection `listener` accepts.
+fn accept_tcp(listener: TcpListener, requests: mpsc::UnboundedSender<Request>) {
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = listener.accept().await {
+            tokio::spawn(session(conn, requests.clone()));
+        }
+    });
+}
+
+/// Serves each connection `listener` accepts.
+fn accept_unix(listener: UnixListener, requests: mpsc::UnboundedSender<Request>) {
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = listener.accept().await {
+            tokio::spawn(session(conn, requests.clone()));
+        }
+    });
 }
 
 /// One connection: a line of commands, their answers, close.

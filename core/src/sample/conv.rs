@@ -150,16 +150,17 @@ pub(crate) fn parse(call: &Call, files: Option<ReadFile>) -> Result<Option<Conv>
             .args
             .first()
             .ok_or_else(|| format!("converter '{name}' : expects a map file name"))?;
-        let entries = match files {
+        let compiled = matches!(how, super::Match::Reg(_));
+        let entries = map::shared(file, compiled, || match files {
             Some(read) => {
                 let bytes = read(file).map_err(|e| {
                     format!("converter '{name}' : failed to load map file '{file}' : {e}")
                 })?;
                 map::entries(&String::from_utf8_lossy(&bytes), &how)
-                    .map_err(|e| format!("converter '{name}' : map file '{file}' : {e}"))?
+                    .map_err(|e| format!("converter '{name}' : map file '{file}' : {e}"))
             }
-            None => Vec::new(),
-        };
+            None => Ok(Vec::new()),
+        })?;
         return Ok(Some(Conv::Map(Box::new(Map {
             file: file.clone(),
             how,

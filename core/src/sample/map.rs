@@ -1,9 +1,14 @@
 //! `map*` converters: a file of `key value` lines, looked up by the
-//! sample as the map's match method says.
+//! sample as the map's match method says. The lines of one file are
+//! shared by every converter that reads it ([`MapLines`]), so the runtime
+//! API's `add map`, `del map`, `set map` and `clear map` change what they
+//! all see.
 
 use super::{Match, Pattern, Value};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+use std::cell::RefCell;
 use std::net::IpAddr;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// What a map's values become.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -20,6 +25,8 @@ pub enum MapOutput {
 /// One line of a map file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MapEntry {
+    /// Its number, unique in the file (the runtime API's `#<ref>`).
+    pub id: u64,
     /// The key as written.
     pub key: String,
     /// The key compiled, for `map_reg` and `map_regm`.
@@ -42,7 +49,223 @@ pub struct Map {
     /// The value when no key matches.
     pub default: Option<String>,
     /// The lines in file order.
-    pub entries: Vec<MapEntry>,
+    pub entries: MapLines,
+}
+
+/// The lines of one map file, shared by the converters that read it and
+/// changed in place by the runtime API.
+#[derive(Debug, Clone, Default)]
+pub struct MapLines {
+    inner: Arc<RwLock<Lines>>,
+}
+
+#[derive(Debug, Default)]
+struct Lines {
+    entries: Vec<MapEntry>,
+    /// Keys are compiled as regular expressions (`map_reg`, `map_regm`).
+    compiled: bool,
+    next_id: u64,
+}
+
+impl MapLines {
+    /// Lines holding `entries`, their keys compiled when `compiled`.
+    pub fn new(entries: Vec<MapEntry>, compiled: bool) -> Self {
+        let next_id = entries.iter().map(|e| e.id + 1).max().unwrap_or(1);
+        Self {
+            inner: Arc::new(RwLock::new(Lines {
+                entries,
+                compiled,
+                next_id,
+            })),
+        }
+    }
+
+    /// `f` of the lines as they are now.
+    pub fn with<R>(&self, f: impl FnOnce(&[MapEntry]) -> R) -> R {
+        f(&self.read().entries)
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Lines> {
+        // A writer that panicked left whole entries: read on.
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Lines> {
+        self.inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Appends `key value`; haproxy's complaint when the key does not
+    /// compile.
+    pub fn add(&self, key: &str, value: &str) -> Result<(), String> {
+        let mut lines = self.write();
+        let pattern = match lines.compiled {
+            true => Some(Pattern::new(key, false).map_err(|e| format!("'{key}': {e}"))?),
+            false => None,
+        };
+        let id = lines.next_id;
+        lines.next_id += 1;
+        lines.entries.push(MapEntry {
+            id,
+            key: key.to_owned(),
+            pattern,
+            value: value.to_owned(),
+        });
+        Ok(())
+    }
+
+    /// Removes every entry `key` names (`#<id>`: that entry); whether any
+    /// was.
+    pub fn remove(&self, key: &str) -> bool {
+        let mut lines = self.write();
+        let before = lines.entries.len();
+        lines.entries.retain(|e| !names(e, key));
+        lines.entries.len() != before
+    }
+
+    /// Sets the value of every entry `key` names; whether any was.
+    pub fn set(&self, key: &str, value: &str) -> bool {
+        let mut lines = self.write();
+        let mut found = false;
+        for e in lines.entries.iter_mut().filter(|e| names(e, key)) {
+            e.value = value.to_owned();
+            found = true;
+        }
+        found
+    }
+
+    /// Removes every entry.
+    pub fn clear(&self) {
+        self.write().entries.clear();
+    }
+}
+
+/// Whether `key` (a key, or `#<id>` in hexadecimal as `show map` prints
+/// it) names entry `e`.
+fn names(e: &MapEntry, key: &str) -> bool {
+    match key.strip_prefix("#0x").or_else(|| key.strip_prefix('#')) {
+        Some(hex) => u64::from_str_radix(hex, 16).is_ok_and(|id| id == e.id),
+        None => e.key == key,
+    }
+}
+
+impl PartialEq for MapLines {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner) || self.read().entries == other.read().entries
+    }
+}
+
+impl Eq for MapLines {}
+
+impl Serialize for MapLines {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.read().entries.serialize(s)
+    }
+}
+
+/// An ACL line's values, shared so the runtime API's `add acl` and
+/// `del acl` on a pattern file (`acl -f`) reach every line that read it.
+#[derive(Debug, Clone, Default)]
+pub struct AclValues(Arc<RwLock<Vec<String>>>);
+
+impl AclValues {
+    /// Values as written (inline ones, then each file's lines).
+    pub fn new(values: Vec<String>) -> Self {
+        Self(Arc::new(RwLock::new(values)))
+    }
+
+    /// `f` of the values as they are now.
+    pub fn with<R>(&self, f: impl FnOnce(&[String]) -> R) -> R {
+        f(&self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Vec<String>> {
+        self.0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds `value`.
+    pub fn push(&self, value: &str) {
+        self.write().push(value.to_owned());
+    }
+
+    /// Removes every `value`.
+    pub fn remove(&self, value: &str) {
+        self.write().retain(|v| v != value);
+    }
+}
+
+impl PartialEq for AclValues {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.with(|a| other.with(|b| a == b))
+    }
+}
+
+impl Eq for AclValues {}
+
+impl Serialize for AclValues {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.with(|v| v.serialize(s))
+    }
+}
+
+/// A pattern file read by `acl -f`: its lines as the runtime API shows
+/// them, and the ACL lines that hold them among their values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AclFile {
+    /// The file.
+    pub file: String,
+    /// Its patterns, numbered (values unused).
+    pub entries: MapLines,
+    /// The values of each ACL line that read it.
+    pub users: Vec<AclValues>,
+    /// Some user compares with regular expressions, compiled at start:
+    /// patterns added at run time would not reach it.
+    pub compiled: bool,
+}
+
+thread_local! {
+    /// The map files read by the parse in progress on this thread, so
+    /// converters of one file share its lines ([`shared`]).
+    static READ: RefCell<Vec<(String, MapLines)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The lines of `file` already read by this parse with the same
+/// compilation, else `read()`'s, remembered.
+pub(crate) fn shared(
+    file: &str,
+    compiled: bool,
+    read: impl FnOnce() -> Result<Vec<MapEntry>, String>,
+) -> Result<MapLines, String> {
+    let known = READ.with(|r| {
+        r.borrow()
+            .iter()
+            .find(|(f, l)| f == file && l.read().compiled == compiled)
+            .map(|(_, l)| l.clone())
+    });
+    if let Some(lines) = known {
+        return Ok(lines);
+    }
+    let lines = MapLines::new(read()?, compiled);
+    READ.with(|r| r.borrow_mut().push((file.to_owned(), lines.clone())));
+    Ok(lines)
+}
+
+/// Starts a parse: no map file read yet.
+pub(crate) fn begin_parse() {
+    READ.with(|r| r.borrow_mut().clear());
+}
+
+/// Ends a parse: every map file it read, with its lines.
+pub(crate) fn end_parse() -> Vec<(String, MapLines)> {
+    READ.with(|r| std::mem::take(&mut *r.borrow_mut()))
 }
 
 /// Reads converter name `name` (`map`, `map_beg`, `map_str_int`...) as
@@ -90,6 +313,7 @@ pub(crate) fn entries(text: &str, how: &Match) -> Result<Vec<MapEntry>, String> 
             _ => None,
         };
         out.push(MapEntry {
+            id: out.len() as u64 + 1,
             key: key.to_owned(),
             pattern,
             value: value.to_owned(),
@@ -102,10 +326,10 @@ impl Map {
     /// The value `v` maps to, else the default; `None` when there is
     /// neither, or the value is not of the output type.
     pub fn lookup<'a>(&self, v: &Value<'_>) -> Option<Value<'a>> {
-        let found = match &self.how {
+        let found = self.entries.with(|entries| match &self.how {
             Match::Reg(_) => {
                 let text = v.to_text();
-                self.entries.iter().find_map(|e| {
+                entries.iter().find_map(|e| {
                     let caps = e.pattern.as_ref()?.regex().captures(&text)?;
                     Some(if self.backrefs {
                         let mut out = String::new();
@@ -118,18 +342,17 @@ impl Map {
             }
             Match::Ip => {
                 let ip = v.to_ip()?;
-                self.entries
+                entries
                     .iter()
                     .filter(|e| super::in_network(ip, &e.key))
                     .max_by_key(|e| prefix_len(&e.key))
                     .map(|e| e.value.clone())
             }
-            how => self
-                .entries
+            how => entries
                 .iter()
                 .find(|e| how.hit(v, std::slice::from_ref(&e.key), false))
                 .map(|e| e.value.clone()),
-        };
+        });
         let text = found.or_else(|| self.default.clone())?;
         match self.output {
             MapOutput::Str => Some(Value::string(text)),
@@ -156,7 +379,7 @@ mod tests {
         let (how, output, backrefs) = kind(name).expect("a map converter");
         Map {
             file: "m".into(),
-            entries: entries(text, &how).expect("entries"),
+            entries: MapLines::new(entries(text, &how).expect("entries"), false),
             how,
             backrefs,
             output,

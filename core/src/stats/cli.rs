@@ -50,6 +50,56 @@ pub enum CliCommand {
         /// Resume (true) or pause its listeners.
         enable: bool,
     },
+    /// `show map`: the map files.
+    ShowMaps,
+    /// `show map <file|#id>`: one map's entries.
+    ShowMap(String),
+    /// `add map <map> <key> <value>`, or with a payload of `key value`
+    /// lines.
+    AddMap {
+        /// The file or `#<id>`.
+        map: String,
+        /// The entries, in order.
+        entries: Vec<(String, String)>,
+    },
+    /// `del map <map> <key|#ref>`.
+    DelMap {
+        /// The file or `#<id>`.
+        map: String,
+        /// The key, or `#<ref>` of one entry.
+        key: String,
+    },
+    /// `set map <map> <key|#ref> <value>`.
+    SetMap {
+        /// The file or `#<id>`.
+        map: String,
+        /// The key, or `#<ref>` of one entry.
+        key: String,
+        /// The new value.
+        value: String,
+    },
+    /// `clear map <map>`.
+    ClearMap(String),
+    /// `show acl`: the pattern files.
+    ShowAcls,
+    /// `show acl <file|#id>`: one file's patterns.
+    ShowAcl(String),
+    /// `add acl <acl> <pattern>`, or with a payload of patterns.
+    AddAcl {
+        /// The file or `#<id>`.
+        acl: String,
+        /// The patterns, in order.
+        patterns: Vec<String>,
+    },
+    /// `del acl <acl> <pattern|#ref>`.
+    DelAcl {
+        /// The file or `#<id>`.
+        acl: String,
+        /// The pattern, or `#<ref>` of one.
+        pattern: String,
+    },
+    /// `clear acl <acl>`.
+    ClearAcl(String),
     /// A known command used wrongly: haproxy's message.
     Invalid(&'static str),
     /// Anything else, as typed.
@@ -57,7 +107,7 @@ pub enum CliCommand {
 }
 
 /// The commands haven knows, for `help` and unknown commands.
-pub const CLI_HELP: &str = "The following commands are valid at this level:\n  help                : full commands list\n  show info           : report information about the running process\n  show stat           : report counters for each proxy and server\n  show servers state  : dump volatile server information (all or for a single backend)\n  show table          : report table usage stats or dump this table's contents\n  get weight          : report a server's current weight\n  disable frontend    : temporarily disable specific frontend\n  enable frontend     : re-enable specific frontend\n  disable server      : disable a server for maintenance (use 'set server' instead)\n  enable server       : enable a disabled server (use 'set server' instead)\n  set server          : change a server's state (ready, drain, maint) or weight\n  set weight          : change a server's weight (use 'set server' instead)\n";
+pub const CLI_HELP: &str = "The following commands are valid at this level:\n  help                : full commands list\n  show info           : report information about the running process\n  show stat           : report counters for each proxy and server\n  show servers state  : dump volatile server information (all or for a single backend)\n  show table          : report table usage stats or dump this table's contents\n  get weight          : report a server's current weight\n  show map            : report available maps or dump a map's contents\n  add map             : add a map entry (payload supported instead of key/val)\n  del map             : delete a map entry\n  set map             : modify a map entry\n  clear map           : clear the contents of a map\n  show acl            : report available acls or dump an acl's contents\n  add acl             : add an acl entry\n  del acl             : delete an acl entry\n  clear acl           : clear the contents of an acl\n  disable frontend    : temporarily disable specific frontend\n  enable frontend     : re-enable specific frontend\n  disable server      : disable a server for maintenance (use 'set server' instead)\n  enable server       : enable a disabled server (use 'set server' instead)\n  set server          : change a server's state (ready, drain, maint) or weight\n  set weight          : change a server's weight (use 'set server' instead)\n";
 
 /// The answer to a command above the socket's level, as haproxy words it.
 pub const PERMISSION_DENIED: &str = "Permission denied\n\n";
@@ -70,19 +120,80 @@ impl CliCommand {
             Self::ServerAdmin { .. } | Self::Weight { .. } | Self::Frontend { .. } => {
                 CliLevel::Admin
             }
+            Self::AddMap { .. }
+            | Self::DelMap { .. }
+            | Self::SetMap { .. }
+            | Self::ClearMap(_)
+            | Self::AddAcl { .. }
+            | Self::DelAcl { .. }
+            | Self::ClearAcl(_) => CliLevel::Operator,
             _ => CliLevel::User,
         }
     }
 }
 
-/// The commands of one input line.
-pub fn parse_cli(line: &str) -> Vec<CliCommand> {
-    line.split(';')
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(|c| {
-            let words: Vec<&str> = c.split_whitespace().collect();
+/// The commands of one input: a line of `;`-separated commands, the last
+/// of which may end in `<<` and take the lines after it (up to an empty
+/// one) as its payload, as haproxy 2.6 reads them.
+pub fn parse_cli(input: &str) -> Vec<CliCommand> {
+    let (line, payload) = match input.split_once('\n') {
+        Some((line, rest)) if line.trim_end().ends_with("<<") => {
+            (line.trim_end().trim_end_matches("<<"), Some(rest))
+        }
+        _ => (input.lines().next().unwrap_or(""), None),
+    };
+    let commands = split_commands(line);
+    let last = commands.len().saturating_sub(1);
+    commands
+        .into_iter()
+        .enumerate()
+        .map(|(i, (c, words))| {
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            let payload = payload.filter(|_| i == last);
             match words.as_slice() {
+                ["show", "map"] => CliCommand::ShowMaps,
+                ["show", "map", map] => CliCommand::ShowMap((*map).to_owned()),
+                ["add", "map", map] if payload.is_some() => CliCommand::AddMap {
+                    map: (*map).to_owned(),
+                    entries: payload_entries(payload.unwrap_or_default()),
+                },
+                ["add", "map", map, key, value @ ..] if !value.is_empty() => CliCommand::AddMap {
+                    map: (*map).to_owned(),
+                    entries: vec![((*key).to_owned(), value.join(" "))],
+                },
+                ["add", "map", ..] => CliCommand::Invalid("'add map' expects three parameters (map identifier, key and value) or one parameter (map identifier) and a payload\n"),
+                ["del", "map", map, key] => CliCommand::DelMap {
+                    map: (*map).to_owned(),
+                    key: (*key).to_owned(),
+                },
+                ["del", "map", ..] => CliCommand::Invalid("This command expects two parameters: map identifier and key.\n"),
+                ["set", "map", map, key, value @ ..] if !value.is_empty() => CliCommand::SetMap {
+                    map: (*map).to_owned(),
+                    key: (*key).to_owned(),
+                    value: value.join(" "),
+                },
+                ["set", "map", ..] => CliCommand::Invalid("'set map' expects three parameters: map identifier, key and value.\n"),
+                ["clear", "map", map] => CliCommand::ClearMap((*map).to_owned()),
+                ["show", "acl"] => CliCommand::ShowAcls,
+                ["show", "acl", acl] => CliCommand::ShowAcl((*acl).to_owned()),
+                ["add", "acl", acl] if payload.is_some() => CliCommand::AddAcl {
+                    acl: (*acl).to_owned(),
+                    patterns: payload_entries(payload.unwrap_or_default())
+                        .into_iter()
+                        .map(|(k, v)| if v.is_empty() { k } else { format!("{k} {v}") })
+                        .collect(),
+                },
+                ["add", "acl", acl, pattern] => CliCommand::AddAcl {
+                    acl: (*acl).to_owned(),
+                    patterns: vec![(*pattern).to_owned()],
+                },
+                ["add", "acl", ..] => CliCommand::Invalid("'add acl' expects two parameters: ACL identifier and pattern.\n"),
+                ["del", "acl", acl, pattern] => CliCommand::DelAcl {
+                    acl: (*acl).to_owned(),
+                    pattern: (*pattern).to_owned(),
+                },
+                ["del", "acl", ..] => CliCommand::Invalid("'del acl' expects two parameters: ACL identifier and key.\n"),
+                ["clear", "acl", acl] => CliCommand::ClearAcl((*acl).to_owned()),
                 ["show", "stat", ..] => CliCommand::ShowStat,
                 ["show", "info", ..] => CliCommand::ShowInfo,
                 ["help"] => CliCommand::Help,
@@ -119,8 +230,59 @@ pub fn parse_cli(line: &str) -> Vec<CliCommand> {
                 ["disable" | "enable", "frontend"] => {
                     CliCommand::Invalid("A frontend name is expected.\n")
                 }
-                _ => CliCommand::Unknown(c.to_owned()),
+                _ => CliCommand::Unknown(c),
             }
+        })
+        .collect()
+}
+
+/// `line` cut into commands at each `;` and into words at blanks, a
+/// backslash making the next character plain (`Mon\ Agent\;`): each
+/// command as typed (escapes kept), with its words.
+pub fn split_commands(line: &str) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    let (mut raw, mut words, mut word) = (String::new(), Vec::new(), None::<String>);
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let next = chars.next().unwrap_or('\\');
+                raw.push(c);
+                raw.push(next);
+                word.get_or_insert_with(String::new).push(next);
+            }
+            ';' => {
+                words.extend(word.take());
+                out.push((raw.trim().to_owned(), std::mem::take(&mut words)));
+                raw.clear();
+            }
+            c if c.is_whitespace() => {
+                raw.push(c);
+                words.extend(word.take());
+            }
+            c => {
+                raw.push(c);
+                word.get_or_insert_with(String::new).push(c);
+            }
+        }
+    }
+    words.extend(word.take());
+    out.push((raw.trim().to_owned(), words));
+    out.retain(|(_, w)| !w.is_empty());
+    out
+}
+
+/// The `key value` lines of a payload, up to its first empty line.
+fn payload_entries(payload: &str) -> Vec<(String, String)> {
+    payload
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| {
+            let l = l.trim();
+            l.split_once(char::is_whitespace)
+                .map_or((l.to_owned(), String::new()), |(k, v)| {
+                    (k.to_owned(), v.trim().to_owned())
+                })
         })
         .collect()
 }
@@ -234,5 +396,40 @@ mod tests {
             [CliCommand::Unknown("clear counters".into())]
         );
         assert!(unknown_reply("x").starts_with("Unknown command: 'x'"));
+    }
+
+    #[test]
+    fn map_commands_escapes_and_payloads() {
+        assert_eq!(
+            parse_cli("add map /m k1 v1; show map /m\n"),
+            [
+                CliCommand::AddMap {
+                    map: "/m".into(),
+                    entries: vec![("k1".into(), "v1".into())]
+                },
+                CliCommand::ShowMap("/m".into())
+            ]
+        );
+        assert_eq!(
+            parse_cli("show map; add map /m <<\nk2 v2\nk3  v3 x\n\nignored\n"),
+            [
+                CliCommand::ShowMaps,
+                CliCommand::AddMap {
+                    map: "/m".into(),
+                    entries: vec![("k2".into(), "v2".into()), ("k3".into(), "v3 x".into())]
+                }
+            ]
+        );
+        assert_eq!(
+            parse_cli("del map /m Mon\\ User\\ Agent\\;"),
+            [CliCommand::DelMap {
+                map: "/m".into(),
+                key: "Mon User Agent;".into()
+            }]
+        );
+        assert_eq!(
+            parse_cli("add map /m"),
+            [CliCommand::Invalid("'add map' expects three parameters (map identifier, key and value) or one parameter (map identifier) and a payload\n")]
+        );
     }
 }

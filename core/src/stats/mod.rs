@@ -10,15 +10,17 @@ mod admin;
 mod cli;
 mod csv;
 mod html;
+mod maps;
 mod prometheus;
 mod servers_state;
 mod vrrp;
 
 pub use access::{access, Access};
 pub use admin::{proxy_id, read_post, redirect, AdminPost, Posted};
-pub use cli::{parse_cli, unknown_reply, CliCommand, CLI_HELP, PERMISSION_DENIED};
+pub use cli::{parse_cli, split_commands, unknown_reply, CliCommand, CLI_HELP, PERMISSION_DENIED};
 pub use csv::{csv, Sources};
 pub use html::{html, Heading};
+pub use maps::{acl_command, map_command};
 pub use prometheus::{prometheus, Process};
 pub use servers_state::servers_state;
 

@@ -91,6 +91,7 @@ impl Parser<'_> {
         };
         let (mut ignore_case, mut method, mut values, mut explicit_end) =
             (false, None, Vec::new(), false);
+        let mut files: Vec<(String, Vec<String>)> = Vec::new();
         let mut i = 1;
         while let Some(w) = words.get(i) {
             match w.text.as_str() {
@@ -103,7 +104,10 @@ impl Parser<'_> {
                 "-f" => {
                     let file = words.get(i + 1).map_or("", |w| w.text.as_str());
                     match self.pattern_file(file) {
-                        Ok(lines) => values.extend(lines),
+                        Ok(lines) => {
+                            files.push((file.to_owned(), lines.clone()));
+                            values.extend(lines);
+                        }
                         Err(m) => {
                             err(self, m);
                             return None;
@@ -142,6 +146,17 @@ impl Parser<'_> {
         if values.is_empty() && needs_values && !explicit_end {
             let msg = format!("parsing acl keyword '{fetch}' :\n  no pattern to match against were provided, so this ACL will never match.\n  If this is what you intended, please add '--' to get rid of this warning.\n  If you intended to match only for existence, please use '-m found'.\n  If you wanted to force an int to match as a bool, please use '-m bool'.\n");
             self.warn(Form::Unplaced, expr.col, msg);
+        }
+        let values = crate::sample::AclValues::new(values);
+        let compiled = matches!(
+            &criterion,
+            Criterion::Sample {
+                how: crate::sample::Match::Reg(_),
+                ..
+            }
+        );
+        for (file, lines) in files {
+            self.read_acl_file(&file, &lines, &values, compiled);
         }
         Some(AclPattern {
             criterion,
@@ -212,7 +227,9 @@ impl Parser<'_> {
                 let pattern = AclPattern {
                     criterion,
                     ignore_case: false,
-                    values: values.iter().map(|v| (*v).to_owned()).collect(),
+                    values: crate::sample::AclValues::new(
+                        values.iter().map(|v| (*v).to_owned()).collect(),
+                    ),
                     line: 0,
                 };
                 acls.push(Acl {
@@ -271,6 +288,40 @@ const SUFFIXES: &[(&str, &str)] = &[
 ];
 
 impl Parser<'_> {
+    /// Records that an ACL line holding `values` read pattern file `file`
+    /// (its `lines`), for the runtime API.
+    fn read_acl_file(
+        &mut self,
+        file: &str,
+        lines: &[String],
+        values: &crate::sample::AclValues,
+        compiled: bool,
+    ) {
+        let known = self.acl_files.iter().position(|f| f.file == file);
+        let index = known.unwrap_or_else(|| {
+            let entries = lines
+                .iter()
+                .enumerate()
+                .map(|(n, l)| crate::sample::MapEntry {
+                    id: n as u64 + 1,
+                    key: l.clone(),
+                    pattern: None,
+                    value: String::new(),
+                })
+                .collect();
+            self.acl_files.push(crate::sample::AclFile {
+                file: file.to_owned(),
+                entries: crate::sample::MapLines::new(entries, false),
+                users: Vec::new(),
+                compiled: false,
+            });
+            self.acl_files.len() - 1
+        });
+        let f = &mut self.acl_files[index];
+        f.users.push(values.clone());
+        f.compiled |= compiled;
+    }
+
     /// The patterns of `acl -f file`: one per line, blank lines and `#`
     /// comments skipped. Without a file reader (the simulator), none.
     fn pattern_file(&self, file: &str) -> Result<Vec<String>, String> {

@@ -20,6 +20,11 @@ pub struct HaproxyConfig {
     pub userlists: Vec<super::Userlist>,
     /// `resolvers` sections.
     pub resolvers: Vec<super::Resolvers>,
+    /// Every map file the converters read, with its lines (a file read
+    /// both as text and as regular expressions appears twice).
+    pub maps: Vec<(String, crate::sample::MapLines)>,
+    /// Every pattern file `acl -f` read, with the ACL lines holding it.
+    pub acl_files: Vec<crate::sample::AclFile>,
     /// Keywords read but not honoured, in file order.
     pub unsupported: Vec<crate::config::support::Unsupported>,
 }
@@ -717,7 +722,7 @@ pub struct AclPattern {
     /// `-i`: compare case-insensitively.
     pub ignore_case: bool,
     /// Values (any may match).
-    pub values: Vec<String>,
+    pub values: crate::sample::AclValues,
     /// Line of the declaration.
     pub line: u32,
 }

@@ -38,11 +38,17 @@ pub enum Account {
 
 /// Parses haproxy.cfg files, given as `(name, text)`, as one configuration.
 pub fn parse(files: &[(&str, &str)], opts: &ParseOptions) -> Parsed<HaproxyConfig> {
+    crate::sample::map::begin_parse();
     let mut p = Parser::new(opts);
     for (name, text) in files {
         p.parse_file(name, text);
     }
-    p.finish()
+    let mut parsed = p.finish();
+    let maps = crate::sample::map::end_parse();
+    if let Some(cfg) = parsed.config.as_mut() {
+        cfg.maps = maps;
+    }
+    parsed
 }
 
 /// A proxy (or the `defaults` template) while its section is being read.
@@ -124,6 +130,8 @@ pub(crate) struct Parser<'o> {
     pub(crate) userlists: Vec<super::Userlist>,
     /// `resolvers` sections.
     pub(crate) resolvers: Vec<super::Resolvers>,
+    /// Pattern files read by `acl -f`.
+    pub(crate) acl_files: Vec<crate::sample::AclFile>,
 }
 
 impl<'o> Parser<'o> {
@@ -143,6 +151,7 @@ impl<'o> Parser<'o> {
             unsupported: Vec::new(),
             userlists: Vec::new(),
             resolvers: Vec::new(),
+            acl_files: Vec::new(),
         }
     }
 
@@ -842,6 +851,8 @@ impl<'o> Parser<'o> {
             proxies,
             userlists: std::mem::take(&mut self.userlists),
             resolvers: std::mem::take(&mut self.resolvers),
+            maps: Vec::new(),
+            acl_files: std::mem::take(&mut self.acl_files),
             unsupported: std::mem::take(&mut self.unsupported),
         });
         Parsed {
