@@ -254,7 +254,7 @@ pub async fn start_with(
             frontend: index,
             frontend_name: p.name.clone(),
             httplog: p.options.httplog,
-            tcp: p.mode == Mode::Tcp,
+            tcp: p.mode == Mode::Tcp && !p.http_upgrade,
             tcplog: p.options.tcplog,
             connection_rules: p
                 .tcp_request

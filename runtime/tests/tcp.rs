@@ -7,7 +7,7 @@
 mod common;
 
 use common::raw::Syslog;
-use common::{config, free_port, DEFAULTS};
+use common::{config, free_port, send_raw, DEFAULTS};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -485,6 +485,37 @@ async fn dontlognull_skips_only_connections_that_sent_nothing() {
             .iter()
             .all(|l| l.contains(" 400 0 - - CR-- ") && l.trim_end().ends_with("\"<BADREQ>\"")),
         "{lines:?}"
+    );
+    running.stop();
+}
+
+// Input: a `mode tcp` frontend whose default backend is `mode http` (its
+// `http-request set-header` naming the backend), and a server that
+// answers with that header and the path; two pipelined requests on one
+// connection.
+// Output: as haproxy 2.6 answers on loopback: both requests go through
+// the backend's HTTP processing, each with its own answer.
+#[tokio::test]
+async fn a_tcp_frontend_upgrades_to_its_http_backend() {
+    let (front, echo) = (free_port(), free_port());
+    let text = format!(
+        "defaults\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend fe\n    mode tcp\n    bind 127.0.0.1:{front}\n    default_backend be\nbackend be\n    mode http\n    http-request set-header x-name %[be_name]\n    server s 127.0.0.1:{echo}\nfrontend echo\n    mode http\n    bind 127.0.0.1:{echo}\n    http-request return status 200 content-type text/plain lf-string \"%[req.hdr(x-name)] %[path]\"\n"
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running
+        .listeners
+        .iter()
+        .find(|(n, _)| n == "fe")
+        .expect("fe")
+        .1;
+    let reply = send_raw(
+        fe,
+        b"GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(
+        reply,
+        "HTTP/1.1 200 OK\r\ncontent-length: 7\r\ncontent-type: text/plain\r\n\r\nbe /oneHTTP/1.1 200 OK\r\ncontent-length: 7\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nbe /two"
     );
     running.stop();
 }

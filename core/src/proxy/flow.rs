@@ -316,7 +316,7 @@ impl Flow {
             self.finish(id, None, 503, "SC", true);
             return Forward::default();
         };
-        let http = fe.mode == Mode::Http;
+        let http = fe.mode == Mode::Http || fe.http_upgrade;
         // `http_auth` may be read by any rule or ACL: with userlists, every
         // request gets a transaction that knows them.
         let wants_txn = rules::has_request_rules(fe) || !self.userlists.is_empty();
@@ -420,7 +420,7 @@ impl Flow {
                 client_gone: false,
                 replayable: true,
                 queued_for: None,
-                tcp: fe.mode == Mode::Tcp,
+                tcp: fe.mode == Mode::Tcp && !fe.http_upgrade,
                 txn,
                 persist,
                 preferred: preferred_server(be, backend, head.around.kept_server),

@@ -243,6 +243,10 @@ pub struct Proxy {
     pub maxconn: Option<u32>,
     /// `source` (backend side): where server connections leave from.
     pub source: Option<super::Source>,
+    /// A `mode tcp` frontend whose every connection goes to a `mode http`
+    /// backend: served as HTTP from the first byte, as haproxy upgrades
+    /// such connections.
+    pub http_upgrade: bool,
     /// `fullconn` (backend side): the backend load at which servers reach
     /// their `maxconn`; by default a tenth of the `maxconn`s of the
     /// frontends that use the backend, as haproxy computes it.

@@ -909,6 +909,7 @@ impl Draft {
                 binds: Vec::new(),
                 maxconn: None,
                 fullconn: None,
+                http_upgrade: false,
                 source: None,
                 acls: Vec::new(),
                 switching_rules: Vec::new(),

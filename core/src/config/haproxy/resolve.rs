@@ -33,14 +33,6 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
                 return None;
             };
             let be = &drafts[index].proxy;
-            if me.mode == Mode::Tcp && be.mode == Mode::Http && me.kind.is_frontend() {
-                // haproxy turns such connections into HTTP streams; haven
-                // would pass them as TCP.
-                p.post_not_supported(
-                    (p.file.clone(), me.line),
-                    "mode tcp frontend to mode http backend",
-                );
-            }
             if me.mode == Mode::Http && be.mode == Mode::Tcp {
                 let role = if what == "default_backend" {
                     "its default backend"
@@ -81,6 +73,7 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
                     })
                 })
                 .collect();
+            upgrade_to_http(p, &drafts, &mut proxy);
             if me.binds.is_empty() {
                 p.post_error(
                     Severity::Warning,
@@ -139,6 +132,39 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
     rule_references_exist(p, &out);
     default_fullconn(&p.global, &mut out);
     out
+}
+
+/// A `mode tcp` frontend that sends connections to a `mode http` backend:
+/// haproxy turns them into HTTP streams. When the default backend is the
+/// only way out (no `use_backend`, no `tcp-request content` rule to run
+/// first), every connection is upgraded at once, and haven serves the
+/// frontend as HTTP from the first byte; otherwise, it says it cannot.
+fn upgrade_to_http(p: &mut Parser<'_>, drafts: &[super::parser::Draft], proxy: &mut Proxy) {
+    let http = |r: &BackendRef| drafts[r.index].proxy.mode == Mode::Http;
+    let to_http = proxy.default_backend.as_ref().is_some_and(http)
+        || proxy
+            .switching_rules
+            .iter()
+            .any(|r| r.backend.as_ref().is_some_and(http));
+    if proxy.mode != Mode::Tcp || !to_http {
+        return;
+    }
+    let content_rules = proxy
+        .tcp_request
+        .iter()
+        .any(|r| r.layer == TcpLayer::Content);
+    if proxy.switching_rules.is_empty() && !content_rules {
+        proxy.http_upgrade = true;
+        if proxy.options.tcplog {
+            let what = "option tcplog on a mode tcp frontend upgraded to http";
+            p.post_not_supported((p.file.clone(), proxy.line), what);
+        }
+    } else {
+        p.post_not_supported(
+            (p.file.clone(), proxy.line),
+            "mode tcp frontend to mode http backend",
+        );
+    }
 }
 
 /// haproxy's `maxconn` when neither the frontend nor `global` sets one
