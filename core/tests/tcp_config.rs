@@ -190,22 +190,43 @@ fn what_is_read_but_not_run_is_named() {
 }
 
 // Input: a `mode tcp` frontend whose default backend is `mode http`
-// (haproxy turns its connections into HTTP streams).
-// Output: valid, but named among what haven does not honour, as changing
-// traffic, at the frontend's line.
+// (haproxy turns its connections into HTTP streams), alone, with
+// `option tcplog`, and with a `use_backend` rule.
+// Output: served as HTTP with nothing to say; its tcplog lines are named
+// as not written; with a rule, named as changing traffic, at the
+// frontend's line.
 #[test]
-fn a_tcp_frontend_to_an_http_backend_is_named() {
-    let text = format!("{DEFAULTS}frontend f\n  mode tcp\n  bind :80\n  default_backend be\nbackend be\n  mode http\n  server a 127.0.0.1:1\n");
-    let (cfg, _) = read(&text);
-    let cfg = cfg.expect("valid");
-    let named: Vec<(u32, &str)> = cfg
-        .unsupported
-        .iter()
-        .map(|u| (u.line, u.what.as_str()))
-        .collect();
-    assert_eq!(named, [(6, "mode tcp frontend to mode http backend")]);
+fn a_tcp_frontend_to_an_http_backend_is_upgraded() {
+    let named = |extra: &str| {
+        let text = format!("{DEFAULTS}frontend f\n  mode tcp\n  bind :80\n{extra}  default_backend be\nbackend be\n  mode http\n  server a 127.0.0.1:1\n");
+        let cfg = read(&text).0.expect("valid");
+        let upgraded = cfg.proxies[0].http_upgrade;
+        let named: Vec<(u32, String, haven_core::config::support::Impact)> = cfg
+            .unsupported
+            .iter()
+            .map(|u| (u.line, u.what.clone(), u.gap.impact))
+            .collect();
+        (upgraded, named)
+    };
+    use haven_core::config::support::Impact::{Reported, Traffic};
+    assert_eq!(named(""), (true, Vec::new()));
     assert_eq!(
-        cfg.unsupported[0].gap.impact,
-        haven_core::config::support::Impact::Traffic
+        named("  option tcplog\n").1,
+        [(
+            6,
+            "option tcplog on a mode tcp frontend upgraded to http".to_owned(),
+            Reported
+        )]
+    );
+    assert_eq!(
+        named("  use_backend be if { src 10.0.0.0/8 }\n"),
+        (
+            false,
+            vec![(
+                6,
+                "mode tcp frontend to mode http backend".to_owned(),
+                Traffic
+            )]
+        )
     );
 }
