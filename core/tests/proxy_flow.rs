@@ -147,6 +147,8 @@ impl Bench {
                     self.done.insert(id, (self.now, outcome));
                 }
                 Output::Abort { id } => self.events.retain(|_, (s, _)| *s != id),
+                // No test config has a stats page.
+                Output::Stats { .. } => unreachable!("no stats page in these configs"),
             }
         }
     }

@@ -14,6 +14,7 @@ use haven_core::config::haproxy::{
 };
 use haven_core::dns;
 use haven_core::health::{self, CheckId, ProbeEvent};
+use haven_core::http_rules::Rendered;
 use haven_core::log::haproxy::MaintCause;
 use haven_core::node::Node;
 use haven_core::proxy::{
@@ -386,7 +387,7 @@ impl Driver {
     ) -> Forward {
         self.refresh_vrrp();
         self.streams.open(id);
-        if let Some(reply) = self.stats_reply(frontend, head) {
+        if let Some(reply) = self.intercepted(frontend, head) {
             self.streams.post(id, reply);
             return Forward::default();
         }
@@ -619,6 +620,31 @@ impl Driver {
                 };
                 self.streams.post(id, finish);
             }
+            proxy::Output::Stats {
+                id,
+                proxy,
+                access,
+                payload,
+            } => {
+                let Some(Command::Reply {
+                    status,
+                    headers,
+                    body,
+                }) = self.stats_reply(proxy, access, &payload)
+                else {
+                    return self.streams.post(id, Command::Abort);
+                };
+                let page = Rendered {
+                    status,
+                    headers: headers
+                        .into_iter()
+                        .map(|(n, v)| (n.to_owned(), v))
+                        .collect(),
+                    body: body.into_bytes(),
+                };
+                let now = self.clock.now();
+                self.with_flow(|f, _| f.handle_stats_page(now, id, page));
+            }
         }
     }
 
@@ -822,15 +848,23 @@ impl Driver {
         }
     }
 
-    /// The stats page, CSV, metrics, admin form or 401 when the request is
-    /// for them on its proxy; `None` to route it as usual.
-    fn stats_reply(&mut self, frontend: usize, head: &RequestHead<'_>) -> Option<Command> {
+    /// The `monitor-uri` answer or the metrics when the request asks for
+    /// them on its frontend (before any rule, as haproxy); `None` to go on.
+    fn intercepted(&mut self, frontend: usize, head: &RequestHead<'_>) -> Option<Command> {
         let access = {
             let proxy = self.config()?.proxies.get(frontend)?;
-            stats::access(proxy, head)
+            stats::intercept(proxy, head)
         };
+        self.stats_reply(frontend, access, head.payload)
+    }
+
+    /// What proxy `proxy` answers as `access` says (the page, CSV,
+    /// metrics, admin form or 401); `payload` is the request body (the
+    /// admin form's POST). `None` when there is nothing to answer.
+    fn stats_reply(&mut self, proxy: usize, access: Access, payload: &[u8]) -> Option<Command> {
+        let frontend = proxy;
         if let Access::Post { allowed, scope } = &access {
-            let posted = self.admin_post(*allowed, head.payload);
+            let posted = self.admin_post(*allowed, payload);
             let uri = self
                 .config()?
                 .proxies

@@ -953,7 +953,12 @@ impl Exchange<'_> {
     ) -> String {
         let tw = outcome.queued_for.map(|d| d.as_nanos() / 1_000_000);
         let [connected, answered, total] = marks;
-        let response = answered.zip(connected).map(|(a, c)| a.saturating_sub(c));
+        let mut response = answered.zip(connected).map(|(a, c)| a.saturating_sub(c));
+        // The stats page is haproxy's own "server", there at once.
+        let mut connected = connected;
+        if outcome.stats {
+            (connected, response) = (Some(0), Some(0));
+        }
         // No backend chosen: haproxy names the frontend, and logs no
         // queue time (nor, when routing failed, a request time).
         let (backend, head_timers) = match outcome.backend {
@@ -974,7 +979,10 @@ impl Exchange<'_> {
             accept: accept_stamp(self.shared.clock.date(self.accepted)),
             frontend: self.shared.frontend_name.clone(),
             backend,
-            server: by.server.map(|s| s.to_string()),
+            server: match outcome.stats {
+                true => Some("<STATS>".to_owned()),
+                false => by.server.map(|s| s.to_string()),
+            },
             timers: [head_timers[0], head_timers[1], connected, response, total],
             status: outcome.status,
             bytes,

@@ -189,3 +189,41 @@ async fn map_and_acl_files_change_at_run_time() {
     );
     running.stop();
 }
+
+// Input: a stats frontend with `http-request deny` for every client but
+// 10.0.0.0/8, and a frontend whose backend holds `stats uri /stats`.
+// Output: as in haproxy, the frontend's rules run before its stats page
+// (loopback gets 403), and a backend's stats page answers requests
+// routed to it without reaching its server.
+#[tokio::test]
+async fn stats_pages_come_after_rules_and_live_in_backends_too() {
+    let a = Backend::start("a").await;
+    let (guarded, routed) = (free_port(), free_port());
+    let text = format!(
+        "{DEFAULTS}listen guarded\n    bind 127.0.0.1:{guarded}\n    http-request deny if !{{ src 10.0.0.0/8 }}\n    stats enable\n    stats uri /\nfrontend fe\n    bind 127.0.0.1:{routed}\n    default_backend be\nbackend be\n    stats enable\n    stats uri /stats\n    server a {}\n",
+        a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let by_name = |name: &str| {
+        running
+            .listeners
+            .iter()
+            .find(|(n, _)| n == name)
+            .expect("listener")
+            .1
+    };
+    assert_eq!(get(by_name("guarded"), "x", "/").await.0, 403);
+    let (status, page) = get(by_name("fe"), "x", "/stats;csv").await;
+    assert_eq!(status, 200);
+    assert!(page.starts_with("# pxname,svname,"), "{page}");
+    assert_eq!(
+        get(by_name("fe"), "x", "/other").await,
+        (200, "a".to_owned())
+    );
+    assert_eq!(
+        a.connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "only /other reached the server"
+    );
+    running.stop();
+}

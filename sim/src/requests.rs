@@ -563,6 +563,23 @@ impl World<'_> {
                         }
                     }
                 }
+                // The LB makes the stats page itself (its bytes are not
+                // modelled); it leaves as the flow's own answer.
+                Output::Stats { id, access, .. } => {
+                    let status = match access {
+                        haven_core::stats::Access::Unauthorized { .. } => 401,
+                        haven_core::stats::Access::Post { .. } => 303,
+                        _ => 200,
+                    };
+                    let page = haven_core::http_rules::Rendered {
+                        status,
+                        headers: Vec::new(),
+                        body: Vec::new(),
+                    };
+                    if let Some((flow, _)) = self.hosts[h].node.flow() {
+                        flow.handle_stats_page(now, id, page);
+                    }
+                }
             }
         }
     }

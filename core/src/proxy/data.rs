@@ -50,6 +50,7 @@ mod tests {
             queued_for: None,
             cookie: None,
             captured: None,
+            stats: false,
         }
     }
 

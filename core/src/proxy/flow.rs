@@ -5,7 +5,7 @@ use super::persist::{self, CookieFlags, Persistence};
 use super::rules::{self, Rewrite};
 use crate::balance::{Balancer, PickKey};
 use crate::config::haproxy::{Balance, HaproxyConfig, Mode, Proxy, RetryOn, Userlist};
-use crate::http_rules::{Answer, Edit, Names, ResponseDraft, Txn};
+use crate::http_rules::{Answer, Edit, Names, Rendered, ResponseDraft, Txn};
 use crate::route::{route, RequestHead};
 use crate::sample::Captured;
 use crate::sched::Timers;
@@ -54,6 +54,9 @@ pub struct Outcome {
     pub cookie: Option<CookieFlags>,
     /// What the transaction captured, when its frontend has slots.
     pub captured: Option<Box<Captured>>,
+    /// The stats page answered (logged as server `<STATS>`, connected
+    /// and answering at once).
+    pub stats: bool,
 }
 
 impl Outcome {
@@ -69,6 +72,7 @@ impl Outcome {
             queued_for: None,
             cookie: None,
             captured: None,
+            stats: false,
         }
     }
 
@@ -120,6 +124,18 @@ pub enum Output {
         generated: bool,
         /// What HTTP rules change in the response, or the reply they wrote.
         rewrite: Option<Box<Rewrite>>,
+    },
+    /// The request is for the stats page of proxy `proxy` (its rules
+    /// let it through): the driver answers as `access` says.
+    Stats {
+        /// The request.
+        id: StreamId,
+        /// The proxy whose `stats` settings answer.
+        proxy: usize,
+        /// What the page gives.
+        access: crate::stats::Access,
+        /// The request body, for the admin form's POST.
+        payload: Vec<u8>,
     },
 }
 
@@ -183,6 +199,7 @@ impl Stream {
             queued_for: self.queued_for,
             cookie: self.persist.as_ref().map(|p| p.flags),
             captured: self.captured(),
+            stats: false,
         }
     }
 }
@@ -240,7 +257,13 @@ pub struct Flow {
     pub(super) stick: RefCell<StickTables>,
     /// The config's `userlist` sections, shared with each transaction.
     userlists: Arc<[Userlist]>,
+    /// Stats page requests the driver is making the page for: where they
+    /// are (frontend, backend) and their transaction.
+    stats_pages: FxHashMap<StreamId, StatsWait>,
 }
+
+/// A stats page request waiting for its page.
+type StatsWait = ((usize, Option<usize>), Option<Box<Txn>>);
 
 /// haproxy's default `timeout connect` when none is set (none: wait forever; we cap).
 const DEFAULT_CONNECT: Duration = Duration::from_secs(5);
@@ -293,6 +316,7 @@ impl Flow {
             backends,
             streams: FxHashMap::default(),
             out: VecDeque::new(),
+            stats_pages: FxHashMap::default(),
             stick: RefCell::new(StickTables::new(&cfg.proxies)),
             userlists: cfg.userlists.clone().into(),
         }
@@ -329,6 +353,11 @@ impl Flow {
             self.answer(now, id, frontend, None, txn, answer);
             return Forward::default();
         }
+        let access = stats_access(&self.proxies, (frontend, None), txn.as_deref(), head);
+        if access != crate::stats::Access::Pass {
+            self.stats_request(id, (frontend, None), txn, access, head);
+            return Forward::default();
+        }
         let backend = if fe.kind.is_backend()
             && fe.switching_rules.is_empty()
             && fe.default_backend.is_none()
@@ -358,6 +387,15 @@ impl Flow {
                 self.answer(now, id, frontend, Some(backend), txn, answer);
                 return Forward::default();
             }
+        }
+        let at = (frontend, Some(backend));
+        let access = match backend == frontend {
+            true => crate::stats::Access::Pass,
+            false => stats_access(&self.proxies, at, txn.as_deref(), head),
+        };
+        if access != crate::stats::Access::Pass {
+            self.stats_request(id, at, txn, access, head);
+            return Forward::default();
         }
         let mut edits = Vec::new();
         let mut persist = None;
@@ -430,6 +468,50 @@ impl Flow {
         Forward { edits, unique_id }
     }
 
+    /// Request `id` is for a stats page: the driver is told to make it,
+    /// and hands it back to [`Flow::handle_stats_page`].
+    fn stats_request(
+        &mut self,
+        id: StreamId,
+        at: (usize, Option<usize>),
+        txn: Option<Box<Txn>>,
+        access: crate::stats::Access,
+        head: &RequestHead<'_>,
+    ) {
+        let proxy = at.1.unwrap_or(at.0);
+        let payload = match access {
+            crate::stats::Access::Post { .. } => head.payload.to_vec(),
+            _ => Vec::new(),
+        };
+        self.stats_pages.insert(id, (at, txn));
+        self.out.push_back(Output::Stats {
+            id,
+            proxy,
+            access,
+            payload,
+        });
+    }
+
+    /// The driver made the stats page `page` for request `id`: it goes
+    /// out as haproxy's own answer (`LR`), through `http-after-response`.
+    pub fn handle_stats_page(&mut self, now: Instant, id: StreamId, page: Rendered) {
+        let Some(((frontend, backend), txn)) = self.stats_pages.remove(&id) else {
+            return;
+        };
+        // The proxy whose page it is counts as the backend.
+        let backend = backend.or(Some(frontend));
+        let answer = Answer {
+            status: page.status,
+            termination: "LR",
+            reply: Some(page),
+            headers: Vec::new(),
+        };
+        self.answer(now, id, frontend, backend, txn, answer);
+        if let Some(Output::Finish { outcome, .. }) = self.out.back_mut() {
+            outcome.stats = true;
+        }
+    }
+
     /// Request `id` is answered by a rule, before any server.
     fn answer(
         &mut self,
@@ -447,12 +529,21 @@ impl Flow {
             release_tracked(&self.stick, t);
         }
         // A rejected request gets no answer for rules to change.
-        let rewrite = txn.filter(|_| status != 0).and_then(|mut t| {
-            let at = (frontend, backend, None);
-            let rewrite = rules::after_answer(&self.proxies, at, &mut t, answer);
-            captured = (!t.captured.is_empty()).then(|| Box::new(t.captured));
-            rewrite
-        });
+        let rewrite = match txn.filter(|_| status != 0) {
+            Some(mut t) => {
+                let at = (frontend, backend, None);
+                let rewrite = rules::after_answer(&self.proxies, at, &mut t, answer);
+                captured = (!t.captured.is_empty()).then(|| Box::new(t.captured));
+                rewrite
+            }
+            // No rule to run: a reply made for the request goes as made.
+            None => answer.reply.map(|reply| {
+                Box::new(Rewrite {
+                    reply: Some(reply),
+                    ..Rewrite::default()
+                })
+            }),
+        };
         let outcome = Outcome {
             captured,
             ..Outcome::without_server(status, termination, backend)
@@ -835,6 +926,7 @@ impl Flow {
                         queued_for: Some(now.saturating_duration_since(since)),
                         cookie: s.persist.as_ref().map(|p| p.flags),
                         captured,
+                        stats: false,
                     };
                     self.out.push_back(Output::Finish {
                         id,
@@ -1024,6 +1116,7 @@ impl Flow {
             queued_for: None,
             cookie: s.persist.as_ref().map(|p| p.flags),
             captured,
+            stats: false,
         };
         self.out.push_back(Output::Finish {
             id,
@@ -1136,4 +1229,26 @@ fn preferred_server(be: &Proxy, backend: usize, kept: Option<(usize, usize)>) ->
     );
     let (b, server) = kept?;
     (be.options.prefer_last_server && !hashed && b == backend).then_some(server)
+}
+
+/// What the stats page of the proxy a request has reached (`backend`,
+/// else `frontend`) gives it, the request as that proxy's rules left it;
+/// `Pass` when it is not a stats request.
+fn stats_access(
+    proxies: &[Proxy],
+    (frontend, backend): (usize, Option<usize>),
+    txn: Option<&Txn>,
+    head: &RequestHead<'_>,
+) -> crate::stats::Access {
+    let p = &proxies[backend.unwrap_or(frontend)];
+    if p.stats.is_none() {
+        return crate::stats::Access::Pass;
+    }
+    match txn {
+        Some(t) => {
+            let names = rules::names(proxies, frontend, backend, None);
+            t.with_view(names, None, |req| crate::stats::page(p, req))
+        }
+        None => crate::stats::page(p, head),
+    }
 }

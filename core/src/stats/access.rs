@@ -38,10 +38,17 @@ pub enum Access {
     },
 }
 
-/// Decides for `req` on `proxy`. As in haproxy, `http-request` rules
-/// (the exporter) come before the stats page, and any URI starting with
-/// the stats URI is a stats request.
+/// Decides for `req` on `proxy`: [`intercept`], then [`page`].
 pub fn access(proxy: &Proxy, req: &RequestHead<'_>) -> Access {
+    match intercept(proxy, req) {
+        Access::Pass => page(proxy, req),
+        other => other,
+    }
+}
+
+/// What is answered before any rule: the `monitor-uri`, and the
+/// Prometheus exporter.
+pub fn intercept(proxy: &Proxy, req: &RequestHead<'_>) -> Access {
     if proxy
         .monitor_uri
         .as_deref()
@@ -56,6 +63,13 @@ pub fn access(proxy: &Proxy, req: &RequestHead<'_>) -> Access {
     if exporter {
         return Access::Prometheus;
     }
+    Access::Pass
+}
+
+/// The stats page, as haproxy decides it once `proxy`'s `http-request`
+/// rules have run: any URI starting with the stats URI is a stats
+/// request, answered as `stats auth` and `stats admin` say.
+pub fn page(proxy: &Proxy, req: &RequestHead<'_>) -> Access {
     let Some(stats) = &proxy.stats else {
         return Access::Pass;
     };

@@ -15,7 +15,7 @@ mod prometheus;
 mod servers_state;
 mod vrrp;
 
-pub use access::{access, Access};
+pub use access::{access, intercept, page, Access};
 pub use admin::{proxy_id, read_post, redirect, AdminPost, Posted};
 pub use cli::{parse_cli, split_commands, unknown_reply, CliCommand, CLI_HELP, PERMISSION_DENIED};
 pub use csv::{csv, Sources};
