@@ -67,28 +67,30 @@ impl Cli {
     }
 }
 
-/// Serves the runtime API on a unix `listener`; at `stats maxconn`
-/// connections, accepts no more until one closes, as haproxy does.
+/// Serves the runtime API on a unix `listener`.
 pub(crate) async fn serve(listener: UnixListener, cli: Cli) {
-    loop {
-        let Ok(permit) = Arc::clone(&cli.slots).acquire_owned().await else {
-            return;
-        };
-        let Ok((stream, _)) = listener.accept().await else {
-            return;
-        };
-        tokio::spawn(converse(stream, cli.clone(), permit));
-    }
+    serve_each(|| async { listener.accept().await.map(|(s, _)| s) }, cli).await;
 }
 
 /// Serves the runtime API on a TCP `listener` (`stats socket
 /// ipv4@ADDR:PORT`).
 pub(crate) async fn serve_tcp(listener: TcpListener, cli: Cli) {
+    serve_each(|| async { listener.accept().await.map(|(s, _)| s) }, cli).await;
+}
+
+/// Serves each connection `accept` gives; at `stats maxconn` connections,
+/// accepts no more until one closes, as haproxy does.
+async fn serve_each<S, F, A>(mut accept: F, cli: Cli)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: FnMut() -> A,
+    A: std::future::Future<Output = std::io::Result<S>>,
+{
     loop {
         let Ok(permit) = Arc::clone(&cli.slots).acquire_owned().await else {
             return;
         };
-        let Ok((stream, _)) = listener.accept().await else {
+        let Ok(stream) = accept().await else {
             return;
         };
         tokio::spawn(converse(stream, cli.clone(), permit));

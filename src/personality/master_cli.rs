@@ -102,19 +102,29 @@ pub(crate) async fn serve(address: &str, requests: mpsc::UnboundedSender<Request
 /// Serves each connection `listener` accepts.
 fn accept_tcp(listener: TcpListener, requests: mpsc::UnboundedSender<Request>) {
     tokio::spawn(async move {
-        while let Ok((conn, _)) = listener.accept().await {
-            tokio::spawn(session(conn, requests.clone()));
-        }
+        let accept = || async { listener.accept().await.map(|(c, _)| c) };
+        serve_each(accept, requests).await;
     });
 }
 
 /// Serves each connection `listener` accepts.
 fn accept_unix(listener: UnixListener, requests: mpsc::UnboundedSender<Request>) {
     tokio::spawn(async move {
-        while let Ok((conn, _)) = listener.accept().await {
-            tokio::spawn(session(conn, requests.clone()));
-        }
+        let accept = || async { listener.accept().await.map(|(c, _)| c) };
+        serve_each(accept, requests).await;
     });
+}
+
+/// A session for each connection `accept` gives, until it fails.
+async fn serve_each<S, F, A>(mut accept: F, requests: mpsc::UnboundedSender<Request>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: FnMut() -> A,
+    A: std::future::Future<Output = std::io::Result<S>>,
+{
+    while let Ok(conn) = accept().await {
+        tokio::spawn(session(conn, requests.clone()));
+    }
 }
 
 /// One connection: a line of commands, their answers, close.

@@ -537,13 +537,16 @@ impl Checks {
         {
             m.dns = true;
         }
-        let check = self
-            .checks
-            .iter()
-            .position(|c| c.backend == backend && c.server == server);
-        if let Some(id) = check {
+        if let Some(id) = self.check_of(backend, server) {
             timers.cancel(Timer::Check(id));
         }
+    }
+
+    /// The check of server `server` of `backend`, if it is checked.
+    fn check_of(&self, backend: usize, server: usize) -> Option<CheckId> {
+        self.checks
+            .iter()
+            .position(|c| c.backend == backend && c.server == server)
     }
 
     fn maintain(
@@ -568,11 +571,7 @@ impl Checks {
         }
         let had_any = self.roster.usable_count(backend) > 0;
         self.roster.maint[backend][server] = next;
-        let check = self
-            .checks
-            .iter()
-            .position(|c| c.backend == backend && c.server == server);
-        if let Some(id) = check {
+        if let Some(id) = self.check_of(backend, server) {
             timers.cancel(Timer::Check(id));
             timers.cancel(Timer::ProbeDeadline(id));
             let c = &mut self.checks[id];
