@@ -27,6 +27,10 @@ struct Bench {
     log: Vec<(Instant, String)>,
     probes: Vec<(Instant, usize)>,
     states: Vec<(Instant, usize, bool)>,
+    /// What the agents answer.
+    agent_line: Option<&'static str>,
+    /// What the agents said, for the flow.
+    said: Vec<haven_core::health::AgentSays>,
 }
 
 fn ms(v: u64) -> Instant {
@@ -48,6 +52,8 @@ impl Bench {
             log: Vec::new(),
             probes: Vec::new(),
             states: Vec::new(),
+            agent_line: None,
+            said: Vec::new(),
         };
         b.checks.start(Instant::ZERO, &mut b.sched);
         b.drain();
@@ -103,6 +109,12 @@ impl Bench {
                 Output::ServerState { server, up, .. } => self.states.push((self.now, server, up)),
                 Output::Log(r) => self.log.push((self.now, r.text())),
                 Output::AbortProbe { .. } => {}
+                Output::StartAgent { id, .. } => {
+                    let line = self.agent_line.map(str::to_owned);
+                    self.checks
+                        .handle_agent(self.now, id, line, &mut self.sched);
+                }
+                Output::AgentSays { says, .. } => self.said.push(says),
             }
         }
     }
@@ -291,4 +303,31 @@ fn maintenance_suspends_checks_and_is_logged() {
             "Server be/s1 is UP/READY (leaving forced maintenance).",
         ]
     );
+}
+
+// Input: a server with an agent check only (`agent-inter 100ms`,
+// `option log-health-checks`), whose agent answers `75%,maxconn:30,maint,
+// down`, as in haproxy's agent-check reg-test.
+// Output: haproxy 2.6.12's lines in its order (maintenance, no server
+// left, the agent check's own line), the server down, and the weight and
+// limit handed to the flow.
+#[test]
+fn an_agent_line_sets_maintenance_health_weight_and_limit() {
+    let mut b = Bench::new("defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nbackend be1\n  option log-health-checks\n  server srv 127.0.0.1:80 weight 100 agent-check agent-port 9 agent-inter 100ms\n");
+    b.agent_line = Some("75%,maxconn:30,maint,down\n");
+    b.run_until(ms(0));
+    let lines: Vec<&str> = b.log.iter().map(|(_, l)| l.as_str()).collect();
+    assert_eq!(
+        lines,
+        [
+            "Server be1/srv is going DOWN for maintenance. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.",
+            "backend be1 has no server available!",
+            "Agent check for server be1/srv failed, reason: Layer7 wrong status, code: 0, info: \"via agent : down\", check duration: 0ms, status: 0/1 DOWN.",
+        ]
+    );
+    assert_eq!(b.states, [(ms(0), 0, false)]);
+    assert_eq!(b.said[0].weight, Some(75));
+    assert_eq!(b.said[0].maxconn, Some(30));
+    b.run_until(ms(250));
+    assert_eq!(b.said.len(), 3, "every agent-inter");
 }

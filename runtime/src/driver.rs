@@ -19,6 +19,7 @@ use haven_core::log::haproxy::MaintCause;
 use haven_core::node::Node;
 use haven_core::proxy::{
     self, AdminAction, Forward, Outcome, ReusePolicy, Rewrite, ServerFailure, StreamId,
+    WeightChange,
 };
 use haven_core::route::{self, Admission, RequestHead};
 use haven_core::stats::{self, Access, CliCommand, Counters, Posted, Sources};
@@ -63,6 +64,8 @@ pub(crate) enum Event {
     Probe(CheckId, ProbeEvent),
     /// What a DNS answer (or its absence) changed for a server.
     Dns(haven_core::dns::Change),
+    /// Agent `n`'s line (`None`: none came).
+    Agent(usize, Option<String>),
     /// Stop once no request is in progress (reload, graceful stop).
     Drain,
     /// A runtime API command line, and where its answer goes.
@@ -445,6 +448,11 @@ impl Driver {
                 }
             }
             Event::Dns(change) => self.dns_change(now, change),
+            Event::Agent(n, reply) => {
+                if let Some((checks, mut t)) = self.node.checks() {
+                    checks.handle_agent(now, n, reply, &mut t);
+                }
+            }
         }
     }
 
@@ -554,6 +562,40 @@ impl Driver {
             } => {
                 let now = self.clock.now();
                 self.with_flow(|f, t| f.handle_server_state(now, backend, server, up, t));
+            }
+            health::Output::StartAgent {
+                id,
+                backend,
+                server,
+                addr,
+                port,
+                send,
+                timeout,
+            } => {
+                let ip = addr.or_else(|| self.server_addr(backend, server).map(|a| a.ip()));
+                if let Some(ip) = ip {
+                    let to = SocketAddr::new(ip, port);
+                    let timeout = std::time::Duration::from_nanos(timeout.as_nanos());
+                    tokio::spawn(probe::agent(id, to, send, timeout, self.events.clone()));
+                }
+            }
+            health::Output::AgentSays {
+                backend,
+                server,
+                says,
+            } => {
+                let now = self.clock.now();
+                self.with_flow(|f, t| {
+                    if let Some(p) = says.weight {
+                        f.set_weight(backend, server, WeightChange::Percent(p));
+                    }
+                    if let Some(n) = says.maxconn {
+                        f.set_maxconn(backend, server, n);
+                    }
+                    if let Some(action) = says.admin {
+                        f.set_admin(now, backend, server, action, t);
+                    }
+                });
             }
             health::Output::Log(record) => {
                 let proxy = self

@@ -247,7 +247,10 @@ fn destination(address: &str) -> Result<Destination, String> {
     if host.contains('@') {
         return Err("only UDP, unix datagram, stdout and stderr targets are supported".into());
     }
+    // haproxy's defaults: any address (an empty host), port 514.
     let with_port = |h: &str| match h.rsplit_once(':') {
+        Some(("", "")) => "0.0.0.0:514".to_owned(),
+        Some(("", port)) if port.parse::<u16>().is_ok() => format!("0.0.0.0:{port}"),
         Some((_, port)) if port.parse::<u16>().is_ok() && !h.ends_with(']') => h.to_owned(),
         _ => format!("{h}:514"),
     };
@@ -272,6 +275,11 @@ mod tests {
         let udp = |s: &str| Destination::Udp(s.parse().expect("address"));
         assert_eq!(destination("127.0.0.1"), Ok(udp("127.0.0.1:514")));
         assert_eq!(destination("127.0.0.1:5514"), Ok(udp("127.0.0.1:5514")));
+        assert_eq!(
+            destination(":"),
+            Ok(udp("0.0.0.0:514")),
+            "an unset host and port"
+        );
         assert_eq!(destination("udp@127.0.0.1:99"), Ok(udp("127.0.0.1:99")));
         assert_eq!(destination("::1"), Ok(udp("[::1]:514")));
         assert_eq!(

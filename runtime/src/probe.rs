@@ -193,3 +193,35 @@ mod tests {
         assert_eq!(parse_response(b"SMTP 220 hi\r\n\r\n"), ProbeEvent::Invalid);
     }
 }
+
+/// Asks the agent at `to` for its line: connects, sends `send`, reads up
+/// to a newline (or the close), all within `timeout`; reports it as agent
+/// `n`'s answer (`None` when nothing came).
+pub(crate) async fn agent(
+    n: usize,
+    to: SocketAddr,
+    send: Option<String>,
+    timeout: std::time::Duration,
+    events: UnboundedSender<Event>,
+) {
+    let ask = async {
+        let mut stream = TcpStream::connect(to).await.ok()?;
+        if let Some(text) = &send {
+            stream.write_all(text.as_bytes()).await.ok()?;
+        }
+        let mut line = Vec::new();
+        let mut chunk = [0u8; 512];
+        while !line.contains(&b'\n') && line.len() < AGENT_LINE {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(k) => line.extend_from_slice(&chunk[..k]),
+            }
+        }
+        (!line.is_empty()).then(|| String::from_utf8_lossy(&line).into_owned())
+    };
+    let reply = tokio::time::timeout(timeout, ask).await.ok().flatten();
+    let _ = events.send(Event::Agent(n, reply));
+}
+
+/// The longest agent line read.
+const AGENT_LINE: usize = 1024;

@@ -120,3 +120,72 @@ async fn source_chooses_where_server_connections_come_from() {
     assert_eq!(from_client("/other").await, "127.0.0.9");
     running.stop();
 }
+
+/// An agent on loopback answering every connection with the line `reply`
+/// holds (changeable); its port.
+async fn agent(reply: std::sync::Arc<std::sync::Mutex<&'static str>>) -> u16 {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let line = format!("{}\n", *reply.lock().expect("reply"));
+            let _ = s.write_all(line.as_bytes()).await;
+        }
+    });
+    port
+}
+
+// Input: two servers; `a` has `agent-check` with `agent-inter 50ms`; its
+// agent says `down`, then `up 50%`.
+// Output: while down, every request goes to `b`; once up again at half
+// weight, `a` serves again, with weight 50 (of 100) in the stats.
+#[tokio::test]
+async fn an_agent_sets_a_servers_health_and_weight() {
+    let (a, b) = (Backend::start("a").await, Backend::start("b").await);
+    let reply = std::sync::Arc::new(std::sync::Mutex::new("down"));
+    let port = agent(std::sync::Arc::clone(&reply)).await;
+    let fe = free_port();
+    let text = format!(
+        "{DEFAULTS}listen f\n    bind 127.0.0.1:{fe}\n    server a {} weight 100 agent-check agent-port {port} agent-inter 50ms\n    server b {} weight 100\n    stats enable\n    stats uri /stats\n",
+        a.addr, b.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let until = |what: &'static str, want: fn(&str) -> bool| async move {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let (_, csv) = get(fe, "x", "/stats;csv").await;
+            let row = csv
+                .lines()
+                .find(|l| l.starts_with("f,a,"))
+                .unwrap_or("")
+                .to_owned();
+            if want(&row) {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{what}: {row}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    until("a down", |row| row.contains(",DOWN (agent),")).await;
+    for _ in 0..4 {
+        assert_eq!(get(fe, "x", "/").await, (200, "b".to_owned()));
+    }
+    *reply.lock().expect("reply") = "up 50%";
+    until("a up at 50", |row| row.contains(",no check,50,")).await;
+    let answers: Vec<String> = six_answers(fe).await;
+    assert!(answers.iter().any(|s| s == "a"), "{answers:?}");
+    running.stop();
+}
+
+/// The servers that answered six requests in a row.
+async fn six_answers(fe: SocketAddr) -> Vec<String> {
+    let mut out = Vec::new();
+    for _ in 0..6 {
+        out.push(get(fe, "x", "/").await.1);
+    }
+    out
+}

@@ -600,7 +600,11 @@ impl<'a> World<'a> {
                         flow.handle_server_state(now, backend, server, up, &mut t);
                     }
                 }
-                health::Output::AbortProbe { .. } => {}
+                // The simulated servers run no agent: nothing answers, so
+                // nothing changes (as with an agent that is down).
+                health::Output::AbortProbe { .. }
+                | health::Output::StartAgent { .. }
+                | health::Output::AgentSays { .. } => {}
             }
         }
         self.drain_flow(h);

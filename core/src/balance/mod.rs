@@ -226,6 +226,18 @@ impl Balancer {
             .is_some_and(|m| m.usable && m.uweight > 0)
     }
 
+    /// Server `i`'s `maxconn` as the balancer applies it.
+    pub fn maxconn(&self, i: usize) -> Option<u32> {
+        self.members.get(i).and_then(|m| m.maxconn)
+    }
+
+    /// Sets server `i`'s `maxconn` (an agent's `maxconn:N`; 0: none).
+    pub fn set_maxconn(&mut self, i: usize, maxconn: u32) {
+        if let Some(m) = self.members.get_mut(i) {
+            m.maxconn = (maxconn > 0).then_some(maxconn);
+        }
+    }
+
     /// True when server `i` has no free connection slot.
     pub fn is_full(&self, i: usize) -> bool {
         member_full(&self.members[i], self.load(), self.fullconn)

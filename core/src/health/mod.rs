@@ -7,17 +7,20 @@
 //! [`Output::StartProbe`], the driver reports what happened with
 //! [`Checks::handle_probe`], and the deadlines are core's timers.
 
+pub mod agent;
 mod counter;
 pub mod script;
 mod status;
 mod tally;
 
+pub use agent::{read_reply, AgentSays};
 pub use counter::Counter;
 pub use status::{CheckResult, CheckStatus};
 pub use tally::CheckTally;
 
 use crate::config::haproxy::{ExpectRule, HaproxyConfig, HttpCheck, Proxy};
 use crate::log::haproxy::{Census, CheckReason, MaintCause, Record};
+use crate::proxy::AdminAction;
 use crate::sched::Timers;
 use crate::time::{Duration, Instant};
 use rand_core::RngCore;
@@ -38,6 +41,8 @@ pub enum Timer {
     Check(CheckId),
     /// The running probe's current deadline (connect, then response).
     ProbeDeadline(CheckId),
+    /// The next check of agent `n`.
+    Agent(usize),
 }
 
 /// What a probe looks like.
@@ -121,6 +126,35 @@ pub enum Output {
     },
     /// A log line.
     Log(Record),
+    /// Ask agent `id` (of server `server` of `backend`) at `addr:port`
+    /// (the server's address when `None`), sending `send`, waiting up to
+    /// `timeout` for its line.
+    StartAgent {
+        /// The agent.
+        id: usize,
+        /// Backend index.
+        backend: usize,
+        /// Server index.
+        server: usize,
+        /// `agent-addr`.
+        addr: Option<std::net::IpAddr>,
+        /// `agent-port`.
+        port: u16,
+        /// `agent-send`.
+        send: Option<String>,
+        /// How long the agent may take.
+        timeout: Duration,
+    },
+    /// What an agent said of a server's weight, limit and administrative
+    /// state, for the flow (health and logs are done here).
+    AgentSays {
+        /// Backend index.
+        backend: usize,
+        /// Server index.
+        server: usize,
+        /// What it said.
+        says: AgentSays,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,10 +222,24 @@ impl Maint {
     }
 }
 
+/// One server's agent check.
+#[derive(Debug, Clone)]
+struct Agent {
+    backend: usize,
+    server: usize,
+    inter: Duration,
+    port: u16,
+    addr: Option<std::net::IpAddr>,
+    send: Option<String>,
+    timeout: Duration,
+    log_health_checks: bool,
+}
+
 /// Every health check of one haproxy process.
 #[derive(Debug)]
 pub struct Checks {
     checks: Vec<Check>,
+    agents: Vec<Agent>,
     roster: Roster,
     spread_pct: u32,
     max_spread: Option<Duration>,
@@ -202,6 +250,7 @@ impl Checks {
     /// The checks of every `check` server of `cfg`, in config order.
     pub fn new(cfg: &HaproxyConfig) -> Self {
         let mut checks = Vec::new();
+        let mut agents = Vec::new();
         let mut roster = Roster::default();
         for (b, px) in cfg.proxies.iter().enumerate() {
             roster
@@ -212,6 +261,22 @@ impl Checks {
             roster.maint.push(vec![Maint::default(); px.servers.len()]);
             if !px.kind.is_backend() {
                 continue;
+            }
+            for (i, s) in px.servers.iter().enumerate().filter(|(_, s)| !s.disabled) {
+                let (true, Some(port)) = (s.agent.enabled, s.agent.port) else {
+                    continue;
+                };
+                let inter = s.agent.inter.unwrap_or(s.inter);
+                agents.push(Agent {
+                    backend: b,
+                    server: i,
+                    inter,
+                    port,
+                    addr: s.agent.addr,
+                    send: s.agent.send.clone(),
+                    timeout: px.timeouts.check.unwrap_or(inter),
+                    log_health_checks: px.options.log_health_checks,
+                });
             }
             for (i, s) in px
                 .servers
@@ -247,6 +312,7 @@ impl Checks {
         }
         Self {
             checks,
+            agents,
             roster,
             spread_pct: cfg.global.spread_checks,
             max_spread: cfg.global.max_spread_checks,
@@ -283,6 +349,9 @@ impl Checks {
             let offset_ms = m.as_millis() * pos as u64 / nbcheck;
             timers.arm(Timer::Check(pos), now + Duration::from_millis(offset_ms));
         }
+        for n in 0..self.agents.len() {
+            timers.arm(Timer::Agent(n), now);
+        }
     }
 
     /// A timer of ours fired.
@@ -295,6 +364,19 @@ impl Checks {
     ) {
         match timer {
             Timer::Check(id) => self.launch(now, id, timers),
+            Timer::Agent(n) => {
+                let Some(a) = self.agents.get(n) else { return };
+                self.out.push_back(Output::StartAgent {
+                    id: n,
+                    backend: a.backend,
+                    server: a.server,
+                    addr: a.addr,
+                    port: a.port,
+                    send: a.send.clone(),
+                    timeout: a.timeout,
+                });
+                timers.arm(Timer::Agent(n), now + a.inter);
+            }
             Timer::ProbeDeadline(id) => {
                 let status = match self.checks[id].phase {
                     Phase::Connecting { started } => Some((started, CheckStatus::L4Tout)),
@@ -462,6 +544,7 @@ impl Checks {
         let new_status = c.last.as_ref().map(|l| l.status) != Some(result.status);
         if c.log_health_checks && (c.counter != before || new_status) {
             self.out.push_back(Output::Log(Record::HealthCheck {
+                agent: false,
                 backend: c.backend_name.clone(),
                 server: c.server_name.clone(),
                 backup: c.backup,
@@ -520,6 +603,80 @@ impl Checks {
     ) {
         let on = matches!(cause, MaintCause::DnsLost(_));
         self.maintain(now, (backend, server), cause, on, timers);
+    }
+
+    /// Agent `n` answered `reply` (`None`: no line came): its weight,
+    /// limit and administrative words go to the flow, its maintenance and
+    /// health words take effect here, logged as haproxy logs them.
+    pub fn handle_agent(
+        &mut self,
+        now: Instant,
+        n: usize,
+        reply: Option<String>,
+        timers: &mut dyn Timers<Timer>,
+    ) {
+        let Some(a) = self.agents.get(n).cloned() else {
+            return;
+        };
+        let Some(reply) = reply else {
+            return;
+        };
+        let says = read_reply(&reply);
+        let at = (a.backend, a.server);
+        match says.admin {
+            Some(AdminAction::Maint) => self.maintain(now, at, MaintCause::Forced, true, timers),
+            Some(AdminAction::Ready) => self.maintain(now, at, MaintCause::Forced, false, timers),
+            _ => {}
+        }
+        if let Some((up, word)) = &says.health {
+            let reason = CheckReason {
+                description: if *up {
+                    "Layer7 check passed"
+                } else {
+                    "Layer7 wrong status"
+                },
+                code: Some(0),
+                info: Some(format!("via agent : {word}")),
+                duration_ms: 0,
+            };
+            self.agent_health(at, *up, &reason);
+            if a.log_health_checks {
+                let (backend, servers) = &self.roster.names[a.backend];
+                let record = Record::HealthCheck {
+                    agent: true,
+                    backend: backend.clone(),
+                    server: servers[a.server].clone(),
+                    backup: self.roster.backends[a.backend][a.server].1,
+                    passed: *up,
+                    reason,
+                    status: if *up { "1/1 UP" } else { "0/1 DOWN" }.to_owned(),
+                };
+                self.out.push_back(Output::Log(record));
+            }
+        }
+        self.out.push_back(Output::AgentSays {
+            backend: a.backend,
+            server: a.server,
+            says,
+        });
+    }
+
+    /// An agent says server `at` is up or down: a change is logged as a
+    /// check's, unless the server is in maintenance (then it only counts).
+    fn agent_health(&mut self, (backend, server): (usize, usize), up: bool, reason: &CheckReason) {
+        if self.roster.backends[backend][server].0 == up {
+            return;
+        }
+        if self.roster.maint[backend][server].any() {
+            self.roster.backends[backend][server].0 = up;
+            self.out.push_back(Output::ServerState {
+                backend,
+                server,
+                up,
+            });
+            return;
+        }
+        self.transition(backend, server, up, Some(reason.clone()));
     }
 
     /// Server `server` of `backend` starts without an address (`init-addr
@@ -627,18 +784,15 @@ impl Checks {
         let had_any = self.roster.usable_count(backend) > 0;
         self.roster.backends[backend][server].0 = up;
         let (active, backup) = self.roster.counts(backend);
-        let c = self
-            .checks
-            .iter()
-            .find(|c| c.backend == backend && c.server == server)
-            .expect("transition of a checked server");
         let census = Census {
             active,
             backup,
             running_on_backup: active == 0 && backup > 0,
             ..Census::default()
         };
-        let (b, s, bk) = (c.backend_name.clone(), c.server_name.clone(), c.backup);
+        let (name, servers) = &self.roster.names[backend];
+        let (b, s) = (name.clone(), servers[server].clone());
+        let bk = self.roster.backends[backend][server].1;
         self.out.push_back(Output::ServerState {
             backend,
             server,

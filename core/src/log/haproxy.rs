@@ -69,6 +69,8 @@ pub enum Record {
     },
     /// `option log-health-checks`: a check changed the health counter.
     HealthCheck {
+        /// An agent check's (`Agent check for ...`).
+        agent: bool,
         backend: String,
         server: String,
         backup: bool,
@@ -194,6 +196,7 @@ impl fmt::Display for Record {
                 )
             }
             Self::HealthCheck {
+                agent,
                 backend,
                 server,
                 backup,
@@ -202,7 +205,8 @@ impl fmt::Display for Record {
                 status,
             } => write!(
                 f,
-                "Health check for {}server {backend}/{server} {}, {reason}, status: {status}.",
+                "{} check for {}server {backend}/{server} {}, {reason}, status: {status}.",
+                if *agent { "Agent" } else { "Health" },
                 if *backup { "backup " } else { "" },
                 if *passed { "succeeded" } else { "failed" }
             ),
@@ -322,6 +326,7 @@ mod tests {
         };
         assert_eq!(on_backup.text(), "Server bk/a is DOWN, reason: Layer4 connection problem, info: \"Connection refused\", check duration: 0ms. 0 active and 2 backup servers left. Running on backup. 0 sessions active, 0 requeued, 0 remaining in queue.");
         let hc = Record::HealthCheck {
+            agent: false,
             backend: "www".into(),
             server: "e500".into(),
             backup: false,

@@ -70,6 +70,18 @@ impl Flow {
         self.update_server(now, backend, server, timers, |b| &mut b.resolving, on);
     }
 
+    /// Sets a server's connection limit (an agent's `maxconn:N`).
+    pub fn set_maxconn(&mut self, backend: usize, server: usize, maxconn: u32) {
+        if let Some(b) = self.backends.get_mut(&backend) {
+            b.balancer.set_maxconn(server, maxconn);
+        }
+    }
+
+    /// A server's connection limit as applied now.
+    pub fn maxconn(&self, backend: usize, server: usize) -> Option<u32> {
+        self.backends.get(&backend)?.balancer.maxconn(server)
+    }
+
     /// Sets a server's user weight; a percentage is of its configured
     /// weight, rounded down, at most 256.
     pub fn set_weight(&mut self, backend: usize, server: usize, change: WeightChange) {

@@ -358,6 +358,8 @@ fn server_rows(s: &Sources<'_>, p: &Proxy, b: usize) -> Vec<Row> {
             _ if s.flow.in_maintenance(b, i) => "MAINT".to_owned(),
             _ if s.flow.draining(b, i) && s.flow.is_up(b, i) => "DRAIN".to_owned(),
             Some((counter, _)) => counter.stats_status(),
+            // Unchecked but down: its agent said so.
+            None if !s.flow.is_up(b, i) => "DOWN (agent)".to_owned(),
             None => "no check".to_owned(),
         };
         r.insert("status", status);
@@ -368,7 +370,7 @@ fn server_rows(s: &Sources<'_>, p: &Proxy, b: usize) -> Vec<Row> {
         r.insert("lastchg", since.as_secs().to_string());
         r.insert("act", u8::from(!srv.backup).to_string());
         r.insert("bck", u8::from(srv.backup).to_string());
-        if let Some(limit) = srv.maxconn {
+        if let Some(limit) = s.flow.maxconn(b, i).or(srv.maxconn) {
             r.insert("slim", limit.to_string());
         }
         if let Some(id) = s.checks.id_of(b, i) {

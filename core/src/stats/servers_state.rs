@@ -102,8 +102,10 @@ fn server_line(s: &Sources<'_>, b: usize, p: &Proxy, i: usize) -> String {
         _ => "0".to_owned(),
     };
     let since = s.now.saturating_duration_since(s.flow.last_change(b, i));
+    let agent_addr = srv.agent.addr.map_or("-".to_owned(), |a| a.to_string());
+    let agent_port = srv.agent.port.filter(|_| srv.agent.enabled).unwrap_or(0);
     format!(
-        "{} {} {} {} {addr} {op} {admin} {} {} {} {} {result} {health} {check_state} 0 0 0 {fqdn} {port} - 0 {} - - 0",
+        "{} {} {} {} {addr} {op} {admin} {} {} {} {} {result} {health} {check_state} 0 0 0 {fqdn} {port} - 0 {} - {agent_addr} {agent_port}",
         b + 2,
         p.name,
         i + 1,

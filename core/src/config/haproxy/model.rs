@@ -462,6 +462,21 @@ pub enum ServerAddr {
     Host(String),
 }
 
+/// A server's agent check settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AgentCheck {
+    /// `agent-check`: on.
+    pub enabled: bool,
+    /// `agent-port`: required for the check to run.
+    pub port: Option<u16>,
+    /// `agent-addr`: the agent's address (default: the server's).
+    pub addr: Option<IpAddr>,
+    /// `agent-send`: what is sent once connected.
+    pub send: Option<String>,
+    /// `agent-inter`: how often (default: the server's `inter`).
+    pub inter: Option<Duration>,
+}
+
 /// A server's port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -487,6 +502,9 @@ pub struct Server {
     pub weight: u32,
     /// `check`: health checks on.
     pub check: bool,
+    /// The agent check (`agent-check`, `agent-port`, `agent-addr`,
+    /// `agent-send`, `agent-inter`).
+    pub agent: AgentCheck,
     /// `inter` (default 2 s).
     pub inter: Duration,
     /// `fastinter` (defaults to `inter`).

@@ -626,7 +626,8 @@ impl<'o> Parser<'o> {
         if args.first() == Some(&"global") {
             return Some(LogTarget::Global);
         }
-        let Some(address) = args.first().map(|a| (*a).to_owned()) else {
+        let env = &self.opts.env;
+        let Some(address) = args.first().map(|a| super::values::env_expand(a, env)) else {
             self.error(
                 Form::Parsing,
                 words[0].col,

@@ -398,7 +398,8 @@ impl Parser<'_> {
         };
         let line = self.line;
         let mut binds = Vec::new();
-        for part in spec.text.split(',') {
+        let expanded = super::values::env_expand(&spec.text, &self.opts.env);
+        for part in expanded.split(',') {
             if let Some(n) = part.strip_prefix("fd@") {
                 match n.parse::<i32>() {
                     Ok(fd) if fd >= 0 => binds.push(Bind {

@@ -30,6 +30,11 @@ const SERVER_PARAMS: &[&str] = &[
     "pool-max-conn",
     "cookie",
     "proxy-v2-options",
+    "agent-check",
+    "agent-port",
+    "agent-addr",
+    "agent-send",
+    "agent-inter",
 ];
 
 /// Server parameters haproxy knows that take no argument.
@@ -43,7 +48,6 @@ const SERVER_FLAGS: &[&str] = &[
     "send-proxy-v2-ssl",
     "send-proxy-v2-ssl-cn",
     "no-send-proxy",
-    "agent-check",
     "no-agent-check",
     "non-stick",
     "stick",
@@ -73,10 +77,6 @@ const SERVER_WITH_ARG: &[&str] = &[
     "resolve-opts",
     "resolve-net",
     "init-addr",
-    "agent-port",
-    "agent-inter",
-    "agent-addr",
-    "agent-send",
     "observe",
     "on-error",
     "on-marked-down",
@@ -141,6 +141,7 @@ pub(crate) fn default_server() -> Server {
         slowstart: None,
         check_port: None,
         check_addr: None,
+        agent: AgentCheck::default(),
         pool_max_conn: None,
         cookie: None,
         send_proxy: None,
@@ -183,7 +184,7 @@ impl Parser<'_> {
         };
         server.name = name.text.clone();
         server.line = self.line;
-        match server_addr(&addr.text) {
+        match server_addr(&super::values::env_expand(&addr.text, &self.opts.env)) {
             Ok((a, p)) => {
                 server.addr = a;
                 server.port = p;
@@ -198,6 +199,13 @@ impl Parser<'_> {
         }
         if !self.server_params(&mut server, &words[3..], &who) {
             return;
+        }
+        if server.agent.enabled && server.agent.port.is_none() {
+            let msg = format!(
+                "{who}server {} does not have agent port. Agent check has been disabled.",
+                server.name
+            );
+            return self.error(Form::Bracket, col, msg);
         }
         if let Some(prev) = proxy.servers.iter().find(|s| s.name == server.name) {
             let msg = format!(
@@ -249,6 +257,10 @@ impl Parser<'_> {
                     | "pool-max-conn"
                     | "cookie"
                     | "proxy-v2-options"
+                    | "agent-port"
+                    | "agent-addr"
+                    | "agent-send"
+                    | "agent-inter"
             ) || SERVER_WITH_ARG.contains(&name);
             if takes_arg && arg.is_none() {
                 self.error(
@@ -290,6 +302,27 @@ impl Parser<'_> {
                     s.weight = w.clamp(0, 256) as u32;
                 }
                 "check" => s.check = true,
+                "agent-check" => s.agent.enabled = true,
+                "no-agent-check" => s.agent.enabled = false,
+                "agent-port" => match v.parse::<u16>() {
+                    Ok(n) if n > 0 => s.agent.port = Some(n),
+                    _ => fail(self, format!("invalid port '{v}'")),
+                },
+                "agent-addr" => match v.parse() {
+                    Ok(ip) => s.agent.addr = Some(ip),
+                    Err(_) => fail(self, format!("could not resolve address '{v}'.")),
+                },
+                "agent-send" => s.agent.send = Some(v.to_owned()),
+                "agent-inter" => match parse_time(v) {
+                    Ok(d) if d > Duration::ZERO => s.agent.inter = Some(d),
+                    _ => fail(
+                        self,
+                        format!(
+                            "invalid value '{v}' for argument 'agent-inter' of server {}.",
+                            s.name
+                        ),
+                    ),
+                },
                 "no-check" => s.check = false,
                 "backup" => s.backup = true,
                 "no-backup" => s.backup = false,

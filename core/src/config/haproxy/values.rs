@@ -159,6 +159,33 @@ fn is_host_name(h: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
+/// haproxy's expansion of environment variables inside an address
+/// (`str2sa_range`), whatever the quoting: `$NAME` or `${NAME}`, a name
+/// of letters, digits and `_`, an unset one expanding to nothing; no
+/// default values (`${NAME-x}` expands `NAME` and keeps `-x}`).
+pub(crate) fn env_expand(text: &str, env: &std::collections::BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let braced = after.starts_with('{');
+        let body = if braced { &after[1..] } else { after };
+        let len = body
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(body.len());
+        out.push_str(env.get(&body[..len]).map_or("", String::as_str));
+        let skip = if braced && body[len..].starts_with('}') {
+            1
+        } else {
+            0
+        };
+        rest = &body[len + skip..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +198,16 @@ mod tests {
         assert_eq!(parse_time("150us"), Ok(Duration::from_micros(150)));
         assert_eq!(parse_time("10q"), Err(Some('q')));
         assert_eq!(parse_time("x"), Err(Some('x')));
+    }
+
+    #[test]
+    fn addresses_expand_the_environment_as_haproxy_does() {
+        let env = std::collections::BTreeMap::from([("PORT".to_owned(), "8080".to_owned())]);
+        assert_eq!(env_expand("127.0.0.1:${PORT}", &env), "127.0.0.1:8080");
+        assert_eq!(env_expand("$PORT", &env), "8080");
+        assert_eq!(env_expand("${NOPE}:${NOPE2}", &env), ":");
+        assert_eq!(env_expand("1.2.3.4:${PORT-1}", &env), "1.2.3.4:8080-1}");
+        assert_eq!(env_expand("plain", &env), "plain");
     }
 
     #[test]
