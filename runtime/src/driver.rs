@@ -614,7 +614,14 @@ impl Driver {
                 backend,
                 server,
             } => {
-                let addr = self.server_addr(backend, server);
+                let transparent = self
+                    .config()
+                    .and_then(|c| c.proxies.get(backend))
+                    .is_some_and(|p| p.options.transparent && p.servers.is_empty());
+                let addr = match transparent {
+                    true => self.node.flow().and_then(|(f, _)| f.destination(id)),
+                    false => self.server_addr(backend, server),
+                };
                 let proxy = self.config().and_then(|c| c.proxies.get(backend));
                 let reuse = proxy.map_or(ReusePolicy::CLOSE, |p| {
                     ReusePolicy::of(p, p.servers.get(server))

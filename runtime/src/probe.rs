@@ -175,25 +175,6 @@ fn parse_response(buf: &[u8]) -> ProbeEvent {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn responses_parse_like_haproxy_reads_them() {
-        assert_eq!(
-            parse_response(b"HTTP/1.1 404 Not Found\r\nx: y\r\n\r\nnope"),
-            ProbeEvent::Response {
-                status: 404,
-                reason: "Not Found".into(),
-                body: "nope".into()
-            }
-        );
-        assert_eq!(parse_response(b"garbage"), ProbeEvent::Invalid);
-        assert_eq!(parse_response(b"SMTP 220 hi\r\n\r\n"), ProbeEvent::Invalid);
-    }
-}
-
 /// Asks the agent at `to` for its line: connects, sends `send`, reads up
 /// to a newline (or the close), all within `timeout`; reports it as agent
 /// `n`'s answer (`None` when nothing came).
@@ -225,3 +206,22 @@ pub(crate) async fn agent(
 
 /// The longest agent line read.
 const AGENT_LINE: usize = 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn responses_parse_like_haproxy_reads_them() {
+        assert_eq!(
+            parse_response(b"HTTP/1.1 404 Not Found\r\nx: y\r\n\r\nnope"),
+            ProbeEvent::Response {
+                status: 404,
+                reason: "Not Found".into(),
+                body: "nope".into()
+            }
+        );
+        assert_eq!(parse_response(b"garbage"), ProbeEvent::Invalid);
+        assert_eq!(parse_response(b"SMTP 220 hi\r\n\r\n"), ProbeEvent::Invalid);
+    }
+}

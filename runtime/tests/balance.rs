@@ -189,3 +189,25 @@ async fn six_answers(fe: SocketAddr) -> Vec<String> {
     }
     out
 }
+
+// Input: a listen section with `option transparent`, no server, and
+// `http-request set-dst-port` pointing at a second frontend that answers
+// with the path it got.
+// Output: the request reaches the address its client connected to, with
+// the port the rule set.
+#[tokio::test]
+async fn option_transparent_sends_to_the_clients_destination() {
+    let (sender, receiver) = (free_port(), free_port());
+    let text = format!(
+        "{DEFAULTS}listen sender\n    bind 127.0.0.1:{sender}\n    option transparent\n    http-request set-dst-port int({receiver})\nfrontend receiver\n    bind 127.0.0.1:{receiver}\n    http-request return status 200 content-type text/plain lf-string \"got %[path]\"\n"
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running
+        .listeners
+        .iter()
+        .find(|(n, _)| n == "sender")
+        .expect("sender")
+        .1;
+    assert_eq!(get(fe, "x", "/there").await, (200, "got /there".to_owned()));
+    running.stop();
+}

@@ -177,6 +177,9 @@ pub(super) struct Stream {
     /// The server of the connection the client session keeps, when the
     /// backend prefers it (`option prefer-last-server`).
     preferred: Option<usize>,
+    /// Where the client connected to, as rules left it (`set-dst`): the
+    /// server of an `option transparent` backend.
+    dst: Option<std::net::SocketAddr>,
 }
 
 impl Stream {
@@ -296,7 +299,8 @@ impl Flow {
                     timeout_connect: connect,
                     timeout_queue: p.timeouts.queue.unwrap_or(connect),
                     timeout_server: p.timeouts.server,
-                    dispatch: p.dispatch.is_some() && p.servers.is_empty(),
+                    dispatch: (p.dispatch.is_some() || p.options.transparent)
+                        && p.servers.is_empty(),
                     up: p.servers.iter().map(|s| !s.disabled).collect(),
                     health: vec![true; p.servers.len()],
                     maint: p.servers.iter().map(|s| s.disabled).collect(),
@@ -437,6 +441,7 @@ impl Flow {
             }
             edits.extend(rules::forwarding(fe, be, head, txn.as_deref()));
         }
+        let dst = txn.as_ref().map_or(head.around.dst, |t| t.dst);
         let client = txn.as_ref().and_then(|t| t.client).unwrap_or(client);
         let uri = match (&txn, by_uri) {
             (Some(t), true) => t.uri.clone(),
@@ -462,6 +467,7 @@ impl Flow {
                 txn,
                 persist,
                 preferred: preferred_server(be, backend, head.around.kept_server),
+                dst,
             },
         );
         self.assign(now, id, None, timers);
@@ -554,6 +560,12 @@ impl Flow {
             generated: true,
             rewrite,
         });
+    }
+
+    /// Where request `id`'s client connected to, after `set-dst` rules:
+    /// where an `option transparent` backend sends it.
+    pub fn destination(&self, id: StreamId) -> Option<std::net::SocketAddr> {
+        self.streams.get(&id)?.dst
     }
 
     /// `show table [name]` at `now`: the tables, or one table's entries;

@@ -39,7 +39,9 @@ impl ReusePolicy {
             .and_then(|s| s.source.as_ref())
             .or(backend.source.as_ref())
             .is_some_and(|s| s.per_client());
+        // And one to a client's original destination (`option transparent`).
         let private = backend.http_reuse == HttpReuse::Never
+            || backend.options.transparent && backend.servers.is_empty()
             || server.is_none_or(|s| s.send_proxy.is_some())
             || from_client;
         Self {

@@ -582,6 +582,9 @@ pub struct Options {
     pub ignore_probes: bool,
     /// Connection handling of HTTP exchanges.
     pub http_conn: HttpConnMode,
+    /// `option transparent`: a backend without servers sends each request
+    /// to the address its client connected to (after `set-dst`).
+    pub transparent: bool,
     /// `option prefer-last-server`: a request goes to the server of the
     /// connection its client session keeps, when that server is usable.
     pub prefer_last_server: bool,

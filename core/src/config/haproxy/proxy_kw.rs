@@ -724,6 +724,7 @@ impl Parser<'_> {
             }
             "abortonclose" => o.abortonclose = !negate,
             "prefer-last-server" => o.prefer_last_server = !negate,
+            "transparent" => o.transparent = !negate,
             "allbackups" => o.allbackups = !negate,
             "dontlognull" => o.dontlognull = !negate,
             "http-ignore-probes" => o.ignore_probes = !negate,

@@ -121,7 +121,6 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("option splice-auto", Unseen, "haven copies through user space"),
     gap("option splice-request", Unseen, "haven copies through user space"),
     gap("option splice-response", Unseen, "haven copies through user space"),
-    gap("option transparent", Traffic, "connections go to the backend's servers, not their original destination"),
     gap("option http-use-proxy-header", Traffic, "`Proxy-Connection` is not read"),
     gap("option http-pretend-keepalive", Reported, "server connections say what haven does"),
     gap("option http-no-delay", Unseen, "haven sends without delay"),
