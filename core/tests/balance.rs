@@ -138,6 +138,22 @@ fn random_draws_prefer_the_less_loaded_server() {
     assert!(picks.contains(&0), "one draw ignores the load");
 }
 
+// Input: `server-template web 2-3 ADDR weight 5` and `server-template api
+// 2 ADDR`.
+// Output: servers web2, web3, api1, api2, each with the line's settings.
+#[test]
+fn server_templates_make_numbered_servers() {
+    let p = backend(
+        "  server-template web 2-3 10.0.0.1:80 weight 5\n  server-template api 2 10.0.0.2:81\n",
+    );
+    let names: Vec<(&str, u32)> = p
+        .servers
+        .iter()
+        .map(|s| (s.name.as_str(), s.weight))
+        .collect();
+    assert_eq!(names, [("web2", 5), ("web3", 5), ("api1", 1), ("api2", 1)]);
+}
+
 #[test]
 fn backups_only_when_no_active_server_is_up() {
     let body = "  server a 10.0.0.1:80 check\n  server b 10.0.0.2:80 backup\n  server c 10.0.0.3:80 backup\n";

@@ -310,24 +310,38 @@ impl Resolution {
     }
 
     /// Server `i` got `addrs`: it keeps its address when listed, else
-    /// takes the first; out of maintenance if it was in.
+    /// takes the first that no other server of its backend resolving the
+    /// same name holds (haproxy's `prevent-dup-ip`: the servers of a
+    /// `server-template` spread over the answer); out of maintenance if it
+    /// was in. With no address free, nothing changes.
     fn succeed(&mut self, i: usize, now: Instant, addrs: &[IpAddr], by: String) -> Vec<Change> {
         let hold = self.sections[self.tracked[i].section].config.hold_valid;
+        let (backend, host) = (self.tracked[i].backend, self.tracked[i].host.clone());
+        let taken: Vec<IpAddr> = self
+            .tracked
+            .iter()
+            .enumerate()
+            .filter(|(k, t)| *k != i && t.backend == backend && t.host == host)
+            .filter_map(|(_, t)| t.addr)
+            .collect();
         let t = &mut self.tracked[i];
         t.pending = None;
         t.next_at = now + hold;
-        t.last_valid = Some(now);
         let mut changes = Vec::new();
         if !t.addr.is_some_and(|a| addrs.contains(&a)) {
+            let Some(free) = addrs.iter().find(|a| !taken.contains(a)).copied() else {
+                return changes;
+            };
             changes.push(Change::Address {
                 backend: t.backend,
                 server: t.server,
                 from: t.addr,
-                to: addrs[0],
+                to: free,
                 by,
             });
-            t.addr = Some(addrs[0]);
+            t.addr = Some(free);
         }
+        t.last_valid = Some(now);
         if t.lost {
             t.lost = false;
             changes.push(Change::Resolves {

@@ -158,3 +158,33 @@ fn silence_is_retried_then_times_out() {
     assert!(changes.is_empty(), "no address to lose");
     assert_eq!(r.next_wakeup(), Some(at(4)));
 }
+
+// Input: `server-template web 3 app1:80` (three servers resolving one
+// name, `init-addr none`); the answer holds two addresses.
+// Output: the first two servers take one address each, in order; the
+// third, with no address left, stays in maintenance.
+#[test]
+fn template_servers_spread_over_the_answer() {
+    let mut r = resolution(
+        "server-template web 3 app1:80 resolvers dns resolve-prefer ipv4 init-addr none",
+        None,
+    );
+    let (queries, _) = r.poll(at(0));
+    assert_eq!(queries.len(), 3, "one query per server");
+    let mut got = Vec::new();
+    for q in &queries {
+        let (_, changes) = r.receive(at(0), ns(), &answer(q, &["10.0.0.1", "10.0.0.2"]));
+        got.push(changes.iter().find_map(|c| match c {
+            Change::Address { server, to, .. } => Some((*server, to.to_string())),
+            _ => None,
+        }));
+    }
+    assert_eq!(
+        got,
+        [
+            Some((0, "10.0.0.1".to_owned())),
+            Some((1, "10.0.0.2".to_owned())),
+            None
+        ]
+    );
+}

@@ -241,6 +241,7 @@ impl Parser<'_> {
                 }
             }
             "server" => self.server_keyword(words),
+            "server-template" => self.server_template(words),
             "default-server" => {
                 if self.applies(w0, Side::Backend, kw) {
                     self.default_server_keyword(words);

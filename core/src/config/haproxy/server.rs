@@ -219,6 +219,31 @@ impl Parser<'_> {
         }
     }
 
+    /// `server-template <prefix> <nb | first-last> <addr>[:<port>]
+    /// [params]`: servers `<prefix>N` for each N, as `server` lines.
+    pub(crate) fn server_template(&mut self, words: &[Word]) {
+        let usage = "'server-template' expects <prefix> <nb | range> <addr>[:<port>] as arguments.";
+        let (Some(prefix), Some(count), Some(_)) = (words.get(1), words.get(2), words.get(3))
+        else {
+            return self.error(Form::Bracket, words[0].col, usage.into());
+        };
+        let range = match count.text.split_once('-') {
+            Some((a, b)) => a.parse::<u32>().ok().zip(b.parse::<u32>().ok()),
+            None => count.text.parse::<u32>().ok().map(|n| (1, n)),
+        };
+        let Some((first, last)) = range.filter(|(a, b)| *a >= 1 && a <= b) else {
+            let msg = format!("'server-template' : invalid range '{}'.", count.text);
+            return self.error(Form::Bracket, count.col, msg);
+        };
+        for n in first..=last {
+            let mut line = words.to_vec();
+            line.remove(2);
+            line[0].text = "server".to_owned();
+            line[1].text = format!("{}{n}", prefix.text);
+            self.server_keyword(&line);
+        }
+    }
+
     pub(crate) fn default_server_keyword(&mut self, words: &[Word]) {
         let mut template = match self.section {
             Section::Proxy(i) => self.drafts[i].default_server.clone(),

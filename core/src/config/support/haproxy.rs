@@ -93,7 +93,6 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("persist", Traffic, "no persistence is applied"),
     gap("filter", Traffic, "the filter does not run"),
     gap("email-alert", Reported, "no mail is sent when a server changes state"),
-    gap("server-template", Traffic, "no servers are made from the template"),
     gap("use-server", Traffic, "the rule is not applied: the balancer picks the server"),
     gap("dynamic-cookie-key", Traffic, "no persistence cookie"),
     gap("http-send-name-header", Traffic, "the header is not added to requests"),
