@@ -202,12 +202,7 @@ async fn option_transparent_sends_to_the_clients_destination() {
         "{DEFAULTS}listen sender\n    bind 127.0.0.1:{sender}\n    option transparent\n    http-request set-dst-port int({receiver})\nfrontend receiver\n    bind 127.0.0.1:{receiver}\n    http-request return status 200 content-type text/plain lf-string \"got %[path]\"\n"
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
-    let fe = running
-        .listeners
-        .iter()
-        .find(|(n, _)| n == "sender")
-        .expect("sender")
-        .1;
+    let fe = listener(&running, "sender");
     assert_eq!(get(fe, "x", "/there").await, (200, "got /there".to_owned()));
     running.stop();
 }

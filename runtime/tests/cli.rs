@@ -204,14 +204,7 @@ async fn stats_pages_come_after_rules_and_live_in_backends_too() {
         a.addr
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
-    let by_name = |name: &str| {
-        running
-            .listeners
-            .iter()
-            .find(|(n, _)| n == name)
-            .expect("listener")
-            .1
-    };
+    let by_name = |name: &str| listener(&running, name);
     assert_eq!(get(by_name("guarded"), "x", "/").await.0, 403);
     let (status, page) = get(by_name("fe"), "x", "/stats;csv").await;
     assert_eq!(status, 200);

@@ -4,7 +4,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{config, free_port, get, send_raw, Backend, DEFAULTS};
+use common::{config, free_port, get, listener, send_raw, Backend, DEFAULTS};
 use haven_core::balance::{Balancer, PickKey};
 use http_body_util::Full;
 use hyper::service::service_fn;
@@ -260,7 +260,7 @@ async fn stats_csv_matches_the_model_and_needs_auth() {
         a.addr, b.addr, a.addr, closed = free_port()
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
-    let (fe, st) = (running.listeners[0].1, running.listeners[1].1);
+    let (fe, st) = (listener(&running, "fe"), listener(&running, "st"));
     let request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     let mut sent = 0;
     for _ in 0..4 {

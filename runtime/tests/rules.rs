@@ -4,7 +4,7 @@
 #[allow(dead_code)]
 mod common;
 
-use common::{config, free_port, get, send_raw, Backend, DEFAULTS};
+use common::{config, free_port, get, listener, send_raw, Backend, DEFAULTS};
 
 // Input: `http-request deny if { path_beg /admin }` before a counting
 // backend; a request for /admin, then one for /ok.
@@ -44,12 +44,7 @@ async fn rules_rewrite_the_request_answer_and_redirect() {
         "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{front}\n    http-request redirect scheme https code 301 if {{ path_beg /secure }}\n    http-request set-header x-set \"%[req.hdr(host),lower]-%[path]\"\n    http-request set-path /rewritten\n    http-response set-header x-resp added\n    default_backend be\nbackend be\n    server e 127.0.0.1:{echo}\nfrontend echo\n    bind 127.0.0.1:{echo}\n    http-request return status 200 content-type text/plain lf-string \"%[path] %[req.hdr(x-set)]\"\n"
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
-    let fe = running
-        .listeners
-        .iter()
-        .find(|(n, _)| n == "fe")
-        .expect("fe")
-        .1;
+    let fe = listener(&running, "fe");
     let reply = send_raw(
         fe,
         b"GET /a?q=1 HTTP/1.1\r\nHost: Example\r\nConnection: close\r\n\r\n",

@@ -7,7 +7,7 @@
 mod common;
 
 use common::raw::Syslog;
-use common::{config, free_port, send_raw, DEFAULTS};
+use common::{config, free_port, listener, send_raw, DEFAULTS};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -502,12 +502,7 @@ async fn a_tcp_frontend_upgrades_to_its_http_backend() {
         "defaults\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend fe\n    mode tcp\n    bind 127.0.0.1:{front}\n    default_backend be\nbackend be\n    mode http\n    http-request set-header x-name %[be_name]\n    server s 127.0.0.1:{echo}\nfrontend echo\n    mode http\n    bind 127.0.0.1:{echo}\n    http-request return status 200 content-type text/plain lf-string \"%[req.hdr(x-name)] %[path]\"\n"
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
-    let fe = running
-        .listeners
-        .iter()
-        .find(|(n, _)| n == "fe")
-        .expect("fe")
-        .1;
+    let fe = listener(&running, "fe");
     let reply = send_raw(
         fe,
         b"GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",

@@ -105,6 +105,16 @@ pub(crate) fn config(text: &str) -> HaproxyConfig {
         .unwrap_or_else(|| panic!("config errors: {:?}", parsed.diagnostics))
 }
 
+/// The address of `running`'s listener of proxy `name`.
+pub(crate) fn listener(running: &haven_runtime::Running, name: &str) -> SocketAddr {
+    running
+        .listeners
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no listener for {name}"))
+        .1
+}
+
 /// GET `path` with `host` on a fresh connection: (status, body).
 pub(crate) async fn get(addr: SocketAddr, host: &str, path: &str) -> (u16, String) {
     let raw = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
