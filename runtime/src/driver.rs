@@ -484,24 +484,22 @@ impl Driver {
                 backend,
                 server,
                 host,
-            } => {
-                let at = (backend, server);
-                self.with_flow(|f, t| f.set_resolving(now, at, false, t));
-                if let Some((checks, mut t)) = self.node.checks() {
-                    checks.set_dns_maint(now, at, MaintCause::DnsBack(host), &mut t);
-                }
-            }
+            } => self.dns_maint(now, (backend, server), MaintCause::DnsBack(host)),
             dns::Change::Lost {
                 backend,
                 server,
                 status,
-            } => {
-                let at = (backend, server);
-                self.with_flow(|f, t| f.set_resolving(now, at, true, t));
-                if let Some((checks, mut t)) = self.node.checks() {
-                    checks.set_dns_maint(now, at, MaintCause::DnsLost(status), &mut t);
-                }
-            }
+            } => self.dns_maint(now, (backend, server), MaintCause::DnsLost(status)),
+        }
+    }
+
+    /// Server `at` enters or leaves DNS maintenance as `cause` says, in
+    /// the flow and the checks.
+    fn dns_maint(&mut self, now: Instant, at: (usize, usize), cause: MaintCause) {
+        let on = matches!(cause, MaintCause::DnsLost(_));
+        self.with_flow(|f, t| f.set_resolving(now, at, on, t));
+        if let Some((checks, mut t)) = self.node.checks() {
+            checks.set_dns_maint(now, at, cause, &mut t);
         }
     }
 
@@ -614,14 +612,11 @@ impl Driver {
                 backend,
                 server,
             } => {
-                let transparent = self
-                    .config()
-                    .and_then(|c| c.proxies.get(backend))
-                    .is_some_and(|p| p.options.transparent && p.servers.is_empty());
-                let addr = match transparent {
-                    true => self.node.flow().and_then(|(f, _)| f.destination(id)),
-                    false => self.server_addr(backend, server),
-                };
+                let addr = self
+                    .node
+                    .flow()
+                    .and_then(|(f, _)| f.transparent_destination(id))
+                    .or_else(|| self.server_addr(backend, server));
                 let proxy = self.config().and_then(|c| c.proxies.get(backend));
                 let reuse = proxy.map_or(ReusePolicy::CLOSE, |p| {
                     ReusePolicy::of(p, p.servers.get(server))

@@ -188,3 +188,28 @@ fn template_servers_spread_over_the_answer() {
         ]
     );
 }
+
+// Input: `hold obsolete 0s` (haproxy's default) and `hold obsolete 30s`.
+// Output: the first is honoured as is; the second is named as changing
+// traffic (haven moves servers off a dropped address at once).
+#[test]
+fn a_held_obsolete_address_is_named() {
+    let read = |hold: &str| {
+        let text = format!("resolvers dns\n    nameserver ns1 {NS}\n    hold obsolete {hold}\n");
+        let cfg = parse(&[("t.cfg", &text)], &ParseOptions::default())
+            .config
+            .expect("valid");
+        cfg.unsupported
+            .iter()
+            .map(|u| (u.what.clone(), u.gap.impact))
+            .collect::<Vec<_>>()
+    };
+    assert!(read("0s").is_empty());
+    assert_eq!(
+        read("30s"),
+        [(
+            "resolvers hold obsolete".to_owned(),
+            crate::config::support::Impact::Traffic
+        )]
+    );
+}

@@ -41,16 +41,8 @@ mod tests {
 
     fn served() -> Outcome {
         Outcome {
-            status: 200,
-            termination: "--",
-            backend: Some(1),
             tried: vec![0],
-            retries: 0,
-            redispatched: false,
-            queued_for: None,
-            cookie: None,
-            captured: None,
-            stats: false,
+            ..Outcome::without_server(200, "--", Some(1))
         }
     }
 

@@ -562,10 +562,15 @@ impl Flow {
         });
     }
 
-    /// Where request `id`'s client connected to, after `set-dst` rules:
-    /// where an `option transparent` backend sends it.
-    pub fn destination(&self, id: StreamId) -> Option<std::net::SocketAddr> {
-        self.streams.get(&id)?.dst
+    /// Where request `id` goes when its backend is `option transparent`
+    /// without servers: where its client connected to, after `set-dst`
+    /// rules. `None` for any other backend.
+    pub fn transparent_destination(&self, id: StreamId) -> Option<std::net::SocketAddr> {
+        let s = self.streams.get(&id)?;
+        let be = self.proxies.get(s.backend)?;
+        (be.options.transparent && be.servers.is_empty())
+            .then_some(s.dst)
+            .flatten()
     }
 
     /// `show table [name]` at `now`: the tables, or one table's entries;

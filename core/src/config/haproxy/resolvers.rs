@@ -164,8 +164,10 @@ impl Parser<'_> {
                     "refused" => r.hold_refused = d,
                     "timeout" => r.hold_timeout = d,
                     "other" => r.hold_other = d,
-                    // Kept for entries a server-template no longer uses.
-                    "obsolete" => {}
+                    // haven moves a server off an address as soon as the
+                    // answer drops it: haproxy's default, `hold obsolete 0`.
+                    "obsolete" if d.is_zero() => {}
+                    "obsolete" => self.not_supported(col, "resolvers hold obsolete"),
                     _ => {
                         let msg = format!("'hold' unknown <event>: '{event}', expects either 'nx', 'timeout', 'valid', 'obsolete' or 'other'.");
                         self.error(Form::Parsing, col, msg);

@@ -170,6 +170,7 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("section cache", Traffic, "nothing is cached"),
     gap("section ring", Reported, "no ring buffer for logs"),
     gap("section mailers", Reported, "no mail alerts"),
+    gap("resolvers hold obsolete", Traffic, "a server leaves an address as soon as the DNS answer drops it"),
     gap("section http-errors", Traffic, "haproxy's built-in error pages are served"),
     gap("section fcgi-app", Traffic, "no FastCGI"),
 ];
