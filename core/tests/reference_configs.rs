@@ -177,11 +177,12 @@ fn book_143_haproxy_model() {
     assert_eq!(be.timeouts.server, Some(Duration::from_secs(30)));
     assert_eq!(be.timeouts.check, Some(Duration::from_secs(2)));
     let chk = be.http_check.as_ref().expect("option httpchk");
+    let send = chk.first_send().expect("a request");
     assert_eq!(
-        (chk.method.as_str(), chk.uri.as_str(), chk.version.as_str()),
-        ("GET", "/index.html", "HTTP/1.0")
+        (send.method(), send.fixed_uri(), send.version()),
+        ("GET", Some("/index.html"), "HTTP/1.0")
     );
-    assert_eq!(chk.expect, None);
+    assert_eq!(chk.rules.len(), 2, "the request, then the implicit expect");
     let s = &be.servers[0];
     assert_eq!(s.name, "webapp1");
     assert_eq!(s.addr, ServerAddr::Ip(ip("192.168.66.20")));
@@ -197,7 +198,7 @@ fn book_143_haproxy_model() {
             .expect("video")
             .http_check
             .as_ref()
-            .map(|c| c.uri.as_str()),
+            .and_then(|c| c.first_send()?.fixed_uri()),
         Some("/index.jsp")
     );
 

@@ -13,7 +13,7 @@ use haven_core::config::haproxy::{
     CliLevel, HaproxyConfig, Proxy, ProxyKind, ProxyVersion, Source, TcpLayer, Timeouts,
 };
 use haven_core::dns;
-use haven_core::health::{self, CheckId, ProbeEvent};
+use haven_core::health::{self, http_script, CheckId, Probe, ProbeEvent};
 use haven_core::http_rules::Rendered;
 use haven_core::log::haproxy::MaintCause;
 use haven_core::node::Node;
@@ -537,6 +537,12 @@ impl Driver {
                 probe,
             } => {
                 if let Some(addr) = self.server_addr(backend, server) {
+                    let mut probe = probe;
+                    if let Probe::Http(http) = &mut probe {
+                        http.state = http
+                            .send_state
+                            .then(|| self.server_state(id, addr, backend, server));
+                    }
                     let local = self
                         .config()
                         .and_then(|c| source_of(c.proxies.get(backend)?, server))
@@ -1002,6 +1008,45 @@ impl Driver {
 
     fn server_addr(&self, backend: usize, server: usize) -> Option<SocketAddr> {
         self.servers.get(&backend)?.get(server).copied()
+    }
+
+    /// The `X-Haproxy-Server-State` value of check `id`, on `server` of
+    /// `backend` at `addr` (`http-check send-state`).
+    fn server_state(
+        &mut self,
+        id: CheckId,
+        addr: SocketAddr,
+        backend: usize,
+        server: usize,
+    ) -> String {
+        let node = self
+            .config()
+            .and_then(|c| c.global.node.clone())
+            .unwrap_or_else(crate::hostname);
+        let names = self
+            .names
+            .get(backend)
+            .map(|(b, servers)| {
+                (
+                    b.to_string(),
+                    servers
+                        .get(server)
+                        .map(|s| s.to_string())
+                        .unwrap_or_default(),
+                )
+            })
+            .unwrap_or_default();
+        let health = self
+            .node
+            .checks()
+            .map(|(c, _)| c.health_words(id))
+            .unwrap_or_default();
+        let load = self
+            .node
+            .flow()
+            .map(|(f, _)| f.server_load(backend, server))
+            .unwrap_or_default();
+        http_script::format_state(&health, addr, (&names.0, &names.1), &node, load)
     }
 
     /// Backend and server names, and their load, for the log of a request

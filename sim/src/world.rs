@@ -623,7 +623,7 @@ impl<'a> World<'a> {
         let now = self.now;
         let hop = self.segment.sample();
         let path = match &probe {
-            Probe::Http { uri, .. } => Some(uri.clone()),
+            Probe::Http(http) => Some(http.first_uri().unwrap_or("/").to_owned()),
             Probe::Tcp | Probe::Script(_) => None,
         };
         let events = match self.traffic.probe_answer(

@@ -9,6 +9,7 @@
 
 pub mod agent;
 mod counter;
+pub mod http_script;
 pub mod script;
 mod status;
 mod tally;
@@ -18,11 +19,12 @@ pub use counter::Counter;
 pub use status::{CheckResult, CheckStatus};
 pub use tally::CheckTally;
 
-use crate::config::haproxy::{ExpectRule, HaproxyConfig, HttpCheck, Proxy};
+use crate::config::haproxy::{HaproxyConfig, Proxy};
 use crate::log::haproxy::{Census, CheckReason, MaintCause, Record};
 use crate::proxy::AdminAction;
 use crate::sched::Timers;
 use crate::time::{Duration, Instant};
+use http_script::HttpProbe;
 use rand_core::RngCore;
 use script::{Script, Verdict};
 use std::collections::VecDeque;
@@ -50,19 +52,9 @@ pub enum Timer {
 pub enum Probe {
     /// Connect, then close.
     Tcp,
-    /// Connect, send this request, read the status line (and body).
-    Http {
-        /// Request method.
-        method: String,
-        /// Request URI.
-        uri: String,
-        /// HTTP version.
-        version: String,
-        /// Extra headers.
-        headers: Vec<(String, String)>,
-        /// Body, if any.
-        body: Option<String>,
-    },
+    /// Connect, then run the backend's HTTP check rules
+    /// ([`http_script::HttpRun`]) and report their verdict.
+    Http(Box<HttpProbe>),
     /// Connect, then run a tcp-check script ([`script::Run`]) and report
     /// its verdict.
     Script(Script),
@@ -177,7 +169,6 @@ struct Check {
     fastinter: Option<Duration>,
     downinter: Option<Duration>,
     probe: Probe,
-    expect: Option<(bool, Expect)>,
     timeout_connect: Option<Duration>,
     timeout_check: Option<Duration>,
     log_health_checks: bool,
@@ -186,15 +177,6 @@ struct Check {
     tally: CheckTally,
     /// Where a tcp-check script stands, for the words of its timeout.
     step: Option<String>,
-}
-
-/// A compiled `http-check expect` rule.
-#[derive(Debug, Clone)]
-enum Expect {
-    Status(Vec<(u16, u16)>),
-    Rstatus(regex::Regex),
-    String(String),
-    Rstring(regex::Regex),
 }
 
 /// Whether each server of each backend is usable, as the checks see it.
@@ -294,12 +276,7 @@ impl Checks {
                     inter: s.inter,
                     fastinter: s.fastinter,
                     downinter: s.downinter,
-                    probe: probe_of(px),
-                    expect: px
-                        .http_check
-                        .as_ref()
-                        .and_then(|h| h.expect.as_ref())
-                        .map(|e| (e.negate, compile(&e.rule))),
+                    probe: probe_of(px, &s.name),
                     timeout_connect: px.timeouts.connect,
                     timeout_check: px.timeouts.check,
                     log_health_checks: px.options.log_health_checks,
@@ -450,16 +427,16 @@ impl Checks {
                     body,
                 },
             ) => {
-                let passed = c.expect_passes(status, &body);
-                let (st, info) = if passed {
-                    (CheckStatus::L7Ok, None)
-                } else {
-                    (CheckStatus::L7Sts, Some(reason))
-                };
+                let Probe::Http(http) = &c.probe else { return };
+                let answer = format!(
+                    "HTTP/1.1 {status} {reason}\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let v = http.judge(answer.as_bytes());
                 CheckResult {
-                    status: st,
-                    code: Some(status),
-                    info,
+                    status: v.status,
+                    code: v.code,
+                    info: v.info,
                     duration_ms: ms_since(now, started),
                 }
             }
@@ -490,6 +467,12 @@ impl Checks {
     /// The counter and last result of check `id` (stats).
     pub fn state(&self, id: CheckId) -> (&Counter, Option<&CheckResult>) {
         (&self.checks[id].counter, self.checks[id].last.as_ref())
+    }
+
+    /// How check `id` sees its server, as `http-check send-state` tells
+    /// it: `UP`, `UP 1/3` (going down), `DOWN`, `DOWN 1/2` (going up).
+    pub fn health_words(&self, id: CheckId) -> String {
+        self.checks[id].counter.stats_status()
     }
 
     /// The failure and downtime counters of check `id` as of `now`.
@@ -835,23 +818,6 @@ impl Check {
             self.fastinter.unwrap_or(self.inter)
         }
     }
-
-    fn expect_passes(&self, status: u16, body: &str) -> bool {
-        match &self.expect {
-            None => (200..400).contains(&status),
-            Some((negate, rule)) => {
-                let hit = match rule {
-                    Expect::Status(ranges) => {
-                        ranges.iter().any(|(a, b)| (*a..=*b).contains(&status))
-                    }
-                    Expect::Rstatus(re) => re.is_match(&status.to_string()),
-                    Expect::String(s) => body.contains(s.as_str()),
-                    Expect::Rstring(re) => re.is_match(body),
-                };
-                hit != *negate
-            }
-        }
-    }
 }
 
 impl Roster {
@@ -869,40 +835,22 @@ impl Roster {
     }
 }
 
-/// What a check of a server of `px` does: HTTP, a tcp-check script, or a
-/// plain connect.
-fn probe_of(px: &Proxy) -> Probe {
+/// What a check of server `server` of `px` does: HTTP, a tcp-check
+/// script, or a plain connect.
+fn probe_of(px: &Proxy, server: &str) -> Probe {
     if let Some(h) = &px.http_check {
-        return http_probe(h);
+        return Probe::Http(Box::new(HttpProbe {
+            rules: h.rules.clone(),
+            backend: px.name.clone(),
+            server: server.to_owned(),
+            send_state: px.options.http_check_send_state,
+            state: None,
+        }));
     }
     px.tcp_check
         .as_ref()
         .and_then(|c| Script::of(c, &px.tcp_check_rules))
         .map_or(Probe::Tcp, Probe::Script)
-}
-
-fn http_probe(h: &HttpCheck) -> Probe {
-    Probe::Http {
-        method: h.method.clone(),
-        uri: h.uri.clone(),
-        version: h.version.clone(),
-        headers: h.headers.clone(),
-        body: h.body.clone(),
-    }
-}
-
-/// Compiles an expect rule; a bad regex never matches (the parser reports it).
-fn compile(rule: &ExpectRule) -> Expect {
-    let re = |p: &str| {
-        regex::Regex::new(p)
-            .unwrap_or_else(|_| regex::Regex::new("[^\\s\\S]").expect("a regex matching nothing"))
-    };
-    match rule {
-        ExpectRule::Status(r) => Expect::Status(r.clone()),
-        ExpectRule::Rstatus(p) => Expect::Rstatus(re(p)),
-        ExpectRule::String(s) => Expect::String(s.clone()),
-        ExpectRule::Rstring(p) => Expect::Rstring(re(p)),
-    }
 }
 
 fn ms_since(now: Instant, started: Instant) -> u64 {

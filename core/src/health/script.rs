@@ -90,15 +90,40 @@ pub struct Verdict {
     pub info: Option<String>,
 }
 
+/// Where a check connects: the server's address and port, unless a rule
+/// names others.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Target {
+    /// The address instead of the server's.
+    pub addr: Option<std::net::IpAddr>,
+    /// The port instead of the server's.
+    pub port: Option<u16>,
+}
+
+/// A check run step by step: what a probe drives, whatever the ruleset.
+pub trait Steps {
+    /// The server sent `bytes` (kept up to [`CHECK_BUFFER`]).
+    fn received(&mut self, bytes: &[u8]);
+    /// The server closed the connection (or it broke).
+    fn closed(&mut self);
+    /// What to do next.
+    fn step(&mut self) -> Next;
+    /// Where the run stands, in the words haproxy adds to a timeout or a
+    /// connection error; `None` when it adds none.
+    fn whereabouts(&self) -> Option<String>;
+    /// The verdict when a connection the run asked for failed with
+    /// `error` (`Connection refused`).
+    fn connect_failed(&self, error: &str) -> Verdict;
+}
+
 /// What the probe does next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
-    /// Close the connection and open one to `port` (the server's when
-    /// `None`).
-    Connect(Option<u16>),
+    /// Close the connection and open one to `target`.
+    Connect(Target),
     /// Write these bytes.
     Send(Vec<u8>),
-    /// Read more of the answer ([`Run::received`], [`Run::closed`]).
+    /// Read more of the answer ([`Steps::received`], [`Steps::closed`]).
     Read,
     /// The check is over.
     Finish(Verdict),
@@ -133,11 +158,15 @@ impl Script {
         })
     }
 
-    /// The port the probe first connects to, when the first step names one.
-    pub fn first_port(&self) -> Option<u16> {
+    /// Where the probe first connects: the first step's port when it
+    /// names one.
+    pub fn first_target(&self) -> Target {
         match self.steps.first() {
-            Some(Step::Connect { port, .. }) => *port,
-            _ => None,
+            Some(Step::Connect { port, .. }) => Target {
+                addr: None,
+                port: *port,
+            },
+            _ => Target::default(),
         }
     }
 }
@@ -194,7 +223,7 @@ fn own_expect(e: &TcpExpect) -> Expect {
 }
 
 /// The status an `ok-status` / `error-status` name stands for.
-fn status_named(name: &str) -> Option<CheckStatus> {
+pub(super) fn status_named(name: &str) -> Option<CheckStatus> {
     Some(match name {
         "L4OK" => CheckStatus::L4Ok,
         "L4TOUT" => CheckStatus::L4Tout,
@@ -419,9 +448,11 @@ impl Run {
             closed: false,
         }
     }
+}
 
+impl Steps for Run {
     /// The server sent `bytes` (kept up to [`CHECK_BUFFER`]).
-    pub fn received(&mut self, bytes: &[u8]) {
+    fn received(&mut self, bytes: &[u8]) {
         let room = CHECK_BUFFER.saturating_sub(self.answer.len());
         self.answer
             .extend_from_slice(&bytes[..bytes.len().min(room)]);
@@ -429,13 +460,13 @@ impl Run {
     }
 
     /// The server closed the connection (or it broke).
-    pub fn closed(&mut self) {
+    fn closed(&mut self) {
         self.closed = true;
         self.must_read = false;
     }
 
     /// What to do next.
-    pub fn step(&mut self) -> Next {
+    fn step(&mut self) -> Next {
         while let Some(step) = self.script.steps.get(self.at) {
             match step {
                 Step::Comment => {}
@@ -447,7 +478,7 @@ impl Run {
                     if self.at > 0 {
                         let port = *port;
                         self.at += 1;
-                        return Next::Connect(port);
+                        return Next::Connect(Target { addr: None, port });
                     }
                 }
                 Step::Send(bytes) => {
@@ -482,7 +513,7 @@ impl Run {
     /// Where the run stands, in the words haproxy adds to a timeout or a
     /// connection error of the backend's own rules (` at step 2 of
     /// tcp-check (expect string 'x')`); `None` for protocol checks.
-    pub fn whereabouts(&self) -> Option<String> {
+    fn whereabouts(&self) -> Option<String> {
         if !self.script.own_rules {
             return None;
         }
@@ -521,11 +552,13 @@ impl Run {
 
     /// The verdict when a connection the script asked for failed with
     /// `error` (`Connection refused`).
-    pub fn connect_failed(&self, error: &str) -> Verdict {
+    fn connect_failed(&self, error: &str) -> Verdict {
         let info = format!("{error}{}", self.whereabouts().unwrap_or_default());
         verdict(CheckStatus::L4Con, None, Some(info))
     }
+}
 
+impl Run {
     /// The verdict once every step passed.
     fn success(&self) -> Verdict {
         let own = self.script.own_rules.then(|| "(tcp-check)".to_owned());

@@ -3,6 +3,7 @@
 //! not, and what the stats report of them.
 
 use super::flow::{Backend, Flow, Timer};
+use crate::health::http_script::ServerLoad;
 use crate::sched::Timers;
 use crate::time::Instant;
 
@@ -136,6 +137,33 @@ impl Flow {
     /// A server's current user weight.
     pub fn weight(&self, backend: usize, server: usize) -> Option<u32> {
         self.backends.get(&backend)?.weights.get(server).copied()
+    }
+
+    /// What `http-check send-state` tells server `server` of `backend`
+    /// of its load: its weight against those of the usable servers, the
+    /// requests it and its backend serve, and its queue (haven queues per
+    /// backend: 0).
+    pub fn server_load(&self, backend: usize, server: usize) -> ServerLoad {
+        let Some(b) = self.backends.get(&backend) else {
+            return ServerLoad::default();
+        };
+        let usable = |s: usize| b.up.get(s) == Some(&true) && !self.in_maintenance(backend, s);
+        let total_weight = (0..b.weights.len())
+            .filter(|s| usable(*s))
+            .map(|s| b.weights[s])
+            .sum();
+        let servers = self.proxies.get(backend).map_or(0, |p| p.servers.len());
+        ServerLoad {
+            weight: if usable(server) {
+                b.weights.get(server).copied().unwrap_or(0)
+            } else {
+                0
+            },
+            total_weight,
+            sessions: self.inflight(backend, server),
+            backend_sessions: (0..servers).map(|s| self.inflight(backend, s)).sum(),
+            queued: 0,
+        }
     }
 
     /// When a server last changed state (start counts as a change).

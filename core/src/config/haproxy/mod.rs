@@ -9,6 +9,7 @@ mod capture;
 mod condition;
 mod cookie;
 mod errorfile;
+mod http_check;
 mod http_rule;
 mod keywords;
 mod lexer;
@@ -30,6 +31,9 @@ pub use capture::{CaptureSlot, CaptureSlots};
 pub use condition::{eval_condition, ConditionError, HAPROXY_VERSION};
 pub use cookie::{CookieMode, CookiePersistence};
 pub use errorfile::ErrorPage;
+pub use http_check::{
+    HeaderPattern, HttpCheck, HttpCheckRule, HttpExpect, HttpMatch, HttpSend, PatternMethod,
+};
 pub use http_rule::{
     HttpAction, HttpRule, LinePart, NameMatch, Redirect, RedirectKind, Reply, ReplyBody, RulePhase,
 };

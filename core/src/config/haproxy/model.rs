@@ -1,6 +1,7 @@
 //! The resolved haproxy.cfg model: what haven runs, with every reference
 //! checked (backends exist, ACLs are defined, addresses parse).
 
+use super::http_check::HttpCheck;
 use super::tcp_check::{TcpCheck, TcpCheckRule};
 use super::tcp_request::TcpRequestRule;
 use crate::time::Duration;
@@ -573,6 +574,9 @@ pub struct Options {
     pub tcplog: bool,
     /// `option log-health-checks`.
     pub log_health_checks: bool,
+    /// `http-check send-state`: HTTP checks tell the server its state in
+    /// an `X-Haproxy-Server-State` header.
+    pub http_check_send_state: bool,
     /// `option allbackups`.
     pub allbackups: bool,
     /// `option dontlognull`: a connection that sent nothing is not logged.
@@ -663,46 +667,6 @@ pub struct Timeouts {
     pub http_keep_alive: Option<Duration>,
     /// `timeout tunnel`.
     pub tunnel: Option<Duration>,
-}
-
-/// The HTTP health check of a backend.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HttpCheck {
-    /// Request method (default `OPTIONS`).
-    pub method: String,
-    /// Request URI (default `/`).
-    pub uri: String,
-    /// HTTP version (default `HTTP/1.0`).
-    pub version: String,
-    /// Extra headers from `http-check send hdr`.
-    pub headers: Vec<(String, String)>,
-    /// Body from `http-check send body`.
-    pub body: Option<String>,
-    /// `http-check expect`; `None` means 2xx or 3xx pass.
-    pub expect: Option<HttpExpect>,
-}
-
-/// `http-check expect [!] <match> <pattern>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HttpExpect {
-    /// `!`: pass when the match fails.
-    pub negate: bool,
-    /// What is matched.
-    pub rule: ExpectRule,
-}
-
-/// The matching part of `http-check expect`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ExpectRule {
-    /// `status 200,300-310`: inclusive ranges.
-    Status(Vec<(u16, u16)>),
-    /// `rstatus <regex>`.
-    Rstatus(String),
-    /// `string <text>`: body contains.
-    String(String),
-    /// `rstring <regex>`.
-    Rstring(String),
 }
 
 /// `stats ...` of a proxy where `stats enable` (or any stats keyword) is set.

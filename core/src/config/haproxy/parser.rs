@@ -72,10 +72,9 @@ pub(crate) struct Draft {
     pub(crate) http_check_line: Option<u32>,
     /// `option httpchk` was given (else `http-check` rules are ignored).
     pub(crate) httpchk_option: bool,
-    /// This section gave its own `option httpchk` (not inherited).
-    pub(crate) own_httpchk: bool,
-    /// This section gave its own `http-check send` (not inherited).
-    pub(crate) own_http_check_send: bool,
+    /// The `http-check` rules are this section's own, not those it took
+    /// from `defaults` (its first rule or `option httpchk` replaces those).
+    pub(crate) own_http_check_rules: bool,
     /// Where `option httplog` was written, for the warning when the proxy
     /// turns out to be in `mode tcp`.
     pub(crate) httplog_at: Option<(String, u32)>,
@@ -341,8 +340,7 @@ impl<'o> Parser<'o> {
             .unwrap_or_else(|| self.defaults.clone());
         d.proxy.line = self.line;
         d.own_tcp_check_rules = false;
-        d.own_httpchk = false;
-        d.own_http_check_send = false;
+        d.own_http_check_rules = false;
         if let Some(name) = words.get(1).filter(|w| w.text != "from") {
             d.proxy.name = name.text.clone();
         } else {
@@ -448,8 +446,7 @@ impl<'o> Parser<'o> {
         d.proxy.kind = kind;
         d.proxy.line = self.line;
         d.own_tcp_check_rules = false;
-        d.own_httpchk = false;
-        d.own_http_check_send = false;
+        d.own_http_check_rules = false;
         if !kind.is_frontend() {
             d.default_backend = None;
         }
@@ -950,8 +947,7 @@ impl Draft {
             http_check_line: None,
             httpchk_option: false,
             httplog_at: None,
-            own_httpchk: false,
-            own_http_check_send: false,
+            own_http_check_rules: false,
             own_tcp_check_rules: false,
         }
     }

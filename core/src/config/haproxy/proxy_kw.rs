@@ -775,39 +775,11 @@ impl Parser<'_> {
             "http-keep-alive" => o.http_conn = HttpConnMode::KeepAlive,
             "httpchk" => {
                 d.httpchk_option = !negate;
-                if !negate {
-                    d.proxy.tcp_check = None;
-                }
                 if negate {
                     d.proxy.http_check = None;
                 } else {
-                    let arg = |i: usize| words.get(i).map(|w| w.text.clone());
-                    let (method, uri, version) = match (arg(2), arg(3), arg(4)) {
-                        (Some(uri), None, None) => ("OPTIONS".to_owned(), uri, None),
-                        (m, u, v) => (
-                            m.unwrap_or_else(|| "OPTIONS".into()),
-                            u.unwrap_or_else(|| "/".into()),
-                            v,
-                        ),
-                    };
-                    let expect = d.proxy.http_check.as_ref().and_then(|c| c.expect.clone());
-                    let hidden = version.as_ref().is_some_and(|v| v.contains("\r\n"));
-                    // What hides after the version is dropped, as haproxy
-                    // drops it; the option's own line drops inherited
-                    // `http-check send` rules.
-                    let version = version.map(|v| v.split("\r\n").next().unwrap_or("").to_owned());
-                    d.own_httpchk = true;
-                    d.proxy.http_check = Some(HttpCheck {
-                        method,
-                        uri,
-                        version: version.unwrap_or_else(|| "HTTP/1.0".into()),
-                        headers: Vec::new(),
-                        body: None,
-                        expect,
-                    });
-                    if hidden {
-                        self.warn(Form::ParsingTight, opt.col, "'option httpchk' : hiding headers or body at the end of the version string is deprecated. Please, consider to use 'http-check send' directive instead.".into());
-                    }
+                    d.proxy.tcp_check = None;
+                    self.httpchk_option(words, opt.col);
                 }
             }
             _ => {
@@ -974,76 +946,6 @@ impl Parser<'_> {
             }
         }
     }
-
-    fn http_check(&mut self, words: &[Word]) {
-        let Some(sub) = words.get(1) else {
-            return self.error(Form::Parsing, words[0].col, "'http-check' expects 'comment', 'connect', 'disable-on-404', 'expect', 'send', 'send-state' or 'set-var'.".into());
-        };
-        let line = self.line;
-        let d = self.draft();
-        d.http_check_line.get_or_insert(line);
-        // A section's first `http-check send` starts its own request: the
-        // inherited headers and body go, and so do the inherited method,
-        // URI and version unless this section has its own `option httpchk`.
-        let first_send = sub.text == "send" && !d.own_http_check_send;
-        let keep_line = d.own_httpchk;
-        d.own_http_check_send |= sub.text == "send";
-        let check = d.proxy.http_check.get_or_insert_with(|| HttpCheck {
-            method: "OPTIONS".into(),
-            uri: "/".into(),
-            version: "HTTP/1.0".into(),
-            headers: Vec::new(),
-            body: None,
-            expect: None,
-        });
-        if first_send {
-            check.headers.clear();
-            check.body = None;
-            if !keep_line {
-                check.method = "OPTIONS".into();
-                check.uri = "/".into();
-                check.version = "HTTP/1.0".into();
-            }
-        }
-        match sub.text.as_str() {
-            "send" => {
-                let mut i = 2;
-                while let Some(w) = words.get(i) {
-                    let v = words.get(i + 1).map(|w| w.text.clone()).unwrap_or_default();
-                    match w.text.as_str() {
-                        "meth" => check.method = v,
-                        "uri" => check.uri = v,
-                        "ver" => check.version = v,
-                        "body" => check.body = Some(v),
-                        "hdr" => {
-                            let hv = words.get(i + 2).map(|w| w.text.clone()).unwrap_or_default();
-                            check.headers.push((v, hv));
-                            i += 1;
-                        }
-                        other => {
-                            let msg = format!("'http-check send' : unknown argument '{other}'.");
-                            return self.error(Form::Parsing, w.col, msg);
-                        }
-                    }
-                    i += 2;
-                }
-            }
-            "expect" => match expect(&words[2..]) {
-                Ok(e) => check.expect = Some(e),
-                Err(got) => {
-                    let msg = format!("'http-check expect' : 'only supports min-recv, [!]string', '[!]rstring', '[!]string-lf', '[!]status', '[!]rstatus', [!]hdr, [!]fhdr or comment but got '{got}' as argument..");
-                    self.error(Form::Parsing, sub.col, msg);
-                }
-            },
-            "disable-on-404" | "comment" | "connect" | "send-state" | "set-var" | "unset-var" => {
-                self.not_supported(sub.col, &format!("http-check {}", sub.text));
-            }
-            other => {
-                let msg = format!("'http-check' only supports 'comment', 'connect', 'disable-on-404', 'expect', 'send', 'send-state', 'set-var' and 'unset-var' (got '{other}').");
-                self.error(Form::Parsing, sub.col, msg);
-            }
-        }
-    }
 }
 
 /// `option forwardfor [except NET] [header NAME] [if-none]`.
@@ -1073,36 +975,6 @@ fn forwardfor(args: &[Word], header: &str) -> Forwardfor {
         i += 1;
     }
     f
-}
-
-/// `http-check expect [!] <match> <pattern>`; `Err` carries the bad word.
-fn expect(args: &[Word]) -> Result<HttpExpect, String> {
-    let mut words = args.iter().map(|w| w.text.as_str()).peekable();
-    let negate = words.next_if_eq(&"!").is_some();
-    let kind = words.next().unwrap_or("");
-    let (negate, kind) = match kind.strip_prefix('!') {
-        Some(k) => (true, k),
-        None => (negate, kind),
-    };
-    let pattern = words.next().unwrap_or("").to_owned();
-    let rule = match kind {
-        "status" => {
-            let mut ranges = Vec::new();
-            for part in pattern.split(',') {
-                let (a, b) = part.split_once('-').unwrap_or((part, part));
-                match (a.parse(), b.parse()) {
-                    (Ok(a), Ok(b)) => ranges.push((a, b)),
-                    _ => return Err(pattern.clone()),
-                }
-            }
-            ExpectRule::Status(ranges)
-        }
-        "rstatus" => ExpectRule::Rstatus(pattern),
-        "string" => ExpectRule::String(pattern),
-        "rstring" => ExpectRule::Rstring(pattern),
-        other => return Err(other.to_owned()),
-    };
-    Ok(HttpExpect { negate, rule })
 }
 
 /// The text after `'server b/s' : ` for an address problem.

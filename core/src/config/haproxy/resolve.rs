@@ -107,6 +107,12 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
                     me.name
                 ),
             );
+        }
+        if d.httpchk_option {
+            if let Some(check) = &mut proxy.http_check {
+                super::http_check::finish(check);
+            }
+        } else {
             proxy.http_check = None;
         }
         let tcp_frontend = me.mode == Mode::Tcp && me.kind.is_frontend();

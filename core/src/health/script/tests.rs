@@ -242,12 +242,18 @@ fn a_timeout_or_a_refused_connect_says_at_which_step() {
     run.received(b"fine");
     assert_eq!(run.step(), Next::Read, "no match yet, more may come");
     run.closed();
-    assert_eq!(run.step(), Next::Connect(Some(1)));
+    assert_eq!(
+        run.step(),
+        Next::Connect(Target {
+            addr: None,
+            port: Some(1)
+        })
+    );
     assert_eq!(
         run.connect_failed("Connection refused").info.as_deref(),
         Some("Connection refused at step 3 of tcp-check (connect port 1)")
     );
-    assert_eq!(script(TcpCheck::Redis).first_port(), None);
+    assert_eq!(script(TcpCheck::Redis).first_target(), Target::default());
     assert_eq!(Run::new(script(TcpCheck::Redis)).whereabouts(), None);
 }
 
