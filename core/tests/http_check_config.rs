@@ -124,3 +124,15 @@ fn rules_out_of_order_are_refused() {
     let e = errors("backend b\n  option httpchk\n  http-check expect hdr value x\n  server s 127.0.0.1:1 check\n");
     assert!(e.contains("expects at the name keyword"), "{e}");
 }
+
+// Input: an expect naming a timeout status, which haven does not apply.
+// Output: the keyword is named as not honoured, with what differs.
+#[test]
+fn a_timeout_status_is_named_not_honoured() {
+    let text = format!("{DEFAULTS}backend b\n  option httpchk\n  http-check expect status 200 tout-status L4TOUT\n  server s 127.0.0.1:1 check\n");
+    let parsed = parse(&[("t.cfg", &text)], &ParseOptions::default());
+    let cfg = parsed.config.expect("valid");
+    let what: Vec<&str> = cfg.unsupported.iter().map(|u| u.what.as_str()).collect();
+    assert_eq!(what, ["http-check expect tout-status"]);
+    assert!(cfg.unsupported[0].gap.differs.contains("L7TOUT"));
+}

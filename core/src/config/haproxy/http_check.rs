@@ -458,8 +458,7 @@ impl Parser<'_> {
                     match kw {
                         "ok-status" => expect.ok_status = Some(v.to_owned()),
                         "error-status" => expect.error_status = Some(v.to_owned()),
-                        // A timeout is haproxy's L7TOUT whatever is named.
-                        _ => {}
+                        _ => self.not_supported(col, "http-check expect tout-status"),
                     }
                     i += 1;
                 }

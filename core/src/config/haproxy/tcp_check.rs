@@ -72,12 +72,10 @@ pub struct TcpExpect {
     pub pattern: TcpPattern,
     /// `min-recv <n>`: bytes to wait for before deciding.
     pub min_recv: Option<usize>,
-    /// `ok-status`, `error-status`, `tout-status`: haproxy's status names.
+    /// `ok-status`, `error-status`: haproxy's status names.
     pub ok_status: Option<String>,
     /// See `ok_status`.
     pub error_status: Option<String>,
-    /// See `ok_status`.
-    pub tout_status: Option<String>,
     /// `on-success <text>`.
     pub on_success: Option<String>,
     /// `on-error <text>`.
@@ -96,7 +94,6 @@ impl TcpExpect {
             min_recv: None,
             ok_status: None,
             error_status: None,
-            tout_status: None,
             on_success: None,
             on_error: None,
             comment: None,
@@ -324,12 +321,11 @@ impl Parser<'_> {
                         self.error(Form::Parsing, v.col, msg);
                         return None;
                     }
-                    let slot = match kw {
-                        "ok-status" => &mut expect.ok_status,
-                        "error-status" => &mut expect.error_status,
-                        _ => &mut expect.tout_status,
-                    };
-                    *slot = Some(text);
+                    match kw {
+                        "ok-status" => expect.ok_status = Some(text),
+                        "error-status" => expect.error_status = Some(text),
+                        _ => self.not_supported(w.col, "tcp-check expect tout-status"),
+                    }
                 }
                 kw @ ("on-success" | "on-error") => {
                     // Written as given; log-format fetches are not run.
