@@ -10,7 +10,9 @@ mod reply;
 pub use edit::{apply_headers, Edit};
 pub use reply::Rendered;
 
-use crate::config::haproxy::{HttpAction, HttpRule, LinePart, NameMatch, Proxy, Userlist};
+use crate::config::haproxy::{
+    HeaderNames, HttpAction, HttpRule, LinePart, NameMatch, Proxy, Userlist,
+};
 use crate::proxy_protocol::ProxyHeader;
 use crate::route::{condition, path_and_query, RequestHead};
 use crate::sample::{backrefs, Around, Captured, Format, Response, Scope, Value, VarName, Vars};
@@ -265,10 +267,45 @@ impl Txn {
     /// ends them), then its `redirect` rules. `Some`: the request is
     /// answered.
     pub fn request_phase(&mut self, proxy: &Proxy, names: Names<'_>) -> Option<Answer> {
-        for rules in [&proxy.http_request, &proxy.redirects] {
-            if let Some(Stop::Answer(a)) = self.run_request(proxy, rules, names) {
-                return Some(a);
-            }
+        if let Some(Stop::Answer(a)) = self.run_request(proxy, &proxy.http_request, names) {
+            return Some(a);
+        }
+        if let Some(a) = self.restrict_header_names(proxy.options.restrict_header_names) {
+            return Some(a);
+        }
+        match self.run_request(proxy, &proxy.redirects, names) {
+            Some(Stop::Answer(a)) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// `option http-restrict-req-hdr-names`: request headers whose names
+    /// hold more than letters, digits and `-` go, or the request is
+    /// refused with haproxy's 403, as after a `deny`.
+    fn restrict_header_names(&mut self, how: HeaderNames) -> Option<Answer> {
+        let odd = |name: &str| !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let names: Vec<String> = match how {
+            HeaderNames::Preserve => return None,
+            HeaderNames::Delete | HeaderNames::Reject => self
+                .headers
+                .iter()
+                .filter(|(n, _)| odd(n))
+                .map(|(n, _)| n.clone())
+                .collect(),
+        };
+        if names.is_empty() {
+            return None;
+        }
+        if how == HeaderNames::Reject {
+            return Some(Answer {
+                status: 403,
+                termination: "PR",
+                reply: None,
+                headers: Vec::new(),
+            });
+        }
+        for n in names {
+            self.header_edit(Edit::Del(n));
         }
         None
     }

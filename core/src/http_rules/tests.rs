@@ -193,3 +193,31 @@ fn maps_and_pattern_files_are_read_through_the_callers_reader() {
     let missing = parse(&[("t.cfg", &text.replace("hosts.map", "nope.map"))], &opts);
     assert!(missing.config.is_none(), "a missing map file is an error");
 }
+
+// Input: a request with a header named `x-my_hdr`, under each setting
+// of `option http-restrict-req-hdr-names`, after a rule that adds one.
+// Output: preserve leaves it, delete removes it (and the one the rule
+// added), reject answers 403 as a deny does.
+#[test]
+fn odd_header_names_are_kept_removed_or_refused() {
+    let odd = [("x-my_hdr", "on"), ("x-fine", "1")];
+    let rule = " http-request add-header x_added 1\n";
+    let (txn, stop) = run(rule, "/", &odd);
+    assert_eq!(stop, None);
+    assert_eq!(txn.edits, [Edit::Add("x_added".into(), "1".into())]);
+    let delete = format!("{rule} option http-restrict-req-hdr-names delete");
+    let (txn, stop) = run(&delete, "/", &odd);
+    assert_eq!(stop, None);
+    assert_eq!(
+        txn.edits,
+        [
+            Edit::Add("x_added".into(), "1".into()),
+            Edit::Del("x-my_hdr".into()),
+            Edit::Del("x_added".into()),
+        ]
+    );
+    let (_, stop) = run(" option http-restrict-req-hdr-names reject", "/", &odd);
+    assert_eq!(stop.map(|a| (a.status, a.termination)), Some((403, "PR")));
+    let (_, stop) = run(" option http-restrict-req-hdr-names reject", "/", &odd[1..]);
+    assert_eq!(stop, None);
+}

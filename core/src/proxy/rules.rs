@@ -4,7 +4,7 @@
 //! on the response, `http-response` and `http-after-response` rules.
 
 use super::forwardfor::adds_forwarded_for;
-use crate::config::haproxy::{Forwardfor, Proxy, Userlist};
+use crate::config::haproxy::{Forwardfor, HeaderNames, Proxy, Userlist};
 use crate::http_rules::{apply_headers, Answer, Edit, Names, Rendered, ResponseDraft, Stop, Txn};
 use crate::route::RequestHead;
 use crate::sample::{Captured, Vars};
@@ -48,7 +48,10 @@ pub(super) type Stick<'a> = Option<(&'a RefCell<StickTables>, Instant)>;
 /// True when `p` has rules of the request phase or capture slots to
 /// fill.
 pub(super) fn has_request_rules(p: &Proxy) -> bool {
-    !p.http_request.is_empty() || !p.redirects.is_empty() || !p.captures.is_empty()
+    !p.http_request.is_empty()
+        || !p.redirects.is_empty()
+        || !p.captures.is_empty()
+        || p.options.restrict_header_names != HeaderNames::Preserve
 }
 
 /// True when `p` has rules of the response phases.

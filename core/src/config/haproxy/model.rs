@@ -592,6 +592,22 @@ pub struct Options {
     /// `option prefer-last-server`: a request goes to the server of the
     /// connection its client session keeps, when that server is usable.
     pub prefer_last_server: bool,
+    /// `option http-restrict-req-hdr-names`: what becomes of request
+    /// headers whose names hold more than letters, digits and `-`.
+    pub restrict_header_names: HeaderNames,
+}
+
+/// `option http-restrict-req-hdr-names preserve|delete|reject`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeaderNames {
+    /// Passed as they are (the default).
+    #[default]
+    Preserve,
+    /// Removed from the request.
+    Delete,
+    /// The request is refused with 403.
+    Reject,
 }
 
 /// `retry-on`: the failures that count against `retries` and are tried

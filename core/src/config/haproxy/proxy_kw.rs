@@ -730,6 +730,21 @@ impl Parser<'_> {
             "dontlognull" => o.dontlognull = !negate,
             "http-ignore-probes" => o.ignore_probes = !negate,
             "log-health-checks" => o.log_health_checks = !negate,
+            "http-restrict-req-hdr-names" => {
+                o.restrict_header_names = match words.get(2).map(|w| w.text.as_str()) {
+                    Some("preserve") => HeaderNames::Preserve,
+                    Some("delete") => HeaderNames::Delete,
+                    Some("reject") => HeaderNames::Reject,
+                    other => {
+                        let what = match other {
+                            None => "missing parameter".to_owned(),
+                            Some(p) => format!("invalid parameter '{p}'"),
+                        };
+                        let msg = format!("{what}. option 'http-restrict-req-hdr-names' expects 'preserve', 'reject' or 'delete' option.");
+                        return self.error(Form::Parsing, opt.col, msg);
+                    }
+                };
+            }
             "httplog" | "tcplog" => {
                 let (this, other) = if name == "httplog" {
                     (&mut o.httplog, &mut o.tcplog)

@@ -132,7 +132,6 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("option h1-case-adjust-bogus-client", Reported, "header names go out as received"),
     gap("option h1-case-adjust-bogus-server", Reported, "header names go out as received"),
     gap("option httpslog", Reported, "log lines use the httplog format"),
-    gap("option http-restrict-req-hdr-names", Traffic, "header names with unusual characters are passed"),
     gap("option idle-close-on-response", Reported, "idle client connections close at once on a soft stop"),
     gap("option forwarded", Traffic, "no `Forwarded` header is added"),
     gap("option http-drop-request-trailers", Traffic, "request trailers are passed"),
@@ -174,5 +173,6 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("section mailers", Reported, "no mail alerts"),
     gap("resolvers hold obsolete", Traffic, "a server leaves an address as soon as the DNS answer drops it"),
     gap("section http-errors", Traffic, "haproxy's built-in error pages are served"),
-    gap("section fcgi-app", Traffic, "no FastCGI"),
+    gap("section fcgi-app", Reported, "the application is read, not served: a backend's `use-fcgi-app` is refused"),
+    gap("use-fcgi-app", Traffic, "no FastCGI: the backend would speak HTTP to its servers"),
 ];
