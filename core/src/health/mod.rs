@@ -11,6 +11,7 @@ pub mod agent;
 mod counter;
 pub mod http_script;
 pub mod script;
+mod spop;
 mod status;
 mod tally;
 

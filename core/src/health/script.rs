@@ -65,6 +65,8 @@ enum Matcher {
     },
     /// An LDAPv3 bind response with result 0.
     LdapBind,
+    /// An SPOP agent's AGENT-HELLO ([`super::spop`]).
+    SpopHello,
 }
 
 /// Text for a log line's info: fixed, or taken from the answer.
@@ -149,6 +151,7 @@ impl Script {
             TcpCheck::Pgsql { user } => (pgsql(user), false),
             TcpCheck::Smtp { hello } => (smtp(hello), false),
             TcpCheck::Ldap => (ldap(), false),
+            TcpCheck::Spop => (spop(), false),
             TcpCheck::SslHello => (ssl_hello(), false),
         };
         Some(Self {
@@ -391,6 +394,13 @@ fn ldap() -> Vec<Step> {
     ]
 }
 
+fn spop() -> Vec<Step> {
+    vec![
+        Step::Send(super::spop::hello_frame()),
+        step(expect(Matcher::SpopHello)),
+    ]
+}
+
 fn ssl_hello() -> Vec<Step> {
     // An SSLv3 CLIENT HELLO offering the 39 most common ciphers; its
     // time field is left zero (servers do not check it).
@@ -540,7 +550,9 @@ impl Steps for Run {
                 }
                 Matcher::Regex(_) => " (expect regex)".into(),
                 Matcher::HexRegex(_) => " (expect binary regex)".into(),
-                Matcher::Mysql { .. } | Matcher::LdapBind => " (expect custom function)".into(),
+                Matcher::Mysql { .. } | Matcher::LdapBind | Matcher::SpopHello => {
+                    " (expect custom function)".into()
+                }
             }),
             Step::Comment => {}
         }
@@ -573,6 +585,9 @@ impl Run {
                 }
                 if matches!(e.matcher, Matcher::LdapBind) {
                     return verdict(e.ok, None, Some("Success".into()));
+                }
+                if matches!(e.matcher, Matcher::SpopHello) {
+                    return verdict(e.ok, None, Some("SPOA server is ok".into()));
                 }
                 let info = e.on_success.as_ref().map(|m| self.message(m)).or(own);
                 verdict(e.ok, self.code(e), info)
@@ -608,6 +623,15 @@ impl Run {
             }
             Matcher::Mysql { after_greeting } => return self.mysql(e, *after_greeting, last_read),
             Matcher::LdapBind => return self.ldap(e, last_read),
+            Matcher::SpopHello => {
+                return match super::spop::judge(data, last_read) {
+                    None => Eval::Wait,
+                    Some(Ok(())) => Eval::Pass,
+                    Some(Err(words)) => {
+                        Eval::Fail(self.failure(e, false, None, Some(words.into())))
+                    }
+                }
+            }
         };
         if !matched && !last_read && e.min_recv.is_none() {
             return Eval::Wait;
@@ -659,7 +683,7 @@ impl Run {
             Matcher::Contains { binary: true, .. } => format!("{what} (binary) at step {step}"),
             Matcher::Regex(_) => format!("{what} (regex) at step {step}"),
             Matcher::HexRegex(_) => format!("{what} (binary regex) at step {step}"),
-            Matcher::Mysql { .. } | Matcher::LdapBind => {
+            Matcher::Mysql { .. } | Matcher::LdapBind | Matcher::SpopHello => {
                 format!("{what} (custom function) at step {step}")
             }
         }

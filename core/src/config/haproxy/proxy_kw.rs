@@ -115,7 +115,7 @@ const BIND_WITH_ARG: &[&str] = &[
 ];
 
 /// The `option`s that choose a TCP check (backend only).
-const TCP_CHECK_OPTIONS: [&str; 7] = [
+const TCP_CHECK_OPTIONS: [&str; 8] = [
     "tcp-check",
     "redis-check",
     "mysql-check",
@@ -123,6 +123,7 @@ const TCP_CHECK_OPTIONS: [&str; 7] = [
     "smtpchk",
     "ldap-check",
     "ssl-hello-chk",
+    "spop-check",
 ];
 
 impl Parser<'_> {

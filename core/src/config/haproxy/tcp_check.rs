@@ -38,6 +38,8 @@ pub enum TcpCheck {
     Ldap,
     /// `option ssl-hello-chk`.
     SslHello,
+    /// `option spop-check`.
+    Spop,
 }
 
 /// One `tcp-check` line.
@@ -130,6 +132,7 @@ impl Parser<'_> {
             "redis-check" => TcpCheck::Redis,
             "ldap-check" => TcpCheck::Ldap,
             "ssl-hello-chk" => TcpCheck::SslHello,
+            "spop-check" => TcpCheck::Spop,
             "smtpchk" => TcpCheck::Smtp {
                 hello: match (arg(2), arg(3)) {
                     (Some(verb), Some(domain)) if verb == "EHLO" || verb == "HELO" => {

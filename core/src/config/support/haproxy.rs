@@ -110,7 +110,6 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("option tcpka", Reported, "no TCP keep-alive probes"),
     gap("option clitcpka", Reported, "no TCP keep-alive probes to clients"),
     gap("option srvtcpka", Reported, "no TCP keep-alive probes to servers"),
-    gap("option spop-check", Traffic, "the server is checked by a plain connect"),
     gap("option external-check", Traffic, "the server is checked by a plain connect"),
     gap("option log-separate-errors", Reported, "errors are logged at the usual level"),
     gap("option logasap", Reported, "requests are logged when they end"),
