@@ -3,7 +3,7 @@
 //! side (VRRP instances and tracked scripts of its keepalived.conf), all
 //! on one scheduler. The simulator and the runtime drive this same type.
 
-use crate::config::haproxy::HaproxyConfig;
+use crate::config::haproxy::{dynamic_server, DynamicServer, HaproxyConfig};
 use crate::config::keepalived::KeepalivedConfig;
 use crate::health::{self, Checks};
 use crate::proxy::{self, Flow};
@@ -11,6 +11,7 @@ use crate::sched::{Scheduler, Scoped};
 use crate::time::Instant;
 use crate::vrrp::{self, HostInfo, SetupError, Vrrp};
 use rand_core::RngCore;
+use std::collections::BTreeMap;
 
 /// Every timer of a node, by the part that armed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -23,6 +24,31 @@ pub enum NodeTimer {
     Proxy(proxy::Timer),
 }
 
+/// A server the runtime API added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddedServer {
+    /// Its backend's index.
+    pub backend: usize,
+    /// Its index in the backend.
+    pub server: usize,
+    /// Its address.
+    pub addr: std::net::SocketAddr,
+    /// Its keywords haven does not honour that would change where traffic
+    /// goes: it must stay in maintenance.
+    pub not_honoured: Vec<String>,
+}
+
+/// Why `add server` added nothing, in haproxy's words: a refusal before
+/// the server is read, or an alert about it (the runtime API follows
+/// alerts with an empty line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddRefused {
+    /// The backend cannot take the server.
+    Refused(&'static str),
+    /// The server line is wrong or clashes.
+    Alert(String),
+}
+
 /// One host: haproxy and keepalived, each optional and each running or not.
 #[derive(Debug)]
 pub struct Node {
@@ -32,6 +58,9 @@ pub struct Node {
     haproxy_running: bool,
     keepalived: Option<(KeepalivedConfig, Vrrp)>,
     host: HostInfo,
+    /// Servers added at run time with keywords haven does not honour, and
+    /// those keywords: they stay in maintenance.
+    held: BTreeMap<(usize, usize), Vec<String>>,
 }
 
 impl Node {
@@ -59,7 +88,66 @@ impl Node {
             haproxy_running: false,
             keepalived,
             host,
+            held: BTreeMap::new(),
         })
+    }
+
+    /// Adds server `name` to the backend named `backend` at run time
+    /// (the runtime API's `add server`), `params` as on a `server` line;
+    /// it starts in maintenance. What was added, or haproxy's words for
+    /// why not.
+    pub fn add_server(
+        &mut self,
+        now: Instant,
+        backend: &str,
+        name: &str,
+        params: &[String],
+    ) -> Result<AddedServer, AddRefused> {
+        let no_backend = || AddRefused::Refused("No such backend.");
+        let Some((cfg, checks, flow)) = &mut self.haproxy else {
+            return Err(no_backend());
+        };
+        let b = cfg
+            .proxies
+            .iter()
+            .position(|p| p.kind.is_backend() && p.name == backend)
+            .ok_or_else(no_backend)?;
+        if !flow.takes_dynamic_servers(b) {
+            return Err(AddRefused::Refused(
+                "Backend must use a dynamic load balancing to support dynamic servers.",
+            ));
+        }
+        let DynamicServer {
+            server,
+            addr,
+            not_honoured,
+        } = dynamic_server(&cfg.proxies[b], name, params).map_err(AddRefused::Alert)?;
+        if cfg.proxies[b].servers.iter().any(|s| s.name == server.name) {
+            let msg = "Already exists a server with the same name in backend.";
+            return Err(AddRefused::Alert(msg.into()));
+        }
+        let s = flow.add_server(now, b, &server).ok_or_else(no_backend)?;
+        checks.add_server(b, &server.name, server.backup);
+        cfg.proxies[b].servers.push(server);
+        if !not_honoured.is_empty() {
+            self.held.insert((b, s), not_honoured.clone());
+        }
+        Ok(AddedServer {
+            backend: b,
+            server: s,
+            addr,
+            not_honoured,
+        })
+    }
+
+    /// Why server `server` of `backend` may not leave maintenance: the
+    /// keywords of its `add server` haven does not honour.
+    pub fn held_in_maintenance(&self, backend: usize, server: usize) -> Option<String> {
+        let words = self.held.get(&(backend, server))?;
+        Some(format!(
+            "haven does not honour {} of this server: it stays in maintenance.",
+            words.join(", ")
+        ))
     }
 
     /// The next deadline of any part.

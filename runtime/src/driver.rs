@@ -16,7 +16,7 @@ use haven_core::dns;
 use haven_core::health::{self, http_script, CheckId, Probe, ProbeEvent};
 use haven_core::http_rules::Rendered;
 use haven_core::log::haproxy::MaintCause;
-use haven_core::node::Node;
+use haven_core::node::{AddRefused, Node};
 use haven_core::proxy::{
     self, AdminAction, Forward, Outcome, ReusePolicy, Rewrite, ServerFailure, StreamId,
     WeightChange,
@@ -729,12 +729,20 @@ impl Driver {
                     server,
                     action,
                 } => match self.server_index(&backend, &server) {
-                    Ok((b, s)) => {
-                        self.set_admin(b, s, action);
-                        ended(&mut out, "");
-                    }
+                    Ok((b, s)) => match self.set_admin(b, s, action) {
+                        Ok(()) => ended(&mut out, ""),
+                        Err(e) => ended(&mut out, &format!("{e}\n")),
+                    },
                     Err(e) => ended(&mut out, e),
                 },
+                CliCommand::AddServer {
+                    backend,
+                    server,
+                    params,
+                } => {
+                    let said = self.add_server(&backend, &server, &params);
+                    ended(&mut out, &said);
+                }
                 CliCommand::Weight {
                     backend,
                     server,
@@ -870,11 +878,39 @@ impl Driver {
 
     /// Puts server `s` of backend `b` in maintenance, drain or ready, as
     /// the runtime API or the stats page's form asks.
-    fn set_admin(&mut self, b: usize, s: usize, action: AdminAction) {
+    /// Applies `action` to server `s` of backend `b`, unless it is a
+    /// server core holds in maintenance.
+    fn set_admin(&mut self, b: usize, s: usize, action: AdminAction) -> Result<(), String> {
+        if action != AdminAction::Maint {
+            if let Some(why) = self.node.held_in_maintenance(b, s) {
+                return Err(why);
+            }
+        }
         let now = self.clock.now();
         self.with_flow(|f, t| f.set_admin(now, b, s, action, t));
         if let Some((checks, mut t)) = self.node.checks() {
             checks.set_maint(now, b, s, action == AdminAction::Maint, &mut t);
+        }
+        Ok(())
+    }
+
+    /// `add server`: core adds it; its address and name are kept here for
+    /// the connections and log lines to come. What the CLI answers.
+    fn add_server(&mut self, backend: &str, name: &str, params: &[String]) -> String {
+        let now = self.clock.now();
+        match self.node.add_server(now, backend, name, params) {
+            Ok(added) => {
+                self.servers
+                    .entry(added.backend)
+                    .or_default()
+                    .push(added.addr);
+                if let Some((_, names)) = self.names.get_mut(added.backend) {
+                    names.push(Arc::from(name));
+                }
+                "New server registered.\n".to_owned()
+            }
+            Err(AddRefused::Refused(e)) => e.to_owned(),
+            Err(AddRefused::Alert(e)) => format!("{e}\n"),
         }
     }
 
@@ -890,7 +926,8 @@ impl Driver {
         match stats::read_post(cfg, body) {
             Ok(post) => {
                 for &s in &post.servers {
-                    self.set_admin(post.backend, s, post.action);
+                    // A server held in maintenance stays there.
+                    let _ = self.set_admin(post.backend, s, post.action);
                 }
                 post.outcome()
             }

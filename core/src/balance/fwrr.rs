@@ -305,6 +305,16 @@ impl Fwrr {
         chosen
     }
 
+    /// A server added at run time, not usable yet (it starts in
+    /// maintenance); its index is the next one.
+    pub fn add(&mut self, uweight: u32, backup: bool) {
+        self.slots.push(Slot {
+            eweight: uweight * WEIGHT_SCALE,
+            backup,
+            ..Slot::default()
+        });
+    }
+
     /// A server became usable or unusable (health, maintenance).
     pub fn set_usable(&mut self, i: usize, usable: bool) {
         let usable = usable && self.slots[i].eweight > 0;

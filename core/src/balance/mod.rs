@@ -7,7 +7,7 @@ pub mod hash;
 pub mod leastconn;
 pub mod map;
 
-use crate::config::haproxy::{Balance, Proxy};
+use crate::config::haproxy::{Balance, Proxy, Server};
 use fwrr::Fwrr;
 use hash::{avalanche, source_key, uri_key, Ring};
 use leastconn::Fwlc;
@@ -36,6 +36,20 @@ struct Member {
     minconn: Option<u32>,
     /// Connections being served (or queued on it).
     inflight: u32,
+}
+
+impl Member {
+    /// Server `s` as the balancer sees it, `usable` or not.
+    fn of(s: &Server, usable: bool) -> Self {
+        Self {
+            uweight: s.weight,
+            backup: s.backup,
+            usable,
+            maxconn: s.maxconn.max(s.minconn).filter(|m| *m > 0),
+            minconn: s.minconn.filter(|m| *m > 0),
+            inflight: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -90,14 +104,7 @@ impl Balancer {
         let members: Vec<Member> = proxy
             .servers
             .iter()
-            .map(|s| Member {
-                uweight: s.weight,
-                backup: s.backup,
-                usable: !s.disabled,
-                maxconn: s.maxconn.max(s.minconn).filter(|m| *m > 0),
-                minconn: s.minconn.filter(|m| *m > 0),
-                inflight: 0,
-            })
+            .map(|s| Member::of(s, !s.disabled))
             .collect();
         let allbackups = proxy.options.allbackups;
         let algo = match &proxy.balance {
@@ -203,6 +210,25 @@ impl Balancer {
                 }
             }
             Algo::Roundrobin(_) | Algo::First => {}
+        }
+    }
+
+    /// Whether servers may be added at run time: haproxy's dynamic
+    /// algorithms (`roundrobin`, `leastconn`, `random`, consistent hashing).
+    pub fn is_dynamic(&self) -> bool {
+        match &self.algo {
+            Algo::Roundrobin(_) | Algo::Leastconn(_) | Algo::Random { .. } => true,
+            Algo::Hash { consistent, .. } => *consistent,
+            Algo::StaticRr(_) | Algo::First => false,
+        }
+    }
+
+    /// Adds a server at run time, not usable until it leaves maintenance;
+    /// its index is the next one.
+    pub fn add(&mut self, server: &Server) {
+        self.members.push(Member::of(server, false));
+        if let Algo::Roundrobin(f) = &mut self.algo {
+            f.add(server.weight, server.backup);
         }
     }
 

@@ -559,6 +559,25 @@ impl Checks {
         (interval + Duration::from_millis(rv)).saturating_sub(Duration::from_millis(cut))
     }
 
+    /// A server named `name` joins `backend` at run time, in forced
+    /// maintenance and unchecked (haproxy leaves a dynamic server's check
+    /// off until `enable health`).
+    pub fn add_server(&mut self, backend: usize, name: &str, backup: bool) {
+        let (Some(servers), Some((_, names)), Some(maint)) = (
+            self.roster.backends.get_mut(backend),
+            self.roster.names.get_mut(backend),
+            self.roster.maint.get_mut(backend),
+        ) else {
+            return;
+        };
+        servers.push((true, backup));
+        names.push(name.to_owned());
+        maint.push(Maint {
+            forced: true,
+            dns: false,
+        });
+    }
+
     /// Server `server` of `backend` enters (`on`) or leaves forced
     /// maintenance (runtime API): haproxy runs no check on it meanwhile,
     /// logs both moves, and a server leaving it with checks is UP again

@@ -13,6 +13,7 @@
 
 mod admin;
 mod data;
+mod dynamic;
 mod errors;
 mod flow;
 mod forwardfor;

@@ -100,6 +100,15 @@ pub enum CliCommand {
     },
     /// `clear acl <acl>`.
     ClearAcl(String),
+    /// `add server <backend>/<server> <addr>[:<port>] [params]`.
+    AddServer {
+        /// Backend name.
+        backend: String,
+        /// Server name.
+        server: String,
+        /// The address and parameters, as on a `server` line.
+        params: Vec<String>,
+    },
     /// A known command used wrongly: haproxy's message.
     Invalid(&'static str),
     /// Anything else, as typed.
@@ -107,7 +116,7 @@ pub enum CliCommand {
 }
 
 /// The commands haven knows, for `help` and unknown commands.
-pub const CLI_HELP: &str = "The following commands are valid at this level:\n  help                : full commands list\n  show info           : report information about the running process\n  show stat           : report counters for each proxy and server\n  show servers state  : dump volatile server information (all or for a single backend)\n  show table          : report table usage stats or dump this table's contents\n  get weight          : report a server's current weight\n  show map            : report available maps or dump a map's contents\n  add map             : add a map entry (payload supported instead of key/val)\n  del map             : delete a map entry\n  set map             : modify a map entry\n  clear map           : clear the contents of a map\n  show acl            : report available acls or dump an acl's contents\n  add acl             : add an acl entry\n  del acl             : delete an acl entry\n  clear acl           : clear the contents of an acl\n  disable frontend    : temporarily disable specific frontend\n  enable frontend     : re-enable specific frontend\n  disable server      : disable a server for maintenance (use 'set server' instead)\n  enable server       : enable a disabled server (use 'set server' instead)\n  set server          : change a server's state (ready, drain, maint) or weight\n  set weight          : change a server's weight (use 'set server' instead)\n";
+pub const CLI_HELP: &str = "The following commands are valid at this level:\n  help                : full commands list\n  show info           : report information about the running process\n  show stat           : report counters for each proxy and server\n  show servers state  : dump volatile server information (all or for a single backend)\n  show table          : report table usage stats or dump this table's contents\n  get weight          : report a server's current weight\n  show map            : report available maps or dump a map's contents\n  add map             : add a map entry (payload supported instead of key/val)\n  del map             : delete a map entry\n  set map             : modify a map entry\n  clear map           : clear the contents of a map\n  show acl            : report available acls or dump an acl's contents\n  add acl             : add an acl entry\n  del acl             : delete an acl entry\n  clear acl           : clear the contents of an acl\n  disable frontend    : temporarily disable specific frontend\n  enable frontend     : re-enable specific frontend\n  disable server      : disable a server for maintenance (use 'set server' instead)\n  enable server       : enable a disabled server (use 'set server' instead)\n  set server          : change a server's state (ready, drain, maint) or weight\n  set weight          : change a server's weight (use 'set server' instead)\n  add server          : create a new server\n";
 
 /// The answer to a command above the socket's level, as haproxy words it.
 pub const PERMISSION_DENIED: &str = "Permission denied\n\n";
@@ -117,9 +126,10 @@ impl CliCommand {
     /// in haproxy.
     pub fn level(&self) -> CliLevel {
         match self {
-            Self::ServerAdmin { .. } | Self::Weight { .. } | Self::Frontend { .. } => {
-                CliLevel::Admin
-            }
+            Self::ServerAdmin { .. }
+            | Self::Weight { .. }
+            | Self::Frontend { .. }
+            | Self::AddServer { .. } => CliLevel::Admin,
             Self::AddMap { .. }
             | Self::DelMap { .. }
             | Self::SetMap { .. }
@@ -212,6 +222,14 @@ pub fn parse_cli(input: &str) -> Vec<CliCommand> {
                     _ => CliCommand::Invalid(
                         "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n",
                     ),
+                },
+                ["add", "server", target, params @ ..] => match split(target) {
+                    Some((b, s)) => CliCommand::AddServer {
+                        backend: b.to_owned(),
+                        server: s.to_owned(),
+                        params: params.iter().map(|p| (*p).to_owned()).collect(),
+                    },
+                    None => CliCommand::Invalid("Require 'backend/server'.\n"),
                 },
                 ["get", "weight", target] => match split(target) {
                     Some((b, s)) => CliCommand::GetWeight {

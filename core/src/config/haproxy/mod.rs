@@ -8,6 +8,7 @@ mod acl;
 mod capture;
 mod condition;
 mod cookie;
+mod dynamic;
 mod errorfile;
 mod http_check;
 mod http_rule;
@@ -30,6 +31,7 @@ mod values;
 pub use capture::{CaptureSlot, CaptureSlots};
 pub use condition::{eval_condition, ConditionError, HAPROXY_VERSION};
 pub use cookie::{CookieMode, CookiePersistence};
+pub use dynamic::{dynamic_server, DynamicServer};
 pub use errorfile::ErrorPage;
 pub use http_check::{
     HeaderPattern, HttpCheck, HttpCheckRule, HttpExpect, HttpMatch, HttpSend, PatternMethod,
