@@ -275,11 +275,7 @@ pub(crate) async fn serve(
     let first = session.begin_request();
     // A body read whole goes to the driver too (the stats page's form).
     let target = target_as_sent.as_deref().unwrap_or(&head.target);
-    let local = session
-        .proxied
-        .as_ref()
-        .and_then(|h| h.destination)
-        .or_else(|| stream.local_addr().ok());
+    let local = session.destination(stream);
     let forward = route(
         shared,
         id,
@@ -606,14 +602,12 @@ impl Exchange<'_> {
         // A streamed body cannot be sent again: never on a pooled
         // connection the server may have let go.
         let own = self.session.own.take();
-        let local = self.session.proxied.as_ref().and_then(|h| h.destination);
-        let greeting = to
-            .send_proxy
-            .zip(local.or_else(|| stream.local_addr().ok()))
-            .map(|((version, with_id), local)| {
+        let greeting = to.send_proxy.zip(self.session.destination(stream)).map(
+            |((version, with_id), local)| {
                 let id = self.unique_id.as_deref().filter(|_| with_id);
                 crate::pp::greeting(version, (self.client, local), id)
-            });
+            },
+        );
         let opening = crate::forward::Opening {
             greeting,
             local: to.source.as_ref().map(|s| s.local_end(self.client)),

@@ -5,6 +5,8 @@
 use crate::forward::Upstream;
 use haven_core::proxy_protocol::ProxyHeader;
 use haven_core::sample::Vars;
+use std::net::SocketAddr;
+use tokio::net::TcpStream;
 
 /// One client connection's state between its requests.
 #[derive(Debug, Default)]
@@ -19,9 +21,25 @@ pub(crate) struct Session {
     pub(crate) own_target: Option<(usize, usize)>,
     /// The PROXY protocol header it began with (`accept-proxy`).
     pub(crate) proxied: Option<ProxyHeader>,
+    /// The address its client reached, once read.
+    destination: Option<SocketAddr>,
 }
 
 impl Session {
+    /// The address the client reached: the PROXY header's destination
+    /// when there is one, else the socket's own address (read once per
+    /// connection, not once per request).
+    pub(crate) fn destination(&mut self, stream: &TcpStream) -> Option<SocketAddr> {
+        if self.destination.is_none() {
+            self.destination = self
+                .proxied
+                .as_ref()
+                .and_then(|h| h.destination)
+                .or_else(|| stream.local_addr().ok());
+        }
+        self.destination
+    }
+
     /// Counts a new request; true when it is the connection's first.
     pub(crate) fn begin_request(&mut self) -> bool {
         self.requests += 1;
