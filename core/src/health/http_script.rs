@@ -4,7 +4,7 @@
 //! check variables, and each `expect` judged on the parsed answer with
 //! haproxy's statuses and words.
 
-use super::script::{status_named, Next, Steps, Target, Verdict, CHECK_BUFFER};
+use super::script::{status_named, Next, Reading, Steps, Target, Verdict};
 use super::CheckStatus;
 use crate::config::haproxy::{
     HeaderPattern, HttpCheckRule, HttpExpect, HttpMatch, HttpSend, PatternMethod,
@@ -76,12 +76,7 @@ pub struct HttpRun {
     at: usize,
     /// The `check.` variables.
     vars: Vars,
-    /// What the server sent since the last request.
-    answer: Vec<u8>,
-    /// The next expect waits for a read first.
-    must_read: bool,
-    /// The server closed its side.
-    closed: bool,
+    read: Reading,
     /// The last connect, send or expect rule reached.
     current: Option<usize>,
     /// The status of the last answer.
@@ -113,9 +108,7 @@ impl HttpRun {
             probe,
             at: 0,
             vars: Vars::default(),
-            answer: Vec::new(),
-            must_read: true,
-            closed: false,
+            read: Reading::new(),
             current: None,
             code: None,
         }
@@ -192,10 +185,11 @@ impl HttpRun {
 
     /// The answer so far: `Ok(None)` while its head is incomplete.
     fn parse(&self) -> Result<Option<Answer>, ()> {
-        let Some((head, len)) = parse_response_head(&self.answer, false).map_err(|_| ())? else {
+        let Some((head, len)) = parse_response_head(&self.read.answer, false).map_err(|_| ())?
+        else {
             return Ok(None);
         };
-        let rest = &self.answer[len..];
+        let rest = &self.read.answer[len..];
         let (body, complete) = match head.body {
             ResponseFraming::Empty => (Vec::new(), true),
             ResponseFraming::Length(n) => {
@@ -219,19 +213,15 @@ impl HttpRun {
                 .map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned()))
                 .collect(),
             body,
-            complete: complete || self.last_read(),
+            complete: complete || self.read.last_read(),
         }))
-    }
-
-    fn last_read(&self) -> bool {
-        self.closed || self.answer.len() >= CHECK_BUFFER
     }
 
     /// Judges expect rule `e` on the answer so far.
     fn evaluate(&mut self, e: &HttpExpect) -> Eval {
         let answer = match self.parse() {
             Err(()) => return Eval::Fail(verdict(CheckStatus::L7Rsp, None, None)),
-            Ok(None) if self.last_read() => {
+            Ok(None) if self.read.last_read() => {
                 return Eval::Fail(verdict(CheckStatus::L7Rsp, None, None))
             }
             Ok(None) => return Eval::Wait,
@@ -350,15 +340,11 @@ impl HttpRun {
 
 impl Steps for HttpRun {
     fn received(&mut self, bytes: &[u8]) {
-        let room = CHECK_BUFFER.saturating_sub(self.answer.len());
-        self.answer
-            .extend_from_slice(&bytes[..bytes.len().min(room)]);
-        self.must_read = false;
+        self.read.received(bytes);
     }
 
     fn closed(&mut self) {
-        self.closed = true;
-        self.must_read = false;
+        self.read.closed();
     }
 
     fn step(&mut self) -> Next {
@@ -366,9 +352,7 @@ impl Steps for HttpRun {
             match &rule {
                 HttpCheckRule::Connect { addr, port } => {
                     self.current = Some(self.at);
-                    self.answer.clear();
-                    self.must_read = true;
-                    self.closed = false;
+                    self.read.restart(true);
                     if self.at > 0 {
                         self.at += 1;
                         return Next::Connect(Target {
@@ -380,19 +364,18 @@ impl Steps for HttpRun {
                 HttpCheckRule::Send(send) => {
                     self.current = Some(self.at);
                     let bytes = self.request(send);
-                    self.answer.clear();
-                    self.must_read = true;
+                    self.read.restart(false);
                     self.at += 1;
                     return Next::Send(bytes);
                 }
                 HttpCheckRule::Expect(e) => {
                     self.current = Some(self.at);
-                    if self.must_read && !self.closed {
+                    if self.read.must_read && !self.read.closed {
                         return Next::Read;
                     }
                     match self.evaluate(e) {
                         Eval::Pass => {}
-                        Eval::Wait if self.closed => {
+                        Eval::Wait if self.read.closed => {
                             return Next::Finish(verdict(CheckStatus::L7Rsp, self.code, None))
                         }
                         Eval::Wait => return Next::Read,

@@ -431,12 +431,56 @@ pub struct Run {
     at: usize,
     /// The last step started, for its number in messages and the verdict.
     current: Option<usize>,
-    /// What the server sent since the last send (or connect).
-    answer: Vec<u8>,
+    read: Reading,
+}
+
+/// What a check has read since its last send or connect.
+#[derive(Debug, Clone)]
+pub(super) struct Reading {
+    /// What the server sent, kept up to [`CHECK_BUFFER`].
+    pub(super) answer: Vec<u8>,
     /// The next expect waits for a read first.
-    must_read: bool,
+    pub(super) must_read: bool,
     /// The server closed its side: no more bytes will come.
-    closed: bool,
+    pub(super) closed: bool,
+}
+
+impl Reading {
+    /// Nothing read yet, on a fresh connection.
+    pub(super) fn new() -> Self {
+        Self {
+            answer: Vec::new(),
+            must_read: true,
+            closed: false,
+        }
+    }
+
+    /// The server sent `bytes`.
+    pub(super) fn received(&mut self, bytes: &[u8]) {
+        let room = CHECK_BUFFER.saturating_sub(self.answer.len());
+        self.answer
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
+        self.must_read = false;
+    }
+
+    /// The server closed the connection (or it broke).
+    pub(super) fn closed(&mut self) {
+        self.closed = true;
+        self.must_read = false;
+    }
+
+    /// No more bytes will count: the server closed, or the buffer is full.
+    pub(super) fn last_read(&self) -> bool {
+        self.closed || self.answer.len() >= CHECK_BUFFER
+    }
+
+    /// A new exchange begins: what was read goes, a read comes first
+    /// (`connection`: on a new connection, which is open).
+    pub(super) fn restart(&mut self, connection: bool) {
+        self.answer.clear();
+        self.must_read = true;
+        self.closed &= !connection;
+    }
 }
 
 /// How an expect step went.
@@ -453,26 +497,18 @@ impl Run {
             script,
             at: 0,
             current: None,
-            answer: Vec::new(),
-            must_read: true,
-            closed: false,
+            read: Reading::new(),
         }
     }
 }
 
 impl Steps for Run {
-    /// The server sent `bytes` (kept up to [`CHECK_BUFFER`]).
     fn received(&mut self, bytes: &[u8]) {
-        let room = CHECK_BUFFER.saturating_sub(self.answer.len());
-        self.answer
-            .extend_from_slice(&bytes[..bytes.len().min(room)]);
-        self.must_read = false;
+        self.read.received(bytes);
     }
 
-    /// The server closed the connection (or it broke).
     fn closed(&mut self) {
-        self.closed = true;
-        self.must_read = false;
+        self.read.closed();
     }
 
     /// What to do next.
@@ -482,9 +518,7 @@ impl Steps for Run {
                 Step::Comment => {}
                 Step::Connect { port, .. } => {
                     self.current = Some(self.at);
-                    self.answer.clear();
-                    self.must_read = true;
-                    self.closed = false;
+                    self.read.restart(true);
                     if self.at > 0 {
                         let port = *port;
                         self.at += 1;
@@ -493,21 +527,20 @@ impl Steps for Run {
                 }
                 Step::Send(bytes) => {
                     self.current = Some(self.at);
-                    self.answer.clear();
-                    self.must_read = true;
+                    self.read.restart(false);
                     let bytes = bytes.clone();
                     self.at += 1;
                     return Next::Send(bytes);
                 }
                 Step::Expect(e) => {
                     self.current = Some(self.at);
-                    if self.must_read && !self.closed {
+                    if self.read.must_read && !self.read.closed {
                         return Next::Read;
                     }
                     match self.evaluate(e) {
                         Eval::Pass => {}
                         // Every matcher decides on a last read; never hang.
-                        Eval::Wait if self.closed => {
+                        Eval::Wait if self.read.closed => {
                             return Next::Finish(verdict(e.error, None, None))
                         }
                         Eval::Wait => return Next::Read,
@@ -580,7 +613,7 @@ impl Run {
                     return Verdict {
                         status: e.ok,
                         code: None,
-                        info: mysql_version(&self.answer),
+                        info: mysql_version(&self.read.answer),
                     };
                 }
                 if matches!(e.matcher, Matcher::LdapBind) {
@@ -601,8 +634,8 @@ impl Run {
 
     /// Evaluates expect step `e` on the answer so far.
     fn evaluate(&self, e: &Expect) -> Eval {
-        let last_read = self.closed || self.answer.len() >= CHECK_BUFFER;
-        let data = &self.answer;
+        let last_read = self.read.last_read();
+        let data = &self.read.answer;
         if !last_read {
             let short = match &e.matcher {
                 Matcher::Contains { bytes, .. } => data.len() < bytes.len(),
@@ -694,7 +727,7 @@ impl Run {
         if !e.code_from_answer {
             return None;
         }
-        std::str::from_utf8(self.answer.get(..3)?)
+        std::str::from_utf8(self.read.answer.get(..3)?)
             .ok()?
             .parse()
             .ok()
@@ -704,7 +737,7 @@ impl Run {
         match m {
             Message::Text(t) => t.clone(),
             Message::Answer { from, ltrim } => {
-                let rest = self.answer.get(*from..).unwrap_or_default();
+                let rest = self.read.answer.get(*from..).unwrap_or_default();
                 let rest = if *ltrim {
                     let spaces = rest.iter().take_while(|b| **b == b' ').count();
                     &rest[spaces..]
@@ -725,7 +758,7 @@ impl Run {
     /// A MySQL packet at the start of the answer, or after the greeting:
     /// an error packet fails with its code and message.
     fn mysql(&self, e: &Expect, after_greeting: bool, last_read: bool) -> Eval {
-        let data = &self.answer;
+        let data = &self.read.answer;
         let packet_len = |at: usize| -> Option<usize> {
             let h = data.get(at..at + 3)?;
             Some(usize::from(h[0]) | usize::from(h[1]) << 8 | usize::from(h[2]) << 16)
@@ -761,7 +794,7 @@ impl Run {
     /// An LDAPv3 bind response whose result code is 0; it waits for
     /// the bytes it needs (lengths may be in BER's long form).
     fn ldap(&self, e: &Expect, last_read: bool) -> Eval {
-        let data = &self.answer;
+        let data = &self.read.answer;
         let not_ldap = || {
             let said = Some("Not LDAPv3 protocol".to_owned());
             Eval::Fail(self.failure(e, false, None, said))
