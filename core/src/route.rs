@@ -245,7 +245,14 @@ fn matches(p: &AclPattern, values: &[String], req: &RequestHead<'_>, last: bool)
             }
         }
         Criterion::Constant(hit) => *hit,
-        Criterion::Sample { expr, how } => expr.any(req, &mut |v| how.hit(v, values, ci)),
+        Criterion::Sample { expr, how } => {
+            let hit = expr.any(req, &mut |v| how.hit(v, values, ci));
+            // What a client has not sent yet may still match.
+            if !hit && !last && expr.fetch.reads_payload() {
+                return None;
+            }
+            hit
+        }
         Criterion::Unsupported(_) => false,
     })
 }

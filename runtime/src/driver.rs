@@ -83,14 +83,16 @@ pub(crate) struct Connect {
     pub(crate) addr: SocketAddr,
     /// The server: backend and server index.
     pub(crate) target: (usize, usize),
-    /// Where its connections leave from (`source`).
-    pub(crate) source: Option<Source>,
+    /// Where its connections leave from (`source`); boxed, being rare.
+    pub(crate) source: Option<Box<Source>>,
     /// Which idle connection the request may take, and where its
     /// connection goes after.
     pub(crate) reuse: ReusePolicy,
     /// The PROXY protocol header a new connection starts with, and
     /// whether it carries the request's unique id.
     pub(crate) send_proxy: Option<(ProxyVersion, bool)>,
+    /// The SOCKS4 proxy new connections go through (`socks4`).
+    pub(crate) socks4: Option<SocketAddr>,
     /// How long the server may stay quiet (`timeout server`).
     pub(crate) server_timeout: Option<std::time::Duration>,
     /// How long either side of a tunnel may stay quiet (`timeout
@@ -547,7 +549,16 @@ impl Driver {
                         .config()
                         .and_then(|c| source_of(c.proxies.get(backend)?, server))
                         .map(|s| s.check_end());
-                    let to = probe::Target { addr, local };
+                    let socks4 = self
+                        .config()
+                        .and_then(|c| c.proxies.get(backend)?.servers.get(server))
+                        .filter(|s| s.check_via_socks4)
+                        .and_then(|s| s.socks4);
+                    let to = probe::Target {
+                        addr,
+                        local,
+                        socks4,
+                    };
                     let task = tokio::spawn(probe::run(id, to, probe, self.events.clone()));
                     if let Some(old) = self.probes.insert(id, task) {
                         old.abort();
@@ -632,17 +643,18 @@ impl Driver {
                         .and_then(|p| pick(&p.timeouts))
                         .map(|t| std::time::Duration::from_nanos(t.as_nanos()))
                 };
-                let send_proxy = proxy
-                    .and_then(|p| p.servers.get(server))
-                    .and_then(|s| Some((s.send_proxy?, s.proxy_v2_unique_id)));
+                let srv = proxy.and_then(|p| p.servers.get(server));
+                let send_proxy = srv.and_then(|s| Some((s.send_proxy?, s.proxy_v2_unique_id)));
+                let socks4 = srv.and_then(|s| s.socks4);
                 match addr.filter(|_| self.streams.in_progress(id)) {
                     Some(addr) => {
                         let connect = Connect {
                             addr,
                             target: (backend, server),
-                            source: proxy.and_then(|p| source_of(p, server)),
+                            source: proxy.and_then(|p| source_of(p, server)).map(Box::new),
                             reuse,
                             send_proxy,
+                            socks4,
                             server_timeout: timeout(|t| t.server),
                             tunnel_timeout: timeout(|t| t.tunnel),
                         };

@@ -203,11 +203,13 @@ pub(crate) struct Opening {
     pub(crate) greeting: Option<Vec<u8>>,
     /// Where it leaves from (`source`).
     pub(crate) local: Option<LocalEnd>,
+    /// The SOCKS4 proxy it goes through (`socks4`).
+    pub(crate) socks4: Option<SocketAddr>,
 }
 
 /// A new connection to `addr`, made as `opening` says.
 async fn connect(addr: SocketAddr, opening: &Opening) -> Result<TcpStream, ConnectFailed> {
-    let mut stream = crate::outbound::connect(addr, opening.local.as_ref())
+    let mut stream = crate::outbound::connect_via(addr, opening.local.as_ref(), opening.socks4)
         .await
         .map_err(|_| ConnectFailed)?;
     let _ = stream.set_nodelay(true);

@@ -1,16 +1,55 @@
 //! Connections to servers, leaving from the local end a `source` line
 //! asks for: a fixed address, a port out of a range, a device, or with
 //! `usesrc` an address this host need not own (`IP_TRANSPARENT`, which
-//! needs CAP_NET_ADMIN and routing that brings the answers back).
+//! needs CAP_NET_ADMIN and routing that brings the answers back); and
+//! through the SOCKS4 proxy a server's `socks4` names.
 
 use haven_core::config::haproxy::LocalEnd;
 use std::io;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV4};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
+
+/// A connection to `to`, from `local` when given, through the SOCKS4
+/// proxy `socks4` when given (its CONNECT granted before this returns).
+pub(crate) async fn connect_via(
+    to: SocketAddr,
+    local: Option<&LocalEnd>,
+    socks4: Option<SocketAddr>,
+) -> io::Result<TcpStream> {
+    let Some(proxy) = socks4 else {
+        return connect(to, local).await;
+    };
+    let SocketAddr::V4(target) = to else {
+        let why = "SOCKS4 reaches IPv4 addresses only";
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, why));
+    };
+    let mut stream = connect(proxy, local).await?;
+    stream.write_all(&socks4_request(target)).await?;
+    let mut reply = [0u8; 8];
+    stream.read_exact(&mut reply).await?;
+    if reply[1] != SOCKS4_GRANTED {
+        let why = format!("SOCKS4 proxy refused (status {:#04x})", reply[1]);
+        return Err(io::Error::new(io::ErrorKind::ConnectionRefused, why));
+    }
+    Ok(stream)
+}
+
+/// The status byte of a granted SOCKS4 request.
+const SOCKS4_GRANTED: u8 = 0x5a;
+
+/// A SOCKS4 CONNECT request for `to`, with haproxy's user id.
+fn socks4_request(to: SocketAddrV4) -> Vec<u8> {
+    let mut out = vec![4, 1];
+    out.extend_from_slice(&to.port().to_be_bytes());
+    out.extend_from_slice(&to.ip().octets());
+    out.extend_from_slice(b"HAProxy\0");
+    out
+}
 
 /// A connection to `to`, from `local` when given, else from where the
 /// system chooses. Over a port range, the first port free is used.
-pub(crate) async fn connect(to: SocketAddr, local: Option<&LocalEnd>) -> io::Result<TcpStream> {
+async fn connect(to: SocketAddr, local: Option<&LocalEnd>) -> io::Result<TcpStream> {
     let Some(end) = local else {
         return TcpStream::connect(to).await;
     };
@@ -43,4 +82,46 @@ pub(crate) async fn connect(to: SocketAddr, local: Option<&LocalEnd>) -> io::Res
         }
     }
     Err(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    // Input: a connection through a SOCKS4 proxy on loopback that grants
+    // it, then one that refuses.
+    // Output: haproxy's 16-byte request (version 4, CONNECT, port, IPv4,
+    // "HAProxy\0"), then the stream; a refusal is an error.
+    #[tokio::test]
+    async fn socks4_asks_as_haproxy_and_honours_the_answer() {
+        let proxy = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let via = proxy.local_addr().expect("addr");
+        let target: SocketAddr = "127.0.0.2:8080".parse().expect("addr");
+        let serve = |status: u8| {
+            let proxy = &proxy;
+            async move {
+                let (mut s, _) = proxy.accept().await.expect("accept");
+                let mut asked = [0u8; 16];
+                s.read_exact(&mut asked).await.expect("request");
+                s.write_all(&[0, status, 0, 0, 0, 0, 0, 0])
+                    .await
+                    .expect("reply");
+                (asked, s)
+            }
+        };
+        let (granted, client) = tokio::join!(serve(0x5a), connect_via(target, None, Some(via)));
+        let (asked, mut server_side) = granted;
+        assert_eq!(asked, *b"\x04\x01\x1f\x90\x7f\x00\x00\x02HAProxy\0");
+        let mut client = client.expect("granted");
+        client.write_all(b"hello").await.expect("write");
+        let mut got = [0u8; 5];
+        server_side.read_exact(&mut got).await.expect("read");
+        assert_eq!(&got, b"hello", "the stream goes on to the target");
+        let (_, refused) = tokio::join!(serve(0x5b), connect_via(target, None, Some(via)));
+        assert_eq!(
+            refused.expect_err("refused").kind(),
+            io::ErrorKind::ConnectionRefused
+        );
+    }
 }

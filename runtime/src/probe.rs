@@ -20,6 +20,8 @@ pub(crate) struct Target {
     pub(crate) addr: SocketAddr,
     /// The local end `source` asks for.
     pub(crate) local: Option<LocalEnd>,
+    /// The SOCKS4 proxy checks go through (`check-via-socks4`).
+    pub(crate) socks4: Option<SocketAddr>,
 }
 
 impl Target {
@@ -48,20 +50,21 @@ pub(crate) async fn run(id: CheckId, to: Target, probe: Probe, events: Unbounded
             (Some(Box::new(HttpRun::new(*http))), first)
         }
     };
-    let stream = match crate::outbound::connect(to.aim(first), to.local.as_ref()).await {
-        Ok(s) => s,
-        Err(e) => {
-            let error = connect_error_text(&e);
-            let words = run
-                .as_ref()
-                .and_then(|r| r.whereabouts())
-                .unwrap_or_default();
-            report(ProbeEvent::ConnectFailed {
-                info: format!("{error}{words}"),
-            });
-            return;
-        }
-    };
+    let stream =
+        match crate::outbound::connect_via(to.aim(first), to.local.as_ref(), to.socks4).await {
+            Ok(s) => s,
+            Err(e) => {
+                let error = connect_error_text(&e);
+                let words = run
+                    .as_ref()
+                    .and_then(|r| r.whereabouts())
+                    .unwrap_or_default();
+                report(ProbeEvent::ConnectFailed {
+                    info: format!("{error}{words}"),
+                });
+                return;
+            }
+        };
     report(ProbeEvent::Connected);
     if let Some(run) = run {
         report(run_steps(run, stream, &to, &report).await);
@@ -98,7 +101,13 @@ async fn run_steps(
                 }
             }
             Next::Connect(aim) => {
-                match crate::outbound::connect(target.aim(aim), target.local.as_ref()).await {
+                match crate::outbound::connect_via(
+                    target.aim(aim),
+                    target.local.as_ref(),
+                    target.socks4,
+                )
+                .await
+                {
                     Ok(s) => stream = s,
                     Err(e) => {
                         return ProbeEvent::Verdict(run.connect_failed(&connect_error_text(&e)))

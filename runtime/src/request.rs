@@ -611,6 +611,7 @@ impl Exchange<'_> {
         let opening = crate::forward::Opening {
             greeting,
             local: to.source.as_ref().map(|s| s.local_end(self.client)),
+            socks4: to.socks4,
         };
         let opened = self
             .watcher

@@ -184,7 +184,10 @@ impl Session {
         let local = to.source.as_ref().map(|s| s.local_end(self.client));
         let opened = self
             .watcher
-            .step(crate::outbound::connect(to.addr, local.as_ref()), None)
+            .step(
+                crate::outbound::connect_via(to.addr, local.as_ref(), to.socks4),
+                None,
+            )
             .await?;
         let event = match opened {
             Ok(mut server) => {

@@ -70,6 +70,8 @@ pub enum Conv {
     B64dec,
     /// `hex`: upper-case hex of the bytes.
     Hex,
+    /// `hex2i`: a hex string as a signed integer.
+    Hex2i,
     /// `json`: escaped for a JSON string.
     Json,
     /// `bytes(offset[,length])`.
@@ -193,6 +195,7 @@ pub(crate) fn parse(call: &Call, files: Option<ReadFile>) -> Result<Option<Conv>
         "base64" => Conv::Base64,
         "b64dec" => Conv::B64dec,
         "hex" => Conv::Hex,
+        "hex2i" => Conv::Hex2i,
         "json" => Conv::Json,
         "bytes" => Conv::Bytes {
             offset: usize::try_from(int(need(0)?)?).map_err(|e| e.to_string())?,
@@ -329,6 +332,12 @@ impl Conv {
                     .map(|b| format!("{b:02X}"))
                     .collect::<String>(),
             ),
+            // haproxy reads hex digits up to the first other character.
+            Self::Hex2i => {
+                let text = v.to_text();
+                let digits: String = text.chars().take_while(char::is_ascii_hexdigit).collect();
+                Value::Int(u64::from_str_radix(&digits, 16).map_or(0, |n| n as i64))
+            }
             Self::Json => Value::string(json(&v.to_text())),
             Self::Bytes { offset, length } => {
                 let b = v.to_bytes();

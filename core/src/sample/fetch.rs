@@ -93,6 +93,14 @@ pub enum Fetch {
     ReqBody,
     /// `req.body_len`.
     ReqBodyLen,
+    /// `req.payload(offset,length)`: bytes of what a `mode tcp` client sent
+    /// so far (to the end when `length` is 0); none until they are there.
+    ReqPayload {
+        /// First byte.
+        offset: usize,
+        /// How many bytes.
+        length: usize,
+    },
     /// `var(name[,default])`.
     Var(VarName, Option<String>),
     /// `fe_name`.
@@ -271,6 +279,18 @@ pub(crate) fn parse(call: &Call) -> Result<Option<Fetch>, String> {
         "req.ver" | "req_ver" => Fetch::ReqVer,
         "req.body" => Fetch::ReqBody,
         "req.body_len" => Fetch::ReqBodyLen,
+        "req.payload" => {
+            let size = |i: usize| -> Result<usize, String> {
+                let n = int(i)?
+                    .ok_or_else(|| format!("fetch method '{name}' : missing argument {}", i + 1))?;
+                usize::try_from(n)
+                    .map_err(|_| format!("fetch method '{name}' : negative argument {n}"))
+            };
+            Fetch::ReqPayload {
+                offset: size(0)?,
+                length: size(1)?,
+            }
+        }
         "var" => Fetch::Var(
             VarName::parse(need(0)?).map_err(|e| format!("fetch method 'var' : {e}"))?,
             arg(1).map(str::to_owned),
@@ -397,6 +417,15 @@ impl Fetch {
             Self::ReqVer => text("1.1"),
             Self::ReqBody => Some(Value::Bin(Cow::Borrowed(req.payload))),
             Self::ReqBodyLen => Some(Value::Int(req.payload.len() as i64)),
+            Self::ReqPayload { offset, length } => {
+                let end = if *length == 0 {
+                    req.payload.len()
+                } else {
+                    offset.checked_add(*length)?
+                };
+                let bytes = req.payload.get(*offset..end)?;
+                Some(Value::Bin(Cow::Borrowed(bytes)))
+            }
             Self::Var(name, default) => match around.vars.and_then(|v| v.get(name)) {
                 Some(v) => Some(v.clone()),
                 None => default.as_ref().map(|d| Value::string(d.clone())),
@@ -473,6 +502,12 @@ impl Fetch {
                 .and_then(|h| h.tlv(*kind))
                 .map(|v| Value::string(String::from_utf8_lossy(v).into_owned())),
         }
+    }
+
+    /// True when the fetch reads what a `mode tcp` client sent so far,
+    /// which more bytes may change.
+    pub fn reads_payload(&self) -> bool {
+        matches!(self, Self::ReqPayload { .. })
     }
 
     /// The type of what the fetch yields, which sets an ACL's default

@@ -168,7 +168,9 @@ impl Expr {
     pub fn default_match(&self) -> Match {
         if !self.convs.is_empty() {
             return match self.convs.last() {
-                Some(Conv::Len | Conv::Arith(..) | Conv::Neg | Conv::Strcmp(_)) => Match::Int,
+                Some(Conv::Len | Conv::Arith(..) | Conv::Neg | Conv::Strcmp(_) | Conv::Hex2i) => {
+                    Match::Int
+                }
                 Some(Conv::Bool | Conv::Not | Conv::Odd | Conv::Even) => Match::Bool,
                 Some(Conv::Ipmask { .. }) => Match::Ip,
                 _ => Match::Str,

@@ -549,6 +549,11 @@ pub struct Server {
     /// `proxy-v2-options unique-id`: the v2 header carries the request's
     /// unique id.
     pub proxy_v2_unique_id: bool,
+    /// `socks4 <addr>:<port>`: connections to the server go through this
+    /// SOCKS4 proxy.
+    pub socks4: Option<std::net::SocketAddr>,
+    /// `check-via-socks4`: health checks go through it too.
+    pub check_via_socks4: bool,
     /// `pool-max-conn`: idle connections kept for later requests (`None`:
     /// no limit, haproxy's -1).
     pub pool_max_conn: Option<u32>,

@@ -35,6 +35,8 @@ const SERVER_PARAMS: &[&str] = &[
     "agent-addr",
     "agent-send",
     "agent-inter",
+    "socks4",
+    "check-via-socks4",
 ];
 
 /// Server parameters haproxy knows that take no argument.
@@ -64,7 +66,6 @@ const SERVER_FLAGS: &[&str] = &[
     "no-tlsv11",
     "no-tlsv12",
     "no-tlsv13",
-    "check-via-socks4",
     "ws",
 ];
 
@@ -103,7 +104,6 @@ const SERVER_WITH_ARG: &[&str] = &[
     "ssl-max-ver",
     "check-sni",
     "max-reuse",
-    "socks4",
     "tcp-ut",
     "usesrc",
     "log-proto",
@@ -146,6 +146,8 @@ pub(crate) fn default_server() -> Server {
         cookie: None,
         send_proxy: None,
         proxy_v2_unique_id: false,
+        socks4: None,
+        check_via_socks4: false,
         line: 0,
     }
 }
@@ -286,6 +288,7 @@ impl Parser<'_> {
                     | "agent-addr"
                     | "agent-send"
                     | "agent-inter"
+                    | "socks4"
             ) || SERVER_WITH_ARG.contains(&name);
             if takes_arg && arg.is_none() {
                 self.error(
@@ -396,6 +399,11 @@ impl Parser<'_> {
                 "minconn" => s.minconn = Some(atol(v).clamp(0, i64::from(u32::MAX)) as u32),
                 "maxqueue" => s.maxqueue = Some(atol(v).clamp(0, i64::from(u32::MAX)) as u32),
                 "cookie" => s.cookie = Some(v.to_owned()),
+                "socks4" => match v.parse::<std::net::SocketAddr>() {
+                    Ok(a) => s.socks4 = Some(a),
+                    Err(_) => fail(self, format!("'socks4' : invalid address: '{v}'")),
+                },
+                "check-via-socks4" => s.check_via_socks4 = true,
                 "send-proxy" => s.send_proxy = Some(ProxyVersion::V1),
                 "send-proxy-v2" => s.send_proxy = Some(ProxyVersion::V2),
                 "no-send-proxy" | "no-send-proxy-v2" => s.send_proxy = None,
