@@ -310,20 +310,25 @@ impl Txn {
         None
     }
 
-    /// Whether `rule` of `proxy` applies, and how it ends its list if it
-    /// does (an answer, `allow`); `response` in the response phases.
-    fn decide(
+    /// The first of `rules` of `proxy` that applies, and how it ends its
+    /// list if it does (an answer, `allow`): its index (`rules.len()`
+    /// when none does). One view of the request serves every condition
+    /// up to it; `response` in the response phases.
+    fn first_hit(
         &self,
         proxy: &Proxy,
-        rule: &HttpRule,
+        rules: &[HttpRule],
         names: Names<'_>,
         response: Option<&ResponseDraft>,
-    ) -> (bool, Option<Stop>) {
+    ) -> (usize, Option<Stop>) {
         self.with_view(names, response, |req| {
-            let hit = rule.cond.as_ref().is_none_or(|c| condition(proxy, c, req));
             let own = (proxy.name.as_str(), response.is_some());
-            let stop = hit.then(|| answer_of(&rule.action, req, own)).flatten();
-            (hit, stop)
+            rules
+                .iter()
+                .position(|r| r.cond.as_ref().is_none_or(|c| condition(proxy, c, req)))
+                .map_or((rules.len(), None), |i| {
+                    (i, answer_of(&rules[i].action, req, own))
+                })
         })
     }
 
@@ -333,14 +338,15 @@ impl Txn {
             current: &proxy.name,
             ..names
         };
-        for rule in rules {
-            let (hit, stop) = self.decide(proxy, rule, names, None);
-            if let Some(stop) = stop {
-                return Some(stop);
+        let mut at = 0;
+        while at < rules.len() {
+            let (i, stop) = self.first_hit(proxy, &rules[at..], names, None);
+            if stop.is_some() {
+                return stop;
             }
-            if hit {
-                self.request_action(proxy, &rule.action, names);
-            }
+            let Some(rule) = rules.get(at + i) else { break };
+            self.request_action(proxy, &rule.action, names);
+            at += i + 1;
         }
         None
     }
@@ -494,14 +500,14 @@ impl Txn {
             current: &proxy.name,
             ..names
         };
-        for rule in rules {
-            let (hit, stop) = self.decide(proxy, rule, names, Some(res));
-            if let Some(stop) = stop {
-                return Some(stop);
+        let mut at = 0;
+        while at < rules.len() {
+            let (i, stop) = self.first_hit(proxy, &rules[at..], names, Some(res));
+            if stop.is_some() {
+                return stop;
             }
-            if !hit {
-                continue;
-            }
+            let Some(rule) = rules.get(at + i) else { break };
+            at += i + 1;
             let render = |txn: &Self, res: &ResponseDraft, f: &Format| {
                 txn.with_view(names, Some(res), |req| f.render(req))
             };
