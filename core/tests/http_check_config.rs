@@ -136,3 +136,18 @@ fn a_timeout_status_is_named_not_honoured() {
     assert_eq!(what, ["http-check expect tout-status"]);
     assert!(cfg.unsupported[0].gap.differs.contains("L7TOUT"));
 }
+
+// Input: a standalone `http-check comment` and an expect with `min-recv`.
+// Output: both named as not honoured; the body wait as a traffic gap.
+#[test]
+fn comments_and_min_recv_are_named_not_honoured() {
+    let text = format!("{DEFAULTS}backend b\n  option httpchk\n  http-check comment why\n  http-check send uri /\n  http-check expect min-recv 10 string ok\n  server s 127.0.0.1:1 check\n");
+    let parsed = parse(&[("t.cfg", &text)], &ParseOptions::default());
+    let cfg = parsed.config.expect("valid");
+    let what: Vec<&str> = cfg.unsupported.iter().map(|u| u.what.as_str()).collect();
+    assert_eq!(what, ["http-check comment", "http-check expect min-recv"]);
+    assert_eq!(
+        cfg.unsupported[1].gap.impact,
+        haven_core::config::support::Impact::Traffic
+    );
+}

@@ -4,7 +4,7 @@
 //! check variables, and each `expect` judged on the parsed answer with
 //! haproxy's statuses and words.
 
-use super::script::{status_named, Next, Reading, Steps, Target, Verdict};
+use super::script::{status_named, Eval, Next, Reading, Steps, Target, Verdict};
 use super::CheckStatus;
 use crate::config::haproxy::{
     HeaderPattern, HttpCheckRule, HttpExpect, HttpMatch, HttpSend, PatternMethod,
@@ -92,13 +92,6 @@ struct Answer {
     body: Vec<u8>,
     /// The body is whole (or no more will come).
     complete: bool,
-}
-
-/// How an expect went.
-enum Eval {
-    Pass,
-    Wait,
-    Fail(Verdict),
 }
 
 impl HttpRun {
@@ -238,16 +231,15 @@ impl HttpRun {
                 (hit, CheckStatus::L7Sts, Some(answer.reason.clone()))
             }
             HttpMatch::Header { full, name, value } => {
-                let (Some(name), value) = (
-                    self.pattern_text(name, &answer),
-                    value.as_ref().map(|v| self.pattern_text(v, &answer)),
-                ) else {
+                let Some(name) = self.pattern_text(name, &answer) else {
                     return Eval::Fail(empty_format());
                 };
                 let value = match value {
-                    Some(None) => return Eval::Fail(empty_format()),
-                    Some(Some(v)) => Some(v),
                     None => None,
+                    Some(v) => match self.pattern_text(v, &answer) {
+                        Some(v) => Some(v),
+                        None => return Eval::Fail(empty_format()),
+                    },
                 };
                 let hit = header_matches(&answer.headers, *full, &name, value.as_ref());
                 (hit, CheckStatus::L7Sts, Some(answer.reason.clone()))
@@ -316,9 +308,15 @@ impl HttpRun {
     fn pattern_text(&self, p: &HeaderPattern, answer: &Answer) -> Option<(PatternMethod, String)> {
         let text = match p.text.fixed() {
             Some(t) => t.to_owned(),
-            None => self.with_samples(Some(answer), |h| p.text.render(h)),
+            None => {
+                let t = self.with_samples(Some(answer), |h| p.text.render(h));
+                if t.is_empty() {
+                    return None;
+                }
+                t
+            }
         };
-        (!text.is_empty() || p.text.fixed().is_some()).then_some((p.method, text))
+        Some((p.method, text))
     }
 
     /// The verdict once every rule passed.
@@ -370,7 +368,7 @@ impl Steps for HttpRun {
                 }
                 HttpCheckRule::Expect(e) => {
                     self.current = Some(self.at);
-                    if self.read.must_read && !self.read.closed {
+                    if self.read.awaits_read() {
                         return Next::Read;
                     }
                     match self.evaluate(e) {

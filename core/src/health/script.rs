@@ -469,6 +469,12 @@ impl Reading {
         self.must_read = false;
     }
 
+    /// The next expect must wait for bytes: none came since the last
+    /// send or connect, and the server has not closed.
+    pub(super) fn awaits_read(&self) -> bool {
+        self.must_read && !self.closed
+    }
+
     /// No more bytes will count: the server closed, or the buffer is full.
     pub(super) fn last_read(&self) -> bool {
         self.closed || self.answer.len() >= CHECK_BUFFER
@@ -484,7 +490,7 @@ impl Reading {
 }
 
 /// How an expect step went.
-enum Eval {
+pub(super) enum Eval {
     Pass,
     Wait,
     Fail(Verdict),
@@ -534,7 +540,7 @@ impl Steps for Run {
                 }
                 Step::Expect(e) => {
                     self.current = Some(self.at);
-                    if self.read.must_read && !self.read.closed {
+                    if self.read.awaits_read() {
                         return Next::Read;
                     }
                     match self.evaluate(e) {

@@ -67,6 +67,21 @@ pub struct HttpSend {
     pub from_option: bool,
 }
 
+impl HttpExpect {
+    /// Looking for `matcher`, every option at haproxy's default.
+    pub fn new(matcher: HttpMatch) -> Self {
+        Self {
+            negate: false,
+            matcher,
+            ok_status: None,
+            error_status: None,
+            on_success: None,
+            on_error: None,
+            comment: None,
+        }
+    }
+}
+
 impl HttpSend {
     /// The method sent.
     pub fn method(&self) -> &str {
@@ -244,8 +259,7 @@ impl Parser<'_> {
                 return;
             }
             "disable-on-404" => return self.not_supported(sub.col, "http-check disable-on-404"),
-            // Comments only name the rules after them in messages.
-            "comment" => return,
+            "comment" => return self.not_supported(sub.col, "http-check comment"),
             "connect" => self.http_check_connect(args),
             "send" => self
                 .http_check_send(args)
@@ -365,11 +379,7 @@ impl Parser<'_> {
                     }
                     i += 1;
                 }
-                "proto" | "sni" | "alpn" => {
-                    self.not_supported(w.col, &format!("http-check connect {}", w.text));
-                    return Ok(None);
-                }
-                "ssl" | "send-proxy" | "via-socks4" => {
+                "proto" | "sni" | "alpn" | "ssl" | "send-proxy" | "via-socks4" => {
                     self.not_supported(w.col, &format!("http-check connect {}", w.text));
                     return Ok(None);
                 }
@@ -419,15 +429,7 @@ impl Parser<'_> {
     }
 
     fn http_check_expect(&mut self, args: &[Word]) -> Result<Option<HttpExpect>, String> {
-        let mut expect = HttpExpect {
-            negate: false,
-            matcher: HttpMatch::Status(Vec::new()),
-            ok_status: None,
-            error_status: None,
-            on_success: None,
-            on_error: None,
-            comment: None,
-        };
+        let mut expect = HttpExpect::new(HttpMatch::Status(Vec::new()));
         let mut matcher = None;
         let mut i = 0;
         let text = |i: usize| args.get(i).map(|w| w.text.as_str());
@@ -445,7 +447,10 @@ impl Parser<'_> {
             let value = text(i + 1);
             let need = || value.ok_or_else(|| format!("'{kw}' expects a <pattern> as argument"));
             match kw {
-                "min-recv" => i += 1,
+                "min-recv" => {
+                    self.not_supported(col, "http-check expect min-recv");
+                    i += 1;
+                }
                 "comment" => {
                     expect.comment = Some(need()?.to_owned());
                     i += 1;
@@ -631,15 +636,8 @@ pub(crate) fn finish(check: &mut HttpCheck) {
         }
     }
     if let Some(HttpCheckRule::Send(_)) = rules.iter().rev().find(|r| !is_action(r)) {
-        rules.push(HttpCheckRule::Expect(HttpExpect {
-            negate: false,
-            matcher: HttpMatch::Status(vec![(200, 399)]),
-            ok_status: None,
-            error_status: None,
-            on_success: None,
-            on_error: None,
-            comment: None,
-        }));
+        let implicit = HttpExpect::new(HttpMatch::Status(vec![(200, 399)]));
+        rules.push(HttpCheckRule::Expect(implicit));
     }
 }
 

@@ -159,6 +159,8 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("stats", Reported, "this part of the stats page is not applied"),
     gap("http-check", Traffic, "the check step is not run: the check may pass where haproxy's fails"),
     gap("http-check expect tout-status", Reported, "a timeout at this step is logged as L7TOUT"),
+    gap("http-check expect min-recv", Traffic, "a body is judged once read whole: a match past the first bytes passes where haproxy's check fails"),
+    gap("http-check comment", Reported, "the comment is not added to the log line of a failing step"),
     gap("tcp-check", Traffic, "the check step is not run: the check may pass where haproxy's fails"),
     gap("tcp-check expect tout-status", Reported, "a timeout at this step is logged as L7TOUT"),
     gap("tcp-request", Traffic, "the rule is not applied"),
