@@ -961,6 +961,9 @@ impl Driver {
     /// metrics, admin form or 401); `payload` is the request body (the
     /// admin form's POST). `None` when there is nothing to answer.
     fn stats_reply(&mut self, proxy: usize, access: Access, payload: &[u8]) -> Option<Command> {
+        if access == Access::Pass {
+            return None;
+        }
         let frontend = proxy;
         if let Access::Post { allowed, scope } = &access {
             let posted = self.admin_post(*allowed, payload);
@@ -986,13 +989,12 @@ impl Driver {
         let proxy = sources.config.proxies.get(frontend)?;
         let no_cache = ("cache-control", "no-cache".to_owned());
         let (status, headers, body) = match access {
-            Access::Post { .. } => return None,
+            Access::Post { .. } | Access::Pass => return None,
             Access::Monitor => (
                 200,
                 vec![no_cache, ("content-type", "text/html".into())],
                 proxy::error_body(200).to_owned(),
             ),
-            Access::Pass => return None,
             Access::Prometheus => (
                 200,
                 vec![

@@ -61,14 +61,10 @@ pub(crate) fn request_head(head: &Head) -> Vec<u8> {
     let _ = write!(out, "{} {} HTTP/1.1\r\n", head.method, head.target);
     // A request to switch protocols keeps the headers that ask for it.
     let upgrading = matches!(head.switch(), Switch::Upgrade { .. });
-    let kept = head
-        .headers
-        .iter()
-        .filter(|(name, _)| {
-            let asks_upgrade = upgrading && matches!(name.as_str(), "connection" | "upgrade");
-            asks_upgrade || !NOT_FORWARDED.contains(&name.as_str())
-        })
-        .map(|(name, value)| (name.as_str(), value.as_slice()));
+    let kept = head.headers.iter().filter(|(name, _)| {
+        let asks_upgrade = upgrading && matches!(*name, "connection" | "upgrade");
+        asks_upgrade || !NOT_FORWARDED.contains(name)
+    });
     for (name, value) in kept {
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b": ");
@@ -77,9 +73,8 @@ pub(crate) fn request_head(head: &Head) -> Vec<u8> {
     }
     let trailers = head
         .headers
-        .iter()
-        .filter(|(name, _)| name == "te")
-        .flat_map(|(_, v)| v.split(|&b| b == b','))
+        .all("te")
+        .flat_map(|v| v.split(|&b| b == b','))
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"trailers"));
     if trailers {
         out.extend_from_slice(b"te: trailers\r\n");

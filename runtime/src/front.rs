@@ -120,7 +120,8 @@ impl Round<'_> {
         head: Result<(Head, usize), Stop>,
         draining: &watch::Receiver<bool>,
     ) -> bool {
-        let read = head.and_then(|(head, len)| request_of(head, len, self.started));
+        let httplog = self.shared.httplog;
+        let read = head.and_then(|(head, len)| request_of(head, len, self.started, httplog));
         let probe = self.shared.ignore_probes && self.buf.is_empty();
         let mut request = match read {
             Ok(read) => read,
@@ -239,14 +240,23 @@ async fn read_head(
 }
 
 /// The request to serve: `head`, which took `len` bytes on the wire after
-/// a wait that began at `accepted`.
-fn request_of(mut head: Head, len: usize, accepted: Instant) -> Result<ReadRequest, Stop> {
-    let request_line = format!("{} {} HTTP/1.{}", head.method, head.target, head.minor);
+/// a wait that began at `accepted`; its request line is kept for the log
+/// when `httplog`.
+fn request_of(
+    mut head: Head,
+    len: usize,
+    accepted: Instant,
+    httplog: bool,
+) -> Result<ReadRequest, Stop> {
+    let request_line = match httplog {
+        true => format!("{} {} HTTP/1.{}", head.method, head.target, head.minor),
+        false => String::new(),
+    };
     let switch = head.switch();
     let mut target_as_sent = None;
     if switch != Switch::Connect {
-        let origin = origin_form(&head.target).ok_or(Stop::Refuse(400, "PR--"))?;
-        if origin != head.target {
+        let origin = origin_form(&head.target).map_err(|()| Stop::Refuse(400, "PR--"))?;
+        if let Some(origin) = origin {
             target_as_sent = Some(std::mem::replace(&mut head.target, origin));
         }
     }
@@ -266,15 +276,17 @@ fn request_of(mut head: Head, len: usize, accepted: Instant) -> Result<ReadReque
     })
 }
 
-/// The target as it goes to a server: its path and query (`/` when it
-/// has none); `None` when it is not a URI.
-fn origin_form(target: &str) -> Option<String> {
+/// The target as it goes to a server, its path and query (`/` when it
+/// has none), when that is not `target` itself; `Err` when it is not a
+/// URI.
+fn origin_form(target: &str) -> Result<Option<String>, ()> {
     let plain = |b: u8| b.is_ascii_alphanumeric() || b"/-._~%?=&+,;:@!$'()*".contains(&b);
     if target.starts_with('/') && target.bytes().all(plain) {
-        return Some(target.to_owned());
+        return Ok(None);
     }
-    let uri = hyper::Uri::try_from(target).ok()?;
-    Some(uri.path_and_query().map_or("/", |p| p.as_str()).to_owned())
+    let uri = hyper::Uri::try_from(target).map_err(drop)?;
+    let origin = uri.path_and_query().map_or("/", |p| p.as_str());
+    Ok((origin != target).then(|| origin.to_owned()))
 }
 
 #[cfg(test)]
@@ -283,14 +295,14 @@ mod tests {
 
     #[test]
     fn targets_go_to_servers_in_origin_form() {
-        assert_eq!(origin_form("/a/b?c=d&e").as_deref(), Some("/a/b?c=d&e"));
+        assert_eq!(origin_form("/a/b?c=d&e"), Ok(None));
         assert_eq!(
-            origin_form("http://example.com/x?y").as_deref(),
-            Some("/x?y")
+            origin_form("http://example.com/x?y"),
+            Ok(Some("/x?y".into()))
         );
-        assert_eq!(origin_form("http://example.com").as_deref(), Some("/"));
-        assert_eq!(origin_form("/{a}").as_deref(), Some("/{a}"));
-        assert_eq!(origin_form("/a b"), None);
-        assert_eq!(origin_form("http://[::1/"), None);
+        assert_eq!(origin_form("http://example.com"), Ok(Some("/".into())));
+        assert_eq!(origin_form("/{a}"), Ok(None));
+        assert_eq!(origin_form("/a b"), Err(()));
+        assert_eq!(origin_form("http://[::1/"), Err(()));
     }
 }

@@ -1,11 +1,16 @@
 //! The driver's commands to each request in progress, kept until its
 //! exchange takes them: one entry per request in the driver's own map,
-//! no channel to allocate per request. A request is in progress until its
-//! exchange is gone (its answer may stream long after the last command).
+//! no channel to allocate per request (the queues of closed mailboxes are
+//! kept for the next ones). A request is in progress until its exchange
+//! is gone (its answer may stream long after the last command).
 
 use haven_core::proxy::StreamId;
-use std::collections::{BTreeMap, VecDeque};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 use std::task::{Context, Poll, Waker};
+
+/// How many emptied queues wait for the next requests.
+const SPARE_QUEUES: usize = 256;
 
 /// The commands of one request.
 #[derive(Debug)]
@@ -17,13 +22,16 @@ struct Mailbox<C> {
 /// Every request's mailbox, by request id.
 #[derive(Debug)]
 pub(crate) struct Mailboxes<C> {
-    boxes: BTreeMap<StreamId, Mailbox<C>>,
+    boxes: FxHashMap<StreamId, Mailbox<C>>,
+    /// Emptied queues of closed mailboxes, to open the next ones with.
+    spare: Vec<VecDeque<C>>,
 }
 
 impl<C> Default for Mailboxes<C> {
     fn default() -> Self {
         Self {
-            boxes: BTreeMap::new(),
+            boxes: FxHashMap::default(),
+            spare: Vec::new(),
         }
     }
 }
@@ -31,10 +39,11 @@ impl<C> Default for Mailboxes<C> {
 impl<C> Mailboxes<C> {
     /// Opens the mailbox of request `id`.
     pub(crate) fn open(&mut self, id: StreamId) {
+        let commands = self.spare.pop().unwrap_or_default();
         self.boxes.insert(
             id,
             Mailbox {
-                commands: VecDeque::new(),
+                commands,
                 waker: None,
             },
         );
@@ -81,7 +90,14 @@ impl<C> Mailboxes<C> {
     /// Closes the mailbox of request `id`, whose exchange is gone; false
     /// when it was closed already.
     pub(crate) fn close(&mut self, id: StreamId) -> bool {
-        self.boxes.remove(&id).is_some()
+        let Some(mut closed) = self.boxes.remove(&id) else {
+            return false;
+        };
+        if self.spare.len() < SPARE_QUEUES {
+            closed.commands.clear();
+            self.spare.push(closed.commands);
+        }
+        true
     }
 }
 

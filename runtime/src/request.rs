@@ -12,18 +12,20 @@ use crate::logger::Logger;
 use crate::session::Session;
 use crate::tunnel;
 use crate::wire::{self, Delivery, Manner, Wire};
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use haven_core::config::haproxy::ErrorPage;
-use haven_core::http1::{accepts_websocket, BodyFraming, Head, ResponseHead, Switch};
+use haven_core::http1::{
+    accepts_websocket, BodyFraming, Head, ResponseFraming, ResponseHead, Switch,
+};
 use haven_core::http_rules::{apply_headers, Edit};
 use haven_core::log::haproxy::HttpLog;
 use haven_core::log::syslog::Civil;
 use haven_core::proxy::{DataEnd, Forward, Outcome, Rewrite, ServerFailure, StreamId};
 use haven_core::route::RequestHead;
 use haven_core::sample::Around;
-use std::borrow::Cow;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -124,12 +126,12 @@ impl Shared {
             Some(page) if edits.is_empty() => wire::encode_page(page, manner),
             Some(page) => {
                 let mut page = page.clone();
-                apply_headers(&mut page.headers, edits, str::to_owned);
+                apply_headers(&mut page.headers, edits);
                 wire::encode_page(&page, manner)
             }
             None => {
                 let mut answer = wire::generated(status);
-                apply_headers(&mut answer.headers, edits, |v| v.as_bytes().to_vec());
+                apply_headers(&mut answer.headers, edits);
                 for edit in edits {
                     if let Edit::Status(code, reason) = edit {
                         answer.status = *code;
@@ -210,7 +212,8 @@ pub(crate) struct ReadRequest {
     /// Its head, the target in origin form (as it goes to a server).
     pub(crate) head: Head,
     pub(crate) manner: Manner,
-    /// `METHOD target HTTP/1.x` as the client sent it, for the log.
+    /// `METHOD target HTTP/1.x` as the client sent it, for the log (empty
+    /// when nothing logs it).
     pub(crate) request_line: String,
     pub(crate) accepted: Instant,
     /// Bytes of its head on the wire.
@@ -255,6 +258,7 @@ pub(crate) async fn serve(
     let room = (BUFSIZE - MAXREWRITE).saturating_sub(head_len as usize);
     let mut whole_body = BytesMut::new();
     match prefetch(stream, buf, &head, &body, room, shared.timeouts.client).await {
+        Ok(Some(0)) => {}
         Ok(Some(len)) => {
             // Whole in the buffer: kept with the head for a resend.
             let _ = body.take(&buf[..len]);
@@ -289,7 +293,7 @@ pub(crate) async fn serve(
     outgoing.extend_from_slice(&whole_body);
     let mut manner = manner;
     manner.keep_alive &= !shared.client_close;
-    let exchange = Exchange {
+    let mut exchange = Exchange {
         shared: Arc::clone(shared),
         id,
         client,
@@ -298,7 +302,7 @@ pub(crate) async fn serve(
         started,
         request_line,
         bytes_in,
-        outgoing: Bytes::from(outgoing),
+        outgoing,
         body,
         watcher: Watcher::new(Arc::clone(&shared.core), id),
         cut_short: false,
@@ -307,6 +311,7 @@ pub(crate) async fn serve(
         first,
         session,
         unique_id: forward.unique_id,
+        answered: None,
     };
     let _forget = Forget(&shared.core, id);
     exchange.run(stream, buf).await
@@ -361,17 +366,24 @@ fn route(
     (session, first): (&Session, bool),
     at: Instant,
 ) -> Forward {
-    let values: Vec<Cow<'_, str>> = head
-        .headers
-        .iter()
-        .map(|(_, v)| String::from_utf8_lossy(v))
+    let sent = || head.headers.iter().filter(|(name, _)| *name != "expect");
+    // Values that are not UTF-8 are seen with replacement characters;
+    // only they are copied.
+    let lossy: Vec<String> = sent()
+        .filter(|(_, v)| std::str::from_utf8(v).is_err())
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
         .collect();
-    let headers: Vec<(&str, &str)> = head
-        .headers
-        .iter()
-        .zip(&values)
-        .filter(|((name, _), _)| name != "expect")
-        .map(|((name, _), value)| (name.as_str(), value.as_ref()))
+    let mut lossy = lossy.iter();
+    let headers: Vec<(&str, &str)> = sent()
+        .map(|(name, v)| {
+            let value = std::str::from_utf8(v).ok();
+            (
+                name,
+                value
+                    .or_else(|| lossy.next().map(String::as_str))
+                    .unwrap_or_default(),
+            )
+        })
         .collect();
     let route = RequestHead {
         method: &head.method,
@@ -401,7 +413,7 @@ fn apply_edits(head: &mut Head, edits: &[Edit]) {
             _ => {}
         }
     }
-    apply_headers(&mut head.headers, edits, |v| v.as_bytes().to_vec());
+    apply_headers(&mut head.headers, edits);
 }
 
 /// Waits on the driver beside each step of an exchange.
@@ -424,20 +436,20 @@ impl Watcher {
     /// Runs `work` until it ends or the driver says something. Meanwhile,
     /// when `watch` lends it the client connection (once the client's
     /// body is read), reading ahead shows the client leave, which the
-    /// driver hears (`option abortonclose`).
+    /// driver hears (`option abortonclose`). `work` is pinned by the
+    /// caller: an async fn taking a future by value would hold it twice.
     pub(crate) async fn step<T>(
         &mut self,
-        work: impl Future<Output = T>,
+        mut work: Pin<&mut impl Future<Output = T>>,
         mut watch: Option<(&mut TcpStream, &mut BytesMut)>,
     ) -> Result<T, Break> {
-        tokio::pin!(work);
         loop {
             tokio::select! {
                 biased;
                 command = self.core.command(self.id) => {
                     return Err(command.map_or(Break::DriverGone, Break::Command));
                 }
-                out = &mut work => return Ok(out),
+                out = work.as_mut() => return Ok(out),
                 () = client_left(&mut watch), if watch.is_some() && !self.client_gone => {
                     self.client_gone = true;
                     self.core.dispatch(Event::ClientClosed(self.id));
@@ -502,7 +514,7 @@ struct Exchange<'s> {
     bytes_in: u64,
     /// The request head for the server, with the body when it was read
     /// whole (then it can be sent again).
-    outgoing: Bytes,
+    outgoing: Vec<u8>,
     /// What is left of the client's body to stream to the server.
     body: Cursor,
     watcher: Watcher,
@@ -517,13 +529,14 @@ struct Exchange<'s> {
     session: &'s mut Session,
     /// The request's unique id (`unique-id-format`).
     unique_id: Option<String>,
+    /// The server connection of the last attempt, its answer's head read.
+    answered: Option<Answered>,
 }
 
 impl Exchange<'_> {
     /// Obeys the driver's commands to the end; true when the client
     /// connection serves another request.
-    async fn run(mut self, stream: &mut TcpStream, buf: &mut BytesMut) -> bool {
-        let mut answered: Option<Answered> = None;
+    async fn run(&mut self, stream: &mut TcpStream, buf: &mut BytesMut) -> bool {
         let mut next: Option<Command> = None;
         loop {
             let command = match next.take() {
@@ -531,7 +544,7 @@ impl Exchange<'_> {
                 None => match self
                     .watcher
                     .step(
-                        std::future::pending::<()>(),
+                        pin!(std::future::pending::<()>()),
                         self.body.is_done().then_some((&mut *stream, &mut *buf)),
                     )
                     .await
@@ -542,15 +555,15 @@ impl Exchange<'_> {
             };
             match command {
                 Command::Connect(mut to) => {
-                    answered = None;
+                    self.answered = None;
                     to.reuse.close |= self.shared.server_close;
-                    match self.attempt(to, stream, buf).await {
-                        Ok(a) => answered = a,
+                    match self.attempt(&to, stream, buf).await {
+                        Ok(a) => self.answered = a,
                         Err(Break::Command(c)) => next = Some(c),
                         Err(Break::DriverGone) => return false,
                     }
                 }
-                Command::Abort => answered = None,
+                Command::Abort => self.answered = None,
                 Command::Reply {
                     status,
                     headers,
@@ -573,14 +586,14 @@ impl Exchange<'_> {
                     rewrite,
                     by,
                 } => {
-                    let served = answered.take().filter(|_| !generated);
+                    if generated {
+                        self.answered = None;
+                    }
                     let mut rewrite = rewrite.map(|r| *r).unwrap_or_default();
                     if let Some(vars) = rewrite.session.take() {
                         self.session.vars = vars;
                     }
-                    return self
-                        .finish(outcome, (served, rewrite), by, (stream, buf))
-                        .await;
+                    return self.finish(outcome, rewrite, by, (stream, buf)).await;
                 }
             }
         }
@@ -591,7 +604,7 @@ impl Exchange<'_> {
     /// the driver was told.
     async fn attempt(
         &mut self,
-        to: Connect,
+        to: &Connect,
         stream: &mut TcpStream,
         buf: &mut BytesMut,
     ) -> Result<Option<Answered>, Break> {
@@ -616,7 +629,7 @@ impl Exchange<'_> {
         let opened = self
             .watcher
             .step(
-                pool.open(to.addr, (&to.reuse, self.first, streaming), own, opening),
+                pin!(pool.open(to.addr, (&to.reuse, self.first, streaming), own, opening)),
                 idle_client.then_some((&mut *stream, &mut *buf)),
             )
             .await?;
@@ -630,7 +643,6 @@ impl Exchange<'_> {
             streaming,
         };
         self.shared.core.dispatch(event);
-        let outgoing = self.outgoing.clone();
         let sent = if streaming {
             let idle = Idle {
                 read: self.shared.timeouts.client,
@@ -638,13 +650,13 @@ impl Exchange<'_> {
             };
             let upload = send_streaming(
                 &mut up,
-                &outgoing,
+                &self.outgoing,
                 idle,
                 (&mut *stream, &mut *buf),
                 &mut self.body,
                 &mut self.bytes_in,
             );
-            let sent = self.watcher.step(upload, None).await?;
+            let sent = self.watcher.step(pin!(upload), None).await?;
             if self.body.is_done() {
                 self.shared.core.dispatch(Event::RequestSent(self.id));
             } else {
@@ -654,7 +666,7 @@ impl Exchange<'_> {
         } else {
             self.watcher
                 .step(
-                    up.send(&outgoing, server_timeout),
+                    pin!(up.send(&self.outgoing, server_timeout)),
                     Some((&mut *stream, &mut *buf)),
                 )
                 .await?
@@ -667,7 +679,7 @@ impl Exchange<'_> {
                 let head_request = self.manner.head;
                 let heard = self
                     .watcher
-                    .step(up.hear(head_request), Some((&mut *stream, &mut *buf)))
+                    .step(pin!(up.hear(head_request)), Some((&mut *stream, &mut *buf)))
                     .await?;
                 match heard {
                     Ok(Heard::Interim(bytes)) => {
@@ -687,7 +699,7 @@ impl Exchange<'_> {
                     Err(ServerFailure::Empty) if up.pooled => {
                         if self
                             .watcher
-                            .step(up.replace(), Some((&mut *stream, &mut *buf)))
+                            .step(pin!(up.replace()), Some((&mut *stream, &mut *buf)))
                             .await?
                             .is_err()
                         {
@@ -697,7 +709,7 @@ impl Exchange<'_> {
                         let resent = self
                             .watcher
                             .step(
-                                up.send(&outgoing, server_timeout),
+                                pin!(up.send(&self.outgoing, server_timeout)),
                                 Some((&mut *stream, &mut *buf)),
                             )
                             .await?;
@@ -717,7 +729,7 @@ impl Exchange<'_> {
                 let headers = if self.shared.response_headers {
                     head.headers
                         .iter()
-                        .map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned()))
+                        .map(|(n, v)| (n.to_owned(), String::from_utf8_lossy(v).into_owned()))
                         .collect()
                 } else {
                     Vec::new()
@@ -725,6 +737,7 @@ impl Exchange<'_> {
                 self.shared
                     .core
                     .dispatch_at(Event::Response(self.id, head.code, headers), at);
+                let to = to.clone();
                 return Ok(Some(Answered { up, head, to }));
             }
             Err(Upload::Server(failure)) => Event::ServerFailed(self.id, failure),
@@ -789,21 +802,30 @@ impl Exchange<'_> {
     }
 
     /// Answers the client: the server's answer streamed as it comes
-    /// (`served`), or haproxy's page for `outcome.status`; then logs and
-    /// reports the end. True when the connection serves another request.
+    /// (when one was `answered`), or haproxy's page for `outcome.status`;
+    /// then logs and reports the end. True when the connection serves
+    /// another request.
     async fn finish(
-        mut self,
+        &mut self,
         outcome: Outcome,
-        (served, rewrite): (Option<Answered>, Rewrite),
+        rewrite: Rewrite,
         by: ServedBy,
         (stream, buf): (&mut TcpStream, &mut BytesMut),
     ) -> bool {
         let client_timeout = self.shared.timeouts.client;
         let mut bytes_out = 0;
-        let (end, close) = match served {
+        let (end, close) = match self.answered.take() {
             Some(mut answered) => {
                 edit_response(&mut answered.head, &rewrite.edits);
-                self.deliver(answered, (stream, buf), &mut bytes_out).await
+                let (end, close, idle) = self
+                    .deliver(&mut answered, (stream, buf), &mut bytes_out)
+                    .await;
+                if idle {
+                    let Answered { up, to, .. } = answered;
+                    self.shared.pool.park(up, &to.reuse, &mut self.session.own);
+                    self.session.own_target = self.session.own.as_ref().map(|_| to.target);
+                }
+                (end, close)
             }
             None if outcome.status == 0 => (DataEnd::Complete, true),
             None => {
@@ -845,16 +867,17 @@ impl Exchange<'_> {
     }
 
     /// Streams a server's answer to the client: its head, then its body
-    /// through one bounded buffer. How it ended, and whether the client
-    /// connection closes after it.
+    /// through one bounded buffer. How it ended, whether the client
+    /// connection closes after it, and whether the server's may serve
+    /// another request.
     async fn deliver(
         &mut self,
-        answered: Answered,
+        answered: &mut Answered,
         (stream, buf): (&mut TcpStream, &mut BytesMut),
         bytes_out: &mut u64,
-    ) -> (DataEnd, bool) {
-        let Answered { mut up, head, to } = answered;
-        let mut streamed = wire::stream_head(&head, self.manner);
+    ) -> (DataEnd, bool, bool) {
+        let Answered { up, head, to } = answered;
+        let mut streamed = wire::stream_head(head, self.manner);
         let idle = Idle {
             read: to.server_timeout,
             write: self.shared.timeouts.client,
@@ -867,7 +890,8 @@ impl Exchange<'_> {
             let mut ahead = cursor.clone();
             if let Ok(n) = ahead.take(&up.buf[..ready]) {
                 *cursor = ahead;
-                streamed.head.extend_from_slice(&up.buf.split_to(n));
+                streamed.head.extend_from_slice(&up.buf[..n]);
+                up.buf.advance(n);
                 body_bytes = n as u64;
             }
         }
@@ -879,37 +903,29 @@ impl Exchange<'_> {
                     Delivery::Tunnel => {
                         let server = (&mut up.stream, &mut up.buf);
                         let client_timeout = self.shared.timeouts.client;
+                        // Boxed, as the next one: rare, and large beside
+                        // what every answer needs.
                         let (end, moved) =
-                            tunnel::between((stream, buf), server, &to, client_timeout).await;
+                            Box::pin(tunnel::between((stream, buf), server, to, client_timeout))
+                                .await;
                         self.bytes_in += moved.to_server;
                         *bytes_out += moved.to_client;
-                        return (end, true);
+                        return (end, true, false);
                     }
                     // The server answered before the request's end: the
                     // rest of the request goes on to it meanwhile.
                     delivery if !self.body.is_done() => {
-                        let (mut from_server, mut to_server) = up.stream.split();
-                        let (mut from_client, mut to_client) = stream.split();
-                        let answer = relay_answer(
-                            delivery,
-                            (&mut from_server, &mut up.buf),
-                            &mut to_client,
-                            idle,
-                            &mut body_bytes,
-                        );
                         let upward = Idle {
                             read: self.shared.timeouts.client,
                             write: to.server_timeout,
                         };
-                        let rest = body::relay(
-                            &mut from_client,
-                            buf,
-                            &mut to_server,
-                            &mut self.body,
-                            upward,
-                            &mut self.bytes_in,
-                        );
-                        let (relayed, sent) = tokio::join!(answer, rest);
+                        let (relayed, sent) = Box::pin(answer_while_sending(
+                            delivery,
+                            (up, &mut body_bytes, idle),
+                            (stream, buf),
+                            (&mut self.body, &mut self.bytes_in, upward),
+                        ))
+                        .await;
                         self.cut_short = sent != Relayed::Done;
                         relayed
                     }
@@ -930,11 +946,8 @@ impl Exchange<'_> {
             Relayed::ReceiverTimeout => DataEnd::ClientTimeout,
         };
         let whole = end == DataEnd::Complete && !self.cut_short;
-        if whole && head.keep_alive && head.body != haven_core::http1::ResponseFraming::UntilClose {
-            self.shared.pool.park(up, &to.reuse, &mut self.session.own);
-            self.session.own_target = self.session.own.as_ref().map(|_| to.target);
-        }
-        (end, streamed.close)
+        let idle = whole && head.keep_alive && head.body != ResponseFraming::UntilClose;
+        (end, streamed.close, idle)
     }
     /// The `option httplog` line of a finished request. `marks` are the
     /// connect, response and end times in ms since the request was read;
@@ -1007,7 +1020,37 @@ fn edit_response(head: &mut ResponseHead, edits: &[Edit]) {
             });
         }
     }
-    apply_headers(&mut head.headers, edits, |v| v.as_bytes().to_vec());
+    apply_headers(&mut head.headers, edits);
+}
+
+/// Relays a server's early answer (`delivery` of `up`'s answer, counting
+/// its bytes in `moved`) to the client on `stream` while the rest of the
+/// request's `body` (counted in `bytes_in`) goes on to the server: how
+/// each way ended.
+async fn answer_while_sending(
+    delivery: Delivery,
+    (up, moved, idle): (&mut Upstream, &mut u64, Idle),
+    (stream, buf): (&mut TcpStream, &mut BytesMut),
+    (body, bytes_in, upward): (&mut Cursor, &mut u64, Idle),
+) -> (Relayed, Relayed) {
+    let (mut from_server, mut to_server) = up.stream.split();
+    let (mut from_client, mut to_client) = stream.split();
+    let answer = relay_answer(
+        delivery,
+        (&mut from_server, &mut up.buf),
+        &mut to_client,
+        idle,
+        moved,
+    );
+    let rest = body::relay(
+        &mut from_client,
+        buf,
+        &mut to_server,
+        body,
+        upward,
+        bytes_in,
+    );
+    tokio::join!(answer, rest)
 }
 
 /// Relays the body of a server's answer (`from`: its connection and what

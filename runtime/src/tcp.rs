@@ -15,6 +15,7 @@ use haven_core::log::haproxy::{HttpLog, TcpLog};
 use haven_core::proxy::{DataEnd, Outcome};
 use haven_core::route::{Admission, RequestHead};
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::net::TcpStream;
@@ -149,7 +150,11 @@ impl Session {
         loop {
             let command = match next.take() {
                 Some(c) => c,
-                None => match self.watcher.step(std::future::pending::<()>(), None).await {
+                None => match self
+                    .watcher
+                    .step(pin!(std::future::pending::<()>()), None)
+                    .await
+                {
                     Err(Break::Command(c)) => c,
                     Ok(()) | Err(Break::DriverGone) => return,
                 },
@@ -185,7 +190,11 @@ impl Session {
         let opened = self
             .watcher
             .step(
-                crate::outbound::connect_via(to.addr, local.as_ref(), to.socks4),
+                pin!(crate::outbound::connect_via(
+                    to.addr,
+                    local.as_ref(),
+                    to.socks4
+                )),
                 None,
             )
             .await?;

@@ -79,8 +79,8 @@ pub(crate) fn stream_head(head: &ResponseHead, manner: Manner) -> Streamed {
     let mut out = Vec::with_capacity(512);
     status_line(&mut out, head);
     let bodiless = matches!(head.code, 100..=199 | 204 | 304);
-    for (name, value) in &head.headers {
-        let framing_kept = match name.as_str() {
+    for (name, value) in head.headers.iter() {
+        let framing_kept = match name {
             "content-length" => head.body != ResponseFraming::Chunked && (manner.head || !bodiless),
             "transfer-encoding" => head.body == ResponseFraming::Chunked && !dechunk,
             _ => false,
@@ -108,8 +108,8 @@ pub(crate) fn stream_head(head: &ResponseHead, manner: Manner) -> Streamed {
 fn tunnel_head(head: &ResponseHead) -> Streamed {
     let mut out = Vec::with_capacity(512);
     status_line(&mut out, head);
-    for (name, value) in &head.headers {
-        if matches!(name.as_str(), "connection" | "upgrade") || !connection_header(name) {
+    for (name, value) in head.headers.iter() {
+        if matches!(name, "connection" | "upgrade") || !connection_header(name) {
             header(&mut out, name, value);
         }
     }

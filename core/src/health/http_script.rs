@@ -202,8 +202,8 @@ impl HttpRun {
             reason: head.reason,
             headers: head
                 .headers
-                .into_iter()
-                .map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned()))
+                .iter()
+                .map(|(n, v)| (n.to_owned(), String::from_utf8_lossy(v).into_owned()))
                 .collect(),
             body,
             complete: complete || self.read.last_read(),

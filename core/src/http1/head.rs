@@ -1,5 +1,6 @@
 //! The request head: request line and headers.
 
+use super::fields::{FieldChange, Fields};
 use super::upgrade::{valid_websocket_key, Switch};
 
 /// Most headers in one request, as haproxy's default `tune.http.maxhdr`.
@@ -27,7 +28,7 @@ pub struct Head {
     pub minor: u8,
     /// Headers in order, names lower-cased (haproxy's HTX does the same).
     /// `Content-Length` is dropped when the body is chunked.
-    pub headers: Vec<(String, Vec<u8>)>,
+    pub headers: Fields,
     /// How the body is delimited.
     pub body: BodyFraming,
     /// True when the connection may serve another request afterwards:
@@ -93,17 +94,15 @@ pub fn parse_head(buf: &[u8], max: usize) -> Result<Option<(Head, usize)>, HeadE
     let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
         return Err(HeadError::Malformed);
     };
-    let mut headers: Vec<(String, Vec<u8>)> = req
-        .headers
-        .iter()
-        .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))
-        .collect();
+    let mut headers = read_fields(req.headers, len);
     let body = framing(&headers)?;
     let mut both_framings = false;
-    if body == BodyFraming::Chunked {
-        let before = headers.len();
-        headers.retain(|(n, _)| n != "content-length");
-        both_framings = headers.len() != before;
+    if body == BodyFraming::Chunked && headers.contains("content-length") {
+        headers.rewrite(|name, _| match name {
+            "content-length" => FieldChange::Drop,
+            _ => FieldChange::Keep,
+        });
+        both_framings = true;
     }
     let has_token = |name: &str, token: &str| {
         values(&headers, name).any(|v| v.eq_ignore_ascii_case(token.as_bytes()))
@@ -130,22 +129,27 @@ pub fn parse_head(buf: &[u8], max: usize) -> Result<Option<(Head, usize)>, HeadE
     Ok(Some((head, len)))
 }
 
+/// The fields httparse found in a head of `len` bytes.
+pub(super) fn read_fields(parsed: &[httparse::Header<'_>], len: usize) -> Fields {
+    let mut fields = Fields::with_capacity(parsed.len(), len);
+    for h in parsed {
+        fields.push(h.name, h.value);
+    }
+    fields
+}
+
 /// The comma-separated elements of every `name` header, trimmed.
-pub(super) fn values<'a>(
-    headers: &'a [(String, Vec<u8>)],
-    name: &'a str,
-) -> impl Iterator<Item = &'a [u8]> {
+pub(super) fn values<'a>(headers: &'a Fields, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
     headers
-        .iter()
-        .filter(move |(n, _)| n == name)
-        .flat_map(|(_, v)| v.split(|&b| b == b','))
+        .all(name)
+        .flat_map(|v| v.split(|&b| b == b','))
         .map(<[u8]>::trim_ascii)
 }
 
 /// The body framing, with RFC 9112 §6.3's rules: chunked wins over a
 /// length, every length must agree, a transfer coding must end in
 /// `chunked`, and haproxy decodes no other.
-fn framing(headers: &[(String, Vec<u8>)]) -> Result<BodyFraming, HeadError> {
+fn framing(headers: &Fields) -> Result<BodyFraming, HeadError> {
     if let Some(only_chunked) = transfer_codings(headers)? {
         return if only_chunked {
             Ok(BodyFraming::Chunked)
@@ -171,7 +175,7 @@ fn framing(headers: &[(String, Vec<u8>)]) -> Result<BodyFraming, HeadError> {
 /// The `Transfer-Encoding` of a message: `None` without one, `Some(true)`
 /// for `chunked` alone, `Some(false)` for other codings then `chunked`;
 /// an error unless it ends in exactly one `chunked`.
-pub(super) fn transfer_codings(headers: &[(String, Vec<u8>)]) -> Result<Option<bool>, HeadError> {
+pub(super) fn transfer_codings(headers: &Fields) -> Result<Option<bool>, HeadError> {
     let codings: Vec<&[u8]> = values(headers, "transfer-encoding").collect();
     if codings.is_empty() {
         return Ok(None);
@@ -206,7 +210,7 @@ mod tests {
             (h.method.as_str(), h.target.as_str(), h.minor),
             ("GET", "/a?b", 1)
         );
-        assert_eq!(h.headers[1], ("x-a".to_owned(), b"1".to_vec()));
+        assert_eq!(h.headers.iter().nth(1), Some(("x-a", &b"1"[..])));
         assert!(h.keep_alive);
         assert_eq!(h.body, BodyFraming::Empty);
     }

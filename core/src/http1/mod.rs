@@ -5,11 +5,13 @@
 //! bytes and get a decision back.
 
 mod chunked;
+mod fields;
 mod head;
 mod response;
 mod upgrade;
 
 pub use chunked::{ChunkError, ChunkedDecoder};
+pub use fields::{FieldChange, Fields};
 pub use head::{parse_head, BodyFraming, Head, HeadError, MAX_HEADERS};
 pub use response::{parse_response_head, ResponseError, ResponseFraming, ResponseHead};
 pub use upgrade::{accepts_websocket, opens_tunnel, Switch};

@@ -1,7 +1,8 @@
 //! A server's response head: status, headers, how the body is delimited,
 //! and whether the connection may carry another request.
 
-use super::head::{transfer_codings, values};
+use super::fields::Fields;
+use super::head::{read_fields, transfer_codings, values};
 
 /// How a response body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +25,7 @@ pub struct ResponseHead {
     /// Reason phrase as sent.
     pub reason: String,
     /// Headers in order, names lower-cased.
-    pub headers: Vec<(String, Vec<u8>)>,
+    pub headers: Fields,
     /// How the body is delimited.
     pub body: ResponseFraming,
     /// True when the connection may serve another request.
@@ -56,11 +57,7 @@ pub fn parse_response_head(
     let (Some(code), Some(minor)) = (resp.code, resp.version) else {
         return Err(ResponseError);
     };
-    let headers: Vec<(String, Vec<u8>)> = resp
-        .headers
-        .iter()
-        .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))
-        .collect();
+    let headers = read_fields(resp.headers, len);
     let tokens = |name: &'static str| values(&headers, name);
     let has = |name: &'static str, token: &str| {
         tokens(name).any(|t| t.eq_ignore_ascii_case(token.as_bytes()))

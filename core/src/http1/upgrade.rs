@@ -31,7 +31,7 @@ impl Head {
         let has = |name: &str, token: &[u8]| {
             values(&self.headers, name).any(|v| v.eq_ignore_ascii_case(token))
         };
-        let upgrade = self.headers.iter().any(|(n, _)| n == "upgrade");
+        let upgrade = self.headers.contains("upgrade");
         if self.minor == 1 && upgrade && has("connection", b"upgrade") {
             Switch::Upgrade {
                 websocket: has("upgrade", b"websocket"),
@@ -40,20 +40,12 @@ impl Head {
             Switch::None
         }
     }
-
-    /// The value of its first `name` header.
-    fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_slice())
-    }
 }
 
 /// True when a WebSocket handshake request carries a key haproxy takes:
 /// 16 bytes in base64.
 pub(super) fn valid_websocket_key(head: &Head) -> bool {
-    head.header("sec-websocket-key").is_some_and(|key| {
+    head.headers.get("sec-websocket-key").is_some_and(|key| {
         base64::engine::general_purpose::STANDARD
             .decode(key.trim_ascii())
             .is_ok_and(|k| k.len() == 16)
@@ -74,10 +66,7 @@ pub fn opens_tunnel(switch: Switch, response: &ResponseHead) -> bool {
 /// on: it names its `sec-websocket-accept` (haproxy checks its presence,
 /// not its value, between two HTTP/1 sides).
 pub fn accepts_websocket(response: &ResponseHead) -> bool {
-    response
-        .headers
-        .iter()
-        .any(|(n, _)| n == "sec-websocket-accept")
+    response.headers.contains("sec-websocket-accept")
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! it sends: core decides on a working copy, the driver repeats the steps
 //! on the bytes it holds.
 
+use crate::http1::{FieldChange, Fields};
+
 /// One change to a message head. Header names are lower case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Edit {
@@ -22,32 +24,79 @@ pub enum Edit {
     Rewrite(String, Vec<String>),
 }
 
-/// Applies the header steps of `edits` to `headers` (names lower case);
-/// `value` makes a stored value from text. Other steps are the driver's.
-pub fn apply_headers<V>(headers: &mut Vec<(String, V)>, edits: &[Edit], value: impl Fn(&str) -> V) {
+/// A message's headers as the header steps of an [`Edit`] change them;
+/// names are lower case.
+pub trait HeaderList {
+    /// Drops every header named `name`.
+    fn remove_all(&mut self, name: &str);
+    /// Adds a header at the end.
+    fn append(&mut self, name: &str, value: &str);
+    /// Gives the headers named `name`, in order, these `values`; those
+    /// past the last value go.
+    fn revalue(&mut self, name: &str, values: &[String]);
+}
+
+impl<V: for<'a> From<&'a str>> HeaderList for Vec<(String, V)> {
+    fn remove_all(&mut self, name: &str) {
+        self.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+
+    fn append(&mut self, name: &str, value: &str) {
+        self.push((name.to_owned(), V::from(value)));
+    }
+
+    fn revalue(&mut self, name: &str, values: &[String]) {
+        let mut values = values.iter();
+        self.retain_mut(|(n, v)| {
+            if !n.eq_ignore_ascii_case(name) {
+                return true;
+            }
+            match values.next() {
+                Some(new) => {
+                    *v = V::from(new);
+                    true
+                }
+                None => false,
+            }
+        });
+    }
+}
+
+impl HeaderList for Fields {
+    fn remove_all(&mut self, name: &str) {
+        self.rewrite(|n, _| match n.eq_ignore_ascii_case(name) {
+            true => FieldChange::Drop,
+            false => FieldChange::Keep,
+        });
+    }
+
+    fn append(&mut self, name: &str, value: &str) {
+        self.push(name, value.as_bytes());
+    }
+
+    fn revalue(&mut self, name: &str, values: &[String]) {
+        let mut values = values.iter();
+        self.rewrite(|n, _| match n.eq_ignore_ascii_case(name) {
+            false => FieldChange::Keep,
+            true => values
+                .next()
+                .map_or(FieldChange::Drop, |v| FieldChange::Value(v.as_bytes())),
+        });
+    }
+}
+
+/// Applies the header steps of `edits` to `headers`; other steps are the
+/// driver's.
+pub fn apply_headers(headers: &mut impl HeaderList, edits: &[Edit]) {
     for edit in edits {
         match edit {
             Edit::Set(name, v) => {
-                headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-                headers.push((name.clone(), value(v)));
+                headers.remove_all(name);
+                headers.append(name, v);
             }
-            Edit::Add(name, v) => headers.push((name.clone(), value(v))),
-            Edit::Del(name) => headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name)),
-            Edit::Rewrite(name, values) => {
-                let mut values = values.iter();
-                headers.retain_mut(|(n, v)| {
-                    if !n.eq_ignore_ascii_case(name) {
-                        return true;
-                    }
-                    match values.next() {
-                        Some(new) => {
-                            *v = value(new);
-                            true
-                        }
-                        None => false,
-                    }
-                });
-            }
+            Edit::Add(name, v) => headers.append(name, v),
+            Edit::Del(name) => headers.remove_all(name),
+            Edit::Rewrite(name, values) => headers.revalue(name, values),
             Edit::Method(_) | Edit::Uri(_) | Edit::Status(..) => {}
         }
     }
@@ -70,8 +119,15 @@ mod tests {
             Edit::Set("b".into(), "5".into()),
             Edit::Del("c".into()),
         ];
-        apply_headers(&mut h, &edits, str::to_owned);
+        let mut fields: Fields = h.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
+        apply_headers(&mut h, &edits);
+        apply_headers(&mut fields, &edits);
         let got: Vec<_> = h.iter().map(|(n, v)| format!("{n}={v}")).collect();
         assert_eq!(got, ["a=x", "a=y", "b=5"]);
+        let from_fields: Vec<_> = fields
+            .iter()
+            .map(|(n, v)| format!("{n}={}", String::from_utf8_lossy(v)))
+            .collect();
+        assert_eq!(from_fields, got, "fields take the same steps");
     }
 }

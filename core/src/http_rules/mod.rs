@@ -450,11 +450,7 @@ impl Txn {
 
     /// Applies a header step to the working copy and records it.
     fn header_edit(&mut self, edit: Edit) {
-        apply_headers(
-            &mut self.headers,
-            std::slice::from_ref(&edit),
-            str::to_owned,
-        );
+        apply_headers(&mut self.headers, std::slice::from_ref(&edit));
         self.edits.push(edit);
     }
 
@@ -580,11 +576,7 @@ impl ResponseDraft {
     /// Applies `edit` to the working copy and records it.
     /// Makes `edit` to the response and notes it.
     pub fn apply(&mut self, edit: Edit) {
-        apply_headers(
-            &mut self.headers,
-            std::slice::from_ref(&edit),
-            str::to_owned,
-        );
+        apply_headers(&mut self.headers, std::slice::from_ref(&edit));
         self.edits.push(edit);
     }
 }

@@ -1045,7 +1045,7 @@ impl Flow {
             let Some(b) = self.backends.get_mut(&backend) else {
                 return;
             };
-            if !b.balancer.has_free_slot() {
+            if b.queue.is_empty() || !b.balancer.has_free_slot() {
                 return;
             }
             let Some(next) = b.queue.pop_front() else {

@@ -210,7 +210,7 @@ pub(super) fn after_answer(
     after_response(proxies, at, (txn, None), &mut res);
     let rewrite = match reply {
         Some(mut r) => {
-            apply_headers(&mut r.headers, &res.edits, str::to_owned);
+            apply_headers(&mut r.headers, &res.edits);
             r.status = res.status;
             Rewrite {
                 reply: Some(r),
