@@ -5,6 +5,8 @@
 
 use bytes::{Buf, BytesMut};
 use haven_core::http1::{BodyFraming, ChunkedDecoder, ResponseFraming};
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::timeout;
@@ -188,6 +190,18 @@ pub(crate) async fn write<W: AsyncWrite + Unpin + ?Sized>(
     idle: Option<Duration>,
 ) -> Result<(), Relayed> {
     let mut rest = bytes;
+    // A socket with room takes the bytes at once: no timer (nor clock
+    // read) for that.
+    let at_once = std::future::poll_fn(|cx| match Pin::new(&mut *to).poll_write(cx, rest) {
+        Poll::Pending => Poll::Ready(None),
+        Poll::Ready(written) => Poll::Ready(Some(written)),
+    });
+    match at_once.await {
+        _ if rest.is_empty() => {}
+        None => {}
+        Some(Ok(0) | Err(_)) => return Err(Relayed::ReceiverGone),
+        Some(Ok(n)) => rest = &rest[n..],
+    }
     while !rest.is_empty() {
         let once = to.write(rest);
         let n = match idle {

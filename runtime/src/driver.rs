@@ -28,6 +28,7 @@ use haven_core::vrrp::InstanceView;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::sync::{watch, Notify};
@@ -167,6 +168,8 @@ pub(crate) struct Core {
     driver: Mutex<Driver>,
     /// Wakes the driver task: an earlier deadline, or the end of a drain.
     wake: Notify,
+    /// Commands posted so far to any request (see [`Core::poll_command`]).
+    posted: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Core {
@@ -177,8 +180,10 @@ impl std::fmt::Debug for Core {
 
 impl Core {
     pub(crate) fn new(node: Node, clock: Clock, rng: ChaCha8Rng, wiring: Wiring) -> Self {
+        let driver = Driver::new(node, clock, rng, wiring);
         Self {
-            driver: Mutex::new(Driver::new(node, clock, rng, wiring)),
+            posted: driver.streams.posted(),
+            driver: Mutex::new(driver),
             wake: Notify::new(),
         }
     }
@@ -236,9 +241,23 @@ impl Core {
             .map(|d| std::time::Duration::from_nanos(d.as_nanos()))
     }
 
-    /// The driver's next command for request `id`; `None` after the last.
-    pub(crate) async fn command(&self, id: StreamId) -> Option<Command> {
-        std::future::poll_fn(|cx| self.lock().streams.poll(id, cx)).await
+    /// The driver's next command for request `id`; `Ready(None)` after
+    /// the last. `seen` is the count of posts when the caller last found
+    /// its mailbox empty, its waker left there: while no command was
+    /// posted since, the mailbox is not looked into (nor the lock taken).
+    pub(crate) fn poll_command(
+        &self,
+        id: StreamId,
+        seen: &mut Option<u64>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Command>> {
+        let posted = self.posted.load(Ordering::Acquire);
+        if *seen == Some(posted) {
+            return std::task::Poll::Pending;
+        }
+        let polled = self.lock().streams.poll(id, cx);
+        *seen = polled.is_pending().then_some(posted);
+        polled
     }
 
     /// Request `id`'s exchange is gone: nothing more goes to it.
@@ -435,6 +454,8 @@ impl Driver {
             } => {
                 self.with_flow(|f, t| f.handle_done(now, id, t));
                 self.counters.transferred(id, bytes_in, bytes_out);
+                // Nothing more goes to the exchange: it is as good as gone.
+                self.streams.close(id);
             }
             Event::ClientClosed(id) => {
                 self.with_flow(|f, t| f.handle_client_closed(now, id, t));

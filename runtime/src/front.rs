@@ -71,7 +71,7 @@ pub(crate) async fn connection(
     }
     let mut first = true;
     loop {
-        let started = Instant::now();
+        let started = session.ended.take().unwrap_or_else(Instant::now);
         let wait = if first {
             timeouts.http_request.or(timeouts.client)
         } else {

@@ -7,6 +7,8 @@
 use haven_core::proxy::StreamId;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 /// How many emptied queues wait for the next requests.
@@ -25,6 +27,8 @@ pub(crate) struct Mailboxes<C> {
     boxes: FxHashMap<StreamId, Mailbox<C>>,
     /// Emptied queues of closed mailboxes, to open the next ones with.
     spare: Vec<VecDeque<C>>,
+    /// Commands posted so far, readable without the driver's lock.
+    posted: Arc<AtomicU64>,
 }
 
 impl<C> Default for Mailboxes<C> {
@@ -32,6 +36,7 @@ impl<C> Default for Mailboxes<C> {
         Self {
             boxes: FxHashMap::default(),
             spare: Vec::new(),
+            posted: Arc::default(),
         }
     }
 }
@@ -59,11 +64,19 @@ impl<C> Mailboxes<C> {
         self.boxes.len()
     }
 
+    /// The count of commands posted so far, shared: an exchange that
+    /// found its mailbox empty, its waker left there, need not look again
+    /// until it changes.
+    pub(crate) fn posted(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.posted)
+    }
+
     /// Posts `command` to request `id`. Nothing happens when its exchange
     /// is gone.
     pub(crate) fn post(&mut self, id: StreamId, command: C) {
         if let Some(m) = self.boxes.get_mut(&id) {
             m.commands.push_back(command);
+            self.posted.fetch_add(1, Ordering::Release);
             if let Some(w) = m.waker.take() {
                 w.wake();
             }
@@ -122,9 +135,11 @@ mod tests {
         let waker = Waker::from(Arc::clone(&count));
         let mut cx = Context::from_waker(&waker);
         let mut boxes = Mailboxes::default();
+        let posted = boxes.posted();
         boxes.open(7);
         assert_eq!(boxes.poll(7, &mut cx), Poll::Pending);
         boxes.post(7, "connect");
+        assert_eq!(posted.load(Ordering::Relaxed), 1, "the post is counted");
         assert_eq!(
             count.0.load(Ordering::Relaxed),
             1,

@@ -313,7 +313,6 @@ pub(crate) async fn serve(
         unique_id: forward.unique_id,
         answered: None,
     };
-    let _forget = Forget(&shared.core, id);
     exchange.run(stream, buf).await
 }
 
@@ -416,11 +415,16 @@ fn apply_edits(head: &mut Head, edits: &[Edit]) {
     apply_headers(&mut head.headers, edits);
 }
 
-/// Waits on the driver beside each step of an exchange.
+/// Waits on the driver beside each step of an exchange; tells it, when
+/// dropped before the end was reported, that the exchange is gone.
 pub(crate) struct Watcher {
     core: Arc<Core>,
     id: StreamId,
     client_gone: bool,
+    /// The driver's count of posts when the mailbox was last found empty.
+    seen: Option<u64>,
+    /// The end was reported (`Done`): the driver closed the mailbox.
+    ended: bool,
 }
 
 impl Watcher {
@@ -430,7 +434,15 @@ impl Watcher {
             core,
             id,
             client_gone: false,
+            seen: None,
+            ended: false,
         }
+    }
+
+    /// Reports the end of the exchange, `done`, seen `at`.
+    pub(crate) fn end(&mut self, done: Event, at: Instant) {
+        self.core.dispatch_at(done, at);
+        self.ended = true;
     }
 
     /// Runs `work` until it ends or the driver says something. Meanwhile,
@@ -444,9 +456,11 @@ impl Watcher {
         mut watch: Option<(&mut TcpStream, &mut BytesMut)>,
     ) -> Result<T, Break> {
         loop {
+            let (core, id, seen) = (&self.core, self.id, &mut self.seen);
+            let command = std::future::poll_fn(|cx| core.poll_command(id, seen, cx));
             tokio::select! {
                 biased;
-                command = self.core.command(self.id) => {
+                command = command => {
                     return Err(command.map_or(Break::DriverGone, Break::Command));
                 }
                 out = work.as_mut() => return Ok(out),
@@ -637,12 +651,13 @@ impl Exchange<'_> {
             self.shared.core.dispatch(Event::ConnectFailed(self.id));
             return Ok(None);
         };
-        self.connected_at.get_or_insert(Instant::now());
+        let at = Instant::now();
+        self.connected_at.get_or_insert(at);
         let event = Event::Connected {
             id: self.id,
             streaming,
         };
-        self.shared.core.dispatch(event);
+        self.shared.core.dispatch_at(event, at);
         let sent = if streaming {
             let idle = Idle {
                 read: self.shared.timeouts.client,
@@ -855,7 +870,7 @@ impl Exchange<'_> {
             bytes_in: self.bytes_in,
             bytes_out,
         };
-        self.shared.core.dispatch_at(done, at);
+        self.watcher.end(done, at);
         if self.shared.httplog {
             let ms = |t: Option<Instant>| t.map(|t| (t - self.started).as_millis() as u64);
             let marks = [ms(self.connected_at), ms(self.answered_at), ms(Some(at))];
@@ -863,6 +878,7 @@ impl Exchange<'_> {
             self.shared.logger.traffic(self.shared.frontend, &line);
         }
         self.cut_short |= end != DataEnd::Complete;
+        self.session.ended = Some(at);
         !close && self.reusable()
     }
 
@@ -1073,11 +1089,10 @@ where
     }
 }
 
-/// Tells the driver, when dropped, that the exchange of a request is gone.
-pub(crate) struct Forget<'a>(pub(crate) &'a Core, pub(crate) StreamId);
-
-impl Drop for Forget<'_> {
+impl Drop for Watcher {
     fn drop(&mut self) {
-        self.0.forget(self.1);
+        if !self.ended {
+            self.core.forget(self.id);
+        }
     }
 }

@@ -7,6 +7,7 @@ use haven_core::proxy_protocol::ProxyHeader;
 use haven_core::sample::Vars;
 use std::net::SocketAddr;
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 /// One client connection's state between its requests.
 #[derive(Debug, Default)]
@@ -23,6 +24,9 @@ pub(crate) struct Session {
     pub(crate) proxied: Option<ProxyHeader>,
     /// The address its client reached, once read.
     destination: Option<SocketAddr>,
+    /// When its last exchange ended: the wait for the next request
+    /// begins there (one clock read less per request).
+    pub(crate) ended: Option<Instant>,
 }
 
 impl Session {

@@ -7,7 +7,7 @@
 
 use crate::body::{self, BUFSIZE};
 use crate::driver::{Command, Connect, Event, ServedBy};
-use crate::request::{accept_stamp, Break, Forget, Shared, Watcher};
+use crate::request::{accept_stamp, Break, Shared, Watcher};
 use crate::tunnel;
 use bytes::BytesMut;
 use haven_core::config::haproxy::TcpLayer;
@@ -59,7 +59,6 @@ pub(crate) async fn connection(
         let head = RequestHead::connection(ip, &payload);
         shared.core.request(id, frontend, &head, client, accepted);
     }
-    let _forget = Forget(&shared.core, id);
     let mut session = Session::new(Arc::clone(&shared), id, client, accepted);
     session.local = local;
     session.run(&mut stream, payload).await;
@@ -250,7 +249,7 @@ impl Session {
             bytes_in: to_server,
             bytes_out: to_client,
         };
-        self.shared.core.dispatch_at(done, at);
+        self.watcher.end(done, at);
         let connect = self
             .connected_at
             .zip(self.connect_began)
