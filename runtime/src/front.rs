@@ -83,81 +83,53 @@ pub(crate) async fn connection(
         let until = wait.map(|t| started + t);
         let head = read_head(&mut stream, &mut buf, until, &mut draining, first).await;
         first = false;
+        let read = head.and_then(|(head, len)| request_of(head, len, started, shared.httplog));
+        let mut request = match read {
+            Ok(request) => request,
+            Err(stop) => {
+                if let Some(page) = refuse(&shared, stop, (client, started), buf.is_empty()) {
+                    let _ = stream.write_all(&page).await;
+                }
+                break;
+            }
+        };
+        request.manner.keep_alive &= !*draining.borrow();
         // Boxed: the task of an idle connection holds only what reading
         // the next head needs.
-        let round = Round {
-            stream: &mut stream,
-            buf: &mut buf,
-            shared: &shared,
+        let exchange = serve(
+            (&mut stream, &mut buf),
+            request,
+            &shared,
             client,
-            started,
-            session: &mut session,
-        };
-        if !Box::pin(round.run(head, &draining)).await {
+            &mut session,
+        );
+        if !Box::pin(exchange).await {
             break;
         }
     }
     drop(slots);
 }
 
-/// One request on a client connection, once its head is read (or
-/// refused).
-struct Round<'a> {
-    stream: &'a mut TcpStream,
-    buf: &'a mut BytesMut,
-    shared: &'a Arc<Shared>,
-    client: SocketAddr,
-    /// When the wait for the head began.
-    started: Instant,
-    session: &'a mut Session,
-}
-
-impl Round<'_> {
-    /// Serves the request whose head was read (or answers its refusal);
-    /// says whether the connection serves another request.
-    async fn run(
-        self,
-        head: Result<(Head, usize), Stop>,
-        draining: &watch::Receiver<bool>,
-    ) -> bool {
-        let httplog = self.shared.httplog;
-        let read = head.and_then(|(head, len)| request_of(head, len, self.started, httplog));
-        let probe = self.shared.ignore_probes && self.buf.is_empty();
-        let mut request = match read {
-            Ok(read) => read,
-            Err(Stop::Quiet) => return false,
-            Err(Stop::Refuse(..) | Stop::Left) if probe => return false,
-            Err(Stop::Refuse(status, termination)) => {
-                let page = self.shared.refusal(status);
-                self.log_refusal(status, termination);
-                let _ = self.stream.write_all(&page).await;
-                return false;
-            }
-            Err(Stop::Left) => {
-                self.log_refusal(400, "CR--");
-                return false;
-            }
-        };
-        request.manner.keep_alive &= !*draining.borrow();
-        let client = self.client;
-        serve(
-            (self.stream, self.buf),
-            request,
-            self.shared,
-            client,
-            self.session,
-        )
-        .await
+/// What haproxy does when reading a request head stopped (the client
+/// from `client`, waited on since `started`, sent nothing when `silent`):
+/// logs the refusal unless it is not to be (a probe, `dontlognull`) and
+/// answers it with the page returned, if any.
+fn refuse(
+    shared: &Shared,
+    stop: Stop,
+    (client, started): (SocketAddr, Instant),
+    silent: bool,
+) -> Option<Vec<u8>> {
+    let (status, termination) = match stop {
+        Stop::Quiet => return None,
+        Stop::Refuse(..) | Stop::Left if shared.ignore_probes && silent => return None,
+        Stop::Refuse(status, termination) => (status, termination),
+        Stop::Left => (400, "CR--"),
+    };
+    if !(shared.dontlognull && silent) {
+        shared.log_refused(client, started, status, termination);
     }
-
-    /// Logs a request refused before it was read, unless the client sent
-    /// nothing and `option dontlognull` says not to.
-    fn log_refusal(&self, status: u16, termination: &str) {
-        if !(self.shared.dontlognull && self.buf.is_empty()) {
-            self.shared
-                .log_refused(self.client, self.started, status, termination);
-        }
-    }
+    matches!(stop, Stop::Refuse(..)).then(|| shared.refusal(status))
 }
 
 /// Reads more bytes into `buf` before `until`; `Ok(false)` at the end of
