@@ -101,8 +101,6 @@ pub(crate) struct Upstream {
     pub(crate) pooled: bool,
     /// Requests it carried, this one included.
     uses: u32,
-    /// How a new connection to the server is made.
-    opening: Opening,
     /// Some byte of an answer came.
     heard: bool,
 }
@@ -149,40 +147,33 @@ impl Pool {
         }
     }
 
-    /// A connection to `addr` for a request (`first`: its session's first;
-    /// `streaming`: its body cannot be sent again): the session's own
-    /// connection (`own`) or an idle one when `policy` allows, else a new
-    /// one, made as `opening` says.
-    pub(crate) async fn open(
+    /// An open connection to `addr` a request may take (`first`: its
+    /// session's first; `streaming`: its body cannot be sent again): the
+    /// session's own connection (`own`), else an idle one, when `policy`
+    /// allows. Taken at once: no wait, no new connection.
+    pub(crate) fn idle(
         &self,
         addr: SocketAddr,
         (policy, first, streaming): (&ReusePolicy, bool, bool),
         own: Option<Upstream>,
-        opening: Opening,
-    ) -> Result<Upstream, ConnectFailed> {
+    ) -> Option<Upstream> {
         let reusable = !streaming && !policy.close;
         let kept = own
             .filter(|up| reusable && up.addr == addr && is_quiet(&up.stream))
             .map(|up| (up.stream, up.uses));
-        let pooled = kept.or_else(|| {
+        let (stream, uses) = kept.or_else(|| {
             reusable
                 .then(|| self.take(addr, |uses| policy.may_take(first, uses >= 2)))
                 .flatten()
-        });
-        let (stream, uses, pooled) = match pooled {
-            Some((s, uses)) => (s, uses, true),
-            None => (connect(addr, &opening).await?, 0, false),
-        };
-        Ok(Upstream {
-            stream,
-            buf: BytesMut::new(),
-            addr,
-            pooled,
-            uses: uses + 1,
-            opening,
-            heard: false,
-        })
+        })?;
+        Some(Upstream::new(stream, addr, uses, true))
     }
+}
+
+/// A new connection to `addr`, made as `opening` says.
+pub(crate) async fn open(addr: SocketAddr, opening: &Opening) -> Result<Upstream, ConnectFailed> {
+    let stream = connect(addr, opening).await?;
+    Ok(Upstream::new(stream, addr, 0, false))
 }
 
 /// An idle connection is open and quiet: reading it would block.
@@ -217,10 +208,23 @@ async fn connect(addr: SocketAddr, opening: &Opening) -> Result<TcpStream, Conne
 }
 
 impl Upstream {
-    /// A fresh connection to the same server, in place of a pooled one the
-    /// server had let go.
-    pub(crate) async fn replace(&mut self) -> Result<(), ConnectFailed> {
-        self.stream = connect(self.addr, &self.opening).await?;
+    /// `stream` to `addr`, for its next request after `uses` others;
+    /// `pooled` when it was idle.
+    fn new(stream: TcpStream, addr: SocketAddr, uses: u32, pooled: bool) -> Self {
+        Self {
+            stream,
+            buf: BytesMut::new(),
+            addr,
+            pooled,
+            uses: uses + 1,
+            heard: false,
+        }
+    }
+
+    /// A fresh connection to the same server, made as `opening` says, in
+    /// place of a pooled one the server had let go.
+    pub(crate) async fn replace(&mut self, opening: &Opening) -> Result<(), ConnectFailed> {
+        self.stream = connect(self.addr, opening).await?;
         self.buf.clear();
         self.pooled = false;
         self.uses = 1;

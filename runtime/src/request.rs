@@ -6,7 +6,7 @@
 use crate::body::{self, Cursor, Idle, Relayed, BUFSIZE, MAXREWRITE};
 use crate::clock::Clock;
 use crate::driver::{Command, Connect, Core, Event, ServedBy};
-use crate::forward::{request_head, Heard, Pool, Upstream};
+use crate::forward::{request_head, Heard, Opening, Pool, Upstream};
 use crate::front::ClientTimeouts;
 use crate::logger::Logger;
 use crate::session::Session;
@@ -624,32 +624,31 @@ impl Exchange<'_> {
     ) -> Result<Option<Answered>, Break> {
         let server_timeout = to.server_timeout;
         let streaming = !self.body.is_done();
-        let pool = Arc::clone(&self.shared.pool);
         let idle_client = !streaming;
         // A streamed body cannot be sent again: never on a pooled
         // connection the server may have let go.
         let own = self.session.own.take();
-        let greeting = to.send_proxy.zip(self.session.destination(stream)).map(
-            |((version, with_id), local)| {
-                let id = self.unique_id.as_deref().filter(|_| with_id);
-                crate::pp::greeting(version, (self.client, local), id)
-            },
-        );
-        let opening = crate::forward::Opening {
-            greeting,
-            local: to.source.as_ref().map(|s| s.local_end(self.client)),
-            socks4: to.socks4,
-        };
-        let opened = self
-            .watcher
-            .step(
-                pin!(pool.open(to.addr, (&to.reuse, self.first, streaming), own, opening)),
-                idle_client.then_some((&mut *stream, &mut *buf)),
-            )
-            .await?;
-        let Ok(mut up) = opened else {
-            self.shared.core.dispatch(Event::ConnectFailed(self.id));
-            return Ok(None);
+        let idle = self
+            .shared
+            .pool
+            .idle(to.addr, (&to.reuse, self.first, streaming), own);
+        let mut up = match idle {
+            Some(up) => up,
+            None => {
+                let opening = self.opening(to, stream);
+                let opened = self
+                    .watcher
+                    .step(
+                        pin!(crate::forward::open(to.addr, &opening)),
+                        idle_client.then_some((&mut *stream, &mut *buf)),
+                    )
+                    .await?;
+                let Ok(up) = opened else {
+                    self.shared.core.dispatch(Event::ConnectFailed(self.id));
+                    return Ok(None);
+                };
+                up
+            }
         };
         let at = Instant::now();
         self.connected_at.get_or_insert(at);
@@ -712,9 +711,10 @@ impl Exchange<'_> {
                         break Ok(head);
                     }
                     Err(ServerFailure::Empty) if up.pooled => {
+                        let opening = self.opening(to, stream);
                         if self
                             .watcher
-                            .step(pin!(up.replace()), Some((&mut *stream, &mut *buf)))
+                            .step(pin!(up.replace(&opening)), Some((&mut *stream, &mut *buf)))
                             .await?
                             .is_err()
                         {
@@ -763,6 +763,24 @@ impl Exchange<'_> {
         };
         self.shared.core.dispatch(event);
         Ok(None)
+    }
+}
+
+impl Exchange<'_> {
+    /// How a new connection to the server `to` names is made for this
+    /// request: its PROXY header, where it leaves from, its SOCKS4 proxy.
+    fn opening(&mut self, to: &Connect, stream: &TcpStream) -> Opening {
+        let greeting = to.send_proxy.zip(self.session.destination(stream)).map(
+            |((version, with_id), local)| {
+                let id = self.unique_id.as_deref().filter(|_| with_id);
+                crate::pp::greeting(version, (self.client, local), id)
+            },
+        );
+        Opening {
+            greeting,
+            local: to.source.as_ref().map(|s| s.local_end(self.client)),
+            socks4: to.socks4,
+        }
     }
 }
 
