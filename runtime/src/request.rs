@@ -544,7 +544,8 @@ struct Exchange<'s> {
     /// The request's unique id (`unique-id-format`).
     unique_id: Option<String>,
     /// The server connection of the last attempt, its answer's head read.
-    answered: Option<Answered>,
+    /// Boxed: it would weigh on every future that holds the exchange.
+    answered: Option<Box<Answered>>,
 }
 
 impl Exchange<'_> {
@@ -621,7 +622,7 @@ impl Exchange<'_> {
         to: &Connect,
         stream: &mut TcpStream,
         buf: &mut BytesMut,
-    ) -> Result<Option<Answered>, Break> {
+    ) -> Result<Option<Box<Answered>>, Break> {
         let server_timeout = to.server_timeout;
         let streaming = !self.body.is_done();
         let idle_client = !streaming;
@@ -753,7 +754,7 @@ impl Exchange<'_> {
                     .core
                     .dispatch_at(Event::Response(self.id, head.code, headers), at);
                 let to = to.clone();
-                return Ok(Some(Answered { up, head, to }));
+                return Ok(Some(Box::new(Answered { up, head, to })));
             }
             Err(Upload::Server(failure)) => Event::ServerFailed(self.id, failure),
             Err(Upload::Client { timed_out }) => Event::ClientAborted {
@@ -854,7 +855,7 @@ impl Exchange<'_> {
                     .deliver(&mut answered, (stream, buf), &mut bytes_out)
                     .await;
                 if idle {
-                    let Answered { up, to, .. } = answered;
+                    let Answered { up, to, .. } = *answered;
                     self.shared.pool.park(up, &to.reuse, &mut self.session.own);
                     self.session.own_target = self.session.own.as_ref().map(|_| to.target);
                 }
