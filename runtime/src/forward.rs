@@ -132,7 +132,7 @@ impl Pool {
     /// Where `up` goes once its answer is through, when nothing of that
     /// answer is left in it: the pool, the client session (`own`), or
     /// closed, as `policy` says.
-    pub(crate) fn park(&self, up: Upstream, policy: &ReusePolicy, own: &mut Option<Upstream>) {
+    pub(crate) fn park(&self, up: Upstream, policy: &ReusePolicy, own: &mut Option<Box<Upstream>>) {
         if !up.buf.is_empty() {
             return;
         }
@@ -142,7 +142,7 @@ impl Pool {
         let list = idle.entry(up.addr).or_default();
         match policy.after_answer(list.len()) {
             Parking::Close => {}
-            Parking::Session => *own = Some(up),
+            Parking::Session => *own = Some(Box::new(up)),
             Parking::Pool => list.push((up.stream, up.uses)),
         }
     }
@@ -155,7 +155,7 @@ impl Pool {
         &self,
         addr: SocketAddr,
         (policy, first, streaming): (&ReusePolicy, bool, bool),
-        own: Option<Upstream>,
+        own: Option<Box<Upstream>>,
     ) -> Option<Upstream> {
         let reusable = !streaming && !policy.close;
         let kept = own

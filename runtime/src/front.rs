@@ -67,7 +67,7 @@ pub(crate) async fn connection(
             return;
         };
         client = header.source.unwrap_or(client);
-        session.proxied = Some(header);
+        session.proxied = Some(Box::new(header));
     }
     let mut first = true;
     loop {

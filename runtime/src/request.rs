@@ -395,7 +395,7 @@ fn route(
             dst: local,
             vars: Some(&session.vars),
             first_request: first,
-            proxied: session.proxied.as_ref(),
+            proxied: session.proxied.as_deref(),
             kept_server: session.own.as_ref().and(session.own_target),
             ..Around::default()
         },

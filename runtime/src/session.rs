@@ -16,12 +16,13 @@ pub(crate) struct Session {
     pub(crate) requests: u64,
     /// Its variables, as the last request's rules left them.
     pub(crate) vars: Vars,
-    /// Its private server connection, idle between requests.
-    pub(crate) own: Option<Upstream>,
+    /// Its private server connection, idle between requests (boxed, as
+    /// the PROXY header: rare, and an idle connection holds its session).
+    pub(crate) own: Option<Box<Upstream>>,
     /// The server of that connection: backend and server index.
     pub(crate) own_target: Option<(usize, usize)>,
     /// The PROXY protocol header it began with (`accept-proxy`).
-    pub(crate) proxied: Option<ProxyHeader>,
+    pub(crate) proxied: Option<Box<ProxyHeader>>,
     /// The address its client reached, once read.
     destination: Option<SocketAddr>,
     /// When its last exchange ended: the wait for the next request
