@@ -7,13 +7,14 @@ use crate::body::{self, Relayed};
 use bytes::{Buf, BytesMut};
 use haven_core::config::haproxy::LocalEnd;
 use haven_core::http1::{parse_response_head, BodyFraming, Head, ResponseHead, Switch};
-use haven_core::proxy::{Parking, ReusePolicy, ServerFailure};
+use haven_core::proxy::{Parking, PoolCount, ReusePolicy, ServerFailure, POOL_PURGE_DELAY};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 /// Largest response head read: what the buffer holds less the room kept
 /// for rewrites, as haproxy (a larger one is a 502).
@@ -35,11 +36,76 @@ const NOT_FORWARDED: [&str; 9] = [
     "content-length",
 ];
 
-/// Idle keep-alive connections to servers, each with the number of
-/// requests it carried.
+/// Keep-alive connections to servers: the idle ones, each with the
+/// number of requests it carried, and the count of those in use, by
+/// server address.
 #[derive(Debug, Default)]
 pub(crate) struct Pool {
-    idle: Mutex<BTreeMap<SocketAddr, Vec<(TcpStream, u32)>>>,
+    servers: Mutex<BTreeMap<SocketAddr, Conns>>,
+}
+
+/// One server's connections.
+#[derive(Debug, Default)]
+struct Conns {
+    idle: Vec<(TcpStream, u32)>,
+    /// In use: carrying a request.
+    used: usize,
+    /// The most in use at once since the last purge.
+    max_used: usize,
+    /// The need estimated at the last purge.
+    need: usize,
+    purged: Option<Instant>,
+}
+
+impl Conns {
+    /// One more in use.
+    fn lease(&mut self) {
+        self.used += 1;
+        self.max_used = self.max_used.max(self.used);
+    }
+
+    /// How its connections stand, for core's decisions.
+    fn count(&self) -> PoolCount {
+        PoolCount {
+            used: self.used,
+            idle: self.idle.len(),
+            need: self.need,
+        }
+    }
+
+    /// Closes idle connections beyond the need once a purge period is
+    /// over (haproxy purges on a timer; here the next answer does it).
+    fn purge(&mut self, now: Instant) {
+        let delay = std::time::Duration::from_nanos(POOL_PURGE_DELAY.as_nanos());
+        let start = *self.purged.get_or_insert(now);
+        if now < start + delay {
+            return;
+        }
+        let (close, need) = self.count().purge(self.max_used);
+        // The oldest go first.
+        self.idle.drain(..close);
+        self.need = need;
+        self.max_used = self.used;
+        self.purged = Some(now);
+    }
+}
+
+/// A connection in use, counted as such by its server's pool until it is
+/// dropped or parked.
+#[derive(Debug)]
+struct Lease {
+    pool: Arc<Pool>,
+    addr: SocketAddr,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Ok(mut servers) = self.pool.servers.lock() {
+            if let Some(conns) = servers.get_mut(&self.addr) {
+                conns.used = conns.used.saturating_sub(1);
+            }
+        }
+    }
 }
 
 /// The usual reason phrase of `status`, if it has one.
@@ -103,6 +169,7 @@ pub(crate) struct Upstream {
     uses: u32,
     /// Some byte of an answer came.
     heard: bool,
+    lease: Lease,
 }
 
 /// What a server said first.
@@ -116,34 +183,61 @@ pub(crate) enum Heard {
 
 impl Pool {
     /// An idle connection to `addr` that is still open, among those
-    /// `allowed` (given how many requests each carried).
+    /// `allowed` (given how many requests each carried), counted in use.
     fn take(&self, addr: SocketAddr, allowed: impl Fn(u32) -> bool) -> Option<(TcpStream, u32)> {
-        let mut idle = self.idle.lock().ok()?;
-        let list = idle.get_mut(&addr)?;
-        while let Some(at) = list.iter().rposition(|(_, uses)| allowed(*uses)) {
-            let (s, uses) = list.remove(at);
+        let mut servers = self.servers.lock().ok()?;
+        let conns = servers.get_mut(&addr)?;
+        while let Some(at) = conns.idle.iter().rposition(|(_, uses)| allowed(*uses)) {
+            let (s, uses) = conns.idle.remove(at);
             if is_quiet(&s) {
+                conns.lease();
                 return Some((s, uses));
             }
         }
         None
     }
 
-    /// Where `up` goes once its answer is through, when nothing of that
-    /// answer is left in it: the pool, the client session (`own`), or
-    /// closed, as `policy` says.
-    pub(crate) fn park(&self, up: Upstream, policy: &ReusePolicy, own: &mut Option<Box<Upstream>>) {
+    /// Where `up` goes once its answer is through (`now`), when nothing
+    /// of that answer is left in it: the pool, the client session
+    /// (`own`), or closed, as `policy` says.
+    pub(crate) fn park(
+        &self,
+        up: Upstream,
+        (policy, now): (&ReusePolicy, Instant),
+        own: &mut Option<Box<Upstream>>,
+    ) {
         if !up.buf.is_empty() {
             return;
         }
-        let Ok(mut idle) = self.idle.lock() else {
+        let Ok(mut servers) = self.servers.lock() else {
             return;
         };
-        let list = idle.entry(up.addr).or_default();
-        match policy.after_answer(list.len()) {
-            Parking::Close => {}
-            Parking::Session => *own = Some(Box::new(up)),
-            Parking::Pool => list.push((up.stream, up.uses)),
+        let conns = servers.entry(up.addr).or_default();
+        // Those the server closed meanwhile are not idle but gone.
+        conns.idle.retain(|(s, _)| is_quiet(s));
+        conns.purge(now);
+        match policy.after_answer(conns.count()) {
+            Parking::Close => {
+                // Its lease ends as it closes, once the lock is let go.
+                drop(servers);
+                drop(up);
+            }
+            Parking::Session => {
+                drop(servers);
+                *own = Some(Box::new(up));
+            }
+            Parking::Pool => {
+                // No longer in use: its lease ends here, under the lock.
+                conns.used = conns.used.saturating_sub(1);
+                let Upstream {
+                    stream,
+                    uses,
+                    lease,
+                    ..
+                } = up;
+                std::mem::forget(lease);
+                conns.idle.push((stream, uses));
+            }
         }
     }
 
@@ -152,28 +246,47 @@ impl Pool {
     /// session's own connection (`own`), else an idle one, when `policy`
     /// allows. Taken at once: no wait, no new connection.
     pub(crate) fn idle(
-        &self,
+        self: &Arc<Self>,
         addr: SocketAddr,
         (policy, first, streaming): (&ReusePolicy, bool, bool),
         own: Option<Box<Upstream>>,
     ) -> Option<Upstream> {
         let reusable = !streaming && !policy.close;
-        let kept = own
-            .filter(|up| reusable && up.addr == addr && is_quiet(&up.stream))
-            .map(|up| (up.stream, up.uses));
-        let (stream, uses) = kept.or_else(|| {
-            reusable
-                .then(|| self.take(addr, |uses| policy.may_take(first, uses >= 2)))
-                .flatten()
-        })?;
-        Some(Upstream::new(stream, addr, uses, true))
+        let kept = own.filter(|up| reusable && up.addr == addr && is_quiet(&up.stream));
+        if let Some(mut up) = kept.map(|up| *up) {
+            up.pooled = true;
+            up.uses += 1;
+            up.heard = false;
+            return Some(up);
+        }
+        let (stream, uses) = reusable
+            .then(|| self.take(addr, |uses| policy.may_take(first, uses >= 2)))
+            .flatten()?;
+        let lease = Lease {
+            pool: Arc::clone(self),
+            addr,
+        };
+        Some(Upstream::new(stream, addr, uses, lease))
     }
-}
 
-/// A new connection to `addr`, made as `opening` says.
-pub(crate) async fn open(addr: SocketAddr, opening: &Opening) -> Result<Upstream, ConnectFailed> {
-    let stream = connect(addr, opening).await?;
-    Ok(Upstream::new(stream, addr, 0, false))
+    /// A new connection to `addr`, made as `opening` says, counted in use.
+    pub(crate) async fn open(
+        self: &Arc<Self>,
+        addr: SocketAddr,
+        opening: &Opening,
+    ) -> Result<Upstream, ConnectFailed> {
+        let stream = connect(addr, opening).await?;
+        if let Ok(mut servers) = self.servers.lock() {
+            servers.entry(addr).or_default().lease();
+        }
+        let lease = Lease {
+            pool: Arc::clone(self),
+            addr,
+        };
+        let mut up = Upstream::new(stream, addr, 0, lease);
+        up.pooled = false;
+        Ok(up)
+    }
 }
 
 /// An idle connection is open and quiet: reading it would block.
@@ -208,16 +321,17 @@ async fn connect(addr: SocketAddr, opening: &Opening) -> Result<TcpStream, Conne
 }
 
 impl Upstream {
-    /// `stream` to `addr`, for its next request after `uses` others;
-    /// `pooled` when it was idle.
-    fn new(stream: TcpStream, addr: SocketAddr, uses: u32, pooled: bool) -> Self {
+    /// `stream` to `addr`, idle until now, for its next request after
+    /// `uses` others, counted in use by `lease`.
+    fn new(stream: TcpStream, addr: SocketAddr, uses: u32, lease: Lease) -> Self {
         Self {
             stream,
             buf: BytesMut::new(),
             addr,
-            pooled,
+            pooled: true,
             uses: uses + 1,
             heard: false,
+            lease,
         }
     }
 

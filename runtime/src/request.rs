@@ -640,7 +640,7 @@ impl Exchange<'_> {
                 let opened = self
                     .watcher
                     .step(
-                        pin!(crate::forward::open(to.addr, &opening)),
+                        pin!(self.shared.pool.open(to.addr, &opening)),
                         idle_client.then_some((&mut *stream, &mut *buf)),
                     )
                     .await?;
@@ -848,17 +848,14 @@ impl Exchange<'_> {
     ) -> bool {
         let client_timeout = self.shared.timeouts.client;
         let mut bytes_out = 0;
+        let mut parked = None;
         let (end, close) = match self.answered.take() {
             Some(mut answered) => {
                 edit_response(&mut answered.head, &rewrite.edits);
                 let (end, close, idle) = self
                     .deliver(&mut answered, (stream, buf), &mut bytes_out)
                     .await;
-                if idle {
-                    let Answered { up, to, .. } = *answered;
-                    self.shared.pool.park(up, &to.reuse, &mut self.session.own);
-                    self.session.own_target = self.session.own.as_ref().map(|_| to.target);
-                }
+                parked = idle.then_some(answered);
                 (end, close)
             }
             None if outcome.status == 0 => (DataEnd::Complete, true),
@@ -884,6 +881,13 @@ impl Exchange<'_> {
         };
         let outcome = outcome.after_data(end);
         let at = Instant::now();
+        if let Some(answered) = parked {
+            let Answered { up, to, .. } = *answered;
+            self.shared
+                .pool
+                .park(up, (&to.reuse, at), &mut self.session.own);
+            self.session.own_target = self.session.own.as_ref().map(|_| to.target);
+        }
         let done = Event::Done {
             id: self.id,
             bytes_in: self.bytes_in,

@@ -828,6 +828,59 @@ async fn connection_modes_follow_httpclose_and_http_server_close() {
     }
 }
 
+// Input: 20 clients one after the other, each closing its connection
+// after its one request (`Connection: close`), so none may take an idle
+// server connection (`http-reuse safe`).
+// Output: as haproxy, the pool keeps one idle connection to the server,
+// not one per client: at most two are open at the server at the end
+// (they used to pile up, one per client, until the ports ran out).
+#[tokio::test]
+async fn clients_that_close_do_not_pile_up_idle_server_connections() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let server = listener.local_addr().expect("addr");
+    let open = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&open);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let count = Arc::clone(&count);
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {
+                    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\na";
+                    if stream.write_all(answer).await.is_err() {
+                        break;
+                    }
+                }
+                count.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {server}\n"
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    for _ in 0..20 {
+        let reply = send_raw(
+            running.listeners[0].1,
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while open.load(Ordering::SeqCst) > 2 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        open.load(Ordering::SeqCst) <= 2,
+        "{} server connections left open",
+        open.load(Ordering::SeqCst)
+    );
+    running.stop();
+}
+
 // Input: an HTTP frontend with `tcp-request connection reject if { src
 // 127.0.0.0/8 }`.
 // Output: every loopback client is reset at accept, before any request

@@ -4,6 +4,7 @@
 //! answer is through.
 
 use crate::config::haproxy::{HttpConnMode, HttpReuse, Proxy, Server};
+use crate::time::Duration;
 
 /// How the connections to one server of a backend are shared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,18 +73,55 @@ impl ReusePolicy {
         }
     }
 
-    /// Where a connection whose answer is through goes, when the pool
-    /// already holds `idle` connections to its server.
-    pub fn after_answer(&self, idle: usize) -> Parking {
+    /// Where a connection whose answer is through goes, given how its
+    /// server's connections stand (`count`). As haproxy keeps one: always
+    /// when none is idle, else only while the server's connections, used
+    /// and idle, stay within the most it needed lately (so clients that
+    /// close their connections do not pile up idle ones).
+    pub fn after_answer(&self, count: PoolCount) -> Parking {
+        let within_need = count.used + count.idle <= count.used.max(count.need);
         if self.close {
             Parking::Close
         } else if self.private {
             Parking::Session
-        } else if self.pool_max.is_some_and(|max| idle >= max) {
+        } else if self.pool_max.is_some_and(|max| count.idle >= max) {
             Parking::Close
-        } else {
+        } else if count.idle == 0 || within_need {
             Parking::Pool
+        } else {
+            Parking::Close
         }
+    }
+}
+
+/// How often idle connections beyond the need are closed (haproxy's
+/// default `pool-purge-delay`).
+pub const POOL_PURGE_DELAY: Duration = Duration::from_secs(5);
+
+/// A server's connections as its pool counts them (haproxy's
+/// `curr_used_conns`, `curr_idle_conns` and `est_need_conns`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolCount {
+    /// Connections carrying a request (one through with its answer
+    /// included).
+    pub used: usize,
+    /// Idle connections in the pool.
+    pub idle: usize,
+    /// How many the server needs, estimated at the last purge.
+    pub need: usize,
+}
+
+impl PoolCount {
+    /// The purge every [`POOL_PURGE_DELAY`], as haproxy's: half (rounded
+    /// up) of the connections beyond both the need and the most used at
+    /// once since the last purge (`max_used`) go; the need moves half way
+    /// to that most, never below it. How many idle connections to close,
+    /// and the new need.
+    pub fn purge(&self, max_used: usize) -> (usize, usize) {
+        let exceed = (self.used + self.idle).saturating_sub(max_used.max(self.need));
+        let close = (exceed / 2 + exceed % 2).min(self.idle);
+        let need = ((self.need + max_used) / 2).max(max_used);
+        (close, need)
     }
 }
 
@@ -122,16 +160,59 @@ mod tests {
         assert!(takes(HttpReuse::Always, true, false));
     }
 
+    fn idle(idle: usize) -> PoolCount {
+        PoolCount {
+            used: 1,
+            idle,
+            need: 10,
+        }
+    }
+
     #[test]
     fn connections_park_by_mode_and_pool_room() {
-        assert_eq!(policy(HttpReuse::Never).after_answer(5), Parking::Session);
-        assert_eq!(policy(HttpReuse::Safe).after_answer(0), Parking::Pool);
-        assert_eq!(policy(HttpReuse::Safe).after_answer(1), Parking::Close);
+        assert_eq!(
+            policy(HttpReuse::Never).after_answer(idle(5)),
+            Parking::Session
+        );
+        assert_eq!(policy(HttpReuse::Safe).after_answer(idle(0)), Parking::Pool);
+        assert_eq!(
+            policy(HttpReuse::Safe).after_answer(idle(1)),
+            Parking::Close
+        );
         let closing = ReusePolicy {
             close: true,
             ..policy(HttpReuse::Always)
         };
-        assert_eq!(closing.after_answer(0), Parking::Close);
+        assert_eq!(closing.after_answer(idle(0)), Parking::Close);
         assert!(!closing.may_take(false, true));
+    }
+
+    #[test]
+    fn idle_connections_stay_within_the_need() {
+        let unbounded = ReusePolicy {
+            pool_max: None,
+            ..policy(HttpReuse::Safe)
+        };
+        let park = |used, idle, need| unbounded.after_answer(PoolCount { used, idle, need });
+        // 50 requests at once, each on a new connection (clients that
+        // close theirs): the pool keeps one, not fifty.
+        assert_eq!(park(50, 0, 50), Parking::Pool);
+        assert_eq!(park(50, 1, 50), Parking::Close);
+        // A server that needed 10 lately keeps up to 10 in all.
+        assert_eq!(park(4, 6, 10), Parking::Pool);
+        assert_eq!(park(4, 7, 10), Parking::Close);
+    }
+
+    #[test]
+    fn purges_close_half_the_excess_and_move_the_need() {
+        let count = PoolCount {
+            used: 0,
+            idle: 9,
+            need: 2,
+        };
+        assert_eq!(count.purge(2), (4, 2), "7 beyond: 4 go");
+        assert_eq!(count.purge(8), (1, 8), "the need rises to what was used");
+        let lower = PoolCount { need: 8, ..count };
+        assert_eq!(lower.purge(2), (1, 5), "and falls half way");
     }
 }
