@@ -7,7 +7,7 @@ use crate::body::{self, Relayed};
 use bytes::{Buf, BytesMut};
 use haven_core::config::haproxy::LocalEnd;
 use haven_core::http1::{parse_response_head, BodyFraming, Head, ResponseHead, Switch};
-use haven_core::proxy::{Parking, PoolCount, ReusePolicy, ServerFailure, POOL_PURGE_DELAY};
+use haven_core::proxy::{Parking, PoolCount, ReusePolicy, ServerFailure};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -73,10 +73,11 @@ impl Conns {
         }
     }
 
-    /// Closes idle connections beyond the need once a purge period is
-    /// over (haproxy purges on a timer; here the next answer does it).
-    fn purge(&mut self, now: Instant) {
-        let delay = std::time::Duration::from_nanos(POOL_PURGE_DELAY.as_nanos());
+    /// Closes idle connections beyond the need once a purge period
+    /// (`delay`) is over (haproxy purges on a timer; here the next answer
+    /// does it).
+    fn purge(&mut self, now: Instant, delay: haven_core::time::Duration) {
+        let delay = std::time::Duration::from_nanos(delay.as_nanos());
         let start = *self.purged.get_or_insert(now);
         if now < start + delay {
             return;
@@ -215,7 +216,7 @@ impl Pool {
         let conns = servers.entry(up.addr).or_default();
         // Those the server closed meanwhile are not idle but gone.
         conns.idle.retain(|(s, _)| is_quiet(s));
-        conns.purge(now);
+        conns.purge(now, policy.purge_delay);
         match policy.after_answer(conns.count()) {
             Parking::Close => {
                 // Its lease ends as it closes, once the lock is let go.

@@ -20,6 +20,11 @@ pub struct ReusePolicy {
     /// Idle connections kept for the server (`pool-max-conn`; `None`: no
     /// limit).
     pub pool_max: Option<usize>,
+    /// How often idle connections beyond the need close
+    /// (`pool-purge-delay`; zero: none is kept idle).
+    pub purge_delay: Duration,
+    /// Idle connections kept beyond the need (`pool-low-conn`).
+    pub low_idle: usize,
 }
 
 impl ReusePolicy {
@@ -29,6 +34,8 @@ impl ReusePolicy {
         private: false,
         mode: HttpReuse::Safe,
         pool_max: None,
+        purge_delay: POOL_PURGE_DELAY,
+        low_idle: 0,
     };
 
     /// The policy of `server` in `backend` (a dispatch address has none).
@@ -55,6 +62,8 @@ impl ReusePolicy {
             pool_max: server
                 .and_then(|s| s.pool_max_conn)
                 .and_then(|n| usize::try_from(n).ok()),
+            purge_delay: server.map_or(POOL_PURGE_DELAY, |s| s.pool_purge_delay),
+            low_idle: server.map_or(0, |s| s.pool_low_conn as usize),
         }
     }
 
@@ -76,15 +85,17 @@ impl ReusePolicy {
     /// Where a connection whose answer is through goes, given how its
     /// server's connections stand (`count`). As haproxy keeps one: always
     /// when none is idle, else only while the server's connections, used
-    /// and idle, stay within the most it needed lately (so clients that
-    /// close their connections do not pile up idle ones).
+    /// and idle, stay within the most it needed lately and `pool-low-conn`
+    /// more (so clients that close their connections do not pile up idle
+    /// ones). A zero `pool-purge-delay` keeps none.
     pub fn after_answer(&self, count: PoolCount) -> Parking {
-        let within_need = count.used + count.idle <= count.used.max(count.need);
+        let need = count.used.max(count.need) + self.low_idle;
+        let within_need = count.used + count.idle <= need;
         if self.close {
             Parking::Close
         } else if self.private {
             Parking::Session
-        } else if self.pool_max.is_some_and(|max| count.idle >= max) {
+        } else if self.purge_delay.is_zero() || self.pool_max.is_some_and(|max| count.idle >= max) {
             Parking::Close
         } else if count.idle == 0 || within_need {
             Parking::Pool
@@ -146,6 +157,8 @@ mod tests {
             private: mode == HttpReuse::Never,
             mode,
             pool_max: Some(1),
+            purge_delay: POOL_PURGE_DELAY,
+            low_idle: 0,
         }
     }
 
@@ -201,6 +214,22 @@ mod tests {
         // A server that needed 10 lately keeps up to 10 in all.
         assert_eq!(park(4, 6, 10), Parking::Pool);
         assert_eq!(park(4, 7, 10), Parking::Close);
+        // `pool-low-conn 2` keeps two more; `pool-purge-delay 0` none.
+        let low = ReusePolicy {
+            low_idle: 2,
+            ..unbounded
+        };
+        let count = PoolCount {
+            used: 4,
+            idle: 8,
+            need: 10,
+        };
+        assert_eq!(low.after_answer(count), Parking::Pool);
+        let none = ReusePolicy {
+            purge_delay: Duration::ZERO,
+            ..unbounded
+        };
+        assert_eq!(none.after_answer(PoolCount::default()), Parking::Close);
     }
 
     #[test]

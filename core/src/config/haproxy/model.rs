@@ -557,6 +557,11 @@ pub struct Server {
     /// `pool-max-conn`: idle connections kept for later requests (`None`:
     /// no limit, haproxy's -1).
     pub pool_max_conn: Option<u32>,
+    /// `pool-purge-delay`: how often idle connections beyond the need
+    /// close (5 s; zero keeps none idle).
+    pub pool_purge_delay: Duration,
+    /// `pool-low-conn`: idle connections kept beyond the need.
+    pub pool_low_conn: u32,
     /// Line of the `server`.
     pub line: u32,
 }

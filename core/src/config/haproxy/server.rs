@@ -91,8 +91,6 @@ const SERVER_WITH_ARG: &[&str] = &[
     "check-alpn",
     "proto",
     "check-proto",
-    "pool-purge-delay",
-    "pool-low-conn",
     "namespace",
     "ca-file",
     "crt",
@@ -143,6 +141,8 @@ pub(crate) fn default_server() -> Server {
         check_addr: None,
         agent: AgentCheck::default(),
         pool_max_conn: None,
+        pool_purge_delay: crate::proxy::POOL_PURGE_DELAY,
+        pool_low_conn: 0,
         cookie: None,
         send_proxy: None,
         proxy_v2_unique_id: false,
@@ -282,6 +282,8 @@ impl Parser<'_> {
                     | "port"
                     | "addr"
                     | "pool-max-conn"
+                    | "pool-purge-delay"
+                    | "pool-low-conn"
                     | "cookie"
                     | "proxy-v2-options"
                     | "agent-port"
@@ -419,9 +421,25 @@ impl Parser<'_> {
                 "pool-max-conn" => match v.parse::<i64>() {
                     Ok(-1) => s.pool_max_conn = None,
                     Ok(n) if n >= 0 => s.pool_max_conn = Some(n.min(i64::from(u32::MAX)) as u32),
-                    Ok(_) => fail(self, format!("'{name}' must be >= -1")),
+                    Ok(_) => fail(self, format!("'{name}' must be >= -1.")),
                     Err(_) => fail(self, format!("'{name}' expects <value> as argument.")),
                 },
+                "pool-purge-delay" => match parse_time(v) {
+                    Ok(d) => s.pool_purge_delay = d,
+                    Err(c) => {
+                        let c = c.map(String::from).unwrap_or_default();
+                        // haproxy's own message ends with a dot, and it adds one.
+                        fail(
+                            self,
+                            format!("unexpected character '{c}' in argument to <{name}>.."),
+                        )
+                    }
+                },
+                // haproxy reads it with atoi: leading digits, else 0.
+                "pool-low-conn" => {
+                    let digits = v.bytes().take_while(u8::is_ascii_digit).count();
+                    s.pool_low_conn = v[..digits].parse().unwrap_or(0);
+                }
                 "port" => match v.parse::<u16>() {
                     Ok(n) if n > 0 => s.check_port = Some(n),
                     _ => fail(self, format!("invalid port '{v}'")),
