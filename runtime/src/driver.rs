@@ -195,7 +195,7 @@ impl Core {
 
     /// A request's head arrived on `frontend` (index in the config), read
     /// whole `at`; the driver's commands for it wait in its mailbox
-    /// ([`Core::command`]).
+    /// ([`Core::poll_command`]).
     pub(crate) fn request(
         &self,
         id: StreamId,
