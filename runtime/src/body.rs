@@ -190,25 +190,23 @@ pub(crate) async fn write<W: AsyncWrite + Unpin + ?Sized>(
     idle: Option<Duration>,
 ) -> Result<(), Relayed> {
     let mut rest = bytes;
+    if rest.is_empty() {
+        return Ok(());
+    }
     // A socket with room takes the bytes at once: no timer (nor clock
-    // read) for that.
-    let at_once = std::future::poll_fn(|cx| match Pin::new(&mut *to).poll_write(cx, rest) {
+    // read) for that first try.
+    let mut at_once = std::future::poll_fn(|cx| match Pin::new(&mut *to).poll_write(cx, rest) {
         Poll::Pending => Poll::Ready(None),
         Poll::Ready(written) => Poll::Ready(Some(written)),
-    });
-    match at_once.await {
-        _ if rest.is_empty() => {}
-        None => {}
-        Some(Ok(0) | Err(_)) => return Err(Relayed::ReceiverGone),
-        Some(Ok(n)) => rest = &rest[n..],
-    }
+    })
+    .await;
     while !rest.is_empty() {
-        let once = to.write(rest);
-        let n = match idle {
-            Some(t) => timeout(t, once)
+        let n = match (at_once.take(), idle) {
+            (Some(n), _) => n,
+            (None, Some(t)) => timeout(t, to.write(rest))
                 .await
                 .map_err(|_| Relayed::ReceiverTimeout)?,
-            None => once.await,
+            (None, None) => to.write(rest).await,
         };
         match n {
             Ok(0) | Err(_) => return Err(Relayed::ReceiverGone),

@@ -73,13 +73,15 @@ impl Conns {
         }
     }
 
-    /// Closes idle connections beyond the need once a purge period
-    /// (`delay`) is over (haproxy purges on a timer; here the next answer
+    /// Closes idle connections beyond the need when `policy` says a
+    /// purge is due (haproxy purges on a timer; here the next answer
     /// does it).
-    fn purge(&mut self, now: Instant, delay: haven_core::time::Duration) {
-        let delay = std::time::Duration::from_nanos(delay.as_nanos());
+    fn purge(&mut self, now: Instant, policy: &ReusePolicy) {
         let start = *self.purged.get_or_insert(now);
-        if now < start + delay {
+        let since = now.saturating_duration_since(start).as_nanos();
+        let since =
+            haven_core::time::Duration::from_nanos(u64::try_from(since).unwrap_or(u64::MAX));
+        if !policy.purge_due(since) {
             return;
         }
         let (close, need) = self.count().purge(self.max_used);
@@ -216,7 +218,7 @@ impl Pool {
         let conns = servers.entry(up.addr).or_default();
         // Those the server closed meanwhile are not idle but gone.
         conns.idle.retain(|(s, _)| is_quiet(s));
-        conns.purge(now, policy.purge_delay);
+        conns.purge(now, policy);
         match policy.after_answer(conns.count()) {
             Parking::Close => {
                 // Its lease ends as it closes, once the lock is let go.
@@ -263,11 +265,15 @@ impl Pool {
         let (stream, uses) = reusable
             .then(|| self.take(addr, |uses| policy.may_take(first, uses >= 2)))
             .flatten()?;
-        let lease = Lease {
+        Some(Upstream::new(stream, addr, uses, self.lease(addr)))
+    }
+
+    /// The lease of a connection to `addr` already counted in use.
+    fn lease(self: &Arc<Self>, addr: SocketAddr) -> Lease {
+        Lease {
             pool: Arc::clone(self),
             addr,
-        };
-        Some(Upstream::new(stream, addr, uses, lease))
+        }
     }
 
     /// A new connection to `addr`, made as `opening` says, counted in use.
@@ -280,11 +286,7 @@ impl Pool {
         if let Ok(mut servers) = self.servers.lock() {
             servers.entry(addr).or_default().lease();
         }
-        let lease = Lease {
-            pool: Arc::clone(self),
-            addr,
-        };
-        let mut up = Upstream::new(stream, addr, 0, lease);
+        let mut up = Upstream::new(stream, addr, 0, self.lease(addr));
         up.pooled = false;
         Ok(up)
     }

@@ -103,6 +103,12 @@ impl ReusePolicy {
             Parking::Close
         }
     }
+
+    /// True when a purge of idle connections is due, `since` the last
+    /// one (see [`PoolCount::purge`]).
+    pub fn purge_due(&self, since: Duration) -> bool {
+        since >= self.purge_delay
+    }
 }
 
 /// How often idle connections beyond the need are closed (haproxy's
@@ -123,7 +129,7 @@ pub struct PoolCount {
 }
 
 impl PoolCount {
-    /// The purge every [`POOL_PURGE_DELAY`], as haproxy's: half (rounded
+    /// The purge every `pool-purge-delay`, as haproxy's: half (rounded
     /// up) of the connections beyond both the need and the most used at
     /// once since the last purge (`max_used`) go; the need moves half way
     /// to that most, never below it. How many idle connections to close,
@@ -243,5 +249,8 @@ mod tests {
         assert_eq!(count.purge(8), (1, 8), "the need rises to what was used");
         let lower = PoolCount { need: 8, ..count };
         assert_eq!(lower.purge(2), (1, 5), "and falls half way");
+        let policy = policy(HttpReuse::Safe);
+        assert!(!policy.purge_due(Duration::from_millis(4_999)));
+        assert!(policy.purge_due(POOL_PURGE_DELAY));
     }
 }
