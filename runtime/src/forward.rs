@@ -7,7 +7,7 @@ use crate::body::{self, Relayed};
 use bytes::{Buf, BytesMut};
 use haven_core::config::haproxy::LocalEnd;
 use haven_core::http1::{parse_response_head, BodyFraming, Head, ResponseHead, Switch};
-use haven_core::proxy::{Parking, PoolCount, ReusePolicy, ServerFailure};
+use haven_core::proxy::{ConnUse, Parking, PoolCount, ReusePolicy, ServerFailure};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -48,29 +48,14 @@ pub(crate) struct Pool {
 #[derive(Debug, Default)]
 struct Conns {
     idle: Vec<(TcpStream, u32)>,
-    /// In use: carrying a request.
-    used: usize,
-    /// The most in use at once since the last purge.
-    max_used: usize,
-    /// The need estimated at the last purge.
-    need: usize,
+    usage: ConnUse,
     purged: Option<Instant>,
 }
 
 impl Conns {
-    /// One more in use.
-    fn lease(&mut self) {
-        self.used += 1;
-        self.max_used = self.max_used.max(self.used);
-    }
-
     /// How its connections stand, for core's decisions.
     fn count(&self) -> PoolCount {
-        PoolCount {
-            used: self.used,
-            idle: self.idle.len(),
-            need: self.need,
-        }
+        self.usage.count(self.idle.len())
     }
 
     /// Closes idle connections beyond the need when `policy` says a
@@ -84,11 +69,9 @@ impl Conns {
         if !policy.purge_due(since) {
             return;
         }
-        let (close, need) = self.count().purge(self.max_used);
+        let close = self.usage.purge(self.idle.len());
         // The oldest go first.
         self.idle.drain(..close);
-        self.need = need;
-        self.max_used = self.used;
         self.purged = Some(now);
     }
 }
@@ -105,7 +88,7 @@ impl Drop for Lease {
     fn drop(&mut self) {
         if let Ok(mut servers) = self.pool.servers.lock() {
             if let Some(conns) = servers.get_mut(&self.addr) {
-                conns.used = conns.used.saturating_sub(1);
+                conns.usage.release();
             }
         }
     }
@@ -193,7 +176,7 @@ impl Pool {
         while let Some(at) = conns.idle.iter().rposition(|(_, uses)| allowed(*uses)) {
             let (s, uses) = conns.idle.remove(at);
             if is_quiet(&s) {
-                conns.lease();
+                conns.usage.lease();
                 return Some((s, uses));
             }
         }
@@ -231,7 +214,7 @@ impl Pool {
             }
             Parking::Pool => {
                 // No longer in use: its lease ends here, under the lock.
-                conns.used = conns.used.saturating_sub(1);
+                conns.usage.release();
                 let Upstream {
                     stream,
                     uses,
@@ -284,7 +267,7 @@ impl Pool {
     ) -> Result<Upstream, ConnectFailed> {
         let stream = connect(addr, opening).await?;
         if let Ok(mut servers) = self.servers.lock() {
-            servers.entry(addr).or_default().lease();
+            servers.entry(addr).or_default().usage.lease();
         }
         let mut up = Upstream::new(stream, addr, 0, self.lease(addr));
         up.pooled = false;

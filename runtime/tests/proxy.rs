@@ -881,6 +881,83 @@ async fn clients_that_close_do_not_pile_up_idle_server_connections() {
     running.stop();
 }
 
+// Input: three keep-alive clients sending three rounds of requests at
+// once, to a server that answers a round only when all three of its
+// requests are in.
+// Output: the three server connections opened by the first round carry
+// the next rounds: three were needed at once, so three stay idle between
+// rounds (haproxy raises a server's estimated need with every use; the
+// pool used to keep one idle connection until its first purge and close
+// the others, so every round opened new ones).
+#[tokio::test]
+async fn keep_alive_clients_reuse_the_connections_they_needed() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let server = listener.local_addr().expect("addr");
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
+    let round = Arc::new(tokio::sync::Barrier::new(3));
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            let round = Arc::clone(&round);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {
+                    round.wait().await;
+                    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\na";
+                    if stream.write_all(answer).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {server}\n"
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let front = running.listeners[0].1;
+    let connect = || async move { TcpStream::connect(front).await.expect("connect") };
+    let mut clients = [connect().await, connect().await, connect().await];
+    for _ in 0..3 {
+        let [a, b, c] = &mut clients;
+        let round = async {
+            tokio::join!(
+                ask_keeping_alive(a),
+                ask_keeping_alive(b),
+                ask_keeping_alive(c)
+            )
+        };
+        tokio::time::timeout(Duration::from_secs(5), round)
+            .await
+            .expect("a round answered in time");
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        3,
+        "server connections opened"
+    );
+    running.stop();
+}
+
+/// Sends a GET on `client`, keeping it open, and reads its one-byte
+/// answer whole.
+async fn ask_keeping_alive(client: &mut TcpStream) {
+    client
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("send");
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !reply.ends_with(b"\r\n\r\na") {
+        let n = client.read(&mut buf).await.expect("read");
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&reply));
+        reply.extend_from_slice(&buf[..n]);
+    }
+    assert!(reply.starts_with(b"HTTP/1.1 200 OK"), "{reply:?}");
+}
+
 // Input: an HTTP frontend with `tcp-request connection reject if { src
 // 127.0.0.0/8 }`.
 // Output: every loopback client is reset at accept, before any request

@@ -29,5 +29,5 @@ pub use flow::{Flow, Forward, Outcome, Output, StreamId, Timer};
 pub use forwardfor::adds_forwarded_for;
 pub use persist::CookieFlags;
 pub use retry::ServerFailure;
-pub use reuse::{Parking, PoolCount, ReusePolicy, POOL_PURGE_DELAY};
+pub use reuse::{ConnUse, Parking, PoolCount, ReusePolicy, POOL_PURGE_DELAY};
 pub use rules::Rewrite;

@@ -128,17 +128,52 @@ pub struct PoolCount {
     pub need: usize,
 }
 
-impl PoolCount {
-    /// The purge every `pool-purge-delay`, as haproxy's: half (rounded
-    /// up) of the connections beyond both the need and the most used at
-    /// once since the last purge (`max_used`) go; the need moves half way
-    /// to that most, never below it. How many idle connections to close,
-    /// and the new need.
-    pub fn purge(&self, max_used: usize) -> (usize, usize) {
-        let exceed = (self.used + self.idle).saturating_sub(max_used.max(self.need));
-        let close = (exceed / 2 + exceed % 2).min(self.idle);
-        let need = ((self.need + max_used) / 2).max(max_used);
-        (close, need)
+/// How many connections to one server are in use, and how many it
+/// needs, as haproxy tracks them (`curr_used_conns`, `max_used_conns`,
+/// `est_need_conns`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnUse {
+    /// Connections carrying a request.
+    pub used: usize,
+    /// The most in use at once since the last purge.
+    pub max_used: usize,
+    /// The estimated need: raised by every use, moved by purges.
+    pub need: usize,
+}
+
+impl ConnUse {
+    /// One more connection in use; the most used and the need follow.
+    pub fn lease(&mut self) {
+        self.used += 1;
+        self.max_used = self.max_used.max(self.used);
+        self.need = self.need.max(self.used);
+    }
+
+    /// One connection no longer in use.
+    pub fn release(&mut self) {
+        self.used = self.used.saturating_sub(1);
+    }
+
+    /// The server's connections with `idle` ones in its pool.
+    pub fn count(&self, idle: usize) -> PoolCount {
+        PoolCount {
+            used: self.used,
+            idle,
+            need: self.need,
+        }
+    }
+
+    /// The purge every `pool-purge-delay`, as haproxy's, of a pool of
+    /// `idle`: half (rounded up) of the connections beyond both the need
+    /// and the most used since the last purge go; the need moves half
+    /// way to that most, never below it, and the most used starts again
+    /// from those in use. How many idle connections to close.
+    pub fn purge(&mut self, idle: usize) -> usize {
+        let exceed = (self.used + idle).saturating_sub(self.max_used.max(self.need));
+        let close = (exceed / 2 + exceed % 2).min(idle);
+        self.need = ((self.need + self.max_used) / 2).max(self.max_used);
+        self.max_used = self.used;
+        close
     }
 }
 
@@ -239,16 +274,38 @@ mod tests {
     }
 
     #[test]
+    fn every_use_raises_the_need() {
+        let mut usage = ConnUse::default();
+        for _ in 0..3 {
+            usage.lease();
+        }
+        usage.release();
+        // Three were in use at once: three idle may stay before any purge.
+        assert_eq!(usage.count(1).need, 3);
+        let policy = ReusePolicy {
+            pool_max: None,
+            ..policy(HttpReuse::Safe)
+        };
+        assert_eq!(policy.after_answer(usage.count(1)), Parking::Pool);
+        assert_eq!(policy.after_answer(usage.count(2)), Parking::Close);
+    }
+
+    #[test]
     fn purges_close_half_the_excess_and_move_the_need() {
-        let count = PoolCount {
+        let usage = ConnUse {
             used: 0,
-            idle: 9,
+            max_used: 2,
             need: 2,
         };
-        assert_eq!(count.purge(2), (4, 2), "7 beyond: 4 go");
-        assert_eq!(count.purge(8), (1, 8), "the need rises to what was used");
-        let lower = PoolCount { need: 8, ..count };
-        assert_eq!(lower.purge(2), (1, 5), "and falls half way");
+        let purge = |mut usage: ConnUse| (usage.purge(9), usage.need, usage.max_used);
+        assert_eq!(purge(usage), (4, 2, 0), "7 beyond: 4 go");
+        let busier = ConnUse {
+            max_used: 8,
+            ..usage
+        };
+        assert_eq!(purge(busier), (1, 8, 0), "the need rises to what was used");
+        let lower = ConnUse { need: 8, ..usage };
+        assert_eq!(purge(lower), (1, 5, 0), "and falls half way");
         let policy = policy(HttpReuse::Safe);
         assert!(!policy.purge_due(Duration::from_millis(4_999)));
         assert!(policy.purge_due(POOL_PURGE_DELAY));
