@@ -81,9 +81,10 @@ impl HeadError {
 /// `Ok(Some((head, n)))`: the head took `n` bytes. A head that is not
 /// complete within `max` bytes is refused.
 pub fn parse_head(buf: &[u8], max: usize) -> Result<Option<(Head, usize)>, HeadError> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut slots);
-    let len = match req.parse(buf) {
+    // Left uninitialised: a head fills only the slots it needs.
+    let mut slots = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    let len = match req.parse_with_uninit_headers(buf, &mut slots) {
         Ok(httparse::Status::Complete(n)) if n <= max => n,
         Ok(_) if buf.len() >= max => return Err(HeadError::TooLarge(max)),
         Ok(httparse::Status::Complete(_)) => return Err(HeadError::TooLarge(max)),
