@@ -10,13 +10,15 @@ use crate::session::Session;
 use crate::wire::Manner;
 use bytes::{Buf, BytesMut};
 use haven_core::http1::{parse_head, Head, Switch};
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{watch, OwnedSemaphorePermit};
-use tokio::time::{timeout_at, Instant};
+use tokio::time::{sleep_until, Instant, Sleep};
 
 /// Largest request head: haproxy's default `tune.bufsize` (16384) less
 /// `tune.maxrewrite` (1024).
@@ -54,7 +56,7 @@ pub(crate) async fn connection(
     mut stream: TcpStream,
     shared: Arc<Shared>,
     (mut client, accept_proxy): (SocketAddr, bool),
-    mut draining: watch::Receiver<bool>,
+    draining: watch::Receiver<bool>,
     slots: Vec<OwnedSemaphorePermit>,
 ) {
     let _open = shared.open_connection();
@@ -69,6 +71,7 @@ pub(crate) async fn connection(
         client = header.source.unwrap_or(client);
         session.proxied = Some(Box::new(header));
     }
+    let mut waits = Waits::new(draining.clone());
     let mut first = true;
     loop {
         let started = session.ended.take().unwrap_or_else(Instant::now);
@@ -81,7 +84,7 @@ pub(crate) async fn connection(
                 .or(timeouts.client)
         };
         let until = wait.map(|t| started + t);
-        let head = read_head(&mut stream, &mut buf, until, &mut draining, first).await;
+        let head = read_head(&mut stream, &mut buf, until, (&mut waits, &draining), first).await;
         first = false;
         let read = head.and_then(|(head, len)| request_of(head, len, started, shared.httplog));
         let mut request = match read {
@@ -132,29 +135,65 @@ fn refuse(
     matches!(stop, Stop::Refuse(..)).then(|| shared.refusal(status))
 }
 
-/// Reads more bytes into `buf` before `until`; `Ok(false)` at the end of
-/// the stream, `Err` when the deadline passed.
-async fn fill(
-    stream: &mut TcpStream,
-    buf: &mut BytesMut,
-    until: Option<Instant>,
-) -> Result<bool, ()> {
-    let read = stream.read_buf(buf);
-    let n = match until {
-        Some(d) => timeout_at(d, read).await.map_err(|_| ())?,
-        None => read.await,
-    };
-    Ok(matches!(n, Ok(n) if n > 0))
+/// What a connection waits on besides its client, each set up once per
+/// connection rather than once per wait: one timer, moved to each wait's
+/// deadline (tokio pushes a later deadline back without touching its
+/// timer wheel), and the drain signal.
+struct Waits {
+    timer: Option<Pin<Box<Sleep>>>,
+    /// Resolves once a drain begins; `None` after.
+    drain: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
-/// Waits until `stream` has something to read, before `until`. A socket
-/// error shows in the read that follows.
-async fn readable(stream: &TcpStream, until: Option<Instant>) -> Result<(), ()> {
-    let wait = stream.readable();
-    match until {
-        Some(d) => timeout_at(d, wait).await.map(drop).map_err(drop),
-        None => wait.await.or(Ok(())),
+impl Waits {
+    fn new(mut draining: watch::Receiver<bool>) -> Self {
+        let drain = async move {
+            let _ = draining.wait_for(|on| *on).await;
+        };
+        Self {
+            timer: None,
+            drain: Some(Box::pin(drain)),
+        }
     }
+
+    /// `work`'s output, unless `until` passes first (`Err(Waited::Late)`)
+    /// or, when `drain_ends_it`, a drain begins (`Err(Waited::Drain)`).
+    async fn bound<F: Future>(
+        &mut self,
+        until: Option<Instant>,
+        drain_ends_it: bool,
+        work: F,
+    ) -> Result<F::Output, Waited> {
+        let timer = match (until, &mut self.timer) {
+            (None, _) => None,
+            (Some(at), Some(timer)) => {
+                timer.as_mut().reset(at);
+                Some(timer)
+            }
+            (Some(at), slot @ None) => Some(slot.insert(Box::pin(sleep_until(at)))),
+        };
+        let drain = self.drain.as_mut().filter(|_| drain_ends_it);
+        let (late, drained) = (timer.is_some(), drain.is_some());
+        let out = tokio::select! {
+            biased;
+            out = work => Ok(out),
+            () = async { timer.expect("armed").as_mut().await }, if late => Err(Waited::Late),
+            () = async { drain.expect("waiting").as_mut().await }, if drained => Err(Waited::Drain),
+        };
+        if matches!(out, Err(Waited::Drain)) {
+            self.drain = None;
+        }
+        out
+    }
+}
+
+/// Why a bounded wait ended early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waited {
+    /// Its deadline passed.
+    Late,
+    /// A drain began.
+    Drain,
 }
 
 /// Reads one request head. A connection idle between requests closes
@@ -164,7 +203,7 @@ async fn read_head(
     stream: &mut TcpStream,
     buf: &mut BytesMut,
     until: Option<Instant>,
-    draining: &mut watch::Receiver<bool>,
+    (waits, draining): (&mut Waits, &watch::Receiver<bool>),
     first: bool,
 ) -> Result<(Head, usize), Stop> {
     loop {
@@ -183,31 +222,33 @@ async fn read_head(
         if closes_on_drain && *draining.borrow() {
             return Err(Stop::Quiet);
         }
-        let more = if idle {
+        if idle {
             // Nothing buffered: hold no buffer while the client is quiet.
             *buf = BytesMut::new();
-            let ready = tokio::select! {
-                biased;
-                ready = readable(stream, until) => ready,
-                _ = draining.changed(), if closes_on_drain => return Err(Stop::Quiet),
-            };
-            match ready {
-                Ok(()) => {
-                    buf.reserve(BUFFER);
-                    fill(stream, buf, until).await
-                }
-                Err(()) => Err(()),
+            // A socket error shows in the read that follows.
+            let ready = waits.bound(until, closes_on_drain, stream.readable());
+            if let Err(waited) = ready.await {
+                return Err(stopped_waiting(waited, idle && !first));
             }
-        } else {
-            fill(stream, buf, until).await
-        };
-        match more {
+            buf.reserve(BUFFER);
+        }
+        let read = waits.bound(until, false, stream.read_buf(buf)).await;
+        match read.map(|n| matches!(n, Ok(n) if n > 0)) {
             Ok(true) => {}
             Ok(false) if first || !buf.is_empty() => return Err(Stop::Left),
             Ok(false) => return Err(Stop::Quiet),
-            Err(()) if idle && !first => return Err(Stop::Quiet),
-            Err(()) => return Err(Stop::Refuse(408, "cR--")),
+            Err(waited) => return Err(stopped_waiting(waited, idle && !first)),
         }
+    }
+}
+
+/// Why reading a head stopped when a wait ended early (`between`: the
+/// wait for a next request, when nothing of it came yet).
+fn stopped_waiting(waited: Waited, between: bool) -> Stop {
+    match waited {
+        Waited::Drain => Stop::Quiet,
+        Waited::Late if between => Stop::Quiet,
+        Waited::Late => Stop::Refuse(408, "cR--"),
     }
 }
 
