@@ -138,9 +138,15 @@ pub(crate) struct SweepArgs {
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
     /// Run only shard I of N (1-based) and write sweep-I-of-N.csv;
-    /// `haven report` merges the shards of a directory.
+    /// `haven report` merges the shards of a directory. Without it, a
+    /// Slurm array task or a Kubernetes Indexed Job's pod takes its shard
+    /// from the job's variables.
     #[arg(long, value_name = "I/N")]
     shard: Option<sweep::Shard>,
+    /// The number of shards of a Kubernetes Indexed Job (its
+    /// `completions`): each pod runs shard JOB_COMPLETION_INDEX + 1 of N.
+    #[arg(long, value_name = "N", conflicts_with = "shard", value_parser = clap::value_parser!(u32).range(1..))]
+    shards: Option<u32>,
     #[command(flatten)]
     output: OutputArgs,
 }

@@ -9,8 +9,19 @@ use std::process::{Command, Output};
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn haven(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_haven"))
+    haven_in(args, &[])
+}
+
+/// `haven` with `args` and the job engine's variables `vars` (and none
+/// inherited from the test's own environment).
+fn haven_in(args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_haven"));
+    for engine in ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"] {
+        command.env_remove(engine);
+    }
+    command
         .args(args)
+        .envs(vars.iter().copied())
         .output()
         .expect("haven runs")
 }
@@ -18,6 +29,11 @@ fn haven(args: &[&str]) -> Output {
 /// `haven sweep` of the April 4 replay over advert_int 1,3 and 3 seeds
 /// into `out`, with `extra` flags; asserts it succeeded.
 fn sweep(out: &Path, extra: &[&str]) {
+    sweep_in(out, extra, &[]);
+}
+
+/// [`sweep`] under a job engine's variables `vars`.
+fn sweep_in(out: &Path, extra: &[&str], vars: &[(&str, &str)]) {
     let scenario = format!("{ROOT}/scenarios/april4-failover.toml");
     let out = out.to_string_lossy();
     let mut args = vec![
@@ -33,7 +49,7 @@ fn sweep(out: &Path, extra: &[&str]) {
         &out,
     ];
     args.extend(extra);
-    let o = haven(&args);
+    let o = haven_in(&args, vars);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
@@ -104,8 +120,10 @@ fn a_sweep_is_deterministic_for_its_seeds() {
     );
 }
 
-// Input: the sweep unsharded with --report, and as shards 1/3, 2/3, 3/3
-// into another directory, then `haven report` there.
+// Input: the sweep unsharded with --report, and as shards 1/3 (`--shard`),
+// 2/3 (the second task of a Slurm array 4-6) and 3/3 (the pod of index 2
+// of a Kubernetes Indexed Job of 3 completions) into another directory,
+// then `haven report` there.
 // Output: the merged sweep.csv, the plots and report.html equal the
 // unsharded ones byte for byte (the page names its directory, so both
 // directories carry the same name).
@@ -117,8 +135,18 @@ fn three_shards_merge_into_the_unsharded_sweep() {
     );
     let (whole, parts) = (a.path().join("s"), b.path().join("s"));
     sweep(&whole, &["--report"]);
-    for shard in ["1/3", "2/3", "3/3"] {
-        sweep(&parts, &["--shard", shard]);
+    sweep(&parts, &["--shard", "1/3"]);
+    let slurm = [
+        ("SLURM_ARRAY_TASK_ID", "5"),
+        ("SLURM_ARRAY_TASK_MIN", "4"),
+        ("SLURM_ARRAY_TASK_STEP", "1"),
+        ("SLURM_ARRAY_TASK_COUNT", "3"),
+    ];
+    sweep_in(&parts, &[], &slurm);
+    sweep_in(&parts, &["--shards", "3"], &[("JOB_COMPLETION_INDEX", "2")]);
+    for shard in 1..=3 {
+        let file = parts.join(format!("sweep-{shard}-of-3.csv"));
+        assert!(file.exists(), "{} missing", file.display());
     }
     assert!(!parts.join("sweep.csv").exists());
     let o = haven(&["report", &parts.to_string_lossy()]);
@@ -197,6 +225,12 @@ fn bad_parameters_are_refused() {
     assert!(e.contains("inter must be positive"), "{e}");
     let e = err(&["sweep", &scenario, "--shard", "4/3"]);
     assert!(e.contains("'4/3': expected I/N"), "{e}");
+    let o = haven_in(&["sweep", &scenario], &[("JOB_COMPLETION_INDEX", "0")]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && e.contains("pass --shards N, the Indexed Job's completions"),
+        "{e}"
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     sweep(dir.path(), &["--shard", "2/3"]);
     let e = err(&["report", &dir.path().to_string_lossy()]);
