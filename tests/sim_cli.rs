@@ -97,6 +97,24 @@ fn april4_outputs_match_golden_files() {
     }
 }
 
+// Input: the April 4 replay with `--seed 7`.
+// Output: summary.json records seed 7 (it used to record the scenario's
+// own), and the first failover's times are numbers of seconds.
+#[test]
+fn summary_records_the_seed_run_and_times_as_numbers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = haven_sim("april4-failover.toml", dir.path(), &["--seed", "7"]);
+    assert!(out.status.code().is_some(), "haven sim ran");
+    let summary: serde_json::Value =
+        serde_json::from_str(&read(dir.path().join("summary.json"))).expect("JSON");
+    assert_eq!(summary["seed"], 7);
+    let first = &summary["failovers"][0];
+    assert_eq!(first["at"].as_f64(), Some(19.5), "{first}");
+    for key in ["detected", "vip_moved", "arp_converged", "client_downtime"] {
+        assert!(first[key].is_f64(), "{key}: {}", first[key]);
+    }
+}
+
 // Input: a scenario with a typo'd action. Output: file:line:col error,
 // exit 1, no outputs written.
 #[test]

@@ -34,10 +34,12 @@ fn field(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Null => "-".into(),
         serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Number(n) => n.as_f64().map_or_else(
+        serde_json::Value::Number(n) if n.is_f64() => n.as_f64().map_or_else(
             || n.to_string(),
             |f| format!("{}", (f * 1000.0).round() / 1000.0),
         ),
+        // Counts and seeds, whole.
+        serde_json::Value::Number(n) => n.to_string(),
         other => other.to_string(),
     }
 }

@@ -134,7 +134,8 @@ impl Run {
 
     /// Failover windows: from each fault to the next VIP move it caused.
     pub fn failover_windows(&self) -> Vec<(f64, f64)> {
-        let num = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<f64>().ok());
+        // Seconds; runs written before they were numbers hold their text.
+        let num = |v: &serde_json::Value| v.as_f64().or_else(|| v.as_str()?.parse().ok());
         self.summary["failovers"]
             .as_array()
             .map(|fs| {

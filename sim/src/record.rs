@@ -88,40 +88,55 @@ pub struct Failover {
     /// The fault.
     pub fault: String,
     /// When it was injected (s).
-    #[serde(serialize_with = "text")]
+    #[serde(serialize_with = "seconds")]
     pub at: Instant,
     /// First log line it caused (s).
-    #[serde(serialize_with = "opt_text")]
+    #[serde(serialize_with = "opt_seconds")]
     pub detected: Option<Instant>,
     /// When a VIP was next added, and where.
-    #[serde(serialize_with = "opt_text")]
+    #[serde(serialize_with = "opt_seconds")]
     pub vip_moved: Option<Instant>,
     /// The host that took the VIP.
     pub new_owner: Option<String>,
     /// When the segment's ARP cache pointed at the new owner.
-    #[serde(serialize_with = "opt_text")]
+    #[serde(serialize_with = "opt_seconds")]
     pub arp_converged: Option<Instant>,
     /// Failed requests sent after the fault and before the next one.
     pub failed_requests: u64,
     /// First to last failed request (s), as clients felt it.
-    #[serde(serialize_with = "opt_text")]
+    #[serde(serialize_with = "opt_seconds")]
     pub client_downtime: Option<Duration>,
     /// Latency of the requests sent after the fault and before the next one.
     pub latency: Option<LatencyStats>,
 }
 
-/// Serializes a time as its text (`12.345678`, `6.527343s`).
-fn text<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(v)
+/// A time or a span as a number of seconds, to the microsecond
+/// (`12.345678`).
+trait Seconds {
+    fn seconds(&self) -> f64;
 }
 
-/// [`text`], or `null`.
-fn opt_text<T: std::fmt::Display, S: serde::Serializer>(
-    v: &Option<T>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
+impl Seconds for Instant {
+    fn seconds(&self) -> f64 {
+        self.since_origin().seconds()
+    }
+}
+
+impl Seconds for Duration {
+    fn seconds(&self) -> f64 {
+        self.as_micros() as f64 / 1e6
+    }
+}
+
+/// Serializes a time or a span as its number of seconds.
+fn seconds<T: Seconds, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(v.seconds())
+}
+
+/// [`seconds`], or `null`.
+fn opt_seconds<T: Seconds, S: serde::Serializer>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
     match v {
-        Some(v) => s.collect_str(v),
+        Some(v) => seconds(v, s),
         None => s.serialize_none(),
     }
 }
@@ -177,12 +192,18 @@ fn secs(t: Instant) -> String {
     t.to_string()
 }
 
+/// Seconds as people write them: `19`, `19.5`, `26.609775`.
+fn short_secs(t: Instant) -> String {
+    let text = secs(t);
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
 impl Recorder {
-    /// An empty record for `sc`.
-    pub fn new(sc: &Loaded) -> Self {
+    /// An empty record for `sc` run with `seed`.
+    pub fn new(sc: &Loaded, seed: u64) -> Self {
         Self {
             name: sc.name.clone(),
-            seed: sc.seed,
+            seed,
             start: sc.start,
             hosts: sc.hosts.iter().map(|h| h.name.clone()).collect(),
             logs: vec![Vec::new(); sc.hosts.len()],
@@ -378,7 +399,7 @@ impl Recorder {
             let t = Instant::ZERO + at;
             let (passed, seen) = self.evaluate(&check, t.min(end));
             self.verdicts.push(Verdict {
-                expect: format!("at {}: {label}", secs(t)),
+                expect: format!("at {}s: {label}", short_secs(t)),
                 passed,
                 seen,
             });
@@ -584,6 +605,7 @@ impl Recorder {
                 l.requests, l.failed, l.mean_ms, l.p50_ms, l.p99_ms, l.max_ms
             ));
         }
+        let when = |t: Option<Instant>| t.map_or("-".into(), |t| format!("{}s", short_secs(t)));
         for f in &self.failovers {
             let felt = match (&f.client_downtime, self.lat.count == 0) {
                 (_, true) => String::new(),
@@ -600,13 +622,13 @@ impl Recorder {
             out.push_str(&format!(
                 "  {} at {}s: detected {}, VIP moved {}{}, ARP converged {}{felt}\n",
                 f.fault,
-                f.at,
-                f.detected.map_or("-".into(), |t| format!("{t}s")),
-                f.vip_moved.map_or("-".into(), |t| format!("{t}s")),
+                short_secs(f.at),
+                when(f.detected),
+                when(f.vip_moved),
                 f.new_owner
                     .as_deref()
                     .map_or(String::new(), |h| format!(" to {h}")),
-                f.arp_converged.map_or("-".into(), |t| format!("{t}s")),
+                when(f.arp_converged),
             ));
         }
         for v in &self.verdicts {
@@ -731,10 +753,11 @@ impl LatencyHistogram {
         Some(LatencyStats {
             requests: self.count,
             failed: self.failed,
+            // To the nanosecond, as the other figures.
             mean_ms: if ok == 0 {
                 0.0
             } else {
-                self.sum_ns as f64 / ok as f64 / 1e6
+                ms((self.sum_ns / u128::from(ok)) as u64)
             },
             p50_ms: if ok == 0 {
                 0.0

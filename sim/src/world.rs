@@ -195,7 +195,7 @@ impl<'a> World<'a> {
             arp_generation: BTreeMap::new(),
             traffic: crate::requests::Traffic::new(sc, seed),
             arp: BTreeMap::new(),
-            rec: Recorder::new(sc),
+            rec: Recorder::new(sc, seed),
             invariants: None,
         };
         w.schedule_clients();
