@@ -7,7 +7,7 @@
 
 use crate::load::{BackendState, Loaded};
 use crate::record::RequestRow;
-use crate::traffic::{unit, Dist, Pace};
+use crate::traffic::{unit, Pace};
 use crate::world::{Event, World};
 use haven_core::config::haproxy::{ServerAddr, ServerPort};
 use haven_core::health::script::Verdict;
@@ -334,9 +334,8 @@ impl World<'_> {
                 if c.stop.is_some_and(|s| self.now >= Instant::ZERO + s) {
                     return;
                 }
-                if let Pace::Open(rate) = c.pace {
-                    let gap = Dist::Exponential(Duration::from_nanos((1e9 / rate) as u64))
-                        .sample(&mut self.traffic.clients[client].rng);
+                if let Pace::Open(gaps) = c.pace {
+                    let gap = gaps.sample(&mut self.traffic.clients[client].rng);
                     self.push(
                         self.now + gap,
                         Event::Traffic(TrafficEvent::Arrival { client }),

@@ -101,9 +101,17 @@ pub struct Client {
     /// Closed loop: this many users, each waiting `think` between requests.
     #[serde(default)]
     pub users: Option<u32>,
-    /// Closed loop: mean think time (exponential).
+    /// Closed loop: mean think time.
     #[serde(default)]
     pub think: Option<Spanned<String>>,
+    /// How the gaps between arrivals (open loop) or the think times
+    /// (closed loop) vary: `exponential` (default: Poisson arrivals),
+    /// `constant` (a fixed rate, as a probe's) or `lognormal`.
+    #[serde(default)]
+    pub distribution: Option<Spanned<String>>,
+    /// Standard deviation for `lognormal` (default: the mean).
+    #[serde(default)]
+    pub stddev: Option<Spanned<String>>,
     /// Host-header mix: name → weight (default: no Host header).
     #[serde(default)]
     pub hosts: std::collections::BTreeMap<String, f64>,

@@ -6,6 +6,7 @@ use haven_core::time::Duration;
 use rand_chacha::rand_core::RngCore;
 use rand_chacha::ChaCha8Rng;
 use std::net::SocketAddrV4;
+use toml::Spanned;
 
 /// A service-time (or think-time) distribution.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,8 +80,9 @@ impl LoadedBackend {
 /// How clients pace their requests.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Pace {
-    /// Poisson arrivals at this rate (per second).
-    Open(f64),
+    /// Open loop: arrivals this far apart (exponential: Poisson
+    /// arrivals; constant: a fixed rate).
+    Open(Dist),
     /// `users` users, each thinking this long between requests.
     Closed { users: u32, think: Dist },
 }
@@ -138,22 +140,19 @@ fn socket(
     })
 }
 
-/// Loads a backend.
-pub(crate) fn load_backend(
-    file: &str,
-    text: &str,
-    b: &Backend,
-) -> Result<LoadedBackend, ScenarioError> {
-    let mean = duration_field(file, text, &b.service)?;
-    let service = match b
-        .distribution
-        .as_ref()
-        .map(|d| (d.get_ref().as_str(), d.span()))
-    {
+/// The distribution named by `name` (default exponential) of mean
+/// `mean`, with `stddev` for a log-normal one (default: the mean).
+fn distribution(
+    (file, text): (&str, &str),
+    name: Option<&Spanned<String>>,
+    mean: Duration,
+    stddev: Option<&Spanned<String>>,
+) -> Result<Dist, ScenarioError> {
+    Ok(match name.map(|d| (d.get_ref().as_str(), d.span())) {
         None | Some(("exponential", _)) => Dist::Exponential(mean),
         Some(("constant", _)) => Dist::Constant(mean),
         Some(("lognormal", _)) => {
-            let sd = match &b.stddev {
+            let sd = match stddev {
                 Some(v) => duration_field(file, text, v)?,
                 None => mean,
             };
@@ -167,7 +166,22 @@ pub(crate) fn load_backend(
                 format!("distribution '{other}' must be exponential, constant or lognormal"),
             ))
         }
-    };
+    })
+}
+
+/// Loads a backend.
+pub(crate) fn load_backend(
+    file: &str,
+    text: &str,
+    b: &Backend,
+) -> Result<LoadedBackend, ScenarioError> {
+    let mean = duration_field(file, text, &b.service)?;
+    let service = distribution(
+        (file, text),
+        b.distribution.as_ref(),
+        mean,
+        b.stddev.as_ref(),
+    )?;
     Ok(LoadedBackend {
         addr: socket(file, text, &b.address)?,
         service,
@@ -183,11 +197,19 @@ pub(crate) fn load_client(
     c: &Client,
 ) -> Result<LoadedClient, ScenarioError> {
     let target = socket(file, text, &c.target)?;
+    let vary = |mean| {
+        distribution(
+            (file, text),
+            c.distribution.as_ref(),
+            mean,
+            c.stddev.as_ref(),
+        )
+    };
     let pace = match (c.rate, c.users) {
-        (Some(r), None) if r > 0.0 => Pace::Open(r),
+        (Some(r), None) if r > 0.0 => Pace::Open(vary(Duration::from_nanos((1e9 / r) as u64))?),
         (None, Some(u)) if u > 0 => {
             let think = match &c.think {
-                Some(t) => Dist::Exponential(duration_field(file, text, t)?),
+                Some(t) => vary(duration_field(file, text, t)?)?,
                 None => Dist::Constant(Duration::ZERO),
             };
             Pace::Closed { users: u, think }
