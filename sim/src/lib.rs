@@ -7,6 +7,7 @@
 //! name of whatever draws (so adding a host does not reshuffle the others),
 //! and every queue breaks ties by insertion order.
 
+mod access_log;
 pub mod chaos;
 mod invariants;
 mod load;
@@ -20,6 +21,7 @@ pub mod scenario;
 mod traffic;
 mod world;
 
+pub use access_log::Replayed;
 pub use invariants::Violation;
 pub use load::{load, Loaded};
 pub use outcome::Outcome;

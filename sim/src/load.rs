@@ -275,7 +275,7 @@ pub fn load(
     }
     let mut clients = Vec::new();
     for c in &s.clients {
-        clients.push(crate::traffic::load_client(file, text, c)?);
+        clients.push(crate::traffic::load_client(file, text, c, read)?);
     }
     let mut events = Vec::new();
     for e in &s.events {

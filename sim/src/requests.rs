@@ -90,12 +90,31 @@ struct Job {
 
 struct ClientState {
     rng: ChaCha8Rng,
+    /// The next request of the access log it replays.
+    replayed: usize,
+}
+
+/// What a request asks for beyond its client group's path: its Host, and
+/// the request of the replayed access log it is (its method and path).
+#[derive(Clone)]
+struct Asked {
+    host: Option<String>,
+    line: Option<usize>,
+}
+
+/// The method and path `r` asks for, in `sc`.
+fn method_and_path<'a>(sc: &'a Loaded, r: &Req) -> (&'a str, &'a str) {
+    let client = &sc.clients[r.client];
+    match r.asked.line.and_then(|l| client.replay.get(l)) {
+        Some(asked) => (&asked.method, &asked.path),
+        None => ("GET", &client.path),
+    }
 }
 
 struct Req {
     client: usize,
     start: Instant,
-    host: Option<String>,
+    asked: Asked,
     lb: Option<usize>,
     frontend: Option<usize>,
     accepted: Option<Instant>,
@@ -143,6 +162,7 @@ impl Traffic {
             .iter()
             .map(|c| ClientState {
                 rng: stream(&format!(" client {}", c.name)),
+                replayed: 0,
             })
             .collect();
         let mut frontends = Vec::new();
@@ -323,6 +343,12 @@ impl World<'_> {
                         self.push(start, Event::Traffic(TrafficEvent::User { client: i }));
                     }
                 }
+                Pace::Replay => {
+                    if let Some(first) = c.replay.first() {
+                        let arrival = Event::Traffic(TrafficEvent::Arrival { client: i });
+                        self.push(start + first.at, arrival);
+                    }
+                }
             }
         }
     }
@@ -334,12 +360,28 @@ impl World<'_> {
                 if c.stop.is_some_and(|s| self.now >= Instant::ZERO + s) {
                     return;
                 }
-                if let Pace::Open(gaps) = c.pace {
-                    let gap = gaps.sample(&mut self.traffic.clients[client].rng);
-                    self.push(
-                        self.now + gap,
-                        Event::Traffic(TrafficEvent::Arrival { client }),
-                    );
+                let next = match c.pace {
+                    Pace::Open(gaps) => {
+                        Some(self.now + gaps.sample(&mut self.traffic.clients[client].rng))
+                    }
+                    Pace::Replay => {
+                        let line = self.traffic.clients[client].replayed;
+                        self.traffic.clients[client].replayed += 1;
+                        let asked = Asked {
+                            host: c.replay[line].host.clone(),
+                            line: Some(line),
+                        };
+                        let next = c.replay.get(line + 1);
+                        if let Some(next) = next {
+                            let arrival = Event::Traffic(TrafficEvent::Arrival { client });
+                            self.push(Instant::ZERO + c.start + next.at, arrival);
+                        }
+                        return self.send_attempt(client, asked, self.now, 0);
+                    }
+                    Pace::Closed { .. } => None,
+                };
+                if let Some(at) = next {
+                    self.push(at, Event::Traffic(TrafficEvent::Arrival { client }));
                 }
                 self.send(client);
             }
@@ -379,11 +421,11 @@ impl World<'_> {
         let host = self.sc.clients[client]
             .pick_host(&mut self.traffic.clients[client].rng)
             .map(str::to_owned);
-        self.send_attempt(client, host, self.now, 0);
+        self.send_attempt(client, Asked { host, line: None }, self.now, 0);
     }
 
     /// Sends one try of a request first sent at `start`.
-    fn send_attempt(&mut self, client: usize, host: Option<String>, start: Instant, attempt: u32) {
+    fn send_attempt(&mut self, client: usize, asked: Asked, start: Instant, attempt: u32) {
         let c = &self.sc.clients[client];
         let id = self.traffic.next_id;
         self.traffic.next_id += 1;
@@ -397,7 +439,7 @@ impl World<'_> {
         let req = Req {
             client,
             start,
-            host,
+            asked,
             lb,
             frontend: None,
             accepted: None,
@@ -437,7 +479,8 @@ impl World<'_> {
         let Some(r) = self.traffic.reqs.get(&req) else {
             return;
         };
-        let (client_idx, host_header) = (r.client, r.host.clone());
+        let (client_idx, host_header) = (r.client, r.asked.host.clone());
+        let (method, path) = method_and_path(self.sc, r);
         let client = &self.sc.clients[client_idx];
         let target = *client.target.ip();
         let host = &self.hosts[lb];
@@ -469,8 +512,8 @@ impl World<'_> {
             0x0a00_0000 + client_idx as u32 + 1,
         ));
         let head = RequestHead {
-            method: "GET",
-            uri: &client.path,
+            method,
+            uri: path,
             headers: &headers,
             client: Some(client_ip),
             payload: &[],
@@ -640,7 +683,10 @@ impl World<'_> {
             redispatched: o.redispatched,
             queues: [0, 0],
             captured: None,
-            request: format!("GET {} HTTP/1.1", self.sc.clients[r.client].path),
+            request: {
+                let (method, path) = method_and_path(self.sc, r);
+                format!("{method} {path} HTTP/1.1")
+            },
         };
         let (name, pid) = (self.sc.hosts[h].name.clone(), self.sc.hosts[h].pids.haproxy);
         self.rec.log(
@@ -706,7 +752,7 @@ impl World<'_> {
                 .traffic
                 .reqs
                 .get(&j.stream)
-                .map_or("", |r| sc.clients[r.client].path.as_str());
+                .map_or("", |r| method_and_path(sc, r).1);
             let mut status = sc.backends[backend].status_for(path);
             let be = &mut self.traffic.backends[backend];
             if let BackendState::Error(p) = be.state {
@@ -749,7 +795,7 @@ impl World<'_> {
         let r = self.traffic.reqs.remove(&req).expect("present");
         let failed = status == 0 || status >= 500;
         if failed && r.attempt < self.sc.clients[r.client].retries {
-            return self.send_attempt(r.client, r.host, r.start, r.attempt + 1);
+            return self.send_attempt(r.client, r.asked, r.start, r.attempt + 1);
         }
         let latency = self.now.saturating_duration_since(r.start);
         let (sc, start) = (self.sc, r.start);
@@ -772,7 +818,7 @@ impl World<'_> {
             RequestRow {
                 start: r.start,
                 client: sc.clients[r.client].name.clone(),
-                host: r.host.unwrap_or_default(),
+                host: r.asked.host.unwrap_or_default(),
                 lb: r.lb.map(|h| sc.hosts[h].name.clone()),
                 frontend,
                 backend,

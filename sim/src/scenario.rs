@@ -98,6 +98,11 @@ pub struct Client {
     /// Open loop: Poisson arrivals at this many requests per second.
     #[serde(default)]
     pub rate: Option<f64>,
+    /// Replay: the requests of this haproxy access log (`option
+    /// httplog`), each when it came after the log's first, with its
+    /// method, path and captured Host.
+    #[serde(default)]
+    pub replay: Option<Spanned<String>>,
     /// Closed loop: this many users, each waiting `think` between requests.
     #[serde(default)]
     pub users: Option<u32>,

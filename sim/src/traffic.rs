@@ -1,6 +1,7 @@
 //! Simulated backends and clients (Simulator II): their loaded form and
 //! the random draws they make.
 
+use crate::access_log::Replayed;
 use crate::scenario::{duration_field, Backend, Client, ScenarioError};
 use haven_core::time::Duration;
 use rand_chacha::rand_core::RngCore;
@@ -85,6 +86,9 @@ pub enum Pace {
     Open(Dist),
     /// `users` users, each thinking this long between requests.
     Closed { users: u32, think: Dist },
+    /// The requests of an access log, each when it came (see
+    /// [`LoadedClient::replay`]).
+    Replay,
 }
 
 /// A loaded client group.
@@ -110,6 +114,8 @@ pub struct LoadedClient {
     pub keepalive: bool,
     /// Resends of a failed request.
     pub retries: u32,
+    /// The requests it replays, in order (`Pace::Replay`).
+    pub replay: Vec<Replayed>,
 }
 
 impl LoadedClient {
@@ -195,6 +201,7 @@ pub(crate) fn load_client(
     file: &str,
     text: &str,
     c: &Client,
+    read: &dyn Fn(&str) -> Result<String, String>,
 ) -> Result<LoadedClient, ScenarioError> {
     let target = socket(file, text, &c.target)?;
     let vary = |mean| {
@@ -205,9 +212,16 @@ pub(crate) fn load_client(
             c.stddev.as_ref(),
         )
     };
+    let replay = match &c.replay {
+        Some(log) => replayed(file, text, log, read)?,
+        None => Vec::new(),
+    };
     let pace = match (c.rate, c.users) {
-        (Some(r), None) if r > 0.0 => Pace::Open(vary(Duration::from_nanos((1e9 / r) as u64))?),
-        (None, Some(u)) if u > 0 => {
+        (None, None) if c.replay.is_some() => Pace::Replay,
+        (Some(r), None) if r > 0.0 && c.replay.is_none() => {
+            Pace::Open(vary(Duration::from_nanos((1e9 / r) as u64))?)
+        }
+        (None, Some(u)) if u > 0 && c.replay.is_none() => {
             let think = match &c.think {
                 Some(t) => vary(duration_field(file, text, t)?)?,
                 None => Dist::Constant(Duration::ZERO),
@@ -219,7 +233,10 @@ pub(crate) fn load_client(
                 file,
                 text,
                 Some(c.target.span()),
-                format!("client '{}' needs either rate (> 0) or users (> 0)", c.name),
+                format!(
+                    "client '{}' needs one of rate (> 0), users (> 0) or replay",
+                    c.name
+                ),
             ));
         }
     };
@@ -249,6 +266,23 @@ pub(crate) fn load_client(
         stop: opt(&c.stop)?,
         keepalive: c.keepalive,
         retries: c.retries,
+        replay,
+    })
+}
+
+/// The requests of the access log `log` names, read with `read`; an
+/// error points at `log` and names the log's line.
+fn replayed(
+    file: &str,
+    text: &str,
+    log: &Spanned<String>,
+    read: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<Vec<Replayed>, ScenarioError> {
+    let err = |msg: String| ScenarioError::at(file, text, Some(log.span()), msg);
+    let body = read(log.get_ref()).map_err(err)?;
+    crate::access_log::read(&body).map_err(|(line, why)| match line {
+        0 => err(format!("{}: {why}", log.get_ref())),
+        n => err(format!("{}:{n}: {why}", log.get_ref())),
     })
 }
 

@@ -473,9 +473,7 @@ struct Route<'a>(&'a HttpLog);
 
 impl fmt::Display for Route<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const MONTHS: [&str; 12] = [
-            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-        ];
+        use super::syslog::MONTHS;
         let l = self.0;
         let (c, ms) = &l.accept;
         write!(

@@ -2,7 +2,8 @@
 //! and keepalived's console form (`-l`). Wall-clock instants come in as
 //! seconds since the Unix epoch (UTC); core never reads a clock itself.
 
-const MONTHS: [&str; 12] = [
+/// Month names as logs write them.
+pub const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
