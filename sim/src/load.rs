@@ -205,6 +205,9 @@ pub fn load(
                         if let Some(style) = style {
                             c.global.compat = style;
                         }
+                        if let Some(name) = &h.implementation {
+                            implement(&mut c, name.get_ref()).map_err(|e| err(name.span(), e))?;
+                        }
                         Some(c)
                     }
                     None => {
@@ -501,6 +504,25 @@ fn parse_start(s: &str) -> Option<(i64, Duration)> {
         crate::scenario::parse_duration(&format!("0.{frac}"))?
     };
     Some((Civil::to_unix(y, mo as u32, da as u32, h, mi, se), frac))
+}
+
+/// Makes `cfg` run as the VRRP daemon `name` runs: `keepalived-1.2`,
+/// `keepalived-2.2` (2.2.7's wording; a stopping master drops its VIPs at
+/// once) or `haven` (2.2's wording; a stopping master hands them over).
+pub(crate) fn implement(cfg: &mut KeepalivedConfig, name: &str) -> Result<(), String> {
+    let (compat, handover) = match name {
+        "keepalived-1.2" => (Compat::V1_2, false),
+        "keepalived-2.2" => (Compat::V2_2, false),
+        "haven" => (Compat::V2_2, true),
+        other => {
+            return Err(format!(
+                "implementation '{other}' must be keepalived-1.2, keepalived-2.2 or haven"
+            ))
+        }
+    };
+    cfg.global.compat = compat;
+    cfg.global.handover_on_stop = handover;
+    Ok(())
 }
 
 #[cfg(test)]

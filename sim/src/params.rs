@@ -6,7 +6,7 @@
 
 use crate::load::Loaded;
 use haven_core::config::haproxy::{parse_time, Server};
-use haven_core::config::keepalived::{decimal_micros, VrrpInstance, VrrpScript};
+use haven_core::config::keepalived::{decimal_micros, KeepalivedConfig, VrrpInstance, VrrpScript};
 use haven_core::time::Duration;
 
 /// One sweep dimension: a parameter and the values it takes.
@@ -48,6 +48,8 @@ enum Target {
     Script(fn(&mut VrrpScript, &str) -> Result<(), String>),
     /// Every haproxy `server` with `check` (for `weight`: every server).
     Server(fn(&mut Server, &str) -> Result<(), String>),
+    /// Every keepalived.conf as a whole.
+    Keepalived(fn(&mut KeepalivedConfig, &str) -> Result<(), String>),
 }
 
 /// A keyword of one program that a sweep can set.
@@ -69,6 +71,11 @@ impl Knob {
 }
 
 const KNOBS: &[Knob] = &[
+    Knob {
+        program: "keepalived",
+        keyword: "implementation",
+        target: Target::Keepalived(crate::load::implement),
+    },
     Knob {
         program: "keepalived",
         keyword: "advert_int",
@@ -216,6 +223,12 @@ pub fn apply(sc: &mut Loaded, name: &str, value: &str) -> Result<(), String> {
                 Target::Script(set) => {
                     for s in host.keepalived.iter_mut().flat_map(|k| &mut k.scripts) {
                         set(s, value).map_err(err)?;
+                        places += 1;
+                    }
+                }
+                Target::Keepalived(set) => {
+                    if let Some(k) = &mut host.keepalived {
+                        set(k, value).map_err(err)?;
                         places += 1;
                     }
                 }

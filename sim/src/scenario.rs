@@ -200,6 +200,11 @@ pub struct Host {
     /// When its processes start (default 0).
     #[serde(default)]
     pub start: Option<Spanned<String>>,
+    /// Which VRRP daemon it runs: `keepalived-1.2`, `keepalived-2.2`
+    /// (2.2.7: a stopping master drops its VIPs at once) or `haven`
+    /// (2.2's wording, make-before-break); default: as `log_style` says.
+    #[serde(default)]
+    pub implementation: Option<Spanned<String>>,
 }
 
 fn eth0() -> String {

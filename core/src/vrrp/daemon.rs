@@ -67,6 +67,8 @@ pub struct InstanceView {
 #[derive(Debug)]
 pub struct Vrrp {
     pub(super) compat: Compat,
+    /// A master hands its VIPs over on a graceful stop (2.2 mode).
+    handover_on_stop: bool,
     pub(super) instances: Vec<Instance>,
     tracks: Vec<Vec<Track>>,
     /// Tracked interfaces of each instance: (name, weight).
@@ -149,6 +151,7 @@ impl Vrrp {
         }
         Ok(Self {
             compat,
+            handover_on_stop: cfg.global.handover_on_stop,
             instances,
             tracks,
             track_ifaces,
@@ -197,14 +200,15 @@ impl Vrrp {
 
     /// Graceful stop (SIGTERM): masters resign with priority 0. In 2.2
     /// mode a master keeps its VIPs until the new master is heard
-    /// (make-before-break; see [`Vrrp::is_active`]); in 1.2 mode, which
-    /// replays keepalived 1.x exactly, it drops them at once.
+    /// (make-before-break; see [`Vrrp::is_active`]) unless the config
+    /// says not to (`handover_on_stop`, keepalived 2.2.7's way); in 1.2
+    /// mode, which replays keepalived 1.x exactly, it drops them at once.
     pub fn stop(&mut self, now: Instant, timers: &mut dyn Timers<Timer>) {
         if !self.running {
             return;
         }
         self.running = false;
-        let handover = self.compat == Compat::V2_2;
+        let handover = self.compat == Compat::V2_2 && self.handover_on_stop;
         for inst in &mut self.instances {
             let mut ctx = Ctx {
                 now,

@@ -70,6 +70,11 @@ pub struct GlobalDefs {
     pub vrrp_garp_master_refresh: Option<Duration>,
     /// haven's own `keepalived_compat 1.2|2.2`.
     pub compat: Compat,
+    /// On a graceful stop under 2.2, a master keeps its VIPs until the new
+    /// master is heard (haven's make-before-break) instead of dropping
+    /// them at once as keepalived 2.2.7 does. No keyword sets it: haven
+    /// always hands over; the simulator clears it to model keepalived.
+    pub handover_on_stop: bool,
     /// `smtp_alert`: mail alerts for every instance by default.
     pub smtp_alert: Option<bool>,
     /// `smtp_alert_vrrp`: the same, for VRRP only (wins over `smtp_alert`).
@@ -95,6 +100,7 @@ impl Default for GlobalDefs {
             vrrp_garp_master_repeat: 5,
             vrrp_garp_master_refresh: None,
             compat: Compat::V2_2,
+            handover_on_stop: true,
             smtp_alert: None,
             smtp_alert_vrrp: None,
             smtp_helo_name: None,
