@@ -17,7 +17,15 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitCode> {
         print!("{}", haven_core::config::support::markdown());
         return Ok(ExitCode::SUCCESS);
     }
-    if args.haproxy.is_empty() && args.keepalived.is_none() {
+    if args.simulate {
+        let simulation = crate::simulate::Simulation {
+            haproxy: &args.haproxy,
+            keepalived: &args.keepalived,
+            load: args.load,
+        };
+        return crate::simulate::run(&simulation);
+    }
+    if args.haproxy.is_empty() && args.keepalived.is_empty() {
         anyhow::bail!("nothing to check: give -f haproxy.cfg and/or -k keepalived.conf");
     }
     let mut failed = false;
@@ -36,27 +44,31 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitCode> {
         model
     };
 
-    let keepalived_model = match &args.keepalived {
-        None => None,
-        Some(path) => {
-            let model = load_keepalived(path)?;
-            failed |= model.is_none();
-            model
-        }
-    };
+    let mut keepalived_models = Vec::new();
+    for path in &args.keepalived {
+        let model = load_keepalived(path)?;
+        failed |= model.is_none();
+        keepalived_models.extend(model);
+    }
 
     if failed {
         return Ok(ExitCode::from(1));
     }
     if let Some(DumpFormat::Json) = args.dump {
-        let dump = serde_json::json!({ "haproxy": haproxy_model, "keepalived": keepalived_model });
+        // One keepalived.conf dumps as itself; several as a list.
+        let keepalived = match keepalived_models.as_slice() {
+            [] => serde_json::Value::Null,
+            [one] => serde_json::json!(one),
+            many => serde_json::json!(many),
+        };
+        let dump = serde_json::json!({ "haproxy": haproxy_model, "keepalived": keepalived });
         println!("{}", serde_json::to_string_pretty(&dump)?);
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(h) = &haproxy_model {
         println!("{}", summarize_haproxy(h));
     }
-    if let Some(k) = &keepalived_model {
+    for k in &keepalived_models {
         println!("{}", summarize_keepalived(k));
     }
     if haproxy_model.as_ref().is_some_and(|h| !h.has_listener()) {
@@ -98,6 +110,21 @@ pub(crate) enum Report {
 /// Reads haproxy.cfg files and directories as one configuration, showing
 /// every diagnostic as `report` says; `None` when there are errors.
 pub(crate) fn load_haproxy(paths: &[PathBuf], report: Report) -> Result<Option<HaproxyConfig>> {
+    read_haproxy(paths, report, Some(account_exists))
+}
+
+/// Reads haproxy.cfg as [`load_haproxy`] does, for another host: its
+/// `user` and `group` are not looked up on this one.
+pub(crate) fn load_haproxy_elsewhere(paths: &[PathBuf]) -> Result<Option<HaproxyConfig>> {
+    read_haproxy(paths, Report::Run, None)
+}
+
+/// Reads haproxy.cfg, `accounts` telling which users and groups exist.
+fn read_haproxy(
+    paths: &[PathBuf],
+    report: Report,
+    accounts: Option<fn(Account, &str) -> bool>,
+) -> Result<Option<HaproxyConfig>> {
     let paths = expand_cfg_paths(paths)?;
     let mut sources = Vec::new();
     for p in &paths {
@@ -109,7 +136,7 @@ pub(crate) fn load_haproxy(paths: &[PathBuf], report: Report) -> Result<Option<H
         .collect();
     let opts = ParseOptions {
         env: std::env::vars().collect(),
-        accounts: Some(account_exists),
+        accounts,
         files: Some(|path| std::fs::read(path)),
     };
     let parsed = haproxy::parse(&refs, &opts);

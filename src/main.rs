@@ -10,6 +10,7 @@ mod reload;
 mod report;
 mod run;
 mod sim;
+mod simulate;
 mod sweep;
 mod unsupported;
 
@@ -209,9 +210,23 @@ pub(crate) struct CheckArgs {
     /// configuration, in order).
     #[arg(short = 'f', long = "file", value_name = "FILE|DIR")]
     haproxy: Vec<PathBuf>,
-    /// keepalived.conf file.
+    /// keepalived.conf file (repeatable: one per node, for --simulate).
     #[arg(short = 'k', long = "keepalived", value_name = "FILE")]
-    keepalived: Option<PathBuf>,
+    keepalived: Vec<PathBuf>,
+    /// Run the standard faults (proxy death, keepalived killed or
+    /// stopped, host crash, link down, backend down) in the simulator on
+    /// these configs, one keepalived.conf per node, and print what each
+    /// costs the clients; flag the classic mistakes. Exit 1 on a finding.
+    #[arg(long)]
+    simulate: bool,
+    /// The load of --simulate: requests per second, at a fixed rate.
+    #[arg(
+        long,
+        value_name = "REQ/S",
+        default_value_t = 20.0,
+        requires = "simulate"
+    )]
+    load: f64,
     /// Print the resolved model instead of the summary.
     #[arg(long, value_enum, value_name = "FORMAT")]
     dump: Option<DumpFormat>,

@@ -294,3 +294,79 @@ fn readme_lists_the_unsupported_table() {
     assert_eq!(table, haven_core::config::support::markdown());
     assert_eq!(text(&out.stdout), table);
 }
+
+/// `haven check --simulate` on the book's haproxy.cfg and its two nodes'
+/// keepalived.conf, each changed by `edit` (node name, text) and written
+/// to `dir` as NODE.conf: the exit code and stdout.
+fn simulate(dir: &Path, edit: impl Fn(&str, String) -> String) -> (Option<i32>, String) {
+    let mut args = vec![
+        "check".to_owned(),
+        "--simulate".to_owned(),
+        "-f".to_owned(),
+        scenario("book-14.3/haproxy.cfg"),
+    ];
+    for node in ["haproxy-server", "backup-haproxy"] {
+        let text = std::fs::read_to_string(scenario(&format!("book-14.3/keepalived-{node}.conf")))
+            .expect("the book's keepalived.conf");
+        let path = write(dir, &format!("{node}.conf"), &edit(node, text));
+        args.extend(["-k".to_owned(), path.to_string_lossy().into_owned()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = haven(&args);
+    (o.status.code(), text(&o.stdout))
+}
+
+// Input: `check --simulate` on the book's 14.3 configs.
+// Output: the master at rest and, per standard fault, when and where the
+// VIP moves and what the 20 req/s client loses; the proxy's death moves
+// the VIP to backup-haproxy; no finding, exit 0.
+#[test]
+fn simulate_prints_each_fault_on_the_book_configs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out) = simulate(dir.path(), |_, text| text);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("at rest: haproxy-server holds 192.168.66.10"),
+        "{out}"
+    );
+    let proxy = out
+        .lines()
+        .find(|l| l.starts_with("the proxy dies on the master"))
+        .expect("the proxy fault's row");
+    assert!(proxy.contains("backup-haproxy"), "{proxy}");
+    for fault in [
+        "keepalived killed on the master",
+        "the master crashes",
+        "keepalived stopped on the master",
+        "the master's link goes down",
+        "a backend goes down",
+    ] {
+        assert!(out.lines().any(|l| l.starts_with(fault)), "{fault}: {out}");
+    }
+    assert!(out.ends_with("no finding\n"), "{out}");
+}
+
+// Input: the book's configs with a track_script weight of 5 (it no longer
+// lifts the master above the backup's 90 + 5 when the proxy dies), and
+// with the backup's auth_pass changed.
+// Output: the first says a dying proxy never moves the VIP, with the
+// priorities; the second that both nodes become MASTER and that the
+// authentication differs; each exits 1.
+#[test]
+fn simulate_flags_a_weight_that_flips_nothing_and_a_password_mismatch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out) = simulate(dir.path(), |_, text| text.replace("weight 21", "weight 5"));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("a dying proxy never moves the VIP")
+            && out.contains("haproxy-server falls from 105 to 100 without its proxy, backup-haproxy stays at 95"),
+        "{out}"
+    );
+    let (code, out) = simulate(dir.path(), |node, text| match node {
+        "backup-haproxy" => text.replace("auth_pass 1111", "auth_pass 2222"),
+        _ => text,
+    });
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("both nodes become MASTER of HA_1"), "{out}");
+    assert!(out.contains("the authentication differs"), "{out}");
+}

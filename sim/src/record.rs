@@ -451,7 +451,7 @@ impl Recorder {
     }
 
     /// Hosts holding `instance`'s VIPs at `t`.
-    fn owners(&self, instance: &str, t: Instant) -> Vec<String> {
+    pub fn owners(&self, instance: &str, t: Instant) -> Vec<String> {
         let mut held: Vec<String> = Vec::new();
         for (_, h, _, add) in self
             .vips

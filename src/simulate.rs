@@ -1,0 +1,474 @@
+//! `haven check --simulate`: the standard faults run in the simulator on
+//! the configs at hand (one haproxy.cfg, one keepalived.conf per node),
+//! with what each costs the clients at a stated load, and the classic
+//! mistakes flagged with the fault that shows them.
+
+use crate::check::{load_haproxy_elsewhere, load_keepalived};
+use crate::fs_loader::{expand_cfg_paths, read_text};
+use anyhow::{anyhow, bail, Context, Result};
+use haven_core::config::haproxy::{
+    Criterion, HaproxyConfig, Proxy, ProxyKind, ServerAddr, ServerPort,
+};
+use haven_core::config::keepalived::{InitialState, KeepalivedConfig};
+use haven_core::time::{Duration, Instant};
+use haven_sim::Recorder;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// When the fault comes (s), and how long a run lasts (s).
+const FAULT_AT: u64 = 30;
+const RUN_FOR: u64 = 90;
+
+/// What to simulate: the configs and the load.
+pub(crate) struct Simulation<'a> {
+    pub(crate) haproxy: &'a [PathBuf],
+    pub(crate) keepalived: &'a [PathBuf],
+    /// Requests per second, at a fixed rate.
+    pub(crate) load: f64,
+}
+
+/// One node: its name, its keepalived.conf, and its address on the
+/// simulated segment.
+struct Node {
+    name: String,
+    text: String,
+    cfg: KeepalivedConfig,
+    addr: Ipv4Addr,
+}
+
+/// The standard faults: what they are, and their scenario action on the
+/// master (`None`: the first backend goes down).
+const FAULTS: [(&str, Option<&str>); 6] = [
+    ("the proxy dies on the master", Some("kill haproxy")),
+    ("keepalived killed on the master", Some("kill keepalived")),
+    ("the master crashes", Some("crash")),
+    ("keepalived stopped on the master", Some("stop keepalived")),
+    ("the master's link goes down", Some("link down")),
+    ("a backend goes down", None),
+];
+
+/// Runs `haven check --simulate`: 0 when nothing was found, 1 on a
+/// finding or a config that does not read.
+pub(crate) fn run(sim: &Simulation<'_>) -> Result<ExitCode> {
+    if sim.keepalived.len() < 2 {
+        bail!("--simulate needs the keepalived.conf of each node: -k NODE1.conf -k NODE2.conf");
+    }
+    let Some(haproxy) = load_haproxy_elsewhere(sim.haproxy)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let haproxy_text = expand_cfg_paths(sim.haproxy)?
+        .iter()
+        .map(|p| read_text(p))
+        .collect::<Result<Vec<_>>>()?
+        .join("\n");
+    let mut nodes = Vec::new();
+    for path in sim.keepalived {
+        let Some(cfg) = load_keepalived(path)? else {
+            return Ok(ExitCode::from(1));
+        };
+        let name = path.file_stem().map_or_else(
+            || format!("node{}", nodes.len() + 1),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        if nodes.iter().any(|n: &Node| n.name == name) {
+            bail!("two keepalived.conf files are named {name}: the nodes are named after them");
+        }
+        let text = read_text(path)?;
+        nodes.push(Node {
+            name,
+            text,
+            cfg,
+            addr: Ipv4Addr::UNSPECIFIED,
+        });
+    }
+    let world = World::new(&haproxy, haproxy_text, nodes, sim.load)?;
+    let mut findings = mismatches(&world.nodes);
+    let mut out = world.header();
+    let rest = world.run(None)?;
+    let at_rest = Instant::ZERO + Duration::from_secs(FAULT_AT);
+    let masters = rest.owners(&world.instance, at_rest);
+    let holds = if masters.len() > 1 { "hold" } else { "holds" };
+    let _ = writeln!(
+        out,
+        "at rest: {} {holds} {}",
+        masters.join(" and "),
+        world.vip
+    );
+    if masters.len() > 1 {
+        findings.push(format!(
+            "both nodes become MASTER of {} at rest: they do not take each other's adverts (see the mismatches above, or a firewall)",
+            world.instance
+        ));
+    }
+    let Some(master) = masters.first().cloned() else {
+        findings.push(format!("no node holds {} at rest", world.vip));
+        return Ok(finish(out, &findings));
+    };
+    let _ = writeln!(
+        out,
+        "{:<34} {:>9} {:>18} {:>9} {:>8}",
+        "fault at 30 s", "VIP moves", "to", "downtime", "failed"
+    );
+    for (label, action) in FAULTS {
+        let Some(event) = world.event(action, &master) else {
+            continue;
+        };
+        let rec = world.run(Some(&event))?;
+        let outcome = rec.outcome();
+        let moved = rec.failovers.first().and_then(|f| {
+            let after = f.vip_moved?.saturating_duration_since(f.at);
+            Some((after, f.new_owner.clone()?))
+        });
+        let (after, to) = match &moved {
+            Some((after, to)) => (seconds(*after), to.clone()),
+            None => ("stays".to_owned(), "-".to_owned()),
+        };
+        let _ = writeln!(
+            out,
+            "{label:<34} {after:>9} {to:>18} {:>9} {:>8}",
+            seconds(outcome.client_downtime),
+            outcome.failed_requests
+        );
+        let alone = masters.len() == 1;
+        if alone && action == Some("kill haproxy") && moved.is_none() && outcome.failed_requests > 0
+        {
+            findings.push(world.proxy_death_stays(&master));
+        }
+    }
+    Ok(finish(out, &findings))
+}
+
+/// `1.234s`.
+fn seconds(d: Duration) -> String {
+    format!("{:.3}s", d.as_micros() as f64 / 1e6)
+}
+
+/// Prints the figures and the findings; the exit code they make.
+fn finish(mut out: String, findings: &[String]) -> ExitCode {
+    if findings.is_empty() {
+        out.push_str("no finding\n");
+    } else {
+        out.push_str("findings:\n");
+        for f in findings {
+            let _ = writeln!(out, "  - {f}");
+        }
+    }
+    print!("{out}");
+    ExitCode::from(u8::from(!findings.is_empty()))
+}
+
+/// The simulated world the configs make: the nodes on one segment, the
+/// backends haproxy names, a fixed-rate client at the first VIP.
+struct World {
+    nodes: Vec<Node>,
+    haproxy_text: String,
+    /// The first vrrp_instance of the first node, and its first VIP.
+    instance: String,
+    vip: Ipv4Addr,
+    /// The port clients reach and the Host they send, when haproxy
+    /// listens there.
+    front: Option<(u16, Option<String>)>,
+    backends: Vec<String>,
+    load: f64,
+}
+
+impl World {
+    fn new(
+        haproxy: &HaproxyConfig,
+        haproxy_text: String,
+        mut nodes: Vec<Node>,
+        load: f64,
+    ) -> Result<Self> {
+        let first = nodes[0]
+            .cfg
+            .instances
+            .first()
+            .context("the first keepalived.conf has no vrrp_instance")?;
+        let instance = first.name.clone();
+        let vip = first
+            .vips
+            .iter()
+            .find_map(|v| match v.addr {
+                IpAddr::V4(a) => Some(a),
+                IpAddr::V6(_) => None,
+            })
+            .context("the simulator needs an IPv4 virtual_ipaddress")?;
+        let front = haproxy
+            .proxies
+            .iter()
+            .filter(|p| matches!(p.kind, ProxyKind::Frontend | ProxyKind::Listen))
+            .find_map(|p| Some((p.binds.first()?.port, host_routed_on(p))));
+        let backends: BTreeSet<String> = haproxy
+            .proxies
+            .iter()
+            .flat_map(|p| &p.servers)
+            .filter_map(|s| {
+                let ServerAddr::Ip(IpAddr::V4(ip)) = s.addr else {
+                    return None;
+                };
+                let port = match s.port {
+                    ServerPort::Fixed(p) => p,
+                    _ => front.as_ref()?.0,
+                };
+                Some(format!("{ip}:{port}"))
+            })
+            .collect();
+        assign_addresses(&mut nodes, vip);
+        Ok(Self {
+            nodes,
+            haproxy_text,
+            instance,
+            vip,
+            front,
+            backends: backends.into_iter().collect(),
+            load,
+        })
+    }
+
+    /// What is simulated, in a few lines.
+    fn header(&self) -> String {
+        let names: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| format!("{} ({})", n.name, n.addr))
+            .collect();
+        let load = match &self.front {
+            Some((port, host)) => format!(
+                "{} requests/s to {}:{port}{}",
+                self.load,
+                self.vip,
+                host.as_ref()
+                    .map_or(String::new(), |h| format!(" with Host {h}"))
+            ),
+            None => "no client (haproxy listens on no port)".to_owned(),
+        };
+        let mut out = format!(
+            "simulating {} for {RUN_FOR} s per fault: {load}; {} backends of 2 ms\n",
+            names.join(", "),
+            self.backends.len()
+        );
+        for n in &self.nodes {
+            for s in &n.cfg.scripts {
+                if !haven_core::vrrp::is_haproxy_idiom(&s.script) {
+                    let _ = writeln!(
+                        out,
+                        "assumed: vrrp_script {} of {} ('{}') succeeds",
+                        s.name, n.name, s.script
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    /// The `[[event]]` of a fault: `action` on `master`, or the first
+    /// backend going down (`None`), if there is one.
+    fn event(&self, action: Option<&str>, master: &str) -> Option<String> {
+        Some(match action {
+            Some(action) => {
+                format!(
+                    "[[event]]\nat = \"{FAULT_AT}s\"\nhost = \"{master}\"\naction = \"{action}\"\n"
+                )
+            }
+            None => format!(
+                "[[event]]\nat = \"{FAULT_AT}s\"\nhost = \"{}\"\naction = \"backend down\"\n",
+                self.backends.first()?
+            ),
+        })
+    }
+
+    /// Runs the world with `event`, if any.
+    fn run(&self, event: Option<&str>) -> Result<Recorder> {
+        let text = self.scenario(event.unwrap_or_default());
+        let read = |name: &str| {
+            if name == "haproxy.cfg" {
+                return Ok(self.haproxy_text.clone());
+            }
+            self.nodes
+                .iter()
+                .find(|n| format!("{}.conf", n.name) == name)
+                .map(|n| n.text.clone())
+                .ok_or_else(|| format!("no file {name}"))
+        };
+        let sc = haven_sim::load("check-simulate.toml", &text, &read, None)
+            .map_err(|e| anyhow!("the simulation cannot run these configs: {e}"))?;
+        Ok(haven_sim::run(&sc, None))
+    }
+
+    /// The scenario: the nodes, the backends, the client and `event`.
+    fn scenario(&self, event: &str) -> String {
+        let mut s = format!(
+            "name = \"check-simulate\"\nseed = 1\nstart = \"2026-01-01 00:00:00\"\nduration = \"{RUN_FOR}s\"\n\n[network]\nlatency = \"200us\"\n\n"
+        );
+        for n in &self.nodes {
+            let interface = n
+                .cfg
+                .instances
+                .first()
+                .map_or("eth0", |i| i.interface.as_str());
+            let _ = writeln!(
+                s,
+                "[[host]]\nname = \"{0}\"\naddress = \"{1}\"\ninterface = \"{interface}\"\nhaproxy = \"haproxy.cfg\"\nkeepalived = \"{0}.conf\"\n",
+                n.name, n.addr
+            );
+            for script in &n.cfg.scripts {
+                if !haven_core::vrrp::is_haproxy_idiom(&script.script) {
+                    let _ = writeln!(
+                        s,
+                        "[[script]]\nhost = \"{}\"\nname = \"{}\"\nexit = 0\n",
+                        n.name, script.name
+                    );
+                }
+            }
+        }
+        for b in &self.backends {
+            let _ = writeln!(s, "[[backend]]\naddress = \"{b}\"\nservice = \"2ms\"\n");
+        }
+        if let Some((port, host)) = &self.front {
+            let _ = writeln!(
+                s,
+                "[[client]]\nname = \"load\"\ntarget = \"{}:{port}\"\nrate = {}\ndistribution = \"constant\"\ntimeout = \"2s\"\nstart = \"10s\"",
+                self.vip, self.load
+            );
+            if let Some(h) = host {
+                let _ = writeln!(s, "hosts = {{ \"{h}\" = 1 }}");
+            }
+            s.push('\n');
+        }
+        s.push_str(event);
+        s
+    }
+
+    /// Why the VIP stays on `master` when its proxy dies: the priorities
+    /// each node's tracked scripts make.
+    fn proxy_death_stays(&self, master: &str) -> String {
+        let priorities: Vec<String> = self
+            .nodes
+            .iter()
+            .filter_map(|n| {
+                let i = n.cfg.instances.iter().find(|i| i.name == self.instance)?;
+                let weights: i32 = i
+                    .track_scripts
+                    .iter()
+                    .map(|t| t.weight.unwrap_or(n.cfg.scripts[t.script].weight))
+                    .sum();
+                let (up, down) = match weights {
+                    w if w >= 0 => (i32::from(i.priority) + w, i32::from(i.priority)),
+                    w => (i32::from(i.priority), i32::from(i.priority) + w),
+                };
+                Some(if n.name == master {
+                    format!("{} falls from {up} to {down} without its proxy", n.name)
+                } else {
+                    format!("{} stays at {up}", n.name)
+                })
+            })
+            .collect();
+        format!(
+            "a dying proxy never moves the VIP: the track_script weights do not flip the priorities ({})",
+            priorities.join(", ")
+        )
+    }
+}
+
+/// The first Host value `proxy` routes on, if any (`hdr(host)` and the
+/// like in its ACLs).
+fn host_routed_on(proxy: &Proxy) -> Option<String> {
+    proxy.acls.iter().flat_map(|a| &a.patterns).find_map(|p| {
+        let header = match &p.criterion {
+            Criterion::Hdr(h)
+            | Criterion::HdrBeg(h)
+            | Criterion::HdrEnd(h)
+            | Criterion::HdrDom(h)
+            | Criterion::HdrSub(h) => h,
+            _ => return None,
+        };
+        if !header.eq_ignore_ascii_case("host") {
+            return None;
+        }
+        p.values.with(|v| v.first().cloned())
+    })
+}
+
+/// Each node's address: its `unicast_src_ip`, else one of the VIP's /24
+/// that no VIP, peer or other node uses (from .201 up).
+fn assign_addresses(nodes: &mut [Node], vip: Ipv4Addr) {
+    let mut taken: BTreeSet<Ipv4Addr> = nodes
+        .iter()
+        .flat_map(|n| &n.cfg.instances)
+        .flat_map(|i| {
+            i.vips
+                .iter()
+                .map(|v| v.addr)
+                .chain(i.unicast_peers.iter().copied())
+        })
+        .filter_map(|a| match a {
+            IpAddr::V4(a) => Some(a),
+            IpAddr::V6(_) => None,
+        })
+        .collect();
+    for n in nodes.iter_mut() {
+        let own = n.cfg.instances.iter().find_map(|i| match i.src_ip {
+            Some(IpAddr::V4(a)) => Some(a),
+            _ => None,
+        });
+        if let Some(a) = own {
+            n.addr = a;
+            taken.insert(a);
+        }
+    }
+    let [a, b, c, _] = vip.octets();
+    let mut free = (201..=254).map(|d| Ipv4Addr::new(a, b, c, d));
+    for n in nodes.iter_mut().filter(|n| n.addr.is_unspecified()) {
+        if let Some(addr) = free.find(|x| !taken.contains(x)) {
+            n.addr = addr;
+            taken.insert(addr);
+        }
+    }
+}
+
+/// What differs between the nodes' instances of one name where it must
+/// not (VRID, advert_int, authentication), and `nopreempt` beside
+/// `state MASTER`.
+fn mismatches(nodes: &[Node]) -> Vec<String> {
+    let mut found = Vec::new();
+    for n in nodes {
+        for i in &n.cfg.instances {
+            if i.nopreempt && i.state == InitialState::Master {
+                found.push(format!(
+                    "{}: vrrp_instance {} has nopreempt with state MASTER; keepalived ignores nopreempt unless the state is BACKUP",
+                    n.name, i.name
+                ));
+            }
+        }
+    }
+    let (first, others) = nodes.split_first().expect("two nodes or more");
+    for i in &first.cfg.instances {
+        for n in others {
+            let Some(j) = n.cfg.instances.iter().find(|j| j.name == i.name) else {
+                found.push(format!("{} has no vrrp_instance {}", n.name, i.name));
+                continue;
+            };
+            let pair = format!("vrrp_instance {} of {} and {}", i.name, first.name, n.name);
+            if i.vrid != j.vrid {
+                found.push(format!(
+                    "{pair}: virtual_router_id {} and {} differ",
+                    i.vrid, j.vrid
+                ));
+            }
+            if i.advert_int != j.advert_int {
+                found.push(format!(
+                    "{pair}: advert_int {} and {} differ",
+                    seconds(i.advert_int),
+                    seconds(j.advert_int)
+                ));
+            }
+            if i.auth != j.auth {
+                found.push(format!("{pair}: the authentication differs"));
+            }
+        }
+    }
+    found
+}
