@@ -57,6 +57,9 @@ pub struct Node {
     haproxy: Option<(HaproxyConfig, Checks, Flow)>,
     haproxy_running: bool,
     keepalived: Option<(KeepalivedConfig, Vrrp)>,
+    /// keepalived stopped by a signal: its timers set aside, with their
+    /// deadlines, in order.
+    frozen: Option<Vec<(Instant, NodeTimer)>>,
     host: HostInfo,
     /// Servers added at run time with keywords haven does not honour, and
     /// those keywords: they stay in maintenance.
@@ -87,6 +90,7 @@ impl Node {
             haproxy,
             haproxy_running: false,
             keepalived,
+            frozen: None,
             host,
             held: BTreeMap::new(),
         })
@@ -172,8 +176,8 @@ impl Node {
     /// haproxy dies (killed): its timers vanish with it.
     pub fn kill_haproxy(&mut self) {
         self.haproxy_running = false;
-        let keys: Vec<NodeTimer> = self.pending(|t| !matches!(t, NodeTimer::Vrrp(_)));
-        for k in keys {
+        let keys = self.pending(|t| !matches!(t, NodeTimer::Vrrp(_)));
+        for (_, k) in keys {
             self.sched.cancel(&k);
         }
     }
@@ -257,20 +261,50 @@ impl Node {
     }
 
     fn drop_vrrp_timers(&mut self) {
-        for k in self.pending(|t| matches!(t, NodeTimer::Vrrp(_))) {
+        self.frozen = None;
+        for (_, k) in self.pending(|t| matches!(t, NodeTimer::Vrrp(_))) {
             self.sched.cancel(&k);
         }
     }
 
-    fn pending(&self, keep: impl Fn(&NodeTimer) -> bool) -> Vec<NodeTimer> {
+    /// The armed timers `keep` selects, with their deadlines, in the
+    /// order they fire.
+    fn pending(&self, keep: impl Fn(&NodeTimer) -> bool) -> Vec<(Instant, NodeTimer)> {
         let mut copy = self.sched.clone();
         let mut out = Vec::new();
-        while let Some((_, k)) = copy.pop_due(Instant::from_nanos(u64::MAX)) {
+        while let Some((at, k)) = copy.pop_due(Instant::from_nanos(u64::MAX)) {
             if keep(&k) {
-                out.push(k);
+                out.push((at, k));
             }
         }
         out
+    }
+
+    /// keepalived stopped by a signal (SIGSTOP): none of its timers fires
+    /// until [`Node::thaw_keepalived`]; its packets are for the caller to
+    /// hold meanwhile.
+    pub fn freeze_keepalived(&mut self) {
+        if self.frozen.is_some() || !self.keepalived_running() {
+            return;
+        }
+        let timers = self.pending(|t| matches!(t, NodeTimer::Vrrp(_)));
+        for (_, k) in &timers {
+            self.sched.cancel(k);
+        }
+        self.frozen = Some(timers);
+    }
+
+    /// keepalived resumes (SIGCONT) at `now`: the timers that fell due
+    /// meanwhile fire now, in the order they would have.
+    pub fn thaw_keepalived(&mut self, now: Instant) {
+        for (at, k) in self.frozen.take().unwrap_or_default() {
+            self.sched.arm(k, at.max(now));
+        }
+    }
+
+    /// True while keepalived is stopped by a signal.
+    pub fn keepalived_frozen(&self) -> bool {
+        self.frozen.is_some()
     }
 
     /// Fires the next due timer, if any is due at `now`.

@@ -23,6 +23,13 @@ pub enum Action {
     KillKeepalived,
     /// keepalived starts.
     StartKeepalived,
+    /// keepalived is stopped by a signal (SIGSTOP): a frozen process.
+    FreezeKeepalived,
+    /// A frozen keepalived resumes (SIGCONT).
+    ThawKeepalived,
+    /// The one-daemon haven is killed (-9): its proxy and its VRRP half
+    /// at once.
+    KillHaven,
     /// The host dies.
     Crash,
     /// The host boots (haproxy and keepalived start).
@@ -290,6 +297,9 @@ pub fn load(
             "stop keepalived" => Action::StopKeepalived,
             "kill keepalived" => Action::KillKeepalived,
             "start keepalived" => Action::StartKeepalived,
+            "freeze keepalived" => Action::FreezeKeepalived,
+            "thaw keepalived" => Action::ThawKeepalived,
+            "kill haven" => Action::KillHaven,
             "crash" => Action::Crash,
             "boot" => Action::Boot,
             "link down" => Action::Link(false),
@@ -336,7 +346,7 @@ pub fn load(
             other => {
                 return Err(err(
                     e.action.span(),
-                    format!("unknown action '{other}' (expected kill haproxy, start haproxy, stop keepalived, kill keepalived, start keepalived, crash, boot, link down, link up, partition A|B, heal, loss P, backend up|down|blackhole|slow K|error P)"),
+                    format!("unknown action '{other}' (expected kill haproxy, start haproxy, stop keepalived, kill keepalived, start keepalived, freeze keepalived, thaw keepalived, kill haven, crash, boot, link down, link up, partition A|B, heal, loss P, backend up|down|blackhole|slow K|error P)"),
                 ))
             }
         };

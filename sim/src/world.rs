@@ -39,7 +39,13 @@ pub(crate) struct SimHost {
     pub(crate) vips: BTreeMap<usize, bool>,
     /// Effective priorities last recorded, per instance.
     priorities: Vec<u8>,
+    /// What came for a frozen keepalived (adverts, script results), in
+    /// order, for when it thaws.
+    held: Vec<Event>,
 }
+
+/// The most a frozen keepalived's socket and pipes hold.
+const HELD_MAX: usize = 4096;
 
 pub(crate) enum Event {
     /// Traffic (Simulator II).
@@ -177,6 +183,7 @@ impl<'a> World<'a> {
                     generation: 0,
                     vips: BTreeMap::new(),
                     priorities: Vec::new(),
+                    held: Vec::new(),
                 }
             })
             .collect();
@@ -289,6 +296,14 @@ impl<'a> World<'a> {
             Event::Traffic(t) => self.traffic_event(t),
             Event::Boot(h) => self.boot(h),
             Event::Action(i) => self.action(i),
+            Event::Advert { to, .. } | Event::ScriptDone { host: to, .. }
+                if self.hosts[to].node.keepalived_frozen() =>
+            {
+                let held = &mut self.hosts[to].held;
+                if held.len() < HELD_MAX {
+                    held.push(e);
+                }
+            }
             Event::Advert { to, bytes } => {
                 let host = &mut self.hosts[to];
                 if !(host.up && host.link && host.keepalived_running) {
@@ -428,16 +443,23 @@ impl<'a> World<'a> {
             }
             (Action::StartHaproxy, Some(h)) => self.start_haproxy(h),
             (Action::StopKeepalived, Some(h)) if self.hosts[h].keepalived_running => {
+                // systemd follows SIGTERM with SIGCONT: a frozen one wakes.
+                self.thaw(h);
                 self.hosts[h].node.stop_keepalived(now);
                 self.drain(h);
             }
-            (Action::KillKeepalived, Some(h)) => {
-                self.hosts[h].node.kill_keepalived();
-                self.hosts[h].keepalived_running = false;
+            (Action::KillKeepalived, Some(h)) => self.kill_keepalived(h),
+            (Action::KillHaven, Some(h)) => {
+                self.hosts[h].node.kill_haproxy();
+                self.hosts[h].haproxy_alive = false;
+                self.kill_keepalived(h);
             }
+            (Action::FreezeKeepalived, Some(h)) => self.hosts[h].node.freeze_keepalived(),
+            (Action::ThawKeepalived, Some(h)) => self.thaw(h),
             (Action::StartKeepalived, Some(h)) => self.start_keepalived(h),
             (Action::Crash, Some(h)) => {
                 let host = &mut self.hosts[h];
+                host.held.clear();
                 host.node.kill_keepalived();
                 host.node.kill_haproxy();
                 host.keepalived_running = false;
@@ -477,6 +499,27 @@ impl<'a> World<'a> {
     }
 
     /// Performs host `h`'s outputs: keepalived's, then haproxy's.
+    /// keepalived on host `h` is killed (-9): nothing of it is left, not
+    /// even what a frozen one held.
+    fn kill_keepalived(&mut self, h: usize) {
+        self.hosts[h].held.clear();
+        self.hosts[h].node.kill_keepalived();
+        self.hosts[h].keepalived_running = false;
+    }
+
+    /// A frozen keepalived on host `h` resumes: its timers that fell due
+    /// fire, after what came for it meanwhile, in order.
+    fn thaw(&mut self, h: usize) {
+        if !self.hosts[h].node.keepalived_frozen() {
+            return;
+        }
+        self.hosts[h].node.thaw_keepalived(self.now);
+        for e in std::mem::take(&mut self.hosts[h].held) {
+            self.handle(e);
+        }
+        self.drain(h);
+    }
+
     fn drain(&mut self, h: usize) {
         let now = self.now;
         let name = self.sc.hosts[h].name.clone();

@@ -88,3 +88,14 @@ fn kills_cost_the_same_under_both() {
     }
     assert!(failed("haven", "kill haproxy") > 0);
 }
+
+// Input: the one-daemon haven killed (-9) on the master: its proxy and its
+// VRRP half at once.
+// Output: clients lose requests until the backup's gratuitous ARP, as
+// when the host crashes: the same master down interval.
+#[test]
+fn killing_the_one_daemon_costs_a_master_down_interval() {
+    let killed = failed("haven", "kill haven");
+    assert!(killed > 0);
+    assert_eq!(killed, failed("haven", "crash"));
+}
