@@ -55,7 +55,7 @@ fn every_plot_is_a_drawn_png_of_the_right_size() {
     let dir = april4_report();
     for (name, size) in [
         ("latency", (1000, 420)),
-        ("vrrp", (1000, 232)),
+        ("vrrp", (1000, 250)),
         ("latency-cdf", (760, 460)),
         ("servers", (1000, 420)),
     ] {

@@ -12,7 +12,7 @@ mod sweep_html;
 mod sweep_plot;
 
 pub use html::write_report;
-pub use plot::{render_all, Plot};
+pub use plot::{fault_labels, place_labels, render_all, vip_labels, Placed, Plot};
 pub use run::{Run, RunError};
 pub use sweep::{load_sweep, shard_file, Sweep, SweepError, SweepRow};
 pub use sweep_html::write_sweep_report;

@@ -7,6 +7,7 @@ use crate::run::Run;
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 use std::sync::Once;
 
@@ -44,15 +45,41 @@ impl Plot {
         }
     }
 
-    /// Pixel size.
-    fn size(self, run: &Run) -> (u32, u32) {
+    /// Width of the room left of the axis for its labels, in pixels.
+    fn y_label_area(self) -> u32 {
         match self {
-            Self::Vrrp => (1000, 140 + 46 * lanes(run).len().max(1) as u32),
-            Self::Cdf => (760, 460),
-            _ => (1000, 420),
+            Self::Vrrp => 230,
+            Self::Cdf => 50,
+            _ => 60,
         }
     }
+
+    /// Width of the time axis, in pixels.
+    fn axis_px(self) -> u32 {
+        self.width() - 2 * MARGIN - self.y_label_area()
+    }
+
+    /// Width in pixels.
+    fn width(self) -> u32 {
+        match self {
+            Self::Cdf => 760,
+            _ => 1000,
+        }
+    }
+
+    /// Pixel size.
+    fn size(self, run: &Run) -> (u32, u32) {
+        let height = match self {
+            Self::Vrrp => 122 + LANE_PX * lanes(run).len().max(1) as u32 + label_room_px(run),
+            Self::Cdf => 460,
+            _ => 420,
+        };
+        (self.width(), height)
+    }
 }
+
+/// Margin around every chart, in pixels.
+const MARGIN: u32 = 12;
 
 pub(crate) type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -134,28 +161,31 @@ const SERIES: [RGBColor; 8] = [
 type TimeChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// Draws a vertical line at each fault across `y0..y1`; with `labels`,
-/// names it at the top, staggering neighbours so close faults stay legible.
+/// names it at the top as that plot places its labels
+/// ([`fault_labels`]).
 fn mark_faults<DB: DrawingBackend>(
     chart: &mut TimeChart<'_, DB>,
     run: &Run,
     (y0, y1): (f64, f64),
-    labels: bool,
+    labels: Option<Plot>,
 ) -> DrawResult
 where
     DB::ErrorType: 'static,
 {
     let faults = run.faults();
-    let rows = label_rows(chart, &faults);
-    for ((t, label), row) in faults.into_iter().zip(rows) {
+    let placed = labels
+        .map(|plot| fault_labels(plot, run))
+        .unwrap_or_default();
+    for (k, (t, label)) in faults.into_iter().enumerate() {
         chart.draw_series(LineSeries::new(
             vec![(t, y0), (t, y1)],
             BLACK.stroke_width(1),
         ))?;
-        if labels {
-            let y = y1 - (y1 - y0) * (0.015 + 0.06 * row as f64);
+        if let Some(at) = placed.get(k) {
+            let y = y1 - per_px(chart, y1 - y0) * (3.0 + ROW_PX * at.row as f64);
             chart.draw_series(std::iter::once(Text::new(
                 format!(" {label}"),
-                (t, y),
+                (at.start, y),
                 ("sans-serif", 13).into_font(),
             )))?;
         }
@@ -173,14 +203,10 @@ fn mark_vip_moves<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let moves: Vec<(f64, String)> = run
-        .vip_moves()
-        .into_iter()
-        .map(|(t, inst, host)| (t, format!("{inst} VIP \u{2192} {host}")))
-        .collect();
-    let rows = label_rows(chart, &moves);
-    for ((t, label), row) in moves.into_iter().zip(rows) {
-        let y = top * (0.8 - 0.06 * row as f64);
+    let moves = vip_moves(run);
+    let placed = vip_labels(run);
+    for ((t, label), at) in moves.into_iter().zip(placed) {
+        let y = top * 0.8 - per_px(chart, top) * ROW_PX * at.row as f64;
         chart.draw_series(DashedLineSeries::new(
             vec![(t, 0.0), (t, y)],
             4,
@@ -189,37 +215,94 @@ where
         ))?;
         chart.draw_series(std::iter::once(Text::new(
             format!(" {label}"),
-            (t, y),
+            (at.start, y),
             ("sans-serif", 12).into_font().color(&MASTER),
         )))?;
     }
     Ok(())
 }
 
-/// Row of each label (0 = top) so that labels starting at their times do
-/// not overlap: each goes to the first row whose last label has ended.
-fn label_rows<DB: DrawingBackend>(
-    chart: &TimeChart<'_, DB>,
-    labels: &[(f64, String)],
-) -> Vec<usize> {
-    let range = chart.x_range();
-    let px = f64::from(chart.plotting_area().dim_in_pixel().0.max(1));
-    let per_char = (range.end - range.start) * 7.5 / px;
+/// Height of a row of labels, in pixels.
+const ROW_PX: f64 = 16.0;
+
+/// Height of a lane of the VRRP plot, in pixels.
+const LANE_PX: u32 = 46;
+
+/// How much of the y axis one pixel of `chart` is, on a y span `span`.
+fn per_px<DB: DrawingBackend>(chart: &TimeChart<'_, DB>, span: f64) -> f64 {
+    span / f64::from(chart.plotting_area().dim_in_pixel().1.max(1))
+}
+
+/// Room above the VRRP plot's top lane for its rows of fault labels, in
+/// pixels.
+fn label_room_px(run: &Run) -> u32 {
+    let rows = fault_labels(Plot::Vrrp, run)
+        .iter()
+        .map(|p| p.row + 1)
+        .max()
+        .unwrap_or(0);
+    rows as u32 * ROW_PX as u32 + 4
+}
+
+/// Each VIP move: (time, "instance VIP → owner").
+fn vip_moves(run: &Run) -> Vec<(f64, String)> {
+    run.vip_moves()
+        .into_iter()
+        .map(|(t, inst, host)| (t, format!("{inst} VIP \u{2192} {host}")))
+        .collect()
+}
+
+/// Where `plot` labels the run's faults.
+pub fn fault_labels(plot: Plot, run: &Run) -> Vec<Placed> {
+    place_labels(&run.faults(), 0.0..run.end(), plot.axis_px())
+}
+
+/// Where the latency plot labels the run's VIP moves (below the faults').
+pub fn vip_labels(run: &Run) -> Vec<Placed> {
+    place_labels(&vip_moves(run), 0.0..run.end(), Plot::Latency.axis_px())
+}
+
+/// Width of one character of a label, in pixels (13 px sans-serif).
+const CHAR_PX: f64 = 7.5;
+
+/// Where a label goes: the x it starts at, the x it ends at, and its row
+/// (0 = top).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Placed {
+    /// Left edge.
+    pub start: f64,
+    /// Right edge.
+    pub end: f64,
+    /// Row, from the top.
+    pub row: usize,
+}
+
+/// Places labels marking times `labels` (in time order) on an x axis of
+/// `range` drawn `px` pixels wide: each starts at its time, or ends there
+/// when it would run past the axis, and goes to the first row whose last
+/// label has ended, so none overlaps another or leaves the plot.
+pub fn place_labels(labels: &[(f64, String)], range: std::ops::Range<f64>, px: u32) -> Vec<Placed> {
+    let per_char = (range.end - range.start) * CHAR_PX / f64::from(px.max(1));
     let mut row_ends: Vec<f64> = Vec::new();
     labels
         .iter()
         .map(|(t, label)| {
-            let end = t + (label.chars().count() + 2) as f64 * per_char;
-            match row_ends.iter().position(|e| e <= t) {
-                Some(row) => {
-                    row_ends[row] = end;
-                    row
-                }
+            let width = (label.chars().count() + 2) as f64 * per_char;
+            let start = if t + width > range.end {
+                (t - width).max(range.start)
+            } else {
+                *t
+            };
+            let end = start + width;
+            let row = match row_ends.iter().position(|e| *e <= start) {
+                Some(row) => row,
                 None => {
-                    row_ends.push(end);
+                    row_ends.push(f64::NEG_INFINITY);
                     row_ends.len() - 1
                 }
-            }
+            };
+            row_ends[row] = end;
+            Placed { start, end, row }
         })
         .collect()
 }
@@ -293,9 +376,9 @@ where
             "Latency over time (failover windows shaded)",
             ("sans-serif", 22),
         )
-        .margin(12)
+        .margin(MARGIN)
         .x_label_area_size(40)
-        .y_label_area_size(60)
+        .y_label_area_size(Plot::Latency.y_label_area())
         .build_cartesian_2d(0.0..end, 0.0..top)?;
     chart
         .configure_mesh()
@@ -309,7 +392,7 @@ where
             SHADE.filled(),
         )))?;
     }
-    mark_faults(&mut chart, run, (0.0, top), true)?;
+    mark_faults(&mut chart, run, (0.0, top), Some(Plot::Latency))?;
     mark_vip_moves(&mut chart, run, top)?;
     chart
         .draw_series(
@@ -390,9 +473,6 @@ fn state_color(state: &str) -> RGBColor {
     }
 }
 
-/// Room above the top lane for fault labels, in lanes.
-const LABEL_ROOM: f64 = 0.4;
-
 fn vrrp<DB: DrawingBackend>(run: &Run, area: &DrawingArea<DB, Shift>) -> DrawResult
 where
     DB::ErrorType: 'static,
@@ -401,29 +481,34 @@ where
     let lanes = lanes(run);
     let n = lanes.len() as f64;
     let names: Vec<String> = lanes.iter().map(|(i, h)| format!("{i} @ {h}")).collect();
+    // Room for the fault labels above the top lane, in lanes.
+    let room = f64::from(label_room_px(run)) / f64::from(LANE_PX);
     let (area, legend) = area.split_vertically(area.dim_in_pixel().1 - 28);
     let mut chart = ChartBuilder::on(&area)
         .caption(
             "VRRP state of each node (green: MASTER, owns the VIP)",
             ("sans-serif", 22),
         )
-        .margin(12)
+        .margin(MARGIN)
         .x_label_area_size(40)
-        .y_label_area_size(230)
-        .build_cartesian_2d(0.0..end, -0.5..(n - 0.5 + LABEL_ROOM))?;
+        .y_label_area_size(Plot::Vrrp.y_label_area())
+        .build_cartesian_2d(0.0..end, -0.5..(n - 0.5 + room))?;
     chart
         .configure_mesh()
         .x_desc("time (s)")
-        .y_labels(lanes.len())
-        .y_label_formatter(&|y| {
-            names
-                .get((n - 1.0 - y).round() as usize)
-                .filter(|_| (y - y.round()).abs() < 0.01)
-                .cloned()
-                .unwrap_or_default()
-        })
+        .y_labels(0)
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
+    // Each lane named beside the axis, at its centre.
+    for (lane, name) in names.iter().enumerate() {
+        let (x, y) = chart.backend_coord(&(0.0, n - 1.0 - lane as f64));
+        area.draw(&Text::new(
+            name.as_str(),
+            (x - 8, y),
+            TextStyle::from(("sans-serif", 13).into_font())
+                .pos(Pos::new(HPos::Right, VPos::Center)),
+        ))?;
+    }
     for (lane, (inst, host)) in lanes.iter().enumerate() {
         let states: Vec<(f64, String)> = run
             .timeline
@@ -445,7 +530,7 @@ where
             )))?;
         }
     }
-    mark_faults(&mut chart, run, (-0.5, n - 0.5 + LABEL_ROOM), true)?;
+    mark_faults(&mut chart, run, (-0.5, n - 0.5 + room), Some(Plot::Vrrp))?;
     for (k, state) in ["MASTER", "BACKUP", "FAULT", "STOP"]
         .into_iter()
         .enumerate()
@@ -493,9 +578,9 @@ where
     let hi = all.iter().copied().fold(0.0, f64::max).max(lo * 10.0) * 1.2;
     let mut chart = ChartBuilder::on(area)
         .caption("Latency CDF (log scale)", ("sans-serif", 22))
-        .margin(12)
+        .margin(MARGIN)
         .x_label_area_size(40)
-        .y_label_area_size(50)
+        .y_label_area_size(Plot::Cdf.y_label_area())
         .build_cartesian_2d((lo..hi).log_scale(), 0.0..1.0)?;
     chart
         .configure_mesh()
@@ -560,9 +645,9 @@ where
     let top = counts.iter().flatten().copied().max().unwrap_or(1) as f64 / width * 1.25;
     let mut chart = ChartBuilder::on(area)
         .caption("Requests per server (per second)", ("sans-serif", 22))
-        .margin(12)
+        .margin(MARGIN)
         .x_label_area_size(40)
-        .y_label_area_size(60)
+        .y_label_area_size(Plot::Servers.y_label_area())
         .build_cartesian_2d(0.0..end, 0.0..top.max(1.0))?;
     chart
         .configure_mesh()
@@ -570,7 +655,7 @@ where
         .y_desc("requests / s")
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
-    mark_faults(&mut chart, run, (0.0, top), false)?;
+    mark_faults(&mut chart, run, (0.0, top), None)?;
     for (i, name) in names.iter().enumerate() {
         let pts: Vec<(f64, f64)> = counts[i]
             .iter()
@@ -587,4 +672,27 @@ where
     }
     draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::place_labels;
+
+    #[test]
+    fn labels_stack_when_close_and_end_at_their_time_near_the_edge() {
+        // 100 s over 750 px: 1 s per 7.5 px, so one character per second.
+        let labels = [
+            (10.0, "kill haproxy".to_owned()),
+            (12.0, "start haproxy".to_owned()),
+            (40.0, "heal".to_owned()),
+            (95.0, "link down".to_owned()),
+        ];
+        let placed = place_labels(&labels, 0.0..100.0, 750);
+        let rows: Vec<usize> = placed.iter().map(|p| p.row).collect();
+        assert_eq!(rows, [0, 1, 0, 0]);
+        assert_eq!(placed[0].start, 10.0);
+        // " link down " is 11 characters: it ends at its time, 95 s.
+        assert!((placed[3].end - 95.0).abs() < 1e-9, "{:?}", placed[3]);
+        assert!(placed.iter().all(|p| p.start >= 0.0 && p.end <= 100.0));
+    }
 }

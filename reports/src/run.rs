@@ -96,8 +96,12 @@ impl Run {
         })
     }
 
-    /// The run's length: the last timeline or request time.
+    /// The run's length: the scenario's duration, or for a run written
+    /// before summaries held it, the last timeline or request time.
     pub fn end(&self) -> f64 {
+        if let Some(d) = self.summary["duration"].as_f64().filter(|d| *d > 0.0) {
+            return d;
+        }
         let t = self.timeline.iter().map(|r| r.time).fold(0.0, f64::max);
         let r = self
             .requests

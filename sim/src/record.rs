@@ -588,6 +588,7 @@ impl Recorder {
         let v = serde_json::json!({
             "scenario": self.name,
             "seed": self.seed,
+            "duration": self.end.seconds(),
             "latency": self.latency,
             "latency_before_faults": self.baseline,
             "failovers": self.failovers,
