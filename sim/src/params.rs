@@ -73,11 +73,6 @@ impl Knob {
 const KNOBS: &[Knob] = &[
     Knob {
         program: "keepalived",
-        keyword: "implementation",
-        target: Target::Keepalived(crate::load::implement),
-    },
-    Knob {
-        program: "keepalived",
         keyword: "advert_int",
         target: Target::Instance(|i, v| {
             i.advert_int = seconds(v, 0.01, 255.0)?;
@@ -135,6 +130,11 @@ const KNOBS: &[Knob] = &[
             s.weight = w;
             Ok(())
         }),
+    },
+    Knob {
+        program: "keepalived",
+        keyword: "implementation",
+        target: Target::Keepalived(crate::load::implement),
     },
     Knob {
         program: "haproxy",
