@@ -3,6 +3,7 @@
 
 mod chaos;
 mod check;
+mod compare;
 mod fs_loader;
 mod personality;
 mod privileges;
@@ -15,7 +16,7 @@ mod sweep;
 mod unsupported;
 
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// mimalloc: glibc's malloc and free took a sixth of the proxy's user
@@ -172,7 +173,16 @@ pub(crate) struct OutputArgs {
 #[derive(Debug, clap::Args)]
 pub(crate) struct ReportArgs {
     /// A directory `haven sim` or `haven sweep` wrote.
-    dir: PathBuf,
+    #[arg(required_unless_present = "compare")]
+    dir: Option<PathBuf>,
+    /// Compare two runs or sweep combinations side by side instead: each
+    /// a run directory, a sweep directory of one combination, or
+    /// DIR#name=value[,name=value] (a sweep's combination).
+    #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with = "dir")]
+    compare: Option<Vec<String>>,
+    /// Where --compare writes its plots and report.html.
+    #[arg(long, default_value = "out/compare", requires = "compare")]
+    out: PathBuf,
 }
 
 /// Arguments of `haven sim`.
@@ -260,7 +270,12 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Reload(args) => reload::run(&args),
         Command::Sweep(args) => sweep::run(&args),
-        Command::Report(args) => report::render(&args.dir).map(|()| ExitCode::SUCCESS),
+        Command::Report(args) => match &args.compare {
+            Some(sides) => compare::compare(&sides[0], &sides[1], &args.out),
+            // clap asks for a directory without --compare.
+            None => report::render(args.dir.as_deref().unwrap_or(Path::new("."))),
+        }
+        .map(|()| ExitCode::SUCCESS),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut command = Cli::command();

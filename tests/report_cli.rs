@@ -177,3 +177,81 @@ fn report_of_a_missing_run_says_what_is_missing() {
         "{err}"
     );
 }
+
+// Input: the April 4 replay in 1.x and in 2.x wording, compared; a sweep
+// of the graceful switchover over implementation=keepalived-2.2,haven,
+// its two combinations compared; and the sweep without a pick.
+// Output: each comparison's page names both sides with their figures and
+// draws the three plots; the sweep without a pick is refused, naming its
+// combinations.
+#[test]
+fn compare_draws_two_runs_or_two_sweep_combinations_side_by_side() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let at = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let sim = |scenario: &str, out: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_haven"))
+            .args(["sim", &format!("{ROOT}/scenarios/{scenario}"), "--out", out])
+            .output()
+            .expect("haven runs");
+        assert!(o.status.code().is_some(), "{o:?}");
+    };
+    sim("april4-failover.toml", &at("1x"));
+    sim("april4-failover-2x.toml", &at("2x"));
+    let compare = |a: &str, b: &str, out: &str| {
+        Command::new(env!("CARGO_BIN_EXE_haven"))
+            .args(["report", "--compare", a, b, "--out", out])
+            .output()
+            .expect("haven runs")
+    };
+    let o = compare(&at("1x"), &at("2x"), &at("runs"));
+    assert!(o.status.success(), "{o:?}");
+    let page = read(&dir.path().join("runs/report.html"));
+    assert!(page.contains("<td>compared=1x</td>") && page.contains("<td>compared=2x</td>"));
+    assert!(
+        page.contains("<td>27 / 27 / 27</td>"),
+        "failed requests, whole"
+    );
+    for plot in ["sweep-downtime", "sweep-failed", "sweep-vip-move"] {
+        assert!(
+            dir.path().join(format!("runs/{plot}.png")).exists(),
+            "{plot}"
+        );
+    }
+    let sweep = at("sweep");
+    let o = Command::new(env!("CARGO_BIN_EXE_haven"))
+        .args([
+            "sweep",
+            &format!("{ROOT}/scenarios/graceful-switchover.toml"),
+        ])
+        .args([
+            "--set",
+            "implementation=keepalived-2.2,haven",
+            "--seeds",
+            "2",
+            "--out",
+            &sweep,
+        ])
+        .output()
+        .expect("haven runs");
+    assert!(o.status.success(), "{o:?}");
+    let pick = |value: &str| format!("{sweep}#implementation={value}");
+    let o = compare(&pick("keepalived-2.2"), &pick("haven"), &at("combos"));
+    assert!(o.status.success(), "{o:?}");
+    let page = read(&dir.path().join("combos/report.html"));
+    assert!(
+        page.contains("sweep implementation=keepalived-2.2</td><td>2</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("sweep implementation=haven</td><td>2</td>"),
+        "{page}"
+    );
+    let o = compare(&sweep, &at("1x"), &at("refused"));
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("names 2 of the sweep's combinations")
+            && err.contains("implementation=keepalived-2.2; implementation=haven"),
+        "{err}"
+    );
+}

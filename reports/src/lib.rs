@@ -15,5 +15,5 @@ pub use html::write_report;
 pub use plot::{fault_labels, place_labels, render_all, vip_labels, Placed, Plot};
 pub use run::{Run, RunError};
 pub use sweep::{load_sweep, shard_file, Sweep, SweepError, SweepRow};
-pub use sweep_html::write_sweep_report;
+pub use sweep_html::{write_comparison_report, write_sweep_report};
 pub use sweep_plot::{render_sweep, SweepPlot};

@@ -2,6 +2,7 @@
 //! per-host logs and the scenario text.
 
 use crate::schema::{read, RequestRecord, TimelineRecord};
+use crate::sweep::SweepRow;
 use std::path::{Path, PathBuf};
 
 /// Why a run directory cannot be read.
@@ -109,6 +110,43 @@ impl Run {
             .map(|r| r.start + r.latency_ms / 1e3)
             .fold(0.0, f64::max);
         t.max(r).max(1.0)
+    }
+
+    /// The run's figures as a sweep row (run `run`, parameter values
+    /// `values`): from its first fault, the detection and the VIP move;
+    /// downtime and failed requests over all faults.
+    pub fn as_row(&self, run: u64, values: Vec<String>) -> SweepRow {
+        let s = &self.summary;
+        let failovers = s["failovers"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let first = failovers.first();
+        let since = |key: &str| Some(first?[key].as_f64()? - first?["at"].as_f64()?);
+        let sum = |key: &str| {
+            failovers
+                .iter()
+                .filter_map(|f| f[key].as_f64())
+                .fold(0.0, |a, b| a + b)
+        };
+        let expectations = s["expectations"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        SweepRow {
+            run,
+            values,
+            seed: s["seed"].as_u64().unwrap_or_default(),
+            detection_s: since("detected"),
+            vip_move_s: since("vip_moved"),
+            client_downtime_s: sum("client_downtime"),
+            failed_requests: s["latency"]["failed"].as_u64().unwrap_or_default(),
+            p99_ms: s["latency"]["p99_ms"].as_f64(),
+            two_masters_s: s["two_masters"].as_f64().unwrap_or_default(),
+            passed: expectations
+                .iter()
+                .all(|e| e["passed"].as_bool() == Some(true)),
+        }
     }
 
     /// Faults: (time, label); faults at the same instant share one label

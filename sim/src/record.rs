@@ -589,6 +589,7 @@ impl Recorder {
             "scenario": self.name,
             "seed": self.seed,
             "duration": self.end.seconds(),
+            "two_masters": self.outcome().two_masters.seconds(),
             "latency": self.latency,
             "latency_before_faults": self.baseline,
             "failovers": self.failovers,
