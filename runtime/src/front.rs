@@ -14,6 +14,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -38,6 +39,15 @@ pub(crate) struct ClientTimeouts {
     pub(crate) client: Option<Duration>,
 }
 
+impl ClientTimeouts {
+    /// How long a request head may take to come whole: the first of a
+    /// connection, or (not `first`) one after another.
+    fn head_wait(&self, first: bool) -> Option<Duration> {
+        let between = if first { None } else { self.keep_alive };
+        between.or(self.http_request).or(self.client)
+    }
+}
+
 /// Why reading a request stopped.
 enum Stop {
     /// The connection ends without a word (closed, idle timeout, drain).
@@ -52,65 +62,63 @@ enum Stop {
 
 /// Serves `stream` from `client` until it closes, holding `slots` (its
 /// share of `maxconn`) meanwhile.
-pub(crate) async fn connection(
+/// (A function returning its work, not an async fn: an async fn keeps
+/// each argument twice in its state, which every idle connection holds.)
+#[allow(clippy::manual_async_fn)] // the state an async fn would keep twice
+pub(crate) fn connection(
     mut stream: TcpStream,
     shared: Arc<Shared>,
     (mut client, accept_proxy): (SocketAddr, bool),
     draining: watch::Receiver<bool>,
     slots: Vec<OwnedSemaphorePermit>,
-) {
-    let _open = shared.open_connection();
-    let timeouts = shared.timeouts;
-    let mut buf = BytesMut::new();
-    let mut session = Session::default();
-    if accept_proxy {
-        let Some(header) = crate::pp::read_header(&mut stream, &mut buf, timeouts.client).await
-        else {
-            return;
-        };
-        client = header.source.unwrap_or(client);
-        session.proxied = Some(Box::new(header));
-    }
-    let mut waits = Waits::new(draining.clone());
-    let mut first = true;
-    loop {
-        let started = session.ended.take().unwrap_or_else(Instant::now);
-        let wait = if first {
-            timeouts.http_request.or(timeouts.client)
-        } else {
-            timeouts
-                .keep_alive
-                .or(timeouts.http_request)
-                .or(timeouts.client)
-        };
-        let until = wait.map(|t| started + t);
-        let head = read_head(&mut stream, &mut buf, until, (&mut waits, &draining), first).await;
-        first = false;
-        let read = head.and_then(|(head, len)| request_of(head, len, started, shared.httplog));
-        let mut request = match read {
-            Ok(request) => request,
-            Err(stop) => {
-                if let Some(page) = refuse(&shared, stop, (client, started), buf.is_empty()) {
-                    let _ = stream.write_all(&page).await;
+) -> impl std::future::Future<Output = ()> + Send {
+    async move {
+        let _open = shared.open_connection();
+        let mut buf = BytesMut::new();
+        let mut session = Session::default();
+        if accept_proxy {
+            let Some(header) =
+                crate::pp::read_header(&mut stream, &mut buf, shared.timeouts.client).await
+            else {
+                return;
+            };
+            client = header.source.unwrap_or(client);
+            session.proxied = Some(Box::new(header));
+        }
+        let mut waits = Waits::new(draining.clone());
+        let mut first = true;
+        loop {
+            let started = session.ended.take().unwrap_or_else(Instant::now);
+            let until = shared.timeouts.head_wait(first).map(|t| started + t);
+            let head =
+                read_head(&mut stream, &mut buf, until, (&mut waits, &draining), first).await;
+            first = false;
+            let read = head.and_then(|(head, len)| request_of(head, len, started, shared.httplog));
+            let mut request = match read {
+                Ok(request) => request,
+                Err(stop) => {
+                    if let Some(page) = refuse(&shared, stop, (client, started), buf.is_empty()) {
+                        let _ = stream.write_all(&page).await;
+                    }
+                    break;
                 }
+            };
+            request.manner.keep_alive &= !*draining.borrow();
+            // Boxed: the task of an idle connection holds only what reading
+            // the next head needs.
+            let exchange = serve(
+                (&mut stream, &mut buf),
+                request,
+                &shared,
+                client,
+                &mut session,
+            );
+            if !Box::pin(exchange).await {
                 break;
             }
-        };
-        request.manner.keep_alive &= !*draining.borrow();
-        // Boxed: the task of an idle connection holds only what reading
-        // the next head needs.
-        let exchange = serve(
-            (&mut stream, &mut buf),
-            request,
-            &shared,
-            client,
-            &mut session,
-        );
-        if !Box::pin(exchange).await {
-            break;
         }
+        drop(slots);
     }
-    drop(slots);
 }
 
 /// What haproxy does when reading a request head stopped (the client
@@ -158,13 +166,16 @@ impl Waits {
 
     /// `work`'s output, unless `until` passes first (`Err(Waited::Late)`)
     /// or, when `drain_ends_it`, a drain begins (`Err(Waited::Drain)`).
-    async fn bound<F: Future>(
-        &mut self,
+    /// Polled by hand, `work` pinned by the caller: every idle connection
+    /// holds this future, which holds nothing of size.
+    fn bound<'a, F: Future>(
+        &'a mut self,
         until: Option<Instant>,
         drain_ends_it: bool,
-        work: F,
-    ) -> Result<F::Output, Waited> {
-        let timer = match (until, &mut self.timer) {
+        mut work: Pin<&'a mut F>,
+    ) -> impl Future<Output = Result<F::Output, Waited>> + 'a {
+        let Self { timer, drain } = self;
+        let mut timer = match (until, timer) {
             (None, _) => None,
             (Some(at), Some(timer)) => {
                 timer.as_mut().reset(at);
@@ -172,18 +183,28 @@ impl Waits {
             }
             (Some(at), slot @ None) => Some(slot.insert(Box::pin(sleep_until(at)))),
         };
-        let drain = self.drain.as_mut().filter(|_| drain_ends_it);
-        let (late, drained) = (timer.is_some(), drain.is_some());
-        let out = tokio::select! {
-            biased;
-            out = work => Ok(out),
-            () = async { timer.expect("armed").as_mut().await }, if late => Err(Waited::Late),
-            () = async { drain.expect("waiting").as_mut().await }, if drained => Err(Waited::Drain),
-        };
-        if matches!(out, Err(Waited::Drain)) {
-            self.drain = None;
-        }
-        out
+        let mut drain = drain_ends_it.then_some(drain);
+        std::future::poll_fn(move |cx| {
+            if let Poll::Ready(out) = work.as_mut().poll(cx) {
+                return Poll::Ready(Ok(out));
+            }
+            if timer
+                .as_mut()
+                .is_some_and(|t| t.as_mut().poll(cx).is_ready())
+            {
+                return Poll::Ready(Err(Waited::Late));
+            }
+            if let Some(slot) = drain.as_deref_mut() {
+                if slot
+                    .as_mut()
+                    .is_some_and(|d| d.as_mut().poll(cx).is_ready())
+                {
+                    *slot = None;
+                    return Poll::Ready(Err(Waited::Drain));
+                }
+            }
+            Poll::Pending
+        })
     }
 }
 
@@ -199,45 +220,50 @@ enum Waited {
 /// Reads one request head. A connection idle between requests closes
 /// quietly on its timeout or on drain; a head that does not come whole in
 /// time gets 408, a bad one 400.
-async fn read_head(
-    stream: &mut TcpStream,
-    buf: &mut BytesMut,
+#[allow(clippy::manual_async_fn)] // as `connection`
+fn read_head<'a>(
+    stream: &'a mut TcpStream,
+    buf: &'a mut BytesMut,
     until: Option<Instant>,
-    (waits, draining): (&mut Waits, &watch::Receiver<bool>),
+    (waits, draining): (&'a mut Waits, &'a watch::Receiver<bool>),
     first: bool,
-) -> Result<(Head, usize), Stop> {
-    loop {
-        match parse_head(buf, MAX_HEAD) {
-            Ok(Some((head, len))) => {
-                buf.advance(len);
-                return Ok((head, len));
+) -> impl std::future::Future<Output = Result<(Head, usize), Stop>> + Send + 'a {
+    // Not an async fn, for the reason `connection` is not.
+    async move {
+        loop {
+            match parse_head(buf, MAX_HEAD) {
+                Ok(Some((head, len))) => {
+                    buf.advance(len);
+                    return Ok((head, len));
+                }
+                Ok(None) => {}
+                Err(e) => return Err(Stop::Refuse(e.status(), "PR--")),
             }
-            Ok(None) => {}
-            Err(e) => return Err(Stop::Refuse(e.status(), "PR--")),
-        }
-        let idle = buf.is_empty();
-        // A drain closes connections idle between requests; one just
-        // accepted is owed its first answer.
-        let closes_on_drain = idle && !first;
-        if closes_on_drain && *draining.borrow() {
-            return Err(Stop::Quiet);
-        }
-        if idle {
-            // Nothing buffered: hold no buffer while the client is quiet.
-            *buf = BytesMut::new();
-            // A socket error shows in the read that follows.
-            let ready = waits.bound(until, closes_on_drain, stream.readable());
-            if let Err(waited) = ready.await {
-                return Err(stopped_waiting(waited, idle && !first));
+            let idle = buf.is_empty();
+            // A drain closes connections idle between requests; one just
+            // accepted is owed its first answer.
+            let closes_on_drain = idle && !first;
+            if closes_on_drain && *draining.borrow() {
+                return Err(Stop::Quiet);
             }
-            buf.reserve(BUFFER);
-        }
-        let read = waits.bound(until, false, stream.read_buf(buf)).await;
-        match read.map(|n| matches!(n, Ok(n) if n > 0)) {
-            Ok(true) => {}
-            Ok(false) if first || !buf.is_empty() => return Err(Stop::Left),
-            Ok(false) => return Err(Stop::Quiet),
-            Err(waited) => return Err(stopped_waiting(waited, idle && !first)),
+            if idle {
+                // Nothing buffered: hold no buffer while the client is quiet.
+                *buf = BytesMut::new();
+                // A socket error shows in the read that follows.
+                let readable = std::pin::pin!(stream.readable());
+                if let Err(waited) = waits.bound(until, closes_on_drain, readable).await {
+                    return Err(stopped_waiting(waited, idle && !first));
+                }
+                buf.reserve(BUFFER);
+            }
+            let read_buf = std::pin::pin!(stream.read_buf(buf));
+            let read = waits.bound(until, false, read_buf).await;
+            match read.map(|n| matches!(n, Ok(n) if n > 0)) {
+                Ok(true) => {}
+                Ok(false) if first || !buf.is_empty() => return Err(Stop::Left),
+                Ok(false) => return Err(Stop::Quiet),
+                Err(waited) => return Err(stopped_waiting(waited, idle && !first)),
+            }
         }
     }
 }
