@@ -154,9 +154,12 @@ struct Waits {
 }
 
 impl Waits {
+    /// Waits on `draining`, whose drain, once begun, never ends: its
+    /// next change is the drain (one already begun shows in the watch's
+    /// value, which is read before each wait).
     fn new(mut draining: watch::Receiver<bool>) -> Self {
         let drain = async move {
-            let _ = draining.wait_for(|on| *on).await;
+            let _ = draining.changed().await;
         };
         Self {
             timer: None,

@@ -1048,6 +1048,36 @@ async fn drain_answers_a_connection_accepted_before_it() {
         .expect("drain task");
 }
 
+// Input: a keep-alive client served once, then idle; a drain starts.
+// Output: haven closes the idle connection at once (no answer is owed
+// it) and the drain ends; the client reads the end of the stream.
+#[tokio::test]
+async fn drain_closes_idle_keep_alive_connections() {
+    let a = Backend::start("a").await;
+    let (running, fe) = common::raw::haven(a.addr).await;
+    let mut c = TcpStream::connect(fe).await.expect("connect");
+    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("send");
+    let mut buf = [0u8; 4096];
+    let n = c.read(&mut buf).await.expect("an answer");
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
+    let drain = tokio::spawn(running.drain());
+    let end = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match c.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    });
+    end.await.expect("the idle connection is closed");
+    tokio::time::timeout(Duration::from_secs(5), drain)
+        .await
+        .expect("the drain ends")
+        .expect("drain task");
+}
+
 // Input: `errorfile 503` in defaults (an HTTP/1.0 page without a length,
 // as Debian ships) and `errorfile 503` in one backend (HTTP/1.1, with a
 // length and `Connection: close`); a request to each backend, neither of
