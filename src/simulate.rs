@@ -11,6 +11,7 @@ use haven_core::config::haproxy::{
 };
 use haven_core::config::keepalived::{InitialState, KeepalivedConfig};
 use haven_core::time::{Duration, Instant};
+use haven_core::vrrp::{is_haproxy_idiom, priority_with, Health};
 use haven_sim::Recorder;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -252,7 +253,7 @@ impl World {
         );
         for n in &self.nodes {
             for s in &n.cfg.scripts {
-                if !haven_core::vrrp::is_haproxy_idiom(&s.script) {
+                if !is_haproxy_idiom(&s.script) {
                     let _ = writeln!(
                         out,
                         "assumed: vrrp_script {} of {} ('{}') succeeds",
@@ -315,7 +316,7 @@ impl World {
                 n.name, n.addr
             );
             for script in &n.cfg.scripts {
-                if !haven_core::vrrp::is_haproxy_idiom(&script.script) {
+                if !is_haproxy_idiom(&script.script) {
                     let _ = writeln!(
                         s,
                         "[[script]]\nhost = \"{}\"\nname = \"{}\"\nexit = 0\n",
@@ -343,23 +344,22 @@ impl World {
     }
 
     /// Why the VIP stays on `master` when its proxy dies: the priorities
-    /// each node's tracked scripts make.
+    /// each node's tracked scripts make (core's arithmetic), the "is
+    /// haproxy running" scripts failing on the master.
     fn proxy_death_stays(&self, master: &str) -> String {
         let priorities: Vec<String> = self
             .nodes
             .iter()
             .filter_map(|n| {
                 let i = n.cfg.instances.iter().find(|i| i.name == self.instance)?;
-                let weights: i32 = i
-                    .track_scripts
-                    .iter()
-                    .map(|t| t.weight.unwrap_or(n.cfg.scripts[t.script].weight))
-                    .sum();
-                let (up, down) = match weights {
-                    w if w >= 0 => (i32::from(i.priority) + w, i32::from(i.priority)),
-                    w => (i32::from(i.priority), i32::from(i.priority) + w),
-                };
+                let up = priority_with(&n.cfg, i, |_| Health::Ok);
                 Some(if n.name == master {
+                    let down = priority_with(&n.cfg, i, |s| {
+                        match is_haproxy_idiom(&n.cfg.scripts[s].script) {
+                            true => Health::Ko,
+                            false => Health::Ok,
+                        }
+                    });
                     format!("{} falls from {up} to {down} without its proxy", n.name)
                 } else {
                     format!("{} stays at {up}", n.name)

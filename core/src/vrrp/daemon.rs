@@ -6,7 +6,7 @@ use super::mail::Mailer;
 use super::packet::{self, RxConfig, RxPacket};
 use super::script::{Health, Tracker};
 use super::{Ctx, Output, State, Timer};
-use crate::config::keepalived::{Compat, KeepalivedConfig, VrrpInstance};
+use crate::config::keepalived::{Compat, KeepalivedConfig, TrackScript, VrrpInstance, VrrpScript};
 use crate::log::keepalived::{Record, ScriptEnd};
 use crate::sched::Timers;
 use crate::time::Instant;
@@ -44,6 +44,44 @@ struct Track {
     script: usize,
     /// Signed weight after `reverse`: >0 added while OK, <0 while KO, 0 = FAULT.
     weight: i32,
+}
+
+impl Track {
+    /// `t` of a config whose scripts are `scripts`.
+    fn of(t: &TrackScript, scripts: &[VrrpScript]) -> Self {
+        let s = &scripts[t.script];
+        let weight = t.weight.unwrap_or(s.weight);
+        let reverse = t.reverse.unwrap_or(s.reverse);
+        Self {
+            script: t.script,
+            weight: if reverse { -weight } else { weight },
+        }
+    }
+
+    /// What it adds to the priority while its script is in `health`.
+    fn adds(&self, health: Health) -> i32 {
+        match (health, self.weight > 0) {
+            (Health::Ok, true) | (Health::Ko, false) => self.weight,
+            _ => 0,
+        }
+    }
+}
+
+/// The effective priority of `instance` (of `cfg`) while each tracked
+/// script is in the health `health` gives it by index, as the daemon
+/// computes it (tracked interfaces up).
+pub fn priority_with(
+    cfg: &KeepalivedConfig,
+    instance: &VrrpInstance,
+    health: impl Fn(usize) -> Health,
+) -> u8 {
+    let total = instance
+        .track_scripts
+        .iter()
+        .map(|t| Track::of(t, &cfg.scripts))
+        .map(|t| t.adds(health(t.script)))
+        .sum();
+    super::instance::clamp_priority(instance.priority, total)
 }
 
 /// A read-only view of an instance.
@@ -128,15 +166,7 @@ impl Vrrp {
             tracks.push(
                 i.track_scripts
                     .iter()
-                    .map(|t| {
-                        let s = &cfg.scripts[t.script];
-                        let weight = t.weight.unwrap_or(s.weight);
-                        let reverse = t.reverse.unwrap_or(s.reverse);
-                        Track {
-                            script: t.script,
-                            weight: if reverse { -weight } else { weight },
-                        }
-                    })
+                    .map(|t| Track::of(t, &cfg.scripts))
                     .collect(),
             );
             let mut ifaces: Vec<(String, i32)> = i
@@ -505,12 +535,9 @@ impl Vrrp {
 
     /// Sum of the weighted trackers' adjustments for instance `idx`.
     pub(super) fn adjustment(&self, idx: usize) -> i32 {
-        let scripts = self.tracks[idx].iter().filter(|t| t.weight != 0).map(|t| {
-            match (self.scripts[t.script].health, t.weight > 0) {
-                (Health::Ok, true) | (Health::Ko, false) => t.weight,
-                _ => 0,
-            }
-        });
+        let scripts = self.tracks[idx]
+            .iter()
+            .map(|t| t.adds(self.scripts[t.script].health));
         let ifaces = self.track_ifaces[idx]
             .iter()
             .filter(|(_, w)| *w != 0)
@@ -522,5 +549,31 @@ impl Vrrp {
                 }
             });
         scripts.chain(ifaces).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::priority_with;
+    use crate::config::keepalived::parse;
+    use crate::config::NoIncludes;
+    use crate::vrrp::Health;
+
+    #[test]
+    fn priorities_add_weights_as_the_scripts_answer() {
+        let text = "vrrp_script up {\n script \"killall -0 haproxy\"\n weight 21\n}\nvrrp_script down {\n script \"/bin/true\"\n weight -30\n}\nvrrp_script flipped {\n script \"/bin/true\"\n weight 5\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n track_script {\n  up\n  down\n  flipped reverse\n }\n virtual_ipaddress {\n  10.9.0.100/24\n }\n}\n";
+        let cfg = parse("k.conf", text, &NoIncludes).config.expect("valid");
+        let i = &cfg.instances[0];
+        let with = |up, down, flipped| {
+            let health = [up, down, flipped];
+            priority_with(&cfg, i, |s| health[s])
+        };
+        use Health::{Ko, Ok};
+        assert_eq!(with(Ok, Ok, Ok), 121);
+        // A negative weight counts while its script fails, and `reverse`
+        // makes a positive weight one.
+        assert_eq!(with(Ko, Ko, Ok), 70);
+        assert_eq!(with(Ok, Ok, Ko), 116);
+        assert_eq!(with(Health::Init, Ok, Ok), 100);
     }
 }

@@ -854,7 +854,7 @@ impl Instance {
 }
 
 /// `base + total`, clamped to 1..=254; an owner (255) never moves.
-fn clamp_priority(base: u8, total: i32) -> u8 {
+pub(super) fn clamp_priority(base: u8, total: i32) -> u8 {
     if base == PRIO_OWNER {
         return base;
     }

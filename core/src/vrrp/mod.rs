@@ -20,7 +20,7 @@ mod reload;
 mod script;
 pub mod timers;
 
-pub use daemon::{HostInfo, InstanceView, SetupError, Vrrp};
+pub use daemon::{priority_with, HostInfo, InstanceView, SetupError, Vrrp};
 pub use dump::stats_dump;
 pub use garp::{garp_frame, na_frame, GARP_LEN, NA_LEN};
 pub use idiom::is_haproxy_idiom;
