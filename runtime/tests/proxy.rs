@@ -828,6 +828,45 @@ async fn connection_modes_follow_httpclose_and_http_server_close() {
     }
 }
 
+/// Connections a test server accepted, and those still open.
+#[derive(Clone, Default)]
+struct ConnCount {
+    accepted: Arc<AtomicUsize>,
+    open: Arc<AtomicUsize>,
+}
+
+/// A server answering each request with a one-byte 200 once `ready()`
+/// is done, counting its connections.
+async fn one_byte_server<R, F>(ready: R) -> (SocketAddr, ConnCount)
+where
+    R: Fn() -> F + Clone + Send + 'static,
+    F: std::future::Future<Output = ()> + Send,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let server = listener.local_addr().expect("addr");
+    let count = ConnCount::default();
+    let counted = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let (count, ready) = (counted.clone(), ready.clone());
+            count.accepted.fetch_add(1, Ordering::SeqCst);
+            count.open.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {
+                    ready().await;
+                    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\na";
+                    if stream.write_all(answer).await.is_err() {
+                        break;
+                    }
+                }
+                count.open.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+    (server, count)
+}
+
 // Input: 20 clients one after the other, each closing its connection
 // after its one request (`Connection: close`), so none may take an idle
 // server connection (`http-reuse safe`).
@@ -836,48 +875,22 @@ async fn connection_modes_follow_httpclose_and_http_server_close() {
 // (they used to pile up, one per client, until the ports ran out).
 #[tokio::test]
 async fn clients_that_close_do_not_pile_up_idle_server_connections() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let server = listener.local_addr().expect("addr");
-    let open = Arc::new(AtomicUsize::new(0));
-    let count = Arc::clone(&open);
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let count = Arc::clone(&count);
-            count.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {
-                    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\na";
-                    if stream.write_all(answer).await.is_err() {
-                        break;
-                    }
-                }
-                count.fetch_sub(1, Ordering::SeqCst);
-            });
-        }
-    });
-    let port = free_port();
-    let text = format!(
-        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {server}\n"
-    );
-    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let (server, count) = one_byte_server(|| async {}).await;
+    let (running, fe) = common::raw::haven(server).await;
     for _ in 0..20 {
         let reply = send_raw(
-            running.listeners[0].1,
+            fe,
             b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
         )
         .await;
         assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
     }
+    let open = || count.open.load(Ordering::SeqCst);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while open.load(Ordering::SeqCst) > 2 && tokio::time::Instant::now() < deadline {
+    while open() > 2 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(
-        open.load(Ordering::SeqCst) <= 2,
-        "{} server connections left open",
-        open.load(Ordering::SeqCst)
-    );
+    assert!(open() <= 2, "{} server connections left open", open());
     running.stop();
 }
 
@@ -891,33 +904,15 @@ async fn clients_that_close_do_not_pile_up_idle_server_connections() {
 // the others, so every round opened new ones).
 #[tokio::test]
 async fn keep_alive_clients_reuse_the_connections_they_needed() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let server = listener.local_addr().expect("addr");
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let count = Arc::clone(&accepted);
     let round = Arc::new(tokio::sync::Barrier::new(3));
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            count.fetch_add(1, Ordering::SeqCst);
-            let round = Arc::clone(&round);
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {
-                    round.wait().await;
-                    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\na";
-                    if stream.write_all(answer).await.is_err() {
-                        break;
-                    }
-                }
-            });
+    let (server, count) = one_byte_server(move || {
+        let round = Arc::clone(&round);
+        async move {
+            round.wait().await;
         }
-    });
-    let port = free_port();
-    let text = format!(
-        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {server}\n"
-    );
-    let running = haven_runtime::start(config(&text)).await.expect("starts");
-    let front = running.listeners[0].1;
+    })
+    .await;
+    let (running, front) = common::raw::haven(server).await;
     let connect = || async move { TcpStream::connect(front).await.expect("connect") };
     let mut clients = [connect().await, connect().await, connect().await];
     for _ in 0..3 {
@@ -934,7 +929,7 @@ async fn keep_alive_clients_reuse_the_connections_they_needed() {
             .expect("a round answered in time");
     }
     assert_eq!(
-        accepted.load(Ordering::SeqCst),
+        count.accepted.load(Ordering::SeqCst),
         3,
         "server connections opened"
     );
