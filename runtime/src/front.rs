@@ -71,7 +71,7 @@ pub(crate) fn connection(
     (mut client, accept_proxy): (SocketAddr, bool),
     draining: watch::Receiver<bool>,
     slots: Vec<OwnedSemaphorePermit>,
-) -> impl std::future::Future<Output = ()> + Send {
+) -> impl Future<Output = ()> + Send {
     async move {
         let _open = shared.open_connection();
         let mut buf = BytesMut::new();
@@ -230,8 +230,7 @@ fn read_head<'a>(
     until: Option<Instant>,
     (waits, draining): (&'a mut Waits, &'a watch::Receiver<bool>),
     first: bool,
-) -> impl std::future::Future<Output = Result<(Head, usize), Stop>> + Send + 'a {
-    // Not an async fn, for the reason `connection` is not.
+) -> impl Future<Output = Result<(Head, usize), Stop>> + Send + 'a {
     async move {
         loop {
             match parse_head(buf, MAX_HEAD) {
@@ -255,7 +254,7 @@ fn read_head<'a>(
                 // A socket error shows in the read that follows.
                 let readable = std::pin::pin!(stream.readable());
                 if let Err(waited) = waits.bound(until, closes_on_drain, readable).await {
-                    return Err(stopped_waiting(waited, idle && !first));
+                    return Err(stopped_waiting(waited, closes_on_drain));
                 }
                 buf.reserve(BUFFER);
             }
@@ -265,7 +264,7 @@ fn read_head<'a>(
                 Ok(true) => {}
                 Ok(false) if first || !buf.is_empty() => return Err(Stop::Left),
                 Ok(false) => return Err(Stop::Quiet),
-                Err(waited) => return Err(stopped_waiting(waited, idle && !first)),
+                Err(waited) => return Err(stopped_waiting(waited, closes_on_drain)),
             }
         }
     }

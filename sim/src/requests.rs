@@ -360,30 +360,16 @@ impl World<'_> {
                 if c.stop.is_some_and(|s| self.now >= Instant::ZERO + s) {
                     return;
                 }
-                let next = match c.pace {
+                match c.pace {
                     Pace::Open(gaps) => {
-                        Some(self.now + gaps.sample(&mut self.traffic.clients[client].rng))
+                        let gap = gaps.sample(&mut self.traffic.clients[client].rng);
+                        let arrival = Event::Traffic(TrafficEvent::Arrival { client });
+                        self.push(self.now + gap, arrival);
+                        self.send(client);
                     }
-                    Pace::Replay => {
-                        let line = self.traffic.clients[client].replayed;
-                        self.traffic.clients[client].replayed += 1;
-                        let asked = Asked {
-                            host: c.replay[line].host.clone(),
-                            line: Some(line),
-                        };
-                        let next = c.replay.get(line + 1);
-                        if let Some(next) = next {
-                            let arrival = Event::Traffic(TrafficEvent::Arrival { client });
-                            self.push(Instant::ZERO + c.start + next.at, arrival);
-                        }
-                        return self.send_attempt(client, asked, self.now, 0);
-                    }
-                    Pace::Closed { .. } => None,
-                };
-                if let Some(at) = next {
-                    self.push(at, Event::Traffic(TrafficEvent::Arrival { client }));
+                    Pace::Replay => self.send_replayed(client),
+                    Pace::Closed { .. } => self.send(client),
                 }
-                self.send(client);
             }
             TrafficEvent::User { client } => {
                 let c = &self.sc.clients[client];
@@ -422,6 +408,23 @@ impl World<'_> {
             .pick_host(&mut self.traffic.clients[client].rng)
             .map(str::to_owned);
         self.send_attempt(client, Asked { host, line: None }, self.now, 0);
+    }
+
+    /// Sends the next request of the access log `client` replays, and
+    /// schedules the one after it.
+    fn send_replayed(&mut self, client: usize) {
+        let c = &self.sc.clients[client];
+        let line = self.traffic.clients[client].replayed;
+        self.traffic.clients[client].replayed += 1;
+        if let Some(next) = c.replay.get(line + 1) {
+            let arrival = Event::Traffic(TrafficEvent::Arrival { client });
+            self.push(Instant::ZERO + c.start + next.at, arrival);
+        }
+        let asked = Asked {
+            host: c.replay[line].host.clone(),
+            line: Some(line),
+        };
+        self.send_attempt(client, asked, self.now, 0);
     }
 
     /// Sends one try of a request first sent at `start`.
