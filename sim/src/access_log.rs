@@ -31,7 +31,7 @@ pub(crate) fn read(log: &str) -> Result<Vec<Replayed>, (usize, String)> {
             continue;
         };
         let at = date.map_err(|e| (n + 1, e))?;
-        let Some(request) = last_quoted(line) else {
+        let Some((before, request)) = split_request(line) else {
             continue;
         };
         let mut words = request.split_whitespace();
@@ -41,7 +41,7 @@ pub(crate) fn read(log: &str) -> Result<Vec<Replayed>, (usize, String)> {
         if method == "<BADREQ>" {
             continue;
         }
-        let host = first_capture(line).filter(|h| !h.is_empty());
+        let host = first_capture(before).filter(|h| !h.is_empty());
         seen.push((at, method.to_owned(), path.to_owned(), host));
     }
     let first = seen
@@ -97,17 +97,17 @@ fn reception_date(line: &str) -> Option<Result<u64, String>> {
     )
 }
 
-/// The last `"..."` of the line: httplog's request line.
-fn last_quoted(line: &str) -> Option<&str> {
+/// The line before its last `"..."`, and that quoted text: httplog's
+/// request line.
+fn split_request(line: &str) -> Option<(&str, &str)> {
     let end = line.rfind('"')?;
     let start = line[..end].rfind('"')?;
-    Some(&line[start + 1..end])
+    Some((&line[..start], &line[start + 1..end]))
 }
 
-/// The first field of the line's first `{...}` capture block.
-fn first_capture(line: &str) -> Option<String> {
-    let before_request = &line[..line.rfind('"').and_then(|e| line[..e].rfind('"'))?];
-    let (_, rest) = before_request.split_once(" {")?;
+/// The first field of the first `{...}` capture block in `fields`.
+fn first_capture(fields: &str) -> Option<String> {
+    let (_, rest) = fields.split_once(" {")?;
     let (block, _) = rest.split_once('}')?;
     Some(block.split('|').next().unwrap_or_default().to_owned())
 }
