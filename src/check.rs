@@ -138,6 +138,7 @@ fn read_haproxy(
         env: std::env::vars().collect(),
         accounts,
         files: Some(|path| std::fs::read(path)),
+        certificates: Some(haven_runtime::check_certificates),
     };
     let parsed = haproxy::parse(&refs, &opts);
     if report != Report::Quiet {

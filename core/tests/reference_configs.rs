@@ -121,6 +121,7 @@ fn book_143_haproxy_model() {
             line: 22,
             accept_proxy: false,
             name: None,
+            tls: None,
         }]
     );
     assert!(www.options.httplog, "inherited from defaults");

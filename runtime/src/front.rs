@@ -5,11 +5,14 @@
 //! [`serve`] (which moves the body and the answer), one after the other,
 //! keeping the connection alive as HTTP/1.1 allows.
 
+use crate::client_io::ClientIo;
 use crate::request::{serve, ReadRequest, Shared};
 use crate::session::Session;
+use crate::tls::TlsListener;
 use crate::wire::Manner;
 use bytes::{Buf, BytesMut};
 use haven_core::http1::{parse_head, Head, Switch};
+use haven_core::proxy_protocol::ProxyHeader;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -68,7 +71,7 @@ enum Stop {
 pub(crate) fn connection(
     mut stream: TcpStream,
     shared: Arc<Shared>,
-    (mut client, accept_proxy): (SocketAddr, bool),
+    (client, accept_proxy): (SocketAddr, bool),
     draining: watch::Receiver<bool>,
     slots: Vec<OwnedSemaphorePermit>,
 ) -> impl Future<Output = ()> + Send {
@@ -76,48 +79,128 @@ pub(crate) fn connection(
         let _open = shared.open_connection();
         let mut buf = BytesMut::new();
         let mut session = Session::default();
-        if accept_proxy {
-            let Some(header) =
-                crate::pp::read_header(&mut stream, &mut buf, shared.timeouts.client).await
-            else {
-                return;
-            };
-            client = header.source.unwrap_or(client);
-            session.proxied = Some(Box::new(header));
-        }
-        let mut waits = Waits::new(draining.clone());
-        let mut first = true;
-        loop {
-            let started = session.ended.take().unwrap_or_else(Instant::now);
-            let until = shared.timeouts.head_wait(first).map(|t| started + t);
-            let head =
-                read_head(&mut stream, &mut buf, until, (&mut waits, &draining), first).await;
-            first = false;
-            let read = head.and_then(|(head, len)| request_of(head, len, started, shared.httplog));
-            let mut request = match read {
-                Ok(request) => request,
-                Err(stop) => {
-                    if let Some(page) = refuse(&shared, stop, (client, started), buf.is_empty()) {
-                        let _ = stream.write_all(&page).await;
-                    }
-                    break;
-                }
-            };
-            request.manner.keep_alive &= !*draining.borrow();
-            // Boxed: the task of an idle connection holds only what reading
-            // the next head needs.
-            let exchange = serve(
-                (&mut stream, &mut buf),
-                request,
-                &shared,
-                client,
-                &mut session,
-            );
-            if !Box::pin(exchange).await {
-                break;
+        let opened = opening(&mut stream, Some(&mut buf), (&shared, client, accept_proxy));
+        let Some((client, header)) = opened.await else {
+            return;
+        };
+        session.proxied = header;
+        requests(stream, buf, &shared, (client, session), draining).await;
+        drop(slots);
+    }
+}
+
+/// Serves the TLS connection `stream` from `client` as [`connection`]
+/// does a clear one, after its handshake on the listener `tls`.
+#[allow(clippy::manual_async_fn)] // as `connection`
+pub(crate) fn tls_connection(
+    mut stream: TcpStream,
+    shared: Arc<Shared>,
+    (client, accept_proxy): (SocketAddr, bool),
+    (draining, tls): (watch::Receiver<bool>, Arc<TlsBind>),
+    slots: Vec<OwnedSemaphorePermit>,
+) -> impl Future<Output = ()> + Send {
+    async move {
+        let _open = shared.open_connection();
+        let accepted = Instant::now();
+        let mut session = Session::default();
+        let opened = opening(&mut stream, None, (&shared, client, accept_proxy));
+        let Some((client, header)) = opened.await else {
+            return;
+        };
+        let local = header.as_ref().and_then(|h| h.destination);
+        session.proxied = header;
+        match tls.listener.accept(stream, shared.timeouts.client).await {
+            Ok((stream, _)) if shared.tcp => {
+                let local = local.or_else(|| stream.tcp().local_addr().ok());
+                let client = (client, local, accepted);
+                crate::tcp::serve(stream, BytesMut::new(), &shared, client, true).await;
             }
+            Ok((stream, agreed)) => {
+                session.tls = Some(Arc::new(agreed));
+                requests(
+                    stream,
+                    BytesMut::new(),
+                    &shared,
+                    (client, session),
+                    draining,
+                )
+                .await;
+            }
+            Err(failed) => shared.log_handshake_failed(client, accepted, &tls.label, failed),
         }
         drop(slots);
+    }
+}
+
+/// A TLS listener with the name its log lines give it.
+#[derive(Debug)]
+pub(crate) struct TlsBind {
+    /// Its certificates.
+    pub(crate) listener: Arc<TlsListener>,
+    /// Its `name`, else its number in the frontend.
+    pub(crate) label: String,
+}
+
+/// Reads the PROXY header an `accept_proxy` listener's connection starts
+/// with: the client it names (else `client`) and the header; `None` when
+/// none came. What follows the header is read into `buf`, or, with none
+/// (a TLS handshake follows), left in the socket.
+pub(crate) async fn opening(
+    stream: &mut TcpStream,
+    buf: Option<&mut BytesMut>,
+    (shared, client, accept_proxy): (&Shared, SocketAddr, bool),
+) -> Option<(SocketAddr, Option<Box<ProxyHeader>>)> {
+    if !accept_proxy {
+        return Some((client, None));
+    }
+    let timeout = shared.timeouts.client;
+    let header = match buf {
+        Some(buf) => crate::pp::read_header(stream, buf, timeout).await?,
+        None => crate::pp::read_header_alone(stream, timeout).await?,
+    };
+    Some((header.source.unwrap_or(client), Some(Box::new(header))))
+}
+
+/// Reads and serves the requests of a connection, one after the other,
+/// until it closes.
+async fn requests<S: ClientIo>(
+    mut stream: S,
+    mut buf: BytesMut,
+    shared: &Arc<Shared>,
+    (client, mut session): (SocketAddr, Session),
+    draining: watch::Receiver<bool>,
+) {
+    let mut waits = Waits::new(draining.clone());
+    let mut first = true;
+    loop {
+        let started = session.ended.take().unwrap_or_else(Instant::now);
+        let until = shared.timeouts.head_wait(first).map(|t| started + t);
+        let head = read_head(&mut stream, &mut buf, until, (&mut waits, &draining), first).await;
+        first = false;
+        let read = head.and_then(|(head, len)| request_of(head, len, started, shared.httplog));
+        let mut request = match read {
+            Ok(request) => request,
+            Err(stop) => {
+                let tls = session.tls.is_some();
+                if let Some(page) = refuse(shared, stop, (client, started, tls), buf.is_empty()) {
+                    let _ = stream.write_all(&page).await;
+                }
+                break;
+            }
+        };
+        request.manner.keep_alive &= !*draining.borrow();
+        // Boxed: the task of an idle connection holds only what reading
+        // the next head needs.
+        let exchange = serve(
+            (&mut stream, &mut buf),
+            request,
+            shared,
+            client,
+            &mut session,
+        );
+        if !Box::pin(exchange).await {
+            break;
+        }
     }
 }
 
@@ -128,7 +211,7 @@ pub(crate) fn connection(
 fn refuse(
     shared: &Shared,
     stop: Stop,
-    (client, started): (SocketAddr, Instant),
+    (client, started, tls): (SocketAddr, Instant, bool),
     silent: bool,
 ) -> Option<Vec<u8>> {
     let (status, termination) = match stop {
@@ -138,7 +221,7 @@ fn refuse(
         Stop::Left => (400, "CR--"),
     };
     if !(shared.dontlognull && silent) {
-        shared.log_refused(client, started, status, termination);
+        shared.log_refused((client, tls), started, status, termination);
     }
     matches!(stop, Stop::Refuse(..)).then(|| shared.refusal(status))
 }
@@ -224,8 +307,8 @@ enum Waited {
 /// quietly on its timeout or on drain; a head that does not come whole in
 /// time gets 408, a bad one 400.
 #[allow(clippy::manual_async_fn)] // as `connection`
-fn read_head<'a>(
-    stream: &'a mut TcpStream,
+fn read_head<'a, S: ClientIo>(
+    stream: &'a mut S,
     buf: &'a mut BytesMut,
     until: Option<Instant>,
     (waits, draining): (&'a mut Waits, &'a watch::Receiver<bool>),

@@ -5,6 +5,7 @@
 
 mod admin;
 mod body;
+mod client_io;
 mod clock;
 mod dns;
 mod driver;
@@ -21,6 +22,7 @@ mod request;
 mod session;
 pub mod stderr;
 mod tcp;
+mod tls;
 mod tunnel;
 mod vrrp;
 mod wire;
@@ -28,6 +30,7 @@ mod wire;
 pub use inherit::{inherited, Inherited};
 pub use listen::{start, start_with, Running, StartError};
 pub use logger::LogError;
+pub use tls::{check_certificates, CertError};
 pub use vrrp::{start_vrrp, VrrpError, VrrpLog, VrrpRunning};
 
 /// This host's name (`localhost` when the system gives none).

@@ -4,10 +4,11 @@
 use crate::clock::Clock;
 use crate::driver::{self, Core, Event, Wiring};
 use crate::forward::Pool;
-use crate::front::{connection, ClientTimeouts};
+use crate::front::{connection, tls_connection, ClientTimeouts, TlsBind};
 use crate::inherit::Inherited;
 use crate::logger::Logger;
 use crate::request::Shared;
+use crate::tls::{CertError, TlsListener};
 use haven_core::config::haproxy::{HaproxyConfig, HttpConnMode, Mode, ProxyKind, TcpLayer};
 use haven_core::node::Node;
 use haven_core::vrrp::{HostInfo, InstanceView};
@@ -52,6 +53,9 @@ pub enum StartError {
         /// Why.
         reason: std::io::Error,
     },
+    /// A TLS listener's certificates cannot be used.
+    #[error("[ALERT]    : config : {0}")]
+    Certificates(#[from] CertError),
     /// A `log` target cannot be used.
     #[error("{0}")]
     Log(#[from] crate::logger::LogError),
@@ -120,7 +124,7 @@ impl Running {
 /// While `enabled` is false (`disable frontend`) the socket is closed, so
 /// new connections are refused, and opened again when it turns true.
 async fn accept(
-    (listener, accept_proxy): (TcpListener, bool),
+    (listener, accept_proxy, tls): (TcpListener, bool, Option<Arc<TlsBind>>),
     shared: Arc<Shared>,
     draining: watch::Receiver<bool>,
     mut enabled: watch::Receiver<bool>,
@@ -162,7 +166,11 @@ async fn accept(
                 }
                 let _ = stream.set_nodelay(true);
                 let shared = Arc::clone(&shared);
-                if shared.tcp {
+                if let Some(tls) = &tls {
+                    let client = (client, accept_proxy);
+                    let tls = (draining.clone(), Arc::clone(tls));
+                    tokio::spawn(tls_connection(stream, shared, client, tls, held));
+                } else if shared.tcp {
                     tokio::spawn(crate::tcp::connection(stream, shared, (client, accept_proxy), held));
                 } else {
                     let client = (client, accept_proxy);
@@ -288,7 +296,25 @@ pub async fn start_with(
             frontend_conns: AtomicU32::new(0),
             _alive: alive.clone(),
         });
+        let mut number = 0;
         for bind in &p.binds {
+            let certificates = match &bind.tls {
+                Some(tls) => Some(Arc::new(
+                    TlsListener::load(tls).map_err(|m| CertError::new(tls, bind.line, m))?,
+                )),
+                None => None,
+            };
+            // A TLS listener as its log lines name it: `name`, else its
+            // number in the frontend.
+            let mut tls_bind = || {
+                number += 1;
+                certificates.as_ref().map(|listener| {
+                    Arc::new(TlsBind {
+                        listener: Arc::clone(listener),
+                        label: bind.name.clone().unwrap_or_else(|| number.to_string()),
+                    })
+                })
+            };
             if let Some(fd) = bind.fd {
                 let listener = crate::inherit::inherited_tcp(fd)
                     .and_then(TcpListener::from_std)
@@ -306,7 +332,7 @@ pub async fn start_with(
                     })?;
                 listeners.push((p.name.clone(), addr));
                 accepts.push(tokio::spawn(accept(
-                    (listener, bind.accept_proxy),
+                    (listener, bind.accept_proxy, tls_bind()),
                     Arc::clone(&shared),
                     drain_rx.clone(),
                     enabled_rx.clone(),
@@ -323,7 +349,7 @@ pub async fn start_with(
                 })?;
                 listeners.push((p.name.clone(), listener.local_addr().unwrap_or(addr)));
                 accepts.push(tokio::spawn(accept(
-                    (listener, bind.accept_proxy),
+                    (listener, bind.accept_proxy, tls_bind()),
                     Arc::clone(&shared),
                     drain_rx.clone(),
                     enabled_rx.clone(),

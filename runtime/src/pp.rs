@@ -8,6 +8,7 @@ use haven_core::config::haproxy::ProxyVersion;
 use haven_core::proxy_protocol::{encode_v1, encode_v2, parse, ProxyHeader, PP2_TYPE_UNIQUE_ID};
 use std::net::SocketAddr;
 use std::time::Duration;
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
@@ -30,6 +31,39 @@ pub(crate) async fn read_header(
         if !matches!(body::read(stream, buf, left).await, Ok(true)) {
             return None;
         }
+    }
+}
+
+/// Reads the PROXY header `stream` starts with, within `timeout`, and
+/// nothing after it: what follows (a TLS handshake) stays in the socket.
+pub(crate) async fn read_header_alone(
+    stream: &mut TcpStream,
+    timeout: Option<Duration>,
+) -> Option<ProxyHeader> {
+    let work = async {
+        // The bytes of an unfinished header, taken from the socket.
+        let mut taken = BytesMut::new();
+        let mut ahead = [0u8; 256];
+        loop {
+            let n = stream.peek(&mut ahead).await.ok().filter(|n| *n > 0)?;
+            let mut candidate = taken.clone();
+            candidate.extend_from_slice(&ahead[..n]);
+            let take = match parse(&candidate).ok()? {
+                Some((header, len)) => Err((header, len - taken.len())),
+                None => Ok(n),
+            };
+            let len = take.as_ref().map_or_else(|(_, len)| *len, |n| *n);
+            let mut chunk = vec![0; len];
+            stream.read_exact(&mut chunk).await.ok()?;
+            match take {
+                Err((header, _)) => return Some(header),
+                Ok(_) => taken.extend_from_slice(&chunk),
+            }
+        }
+    };
+    match timeout {
+        Some(t) => tokio::time::timeout(t, work).await.ok()?,
+        None => work.await,
     }
 }
 

@@ -4,6 +4,7 @@
 //! decides nothing; it reports.
 
 use crate::body::{self, Cursor, Idle, Relayed, BUFSIZE, MAXREWRITE};
+use crate::client_io::ClientIo;
 use crate::clock::Clock;
 use crate::driver::{Command, Connect, Core, Event, ServedBy};
 use crate::forward::{request_head, Heard, Opening, Pool, Upstream};
@@ -29,6 +30,7 @@ use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use tokio::io::AsyncRead;
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -160,10 +162,20 @@ impl Shared {
             .find(|p| p.status == status)
     }
 
-    /// Logs a request refused before it was read (`<BADREQ>`).
+    /// The frontend as a log line's `%ft` names it: with a `~` after
+    /// its name when the client connection is TLS.
+    pub(crate) fn frontend_label(&self, tls: bool) -> String {
+        match tls {
+            true => format!("{}~", self.frontend_name),
+            false => self.frontend_name.clone(),
+        }
+    }
+
+    /// Logs a request refused before it was read (`<BADREQ>`), from
+    /// `client` (over TLS when `tls`).
     pub(crate) fn log_refused(
         &self,
-        client: SocketAddr,
+        (client, tls): (SocketAddr, bool),
         accepted: Instant,
         status: u16,
         termination: &str,
@@ -174,7 +186,7 @@ impl Shared {
         let line = HttpLog {
             client,
             accept: accept_stamp(self.clock.date(accepted)),
-            frontend: self.frontend_name.clone(),
+            frontend: self.frontend_label(tls),
             backend: self.frontend_name.clone(),
             server: None,
             timers: [
@@ -193,6 +205,30 @@ impl Shared {
             queues: [0, 0],
             captured: None,
             request: "<BADREQ>".to_owned(),
+        };
+        self.logger.traffic(self.frontend, &line.to_string());
+    }
+
+    /// Logs a TLS handshake from `client`, accepted at `accepted` on the
+    /// listener `label`, that `failed`, as haproxy logs a connection that
+    /// never became a stream (unless the frontend logs no traffic, or
+    /// `option dontlognull` and the client sent nothing that counts).
+    pub(crate) fn log_handshake_failed(
+        &self,
+        client: SocketAddr,
+        accepted: Instant,
+        label: &str,
+        failed: crate::tls::HandshakeFailed,
+    ) {
+        if !(self.httplog || self.tcplog) || self.dontlognull && failed.is_null() {
+            return;
+        }
+        let line = haven_core::log::haproxy::ConnectionLog {
+            client,
+            accept: accept_stamp(self.clock.date(accepted)),
+            frontend: self.frontend_name.clone(),
+            listener: label.to_owned(),
+            what: failed.words(),
         };
         self.logger.traffic(self.frontend, &line.to_string());
     }
@@ -237,8 +273,8 @@ enum Refused {
 /// even when the client leaves, as haproxy keeps a request it has read
 /// (`option abortonclose` is core's to apply). True when the connection
 /// serves another request.
-pub(crate) async fn serve(
-    (stream, buf): (&mut TcpStream, &mut BytesMut),
+pub(crate) async fn serve<S: ClientIo>(
+    (stream, buf): (&mut S, &mut BytesMut),
     request: ReadRequest,
     shared: &Arc<Shared>,
     client: SocketAddr,
@@ -268,7 +304,12 @@ pub(crate) async fn serve(
         Ok(None) => {}
         Err(Refused::Quiet) => return false,
         Err(Refused::Answer(status, termination)) => {
-            shared.log_refused(client, accepted, status, termination);
+            shared.log_refused(
+                (client, session.tls.is_some()),
+                accepted,
+                status,
+                termination,
+            );
             let page = shared.refusal(status);
             let _ = body::write(stream, &page, shared.timeouts.client).await;
             return false;
@@ -279,7 +320,7 @@ pub(crate) async fn serve(
     let first = session.begin_request();
     // A body read whole goes to the driver too (the stats page's form).
     let target = target_as_sent.as_deref().unwrap_or(&head.target);
-    let local = session.destination(stream);
+    let local = session.destination(stream.tcp());
     let forward = route(
         shared,
         id,
@@ -319,8 +360,8 @@ pub(crate) async fn serve(
 /// Reads the body of `head` into `buf` while it fits in `room` bytes:
 /// `Some(n)` when the whole body is the first `n` bytes of `buf`, `None`
 /// when it is larger and will stream.
-async fn prefetch(
-    stream: &mut TcpStream,
+async fn prefetch<S: ClientIo>(
+    stream: &mut S,
     buf: &mut BytesMut,
     head: &Head,
     body: &Cursor,
@@ -396,6 +437,7 @@ fn route(
             vars: Some(&session.vars),
             first_request: first,
             proxied: session.proxied.as_deref(),
+            tls: session.tls.as_ref(),
             kept_server: session.own.as_ref().and(session.own_target),
             ..Around::default()
         },
@@ -450,10 +492,10 @@ impl Watcher {
     /// body is read), reading ahead shows the client leave, which the
     /// driver hears (`option abortonclose`). `work` is pinned by the
     /// caller: an async fn taking a future by value would hold it twice.
-    pub(crate) async fn step<T>(
+    pub(crate) async fn step<T, R: AsyncRead + Unpin>(
         &mut self,
         mut work: Pin<&mut impl Future<Output = T>>,
-        mut watch: Option<(&mut TcpStream, &mut BytesMut)>,
+        mut watch: Option<(&mut R, &mut BytesMut)>,
     ) -> Result<T, Break> {
         loop {
             let (core, id, seen) = (&self.core, self.id, &mut self.seen);
@@ -473,9 +515,14 @@ impl Watcher {
     }
 }
 
+/// No client connection to watch beside a step.
+pub(crate) fn unwatched<'a>() -> Option<(&'a mut TcpStream, &'a mut BytesMut)> {
+    None
+}
+
 /// Reads ahead on the client connection until the client closes it; never
 /// ends while the buffer is full (the next request waits there).
-async fn client_left(watch: &mut Option<(&mut TcpStream, &mut BytesMut)>) {
+async fn client_left<R: AsyncRead + Unpin>(watch: &mut Option<(&mut R, &mut BytesMut)>) {
     let Some((stream, buf)) = watch else {
         return std::future::pending().await;
     };
@@ -551,7 +598,7 @@ struct Exchange<'s> {
 impl Exchange<'_> {
     /// Obeys the driver's commands to the end; true when the client
     /// connection serves another request.
-    async fn run(&mut self, stream: &mut TcpStream, buf: &mut BytesMut) -> bool {
+    async fn run<S: ClientIo>(&mut self, stream: &mut S, buf: &mut BytesMut) -> bool {
         let mut next: Option<Command> = None;
         loop {
             let command = match next.take() {
@@ -617,10 +664,10 @@ impl Exchange<'_> {
     /// Connects to `addr`, sends the request and reads the final answer's
     /// head, forwarding interim answers. `Ok(None)`: the attempt failed and
     /// the driver was told.
-    async fn attempt(
+    async fn attempt<S: ClientIo>(
         &mut self,
         to: &Connect,
-        stream: &mut TcpStream,
+        stream: &mut S,
         buf: &mut BytesMut,
     ) -> Result<Option<Box<Answered>>, Break> {
         let server_timeout = to.server_timeout;
@@ -636,7 +683,7 @@ impl Exchange<'_> {
         let mut up = match idle {
             Some(up) => up,
             None => {
-                let opening = self.opening(to, stream);
+                let opening = self.opening(to, stream.tcp());
                 let opened = self
                     .watcher
                     .step(
@@ -671,7 +718,7 @@ impl Exchange<'_> {
                 &mut self.body,
                 &mut self.bytes_in,
             );
-            let sent = self.watcher.step(pin!(upload), None).await?;
+            let sent = self.watcher.step(pin!(upload), unwatched()).await?;
             if self.body.is_done() {
                 self.shared.core.dispatch(Event::RequestSent(self.id));
             } else {
@@ -712,7 +759,7 @@ impl Exchange<'_> {
                         break Ok(head);
                     }
                     Err(ServerFailure::Empty) if up.pooled => {
-                        let opening = self.opening(to, stream);
+                        let opening = self.opening(to, stream.tcp());
                         if self
                             .watcher
                             .step(pin!(up.replace(&opening)), Some((&mut *stream, &mut *buf)))
@@ -788,11 +835,11 @@ impl Exchange<'_> {
 /// Sends the head, then streams the client's body to the server while
 /// listening for an early answer. `Ok(Some(head))`: the server answered
 /// before the body's end (which is then not read further).
-async fn send_streaming(
+async fn send_streaming<S: ClientIo>(
     up: &mut Upstream,
     outgoing: &[u8],
     idle: Idle,
-    (stream, buf): (&mut TcpStream, &mut BytesMut),
+    (stream, buf): (&mut S, &mut BytesMut),
     body: &mut Cursor,
     bytes_in: &mut u64,
 ) -> Result<Option<ResponseHead>, Upload> {
@@ -801,7 +848,7 @@ async fn send_streaming(
         .map_err(Upload::Server)?;
     let relayed = {
         let (mut from_server, mut to_server) = up.stream.split();
-        let (mut from_client, _) = stream.split();
+        let (mut from_client, _) = stream.halves();
         let relay = body::relay(&mut from_client, buf, &mut to_server, body, idle, bytes_in);
         // The first byte of an early answer; the head is read below.
         let mut first = [0u8; 1];
@@ -839,12 +886,12 @@ impl Exchange<'_> {
     /// (when one was `answered`), or haproxy's page for `outcome.status`;
     /// then logs and reports the end. True when the connection serves
     /// another request.
-    async fn finish(
+    async fn finish<S: ClientIo>(
         &mut self,
         outcome: Outcome,
         rewrite: Rewrite,
         by: ServedBy,
-        (stream, buf): (&mut TcpStream, &mut BytesMut),
+        (stream, buf): (&mut S, &mut BytesMut),
     ) -> bool {
         let client_timeout = self.shared.timeouts.client;
         let mut bytes_out = 0;
@@ -909,10 +956,10 @@ impl Exchange<'_> {
     /// through one bounded buffer. How it ended, whether the client
     /// connection closes after it, and whether the server's may serve
     /// another request.
-    async fn deliver(
+    async fn deliver<S: ClientIo>(
         &mut self,
         answered: &mut Answered,
-        (stream, buf): (&mut TcpStream, &mut BytesMut),
+        (stream, buf): (&mut S, &mut BytesMut),
         bytes_out: &mut u64,
     ) -> (DataEnd, bool, bool) {
         let Answered { up, head, to } = answered;
@@ -1024,7 +1071,7 @@ impl Exchange<'_> {
         HttpLog {
             client: self.client,
             accept: accept_stamp(self.shared.clock.date(self.accepted)),
-            frontend: self.shared.frontend_name.clone(),
+            frontend: self.shared.frontend_label(self.session.tls.is_some()),
             backend,
             server: match outcome.stats {
                 true => Some("<STATS>".to_owned()),
@@ -1066,14 +1113,14 @@ fn edit_response(head: &mut ResponseHead, edits: &[Edit]) {
 /// its bytes in `moved`) to the client on `stream` while the rest of the
 /// request's `body` (counted in `bytes_in`) goes on to the server: how
 /// each way ended.
-async fn answer_while_sending(
+async fn answer_while_sending<S: ClientIo>(
     delivery: Delivery,
     (up, moved, idle): (&mut Upstream, &mut u64, Idle),
-    (stream, buf): (&mut TcpStream, &mut BytesMut),
+    (stream, buf): (&mut S, &mut BytesMut),
     (body, bytes_in, upward): (&mut Cursor, &mut u64, Idle),
 ) -> (Relayed, Relayed) {
     let (mut from_server, mut to_server) = up.stream.split();
-    let (mut from_client, mut to_client) = stream.split();
+    let (mut from_client, mut to_client) = stream.halves();
     let answer = relay_answer(
         delivery,
         (&mut from_server, &mut up.buf),

@@ -4,8 +4,9 @@
 
 use crate::forward::Upstream;
 use haven_core::proxy_protocol::ProxyHeader;
-use haven_core::sample::Vars;
+use haven_core::sample::{TlsSession, Vars};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
@@ -23,6 +24,8 @@ pub(crate) struct Session {
     pub(crate) own_target: Option<(usize, usize)>,
     /// The PROXY protocol header it began with (`accept-proxy`).
     pub(crate) proxied: Option<Box<ProxyHeader>>,
+    /// What its TLS handshake agreed on (clear text: `None`).
+    pub(crate) tls: Option<Arc<TlsSession>>,
     /// The address its client reached, once read.
     destination: Option<SocketAddr>,
     /// When its last exchange ended: the wait for the next request

@@ -6,8 +6,9 @@
 //! first) until both sides close; then the `option tcplog` line.
 
 use crate::body::{self, BUFSIZE};
+use crate::client_io::ClientIo;
 use crate::driver::{Command, Connect, Event, ServedBy};
-use crate::request::{accept_stamp, Break, Shared, Watcher};
+use crate::request::{accept_stamp, unwatched, Break, Shared, Watcher};
 use crate::tunnel;
 use bytes::BytesMut;
 use haven_core::config::haproxy::TcpLayer;
@@ -27,24 +28,41 @@ use tokio::time::Instant;
 pub(crate) async fn connection(
     mut stream: TcpStream,
     shared: Arc<Shared>,
-    (mut client, accept_proxy): (SocketAddr, bool),
+    (client, accept_proxy): (SocketAddr, bool),
     slots: Vec<OwnedSemaphorePermit>,
 ) {
     let _open = shared.open_connection();
     let accepted = Instant::now();
     let mut payload = BytesMut::new();
-    let mut local = stream.local_addr().ok();
-    if accept_proxy {
-        let timeout = shared.timeouts.client;
-        let Some(header) = crate::pp::read_header(&mut stream, &mut payload, timeout).await else {
-            return;
-        };
-        client = header.source.unwrap_or(client);
-        local = header.destination.or(local);
-    }
+    let opened = crate::front::opening(
+        &mut stream,
+        Some(&mut payload),
+        (&shared, client, accept_proxy),
+    );
+    let Some((client, header)) = opened.await else {
+        return;
+    };
+    let local = header
+        .and_then(|h| h.destination)
+        .or_else(|| stream.local_addr().ok());
+    serve(stream, payload, &shared, (client, local, accepted), false).await;
+    drop(slots);
+}
+
+/// Serves a `mode tcp` connection once its client is known: `client`,
+/// which reached `local`, accepted at `accepted`, over TLS when `tls`;
+/// `payload`: what it sent that was read already.
+pub(crate) async fn serve<S: ClientIo>(
+    mut stream: S,
+    mut payload: BytesMut,
+    shared: &Arc<Shared>,
+    (client, local, accepted): (SocketAddr, Option<SocketAddr>, Instant),
+    tls: bool,
+) {
     let (frontend, ip) = (shared.frontend, client.ip());
-    if inspect(&mut stream, &mut payload, &shared, ip).await == Admission::Reject {
-        let session = Session::new(Arc::clone(&shared), u64::MAX, client, accepted);
+    if inspect(&mut stream, &mut payload, shared, ip).await == Admission::Reject {
+        let mut session = Session::new(Arc::clone(shared), u64::MAX, client, accepted);
+        session.tls = tls;
         let outcome = Outcome::without_server(0, "PR", None);
         let by = ServedBy {
             backend: Arc::from(shared.frontend_name.as_str()),
@@ -59,10 +77,10 @@ pub(crate) async fn connection(
         let head = RequestHead::connection(ip, &payload);
         shared.core.request(id, frontend, &head, client, accepted);
     }
-    let mut session = Session::new(Arc::clone(&shared), id, client, accepted);
+    let mut session = Session::new(Arc::clone(shared), id, client, accepted);
     session.local = local;
+    session.tls = tls;
     session.run(&mut stream, payload).await;
-    drop(slots);
 }
 
 /// True when the frontend's `tcp-request connection` rules refuse
@@ -87,8 +105,8 @@ pub(crate) fn refused_at_accept(stream: &TcpStream, shared: &Shared, client: Soc
 /// Reads the client's first bytes into `payload` until the frontend's
 /// `tcp-request content` rules decide (they may wait up to
 /// `inspect-delay`, and no longer than the buffer holds).
-async fn inspect(
-    stream: &mut TcpStream,
+async fn inspect<S: ClientIo>(
+    stream: &mut S,
     payload: &mut BytesMut,
     shared: &Shared,
     ip: std::net::IpAddr,
@@ -125,6 +143,8 @@ struct Session {
     connected_at: Option<Instant>,
     /// The address the client reached (a PROXY header's destination).
     local: Option<SocketAddr>,
+    /// The client connection is TLS.
+    tls: bool,
 }
 
 impl Session {
@@ -139,19 +159,20 @@ impl Session {
             connect_began: None,
             connected_at: None,
             local: None,
+            tls: false,
         }
     }
 
     /// Obeys the driver's commands to the end of the connection;
     /// `payload`: what the client sent while its rules were evaluated.
-    async fn run(&mut self, stream: &mut TcpStream, mut payload: BytesMut) {
+    async fn run<S: ClientIo>(&mut self, stream: &mut S, mut payload: BytesMut) {
         let mut next = None;
         loop {
             let command = match next.take() {
                 Some(c) => c,
                 None => match self
                     .watcher
-                    .step(pin!(std::future::pending::<()>()), None)
+                    .step(pin!(std::future::pending::<()>()), unwatched())
                     .await
                 {
                     Err(Break::Command(c)) => c,
@@ -194,7 +215,7 @@ impl Session {
                     local.as_ref(),
                     to.socks4
                 )),
-                None,
+                unwatched(),
             )
             .await?;
         let event = match opened {
@@ -225,12 +246,12 @@ impl Session {
 
     /// Moves bytes both ways until the end when a server was reached
     /// (`generated`: none was), then reports and logs the connection.
-    async fn finish(
+    async fn finish<S: ClientIo>(
         &mut self,
         outcome: Outcome,
         generated: bool,
         by: ServedBy,
-        (stream, payload): (&mut TcpStream, &mut BytesMut),
+        (stream, payload): (&mut S, &mut BytesMut),
     ) {
         let (mut to_server, mut to_client) = (0, 0);
         let mut end = DataEnd::Complete;
@@ -276,7 +297,7 @@ impl Session {
         let line = TcpLog(HttpLog {
             client: self.client,
             accept: accept_stamp(self.shared.clock.date(self.accepted)),
-            frontend: self.shared.frontend_name.clone(),
+            frontend: self.shared.frontend_label(self.tls),
             backend: by.backend.to_string(),
             server: by.server.map(|s| s.to_string()),
             timers: [None, waited, connect, None, Some(total)],

@@ -5,6 +5,7 @@
 //! longer than its idle timeout, ends the tunnel at once.
 
 use crate::body::{self, Cursor, Idle, Relayed};
+use crate::client_io::ClientIo;
 use crate::driver::Connect;
 use bytes::BytesMut;
 use haven_core::proxy::DataEnd;
@@ -14,8 +15,8 @@ use tokio::net::TcpStream;
 
 /// One side of a tunnel: its connection, what was read from it and not
 /// yet passed on, and how long it may stay quiet.
-struct Side<'a> {
-    stream: &'a mut TcpStream,
+struct Side<'a, S> {
+    stream: &'a mut S,
     buf: &'a mut BytesMut,
     idle: Option<Duration>,
 }
@@ -32,8 +33,8 @@ pub(crate) struct Moved {
 /// it ended (a clean close both ways is complete) and what went through.
 /// `timeout tunnel` bounds both sides' quiet, else `client_timeout`
 /// (`timeout client`) and `timeout server` each their own.
-pub(crate) async fn between(
-    (stream, buf): (&mut TcpStream, &mut BytesMut),
+pub(crate) async fn between<S: ClientIo>(
+    (stream, buf): (&mut S, &mut BytesMut),
     server: (&mut TcpStream, &mut BytesMut),
     to: &Connect,
     client_timeout: Option<Duration>,
@@ -51,11 +52,11 @@ pub(crate) async fn between(
     run(client, server).await
 }
 
-async fn run(client: Side<'_>, server: Side<'_>) -> (DataEnd, Moved) {
+async fn run<S: ClientIo>(client: Side<'_, S>, server: Side<'_, TcpStream>) -> (DataEnd, Moved) {
     let (mut to_server, mut to_client) = (0, 0);
     let (client_idle, server_idle) = (client.idle, server.idle);
     let (client_buf, server_buf) = (client.buf, server.buf);
-    let (mut client_read, mut client_write) = client.stream.split();
+    let (mut client_read, mut client_write) = client.stream.halves();
     let (mut server_read, mut server_write) = server.stream.split();
     let upward = async {
         let idle = Idle {

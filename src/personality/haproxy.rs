@@ -159,7 +159,9 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
             env!("CARGO_PKG_VERSION")
         );
         if args.version > 1 {
-            println!("Build options :\n  OPTIONS = USE_PROMEX=1\n\nAvailable polling systems :\n  tokio : pref=300,  test result OK");
+            // TLS is rustls's; `+OPENSSL` is the name haproxy's reg-tests
+            // and scripts look for when they need TLS.
+            println!("Build options :\n  OPTIONS = USE_OPENSSL=1 USE_PROMEX=1\n\nFeature list : +OPENSSL +PROMEX\n\nBuilt with TLS by rustls 0.23 (aws-lc-rs), TLSv1.2 TLSv1.3\nBuilt with the Prometheus exporter as a service\n\nAvailable polling systems :\n  tokio : pref=300,  test result OK\n\nAvailable services : prometheus-exporter");
         }
         return ExitCode::SUCCESS;
     }

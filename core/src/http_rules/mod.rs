@@ -15,7 +15,9 @@ use crate::config::haproxy::{
 };
 use crate::proxy_protocol::ProxyHeader;
 use crate::route::{condition, path_and_query, RequestHead};
-use crate::sample::{backrefs, Around, Captured, Format, Response, Scope, Value, VarName, Vars};
+use crate::sample::{
+    backrefs, Around, Captured, Format, Response, Scope, TlsSession, Value, VarName, Vars,
+};
 use crate::stick::{StickEvent, StickKey, StickTables, StickView, Tracked};
 use crate::time::Instant;
 use std::cell::RefCell;
@@ -83,6 +85,8 @@ pub struct Txn {
     pub sent: (String, String),
     /// The PROXY protocol header the connection began with.
     pub proxied: Option<ProxyHeader>,
+    /// What the connection's TLS handshake agreed on.
+    pub tls: Option<Arc<TlsSession>>,
     /// The request's unique id, once made.
     pub unique_id: Option<String>,
     /// What `track-sc0..2` track.
@@ -134,6 +138,7 @@ impl Txn {
             captured: Captured::default(),
             sent: (head.method.to_owned(), head.uri.to_owned()),
             proxied: head.around.proxied.cloned(),
+            tls: head.around.tls.cloned(),
             unique_id: None,
             tracked: Default::default(),
             userlists: None,
@@ -249,6 +254,7 @@ impl Txn {
                 captured: Some(&self.captured),
                 sent: Some((&self.sent.0, &self.sent.1)),
                 proxied: self.proxied.as_ref(),
+                tls: self.tls.as_ref(),
                 kept_server: None,
                 unique_id: self.unique_id.as_deref(),
                 stick: names.stick.map(|(tables, now)| StickView {

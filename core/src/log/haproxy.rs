@@ -473,14 +473,30 @@ struct Route<'a>(&'a HttpLog);
 
 impl fmt::Display for Route<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use super::syslog::MONTHS;
         let l = self.0;
-        let (c, ms) = &l.accept;
         write!(
             f,
-            "{}:{} [{:02}/{}/{}:{:02}:{:02}:{:02}.{:03}] {} {}/{}",
-            l.client.ip(),
-            l.client.port(),
+            "{} {} {}/{}",
+            Opening(l.client, l.accept),
+            l.frontend,
+            l.backend,
+            l.server.as_deref().unwrap_or("<NOSRV>"),
+        )
+    }
+}
+
+/// The start of every connection's log line: `%ci:%cp [%t]`.
+struct Opening(std::net::SocketAddr, (super::syslog::Civil, u32));
+
+impl fmt::Display for Opening {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use super::syslog::MONTHS;
+        let (client, (c, ms)) = (self.0, &self.1);
+        write!(
+            f,
+            "{}:{} [{:02}/{}/{}:{:02}:{:02}:{:02}.{:03}]",
+            client.ip(),
+            client.port(),
             c.day,
             MONTHS[(c.month - 1) as usize],
             c.year,
@@ -488,9 +504,34 @@ impl fmt::Display for Route<'_> {
             c.minute,
             c.second,
             ms,
-            l.frontend,
-            l.backend,
-            l.server.as_deref().unwrap_or("<NOSRV>"),
+        )
+    }
+}
+
+/// The line of a connection that ended before it carried anything (a
+/// failed TLS handshake): `%ci:%cp [%t] %f/LISTENER: what happened`,
+/// the listener by its `name`, else its number in the frontend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionLog {
+    /// Client address and port.
+    pub client: std::net::SocketAddr,
+    /// Accept date (UTC) and its milliseconds.
+    pub accept: (super::syslog::Civil, u32),
+    /// Frontend name.
+    pub frontend: String,
+    /// The listener's name or number.
+    pub listener: String,
+    /// What happened, in haproxy's words.
+    pub what: &'static str,
+}
+
+impl fmt::Display for ConnectionLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let opening = Opening(self.client, self.accept);
+        write!(
+            f,
+            "{opening} {}/{}: {}",
+            self.frontend, self.listener, self.what
         )
     }
 }

@@ -2,6 +2,7 @@
 
 use super::basic_credentials;
 use super::expr::Call;
+use super::tls::TlsFetch;
 use super::vars::VarName;
 use super::Value;
 use crate::config::haproxy::{StickCounter, User, Userlist};
@@ -111,8 +112,8 @@ pub enum Fetch {
     SrvName,
     /// `srv_id`.
     SrvId,
-    /// `ssl_fc`: the client connection is TLS (never yet).
-    SslFc,
+    /// `ssl_fc`, `ssl_fc_sni` and the other TLS fetches.
+    Tls(TlsFetch),
     /// `http_first_req`: the request is its connection's first.
     HttpFirstReq,
     /// `capture.req.hdr(N)` (`request`) or `capture.res.hdr(N)`.
@@ -299,7 +300,6 @@ pub(crate) fn parse(call: &Call) -> Result<Option<Fetch>, String> {
         "be_name" => Fetch::BeName,
         "srv_name" => Fetch::SrvName,
         "srv_id" => Fetch::SrvId,
-        "ssl_fc" => Fetch::SslFc,
         "http_first_req" => Fetch::HttpFirstReq,
         "capture.req.hdr" | "capture.res.hdr" => Fetch::Captured {
             request: name == "capture.req.hdr",
@@ -318,6 +318,9 @@ pub(crate) fn parse(call: &Call) -> Result<Option<Fetch>, String> {
         "http_auth_type" => Fetch::HttpAuthType,
         _ if stick_fetch(name, &call.args)?.is_some() => {
             stick_fetch(name, &call.args)?.expect("just checked")
+        }
+        _ if TlsFetch::parse(name).is_some() => {
+            Fetch::Tls(TlsFetch::parse(name).expect("just checked"))
         }
         "fc_pp_authority" => Fetch::ProxyTlv(crate::proxy_protocol::PP2_TYPE_AUTHORITY),
         "fc_pp_unique_id" => Fetch::ProxyTlv(crate::proxy_protocol::PP2_TYPE_UNIQUE_ID),
@@ -438,7 +441,7 @@ impl Fetch {
                 (!around.server.is_empty()).then_some(Value::Str(Cow::Borrowed(around.server)))
             }
             Self::SrvId => around.server_id.map(|i| Value::Int(i.into())),
-            Self::SslFc => Some(Value::Bool(false)),
+            Self::Tls(fetch) => fetch.eval(around.tls.map(|t| &**t)),
             Self::HttpFirstReq => Some(Value::Bool(around.first_request)),
             Self::Captured { request, index } => around
                 .captured
@@ -513,6 +516,9 @@ impl Fetch {
     /// The type of what the fetch yields, which sets an ACL's default
     /// match method.
     pub fn yields_int(&self) -> bool {
+        if let Self::Tls(fetch) = self {
+            return fetch.yields_int();
+        }
         matches!(
             self,
             Self::SrcPort
@@ -536,10 +542,12 @@ impl Fetch {
 
     /// The fetch yields a boolean.
     pub fn yields_bool(&self) -> bool {
+        if let Self::Tls(fetch) = self {
+            return fetch.yields_bool();
+        }
         matches!(
             self,
-            Self::SslFc
-                | Self::HttpFirstReq
+            Self::HttpFirstReq
                 | Self::ScTracked(_)
                 | Self::HttpAuth(_)
                 | Self::Constant(Constant::Bool(_))

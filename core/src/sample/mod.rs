@@ -12,6 +12,7 @@ mod format;
 pub(crate) mod map;
 mod matching;
 mod pattern;
+mod tls;
 mod value;
 mod vars;
 
@@ -23,6 +24,7 @@ pub use format::{Alias, Format, Part};
 pub use map::{AclFile, AclValues, Map, MapEntry, MapLines, MapOutput};
 pub use matching::{eq, hex_eq, in_network, int_match, str_match, Match, StrMatch};
 pub use pattern::Pattern;
+pub use tls::{TlsFetch, TlsSession};
 pub use value::Value;
 pub use vars::{Scope, VarName, Vars};
 
@@ -70,6 +72,8 @@ pub struct Around<'a> {
     pub kept_server: Option<(usize, usize)>,
     /// The PROXY protocol header the connection began with.
     pub proxied: Option<&'a crate::proxy_protocol::ProxyHeader>,
+    /// What the connection's TLS handshake agreed on (clear text: `None`).
+    pub tls: Option<&'a std::sync::Arc<TlsSession>>,
     /// The request's unique id (`unique-id-format`), once made.
     pub unique_id: Option<&'a str>,
     /// The stick tables and what the transaction tracks.

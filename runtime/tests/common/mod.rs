@@ -3,6 +3,8 @@
 
 // Not every test binary uses these.
 #[allow(dead_code)]
+pub(crate) mod pki;
+#[allow(dead_code)]
 pub(crate) mod raw;
 
 use bytes::Bytes;

@@ -6,6 +6,7 @@
 
 mod acl;
 mod capture;
+mod ciphers;
 mod condition;
 mod cookie;
 mod dynamic;
@@ -25,10 +26,12 @@ mod source;
 mod stick_table;
 mod tcp_check;
 mod tcp_request;
+mod tls;
 mod userlist;
 mod values;
 
 pub use capture::{CaptureSlot, CaptureSlots};
+pub use ciphers::{select as select_ciphers, select_suites, Selection, TLS13_SUITES};
 pub use condition::{eval_condition, ConditionError, HAPROXY_VERSION};
 pub use cookie::{CookieMode, CookiePersistence};
 pub use dynamic::{dynamic_server, DynamicServer};
@@ -40,7 +43,7 @@ pub use http_rule::{
     HttpAction, HttpRule, LinePart, NameMatch, Redirect, RedirectKind, Reply, ReplyBody, RulePhase,
 };
 pub use model::*;
-pub use parser::{parse, Account, ParseOptions, ReadFile, ZERO_WARNING_ABORT};
+pub use parser::{parse, Account, LoadCertificates, ParseOptions, ReadFile, ZERO_WARNING_ABORT};
 pub use resolvers::{Family, InitAddr, Resolvers, DEFAULT_INIT_ADDR};
 pub use source::{LocalEnd, Source, UseSrc};
 pub use stick_table::{StickCounter, StickKeyType, StickTable};
@@ -48,5 +51,9 @@ pub use stick_table::{StickCounter, StickKeyType, StickTable};
 pub(crate) use tcp_check::hex as tcp_check_hex;
 pub use tcp_check::{TcpCheck, TcpCheckRule, TcpExpect, TcpPattern};
 pub use tcp_request::{TcpLayer, TcpRequestRule};
+pub use tls::{
+    parse_crt_list, BindTls, CertSource, CrtListLine, GlobalTls, TlsOptions, TlsVersion, Verify,
+    CURVES,
+};
 pub use userlist::{Password, User, Userlist};
 pub use values::parse_time;

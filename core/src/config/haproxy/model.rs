@@ -4,6 +4,7 @@
 use super::http_check::HttpCheck;
 use super::tcp_check::{TcpCheck, TcpCheckRule};
 use super::tcp_request::TcpRequestRule;
+use super::tls::{BindTls, GlobalTls};
 use crate::time::Duration;
 use serde::Serialize;
 
@@ -98,6 +99,8 @@ pub struct Global {
     pub node: Option<String>,
     /// `description`: the text the stats page shows with `show-desc`.
     pub description: Option<String>,
+    /// `crt-base`, `ca-base`, `ssl-default-bind-*`.
+    pub tls: GlobalTls,
 }
 
 /// A `stats socket`.
@@ -356,6 +359,8 @@ pub struct Bind {
     pub accept_proxy: bool,
     /// `name`: the listener's name in per-listener statistics.
     pub name: Option<String>,
+    /// `ssl`: connections are TLS, with these certificates and settings.
+    pub tls: Option<Box<BindTls>>,
 }
 
 /// `balance`.

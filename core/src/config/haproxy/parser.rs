@@ -22,7 +22,15 @@ pub struct ParseOptions {
     /// Reads a file the config names (`errorfile`); `None` leaves such
     /// files unread.
     pub files: Option<ReadFile>,
+    /// Loads a TLS `bind` line's certificates, as haproxy does while it
+    /// reads (why they cannot be used, in haproxy's words); `None`
+    /// leaves them unread.
+    pub certificates: Option<LoadCertificates>,
 }
+
+/// Loads a TLS `bind` line's certificates: why they cannot be used, if
+/// so.
+pub type LoadCertificates = fn(&super::BindTls) -> Result<(), String>;
 
 /// Reads a whole file by its path as the config names it.
 pub use crate::sample::ReadFile;
@@ -606,6 +614,7 @@ impl<'o> Parser<'o> {
             "stats" if arg.is_some_and(|a| a.text == "maxconn") => {
                 self.global.cli_maxconn = Some(self.count_arg(&words[1..]));
             }
+            _ if self.global_tls(words) => {}
             _ if keywords::is_unsupported_global(kw) => self.not_supported(words[0].col, kw),
             _ => {
                 let hint = self.suggest(kw, &["global", "defaults", "frontend", "backend", "listen", "maxconn", "nbthread", "daemon", "user", "group", "pidfile", "log", "stats"]);
@@ -781,7 +790,7 @@ impl<'o> Parser<'o> {
         self.push(Severity::Warning, form, col, message);
     }
 
-    fn push(&mut self, severity: Severity, form: Form, col: u32, message: String) {
+    pub(crate) fn push(&mut self, severity: Severity, form: Form, col: u32, message: String) {
         self.diags.push(Diagnostic {
             severity,
             file: self.file.clone(),

@@ -412,6 +412,7 @@ impl Parser<'_> {
                         line,
                         accept_proxy: false,
                         name: None,
+                        tls: None,
                     }),
                     _ => self.error(
                         Form::Parsing,
@@ -454,6 +455,7 @@ impl Parser<'_> {
                             line,
                             accept_proxy: false,
                             name: None,
+                            tls: None,
                         }),
                         Some(PortSpec::Offset(_)) => {
                             err(self, addr_message(&AddrError::OffsetNotPermitted, part))
@@ -464,9 +466,25 @@ impl Parser<'_> {
                 Err(e) => err(self, addr_message(&e, part)),
             }
         }
+        let mut tls = self.bind_tls_start();
+        let mut ssl = false;
         let mut i = 2;
         while let Some(p) = words.get(i) {
             let name = p.text.as_str();
+            let rest: Vec<&str> = words[i..].iter().map(|w| w.text.as_str()).collect();
+            match self.bind_tls_word(&mut tls, &rest) {
+                Ok(0) => {}
+                Ok(taken) => {
+                    ssl |= name == "ssl";
+                    i += taken;
+                    continue;
+                }
+                Err(e) => {
+                    self.error(Form::Parsing, p.col, format!("'bind {}' : {e}", spec.text));
+                    i += 1;
+                    continue;
+                }
+            }
             if name == "accept-proxy" {
                 binds.iter_mut().for_each(|b| b.accept_proxy = true);
                 i += 1;
@@ -502,6 +520,12 @@ impl Parser<'_> {
                 continue;
             }
             self.not_supported(p.col, &format!("bind {name}"));
+        }
+        if ssl {
+            let tls = self.bind_tls_finish(tls, &spec.text, words[0].col);
+            binds
+                .iter_mut()
+                .for_each(|b| b.tls = Some(Box::new(tls.clone())));
         }
         self.draft().proxy.binds.extend(binds);
     }

@@ -24,7 +24,14 @@ fn each_keyword_has_one_row_per_table() {
 fn the_most_precise_row_covers_a_use() {
     let row = |table, what| covering(table, what).map(|g| g.keyword);
     assert_eq!(row(HAPROXY_PROXY, "option logasap"), Some("option logasap"));
-    assert_eq!(row(HAPROXY_PROXY, "bind ssl"), Some("bind ssl"));
+    assert_eq!(
+        row(HAPROXY_PROXY, "bind ciphers DHE-RSA-AES128-GCM-SHA256"),
+        Some("bind ciphers")
+    );
+    assert_eq!(
+        row(HAPROXY_PROXY, "bind ciphers none"),
+        Some("bind ciphers none")
+    );
     assert_eq!(row(HAPROXY_PROXY, "bind v6only"), Some("bind"));
     assert_eq!(
         row(HAPROXY_PROXY, "bind address /run/haproxy.sock"),
@@ -43,7 +50,7 @@ fn the_most_precise_row_covers_a_use() {
     assert_eq!(row(HAPROXY_PROXY, "option logasapx"), None);
     assert_eq!(row(HAPROXY_PROXY, "stickiness"), None);
     assert_eq!(
-        listed(HAPROXY_PROXY, "bind ssl").map(|g| g.impact),
+        listed(HAPROXY_PROXY, "bind ssl-min-ver").map(|g| g.impact),
         Some(Impact::Traffic)
     );
 }

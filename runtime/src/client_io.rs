@@ -1,0 +1,78 @@
+//! A client connection's bytes, clear or under TLS: what the HTTP front
+//! side needs of either.
+
+use std::future::Future;
+use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
+use tokio::net::tcp::{ReadHalf as TcpRead, WriteHalf as TcpWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
+
+/// A client connection: read and written as a stream, split in two
+/// halves moved at once (a body up while an answer comes down), waited
+/// on without a buffer while idle.
+pub(crate) trait ClientIo: AsyncRead + AsyncWrite + Unpin + Send {
+    /// The reading half.
+    type Reader<'a>: AsyncRead + Unpin + Send
+    where
+        Self: 'a;
+    /// The writing half.
+    type Writer<'a>: AsyncWrite + Unpin + Send
+    where
+        Self: 'a;
+
+    /// Both halves, borrowed.
+    fn halves(&mut self) -> (Self::Reader<'_>, Self::Writer<'_>);
+
+    /// Resolves once a read would find something (bytes, the end, an
+    /// error); it may wake early.
+    fn readable(&mut self) -> impl Future<Output = std::io::Result<()>> + Send;
+
+    /// The TCP connection beneath.
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl ClientIo for TcpStream {
+    type Reader<'a> = TcpRead<'a>;
+    type Writer<'a> = TcpWrite<'a>;
+
+    fn halves(&mut self) -> (TcpRead<'_>, TcpWrite<'_>) {
+        self.split()
+    }
+
+    fn readable(&mut self) -> impl Future<Output = std::io::Result<()>> + Send {
+        Self::readable(self)
+    }
+
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl ClientIo for TlsStream<TcpStream> {
+    type Reader<'a> = ReadHalf<&'a mut Self>;
+    type Writer<'a> = WriteHalf<&'a mut Self>;
+
+    fn halves(&mut self) -> (Self::Reader<'_>, Self::Writer<'_>) {
+        tokio::io::split(self)
+    }
+
+    fn readable(&mut self) -> impl Future<Output = std::io::Result<()>> + Send {
+        let (tcp, tls) = self.get_mut();
+        // Records already read may hold plaintext the socket will not
+        // announce again.
+        let buffered = tls
+            .process_new_packets()
+            .map(|state| state.plaintext_bytes_to_read() > 0)
+            .unwrap_or(true);
+        async move {
+            if buffered {
+                return Ok(());
+            }
+            tcp.readable().await
+        }
+    }
+
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().0
+    }
+}

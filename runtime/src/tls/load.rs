@@ -1,0 +1,232 @@
+//! Reading a bind line's certificates as haproxy does: PEM files with
+//! their chain and key (or the key beside them in `FILE.key`), the
+//! stapled OCSP answer in `FILE.ocsp`, folders of such files in name
+//! order, and `crt-list` files with per-certificate settings and SNI
+//! filters.
+
+use haven_core::config::haproxy::{parse_crt_list, BindTls, CertSource, TlsOptions};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::sign::CertifiedKey;
+use std::sync::Arc;
+
+/// Why a bind line's certificates cannot be used: haproxy's words, with
+/// the config line they belong to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("parsing [{file}:{line}] : {}", self.in_section())]
+pub struct CertError {
+    /// The config file.
+    pub file: String,
+    /// The `bind` line.
+    pub line: u32,
+    /// The section's keyword (`frontend`, `listen`).
+    pub section: &'static str,
+    /// The address as written.
+    pub addr: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl CertError {
+    /// `message` about the certificates of `tls`, the `bind` on `line`.
+    pub(crate) fn new(tls: &BindTls, line: u32, message: String) -> Self {
+        let (file, section, addr) = &tls.written;
+        Self {
+            file: file.clone(),
+            line,
+            section,
+            addr: addr.clone(),
+            message,
+        }
+    }
+
+    /// The message after the place: `'bind ADDR' in section 'frontend' : …`.
+    pub fn in_section(&self) -> String {
+        let (addr, section, message) = (&self.addr, self.section, &self.message);
+        format!("'bind {addr}' in section '{section}' : {message}")
+    }
+}
+
+/// One certificate of a bind line, with what chooses it and the settings
+/// its handshakes use.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    /// The file it came from.
+    pub(crate) path: String,
+    /// Its chain and key (and stapled OCSP answer).
+    pub(crate) key: Arc<CertifiedKey>,
+    /// The names it serves: its SNI filters, else its own DNS names
+    /// (subject alternative names, else the common name), lower case;
+    /// `*.example.com` for wildcards.
+    pub(crate) names: Vec<String>,
+    /// Names its negative filters (`!secure.example.com`) exclude.
+    pub(crate) excluded: Vec<String>,
+    /// Its key is ECDSA (else RSA or EdDSA).
+    pub(crate) ecdsa: bool,
+    /// Its `crt-list` settings over the bind line's.
+    pub(crate) options: TlsOptions,
+}
+
+/// Every certificate of `tls`, in order (the first is the default one).
+pub(crate) fn load_bind(tls: &BindTls) -> Result<Vec<Loaded>, String> {
+    let error = |message: String| message;
+    let mut out = Vec::new();
+    for source in &tls.certificates {
+        match source {
+            CertSource::Crt(path) => load_crt(path, &mut out).map_err(error)?,
+            CertSource::CrtList(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| error(format!("unable to load crt-list file '{path}' : {e}.")))?;
+                let lines = parse_crt_list(&text, (None, None))
+                    .map_err(|(n, e)| error(format!("crt-list file '{path}', line {n} : {e}.")))?;
+                for entry in lines {
+                    let start = out.len();
+                    load_crt(&entry.path, &mut out).map_err(|e| {
+                        error(format!("crt-list file '{path}', line {} : {e}", entry.line))
+                    })?;
+                    for loaded in &mut out[start..] {
+                        apply_filters(loaded, &entry.filters);
+                        loaded.options = entry.options.clone();
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A `crt-list` line's SNI filters: its positive ones replace the
+/// certificate's own names, its negative ones exclude names (`!*`: all of
+/// them, the certificate then serving only as the default).
+fn apply_filters(loaded: &mut Loaded, filters: &[String]) {
+    let (negative, positive): (Vec<&String>, Vec<&String>) =
+        filters.iter().partition(|f| f.starts_with('!'));
+    if !positive.is_empty() {
+        loaded.names = positive.into_iter().cloned().collect();
+    }
+    for name in negative {
+        let name = &name[1..];
+        if name == "*" {
+            loaded.names.clear();
+        } else {
+            loaded.excluded.push(name.to_owned());
+        }
+    }
+}
+
+/// Loads `path`, a PEM file or a folder of them, onto `out`.
+fn load_crt(path: &str, out: &mut Vec<Loaded>) -> Result<(), String> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        format!(
+            "unable to stat SSL certificate from file '{path}' : {}.",
+            io_reason(&e)
+        )
+    })?;
+    if !meta.is_dir() {
+        out.push(load_pem(path)?);
+        return Ok(());
+    }
+    let mut files: Vec<String> = std::fs::read_dir(path)
+        .map_err(|e| format!("unable to scan directory '{path}' : {}.", io_reason(&e)))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
+        .map(|e| e.path().to_string_lossy().into_owned())
+        .filter(|p| {
+            let companion = [".key", ".ocsp", ".issuer", ".sctl"];
+            !companion.iter().any(|ext| p.ends_with(ext))
+        })
+        .collect();
+    files.sort();
+    for file in files {
+        out.push(load_pem(&file)?);
+    }
+    Ok(())
+}
+
+/// Loads one PEM certificate file with its key and OCSP companions.
+fn load_pem(path: &str) -> Result<Loaded, String> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        format!(
+            "unable to load SSL certificate from PEM file '{path}' : {}.",
+            io_reason(&e)
+        )
+    })?;
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("unable to load SSL certificate from PEM file '{path}' : {e}."))?;
+    let Some(leaf) = chain.first() else {
+        return Err(format!(
+            "unable to load SSL certificate from PEM file '{path}'."
+        ));
+    };
+    let key = match PrivateKeyDer::from_pem_slice(&bytes) {
+        Ok(key) => key,
+        Err(_) => {
+            let beside = format!("{path}.key");
+            PrivateKeyDer::from_pem_file(&beside)
+                .map_err(|_| format!("unable to load SSL private key from PEM file '{path}'."))?
+        }
+    };
+    let provider = super::settings::provider();
+    let signing = provider
+        .key_provider
+        .load_private_key(key)
+        .map_err(|e| format!("unable to load SSL private key from PEM file '{path}' : {e}."))?;
+    let ecdsa = signing.algorithm() == rustls::SignatureAlgorithm::ECDSA;
+    let names =
+        names_of(leaf).map_err(|e| format!("unable to read the certificate in '{path}' : {e}."))?;
+    let mut key = CertifiedKey::new(chain, signing);
+    if key.keys_match().is_err() {
+        return Err(format!(
+            "inconsistencies between private key and certificate loaded from PEM file '{path}'."
+        ));
+    }
+    if let Ok(ocsp) = std::fs::read(format!("{path}.ocsp")) {
+        key.ocsp = Some(ocsp);
+    }
+    Ok(Loaded {
+        path: path.to_owned(),
+        key: Arc::new(key),
+        names,
+        excluded: Vec::new(),
+        ecdsa,
+        options: TlsOptions::default(),
+    })
+}
+
+/// The DNS names a certificate is for, lower case: its subject
+/// alternative names, else its subject's common names.
+fn names_of(cert: &CertificateDer<'_>) -> Result<Vec<String>, String> {
+    use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+    let (_, parsed) = X509Certificate::from_der(cert).map_err(|e| e.to_string())?;
+    let mut names: Vec<String> = match parsed.subject_alternative_name() {
+        Ok(Some(san)) => san
+            .value
+            .general_names
+            .iter()
+            .filter_map(|n| match n {
+                GeneralName::DNSName(d) => Some(d.to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    if names.is_empty() {
+        names = parsed
+            .subject()
+            .iter_common_name()
+            .filter_map(|cn| cn.as_str().ok())
+            .map(str::to_ascii_lowercase)
+            .collect();
+    }
+    Ok(names)
+}
+
+/// An I/O error as C's `strerror` words it.
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "No such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "Permission denied".into(),
+        _ => e.to_string(),
+    }
+}

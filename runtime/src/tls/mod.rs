@@ -1,0 +1,212 @@
+//! TLS on client connections (`bind ... ssl`): a listener's certificates,
+//! the one each handshake gets (by SNI, as haproxy chooses), the
+//! handshake itself within `timeout client`, and what it agreed on for
+//! the fetches and logs.
+
+mod load;
+mod settings;
+
+pub use load::CertError;
+
+use haven_core::config::haproxy::BindTls;
+use haven_core::sample::TlsSession;
+use rustls::ServerConfig;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::LazyConfigAcceptor;
+
+/// One certificate a listener may present, with its handshake settings.
+#[derive(Debug)]
+struct Presented {
+    config: Arc<ServerConfig>,
+    excluded: Vec<String>,
+    ecdsa: bool,
+}
+
+/// A TLS listener's certificates and how a handshake chooses among them.
+#[derive(Debug)]
+pub(crate) struct TlsListener {
+    /// In load order: the first is the default.
+    certificates: Vec<Presented>,
+    /// Exact names, each with the certificates that serve it, in order.
+    exact: BTreeMap<String, Vec<usize>>,
+    /// Wildcard names by what follows `*` (`.example.com`).
+    wildcard: BTreeMap<String, Vec<usize>>,
+    strict_sni: bool,
+}
+
+/// Why a handshake failed, as haproxy logs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HandshakeFailed {
+    /// The client closed before the end.
+    Closed,
+    /// The connection broke (a reset).
+    Broken,
+    /// `timeout client` passed.
+    Timeout,
+    /// The client's certificate was refused.
+    Untrusted,
+    /// Anything else: a protocol error, no common cipher, no certificate
+    /// for its SNI under `strict-sni`.
+    Failed,
+}
+
+impl HandshakeFailed {
+    /// haproxy's words for it in the connection's log line.
+    pub(crate) fn words(self) -> &'static str {
+        match self {
+            Self::Closed => "Connection closed during SSL handshake",
+            Self::Broken => "Connection error during SSL handshake",
+            Self::Timeout => "Timeout during SSL handshake",
+            Self::Untrusted => "SSL client certificate not trusted",
+            Self::Failed => "SSL handshake failure",
+        }
+    }
+
+    /// Whether `option dontlognull` keeps it out of the log (the client
+    /// sent nothing that counts).
+    pub(crate) fn is_null(self) -> bool {
+        matches!(self, Self::Closed | Self::Broken)
+    }
+}
+
+impl TlsListener {
+    /// Loads the certificates of `tls`: why they cannot be used, in
+    /// haproxy's words, if so.
+    pub(crate) fn load(tls: &BindTls) -> Result<Self, String> {
+        let loaded = load::load_bind(tls)?;
+        let resumption = settings::Resumption::new()?;
+        let mut listener = Self {
+            certificates: Vec::new(),
+            exact: BTreeMap::new(),
+            wildcard: BTreeMap::new(),
+            strict_sni: tls.strict_sni,
+        };
+        for (i, cert) in loaded.into_iter().enumerate() {
+            let options = cert.options.over(&tls.options);
+            let config = settings::server_config(&options, cert.key, &resumption)
+                .map_err(|m| format!("'{}' : {m}", cert.path))?;
+            for name in cert.names {
+                let table = match name.strip_prefix('*') {
+                    Some(rest) => listener.wildcard.entry(rest.to_owned()),
+                    None => listener.exact.entry(name),
+                };
+                table.or_default().push(i);
+            }
+            listener.certificates.push(Presented {
+                config,
+                excluded: cert.excluded,
+                ecdsa: cert.ecdsa,
+            });
+        }
+        Ok(listener)
+    }
+
+    /// The certificate for a client asking for `sni` that can check
+    /// ECDSA signatures when `ecdsa`: an exact name, else a wildcard one
+    /// (ECDSA first when the client can), else the default one unless
+    /// `strict-sni`.
+    fn choose(&self, sni: Option<&str>, ecdsa: bool) -> Option<&Presented> {
+        let Some(sni) = sni else {
+            return (!self.strict_sni).then(|| &self.certificates[0]);
+        };
+        let pick = |found: Option<&Vec<usize>>| {
+            let usable: Vec<&Presented> = found?
+                .iter()
+                .map(|&i| &self.certificates[i])
+                .filter(|c| !c.excluded.iter().any(|e| e == sni))
+                .collect();
+            let preferred = usable.iter().find(|c| c.ecdsa == ecdsa);
+            preferred.or(usable.first()).copied()
+        };
+        let wild = sni.find('.').and_then(|dot| self.wildcard.get(&sni[dot..]));
+        pick(self.exact.get(sni))
+            .or_else(|| pick(wild))
+            .or_else(|| (!self.strict_sni).then(|| &self.certificates[0]))
+    }
+
+    /// Runs the handshake on `tcp` within `timeout`: the TLS stream and
+    /// what it agreed on.
+    pub(crate) async fn accept(
+        &self,
+        tcp: TcpStream,
+        timeout: Option<Duration>,
+    ) -> Result<(TlsStream<TcpStream>, TlsSession), HandshakeFailed> {
+        let handshake = async {
+            let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp)
+                .await
+                .map_err(|e| failure(&e))?;
+            let hello = start.client_hello();
+            let sni = hello.server_name().map(str::to_ascii_lowercase);
+            let ecdsa = hello.signature_schemes().iter().any(|s| {
+                use rustls::SignatureScheme::*;
+                matches!(
+                    s,
+                    ECDSA_NISTP256_SHA256 | ECDSA_NISTP384_SHA384 | ECDSA_NISTP521_SHA512
+                )
+            });
+            let chosen = self
+                .choose(sni.as_deref(), ecdsa)
+                .ok_or(HandshakeFailed::Failed)?;
+            let stream = start
+                .into_stream(Arc::clone(&chosen.config))
+                .await
+                .map_err(|e| failure(&e))?;
+            Ok((stream, sni))
+        };
+        let (stream, sni) = match timeout {
+            Some(t) => tokio::time::timeout(t, handshake)
+                .await
+                .map_err(|_| HandshakeFailed::Timeout)??,
+            None => handshake.await?,
+        };
+        let session = session_of(stream.get_ref().1, sni);
+        Ok((stream, session))
+    }
+}
+
+/// What a finished handshake agreed on.
+fn session_of(conn: &rustls::ServerConnection, sni: Option<String>) -> TlsSession {
+    TlsSession {
+        sni,
+        protocol: match conn.protocol_version() {
+            Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
+            Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
+            _ => "",
+        },
+        cipher: conn
+            .negotiated_cipher_suite()
+            .map_or("", |s| settings::openssl_name(s.suite())),
+        alpn: conn
+            .alpn_protocol()
+            .map(|p| String::from_utf8_lossy(p).into_owned()),
+        resumed: conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
+        client_certificate: conn.peer_certificates().is_some_and(|c| !c.is_empty()),
+    }
+}
+
+/// How a handshake's I/O error reads in haproxy's log.
+fn failure(e: &std::io::Error) -> HandshakeFailed {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        UnexpectedEof => HandshakeFailed::Closed,
+        ConnectionReset | ConnectionAborted | BrokenPipe => HandshakeFailed::Broken,
+        _ => match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            Some(rustls::Error::InvalidCertificate(_)) => HandshakeFailed::Untrusted,
+            _ => HandshakeFailed::Failed,
+        },
+    }
+}
+
+/// Loads the certificates of a TLS `bind` as a start would: why they
+/// cannot be used, in haproxy's words, if so (core's parser asks while
+/// it reads, as haproxy does).
+pub fn check_certificates(tls: &BindTls) -> Result<(), String> {
+    TlsListener::load(tls).map(drop)
+}

@@ -1,0 +1,292 @@
+//! TLS on client connections (`bind ... ssl`) against real sockets, with
+//! certificates made by each test: the versions curl negotiates, the
+//! certificate SNI chooses (folders, wildcards, `crt-list` filters,
+//! `strict-sni`), client certificates, `mode tcp` and the PROXY header
+//! before the handshake, and the log lines of failed handshakes.
+
+#[allow(dead_code)]
+mod common;
+
+use common::pki::{handshake, presented, Pki};
+use common::raw::{raw_server, Syslog, DEADLINE};
+use common::{config, free_port, DEFAULTS};
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// What a TLS frontend's `http-request return` tells of the session.
+const SESSION_REPLY: &str = "    http-request return status 200 content-type text/plain lf-string \"%[ssl_fc] %[ssl_fc_sni] %[ssl_fc_protocol] %[ssl_fc_cipher] %[ssl_c_used]\"\n";
+
+/// Runs curl with `args` against `https://a.test:PORT/` on `addr`: its
+/// output when it succeeded.
+async fn curl(addr: SocketAddr, args: &[&str]) -> Option<String> {
+    let url = format!("https://a.test:{}/", addr.port());
+    let resolve = format!("a.test:{}:{}", addr.port(), addr.ip());
+    let out = tokio::process::Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--resolve", &resolve])
+        .args(args)
+        .arg(&url)
+        .output()
+        .await;
+    match out {
+        Ok(out) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+        Ok(_) => None,
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "curl is needed in CI: {e}"
+            );
+            eprintln!("skipped: curl is not installed");
+            Some(String::new())
+        }
+    }
+}
+
+// Input: a TLS frontend with a CA-signed certificate for a.test whose
+// rules answer with what the handshake agreed; curl trusting that CA,
+// once limited to TLS 1.2, once asking for TLS 1.3.
+// Output: both succeed (the certificate verifies for a.test), and the
+// fetches tell the SNI, the version and OpenSSL's name of the cipher.
+#[tokio::test]
+async fn curl_speaks_tls_1_2_and_1_3_and_rules_read_the_session() {
+    let pki = Pki::new();
+    pki.issue("a.pem", &["a.test"], false);
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port} ssl crt {}\n{SESSION_REPLY}",
+        pki.path("a.pem")
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let ca = pki.path("ca.pem");
+    let v13 = curl(fe, &["--cacert", &ca, "--tlsv1.3"]).await;
+    let v12 = curl(fe, &["--cacert", &ca, "--tls-max", "1.2"]).await;
+    running.stop();
+    if v13.as_deref() == Some("") {
+        return;
+    }
+    assert_eq!(
+        v13.as_deref(),
+        Some("1 a.test TLSv1.3 TLS_AES_256_GCM_SHA384 0")
+    );
+    assert_eq!(
+        v12.as_deref(),
+        Some("1 a.test TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384 0")
+    );
+}
+
+// Input: `crt` naming a folder with a.pem (a.test, its key in a.pem.key)
+// and w.pem (*.w.test); a second listener on the same folder with
+// `strict-sni`.
+// Output: the exact name, the wildcard for one label (not two), the first
+// certificate of the folder for a stranger or no SNI; under strict-sni a
+// stranger's handshake fails.
+#[tokio::test]
+async fn sni_chooses_among_a_folder_exact_then_wildcard_then_default() {
+    let pki = Pki::new();
+    let folder = tempfile::tempdir().expect("tempdir");
+    let a = pki.issue("a.pem", &["a.test"], true);
+    let w = pki.issue("w.pem", &["*.w.test"], false);
+    for file in ["a.pem", "a.pem.key", "w.pem"] {
+        std::fs::copy(pki.path(file), folder.path().join(file)).expect("copy");
+    }
+    let (open, strict) = (free_port(), free_port());
+    let dir = folder.path().display();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{open} ssl crt {dir}\n    bind 127.0.0.1:{strict} ssl crt {dir} strict-sni\n{SESSION_REPLY}"
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let (fe, fe_strict) = (running.listeners[0].1, running.listeners[1].1);
+    let cert = |sni: &'static str, to: SocketAddr| async move {
+        handshake(to, sni, &[]).await.map(|s| presented(&s)).ok()
+    };
+    assert_eq!(cert("a.test", fe).await.as_ref(), Some(&a));
+    assert_eq!(cert("x.w.test", fe).await.as_ref(), Some(&w));
+    assert_eq!(
+        cert("X.W.Test", fe).await.as_ref(),
+        Some(&w),
+        "names match in any case"
+    );
+    assert_eq!(
+        cert("y.x.w.test", fe).await.as_ref(),
+        Some(&a),
+        "a wildcard covers one label"
+    );
+    assert_eq!(cert("stranger.test", fe).await.as_ref(), Some(&a));
+    assert_eq!(
+        cert("127.0.0.1", fe).await.as_ref(),
+        Some(&a),
+        "no SNI: the default"
+    );
+    assert_eq!(cert("x.w.test", fe_strict).await.as_ref(), Some(&w));
+    assert_eq!(cert("stranger.test", fe_strict).await, None);
+    assert_eq!(cert("127.0.0.1", fe_strict).await, None);
+    running.stop();
+}
+
+// Input: a crt-list: the default certificate with `!*`, a wildcard one
+// that excludes secure.w.test and private.w.test, and one for secure.w.test with its own
+// ALPN; a client offering that protocol.
+// Output: each name gets its line's certificate; the default serves a
+// name its own certificate has only as the fallback; ALPN is agreed only
+// with the certificate whose line offers it.
+#[tokio::test]
+async fn a_crt_list_filters_names_and_sets_each_certificates_settings() {
+    let pki = Pki::new();
+    let d = pki.issue("d.pem", &["default.test", "x.w.test"], false);
+    let w = pki.issue("w.pem", &["*.w.test"], false);
+    let s = pki.issue("s.pem", &["secure.w.test"], false);
+    let list = format!(
+        "# the default, serving no name of its own\n{} !*\n\n{} *.w.test !secure.w.test !private.w.test\n{} [alpn x-test,http/1.1] secure.w.test\n",
+        pki.path("d.pem"),
+        pki.path("w.pem"),
+        pki.path("s.pem")
+    );
+    std::fs::write(pki.path("list.txt"), list).expect("write crt-list");
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port} ssl crt-list {}\n{SESSION_REPLY}",
+        pki.path("list.txt")
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let with = |sni: &'static str| async move {
+        let s = handshake(fe, sni, &["x-test"]).await.expect("handshake");
+        let alpn = s.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+        (presented(&s), alpn)
+    };
+    assert_eq!(
+        with("x.w.test").await,
+        (w.clone(), None),
+        "!* hides the default's names"
+    );
+    assert_eq!(with("secure.w.test").await, (s, Some(b"x-test".to_vec())));
+    assert_eq!(with("default.test").await.0, d, "the fallback");
+    assert_eq!(with("other.w.test").await.0, w);
+    assert_eq!(
+        with("private.w.test").await.0,
+        d,
+        "excluded from the wildcard"
+    );
+    running.stop();
+}
+
+// Input: `verify required ca-file` on a frontend logging to a syslog
+// target; curl without a certificate, with one the CA signed, with one
+// signed by another CA.
+// Output: only the CA's client is served (`ssl_c_used` 1); the foreign
+// certificate's handshake is logged as haproxy words it, with the
+// listener's name.
+#[tokio::test]
+async fn a_required_client_certificate_is_checked_and_failures_are_logged() {
+    let pki = Pki::new();
+    pki.issue("a.pem", &["a.test"], false);
+    let (cert, key, _) = pki.make(&["client.test"]);
+    std::fs::write(pki.path("client.pem"), cert).expect("write");
+    std::fs::write(pki.path("client.key"), key).expect("write");
+    let other = Pki::new();
+    let (cert, key, _) = other.make(&["client.test"]);
+    std::fs::write(pki.path("foreign.pem"), cert).expect("write");
+    std::fs::write(pki.path("foreign.key"), key).expect("write");
+    let syslog = Syslog::new().await;
+    let port = free_port();
+    let text = format!(
+        "{}{DEFAULTS}    log global\n    option httplog\nfrontend fe\n    bind 127.0.0.1:{port} name secure ssl crt {} verify required ca-file {}\n{SESSION_REPLY}",
+        syslog.global,
+        pki.path("a.pem"),
+        pki.path("ca.pem"),
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let ca = pki.path("ca.pem");
+    let (client, client_key) = (pki.path("client.pem"), pki.path("client.key"));
+    let (foreign, foreign_key) = (pki.path("foreign.pem"), pki.path("foreign.key"));
+    let none = curl(fe, &["--cacert", &ca]).await;
+    let good = curl(
+        fe,
+        &["--cacert", &ca, "--cert", &client, "--key", &client_key],
+    )
+    .await;
+    let bad = curl(
+        fe,
+        &["--cacert", &ca, "--cert", &foreign, "--key", &foreign_key],
+    )
+    .await;
+    if good.as_deref() == Some("") {
+        running.stop();
+        return;
+    }
+    assert_eq!(none, None);
+    assert_eq!(
+        good.as_deref(),
+        Some("1 a.test TLSv1.3 TLS_AES_256_GCM_SHA384 1")
+    );
+    assert_eq!(bad, None);
+    let lines = syslog
+        .until(&[
+            "fe/secure: SSL client certificate not trusted",
+            "fe~ fe/<NOSRV>",
+        ])
+        .await;
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("fe/secure: SSL handshake failure")),
+        "the client without a certificate: {lines:?}"
+    );
+    running.stop();
+}
+
+// Input: a `mode tcp` frontend that terminates TLS and expects a PROXY
+// header before the handshake, in front of a raw server; a client that
+// sends the header, shakes hands, then "ping".
+// Output: the server gets "ping" in clear, the client its "pong" back
+// through TLS.
+#[tokio::test]
+async fn mode_tcp_terminates_tls_after_a_proxy_header() {
+    let pki = Pki::new();
+    pki.issue("a.pem", &["a.test"], false);
+    let server = raw_server(|mut s| async move {
+        let mut got = [0u8; 4];
+        if s.read_exact(&mut got).await.is_ok() && &got == b"ping" {
+            let _ = s.write_all(b"pong").await;
+        }
+    })
+    .await;
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    mode tcp\n    bind 127.0.0.1:{port} accept-proxy ssl crt {}\n    default_backend be\nbackend be\n    mode tcp\n    server s {server}\n",
+        pki.path("a.pem")
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let exchange = async {
+        let mut tcp = tokio::net::TcpStream::connect(fe).await.expect("connect");
+        tcp.write_all(b"PROXY TCP4 10.1.2.3 10.0.0.1 1111 443\r\n")
+            .await
+            .expect("header");
+        let mut config = rustls::ClientConfig::builder()
+            .with_root_certificates({
+                let mut roots = rustls::RootCertStore::empty();
+                let ca = std::fs::read(pki.path("ca.pem")).expect("CA");
+                use rustls::pki_types::pem::PemObject;
+                for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&ca) {
+                    roots.add(cert.expect("a certificate")).expect("a root");
+                }
+                roots
+            })
+            .with_no_client_auth();
+        config.alpn_protocols.clear();
+        let name = rustls::pki_types::ServerName::try_from("a.test").expect("name");
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+        let mut tls = connector.connect(name, tcp).await.expect("handshake");
+        tls.write_all(b"ping").await.expect("ping");
+        let mut answer = Vec::new();
+        let _ = tls.read_to_end(&mut answer).await;
+        answer
+    };
+    let answer = tokio::time::timeout(DEADLINE, exchange)
+        .await
+        .expect("in time");
+    assert_eq!(answer, b"pong");
+    running.stop();
+}
