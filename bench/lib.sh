@@ -52,7 +52,7 @@ TYPICAL_RULES='    acl is_api path_beg /api
 # lb_config PORT NBTHREAD MAXCONN BACKEND_PORT...: the book-equivalent
 # haproxy.cfg, read alike by haproxy and haven: one frontend on PORT,
 # round robin over the backends; with LB_RULES set, its lines go in the
-# frontend.
+# frontend; with LB_BIND set, its words end the bind line (`ssl crt F`).
 lb_config() {
     local port=$1 threads=$2 maxconn=$3 n=0; shift 3
     cat <<CFG
@@ -66,13 +66,22 @@ defaults
     timeout server 30s
     retries 3
 frontend fe
-    bind 127.0.0.1:$port
+    bind 127.0.0.1:$port${LB_BIND:-}
 ${LB_RULES:-}
     default_backend be
 backend be
     balance roundrobin
 CFG
     for b in "$@"; do n=$((n + 1)); echo "    server s$n 127.0.0.1:$b"; done
+}
+
+# bench_certificate FILE: a self-signed ECDSA P-256 certificate for
+# 127.0.0.1 with its key, made for this run only.
+bench_certificate() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+        -keyout "$1.key" -out "$1" 2> /dev/null
+    cat "$1.key" >> "$1" && rm "$1.key"
 }
 
 # need TOOL...: stops with what to install when a tool is missing.

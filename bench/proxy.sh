@@ -11,7 +11,10 @@
 # against a bare forwarder (runtime/examples/bare_forward.rs) that makes
 # only the four socket calls per request any proxy needs, on haven's
 # runtime: how far a proxy can get past haproxy here at all; `bodies`
-# (bench/bodies.sh): 1 MB and 100 MB downloads and 10 MB uploads.
+# (bench/bodies.sh): 1 MB and 100 MB downloads and 10 MB uploads;
+# `tls`: keepalive over TLS (an ECDSA P-256 certificate made for the run,
+# TLS 1.3, haproxy on OpenSSL, haven on rustls with aws-lc-rs), and
+# `tls-close`: a new TLS connection, so a full handshake, per request.
 # Needs: apt-get install haproxy nginx-light wrk. Sends only to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +22,8 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-50}
-VARIANTS=${VARIANTS:-keepalive threads2 close rules ceiling bodies}
-need haproxy nginx wrk
+VARIANTS=${VARIANTS:-keepalive threads2 close rules ceiling bodies tls tls-close}
+need haproxy nginx wrk openssl
 start_bench
 cargo build --release --quiet -p haven-runtime --example bare_forward
 b1=$(free_port); b2=$(free_port)
@@ -35,7 +38,7 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 measure() {
     local port=$1 pid=$2 before; shift 2
     before=$(cpu_ticks "$pid")
-    wrk -t1 -c"$CONNS" -d"$DURATION" --latency "$@" "http://127.0.0.1:$port/" > "$dir/wrk.txt"
+    wrk -t1 -c"$CONNS" -d"$DURATION" --latency "$@" "${SCHEME:-http}://127.0.0.1:$port/" > "$dir/wrk.txt"
     awk -v ticks=$(($(cpu_ticks "$pid") - before)) -v hz="$(getconf CLK_TCK)" '
         function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
         / requests in / { total = $1 }
@@ -101,6 +104,10 @@ for v in $VARIANTS; do
         ceiling) BARE=1 variant ceiling 1 1.2 0.9 ;;
         # Large bodies both ways: bytes per second, first byte, memory.
         bodies) bench/bodies.sh ;;
-        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close, rules, ceiling, bodies)"; exit 1 ;;
+        tls | tls-close)
+            [ -e "$dir/bench.pem" ] || bench_certificate "$dir/bench.pem"
+            close=(); [ "$v" = tls-close ] && close=(-H "Connection: close")
+            SCHEME=https LB_BIND=" ssl crt $dir/bench.pem" variant "$v" 1 1.0 1.0 "${close[@]}" ;;
+        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close, rules, ceiling, bodies, tls, tls-close)"; exit 1 ;;
     esac
 done

@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::logger::Logger;
 use crate::mailbox::Mailboxes;
 use crate::probe;
+use crate::tls::CertStore;
 use haven_core::config::haproxy::{
     CliLevel, HaproxyConfig, Proxy, ProxyKind, ProxyVersion, Source, TcpLayer, Timeouts,
 };
@@ -159,6 +160,8 @@ struct Driver {
     /// The VRRP instances of the same process, as last published.
     vrrp: Option<watch::Receiver<Vec<InstanceView>>>,
     vrrp_view: Vec<InstanceView>,
+    /// The TLS listeners' certificates (`set ssl cert`).
+    certificates: CertStore,
     /// The deadline the driver task sleeps until.
     armed: Option<Instant>,
 }
@@ -353,6 +356,8 @@ pub(crate) struct Wiring {
     pub(crate) listeners: BTreeMap<usize, watch::Sender<bool>>,
     /// The VRRP instances of the same process, when it runs any.
     pub(crate) vrrp: Option<watch::Receiver<Vec<InstanceView>>>,
+    /// The TLS listeners' certificates, for the runtime API.
+    pub(crate) certificates: CertStore,
 }
 
 impl Driver {
@@ -364,6 +369,7 @@ impl Driver {
             logger,
             listeners,
             vrrp,
+            certificates,
         } = wiring;
         Self {
             names: proxy_names(&node),
@@ -381,6 +387,7 @@ impl Driver {
             listeners,
             vrrp,
             vrrp_view: Vec::new(),
+            certificates,
             armed: None,
         }
     }
@@ -833,6 +840,16 @@ impl Driver {
                         .map(|c| c.acl_files.as_slice())
                         .unwrap_or_default();
                     out.push_str(&stats::acl_command(files, &command).unwrap_or_default());
+                }
+                CliCommand::ShowSslCerts => ended(&mut out, &self.certificates.show()),
+                CliCommand::SetSslCert { file, payload } => {
+                    ended(&mut out, &self.certificates.set(&file, &payload));
+                }
+                CliCommand::CommitSslCert(file) => {
+                    ended(&mut out, &self.certificates.commit(&file));
+                }
+                CliCommand::AbortSslCert(file) => {
+                    ended(&mut out, &self.certificates.abort(&file));
                 }
                 CliCommand::Invalid(e) => ended(&mut out, e),
                 CliCommand::ShowInfo => {

@@ -8,7 +8,7 @@ use crate::front::{connection, tls_connection, ClientTimeouts, TlsBind};
 use crate::inherit::Inherited;
 use crate::logger::Logger;
 use crate::request::Shared;
-use crate::tls::{CertError, TlsListener};
+use crate::tls::{CertError, CertStore, TlsListener};
 use haven_core::config::haproxy::{HaproxyConfig, HttpConnMode, Mode, ProxyKind, TcpLayer};
 use haven_core::node::Node;
 use haven_core::vrrp::{HostInfo, InstanceView};
@@ -201,6 +201,7 @@ pub async fn start_with(
     vrrp: Option<watch::Receiver<Vec<InstanceView>>>,
 ) -> Result<Running, StartError> {
     let initial = crate::dns::initial_addresses(&cfg).await?;
+    let tls = tls_listeners(&cfg)?;
     let mut listeners = Vec::new();
     let mut accepts = Vec::new();
     let (events, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -247,6 +248,7 @@ pub async fn start_with(
         logger: Arc::clone(&logger),
         listeners: enable,
         vrrp,
+        certificates: CertStore::new(tls.values().cloned().collect()),
     };
     let rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let clock = Clock::start();
@@ -297,13 +299,8 @@ pub async fn start_with(
             _alive: alive.clone(),
         });
         let mut number = 0;
-        for bind in &p.binds {
-            let certificates = match &bind.tls {
-                Some(tls) => Some(Arc::new(
-                    TlsListener::load(tls).map_err(|m| CertError::new(tls, bind.line, m))?,
-                )),
-                None => None,
-            };
+        for (bind_index, bind) in p.binds.iter().enumerate() {
+            let certificates = tls.get(&(index, bind_index));
             // A TLS listener as its log lines name it: `name`, else its
             // number in the frontend.
             let mut tls_bind = || {
@@ -394,6 +391,24 @@ pub async fn start_with(
         draining,
         gone,
     })
+}
+
+/// The certificates of every TLS `bind`, by proxy and bind line (config
+/// indexes), loaded before anything listens.
+fn tls_listeners(
+    cfg: &HaproxyConfig,
+) -> Result<BTreeMap<(usize, usize), Arc<TlsListener>>, StartError> {
+    let mut out = BTreeMap::new();
+    for (index, p) in cfg.proxies.iter().enumerate() {
+        for (bind_index, bind) in p.binds.iter().enumerate() {
+            if let Some(tls) = &bind.tls {
+                let listener =
+                    TlsListener::load(tls).map_err(|m| CertError::new(tls, bind.line, m))?;
+                out.insert((index, bind_index), Arc::new(listener));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Where a `stats socket` listens.

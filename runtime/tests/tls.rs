@@ -290,3 +290,286 @@ async fn mode_tcp_terminates_tls_after_a_proxy_header() {
     assert_eq!(answer, b"pong");
     running.stop();
 }
+
+/// Runs `openssl` with `args` in `dir`: its output, or `None` when it
+/// failed; skips (`Some("")`) outside CI when there is no openssl.
+async fn openssl(dir: &std::path::Path, args: &[&str], input: &[u8]) -> Option<String> {
+    let child = tokio::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "openssl is needed in CI: {e}"
+            );
+            eprintln!("skipped: openssl is not installed");
+            return Some(String::new());
+        }
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input).await.expect("stdin");
+    }
+    let out = child.wait_with_output().await.expect("openssl runs");
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+// Input: a certificate with an OCSP answer from its CA beside it in
+// `FILE.ocsp` (made by openssl's own responder); `openssl s_client
+// -status`.
+// Output: the handshake carries the stapled answer: successful, good.
+#[tokio::test]
+async fn the_ocsp_answer_beside_a_certificate_is_stapled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let steps: [&[&str]; 5] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "3",
+            "-subj",
+            "/CN=haven test CA",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "a.key",
+            "-out",
+            "a.csr",
+            "-subj",
+            "/CN=a.test",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "a.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            "0x1234",
+            "-days",
+            "2",
+            "-out",
+            "a.pem",
+        ],
+        &[
+            "ocsp",
+            "-issuer",
+            "ca.pem",
+            "-cert",
+            "a.pem",
+            "-reqout",
+            "req.der",
+            "-no_nonce",
+        ],
+        &[
+            "ocsp",
+            "-index",
+            "index.txt",
+            "-rsigner",
+            "ca.pem",
+            "-rkey",
+            "ca.key",
+            "-CA",
+            "ca.pem",
+            "-reqin",
+            "req.der",
+            "-respout",
+            "a.pem.ocsp",
+            "-ndays",
+            "1",
+        ],
+    ];
+    std::fs::write(
+        d.join("index.txt"),
+        "V\t301231000000Z\t\t1234\tunknown\t/CN=a.test\n",
+    )
+    .expect("index");
+    for step in steps {
+        match openssl(d, step, b"").await.as_deref() {
+            Some("") if step[0] == "req" && !d.join("ca.pem").exists() => return,
+            Some(_) => {}
+            None => panic!("openssl {step:?} failed"),
+        }
+    }
+    let key = std::fs::read_to_string(d.join("a.key")).expect("key");
+    let mut bundle = std::fs::OpenOptions::new()
+        .append(true)
+        .open(d.join("a.pem"))
+        .expect("bundle");
+    std::io::Write::write_all(&mut bundle, key.as_bytes()).expect("append key");
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port} ssl crt {}\n{SESSION_REPLY}",
+        d.join("a.pem").display()
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let connect = format!("127.0.0.1:{port}");
+    let args = [
+        "s_client",
+        "-connect",
+        &connect,
+        "-servername",
+        "a.test",
+        "-status",
+    ];
+    let out = openssl(d, &args, b"").await.expect("s_client");
+    running.stop();
+    assert!(out.contains("OCSP Response Status: successful"), "{out}");
+    assert!(out.contains("Cert Status: good"), "{out}");
+}
+
+// Input: a PEM file holding a certificate and the key of another one.
+// Output: haven does not start, in haproxy's words.
+#[tokio::test]
+async fn a_certificate_with_another_key_is_refused() {
+    let pki = Pki::new();
+    let (cert, _, _) = pki.make(&["a.test"]);
+    let (_, other_key, _) = pki.make(&["a.test"]);
+    std::fs::write(pki.path("a.pem"), format!("{cert}{other_key}")).expect("write");
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port} ssl crt {}\n{SESSION_REPLY}",
+        pki.path("a.pem")
+    );
+    let refused = haven_runtime::start(config(&text))
+        .await
+        .err()
+        .map(|e| e.to_string());
+    let expected = format!(
+        "[ALERT]    : config : parsing [test.cfg:9] : 'bind 127.0.0.1:{port}' in section 'frontend' : inconsistencies between private key and certificate loaded from PEM file '{}'.",
+        pki.path("a.pem")
+    );
+    assert_eq!(refused, Some(expected));
+}
+
+/// Sends `input` to the runtime API socket at `sock`: its answer.
+async fn cli(sock: &std::path::Path, input: &str) -> String {
+    let mut s = tokio::net::UnixStream::connect(sock)
+        .await
+        .expect("connect");
+    s.write_all(input.as_bytes()).await.expect("send");
+    let mut out = String::new();
+    let read = s.read_to_string(&mut out);
+    tokio::time::timeout(DEADLINE, read)
+        .await
+        .expect("in time")
+        .expect("read");
+    out
+}
+
+/// One GET on the kept-alive `tls` connection: the answer's body.
+async fn get_over<S: AsyncReadExt + AsyncWriteExt + Unpin>(tls: &mut S) -> String {
+    tls.write_all(b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+        .await
+        .expect("request");
+    let mut got = Vec::new();
+    loop {
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .and_then(|n| n.parse::<usize>().ok());
+            if length.is_some_and(|n| body.len() >= n) {
+                return body.to_owned();
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(DEADLINE, tls.read(&mut chunk))
+            .await
+            .expect("in time")
+            .expect("read");
+        assert!(n > 0, "closed: {text}");
+        got.extend_from_slice(&chunk[..n]);
+    }
+}
+
+// Input: a TLS listener presenting a.pem and a connection kept open to
+// it; on the runtime API, `set ssl cert a.pem` with another certificate
+// and its key, then `commit ssl cert a.pem`.
+// Output: haproxy's answers; new handshakes get the new certificate, the
+// open connection goes on being served; `show ssl cert` lists the file;
+// a commit without a transaction, or a file the config does not name,
+// is refused in haproxy's words.
+#[tokio::test]
+async fn set_ssl_cert_swaps_a_certificate_without_dropping_connections() {
+    let pki = Pki::new();
+    let before = pki.issue("a.pem", &["a.test"], false);
+    let (cert, key, after) = pki.make(&["a.test"]);
+    let sock = pki.dir.path().join("admin.sock");
+    let port = free_port();
+    let file = pki.path("a.pem");
+    let text = format!(
+        "global\n    stats socket {} level admin\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port} ssl crt {file}\n{SESSION_REPLY}",
+        sock.display()
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let mut open = handshake(fe, "a.test", &[]).await.expect("handshake");
+    assert_eq!(presented(&open), before);
+    assert!(get_over(&mut open).await.starts_with("1 a.test"));
+    assert_eq!(
+        cli(&sock, "show ssl cert\n").await,
+        format!("# filename\n{file}\n\n")
+    );
+    assert_eq!(
+        cli(&sock, &format!("commit ssl cert {file}\n")).await,
+        format!("No ongoing transaction! !\nCan't commit {file}!\n\n")
+    );
+    let elsewhere = pki.path("other.pem");
+    assert_eq!(
+        cli(&sock, &format!("set ssl cert {elsewhere} <<\n{cert}{key}\n")).await,
+        format!("Can't replace a certificate which is not referenced by the configuration!\nCan't update {elsewhere}!\n\n")
+    );
+    assert_eq!(
+        cli(&sock, &format!("set ssl cert {file} <<\n{cert}{key}\n")).await,
+        format!("Transaction created for certificate {file}!\n\n")
+    );
+    assert_eq!(
+        cli(&sock, "show ssl cert\n").await,
+        format!("# transaction\n*{file}\n# filename\n{file}\n\n")
+    );
+    let fresh = handshake(fe, "a.test", &[]).await.expect("handshake");
+    assert_eq!(
+        presented(&fresh),
+        before,
+        "nothing changes before the commit"
+    );
+    assert_eq!(
+        cli(&sock, &format!("commit ssl cert {file}\n")).await,
+        format!("Committing {file}.\nSuccess!\n\n")
+    );
+    let fresh = handshake(fe, "a.test", &[]).await.expect("handshake");
+    assert_eq!(presented(&fresh), after);
+    assert!(
+        get_over(&mut open).await.starts_with("1 a.test"),
+        "the open connection is served"
+    );
+    running.stop();
+}

@@ -109,6 +109,20 @@ pub enum CliCommand {
         /// The address and parameters, as on a `server` line.
         params: Vec<String>,
     },
+    /// `show ssl cert`: the certificate files in use.
+    ShowSslCerts,
+    /// `set ssl cert <file> <<` with the new PEM (certificate and key)
+    /// as payload: opens a transaction.
+    SetSslCert {
+        /// The certificate file the config names.
+        file: String,
+        /// Its new contents.
+        payload: String,
+    },
+    /// `commit ssl cert <file>`: the transaction applies.
+    CommitSslCert(String),
+    /// `abort ssl cert <file>`: the transaction is dropped.
+    AbortSslCert(String),
     /// A known command used wrongly: haproxy's message.
     Invalid(&'static str),
     /// Anything else, as typed.
@@ -116,7 +130,7 @@ pub enum CliCommand {
 }
 
 /// The commands haven knows, for `help` and unknown commands.
-pub const CLI_HELP: &str = "The following commands are valid at this level:\n  help                : full commands list\n  show info           : report information about the running process\n  show stat           : report counters for each proxy and server\n  show servers state  : dump volatile server information (all or for a single backend)\n  show table          : report table usage stats or dump this table's contents\n  get weight          : report a server's current weight\n  show map            : report available maps or dump a map's contents\n  add map             : add a map entry (payload supported instead of key/val)\n  del map             : delete a map entry\n  set map             : modify a map entry\n  clear map           : clear the contents of a map\n  show acl            : report available acls or dump an acl's contents\n  add acl             : add an acl entry\n  del acl             : delete an acl entry\n  clear acl           : clear the contents of an acl\n  disable frontend    : temporarily disable specific frontend\n  enable frontend     : re-enable specific frontend\n  disable server      : disable a server for maintenance (use 'set server' instead)\n  enable server       : enable a disabled server (use 'set server' instead)\n  set server          : change a server's state (ready, drain, maint) or weight\n  set weight          : change a server's weight (use 'set server' instead)\n  add server          : create a new server\n";
+pub const CLI_HELP: &str = "The following commands are valid at this level:\n  help                : full commands list\n  show info           : report information about the running process\n  show stat           : report counters for each proxy and server\n  show servers state  : dump volatile server information (all or for a single backend)\n  show table          : report table usage stats or dump this table's contents\n  get weight          : report a server's current weight\n  show map            : report available maps or dump a map's contents\n  add map             : add a map entry (payload supported instead of key/val)\n  del map             : delete a map entry\n  set map             : modify a map entry\n  clear map           : clear the contents of a map\n  show acl            : report available acls or dump an acl's contents\n  add acl             : add an acl entry\n  del acl             : delete an acl entry\n  clear acl           : clear the contents of an acl\n  disable frontend    : temporarily disable specific frontend\n  enable frontend     : re-enable specific frontend\n  disable server      : disable a server for maintenance (use 'set server' instead)\n  enable server       : enable a disabled server (use 'set server' instead)\n  set server          : change a server's state (ready, drain, maint) or weight\n  set weight          : change a server's weight (use 'set server' instead)\n  add server          : create a new server\n  show ssl cert       : display the SSL certificates used in memory\n  set ssl cert        : replace a certificate file\n  commit ssl cert     : commit a certificate file\n  abort ssl cert      : abort a transaction for a certificate file\n";
 
 /// The answer to a command above the socket's level, as haproxy words it.
 pub const PERMISSION_DENIED: &str = "Permission denied\n\n";
@@ -129,14 +143,18 @@ impl CliCommand {
             Self::ServerAdmin { .. }
             | Self::Weight { .. }
             | Self::Frontend { .. }
-            | Self::AddServer { .. } => CliLevel::Admin,
+            | Self::AddServer { .. }
+            | Self::SetSslCert { .. }
+            | Self::CommitSslCert(_)
+            | Self::AbortSslCert(_) => CliLevel::Admin,
             Self::AddMap { .. }
             | Self::DelMap { .. }
             | Self::SetMap { .. }
             | Self::ClearMap(_)
             | Self::AddAcl { .. }
             | Self::DelAcl { .. }
-            | Self::ClearAcl(_) => CliLevel::Operator,
+            | Self::ClearAcl(_)
+            | Self::ShowSslCerts => CliLevel::Operator,
             _ => CliLevel::User,
         }
     }
@@ -161,6 +179,17 @@ pub fn parse_cli(input: &str) -> Vec<CliCommand> {
             let words: Vec<&str> = words.iter().map(String::as_str).collect();
             let payload = payload.filter(|_| i == last);
             match words.as_slice() {
+                ["show", "ssl", "cert"] => CliCommand::ShowSslCerts,
+                ["show", "ssl", "cert", ..] => CliCommand::Invalid("haven lists its certificate files; it does not show one's details yet.\n"),
+                ["set", "ssl", "cert", file] if payload.is_some() => CliCommand::SetSslCert {
+                    file: (*file).to_owned(),
+                    payload: payload.unwrap_or_default().to_owned(),
+                },
+                ["set", "ssl", "cert", ..] => CliCommand::Invalid("'set ssl cert expects a filename and a certificate as a payload\n"),
+                ["commit", "ssl", "cert", file] => CliCommand::CommitSslCert((*file).to_owned()),
+                ["commit", "ssl", "cert", ..] => CliCommand::Invalid("'commit ssl cert expects a filename\n"),
+                ["abort", "ssl", "cert", file] => CliCommand::AbortSslCert((*file).to_owned()),
+                ["abort", "ssl", "cert", ..] => CliCommand::Invalid("'abort ssl cert' expects a filename\n"),
                 ["show", "map"] => CliCommand::ShowMaps,
                 ["show", "map", map] => CliCommand::ShowMap((*map).to_owned()),
                 ["add", "map", map] if payload.is_some() => CliCommand::AddMap {

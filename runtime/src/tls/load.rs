@@ -67,22 +67,26 @@ pub(crate) struct Loaded {
     pub(crate) options: TlsOptions,
 }
 
-/// Every certificate of `tls`, in order (the first is the default one).
-pub(crate) fn load_bind(tls: &BindTls) -> Result<Vec<Loaded>, String> {
-    let error = |message: String| message;
+/// Certificate files replaced at run time (`set ssl cert` then `commit
+/// ssl cert`): their new contents by path, read in place of the files.
+pub(crate) type Replaced = std::collections::BTreeMap<String, Vec<u8>>;
+
+/// Every certificate of `tls`, in order (the first is the default one),
+/// those `replaced` read from there.
+pub(crate) fn load_bind(tls: &BindTls, replaced: &Replaced) -> Result<Vec<Loaded>, String> {
     let mut out = Vec::new();
     for source in &tls.certificates {
         match source {
-            CertSource::Crt(path) => load_crt(path, &mut out).map_err(error)?,
+            CertSource::Crt(path) => load_crt(path, replaced, &mut out)?,
             CertSource::CrtList(path) => {
                 let text = std::fs::read_to_string(path)
-                    .map_err(|e| error(format!("unable to load crt-list file '{path}' : {e}.")))?;
+                    .map_err(|e| format!("unable to load crt-list file '{path}' : {e}."))?;
                 let lines = parse_crt_list(&text, (None, None))
-                    .map_err(|(n, e)| error(format!("crt-list file '{path}', line {n} : {e}.")))?;
+                    .map_err(|(n, e)| format!("crt-list file '{path}', line {n} : {e}."))?;
                 for entry in lines {
                     let start = out.len();
-                    load_crt(&entry.path, &mut out).map_err(|e| {
-                        error(format!("crt-list file '{path}', line {} : {e}", entry.line))
+                    load_crt(&entry.path, replaced, &mut out).map_err(|e| {
+                        format!("crt-list file '{path}', line {} : {e}", entry.line)
                     })?;
                     for loaded in &mut out[start..] {
                         apply_filters(loaded, &entry.filters);
@@ -115,7 +119,11 @@ fn apply_filters(loaded: &mut Loaded, filters: &[String]) {
 }
 
 /// Loads `path`, a PEM file or a folder of them, onto `out`.
-fn load_crt(path: &str, out: &mut Vec<Loaded>) -> Result<(), String> {
+fn load_crt(path: &str, replaced: &Replaced, out: &mut Vec<Loaded>) -> Result<(), String> {
+    if let Some(bytes) = replaced.get(path) {
+        out.push(from_pem(path, bytes, false)?);
+        return Ok(());
+    }
     let meta = std::fs::metadata(path).map_err(|e| {
         format!(
             "unable to stat SSL certificate from file '{path}' : {}.",
@@ -138,7 +146,10 @@ fn load_crt(path: &str, out: &mut Vec<Loaded>) -> Result<(), String> {
         .collect();
     files.sort();
     for file in files {
-        out.push(load_pem(&file)?);
+        match replaced.get(&file) {
+            Some(bytes) => out.push(from_pem(&file, bytes, false)?),
+            None => out.push(load_pem(&file)?),
+        }
     }
     Ok(())
 }
@@ -151,7 +162,14 @@ fn load_pem(path: &str) -> Result<Loaded, String> {
             io_reason(&e)
         )
     })?;
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
+    from_pem(path, &bytes, true)
+}
+
+/// The certificate of `path`, whose contents are `bytes`; its key and
+/// OCSP answer are read beside it when `companions` (a file on disk, not
+/// a certificate replaced at run time, whose payload holds its key).
+pub(crate) fn from_pem(path: &str, bytes: &[u8], companions: bool) -> Result<Loaded, String> {
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(bytes)
         .collect::<Result<_, _>>()
         .map_err(|e| format!("unable to load SSL certificate from PEM file '{path}' : {e}."))?;
     let Some(leaf) = chain.first() else {
@@ -159,13 +177,13 @@ fn load_pem(path: &str) -> Result<Loaded, String> {
             "unable to load SSL certificate from PEM file '{path}'."
         ));
     };
-    let key = match PrivateKeyDer::from_pem_slice(&bytes) {
-        Ok(key) => key,
-        Err(_) => {
-            let beside = format!("{path}.key");
-            PrivateKeyDer::from_pem_file(&beside)
-                .map_err(|_| format!("unable to load SSL private key from PEM file '{path}'."))?
+    let no_key = || format!("unable to load SSL private key from PEM file '{path}'.");
+    let key = match (PrivateKeyDer::from_pem_slice(bytes), companions) {
+        (Ok(key), _) => key,
+        (Err(_), true) => {
+            PrivateKeyDer::from_pem_file(format!("{path}.key")).map_err(|_| no_key())?
         }
+        (Err(_), false) => return Err(no_key()),
     };
     let provider = super::settings::provider();
     let signing = provider
@@ -176,13 +194,17 @@ fn load_pem(path: &str) -> Result<Loaded, String> {
     let names =
         names_of(leaf).map_err(|e| format!("unable to read the certificate in '{path}' : {e}."))?;
     let mut key = CertifiedKey::new(chain, signing);
-    if key.keys_match().is_err() {
+    // Only a key that is not the certificate's is refused: a certificate
+    // webpki cannot read (X.509 v1, as `openssl x509 -req` makes) is
+    // served as haproxy serves it.
+    let mismatch = rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch);
+    if key.keys_match().is_err_and(|e| e == mismatch) {
         return Err(format!(
             "inconsistencies between private key and certificate loaded from PEM file '{path}'."
         ));
     }
-    if let Ok(ocsp) = std::fs::read(format!("{path}.ocsp")) {
-        key.ocsp = Some(ocsp);
+    if companions {
+        key.ocsp = std::fs::read(format!("{path}.ocsp")).ok();
     }
     Ok(Loaded {
         path: path.to_owned(),

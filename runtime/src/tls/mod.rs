@@ -5,14 +5,17 @@
 
 mod load;
 mod settings;
+mod store;
 
 pub use load::CertError;
+pub(crate) use load::Replaced;
+pub(crate) use store::CertStore;
 
 use haven_core::config::haproxy::BindTls;
 use haven_core::sample::TlsSession;
 use rustls::ServerConfig;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
@@ -26,9 +29,17 @@ struct Presented {
     ecdsa: bool,
 }
 
-/// A TLS listener's certificates and how a handshake chooses among them.
+/// A TLS listener: its `bind` line's TLS and the certificates it
+/// presents now (the runtime API may replace them).
 #[derive(Debug)]
 pub(crate) struct TlsListener {
+    tls: BindTls,
+    presenting: RwLock<Arc<Certificates>>,
+}
+
+/// A listener's certificates and how a handshake chooses among them.
+#[derive(Debug)]
+pub(crate) struct Certificates {
     /// In load order: the first is the default.
     certificates: Vec<Presented>,
     /// Exact names, each with the certificates that serve it, in order.
@@ -36,6 +47,8 @@ pub(crate) struct TlsListener {
     /// Wildcard names by what follows `*` (`.example.com`).
     wildcard: BTreeMap<String, Vec<usize>>,
     strict_sni: bool,
+    /// The files they came from.
+    files: Vec<String>,
 }
 
 /// Why a handshake failed, as haproxy logs it.
@@ -77,13 +90,93 @@ impl TlsListener {
     /// Loads the certificates of `tls`: why they cannot be used, in
     /// haproxy's words, if so.
     pub(crate) fn load(tls: &BindTls) -> Result<Self, String> {
-        let loaded = load::load_bind(tls)?;
+        let presenting = Certificates::load(tls, &Replaced::new())?;
+        Ok(Self {
+            tls: tls.clone(),
+            presenting: RwLock::new(Arc::new(presenting)),
+        })
+    }
+
+    /// Whether it presents the certificate of `file`.
+    pub(crate) fn presents(&self, file: &str) -> bool {
+        self.now().files.iter().any(|f| f == file)
+    }
+
+    /// The files of the certificates it presents.
+    pub(crate) fn files(&self) -> Vec<String> {
+        self.now().files.clone()
+    }
+
+    /// Its certificates loaded again, those `replaced` from there: the
+    /// new set, to [`Self::present`], or why it cannot be used.
+    pub(crate) fn reload(&self, replaced: &Replaced) -> Result<Arc<Certificates>, String> {
+        Certificates::load(&self.tls, replaced).map(Arc::new)
+    }
+
+    /// Presents `certificates` from the next handshake on.
+    pub(crate) fn present(&self, certificates: Arc<Certificates>) {
+        let mut presenting = self.presenting.write().unwrap_or_else(|e| e.into_inner());
+        *presenting = certificates;
+    }
+
+    /// The certificates it presents now.
+    fn now(&self) -> Arc<Certificates> {
+        let presenting = self.presenting.read().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(&presenting)
+    }
+
+    /// Runs the handshake on `tcp` within `timeout`: the TLS stream and
+    /// what it agreed on.
+    pub(crate) async fn accept(
+        &self,
+        tcp: TcpStream,
+        timeout: Option<Duration>,
+    ) -> Result<(TlsStream<TcpStream>, TlsSession), HandshakeFailed> {
+        let handshake = async {
+            let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp)
+                .await
+                .map_err(|e| failure(&e))?;
+            let hello = start.client_hello();
+            let sni = hello.server_name().map(str::to_ascii_lowercase);
+            let ecdsa = hello.signature_schemes().iter().any(|s| {
+                use rustls::SignatureScheme::*;
+                matches!(
+                    s,
+                    ECDSA_NISTP256_SHA256 | ECDSA_NISTP384_SHA384 | ECDSA_NISTP521_SHA512
+                )
+            });
+            let certificates = self.now();
+            let chosen = certificates
+                .choose(sni.as_deref(), ecdsa)
+                .ok_or(HandshakeFailed::Failed)?;
+            let stream = start
+                .into_stream(Arc::clone(&chosen.config))
+                .await
+                .map_err(|e| failure(&e))?;
+            Ok((stream, sni))
+        };
+        let (stream, sni) = match timeout {
+            Some(t) => tokio::time::timeout(t, handshake)
+                .await
+                .map_err(|_| HandshakeFailed::Timeout)??,
+            None => handshake.await?,
+        };
+        let session = session_of(stream.get_ref().1, sni);
+        Ok((stream, session))
+    }
+}
+
+impl Certificates {
+    /// The certificates of `tls`, those `replaced` read from there.
+    fn load(tls: &BindTls, replaced: &Replaced) -> Result<Self, String> {
+        let loaded = load::load_bind(tls, replaced)?;
         let resumption = settings::Resumption::new()?;
-        let mut listener = Self {
+        let mut out = Self {
             certificates: Vec::new(),
             exact: BTreeMap::new(),
             wildcard: BTreeMap::new(),
             strict_sni: tls.strict_sni,
+            files: Vec::new(),
         };
         for (i, cert) in loaded.into_iter().enumerate() {
             let options = cert.options.over(&tls.options);
@@ -91,18 +184,19 @@ impl TlsListener {
                 .map_err(|m| format!("'{}' : {m}", cert.path))?;
             for name in cert.names {
                 let table = match name.strip_prefix('*') {
-                    Some(rest) => listener.wildcard.entry(rest.to_owned()),
-                    None => listener.exact.entry(name),
+                    Some(rest) => out.wildcard.entry(rest.to_owned()),
+                    None => out.exact.entry(name),
                 };
                 table.or_default().push(i);
             }
-            listener.certificates.push(Presented {
+            out.files.push(cert.path);
+            out.certificates.push(Presented {
                 config,
                 excluded: cert.excluded,
                 ecdsa: cert.ecdsa,
             });
         }
-        Ok(listener)
+        Ok(out)
     }
 
     /// The certificate for a client asking for `sni` that can check
@@ -126,45 +220,6 @@ impl TlsListener {
         pick(self.exact.get(sni))
             .or_else(|| pick(wild))
             .or_else(|| (!self.strict_sni).then(|| &self.certificates[0]))
-    }
-
-    /// Runs the handshake on `tcp` within `timeout`: the TLS stream and
-    /// what it agreed on.
-    pub(crate) async fn accept(
-        &self,
-        tcp: TcpStream,
-        timeout: Option<Duration>,
-    ) -> Result<(TlsStream<TcpStream>, TlsSession), HandshakeFailed> {
-        let handshake = async {
-            let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp)
-                .await
-                .map_err(|e| failure(&e))?;
-            let hello = start.client_hello();
-            let sni = hello.server_name().map(str::to_ascii_lowercase);
-            let ecdsa = hello.signature_schemes().iter().any(|s| {
-                use rustls::SignatureScheme::*;
-                matches!(
-                    s,
-                    ECDSA_NISTP256_SHA256 | ECDSA_NISTP384_SHA384 | ECDSA_NISTP521_SHA512
-                )
-            });
-            let chosen = self
-                .choose(sni.as_deref(), ecdsa)
-                .ok_or(HandshakeFailed::Failed)?;
-            let stream = start
-                .into_stream(Arc::clone(&chosen.config))
-                .await
-                .map_err(|e| failure(&e))?;
-            Ok((stream, sni))
-        };
-        let (stream, sni) = match timeout {
-            Some(t) => tokio::time::timeout(t, handshake)
-                .await
-                .map_err(|_| HandshakeFailed::Timeout)??,
-            None => handshake.await?,
-        };
-        let session = session_of(stream.get_ref().1, sni);
-        Ok((stream, session))
     }
 }
 
@@ -208,5 +263,5 @@ fn failure(e: &std::io::Error) -> HandshakeFailed {
 /// cannot be used, in haproxy's words, if so (core's parser asks while
 /// it reads, as haproxy does).
 pub fn check_certificates(tls: &BindTls) -> Result<(), String> {
-    TlsListener::load(tls).map(drop)
+    Certificates::load(tls, &Replaced::new()).map(drop)
 }
