@@ -573,3 +573,36 @@ async fn set_ssl_cert_swaps_a_certificate_without_dropping_connections() {
     );
     running.stop();
 }
+
+// Input: a listener with two certificates, one of them with
+// `no-tls-tickets` on its own listener; a client that keeps its
+// sessions, connecting twice over TLS 1.3, then twice over TLS 1.2.
+// Output: every second handshake resumes (by ticket, or by session ID
+// without tickets), and `ssl_fc_is_resumed` says so.
+#[tokio::test]
+async fn sessions_resume_by_ticket_and_by_session_id() {
+    let pki = Pki::new();
+    pki.issue("a.pem", &["a.test"], false);
+    let (tickets, no_tickets) = (free_port(), free_port());
+    let a = pki.path("a.pem");
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{tickets} ssl crt {a}\n    bind 127.0.0.1:{no_tickets} ssl crt {a} no-tls-tickets\n    http-request return status 200 content-type text/plain lf-string \"%[ssl_fc_is_resumed]\"\n"
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let listeners: Vec<SocketAddr> = running.listeners.iter().map(|(_, a)| *a).collect();
+    for versions in [&[&rustls::version::TLS13][..], &[&rustls::version::TLS12][..]] {
+        for (i, fe) in listeners.iter().enumerate() {
+            let client = common::pki::client(&[], versions);
+            let mut said = Vec::new();
+            for _ in 0..2 {
+                let mut tls = common::pki::handshake_with(&client, *fe, "a.test")
+                    .await
+                    .expect("handshake");
+                said.push(get_over(&mut tls).await);
+                tls.shutdown().await.ok();
+            }
+            assert_eq!(said, ["0", "1"], "listener {i}, {versions:?}");
+        }
+    }
+    running.stop();
+}

@@ -74,14 +74,32 @@ pub(crate) async fn handshake(
     sni: &str,
     alpn: &[&str],
 ) -> std::io::Result<TlsStream<TcpStream>> {
-    let mut config = ClientConfig::builder()
+    handshake_with(&client(alpn, &rustls::DEFAULT_VERSIONS), addr, sni).await
+}
+
+/// A client offering `alpn` and `versions`, trusting any certificate;
+/// it keeps the sessions it was given, to resume them.
+pub(crate) fn client(
+    alpn: &[&str],
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Arc<ClientConfig> {
+    let mut config = ClientConfig::builder_with_protocol_versions(versions)
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(AnyCertificate))
         .with_no_client_auth();
     config.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    Arc::new(config)
+}
+
+/// Handshakes with `addr` as `config` says, asking for `sni`.
+pub(crate) async fn handshake_with(
+    config: &Arc<ClientConfig>,
+    addr: SocketAddr,
+    sni: &str,
+) -> std::io::Result<TlsStream<TcpStream>> {
     let name = ServerName::try_from(sni.to_owned()).expect("a server name");
     let tcp = TcpStream::connect(addr).await?;
-    TlsConnector::from(Arc::new(config))
+    TlsConnector::from(Arc::clone(config))
         .connect(name, tcp)
         .await
 }
