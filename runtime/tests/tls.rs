@@ -590,7 +590,10 @@ async fn sessions_resume_by_ticket_and_by_session_id() {
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
     let listeners: Vec<SocketAddr> = running.listeners.iter().map(|(_, a)| *a).collect();
-    for versions in [&[&rustls::version::TLS13][..], &[&rustls::version::TLS12][..]] {
+    for versions in [
+        &[&rustls::version::TLS13][..],
+        &[&rustls::version::TLS12][..],
+    ] {
         for (i, fe) in listeners.iter().enumerate() {
             let client = common::pki::client(&[], versions);
             let mut said = Vec::new();
@@ -605,4 +608,61 @@ async fn sessions_resume_by_ticket_and_by_session_id() {
         }
     }
     running.stop();
+}
+
+// Input: a crt-list line asking for a DHE cipher and TLS 1.0 beside a
+// cipher haven has, read with the certificate loader haven's `check`
+// gives the parser; then a crt-list naming a missing file.
+// Output: both unoffered settings are noted at the bind line (TLS 1.0 as
+// one that stops `run`); the missing file is an error at that line.
+#[test]
+fn crt_list_settings_haven_lacks_are_said_where_the_bind_is() {
+    use haven_core::config::haproxy::{parse, ParseOptions};
+    use haven_core::config::support::Impact;
+    let pki = Pki::new();
+    pki.issue("a.pem", &["a.test"], false);
+    let line = format!(
+        "{} [ciphers DHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256 ssl-min-ver TLSv1.0]\n",
+        pki.path("a.pem")
+    );
+    std::fs::write(pki.path("list.txt"), line).expect("write crt-list");
+    std::fs::write(pki.path("missing.txt"), "/nowhere/b.pem\n").expect("write crt-list");
+    let opts = ParseOptions {
+        certificates: Some(haven_runtime::check_certificates),
+        ..ParseOptions::default()
+    };
+    let read = |list: &str| {
+        let text = format!(
+            "{DEFAULTS}frontend fe\n    bind 127.0.0.1:8443 ssl crt-list {}\n{SESSION_REPLY}",
+            pki.path(list)
+        );
+        parse(&[("t.cfg", &text)], &opts)
+    };
+    let parsed = read("list.txt");
+    let config = parsed.config.expect("valid");
+    let noted: Vec<(&str, u32, Impact)> = config
+        .unsupported
+        .iter()
+        .map(|u| (u.what.as_str(), u.line, u.gap.impact))
+        .collect();
+    assert_eq!(
+        noted,
+        [
+            ("bind ssl-min-ver TLSv1.0", 9, Impact::Traffic),
+            (
+                "bind ciphers DHE-RSA-AES128-GCM-SHA256",
+                9,
+                Impact::Reported
+            ),
+        ]
+    );
+    let parsed = read("missing.txt");
+    assert!(parsed.config.is_none());
+    let errors: Vec<String> = parsed.diagnostics.errors().map(|d| d.to_string()).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("'bind 127.0.0.1:8443' in section 'frontend' : crt-list file")
+            && errors[0].contains("line 1 : unable to stat SSL certificate from file '/nowhere/b.pem' : No such file or directory."),
+        "{errors:?}"
+    );
 }

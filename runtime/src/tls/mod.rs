@@ -49,6 +49,8 @@ pub(crate) struct Certificates {
     strict_sni: bool,
     /// The files they came from.
     files: Vec<String>,
+    /// What their `crt-list` lines ask for that haven does not offer.
+    unoffered: Vec<String>,
 }
 
 /// Why a handshake failed, as haproxy logs it.
@@ -177,8 +179,14 @@ impl Certificates {
             wildcard: BTreeMap::new(),
             strict_sni: tls.strict_sni,
             files: Vec::new(),
+            unoffered: Vec::new(),
         };
         for (i, cert) in loaded.into_iter().enumerate() {
+            for what in haven_core::config::haproxy::unoffered(&cert.options) {
+                if !out.unoffered.contains(&what) {
+                    out.unoffered.push(what);
+                }
+            }
             let options = cert.options.over(&tls.options);
             let config = settings::server_config(&options, cert.key, &resumption)
                 .map_err(|m| format!("'{}' : {m}", cert.path))?;
@@ -259,9 +267,10 @@ fn failure(e: &std::io::Error) -> HandshakeFailed {
     }
 }
 
-/// Loads the certificates of a TLS `bind` as a start would: why they
-/// cannot be used, in haproxy's words, if so (core's parser asks while
-/// it reads, as haproxy does).
-pub fn check_certificates(tls: &BindTls) -> Result<(), String> {
-    Certificates::load(tls, &Replaced::new()).map(drop)
+/// Loads the certificates of a TLS `bind` as a start would (core's
+/// parser asks while it reads, as haproxy does): what their `crt-list`
+/// lines ask for that haven does not offer, or why they cannot be used,
+/// in haproxy's words.
+pub fn check_certificates(tls: &BindTls) -> Result<Vec<String>, String> {
+    Certificates::load(tls, &Replaced::new()).map(|c| c.unoffered)
 }

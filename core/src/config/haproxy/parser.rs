@@ -28,9 +28,10 @@ pub struct ParseOptions {
     pub certificates: Option<LoadCertificates>,
 }
 
-/// Loads a TLS `bind` line's certificates: why they cannot be used, if
-/// so.
-pub type LoadCertificates = fn(&super::BindTls) -> Result<(), String>;
+/// Loads a TLS `bind` line's certificates: what their `crt-list` lines
+/// ask for that haven does not offer (as [`super::unoffered`] names it),
+/// or why they cannot be used.
+pub type LoadCertificates = fn(&super::BindTls) -> Result<Vec<String>, String>;
 
 /// Reads a whole file by its path as the config names it.
 pub use crate::sample::ReadFile;

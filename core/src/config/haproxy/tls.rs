@@ -391,13 +391,21 @@ impl Parser<'_> {
         }
         let loaded = match self.opts.certificates {
             Some(load) if !tls.certificates.is_empty() => load(&tls),
-            _ => Ok(()),
+            _ => Ok(Vec::new()),
         };
-        if let Err(message) = loaded {
-            let (_, section, addr) = &tls.written;
-            let at = (self.file.clone(), self.line);
-            let message = format!("'bind {addr}' in section '{section}' : {message}");
-            self.post_error_at(Severity::Error, at, message);
+        match loaded {
+            // What `crt-list` lines ask for that haven does not offer.
+            Ok(unoffered) => {
+                for what in unoffered {
+                    self.not_supported(col, &format!("bind {what}"));
+                }
+            }
+            Err(message) => {
+                let (_, section, addr) = &tls.written;
+                let at = (self.file.clone(), self.line);
+                let message = format!("'bind {addr}' in section '{section}' : {message}");
+                self.post_error_at(Severity::Error, at, message);
+            }
         }
         tls
     }
@@ -460,7 +468,7 @@ pub const CURVES: [&str; 6] = [
 
 /// What `o` asks for that haven does not offer, each as its row in the
 /// table of unsupported keywords names it (after `bind `).
-fn unoffered(o: &TlsOptions) -> Vec<String> {
+pub fn unoffered(o: &TlsOptions) -> Vec<String> {
     let mut out = Vec::new();
     let versions = o.versions();
     if let Some(old) = versions.iter().find(|v| **v < TlsVersion::Tls12) {
