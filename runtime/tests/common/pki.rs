@@ -74,7 +74,7 @@ pub(crate) async fn handshake(
     sni: &str,
     alpn: &[&str],
 ) -> std::io::Result<TlsStream<TcpStream>> {
-    handshake_with(&client(alpn, &rustls::DEFAULT_VERSIONS), addr, sni).await
+    handshake_with(&client(alpn, rustls::DEFAULT_VERSIONS), addr, sni).await
 }
 
 /// A client offering `alpn` and `versions`, trusting any certificate;
