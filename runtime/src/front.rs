@@ -13,6 +13,7 @@ use crate::wire::Manner;
 use bytes::{Buf, BytesMut};
 use haven_core::http1::{parse_head, Head, Switch};
 use haven_core::proxy_protocol::ProxyHeader;
+use haven_core::sample::TlsSession;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -181,8 +182,8 @@ async fn requests<S: ClientIo>(
         let mut request = match read {
             Ok(request) => request,
             Err(stop) => {
-                let tls = session.tls.is_some();
-                if let Some(page) = refuse(shared, stop, (client, started, tls), buf.is_empty()) {
+                let from = (client, started, session.tls.as_ref());
+                if let Some(page) = refuse(shared, stop, from, buf.is_empty()) {
                     let _ = stream.write_all(&page).await;
                 }
                 break;
@@ -211,7 +212,7 @@ async fn requests<S: ClientIo>(
 fn refuse(
     shared: &Shared,
     stop: Stop,
-    (client, started, tls): (SocketAddr, Instant, bool),
+    (client, started, tls): (SocketAddr, Instant, Option<&Arc<TlsSession>>),
     silent: bool,
 ) -> Option<Vec<u8>> {
     let (status, termination) = match stop {

@@ -264,6 +264,7 @@ pub async fn start_with(
             frontend: index,
             frontend_name: p.name.clone(),
             httplog: p.options.httplog,
+            httpslog: p.options.httpslog,
             tcp: p.mode == Mode::Tcp && !p.http_upgrade,
             tcplog: p.options.tcplog,
             connection_rules: p

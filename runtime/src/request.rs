@@ -19,11 +19,11 @@ use haven_core::http1::{
     accepts_websocket, BodyFraming, Head, ResponseFraming, ResponseHead, Switch,
 };
 use haven_core::http_rules::{apply_headers, Edit};
-use haven_core::log::haproxy::HttpLog;
+use haven_core::log::haproxy::{HttpLog, Https};
 use haven_core::log::syslog::Civil;
 use haven_core::proxy::{DataEnd, Forward, Outcome, Rewrite, ServerFailure, StreamId};
 use haven_core::route::RequestHead;
-use haven_core::sample::Around;
+use haven_core::sample::{Around, TlsSession};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
@@ -56,6 +56,8 @@ pub(crate) struct Shared {
     pub(crate) frontend: usize,
     pub(crate) frontend_name: String,
     pub(crate) httplog: bool,
+    /// `option httpslog`: the lines end with the connection's TLS.
+    pub(crate) httpslog: bool,
     /// `mode tcp`: connections are tunnelled, not read as HTTP.
     pub(crate) tcp: bool,
     /// `option tcplog` (core turns `httplog` into it in `mode tcp`).
@@ -171,11 +173,20 @@ impl Shared {
         }
     }
 
+    /// What `option httpslog` adds to the lines of a connection with
+    /// `tls` (clear: `None`).
+    fn https(&self, tls: Option<&Arc<TlsSession>>) -> Option<Https> {
+        self.httpslog.then(|| match tls {
+            Some(tls) => Https::Tls(Arc::clone(tls)),
+            None => Https::Clear,
+        })
+    }
+
     /// Logs a request refused before it was read (`<BADREQ>`), from
-    /// `client` (over TLS when `tls`).
+    /// `client` (over TLS when there is `tls`).
     pub(crate) fn log_refused(
         &self,
-        (client, tls): (SocketAddr, bool),
+        (client, tls): (SocketAddr, Option<&Arc<TlsSession>>),
         accepted: Instant,
         status: u16,
         termination: &str,
@@ -186,7 +197,7 @@ impl Shared {
         let line = HttpLog {
             client,
             accept: accept_stamp(self.clock.date(accepted)),
-            frontend: self.frontend_label(tls),
+            frontend: self.frontend_label(tls.is_some()),
             backend: self.frontend_name.clone(),
             server: None,
             timers: [
@@ -205,6 +216,7 @@ impl Shared {
             queues: [0, 0],
             captured: None,
             request: "<BADREQ>".to_owned(),
+            https: self.https(tls),
         };
         self.logger.traffic(self.frontend, &line.to_string());
     }
@@ -305,7 +317,7 @@ pub(crate) async fn serve<S: ClientIo>(
         Err(Refused::Quiet) => return false,
         Err(Refused::Answer(status, termination)) => {
             shared.log_refused(
-                (client, session.tls.is_some()),
+                (client, session.tls.as_ref()),
                 accepted,
                 status,
                 termination,
@@ -1087,6 +1099,7 @@ impl Exchange<'_> {
             queues: [0, 0],
             captured: outcome.captured.clone(),
             request: self.request_line.clone(),
+            https: self.shared.https(self.session.tls.as_ref()),
         }
         .to_string()
     }

@@ -310,6 +310,7 @@ impl Session {
             queues: [0, 0],
             captured: None,
             request: String::new(),
+            https: None,
         })
         .to_string();
         self.shared.logger.traffic(self.shared.frontend, &line);

@@ -666,3 +666,43 @@ fn crt_list_settings_haven_lacks_are_said_where_the_bind_is() {
         "{errors:?}"
     );
 }
+
+// Input: `option httpslog` on a frontend with a TLS and a clear listener,
+// logging to a syslog target; a request on each.
+// Output: haproxy's httpslog lines: the TLS one ends with its SNI,
+// version and cipher after `fe~`, the clear one with dashes.
+#[tokio::test]
+async fn httpslog_lines_end_with_the_connections_tls() {
+    let pki = Pki::new();
+    pki.issue("a.pem", &["a.test"], false);
+    let syslog = Syslog::new().await;
+    let (tls, clear) = (free_port(), free_port());
+    let text = format!(
+        "{}{DEFAULTS}    log global\n    option httpslog\nfrontend fe\n    bind 127.0.0.1:{tls} ssl crt {}\n    bind 127.0.0.1:{clear}\n    http-request return status 200 content-type text/plain string ok\n",
+        syslog.global,
+        pki.path("a.pem"),
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let client = common::pki::client(&[], &[&rustls::version::TLS13]);
+    let mut stream = common::pki::handshake_with(&client, running.listeners[0].1, "a.test")
+        .await
+        .expect("handshake");
+    assert_eq!(get_over(&mut stream).await, "ok");
+    let reply = common::send_raw(
+        running.listeners[1].1,
+        b"GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(reply.ends_with("ok"), "{reply}");
+    let lines = syslog
+        .until(&[
+            "\"GET / HTTP/1.1\" 0/0000000000000000/0/0/0 a.test/TLSv1.3/TLS_AES_256_GCM_SHA384",
+            "\"GET /c HTTP/1.1\" 0/-/-/-/0 -/-/-",
+        ])
+        .await;
+    assert!(
+        lines.iter().any(|l| l.contains(" fe~ fe/<NOSRV> ")),
+        "{lines:?}"
+    );
+    running.stop();
+}

@@ -690,6 +690,7 @@ impl World<'_> {
                 let (method, path) = method_and_path(self.sc, r);
                 format!("{method} {path} HTTP/1.1")
             },
+            https: None,
         };
         let (name, pid) = (self.sc.hosts[h].name.clone(), self.sc.hosts[h].pids.haproxy);
         self.rec.log(

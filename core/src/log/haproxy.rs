@@ -386,6 +386,37 @@ pub struct HttpLog {
     pub captured: Option<Box<crate::sample::Captured>>,
     /// The request line.
     pub request: String,
+    /// `option httpslog`: the connection's TLS after the request line.
+    pub https: Option<Https>,
+}
+
+/// What `option httpslog` adds to a line: the connection's error codes
+/// (none: haven logs the requests of connections whose handshake
+/// completed), whether its TLS session was resumed, its SNI, version and
+/// cipher (`%[fc_err]/%[ssl_fc_err,hex]/%[ssl_c_err]/%[ssl_c_ca_err]/
+/// %[ssl_fc_is_resumed] %[ssl_fc_sni]/%sslv/%sslc`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Https {
+    /// A clear connection.
+    Clear,
+    /// A TLS one.
+    Tls(std::sync::Arc<crate::sample::TlsSession>),
+}
+
+impl fmt::Display for Https {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Clear => f.write_str("0/-/-/-/0 -/-/-"),
+            Self::Tls(tls) => write!(
+                f,
+                "0/0000000000000000/0/0/{} {}/{}/{}",
+                u8::from(tls.resumed),
+                tls.sni.as_deref().unwrap_or("-"),
+                tls.protocol,
+                tls.cipher
+            ),
+        }
+    }
 }
 
 impl fmt::Display for HttpLog {
@@ -413,7 +444,11 @@ impl fmt::Display for HttpLog {
                 .map(ToString::to_string)
                 .unwrap_or_default(),
             self.request
-        )
+        )?;
+        match &self.https {
+            Some(https) => write!(f, " {https}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -560,6 +595,7 @@ mod httplog_tests {
             queues: [0, 0],
             captured: None,
             request: "GET /index.html?x=1 HTTP/1.1".into(),
+            https: None,
         };
         assert_eq!(ok.to_string(), "127.0.0.1:33972 [24/Nov/2026:20:47:52.325] f ok/s1 0/0/0/1/1 200 124 - - ---- 1/1/0/0/0 0/0 \"GET /index.html?x=1 HTTP/1.1\"");
         let queued = HttpLog {
@@ -615,6 +651,7 @@ mod httplog_tests {
             queues: [0, 0],
             captured: None,
             request: String::new(),
+            https: None,
         };
         assert_eq!(
             TcpLog(echoed.clone()).to_string(),
@@ -633,5 +670,44 @@ mod httplog_tests {
         assert!(TcpLog(refused)
             .to_string()
             .ends_with("] dead dead/s1 1/-1/1002 0 SC 1/1/0/0/1 0/0"));
+    }
+
+    #[test]
+    fn httpslog_adds_the_connections_tls() {
+        // As haproxy 2.6.12 wrote them: TLS 1.3 with SNI, then clear.
+        let at = Civil::from_unix(Civil::to_unix(2026, 12, 5, 22, 50, 7));
+        let tls = crate::sample::TlsSession {
+            sni: Some("a.test".into()),
+            protocol: "TLSv1.3",
+            cipher: "TLS_AES_256_GCM_SHA384",
+            ..Default::default()
+        };
+        let line = HttpLog {
+            client: "127.0.0.1:33106".parse().expect("addr"),
+            accept: (at, 819),
+            frontend: "fe~".into(),
+            backend: "fe".into(),
+            server: None,
+            timers: [Some(0), None, None, None, Some(0)],
+            status: 200,
+            bytes: 73,
+            termination: "LR--".into(),
+            conns: [1, 1, 0, 0],
+            retries: 0,
+            redispatched: false,
+            queues: [0, 0],
+            captured: None,
+            request: "GET /x HTTP/1.1".into(),
+            https: Some(Https::Tls(std::sync::Arc::new(tls))),
+        };
+        assert_eq!(line.to_string(), "127.0.0.1:33106 [05/Dec/2026:22:50:07.819] fe~ fe/<NOSRV> 0/-1/-1/-1/0 200 73 - - LR-- 1/1/0/0/0 0/0 \"GET /x HTTP/1.1\" 0/0000000000000000/0/0/0 a.test/TLSv1.3/TLS_AES_256_GCM_SHA384");
+        let clear = HttpLog {
+            frontend: "fe".into(),
+            https: Some(Https::Clear),
+            ..line
+        };
+        assert!(clear
+            .to_string()
+            .ends_with("\"GET /x HTTP/1.1\" 0/-/-/-/0 -/-/-"));
     }
 }

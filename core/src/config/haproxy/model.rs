@@ -583,8 +583,10 @@ pub struct Options {
     /// `option originalto`: the address the client reached, in
     /// `X-Original-To` (its `if-none` is never set).
     pub originalto: Option<Forwardfor>,
-    /// `option httplog`.
+    /// `option httplog` (or `httpslog`).
     pub httplog: bool,
+    /// `option httpslog`: httplog lines end with the connection's TLS.
+    pub httpslog: bool,
     /// `option tcplog`.
     pub tcplog: bool,
     /// `option log-health-checks`.

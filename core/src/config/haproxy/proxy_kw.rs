@@ -725,12 +725,13 @@ impl Parser<'_> {
         if name == "dontlognull" && !self.applies(opt, Side::Frontend, name) {
             return;
         }
-        if name == "httplog" && self.current().is_some_and(|(k, _)| !k.is_frontend()) {
+        let http_log = matches!(name, "httplog" | "httpslog");
+        if http_log && self.current().is_some_and(|(k, _)| !k.is_frontend()) {
             let n = self.current().map(|(_, n)| n).unwrap_or_default();
             return self.warn(
                 Form::Parsing,
                 opt.col,
-                format!("backend '{n}' : 'option httplog' directive is ignored in backends."),
+                format!("backend '{n}' : 'option {name}' directive is ignored in backends."),
             );
         }
         let line = self.line;
@@ -770,25 +771,23 @@ impl Parser<'_> {
                     }
                 };
             }
-            "httplog" | "tcplog" => {
-                let (this, other) = if name == "httplog" {
+            "httplog" | "httpslog" | "tcplog" => {
+                // The last of them says which format lines have.
+                o.httpslog = name == "httpslog" && !negate;
+                let (this, other) = if http_log {
                     (&mut o.httplog, &mut o.tcplog)
                 } else {
                     (&mut o.tcplog, &mut o.httplog)
                 };
                 let overrides = *other && !negate;
                 *this = !negate;
-                d.httplog_at = (name == "httplog" && !negate).then(|| (file.clone(), line));
+                d.httplog_at = (http_log && !negate).then(|| (file.clone(), line));
                 if overrides {
                     *other = false;
                 }
                 // haproxy says so of a `defaults` section only.
                 if overrides && self.current().is_none() {
-                    let prev = if name == "httplog" {
-                        "tcplog"
-                    } else {
-                        "httplog"
-                    };
+                    let prev = if http_log { "tcplog" } else { "httplog" };
                     self.warn(Form::ParsingTight, opt.col, format!("'option {name}' overrides previous 'option {prev}' in 'defaults' section."));
                 }
             }

@@ -128,7 +128,6 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("option disable-h2-upgrade", Unseen, "no HTTP/2 upgrade is offered"),
     gap("option h1-case-adjust-bogus-client", Reported, "header names go out as received"),
     gap("option h1-case-adjust-bogus-server", Reported, "header names go out as received"),
-    gap("option httpslog", Reported, "log lines use the httplog format"),
     gap("option idle-close-on-response", Reported, "idle client connections close at once on a soft stop"),
     gap("option forwarded", Traffic, "no `Forwarded` header is added"),
     gap("option http-drop-request-trailers", Traffic, "request trailers are passed"),
