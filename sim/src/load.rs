@@ -81,6 +81,9 @@ pub struct LoadedHost {
     /// Exit status and run time of tracked scripts by name; `None` exit = the
     /// built-in "is haproxy running" idiom.
     pub scripts: Vec<(String, Option<i32>, Duration)>,
+    /// CPU time its proxy spends on one full TLS handshake and its
+    /// request.
+    pub tls_handshake: Duration,
 }
 
 /// A loaded expectation.
@@ -262,6 +265,17 @@ pub fn load(
             Some(v) => duration_field(file, text, v)?,
             None => Duration::ZERO,
         };
+        let haven = h
+            .implementation
+            .as_ref()
+            .is_some_and(|i| i.get_ref() == "haven");
+        let tls_handshake = match &h.tls_handshake {
+            Some(v) => duration_field(file, text, v)?,
+            // bench/proxy.sh tls-close, CPU per request (2 cores, ECDSA
+            // P-256, TLS 1.3).
+            None if haven => Duration::from_micros(165),
+            None => Duration::from_micros(302),
+        };
         hosts.push(LoadedHost {
             name: h.name.clone(),
             ip,
@@ -271,6 +285,7 @@ pub fn load(
             pids: h.pids,
             start,
             scripts,
+            tls_handshake,
         });
     }
     let host_index = |name: &toml::Spanned<String>| {

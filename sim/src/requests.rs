@@ -9,7 +9,7 @@ use crate::load::{BackendState, Loaded};
 use crate::record::RequestRow;
 use crate::traffic::{unit, Pace};
 use crate::world::{Event, World};
-use haven_core::config::haproxy::{ServerAddr, ServerPort};
+use haven_core::config::haproxy::{ServerAddr, ServerPort, TlsVersion};
 use haven_core::health::script::Verdict;
 use haven_core::health::{CheckStatus, ProbeEvent};
 use haven_core::log::haproxy::HttpLog;
@@ -28,6 +28,10 @@ pub(crate) enum TrafficEvent {
     Arrival { client: usize },
     /// Closed loop: a user of a group sends its next request.
     User { client: usize },
+    /// A request's TLS ClientHello reaches load balancer `lb`, whose
+    /// proxy works the handshake out in turn; `after` one-way trips
+    /// (the rest of the handshake, then the request) follow.
+    Handshake { req: u64, lb: usize, after: u32 },
     /// A request reaches load balancer `lb`.
     AtLb { req: u64, lb: usize },
     /// A forwarded request (stream `stream` of `lb`) reaches backend `backend`.
@@ -138,8 +142,13 @@ pub(crate) struct Traffic {
     /// pending request gives up.
     timeouts: Vec<VecDeque<(Instant, u64)>>,
     next_id: u64,
-    /// Per LB host: (port, frontend proxy index).
-    frontends: Vec<Vec<(u16, usize)>>,
+    /// Per LB host: (port, frontend proxy index, the one-way trips a
+    /// TLS handshake takes after its ClientHello when the port is `bind
+    /// ... ssl`: 2 for TLS 1.3, 4 for TLS 1.2).
+    frontends: Vec<Vec<(u16, usize, Option<u32>)>>,
+    /// Per LB host: when its proxy's CPU is free of the TLS handshakes
+    /// queued on it.
+    cpu_free: Vec<Instant>,
     /// Per LB host: (proxy, server) → simulated backend.
     servers: Vec<BTreeMap<(usize, usize), usize>>,
 }
@@ -177,8 +186,16 @@ impl Traffic {
                         .iter()
                         .filter(|b| b.addr.is_none() || b.addr == Some(IpAddr::V4(h.ip)))
                     {
+                        let tls = b.tls.as_ref().map(|t| {
+                            let tls13 = t.options.versions().contains(&TlsVersion::Tls13);
+                            if tls13 {
+                                2
+                            } else {
+                                4
+                            }
+                        });
                         for port in b.port..=b.port_end {
-                            fe.push((port, i));
+                            fe.push((port, i, tls));
                         }
                     }
                     for (j, s) in p.servers.iter().enumerate() {
@@ -208,6 +225,7 @@ impl Traffic {
             jobs: FxHashMap::default(),
             timeouts: sc.clients.iter().map(|_| VecDeque::new()).collect(),
             next_id: 0,
+            cpu_free: vec![Instant::ZERO; frontends.len()],
             frontends,
             servers,
         }
@@ -377,6 +395,7 @@ impl World<'_> {
                     self.send(client);
                 }
             }
+            TrafficEvent::Handshake { req, lb, after } => self.handshake(req, lb, after),
             TrafficEvent::AtLb { req, lb } => self.at_lb(req, lb),
             TrafficEvent::AtBackend {
                 lb,
@@ -453,17 +472,42 @@ impl World<'_> {
         self.traffic.reqs.insert(id, req);
         self.traffic.timeouts[client].push_back((self.now + c.timeout, id));
         if let Some(lb) = lb {
-            // Without keep-alive a TCP handshake comes first: one more round trip.
+            // Without keep-alive a TCP handshake comes first: one more
+            // round trip; and on a TLS port a TLS handshake, whose
+            // ClientHello rides with the TCP handshake's last segment.
+            let tls = self.traffic.frontends[lb]
+                .iter()
+                .find(|(p, _, _)| *p == c.target.port())
+                .and_then(|(_, _, tls)| *tls)
+                .filter(|_| !c.keepalive);
             let trips = if c.keepalive { 1 } else { 3 };
-            let mut delay = Duration::ZERO;
-            for _ in 0..trips {
-                delay = delay + self.segment.sample();
-            }
-            self.push(
-                self.now + delay,
-                Event::Traffic(TrafficEvent::AtLb { req: id, lb }),
-            );
+            let delay = self.trips(trips);
+            let event = match tls {
+                Some(after) => TrafficEvent::Handshake { req: id, lb, after },
+                None => TrafficEvent::AtLb { req: id, lb },
+            };
+            self.push(self.now + delay, Event::Traffic(event));
         }
+    }
+
+    /// How long `n` one-way trips over the segment take, each drawn.
+    fn trips(&mut self, n: u32) -> Duration {
+        (0..n).fold(Duration::ZERO, |d, _| d + self.segment.sample())
+    }
+
+    /// A TLS ClientHello reaches `lb`: its proxy, when it is there, works
+    /// the handshake out once the handshakes before it are done (one CPU,
+    /// first come first served); the request reaches it `after` one-way
+    /// trips later.
+    fn handshake(&mut self, req: u64, lb: usize, after: u32) {
+        let host = &self.hosts[lb];
+        let mut done = self.now;
+        if host.up && host.haproxy_alive {
+            done = self.traffic.cpu_free[lb].max(self.now) + self.sc.hosts[lb].tls_handshake;
+            self.traffic.cpu_free[lb] = done;
+        }
+        let at = done + self.trips(after);
+        self.push(at, Event::Traffic(TrafficEvent::AtLb { req, lb }));
     }
 
     /// The ARP cache's answer for `addr`, asking the segment when empty.
@@ -493,8 +537,8 @@ impl World<'_> {
         }
         let frontend = self.traffic.frontends[lb]
             .iter()
-            .find(|(p, _)| *p == client.target.port())
-            .map(|(_, f)| *f);
+            .find(|(p, _, _)| *p == client.target.port())
+            .map(|(_, f, _)| *f);
         let (Some(frontend), true) = (frontend, host.haproxy_alive) else {
             let hop = self.segment.sample();
             let e = TrafficEvent::AtClient { req, answer: None };

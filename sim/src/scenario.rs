@@ -205,6 +205,12 @@ pub struct Host {
     /// (2.2's wording, make-before-break); default: as `log_style` says.
     #[serde(default)]
     pub implementation: Option<Spanned<String>>,
+    /// CPU time its proxy spends on one full TLS handshake (with its
+    /// request) on a `bind ... ssl` frontend; default: what
+    /// `bench/proxy.sh tls-close` measured, 165 µs for haven and 302 µs
+    /// for haproxy (by `implementation`).
+    #[serde(default)]
+    pub tls_handshake: Option<Spanned<String>>,
 }
 
 fn eth0() -> String {
