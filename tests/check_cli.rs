@@ -165,6 +165,19 @@ fn tls_listeners_are_checked_as_haproxy_checks_them() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains(&format!("config : Proxy 'fe': no SSL certificate specified for bind '127.0.0.1:8443' at [{path}:2] (use 'crt').")), "{stderr}");
     assert!(stderr.contains(&format!("config : Proxy 'fe': verify is enabled but no CA file specified for bind '127.0.0.1:9443' at [{path}:3].")), "{stderr}");
+    let body = "backend be\n    server s 127.0.0.1:8443 ssl\n";
+    let cfg = write(dir.path(), "server.cfg", body);
+    let path = cfg.to_string_lossy();
+    let out = haven(&["check", "-f", &path]);
+    let lines: Vec<String> = text(&out.stderr).lines().skip(2).map(strip_pid).collect();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        lines,
+        [
+            format!("[ALERT]    (PID) : config : [{path}:2] : 'server be/s' : verify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default."),
+            "[ALERT]    (PID) : config : Fatal errors found in configuration.".to_owned(),
+        ]
+    );
 }
 
 // Input: `user root` and `group haven-no-such-group` in global.

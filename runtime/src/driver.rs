@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::logger::Logger;
 use crate::mailbox::Mailboxes;
 use crate::probe;
-use crate::tls::CertStore;
+use crate::tls::{CertStore, ServerHandshake};
 use haven_core::config::haproxy::{
     CliLevel, HaproxyConfig, Proxy, ProxyKind, ProxyVersion, Source, TcpLayer, Timeouts,
 };
@@ -95,6 +95,8 @@ pub(crate) struct Connect {
     pub(crate) send_proxy: Option<(ProxyVersion, bool)>,
     /// The SOCKS4 proxy new connections go through (`socks4`).
     pub(crate) socks4: Option<SocketAddr>,
+    /// The TLS handshake new connections make (`ssl`).
+    pub(crate) tls: Option<Arc<ServerHandshake>>,
     /// How long the server may stay quiet (`timeout server`).
     pub(crate) server_timeout: Option<std::time::Duration>,
     /// How long either side of a tunnel may stay quiet (`timeout
@@ -162,6 +164,8 @@ struct Driver {
     vrrp_view: Vec<InstanceView>,
     /// The TLS listeners' certificates (`set ssl cert`).
     certificates: CertStore,
+    /// The TLS handshakes of `ssl` servers, by backend and server.
+    server_tls: BTreeMap<(usize, usize), Arc<ServerHandshake>>,
     /// The deadline the driver task sleeps until.
     armed: Option<Instant>,
 }
@@ -358,6 +362,8 @@ pub(crate) struct Wiring {
     pub(crate) vrrp: Option<watch::Receiver<Vec<InstanceView>>>,
     /// The TLS listeners' certificates, for the runtime API.
     pub(crate) certificates: CertStore,
+    /// The TLS handshakes of `ssl` servers, made at start.
+    pub(crate) server_tls: BTreeMap<(usize, usize), Arc<ServerHandshake>>,
 }
 
 impl Driver {
@@ -370,6 +376,7 @@ impl Driver {
             listeners,
             vrrp,
             certificates,
+            server_tls,
         } = wiring;
         Self {
             names: proxy_names(&node),
@@ -388,6 +395,7 @@ impl Driver {
             vrrp,
             vrrp_view: Vec::new(),
             certificates,
+            server_tls,
             armed: None,
         }
     }
@@ -582,10 +590,27 @@ impl Driver {
                         .and_then(|c| c.proxies.get(backend)?.servers.get(server))
                         .filter(|s| s.check_via_socks4)
                         .and_then(|s| s.socks4);
+                    let over_tls = self
+                        .config()
+                        .and_then(|c| c.proxies.get(backend)?.servers.get(server))
+                        .is_some_and(|s| s.checks_over_tls());
+                    let tls = match over_tls {
+                        true => match self.server_handshake(backend, server) {
+                            Ok(tls) => tls,
+                            Err(()) => {
+                                let info = "SSL handshake failure".to_owned();
+                                let failed = ProbeEvent::HandshakeFailed { info };
+                                let _ = self.events.send(Event::Probe(id, failed));
+                                return;
+                            }
+                        },
+                        false => None,
+                    };
                     let to = probe::Target {
                         addr,
                         local,
                         socks4,
+                        tls,
                     };
                     let task = tokio::spawn(probe::run(id, to, probe, self.events.clone()));
                     if let Some(old) = self.probes.insert(id, task) {
@@ -657,6 +682,21 @@ impl Driver {
                 backend,
                 server,
             } => {
+                // `ssl` (not `check-ssl` alone, which is for the checks).
+                let ssl = self
+                    .config()
+                    .and_then(|c| c.proxies.get(backend)?.servers.get(server))
+                    .is_some_and(|s| s.tls.enabled);
+                let tls = match ssl {
+                    false => None,
+                    true => match self.server_handshake(backend, server) {
+                        Ok(tls) => tls,
+                        Err(()) => {
+                            let now = self.clock.now();
+                            return self.with_flow(|f, t| f.handle_connect_failed(now, id, t));
+                        }
+                    },
+                };
                 let addr = self
                     .node
                     .flow()
@@ -683,6 +723,7 @@ impl Driver {
                             reuse,
                             send_proxy,
                             socks4,
+                            tls,
                             server_timeout: timeout(|t| t.server),
                             tunnel_timeout: timeout(|t| t.tunnel),
                         };
@@ -1092,6 +1133,38 @@ impl Driver {
             start_time: now.saturating_sub(uptime),
             uptime,
             connections: self.streams.count_in_progress() as u64,
+        }
+    }
+
+    /// The TLS handshake connections to `server` of `backend` make, when
+    /// its line says `ssl`: made once, at start or (a server added at
+    /// run time) at its first connection; `Err` when it cannot be (its
+    /// files are gone: the connection fails rather than go in clear).
+    fn server_handshake(
+        &mut self,
+        backend: usize,
+        server: usize,
+    ) -> Result<Option<Arc<ServerHandshake>>, ()> {
+        if let Some(made) = self.server_tls.get(&(backend, server)) {
+            return Ok(Some(Arc::clone(made)));
+        }
+        let config = self
+            .config()
+            .and_then(|c| c.proxies.get(backend)?.servers.get(server));
+        let Some(tls) = config.map(|s| &s.tls).filter(|t| t.used()) else {
+            return Ok(None);
+        };
+        match ServerHandshake::new(tls) {
+            Ok(made) => {
+                let made = Arc::new(made);
+                self.server_tls.insert((backend, server), Arc::clone(&made));
+                Ok(Some(made))
+            }
+            Err(e) => {
+                let text = format!("Server TLS of backend {backend}, server {server}: {e}");
+                self.logger.event(Some(backend), 0, &text);
+                Err(())
+            }
         }
     }
 

@@ -4,6 +4,8 @@
 //! [`crate::body`]; interim (1xx) answers are handed back as they come.
 
 use crate::body::{self, Relayed};
+use crate::server_io::ServerIo;
+use crate::tls::ServerHandshake;
 use bytes::{Buf, BytesMut};
 use haven_core::config::haproxy::LocalEnd;
 use haven_core::http1::{parse_response_head, BodyFraming, Head, ResponseHead, Switch};
@@ -13,7 +15,6 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 /// Largest response head read: what the buffer holds less the room kept
@@ -47,7 +48,7 @@ pub(crate) struct Pool {
 /// One server's connections.
 #[derive(Debug, Default)]
 struct Conns {
-    idle: Vec<(TcpStream, u32)>,
+    idle: Vec<(ServerIo, u32)>,
     usage: ConnUse,
     purged: Option<Instant>,
 }
@@ -145,7 +146,7 @@ pub(crate) fn request_head(head: &Head) -> Vec<u8> {
 /// One connection to a server for one request.
 #[derive(Debug)]
 pub(crate) struct Upstream {
-    pub(crate) stream: TcpStream,
+    pub(crate) stream: ServerIo,
     /// What was read from it and not yet forwarded.
     pub(crate) buf: BytesMut,
     addr: SocketAddr,
@@ -170,12 +171,12 @@ pub(crate) enum Heard {
 impl Pool {
     /// An idle connection to `addr` that is still open, among those
     /// `allowed` (given how many requests each carried), counted in use.
-    fn take(&self, addr: SocketAddr, allowed: impl Fn(u32) -> bool) -> Option<(TcpStream, u32)> {
+    fn take(&self, addr: SocketAddr, allowed: impl Fn(u32) -> bool) -> Option<(ServerIo, u32)> {
         let mut servers = self.servers.lock().ok()?;
         let conns = servers.get_mut(&addr)?;
         while let Some(at) = conns.idle.iter().rposition(|(_, uses)| allowed(*uses)) {
-            let (s, uses) = conns.idle.remove(at);
-            if is_quiet(&s) {
+            let (mut s, uses) = conns.idle.remove(at);
+            if s.is_quiet() {
                 conns.usage.lease();
                 return Some((s, uses));
             }
@@ -200,7 +201,7 @@ impl Pool {
         };
         let conns = servers.entry(up.addr).or_default();
         // Those the server closed meanwhile are not idle but gone.
-        conns.idle.retain(|(s, _)| is_quiet(s));
+        conns.idle.retain_mut(|(s, _)| s.is_quiet());
         conns.purge(now, policy);
         match policy.after_answer(conns.count()) {
             Parking::Close => {
@@ -238,7 +239,9 @@ impl Pool {
         own: Option<Box<Upstream>>,
     ) -> Option<Upstream> {
         let reusable = !streaming && !policy.close;
-        let kept = own.filter(|up| reusable && up.addr == addr && is_quiet(&up.stream));
+        let kept = own
+            .filter(|up| reusable && up.addr == addr)
+            .and_then(|mut up| up.stream.is_quiet().then_some(up));
         if let Some(mut up) = kept.map(|up| *up) {
             up.pooled = true;
             up.uses += 1;
@@ -275,12 +278,6 @@ impl Pool {
     }
 }
 
-/// An idle connection is open and quiet: reading it would block.
-fn is_quiet(s: &TcpStream) -> bool {
-    let mut probe = [0u8; 1];
-    matches!(s.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
-}
-
 /// How a new connection to a server is made.
 #[derive(Debug, Default)]
 pub(crate) struct Opening {
@@ -290,10 +287,12 @@ pub(crate) struct Opening {
     pub(crate) local: Option<LocalEnd>,
     /// The SOCKS4 proxy it goes through (`socks4`).
     pub(crate) socks4: Option<SocketAddr>,
+    /// Its TLS handshake (`ssl`).
+    pub(crate) tls: Option<Arc<ServerHandshake>>,
 }
 
 /// A new connection to `addr`, made as `opening` says.
-async fn connect(addr: SocketAddr, opening: &Opening) -> Result<TcpStream, ConnectFailed> {
+async fn connect(addr: SocketAddr, opening: &Opening) -> Result<ServerIo, ConnectFailed> {
     let mut stream = crate::outbound::connect_via(addr, opening.local.as_ref(), opening.socks4)
         .await
         .map_err(|_| ConnectFailed)?;
@@ -303,13 +302,19 @@ async fn connect(addr: SocketAddr, opening: &Opening) -> Result<TcpStream, Conne
             .await
             .map_err(|_| ConnectFailed)?;
     }
-    Ok(stream)
+    match &opening.tls {
+        None => Ok(ServerIo::Tcp(stream)),
+        Some(tls) => {
+            let tls = tls.connect(stream, addr).await.map_err(|_| ConnectFailed)?;
+            Ok(ServerIo::Tls(Box::new(tls)))
+        }
+    }
 }
 
 impl Upstream {
     /// `stream` to `addr`, idle until now, for its next request after
     /// `uses` others, counted in use by `lease`.
-    fn new(stream: TcpStream, addr: SocketAddr, uses: u32, lease: Lease) -> Self {
+    fn new(stream: ServerIo, addr: SocketAddr, uses: u32, lease: Lease) -> Self {
         Self {
             stream,
             buf: BytesMut::new(),
@@ -329,6 +334,12 @@ impl Upstream {
         self.pooled = false;
         self.uses = 1;
         Ok(())
+    }
+
+    /// Notes that some byte of an answer came (read by the caller into
+    /// [`Self::buf`]).
+    pub(crate) fn heard(&mut self) {
+        self.heard = true;
     }
 
     /// Writes `bytes` to the server; a failure is an unanswered request.

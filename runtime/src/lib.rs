@@ -19,6 +19,7 @@ mod outbound;
 mod pp;
 mod probe;
 mod request;
+mod server_io;
 mod session;
 pub mod stderr;
 mod tcp;

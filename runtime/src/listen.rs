@@ -8,7 +8,7 @@ use crate::front::{connection, tls_connection, ClientTimeouts, TlsBind};
 use crate::inherit::Inherited;
 use crate::logger::Logger;
 use crate::request::Shared;
-use crate::tls::{CertError, CertStore, TlsListener};
+use crate::tls::{CertError, CertStore, ServerHandshake, TlsListener};
 use haven_core::config::haproxy::{HaproxyConfig, HttpConnMode, Mode, ProxyKind, TcpLayer};
 use haven_core::node::Node;
 use haven_core::vrrp::{HostInfo, InstanceView};
@@ -249,6 +249,7 @@ pub async fn start_with(
         listeners: enable,
         vrrp,
         certificates: CertStore::new(tls.values().cloned().collect()),
+        server_tls: server_handshakes(&cfg)?,
     };
     let rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let clock = Clock::start();
@@ -406,6 +407,28 @@ fn tls_listeners(
                 let listener =
                     TlsListener::load(tls).map_err(|m| CertError::new(tls, bind.line, m))?;
                 out.insert((index, bind_index), Arc::new(listener));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The TLS handshake of every `ssl` server, by backend and server
+/// (config indexes), made before anything listens.
+fn server_handshakes(
+    cfg: &HaproxyConfig,
+) -> Result<BTreeMap<(usize, usize), Arc<ServerHandshake>>, StartError> {
+    let mut out = BTreeMap::new();
+    for (b, p) in cfg.proxies.iter().enumerate() {
+        for (s, server) in p.servers.iter().enumerate() {
+            if server.tls.used() {
+                let made =
+                    ServerHandshake::new(&server.tls).map_err(|what| StartError::Server {
+                        backend: p.name.clone(),
+                        server: server.name.clone(),
+                        what,
+                    })?;
+                out.insert((b, s), Arc::new(made));
             }
         }
     }

@@ -5,11 +5,14 @@
 //! the task on `timeout check`).
 
 use crate::driver::Event;
+use crate::server_io::ServerIo;
+use crate::tls::{HandshakeFailed, ServerHandshake};
 use haven_core::config::haproxy::LocalEnd;
 use haven_core::health::http_script::HttpRun;
 use haven_core::health::script::{self, Next, Run, Steps, CHECK_BUFFER};
 use haven_core::health::{CheckId, Probe, ProbeEvent};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedSender;
@@ -22,6 +25,9 @@ pub(crate) struct Target {
     pub(crate) local: Option<LocalEnd>,
     /// The SOCKS4 proxy checks go through (`check-via-socks4`).
     pub(crate) socks4: Option<SocketAddr>,
+    /// The TLS handshake checks make (a server with `ssl` whose checks
+    /// go where its traffic goes).
+    pub(crate) tls: Option<Arc<ServerHandshake>>,
 }
 
 impl Target {
@@ -50,21 +56,36 @@ pub(crate) async fn run(id: CheckId, to: Target, probe: Probe, events: Unbounded
             (Some(Box::new(HttpRun::new(*http))), first)
         }
     };
-    let stream =
-        match crate::outbound::connect_via(to.aim(first), to.local.as_ref(), to.socks4).await {
-            Ok(s) => s,
+    let aim = to.aim(first);
+    let stream = match crate::outbound::connect_via(aim, to.local.as_ref(), to.socks4).await {
+        Ok(s) => s,
+        Err(e) => {
+            let error = connect_error_text(&e);
+            let words = run
+                .as_ref()
+                .and_then(|r| r.whereabouts())
+                .unwrap_or_default();
+            report(ProbeEvent::ConnectFailed {
+                info: format!("{error}{words}"),
+            });
+            return;
+        }
+    };
+    let stream = match &to.tls {
+        None => ServerIo::Tcp(stream),
+        Some(tls) => match tls.connect(stream, aim).await {
+            Ok(tls) => ServerIo::Tls(Box::new(tls)),
             Err(e) => {
-                let error = connect_error_text(&e);
-                let words = run
-                    .as_ref()
-                    .and_then(|r| r.whereabouts())
-                    .unwrap_or_default();
-                report(ProbeEvent::ConnectFailed {
-                    info: format!("{error}{words}"),
-                });
-                return;
+                // A certificate refused here is the server's.
+                let failed = match HandshakeFailed::of(&e) {
+                    HandshakeFailed::Untrusted => HandshakeFailed::Failed,
+                    other => other,
+                };
+                let info = failed.words().to_owned();
+                return report(ProbeEvent::HandshakeFailed { info });
             }
-        };
+        },
+    };
     report(ProbeEvent::Connected);
     if let Some(run) = run {
         report(run_steps(run, stream, &to, &report).await);
@@ -75,7 +96,7 @@ pub(crate) async fn run(id: CheckId, to: Target, probe: Probe, events: Unbounded
 /// names) to its verdict, telling core where it waits (`report`).
 async fn run_steps(
     mut run: Box<dyn Steps + Send>,
-    mut stream: TcpStream,
+    mut stream: ServerIo,
     target: &Target,
     report: &impl Fn(ProbeEvent),
 ) -> ProbeEvent {
@@ -108,7 +129,7 @@ async fn run_steps(
                 )
                 .await
                 {
-                    Ok(s) => stream = s,
+                    Ok(s) => stream = ServerIo::Tcp(s),
                     Err(e) => {
                         return ProbeEvent::Verdict(run.connect_failed(&connect_error_text(&e)))
                     }

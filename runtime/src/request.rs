@@ -30,7 +30,7 @@ use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -840,6 +840,7 @@ impl Exchange<'_> {
             greeting,
             local: to.source.as_ref().map(|s| s.local_end(self.client)),
             socks4: to.socks4,
+            tls: to.tls.clone(),
         }
     }
 }
@@ -859,15 +860,25 @@ async fn send_streaming<S: ClientIo>(
         .await
         .map_err(Upload::Server)?;
     let relayed = {
-        let (mut from_server, mut to_server) = up.stream.split();
+        let Upstream {
+            stream: server,
+            buf: answer,
+            ..
+        } = &mut *up;
+        let (mut from_server, mut to_server) = server.halves();
         let (mut from_client, _) = stream.halves();
         let relay = body::relay(&mut from_client, buf, &mut to_server, body, idle, bytes_in);
-        // The first byte of an early answer; the head is read below.
-        let mut first = [0u8; 1];
-        let early = from_server.peek(&mut first);
+        // The first bytes of an early answer, kept for its head below.
+        answer.reserve(4096);
+        let early = from_server.read_buf(answer);
         tokio::select! {
             relayed = relay => Some(relayed),
-            _ = early => None,
+            read = early => {
+                if matches!(read, Ok(n) if n > 0) {
+                    up.heard();
+                }
+                None
+            }
         }
     };
     match relayed {
@@ -1132,7 +1143,7 @@ async fn answer_while_sending<S: ClientIo>(
     (stream, buf): (&mut S, &mut BytesMut),
     (body, bytes_in, upward): (&mut Cursor, &mut u64, Idle),
 ) -> (Relayed, Relayed) {
-    let (mut from_server, mut to_server) = up.stream.split();
+    let (mut from_server, mut to_server) = up.stream.halves();
     let (mut from_client, mut to_client) = stream.halves();
     let answer = relay_answer(
         delivery,

@@ -9,6 +9,7 @@ use crate::body::{self, BUFSIZE};
 use crate::client_io::ClientIo;
 use crate::driver::{Command, Connect, Event, ServedBy};
 use crate::request::{accept_stamp, unwatched, Break, Shared, Watcher};
+use crate::server_io::ServerIo;
 use crate::tunnel;
 use bytes::BytesMut;
 use haven_core::config::haproxy::TcpLayer;
@@ -138,7 +139,7 @@ struct Session {
     client: SocketAddr,
     accepted: Instant,
     /// The connection to the server, once made, and how it was reached.
-    server: Option<(TcpStream, Connect)>,
+    server: Option<(ServerIo, Connect)>,
     connect_began: Option<Instant>,
     connected_at: Option<Instant>,
     /// The address the client reached (a PROXY header's destination).
@@ -231,6 +232,21 @@ impl Session {
                         return Ok(());
                     }
                 }
+                // The handshake is part of the connect: `timeout connect`
+                // bounds it.
+                let server = match &to.tls {
+                    None => ServerIo::Tcp(server),
+                    Some(tls) => {
+                        let shake = pin!(tls.connect(server, to.addr));
+                        match self.watcher.step(shake, unwatched()).await? {
+                            Ok(tls) => ServerIo::Tls(Box::new(tls)),
+                            Err(_) => {
+                                self.shared.core.dispatch(Event::ConnectFailed(self.id));
+                                return Ok(());
+                            }
+                        }
+                    }
+                };
                 self.connected_at = Some(Instant::now());
                 self.server = Some((server, to));
                 Event::Connected {

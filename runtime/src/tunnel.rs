@@ -7,11 +7,11 @@
 use crate::body::{self, Cursor, Idle, Relayed};
 use crate::client_io::ClientIo;
 use crate::driver::Connect;
+use crate::server_io::ServerIo;
 use bytes::BytesMut;
 use haven_core::proxy::DataEnd;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 
 /// One side of a tunnel: its connection, what was read from it and not
 /// yet passed on, and how long it may stay quiet.
@@ -35,7 +35,7 @@ pub(crate) struct Moved {
 /// (`timeout client`) and `timeout server` each their own.
 pub(crate) async fn between<S: ClientIo>(
     (stream, buf): (&mut S, &mut BytesMut),
-    server: (&mut TcpStream, &mut BytesMut),
+    server: (&mut ServerIo, &mut BytesMut),
     to: &Connect,
     client_timeout: Option<Duration>,
 ) -> (DataEnd, Moved) {
@@ -52,12 +52,12 @@ pub(crate) async fn between<S: ClientIo>(
     run(client, server).await
 }
 
-async fn run<S: ClientIo>(client: Side<'_, S>, server: Side<'_, TcpStream>) -> (DataEnd, Moved) {
+async fn run<S: ClientIo>(client: Side<'_, S>, server: Side<'_, ServerIo>) -> (DataEnd, Moved) {
     let (mut to_server, mut to_client) = (0, 0);
     let (client_idle, server_idle) = (client.idle, server.idle);
     let (client_buf, server_buf) = (client.buf, server.buf);
     let (mut client_read, mut client_write) = client.stream.halves();
-    let (mut server_read, mut server_write) = server.stream.split();
+    let (mut server_read, mut server_write) = server.stream.halves();
     let upward = async {
         let idle = Idle {
             read: client_idle,

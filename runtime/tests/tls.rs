@@ -706,3 +706,96 @@ async fn httpslog_lines_end_with_the_connections_tls() {
     );
     running.stop();
 }
+
+// Input: a clear frontend whose servers are a TLS frontend of the same
+// process (its rules answer with what its handshake agreed): over `ssl
+// verify required ca-file`, with a client certificate (`crt`), with
+// `verifyhost` naming the certificate or another name, with the wrong
+// CA; and a `mode tcp` frontend to the same TLS server.
+// Output: the server side sees TLS 1.3 (and the client certificate when
+// one is given); a certificate that does not check out is a 503, never
+// clear text; `mode tcp` bytes go through TLS too.
+#[tokio::test]
+async fn servers_are_reached_over_tls_and_checked() {
+    let pki = Pki::new();
+    pki.issue("a.pem", &["a.test"], false);
+    pki.issue("client.pem", &["client.test"], false);
+    let other = Pki::new();
+    std::fs::copy(other.path("ca.pem"), pki.path("other-ca.pem")).expect("copy");
+    let (front, tcp, tls) = (free_port(), free_port(), free_port());
+    let ca = pki.path("ca.pem");
+    let servers = [
+        format!("ssl verify required ca-file {ca}"),
+        format!(
+            "ssl verify required ca-file {ca} crt {}",
+            pki.path("client.pem")
+        ),
+        format!("ssl verify required ca-file {ca} verifyhost a.test"),
+        format!("ssl verify required ca-file {ca} verifyhost b.test"),
+        format!("ssl verify required ca-file {}", pki.path("other-ca.pem")),
+        "ssl verify none".to_owned(),
+    ];
+    let mut text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{front}\n    use_backend %[path,field(2,/)]\nfrontend plain\n    mode tcp\n    bind 127.0.0.1:{tcp}\n    default_backend b5\nfrontend tls\n    bind 127.0.0.1:{tls} ssl crt {} verify optional ca-file {ca}\n{SESSION_REPLY}",
+        pki.path("a.pem")
+    );
+    for (i, settings) in servers.iter().enumerate() {
+        let mode = if i == 5 { "    mode tcp\n" } else { "" };
+        text.push_str(&format!(
+            "backend b{i}\n{mode}    server s 127.0.0.1:{tls} {settings}\n"
+        ));
+    }
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = common::listener(&running, "fe");
+    let ask = |n: usize| async move { common::get(fe, "x", &format!("/b{n}")).await };
+    // No SNI goes to servers: the fetch is empty.
+    assert_eq!(
+        ask(0).await,
+        (200, "1  TLSv1.3 TLS_AES_256_GCM_SHA384 0".into())
+    );
+    assert_eq!(ask(0).await.0, 200, "again, on the pooled connection");
+    assert_eq!(ask(1).await.1, "1  TLSv1.3 TLS_AES_256_GCM_SHA384 1");
+    assert_eq!(ask(2).await.0, 200, "verifyhost names the certificate");
+    assert_eq!(ask(3).await.0, 503, "verifyhost names another");
+    assert_eq!(ask(4).await.0, 503, "another CA");
+    let plain = common::listener(&running, "plain");
+    let reply = common::send_raw(
+        plain,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(
+        reply.ends_with("TLSv1.3 TLS_AES_256_GCM_SHA384 0"),
+        "{reply}"
+    );
+    running.stop();
+}
+
+// Input: two backends checking a TLS server of the same process with
+// `option log-health-checks`: one with `ssl verify none`, one whose CA
+// is not the server's.
+// Output: the first check passes at layer 6 (the handshake), the second
+// fails there with haproxy's words and takes the server down.
+#[tokio::test]
+async fn health_checks_shake_hands_with_tls_servers() {
+    let pki = Pki::new();
+    pki.issue("a.pem", &["a.test"], false);
+    let other = Pki::new();
+    let syslog = Syslog::new().await;
+    let tls = free_port();
+    let text = format!(
+        "{}{DEFAULTS}    log global\n    option log-health-checks\nfrontend tls\n    bind 127.0.0.1:{tls} ssl crt {}\n{SESSION_REPLY}backend good\n    server s 127.0.0.1:{tls} ssl verify none check inter 100ms rise 1 fall 1\nbackend bad\n    server s 127.0.0.1:{tls} ssl verify required ca-file {} check inter 100ms rise 1 fall 1\n",
+        syslog.global,
+        pki.path("a.pem"),
+        other.path("ca.pem"),
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    syslog
+        .until(&[
+            "Health check for server good/s succeeded, reason: Layer6 check passed",
+            "Health check for server bad/s failed, reason: Layer6 invalid response, info: \"SSL handshake failure\"",
+            "Server bad/s is DOWN",
+        ])
+        .await;
+    running.stop();
+}

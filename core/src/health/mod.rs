@@ -71,6 +71,12 @@ pub enum ProbeEvent {
         /// Error text.
         info: String,
     },
+    /// The TLS handshake of a check over TLS failed (`info`: "SSL
+    /// handshake failure").
+    HandshakeFailed {
+        /// Error text.
+        info: String,
+    },
     /// A response arrived.
     Response {
         /// HTTP status.
@@ -170,6 +176,9 @@ struct Check {
     fastinter: Option<Duration>,
     downinter: Option<Duration>,
     probe: Probe,
+    /// It shakes hands over TLS ([`Connected`](ProbeEvent::Connected)
+    /// comes once the handshake is done).
+    tls: bool,
     timeout_connect: Option<Duration>,
     timeout_check: Option<Duration>,
     log_health_checks: bool,
@@ -278,6 +287,7 @@ impl Checks {
                     fastinter: s.fastinter,
                     downinter: s.downinter,
                     probe: probe_of(px, &s.name),
+                    tls: s.checks_over_tls(),
                     timeout_connect: px.timeouts.connect,
                     timeout_check: px.timeouts.check,
                     log_health_checks: px.options.log_health_checks,
@@ -399,7 +409,10 @@ impl Checks {
             (Phase::Connecting { started }, ProbeEvent::Connected) => {
                 if c.probe == Probe::Tcp {
                     CheckResult {
-                        status: CheckStatus::L4Ok,
+                        status: match c.tls {
+                            true => CheckStatus::L6Ok,
+                            false => CheckStatus::L4Ok,
+                        },
                         code: None,
                         info: None,
                         duration_ms: ms_since(now, started),
@@ -416,6 +429,12 @@ impl Checks {
             }
             (Phase::Connecting { started }, ProbeEvent::ConnectFailed { info }) => CheckResult {
                 status: CheckStatus::L4Con,
+                code: None,
+                info: Some(info),
+                duration_ms: ms_since(now, started),
+            },
+            (Phase::Connecting { started }, ProbeEvent::HandshakeFailed { info }) => CheckResult {
+                status: CheckStatus::L6Rsp,
                 code: None,
                 info: Some(info),
                 duration_ms: ms_since(now, started),

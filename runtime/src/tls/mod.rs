@@ -3,10 +3,12 @@
 //! handshake itself within `timeout client`, and what it agreed on for
 //! the fetches and logs.
 
+mod client;
 mod load;
 mod settings;
 mod store;
 
+pub(crate) use client::ServerHandshake;
 pub use load::CertError;
 pub(crate) use load::Replaced;
 pub(crate) use store::CertStore;
@@ -70,6 +72,22 @@ pub(crate) enum HandshakeFailed {
 }
 
 impl HandshakeFailed {
+    /// How a handshake's I/O error reads in haproxy's log.
+    pub(crate) fn of(e: &std::io::Error) -> Self {
+        use std::io::ErrorKind::*;
+        match e.kind() {
+            UnexpectedEof => Self::Closed,
+            ConnectionReset | ConnectionAborted | BrokenPipe => Self::Broken,
+            _ => match e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            {
+                Some(rustls::Error::InvalidCertificate(_)) => Self::Untrusted,
+                _ => Self::Failed,
+            },
+        }
+    }
+
     /// haproxy's words for it in the connection's log line.
     pub(crate) fn words(self) -> &'static str {
         match self {
@@ -137,7 +155,7 @@ impl TlsListener {
         let handshake = async {
             let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp)
                 .await
-                .map_err(|e| failure(&e))?;
+                .map_err(|e| HandshakeFailed::of(&e))?;
             let hello = start.client_hello();
             let sni = hello.server_name().map(str::to_ascii_lowercase);
             let ecdsa = hello.signature_schemes().iter().any(|s| {
@@ -154,7 +172,7 @@ impl TlsListener {
             let stream = start
                 .into_stream(Arc::clone(&chosen.config))
                 .await
-                .map_err(|e| failure(&e))?;
+                .map_err(|e| HandshakeFailed::of(&e))?;
             Ok((stream, sni))
         };
         let (stream, sni) = match timeout {
@@ -248,22 +266,6 @@ fn session_of(conn: &rustls::ServerConnection, sni: Option<String>) -> TlsSessio
             .map(|p| String::from_utf8_lossy(p).into_owned()),
         resumed: conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
         client_certificate: conn.peer_certificates().is_some_and(|c| !c.is_empty()),
-    }
-}
-
-/// How a handshake's I/O error reads in haproxy's log.
-fn failure(e: &std::io::Error) -> HandshakeFailed {
-    use std::io::ErrorKind::*;
-    match e.kind() {
-        UnexpectedEof => HandshakeFailed::Closed,
-        ConnectionReset | ConnectionAborted | BrokenPipe => HandshakeFailed::Broken,
-        _ => match e
-            .get_ref()
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        {
-            Some(rustls::Error::InvalidCertificate(_)) => HandshakeFailed::Untrusted,
-            _ => HandshakeFailed::Failed,
-        },
     }
 }
 

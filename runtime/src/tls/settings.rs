@@ -16,7 +16,9 @@ use rustls::server::{
     StoresServerSessions, WebPkiClientVerifier,
 };
 use rustls::sign::CertifiedKey;
-use rustls::{CipherSuite, RootCertStore, ServerConfig, SupportedCipherSuite};
+use rustls::{
+    CipherSuite, RootCertStore, ServerConfig, SupportedCipherSuite, SupportedProtocolVersion,
+};
 use std::sync::{Arc, OnceLock};
 
 /// The ciphers haven offers, by their OpenSSL names.
@@ -87,12 +89,12 @@ impl Resumption {
     }
 }
 
-/// The handshake settings for certificate `key` under options `o`.
-pub(crate) fn server_config(
-    o: &TlsOptions,
-    key: Arc<CertifiedKey>,
-    resumption: &Resumption,
-) -> Result<Arc<ServerConfig>, String> {
+/// The versions and the crypto (ciphers and curves by their OpenSSL
+/// names) options `o` allow, for either side of a connection.
+pub(crate) type Crypto = (Vec<&'static SupportedProtocolVersion>, Arc<CryptoProvider>);
+
+/// The versions and crypto `o` allows.
+pub(crate) fn crypto(o: &TlsOptions) -> Result<Crypto, String> {
     let allowed = o.versions();
     let mut versions = Vec::new();
     if allowed.contains(&TlsVersion::Tls12) {
@@ -126,6 +128,26 @@ pub(crate) fn server_config(
         kx_groups,
         ..(*provider()).clone()
     });
+    Ok((versions, provider))
+}
+
+/// ALPN as `o` offers it, less `h2` (not spoken yet).
+pub(crate) fn alpn(o: &TlsOptions) -> Vec<Vec<u8>> {
+    o.alpn
+        .iter()
+        .flatten()
+        .filter(|p| *p != "h2")
+        .map(|p| p.as_bytes().to_vec())
+        .collect()
+}
+
+/// The handshake settings for certificate `key` under options `o`.
+pub(crate) fn server_config(
+    o: &TlsOptions,
+    key: Arc<CertifiedKey>,
+    resumption: &Resumption,
+) -> Result<Arc<ServerConfig>, String> {
+    let (versions, provider) = crypto(o)?;
     let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(&versions)
         .map_err(|e| format!("unusable TLS settings: {e}."))?;
@@ -137,13 +159,7 @@ pub(crate) fn server_config(
         }
     };
     let mut config = builder.with_cert_resolver(Arc::new(Fixed(key)));
-    config.alpn_protocols = o
-        .alpn
-        .iter()
-        .flatten()
-        .filter(|p| *p != "h2")
-        .map(|p| p.as_bytes().to_vec())
-        .collect();
+    config.alpn_protocols = alpn(o);
     config.ignore_client_order = !o.prefer_client_ciphers;
     config.session_storage = Arc::clone(&resumption.cache);
     if o.no_tickets {
@@ -181,21 +197,9 @@ fn client_verifier(
     provider: Arc<CryptoProvider>,
 ) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, String> {
     let ca = o.ca_file.as_deref().unwrap_or_default();
-    let mut roots = RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(ca)
-        .map_err(|e| format!("unable to load CA file '{ca}' : {e}."))?;
-    for cert in certs {
-        let cert = cert.map_err(|e| format!("unable to load CA file '{ca}' : {e}."))?;
-        roots
-            .add(cert)
-            .map_err(|e| format!("unable to load CA file '{ca}' : {e}."))?;
-    }
-    let mut builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+    let mut builder = WebPkiClientVerifier::builder_with_provider(roots(ca)?, provider);
     if let Some(crl) = &o.crl_file {
-        let crls = CertificateRevocationListDer::pem_file_iter(crl)
-            .and_then(|all| all.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| format!("unable to load CRL file '{crl}' : {e}."))?;
-        builder = builder.with_crls(crls);
+        builder = builder.with_crls(crls(crl)?);
     }
     if verify == Verify::Optional {
         builder = builder.allow_unauthenticated();
@@ -203,6 +207,24 @@ fn client_verifier(
     builder
         .build()
         .map_err(|e| format!("unable to use CA file '{ca}' : {e}."))
+}
+
+/// The CAs of the PEM file `ca`.
+pub(crate) fn roots(ca: &str) -> Result<Arc<RootCertStore>, String> {
+    let unusable = |e: &dyn std::fmt::Display| format!("unable to load CA file '{ca}' : {e}.");
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| unusable(&e))? {
+        let cert = cert.map_err(|e| unusable(&e))?;
+        roots.add(cert).map_err(|e| unusable(&e))?;
+    }
+    Ok(Arc::new(roots))
+}
+
+/// The revocation lists of the PEM file `path`.
+pub(crate) fn crls(path: &str) -> Result<Vec<CertificateRevocationListDer<'static>>, String> {
+    CertificateRevocationListDer::pem_file_iter(path)
+        .and_then(|all| all.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("unable to load CRL file '{path}' : {e}."))
 }
 
 /// Always the one certificate: the choice among a bind line's

@@ -4,7 +4,7 @@
 use super::http_check::HttpCheck;
 use super::tcp_check::{TcpCheck, TcpCheckRule};
 use super::tcp_request::TcpRequestRule;
-use super::tls::{BindTls, GlobalTls};
+use super::tls::{BindTls, GlobalTls, ServerTls};
 use crate::time::Duration;
 use serde::Serialize;
 
@@ -559,6 +559,8 @@ pub struct Server {
     pub socks4: Option<std::net::SocketAddr>,
     /// `check-via-socks4`: health checks go through it too.
     pub check_via_socks4: bool,
+    /// `ssl` and what goes with it: TLS to the server.
+    pub tls: ServerTls,
     /// `pool-max-conn`: idle connections kept for later requests (`None`:
     /// no limit, haproxy's -1).
     pub pool_max_conn: Option<u32>,

@@ -5,6 +5,7 @@ use super::lexer::Word;
 use super::model::*;
 use super::parser::{Parser, Section};
 use super::proxy_kw::addr_message;
+use super::tls::ServerTls;
 use super::values::{atol, parse_host_port, parse_time, AddrError, Host, PortSpec};
 use crate::config::Form;
 use crate::time::Duration;
@@ -148,6 +149,7 @@ pub(crate) fn default_server() -> Server {
         proxy_v2_unique_id: false,
         socks4: None,
         check_via_socks4: false,
+        tls: ServerTls::default(),
         line: 0,
     }
 }
@@ -201,6 +203,9 @@ impl Parser<'_> {
         }
         if !self.server_params(&mut server, &words[3..], &who) {
             return;
+        }
+        if server.tls.used() {
+            self.server_tls_finish(&mut server.tls, &who, col);
         }
         if server.agent.enabled && server.agent.port.is_none() {
             let msg = format!(
@@ -299,6 +304,18 @@ impl Parser<'_> {
                     format!("{who}'{name}' expects an argument.."),
                 );
                 return false;
+            }
+            let texts: Vec<&str> = params[i..].iter().map(|w| w.text.as_str()).collect();
+            match self.server_tls_word(&mut s.tls, &texts) {
+                Ok(0) => {}
+                Ok(taken) => {
+                    i += taken;
+                    continue;
+                }
+                Err(m) => {
+                    self.error(Form::Bracket, p.col, format!("{who}{m}"));
+                    return false;
+                }
             }
             if name == "source" {
                 let args: Vec<&str> = params[i + 1..].iter().map(|w| w.text.as_str()).collect();

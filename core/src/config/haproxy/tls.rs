@@ -252,7 +252,14 @@ pub struct BindTls {
     pub written: (String, &'static str, String),
 }
 
-/// The `global` TLS settings binds start from.
+impl ServerTls {
+    /// Traffic or checks shake hands with the server.
+    pub fn used(&self) -> bool {
+        self.enabled || self.checks == Some(true)
+    }
+}
+
+/// The `global` TLS settings binds and servers start from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct GlobalTls {
     /// `crt-base`: where relative `crt` paths are.
@@ -261,6 +268,40 @@ pub struct GlobalTls {
     pub ca_base: Option<String>,
     /// `ssl-default-bind-options`, `-ciphers`, `-ciphersuites`, `-curves`.
     pub bind_defaults: TlsOptions,
+    /// `ssl-default-server-options`, `-ciphers`, `-ciphersuites`.
+    pub server_defaults: TlsOptions,
+    /// `ssl-server-verify none`: servers' certificates are not checked
+    /// unless a `server` line says `verify required`.
+    pub server_verify_none: bool,
+}
+
+impl super::Server {
+    /// Its health checks shake hands over TLS: `check-ssl` (`no-check-
+    /// ssl`) says so, else it says `ssl` and its checks go where its
+    /// traffic goes (no `port` or `addr` of their own), as haproxy
+    /// decides.
+    pub fn checks_over_tls(&self) -> bool {
+        let inherited = self.tls.enabled && self.check_port.is_none() && self.check_addr.is_none();
+        self.tls.checks.unwrap_or(inherited)
+    }
+}
+
+/// TLS to a server: `ssl` on a `server` line and what goes with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ServerTls {
+    /// `ssl` (`no-ssl` undoes a `default-server`'s).
+    pub enabled: bool,
+    /// The handshake settings, `ssl-default-server-*` applied; `verify`
+    /// is set once the line is read (`ssl-server-verify` for the default).
+    pub options: TlsOptions,
+    /// `crt`: the client certificate (PEM, its key with it) shown to the
+    /// server.
+    pub crt: Option<String>,
+    /// `verifyhost`: the name the server's certificate must carry.
+    pub verifyhost: Option<String>,
+    /// `check-ssl` (true) or `no-check-ssl` (false): whether health checks
+    /// use TLS whatever the traffic does.
+    pub checks: Option<bool>,
 }
 
 /// One line of a `crt-list` file.
@@ -410,6 +451,68 @@ impl Parser<'_> {
         tls
     }
 
+    /// Reads a TLS setting of a `server` line at `words[0]`: how many
+    /// words it took (`Ok(0)`: not a TLS setting).
+    pub(crate) fn server_tls_word(
+        &self,
+        tls: &mut ServerTls,
+        words: &[&str],
+    ) -> Result<usize, String> {
+        let arg = words.get(1).copied();
+        match (words[0], arg) {
+            ("ssl", _) => tls.enabled = true,
+            ("no-ssl", _) => tls.enabled = false,
+            ("no-verifyhost", _) => tls.verifyhost = None,
+            ("check-ssl", _) => tls.checks = Some(true),
+            ("no-check-ssl", _) => tls.checks = Some(false),
+            ("crt", Some(path)) => {
+                tls.crt = Some(based(self.global.tls.crt_base.as_deref(), path));
+                return Ok(2);
+            }
+            ("verifyhost", Some(name)) => {
+                tls.verifyhost = Some(name.to_owned());
+                return Ok(2);
+            }
+            ("verify", Some("optional")) => {
+                return Err("'verify' : unknown verify method 'optional', only 'none' and 'required' are supported".into())
+            }
+            // Not a setting for the server's own TLS connections.
+            ("prefer-client-ciphers" | "strict-sni", _) => return Ok(0),
+            _ => return tls.options.read(words, self.global.tls.ca_base.as_deref()),
+        }
+        Ok(1)
+    }
+
+    /// The TLS of a `server` line (`who` names it, its keyword at `col`),
+    /// read whole: the global defaults applied, the certificate check it
+    /// makes settled, and what haven does not offer said.
+    pub(crate) fn server_tls_finish(&mut self, tls: &mut ServerTls, who: &str, col: u32) {
+        tls.options = tls.options.over(&self.global.tls.server_defaults);
+        let by_default = !self.global.tls.server_verify_none;
+        let verify = tls.options.verify.unwrap_or(match by_default {
+            true => Verify::Required,
+            false => Verify::None,
+        });
+        tls.options.verify = Some(verify);
+        if verify == Verify::Required && tls.options.ca_file.is_none() {
+            // haproxy's words depend on the global setting alone.
+            let why = match by_default {
+                true => "verify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default.",
+                false => "verify is enabled but no CA file specified.",
+            };
+            let at = format!("[{}:{}] : ", self.file, self.line);
+            self.push(
+                Severity::Error,
+                Form::Unplaced,
+                0,
+                format!("{at}{who}{why}"),
+            );
+        }
+        for what in unoffered(&tls.options) {
+            self.not_supported(col, &format!("server {what}"));
+        }
+    }
+
     /// A `global` TLS keyword (`crt-base`, `ssl-default-bind-…`); false
     /// when `words[0]` is none of them.
     pub(crate) fn global_tls(&mut self, words: &[Word]) -> bool {
@@ -422,12 +525,30 @@ impl Parser<'_> {
             "ssl-default-bind-ciphers" => &mut defaults.ciphers,
             "ssl-default-bind-ciphersuites" => &mut defaults.ciphersuites,
             "ssl-default-bind-curves" => &mut defaults.curves,
-            "ssl-default-bind-options" => {
+            "ssl-default-server-ciphers" => &mut self.global.tls.server_defaults.ciphers,
+            "ssl-default-server-ciphersuites" => &mut self.global.tls.server_defaults.ciphersuites,
+            "ssl-server-verify" => {
+                match words.get(1).map(|w| w.text.as_str()) {
+                    Some("none") => self.global.tls.server_verify_none = true,
+                    Some("required") => self.global.tls.server_verify_none = false,
+                    _ => self.error(
+                        Form::Parsing,
+                        words[0].col,
+                        "'ssl-server-verify' expects 'none' or 'required' as argument.".into(),
+                    ),
+                }
+                return true;
+            }
+            "ssl-default-bind-options" | "ssl-default-server-options" => {
                 let texts: Vec<&str> = words[1..].iter().map(|w| w.text.as_str()).collect();
                 let mut i = 0;
                 while i < texts.len() {
                     let col = words[i + 1].col;
-                    match self.global.tls.bind_defaults.read(&texts[i..], None) {
+                    let target = match kw {
+                        "ssl-default-bind-options" => &mut self.global.tls.bind_defaults,
+                        _ => &mut self.global.tls.server_defaults,
+                    };
+                    match target.read(&texts[i..], None) {
                         Ok(0) => {
                             let msg = format!("'{kw}' : unknown option '{}'.", texts[i]);
                             self.error(Form::Parsing, col, msg);

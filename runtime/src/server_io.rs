@@ -1,0 +1,152 @@
+//! A connection to a server, clear or under TLS: read and written as one
+//! stream, split in two halves moved at once, and asked whether it is
+//! still quiet while it waits idle in a pool.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf, ReadHalf, WriteHalf};
+use tokio::net::tcp::{ReadHalf as TcpRead, WriteHalf as TcpWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+
+/// A connection to a server.
+#[derive(Debug)]
+pub(crate) enum ServerIo {
+    /// Clear text.
+    Tcp(TcpStream),
+    /// TLS (`server ... ssl`); boxed, being large.
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+/// The reading half of a [`ServerIo`].
+pub(crate) enum ServerRead<'a> {
+    /// Of a clear connection.
+    Tcp(TcpRead<'a>),
+    /// Of a TLS one.
+    Tls(ReadHalf<&'a mut TlsStream<TcpStream>>),
+}
+
+/// The writing half of a [`ServerIo`].
+pub(crate) enum ServerWrite<'a> {
+    /// Of a clear connection.
+    Tcp(TcpWrite<'a>),
+    /// Of a TLS one.
+    Tls(WriteHalf<&'a mut TlsStream<TcpStream>>),
+}
+
+impl ServerIo {
+    /// Both halves, borrowed.
+    pub(crate) fn halves(&mut self) -> (ServerRead<'_>, ServerWrite<'_>) {
+        match self {
+            Self::Tcp(s) => {
+                let (r, w) = s.split();
+                (ServerRead::Tcp(r), ServerWrite::Tcp(w))
+            }
+            Self::Tls(s) => {
+                let (r, w) = tokio::io::split(&mut **s);
+                (ServerRead::Tls(r), ServerWrite::Tls(w))
+            }
+        }
+    }
+
+    /// An idle connection is open and quiet: reading it now would wait.
+    /// (What a TLS server sends unasked, such as session tickets, is
+    /// taken in on the way.)
+    pub(crate) fn is_quiet(&mut self) -> bool {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut probe = [0u8; 1];
+        let mut buf = ReadBuf::new(&mut probe);
+        Pin::new(self).poll_read(&mut cx, &mut buf).is_pending()
+    }
+}
+
+/// Delegates to the variant's own stream.
+macro_rules! delegate {
+    ($on:expr, $s:ident => $call:expr) => {
+        match $on {
+            Self::Tcp($s) => $call,
+            Self::Tls($s) => $call,
+        }
+    };
+}
+
+impl AsyncRead for ServerIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        delegate!(self.get_mut(), s => Pin::new(s).poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for ServerIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        delegate!(self.get_mut(), s => Pin::new(s).poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        delegate!(self.get_mut(), s => Pin::new(s).poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        delegate!(self, s => s.is_write_vectored())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        delegate!(self.get_mut(), s => Pin::new(s).poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        delegate!(self.get_mut(), s => Pin::new(s).poll_shutdown(cx))
+    }
+}
+
+impl AsyncRead for ServerRead<'_> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        delegate!(self.get_mut(), s => Pin::new(s).poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for ServerWrite<'_> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        delegate!(self.get_mut(), s => Pin::new(s).poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        delegate!(self.get_mut(), s => Pin::new(s).poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        delegate!(self, s => s.is_write_vectored())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        delegate!(self.get_mut(), s => Pin::new(s).poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        delegate!(self.get_mut(), s => Pin::new(s).poll_shutdown(cx))
+    }
+}
