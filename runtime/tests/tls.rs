@@ -48,8 +48,7 @@ async fn curl(addr: SocketAddr, args: &[&str]) -> Option<String> {
 // fetches tell the SNI, the version and OpenSSL's name of the cipher.
 #[tokio::test]
 async fn curl_speaks_tls_1_2_and_1_3_and_rules_read_the_session() {
-    let pki = Pki::new();
-    pki.issue("a.pem", &["a.test"], false);
+    let pki = Pki::serving_a_test();
     let port = free_port();
     let text = format!(
         "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port} ssl crt {}\n{SESSION_REPLY}",
@@ -178,8 +177,7 @@ async fn a_crt_list_filters_names_and_sets_each_certificates_settings() {
 // listener's name.
 #[tokio::test]
 async fn a_required_client_certificate_is_checked_and_failures_are_logged() {
-    let pki = Pki::new();
-    pki.issue("a.pem", &["a.test"], false);
+    let pki = Pki::serving_a_test();
     let (cert, key, _) = pki.make(&["client.test"]);
     std::fs::write(pki.path("client.pem"), cert).expect("write");
     std::fs::write(pki.path("client.key"), key).expect("write");
@@ -243,8 +241,7 @@ async fn a_required_client_certificate_is_checked_and_failures_are_logged() {
 // through TLS.
 #[tokio::test]
 async fn mode_tcp_terminates_tls_after_a_proxy_header() {
-    let pki = Pki::new();
-    pki.issue("a.pem", &["a.test"], false);
+    let pki = Pki::serving_a_test();
     let server = raw_server(|mut s| async move {
         let mut got = [0u8; 4];
         if s.read_exact(&mut got).await.is_ok() && &got == b"ping" {
@@ -581,8 +578,7 @@ async fn set_ssl_cert_swaps_a_certificate_without_dropping_connections() {
 // without tickets), and `ssl_fc_is_resumed` says so.
 #[tokio::test]
 async fn sessions_resume_by_ticket_and_by_session_id() {
-    let pki = Pki::new();
-    pki.issue("a.pem", &["a.test"], false);
+    let pki = Pki::serving_a_test();
     let (tickets, no_tickets) = (free_port(), free_port());
     let a = pki.path("a.pem");
     let text = format!(
@@ -619,8 +615,7 @@ async fn sessions_resume_by_ticket_and_by_session_id() {
 fn crt_list_settings_haven_lacks_are_said_where_the_bind_is() {
     use haven_core::config::haproxy::{parse, ParseOptions};
     use haven_core::config::support::Impact;
-    let pki = Pki::new();
-    pki.issue("a.pem", &["a.test"], false);
+    let pki = Pki::serving_a_test();
     let line = format!(
         "{} [ciphers DHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256 ssl-min-ver TLSv1.0]\n",
         pki.path("a.pem")
@@ -673,8 +668,7 @@ fn crt_list_settings_haven_lacks_are_said_where_the_bind_is() {
 // version and cipher after `fe~`, the clear one with dashes.
 #[tokio::test]
 async fn httpslog_lines_end_with_the_connections_tls() {
-    let pki = Pki::new();
-    pki.issue("a.pem", &["a.test"], false);
+    let pki = Pki::serving_a_test();
     let syslog = Syslog::new().await;
     let (tls, clear) = (free_port(), free_port());
     let text = format!(
@@ -717,8 +711,7 @@ async fn httpslog_lines_end_with_the_connections_tls() {
 // clear text; `mode tcp` bytes go through TLS too.
 #[tokio::test]
 async fn servers_are_reached_over_tls_and_checked() {
-    let pki = Pki::new();
-    pki.issue("a.pem", &["a.test"], false);
+    let pki = Pki::serving_a_test();
     pki.issue("client.pem", &["client.test"], false);
     let other = Pki::new();
     std::fs::copy(other.path("ca.pem"), pki.path("other-ca.pem")).expect("copy");
@@ -778,8 +771,7 @@ async fn servers_are_reached_over_tls_and_checked() {
 // fails there with haproxy's words and takes the server down.
 #[tokio::test]
 async fn health_checks_shake_hands_with_tls_servers() {
-    let pki = Pki::new();
-    pki.issue("a.pem", &["a.test"], false);
+    let pki = Pki::serving_a_test();
     let other = Pki::new();
     let syslog = Syslog::new().await;
     let tls = free_port();

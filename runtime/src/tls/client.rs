@@ -30,23 +30,26 @@ impl ServerHandshake {
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_protocol_versions(&versions)
             .map_err(|e| format!("unusable TLS settings: {e}."))?;
-        let verifier: Arc<dyn ServerCertVerifier> = match o.verify.unwrap_or(Verify::Required) {
-            Verify::None => Arc::new(Unchecked(provider)),
+        let webpki = match o.verify.unwrap_or(Verify::Required) {
+            Verify::None => None,
             _ => {
                 let ca = o.ca_file.as_deref().unwrap_or_default();
-                let mut webpki = WebPkiServerVerifier::builder_with_provider(roots(ca)?, provider);
+                let mut webpki =
+                    WebPkiServerVerifier::builder_with_provider(roots(ca)?, Arc::clone(&provider));
                 if let Some(crl) = &o.crl_file {
                     webpki = webpki.with_crls(crls(crl)?);
                 }
-                let inner = webpki
+                let built = webpki
                     .build()
                     .map_err(|e| format!("unable to use CA file '{ca}' : {e}."))?;
-                Arc::new(Checked {
-                    inner,
-                    check_name: tls.verifyhost.is_some(),
-                })
+                Some(built)
             }
         };
+        let verifier = Arc::new(Verifier {
+            webpki,
+            check_name: tls.verifyhost.is_some(),
+            provider,
+        });
         let builder = builder
             .dangerous()
             .with_custom_certificate_verifier(verifier);
@@ -108,15 +111,18 @@ impl ServerHandshake {
     }
 }
 
-/// `verify required`: the chain is checked against the CAs; the name
-/// only when `verifyhost` gives one.
+/// How a server's certificate is checked: under `verify required`
+/// (`webpki`) the chain against the CAs, the name only when `verifyhost`
+/// gives one; under `verify none` not at all. The handshake's signatures
+/// are checked either way.
 #[derive(Debug)]
-struct Checked {
-    inner: Arc<WebPkiServerVerifier>,
+struct Verifier {
+    webpki: Option<Arc<WebPkiServerVerifier>>,
     check_name: bool,
+    provider: Arc<rustls::crypto::CryptoProvider>,
 }
 
-impl ServerCertVerifier for Checked {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -125,14 +131,14 @@ impl ServerCertVerifier for Checked {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
-        let checked =
-            self.inner
-                .verify_server_cert(end_entity, intermediates, server_name, ocsp, now);
-        match checked {
+        let Some(webpki) = &self.webpki else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) if !self.check_name => Ok(ServerCertVerified::assertion()),
-            other => other,
+            checked => checked,
         }
     }
 
@@ -142,46 +148,7 @@ impl ServerCertVerifier for Checked {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
-}
-
-/// `verify none`: any certificate, its signatures still checked.
-#[derive(Debug)]
-struct Unchecked(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        let algorithms = &self.0.signature_verification_algorithms;
+        let algorithms = &self.provider.signature_verification_algorithms;
         rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
     }
 
@@ -191,11 +158,13 @@ impl ServerCertVerifier for Unchecked {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        let algorithms = &self.0.signature_verification_algorithms;
+        let algorithms = &self.provider.signature_verification_algorithms;
         rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }

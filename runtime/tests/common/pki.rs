@@ -37,6 +37,13 @@ impl Pki {
         Self { dir, ca }
     }
 
+    /// A new CA and `a.pem`, its certificate for `a.test` with the key.
+    pub(crate) fn serving_a_test() -> Self {
+        let pki = Self::new();
+        pki.issue("a.pem", &["a.test"], false);
+        pki
+    }
+
     /// The path of `file` in the folder.
     pub(crate) fn path(&self, file: &str) -> String {
         self.dir.path().join(file).to_string_lossy().into_owned()
