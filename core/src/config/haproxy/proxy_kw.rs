@@ -8,6 +8,7 @@ use super::keywords;
 use super::lexer::Word;
 use super::model::*;
 use super::parser::{Parser, Section};
+use super::tls::BindTls;
 use super::values::{parse_host_port, AddrError, Host, PortSpec};
 use crate::config::Form;
 
@@ -466,7 +467,7 @@ impl Parser<'_> {
                 Err(e) => err(self, addr_message(&e, part)),
             }
         }
-        let mut tls = self.bind_tls_start();
+        let mut tls = BindTls::default();
         let mut ssl = false;
         let mut i = 2;
         while let Some(p) = words.get(i) {

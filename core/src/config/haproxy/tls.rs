@@ -237,7 +237,7 @@ pub enum CertSource {
 }
 
 /// TLS on a `bind` line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BindTls {
     /// The certificates, in order.
     pub certificates: Vec<CertSource>,
@@ -366,24 +366,10 @@ pub fn parse_crt_list(
 }
 
 impl Parser<'_> {
-    /// The TLS of a `bind` line being read.
-    pub(crate) fn bind_tls_start(&self) -> BindTls {
-        BindTls {
-            certificates: Vec::new(),
-            options: TlsOptions::default(),
-            strict_sni: false,
-            written: (String::new(), "frontend", String::new()),
-        }
-    }
-
     /// Reads a TLS setting of a `bind` line at `words[0]`: how many words
     /// it took (`Ok(0)`: not a TLS setting).
     pub(crate) fn bind_tls_word(&self, tls: &mut BindTls, words: &[&str]) -> Result<usize, String> {
-        let base = |b: &Option<String>| b.clone();
-        let (crt_base, ca_base) = (
-            base(&self.global.tls.crt_base),
-            base(&self.global.tls.ca_base),
-        );
+        let (crt_base, ca_base) = (&self.global.tls.crt_base, &self.global.tls.ca_base);
         match words[0] {
             "ssl" => Ok(1),
             "strict-sni" => {
