@@ -705,7 +705,8 @@ async fn httpslog_lines_end_with_the_connections_tls() {
 // process (its rules answer with what its handshake agreed): over `ssl
 // verify required ca-file`, with a client certificate (`crt`), with
 // `verifyhost` naming the certificate or another name, with the wrong
-// CA; and a `mode tcp` frontend to the same TLS server.
+// CA, with `sni str(...)` naming the certificate or another name; and a
+// `mode tcp` frontend to the same TLS server.
 // Output: the server side sees TLS 1.3 (and the client certificate when
 // one is given); a certificate that does not check out is a 503, never
 // clear text; `mode tcp` bytes go through TLS too.
@@ -727,6 +728,8 @@ async fn servers_are_reached_over_tls_and_checked() {
         format!("ssl verify required ca-file {ca} verifyhost b.test"),
         format!("ssl verify required ca-file {}", pki.path("other-ca.pem")),
         "ssl verify none".to_owned(),
+        format!("ssl verify required ca-file {ca} sni str(a.test)"),
+        format!("ssl verify required ca-file {ca} sni str(b.test)"),
     ];
     let mut text = format!(
         "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{front}\n    use_backend %[path,field(2,/)]\nfrontend plain\n    mode tcp\n    bind 127.0.0.1:{tcp}\n    default_backend b5\nfrontend tls\n    bind 127.0.0.1:{tls} ssl crt {} verify optional ca-file {ca}\n{SESSION_REPLY}",
@@ -751,6 +754,12 @@ async fn servers_are_reached_over_tls_and_checked() {
     assert_eq!(ask(2).await.0, 200, "verifyhost names the certificate");
     assert_eq!(ask(3).await.0, 503, "verifyhost names another");
     assert_eq!(ask(4).await.0, 503, "another CA");
+    assert_eq!(
+        ask(6).await.1,
+        "1 a.test TLSv1.3 TLS_AES_256_GCM_SHA384 0",
+        "the SNI goes, and the certificate's name matches it"
+    );
+    assert_eq!(ask(7).await.0, 503, "an SNI the certificate does not name");
     let plain = common::listener(&running, "plain");
     let reply = common::send_raw(
         plain,
@@ -764,20 +773,23 @@ async fn servers_are_reached_over_tls_and_checked() {
     running.stop();
 }
 
-// Input: two backends checking a TLS server of the same process with
+// Input: backends checking a TLS server of the same process with
 // `option log-health-checks`: one with `ssl verify none`, one whose CA
-// is not the server's.
-// Output: the first check passes at layer 6 (the handshake), the second
-// fails there with haproxy's words and takes the server down.
+// is not the server's, one with `check-ssl` and `check-sni` alone against
+// a `strict-sni` listener.
+// Output: the first and last checks pass at layer 6 (the handshake; the
+// last one's SNI let in), the second fails there with haproxy's words
+// and takes the server down.
 #[tokio::test]
 async fn health_checks_shake_hands_with_tls_servers() {
     let pki = Pki::serving_a_test();
     let other = Pki::new();
     let syslog = Syslog::new().await;
-    let tls = free_port();
+    let (tls, strict) = (free_port(), free_port());
     let text = format!(
-        "{}{DEFAULTS}    log global\n    option log-health-checks\nfrontend tls\n    bind 127.0.0.1:{tls} ssl crt {}\n{SESSION_REPLY}backend good\n    server s 127.0.0.1:{tls} ssl verify none check inter 100ms rise 1 fall 1\nbackend bad\n    server s 127.0.0.1:{tls} ssl verify required ca-file {} check inter 100ms rise 1 fall 1\n",
+        "{}{DEFAULTS}    log global\n    option log-health-checks\nfrontend tls\n    bind 127.0.0.1:{tls} ssl crt {}\n    bind 127.0.0.1:{strict} ssl crt {} strict-sni\n{SESSION_REPLY}backend good\n    server s 127.0.0.1:{tls} ssl verify none check inter 100ms rise 1 fall 1\nbackend bad\n    server s 127.0.0.1:{tls} ssl verify required ca-file {} check inter 100ms rise 1 fall 1\nbackend named\n    server s 127.0.0.1:{strict} check-ssl check-sni a.test verify none check inter 100ms rise 1 fall 1\n",
         syslog.global,
+        pki.path("a.pem"),
         pki.path("a.pem"),
         other.path("ca.pem"),
     );
@@ -787,6 +799,7 @@ async fn health_checks_shake_hands_with_tls_servers() {
             "Health check for server good/s succeeded, reason: Layer6 check passed",
             "Health check for server bad/s failed, reason: Layer6 invalid response, info: \"SSL handshake failure\"",
             "Server bad/s is DOWN",
+            "Health check for server named/s succeeded, reason: Layer6 check passed",
         ])
         .await;
     running.stop();

@@ -1,7 +1,8 @@
 //! TLS to servers (`server ... ssl`): the handshake settings of each
 //! server as haproxy reads its line. The server's certificate is checked
-//! against `ca-file` (and `crl-file`) unless `verify none`; its name only
-//! when `verifyhost` gives one, as haproxy checks it. No SNI is sent.
+//! against `ca-file` (and `crl-file`) unless `verify none`; its name when
+//! `verifyhost` gives one, else when an SNI was sent (`sni str(NAME)`,
+//! `check-sni`), as haproxy checks it.
 
 use super::load::from_pem;
 use super::settings::{alpn, crls, crypto, roots};
@@ -11,15 +12,22 @@ use rustls::client::{Resumption, Tls12Resumption, WebPkiServerVerifier};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, Error, SignatureScheme};
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tokio::net::TcpStream;
 
 /// How connections to one server shake hands.
 #[derive(Debug)]
 pub(crate) struct ServerHandshake {
+    /// Without SNI.
     config: Arc<ClientConfig>,
-    /// The name the server's certificate must carry (`verifyhost`).
-    name: Option<ServerName<'static>>,
+    /// The same, sending SNI.
+    named: Arc<ClientConfig>,
+    /// The name traffic sends (`sni str(NAME)`).
+    sni: Option<ServerName<'static>>,
+    /// The name health checks send (`check-sni`).
+    check_sni: Option<ServerName<'static>>,
 }
 
 impl ServerHandshake {
@@ -47,7 +55,7 @@ impl ServerHandshake {
         };
         let verifier = Arc::new(Verifier {
             webpki,
-            check_name: tls.verifyhost.is_some(),
+            verifyhost: name_of(tls.verifyhost.as_deref(), "verifyhost")?,
             provider,
         });
         let builder = builder
@@ -82,43 +90,66 @@ impl ServerHandshake {
             config.resumption = Resumption::in_memory_sessions(256)
                 .tls12_resumption(Tls12Resumption::SessionIdOnly);
         }
-        let name = match &tls.verifyhost {
-            Some(host) => Some(
-                ServerName::try_from(host.clone())
-                    .map_err(|_| format!("'verifyhost' : invalid name '{host}'."))?,
-            ),
-            None => None,
-        };
+        let mut named = config.clone();
+        named.enable_sni = true;
         Ok(Self {
             config: Arc::new(config),
-            name,
+            named: Arc::new(named),
+            sni: name_of(tls.sni.as_deref(), "sni")?,
+            check_sni: name_of(tls.check_sni.as_deref(), "check-sni")?,
         })
     }
 
-    /// Shakes hands with the server at `addr` over `tcp`.
-    pub(crate) async fn connect(
+    /// Shakes hands with the server at `addr` over `tcp`, for traffic.
+    pub(crate) async fn connect(&self, tcp: TcpStream, addr: SocketAddr) -> io::Result<Shaken> {
+        self.shake(tcp, addr, self.sni.as_ref()).await
+    }
+
+    /// Shakes hands with the server at `addr` over `tcp`, for a check.
+    pub(crate) async fn connect_check(
         &self,
-        tcp: tokio::net::TcpStream,
+        tcp: TcpStream,
         addr: SocketAddr,
-    ) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
-        let name = self
-            .name
-            .clone()
-            .unwrap_or(ServerName::IpAddress(addr.ip().into()));
-        tokio_rustls::TlsConnector::from(Arc::clone(&self.config))
+    ) -> io::Result<Shaken> {
+        self.shake(tcp, addr, self.check_sni.as_ref()).await
+    }
+
+    /// The handshake, sending `sni` when given.
+    async fn shake(
+        &self,
+        tcp: TcpStream,
+        addr: SocketAddr,
+        sni: Option<&ServerName<'static>>,
+    ) -> io::Result<Shaken> {
+        let (config, name) = match sni {
+            Some(name) => (&self.named, name.clone()),
+            None => (&self.config, ServerName::IpAddress(addr.ip().into())),
+        };
+        tokio_rustls::TlsConnector::from(Arc::clone(config))
             .connect(name, tcp)
             .await
     }
 }
 
+/// A server connection after its handshake.
+pub(crate) type Shaken = tokio_rustls::client::TlsStream<TcpStream>;
+
+/// The server name `keyword` gives, if any.
+fn name_of(name: Option<&str>, keyword: &str) -> Result<Option<ServerName<'static>>, String> {
+    name.map(|n| {
+        ServerName::try_from(n.to_owned()).map_err(|_| format!("'{keyword}' : invalid name '{n}'."))
+    })
+    .transpose()
+}
+
 /// How a server's certificate is checked: under `verify required`
-/// (`webpki`) the chain against the CAs, the name only when `verifyhost`
-/// gives one; under `verify none` not at all. The handshake's signatures
-/// are checked either way.
+/// (`webpki`) the chain against the CAs, and its name when there is one
+/// to check, `verifyhost`'s, else the SNI sent; under `verify none` not
+/// at all. The handshake's signatures are checked either way.
 #[derive(Debug)]
 struct Verifier {
     webpki: Option<Arc<WebPkiServerVerifier>>,
-    check_name: bool,
+    verifyhost: Option<ServerName<'static>>,
     provider: Arc<rustls::crypto::CryptoProvider>,
 }
 
@@ -134,10 +165,13 @@ impl ServerCertVerifier for Verifier {
         let Some(webpki) = &self.webpki else {
             return Ok(ServerCertVerified::assertion());
         };
-        match webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+        // Without SNI the name is the server's address: not checked.
+        let named = self.verifyhost.is_some() || matches!(server_name, ServerName::DnsName(_));
+        let name = self.verifyhost.as_ref().unwrap_or(server_name);
+        match webpki.verify_server_cert(end_entity, intermediates, name, ocsp, now) {
             Err(Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
+            )) if !named => Ok(ServerCertVerified::assertion()),
             checked => checked,
         }
     }

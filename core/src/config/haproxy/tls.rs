@@ -302,6 +302,11 @@ pub struct ServerTls {
     /// `check-ssl` (true) or `no-check-ssl` (false): whether health checks
     /// use TLS whatever the traffic does.
     pub checks: Option<bool>,
+    /// `sni str(NAME)`: the server name sent (and checked, without
+    /// `verifyhost`); an SNI computed per request is not read here.
+    pub sni: Option<String>,
+    /// `check-sni NAME`: the server name the health checks send.
+    pub check_sni: Option<String>,
 }
 
 /// One line of a `crt-list` file.
@@ -457,6 +462,23 @@ impl Parser<'_> {
             }
             ("verifyhost", Some(name)) => {
                 tls.verifyhost = Some(name.to_owned());
+                return Ok(2);
+            }
+            ("check-sni", Some(name)) => {
+                tls.check_sni = Some(name.to_owned());
+                return Ok(2);
+            }
+            ("sni", Some(expr)) => {
+                // A fixed name; any other expression is said unsupported.
+                let fixed = match crate::sample::Expr::parse(expr) {
+                    Ok(e) if e.convs.is_empty() => match e.fetch {
+                        crate::sample::Fetch::Constant(crate::sample::Constant::Str(name)) => Some(name),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let Some(name) = fixed else { return Ok(0) };
+                tls.sni = Some(name);
                 return Ok(2);
             }
             ("verify", Some("optional")) => {
