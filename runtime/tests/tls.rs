@@ -804,3 +804,29 @@ async fn health_checks_shake_hands_with_tls_servers() {
         .await;
     running.stop();
 }
+
+// Input: a TLS listener with `timeout client 300ms`; a client that sends
+// the first bytes of a record and nothing more (a slow handshake).
+// Output: haven closes the connection once the timeout passes and logs
+// haproxy's line for it.
+#[tokio::test]
+async fn a_handshake_that_never_ends_is_cut_at_timeout_client() {
+    let pki = Pki::serving_a_test();
+    let syslog = Syslog::new().await;
+    let port = free_port();
+    let text = format!(
+        "{}{DEFAULTS}    log global\n    option httplog\nfrontend fe\n    timeout client 300ms\n    bind 127.0.0.1:{port} ssl crt {}\n{SESSION_REPLY}",
+        syslog.global,
+        pki.path("a.pem"),
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let mut slow = tokio::net::TcpStream::connect(running.listeners[0].1)
+        .await
+        .expect("connect");
+    slow.write_all(&[0x16, 0x03, 0x01]).await.expect("send");
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(DEADLINE, slow.read_to_end(&mut rest)).await;
+    assert!(matches!(closed, Ok(Ok(0))), "{closed:?}");
+    syslog.until(&["fe/1: Timeout during SSL handshake"]).await;
+    running.stop();
+}
