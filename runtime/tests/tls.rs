@@ -830,3 +830,48 @@ async fn a_handshake_that_never_ends_is_cut_at_timeout_client() {
     syslog.until(&["fe/1: Timeout during SSL handshake"]).await;
     running.stop();
 }
+
+// Input: `verify optional ca-file` on a frontend whose rules answer with
+// the client certificate's DN fetches; curl with a certificate the CA
+// signed, then without one.
+// Output: its subject's CN and its issuer's whole DN in OpenSSL's form,
+// and its serial in hex; without a certificate, nothing.
+#[tokio::test]
+async fn client_certificate_fetches_read_its_names() {
+    let pki = Pki::serving_a_test();
+    let (cert, key, der) = pki.make(&["client.test"]);
+    std::fs::write(pki.path("client.pem"), cert).expect("write");
+    std::fs::write(pki.path("client.key"), key).expect("write");
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port} ssl crt {} verify optional ca-file {}\n    http-request return status 200 content-type text/plain lf-string \"%[ssl_c_s_dn(CN)]|%[ssl_c_i_dn]|%[ssl_c_serial,hex]\"\n",
+        pki.path("a.pem"),
+        pki.path("ca.pem"),
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let ca = pki.path("ca.pem");
+    let (client, client_key) = (pki.path("client.pem"), pki.path("client.key"));
+    let with = curl(
+        fe,
+        &["--cacert", &ca, "--cert", &client, "--key", &client_key],
+    )
+    .await;
+    let without = curl(fe, &["--cacert", &ca]).await;
+    running.stop();
+    if with.as_deref() == Some("") {
+        return;
+    }
+    use x509_parser::prelude::FromDer;
+    let (_, parsed) = x509_parser::prelude::X509Certificate::from_der(&der).expect("DER");
+    let serial: String = parsed
+        .raw_serial()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    assert_eq!(
+        with,
+        Some(format!("rcgen self signed cert|/CN=haven test CA|{serial}"))
+    );
+    assert_eq!(without.as_deref(), Some("||"));
+}

@@ -319,8 +319,8 @@ pub(crate) fn parse(call: &Call) -> Result<Option<Fetch>, String> {
         _ if stick_fetch(name, &call.args)?.is_some() => {
             stick_fetch(name, &call.args)?.expect("just checked")
         }
-        _ if TlsFetch::parse(name).is_some() => {
-            Fetch::Tls(TlsFetch::parse(name).expect("just checked"))
+        _ if TlsFetch::parse(name, &call.args)?.is_some() => {
+            Fetch::Tls(TlsFetch::parse(name, &call.args)?.expect("just checked"))
         }
         "fc_pp_authority" => Fetch::ProxyTlv(crate::proxy_protocol::PP2_TYPE_AUTHORITY),
         "fc_pp_unique_id" => Fetch::ProxyTlv(crate::proxy_protocol::PP2_TYPE_UNIQUE_ID),

@@ -24,7 +24,7 @@ pub use format::{Alias, Format, Part};
 pub use map::{AclFile, AclValues, Map, MapEntry, MapLines, MapOutput};
 pub use matching::{eq, hex_eq, in_network, int_match, str_match, Match, StrMatch};
 pub use pattern::Pattern;
-pub use tls::{TlsFetch, TlsSession};
+pub use tls::{CertFacts, DnPart, TlsFetch, TlsSession};
 pub use value::Value;
 pub use vars::{Scope, VarName, Vars};
 

@@ -19,13 +19,61 @@ pub struct TlsSession {
     pub alpn: Option<String>,
     /// The session was resumed rather than negotiated afresh.
     pub resumed: bool,
-    /// The client presented a certificate (then verified: one that fails
+    /// The certificate the client presented (verified: one that fails
     /// ends the handshake).
-    pub client_certificate: bool,
+    pub client_certificate: Option<Box<CertFacts>>,
+}
+
+/// What the `ssl_c_*` fetches read of a certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct CertFacts {
+    /// The subject's entries in order, by their short names (`CN`).
+    pub subject: Vec<(String, String)>,
+    /// The issuer's entries.
+    pub issuer: Vec<(String, String)>,
+    /// The serial number's bytes.
+    pub serial: Vec<u8>,
+    /// Validity start as the certificate writes it (`YYMMDDhhmmssZ`).
+    pub not_before: String,
+    /// Validity end.
+    pub not_after: String,
+}
+
+/// A distinguished name, or one of its entries: `ssl_c_s_dn([entry[,
+/// occ]])`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DnPart {
+    /// The subject (else the issuer).
+    pub subject: bool,
+    /// The entry's short name (`CN`), any case; `None`: the whole DN.
+    pub entry: Option<String>,
+    /// Which occurrence: from the start (1 = first), or from the end when
+    /// negative.
+    pub occ: i64,
+}
+
+impl DnPart {
+    /// Its value in `dn`: the entry's, or the whole DN in OpenSSL's
+    /// one-line form (`/C=FR/CN=www.example.com`).
+    fn of(&self, dn: &[(String, String)]) -> Option<String> {
+        let Some(entry) = &self.entry else {
+            return Some(dn.iter().map(|(k, v)| format!("/{k}={v}")).collect());
+        };
+        let found: Vec<&String> = dn
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(entry))
+            .map(|(_, v)| v)
+            .collect();
+        let at = match self.occ {
+            n if n > 0 => usize::try_from(n - 1).ok()?,
+            n => found.len().checked_sub(usize::try_from(-n).ok()?)?,
+        };
+        found.get(at).map(|v| (*v).clone())
+    }
 }
 
 /// A TLS fetch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum TlsFetch {
     /// `ssl_fc`: the client connection is TLS.
     Fc,
@@ -45,11 +93,45 @@ pub enum TlsFetch {
     ClientCertificate,
     /// `ssl_c_verify`: the verification's error code (0: none).
     ClientVerify,
+    /// `ssl_c_s_dn`, `ssl_c_i_dn`: the client certificate's subject or
+    /// issuer, or one entry of it.
+    ClientDn(DnPart),
+    /// `ssl_c_serial`: its serial number (binary).
+    ClientSerial,
+    /// `ssl_c_notbefore`, `ssl_c_notafter`: its validity (`YYMMDDhhmmssZ`).
+    ClientValidity {
+        /// The end (else the start).
+        end: bool,
+    },
 }
 
 impl TlsFetch {
-    /// The fetch `name` stands for, if it is a TLS one.
-    pub fn parse(name: &str) -> Option<Self> {
+    /// The fetch `name` (with `args`) stands for, if it is a TLS one.
+    pub fn parse(name: &str, args: &[String]) -> Result<Option<Self>, String> {
+        if let Some(subject) = match name {
+            "ssl_c_s_dn" => Some(true),
+            "ssl_c_i_dn" => Some(false),
+            _ => None,
+        } {
+            let occ =
+                match args.get(1) {
+                    Some(n) => n.parse::<i64>().ok().filter(|n| *n != 0).ok_or_else(|| {
+                        format!("fetch method '{name}' : invalid occurrence '{n}'")
+                    })?,
+                    None => 1,
+                };
+            let entry = args.first().filter(|e| !e.is_empty()).cloned();
+            return Ok(Some(Self::ClientDn(DnPart {
+                subject,
+                entry,
+                occ,
+            })));
+        }
+        Ok(Self::simple(name))
+    }
+
+    /// The fetch `name` stands for, if it is a TLS one without arguments.
+    fn simple(name: &str) -> Option<Self> {
         Some(match name {
             "ssl_fc" => Self::Fc,
             "ssl_fc_sni" => Self::Sni,
@@ -60,13 +142,16 @@ impl TlsFetch {
             "ssl_fc_is_resumed" => Self::Resumed,
             "ssl_c_used" | "ssl_fc_has_crt" => Self::ClientCertificate,
             "ssl_c_verify" => Self::ClientVerify,
+            "ssl_c_serial" => Self::ClientSerial,
+            "ssl_c_notbefore" => Self::ClientValidity { end: false },
+            "ssl_c_notafter" => Self::ClientValidity { end: true },
             _ => return None,
         })
     }
 
     /// Its value on a connection with `tls` (`None`: clear text): on a
     /// clear connection only the booleans have one, false.
-    pub fn eval(self, tls: Option<&TlsSession>) -> Option<Value<'static>> {
+    pub fn eval(&self, tls: Option<&TlsSession>) -> Option<Value<'static>> {
         let Some(tls) = tls else {
             return self.yields_bool().then_some(Value::Bool(false));
         };
@@ -78,13 +163,35 @@ impl TlsFetch {
             Self::Cipher => Some(Value::string(tls.cipher)),
             Self::Alpn => tls.alpn.clone().map(Value::string),
             Self::Resumed => Some(Value::Bool(tls.resumed)),
-            Self::ClientCertificate => Some(Value::Bool(tls.client_certificate)),
+            Self::ClientCertificate => Some(Value::Bool(tls.client_certificate.is_some())),
             Self::ClientVerify => Some(Value::Int(0)),
+            Self::ClientDn(part) => {
+                let cert = tls.client_certificate.as_deref()?;
+                let dn = if part.subject {
+                    &cert.subject
+                } else {
+                    &cert.issuer
+                };
+                part.of(dn).map(Value::string)
+            }
+            Self::ClientSerial => {
+                let cert = tls.client_certificate.as_deref()?;
+                Some(Value::Bin(std::borrow::Cow::Owned(cert.serial.clone())))
+            }
+            Self::ClientValidity { end } => {
+                let cert = tls.client_certificate.as_deref()?;
+                let at = if *end {
+                    &cert.not_after
+                } else {
+                    &cert.not_before
+                };
+                Some(Value::string(at.clone()))
+            }
         }
     }
 
     /// The fetch yields a boolean.
-    pub fn yields_bool(self) -> bool {
+    pub fn yields_bool(&self) -> bool {
         matches!(
             self,
             Self::Fc | Self::HasSni | Self::Resumed | Self::ClientCertificate
@@ -92,14 +199,48 @@ impl TlsFetch {
     }
 
     /// The fetch yields an integer.
-    pub fn yields_int(self) -> bool {
-        self == Self::ClientVerify
+    pub fn yields_int(&self) -> bool {
+        *self == Self::ClientVerify
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_certificate_dn_reads_whole_or_by_entry() {
+        let facts = CertFacts {
+            subject: vec![
+                ("C".into(), "FR".into()),
+                ("OU".into(), "a".into()),
+                ("OU".into(), "b".into()),
+                ("CN".into(), "client.test".into()),
+            ],
+            ..CertFacts::default()
+        };
+        let tls = TlsSession {
+            client_certificate: Some(Box::new(facts)),
+            ..TlsSession::default()
+        };
+        let fetch = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+            let f = TlsFetch::parse("ssl_c_s_dn", &args)
+                .expect("valid")
+                .expect("tls");
+            f.eval(Some(&tls)).map(|v| v.to_text().into_owned())
+        };
+        assert_eq!(
+            fetch(&[]).as_deref(),
+            Some("/C=FR/OU=a/OU=b/CN=client.test")
+        );
+        assert_eq!(fetch(&["cn"]).as_deref(), Some("client.test"));
+        assert_eq!(fetch(&["OU", "2"]).as_deref(), Some("b"));
+        assert_eq!(fetch(&["OU", "-1"]).as_deref(), Some("b"));
+        assert_eq!(fetch(&["OU", "-2"]).as_deref(), Some("a"));
+        assert_eq!(fetch(&["O"]), None);
+        assert!(TlsFetch::parse("ssl_c_s_dn", &["CN".into(), "x".into()]).is_err());
+    }
 
     #[test]
     fn clear_connections_answer_only_the_booleans() {
@@ -118,8 +259,8 @@ mod tests {
         );
         assert_eq!(TlsFetch::Alpn.eval(Some(&tls)), None);
         assert_eq!(
-            TlsFetch::parse("ssl_fc_has_crt"),
-            Some(TlsFetch::ClientCertificate)
+            TlsFetch::parse("ssl_fc_has_crt", &[]),
+            Ok(Some(TlsFetch::ClientCertificate))
         );
     }
 }

@@ -5,6 +5,7 @@
 //! filters.
 
 use haven_core::config::haproxy::{parse_crt_list, BindTls, CertSource, TlsOptions};
+use haven_core::sample::CertFacts;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::CertifiedKey;
@@ -242,6 +243,66 @@ fn names_of(cert: &CertificateDer<'_>) -> Result<Vec<String>, String> {
             .collect();
     }
     Ok(names)
+}
+
+/// What the `ssl_c_*` fetches read of certificate `cert` (`None` when
+/// it cannot be read).
+pub(crate) fn facts_of(cert: &CertificateDer<'_>) -> Option<CertFacts> {
+    use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
+    let (_, parsed) = X509Certificate::from_der(cert).ok()?;
+    let entries = |name: &X509Name<'_>| -> Vec<(String, String)> {
+        name.iter_attributes()
+            .map(|a| {
+                let oid = a.attr_type().to_id_string();
+                let key = short_name(&oid).map_or(oid, str::to_owned);
+                (key, a.as_str().unwrap_or_default().to_owned())
+            })
+            .collect()
+    };
+    let validity = parsed.validity();
+    Some(CertFacts {
+        subject: entries(parsed.subject()),
+        issuer: entries(parsed.issuer()),
+        serial: parsed.raw_serial().to_vec(),
+        not_before: asn1_time(&validity.not_before),
+        not_after: asn1_time(&validity.not_after),
+    })
+}
+
+/// OpenSSL's short name of a distinguished name's attribute, by OID.
+fn short_name(oid: &str) -> Option<&'static str> {
+    Some(match oid {
+        "2.5.4.3" => "CN",
+        "2.5.4.4" => "SN",
+        "2.5.4.5" => "serialNumber",
+        "2.5.4.6" => "C",
+        "2.5.4.7" => "L",
+        "2.5.4.8" => "ST",
+        "2.5.4.9" => "street",
+        "2.5.4.10" => "O",
+        "2.5.4.11" => "OU",
+        "2.5.4.12" => "title",
+        "2.5.4.17" => "postalCode",
+        "2.5.4.42" => "GN",
+        "1.2.840.113549.1.9.1" => "emailAddress",
+        "0.9.2342.19200300.100.1.1" => "UID",
+        "0.9.2342.19200300.100.1.25" => "DC",
+        _ => return None,
+    })
+}
+
+/// A certificate time as it is written in it (`YYMMDDhhmmssZ`).
+fn asn1_time(t: &x509_parser::time::ASN1Time) -> String {
+    let d = t.to_datetime();
+    format!(
+        "{:02}{:02}{:02}{:02}{:02}{:02}Z",
+        d.year() % 100,
+        u8::from(d.month()),
+        d.day(),
+        d.hour(),
+        d.minute(),
+        d.second()
+    )
 }
 
 /// An I/O error as C's `strerror` words it.

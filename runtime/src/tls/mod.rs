@@ -265,7 +265,10 @@ fn session_of(conn: &rustls::ServerConnection, sni: Option<String>) -> TlsSessio
             .alpn_protocol()
             .map(|p| String::from_utf8_lossy(p).into_owned()),
         resumed: conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
-        client_certificate: conn.peer_certificates().is_some_and(|c| !c.is_empty()),
+        client_certificate: conn
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .map(|leaf| Box::new(load::facts_of(leaf).unwrap_or_default())),
     }
 }
 
