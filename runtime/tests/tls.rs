@@ -178,13 +178,9 @@ async fn a_crt_list_filters_names_and_sets_each_certificates_settings() {
 #[tokio::test]
 async fn a_required_client_certificate_is_checked_and_failures_are_logged() {
     let pki = Pki::serving_a_test();
-    let (cert, key, _) = pki.make(&["client.test"]);
-    std::fs::write(pki.path("client.pem"), cert).expect("write");
-    std::fs::write(pki.path("client.key"), key).expect("write");
+    pki.issue("client.pem", &["client.test"], true);
     let other = Pki::new();
-    let (cert, key, _) = other.make(&["client.test"]);
-    std::fs::write(pki.path("foreign.pem"), cert).expect("write");
-    std::fs::write(pki.path("foreign.key"), key).expect("write");
+    other.issue("foreign.pem", &["client.test"], true);
     let syslog = Syslog::new().await;
     let port = free_port();
     let text = format!(
@@ -196,8 +192,8 @@ async fn a_required_client_certificate_is_checked_and_failures_are_logged() {
     let running = haven_runtime::start(config(&text)).await.expect("starts");
     let fe = running.listeners[0].1;
     let ca = pki.path("ca.pem");
-    let (client, client_key) = (pki.path("client.pem"), pki.path("client.key"));
-    let (foreign, foreign_key) = (pki.path("foreign.pem"), pki.path("foreign.key"));
+    let (client, client_key) = (pki.path("client.pem"), pki.path("client.pem.key"));
+    let (foreign, foreign_key) = (other.path("foreign.pem"), other.path("foreign.pem.key"));
     let none = curl(fe, &["--cacert", &ca]).await;
     let good = curl(
         fe,
@@ -839,9 +835,7 @@ async fn a_handshake_that_never_ends_is_cut_at_timeout_client() {
 #[tokio::test]
 async fn client_certificate_fetches_read_its_names() {
     let pki = Pki::serving_a_test();
-    let (cert, key, der) = pki.make(&["client.test"]);
-    std::fs::write(pki.path("client.pem"), cert).expect("write");
-    std::fs::write(pki.path("client.key"), key).expect("write");
+    let der = pki.issue("client.pem", &["client.test"], true);
     let port = free_port();
     let text = format!(
         "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port} ssl crt {} verify optional ca-file {}\n    http-request return status 200 content-type text/plain lf-string \"%[ssl_c_s_dn(CN)]|%[ssl_c_i_dn]|%[ssl_c_serial,hex]\"\n",
@@ -851,7 +845,7 @@ async fn client_certificate_fetches_read_its_names() {
     let running = haven_runtime::start(config(&text)).await.expect("starts");
     let fe = running.listeners[0].1;
     let ca = pki.path("ca.pem");
-    let (client, client_key) = (pki.path("client.pem"), pki.path("client.key"));
+    let (client, client_key) = (pki.path("client.pem"), pki.path("client.pem.key"));
     let with = curl(
         fe,
         &["--cacert", &ca, "--cert", &client, "--key", &client_key],
