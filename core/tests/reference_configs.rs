@@ -122,6 +122,7 @@ fn book_143_haproxy_model() {
             accept_proxy: false,
             name: None,
             tls: None,
+            proto: BindProto::Auto,
         }]
     );
     assert!(www.options.httplog, "inherited from defaults");

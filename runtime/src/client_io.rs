@@ -2,6 +2,7 @@
 //! side needs of either.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
 use tokio::net::tcp::{ReadHalf as TcpRead, WriteHalf as TcpWrite};
 use tokio::net::TcpStream;
@@ -27,8 +28,8 @@ pub(crate) trait ClientIo: AsyncRead + AsyncWrite + Unpin + Send {
     /// error); it may wake early.
     fn readable(&mut self) -> impl Future<Output = std::io::Result<()>> + Send;
 
-    /// The TCP connection beneath.
-    fn tcp(&self) -> &TcpStream;
+    /// The address the client connected to.
+    fn local_addr(&self) -> Option<SocketAddr>;
 }
 
 impl ClientIo for TcpStream {
@@ -43,8 +44,8 @@ impl ClientIo for TcpStream {
         Self::readable(self)
     }
 
-    fn tcp(&self) -> &TcpStream {
-        self
+    fn local_addr(&self) -> Option<SocketAddr> {
+        Self::local_addr(self).ok()
     }
 }
 
@@ -72,7 +73,7 @@ impl ClientIo for TlsStream<TcpStream> {
         }
     }
 
-    fn tcp(&self) -> &TcpStream {
-        self.get_ref().0
+    fn local_addr(&self) -> Option<SocketAddr> {
+        self.get_ref().0.local_addr().ok()
     }
 }

@@ -6,11 +6,13 @@
 //! keeping the connection alive as HTTP/1.1 allows.
 
 use crate::client_io::ClientIo;
+use crate::http2::{self, Prefixed};
 use crate::request::{serve, ReadRequest, Shared};
 use crate::session::Session;
 use crate::tls::TlsListener;
 use crate::wire::Manner;
 use bytes::{Buf, BytesMut};
+use haven_core::config::haproxy::{Bind, BindProto};
 use haven_core::http1::{parse_head, Head, Switch};
 use haven_core::proxy_protocol::ProxyHeader;
 use haven_core::sample::TlsSession;
@@ -52,6 +54,31 @@ impl ClientTimeouts {
     }
 }
 
+/// What a listener's `bind` line asks of each of its connections.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bound {
+    /// `accept-proxy`: a PROXY header comes first.
+    pub(crate) accept_proxy: bool,
+    /// `proto`: the HTTP version spoken.
+    pub(crate) proto: BindProto,
+}
+
+impl Bound {
+    /// What `bind` asks.
+    pub(crate) fn of(bind: &Bind) -> Self {
+        Self {
+            accept_proxy: bind.accept_proxy,
+            proto: bind.proto,
+        }
+    }
+
+    /// Whether a clear connection of frontend `shared` that opens with
+    /// the HTTP/2 preface is served as HTTP/2.
+    fn upgrades(self, shared: &Shared) -> bool {
+        self.proto == BindProto::Auto && shared.h2_upgrade
+    }
+}
+
 /// Why reading a request stopped.
 enum Stop {
     /// The connection ends without a word (closed, idle timeout, drain).
@@ -62,6 +89,9 @@ enum Stop {
     /// The client closed before its request was whole (its first, or a
     /// started one): nothing to answer, logged as a 400 `CR--`.
     Left,
+    /// The connection opened with the HTTP/2 preface (read into the
+    /// buffer): it speaks HTTP/2 from there.
+    Http2,
 }
 
 /// Serves `stream` from `client` until it closes, holding `slots` (its
@@ -72,7 +102,7 @@ enum Stop {
 pub(crate) fn connection(
     mut stream: TcpStream,
     shared: Arc<Shared>,
-    (client, accept_proxy): (SocketAddr, bool),
+    (client, bound): (SocketAddr, Bound),
     draining: watch::Receiver<bool>,
     slots: Vec<OwnedSemaphorePermit>,
 ) -> impl Future<Output = ()> + Send {
@@ -80,12 +110,30 @@ pub(crate) fn connection(
         let _open = shared.open_connection();
         let mut buf = BytesMut::new();
         let mut session = Session::default();
-        let opened = opening(&mut stream, Some(&mut buf), (&shared, client, accept_proxy));
+        let opened = opening(
+            &mut stream,
+            Some(&mut buf),
+            (&shared, client, bound.accept_proxy),
+        );
         let Some((client, header)) = opened.await else {
             return;
         };
         session.proxied = header;
-        requests(stream, buf, &shared, (client, session), draining).await;
+        if bound.proto == BindProto::H2 {
+            session.destination(&stream);
+            let stream = Prefixed::new(buf, stream);
+            http2::serve(stream, &shared, (client, session), draining).await;
+        } else {
+            let upgrades = bound.upgrades(&shared);
+            requests(
+                stream,
+                buf,
+                &shared,
+                (client, session),
+                (draining, upgrades),
+            )
+            .await;
+        }
         drop(slots);
     }
 }
@@ -96,7 +144,7 @@ pub(crate) fn connection(
 pub(crate) fn tls_connection(
     mut stream: TcpStream,
     shared: Arc<Shared>,
-    (client, accept_proxy): (SocketAddr, bool),
+    (client, bound): (SocketAddr, Bound),
     (draining, tls): (watch::Receiver<bool>, Arc<TlsBind>),
     slots: Vec<OwnedSemaphorePermit>,
 ) -> impl Future<Output = ()> + Send {
@@ -104,7 +152,7 @@ pub(crate) fn tls_connection(
         let _open = shared.open_connection();
         let accepted = Instant::now();
         let mut session = Session::default();
-        let opened = opening(&mut stream, None, (&shared, client, accept_proxy));
+        let opened = opening(&mut stream, None, (&shared, client, bound.accept_proxy));
         let Some((client, header)) = opened.await else {
             return;
         };
@@ -112,20 +160,27 @@ pub(crate) fn tls_connection(
         session.proxied = header;
         match tls.listener.accept(stream, shared.timeouts.client).await {
             Ok((stream, _)) if shared.tcp => {
-                let local = local.or_else(|| stream.tcp().local_addr().ok());
+                let local = local.or_else(|| stream.local_addr());
                 let client = (client, local, accepted);
                 crate::tcp::serve(stream, BytesMut::new(), &shared, client, true).await;
             }
             Ok((stream, agreed)) => {
+                let h2 = bound.proto == BindProto::H2 || agreed.alpn.as_deref() == Some("h2");
                 session.tls = Some(Arc::new(agreed));
-                requests(
-                    stream,
-                    BytesMut::new(),
-                    &shared,
-                    (client, session),
-                    draining,
-                )
-                .await;
+                if h2 {
+                    session.destination(&stream);
+                    http2::serve(stream, &shared, (client, session), draining).await;
+                } else {
+                    let upgrades = (draining, bound.upgrades(&shared));
+                    requests(
+                        stream,
+                        BytesMut::new(),
+                        &shared,
+                        (client, session),
+                        upgrades,
+                    )
+                    .await;
+                }
             }
             Err(failed) => shared.log_handshake_failed(client, accepted, &tls.label, failed),
         }
@@ -163,24 +218,31 @@ pub(crate) async fn opening(
 }
 
 /// Reads and serves the requests of a connection, one after the other,
-/// until it closes.
+/// until it closes; or, when it `upgrades` and opens with the HTTP/2
+/// preface, serves it as HTTP/2.
 async fn requests<S: ClientIo>(
     mut stream: S,
     mut buf: BytesMut,
     shared: &Arc<Shared>,
     (client, mut session): (SocketAddr, Session),
-    draining: watch::Receiver<bool>,
+    (draining, upgrades): (watch::Receiver<bool>, bool),
 ) {
     let mut waits = Waits::new(draining.clone());
     let mut first = true;
     loop {
         let started = session.ended.take().unwrap_or_else(Instant::now);
         let until = shared.timeouts.head_wait(first).map(|t| started + t);
-        let head = read_head(&mut stream, &mut buf, until, (&mut waits, &draining), first).await;
+        let at = (first, first && upgrades);
+        let head = read_head(&mut stream, &mut buf, until, (&mut waits, &draining), at).await;
         first = false;
         let read = head.and_then(|(head, len)| request_of(head, len, started, shared.httplog));
         let mut request = match read {
             Ok(request) => request,
+            Err(Stop::Http2) => {
+                session.destination(&stream);
+                let stream = Prefixed::new(buf, stream);
+                return http2::serve(stream, shared, (client, session), draining).await;
+            }
             Err(stop) => {
                 let from = (client, started, session.tls.as_ref());
                 if let Some(page) = refuse(shared, stop, from, buf.is_empty()) {
@@ -216,7 +278,7 @@ fn refuse(
     silent: bool,
 ) -> Option<Vec<u8>> {
     let (status, termination) = match stop {
-        Stop::Quiet => return None,
+        Stop::Quiet | Stop::Http2 => return None,
         Stop::Refuse(..) | Stop::Left if shared.ignore_probes && silent => return None,
         Stop::Refuse(status, termination) => (status, termination),
         Stop::Left => (400, "CR--"),
@@ -304,20 +366,27 @@ enum Waited {
     Drain,
 }
 
-/// Reads one request head. A connection idle between requests closes
-/// quietly on its timeout or on drain; a head that does not come whole in
-/// time gets 408, a bad one 400.
+/// Reads one request head (the connection's `first`, where an HTTP/2
+/// preface is looked for when `preface`). A connection idle between
+/// requests closes quietly on its timeout or on drain; a head that does
+/// not come whole in time gets 408, a bad one 400.
 #[allow(clippy::manual_async_fn)] // as `connection`
 fn read_head<'a, S: ClientIo>(
     stream: &'a mut S,
     buf: &'a mut BytesMut,
     until: Option<Instant>,
     (waits, draining): (&'a mut Waits, &'a watch::Receiver<bool>),
-    first: bool,
+    (first, preface): (bool, bool),
 ) -> impl Future<Output = Result<(Head, usize), Stop>> + Send + 'a {
     async move {
         loop {
+            let seen = buf.len().min(http2::PREFACE.len());
+            let maybe_h2 = preface && buf[..seen] == http2::PREFACE[..seen];
+            if maybe_h2 && seen == http2::PREFACE.len() {
+                return Err(Stop::Http2);
+            }
             match parse_head(buf, MAX_HEAD) {
+                _ if maybe_h2 => {}
                 Ok(Some((head, len))) => {
                     buf.advance(len);
                     return Ok((head, len));

@@ -11,6 +11,7 @@ mod dns;
 mod driver;
 mod forward;
 mod front;
+mod http2;
 mod inherit;
 mod listen;
 mod logger;

@@ -4,7 +4,7 @@
 use crate::clock::Clock;
 use crate::driver::{self, Core, Event, Wiring};
 use crate::forward::Pool;
-use crate::front::{connection, tls_connection, ClientTimeouts, TlsBind};
+use crate::front::{connection, tls_connection, Bound, ClientTimeouts, TlsBind};
 use crate::inherit::Inherited;
 use crate::logger::Logger;
 use crate::request::Shared;
@@ -124,7 +124,7 @@ impl Running {
 /// While `enabled` is false (`disable frontend`) the socket is closed, so
 /// new connections are refused, and opened again when it turns true.
 async fn accept(
-    (listener, accept_proxy, tls): (TcpListener, bool, Option<Arc<TlsBind>>),
+    (listener, bound, tls): (TcpListener, Bound, Option<Arc<TlsBind>>),
     shared: Arc<Shared>,
     draining: watch::Receiver<bool>,
     mut enabled: watch::Receiver<bool>,
@@ -167,13 +167,13 @@ async fn accept(
                 let _ = stream.set_nodelay(true);
                 let shared = Arc::clone(&shared);
                 if let Some(tls) = &tls {
-                    let client = (client, accept_proxy);
                     let tls = (draining.clone(), Arc::clone(tls));
-                    tokio::spawn(tls_connection(stream, shared, client, tls, held));
+                    tokio::spawn(tls_connection(stream, shared, (client, bound), tls, held));
                 } else if shared.tcp {
-                    tokio::spawn(crate::tcp::connection(stream, shared, (client, accept_proxy), held));
+                    let client = (client, bound.accept_proxy);
+                    tokio::spawn(crate::tcp::connection(stream, shared, client, held));
                 } else {
-                    let client = (client, accept_proxy);
+                    let client = (client, bound);
                     tokio::spawn(connection(stream, shared, client, draining.clone(), held));
                 }
             }
@@ -280,6 +280,7 @@ pub async fn start_with(
             }),
             dontlognull: p.options.dontlognull,
             ignore_probes: p.options.ignore_probes,
+            h2_upgrade: !p.options.disable_h2_upgrade,
             slots: p
                 .maxconn
                 .map(|n| Arc::new(Semaphore::new(n as usize)))
@@ -331,7 +332,7 @@ pub async fn start_with(
                     })?;
                 listeners.push((p.name.clone(), addr));
                 accepts.push(tokio::spawn(accept(
-                    (listener, bind.accept_proxy, tls_bind()),
+                    (listener, Bound::of(bind), tls_bind()),
                     Arc::clone(&shared),
                     drain_rx.clone(),
                     enabled_rx.clone(),
@@ -348,7 +349,7 @@ pub async fn start_with(
                 })?;
                 listeners.push((p.name.clone(), listener.local_addr().unwrap_or(addr)));
                 accepts.push(tokio::spawn(accept(
-                    (listener, bind.accept_proxy, tls_bind()),
+                    (listener, Bound::of(bind), tls_bind()),
                     Arc::clone(&shared),
                     drain_rx.clone(),
                     enabled_rx.clone(),

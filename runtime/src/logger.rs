@@ -26,6 +26,19 @@ enum Destination {
     Stderr,
 }
 
+/// What a log line carries before its message (`log ... format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Header {
+    /// `raw`: nothing.
+    None,
+    /// `short`: the severity, `<6>`.
+    Level,
+    /// `priority`: facility and severity, `<134>`.
+    Priority,
+    /// `rfc3164` (the default) and `local`: priority, date, tag and pid.
+    Syslog,
+}
+
 /// One `log` target, resolved.
 #[derive(Debug)]
 struct Sink {
@@ -33,8 +46,8 @@ struct Sink {
     facility: u8,
     /// Least severe level sent (7 sends everything).
     max_severity: u8,
-    /// `format raw`: the message alone.
-    raw: bool,
+    /// `format`: what goes before the message.
+    header: Header,
     /// `len`: the longest line, newline included.
     max_len: usize,
     /// `sample`, and how many lines it has seen.
@@ -152,10 +165,11 @@ impl Logger {
             .iter()
             .filter(|s| severity <= s.max_severity && s.takes_next())
         {
-            let mut line = if s.raw {
-                format!("{text}\n")
-            } else {
-                datagram(s.facility, severity, &at, "haproxy", self.pid, text)
+            let mut line = match s.header {
+                Header::None => format!("{text}\n"),
+                Header::Level => format!("<{severity}>{text}\n"),
+                Header::Priority => format!("<{}>{text}\n", s.facility * 8 + severity),
+                Header::Syslog => datagram(s.facility, severity, &at, "haproxy", self.pid, text),
             };
             truncate(&mut line, s.max_len);
             // A full socket buffer drops the line, as haproxy does.
@@ -219,7 +233,12 @@ fn sink(t: &LogTarget) -> Result<Option<Sink>, String> {
         destination: destination(address)?,
         facility,
         max_severity,
-        raw: format.as_deref() == Some("raw"),
+        header: match format.as_deref() {
+            Some("raw") => Header::None,
+            Some("short") => Header::Level,
+            Some("priority") => Header::Priority,
+            _ => Header::Syslog,
+        },
         max_len: len.map_or(MAX_LINE, |l| l as usize),
         sample: sample.clone().map(|s| (s, AtomicU32::new(0))),
     }))

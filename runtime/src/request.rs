@@ -72,6 +72,9 @@ pub(crate) struct Shared {
     /// `option http-ignore-probes`: a connection that sent nothing gets
     /// no 408 and no log line.
     pub(crate) ignore_probes: bool,
+    /// No `option disable-h2-upgrade`: a clear connection that opens with
+    /// the HTTP/2 preface is served as HTTP/2.
+    pub(crate) h2_upgrade: bool,
     /// `option httpclose` on the frontend: one request per client
     /// connection.
     pub(crate) client_close: bool,
@@ -332,7 +335,7 @@ pub(crate) async fn serve<S: ClientIo>(
     let first = session.begin_request();
     // A body read whole goes to the driver too (the stats page's form).
     let target = target_as_sent.as_deref().unwrap_or(&head.target);
-    let local = session.destination(stream.tcp());
+    let local = session.destination(&*stream);
     let forward = route(
         shared,
         id,
@@ -695,7 +698,7 @@ impl Exchange<'_> {
         let mut up = match idle {
             Some(up) => up,
             None => {
-                let opening = self.opening(to, stream.tcp());
+                let opening = self.opening(to, &*stream);
                 let opened = self
                     .watcher
                     .step(
@@ -771,7 +774,7 @@ impl Exchange<'_> {
                         break Ok(head);
                     }
                     Err(ServerFailure::Empty) if up.pooled => {
-                        let opening = self.opening(to, stream.tcp());
+                        let opening = self.opening(to, &*stream);
                         if self
                             .watcher
                             .step(pin!(up.replace(&opening)), Some((&mut *stream, &mut *buf)))
@@ -829,7 +832,7 @@ impl Exchange<'_> {
 impl Exchange<'_> {
     /// How a new connection to the server `to` names is made for this
     /// request: its PROXY header, where it leaves from, its SOCKS4 proxy.
-    fn opening(&mut self, to: &Connect, stream: &TcpStream) -> Opening {
+    fn opening(&mut self, to: &Connect, stream: &impl ClientIo) -> Opening {
         let greeting = to.send_proxy.zip(self.session.destination(stream)).map(
             |((version, with_id), local)| {
                 let id = self.unique_id.as_deref().filter(|_| with_id);

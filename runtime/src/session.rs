@@ -2,12 +2,12 @@
 //! carried, the session's variables (`sess.`), and the server connection
 //! it keeps for itself (`http-reuse never`, `dispatch`).
 
+use crate::client_io::ClientIo;
 use crate::forward::Upstream;
 use haven_core::proxy_protocol::ProxyHeader;
 use haven_core::sample::{TlsSession, Vars};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 /// One client connection's state between its requests.
@@ -37,15 +37,34 @@ impl Session {
     /// The address the client reached: the PROXY header's destination
     /// when there is one, else the socket's own address (read once per
     /// connection, not once per request).
-    pub(crate) fn destination(&mut self, stream: &TcpStream) -> Option<SocketAddr> {
+    pub(crate) fn destination(&mut self, stream: &impl ClientIo) -> Option<SocketAddr> {
         if self.destination.is_none() {
             self.destination = self
                 .proxied
                 .as_ref()
                 .and_then(|h| h.destination)
-                .or_else(|| stream.local_addr().ok());
+                .or_else(|| stream.local_addr());
         }
         self.destination
+    }
+
+    /// The address the client reached, as far as it was read.
+    pub(crate) fn known_destination(&self) -> Option<SocketAddr> {
+        self.destination
+    }
+
+    /// The session of one HTTP/2 stream of this connection: its TLS,
+    /// PROXY header and destination, and a copy of the variables set so
+    /// far (haproxy shares `sess.` variables between a connection's
+    /// streams; here each stream starts from the connection's).
+    pub(crate) fn for_stream(&self) -> Self {
+        Self {
+            vars: self.vars.clone(),
+            proxied: self.proxied.clone(),
+            tls: self.tls.clone(),
+            destination: self.destination,
+            ..Self::default()
+        }
     }
 
     /// Counts a new request; true when it is the connection's first.

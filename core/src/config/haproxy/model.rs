@@ -361,6 +361,23 @@ pub struct Bind {
     pub name: Option<String>,
     /// `ssl`: connections are TLS, with these certificates and settings.
     pub tls: Option<Box<BindTls>>,
+    /// `proto`: the HTTP version its connections speak, whatever they
+    /// announce.
+    pub proto: BindProto,
+}
+
+/// `bind ... proto`: how a listener's HTTP connections are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BindProto {
+    /// HTTP/1.1, or HTTP/2 when ALPN chose it or the connection opens
+    /// with the HTTP/2 preface.
+    #[default]
+    Auto,
+    /// `proto h1`: HTTP/1.1 only, the preface is not looked for.
+    H1,
+    /// `proto h2`: HTTP/2 from the first byte.
+    H2,
 }
 
 /// `balance`.
@@ -603,6 +620,9 @@ pub struct Options {
     /// `option http-ignore-probes`: a connection that sends nothing before
     /// it closes or times out gets no 408 and is not logged.
     pub ignore_probes: bool,
+    /// `option disable-h2-upgrade`: a clear connection that opens with
+    /// the HTTP/2 preface is not served as HTTP/2.
+    pub disable_h2_upgrade: bool,
     /// Connection handling of HTTP exchanges.
     pub http_conn: HttpConnMode,
     /// `option transparent`: a backend without servers sends each request

@@ -655,7 +655,20 @@ impl<'o> Parser<'o> {
         {
             let value = args.get(1).copied().unwrap_or("");
             match opt {
-                "format" => format = Some(value.to_owned()),
+                "format" => {
+                    match value {
+                        "rfc3164" | "local" | "raw" | "short" | "priority" => {}
+                        "rfc5424" | "timed" | "iso" => {
+                            self.not_supported(words[at].col, &format!("log format {value}"));
+                        }
+                        _ => {
+                            let msg = format!("'log' : unknown log format '{value}'");
+                            self.error(Form::Parsing, words[at].col, msg);
+                            return None;
+                        }
+                    }
+                    format = Some(value.to_owned());
+                }
                 "len" => len = Some(atol(value).clamp(1, 65535) as u32),
                 _ => {
                     match log_sample(value) {

@@ -112,7 +112,6 @@ const BIND_WITH_ARG: &[&str] = &[
     "ca-ignore-err",
     "crt-ignore-err",
     "tcp-ut",
-    "proto",
 ];
 
 /// The `option`s that choose a TCP check (backend only).
@@ -414,6 +413,7 @@ impl Parser<'_> {
                         accept_proxy: false,
                         name: None,
                         tls: None,
+                        proto: BindProto::Auto,
                     }),
                     _ => self.error(
                         Form::Parsing,
@@ -443,7 +443,8 @@ impl Parser<'_> {
                         Host::Ip(ip) if ip.is_unspecified() && ip.is_ipv4() => None,
                         Host::Ip(ip) => Some(ip),
                         Host::Name(n) => {
-                            err(self, format!("could not resolve address '{n}'."));
+                            let msg = format!("'bind' : invalid address: '{n}' in '{part}'");
+                            self.error(Form::Parsing, spec.col, msg);
                             continue;
                         }
                     };
@@ -457,6 +458,7 @@ impl Parser<'_> {
                             accept_proxy: false,
                             name: None,
                             tls: None,
+                            proto: BindProto::Auto,
                         }),
                         Some(PortSpec::Offset(_)) => {
                             err(self, addr_message(&AddrError::OffsetNotPermitted, part))
@@ -481,8 +483,9 @@ impl Parser<'_> {
                     continue;
                 }
                 Err(e) => {
-                    self.error(Form::Parsing, p.col, format!("'bind {}' : {e}", spec.text));
-                    i += 1;
+                    self.bind_error(p.col, &spec.text, &e);
+                    // The argument that was refused is not read again.
+                    i += 1 + usize::from(BIND_WITH_ARG.contains(&name));
                     continue;
                 }
             }
@@ -500,22 +503,46 @@ impl Parser<'_> {
                 i += 2;
                 continue;
             }
+            if name == "proto" {
+                match words.get(i + 1).map(|w| w.text.as_str()) {
+                    Some(value @ ("h1" | "h2")) => {
+                        let proto = if value == "h2" {
+                            BindProto::H2
+                        } else {
+                            BindProto::H1
+                        };
+                        binds.iter_mut().for_each(|b| b.proto = proto);
+                    }
+                    Some(value @ ("none" | "fcgi" | "quic")) => {
+                        self.not_supported(p.col, &format!("bind proto {value}"));
+                    }
+                    Some(value) => self.bind_error(
+                        p.col,
+                        &spec.text,
+                        &format!("'proto' :  unknown MUX protocol '{value}'"),
+                    ),
+                    None => self.bind_error(p.col, &spec.text, "'proto' : missing value"),
+                }
+                i += 2;
+                continue;
+            }
             if BIND_FLAGS.contains(&name) {
                 i += 1;
             } else if BIND_WITH_ARG.contains(&name) {
                 if words.get(i + 1).is_none() {
-                    self.error(
-                        Form::Parsing,
-                        p.col,
-                        format!("'bind {}' : missing argument for '{name}'.", spec.text),
-                    );
+                    self.bind_error(p.col, &spec.text, &format!("'{name}' : missing value"));
                 }
                 i += 2;
             } else {
+                let hint = self.suggest(name, &[BIND_FLAGS, BIND_WITH_ARG].concat());
+                let section = self.section_keyword();
                 self.error(
                     Form::Parsing,
                     p.col,
-                    format!("'bind {}' unknown keyword '{name}'.", spec.text),
+                    format!(
+                        "'bind {}' in section '{section}': unknown keyword '{name}'{hint}",
+                        spec.text
+                    ),
                 );
                 i += 1;
                 continue;
@@ -529,6 +556,20 @@ impl Parser<'_> {
                 .for_each(|b| b.tls = Some(Box::new(tls.clone())));
         }
         self.draft().proxy.binds.extend(binds);
+    }
+
+    /// An error in a setting of the `bind` line `spec`, worded as haproxy
+    /// words it.
+    fn bind_error(&mut self, col: u32, spec: &str, message: &str) {
+        let section = self.section_keyword();
+        let message = format!("'bind {spec}' in section '{section}' : {message}");
+        self.error(Form::Parsing, col, message);
+    }
+
+    /// The keyword of the section being read (`frontend`, `listen`...).
+    pub(crate) fn section_keyword(&self) -> &'static str {
+        self.current()
+            .map_or("defaults", |(kind, _)| kind.keyword())
     }
 
     fn use_backend(&mut self, words: &[Word]) {
@@ -756,6 +797,7 @@ impl Parser<'_> {
             "allbackups" => o.allbackups = !negate,
             "dontlognull" => o.dontlognull = !negate,
             "http-ignore-probes" => o.ignore_probes = !negate,
+            "disable-h2-upgrade" => o.disable_h2_upgrade = !negate,
             "log-health-checks" => o.log_health_checks = !negate,
             "http-restrict-req-hdr-names" => {
                 o.restrict_header_names = match words.get(2).map(|w| w.text.as_str()) {

@@ -401,9 +401,7 @@ impl Parser<'_> {
     /// what haven does not offer said.
     pub(crate) fn bind_tls_finish(&mut self, mut tls: BindTls, addr: &str, col: u32) -> BindTls {
         tls.options = tls.options.over(&self.global.tls.bind_defaults);
-        let section = self
-            .current()
-            .map_or("defaults", |(kind, _)| kind.keyword());
+        let section = self.section_keyword();
         tls.written = (self.file.clone(), section, addr.to_owned());
         let (name, at) = (
             self.current().map(|(_, n)| n).unwrap_or_default(),
@@ -516,7 +514,11 @@ impl Parser<'_> {
                 format!("{at}{who}{why}"),
             );
         }
-        for what in unoffered(&tls.options) {
+        let o = &tls.options;
+        if o.alpn.as_ref().is_some_and(|a| a.iter().any(|p| p == "h2")) {
+            self.not_supported(col, "server alpn h2");
+        }
+        for what in unoffered(o) {
             self.not_supported(col, &format!("server {what}"));
         }
     }
@@ -602,9 +604,6 @@ pub fn unoffered(o: &TlsOptions) -> Vec<String> {
     let versions = o.versions();
     if let Some(old) = versions.iter().find(|v| **v < TlsVersion::Tls12) {
         out.push(format!("ssl-min-ver {}", old.name()));
-    }
-    if o.alpn.as_ref().is_some_and(|a| a.iter().any(|p| p == "h2")) {
-        out.push("alpn h2".into());
     }
     if let Some(text) = &o.ciphers {
         let selection = super::ciphers::select(text);

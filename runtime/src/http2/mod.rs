@@ -1,0 +1,134 @@
+//! haproxy's HTTP/2 front side: a client connection that agreed on `h2`
+//! by ALPN, a `bind ... proto h2`, or a clear connection that opens with
+//! the HTTP/2 preface (haproxy's implicit upgrade). Each stream is
+//! served as one HTTP/1.1 request by the same exchange as an HTTP/1
+//! client's ([`crate::request::serve`]), in a task of its own; this task
+//! drives the connection (frames, HPACK, flow control, and the h2
+//! crate's guards against reset floods, CONTINUATION floods and oversized
+//! header lists) and ends it with a GOAWAY when it idles past its
+//! timeout or a drain begins.
+
+mod answer;
+mod prefixed;
+mod request;
+mod stream;
+
+pub(crate) use prefixed::Prefixed;
+
+use crate::request::Shared;
+use crate::session::Session;
+use bytes::{Bytes, BytesMut};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use stream::H2Stream;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
+use tokio::time::{sleep_until, timeout, Instant};
+
+/// The HTTP/2 connection preface a client sends first.
+pub(crate) const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// haproxy's `tune.h2.max-concurrent-streams` default.
+const MAX_CONCURRENT_STREAMS: u32 = 100;
+
+/// The most a stream's head may take once decoded: haproxy's buffer.
+const MAX_HEADER_LIST: u32 = crate::body::BUFSIZE as u32;
+
+/// Serves the HTTP/2 connection `io` from `client` (its connection-wide
+/// state in `session`, which knows where the client connected to) until
+/// it closes, the client idles past its timeout, or a drain ends it.
+pub(crate) async fn serve<T>(
+    io: T,
+    shared: &Arc<Shared>,
+    (client, session): (SocketAddr, Session),
+    mut draining: watch::Receiver<bool>,
+) where
+    T: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let handshake = h2::server::Builder::new()
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .max_header_list_size(MAX_HEADER_LIST)
+        .max_send_buffer_size(crate::body::BUFSIZE)
+        .enable_connect_protocol()
+        .handshake::<_, Bytes>(io);
+    let handshake = match shared.timeouts.client {
+        Some(limit) => timeout(limit, handshake).await.ok(),
+        None => Some(handshake.await),
+    };
+    let Some(Ok(mut connection)) = handshake else {
+        return;
+    };
+    let idle = shared.timeouts.keep_alive.or(shared.timeouts.client);
+    let mut idle_until = idle.map(|t| Instant::now() + t);
+    let mut closing = false;
+    if *draining.borrow() {
+        connection.graceful_shutdown();
+        closing = true;
+    }
+    loop {
+        let idle_wait = async {
+            match idle_until {
+                Some(at) => sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            next = connection.accept() => match next {
+                Some(Ok((request, respond))) => {
+                    let accepted = Instant::now();
+                    idle_until = idle.map(|t| accepted + t);
+                    let seed = session.for_stream();
+                    tokio::spawn(stream(request, respond, Arc::clone(shared), (client, seed), accepted));
+                }
+                Some(Err(_)) | None => break,
+            },
+            () = idle_wait, if !closing => {
+                idle_until = idle.map(|t| Instant::now() + t);
+                if !connection.has_streams() {
+                    connection.graceful_shutdown();
+                    closing = true;
+                }
+            }
+            _ = draining.changed(), if !closing => {
+                connection.graceful_shutdown();
+                closing = true;
+            }
+        }
+    }
+}
+
+/// Serves one stream's request to its end.
+async fn stream(
+    request: http::Request<h2::RecvStream>,
+    respond: h2::server::SendResponse<Bytes>,
+    shared: Arc<Shared>,
+    (client, mut session): (SocketAddr, Session),
+    accepted: Instant,
+) {
+    let (parts, body) = request.into_parts();
+    let incoming = request::incoming(&parts, body.is_end_stream(), accepted, shared.httplog);
+    let Ok(incoming) = incoming else {
+        let mut respond = respond;
+        respond.send_reset(h2::Reason::PROTOCOL_ERROR);
+        return;
+    };
+    let manner = incoming.read.manner;
+    let tunnel = manner.switch == haven_core::http1::Switch::Connect;
+    let local = session.known_destination();
+    let mut io = H2Stream::new(
+        (body, incoming.upload),
+        respond,
+        (manner.head, tunnel),
+        local,
+    );
+    let mut buf = BytesMut::new();
+    let served = crate::request::serve(
+        (&mut io, &mut buf),
+        incoming.read,
+        &shared,
+        client,
+        &mut session,
+    );
+    Box::pin(served).await;
+    io.finish();
+}

@@ -1,0 +1,212 @@
+//! An HTTP/2 request turned into the HTTP/1.1 head the exchange serves,
+//! as haproxy 2.6 turns one into its internal message: the target in
+//! absolute form when `:authority` is given (rules and logs see
+//! `https://host/path`, the server gets `/path`), `host` taken from
+//! `:authority` and put first, cookies merged into one field, a default
+//! port dropped, a body without `content-length` sent on chunked.
+
+use super::stream::Upload;
+use crate::request::ReadRequest;
+use crate::wire::Manner;
+use haven_core::http1::{BodyFraming, Fields, Head};
+use tokio::time::Instant;
+
+/// A request read from an HTTP/2 stream.
+pub(crate) struct Incoming {
+    /// The request as the exchange takes it.
+    pub(crate) read: ReadRequest,
+    /// How its body goes to the reader.
+    pub(crate) upload: Upload,
+}
+
+/// Why a request cannot be served (answered with a stream reset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Malformed;
+
+/// Reads the request `parts`, whose HEADERS frame ended the stream when
+/// `bodiless`, received at `accepted`; its request line is kept for the
+/// log when `httplog`.
+pub(crate) fn incoming(
+    parts: &http::request::Parts,
+    bodiless: bool,
+    accepted: Instant,
+    httplog: bool,
+) -> Result<Incoming, Malformed> {
+    let method = parts.method.as_str().to_owned();
+    let connect = parts.method == http::Method::CONNECT;
+    let scheme = parts.uri.scheme_str();
+    let authority = parts
+        .uri
+        .authority()
+        .map(|a| without_default_port(a.as_str(), scheme));
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let (target, absolute) = match (connect, &authority) {
+        (true, Some(authority)) => (authority.clone(), None),
+        (true, None) => return Err(Malformed),
+        (false, Some(authority)) => {
+            let shown_path = if path == "*" { "" } else { path };
+            let absolute = format!("{}://{authority}{shown_path}", scheme.unwrap_or("https"));
+            (path.to_owned(), Some(absolute))
+        }
+        (false, None) => (path.to_owned(), None),
+    };
+    let mut headers = Fields::with_capacity(parts.headers.len() + 1, 256);
+    if let Some(authority) = &authority {
+        headers.push("host", authority.as_bytes());
+    }
+    let mut cookies: Vec<&[u8]> = Vec::new();
+    let mut length: Option<u64> = None;
+    for (name, value) in &parts.headers {
+        let value = value.as_bytes();
+        match name.as_str() {
+            "host" if authority.is_some() => continue,
+            "cookie" => {
+                cookies.push(value);
+                continue;
+            }
+            "content-length" => {
+                let n = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .ok_or(Malformed)?;
+                if length.is_some_and(|l| l != n) {
+                    return Err(Malformed);
+                }
+                if length.replace(n).is_some() {
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        headers.push(name.as_str(), value);
+    }
+    if !cookies.is_empty() {
+        headers.push("cookie", &cookies.join(&b"; "[..]));
+    }
+    let (body, upload) = match length {
+        _ if connect => (BodyFraming::Empty, Upload::Raw),
+        Some(0) => (BodyFraming::Empty, Upload::Raw),
+        Some(n) => (BodyFraming::Length(n), Upload::Raw),
+        None if bodiless => (BodyFraming::Empty, Upload::Raw),
+        None => (BodyFraming::Chunked, Upload::Chunked),
+    };
+    let expect_continue = headers
+        .get("expect")
+        .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"));
+    let shown = absolute.as_deref().unwrap_or(&target);
+    let request_line = match httplog {
+        true => format!("{method} {shown} HTTP/2.0"),
+        false => String::new(),
+    };
+    let head_len = (shown.len()
+        + method.len()
+        + 11
+        + headers
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 4)
+            .sum::<usize>()
+        + 2) as u64;
+    let head = Head {
+        method,
+        target,
+        minor: 1,
+        headers,
+        body,
+        keep_alive: true,
+        expect_continue,
+    };
+    let manner = Manner {
+        head: head.method == "HEAD",
+        http10: false,
+        keep_alive: true,
+        switch: head.switch(),
+    };
+    Ok(Incoming {
+        read: ReadRequest {
+            head,
+            manner,
+            request_line,
+            accepted,
+            head_len,
+            target_as_sent: absolute,
+        },
+        upload,
+    })
+}
+
+/// `authority` without the port `scheme` implies (`:80` for http,
+/// `:443` for https), as haproxy normalizes it.
+fn without_default_port(authority: &str, scheme: Option<&str>) -> String {
+    let default = match scheme {
+        Some(s) if s.eq_ignore_ascii_case("http") => ":80",
+        Some(s) if s.eq_ignore_ascii_case("https") => ":443",
+        _ => return authority.to_owned(),
+    };
+    let trimmed = authority
+        .strip_suffix(default)
+        .or_else(|| authority.strip_suffix(':'))
+        .unwrap_or(authority);
+    trimmed.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(request: http::Request<()>, bodiless: bool) -> Incoming {
+        let (parts, ()) = request.into_parts();
+        incoming(&parts, bodiless, Instant::now(), true).expect("a valid request")
+    }
+
+    #[test]
+    fn an_h2_request_is_seen_in_absolute_form_and_sent_in_origin_form() {
+        let request = http::Request::get("https://example.com:443/a?b=c")
+            .header("cookie", "x=1")
+            .header("user-agent", "t")
+            .header("cookie", "y=2")
+            .body(())
+            .expect("request");
+        let got = read(request, true);
+        assert_eq!(got.read.head.target, "/a?b=c");
+        assert_eq!(
+            got.read.target_as_sent.as_deref(),
+            Some("https://example.com/a?b=c")
+        );
+        assert_eq!(
+            got.read.request_line,
+            "GET https://example.com/a?b=c HTTP/2.0"
+        );
+        let fields: Vec<(&str, &[u8])> = got.read.head.headers.iter().collect();
+        assert_eq!(
+            fields,
+            [
+                ("host", &b"example.com"[..]),
+                ("user-agent", b"t"),
+                ("cookie", b"x=1; y=2"),
+            ]
+        );
+        assert_eq!(got.read.head.body, BodyFraming::Empty);
+    }
+
+    #[test]
+    fn a_body_without_length_goes_chunked_and_one_with_length_as_is() {
+        let open = || http::Request::post("http://h/up");
+        let chunked = read(open().body(()).expect("request"), false);
+        assert_eq!(chunked.read.head.body, BodyFraming::Chunked);
+        assert_eq!(chunked.upload, Upload::Chunked);
+        let sized = open()
+            .header("content-length", "5")
+            .body(())
+            .expect("request");
+        let sized = read(sized, false);
+        assert_eq!(sized.read.head.body, BodyFraming::Length(5));
+        assert_eq!(sized.upload, Upload::Raw);
+        let (parts, ()) = open()
+            .header("content-length", "5")
+            .header("content-length", "6")
+            .body(())
+            .expect("request")
+            .into_parts();
+        assert!(incoming(&parts, false, Instant::now(), false).is_err());
+    }
+}

@@ -1,0 +1,164 @@
+//! One HTTP/2 stream seen as the HTTP/1.1 connection of one request, so
+//! the exchange that serves HTTP/1 clients serves it unchanged (haproxy
+//! too turns each stream into the same internal message as an HTTP/1
+//! request). Reading gives the request body in the framing its head
+//! announces; what is written is an HTTP/1.1 answer, turned back into
+//! HTTP/2 frames by [`Answer`]. Both ways move under HTTP/2 flow
+//! control: a window is given back only once the bytes were read, and
+//! nothing more is accepted while the client's window is shut.
+
+use super::answer::Answer;
+use bytes::{BufMut, Bytes, BytesMut};
+use h2::server::SendResponse;
+use h2::RecvStream;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// How the request body is handed to the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Upload {
+    /// As the DATA frames carry it (`content-length` given, or a
+    /// CONNECT tunnel).
+    Raw,
+    /// In HTTP/1.1 chunks: the length is not known.
+    Chunked,
+}
+
+/// An HTTP/2 stream read and written as an HTTP/1.1 connection.
+pub(crate) struct H2Stream {
+    body: RecvStream,
+    upload: Upload,
+    /// Encoded bytes not yet read.
+    pending: BytesMut,
+    /// The body's end was read (the last chunk too).
+    body_done: bool,
+    answer: Answer,
+    /// Where the client connected to, for `dst` and PROXY headers.
+    local: Option<SocketAddr>,
+}
+
+impl H2Stream {
+    /// The stream whose request body is `body`, handed over as `upload`
+    /// says, answered on `respond`; `head_request` when it is a HEAD.
+    pub(crate) fn new(
+        (body, upload): (RecvStream, Upload),
+        respond: SendResponse<Bytes>,
+        (head_request, tunnel): (bool, bool),
+        local: Option<SocketAddr>,
+    ) -> Self {
+        Self {
+            body_done: body.is_end_stream() && upload == Upload::Raw,
+            body,
+            upload,
+            pending: BytesMut::new(),
+            answer: Answer::new(respond, head_request, tunnel),
+            local,
+        }
+    }
+
+    /// Ends the stream once the exchange is over: an answer cut short
+    /// resets it, one that ran until its server closed ends it.
+    pub(crate) fn finish(mut self) {
+        self.answer.finish();
+    }
+
+    /// Reads the next DATA frame into `pending`, encoded as the reader
+    /// gets it; false when the client reset the stream (its "close").
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
+        match ready!(self.body.poll_data(cx)) {
+            Some(Ok(data)) => {
+                // The window is given back as the bytes leave for the
+                // reader: at most one frame waits here.
+                let _ = self.body.flow_control().release_capacity(data.len());
+                match self.upload {
+                    Upload::Raw => self.pending.extend_from_slice(&data),
+                    Upload::Chunked if data.is_empty() => {}
+                    Upload::Chunked => {
+                        self.pending.reserve(data.len() + 12);
+                        self.pending
+                            .put_slice(format!("{:x}\r\n", data.len()).as_bytes());
+                        self.pending.put_slice(&data);
+                        self.pending.put_slice(b"\r\n");
+                    }
+                }
+            }
+            Some(Err(e)) if e.is_reset() => return Poll::Ready(Ok(false)),
+            Some(Err(e)) => return Poll::Ready(Err(io::Error::other(e))),
+            None => {
+                if self.upload == Upload::Chunked {
+                    self.pending.put_slice(b"0\r\n\r\n");
+                }
+                self.body_done = true;
+            }
+        }
+        Poll::Ready(Ok(true))
+    }
+}
+
+impl AsyncRead for H2Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            if !this.pending.is_empty() {
+                let n = this.pending.len().min(buf.remaining());
+                buf.put_slice(&this.pending.split_to(n));
+                return Poll::Ready(Ok(()));
+            }
+            if this.body_done {
+                // Past the body: the client "closes" when it resets the
+                // stream, as an HTTP/1 client closes its connection.
+                return match this.answer.poll_reset(cx) {
+                    Poll::Ready(_) => Poll::Ready(Ok(())),
+                    Poll::Pending => Poll::Pending,
+                };
+            }
+            if !ready!(this.poll_fill(cx))? {
+                return Poll::Ready(Ok(()));
+            }
+        }
+    }
+}
+
+impl AsyncWrite for H2Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().answer.poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().answer.finish();
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl crate::client_io::ClientIo for H2Stream {
+    type Reader<'a> = tokio::io::ReadHalf<&'a mut Self>;
+    type Writer<'a> = tokio::io::WriteHalf<&'a mut Self>;
+
+    fn halves(&mut self) -> (Self::Reader<'_>, Self::Writer<'_>) {
+        tokio::io::split(self)
+    }
+
+    fn readable(&mut self) -> impl std::future::Future<Output = io::Result<()>> + Send {
+        // One request per stream: never waited on for another.
+        std::future::ready(Ok(()))
+    }
+
+    fn local_addr(&self) -> Option<SocketAddr> {
+        self.local
+    }
+}

@@ -1,0 +1,218 @@
+//! HTTP/2 from clients against real sockets: the implicit upgrade of a
+//! clear connection that opens with the preface, `bind ... proto h2`,
+//! ALPN `h2` under TLS (curl `--http2`), many streams on one connection,
+//! bodies both ways under flow control, and the log line of an h2
+//! request.
+
+#[allow(dead_code)]
+mod common;
+
+use bytes::Bytes;
+use common::pki::Pki;
+use common::raw::{Syslog, DEADLINE};
+use common::{config, free_port, Backend, DEFAULTS};
+use h2::client::SendRequest;
+use std::net::SocketAddr;
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+/// An HTTP/2 connection to `addr` (prior knowledge), ready for requests.
+async fn h2_connect(addr: SocketAddr) -> SendRequest<Bytes> {
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    let (send, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    send.ready().await.expect("ready")
+}
+
+/// Sends `request` with `body` (in pieces of at most 16 kB, as the
+/// window lets them go) on `send`: the answer's status and whole body.
+async fn exchange(
+    send: &SendRequest<Bytes>,
+    request: http::Request<()>,
+    body: Option<Vec<u8>>,
+) -> (u16, Vec<u8>) {
+    let mut send = send.clone().ready().await.expect("ready");
+    let (answer, mut upload) = send
+        .send_request(request, body.is_none())
+        .expect("send request");
+    if let Some(body) = body {
+        for piece in body.chunks(16_384) {
+            upload.reserve_capacity(piece.len());
+            while upload.capacity() < piece.len() {
+                let got = std::future::poll_fn(|cx| upload.poll_capacity(cx)).await;
+                got.expect("capacity").expect("capacity");
+            }
+            upload
+                .send_data(Bytes::copy_from_slice(piece), false)
+                .expect("send data");
+        }
+        upload.send_data(Bytes::new(), true).expect("end");
+    }
+    let answer = timeout(DEADLINE, answer)
+        .await
+        .expect("answered in time")
+        .expect("an answer");
+    let status = answer.status().as_u16();
+    let mut body = answer.into_body();
+    let mut bytes = Vec::new();
+    while let Some(data) = timeout(DEADLINE, body.data()).await.expect("body in time") {
+        let data = data.expect("data");
+        let _ = body.flow_control().release_capacity(data.len());
+        bytes.extend_from_slice(&data);
+    }
+    (status, bytes)
+}
+
+/// haven with one frontend bound with `bind_options` (and `lines` after
+/// it) in front of `backend`.
+async fn haven_before(
+    backend: &Backend,
+    (global, bind_options, lines): (&str, &str, &str),
+) -> (haven_runtime::Running, SocketAddr) {
+    let port = free_port();
+    let text = format!(
+        "{global}{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}{bind_options}\n{lines}    default_backend be\nbackend be\n    server s {}\n",
+        backend.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    (running, fe)
+}
+
+// Input: a plain HTTP frontend (no `proto`); an HTTP/2 client with prior
+// knowledge opening 64 streams at once on one connection, each POSTing
+// its number.
+// Output: the connection is served as HTTP/2 (the implicit upgrade),
+// with haproxy's limit of 100 concurrent streams; each stream gets the
+// backend's answer to its own body.
+#[tokio::test]
+async fn many_streams_on_one_upgraded_connection_each_get_their_answer() {
+    let backend = Backend::start("b").await;
+    let (running, fe) = haven_before(&backend, ("", "", "")).await;
+    let send = h2_connect(fe).await;
+    let mut streams = tokio::task::JoinSet::new();
+    for n in 0..64 {
+        let send = send.clone();
+        streams.spawn(async move {
+            let request = http::Request::post(format!("http://a.test/{n}"))
+                .body(())
+                .expect("request");
+            (
+                n,
+                exchange(&send, request, Some(n.to_string().into_bytes())).await,
+            )
+        });
+    }
+    let mut answered = 0;
+    while let Some(done) = streams.join_next().await {
+        let (n, (status, body)) = done.expect("stream task");
+        assert_eq!(status, 200);
+        assert_eq!(String::from_utf8_lossy(&body), format!("b:{n}"));
+        answered += 1;
+    }
+    // haven's SETTINGS came before its first answer.
+    let limit = send.current_max_send_streams();
+    running.stop();
+    assert_eq!(answered, 64);
+    assert_eq!(limit, 100);
+}
+
+// Input: a 1 MiB request body sent without content-length (so it goes on
+// chunked to the server) to a backend that echoes it; the answer is read
+// back through HTTP/2 flow control (the client's window starts at 64 kB).
+// Output: both ways carry every byte, in order.
+#[tokio::test]
+async fn a_large_body_goes_both_ways_under_flow_control() {
+    let backend = Backend::start("e").await;
+    let (running, fe) = haven_before(&backend, ("", " proto h2", "")).await;
+    let send = h2_connect(fe).await;
+    // Letters: the backend echoes the body as text.
+    let body: Vec<u8> = (0..1_048_576u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let request = http::Request::post("http://a.test/up")
+        .body(())
+        .expect("request");
+    let (status, answer) = exchange(&send, request, Some(body.clone())).await;
+    running.stop();
+    assert_eq!(status, 200);
+    assert_eq!(answer.len(), body.len() + 2);
+    assert!(answer[2..] == body[..], "the echoed body differs");
+}
+
+// Input: a frontend with `option disable-h2-upgrade`; a client that opens
+// with the HTTP/2 preface.
+// Output: no HTTP/2: the preface is an HTTP/1 request haproxy refuses
+// with 400.
+#[tokio::test]
+async fn disable_h2_upgrade_refuses_the_preface_as_http1() {
+    let backend = Backend::start("b").await;
+    let lines = "    option disable-h2-upgrade\n";
+    let (running, fe) = haven_before(&backend, ("", "", lines)).await;
+    let answer = common::send_raw(fe, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await;
+    running.stop();
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+}
+
+// Input: a TLS frontend offering `alpn h2,http/1.1` and logging with
+// `option httplog`; curl `--http2`, then curl `--http1.1`.
+// Output: curl speaks HTTP/2 with the first and HTTP/1.1 with the second;
+// the h2 request is logged as haproxy logs it, in absolute form with
+// `HTTP/2.0`, on the frontend marked `~`.
+#[tokio::test]
+async fn curl_negotiates_h2_by_alpn_and_the_request_is_logged_as_haproxy_does() {
+    let pki = Pki::serving_a_test();
+    let backend = Backend::start("b").await;
+    let syslog = Syslog::new().await;
+    let bind = format!(" ssl crt {} alpn h2,http/1.1", pki.path("a.pem"));
+    let haven = haven_before(
+        &backend,
+        (
+            &syslog.global,
+            &bind,
+            "    log global\n    option httplog\n",
+        ),
+    );
+    let (running, fe) = haven.await;
+    let versions = [
+        curl_version(fe, &pki, "--http2").await,
+        curl_version(fe, &pki, "--http1.1").await,
+    ];
+    if versions[0].is_none() {
+        running.stop();
+        return;
+    }
+    let wanted = format!("\"GET https://a.test:{}/h HTTP/2.0\"", fe.port());
+    let lines = syslog.until(&[&wanted, "\"GET /h HTTP/1.1\""]).await;
+    running.stop();
+    assert_eq!(versions, [Some("b 2 200".into()), Some("b 1.1 200".into())]);
+    let h2_line = lines.iter().find(|l| l.contains(&wanted)).expect("h2 line");
+    assert!(h2_line.contains(" fe~ be/s "), "{h2_line}");
+}
+
+/// curl asked for `version` against `https://a.test:PORT/h` on `addr`:
+/// the body, the HTTP version it spoke and the status; `None` without
+/// curl (outside CI).
+async fn curl_version(addr: SocketAddr, pki: &Pki, version: &str) -> Option<String> {
+    let url = format!("https://a.test:{}/h", addr.port());
+    let resolve = format!("a.test:{}:{}", addr.port(), addr.ip());
+    let out = tokio::process::Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--resolve", &resolve])
+        .args(["--cacert", &pki.path("ca.pem"), version])
+        .args(["-w", " %{http_version} %{http_code}"])
+        .arg(&url)
+        .output()
+        .await;
+    let out = match out {
+        Ok(out) => out,
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "curl is needed in CI: {e}"
+            );
+            eprintln!("skipped: curl is not installed");
+            return None;
+        }
+    };
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
