@@ -97,6 +97,8 @@ pub(crate) struct Connect {
     pub(crate) socks4: Option<SocketAddr>,
     /// The TLS handshake new connections make (`ssl`).
     pub(crate) tls: Option<Arc<ServerHandshake>>,
+    /// The server speaks HTTP/2 (`proto h2`).
+    pub(crate) h2: bool,
     /// How long the server may stay quiet (`timeout server`).
     pub(crate) server_timeout: Option<std::time::Duration>,
     /// How long either side of a tunnel may stay quiet (`timeout
@@ -606,11 +608,16 @@ impl Driver {
                         },
                         false => None,
                     };
+                    let h2 = self
+                        .config()
+                        .and_then(|c| c.proxies.get(backend)?.servers.get(server))
+                        .is_some_and(|s| s.checks_h2());
                     let to = probe::Target {
                         addr,
                         local,
                         socks4,
                         tls,
+                        h2,
                     };
                     let task = tokio::spawn(probe::run(id, to, probe, self.events.clone()));
                     if let Some(old) = self.probes.insert(id, task) {
@@ -724,6 +731,7 @@ impl Driver {
                             send_proxy,
                             socks4,
                             tls,
+                            h2: srv.is_some_and(|s| s.speaks_h2()),
                             server_timeout: timeout(|t| t.server),
                             tunnel_timeout: timeout(|t| t.tunnel),
                         };

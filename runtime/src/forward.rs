@@ -4,9 +4,11 @@
 //! [`crate::body`]; interim (1xx) answers are handed back as they come.
 
 use crate::body::{self, Relayed};
+use crate::http2::H2Upstream;
 use crate::server_io::ServerIo;
 use crate::tls::ServerHandshake;
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
+use h2::client::SendRequest;
 use haven_core::config::haproxy::LocalEnd;
 use haven_core::http1::{parse_response_head, BodyFraming, Head, ResponseHead, Switch};
 use haven_core::proxy::{ConnUse, Parking, PoolCount, ReusePolicy, ServerFailure};
@@ -14,6 +16,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -43,6 +46,18 @@ const NOT_FORWARDED: [&str; 9] = [
 #[derive(Debug, Default)]
 pub(crate) struct Pool {
     servers: Mutex<BTreeMap<SocketAddr, Conns>>,
+    /// The HTTP/2 connection to each server that speaks it, shared by
+    /// the requests to it, one stream each.
+    h2: Mutex<BTreeMap<SocketAddr, H2Connection>>,
+}
+
+/// The handle that opens streams on an HTTP/2 connection to a server.
+struct H2Connection(SendRequest<Bytes>);
+
+impl std::fmt::Debug for H2Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("H2Connection")
+    }
 }
 
 /// One server's connections.
@@ -193,7 +208,7 @@ impl Pool {
         (policy, now): (&ReusePolicy, Instant),
         own: &mut Option<Box<Upstream>>,
     ) {
-        if !up.buf.is_empty() {
+        if !up.buf.is_empty() || up.stream.single_use() {
             return;
         }
         let Ok(mut servers) = self.servers.lock() else {
@@ -268,13 +283,60 @@ impl Pool {
         addr: SocketAddr,
         opening: &Opening,
     ) -> Result<Upstream, ConnectFailed> {
-        let stream = connect(addr, opening).await?;
+        let shared = opening.h2.then(|| self.shared_h2(addr)).flatten();
+        let stream = match shared {
+            Some(connection) => {
+                ServerIo::H2(Box::new(H2Upstream::new(connection, opening.tls.is_some())))
+            }
+            None => {
+                let stream = connect(addr, opening).await?;
+                self.over_h2(addr, stream, opening).await?
+            }
+        };
         if let Ok(mut servers) = self.servers.lock() {
             servers.entry(addr).or_default().usage.lease();
         }
         let mut up = Upstream::new(stream, addr, 0, self.lease(addr));
         up.pooled = false;
         Ok(up)
+    }
+}
+
+impl Pool {
+    /// The open HTTP/2 connection to `addr`, if there is one.
+    fn shared_h2(&self, addr: SocketAddr) -> Option<SendRequest<Bytes>> {
+        let mut connections = self.h2.lock().ok()?;
+        let mut connection = connections.get(&addr)?.0.clone();
+        // One the server closed (or that failed) is forgotten.
+        let mut cx = Context::from_waker(Waker::noop());
+        if let Poll::Ready(Err(_)) = connection.poll_ready(&mut cx) {
+            connections.remove(&addr);
+            return None;
+        }
+        Some(connection)
+    }
+
+    /// `stream`, a new connection to `addr`, as requests use it: the
+    /// first stream of an HTTP/2 connection when `opening` asks for
+    /// HTTP/2 or the server chose it by ALPN (the connection is then
+    /// shared), else itself.
+    async fn over_h2(
+        &self,
+        addr: SocketAddr,
+        stream: ServerIo,
+        opening: &Opening,
+    ) -> Result<ServerIo, ConnectFailed> {
+        if !(opening.h2 || stream.chose_h2()) {
+            return Ok(stream);
+        }
+        let connection = crate::http2::client(stream)
+            .await
+            .map_err(|_| ConnectFailed)?;
+        if let Ok(mut connections) = self.h2.lock() {
+            connections.insert(addr, H2Connection(connection.clone()));
+        }
+        let tls = opening.tls.is_some();
+        Ok(ServerIo::H2(Box::new(H2Upstream::new(connection, tls))))
     }
 }
 
@@ -289,6 +351,8 @@ pub(crate) struct Opening {
     pub(crate) socks4: Option<SocketAddr>,
     /// Its TLS handshake (`ssl`).
     pub(crate) tls: Option<Arc<ServerHandshake>>,
+    /// It speaks HTTP/2 (`proto h2`).
+    pub(crate) h2: bool,
 }
 
 /// A new connection to `addr`, made as `opening` says.

@@ -5,6 +5,7 @@
 //! the task on `timeout check`).
 
 use crate::driver::Event;
+use crate::http2::H2Upstream;
 use crate::server_io::ServerIo;
 use crate::tls::{HandshakeFailed, ServerHandshake};
 use haven_core::config::haproxy::LocalEnd;
@@ -28,6 +29,9 @@ pub(crate) struct Target {
     /// The TLS handshake checks make (a server with `ssl` whose checks
     /// go where its traffic goes).
     pub(crate) tls: Option<Arc<ServerHandshake>>,
+    /// HTTP checks speak HTTP/2 (`check-proto h2`, or the server's
+    /// `proto h2`).
+    pub(crate) h2: bool,
 }
 
 impl Target {
@@ -45,6 +49,7 @@ pub(crate) async fn run(id: CheckId, to: Target, probe: Probe, events: Unbounded
     let report = |e: ProbeEvent| {
         let _ = events.send(Event::Probe(id, e));
     };
+    let http = matches!(probe, Probe::Http(_));
     let (run, first): (Option<Box<dyn Steps + Send>>, _) = match probe {
         Probe::Tcp => (None, script::Target::default()),
         Probe::Script(script) => {
@@ -87,9 +92,21 @@ pub(crate) async fn run(id: CheckId, to: Target, probe: Probe, events: Unbounded
         },
     };
     report(ProbeEvent::Connected);
-    if let Some(run) = run {
-        report(run_steps(run, stream, &to, &report).await);
-    }
+    let Some(run) = run else {
+        return;
+    };
+    let h2 = (to.h2 && http) || stream.chose_h2();
+    let stream = match h2 {
+        false => stream,
+        true => match crate::http2::client(stream).await {
+            Ok(connection) => ServerIo::H2(Box::new(H2Upstream::new(connection, to.tls.is_some()))),
+            Err(_) => {
+                let verdict = run.connect_failed("HTTP/2 handshake failed");
+                return report(ProbeEvent::Verdict(verdict));
+            }
+        },
+    };
+    report(run_steps(run, stream, &to, &report).await);
 }
 
 /// Runs a check's steps on `stream` (a connection to the server `target`

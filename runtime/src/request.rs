@@ -844,6 +844,7 @@ impl Exchange<'_> {
             local: to.source.as_ref().map(|s| s.local_end(self.client)),
             socks4: to.socks4,
             tls: to.tls.clone(),
+            h2: to.h2,
         }
     }
 }

@@ -1,7 +1,9 @@
-//! A connection to a server, clear or under TLS: read and written as one
+//! A connection to a server, clear, under TLS, or one HTTP/2 stream of
+//! one: read and written as one
 //! stream, split in two halves moved at once, and asked whether it is
 //! still quiet while it waits idle in a pool.
 
+use crate::http2::H2Upstream;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -17,6 +19,9 @@ pub(crate) enum ServerIo {
     Tcp(TcpStream),
     /// TLS (`server ... ssl`); boxed, being large.
     Tls(Box<TlsStream<TcpStream>>),
+    /// One stream of an HTTP/2 connection (`proto h2`, or ALPN `h2`),
+    /// carrying one request.
+    H2(Box<H2Upstream>),
 }
 
 /// The reading half of a [`ServerIo`].
@@ -25,6 +30,8 @@ pub(crate) enum ServerRead<'a> {
     Tcp(TcpRead<'a>),
     /// Of a TLS one.
     Tls(ReadHalf<&'a mut TlsStream<TcpStream>>),
+    /// Of an HTTP/2 stream.
+    H2(ReadHalf<&'a mut H2Upstream>),
 }
 
 /// The writing half of a [`ServerIo`].
@@ -33,6 +40,8 @@ pub(crate) enum ServerWrite<'a> {
     Tcp(TcpWrite<'a>),
     /// Of a TLS one.
     Tls(WriteHalf<&'a mut TlsStream<TcpStream>>),
+    /// Of an HTTP/2 stream.
+    H2(WriteHalf<&'a mut H2Upstream>),
 }
 
 impl ServerIo {
@@ -47,7 +56,22 @@ impl ServerIo {
                 let (r, w) = tokio::io::split(&mut **s);
                 (ServerRead::Tls(r), ServerWrite::Tls(w))
             }
+            Self::H2(s) => {
+                let (r, w) = tokio::io::split(&mut **s);
+                (ServerRead::H2(r), ServerWrite::H2(w))
+            }
         }
+    }
+
+    /// The server chose HTTP/2 by ALPN.
+    pub(crate) fn chose_h2(&self) -> bool {
+        matches!(self, Self::Tls(s) if s.get_ref().1.alpn_protocol() == Some(b"h2"))
+    }
+
+    /// It carries one request (an HTTP/2 stream): never parked for
+    /// another; its connection is shared instead.
+    pub(crate) fn single_use(&self) -> bool {
+        matches!(self, Self::H2(_))
     }
 
     /// An idle connection is open and quiet: reading it now would wait.
@@ -67,6 +91,7 @@ macro_rules! delegate {
         match $on {
             Self::Tcp($s) => $call,
             Self::Tls($s) => $call,
+            Self::H2($s) => $call,
         }
     };
 }

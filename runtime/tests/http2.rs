@@ -1,8 +1,8 @@
 //! HTTP/2 from clients against real sockets: the implicit upgrade of a
 //! clear connection that opens with the preface, `bind ... proto h2`,
 //! ALPN `h2` under TLS (curl `--http2`), many streams on one connection,
-//! bodies both ways under flow control, and the log line of an h2
-//! request.
+//! bodies both ways under flow control, the log line of an h2 request,
+//! and requests to a server with `proto h2`.
 
 #[allow(dead_code)]
 mod common;
@@ -13,6 +13,8 @@ use common::raw::{Syslog, DEADLINE};
 use common::{config, free_port, Backend, DEFAULTS};
 use h2::client::SendRequest;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
@@ -215,4 +217,106 @@ async fn curl_version(addr: SocketAddr, pki: &Pki, version: &str) -> Option<Stri
         }
     };
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// An HTTP/2 server (prior knowledge) answering each stream, without a
+/// length, with its authority, path and body; it counts its connections.
+async fn h2_server() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&connections);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let Ok(mut connection) = h2::server::handshake(tcp).await else {
+                    return;
+                };
+                while let Some(Ok((request, respond))) = connection.accept().await {
+                    tokio::spawn(answer_stream(request, respond));
+                }
+            });
+        }
+    });
+    (addr, connections)
+}
+
+/// Answers one stream of [`h2_server`].
+async fn answer_stream(
+    request: http::Request<h2::RecvStream>,
+    mut respond: h2::server::SendResponse<Bytes>,
+) {
+    let (parts, mut body) = request.into_parts();
+    let mut received = Vec::new();
+    while let Some(Ok(data)) = body.data().await {
+        let _ = body.flow_control().release_capacity(data.len());
+        received.extend_from_slice(&data);
+    }
+    let authority = parts.uri.authority().map_or("-", |a| a.as_str());
+    let text = format!(
+        "{authority} {} {}",
+        parts.uri.path(),
+        String::from_utf8_lossy(&received)
+    );
+    let Ok(mut sending) = respond.send_response(http::Response::new(()), false) else {
+        return;
+    };
+    let _ = sending.send_data(Bytes::from(text), true);
+}
+
+// Input: a backend whose server has `proto h2`; an HTTP/1.1 GET, then ten
+// at once, then a POST with a chunked body, all through haven.
+// Output: each answer carries the request's Host as the authority, its
+// path and its body (the server's answer, sent without a length, reaches
+// the client chunked); every request went over the one HTTP/2 connection
+// the first one opened.
+#[tokio::test]
+async fn requests_reach_an_h2_server_as_streams_of_one_connection() {
+    let (server, connections) = h2_server().await;
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server s {server} proto h2\n"
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let (status, body) = common::get(fe, "a.test", "/first").await;
+    assert_eq!((status, dechunked(&body).as_str()), (200, "a.test /first "));
+    let mut gets = tokio::task::JoinSet::new();
+    for n in 0..10 {
+        gets.spawn(async move { (n, common::get(fe, "a.test", &format!("/{n}")).await) });
+    }
+    while let Some(done) = gets.join_next().await {
+        let (n, (status, body)) = done.expect("task");
+        assert_eq!((status, dechunked(&body)), (200, format!("a.test /{n} ")));
+    }
+    let post = b"POST /up HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+    let answer = common::send_raw(fe, post).await;
+    running.stop();
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "{answer}"
+    );
+    assert!(answer.contains("a.test /up hello world"), "{answer}");
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+}
+
+/// The data of a chunked `body`.
+fn dechunked(body: &str) -> String {
+    let mut data = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size, 16).expect("a chunk size");
+        if size == 0 {
+            break;
+        }
+        data.push_str(&after[..size]);
+        rest = &after[size + 2..];
+    }
+    data
 }

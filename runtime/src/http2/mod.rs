@@ -7,13 +7,19 @@
 //! crate's guards against reset floods, CONTINUATION floods and oversized
 //! header lists) and ends it with a GOAWAY when it idles past its
 //! timeout or a drain begins.
+//!
+//! To servers (`proto h2`, ALPN `h2`), [`H2Upstream`] does the reverse:
+//! one stream of a shared connection carries one request written as
+//! HTTP/1.1.
 
 mod answer;
 mod prefixed;
 mod request;
 mod stream;
+mod upstream;
 
 pub(crate) use prefixed::Prefixed;
+pub(crate) use upstream::H2Upstream;
 
 use crate::request::Shared;
 use crate::session::Session;
@@ -95,6 +101,23 @@ pub(crate) async fn serve<T>(
             }
         }
     }
+}
+
+/// Opens HTTP/2 on `io`, a new connection to a server, and drives it in
+/// a task of its own: the handle that opens its streams.
+pub(crate) async fn client<T>(io: T) -> std::io::Result<h2::client::SendRequest<Bytes>>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (send, connection) = h2::client::Builder::new()
+        .max_send_buffer_size(crate::body::BUFSIZE)
+        .handshake::<_, Bytes>(io)
+        .await
+        .map_err(std::io::Error::other)?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(send)
 }
 
 /// Serves one stream's request to its end.

@@ -85,7 +85,7 @@ impl ServerHandshake {
             }
         };
         config.enable_sni = false;
-        config.alpn_protocols = alpn(o, false);
+        config.alpn_protocols = alpn(o);
         if o.no_tickets {
             config.resumption = Resumption::in_memory_sessions(256)
                 .tls12_resumption(Tls12Resumption::SessionIdOnly);

@@ -131,13 +131,11 @@ pub(crate) fn crypto(o: &TlsOptions) -> Result<Crypto, String> {
     Ok((versions, provider))
 }
 
-/// ALPN as `o` offers it; `h2` only when it is spoken (`with_h2`: to
-/// clients, not yet to servers).
-pub(crate) fn alpn(o: &TlsOptions, with_h2: bool) -> Vec<Vec<u8>> {
+/// ALPN as `o` offers it.
+pub(crate) fn alpn(o: &TlsOptions) -> Vec<Vec<u8>> {
     o.alpn
         .iter()
         .flatten()
-        .filter(|p| with_h2 || *p != "h2")
         .map(|p| p.as_bytes().to_vec())
         .collect()
 }
@@ -160,7 +158,7 @@ pub(crate) fn server_config(
         }
     };
     let mut config = builder.with_cert_resolver(Arc::new(Fixed(key)));
-    config.alpn_protocols = alpn(o, true);
+    config.alpn_protocols = alpn(o);
     config.ignore_client_order = !o.prefer_client_ciphers;
     config.session_storage = Arc::clone(&resumption.cache);
     if o.no_tickets {

@@ -366,6 +366,29 @@ pub struct Bind {
     pub proto: BindProto,
 }
 
+/// `server ... proto` and `check-proto`: the HTTP version spoken to a
+/// server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerProto {
+    /// `h1`: HTTP/1.1.
+    H1,
+    /// `h2`: HTTP/2, with prior knowledge.
+    H2,
+}
+
+impl Server {
+    /// Requests go to it in HTTP/2.
+    pub fn speaks_h2(&self) -> bool {
+        self.proto == Some(ServerProto::H2)
+    }
+
+    /// Its HTTP checks speak HTTP/2.
+    pub fn checks_h2(&self) -> bool {
+        self.check_proto.or(self.proto) == Some(ServerProto::H2)
+    }
+}
+
 /// `bind ... proto`: how a listener's HTTP connections are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -576,6 +599,11 @@ pub struct Server {
     pub socks4: Option<std::net::SocketAddr>,
     /// `check-via-socks4`: health checks go through it too.
     pub check_via_socks4: bool,
+    /// `proto`: the HTTP version spoken to it (HTTP/1.1 when unset).
+    pub proto: Option<ServerProto>,
+    /// `check-proto`: the HTTP version its checks speak (its `proto`
+    /// when unset).
+    pub check_proto: Option<ServerProto>,
     /// `ssl` and what goes with it: TLS to the server.
     pub tls: ServerTls,
     /// `pool-max-conn`: idle connections kept for later requests (`None`:

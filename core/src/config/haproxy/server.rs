@@ -149,6 +149,8 @@ pub(crate) fn default_server() -> Server {
         proxy_v2_unique_id: false,
         socks4: None,
         check_via_socks4: false,
+        proto: None,
+        check_proto: None,
         tls: ServerTls::default(),
         line: 0,
     }
@@ -423,6 +425,21 @@ impl Parser<'_> {
                     Err(_) => fail(self, format!("'socks4' : invalid address: '{v}'")),
                 },
                 "check-via-socks4" => s.check_via_socks4 = true,
+                "proto" | "check-proto" => {
+                    let proto = match v {
+                        "h1" => Some(ServerProto::H1),
+                        "h2" => Some(ServerProto::H2),
+                        _ => None,
+                    };
+                    match proto {
+                        Some(_) if name == "proto" => s.proto = proto,
+                        Some(_) => s.check_proto = proto,
+                        None if matches!(v, "fcgi" | "none") => {
+                            self.not_supported(p.col, &format!("server {name} {v}"));
+                        }
+                        None => fail(self, format!("'{name}' :  unknown MUX protocol '{v}'")),
+                    }
+                }
                 "send-proxy" => s.send_proxy = Some(ProxyVersion::V1),
                 "send-proxy-v2" => s.send_proxy = Some(ProxyVersion::V2),
                 "no-send-proxy" | "no-send-proxy-v2" => s.send_proxy = None,

@@ -514,11 +514,7 @@ impl Parser<'_> {
                 format!("{at}{who}{why}"),
             );
         }
-        let o = &tls.options;
-        if o.alpn.as_ref().is_some_and(|a| a.iter().any(|p| p == "h2")) {
-            self.not_supported(col, "server alpn h2");
-        }
-        for what in unoffered(o) {
+        for what in unoffered(&tls.options) {
             self.not_supported(col, &format!("server {what}"));
         }
     }

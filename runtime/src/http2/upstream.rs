@@ -1,0 +1,355 @@
+//! One stream of an HTTP/2 connection to a server, read and written as
+//! the HTTP/1.1 connection of one request: what the exchange (or an HTTP
+//! check) writes is an HTTP/1 request, sent as HEADERS and DATA without
+//! its HTTP/1 framing; what it reads is the server's answer rendered as
+//! HTTP/1.1, its body chunked unless its length was given. Both ways
+//! move under HTTP/2 flow control.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use h2::client::{ResponseFuture, SendRequest};
+use h2::{RecvStream, SendStream};
+use haven_core::http1::{parse_head, BodyFraming, ChunkedDecoder, Head};
+use http::header::CONTENT_LENGTH;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// The most a request head may take.
+const MAX_HEAD: usize = crate::body::BUFSIZE;
+
+/// Fields of an HTTP/1 head that HTTP/2 does not carry (RFC 9113 §8.2.2);
+/// `host` becomes `:authority`.
+const NOT_CARRIED: [&str; 6] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+];
+
+/// Where the request body ends.
+#[derive(Debug)]
+enum Upload {
+    Length(u64),
+    Chunked(ChunkedDecoder),
+}
+
+/// How far the request has come.
+enum Sending {
+    /// Its head is being read.
+    Head(BytesMut),
+    /// Its head was read: it goes out once the connection takes a
+    /// stream, with the body bytes that came after it.
+    Ready(Box<http::Request<()>>, Option<Upload>, BytesMut),
+    /// Its body is going out.
+    Body(SendStream<Bytes>, Upload),
+    /// Sent whole.
+    Done,
+}
+
+/// How far the answer has come.
+enum Hearing {
+    /// Not asked yet.
+    Idle,
+    /// Its head is awaited.
+    Head(ResponseFuture),
+    /// Its body is read, `chunked` or as it comes.
+    Body { body: RecvStream, chunked: bool },
+    /// Read whole.
+    Done,
+}
+
+/// A request to a server over one HTTP/2 stream, as an HTTP/1.1
+/// connection.
+pub(crate) struct H2Upstream {
+    connection: SendRequest<Bytes>,
+    /// `http` or `https`, for `:scheme`.
+    scheme: &'static str,
+    sending: Sending,
+    hearing: Hearing,
+    head_request: bool,
+    /// Rendered bytes of the answer not yet read.
+    pending: BytesMut,
+}
+
+impl std::fmt::Debug for H2Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("H2Upstream")
+            .field("scheme", &self.scheme)
+            .finish_non_exhaustive()
+    }
+}
+
+impl H2Upstream {
+    /// A new stream on `connection` (over TLS when `tls`).
+    pub(crate) fn new(connection: SendRequest<Bytes>, tls: bool) -> Self {
+        Self {
+            connection,
+            scheme: if tls { "https" } else { "http" },
+            sending: Sending::Head(BytesMut::new()),
+            hearing: Hearing::Idle,
+            head_request: false,
+            pending: BytesMut::new(),
+        }
+    }
+
+    /// Sends the request once its head was read and the connection takes
+    /// another stream.
+    fn poll_dispatch(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if !matches!(self.sending, Sending::Ready(..)) {
+            return Poll::Ready(Ok(()));
+        }
+        ready!(self.connection.poll_ready(cx)).map_err(io::Error::other)?;
+        let Sending::Ready(request, upload, rest) =
+            std::mem::replace(&mut self.sending, Sending::Done)
+        else {
+            return Poll::Ready(Ok(()));
+        };
+        let (answer, stream) = self
+            .connection
+            .send_request(*request, upload.is_none())
+            .map_err(io::Error::other)?;
+        self.hearing = Hearing::Head(answer);
+        if let Some(upload) = upload {
+            self.sending = Sending::Body(stream, upload);
+            self.body(&rest)?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Reads the request head in what was written so far.
+    fn head(&mut self) -> io::Result<()> {
+        let Sending::Head(read) = &mut self.sending else {
+            return Ok(());
+        };
+        let parsed = parse_head(read, MAX_HEAD).map_err(invalid)?;
+        let Some((head, len)) = parsed else {
+            return Ok(());
+        };
+        read.advance(len);
+        let rest = std::mem::take(read);
+        self.head_request = head.method == "HEAD";
+        let upload = match head.body {
+            BodyFraming::Empty | BodyFraming::Length(0) => None,
+            BodyFraming::Length(n) => Some(Upload::Length(n)),
+            BodyFraming::Chunked => Some(Upload::Chunked(ChunkedDecoder::default())),
+        };
+        let request = request(&head, self.scheme)?;
+        self.sending = Sending::Ready(Box::new(request), upload, rest);
+        Ok(())
+    }
+
+    /// Sends `bytes` of the request body, without their HTTP/1 framing.
+    fn body(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let Sending::Body(stream, upload) = &mut self.sending else {
+            return Ok(());
+        };
+        let (data, end) = match upload {
+            Upload::Length(left) => {
+                let take = usize::try_from(*left).map_or(bytes.len(), |l| l.min(bytes.len()));
+                *left -= take as u64;
+                (Bytes::copy_from_slice(&bytes[..take]), *left == 0)
+            }
+            Upload::Chunked(decoder) => {
+                let mut data = Vec::with_capacity(bytes.len());
+                decoder
+                    .feed(bytes, &mut data)
+                    .map_err(|_| invalid("invalid chunk"))?;
+                (Bytes::from(data), decoder.is_done())
+            }
+        };
+        if !data.is_empty() || end {
+            stream.send_data(data, end).map_err(io::Error::other)?;
+        }
+        if end {
+            self.sending = Sending::Done;
+        }
+        Ok(())
+    }
+
+    /// Renders the next part of the answer into `pending`; false at its
+    /// end.
+    fn poll_hear(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
+        match &mut self.hearing {
+            Hearing::Idle | Hearing::Done => Poll::Ready(Ok(false)),
+            Hearing::Head(answer) => {
+                let answer = ready!(Pin::new(answer).poll(cx)).map_err(io::Error::other)?;
+                let (parts, body) = answer.into_parts();
+                let framing = if self.head_request || parts.headers.contains_key(CONTENT_LENGTH) {
+                    Framing::AsGiven
+                } else if body.is_end_stream() {
+                    Framing::Empty
+                } else {
+                    Framing::Chunked
+                };
+                let chunked = framing == Framing::Chunked;
+                render_head(&parts, framing, &mut self.pending);
+                self.hearing = match self.head_request {
+                    true => Hearing::Done,
+                    false => Hearing::Body { body, chunked },
+                };
+                Poll::Ready(Ok(true))
+            }
+            Hearing::Body { body, chunked } => {
+                match ready!(body.poll_data(cx)) {
+                    Some(Ok(data)) => {
+                        let _ = body.flow_control().release_capacity(data.len());
+                        if *chunked && !data.is_empty() {
+                            self.pending
+                                .put_slice(format!("{:x}\r\n", data.len()).as_bytes());
+                            self.pending.put_slice(&data);
+                            self.pending.put_slice(b"\r\n");
+                        } else {
+                            self.pending.put_slice(&data);
+                        }
+                    }
+                    Some(Err(e)) => return Poll::Ready(Err(io::Error::other(e))),
+                    None => {
+                        if *chunked {
+                            self.pending.put_slice(b"0\r\n\r\n");
+                        }
+                        self.hearing = Hearing::Done;
+                    }
+                }
+                Poll::Ready(Ok(true))
+            }
+        }
+    }
+}
+
+impl AsyncWrite for H2Upstream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        ready!(this.poll_dispatch(cx))?;
+        match &mut this.sending {
+            Sending::Head(read) => {
+                read.extend_from_slice(buf);
+                if read.len() > MAX_HEAD {
+                    return Poll::Ready(Err(invalid("request head too large")));
+                }
+                this.head()?;
+                Poll::Ready(Ok(buf.len()))
+            }
+            // Taken once the connection has room for the stream.
+            Sending::Ready(..) => Poll::Pending,
+            Sending::Body(stream, _) => {
+                while stream.capacity() == 0 {
+                    stream.reserve_capacity(buf.len().min(crate::body::BUFSIZE));
+                    match ready!(stream.poll_capacity(cx)) {
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => return Poll::Ready(Err(io::Error::other(e))),
+                        None => return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),
+                    }
+                }
+                let take = stream.capacity().min(buf.len());
+                this.body(&buf[..take])?;
+                Poll::Ready(Ok(take))
+            }
+            Sending::Done => Poll::Ready(Ok(buf.len())),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_dispatch(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_dispatch(cx)
+    }
+}
+
+impl AsyncRead for H2Upstream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_dispatch(cx))?;
+        loop {
+            if !this.pending.is_empty() {
+                let n = this.pending.len().min(buf.remaining());
+                buf.put_slice(&this.pending.split_to(n));
+                return Poll::Ready(Ok(()));
+            }
+            if matches!(this.hearing, Hearing::Idle) {
+                // Nothing asked: an idle connection, quiet.
+                return Poll::Pending;
+            }
+            if !ready!(this.poll_hear(cx))? {
+                return Poll::Ready(Ok(()));
+            }
+        }
+    }
+}
+
+/// The HTTP/2 request of an HTTP/1 `head` (`:scheme` as `scheme`).
+fn request(head: &Head, scheme: &str) -> io::Result<http::Request<()>> {
+    let host = head
+        .headers
+        .get("host")
+        .and_then(|h| std::str::from_utf8(h).ok());
+    let uri = match host {
+        Some(host) if head.target.starts_with('/') => format!("{scheme}://{host}{}", head.target),
+        _ => head.target.clone(),
+    };
+    let mut builder = http::Request::builder()
+        .method(head.method.as_str())
+        .uri(uri);
+    if host.is_none() {
+        // No authority to name: the h2 crate sends the path alone.
+        builder = builder.version(http::Version::HTTP_11);
+    }
+    for (name, value) in head.headers.iter() {
+        let trailers_only = name == "te" && !value.eq_ignore_ascii_case(b"trailers");
+        if NOT_CARRIED.contains(&name) || trailers_only {
+            continue;
+        }
+        builder = builder.header(name, value);
+    }
+    builder.body(()).map_err(invalid)
+}
+
+/// How an answer's body is framed once rendered as HTTP/1.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// As its head says (its length, or none to a HEAD).
+    AsGiven,
+    /// It has none: `content-length: 0`.
+    Empty,
+    /// Its length is not known: chunked.
+    Chunked,
+}
+
+/// Renders an answer's head as HTTP/1.1, its body framed as `framing`.
+fn render_head(parts: &http::response::Parts, framing: Framing, out: &mut BytesMut) {
+    let status = parts.status;
+    let reason = status.canonical_reason().unwrap_or("");
+    out.put_slice(format!("HTTP/1.1 {} {reason}\r\n", status.as_u16()).as_bytes());
+    for (name, value) in &parts.headers {
+        out.put_slice(name.as_str().as_bytes());
+        out.put_slice(b": ");
+        out.put_slice(value.as_bytes());
+        out.put_slice(b"\r\n");
+    }
+    match framing {
+        Framing::Chunked => out.put_slice(b"transfer-encoding: chunked\r\n"),
+        Framing::Empty if !matches!(status.as_u16(), 204 | 304) => {
+            out.put_slice(b"content-length: 0\r\n");
+        }
+        _ => {}
+    }
+    out.put_slice(b"\r\n");
+}
+
+/// The error of something that is not HTTP.
+fn invalid(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e)
+}
