@@ -320,3 +320,96 @@ fn dechunked(body: &str) -> String {
     }
     data
 }
+
+/// An HTTP/2 frame: its type, flags, stream and payload, as sent.
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(payload.len()).expect("small");
+    let mut out = len.to_be_bytes()[1..].to_vec();
+    out.extend_from_slice(&[kind, flags]);
+    out.extend_from_slice(&stream.to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// `GET http://a/` as one HEADERS frame ending its stream: static table
+/// entries for the method, path and scheme, the authority as a literal.
+fn get_frame(stream: u32) -> Vec<u8> {
+    frame(0x1, 0x5, stream, &[0x82, 0x84, 0x86, 0x01, 0x01, b'a'])
+}
+
+/// Reads frames from `c` until a GOAWAY: its error code.
+async fn goaway(c: &mut TcpStream) -> u32 {
+    use tokio::io::AsyncReadExt;
+    loop {
+        let mut head = [0u8; 9];
+        timeout(DEADLINE, c.read_exact(&mut head))
+            .await
+            .expect("a frame in time")
+            .expect("a frame");
+        let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+        let mut payload = vec![0u8; len];
+        c.read_exact(&mut payload).await.expect("its payload");
+        if head[3] == 0x7 {
+            return u32::from_be_bytes(payload[4..8].try_into().expect("4 bytes"));
+        }
+    }
+}
+
+// Input: a server that takes connections and never answers; a client
+// that opens 100 streams, resetting each once its request reached the
+// server (the "rapid reset" pattern), then opens more.
+// Output: the resets do not free room for more requests: the server sees
+// exactly 100, the streams beyond are refused, and the connection ends
+// with GOAWAY ENHANCE_YOUR_CALM.
+#[tokio::test]
+async fn resetting_streams_does_not_send_more_requests_to_servers() {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let server = listener.local_addr().expect("addr");
+    let reached = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&reached);
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((c, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            held.push(c);
+        }
+    });
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port} proto h2\n    default_backend be\nbackend be\n    server s {server}\n"
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let mut c = TcpStream::connect(running.listeners[0].1)
+        .await
+        .expect("connect");
+    c.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .expect("preface");
+    c.write_all(&frame(0x4, 0, 0, &[])).await.expect("settings");
+    for n in 0..100u32 {
+        let stream = 2 * n + 1;
+        c.write_all(&get_frame(stream)).await.expect("headers");
+        let until = tokio::time::Instant::now() + DEADLINE;
+        while reached.load(Ordering::SeqCst) <= n as usize {
+            assert!(
+                tokio::time::Instant::now() < until,
+                "request {n} never reached the server"
+            );
+            tokio::task::yield_now().await;
+        }
+        let cancel = 0x8u32.to_be_bytes();
+        c.write_all(&frame(0x3, 0, stream, &cancel))
+            .await
+            .expect("reset");
+    }
+    for n in 100..120u32 {
+        c.write_all(&get_frame(2 * n + 1)).await.expect("headers");
+    }
+    let code = goaway(&mut c).await;
+    running.stop();
+    assert_eq!(code, 0xb, "ENHANCE_YOUR_CALM");
+    assert_eq!(reached.load(Ordering::SeqCst), 100);
+}

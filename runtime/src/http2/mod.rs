@@ -28,7 +28,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use stream::H2Stream;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::{sleep_until, timeout, Instant};
 
 /// The HTTP/2 connection preface a client sends first.
@@ -36,6 +36,10 @@ pub(crate) const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// haproxy's `tune.h2.max-concurrent-streams` default.
 const MAX_CONCURRENT_STREAMS: u32 = 100;
+
+/// Streams refused for want of a slot (see [`InFlight`]) before the
+/// connection is ended with `ENHANCE_YOUR_CALM`.
+const REFUSALS_TOLERATED: u32 = 10;
 
 /// The most a stream's head may take once decoded: haproxy's buffer.
 const MAX_HEADER_LIST: u32 = crate::body::BUFSIZE as u32;
@@ -67,6 +71,7 @@ pub(crate) async fn serve<T>(
     let idle = shared.timeouts.keep_alive.or(shared.timeouts.client);
     let mut idle_until = idle.map(|t| Instant::now() + t);
     let mut closing = false;
+    let mut in_flight = InFlight::new();
     if *draining.borrow() {
         connection.graceful_shutdown();
         closing = true;
@@ -80,11 +85,23 @@ pub(crate) async fn serve<T>(
         };
         tokio::select! {
             next = connection.accept() => match next {
-                Some(Ok((request, respond))) => {
+                Some(Ok((request, mut respond))) => {
                     let accepted = Instant::now();
                     idle_until = idle.map(|t| accepted + t);
+                    let Some(slot) = in_flight.admit() else {
+                        respond.send_reset(h2::Reason::REFUSED_STREAM);
+                        if in_flight.refused > REFUSALS_TOLERATED {
+                            connection.abrupt_shutdown(h2::Reason::ENHANCE_YOUR_CALM);
+                            closing = true;
+                        }
+                        continue;
+                    };
                     let seed = session.for_stream();
-                    tokio::spawn(stream(request, respond, Arc::clone(shared), (client, seed), accepted));
+                    let served = stream(request, respond, Arc::clone(shared), (client, seed), accepted);
+                    tokio::spawn(async move {
+                        served.await;
+                        drop(slot);
+                    });
                 }
                 Some(Err(_)) | None => break,
             },
@@ -100,6 +117,37 @@ pub(crate) async fn serve<T>(
                 closing = true;
             }
         }
+    }
+}
+
+/// The requests of one connection still being served. A stream the
+/// client resets is closed for HTTP/2 at once, but its request may still
+/// be on its way to a server: without a bound, a client that opens and
+/// resets streams without end (the "rapid reset" attack) would have
+/// haven send requests without end. So a connection serves at most
+/// [`MAX_CONCURRENT_STREAMS`] requests at a time, refuses streams beyond
+/// (`REFUSED_STREAM`, which a client may retry), and ends with
+/// `ENHANCE_YOUR_CALM` a client that keeps pushing.
+struct InFlight {
+    slots: Arc<Semaphore>,
+    /// Streams refused so far.
+    refused: u32,
+}
+
+impl InFlight {
+    fn new() -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(MAX_CONCURRENT_STREAMS as usize)),
+            refused: 0,
+        }
+    }
+
+    /// A slot for a new stream's request, held while it is served; `None`
+    /// (and counted) when all are taken.
+    fn admit(&mut self) -> Option<OwnedSemaphorePermit> {
+        let slot = Arc::clone(&self.slots).try_acquire_owned().ok();
+        self.refused += u32::from(slot.is_none());
+        slot
     }
 }
 
