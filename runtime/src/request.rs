@@ -345,6 +345,7 @@ pub(crate) async fn serve<S: ClientIo>(
         started,
     );
     apply_edits(&mut head, &forward.edits);
+    let sent_head = head.method == "HEAD";
     let mut outgoing = request_head(&head);
     outgoing.extend_from_slice(&whole_body);
     let mut manner = manner;
@@ -368,6 +369,7 @@ pub(crate) async fn serve<S: ClientIo>(
         session,
         unique_id: forward.unique_id,
         answered: None,
+        sent_head,
     };
     exchange.run(stream, buf).await
 }
@@ -608,6 +610,10 @@ struct Exchange<'s> {
     /// The server connection of the last attempt, its answer's head read.
     /// Boxed: it would weigh on every future that holds the exchange.
     answered: Option<Box<Answered>>,
+    /// The request goes to the server as a HEAD (its method may have been
+    /// rewritten): the answer has no body. A HEAD sent on as another
+    /// method gets one, read and dropped.
+    sent_head: bool,
 }
 
 impl Exchange<'_> {
@@ -753,10 +759,12 @@ impl Exchange<'_> {
         let head = match sent {
             Ok(Some(head)) => Ok(head),
             Ok(None) => loop {
-                let head_request = self.manner.head;
                 let heard = self
                     .watcher
-                    .step(pin!(up.hear(head_request)), Some((&mut *stream, &mut *buf)))
+                    .step(
+                        pin!(up.hear(self.sent_head)),
+                        Some((&mut *stream, &mut *buf)),
+                    )
                     .await?;
                 match heard {
                     Ok(Heard::Interim(bytes)) => {
@@ -995,9 +1003,11 @@ impl Exchange<'_> {
             read: to.server_timeout,
             write: self.shared.timeouts.client,
         };
+        // A body the client did not ask for is read and dropped.
+        let dropped = self.manner.head && !self.sent_head;
         // The body bytes already read go out with the head, in one write.
         let mut body_bytes = 0;
-        if let Delivery::AsSent(cursor) = &mut streamed.delivery {
+        if let (Delivery::AsSent(cursor), false) = (&mut streamed.delivery, dropped) {
             let room = BUFSIZE.saturating_sub(streamed.head.len());
             let ready = up.buf.len().min(room);
             let mut ahead = cursor.clone();
@@ -1041,6 +1051,11 @@ impl Exchange<'_> {
                         .await;
                         self.cut_short = sent != Relayed::Done;
                         relayed
+                    }
+                    delivery if dropped => {
+                        let from = (&mut up.stream, &mut up.buf);
+                        let sink = &mut tokio::io::sink();
+                        relay_answer(delivery, from, sink, idle, &mut 0).await
                     }
                     delivery => {
                         let from = (&mut up.stream, &mut up.buf);

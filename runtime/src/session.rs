@@ -53,12 +53,16 @@ impl Session {
         self.destination
     }
 
-    /// The session of one HTTP/2 stream of this connection: its TLS,
-    /// PROXY header and destination, and a copy of the variables set so
-    /// far (haproxy shares `sess.` variables between a connection's
-    /// streams; here each stream starts from the connection's).
-    pub(crate) fn for_stream(&self) -> Self {
+    /// The session of the next HTTP/2 stream of this connection: its
+    /// TLS, PROXY header and destination, the requests before it (so
+    /// only the first stream's is the connection's first), and a copy of
+    /// the variables set so far (haproxy shares `sess.` variables between
+    /// a connection's streams; here each stream starts from the
+    /// connection's).
+    pub(crate) fn for_stream(&mut self) -> Self {
+        self.requests += 1;
         Self {
+            requests: self.requests - 1,
             vars: self.vars.clone(),
             proxied: self.proxied.clone(),
             tls: self.tls.clone(),

@@ -149,6 +149,11 @@ impl Answer {
             }
             let framing = match head.body {
                 _ if self.tunnel && (200..300).contains(&head.code) => Some(Framing::AtFinish),
+                // Ended with the exchange: a HEAD's answer ends once the
+                // body the server sent anyway was read and dropped, so
+                // the client's next request finds the server connection
+                // free, as with haproxy.
+                ResponseFraming::Empty if self.head_request => Some(Framing::AtFinish),
                 ResponseFraming::Empty | ResponseFraming::Length(0) => None,
                 ResponseFraming::Length(n) => Some(Framing::Length(n)),
                 ResponseFraming::Chunked => Some(Framing::Chunked(ChunkedDecoder::default())),

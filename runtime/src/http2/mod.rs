@@ -50,7 +50,7 @@ const MAX_HEADER_LIST: u32 = crate::body::BUFSIZE as u32;
 pub(crate) async fn serve<T>(
     io: T,
     shared: &Arc<Shared>,
-    (client, session): (SocketAddr, Session),
+    (client, mut session): (SocketAddr, Session),
     mut draining: watch::Receiver<bool>,
 ) where
     T: AsyncRead + AsyncWrite + Unpin + Send,

@@ -56,6 +56,8 @@ enum Hearing {
     Idle,
     /// Its head is awaited.
     Head(ResponseFuture),
+    /// Its head came; for a HEAD, its end is awaited too (while true).
+    Whole(Box<http::Response<RecvStream>>, bool),
     /// Its body is read, `chunked` or as it comes.
     Body { body: RecvStream, chunked: bool },
     /// Read whole.
@@ -177,6 +179,31 @@ impl H2Upstream {
             Hearing::Idle | Hearing::Done => Poll::Ready(Ok(false)),
             Hearing::Head(answer) => {
                 let answer = ready!(Pin::new(answer).poll(cx)).map_err(io::Error::other)?;
+                let awaited = self.head_request && !answer.body().is_end_stream();
+                self.hearing = Hearing::Whole(Box::new(answer), awaited);
+                Poll::Ready(Ok(true))
+            }
+            // The answer to a HEAD is read to its end before its head is
+            // handed on: the server's stream has ended when the exchange
+            // does, as haproxy ends a stream at the end of its message.
+            Hearing::Whole(answer, awaited @ true) => {
+                match ready!(answer.body_mut().poll_data(cx)) {
+                    Some(Ok(data)) => {
+                        let _ = answer
+                            .body_mut()
+                            .flow_control()
+                            .release_capacity(data.len());
+                    }
+                    Some(Err(e)) => return Poll::Ready(Err(io::Error::other(e))),
+                    None => *awaited = false,
+                }
+                Poll::Ready(Ok(true))
+            }
+            Hearing::Whole(_, false) => {
+                let Hearing::Whole(answer, _) = std::mem::replace(&mut self.hearing, Hearing::Done)
+                else {
+                    return Poll::Ready(Ok(true));
+                };
                 let (parts, body) = answer.into_parts();
                 let framing = if self.head_request || parts.headers.contains_key(CONTENT_LENGTH) {
                     Framing::AsGiven
