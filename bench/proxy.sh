@@ -14,7 +14,9 @@
 # (bench/bodies.sh): 1 MB and 100 MB downloads and 10 MB uploads;
 # `tls`: keepalive over TLS (an ECDSA P-256 certificate made for the run,
 # TLS 1.3, haproxy on OpenSSL, haven on rustls with aws-lc-rs), and
-# `tls-close`: a new TLS connection, so a full handshake, per request.
+# `tls-close`: a new TLS connection, so a full handshake, per request;
+# `h2`: HTTP/2 over TLS (ALPN), h2load keeping 10 streams in flight on
+# each connection (needs nghttp2-client).
 # Needs: apt-get install haproxy nginx-light wrk. Sends only to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +24,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-50}
-VARIANTS=${VARIANTS:-keepalive threads2 close rules ceiling bodies tls tls-close}
+VARIANTS=${VARIANTS:-keepalive threads2 close rules ceiling bodies tls tls-close h2}
 need haproxy nginx wrk openssl
 start_bench
 cargo build --release --quiet -p haven-runtime --example bare_forward
@@ -38,6 +40,10 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 measure() {
     local port=$1 pid=$2 before; shift 2
     before=$(cpu_ticks "$pid")
+    if [ "${CLIENT:-wrk}" = h2load ]; then
+        measure_h2 "$port" "$pid" "$before"
+        return
+    fi
     wrk -t1 -c"$CONNS" -d"$DURATION" --latency "$@" "${SCHEME:-http}://127.0.0.1:$port/" > "$dir/wrk.txt"
     awk -v ticks=$(($(cpu_ticks "$pid") - before)) -v hz="$(getconf CLK_TCK)" '
         function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
@@ -47,6 +53,20 @@ measure() {
         /^ +99%/ { p99 = ms($2) }
         /Non-2xx/ { bad = $NF }
         END { printf "%.0f %.3f %.3f %s %.2f\n", rps, p50, p99, (bad == "" ? 0 : bad), ticks / hz * 1e6 / total }' "$dir/wrk.txt"
+}
+# measure's line for h2load (one thread, CONNS connections, STREAMS
+# streams each) over TLS with ALPN h2 on port $1 against process $2,
+# whose CPU ticks were $3 at the start; the percentiles come from
+# h2load's log of every request (its third column: microseconds).
+measure_h2() {
+    local port=$1 pid=$2 before=$3
+    h2load -t1 -c"$CONNS" -m"${STREAMS:-10}" -D"${DURATION%s}" --log-file="$dir/h2load.log" \
+        "https://127.0.0.1:$port/" > "$dir/h2load.txt"
+    sort -n -k3 "$dir/h2load.log" | awk -v ticks=$(($(cpu_ticks "$pid") - before)) -v hz="$(getconf CLK_TCK)" \
+        -v rps="$(awk '/^finished in/ { print $4 }' "$dir/h2load.txt")" \
+        -v bad="$(awk '/^status codes:/ { print $5 + $7 + $9 }' "$dir/h2load.txt")" '
+        { us[NR] = $3 }
+        END { printf "%.0f %.3f %.3f %s %.2f\n", rps, us[int(NR * 0.5)] / 1000, us[int(NR * 0.99)] / 1000, bad, ticks / hz * 1e6 / NR }'
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # variant NAME NBTHREAD RPS_GOAL P99_GOAL [wrk arguments]; with
@@ -108,6 +128,12 @@ for v in $VARIANTS; do
             [ -e "$dir/bench.pem" ] || bench_certificate "$dir/bench.pem"
             close=(); [ "$v" = tls-close ] && close=(-H "Connection: close")
             SCHEME=https LB_BIND=" ssl crt $dir/bench.pem" variant "$v" 1 1.0 1.0 "${close[@]}" ;;
-        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close, rules, ceiling, bodies, tls, tls-close)"; exit 1 ;;
+        # HTTP/2 over TLS: h2load, each connection with STREAMS (10)
+        # requests in flight.
+        h2)
+            [ -e "$dir/bench.pem" ] || bench_certificate "$dir/bench.pem"
+            need h2load
+            CLIENT=h2load LB_BIND=" ssl crt $dir/bench.pem alpn h2,http/1.1" variant h2 1 1.0 1.0 ;;
+        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close, rules, ceiling, bodies, tls, tls-close, h2)"; exit 1 ;;
     esac
 done

@@ -11,6 +11,7 @@ mod dns;
 mod driver;
 mod forward;
 mod front;
+pub mod fuzzing;
 mod http2;
 mod inherit;
 mod listen;

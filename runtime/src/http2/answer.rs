@@ -5,6 +5,7 @@
 //! as the client's window lets them go, so a slow client slows the
 //! server down as over HTTP/1.
 
+use super::framing::{invalid, poll_room, Unframe};
 use bytes::{Buf, Bytes, BytesMut};
 use h2::server::SendResponse;
 use h2::{Reason, SendStream};
@@ -15,9 +16,6 @@ use std::task::{ready, Context, Poll};
 /// The most an answer's head may take before it is refused.
 const MAX_HEAD: usize = 65_536;
 
-/// The most reserved of the client's window at a time: haproxy's buffer.
-const WINDOW_ASKED: usize = crate::body::BUFSIZE;
-
 /// Fields of an HTTP/1 head that HTTP/2 does not carry (RFC 9113 §8.2.2).
 const CONNECTION_FIELDS: [&str; 5] = [
     "connection",
@@ -27,24 +25,13 @@ const CONNECTION_FIELDS: [&str; 5] = [
     "upgrade",
 ];
 
-/// Where the body of the answer ends.
-#[derive(Debug)]
-enum Framing {
-    /// After this many bytes more.
-    Length(u64),
-    /// At the last chunk.
-    Chunked(ChunkedDecoder),
-    /// When the exchange is over (a server that closes, a tunnel).
-    AtFinish,
-}
-
 /// How far the answer has come.
 #[derive(Debug)]
 enum State {
     /// Its head is being read.
     Head(BytesMut),
     /// Its body is going out.
-    Body(Framing),
+    Body(Unframe),
     /// The stream was ended or reset.
     Over,
 }
@@ -86,16 +73,8 @@ impl Answer {
                 Poll::Ready(Ok(buf.len()))
             }
             State::Body(_) => {
-                let sending = self.sending.as_mut().ok_or_else(gone)?;
-                while sending.capacity() == 0 {
-                    sending.reserve_capacity(buf.len().min(WINDOW_ASKED));
-                    match ready!(sending.poll_capacity(cx)) {
-                        Some(Ok(_)) => {}
-                        Some(Err(e)) => return Poll::Ready(Err(io::Error::other(e))),
-                        None => return Poll::Ready(Err(gone())),
-                    }
-                }
-                let take = sending.capacity().min(buf.len());
+                let sending = self.sending.as_mut().ok_or(io::ErrorKind::BrokenPipe)?;
+                let take = ready!(poll_room(sending, buf.len(), cx))?;
                 self.body(&buf[..take])?;
                 Poll::Ready(Ok(take))
             }
@@ -116,7 +95,7 @@ impl Answer {
     pub(crate) fn finish(&mut self) {
         match (&self.state, &mut self.sending) {
             (State::Over, _) => {}
-            (State::Body(Framing::AtFinish), Some(sending)) => {
+            (State::Body(Unframe::AtFinish), Some(sending)) => {
                 let _ = sending.send_data(Bytes::new(), true);
             }
             _ => self.reset(),
@@ -148,16 +127,16 @@ impl Answer {
                 continue;
             }
             let framing = match head.body {
-                _ if self.tunnel && (200..300).contains(&head.code) => Some(Framing::AtFinish),
+                _ if self.tunnel && (200..300).contains(&head.code) => Some(Unframe::AtFinish),
                 // Ended with the exchange: a HEAD's answer ends once the
                 // body the server sent anyway was read and dropped, so
                 // the client's next request finds the server connection
                 // free, as with haproxy.
-                ResponseFraming::Empty if self.head_request => Some(Framing::AtFinish),
+                ResponseFraming::Empty if self.head_request => Some(Unframe::AtFinish),
                 ResponseFraming::Empty | ResponseFraming::Length(0) => None,
-                ResponseFraming::Length(n) => Some(Framing::Length(n)),
-                ResponseFraming::Chunked => Some(Framing::Chunked(ChunkedDecoder::default())),
-                ResponseFraming::UntilClose => Some(Framing::AtFinish),
+                ResponseFraming::Length(n) => Some(Unframe::Length(n)),
+                ResponseFraming::Chunked => Some(Unframe::Chunked(ChunkedDecoder::default())),
+                ResponseFraming::UntilClose => Some(Unframe::AtFinish),
             };
             let rest = std::mem::take(read);
             let sending = self
@@ -175,26 +154,7 @@ impl Answer {
         let (State::Body(framing), Some(sending)) = (&mut self.state, &mut self.sending) else {
             return Ok(());
         };
-        let (data, end) = match framing {
-            Framing::Length(left) => {
-                let take = usize::try_from(*left).map_or(bytes.len(), |l| l.min(bytes.len()));
-                *left -= take as u64;
-                (Bytes::copy_from_slice(&bytes[..take]), *left == 0)
-            }
-            Framing::Chunked(decoder) => {
-                let mut data = Vec::with_capacity(bytes.len());
-                decoder
-                    .feed(bytes, &mut data)
-                    .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "invalid chunk"))?;
-                (Bytes::from(data), decoder.is_done())
-            }
-            Framing::AtFinish => (Bytes::copy_from_slice(bytes), false),
-        };
-        if data.is_empty() && !end {
-            return Ok(());
-        }
-        sending.send_data(data, end).map_err(io::Error::other)?;
-        if end {
+        if framing.send(bytes, sending)? {
             self.state = State::Over;
         }
         Ok(())
@@ -219,12 +179,5 @@ fn response(head: &ResponseHead) -> io::Result<http::Response<()>> {
         }
         builder = builder.header(name, value);
     }
-    builder
-        .body(())
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
-}
-
-/// The error of a write to a stream that is gone.
-fn gone() -> io::Error {
-    io::ErrorKind::BrokenPipe.into()
+    builder.body(()).map_err(invalid)
 }

@@ -13,12 +13,15 @@
 //! HTTP/1.1.
 
 mod answer;
+mod framing;
 mod prefixed;
 mod request;
 mod stream;
 mod upstream;
 
 pub(crate) use prefixed::Prefixed;
+pub(crate) use request::incoming;
+pub(crate) use stream::H2Stream;
 pub(crate) use upstream::H2Upstream;
 
 use crate::request::Shared;
@@ -26,7 +29,6 @@ use crate::session::Session;
 use bytes::{Bytes, BytesMut};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use stream::H2Stream;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::{sleep_until, timeout, Instant};

@@ -28,12 +28,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.read.is_empty() {
-            return Pin::new(&mut this.io).poll_read(cx, buf);
+        if super::framing::give(&mut this.read, buf) {
+            return Poll::Ready(Ok(()));
         }
-        let n = this.read.len().min(buf.remaining());
-        buf.put_slice(&this.read.split_to(n));
-        Poll::Ready(Ok(()))
+        Pin::new(&mut this.io).poll_read(cx, buf)
     }
 }
 

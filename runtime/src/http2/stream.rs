@@ -8,6 +8,7 @@
 //! nothing more is accepted while the client's window is shut.
 
 use super::answer::Answer;
+use super::framing::{give, put_chunk};
 use bytes::{BufMut, Bytes, BytesMut};
 use h2::server::SendResponse;
 use h2::RecvStream;
@@ -59,6 +60,11 @@ impl H2Stream {
         }
     }
 
+    /// The request body was read to its end.
+    pub(crate) fn request_read(&self) -> bool {
+        self.body_done && self.pending.is_empty()
+    }
+
     /// Ends the stream once the exchange is over: an answer cut short
     /// resets it, one that ran until its server closed ends it.
     pub(crate) fn finish(mut self) {
@@ -75,14 +81,7 @@ impl H2Stream {
                 let _ = self.body.flow_control().release_capacity(data.len());
                 match self.upload {
                     Upload::Raw => self.pending.extend_from_slice(&data),
-                    Upload::Chunked if data.is_empty() => {}
-                    Upload::Chunked => {
-                        self.pending.reserve(data.len() + 12);
-                        self.pending
-                            .put_slice(format!("{:x}\r\n", data.len()).as_bytes());
-                        self.pending.put_slice(&data);
-                        self.pending.put_slice(b"\r\n");
-                    }
+                    Upload::Chunked => put_chunk(&mut self.pending, &data),
                 }
             }
             Some(Err(e)) if e.is_reset() => return Poll::Ready(Ok(false)),
@@ -106,9 +105,7 @@ impl AsyncRead for H2Stream {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         loop {
-            if !this.pending.is_empty() {
-                let n = this.pending.len().min(buf.remaining());
-                buf.put_slice(&this.pending.split_to(n));
+            if give(&mut this.pending, buf) {
                 return Poll::Ready(Ok(()));
             }
             if this.body_done {

@@ -5,6 +5,7 @@
 //! HTTP/1.1, its body chunked unless its length was given. Both ways
 //! move under HTTP/2 flow control.
 
+use super::framing::{give, invalid, poll_room, put_chunk, Unframe};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use h2::client::{ResponseFuture, SendRequest};
 use h2::{RecvStream, SendStream};
@@ -30,22 +31,15 @@ const NOT_CARRIED: [&str; 6] = [
     "host",
 ];
 
-/// Where the request body ends.
-#[derive(Debug)]
-enum Upload {
-    Length(u64),
-    Chunked(ChunkedDecoder),
-}
-
 /// How far the request has come.
 enum Sending {
     /// Its head is being read.
     Head(BytesMut),
     /// Its head was read: it goes out once the connection takes a
     /// stream, with the body bytes that came after it.
-    Ready(Box<http::Request<()>>, Option<Upload>, BytesMut),
+    Ready(Box<http::Request<()>>, Option<Unframe>, BytesMut),
     /// Its body is going out.
-    Body(SendStream<Bytes>, Upload),
+    Body(SendStream<Bytes>, Unframe),
     /// Sent whole.
     Done,
 }
@@ -136,8 +130,8 @@ impl H2Upstream {
         self.head_request = head.method == "HEAD";
         let upload = match head.body {
             BodyFraming::Empty | BodyFraming::Length(0) => None,
-            BodyFraming::Length(n) => Some(Upload::Length(n)),
-            BodyFraming::Chunked => Some(Upload::Chunked(ChunkedDecoder::default())),
+            BodyFraming::Length(n) => Some(Unframe::Length(n)),
+            BodyFraming::Chunked => Some(Unframe::Chunked(ChunkedDecoder::default())),
         };
         let request = request(&head, self.scheme)?;
         self.sending = Sending::Ready(Box::new(request), upload, rest);
@@ -149,24 +143,7 @@ impl H2Upstream {
         let Sending::Body(stream, upload) = &mut self.sending else {
             return Ok(());
         };
-        let (data, end) = match upload {
-            Upload::Length(left) => {
-                let take = usize::try_from(*left).map_or(bytes.len(), |l| l.min(bytes.len()));
-                *left -= take as u64;
-                (Bytes::copy_from_slice(&bytes[..take]), *left == 0)
-            }
-            Upload::Chunked(decoder) => {
-                let mut data = Vec::with_capacity(bytes.len());
-                decoder
-                    .feed(bytes, &mut data)
-                    .map_err(|_| invalid("invalid chunk"))?;
-                (Bytes::from(data), decoder.is_done())
-            }
-        };
-        if !data.is_empty() || end {
-            stream.send_data(data, end).map_err(io::Error::other)?;
-        }
-        if end {
+        if upload.send(bytes, stream)? {
             self.sending = Sending::Done;
         }
         Ok(())
@@ -224,11 +201,8 @@ impl H2Upstream {
                 match ready!(body.poll_data(cx)) {
                     Some(Ok(data)) => {
                         let _ = body.flow_control().release_capacity(data.len());
-                        if *chunked && !data.is_empty() {
-                            self.pending
-                                .put_slice(format!("{:x}\r\n", data.len()).as_bytes());
-                            self.pending.put_slice(&data);
-                            self.pending.put_slice(b"\r\n");
+                        if *chunked {
+                            put_chunk(&mut self.pending, &data);
                         } else {
                             self.pending.put_slice(&data);
                         }
@@ -267,15 +241,7 @@ impl AsyncWrite for H2Upstream {
             // Taken once the connection has room for the stream.
             Sending::Ready(..) => Poll::Pending,
             Sending::Body(stream, _) => {
-                while stream.capacity() == 0 {
-                    stream.reserve_capacity(buf.len().min(crate::body::BUFSIZE));
-                    match ready!(stream.poll_capacity(cx)) {
-                        Some(Ok(_)) => {}
-                        Some(Err(e)) => return Poll::Ready(Err(io::Error::other(e))),
-                        None => return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),
-                    }
-                }
-                let take = stream.capacity().min(buf.len());
+                let take = ready!(poll_room(stream, buf.len(), cx))?;
                 this.body(&buf[..take])?;
                 Poll::Ready(Ok(take))
             }
@@ -301,9 +267,7 @@ impl AsyncRead for H2Upstream {
         let this = self.get_mut();
         ready!(this.poll_dispatch(cx))?;
         loop {
-            if !this.pending.is_empty() {
-                let n = this.pending.len().min(buf.remaining());
-                buf.put_slice(&this.pending.split_to(n));
+            if give(&mut this.pending, buf) {
                 return Poll::Ready(Ok(()));
             }
             if matches!(this.hearing, Hearing::Idle) {
@@ -374,9 +338,4 @@ fn render_head(parts: &http::response::Parts, framing: Framing, out: &mut BytesM
         _ => {}
     }
     out.put_slice(b"\r\n");
-}
-
-/// The error of something that is not HTTP.
-fn invalid(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, e)
 }

@@ -19,7 +19,7 @@ use rustls::ServerConfig;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::LazyConfigAcceptor;
 
@@ -145,13 +145,13 @@ impl TlsListener {
         Arc::clone(&presenting)
     }
 
-    /// Runs the handshake on `tcp` within `timeout`: the TLS stream and
-    /// what it agreed on.
-    pub(crate) async fn accept(
+    /// Runs the handshake on `tcp` (a client connection) within
+    /// `timeout`: the TLS stream and what it agreed on.
+    pub(crate) async fn accept<IO: AsyncRead + AsyncWrite + Unpin>(
         &self,
-        tcp: TcpStream,
+        tcp: IO,
         timeout: Option<Duration>,
-    ) -> Result<(TlsStream<TcpStream>, TlsSession), HandshakeFailed> {
+    ) -> Result<(TlsStream<IO>, TlsSession), HandshakeFailed> {
         let handshake = async {
             let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp)
                 .await

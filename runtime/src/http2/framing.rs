@@ -1,0 +1,102 @@
+//! What both directions of the HTTP/1-to-HTTP/2 adapters share: taking a
+//! body's HTTP/1 framing off, putting chunks on, handing rendered bytes
+//! to a reader, and waiting for room in a peer's window.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use h2::SendStream;
+use haven_core::http1::ChunkedDecoder;
+use std::io;
+use std::task::{ready, Context, Poll};
+use tokio::io::ReadBuf;
+
+/// Where an HTTP/1 body ends, followed to send its data alone.
+#[derive(Debug)]
+pub(super) enum Unframe {
+    /// After this many bytes more.
+    Length(u64),
+    /// At the last chunk.
+    Chunked(ChunkedDecoder),
+    /// When the writer is done (a server that closes, a tunnel).
+    AtFinish,
+}
+
+impl Unframe {
+    /// The data among `bytes`, and whether the body ended with them.
+    pub(super) fn data(&mut self, bytes: &[u8]) -> io::Result<(Bytes, bool)> {
+        Ok(match self {
+            Self::Length(left) => {
+                let take = usize::try_from(*left).map_or(bytes.len(), |l| l.min(bytes.len()));
+                *left -= take as u64;
+                (Bytes::copy_from_slice(&bytes[..take]), *left == 0)
+            }
+            Self::Chunked(decoder) => {
+                let mut data = Vec::with_capacity(bytes.len());
+                decoder
+                    .feed(bytes, &mut data)
+                    .map_err(|_| invalid("invalid chunk"))?;
+                (Bytes::from(data), decoder.is_done())
+            }
+            Self::AtFinish => (Bytes::copy_from_slice(bytes), false),
+        })
+    }
+
+    /// Sends the data among `bytes` on `stream`, ending it with the
+    /// body's end; true then.
+    pub(super) fn send(
+        &mut self,
+        bytes: &[u8],
+        stream: &mut SendStream<Bytes>,
+    ) -> io::Result<bool> {
+        let (data, end) = self.data(bytes)?;
+        if !data.is_empty() || end {
+            stream.send_data(data, end).map_err(io::Error::other)?;
+        }
+        Ok(end)
+    }
+}
+
+/// Appends `data` to `out` as one HTTP/1 chunk (nothing when empty: an
+/// empty chunk would end the body).
+pub(super) fn put_chunk(out: &mut BytesMut, data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    out.reserve(data.len() + 12);
+    out.put_slice(format!("{:x}\r\n", data.len()).as_bytes());
+    out.put_slice(data);
+    out.put_slice(b"\r\n");
+}
+
+/// Moves what `pending` holds into `buf`, as much as fits; false when it
+/// holds nothing.
+pub(super) fn give(pending: &mut BytesMut, buf: &mut ReadBuf<'_>) -> bool {
+    if pending.is_empty() {
+        return false;
+    }
+    let n = pending.len().min(buf.remaining());
+    buf.put_slice(&pending.split_to(n));
+    true
+}
+
+/// Waits until the peer's window lets `stream` send: how many of the
+/// `wanted` bytes it may.
+pub(super) fn poll_room(
+    stream: &mut SendStream<Bytes>,
+    wanted: usize,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<usize>> {
+    while stream.capacity() == 0 {
+        stream.reserve_capacity(wanted.min(crate::body::BUFSIZE));
+        match ready!(stream.poll_capacity(cx)) {
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Poll::Ready(Err(io::Error::other(e))),
+            None => return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),
+        }
+    }
+    Poll::Ready(Ok(stream.capacity().min(wanted)))
+}
+
+/// The error of bytes that are not the HTTP expected.
+pub(super) fn invalid(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e)
+}
