@@ -15,6 +15,8 @@
 # `tls`: keepalive over TLS (an ECDSA P-256 certificate made for the run,
 # TLS 1.3, haproxy on OpenSSL, haven on rustls with aws-lc-rs), and
 # `tls-close`: a new TLS connection, so a full handshake, per request;
+# `tls-resume`: a new connection per request resuming the TLS session
+# (openssl s_time -reuse);
 # `h2`: HTTP/2 over TLS (ALPN), h2load keeping 10 streams in flight on
 # each connection (needs nghttp2-client).
 # Needs: apt-get install haproxy nginx-light wrk. Sends only to 127.0.0.1.
@@ -24,7 +26,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-50}
-VARIANTS=${VARIANTS:-keepalive threads2 close rules ceiling bodies tls tls-close h2}
+VARIANTS=${VARIANTS:-keepalive threads2 close rules ceiling bodies tls tls-close tls-resume h2}
 need haproxy nginx wrk openssl
 start_bench
 cargo build --release --quiet -p haven-runtime --example bare_forward
@@ -40,10 +42,10 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 measure() {
     local port=$1 pid=$2 before; shift 2
     before=$(cpu_ticks "$pid")
-    if [ "${CLIENT:-wrk}" = h2load ]; then
-        measure_h2 "$port" "$pid" "$before"
-        return
-    fi
+    case ${CLIENT:-wrk} in
+        h2load) measure_h2 "$port" "$pid" "$before"; return ;;
+        s_time) measure_resumed "$port" "$pid" "$before"; return ;;
+    esac
     wrk -t1 -c"$CONNS" -d"$DURATION" --latency "$@" "${SCHEME:-http}://127.0.0.1:$port/" > "$dir/wrk.txt"
     awk -v ticks=$(($(cpu_ticks "$pid") - before)) -v hz="$(getconf CLK_TCK)" '
         function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
@@ -60,6 +62,7 @@ measure() {
 # h2load's log of every request (its third column: microseconds).
 measure_h2() {
     local port=$1 pid=$2 before=$3
+    rm -f "$dir/h2load.log"  # h2load appends to it
     h2load -t1 -c"$CONNS" -m"${STREAMS:-10}" -D"${DURATION%s}" --log-file="$dir/h2load.log" \
         "https://127.0.0.1:$port/" > "$dir/h2load.txt"
     sort -n -k3 "$dir/h2load.log" | awk -v ticks=$(($(cpu_ticks "$pid") - before)) -v hz="$(getconf CLK_TCK)" \
@@ -67,6 +70,17 @@ measure_h2() {
         -v bad="$(awk '/^status codes:/ { print $5 + $7 + $9 }' "$dir/h2load.txt")" '
         { us[NR] = $3 }
         END { printf "%.0f %.3f %.3f %s %.2f\n", rps, us[int(NR * 0.5)] / 1000, us[int(NR * 0.99)] / 1000, bad, ticks / hz * 1e6 / NR }'
+}
+# measure's line for `openssl s_time -reuse` on port $1 against process
+# $2 (CPU ticks $3 at the start): one client making connection after
+# connection, each resuming the first one's TLS session and fetching /;
+# connections per second in the req/s column, no percentiles.
+measure_resumed() {
+    local port=$1 pid=$2 before=$3
+    openssl s_time -connect "127.0.0.1:$port" -reuse -time "${DURATION%s}" -www / > "$dir/s_time.txt" 2>&1
+    awk -v ticks=$(($(cpu_ticks "$pid") - before)) -v hz="$(getconf CLK_TCK)" '
+        /connections in .* real seconds/ { n = $1; secs = $4 }
+        END { printf "%.0f 0 0 0 %.2f\n", n / secs, ticks / hz * 1e6 / n }' "$dir/s_time.txt"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # variant NAME NBTHREAD RPS_GOAL P99_GOAL [wrk arguments]; with
@@ -107,7 +121,7 @@ variant() {
     # back to back, so a drift of the machine's speed cancels out).
     paste -d' ' "$dir/haproxy.txt" "$dir/haven.txt" > "$dir/pairs.txt"
     r1=$(awk '{ print $6 / $1 }' "$dir/pairs.txt" | median)
-    r3=$(awk '{ print $8 / $3 }' "$dir/pairs.txt" | median)
+    r3=$(awk '{ print ($3 > 0 ? $8 / $3 : 0) }' "$dir/pairs.txt" | median)
     r5=$(awk '{ print $5 / $10 }' "$dir/pairs.txt" | median)
     awk -v r1="$r1" -v r3="$r3" -v r5="$r5" -v rg="$rps_goal" -v pg="$p99_goal" -v us="$us" 'BEGIN {
         printf "  %s / haproxy, median of the rounds: req/s %.2fx (goal >= %s), p99 %.2fx (goal <= %s); requests per CPU second %.2fx\n", us, r1, rg, r3, pg, r5 }'
@@ -128,12 +142,17 @@ for v in $VARIANTS; do
             [ -e "$dir/bench.pem" ] || bench_certificate "$dir/bench.pem"
             close=(); [ "$v" = tls-close ] && close=(-H "Connection: close")
             SCHEME=https LB_BIND=" ssl crt $dir/bench.pem" variant "$v" 1 1.0 1.0 "${close[@]}" ;;
+        # Resumed handshakes: a new connection per request, each resuming
+        # the TLS session of the first (openssl s_time -reuse, one client).
+        tls-resume)
+            [ -e "$dir/bench.pem" ] || bench_certificate "$dir/bench.pem"
+            CLIENT=s_time LB_BIND=" ssl crt $dir/bench.pem" variant tls-resume 1 1.5 1.0 ;;
         # HTTP/2 over TLS: h2load, each connection with STREAMS (10)
         # requests in flight.
         h2)
             [ -e "$dir/bench.pem" ] || bench_certificate "$dir/bench.pem"
             need h2load
             CLIENT=h2load LB_BIND=" ssl crt $dir/bench.pem alpn h2,http/1.1" variant h2 1 1.0 1.0 ;;
-        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close, rules, ceiling, bodies, tls, tls-close, h2)"; exit 1 ;;
+        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close, rules, ceiling, bodies, tls, tls-close, tls-resume, h2)"; exit 1 ;;
     esac
 done

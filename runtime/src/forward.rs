@@ -85,6 +85,10 @@ impl Conns {
         if !policy.purge_due(since) {
             return;
         }
+        // Those the server closed meanwhile are not idle but gone. (Only
+        // here and when one is taken: checking them all at every answer
+        // would cost each request as much as there are idle ones.)
+        self.idle.retain_mut(|(s, _)| s.is_quiet());
         let close = self.usage.purge(self.idle.len());
         // The oldest go first.
         self.idle.drain(..close);
@@ -215,8 +219,6 @@ impl Pool {
             return;
         };
         let conns = servers.entry(up.addr).or_default();
-        // Those the server closed meanwhile are not idle but gone.
-        conns.idle.retain_mut(|(s, _)| s.is_quiet());
         conns.purge(now, policy);
         match policy.after_answer(conns.count()) {
             Parking::Close => {
