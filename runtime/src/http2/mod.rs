@@ -99,11 +99,8 @@ pub(crate) async fn serve<T>(
                         continue;
                     };
                     let seed = session.for_stream();
-                    let served = stream(request, respond, Arc::clone(shared), (client, seed), accepted);
-                    tokio::spawn(async move {
-                        served.await;
-                        drop(slot);
-                    });
+                    let peer = (client, seed, slot);
+                    tokio::spawn(stream(request, respond, Arc::clone(shared), peer, accepted));
                 }
                 Some(Err(_)) | None => break,
             },
@@ -170,12 +167,13 @@ where
     Ok(send)
 }
 
-/// Serves one stream's request to its end.
+/// Serves one stream's request to its end, holding `slot` (its place
+/// among the connection's requests in flight) meanwhile.
 async fn stream(
     request: http::Request<h2::RecvStream>,
     respond: h2::server::SendResponse<Bytes>,
     shared: Arc<Shared>,
-    (client, mut session): (SocketAddr, Session),
+    (client, mut session, slot): (SocketAddr, Session, OwnedSemaphorePermit),
     accepted: Instant,
 ) {
     let (parts, body) = request.into_parts();
@@ -195,13 +193,16 @@ async fn stream(
         local,
     );
     let mut buf = BytesMut::new();
-    let served = crate::request::serve(
+    // Boxed at once: the task's own state stays small to spawn.
+    let read = incoming.read;
+    Box::pin(crate::request::serve(
         (&mut io, &mut buf),
-        incoming.read,
+        read,
         &shared,
         client,
         &mut session,
-    );
-    Box::pin(served).await;
+    ))
+    .await;
     io.finish();
+    drop(slot);
 }
