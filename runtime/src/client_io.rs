@@ -3,7 +3,8 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::tcp::{ReadHalf as TcpRead, WriteHalf as TcpWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
@@ -30,7 +31,16 @@ pub(crate) trait ClientIo: AsyncRead + AsyncWrite + Unpin + Send {
 
     /// The address the client connected to.
     fn local_addr(&self) -> Option<SocketAddr>;
+
+    /// Ends the connection as its protocol wants it ended, before it is
+    /// dropped (nothing to do for plain TCP).
+    fn close(&mut self) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
+    }
 }
+
+/// How long a TLS connection's close_notify may take to go.
+const CLOSE_NOTIFY_WAIT: Duration = Duration::from_secs(1);
 
 impl ClientIo for TcpStream {
     type Reader<'a> = TcpRead<'a>;
@@ -75,5 +85,14 @@ impl ClientIo for TlsStream<TcpStream> {
 
     fn local_addr(&self) -> Option<SocketAddr> {
         self.get_ref().0.local_addr().ok()
+    }
+
+    /// Sends close_notify, as haproxy does: a client that sees the
+    /// connection end without it (OpenSSL's "unexpected eof") does not
+    /// resume the session.
+    fn close(&mut self) -> impl Future<Output = ()> + Send {
+        async move {
+            let _ = tokio::time::timeout(CLOSE_NOTIFY_WAIT, self.shutdown()).await;
+        }
     }
 }

@@ -265,6 +265,7 @@ async fn requests<S: ClientIo>(
             break;
         }
     }
+    stream.close().await;
 }
 
 /// What haproxy does when reading a request head stopped (the client

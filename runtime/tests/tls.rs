@@ -869,3 +869,33 @@ async fn client_certificate_fetches_read_its_names() {
     );
     assert_eq!(without.as_deref(), Some("||"));
 }
+
+// Input: a TLS frontend answering from a rule; a client that asks with
+// `Connection: close` and reads to the end.
+// Output: the end is a TLS close_notify, as haproxy sends it: rustls
+// reads it as a clean end (without it, the read fails with "peer closed
+// connection without sending TLS close_notify", and OpenSSL clients do
+// not resume the session).
+#[tokio::test]
+async fn a_closed_tls_connection_ends_with_close_notify() {
+    let pki = Pki::serving_a_test();
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port} ssl crt {}\n    http-request return status 200\n",
+        pki.path("a.pem")
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let mut tls = handshake(running.listeners[0].1, "a.test", &[])
+        .await
+        .expect("handshake");
+    tls.write_all(b"GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("request");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(DEADLINE, tls.read_to_end(&mut answer))
+        .await
+        .expect("the end in time");
+    running.stop();
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
+    read.expect("a clean end: close_notify");
+}
