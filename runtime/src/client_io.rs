@@ -90,9 +90,7 @@ impl ClientIo for TlsStream<TcpStream> {
     /// Sends close_notify, as haproxy does: a client that sees the
     /// connection end without it (OpenSSL's "unexpected eof") does not
     /// resume the session.
-    fn close(&mut self) -> impl Future<Output = ()> + Send {
-        async move {
-            let _ = tokio::time::timeout(CLOSE_NOTIFY_WAIT, self.shutdown()).await;
-        }
+    async fn close(&mut self) {
+        let _ = tokio::time::timeout(CLOSE_NOTIFY_WAIT, self.shutdown()).await;
     }
 }
