@@ -40,6 +40,12 @@ const NOT_FORWARDED: [&str; 9] = [
     "content-length",
 ];
 
+/// How many idle connections of a server are looked at for a close at
+/// each answer (all of them at each purge): looking at all each time
+/// would cost a request as much as there are idle connections, hundreds
+/// under HTTP/2 clients.
+const CLOSES_LOOKED_FOR: usize = 8;
+
 /// Keep-alive connections to servers: the idle ones, each with the
 /// number of requests it carried, and the count of those in use, by
 /// server address.
@@ -74,6 +80,16 @@ impl Conns {
         self.usage.count(self.idle.len())
     }
 
+    /// Drops the idle connections the server closed meanwhile (they are
+    /// not idle but gone), looking at the `most` oldest.
+    fn forget_closed(&mut self, most: usize) {
+        let mut looked = 0;
+        self.idle.retain_mut(|(s, _)| {
+            looked += 1;
+            looked > most || s.is_quiet()
+        });
+    }
+
     /// Closes idle connections beyond the need when `policy` says a
     /// purge is due (haproxy purges on a timer; here the next answer
     /// does it).
@@ -85,10 +101,7 @@ impl Conns {
         if !policy.purge_due(since) {
             return;
         }
-        // Those the server closed meanwhile are not idle but gone. (Only
-        // here and when one is taken: checking them all at every answer
-        // would cost each request as much as there are idle ones.)
-        self.idle.retain_mut(|(s, _)| s.is_quiet());
+        self.forget_closed(usize::MAX);
         let close = self.usage.purge(self.idle.len());
         // The oldest go first.
         self.idle.drain(..close);
@@ -219,6 +232,7 @@ impl Pool {
             return;
         };
         let conns = servers.entry(up.addr).or_default();
+        conns.forget_closed(CLOSES_LOOKED_FOR);
         conns.purge(now, policy);
         match policy.after_answer(conns.count()) {
             Parking::Close => {
