@@ -88,9 +88,9 @@ fn refusals_are_haproxys() {
 }
 
 // Input: a server added to an empty backend, then enabled; one added with
-// `proto h2`.
+// `proto fcgi` (not honoured).
 // Output: 503 territory (no server) until it is enabled, then it serves;
-// the h2 one is added but core holds it in maintenance.
+// the FastCGI one is added but core holds it in maintenance.
 #[test]
 fn a_new_server_serves_once_enabled() {
     let mut n = node();
@@ -105,17 +105,17 @@ fn a_new_server_serves_once_enabled() {
         flow.set_admin(Instant::ZERO, 1, 0, AdminAction::Ready, &mut t);
     }
     assert_eq!(served_by(&mut n, 0, 2), Some((1, 0)));
-    let h2 = n
+    let fcgi = n
         .add_server(
             Instant::ZERO,
             "test",
             "s2",
-            &words("127.0.0.1:8081 proto h2"),
+            &words("127.0.0.1:8081 proto fcgi"),
         )
         .expect("added");
-    assert_eq!(h2.not_honoured, ["server proto"]);
+    assert_eq!(fcgi.not_honoured, ["server proto fcgi"]);
     let held = n.held_in_maintenance(1, 1).expect("held");
-    assert!(held.contains("server proto"), "{held}");
+    assert!(held.contains("server proto fcgi"), "{held}");
     assert_eq!(n.held_in_maintenance(1, 0), None);
     let cfg = n.haproxy_config().expect("config");
     let names: Vec<&str> = cfg.proxies[1]
