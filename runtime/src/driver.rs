@@ -903,8 +903,9 @@ impl Driver {
                 CliCommand::Invalid(e) => ended(&mut out, e),
                 CliCommand::ShowInfo => {
                     let uptime = self.clock.now().as_nanos() / 1_000_000_000;
+                    let (tls_open, tls_total) = crate::tls::tls_connections();
                     out.push_str(&format!(
-                        "Name: haven\nVersion: {}\nPid: {}\nUptime_sec: {uptime}\nCurrConns: {}\n\n",
+                        "Name: haven\nVersion: {}\nPid: {}\nUptime_sec: {uptime}\nCurrConns: {}\nCurrSslConns: {tls_open}\nCumSslConns: {tls_total}\n\n",
                         env!("CARGO_PKG_VERSION"),
                         std::process::id(),
                         self.streams.count_in_progress()
@@ -1136,11 +1137,14 @@ impl Driver {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
+        let (tls_open, tls_total) = crate::tls::tls_connections();
         stats::Process {
             threads: 1,
             start_time: now.saturating_sub(uptime),
             uptime,
             connections: self.streams.count_in_progress() as u64,
+            tls_connections: tls_open,
+            tls_connections_total: tls_total,
         }
     }
 

@@ -386,7 +386,7 @@ async fn connect(addr: SocketAddr, opening: &Opening) -> Result<ServerIo, Connec
         None => Ok(ServerIo::Tcp(stream)),
         Some(tls) => {
             let tls = tls.connect(stream, addr).await.map_err(|_| ConnectFailed)?;
-            Ok(ServerIo::Tls(Box::new(tls)))
+            Ok(ServerIo::Tls(Box::new(tls), crate::tls::Counted::new()))
         }
     }
 }

@@ -158,7 +158,9 @@ pub(crate) fn tls_connection(
         };
         let local = header.as_ref().and_then(|h| h.destination);
         session.proxied = header;
-        match tls.listener.accept(stream, shared.timeouts.client).await {
+        let accepted_tls = tls.listener.accept(stream, shared.timeouts.client).await;
+        let _counted = accepted_tls.is_ok().then(crate::tls::Counted::new);
+        match accepted_tls {
             Ok((stream, _)) if shared.tcp => {
                 let local = local.or_else(|| stream.local_addr());
                 let client = (client, local, accepted);

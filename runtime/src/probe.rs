@@ -79,7 +79,7 @@ pub(crate) async fn run(id: CheckId, to: Target, probe: Probe, events: Unbounded
     let stream = match &to.tls {
         None => ServerIo::Tcp(stream),
         Some(tls) => match tls.connect_check(stream, aim).await {
-            Ok(tls) => ServerIo::Tls(Box::new(tls)),
+            Ok(tls) => ServerIo::Tls(Box::new(tls), crate::tls::Counted::new()),
             Err(e) => {
                 // A certificate refused here is the server's.
                 let failed = match HandshakeFailed::of(&e) {

@@ -4,6 +4,7 @@
 //! still quiet while it waits idle in a pool.
 
 use crate::http2::H2Upstream;
+use crate::tls::Counted;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -17,8 +18,8 @@ use tokio_rustls::client::TlsStream;
 pub(crate) enum ServerIo {
     /// Clear text.
     Tcp(TcpStream),
-    /// TLS (`server ... ssl`); boxed, being large.
-    Tls(Box<TlsStream<TcpStream>>),
+    /// TLS (`server ... ssl`); boxed, being large; counted while open.
+    Tls(Box<TlsStream<TcpStream>>, Counted),
     /// One stream of an HTTP/2 connection (`proto h2`, or ALPN `h2`),
     /// carrying one request.
     H2(Box<H2Upstream>),
@@ -52,7 +53,7 @@ impl ServerIo {
                 let (r, w) = s.split();
                 (ServerRead::Tcp(r), ServerWrite::Tcp(w))
             }
-            Self::Tls(s) => {
+            Self::Tls(s, _) => {
                 let (r, w) = tokio::io::split(&mut **s);
                 (ServerRead::Tls(r), ServerWrite::Tls(w))
             }
@@ -65,7 +66,7 @@ impl ServerIo {
 
     /// The server chose HTTP/2 by ALPN.
     pub(crate) fn chose_h2(&self) -> bool {
-        matches!(self, Self::Tls(s) if s.get_ref().1.alpn_protocol() == Some(b"h2"))
+        matches!(self, Self::Tls(s, _) if s.get_ref().1.alpn_protocol() == Some(b"h2"))
     }
 
     /// It carries one request (an HTTP/2 stream): never parked for
@@ -90,7 +91,7 @@ macro_rules! delegate {
     ($on:expr, $s:ident => $call:expr) => {
         match $on {
             Self::Tcp($s) => $call,
-            Self::Tls($s) => $call,
+            Self::Tls($s, ..) => $call,
             Self::H2($s) => $call,
         }
     };

@@ -239,7 +239,7 @@ impl Session {
                     Some(tls) => {
                         let shake = pin!(tls.connect(server, to.addr));
                         match self.watcher.step(shake, unwatched()).await? {
-                            Ok(tls) => ServerIo::Tls(Box::new(tls)),
+                            Ok(tls) => ServerIo::Tls(Box::new(tls), crate::tls::Counted::new()),
                             Err(_) => {
                                 self.shared.core.dispatch(Event::ConnectFailed(self.id));
                                 return Ok(());

@@ -148,34 +148,59 @@ pub struct Process {
     pub uptime: u64,
     /// Client connections open now.
     pub connections: u64,
+    /// TLS connections open now, to clients and to servers.
+    pub tls_connections: u64,
+    /// TLS connections since start.
+    pub tls_connections_total: u64,
 }
 
 /// The whole exposition: process, then frontends, backends, servers, and
 /// the VRRP instances.
 pub fn prometheus(s: &Sources<'_>, process: Process) -> String {
     let mut out = String::new();
-    for (suffix, value, help) in [
+    let gauge = "gauge";
+    for (suffix, value, kind, help) in [
         (
             "nbthread",
             process.threads.into(),
+            gauge,
             "Threads serving traffic.",
         ),
         (
             "start_time_seconds",
             process.start_time,
+            gauge,
             "Start time, Unix seconds.",
         ),
-        ("uptime_seconds", process.uptime, "Seconds since start."),
+        (
+            "uptime_seconds",
+            process.uptime,
+            gauge,
+            "Seconds since start.",
+        ),
         (
             "current_connections",
             process.connections,
+            gauge,
             "Client connections open now.",
+        ),
+        (
+            "current_ssl_connections",
+            process.tls_connections,
+            gauge,
+            "TLS connections open now, to clients and to servers.",
+        ),
+        (
+            "ssl_connections_total",
+            process.tls_connections_total,
+            "counter",
+            "TLS connections since start, to clients and to servers.",
         ),
     ] {
         let name = format!("haproxy_process_{suffix}");
         let _ = writeln!(
             out,
-            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
         );
     }
     let all = rows(s);

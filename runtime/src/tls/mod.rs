@@ -4,11 +4,13 @@
 //! the fetches and logs.
 
 mod client;
+mod count;
 mod load;
 mod settings;
 mod store;
 
 pub(crate) use client::ServerHandshake;
+pub(crate) use count::{tls_connections, Counted};
 pub use load::CertError;
 pub(crate) use load::Replaced;
 pub(crate) use store::CertStore;
