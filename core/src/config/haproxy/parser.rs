@@ -90,6 +90,9 @@ pub(crate) struct Draft {
     /// The `tcp-check` rules are this section's own, not those it took
     /// from `defaults` (its first rule replaces those).
     pub(crate) own_tcp_check_rules: bool,
+    /// `bind` lines with a `proto`: their address as written and line,
+    /// for the error when the proxy turns out to be in `mode tcp`.
+    pub(crate) muxed_binds: Vec<(String, u32, BindProto)>,
 }
 
 /// Which section lines currently belong to.
@@ -972,6 +975,7 @@ impl Draft {
             httplog_at: None,
             own_http_check_rules: false,
             own_tcp_check_rules: false,
+            muxed_binds: Vec::new(),
         }
     }
 }

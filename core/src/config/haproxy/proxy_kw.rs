@@ -512,6 +512,8 @@ impl Parser<'_> {
                             BindProto::H1
                         };
                         binds.iter_mut().for_each(|b| b.proto = proto);
+                        let written = (spec.text.clone(), line, proto);
+                        self.draft().muxed_binds.push(written);
                     }
                     Some(value @ ("none" | "fcgi" | "quic")) => {
                         self.not_supported(p.col, &format!("bind proto {value}"));

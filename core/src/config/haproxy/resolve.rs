@@ -123,6 +123,9 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
         if tcp_frontend {
             forwardfor_ignored(p, &mut proxy);
         }
+        if me.mode == Mode::Tcp {
+            http_muxes_refused(p, d);
+        }
         if me.mode == Mode::Http {
             for rule in me
                 .tcp_request
@@ -279,6 +282,32 @@ fn forwardfor_ignored(p: &mut Parser<'_>, proxy: &mut Proxy) {
             proxy.name
         );
         p.post_error(Severity::Warning, msg);
+    }
+}
+
+/// A `mode tcp` proxy whose binds or servers name an HTTP version
+/// (`proto h1|h2`): refused in haproxy's words.
+fn http_muxes_refused(p: &mut Parser<'_>, d: &super::parser::Draft) {
+    let me = &d.proxy;
+    let (kind, name) = (me.kind.type_str(), &me.name);
+    let mux = |h2: bool| if h2 { "h2" } else { "h1" };
+    for (spec, line, proto) in &d.muxed_binds {
+        let msg = format!(
+            "{kind} '{name}' : MUX protocol '{}' is not usable for 'bind {spec}' at [{}:{line}].",
+            mux(*proto == BindProto::H2),
+            p.file
+        );
+        p.post_error(Severity::Error, msg);
+    }
+    for s in me.servers.iter().filter(|s| s.proto.is_some()) {
+        let msg = format!(
+            "{kind} '{name}' : MUX protocol '{}' is not usable for server '{}' at [{}:{}].",
+            mux(s.speaks_h2()),
+            s.name,
+            p.file,
+            s.line
+        );
+        p.post_error(Severity::Error, msg);
     }
 }
 
