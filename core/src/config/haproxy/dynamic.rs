@@ -36,6 +36,10 @@ pub fn dynamic_server(
         line.push_str(&quoted(p));
     }
     line.push('\n');
+    // The backend's mode, after the server so that it stays on line 2.
+    if backend.mode == Mode::Http {
+        line.push_str("  mode http\n");
+    }
     let parsed = parse(&[("cli", &line)], &ParseOptions::default());
     if let Some(e) = parsed.diagnostics.errors().next() {
         // haproxy names no server in the alerts of a dynamic one.
