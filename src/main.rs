@@ -3,11 +3,13 @@
 
 mod chaos;
 mod check;
+mod cluster;
 mod compare;
 mod fs_loader;
 mod personality;
 mod privileges;
 mod reload;
+mod replay;
 mod report;
 mod run;
 mod sim;
@@ -56,6 +58,10 @@ enum Command {
     Sweep(SweepArgs),
     /// Render the plots and report.html of a run or sweep directory.
     Report(ReportArgs),
+    /// Turn an incident's logs and the cluster's configs into a scenario
+    /// that reproduces them, run it, and print the real log against the
+    /// simulated one.
+    Replay(ReplayArgs),
     /// Print a shell completion script: `haven completions bash >
     /// /etc/bash_completion.d/haven`.
     Completions {
@@ -246,6 +252,35 @@ pub(crate) struct CheckArgs {
     list_unsupported: bool,
 }
 
+/// Arguments of `haven replay`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReplayArgs {
+    /// Log files: syslog (keepalived's and haproxy's lines, 1.x or 2.x
+    /// wording), `journalctl -o short|short-precise|short-iso` exports or
+    /// keepalived's console log; HOST=FILE names the node of lines that
+    /// carry no host (console logs, haproxy's `localhost`).
+    #[arg(required = true, value_name = "[HOST=]LOG")]
+    logs: Vec<String>,
+    /// haproxy.cfg file or directory of *.cfg files (repeatable).
+    #[arg(short = 'f', long = "file", value_name = "FILE|DIR", required = true)]
+    haproxy: Vec<PathBuf>,
+    /// keepalived.conf of each node (repeatable); the node is named after
+    /// its router_id or file name as its log lines name it, or NAME=.
+    #[arg(
+        short = 'k',
+        long = "keepalived",
+        value_name = "[NAME=]FILE",
+        required = true
+    )]
+    keepalived: Vec<String>,
+    /// The year of syslog dates, which have none (default: this year).
+    #[arg(long, value_name = "YEAR")]
+    year: Option<i64>,
+    /// Where the scenario, its configs, the run's outputs and diff.txt go.
+    #[arg(long, value_name = "DIR", default_value = "out/replay")]
+    out: PathBuf,
+}
+
 /// Output formats of `--dump`.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub(crate) enum DumpFormat {
@@ -270,6 +305,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Reload(args) => reload::run(&args),
         Command::Sweep(args) => sweep::run(&args),
+        Command::Replay(args) => replay::run(&args),
         Command::Report(args) => match &args.compare {
             Some(sides) => compare::compare(&sides[0], &sides[1], &args.out),
             // clap asks for a directory without --compare.

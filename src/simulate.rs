@@ -4,12 +4,13 @@
 //! mistakes flagged with the fault that shows them.
 
 use crate::check::{load_haproxy_elsewhere, load_keepalived};
+use crate::cluster::{assign_addresses, Node};
 use crate::fs_loader::{expand_cfg_paths, read_text};
 use anyhow::{anyhow, bail, Context, Result};
 use haven_core::config::haproxy::{
     Criterion, HaproxyConfig, Proxy, ProxyKind, ServerAddr, ServerPort,
 };
-use haven_core::config::keepalived::{InitialState, KeepalivedConfig};
+use haven_core::config::keepalived::InitialState;
 use haven_core::time::{Duration, Instant};
 use haven_core::vrrp::{is_haproxy_idiom, priority_with, Health};
 use haven_sim::Recorder;
@@ -29,15 +30,6 @@ pub(crate) struct Simulation<'a> {
     pub(crate) keepalived: &'a [PathBuf],
     /// Requests per second, at a fixed rate.
     pub(crate) load: f64,
-}
-
-/// One node: its name, its keepalived.conf, and its address on the
-/// simulated segment.
-struct Node {
-    name: String,
-    text: String,
-    cfg: KeepalivedConfig,
-    addr: Ipv4Addr,
 }
 
 /// The standard faults: what they are, and their scenario action on the
@@ -78,12 +70,7 @@ pub(crate) fn run(sim: &Simulation<'_>) -> Result<ExitCode> {
             bail!("two keepalived.conf files are named {name}: the nodes are named after them");
         }
         let text = read_text(path)?;
-        nodes.push(Node {
-            name,
-            text,
-            cfg,
-            addr: Ipv4Addr::UNSPECIFIED,
-        });
+        nodes.push(Node::new(name, text, cfg));
     }
     let world = World::new(&haproxy, haproxy_text, nodes, sim.load)?;
     let mut findings = mismatches(&world.nodes);
@@ -305,25 +292,7 @@ impl World {
             "name = \"check-simulate\"\nseed = 1\nstart = \"2026-01-01 00:00:00\"\nduration = \"{RUN_FOR}s\"\n\n[network]\nlatency = \"200us\"\n\n"
         );
         for n in &self.nodes {
-            let interface = n
-                .cfg
-                .instances
-                .first()
-                .map_or("eth0", |i| i.interface.as_str());
-            let _ = writeln!(
-                s,
-                "[[host]]\nname = \"{0}\"\naddress = \"{1}\"\ninterface = \"{interface}\"\nhaproxy = \"haproxy.cfg\"\nkeepalived = \"{0}.conf\"\n",
-                n.name, n.addr
-            );
-            for script in &n.cfg.scripts {
-                if !is_haproxy_idiom(&script.script) {
-                    let _ = writeln!(
-                        s,
-                        "[[script]]\nhost = \"{}\"\nname = \"{}\"\nexit = 0\n",
-                        n.name, script.name
-                    );
-                }
-            }
+            s.push_str(&n.host_toml(""));
         }
         for b in &self.backends {
             let _ = writeln!(s, "[[backend]]\naddress = \"{b}\"\nservice = \"2ms\"\n");
@@ -390,43 +359,6 @@ fn host_routed_on(proxy: &Proxy) -> Option<String> {
         }
         p.values.with(|v| v.first().cloned())
     })
-}
-
-/// Each node's address: its `unicast_src_ip`, else one of the VIP's /24
-/// that no VIP, peer or other node uses (from .201 up).
-fn assign_addresses(nodes: &mut [Node], vip: Ipv4Addr) {
-    let mut taken: BTreeSet<Ipv4Addr> = nodes
-        .iter()
-        .flat_map(|n| &n.cfg.instances)
-        .flat_map(|i| {
-            i.vips
-                .iter()
-                .map(|v| v.addr)
-                .chain(i.unicast_peers.iter().copied())
-        })
-        .filter_map(|a| match a {
-            IpAddr::V4(a) => Some(a),
-            IpAddr::V6(_) => None,
-        })
-        .collect();
-    for n in nodes.iter_mut() {
-        let own = n.cfg.instances.iter().find_map(|i| match i.src_ip {
-            Some(IpAddr::V4(a)) => Some(a),
-            _ => None,
-        });
-        if let Some(a) = own {
-            n.addr = a;
-            taken.insert(a);
-        }
-    }
-    let [a, b, c, _] = vip.octets();
-    let mut free = (201..=254).map(|d| Ipv4Addr::new(a, b, c, d));
-    for n in nodes.iter_mut().filter(|n| n.addr.is_unspecified()) {
-        if let Some(addr) = free.find(|x| !taken.contains(x)) {
-            n.addr = addr;
-            taken.insert(addr);
-        }
-    }
 }
 
 /// What differs between the nodes' instances of one name where it must

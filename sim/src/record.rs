@@ -513,6 +513,20 @@ impl Recorder {
         out
     }
 
+    /// What host `h` (in scenario order) logged: each line's wall-clock
+    /// time in microseconds since the epoch, its program and its message.
+    pub fn logged(&self, h: usize) -> impl Iterator<Item = (i64, &str, &str)> + '_ {
+        let start = self.start.0 * 1_000_000;
+        self.logs[h].iter().map(move |(at, line, text)| {
+            let since = (self.start.1 + at.since_origin()).as_micros() as i64;
+            // `... host ident[pid]: text`
+            let head = &line[..line.len() - text.len() - 2];
+            let program = head.rsplit(' ').next().unwrap_or_default();
+            let ident = program.split('[').next().unwrap_or_default();
+            (start + since, ident, text.as_str())
+        })
+    }
+
     /// Each host's syslog file: (host, contents).
     pub fn syslog_files(&self) -> Vec<(String, String)> {
         self.hosts

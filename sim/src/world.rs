@@ -10,6 +10,7 @@ use crate::invariants::Invariants;
 use crate::load::{Action, Loaded};
 use crate::net::{Rule, Segment};
 use crate::record::{Recorder, TimelineRow};
+use haven_core::config::keepalived::Compat;
 use haven_core::health::{self, Probe, ProbeEvent};
 use haven_core::log::keepalived::{Record, ScriptEnd};
 use haven_core::node::Node;
@@ -400,6 +401,25 @@ impl<'a> World<'a> {
         host.node.start_haproxy(self.now);
         host.haproxy_alive = true;
         host.haproxy_starts += 1;
+        // The 1.x era's haproxy (1.5) logs each proxy it starts.
+        let sc = &self.sc.hosts[h];
+        let v1 = sc
+            .keepalived
+            .as_ref()
+            .is_some_and(|k| k.global.compat == Compat::V1_2);
+        if let (true, Some(cfg)) = (v1, &sc.haproxy) {
+            for px in cfg.proxies.iter().filter(|p| !p.logs.is_empty()) {
+                let text = haven_core::log::haproxy::proxy_started(&px.name);
+                self.rec.log(
+                    self.now,
+                    "localhost",
+                    &sc.name,
+                    "haproxy",
+                    sc.pids.haproxy,
+                    &text,
+                );
+            }
+        }
     }
 
     fn start_keepalived(&mut self, h: usize) {

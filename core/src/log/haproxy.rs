@@ -97,6 +97,12 @@ pub enum Record {
     },
 }
 
+/// The line haproxy up to 1.7 logs for each proxy it starts, to the
+/// proxy's log targets (later versions log nothing then).
+pub fn proxy_started(proxy: &str) -> String {
+    format!("Proxy {proxy} started.")
+}
+
 /// Why a server enters or leaves maintenance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MaintCause {

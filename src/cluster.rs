@@ -1,0 +1,92 @@
+//! The nodes of a simulated cluster made from the configs at hand (one
+//! keepalived.conf each), as `check --simulate` and `replay` write them
+//! into a scenario.
+
+use haven_core::config::keepalived::KeepalivedConfig;
+use haven_core::vrrp::is_haproxy_idiom;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// One node: its name, its keepalived.conf, and its address on the
+/// simulated segment.
+pub(crate) struct Node {
+    pub(crate) name: String,
+    pub(crate) text: String,
+    pub(crate) cfg: KeepalivedConfig,
+    pub(crate) addr: Ipv4Addr,
+}
+
+impl Node {
+    /// A node not yet given an address.
+    pub(crate) fn new(name: String, text: String, cfg: KeepalivedConfig) -> Self {
+        Self {
+            name,
+            text,
+            cfg,
+            addr: Ipv4Addr::UNSPECIFIED,
+        }
+    }
+
+    /// Its `[[host]]` table (haproxy.cfg and `NAME.conf` beside the
+    /// scenario, `extra` keys added) and a `[[script]]` that succeeds for
+    /// each tracked script that is not an "is haproxy running" idiom.
+    pub(crate) fn host_toml(&self, extra: &str) -> String {
+        let interface = self
+            .cfg
+            .instances
+            .first()
+            .map_or("eth0", |i| i.interface.as_str());
+        let mut s = format!(
+            "[[host]]\nname = \"{0}\"\naddress = \"{1}\"\ninterface = \"{interface}\"\nhaproxy = \"haproxy.cfg\"\nkeepalived = \"{0}.conf\"\n{extra}\n",
+            self.name, self.addr
+        );
+        for script in &self.cfg.scripts {
+            if !is_haproxy_idiom(&script.script) {
+                let _ = writeln!(
+                    s,
+                    "[[script]]\nhost = \"{}\"\nname = \"{}\"\nexit = 0\n",
+                    self.name, script.name
+                );
+            }
+        }
+        s
+    }
+}
+
+/// Each node's address: its `unicast_src_ip`, else one of the VIP's /24
+/// that no VIP, peer or other node uses (from .201 up).
+pub(crate) fn assign_addresses(nodes: &mut [Node], vip: Ipv4Addr) {
+    let mut taken: BTreeSet<Ipv4Addr> = nodes
+        .iter()
+        .flat_map(|n| &n.cfg.instances)
+        .flat_map(|i| {
+            i.vips
+                .iter()
+                .map(|v| v.addr)
+                .chain(i.unicast_peers.iter().copied())
+        })
+        .filter_map(|a| match a {
+            IpAddr::V4(a) => Some(a),
+            IpAddr::V6(_) => None,
+        })
+        .collect();
+    for n in nodes.iter_mut() {
+        let own = n.cfg.instances.iter().find_map(|i| match i.src_ip {
+            Some(IpAddr::V4(a)) => Some(a),
+            _ => None,
+        });
+        if let Some(a) = own {
+            n.addr = a;
+            taken.insert(a);
+        }
+    }
+    let [a, b, c, _] = vip.octets();
+    let mut free = (201..=254).map(|d| Ipv4Addr::new(a, b, c, d));
+    for n in nodes.iter_mut().filter(|n| n.addr.is_unspecified()) {
+        if let Some(addr) = free.find(|x| !taken.contains(x)) {
+            n.addr = addr;
+            taken.insert(addr);
+        }
+    }
+}
