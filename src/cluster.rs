@@ -71,7 +71,8 @@ pub(crate) fn assign_addresses(nodes: &mut [Node], vip: Ipv4Addr) {
             IpAddr::V6(_) => None,
         })
         .collect();
-    for n in nodes.iter_mut() {
+    taken.extend(nodes.iter().map(|n| n.addr).filter(|a| !a.is_unspecified()));
+    for n in nodes.iter_mut().filter(|n| n.addr.is_unspecified()) {
         let own = n.cfg.instances.iter().find_map(|i| match i.src_ip {
             Some(IpAddr::V4(a)) => Some(a),
             _ => None,

@@ -126,6 +126,13 @@ fn within(real: i64, precise: bool, sim: i64) -> bool {
     }
 }
 
+/// True when a real line's program `real` may be the simulated `sim`: the
+/// same, or keepalived's console log as a journal keeps it (`keepalived`,
+/// one name for all its processes).
+fn same_program(real: &str, sim: &str) -> bool {
+    real == sim || (real == "keepalived" && sim.starts_with("Keepalived"))
+}
+
 /// True for a message the simulator writes (keepalived's state, script,
 /// VIP and ARP lines; haproxy's server and proxy lines): the others
 /// (start-up chatter, access logs) are not compared.
@@ -169,7 +176,7 @@ pub(crate) fn compare(rec: &Recorder, lines: &[(Option<usize>, Line)], nodes: us
                     !used[*k]
                         && *text == r.text
                         && (at - r.at).abs() <= REACH
-                        && r.ident.as_deref().is_none_or(|i| i == *ident)
+                        && r.ident.as_deref().is_none_or(|i| same_program(i, ident))
                 })
                 .min_by_key(|(_, (at, ..))| (at - r.at).abs());
             let sim_at = twin.map(|(k, (at, ..))| {

@@ -6,9 +6,13 @@ use super::logs::Line;
 use crate::cluster::Node;
 use haven_core::config::keepalived::VrrpScript;
 use haven_core::vrrp::is_haproxy_idiom;
+use std::net::Ipv4Addr;
 
 /// Microseconds.
 const SECOND: i64 = 1_000_000;
+
+/// How long keepalived may take from its first line to its first state.
+const START_LAG: i64 = 200_000;
 
 /// What the replay makes happen on a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +48,8 @@ enum Says<'a> {
     Backup,
     /// The instance left MASTER: a higher priority was heard.
     HeardHigher,
-    /// A backup with preempt heard a lower priority from the master.
+    /// A backup with preempt heard a lower priority from the master (1.x
+    /// forces an election, 2.x discards the advert).
     Forcing,
     /// A backup heard nothing for the master-down interval.
     Timeout,
@@ -89,6 +94,11 @@ fn says(text: &str) -> Says<'_> {
             Says::HeardHigher
         }
         m if m.contains("forcing a new MASTER election") || m.contains("forcing new election") => {
+            Says::Forcing
+        }
+        // 2.x: a backup with preempt lets the master's lower adverts go by
+        // until its timer runs out.
+        m if m.starts_with("received lower priority") && m.ends_with("- discarding") => {
             Says::Forcing
         }
         _ => Says::Other,
@@ -174,7 +184,8 @@ pub(crate) fn infer(nodes: &[Node], lines: &mut [(Option<usize>, Line)]) -> Infe
                     true => Act::Action("start keepalived"),
                     false => Act::Boot,
                 };
-                guess(act, at, at + res, "keepalived starts".into());
+                // It logs this line first, then reads its config.
+                guess(act, at, at + res.max(START_LAG), "keepalived starts".into());
                 seen[n].keepalived_seen = true;
                 seen[n].last_change = Some(at);
             }
@@ -233,9 +244,12 @@ pub(crate) fn infer(nodes: &[Node], lines: &mut [(Option<usize>, Line)]) -> Infe
                 let takeover = !seen[n].master;
                 seen[n].master = true;
                 seen[n].known = true;
+                // Taken from a MASTER seen, or (in a log that starts mid-way)
+                // not in the election that follows a start.
+                let from_master = (0..nodes.len()).any(|m| m != n && seen[m].master);
                 let fresh = seen[n].last_change.is_some_and(|t| at - t < 10 * advert);
                 let heard = explained[n].is_some_and(|t| at - t <= 2 * advert + SECOND);
-                if takeover && !fresh && !heard {
+                if takeover && (from_master || !fresh) && !heard {
                     silent_master(nodes, &mut seen, n, at, res, &mut guesses, line);
                 }
             }
@@ -280,6 +294,28 @@ fn other_master(seen: &[Seen], n: usize) -> Option<usize> {
             _ => None,
         }
     })
+}
+
+/// The nodes' addresses the lines give: in a cluster of two, an advert
+/// `from` an address on one node names the other's.
+pub(crate) fn addresses(nodes: &[Node], lines: &[(Option<usize>, Line)]) -> Vec<Option<Ipv4Addr>> {
+    let mut found = vec![None; nodes.len()];
+    if nodes.len() != 2 {
+        return found;
+    }
+    for (node, line) in lines {
+        let (Some(n), Some(message)) = (node, instance_message(&line.text)) else {
+            continue;
+        };
+        let Some((_, rest)) = message.split_once(" from ") else {
+            continue;
+        };
+        let word = rest.split_whitespace().next().unwrap_or_default();
+        if let Ok(addr) = word.parse::<Ipv4Addr>() {
+            found[1 - n].get_or_insert(addr);
+        }
+    }
+    found
 }
 
 /// When a script that says so after `runs` runs in a row at `at` saw the
@@ -395,6 +431,10 @@ mod tests {
             Says::Forcing
         );
         assert_eq!(says("(HA_1) Entering MASTER STATE"), Says::Master);
+        assert_eq!(
+            says("(HA_1) received lower priority (100) advert from 10.77.0.11 - discarding"),
+            Says::Forcing
+        );
         assert_eq!(
             says("Script `chk` now returning 1"),
             Says::Script("chk", false, true)

@@ -57,6 +57,8 @@ pub(crate) fn read(name: &str, file: &str, year: i64) -> Result<Vec<Line>, Strin
                 (Some(host.to_owned()), program(rest))
             }
         };
+        // keepalived -l under systemd: the journal's stamp, then the console's.
+        let text = console_stamp(text).map_or(text, |inner| inner.rest);
         lines.push(Line {
             place,
             at,
@@ -225,6 +227,10 @@ mod tests {
         let iso = one("2015-04-04T20:57:54.5+02:00 lb1 Keepalived[9]: Stopping");
         assert_eq!(iso.at, secs * 1_000_000 + 500_000);
         assert_eq!(iso.text, "Stopping");
+
+        let journal = one("Apr 04 20:57:54.25 lb1 keepalived[7]: Sat Apr  4 20:57:54 2015: (HA_1) Entering MASTER STATE");
+        assert_eq!(journal.at, secs * 1_000_000 + 250_000);
+        assert_eq!(journal.text, "(HA_1) Entering MASTER STATE");
 
         let console = one("Sat Apr  4 20:57:54 2015: (HA_1) Entering MASTER STATE");
         assert_eq!(

@@ -65,7 +65,6 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<ExitCode> {
     }
     let mut nodes = nodes::name(given, &hosts)?;
     let vip = first_vip(&nodes)?;
-    assign_addresses(&mut nodes, vip);
     if crate::check::load_haproxy_elsewhere(&args.haproxy)?.is_none() {
         return Ok(ExitCode::from(1));
     }
@@ -76,6 +75,12 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<ExitCode> {
         .join("\n");
 
     let mut lines = nodes::attribute(&nodes, logs);
+    for (n, addr) in infer::addresses(&nodes, &lines).into_iter().enumerate() {
+        if let Some(addr) = addr {
+            nodes[n].addr = addr;
+        }
+    }
+    assign_addresses(&mut nodes, vip);
     let inferred = infer::infer(&nodes, &mut lines);
     let cluster = scenario::Cluster::new(nodes, haproxy, &lines);
     let names: Vec<String> = cluster.nodes.iter().map(|n| n.name.clone()).collect();

@@ -140,6 +140,29 @@ impl Lab {
         self.children.len() - 1
     }
 
+    /// Starts `program ARGS` inside host `name`'s namespace with its
+    /// standard output piped to the caller (standard error is not read).
+    /// The lab kills it when dropped.
+    #[allow(dead_code)]
+    pub(crate) fn spawn_piped(
+        &mut self,
+        name: &str,
+        program: &str,
+        args: &[&str],
+    ) -> (usize, std::process::ChildStdout) {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.ns(name), program])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("process starts");
+        let out = child.stdout.take().expect("piped");
+        self.children.push(child);
+        (self.children.len() - 1, out)
+    }
+
     /// The pid of spawned process `index` (`ip netns exec` execs it).
     pub(crate) fn pid(&self, index: usize) -> u32 {
         self.children[index].id()
