@@ -8,6 +8,7 @@
 //! and every queue breaks ties by insertion order.
 
 mod access_log;
+mod api;
 pub mod chaos;
 mod invariants;
 mod load;
@@ -22,6 +23,7 @@ mod traffic;
 mod world;
 
 pub use access_log::Replayed;
+pub use api::Api;
 pub use invariants::Violation;
 pub use load::{load, Loaded};
 pub use outcome::Outcome;

@@ -44,6 +44,8 @@ pub enum Action {
     Backend(usize, BackendState),
     /// The segment is whole again.
     Heal,
+    /// A runtime-API command to the host's haproxy.
+    Api(crate::api::Api),
 }
 
 /// How a simulated backend behaves.
@@ -338,6 +340,15 @@ pub fn load(
                 })?;
                 Action::Backend(idx, state)
             }
+            a if a.starts_with("api ") => {
+                let Some(h) = &e.host else {
+                    return Err(err(e.action.span(), format!("action '{a}' needs a host")));
+                };
+                let cfg = hosts[host_index(h)?].haproxy.as_ref().ok_or_else(|| {
+                    err(h.span(), format!("host '{}' runs no haproxy", h.get_ref()))
+                })?;
+                Action::Api(crate::api::parse(&a["api ".len()..], cfg).map_err(|m| err(e.action.span(), m))?)
+            }
             l if l.starts_with("loss ") => {
                 let p: f64 = l["loss ".len()..].trim().parse().ok().filter(|p: &f64| (0.0..=1.0).contains(p)).ok_or_else(|| {
                     err(e.action.span(), format!("'{l}': loss takes a probability between 0 and 1"))
@@ -361,7 +372,7 @@ pub fn load(
             other => {
                 return Err(err(
                     e.action.span(),
-                    format!("unknown action '{other}' (expected kill haproxy, start haproxy, stop keepalived, kill keepalived, start keepalived, freeze keepalived, thaw keepalived, kill haven, crash, boot, link down, link up, partition A|B, heal, loss P, backend up|down|blackhole|slow K|error P)"),
+                    format!("unknown action '{other}' (expected kill haproxy, start haproxy, stop keepalived, kill keepalived, start keepalived, freeze keepalived, thaw keepalived, kill haven, crash, boot, link down, link up, partition A|B, heal, loss P, backend up|down|blackhole|slow K|error P, api COMMAND)"),
                 ))
             }
         };

@@ -544,6 +544,12 @@ impl World<'_> {
             let e = TrafficEvent::AtClient { req, answer: None };
             return self.push(now + hop, Event::Traffic(e));
         };
+        // A disabled frontend accepts nothing: the client waits, then
+        // times out.
+        let paused = host.node.haproxy_parts();
+        if paused.is_some_and(|(_, _, flow)| flow.frontend_paused(frontend)) {
+            return;
+        }
         let starts = self.hosts[lb].haproxy_starts;
         if let Some(r) = self.traffic.reqs.get_mut(&req) {
             r.frontend = Some(frontend);

@@ -6,6 +6,7 @@
 //! ends, timeline actions) run before host timers, in the order they were
 //! queued; hosts' timers run host by host in scenario order.
 
+use crate::api::Api;
 use crate::invariants::Invariants;
 use crate::load::{Action, Loaded};
 use crate::net::{Rule, Segment};
@@ -14,6 +15,7 @@ use haven_core::config::keepalived::Compat;
 use haven_core::health::{self, Probe, ProbeEvent};
 use haven_core::log::keepalived::{Record, ScriptEnd};
 use haven_core::node::Node;
+use haven_core::proxy::AdminAction;
 use haven_core::time::{Duration, Instant};
 use haven_core::vrrp::packet::decode_ipv4;
 use haven_core::vrrp::{HostInfo, NotifyState, Output};
@@ -507,8 +509,47 @@ impl<'a> World<'a> {
             (Action::Heal, _) => self.segment.heal(),
             (Action::Loss(p), _) => self.segment.install(Rule::Loss(p)),
             (Action::Backend(b, state), _) => self.traffic.set_backend(b, state),
+            (Action::Api(api), Some(h)) => self.api(h, api),
             _ => {}
         }
+    }
+
+    /// Host `h`'s haproxy takes runtime-API command `api` (nothing when it
+    /// is not running); core decides what follows, as in real mode.
+    fn api(&mut self, h: usize, api: Api) {
+        let now = self.now;
+        let host = &mut self.hosts[h];
+        match api {
+            Api::Admin {
+                backend,
+                server,
+                action,
+            } => {
+                if let Some((flow, mut t)) = host.node.flow() {
+                    flow.set_admin(now, backend, server, action, &mut t);
+                }
+                if let Some((checks, mut t)) = host.node.checks() {
+                    let maint = action == AdminAction::Maint;
+                    checks.set_maint(now, backend, server, maint, &mut t);
+                }
+            }
+            Api::Weight {
+                backend,
+                server,
+                change,
+            } => {
+                if let Some((flow, _)) = host.node.flow() {
+                    flow.set_weight(backend, server, change);
+                }
+            }
+            Api::Frontend { frontend, enable } => {
+                if let Some((flow, _)) = host.node.flow() {
+                    // Already so: haproxy only answers that it is.
+                    let _ = flow.set_frontend_enabled(frontend, enable);
+                }
+            }
+        }
+        self.drain(h);
     }
 
     fn instance_name(&self, h: usize, i: usize) -> String {
