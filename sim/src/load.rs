@@ -46,6 +46,8 @@ pub enum Action {
     Heal,
     /// A runtime-API command to the host's haproxy.
     Api(crate::api::Api),
+    /// The host's clock steps by this many µs (its log's times move).
+    ClockStep(i64),
 }
 
 /// How a simulated backend behaves.
@@ -349,6 +351,17 @@ pub fn load(
                 })?;
                 Action::Api(crate::api::parse(&a["api ".len()..], cfg).map_err(|m| err(e.action.span(), m))?)
             }
+            c if c.starts_with("clock step ") => {
+                let step = c["clock step ".len()..].trim();
+                let (sign, magnitude) = match step.strip_prefix('-') {
+                    Some(m) => (-1, m),
+                    None => (1, step.strip_prefix('+').unwrap_or(step)),
+                };
+                let d = crate::scenario::parse_duration(magnitude).ok_or_else(|| {
+                    err(e.action.span(), format!("'{c}': expected clock step +TIME or -TIME"))
+                })?;
+                Action::ClockStep(sign * d.as_micros() as i64)
+            }
             l if l.starts_with("loss ") => {
                 let p: f64 = l["loss ".len()..].trim().parse().ok().filter(|p: &f64| (0.0..=1.0).contains(p)).ok_or_else(|| {
                     err(e.action.span(), format!("'{l}': loss takes a probability between 0 and 1"))
@@ -372,7 +385,7 @@ pub fn load(
             other => {
                 return Err(err(
                     e.action.span(),
-                    format!("unknown action '{other}' (expected kill haproxy, start haproxy, stop keepalived, kill keepalived, start keepalived, freeze keepalived, thaw keepalived, kill haven, crash, boot, link down, link up, partition A|B, heal, loss P, backend up|down|blackhole|slow K|error P, api COMMAND)"),
+                    format!("unknown action '{other}' (expected kill haproxy, start haproxy, stop keepalived, kill keepalived, start keepalived, freeze keepalived, thaw keepalived, kill haven, crash, boot, link down, link up, partition A|B, heal, loss P, backend up|down|blackhole|slow K|error P, api COMMAND, clock step +T|-T)"),
                 ))
             }
         };

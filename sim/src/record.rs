@@ -159,7 +159,10 @@ pub struct Recorder {
     seed: u64,
     start: (i64, Duration),
     hosts: Vec<String>,
-    logs: Vec<Vec<(Instant, String, String)>>,
+    /// Per host: (when, its clock's wall time in µs, line, message).
+    logs: Vec<Vec<(Instant, i64, String, String)>>,
+    /// Per host: how far its clock is off (µs), after clock steps.
+    clock_offsets: Vec<i64>,
     rows: Vec<TimelineRow>,
     states: Vec<(Instant, String, String, String)>,
     vips: Vec<(Instant, String, String, bool)>,
@@ -207,6 +210,7 @@ impl Recorder {
             start: sc.start,
             hosts: sc.hosts.iter().map(|h| h.name.clone()).collect(),
             logs: vec![Vec::new(); sc.hosts.len()],
+            clock_offsets: vec![0; sc.hosts.len()],
             rows: Vec::new(),
             states: Vec::new(),
             vips: Vec::new(),
@@ -254,10 +258,19 @@ impl Recorder {
         pid: u32,
         text: &str,
     ) {
-        let wall = self.start.0 + ((self.start.1 + at.since_origin()).as_secs()) as i64;
-        let line = syslog_line(&Civil::from_unix(wall), syslog_host, ident, pid, text);
         let i = self.host_index(file_host);
-        self.logs[i].push((at, line, text.to_owned()));
+        let since = (self.start.1 + at.since_origin()).as_micros() as i64;
+        let wall = self.start.0 * 1_000_000 + since + self.clock_offsets[i];
+        let civil = Civil::from_unix(wall.div_euclid(1_000_000));
+        let line = syslog_line(&civil, syslog_host, ident, pid, text);
+        self.logs[i].push((at, wall, line, text.to_owned()));
+    }
+
+    /// Host `host`'s clock steps by `delta` µs (`ntpdate`, a hand): its
+    /// log's times move; what it does does not.
+    pub fn step_clock(&mut self, host: &str, delta: i64) {
+        let i = self.host_index(host);
+        self.clock_offsets[i] += delta;
     }
 
     /// A finished request; `row` builds its CSV row, only for sampled ones.
@@ -429,7 +442,7 @@ impl Recorder {
                 let i = self.host_index(host);
                 let hit = self.logs[i]
                     .iter()
-                    .any(|(at, _, txt)| *at <= t && txt == text);
+                    .any(|(at, _, _, txt)| *at <= t && txt == text);
                 (
                     hit,
                     if hit {
@@ -516,14 +529,12 @@ impl Recorder {
     /// What host `h` (in scenario order) logged: each line's wall-clock
     /// time in microseconds since the epoch, its program and its message.
     pub fn logged(&self, h: usize) -> impl Iterator<Item = (i64, &str, &str)> + '_ {
-        let start = self.start.0 * 1_000_000;
-        self.logs[h].iter().map(move |(at, line, text)| {
-            let since = (self.start.1 + at.since_origin()).as_micros() as i64;
+        self.logs[h].iter().map(|(_, wall, line, text)| {
             // `... host ident[pid]: text`
             let head = &line[..line.len() - text.len() - 2];
             let program = head.rsplit(' ').next().unwrap_or_default();
             let ident = program.split('[').next().unwrap_or_default();
-            (start + since, ident, text.as_str())
+            (*wall, ident, text.as_str())
         })
     }
 
@@ -535,7 +546,7 @@ impl Recorder {
             .map(|(h, lines)| {
                 (
                     h.clone(),
-                    lines.iter().map(|(_, l, _)| format!("{l}\n")).collect(),
+                    lines.iter().map(|(_, _, l, _)| format!("{l}\n")).collect(),
                 )
             })
             .collect()

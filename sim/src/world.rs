@@ -510,6 +510,12 @@ impl<'a> World<'a> {
             (Action::Loss(p), _) => self.segment.install(Rule::Loss(p)),
             (Action::Backend(b, state), _) => self.traffic.set_backend(b, state),
             (Action::Api(api), Some(h)) => self.api(h, api),
+            // keepalived 2.x and haproxy time on the monotonic clock: only
+            // the log's times move.
+            (Action::ClockStep(delta), Some(h)) => {
+                let name = self.sc.hosts[h].name.clone();
+                self.rec.step_clock(&name, delta);
+            }
             _ => {}
         }
     }
