@@ -54,6 +54,27 @@ impl Node {
     }
 }
 
+/// Loads scenario `text` whose hosts name `haproxy.cfg` and `NODE.conf`:
+/// `haproxy` and each node's keepalived.conf.
+pub(crate) fn load_scenario(
+    name: &str,
+    text: &str,
+    haproxy: &str,
+    nodes: &[Node],
+) -> Result<haven_sim::Loaded, haven_sim::ScenarioError> {
+    let read = |file: &str| {
+        if file == "haproxy.cfg" {
+            return Ok(haproxy.to_owned());
+        }
+        nodes
+            .iter()
+            .find(|n| format!("{}.conf", n.name) == file)
+            .map(|n| n.text.clone())
+            .ok_or_else(|| format!("no file {file}"))
+    };
+    haven_sim::load(name, text, &read, None)
+}
+
 /// Each node's address: its `unicast_src_ip`, else one of the VIP's /24
 /// that no VIP, peer or other node uses (from .201 up).
 pub(crate) fn assign_addresses(nodes: &mut [Node], vip: Ipv4Addr) {

@@ -271,18 +271,13 @@ impl World {
     /// Runs the world with `event`, if any.
     fn run(&self, event: Option<&str>) -> Result<Recorder> {
         let text = self.scenario(event.unwrap_or_default());
-        let read = |name: &str| {
-            if name == "haproxy.cfg" {
-                return Ok(self.haproxy_text.clone());
-            }
-            self.nodes
-                .iter()
-                .find(|n| format!("{}.conf", n.name) == name)
-                .map(|n| n.text.clone())
-                .ok_or_else(|| format!("no file {name}"))
-        };
-        let sc = haven_sim::load("check-simulate.toml", &text, &read, None)
-            .map_err(|e| anyhow!("the simulation cannot run these configs: {e}"))?;
+        let sc = crate::cluster::load_scenario(
+            "check-simulate.toml",
+            &text,
+            &self.haproxy_text,
+            &self.nodes,
+        )
+        .map_err(|e| anyhow!("the simulation cannot run these configs: {e}"))?;
         Ok(haven_sim::run(&sc, None))
     }
 

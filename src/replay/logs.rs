@@ -84,6 +84,30 @@ struct Stamp<'a> {
     rest: &'a str,
 }
 
+impl<'a> Stamp<'a> {
+    /// The stamp of date `(year, month, day)` at `time` (`HH:MM:SS[.f]`),
+    /// or `None` when the time does not read.
+    fn new(
+        date: (i64, u32, u32),
+        time: &str,
+        yearless: bool,
+        console: bool,
+        rest: &'a str,
+    ) -> Option<Self> {
+        let (year, month, day) = date;
+        let (secs, micros, precise) = clock(time)?;
+        let at = Civil::to_unix(year, month, day, 0, 0, 0) + secs;
+        Some(Self {
+            at: at * 1_000_000 + micros,
+            precise,
+            yearless,
+            month,
+            console,
+            rest,
+        })
+    }
+}
+
 /// Reads the timestamp `line` starts with, in any of the forms.
 fn stamp(line: &str, year: i64) -> Option<Stamp<'_>> {
     syslog_stamp(line, year)
@@ -98,16 +122,7 @@ fn syslog_stamp(line: &str, year: i64) -> Option<Stamp<'_>> {
     let (day, rest) = rest.split_once(' ')?;
     let day: u32 = day.parse().ok()?;
     let (time, rest) = rest.split_once(' ')?;
-    let (secs, micros, precise) = clock(time)?;
-    let at = Civil::to_unix(year, month, day, 0, 0, 0) + secs;
-    Some(Stamp {
-        at: at * 1_000_000 + micros,
-        precise,
-        yearless: true,
-        month,
-        console: false,
-        rest,
-    })
+    Stamp::new((year, month, day), time, true, false, rest)
 }
 
 /// `2026-12-06T02:54:42+0000 ` or `2026-12-06T02:54:42.123456+00:00 `:
@@ -120,16 +135,7 @@ fn iso_stamp(line: &str) -> Option<Stamp<'_>> {
     let (year, month, day): (i64, u32, u32) =
         (year.parse().ok()?, month.parse().ok()?, day.parse().ok()?);
     let end = time.find(['Z', '+', '-']).unwrap_or(time.len());
-    let (secs, micros, precise) = clock(&time[..end])?;
-    let at = Civil::to_unix(year, month, day, 0, 0, 0) + secs;
-    Some(Stamp {
-        at: at * 1_000_000 + micros,
-        precise,
-        yearless: false,
-        month,
-        console: false,
-        rest,
-    })
+    Stamp::new((year, month, day), &time[..end], false, false, rest)
 }
 
 /// keepalived's console form: `Sun Dec  6 02:54:42 2026: text`.
@@ -141,16 +147,7 @@ fn console_stamp(line: &str) -> Option<Stamp<'_>> {
     };
     let month = month(mon)?;
     let (day, year): (u32, i64) = (day.parse().ok()?, year.parse().ok()?);
-    let (secs, micros, precise) = clock(time)?;
-    let at = Civil::to_unix(year, month, day, 0, 0, 0) + secs;
-    Some(Stamp {
-        at: at * 1_000_000 + micros,
-        precise,
-        yearless: false,
-        month,
-        console: true,
-        rest,
-    })
+    Stamp::new((year, month, day), time, false, true, rest)
 }
 
 /// A month's number from its name.

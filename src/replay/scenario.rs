@@ -108,17 +108,7 @@ impl Cluster {
 
     /// Loads scenario `text` with the configs it names.
     pub(crate) fn load(&self, text: &str) -> Result<Loaded> {
-        let read = |name: &str| {
-            if name == "haproxy.cfg" {
-                return Ok(self.haproxy.clone());
-            }
-            self.nodes
-                .iter()
-                .find(|n| format!("{}.conf", n.name) == name)
-                .map(|n| n.text.clone())
-                .ok_or_else(|| format!("no file {name}"))
-        };
-        haven_sim::load("replay.toml", text, &read, None)
+        crate::cluster::load_scenario("replay.toml", text, &self.haproxy, &self.nodes)
             .map_err(|e| anyhow!("the replay's scenario does not load: {e}"))
     }
 }
@@ -127,14 +117,11 @@ impl Cluster {
 fn wall(at: i64) -> String {
     let c = Civil::from_unix(at.div_euclid(SECOND));
     format!(
-        "{}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
+        "{}-{:02}-{:02} {}",
         c.year,
         c.month,
         c.day,
-        c.hour,
-        c.minute,
-        c.second,
-        at.rem_euclid(SECOND)
+        super::stamp(at)
     )
 }
 
