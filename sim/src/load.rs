@@ -144,6 +144,18 @@ pub struct Loaded {
     pub clients: Vec<crate::traffic::LoadedClient>,
     /// Fraction of requests written to `requests.csv`.
     pub requests_sample: f64,
+    /// How long haproxy and keepalived take to start, when they do.
+    pub start_lag: StartLag,
+}
+
+/// How long each program takes from its start to doing anything: none
+/// by default.
+#[derive(Debug, Clone, Default)]
+pub struct StartLag {
+    /// haproxy's.
+    pub haproxy: Option<crate::traffic::Dist>,
+    /// keepalived's.
+    pub keepalived: Option<crate::traffic::Dist>,
 }
 
 /// Loads scenario `text` (file `file`); `read(path)` returns the text of a
@@ -497,6 +509,20 @@ pub fn load(
         backends,
         clients,
         requests_sample: s.requests_sample.clamp(0.0, 1.0),
+        start_lag: StartLag {
+            haproxy: s
+                .start_lag
+                .haproxy
+                .as_ref()
+                .map(|l| crate::traffic::load_lag(file, text, l))
+                .transpose()?,
+            keepalived: s
+                .start_lag
+                .keepalived
+                .as_ref()
+                .map(|l| crate::traffic::load_lag(file, text, l))
+                .transpose()?,
+        },
     })
 }
 

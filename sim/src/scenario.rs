@@ -55,6 +55,35 @@ pub struct Scenario {
     /// Fraction of requests written to `requests.csv` (default 1).
     #[serde(default = "one_f")]
     pub requests_sample: f64,
+    /// How long each program takes from its start to doing anything.
+    #[serde(default)]
+    pub start_lag: StartLags,
+}
+
+/// Start lags per program (`[start_lag.haproxy]`, `[start_lag.keepalived]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartLags {
+    /// haproxy's.
+    #[serde(default)]
+    pub haproxy: Option<Lag>,
+    /// keepalived's.
+    #[serde(default)]
+    pub keepalived: Option<Lag>,
+}
+
+/// A start lag: its mean and distribution.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lag {
+    /// The mean.
+    pub mean: Spanned<String>,
+    /// `constant` (default), `exponential` or `lognormal`.
+    #[serde(default)]
+    pub distribution: Option<Spanned<String>>,
+    /// Standard deviation for `lognormal`.
+    #[serde(default)]
+    pub stddev: Option<Spanned<String>>,
 }
 
 fn one_f() -> f64 {

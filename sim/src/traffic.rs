@@ -175,6 +175,19 @@ fn distribution(
     })
 }
 
+/// Loads a program's start lag (constant unless said otherwise).
+pub(crate) fn load_lag(
+    file: &str,
+    text: &str,
+    lag: &crate::scenario::Lag,
+) -> Result<Dist, ScenarioError> {
+    let mean = duration_field(file, text, &lag.mean)?;
+    match &lag.distribution {
+        None => Ok(Dist::Constant(mean)),
+        Some(name) => distribution((file, text), Some(name), mean, lag.stddev.as_ref()),
+    }
+}
+
 /// Loads a backend.
 pub(crate) fn load_backend(
     file: &str,

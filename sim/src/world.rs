@@ -45,6 +45,9 @@ pub(crate) struct SimHost {
     /// What came for a frozen keepalived (adverts, script results), in
     /// order, for when it thaws.
     held: Vec<Event>,
+    /// Bumped by every start, kill or stop of haproxy / keepalived: a
+    /// start still in its lag lapses when its number is not the last.
+    attempts: [u64; 2],
 }
 
 /// The most a frozen keepalived's socket and pipes hold.
@@ -55,6 +58,13 @@ pub(crate) enum Event {
     Traffic(crate::requests::TrafficEvent),
     Boot(usize),
     Action(usize),
+    /// A program started on a host after its start lag: haproxy (else
+    /// keepalived), unless killed or stopped since (`attempt`).
+    Started {
+        host: usize,
+        haproxy: bool,
+        attempt: u64,
+    },
     Advert {
         to: usize,
         bytes: Vec<u8>,
@@ -99,6 +109,8 @@ pub(crate) struct World<'a> {
     pub(crate) rec: Recorder,
     /// Checked after every step, in chaos runs.
     pub(crate) invariants: Option<Invariants>,
+    /// Draws the programs' start lags, when the scenario has any.
+    lag_rng: ChaCha8Rng,
 }
 
 /// A queued world event, ordered by (time, queueing order).
@@ -187,6 +199,7 @@ impl<'a> World<'a> {
                     vips: BTreeMap::new(),
                     priorities: Vec::new(),
                     held: Vec::new(),
+                    attempts: [0; 2],
                 }
             })
             .collect();
@@ -207,6 +220,7 @@ impl<'a> World<'a> {
             arp: BTreeMap::new(),
             rec: Recorder::new(sc, seed),
             invariants: None,
+            lag_rng: ChaCha8Rng::seed_from_u64(stream_seed(seed, " start lag")),
         };
         w.schedule_clients();
         for (i, h) in sc.hosts.iter().enumerate() {
@@ -298,6 +312,17 @@ impl<'a> World<'a> {
         match e {
             Event::Traffic(t) => self.traffic_event(t),
             Event::Boot(h) => self.boot(h),
+            Event::Started {
+                host,
+                haproxy,
+                attempt,
+            } => {
+                // Gone with its host, or killed or stopped while starting.
+                let current = self.hosts[host].attempts[usize::from(!haproxy)] == attempt;
+                if current && self.hosts[host].up {
+                    self.started(host, haproxy);
+                }
+            }
             Event::Action(i) => self.action(i),
             Event::Advert { to, .. } | Event::ScriptDone { host: to, .. }
                 if self.hosts[to].node.keepalived_frozen() =>
@@ -393,9 +418,49 @@ impl<'a> World<'a> {
         host.up = true;
         host.link = true;
         if self.sc.hosts[h].haproxy.is_some() {
-            self.start_haproxy(h);
+            self.start_program(h, true);
         }
-        self.start_keepalived(h);
+        self.start_program(h, false);
+    }
+
+    /// haproxy (else keepalived) on host `h` is started: it runs after
+    /// the scenario's start lag, unless stopped or killed before.
+    fn start_program(&mut self, h: usize, haproxy: bool) {
+        let slot = usize::from(!haproxy);
+        self.hosts[h].attempts[slot] += 1;
+        let lag = match haproxy {
+            true => self.sc.start_lag.haproxy,
+            false => self.sc.start_lag.keepalived,
+        };
+        match lag {
+            Some(dist) => {
+                let at = self.now + dist.sample(&mut self.lag_rng);
+                let attempt = self.hosts[h].attempts[slot];
+                self.push(
+                    at,
+                    Event::Started {
+                        host: h,
+                        haproxy,
+                        attempt,
+                    },
+                );
+            }
+            None => self.started(h, haproxy),
+        }
+    }
+
+    /// A start of haproxy (else keepalived) on host `h` that is still in
+    /// its lag will not happen: the program was killed or stopped.
+    fn lapse(&mut self, h: usize, haproxy: bool) {
+        self.hosts[h].attempts[usize::from(!haproxy)] += 1;
+    }
+
+    /// The program runs now.
+    fn started(&mut self, h: usize, haproxy: bool) {
+        match haproxy {
+            true => self.start_haproxy(h),
+            false => self.start_keepalived(h),
+        }
     }
 
     fn start_haproxy(&mut self, h: usize) {
@@ -460,11 +525,16 @@ impl<'a> World<'a> {
             (Action::StartHaproxy | Action::StartKeepalived | Action::StopKeepalived, Some(h))
                 if !self.hosts[h].up => {}
             (Action::KillHaproxy, Some(h)) => {
+                self.lapse(h, true);
                 self.hosts[h].node.kill_haproxy();
                 self.hosts[h].haproxy_alive = false;
             }
-            (Action::StartHaproxy, Some(h)) => self.start_haproxy(h),
-            (Action::StopKeepalived, Some(h)) if self.hosts[h].keepalived_running => {
+            (Action::StartHaproxy, Some(h)) => self.start_program(h, true),
+            (Action::StopKeepalived, Some(h)) if !self.hosts[h].keepalived_running => {
+                self.lapse(h, false);
+            }
+            (Action::StopKeepalived, Some(h)) => {
+                self.lapse(h, false);
                 // systemd follows SIGTERM with SIGCONT: a frozen one wakes.
                 self.thaw(h);
                 self.hosts[h].node.stop_keepalived(now);
@@ -472,14 +542,17 @@ impl<'a> World<'a> {
             }
             (Action::KillKeepalived, Some(h)) => self.kill_keepalived(h),
             (Action::KillHaven, Some(h)) => {
+                self.lapse(h, true);
                 self.hosts[h].node.kill_haproxy();
                 self.hosts[h].haproxy_alive = false;
                 self.kill_keepalived(h);
             }
             (Action::FreezeKeepalived, Some(h)) => self.hosts[h].node.freeze_keepalived(),
             (Action::ThawKeepalived, Some(h)) => self.thaw(h),
-            (Action::StartKeepalived, Some(h)) => self.start_keepalived(h),
+            (Action::StartKeepalived, Some(h)) => self.start_program(h, false),
             (Action::Crash, Some(h)) => {
+                self.lapse(h, true);
+                self.lapse(h, false);
                 let host = &mut self.hosts[h];
                 host.held.clear();
                 host.node.kill_keepalived();
@@ -569,6 +642,7 @@ impl<'a> World<'a> {
     /// keepalived on host `h` is killed (-9): nothing of it is left, not
     /// even what a frozen one held.
     fn kill_keepalived(&mut self, h: usize) {
+        self.lapse(h, false);
         self.hosts[h].held.clear();
         self.hosts[h].node.kill_keepalived();
         self.hosts[h].keepalived_running = false;

@@ -1,6 +1,7 @@
-//! Runtime-API commands on a scenario's timeline: a server taken out and
-//! put back, a frontend paused and resumed, each decided by core as in
-//! real mode.
+//! What operators do on a scenario's timeline: runtime-API commands (a
+//! server taken out and put back, a frontend paused and resumed, each
+//! decided by core as in real mode) and restarts that take their time
+//! (`[start_lag]`).
 
 use haven_sim::{load, run};
 
@@ -62,7 +63,7 @@ fn requests(events: &str) -> Vec<(f64, String, u16)> {
         "haproxy.cfg" => Ok(HAPROXY.to_owned()),
         other => Err(format!("no file {other}")),
     };
-    let sc = load("api.toml", &scenario(events), &read, None).unwrap_or_else(|e| panic!("{e}"));
+    let sc = load("ops.toml", &scenario(events), &read, None).unwrap_or_else(|e| panic!("{e}"));
     let csv = run(&sc, None).requests_csv();
     csv.lines()
         .skip(1)
@@ -142,4 +143,76 @@ fn unknown_names_and_commands_are_refused() {
             .to_string();
         assert!(err.contains(said), "{command}: {err}");
     }
+}
+
+fn actions(list: &[(&str, &str)]) -> String {
+    list.iter()
+        .map(|(at, action)| {
+            format!("[[event]]\nat = \"{at}\"\nhost = \"lb\"\naction = \"{action}\"\n\n")
+        })
+        .collect()
+}
+
+/// The failed requests' start times (s).
+fn failures(events: &str) -> Vec<f64> {
+    requests(events)
+        .into_iter()
+        .filter(|(.., status)| *status != 200)
+        .map(|(t, ..)| t)
+        .collect()
+}
+
+// Input: haproxy killed at 10 s and started at 20 s, with and without a
+// 3 s start lag for haproxy.
+// Output: the requests of 10 s to 20 s fail without the lag; with it, those
+// of 10 s to 23 s (30 more at 10 req/s), and those of the first 3 s, as
+// the first start takes its lag too.
+#[test]
+fn a_start_lag_delays_the_restart() {
+    let restart = actions(&[("10s", "kill haproxy"), ("20s", "start haproxy")]);
+    let plain = failures(&restart);
+    let lagged = failures(&(restart.clone() + "[start_lag.haproxy]\nmean = \"3s\"\n"));
+    assert_eq!(plain.len(), 100, "{plain:?}");
+    assert_eq!(lagged.len(), 30 + 130, "{lagged:?}");
+    let outside = |t: &f64| !(0.0..3.0).contains(t) && !(10.0..23.0).contains(t);
+    assert!(!lagged.iter().any(outside), "{lagged:?}");
+}
+
+// Input: haproxy started at 20 s with a 3 s lag, and killed at 21 s.
+// Output: the start never completes: every request from 10 s fails (and
+// those of the first start's 3 s).
+#[test]
+fn a_kill_during_the_lag_cancels_the_start() {
+    let events = actions(&[
+        ("10s", "kill haproxy"),
+        ("20s", "start haproxy"),
+        ("21s", "kill haproxy"),
+    ]) + "[start_lag.haproxy]\nmean = \"3s\"\n";
+    let failed = failures(&events);
+    assert_eq!(failed.len(), 30 + 300, "{failed:?}");
+}
+
+// Input: a log-normal start lag (mean 2 s), haproxy restarted 5 times.
+// Output: the failures differ from a constant lag's (the lags vary) and
+// are the same in two runs (drawn from the seed).
+#[test]
+fn lags_drawn_from_a_distribution_are_seeded() {
+    let restarts: Vec<(String, &str)> = (0..5)
+        .flat_map(|k| {
+            [
+                (format!("{}s", 5 + 6 * k), "kill haproxy"),
+                (format!("{}s", 6 + 6 * k), "start haproxy"),
+            ]
+        })
+        .collect();
+    let list: Vec<(&str, &str)> = restarts.iter().map(|(t, a)| (t.as_str(), *a)).collect();
+    let lag = |dist: &str| {
+        format!("[start_lag.haproxy]\nmean = \"2s\"\ndistribution = \"{dist}\"\nstddev = \"1s\"\n")
+    };
+    let varied = failures(&(actions(&list) + &lag("lognormal")));
+    assert_eq!(varied, failures(&(actions(&list) + &lag("lognormal"))));
+    assert_ne!(
+        varied.len(),
+        failures(&(actions(&list) + &lag("constant"))).len()
+    );
 }
