@@ -29,7 +29,7 @@ pub(crate) fn render(dir: &Path) -> Result<()> {
     let plots = render_all(&run, dir).map_err(|e| anyhow::anyhow!("cannot draw plots: {e}"))?;
     let page = write_report(&run, dir, &plots)
         .with_context(|| format!("cannot write the report in '{}'", dir.display()))?;
-    let names: Vec<&str> = plots.iter().map(|p| p.stem()).collect();
+    let names: Vec<String> = plots.iter().map(|p| p.stem()).collect();
     println!("report: {} (plots: {})", page.display(), names.join(", "));
     Ok(())
 }

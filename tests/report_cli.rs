@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const PLOTS: [&str; 4] = ["latency", "vrrp", "latency-cdf", "servers"];
+const PLOTS: [&str; 5] = ["latency", "vrrp", "latency-cdf", "servers", "failover-1"];
 
 fn haven(args: &[&str], out: &Path) -> std::process::Output {
     let output = Command::new(env!("CARGO_BIN_EXE_haven"))
@@ -58,6 +58,7 @@ fn every_plot_is_a_drawn_png_of_the_right_size() {
         ("vrrp", (1000, 250)),
         ("latency-cdf", (760, 460)),
         ("servers", (1000, 420)),
+        ("failover-1", (1000, 300)),
     ] {
         let (w, h, px, channels) = decode_png(&dir.path().join(format!("{name}.png")));
         assert_eq!((w, h), size, "{name}.png size");
@@ -72,6 +73,7 @@ fn every_plot_is_a_drawn_png_of_the_right_size() {
         match name {
             "latency" => assert!(has([200, 30, 30]), "failed requests drawn"),
             "vrrp" => assert!(has([40, 160, 70]), "MASTER lanes drawn"),
+            "failover-1" => assert!(has([200, 30, 30]), "failed requests drawn"),
             _ => {}
         }
     }
@@ -99,6 +101,31 @@ fn svg_plots_name_faults_lanes_and_failures() {
     assert!(vrrp.contains("HA_1 @ haproxy-server") && vrrp.contains("HA_1 @ backup-haproxy"));
     let cdf = svg("latency-cdf");
     assert!(cdf.contains("before the first fault (52)"), "{cdf}");
+    // The zoomed failover: wall-clock times as the logs print them, the
+    // moments that matter, the priorities the adverts carried.
+    let zoom = svg("failover-1");
+    let texts: Vec<&str> = zoom
+        .split("<text")
+        .skip(1)
+        .filter_map(|t| Some(t.split_once('>')?.1.split_once("</text>")?.0.trim()))
+        .collect();
+    for needle in [
+        "kill haproxy at 20:57:51.000 (t = 19.500 s): 27 failed requests",
+        "20:57:51.500",
+        "kill haproxy",
+        "first log line",
+        "VIP \u{2192} backup-haproxy",
+        "ARP converged",
+        "121",
+        "100",
+        "111",
+        "clients (x: a failed request)",
+    ] {
+        assert!(
+            texts.contains(&needle),
+            "failover-1.svg lacks {needle}: {texts:?}"
+        );
+    }
     let servers = svg("servers");
     for s in [
         "server_www/webapp1",
@@ -148,7 +175,7 @@ fn reports_are_reproducible() {
             "{name} differs between runs"
         );
     }
-    for name in ["latency.png", "vrrp.png"] {
+    for name in ["latency.png", "vrrp.png", "failover-1.png"] {
         let docs = std::fs::read(format!("{ROOT}/docs/april4-{name}")).expect("docs plot");
         assert!(
             docs == std::fs::read(a.path().join(name)).expect("png"),

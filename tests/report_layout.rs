@@ -4,19 +4,19 @@
 // The test reads the shipped scenarios and their configs.
 #![allow(clippy::disallowed_methods)]
 
-use haven_reports::{fault_labels, vip_labels, Placed, Plot, Run};
+use haven_reports::{fault_labels, vip_labels, zoom_labels, zooms, Placed, Plot, Run};
 use std::path::Path;
 use std::process::Command;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-/// The labels of one band: inside `0..=end`, and none overlapping
+/// The labels of one band: inside `start..=end`, and none overlapping
 /// another of its row.
-fn check_band(name: &str, band: &str, labels: &[Placed], end: f64) {
+fn check_band(name: &str, band: &str, labels: &[Placed], (start, end): (f64, f64)) {
     for (k, a) in labels.iter().enumerate() {
         assert!(
-            a.start >= 0.0 && a.end <= end * 1.0001,
-            "{name} {band}: label {k} spans {}..{} outside 0..{end}",
+            a.start >= start && a.end <= end * 1.0001,
+            "{name} {band}: label {k} spans {}..{} outside {start}..{end}",
             a.start,
             a.end
         );
@@ -31,7 +31,9 @@ fn check_band(name: &str, band: &str, labels: &[Placed], end: f64) {
 // Output: the report's time axis ends at the scenario's duration (it used
 // to end at the last event: a split brain's heal was cut off), and the
 // fault and VIP-move labels of the latency and VRRP plots neither overlap
-// nor run past the axis.
+// nor run past the axis. Each failover's zoomed panel starts a second
+// before its fault and ends a second after ARP converged (or at the run's
+// end), and its labels neither overlap nor leave it.
 #[test]
 fn shipped_scenarios_plot_their_whole_span_with_legible_labels() {
     let mut names: Vec<String> = std::fs::read_dir(Path::new(ROOT).join("scenarios"))
@@ -63,8 +65,22 @@ fn shipped_scenarios_plot_their_whole_span_with_legible_labels() {
         let duration = loaded.duration.as_micros() as f64 / 1e6;
         assert_eq!(run.end(), duration, "{name}: the time axis");
         for plot in [Plot::Latency, Plot::Vrrp] {
-            check_band(&name, plot.stem(), &fault_labels(plot, &run), duration);
+            check_band(
+                &name,
+                &plot.stem(),
+                &fault_labels(plot, &run),
+                (0.0, duration),
+            );
         }
-        check_band(&name, "VIP moves", &vip_labels(&run), duration);
+        check_band(&name, "VIP moves", &vip_labels(&run), (0.0, duration));
+        for (k, zoom) in zooms(&run).iter().enumerate() {
+            let band = format!("failover {}", k + 1);
+            assert_eq!(zoom.lo, (zoom.at - 1.0).max(0.0), "{name} {band}");
+            let converged = zoom.marks.iter().find(|(_, l)| l == "ARP converged");
+            if let Some((t, _)) = converged {
+                assert_eq!(zoom.hi, (t + 1.0).min(duration), "{name} {band}");
+            }
+            check_band(&name, &band, &zoom_labels(zoom), (zoom.lo, zoom.hi));
+        }
     }
 }

@@ -128,7 +128,7 @@ pub fn write_report(run: &Run, dir: &Path, plots: &[Plot]) -> std::io::Result<st
     }
     for plot in plots {
         let svg = inline_svg(&dir.join(format!("{}.svg", plot.stem())))?;
-        let _ = writeln!(h, "<h2>{}</h2>\n<figure>{svg}</figure>", esc(plot.title()));
+        let _ = writeln!(h, "<h2>{}</h2>\n<figure>{svg}</figure>", esc(&plot.title()));
     }
     h.push_str("<h2>Key log lines</h2>\n");
     for (host, log) in &run.logs {

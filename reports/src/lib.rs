@@ -10,6 +10,7 @@ pub mod schema;
 mod sweep;
 mod sweep_html;
 mod sweep_plot;
+mod zoom;
 
 pub use html::write_report;
 pub use plot::{fault_labels, place_labels, render_all, vip_labels, Placed, Plot};
@@ -17,3 +18,4 @@ pub use run::{Run, RunError};
 pub use sweep::{load_sweep, shard_file, Sweep, SweepError, SweepRow};
 pub use sweep_html::{write_comparison_report, write_sweep_report};
 pub use sweep_plot::{render_sweep, SweepPlot};
+pub use zoom::{zoom_labels, zooms, Zoom};

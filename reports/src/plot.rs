@@ -22,33 +22,37 @@ pub enum Plot {
     Cdf,
     /// Requests per server.
     Servers,
+    /// The `k`-th failover, zoomed (0-based; `summary.json`'s order).
+    Failover(usize),
 }
 
 impl Plot {
     /// File stem (`latency` → `latency.png`, `latency.svg`).
-    pub fn stem(self) -> &'static str {
+    pub fn stem(self) -> String {
         match self {
-            Self::Latency => "latency",
-            Self::Vrrp => "vrrp",
-            Self::Cdf => "latency-cdf",
-            Self::Servers => "servers",
+            Self::Latency => "latency".into(),
+            Self::Vrrp => "vrrp".into(),
+            Self::Cdf => "latency-cdf".into(),
+            Self::Servers => "servers".into(),
+            Self::Failover(k) => format!("failover-{}", k + 1),
         }
     }
 
     /// Title for the HTML report.
-    pub fn title(self) -> &'static str {
+    pub fn title(self) -> String {
         match self {
-            Self::Latency => "Latency over time",
-            Self::Vrrp => "VRRP state of each node",
-            Self::Cdf => "Latency distribution before, during and after failovers",
-            Self::Servers => "Requests per server",
+            Self::Latency => "Latency over time".into(),
+            Self::Vrrp => "VRRP state of each node".into(),
+            Self::Cdf => "Latency distribution before, during and after failovers".into(),
+            Self::Servers => "Requests per server".into(),
+            Self::Failover(k) => format!("Failover {}, zoomed", k + 1),
         }
     }
 
     /// Width of the room left of the axis for its labels, in pixels.
     fn y_label_area(self) -> u32 {
         match self {
-            Self::Vrrp => 230,
+            Self::Vrrp | Self::Failover(_) => crate::zoom::Y_LABELS_PX,
             Self::Cdf => 50,
             _ => 60,
         }
@@ -69,6 +73,11 @@ impl Plot {
 
     /// Pixel size.
     fn size(self, run: &Run) -> (u32, u32) {
+        if let Self::Failover(k) = self {
+            if let Some(zoom) = crate::zoom::zooms(run).get(k) {
+                return crate::zoom::size(run, zoom);
+            }
+        }
         let height = match self {
             Self::Vrrp => 122 + LANE_PX * lanes(run).len().max(1) as u32 + label_room_px(run),
             Self::Cdf => 460,
@@ -79,7 +88,7 @@ impl Plot {
 }
 
 /// Margin around every chart, in pixels.
-const MARGIN: u32 = 12;
+pub(crate) const MARGIN: u32 = 12;
 
 pub(crate) type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -102,9 +111,13 @@ pub(crate) fn font() {
 pub fn render_all(run: &Run, dir: &Path) -> Result<Vec<Plot>, Box<dyn std::error::Error>> {
     font();
     let mut done = Vec::new();
-    for plot in [Plot::Latency, Plot::Vrrp, Plot::Cdf, Plot::Servers] {
+    let zoomed = (0..crate::zoom::zooms(run).len()).map(Plot::Failover);
+    for plot in [Plot::Latency, Plot::Vrrp, Plot::Cdf, Plot::Servers]
+        .into_iter()
+        .chain(zoomed)
+    {
         let has_data = match plot {
-            Plot::Vrrp => !lanes(run).is_empty(),
+            Plot::Vrrp | Plot::Failover(_) => !lanes(run).is_empty(),
             _ => run.requests.iter().any(|r| !r.failed()),
         };
         if !has_data {
@@ -134,6 +147,11 @@ where
         Plot::Vrrp => vrrp(run, &area)?,
         Plot::Cdf => cdf(run, &area)?,
         Plot::Servers => servers(run, &area)?,
+        Plot::Failover(k) => {
+            if let Some(zoom) = crate::zoom::zooms(run).get(k) {
+                crate::zoom::draw(run, zoom, &area)?;
+            }
+        }
     }
     area.present()?;
     Ok(())
@@ -158,7 +176,8 @@ const SERIES: [RGBColor; 8] = [
 ];
 
 /// A chart with time on x and a number on y.
-type TimeChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+pub(crate) type TimeChart<'a, DB> =
+    ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// Draws a vertical line at each fault across `y0..y1`; with `labels`,
 /// names it at the top as that plot places its labels
@@ -223,13 +242,13 @@ where
 }
 
 /// Height of a row of labels, in pixels.
-const ROW_PX: f64 = 16.0;
+pub(crate) const ROW_PX: f64 = 16.0;
 
 /// Height of a lane of the VRRP plot, in pixels.
-const LANE_PX: u32 = 46;
+pub(crate) const LANE_PX: u32 = 46;
 
 /// How much of the y axis one pixel of `chart` is, on a y span `span`.
-fn per_px<DB: DrawingBackend>(chart: &TimeChart<'_, DB>, span: f64) -> f64 {
+pub(crate) fn per_px<DB: DrawingBackend>(chart: &TimeChart<'_, DB>, span: f64) -> f64 {
     span / f64::from(chart.plotting_area().dim_in_pixel().1.max(1))
 }
 
@@ -452,7 +471,7 @@ where
 }
 
 /// (instance, host) lanes in order of appearance.
-fn lanes(run: &Run) -> Vec<(String, String)> {
+pub(crate) fn lanes(run: &Run) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for r in run.timeline.iter().filter(|r| r.event == "state") {
         let key = (r.instance.clone(), r.host.clone());
@@ -464,7 +483,7 @@ fn lanes(run: &Run) -> Vec<(String, String)> {
     out
 }
 
-fn state_color(state: &str) -> RGBColor {
+pub(crate) fn state_color(state: &str) -> RGBColor {
     match state {
         "MASTER" => MASTER,
         "BACKUP" => RGBColor(120, 160, 220),

@@ -152,6 +152,12 @@ pub struct Verdict {
     pub seen: String,
 }
 
+/// How long before a fault the adverts and GARPs sent are in the timeline.
+const WIRE_BEFORE: Duration = Duration::from_secs(1);
+
+/// How long after a fault they are.
+const WIRE_AFTER: Duration = Duration::from_secs(30);
+
 /// Collects a run's outputs.
 #[derive(Debug)]
 pub struct Recorder {
@@ -163,6 +169,10 @@ pub struct Recorder {
     logs: Vec<Vec<(Instant, i64, String, String)>>,
     /// Per host: how far its clock is off (µs), after clock steps.
     clock_offsets: Vec<i64>,
+    /// Adverts and GARPs of the last [`WIRE_BEFORE`], for the next fault.
+    wire_recent: std::collections::VecDeque<TimelineRow>,
+    /// Adverts and GARPs go to the timeline until then.
+    wire_until: Option<Instant>,
     rows: Vec<TimelineRow>,
     states: Vec<(Instant, String, String, String)>,
     vips: Vec<(Instant, String, String, bool)>,
@@ -211,6 +221,8 @@ impl Recorder {
             hosts: sc.hosts.iter().map(|h| h.name.clone()).collect(),
             logs: vec![Vec::new(); sc.hosts.len()],
             clock_offsets: vec![0; sc.hosts.len()],
+            wire_recent: std::collections::VecDeque::new(),
+            wire_until: None,
             rows: Vec::new(),
             states: Vec::new(),
             vips: Vec::new(),
@@ -308,8 +320,32 @@ impl Recorder {
         self.rows.push(row);
     }
 
+    /// A VRRP advert or a gratuitous ARP sent (`advert` / `garp` rows):
+    /// kept in the timeline from [`WIRE_BEFORE`] before each fault to
+    /// [`WIRE_AFTER`] after it, the failover panels' window, so that long
+    /// runs stay small.
+    pub fn wire(&mut self, row: TimelineRow) {
+        if self.wire_until.is_some_and(|until| row.at <= until) {
+            self.rows.push(row);
+            return;
+        }
+        while self
+            .wire_recent
+            .front()
+            .is_some_and(|r| r.at + WIRE_BEFORE < row.at)
+        {
+            self.wire_recent.pop_front();
+        }
+        self.wire_recent.push_back(row);
+    }
+
     /// An injected fault.
     pub fn fault(&mut self, at: Instant, label: &str) {
+        let recent = std::mem::take(&mut self.wire_recent);
+        let since = at.saturating_duration_since(Instant::ZERO + WIRE_BEFORE);
+        self.rows
+            .extend(recent.into_iter().filter(|r| r.at >= Instant::ZERO + since));
+        self.wire_until = Some(at + WIRE_AFTER);
         self.faults.push((at, label.to_owned()));
         // Per-fault latency windows for the first faults only (each holds a
         // half-megabyte histogram); later requests count in the last one.
@@ -614,6 +650,7 @@ impl Recorder {
             "scenario": self.name,
             "seed": self.seed,
             "duration": self.end.seconds(),
+            "start_unix": self.start.0 as f64 + self.start.1.as_micros() as f64 / 1e6,
             "two_masters": self.outcome().two_masters.seconds(),
             "latency": self.latency,
             "latency_before_faults": self.baseline,

@@ -669,11 +669,11 @@ impl<'a> World<'a> {
             let Some(o) = out else { break };
             match o {
                 Output::Advert {
+                    instance,
                     src,
                     dst,
                     advert,
                     ip_id,
-                    ..
                 } => {
                     let (IpAddr::V4(s), IpAddr::V4(d)) = (src, dst) else {
                         continue;
@@ -682,6 +682,10 @@ impl<'a> World<'a> {
                     if !(self.hosts[h].up && self.hosts[h].link) {
                         continue;
                     }
+                    let inst = self.instance_name(h, instance);
+                    let detail = format!("priority {}", advert.priority);
+                    let row = TimelineRow::new(now, &name, "advert", &inst, &detail);
+                    self.rec.wire(row);
                     for to in 0..self.hosts.len() {
                         if to != h {
                             if let Some(delay) = self.segment.deliver(h, to) {
@@ -706,6 +710,8 @@ impl<'a> World<'a> {
                 }
                 Output::Garp { addr, .. } => {
                     if self.hosts[h].up && self.hosts[h].link {
+                        let row = TimelineRow::new(now, &name, "garp", "", &addr.to_string());
+                        self.rec.wire(row);
                         let delay = self.segment.sample();
                         self.push(now + delay, Event::Garp { from: h, addr });
                     }
