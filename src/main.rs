@@ -9,6 +9,7 @@ mod fs_loader;
 mod personality;
 mod privileges;
 mod reload;
+mod reload_simulate;
 mod replay;
 mod report;
 mod run;
@@ -122,6 +123,31 @@ pub(crate) struct ReloadArgs {
     /// The pidfile of the running `haven run`.
     #[arg(short = 'p', long = "pidfile", value_name = "FILE")]
     pidfile: Option<PathBuf>,
+    /// Before signalling, run the standard faults on the new configs with
+    /// the peers' keepalived.conf (`--peer`), print their figures (beside
+    /// the previous configs' with `--previous-*`), and send nothing when
+    /// the simulation finds a problem (exit 1).
+    #[arg(long, requires_all = ["keepalived", "peer"])]
+    simulate: bool,
+    /// A peer's keepalived.conf, for --simulate (repeatable).
+    #[arg(long, value_name = "FILE", requires = "simulate")]
+    peer: Vec<PathBuf>,
+    /// The keepalived.conf the daemon runs now, for --simulate's
+    /// comparison.
+    #[arg(long, value_name = "FILE", requires = "simulate")]
+    previous_keepalived: Option<PathBuf>,
+    /// The haproxy.cfg the daemon runs now (repeatable), for --simulate's
+    /// comparison.
+    #[arg(long, value_name = "FILE", requires = "simulate")]
+    previous_file: Vec<PathBuf>,
+    /// The load of --simulate: requests per second, at a fixed rate.
+    #[arg(
+        long,
+        value_name = "REQ/S",
+        default_value_t = 20.0,
+        requires = "simulate"
+    )]
+    load: f64,
 }
 
 /// Arguments of `haven sweep`.

@@ -35,6 +35,12 @@ pub(crate) fn run(args: &ReloadArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     }
+    if args.simulate && !crate::reload_simulate::passes(args)? {
+        haven_runtime::eprintln_whole!(
+            "haven: the simulation of the new configuration found problems; reload not sent"
+        );
+        return Ok(ExitCode::from(1));
+    }
     let Some(pidfile) = pidfile else {
         bail!("which process? give --pidfile, or -f with a config that sets `pidfile`");
     };

@@ -43,14 +43,60 @@ const FAULTS: [(&str, Option<&str>); 6] = [
     ("a backend goes down", None),
 ];
 
+/// What the standard faults do to a cluster: the run's description, the
+/// figures of each fault, and what is wrong.
+pub(crate) struct Assessment {
+    /// What is simulated and where the VIP is at rest.
+    pub(crate) header: String,
+    /// Per fault: its label and its figures.
+    pub(crate) rows: Vec<(&'static str, Figures)>,
+    /// The classic mistakes found.
+    pub(crate) findings: Vec<String>,
+}
+
+/// One fault's figures: when and where the VIP moved, the clients'
+/// downtime and their failed requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Figures {
+    pub(crate) moved: String,
+    pub(crate) to: String,
+    pub(crate) downtime: String,
+    pub(crate) failed: u64,
+}
+
+/// The table's header line.
+pub(crate) const TABLE_HEAD: (&str, &str, &str, &str, &str) =
+    ("fault at 30 s", "VIP moves", "to", "downtime", "failed");
+
 /// Runs `haven check --simulate`: 0 when nothing was found, 1 on a
 /// finding or a config that does not read.
 pub(crate) fn run(sim: &Simulation<'_>) -> Result<ExitCode> {
+    let Some(a) = assess(sim)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let mut out = a.header;
+    if !a.rows.is_empty() {
+        let (f, m, t, d, n) = TABLE_HEAD;
+        let _ = writeln!(out, "{f:<34} {m:>9} {t:>18} {d:>9} {n:>8}");
+    }
+    for (label, f) in &a.rows {
+        let _ = writeln!(
+            out,
+            "{label:<34} {:>9} {:>18} {:>9} {:>8}",
+            f.moved, f.to, f.downtime, f.failed
+        );
+    }
+    Ok(finish(out, &a.findings))
+}
+
+/// Runs the standard faults on `sim`'s configs; `None` when a config does
+/// not read (its errors are printed).
+pub(crate) fn assess(sim: &Simulation<'_>) -> Result<Option<Assessment>> {
     if sim.keepalived.len() < 2 {
         bail!("--simulate needs the keepalived.conf of each node: -k NODE1.conf -k NODE2.conf");
     }
     let Some(haproxy) = load_haproxy_elsewhere(sim.haproxy)? else {
-        return Ok(ExitCode::from(1));
+        return Ok(None);
     };
     let haproxy_text = expand_cfg_paths(sim.haproxy)?
         .iter()
@@ -60,7 +106,7 @@ pub(crate) fn run(sim: &Simulation<'_>) -> Result<ExitCode> {
     let mut nodes = Vec::new();
     for path in sim.keepalived {
         let Some(cfg) = load_keepalived(path)? else {
-            return Ok(ExitCode::from(1));
+            return Ok(None);
         };
         let name = path.file_stem().map_or_else(
             || format!("node{}", nodes.len() + 1),
@@ -74,13 +120,13 @@ pub(crate) fn run(sim: &Simulation<'_>) -> Result<ExitCode> {
     }
     let world = World::new(&haproxy, haproxy_text, nodes, sim.load)?;
     let mut findings = mismatches(&world.nodes);
-    let mut out = world.header();
+    let mut header = world.header();
     let rest = world.run(None)?;
     let at_rest = Instant::ZERO + Duration::from_secs(FAULT_AT);
     let masters = rest.owners(&world.instance, at_rest);
     let holds = if masters.len() > 1 { "hold" } else { "holds" };
     let _ = writeln!(
-        out,
+        header,
         "at rest: {} {holds} {}",
         masters.join(" and "),
         world.vip
@@ -91,15 +137,15 @@ pub(crate) fn run(sim: &Simulation<'_>) -> Result<ExitCode> {
             world.instance
         ));
     }
+    let mut rows = Vec::new();
     let Some(master) = masters.first().cloned() else {
         findings.push(format!("no node holds {} at rest", world.vip));
-        return Ok(finish(out, &findings));
+        return Ok(Some(Assessment {
+            header,
+            rows,
+            findings,
+        }));
     };
-    let _ = writeln!(
-        out,
-        "{:<34} {:>9} {:>18} {:>9} {:>8}",
-        "fault at 30 s", "VIP moves", "to", "downtime", "failed"
-    );
     for (label, action) in FAULTS {
         let Some(event) = world.event(action, &master) else {
             continue;
@@ -114,19 +160,26 @@ pub(crate) fn run(sim: &Simulation<'_>) -> Result<ExitCode> {
             Some((after, to)) => (seconds(*after), to.clone()),
             None => ("stays".to_owned(), "-".to_owned()),
         };
-        let _ = writeln!(
-            out,
-            "{label:<34} {after:>9} {to:>18} {:>9} {:>8}",
-            seconds(outcome.client_downtime),
-            outcome.failed_requests
-        );
+        rows.push((
+            label,
+            Figures {
+                moved: after,
+                to,
+                downtime: seconds(outcome.client_downtime),
+                failed: outcome.failed_requests,
+            },
+        ));
         let alone = masters.len() == 1;
         if alone && action == Some("kill haproxy") && moved.is_none() && outcome.failed_requests > 0
         {
             findings.push(world.proxy_death_stays(&master));
         }
     }
-    Ok(finish(out, &findings))
+    Ok(Some(Assessment {
+        header,
+        rows,
+        findings,
+    }))
 }
 
 /// `1.234s`.
@@ -135,7 +188,7 @@ fn seconds(d: Duration) -> String {
 }
 
 /// Prints the figures and the findings; the exit code they make.
-fn finish(mut out: String, findings: &[String]) -> ExitCode {
+pub(crate) fn finish(mut out: String, findings: &[String]) -> ExitCode {
     if findings.is_empty() {
         out.push_str("no finding\n");
     } else {

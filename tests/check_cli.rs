@@ -418,3 +418,76 @@ fn simulate_flags_a_weight_that_flips_nothing_and_a_password_mismatch() {
     assert!(out.contains("both nodes become MASTER of HA_1"), "{out}");
     assert!(out.contains("the authentication differs"), "{out}");
 }
+
+/// `haven reload --simulate` for haproxy-server: its keepalived.conf
+/// changed by `edit` as the new one, the book's as the previous one,
+/// backup-haproxy's as the peer; no pidfile anywhere. Exit code, stdout,
+/// stderr.
+fn reload_simulate(dir: &Path, edit: impl Fn(String) -> String) -> (Option<i32>, String, String) {
+    let book = |node: &str| scenario(&format!("book-14.3/keepalived-{node}.conf"));
+    let conf = std::fs::read_to_string(book("haproxy-server")).expect("the book's keepalived.conf");
+    let new = write(dir, "haproxy-server.conf", &edit(conf.clone()));
+    let previous = write(dir, "previous/haproxy-server.conf", &conf);
+    let peer = book("backup-haproxy");
+    // Checked as for this machine: Debian names nobody's group `nogroup`.
+    let cfg = std::fs::read_to_string(scenario("book-14.3/haproxy.cfg")).expect("haproxy.cfg");
+    let cfg = write(
+        dir,
+        "haproxy.cfg",
+        &cfg.replace("group nobody", "group nogroup"),
+    );
+    let o = haven(&[
+        "reload",
+        "--simulate",
+        "-f",
+        cfg.to_str().expect("utf-8"),
+        "-k",
+        new.to_str().expect("utf-8"),
+        "--peer",
+        &peer,
+        "--previous-keepalived",
+        previous.to_str().expect("utf-8"),
+    ]);
+    (o.status.code(), text(&o.stdout), text(&o.stderr))
+}
+
+// Input: `reload --simulate` with a new keepalived.conf whose haproxy
+// check must fail 3 times in a row (`fall 3`) before it counts.
+// Output: the proxy-death row shows the VIP move before and after the
+// change (`was → now`, later now); the simulation finds nothing, so the
+// reload goes on (and stops only for want of a pidfile).
+#[test]
+fn reload_simulate_shows_what_the_change_does_to_each_figure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err) = reload_simulate(dir.path(), |t| {
+        t.replace("    interval 2\n", "    interval 2\n    fall 3\n")
+    });
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(err.contains("cannot read the pidfile"), "{err}");
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("the proxy dies on the master"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let moves: Vec<f64> = row
+        .split_whitespace()
+        .filter_map(|w| w.strip_suffix('s')?.parse().ok())
+        .collect();
+    assert!(row.contains('\u{2192}') && moves.len() >= 2, "{row}");
+    assert!(moves[1] > moves[0], "later after the change: {row}");
+    assert!(out.ends_with("no finding\n"), "{out}");
+}
+
+// Input: `reload --simulate` with a new keepalived.conf whose password no
+// longer matches the peer's.
+// Output: both nodes would be MASTER: the reload is not sent, exit 1.
+#[test]
+fn reload_simulate_sends_nothing_when_the_change_breaks_the_cluster() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err) = reload_simulate(dir.path(), |t| {
+        t.replace("auth_pass 1111", "auth_pass 2222")
+    });
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(out.contains("both nodes become MASTER of HA_1"), "{out}");
+    assert!(err.contains("reload not sent"), "{err}");
+    assert!(!err.contains("pidfile"), "{err}");
+}
