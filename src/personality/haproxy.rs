@@ -11,7 +11,7 @@ use super::master::{self, Master, WORKER_ENV};
 use super::value;
 use crate::check::Report;
 use crate::run::{launch, Action, Ended, Launch};
-use haven_core::config::haproxy::{eval_condition, ConditionError};
+use haven_core::config::haproxy::{eval_condition, ConditionError, FEATURES};
 use haven_runtime::VrrpLog;
 use nix::sys::signal::Signal;
 use std::path::PathBuf;
@@ -161,7 +161,7 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
         if args.version > 1 {
             // TLS is rustls's; `+OPENSSL` is the name haproxy's reg-tests
             // and scripts look for when they need TLS.
-            println!("Build options :\n  OPTIONS = USE_OPENSSL=1 USE_PROMEX=1\n\nFeature list : +OPENSSL +PROMEX\n\nBuilt with TLS by rustls 0.23 (aws-lc-rs), TLSv1.2 TLSv1.3\nBuilt with the Prometheus exporter as a service\n\nAvailable polling systems :\n  tokio : pref=300,  test result OK\n\nAvailable services : prometheus-exporter");
+            println!("Build options :\n  OPTIONS = USE_OPENSSL=1 USE_PROMEX=1\n\nFeature list : {FEATURES}\n\nBuilt with TLS by rustls 0.23 (aws-lc-rs), TLSv1.2 TLSv1.3\nBuilt with the Prometheus exporter as a service\n\nAvailable polling systems :\n  tokio : pref=300,  test result OK\n\nAvailable services : prometheus-exporter");
         }
         return ExitCode::SUCCESS;
     }
@@ -169,9 +169,17 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
         let env = std::env::vars().collect();
         return match eval_condition(expr, &env) {
             Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(1),
-            Err(ConditionError::Missing | ConditionError::UnknownTerm(_)) => {
-                haven_runtime::eprintln_whole!("[ALERT]    ({}) : config : Failed to evaluate condition: unparsable conditional expression '{expr}'", std::process::id());
+            // An empty condition is false, as haproxy has it.
+            Ok(false) | Err(ConditionError::Missing) => ExitCode::from(1),
+            Err(e) => {
+                let why = match e {
+                    ConditionError::Unparsable(why) => why,
+                    _ => format!("unparsable conditional expression '{expr}'"),
+                };
+                haven_runtime::eprintln_whole!(
+                    "[ALERT]    ({}) : config : Failed to evaluate condition: {why}",
+                    std::process::id()
+                );
                 ExitCode::from(2)
             }
         };

@@ -32,7 +32,7 @@ mod values;
 
 pub use capture::{CaptureSlot, CaptureSlots};
 pub use ciphers::{select as select_ciphers, select_suites, Selection, TLS13_SUITES};
-pub use condition::{eval_condition, ConditionError, HAPROXY_VERSION};
+pub use condition::{eval_condition, ConditionError, FEATURES, HAPROXY_VERSION};
 pub use cookie::{CookieMode, CookiePersistence};
 pub use dynamic::{dynamic_server, DynamicServer};
 pub use errorfile::ErrorPage;

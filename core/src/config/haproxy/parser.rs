@@ -331,16 +331,12 @@ impl<'o> Parser<'o> {
         };
         match eval_condition(&term.text, &self.opts.env) {
             Ok(v) => v,
-            Err(ConditionError::Missing) => {
-                self.error(Form::Parsing, words[0].col, "missing condition".into());
-                false
-            }
-            Err(ConditionError::UnknownTerm(name)) => {
-                self.error(
-                    Form::Parsing,
-                    term.col,
-                    format!("unknown term '{name}' in condition"),
-                );
+            Err(e) => {
+                let col = match e {
+                    ConditionError::Missing => words[0].col,
+                    _ => term.col,
+                };
+                self.error(Form::Parsing, col, e.to_string());
                 false
             }
         }
