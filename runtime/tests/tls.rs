@@ -658,6 +658,34 @@ fn crt_list_settings_haven_lacks_are_said_where_the_bind_is() {
     );
 }
 
+// Input: `crt-base DIR` in global and a crt-list whose line names its
+// certificate relative to it (as haproxy's reg-tests write them).
+// Output: the certificate is found under crt-base, as haproxy finds it;
+// without crt-base the same list names a file that is not there.
+#[test]
+fn crt_list_entries_are_read_under_crt_base() {
+    use haven_core::config::haproxy::{parse, ParseOptions};
+    let pki = Pki::serving_a_test();
+    std::fs::write(pki.path("list.txt"), "a.pem\n").expect("write crt-list");
+    let opts = ParseOptions {
+        certificates: Some(haven_runtime::check_certificates),
+        ..ParseOptions::default()
+    };
+    let base = pki.path("a.pem");
+    let dir = std::path::Path::new(&base).parent().expect("a folder");
+    let read = |global: &str| {
+        let text = format!(
+            "global\n{global}\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:8443 ssl crt-list {}\n{SESSION_REPLY}",
+            pki.path("list.txt")
+        );
+        parse(&[("t.cfg", &text)], &opts)
+    };
+    let based = read(&format!("    crt-base {}", dir.display()));
+    assert!(based.config.is_some(), "{:?}", based.diagnostics);
+    let unbased = read("");
+    assert!(unbased.config.is_none());
+}
+
 // Input: `option httpslog` on a frontend with a TLS and a clear listener,
 // logging to a syslog target; a request on each.
 // Output: haproxy's httpslog lines: the TLS one ends with its SNI,

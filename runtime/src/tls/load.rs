@@ -82,7 +82,8 @@ pub(crate) fn load_bind(tls: &BindTls, replaced: &Replaced) -> Result<Vec<Loaded
             CertSource::CrtList(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| format!("unable to load crt-list file '{path}' : {e}."))?;
-                let lines = parse_crt_list(&text, (None, None))
+                let (crt_base, ca_base) = &tls.bases;
+                let lines = parse_crt_list(&text, (crt_base.as_deref(), ca_base.as_deref()))
                     .map_err(|(n, e)| format!("crt-list file '{path}', line {n} : {e}."))?;
                 for entry in lines {
                     let start = out.len();

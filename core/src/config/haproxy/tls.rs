@@ -250,6 +250,9 @@ pub struct BindTls {
     /// its config file, its section's keyword (`frontend`, `listen`) and
     /// its address as written.
     pub written: (String, &'static str, String),
+    /// `crt-base` and `ca-base` in force, for the entries of its
+    /// `crt-list` files (as haproxy reads them).
+    pub bases: (Option<String>, Option<String>),
 }
 
 impl ServerTls {
@@ -401,6 +404,8 @@ impl Parser<'_> {
     /// what haven does not offer said.
     pub(crate) fn bind_tls_finish(&mut self, mut tls: BindTls, addr: &str, col: u32) -> BindTls {
         tls.options = tls.options.over(&self.global.tls.bind_defaults);
+        let global = &self.global.tls;
+        tls.bases = (global.crt_base.clone(), global.ca_base.clone());
         let section = self.section_keyword();
         tls.written = (self.file.clone(), section, addr.to_owned());
         let (name, at) = (
