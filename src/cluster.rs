@@ -2,6 +2,9 @@
 //! keepalived.conf each), as `check --simulate` and `replay` write them
 //! into a scenario.
 
+use haven_core::config::haproxy::{
+    Criterion, HaproxyConfig, Proxy, ProxyKind, ServerAddr, ServerPort,
+};
 use haven_core::config::keepalived::KeepalivedConfig;
 use haven_core::vrrp::is_haproxy_idiom;
 use std::collections::BTreeSet;
@@ -54,17 +57,80 @@ impl Node {
     }
 }
 
+/// The port clients reach (the first bind of the first frontend or listen
+/// section) and the first Host it routes on, if any.
+pub(crate) fn front(haproxy: &HaproxyConfig) -> Option<(u16, Option<String>)> {
+    haproxy
+        .proxies
+        .iter()
+        .filter(|p| matches!(p.kind, ProxyKind::Frontend | ProxyKind::Listen))
+        .find_map(|p| Some((p.binds.first()?.port, host_routed_on(p))))
+}
+
+/// The servers haproxy names, as `ip:port` (a server without a port
+/// takes the clients' `port`): the simulated backends.
+pub(crate) fn backends(haproxy: &HaproxyConfig, port: Option<u16>) -> Vec<String> {
+    let all: BTreeSet<String> = haproxy
+        .proxies
+        .iter()
+        .flat_map(|p| &p.servers)
+        .filter_map(|s| {
+            let ServerAddr::Ip(IpAddr::V4(ip)) = s.addr else {
+                return None;
+            };
+            let port = match s.port {
+                ServerPort::Fixed(p) => p,
+                _ => port?,
+            };
+            Some(format!("{ip}:{port}"))
+        })
+        .collect();
+    all.into_iter().collect()
+}
+
+/// A `[[backend]]` of 2 ms for each of `backends`.
+pub(crate) fn backends_toml(backends: &[String]) -> String {
+    backends
+        .iter()
+        .map(|b| format!("[[backend]]\naddress = \"{b}\"\nservice = \"2ms\"\n\n"))
+        .collect()
+}
+
+/// The first Host value `proxy` routes on, if any (`hdr(host)` and the
+/// like in its ACLs).
+fn host_routed_on(proxy: &Proxy) -> Option<String> {
+    proxy.acls.iter().flat_map(|a| &a.patterns).find_map(|p| {
+        let header = match &p.criterion {
+            Criterion::Hdr(h)
+            | Criterion::HdrBeg(h)
+            | Criterion::HdrEnd(h)
+            | Criterion::HdrDom(h)
+            | Criterion::HdrSub(h) => h,
+            _ => return None,
+        };
+        if !header.eq_ignore_ascii_case("host") {
+            return None;
+        }
+        p.values.with(|v| v.first().cloned())
+    })
+}
+
 /// Loads scenario `text` whose hosts name `haproxy.cfg` and `NODE.conf`:
-/// `haproxy` and each node's keepalived.conf.
+/// `haproxy` and each node's keepalived.conf;
+/// `files` are the other files it names, by name.
 pub(crate) fn load_scenario(
     name: &str,
     text: &str,
     haproxy: &str,
     nodes: &[Node],
+    files: &[(&str, &str)],
 ) -> Result<haven_sim::Loaded, haven_sim::ScenarioError> {
     let read = |file: &str| {
         if file == "haproxy.cfg" {
             return Ok(haproxy.to_owned());
+        }
+        if let Some((_, body)) = files.iter().find(|(n, _)| *n == file) {
+            return Ok((*body).to_owned());
         }
         nodes
             .iter()

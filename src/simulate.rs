@@ -4,17 +4,14 @@
 //! mistakes flagged with the fault that shows them.
 
 use crate::check::{load_haproxy_elsewhere, load_keepalived};
-use crate::cluster::{assign_addresses, Node};
+use crate::cluster::{assign_addresses, backends, backends_toml, front, Node};
 use crate::fs_loader::{expand_cfg_paths, read_text};
 use anyhow::{anyhow, bail, Context, Result};
-use haven_core::config::haproxy::{
-    Criterion, HaproxyConfig, Proxy, ProxyKind, ServerAddr, ServerPort,
-};
+use haven_core::config::haproxy::HaproxyConfig;
 use haven_core::config::keepalived::InitialState;
 use haven_core::time::{Duration, Instant};
 use haven_core::vrrp::{is_haproxy_idiom, priority_with, Health};
 use haven_sim::Recorder;
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -237,26 +234,8 @@ impl World {
                 IpAddr::V6(_) => None,
             })
             .context("the simulator needs an IPv4 virtual_ipaddress")?;
-        let front = haproxy
-            .proxies
-            .iter()
-            .filter(|p| matches!(p.kind, ProxyKind::Frontend | ProxyKind::Listen))
-            .find_map(|p| Some((p.binds.first()?.port, host_routed_on(p))));
-        let backends: BTreeSet<String> = haproxy
-            .proxies
-            .iter()
-            .flat_map(|p| &p.servers)
-            .filter_map(|s| {
-                let ServerAddr::Ip(IpAddr::V4(ip)) = s.addr else {
-                    return None;
-                };
-                let port = match s.port {
-                    ServerPort::Fixed(p) => p,
-                    _ => front.as_ref()?.0,
-                };
-                Some(format!("{ip}:{port}"))
-            })
-            .collect();
+        let front = front(haproxy);
+        let backends = backends(haproxy, front.as_ref().map(|(port, _)| *port));
         assign_addresses(&mut nodes, vip);
         Ok(Self {
             nodes,
@@ -264,7 +243,7 @@ impl World {
             instance,
             vip,
             front,
-            backends: backends.into_iter().collect(),
+            backends,
             load,
         })
     }
@@ -329,6 +308,7 @@ impl World {
             &text,
             &self.haproxy_text,
             &self.nodes,
+            &[],
         )
         .map_err(|e| anyhow!("the simulation cannot run these configs: {e}"))?;
         Ok(haven_sim::run(&sc, None))
@@ -342,9 +322,7 @@ impl World {
         for n in &self.nodes {
             s.push_str(&n.host_toml(""));
         }
-        for b in &self.backends {
-            let _ = writeln!(s, "[[backend]]\naddress = \"{b}\"\nservice = \"2ms\"\n");
-        }
+        s.push_str(&backends_toml(&self.backends));
         if let Some((port, host)) = &self.front {
             let _ = writeln!(
                 s,
@@ -388,25 +366,6 @@ impl World {
             priorities.join(", ")
         )
     }
-}
-
-/// The first Host value `proxy` routes on, if any (`hdr(host)` and the
-/// like in its ACLs).
-fn host_routed_on(proxy: &Proxy) -> Option<String> {
-    proxy.acls.iter().flat_map(|a| &a.patterns).find_map(|p| {
-        let header = match &p.criterion {
-            Criterion::Hdr(h)
-            | Criterion::HdrBeg(h)
-            | Criterion::HdrEnd(h)
-            | Criterion::HdrDom(h)
-            | Criterion::HdrSub(h) => h,
-            _ => return None,
-        };
-        if !header.eq_ignore_ascii_case("host") {
-            return None;
-        }
-        p.values.with(|v| v.first().cloned())
-    })
 }
 
 /// What differs between the nodes' instances of one name where it must

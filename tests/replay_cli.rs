@@ -103,3 +103,41 @@ fn a_line_the_cluster_cannot_have_written_fails_the_replay() {
         "{stdout}"
     );
 }
+
+// Input: the excerpt with 40 access lines of haproxy (its users, Host
+// captured) every half second from 20:57:45 to 20:58:04.5.
+// Output: the scenario replays them against the VIP (`access.log` beside
+// it); the run sends the 40 requests and some of them, those between the
+// proxy's death and the VIP's move, fail; the excerpt's 14 lines are still
+// reproduced (access lines are not compared).
+#[test]
+fn access_lines_become_the_users_of_the_replay() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut log = read(&Path::new(BOOK).join("failover-apr4.log"));
+    for k in 0..40u32 {
+        let ms = 45_000 + 500 * k;
+        let (s, frac) = (ms / 1000, ms % 1000);
+        let (min, sec) = (57 + s / 60, s % 60);
+        log.push_str(&format!(
+            "Apr  4 20:{min:02}:{sec:02} localhost haproxy[574]: 10.0.0.1:{port} [04/Apr/2015:20:{min:02}:{sec:02}.{frac:03}] www server_www/webapp1 0/0/0/1/1 200 0 - - ---- 1/1/1/1/0 0/0 {{www.zb.com}} \"GET /index.html HTTP/1.1\"\n",
+            port = 1024 + k
+        ));
+    }
+    let path = dir.path().join("with-users.log");
+    std::fs::write(&path, log).expect("write");
+    let out = dir.path().join("out");
+    let run = replay(&path, &out);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("14 of 14 lines reproduced"), "{stdout}");
+    assert!(!stdout.contains("not compared"), "{stdout}");
+    let scenario = read(&out.join("scenario.toml"));
+    assert!(scenario.contains("replay = \"access.log\""), "{scenario}");
+    assert_eq!(read(&out.join("access.log")).lines().count(), 40);
+    let summary: serde_json::Value =
+        serde_json::from_str(&read(&out.join("summary.json"))).expect("json");
+    let latency = &summary["latency"];
+    assert_eq!(latency["requests"], 40, "{summary}");
+    let failed = latency["failed"].as_u64().expect("failed");
+    assert!((1..40).contains(&failed), "{summary}");
+}

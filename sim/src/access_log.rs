@@ -62,6 +62,16 @@ pub(crate) fn read(log: &str) -> Result<Vec<Replayed>, (usize, String)> {
         .collect())
 }
 
+/// When the first request of access log `log` came: its reception date in
+/// milliseconds since the Unix epoch (the clock as the log writes it);
+/// `None` when the log has no request it can read.
+pub fn first_request(log: &str) -> Option<u64> {
+    log.lines()
+        .filter(|l| split_request(l).is_some())
+        .filter_map(|l| reception_date(l)?.ok())
+        .min()
+}
+
 /// The line's reception date (`[05/Dec/2026:19:51:03.123]`) in
 /// milliseconds since the Unix epoch; `None` when it has none.
 fn reception_date(line: &str) -> Option<Result<u64, String>> {
@@ -145,6 +155,13 @@ Dec  5 19:51:03 lb1 haproxy[812]: 10.0.0.9:40001 [05/Dec/2026:19:51:03.620] web 
                 (885, "POST", "/api?x=1", None),
             ]
         );
+    }
+
+    #[test]
+    fn the_first_request_is_the_earliest_date() {
+        let first = Civil::to_unix(2026, 12, 5, 19, 51, 3) as u64 * 1000 + 120;
+        assert_eq!(first_request(LOG), Some(first));
+        assert_eq!(first_request("Dec  5 lb1 Keepalived: nothing\n"), None);
     }
 
     #[test]

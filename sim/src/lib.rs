@@ -22,7 +22,7 @@ pub mod scenario;
 mod traffic;
 mod world;
 
-pub use access_log::Replayed;
+pub use access_log::{first_request, Replayed};
 pub use api::Api;
 pub use invariants::Violation;
 pub use load::{load, Loaded};

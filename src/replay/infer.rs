@@ -161,6 +161,10 @@ pub(crate) fn infer(nodes: &[Node], lines: &mut [(Option<usize>, Line)]) -> Infe
             }
         }
         let Some(n) = *node else {
+            // Access lines are the users' traffic, whoever logged them.
+            if !super::diff::modelled(&line.text) {
+                continue;
+            }
             notes.push(format!(
                 "{}: no node logs as '{}': the line is not compared",
                 line.place,

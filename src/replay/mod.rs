@@ -65,9 +65,9 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<ExitCode> {
     }
     let mut nodes = nodes::name(given, &hosts)?;
     let vip = first_vip(&nodes)?;
-    if crate::check::load_haproxy_elsewhere(&args.haproxy)?.is_none() {
+    let Some(haproxy_cfg) = crate::check::load_haproxy_elsewhere(&args.haproxy)? else {
         return Ok(ExitCode::from(1));
-    }
+    };
     let haproxy = expand_cfg_paths(&args.haproxy)?
         .iter()
         .map(|p| read_text(p))
@@ -82,7 +82,8 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<ExitCode> {
     }
     assign_addresses(&mut nodes, vip);
     let inferred = infer::infer(&nodes, &mut lines);
-    let cluster = scenario::Cluster::new(nodes, haproxy, &lines);
+    let mut cluster = scenario::Cluster::new(nodes, haproxy, &lines);
+    cluster.traffic = traffic(&haproxy_cfg, vip, &lines);
     let names: Vec<String> = cluster.nodes.iter().map(|n| n.name.clone()).collect();
     print!("{}", header(&cluster, &lines, &inferred.guesses, &names));
     if !inferred.notes.is_empty() {
@@ -92,7 +93,7 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<ExitCode> {
         }
     }
     let (plan, comparison, runs) = search::search(&cluster, &inferred.guesses, &lines)?;
-    let text = cluster.toml(&inferred.guesses, &plan.at, plan.start, plan.end);
+    let text = cluster.toml_with_traffic(&inferred.guesses, &plan.at, plan.start, plan.end);
     write_scenario(args, &cluster, &text)?;
     let rec = haven_sim::run(&cluster.load(&text)?, None);
     let diff = comparison.render(&names);
@@ -121,6 +122,30 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<ExitCode> {
     Ok(match comparison.exact() {
         true => ExitCode::SUCCESS,
         false => ExitCode::from(1),
+    })
+}
+
+/// The access lines of the logs (haproxy's httplog lines, whatever host
+/// logged them: the users reached the VIP), to replay against the VIP at
+/// the frontend's port; `None` without any, or without a port.
+fn traffic(
+    haproxy: &haven_core::config::haproxy::HaproxyConfig,
+    vip: Ipv4Addr,
+    lines: &[(Option<usize>, logs::Line)],
+) -> Option<scenario::Traffic> {
+    let access: Vec<&str> = lines
+        .iter()
+        .filter(|(_, l)| haven_sim::first_request(&l.text).is_some())
+        .map(|(_, l)| l.text.as_str())
+        .collect();
+    let access = access.join("\n") + "\n";
+    let first = haven_sim::first_request(&access)?;
+    let (port, _) = crate::cluster::front(haproxy)?;
+    Some(scenario::Traffic {
+        first: first as i64 * 1000,
+        target: format!("{vip}:{port}"),
+        backends: crate::cluster::backends(haproxy, Some(port)),
+        access,
     })
 }
 
@@ -206,6 +231,9 @@ fn write_scenario(args: &ReplayArgs, cluster: &scenario::Cluster, text: &str) ->
     let mut files = vec![("haproxy.cfg".to_owned(), cluster.haproxy.as_str())];
     for n in &cluster.nodes {
         files.push((format!("{}.conf", n.name), n.text.as_str()));
+    }
+    if let Some(t) = &cluster.traffic {
+        files.push(("access.log".to_owned(), t.access.as_str()));
     }
     files.push(("scenario.toml".to_owned(), text));
     for (name, body) in files {

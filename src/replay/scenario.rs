@@ -24,6 +24,34 @@ pub(crate) struct Cluster {
     pub(crate) detail: bool,
     /// Each node's pids by program, as its lines give them.
     pub(crate) pids: Vec<Vec<(&'static str, u32)>>,
+    /// The users' requests the access lines show, replayed in the
+    /// scenario written (not in the search: they change no VRRP timing).
+    pub(crate) traffic: Option<Traffic>,
+}
+
+/// The access lines of the logs, replayed against the VIP.
+pub(crate) struct Traffic {
+    /// The lines (`access.log` beside the scenario).
+    pub(crate) access: String,
+    /// When the first request came (wall-clock µs).
+    pub(crate) first: i64,
+    /// Where the clients sent them: the VIP and the frontend's port.
+    pub(crate) target: String,
+    /// The servers haproxy names, simulated.
+    pub(crate) backends: Vec<String>,
+}
+
+impl Traffic {
+    /// Its `[[backend]]`s and the `[[client]]` replaying the lines, for a
+    /// run starting at `start` (µs).
+    fn toml(&self, start: i64) -> String {
+        format!(
+            "{}# The users of the access lines, each request when it came.\n[[client]]\nname = \"logged\"\ntarget = \"{}\"\nreplay = \"access.log\"\ntimeout = \"5s\"\nstart = \"{}us\"\n\n",
+            crate::cluster::backends_toml(&self.backends),
+            self.target,
+            (self.first - start).max(0)
+        )
+    }
 }
 
 impl Cluster {
@@ -59,7 +87,24 @@ impl Cluster {
             v1,
             detail,
             pids,
+            traffic: None,
         }
+    }
+
+    /// The scenario to write: [`Cluster::toml`] and the logged users'
+    /// traffic, if any.
+    pub(crate) fn toml_with_traffic(
+        &self,
+        guesses: &[Guess],
+        at: &[i64],
+        start: i64,
+        end: i64,
+    ) -> String {
+        let mut s = self.toml(guesses, at, start, end);
+        if let Some(t) = &self.traffic {
+            s.push_str(&t.toml(start));
+        }
+        s
     }
 
     /// The scenario: the run starts at `start` and ends at `end`
@@ -108,7 +153,12 @@ impl Cluster {
 
     /// Loads scenario `text` with the configs it names.
     pub(crate) fn load(&self, text: &str) -> Result<Loaded> {
-        crate::cluster::load_scenario("replay.toml", text, &self.haproxy, &self.nodes)
+        let access = self
+            .traffic
+            .as_ref()
+            .map(|t| ("access.log", t.access.as_str()));
+        let files: Vec<(&str, &str)> = access.into_iter().collect();
+        crate::cluster::load_scenario("replay.toml", text, &self.haproxy, &self.nodes, &files)
             .map_err(|e| anyhow!("the replay's scenario does not load: {e}"))
     }
 }
