@@ -141,3 +141,36 @@ fn access_lines_become_the_users_of_the_replay() {
     let failed = latency["failed"].as_u64().expect("failed");
     assert!((1..40).contains(&failed), "{summary}");
 }
+
+// Input: a log with a line that is no log line, and a keepalived.conf
+// that does not read.
+// Output: each refused with its place (file:line), exit 1, nothing run.
+#[test]
+fn unreadable_logs_and_configs_are_refused_with_their_place() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("bad.log");
+    std::fs::write(
+        &log,
+        "Apr  4 20:57:54 haproxy-server Keepalived_vrrp[1]: VRRP_Instance(HA_1) Entering BACKUP STATE\nthis is not a log line\n",
+    )
+    .expect("write");
+    let run = replay(&log, &dir.path().join("out"));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(stderr.contains("bad.log:2: not a log line"), "{stderr}");
+    assert!(!dir.path().join("out").exists());
+
+    let conf = dir.path().join("broken.conf");
+    std::fs::write(&conf, "vrrp_instance HA_1 {\n    priority 999\n}\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_haven"))
+        .current_dir(BOOK)
+        .args(["replay", "failover-apr4.log", "-f", "haproxy.cfg", "-k"])
+        .arg(&conf)
+        .args(["-k", "keepalived-backup-haproxy.conf", "--out"])
+        .arg(dir.path().join("out2"))
+        .output()
+        .expect("haven runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("broken.conf:2"), "{stderr}");
+}
