@@ -21,7 +21,7 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitCode> {
         let simulation = crate::simulate::Simulation {
             haproxy: &args.haproxy,
             keepalived: &args.keepalived,
-            load: args.load,
+            load: args.load.per_second,
         };
         return crate::simulate::run(&simulation);
     }

@@ -110,6 +110,19 @@ pub(crate) struct RunArgs {
     accept_unsupported: bool,
 }
 
+/// `--load` of a command's `--simulate`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct LoadArg {
+    /// The load of --simulate: requests per second, at a fixed rate.
+    #[arg(
+        long = "load",
+        value_name = "REQ/S",
+        default_value_t = 20.0,
+        requires = "simulate"
+    )]
+    pub(crate) per_second: f64,
+}
+
 /// Arguments of `haven reload`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ReloadArgs {
@@ -140,14 +153,8 @@ pub(crate) struct ReloadArgs {
     /// comparison.
     #[arg(long, value_name = "FILE", requires = "simulate")]
     previous_file: Vec<PathBuf>,
-    /// The load of --simulate: requests per second, at a fixed rate.
-    #[arg(
-        long,
-        value_name = "REQ/S",
-        default_value_t = 20.0,
-        requires = "simulate"
-    )]
-    load: f64,
+    #[command(flatten)]
+    load: LoadArg,
 }
 
 /// Arguments of `haven sweep`.
@@ -261,14 +268,8 @@ pub(crate) struct CheckArgs {
     /// costs the clients; flag the classic mistakes. Exit 1 on a finding.
     #[arg(long)]
     simulate: bool,
-    /// The load of --simulate: requests per second, at a fixed rate.
-    #[arg(
-        long,
-        value_name = "REQ/S",
-        default_value_t = 20.0,
-        requires = "simulate"
-    )]
-    load: f64,
+    #[command(flatten)]
+    load: LoadArg,
     /// Print the resolved model instead of the summary.
     #[arg(long, value_enum, value_name = "FORMAT")]
     dump: Option<DumpFormat>,

@@ -17,7 +17,7 @@ pub(crate) fn passes(args: &ReloadArgs) -> Result<bool> {
     let Some(after) = assess(&Simulation {
         haproxy: &args.haproxy,
         keepalived: &new,
-        load: args.load,
+        load: args.load.per_second,
     })?
     else {
         return Ok(false);
@@ -34,7 +34,7 @@ pub(crate) fn passes(args: &ReloadArgs) -> Result<bool> {
             assess(&Simulation {
                 haproxy,
                 keepalived: &old,
-                load: args.load,
+                load: args.load.per_second,
             })?
         }
         None => None,

@@ -471,6 +471,30 @@ where
 }
 
 /// (instance, host) lanes in order of appearance.
+/// Names each of the `names` lanes (top first, one unit apart down to 0)
+/// beside the axis at its centre; `x0` is where the time axis starts.
+pub(crate) fn name_lanes<DB: DrawingBackend>(
+    chart: &TimeChart<'_, DB>,
+    area: &DrawingArea<DB, Shift>,
+    names: &[String],
+    x0: f64,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let n = names.len() as f64;
+    for (lane, name) in names.iter().enumerate() {
+        let (x, y) = chart.backend_coord(&(x0, n - 1.0 - lane as f64));
+        area.draw(&Text::new(
+            name.as_str(),
+            (x - 8, y),
+            TextStyle::from(("sans-serif", 13).into_font())
+                .pos(Pos::new(HPos::Right, VPos::Center)),
+        ))?;
+    }
+    Ok(())
+}
+
 pub(crate) fn lanes(run: &Run) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for r in run.timeline.iter().filter(|r| r.event == "state") {
@@ -518,16 +542,7 @@ where
         .y_labels(0)
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
-    // Each lane named beside the axis, at its centre.
-    for (lane, name) in names.iter().enumerate() {
-        let (x, y) = chart.backend_coord(&(0.0, n - 1.0 - lane as f64));
-        area.draw(&Text::new(
-            name.as_str(),
-            (x - 8, y),
-            TextStyle::from(("sans-serif", 13).into_font())
-                .pos(Pos::new(HPos::Right, VPos::Center)),
-        ))?;
-    }
+    name_lanes(&chart, &area, &names, 0.0)?;
     for (lane, (inst, host)) in lanes.iter().enumerate() {
         let states: Vec<(f64, String)> = run
             .timeline

@@ -5,13 +5,12 @@
 //! convergence marked; the axis in wall-clock time as the logs print it.
 
 use crate::plot::{
-    lanes, per_px, place_labels, state_color, DrawResult, Placed, TimeChart, FAIL, LANE_PX, MARGIN,
-    MASTER, ROW_PX,
+    lanes, name_lanes, per_px, place_labels, state_color, DrawResult, Placed, TimeChart, FAIL,
+    LANE_PX, MARGIN, MASTER, ROW_PX,
 };
 use crate::run::Run;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// Width of the panel's time axis, in pixels.
 pub(crate) const AXIS_PX: u32 = 1000 - MARGIN - RIGHT_PX - Y_LABELS_PX;
@@ -161,15 +160,7 @@ where
         .draw()?;
     let mut names: Vec<String> = lanes.iter().map(|(i, h)| format!("{i} @ {h}")).collect();
     names.push("clients (x: a failed request)".to_owned());
-    for (lane, name) in names.iter().enumerate() {
-        let (x, y) = chart.backend_coord(&(zoom.lo, n - 1.0 - lane as f64));
-        area.draw(&Text::new(
-            name.as_str(),
-            (x - 8, y),
-            TextStyle::from(("sans-serif", 13).into_font())
-                .pos(Pos::new(HPos::Right, VPos::Center)),
-        ))?;
-    }
+    name_lanes(&chart, area, &names, zoom.lo)?;
     for (lane, (inst, host)) in lanes.iter().enumerate() {
         let y = n - 1.0 - lane as f64;
         draw_lane(&mut chart, run, zoom, (inst, host), y)?;
