@@ -891,6 +891,7 @@ impl Driver {
                     out.push_str(&stats::acl_command(files, &command).unwrap_or_default());
                 }
                 CliCommand::ShowSslCerts => ended(&mut out, &self.certificates.show()),
+                CliCommand::ShowSslCert(file) => ended(&mut out, &self.certificates.detail(&file)),
                 CliCommand::SetSslCert { file, payload } => {
                     ended(&mut out, &self.certificates.set(&file, &payload));
                 }

@@ -507,7 +507,9 @@ async fn get_over<S: AsyncReadExt + AsyncWriteExt + Unpin>(tls: &mut S) -> Strin
 // it; on the runtime API, `set ssl cert a.pem` with another certificate
 // and its key, then `commit ssl cert a.pem`.
 // Output: haproxy's answers; new handshakes get the new certificate, the
-// open connection goes on being served; `show ssl cert` lists the file;
+// open connection goes on being served; `show ssl cert` lists the file
+// and shows it in detail (serial and SHA-1 as openssl reads them), the
+// transaction's as `*FILE`, unused;
 // a commit without a transaction, or a file the config does not name,
 // is refused in haproxy's words.
 #[tokio::test]
@@ -531,6 +533,36 @@ async fn set_ssl_cert_swaps_a_certificate_without_dropping_connections() {
         cli(&sock, "show ssl cert\n").await,
         format!("# filename\n{file}\n\n")
     );
+    // The file in detail, its serial and fingerprint as openssl reads them.
+    let openssl = |what: &str| {
+        let out = std::process::Command::new("openssl")
+            .args(["x509", "-noout", what, "-in", &file])
+            .output()
+            .expect("openssl runs");
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let (_, value) = text.split_once('=').expect("name=value");
+        value.replace(':', "")
+    };
+    let detail = cli(&sock, &format!("show ssl cert {file}\n")).await;
+    let serial = openssl("-serial");
+    assert!(
+        detail.starts_with(&format!(
+            "Filename: {file}\nStatus: Used\nSerial: {serial}\n"
+        )),
+        "{detail}"
+    );
+    for line in [
+        format!("SHA1 FingerPrint: {}", openssl("-fingerprint")),
+        "Subject Alternative Name: DNS:a.test".to_owned(),
+        "Subject: /CN=rcgen self signed cert".to_owned(),
+        "Issuer: /CN=haven test CA".to_owned(),
+    ] {
+        assert!(detail.contains(&format!("{line}\n")), "{line}: {detail}");
+    }
+    assert_eq!(
+        cli(&sock, &format!("show ssl cert {}\n", pki.path("other.pem"))).await,
+        "Can't display the certificate: Not found or the certificate is a bundle!\n\n"
+    );
     assert_eq!(
         cli(&sock, &format!("commit ssl cert {file}\n")).await,
         format!("No ongoing transaction! !\nCan't commit {file}!\n\n")
@@ -547,6 +579,11 @@ async fn set_ssl_cert_swaps_a_certificate_without_dropping_connections() {
     assert_eq!(
         cli(&sock, "show ssl cert\n").await,
         format!("# transaction\n*{file}\n# filename\n{file}\n\n")
+    );
+    let pending = cli(&sock, &format!("show ssl cert *{file}\n")).await;
+    assert!(
+        pending.starts_with(&format!("Filename: *{file}\nStatus: Unused\n")),
+        "{pending}"
     );
     let fresh = handshake(fe, "a.test", &[]).await.expect("handshake");
     assert_eq!(

@@ -159,9 +159,10 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
             env!("CARGO_PKG_VERSION")
         );
         if args.version > 1 {
-            // TLS is rustls's; `+OPENSSL` is the name haproxy's reg-tests
-            // and scripts look for when they need TLS.
-            println!("Build options :\n  OPTIONS = USE_OPENSSL=1 USE_PROMEX=1\n\nFeature list : {FEATURES}\n\nBuilt with TLS by rustls 0.23 (aws-lc-rs), TLSv1.2 TLSv1.3\nBuilt with the Prometheus exporter as a service\n\nAvailable polling systems :\n  tokio : pref=300,  test result OK\n\nAvailable services : prometheus-exporter");
+            // TLS is rustls's and regexes the regex crate's; `+OPENSSL` and
+            // `+PCRE2` are the names haproxy's reg-tests and scripts look
+            // for when they need TLS or Perl-style patterns.
+            println!("Build options :\n  OPTIONS = USE_OPENSSL=1 USE_PCRE2=1 USE_PROMEX=1\n\nFeature list : {FEATURES}\n\nBuilt with TLS by rustls 0.23 (aws-lc-rs), TLSv1.2 TLSv1.3\nBuilt with regular expressions by the regex crate (Perl-style classes and lazy quantifiers as PCRE2; no look-around or back-references)\nBuilt with the Prometheus exporter as a service\n\nAvailable polling systems :\n  tokio : pref=300,  test result OK\n\nAvailable services : prometheus-exporter");
         }
         return ExitCode::SUCCESS;
     }

@@ -111,6 +111,8 @@ pub enum CliCommand {
     },
     /// `show ssl cert`: the certificate files in use.
     ShowSslCerts,
+    /// `show ssl cert FILE` (`*FILE`: the open transaction's).
+    ShowSslCert(String),
     /// `set ssl cert <file> <<` with the new PEM (certificate and key)
     /// as payload: opens a transaction.
     SetSslCert {
@@ -154,7 +156,8 @@ impl CliCommand {
             | Self::AddAcl { .. }
             | Self::DelAcl { .. }
             | Self::ClearAcl(_)
-            | Self::ShowSslCerts => CliLevel::Operator,
+            | Self::ShowSslCerts
+            | Self::ShowSslCert(_) => CliLevel::Operator,
             _ => CliLevel::User,
         }
     }
@@ -180,7 +183,7 @@ pub fn parse_cli(input: &str) -> Vec<CliCommand> {
             let payload = payload.filter(|_| i == last);
             match words.as_slice() {
                 ["show", "ssl", "cert"] => CliCommand::ShowSslCerts,
-                ["show", "ssl", "cert", ..] => CliCommand::Invalid("haven lists its certificate files; it does not show one's details yet.\n"),
+                ["show", "ssl", "cert", file] => CliCommand::ShowSslCert((*file).to_owned()),
                 ["set", "ssl", "cert", file] if payload.is_some() => CliCommand::SetSslCert {
                     file: (*file).to_owned(),
                     payload: payload.unwrap_or_default().to_owned(),

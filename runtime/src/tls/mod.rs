@@ -5,6 +5,7 @@
 
 mod client;
 mod count;
+mod detail;
 mod load;
 mod settings;
 mod store;

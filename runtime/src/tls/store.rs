@@ -45,6 +45,35 @@ impl CertStore {
         out
     }
 
+    /// `show ssl cert FILE`: the file's certificate in detail; `*FILE`,
+    /// the open transaction's.
+    pub(crate) fn detail(&self, file: &str) -> String {
+        const NOT_FOUND: &str =
+            "Can't display the certificate: Not found or the certificate is a bundle!\n";
+        let (name, pending) = match file.strip_prefix('*') {
+            Some(name) => (name, true),
+            None => (file, false),
+        };
+        let used = self.listeners.iter().any(|l| l.presents(name));
+        let bytes = match (pending, &self.transaction) {
+            (true, Some((open, bytes))) if open == name => Some(bytes.clone()),
+            (true, _) => None,
+            (false, _) if used => match self.replaced.get(name) {
+                Some(bytes) => Some(bytes.clone()),
+                None => std::fs::read(name).ok(),
+            },
+            (false, _) => None,
+        };
+        let Some(bytes) = bytes else {
+            return NOT_FOUND.to_owned();
+        };
+        // A transaction's certificate is in no listener yet.
+        match super::detail::show(name, &bytes, used && !pending, pending) {
+            Ok(text) => text,
+            Err(_) => NOT_FOUND.to_owned(),
+        }
+    }
+
     /// `set ssl cert FILE` with `payload`: opens (or updates) the
     /// transaction.
     pub(crate) fn set(&mut self, file: &str, payload: &str) -> String {

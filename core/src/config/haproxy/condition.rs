@@ -14,9 +14,11 @@ use std::collections::BTreeMap;
 pub const HAPROXY_VERSION: [u64; 3] = [2, 6, 12];
 
 /// haven's feature list, as `haproxy -vv` prints it: TLS (rustls, under
-/// the name haproxy's scripts and reg-tests look for) and the Prometheus
-/// exporter.
-pub const FEATURES: &str = "+OPENSSL +PROMEX";
+/// the name haproxy's scripts and reg-tests look for), Perl-style regular
+/// expressions (the `regex` crate: `\d`, `\w`, lazy quantifiers as PCRE2;
+/// a pattern it cannot run, a look-around, is refused when the config is
+/// read) and the Prometheus exporter.
+pub const FEATURES: &str = "+OPENSSL +PCRE2 +PROMEX";
 
 /// The TLS library's name, for `ssllib_name_startswith`.
 const SSL_LIBRARY: &str = "rustls";
@@ -254,6 +256,7 @@ mod tests {
         assert_eq!(eval("feature(OPENSSL)"), Ok(true));
         assert_eq!(eval("feature(OPEN)"), Ok(false));
         assert_eq!(eval("feature(LUA)"), Ok(false));
+        assert_eq!(eval("feature(PCRE) || feature(PCRE2)"), Ok(true));
         assert_eq!(eval("ssllib_name_startswith(OpenSSL)"), Ok(false));
         assert!(eval("openssl_version_atleast(1.1.1)").is_err());
         assert_eq!(

@@ -1,0 +1,143 @@
+//! `show ssl cert FILE`: a certificate file in haproxy 2.6's words — its
+//! status, serial, validity, names, key, SHA-1 fingerprint, subject and
+//! issuer, and those of the chain that follows it.
+
+use std::fmt::Write as _;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::GeneralName;
+use x509_parser::prelude::FromDer;
+use x509_parser::public_key::PublicKey;
+use x509_parser::x509::X509Name;
+
+/// The answer for certificate file `file` read as `pem`: `used` when a
+/// listener presents it, `pending` when it is the open transaction's.
+pub(crate) fn show(file: &str, pem: &[u8], used: bool, pending: bool) -> Result<String, String> {
+    let chain: Vec<Vec<u8>> = rustls::pki_types::pem::PemObject::pem_slice_iter(pem)
+        .filter_map(|c: Result<rustls::pki_types::CertificateDer<'_>, _>| c.ok())
+        .map(|c| c.as_ref().to_vec())
+        .collect();
+    let parse = |der: &[u8]| -> Result<String, String> {
+        let (_, cert) = X509Certificate::from_der(der).map_err(|e| e.to_string())?;
+        Ok(dn(cert.subject()) + "\n" + &dn(cert.issuer()))
+    };
+    let leaf = chain.first().ok_or("no certificate")?;
+    let (_, cert) = X509Certificate::from_der(leaf).map_err(|e| e.to_string())?;
+    let mut out = format!(
+        "Filename: {}{file}\nStatus: {}\n",
+        if pending { "*" } else { "" },
+        if used { "Used" } else { "Unused" }
+    );
+    let validity = cert.validity();
+    let _ = writeln!(out, "Serial: {}", hex(cert.raw_serial()));
+    let _ = writeln!(out, "notBefore: {}", asn1_time(&validity.not_before));
+    let _ = writeln!(out, "notAfter: {}", asn1_time(&validity.not_after));
+    let _ = writeln!(out, "Subject Alternative Name: {}", names(&cert));
+    let _ = writeln!(out, "Algorithm: {}", algorithm(&cert));
+    let _ = writeln!(out, "SHA1 FingerPrint: {}", hex(sha1(leaf).as_ref()));
+    let _ = writeln!(out, "Subject: {}", dn(cert.subject()));
+    let _ = writeln!(out, "Issuer: {}", dn(cert.issuer()));
+    for der in &chain[1..] {
+        let (subject, issuer) = parse(der)?
+            .split_once('\n')
+            .map(|(s, i)| (s.to_owned(), i.to_owned()))
+            .unwrap_or_default();
+        let _ = writeln!(out, "Chain Subject: {subject}\nChain Issuer: {issuer}");
+    }
+    // haproxy with OCSP prints the key of a stapled response here; haven
+    // staples from the .ocsp file without keeping that key.
+    out.push_str("OCSP Response Key: \n");
+    Ok(out)
+}
+
+/// Upper-case hexadecimal, as haproxy dumps binary.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// The SHA-1 digest of `der`.
+fn sha1(der: &[u8]) -> aws_lc_rs::digest::Digest {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, der)
+}
+
+/// OpenSSL's `ASN1_TIME_print`: `Jan 17 23:02:38 2016 GMT`.
+fn asn1_time(t: &x509_parser::time::ASN1Time) -> String {
+    let d = t.to_datetime();
+    let month = haven_core::log::syslog::MONTHS[usize::from(u8::from(d.month())) - 1];
+    format!(
+        "{month} {:>2} {:02}:{:02}:{:02} {} GMT",
+        d.day(),
+        d.hour(),
+        d.minute(),
+        d.second(),
+        d.year()
+    )
+}
+
+/// The subject alternative names, as OpenSSL prints them in one line.
+fn names(cert: &X509Certificate<'_>) -> String {
+    let Ok(Some(san)) = cert.subject_alternative_name() else {
+        return String::new();
+    };
+    let shown: Vec<String> = san
+        .value
+        .general_names
+        .iter()
+        .filter_map(|n| match n {
+            GeneralName::DNSName(d) => Some(format!("DNS:{d}")),
+            GeneralName::RFC822Name(e) => Some(format!("email:{e}")),
+            GeneralName::URI(u) => Some(format!("URI:{u}")),
+            GeneralName::IPAddress(ip) => Some(format!("IP Address:{}", ip_text(ip))),
+            _ => None,
+        })
+        .collect();
+    shown.join(", ")
+}
+
+fn ip_text(bytes: &[u8]) -> String {
+    match bytes.len() {
+        4 => std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).to_string(),
+        16 => {
+            let mut octets = [0u8; 16];
+            octets.copy_from_slice(bytes);
+            std::net::Ipv6Addr::from(octets).to_string()
+        }
+        _ => hex(bytes),
+    }
+}
+
+/// The key's type and size: `RSA2048`, `EC256`.
+fn algorithm(cert: &X509Certificate<'_>) -> String {
+    match cert.public_key().parsed() {
+        Ok(PublicKey::RSA(rsa)) => format!("RSA{}", rsa.key_size()),
+        Ok(PublicKey::EC(ec)) => format!("EC{}", ec.key_size()),
+        Ok(PublicKey::DSA(_)) => "DSA".to_owned(),
+        _ => "Unknown".to_owned(),
+    }
+}
+
+/// A name in OpenSSL's one-line form: `/C=FR/O=HAProxy/CN=www.test1.com`.
+fn dn(name: &X509Name<'_>) -> String {
+    let registry = x509_parser::objects::oid_registry();
+    let mut out = String::new();
+    for rdn in name.iter() {
+        for attr in rdn.iter() {
+            let oid = attr.attr_type();
+            let short = match oid.to_id_string().as_str() {
+                "2.5.4.6" => "C",
+                "2.5.4.8" => "ST",
+                "2.5.4.7" => "L",
+                "2.5.4.10" => "O",
+                "2.5.4.11" => "OU",
+                "2.5.4.3" => "CN",
+                "0.9.2342.19200300.100.1.25" => "DC",
+                "1.2.840.113549.1.9.1" => "emailAddress",
+                _ => x509_parser::objects::oid2sn(oid, registry).unwrap_or("UNDEF"),
+            };
+            let value = attr
+                .as_str()
+                .map_or_else(|_| hex(attr.attr_value().data), str::to_owned);
+            let _ = write!(out, "/{short}={value}");
+        }
+    }
+    out
+}
