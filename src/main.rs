@@ -6,6 +6,7 @@ mod check;
 mod cluster;
 mod compare;
 mod fs_loader;
+mod limits;
 mod personality;
 mod privileges;
 mod reload;

@@ -118,6 +118,9 @@ pub(crate) fn as_process<T>(
 /// Starts the proxy for `cfg` and says where it listens; the VRRP
 /// instances published on `vrrp` show on its stats.
 async fn start(cfg: HaproxyConfig, vrrp: &watch::Receiver<Vec<InstanceView>>) -> Result<Running> {
+    if let Some(n) = cfg.global.ulimit_n {
+        crate::limits::raise_fd_limit(n);
+    }
     let running = haven_runtime::start_with(cfg, Some(vrrp.clone())).await?;
     for (frontend, addr) in &running.listeners {
         haven_runtime::eprintln_whole!("haven: frontend {frontend} listening on {addr}");

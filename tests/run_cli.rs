@@ -214,3 +214,26 @@ fn run_refuses_rules_it_cannot_honour_unless_accepted() {
     assert!(stderr_of(&log).contains(&format!("starting anyway: {named}")));
     assert_eq!(terminate(&mut haven), Some(0));
 }
+
+/// The soft limit of open files of process `pid`, from `/proc`.
+fn open_files_limit(pid: u32) -> Option<u64> {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+// Input: `ulimit-n 3456` in global (haven run as root, as in CI).
+// Output: the running process's open-files limit is 3456, as haproxy
+// sets it; without the keyword it is whatever the process got.
+#[test]
+fn ulimit_n_sets_the_open_files_limit() {
+    let port = free_port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("haproxy.cfg");
+    let text = format!("global\n    ulimit-n 3456\n{}", config(port, backend("A")));
+    std::fs::write(&cfg, text).expect("write config");
+    let mut haven = run(&cfg, &[], Stdio::null());
+    eventually("A answers", || get(port).as_deref() == Some("A"));
+    assert_eq!(open_files_limit(haven.0.id()), Some(3456));
+    assert_eq!(terminate(&mut haven), Some(0));
+}

@@ -91,6 +91,8 @@ pub struct Global {
     pub cli_timeout: Option<Duration>,
     /// `stats maxconn`: most runtime API connections at once (default 10).
     pub cli_maxconn: Option<u32>,
+    /// `ulimit-n`: the file descriptors the process asks for.
+    pub ulimit_n: Option<u32>,
     /// `hard-stop-after`: how long a soft stop waits for connections.
     pub hard_stop_after: Option<Duration>,
     /// `zero-warning`: any warning stops the start, as an error would.

@@ -550,6 +550,7 @@ impl<'o> Parser<'o> {
                 self.not_supported(words[0].col, kw);
             }
             "zero-warning" => self.global.zero_warning = true,
+            "ulimit-n" => self.global.ulimit_n = Some(self.count_arg(words)),
             "node" => self.global.node = arg.map(|a| a.text.clone()),
             "description" => {
                 let text: Vec<&str> = words[1..].iter().map(|w| w.text.as_str()).collect();

@@ -7,7 +7,6 @@ use super::{gap, Gap, Impact::*};
 pub const HAPROXY_GLOBAL: &[Gap] = &[
     gap("chroot", Unseen, "no chroot: haven drops to `user`/`group` and keeps only the capabilities it needs"),
     gap("quiet", Reported, "start-up lines are printed"),
-    gap("ulimit-n", Reported, "the file descriptor limit is left as the process got it"),
     gap("lua-load", Traffic, "no Lua: its actions, services and fetches do not exist"),
     gap("hard-stop-after", Reported, "bounds the final soft stop; after a reload, the previous configuration's connections are not cut at the limit"),
     gap("log format", Reported, "lines are written in the RFC 3164 form"),
