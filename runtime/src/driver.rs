@@ -99,6 +99,8 @@ pub(crate) struct Connect {
     pub(crate) tls: Option<Arc<ServerHandshake>>,
     /// The server speaks HTTP/2 (`proto h2`).
     pub(crate) h2: bool,
+    /// `option nolinger` on the backend: its connections end with a reset.
+    pub(crate) nolinger: bool,
     /// How long the server may stay quiet (`timeout server`).
     pub(crate) server_timeout: Option<std::time::Duration>,
     /// How long either side of a tunnel may stay quiet (`timeout
@@ -732,6 +734,7 @@ impl Driver {
                             socks4,
                             tls,
                             h2: srv.is_some_and(|s| s.speaks_h2()),
+                            nolinger: proxy.is_some_and(|p| p.options.nolinger),
                             server_timeout: timeout(|t| t.server),
                             tunnel_timeout: timeout(|t| t.tunnel),
                         };

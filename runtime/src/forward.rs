@@ -369,6 +369,8 @@ pub(crate) struct Opening {
     pub(crate) tls: Option<Arc<ServerHandshake>>,
     /// It speaks HTTP/2 (`proto h2`).
     pub(crate) h2: bool,
+    /// `option nolinger`: it ends with a reset.
+    pub(crate) nolinger: bool,
 }
 
 /// A new connection to `addr`, made as `opening` says.
@@ -377,6 +379,9 @@ async fn connect(addr: SocketAddr, opening: &Opening) -> Result<ServerIo, Connec
         .await
         .map_err(|_| ConnectFailed)?;
     let _ = stream.set_nodelay(true);
+    if opening.nolinger {
+        crate::outbound::no_linger(&stream);
+    }
     if let Some(bytes) = &opening.greeting {
         body::write(&mut stream, bytes, None)
             .await

@@ -165,6 +165,9 @@ async fn accept(
                     continue;
                 }
                 let _ = stream.set_nodelay(true);
+                if shared.nolinger {
+                    crate::outbound::no_linger(&stream);
+                }
                 let shared = Arc::clone(&shared);
                 if let Some(tls) = &tls {
                     let tls = (draining.clone(), Arc::clone(tls));
@@ -279,6 +282,7 @@ pub async fn start_with(
                     || !p.captures.response.is_empty()
             }),
             dontlognull: p.options.dontlognull,
+            nolinger: p.options.nolinger,
             ignore_probes: p.options.ignore_probes,
             h2_upgrade: !p.options.disable_h2_upgrade,
             slots: p

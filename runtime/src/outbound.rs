@@ -10,6 +10,12 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV4};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
+/// The socket closes with a reset rather than a graceful close
+/// (`SO_LINGER` 0: haproxy's `nolinger`).
+pub(crate) fn no_linger(stream: &TcpStream) {
+    let _ = socket2::SockRef::from(stream).set_linger(Some(std::time::Duration::ZERO));
+}
+
 /// A connection to `to`, from `local` when given, through the SOCKS4
 /// proxy `socks4` when given (its CONNECT granted before this returns).
 pub(crate) async fn connect_via(

@@ -69,6 +69,8 @@ pub(crate) struct Shared {
     pub(crate) response_headers: bool,
     /// `option dontlognull`: a connection that sent nothing is not logged.
     pub(crate) dontlognull: bool,
+    /// `option nolinger`: client connections end with a reset.
+    pub(crate) nolinger: bool,
     /// `option http-ignore-probes`: a connection that sent nothing gets
     /// no 408 and no log line.
     pub(crate) ignore_probes: bool,
@@ -853,6 +855,7 @@ impl Exchange<'_> {
             socks4: to.socks4,
             tls: to.tls.clone(),
             h2: to.h2,
+            nolinger: to.nolinger,
         }
     }
 }

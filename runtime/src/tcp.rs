@@ -98,7 +98,7 @@ pub(crate) fn refused_at_accept(stream: &TcpStream, shared: &Shared, client: Soc
     );
     let refused = verdict == Some(Admission::Reject);
     if refused {
-        let _ = socket2::SockRef::from(stream).set_linger(Some(std::time::Duration::ZERO));
+        crate::outbound::no_linger(stream);
     }
     refused
 }
@@ -222,6 +222,9 @@ impl Session {
         let event = match opened {
             Ok(mut server) => {
                 let _ = server.set_nodelay(true);
+                if to.nolinger {
+                    crate::outbound::no_linger(&server);
+                }
                 if let (Some((version, _)), Some(local)) = (to.send_proxy, self.local) {
                     let header = crate::pp::greeting(version, (self.client, local), None);
                     if body::write(&mut server, &header, to.server_timeout)

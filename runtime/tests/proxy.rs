@@ -247,6 +247,44 @@ async fn ignore_probes_closes_silent_connections_quietly() {
     running.stop();
 }
 
+// Input: the silent client of a frontend with `option http-ignore-probes`
+// and `timeout http-request 200ms`, with `option nolinger` and without.
+// Output: with it the connection ends with a reset (the client's read
+// fails with ECONNRESET), as haproxy's SO_LINGER 0 makes it; without it,
+// with a graceful close (the read gives end of file).
+#[tokio::test]
+async fn nolinger_ends_connections_with_a_reset() {
+    use tokio::io::AsyncReadExt;
+    let a = Backend::start("a").await;
+    for nolinger in [true, false] {
+        let port = free_port();
+        let option = if nolinger {
+            "    option nolinger\n"
+        } else {
+            ""
+        };
+        let text = format!(
+            "{DEFAULTS}    timeout http-request 200ms\nfrontend fe\n    bind 127.0.0.1:{port}\n    option http-ignore-probes\n{option}    default_backend be\nbackend be\n    server a {}\n",
+            a.addr
+        );
+        let running = haven_runtime::start(config(&text)).await.expect("starts");
+        let fe = running.listeners[0].1;
+        let mut client = tokio::net::TcpStream::connect(fe).await.expect("connects");
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), client.read(&mut byte))
+            .await
+            .expect("closed within the timeout");
+        match nolinger {
+            true => assert_eq!(
+                read.map_err(|e| e.kind()),
+                Err(std::io::ErrorKind::ConnectionReset)
+            ),
+            false => assert_eq!(read.map_err(|e| e.kind()), Ok(0)),
+        }
+        running.stop();
+    }
+}
+
 // Input: two servers behind roundrobin, a stats listen with auth, 4
 // requests, then the stats URI without and with credentials.
 // Output: 401 with the realm; then a CSV in haproxy's layout whose rows

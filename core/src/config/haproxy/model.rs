@@ -647,6 +647,9 @@ pub struct Options {
     pub allbackups: bool,
     /// `option dontlognull`: a connection that sent nothing is not logged.
     pub dontlognull: bool,
+    /// `option nolinger`: its connections (to clients on a frontend, to
+    /// servers on a backend) end with a reset, not a graceful close.
+    pub nolinger: bool,
     /// `option http-ignore-probes`: a connection that sends nothing before
     /// it closes or times out gets no 408 and is not logged.
     pub ignore_probes: bool,

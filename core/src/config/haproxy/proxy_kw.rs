@@ -798,6 +798,7 @@ impl Parser<'_> {
             "transparent" => o.transparent = !negate,
             "allbackups" => o.allbackups = !negate,
             "dontlognull" => o.dontlognull = !negate,
+            "nolinger" => o.nolinger = !negate,
             "http-ignore-probes" => o.ignore_probes = !negate,
             "disable-h2-upgrade" => o.disable_h2_upgrade = !negate,
             "log-health-checks" => o.log_health_checks = !negate,

@@ -110,7 +110,6 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("option external-check", Traffic, "the server is checked by a plain connect"),
     gap("option log-separate-errors", Reported, "errors are logged at the usual level"),
     gap("option logasap", Reported, "requests are logged when they end"),
-    gap("option nolinger", Reported, "connections close gracefully"),
     gap("option persist", Traffic, "a down server's persistent clients are redispatched"),
     gap("option socket-stats", Reported, "no per-listener statistics"),
     gap("option splice-auto", Unseen, "haven copies through user space"),
