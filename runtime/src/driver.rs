@@ -804,7 +804,7 @@ impl Driver {
             match command {
                 CliCommand::ShowStat => {
                     if let Some(sources) = self.sources() {
-                        out.push_str(&stats::csv(&sources, None));
+                        out.push_str(&stats::csv(&sources, &stats::Shown::default()));
                         out.push('\n');
                     }
                 }
@@ -1080,6 +1080,12 @@ impl Driver {
         let sources = self.sources()?;
         let proxy = sources.config.proxies.get(frontend)?;
         let no_cache = ("cache-control", "no-cache".to_owned());
+        let listed = proxy.stats.as_ref().map_or(&[][..], |s| s.scope.as_slice());
+        let shown = |search| stats::Shown {
+            search,
+            listed,
+            serving: &proxy.name,
+        };
         let (status, headers, body) = match access {
             Access::Post { .. } | Access::Pass => return None,
             Access::Monitor => (
@@ -1098,7 +1104,7 @@ impl Driver {
             Access::Page { csv: true, scope } => (
                 200,
                 vec![no_cache, ("content-type", "text/plain".into())],
-                stats::csv(&sources, scope.as_deref()),
+                stats::csv(&sources, &shown(scope.as_deref())),
             ),
             Access::Page { csv: false, scope } => {
                 let mut headers = vec![no_cache, ("content-type", "text/html".into())];
@@ -1115,7 +1121,7 @@ impl Driver {
                 (
                     200,
                     headers,
-                    stats::html(&sources, scope.as_deref(), &heading),
+                    stats::html(&sources, &shown(scope.as_deref()), &heading),
                 )
             }
             Access::Unauthorized { realm } => (

@@ -285,6 +285,47 @@ async fn nolinger_ends_connections_with_a_reset() {
     }
 }
 
+// Input: a stats listen with `stats scope .` and `stats scope be`, and a
+// frontend `fe` beside them; the CSV asked plainly, then with
+// `;scope=fe`.
+// Output: only the listen itself and `be` are shown (haproxy matches the
+// names exactly, `.` being the stats proxy); `fe` never is, even when the
+// page's search asks for it.
+#[tokio::test]
+async fn stats_scope_limits_the_proxies_shown() {
+    let a = Backend::start("a").await;
+    let (port, stats_port) = (free_port(), free_port());
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {}\nbackend other\n    server a {}\nlisten st\n    bind 127.0.0.1:{stats_port}\n    stats enable\n    stats uri /stats\n    stats scope .\n    stats scope be\n",
+        a.addr, a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let st = listener(&running, "st");
+    let proxies = |csv: &str| -> Vec<String> {
+        let mut names: Vec<String> = csv
+            .lines()
+            .skip_while(|l| !l.starts_with("# pxname"))
+            .skip(1)
+            .filter_map(|l| l.split(',').next().map(str::to_owned))
+            .collect();
+        names.dedup();
+        names
+    };
+    let all = send_raw(
+        st,
+        b"GET /stats;csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(proxies(&all), ["be", "st"], "{all}");
+    let searched = send_raw(
+        st,
+        b"GET /stats;csv;scope=fe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(proxies(&searched).is_empty(), "{searched}");
+    running.stop();
+}
+
 // Input: two servers behind roundrobin, a stats listen with auth, 4
 // requests, then the stats URI without and with credentials.
 // Output: 401 with the realm; then a CSV in haproxy's layout whose rows

@@ -493,21 +493,42 @@ fn without_http(r: &mut Row) {
     }
 }
 
-/// The CSV of every proxy in config order, or of those whose name holds
-/// `scope` (in any case), as the page's `scope=` asks.
-pub fn csv(s: &Sources<'_>, scope: Option<&str>) -> String {
+/// Which proxies a stats page or CSV shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Shown<'a> {
+    /// The page's `scope=`: those whose name holds it, in any case.
+    pub search: Option<&'a str>,
+    /// The serving proxy's `stats scope` lines: only the proxies so named
+    /// (`.`: the serving proxy itself); none, every proxy.
+    pub listed: &'a [String],
+    /// The serving proxy's name.
+    pub serving: &'a str,
+}
+
+impl Shown<'_> {
+    /// True when proxy `name` is shown.
+    fn shows(&self, name: &str) -> bool {
+        let listed = self.listed.is_empty()
+            || self
+                .listed
+                .iter()
+                .any(|l| l == name || (l == "." && name == self.serving));
+        let searched = self.search.is_none_or(|scope| {
+            name.to_ascii_lowercase()
+                .contains(&scope.to_ascii_lowercase())
+        });
+        listed && searched
+    }
+}
+
+/// The CSV of every proxy `shown` lets through, in config order.
+pub fn csv(s: &Sources<'_>, shown: &Shown<'_>) -> String {
     let mut out = String::from("# ");
     line(
         &mut out,
         COLUMNS.iter().chain(&["-"]).map(|c| (*c).to_owned()),
     );
-    let in_scope = |r: &Row| {
-        scope.is_none_or(|scope| {
-            let name = r.get("pxname").map_or("", String::as_str);
-            name.to_ascii_lowercase()
-                .contains(&scope.to_ascii_lowercase())
-        })
-    };
+    let in_scope = |r: &Row| shown.shows(r.get("pxname").map_or("", String::as_str));
     for r in rows(s).into_iter().filter(in_scope) {
         line(
             &mut out,

@@ -1,7 +1,7 @@
 //! The stats page: haproxy's title and one table per proxy with the
 //! columns operators read first. The full figures are in the CSV.
 
-use super::csv::{csv, Sources};
+use super::csv::{csv, Shown, Sources};
 use crate::config::haproxy::{Global, Stats};
 
 /// `s` safe inside HTML text.
@@ -77,9 +77,9 @@ impl<'a> Heading<'a> {
     }
 }
 
-/// The HTML page, of the proxies `scope` names (see [`csv`]).
-pub fn html(s: &Sources<'_>, scope: Option<&str>, heading: &Heading<'_>) -> String {
-    let text = csv(s, scope);
+/// The HTML page, of the proxies `shown` lets through (see [`csv`]).
+pub fn html(s: &Sources<'_>, shown: &Shown<'_>, heading: &Heading<'_>) -> String {
+    let text = csv(s, shown);
     let mut lines = text.lines();
     let header: Vec<&str> = lines
         .next()

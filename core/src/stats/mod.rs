@@ -18,7 +18,7 @@ mod vrrp;
 pub use access::{access, intercept, page, Access};
 pub use admin::{proxy_id, read_post, redirect, AdminPost, Posted};
 pub use cli::{parse_cli, split_commands, unknown_reply, CliCommand, CLI_HELP, PERMISSION_DENIED};
-pub use csv::{csv, Sources};
+pub use csv::{csv, Shown, Sources};
 pub use html::{html, Heading};
 pub use maps::{acl_command, map_command};
 pub use prometheus::{prometheus, Process};

@@ -780,6 +780,9 @@ pub struct Stats {
     pub show_desc: Option<String>,
     /// `stats show-legends`.
     pub show_legends: bool,
+    /// `stats scope NAME` lines: the proxies shown (`.`: this one); none,
+    /// all of them.
+    pub scope: Vec<String>,
 }
 
 /// A named ACL (all its lines) or an anonymous `{ ... }` one.

@@ -980,6 +980,7 @@ impl Parser<'_> {
             show_node: None,
             show_desc: None,
             show_legends: false,
+            scope: Vec::new(),
         });
         match name {
             "enable" => {}
@@ -1001,7 +1002,8 @@ impl Parser<'_> {
                 s.show_desc = Some(text.join(" "));
             }
             "show-legends" => s.show_legends = true,
-            "scope" | "show-modules" | "http-request" => {
+            "scope" => s.scope.push(arg.unwrap_or_default()),
+            "show-modules" | "http-request" => {
                 self.not_supported(sub.col, &format!("stats {name}"));
             }
             _ => self.error(Form::Parsing, sub.col, format!("unknown stats parameter '{name}' (expects 'admin', 'auth', 'enable', 'hide-version', 'realm', 'refresh', 'scope', 'show-desc', 'show-legends', 'show-node' or 'uri').")),
