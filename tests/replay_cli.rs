@@ -174,3 +174,38 @@ fn unreadable_logs_and_configs_are_refused_with_their_place() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("broken.conf:2"), "{stderr}");
 }
+
+// Input: the excerpt as a journal would also have it: systemd's lines that
+// haproxy.service's main process was killed at 20:57:51 and that the unit
+// started again at 21:00:09.
+// Output: the kill is taken from systemd's line (its one second, not the
+// span the priority drop leaves), once; every line is still reproduced.
+#[test]
+fn systemd_lines_in_a_journal_say_when_a_unit_died() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = read(&Path::new(BOOK).join("failover-apr4.log"))
+        + "Apr  4 20:57:51 haproxy-server systemd[1]: haproxy.service: Main process exited, code=killed, status=9/KILL\n"
+        + "Apr  4 21:00:09 haproxy-server systemd[1]: Started HAProxy Load Balancer.\n";
+    let path = dir.path().join("journal.log");
+    std::fs::write(&path, log).expect("write");
+    let out = dir.path().join("out");
+    let run = replay(&path, &out);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("14 of 14 lines reproduced"), "{stdout}");
+    assert!(
+        stdout.contains("20:57:51.000000 .. 20:57:52.000000  kill haproxy"),
+        "{stdout}"
+    );
+    let scenario = read(&out.join("scenario.toml"));
+    assert_eq!(
+        scenario.matches("action = \"kill haproxy\"").count(),
+        1,
+        "{scenario}"
+    );
+    assert_eq!(
+        scenario.matches("action = \"start haproxy\"").count(),
+        1,
+        "{scenario}"
+    );
+}

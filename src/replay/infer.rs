@@ -39,7 +39,11 @@ pub(crate) struct Guess {
 enum Says<'a> {
     KeepalivedStarting,
     KeepalivedStopping,
+    /// systemd saw keepalived's main process killed.
+    KeepalivedKilled,
     HaproxyStarted,
+    /// haproxy stopped or was killed (systemd's lines).
+    HaproxyStopped,
     /// A tracked script's result: failed (false) or succeeded, and whether
     /// this is its first run with that result (2.x's "now returning").
     Script(&'a str, bool, bool),
@@ -58,16 +62,38 @@ enum Says<'a> {
     Other,
 }
 
-/// Reads a line's message.
+/// The names Debian's and Red Hat's units give keepalived, as systemd's
+/// lines say them.
+const KEEPALIVED_UNITS: [&str; 2] = [
+    "Keepalive Daemon (LVS and VRRP)",
+    "LVS and VRRP High Availability Monitor",
+];
+
+/// Reads a line's message: the programs' own, and systemd's about their
+/// units (a journal has both).
 fn says(text: &str) -> Says<'_> {
-    if text.starts_with("Starting Keepalived") {
+    let unit = |verb: &str| {
+        KEEPALIVED_UNITS
+            .iter()
+            .any(|u| text.starts_with(&format!("{verb} {u}")))
+    };
+    if text.starts_with("Starting Keepalived") || unit("Started") {
         return Says::KeepalivedStarting;
     }
-    if text == "Stopping" || text.starts_with("Stopping Keepalived") {
+    if text == "Stopping" || text.starts_with("Stopping Keepalived") || unit("Stopping") {
         return Says::KeepalivedStopping;
     }
-    if text.starts_with("Proxy ") && text.ends_with(" started.") {
+    if text.starts_with("keepalived.service: Main process exited, code=killed") {
+        return Says::KeepalivedKilled;
+    }
+    let started = text.starts_with("Proxy ") && text.ends_with(" started.");
+    if started || text == "Started HAProxy Load Balancer." {
         return Says::HaproxyStarted;
+    }
+    if text.starts_with("Stopping HAProxy Load Balancer")
+        || text.starts_with("haproxy.service: Main process exited, code=killed")
+    {
+        return Says::HaproxyStopped;
     }
     if let Some(rest) = text.strip_prefix("VRRP_Script(") {
         if let Some((name, outcome)) = rest.split_once(") ") {
@@ -130,6 +156,9 @@ struct Seen {
     master: bool,
     /// When its keepalived last started, stopped or died (µs).
     last_change: Option<i64>,
+    /// The last keepalived start or stop guessed, and when: systemd's line
+    /// and keepalived's own say the same thing.
+    last_act: Option<(bool, i64)>,
 }
 
 /// Infers what happened from `lines` (time order, with their node).
@@ -143,6 +172,7 @@ pub(crate) fn infer(nodes: &[Node], lines: &mut [(Option<usize>, Line)]) -> Infe
             known: false,
             master: false,
             last_change: None,
+            last_act: None,
         };
         nodes.len()
     ];
@@ -182,6 +212,21 @@ pub(crate) fn infer(nodes: &[Node], lines: &mut [(Option<usize>, Line)]) -> Infe
                 why: format!("{}: {why}", line.place),
             });
         };
+        // A second line for a start or stop just guessed: the same event.
+        let starts = match said {
+            Says::KeepalivedStarting => Some(true),
+            Says::KeepalivedStopping => Some(false),
+            _ => None,
+        };
+        if let Some(starting) = starts {
+            let same = seen[n]
+                .last_act
+                .is_some_and(|(s, t)| s == starting && at - t <= 2 * SECOND);
+            seen[n].last_act = Some((starting, at));
+            if same {
+                continue;
+            }
+        }
         match said {
             Says::KeepalivedStarting => {
                 let act = match seen[n].keepalived_seen {
@@ -203,6 +248,25 @@ pub(crate) fn infer(nodes: &[Node], lines: &mut [(Option<usize>, Line)]) -> Infe
                 seen[n].keepalived_seen = true;
                 seen[n].master = false;
                 seen[n].last_change = Some(at);
+            }
+            Says::KeepalivedKilled => {
+                guess(
+                    Act::Action("kill keepalived"),
+                    at,
+                    at + res,
+                    "systemd saw keepalived killed".into(),
+                );
+                seen[n].master = false;
+                seen[n].last_change = Some(at);
+            }
+            Says::HaproxyStopped if seen[n].haproxy_up => {
+                guess(
+                    Act::Action("kill haproxy"),
+                    at,
+                    at + res,
+                    "haproxy stops or is killed (systemd)".into(),
+                );
+                seen[n].haproxy_up = false;
             }
             Says::HaproxyStarted if !seen[n].haproxy_up => {
                 guess(
@@ -280,7 +344,7 @@ pub(crate) fn infer(nodes: &[Node], lines: &mut [(Option<usize>, Line)]) -> Infe
                     lost_priority(nodes, &mut seen, m, at, res, &mut guesses, line);
                 }
             }
-            Says::HaproxyStarted | Says::Other => {}
+            Says::HaproxyStarted | Says::HaproxyStopped | Says::Other => {}
         }
     }
     guesses.sort_by_key(|g| g.lo);
@@ -457,6 +521,24 @@ mod tests {
         );
         assert_eq!(says("Proxy www started."), Says::HaproxyStarted);
         assert_eq!(says("(HA_1) Entering BACKUP STATE (init)"), Says::Backup);
+        // systemd's lines about the units, in a journal.
+        assert_eq!(says("Started HAProxy Load Balancer."), Says::HaproxyStarted);
+        assert_eq!(
+            says("haproxy.service: Main process exited, code=killed, status=9/KILL"),
+            Says::HaproxyStopped
+        );
+        assert_eq!(
+            says("Started Keepalive Daemon (LVS and VRRP)."),
+            Says::KeepalivedStarting
+        );
+        assert_eq!(
+            says("Stopping LVS and VRRP High Availability Monitor..."),
+            Says::KeepalivedStopping
+        );
+        assert_eq!(
+            says("keepalived.service: Main process exited, code=killed, status=9/KILL"),
+            Says::KeepalivedKilled
+        );
         assert_eq!(says("(HA_1) removing VIPs."), Says::Other);
     }
 }

@@ -1,7 +1,8 @@
 //! When things happened: the times, within what the lines allow, whose
-//! run reproduces the real log best. Coordinate descent: the phase of the
-//! run's start, then each guess in turn, twice over; among the times that
-//! do equally well, the middle one.
+//! run reproduces the real log best. Each phase of the run's start with a
+//! coarse pass over the guesses, then coordinate descent over the guesses
+//! of the best, twice over; among the times that do equally well, the
+//! middle one.
 
 use super::diff::{compare, Comparison};
 use super::infer::{Act, Guess};
@@ -26,6 +27,9 @@ const ROUNDS: usize = 2;
 
 /// Candidates per guess, at most.
 const STEPS: i64 = 60;
+
+/// Candidates per guess in the pass each phase of the start gets.
+const COARSE: i64 = 12;
 
 /// Finds the plan whose run matches `lines` best, and that comparison.
 pub(crate) fn search(
@@ -69,15 +73,33 @@ pub(crate) fn search(
         true => vec![base],
         false => (0..10).map(|k| base + k * SECOND / 10).collect(),
     };
-    for _ in 0..ROUNDS {
-        plan.start = best_of(&phases, |start| {
-            evaluate(&Plan {
-                start,
-                ..plan.clone()
-            })
-        })?;
+    // The phase and the times go together (a script's runs, the adverts
+    // follow the start): each phase gets a coarse pass over the guesses,
+    // and the best pair is refined.
+    let mut best: Option<((usize, usize, i64, i64), Plan)> = None;
+    for &start in &phases {
+        let mut p = Plan {
+            start,
+            ..plan.clone()
+        };
         for (i, guess) in guesses.iter().enumerate() {
-            let candidates = steps(guess);
+            p.at[i] = best_of(&steps(guess, COARSE), |t| {
+                let mut q = p.clone();
+                q.at[i] = t;
+                evaluate(&q)
+            })?;
+        }
+        let key = evaluate(&p)?.key();
+        if best.as_ref().is_none_or(|(k, _)| key > *k) {
+            best = Some((key, p));
+        }
+    }
+    if let Some((_, p)) = best {
+        plan = p;
+    }
+    for _ in 0..ROUNDS {
+        for (i, guess) in guesses.iter().enumerate() {
+            let candidates = steps(guess, STEPS);
             let chosen = best_of(&candidates, |t| {
                 let mut p = plan.clone();
                 p.at[i] = t;
@@ -90,14 +112,14 @@ pub(crate) fn search(
     Ok((plan, best, runs))
 }
 
-/// The times tried for `g`: its span in at most [`STEPS`] steps of 10 ms
-/// or more.
-fn steps(g: &Guess) -> Vec<i64> {
+/// The times tried for `g`: its span in at most `count` steps of 10 ms or
+/// more.
+fn steps(g: &Guess, count: i64) -> Vec<i64> {
     let span = g.hi - g.lo;
     if span <= 2_000 {
         return vec![g.lo];
     }
-    let step = (span / STEPS).max(10_000);
+    let step = (span / count).max(10_000);
     (0..=span / step).map(|k| g.lo + k * step).collect()
 }
 
