@@ -31,6 +31,19 @@ fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
+/// Replays `log` (written to `dir`) into `dir/out`, which must reproduce
+/// the excerpt's 14 lines with exit 0; its stdout and that folder.
+fn reproduces_the_excerpt(dir: &Path, log: &str) -> (String, std::path::PathBuf) {
+    let path = dir.join("replayed.log");
+    std::fs::write(&path, log).expect("write");
+    let out = dir.join("out");
+    let run = replay(&path, &out);
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert_eq!(run.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("14 of 14 lines reproduced"), "{stdout}");
+    (stdout, out)
+}
+
 // Input: the book's excerpt (14 lines, no fault named) and configs.
 // Output: haproxy's death on haproxy-server is inferred from its lost
 // priority and its restart from "Proxy www started."; every line is
@@ -123,13 +136,7 @@ fn access_lines_become_the_users_of_the_replay() {
             port = 1024 + k
         ));
     }
-    let path = dir.path().join("with-users.log");
-    std::fs::write(&path, log).expect("write");
-    let out = dir.path().join("out");
-    let run = replay(&path, &out);
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert_eq!(run.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("14 of 14 lines reproduced"), "{stdout}");
+    let (stdout, out) = reproduces_the_excerpt(dir.path(), &log);
     assert!(!stdout.contains("not compared"), "{stdout}");
     let scenario = read(&out.join("scenario.toml"));
     assert!(scenario.contains("replay = \"access.log\""), "{scenario}");
@@ -186,13 +193,7 @@ fn systemd_lines_in_a_journal_say_when_a_unit_died() {
     let log = read(&Path::new(BOOK).join("failover-apr4.log"))
         + "Apr  4 20:57:51 haproxy-server systemd[1]: haproxy.service: Main process exited, code=killed, status=9/KILL\n"
         + "Apr  4 21:00:09 haproxy-server systemd[1]: Started HAProxy Load Balancer.\n";
-    let path = dir.path().join("journal.log");
-    std::fs::write(&path, log).expect("write");
-    let out = dir.path().join("out");
-    let run = replay(&path, &out);
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert_eq!(run.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("14 of 14 lines reproduced"), "{stdout}");
+    let (stdout, out) = reproduces_the_excerpt(dir.path(), &log);
     assert!(
         stdout.contains("20:57:51.000000 .. 20:57:52.000000  kill haproxy"),
         "{stdout}"

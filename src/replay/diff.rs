@@ -4,12 +4,10 @@
 //! has.
 
 use super::logs::Line;
-use haven_core::log::syslog::Civil;
 use haven_sim::Recorder;
 use std::fmt::Write as _;
 
-/// Microseconds.
-const SECOND: i64 = 1_000_000;
+use super::SECOND;
 
 /// How far apart a real line and its simulated twin may be.
 const REACH: i64 = 30 * SECOND;
@@ -110,11 +108,10 @@ impl Comparison {
 
 /// `20:57:54` or `20:57:54.108312`.
 fn clock(at: i64, precise: bool) -> String {
-    let c = Civil::from_unix(at.div_euclid(SECOND));
-    let hms = format!("{:02}:{:02}:{:02}", c.hour, c.minute, c.second);
+    let stamp = super::stamp(at);
     match precise {
-        true => format!("{hms}.{:06}", at.rem_euclid(SECOND)),
-        false => format!("{hms:<15}"),
+        true => stamp,
+        false => format!("{:<15}", &stamp[..8]),
     }
 }
 

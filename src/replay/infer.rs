@@ -8,8 +8,7 @@ use haven_core::config::keepalived::VrrpScript;
 use haven_core::vrrp::is_haproxy_idiom;
 use std::net::Ipv4Addr;
 
-/// Microseconds.
-const SECOND: i64 = 1_000_000;
+use super::SECOND;
 
 /// How long keepalived may take from its first line to its first state.
 const START_LAG: i64 = 200_000;
@@ -203,7 +202,12 @@ pub(crate) fn infer(nodes: &[Node], lines: &mut [(Option<usize>, Line)]) -> Infe
             continue;
         };
         let advert = advert_int(&nodes[n]);
-        let mut guess = |act, lo, hi, why: String| {
+        // A backup heard why it takes over (a forced election, priority 0)
+        // lately.
+        let heard = explained[n].is_some_and(|t| at - t <= 2 * advert + SECOND);
+        // The line's own second (or instant): when what it says happened.
+        let now = (at, at + res);
+        let mut guess = |act, (lo, hi): (i64, i64), why: String| {
             guesses.push(Guess {
                 node: n,
                 act,
@@ -234,15 +238,18 @@ pub(crate) fn infer(nodes: &[Node], lines: &mut [(Option<usize>, Line)]) -> Infe
                     false => Act::Boot,
                 };
                 // It logs this line first, then reads its config.
-                guess(act, at, at + res.max(START_LAG), "keepalived starts".into());
+                guess(
+                    act,
+                    (at, at + res.max(START_LAG)),
+                    "keepalived starts".into(),
+                );
                 seen[n].keepalived_seen = true;
                 seen[n].last_change = Some(at);
             }
             Says::KeepalivedStopping => {
                 guess(
                     Act::Action("stop keepalived"),
-                    at,
-                    at + res,
+                    now,
                     "keepalived stops".into(),
                 );
                 seen[n].keepalived_seen = true;
@@ -250,31 +257,18 @@ pub(crate) fn infer(nodes: &[Node], lines: &mut [(Option<usize>, Line)]) -> Infe
                 seen[n].last_change = Some(at);
             }
             Says::KeepalivedKilled => {
-                guess(
-                    Act::Action("kill keepalived"),
-                    at,
-                    at + res,
-                    "systemd saw keepalived killed".into(),
-                );
+                let why = "systemd saw keepalived killed".into();
+                guess(Act::Action("kill keepalived"), now, why);
                 seen[n].master = false;
                 seen[n].last_change = Some(at);
             }
             Says::HaproxyStopped if seen[n].haproxy_up => {
-                guess(
-                    Act::Action("kill haproxy"),
-                    at,
-                    at + res,
-                    "haproxy stops or is killed (systemd)".into(),
-                );
+                let why = "haproxy stops or is killed (systemd)".into();
+                guess(Act::Action("kill haproxy"), now, why);
                 seen[n].haproxy_up = false;
             }
             Says::HaproxyStarted if !seen[n].haproxy_up => {
-                guess(
-                    Act::Action("start haproxy"),
-                    at,
-                    at + res,
-                    "haproxy starts".into(),
-                );
+                guess(Act::Action("start haproxy"), now, "haproxy starts".into());
                 seen[n].haproxy_up = true;
             }
             Says::Script(name, ok, first) => {
@@ -295,15 +289,14 @@ pub(crate) fn infer(nodes: &[Node], lines: &mut [(Option<usize>, Line)]) -> Infe
                     continue;
                 }
                 let runs = if ok { script.rise } else { script.fall }.max(1);
-                let (lo, hi) = script_span(script, at, res, if first { 1 } else { runs });
+                let span = script_span(script, at, res, if first { 1 } else { runs });
                 let (act, what) = match ok {
                     true => ("start haproxy", "haproxy is back"),
                     false => ("kill haproxy", "haproxy died"),
                 };
                 guess(
                     Act::Action(act),
-                    lo,
-                    hi,
+                    span,
                     format!("{what}: its script {name} says so"),
                 );
                 seen[n].haproxy_up = ok;
@@ -316,13 +309,11 @@ pub(crate) fn infer(nodes: &[Node], lines: &mut [(Option<usize>, Line)]) -> Infe
                 // not in the election that follows a start.
                 let from_master = (0..nodes.len()).any(|m| m != n && seen[m].master);
                 let fresh = seen[n].last_change.is_some_and(|t| at - t < 10 * advert);
-                let heard = explained[n].is_some_and(|t| at - t <= 2 * advert + SECOND);
                 if takeover && (from_master || !fresh) && !heard {
                     silent_master(nodes, &mut seen, n, at, res, &mut guesses, line);
                 }
             }
             Says::Timeout => {
-                let heard = explained[n].is_some_and(|t| at - t <= 2 * advert + SECOND);
                 if !heard {
                     silent_master(nodes, &mut seen, n, at, res, &mut guesses, line);
                 }

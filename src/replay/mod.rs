@@ -23,7 +23,7 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
 
-/// Microseconds.
+/// A second, in the microseconds the replay counts time in.
 const SECOND: i64 = 1_000_000;
 
 /// Runs `haven replay`: 0 when the run reproduces every line the simulator

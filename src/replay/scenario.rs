@@ -10,8 +10,7 @@ use haven_core::log::syslog::Civil;
 use haven_sim::Loaded;
 use std::fmt::Write as _;
 
-/// Microseconds.
-const SECOND: i64 = 1_000_000;
+use super::SECOND;
 
 /// The cluster the logs came from.
 pub(crate) struct Cluster {

@@ -10,8 +10,7 @@ use super::logs::Line;
 use super::scenario::Cluster;
 use anyhow::Result;
 
-/// Microseconds.
-const SECOND: i64 = 1_000_000;
+use super::SECOND;
 
 /// The times chosen: the run's start and end, and each guess's time
 /// (wall-clock µs).
