@@ -48,13 +48,10 @@ pub(crate) enum TrafficEvent {
         stream: u64,
         status: Option<u16>,
     },
-    /// The answer reaches the client: the LB's (boxed, so that every
-    /// queued event stays small), or `None` when the connection was
-    /// refused.
-    AtClient {
-        req: u64,
-        answer: Option<Box<Answer>>,
-    },
+    /// The answer reaches the client: the LB's (kept with the request,
+    /// so that every queued event stays small), else a refused
+    /// connection.
+    AtClient { req: u64, answered: bool },
 }
 
 /// The LB's answer to a request, as far as the request's row tells it.
@@ -127,6 +124,8 @@ struct Req {
     done: bool,
     /// This send is the client's `attempt`-th try (0: the first).
     attempt: u32,
+    /// The LB's answer, on its way to the client.
+    answer: Option<Answer>,
 }
 
 /// Traffic state of the world.
@@ -413,11 +412,15 @@ impl World<'_> {
                 }
                 self.drain_flow(lb);
             }
-            TrafficEvent::AtClient { req, answer: None } => self.finish(req, 0, "refused", None),
-            TrafficEvent::AtClient {
-                req,
-                answer: Some(a),
-            } => self.finish(req, a.status, a.termination, Some(*a)),
+            TrafficEvent::AtClient { req, answered } => {
+                let answer = answered
+                    .then(|| self.traffic.reqs.get_mut(&req)?.answer.take())
+                    .flatten();
+                match answer {
+                    Some(a) => self.finish(req, a.status, a.termination, Some(a)),
+                    None => self.finish(req, 0, "refused", None),
+                }
+            }
         }
     }
 
@@ -468,6 +471,7 @@ impl World<'_> {
             taken: 0,
             done: false,
             attempt,
+            answer: None,
         };
         self.traffic.reqs.insert(id, req);
         self.traffic.timeouts[client].push_back((self.now + c.timeout, id));
@@ -541,7 +545,10 @@ impl World<'_> {
             .map(|(_, f, _)| *f);
         let (Some(frontend), true) = (frontend, host.haproxy_alive) else {
             let hop = self.segment.sample();
-            let e = TrafficEvent::AtClient { req, answer: None };
+            let e = TrafficEvent::AtClient {
+                req,
+                answered: false,
+            };
             return self.push(now + hop, Event::Traffic(e));
         };
         // A disabled frontend accepts nothing: the client waits, then
@@ -640,7 +647,9 @@ impl World<'_> {
                     generated,
                     ..
                 } => {
-                    if let Some(taken) = self.traffic.reqs.get(&id).map(|r| r.taken) {
+                    if let Some(r) = self.traffic.reqs.get_mut(&id) {
+                        r.answer = Some(Answer::of(&outcome));
+                        let taken = r.taken;
                         self.check(|inv, w| inv.answered(w, h, taken));
                     }
                     self.httplog(h, id, &outcome, generated);
@@ -649,7 +658,7 @@ impl World<'_> {
                         now + hop,
                         Event::Traffic(TrafficEvent::AtClient {
                             req: id,
-                            answer: Some(Box::new(Answer::of(&outcome))),
+                            answered: true,
                         }),
                     );
                     if !generated {
