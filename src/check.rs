@@ -184,7 +184,8 @@ fn print_haproxy_diags(diags: &Diagnostics, pid: u32) {
             if let Some(caret) = d.caret() {
                 haven_runtime::eprintln_whole!("{caret}");
             }
-            if d.form != Form::Unplaced && !files_with_errors.contains(&d.file.as_str()) {
+            let late = matches!(d.form, Form::Unplaced | Form::ParsingCapitalLate);
+            if !late && !files_with_errors.contains(&d.file.as_str()) {
                 files_with_errors.push(&d.file);
             }
         }

@@ -26,6 +26,7 @@ mod session;
 pub mod stderr;
 mod tcp;
 mod tls;
+mod traffic_log;
 mod tunnel;
 mod vrrp;
 mod wire;

@@ -268,6 +268,8 @@ pub async fn start_with(
             frontend: index,
             frontend_name: p.name.clone(),
             httplog: p.options.httplog,
+            log_format: p.log_format.clone(),
+            log_count: AtomicU64::new(0),
             httpslog: p.options.httpslog,
             tcp: p.mode == Mode::Tcp && !p.http_upgrade,
             tcplog: p.options.tcplog,

@@ -19,11 +19,12 @@ use haven_core::http1::{
     accepts_websocket, BodyFraming, Head, ResponseFraming, ResponseHead, Switch,
 };
 use haven_core::http_rules::{apply_headers, Edit};
+use haven_core::log::access_format::LineFacts;
 use haven_core::log::haproxy::{HttpLog, Https};
 use haven_core::log::syslog::Civil;
 use haven_core::proxy::{DataEnd, Forward, Outcome, Rewrite, ServerFailure, StreamId};
 use haven_core::route::RequestHead;
-use haven_core::sample::{Around, TlsSession};
+use haven_core::sample::{Around, Format, TlsSession};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
@@ -56,6 +57,10 @@ pub(crate) struct Shared {
     pub(crate) frontend: usize,
     pub(crate) frontend_name: String,
     pub(crate) httplog: bool,
+    /// `log-format`: the traffic lines' format, else httplog / tcplog.
+    pub(crate) log_format: Option<Format>,
+    /// Traffic lines written so far (the log's `%lc`).
+    pub(crate) log_count: AtomicU64,
     /// `option httpslog`: the lines end with the connection's TLS.
     pub(crate) httpslog: bool,
     /// `mode tcp`: connections are tunnelled, not read as HTTP.
@@ -223,7 +228,12 @@ impl Shared {
             request: "<BADREQ>".to_owned(),
             https: self.https(tls),
         };
-        self.logger.traffic(self.frontend, &line.to_string());
+        let line = self.traffic_line(line, false, || LineFacts {
+            tls: tls.cloned(),
+            accept_unix: crate::traffic_log::unix_secs(self.clock.date(accepted)),
+            ..LineFacts::default()
+        });
+        self.logger.traffic(self.frontend, &line);
     }
 
     /// Logs a TLS handshake from `client`, accepted at `accepted` on the
@@ -367,6 +377,8 @@ pub(crate) async fn serve<S: ClientIo>(
         cut_short: false,
         connected_at: None,
         answered_at: None,
+        local,
+        server_ends: None,
         first,
         session,
         unique_id: forward.unique_id,
@@ -603,6 +615,10 @@ struct Exchange<'s> {
     cut_short: bool,
     connected_at: Option<Instant>,
     answered_at: Option<Instant>,
+    /// The address the client reached.
+    local: Option<SocketAddr>,
+    /// The last server connection's source (when known) and server.
+    server_ends: Option<crate::tcp::ServerEnds>,
     /// The request is its connection's first.
     first: bool,
     /// What lasts across the connection's requests.
@@ -723,6 +739,7 @@ impl Exchange<'_> {
         };
         let at = Instant::now();
         self.connected_at.get_or_insert(at);
+        self.server_ends = Some((up.stream.local_addr(), to.addr));
         let event = Event::Connected {
             id: self.id,
             streaming,
@@ -1113,7 +1130,7 @@ impl Exchange<'_> {
                 )
             }
         };
-        HttpLog {
+        let line = HttpLog {
             client: self.client,
             accept: accept_stamp(self.shared.clock.date(self.accepted)),
             frontend: self.shared.frontend_label(self.session.tls.is_some()),
@@ -1133,8 +1150,20 @@ impl Exchange<'_> {
             captured: outcome.captured.clone(),
             request: self.request_line.clone(),
             https: self.shared.https(self.session.tls.as_ref()),
-        }
-        .to_string()
+        };
+        self.shared.traffic_line(line, false, || LineFacts {
+            bytes_in: self.bytes_in,
+            frontend_addr: self.local,
+            backend_source: self.server_ends.and_then(|(source, _)| source),
+            server_addr: self.server_ends.map(|(_, server)| server),
+            tls: self.session.tls.clone(),
+            unique_id: self.unique_id.clone(),
+            request_counter: self.id,
+            accept_unix: crate::traffic_log::unix_secs(self.shared.clock.date(self.accepted)),
+            vars: outcome.vars.as_deref().cloned(),
+            proxied: self.session.proxied.as_deref().cloned(),
+            ..LineFacts::default()
+        })
     }
 }
 

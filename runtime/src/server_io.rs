@@ -46,6 +46,15 @@ pub(crate) enum ServerWrite<'a> {
 }
 
 impl ServerIo {
+    /// The local end of the connection; `None` for an HTTP/2 stream.
+    pub(crate) fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        match self {
+            Self::Tcp(s) => s.local_addr().ok(),
+            Self::Tls(s, _) => s.get_ref().0.local_addr().ok(),
+            Self::H2(_) => None,
+        }
+    }
+
     /// Both halves, borrowed.
     pub(crate) fn halves(&mut self) -> (ServerRead<'_>, ServerWrite<'_>) {
         match self {

@@ -13,7 +13,8 @@ use crate::server_io::ServerIo;
 use crate::tunnel;
 use bytes::BytesMut;
 use haven_core::config::haproxy::TcpLayer;
-use haven_core::log::haproxy::{HttpLog, TcpLog};
+use haven_core::log::access_format::LineFacts;
+use haven_core::log::haproxy::HttpLog;
 use haven_core::proxy::{DataEnd, Outcome};
 use haven_core::route::{Admission, RequestHead};
 use std::net::SocketAddr;
@@ -23,6 +24,9 @@ use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
+
+/// A server connection's source (when known) and the server's address.
+pub(crate) type ServerEnds = (Option<SocketAddr>, SocketAddr);
 
 /// Serves the `mode tcp` connection `stream` from `client`, holding
 /// `slots` (its share of `maxconn`) until it closes.
@@ -70,7 +74,7 @@ pub(crate) async fn serve<S: ClientIo>(
             server: None,
             load: [0, 0],
         };
-        session.log(&outcome, by, Instant::now(), 0, [None, None]);
+        session.log(&outcome, by, (Instant::now(), [0, 0], None), [None, None]);
         return;
     }
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
@@ -274,6 +278,10 @@ impl Session {
     ) {
         let (mut to_server, mut to_client) = (0, 0);
         let mut end = DataEnd::Complete;
+        let server = self
+            .server
+            .as_ref()
+            .map(|(io, to)| (io.local_addr(), to.addr));
         if let Some((mut upstream, to)) = self.server.take().filter(|_| !generated) {
             let mut server_buf = BytesMut::new();
             let server = (&mut upstream, &mut server_buf);
@@ -296,24 +304,26 @@ impl Session {
             .map(|(done, began)| done.saturating_duration_since(began).as_millis() as u64);
         let waited = outcome.queued_for.map(|d| d.as_nanos() / 1_000_000);
         let waited = waited.or(Some(0));
-        self.log(&outcome, by, at, to_client, [waited, connect]);
+        let moved = [to_client, to_server];
+        self.log(&outcome, by, (at, moved, server), [waited, connect]);
     }
 
     /// Writes the `option tcplog` line (when on) of a connection that
-    /// ended `at`, having sent `bytes` to the client; `timers`: Tw and Tc.
+    /// ended `at`, having moved `bytes` to the client and `bytes_in` to
+    /// the `server` (its connection's source and address); `timers`: Tw
+    /// and Tc.
     fn log(
         &self,
         outcome: &Outcome,
         by: ServedBy,
-        at: Instant,
-        bytes: u64,
+        (at, [bytes, bytes_in], server): (Instant, [u64; 2], Option<ServerEnds>),
         [waited, connect]: [Option<u64>; 2],
     ) {
         if !self.shared.tcplog {
             return;
         }
         let total = (at - self.accepted).as_millis() as u64;
-        let line = TcpLog(HttpLog {
+        let line = HttpLog {
             client: self.client,
             accept: accept_stamp(self.shared.clock.date(self.accepted)),
             frontend: self.shared.frontend_label(self.tls),
@@ -330,8 +340,16 @@ impl Session {
             captured: None,
             request: String::new(),
             https: None,
-        })
-        .to_string();
+        };
+        let line = self.shared.traffic_line(line, true, || LineFacts {
+            bytes_in,
+            frontend_addr: self.local,
+            backend_source: server.and_then(|(source, _)| source),
+            server_addr: server.map(|(_, addr)| addr),
+            request_counter: self.id,
+            accept_unix: crate::traffic_log::unix_secs(self.shared.clock.date(self.accepted)),
+            ..LineFacts::default()
+        });
         self.shared.logger.traffic(self.shared.frontend, &line);
     }
 }

@@ -12,7 +12,9 @@ use crate::world::{Event, World};
 use haven_core::config::haproxy::{ServerAddr, ServerPort, TlsVersion};
 use haven_core::health::script::Verdict;
 use haven_core::health::{CheckStatus, ProbeEvent};
+use haven_core::log::access_format::{self, LineFacts};
 use haven_core::log::haproxy::HttpLog;
+use haven_core::log::syslog::Civil;
 use haven_core::proxy::{error_response, Outcome, Output};
 use haven_core::route::RequestHead;
 use haven_core::time::{Duration, Instant};
@@ -708,6 +710,14 @@ impl World<'_> {
         if !frontend.options.httplog || frontend.logs.is_empty() {
             return;
         }
+        let port = self.sc.clients[r.client].target.port();
+        let server_addr = o.backend.zip(o.tried.last()).and_then(|(b, s)| {
+            let server = &cfg.proxies[b].servers[*s];
+            match (&server.addr, &server.port) {
+                (ServerAddr::Ip(ip), ServerPort::Fixed(p)) => Some(SocketAddr::new(*ip, *p)),
+                _ => None,
+            }
+        });
         let ms = |d: Duration| d.as_millis();
         let ta = ms(self.now.saturating_duration_since(accepted));
         let tw = o.queued_for.map_or(0, ms);
@@ -752,14 +762,32 @@ impl World<'_> {
             https: None,
         };
         let (name, pid) = (self.sc.hosts[h].name.clone(), self.sc.hosts[h].pids.haproxy);
-        self.rec.log(
-            self.now,
-            "localhost",
-            &name,
-            "haproxy",
-            pid,
-            &line.to_string(),
-        );
+        let text = match &frontend.log_format {
+            Some(format) => {
+                let (civil, _) = &line.accept;
+                let facts = LineFacts {
+                    frontend_addr: Some(SocketAddr::new(IpAddr::V4(self.sc.hosts[h].ip), port)),
+                    server_addr,
+                    request_counter: id,
+                    hostname: name.clone(),
+                    pid,
+                    accept_unix: Civil::to_unix(
+                        civil.year,
+                        civil.month,
+                        civil.day,
+                        civil.hour,
+                        civil.minute,
+                        civil.second,
+                    ),
+                    vars: o.vars.as_deref().cloned(),
+                    ..LineFacts::default()
+                };
+                access_format::render(format, &line, &facts)
+            }
+            None => line.to_string(),
+        };
+        self.rec
+            .log(self.now, "localhost", &name, "haproxy", pid, &text);
     }
 
     fn at_backend(&mut self, lb: usize, stream: u64, backend: usize) {

@@ -140,3 +140,42 @@ fn unreadable_access_logs_are_refused_with_the_line() {
         "{e}"
     );
 }
+
+// Input: the same replay through a frontend with a `log-format` that
+// prints the server's address, the quoted method and path, the status
+// and a variable a rule set.
+// Output: the simulated traffic lines are that format filled in, in the
+// replayed order.
+#[test]
+fn simulated_traffic_lines_follow_the_frontends_log_format() {
+    let formatted = CONFIG.replace(
+        "    bind *:80\n",
+        "    bind *:80\n    http-request set-var(txn.t) str(sim)\n    log-format \"%si:%sp %{+Q}HM %HP %ST %[var(txn.t)] %fi:%fp\"\n",
+    );
+    let read = |name: &str| match name {
+        "lb.cfg" => Ok(formatted.clone()),
+        other => read(other),
+    };
+    let sc = load("replay.toml", SCENARIO, &read, None).unwrap_or_else(|e| panic!("{e}"));
+    let rec = run(&sc, None);
+    let (_, log) = rec
+        .syslog_files()
+        .into_iter()
+        .find(|(host, _)| host == "lb")
+        .expect("the LB's log");
+    let traffic: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split_once("haproxy[").map(|(_, m)| m))
+        .filter_map(|m| m.split_once("]: ").map(|(_, m)| m))
+        .filter(|m| m.contains(" sim "))
+        .collect();
+    assert_eq!(
+        traffic,
+        [
+            "10.1.0.1:80 \"GET\" /index.html 200 sim 10.0.0.1:80",
+            "10.1.0.2:80 \"POST\" /orders 200 sim 10.0.0.1:80",
+            "10.1.0.1:80 \"GET\" /missing 404 sim 10.0.0.1:80",
+        ],
+        "{log}"
+    );
+}

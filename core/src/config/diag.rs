@@ -24,6 +24,9 @@ pub enum Form {
     ParsingTight,
     /// haproxy: `Parsing [file:line]: message` (duplicate proxy names).
     ParsingCapital,
+    /// The same, found once the file was read (a `log-format`): haproxy
+    /// does not count it among the file's errors.
+    ParsingCapitalLate,
     /// haproxy: `[file:line] : message` (server lines).
     Bracket,
     /// haproxy: the message alone (post-parse checks).
@@ -89,7 +92,9 @@ impl fmt::Display for Diagnostic {
         match self.form {
             Form::Parsing => write!(f, "parsing [{file}:{line}] : {msg}"),
             Form::ParsingTight => write!(f, "parsing [{file}:{line}]: {msg}"),
-            Form::ParsingCapital => write!(f, "Parsing [{file}:{line}]: {msg}"),
+            Form::ParsingCapital | Form::ParsingCapitalLate => {
+                write!(f, "Parsing [{file}:{line}]: {msg}")
+            }
             Form::Bracket => write!(f, "[{file}:{line}] : {msg}"),
             Form::Unplaced => write!(f, "{msg}"),
             Form::Colon => {

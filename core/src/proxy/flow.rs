@@ -7,7 +7,7 @@ use crate::balance::{Balancer, PickKey};
 use crate::config::haproxy::{Balance, HaproxyConfig, Mode, Proxy, RetryOn, Userlist};
 use crate::http_rules::{Answer, Edit, Names, Rendered, ResponseDraft, Txn};
 use crate::route::{route, RequestHead};
-use crate::sample::Captured;
+use crate::sample::{Captured, Vars};
 use crate::sched::Timers;
 use crate::stick::{StickEvent, StickTables};
 use crate::time::{Duration, Instant};
@@ -54,6 +54,8 @@ pub struct Outcome {
     pub cookie: Option<CookieFlags>,
     /// What the transaction captured, when its frontend has slots.
     pub captured: Option<Box<Captured>>,
+    /// The variables it set, for a `log-format` that prints them.
+    pub vars: Option<Box<Vars>>,
     /// The stats page answered (logged as server `<STATS>`, connected
     /// and answering at once).
     pub stats: bool,
@@ -72,6 +74,7 @@ impl Outcome {
             queued_for: None,
             cookie: None,
             captured: None,
+            vars: None,
             stats: false,
         }
     }
@@ -182,11 +185,22 @@ pub(super) struct Stream {
     dst: Option<std::net::SocketAddr>,
 }
 
+/// The variables a finished transaction leaves for its log line, when
+/// it set any.
+fn logged_vars(t: &Txn) -> Option<Box<Vars>> {
+    (!t.vars.is_empty()).then(|| Box::new(t.vars.clone()))
+}
+
 impl Stream {
     /// What the transaction captured, for the log.
     fn captured(&self) -> Option<Box<Captured>> {
         let t = self.txn.as_ref()?;
         (!t.captured.is_empty()).then(|| Box::new(t.captured.clone()))
+    }
+
+    /// The variables the transaction set, for the log.
+    fn vars(&self) -> Option<Box<Vars>> {
+        logged_vars(self.txn.as_ref()?)
     }
 
     /// How this request ends now, with `status`. The list of servers
@@ -202,6 +216,7 @@ impl Stream {
             queued_for: self.queued_for,
             cookie: self.persist.as_ref().map(|p| p.flags),
             captured: self.captured(),
+            vars: self.vars(),
             stats: false,
         }
     }
@@ -528,7 +543,7 @@ impl Flow {
         txn: Option<Box<Txn>>,
         answer: Answer,
     ) {
-        let mut captured = None;
+        let (mut captured, mut vars) = (None, None);
         let (status, termination) = (answer.status, answer.termination);
         if let Some(t) = txn.as_deref() {
             count_error(&self.stick, t, status, now);
@@ -539,6 +554,7 @@ impl Flow {
             Some(mut t) => {
                 let at = (frontend, backend, None);
                 let rewrite = rules::after_answer(&self.proxies, at, &mut t, answer);
+                vars = logged_vars(&t);
                 captured = (!t.captured.is_empty()).then(|| Box::new(t.captured));
                 rewrite
             }
@@ -552,6 +568,7 @@ impl Flow {
         };
         let outcome = Outcome {
             captured,
+            vars,
             ..Outcome::without_server(status, termination, backend)
         };
         self.out.push_back(Output::Finish {
@@ -932,7 +949,7 @@ impl Flow {
                         Phase::Queued { since } => since,
                         _ => now,
                     };
-                    let captured = s.captured();
+                    let (captured, vars) = (s.captured(), s.vars());
                     let outcome = Outcome {
                         status: 503,
                         termination: "sQ",
@@ -943,6 +960,7 @@ impl Flow {
                         queued_for: Some(now.saturating_duration_since(since)),
                         cookie: s.persist.as_ref().map(|p| p.flags),
                         captured,
+                        vars,
                         stats: false,
                     };
                     self.out.push_back(Output::Finish {
@@ -1122,7 +1140,7 @@ impl Flow {
                 self.out.push_back(Output::Abort { id });
             }
         }
-        let captured = s.captured();
+        let (captured, vars) = (s.captured(), s.vars());
         let outcome = Outcome {
             status: 0,
             termination,
@@ -1133,6 +1151,7 @@ impl Flow {
             queued_for: None,
             cookie: s.persist.as_ref().map(|p| p.flags),
             captured,
+            vars,
             stats: false,
         };
         self.out.push_back(Output::Finish {

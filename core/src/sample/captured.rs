@@ -43,12 +43,7 @@ impl Captured {
     /// What slot `index` of the request side (`request`) or the response
     /// side holds.
     pub fn get(&self, request: bool, index: usize) -> Option<&str> {
-        let list = if request {
-            &self.request
-        } else {
-            &self.response
-        };
-        list.get(index)?.value.as_deref()
+        self.side(request).get(index)?.value.as_deref()
     }
 
     /// Stores `value` in slot `index` of the request side (`request`) or
@@ -90,30 +85,75 @@ impl Captured {
     }
 }
 
+/// haproxy's encoding of a captured value in a log line: controls,
+/// 8-bit bytes and `"#{|}` as `#XX`.
+fn encode(out: &mut String, value: &str) {
+    for b in value.bytes() {
+        if !(32..127).contains(&b) || b"\"#{|}".contains(&b) {
+            out.push_str(&format!("#{b:02X}"));
+        } else {
+            out.push(b as char);
+        }
+    }
+}
+
+impl Captured {
+    fn side(&self, request: bool) -> &[Slot] {
+        if request {
+            &self.request
+        } else {
+            &self.response
+        }
+    }
+
+    /// The log's block of the request side (`request`) or the response
+    /// side, `{a|b}` (`%hr`, `%hs`); `None` when the side has no slots.
+    pub fn block(&self, request: bool) -> Option<String> {
+        let side = self.side(request);
+        if side.is_empty() {
+            return None;
+        }
+        let mut out = String::from("{");
+        for (i, slot) in side.iter().enumerate() {
+            if i > 0 {
+                out.push('|');
+            }
+            encode(&mut out, slot.value.as_deref().unwrap_or(""));
+        }
+        out.push('}');
+        Some(out)
+    }
+
+    /// The log's list of one side's slots, space separated (`%hrl`,
+    /// `%hsl`): each in quotes with `quote`, else `-` when empty.
+    pub fn list(&self, request: bool, quote: bool) -> String {
+        let mut out = String::new();
+        for (i, slot) in self.side(request).iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            if quote {
+                out.push('"');
+            }
+            match slot.value.as_deref() {
+                Some(v) => encode(&mut out, v),
+                None if !quote => out.push('-'),
+                None => {}
+            }
+            if quote {
+                out.push('"');
+            }
+        }
+        out
+    }
+}
+
 /// The log's capture blocks, each followed by a space: `{a|b} ` for the
 /// request slots, then the response's; nothing for a side without slots.
 impl fmt::Display for Captured {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for side in [&self.request, &self.response] {
-            if side.is_empty() {
-                continue;
-            }
-            f.write_str("{")?;
-            for (i, v) in side.iter().enumerate() {
-                if i > 0 {
-                    f.write_str("|")?;
-                }
-                for b in v.value.as_deref().unwrap_or("").bytes() {
-                    // haproxy's header encoding: controls, 8-bit bytes
-                    // and `"#{|}` as `#XX`.
-                    if !(32..127).contains(&b) || b"\"#{|}".contains(&b) {
-                        write!(f, "#{b:02X}")?;
-                    } else {
-                        write!(f, "{}", b as char)?;
-                    }
-                }
-            }
-            f.write_str("} ")?;
+        for block in [self.block(true), self.block(false)].into_iter().flatten() {
+            write!(f, "{block} ")?;
         }
         Ok(())
     }
@@ -146,5 +186,8 @@ mod tests {
         c.headers(&slots, false, &[("server", "s1")]);
         assert_eq!(c.to_string(), "{exam||a#7Cb} {s1} ");
         assert_eq!(Captured::default().to_string(), "");
+        assert_eq!(c.list(true, false), "exam - a#7Cb");
+        assert_eq!(c.list(true, true), "\"exam\" \"\" \"a#7Cb\"");
+        assert_eq!(c.block(false).as_deref(), Some("{s1}"));
     }
 }

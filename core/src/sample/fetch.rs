@@ -507,6 +507,39 @@ impl Fetch {
         }
     }
 
+    /// What a log line cannot read, when the fetch needs it: haproxy
+    /// refuses such a fetch in `log-format` (the messages are gone by
+    /// then; captures and variables are how a line shows them).
+    pub fn unavailable_at_log_time(&self) -> Option<&'static str> {
+        let side = |s: &Side| match s {
+            Side::Req => "HTTP request headers",
+            Side::Res => "HTTP response headers",
+        };
+        match self {
+            Self::Hdr { side: s, .. }
+            | Self::HdrIp { side: s, .. }
+            | Self::HdrCnt { side: s, .. } => Some(side(s)),
+            Self::Method
+            | Self::Path
+            | Self::Pathq
+            | Self::Query
+            | Self::Url
+            | Self::Base
+            | Self::UrlParam { .. }
+            | Self::Cookie(_)
+            | Self::ReqVer
+            | Self::HttpFirstReq
+            | Self::HttpAuth(_)
+            | Self::HttpAuthGroup(_)
+            | Self::HttpAuthPart { .. }
+            | Self::HttpAuthType => Some("HTTP request headers"),
+            Self::Status => Some("HTTP response headers"),
+            Self::ReqBody | Self::ReqBodyLen => Some("HTTP request body"),
+            Self::ReqPayload { .. } => Some("request buffers contents"),
+            _ => None,
+        }
+    }
+
     /// True when the fetch reads what a `mode tcp` client sent so far,
     /// which more bytes may change.
     pub fn reads_payload(&self) -> bool {

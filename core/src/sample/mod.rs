@@ -3,6 +3,7 @@
 //! in the response phase, its response), and the log-format strings that
 //! embed them. Rules, ACLs and checks read samples through this module.
 
+mod alias;
 mod auth;
 mod captured;
 mod conv;
@@ -20,7 +21,7 @@ pub use auth::basic_credentials;
 pub use captured::Captured;
 pub use conv::{Arith, Conv, Operand};
 pub use fetch::{Constant, Fetch, Side};
-pub use format::{Alias, Format, Part};
+pub use format::{put_text, Alias, Flags, Format, Part};
 pub use map::{AclFile, AclValues, Map, MapEntry, MapLines, MapOutput};
 pub use matching::{eq, hex_eq, in_network, int_match, str_match, Match, StrMatch};
 pub use pattern::Pattern;

@@ -77,6 +77,11 @@ impl fmt::Display for VarName {
 pub struct Vars(Vec<(VarName, Value<'static>)>);
 
 impl Vars {
+    /// No variable is set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The value of `name`, if set.
     pub fn get(&self, name: &VarName) -> Option<&Value<'static>> {
         self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)

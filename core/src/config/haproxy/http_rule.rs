@@ -791,18 +791,22 @@ impl From<&str> for Failure {
 /// Why `text` was not read: unsupported when haproxy knows the fetch or
 /// converter, else malformed.
 fn sample_failure(text: &str, e: ParseError) -> Failure {
-    let known = match &e {
-        ParseError::UnknownFetch(f) => super::keywords::is_unsupported_fetch(f),
-        ParseError::UnknownConverter(c) => super::keywords::is_haproxy_converter(c),
-        _ => false,
-    };
-    if known {
-        Failure::Unsupported(match e {
-            ParseError::UnknownConverter(c) => format!("sample converter {c}"),
-            ParseError::UnknownFetch(f) => format!("sample fetch {f}"),
-            _ => format!("sample {text}"),
-        })
-    } else {
-        Failure::Bad(format!("failed to parse sample expression <{text}> : {e}."))
+    match unsupported_sample(&e) {
+        Some(what) => Failure::Unsupported(what),
+        None => Failure::Bad(format!("failed to parse sample expression <{text}> : {e}.")),
+    }
+}
+
+/// What haven lacks when `e` names a fetch or converter haproxy has
+/// (`sample fetch NAME`); `None` when the sample is wrong for haproxy too.
+pub(crate) fn unsupported_sample(e: &ParseError) -> Option<String> {
+    match e {
+        ParseError::UnknownFetch(f) if super::keywords::is_unsupported_fetch(f) => {
+            Some(format!("sample fetch {f}"))
+        }
+        ParseError::UnknownConverter(c) if super::keywords::is_haproxy_converter(c) => {
+            Some(format!("sample converter {c}"))
+        }
+        _ => None,
     }
 }

@@ -292,6 +292,9 @@ pub struct Proxy {
     pub cookie: Option<super::CookiePersistence>,
     /// Capture slots (frontend side).
     pub captures: super::CaptureSlots,
+    /// `log-format`: the traffic lines' format, when it replaces `option
+    /// httplog` / `tcplog` (which then only say that traffic is logged).
+    pub log_format: Option<crate::sample::Format>,
     /// `unique-id-format`: how each request's unique id is built.
     pub unique_id_format: Option<crate::sample::Format>,
     /// `unique-id-header`: the request header that carries the id.

@@ -87,6 +87,9 @@ pub(crate) struct Draft {
     /// Where `option httplog` was written, for the warning when the proxy
     /// turns out to be in `mode tcp`.
     pub(crate) httplog_at: Option<(String, u32)>,
+    /// `log-format`, when it came after any `option httplog|tcplog`: its
+    /// text and line, read once the proxy's mode is known.
+    pub(crate) log_format: Option<(String, u32)>,
     /// The `tcp-check` rules are this section's own, not those it took
     /// from `defaults` (its first rule replaces those).
     pub(crate) own_tcp_check_rules: bool,
@@ -827,13 +830,24 @@ impl<'o> Parser<'o> {
     /// Reports a problem found after parsing that belongs to the line
     /// `at` (file, line) where its directive was written.
     pub(crate) fn post_error_at(&mut self, severity: Severity, at: (String, u32), message: String) {
+        self.post_error_in(severity, at, Form::Parsing, message);
+    }
+
+    /// Reports a problem found after parsing at `at`, in haproxy's `form`.
+    pub(crate) fn post_error_in(
+        &mut self,
+        severity: Severity,
+        (file, line): (String, u32),
+        form: Form,
+        message: String,
+    ) {
         self.diags.push(Diagnostic {
             severity,
-            file: at.0,
-            line: at.1,
+            file,
+            line,
             col: 0,
             message,
-            form: Form::Parsing,
+            form,
             source_line: None,
         });
     }
@@ -949,6 +963,7 @@ impl Draft {
                 http_reuse: HttpReuse::default(),
                 cookie: None,
                 captures: Default::default(),
+                log_format: None,
                 unique_id_format: None,
                 unique_id_header: None,
                 stick_table: None,
@@ -970,6 +985,7 @@ impl Draft {
             http_check_line: None,
             httpchk_option: false,
             httplog_at: None,
+            log_format: None,
             own_http_check_rules: false,
             own_tcp_check_rules: false,
             muxed_binds: Vec::new(),

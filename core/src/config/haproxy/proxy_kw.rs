@@ -310,6 +310,7 @@ impl Parser<'_> {
             "tcp-request" => self.tcp_request(words),
             "errorfile" => self.errorfile(words),
             "unique-id-format" => self.unique_id_format(words),
+            "log-format" => self.log_format(words),
             "stick-table" => {
                 if !self.not_in_defaults(w0, Form::Parsing) {
                     if let Some(t) = self.stick_table(words) {
@@ -710,6 +711,44 @@ impl Parser<'_> {
         self.draft().proxy.hash_type = h;
     }
 
+    /// `log-format FORMAT`: kept as written until the proxy's mode is
+    /// known; it replaces an earlier `option httplog|tcplog`.
+    fn log_format(&mut self, words: &[Word]) {
+        let col = words[0].col;
+        let Some(text) = words.get(1) else {
+            return self.error(Form::Parsing, col, "log-format expects an argument.".into());
+        };
+        if words.len() > 2 {
+            let msg = "log-format expects only one argument, don't forget to escape spaces!";
+            return self.error(Form::Parsing, col, msg.into());
+        }
+        if let Some((kind, name)) = self.current().filter(|(k, _)| !k.is_frontend()) {
+            let msg = format!(
+                "{} '{name}' : 'log-format' directive is ignored in backends.",
+                kind.type_str()
+            );
+            return self.warn(Form::Parsing, col, msg);
+        }
+        let line = self.line;
+        let d = self.draft();
+        let o = &mut d.proxy.options;
+        let previous = match (o.httplog, o.tcplog) {
+            (true, _) => Some("httplog"),
+            (_, true) => Some("tcplog"),
+            _ => None,
+        };
+        (o.httplog, o.tcplog, o.httpslog) = (false, false, false);
+        d.httplog_at = None;
+        d.log_format = Some((text.text.clone(), line));
+        // haproxy says so of a `defaults` section only.
+        if let Some(previous) = previous.filter(|_| self.current().is_none()) {
+            let msg = format!(
+                "'log-format' overrides previous 'option {previous}' in 'defaults' section."
+            );
+            self.warn(Form::ParsingTight, col, msg);
+        }
+    }
+
     fn unique_id_format(&mut self, words: &[Word]) {
         let col = words[0].col;
         let Some(text) = words.get(1) else {
@@ -826,6 +865,7 @@ impl Parser<'_> {
                     (&mut o.tcplog, &mut o.httplog)
                 };
                 let overrides = *other && !negate;
+                let replaces_format = !negate && d.log_format.take().is_some();
                 *this = !negate;
                 d.httplog_at = (http_log && !negate).then(|| (file.clone(), line));
                 if overrides {
@@ -835,6 +875,9 @@ impl Parser<'_> {
                 if overrides && self.current().is_none() {
                     let prev = if http_log { "tcplog" } else { "httplog" };
                     self.warn(Form::ParsingTight, opt.col, format!("'option {name}' overrides previous 'option {prev}' in 'defaults' section."));
+                }
+                if replaces_format && self.current().is_none() {
+                    self.warn(Form::ParsingTight, opt.col, format!("'option {name}' overrides previous 'log-format' in 'defaults' section."));
                 }
             }
             "forwardfor" => {

@@ -6,7 +6,8 @@ use super::model::*;
 use super::parser::Parser;
 use super::tcp_request::TcpLayer;
 use super::HttpAction;
-use crate::config::Severity;
+use crate::config::{Form, Severity};
+use crate::sample::{Alias, Part};
 
 /// Resolves every draft into a [`Proxy`]; problems go to the parser's
 /// diagnostics (unplaced, as haproxy prints them).
@@ -119,6 +120,7 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
         if tcp_frontend {
             httplog_falls_back(p, d, &mut proxy);
         }
+        custom_log_format(p, d, &mut proxy);
         log_format_needs_a_target(p, &proxy);
         if tcp_frontend {
             forwardfor_ignored(p, &mut proxy);
@@ -308,6 +310,42 @@ fn http_muxes_refused(p: &mut Parser<'_>, d: &super::parser::Draft) {
             s.line
         );
         p.post_error(Severity::Error, msg);
+    }
+}
+
+/// A frontend's `log-format`, read for its mode: its lines take that
+/// format, and traffic is logged as with `option httplog` (`tcplog`).
+fn custom_log_format(p: &mut Parser<'_>, d: &super::parser::Draft, proxy: &mut Proxy) {
+    let Some((text, line)) = d.log_format.as_ref().filter(|_| proxy.kind.is_frontend()) else {
+        return;
+    };
+    let http = proxy.mode == Mode::Http;
+    let at = (p.file.clone(), *line);
+    match crate::sample::Format::parse_log(text, p.opts.files, http) {
+        Ok(format) => {
+            let uses = |a: &[Alias]| {
+                format
+                    .parts
+                    .iter()
+                    .any(|p| matches!(p, Part::Alias(x, _) if a.contains(x)))
+            };
+            if http && uses(&[Alias::BytesIn]) {
+                p.post_not_supported(at.clone(), "log-format %U in mode http");
+            }
+            if uses(&[Alias::Ti, Alias::Tq, Alias::Tt, Alias::Tu]) {
+                p.post_not_supported(at, "log-format %Ti");
+            }
+            proxy.log_format = Some(format);
+            proxy.options.httplog = http;
+            proxy.options.tcplog = !http;
+        }
+        Err(e) => match super::http_rule::unsupported_sample(&e) {
+            Some(what) => p.post_not_supported(at, &what),
+            None => {
+                let msg = format!("failed to parse log-format : {e}.");
+                p.post_error_in(Severity::Error, at, Form::ParsingCapitalLate, msg);
+            }
+        },
     }
 }
 
