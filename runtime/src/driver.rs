@@ -11,7 +11,7 @@ use crate::mailbox::Mailboxes;
 use crate::probe;
 use crate::tls::{CertStore, ServerHandshake};
 use haven_core::config::haproxy::{
-    CliLevel, HaproxyConfig, Proxy, ProxyKind, ProxyVersion, Source, TcpLayer, Timeouts,
+    BodyWait, CliLevel, HaproxyConfig, Proxy, ProxyKind, ProxyVersion, Source, TcpLayer, Timeouts,
 };
 use haven_core::dns;
 use haven_core::health::{self, http_script, CheckId, Probe, ProbeEvent};
@@ -50,6 +50,9 @@ pub(crate) enum Event {
     ConnectFailed(StreamId),
     /// The server failed the request it was sent.
     ServerFailed(StreamId, ServerFailure),
+    /// The server's answer came, but not its body within the time a
+    /// `wait-for-body` rule gives.
+    BodyTimedOut(StreamId),
     /// The server's response head arrived: its status, and its headers
     /// when some proxy has response rules.
     Response(StreamId, u16, Vec<(String, String)>),
@@ -240,6 +243,30 @@ impl Core {
         }
         let head = RequestHead::connection(client, payload);
         Some(route::admit(proxy, layer, &head, last))
+    }
+
+    /// How long `frontend`'s `http-request` rules wait for the body of
+    /// `head` (`wait-for-body`), if they do.
+    pub(crate) fn request_body_wait(
+        &self,
+        frontend: usize,
+        head: &RequestHead<'_>,
+    ) -> Option<BodyWait> {
+        let mut driver = self.lock();
+        let (flow, _) = driver.node.flow()?;
+        flow.request_body_wait(frontend, head)
+    }
+
+    /// How long the `http-response` rules wait for the body of request
+    /// `id`'s answer, whose `status` and `headers` came, if they do.
+    pub(crate) fn response_body_wait(
+        &self,
+        id: StreamId,
+        answer: (u16, &[(&str, &str)]),
+    ) -> Option<BodyWait> {
+        let mut driver = self.lock();
+        let (flow, _) = driver.node.flow()?;
+        flow.response_body_wait(id, answer)
     }
 
     /// How long `frontend`'s content rules may wait for the first bytes
@@ -459,6 +486,7 @@ impl Driver {
             Event::ServerFailed(id, failure) => {
                 self.with_flow(|f, t| f.handle_server_failed(now, id, failure, t));
             }
+            Event::BodyTimedOut(id) => self.with_flow(|f, t| f.handle_body_timeout(now, id, t)),
             Event::Response(id, status, headers) => {
                 let headers: Vec<(&str, &str)> = headers
                     .iter()

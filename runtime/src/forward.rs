@@ -260,16 +260,18 @@ impl Pool {
     }
 
     /// An open connection to `addr` a request may take (`first`: its
-    /// session's first; `streaming`: its body cannot be sent again): the
-    /// session's own connection (`own`), else an idle one, when `policy`
-    /// allows. Taken at once: no wait, no new connection.
+    /// session's first): the session's own connection (`own`), else an
+    /// idle one, when `policy` allows and it shows no sign of closing. A
+    /// request whose body streams takes one too, as in haproxy: should
+    /// the server have let it go, that request fails (a 502).
+    /// Taken at once: no wait, no new connection.
     pub(crate) fn idle(
         self: &Arc<Self>,
         addr: SocketAddr,
-        (policy, first, streaming): (&ReusePolicy, bool, bool),
+        (policy, first): (&ReusePolicy, bool),
         own: Option<Box<Upstream>>,
     ) -> Option<Upstream> {
-        let reusable = !streaming && !policy.close;
+        let reusable = !policy.close;
         let kept = own
             .filter(|up| reusable && up.addr == addr)
             .and_then(|mut up| up.stream.is_quiet().then_some(up));

@@ -287,7 +287,7 @@ fn refuse(
         Stop::Left => (400, "CR--"),
     };
     if !(shared.dontlognull && silent) {
-        shared.log_refused((client, tls), started, status, termination);
+        shared.log_refused((client, tls), (started, None), status, termination);
     }
     matches!(stop, Stop::Refuse(..)).then(|| shared.refusal(status))
 }

@@ -9,7 +9,9 @@ use crate::inherit::Inherited;
 use crate::logger::Logger;
 use crate::request::Shared;
 use crate::tls::{CertError, CertStore, ServerHandshake, TlsListener};
-use haven_core::config::haproxy::{HaproxyConfig, HttpConnMode, Mode, ProxyKind, TcpLayer};
+use haven_core::config::haproxy::{
+    HaproxyConfig, HttpAction, HttpConnMode, HttpRule, Mode, ProxyKind, TcpLayer,
+};
 use haven_core::node::Node;
 use haven_core::vrrp::{HostInfo, InstanceView};
 use rand_chacha::rand_core::SeedableRng;
@@ -269,6 +271,8 @@ pub async fn start_with(
             frontend_name: p.name.clone(),
             httplog: p.options.httplog,
             log_format: p.log_format.clone(),
+            request_waits: cfg.proxies.iter().any(|p| waits_for_body(&p.http_request)),
+            response_waits: cfg.proxies.iter().any(|p| waits_for_body(&p.http_response)),
             log_count: AtomicU64::new(0),
             httpslog: p.options.httpslog,
             tcp: p.mode == Mode::Tcp && !p.http_upgrade,
@@ -512,4 +516,11 @@ mod tests {
         );
         assert_eq!(stats_socket_address("fd@4"), StatsAddress::Fd(4));
     }
+}
+
+/// Some of `rules` is a `wait-for-body`.
+fn waits_for_body(rules: &[HttpRule]) -> bool {
+    rules
+        .iter()
+        .any(|r| matches!(r.action, HttpAction::WaitForBody(_)))
 }

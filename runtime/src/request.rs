@@ -14,6 +14,7 @@ use crate::session::Session;
 use crate::tunnel;
 use crate::wire::{self, Delivery, Manner, Wire};
 use bytes::{Buf, Bytes, BytesMut};
+use haven_core::config::haproxy::BodyWait;
 use haven_core::config::haproxy::ErrorPage;
 use haven_core::http1::{
     accepts_websocket, BodyFraming, Head, ResponseFraming, ResponseHead, Switch,
@@ -22,7 +23,7 @@ use haven_core::http_rules::{apply_headers, Edit};
 use haven_core::log::access_format::LineFacts;
 use haven_core::log::haproxy::{HttpLog, Https};
 use haven_core::log::syslog::Civil;
-use haven_core::proxy::{DataEnd, Forward, Outcome, Rewrite, ServerFailure, StreamId};
+use haven_core::proxy::{DataEnd, Outcome, Rewrite, ServerFailure, StreamId};
 use haven_core::route::RequestHead;
 use haven_core::sample::{Around, Format, TlsSession};
 use std::future::Future;
@@ -57,6 +58,10 @@ pub(crate) struct Shared {
     pub(crate) frontend: usize,
     pub(crate) frontend_name: String,
     pub(crate) httplog: bool,
+    /// Some proxy's `http-request` rules hold a `wait-for-body`.
+    pub(crate) request_waits: bool,
+    /// Some proxy's `http-response` rules hold a `wait-for-body`.
+    pub(crate) response_waits: bool,
     /// `log-format`: the traffic lines' format, else httplog / tcplog.
     pub(crate) log_format: Option<Format>,
     /// Traffic lines written so far (the log's `%lc`).
@@ -192,12 +197,13 @@ impl Shared {
         })
     }
 
-    /// Logs a request refused before it was read (`<BADREQ>`), from
-    /// `client` (over TLS when there is `tls`).
+    /// Logs a request refused before it was read (`<BADREQ>`, unless its
+    /// `request` line was read), from `client` (over TLS when there is
+    /// `tls`).
     pub(crate) fn log_refused(
         &self,
         (client, tls): (SocketAddr, Option<&Arc<TlsSession>>),
-        accepted: Instant,
+        (accepted, request): (Instant, Option<&str>),
         status: u16,
         termination: &str,
     ) {
@@ -225,7 +231,7 @@ impl Shared {
             redispatched: false,
             queues: [0, 0],
             captured: None,
-            request: "<BADREQ>".to_owned(),
+            request: request.unwrap_or("<BADREQ>").to_owned(),
             https: self.https(tls),
         };
         let line = self.traffic_line(line, false, || LineFacts {
@@ -320,7 +326,21 @@ pub(crate) async fn serve<S: ClientIo>(
     let mut bytes_in = head_len;
     let room = (BUFSIZE - MAXREWRITE).saturating_sub(head_len as usize);
     let mut whole_body = BytesMut::new();
-    match prefetch(stream, buf, &head, &body, room, shared.timeouts.client).await {
+    let target = target_as_sent.as_deref().unwrap_or(&head.target);
+    let local = session.destination(&*stream);
+    let first = session.requests == 0;
+    let wait = (shared.request_waits && head.body != BodyFraming::Empty)
+        .then(|| {
+            let view = (
+                (&head, target, &[][..]),
+                (client, local),
+                (&*session, first),
+            );
+            with_view(view, |r| shared.core.request_body_wait(shared.frontend, r))
+        })
+        .flatten();
+    let waits = (shared.timeouts.client, wait);
+    match prefetch(stream, buf, &head, &body, room, waits).await {
         Ok(Some(0)) => {}
         Ok(Some(len)) => {
             // Whole in the buffer: kept with the head for a resend.
@@ -331,9 +351,11 @@ pub(crate) async fn serve<S: ClientIo>(
         Ok(None) => {}
         Err(Refused::Quiet) => return false,
         Err(Refused::Answer(status, termination)) => {
+            // A `wait-for-body` that ran out logs the request it had.
+            let line = (termination == "cR--").then_some(request_line.as_str());
             shared.log_refused(
                 (client, session.tls.as_ref()),
-                accepted,
+                (accepted, line),
                 status,
                 termination,
             );
@@ -344,18 +366,16 @@ pub(crate) async fn serve<S: ClientIo>(
     }
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
-    let first = session.begin_request();
+    session.begin_request();
     // A body read whole goes to the driver too (the stats page's form).
-    let target = target_as_sent.as_deref().unwrap_or(&head.target);
-    let local = session.destination(&*stream);
-    let forward = route(
-        shared,
-        id,
-        (&head, target, &whole_body),
+    let view = (
+        (&head, target, &whole_body[..]),
         (client, local),
-        (session, first),
-        started,
+        (&*session, first),
     );
+    let forward = with_view(view, |r| {
+        shared.core.request(id, shared.frontend, r, client, started)
+    });
     apply_edits(&mut head, &forward.edits);
     let sent_head = head.method == "HEAD";
     let mut outgoing = request_head(&head);
@@ -390,14 +410,16 @@ pub(crate) async fn serve<S: ClientIo>(
 
 /// Reads the body of `head` into `buf` while it fits in `room` bytes:
 /// `Some(n)` when the whole body is the first `n` bytes of `buf`, `None`
-/// when it is larger and will stream.
+/// when it is larger and will stream. With a `wait-for-body` rule
+/// (`waits.1`), its time bounds the wait (a 408 `cR` after it) and its
+/// `at-least` bytes are enough; else the client timeout (a 408 `cD`).
 async fn prefetch<S: ClientIo>(
     stream: &mut S,
     buf: &mut BytesMut,
     head: &Head,
     body: &Cursor,
     room: usize,
-    client_timeout: Option<Duration>,
+    (client_timeout, wait): (Option<Duration>, Option<BodyWait>),
 ) -> Result<Option<usize>, Refused> {
     if head.body == BodyFraming::Empty {
         return Ok(Some(0));
@@ -405,38 +427,41 @@ async fn prefetch<S: ClientIo>(
     if head.expect_continue && buf.is_empty() {
         let _ = body::write(stream, b"HTTP/1.1 100 Continue\r\n\r\n", client_timeout).await;
     }
-    let until = client_timeout.map(|t| Instant::now() + t);
+    let limit = match wait {
+        Some(w) => Some(std::time::Duration::from_nanos(w.time.as_nanos())),
+        None => client_timeout,
+    };
+    let until = limit.map(|t| Instant::now() + t);
+    let enough = wait.map_or(0, |w| w.at_least);
     loop {
         let mut probe = body.clone();
         let len = probe.take(buf).map_err(|_| Refused::Answer(400, "PR--"))?;
         if probe.is_done() {
             return Ok(Some(len));
         }
-        if buf.len() >= room || matches!(head.body, BodyFraming::Length(n) if n > room as u64) {
+        let full =
+            buf.len() >= room || matches!(head.body, BodyFraming::Length(n) if n > room as u64);
+        if full || enough > 0 && len as u64 >= enough {
             return Ok(None);
         }
         let left = until.map(|u| u.saturating_duration_since(Instant::now()));
         match body::read(stream, buf, left).await {
             Ok(true) => {}
             Ok(false) | Err(Relayed::SenderClosed) => return Err(Refused::Quiet),
+            Err(_) if wait.is_some() => return Err(Refused::Answer(408, "cR--")),
             Err(_) => return Err(Refused::Answer(408, "cD--")),
         }
     }
 }
 
-/// Hands `head` (request `id` from `client`, which reached `local`, read
-/// whole `at`) to the driver. The driver sees the headers as the client
-/// sent them, but for `Expect`, and the `target` as sent; `body` is the
-/// request body when it was read whole. What core changes in the request
-/// comes back.
-fn route(
-    shared: &Shared,
-    id: StreamId,
-    (head, target, body): (&Head, &str, &[u8]),
-    (client, local): (SocketAddr, Option<SocketAddr>),
-    (session, first): (&Session, bool),
-    at: Instant,
-) -> Forward {
+/// Runs `f` on the request as the driver sees it: `head` as the client
+/// sent it, but for `Expect`, with the `target` as sent and `body` when
+/// it was read whole; from `client`, which reached `local`; in `session`,
+/// whose `first` request it is.
+fn with_view<T>(
+    ((head, target, body), (client, local), (session, first)): RouteView<'_>,
+    f: impl FnOnce(&RequestHead<'_>) -> T,
+) -> T {
     let sent = || head.headers.iter().filter(|(name, _)| *name != "expect");
     // Values that are not UTF-8 are seen with replacement characters;
     // only they are copied.
@@ -473,8 +498,17 @@ fn route(
             ..Around::default()
         },
     };
-    shared.core.request(id, shared.frontend, &route, client, at)
+    f(&route)
 }
+
+/// What [`with_view`] reads: the head, its target as sent and the body
+/// read whole; the client and the address it reached; the session and
+/// whether this is its first request.
+type RouteView<'a> = (
+    (&'a Head, &'a str, &'a [u8]),
+    (SocketAddr, Option<SocketAddr>),
+    (&'a Session, bool),
+);
 
 /// Applies core's changes to the request head that goes to the server.
 fn apply_edits(head: &mut Head, edits: &[Edit]) {
@@ -712,13 +746,8 @@ impl Exchange<'_> {
         let server_timeout = to.server_timeout;
         let streaming = !self.body.is_done();
         let idle_client = !streaming;
-        // A streamed body cannot be sent again: never on a pooled
-        // connection the server may have let go.
         let own = self.session.own.take();
-        let idle = self
-            .shared
-            .pool
-            .idle(to.addr, (&to.reuse, self.first, streaming), own);
+        let idle = self.shared.pool.idle(to.addr, (&to.reuse, self.first), own);
         let mut up = match idle {
             Some(up) => up,
             None => {
@@ -829,6 +858,17 @@ impl Exchange<'_> {
         };
         let event = match head {
             Ok(head) => {
+                if let Some(wait) = self.response_wait(&head) {
+                    let read = pin!(read_answer_body(&mut up, &head, wait));
+                    let came = self
+                        .watcher
+                        .step(read, Some((&mut *stream, &mut *buf)))
+                        .await?;
+                    if !came {
+                        self.shared.core.dispatch(Event::BodyTimedOut(self.id));
+                        return Ok(None);
+                    }
+                }
                 let at = Instant::now();
                 self.answered_at = Some(at);
                 let headers = if self.shared.response_headers {
@@ -856,7 +896,49 @@ impl Exchange<'_> {
     }
 }
 
+/// Reads the body of the answer `head` into `up`'s buffer, as a
+/// `wait-for-body` rule says: true once it is whole, or `wait.at_least`
+/// bytes of it are there, or the buffer is full, or the server closed
+/// (the relay then sees how); false when `wait.time` ran out first.
+async fn read_answer_body(up: &mut Upstream, head: &ResponseHead, wait: BodyWait) -> bool {
+    let until = Instant::now() + std::time::Duration::from_nanos(wait.time.as_nanos());
+    loop {
+        let mut probe = Cursor::response(head.body);
+        let Ok(len) = probe.take(&up.buf) else {
+            return true;
+        };
+        let enough = wait.at_least > 0 && len as u64 >= wait.at_least;
+        if probe.is_done() || enough || up.buf.len() >= BUFSIZE - MAXREWRITE {
+            return true;
+        }
+        let left = until.saturating_duration_since(Instant::now());
+        match body::read(&mut up.stream, &mut up.buf, Some(left)).await {
+            Ok(true) => {}
+            Ok(false) => return true,
+            Err(Relayed::SenderTimeout) => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
 impl Exchange<'_> {
+    /// The `wait-for-body` rule the answer `head` meets, when some proxy
+    /// has one and the answer has a body.
+    fn response_wait(&self, head: &ResponseHead) -> Option<BodyWait> {
+        if !self.shared.response_waits || head.body == ResponseFraming::Empty {
+            return None;
+        }
+        let lossy: Vec<(&str, std::borrow::Cow<'_, str>)> = head
+            .headers
+            .iter()
+            .map(|(n, v)| (n, String::from_utf8_lossy(v)))
+            .collect();
+        let headers: Vec<(&str, &str)> = lossy.iter().map(|(n, v)| (*n, v.as_ref())).collect();
+        self.shared
+            .core
+            .response_body_wait(self.id, (head.code, &headers))
+    }
+
     /// How a new connection to the server `to` names is made for this
     /// request: its PROXY header, where it leaves from, its SOCKS4 proxy.
     fn opening(&mut self, to: &Connect, stream: &impl ClientIo) -> Opening {

@@ -150,3 +150,48 @@ async fn a_reject_rule_closes_without_an_answer() {
     assert_eq!(get(fe, "x", "/ok").await, (200, "a".to_owned()));
     running.stop();
 }
+
+// Input: a backend whose `http-request wait-for-body time 200ms` applies
+// to POSTs, behind a frontend without rules, with `timeout client 30s`;
+// a POST that sends half its body and stops, then one that sends it all.
+// Output: as in haproxy, the first gets a 408 logged `cR--` with its
+// request line (the rule's time, not the client timeout, ended the
+// wait); the second is served.
+#[tokio::test]
+async fn a_backend_wait_for_body_answers_408_when_the_body_stalls() {
+    let syslog = common::raw::Syslog::new().await;
+    let a = Backend::start("a").await;
+    let port = free_port();
+    let text = format!(
+        "{}defaults\n    mode http\n    log global\n    option httplog\n    timeout connect 1s\n    timeout client 30s\n    timeout server 5s\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    http-request wait-for-body time 200ms if {{ method POST }}\n    server a {}\n",
+        syslog.global, a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = listener(&running, "fe");
+    let mut stalled = tokio::net::TcpStream::connect(fe).await.expect("connect");
+    let half = b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234";
+    tokio::io::AsyncWriteExt::write_all(&mut stalled, half)
+        .await
+        .expect("send");
+    let mut answer = Vec::new();
+    let read = tokio::io::AsyncReadExt::read_to_end(&mut stalled, &mut answer);
+    tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .expect("an answer before the client timeout")
+        .expect("read");
+    assert_eq!(
+        String::from_utf8_lossy(&answer),
+        haven_core::proxy::error_response(408)
+    );
+    let line = syslog.next().await;
+    assert!(
+        line.contains(" 408 ")
+            && line.contains(" cR-- ")
+            && line.ends_with("\"POST /up HTTP/1.1\"\n"),
+        "{line}"
+    );
+    let whole = b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789";
+    let reply = send_raw(fe, whole).await;
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    running.stop();
+}

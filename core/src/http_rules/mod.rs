@@ -451,6 +451,8 @@ impl Txn {
             | HttpAction::Return(_)
             | HttpAction::Redirect(_)
             | HttpAction::SetStatus { .. } => {}
+            // The runtime waited for the body before the rules ran.
+            HttpAction::WaitForBody(_) => {}
         }
     }
 

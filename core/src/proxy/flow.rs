@@ -154,7 +154,7 @@ pub(super) enum Phase {
 #[derive(Debug, Clone)]
 pub(super) struct Stream {
     /// The proxy (config index) the request came in on.
-    frontend: usize,
+    pub(super) frontend: usize,
     pub(super) backend: usize,
     client: IpAddr,
     /// The request URI, kept only when the backend balances by it.
@@ -174,7 +174,7 @@ pub(super) struct Stream {
     tcp: bool,
     /// The transaction as HTTP rules see it, when any proxy on its way
     /// has rules.
-    txn: Option<Box<Txn>>,
+    pub(super) txn: Option<Box<Txn>>,
     /// Persistence by cookie, when the backend has it.
     persist: Option<Box<Persistence>>,
     /// The server of the connection the client session keeps, when the

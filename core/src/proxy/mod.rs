@@ -7,11 +7,12 @@
 //! Driving contract: the driver reports what happens to a request
 //! (`handle_request`, `handle_connected`, `handle_connect_failed`,
 //! `handle_server_failed`, `handle_response`, `handle_done`,
-//! `handle_client_closed`; for a streamed body `handle_body_streaming`,
+//! `handle_client_closed`, `handle_body_timeout`; for a streamed body `handle_body_streaming`,
 //! `handle_request_sent`, `handle_client_aborted`) and fires
 //! [`Timer`]s; it performs the [`Output`]s in order.
 
 mod admin;
+mod body_wait;
 mod data;
 mod dynamic;
 mod errors;

@@ -117,7 +117,7 @@ pub(super) fn forwarding(
 }
 
 /// The chain of proxies a response passes, backend first, each once.
-fn chain(proxies: &[Proxy], frontend: usize, backend: Option<usize>) -> Vec<&Proxy> {
+pub(super) fn chain(proxies: &[Proxy], frontend: usize, backend: Option<usize>) -> Vec<&Proxy> {
     let mut out: Vec<&Proxy> = backend.and_then(|b| proxies.get(b)).into_iter().collect();
     if backend != Some(frontend) {
         out.extend(proxies.get(frontend));

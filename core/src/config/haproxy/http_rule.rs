@@ -5,8 +5,10 @@ use super::capture::CaptureSlot;
 use super::lexer::Word;
 use super::model::Condition;
 use super::parser::Parser;
+use super::values::{parse_size, parse_time};
 use crate::config::Form;
 use crate::sample::{Expr, Format, ParseError, Pattern, VarName};
+use crate::time::Duration;
 use serde::Serialize;
 
 /// When a rule runs.
@@ -165,6 +167,9 @@ pub enum HttpAction {
         /// The realm; the rule's proxy's name when `None`.
         realm: Option<String>,
     },
+    /// `wait-for-body time <time> [at-least <bytes>]`: the rules wait for
+    /// the message's body (the runtime reads it before they run).
+    WaitForBody(BodyWait),
     /// `capture <expr> len <n>|id <n>`: the value goes to a capture slot.
     Capture {
         /// What is captured.
@@ -173,6 +178,16 @@ pub enum HttpAction {
         /// `http-response`.
         slot: usize,
     },
+}
+
+/// How long `wait-for-body` waits, and for how much.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BodyWait {
+    /// The longest wait: a request still short of its body then gets a
+    /// 408, a response a 504.
+    pub time: Duration,
+    /// Bytes of body enough to go on (0: the whole body).
+    pub at_least: u64,
 }
 
 /// The answer of `return` or `deny`.
@@ -266,12 +281,41 @@ const NOT_RUN: &[&str] = &[
     "track-sc1",
     "track-sc2",
     "use-service",
-    "wait-for-body",
     "wait-for-handshake",
     "cache-store",
     "send-spoe-group",
     "set-var-fmt",
 ];
+
+/// `time <time> [at-least <bytes>]`, in either order, with haproxy's
+/// messages.
+fn wait_for_body(args: &mut Args<'_>) -> Result<BodyWait, Failure> {
+    const USAGE: &str = "expects time <time> [ at-least <bytes> ].";
+    let (mut time, mut at_least) = (None, 0);
+    while let Some(key) = args.peek().filter(|k| matches!(*k, "time" | "at-least")) {
+        let key = key.to_owned();
+        args.next();
+        let value = args
+            .next()
+            .ok_or_else(|| format!("missing argument for '{key}'."))?;
+        let text = value.text.as_str();
+        if key == "time" {
+            let t = parse_time(text).map_err(|c| match c {
+                Some(c) => format!("unexpected character '{c}'."),
+                None => "time overflow (maximum value is 2147483647 ms or ~24.8 days).".to_owned(),
+            })?;
+            time = Some(t);
+        } else {
+            let bytes = parse_size(text).ok_or_else(|| {
+                let bad = text.chars().find(|c| !c.is_ascii_digit()).unwrap_or(' ');
+                format!("unexpected character '{bad}'.")
+            })?;
+            at_least = bytes as u64;
+        }
+    }
+    let time = time.ok_or(USAGE)?;
+    Ok(BodyWait { time, at_least })
+}
 
 /// A rule's arguments, read from the words after its action.
 struct Args<'w> {
@@ -565,6 +609,9 @@ impl Parser<'_> {
                     _ => return Err(USAGE.into()),
                 };
                 HttpAction::Capture { expr, slot }
+            }
+            ("wait-for-body", None) if phase != RulePhase::AfterResponse => {
+                HttpAction::WaitForBody(wait_for_body(args)?)
             }
             _ if NOT_RUN.contains(&base)
                 || base.starts_with("track-sc")

@@ -40,7 +40,8 @@ pub use http_check::{
     HeaderPattern, HttpCheck, HttpCheckRule, HttpExpect, HttpMatch, HttpSend, PatternMethod,
 };
 pub use http_rule::{
-    HttpAction, HttpRule, LinePart, NameMatch, Redirect, RedirectKind, Reply, ReplyBody, RulePhase,
+    BodyWait, HttpAction, HttpRule, LinePart, NameMatch, Redirect, RedirectKind, Reply, ReplyBody,
+    RulePhase,
 };
 pub use model::*;
 pub use parser::{parse, Account, LoadCertificates, ParseOptions, ReadFile, ZERO_WARNING_ABORT};

@@ -3,7 +3,7 @@
 
 use super::lexer::Word;
 use super::parser::Parser;
-use super::values::parse_time;
+use super::values::{parse_size, parse_time};
 use crate::config::Form;
 use crate::time::Duration;
 use serde::Serialize;
@@ -178,7 +178,7 @@ impl Parser<'_> {
                     t.len = n;
                 }
                 "size" => {
-                    let Some(n) = value().and_then(|v| size(&v)) else {
+                    let Some(n) = value().and_then(|v| parse_size(&v)) else {
                         return fail(self, "'size' expects a size.".into());
                     };
                     t.size = n;
@@ -232,18 +232,4 @@ impl Parser<'_> {
         }
         Some(t)
     }
-}
-
-/// A size with haproxy's `k`, `m`, `g` suffixes.
-fn size(text: &str) -> Option<usize> {
-    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let n: usize = digits.parse().ok()?;
-    let factor = match &text[digits.len()..] {
-        "" => 1,
-        "k" | "K" => 1 << 10,
-        "m" | "M" => 1 << 20,
-        "g" | "G" => 1 << 30,
-        _ => return None,
-    };
-    n.checked_mul(factor)
 }

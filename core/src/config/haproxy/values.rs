@@ -31,6 +31,20 @@ pub fn parse_time(text: &str) -> Result<Duration, Option<char>> {
     Ok(d)
 }
 
+/// A size with haproxy's `k`, `m`, `g` suffixes.
+pub(crate) fn parse_size(text: &str) -> Option<usize> {
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let n: usize = digits.parse().ok()?;
+    let factor = match &text[digits.len()..] {
+        "" => 1,
+        "k" | "K" => 1 << 10,
+        "m" | "M" => 1 << 20,
+        "g" | "G" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}
+
 /// Reads an integer the way C's `atol` does, as haproxy does for most
 /// counts: leading digits, the rest ignored, nothing numeric gives 0.
 pub(crate) fn atol(text: &str) -> i64 {
