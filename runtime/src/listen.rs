@@ -492,6 +492,13 @@ fn std_duration(d: haven_core::time::Duration) -> std::time::Duration {
     std::time::Duration::from_nanos(d.as_nanos())
 }
 
+/// Some of `rules` is a `wait-for-body`.
+fn waits_for_body(rules: &[HttpRule]) -> bool {
+    rules
+        .iter()
+        .any(|r| matches!(r.action, HttpAction::WaitForBody(_)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -516,11 +523,4 @@ mod tests {
         );
         assert_eq!(stats_socket_address("fd@4"), StatsAddress::Fd(4));
     }
-}
-
-/// Some of `rules` is a `wait-for-body`.
-fn waits_for_body(rules: &[HttpRule]) -> bool {
-    rules
-        .iter()
-        .any(|r| matches!(r.action, HttpAction::WaitForBody(_)))
 }
