@@ -824,12 +824,31 @@ impl Driver {
     fn admin(&mut self, line: &str, level: CliLevel) -> String {
         self.refresh_vrrp();
         let mut out = String::new();
+        let mut experimental = false;
         for command in stats::parse_cli(line) {
             if command.level() > level {
                 out.push_str(stats::PERMISSION_DENIED);
                 continue;
             }
             match command {
+                CliCommand::ExperimentalMode(on) => {
+                    experimental = on;
+                    ended(&mut out, "");
+                }
+                CliCommand::SetVar(_) if !experimental => ended(
+                    &mut out,
+                    "This command is restricted to experimental mode only.\n",
+                ),
+                CliCommand::SetVar(args) => {
+                    if let Some((flow, _)) = self.node.flow() {
+                        out.push_str(&flow.cli_set_var(&args));
+                    }
+                }
+                CliCommand::GetVar(name) => {
+                    if let Some((flow, _)) = self.node.flow() {
+                        out.push_str(&flow.cli_get_var(name.as_deref()));
+                    }
+                }
                 CliCommand::ShowStat => {
                     if let Some(sources) = self.sources() {
                         out.push_str(&stats::csv(&sources, &stats::Shown::default()));

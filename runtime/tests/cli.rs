@@ -220,3 +220,72 @@ async fn stats_pages_come_after_rules_and_live_in_backends_too() {
     );
     running.stop();
 }
+
+// Input: `set var` without and with `experimental-mode on`, with `expr`
+// and `fmt` values, a wrong kind, a non-proc scope and an unknown fetch,
+// each followed by `get var`; then a request whose rule prints
+// `%[var(proc.n)]`.
+// Output: every answer byte for byte as haproxy 2.6.12 gives it on the
+// same commands, and the request sees the variable the API set.
+#[tokio::test]
+async fn process_variables_are_set_and_read_through_the_api() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
+    let port = free_port();
+    let text = format!(
+        "global\n    stats socket {} level admin\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    http-request return status 200 content-type text/plain lf-string \"n=%[var(proc.n)]\"\n",
+        sock.display(),
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let on = "experimental-mode on; ";
+    let cases = [
+        (
+            "get var".to_owned(),
+            "Missing process-wide variable identifier.\n\n",
+        ),
+        ("get var proc.n".to_owned(), "Variable not found.\n\n"),
+        (
+            "set var proc.n int(5)".to_owned(),
+            "This command is restricted to experimental mode only.\n\n",
+        ),
+        (
+            format!("{on}set var proc.n"),
+            "\nMissing either 'expr', 'fmt' or expression.\n\n",
+        ),
+        (format!("{on}set var proc.n int(5)"), "\n\n"),
+        ("get var proc.n".to_owned(), "proc.n: type=sint value=<5>\n"),
+        (format!("{on}set var proc.s fmt %[str(a)]-b"), "\n\n"),
+        (
+            "get var proc.s".to_owned(),
+            "proc.s: type=str value=<a-b>\n",
+        ),
+        (
+            format!("{on}set var proc.s foo bar"),
+            "\n'set var': arg type must be either 'expr' or 'fmt' but got 'foo'.\n",
+        ),
+        (
+            format!("{on}set var txn.x int(1)"),
+            "\n'set var': cannot set variable 'txn.x', only scope 'proc' is permitted here.\n",
+        ),
+        (format!("{on}set var proc.ip ipv4(1.2.3.4)"), "\n\n"),
+        (
+            "get var proc.ip".to_owned(),
+            "proc.ip: type=ipv4 value=<1.2.3.4>\n",
+        ),
+        (
+            format!("{on}set var proc.e nosuch(1)"),
+            "\nunknown fetch method 'nosuch'\n",
+        ),
+    ];
+    for (line, want) in cases {
+        let mut s = UnixStream::connect(&sock).await.expect("connect");
+        s.write_all(format!("{line}\n").as_bytes())
+            .await
+            .expect("send");
+        let got = read_until(&mut s, "never").await;
+        assert_eq!(got, want, "{line}");
+    }
+    let fe = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    assert_eq!(get(fe, "x", "/").await, (200, "n=5".to_owned()));
+    running.stop();
+}

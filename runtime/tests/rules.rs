@@ -195,3 +195,21 @@ async fn a_backend_wait_for_body_answers_408_when_the_body_stalls() {
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     running.stop();
 }
+
+// Input: a rule that answers /b with `%[var(proc.last)]`, then one that
+// stores each request's path in `proc.last`; a request for /a, then one
+// for /b.
+// Output: /b sees the path /a's request stored: `proc.*` variables are
+// the process's, not the transaction's.
+#[tokio::test]
+async fn process_variables_outlive_the_request_that_set_them() {
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    http-request return status 200 content-type text/plain lf-string \"last=%[var(proc.last)]\" if {{ path /b }}\n    http-request set-var(proc.last) path\n    http-request return status 200 content-type text/plain string ok\n"
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = listener(&running, "fe");
+    assert_eq!(get(fe, "x", "/a").await, (200, "ok".to_owned()));
+    assert_eq!(get(fe, "x", "/b").await, (200, "last=/a".to_owned()));
+    running.stop();
+}

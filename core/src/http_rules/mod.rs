@@ -77,6 +77,8 @@ pub struct Txn {
     pub vars: Vars,
     /// A rule set or unset a variable of the session.
     pub session_changed: bool,
+    /// A rule changed a process-wide variable.
+    proc_changed: bool,
     /// The request is its connection's first.
     pub first_request: bool,
     /// What the transaction captured into its frontend's slots.
@@ -134,6 +136,7 @@ impl Txn {
             dst: head.around.dst,
             vars: head.around.vars.cloned().unwrap_or_default(),
             session_changed: false,
+            proc_changed: false,
             first_request: head.around.first_request,
             captured: Captured::default(),
             sent: (head.method.to_owned(), head.uri.to_owned()),
@@ -198,13 +201,21 @@ impl Txn {
     /// Sets variable `name`.
     fn set_var(&mut self, name: &VarName, value: Value<'_>) {
         self.session_changed |= name.scope == Scope::Sess;
+        self.proc_changed |= name.scope == Scope::Proc;
         self.vars.set(name, value);
     }
 
     /// Unsets variable `name`.
     fn unset_var(&mut self, name: &VarName) {
         self.session_changed |= name.scope == Scope::Sess;
+        self.proc_changed |= name.scope == Scope::Proc;
         self.vars.unset(name);
+    }
+
+    /// A rule set or unset a process-wide variable (`proc.*`) since the
+    /// last call.
+    pub fn take_proc_change(&mut self) -> bool {
+        std::mem::take(&mut self.proc_changed)
     }
 
     /// The session's variables as the rules left them, when they changed

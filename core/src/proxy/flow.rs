@@ -7,7 +7,7 @@ use crate::balance::{Balancer, PickKey};
 use crate::config::haproxy::{Balance, HaproxyConfig, Mode, Proxy, RetryOn, Userlist};
 use crate::http_rules::{Answer, Edit, Names, Rendered, ResponseDraft, Txn};
 use crate::route::{route, RequestHead};
-use crate::sample::{Captured, Vars};
+use crate::sample::{Captured, Scope, Vars};
 use crate::sched::Timers;
 use crate::stick::{StickEvent, StickTables};
 use crate::time::{Duration, Instant};
@@ -185,6 +185,13 @@ pub(super) struct Stream {
     dst: Option<std::net::SocketAddr>,
 }
 
+/// Keeps in `proc` the process-wide variables `t` changed, if it did.
+fn keep_proc_vars(proc: &mut Vars, t: &mut Txn) {
+    if t.take_proc_change() {
+        proc.replace_scope(Scope::Proc, &t.vars);
+    }
+}
+
 /// The variables a finished transaction leaves for its log line, when
 /// it set any.
 fn logged_vars(t: &Txn) -> Option<Box<Vars>> {
@@ -278,6 +285,9 @@ pub struct Flow {
     /// Stats page requests the driver is making the page for: where they
     /// are (frontend, backend) and their transaction.
     stats_pages: FxHashMap<StreamId, StatsWait>,
+    /// Process-wide variables (`proc.*`): what rules and the runtime API
+    /// set, seen by every transaction that starts after.
+    pub(super) proc_vars: Vars,
 }
 
 /// A stats page request waiting for its page.
@@ -338,6 +348,7 @@ impl Flow {
             stats_pages: FxHashMap::default(),
             stick: RefCell::new(StickTables::new(&cfg.proxies)),
             userlists: cfg.userlists.clone().into(),
+            proc_vars: Vars::default(),
         }
     }
 
@@ -363,7 +374,8 @@ impl Flow {
         // `http_auth` may be read by any rule or ACL: with userlists, every
         // request gets a transaction that knows them.
         let wants_txn = rules::has_request_rules(fe) || !self.userlists.is_empty();
-        let mut txn = (http && wants_txn).then(|| rules::new_txn(fe, head, &self.userlists));
+        let mut txn = (http && wants_txn)
+            .then(|| rules::new_txn(fe, head, (&self.userlists, &self.proc_vars)));
         let fe_names = Names {
             stick: Some((&self.stick, now)),
             ..rules::names(&self.proxies, frontend, None, None)
@@ -397,7 +409,9 @@ impl Flow {
         let be = &self.proxies[backend];
         if http && backend != frontend && rules::has_request_rules(be) {
             let fe = &self.proxies[frontend];
-            let t = txn.get_or_insert_with(|| rules::new_txn(fe, head, &self.userlists));
+            let t = txn.get_or_insert_with(|| {
+                rules::new_txn(fe, head, (&self.userlists, &self.proc_vars))
+            });
             let names = Names {
                 stick: Some((&self.stick, now)),
                 ..rules::names(&self.proxies, frontend, Some(backend), None)
@@ -422,7 +436,7 @@ impl Flow {
         if http {
             let fe = &self.proxies[frontend];
             if txn.is_none() && (rules::has_response_rules(fe) || rules::has_response_rules(be)) {
-                txn = Some(rules::new_txn(fe, head, &self.userlists));
+                txn = Some(rules::new_txn(fe, head, (&self.userlists, &self.proc_vars)));
             }
             if let Some(t) = txn.as_mut() {
                 edits = std::mem::take(&mut t.edits);
@@ -455,6 +469,9 @@ impl Flow {
                 unique_id = Some(id);
             }
             edits.extend(rules::forwarding(fe, be, head, txn.as_deref()));
+        }
+        if let Some(t) = txn.as_deref_mut() {
+            keep_proc_vars(&mut self.proc_vars, t);
         }
         let dst = txn.as_ref().map_or(head.around.dst, |t| t.dst);
         let client = txn.as_ref().and_then(|t| t.client).unwrap_or(client);
@@ -554,6 +571,7 @@ impl Flow {
             Some(mut t) => {
                 let at = (frontend, backend, None);
                 let rewrite = rules::after_answer(&self.proxies, at, &mut t, answer);
+                keep_proc_vars(&mut self.proc_vars, &mut t);
                 vars = logged_vars(&t);
                 captured = (!t.captured.is_empty()).then(|| Box::new(t.captured));
                 rewrite
@@ -598,9 +616,10 @@ impl Flow {
 
     /// Removes stream `id`, releasing the stick table entries it tracked.
     fn take_stream(&mut self, id: StreamId) -> Option<Stream> {
-        let s = self.streams.remove(&id)?;
-        if let Some(t) = s.txn.as_deref() {
+        let mut s = self.streams.remove(&id)?;
+        if let Some(t) = s.txn.as_deref_mut() {
             release_tracked(&self.stick, t);
+            keep_proc_vars(&mut self.proc_vars, t);
         }
         Some(s)
     }
@@ -766,6 +785,7 @@ impl Flow {
             let mut session = None;
             if let Some(t) = s.txn.as_mut() {
                 rules::after_response(&self.proxies, at, (t, Some((&self.stick, now))), &mut res);
+                keep_proc_vars(&mut self.proc_vars, t);
                 session = t.session_vars();
             }
             if !res.edits.is_empty() || session.is_some() {

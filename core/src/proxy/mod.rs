@@ -19,6 +19,7 @@ mod errors;
 mod flow;
 mod forwardfor;
 mod persist;
+mod proc_vars;
 mod retry;
 mod reuse;
 mod rules;

@@ -7,7 +7,7 @@ use super::forwardfor::adds_forwarded_for;
 use crate::config::haproxy::{Forwardfor, HeaderNames, Proxy, Userlist};
 use crate::http_rules::{apply_headers, Answer, Edit, Names, Rendered, ResponseDraft, Stop, Txn};
 use crate::route::RequestHead;
-use crate::sample::{Captured, Vars};
+use crate::sample::{Captured, Scope, Vars};
 use crate::stick::StickTables;
 use crate::time::Instant;
 use std::cell::RefCell;
@@ -30,8 +30,13 @@ pub struct Rewrite {
 
 /// The transaction of `head` on frontend `fe`, its request headers
 /// captured into the frontend's slots.
-pub(super) fn new_txn(fe: &Proxy, head: &RequestHead<'_>, userlists: &Arc<[Userlist]>) -> Box<Txn> {
+pub(super) fn new_txn(
+    fe: &Proxy,
+    head: &RequestHead<'_>,
+    (userlists, proc): (&Arc<[Userlist]>, &Vars),
+) -> Box<Txn> {
     let mut t = Box::new(Txn::new(head));
+    t.vars.replace_scope(Scope::Proc, proc);
     if !userlists.is_empty() {
         t.userlists = Some(Arc::clone(userlists));
     }

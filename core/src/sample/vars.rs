@@ -96,6 +96,14 @@ impl Vars {
         }
     }
 
+    /// Takes on `from`'s variables of `scope`, dropping the ones of that
+    /// scope `from` lacks.
+    pub fn replace_scope(&mut self, scope: Scope, from: &Self) {
+        self.0.retain(|(n, _)| n.scope != scope);
+        let kept = from.0.iter().filter(|(n, _)| n.scope == scope);
+        self.0.extend(kept.cloned());
+    }
+
     /// Removes `name`.
     pub fn unset(&mut self, name: &VarName) {
         self.0.retain(|(n, _)| n != name);

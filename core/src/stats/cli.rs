@@ -125,6 +125,14 @@ pub enum CliCommand {
     CommitSslCert(String),
     /// `abort ssl cert <file>`: the transaction is dropped.
     AbortSslCert(String),
+    /// `experimental-mode on|off`: the rest of the line may use
+    /// experimental commands.
+    ExperimentalMode(bool),
+    /// `set var <name> [expr|fmt] <value>` (experimental): the words
+    /// after `set var`.
+    SetVar(Vec<String>),
+    /// `get var <name>`.
+    GetVar(Option<String>),
     /// A known command used wrongly: haproxy's message.
     Invalid(&'static str),
     /// Anything else, as typed.
@@ -157,7 +165,9 @@ impl CliCommand {
             | Self::DelAcl { .. }
             | Self::ClearAcl(_)
             | Self::ShowSslCerts
-            | Self::ShowSslCert(_) => CliLevel::Operator,
+            | Self::ShowSslCert(_)
+            | Self::SetVar(_)
+            | Self::GetVar(_) => CliLevel::Operator,
             _ => CliLevel::User,
         }
     }
@@ -236,6 +246,13 @@ pub fn parse_cli(input: &str) -> Vec<CliCommand> {
                 },
                 ["del", "acl", ..] => CliCommand::Invalid("'del acl' expects two parameters: ACL identifier and key.\n"),
                 ["clear", "acl", acl] => CliCommand::ClearAcl((*acl).to_owned()),
+                ["experimental-mode", "on"] => CliCommand::ExperimentalMode(true),
+                ["experimental-mode", "off"] => CliCommand::ExperimentalMode(false),
+                ["set", "var", args @ ..] => {
+                    CliCommand::SetVar(args.iter().map(|a| (*a).to_owned()).collect())
+                }
+                ["get", "var", name, ..] => CliCommand::GetVar(Some((*name).to_owned())),
+                ["get", "var"] => CliCommand::GetVar(None),
                 ["show", "stat", ..] => CliCommand::ShowStat,
                 ["show", "info", ..] => CliCommand::ShowInfo,
                 ["help"] => CliCommand::Help,
