@@ -821,6 +821,15 @@ impl Driver {
     /// The runtime API's answer to `line`: each command's output, ended
     /// by an empty line as haproxy ends it (a command with nothing to say
     /// answers the empty line alone).
+    /// `show table NAME ...` (`clear`: `clear table NAME ...`): the answer.
+    fn table_command(&mut self, clear: bool, name: &str, args: &[String]) -> String {
+        let now = self.clock.now();
+        self.node
+            .flow()
+            .map(|(f, _)| f.stick_cli(clear, name, args, now))
+            .unwrap_or_default()
+    }
+
     fn admin(&mut self, line: &str, level: CliLevel) -> String {
         self.refresh_vrrp();
         let mut out = String::new();
@@ -909,16 +918,20 @@ impl Driver {
                     let said = self.set_frontend(&name, enable).err().unwrap_or("");
                     ended(&mut out, said);
                 }
-                CliCommand::ShowTable(name) => {
+                CliCommand::ShowTable(None, _) => {
                     let now = self.clock.now();
-                    let dump = self
-                        .node
-                        .flow()
-                        .and_then(|(f, _)| f.stick_dump(name.as_deref(), now));
-                    match dump {
-                        Some(text) => ended(&mut out, &text),
-                        None => ended(&mut out, "Unknown table name.\n"),
-                    }
+                    let dump = self.node.flow().and_then(|(f, _)| f.stick_dump(None, now));
+                    ended(&mut out, &dump.unwrap_or_default());
+                }
+                CliCommand::ClearTable(None, _) => ended(
+                    &mut out,
+                    "Required arguments: <table> \"data.<store_data_type>\" <operator> <value> or <table> key <key>\n",
+                ),
+                CliCommand::ShowTable(Some(name), args) => {
+                    ended(&mut out, &self.table_command(false, &name, &args));
+                }
+                CliCommand::ClearTable(Some(name), args) => {
+                    ended(&mut out, &self.table_command(true, &name, &args));
                 }
                 CliCommand::ShowMaps
                 | CliCommand::ShowMap(_)

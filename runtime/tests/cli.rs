@@ -289,3 +289,79 @@ async fn process_variables_are_set_and_read_through_the_api() {
     assert_eq!(get(fe, "x", "/").await, (200, "n=5".to_owned()));
     running.stop();
 }
+
+/// `text` with what changes from run to run masked: entry addresses and
+/// expiry times.
+fn masked(text: &str) -> String {
+    text.split(' ')
+        .map(|w| match w {
+            w if w.starts_with("0x") => "0xADDR:",
+            w if w.starts_with("exp=") => "exp=N",
+            w => w,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+// Input: a table tracking sources, with gpc0 raised for 127.0.0.1 (from
+// 127.0.0.1 and 127.0.0.2); `show table` by key and by data filter,
+// malformed filters, then `clear table` by key, by filter and whole.
+// Output: each answer as haproxy 2.6.12 gives it to the same commands
+// (entry addresses and expiry times aside), and the entries cleared.
+#[tokio::test]
+async fn table_entries_are_shown_and_cleared_by_key_and_by_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
+    let port = free_port();
+    let text = format!(
+        "global\n    stats socket {} level admin\n{DEFAULTS}frontend f\n    bind 127.0.0.1:{port}\n    stick-table type ip size 100 expire 1m store http_req_cnt,gpc0\n    http-request track-sc0 src\n    http-request sc-inc-gpc0(0) if {{ path /inc }}\n    http-request return status 200\n",
+        sock.display(),
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    for (from, path) in [([127, 0, 0, 1], "/inc"), ([127, 0, 0, 2], "/")] {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(std::net::SocketAddr::from((from, 0)))
+            .expect("bind");
+        let mut c = socket
+            .connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+            .await
+            .expect("connect");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        c.write_all(request.as_bytes()).await.expect("send");
+        let mut answer = Vec::new();
+        c.read_to_end(&mut answer).await.expect("answer");
+    }
+    let header = |used: u32| format!("# table: f, type: ip, size:100, used:{used}\n");
+    let one = "0xADDR: key=127.0.0.1 use=0 exp=N gpc0=1 http_req_cnt=1\n";
+    let two = "0xADDR: key=127.0.0.2 use=0 exp=N gpc0=0 http_req_cnt=1\n";
+    let filter = "Filter entry #1: ";
+    let cases = [
+        ("show table f".to_owned(), format!("{}{one}{two}\n", header(2))),
+        ("show table nosuch".to_owned(), "No such table\n\n".to_owned()),
+        ("show table f key 127.0.0.1".to_owned(), format!("{}{one}\n", header(2))),
+        ("show table f key 127.0.0.5".to_owned(), "\n".to_owned()),
+        ("show table f data.gpc0 gt 0".to_owned(), format!("{}{one}\n", header(2))),
+        ("show table f data.gpc0".to_owned(), format!("{filter}Require and operator among \"eq\", \"ne\", \"le\", \"ge\", \"lt\", \"gt\"\n\n")),
+        ("show table f data.gpc0 gt x".to_owned(), format!("{filter}Require a valid integer value to compare against\n\n")),
+        ("show table f data.conn_cnt gt 1".to_owned(), format!("{filter}Data type not stored in this table\n\n")),
+        ("show table f data.gpc0 gt 0 extra".to_owned(), "Filter entry #2: Unknown data type\n\n".to_owned()),
+        ("show table f foo".to_owned(), "Optional argument only supports \"data.<store_data_type>\" <operator> <value> and key <key>\n\n".to_owned()),
+        ("clear table".to_owned(), "Required arguments: <table> \"data.<store_data_type>\" <operator> <value> or <table> key <key>\n\n".to_owned()),
+        ("clear table f key".to_owned(), "Key value expected\n\n".to_owned()),
+        ("clear table f data.gpc0 gt 0".to_owned(), "\n".to_owned()),
+        ("show table f".to_owned(), format!("{}{two}\n", header(1))),
+        ("clear table f".to_owned(), "\n".to_owned()),
+        ("show table f".to_owned(), format!("{}\n", header(0))),
+    ];
+    for (line, want) in cases {
+        let mut s = UnixStream::connect(&sock).await.expect("connect");
+        s.write_all(format!("{line}\n").as_bytes())
+            .await
+            .expect("send");
+        let got = read_until(&mut s, "never").await;
+        let got: Vec<String> = got.split('\n').map(masked).collect();
+        assert_eq!(got.join("\n"), want, "{line}");
+    }
+    running.stop();
+}

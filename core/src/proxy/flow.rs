@@ -614,6 +614,12 @@ impl Flow {
         self.stick.borrow_mut().dump(name, now)
     }
 
+    /// `show table T ...` (`clear`: `clear table T ...`) of the runtime
+    /// API, `args` being the words after the table's name: the answer.
+    pub fn stick_cli(&self, clear: bool, name: &str, args: &[String], now: Instant) -> String {
+        self.stick.borrow_mut().cli(clear, name, args, now)
+    }
+
     /// Removes stream `id`, releasing the stick table entries it tracked.
     fn take_stream(&mut self, id: StreamId) -> Option<Stream> {
         let mut s = self.streams.remove(&id)?;

@@ -15,8 +15,11 @@ pub enum CliCommand {
     Help,
     /// `show servers state [B]`.
     ShowServersState(Option<String>),
-    /// `show table [T]`: the stick tables, or table T's entries.
-    ShowTable(Option<String>),
+    /// `show table [T [key K | data.X OP V ...]]`: the stick tables, or
+    /// table T's entries (those the filter picks).
+    ShowTable(Option<String>, Vec<String>),
+    /// `clear table T [key K | data.X OP V ...]`: removes the entries.
+    ClearTable(Option<String>, Vec<String>),
     /// `disable server B/S`, `enable server B/S`, `set server B/S state
     /// ready|maint|drain`.
     ServerAdmin {
@@ -167,7 +170,8 @@ impl CliCommand {
             | Self::ShowSslCerts
             | Self::ShowSslCert(_)
             | Self::SetVar(_)
-            | Self::GetVar(_) => CliLevel::Operator,
+            | Self::GetVar(_)
+            | Self::ClearTable(..) => CliLevel::Operator,
             _ => CliLevel::User,
         }
     }
@@ -257,8 +261,14 @@ pub fn parse_cli(input: &str) -> Vec<CliCommand> {
                 ["show", "info", ..] => CliCommand::ShowInfo,
                 ["help"] => CliCommand::Help,
                 ["show", "servers", "state"] => CliCommand::ShowServersState(None),
-                ["show", "table"] => CliCommand::ShowTable(None),
-                ["show", "table", t] => CliCommand::ShowTable(Some((*t).to_owned())),
+                ["show" | "clear", "table", rest @ ..] => {
+                    let name = rest.first().map(|t| (*t).to_owned());
+                    let args = rest.iter().skip(1).map(|a| (*a).to_owned()).collect();
+                    match words[0] {
+                        "show" => CliCommand::ShowTable(name, args),
+                        _ => CliCommand::ClearTable(name, args),
+                    }
+                }
                 ["show", "servers", "state", b] => {
                     CliCommand::ShowServersState(Some((*b).to_owned()))
                 }

@@ -10,6 +10,8 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+mod cli;
+
 /// A table's key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StickKey {
@@ -134,6 +136,68 @@ impl Table {
             if let Some((_, key)) = self.by_age.pop_first() {
                 self.entries.remove(&key);
             }
+        }
+    }
+
+    /// The line `show table` starts with.
+    fn header(&self, name: &str) -> String {
+        let kind = match self.config.key {
+            StickKeyType::Ip => "ip",
+            StickKeyType::Ipv6 => "ipv6",
+            StickKeyType::Integer => "integer",
+            StickKeyType::String => "string",
+        };
+        format!(
+            "# table: {name}, type: {kind}, size:{}, used:{}\n",
+            self.config.size,
+            self.entries.len()
+        )
+    }
+
+    /// The value `counter` (stored over `period` for a rate) has in `e`.
+    fn value(e: &Entry, counter: StickCounter, period: Duration, now: Instant) -> u64 {
+        match counter.is_rate() {
+            true => e
+                .rates
+                .get(&counter)
+                .map_or(0, |f| f.read(ms(now), ms_of(period))),
+            false => e.counts.get(&counter).copied().unwrap_or(0),
+        }
+    }
+
+    /// Entry `e` of `key` as `show table` prints it.
+    fn line(&self, key: &StickKey, e: &Entry, now: Instant) -> String {
+        let key = match key {
+            StickKey::Ip(ip) => ip.to_string(),
+            StickKey::Int(n) => n.to_string(),
+            StickKey::Str(s) => s.clone(),
+        };
+        let exp = self.config.expire.map_or(0, |x| {
+            x.saturating_sub(now.saturating_duration_since(e.touched))
+                .as_millis()
+        });
+        let mut out = format!(
+            "0x{:012x}: key={key} use=0 exp={exp}",
+            0x5500_0000_0000 + e.serial * 0x80
+        );
+        let mut stored = self.config.store.clone();
+        stored.sort();
+        for (counter, period) in stored {
+            let label = counter_name(counter);
+            let v = Self::value(e, counter, period, now);
+            match counter.is_rate() {
+                true => out.push_str(&format!(" {label}({})={v}", period.as_millis())),
+                false => out.push_str(&format!(" {label}={v}")),
+            }
+        }
+        out.push('\n');
+        out
+    }
+
+    /// Removes the entry of `key`.
+    fn remove(&mut self, key: &StickKey) {
+        if let Some(e) = self.entries.remove(key) {
+            self.by_age.remove(&(e.touched, key.clone()));
         }
     }
 
@@ -264,60 +328,19 @@ impl StickTables {
     /// `show table`: each table's line, or table `name`'s line and its
     /// entries as haproxy prints them; `None` for an unknown table.
     pub fn dump(&mut self, name: Option<&str>, now: Instant) -> Option<String> {
-        let mut out = String::new();
-        let header = |out: &mut String, name: &str, t: &Table| {
-            let kind = match t.config.key {
-                StickKeyType::Ip => "ip",
-                StickKeyType::Ipv6 => "ipv6",
-                StickKeyType::Integer => "integer",
-                StickKeyType::String => "string",
-            };
-            out.push_str(&format!(
-                "# table: {name}, type: {kind}, size:{}, used:{}\n",
-                t.config.size,
-                t.entries.len()
-            ));
-        };
         let Some(name) = name else {
+            let mut out = String::new();
             for (name, t) in &mut self.tables {
                 t.purge(now);
-                header(&mut out, name, t);
+                out.push_str(&t.header(name));
             }
             return Some(out);
         };
         let t = self.tables.get_mut(name)?;
         t.purge(now);
-        header(&mut out, name, t);
-        let mut stored = t.config.store.clone();
-        stored.sort();
+        let mut out = t.header(name);
         for (key, e) in &t.entries {
-            let key = match key {
-                StickKey::Ip(ip) => ip.to_string(),
-                StickKey::Int(n) => n.to_string(),
-                StickKey::Str(s) => s.clone(),
-            };
-            let exp = t.config.expire.map_or(0, |x| {
-                x.saturating_sub(now.saturating_duration_since(e.touched))
-                    .as_millis()
-            });
-            out.push_str(&format!(
-                "0x{:012x}: key={key} use=0 exp={exp}",
-                0x5500_0000_0000 + e.serial * 0x80
-            ));
-            for (counter, period) in &stored {
-                let label = counter_name(*counter);
-                if counter.is_rate() {
-                    let v = e
-                        .rates
-                        .get(counter)
-                        .map_or(0, |f| f.read(ms(now), ms_of(*period)));
-                    out.push_str(&format!(" {label}({})={v}", period.as_millis()));
-                } else {
-                    let v = e.counts.get(counter).copied().unwrap_or(0);
-                    out.push_str(&format!(" {label}={v}"));
-                }
-            }
-            out.push('\n');
+            out.push_str(&t.line(key, e, now));
         }
         Some(out)
     }
