@@ -3,11 +3,14 @@
 //! `use_backend ... if|unless` in order, then `default_backend`; no match
 //! means 503.
 
-use crate::config::haproxy::{AclPattern, Condition, Criterion, Proxy, TcpLayer};
+use crate::config::haproxy::{AclPattern, Condition, Criterion, Proxy, TcpAction, TcpLayer};
 use crate::sample::{eq, hex_eq, in_network, int_match, str_match, Around, StrMatch};
 use std::net::IpAddr;
 
 mod client_hello;
+mod level;
+
+pub use level::{run_level, Level};
 
 use client_hello::Hello;
 
@@ -108,11 +111,11 @@ pub fn admit(proxy: &Proxy, layer: TcpLayer, req: &RequestHead<'_>, last: bool) 
             None => Some(true),
             Some(c) => evaluate(proxy, c, req, last),
         };
-        match hit {
-            Some(true) if rule.accept => return Admission::Accept,
-            Some(true) => return Admission::Reject,
-            Some(false) => {}
-            None => return Admission::Wait,
+        match (hit, &rule.action) {
+            (Some(true), TcpAction::Accept) => return Admission::Accept,
+            (Some(true), TcpAction::Reject) => return Admission::Reject,
+            (Some(_), _) => {}
+            (None, _) => return Admission::Wait,
         }
     }
     Admission::Accept

@@ -4,7 +4,7 @@
 //! words, each checked against `haproxy -c`).
 
 use haven_core::config::haproxy::{
-    parse, Criterion, ParseOptions, TcpCheck, TcpCheckRule, TcpLayer, TcpPattern,
+    parse, Criterion, ParseOptions, TcpAction, TcpCheck, TcpCheckRule, TcpLayer, TcpPattern,
 };
 use haven_core::config::Diagnostics;
 
@@ -130,11 +130,17 @@ fn tcp_request_rules_keep_their_order_and_conditions() {
     );
     let fe = &cfg.expect("valid").proxies[0];
     assert_eq!(fe.inspect_delay.map(|d| d.as_millis()), Some(5000));
-    let layers: Vec<(TcpLayer, bool)> =
-        fe.tcp_request.iter().map(|r| (r.layer, r.accept)).collect();
+    let layers: Vec<(TcpLayer, &TcpAction)> = fe
+        .tcp_request
+        .iter()
+        .map(|r| (r.layer, &r.action))
+        .collect();
     assert_eq!(
         layers,
-        [(TcpLayer::Connection, false), (TcpLayer::Content, true)]
+        [
+            (TcpLayer::Connection, &TcpAction::Reject),
+            (TcpLayer::Content, &TcpAction::Accept)
+        ]
     );
     let criteria: Vec<&Criterion> = fe
         .acls
@@ -167,16 +173,19 @@ fn http_options_on_a_tcp_frontend_are_named_as_haproxy_does() {
 
 #[test]
 fn what_is_read_but_not_run_is_named() {
-    let text = "defaults\n  mode http\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nfrontend fe\n  bind :80\n  tcp-request content reject if { src 10.0.0.0/8 }\n  default_backend be\nbackend be\n  option tcp-check\n  tcp-check expect string OK on-error \"%[res.payload(0,0)]\"\n  server s 127.0.0.1:1 check\n";
+    let text = "defaults\n  mode http\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nfrontend fe\n  bind :80\n  tcp-request content reject if { src 10.0.0.0/8 }\n  default_backend be\nbackend be\n  option tcp-check\n  tcp-check expect string OK on-error \"%[res.payload(0,0)]\"\n  server s 127.0.0.1:1 check\nfrontend ft\n  mode tcp\n  bind :81\n  tcp-request content set-var(sess.x) src\n  default_backend bt\nbackend bt\n  mode tcp\n  server s 127.0.0.1:1\n";
     let (cfg, diags) = read(text);
     assert!(cfg.is_some());
     let notes: Vec<String> = diags
         .iter()
         .map(|d| format!("{}: {}", d.line, d.message))
         .collect();
+    // Content rules run on each request of an HTTP frontend; in `mode
+    // tcp` only their accept and reject are.
+    assert!(!notes.iter().any(|n| n.starts_with("8: ")), "{notes:?}");
     assert!(
         notes.contains(
-            &"8: 'tcp-request content in a mode http frontend' parsed, not supported yet: the rule is not applied."
+            &"17: 'tcp-request content set-src|set-dst|set-var in mode tcp' parsed, not supported yet: the rule is not applied."
                 .to_owned()
         ),
         "{notes:?}"

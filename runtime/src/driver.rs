@@ -22,7 +22,7 @@ use haven_core::proxy::{
     self, AdminAction, Forward, Outcome, ReusePolicy, Rewrite, ServerFailure, StreamId,
     WeightChange,
 };
-use haven_core::route::{self, Admission, RequestHead};
+use haven_core::route::{self, Admission, Level, RequestHead};
 use haven_core::stats::{self, Access, CliCommand, Counters, Posted, Sources};
 use haven_core::time::Instant;
 use haven_core::vrrp::InstanceView;
@@ -267,6 +267,16 @@ impl Core {
         let mut driver = self.lock();
         let (flow, _) = driver.node.flow()?;
         flow.response_body_wait(id, answer)
+    }
+
+    /// Runs `frontend`'s `tcp-request` rules of `layer` (connection or
+    /// session) on `level`: false when they reject the connection.
+    pub(crate) fn run_level(&self, frontend: usize, layer: TcpLayer, level: &mut Level) -> bool {
+        let driver = self.lock();
+        match driver.config().and_then(|c| c.proxies.get(frontend)) {
+            Some(proxy) => route::run_level(proxy, layer, level),
+            None => true,
+        }
     }
 
     /// How long `frontend`'s content rules may wait for the first bytes

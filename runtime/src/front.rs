@@ -110,12 +110,18 @@ pub(crate) fn connection(
         let _open = shared.open_connection();
         let mut buf = BytesMut::new();
         let mut session = Session::default();
+        let Some(conn) = admitted(&stream, &shared, client) else {
+            return;
+        };
         let opened = opening(
             &mut stream,
             Some(&mut buf),
             (&shared, client, bound.accept_proxy),
         );
-        let Some((client, header)) = opened.await else {
+        let Some((_, header)) = opened.await else {
+            return;
+        };
+        let Some(client) = shared.session_level(conn, header.as_deref(), &mut session) else {
             return;
         };
         session.proxied = header;
@@ -152,17 +158,27 @@ pub(crate) fn tls_connection(
         let _open = shared.open_connection();
         let accepted = Instant::now();
         let mut session = Session::default();
-        let opened = opening(&mut stream, None, (&shared, client, bound.accept_proxy));
-        let Some((client, header)) = opened.await else {
+        let Some(conn) = admitted(&stream, &shared, client) else {
             return;
         };
-        let local = header.as_ref().and_then(|h| h.destination);
-        session.proxied = header;
+        let opened = opening(&mut stream, None, (&shared, client, bound.accept_proxy));
+        let Some((proxied_client, header)) = opened.await else {
+            return;
+        };
         let accepted_tls = tls.listener.accept(stream, shared.timeouts.client).await;
         let _counted = accepted_tls.is_ok().then(crate::tls::Counted::new);
+        // Session rules run once the handshake is through.
+        let level = match &accepted_tls {
+            Ok(_) => shared.session_level(conn, header.as_deref(), &mut session),
+            Err(_) => Some(proxied_client),
+        };
+        let Some(client) = level else {
+            return;
+        };
+        session.proxied = header;
         match accepted_tls {
             Ok((stream, _)) if shared.tcp => {
-                let local = local.or_else(|| stream.local_addr());
+                let local = session.destination(&stream);
                 let client = (client, local, accepted);
                 crate::tcp::serve(stream, BytesMut::new(), &shared, client, true).await;
             }
@@ -188,6 +204,21 @@ pub(crate) fn tls_connection(
         }
         drop(slots);
     }
+}
+
+/// The connection level of `stream` from `client` after the frontend's
+/// `tcp-request connection` rules; `None` when they reject it (the
+/// connection then closes with a reset, as haproxy's).
+pub(crate) fn admitted(
+    stream: &TcpStream,
+    shared: &Shared,
+    client: SocketAddr,
+) -> Option<haven_core::route::Level> {
+    let level = shared.connection_level(client, stream.local_addr().ok());
+    if level.is_none() {
+        crate::outbound::no_linger(stream);
+    }
+    level
 }
 
 /// A TLS listener with the name its log lines give it.

@@ -14,6 +14,7 @@ mod front;
 pub mod fuzzing;
 mod http2;
 mod inherit;
+mod levels;
 mod listen;
 mod logger;
 mod mailbox;

@@ -163,9 +163,6 @@ async fn accept(
         tokio::select! {
             accepted = open.accept() => {
                 let Ok((stream, client)) = accepted else { continue };
-                if shared.connection_rules && crate::tcp::refused_at_accept(&stream, &shared, client) {
-                    continue;
-                }
                 let _ = stream.set_nodelay(true);
                 if shared.nolinger {
                     crate::outbound::no_linger(&stream);
@@ -281,6 +278,7 @@ pub async fn start_with(
                 .tcp_request
                 .iter()
                 .any(|r| r.layer == TcpLayer::Connection),
+            session_rules: p.tcp_request.iter().any(|r| r.layer == TcpLayer::Session),
             response_headers: cfg.proxies.iter().any(|p| {
                 !p.http_response.is_empty()
                     || !p.http_after_response.is_empty()

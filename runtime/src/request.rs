@@ -74,6 +74,8 @@ pub(crate) struct Shared {
     pub(crate) tcplog: bool,
     /// The frontend has `tcp-request connection` rules, run at accept.
     pub(crate) connection_rules: bool,
+    /// The frontend has `tcp-request session` rules.
+    pub(crate) session_rules: bool,
     /// Some proxy has `http-response` or `http-after-response` rules or a
     /// persistence cookie: core needs each response's headers.
     pub(crate) response_headers: bool,
@@ -402,6 +404,7 @@ pub(crate) async fn serve<S: ClientIo>(
         first,
         session,
         unique_id: forward.unique_id,
+        rewritten: forward.addresses,
         answered: None,
         sent_head,
     };
@@ -490,6 +493,7 @@ fn with_view<T>(
         around: Around {
             src_port: Some(client.port()),
             dst: local,
+            conn: session.conn,
             vars: Some(&session.vars),
             first_request: first,
             proxied: session.proxied.as_deref(),
@@ -659,6 +663,8 @@ struct Exchange<'s> {
     session: &'s mut Session,
     /// The request's unique id (`unique-id-format`).
     unique_id: Option<String>,
+    /// Its source and destination when rules changed them.
+    rewritten: Option<(std::net::IpAddr, Option<SocketAddr>)>,
     /// The server connection of the last attempt, its answer's head read.
     /// Boxed: it would weigh on every future that holds the exchange.
     answered: Option<Box<Answered>>,
@@ -942,12 +948,16 @@ impl Exchange<'_> {
     /// How a new connection to the server `to` names is made for this
     /// request: its PROXY header, where it leaves from, its SOCKS4 proxy.
     fn opening(&mut self, to: &Connect, stream: &impl ClientIo) -> Opening {
-        let greeting = to.send_proxy.zip(self.session.destination(stream)).map(
-            |((version, with_id), local)| {
-                let id = self.unique_id.as_deref().filter(|_| with_id);
-                crate::pp::greeting(version, (self.client, local), id)
-            },
-        );
+        // The request's addresses, as its rules left them.
+        let (src, dst) = match self.rewritten {
+            Some((ip, dst)) => (SocketAddr::new(ip, self.client.port()), dst),
+            None => (self.client, None),
+        };
+        let dst = dst.or_else(|| self.session.destination(stream));
+        let greeting = to.send_proxy.zip(dst).map(|((version, with_id), local)| {
+            let id = self.unique_id.as_deref().filter(|_| with_id);
+            crate::pp::greeting(version, (src, local), id)
+        });
         Opening {
             greeting,
             local: to.source.as_ref().map(|s| s.local_end(self.client)),

@@ -26,6 +26,8 @@ pub(crate) struct Session {
     pub(crate) proxied: Option<Box<ProxyHeader>>,
     /// What its TLS handshake agreed on (clear text: `None`).
     pub(crate) tls: Option<Arc<TlsSession>>,
+    /// The connection level's addresses (`fc_src`, `fc_dst`).
+    pub(crate) conn: Option<(Option<SocketAddr>, Option<SocketAddr>)>,
     /// The address its client reached, once read.
     destination: Option<SocketAddr>,
     /// When its last exchange ended: the wait for the next request
@@ -48,6 +50,12 @@ impl Session {
         self.destination
     }
 
+    /// The address the client reached, as the connection's rules left
+    /// it (`None`: read it from the socket when asked).
+    pub(crate) fn set_destination(&mut self, destination: Option<SocketAddr>) {
+        self.destination = destination;
+    }
+
     /// The address the client reached, as far as it was read.
     pub(crate) fn known_destination(&self) -> Option<SocketAddr> {
         self.destination
@@ -66,6 +74,7 @@ impl Session {
             vars: self.vars.clone(),
             proxied: self.proxied.clone(),
             tls: self.tls.clone(),
+            conn: self.conn,
             destination: self.destination,
             ..Self::default()
         }

@@ -39,16 +39,23 @@ pub(crate) async fn connection(
     let _open = shared.open_connection();
     let accepted = Instant::now();
     let mut payload = BytesMut::new();
+    let Some(conn) = crate::front::admitted(&stream, &shared, client) else {
+        return;
+    };
     let opened = crate::front::opening(
         &mut stream,
         Some(&mut payload),
         (&shared, client, accept_proxy),
     );
-    let Some((client, header)) = opened.await else {
+    let Some((_, header)) = opened.await else {
         return;
     };
-    let local = header
-        .and_then(|h| h.destination)
+    let mut levels = crate::session::Session::default();
+    let Some(client) = shared.session_level(conn, header.as_deref(), &mut levels) else {
+        return;
+    };
+    let local = levels
+        .known_destination()
         .or_else(|| stream.local_addr().ok());
     serve(stream, payload, &shared, (client, local, accepted), false).await;
     drop(slots);
@@ -86,25 +93,6 @@ pub(crate) async fn serve<S: ClientIo>(
     session.local = local;
     session.tls = tls;
     session.run(&mut stream, payload).await;
-}
-
-/// True when the frontend's `tcp-request connection` rules refuse
-/// `client` (HTTP and `mode tcp` alike); `stream` is then set to be reset
-/// when dropped, as haproxy resets a connection it refuses (and logs
-/// nothing).
-pub(crate) fn refused_at_accept(stream: &TcpStream, shared: &Shared, client: SocketAddr) -> bool {
-    let verdict = shared.core.admit(
-        shared.frontend,
-        TcpLayer::Connection,
-        client.ip(),
-        &[],
-        true,
-    );
-    let refused = verdict == Some(Admission::Reject);
-    if refused {
-        crate::outbound::no_linger(stream);
-    }
-    refused
 }
 
 /// Reads the client's first bytes into `payload` until the frontend's

@@ -11,12 +11,12 @@ pub use edit::{apply_headers, Edit};
 pub use reply::Rendered;
 
 use crate::config::haproxy::{
-    HeaderNames, HttpAction, HttpRule, LinePart, NameMatch, Proxy, Userlist,
+    HeaderNames, HttpAction, HttpRule, LinePart, NameMatch, Proxy, TcpAction, TcpLayer, Userlist,
 };
 use crate::proxy_protocol::ProxyHeader;
 use crate::route::{condition, path_and_query, RequestHead};
 use crate::sample::{
-    backrefs, Around, Captured, Format, Response, Scope, TlsSession, Value, VarName, Vars,
+    backrefs, Around, Captured, Expr, Format, Response, Scope, TlsSession, Value, VarName, Vars,
 };
 use crate::stick::{StickEvent, StickKey, StickTables, StickView, Tracked};
 use crate::time::Instant;
@@ -73,6 +73,8 @@ pub struct Txn {
     pub src_port: Option<u16>,
     /// The address the client reached (`set-dst` changes it).
     pub dst: Option<SocketAddr>,
+    /// The client connection's own addresses (`fc_src`, `fc_dst`).
+    pub conn: Option<(Option<SocketAddr>, Option<SocketAddr>)>,
     /// Variables, the session's (`sess.`) among them.
     pub vars: Vars,
     /// A rule set or unset a variable of the session.
@@ -134,6 +136,7 @@ impl Txn {
             client: head.client,
             src_port: head.around.src_port,
             dst: head.around.dst,
+            conn: head.around.conn,
             vars: head.around.vars.cloned().unwrap_or_default(),
             session_changed: false,
             proc_changed: false,
@@ -252,6 +255,7 @@ impl Txn {
             around: Around {
                 src_port: self.src_port,
                 dst: self.dst,
+                conn: self.conn,
                 response: response.map(|r| Response {
                     status: r.status,
                     headers: &res_headers,
@@ -364,6 +368,57 @@ impl Txn {
             let Some(rule) = rules.get(at + i) else { break };
             self.request_action(proxy, &rule.action, names);
             at += i + 1;
+        }
+        None
+    }
+
+    /// `proxy`'s `tcp-request content` rules, run on each request of a
+    /// `mode http` frontend before its `http-request` rules: they may set
+    /// the request's addresses and variables, and `reject` closes the
+    /// connection unanswered. `Some`: rejected.
+    pub fn tcp_content(&mut self, proxy: &Proxy, names: Names<'_>) -> Option<Answer> {
+        let rules = proxy
+            .tcp_request
+            .iter()
+            .filter(|r| r.layer == TcpLayer::Content);
+        for rule in rules {
+            let holds = rule
+                .cond
+                .as_ref()
+                .is_none_or(|c| self.with_view(names, None, |req| condition(proxy, c, req)));
+            if !holds {
+                continue;
+            }
+            let eval = |t: &Self, e: &Expr| {
+                t.with_view(names, None, |req| e.eval(req).map(Value::into_owned))
+            };
+            match &rule.action {
+                TcpAction::Accept => return None,
+                TcpAction::Reject => {
+                    return Some(Answer {
+                        status: 0,
+                        termination: "PR",
+                        reply: None,
+                        headers: Vec::new(),
+                    })
+                }
+                TcpAction::SetSrc(e) => {
+                    if let Some(ip) = eval(self, e).and_then(|v| v.to_ip()) {
+                        self.client = Some(ip);
+                    }
+                }
+                TcpAction::SetDst(e) => {
+                    if let Some(ip) = eval(self, e).and_then(|v| v.to_ip()) {
+                        let port = self.dst.map_or(0, |d| d.port());
+                        self.dst = Some(SocketAddr::new(ip, port));
+                    }
+                }
+                TcpAction::SetVar(name, e) => {
+                    if let Some(v) = eval(self, e) {
+                        self.set_var(name, v);
+                    }
+                }
+            }
         }
         None
     }

@@ -97,6 +97,9 @@ pub struct Forward {
     pub edits: Vec<Edit>,
     /// The request's unique id.
     pub unique_id: Option<String>,
+    /// The request's source and destination, when rules changed them
+    /// (`set-src`, `set-dst`): what a PROXY header to the server says.
+    pub addresses: Option<(IpAddr, Option<std::net::SocketAddr>)>,
 }
 
 /// What the driver must do.
@@ -380,7 +383,11 @@ impl Flow {
             stick: Some((&self.stick, now)),
             ..rules::names(&self.proxies, frontend, None, None)
         };
-        if let Some(answer) = txn.as_mut().and_then(|t| t.request_phase(fe, fe_names)) {
+        let first_rules = |t: &mut Box<Txn>| {
+            t.tcp_content(fe, fe_names)
+                .or_else(|| t.request_phase(fe, fe_names))
+        };
+        if let Some(answer) = txn.as_mut().and_then(first_rules) {
             self.answer(now, id, frontend, None, txn, answer);
             return Forward::default();
         }
@@ -403,7 +410,15 @@ impl Flow {
         let Some((backend, by_uri)) =
             backend.and_then(|b| Some((b, self.backends.get(&b)?.by_uri)))
         else {
-            self.finish(id, None, 503, "SC", true);
+            // No backend: haproxy's 503, which `http-after-response`
+            // rules still see.
+            let answer = Answer {
+                status: 503,
+                termination: "SC",
+                reply: None,
+                headers: Vec::new(),
+            };
+            self.answer(now, id, frontend, None, txn, answer);
             return Forward::default();
         };
         let be = &self.proxies[backend];
@@ -474,7 +489,9 @@ impl Flow {
             keep_proc_vars(&mut self.proc_vars, t);
         }
         let dst = txn.as_ref().map_or(head.around.dst, |t| t.dst);
+        let client_sent = client;
         let client = txn.as_ref().and_then(|t| t.client).unwrap_or(client);
+        let addresses = (client != client_sent || dst != head.around.dst).then_some((client, dst));
         let uri = match (&txn, by_uri) {
             (Some(t), true) => t.uri.clone(),
             (None, true) => head.uri.to_owned(),
@@ -503,7 +520,11 @@ impl Flow {
             },
         );
         self.assign(now, id, None, timers);
-        Forward { edits, unique_id }
+        Forward {
+            edits,
+            unique_id,
+            addresses,
+        }
     }
 
     /// Request `id` is for a stats page: the driver is told to make it,

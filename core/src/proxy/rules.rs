@@ -4,7 +4,7 @@
 //! on the response, `http-response` and `http-after-response` rules.
 
 use super::forwardfor::adds_forwarded_for;
-use crate::config::haproxy::{Forwardfor, HeaderNames, Proxy, Userlist};
+use crate::config::haproxy::{Forwardfor, HeaderNames, Proxy, TcpLayer, Userlist};
 use crate::http_rules::{apply_headers, Answer, Edit, Names, Rendered, ResponseDraft, Stop, Txn};
 use crate::route::RequestHead;
 use crate::sample::{Captured, Scope, Vars};
@@ -54,6 +54,7 @@ pub(super) type Stick<'a> = Option<(&'a RefCell<StickTables>, Instant)>;
 /// fill.
 pub(super) fn has_request_rules(p: &Proxy) -> bool {
     !p.http_request.is_empty()
+        || p.tcp_request.iter().any(|r| r.layer == TcpLayer::Content)
         || !p.redirects.is_empty()
         || !p.captures.is_empty()
         || p.options.restrict_header_names != HeaderNames::Preserve

@@ -10,7 +10,7 @@ use crate::route::{path_and_query, RequestHead};
 use crate::stick::StickKey;
 use serde::Serialize;
 use std::borrow::Cow;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// Which message a header fetch reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -32,6 +32,15 @@ pub enum Fetch {
     Src,
     /// `src_port`.
     SrcPort,
+    /// `fc_src`, `fc_src_port`, `fc_dst`, `fc_dst_port`: the client
+    /// connection's own addresses (what `tcp-request connection` rules
+    /// left), not the session's or the request's.
+    Fc {
+        /// The destination (else the source).
+        dst: bool,
+        /// The port (else the address).
+        port: bool,
+    },
     /// `dst`: the address the client connected to.
     Dst,
     /// `dst_port`.
@@ -246,6 +255,10 @@ pub(crate) fn parse(call: &Call) -> Result<Option<Fetch>, String> {
         }
         "src" => Fetch::Src,
         "src_port" => Fetch::SrcPort,
+        "fc_src" | "fc_src_port" | "fc_dst" | "fc_dst_port" => Fetch::Fc {
+            dst: name.starts_with("fc_dst"),
+            port: name.ends_with("_port"),
+        },
         "dst" => Fetch::Dst,
         "dst_port" => Fetch::DstPort,
         "method" => Fetch::Method,
@@ -379,6 +392,16 @@ impl Fetch {
                 Constant::Ip(ip) => Value::Ip(*ip),
             }),
             Self::Src => req.client.map(Value::Ip),
+            Self::Fc { dst, port } => {
+                let (src_addr, dst_addr) = around.conn.unwrap_or((None, around.dst));
+                let src_addr = src_addr
+                    .or_else(|| Some(SocketAddr::new(req.client?, around.src_port.unwrap_or(0))));
+                let addr = if *dst { dst_addr } else { src_addr }?;
+                Some(match port {
+                    true => Value::Int(addr.port().into()),
+                    false => Value::Ip(addr.ip()),
+                })
+            }
             Self::SrcPort => around.src_port.map(|p| Value::Int(p.into())),
             Self::Dst => around.dst.map(|d| Value::Ip(d.ip())),
             Self::DstPort => around.dst.map(|d| Value::Int(d.port().into())),
@@ -569,7 +592,11 @@ impl Fetch {
     pub fn yields_ip(&self) -> bool {
         matches!(
             self,
-            Self::Src | Self::Dst | Self::HdrIp { .. } | Self::Constant(Constant::Ip(_))
+            Self::Src
+                | Self::Dst
+                | Self::Fc { port: false, .. }
+                | Self::HdrIp { .. }
+                | Self::Constant(Constant::Ip(_))
         )
     }
 

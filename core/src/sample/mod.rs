@@ -49,6 +49,10 @@ pub struct Around<'a> {
     pub src_port: Option<u16>,
     /// The address the client connected to.
     pub dst: Option<SocketAddr>,
+    /// The client connection's own source and destination (`fc_src`,
+    /// `fc_dst`), when they differ from the request's (`None`: they are
+    /// `src` and `dst`).
+    pub conn: Option<(Option<SocketAddr>, Option<SocketAddr>)>,
     /// The response, in the response phase.
     pub response: Option<Response<'a>>,
     /// Variables set so far.

@@ -51,7 +51,7 @@ pub use stick_table::{StickCounter, StickKeyType, StickTable};
 #[cfg(test)]
 pub(crate) use tcp_check::hex as tcp_check_hex;
 pub use tcp_check::{TcpCheck, TcpCheckRule, TcpExpect, TcpPattern};
-pub use tcp_request::{TcpLayer, TcpRequestRule};
+pub use tcp_request::{TcpAction, TcpLayer, TcpRequestRule};
 pub use tls::{
     parse_crt_list, unoffered, BindTls, CertSource, CrtListLine, GlobalTls, ServerTls, TlsOptions,
     TlsVersion, Verify, CURVES,

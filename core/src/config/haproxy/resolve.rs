@@ -4,7 +4,7 @@
 
 use super::model::*;
 use super::parser::Parser;
-use super::tcp_request::TcpLayer;
+use super::tcp_request::{TcpAction, TcpLayer, TcpRequestRule};
 use super::HttpAction;
 use crate::config::{Form, Severity};
 use crate::sample::{Alias, Part};
@@ -128,13 +128,14 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
         if me.mode == Mode::Tcp {
             http_muxes_refused(p, d);
         }
-        if me.mode == Mode::Http {
-            for rule in me
-                .tcp_request
-                .iter()
-                .filter(|r| r.layer == TcpLayer::Content)
-            {
-                let what = "tcp-request content in a mode http frontend";
+        if me.mode == Mode::Tcp && !proxy.http_upgrade {
+            // A connection's content rules only let it in or not.
+            let changes = |r: &&TcpRequestRule| {
+                r.layer == TcpLayer::Content
+                    && !matches!(r.action, TcpAction::Accept | TcpAction::Reject)
+            };
+            for rule in me.tcp_request.iter().filter(changes) {
+                let what = "tcp-request content set-src|set-dst|set-var in mode tcp";
                 p.post_not_supported((p.file.clone(), rule.line), what);
             }
         }

@@ -1,12 +1,14 @@
-//! `tcp-request inspect-delay`, and `tcp-request connection|content
-//! accept|reject [if|unless <cond>]`: who is let in on a `mode tcp` (or
-//! any) frontend, before a backend is chosen.
+//! `tcp-request inspect-delay`, and `tcp-request connection|session|content
+//! accept|reject|set-src|set-dst|set-var(...) [if|unless <cond>]`: who is
+//! let in on a frontend, and the addresses and variables each level of a
+//! connection starts with, before a backend is chosen.
 
 use super::lexer::Word;
 use super::model::Condition;
 use super::parser::Parser;
 use super::values::parse_time;
 use crate::config::Form;
+use crate::sample::{Expr, VarName};
 use serde::Serialize;
 
 /// When a `tcp-request` rule is evaluated.
@@ -15,17 +17,36 @@ use serde::Serialize;
 pub enum TcpLayer {
     /// `connection`: at accept, before any byte is read.
     Connection,
-    /// `content`: on the first bytes, within `inspect-delay`.
+    /// `session`: once the connection is set up (PROXY header, TLS).
+    Session,
+    /// `content`: on the first bytes, within `inspect-delay` (in `mode
+    /// http`, on each request).
     Content,
 }
 
-/// One `tcp-request connection|content accept|reject` rule.
+/// What a `tcp-request` rule does when its condition holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TcpAction {
+    /// `accept`: the rules of this layer stop, the connection goes on.
+    Accept,
+    /// `reject`: the connection closes.
+    Reject,
+    /// `set-src <expr>`: this level's source address.
+    SetSrc(Expr),
+    /// `set-dst <expr>`: this level's destination address.
+    SetDst(Expr),
+    /// `set-var(<name>) <expr>`.
+    SetVar(VarName, Expr),
+}
+
+/// One `tcp-request connection|session|content` rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TcpRequestRule {
     /// When it is evaluated.
     pub layer: TcpLayer,
-    /// `accept` (else `reject`).
-    pub accept: bool,
+    /// What it does.
+    pub action: TcpAction,
     /// The condition; `None` means always.
     pub cond: Option<Condition>,
     /// Line of the rule.
@@ -45,8 +66,8 @@ impl Parser<'_> {
         let layer = match what.text.as_str() {
             "inspect-delay" => return self.inspect_delay(words),
             "connection" => TcpLayer::Connection,
+            "session" => TcpLayer::Session,
             "content" => TcpLayer::Content,
-            "session" => return self.not_supported(what.col, "tcp-request session"),
             other => {
                 let msg = format!("'tcp-request' expects 'connection', 'session', 'content', 'inspect-delay', got '{other}'.");
                 return self.error(Form::Parsing, what.col, msg);
@@ -60,19 +81,49 @@ impl Parser<'_> {
             let msg = format!("'tcp-request {}' expects an action.", what.text);
             return self.error(Form::Parsing, what.col, msg);
         };
-        let accept = match action.text.as_str() {
-            "accept" => true,
-            "reject" => false,
-            other => {
-                let rule = format!("tcp-request {} {other}", what.text);
+        let end = words
+            .iter()
+            .skip(3)
+            .position(|w| w.text == "if" || w.text == "unless")
+            .map_or(words.len(), |p| p + 3);
+        let args = &words[3..end];
+        let name = action.text.as_str();
+        let (base, var) = match name.split_once('(') {
+            Some((b, rest)) => (b, rest.strip_suffix(')')),
+            None => (name, None),
+        };
+        let expr = |p: &Self| -> Result<Expr, String> {
+            let w = args.first().ok_or("expects a sample expression.")?;
+            Expr::parse_with(&w.text, p.opts.files).map_err(|e| e.to_string())
+        };
+        let parsed = match (base, var, args.len()) {
+            ("accept", None, 0) => Ok(TcpAction::Accept),
+            ("reject", None, 0) => Ok(TcpAction::Reject),
+            ("set-src", None, 1) => expr(self).map(TcpAction::SetSrc),
+            ("set-dst", None, 1) => expr(self).map(TcpAction::SetDst),
+            ("set-var", Some(v), 1) => {
+                VarName::parse(v).and_then(|name| Ok(TcpAction::SetVar(name, expr(self)?)))
+            }
+            ("accept" | "reject" | "set-src" | "set-dst" | "set-var", ..) => {
+                Err(format!("unexpected arguments after '{name}'."))
+            }
+            _ => {
+                let rule = format!("tcp-request {} {base}", what.text);
                 return self.not_supported(action.col, &rule);
             }
         };
-        let cond = match words.get(3) {
+        let action = match parsed {
+            Ok(a) => a,
+            Err(msg) => {
+                let msg = format!("'tcp-request {} {name}' : {msg}", what.text);
+                return self.error(Form::Parsing, words[2].col, msg);
+            }
+        };
+        let cond = match words.get(end) {
             None => None,
             Some(_) => {
                 let what = format!("'tcp-request {}' rule", what.text);
-                match self.condition(&words[3..], &what) {
+                match self.condition(&words[end..], &what) {
                     Some(c) => Some(c),
                     None => return,
                 }
@@ -81,7 +132,7 @@ impl Parser<'_> {
         let line = self.line;
         self.draft().proxy.tcp_request.push(TcpRequestRule {
             layer,
-            accept,
+            action,
             cond,
             line,
         });

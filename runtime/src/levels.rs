@@ -1,0 +1,64 @@
+//! The levels of a client connection: its `tcp-request connection`
+//! rules run at accept, on the socket's addresses; its `tcp-request
+//! session` rules once a PROXY header (and a TLS handshake) went by, on
+//! the header's addresses or the connection level's. What they leave is
+//! what each request starts with; `fc_src` / `fc_dst` keep the
+//! connection level's.
+
+use crate::request::Shared;
+use crate::session::Session;
+use haven_core::config::haproxy::TcpLayer;
+use haven_core::proxy_protocol::ProxyHeader;
+use haven_core::route::Level;
+use std::net::SocketAddr;
+
+impl Shared {
+    /// The connection level of a connection from `client` to `local`,
+    /// after the frontend's `tcp-request connection` rules; `None` when
+    /// they reject it.
+    pub(crate) fn connection_level(
+        &self,
+        client: SocketAddr,
+        local: Option<SocketAddr>,
+    ) -> Option<Level> {
+        let mut level = Level {
+            src: Some(client),
+            dst: local,
+            ..Level::default()
+        };
+        let admitted = !self.connection_rules
+            || self
+                .core
+                .run_level(self.frontend, TcpLayer::Connection, &mut level);
+        admitted.then_some(level)
+    }
+
+    /// Runs the frontend's `tcp-request session` rules on top of `conn`,
+    /// seen through the PROXY `header` when there is one, and gives
+    /// `session` what they leave: the client address its requests come
+    /// from (`None` when the rules reject the connection).
+    pub(crate) fn session_level(
+        &self,
+        conn: Level,
+        header: Option<&ProxyHeader>,
+        session: &mut Session,
+    ) -> Option<SocketAddr> {
+        let mut level = Level {
+            src: header.and_then(|h| h.source).or(conn.src),
+            dst: header.and_then(|h| h.destination).or(conn.dst),
+            conn: Some((conn.src, conn.dst)),
+            vars: conn.vars,
+        };
+        let admitted = !self.session_rules
+            || self
+                .core
+                .run_level(self.frontend, TcpLayer::Session, &mut level);
+        if !admitted {
+            return None;
+        }
+        session.set_destination(level.dst);
+        session.conn = level.conn;
+        session.vars = level.vars;
+        level.src
+    }
+}
