@@ -172,7 +172,7 @@ impl Bench {
                         Ev::Failed(f) => self.flow.handle_server_failed(at, id, f, &mut self.sched),
                         Ev::Response(code) => {
                             self.flow
-                                .handle_response(at, id, (code, &[]), &mut self.sched)
+                                .handle_response(at, id, (code, &[], 0), &mut self.sched)
                         }
                         Ev::Done => self.flow.handle_done(at, id, &mut self.sched),
                     }

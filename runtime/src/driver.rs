@@ -53,9 +53,10 @@ pub(crate) enum Event {
     /// The server's answer came, but not its body within the time a
     /// `wait-for-body` rule gives.
     BodyTimedOut(StreamId),
-    /// The server's response head arrived: its status, and its headers
-    /// when some proxy has response rules.
-    Response(StreamId, u16, Vec<(String, String)>),
+    /// The server's response head arrived: its status, its headers
+    /// when some proxy has response rules, and the bytes of body read
+    /// with it.
+    Response(StreamId, u16, Vec<(String, String)>, usize),
     /// The answer went to the client (or as much of it as could): bytes
     /// read from the client and sent to it.
     Done {
@@ -497,12 +498,13 @@ impl Driver {
                 self.with_flow(|f, t| f.handle_server_failed(now, id, failure, t));
             }
             Event::BodyTimedOut(id) => self.with_flow(|f, t| f.handle_body_timeout(now, id, t)),
-            Event::Response(id, status, headers) => {
+            Event::Response(id, status, headers, buffered) => {
                 let headers: Vec<(&str, &str)> = headers
                     .iter()
                     .map(|(n, v)| (n.as_str(), v.as_str()))
                     .collect();
-                self.with_flow(|f, t| f.handle_response(now, id, (status, &headers), t));
+                let answer = (status, headers.as_slice(), buffered);
+                self.with_flow(|f, t| f.handle_response(now, id, answer, t));
             }
             Event::Done {
                 id,

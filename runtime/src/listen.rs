@@ -268,7 +268,10 @@ pub async fn start_with(
             frontend_name: p.name.clone(),
             httplog: p.options.httplog,
             log_format: p.log_format.clone(),
-            request_waits: cfg.proxies.iter().any(|p| waits_for_body(&p.http_request)),
+            request_waits: cfg
+                .proxies
+                .iter()
+                .any(|p| p.options.http_buffer_request || waits_for_body(&p.http_request)),
             response_waits: cfg.proxies.iter().any(|p| waits_for_body(&p.http_response)),
             log_count: AtomicU64::new(0),
             httpslog: p.options.httpslog,

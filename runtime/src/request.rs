@@ -885,9 +885,10 @@ impl Exchange<'_> {
                 } else {
                     Vec::new()
                 };
-                self.shared
-                    .core
-                    .dispatch_at(Event::Response(self.id, head.code, headers), at);
+                self.shared.core.dispatch_at(
+                    Event::Response(self.id, head.code, headers, up.buf.len()),
+                    at,
+                );
                 let to = to.clone();
                 return Ok(Some(Box::new(Answered { up, head, to })));
             }

@@ -6,9 +6,11 @@
 
 mod edit;
 mod reply;
+mod room;
 
 pub use edit::{apply_headers, Edit};
 pub use reply::Rendered;
+pub use room::{head_size, Room};
 
 use crate::config::haproxy::{
     HeaderNames, HttpAction, HttpRule, LinePart, NameMatch, Proxy, TcpAction, TcpLayer, Userlist,
@@ -81,6 +83,10 @@ pub struct Txn {
     pub session_changed: bool,
     /// A rule changed a process-wide variable.
     proc_changed: bool,
+    /// The request's room for rewrites.
+    pub room: Room,
+    /// A rewrite did not fit in strict mode: the request fails.
+    rewrite_failed: bool,
     /// The request is its connection's first.
     pub first_request: bool,
     /// What the transaction captured into its frontend's slots.
@@ -110,6 +116,10 @@ pub struct ResponseDraft {
     pub headers: Vec<(String, String)>,
     /// Changes made, in order.
     pub edits: Vec<Edit>,
+    /// Its room for rewrites.
+    pub room: Room,
+    /// A rewrite did not fit in strict mode: the response fails.
+    pub failed: bool,
 }
 
 /// Why a list of rules stopped early.
@@ -140,6 +150,8 @@ impl Txn {
             vars: head.around.vars.cloned().unwrap_or_default(),
             session_changed: false,
             proc_changed: false,
+            room: Room::default(),
+            rewrite_failed: false,
             first_request: head.around.first_request,
             captured: Captured::default(),
             sent: (head.method.to_owned(), head.uri.to_owned()),
@@ -367,6 +379,9 @@ impl Txn {
             }
             let Some(rule) = rules.get(at + i) else { break };
             self.request_action(proxy, &rule.action, names);
+            if std::mem::take(&mut self.rewrite_failed) {
+                return Some(Stop::Answer(rewrite_failure("PR")));
+            }
             at += i + 1;
         }
         None
@@ -519,11 +534,20 @@ impl Txn {
             | HttpAction::SetStatus { .. } => {}
             // The runtime waited for the body before the rules ran.
             HttpAction::WaitForBody(_) => {}
+            HttpAction::StrictMode(on) => self.room.strict = *on,
         }
     }
 
-    /// Applies a header step to the working copy and records it.
+    /// Applies a step to the working copy and records it, when it fits
+    /// in the request's room (else, in strict mode, the request fails).
     fn header_edit(&mut self, edit: Edit) {
+        if !self
+            .room
+            .take(&edit, &self.headers, (&self.method, &self.uri))
+        {
+            self.rewrite_failed |= self.room.strict;
+            return;
+        }
         apply_headers(&mut self.headers, std::slice::from_ref(&edit));
         self.edits.push(edit);
     }
@@ -531,8 +555,16 @@ impl Txn {
     /// Replaces `part` of the request line with `value`.
     fn set_line(&mut self, part: LinePart, value: &str) {
         if part == LinePart::Method {
-            self.method = value.to_owned();
-            self.edits.push(Edit::Method(value.to_owned()));
+            let edit = Edit::Method(value.to_owned());
+            if self
+                .room
+                .take(&edit, &self.headers, (&self.method, &self.uri))
+            {
+                self.method = value.to_owned();
+                self.edits.push(edit);
+            } else {
+                self.rewrite_failed |= self.room.strict;
+            }
             return;
         }
         let pq = path_and_query(&self.uri);
@@ -553,8 +585,16 @@ impl Txn {
             },
             LinePart::Uri | LinePart::Method => value.to_owned(),
         };
-        self.uri.clone_from(&uri);
-        self.edits.push(Edit::Uri(uri));
+        let edit = Edit::Uri(uri.clone());
+        if !self
+            .room
+            .take(&edit, &self.headers, (&self.method, &self.uri))
+        {
+            self.rewrite_failed |= self.room.strict;
+            return;
+        }
+        self.uri = uri;
+        self.edits.push(edit);
     }
 
     /// Runs `proxy`'s response-phase `rules` (`http-response` or
@@ -605,6 +645,10 @@ impl Txn {
                     res.status = *status;
                     Some(Edit::Status(*status, reason.clone()))
                 }
+                HttpAction::StrictMode(on) => {
+                    res.room.strict = *on;
+                    None
+                }
                 HttpAction::SetVar(name, expr) => {
                     let v = self.with_view(names, Some(res), |req| {
                         expr.eval(req).map(Value::into_owned)
@@ -641,17 +685,47 @@ impl Txn {
             if let Some(edit) = edit {
                 res.apply(edit);
             }
+            if std::mem::take(&mut res.failed) {
+                return Some(Stop::Answer(rewrite_failure("PH")));
+            }
         }
         None
     }
 }
 
 impl ResponseDraft {
-    /// Applies `edit` to the working copy and records it.
-    /// Makes `edit` to the response and notes it.
+    /// A response with `status` and `headers` (names lower case), not
+    /// yet changed, with `room` for rewrites.
+    pub fn new(status: u16, headers: Vec<(String, String)>, room: Room) -> Self {
+        Self {
+            status,
+            headers,
+            edits: Vec::new(),
+            room,
+            failed: false,
+        }
+    }
+
+    /// Makes `edit` to the response and notes it, when it fits (else
+    /// the response fails in strict mode, and the edit is dropped).
     pub fn apply(&mut self, edit: Edit) {
+        if !self.room.take(&edit, &self.headers, ("", "")) {
+            self.failed |= self.room.strict;
+            return;
+        }
         apply_headers(&mut self.headers, std::slice::from_ref(&edit));
         self.edits.push(edit);
+    }
+}
+
+/// haproxy's 500 for a message a rewrite failed in strict mode
+/// (`termination`: `PR` for a request, `PH` for a response).
+fn rewrite_failure(termination: &'static str) -> Answer {
+    Answer {
+        status: 500,
+        termination,
+        reply: None,
+        headers: Vec::new(),
     }
 }
 

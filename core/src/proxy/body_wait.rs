@@ -10,7 +10,7 @@ use crate::config::haproxy::{BodyWait, HttpAction, HttpRule, Proxy};
 use crate::http_rules::ResponseDraft;
 use crate::route::{condition, route, RequestHead};
 use crate::sched::Timers;
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 
 /// The first of `rules` (of `proxy`) that waits and applies to `req`.
 fn first_wait(proxy: &Proxy, rules: &[HttpRule], req: &RequestHead<'_>) -> Option<BodyWait> {
@@ -29,11 +29,26 @@ impl Flow {
     /// of them waits.
     pub fn request_body_wait(&self, frontend: usize, head: &RequestHead<'_>) -> Option<BodyWait> {
         let fe = self.proxies.get(frontend)?;
-        first_wait(fe, &fe.http_request, head).or_else(|| {
-            let backend = route(&self.proxies, fe, head).filter(|b| *b != frontend)?;
-            let be = self.proxies.get(backend)?;
-            first_wait(be, &be.http_request, head)
-        })
+        let backend = route(&self.proxies, fe, head)
+            .filter(|b| *b != frontend)
+            .and_then(|b| self.proxies.get(b));
+        let rules = first_wait(fe, &fe.http_request, head)
+            .or_else(|| backend.and_then(|be| first_wait(be, &be.http_request, head)));
+        // `option http-buffer-request`: the whole body, within `timeout
+        // http-request` (else the client timeout).
+        let buffering = |p: &Proxy| {
+            p.options.http_buffer_request.then(|| BodyWait {
+                time: fe
+                    .timeouts
+                    .http_request
+                    .or(fe.timeouts.client)
+                    .unwrap_or(Duration::from_secs(u64::from(u32::MAX))),
+                at_least: 0,
+            })
+        };
+        rules
+            .or_else(|| buffering(fe))
+            .or_else(|| backend.and_then(buffering))
     }
 
     /// How long the `http-response` rules (the backend's, then the
@@ -46,14 +61,11 @@ impl Flow {
     ) -> Option<BodyWait> {
         let s = self.streams.get(&id)?;
         let txn = s.txn.as_deref()?;
-        let res = ResponseDraft {
-            status,
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_ascii_lowercase(), (*v).to_owned()))
-                .collect(),
-            edits: Vec::new(),
-        };
+        let headers = headers
+            .iter()
+            .map(|(n, v)| (n.to_ascii_lowercase(), (*v).to_owned()))
+            .collect();
+        let res = ResponseDraft::new(status, headers, Default::default());
         let names = rules::names(&self.proxies, s.frontend, Some(s.backend), s.server);
         rules::chain(&self.proxies, s.frontend, Some(s.backend))
             .into_iter()

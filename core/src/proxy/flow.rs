@@ -5,7 +5,7 @@ use super::persist::{self, CookieFlags, Persistence};
 use super::rules::{self, Rewrite};
 use crate::balance::{Balancer, PickKey};
 use crate::config::haproxy::{Balance, HaproxyConfig, Mode, Proxy, RetryOn, Userlist};
-use crate::http_rules::{Answer, Edit, Names, Rendered, ResponseDraft, Txn};
+use crate::http_rules::{Answer, Edit, Names, Rendered, ResponseDraft, Room, Txn};
 use crate::route::{route, RequestHead};
 use crate::sample::{Captured, Scope, Vars};
 use crate::sched::Timers;
@@ -291,6 +291,9 @@ pub struct Flow {
     /// Process-wide variables (`proc.*`): what rules and the runtime API
     /// set, seen by every transaction that starts after.
     pub(super) proc_vars: Vars,
+    /// A message's buffer and its rewrite reserve (`tune.bufsize`,
+    /// `tune.maxrewrite`).
+    buffers: (usize, usize),
 }
 
 /// A stats page request waiting for its page.
@@ -352,6 +355,7 @@ impl Flow {
             stick: RefCell::new(StickTables::new(&cfg.proxies)),
             userlists: cfg.userlists.clone().into(),
             proc_vars: Vars::default(),
+            buffers: cfg.global.buffers(),
         }
     }
 
@@ -378,7 +382,7 @@ impl Flow {
         // request gets a transaction that knows them.
         let wants_txn = rules::has_request_rules(fe) || !self.userlists.is_empty();
         let mut txn = (http && wants_txn)
-            .then(|| rules::new_txn(fe, head, (&self.userlists, &self.proc_vars)));
+            .then(|| rules::new_txn(fe, head, (&self.userlists, &self.proc_vars, self.buffers)));
         let fe_names = Names {
             stick: Some((&self.stick, now)),
             ..rules::names(&self.proxies, frontend, None, None)
@@ -425,7 +429,7 @@ impl Flow {
         if http && backend != frontend && rules::has_request_rules(be) {
             let fe = &self.proxies[frontend];
             let t = txn.get_or_insert_with(|| {
-                rules::new_txn(fe, head, (&self.userlists, &self.proc_vars))
+                rules::new_txn(fe, head, (&self.userlists, &self.proc_vars, self.buffers))
             });
             let names = Names {
                 stick: Some((&self.stick, now)),
@@ -451,7 +455,11 @@ impl Flow {
         if http {
             let fe = &self.proxies[frontend];
             if txn.is_none() && (rules::has_response_rules(fe) || rules::has_response_rules(be)) {
-                txn = Some(rules::new_txn(fe, head, (&self.userlists, &self.proc_vars)));
+                txn = Some(rules::new_txn(
+                    fe,
+                    head,
+                    (&self.userlists, &self.proc_vars, self.buffers),
+                ));
             }
             if let Some(t) = txn.as_mut() {
                 edits = std::mem::take(&mut t.edits);
@@ -751,7 +759,7 @@ impl Flow {
         &mut self,
         now: Instant,
         id: StreamId,
-        (status, headers): (u16, &[(&str, &str)]),
+        (status, headers, buffered): (u16, &[(&str, &str)], usize),
         timers: &mut dyn Timers<Timer>,
     ) {
         let Some(s) = self
@@ -777,14 +785,15 @@ impl Flow {
         }
         let mut rewrite = None;
         if s.txn.is_some() || s.persist.is_some() {
-            let mut res = ResponseDraft {
-                status,
-                headers: headers
-                    .iter()
-                    .map(|(n, v)| (n.to_ascii_lowercase(), (*v).to_owned()))
-                    .collect(),
-                edits: Vec::new(),
-            };
+            let headers_kept: Vec<(String, String)> = headers
+                .iter()
+                .map(|(n, v)| (n.to_ascii_lowercase(), (*v).to_owned()))
+                .collect();
+            let code = status.to_string();
+            let line = ["HTTP/1.1", code.as_str(), super::error_reason(status)];
+            let head = crate::http_rules::head_size(line, &headers_kept);
+            let room = Room::of(self.buffers, head, buffered);
+            let mut res = ResponseDraft::new(status, headers_kept, room);
             let at = (s.frontend, Some(s.backend), s.server);
             if let Some(t) = s.txn.as_mut() {
                 let slots = &self.proxies[s.frontend].captures;

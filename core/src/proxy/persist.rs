@@ -292,14 +292,11 @@ mod tests {
     }
 
     fn response(status: u16, headers: &[(&str, &str)]) -> ResponseDraft {
-        ResponseDraft {
-            status,
-            headers: headers
-                .iter()
-                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-                .collect(),
-            edits: Vec::new(),
-        }
+        let headers = headers
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        ResponseDraft::new(status, headers, Default::default())
     }
 
     #[test]

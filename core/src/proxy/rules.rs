@@ -5,7 +5,9 @@
 
 use super::forwardfor::adds_forwarded_for;
 use crate::config::haproxy::{Forwardfor, HeaderNames, Proxy, TcpLayer, Userlist};
-use crate::http_rules::{apply_headers, Answer, Edit, Names, Rendered, ResponseDraft, Stop, Txn};
+use crate::http_rules::{
+    apply_headers, head_size, Answer, Edit, Names, Rendered, ResponseDraft, Room, Stop, Txn,
+};
 use crate::route::RequestHead;
 use crate::sample::{Captured, Scope, Vars};
 use crate::stick::StickTables;
@@ -33,10 +35,12 @@ pub struct Rewrite {
 pub(super) fn new_txn(
     fe: &Proxy,
     head: &RequestHead<'_>,
-    (userlists, proc): (&Arc<[Userlist]>, &Vars),
+    (userlists, proc, buffers): (&Arc<[Userlist]>, &Vars, (usize, usize)),
 ) -> Box<Txn> {
     let mut t = Box::new(Txn::new(head));
     t.vars.replace_scope(Scope::Proc, proc);
+    let head_bytes = head_size([head.method, head.uri, "HTTP/1.1"], &t.headers);
+    t.room = Room::of(buffers, head_bytes, head.payload.len());
     if !userlists.is_empty() {
         t.userlists = Some(Arc::clone(userlists));
     }
@@ -197,19 +201,17 @@ pub(super) fn after_answer(
             })
         });
     }
-    let mut res = ResponseDraft {
-        status,
-        headers: reply.as_ref().map_or_else(
-            || {
-                vec![
-                    ("cache-control".to_owned(), "no-cache".to_owned()),
-                    ("content-type".to_owned(), "text/html".to_owned()),
-                ]
-            },
-            |r| r.headers.clone(),
-        ),
-        edits: Vec::new(),
-    };
+    let headers = reply.as_ref().map_or_else(
+        || {
+            vec![
+                ("cache-control".to_owned(), "no-cache".to_owned()),
+                ("content-type".to_owned(), "text/html".to_owned()),
+            ]
+        },
+        |r| r.headers.clone(),
+    );
+    // haproxy's own answers are small: their rewrites always fit.
+    let mut res = ResponseDraft::new(status, headers, Room::default());
     for (name, value) in extra {
         res.apply(Edit::Add(name, value));
     }

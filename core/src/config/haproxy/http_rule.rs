@@ -167,6 +167,9 @@ pub enum HttpAction {
         /// The realm; the rule's proxy's name when `None`.
         realm: Option<String>,
     },
+    /// `strict-mode on|off`: whether a rewrite that does not fit fails
+    /// the message (on, haproxy's default) or is skipped.
+    StrictMode(bool),
     /// `wait-for-body time <time> [at-least <bytes>]`: the rules wait for
     /// the message's body (the runtime reads it before they run).
     WaitForBody(BodyWait),
@@ -275,7 +278,6 @@ const NOT_RUN: &[&str] = &[
     "set-timeout",
     "set-tos",
     "silent-drop",
-    "strict-mode",
     "tarpit",
     "track-sc0",
     "track-sc1",
@@ -609,6 +611,19 @@ impl Parser<'_> {
                     _ => return Err(USAGE.into()),
                 };
                 HttpAction::Capture { expr, slot }
+            }
+            ("strict-mode", None) => {
+                let value = args.next().ok_or("expects exactly 1 arguments.")?;
+                match value.text.to_ascii_lowercase().as_str() {
+                    "on" => HttpAction::StrictMode(true),
+                    "off" => HttpAction::StrictMode(false),
+                    other => {
+                        let msg = format!(
+                            "Unexpected value '{other}'. Only 'on' and 'off' are supported."
+                        );
+                        return Err(msg.into());
+                    }
+                }
             }
             ("wait-for-body", None) if phase != RulePhase::AfterResponse => {
                 HttpAction::WaitForBody(wait_for_body(args)?)

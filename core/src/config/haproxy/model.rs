@@ -61,6 +61,20 @@ impl HaproxyConfig {
     }
 }
 
+/// haproxy's buffer size and rewrite reserve when `tune.*` leave them.
+const BUFSIZE: u32 = 16_384;
+const MAXREWRITE: u32 = 1_024;
+
+impl Global {
+    /// A message's buffer and the part of it kept for rewrites, as
+    /// haproxy sizes them (the reserve at most half the buffer).
+    pub fn buffers(&self) -> (usize, usize) {
+        let size = self.bufsize.unwrap_or(BUFSIZE);
+        let reserve = self.maxrewrite.unwrap_or(MAXREWRITE).min(size / 2);
+        (size as usize, reserve as usize)
+    }
+}
+
 /// Process-wide settings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Global {
@@ -93,6 +107,10 @@ pub struct Global {
     pub cli_maxconn: Option<u32>,
     /// `ulimit-n`: the file descriptors the process asks for.
     pub ulimit_n: Option<u32>,
+    /// `tune.bufsize`: the size of a message's buffer.
+    pub bufsize: Option<u32>,
+    /// `tune.maxrewrite`: the part of it kept free for rewrites.
+    pub maxrewrite: Option<u32>,
     /// `hard-stop-after`: how long a soft stop waits for connections.
     pub hard_stop_after: Option<Duration>,
     /// `zero-warning`: any warning stops the start, as an error would.
@@ -653,6 +671,9 @@ pub struct Options {
     /// `option nolinger`: its connections (to clients on a frontend, to
     /// servers on a backend) end with a reset, not a graceful close.
     pub nolinger: bool,
+    /// `option http-buffer-request`: the request's rules wait for its
+    /// body (to the buffer's end), within `timeout http-request`.
+    pub http_buffer_request: bool,
     /// `option http-ignore-probes`: a connection that sends nothing before
     /// it closes or times out gets no 408 and is not logged.
     pub ignore_probes: bool,

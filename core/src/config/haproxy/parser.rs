@@ -554,6 +554,25 @@ impl<'o> Parser<'o> {
             }
             "zero-warning" => self.global.zero_warning = true,
             "ulimit-n" => self.global.ulimit_n = Some(self.count_arg(words)),
+            "tune.bufsize" | "tune.maxrewrite" => {
+                let Some(value) = arg.map(|a| atol(&a.text)) else {
+                    let msg = format!("'{kw}' expects an integer argument.");
+                    return self.error(Form::Parsing, words[0].col, msg);
+                };
+                let positive = if kw == "tune.bufsize" { value > 0 } else { value >= 0 };
+                if !positive {
+                    let msg = format!("'{kw}' expects a positive integer argument.");
+                    return self.error(Form::Parsing, words[0].col, msg);
+                }
+                let value = Some(value.min(i64::from(u32::MAX)) as u32);
+                match kw {
+                    "tune.bufsize" => self.global.bufsize = value,
+                    _ => self.global.maxrewrite = value,
+                }
+                // Rewrites are limited as haproxy's; haven's reading and
+                // streaming buffers keep their own size.
+                self.not_supported(words[0].col, kw);
+            }
             "node" => self.global.node = arg.map(|a| a.text.clone()),
             "description" => {
                 let text: Vec<&str> = words[1..].iter().map(|w| w.text.as_str()).collect();

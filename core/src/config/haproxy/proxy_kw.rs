@@ -838,6 +838,7 @@ impl Parser<'_> {
             "allbackups" => o.allbackups = !negate,
             "dontlognull" => o.dontlognull = !negate,
             "nolinger" => o.nolinger = !negate,
+            "http-buffer-request" => o.http_buffer_request = !negate,
             "http-ignore-probes" => o.ignore_probes = !negate,
             "disable-h2-upgrade" => o.disable_h2_upgrade = !negate,
             "log-health-checks" => o.log_health_checks = !negate,

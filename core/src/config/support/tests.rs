@@ -40,7 +40,8 @@ fn the_most_precise_row_covers_a_use() {
     assert_eq!(row(HAPROXY_PROXY, "server agent-check"), Some("server"));
     assert_eq!(row(HAPROXY_PROXY, "acl fetch req.hdr"), Some("acl fetch"));
     assert_eq!(row(HAPROXY_PROXY, "timeout tarpit"), Some("timeout"));
-    assert_eq!(row(HAPROXY_GLOBAL, "tune.bufsize"), Some("tune."));
+    assert_eq!(row(HAPROXY_GLOBAL, "tune.bufsize"), Some("tune.bufsize"));
+    assert_eq!(row(HAPROXY_GLOBAL, "tune.http.maxhdr"), Some("tune."));
     assert_eq!(
         row(HAPROXY_GLOBAL, "ssl-default-bind-ciphers"),
         Some("ssl-default-")
