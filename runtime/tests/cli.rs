@@ -278,16 +278,20 @@ async fn process_variables_are_set_and_read_through_the_api() {
         ),
     ];
     for (line, want) in cases {
-        let mut s = UnixStream::connect(&sock).await.expect("connect");
-        s.write_all(format!("{line}\n").as_bytes())
-            .await
-            .expect("send");
-        let got = read_until(&mut s, "never").await;
-        assert_eq!(got, want, "{line}");
+        assert_eq!(ask_once(&sock, &line).await, want, "{line}");
     }
     let fe = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     assert_eq!(get(fe, "x", "/").await, (200, "n=5".to_owned()));
     running.stop();
+}
+
+/// The answer to `line` on a new connection to the runtime API at `sock`.
+async fn ask_once(sock: &std::path::Path, line: &str) -> String {
+    let mut s = UnixStream::connect(sock).await.expect("connect");
+    s.write_all(format!("{line}\n").as_bytes())
+        .await
+        .expect("send");
+    read_until(&mut s, "never").await
 }
 
 /// `text` with what changes from run to run masked: entry addresses and
@@ -355,11 +359,7 @@ async fn table_entries_are_shown_and_cleared_by_key_and_by_data() {
         ("show table f".to_owned(), format!("{}\n", header(0))),
     ];
     for (line, want) in cases {
-        let mut s = UnixStream::connect(&sock).await.expect("connect");
-        s.write_all(format!("{line}\n").as_bytes())
-            .await
-            .expect("send");
-        let got = read_until(&mut s, "never").await;
+        let got = ask_once(&sock, &line).await;
         let got: Vec<String> = got.split('\n').map(masked).collect();
         assert_eq!(got.join("\n"), want, "{line}");
     }

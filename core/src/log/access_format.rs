@@ -127,24 +127,12 @@ fn timer(t: Option<u64>) -> String {
     t.map_or_else(|| "-1".to_owned(), |v| v.to_string())
 }
 
-/// The date haproxy's `%t` prints: `06/Dec/2026:05:49:20.162`.
-fn date_ms(c: &Civil, ms: u32) -> String {
-    format!(
-        "{:02}/{}/{}:{:02}:{:02}:{:02}.{ms:03}",
-        c.day,
-        MONTHS[(c.month - 1) as usize],
-        c.year,
-        c.hour,
-        c.minute,
-        c.second
-    )
-}
-
-/// The date haproxy's `%T` prints: `06/Dec/2026:05:49:20 +0000` (haven
+/// A date as haproxy's logs print it, `tail` after the seconds:
+/// `06/Dec/2026:05:49:20` then `.162` (`%t`) or ` +0000` (`%T`; haven
 /// keeps its clock in UTC, so local dates read the same).
-fn date_zone(c: &Civil) -> String {
+fn date(c: &Civil, tail: &str) -> String {
     format!(
-        "{:02}/{}/{}:{:02}:{:02}:{:02} +0000",
+        "{:02}/{}/{}:{:02}:{:02}:{:02}{tail}",
         c.day,
         MONTHS[(c.month - 1) as usize],
         c.year,
@@ -225,9 +213,9 @@ fn field(out: &mut String, alias: Alias, flags: Flags, line: &HttpLog, facts: &L
         Alias::UniqueId => put_text(out, facts.unique_id.as_deref(), flags),
         Alias::Hostname => text(out, &facts.hostname),
         Alias::Pid => counter(out, u64::from(facts.pid), flags),
-        Alias::Date | Alias::RequestDate => out.push_str(&date_ms(civil, *ms)),
+        Alias::Date | Alias::RequestDate => out.push_str(&date(civil, &format!(".{ms:03}"))),
         Alias::DateGmt | Alias::RequestDateGmt | Alias::DateLocal | Alias::RequestDateLocal => {
-            out.push_str(&date_zone(civil))
+            out.push_str(&date(civil, " +0000"))
         }
         Alias::Timestamp => match flags.hex {
             true => out.push_str(&format!("{:04X}", facts.accept_unix)),
