@@ -178,6 +178,9 @@ pub(super) struct Stream {
     /// The transaction as HTTP rules see it, when any proxy on its way
     /// has rules.
     pub(super) txn: Option<Box<Txn>>,
+    /// Its frontend's log format prints variables: they leave with the
+    /// outcome.
+    log_vars: bool,
     /// Persistence by cookie, when the backend has it.
     persist: Option<Box<Persistence>>,
     /// The server of the connection the client session keeps, when the
@@ -208,9 +211,10 @@ impl Stream {
         (!t.captured.is_empty()).then(|| Box::new(t.captured.clone()))
     }
 
-    /// The variables the transaction set, for the log.
+    /// The variables the transaction set, for a log format that reads
+    /// them.
     fn vars(&self) -> Option<Box<Vars>> {
-        logged_vars(self.txn.as_ref()?)
+        logged_vars(self.txn.as_ref().filter(|_| self.log_vars)?)
     }
 
     /// How this request ends now, with `status`. The list of servers
@@ -522,6 +526,7 @@ impl Flow {
                 queued_for: None,
                 tcp: fe.mode == Mode::Tcp && !fe.http_upgrade,
                 txn,
+                log_vars: self.log_vars(frontend),
                 persist,
                 preferred: preferred_server(be, backend, head.around.kept_server),
                 dst,
@@ -601,7 +606,7 @@ impl Flow {
                 let at = (frontend, backend, None);
                 let rewrite = rules::after_answer(&self.proxies, at, &mut t, answer);
                 keep_proc_vars(&mut self.proc_vars, &mut t);
-                vars = logged_vars(&t);
+                vars = logged_vars(&t).filter(|_| self.log_vars(frontend));
                 captured = (!t.captured.is_empty()).then(|| Box::new(t.captured));
                 rewrite
             }
@@ -647,6 +652,14 @@ impl Flow {
     /// API, `args` being the words after the table's name: the answer.
     pub fn stick_cli(&self, clear: bool, name: &str, args: &[String], now: Instant) -> String {
         self.stick.borrow_mut().cli(clear, name, args, now)
+    }
+
+    /// `frontend`'s log format prints variables.
+    fn log_vars(&self, frontend: usize) -> bool {
+        self.proxies
+            .get(frontend)
+            .and_then(|p| p.log_format.as_ref())
+            .is_some_and(|f| f.reads_vars())
     }
 
     /// Removes stream `id`, releasing the stick table entries it tracked.

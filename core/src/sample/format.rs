@@ -111,6 +111,13 @@ impl Format {
         out
     }
 
+    /// Some sample of the format reads a variable.
+    pub fn reads_vars(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Sample(e, _) if matches!(e.fetch, super::Fetch::Var(..))))
+    }
+
     /// The format has no `%` part: its text is fixed.
     pub fn fixed(&self) -> Option<&str> {
         match self.parts.as_slice() {
