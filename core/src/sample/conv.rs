@@ -68,6 +68,9 @@ pub enum Conv {
     Base64,
     /// `b64dec`.
     B64dec,
+    /// `sha2([bits])`: the SHA-2 digest of that size (224, 256, 384,
+    /// 512; 256 by default), as bytes.
+    Sha2(u16),
     /// `hex`: upper-case hex of the bytes.
     Hex,
     /// `hex2i`: a hex string as a signed integer.
@@ -194,6 +197,14 @@ pub(crate) fn parse(call: &Call, files: Option<ReadFile>) -> Result<Option<Conv>
         "length" | "len" => Conv::Len,
         "base64" => Conv::Base64,
         "b64dec" => Conv::B64dec,
+        "sha2" => match arg(0).unwrap_or("256") {
+            bits @ ("224" | "256" | "384" | "512") => Conv::Sha2(bits.parse().unwrap_or(256)),
+            bits => {
+                return Err(format!(
+                    "invalid args in converter 'sha2' : Unsupported number of bits: '{bits}'"
+                ))
+            }
+        },
         "hex" => Conv::Hex,
         "hex2i" => Conv::Hex2i,
         "json" => Conv::Json,
@@ -326,6 +337,17 @@ impl Conv {
                     .decode(v.to_bytes())
                     .ok()?,
             )),
+            Self::Sha2(bits) => {
+                use sha2::Digest;
+                let bytes = v.to_bytes();
+                let digest = match bits {
+                    224 => sha2::Sha224::digest(&bytes).to_vec(),
+                    384 => sha2::Sha384::digest(&bytes).to_vec(),
+                    512 => sha2::Sha512::digest(&bytes).to_vec(),
+                    _ => sha2::Sha256::digest(&bytes).to_vec(),
+                };
+                Value::Bin(Cow::Owned(digest))
+            }
             Self::Hex => Value::string(
                 v.to_bytes()
                     .iter()

@@ -188,7 +188,6 @@ const CONVERTERS_UNSUPPORTED: &[&str] = &[
     "secure_memcmp",
     "set-var",
     "sha1",
-    "sha2",
     "srv_queue",
     "table_conn_cnt",
     "table_conn_cur",
