@@ -121,7 +121,8 @@ pub(crate) fn connection(
         let Some((_, header)) = opened.await else {
             return;
         };
-        let Some(client) = shared.session_level(conn, header.as_deref(), &mut session) else {
+        let level = shared.session_level(conn, header.as_deref());
+        let Some(client) = level.and_then(|l| session.enter(l)) else {
             return;
         };
         session.proxied = header;
@@ -169,7 +170,9 @@ pub(crate) fn tls_connection(
         let _counted = accepted_tls.is_ok().then(crate::tls::Counted::new);
         // Session rules run once the handshake is through.
         let level = match &accepted_tls {
-            Ok(_) => shared.session_level(conn, header.as_deref(), &mut session),
+            Ok(_) => shared
+                .session_level(conn, header.as_deref())
+                .and_then(|l| session.enter(l)),
             Err(_) => Some(proxied_client),
         };
         let Some(client) = level else {

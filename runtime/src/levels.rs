@@ -33,16 +33,10 @@ impl Shared {
         admitted.then_some(level)
     }
 
-    /// Runs the frontend's `tcp-request session` rules on top of `conn`,
-    /// seen through the PROXY `header` when there is one, and gives
-    /// `session` what they leave: the client address its requests come
-    /// from (`None` when the rules reject the connection).
-    pub(crate) fn session_level(
-        &self,
-        conn: Level,
-        header: Option<&ProxyHeader>,
-        session: &mut Session,
-    ) -> Option<SocketAddr> {
+    /// The session level on top of `conn`, seen through the PROXY
+    /// `header` when there is one, after the frontend's `tcp-request
+    /// session` rules; `None` when they reject the connection.
+    pub(crate) fn session_level(&self, conn: Level, header: Option<&ProxyHeader>) -> Option<Level> {
         let mut level = Level {
             src: header.and_then(|h| h.source).or(conn.src),
             dst: header.and_then(|h| h.destination).or(conn.dst),
@@ -53,12 +47,18 @@ impl Shared {
             || self
                 .core
                 .run_level(self.frontend, TcpLayer::Session, &mut level);
-        if !admitted {
-            return None;
-        }
-        session.set_destination(level.dst);
-        session.conn = level.conn;
-        session.vars = level.vars;
+        admitted.then_some(level)
+    }
+}
+
+impl Session {
+    /// Takes on what the session `level` left (its destination, the
+    /// connection's addresses, its variables): the client address its
+    /// requests come from.
+    pub(crate) fn enter(&mut self, level: Level) -> Option<SocketAddr> {
+        self.set_destination(level.dst);
+        self.conn = level.conn;
+        self.vars = level.vars;
         level.src
     }
 }

@@ -50,13 +50,13 @@ pub(crate) async fn connection(
     let Some((_, header)) = opened.await else {
         return;
     };
-    let mut levels = crate::session::Session::default();
-    let Some(client) = shared.session_level(conn, header.as_deref(), &mut levels) else {
+    let Some(level) = shared.session_level(conn, header.as_deref()) else {
         return;
     };
-    let local = levels
-        .known_destination()
-        .or_else(|| stream.local_addr().ok());
+    let Some(client) = level.src else {
+        return;
+    };
+    let local = level.dst.or_else(|| stream.local_addr().ok());
     serve(stream, payload, &shared, (client, local, accepted), false).await;
     drop(slots);
 }

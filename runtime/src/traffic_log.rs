@@ -5,6 +5,7 @@ use crate::request::Shared;
 use haven_core::log::access_format::{self, LineFacts};
 use haven_core::log::haproxy::{HttpLog, TcpLog};
 use std::sync::atomic::Ordering;
+use std::sync::OnceLock;
 use std::time::SystemTime;
 
 impl Shared {
@@ -23,7 +24,7 @@ impl Shared {
                 let facts = LineFacts {
                     tcp,
                     log_counter: count,
-                    hostname: crate::hostname(),
+                    hostname: host_name().to_owned(),
                     pid: std::process::id(),
                     ..facts()
                 };
@@ -33,6 +34,12 @@ impl Shared {
             None => line.to_string(),
         }
     }
+}
+
+/// This host's name, read once.
+fn host_name() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(crate::hostname)
 }
 
 /// `at` in seconds since the Unix epoch.

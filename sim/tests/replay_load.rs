@@ -65,6 +65,16 @@ replay = "access.log"
 start = "2s"
 "#;
 
+/// The load balancer's syslog file after a run of `sc`.
+fn lb_log(sc: &haven_sim::Loaded) -> String {
+    let (_, log) = run(sc, None)
+        .syslog_files()
+        .into_iter()
+        .find(|(host, _)| host == "lb")
+        .expect("the LB's log");
+    log
+}
+
 fn read(name: &str) -> Result<String, String> {
     match name {
         "lb.cfg" => Ok(CONFIG.into()),
@@ -80,12 +90,7 @@ fn read(name: &str) -> Result<String, String> {
 #[test]
 fn an_access_log_replays_with_its_times_methods_paths_and_hosts() {
     let sc = load("replay.toml", SCENARIO, &read, None).unwrap_or_else(|e| panic!("{e}"));
-    let rec = run(&sc, None);
-    let (_, log) = rec
-        .syslog_files()
-        .into_iter()
-        .find(|(host, _)| host == "lb")
-        .expect("the LB's log");
+    let log = lb_log(&sc);
     let traffic: Vec<&str> = log.lines().filter(|l| l.ends_with(" HTTP/1.1\"")).collect();
     assert_eq!(traffic.len(), 3, "{log}");
     let expected = [
@@ -157,12 +162,7 @@ fn simulated_traffic_lines_follow_the_frontends_log_format() {
         other => read(other),
     };
     let sc = load("replay.toml", SCENARIO, &read, None).unwrap_or_else(|e| panic!("{e}"));
-    let rec = run(&sc, None);
-    let (_, log) = rec
-        .syslog_files()
-        .into_iter()
-        .find(|(host, _)| host == "lb")
-        .expect("the LB's log");
+    let log = lb_log(&sc);
     let traffic: Vec<&str> = log
         .lines()
         .filter_map(|l| l.split_once("haproxy[").map(|(_, m)| m))

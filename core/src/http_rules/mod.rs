@@ -706,6 +706,16 @@ impl ResponseDraft {
         }
     }
 
+    /// A server's response with `status` and `headers` as it sent them
+    /// (names any case), not yet changed, with `room` for rewrites.
+    pub fn received(status: u16, headers: &[(&str, &str)], room: Room) -> Self {
+        let headers = headers
+            .iter()
+            .map(|(n, v)| (n.to_ascii_lowercase(), (*v).to_owned()))
+            .collect();
+        Self::new(status, headers, room)
+    }
+
     /// Makes `edit` to the response and notes it, when it fits (else
     /// the response fails in strict mode, and the edit is dropped).
     pub fn apply(&mut self, edit: Edit) {

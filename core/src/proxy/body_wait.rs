@@ -61,11 +61,7 @@ impl Flow {
     ) -> Option<BodyWait> {
         let s = self.streams.get(&id)?;
         let txn = s.txn.as_deref()?;
-        let headers = headers
-            .iter()
-            .map(|(n, v)| (n.to_ascii_lowercase(), (*v).to_owned()))
-            .collect();
-        let res = ResponseDraft::new(status, headers, Default::default());
+        let res = ResponseDraft::received(status, headers, Default::default());
         let names = rules::names(&self.proxies, s.frontend, Some(s.backend), s.server);
         rules::chain(&self.proxies, s.frontend, Some(s.backend))
             .into_iter()

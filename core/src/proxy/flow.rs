@@ -798,15 +798,11 @@ impl Flow {
         }
         let mut rewrite = None;
         if s.txn.is_some() || s.persist.is_some() {
-            let headers_kept: Vec<(String, String)> = headers
-                .iter()
-                .map(|(n, v)| (n.to_ascii_lowercase(), (*v).to_owned()))
-                .collect();
+            let mut res = ResponseDraft::received(status, headers, Room::default());
             let code = status.to_string();
             let line = ["HTTP/1.1", code.as_str(), super::error_reason(status)];
-            let head = crate::http_rules::head_size(line, &headers_kept);
-            let room = Room::of(self.buffers, head, buffered);
-            let mut res = ResponseDraft::new(status, headers_kept, room);
+            let head = crate::http_rules::head_size(line, &res.headers);
+            res.room = Room::of(self.buffers, head, buffered);
             let at = (s.frontend, Some(s.backend), s.server);
             if let Some(t) = s.txn.as_mut() {
                 let slots = &self.proxies[s.frontend].captures;

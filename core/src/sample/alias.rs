@@ -211,14 +211,6 @@ impl Alias {
             .map(|(_, a, _)| *a)
     }
 
-    /// Its name as written after `%`.
-    pub fn name(self) -> &'static str {
-        ALIASES
-            .iter()
-            .find(|(_, a, _)| *a == self)
-            .map_or("", |(n, ..)| n)
-    }
-
     /// Only a `mode http` proxy may log it.
     pub fn needs_http(self) -> bool {
         ALIASES.iter().any(|(_, a, http)| *a == self && *http)
@@ -256,10 +248,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_round_trip_and_http_only_ones_are_marked() {
+    fn every_name_reads_as_its_variable_and_http_only_ones_are_marked() {
         for (name, alias, _) in ALIASES {
             assert_eq!(Alias::named(name), Some(*alias));
-            assert_eq!(alias.name(), *name);
         }
         assert!(Alias::named("zz").is_none());
         assert!(Alias::Request.needs_http() && !Alias::ClientIp.needs_http());

@@ -7,7 +7,7 @@ use super::parser::Parser;
 use super::tcp_request::{TcpAction, TcpLayer, TcpRequestRule};
 use super::HttpAction;
 use crate::config::{Form, Severity};
-use crate::sample::{Alias, Part};
+use crate::sample::{Alias, Fetch, Part};
 
 /// Resolves every draft into a [`Proxy`]; problems go to the parser's
 /// diagnostics (unplaced, as haproxy prints them).
@@ -334,7 +334,14 @@ fn custom_log_format(p: &mut Parser<'_>, d: &super::parser::Draft, proxy: &mut P
                 p.post_not_supported(at.clone(), "log-format %U in mode http");
             }
             if uses(&[Alias::Ti, Alias::Tq, Alias::Tt, Alias::Tu]) {
-                p.post_not_supported(at, "log-format %Ti");
+                p.post_not_supported(at.clone(), "log-format %Ti");
+            }
+            // What a log line's samples cannot see in haven.
+            let blank = format.parts.iter().any(|p| {
+                matches!(p, Part::Sample(e, _) if matches!(e.fetch, Fetch::Stick { .. } | Fetch::SrvId))
+            });
+            if blank {
+                p.post_not_supported(at, "log-format sample fetch sc_*, src_* or srv_id");
             }
             proxy.log_format = Some(format);
             proxy.options.httplog = http;

@@ -102,6 +102,7 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("default-path", Unseen, "relative paths are taken from the working directory"),
     gap("log-format-sd", Reported, "no structured data in log lines"),
     gap("log-format %U in mode http", Reported, "counts the bytes read from the client, where haproxy counts the request as its HTTP layer holds it"),
+    gap("log-format sample fetch sc_*, src_* or srv_id", Reported, "prints nothing in log lines: stick counters and server ids are not seen at log time"),
     gap("log-format %Ti", Reported, "the idle time before a keep-alive request is not measured: %Ti prints 0 and %Tq, %Tt, %Tu leave it out"),
     gap("error-log-format", Reported, "errors are logged in the proxy's log format"),
     gap("bind-process", Unseen, "one process serves every proxy"),

@@ -127,3 +127,32 @@ fn what_a_log_line_cannot_show_is_refused_in_haproxys_words() {
         Err(ParseError::UnknownAlias("Tt".into()))
     );
 }
+
+// Input: frontends whose `log-format` prints `%U`, `%Tt` and `srv_id`.
+// Output: `check` names each field haven prints differently, at its line.
+#[test]
+fn fields_haven_prints_differently_are_named() {
+    use crate::config::haproxy::{parse, ParseOptions};
+    let text = "global\n  log 127.0.0.1 local0\ndefaults\n  mode http\n  log global\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\nfrontend f\n  bind :80\n  log-format \"%ci %U %Tt %[srv_id]\"\n";
+    let parsed = parse(&[("t.cfg", text)], &ParseOptions::default());
+    let notes: Vec<String> = parsed
+        .diagnostics
+        .iter()
+        .filter(|d| d.message.contains("not supported"))
+        .map(|d| {
+            format!(
+                "{}: {}",
+                d.line,
+                d.message.split(" parsed").next().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "11: 'log-format %U in mode http'",
+            "11: 'log-format %Ti'",
+            "11: 'log-format sample fetch sc_*, src_* or srv_id'"
+        ]
+    );
+}
