@@ -56,20 +56,51 @@ fn book_143_haproxy_runs_without_a_warning() {
 }
 
 #[test]
-fn more_than_one_thread_is_said_to_be_not_supported_yet() {
-    let warnings = |threads: &str| -> Vec<String> {
-        let text = format!("global\n    nbthread {threads}\n");
-        haproxy::parse(&[("haproxy.cfg", text.as_str())], &ParseOptions::default())
+fn thread_counts_are_read_and_refused_as_haproxy_does() {
+    let parsed = |line: &str| {
+        let text = format!("global\n    {line}\n");
+        let parsed = haproxy::parse(&[("haproxy.cfg", text.as_str())], &ParseOptions::default());
+        let said: Vec<String> = parsed
             .diagnostics
-            .warnings()
+            .iter()
             .map(|d| format!("{}:{}: {}", d.line, d.col, d.message))
-            .collect()
+            .collect();
+        (parsed.config.map(|cfg| cfg.global.nbthread), said)
     };
-    assert!(warnings("1").is_empty());
+    // Any count haproxy 2.6 runs is served as given, without a word.
+    assert_eq!(parsed("nbthread 4"), (Some(Some(4)), vec![]));
+    assert_eq!(parsed("nbthread 64"), (Some(Some(64)), vec![]));
+    assert_eq!(parsed("thread-groups 1"), (Some(None), vec![]));
+    // haproxy 2.6.12's words for the rest.
+    let refused = |line: &str| parsed(line).1;
     assert_eq!(
-        warnings("4"),
-        ["2:5: 'nbthread 4' parsed, not supported yet: haven runs one event loop; the thread count is its own."]
+        refused("nbthread 65"),
+        ["2:5: 'nbthread' value must be between 1 and 64 (was 65)"]
     );
+    assert_eq!(
+        refused("nbthread 0"),
+        ["2:5: 'nbthread' value must be between 1 and 64 (was 0)"]
+    );
+    assert_eq!(
+        refused("nbthread 2x"),
+        ["2:5: 'nbthread' passed a missing or unparsable integer value in '2x'"]
+    );
+    assert_eq!(
+        refused("thread-groups 2"),
+        ["2:5: 'thread-groups' value must be between 1 and 1 (was 2)"]
+    );
+}
+
+#[test]
+fn threads_default_to_the_cpus_at_hand_up_to_64() {
+    let global = |nbthread| haproxy::Global {
+        nbthread,
+        ..Default::default()
+    };
+    assert_eq!(global(None).threads(2), 2);
+    assert_eq!(global(None).threads(0), 1);
+    assert_eq!(global(None).threads(200), 64);
+    assert_eq!(global(Some(3)).threads(2), 3);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! non-interactive mode), or line after line after `prompt`.
 
 use crate::driver::Event;
+use crate::workers::Accepted;
 use haven_core::config::haproxy::{CliLevel, Global};
 use std::path::Path;
 use std::sync::Arc;
@@ -44,6 +45,8 @@ pub(crate) struct Cli {
     pub level: CliLevel,
     /// Where commands go.
     pub events: UnboundedSender<Event>,
+    /// Where its accepted connections are counted (the first thread's).
+    pub accepted: Arc<Accepted>,
     /// How long a connection may wait for its next command line.
     pub timeout: Duration,
     /// One permit per connection (`stats maxconn`).
@@ -51,9 +54,14 @@ pub(crate) struct Cli {
 }
 
 impl Cli {
-    /// The runtime API of a socket at `level`, with the `global`
-    /// section's `stats timeout` and `stats maxconn`.
-    pub(crate) fn new(level: CliLevel, events: UnboundedSender<Event>, global: &Global) -> Self {
+    /// The runtime API of a socket at `level`, its commands sent on
+    /// `events` and its connections counted in `accepted`, with the
+    /// `global` section's `stats timeout` and `stats maxconn`.
+    pub(crate) fn new(
+        level: CliLevel,
+        (events, accepted): (UnboundedSender<Event>, Arc<Accepted>),
+        global: &Global,
+    ) -> Self {
         let timeout = global
             .cli_timeout
             .map_or(DEFAULT_TIMEOUT, |t| Duration::from_nanos(t.as_nanos()));
@@ -61,6 +69,7 @@ impl Cli {
         Self {
             level,
             events,
+            accepted,
             timeout,
             slots: Arc::new(Semaphore::new(maxconn as usize)),
         }
@@ -93,6 +102,7 @@ where
         let Ok(stream) = accept().await else {
             return;
         };
+        cli.accepted.count(0);
         tokio::spawn(converse(stream, cli.clone(), permit));
     }
 }

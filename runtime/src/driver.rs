@@ -10,6 +10,7 @@ use crate::logger::Logger;
 use crate::mailbox::Mailboxes;
 use crate::probe;
 use crate::tls::{CertStore, ServerHandshake};
+use crate::workers::Accepted;
 use haven_core::config::haproxy::{
     BodyWait, CliLevel, HaproxyConfig, Proxy, ProxyKind, ProxyVersion, Source, TcpLayer, Timeouts,
 };
@@ -176,6 +177,9 @@ struct Driver {
     server_tls: BTreeMap<(usize, usize), Arc<ServerHandshake>>,
     /// The deadline the driver task sleeps until.
     armed: Option<Instant>,
+    /// The connections each serving thread accepted (`show activity`;
+    /// its length is `show info`'s and the metrics' thread count).
+    accepted: Arc<Accepted>,
 }
 
 /// The driver, shared by every task that reports to it.
@@ -194,8 +198,11 @@ impl std::fmt::Debug for Core {
 }
 
 impl Core {
+    /// The driver of `node`, haproxy's side started: ready for requests
+    /// from any thread before its task runs.
     pub(crate) fn new(node: Node, clock: Clock, rng: ChaCha8Rng, wiring: Wiring) -> Self {
-        let driver = Driver::new(node, clock, rng, wiring);
+        let mut driver = Driver::new(node, clock, rng, wiring);
+        driver.start();
         Self {
             posted: driver.streams.posted(),
             driver: Mutex::new(driver),
@@ -345,19 +352,6 @@ impl Core {
 /// The driver task: fires core's timers, handles queued events, until
 /// every event sender is gone or a drain is over.
 pub(crate) async fn run(core: Arc<Core>, mut rx: UnboundedReceiver<Event>) {
-    {
-        let mut driver = core.lock();
-        let now = driver.clock.now();
-        driver.node.start_haproxy(now);
-        let unresolved = std::mem::take(&mut driver.unresolved);
-        for at in unresolved {
-            driver.with_flow(|f, t| f.set_resolving(now, at, true, t));
-            if let Some((checks, mut t)) = driver.node.checks() {
-                checks.start_unresolved(at, &mut t);
-            }
-        }
-        driver.perform();
-    }
     loop {
         let sleep = {
             let mut driver = core.lock();
@@ -406,6 +400,8 @@ pub(crate) struct Wiring {
     pub(crate) certificates: CertStore,
     /// The TLS handshakes of `ssl` servers, made at start.
     pub(crate) server_tls: BTreeMap<(usize, usize), Arc<ServerHandshake>>,
+    /// The connections each serving thread accepted.
+    pub(crate) accepted: Arc<Accepted>,
 }
 
 impl Driver {
@@ -419,6 +415,7 @@ impl Driver {
             vrrp,
             certificates,
             server_tls,
+            accepted,
         } = wiring;
         Self {
             names: proxy_names(&node),
@@ -438,8 +435,24 @@ impl Driver {
             vrrp_view: Vec::new(),
             certificates,
             server_tls,
+            accepted,
             armed: None,
         }
+    }
+
+    /// Starts haproxy's side of the node: its checks, and the servers
+    /// that have no address yet in maintenance. Done before anything
+    /// listens, so the first request finds it started on any thread.
+    fn start(&mut self) {
+        let now = self.clock.now();
+        self.node.start_haproxy(now);
+        for at in std::mem::take(&mut self.unresolved) {
+            self.with_flow(|f, t| f.set_resolving(now, at, true, t));
+            if let Some((checks, mut t)) = self.node.checks() {
+                checks.start_unresolved(at, &mut t);
+            }
+        }
+        self.perform();
     }
 
     /// Handles every timer due by now and performs what they caused.
@@ -977,12 +990,20 @@ impl Driver {
                     ended(&mut out, &self.certificates.abort(&file));
                 }
                 CliCommand::Invalid(e) => ended(&mut out, e),
+                CliCommand::ShowActivity => {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_micros() as u64);
+                    // The runtime API is served on the first thread.
+                    out.push_str(&stats::activity(1, now, &self.accepted.counts()));
+                }
                 CliCommand::ShowInfo => {
                     let uptime = self.clock.now().as_nanos() / 1_000_000_000;
                     let (tls_open, tls_total) = crate::tls::tls_connections();
                     out.push_str(&format!(
-                        "Name: haven\nVersion: {}\nPid: {}\nUptime_sec: {uptime}\nCurrConns: {}\nCurrSslConns: {tls_open}\nCumSslConns: {tls_total}\n\n",
+                        "Name: haven\nVersion: {}\nNbthread: {}\nPid: {}\nUptime_sec: {uptime}\nCurrConns: {}\nCurrSslConns: {tls_open}\nCumSslConns: {tls_total}\n\n",
                         env!("CARGO_PKG_VERSION"),
+                        self.threads(),
                         std::process::id(),
                         self.streams.count_in_progress()
                     ));
@@ -1213,6 +1234,11 @@ impl Driver {
         })
     }
 
+    /// How many threads serve traffic.
+    fn threads(&self) -> u32 {
+        self.accepted.threads() as u32
+    }
+
     /// The process figures of the metrics.
     fn process(&self) -> stats::Process {
         let uptime = self.clock.now().as_nanos() / 1_000_000_000;
@@ -1221,7 +1247,7 @@ impl Driver {
             .map_or(0, |d| d.as_secs());
         let (tls_open, tls_total) = crate::tls::tls_connections();
         stats::Process {
-            threads: 1,
+            threads: self.threads(),
             start_time: now.saturating_sub(uptime),
             uptime,
             connections: self.streams.count_in_progress() as u64,

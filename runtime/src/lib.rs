@@ -3,6 +3,7 @@
 //! and retry decision stays in core); listener, request and probe tasks
 //! only move bytes and report what happened to it.
 
+mod accept;
 mod admin;
 mod body;
 mod client_io;
@@ -31,6 +32,7 @@ mod traffic_log;
 mod tunnel;
 mod vrrp;
 mod wire;
+mod workers;
 
 pub use inherit::{inherited, Inherited};
 pub use listen::{start, start_with, Running, StartError};

@@ -1,14 +1,16 @@
 //! Starting real mode: resolve servers, bind every `bind` of every HTTP
 //! frontend and listen section, start the driver, accept connections.
 
+use crate::accept::{accept, keep_socket, listen_on};
 use crate::clock::Clock;
 use crate::driver::{self, Core, Event, Wiring};
 use crate::forward::Pool;
-use crate::front::{connection, tls_connection, Bound, ClientTimeouts, TlsBind};
+use crate::front::{Bound, ClientTimeouts, TlsBind};
 use crate::inherit::Inherited;
 use crate::logger::Logger;
 use crate::request::Shared;
 use crate::tls::{CertError, CertStore, ServerHandshake, TlsListener};
+use crate::workers::Workers;
 use haven_core::config::haproxy::{
     HaproxyConfig, HttpAction, HttpConnMode, HttpRule, Mode, ProxyKind, TcpLayer,
 };
@@ -19,7 +21,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::sync::Arc;
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
@@ -61,6 +63,9 @@ pub enum StartError {
     /// A `log` target cannot be used.
     #[error("{0}")]
     Log(#[from] crate::logger::LogError),
+    /// A thread to serve traffic cannot be started.
+    #[error("[ALERT]    : cannot start a thread to serve traffic: {0}")]
+    Threads(std::io::Error),
     /// The node cannot be set up.
     #[error("{0}")]
     Setup(haven_core::vrrp::SetupError),
@@ -83,6 +88,8 @@ pub struct Running {
     pub listeners: Vec<(String, SocketAddr)>,
     accepts: Vec<JoinHandle<()>>,
     driver: JoinHandle<()>,
+    /// The serving threads beyond the caller's; they end with `Running`.
+    _workers: Workers,
     events: UnboundedSender<Event>,
     draining: watch::Sender<bool>,
     /// Closes once every listener and client connection has ended.
@@ -121,76 +128,6 @@ impl Running {
     }
 }
 
-/// Accepts connections on `listener`, each served by [`connection`];
-/// they close after their current request once `draining` turns true.
-/// While `enabled` is false (`disable frontend`) the socket is closed, so
-/// new connections are refused, and opened again when it turns true.
-async fn accept(
-    (listener, bound, tls): (TcpListener, Bound, Option<Arc<TlsBind>>),
-    shared: Arc<Shared>,
-    draining: watch::Receiver<bool>,
-    mut enabled: watch::Receiver<bool>,
-) {
-    let Ok(addr) = listener.local_addr() else {
-        return;
-    };
-    let mut listener = Some(listener);
-    loop {
-        let Some(open) = &listener else {
-            if enabled.wait_for(|e| *e).await.is_err() {
-                return;
-            }
-            match listen_on(addr) {
-                Ok(l) => listener = Some(l),
-                Err(e) => {
-                    crate::eprintln_whole!(
-                        "[ALERT]    : Resuming frontend {}: cannot bind socket [{addr}]: {e}",
-                        shared.frontend_name
-                    );
-                    let _ = enabled.changed().await;
-                }
-            }
-            continue;
-        };
-        // At `maxconn`, accept nothing more (the kernel's backlog holds
-        // newcomers) until a connection closes, as haproxy does.
-        let mut held = Vec::with_capacity(shared.slots.len());
-        for slots in &shared.slots {
-            if let Ok(permit) = Arc::clone(slots).acquire_owned().await {
-                held.push(permit);
-            }
-        }
-        tokio::select! {
-            accepted = open.accept() => {
-                let Ok((stream, client)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                if shared.nolinger {
-                    crate::outbound::no_linger(&stream);
-                }
-                let shared = Arc::clone(&shared);
-                if let Some(tls) = &tls {
-                    let tls = (draining.clone(), Arc::clone(tls));
-                    tokio::spawn(tls_connection(stream, shared, (client, bound), tls, held));
-                } else if shared.tcp {
-                    let client = (client, bound.accept_proxy);
-                    tokio::spawn(crate::tcp::connection(stream, shared, client, held));
-                } else {
-                    let client = (client, bound);
-                    tokio::spawn(connection(stream, shared, client, draining.clone(), held));
-                }
-            }
-            changed = enabled.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-                if !*enabled.borrow() {
-                    listener = None;
-                }
-            }
-        }
-    }
-}
-
 /// Starts real mode for `cfg`: the driver and every HTTP listener.
 pub async fn start(cfg: HaproxyConfig) -> Result<Running, StartError> {
     start_with(cfg, None).await
@@ -204,6 +141,8 @@ pub async fn start_with(
 ) -> Result<Running, StartError> {
     let initial = crate::dns::initial_addresses(&cfg).await?;
     let tls = tls_listeners(&cfg)?;
+    let available = std::thread::available_parallelism().map_or(1, usize::from);
+    let workers = Workers::start(cfg.global.threads(available)).map_err(StartError::Threads)?;
     let mut listeners = Vec::new();
     let mut accepts = Vec::new();
     let (events, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -252,6 +191,7 @@ pub async fn start_with(
         vrrp,
         certificates: CertStore::new(tls.values().cloned().collect()),
         server_tls: server_handshakes(&cfg)?,
+        accepted: Arc::clone(workers.accepted()),
     };
     let rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let clock = Clock::start();
@@ -326,28 +266,31 @@ pub async fn start_with(
                     })
                 })
             };
+            // Every thread accepts from the one socket of each address.
+            let mut serve = |socket| {
+                let tls = tls_bind();
+                let (socket, keeper) = keep_socket(socket, p.name.clone(), enabled_rx.clone());
+                accepts.push(tokio::spawn(keeper));
+                for thread in 0..workers.count() {
+                    let task = accept(
+                        (socket.clone(), Bound::of(bind), tls.clone()),
+                        Arc::clone(&shared),
+                        drain_rx.clone(),
+                        (Arc::clone(workers.accepted()), thread),
+                    );
+                    accepts.push(workers.spawn(thread, task));
+                }
+            };
             if let Some(fd) = bind.fd {
-                let listener = crate::inherit::inherited_tcp(fd)
-                    .and_then(TcpListener::from_std)
-                    .map_err(|reason| StartError::Inherit {
-                        frontend: p.name.clone(),
-                        fd,
-                        reason,
-                    })?;
-                let addr = listener
-                    .local_addr()
-                    .map_err(|reason| StartError::Inherit {
-                        frontend: p.name.clone(),
-                        fd,
-                        reason,
-                    })?;
+                let inherit_error = |reason| StartError::Inherit {
+                    frontend: p.name.clone(),
+                    fd,
+                    reason,
+                };
+                let listener = crate::inherit::inherited_tcp(fd).map_err(inherit_error)?;
+                let addr = listener.local_addr().map_err(inherit_error)?;
                 listeners.push((p.name.clone(), addr));
-                accepts.push(tokio::spawn(accept(
-                    (listener, Bound::of(bind), tls_bind()),
-                    Arc::clone(&shared),
-                    drain_rx.clone(),
-                    enabled_rx.clone(),
-                )));
+                serve((listener, addr));
                 continue;
             }
             for port in bind.port..=bind.port_end {
@@ -358,13 +301,9 @@ pub async fn start_with(
                     addr,
                     reason,
                 })?;
-                listeners.push((p.name.clone(), listener.local_addr().unwrap_or(addr)));
-                accepts.push(tokio::spawn(accept(
-                    (listener, Bound::of(bind), tls_bind()),
-                    Arc::clone(&shared),
-                    drain_rx.clone(),
-                    enabled_rx.clone(),
-                )));
+                let bound = listener.local_addr().unwrap_or(addr);
+                listeners.push((p.name.clone(), bound));
+                serve((listener, bound));
             }
         }
     }
@@ -373,7 +312,8 @@ pub async fn start_with(
             path: socket.address.clone(),
             reason,
         };
-        let cli = crate::admin::Cli::new(socket.level, events.clone(), &cfg.global);
+        let accepted = Arc::clone(workers.accepted());
+        let cli = crate::admin::Cli::new(socket.level, (events.clone(), accepted), &cfg.global);
         let task = match stats_socket_address(&socket.address) {
             StatsAddress::Unix(path) => {
                 let listener =
@@ -401,6 +341,7 @@ pub async fn start_with(
         listeners,
         accepts,
         driver: tokio::spawn(driver::run(core, rx)),
+        _workers: workers,
         events,
         draining,
         gone,
@@ -473,20 +414,6 @@ fn stats_socket_address(socket: &str) -> StatsAddress<'_> {
         None if socket.starts_with('/') || !socket.contains(':') => StatsAddress::Unix(socket),
         None => StatsAddress::Tcp(socket),
     }
-}
-
-/// A listening socket on `addr` with SO_REUSEADDR and SO_REUSEPORT, so a
-/// reload can bind the same address while the old one drains.
-fn listen_on(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.set_reuseport(true)?;
-    socket.bind(addr)?;
-    socket.listen(1024)
 }
 
 fn std_duration(d: haven_core::time::Duration) -> std::time::Duration {

@@ -6,6 +6,7 @@
 //! commands ([`parse_cli`]).
 
 mod access;
+mod activity;
 mod admin;
 mod cli;
 mod csv;
@@ -16,6 +17,7 @@ mod servers_state;
 mod vrrp;
 
 pub use access::{access, intercept, page, Access};
+pub use activity::activity;
 pub use admin::{proxy_id, read_post, redirect, AdminPost, Posted};
 pub use cli::{parse_cli, split_commands, unknown_reply, CliCommand, CLI_HELP, PERMISSION_DENIED};
 pub use csv::{csv, Shown, Sources};

@@ -65,7 +65,21 @@ impl HaproxyConfig {
 const BUFSIZE: u32 = 16_384;
 const MAXREWRITE: u32 = 1_024;
 
+/// The most threads haproxy 2.6 runs (`MAX_THREADS`).
+pub const MAX_THREADS: u32 = 64;
+
 impl Global {
+    /// How many threads serve traffic: `nbthread`, else, as haproxy 2.6
+    /// chooses, one per CPU the process may run on (`available`), at most
+    /// [`MAX_THREADS`].
+    pub fn threads(&self, available: usize) -> u32 {
+        self.nbthread.unwrap_or_else(|| {
+            u32::try_from(available)
+                .unwrap_or(MAX_THREADS)
+                .clamp(1, MAX_THREADS)
+        })
+    }
+
     /// A message's buffer and the part of it kept for rewrites, as
     /// haproxy sizes them (the reserve at most half the buffer).
     pub fn buffers(&self) -> (usize, usize) {
@@ -80,7 +94,7 @@ impl Global {
 pub struct Global {
     /// `maxconn`: most concurrent connections of the process.
     pub maxconn: Option<u32>,
-    /// `nbthread`.
+    /// `nbthread`: threads serving traffic (see [`Global::threads`]).
     pub nbthread: Option<u32>,
     /// `log` targets.
     pub logs: Vec<LogTarget>,

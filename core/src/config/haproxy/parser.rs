@@ -537,12 +537,13 @@ impl<'o> Parser<'o> {
         match kw {
             "maxconn" => self.global.maxconn = Some(self.count_arg(words)),
             "nbthread" => {
-                let threads = self.count_arg(words);
-                self.global.nbthread = Some(threads);
-                // haven serves on one thread: said, not hidden.
-                if threads > 1 {
-                    self.not_supported(words[0].col, &format!("nbthread {threads}"));
+                if let Some(threads) = self.thread_count(words, MAX_THREADS) {
+                    self.global.nbthread = Some(threads);
                 }
+            }
+            // One group of threads, as in haproxy 2.6.
+            "thread-groups" => {
+                self.thread_count(words, 1);
             }
             // `haven run` always stays in the foreground, as haproxy does
             // under a service manager (`-Ws`, `-db`); the haproxy
@@ -739,6 +740,24 @@ impl<'o> Parser<'o> {
                 0
             }
         }
+    }
+
+    /// `nbthread`'s or `thread-groups`' count, from 1 to `max`, read and
+    /// refused as haproxy does.
+    fn thread_count(&mut self, words: &[Word], max: u32) -> Option<u32> {
+        let kw = &words[0].text;
+        let text = words.get(1).map_or("", |w| w.text.as_str());
+        let Ok(n) = text.parse::<i64>() else {
+            let msg = format!("'{kw}' passed a missing or unparsable integer value in '{text}'");
+            self.error(Form::Parsing, words[0].col, msg);
+            return None;
+        };
+        if !(1..=i64::from(max)).contains(&n) {
+            let msg = format!("'{kw}' value must be between 1 and {max} (was {n})");
+            self.error(Form::Parsing, words[0].col, msg);
+            return None;
+        }
+        u32::try_from(n).ok()
     }
 
     /// A time argument at `idx`, reported as `'<what>'` on error.

@@ -46,7 +46,10 @@ fn the_most_precise_row_covers_a_use() {
         row(HAPROXY_GLOBAL, "ssl-default-bind-ciphers"),
         Some("ssl-default-")
     );
-    assert_eq!(row(HAPROXY_GLOBAL, "nbthread 4"), Some("nbthread"));
+    assert_eq!(
+        row(HAPROXY_GLOBAL, "cpu-map auto:1/1-2 0-1"),
+        Some("cpu-map")
+    );
     // A keyword is not covered by another that merely begins it.
     assert_eq!(row(HAPROXY_PROXY, "option logasapx"), None);
     assert_eq!(row(HAPROXY_PROXY, "stickiness"), None);

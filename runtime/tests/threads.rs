@@ -1,0 +1,113 @@
+//! `nbthread`: several threads accept and serve, and every request is
+//! still decided by the one core. Against a running haven and real
+//! servers on loopback.
+
+// Shared with the proxy tests, which use all of it.
+#[allow(dead_code)]
+mod common;
+
+use common::*;
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The servers that answered `n` requests sent on one keep-alive
+/// connection.
+async fn answered_on_one_connection(fe: SocketAddr, n: usize) -> Vec<String> {
+    let mut requests = "GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(n - 1);
+    requests.push_str("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let reply = send_raw(fe, requests.as_bytes()).await;
+    reply
+        .split("HTTP/1.1 ")
+        .skip(1)
+        .map(|r| r.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned())
+        .collect()
+}
+
+/// The runtime API's answer to `command` on the TCP socket at `cli`.
+async fn ask(cli: SocketAddr, command: &str) -> String {
+    let mut s = TcpStream::connect(cli).await.expect("connect to the CLI");
+    s.write_all(command.as_bytes()).await.expect("send");
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.expect("read");
+    out
+}
+
+// Input: a roundrobin backend of three servers weighted 5:3:2, served
+// with `nbthread 1`, then with `nbthread 4`: 40 requests one after the
+// other, each on a new client connection; then 8 clients at once, 10
+// requests each on one connection; then `show activity` and `show info`.
+// Output: with 4 threads the 40 go to the same servers in the same order
+// as with one (one FWRR sequence for the backend, not one per thread);
+// the 80 concurrent ones are split exactly 40/24/16 (8 whole rounds of
+// 10); `show activity` counts every connection, on more than one thread;
+// `show info` says `Nbthread: 4`.
+#[tokio::test]
+async fn every_thread_takes_its_servers_from_the_one_sequence() {
+    let (a, b, c) = (
+        Backend::start("a").await,
+        Backend::start("b").await,
+        Backend::start("c").await,
+    );
+    let run = |threads: u32| {
+        let (port, cli) = (free_port(), free_port());
+        let text = format!(
+            "global\n    nbthread {threads}\n    stats socket ipv4@127.0.0.1:{cli} level admin\n{DEFAULTS}listen f\n    bind 127.0.0.1:{port}\n    server a {} weight 5\n    server b {} weight 3\n    server c {} weight 2\n",
+            a.addr, b.addr, c.addr
+        );
+        let cli = SocketAddr::from(([127, 0, 0, 1], cli));
+        async move {
+            let running = haven_runtime::start(config(&text)).await.expect("starts");
+            let fe = running.listeners[0].1;
+            let mut one_by_one = Vec::new();
+            for _ in 0..40 {
+                let (status, server) = get(fe, "x", "/").await;
+                assert_eq!(status, 200);
+                one_by_one.push(server);
+            }
+            let clients: Vec<_> = (0..8)
+                .map(|_| tokio::spawn(answered_on_one_connection(fe, 10)))
+                .collect();
+            let mut together = std::collections::BTreeMap::new();
+            for client in clients {
+                for server in client.await.expect("client") {
+                    *together.entry(server).or_insert(0) += 1;
+                }
+            }
+            let activity = ask(cli, "show activity\n").await;
+            let info = ask(cli, "show info\n").await;
+            running.stop();
+            (one_by_one.join(" "), together, activity, info)
+        }
+    };
+    let (alone, ..) = run(1).await;
+    let (shared, together, activity, info) = run(4).await;
+    assert_eq!(shared, alone, "one sequence whichever thread asks");
+    let split: Vec<_> = together.into_iter().collect();
+    assert_eq!(
+        split,
+        [
+            ("a".to_owned(), 40),
+            ("b".to_owned(), 24),
+            ("c".to_owned(), 16)
+        ]
+    );
+    assert!(info.contains("\nNbthread: 4\n"), "{info}");
+    // `accepted: TOTAL [ t1 t2 t3 t4 ]`: 48 client connections and the
+    // runtime API's first one.
+    let accepted = activity
+        .lines()
+        .find_map(|l| l.strip_prefix("accepted: "))
+        .unwrap_or_else(|| panic!("{activity}"));
+    let (total, per_thread) = accepted.split_once(" [ ").expect("one figure per thread");
+    assert_eq!(total, "49", "{activity}");
+    let per_thread: Vec<u32> = per_thread
+        .trim_end_matches(" ]")
+        .split(' ')
+        .map(|n| n.parse().expect("a count"))
+        .collect();
+    assert_eq!(per_thread.len(), 4, "{activity}");
+    assert_eq!(per_thread.iter().sum::<u32>(), 49, "{activity}");
+    let busy = per_thread.iter().filter(|n| **n > 0).count();
+    assert!(busy > 1, "one thread accepted everything: {activity}");
+}
