@@ -2,63 +2,85 @@
 //! queue of newcomers, and every serving thread accepts from its own copy
 //! of it: at `maxconn` a thread takes a slot before it accepts, so
 //! whichever thread holds a free slot takes the next newcomer, and none
-//! waits in a queue no free thread looks at.
+//! waits in a queue no free thread looks at. Whoever accepts, the thread
+//! serving the fewest connections serves it (`Threads::hand_over`).
 
 use crate::front::{connection, tls_connection, Bound, TlsBind};
 use crate::request::Shared;
-use crate::workers::Accepted;
-use socket2::{Domain, Socket, Type};
+use crate::workers::{Load, Threads};
+use socket2::{Domain, SockRef, Socket, Type};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit};
 
 /// A `bind` address's socket as every thread sees it: `None` while its
 /// frontend is disabled.
 pub(crate) type SharedSocket = watch::Receiver<Option<Arc<std::net::TcpListener>>>;
 
-/// Shares `socket`, listening on `addr`, and keeps it open while
-/// `enabled` is true: `disable frontend` closes it (new connections are
-/// refused) and `enable frontend` binds `addr` again. Ends, and with it
-/// every thread's accept loop, once `enabled`'s sender is gone.
-pub(crate) fn keep_socket(
-    (socket, addr): (std::net::TcpListener, SocketAddr),
-    frontend: String,
-    mut enabled: watch::Receiver<bool>,
-) -> (SharedSocket, impl std::future::Future<Output = ()>) {
-    let (shared, seen) = watch::channel(Some(Arc::new(socket)));
-    let keeper = async move {
-        while enabled.changed().await.is_ok() {
-            let on = *enabled.borrow_and_update();
-            if on == shared.borrow().is_some() {
-                continue;
-            }
-            if !on {
-                shared.send_replace(None);
-                continue;
-            }
-            match listen_on(addr) {
-                Ok(socket) => {
-                    shared.send_replace(Some(Arc::new(socket)));
-                }
-                Err(e) => crate::eprintln_whole!(
-                    "[ALERT]    : Resuming frontend {frontend}: cannot bind socket [{addr}]: {e}"
-                ),
-            }
+/// A `bind` address's one socket, shared by every thread's accept loop;
+/// `disable frontend` closes it and `enable frontend` binds the address
+/// again.
+#[derive(Debug)]
+pub(crate) struct BindSocket {
+    addr: SocketAddr,
+    socket: watch::Sender<Option<Arc<std::net::TcpListener>>>,
+}
+
+impl BindSocket {
+    /// `socket`, listening on `addr`.
+    pub(crate) fn new(socket: std::net::TcpListener, addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            socket: watch::Sender::new(Some(Arc::new(socket))),
         }
-    };
-    (seen, keeper)
+    }
+
+    /// The socket as an accept loop follows it.
+    pub(crate) fn subscribe(&self) -> SharedSocket {
+        self.socket.subscribe()
+    }
+
+    /// Stops listening at once, so new connections are refused before
+    /// any loop has let its copy go; every loop then drops its copy.
+    pub(crate) fn pause(&self) {
+        if let Some(socket) = self.socket.send_replace(None) {
+            let _ = SockRef::from(&*socket).shutdown(std::net::Shutdown::Read);
+        }
+    }
+
+    /// Listens again (a new socket on the same address) if paused.
+    pub(crate) fn resume(&self) -> std::io::Result<()> {
+        if self.socket.borrow().is_none() {
+            let socket = listen_on(self.addr)?;
+            self.socket.send_replace(Some(Arc::new(socket)));
+        }
+        Ok(())
+    }
+
+    /// The address it listens on.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+/// What an accepted connection holds until it ends: its slots of
+/// `maxconn` and its place in its thread's load.
+#[derive(Debug)]
+pub(crate) struct Held {
+    _slots: Vec<OwnedSemaphorePermit>,
+    _load: Load,
 }
 
 /// Accepts connections from `socket` on serving thread `thread` (the
-/// calling one), each served by [`connection`] (or its TLS or `mode tcp`
-/// form) and counted in `accepted`; they close after their current
-/// request once `draining` turns true.
+/// calling one) and hands each to the thread serving the fewest, where
+/// [`connection`] (or its TLS or `mode tcp` form) serves it; they close
+/// after their current request once `draining` turns true.
 pub(crate) async fn accept(
     (mut socket, bound, tls): (SharedSocket, Bound, Option<Arc<TlsBind>>),
     shared: Arc<Shared>,
     draining: watch::Receiver<bool>,
-    (accepted, thread): (Arc<Accepted>, usize),
+    (threads, thread): (Arc<Threads>, usize),
 ) {
     loop {
         let copy = socket.borrow_and_update().as_ref().map(|s| s.try_clone());
@@ -71,30 +93,33 @@ pub(crate) async fn accept(
         loop {
             // At `maxconn`, accept nothing more (the kernel's backlog
             // holds newcomers) until a connection closes, as haproxy does.
-            let mut held = Vec::with_capacity(shared.slots.len());
-            for slots in &shared.slots {
-                if let Ok(permit) = Arc::clone(slots).acquire_owned().await {
-                    held.push(permit);
+            let mut slots = Vec::with_capacity(shared.slots.len());
+            for s in &shared.slots {
+                if let Ok(permit) = Arc::clone(s).acquire_owned().await {
+                    slots.push(permit);
                 }
             }
             tokio::select! {
                 taken = open.accept() => {
                     let Ok((stream, client)) = taken else { continue };
-                    accepted.count(thread);
                     let _ = stream.set_nodelay(true);
                     if shared.nolinger {
                         crate::outbound::no_linger(&stream);
                     }
+                    let Ok((to, stream, load)) = threads.hand_over(thread, stream) else {
+                        continue;
+                    };
+                    let held = Held { _slots: slots, _load: load };
                     let shared = Arc::clone(&shared);
                     if let Some(tls) = &tls {
                         let tls = (draining.clone(), Arc::clone(tls));
-                        tokio::spawn(tls_connection(stream, shared, (client, bound), tls, held));
+                        threads.spawn(to, tls_connection(stream, shared, (client, bound), tls, held));
                     } else if shared.tcp {
                         let client = (client, bound.accept_proxy);
-                        tokio::spawn(crate::tcp::connection(stream, shared, client, held));
+                        threads.spawn(to, crate::tcp::connection(stream, shared, client, held));
                     } else {
                         let client = (client, bound);
-                        tokio::spawn(connection(stream, shared, client, draining.clone(), held));
+                        threads.spawn(to, connection(stream, shared, client, draining.clone(), held));
                     }
                 }
                 changed = socket.changed() => {

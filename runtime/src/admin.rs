@@ -4,7 +4,7 @@
 //! non-interactive mode), or line after line after `prompt`.
 
 use crate::driver::Event;
-use crate::workers::Accepted;
+use crate::workers::{Load, Threads};
 use haven_core::config::haproxy::{CliLevel, Global};
 use std::path::Path;
 use std::sync::Arc;
@@ -45,8 +45,8 @@ pub(crate) struct Cli {
     pub level: CliLevel,
     /// Where commands go.
     pub events: UnboundedSender<Event>,
-    /// Where its accepted connections are counted (the first thread's).
-    pub accepted: Arc<Accepted>,
+    /// The serving threads, the first of which serves it.
+    pub threads: Arc<Threads>,
     /// How long a connection may wait for its next command line.
     pub timeout: Duration,
     /// One permit per connection (`stats maxconn`).
@@ -55,11 +55,11 @@ pub(crate) struct Cli {
 
 impl Cli {
     /// The runtime API of a socket at `level`, its commands sent on
-    /// `events` and its connections counted in `accepted`, with the
+    /// `events` and its connections counted among `threads`', with the
     /// `global` section's `stats timeout` and `stats maxconn`.
     pub(crate) fn new(
         level: CliLevel,
-        (events, accepted): (UnboundedSender<Event>, Arc<Accepted>),
+        (events, threads): (UnboundedSender<Event>, Arc<Threads>),
         global: &Global,
     ) -> Self {
         let timeout = global
@@ -69,7 +69,7 @@ impl Cli {
         Self {
             level,
             events,
-            accepted,
+            threads,
             timeout,
             slots: Arc::new(Semaphore::new(maxconn as usize)),
         }
@@ -102,8 +102,8 @@ where
         let Ok(stream) = accept().await else {
             return;
         };
-        cli.accepted.count(0);
-        tokio::spawn(converse(stream, cli.clone(), permit));
+        let load = cli.threads.served_where_accepted(0);
+        tokio::spawn(converse(stream, cli.clone(), (permit, load)));
     }
 }
 
@@ -113,11 +113,11 @@ const PROMPT: &str = "> ";
 /// Reads command lines from `stream` and writes the driver's answers:
 /// one line then close (non-interactive), or, after `prompt`, line after
 /// line with a prompt until `quit`, end of input or `stats timeout` of
-/// silence.
+/// silence; `_held`: its `stats maxconn` slot and its thread's load.
 async fn converse(
     stream: impl AsyncRead + AsyncWrite + Unpin,
     cli: Cli,
-    _permit: OwnedSemaphorePermit,
+    _held: (OwnedSemaphorePermit, Load),
 ) {
     let (read, mut write) = tokio::io::split(stream);
     let mut reader = BufReader::new(read);

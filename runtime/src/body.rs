@@ -108,7 +108,9 @@ pub(crate) struct Idle {
 /// Moves the body `cursor` follows from `from` to `to`: first what `buf`
 /// already holds, then what `from` sends, at most [`BUFSIZE`] at a time.
 /// `moved` counts the bytes written. Bytes past the body's end stay in
-/// `buf` (the next pipelined request).
+/// `buf` (the next pipelined request). Cancel-safe: `buf`, `cursor` and
+/// `moved` follow every write, so a relay dropped mid-way (an early
+/// answer wins a `select!`) resumes where it stopped.
 pub(crate) async fn relay<R, W>(
     from: &mut R,
     buf: &mut BytesMut,
@@ -123,15 +125,23 @@ where
 {
     loop {
         if !buf.is_empty() {
-            let Ok(n) = cursor.take(buf) else {
+            let mut ahead = cursor.clone();
+            let Ok(mut left) = ahead.take(buf) else {
                 return Relayed::Malformed;
             };
-            if n > 0 {
-                if let Err(end) = write(to, &buf[..n], idle.write).await {
-                    return end;
+            while left > 0 {
+                let n = match write_some(to, &buf[..left], idle.write).await {
+                    Ok(n) => n,
+                    Err(end) => return end,
+                };
+                if n == left {
+                    *cursor = ahead.clone();
+                } else if cursor.take(&buf[..n]).is_err() {
+                    return Relayed::Malformed;
                 }
                 buf.advance(n);
                 *moved += n as u64;
+                left -= n;
             }
         }
         if cursor.is_done() {
@@ -190,30 +200,38 @@ pub(crate) async fn write<W: AsyncWrite + Unpin + ?Sized>(
     idle: Option<Duration>,
 ) -> Result<(), Relayed> {
     let mut rest = bytes;
-    if rest.is_empty() {
-        return Ok(());
+    while !rest.is_empty() {
+        let n = write_some(to, rest, idle).await?;
+        rest = &rest[n..];
     }
+    Ok(())
+}
+
+/// Writes some of `bytes` (not empty), waiting for room within `idle`:
+/// how many went out. Cancel-safe: nothing is written unless it returns.
+async fn write_some<W: AsyncWrite + Unpin + ?Sized>(
+    to: &mut W,
+    bytes: &[u8],
+    idle: Option<Duration>,
+) -> Result<usize, Relayed> {
     // A socket with room takes the bytes at once: no timer (nor clock
     // read) for that first try.
-    let mut at_once = std::future::poll_fn(|cx| match Pin::new(&mut *to).poll_write(cx, rest) {
+    let at_once = std::future::poll_fn(|cx| match Pin::new(&mut *to).poll_write(cx, bytes) {
         Poll::Pending => Poll::Ready(None),
         Poll::Ready(written) => Poll::Ready(Some(written)),
     })
     .await;
-    while !rest.is_empty() {
-        let n = match (at_once.take(), idle) {
-            (Some(n), _) => n,
-            (None, Some(t)) => timeout(t, to.write(rest))
-                .await
-                .map_err(|_| Relayed::ReceiverTimeout)?,
-            (None, None) => to.write(rest).await,
-        };
-        match n {
-            Ok(0) | Err(_) => return Err(Relayed::ReceiverGone),
-            Ok(n) => rest = &rest[n..],
-        }
+    let n = match (at_once, idle) {
+        (Some(n), _) => n,
+        (None, Some(t)) => timeout(t, to.write(bytes))
+            .await
+            .map_err(|_| Relayed::ReceiverTimeout)?,
+        (None, None) => to.write(bytes).await,
+    };
+    match n {
+        Ok(0) | Err(_) => Err(Relayed::ReceiverGone),
+        Ok(n) => Ok(n),
     }
-    Ok(())
 }
 
 /// Moves a chunked body from `from` to `to` without its chunking, for a
@@ -315,6 +333,47 @@ mod tests {
         assert_eq!(out, b"hello yo");
         assert_eq!(&buf[..], b"NEXT");
         assert_eq!(moved, 8);
+    }
+
+    // Input: a relay whose receiver takes 4 of 10 bytes, then no more,
+    // dropped there (as an early answer winning a `select!` drops it).
+    // Output: run again, it sends the other 6 bytes, each byte once.
+    #[tokio::test]
+    async fn a_relay_dropped_mid_write_resumes_where_it_stopped() {
+        let (mut to, mut receiver) = tokio::io::duplex(4);
+        let mut buf = BytesMut::from(&b"abcdefghij"[..]);
+        let mut cursor = Cursor::request(BodyFraming::Length(10));
+        let mut moved = 0;
+        let mut from = tokio::io::empty();
+        {
+            let relay = relay(
+                &mut from,
+                &mut buf,
+                &mut to,
+                &mut cursor,
+                Idle::default(),
+                &mut moved,
+            );
+            tokio::select! {
+                biased;
+                _ = relay => panic!("the receiver holds only 4 bytes"),
+                () = std::future::ready(()) => {}
+            }
+        }
+        assert_eq!(moved, 4);
+        let mut got = vec![0; 10];
+        let resumed = relay(
+            &mut from,
+            &mut buf,
+            &mut to,
+            &mut cursor,
+            Idle::default(),
+            &mut moved,
+        );
+        let (end, read) = tokio::join!(resumed, receiver.read_exact(&mut got));
+        assert_eq!((end, moved), (Relayed::Done, 10));
+        assert_eq!(read.expect("read"), 10);
+        assert_eq!(&got, b"abcdefghij");
     }
 
     #[tokio::test]

@@ -5,12 +5,13 @@
 //! driver task ([`run`]) fires core's timers on time and takes the rare
 //! events (probes, runtime API, drain) from its queue.
 
+use crate::accept::BindSocket;
 use crate::clock::Clock;
 use crate::logger::Logger;
 use crate::mailbox::Mailboxes;
 use crate::probe;
 use crate::tls::{CertStore, ServerHandshake};
-use crate::workers::Accepted;
+use crate::workers::Threads;
 use haven_core::config::haproxy::{
     BodyWait, CliLevel, HaproxyConfig, Proxy, ProxyKind, ProxyVersion, Source, TcpLayer, Timeouts,
 };
@@ -166,8 +167,8 @@ struct Driver {
     draining: bool,
     counters: Counters,
     logger: Arc<Logger>,
-    /// Per frontend (config index): whether its listeners accept.
-    listeners: BTreeMap<usize, watch::Sender<bool>>,
+    /// Per frontend (config index): its listening sockets.
+    listeners: BTreeMap<usize, Vec<Arc<BindSocket>>>,
     /// The VRRP instances of the same process, as last published.
     vrrp: Option<watch::Receiver<Vec<InstanceView>>>,
     vrrp_view: Vec<InstanceView>,
@@ -177,9 +178,8 @@ struct Driver {
     server_tls: BTreeMap<(usize, usize), Arc<ServerHandshake>>,
     /// The deadline the driver task sleeps until.
     armed: Option<Instant>,
-    /// The connections each serving thread accepted (`show activity`;
-    /// its length is `show info`'s and the metrics' thread count).
-    accepted: Arc<Accepted>,
+    /// The serving threads (`show activity`, `show info`, the metrics).
+    threads: Arc<Threads>,
 }
 
 /// The driver, shared by every task that reports to it.
@@ -392,16 +392,16 @@ pub(crate) struct Wiring {
     /// Servers that start without an address (in maintenance).
     pub(crate) unresolved: Vec<(usize, usize)>,
     pub(crate) logger: Arc<Logger>,
-    /// Per frontend (config index): whether its listeners accept.
-    pub(crate) listeners: BTreeMap<usize, watch::Sender<bool>>,
+    /// Per frontend (config index): its listening sockets.
+    pub(crate) listeners: BTreeMap<usize, Vec<Arc<BindSocket>>>,
     /// The VRRP instances of the same process, when it runs any.
     pub(crate) vrrp: Option<watch::Receiver<Vec<InstanceView>>>,
     /// The TLS listeners' certificates, for the runtime API.
     pub(crate) certificates: CertStore,
     /// The TLS handshakes of `ssl` servers, made at start.
     pub(crate) server_tls: BTreeMap<(usize, usize), Arc<ServerHandshake>>,
-    /// The connections each serving thread accepted.
-    pub(crate) accepted: Arc<Accepted>,
+    /// The serving threads.
+    pub(crate) threads: Arc<Threads>,
 }
 
 impl Driver {
@@ -415,7 +415,7 @@ impl Driver {
             vrrp,
             certificates,
             server_tls,
-            accepted,
+            threads,
         } = wiring;
         Self {
             names: proxy_names(&node),
@@ -435,7 +435,7 @@ impl Driver {
             vrrp_view: Vec::new(),
             certificates,
             server_tls,
-            accepted,
+            threads,
             armed: None,
         }
     }
@@ -995,7 +995,8 @@ impl Driver {
                         .duration_since(std::time::UNIX_EPOCH)
                         .map_or(0, |d| d.as_micros() as u64);
                     // The runtime API is served on the first thread.
-                    out.push_str(&stats::activity(1, now, &self.accepted.counts()));
+                    let (accepted, pushed) = self.threads.activity();
+                    out.push_str(&stats::activity(1, now, &accepted, &pushed));
                 }
                 CliCommand::ShowInfo => {
                     let uptime = self.clock.now().as_nanos() / 1_000_000_000;
@@ -1050,8 +1051,15 @@ impl Driver {
             .ok_or("No such frontend.\n")?;
         let (flow, _) = self.node.flow().ok_or("No such frontend.\n")?;
         flow.set_frontend_enabled(index, enable)?;
-        if let Some(tx) = self.listeners.get(&index) {
-            let _ = tx.send(enable);
+        for socket in self.listeners.get(&index).into_iter().flatten() {
+            if !enable {
+                socket.pause();
+            } else if let Err(e) = socket.resume() {
+                crate::eprintln_whole!(
+                    "[ALERT]    : Resuming frontend {name}: cannot bind socket [{}]: {e}",
+                    socket.addr()
+                );
+            }
         }
         Ok(())
     }
@@ -1236,7 +1244,7 @@ impl Driver {
 
     /// How many threads serve traffic.
     fn threads(&self) -> u32 {
-        self.accepted.threads() as u32
+        self.threads.count() as u32
     }
 
     /// The process figures of the metrics.

@@ -5,6 +5,7 @@
 //! [`serve`] (which moves the body and the answer), one after the other,
 //! keeping the connection alive as HTTP/1.1 allows.
 
+use crate::accept::Held;
 use crate::client_io::ClientIo;
 use crate::http2::{self, Prefixed};
 use crate::request::{serve, ReadRequest, Shared};
@@ -24,7 +25,7 @@ use std::task::Poll;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{watch, OwnedSemaphorePermit};
+use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant, Sleep};
 
 /// Largest request head: haproxy's default `tune.bufsize` (16384) less
@@ -94,8 +95,8 @@ enum Stop {
     Http2,
 }
 
-/// Serves `stream` from `client` until it closes, holding `slots` (its
-/// share of `maxconn`) meanwhile.
+/// Serves `stream` from `client` until it closes, holding `held` (its
+/// share of `maxconn` and of its thread's load) meanwhile.
 /// (A function returning its work, not an async fn: an async fn keeps
 /// each argument twice in its state, which every idle connection holds.)
 #[allow(clippy::manual_async_fn)] // the state an async fn would keep twice
@@ -104,7 +105,7 @@ pub(crate) fn connection(
     shared: Arc<Shared>,
     (client, bound): (SocketAddr, Bound),
     draining: watch::Receiver<bool>,
-    slots: Vec<OwnedSemaphorePermit>,
+    held: Held,
 ) -> impl Future<Output = ()> + Send {
     async move {
         let _open = shared.open_connection();
@@ -141,7 +142,7 @@ pub(crate) fn connection(
             )
             .await;
         }
-        drop(slots);
+        drop(held);
     }
 }
 
@@ -153,7 +154,7 @@ pub(crate) fn tls_connection(
     shared: Arc<Shared>,
     (client, bound): (SocketAddr, Bound),
     (draining, tls): (watch::Receiver<bool>, Arc<TlsBind>),
-    slots: Vec<OwnedSemaphorePermit>,
+    held: Held,
 ) -> impl Future<Output = ()> + Send {
     async move {
         let _open = shared.open_connection();
@@ -205,7 +206,7 @@ pub(crate) fn tls_connection(
             }
             Err(failed) => shared.log_handshake_failed(client, accepted, &tls.label, failed),
         }
-        drop(slots);
+        drop(held);
     }
 }
 

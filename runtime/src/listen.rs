@@ -1,7 +1,7 @@
 //! Starting real mode: resolve servers, bind every `bind` of every HTTP
 //! frontend and listen section, start the driver, accept connections.
 
-use crate::accept::{accept, keep_socket, listen_on};
+use crate::accept::{accept, listen_on, BindSocket};
 use crate::clock::Clock;
 use crate::driver::{self, Core, Event, Wiring};
 use crate::forward::Pool;
@@ -86,6 +86,9 @@ pub enum StartError {
 pub struct Running {
     /// Every bound address with its frontend's name, in config order.
     pub listeners: Vec<(String, SocketAddr)>,
+    /// Every listening socket, closed when it stops or drains (the driver
+    /// keeps them for `enable frontend`).
+    sockets: Vec<Arc<BindSocket>>,
     accepts: Vec<JoinHandle<()>>,
     driver: JoinHandle<()>,
     /// The serving threads beyond the caller's; they end with `Running`.
@@ -99,10 +102,18 @@ pub struct Running {
 impl Running {
     /// Stops everything at once: listeners, connections, the driver.
     pub fn stop(self) {
-        for t in self.accepts {
+        self.stop_listening();
+        self.driver.abort();
+    }
+
+    /// Closes every listener and stops every accept loop.
+    fn stop_listening(&self) {
+        for s in &self.sockets {
+            s.pause();
+        }
+        for t in &self.accepts {
             t.abort();
         }
-        self.driver.abort();
     }
 
     /// Stops accepting, lets every connection already accepted finish
@@ -110,9 +121,7 @@ impl Running {
     /// close after their current request), then ends. A new `start` on the
     /// same addresses can run meanwhile (SO_REUSEPORT).
     pub async fn drain(mut self) {
-        for t in &self.accepts {
-            t.abort();
-        }
+        self.stop_listening();
         let _ = self.draining.send(true);
         // Nothing is ever sent: `recv` ends when the last copy is dropped.
         if let Some(never) = self.gone.recv().await {
@@ -157,16 +166,7 @@ pub async fn start_with(
         .global
         .maxconn
         .map(|n| Arc::new(Semaphore::new(n as usize)));
-    let (enable, enabled): (BTreeMap<_, _>, BTreeMap<_, _>) = cfg
-        .proxies
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.kind != ProxyKind::Backend)
-        .map(|(index, _)| {
-            let (tx, rx) = watch::channel(true);
-            ((index, tx), (index, rx))
-        })
-        .unzip();
+    let sockets = bind_sockets(&cfg, &mut listeners)?;
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
@@ -187,17 +187,17 @@ pub async fn start_with(
         servers: initial.servers,
         unresolved: initial.unresolved,
         logger: Arc::clone(&logger),
-        listeners: enable,
+        listeners: by_frontend(&sockets),
         vrrp,
         certificates: CertStore::new(tls.values().cloned().collect()),
         server_tls: server_handshakes(&cfg)?,
-        accepted: Arc::clone(workers.accepted()),
+        threads: Arc::clone(workers.threads()),
     };
     let rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let clock = Clock::start();
     let core = Arc::new(Core::new(node, clock, rng, wiring));
     for (index, p) in cfg.proxies.iter().enumerate() {
-        let Some(enabled_rx) = enabled.get(&index) else {
+        let Some(opened) = sockets.get(&index) else {
             continue;
         };
         let shared = Arc::new(Shared {
@@ -252,58 +252,28 @@ pub async fn start_with(
             frontend_conns: AtomicU32::new(0),
             _alive: alive.clone(),
         });
-        let mut number = 0;
-        for (bind_index, bind) in p.binds.iter().enumerate() {
-            let certificates = tls.get(&(index, bind_index));
-            // A TLS listener as its log lines name it: `name`, else its
-            // number in the frontend.
-            let mut tls_bind = || {
-                number += 1;
-                certificates.as_ref().map(|listener| {
-                    Arc::new(TlsBind {
-                        listener: Arc::clone(listener),
-                        label: bind.name.clone().unwrap_or_else(|| number.to_string()),
-                    })
+        // A TLS listener as its log lines name it: `name`, else its
+        // number in the frontend.
+        for (number, (bind_index, socket)) in opened.iter().enumerate() {
+            let bind = &p.binds[*bind_index];
+            let tls = tls.get(&(index, *bind_index)).map(|listener| {
+                Arc::new(TlsBind {
+                    listener: Arc::clone(listener),
+                    label: bind
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| (number + 1).to_string()),
                 })
-            };
+            });
             // Every thread accepts from the one socket of each address.
-            let mut serve = |socket| {
-                let tls = tls_bind();
-                let (socket, keeper) = keep_socket(socket, p.name.clone(), enabled_rx.clone());
-                accepts.push(tokio::spawn(keeper));
-                for thread in 0..workers.count() {
-                    let task = accept(
-                        (socket.clone(), Bound::of(bind), tls.clone()),
-                        Arc::clone(&shared),
-                        drain_rx.clone(),
-                        (Arc::clone(workers.accepted()), thread),
-                    );
-                    accepts.push(workers.spawn(thread, task));
-                }
-            };
-            if let Some(fd) = bind.fd {
-                let inherit_error = |reason| StartError::Inherit {
-                    frontend: p.name.clone(),
-                    fd,
-                    reason,
-                };
-                let listener = crate::inherit::inherited_tcp(fd).map_err(inherit_error)?;
-                let addr = listener.local_addr().map_err(inherit_error)?;
-                listeners.push((p.name.clone(), addr));
-                serve((listener, addr));
-                continue;
-            }
-            for port in bind.port..=bind.port_end {
-                let ip = bind.addr.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-                let addr = SocketAddr::new(ip, port);
-                let listener = listen_on(addr).map_err(|reason| StartError::Bind {
-                    frontend: p.name.clone(),
-                    addr,
-                    reason,
-                })?;
-                let bound = listener.local_addr().unwrap_or(addr);
-                listeners.push((p.name.clone(), bound));
-                serve((listener, bound));
+            for thread in 0..workers.threads().count() {
+                let task = accept(
+                    (socket.subscribe(), Bound::of(bind), tls.clone()),
+                    Arc::clone(&shared),
+                    drain_rx.clone(),
+                    (Arc::clone(workers.threads()), thread),
+                );
+                accepts.push(workers.threads().spawn(thread, task));
             }
         }
     }
@@ -312,8 +282,8 @@ pub async fn start_with(
             path: socket.address.clone(),
             reason,
         };
-        let accepted = Arc::clone(workers.accepted());
-        let cli = crate::admin::Cli::new(socket.level, (events.clone(), accepted), &cfg.global);
+        let threads = Arc::clone(workers.threads());
+        let cli = crate::admin::Cli::new(socket.level, (events.clone(), threads), &cfg.global);
         let task = match stats_socket_address(&socket.address) {
             StatsAddress::Unix(path) => {
                 let listener =
@@ -339,6 +309,7 @@ pub async fn start_with(
     }
     Ok(Running {
         listeners,
+        sockets: by_frontend(&sockets).into_values().flatten().collect(),
         accepts,
         driver: tokio::spawn(driver::run(core, rx)),
         _workers: workers,
@@ -346,6 +317,61 @@ pub async fn start_with(
         draining,
         gone,
     })
+}
+
+/// A proxy's listening sockets, each with its `bind` line's index.
+type Opened = Vec<(usize, Arc<BindSocket>)>;
+
+/// Every listening socket of every frontend and listen section, by proxy
+/// (config index): each with its `bind` line's index, in order (a port
+/// range gives one per port). Their addresses go in `listeners`.
+fn bind_sockets(
+    cfg: &HaproxyConfig,
+    listeners: &mut Vec<(String, SocketAddr)>,
+) -> Result<BTreeMap<usize, Opened>, StartError> {
+    let mut out = BTreeMap::new();
+    for (index, p) in cfg.proxies.iter().enumerate() {
+        if p.kind == ProxyKind::Backend {
+            continue;
+        }
+        let opened: &mut Vec<_> = out.entry(index).or_default();
+        for (bind_index, bind) in p.binds.iter().enumerate() {
+            if let Some(fd) = bind.fd {
+                let inherit_error = |reason| StartError::Inherit {
+                    frontend: p.name.clone(),
+                    fd,
+                    reason,
+                };
+                let listener = crate::inherit::inherited_tcp(fd).map_err(inherit_error)?;
+                let addr = listener.local_addr().map_err(inherit_error)?;
+                listeners.push((p.name.clone(), addr));
+                opened.push((bind_index, Arc::new(BindSocket::new(listener, addr))));
+                continue;
+            }
+            for port in bind.port..=bind.port_end {
+                let ip = bind.addr.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+                let addr = SocketAddr::new(ip, port);
+                let listener = listen_on(addr).map_err(|reason| StartError::Bind {
+                    frontend: p.name.clone(),
+                    addr,
+                    reason,
+                })?;
+                let bound = listener.local_addr().unwrap_or(addr);
+                listeners.push((p.name.clone(), bound));
+                opened.push((bind_index, Arc::new(BindSocket::new(listener, bound))));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The sockets of each frontend, for `disable frontend` and `enable
+/// frontend`.
+fn by_frontend(sockets: &BTreeMap<usize, Opened>) -> BTreeMap<usize, Vec<Arc<BindSocket>>> {
+    sockets
+        .iter()
+        .map(|(index, opened)| (*index, opened.iter().map(|(_, s)| Arc::clone(s)).collect()))
+        .collect()
 }
 
 /// The certificates of every TLS `bind`, by proxy and bind line (config

@@ -5,6 +5,7 @@
 //! so, bytes flow both ways through the tunnel (the inspected bytes
 //! first) until both sides close; then the `option tcplog` line.
 
+use crate::accept::Held;
 use crate::body::{self, BUFSIZE};
 use crate::client_io::ClientIo;
 use crate::driver::{Command, Connect, Event, ServedBy};
@@ -22,19 +23,19 @@ use std::pin::pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::net::TcpStream;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 /// A server connection's source (when known) and the server's address.
 pub(crate) type ServerEnds = (Option<SocketAddr>, SocketAddr);
 
 /// Serves the `mode tcp` connection `stream` from `client`, holding
-/// `slots` (its share of `maxconn`) until it closes.
+/// `held` (its share of `maxconn` and of its thread's load) until it
+/// closes.
 pub(crate) async fn connection(
     mut stream: TcpStream,
     shared: Arc<Shared>,
     (client, accept_proxy): (SocketAddr, bool),
-    slots: Vec<OwnedSemaphorePermit>,
+    held: Held,
 ) {
     let _open = shared.open_connection();
     let accepted = Instant::now();
@@ -58,7 +59,7 @@ pub(crate) async fn connection(
     };
     let local = level.dst.or_else(|| stream.local_addr().ok());
     serve(stream, payload, &shared, (client, local, accepted), false).await;
-    drop(slots);
+    drop(held);
 }
 
 /// Serves a `mode tcp` connection once its client is known: `client`,

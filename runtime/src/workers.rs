@@ -1,23 +1,24 @@
 //! The threads that serve traffic (`nbthread`): the runtime that starts
 //! real mode is the first, and each other one is an OS thread running a
-//! single-threaded tokio runtime of its own. Every thread accepts on its
-//! own copy of each listener and serves the connections it accepted to
-//! their end, as haproxy's threads do; every decision still goes through
-//! the one driver (`driver::Core`), whichever thread asks.
+//! single-threaded tokio runtime of its own. Every thread accepts from
+//! each listener; a connection accepted goes to the thread serving the
+//! fewest, as haproxy's accept queues send it, and stays there to its
+//! end. Every decision still goes through the one driver
+//! (`driver::Core`), whichever thread asks.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use tokio::net::TcpStream;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// The serving threads beyond the first; dropping it ends them, and with
-/// them every task they still run.
+/// The serving threads; dropping it ends those it started, and with them
+/// every task they still run.
 #[derive(Debug)]
 pub(crate) struct Workers {
-    handles: Vec<Handle>,
-    accepted: Arc<Accepted>,
+    threads: Arc<Threads>,
     /// Dropped to end the threads (nothing is ever sent).
     _stops: Vec<oneshot::Sender<()>>,
 }
@@ -25,7 +26,7 @@ pub(crate) struct Workers {
 impl Workers {
     /// Starts `threads` − 1 threads beside the calling runtime.
     pub(crate) fn start(threads: u32) -> std::io::Result<Self> {
-        let mut handles = Vec::new();
+        let mut handles = vec![Handle::current()];
         let mut stops = Vec::new();
         for number in 2..=threads {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -42,58 +43,130 @@ impl Workers {
                 })?;
             stops.push(stop);
         }
-        Ok(Self {
-            accepted: Arc::new(Accepted(
-                (0..=handles.len()).map(|_| AtomicU64::new(0)).collect(),
-            )),
+        let counters = || handles.iter().map(|_| AtomicU64::new(0)).collect();
+        let threads = Threads {
+            accepted: counters(),
+            pushed: counters(),
+            serving: handles.iter().map(|_| AtomicUsize::new(0)).collect(),
             handles,
+        };
+        Ok(Self {
+            threads: Arc::new(threads),
             _stops: stops,
         })
     }
 
-    /// How many threads serve, the calling runtime's included.
+    /// The threads, for the accept loops and `show activity`.
+    pub(crate) fn threads(&self) -> &Arc<Threads> {
+        &self.threads
+    }
+}
+
+/// The serving threads as the accept loops use them, and what each did.
+#[derive(Debug)]
+pub(crate) struct Threads {
+    /// Each thread's runtime, the first the caller's.
+    handles: Vec<Handle>,
+    /// Connections each thread accepted.
+    accepted: Box<[AtomicU64]>,
+    /// Connections each thread was handed to serve (with several).
+    pushed: Box<[AtomicU64]>,
+    /// Connections each thread serves now.
+    serving: Box<[AtomicUsize]>,
+}
+
+impl Threads {
+    /// How many threads serve.
     pub(crate) fn count(&self) -> usize {
-        self.accepted.threads()
+        self.handles.len()
     }
 
-    /// The count of connections each thread accepted.
-    pub(crate) fn accepted(&self) -> &Arc<Accepted> {
-        &self.accepted
-    }
-
-    /// Runs `task` on thread `index` (0 is the calling runtime's).
+    /// Runs `task` on thread `index`.
     pub(crate) fn spawn<F>(&self, index: usize, task: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        match index.checked_sub(1).and_then(|i| self.handles.get(i)) {
+        match self.handles.get(index) {
             Some(handle) => handle.spawn(task),
             None => tokio::spawn(task),
         }
     }
-}
 
-/// Connections each serving thread accepted, by thread (0 is the first),
-/// for `show activity`.
-#[derive(Debug)]
-pub(crate) struct Accepted(Box<[AtomicU64]>);
+    /// Thread `from` accepted `stream`: the thread to serve it (the one
+    /// serving the fewest, `from` among equals), the stream ready for that
+    /// thread's runtime, and its place in that thread's load.
+    pub(crate) fn hand_over(
+        self: &Arc<Self>,
+        from: usize,
+        stream: TcpStream,
+    ) -> std::io::Result<(usize, TcpStream, Load)> {
+        self.count_accepted(from);
+        let load = |t: usize| {
+            self.serving
+                .get(t)
+                .map_or(usize::MAX, |n| n.load(Ordering::Relaxed))
+        };
+        let to = (0..self.count())
+            .min_by_key(|&t| (load(t), t != from))
+            .unwrap_or(from);
+        let stream = match self.handles.get(to).filter(|_| to != from) {
+            Some(handle) => {
+                let stream = stream.into_std()?;
+                let _target = handle.enter();
+                TcpStream::from_std(stream)?
+            }
+            None => stream,
+        };
+        Ok((to, stream, self.serve(to)))
+    }
 
-impl Accepted {
-    /// Thread `thread` accepted a connection.
-    pub(crate) fn count(&self, thread: usize) {
-        if let Some(n) = self.0.get(thread) {
+    /// Thread `thread` accepted a connection it serves itself (the
+    /// runtime API's, on the first thread).
+    pub(crate) fn served_where_accepted(self: &Arc<Self>, thread: usize) -> Load {
+        self.count_accepted(thread);
+        self.serve(thread)
+    }
+
+    fn count_accepted(&self, thread: usize) {
+        if let Some(n) = self.accepted.get(thread) {
             n.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    /// How many threads serve.
-    pub(crate) fn threads(&self) -> usize {
-        self.0.len()
+    /// Thread `thread` takes a connection to serve (handed over when
+    /// there are several threads).
+    fn serve(self: &Arc<Self>, thread: usize) -> Load {
+        if let Some(n) = self.pushed.get(thread).filter(|_| self.count() > 1) {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(n) = self.serving.get(thread) {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
+        Load {
+            threads: Arc::clone(self),
+            thread,
+        }
     }
 
-    /// Each thread's count so far.
-    pub(crate) fn counts(&self) -> Vec<u64> {
-        self.0.iter().map(|n| n.load(Ordering::Relaxed)).collect()
+    /// Each thread's connections accepted and given to serve so far.
+    pub(crate) fn activity(&self) -> (Vec<u64>, Vec<u64>) {
+        let read = |c: &[AtomicU64]| c.iter().map(|n| n.load(Ordering::Relaxed)).collect();
+        (read(&self.accepted), read(&self.pushed))
+    }
+}
+
+/// A connection's place in its thread's load, given back when dropped.
+#[derive(Debug)]
+pub(crate) struct Load {
+    threads: Arc<Threads>,
+    thread: usize,
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        if let Some(n) = self.threads.serving.get(self.thread) {
+            n.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }

@@ -5,21 +5,9 @@
 #[allow(dead_code)]
 mod common;
 
+use common::raw::answered_on_one_connection;
 use common::*;
 use std::net::SocketAddr;
-
-/// The servers that answered `n` requests sent on one keep-alive
-/// connection, in order.
-async fn answered_on_one_connection(fe: SocketAddr, n: usize) -> Vec<String> {
-    let mut requests = "GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(n - 1);
-    requests.push_str("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    let reply = send_raw(fe, requests.as_bytes()).await;
-    reply
-        .split("HTTP/1.1 ")
-        .skip(1)
-        .map(|r| r.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned())
-        .collect()
-}
 
 // Input: a roundrobin backend of two servers with `http-reuse never`
 // (each client session keeps its server connection), with and without

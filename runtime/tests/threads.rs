@@ -6,23 +6,11 @@
 #[allow(dead_code)]
 mod common;
 
+use common::raw::answered_on_one_connection;
 use common::*;
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// The servers that answered `n` requests sent on one keep-alive
-/// connection.
-async fn answered_on_one_connection(fe: SocketAddr, n: usize) -> Vec<String> {
-    let mut requests = "GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(n - 1);
-    requests.push_str("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    let reply = send_raw(fe, requests.as_bytes()).await;
-    reply
-        .split("HTTP/1.1 ")
-        .skip(1)
-        .map(|r| r.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned())
-        .collect()
-}
 
 /// The runtime API's answer to `command` on the TCP socket at `cli`.
 async fn ask(cli: SocketAddr, command: &str) -> String {
@@ -40,8 +28,8 @@ async fn ask(cli: SocketAddr, command: &str) -> String {
 // Output: with 4 threads the 40 go to the same servers in the same order
 // as with one (one FWRR sequence for the backend, not one per thread);
 // the 80 concurrent ones are split exactly 40/24/16 (8 whole rounds of
-// 10); `show activity` counts every connection, on more than one thread;
-// `show info` says `Nbthread: 4`.
+// 10); `show activity` counts every connection, served by more than one
+// thread; `show info` says `Nbthread: 4`.
 #[tokio::test]
 async fn every_thread_takes_its_servers_from_the_one_sequence() {
     let (a, b, c) = (
@@ -93,21 +81,26 @@ async fn every_thread_takes_its_servers_from_the_one_sequence() {
         ]
     );
     assert!(info.contains("\nNbthread: 4\n"), "{info}");
-    // `accepted: TOTAL [ t1 t2 t3 t4 ]`: 48 client connections and the
-    // runtime API's first one.
-    let accepted = activity
-        .lines()
-        .find_map(|l| l.strip_prefix("accepted: "))
-        .unwrap_or_else(|| panic!("{activity}"));
-    let (total, per_thread) = accepted.split_once(" [ ").expect("one figure per thread");
-    assert_eq!(total, "49", "{activity}");
-    let per_thread: Vec<u32> = per_thread
-        .trim_end_matches(" ]")
-        .split(' ')
-        .map(|n| n.parse().expect("a count"))
-        .collect();
-    assert_eq!(per_thread.len(), 4, "{activity}");
-    assert_eq!(per_thread.iter().sum::<u32>(), 49, "{activity}");
-    let busy = per_thread.iter().filter(|n| **n > 0).count();
-    assert!(busy > 1, "one thread accepted everything: {activity}");
+    // `accepted: TOTAL [ t1 t2 t3 t4 ]` and `accq_pushed` alike: 48
+    // client connections and the runtime API's first one, accepted by
+    // some threads and handed to several.
+    let per_thread = |name: &str| -> Vec<u32> {
+        let line = activity
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("{activity}"));
+        let (total, each) = line.split_once(" [ ").expect("one figure per thread");
+        let each: Vec<u32> = each
+            .trim_end_matches(" ]")
+            .split(' ')
+            .map(|n| n.parse().expect("a count"))
+            .collect();
+        assert_eq!(total, "49", "{activity}");
+        assert_eq!(each.iter().sum::<u32>(), 49, "{activity}");
+        each
+    };
+    assert_eq!(per_thread("accepted: ").len(), 4, "{activity}");
+    let served = per_thread("accq_pushed: ");
+    let busy = served.iter().filter(|n| **n > 0).count();
+    assert!(busy > 1, "one thread served everything: {activity}");
 }

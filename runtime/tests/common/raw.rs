@@ -1,8 +1,9 @@
 //! Raw loopback peers for real-mode tests that watch bytes move: a
 //! server that hands its one connection to the test, readers with a
-//! deadline, and haven in front of one server.
+//! deadline, a keep-alive client that names who answered, and haven in
+//! front of one server.
 
-use super::{config, free_port, DEFAULTS};
+use super::{config, free_port, send_raw, DEFAULTS};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -136,4 +137,17 @@ impl Syslog {
         }
         lines
     }
+}
+
+/// The servers that answered `n` requests sent on one keep-alive
+/// connection, in order.
+pub(crate) async fn answered_on_one_connection(fe: SocketAddr, n: usize) -> Vec<String> {
+    let mut requests = "GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(n - 1);
+    requests.push_str("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let reply = send_raw(fe, requests.as_bytes()).await;
+    reply
+        .split("HTTP/1.1 ")
+        .skip(1)
+        .map(|r| r.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned())
+        .collect()
 }
