@@ -125,12 +125,27 @@ variant() {
     r5=$(awk '{ print $5 / $10 }' "$dir/pairs.txt" | median)
     awk -v r1="$r1" -v r3="$r3" -v r5="$r5" -v rg="$rps_goal" -v pg="$p99_goal" -v us="$us" 'BEGIN {
         printf "  %s / haproxy, median of the rounds: req/s %.2fx (goal >= %s), p99 %.2fx (goal <= %s); requests per CPU second %.2fx\n", us, r1, rg, r3, pg, r5 }'
+    # haven's (or the bare forwarder's) median CPU per request, for the
+    # comparisons across variants below.
+    eval "cpu_${name//-/_}=$v5"
+}
+# After every variant: the figures that compare variants with each
+# other (issue #24's), when both ran.
+cross_variant() {
+    if [ -n "${cpu_keepalive:-}" ] && [ -n "${cpu_ceiling:-}" ]; then
+        awk -v h="$cpu_keepalive" -v b="$cpu_ceiling" 'BEGIN {
+            printf "haven keepalive CPU per request / the bare forwarder'"'"'s: %.2fx (goal <= 1.25)\n", h / b }'
+    fi
+    if [ -n "${cpu_keepalive:-}" ] && [ -n "${cpu_threads2:-}" ]; then
+        awk -v one="$cpu_keepalive" -v two="$cpu_threads2" 'BEGIN {
+            printf "haven requests per CPU second, nbthread 2 / nbthread 1: %.2fx (goal >= 0.9)\n", one / two }'
+    fi
 }
 echo "haproxy $(haproxy -v | head -1 | cut -d' ' -f3), $(nproc) cores"
 for v in $VARIANTS; do
     case $v in
         keepalive) variant keepalive 1 1.2 0.9 ;;
-        threads2) variant threads2 2 1.0 1.0 ;;
+        threads2) variant threads2 2 1.2 1.0 ;;
         close) variant close 1 1.0 1.0 -H "Connection: close" ;;
         # bench/lib.sh's ten typical HTTP rules in the frontend of both.
         rules) LB_RULES=$TYPICAL_RULES variant rules 1 1.0 1.0 ;;
@@ -156,3 +171,4 @@ for v in $VARIANTS; do
         *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close, rules, ceiling, bodies, tls, tls-close, tls-resume, h2)"; exit 1 ;;
     esac
 done
+cross_variant

@@ -216,8 +216,9 @@ impl Core {
     }
 
     /// A request's head arrived on `frontend` (index in the config), read
-    /// whole `at`; the driver's commands for it wait in its mailbox
-    /// ([`Core::poll_command`]).
+    /// whole `at`: what core does to it, and the driver's first command
+    /// for it when one came at once (the usual case: one lock, no trip
+    /// through its mailbox); the next wait there ([`Core::poll_command`]).
     pub(crate) fn request(
         &self,
         id: StreamId,
@@ -225,12 +226,12 @@ impl Core {
         head: &RequestHead<'_>,
         client: SocketAddr,
         at: tokio::time::Instant,
-    ) -> Forward {
+    ) -> (Forward, Option<Command>) {
         let mut driver = self.lock();
         let now = driver.clock.at(at);
         let forward = driver.request(now, id, frontend, head, client);
-        self.settle(driver);
-        forward
+        self.settle(&mut driver);
+        (forward, driver.streams.take(id))
     }
 
     /// What `frontend`'s `tcp-request` rules of `layer` say of a
@@ -320,7 +321,7 @@ impl Core {
     pub(crate) fn forget(&self, id: StreamId) {
         let mut driver = self.lock();
         if driver.streams.close(id) {
-            self.settle(driver);
+            self.settle(&mut driver);
         }
     }
 
@@ -334,12 +335,27 @@ impl Core {
         let mut driver = self.lock();
         let now = driver.clock.at(at);
         driver.handle(now, ev);
-        self.settle(driver);
+        self.settle(&mut driver);
+    }
+
+    /// Handles `ev` of request `id`, seen `at`: the command it caused for
+    /// `id` at once, taken under the same lock, if any.
+    pub(crate) fn dispatch_for(
+        &self,
+        id: StreamId,
+        ev: Event,
+        at: tokio::time::Instant,
+    ) -> Option<Command> {
+        let mut driver = self.lock();
+        let now = driver.clock.at(at);
+        driver.handle(now, ev);
+        self.settle(&mut driver);
+        driver.streams.take(id)
     }
 
     /// Performs what the last input caused; wakes the driver task when
     /// its sleep is no longer right.
-    fn settle(&self, mut driver: MutexGuard<'_, Driver>) {
+    fn settle(&self, driver: &mut Driver) {
         driver.perform();
         let due = driver.node.poll_timeout();
         let earlier = due.is_some_and(|d| driver.armed.is_none_or(|a| d < a));

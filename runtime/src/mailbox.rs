@@ -100,6 +100,12 @@ impl<C> Mailboxes<C> {
         }
     }
 
+    /// The next command for request `id` when one is there, taken by the
+    /// one that caused it, without waiting.
+    pub(crate) fn take(&mut self, id: StreamId) -> Option<C> {
+        self.boxes.get_mut(&id)?.commands.pop_front()
+    }
+
     /// Closes the mailbox of request `id`, whose exchange is gone; false
     /// when it was closed already.
     pub(crate) fn close(&mut self, id: StreamId) -> bool {
@@ -146,8 +152,11 @@ mod tests {
             "the waiting exchange is woken"
         );
         boxes.post(7, "finish");
+        boxes.post(7, "log");
         assert_eq!(boxes.poll(7, &mut cx), Poll::Ready(Some("connect")));
-        assert_eq!(boxes.poll(7, &mut cx), Poll::Ready(Some("finish")));
+        assert_eq!(boxes.take(7), Some("finish"), "taken in order");
+        assert_eq!(boxes.poll(7, &mut cx), Poll::Ready(Some("log")));
+        assert_eq!(boxes.take(7), None);
         assert!(
             boxes.in_progress(7),
             "in progress until the exchange is gone"

@@ -375,7 +375,7 @@ pub(crate) async fn serve<S: ClientIo>(
         (client, local),
         (&*session, first),
     );
-    let forward = with_view(view, |r| {
+    let (forward, command) = with_view(view, |r| {
         shared.core.request(id, shared.frontend, r, client, started)
     });
     apply_edits(&mut head, &forward.edits);
@@ -407,6 +407,7 @@ pub(crate) async fn serve<S: ClientIo>(
         rewritten: forward.addresses,
         answered: None,
         sent_head,
+        next: command,
     };
     exchange.run(stream, buf).await
 }
@@ -672,15 +673,17 @@ struct Exchange<'s> {
     /// rewritten): the answer has no body. A HEAD sent on as another
     /// method gets one, read and dropped.
     sent_head: bool,
+    /// The driver's next command when it came back at once from an input
+    /// (no wait on the mailbox for it).
+    next: Option<Command>,
 }
 
 impl Exchange<'_> {
     /// Obeys the driver's commands to the end; true when the client
     /// connection serves another request.
     async fn run<S: ClientIo>(&mut self, stream: &mut S, buf: &mut BytesMut) -> bool {
-        let mut next: Option<Command> = None;
         loop {
-            let command = match next.take() {
+            let command = match self.next.take() {
                 Some(c) => c,
                 None => match self
                     .watcher
@@ -700,7 +703,7 @@ impl Exchange<'_> {
                     to.reuse.close |= self.shared.server_close;
                     match self.attempt(&to, stream, buf).await {
                         Ok(a) => self.answered = a,
-                        Err(Break::Command(c)) => next = Some(c),
+                        Err(Break::Command(c)) => self.next = Some(c),
                         Err(Break::DriverGone) => return false,
                     }
                 }
@@ -885,7 +888,8 @@ impl Exchange<'_> {
                 } else {
                     Vec::new()
                 };
-                self.shared.core.dispatch_at(
+                self.next = self.shared.core.dispatch_for(
+                    self.id,
                     Event::Response(self.id, head.code, headers, up.buf.len()),
                     at,
                 );

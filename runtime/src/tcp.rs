@@ -86,14 +86,14 @@ pub(crate) async fn serve<S: ClientIo>(
         return;
     }
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    {
+    let (_, first) = {
         let head = RequestHead::connection(ip, &payload);
-        shared.core.request(id, frontend, &head, client, accepted);
-    }
+        shared.core.request(id, frontend, &head, client, accepted)
+    };
     let mut session = Session::new(Arc::clone(shared), id, client, accepted);
     session.local = local;
     session.tls = tls;
-    session.run(&mut stream, payload).await;
+    session.run(&mut stream, payload, first).await;
 }
 
 /// Reads the client's first bytes into `payload` until the frontend's
@@ -157,10 +157,15 @@ impl Session {
         }
     }
 
-    /// Obeys the driver's commands to the end of the connection;
-    /// `payload`: what the client sent while its rules were evaluated.
-    async fn run<S: ClientIo>(&mut self, stream: &mut S, mut payload: BytesMut) {
-        let mut next = None;
+    /// Obeys the driver's commands, from `next` (the first, when it came
+    /// at once) to the end of the connection; `payload`: what the client
+    /// sent while its rules were evaluated.
+    async fn run<S: ClientIo>(
+        &mut self,
+        stream: &mut S,
+        mut payload: BytesMut,
+        mut next: Option<Command>,
+    ) {
         loop {
             let command = match next.take() {
                 Some(c) => c,
