@@ -8,7 +8,7 @@
 use crate::accept::BindSocket;
 use crate::clock::Clock;
 use crate::logger::Logger;
-use crate::mailbox::Mailboxes;
+use crate::mailbox::{Mailboxes, PostCounts};
 use crate::probe;
 use crate::tls::{CertStore, ServerHandshake};
 use crate::workers::Threads;
@@ -31,7 +31,6 @@ use haven_core::vrrp::InstanceView;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::sync::{watch, Notify};
@@ -187,8 +186,8 @@ pub(crate) struct Core {
     driver: Mutex<Driver>,
     /// Wakes the driver task: an earlier deadline, or the end of a drain.
     wake: Notify,
-    /// Commands posted so far to any request (see [`Core::poll_command`]).
-    posted: Arc<AtomicU64>,
+    /// Commands posted so far, by request (see [`Core::poll_command`]).
+    posted: Arc<PostCounts>,
 }
 
 impl std::fmt::Debug for Core {
@@ -308,7 +307,7 @@ impl Core {
         seen: &mut Option<u64>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Command>> {
-        let posted = self.posted.load(Ordering::Acquire);
+        let posted = self.posted.to(id);
         if *seen == Some(posted) {
             return std::task::Poll::Pending;
         }

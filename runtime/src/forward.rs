@@ -43,8 +43,10 @@ const NOT_FORWARDED: [&str; 9] = [
 /// How many idle connections of a server are looked at for a close at
 /// each answer (all of them at each purge): looking at all each time
 /// would cost a request as much as there are idle connections, hundreds
-/// under HTTP/2 clients.
-const CLOSES_LOOKED_FOR: usize = 8;
+/// under HTTP/2 clients. Two at each answer go round the pool faster
+/// than answers add to it (one each); a closed one a request meets
+/// first is dropped there ([`Pool::take`]).
+const CLOSES_LOOKED_FOR: usize = 2;
 
 /// Keep-alive connections to servers: the idle ones, each with the
 /// number of requests it carried, and the count of those in use, by
@@ -83,11 +85,14 @@ impl Conns {
     /// Drops the idle connections the server closed meanwhile (they are
     /// not idle but gone), looking at the `most` oldest.
     fn forget_closed(&mut self, most: usize) {
-        let mut looked = 0;
-        self.idle.retain_mut(|(s, _)| {
-            looked += 1;
-            looked > most || s.is_quiet()
-        });
+        let mut at = 0;
+        for _ in 0..most.min(self.idle.len()) {
+            if self.idle[at].0.is_quiet() {
+                at += 1;
+            } else {
+                self.idle.remove(at);
+            }
+        }
     }
 
     /// Closes idle connections beyond the need when `policy` says a

@@ -15,6 +15,7 @@ use haven_core::config::haproxy::{
     HaproxyConfig, HttpAction, HttpConnMode, HttpRule, Mode, ProxyKind, TcpLayer,
 };
 use haven_core::node::Node;
+use haven_core::sample::Alias;
 use haven_core::vrrp::{HostInfo, InstanceView};
 use rand_chacha::rand_core::SeedableRng;
 use std::collections::BTreeMap;
@@ -208,6 +209,10 @@ pub async fn start_with(
             frontend_name: p.name.clone(),
             httplog: p.options.httplog,
             log_format: p.log_format.clone(),
+            backend_source: p
+                .log_format
+                .as_ref()
+                .is_some_and(|f| f.names_any(&[Alias::BackendIp, Alias::BackendPort])),
             request_waits: cfg
                 .proxies
                 .iter()

@@ -14,6 +14,35 @@ use std::task::{Context, Poll, Waker};
 /// How many emptied queues wait for the next requests.
 const SPARE_QUEUES: usize = 256;
 
+/// How many counters of posts there are: a request's is chosen by its
+/// id, so a post to one rarely changes the counter another looks at.
+const POST_COUNTERS: usize = 64;
+
+/// Commands posted so far, counted apart for requests of different ids
+/// (by id modulo [`POST_COUNTERS`]): readable without the driver's
+/// lock.
+#[derive(Debug)]
+pub(crate) struct PostCounts([AtomicU64; POST_COUNTERS]);
+
+impl Default for PostCounts {
+    fn default() -> Self {
+        Self(std::array::from_fn(|_| AtomicU64::new(0)))
+    }
+}
+
+impl PostCounts {
+    /// The count of commands posted so far to request `id` and the few
+    /// that share its counter.
+    pub(crate) fn to(&self, id: StreamId) -> u64 {
+        self.counter(id).load(Ordering::Acquire)
+    }
+
+    fn counter(&self, id: StreamId) -> &AtomicU64 {
+        // The remainder is below POST_COUNTERS: the cast loses nothing.
+        &self.0[(id % POST_COUNTERS as u64) as usize]
+    }
+}
+
 /// The commands of one request.
 #[derive(Debug)]
 struct Mailbox<C> {
@@ -28,7 +57,7 @@ pub(crate) struct Mailboxes<C> {
     /// Emptied queues of closed mailboxes, to open the next ones with.
     spare: Vec<VecDeque<C>>,
     /// Commands posted so far, readable without the driver's lock.
-    posted: Arc<AtomicU64>,
+    posted: Arc<PostCounts>,
 }
 
 impl<C> Default for Mailboxes<C> {
@@ -64,10 +93,10 @@ impl<C> Mailboxes<C> {
         self.boxes.len()
     }
 
-    /// The count of commands posted so far, shared: an exchange that
+    /// The counts of commands posted so far, shared: an exchange that
     /// found its mailbox empty, its waker left there, need not look again
-    /// until it changes.
-    pub(crate) fn posted(&self) -> Arc<AtomicU64> {
+    /// until its count changes.
+    pub(crate) fn posted(&self) -> Arc<PostCounts> {
         Arc::clone(&self.posted)
     }
 
@@ -76,7 +105,7 @@ impl<C> Mailboxes<C> {
     pub(crate) fn post(&mut self, id: StreamId, command: C) {
         if let Some(m) = self.boxes.get_mut(&id) {
             m.commands.push_back(command);
-            self.posted.fetch_add(1, Ordering::Release);
+            self.posted.counter(id).fetch_add(1, Ordering::Release);
             if let Some(w) = m.waker.take() {
                 w.wake();
             }
@@ -145,7 +174,8 @@ mod tests {
         boxes.open(7);
         assert_eq!(boxes.poll(7, &mut cx), Poll::Pending);
         boxes.post(7, "connect");
-        assert_eq!(posted.load(Ordering::Relaxed), 1, "the post is counted");
+        assert_eq!(posted.to(7), 1, "the post is counted");
+        assert_eq!(posted.to(8), 0, "apart from another request's");
         assert_eq!(
             count.0.load(Ordering::Relaxed),
             1,

@@ -64,6 +64,9 @@ pub(crate) struct Shared {
     pub(crate) response_waits: bool,
     /// `log-format`: the traffic lines' format, else httplog / tcplog.
     pub(crate) log_format: Option<Format>,
+    /// The log lines print the server connection's source (`%bi`,
+    /// `%bp`): it is read for each request (a system call).
+    pub(crate) backend_source: bool,
     /// Traffic lines written so far (the log's `%lc`).
     pub(crate) log_count: AtomicU64,
     /// `option httpslog`: the lines end with the connection's TLS.
@@ -777,7 +780,8 @@ impl Exchange<'_> {
         };
         let at = Instant::now();
         self.connected_at.get_or_insert(at);
-        self.server_ends = Some((up.stream.local_addr(), to.addr));
+        let source = self.shared.backend_source.then(|| up.stream.local_addr());
+        self.server_ends = Some((source.flatten(), to.addr));
         let event = Event::Connected {
             id: self.id,
             streaming,

@@ -78,6 +78,14 @@ impl Format {
         }
     }
 
+    /// True when one of its `%` variables is among `aliases`: what a
+    /// line needs gathered for it.
+    pub fn names_any(&self, aliases: &[Alias]) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Alias(a, _) if aliases.contains(a)))
+    }
+
     /// The text the format gives for `req`; an absent sample gives
     /// nothing, an absent variable `-`.
     pub fn render(&self, req: &RequestHead<'_>) -> String {
