@@ -17,6 +17,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
+use std::thread::ThreadId;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -68,10 +69,20 @@ impl std::fmt::Debug for H2Connection {
     }
 }
 
+/// A server connection between two requests.
+#[derive(Debug)]
+struct IdleConn {
+    stream: ServerIo,
+    /// The requests it carried.
+    uses: u32,
+    /// The thread whose event loop watches it: the one it served on.
+    thread: ThreadId,
+}
+
 /// One server's connections.
 #[derive(Debug, Default)]
 struct Conns {
-    idle: Vec<(ServerIo, u32)>,
+    idle: Vec<IdleConn>,
     usage: ConnUse,
     purged: Option<Instant>,
 }
@@ -87,7 +98,7 @@ impl Conns {
     fn forget_closed(&mut self, most: usize) {
         let mut at = 0;
         for _ in 0..most.min(self.idle.len()) {
-            if self.idle[at].0.is_quiet() {
+            if self.idle[at].stream.is_quiet() {
                 at += 1;
             } else {
                 self.idle.remove(at);
@@ -207,18 +218,35 @@ pub(crate) enum Heard {
 
 impl Pool {
     /// An idle connection to `addr` that is still open, among those
-    /// `allowed` (given how many requests each carried), counted in use.
+    /// `allowed` (given how many requests each carried), counted in use;
+    /// one this thread served on first (with `nbthread`, another
+    /// thread's is moved to this one's event loop, two system calls,
+    /// rather than have each of its events wake both threads).
     fn take(&self, addr: SocketAddr, allowed: impl Fn(u32) -> bool) -> Option<(ServerIo, u32)> {
+        let here = std::thread::current().id();
         let mut servers = self.servers.lock().ok()?;
         let conns = servers.get_mut(&addr)?;
-        while let Some(at) = conns.idle.iter().rposition(|(_, uses)| allowed(*uses)) {
-            let (mut s, uses) = conns.idle.remove(at);
-            if s.is_quiet() {
-                conns.usage.lease();
-                return Some((s, uses));
+        loop {
+            let usable = |c: &IdleConn| allowed(c.uses);
+            let at = conns
+                .idle
+                .iter()
+                .rposition(|c| c.thread == here && usable(c));
+            let at = at.or_else(|| conns.idle.iter().rposition(usable))?;
+            let mut conn = conns.idle.remove(at);
+            if !conn.stream.is_quiet() {
+                continue;
             }
+            let stream = match conn.thread == here {
+                true => conn.stream,
+                false => match conn.stream.watched_here() {
+                    Ok(stream) => stream,
+                    Err(_) => continue,
+                },
+            };
+            conns.usage.lease();
+            return Some((stream, conn.uses));
         }
-        None
     }
 
     /// Where `up` goes once its answer is through (`now`), when nothing
@@ -259,7 +287,11 @@ impl Pool {
                     ..
                 } = up;
                 std::mem::forget(lease);
-                conns.idle.push((stream, uses));
+                conns.idle.push(IdleConn {
+                    stream,
+                    uses,
+                    thread: std::thread::current().id(),
+                });
             }
         }
     }
@@ -477,5 +509,78 @@ impl Upstream {
                 _ => return Err(ServerFailure::Broken),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::sync::oneshot;
+
+    /// Opens a connection to `addr` and leaves it idle in `pool`, served
+    /// on the calling thread: its local address.
+    async fn park_new(pool: &Pool, addr: SocketAddr) -> SocketAddr {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        let local = stream.local_addr().expect("local address");
+        let mut servers = pool.servers.lock().expect("pool");
+        servers.entry(addr).or_default().idle.push(IdleConn {
+            stream: ServerIo::Tcp(stream),
+            uses: 1,
+            thread: std::thread::current().id(),
+        });
+        local
+    }
+
+    // Input: two idle connections to a server, the newer parked by
+    // another thread whose event loop still runs.
+    // Output: this thread takes its own first (the newer would be taken
+    // by age alone); then the other thread's, which, moved to this
+    // thread's event loop, carries bytes both ways.
+    #[tokio::test]
+    async fn a_thread_takes_the_idle_connections_it_served_on_first() {
+        let server = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = server.local_addr().expect("addr");
+        let pool = Arc::new(Pool::default());
+        let mine = park_new(&pool, addr).await;
+        let (parked, theirs) = oneshot::channel();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let other = {
+            let pool = Arc::clone(&pool);
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(async move {
+                    let _ = parked.send(park_new(&pool, addr).await);
+                    let _ = stopped.await;
+                });
+            })
+        };
+        let theirs = theirs.await.expect("the other thread parked");
+        let (first, _) = pool.take(addr, |_| true).expect("an idle connection");
+        assert_eq!(first.local_addr(), Some(mine));
+        let (second, _) = pool.take(addr, |_| true).expect("the other one");
+        assert_eq!(second.local_addr(), Some(theirs));
+        let ServerIo::Tcp(mut moved) = second else {
+            panic!("a clear connection stays clear");
+        };
+        let (mut peer, _) = loop {
+            let (peer, from) = server.accept().await.expect("accept");
+            if from == theirs {
+                break (peer, from);
+            }
+        };
+        moved.write_all(b"ping").await.expect("write");
+        let mut got = [0; 4];
+        peer.read_exact(&mut got).await.expect("read");
+        peer.write_all(b"pong").await.expect("answer");
+        let read = tokio::time::timeout(Duration::from_secs(5), moved.read_exact(&mut got));
+        read.await.expect("woken in time").expect("read");
+        assert_eq!(&got, b"pong");
+        drop(stop);
+        other.join().expect("the other thread");
     }
 }

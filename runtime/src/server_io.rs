@@ -84,6 +84,16 @@ impl ServerIo {
         matches!(self, Self::H2(_))
     }
 
+    /// The connection watched by the event loop of the calling thread's
+    /// runtime (a clear one is moved there; TLS and HTTP/2 stay where
+    /// they are, correct but woken through their first thread).
+    pub(crate) fn watched_here(self) -> std::io::Result<Self> {
+        match self {
+            Self::Tcp(s) => Ok(Self::Tcp(TcpStream::from_std(s.into_std()?)?)),
+            other => Ok(other),
+        }
+    }
+
     /// An idle connection is open and quiet: reading it now would wait.
     /// (What a TLS server sends unasked, such as session tickets, is
     /// taken in on the way.)
