@@ -348,6 +348,7 @@ fn bind_sockets(
                     reason,
                 };
                 let listener = crate::inherit::inherited_tcp(fd).map_err(inherit_error)?;
+                crate::accept::no_delay_for_accepted(&socket2::SockRef::from(&listener));
                 let addr = listener.local_addr().map_err(inherit_error)?;
                 listeners.push((p.name.clone(), addr));
                 opened.push((bind_index, Arc::new(BindSocket::new(listener, addr))));
