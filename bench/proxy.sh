@@ -3,14 +3,16 @@
 # with the same config in front of two nginx backends (one worker each, a
 # 3-byte answer), on loopback. wrk drives each in turn, alternating, ROUNDS
 # times; prints req/s, p50 and p99 per round, the medians and the ratios
-# haven / haproxy against issue #11's goals. Four variants (VARIANTS picks
+# haven / haproxy against the goals. Variants (VARIANTS picks
 # some): `keepalive` (nbthread 1, wrk keeps its connections), `threads2`
 # (nbthread 2 each), `close` (nbthread 1, every request on a new client
 # connection: wrk sends `Connection: close`), `rules` (keepalive with
 # ten typical HTTP rules in the frontend), and `ceiling`: haproxy
 # against a bare forwarder (runtime/examples/bare_forward.rs) that makes
 # only the four socket calls per request any proxy needs, on haven's
-# runtime: how far a proxy can get past haproxy here at all; `bodies`
+# runtime: how far a proxy can get past haproxy here at all; `floor`:
+# haven against that bare forwarder, haven's own per-request cost;
+# `scaling`: haven with nbthread 2 against itself with nbthread 1; `bodies`
 # (bench/bodies.sh): 1 MB and 100 MB downloads and 10 MB uploads;
 # `tls`: keepalive over TLS (an ECDSA P-256 certificate made for the run,
 # TLS 1.3, haproxy on OpenSSL, haven on rustls with aws-lc-rs), and
@@ -26,7 +28,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-50}
-VARIANTS=${VARIANTS:-keepalive threads2 close rules ceiling bodies tls tls-close tls-resume h2}
+VARIANTS=${VARIANTS:-keepalive threads2 close rules ceiling floor scaling bodies tls tls-close tls-resume h2}
 need haproxy nginx wrk openssl
 start_bench
 cargo build --release --quiet -p haven-runtime --example bare_forward
@@ -84,14 +86,20 @@ measure_resumed() {
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # variant NAME NBTHREAD RPS_GOAL P99_GOAL [wrk arguments]; with
-# BARE=1 the bare forwarder stands in for haven.
+# BARE=1 the bare forwarder stands in for haven, with BASE=haven haven
+# stands in for haproxy (with BASE_THREADS threads, when set).
 variant() {
     local name=$1 threads=$2 rps_goal=$3 p99_goal=$4; shift 4
-    local hp hv started=() us=haven
+    local hp hv started=() us=haven base=${BASE:-haproxy}
+    local label=$base${BASE_THREADS:+ with nbthread $BASE_THREADS}
     hp=$(free_port); hv=$(free_port)
-    lb_config "$hp" "$threads" 4000 "$b1" "$b2" > "$dir/haproxy.cfg"
+    lb_config "$hp" "${BASE_THREADS:-$threads}" 4000 "$b1" "$b2" > "$dir/haproxy.cfg"
     lb_config "$hv" "$threads" 4000 "$b1" "$b2" > "$dir/haven.cfg"
-    haproxy -f "$dir/haproxy.cfg" 2> "$dir/haproxy.log" & started+=($!)
+    if [ "$base" = haven ]; then
+        ./target/release/haven run -f "$dir/haproxy.cfg" 2> "$dir/base.log" & started+=($!)
+    else
+        haproxy -f "$dir/haproxy.cfg" 2> "$dir/haproxy.log" & started+=($!)
+    fi
     if [ "${BARE:-0}" = 1 ]; then
         us=bare
         ./target/release/examples/bare_forward "$hv" "$b1" "$b2" 2> "$dir/bare.log" & started+=($!)
@@ -106,8 +114,8 @@ variant() {
     for round in $(seq "$ROUNDS"); do
         h=$(measure "$hp" "${started[0]}" "$@"); v=$(measure "$hv" "${started[1]}" "$@")
         echo "$h" >> "$dir/haproxy.txt"; echo "$v" >> "$dir/haven.txt"
-        printf "%s round %d: haproxy %s req/s p50 %s ms p99 %s ms (non-2xx %s, CPU %s us/req) | %s %s req/s p50 %s ms p99 %s ms (non-2xx %s, CPU %s us/req)\n" \
-            "$name" "$round" $h "$us" $v
+        printf "%s round %d: %s %s req/s p50 %s ms p99 %s ms (non-2xx %s, CPU %s us/req) | %s %s req/s p50 %s ms p99 %s ms (non-2xx %s, CPU %s us/req)\n" \
+            "$name" "$round" "$label" $h "$us" $v
     done
     kill "${started[@]}"; wait "${started[@]}" 2>/dev/null || true
     for col in 1 2 3 5; do
@@ -115,7 +123,7 @@ variant() {
         eval "v$col=$(cut -d' ' -f$col "$dir/haven.txt" | median)"
     done
     echo "$name: nbthread $threads, wrk -t1 -c$CONNS -d$DURATION $*, medians of $ROUNDS rounds:"
-    printf "  haproxy: %s req/s, p50 %s ms, p99 %s ms, CPU %s us per request\n" "$h1" "$h2" "$h3" "$h5"
+    printf "  %-8s %s req/s, p50 %s ms, p99 %s ms, CPU %s us per request\n" "$label:" "$h1" "$h2" "$h3" "$h5"
     printf "  %-8s %s req/s, p50 %s ms, p99 %s ms, CPU %s us per request\n" "$us:" "$v1" "$v2" "$v3" "$v5"
     # Ratios: the median of each round's (the two programs of a round run
     # back to back, so a drift of the machine's speed cancels out).
@@ -123,22 +131,10 @@ variant() {
     r1=$(awk '{ print $6 / $1 }' "$dir/pairs.txt" | median)
     r3=$(awk '{ print ($3 > 0 ? $8 / $3 : 0) }' "$dir/pairs.txt" | median)
     r5=$(awk '{ print $5 / $10 }' "$dir/pairs.txt" | median)
-    awk -v r1="$r1" -v r3="$r3" -v r5="$r5" -v rg="$rps_goal" -v pg="$p99_goal" -v us="$us" 'BEGIN {
-        printf "  %s / haproxy, median of the rounds: req/s %.2fx (goal >= %s), p99 %.2fx (goal <= %s); requests per CPU second %.2fx\n", us, r1, rg, r3, pg, r5 }'
-    # haven's (or the bare forwarder's) median CPU per request, for the
-    # comparisons across variants below.
-    eval "cpu_${name//-/_}=$v5"
-}
-# After every variant: the figures that compare variants with each
-# other (issue #24's), when both ran.
-cross_variant() {
-    if [ -n "${cpu_keepalive:-}" ] && [ -n "${cpu_ceiling:-}" ]; then
-        awk -v h="$cpu_keepalive" -v b="$cpu_ceiling" 'BEGIN {
-            printf "haven keepalive CPU per request / the bare forwarder'"'"'s: %.2fx (goal <= 1.25)\n", h / b }'
-    fi
-    if [ -n "${cpu_keepalive:-}" ] && [ -n "${cpu_threads2:-}" ]; then
-        awk -v one="$cpu_keepalive" -v two="$cpu_threads2" 'BEGIN {
-            printf "haven requests per CPU second, nbthread 2 / nbthread 1: %.2fx (goal >= 0.9)\n", one / two }'
+    awk -v r1="$r1" -v r3="$r3" -v r5="$r5" -v rg="$rps_goal" -v pg="$p99_goal" -v us="$us" -v base="$label" 'BEGIN {
+        printf "  %s / %s, median of the rounds: req/s %.2fx (goal >= %s), p99 %.2fx (goal <= %s); requests per CPU second %.2fx\n", us, base, r1, rg, r3, pg, r5 }'
+    if [ "$name" = floor ]; then
+        awk -v r5="$r5" 'BEGIN { printf "  haven'"'"'s CPU per request / the bare forwarder'"'"'s, median of the rounds: %.2fx (goal <= 1.25)\n", r5 }'
     fi
 }
 echo "haproxy $(haproxy -v | head -1 | cut -d' ' -f3), $(nproc) cores"
@@ -151,6 +147,12 @@ for v in $VARIANTS; do
         rules) LB_RULES=$TYPICAL_RULES variant rules 1 1.0 1.0 ;;
         # The goals printed are keepalive's: can anything reach them here?
         ceiling) BARE=1 variant ceiling 1 1.2 0.9 ;;
+        # haven against the bare forwarder, alternating: haven's own
+        # per-request cost (issue #24's floor goal).
+        floor) BASE=haven BARE=1 variant floor 1 1.0 1.0 ;;
+        # haven with nbthread 2 against itself with nbthread 1,
+        # alternating: requests per CPU second (goal >= 0.9).
+        scaling) BASE=haven BASE_THREADS=1 variant scaling 2 1.0 1.0 ;;
         # Large bodies both ways: bytes per second, first byte, memory.
         bodies) bench/bodies.sh ;;
         tls | tls-close)
@@ -168,7 +170,6 @@ for v in $VARIANTS; do
             [ -e "$dir/bench.pem" ] || bench_certificate "$dir/bench.pem"
             need h2load
             CLIENT=h2load LB_BIND=" ssl crt $dir/bench.pem alpn h2,http/1.1" variant h2 1 1.0 1.0 ;;
-        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close, rules, ceiling, bodies, tls, tls-close, tls-resume, h2)"; exit 1 ;;
+        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close, rules, ceiling, floor, scaling, bodies, tls, tls-close, tls-resume, h2)"; exit 1 ;;
     esac
 done
-cross_variant
