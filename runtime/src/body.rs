@@ -274,6 +274,22 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::future::Future;
+
+    /// [`relay`] with no timeouts.
+    fn untimed<'a, R, W>(
+        from: &'a mut R,
+        buf: &'a mut BytesMut,
+        to: &'a mut W,
+        cursor: &'a mut Cursor,
+        moved: &'a mut u64,
+    ) -> impl Future<Output = Relayed> + 'a
+    where
+        R: AsyncRead + Unpin + ?Sized,
+        W: AsyncWrite + Unpin + ?Sized,
+    {
+        relay(from, buf, to, cursor, Idle::default(), moved)
+    }
 
     #[test]
     fn a_length_cursor_stops_at_the_end_of_the_body() {
@@ -308,27 +324,11 @@ mod tests {
         let mut moved = 0;
         let mut from = tokio::io::empty();
         // What `buf` holds first, then the sender's bytes.
-        let first = relay(
-            &mut from,
-            &mut buf,
-            &mut out,
-            &mut cursor,
-            Idle::default(),
-            &mut moved,
-        )
-        .await;
+        let first = untimed(&mut from, &mut buf, &mut out, &mut cursor, &mut moved).await;
         assert_eq!((first, moved), (Relayed::SenderClosed, 5));
         let mut a = sender.await.expect("sender");
         drop(a.shutdown().await);
-        let end = relay(
-            &mut b,
-            &mut buf,
-            &mut out,
-            &mut cursor,
-            Idle::default(),
-            &mut moved,
-        )
-        .await;
+        let end = untimed(&mut b, &mut buf, &mut out, &mut cursor, &mut moved).await;
         assert_eq!(end, Relayed::Done);
         assert_eq!(out, b"hello yo");
         assert_eq!(&buf[..], b"NEXT");
@@ -346,14 +346,7 @@ mod tests {
         let mut moved = 0;
         let mut from = tokio::io::empty();
         {
-            let relay = relay(
-                &mut from,
-                &mut buf,
-                &mut to,
-                &mut cursor,
-                Idle::default(),
-                &mut moved,
-            );
+            let relay = untimed(&mut from, &mut buf, &mut to, &mut cursor, &mut moved);
             tokio::select! {
                 biased;
                 _ = relay => panic!("the receiver holds only 4 bytes"),
@@ -362,14 +355,7 @@ mod tests {
         }
         assert_eq!(moved, 4);
         let mut got = vec![0; 10];
-        let resumed = relay(
-            &mut from,
-            &mut buf,
-            &mut to,
-            &mut cursor,
-            Idle::default(),
-            &mut moved,
-        );
+        let resumed = untimed(&mut from, &mut buf, &mut to, &mut cursor, &mut moved);
         let (end, read) = tokio::join!(resumed, receiver.read_exact(&mut got));
         assert_eq!((end, moved), (Relayed::Done, 10));
         assert_eq!(read.expect("read"), 10);
