@@ -27,7 +27,9 @@ pub(crate) use upstream::H2Upstream;
 use crate::request::Shared;
 use crate::session::Session;
 use bytes::{Bytes, BytesMut};
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
@@ -49,7 +51,22 @@ const MAX_HEADER_LIST: u32 = crate::body::BUFSIZE as u32;
 /// Serves the HTTP/2 connection `io` from `client` (its connection-wide
 /// state in `session`, which knows where the client connected to) until
 /// it closes, the client idles past its timeout, or a drain ends it.
-pub(crate) async fn serve<T>(
+/// Boxed: inline, its 3.5 kB state would be room every client
+/// connection's task keeps, HTTP/1 ones and idle ones included.
+pub(crate) fn serve<'a, T>(
+    io: T,
+    shared: &'a Arc<Shared>,
+    client: (SocketAddr, Session),
+    draining: watch::Receiver<bool>,
+) -> Pin<Box<impl Future<Output = ()> + Send + 'a>>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'a,
+{
+    Box::pin(serve_inline(io, shared, client, draining))
+}
+
+/// [`serve`], unboxed.
+async fn serve_inline<T>(
     io: T,
     shared: &Arc<Shared>,
     (client, mut session): (SocketAddr, Session),
