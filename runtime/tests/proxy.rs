@@ -4,7 +4,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{config, free_port, get, listener, send_raw, Backend, DEFAULTS};
+use common::{config, first_read, free_port, get, listener, send_raw, Backend, DEFAULTS};
 use haven_core::balance::{Balancer, PickKey};
 use http_body_util::Full;
 use hyper::service::service_fn;
@@ -1045,14 +1045,7 @@ async fn tcp_request_connection_rules_apply_to_http_frontends() {
         a.addr
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
-    let mut c = TcpStream::connect(running.listeners[0].1)
-        .await
-        .expect("connect");
-    let _ = c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
-    let mut byte = [0u8; 1];
-    let read = tokio::time::timeout(Duration::from_secs(5), c.read(&mut byte))
-        .await
-        .expect("in time");
+    let read = first_read(running.listeners[0].1, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert!(
         matches!(&read, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
         "reset: {read:?}"

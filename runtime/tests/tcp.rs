@@ -7,7 +7,7 @@
 mod common;
 
 use common::raw::Syslog;
-use common::{config, free_port, listener, send_raw, DEFAULTS};
+use common::{config, first_read, free_port, listener, send_raw, DEFAULTS};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -325,9 +325,7 @@ async fn tcp_request_rules_let_in_or_refuse() {
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
     let (closed, picky) = (running.listeners[0].1, running.listeners[1].1);
-    let mut c = TcpStream::connect(closed).await.expect("connect");
-    let mut byte = [0u8; 1];
-    let read = timeout(DEADLINE, c.read(&mut byte)).await.expect("in time");
+    let read = first_read(closed, b"").await;
     assert!(
         matches!(&read, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
         "reset: {read:?}"

@@ -141,4 +141,17 @@ pub(crate) async fn send_raw(addr: SocketAddr, bytes: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Connects to `addr`, sends `bytes` and reads once (5 s at most): what
+/// the read gave, or the connect's own error. A connection reset at
+/// accept may be refused before `connect` returns, when another serving
+/// thread took it.
+pub(crate) async fn first_read(addr: SocketAddr, bytes: &[u8]) -> std::io::Result<usize> {
+    let mut c = TcpStream::connect(addr).await?;
+    let _ = c.write_all(bytes).await;
+    let mut byte = [0u8; 1];
+    tokio::time::timeout(Duration::from_secs(5), c.read(&mut byte))
+        .await
+        .expect("an answer, a close or a reset in time")
+}
+
 pub(crate) const DEFAULTS: &str = "defaults\n    mode http\n    retries 3\n    option redispatch\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n";
