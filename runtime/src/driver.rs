@@ -331,10 +331,7 @@ impl Core {
 
     /// Handles `ev`, seen `at` (a moment ago, in the caller's turn).
     pub(crate) fn dispatch_at(&self, ev: Event, at: tokio::time::Instant) {
-        let mut driver = self.lock();
-        let now = driver.clock.at(at);
-        driver.handle(now, ev);
-        self.settle(&mut driver);
+        drop(self.handle_at(ev, at));
     }
 
     /// Handles `ev` of request `id`, seen `at`: the command it caused for
@@ -345,11 +342,17 @@ impl Core {
         ev: Event,
         at: tokio::time::Instant,
     ) -> Option<Command> {
+        self.handle_at(ev, at).streams.take(id)
+    }
+
+    /// Handles `ev` seen `at` and performs what it caused; the driver,
+    /// still locked.
+    fn handle_at(&self, ev: Event, at: tokio::time::Instant) -> MutexGuard<'_, Driver> {
         let mut driver = self.lock();
         let now = driver.clock.at(at);
         driver.handle(now, ev);
         self.settle(&mut driver);
-        driver.streams.take(id)
+        driver
     }
 
     /// Performs what the last input caused; wakes the driver task when

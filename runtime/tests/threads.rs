@@ -9,17 +9,6 @@ mod common;
 use common::raw::answered_on_one_connection;
 use common::*;
 use std::net::SocketAddr;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-/// The runtime API's answer to `command` on the TCP socket at `cli`.
-async fn ask(cli: SocketAddr, command: &str) -> String {
-    let mut s = TcpStream::connect(cli).await.expect("connect to the CLI");
-    s.write_all(command.as_bytes()).await.expect("send");
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.expect("read");
-    out
-}
 
 // Input: a roundrobin backend of three servers weighted 5:3:2, served
 // with `nbthread 1`, then with `nbthread 4`: 40 requests one after the
@@ -62,8 +51,8 @@ async fn every_thread_takes_its_servers_from_the_one_sequence() {
                     *together.entry(server).or_insert(0) += 1;
                 }
             }
-            let activity = ask(cli, "show activity\n").await;
-            let info = ask(cli, "show info\n").await;
+            let activity = send_raw(cli, b"show activity\n").await;
+            let info = send_raw(cli, b"show info\n").await;
             running.stop();
             (one_by_one.join(" "), together, activity, info)
         }

@@ -324,16 +324,10 @@ fn custom_log_format(p: &mut Parser<'_>, d: &super::parser::Draft, proxy: &mut P
     let at = (p.file.clone(), *line);
     match crate::sample::Format::parse_log(text, p.opts.files, http) {
         Ok(format) => {
-            let uses = |a: &[Alias]| {
-                format
-                    .parts
-                    .iter()
-                    .any(|p| matches!(p, Part::Alias(x, _) if a.contains(x)))
-            };
-            if http && uses(&[Alias::BytesIn]) {
+            if http && format.names_any(&[Alias::BytesIn]) {
                 p.post_not_supported(at.clone(), "log-format %U in mode http");
             }
-            if uses(&[Alias::Ti, Alias::Tq, Alias::Tt, Alias::Tu]) {
+            if format.names_any(&[Alias::Ti, Alias::Tq, Alias::Tt, Alias::Tu]) {
                 p.post_not_supported(at.clone(), "log-format %Ti");
             }
             // What a log line's samples cannot see in haven.
