@@ -1,6 +1,7 @@
 //! A client connection's bytes, clear or under TLS: what the HTTP front
 //! side needs of either.
 
+use crate::splice::Plain;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -14,11 +15,11 @@ use tokio_rustls::server::TlsStream;
 /// on without a buffer while idle.
 pub(crate) trait ClientIo: AsyncRead + AsyncWrite + Unpin + Send {
     /// The reading half.
-    type Reader<'a>: AsyncRead + Unpin + Send
+    type Reader<'a>: AsyncRead + Plain + Unpin + Send
     where
         Self: 'a;
     /// The writing half.
-    type Writer<'a>: AsyncWrite + Unpin + Send
+    type Writer<'a>: AsyncWrite + Plain + Unpin + Send
     where
         Self: 'a;
 

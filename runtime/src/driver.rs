@@ -13,7 +13,8 @@ use crate::probe;
 use crate::tls::{CertStore, ServerHandshake};
 use crate::workers::Threads;
 use haven_core::config::haproxy::{
-    BodyWait, CliLevel, HaproxyConfig, Proxy, ProxyKind, ProxyVersion, Source, TcpLayer, Timeouts,
+    BodyWait, CliLevel, HaproxyConfig, Proxy, ProxyKind, ProxyVersion, Source, Splice, TcpLayer,
+    Timeouts,
 };
 use haven_core::dns;
 use haven_core::health::{self, http_script, CheckId, Probe, ProbeEvent};
@@ -59,11 +60,13 @@ pub(crate) enum Event {
     /// with it.
     Response(StreamId, u16, Vec<(String, String)>, usize),
     /// The answer went to the client (or as much of it as could): bytes
-    /// read from the client and sent to it.
+    /// read from the client and sent to it, and how many bytes went by
+    /// `splice()` to the server and to the client.
     Done {
         id: StreamId,
         bytes_in: u64,
         bytes_out: u64,
+        spliced: [u64; 2],
     },
     /// The client went away before the end.
     ClientClosed(StreamId),
@@ -111,6 +114,8 @@ pub(crate) struct Connect {
     /// How long either side of a tunnel may stay quiet (`timeout
     /// tunnel`); without it, each side keeps its own timeout.
     pub(crate) tunnel_timeout: Option<std::time::Duration>,
+    /// The backend's `option splice-*` (none under `nosplice`).
+    pub(crate) splice: Splice,
 }
 
 /// What the driver tells a request task to do.
@@ -489,6 +494,14 @@ impl Driver {
         self.node.haproxy_config()
     }
 
+    /// What `proxy`'s `option splice-*` ask for, unless `nosplice`.
+    fn splice_of(&self, proxy: Option<&Proxy>) -> Splice {
+        let allowed = self.config().is_some_and(|c| !c.global.nosplice);
+        proxy
+            .filter(|_| allowed)
+            .map_or_else(Splice::default, |p| p.options.splice)
+    }
+
     fn request(
         &mut self,
         now: Instant,
@@ -541,9 +554,11 @@ impl Driver {
                 id,
                 bytes_in,
                 bytes_out,
+                spliced,
             } => {
                 self.with_flow(|f, t| f.handle_done(now, id, t));
-                self.counters.transferred(id, bytes_in, bytes_out);
+                self.counters
+                    .transferred(id, [bytes_in, bytes_out], spliced);
                 // Nothing more goes to the exchange: it is as good as gone.
                 self.streams.close(id);
             }
@@ -808,6 +823,7 @@ impl Driver {
                             nolinger: proxy.is_some_and(|p| p.options.nolinger),
                             server_timeout: timeout(|t| t.server),
                             tunnel_timeout: timeout(|t| t.tunnel),
+                            splice: self.splice_of(proxy),
                         };
                         self.streams.post(id, Command::Connect(connect));
                     }
@@ -901,9 +917,16 @@ impl Driver {
                         out.push_str(&flow.cli_get_var(name.as_deref()));
                     }
                 }
-                CliCommand::ShowStat => {
+                CliCommand::ShowStat { typed } => {
                     if let Some(sources) = self.sources() {
-                        out.push_str(&stats::csv(&sources, &stats::Shown::default()));
+                        let all = stats::Shown {
+                            legends: level >= CliLevel::Operator,
+                            ..stats::Shown::default()
+                        };
+                        match typed {
+                            true => out.push_str(&stats::typed(&sources, &all)),
+                            false => out.push_str(&stats::csv(&sources, &all)),
+                        }
                         out.push('\n');
                     }
                 }
@@ -1204,6 +1227,7 @@ impl Driver {
             search,
             listed,
             serving: &proxy.name,
+            legends: proxy.stats.as_ref().is_some_and(|s| s.show_legends),
         };
         let (status, headers, body) = match access {
             Access::Post { .. } | Access::Pass => return None,

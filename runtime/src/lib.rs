@@ -25,6 +25,7 @@ mod probe;
 mod request;
 mod server_io;
 mod session;
+mod splice;
 pub mod stderr;
 mod tcp;
 mod tls;

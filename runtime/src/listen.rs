@@ -9,10 +9,11 @@ use crate::front::{Bound, ClientTimeouts, TlsBind};
 use crate::inherit::Inherited;
 use crate::logger::Logger;
 use crate::request::Shared;
+use crate::splice::Pipes;
 use crate::tls::{CertError, CertStore, ServerHandshake, TlsListener};
 use crate::workers::Workers;
 use haven_core::config::haproxy::{
-    HaproxyConfig, HttpAction, HttpConnMode, HttpRule, Mode, ProxyKind, TcpLayer,
+    HaproxyConfig, HttpAction, HttpConnMode, HttpRule, Mode, ProxyKind, Splice, TcpLayer,
 };
 use haven_core::node::Node;
 use haven_core::sample::Alias;
@@ -163,6 +164,9 @@ pub async fn start_with(
     let pool = Arc::new(Pool::default());
     let logger = Arc::new(Logger::new(&cfg)?);
     let next_id = Arc::new(AtomicU64::new(0));
+    // haproxy's default `maxpipes`: a quarter of `maxconn`; without one,
+    // the file descriptor limit bounds them.
+    let pipes = Pipes::new(cfg.global.maxpipes.or(cfg.global.maxconn.map(|n| n / 4)));
     let process_slots = cfg
         .global
         .maxconn
@@ -235,6 +239,11 @@ pub async fn start_with(
             }),
             dontlognull: p.options.dontlognull,
             nolinger: p.options.nolinger,
+            splice: match cfg.global.nosplice {
+                true => Splice::default(),
+                false => p.options.splice,
+            },
+            pipes: Arc::clone(&pipes),
             ignore_probes: p.options.ignore_probes,
             h2_upgrade: !p.options.disable_h2_upgrade,
             slots: p

@@ -11,11 +11,12 @@ use crate::forward::{request_head, Heard, Opening, Pool, Upstream};
 use crate::front::ClientTimeouts;
 use crate::logger::Logger;
 use crate::session::Session;
+use crate::splice::{self, Pipe, Pipes};
 use crate::tunnel;
 use crate::wire::{self, Delivery, Manner, Wire};
 use bytes::{Buf, Bytes, BytesMut};
-use haven_core::config::haproxy::BodyWait;
 use haven_core::config::haproxy::ErrorPage;
+use haven_core::config::haproxy::{BodyWait, Splice};
 use haven_core::http1::{
     accepts_websocket, BodyFraming, Head, ResponseFraming, ResponseHead, Switch,
 };
@@ -86,6 +87,10 @@ pub(crate) struct Shared {
     pub(crate) dontlognull: bool,
     /// `option nolinger`: client connections end with a reset.
     pub(crate) nolinger: bool,
+    /// The frontend's `option splice-*` (none under `nosplice`).
+    pub(crate) splice: Splice,
+    /// The process's pipes for splicing.
+    pub(crate) pipes: Arc<Pipes>,
     /// `option http-ignore-probes`: a connection that sent nothing gets
     /// no 408 and no log line.
     pub(crate) ignore_probes: bool,
@@ -398,6 +403,8 @@ pub(crate) async fn serve<S: ClientIo>(
         bytes_in,
         outgoing,
         body,
+        up_pipe: None,
+        spliced: [0; 2],
         watcher: Watcher::new(Arc::clone(&shared.core), id),
         cut_short: false,
         connected_at: None,
@@ -651,6 +658,11 @@ struct Exchange<'s> {
     outgoing: Vec<u8>,
     /// What is left of the client's body to stream to the server.
     body: Cursor,
+    /// The pipe the client's body goes to the server through when it is
+    /// spliced (kept here: an early answer may stop the relay half-way).
+    up_pipe: Option<Pipe>,
+    /// Bytes spliced to the server and to the client.
+    spliced: [u64; 2],
     watcher: Watcher,
     /// The client's body was not read to its end: the connection cannot
     /// carry another request.
@@ -792,13 +804,19 @@ impl Exchange<'_> {
                 read: self.shared.timeouts.client,
                 write: server_timeout,
             };
+            let upward = Upward {
+                body: &mut self.body,
+                bytes_in: &mut self.bytes_in,
+                pipe: &mut self.up_pipe,
+                spliced: &mut self.spliced[0],
+                splice: (self.shared.splice.or(to.splice), &self.shared.pipes),
+            };
             let upload = send_streaming(
                 &mut up,
                 &self.outgoing,
                 idle,
                 (&mut *stream, &mut *buf),
-                &mut self.body,
-                &mut self.bytes_in,
+                upward,
             );
             let sent = self.watcher.step(pin!(upload), unwatched()).await?;
             if self.body.is_done() {
@@ -978,6 +996,41 @@ impl Exchange<'_> {
     }
 }
 
+/// The client's body on its way to the server: how far it came, the bytes
+/// read of it, and how it is spliced.
+struct Upward<'a> {
+    body: &'a mut Cursor,
+    bytes_in: &'a mut u64,
+    /// The pipe, once one was taken.
+    pipe: &'a mut Option<Pipe>,
+    spliced: &'a mut u64,
+    /// The stream's `option splice-*`, and the pipes to take from.
+    splice: (Splice, &'a Arc<Pipes>),
+}
+
+impl Upward<'_> {
+    /// Relays the rest of the body from `from` (what `buf` holds first)
+    /// to `to`, spliced when asked and both are clear TCP.
+    async fn relay<R, W>(
+        &mut self,
+        (from, buf): (&mut R, &mut BytesMut),
+        to: &mut W,
+        idle: Idle,
+    ) -> Relayed
+    where
+        R: tokio::io::AsyncRead + splice::Plain + Unpin,
+        W: tokio::io::AsyncWrite + splice::Plain + Unpin,
+    {
+        if self.pipe.is_none() {
+            let (splice, pipes) = self.splice;
+            let wanted = splice::wanted(splice, true, self.body);
+            *self.pipe = splice::pipe_for(pipes, wanted, &*from, &*to);
+        }
+        let counts = (&mut *self.bytes_in, &mut *self.spliced);
+        splice::relay((from, buf), to, self.pipe.as_mut(), self.body, idle, counts).await
+    }
+}
+
 /// Sends the head, then streams the client's body to the server while
 /// listening for an early answer. `Ok(Some(head))`: the server answered
 /// before the body's end (which is then not read further).
@@ -986,8 +1039,7 @@ async fn send_streaming<S: ClientIo>(
     outgoing: &[u8],
     idle: Idle,
     (stream, buf): (&mut S, &mut BytesMut),
-    body: &mut Cursor,
-    bytes_in: &mut u64,
+    mut upward: Upward<'_>,
 ) -> Result<Option<ResponseHead>, Upload> {
     up.send(outgoing, idle.write)
         .await
@@ -1000,7 +1052,7 @@ async fn send_streaming<S: ClientIo>(
         } = &mut *up;
         let (mut from_server, mut to_server) = server.halves();
         let (mut from_client, _) = stream.halves();
-        let relay = body::relay(&mut from_client, buf, &mut to_server, body, idle, bytes_in);
+        let relay = upward.relay((&mut from_client, buf), &mut to_server, idle);
         // The first bytes of an early answer, kept for its head below.
         answer.reserve(4096);
         let early = from_server.read_buf(answer);
@@ -1095,6 +1147,7 @@ impl Exchange<'_> {
             id: self.id,
             bytes_in: self.bytes_in,
             bytes_out,
+            spliced: self.spliced,
         };
         self.watcher.end(done, at);
         if self.shared.httplog {
@@ -1146,14 +1199,15 @@ impl Exchange<'_> {
                 let relayed = match streamed.delivery {
                     Delivery::Tunnel => {
                         let server = (&mut up.stream, &mut up.buf);
-                        let client_timeout = self.shared.timeouts.client;
+                        let shared = &self.shared;
+                        let ways = (shared.timeouts.client, shared.splice, &shared.pipes);
                         // Boxed, as the next one: rare, and large beside
                         // what every answer needs.
                         let (end, moved) =
-                            Box::pin(tunnel::between((stream, buf), server, to, client_timeout))
-                                .await;
+                            Box::pin(tunnel::between((stream, buf), server, to, ways)).await;
                         self.bytes_in += moved.to_server;
                         *bytes_out += moved.to_client;
+                        self.spliced = [0, 1].map(|i| self.spliced[i] + moved.spliced[i]);
                         return (end, true, false);
                     }
                     // The server answered before the request's end: the
@@ -1163,24 +1217,48 @@ impl Exchange<'_> {
                             read: self.shared.timeouts.client,
                             write: to.server_timeout,
                         };
+                        let [spliced_up, spliced_down] = &mut self.spliced;
+                        let splice = (self.shared.splice.or(to.splice), &self.shared.pipes);
+                        let rest = Upward {
+                            body: &mut self.body,
+                            bytes_in: &mut self.bytes_in,
+                            pipe: &mut self.up_pipe,
+                            spliced: spliced_up,
+                            splice,
+                        };
+                        let down = Downward {
+                            moved: &mut body_bytes,
+                            spliced: spliced_down,
+                            splice,
+                        };
                         let (relayed, sent) = Box::pin(answer_while_sending(
                             delivery,
-                            (up, &mut body_bytes, idle),
+                            (up, down, idle),
                             (stream, buf),
-                            (&mut self.body, &mut self.bytes_in, upward),
+                            (rest, upward),
                         ))
                         .await;
                         self.cut_short = sent != Relayed::Done;
                         relayed
                     }
-                    delivery if dropped => {
-                        let from = (&mut up.stream, &mut up.buf);
-                        let sink = &mut tokio::io::sink();
-                        relay_answer(delivery, from, sink, idle, &mut 0).await
-                    }
                     delivery => {
-                        let from = (&mut up.stream, &mut up.buf);
-                        relay_answer(delivery, from, stream, idle, &mut body_bytes).await
+                        let (mut from, _) = up.stream.halves();
+                        let from = (&mut from, &mut up.buf);
+                        let splice = (self.shared.splice.or(to.splice), &self.shared.pipes);
+                        let mut down = Downward {
+                            moved: &mut body_bytes,
+                            spliced: &mut self.spliced[1],
+                            splice,
+                        };
+                        let mut discarded = 0;
+                        if dropped {
+                            let sink = &mut tokio::io::sink();
+                            down.moved = &mut discarded;
+                            relay_answer(delivery, from, sink, idle, down).await
+                        } else {
+                            let (_, mut to) = stream.halves();
+                            relay_answer(delivery, from, &mut to, idle, down).await
+                        }
                     }
                 };
                 *bytes_out += body_bytes;
@@ -1285,15 +1363,14 @@ fn edit_response(head: &mut ResponseHead, edits: &[Edit]) {
     apply_headers(&mut head.headers, edits);
 }
 
-/// Relays a server's early answer (`delivery` of `up`'s answer, counting
-/// its bytes in `moved`) to the client on `stream` while the rest of the
-/// request's `body` (counted in `bytes_in`) goes on to the server: how
-/// each way ended.
+/// Relays a server's early answer (`delivery` of `up`'s answer, counted
+/// in `down`) to the client on `stream` while the `rest` of the request's
+/// body goes on to the server: how each way ended.
 async fn answer_while_sending<S: ClientIo>(
     delivery: Delivery,
-    (up, moved, idle): (&mut Upstream, &mut u64, Idle),
+    (up, down, idle): (&mut Upstream, Downward<'_>, Idle),
     (stream, buf): (&mut S, &mut BytesMut),
-    (body, bytes_in, upward): (&mut Cursor, &mut u64, Idle),
+    (mut rest, upward): (Upward<'_>, Idle),
 ) -> (Relayed, Relayed) {
     let (mut from_server, mut to_server) = up.stream.halves();
     let (mut from_client, mut to_client) = stream.halves();
@@ -1302,39 +1379,46 @@ async fn answer_while_sending<S: ClientIo>(
         (&mut from_server, &mut up.buf),
         &mut to_client,
         idle,
-        moved,
+        down,
     );
-    let rest = body::relay(
-        &mut from_client,
-        buf,
-        &mut to_server,
-        body,
-        upward,
-        bytes_in,
-    );
+    let rest = rest.relay((&mut from_client, buf), &mut to_server, upward);
     tokio::join!(answer, rest)
 }
 
+/// A server's answer on its way to the client: the bytes sent, those
+/// spliced, and the stream's `option splice-*` with the pipes to take from.
+struct Downward<'a> {
+    moved: &'a mut u64,
+    spliced: &'a mut u64,
+    splice: (Splice, &'a Arc<Pipes>),
+}
+
 /// Relays the body of a server's answer (`from`: its connection and what
-/// was read of it) to the client as `delivery` says.
+/// was read of it) to the client as `delivery` says, spliced when asked
+/// and both are clear TCP.
 async fn relay_answer<R, W>(
     delivery: Delivery,
     (from, read): (&mut R, &mut BytesMut),
     to: &mut W,
     idle: Idle,
-    moved: &mut u64,
+    down: Downward<'_>,
 ) -> Relayed
 where
-    R: tokio::io::AsyncRead + Unpin + ?Sized,
-    W: tokio::io::AsyncWrite + Unpin + ?Sized,
+    R: tokio::io::AsyncRead + splice::Plain + Unpin,
+    W: tokio::io::AsyncWrite + splice::Plain + Unpin,
 {
     match delivery {
         Delivery::Nothing | Delivery::Tunnel => Relayed::Done,
-        Delivery::AsSent(mut cursor) => body::relay(from, read, to, &mut cursor, idle, moved).await,
-        Delivery::Dechunked => body::relay_dechunked(from, read, to, idle, moved).await,
+        Delivery::AsSent(mut cursor) => {
+            let (splice, pipes) = down.splice;
+            let wanted = splice::wanted(splice, false, &cursor);
+            let mut pipe = splice::pipe_for(pipes, wanted, &*from, &*to);
+            let counts = (down.moved, down.spliced);
+            splice::relay((from, read), to, pipe.as_mut(), &mut cursor, idle, counts).await
+        }
+        Delivery::Dechunked => body::relay_dechunked(from, read, to, idle, down.moved).await,
     }
 }
-
 impl Drop for Watcher {
     fn drop(&mut self) {
         if !self.ended {

@@ -174,3 +174,21 @@ impl AsyncRead for ServerRead<'_> {
 }
 
 delegate_write!(ServerWrite<'_>);
+
+impl crate::splice::Plain for ServerRead<'_> {
+    fn plain(&self) -> Option<&TcpStream> {
+        match self {
+            Self::Tcp(r) => Some(r.as_ref()),
+            Self::Tls(_) | Self::H2(_) => None,
+        }
+    }
+}
+
+impl crate::splice::Plain for ServerWrite<'_> {
+    fn plain(&self) -> Option<&TcpStream> {
+        match self {
+            Self::Tcp(w) => Some(w.as_ref()),
+            Self::Tls(_) | Self::H2(_) => None,
+        }
+    }
+}

@@ -270,7 +270,7 @@ impl Session {
         by: ServedBy,
         (stream, payload): (&mut S, &mut BytesMut),
     ) {
-        let (mut to_server, mut to_client) = (0, 0);
+        let mut moved = tunnel::Moved::default();
         let mut end = DataEnd::Complete;
         let server = self
             .server
@@ -279,17 +279,18 @@ impl Session {
         if let Some((mut upstream, to)) = self.server.take().filter(|_| !generated) {
             let mut server_buf = BytesMut::new();
             let server = (&mut upstream, &mut server_buf);
-            let client_timeout = self.shared.timeouts.client;
-            let (ended, moved) =
-                tunnel::between((stream, payload), server, &to, client_timeout).await;
-            (end, to_server, to_client) = (ended, moved.to_server, moved.to_client);
+            let shared = &self.shared;
+            let ways = (shared.timeouts.client, shared.splice, &shared.pipes);
+            (end, moved) = tunnel::between((stream, payload), server, &to, ways).await;
         }
+        let (to_server, to_client) = (moved.to_server, moved.to_client);
         let outcome = outcome.after_data(end);
         let at = Instant::now();
         let done = Event::Done {
             id: self.id,
             bytes_in: to_server,
             bytes_out: to_client,
+            spliced: moved.spliced,
         };
         self.watcher.end(done, at);
         let connect = self

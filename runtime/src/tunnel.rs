@@ -4,12 +4,15 @@
 //! sending half has that close passed on; a reset, or a side quiet
 //! longer than its idle timeout, ends the tunnel at once.
 
-use crate::body::{self, Cursor, Idle, Relayed};
+use crate::body::{Cursor, Idle, Relayed, BUFSIZE};
 use crate::client_io::ClientIo;
 use crate::driver::Connect;
 use crate::server_io::ServerIo;
+use crate::splice::{self, Pipes};
 use bytes::BytesMut;
+use haven_core::config::haproxy::Splice;
 use haven_core::proxy::DataEnd;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
@@ -21,23 +24,26 @@ struct Side<'a, S> {
     idle: Option<Duration>,
 }
 
-/// Bytes that went through a tunnel, each way.
+/// Bytes that went through a tunnel, each way, and how many of them by
+/// `splice()`.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Moved {
     pub(crate) to_server: u64,
     pub(crate) to_client: u64,
+    pub(crate) spliced: [u64; 2],
 }
 
 /// Runs the tunnel between `client` and `server` (each a connection and
 /// what was read of it), the server reached as `to` says, to its end: how
 /// it ended (a clean close both ways is complete) and what went through.
 /// `timeout tunnel` bounds both sides' quiet, else `client_timeout`
-/// (`timeout client`) and `timeout server` each their own.
+/// (`timeout client`) and `timeout server` each their own. Each way is
+/// spliced when the frontend's `splice` or the backend's asks for it.
 pub(crate) async fn between<S: ClientIo>(
     (stream, buf): (&mut S, &mut BytesMut),
     server: (&mut ServerIo, &mut BytesMut),
     to: &Connect,
-    client_timeout: Option<Duration>,
+    (client_timeout, splice, pipes): (Option<Duration>, Splice, &Arc<Pipes>),
 ) -> (DataEnd, Moved) {
     let client = Side {
         stream,
@@ -49,28 +55,36 @@ pub(crate) async fn between<S: ClientIo>(
         buf: server.1,
         idle: to.tunnel_timeout.or(to.server_timeout),
     };
-    run(client, server).await
+    run(client, server, (splice.or(to.splice), pipes)).await
 }
 
-async fn run<S: ClientIo>(client: Side<'_, S>, server: Side<'_, ServerIo>) -> (DataEnd, Moved) {
+async fn run<S: ClientIo>(
+    client: Side<'_, S>,
+    server: Side<'_, ServerIo>,
+    (splice, pipes): (Splice, &Arc<Pipes>),
+) -> (DataEnd, Moved) {
     let (mut to_server, mut to_client) = (0, 0);
+    let (mut spliced_up, mut spliced_down) = (0, 0);
     let (client_idle, server_idle) = (client.idle, server.idle);
     let (client_buf, server_buf) = (client.buf, server.buf);
     let (mut client_read, mut client_write) = client.stream.halves();
     let (mut server_read, mut server_write) = server.stream.halves();
+    let splices = |upward| splice.applies(upward, None, BUFSIZE as u64);
+    let mut up_pipe = splice::pipe_for(pipes, splices(true), &client_read, &server_write);
+    let mut down_pipe = splice::pipe_for(pipes, splices(false), &server_read, &client_write);
     let upward = async {
         let idle = Idle {
             read: client_idle,
             write: server_idle,
         };
         let mut cursor = Cursor::UntilClose;
-        let out = body::relay(
-            &mut client_read,
-            client_buf,
+        let out = splice::relay(
+            (&mut client_read, client_buf),
             &mut server_write,
+            up_pipe.as_mut(),
             &mut cursor,
             idle,
-            &mut to_server,
+            (&mut to_server, &mut spliced_up),
         )
         .await;
         if out == Relayed::Done {
@@ -84,13 +98,13 @@ async fn run<S: ClientIo>(client: Side<'_, S>, server: Side<'_, ServerIo>) -> (D
             write: client_idle,
         };
         let mut cursor = Cursor::UntilClose;
-        let out = body::relay(
-            &mut server_read,
-            server_buf,
+        let out = splice::relay(
+            (&mut server_read, server_buf),
             &mut client_write,
+            down_pipe.as_mut(),
             &mut cursor,
             idle,
-            &mut to_client,
+            (&mut to_client, &mut spliced_down),
         )
         .await;
         if out == Relayed::Done {
@@ -102,6 +116,7 @@ async fn run<S: ClientIo>(client: Side<'_, S>, server: Side<'_, ServerIo>) -> (D
     let moved = Moved {
         to_server,
         to_client,
+        spliced: [spliced_up, spliced_down],
     };
     (end, moved)
 }

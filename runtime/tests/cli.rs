@@ -365,3 +365,51 @@ async fn table_entries_are_shown_and_cleared_by_key_and_by_data() {
     }
     running.stop();
 }
+
+// Input: a `listen` with `id 10` and `cookie SRV insert`, a backend with
+// no `id` balancing `leastconn`; `show stat typed` at `level admin`, then
+// `show stat` at `level user`.
+// Output: haproxy's numbering (its runtime API proxy takes 1, `id 10`
+// stands, the next proxy takes the first number left after the count of
+// those before it: 3); each cell on its own line with its tags and type;
+// the legends (server address and cookie, backend algorithm and cookie)
+// for an admin, not for a user; after each row's base cells, the TLS
+// module's counters, then HTTP/2's and HTTP/1's on frontends and backends.
+#[tokio::test]
+async fn show_stat_typed_numbers_and_types_every_cell_as_haproxy() {
+    let a = Backend::start("a").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (admin, user) = (dir.path().join("admin.sock"), dir.path().join("user.sock"));
+    let text = format!(
+        "global\n    stats socket {} level admin\n    stats socket {} level user\n{DEFAULTS}listen li\n    bind 127.0.0.1:{}\n    id 10\n    cookie SRV insert\n    server a {} cookie x\nbackend be\n    balance leastconn\n    server b {}\n",
+        admin.display(),
+        user.display(),
+        free_port(),
+        a.addr,
+        a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let typed = cli(&admin, "show stat typed").await;
+    let lines: Vec<&str> = typed.lines().collect();
+    assert_eq!(lines[0], "F.10.0.0.pxname.1:KNS:str:li");
+    for expected in [
+        "F.10.0.1.svname.1:KNS:str:FRONTEND".to_owned(),
+        "F.10.0.17.status.1:SGP:str:OPEN".to_owned(),
+        format!("S.10.1.73.addr.1:CGS:str:{}", a.addr),
+        "S.10.1.74.cookie.1:CNS:str:x".to_owned(),
+        "S.10.1.105.ssl_failed_handshake.1:MCP:u64:0".to_owned(),
+        "B.10.0.74.cookie.1:CNS:str:SRV".to_owned(),
+        "B.10.0.19.act.1:MGP:u32:1".to_owned(),
+        "B.3.0.76.algo.1:CGS:str:leastconn".to_owned(),
+        "B.3.0.126.h1_spliced_bytes_out.1:MCP:u64:0".to_owned(),
+    ] {
+        assert!(lines.contains(&expected.as_str()), "{expected} in {typed}");
+    }
+    assert!(
+        !typed.contains("S.10.1.106."),
+        "servers have no HTTP/2 counters"
+    );
+    let csv = cli(&user, "show stat").await;
+    assert!(!csv.contains("leastconn"), "no legends for a user: {csv}");
+    running.stop();
+}

@@ -4,7 +4,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{config, first_read, free_port, get, listener, send_raw, Backend, DEFAULTS};
+use common::{cli, config, first_read, free_port, get, listener, send_raw, Backend, DEFAULTS};
 use haven_core::balance::{Balancer, PickKey};
 use http_body_util::Full;
 use hyper::service::service_fn;
@@ -535,7 +535,6 @@ async fn abortonclose_drops_a_queued_request_whose_client_left() {
 #[tokio::test]
 async fn stats_socket_levels_and_modes_are_enforced() {
     use std::os::unix::fs::PermissionsExt;
-    use tokio::net::UnixStream;
     let a = Backend::start("a").await;
     let dir = tempfile::tempdir().expect("tempdir");
     let path = |name: &str| dir.path().join(name);
@@ -548,25 +547,18 @@ async fn stats_socket_levels_and_modes_are_enforced() {
         a.addr,
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
-    let ask = |sock: std::path::PathBuf, line: &'static str| async move {
-        let mut s = UnixStream::connect(&sock).await.expect("connect");
-        s.write_all(line.as_bytes()).await.expect("send");
-        let mut out = String::new();
-        s.read_to_string(&mut out).await.expect("read");
-        out
-    };
     for name in ["user.sock", "operator.sock", "admin.sock"] {
-        let info = ask(path(name), "show info\n").await;
+        let info = cli(&path(name), "show info").await;
         assert!(info.starts_with("Name: haven\n"), "{name}: {info}");
     }
     for name in ["user.sock", "operator.sock"] {
-        let denied = ask(path(name), "disable server be/a; set weight be/a 5\n").await;
+        let denied = cli(&path(name), "disable server be/a; set weight be/a 5").await;
         assert_eq!(
             denied, "Permission denied\n\nPermission denied\n\n",
             "{name}"
         );
     }
-    assert_eq!(ask(path("admin.sock"), "disable server be/a\n").await, "\n");
+    assert_eq!(cli(&path("admin.sock"), "disable server be/a").await, "\n");
     assert_eq!(get(running.listeners[0].1, "x", "/").await.0, 503);
     let mode = std::fs::metadata(path("operator.sock"))
         .expect("socket file")
@@ -585,7 +577,6 @@ async fn stats_socket_levels_and_modes_are_enforced() {
 // haproxy's "No such ..." answers.
 #[tokio::test]
 async fn the_stats_socket_reports_and_controls_servers() {
-    use tokio::net::UnixStream;
     let a = Backend::start("a").await;
     let dir = tempfile::tempdir().expect("tempdir");
     let sock = dir.path().join("admin.sock");
@@ -601,19 +592,7 @@ async fn the_stats_socket_reports_and_controls_servers() {
     for _ in 0..2 {
         assert_eq!(get(fe, "x", "/").await.0, 200);
     }
-    let ask = |line: &'static str| {
-        let sock = sock.clone();
-        async move {
-            let mut s = UnixStream::connect(&sock)
-                .await
-                .expect("connect to the socket");
-            s.write_all(line.as_bytes()).await.expect("send");
-            let mut out = String::new();
-            s.read_to_string(&mut out).await.expect("read");
-            out
-        }
-    };
-    let out = ask("show info; show stat\n").await;
+    let out = cli(&sock, "show info; show stat").await;
     assert!(out.starts_with("Name: haven\n"), "{out}");
     let tcp_port = text
         .split("ipv4@127.0.0.1:")
@@ -633,14 +612,14 @@ async fn the_stats_socket_reports_and_controls_servers() {
         .find(|l| l.starts_with("be,BACKEND,"))
         .expect("a backend row");
     assert_eq!(backend.split(',').nth(7), Some("2"), "stot: {backend}");
-    let out = ask("clear counters\n").await;
+    let out = cli(&sock, "clear counters").await;
     assert!(
         out.starts_with("Unknown command: 'clear counters'"),
         "{out}"
     );
 
     // Maintenance: no traffic while disabled, back when enabled.
-    assert_eq!(ask("disable server be/a\n").await, "\n");
+    assert_eq!(cli(&sock, "disable server be/a").await, "\n");
     assert_eq!(get(fe, "x", "/").await.0, 503);
     let row = |out: String| {
         out.lines()
@@ -648,26 +627,32 @@ async fn the_stats_socket_reports_and_controls_servers() {
             .map(|l| l.split(',').map(str::to_owned).collect::<Vec<_>>())
             .expect("server a's row")
     };
-    let a_row = row(ask("show stat\n").await);
+    let a_row = row(cli(&sock, "show stat").await);
     assert_eq!((a_row[17].as_str(), a_row[18].as_str()), ("MAINT", "1"));
     assert_eq!(
-        ask("enable server be/a; set weight be/a 7\n").await,
+        cli(&sock, "enable server be/a; set weight be/a 7").await,
         "\n\n",
         "each command answers its empty line"
     );
     assert_eq!(get(fe, "x", "/").await.0, 200);
-    let a_row = row(ask("show stat\n").await);
+    let a_row = row(cli(&sock, "show stat").await);
     assert_eq!((a_row[17].as_str(), a_row[18].as_str()), ("no check", "7"));
-    assert_eq!(ask("disable server be/zz\n").await, "No such server.\n\n");
-    assert_eq!(ask("set weight nope/a 1\n").await, "No such backend.\n\n");
+    assert_eq!(
+        cli(&sock, "disable server be/zz").await,
+        "No such server.\n\n"
+    );
+    assert_eq!(
+        cli(&sock, "set weight nope/a 1").await,
+        "No such backend.\n\n"
+    );
 
     // Drain: no new traffic, shown as DRAIN with its weight kept; ready
     // again afterwards. A percentage is of the configured weight (1).
-    assert_eq!(ask("set server be/a state drain\n").await, "\n");
+    assert_eq!(cli(&sock, "set server be/a state drain").await, "\n");
     assert_eq!(get(fe, "x", "/").await.0, 503);
-    let a_row = row(ask("show stat\n").await);
+    let a_row = row(cli(&sock, "show stat").await);
     assert_eq!((a_row[17].as_str(), a_row[18].as_str()), ("DRAIN", "7"));
-    let state = ask("show servers state be\n").await;
+    let state = cli(&sock, "show servers state be").await;
     let line: Vec<&str> = state
         .lines()
         .nth(2)
@@ -682,23 +667,23 @@ async fn the_stats_socket_reports_and_controls_servers() {
     );
     assert_eq!(line.len(), 25, "{state}");
     assert_eq!(
-        ask("show servers state nope\n").await,
+        cli(&sock, "show servers state nope").await,
         "Can't find backend.\n\n"
     );
     assert_eq!(
-        ask("set server be/a state ready; set weight be/a 300%\n").await,
+        cli(&sock, "set server be/a state ready; set weight be/a 300%").await,
         "\n\n"
     );
     assert_eq!(get(fe, "x", "/").await.0, 200);
-    assert_eq!(row(ask("show stat\n").await)[18], "3");
+    assert_eq!(row(cli(&sock, "show stat").await)[18], "3");
 
     // A disabled frontend refuses connections and shows PAUSED.
-    assert_eq!(ask("disable frontend fe\n").await, "\n");
+    assert_eq!(cli(&sock, "disable frontend fe").await, "\n");
     assert!(
         TcpStream::connect(fe).await.is_err(),
         "connection accepted while paused"
     );
-    let out = ask("show stat; disable frontend fe\n").await;
+    let out = cli(&sock, "show stat; disable frontend fe").await;
     assert!(
         out.lines()
             .any(|l| l.starts_with("fe,FRONTEND,") && l.split(',').nth(17) == Some("PAUSED")),
@@ -708,9 +693,12 @@ async fn the_stats_socket_reports_and_controls_servers() {
         out.ends_with("All sockets are already disabled.\n\n"),
         "{out}"
     );
-    assert_eq!(ask("enable frontend fe\n").await, "\n");
+    assert_eq!(cli(&sock, "enable frontend fe").await, "\n");
     assert_eq!(get(fe, "x", "/").await.0, 200);
-    assert_eq!(ask("enable frontend nope\n").await, "No such frontend.\n\n");
+    assert_eq!(
+        cli(&sock, "enable frontend nope").await,
+        "No such frontend.\n\n"
+    );
     running.stop();
 }
 

@@ -164,7 +164,7 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
             // for when they need TLS or Perl-style patterns.
             let cpus = std::thread::available_parallelism().map_or(1, usize::from);
             let threads = haven_core::config::haproxy::Global::default().threads(cpus);
-            println!("Build options :\n  OPTIONS = USE_OPENSSL=1 USE_PCRE2=1 USE_PROMEX=1 USE_THREAD=1\n\nFeature list : {FEATURES}\n\nBuilt with multi-threading support (MAX_THREADS={MAX_THREADS}, default={threads}).\nBuilt with TLS by rustls 0.23 (aws-lc-rs), TLSv1.2 TLSv1.3\nBuilt with regular expressions by the regex crate (Perl-style classes and lazy quantifiers as PCRE2; no look-around or back-references)\nBuilt with the Prometheus exporter as a service\n\nAvailable polling systems :\n  tokio : pref=300,  test result OK\n\nAvailable services : prometheus-exporter");
+            println!("Build options :\n  OPTIONS = USE_LINUX_SPLICE=1 USE_OPENSSL=1 USE_PCRE2=1 USE_PROMEX=1 USE_THREAD=1\n\nFeature list : {FEATURES}\n\nBuilt with multi-threading support (MAX_THREADS={MAX_THREADS}, default={threads}).\nBuilt with TLS by rustls 0.23 (aws-lc-rs), TLSv1.2 TLSv1.3\nBuilt with regular expressions by the regex crate (Perl-style classes and lazy quantifiers as PCRE2; no look-around or back-references)\nBuilt with the Prometheus exporter as a service\n\nAvailable polling systems :\n  tokio : pref=300,  test result OK\n\nAvailable services : prometheus-exporter");
         }
         return ExitCode::SUCCESS;
     }

@@ -94,10 +94,10 @@ pub fn read_post(cfg: &HaproxyConfig, body: &[u8]) -> Result<AdminPost, Posted> 
     })
 }
 
-/// The number haproxy gives proxy `index` (`iid`, `b=#N`): config order
-/// from 1, after its own CLI proxy when there is a stats socket.
+/// The number haproxy gives proxy `index` (`iid`, `b=#N`): its `id`, else
+/// as [`Proxy::uuid`](crate::config::haproxy::Proxy::uuid) says.
 pub fn proxy_id(cfg: &HaproxyConfig, index: usize) -> usize {
-    index + 1 + usize::from(!cfg.global.stats_sockets.is_empty())
+    cfg.proxies.get(index).map_or(0, |p| p.uuid as usize)
 }
 
 /// The backend `#<id>` or `<name>` names.

@@ -7,8 +7,11 @@ use crate::proxy::{AdminAction, WeightChange};
 /// A runtime API command haven answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CliCommand {
-    /// `show stat`: the CSV.
-    ShowStat,
+    /// `show stat`: the CSV, or (`typed`) a line per cell.
+    ShowStat {
+        /// `show stat typed`.
+        typed: bool,
+    },
     /// `show info`: process information.
     ShowInfo,
     /// `show activity`: what each thread did.
@@ -259,7 +262,9 @@ pub fn parse_cli(input: &str) -> Vec<CliCommand> {
                 }
                 ["get", "var", name, ..] => CliCommand::GetVar(Some((*name).to_owned())),
                 ["get", "var"] => CliCommand::GetVar(None),
-                ["show", "stat", ..] => CliCommand::ShowStat,
+                ["show", "stat", rest @ ..] => CliCommand::ShowStat {
+                    typed: rest.contains(&"typed"),
+                },
                 ["show", "info", ..] => CliCommand::ShowInfo,
                 ["show", "activity"] => CliCommand::ShowActivity,
                 ["help"] => CliCommand::Help,
@@ -423,7 +428,7 @@ mod tests {
     fn lines_split_into_commands() {
         assert_eq!(
             parse_cli("show info; show stat\n"),
-            [CliCommand::ShowInfo, CliCommand::ShowStat]
+            [CliCommand::ShowInfo, CliCommand::ShowStat { typed: false }]
         );
         assert_eq!(parse_cli("help"), [CliCommand::Help]);
         assert_eq!(

@@ -5,15 +5,16 @@
 //! and which are `0` follows haproxy per row type.
 
 use super::{proxy_id, Counters, Tally};
-use crate::config::haproxy::{HaproxyConfig, Mode, Proxy, ProxyKind};
+use crate::config::haproxy::{HaproxyConfig, Mode, Proxy, ProxyKind, ServerAddr, ServerPort};
 use crate::health::Checks;
 use crate::proxy::Flow;
 use crate::time::Instant;
 use crate::vrrp::InstanceView;
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 
 /// The base columns, in order.
-const COLUMNS: [&str; 103] = [
+pub(super) const COLUMNS: [&str; 103] = [
     "pxname",
     "svname",
     "qcur",
@@ -310,6 +311,9 @@ fn traffic(r: &mut Row, t: &Tally) {
         ("req_tot", t.requests),
         ("bin", t.bytes_in),
         ("bout", t.bytes_out),
+        // Module counters: only `show stat typed` prints them.
+        ("h1_spliced_bytes_in", t.spliced_in),
+        ("h1_spliced_bytes_out", t.spliced_out),
     ] {
         r.insert(c, n.to_string());
     }
@@ -343,7 +347,7 @@ fn frontend_row(s: &Sources<'_>, p: &Proxy, index: usize) -> Row {
     r
 }
 
-fn server_rows(s: &Sources<'_>, p: &Proxy, b: usize) -> Vec<Row> {
+fn server_rows(s: &Sources<'_>, p: &Proxy, b: usize, legends: bool) -> Vec<Row> {
     let mut rows = Vec::new();
     for (i, srv) in p.servers.iter().enumerate() {
         let check = s.checks.id_of(b, i).map(|id| s.checks.state(id));
@@ -368,6 +372,15 @@ fn server_rows(s: &Sources<'_>, p: &Proxy, b: usize) -> Vec<Row> {
         r.insert("uweight", weight.to_string());
         let since = s.now.saturating_duration_since(s.flow.last_change(b, i));
         r.insert("lastchg", since.as_secs().to_string());
+        r.insert("lastsess", "-1".into());
+        if legends {
+            if let (ServerAddr::Ip(ip), ServerPort::Fixed(port)) = (&srv.addr, &srv.port) {
+                r.insert("addr", SocketAddr::new(*ip, *port).to_string());
+            }
+            if let Some(cookie) = &srv.cookie {
+                r.insert("cookie", cookie.clone());
+            }
+        }
         r.insert("act", u8::from(!srv.backup).to_string());
         r.insert("bck", u8::from(srv.backup).to_string());
         if let Some(limit) = s.flow.maxconn(b, i).or(srv.maxconn) {
@@ -384,7 +397,6 @@ fn server_rows(s: &Sources<'_>, p: &Proxy, b: usize) -> Vec<Row> {
             r.insert("check_rise", rise.to_string());
             r.insert("check_fall", fall.to_string());
             r.insert("check_health", health.to_string());
-            r.insert("lastsess", "-1".into());
             if let Some(last) = last {
                 r.insert("check_status", last.status.code().into());
                 r.insert("check_desc", last.status.description().into());
@@ -408,9 +420,15 @@ fn server_rows(s: &Sources<'_>, p: &Proxy, b: usize) -> Vec<Row> {
     rows
 }
 
-fn backend_row(s: &Sources<'_>, p: &Proxy, b: usize) -> Row {
+fn backend_row(s: &Sources<'_>, p: &Proxy, b: usize, legends: bool) -> Row {
     let mut r = row(p, proxy_id(s.config, b), "BACKEND", 1, BACKEND_ZERO);
     r.insert("sid", "0".into());
+    if legends {
+        r.insert("algo", p.balance.name().into());
+        if let Some(cookie) = &p.cookie {
+            r.insert("cookie", cookie.name.clone());
+        }
+    }
     if let Some(full) = p.fullconn {
         r.insert("slim", full.to_string());
     }
@@ -450,8 +468,9 @@ fn line(out: &mut String, cells: impl Iterator<Item = String>) {
 }
 
 /// Every row in config order: per proxy its frontend, its servers, its
-/// backend, as haproxy lists them.
-pub(super) fn rows(s: &Sources<'_>) -> Vec<Row> {
+/// backend, as haproxy lists them; with `legends`, what the configuration
+/// says of them (addresses, cookies, algorithms).
+pub(super) fn rows(s: &Sources<'_>, legends: bool) -> Vec<Row> {
     let mut rows = Vec::new();
     for (index, p) in s.config.proxies.iter().enumerate() {
         let first = rows.len();
@@ -459,8 +478,8 @@ pub(super) fn rows(s: &Sources<'_>) -> Vec<Row> {
             rows.push(frontend_row(s, p, index));
         }
         if p.kind != ProxyKind::Frontend {
-            rows.extend(server_rows(s, p, index));
-            rows.push(backend_row(s, p, index));
+            rows.extend(server_rows(s, p, index, legends));
+            rows.push(backend_row(s, p, index, legends));
         }
         if p.mode == Mode::Tcp {
             rows[first..].iter_mut().for_each(without_http);
@@ -503,11 +522,15 @@ pub struct Shown<'a> {
     pub listed: &'a [String],
     /// The serving proxy's name.
     pub serving: &'a str,
+    /// The configuration's legends (server addresses and cookies,
+    /// backends' algorithms): `stats show-legends`, or the runtime API at
+    /// operator level or above.
+    pub legends: bool,
 }
 
 impl Shown<'_> {
     /// True when proxy `name` is shown.
-    fn shows(&self, name: &str) -> bool {
+    pub(super) fn shows(&self, name: &str) -> bool {
         let listed = self.listed.is_empty()
             || self
                 .listed
@@ -529,7 +552,7 @@ pub fn csv(s: &Sources<'_>, shown: &Shown<'_>) -> String {
         COLUMNS.iter().chain(&["-"]).map(|c| (*c).to_owned()),
     );
     let in_scope = |r: &Row| shown.shows(r.get("pxname").map_or("", String::as_str));
-    for r in rows(s).into_iter().filter(in_scope) {
+    for r in rows(s, shown.legends).into_iter().filter(in_scope) {
         line(
             &mut out,
             COLUMNS

@@ -14,6 +14,7 @@ mod html;
 mod maps;
 mod prometheus;
 mod servers_state;
+mod typed;
 mod vrrp;
 
 pub use access::{access, intercept, page, Access};
@@ -25,6 +26,7 @@ pub use html::{html, Heading};
 pub use maps::{acl_command, map_command};
 pub use prometheus::{prometheus, Process};
 pub use servers_state::servers_state;
+pub use typed::typed;
 
 use crate::proxy::{Output, StreamId};
 use std::collections::BTreeMap;
@@ -54,6 +56,12 @@ pub struct Tally {
     pub bytes_in: u64,
     /// Bytes sent to clients (`bout`).
     pub bytes_out: u64,
+    /// Bytes this side's connections took in by `splice()`
+    /// (`h1_spliced_bytes_in`): from clients on a frontend, from servers
+    /// on a backend.
+    pub spliced_in: u64,
+    /// Bytes it sent out by `splice()` (`h1_spliced_bytes_out`).
+    pub spliced_out: u64,
 }
 
 impl Tally {
@@ -134,20 +142,29 @@ impl Counters {
     }
 
     /// Request `id`, finished, took `bytes_in` from its client and sent
-    /// it `bytes_out`.
-    pub fn transferred(&mut self, id: StreamId, bytes_in: u64, bytes_out: u64) {
+    /// it `bytes_out`; `spliced` of them went by `splice()`, to the server
+    /// and to the client.
+    pub fn transferred(
+        &mut self,
+        id: StreamId,
+        [bytes_in, bytes_out]: [u64; 2],
+        spliced: [u64; 2],
+    ) {
         let Some((f, b, s)) = self.awaiting_bytes.remove(&id) else {
             return;
         };
-        let add = |t: &mut Tally| {
+        let [up, down] = spliced;
+        let add = |t: &mut Tally, [spliced_in, spliced_out]: [u64; 2]| {
             t.bytes_in += bytes_in;
             t.bytes_out += bytes_out;
+            t.spliced_in += spliced_in;
+            t.spliced_out += spliced_out;
         };
-        add(self.frontends.entry(f).or_default());
+        add(self.frontends.entry(f).or_default(), [up, down]);
         if let Some(b) = b {
-            add(self.backends.entry(b).or_default());
+            add(self.backends.entry(b).or_default(), [down, up]);
             if let Some(s) = s {
-                add(self.servers.entry((b, s)).or_default());
+                add(self.servers.entry((b, s)).or_default(), [down, up]);
             }
         }
     }

@@ -203,7 +203,7 @@ pub fn prometheus(s: &Sources<'_>, process: Process) -> String {
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
         );
     }
-    let all = rows(s);
+    let all = rows(s, false);
     let of = |kind: &str| -> Vec<&Row> {
         all.iter()
             .filter(|r| r.get("type").map(String::as_str) == Some(kind))

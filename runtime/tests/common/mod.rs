@@ -155,3 +155,19 @@ pub(crate) async fn first_read(addr: SocketAddr, bytes: &[u8]) -> std::io::Resul
 }
 
 pub(crate) const DEFAULTS: &str = "defaults\n    mode http\n    retries 3\n    option redispatch\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n";
+
+/// Sends `command` to the runtime API at `sock`: its whole answer.
+pub(crate) async fn cli(sock: &std::path::Path, command: &str) -> String {
+    let mut s = tokio::net::UnixStream::connect(sock)
+        .await
+        .expect("the stats socket");
+    s.write_all(format!("{command}\n").as_bytes())
+        .await
+        .expect("ask");
+    let mut out = String::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_string(&mut out))
+        .await
+        .expect("an answer in time")
+        .expect("answer");
+    out
+}

@@ -17,8 +17,9 @@ pub const HAPROXY_VERSION: [u64; 3] = [2, 6, 12];
 /// the name haproxy's scripts and reg-tests look for), Perl-style regular
 /// expressions (the `regex` crate: `\d`, `\w`, lazy quantifiers as PCRE2;
 /// a pattern it cannot run, a look-around, is refused when the config is
-/// read) and the Prometheus exporter.
-pub const FEATURES: &str = "+OPENSSL +PCRE2 +PROMEX +THREAD";
+/// read), splicing (`option splice-*`, Linux's `splice()`) and the
+/// Prometheus exporter.
+pub const FEATURES: &str = "+LINUX_SPLICE +OPENSSL +PCRE2 +PROMEX +THREAD";
 
 /// The TLS library's name, for `ssllib_name_startswith`.
 const SSL_LIBRARY: &str = "rustls";

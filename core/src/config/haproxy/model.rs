@@ -121,6 +121,11 @@ pub struct Global {
     pub cli_maxconn: Option<u32>,
     /// `ulimit-n`: the file descriptors the process asks for.
     pub ulimit_n: Option<u32>,
+    /// `nosplice`: no `option splice-*` is obeyed.
+    pub nosplice: bool,
+    /// `maxpipes`: most kernel pipes splicing holds at once (default: a
+    /// quarter of `maxconn`); past it, bytes are copied.
+    pub maxpipes: Option<u32>,
     /// `tune.bufsize`: the size of a message's buffer.
     pub bufsize: Option<u32>,
     /// `tune.maxrewrite`: the part of it kept free for rewrites.
@@ -267,6 +272,11 @@ impl Mode {
 pub struct Proxy {
     /// Section name.
     pub name: String,
+    /// `id`: the number the stats and the runtime API know it by, as
+    /// written.
+    pub id: Option<u32>,
+    /// Its number: `id`, else the first free one, as haproxy counts.
+    pub uuid: u32,
     /// `description`: shown on the stats page.
     pub description: Option<String>,
     /// Section keyword.
@@ -705,6 +715,41 @@ pub struct Options {
     /// `option http-restrict-req-hdr-names`: what becomes of request
     /// headers whose names hold more than letters, digits and `-`.
     pub restrict_header_names: HeaderNames,
+    /// `option splice-request|splice-response|splice-auto`.
+    pub splice: Splice,
+}
+
+/// `option splice-*`: which way bodies and tunnels move from socket to
+/// socket through a kernel pipe (`splice()`), never copied through haven.
+/// A stream splices a way when its frontend or its backend says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Splice {
+    /// `splice-request`: from the client to the server.
+    pub request: bool,
+    /// `splice-response`: from the server to the client.
+    pub response: bool,
+    /// `splice-auto`: either way, once what is left is more than a
+    /// buffer holds (haproxy splices a stream it sees streaming fast).
+    pub auto: bool,
+}
+
+impl Splice {
+    /// What a stream of frontend `self` and backend `other` splices.
+    pub fn or(self, other: Self) -> Self {
+        Self {
+            request: self.request || other.request,
+            response: self.response || other.response,
+            auto: self.auto || other.auto,
+        }
+    }
+
+    /// True when a transfer the client (`upward`) or the server sends,
+    /// with `left` bytes to go (`None`: until a close), is spliced with
+    /// buffers of `bufsize`.
+    pub fn applies(self, upward: bool, left: Option<u64>, bufsize: u64) -> bool {
+        let asked = if upward { self.request } else { self.response };
+        asked || (self.auto && left.is_none_or(|n| n > bufsize))
+    }
 }
 
 /// `option http-restrict-req-hdr-names preserve|delete|reject`.

@@ -146,6 +146,9 @@ pub(crate) struct Parser<'o> {
     pub(crate) resolvers: Vec<super::Resolvers>,
     /// Pattern files read by `acl -f`.
     pub(crate) acl_files: Vec<crate::sample::AclFile>,
+    /// Proxies' `id`s so far, each with its proxy as haproxy names it
+    /// when another takes the same.
+    pub(crate) proxy_ids: BTreeMap<u32, String>,
 }
 
 impl<'o> Parser<'o> {
@@ -166,6 +169,7 @@ impl<'o> Parser<'o> {
             userlists: Vec::new(),
             resolvers: Vec::new(),
             acl_files: Vec::new(),
+            proxy_ids: BTreeMap::new(),
         }
     }
 
@@ -554,6 +558,8 @@ impl<'o> Parser<'o> {
                 self.not_supported(words[0].col, kw);
             }
             "zero-warning" => self.global.zero_warning = true,
+            "nosplice" => self.global.nosplice = true,
+            "maxpipes" => self.global.maxpipes = Some(self.count_arg(words)),
             "ulimit-n" => self.global.ulimit_n = Some(self.count_arg(words)),
             "tune.bufsize" | "tune.maxrewrite" => {
                 let Some(value) = arg.map(|a| atol(&a.text)) else {
@@ -974,6 +980,8 @@ impl Draft {
     fn template() -> Self {
         Self {
             proxy: Proxy {
+                id: None,
+                uuid: 0,
                 name: String::new(),
                 description: None,
                 kind: ProxyKind::Backend,

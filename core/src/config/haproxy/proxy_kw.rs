@@ -255,6 +255,7 @@ impl Parser<'_> {
                 }
             }
             "retry-on" => self.retry_on(words),
+            "id" => self.proxy_id(words),
             "maxconn" => {
                 if self.applies(w0, Side::Frontend, kw) {
                     let n = self.count_arg(words);
@@ -769,6 +770,44 @@ impl Parser<'_> {
         }
     }
 
+    /// `id N`: the proxy's number, unique, above 0.
+    fn proxy_id(&mut self, words: &[Word]) {
+        let w0 = &words[0];
+        if self.not_in_defaults(w0, Form::ParsingTight) {
+            return;
+        }
+        let Some(arg) = words.get(1) else {
+            let msg = "'id' expects an integer argument.".to_owned();
+            return self.error(Form::ParsingTight, w0.col, msg);
+        };
+        let Ok(id) =
+            u32::try_from(super::values::atol(&arg.text)).map(|id| id.min(i32::MAX as u32))
+        else {
+            return self.error(
+                Form::ParsingTight,
+                w0.col,
+                "custom id has to be > 0.".into(),
+            );
+        };
+        if id == 0 {
+            return self.error(
+                Form::ParsingTight,
+                w0.col,
+                "custom id has to be > 0.".into(),
+            );
+        }
+        let (kind, name) = self.current().unwrap_or((ProxyKind::Listen, String::new()));
+        let this = format!("{} {name}", kind.keyword());
+        if let Some(first) = self.proxy_ids.get(&id) {
+            let msg = format!("{this} reuses same custom id as {first}.");
+            return self.error(Form::ParsingTight, w0.col, msg);
+        }
+        let line = self.draft().proxy.line;
+        let declared = format!("{this} (declared at {}:{line})", self.file);
+        self.proxy_ids.insert(id, declared);
+        self.draft().proxy.id = Some(id);
+    }
+
     fn http_reuse(&mut self, words: &[Word]) {
         let mode = match words.get(1).map(|w| w.text.as_str()) {
             Some("never") => HttpReuse::Never,
@@ -838,6 +877,9 @@ impl Parser<'_> {
             "allbackups" => o.allbackups = !negate,
             "dontlognull" => o.dontlognull = !negate,
             "nolinger" => o.nolinger = !negate,
+            "splice-request" => o.splice.request = !negate,
+            "splice-response" => o.splice.response = !negate,
+            "splice-auto" => o.splice.auto = !negate,
             "http-buffer-request" => o.http_buffer_request = !negate,
             "http-ignore-probes" => o.ignore_probes = !negate,
             "disable-h2-upgrade" => o.disable_h2_upgrade = !negate,

@@ -143,7 +143,33 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
     }
     rule_references_exist(p, &out);
     default_fullconn(&p.global, &mut out);
+    number_proxies(!p.global.stats_sockets.is_empty(), &mut out);
     out
+}
+
+/// Gives each proxy its number as haproxy does: its `id`, else the first
+/// number not taken from where the count stands, the count going up by
+/// one per proxy (the runtime API's own, first when there is one, too).
+fn number_proxies(runtime_api: bool, proxies: &mut [Proxy]) {
+    let mut taken: std::collections::BTreeSet<u32> = proxies.iter().filter_map(|p| p.id).collect();
+    let mut next = 1;
+    let mut number = |id: Option<u32>| {
+        let uuid = id.unwrap_or_else(|| {
+            while taken.contains(&next) {
+                next += 1;
+            }
+            taken.insert(next);
+            next
+        });
+        next += 1;
+        uuid
+    };
+    if runtime_api {
+        number(None);
+    }
+    for proxy in proxies {
+        proxy.uuid = number(proxy.id);
+    }
 }
 
 /// A `mode tcp` frontend that sends connections to a `mode http` backend:
