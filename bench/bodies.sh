@@ -5,7 +5,8 @@
 # moved by curl, ROUNDS times, alternating. Prints each program's median
 # bytes per second, time to first byte and peak memory growth (VmHWM
 # after the runs less VmHWM after a warm-up), and haven / haproxy.
-# bench/proxy.sh runs it as its `bodies` variant.
+# bench/proxy.sh runs it as its `bodies` variant, and with LB_DEFAULTS
+# (`option splice-auto`) and LB_MODE (`tcp`) as `splice` and `tcp-splice`.
 # Needs: apt-get install haproxy nginx-light curl. Sends only to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."

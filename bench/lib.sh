@@ -52,7 +52,8 @@ TYPICAL_RULES='    acl is_api path_beg /api
 # lb_config PORT NBTHREAD MAXCONN BACKEND_PORT...: the book-equivalent
 # haproxy.cfg, read alike by haproxy and haven: one frontend on PORT,
 # round robin over the backends; with LB_RULES set, its lines go in the
-# frontend; with LB_BIND set, its words end the bind line (`ssl crt F`).
+# frontend; with LB_BIND set, its words end the bind line (`ssl crt F`);
+# LB_MODE sets the mode (http) and LB_DEFAULTS adds lines to `defaults`.
 lb_config() {
     local port=$1 threads=$2 maxconn=$3 n=0; shift 3
     cat <<CFG
@@ -60,11 +61,12 @@ global
     maxconn $maxconn
     nbthread $threads
 defaults
-    mode http
+    mode ${LB_MODE:-http}
     timeout connect 5s
     timeout client 60s
     timeout server 30s
     retries 3
+${LB_DEFAULTS:-}
 frontend fe
     bind 127.0.0.1:$port${LB_BIND:-}
 ${LB_RULES:-}

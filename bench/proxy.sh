@@ -14,6 +14,8 @@
 # haven against that bare forwarder, haven's own per-request cost;
 # `scaling`: haven with nbthread 2 against itself with nbthread 1; `bodies`
 # (bench/bodies.sh): 1 MB and 100 MB downloads and 10 MB uploads;
+# `splice`: the same with `option splice-auto` in both; `tcp-splice`: the
+# same again through a `mode tcp` listener, splicing;
 # `tls`: keepalive over TLS (an ECDSA P-256 certificate made for the run,
 # TLS 1.3, haproxy on OpenSSL, haven on rustls with aws-lc-rs), and
 # `tls-close`: a new TLS connection, so a full handshake, per request;
@@ -28,7 +30,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-50}
-VARIANTS=${VARIANTS:-keepalive threads2 close rules ceiling floor scaling bodies tls tls-close tls-resume h2}
+VARIANTS=${VARIANTS:-keepalive threads2 close rules ceiling floor scaling bodies splice tcp-splice tls tls-close tls-resume h2}
 need haproxy nginx wrk openssl
 start_bench
 cargo build --release --quiet -p haven-runtime --example bare_forward
@@ -155,6 +157,10 @@ for v in $VARIANTS; do
         scaling) BASE=haven BASE_THREADS=1 variant scaling 2 1.0 1.0 ;;
         # Large bodies both ways: bytes per second, first byte, memory.
         bodies) bench/bodies.sh ;;
+        # The same with `option splice-auto` in both (splice() from socket
+        # to socket), then in `mode tcp` (a tunnel), splicing too.
+        splice) LB_DEFAULTS="    option splice-auto" bench/bodies.sh ;;
+        tcp-splice) LB_MODE=tcp LB_DEFAULTS="    option splice-auto" bench/bodies.sh ;;
         tls | tls-close)
             [ -e "$dir/bench.pem" ] || bench_certificate "$dir/bench.pem"
             close=(); [ "$v" = tls-close ] && close=(-H "Connection: close")
@@ -170,6 +176,6 @@ for v in $VARIANTS; do
             [ -e "$dir/bench.pem" ] || bench_certificate "$dir/bench.pem"
             need h2load
             CLIENT=h2load LB_BIND=" ssl crt $dir/bench.pem alpn h2,http/1.1" variant h2 1 1.0 1.0 ;;
-        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close, rules, ceiling, floor, scaling, bodies, tls, tls-close, tls-resume, h2)"; exit 1 ;;
+        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close, rules, ceiling, floor, scaling, bodies, splice, tcp-splice, tls, tls-close, tls-resume, h2)"; exit 1 ;;
     esac
 done
