@@ -26,7 +26,7 @@ use haven_core::proxy::{
     WeightChange,
 };
 use haven_core::route::{self, Admission, Level, RequestHead};
-use haven_core::stats::{self, Access, CliCommand, Counters, Posted, Sources};
+use haven_core::stats::{self, Access, CliCommand, Counters, Posted, Sources, Transfer};
 use haven_core::time::Instant;
 use haven_core::vrrp::InstanceView;
 use rand_chacha::ChaCha8Rng;
@@ -59,15 +59,9 @@ pub(crate) enum Event {
     /// when some proxy has response rules, and the bytes of body read
     /// with it.
     Response(StreamId, u16, Vec<(String, String)>, usize),
-    /// The answer went to the client (or as much of it as could): bytes
-    /// read from the client and sent to it, and how many bytes went by
-    /// `splice()` to the server and to the client.
-    Done {
-        id: StreamId,
-        bytes_in: u64,
-        bytes_out: u64,
-        spliced: [u64; 2],
-    },
+    /// The answer went to the client (or as much of it as could), having
+    /// moved what the transfer says.
+    Done(StreamId, Transfer),
     /// The client went away before the end.
     ClientClosed(StreamId),
     /// A health probe's progress.
@@ -550,15 +544,9 @@ impl Driver {
                 let answer = (status, headers.as_slice(), buffered);
                 self.with_flow(|f, t| f.handle_response(now, id, answer, t));
             }
-            Event::Done {
-                id,
-                bytes_in,
-                bytes_out,
-                spliced,
-            } => {
+            Event::Done(id, moved) => {
                 self.with_flow(|f, t| f.handle_done(now, id, t));
-                self.counters
-                    .transferred(id, [bytes_in, bytes_out], spliced);
+                self.counters.transferred(id, moved);
                 // Nothing more goes to the exchange: it is as good as gone.
                 self.streams.close(id);
             }

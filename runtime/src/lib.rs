@@ -8,6 +8,7 @@ mod admin;
 mod body;
 mod client_io;
 mod clock;
+mod compress;
 mod dns;
 mod driver;
 mod forward;

@@ -235,6 +235,7 @@ pub async fn start_with(
                 !p.http_response.is_empty()
                     || !p.http_after_response.is_empty()
                     || p.cookie.is_some()
+                    || p.compression.is_some()
                     || !p.captures.response.is_empty()
             }),
             dontlognull: p.options.dontlognull,

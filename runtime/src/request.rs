@@ -6,6 +6,7 @@
 use crate::body::{self, Cursor, Idle, Relayed, BUFSIZE, MAXREWRITE};
 use crate::client_io::ClientIo;
 use crate::clock::Clock;
+use crate::compress::{self, Compressed};
 use crate::driver::{Command, Connect, Core, Event, ServedBy};
 use crate::forward::{request_head, Heard, Opening, Pool, Upstream};
 use crate::front::ClientTimeouts;
@@ -16,7 +17,7 @@ use crate::tunnel;
 use crate::wire::{self, Delivery, Manner, Wire};
 use bytes::{Buf, Bytes, BytesMut};
 use haven_core::config::haproxy::ErrorPage;
-use haven_core::config::haproxy::{BodyWait, Splice};
+use haven_core::config::haproxy::{BodyWait, CompAlgo, Splice};
 use haven_core::http1::{
     accepts_websocket, BodyFraming, Head, ResponseFraming, ResponseHead, Switch,
 };
@@ -27,6 +28,7 @@ use haven_core::log::syslog::Civil;
 use haven_core::proxy::{DataEnd, Outcome, Rewrite, ServerFailure, StreamId};
 use haven_core::route::RequestHead;
 use haven_core::sample::{Around, Format, TlsSession};
+use haven_core::stats::Transfer;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
@@ -405,6 +407,7 @@ pub(crate) async fn serve<S: ClientIo>(
         body,
         up_pipe: None,
         spliced: [0; 2],
+        compressed: None,
         watcher: Watcher::new(Arc::clone(&shared.core), id),
         cut_short: false,
         connected_at: None,
@@ -507,6 +510,7 @@ fn with_view<T>(
             conn: session.conn,
             vars: Some(&session.vars),
             first_request: first,
+            http10: head.minor == 0,
             proxied: session.proxied.as_deref(),
             tls: session.tls.as_ref(),
             kept_server: session.own.as_ref().and(session.own_target),
@@ -663,6 +667,8 @@ struct Exchange<'s> {
     up_pipe: Option<Pipe>,
     /// Bytes spliced to the server and to the client.
     spliced: [u64; 2],
+    /// What went through the compressor, when the answer was compressed.
+    compressed: Option<Compressed>,
     watcher: Watcher,
     /// The client's body was not read to its end: the connection cannot
     /// carry another request.
@@ -1108,7 +1114,11 @@ impl Exchange<'_> {
             Some(mut answered) => {
                 edit_response(&mut answered.head, &rewrite.edits);
                 let (end, close, idle) = self
-                    .deliver(&mut answered, (stream, buf), &mut bytes_out)
+                    .deliver(
+                        &mut answered,
+                        (stream, buf),
+                        (&mut bytes_out, rewrite.compress),
+                    )
                     .await;
                 parked = idle.then_some(answered);
                 (end, close)
@@ -1143,12 +1153,12 @@ impl Exchange<'_> {
                 .park(up, (&to.reuse, at), &mut self.session.own);
             self.session.own_target = self.session.own.as_ref().map(|_| to.target);
         }
-        let done = Event::Done {
-            id: self.id,
-            bytes_in: self.bytes_in,
-            bytes_out,
+        let transfer = Transfer {
+            bytes: [self.bytes_in, bytes_out],
             spliced: self.spliced,
+            compressed: self.compressed.map(|c| [c.taken, c.encoded]),
         };
+        let done = Event::Done(self.id, transfer);
         self.watcher.end(done, at);
         if self.shared.httplog {
             let ms = |t: Option<Instant>| t.map(|t| (t - self.started).as_millis() as u64);
@@ -1169,10 +1179,20 @@ impl Exchange<'_> {
         &mut self,
         answered: &mut Answered,
         (stream, buf): (&mut S, &mut BytesMut),
-        bytes_out: &mut u64,
+        (bytes_out, compress): (&mut u64, Option<CompAlgo>),
     ) -> (DataEnd, bool, bool) {
         let Answered { up, head, to } = answered;
+        // A compressed body goes out in chunks, whatever the server's
+        // framing (core's edits already say so in the head).
+        let source = head.body;
+        if compress.is_some() {
+            head.body = ResponseFraming::Chunked;
+        }
         let mut streamed = wire::stream_head(head, self.manner);
+        head.body = source;
+        if let Some(algo) = compress {
+            streamed.delivery = Delivery::Compressed(algo, source);
+        }
         let idle = Idle {
             read: to.server_timeout,
             write: self.shared.timeouts.client,
@@ -1230,6 +1250,7 @@ impl Exchange<'_> {
                             moved: &mut body_bytes,
                             spliced: spliced_down,
                             splice,
+                            compressed: &mut self.compressed,
                         };
                         let (relayed, sent) = Box::pin(answer_while_sending(
                             delivery,
@@ -1249,6 +1270,7 @@ impl Exchange<'_> {
                             moved: &mut body_bytes,
                             spliced: &mut self.spliced[1],
                             splice,
+                            compressed: &mut self.compressed,
                         };
                         let mut discarded = 0;
                         if dropped {
@@ -1391,6 +1413,8 @@ struct Downward<'a> {
     moved: &'a mut u64,
     spliced: &'a mut u64,
     splice: (Splice, &'a Arc<Pipes>),
+    /// What went through the compressor, when the answer is compressed.
+    compressed: &'a mut Option<Compressed>,
 }
 
 /// Relays the body of a server's answer (`from`: its connection and what
@@ -1417,6 +1441,12 @@ where
             splice::relay((from, read), to, pipe.as_mut(), &mut cursor, idle, counts).await
         }
         Delivery::Dechunked => body::relay_dechunked(from, read, to, idle, down.moved).await,
+        Delivery::Compressed(algo, framing) => {
+            let plan = (algo, framing);
+            let (out, counts) = compress::relay((from, read), to, plan, idle, down.moved).await;
+            *down.compressed = Some(counts);
+            out
+        }
     }
 }
 impl Drop for Watcher {

@@ -18,6 +18,7 @@ use haven_core::log::access_format::LineFacts;
 use haven_core::log::haproxy::HttpLog;
 use haven_core::proxy::{DataEnd, Outcome};
 use haven_core::route::{Admission, RequestHead};
+use haven_core::stats::Transfer;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::atomic::Ordering;
@@ -286,12 +287,12 @@ impl Session {
         let (to_server, to_client) = (moved.to_server, moved.to_client);
         let outcome = outcome.after_data(end);
         let at = Instant::now();
-        let done = Event::Done {
-            id: self.id,
-            bytes_in: to_server,
-            bytes_out: to_client,
+        let transfer = Transfer {
+            bytes: [to_server, to_client],
             spliced: moved.spliced,
+            compressed: None,
         };
+        let done = Event::Done(self.id, transfer);
         self.watcher.end(done, at);
         let connect = self
             .connected_at

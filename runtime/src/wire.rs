@@ -6,7 +6,7 @@
 use crate::body::Cursor;
 use crate::forward::canonical_reason;
 use bytes::Bytes;
-use haven_core::config::haproxy::ErrorPage;
+use haven_core::config::haproxy::{CompAlgo, ErrorPage};
 use haven_core::http1::{opens_tunnel, ResponseFraming, ResponseHead, Switch};
 use haven_core::proxy::{closes_connection, error_body, error_reason};
 use std::io::Write;
@@ -46,6 +46,9 @@ pub(crate) enum Delivery {
     /// The server switched protocols (or accepted a `CONNECT`): bytes
     /// flow both ways until both sides close.
     Tunnel,
+    /// Compressed with this algorithm, from the body the server framed
+    /// so, into chunks.
+    Compressed(CompAlgo, ResponseFraming),
 }
 
 /// A server's response head ready for the client, and how its body follows.

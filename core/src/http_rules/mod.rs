@@ -89,6 +89,8 @@ pub struct Txn {
     rewrite_failed: bool,
     /// The request is its connection's first.
     pub first_request: bool,
+    /// The request came as HTTP/1.0.
+    pub http10: bool,
     /// What the transaction captured into its frontend's slots.
     pub captured: Captured,
     /// The method and target as the client sent them.
@@ -153,6 +155,7 @@ impl Txn {
             room: Room::default(),
             rewrite_failed: false,
             first_request: head.around.first_request,
+            http10: head.around.http10,
             captured: Captured::default(),
             sent: (head.method.to_owned(), head.uri.to_owned()),
             proxied: head.around.proxied.cloned(),
@@ -278,6 +281,7 @@ impl Txn {
                 server: names.server,
                 server_id: names.server_id,
                 first_request: self.first_request,
+                http10: self.http10,
                 captured: Some(&self.captured),
                 sent: Some((&self.sent.0, &self.sent.1)),
                 proxied: self.proxied.as_ref(),

@@ -1,10 +1,11 @@
 //! [`Flow`]: every request of one haproxy process, from routing to its
 //! final status.
 
+use super::compress;
 use super::persist::{self, CookieFlags, Persistence};
 use super::rules::{self, Rewrite};
 use crate::balance::{Balancer, PickKey};
-use crate::config::haproxy::{Balance, HaproxyConfig, Mode, Proxy, RetryOn, Userlist};
+use crate::config::haproxy::{Balance, CompAlgo, HaproxyConfig, Mode, Proxy, RetryOn, Userlist};
 use crate::http_rules::{Answer, Edit, Names, Rendered, ResponseDraft, Room, Txn};
 use crate::route::{route, RequestHead};
 use crate::sample::{Captured, Scope, Vars};
@@ -189,6 +190,8 @@ pub(super) struct Stream {
     /// Where the client connected to, as rules left it (`set-dst`): the
     /// server of an `option transparent` backend.
     dst: Option<std::net::SocketAddr>,
+    /// The algorithm its response may be compressed with (`compression`).
+    compress: Option<CompAlgo>,
 }
 
 /// Keeps in `proc` the process-wide variables `t` changed, if it did.
@@ -456,6 +459,7 @@ impl Flow {
         let mut edits = Vec::new();
         let mut persist = None;
         let mut unique_id = None;
+        let mut compress = None;
         if http {
             let fe = &self.proxies[frontend];
             if txn.is_none() && (rules::has_response_rules(fe) || rules::has_response_rules(be)) {
@@ -496,6 +500,9 @@ impl Flow {
                 unique_id = Some(id);
             }
             edits.extend(rules::forwarding(fe, be, head, txn.as_deref()));
+            let (algo, offload) = compress::for_request(fe, be, head);
+            compress = algo;
+            edits.extend(offload);
         }
         if let Some(t) = txn.as_deref_mut() {
             keep_proc_vars(&mut self.proc_vars, t);
@@ -530,6 +537,7 @@ impl Flow {
                 persist,
                 preferred: preferred_server(be, backend, head.around.kept_server),
                 dst,
+                compress,
             },
         );
         self.assign(now, id, None, timers);
@@ -797,7 +805,7 @@ impl Flow {
             count_error(&self.stick, t, status, now);
         }
         let mut rewrite = None;
-        if s.txn.is_some() || s.persist.is_some() {
+        if s.txn.is_some() || s.persist.is_some() || s.compress.is_some() {
             let mut res = ResponseDraft::received(status, headers, Room::default());
             let code = status.to_string();
             let line = ["HTTP/1.1", code.as_str(), super::error_reason(status)];
@@ -833,11 +841,19 @@ impl Flow {
                 keep_proc_vars(&mut self.proc_vars, t);
                 session = t.session_vars();
             }
+            // The compression filter comes after every rule, as haproxy's.
+            let fe = &self.proxies[s.frontend];
+            let compress = s.compress.and_then(|algo| {
+                let edits = compress::for_response((fe, be), algo, res.status, &res.headers)?;
+                res.edits.extend(edits);
+                Some(algo)
+            });
             if !res.edits.is_empty() || session.is_some() {
                 rewrite = Some(Box::new(Rewrite {
                     reply: None,
                     edits: res.edits,
                     session,
+                    compress,
                 }));
             }
         }

@@ -13,6 +13,7 @@
 
 mod admin;
 mod body_wait;
+mod compress;
 mod data;
 mod dynamic;
 mod errors;

@@ -4,7 +4,7 @@
 //! on the response, `http-response` and `http-after-response` rules.
 
 use super::forwardfor::adds_forwarded_for;
-use crate::config::haproxy::{Forwardfor, HeaderNames, Proxy, TcpLayer, Userlist};
+use crate::config::haproxy::{CompAlgo, Forwardfor, HeaderNames, Proxy, TcpLayer, Userlist};
 use crate::http_rules::{
     apply_headers, head_size, Answer, Edit, Names, Rendered, ResponseDraft, Room, Stop, Txn,
 };
@@ -28,6 +28,9 @@ pub struct Rewrite {
     /// The client session's variables, when rules changed them: its next
     /// requests see these.
     pub session: Option<Vars>,
+    /// The response's body is compressed with this algorithm (the edits
+    /// already say so in its head).
+    pub compress: Option<CompAlgo>,
 }
 
 /// The transaction of `head` on frontend `fe`, its request headers
@@ -198,6 +201,7 @@ pub(super) fn after_answer(
                 reply,
                 edits: Vec::new(),
                 session,
+                compress: None,
             })
         });
     }
@@ -224,12 +228,14 @@ pub(super) fn after_answer(
                 reply: Some(r),
                 edits: Vec::new(),
                 session: txn.session_vars(),
+                compress: None,
             }
         }
         None => Rewrite {
             reply: None,
             edits: res.edits,
             session: txn.session_vars(),
+            compress: None,
         },
     };
     Some(Box::new(rewrite))

@@ -69,6 +69,8 @@ pub struct Around<'a> {
     pub first_request: bool,
     /// What the transaction captured.
     pub captured: Option<&'a Captured>,
+    /// The request came as HTTP/1.0.
+    pub http10: bool,
     /// The request's method and target as the client sent them, when
     /// rules may have changed the request.
     pub sent: Option<(&'a str, &'a str)>,

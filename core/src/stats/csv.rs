@@ -317,6 +317,16 @@ fn traffic(r: &mut Row, t: &Tally) {
     ] {
         r.insert(c, n.to_string());
     }
+    // Compression: only the rows that show it (not servers') have these.
+    for (c, n) in [
+        ("comp_in", t.comp_in),
+        ("comp_out", t.comp_out),
+        ("comp_rsp", t.comp_rsp),
+    ] {
+        if r.contains_key(c) {
+            r.insert(c, n.to_string());
+        }
+    }
 }
 
 fn backend_traffic(r: &mut Row, t: &Tally) {

@@ -62,6 +62,23 @@ pub struct Tally {
     pub spliced_in: u64,
     /// Bytes it sent out by `splice()` (`h1_spliced_bytes_out`).
     pub spliced_out: u64,
+    /// Response bytes that went into the compressor (`comp_in`).
+    pub comp_in: u64,
+    /// Bytes that came out of it (`comp_out`).
+    pub comp_out: u64,
+    /// Responses compressed (`comp_rsp`).
+    pub comp_rsp: u64,
+}
+
+/// What one finished stream moved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Transfer {
+    /// Bytes read from the client and sent to it.
+    pub bytes: [u64; 2],
+    /// Bytes that went by `splice()`, to the server and to the client.
+    pub spliced: [u64; 2],
+    /// A compressed response: the bytes into the compressor and out.
+    pub compressed: Option<[u64; 2]>,
 }
 
 impl Tally {
@@ -141,24 +158,23 @@ impl Counters {
         }
     }
 
-    /// Request `id`, finished, took `bytes_in` from its client and sent
-    /// it `bytes_out`; `spliced` of them went by `splice()`, to the server
-    /// and to the client.
-    pub fn transferred(
-        &mut self,
-        id: StreamId,
-        [bytes_in, bytes_out]: [u64; 2],
-        spliced: [u64; 2],
-    ) {
+    /// Request `id` finished, having moved what `done` says.
+    pub fn transferred(&mut self, id: StreamId, done: Transfer) {
         let Some((f, b, s)) = self.awaiting_bytes.remove(&id) else {
             return;
         };
-        let [up, down] = spliced;
+        let [bytes_in, bytes_out] = done.bytes;
+        let [up, down] = done.spliced;
         let add = |t: &mut Tally, [spliced_in, spliced_out]: [u64; 2]| {
             t.bytes_in += bytes_in;
             t.bytes_out += bytes_out;
             t.spliced_in += spliced_in;
             t.spliced_out += spliced_out;
+            if let Some([taken, encoded]) = done.compressed {
+                t.comp_in += taken;
+                t.comp_out += encoded;
+                t.comp_rsp += 1;
+            }
         };
         add(self.frontends.entry(f).or_default(), [up, down]);
         if let Some(b) = b {

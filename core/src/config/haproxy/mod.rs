@@ -7,6 +7,7 @@
 mod acl;
 mod capture;
 mod ciphers;
+mod compression;
 mod condition;
 mod cookie;
 mod dynamic;
@@ -32,6 +33,7 @@ mod values;
 
 pub use capture::{CaptureSlot, CaptureSlots};
 pub use ciphers::{select as select_ciphers, select_suites, Selection, TLS13_SUITES};
+pub use compression::{CompAlgo, Compression};
 pub use condition::{eval_condition, ConditionError, FEATURES, HAPROXY_VERSION};
 pub use cookie::{CookieMode, CookiePersistence};
 pub use dynamic::{dynamic_server, DynamicServer};

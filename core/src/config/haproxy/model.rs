@@ -332,6 +332,8 @@ pub struct Proxy {
     pub http_reuse: HttpReuse,
     /// `cookie`: persistence by cookie.
     pub cookie: Option<super::CookiePersistence>,
+    /// `compression` lines, when there are some.
+    pub compression: Option<super::Compression>,
     /// Capture slots (frontend side).
     pub captures: super::CaptureSlots,
     /// `log-format`: the traffic lines' format, when it replaces `option

@@ -1008,6 +1008,7 @@ impl Draft {
                 dispatch: None,
                 http_reuse: HttpReuse::default(),
                 cookie: None,
+                compression: None,
                 captures: Default::default(),
                 log_format: None,
                 unique_id_format: None,

@@ -354,6 +354,7 @@ impl Parser<'_> {
                 }
             }
             "capture" => self.capture_keyword(words),
+            "compression" => self.compression(words),
             "declare" => self.declare_keyword(words),
             "http-reuse" => {
                 if self.applies(w0, Side::Backend, kw) {
@@ -806,6 +807,23 @@ impl Parser<'_> {
         let declared = format!("{this} (declared at {}:{line})", self.file);
         self.proxy_ids.insert(id, declared);
         self.draft().proxy.id = Some(id);
+    }
+
+    /// `compression algo|type|offload ...`.
+    fn compression(&mut self, words: &[Word]) {
+        let args: Vec<&str> = words[1..].iter().map(|w| w.text.as_str()).collect();
+        let place = format!("{}:{}", self.file, self.line);
+        let in_defaults = self.section == Section::Defaults;
+        let comp = self
+            .draft()
+            .proxy
+            .compression
+            .get_or_insert_with(Default::default);
+        match super::compression::read_line(comp, &args, (in_defaults, &place)) {
+            Ok(None) => {}
+            Ok(Some(warning)) => self.warn(Form::Parsing, words[0].col, warning),
+            Err(msg) => self.error(Form::Parsing, words[0].col, msg),
+        }
     }
 
     fn http_reuse(&mut self, words: &[Word]) {

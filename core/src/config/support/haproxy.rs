@@ -60,7 +60,6 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("http-after-response", Traffic, "this action is not run: responses go out unchanged"),
     gap("tcp-response", Traffic, "the rule is not applied"),
     gap("capture cookie", Reported, "no cookie is captured for the logs"),
-    gap("compression", Traffic, "responses are not compressed"),
     gap("errorloc", Traffic, "haproxy's built-in error page is served instead of the redirect"),
     gap("errorloc302", Traffic, "haproxy's built-in error page is served instead of the redirect"),
     gap("errorloc303", Traffic, "haproxy's built-in error page is served instead of the redirect"),
