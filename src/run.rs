@@ -235,7 +235,7 @@ fn serve(launch: Launch) -> Result<Ended> {
             v.stop().await;
         }
         if let Some(p) = proxy {
-            if tokio::time::timeout(grace, p.drain()).await.is_err() {
+            if !tokio::time::timeout(grace, p.drain()).await.unwrap_or(false) {
                 haven_runtime::eprintln_whole!("haven: grace time over after {grace:?}; exiting");
             }
         }
@@ -259,7 +259,14 @@ async fn reload(
     };
     match reloaded {
         Ok(new) => {
-            tokio::spawn(std::mem::replace(running, new).drain());
+            let old = std::mem::replace(running, new);
+            tokio::spawn(async move {
+                if !old.drain().await {
+                    haven_runtime::eprintln_whole!(
+                        "haven: soft-stop running for too long, performing a hard-stop (hard-stop-after)"
+                    );
+                }
+            });
             haven_runtime::eprintln_whole!("haven: configuration reloaded");
         }
         Err(e) => {

@@ -75,11 +75,12 @@ pub(crate) struct Held {
 /// Accepts connections from `socket` on serving thread `thread` (the
 /// calling one) and hands each to the thread serving the fewest, where
 /// [`connection`] (or its TLS or `mode tcp` form) serves it; they close
-/// after their current request once `draining` turns true.
+/// after their current request once `draining` turns true, and at once
+/// when `cut` does (`hard-stop-after`).
 pub(crate) async fn accept(
     (mut socket, bound, tls): (SharedSocket, Bound, Option<Arc<TlsBind>>),
     shared: Arc<Shared>,
-    draining: watch::Receiver<bool>,
+    (draining, cut): (watch::Receiver<bool>, watch::Receiver<bool>),
     (threads, thread): (Arc<Threads>, usize),
 ) {
     loop {
@@ -111,15 +112,19 @@ pub(crate) async fn accept(
                     };
                     let held = Held { _slots: slots, _load: load };
                     let shared = Arc::clone(&shared);
+                    let cut = cut.clone();
                     if let Some(tls) = &tls {
                         let tls = (draining.clone(), Arc::clone(tls));
-                        threads.spawn(to, tls_connection(stream, shared, (client, bound), tls, held));
+                        let serve = tls_connection(stream, shared, (client, bound), tls, held);
+                        threads.spawn(to, until_cut(cut, serve));
                     } else if shared.tcp {
                         let client = (client, bound.accept_proxy);
-                        threads.spawn(to, crate::tcp::connection(stream, shared, client, held));
+                        let serve = crate::tcp::connection(stream, shared, client, held);
+                        threads.spawn(to, until_cut(cut, serve));
                     } else {
                         let client = (client, bound);
-                        threads.spawn(to, connection(stream, shared, client, draining.clone(), held));
+                        let serve = connection(stream, shared, client, draining.clone(), held);
+                        threads.spawn(to, until_cut(cut, serve));
                     }
                 }
                 changed = socket.changed() => {
@@ -151,6 +156,15 @@ pub(crate) fn listen_on(addr: SocketAddr) -> std::io::Result<std::net::TcpListen
 /// each. Best effort, as on each connection before.
 pub(crate) fn no_delay_for_accepted(listener: &Socket) {
     let _ = listener.set_tcp_nodelay(true);
+}
+
+/// Runs `serve` until it ends, or until `cut` turns true: then it is
+/// dropped, and its connections close with it.
+async fn until_cut(mut cut: watch::Receiver<bool>, serve: impl std::future::Future<Output = ()>) {
+    tokio::select! {
+        () = serve => {}
+        _ = cut.wait_for(|cut| *cut) => {}
+    }
 }
 
 #[cfg(test)]

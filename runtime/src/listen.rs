@@ -97,6 +97,10 @@ pub struct Running {
     _workers: Workers,
     events: UnboundedSender<Event>,
     draining: watch::Sender<bool>,
+    /// Turned true, closes every client connection at once.
+    cut: watch::Sender<bool>,
+    /// `hard-stop-after`: how long a drain may last.
+    hard_stop_after: Option<std::time::Duration>,
     /// Closes once every listener and client connection has ended.
     gone: tokio::sync::mpsc::Receiver<std::convert::Infallible>,
 }
@@ -120,9 +124,26 @@ impl Running {
 
     /// Stops accepting, lets every connection already accepted finish
     /// (one that has not asked yet gets its answer, keep-alive connections
-    /// close after their current request), then ends. A new `start` on the
-    /// same addresses can run meanwhile (SO_REUSEPORT).
-    pub async fn drain(mut self) {
+    /// close after their current request), then ends; within `hard-stop-after`
+    /// when the config has one, past which the connections still open are
+    /// closed. A new `start` on the same addresses can run meanwhile
+    /// (SO_REUSEPORT). False when connections had to be closed.
+    pub async fn drain(mut self) -> bool {
+        let Some(limit) = self.hard_stop_after.take() else {
+            self.finish().await;
+            return true;
+        };
+        let (cut, driver) = (self.cut.clone(), self.events.clone());
+        if tokio::time::timeout(limit, self.finish()).await.is_ok() {
+            return true;
+        }
+        let _ = cut.send(true);
+        let _ = driver.send(Event::Drain);
+        false
+    }
+
+    /// Stops accepting and waits for every connection to end.
+    async fn finish(mut self) {
         self.stop_listening();
         let _ = self.draining.send(true);
         // Nothing is ever sent: `recv` ends when the last copy is dropped.
@@ -158,6 +179,7 @@ pub async fn start_with(
     let mut accepts = Vec::new();
     let (events, rx) = tokio::sync::mpsc::unbounded_channel();
     let (draining, drain_rx) = watch::channel(false);
+    let (cut, cut_rx) = watch::channel(false);
     let (alive, gone) = tokio::sync::mpsc::channel(1);
     let process_conns = Arc::new(AtomicU32::new(0));
     let errorfiles: Arc<[_]> = cfg.proxies.iter().map(|p| p.errorfiles.clone()).collect();
@@ -285,7 +307,7 @@ pub async fn start_with(
                 let task = accept(
                     (socket.subscribe(), Bound::of(bind), tls.clone()),
                     Arc::clone(&shared),
-                    drain_rx.clone(),
+                    (drain_rx.clone(), cut_rx.clone()),
                     (Arc::clone(workers.threads()), thread),
                 );
                 accepts.push(workers.threads().spawn(thread, task));
@@ -330,6 +352,8 @@ pub async fn start_with(
         _workers: workers,
         events,
         draining,
+        cut,
+        hard_stop_after: cfg.global.hard_stop_after.map(std_duration),
         gone,
     })
 }

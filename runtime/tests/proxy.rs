@@ -1133,6 +1133,46 @@ async fn drain_closes_idle_keep_alive_connections() {
         .expect("drain task");
 }
 
+// Input: `hard-stop-after 200ms`; a request to a server that never
+// answers (`timeout server 30s`); a drain starts.
+// Output: the drain does not wait for the answer: once the 200 ms are
+// over it closes the connection (the client reads its end) and ends,
+// saying connections had to be closed.
+#[tokio::test]
+async fn hard_stop_after_cuts_what_a_drain_still_waits_for() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let server = silent.local_addr().expect("addr");
+    let held = tokio::spawn(async move {
+        let mut kept = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            kept.push(s);
+        }
+    });
+    let text = format!(
+        "global\n    hard-stop-after 200ms\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\nfrontend fe\n    bind 127.0.0.1:{}\n    default_backend be\nbackend be\n    server s {server}\n",
+        free_port()
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let mut c = TcpStream::connect(fe).await.expect("connect");
+    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("send");
+    accepted(fe).await;
+    let drain = tokio::spawn(running.drain());
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), c.read_to_end(&mut rest));
+    assert!(read.await.is_ok(), "the connection is closed");
+    let drained = tokio::time::timeout(Duration::from_secs(10), drain)
+        .await
+        .expect("the drain ends")
+        .expect("drain task");
+    assert!(!drained, "the connection had to be cut");
+    held.abort();
+}
+
 // Input: `errorfile 503` in defaults (an HTTP/1.0 page without a length,
 // as Debian ships) and `errorfile 503` in one backend (HTTP/1.1, with a
 // length and `Connection: close`); a request to each backend, neither of

@@ -553,10 +553,7 @@ impl<'o> Parser<'o> {
             // under a service manager (`-Ws`, `-db`); the haproxy
             // personality detaches.
             "daemon" => self.global.daemon = true,
-            "hard-stop-after" => {
-                self.global.hard_stop_after = self.time_arg(words, 1, kw);
-                self.not_supported(words[0].col, kw);
-            }
+            "hard-stop-after" => self.global.hard_stop_after = self.time_arg(words, 1, kw),
             "zero-warning" => self.global.zero_warning = true,
             "nosplice" => self.global.nosplice = true,
             "maxpipes" => self.global.maxpipes = Some(self.count_arg(words)),

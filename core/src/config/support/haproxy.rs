@@ -8,7 +8,6 @@ pub const HAPROXY_GLOBAL: &[Gap] = &[
     gap("chroot", Unseen, "no chroot: haven drops to `user`/`group` and keeps only the capabilities it needs"),
     gap("quiet", Reported, "start-up lines are printed"),
     gap("lua-load", Traffic, "no Lua: its actions, services and fetches do not exist"),
-    gap("hard-stop-after", Reported, "bounds the final soft stop; after a reload, the previous configuration's connections are not cut at the limit"),
     gap("log format", Reported, "lines are written in the RFC 3164 form"),
     gap("log-send-hostname", Reported, "syslog lines carry no host name"),
     gap("log-tag", Reported, "syslog lines are tagged `haproxy`"),
