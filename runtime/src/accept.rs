@@ -8,11 +8,15 @@
 use crate::front::{connection, tls_connection, Bound, TlsBind};
 use crate::request::Shared;
 use crate::workers::{Load, Threads};
+use rustc_hash::FxHashMap;
 use socket2::{Domain, SockRef, Socket, Type};
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, OwnedSemaphorePermit};
+use tokio::task::AbortHandle;
 
 /// A `bind` address's socket as every thread sees it: `None` while its
 /// frontend is disabled.
@@ -75,12 +79,12 @@ pub(crate) struct Held {
 /// Accepts connections from `socket` on serving thread `thread` (the
 /// calling one) and hands each to the thread serving the fewest, where
 /// [`connection`] (or its TLS or `mode tcp` form) serves it; they close
-/// after their current request once `draining` turns true, and at once
-/// when `cut` does (`hard-stop-after`).
+/// after their current request once `draining` turns true; each is
+/// registered in `connections`.
 pub(crate) async fn accept(
     (mut socket, bound, tls): (SharedSocket, Bound, Option<Arc<TlsBind>>),
     shared: Arc<Shared>,
-    (draining, cut): (watch::Receiver<bool>, watch::Receiver<bool>),
+    (draining, connections): (watch::Receiver<bool>, Arc<Connections>),
     (threads, thread): (Arc<Threads>, usize),
 ) {
     loop {
@@ -112,19 +116,18 @@ pub(crate) async fn accept(
                     };
                     let held = Held { _slots: slots, _load: load };
                     let shared = Arc::clone(&shared);
-                    let cut = cut.clone();
                     if let Some(tls) = &tls {
                         let tls = (draining.clone(), Arc::clone(tls));
                         let serve = tls_connection(stream, shared, (client, bound), tls, held);
-                        threads.spawn(to, until_cut(cut, serve));
+                        connections.spawn(&threads, to, serve);
                     } else if shared.tcp {
                         let client = (client, bound.accept_proxy);
                         let serve = crate::tcp::connection(stream, shared, client, held);
-                        threads.spawn(to, until_cut(cut, serve));
+                        connections.spawn(&threads, to, serve);
                     } else {
                         let client = (client, bound);
                         let serve = connection(stream, shared, client, draining.clone(), held);
-                        threads.spawn(to, until_cut(cut, serve));
+                        connections.spawn(&threads, to, serve);
                     }
                 }
                 changed = socket.changed() => {
@@ -158,12 +161,47 @@ pub(crate) fn no_delay_for_accepted(listener: &Socket) {
     let _ = listener.set_tcp_nodelay(true);
 }
 
-/// Runs `serve` until it ends, or until `cut` turns true: then it is
-/// dropped, and its connections close with it.
-async fn until_cut(mut cut: watch::Receiver<bool>, serve: impl std::future::Future<Output = ()>) {
-    tokio::select! {
-        () = serve => {}
-        _ = cut.wait_for(|cut| *cut) => {}
+/// The client connections of one [`crate::Running`], so a hard stop can
+/// end them all at once (`hard-stop-after`). The registry costs a lock
+/// when a connection opens and when it closes, nothing while it serves.
+#[derive(Debug, Default)]
+pub(crate) struct Connections {
+    open: Mutex<FxHashMap<u64, Option<AbortHandle>>>,
+    next: AtomicU64,
+}
+
+impl Connections {
+    fn lock(&self) -> std::sync::MutexGuard<'_, FxHashMap<u64, Option<AbortHandle>>> {
+        self.open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `serve` on serving thread `to`, registered until it ends.
+    fn spawn(
+        self: &Arc<Self>,
+        threads: &Threads,
+        to: usize,
+        serve: impl Future<Output = ()> + Send + 'static,
+    ) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.lock().insert(id, None);
+        let registry = Arc::clone(self);
+        let task = threads.spawn(to, async move {
+            serve.await;
+            registry.lock().remove(&id);
+        });
+        // Unless it already ended.
+        if let Some(slot) = self.lock().get_mut(&id) {
+            *slot = Some(task.abort_handle());
+        }
+    }
+
+    /// Ends every connection still open.
+    pub(crate) fn cut(&self) {
+        for handle in self.lock().drain().filter_map(|(_, h)| h) {
+            handle.abort();
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Starting real mode: resolve servers, bind every `bind` of every HTTP
 //! frontend and listen section, start the driver, accept connections.
 
-use crate::accept::{accept, listen_on, BindSocket};
+use crate::accept::{accept, listen_on, BindSocket, Connections};
 use crate::clock::Clock;
 use crate::driver::{self, Core, Event, Wiring};
 use crate::forward::Pool;
@@ -97,8 +97,8 @@ pub struct Running {
     _workers: Workers,
     events: UnboundedSender<Event>,
     draining: watch::Sender<bool>,
-    /// Turned true, closes every client connection at once.
-    cut: watch::Sender<bool>,
+    /// Every client connection, to close at once past `hard-stop-after`.
+    connections: Arc<Connections>,
     /// `hard-stop-after`: how long a drain may last.
     hard_stop_after: Option<std::time::Duration>,
     /// Closes once every listener and client connection has ended.
@@ -133,11 +133,11 @@ impl Running {
             self.finish().await;
             return true;
         };
-        let (cut, driver) = (self.cut.clone(), self.events.clone());
+        let (connections, driver) = (Arc::clone(&self.connections), self.events.clone());
         if tokio::time::timeout(limit, self.finish()).await.is_ok() {
             return true;
         }
-        let _ = cut.send(true);
+        connections.cut();
         let _ = driver.send(Event::Drain);
         false
     }
@@ -179,7 +179,7 @@ pub async fn start_with(
     let mut accepts = Vec::new();
     let (events, rx) = tokio::sync::mpsc::unbounded_channel();
     let (draining, drain_rx) = watch::channel(false);
-    let (cut, cut_rx) = watch::channel(false);
+    let connections = Arc::new(Connections::default());
     let (alive, gone) = tokio::sync::mpsc::channel(1);
     let process_conns = Arc::new(AtomicU32::new(0));
     let errorfiles: Arc<[_]> = cfg.proxies.iter().map(|p| p.errorfiles.clone()).collect();
@@ -307,7 +307,7 @@ pub async fn start_with(
                 let task = accept(
                     (socket.subscribe(), Bound::of(bind), tls.clone()),
                     Arc::clone(&shared),
-                    (drain_rx.clone(), cut_rx.clone()),
+                    (drain_rx.clone(), Arc::clone(&connections)),
                     (Arc::clone(workers.threads()), thread),
                 );
                 accepts.push(workers.threads().spawn(thread, task));
@@ -352,7 +352,7 @@ pub async fn start_with(
         _workers: workers,
         events,
         draining,
-        cut,
+        connections,
         hard_stop_after: cfg.global.hard_stop_after.map(std_duration),
         gone,
     })
