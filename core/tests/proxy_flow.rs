@@ -170,10 +170,12 @@ impl Bench {
                         Ev::Connected => self.flow.handle_connected(at, id, &mut self.sched),
                         Ev::Refused => self.flow.handle_connect_failed(at, id, &mut self.sched),
                         Ev::Failed(f) => self.flow.handle_server_failed(at, id, f, &mut self.sched),
-                        Ev::Response(code) => {
-                            self.flow
-                                .handle_response(at, id, (code, &[], 0), &mut self.sched)
-                        }
+                        Ev::Response(code) => self.flow.handle_response(
+                            at,
+                            id,
+                            (code, Vec::new(), 0),
+                            &mut self.sched,
+                        ),
                         Ev::Done => self.flow.handle_done(at, id, &mut self.sched),
                     }
                 }

@@ -537,11 +537,7 @@ impl Driver {
             }
             Event::BodyTimedOut(id) => self.with_flow(|f, t| f.handle_body_timeout(now, id, t)),
             Event::Response(id, status, headers, buffered) => {
-                let headers: Vec<(&str, &str)> = headers
-                    .iter()
-                    .map(|(n, v)| (n.as_str(), v.as_str()))
-                    .collect();
-                let answer = (status, headers.as_slice(), buffered);
+                let answer = (status, headers, buffered);
                 self.with_flow(|f, t| f.handle_response(now, id, answer, t));
             }
             Event::Done(id, moved) => {

@@ -911,7 +911,7 @@ impl Exchange<'_> {
                 let headers = if self.shared.response_headers {
                     head.headers
                         .iter()
-                        .map(|(n, v)| (n.to_owned(), String::from_utf8_lossy(v).into_owned()))
+                        .map(|(n, v)| (n.to_owned(), text(v)))
                         .collect()
                 } else {
                     Vec::new()
@@ -1454,5 +1454,14 @@ impl Drop for Watcher {
         if !self.ended {
             self.core.forget(self.id);
         }
+    }
+}
+
+/// A header value as text: as it is when it is UTF-8 (checked at
+/// once), else with replacement characters.
+fn text(value: &[u8]) -> String {
+    match std::str::from_utf8(value) {
+        Ok(v) => v.to_owned(),
+        Err(_) => String::from_utf8_lossy(value).into_owned(),
     }
 }

@@ -408,7 +408,7 @@ impl World<'_> {
                 let now = self.now;
                 if let Some((flow, mut t)) = self.hosts[lb].node.flow() {
                     match status {
-                        Some(s) => flow.handle_response(now, stream, (s, &[], 0), &mut t),
+                        Some(s) => flow.handle_response(now, stream, (s, Vec::new(), 0), &mut t),
                         None => flow.handle_connect_failed(now, stream, &mut t),
                     }
                 }

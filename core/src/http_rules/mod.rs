@@ -250,54 +250,48 @@ impl Txn {
         response: Option<&ResponseDraft>,
         f: impl FnOnce(&RequestHead<'_>) -> T,
     ) -> T {
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        let res_headers: Vec<(&str, &str)> = response.map_or_else(Vec::new, |r| {
-            r.headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .collect()
-        });
-        let view = RequestHead {
-            method: &self.method,
-            uri: &self.uri,
-            headers: &headers,
-            client: self.client,
-            payload: &self.body,
-            around: Around {
-                src_port: self.src_port,
-                dst: self.dst,
-                conn: self.conn,
-                response: response.map(|r| Response {
-                    status: r.status,
-                    headers: &res_headers,
-                }),
-                vars: Some(&self.vars),
-                frontend: names.frontend,
-                backend: names.backend,
-                server: names.server,
-                server_id: names.server_id,
-                first_request: self.first_request,
-                http10: self.http10,
-                captured: Some(&self.captured),
-                sent: Some((&self.sent.0, &self.sent.1)),
-                proxied: self.proxied.as_ref(),
-                tls: self.tls.as_ref(),
-                kept_server: None,
-                unique_id: self.unique_id.as_deref(),
-                stick: names.stick.map(|(tables, now)| StickView {
-                    tables,
-                    now,
-                    tracked: &self.tracked,
-                    current: names.current,
-                }),
-                userlists: self.userlists.as_deref(),
-            },
-        };
-        f(&view)
+        let res_fields = response.map_or(&[][..], |r| r.headers.as_slice());
+        as_pairs(&self.headers, |headers| {
+            as_pairs(res_fields, |res_headers| {
+                let view = RequestHead {
+                    method: &self.method,
+                    uri: &self.uri,
+                    headers,
+                    client: self.client,
+                    payload: &self.body,
+                    around: Around {
+                        src_port: self.src_port,
+                        dst: self.dst,
+                        conn: self.conn,
+                        response: response.map(|r| Response {
+                            status: r.status,
+                            headers: res_headers,
+                        }),
+                        vars: Some(&self.vars),
+                        frontend: names.frontend,
+                        backend: names.backend,
+                        server: names.server,
+                        server_id: names.server_id,
+                        first_request: self.first_request,
+                        http10: self.http10,
+                        captured: Some(&self.captured),
+                        sent: Some((&self.sent.0, &self.sent.1)),
+                        proxied: self.proxied.as_ref(),
+                        tls: self.tls.as_ref(),
+                        kept_server: None,
+                        unique_id: self.unique_id.as_deref(),
+                        stick: names.stick.map(|(tables, now)| StickView {
+                            tables,
+                            now,
+                            tracked: &self.tracked,
+                            current: names.current,
+                        }),
+                        userlists: self.userlists.as_deref(),
+                    },
+                };
+                f(&view)
+            })
+        })
     }
 
     /// Runs `proxy`'s request phase: its `http-request` rules (an `allow`
@@ -712,11 +706,10 @@ impl ResponseDraft {
 
     /// A server's response with `status` and `headers` as it sent them
     /// (names any case), not yet changed, with `room` for rewrites.
-    pub fn received(status: u16, headers: &[(&str, &str)], room: Room) -> Self {
-        let headers = headers
-            .iter()
-            .map(|(n, v)| (n.to_ascii_lowercase(), (*v).to_owned()))
-            .collect();
+    pub fn received(status: u16, mut headers: Vec<(String, String)>, room: Room) -> Self {
+        for (name, _) in &mut headers {
+            name.make_ascii_lowercase();
+        }
         Self::new(status, headers, room)
     }
 
@@ -874,6 +867,24 @@ fn answer_of(
         }),
         _ => return None,
     })
+}
+
+/// Calls `f` with `fields` as borrowed pairs: on the stack for the usual
+/// few, so seeing a request allocates nothing.
+fn as_pairs<T>(fields: &[(String, String)], f: impl FnOnce(&[(&str, &str)]) -> T) -> T {
+    const ON_STACK: usize = 24;
+    if fields.len() > ON_STACK {
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        return f(&pairs);
+    }
+    let mut pairs = [("", ""); ON_STACK];
+    for (slot, (n, v)) in pairs.iter_mut().zip(fields) {
+        *slot = (n.as_str(), v.as_str());
+    }
+    f(&pairs[..fields.len()])
 }
 
 #[cfg(test)]

@@ -61,7 +61,11 @@ impl Flow {
     ) -> Option<BodyWait> {
         let s = self.streams.get(&id)?;
         let txn = s.txn.as_deref()?;
-        let res = ResponseDraft::received(status, headers, Default::default());
+        let owned = headers
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        let res = ResponseDraft::received(status, owned, Default::default());
         let names = rules::names(&self.proxies, s.frontend, Some(s.backend), s.server);
         rules::chain(&self.proxies, s.frontend, Some(s.backend))
             .into_iter()

@@ -780,7 +780,7 @@ impl Flow {
         &mut self,
         now: Instant,
         id: StreamId,
-        (status, headers, buffered): (u16, &[(&str, &str)], usize),
+        (status, headers, buffered): (u16, Vec<(String, String)>, usize),
         timers: &mut dyn Timers<Timer>,
     ) {
         let Some(s) = self
@@ -806,6 +806,16 @@ impl Flow {
         }
         let mut rewrite = None;
         if s.txn.is_some() || s.persist.is_some() || s.compress.is_some() {
+            if let Some(t) = s.txn.as_mut() {
+                let slots = &self.proxies[s.frontend].captures;
+                if !slots.response.is_empty() {
+                    let seen: Vec<(&str, &str)> = headers
+                        .iter()
+                        .map(|(n, v)| (n.as_str(), v.as_str()))
+                        .collect();
+                    t.captured.headers(slots, false, &seen);
+                }
+            }
             let mut res = ResponseDraft::received(status, headers, Room::default());
             let code = status.to_string();
             let line = ["HTTP/1.1", code.as_str(), super::error_reason(status)];
@@ -813,8 +823,6 @@ impl Flow {
             res.room = Room::of(self.buffers, head, buffered);
             let at = (s.frontend, Some(s.backend), s.server);
             if let Some(t) = s.txn.as_mut() {
-                let slots = &self.proxies[s.frontend].captures;
-                t.captured.headers(slots, false, headers);
                 if let Err(answer) =
                     rules::http_response(&self.proxies, at, (t, Some((&self.stick, now))), &mut res)
                 {
