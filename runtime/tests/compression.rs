@@ -7,14 +7,13 @@
 #[allow(dead_code)]
 mod common;
 
-use common::raw::{read_head, DEADLINE};
+use common::raw::{dechunk, read_head, read_more, DEADLINE};
 use common::{cli, config, free_port, DEFAULTS};
 use flate2::read::GzDecoder;
 use std::io::Read;
 use std::net::SocketAddr;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::time::timeout;
 
 /// The page every answer carries: 100 kB of repeated text.
 fn page() -> Vec<u8> {
@@ -78,64 +77,29 @@ async fn server() -> SocketAddr {
 /// One answer on `c`: its head (lower case) and its body, de-chunked.
 async fn answer(c: &mut TcpStream) -> (String, Vec<u8>) {
     let mut wire = Vec::new();
-    let mut chunk = [0u8; 65_536];
-    loop {
+    let end = loop {
         if let Some(end) = wire.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&wire[..end]).to_ascii_lowercase();
-            let mut rest = wire.split_off(end + 4);
-            let body = if head.contains("transfer-encoding: chunked") {
-                while !rest.ends_with(b"0\r\n\r\n") {
-                    let n = timeout(DEADLINE, c.read(&mut chunk))
-                        .await
-                        .expect("in time")
-                        .expect("read");
-                    assert!(n > 0, "closed mid-body");
-                    rest.extend_from_slice(&chunk[..n]);
-                }
-                dechunk(&rest)
-            } else {
-                let len: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length: "))
-                    .and_then(|v| v.trim().parse().ok())
-                    .expect("a length");
-                while rest.len() < len {
-                    let n = timeout(DEADLINE, c.read(&mut chunk))
-                        .await
-                        .expect("in time")
-                        .expect("read");
-                    assert!(n > 0, "closed mid-body");
-                    rest.extend_from_slice(&chunk[..n]);
-                }
-                rest
-            };
-            return (head, body);
+            break end;
         }
-        let n = timeout(DEADLINE, c.read(&mut chunk))
-            .await
-            .expect("in time")
-            .expect("read");
-        assert!(n > 0, "closed before a head");
-        wire.extend_from_slice(&chunk[..n]);
-    }
-}
-
-/// The data of a whole chunked body.
-fn dechunk(mut wire: &[u8]) -> Vec<u8> {
-    let mut data = Vec::new();
-    loop {
-        let eol = wire
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .expect("size line");
-        let size = usize::from_str_radix(std::str::from_utf8(&wire[..eol]).expect("hex"), 16)
-            .expect("size");
-        if size == 0 {
-            return data;
+        read_more(c, &mut wire).await;
+    };
+    let head = String::from_utf8_lossy(&wire[..end]).to_ascii_lowercase();
+    let mut rest = wire.split_off(end + 4);
+    if head.contains("transfer-encoding: chunked") {
+        while !rest.ends_with(b"0\r\n\r\n") {
+            read_more(c, &mut rest).await;
         }
-        data.extend_from_slice(&wire[eol + 2..eol + 2 + size]);
-        wire = &wire[eol + 4 + size..];
+        return (head, dechunk(&rest));
     }
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("a length");
+    while rest.len() < len {
+        read_more(c, &mut rest).await;
+    }
+    (head, rest)
 }
 
 fn gunzip(bytes: &[u8]) -> Vec<u8> {

@@ -7,13 +7,15 @@
 #[allow(dead_code)]
 mod common;
 
-use common::raw::{raw_server, read_exactly, read_head, read_until, DEADLINE};
+use common::raw::{
+    early_answering_server, post_through_an_early_answer, raw_server, read_exactly, read_head,
+    read_until, DEADLINE,
+};
 use common::{cli, config, free_port, DEFAULTS};
 use std::net::SocketAddr;
 use std::path::Path;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
 use tokio::time::timeout;
 
 const SIZE: usize = 3_000_000;
@@ -147,37 +149,11 @@ async fn spliced_bodies_arrive_intact_and_are_counted() {
 #[tokio::test]
 async fn an_early_answer_leaves_no_spliced_byte_behind() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (got_tx, got) = oneshot::channel::<bool>();
-    let server = raw_server(move |mut s| async move {
-        let (_, rest) = read_head(&mut s).await;
-        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-            .await
-            .expect("early answer");
-        let mut body = rest;
-        read_exactly(&mut s, SIZE, &mut body).await;
-        let _ = got_tx.send(body == pattern(SIZE));
-        read_head(&mut s).await;
-        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext")
-            .await
-            .expect("next answer");
-    })
-    .await;
+    let (server, got) = early_answering_server(SIZE).await;
     let options = "    option splice-request\n";
     let (running, fe) = haven(dir.path(), ("", options), server).await;
-    let mut c = TcpStream::connect(fe).await.expect("connect");
-    let head = format!("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: {SIZE}\r\n\r\n");
-    let (mut rd, mut wr) = c.split();
-    let send = async {
-        wr.write_all(head.as_bytes()).await.expect("head");
-        wr.write_all(&pattern(SIZE)).await.expect("the whole body");
-    };
-    let mut answer = Vec::new();
-    tokio::join!(send, read_until(&mut rd, b"\r\n\r\nok", &mut answer));
-    assert_eq!(timeout(DEADLINE, got).await.expect("in time"), Ok(true));
-    c.write_all(b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .expect("next request");
-    read_until(&mut c, b"next", &mut Vec::new()).await;
+    let body = post_through_an_early_answer(fe, &pattern(SIZE), got).await;
+    assert!(body == pattern(SIZE), "every byte, in order");
     let [[fe_in, _], _] = spliced(dir.path(), 2).await;
     assert!(fe_in > 0, "the body was spliced");
     running.stop();

@@ -5,7 +5,10 @@
 #[allow(dead_code)]
 mod common;
 
-use common::raw::{haven, raw_server, read_exactly, read_head, read_until, send_get, DEADLINE};
+use common::raw::{
+    early_answering_server, haven, post_through_an_early_answer, raw_server, read_exactly,
+    read_head, read_more, read_until, send_get, DEADLINE,
+};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -159,16 +162,6 @@ async fn hashing_server() -> SocketAddr {
         let _ = s.write_all(reply.as_bytes()).await;
     })
     .await
-}
-
-async fn read_more(s: &mut TcpStream, into: &mut Vec<u8>) {
-    let mut chunk = [0u8; 65_536];
-    let n = timeout(DEADLINE, s.read(&mut chunk))
-        .await
-        .expect("in time")
-        .expect("read");
-    assert!(n > 0, "closed mid-body");
-    into.extend_from_slice(&chunk[..n]);
 }
 
 /// Sends `head` then `body` (already framed) and reads the answer's body.
@@ -348,40 +341,9 @@ async fn a_slow_reader_holds_the_server_back() {
 #[tokio::test]
 async fn an_early_answer_lets_the_rest_of_the_body_through() {
     const SIZE: usize = 5_000_000;
-    let (got_tx, got) = oneshot::channel::<usize>();
-    let server = raw_server(move |mut s| async move {
-        let (_, rest) = read_head(&mut s).await;
-        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-            .await
-            .expect("early answer");
-        let mut body = rest;
-        read_exactly(&mut s, SIZE, &mut body).await;
-        let _ = got_tx.send(body.len());
-        read_head(&mut s).await;
-        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext")
-            .await
-            .expect("next answer");
-    })
-    .await;
+    let (server, got) = early_answering_server(SIZE).await;
     let (running, fe) = haven(server).await;
-    let mut c = TcpStream::connect(fe).await.expect("connect");
-    let head = format!("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: {SIZE}\r\n\r\n");
-    let (mut rd, mut wr) = c.split();
-    let send = async {
-        wr.write_all(head.as_bytes()).await.expect("head");
-        wr.write_all(&vec![b'u'; SIZE])
-            .await
-            .expect("the whole body");
-    };
-    let mut answer = Vec::new();
-    let read = read_until(&mut rd, b"\r\n\r\nok", &mut answer);
-    tokio::join!(send, read);
-    assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"));
-    assert_eq!(timeout(DEADLINE, got).await.expect("in time"), Ok(SIZE));
-    c.write_all(b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .expect("next request");
-    let mut next = Vec::new();
-    read_until(&mut c, b"next", &mut next).await;
+    let body = post_through_an_early_answer(fe, &vec![b'u'; SIZE], got).await;
+    assert_eq!(body.len(), SIZE);
     running.stop();
 }

@@ -81,6 +81,92 @@ pub(crate) async fn read_until(
     }
 }
 
+/// Reads what `s` has next (at least a byte) onto `into`, within the
+/// deadline.
+pub(crate) async fn read_more(s: &mut TcpStream, into: &mut Vec<u8>) {
+    let mut chunk = [0u8; 65_536];
+    let n = timeout(DEADLINE, s.read(&mut chunk))
+        .await
+        .expect("in time")
+        .expect("read");
+    assert!(n > 0, "closed mid-message");
+    into.extend_from_slice(&chunk[..n]);
+}
+
+/// A server that answers `ok` as soon as it has a POST's head, then
+/// reads its `size`-byte body (sent on the channel it returns) and
+/// answers one more request with `next`.
+pub(crate) async fn early_answering_server(
+    size: usize,
+) -> (SocketAddr, tokio::sync::oneshot::Receiver<Vec<u8>>) {
+    let (got_tx, got) = tokio::sync::oneshot::channel();
+    let server = raw_server(move |mut s| async move {
+        let (_, rest) = read_head(&mut s).await;
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            .await
+            .expect("early answer");
+        let mut body = rest;
+        read_exactly(&mut s, size, &mut body).await;
+        let _ = got_tx.send(body);
+        read_head(&mut s).await;
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext")
+            .await
+            .expect("next answer");
+    })
+    .await;
+    (server, got)
+}
+
+/// POSTs `body` through `fe` while reading the early answer; once the
+/// server has the whole body (`got` says so), sends the next request on
+/// the same connection and reads its answer. What the server read.
+pub(crate) async fn post_through_an_early_answer(
+    fe: SocketAddr,
+    body: &[u8],
+    got: tokio::sync::oneshot::Receiver<Vec<u8>>,
+) -> Vec<u8> {
+    let mut c = TcpStream::connect(fe).await.expect("connect");
+    let head = format!(
+        "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let (mut rd, mut wr) = c.split();
+    let send = async {
+        wr.write_all(head.as_bytes()).await.expect("head");
+        wr.write_all(body).await.expect("the whole body");
+    };
+    let mut answer = Vec::new();
+    tokio::join!(send, read_until(&mut rd, b"\r\n\r\nok", &mut answer));
+    assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    let read = timeout(DEADLINE, got)
+        .await
+        .expect("in time")
+        .expect("the body");
+    c.write_all(b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("next request");
+    read_until(&mut c, b"next", &mut Vec::new()).await;
+    read
+}
+
+/// The data of a whole chunked body.
+pub(crate) fn dechunk(mut wire: &[u8]) -> Vec<u8> {
+    let mut data = Vec::new();
+    loop {
+        let eol = wire
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("size line");
+        let size = usize::from_str_radix(std::str::from_utf8(&wire[..eol]).expect("hex"), 16)
+            .expect("size");
+        if size == 0 {
+            return data;
+        }
+        data.extend_from_slice(&wire[eol + 2..eol + 2 + size]);
+        wire = &wire[eol + 4 + size..];
+    }
+}
+
 /// A client connection to `fe` that has sent `GET path`.
 pub(crate) async fn send_get(fe: SocketAddr, path: &str) -> TcpStream {
     let mut c = TcpStream::connect(fe).await.expect("connect");
