@@ -872,7 +872,10 @@ fn answer_of(
 /// Calls `f` with `fields` as borrowed pairs: on the stack for the usual
 /// few, so seeing a request allocates nothing.
 fn as_pairs<T>(fields: &[(String, String)], f: impl FnOnce(&[(&str, &str)]) -> T) -> T {
-    const ON_STACK: usize = 24;
+    const ON_STACK: usize = 16;
+    if fields.is_empty() {
+        return f(&[]);
+    }
     if fields.len() > ON_STACK {
         let pairs: Vec<(&str, &str)> = fields
             .iter()
