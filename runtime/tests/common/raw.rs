@@ -44,11 +44,13 @@ pub(crate) async fn read_head(s: &mut TcpStream) -> (String, Vec<u8>) {
     }
 }
 
-/// Reads from `s` until `want` bytes came (or the end); what came.
+/// Reads from `s` until `want` bytes came (or the end), never past them
+/// (a pipelined request behind stays unread); what came.
 pub(crate) async fn read_exactly(s: &mut TcpStream, want: usize, have: &mut Vec<u8>) {
     let mut chunk = vec![0u8; 65_536];
     while have.len() < want {
-        let n = timeout(DEADLINE, s.read(&mut chunk))
+        let room = chunk.len().min(want - have.len());
+        let n = timeout(DEADLINE, s.read(&mut chunk[..room]))
             .await
             .expect("in time")
             .expect("read");
