@@ -62,7 +62,7 @@ impl<'a> RequestHead<'a> {
     }
 
     /// Values of header `name` (any case); every header when `name` is empty.
-    fn values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'a str> + 's {
+    pub(crate) fn values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'a str> + 's {
         self.headers
             .iter()
             .filter(move |(n, _)| name.is_empty() || n.eq_ignore_ascii_case(name))

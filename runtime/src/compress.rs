@@ -85,7 +85,8 @@ struct Chunking<'a, W> {
     /// Framed bytes not yet taken by `to`, and how far it took them.
     pending: Vec<u8>,
     at: usize,
-    counts: Compressed,
+    /// Bytes out of the encoder, before framing.
+    encoded: u64,
     sent: &'a mut u64,
 }
 
@@ -95,7 +96,7 @@ impl<W: AsyncWrite + Unpin> Chunking<'_, W> {
         if encoded.is_empty() {
             return;
         }
-        self.counts.encoded += encoded.len() as u64;
+        self.encoded += encoded.len() as u64;
         self.pending
             .extend_from_slice(format!("{:x}\r\n", encoded.len()).as_bytes());
         self.pending.extend_from_slice(encoded);
@@ -136,7 +137,6 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for Chunking<'_, W> {
             Poll::Pending => return Poll::Pending,
         }
         let encoded = this.encoder.feed(data)?;
-        this.counts.taken += data.len() as u64;
         this.frame(&encoded);
         // Sent on when the socket has room; else by the next write.
         if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
@@ -178,7 +178,7 @@ where
         encoder: Encoder::new(algo),
         pending: Vec::new(),
         at: 0,
-        counts: Compressed::default(),
+        encoded: 0,
         sent,
     };
     let mut taken = 0;
@@ -191,26 +191,35 @@ where
             body::relay(from, read, &mut sink, &mut cursor, idle, &mut taken).await
         }
     };
-    if out != Relayed::Done {
-        return (out, sink.counts);
-    }
-    let last = match sink.encoder.finish() {
-        Ok(last) => last,
-        Err(_) => return (Relayed::Malformed, sink.counts),
+    let out = match out {
+        Relayed::Done => finish(&mut sink, idle).await,
+        other => other,
+    };
+    (
+        out,
+        Compressed {
+            taken,
+            encoded: sink.encoded,
+        },
+    )
+}
+
+/// Ends the encoded stream: what is still pending, the encoder's last
+/// bytes and the last chunk, written within `idle`.
+async fn finish<W: AsyncWrite + Unpin>(sink: &mut Chunking<'_, W>, idle: Idle) -> Relayed {
+    let Ok(last) = sink.encoder.finish() else {
+        return Relayed::Malformed;
     };
     sink.frame(&last);
     sink.pending.extend_from_slice(b"0\r\n\r\n");
-    let drained = std::future::poll_fn(|cx| sink.poll_drain(cx));
-    let end = match idle.write {
-        Some(t) => tokio::time::timeout(t, drained).await.ok(),
-        None => Some(drained.await),
-    };
-    let out = match end {
-        Some(Ok(())) => Relayed::Done,
-        Some(Err(_)) => Relayed::ReceiverGone,
-        None => Relayed::ReceiverTimeout,
-    };
-    (out, sink.counts)
+    let tail = sink.pending.split_off(sink.at);
+    match body::write(sink.to, &tail, idle.write).await {
+        Ok(()) => {
+            *sink.sent += tail.len() as u64;
+            Relayed::Done
+        }
+        Err(end) => end,
+    }
 }
 
 #[cfg(test)]

@@ -124,6 +124,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// What a stream of this frontend to the server `to` names splices
+    /// (the frontend's `option splice-*` or the backend's), and the pipes
+    /// it takes from.
+    pub(crate) fn splicing(&self, to: &Connect) -> (Splice, &Arc<Pipes>) {
+        (self.splice.or(to.splice), &self.pipes)
+    }
+
     /// Counts a client connection of this frontend until the guard drops.
     pub(crate) fn open_connection(self: &Arc<Self>) -> OpenConnection {
         self.process_conns.fetch_add(1, Ordering::Relaxed);
@@ -815,7 +822,7 @@ impl Exchange<'_> {
                 bytes_in: &mut self.bytes_in,
                 pipe: &mut self.up_pipe,
                 spliced: &mut self.spliced[0],
-                splice: (self.shared.splice.or(to.splice), &self.shared.pipes),
+                splice: self.shared.splicing(to),
             };
             let upload = send_streaming(
                 &mut up,
@@ -1220,7 +1227,7 @@ impl Exchange<'_> {
                     Delivery::Tunnel => {
                         let server = (&mut up.stream, &mut up.buf);
                         let shared = &self.shared;
-                        let ways = (shared.timeouts.client, shared.splice, &shared.pipes);
+                        let ways = (shared.timeouts.client, shared.splicing(to));
                         // Boxed, as the next one: rare, and large beside
                         // what every answer needs.
                         let (end, moved) =
@@ -1238,7 +1245,7 @@ impl Exchange<'_> {
                             write: to.server_timeout,
                         };
                         let [spliced_up, spliced_down] = &mut self.spliced;
-                        let splice = (self.shared.splice.or(to.splice), &self.shared.pipes);
+                        let splice = self.shared.splicing(to);
                         let rest = Upward {
                             body: &mut self.body,
                             bytes_in: &mut self.bytes_in,
@@ -1265,7 +1272,7 @@ impl Exchange<'_> {
                     delivery => {
                         let (mut from, _) = up.stream.halves();
                         let from = (&mut from, &mut up.buf);
-                        let splice = (self.shared.splice.or(to.splice), &self.shared.pipes);
+                        let splice = self.shared.splicing(to);
                         let mut down = Downward {
                             moved: &mut body_bytes,
                             spliced: &mut self.spliced[1],

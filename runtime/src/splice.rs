@@ -22,6 +22,9 @@ use tokio::net::TcpStream;
 /// Most bytes one `splice()` takes in: a default pipe's capacity.
 const CHUNK: usize = 65_536;
 
+/// Every `splice()`: pages moved, never waiting on the pipe.
+const FLAGS: SpliceFFlags = SpliceFFlags::SPLICE_F_MOVE.union(SpliceFFlags::SPLICE_F_NONBLOCK);
+
 /// Empty pipes a thread keeps for its next transfers.
 const KEPT_PER_THREAD: usize = 8;
 
@@ -205,20 +208,11 @@ impl Ends<'_> {
                 Cursor::Chunked(_) => return Relayed::Malformed,
             };
             let fill = || {
-                let flags = SpliceFFlags::SPLICE_F_MOVE | SpliceFFlags::SPLICE_F_NONBLOCK;
-                splice(self.source, None, &pipe.ends().1, None, want, flags)
+                splice(self.source, None, &pipe.ends().1, None, want, FLAGS)
                     .map_err(io::Error::from)
             };
-            let read = within(self.idle.read, Relayed::SenderTimeout, async {
-                loop {
-                    self.source.readable().await?;
-                    match self.source.try_io(Interest::READABLE, fill) {
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                        other => return other,
-                    }
-                }
-            });
-            match read.await {
+            let read = once_ready(self.source, Interest::READABLE, fill);
+            match within(self.idle.read, Relayed::SenderTimeout, read).await {
                 Ok(Ok(0)) if matches!(cursor, Cursor::UntilClose) => return Relayed::Done,
                 Ok(Ok(0)) | Ok(Err(_)) => return Relayed::SenderClosed,
                 Ok(Ok(n)) => {
@@ -244,20 +238,11 @@ impl Ends<'_> {
     ) -> Result<(), Relayed> {
         while pipe.pending > 0 {
             let drain = || {
-                let flags = SpliceFFlags::SPLICE_F_MOVE | SpliceFFlags::SPLICE_F_NONBLOCK;
-                splice(&pipe.ends().0, None, self.sink, None, pipe.pending, flags)
+                splice(&pipe.ends().0, None, self.sink, None, pipe.pending, FLAGS)
                     .map_err(io::Error::from)
             };
-            let wrote = within(self.idle.write, Relayed::ReceiverTimeout, async {
-                loop {
-                    self.sink.writable().await?;
-                    match self.sink.try_io(Interest::WRITABLE, drain) {
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                        other => return other,
-                    }
-                }
-            });
-            match wrote.await? {
+            let wrote = once_ready(self.sink, Interest::WRITABLE, drain);
+            match within(self.idle.write, Relayed::ReceiverTimeout, wrote).await? {
                 Ok(0) | Err(_) => return Err(Relayed::ReceiverGone),
                 Ok(n) => {
                     pipe.pending -= n;
@@ -281,16 +266,9 @@ impl Ends<'_> {
             return Err(Relayed::Malformed);
         };
         while left > 0 {
-            let write = within(self.idle.write, Relayed::ReceiverTimeout, async {
-                loop {
-                    self.sink.writable().await?;
-                    match self.sink.try_write(&buf[..left]) {
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                        other => return other,
-                    }
-                }
-            });
-            let n = match write.await? {
+            let send = || socket2::SockRef::from(self.sink).send(&buf[..left]);
+            let write = once_ready(self.sink, Interest::WRITABLE, send);
+            let n = match within(self.idle.write, Relayed::ReceiverTimeout, write).await? {
                 Ok(0) | Err(_) => return Err(Relayed::ReceiverGone),
                 Ok(n) => n,
             };
@@ -302,6 +280,22 @@ impl Ends<'_> {
             left -= n;
         }
         Ok(())
+    }
+}
+
+/// Runs `op` on `socket` once it is ready for `interest`, and again
+/// after each `WouldBlock` (tokio then forgets the readiness it saw).
+async fn once_ready<T>(
+    socket: &TcpStream,
+    interest: Interest,
+    mut op: impl FnMut() -> io::Result<T>,
+) -> io::Result<T> {
+    loop {
+        socket.ready(interest).await?;
+        match socket.try_io(interest, &mut op) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            other => return other,
+        }
     }
 }
 

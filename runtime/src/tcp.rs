@@ -281,7 +281,7 @@ impl Session {
             let mut server_buf = BytesMut::new();
             let server = (&mut upstream, &mut server_buf);
             let shared = &self.shared;
-            let ways = (shared.timeouts.client, shared.splice, &shared.pipes);
+            let ways = (shared.timeouts.client, shared.splicing(&to));
             (end, moved) = tunnel::between((stream, payload), server, &to, ways).await;
         }
         let (to_server, to_client) = (moved.to_server, moved.to_client);

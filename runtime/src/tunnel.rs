@@ -38,12 +38,12 @@ pub(crate) struct Moved {
 /// it ended (a clean close both ways is complete) and what went through.
 /// `timeout tunnel` bounds both sides' quiet, else `client_timeout`
 /// (`timeout client`) and `timeout server` each their own. Each way is
-/// spliced when the frontend's `splice` or the backend's asks for it.
+/// spliced when `splicing` (the stream's `option splice-*`) asks for it.
 pub(crate) async fn between<S: ClientIo>(
     (stream, buf): (&mut S, &mut BytesMut),
     server: (&mut ServerIo, &mut BytesMut),
     to: &Connect,
-    (client_timeout, splice, pipes): (Option<Duration>, Splice, &Arc<Pipes>),
+    (client_timeout, splicing): (Option<Duration>, (Splice, &Arc<Pipes>)),
 ) -> (DataEnd, Moved) {
     let client = Side {
         stream,
@@ -55,7 +55,7 @@ pub(crate) async fn between<S: ClientIo>(
         buf: server.1,
         idle: to.tunnel_timeout.or(to.server_timeout),
     };
-    run(client, server, (splice.or(to.splice), pipes)).await
+    run(client, server, splicing).await
 }
 
 async fn run<S: ClientIo>(

@@ -713,6 +713,14 @@ impl ResponseDraft {
         Self::new(status, headers, room)
     }
 
+    /// The values of header `name` (lower case), in order.
+    pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Makes `edit` to the response and notes it, when it fits (else
     /// the response fails in strict mode, and the edit is dropped).
     pub fn apply(&mut self, edit: Edit) {

@@ -7,7 +7,7 @@
 //! driver's to compress.
 
 use crate::config::haproxy::{CompAlgo, Compression, Proxy};
-use crate::http_rules::Edit;
+use crate::http_rules::{Edit, ResponseDraft};
 use crate::route::RequestHead;
 
 /// The `compression` lines that apply to a stream: the backend's, else
@@ -26,7 +26,8 @@ pub(super) fn for_request(
     let Some(comp) = lines(fe, be).filter(|c| !c.algos.is_empty()) else {
         return (None, Vec::new());
     };
-    if head.method == "HEAD" || head.around.http10 || old_browser(header(head, "user-agent")) {
+    if head.method == "HEAD" || head.around.http10 || old_browser(head.values("user-agent").next())
+    {
         return (None, Vec::new());
     }
     let algo = by_accept_encoding(comp, head).or_else(|| {
@@ -43,14 +44,6 @@ pub(super) fn for_request(
         _ => Vec::new(),
     };
     (algo, edits)
-}
-
-/// The first value of header `name` (lower case) in `head`.
-fn header<'h>(head: &RequestHead<'h>, name: &str) -> Option<&'h str> {
-    head.headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| *v)
 }
 
 /// "Mozilla/4" agents but MSIE 6 SP2 and later, which haproxy never
@@ -72,10 +65,8 @@ fn old_browser(agent: Option<&str>) -> bool {
 /// seen on ties), among `comp`'s.
 fn by_accept_encoding(comp: &Compression, head: &RequestHead<'_>) -> Option<CompAlgo> {
     let values = head
-        .headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("accept-encoding"))
-        .flat_map(|(_, v)| v.split(','))
+        .values("accept-encoding")
+        .flat_map(|v| v.split(','))
         .map(str::trim);
     let mut best: Option<(u32, CompAlgo)> = None;
     for value in values {
@@ -135,22 +126,16 @@ fn qvalue(params: &str) -> u32 {
     value.min(1000)
 }
 
-/// The edits that compress a response with `status` and `headers` (as
-/// response rules left them) with `algo`, on `fe` to `be`; `None` when
-/// it is not compressed.
+/// The edits that compress `res` (as response rules left it) with
+/// `algo`, on `fe` to `be`; `None` when it is not compressed.
 pub(super) fn for_response(
     (fe, be): (&Proxy, &Proxy),
     algo: CompAlgo,
-    status: u16,
-    headers: &[(String, String)],
+    res: &ResponseDraft,
 ) -> Option<Vec<Edit>> {
     let comp = lines(fe, be)?;
-    let values = |name: &'static str| {
-        headers
-            .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
+    let values = |name| res.values(name);
+    let status = res.status;
     // A body ending at the server's close has no length to go by.
     let framed =
         values("content-length").next().is_some() || values("transfer-encoding").next().is_some();
@@ -204,6 +189,7 @@ fn valid_etag(value: &str) -> bool {
 mod tests {
     use super::*;
     use crate::config::haproxy::{parse, ParseOptions};
+    use crate::http_rules::Room;
 
     fn proxies(lines: &str) -> Vec<Proxy> {
         let text = format!("defaults\n  mode http\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\nlisten li\n  bind :80\n{lines}  server s 127.0.0.1:81\n");
@@ -265,7 +251,8 @@ mod tests {
                 .collect()
         };
         let plan = |status, pairs: &[(&str, &str)]| {
-            for_response((&p[0], &p[0]), CompAlgo::Gzip, status, &head(pairs))
+            let res = ResponseDraft::received(status, head(pairs), Room::default());
+            for_response((&p[0], &p[0]), CompAlgo::Gzip, &res)
         };
         let html = [
             ("content-type", "text/HTML; charset=utf-8"),

@@ -852,7 +852,7 @@ impl Flow {
             // The compression filter comes after every rule, as haproxy's.
             let fe = &self.proxies[s.frontend];
             let compress = s.compress.and_then(|algo| {
-                let edits = compress::for_response((fe, be), algo, res.status, &res.headers)?;
+                let edits = compress::for_response((fe, be), algo, &res)?;
                 res.edits.extend(edits);
                 Some(algo)
             });

@@ -242,11 +242,7 @@ fn cacheable(safe_method: bool, res: &ResponseDraft) -> bool {
         return false;
     }
     fn values<'a>(res: &'a ResponseDraft, name: &'a str) -> impl Iterator<Item = &'a str> {
-        res.headers
-            .iter()
-            .filter(move |(n, _)| n == name)
-            .flat_map(|(_, v)| v.split(','))
-            .map(str::trim)
+        res.values(name).flat_map(|v| v.split(',')).map(str::trim)
     }
     if values(res, "pragma").any(|v| v.eq_ignore_ascii_case("no-cache")) {
         return false;
