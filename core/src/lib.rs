@@ -12,10 +12,12 @@
 //!   [`config::Diagnostic`] with file, line and column.
 
 pub mod balance;
+pub mod cache;
 pub mod config;
 pub mod dns;
 pub mod health;
 pub mod http1;
+pub mod http_date;
 pub mod http_rules;
 pub mod log;
 pub mod node;

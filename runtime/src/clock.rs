@@ -21,6 +21,11 @@ impl Clock {
         }
     }
 
+    /// The date at core's instant zero.
+    pub(crate) fn origin_date(&self) -> SystemTime {
+        self.date
+    }
+
     /// The date of monotonic moment `t`.
     pub(crate) fn date(&self, t: tokio::time::Instant) -> SystemTime {
         match t.checked_duration_since(self.origin) {

@@ -4,6 +4,7 @@
 //! stream still flows. Memory stays one buffer's worth each way.
 
 use crate::body::{self, Cursor, Idle, Relayed};
+use crate::cache::Kept;
 use bytes::BytesMut;
 use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
 use flate2::Compression as Level;
@@ -88,6 +89,8 @@ struct Chunking<'a, W> {
     /// Bytes out of the encoder, before framing.
     encoded: u64,
     sent: &'a mut u64,
+    /// The copy a cache keeps of what goes in.
+    kept: Option<&'a mut Kept>,
 }
 
 impl<W: AsyncWrite + Unpin> Chunking<'_, W> {
@@ -136,6 +139,9 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for Chunking<'_, W> {
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => return Poll::Pending,
         }
+        if let Some(kept) = this.kept.as_mut() {
+            kept.take(data);
+        }
         let encoded = this.encoder.feed(data)?;
         this.frame(&encoded);
         // Sent on when the socket has room; else by the next write.
@@ -160,11 +166,12 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for Chunking<'_, W> {
 
 /// Relays the answer body `framing` delimits from `from` (what `read`
 /// holds first) to `to`, encoded with `algo` and sent as chunks ending
-/// with the last one; `sent` counts the bytes written to `to`. How it
-/// ended, and what went through the encoder.
+/// with the last one, a copy of the data going to `kept` when a cache
+/// keeps it; `sent` counts the bytes written to `to`. How it ended, and
+/// what went through the encoder.
 pub(crate) async fn relay<R, W>(
     (from, read): (&mut R, &mut BytesMut),
-    to: &mut W,
+    (to, kept): (&mut W, Option<&mut Kept>),
     (algo, framing): (CompAlgo, ResponseFraming),
     idle: Idle,
     sent: &mut u64,
@@ -180,6 +187,7 @@ where
         at: 0,
         encoded: 0,
         sent,
+        kept,
     };
     let mut taken = 0;
     let out = match framing {
@@ -268,7 +276,7 @@ mod tests {
         let framing = ResponseFraming::Length(text.len() as u64);
         let (out, counts) = relay(
             (&mut near, &mut read),
-            &mut far,
+            (&mut far, None),
             (CompAlgo::Gzip, framing),
             Idle::default(),
             &mut sent,

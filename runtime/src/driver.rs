@@ -12,6 +12,7 @@ use crate::mailbox::{Mailboxes, PostCounts};
 use crate::probe;
 use crate::tls::{CertStore, ServerHandshake};
 use crate::workers::Threads;
+use haven_core::cache::Ticket;
 use haven_core::config::haproxy::{
     BodyWait, CliLevel, HaproxyConfig, Proxy, ProxyKind, ProxyVersion, Source, Splice, TcpLayer,
     Timeouts,
@@ -64,6 +65,9 @@ pub(crate) enum Event {
     Done(StreamId, Transfer),
     /// The client went away before the end.
     ClientClosed(StreamId),
+    /// The body of a response a cache keeps, whole (`None`: it will not
+    /// come whole).
+    CacheFill(Ticket, Option<Arc<[u8]>>),
     /// A health probe's progress.
     Probe(CheckId, ProbeEvent),
     /// What a DNS answer (or its absence) changed for a server.
@@ -463,6 +467,8 @@ impl Driver {
     fn start(&mut self) {
         let now = self.clock.now();
         self.node.start_haproxy(now);
+        let unix = crate::traffic_log::unix_secs(self.clock.origin_date());
+        self.with_flow(|f, _| f.set_calendar(Instant::ZERO, unix));
         for at in std::mem::take(&mut self.unresolved) {
             self.with_flow(|f, t| f.set_resolving(now, at, true, t));
             if let Some((checks, mut t)) = self.node.checks() {
@@ -548,6 +554,9 @@ impl Driver {
             }
             Event::ClientClosed(id) => {
                 self.with_flow(|f, t| f.handle_client_closed(now, id, t));
+            }
+            Event::CacheFill(ticket, body) => {
+                self.with_flow(|f, _| f.cache_fill(now, ticket, body));
             }
             Event::Drain => self.draining = true,
             Event::Admin { line, level, reply } => {
@@ -977,6 +986,11 @@ impl Driver {
                     &mut out,
                     "Required arguments: <table> \"data.<store_data_type>\" <operator> <value> or <table> key <key>\n",
                 ),
+                CliCommand::ShowCache => {
+                    let now = self.clock.now();
+                    let dump = self.node.flow().map(|(f, _)| f.show_cache(now));
+                    ended(&mut out, &dump.unwrap_or_default());
+                }
                 CliCommand::ShowTable(Some(name), args) => {
                     ended(&mut out, &self.table_command(false, &name, &args));
                 }

@@ -6,6 +6,7 @@
 mod accept;
 mod admin;
 mod body;
+mod cache;
 mod client_io;
 mod clock;
 mod compress;

@@ -4,6 +4,7 @@
 //! decides nothing; it reports.
 
 use crate::body::{self, Cursor, Idle, Relayed, BUFSIZE, MAXREWRITE};
+use crate::cache::{Kept, Stored, Tee};
 use crate::client_io::ClientIo;
 use crate::clock::Clock;
 use crate::compress::{self, Compressed};
@@ -16,6 +17,7 @@ use crate::splice::{self, Pipe, Pipes};
 use crate::tunnel;
 use crate::wire::{self, Delivery, Manner, Wire};
 use bytes::{Buf, Bytes, BytesMut};
+use haven_core::cache::{CachedReply, Ticket};
 use haven_core::config::haproxy::ErrorPage;
 use haven_core::config::haproxy::{BodyWait, CompAlgo, Splice};
 use haven_core::http1::{
@@ -1124,13 +1126,18 @@ impl Exchange<'_> {
                     .deliver(
                         &mut answered,
                         (stream, buf),
-                        (&mut bytes_out, rewrite.compress),
+                        (&mut bytes_out, rewrite.compress, rewrite.store),
                     )
                     .await;
                 parked = idle.then_some(answered);
                 (end, close)
             }
             None if outcome.status == 0 => (DataEnd::Complete, true),
+            None if rewrite.cached.is_some() => {
+                let reply = rewrite.cached.expect("checked above");
+                let sent = (&mut bytes_out, rewrite.compress);
+                self.deliver_cached(*reply, stream, sent).await
+            }
             None => {
                 let wire = match rewrite.reply {
                     Some(reply) => wire::encode(&wire::written(reply), self.manner),
@@ -1186,20 +1193,12 @@ impl Exchange<'_> {
         &mut self,
         answered: &mut Answered,
         (stream, buf): (&mut S, &mut BytesMut),
-        (bytes_out, compress): (&mut u64, Option<CompAlgo>),
+        (bytes_out, compress, store): (&mut u64, Option<CompAlgo>, Option<Ticket>),
     ) -> (DataEnd, bool, bool) {
         let Answered { up, head, to } = answered;
-        // A compressed body goes out in chunks, whatever the server's
-        // framing (core's edits already say so in the head).
-        let source = head.body;
-        if compress.is_some() {
-            head.body = ResponseFraming::Chunked;
-        }
-        let mut streamed = wire::stream_head(head, self.manner);
-        head.body = source;
-        if let Some(algo) = compress {
-            streamed.delivery = Delivery::Compressed(algo, source);
-        }
+        let mut streamed = streamed_head(head, self.manner, compress);
+        let chunked = head.body == ResponseFraming::Chunked;
+        let mut kept = store.map(|t| Kept::new(chunked, t.limit));
         let idle = Idle {
             read: to.server_timeout,
             write: self.shared.timeouts.client,
@@ -1214,6 +1213,9 @@ impl Exchange<'_> {
             let mut ahead = cursor.clone();
             if let Ok(n) = ahead.take(&up.buf[..ready]) {
                 *cursor = ahead;
+                if let Some(kept) = kept.as_mut() {
+                    kept.take(&up.buf[..n]);
+                }
                 streamed.head.extend_from_slice(&up.buf[..n]);
                 up.buf.advance(n);
                 body_bytes = n as u64;
@@ -1253,11 +1255,15 @@ impl Exchange<'_> {
                             spliced: spliced_up,
                             splice,
                         };
+                        // The cache keeps no answer to a request still
+                        // on its way.
+                        kept = None;
                         let down = Downward {
                             moved: &mut body_bytes,
                             spliced: spliced_down,
                             splice,
                             compressed: &mut self.compressed,
+                            kept: None,
                         };
                         let (relayed, sent) = Box::pin(answer_while_sending(
                             delivery,
@@ -1278,6 +1284,7 @@ impl Exchange<'_> {
                             spliced: &mut self.spliced[1],
                             splice,
                             compressed: &mut self.compressed,
+                            kept: kept.as_mut(),
                         };
                         let mut discarded = 0;
                         if dropped {
@@ -1302,8 +1309,75 @@ impl Exchange<'_> {
             Relayed::ReceiverTimeout => DataEnd::ClientTimeout,
         };
         let whole = end == DataEnd::Complete && !self.cut_short;
+        if let Some(ticket) = store {
+            let body = kept.and_then(Kept::finish).filter(|_| whole);
+            let event = Event::CacheFill(ticket, body.map(Arc::from));
+            self.shared.core.dispatch(event);
+        }
         let idle = whole && head.keep_alive && head.body != ResponseFraming::UntilClose;
         (end, streamed.close, idle)
+    }
+
+    /// Streams an answer a cache gave: its head, then its body from
+    /// memory through the same delivery as a server's (compressed when
+    /// core says so). How it ended, and whether the connection closes.
+    async fn deliver_cached<S: ClientIo>(
+        &mut self,
+        reply: CachedReply,
+        stream: &mut S,
+        (bytes_out, compress): (&mut u64, Option<CompAlgo>),
+    ) -> (DataEnd, bool) {
+        let chunked = reply
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("transfer-encoding"));
+        let body = reply.body.filter(|_| !self.manner.head);
+        let mut head = ResponseHead {
+            code: reply.status,
+            reason: reply.reason.unwrap_or_default(),
+            headers: reply
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_bytes()))
+                .collect(),
+            body: match &body {
+                None => ResponseFraming::Empty,
+                Some(_) if chunked => ResponseFraming::Chunked,
+                Some(b) => ResponseFraming::Length(b.len() as u64),
+            },
+            keep_alive: true,
+            suspect_framing: false,
+        };
+        let streamed = streamed_head(&mut head, self.manner, compress);
+        let write = self.shared.timeouts.client;
+        let idle = Idle { read: None, write };
+        let relayed = match body::write(stream, &streamed.head, write).await {
+            Err(end) => end,
+            Ok(()) => {
+                *bytes_out = streamed.head.len() as u64;
+                let body = body.map_or_else(Bytes::new, Bytes::from_owner);
+                let mut from = Stored::new(body, chunked);
+                let (pipes, mut moved, mut spliced) = (&self.shared.pipes, 0, 0);
+                let down = Downward {
+                    moved: &mut moved,
+                    spliced: &mut spliced,
+                    splice: (Splice::default(), pipes),
+                    compressed: &mut self.compressed,
+                    kept: None,
+                };
+                let (_, mut to) = stream.halves();
+                let from = (&mut from, &mut BytesMut::new());
+                let relayed = relay_answer(streamed.delivery, from, &mut to, idle, down).await;
+                *bytes_out += moved;
+                relayed
+            }
+        };
+        let end = match relayed {
+            Relayed::Done => DataEnd::Complete,
+            Relayed::ReceiverTimeout => DataEnd::ClientTimeout,
+            _ => DataEnd::ClientAborted,
+        };
+        (end, streamed.close)
     }
     /// The `option httplog` line of a finished request. `marks` are the
     /// connect, response and end times in ms since the request was read;
@@ -1318,9 +1392,10 @@ impl Exchange<'_> {
         let tw = outcome.queued_for.map(|d| d.as_nanos() / 1_000_000);
         let [connected, answered, total] = marks;
         let mut response = answered.zip(connected).map(|(a, c)| a.saturating_sub(c));
-        // The stats page is haproxy's own "server", there at once.
+        // The stats page or a cache is haproxy's own "server", there at
+        // once.
         let mut connected = connected;
-        if outcome.stats {
+        if outcome.applet.is_some() {
             (connected, response) = (Some(0), Some(0));
         }
         // No backend chosen: haproxy names the frontend, and logs no
@@ -1343,9 +1418,9 @@ impl Exchange<'_> {
             accept: accept_stamp(self.shared.clock.date(self.accepted)),
             frontend: self.shared.frontend_label(self.session.tls.is_some()),
             backend,
-            server: match outcome.stats {
-                true => Some("<STATS>".to_owned()),
-                false => by.server.map(|s| s.to_string()),
+            server: match outcome.applet {
+                Some(applet) => Some(applet.name().to_owned()),
+                None => by.server.map(|s| s.to_string()),
             },
             timers: [head_timers[0], head_timers[1], connected, response, total],
             status: outcome.status,
@@ -1373,6 +1448,26 @@ impl Exchange<'_> {
             ..LineFacts::default()
         })
     }
+}
+
+/// The head of an answer for a request made in `manner`, and how its
+/// body follows: compressed bodies go out in chunks, whatever their
+/// framing (core's edits already say so in the head).
+fn streamed_head(
+    head: &mut ResponseHead,
+    manner: Manner,
+    compress: Option<CompAlgo>,
+) -> wire::Streamed {
+    let source = head.body;
+    if compress.is_some() {
+        head.body = ResponseFraming::Chunked;
+    }
+    let mut streamed = wire::stream_head(head, manner);
+    head.body = source;
+    if let Some(algo) = compress {
+        streamed.delivery = Delivery::Compressed(algo, source);
+    }
+    streamed
 }
 
 /// Applies core's changes to a server's response head.
@@ -1422,6 +1517,8 @@ struct Downward<'a> {
     splice: (Splice, &'a Arc<Pipes>),
     /// What went through the compressor, when the answer is compressed.
     compressed: &'a mut Option<Compressed>,
+    /// The copy a cache keeps, when it keeps the answer.
+    kept: Option<&'a mut Kept>,
 }
 
 /// Relays the body of a server's answer (`from`: its connection and what
@@ -1440,6 +1537,11 @@ where
 {
     match delivery {
         Delivery::Nothing | Delivery::Tunnel => Relayed::Done,
+        Delivery::AsSent(mut cursor) if down.kept.is_some() => {
+            let kept = down.kept.expect("checked above");
+            let mut tee = Tee { to, kept };
+            body::relay(from, read, &mut tee, &mut cursor, idle, down.moved).await
+        }
         Delivery::AsSent(mut cursor) => {
             let (splice, pipes) = down.splice;
             let wanted = splice::wanted(splice, false, &cursor);
@@ -1450,7 +1552,8 @@ where
         Delivery::Dechunked => body::relay_dechunked(from, read, to, idle, down.moved).await,
         Delivery::Compressed(algo, framing) => {
             let plan = (algo, framing);
-            let (out, counts) = compress::relay((from, read), to, plan, idle, down.moved).await;
+            let sink = (to, down.kept);
+            let (out, counts) = compress::relay((from, read), sink, plan, idle, down.moved).await;
             *down.compressed = Some(counts);
             out
         }

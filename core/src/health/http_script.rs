@@ -162,6 +162,7 @@ impl HttpRun {
             response: answer.map(|a| Response {
                 status: a.code,
                 headers: &headers,
+                cache: None,
             }),
             ..Around::default()
         };

@@ -12,6 +12,7 @@ pub use edit::{apply_headers, Edit};
 pub use reply::Rendered;
 pub use room::{head_size, Room};
 
+use crate::cache::{CacheRequest, Hit, StoreAsk, TxnCache};
 use crate::config::haproxy::{
     HeaderNames, HttpAction, HttpRule, LinePart, NameMatch, Proxy, TcpAction, TcpLayer, Userlist,
 };
@@ -107,6 +108,10 @@ pub struct Txn {
     pub userlists: Option<Arc<[Userlist]>>,
     /// Changes made to the request, in order.
     pub edits: Vec<Edit>,
+    /// What `cache-use` and `cache-store` rules found and asked.
+    pub cache: Option<Box<TxnCache>>,
+    /// Now, in seconds since the epoch (`date`), as the flow last said.
+    pub date: i64,
 }
 
 /// A response as rules see and change it.
@@ -164,6 +169,8 @@ impl Txn {
             tracked: Default::default(),
             userlists: None,
             edits: Vec::new(),
+            cache: None,
+            date: head.around.date,
         }
     }
 
@@ -243,6 +250,11 @@ impl Txn {
             .then(|| self.vars.of_scope(Scope::Sess))
     }
 
+    /// The cached object that answers this transaction, if any.
+    pub fn cache_hit(&self) -> Option<&Hit> {
+        self.cache.as_ref()?.hit.as_ref()
+    }
+
     /// Calls `f` with the request as samples see it now.
     pub fn with_view<T>(
         &self,
@@ -266,6 +278,7 @@ impl Txn {
                         response: response.map(|r| Response {
                             status: r.status,
                             headers: res_headers,
+                            cache: self.cache_hit().map(|h| h.cache.as_str()),
                         }),
                         vars: Some(&self.vars),
                         frontend: names.frontend,
@@ -287,6 +300,7 @@ impl Txn {
                             current: names.current,
                         }),
                         userlists: self.userlists.as_deref(),
+                        date: self.date,
                     },
                 };
                 f(&view)
@@ -523,6 +537,17 @@ impl Txn {
             HttpAction::Track { .. } | HttpAction::IncGpc { .. } => {
                 self.stick_action(&proxy.name, action, names, None);
             }
+            HttpAction::CacheUse(cache) => {
+                let on_frontend = proxy.name == names.frontend;
+                let request = as_pairs(&self.headers, |headers| {
+                    let line = (self.method.as_str(), self.uri.as_str(), headers);
+                    CacheRequest::read(cache, on_frontend, line, !self.http10)
+                });
+                let c = self.cache.get_or_insert_with(Box::default);
+                c.request = Some(request);
+                c.lookup = true;
+            }
+            HttpAction::CacheStore(_) => {}
             HttpAction::Allow
             | HttpAction::Auth { .. }
             | HttpAction::Reject
@@ -675,6 +700,16 @@ impl Txn {
                     });
                     if let Some(v) = v {
                         self.captured.set(false, *slot, &v);
+                    }
+                    None
+                }
+                HttpAction::CacheStore(cache) => {
+                    if let Some(c) = self.cache.as_mut().filter(|c| c.hit.is_none()) {
+                        c.store.get_or_insert_with(|| StoreAsk {
+                            cache: cache.clone(),
+                            status: res.status,
+                            headers: res.headers.clone(),
+                        });
                     }
                     None
                 }

@@ -1,10 +1,12 @@
 //! [`Flow`]: every request of one haproxy process, from routing to its
 //! final status.
 
+use super::caching::{cache_lookup, cache_store};
 use super::compress;
 use super::persist::{self, CookieFlags, Persistence};
 use super::rules::{self, Rewrite};
 use crate::balance::{Balancer, PickKey};
+use crate::cache::Caches;
 use crate::config::haproxy::{Balance, CompAlgo, HaproxyConfig, Mode, Proxy, RetryOn, Userlist};
 use crate::http_rules::{Answer, Edit, Names, Rendered, ResponseDraft, Room, Txn};
 use crate::route::{route, RequestHead};
@@ -57,9 +59,31 @@ pub struct Outcome {
     pub captured: Option<Box<Captured>>,
     /// The variables it set, for a `log-format` that prints them.
     pub vars: Option<Box<Vars>>,
-    /// The stats page answered (logged as server `<STATS>`, connected
-    /// and answering at once).
-    pub stats: bool,
+    /// haproxy's own service that answered in place of a server (logged
+    /// by its name, connected and answering at once).
+    pub applet: Option<Applet>,
+    /// Cache lookups and hits, counted on the frontend (`[0]`) and the
+    /// backend (`[1]`).
+    pub cache: [[u8; 2]; 2],
+}
+
+/// haproxy's own services that answer in place of a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applet {
+    /// The stats page.
+    Stats,
+    /// A cache (`cache-use`).
+    Cache,
+}
+
+impl Applet {
+    /// The name logs give it in the server's place.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Stats => "<STATS>",
+            Self::Cache => "<CACHE>",
+        }
+    }
 }
 
 impl Outcome {
@@ -76,7 +100,8 @@ impl Outcome {
             cookie: None,
             captured: None,
             vars: None,
-            stats: false,
+            applet: None,
+            cache: [[0; 2]; 2],
         }
     }
 
@@ -194,6 +219,11 @@ pub(super) struct Stream {
     compress: Option<CompAlgo>,
 }
 
+/// The cache lookups and hits of `t`.
+pub(super) fn cache_counts(t: &Txn) -> [[u8; 2]; 2] {
+    t.cache.as_ref().map_or([[0; 2]; 2], |c| c.counts)
+}
+
 /// Keeps in `proc` the process-wide variables `t` changed, if it did.
 fn keep_proc_vars(proc: &mut Vars, t: &mut Txn) {
     if t.take_proc_change() {
@@ -234,7 +264,8 @@ impl Stream {
             cookie: self.persist.as_ref().map(|p| p.flags),
             captured: self.captured(),
             vars: self.vars(),
-            stats: false,
+            applet: None,
+            cache: self.txn.as_deref().map_or([[0; 2]; 2], cache_counts),
         }
     }
 }
@@ -300,7 +331,11 @@ pub struct Flow {
     pub(super) proc_vars: Vars,
     /// A message's buffer and its rewrite reserve (`tune.bufsize`,
     /// `tune.maxrewrite`).
-    buffers: (usize, usize),
+    pub(super) buffers: (usize, usize),
+    /// The `cache` sections' objects.
+    pub(super) caches: Caches,
+    /// An instant and the seconds since the epoch then.
+    pub(super) calendar: (Instant, i64),
 }
 
 /// A stats page request waiting for its page.
@@ -363,6 +398,8 @@ impl Flow {
             userlists: cfg.userlists.clone().into(),
             proc_vars: Vars::default(),
             buffers: cfg.global.buffers(),
+            caches: Caches::new(&cfg.caches),
+            calendar: (Instant::ZERO, 0),
         }
     }
 
@@ -380,6 +417,7 @@ impl Flow {
         client: IpAddr,
         timers: &mut dyn Timers<Timer>,
     ) -> Forward {
+        let unix = self.unix_now(now);
         let Some(fe) = self.proxies.get(frontend) else {
             self.finish(id, None, 503, "SC", true);
             return Forward::default();
@@ -388,8 +426,13 @@ impl Flow {
         // `http_auth` may be read by any rule or ACL: with userlists, every
         // request gets a transaction that knows them.
         let wants_txn = rules::has_request_rules(fe) || !self.userlists.is_empty();
-        let mut txn = (http && wants_txn)
-            .then(|| rules::new_txn(fe, head, (&self.userlists, &self.proc_vars, self.buffers)));
+        let mut txn = (http && wants_txn).then(|| {
+            rules::new_txn(
+                fe,
+                head,
+                (&self.userlists, &self.proc_vars, self.buffers, unix),
+            )
+        });
         let fe_names = Names {
             stick: Some((&self.stick, now)),
             ..rules::names(&self.proxies, frontend, None, None)
@@ -400,6 +443,11 @@ impl Flow {
         };
         if let Some(answer) = txn.as_mut().and_then(first_rules) {
             self.answer(now, id, frontend, None, txn, answer);
+            return Forward::default();
+        }
+        if let Some(t) = txn.take_if(|t| cache_lookup(&mut self.caches, now, t)) {
+            // The frontend's own cache answers: no backend is chosen.
+            self.serve_from_cache(now, id, (frontend, Some(frontend)), t);
             return Forward::default();
         }
         let access = stats_access(&self.proxies, (frontend, None), txn.as_deref(), head);
@@ -436,7 +484,11 @@ impl Flow {
         if http && backend != frontend && rules::has_request_rules(be) {
             let fe = &self.proxies[frontend];
             let t = txn.get_or_insert_with(|| {
-                rules::new_txn(fe, head, (&self.userlists, &self.proc_vars, self.buffers))
+                rules::new_txn(
+                    fe,
+                    head,
+                    (&self.userlists, &self.proc_vars, self.buffers, unix),
+                )
             });
             let names = Names {
                 stick: Some((&self.stick, now)),
@@ -444,6 +496,10 @@ impl Flow {
             };
             if let Some(answer) = t.request_phase(be, names) {
                 self.answer(now, id, frontend, Some(backend), txn, answer);
+                return Forward::default();
+            }
+            if let Some(t) = txn.take_if(|t| cache_lookup(&mut self.caches, now, t)) {
+                self.serve_from_cache(now, id, (frontend, Some(backend)), t);
                 return Forward::default();
             }
         }
@@ -466,7 +522,7 @@ impl Flow {
                 txn = Some(rules::new_txn(
                     fe,
                     head,
-                    (&self.userlists, &self.proc_vars, self.buffers),
+                    (&self.userlists, &self.proc_vars, self.buffers, unix),
                 ));
             }
             if let Some(t) = txn.as_mut() {
@@ -588,7 +644,7 @@ impl Flow {
         };
         self.answer(now, id, frontend, backend, txn, answer);
         if let Some(Output::Finish { outcome, .. }) = self.out.back_mut() {
-            outcome.stats = true;
+            outcome.applet = Some(Applet::Stats);
         }
     }
 
@@ -604,6 +660,7 @@ impl Flow {
     ) {
         let (mut captured, mut vars) = (None, None);
         let (status, termination) = (answer.status, answer.termination);
+        let cache = txn.as_deref().map_or([[0; 2]; 2], cache_counts);
         if let Some(t) = txn.as_deref() {
             count_error(&self.stick, t, status, now);
             release_tracked(&self.stick, t);
@@ -629,6 +686,7 @@ impl Flow {
         let outcome = Outcome {
             captured,
             vars,
+            cache,
             ..Outcome::without_server(status, termination, backend)
         };
         self.out.push_back(Output::Finish {
@@ -798,6 +856,7 @@ impl Flow {
         {
             return;
         }
+        let unix = self.unix_now(now);
         let s = self.streams.get_mut(&id).expect("checked above");
         timers.cancel(Timer::Server(id));
         s.phase = Phase::Responding;
@@ -807,6 +866,7 @@ impl Flow {
         let mut rewrite = None;
         if s.txn.is_some() || s.persist.is_some() || s.compress.is_some() {
             if let Some(t) = s.txn.as_mut() {
+                t.date = unix;
                 let slots = &self.proxies[s.frontend].captures;
                 if !slots.response.is_empty() {
                     let seen: Vec<(&str, &str)> = headers
@@ -856,12 +916,17 @@ impl Flow {
                 res.edits.extend(edits);
                 Some(algo)
             });
-            if !res.edits.is_empty() || session.is_some() {
+            let store = match s.txn.as_mut() {
+                Some(t) => cache_store(&mut self.caches, (now, unix), self.buffers, t),
+                None => None,
+            };
+            if !res.edits.is_empty() || session.is_some() || store.is_some() {
                 rewrite = Some(Box::new(Rewrite {
-                    reply: None,
                     edits: res.edits,
                     session,
                     compress,
+                    store,
+                    ..Rewrite::default()
                 }));
             }
         }
@@ -1050,7 +1115,8 @@ impl Flow {
                         cookie: s.persist.as_ref().map(|p| p.flags),
                         captured,
                         vars,
-                        stats: false,
+                        applet: None,
+                        cache: [[0; 2]; 2],
                     };
                     self.out.push_back(Output::Finish {
                         id,
@@ -1241,7 +1307,8 @@ impl Flow {
             cookie: s.persist.as_ref().map(|p| p.flags),
             captured,
             vars,
-            stats: false,
+            applet: None,
+            cache: [[0; 2]; 2],
         };
         self.out.push_back(Output::Finish {
             id,

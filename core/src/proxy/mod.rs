@@ -13,6 +13,7 @@
 
 mod admin;
 mod body_wait;
+mod caching;
 mod compress;
 mod data;
 mod dynamic;
@@ -28,7 +29,7 @@ mod rules;
 pub use admin::{AdminAction, WeightChange};
 pub use data::DataEnd;
 pub use errors::{closes_connection, error_body, error_response, reason as error_reason};
-pub use flow::{Flow, Forward, Outcome, Output, StreamId, Timer};
+pub use flow::{Applet, Flow, Forward, Outcome, Output, StreamId, Timer};
 pub use forwardfor::adds_forwarded_for;
 pub use persist::CookieFlags;
 pub use retry::ServerFailure;

@@ -4,6 +4,7 @@
 //! on the response, `http-response` and `http-after-response` rules.
 
 use super::forwardfor::adds_forwarded_for;
+use crate::cache::{CachedReply, Ticket};
 use crate::config::haproxy::{CompAlgo, Forwardfor, HeaderNames, Proxy, TcpLayer, Userlist};
 use crate::http_rules::{
     apply_headers, head_size, Answer, Edit, Names, Rendered, ResponseDraft, Room, Stop, Txn,
@@ -31,6 +32,10 @@ pub struct Rewrite {
     /// The response's body is compressed with this algorithm (the edits
     /// already say so in its head).
     pub compress: Option<CompAlgo>,
+    /// The response comes from a cache: this, not a server's.
+    pub cached: Option<Box<CachedReply>>,
+    /// The response's body goes into a cache too, under this ticket.
+    pub store: Option<Ticket>,
 }
 
 /// The transaction of `head` on frontend `fe`, its request headers
@@ -38,9 +43,10 @@ pub struct Rewrite {
 pub(super) fn new_txn(
     fe: &Proxy,
     head: &RequestHead<'_>,
-    (userlists, proc, buffers): (&Arc<[Userlist]>, &Vars, (usize, usize)),
+    (userlists, proc, buffers, date): (&Arc<[Userlist]>, &Vars, (usize, usize), i64),
 ) -> Box<Txn> {
     let mut t = Box::new(Txn::new(head));
+    t.date = date;
     t.vars.replace_scope(Scope::Proc, proc);
     let head_bytes = head_size([head.method, head.uri, "HTTP/1.1"], &t.headers);
     t.room = Room::of(buffers, head_bytes, head.payload.len());
@@ -201,7 +207,7 @@ pub(super) fn after_answer(
                 reply,
                 edits: Vec::new(),
                 session,
-                compress: None,
+                ..Rewrite::default()
             })
         });
     }
@@ -228,14 +234,14 @@ pub(super) fn after_answer(
                 reply: Some(r),
                 edits: Vec::new(),
                 session: txn.session_vars(),
-                compress: None,
+                ..Rewrite::default()
             }
         }
         None => Rewrite {
             reply: None,
             edits: res.edits,
             session: txn.session_vars(),
-            compress: None,
+            ..Rewrite::default()
         },
     };
     Some(Box::new(rewrite))

@@ -1,6 +1,7 @@
 //! Converters: what follows the fetch in a sample expression.
 
 use super::expr::Call;
+use super::fetch::TimeUnit;
 use super::map::{self, Map};
 use super::pattern::Pattern;
 use super::vars::VarName;
@@ -116,6 +117,13 @@ pub enum Conv {
     Odd,
     /// `even`.
     Even,
+    /// `http_date([offset[,unit]])`: a time as an HTTP date.
+    HttpDate {
+        /// Seconds added.
+        offset: i64,
+        /// What the input counts.
+        unit: TimeUnit,
+    },
     /// `ipmask(v4mask[,v6mask])`.
     Ipmask {
         /// The bits kept of an IPv4 address.
@@ -243,6 +251,10 @@ pub(crate) fn parse(call: &Call, files: Option<ReadFile>) -> Result<Option<Conv>
         "not" => Conv::Not,
         "odd" => Conv::Odd,
         "even" => Conv::Even,
+        "http_date" => Conv::HttpDate {
+            offset: arg(0).map(int).transpose()?.unwrap_or(0),
+            unit: TimeUnit::parse(arg(1)).map_err(|u| format!("converter '{name}' : {u}"))?,
+        },
         "ipmask" => Conv::Ipmask {
             v4: mask4(need(0)?).ok_or_else(|| {
                 format!(
@@ -393,6 +405,10 @@ impl Conv {
             Self::Not => Value::Bool(v.to_int()? == 0),
             Self::Odd => Value::Bool(v.to_int()? & 1 == 1),
             Self::Even => Value::Bool(v.to_int()? & 1 == 0),
+            Self::HttpDate { offset, unit } => {
+                let secs = v.to_int()?.div_euclid(unit.per_second()) + offset;
+                Value::string(crate::http_date::format_http_date(secs))
+            }
             // A v4-mapped IPv6 address is masked as the IPv4 one it holds.
             Self::Ipmask { v4, v6 } => Value::Ip(match plain_ip(v.to_ip()?) {
                 IpAddr::V4(a) => IpAddr::from((u32::from(a) & v4).to_be_bytes()),

@@ -32,6 +32,13 @@ pub enum Fetch {
     Src,
     /// `src_port`.
     SrcPort,
+    /// `date([offset[,unit]])`: now, `offset` seconds on, in `unit`.
+    Date {
+        /// Seconds added.
+        offset: i64,
+        /// What the value counts.
+        unit: TimeUnit,
+    },
     /// `fc_src`, `fc_src_port`, `fc_dst`, `fc_dst_port`: the client
     /// connection's own addresses (what `tcp-request connection` rules
     /// left), not the session's or the request's.
@@ -97,6 +104,10 @@ pub enum Fetch {
     Cookie(String),
     /// `status`: the response status.
     Status,
+    /// `res.cache_hit`: the response came from a cache.
+    CacheHit,
+    /// `res.cache_name`: the cache it came from.
+    CacheName,
     /// `req.ver`.
     ReqVer,
     /// `req.body`: the request body when it was read whole.
@@ -203,6 +214,40 @@ pub enum Constant {
     Ip(IpAddr),
 }
 
+/// What a time value counts: seconds, milliseconds or microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum TimeUnit {
+    /// `s`.
+    #[default]
+    S,
+    /// `ms`.
+    Ms,
+    /// `us`.
+    Us,
+}
+
+impl TimeUnit {
+    /// The unit an argument names (none: seconds), or haproxy's
+    /// complaint.
+    pub(crate) fn parse(arg: Option<&str>) -> Result<Self, String> {
+        match arg.unwrap_or("") {
+            "" | "s" => Ok(Self::S),
+            "ms" => Ok(Self::Ms),
+            "us" => Ok(Self::Us),
+            other => Err(format!("expects 's', 'ms' or 'us', got '{other}'")),
+        }
+    }
+
+    /// How many of it make a second.
+    pub(crate) fn per_second(self) -> i64 {
+        match self {
+            Self::S => 1,
+            Self::Ms => 1_000,
+            Self::Us => 1_000_000,
+        }
+    }
+}
+
 /// The fetch named by `call`: `Ok(None)` when haven does not know it.
 pub(crate) fn parse(call: &Call) -> Result<Option<Fetch>, String> {
     let name = call.name.as_str();
@@ -255,6 +300,10 @@ pub(crate) fn parse(call: &Call) -> Result<Option<Fetch>, String> {
         }
         "src" => Fetch::Src,
         "src_port" => Fetch::SrcPort,
+        "date" => Fetch::Date {
+            offset: int(0)?.unwrap_or(0),
+            unit: TimeUnit::parse(arg(1)).map_err(|u| format!("fetch method '{name}' : {u}"))?,
+        },
         "fc_src" | "fc_src_port" | "fc_dst" | "fc_dst_port" => Fetch::Fc {
             dst: name.starts_with("fc_dst"),
             port: name.ends_with("_port"),
@@ -290,6 +339,8 @@ pub(crate) fn parse(call: &Call) -> Result<Option<Fetch>, String> {
         "res.fhdr_cnt" => count(Side::Res, true)?,
         "cook" | "req.cook" => Fetch::Cookie(arg(0).unwrap_or("").to_owned()),
         "status" => Fetch::Status,
+        "res.cache_hit" => Fetch::CacheHit,
+        "res.cache_name" => Fetch::CacheName,
         "req.ver" | "req_ver" => Fetch::ReqVer,
         "req.body" => Fetch::ReqBody,
         "req.body_len" => Fetch::ReqBodyLen,
@@ -403,6 +454,9 @@ impl Fetch {
                 })
             }
             Self::SrcPort => around.src_port.map(|p| Value::Int(p.into())),
+            Self::Date { offset, unit } => Some(Value::Int(
+                (around.date + offset).saturating_mul(unit.per_second()),
+            )),
             Self::Dst => around.dst.map(|d| Value::Ip(d.ip())),
             Self::DstPort => around.dst.map(|d| Value::Int(d.port().into())),
             Self::Method => text(req.method),
@@ -440,6 +494,8 @@ impl Fetch {
                 .find(|(n, _)| name.is_empty() || n == name)
                 .and_then(|(_, v)| text(v)),
             Self::Status => around.response.map(|r| Value::Int(r.status.into())),
+            Self::CacheHit => Some(Value::Bool(around.response.and_then(|r| r.cache).is_some())),
+            Self::CacheName => around.response.and_then(|r| r.cache).and_then(text),
             Self::ReqVer => text("1.1"),
             Self::ReqBody => Some(Value::Bin(Cow::Borrowed(req.payload))),
             Self::ReqBodyLen => Some(Value::Int(req.payload.len() as i64)),
@@ -556,7 +612,7 @@ impl Fetch {
             | Self::HttpAuthGroup(_)
             | Self::HttpAuthPart { .. }
             | Self::HttpAuthType => Some("HTTP request headers"),
-            Self::Status => Some("HTTP response headers"),
+            Self::Status | Self::CacheHit | Self::CacheName => Some("HTTP response headers"),
             Self::ReqBody | Self::ReqBodyLen => Some("HTTP request body"),
             Self::ReqPayload { .. } => Some("request buffers contents"),
             _ => None,

@@ -87,6 +87,8 @@ pub struct Around<'a> {
     pub stick: Option<crate::stick::StickView<'a>>,
     /// The config's `userlist` sections.
     pub userlists: Option<&'a [crate::config::haproxy::Userlist]>,
+    /// Now, in seconds since the epoch (`date`).
+    pub date: i64,
 }
 
 /// A response as samples see it.
@@ -96,6 +98,8 @@ pub struct Response<'a> {
     pub status: u16,
     /// Its headers in order.
     pub headers: &'a [(&'a str, &'a str)],
+    /// The cache it came from (`None`: a server's).
+    pub cache: Option<&'a str>,
 }
 
 /// Why a sample expression or format was not read.

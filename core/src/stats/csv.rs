@@ -317,11 +317,14 @@ fn traffic(r: &mut Row, t: &Tally) {
     ] {
         r.insert(c, n.to_string());
     }
-    // Compression: only the rows that show it (not servers') have these.
+    // Compression and cache: only the rows that show them (not servers')
+    // have these.
     for (c, n) in [
         ("comp_in", t.comp_in),
         ("comp_out", t.comp_out),
         ("comp_rsp", t.comp_rsp),
+        ("cache_lookups", t.cache_lookups),
+        ("cache_hits", t.cache_hits),
     ] {
         if r.contains_key(c) {
             r.insert(c, n.to_string());

@@ -68,6 +68,10 @@ pub struct Tally {
     pub comp_out: u64,
     /// Responses compressed (`comp_rsp`).
     pub comp_rsp: u64,
+    /// Lookups in a cache by this proxy's rules (`cache_lookups`).
+    pub cache_lookups: u64,
+    /// Those a cache answered (`cache_hits`).
+    pub cache_hits: u64,
 }
 
 /// What one finished stream moved.
@@ -130,6 +134,8 @@ impl Counters {
             let fe = self.frontends.entry(f).or_default();
             fe.current = fe.current.saturating_sub(1);
             fe.answered(outcome.status);
+            fe.cache_lookups += u64::from(outcome.cache[0][0]);
+            fe.cache_hits += u64::from(outcome.cache[0][1]);
             let server = outcome.backend.and(outcome.tried.last().copied());
             self.awaiting_bytes
                 .insert(*id, (f, outcome.backend, server));
@@ -142,6 +148,8 @@ impl Counters {
         be.total += 1;
         be.max = be.max.max(1);
         be.answered(outcome.status);
+        be.cache_lookups += u64::from(outcome.cache[1][0]);
+        be.cache_hits += u64::from(outcome.cache[1][1]);
         be.picked += outcome.tried.len() as u64;
         be.retries += u64::from(outcome.retries);
         be.redispatches += u64::from(outcome.redispatched);

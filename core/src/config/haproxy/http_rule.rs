@@ -173,6 +173,11 @@ pub enum HttpAction {
     /// `wait-for-body time <time> [at-least <bytes>]`: the rules wait for
     /// the message's body (the runtime reads it before they run).
     WaitForBody(BodyWait),
+    /// `cache-use <name>`: a fresh copy in the cache answers the request.
+    CacheUse(String),
+    /// `cache-store <name>`: the response is kept in the cache, with its
+    /// headers as rules left them at this point.
+    CacheStore(String),
     /// `capture <expr> len <n>|id <n>`: the value goes to a capture slot.
     Capture {
         /// What is captured.
@@ -253,8 +258,6 @@ pub enum RedirectKind {
 /// Actions haproxy 2.6 has that haven does not run.
 const NOT_RUN: &[&str] = &[
     "add-acl",
-    "cache-store",
-    "cache-use",
     "del-acl",
     "del-map",
     "disable-l7-retry",
@@ -284,10 +287,21 @@ const NOT_RUN: &[&str] = &[
     "track-sc2",
     "use-service",
     "wait-for-handshake",
-    "cache-store",
     "send-spoe-group",
     "set-var-fmt",
 ];
+
+/// The cache a `cache-use` or `cache-store` rule names.
+fn cache_name(args: &mut Args<'_>) -> Result<String, Failure> {
+    match args.peek() {
+        Some(name) if name != "if" && name != "unless" => {
+            let name = name.to_owned();
+            args.next();
+            Ok(name)
+        }
+        _ => Err("expects a cache name".into()),
+    }
+}
 
 /// `time <time> [at-least <bytes>]`, in either order, with haproxy's
 /// messages.
@@ -624,6 +638,10 @@ impl Parser<'_> {
                         return Err(msg.into());
                     }
                 }
+            }
+            ("cache-use", None) if request => HttpAction::CacheUse(cache_name(args)?),
+            ("cache-store", None) if phase == RulePhase::Response => {
+                HttpAction::CacheStore(cache_name(args)?)
             }
             ("wait-for-body", None) if phase != RulePhase::AfterResponse => {
                 HttpAction::WaitForBody(wait_for_body(args)?)

@@ -5,6 +5,7 @@
 //! returns the resolved [`HaproxyConfig`] when there is no error.
 
 mod acl;
+mod cache;
 mod capture;
 mod ciphers;
 mod compression;
@@ -31,6 +32,7 @@ mod tls;
 mod userlist;
 mod values;
 
+pub use cache::CacheSection;
 pub use capture::{CaptureSlot, CaptureSlots};
 pub use ciphers::{select as select_ciphers, select_suites, Selection, TLS13_SUITES};
 pub use compression::{CompAlgo, Compression};

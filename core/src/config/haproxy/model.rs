@@ -22,6 +22,8 @@ pub struct HaproxyConfig {
     pub userlists: Vec<super::Userlist>,
     /// `resolvers` sections.
     pub resolvers: Vec<super::Resolvers>,
+    /// The `cache` sections.
+    pub caches: Vec<super::CacheSection>,
     /// Every map file the converters read, with its lines (a file read
     /// both as text and as regular expressions appears twice).
     pub maps: Vec<(String, crate::sample::MapLines)>,

@@ -113,6 +113,8 @@ pub(crate) enum Section {
     Userlist(usize),
     /// A `resolvers` section (its index).
     Resolvers(usize),
+    /// A `cache` section (its index).
+    Cache(usize),
 }
 
 /// One `.if` level.
@@ -144,6 +146,8 @@ pub(crate) struct Parser<'o> {
     pub(crate) userlists: Vec<super::Userlist>,
     /// `resolvers` sections.
     pub(crate) resolvers: Vec<super::Resolvers>,
+    /// The `cache` sections read so far.
+    pub(crate) caches: Vec<super::CacheSection>,
     /// Pattern files read by `acl -f`.
     pub(crate) acl_files: Vec<crate::sample::AclFile>,
     /// Proxies' `id`s so far, each with its proxy as haproxy names it
@@ -168,6 +172,7 @@ impl<'o> Parser<'o> {
             unsupported: Vec::new(),
             userlists: Vec::new(),
             resolvers: Vec::new(),
+            caches: Vec::new(),
             acl_files: Vec::new(),
             proxy_ids: BTreeMap::new(),
         }
@@ -196,6 +201,7 @@ impl<'o> Parser<'o> {
                 ),
             );
         }
+        self.close_cache();
         if !self.conds.is_empty() {
             self.error(Form::Parsing, 0, "missing '.endif' at end of file".into());
             self.conds.clear();
@@ -238,9 +244,11 @@ impl<'o> Parser<'o> {
             || PROXY_SECTIONS.contains(&kw)
             || kw == "userlist"
             || kw == "resolvers"
+            || kw == "cache"
             || is_skipped_section(kw);
         if opens_section {
             self.file_named_defaults();
+            self.close_cache();
         }
         if kw == "global" {
             self.section = Section::Global;
@@ -252,6 +260,8 @@ impl<'o> Parser<'o> {
             self.open_userlist(&words);
         } else if kw == "resolvers" {
             self.open_resolvers(&words);
+        } else if kw == "cache" {
+            self.open_cache(&words);
         } else if is_skipped_section(kw) {
             self.section = Section::Skipped;
             self.not_supported(first.col, &format!("section {kw}"));
@@ -272,6 +282,7 @@ impl<'o> Parser<'o> {
                 Section::Skipped => {}
                 Section::Userlist(i) => self.userlist_keyword(i, &words),
                 Section::Resolvers(i) => self.resolvers_keyword(i, &words),
+                Section::Cache(i) => self.cache_keyword(i, &words),
             }
         }
     }
@@ -927,6 +938,7 @@ impl<'o> Parser<'o> {
             proxies,
             userlists: std::mem::take(&mut self.userlists),
             resolvers: std::mem::take(&mut self.resolvers),
+            caches: std::mem::take(&mut self.caches),
             maps: Vec::new(),
             acl_files: std::mem::take(&mut self.acl_files),
             unsupported: std::mem::take(&mut self.unsupported),

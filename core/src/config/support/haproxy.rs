@@ -171,7 +171,6 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("section peers", Reported, "stick tables are not shared"),
     gap("userlist password hash", Traffic, "only SHA-256 and SHA-512 crypt hashes ($5$, $6$) are checked: this user never matches"),
     gap("section program", Reported, "the program is not started"),
-    gap("section cache", Traffic, "nothing is cached"),
     gap("section ring", Reported, "no ring buffer for logs"),
     gap("section mailers", Reported, "no mail alerts"),
     gap("resolvers hold obsolete", Traffic, "a server leaves an address as soon as the DNS answer drops it"),
