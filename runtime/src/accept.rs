@@ -121,7 +121,7 @@ pub(crate) async fn accept(
                         let serve = tls_connection(stream, shared, (client, bound), tls, held);
                         connections.spawn(&threads, to, serve);
                     } else if shared.tcp {
-                        let client = (client, bound.accept_proxy);
+                        let client = (client, bound);
                         let serve = crate::tcp::connection(stream, shared, client, held);
                         connections.spawn(&threads, to, serve);
                     } else {

@@ -224,14 +224,14 @@ impl Core {
     pub(crate) fn request(
         &self,
         id: StreamId,
-        frontend: usize,
+        on: (usize, usize),
         head: &RequestHead<'_>,
         client: SocketAddr,
         at: tokio::time::Instant,
     ) -> (Forward, Option<Command>) {
         let mut driver = self.lock();
         let now = driver.clock.at(at);
-        let forward = driver.request(now, id, frontend, head, client);
+        let forward = driver.request(now, id, on, head, client);
         self.settle(&mut driver);
         (forward, driver.streams.take(id))
     }
@@ -506,7 +506,7 @@ impl Driver {
         &mut self,
         now: Instant,
         id: StreamId,
-        frontend: usize,
+        (frontend, listener): (usize, usize),
         head: &RequestHead<'_>,
         client: SocketAddr,
     ) -> Forward {
@@ -516,7 +516,7 @@ impl Driver {
             self.streams.post(id, reply);
             return Forward::default();
         }
-        self.counters.request(id, frontend);
+        self.counters.request(id, frontend, listener);
         match self.node.flow() {
             Some((flow, mut t)) => {
                 flow.handle_request(now, id, frontend, head, client.ip(), &mut t)

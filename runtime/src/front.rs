@@ -62,14 +62,17 @@ pub(crate) struct Bound {
     pub(crate) accept_proxy: bool,
     /// `proto`: the HTTP version spoken.
     pub(crate) proto: BindProto,
+    /// Its place among its frontend's `bind` lines (the stats' listener).
+    pub(crate) listener: usize,
 }
 
 impl Bound {
-    /// What `bind` asks.
-    pub(crate) fn of(bind: &Bind) -> Self {
+    /// What `bind`, its frontend's `listener`th, asks.
+    pub(crate) fn of(bind: &Bind, listener: usize) -> Self {
         Self {
             accept_proxy: bind.accept_proxy,
             proto: bind.proto,
+            listener,
         }
     }
 
@@ -110,7 +113,7 @@ pub(crate) fn connection(
     async move {
         let _open = shared.open_connection();
         let mut buf = BytesMut::new();
-        let mut session = Session::default();
+        let mut session = Session::on(bound.listener);
         let Some(conn) = admitted(&stream, &shared, client) else {
             return;
         };
@@ -159,7 +162,7 @@ pub(crate) fn tls_connection(
     async move {
         let _open = shared.open_connection();
         let accepted = Instant::now();
-        let mut session = Session::default();
+        let mut session = Session::on(bound.listener);
         let Some(conn) = admitted(&stream, &shared, client) else {
             return;
         };
@@ -184,7 +187,8 @@ pub(crate) fn tls_connection(
             Ok((stream, _)) if shared.tcp => {
                 let local = session.destination(&stream);
                 let client = (client, local, accepted);
-                crate::tcp::serve(stream, BytesMut::new(), &shared, client, true).await;
+                let tls = (true, bound.listener);
+                crate::tcp::serve(stream, BytesMut::new(), &shared, client, tls).await;
             }
             Ok((stream, agreed)) => {
                 let h2 = bound.proto == BindProto::H2 || agreed.alpn.as_deref() == Some("h2");

@@ -305,7 +305,11 @@ pub async fn start_with(
             // Every thread accepts from the one socket of each address.
             for thread in 0..workers.threads().count() {
                 let task = accept(
-                    (socket.subscribe(), Bound::of(bind), tls.clone()),
+                    (
+                        socket.subscribe(),
+                        Bound::of(bind, *bind_index),
+                        tls.clone(),
+                    ),
                     Arc::clone(&shared),
                     (drain_rx.clone(), Arc::clone(&connections)),
                     (Arc::clone(workers.threads()), thread),

@@ -395,7 +395,8 @@ pub(crate) async fn serve<S: ClientIo>(
         (&*session, first),
     );
     let (forward, command) = with_view(view, |r| {
-        shared.core.request(id, shared.frontend, r, client, started)
+        let at = (shared.frontend, session.listener);
+        shared.core.request(id, at, r, client, started)
     });
     apply_edits(&mut head, &forward.edits);
     let sent_head = head.method == "HEAD";

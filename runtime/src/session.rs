@@ -33,9 +33,20 @@ pub(crate) struct Session {
     /// When its last exchange ended: the wait for the next request
     /// begins there (one clock read less per request).
     pub(crate) ended: Option<Instant>,
+    /// The listener it came in on: its `bind`'s place in the frontend.
+    pub(crate) listener: usize,
 }
 
 impl Session {
+    /// A new connection's session, on its frontend's `listener`th
+    /// `bind`.
+    pub(crate) fn on(listener: usize) -> Self {
+        Self {
+            listener,
+            ..Self::default()
+        }
+    }
+
     /// The address the client reached: the PROXY header's destination
     /// when there is one, else the socket's own address (read once per
     /// connection, not once per request).
@@ -76,6 +87,7 @@ impl Session {
             tls: self.tls.clone(),
             conn: self.conn,
             destination: self.destination,
+            listener: self.listener,
             ..Self::default()
         }
     }

@@ -35,7 +35,7 @@ pub(crate) type ServerEnds = (Option<SocketAddr>, SocketAddr);
 pub(crate) async fn connection(
     mut stream: TcpStream,
     shared: Arc<Shared>,
-    (client, accept_proxy): (SocketAddr, bool),
+    (client, bound): (SocketAddr, crate::front::Bound),
     held: Held,
 ) {
     let _open = shared.open_connection();
@@ -47,7 +47,7 @@ pub(crate) async fn connection(
     let opened = crate::front::opening(
         &mut stream,
         Some(&mut payload),
-        (&shared, client, accept_proxy),
+        (&shared, client, bound.accept_proxy),
     );
     let Some((_, header)) = opened.await else {
         return;
@@ -59,7 +59,8 @@ pub(crate) async fn connection(
         return;
     };
     let local = level.dst.or_else(|| stream.local_addr().ok());
-    serve(stream, payload, &shared, (client, local, accepted), false).await;
+    let tls = (false, bound.listener);
+    serve(stream, payload, &shared, (client, local, accepted), tls).await;
     drop(held);
 }
 
@@ -71,7 +72,7 @@ pub(crate) async fn serve<S: ClientIo>(
     mut payload: BytesMut,
     shared: &Arc<Shared>,
     (client, local, accepted): (SocketAddr, Option<SocketAddr>, Instant),
-    tls: bool,
+    (tls, listener): (bool, usize),
 ) {
     let (frontend, ip) = (shared.frontend, client.ip());
     if inspect(&mut stream, &mut payload, shared, ip).await == Admission::Reject {
@@ -89,7 +90,9 @@ pub(crate) async fn serve<S: ClientIo>(
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let (_, first) = {
         let head = RequestHead::connection(ip, &payload);
-        shared.core.request(id, frontend, &head, client, accepted)
+        shared
+            .core
+            .request(id, (frontend, listener), &head, client, accepted)
     };
     let mut session = Session::new(Arc::clone(shared), id, client, accepted);
     session.local = local;

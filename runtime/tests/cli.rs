@@ -65,14 +65,17 @@ async fn prompt_mode_answers_line_after_line_within_the_limits() {
 }
 
 // Input: global `node` and `description`, a stats page with `show-node`,
-// `show-desc` and `show-legends`, a proxy with a `description`.
+// `show-desc`, `show-legends` and `show-modules`, a proxy with a
+// `description`.
 // Output: the page's title names the node and the description, the proxy
-// shows its description and its legend.
+// shows its description and its legend, and each row its stats modules'
+// counters (TLS, HTTP/2 and HTTP/1 on the frontend; TLS alone on a
+// server).
 #[tokio::test]
 async fn the_stats_page_shows_node_description_and_legends() {
     let port = free_port();
     let text = format!(
-        "global\n    node lb-east-1\n    description edge pair\n{DEFAULTS}listen stats\n    bind 127.0.0.1:{port}\n    description the stats page\n    stats enable\n    stats uri /\n    stats show-node\n    stats show-desc\n    stats show-legends\n"
+        "global\n    node lb-east-1\n    description edge pair\n{DEFAULTS}listen stats\n    bind 127.0.0.1:{port}\n    description the stats page\n    stats enable\n    stats uri /\n    stats show-node\n    stats show-desc\n    stats show-legends\n    stats show-modules\n    server s 127.0.0.1:1 disabled\n"
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
     let (status, page) = get(running.listeners[0].1, "x", "/").await;
@@ -91,6 +94,30 @@ async fn the_stats_page_shows_node_description_and_legends() {
     assert!(
         page.contains("<p class=\"tips\">cap: proxy, mode: http, id: 1</p>"),
         "{page}"
+    );
+    assert!(
+        page.contains("<th>ssl</th><th>h2</th><th>h1</th></tr>"),
+        "{page}"
+    );
+    let frontend = page
+        .lines()
+        .find(|l| l.starts_with("<tr><td>FRONTEND</td>"))
+        .expect("the frontend's row");
+    assert!(
+        frontend.contains("<tr><th>ssl_sess</th><td>0</td></tr>"),
+        "{frontend}"
+    );
+    assert!(
+        frontend.contains("<th>h1_spliced_bytes_out</th>"),
+        "{frontend}"
+    );
+    let server = page
+        .lines()
+        .find(|l| l.starts_with("<tr><td>s</td>"))
+        .expect("the server's row");
+    assert!(
+        server.contains("ssl_failed_handshake") && !server.contains("h2_"),
+        "{server}"
     );
     running.stop();
 }
@@ -374,14 +401,16 @@ async fn table_entries_are_shown_and_cleared_by_key_and_by_data() {
 // those before it: 3); each cell on its own line with its tags and type;
 // the legends (server address and cookie, backend algorithm and cookie)
 // for an admin, not for a user; after each row's base cells, the TLS
-// module's counters, then HTTP/2's and HTTP/1's on frontends and backends.
+// module's counters, then HTTP/2's and HTTP/1's on frontends and backends;
+// with `option socket-stats`, the listener's row (`sock-1`, type 3, TLS
+// counters only) between the frontend's and the servers'.
 #[tokio::test]
 async fn show_stat_typed_numbers_and_types_every_cell_as_haproxy() {
     let a = Backend::start("a").await;
     let dir = tempfile::tempdir().expect("tempdir");
     let (admin, user) = (dir.path().join("admin.sock"), dir.path().join("user.sock"));
     let text = format!(
-        "global\n    stats socket {} level admin\n    stats socket {} level user\n{DEFAULTS}listen li\n    bind 127.0.0.1:{}\n    id 10\n    cookie SRV insert\n    server a {} cookie x\nbackend be\n    balance leastconn\n    server b {}\n",
+        "global\n    stats socket {} level admin\n    stats socket {} level user\n{DEFAULTS}listen li\n    bind 127.0.0.1:{}\n    id 10\n    option socket-stats\n    cookie SRV insert\n    server a {} cookie x\nbackend be\n    balance leastconn\n    server b {}\n",
         admin.display(),
         user.display(),
         free_port(),
@@ -398,6 +427,10 @@ async fn show_stat_typed_numbers_and_types_every_cell_as_haproxy() {
         format!("S.10.1.73.addr.1:CGS:str:{}", a.addr),
         "S.10.1.74.cookie.1:CNS:str:x".to_owned(),
         "S.10.1.105.ssl_failed_handshake.1:MCP:u64:0".to_owned(),
+        "L.10.1.1.svname.1:KNS:str:sock-1".to_owned(),
+        "L.10.1.32.type.1:CGS:u32:3".to_owned(),
+        "L.10.1.7.stot.1:MCP:u64:0".to_owned(),
+        "L.10.1.105.ssl_failed_handshake.1:MCP:u64:0".to_owned(),
         "B.10.0.74.cookie.1:CNS:str:SRV".to_owned(),
         "B.10.0.19.act.1:MGP:u32:1".to_owned(),
         "B.3.0.76.algo.1:CGS:str:leastconn".to_owned(),
@@ -406,8 +439,14 @@ async fn show_stat_typed_numbers_and_types_every_cell_as_haproxy() {
         assert!(lines.contains(&expected.as_str()), "{expected} in {typed}");
     }
     assert!(
-        !typed.contains("S.10.1.106."),
-        "servers have no HTTP/2 counters"
+        !typed.contains("S.10.1.106.") && !typed.contains("L.10.1.106."),
+        "servers and listeners have no HTTP/2 counters"
+    );
+    let listener = typed.find("L.10.1.0.").expect("a listener row");
+    assert!(
+        typed.find("F.10.0.").expect("the frontend") < listener
+            && listener < typed.find("S.10.1.").expect("the server"),
+        "the listener comes between its frontend and the servers"
     );
     let csv = cli(&user, "show stat").await;
     assert!(!csv.contains("leastconn"), "no legends for a user: {csv}");

@@ -158,6 +158,12 @@ const FRONTEND_ZERO: &[&str] = &[
     "eint",
 ];
 
+/// Cells a listener row (`option socket-stats`) shows as `0`.
+const LISTENER_ZERO: &[&str] = &[
+    "scur", "smax", "slim", "stot", "bin", "bout", "dreq", "dresp", "ereq", "dcon", "dses", "wrew",
+    "eint",
+];
+
 /// Cells a server row shows as `0`.
 const SERVER_ZERO: &[&str] = &[
     "qcur",
@@ -360,6 +366,40 @@ fn frontend_row(s: &Sources<'_>, p: &Proxy, index: usize) -> Row {
     r
 }
 
+/// A row per listener of frontend `p` (`option socket-stats`): its
+/// `name`, else `sock-N`.
+fn listener_rows(s: &Sources<'_>, p: &Proxy, index: usize, legends: bool) -> Vec<Row> {
+    let status = if s.flow.frontend_paused(index) {
+        "PAUSED"
+    } else {
+        "OPEN"
+    };
+    let rows = p.binds.iter().enumerate().map(|(n, bind)| {
+        let name = bind
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("sock-{}", n + 1));
+        let mut r = row(p, proxy_id(s.config, index), &name, 3, LISTENER_ZERO);
+        r.insert("sid", (n + 1).to_string());
+        r.insert("status", status.into());
+        if let (true, Some(ip)) = (legends, bind.addr) {
+            r.insert("addr", SocketAddr::new(ip, bind.port).to_string());
+        }
+        let t = s.counters.listener(index, n);
+        for (c, v) in [
+            ("scur", t.current),
+            ("smax", t.max),
+            ("stot", t.total),
+            ("bin", t.bytes_in),
+            ("bout", t.bytes_out),
+        ] {
+            r.insert(c, v.to_string());
+        }
+        r
+    });
+    rows.collect()
+}
+
 fn server_rows(s: &Sources<'_>, p: &Proxy, b: usize, legends: bool) -> Vec<Row> {
     let mut rows = Vec::new();
     for (i, srv) in p.servers.iter().enumerate() {
@@ -489,6 +529,9 @@ pub(super) fn rows(s: &Sources<'_>, legends: bool) -> Vec<Row> {
         let first = rows.len();
         if p.kind != ProxyKind::Backend {
             rows.push(frontend_row(s, p, index));
+            if p.options.socket_stats {
+                rows.extend(listener_rows(s, p, index, legends));
+            }
         }
         if p.kind != ProxyKind::Frontend {
             rows.extend(server_rows(s, p, index, legends));

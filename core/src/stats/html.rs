@@ -1,7 +1,8 @@
 //! The stats page: haproxy's title and one table per proxy with the
 //! columns operators read first. The full figures are in the CSV.
 
-use super::csv::{csv, Shown, Sources};
+use super::csv::{rows, Shown, Sources};
+use super::typed::modules;
 use crate::config::haproxy::{Global, Stats};
 
 /// `s` safe inside HTML text.
@@ -38,6 +39,8 @@ pub struct Heading<'a> {
     pub desc: Option<&'a str>,
     /// `stats show-legends`: each proxy's capabilities, mode and id.
     pub legends: bool,
+    /// `stats show-modules`: each row's stats modules' counters.
+    pub modules: bool,
 }
 
 impl<'a> Heading<'a> {
@@ -61,6 +64,7 @@ impl<'a> Heading<'a> {
                 global.description.as_deref(),
             ),
             legends: page.is_some_and(|p| p.show_legends),
+            modules: page.is_some_and(|p| p.show_modules),
         }
     }
 
@@ -77,20 +81,9 @@ impl<'a> Heading<'a> {
     }
 }
 
-/// The HTML page, of the proxies `shown` lets through (see [`csv`]).
+/// The HTML page, of the proxies `shown` lets through (the rows of the
+/// CSV).
 pub fn html(s: &Sources<'_>, shown: &Shown<'_>, heading: &Heading<'_>) -> String {
-    let text = csv(s, shown);
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines
-        .next()
-        .unwrap_or("")
-        .trim_start_matches("# ")
-        .split(',')
-        .collect();
-    let at: Vec<usize> = SHOWN
-        .iter()
-        .filter_map(|c| header.iter().position(|h| h == c))
-        .collect();
     let mut out = String::from("<html><head><title>Statistics Report for HAProxy");
     if let Some(node) = heading.node {
         out.push_str(&format!(" on {}", esc(node)));
@@ -100,9 +93,12 @@ pub fn html(s: &Sources<'_>, shown: &Shown<'_>, heading: &Heading<'_>) -> String
         heading.title()
     ));
     let mut current = String::new();
-    for l in lines.filter(|l| !l.is_empty()) {
-        let cells: Vec<&str> = l.split(',').collect();
-        let proxy = cells.first().copied().unwrap_or("");
+    let all = rows(s, shown.legends);
+    let in_scope = all
+        .iter()
+        .filter(|r| shown.shows(r.get("pxname").map_or("", String::as_str)));
+    for r in in_scope {
+        let proxy = r.get("pxname").map_or("", String::as_str);
         if proxy != current {
             if !current.is_empty() {
                 out.push_str("</table>\n");
@@ -132,14 +128,24 @@ pub fn html(s: &Sources<'_>, shown: &Shown<'_>, heading: &Heading<'_>) -> String
             for c in SHOWN {
                 out.push_str(&format!("<th>{c}</th>"));
             }
+            if heading.modules {
+                out.push_str("<th>ssl</th><th>h2</th><th>h1</th>");
+            }
             out.push_str("</tr>\n");
         }
         out.push_str("<tr>");
-        for i in &at {
-            out.push_str(&format!(
-                "<td>{}</td>",
-                esc(cells.get(*i).copied().unwrap_or(""))
-            ));
+        for c in SHOWN {
+            let cell = r.get(c).map_or("", String::as_str);
+            out.push_str(&format!("<td>{}</td>", esc(cell)));
+        }
+        if heading.modules {
+            for (_, fields) in modules(r) {
+                out.push_str("<td><table class=det>");
+                for (name, _, value) in fields {
+                    out.push_str(&format!("<tr><th>{name}</th><td>{value}</td></tr>"));
+                }
+                out.push_str("</table></td>");
+            }
         }
         out.push_str("</tr>\n");
     }

@@ -112,17 +112,29 @@ pub struct Counters {
     frontends: BTreeMap<usize, Tally>,
     backends: BTreeMap<usize, Tally>,
     servers: BTreeMap<(usize, usize), Tally>,
-    open: BTreeMap<StreamId, usize>,
-    /// Finished requests whose byte counts are still to come: frontend,
-    /// backend, server.
-    awaiting_bytes: BTreeMap<StreamId, (usize, Option<usize>, Option<usize>)>,
+    /// Listeners, by frontend and `bind` index (`option socket-stats`).
+    listeners: BTreeMap<(usize, usize), Tally>,
+    /// Requests in progress: their frontend and listener.
+    open: BTreeMap<StreamId, (usize, usize)>,
+    /// Finished requests whose byte counts are still to come: frontend
+    /// and listener, backend, server.
+    awaiting_bytes: BTreeMap<StreamId, Rows>,
 }
 
+/// The rows one request counts in: its frontend and listener, its
+/// backend and its server.
+type Rows = ((usize, usize), Option<usize>, Option<usize>);
+
 impl Counters {
-    /// Request `id` arrived on `frontend`.
-    pub fn request(&mut self, id: StreamId, frontend: usize) {
-        self.open.insert(id, frontend);
+    /// Request `id` arrived on `frontend`, by its listener `listener`
+    /// (the index of its `bind`).
+    pub fn request(&mut self, id: StreamId, frontend: usize, listener: usize) {
+        self.open.insert(id, (frontend, listener));
         self.frontends.entry(frontend).or_default().open();
+        self.listeners
+            .entry((frontend, listener))
+            .or_default()
+            .open();
     }
 
     /// Counts what a flow output means; call for every output, in order.
@@ -130,7 +142,9 @@ impl Counters {
         let Output::Finish { id, outcome, .. } = out else {
             return;
         };
-        if let Some(f) = self.open.remove(id) {
+        if let Some((f, l)) = self.open.remove(id) {
+            let li = self.listeners.entry((f, l)).or_default();
+            li.current = li.current.saturating_sub(1);
             let fe = self.frontends.entry(f).or_default();
             fe.current = fe.current.saturating_sub(1);
             fe.answered(outcome.status);
@@ -138,7 +152,7 @@ impl Counters {
             fe.cache_hits += u64::from(outcome.cache[0][1]);
             let server = outcome.backend.and(outcome.tried.last().copied());
             self.awaiting_bytes
-                .insert(*id, (f, outcome.backend, server));
+                .insert(*id, ((f, l), outcome.backend, server));
         }
         let Some(b) = outcome.backend else {
             return;
@@ -168,7 +182,7 @@ impl Counters {
 
     /// Request `id` finished, having moved what `done` says.
     pub fn transferred(&mut self, id: StreamId, done: Transfer) {
-        let Some((f, b, s)) = self.awaiting_bytes.remove(&id) else {
+        let Some(((f, l), b, s)) = self.awaiting_bytes.remove(&id) else {
             return;
         };
         let [bytes_in, bytes_out] = done.bytes;
@@ -185,6 +199,7 @@ impl Counters {
             }
         };
         add(self.frontends.entry(f).or_default(), [up, down]);
+        add(self.listeners.entry((f, l)).or_default(), [up, down]);
         if let Some(b) = b {
             add(self.backends.entry(b).or_default(), [down, up]);
             if let Some(s) = s {
@@ -198,6 +213,15 @@ impl Counters {
         self.frontends.get(&index).cloned().unwrap_or_default()
     }
 
+    /// A listener's counters: frontend `frontend`'s `bind` number
+    /// `listener`.
+    pub fn listener(&self, frontend: usize, listener: usize) -> Tally {
+        self.listeners
+            .get(&(frontend, listener))
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// A backend's counters.
     pub fn backend(&self, index: usize) -> Tally {
         self.backends.get(&index).cloned().unwrap_or_default()
@@ -209,5 +233,43 @@ impl Counters {
             .get(&(backend, server))
             .cloned()
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::Outcome;
+
+    // Input: two requests on frontend 0, one by each of its listeners,
+    // the second finishing with 100 bytes each way.
+    // Output: each listener counts its own request; only the second's
+    // counts the bytes; both are closed once finished.
+    #[test]
+    fn listeners_count_their_own_requests() {
+        let mut c = Counters::default();
+        c.request(1, 0, 0);
+        c.request(2, 0, 1);
+        for id in [1, 2] {
+            let outcome = Outcome::without_server(200, "--", None);
+            c.observe(&Output::Finish {
+                id,
+                outcome,
+                generated: true,
+                rewrite: None,
+            });
+        }
+        let moved = Transfer {
+            bytes: [100, 100],
+            ..Transfer::default()
+        };
+        c.transferred(2, moved);
+        let (first, second) = (c.listener(0, 0), c.listener(0, 1));
+        assert_eq!((first.total, first.current, first.bytes_in), (1, 0, 0));
+        assert_eq!(
+            (second.total, second.current, second.bytes_out),
+            (1, 0, 100)
+        );
+        assert_eq!(c.frontend(0).total, 2);
     }
 }

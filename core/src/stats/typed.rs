@@ -161,6 +161,7 @@ pub fn typed(s: &Sources<'_>, shown: &Shown<'_>) -> String {
         let letter = match cell(r, "type") {
             "0" => 'F',
             "1" => 'B',
+            "3" => 'L',
             _ => 'S',
         };
         let prefix = format!("{letter}.{}.{}", cell(r, "iid"), cell(r, "sid"));
@@ -174,12 +175,31 @@ pub fn typed(s: &Sources<'_>, shown: &Shown<'_>) -> String {
             };
             let _ = writeln!(out, "{prefix}.{pos}.{name}.1:{kind}:{value}");
         }
-        let modules = SSL.iter().map(|name| (*name, "MCP"));
-        let muxes = MUXES.iter().copied().filter(|_| letter != 'S');
-        for (offset, (name, tags)) in modules.chain(muxes).enumerate() {
-            let value = module_counter(r, name);
+        let fields = modules(r).into_iter().flat_map(|(_, fields)| fields);
+        for (offset, (name, tags, value)) in fields.enumerate() {
             let pos = COLUMNS.len() + offset;
             let _ = writeln!(out, "{prefix}.{pos}.{name}.1:{tags}:u64:{value}");
+        }
+    }
+    out
+}
+
+/// One field of a stats module: its name, tags and value.
+pub(super) type ModuleField<'r> = (&'static str, &'static str, &'r str);
+
+/// The stats modules row `r` has, by name, with their fields in order:
+/// TLS on every row, HTTP/2 and HTTP/1 on frontends and backends.
+pub(super) fn modules(r: &Row) -> Vec<(&'static str, Vec<ModuleField<'_>>)> {
+    let field = |(name, tags): (&'static str, &'static str)| (name, tags, module_counter(r, name));
+    let mut out = vec![("ssl", SSL.iter().map(|n| field((*n, "MCP"))).collect())];
+    if matches!(cell(r, "type"), "0" | "1") {
+        for module in ["h2", "h1"] {
+            let fields = MUXES
+                .iter()
+                .filter(|(n, _)| n.starts_with(module))
+                .map(|f| field(*f))
+                .collect();
+            out.push((module, fields));
         }
     }
     out

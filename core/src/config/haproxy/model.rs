@@ -705,6 +705,8 @@ pub struct Options {
     /// `option http-ignore-probes`: a connection that sends nothing before
     /// it closes or times out gets no 408 and is not logged.
     pub ignore_probes: bool,
+    /// `option socket-stats`: the statistics have a row per listener.
+    pub socket_stats: bool,
     /// `option disable-h2-upgrade`: a clear connection that opens with
     /// the HTTP/2 preface is not served as HTTP/2.
     pub disable_h2_upgrade: bool,
@@ -867,6 +869,8 @@ pub struct Stats {
     pub show_desc: Option<String>,
     /// `stats show-legends`.
     pub show_legends: bool,
+    /// `stats show-modules`.
+    pub show_modules: bool,
     /// `stats scope NAME` lines: the proxies shown (`.`: this one); none,
     /// all of them.
     pub scope: Vec<String>,

@@ -497,8 +497,8 @@ impl Parser<'_> {
                 i += 1;
                 continue;
             }
-            // Seen only in per-listener statistics (`option socket-stats`,
-            // itself reported when present).
+            // Seen in per-listener statistics (`option socket-stats`) and
+            // in TLS listeners' log lines.
             if let ("name", Some(value)) = (name, words.get(i + 1)) {
                 binds
                     .iter_mut()
@@ -900,6 +900,7 @@ impl Parser<'_> {
             "splice-auto" => o.splice.auto = !negate,
             "http-buffer-request" => o.http_buffer_request = !negate,
             "http-ignore-probes" => o.ignore_probes = !negate,
+            "socket-stats" => o.socket_stats = !negate,
             "disable-h2-upgrade" => o.disable_h2_upgrade = !negate,
             "log-health-checks" => o.log_health_checks = !negate,
             "http-restrict-req-hdr-names" => {
@@ -1084,6 +1085,7 @@ impl Parser<'_> {
             show_node: None,
             show_desc: None,
             show_legends: false,
+            show_modules: false,
             scope: Vec::new(),
         });
         match name {
@@ -1106,8 +1108,9 @@ impl Parser<'_> {
                 s.show_desc = Some(text.join(" "));
             }
             "show-legends" => s.show_legends = true,
+            "show-modules" => s.show_modules = true,
             "scope" => s.scope.push(arg.unwrap_or_default()),
-            "show-modules" | "http-request" => {
+            "http-request" => {
                 self.not_supported(sub.col, &format!("stats {name}"));
             }
             _ => self.error(Form::Parsing, sub.col, format!("unknown stats parameter '{name}' (expects 'admin', 'auth', 'enable', 'hide-version', 'realm', 'refresh', 'scope', 'show-desc', 'show-legends', 'show-node' or 'uri').")),

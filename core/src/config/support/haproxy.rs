@@ -108,7 +108,6 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("option log-separate-errors", Reported, "errors are logged at the usual level"),
     gap("option logasap", Reported, "requests are logged when they end"),
     gap("option persist", Traffic, "a down server's persistent clients are redispatched"),
-    gap("option socket-stats", Reported, "no per-listener statistics"),
     gap("option http-use-proxy-header", Traffic, "`Proxy-Connection` is not read"),
     gap("option http-pretend-keepalive", Reported, "server connections say what haven does"),
     gap("option http-no-delay", Unseen, "haven sends without delay"),
