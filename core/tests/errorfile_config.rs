@@ -60,3 +60,27 @@ fn bad_errorfiles_are_refused_in_haproxys_words() {
     );
     assert!(parsed.config.is_none());
 }
+
+// Input: `default-path origin /errors` in global, then an errorfile named
+// by a relative path; the same config read as `/errors/t.cfg` with
+// `default-path config`; and with no default path.
+// Output: both default paths lead the relative name to `/errors/503.http`;
+// without one it is read as named, and does not open.
+#[test]
+fn default_path_leads_relative_files() {
+    let tail = "defaults\n  mode http\n  errorfile 503 503.http\n";
+    let opts = ParseOptions {
+        files: Some(files),
+        ..Default::default()
+    };
+    let origin = format!("global\n  default-path origin /errors\n{tail}");
+    let config = format!("global\n  default-path config\n{tail}");
+    for (name, text) in [("t.cfg", &origin), ("/errors/t.cfg", &config)] {
+        let parsed = parse(&[(name, text)], &opts);
+        let cfg = parsed.config.expect("the page opens");
+        assert_eq!(cfg.proxies.len(), 0);
+        assert!(parsed.diagnostics.iter().next().is_none());
+    }
+    let none = parse(&[("/errors/t.cfg", tail)], &opts);
+    assert!(none.config.is_none(), "read from the working directory");
+}

@@ -156,7 +156,7 @@ pub enum Conv {
 
 /// The converter named by `call`: `Ok(None)` when haven does not know it.
 /// `files` reads map files (without it, maps are empty).
-pub(crate) fn parse(call: &Call, files: Option<ReadFile>) -> Result<Option<Conv>, String> {
+pub(crate) fn parse(call: &Call, files: Option<ReadFile<'_>>) -> Result<Option<Conv>, String> {
     let name = call.name.as_str();
     if let Some((how, output, backrefs)) = map::kind(name) {
         let file = call

@@ -61,13 +61,17 @@ impl Format {
 
     /// Reads a rule's log-format string, with `files` to read the map
     /// files its samples name.
-    pub fn parse_with(text: &str, files: Option<ReadFile>) -> Result<Self, ParseError> {
+    pub fn parse_with(text: &str, files: Option<ReadFile<'_>>) -> Result<Self, ParseError> {
         parse(text, files, Use::Rule)
     }
 
     /// Reads a `log-format` line of a proxy in `mode http` (`http`) or
     /// not: spaces merge, and empty values print `-` unless `%{-M}`.
-    pub fn parse_log(text: &str, files: Option<ReadFile>, http: bool) -> Result<Self, ParseError> {
+    pub fn parse_log(
+        text: &str,
+        files: Option<ReadFile<'_>>,
+        http: bool,
+    ) -> Result<Self, ParseError> {
         parse(text, files, Use::Log { http })
     }
 
@@ -161,7 +165,7 @@ pub fn put_text(out: &mut String, text: Option<&str>, flags: Flags) {
 }
 
 /// Reads `text` for `usage`.
-fn parse(text: &str, files: Option<ReadFile>, usage: Use) -> Result<Format, ParseError> {
+fn parse(text: &str, files: Option<ReadFile<'_>>, usage: Use) -> Result<Format, ParseError> {
     let log = matches!(usage, Use::Log { .. });
     let mut defaults = Flags {
         mandatory: log,

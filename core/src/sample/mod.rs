@@ -37,7 +37,7 @@ use serde::Serialize;
 
 /// Reads a file a sample expression names (a map), given by the caller:
 /// core reads no files.
-pub type ReadFile = fn(&str) -> std::io::Result<Vec<u8>>;
+pub type ReadFile<'a> = &'a dyn Fn(&str) -> std::io::Result<Vec<u8>>;
 use std::net::SocketAddr;
 
 /// What samples see beside the request head: the connection's addresses,
@@ -143,7 +143,7 @@ impl Expr {
 
     /// Reads `fetch(args),conv(args),...`, with `files` to read the map
     /// files it names.
-    pub fn parse_with(text: &str, files: Option<ReadFile>) -> Result<Self, ParseError> {
+    pub fn parse_with(text: &str, files: Option<ReadFile<'_>>) -> Result<Self, ParseError> {
         let calls = expr::split(text).map_err(ParseError::Bad)?;
         let (first, rest) = calls
             .split_first()

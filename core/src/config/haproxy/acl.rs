@@ -325,7 +325,7 @@ impl Parser<'_> {
     /// The patterns of `acl -f file`: one per line, blank lines and `#`
     /// comments skipped. Without a file reader (the simulator), none.
     fn pattern_file(&self, file: &str) -> Result<Vec<String>, String> {
-        let Some(read) = self.opts.files else {
+        let Some(read) = self.files() else {
             return Ok(Vec::new());
         };
         let bytes =
@@ -354,7 +354,7 @@ impl Parser<'_> {
                 return Ok(c);
             }
         }
-        let files = self.opts.files;
+        let files = self.files();
         let (expr, implied) = match Expr::parse_with(text, files) {
             Ok(e) => (e, None),
             Err(ParseError::UnknownFetch(name)) => SUFFIXES

@@ -113,7 +113,7 @@ impl Parser<'_> {
         }
         // Without a reader (the simulator), the page is not read: nothing
         // is served from it there.
-        let Some(read) = self.opts.files else {
+        let Some(read) = self.files() else {
             return;
         };
         let Ok(bytes) = read(&file.text) else {

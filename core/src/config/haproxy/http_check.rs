@@ -601,7 +601,7 @@ impl Parser<'_> {
         let Some(e) = args.first() else {
             return Err("expects a sample expression".into());
         };
-        match Expr::parse_with(&e.text, self.opts.files) {
+        match Expr::parse_with(&e.text, self.files()) {
             Ok(expr) => Ok(Some(HttpCheckRule::SetVar(name, expr))),
             Err(err) => Err(format!(
                 "failed to parse sample expression <{}> : {err}",
@@ -612,7 +612,7 @@ impl Parser<'_> {
 
     /// A log-format string of a check; `None` once the error is reported.
     fn check_lf(&mut self, text: &str, col: u32) -> Option<Format> {
-        match Format::parse_with(text, self.opts.files) {
+        match Format::parse_with(text, self.files()) {
             Ok(f) => Some(f),
             Err(e) => {
                 let msg = format!("'http-check' : invalid log-format string '{text}' ({e}).");

@@ -659,12 +659,12 @@ impl Parser<'_> {
 
     /// A log-format string of a rule.
     pub(crate) fn lf(&self, text: &str) -> Result<Format, Failure> {
-        Format::parse_with(text, self.opts.files).map_err(|e| sample_failure(text, e))
+        Format::parse_with(text, self.files()).map_err(|e| sample_failure(text, e))
     }
 
     /// A sample expression of a rule.
     pub(crate) fn sample(&self, text: &str) -> Result<Expr, Failure> {
-        Expr::parse_with(text, self.opts.files).map_err(|e| sample_failure(text, e))
+        Expr::parse_with(text, self.files()).map_err(|e| sample_failure(text, e))
     }
 
     /// Where a rule is, as haproxy's messages say it.
@@ -715,7 +715,7 @@ impl Parser<'_> {
                 }
                 "file" | "lf-file" => {
                     let path = value()?;
-                    let Some(read) = self.opts.files else {
+                    let Some(read) = self.files() else {
                         continue;
                     };
                     let bytes =

@@ -19,6 +19,7 @@ mod keywords;
 mod lexer;
 mod model;
 mod parser;
+mod paths;
 mod proxy_kw;
 mod resolve;
 mod resolvers;
@@ -48,7 +49,7 @@ pub use http_rule::{
     RulePhase,
 };
 pub use model::*;
-pub use parser::{parse, Account, LoadCertificates, ParseOptions, ReadFile, ZERO_WARNING_ABORT};
+pub use parser::{parse, Account, FileReader, LoadCertificates, ParseOptions, ZERO_WARNING_ABORT};
 pub use resolvers::{Family, InitAddr, Resolvers, DEFAULT_INIT_ADDR};
 pub use source::{LocalEnd, Source, UseSrc};
 pub use stick_table::{StickCounter, StickKeyType, StickTable};

@@ -21,7 +21,7 @@ pub struct ParseOptions {
     pub accounts: Option<fn(Account, &str) -> bool>,
     /// Reads a file the config names (`errorfile`); `None` leaves such
     /// files unread.
-    pub files: Option<ReadFile>,
+    pub files: Option<FileReader>,
     /// Loads a TLS `bind` line's certificates, as haproxy does while it
     /// reads (why they cannot be used, in haproxy's words); `None`
     /// leaves them unread.
@@ -33,8 +33,8 @@ pub struct ParseOptions {
 /// or why they cannot be used.
 pub type LoadCertificates = fn(&super::BindTls) -> Result<Vec<String>, String>;
 
-/// Reads a whole file by its path as the config names it.
-pub use crate::sample::ReadFile;
+/// Reads a whole file by its path.
+pub type FileReader = fn(&str) -> std::io::Result<Vec<u8>>;
 
 /// The kind of name `user` and `group` give.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +148,11 @@ pub(crate) struct Parser<'o> {
     pub(crate) resolvers: Vec<super::Resolvers>,
     /// The `cache` sections read so far.
     pub(crate) caches: Vec<super::CacheSection>,
+    /// `default-path`: where this file's relative paths lead (`None`:
+    /// the working directory).
+    pub(super) default_dir: Option<String>,
+    /// Reads the files the config names, from there.
+    pub(super) reader: Option<super::paths::Reader>,
     /// Pattern files read by `acl -f`.
     pub(crate) acl_files: Vec<crate::sample::AclFile>,
     /// Proxies' `id`s so far, each with its proxy as haproxy names it
@@ -173,6 +178,8 @@ impl<'o> Parser<'o> {
             userlists: Vec::new(),
             resolvers: Vec::new(),
             caches: Vec::new(),
+            default_dir: None,
+            reader: None,
             acl_files: Vec::new(),
             proxy_ids: BTreeMap::new(),
         }
@@ -181,6 +188,7 @@ impl<'o> Parser<'o> {
     fn parse_file(&mut self, name: &str, text: &str) {
         self.file = name.to_owned();
         self.section = Section::None;
+        self.reset_default_path();
         let mut lines: Vec<&str> = text.split('\n').collect();
         let missing_lf = !text.is_empty() && !text.ends_with('\n');
         if !missing_lf {
@@ -566,6 +574,7 @@ impl<'o> Parser<'o> {
             "daemon" => self.global.daemon = true,
             "hard-stop-after" => self.global.hard_stop_after = self.time_arg(words, 1, kw),
             "zero-warning" => self.global.zero_warning = true,
+            "default-path" => self.default_path(words),
             "nosplice" => self.global.nosplice = true,
             "maxpipes" => self.global.maxpipes = Some(self.count_arg(words)),
             "ulimit-n" => self.global.ulimit_n = Some(self.count_arg(words)),

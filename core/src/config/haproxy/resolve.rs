@@ -348,7 +348,7 @@ fn custom_log_format(p: &mut Parser<'_>, d: &super::parser::Draft, proxy: &mut P
     };
     let http = proxy.mode == Mode::Http;
     let at = (p.file.clone(), *line);
-    match crate::sample::Format::parse_log(text, p.opts.files, http) {
+    match crate::sample::Format::parse_log(text, p.files(), http) {
         Ok(format) => {
             if http && format.names_any(&[Alias::BytesIn]) {
                 p.post_not_supported(at.clone(), "log-format %U in mode http");

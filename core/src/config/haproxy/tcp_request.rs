@@ -94,7 +94,7 @@ impl Parser<'_> {
         };
         let expr = |p: &Self| -> Result<Expr, String> {
             let w = args.first().ok_or("expects a sample expression.")?;
-            Expr::parse_with(&w.text, p.opts.files).map_err(|e| e.to_string())
+            Expr::parse_with(&w.text, p.files()).map_err(|e| e.to_string())
         };
         let parsed = match (base, var, args.len()) {
             ("accept", None, 0) => Ok(TcpAction::Accept),
