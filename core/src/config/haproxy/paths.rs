@@ -78,7 +78,7 @@ impl Parser<'_> {
 
     /// A base directory (`crt-base`, `ca-base`) as it stands from the
     /// default path: relative paths under it lead from there.
-    pub(crate) fn from_default_path(&self, base: Option<&str>) -> Option<String> {
+    pub(crate) fn base_on_default_path(&self, base: Option<&str>) -> Option<String> {
         match (base, self.default_dir.as_deref()) {
             (Some(base), dir) => Some(join(dir, base)),
             (None, dir) => dir.map(str::to_owned),

@@ -377,8 +377,8 @@ impl Parser<'_> {
     /// Reads a TLS setting of a `bind` line at `words[0]`: how many words
     /// it took (`Ok(0)`: not a TLS setting).
     pub(crate) fn bind_tls_word(&self, tls: &mut BindTls, words: &[&str]) -> Result<usize, String> {
-        let crt_base = self.from_default_path(self.global.tls.crt_base.as_deref());
-        let ca_base = self.from_default_path(self.global.tls.ca_base.as_deref());
+        let crt_base = self.base_on_default_path(self.global.tls.crt_base.as_deref());
+        let ca_base = self.base_on_default_path(self.global.tls.ca_base.as_deref());
         match words[0] {
             "ssl" => Ok(1),
             "strict-sni" => {
@@ -407,8 +407,8 @@ impl Parser<'_> {
         tls.options = tls.options.over(&self.global.tls.bind_defaults);
         let global = &self.global.tls;
         tls.bases = (
-            self.from_default_path(global.crt_base.as_deref()),
-            self.from_default_path(global.ca_base.as_deref()),
+            self.base_on_default_path(global.crt_base.as_deref()),
+            self.base_on_default_path(global.ca_base.as_deref()),
         );
         let section = self.section_keyword();
         tls.written = (self.file.clone(), section, addr.to_owned());
@@ -464,7 +464,7 @@ impl Parser<'_> {
             ("check-ssl", _) => tls.checks = Some(true),
             ("no-check-ssl", _) => tls.checks = Some(false),
             ("crt", Some(path)) => {
-                let base = self.from_default_path(self.global.tls.crt_base.as_deref());
+                let base = self.base_on_default_path(self.global.tls.crt_base.as_deref());
                 tls.crt = Some(based(base.as_deref(), path));
                 return Ok(2);
             }
@@ -495,7 +495,7 @@ impl Parser<'_> {
             // Not a setting for the server's own TLS connections.
             ("prefer-client-ciphers" | "strict-sni", _) => return Ok(0),
             _ => {
-                let base = self.from_default_path(self.global.tls.ca_base.as_deref());
+                let base = self.base_on_default_path(self.global.tls.ca_base.as_deref());
                 return tls.options.read(words, base.as_deref());
             }
         }
