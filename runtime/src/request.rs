@@ -1401,7 +1401,7 @@ impl Exchange<'_> {
         }
         // No backend chosen: haproxy names the frontend, and logs no
         // queue time (nor, when routing failed, a request time).
-        let (backend, head_timers) = match outcome.backend {
+        let (backend, mut head_timers) = match outcome.backend {
             Some(_) => (by.backend.to_string(), [Some(0), tw.or(Some(0))]),
             None => {
                 // A rule's answer was read whole (TR 0); a rejected or
@@ -1414,6 +1414,10 @@ impl Exchange<'_> {
                 )
             }
         };
+        // A tarpit's hold counts as queue time, with no request time.
+        if outcome.termination == haven_core::http_rules::TARPIT {
+            head_timers = [None, tw];
+        }
         let line = HttpLog {
             client: self.client,
             accept: accept_stamp(self.shared.clock.date(self.accepted)),

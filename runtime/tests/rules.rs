@@ -87,6 +87,59 @@ async fn a_request_rate_past_the_limit_is_answered_429() {
     }
     assert_eq!(statuses, [200, 200, 200, 429, 429]);
     assert_eq!(a.connections.load(std::sync::atomic::Ordering::SeqCst), 3);
+    let (_, body) = get(fe, "x", "/").await;
+    assert!(body.contains("<h1>429 Too Many Requests</h1>"), "{body}");
+    running.stop();
+}
+
+// Input: `timeout tarpit 300ms` and `http-request tarpit deny_status 429
+// hdr x-held yes` for /slow, logged with `option httplog`; a request for
+// /slow, then one for /ok.
+// Output: /slow is answered 429 with the header and no body, no sooner
+// than 300 ms, no server connection made, logged `PT--` with the hold as
+// its queue time and no request time; /ok is served.
+#[tokio::test]
+async fn a_tarpit_holds_the_request_then_answers_without_a_server() {
+    let syslog = common::raw::Syslog::new().await;
+    let a = Backend::start("a").await;
+    let port = free_port();
+    let text = format!(
+        "{}defaults\n    mode http\n    log global\n    option httplog\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n    timeout tarpit 300ms\nfrontend fe\n    bind 127.0.0.1:{port}\n    http-request tarpit deny_status 429 hdr x-held yes if {{ path /slow }}\n    default_backend be\nbackend be\n    server a {}\n",
+        syslog.global, a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = listener(&running, "fe");
+    let asked = std::time::Instant::now();
+    let reply = send_raw(
+        fe,
+        b"GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(asked.elapsed() >= std::time::Duration::from_millis(300));
+    assert!(
+        reply.starts_with("HTTP/1.1 429 Too Many Requests\r\n"),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("x-held: yes\r\n") && reply.ends_with("\r\n\r\n"),
+        "{reply}"
+    );
+    assert_eq!(a.connections.load(std::sync::atomic::Ordering::SeqCst), 0);
+    let line = syslog.next().await;
+    let timers = line
+        .split(' ')
+        .find(|w| w.starts_with("-1/"))
+        .expect("the timers");
+    let held: u64 = timers
+        .split('/')
+        .nth(1)
+        .and_then(|t| t.parse().ok())
+        .expect("Tw");
+    assert!(
+        held >= 300 && line.contains(" 429 ") && line.contains(" PT-- "),
+        "{line}"
+    );
+    assert_eq!(get(fe, "x", "/ok").await, (200, "a".to_owned()));
     running.stop();
 }
 

@@ -552,6 +552,7 @@ impl Txn {
             | HttpAction::Auth { .. }
             | HttpAction::Reject
             | HttpAction::Deny(_)
+            | HttpAction::Tarpit(_)
             | HttpAction::Return(_)
             | HttpAction::Redirect(_)
             | HttpAction::SetStatus { .. } => {}
@@ -861,6 +862,9 @@ fn rewritten(
 /// The stop an action makes when its condition holds: `allow`, or the
 /// answer of `deny`, `return` or `redirect`. `response`: in a response
 /// phase.
+/// The termination state of a request a `tarpit` rule held.
+pub const TARPIT: &str = "PT";
+
 fn answer_of(
     action: &HttpAction,
     req: &RequestHead<'_>,
@@ -872,6 +876,12 @@ fn answer_of(
         HttpAction::Deny(reply) => Stop::Answer(Answer {
             status: reply.status,
             termination: by_rule,
+            reply: reply::render(reply, req, true),
+            headers: Vec::new(),
+        }),
+        HttpAction::Tarpit(reply) => Stop::Answer(Answer {
+            status: reply.status,
+            termination: TARPIT,
             reply: reply::render(reply, req, true),
             headers: Vec::new(),
         }),

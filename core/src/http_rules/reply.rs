@@ -2,7 +2,6 @@
 //! `redirect`, as haproxy 2.6 builds them.
 
 use crate::config::haproxy::{Redirect, RedirectKind, Reply, ReplyBody};
-use crate::proxy::error_body;
 use crate::route::{path_and_query, RequestHead};
 
 /// A response a rule wrote. The driver adds `content-length` and the
@@ -22,12 +21,9 @@ pub struct Rendered {
 pub(super) fn render(reply: &Reply, req: &RequestHead<'_>, deny: bool) -> Option<Rendered> {
     let mut headers = Vec::new();
     let body = match &reply.body {
+        // haproxy's page (or the errorfile); with `hdr` lines, no page: an
+        // empty answer with those headers.
         ReplyBody::Default if deny && reply.headers.is_empty() => return None,
-        ReplyBody::Default if deny => {
-            headers.push(("cache-control".to_owned(), "no-cache".to_owned()));
-            headers.push(("content-type".to_owned(), "text/html".to_owned()));
-            error_body(reply.status).as_bytes().to_vec()
-        }
         ReplyBody::Default => Vec::new(),
         ReplyBody::Fixed(bytes) => bytes.clone(),
         ReplyBody::Format(f) => f.render(req).into_bytes(),

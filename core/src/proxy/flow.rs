@@ -8,7 +8,7 @@ use super::rules::{self, Rewrite};
 use crate::balance::{Balancer, PickKey};
 use crate::cache::Caches;
 use crate::config::haproxy::{Balance, CompAlgo, HaproxyConfig, Mode, Proxy, RetryOn, Userlist};
-use crate::http_rules::{Answer, Edit, Names, Rendered, ResponseDraft, Room, Txn};
+use crate::http_rules::{Answer, Edit, Names, Rendered, ResponseDraft, Room, Txn, TARPIT};
 use crate::route::{route, RequestHead};
 use crate::sample::{Captured, Scope, Vars};
 use crate::sched::Timers;
@@ -34,6 +34,8 @@ pub enum Timer {
     TurnAround(StreamId),
     /// `timeout server` waiting for the response.
     Server(StreamId),
+    /// `timeout tarpit` of a request a `tarpit` rule holds.
+    Tarpit(StreamId),
 }
 
 /// How a request ended.
@@ -326,6 +328,8 @@ pub struct Flow {
     /// Stats page requests the driver is making the page for: where they
     /// are (frontend, backend) and their transaction.
     stats_pages: FxHashMap<StreamId, StatsWait>,
+    /// Requests a `tarpit` rule holds, with their answer.
+    tarpits: FxHashMap<StreamId, Held>,
     /// Process-wide variables (`proc.*`): what rules and the runtime API
     /// set, seen by every transaction that starts after.
     pub(super) proc_vars: Vars,
@@ -340,6 +344,10 @@ pub struct Flow {
 
 /// A stats page request waiting for its page.
 type StatsWait = ((usize, Option<usize>), Option<Box<Txn>>);
+
+/// A request held by `tarpit`: where it is (frontend, backend), since
+/// when, its transaction and the answer it gets in the end.
+type Held = ((usize, Option<usize>), Instant, Option<Box<Txn>>, Answer);
 
 /// haproxy's default `timeout connect` when none is set (none: wait forever; we cap).
 const DEFAULT_CONNECT: Duration = Duration::from_secs(5);
@@ -394,6 +402,7 @@ impl Flow {
             streams: FxHashMap::default(),
             out: VecDeque::new(),
             stats_pages: FxHashMap::default(),
+            tarpits: FxHashMap::default(),
             stick: RefCell::new(StickTables::new(&cfg.proxies)),
             userlists: cfg.userlists.clone().into(),
             proc_vars: Vars::default(),
@@ -442,7 +451,7 @@ impl Flow {
                 .or_else(|| t.request_phase(fe, fe_names))
         };
         if let Some(answer) = txn.as_mut().and_then(first_rules) {
-            self.answer(now, id, frontend, None, txn, answer);
+            self.answer_or_hold(now, id, (frontend, None), (txn, answer), timers);
             return Forward::default();
         }
         if let Some(t) = txn.take_if(|t| cache_lookup(&mut self.caches, now, t)) {
@@ -495,7 +504,8 @@ impl Flow {
                 ..rules::names(&self.proxies, frontend, Some(backend), None)
             };
             if let Some(answer) = t.request_phase(be, names) {
-                self.answer(now, id, frontend, Some(backend), txn, answer);
+                let at = (frontend, Some(backend));
+                self.answer_or_hold(now, id, at, (txn, answer), timers);
                 return Forward::default();
             }
             if let Some(t) = txn.take_if(|t| cache_lookup(&mut self.caches, now, t)) {
@@ -646,6 +656,30 @@ impl Flow {
         if let Some(Output::Finish { outcome, .. }) = self.out.back_mut() {
             outcome.applet = Some(Applet::Stats);
         }
+    }
+
+    /// Request `id` is answered by a rule, at once, or, by `tarpit`,
+    /// after the `timeout tarpit` of its backend (its frontend before one
+    /// is chosen; `timeout connect` when unset), logged as queue time.
+    fn answer_or_hold(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        (frontend, backend): (usize, Option<usize>),
+        (txn, answer): (Option<Box<Txn>>, Answer),
+        timers: &mut dyn Timers<Timer>,
+    ) {
+        if answer.termination != TARPIT {
+            return self.answer(now, id, frontend, backend, txn, answer);
+        }
+        let timeouts = &self.proxies[backend.unwrap_or(frontend)].timeouts;
+        let hold = timeouts
+            .tarpit
+            .or(timeouts.connect)
+            .unwrap_or(DEFAULT_CONNECT);
+        self.tarpits
+            .insert(id, ((frontend, backend), now, txn, answer));
+        timers.arm(Timer::Tarpit(id), now + hold);
     }
 
     /// Request `id` is answered by a rule, before any server.
@@ -1124,6 +1158,14 @@ impl Flow {
                         generated: true,
                         rewrite,
                     });
+                }
+            }
+            Timer::Tarpit(id) => {
+                if let Some(((frontend, backend), since, txn, answer)) = self.tarpits.remove(&id) {
+                    self.answer(now, id, frontend, backend, txn, answer);
+                    if let Some(Output::Finish { outcome, .. }) = self.out.back_mut() {
+                        outcome.queued_for = Some(now.saturating_duration_since(since));
+                    }
                 }
             }
             Timer::Connect(id) => {

@@ -87,6 +87,9 @@ pub enum HttpAction {
     Deny(Reply),
     /// `return`: answer with this reply.
     Return(Reply),
+    /// `tarpit`: hold the request for `timeout tarpit`, then answer as
+    /// `deny` would (500 by default).
+    Tarpit(Reply),
     /// `redirect`.
     Redirect(Redirect),
     /// `set-header` (`add: false`) or `add-header`.
@@ -281,7 +284,6 @@ const NOT_RUN: &[&str] = &[
     "set-timeout",
     "set-tos",
     "silent-drop",
-    "tarpit",
     "track-sc0",
     "track-sc1",
     "track-sc2",
@@ -435,6 +437,7 @@ impl Parser<'_> {
             ("deny", None) => {
                 HttpAction::Deny(self.reply(args, true, if request { 403 } else { 502 })?)
             }
+            ("tarpit", None) if request => HttpAction::Tarpit(self.reply(args, true, 500)?),
             ("return", None) if phase != RulePhase::AfterResponse => {
                 HttpAction::Return(self.reply(args, false, 200)?)
             }

@@ -844,6 +844,9 @@ pub struct Timeouts {
     pub http_keep_alive: Option<Duration>,
     /// `timeout tunnel`.
     pub tunnel: Option<Duration>,
+    /// `timeout tarpit`: how long `tarpit` holds a request (`timeout
+    /// connect` when unset).
+    pub tarpit: Option<Duration>,
 }
 
 /// `stats ...` of a proxy where `stats enable` (or any stats keyword) is set.

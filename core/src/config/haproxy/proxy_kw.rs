@@ -1018,6 +1018,7 @@ impl Parser<'_> {
             "queue" => &mut t.queue,
             "check" => &mut t.check,
             "tunnel" => &mut t.tunnel,
+            "tarpit" => &mut t.tarpit,
             _ => return self.not_supported(which.col, &what),
         };
         *slot = Some(value);
