@@ -13,7 +13,7 @@ use crate::splice::Pipes;
 use crate::tls::{CertError, CertStore, ServerHandshake, TlsListener};
 use crate::workers::Workers;
 use haven_core::config::haproxy::{
-    HaproxyConfig, HttpAction, HttpConnMode, HttpRule, Mode, ProxyKind, Splice, TcpLayer,
+    HaproxyConfig, HttpAction, HttpConnMode, HttpRule, Mode, ProxyKind, Splice, StickKind, TcpLayer,
 };
 use haven_core::node::Node;
 use haven_core::sample::Alias;
@@ -259,6 +259,9 @@ pub async fn start_with(
                     || p.cookie.is_some()
                     || p.compression.is_some()
                     || !p.captures.response.is_empty()
+                    || p.stick_rules
+                        .iter()
+                        .any(|r| r.kind == StickKind::StoreResponse)
             }),
             dontlognull: p.options.dontlognull,
             nolinger: p.options.nolinger,

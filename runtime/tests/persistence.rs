@@ -75,3 +75,56 @@ async fn a_cookie_keeps_the_client_on_its_server_until_it_stops() {
     assert!(head.contains("\r\nset-cookie: SRV=ca; path=/"), "{head}");
     running.stop();
 }
+
+// Input: `stick on hdr(x-user)` over servers a and b in a `stick-table`
+// of strings; requests as user u1 and u2 alternately, then u1 again after
+// its server went to maintenance, then `show table be`.
+// Output: each user keeps the server its first request got (roundrobin
+// gave them different ones); once that server is in maintenance u1 lands
+// on the other, which the table then keeps for it (server_id and
+// server_key as haproxy prints them).
+#[tokio::test]
+async fn a_stick_table_keeps_each_key_on_its_server_until_it_stops() {
+    let (a, b) = (Backend::start("a").await, Backend::start("b").await);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
+    let port = free_port();
+    let text = format!(
+        "global\n    stats socket {} level admin\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    stick-table type string len 16 size 100 expire 1m\n    stick on hdr(x-user)\n    server a {}\n    server b {}\n",
+        sock.display(),
+        a.addr,
+        b.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let as_user = |user: &'static str| async move {
+        let request =
+            format!("GET / HTTP/1.1\r\nHost: x\r\nx-user: {user}\r\nConnection: close\r\n\r\n");
+        let reply = send_raw(fe, request.as_bytes()).await;
+        reply
+            .split_once("\r\n\r\n")
+            .expect("a response")
+            .1
+            .to_owned()
+    };
+    let first = (as_user("u1").await, as_user("u2").await);
+    assert_ne!(first.0, first.1, "roundrobin spreads the first requests");
+    for _ in 0..3 {
+        assert_eq!((as_user("u1").await, as_user("u2").await), first);
+    }
+    let (stopped, other) = (first.0.clone(), first.1.clone());
+    let answer = ask(&sock, &format!("set server be/{stopped} state maint\n")).await;
+    assert_eq!(answer.trim(), "", "{answer}");
+    assert_eq!(as_user("u1").await, other, "the kept server is down");
+    let table = ask(&sock, "show table be\n").await;
+    let line = table
+        .lines()
+        .find(|l| l.contains("key=u1"))
+        .expect("u1's entry");
+    let id = if other == "a" { 1 } else { 2 };
+    assert!(
+        line.ends_with(&format!("server_id={id} server_key={other}")),
+        "{table}"
+    );
+    running.stop();
+}

@@ -5,6 +5,7 @@ use super::caching::{cache_lookup, cache_store};
 use super::compress;
 use super::persist::{self, CookieFlags, Persistence};
 use super::rules::{self, Rewrite};
+use super::sticking::{self, Stores};
 use crate::balance::{Balancer, PickKey};
 use crate::cache::Caches;
 use crate::config::haproxy::{Balance, CompAlgo, HaproxyConfig, Mode, Proxy, RetryOn, Userlist};
@@ -219,6 +220,10 @@ pub(super) struct Stream {
     dst: Option<std::net::SocketAddr>,
     /// The algorithm its response may be compressed with (`compression`).
     compress: Option<CompAlgo>,
+    /// The server a `stick match` rule found for it.
+    stuck: Option<usize>,
+    /// What its `stick` rules store once its server answers.
+    stick_stores: Stores,
 }
 
 /// The cache lookups and hits of `t`.
@@ -582,6 +587,21 @@ impl Flow {
             (None, true) => head.uri.to_owned(),
             (_, false) => String::new(),
         };
+        let (stuck, stick_stores) = match be.stick_rules.is_empty() {
+            true => (None, Vec::new()),
+            false => {
+                let up = &self.backends[&backend].up;
+                let usable = |i: usize| up.get(i).copied().unwrap_or(false);
+                let names = rules::names(&self.proxies, frontend, Some(backend), None);
+                let stick = |req: &RequestHead<'_>| {
+                    sticking::on_request(be, &self.stick, req, &usable, now)
+                };
+                match &txn {
+                    Some(t) => t.with_view(names, None, stick),
+                    None => stick(head),
+                }
+            }
+        };
         self.streams.insert(
             id,
             Stream {
@@ -604,6 +624,8 @@ impl Flow {
                 preferred: preferred_server(be, backend, head.around.kept_server),
                 dst,
                 compress,
+                stuck,
+                stick_stores,
             },
         );
         self.assign(now, id, None, timers);
@@ -793,11 +815,13 @@ impl Flow {
             }
             p.server
         });
+        // Else the server a stick table keeps for the request's key.
+        let stuck = s.stuck.filter(|p| Some(*p) != avoid);
         // Else the server of the session's kept connection, while usable.
         let preferred = s
             .preferred
             .filter(|p| Some(*p) != avoid && b.balancer.is_usable(*p));
-        let pick = match persisted.or(preferred) {
+        let pick = match persisted.or(stuck).or(preferred) {
             Some(server) => Some(server),
             None => {
                 let key = PickKey {
@@ -850,6 +874,11 @@ impl Flow {
         }
         if s.tcp {
             s.phase = Phase::Responding;
+            if let Some(server) = s.server.filter(|_| !s.stick_stores.is_empty()) {
+                let stores = (std::mem::take(&mut s.stick_stores), server);
+                let be = &self.proxies[s.backend];
+                sticking::store(be, &mut self.stick.borrow_mut(), stores, now);
+            }
             let outcome = s.outcome(0, "--");
             self.out.push_back(Output::Finish {
                 id,
@@ -898,6 +927,15 @@ impl Flow {
             count_error(&self.stick, t, status, now);
         }
         let mut rewrite = None;
+        // The `stick` rules store before the response rules run.
+        let be = &self.proxies[s.backend];
+        let sticks = s
+            .server
+            .filter(|_| !s.stick_stores.is_empty() || sticking::stores_responses(be));
+        if let (Some(server), None) = (sticks, &s.txn) {
+            let stores = (std::mem::take(&mut s.stick_stores), server);
+            sticking::store(be, &mut self.stick.borrow_mut(), stores, now);
+        }
         if s.txn.is_some() || s.persist.is_some() || s.compress.is_some() {
             if let Some(t) = s.txn.as_mut() {
                 t.date = unix;
@@ -916,6 +954,13 @@ impl Flow {
             let head = crate::http_rules::head_size(line, &res.headers);
             res.room = Room::of(self.buffers, head, buffered);
             let at = (s.frontend, Some(s.backend), s.server);
+            if let (Some(server), Some(t)) = (sticks, s.txn.as_ref()) {
+                let stores = std::mem::take(&mut s.stick_stores);
+                let names = rules::names(&self.proxies, s.frontend, Some(s.backend), s.server);
+                t.with_view(names, Some(&res), |r| {
+                    sticking::on_response(be, &self.stick, (r, server), stores, now);
+                });
+            }
             if let Some(t) = s.txn.as_mut() {
                 if let Err(answer) =
                     rules::http_response(&self.proxies, at, (t, Some((&self.stick, now))), &mut res)

@@ -25,6 +25,7 @@ mod proc_vars;
 mod retry;
 mod reuse;
 mod rules;
+mod sticking;
 
 pub use admin::{AdminAction, WeightChange};
 pub use data::DataEnd;

@@ -75,7 +75,9 @@ pub(super) fn has_request_rules(p: &Proxy) -> bool {
 
 /// True when `p` has rules of the response phases.
 pub(super) fn has_response_rules(p: &Proxy) -> bool {
-    !p.http_response.is_empty() || !p.http_after_response.is_empty()
+    !p.http_response.is_empty()
+        || !p.http_after_response.is_empty()
+        || super::sticking::stores_responses(p)
 }
 
 /// The names samples see for `frontend`, `backend` and `server`.

@@ -619,6 +619,26 @@ impl Fetch {
         }
     }
 
+    /// The part of the response the fetch reads, when it reads one (it
+    /// then has nothing to read during the request).
+    pub fn response_only(&self) -> Option<&'static str> {
+        match self {
+            Self::Hdr {
+                side: Side::Res, ..
+            }
+            | Self::HdrIp {
+                side: Side::Res, ..
+            }
+            | Self::HdrCnt {
+                side: Side::Res, ..
+            }
+            | Self::Status
+            | Self::CacheHit
+            | Self::CacheName => Some("HTTP response headers"),
+            _ => None,
+        }
+    }
+
     /// True when the fetch reads what a `mode tcp` client sent so far,
     /// which more bytes may change.
     pub fn reads_payload(&self) -> bool {

@@ -101,12 +101,16 @@ struct Entry {
     touched: Instant,
     counts: BTreeMap<StickCounter, u64>,
     rates: BTreeMap<StickCounter, FreqCtr>,
+    /// The server a `stick` rule stored: its id and its name.
+    server: Option<(u32, String)>,
 }
 
 /// One proxy's table.
 #[derive(Debug, Clone)]
 struct Table {
     config: StickTable,
+    /// `stick` rules use it: its entries keep a server.
+    sticky: bool,
     entries: BTreeMap<StickKey, Entry>,
     /// The entries by last touch, stalest first.
     by_age: BTreeSet<(Instant, StickKey)>,
@@ -118,6 +122,7 @@ impl Table {
     fn new(config: StickTable) -> Self {
         Self {
             config,
+            sticky: false,
             entries: BTreeMap::new(),
             by_age: BTreeSet::new(),
             made: 0,
@@ -180,6 +185,10 @@ impl Table {
             "0x{:012x}: key={key} use=0 exp={exp}",
             0x5500_0000_0000 + e.serial * 0x80
         );
+        if self.sticky {
+            let id = e.server.as_ref().map_or(0, |(id, _)| *id);
+            out.push_str(&format!(" server_id={id}"));
+        }
         let mut stored = self.config.store.clone();
         stored.sort();
         for (counter, period) in stored {
@@ -189,6 +198,9 @@ impl Table {
                 true => out.push_str(&format!(" {label}({})={v}", period.as_millis())),
                 false => out.push_str(&format!(" {label}={v}")),
             }
+        }
+        if let Some((_, name)) = e.server.as_ref().filter(|_| self.sticky) {
+            out.push_str(&format!(" server_key={name}"));
         }
         out.push('\n');
         out
@@ -271,16 +283,42 @@ pub struct StickTables {
 }
 
 impl StickTables {
-    /// Empty tables for the proxies that declare one.
+    /// Empty tables for the proxies that declare one; those `stick`
+    /// rules name keep servers.
     pub fn new(proxies: &[Proxy]) -> Self {
-        let tables = proxies
+        let mut tables: BTreeMap<String, Table> = proxies
             .iter()
             .filter_map(|p| {
                 let config = p.stick_table.clone()?;
                 Some((p.name.clone(), Table::new(config)))
             })
             .collect();
+        for p in proxies {
+            for rule in &p.stick_rules {
+                let name = rule.table.as_deref().unwrap_or(&p.name);
+                if let Some(t) = tables.get_mut(name) {
+                    t.sticky = true;
+                }
+            }
+        }
         Self { tables }
+    }
+
+    /// The server id `key` names in table `name`, if any (the entry is
+    /// touched).
+    pub fn server_of(&mut self, name: &str, key: &StickKey, now: Instant) -> Option<u32> {
+        let t = self.tables.get_mut(name)?;
+        t.live(key, now)?;
+        let e = t.entry(key, now);
+        e.server.as_ref().map(|(id, _)| *id)
+    }
+
+    /// Stores in table `name` that `key` goes to server `id` (`server`
+    /// by name), touching its entry.
+    pub fn stick(&mut self, name: &str, key: &StickKey, (id, server): (u32, &str), now: Instant) {
+        if let Some(t) = self.tables.get_mut(name) {
+            t.entry(key, now).server = Some((id, server.to_owned()));
+        }
     }
 
     /// The configuration of table `name`.

@@ -26,6 +26,7 @@ mod resolvers;
 mod retry_on;
 mod server;
 mod source;
+mod stick_rule;
 mod stick_table;
 mod tcp_check;
 mod tcp_request;
@@ -52,6 +53,7 @@ pub use model::*;
 pub use parser::{parse, Account, FileReader, LoadCertificates, ParseOptions, ZERO_WARNING_ABORT};
 pub use resolvers::{Family, InitAddr, Resolvers, DEFAULT_INIT_ADDR};
 pub use source::{LocalEnd, Source, UseSrc};
+pub use stick_rule::{StickKind, StickRule};
 pub use stick_table::{StickCounter, StickKeyType, StickTable};
 #[cfg(test)]
 pub(crate) use tcp_check::hex as tcp_check_hex;

@@ -371,6 +371,8 @@ pub struct Proxy {
     /// `http-request use-service prometheus-exporter [if|unless <cond>]`
     /// rules, in order.
     pub prometheus: Vec<ExporterRule>,
+    /// `stick` rules, in order.
+    pub stick_rules: Vec<super::StickRule>,
 }
 
 /// A rule that answers matching requests with the Prometheus metrics.

@@ -1043,6 +1043,7 @@ impl Draft {
                 http_after_response: Vec::new(),
                 redirects: Vec::new(),
                 prometheus: Vec::new(),
+                stick_rules: Vec::new(),
             },
             default_server: super::server::default_server(),
             default_backend: None,

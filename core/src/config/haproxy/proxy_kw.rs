@@ -236,6 +236,11 @@ impl Parser<'_> {
                     self.balance(words);
                 }
             }
+            "stick" => {
+                if !self.not_in_defaults(w0, Form::Parsing) && self.applies(w0, Side::Backend, kw) {
+                    self.stick_rule(words);
+                }
+            }
             "hash-type" => {
                 if self.applies(w0, Side::Backend, kw) {
                     self.hash_type(words);

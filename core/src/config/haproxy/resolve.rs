@@ -243,10 +243,23 @@ fn default_fullconn(global: &Global, proxies: &mut [Proxy]) {
     }
 }
 
-/// Every `track-sc*` rule names a table that exists, and every `capture
+/// Every `stick` and `track-sc*` rule names a table that exists, and every `capture
 /// ... id N` rule a slot its frontend declares, as haproxy checks.
 fn rule_references_exist(p: &mut Parser<'_>, proxies: &[Proxy]) {
     for proxy in proxies {
+        for rule in &proxy.stick_rules {
+            let name = rule.table.as_deref().unwrap_or(&proxy.name);
+            if !proxies
+                .iter()
+                .any(|t| t.name == name && t.stick_table.is_some())
+            {
+                let msg = format!(
+                    "Proxy '{}': unable to find stick-table '{name}'.",
+                    proxy.name
+                );
+                p.post_error(Severity::Error, msg);
+            }
+        }
         let phases = [
             ("http-request", &proxy.http_request, &proxy.captures.request),
             (

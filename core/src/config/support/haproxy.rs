@@ -66,7 +66,6 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("rate-limit", Reported, "sessions are accepted without a rate limit"),
     gap("redirect", Traffic, "no redirect: the request goes to the servers"),
     gap("sample", Traffic, "the fetch or converter is not evaluated: the rule using it is not applied"),
-    gap("stick", Traffic, "no stickiness: each request is balanced afresh"),
     gap("stick-table peers", Reported, "the table is not shared with peers"),
     gap("stick-table nopurge", Traffic, "a full table drops its stalest entry for a new key"),
     gap("stick-table srvkey", Traffic, "the table keeps no server key"),
