@@ -136,8 +136,14 @@ impl Logger {
 
     /// Logs a traffic line of `proxy` (config index) at `info`.
     pub(crate) fn traffic(&self, proxy: usize, text: &str) {
+        self.traffic_at(proxy, None, text);
+    }
+
+    /// Logs a traffic line of `proxy` at `severity` (`None`: info, the
+    /// usual).
+    pub(crate) fn traffic_at(&self, proxy: usize, severity: Option<u8>, text: &str) {
         match self.sinks.get(proxy) {
-            Some(sinks) if !sinks.is_empty() => self.send(sinks, INFO, text),
+            Some(sinks) if !sinks.is_empty() => self.send(sinks, severity.unwrap_or(INFO), text),
             _ => println!("{text}"),
         }
     }

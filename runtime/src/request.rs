@@ -1175,11 +1175,15 @@ impl Exchange<'_> {
         };
         let done = Event::Done(self.id, transfer);
         self.watcher.end(done, at);
-        if self.shared.httplog {
+        // `set-log-level silent` leaves the request unlogged.
+        if self.shared.httplog && outcome.log_level != Some(None) {
             let ms = |t: Option<Instant>| t.map(|t| (t - self.started).as_millis() as u64);
             let marks = [ms(self.connected_at), ms(self.answered_at), ms(Some(at))];
             let line = self.log_line(&outcome, by, marks, bytes_out);
-            self.shared.logger.traffic(self.shared.frontend, &line);
+            let severity = outcome.log_level.flatten();
+            self.shared
+                .logger
+                .traffic_at(self.shared.frontend, severity, &line);
         }
         self.cut_short |= end != DataEnd::Complete;
         self.session.ended = Some(at);

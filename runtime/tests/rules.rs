@@ -266,3 +266,33 @@ async fn process_variables_outlive_the_request_that_set_them() {
     assert_eq!(get(fe, "x", "/b").await, (200, "last=/a".to_owned()));
     running.stop();
 }
+
+// Input: `http-request set-log-level silent` for /health and
+// `http-response set-log-level err` for answers of 404 path /missing,
+// logged with `option httplog` to local0; requests for /health, /missing,
+// then /ok.
+// Output: /health leaves no line; /missing's line comes at priority
+// local0.err (131); /ok's at local0.info (134), after it.
+#[tokio::test]
+async fn set_log_level_silences_or_raises_a_request_log_line() {
+    let syslog = common::raw::Syslog::new().await;
+    let a = Backend::start("a").await;
+    let port = free_port();
+    let text = format!(
+        "{}defaults\n    mode http\n    log global\n    option httplog\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend fe\n    bind 127.0.0.1:{port}\n    http-request set-log-level silent if {{ path /health }}\n    http-response set-log-level err if {{ path /missing }}\n    default_backend be\nbackend be\n    server a {}\n",
+        syslog.global, a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = listener(&running, "fe");
+    for path in ["/health", "/missing", "/ok"] {
+        assert_eq!(get(fe, "x", path).await.0, 200);
+    }
+    let missing = syslog.next().await;
+    assert!(
+        missing.starts_with("<131>") && missing.contains("GET /missing"),
+        "{missing}"
+    );
+    let ok = syslog.next().await;
+    assert!(ok.starts_with("<134>") && ok.contains("GET /ok"), "{ok}");
+    running.stop();
+}

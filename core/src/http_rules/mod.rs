@@ -112,6 +112,9 @@ pub struct Txn {
     pub cache: Option<Box<TxnCache>>,
     /// Now, in seconds since the epoch (`date`), as the flow last said.
     pub date: i64,
+    /// The severity `set-log-level` gave the log line (`Some(None)`:
+    /// silent).
+    pub log_level: Option<Option<u8>>,
 }
 
 /// A response as rules see and change it.
@@ -171,6 +174,7 @@ impl Txn {
             edits: Vec::new(),
             cache: None,
             date: head.around.date,
+            log_level: None,
         }
     }
 
@@ -548,6 +552,7 @@ impl Txn {
                 c.lookup = true;
             }
             HttpAction::CacheStore(_) => {}
+            HttpAction::SetLogLevel(level) => self.log_level = Some(*level),
             HttpAction::Allow
             | HttpAction::Auth { .. }
             | HttpAction::Reject
@@ -702,6 +707,10 @@ impl Txn {
                     if let Some(v) = v {
                         self.captured.set(false, *slot, &v);
                     }
+                    None
+                }
+                HttpAction::SetLogLevel(level) => {
+                    self.log_level = Some(*level);
                     None
                 }
                 HttpAction::CacheStore(cache) => {

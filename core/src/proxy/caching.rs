@@ -100,6 +100,7 @@ impl Flow {
             let rewrite = rules::after_answer(&self.proxies, at, &mut t, answer);
             let outcome = Outcome {
                 cache: counts,
+                log_level: t.log_level,
                 ..Outcome::without_server(status, termination, backend)
             };
             self.out.push_back(Output::Finish {
@@ -139,6 +140,7 @@ impl Flow {
         let outcome = Outcome {
             applet: Some(Applet::Cache),
             cache: counts,
+            log_level: t.log_level,
             captured: (!t.captured.is_empty()).then(|| Box::new(t.captured.clone())),
             ..Outcome::without_server(reply.status, "LR", backend)
         };

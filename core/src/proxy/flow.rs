@@ -68,6 +68,9 @@ pub struct Outcome {
     /// Cache lookups and hits, counted on the frontend (`[0]`) and the
     /// backend (`[1]`).
     pub cache: [[u8; 2]; 2],
+    /// The severity rules gave its log line (`Some(None)`: no line;
+    /// `None`: the usual).
+    pub log_level: Option<Option<u8>>,
 }
 
 /// haproxy's own services that answer in place of a server.
@@ -105,6 +108,7 @@ impl Outcome {
             vars: None,
             applet: None,
             cache: [[0; 2]; 2],
+            log_level: None,
         }
     }
 
@@ -273,6 +277,7 @@ impl Stream {
             vars: self.vars(),
             applet: None,
             cache: self.txn.as_deref().map_or([[0; 2]; 2], cache_counts),
+            log_level: self.txn.as_ref().and_then(|t| t.log_level),
         }
     }
 }
@@ -717,6 +722,7 @@ impl Flow {
         let (mut captured, mut vars) = (None, None);
         let (status, termination) = (answer.status, answer.termination);
         let cache = txn.as_deref().map_or([[0; 2]; 2], cache_counts);
+        let log_level = txn.as_ref().and_then(|t| t.log_level);
         if let Some(t) = txn.as_deref() {
             count_error(&self.stick, t, status, now);
             release_tracked(&self.stick, t);
@@ -743,6 +749,7 @@ impl Flow {
             captured,
             vars,
             cache,
+            log_level,
             ..Outcome::without_server(status, termination, backend)
         };
         self.out.push_back(Output::Finish {
@@ -1196,6 +1203,7 @@ impl Flow {
                         vars,
                         applet: None,
                         cache: [[0; 2]; 2],
+                        log_level: s.txn.as_ref().and_then(|t| t.log_level),
                     };
                     self.out.push_back(Output::Finish {
                         id,
@@ -1396,6 +1404,7 @@ impl Flow {
             vars,
             applet: None,
             cache: [[0; 2]; 2],
+            log_level: None,
         };
         self.out.push_back(Output::Finish {
             id,

@@ -176,6 +176,9 @@ pub enum HttpAction {
     /// `wait-for-body time <time> [at-least <bytes>]`: the rules wait for
     /// the message's body (the runtime reads it before they run).
     WaitForBody(BodyWait),
+    /// `set-log-level <level>|silent`: the syslog severity of the
+    /// stream's log line (`None`: no line).
+    SetLogLevel(Option<u8>),
     /// `cache-use <name>`: a fresh copy in the cache answers the request.
     CacheUse(String),
     /// `cache-store <name>`: the response is kept in the cache, with its
@@ -275,7 +278,6 @@ const NOT_RUN: &[&str] = &[
     "sc-set-gpt0",
     "send-spoe-group",
     "set-bandwidth-limit",
-    "set-log-level",
     "set-map",
     "set-mark",
     "set-nice",
@@ -640,6 +642,18 @@ impl Parser<'_> {
                         );
                         return Err(msg.into());
                     }
+                }
+            }
+            ("set-log-level", None) if phase != RulePhase::AfterResponse => {
+                const LEVELS: [&str; 8] = [
+                    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+                ];
+                let usage = "expects exactly 1 argument (log level name or 'silent').";
+                let level = args.next().ok_or(usage)?.text.as_str();
+                match LEVELS.iter().position(|l| *l == level) {
+                    Some(severity) => HttpAction::SetLogLevel(Some(severity as u8)),
+                    None if level == "silent" => HttpAction::SetLogLevel(None),
+                    None => return Err(usage.into()),
                 }
             }
             ("cache-use", None) if request => HttpAction::CacheUse(cache_name(args)?),
