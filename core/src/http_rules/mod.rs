@@ -5,6 +5,7 @@
 //! `return`, `redirect`) as an [`Answer`].
 
 mod edit;
+mod normalize;
 mod reply;
 mod room;
 
@@ -88,6 +89,8 @@ pub struct Txn {
     pub room: Room,
     /// A rewrite did not fit in strict mode: the request fails.
     rewrite_failed: bool,
+    /// A normalizer found the target invalid: the request gets a 400.
+    bad_request: bool,
     /// The request is its connection's first.
     pub first_request: bool,
     /// The request came as HTTP/1.0.
@@ -162,6 +165,7 @@ impl Txn {
             proc_changed: false,
             room: Room::default(),
             rewrite_failed: false,
+            bad_request: false,
             first_request: head.around.first_request,
             http10: head.around.http10,
             captured: Captured::default(),
@@ -398,6 +402,14 @@ impl Txn {
             if std::mem::take(&mut self.rewrite_failed) {
                 return Some(Stop::Answer(rewrite_failure("PR")));
             }
+            if std::mem::take(&mut self.bad_request) {
+                return Some(Stop::Answer(Answer {
+                    status: 400,
+                    termination: "PR",
+                    reply: None,
+                    headers: Vec::new(),
+                }));
+            }
             at += i + 1;
         }
         None
@@ -553,6 +565,16 @@ impl Txn {
             }
             HttpAction::CacheStore(_) => {}
             HttpAction::SetLogLevel(level) => self.log_level = Some(*level),
+            HttpAction::NormalizeUri(normalizer) => {
+                let pq = path_and_query(&self.uri);
+                if pq.starts_with('/') {
+                    match normalize::normalize(*normalizer, pq) {
+                        Ok(new) if new != pq => self.set_line(LinePart::Pathq, &new),
+                        Ok(_) => {}
+                        Err(normalize::Invalid) => self.bad_request = true,
+                    }
+                }
+            }
             HttpAction::Allow
             | HttpAction::Auth { .. }
             | HttpAction::Reject

@@ -61,6 +61,37 @@ pub enum LinePart {
     Uri,
 }
 
+/// A URI normalizer of `normalize-uri`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Normalizer {
+    /// `path-merge-slashes`.
+    MergeSlashes,
+    /// `path-strip-dot`.
+    StripDot,
+    /// `path-strip-dotdot [full]`.
+    StripDotdot {
+        /// `..` past the root are dropped too.
+        full: bool,
+    },
+    /// `query-sort-by-name`.
+    SortQuery,
+    /// `percent-to-uppercase [strict]`.
+    PercentUpper {
+        /// A broken `%` sequence makes the request invalid.
+        strict: bool,
+    },
+    /// `percent-decode-unreserved [strict]`.
+    PercentDecode {
+        /// A broken `%` sequence makes the request invalid.
+        strict: bool,
+    },
+    /// `fragment-strip`.
+    FragmentStrip,
+    /// `fragment-encode`.
+    FragmentEncode,
+}
+
 /// How `del-header -m` compares header names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -176,6 +207,8 @@ pub enum HttpAction {
     /// `wait-for-body time <time> [at-least <bytes>]`: the rules wait for
     /// the message's body (the runtime reads it before they run).
     WaitForBody(BodyWait),
+    /// `normalize-uri <normalizer>`: the target, normalized.
+    NormalizeUri(Normalizer),
     /// `set-log-level <level>|silent`: the syslog severity of the
     /// stream's log line (`None`: no line).
     SetLogLevel(Option<u8>),
@@ -270,7 +303,6 @@ const NOT_RUN: &[&str] = &[
     "do-resolve",
     "early-hint",
     "lua",
-    "normalize-uri",
     "sc-inc-gpc",
     "sc-inc-gpc0",
     "sc-inc-gpc1",
@@ -294,6 +326,44 @@ const NOT_RUN: &[&str] = &[
     "send-spoe-group",
     "set-var-fmt",
 ];
+
+/// `<normalizer> [full|strict]`, with haproxy's messages.
+fn normalizer(args: &mut Args<'_>) -> Result<Normalizer, Failure> {
+    let name = args
+        .next()
+        .ok_or("missing argument <normalizer>.")?
+        .text
+        .clone();
+    let flag = |args: &mut Args<'_>, word: &str| -> Result<bool, Failure> {
+        match args.peek() {
+            Some(w) if w == word => {
+                args.next();
+                Ok(true)
+            }
+            Some(w) if w != "if" && w != "unless" => {
+                Err(format!("unknown argument '{w}' for '{name}' normalizer.").into())
+            }
+            _ => Ok(false),
+        }
+    };
+    Ok(match name.as_str() {
+        "path-merge-slashes" => Normalizer::MergeSlashes,
+        "path-strip-dot" => Normalizer::StripDot,
+        "path-strip-dotdot" => Normalizer::StripDotdot {
+            full: flag(args, "full")?,
+        },
+        "query-sort-by-name" => Normalizer::SortQuery,
+        "percent-to-uppercase" => Normalizer::PercentUpper {
+            strict: flag(args, "strict")?,
+        },
+        "percent-decode-unreserved" => Normalizer::PercentDecode {
+            strict: flag(args, "strict")?,
+        },
+        "fragment-strip" => Normalizer::FragmentStrip,
+        "fragment-encode" => Normalizer::FragmentEncode,
+        other => return Err(format!("unknown normalizer '{other}'.").into()),
+    })
+}
 
 /// The cache a `cache-use` or `cache-store` rule names.
 fn cache_name(args: &mut Args<'_>) -> Result<String, Failure> {
@@ -392,6 +462,10 @@ impl Parser<'_> {
             words: &words[..end],
             at: 2,
         };
+        if action.text == "normalize-uri" && !self.global.experimental {
+            let msg = "'normalize-uri' action is experimental, must be allowed via a global 'expose-experimental-directives'";
+            return self.error(Form::Parsing, action.col, msg.to_owned());
+        }
         let parsed = self.http_action(phase, &action.text, &mut args);
         let action = match parsed {
             Ok(a) => a,
@@ -644,6 +718,7 @@ impl Parser<'_> {
                     }
                 }
             }
+            ("normalize-uri", None) if request => HttpAction::NormalizeUri(normalizer(args)?),
             ("set-log-level", None) if phase != RulePhase::AfterResponse => {
                 const LEVELS: [&str; 8] = [
                     "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",

@@ -46,8 +46,8 @@ pub use http_check::{
     HeaderPattern, HttpCheck, HttpCheckRule, HttpExpect, HttpMatch, HttpSend, PatternMethod,
 };
 pub use http_rule::{
-    BodyWait, HttpAction, HttpRule, LinePart, NameMatch, Redirect, RedirectKind, Reply, ReplyBody,
-    RulePhase,
+    BodyWait, HttpAction, HttpRule, LinePart, NameMatch, Normalizer, Redirect, RedirectKind, Reply,
+    ReplyBody, RulePhase,
 };
 pub use model::*;
 pub use parser::{parse, Account, FileReader, LoadCertificates, ParseOptions, ZERO_WARNING_ABORT};

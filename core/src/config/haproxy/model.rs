@@ -136,6 +136,9 @@ pub struct Global {
     pub hard_stop_after: Option<Duration>,
     /// `zero-warning`: any warning stops the start, as an error would.
     pub zero_warning: bool,
+    /// `expose-experimental-directives`: experimental keywords are
+    /// allowed (`normalize-uri`).
+    pub experimental: bool,
     /// `node`: the name the stats page shows (default: the host name).
     pub node: Option<String>,
     /// `description`: the text the stats page shows with `show-desc`.

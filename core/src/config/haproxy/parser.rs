@@ -574,6 +574,7 @@ impl<'o> Parser<'o> {
             "daemon" => self.global.daemon = true,
             "hard-stop-after" => self.global.hard_stop_after = self.time_arg(words, 1, kw),
             "zero-warning" => self.global.zero_warning = true,
+            "expose-experimental-directives" => self.global.experimental = true,
             "default-path" => self.default_path(words),
             "nosplice" => self.global.nosplice = true,
             "maxpipes" => self.global.maxpipes = Some(self.count_arg(words)),

@@ -21,7 +21,6 @@ pub const HAPROXY_GLOBAL: &[Gap] = &[
     gap("server-state-file", Reported, "server states are not saved or loaded across restarts"),
     gap("server-state-base", Reported, "server states are not saved or loaded across restarts"),
     gap("h1-case-adjust", Reported, "header names go out as received"),
-    gap("expose-experimental-directives", Unseen, "no experimental directives"),
     gap("maxsslconn", Reported, "TLS connections are bounded by `maxconn` alone"),
     gap("maxconnrate", Reported, "connections are accepted without a rate limit"),
     gap("maxsessrate", Reported, "sessions are accepted without a rate limit"),
