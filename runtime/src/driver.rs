@@ -790,13 +790,18 @@ impl Driver {
                     .flow()
                     .and_then(|(f, _)| f.transparent_destination(id))
                     .or_else(|| self.server_addr(backend, server));
+                // `set-timeout` rules first, else the backend's.
+                let set = self
+                    .node
+                    .flow()
+                    .map_or([None; 2], |(f, _)| f.timeouts_of(id));
                 let proxy = self.config().and_then(|c| c.proxies.get(backend));
                 let reuse = proxy.map_or(ReusePolicy::CLOSE, |p| {
                     ReusePolicy::of(p, p.servers.get(server))
                 });
-                let timeout = |pick: fn(&Timeouts) -> Option<haven_core::time::Duration>| {
-                    proxy
-                        .and_then(|p| pick(&p.timeouts))
+                let timeout = |own: Option<haven_core::time::Duration>,
+                               pick: fn(&Timeouts) -> Option<haven_core::time::Duration>| {
+                    own.or_else(|| proxy.and_then(|p| pick(&p.timeouts)))
                         .map(|t| std::time::Duration::from_nanos(t.as_nanos()))
                 };
                 let srv = proxy.and_then(|p| p.servers.get(server));
@@ -814,8 +819,8 @@ impl Driver {
                             tls,
                             h2: srv.is_some_and(|s| s.speaks_h2()),
                             nolinger: proxy.is_some_and(|p| p.options.nolinger),
-                            server_timeout: timeout(|t| t.server),
-                            tunnel_timeout: timeout(|t| t.tunnel),
+                            server_timeout: timeout(set[0], |t| t.server),
+                            tunnel_timeout: timeout(set[1], |t| t.tunnel),
                             splice: self.splice_of(proxy),
                         };
                         self.streams.post(id, Command::Connect(connect));

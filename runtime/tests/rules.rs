@@ -296,3 +296,42 @@ async fn set_log_level_silences_or_raises_a_request_log_line() {
     assert!(ok.starts_with("<134>") && ok.contains("GET /ok"), "{ok}");
     running.stop();
 }
+
+// Input: `timeout server 30s` and `http-request set-timeout server 200ms`
+// for /quick, before a server that reads requests and never answers; a
+// request for /quick.
+// Output: haproxy's 504 comes after the rule's 200 ms, long before the
+// backend's 30 s.
+#[tokio::test]
+async fn set_timeout_shortens_the_wait_for_the_server() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = silent.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            held.push(s);
+        }
+    });
+    let port = free_port();
+    let text = format!(
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    http-request set-timeout server 200ms if {{ path /quick }}\n    server s {addr}\n"
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = listener(&running, "fe");
+    let asked = std::time::Instant::now();
+    let reply = send_raw(
+        fe,
+        b"GET /quick HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let waited = asked.elapsed();
+    assert!(reply.starts_with("HTTP/1.1 504"), "{reply}");
+    assert!(
+        waited >= std::time::Duration::from_millis(200)
+            && waited < std::time::Duration::from_secs(10),
+        "{waited:?}"
+    );
+    running.stop();
+}

@@ -15,7 +15,8 @@ pub use room::{head_size, Room};
 
 use crate::cache::{CacheRequest, Hit, StoreAsk, TxnCache};
 use crate::config::haproxy::{
-    HeaderNames, HttpAction, HttpRule, LinePart, NameMatch, Proxy, TcpAction, TcpLayer, Userlist,
+    HeaderNames, HttpAction, HttpRule, LinePart, NameMatch, Proxy, TcpAction, TcpLayer,
+    TimeoutValue, Userlist,
 };
 use crate::proxy_protocol::ProxyHeader;
 use crate::route::{condition, path_and_query, RequestHead};
@@ -118,6 +119,8 @@ pub struct Txn {
     /// The severity `set-log-level` gave the log line (`Some(None)`:
     /// silent).
     pub log_level: Option<Option<u8>>,
+    /// `timeout server` and `timeout tunnel` as `set-timeout` set them.
+    pub timeouts: [Option<crate::time::Duration>; 2],
 }
 
 /// A response as rules see and change it.
@@ -179,6 +182,7 @@ impl Txn {
             cache: None,
             date: head.around.date,
             log_level: None,
+            timeouts: [None; 2],
         }
     }
 
@@ -565,6 +569,18 @@ impl Txn {
             }
             HttpAction::CacheStore(_) => {}
             HttpAction::SetLogLevel(level) => self.log_level = Some(*level),
+            HttpAction::SetTimeout { tunnel, value } => {
+                let time = match value {
+                    TimeoutValue::Fixed(d) => Some(*d),
+                    TimeoutValue::Expr(e) => self
+                        .with_view(names, None, |req| e.eval(req)?.to_int())
+                        .and_then(|ms| u64::try_from(ms).ok())
+                        .map(crate::time::Duration::from_millis),
+                };
+                if let Some(time) = time {
+                    self.timeouts[usize::from(*tunnel)] = Some(time);
+                }
+            }
             HttpAction::NormalizeUri(normalizer) => {
                 let pq = path_and_query(&self.uri);
                 if pq.starts_with('/') {

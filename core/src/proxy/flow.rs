@@ -228,6 +228,9 @@ pub(super) struct Stream {
     stuck: Option<usize>,
     /// What its `stick` rules store once its server answers.
     stick_stores: Stores,
+    /// `timeout server` and `timeout tunnel` as `set-timeout` rules set
+    /// them.
+    timeouts: [Option<Duration>; 2],
 }
 
 /// The cache lookups and hits of `t`.
@@ -592,6 +595,7 @@ impl Flow {
             (None, true) => head.uri.to_owned(),
             (_, false) => String::new(),
         };
+        let timeouts = txn.as_ref().map_or([None; 2], |t| t.timeouts);
         let (stuck, stick_stores) = match be.stick_rules.is_empty() {
             true => (None, Vec::new()),
             false => {
@@ -631,6 +635,7 @@ impl Flow {
                 compress,
                 stuck,
                 stick_stores,
+                timeouts,
             },
         );
         self.assign(now, id, None, timers);
@@ -771,6 +776,12 @@ impl Flow {
             .flatten()
     }
 
+    /// `timeout server` and `timeout tunnel` as `set-timeout` rules set
+    /// them for `id` (`None`: the backend's).
+    pub fn timeouts_of(&self, id: StreamId) -> [Option<Duration>; 2] {
+        self.streams.get(&id).map_or([None; 2], |s| s.timeouts)
+    }
+
     /// `show table [name]` at `now`: the tables, or one table's entries;
     /// `None` for an unknown table.
     pub fn stick_dump(&self, name: Option<&str>, now: Instant) -> Option<String> {
@@ -896,7 +907,7 @@ impl Flow {
             return;
         }
         s.phase = Phase::Waiting;
-        if let Some(t) = self.backends[&s.backend].timeout_server {
+        if let Some(t) = s.timeouts[0].or(self.backends[&s.backend].timeout_server) {
             timers.arm(Timer::Server(id), now + t);
         }
     }
@@ -1060,7 +1071,7 @@ impl Flow {
         let Some(s) = self.streams.get(&id).filter(|s| s.phase == Phase::Waiting) else {
             return;
         };
-        if let Some(t) = self.backends[&s.backend].timeout_server {
+        if let Some(t) = s.timeouts[0].or(self.backends[&s.backend].timeout_server) {
             timers.arm(Timer::Server(id), now + t);
         }
     }

@@ -61,6 +61,16 @@ pub enum LinePart {
     Uri,
 }
 
+/// The time `set-timeout` gives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeoutValue {
+    /// A fixed time.
+    Fixed(Duration),
+    /// A sample expression, in milliseconds.
+    Expr(Expr),
+}
+
 /// A URI normalizer of `normalize-uri`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -207,6 +217,14 @@ pub enum HttpAction {
     /// `wait-for-body time <time> [at-least <bytes>]`: the rules wait for
     /// the message's body (the runtime reads it before they run).
     WaitForBody(BodyWait),
+    /// `set-timeout server|tunnel <time>|<expr>`: this stream's `timeout
+    /// server` or `timeout tunnel`.
+    SetTimeout {
+        /// `tunnel` (else `server`).
+        tunnel: bool,
+        /// The time.
+        value: TimeoutValue,
+    },
     /// `normalize-uri <normalizer>`: the target, normalized.
     NormalizeUri(Normalizer),
     /// `set-log-level <level>|silent`: the syslog severity of the
@@ -315,7 +333,6 @@ const NOT_RUN: &[&str] = &[
     "set-nice",
     "set-priority-class",
     "set-priority-offset",
-    "set-timeout",
     "set-tos",
     "silent-drop",
     "track-sc0",
@@ -719,6 +736,7 @@ impl Parser<'_> {
                 }
             }
             ("normalize-uri", None) if request => HttpAction::NormalizeUri(normalizer(args)?),
+            ("set-timeout", None) if request => self.set_timeout(args)?,
             ("set-log-level", None) if phase != RulePhase::AfterResponse => {
                 const LEVELS: [&str; 8] = [
                     "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
@@ -747,6 +765,35 @@ impl Parser<'_> {
             _ => return Err(format!("unknown action '{name}'.").into()),
         };
         Ok(action)
+    }
+
+    /// `set-timeout server|tunnel <time>|<expr>`, with haproxy's checks.
+    fn set_timeout(&self, args: &mut Args<'_>) -> Result<HttpAction, Failure> {
+        if let Some((kind, name)) = self.current().filter(|(k, _)| !k.is_backend()) {
+            let _ = kind;
+            return Err(format!("proxy '{name}' has no backend capability.").into());
+        }
+        let usage = "expects exactly 2 arguments.";
+        let which = args.next().ok_or(usage)?.text.clone();
+        let value = args.next().ok_or(usage)?.text.clone();
+        let tunnel = match which.as_str() {
+            "server" => false,
+            "tunnel" => true,
+            other => {
+                return Err(format!(
+                    "'set-timeout' rule supports 'server'/'tunnel' (got '{other}')."
+                )
+                .into())
+            }
+        };
+        let value = match value.starts_with(|c: char| c.is_ascii_digit()) {
+            true => TimeoutValue::Fixed(parse_time(&value).map_err(|c| {
+                let c = c.unwrap_or(' ');
+                format!("unexpected character '{c}' in rule 'set-timeout {which}'.")
+            })?),
+            false => TimeoutValue::Expr(self.sample(&value)?),
+        };
+        Ok(HttpAction::SetTimeout { tunnel, value })
     }
 
     /// A log-format string of a rule.

@@ -47,7 +47,7 @@ pub use http_check::{
 };
 pub use http_rule::{
     BodyWait, HttpAction, HttpRule, LinePart, NameMatch, Normalizer, Redirect, RedirectKind, Reply,
-    ReplyBody, RulePhase,
+    ReplyBody, RulePhase, TimeoutValue,
 };
 pub use model::*;
 pub use parser::{parse, Account, FileReader, LoadCertificates, ParseOptions, ZERO_WARNING_ABORT};
