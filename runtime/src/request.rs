@@ -399,6 +399,17 @@ pub(crate) async fn serve<S: ClientIo>(
         shared.core.request(id, at, r, client, started)
     });
     apply_edits(&mut head, &forward.edits);
+    // `early-hint` rules: a `103 Early Hints` each, before anything else
+    // (HTTP/1.0 clients know no interim answers).
+    if !forward.early_hints.is_empty() && !manner.http10 {
+        let hints = wire::early_hints(&forward.early_hints);
+        if body::write(stream, &hints, shared.timeouts.client)
+            .await
+            .is_err()
+        {
+            return false;
+        }
+    }
     let sent_head = head.method == "HEAD";
     let mut outgoing = request_head(&head);
     outgoing.extend_from_slice(&whole_body);

@@ -238,6 +238,17 @@ pub(crate) fn encode_page(page: &ErrorPage, manner: Manner) -> Wire {
     Wire { bytes: out, close }
 }
 
+/// One `103 Early Hints` per header of `hints`, as haproxy sends them.
+pub(crate) fn early_hints(hints: &[(String, String)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, value) in hints {
+        out.extend_from_slice(b"HTTP/1.1 103 Early Hints\r\n");
+        header(&mut out, name, value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
 /// Encodes `answer` for a request made in `manner`.
 pub(crate) fn encode(answer: &Answer, manner: Manner) -> Wire {
     let status = answer.status;

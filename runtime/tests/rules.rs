@@ -335,3 +335,33 @@ async fn set_timeout_shortens_the_wait_for_the_server() {
     );
     running.stop();
 }
+
+// Input: two `early-hint link ...` rules; a request in HTTP/1.1, then one
+// in HTTP/1.0.
+// Output: the first answer starts with one `103 Early Hints` per rule, in
+// order, then the server's 200; the HTTP/1.0 client gets the 200 alone.
+#[tokio::test]
+async fn early_hints_go_before_the_answer_to_http11_clients() {
+    let a = Backend::start("a").await;
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    http-request early-hint link \"</a.css>; rel=preload\"\n    http-request early-hint link \"</b.js>; rel=preload\"\n    default_backend be\nbackend be\n    server a {}\n",
+        a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let reply = send_raw(
+        fe,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let hints = "HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </b.js>; rel=preload\r\n\r\n";
+    assert!(reply.starts_with(hints), "{reply}");
+    assert!(reply[hints.len()..].starts_with("HTTP/1.1 200"), "{reply}");
+    let old = send_raw(fe, b"GET / HTTP/1.0\r\nHost: x\r\n\r\n").await;
+    assert!(
+        old.starts_with("HTTP/1.1 200") || old.starts_with("HTTP/1.0 200"),
+        "{old}"
+    );
+    running.stop();
+}

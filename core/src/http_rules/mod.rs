@@ -121,6 +121,8 @@ pub struct Txn {
     pub log_level: Option<Option<u8>>,
     /// `timeout server` and `timeout tunnel` as `set-timeout` set them.
     pub timeouts: [Option<crate::time::Duration>; 2],
+    /// The headers `early-hint` rules send ahead, one `103` each.
+    pub early_hints: Vec<(String, String)>,
 }
 
 /// A response as rules see and change it.
@@ -183,6 +185,7 @@ impl Txn {
             date: head.around.date,
             log_level: None,
             timeouts: [None; 2],
+            early_hints: Vec::new(),
         }
     }
 
@@ -580,6 +583,10 @@ impl Txn {
                 if let Some(time) = time {
                     self.timeouts[usize::from(*tunnel)] = Some(time);
                 }
+            }
+            HttpAction::EarlyHint { name, value } => {
+                let value = render(self, value);
+                self.early_hints.push((name.clone(), value));
             }
             HttpAction::NormalizeUri(normalizer) => {
                 let pq = path_and_query(&self.uri);

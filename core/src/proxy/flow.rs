@@ -133,6 +133,9 @@ pub struct Forward {
     /// The request's source and destination, when rules changed them
     /// (`set-src`, `set-dst`): what a PROXY header to the server says.
     pub addresses: Option<(IpAddr, Option<std::net::SocketAddr>)>,
+    /// Headers `early-hint` rules send the client first, each in its own
+    /// `103 Early Hints`.
+    pub early_hints: Vec<(String, String)>,
 }
 
 /// What the driver must do.
@@ -539,6 +542,7 @@ impl Flow {
         let mut persist = None;
         let mut unique_id = None;
         let mut compress = None;
+        let mut early_hints = Vec::new();
         if http {
             let fe = &self.proxies[frontend];
             if txn.is_none() && (rules::has_response_rules(fe) || rules::has_response_rules(be)) {
@@ -550,6 +554,7 @@ impl Flow {
             }
             if let Some(t) = txn.as_mut() {
                 edits = std::mem::take(&mut t.edits);
+                early_hints = std::mem::take(&mut t.early_hints);
             }
             if let Some(cookie) = &be.cookie {
                 let up = &self.backends[&backend].up;
@@ -643,6 +648,7 @@ impl Flow {
             edits,
             unique_id,
             addresses,
+            early_hints,
         }
     }
 

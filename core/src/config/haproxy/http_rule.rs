@@ -225,6 +225,14 @@ pub enum HttpAction {
         /// The time.
         value: TimeoutValue,
     },
+    /// `early-hint <name> <fmt>`: a `103 Early Hints` with this header
+    /// goes to the client at once.
+    EarlyHint {
+        /// Header name.
+        name: String,
+        /// Its value.
+        value: Format,
+    },
     /// `normalize-uri <normalizer>`: the target, normalized.
     NormalizeUri(Normalizer),
     /// `set-log-level <level>|silent`: the syslog severity of the
@@ -319,7 +327,6 @@ const NOT_RUN: &[&str] = &[
     "del-map",
     "disable-l7-retry",
     "do-resolve",
-    "early-hint",
     "lua",
     "sc-inc-gpc",
     "sc-inc-gpc0",
@@ -736,6 +743,15 @@ impl Parser<'_> {
                 }
             }
             ("normalize-uri", None) if request => HttpAction::NormalizeUri(normalizer(args)?),
+            ("early-hint", None) if request => {
+                let name = args
+                    .next()
+                    .ok_or("expects exactly 2 arguments.")?
+                    .text
+                    .clone();
+                let value = self.format_arg(args, "exactly 2 arguments")?;
+                HttpAction::EarlyHint { name, value }
+            }
             ("set-timeout", None) if request => self.set_timeout(args)?,
             ("set-log-level", None) if phase != RulePhase::AfterResponse => {
                 const LEVELS: [&str; 8] = [
