@@ -400,7 +400,8 @@ pub(crate) async fn serve<S: ClientIo>(
     });
     apply_edits(&mut head, &forward.edits);
     // `early-hint` rules: a `103 Early Hints` each, before anything else
-    // (HTTP/1.0 clients know no interim answers).
+    // (HTTP/1.0 clients know no interim answers; an HTTP/2 stream sends
+    // them as informational heads).
     if !forward.early_hints.is_empty() && !manner.http10 {
         let hints = wire::early_hints(&forward.early_hints);
         if body::write(stream, &hints, shared.timeouts.client)
