@@ -126,7 +126,11 @@ impl Node {
             addr,
             not_honoured,
         } = dynamic_server(&cfg.proxies[b], name, params).map_err(AddRefused::Alert)?;
-        if cfg.proxies[b].servers.iter().any(|s| s.name == server.name) {
+        if cfg.proxies[b]
+            .servers
+            .iter()
+            .any(|s| s.name == server.name && !s.deleted)
+        {
             let msg = "Already exists a server with the same name in backend.";
             return Err(AddRefused::Alert(msg.into()));
         }
@@ -142,6 +146,34 @@ impl Node {
             addr,
             not_honoured,
         })
+    }
+
+    /// Deletes server `name` of the backend named `backend` (the runtime
+    /// API's `del server`), as haproxy allows it: in maintenance, with no
+    /// request on it. haproxy's words for why not.
+    pub fn del_server(&mut self, backend: &str, name: &str) -> Result<(), &'static str> {
+        let Some((cfg, _, flow)) = &mut self.haproxy else {
+            return Err("No such backend.");
+        };
+        let b = cfg
+            .proxies
+            .iter()
+            .position(|p| p.kind.is_backend() && p.name == backend)
+            .ok_or("No such backend.")?;
+        let s = cfg.proxies[b]
+            .servers
+            .iter()
+            .position(|s| s.name == name && !s.deleted)
+            .ok_or("No such server.")?;
+        if !flow.in_maintenance(b, s) {
+            return Err("Only servers in maintenance mode can be deleted.");
+        }
+        if flow.inflight(b, s) > 0 {
+            return Err("Server still has connections attached to it, cannot remove it.");
+        }
+        cfg.proxies[b].servers[s].deleted = true;
+        self.held.remove(&(b, s));
+        Ok(())
     }
 
     /// Why server `server` of `backend` may not leave maintenance: the

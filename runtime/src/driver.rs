@@ -955,6 +955,10 @@ impl Driver {
                     let said = self.add_server(&backend, &server, &params);
                     ended(&mut out, &said);
                 }
+                CliCommand::DelServer { backend, server } => {
+                    let said = self.node.del_server(&backend, &server);
+                    ended(&mut out, &format!("{}\n", said.err().unwrap_or("Server deleted.")));
+                }
                 CliCommand::Weight {
                     backend,
                     server,
@@ -1120,7 +1124,7 @@ impl Driver {
         let s = proxy
             .servers
             .iter()
-            .position(|s| s.name == server)
+            .position(|s| s.name == server && !s.deleted)
             .ok_or("No such server.\n")?;
         Ok((b, s))
     }

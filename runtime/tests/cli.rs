@@ -452,3 +452,44 @@ async fn show_stat_typed_numbers_and_types_every_cell_as_haproxy() {
     assert!(!csv.contains("leastconn"), "no legends for a user: {csv}");
     running.stop();
 }
+
+// Input: backend be with servers a and b (both answering their name);
+// `del server be/a` while a runs, then after `set server be/a state
+// maint`, then again; `add server be/a` with b's address.
+// Output: haproxy's answers in order (only a server in maintenance can
+// go; "Server deleted."; then "No such server."); once deleted, a is gone
+// from `show stat` and `show servers state` and every request reaches
+// b; the name can be added again, and shows again.
+#[tokio::test]
+async fn a_server_in_maintenance_is_deleted_and_its_name_freed() {
+    let (a, b) = (Backend::start("a").await, Backend::start("b").await);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
+    let port = free_port();
+    let text = format!(
+        "global\n    stats socket {} level admin\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    balance roundrobin\n    server a {}\n    server b {}\n",
+        sock.display(),
+        a.addr,
+        b.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    assert_eq!(
+        cli(&sock, "del server be/a").await,
+        "Only servers in maintenance mode can be deleted.\n\n"
+    );
+    cli(&sock, "set server be/a state maint").await;
+    assert_eq!(cli(&sock, "del server be/a").await, "Server deleted.\n\n");
+    assert_eq!(cli(&sock, "del server be/a").await, "No such server.\n\n");
+    let csv = cli(&sock, "show stat").await;
+    assert!(!csv.contains("\nbe,a,") && csv.contains("\nbe,b,"), "{csv}");
+    let state = cli(&sock, "show servers state be").await;
+    assert!(!state.contains(" a "), "{state}");
+    for _ in 0..4 {
+        assert_eq!(get(fe, "x", "/").await, (200, "b".to_owned()));
+    }
+    let added = cli(&sock, &format!("add server be/a {}", b.addr)).await;
+    assert_eq!(added, "New server registered.\n\n");
+    assert!(cli(&sock, "show stat").await.contains("\nbe,a,"));
+    running.stop();
+}

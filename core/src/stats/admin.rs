@@ -84,7 +84,12 @@ pub fn read_post(cfg: &HaproxyConfig, body: &[u8]) -> Result<AdminPost, Posted> 
     let proxy = &cfg.proxies[backend];
     let found: Vec<usize> = names
         .iter()
-        .filter_map(|n| proxy.servers.iter().position(|s| s.name == *n))
+        .filter_map(|n| {
+            proxy
+                .servers
+                .iter()
+                .position(|s| s.name == *n && !s.deleted)
+        })
         .collect();
     Ok(AdminPost {
         backend,

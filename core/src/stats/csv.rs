@@ -402,7 +402,7 @@ fn listener_rows(s: &Sources<'_>, p: &Proxy, index: usize, legends: bool) -> Vec
 
 fn server_rows(s: &Sources<'_>, p: &Proxy, b: usize, legends: bool) -> Vec<Row> {
     let mut rows = Vec::new();
-    for (i, srv) in p.servers.iter().enumerate() {
+    for (i, srv) in p.servers.iter().enumerate().filter(|(_, s)| !s.deleted) {
         let check = s.checks.id_of(b, i).map(|id| s.checks.state(id));
         let zeros: Vec<&'static str> = SERVER_ZERO
             .iter()

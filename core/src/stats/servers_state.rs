@@ -61,7 +61,7 @@ pub fn servers_state(s: &Sources<'_>, backend: Option<&str>) -> Result<String, &
     }
     let mut out = format!("1\n{HEADER}\n");
     for (b, p) in chosen {
-        for i in 0..p.servers.len() {
+        for i in (0..p.servers.len()).filter(|i| !p.servers[*i].deleted) {
             out.push_str(&server_line(s, b, p, i));
             out.push('\n');
         }

@@ -594,8 +594,12 @@ pub enum ServerPort {
 /// One `server` line with `default-server` applied.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Server {
-    /// Name, unique in its backend.
+    /// Name, unique in its backend among those not deleted.
     pub name: String,
+    /// Deleted at run time (`del server`): it keeps its place (indexes
+    /// stay), takes no traffic, and is gone from the statistics and
+    /// the runtime API.
+    pub deleted: bool,
     /// Address.
     pub addr: ServerAddr,
     /// Port.

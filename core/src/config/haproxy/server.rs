@@ -119,6 +119,7 @@ const SERVER_WITH_ARG: &[&str] = &[
 pub(crate) fn default_server() -> Server {
     Server {
         name: String::new(),
+        deleted: false,
         addr: ServerAddr::Host(String::new()),
         port: ServerPort::Same,
         weight: 1,
