@@ -1214,8 +1214,12 @@ impl Exchange<'_> {
     ) -> (DataEnd, bool, bool) {
         let Answered { up, head, to } = answered;
         let mut streamed = streamed_head(head, self.manner, compress);
-        let chunked = head.body == ResponseFraming::Chunked;
-        let mut kept = store.map(|t| Kept::new(chunked, t.limit));
+        let mut kept = store.map(|ticket| {
+            let core = Arc::clone(&self.shared.core);
+            let send: crate::cache::Send =
+                Box::new(move |body| core.dispatch(Event::CacheFill(ticket, body)));
+            Kept::new(head.body, ticket.limit, send)
+        });
         let idle = Idle {
             read: to.server_timeout,
             write: self.shared.timeouts.client,
@@ -1274,7 +1278,9 @@ impl Exchange<'_> {
                         };
                         // The cache keeps no answer to a request still
                         // on its way.
-                        kept = None;
+                        if let Some(k) = kept.take() {
+                            k.end(false);
+                        }
                         let down = Downward {
                             moved: &mut body_bytes,
                             spliced: spliced_down,
@@ -1326,10 +1332,8 @@ impl Exchange<'_> {
             Relayed::ReceiverTimeout => DataEnd::ClientTimeout,
         };
         let whole = end == DataEnd::Complete && !self.cut_short;
-        if let Some(ticket) = store {
-            let body = kept.and_then(Kept::finish).filter(|_| whole);
-            let event = Event::CacheFill(ticket, body.map(Arc::from));
-            self.shared.core.dispatch(event);
+        if let Some(k) = kept {
+            k.end(whole);
         }
         let idle = whole && head.keep_alive && head.body != ResponseFraming::UntilClose;
         (end, streamed.close, idle)
@@ -1560,7 +1564,7 @@ where
         Delivery::Nothing | Delivery::Tunnel => Relayed::Done,
         Delivery::AsSent(mut cursor) if down.kept.is_some() => {
             let kept = down.kept.expect("checked above");
-            let mut tee = Tee { to, kept };
+            let mut tee = Tee { to, kept, ahead: 0 };
             body::relay(from, read, &mut tee, &mut cursor, idle, down.moved).await
         }
         Delivery::AsSent(mut cursor) => {
