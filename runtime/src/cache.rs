@@ -197,9 +197,13 @@ mod tests {
     use std::sync::Mutex;
     use tokio::io::AsyncReadExt;
 
+    /// What a copy sent: `None` nothing yet, `Some(None)` that it will
+    /// not come.
+    type Sent = Arc<Mutex<Option<Option<Vec<u8>>>>>;
+
     /// A copy of at most `limit` bytes of a body framed `framing`, and
-    /// what it sent (`Some(None)`: that it will not come).
-    fn kept(framing: ResponseFraming, limit: u64) -> (Kept, Arc<Mutex<Option<Option<Vec<u8>>>>>) {
+    /// what it sent.
+    fn kept(framing: ResponseFraming, limit: u64) -> (Kept, Sent) {
         let sent = Arc::new(Mutex::new(None));
         let to = Arc::clone(&sent);
         let send: Send = Box::new(move |body| {
