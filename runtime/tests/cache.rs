@@ -8,7 +8,7 @@
 #[allow(dead_code)]
 mod common;
 
-use common::raw::{dechunk, read_head, read_more, DEADLINE};
+use common::raw::{read_answer, read_head, read_more, DEADLINE};
 use common::{cli, config, free_port, DEFAULTS};
 use flate2::read::GzDecoder;
 use std::collections::BTreeMap;
@@ -91,38 +91,6 @@ async fn server(seen: Seen) -> SocketAddr {
     addr
 }
 
-/// One answer on `c` to a request that was (`head_request`) a HEAD: its
-/// head (lower case) and its body, de-chunked.
-async fn answer(c: &mut TcpStream, head_request: bool) -> (String, Vec<u8>) {
-    let mut wire = Vec::new();
-    let end = loop {
-        if let Some(end) = wire.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end;
-        }
-        read_more(c, &mut wire).await;
-    };
-    let head = String::from_utf8_lossy(&wire[..end]).to_ascii_lowercase();
-    let mut rest = wire.split_off(end + 4);
-    if head_request {
-        return (head, rest);
-    }
-    if head.contains("transfer-encoding: chunked") {
-        while !rest.ends_with(b"0\r\n\r\n") {
-            read_more(c, &mut rest).await;
-        }
-        return (head, dechunk(&rest));
-    }
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length: "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("a length");
-    while rest.len() < len {
-        read_more(c, &mut rest).await;
-    }
-    (head, rest)
-}
-
 /// How many times the server saw `line`.
 fn times(seen: &Seen, line: &str) -> usize {
     seen.lock().expect("lock").get(line).copied().unwrap_or(0)
@@ -169,7 +137,7 @@ async fn hits_never_reach_the_server_and_go_through_compression() {
         .expect("connect");
     let mut ask = async |request: &str, head_request: bool| {
         c.write_all(request.as_bytes()).await.expect("send");
-        answer(&mut c, head_request).await
+        read_answer(&mut c, head_request).await
     };
     let get = |path: &str, extra: &str| format!("GET {path} HTTP/1.1\r\nHost: x\r\n{extra}\r\n");
 

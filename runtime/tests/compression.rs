@@ -7,7 +7,7 @@
 #[allow(dead_code)]
 mod common;
 
-use common::raw::{dechunk, read_head, read_more, DEADLINE};
+use common::raw::{read_answer, read_head, DEADLINE};
 use common::{cli, config, free_port, DEFAULTS};
 use flate2::read::GzDecoder;
 use std::io::Read;
@@ -74,34 +74,6 @@ async fn server() -> SocketAddr {
     addr
 }
 
-/// One answer on `c`: its head (lower case) and its body, de-chunked.
-async fn answer(c: &mut TcpStream) -> (String, Vec<u8>) {
-    let mut wire = Vec::new();
-    let end = loop {
-        if let Some(end) = wire.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end;
-        }
-        read_more(c, &mut wire).await;
-    };
-    let head = String::from_utf8_lossy(&wire[..end]).to_ascii_lowercase();
-    let mut rest = wire.split_off(end + 4);
-    if head.contains("transfer-encoding: chunked") {
-        while !rest.ends_with(b"0\r\n\r\n") {
-            read_more(c, &mut rest).await;
-        }
-        return (head, dechunk(&rest));
-    }
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length: "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("a length");
-    while rest.len() < len {
-        read_more(c, &mut rest).await;
-    }
-    (head, rest)
-}
-
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut plain = Vec::new();
     GzDecoder::new(bytes)
@@ -141,7 +113,7 @@ async fn pages_come_gzip_in_chunks_and_the_rest_as_sent() {
         format!("GET {path} HTTP/1.1\r\nHost: x\r\n{accept}\r\n")
     };
     c.write_all(ask("/", true).as_bytes()).await.expect("send");
-    let (head, body) = answer(&mut c).await;
+    let (head, body) = read_answer(&mut c, false).await;
     assert!(!head.contains("content-length"), "{head}");
     assert!(
         head.ends_with("etag: w/\"v1\"\r\ntransfer-encoding: chunked\r\nvary: accept-encoding\r\ncontent-encoding: gzip"),
@@ -153,19 +125,19 @@ async fn pages_come_gzip_in_chunks_and_the_rest_as_sent() {
     c.write_all(ask("/chunked", true).as_bytes())
         .await
         .expect("send");
-    let (head, body) = answer(&mut c).await;
+    let (head, body) = read_answer(&mut c, false).await;
     assert!(head.contains("content-encoding: gzip"), "{head}");
     assert!(gunzip(&body) == page());
 
     c.write_all(ask("/png", true).as_bytes())
         .await
         .expect("send");
-    let (head, body) = answer(&mut c).await;
+    let (head, body) = read_answer(&mut c, false).await;
     assert!(!head.contains("content-encoding"), "{head}");
     assert!(body == page());
 
     c.write_all(ask("/", false).as_bytes()).await.expect("send");
-    let (head, body) = answer(&mut c).await;
+    let (head, body) = read_answer(&mut c, false).await;
     assert!(
         head.contains("etag: \"v1\"") && !head.contains("vary"),
         "{head}"

@@ -239,3 +239,35 @@ pub(crate) async fn answered_on_one_connection(fe: SocketAddr, n: usize) -> Vec<
         .map(|r| r.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned())
         .collect()
 }
+
+/// One answer on `c` to a request that was (`head_request`) a HEAD: its
+/// head (lower case) and its body, de-chunked.
+pub(crate) async fn read_answer(c: &mut TcpStream, head_request: bool) -> (String, Vec<u8>) {
+    let mut wire = Vec::new();
+    let end = loop {
+        if let Some(end) = wire.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end;
+        }
+        read_more(c, &mut wire).await;
+    };
+    let head = String::from_utf8_lossy(&wire[..end]).to_ascii_lowercase();
+    let mut rest = wire.split_off(end + 4);
+    if head_request {
+        return (head, rest);
+    }
+    if head.contains("transfer-encoding: chunked") {
+        while !rest.ends_with(b"0\r\n\r\n") {
+            read_more(c, &mut rest).await;
+        }
+        return (head, dechunk(&rest));
+    }
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("a length");
+    while rest.len() < len {
+        read_more(c, &mut rest).await;
+    }
+    (head, rest)
+}
