@@ -39,7 +39,7 @@ fn the_most_precise_row_covers_a_use() {
     );
     assert_eq!(row(HAPROXY_PROXY, "server agent-check"), Some("server"));
     assert_eq!(row(HAPROXY_PROXY, "acl fetch req.hdr"), Some("acl fetch"));
-    assert_eq!(row(HAPROXY_PROXY, "timeout tarpit"), Some("timeout"));
+    assert_eq!(row(HAPROXY_PROXY, "timeout client-fin"), Some("timeout"));
     assert_eq!(row(HAPROXY_GLOBAL, "tune.bufsize"), Some("tune.bufsize"));
     assert_eq!(row(HAPROXY_GLOBAL, "tune.http.maxhdr"), Some("tune."));
     assert_eq!(
