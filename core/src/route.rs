@@ -10,7 +10,7 @@ use std::net::IpAddr;
 mod client_hello;
 mod level;
 
-pub use level::{run_level, Level};
+pub use level::{run_level, Level, Sticks};
 
 use client_hello::Hello;
 

@@ -284,9 +284,21 @@ impl Core {
     /// session) on `level`: false when they reject the connection.
     pub(crate) fn run_level(&self, frontend: usize, layer: TcpLayer, level: &mut Level) -> bool {
         let driver = self.lock();
-        match driver.config().and_then(|c| c.proxies.get(frontend)) {
-            Some(proxy) => route::run_level(proxy, layer, level),
+        let now = driver.clock.now();
+        let Some((cfg, _, flow)) = driver.node.haproxy_parts() else {
+            return true;
+        };
+        match cfg.proxies.get(frontend) {
+            Some(proxy) => route::run_level(proxy, layer, level, Some((flow.stick_tables(), now))),
             None => true,
+        }
+    }
+
+    /// A client connection whose levels tracked `tracked` closed.
+    pub(crate) fn release_session(&self, tracked: &[Option<haven_core::stick::Tracked>; 3]) {
+        let driver = self.lock();
+        if let Some((_, _, flow)) = driver.node.haproxy_parts() {
+            flow.release_session(tracked);
         }
     }
 

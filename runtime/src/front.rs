@@ -8,6 +8,7 @@
 use crate::accept::Held;
 use crate::client_io::ClientIo;
 use crate::http2::{self, Prefixed};
+use crate::levels::Tracking;
 use crate::request::{serve, ReadRequest, Shared};
 use crate::session::Session;
 use crate::tls::TlsListener;
@@ -117,6 +118,7 @@ pub(crate) fn connection(
         let Some(conn) = admitted(&stream, &shared, client) else {
             return;
         };
+        let mut tracking = Tracking::new(&shared.core, &conn.tracked);
         let opened = opening(
             &mut stream,
             Some(&mut buf),
@@ -129,6 +131,7 @@ pub(crate) fn connection(
         let Some(client) = level.and_then(|l| session.enter(l)) else {
             return;
         };
+        tracking.update(&session.tracked);
         session.proxied = header;
         if bound.proto == BindProto::H2 {
             session.destination(&stream);
@@ -166,6 +169,7 @@ pub(crate) fn tls_connection(
         let Some(conn) = admitted(&stream, &shared, client) else {
             return;
         };
+        let mut tracking = Tracking::new(&shared.core, &conn.tracked);
         let opened = opening(&mut stream, None, (&shared, client, bound.accept_proxy));
         let Some((proxied_client, header)) = opened.await else {
             return;
@@ -174,9 +178,12 @@ pub(crate) fn tls_connection(
         let _counted = accepted_tls.is_ok().then(crate::tls::Counted::new);
         // Session rules run once the handshake is through.
         let level = match &accepted_tls {
-            Ok(_) => shared
-                .session_level(conn, header.as_deref())
-                .and_then(|l| session.enter(l)),
+            Ok(_) => {
+                let level = shared.session_level(conn, header.as_deref());
+                let client = level.and_then(|l| session.enter(l));
+                tracking.update(&session.tracked);
+                client
+            }
             Err(_) => Some(proxied_client),
         };
         let Some(client) = level else {

@@ -5,12 +5,15 @@
 //! what each request starts with; `fc_src` / `fc_dst` keep the
 //! connection level's.
 
+use crate::driver::Core;
 use crate::request::Shared;
 use crate::session::Session;
 use haven_core::config::haproxy::TcpLayer;
 use haven_core::proxy_protocol::ProxyHeader;
 use haven_core::route::Level;
+use haven_core::stick::Tracked;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 impl Shared {
     /// The connection level of a connection from `client` to `local`,
@@ -30,6 +33,9 @@ impl Shared {
             || self
                 .core
                 .run_level(self.frontend, TcpLayer::Connection, &mut level);
+        if !admitted {
+            drop(Tracking::new(&self.core, &level.tracked));
+        }
         admitted.then_some(level)
     }
 
@@ -42,7 +48,9 @@ impl Shared {
             dst: header.and_then(|h| h.destination).or(conn.dst),
             conn: Some((conn.src, conn.dst)),
             vars: conn.vars,
+            tracked: conn.tracked,
         };
+        // A rejected session's entries go with its connection's guard.
         let admitted = !self.session_rules
             || self
                 .core
@@ -59,6 +67,38 @@ impl Session {
         self.set_destination(level.dst);
         self.conn = level.conn;
         self.vars = level.vars;
+        self.tracked = level.tracked;
         level.src
+    }
+}
+
+/// The stick table entries a client connection's levels track, released
+/// (one connection less each) when it closes.
+pub(crate) struct Tracking {
+    core: Arc<Core>,
+    tracked: [Option<Tracked>; 3],
+}
+
+impl Tracking {
+    /// The entries `tracked`, released through `core` when dropped.
+    pub(crate) fn new(core: &Arc<Core>, tracked: &[Option<Tracked>; 3]) -> Self {
+        Self {
+            core: Arc::clone(core),
+            tracked: tracked.clone(),
+        }
+    }
+
+    /// The session level tracks `tracked` (those of the connection level
+    /// among them).
+    pub(crate) fn update(&mut self, tracked: &[Option<Tracked>; 3]) {
+        self.tracked = tracked.clone();
+    }
+}
+
+impl Drop for Tracking {
+    fn drop(&mut self) {
+        if self.tracked.iter().any(Option::is_some) {
+            self.core.release_session(&self.tracked);
+        }
     }
 }

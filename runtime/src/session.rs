@@ -6,6 +6,7 @@ use crate::client_io::ClientIo;
 use crate::forward::Upstream;
 use haven_core::proxy_protocol::ProxyHeader;
 use haven_core::sample::{TlsSession, Vars};
+use haven_core::stick::Tracked;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::time::Instant;
@@ -35,6 +36,9 @@ pub(crate) struct Session {
     pub(crate) ended: Option<Instant>,
     /// The listener it came in on: its `bind`'s place in the frontend.
     pub(crate) listener: usize,
+    /// The stick table entries its levels track (`tcp-request connection|
+    /// session track-sc*`); each of its requests tracks them too.
+    pub(crate) tracked: [Option<Tracked>; 3],
 }
 
 impl Session {
@@ -88,6 +92,7 @@ impl Session {
             conn: self.conn,
             destination: self.destination,
             listener: self.listener,
+            tracked: self.tracked.clone(),
             ..Self::default()
         }
     }

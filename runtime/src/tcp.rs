@@ -44,6 +44,7 @@ pub(crate) async fn connection(
     let Some(conn) = crate::front::admitted(&stream, &shared, client) else {
         return;
     };
+    let mut tracking = crate::levels::Tracking::new(&shared.core, &conn.tracked);
     let opened = crate::front::opening(
         &mut stream,
         Some(&mut payload),
@@ -55,6 +56,7 @@ pub(crate) async fn connection(
     let Some(level) = shared.session_level(conn, header.as_deref()) else {
         return;
     };
+    tracking.update(&level.tracked);
     let Some(client) = level.src else {
         return;
     };

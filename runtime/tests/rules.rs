@@ -365,3 +365,45 @@ async fn early_hints_go_before_the_answer_to_http11_clients() {
     );
     running.stop();
 }
+
+// Input: `tcp-request connection track-sc0 src` into a table storing
+// `conn_cur` and `conn_rate(10s)`, and `tcp-request connection reject if
+// { sc_conn_rate(0) gt 3 }`; five connections in a row, each with one
+// request, then `show table fe`.
+// Output: the first three are served; the fourth and fifth are closed
+// unanswered; once all closed, the entry of 127.0.0.1 counts no current
+// connection and a rate of 5.
+#[tokio::test]
+async fn connections_tracked_at_accept_are_refused_past_the_rate() {
+    let a = Backend::start("a").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
+    let port = free_port();
+    let text = format!(
+        "global\n    stats socket {} level admin\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    stick-table type ip size 1k expire 30s store conn_cur,conn_rate(10s)\n    tcp-request connection track-sc0 src\n    tcp-request connection reject if {{ sc_conn_rate(0) gt 3 }}\n    default_backend be\nbackend be\n    server a {}\n",
+        sock.display(),
+        a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = listener(&running, "fe");
+    let mut served = Vec::new();
+    for _ in 0..5 {
+        let ask = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        // A refused connection is reset: connect, send or read fails.
+        let first = common::first_read(fe, ask).await;
+        served.push(first.is_ok_and(|n| n > 0));
+    }
+    assert_eq!(served, [true, true, true, false, false]);
+    let deadline = tokio::time::Instant::now() + common::raw::DEADLINE;
+    loop {
+        let table = common::cli(&sock, "show table fe").await;
+        if table.contains("key=127.0.0.1 ") && table.contains(" conn_rate(10000)=5 conn_cur=0")
+            || table.contains(" conn_cur=0 conn_rate(10000)=5")
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{table}");
+        tokio::task::yield_now().await;
+    }
+    running.stop();
+}

@@ -108,6 +108,9 @@ pub struct Txn {
     pub unique_id: Option<String>,
     /// What `track-sc0..2` track.
     pub tracked: [Option<Tracked>; 3],
+    /// The slots of `tracked` the client's session holds (they outlive
+    /// the request).
+    pub session_slots: [bool; 3],
     /// The config's `userlist` sections, when it has any.
     pub userlists: Option<Arc<[Userlist]>>,
     /// Changes made to the request, in order.
@@ -178,7 +181,11 @@ impl Txn {
             proxied: head.around.proxied.cloned(),
             tls: head.around.tls.cloned(),
             unique_id: None,
-            tracked: Default::default(),
+            tracked: head.around.session_tracked.cloned().unwrap_or_default(),
+            session_slots: head
+                .around
+                .session_tracked
+                .map_or([false; 3], |t| [0, 1, 2].map(|i| t[i].is_some())),
             userlists: None,
             edits: Vec::new(),
             cache: None,
@@ -186,6 +193,41 @@ impl Txn {
             log_level: None,
             timeouts: [None; 2],
             early_hints: Vec::new(),
+        }
+    }
+
+    /// Tracks in `slot`, when free, the key `key` makes in table `table`
+    /// (else proxy `own`'s), counting `events` for it.
+    fn track(
+        &mut self,
+        slot: usize,
+        key: &Expr,
+        (own, table): (&str, Option<&str>),
+        (names, response): (Names<'_>, Option<&ResponseDraft>),
+        events: &[StickEvent],
+    ) {
+        let Some((tables, now)) = names.stick else {
+            return;
+        };
+        if self.tracked.get(slot).is_none_or(Option::is_some) {
+            return;
+        }
+        let name = table.unwrap_or(own);
+        let Some(config) = tables.borrow().config(name).cloned() else {
+            return;
+        };
+        let key = self.with_view(names, response, |req| {
+            key.eval(req).and_then(|v| StickKey::of(&v, &config))
+        });
+        if let Some(key) = key {
+            let mut tables = tables.borrow_mut();
+            for event in events {
+                tables.count(name, &key, *event, now);
+            }
+            self.tracked[slot] = Some(Tracked {
+                table: name.to_owned(),
+                key,
+            });
         }
     }
 
@@ -204,25 +246,14 @@ impl Txn {
         };
         match action {
             HttpAction::Track { slot, key, table } => {
-                if self.tracked.get(*slot).is_none_or(Option::is_some) {
-                    return;
-                }
-                let name = table.as_deref().unwrap_or(own);
-                let Some(config) = tables.borrow().config(name).cloned() else {
-                    return;
-                };
-                let key = self.with_view(names, response, |req| {
-                    key.eval(req).and_then(|v| StickKey::of(&v, &config))
-                });
-                if let Some(key) = key {
-                    let mut tables = tables.borrow_mut();
-                    tables.count(name, &key, StickEvent::Connection, now);
-                    tables.count(name, &key, StickEvent::HttpRequest, now);
-                    self.tracked[*slot] = Some(Tracked {
-                        table: name.to_owned(),
-                        key,
-                    });
-                }
+                let at = (own, table.as_deref());
+                self.track(
+                    *slot,
+                    key,
+                    at,
+                    (names, response),
+                    &[StickEvent::Connection, StickEvent::HttpRequest],
+                );
             }
             HttpAction::IncGpc { counter, slot } => {
                 if let Some(Some(t)) = self.tracked.get(*slot) {
@@ -316,6 +347,7 @@ impl Txn {
                         }),
                         userlists: self.userlists.as_deref(),
                         date: self.date,
+                        session_tracked: None,
                     },
                 };
                 f(&view)
@@ -467,6 +499,11 @@ impl Txn {
                     if let Some(v) = eval(self, e) {
                         self.set_var(name, v);
                     }
+                }
+                TcpAction::Track { slot, key, table } => {
+                    let at = (proxy.name.as_str(), table.as_deref());
+                    let events = [StickEvent::Connection, StickEvent::HttpRequest];
+                    self.track(*slot, key, at, (names, None), &events);
                 }
             }
         }

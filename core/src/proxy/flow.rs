@@ -443,6 +443,11 @@ impl Flow {
         timers: &mut dyn Timers<Timer>,
     ) -> Forward {
         let unix = self.unix_now(now);
+        // The entries the session tracks count each of its requests.
+        for t in head.around.session_tracked.into_iter().flatten().flatten() {
+            let mut stick = self.stick.borrow_mut();
+            stick.count(&t.table, &t.key, StickEvent::HttpRequest, now);
+        }
         let Some(fe) = self.proxies.get(frontend) else {
             self.finish(id, None, 503, "SC", true);
             return Forward::default();
@@ -780,6 +785,19 @@ impl Flow {
         (be.options.transparent && be.servers.is_empty())
             .then_some(s.dst)
             .flatten()
+    }
+
+    /// The stick tables, for the rules of a connection's levels.
+    pub fn stick_tables(&self) -> &RefCell<StickTables> {
+        &self.stick
+    }
+
+    /// A client connection whose levels tracked `tracked` closed: each
+    /// entry has one connection less (`conn_cur`).
+    pub fn release_session(&self, tracked: &[Option<crate::stick::Tracked>; 3]) {
+        for t in tracked.iter().flatten() {
+            self.stick.borrow_mut().release(&t.table, &t.key);
+        }
     }
 
     /// `timeout server` and `timeout tunnel` as `set-timeout` rules set
@@ -1451,8 +1469,11 @@ impl Flow {
 
 /// The entries `t` tracked are no longer used by its stream.
 fn release_tracked(stick: &RefCell<StickTables>, t: &Txn) {
-    for tracked in t.tracked.iter().flatten() {
-        stick.borrow_mut().release(&tracked.table, &tracked.key);
+    let own = t.tracked.iter().zip(t.session_slots);
+    for (tracked, _) in own.filter(|(_, session)| !session) {
+        if let Some(tracked) = tracked {
+            stick.borrow_mut().release(&tracked.table, &tracked.key);
+        }
     }
 }
 

@@ -1,13 +1,21 @@
 //! `tcp-request connection` and `tcp-request session` rules: each level
-//! of a client connection starts with the addresses and variables of the
-//! one below (the socket's, then a PROXY header's), and its rules may
-//! reject it or change them. `fc_src` / `fc_dst` read the connection
-//! level's addresses; `src` / `dst` the session's, then each request's.
+//! of a client connection starts with the addresses, variables and
+//! tracked stick table entries of the one below (the socket's, then a
+//! PROXY header's), and its rules may reject it or change them, or track
+//! it (`track-sc*`: it counts as a connection for its key, until it
+//! closes). `fc_src` / `fc_dst` read the connection level's addresses;
+//! `src` / `dst` the session's, then each request's.
 
 use super::{condition, RequestHead};
 use crate::config::haproxy::{Proxy, TcpAction, TcpLayer};
 use crate::sample::{Around, Vars};
+use crate::stick::{StickEvent, StickKey, StickTables, StickView, Tracked};
+use crate::time::Instant;
+use std::cell::RefCell;
 use std::net::SocketAddr;
+
+/// The stick tables, and now.
+pub type Sticks<'a> = Option<(&'a RefCell<StickTables>, Instant)>;
 
 /// One level of a client connection, as its rules see and change it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,10 +29,13 @@ pub struct Level {
     pub conn: Option<(Option<SocketAddr>, Option<SocketAddr>)>,
     /// The session's variables (`sess.*`) the rules set.
     pub vars: Vars,
+    /// The entries its `track-sc*` rules track, slot by slot.
+    pub tracked: [Option<Tracked>; 3],
 }
 
-/// What samples see of `level`.
-fn view(level: &Level) -> RequestHead<'_> {
+/// What samples see of `level`, its tracked entries read by rules of
+/// proxy `own`.
+fn view<'a>(level: &'a Level, (own, stick): (&'a str, Sticks<'a>)) -> RequestHead<'a> {
     RequestHead {
         method: "",
         uri: "",
@@ -36,20 +47,28 @@ fn view(level: &Level) -> RequestHead<'_> {
             dst: level.dst,
             conn: level.conn,
             vars: Some(&level.vars),
+            stick: stick.map(|(tables, now)| StickView {
+                tables,
+                now,
+                tracked: &level.tracked,
+                current: own,
+            }),
             ..Around::default()
         },
     }
 }
 
 /// Runs `proxy`'s `tcp-request` rules of `layer` (connection or
-/// session) on `level`, changing it as they say: false when a rule
-/// rejects the connection.
-pub fn run_level(proxy: &Proxy, layer: TcpLayer, level: &mut Level) -> bool {
+/// session) on `level`, changing it as they say, with the stick tables
+/// `stick` when there are some: false when a rule rejects the
+/// connection.
+pub fn run_level(proxy: &Proxy, layer: TcpLayer, level: &mut Level, stick: Sticks<'_>) -> bool {
+    let at = (proxy.name.as_str(), stick);
     for rule in proxy.tcp_request.iter().filter(|r| r.layer == layer) {
         let holds = rule
             .cond
             .as_ref()
-            .is_none_or(|c| condition(proxy, c, &view(level)));
+            .is_none_or(|c| condition(proxy, c, &view(level, at)));
         if !holds {
             continue;
         }
@@ -57,18 +76,37 @@ pub fn run_level(proxy: &Proxy, layer: TcpLayer, level: &mut Level) -> bool {
             TcpAction::Accept => return true,
             TcpAction::Reject => return false,
             TcpAction::SetSrc(e) => {
-                if let Some(ip) = e.eval(&view(level)).and_then(|v| v.to_ip()) {
+                if let Some(ip) = e.eval(&view(level, at)).and_then(|v| v.to_ip()) {
                     level.src = Some(SocketAddr::new(ip, level.src.map_or(0, |a| a.port())));
                 }
             }
             TcpAction::SetDst(e) => {
-                if let Some(ip) = e.eval(&view(level)).and_then(|v| v.to_ip()) {
+                if let Some(ip) = e.eval(&view(level, at)).and_then(|v| v.to_ip()) {
                     level.dst = Some(SocketAddr::new(ip, level.dst.map_or(0, |a| a.port())));
                 }
             }
             TcpAction::SetVar(name, e) => {
-                if let Some(v) = e.eval(&view(level)).map(|v| v.into_owned()) {
+                if let Some(v) = e.eval(&view(level, at)).map(|v| v.into_owned()) {
                     level.vars.set(name, v);
+                }
+            }
+            TcpAction::Track { slot, key, table } => {
+                let Some((tables, now)) = stick.filter(|_| level.tracked[*slot].is_none()) else {
+                    continue;
+                };
+                let name = table.as_deref().unwrap_or(&proxy.name);
+                let Some(config) = tables.borrow().config(name).cloned() else {
+                    continue;
+                };
+                let value = key.eval(&view(level, at)).map(|v| v.into_owned());
+                if let Some(key) = value.and_then(|v| StickKey::of(&v, &config)) {
+                    tables
+                        .borrow_mut()
+                        .count(name, &key, StickEvent::Connection, now);
+                    level.tracked[*slot] = Some(Tracked {
+                        table: name.to_owned(),
+                        key,
+                    });
                 }
             }
         }

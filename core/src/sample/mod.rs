@@ -89,6 +89,9 @@ pub struct Around<'a> {
     pub userlists: Option<&'a [crate::config::haproxy::Userlist]>,
     /// Now, in seconds since the epoch (`date`).
     pub date: i64,
+    /// The entries the client's session tracks (`tcp-request connection|
+    /// session track-sc*`), which its requests track too.
+    pub session_tracked: Option<&'a [Option<crate::stick::Tracked>; 3]>,
 }
 
 /// A response as samples see it.

@@ -247,6 +247,21 @@ fn default_fullconn(global: &Global, proxies: &mut [Proxy]) {
 /// ... id N` rule a slot its frontend declares, as haproxy checks.
 fn rule_references_exist(p: &mut Parser<'_>, proxies: &[Proxy]) {
     for proxy in proxies {
+        for rule in &proxy.tcp_request {
+            if let TcpAction::Track { slot, table, .. } = &rule.action {
+                let name = table.as_deref().unwrap_or(&proxy.name);
+                if !proxies
+                    .iter()
+                    .any(|t| t.name == name && t.stick_table.is_some())
+                {
+                    let msg = format!(
+                        "Proxy '{}': unable to find table '{name}' referenced by track-sc{slot}.",
+                        proxy.name
+                    );
+                    p.post_error(Severity::Error, msg);
+                }
+            }
+        }
         for rule in &proxy.stick_rules {
             let name = rule.table.as_deref().unwrap_or(&proxy.name);
             if !proxies

@@ -38,6 +38,17 @@ pub enum TcpAction {
     SetDst(Expr),
     /// `set-var(<name>) <expr>`.
     SetVar(VarName, Expr),
+    /// `track-sc<N> <key> [table <t>]`: the connection is counted for
+    /// `key` in the table (the rule's proxy's by default) and tracked in
+    /// slot N for the rest of its life.
+    Track {
+        /// The slot, 0 to 2.
+        slot: usize,
+        /// The key.
+        key: Expr,
+        /// The table's proxy, when not the rule's own.
+        table: Option<String>,
+    },
 }
 
 /// One `tcp-request connection|session|content` rule.
@@ -106,6 +117,25 @@ impl Parser<'_> {
             }
             ("accept" | "reject" | "set-src" | "set-dst" | "set-var", ..) => {
                 Err(format!("unexpected arguments after '{name}'."))
+            }
+            (track, None, 1 | 3) if track.starts_with("track-sc") => {
+                let slot = track["track-sc".len()..]
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|s| *s < 3)
+                    .ok_or_else(|| format!("unknown action '{track}'."));
+                let table = match args.get(1..) {
+                    Some([t, name]) if t.text == "table" => Ok(Some(name.text.clone())),
+                    Some([]) => Ok(None),
+                    _ => Err("expects a table name after 'table'.".to_owned()),
+                };
+                slot.and_then(|slot| {
+                    Ok(TcpAction::Track {
+                        slot,
+                        key: expr(self)?,
+                        table: table?,
+                    })
+                })
             }
             _ => {
                 let rule = format!("tcp-request {} {base}", what.text);
