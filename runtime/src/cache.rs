@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Where a copy goes once whole (`None`: it will not be).
-pub(crate) type Send = Box<dyn FnOnce(Option<Arc<[u8]>>) + std::marker::Send>;
+pub(crate) type Filler = Box<dyn FnOnce(Option<Arc<[u8]>>) + Send>;
 
 /// The copy of a response body a cache will keep, taken as it goes by:
 /// its data only (chunks are decoded), given up past `limit` bytes,
@@ -30,13 +30,13 @@ pub(crate) struct Kept {
     limit: usize,
     spoilt: bool,
     /// Where the copy goes; `None` once it went.
-    to: Option<Send>,
+    to: Option<Filler>,
 }
 
 impl Kept {
     /// A copy of at most `limit` bytes of a body framed as `framing`,
     /// for `to`.
-    pub(crate) fn new(framing: ResponseFraming, limit: u64, to: Send) -> Self {
+    pub(crate) fn new(framing: ResponseFraming, limit: u64, to: Filler) -> Self {
         Self {
             decoder: (framing == ResponseFraming::Chunked).then(ChunkedDecoder::default),
             length: match framing {
@@ -206,7 +206,7 @@ mod tests {
     fn kept(framing: ResponseFraming, limit: u64) -> (Kept, Sent) {
         let sent = Arc::new(Mutex::new(None));
         let to = Arc::clone(&sent);
-        let send: Send = Box::new(move |body| {
+        let send: Filler = Box::new(move |body| {
             *to.lock().expect("lock") = Some(body.map(|b| b.to_vec()));
         });
         (Kept::new(framing, limit, send), sent)

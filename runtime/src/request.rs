@@ -1221,7 +1221,7 @@ impl Exchange<'_> {
         let mut streamed = streamed_head(head, self.manner, compress);
         let mut kept = store.map(|ticket| {
             let core = Arc::clone(&self.shared.core);
-            let send: crate::cache::Send =
+            let send: crate::cache::Filler =
                 Box::new(move |body| core.dispatch(Event::CacheFill(ticket, body)));
             Kept::new(head.body, ticket.limit, send)
         });

@@ -8,7 +8,7 @@
 #[allow(dead_code)]
 mod common;
 
-use common::raw::{read_answer, read_head, read_more, DEADLINE};
+use common::raw::{chunked, read_answer, read_head, read_more, DEADLINE};
 use common::{cli, config, free_port, DEFAULTS};
 use flate2::read::GzDecoder;
 use std::collections::BTreeMap;
@@ -68,12 +68,7 @@ async fn server(seen: Seen) -> SocketAddr {
                     let answer = if line.contains("/chunked") {
                         let mut out =
                             format!("{head}transfer-encoding: chunked\r\n\r\n").into_bytes();
-                        for part in body.chunks(700) {
-                            out.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
-                            out.extend_from_slice(part);
-                            out.extend_from_slice(b"\r\n");
-                        }
-                        out.extend_from_slice(b"0\r\n\r\n");
+                        chunked(&body, 700, &mut out);
                         out
                     } else {
                         let mut out =

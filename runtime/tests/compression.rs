@@ -7,7 +7,7 @@
 #[allow(dead_code)]
 mod common;
 
-use common::raw::{read_answer, read_head, DEADLINE};
+use common::raw::{chunked, read_answer, read_head, DEADLINE};
 use common::{cli, config, free_port, DEFAULTS};
 use flate2::read::GzDecoder;
 use std::io::Read;
@@ -43,12 +43,7 @@ async fn server() -> SocketAddr {
                     let answer = if head.starts_with("GET /chunked") {
                         let mut out =
                             b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
-                        for part in body.chunks(7_000) {
-                            out.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
-                            out.extend_from_slice(part);
-                            out.extend_from_slice(b"\r\n");
-                        }
-                        out.extend_from_slice(b"0\r\n\r\n");
+                        chunked(&body, 7_000, &mut out);
                         out
                     } else {
                         let kind = if head.starts_with("GET /png") {

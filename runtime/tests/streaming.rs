@@ -6,7 +6,7 @@
 mod common;
 
 use common::raw::{
-    early_answering_server, haven, post_through_an_early_answer, raw_server, read_exactly,
+    chunked, early_answering_server, haven, post_through_an_early_answer, raw_server, read_exactly,
     read_head, read_more, read_until, send_get, DEADLINE,
 };
 use std::net::SocketAddr;
@@ -203,12 +203,7 @@ async fn uploads_of_any_size_reach_the_server_intact() {
     }
     let data: Vec<u8> = (0..50_000_000u32).map(|i| (i % 253) as u8).collect();
     let mut framed = Vec::with_capacity(data.len() + 10_000);
-    for chunk in data.chunks(100_000) {
-        framed.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
-        framed.extend_from_slice(chunk);
-        framed.extend_from_slice(b"\r\n");
-    }
-    framed.extend_from_slice(b"0\r\n\r\n");
+    chunked(&data, 100_000, &mut framed);
     let (running, fe) = haven(hashing_server().await).await;
     let head =
         "POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";

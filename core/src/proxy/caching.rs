@@ -3,7 +3,7 @@
 //! haproxy's cache applet does, and reserving what `cache-store` keeps.
 
 use super::compress;
-use super::flow::{Applet, Flow, Output, StreamId};
+use super::flow::{keep_proc_vars, logged_vars, release_tracked, Applet, Flow, Output, StreamId};
 use super::rules::{self, Rewrite};
 use super::Outcome;
 use crate::cache::{read_response, CachedReply, Caches, Ticket};
@@ -96,20 +96,7 @@ impl Flow {
         let stick = Some((&self.stick, now));
         let counts = super::flow::cache_counts(&t);
         if let Err(answer) = rules::http_response(&self.proxies, at, (&mut t, stick), &mut res) {
-            let (status, termination) = (answer.status, answer.termination);
-            let rewrite = rules::after_answer(&self.proxies, at, &mut t, answer);
-            let outcome = Outcome {
-                cache: counts,
-                log_level: t.log_level,
-                ..Outcome::without_server(status, termination, backend)
-            };
-            self.out.push_back(Output::Finish {
-                id,
-                outcome,
-                generated: true,
-                rewrite,
-            });
-            return;
+            return self.answer(now, id, frontend, backend, Some(t), answer);
         }
         rules::after_response(&self.proxies, at, (&mut t, stick), &mut res);
         let (fe, be) = (
@@ -137,11 +124,15 @@ impl Flow {
             body: (!hit.not_modified).then(|| Arc::clone(&object.body)),
         };
         let session = t.session_vars();
+        // The transaction ends here, as a server's would.
+        release_tracked(&self.stick, &t);
+        keep_proc_vars(&mut self.proc_vars, &mut t);
         let outcome = Outcome {
             applet: Some(Applet::Cache),
             cache: counts,
             log_level: t.log_level,
             captured: (!t.captured.is_empty()).then(|| Box::new(t.captured.clone())),
+            vars: logged_vars(&t).filter(|_| self.log_vars(frontend)),
             ..Outcome::without_server(reply.status, "LR", backend)
         };
         self.out.push_back(Output::Finish {

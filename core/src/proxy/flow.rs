@@ -242,7 +242,7 @@ pub(super) fn cache_counts(t: &Txn) -> [[u8; 2]; 2] {
 }
 
 /// Keeps in `proc` the process-wide variables `t` changed, if it did.
-fn keep_proc_vars(proc: &mut Vars, t: &mut Txn) {
+pub(super) fn keep_proc_vars(proc: &mut Vars, t: &mut Txn) {
     if t.take_proc_change() {
         proc.replace_scope(Scope::Proc, &t.vars);
     }
@@ -250,7 +250,7 @@ fn keep_proc_vars(proc: &mut Vars, t: &mut Txn) {
 
 /// The variables a finished transaction leaves for its log line, when
 /// it set any.
-fn logged_vars(t: &Txn) -> Option<Box<Vars>> {
+pub(super) fn logged_vars(t: &Txn) -> Option<Box<Vars>> {
     (!t.vars.is_empty()).then(|| Box::new(t.vars.clone()))
 }
 
@@ -726,7 +726,7 @@ impl Flow {
     }
 
     /// Request `id` is answered by a rule, before any server.
-    fn answer(
+    pub(super) fn answer(
         &mut self,
         now: Instant,
         id: StreamId,
@@ -819,7 +819,7 @@ impl Flow {
     }
 
     /// `frontend`'s log format prints variables.
-    fn log_vars(&self, frontend: usize) -> bool {
+    pub(super) fn log_vars(&self, frontend: usize) -> bool {
         self.proxies
             .get(frontend)
             .and_then(|p| p.log_format.as_ref())
@@ -1468,7 +1468,7 @@ impl Flow {
 }
 
 /// The entries `t` tracked are no longer used by its stream.
-fn release_tracked(stick: &RefCell<StickTables>, t: &Txn) {
+pub(super) fn release_tracked(stick: &RefCell<StickTables>, t: &Txn) {
     let own = t.tracked.iter().zip(t.session_slots);
     for (tracked, _) in own.filter(|(_, session)| !session) {
         if let Some(tracked) = tracked {

@@ -151,6 +151,17 @@ pub(crate) async fn post_through_an_early_answer(
     read
 }
 
+/// `data` framed as HTTP/1.1 chunks of at most `size` bytes, then the
+/// last chunk, appended to `out`.
+pub(crate) fn chunked(data: &[u8], size: usize, out: &mut Vec<u8>) {
+    for part in data.chunks(size) {
+        out.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+        out.extend_from_slice(part);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+}
+
 /// The data of a whole chunked body.
 pub(crate) fn dechunk(mut wire: &[u8]) -> Vec<u8> {
     let mut data = Vec::new();
