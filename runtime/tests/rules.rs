@@ -407,3 +407,35 @@ async fn connections_tracked_at_accept_are_refused_past_the_rate() {
     }
     running.stop();
 }
+
+// Input: `tcp-request connection track-sc0 src` into a table storing
+// `gpt0`, `tcp-request connection reject if { sc0_get_gpt0 gt 0 }`, and
+// `http-request sc-set-gpt0(0) 1 if { path /ban }`; a request, a request
+// to /ban, then another connection.
+// Output: the first two are served (the tag is set after the second is
+// let in); the third connection is closed unanswered, and `show table`
+// shows the tag, as haproxy 2.6.12 does.
+#[tokio::test]
+async fn a_tag_set_by_a_rule_refuses_the_clients_next_connections() {
+    let a = Backend::start("a").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
+    let port = free_port();
+    let text = format!(
+        "global\n    stats socket {} level admin\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    stick-table type ip size 1k expire 30s store gpt0,http_req_cnt\n    tcp-request connection track-sc0 src\n    tcp-request connection reject if {{ sc0_get_gpt0 gt 0 }}\n    http-request sc-set-gpt0(0) 1 if {{ path /ban }}\n    default_backend be\nbackend be\n    server a {}\n",
+        sock.display(),
+        a.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = listener(&running, "fe");
+    let mut served = Vec::new();
+    for path in ["/", "/ban", "/"] {
+        let ask = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let first = common::first_read(fe, ask.as_bytes()).await;
+        served.push(first.is_ok_and(|n| n > 0));
+    }
+    assert_eq!(served, [true, true, false]);
+    let table = common::cli(&sock, "show table fe").await;
+    assert!(table.contains(" gpt0=1 http_req_cnt=2"), "{table}");
+    running.stop();
+}

@@ -15,8 +15,8 @@ pub use room::{head_size, Room};
 
 use crate::cache::{CacheRequest, Hit, StoreAsk, TxnCache};
 use crate::config::haproxy::{
-    HeaderNames, HttpAction, HttpRule, LinePart, NameMatch, Proxy, TcpAction, TcpLayer,
-    TimeoutValue, Userlist,
+    CounterAction, HeaderNames, HttpAction, HttpRule, LinePart, NameMatch, Proxy, TcpAction,
+    TcpLayer, TimeoutValue, Userlist,
 };
 use crate::proxy_protocol::ProxyHeader;
 use crate::route::{condition, path_and_query, RequestHead};
@@ -231,9 +231,10 @@ impl Txn {
         }
     }
 
-    /// `track-sc*` and `sc-inc-gpc*` in a rule of proxy `own`: the key is
-    /// counted (a new HTTP request) and tracked in its slot, which a slot
-    /// already tracking keeps; a tracked entry's counter goes up.
+    /// `track-sc*`, `sc-inc-gpc*` and `sc-set-gpt0` in a rule of proxy
+    /// `own`: the key is counted (a new HTTP request) and tracked in its
+    /// slot, which a slot already tracking keeps; a tracked entry's
+    /// counter goes up or its tag is set.
     fn stick_action(
         &mut self,
         own: &str,
@@ -241,9 +242,6 @@ impl Txn {
         names: Names<'_>,
         response: Option<&ResponseDraft>,
     ) {
-        let Some((tables, now)) = names.stick else {
-            return;
-        };
         match action {
             HttpAction::Track { slot, key, table } => {
                 let at = (own, table.as_deref());
@@ -255,18 +253,27 @@ impl Txn {
                     &[StickEvent::Connection, StickEvent::HttpRequest],
                 );
             }
-            HttpAction::IncGpc { counter, slot } => {
-                if let Some(Some(t)) = self.tracked.get(*slot) {
-                    let event = if *counter == 0 {
-                        StickEvent::Gpc0
-                    } else {
-                        StickEvent::Gpc1
-                    };
-                    tables.borrow_mut().count(&t.table, &t.key, event, now);
-                }
-            }
+            HttpAction::Counter(counter) => self.counter(counter, names, response),
             _ => {}
         }
+    }
+
+    /// `sc-inc-gpc*` or `sc-set-gpt0` on the entry a slot tracks.
+    fn counter(
+        &mut self,
+        counter: &CounterAction,
+        names: Names<'_>,
+        response: Option<&ResponseDraft>,
+    ) {
+        let Some((tables, now)) = names.stick else {
+            return;
+        };
+        let sample = counter
+            .sample()
+            .and_then(|e| self.with_view(names, response, |req| e.eval(req)?.to_int()));
+        tables
+            .borrow_mut()
+            .counter_action(counter, &self.tracked, sample, now);
     }
 
     /// Sets variable `name`.
@@ -505,6 +512,7 @@ impl Txn {
                     let events = [StickEvent::Connection, StickEvent::HttpRequest];
                     self.track(*slot, key, at, (names, None), &events);
                 }
+                TcpAction::Counter(counter) => self.counter(counter, names, None),
             }
         }
         None
@@ -561,6 +569,16 @@ impl Txn {
                 self.set_var(name, Value::string(v));
             }
             HttpAction::UnsetVar(name) => self.unset_var(name),
+            HttpAction::EditPatterns {
+                edit,
+                key,
+                value,
+                files,
+                ..
+            } => {
+                let value = value.as_ref().map(|v| render(self, v));
+                files.apply(*edit, &render(self, key), value.as_deref().unwrap_or(""));
+            }
             HttpAction::SetSrc(expr) => {
                 if let Some(ip) = self.with_view(names, None, |req| expr.eval(req)?.to_ip()) {
                     self.client = Some(ip);
@@ -594,7 +612,7 @@ impl Txn {
                     self.captured.set(true, *slot, &v);
                 }
             }
-            HttpAction::Track { .. } | HttpAction::IncGpc { .. } => {
+            HttpAction::Track { .. } | HttpAction::Counter(_) => {
                 self.stick_action(&proxy.name, action, names, None);
             }
             HttpAction::CacheUse(cache) => {
@@ -778,7 +796,19 @@ impl Txn {
                     self.unset_var(name);
                     None
                 }
-                HttpAction::Track { .. } | HttpAction::IncGpc { .. } => {
+                HttpAction::EditPatterns {
+                    edit,
+                    key,
+                    value,
+                    files,
+                    ..
+                } => {
+                    let value = value.as_ref().map(|v| render(self, res, v));
+                    let key = render(self, res, key);
+                    files.apply(*edit, &key, value.as_deref().unwrap_or(""));
+                    None
+                }
+                HttpAction::Track { .. } | HttpAction::Counter(_) => {
                     self.stick_action(&proxy.name, &rule.action, names, Some(res));
                     None
                 }

@@ -194,6 +194,61 @@ fn maps_and_pattern_files_are_read_through_the_callers_reader() {
     assert!(missing.config.is_none(), "a missing map file is an error");
 }
 
+// Input: rules that ban the client (`add-acl`), remember a value per key
+// (`set-map`) and forget it (`del-map`), with an ACL and a converter
+// reading the same files. Output: later requests see each edit.
+#[test]
+fn rules_edit_the_pattern_files_later_requests_read() {
+    fn read(path: &str) -> std::io::Result<Vec<u8>> {
+        match path {
+            "m.map" => Ok(b"k1 v1\n".to_vec()),
+            "deny.lst" => Ok(b"192.0.2.9\n".to_vec()),
+            _ => Err(std::io::ErrorKind::NotFound.into()),
+        }
+    }
+    let text = "defaults\n mode http\nfrontend fe\n bind :80\n acl banned src -f deny.lst\n http-request add-acl(deny.lst) %[src] if { path /ban }\n http-request deny if banned\n http-request set-map(m.map) %[req.hdr(x-k)] %[req.hdr(x-v)] if { path /set }\n http-request del-map(m.map) %[req.hdr(x-k)] if { path /del }\n http-request set-header x-v %[req.hdr(x-k),map(m.map,none)]\n default_backend be\nbackend be\n server s 127.0.0.1:8080\n";
+    let opts = ParseOptions {
+        files: Some(read),
+        ..ParseOptions::default()
+    };
+    let cfg = parse(&[("t.cfg", text)], &opts).config.expect("parses");
+    let fe = cfg.frontend("fe").expect("fe");
+    let run = |client: &str, path: &str, headers: &[(&str, &str)]| {
+        let head = RequestHead {
+            method: "GET",
+            uri: path,
+            headers,
+            client: Some(client.parse().expect("ip")),
+            payload: &[],
+            around: Around::default(),
+        };
+        let mut txn = Txn::new(&head);
+        match txn.request_phase(fe, Names::default()) {
+            Some(a) => format!("{}", a.status),
+            _ => format!("{:?}", txn.edits),
+        }
+    };
+    let value = |v: &str| format!("{:?}", [Edit::Set("x-v".into(), v.into())]);
+    assert_eq!(run("10.0.0.1", "/", &[("x-k", "k2")]), value("none"));
+    assert_eq!(
+        run("10.0.0.1", "/set", &[("x-k", "k2"), ("x-v", "two")]),
+        value("two")
+    );
+    assert_eq!(
+        run("10.0.0.1", "/set", &[("x-k", "k1"), ("x-v", "one")]),
+        value("one")
+    );
+    assert_eq!(run("10.0.0.1", "/del", &[("x-k", "k2")]), value("none"));
+    assert_eq!(run("10.0.0.1", "/", &[("x-k", "k1")]), value("one"));
+    assert_eq!(
+        run("10.0.0.1", "/ban", &[]),
+        "403",
+        "banned by its own request"
+    );
+    assert_eq!(run("10.0.0.1", "/", &[]), "403");
+    assert_eq!(run("10.0.0.2", "/", &[("x-k", "k1")]), value("one"));
+}
+
 // Input: a request with a header named `x-my_hdr`, under each setting
 // of `option http-restrict-req-hdr-names`, after a rule that adds one.
 // Output: preserve leaves it, delete removes it (and the one the rule

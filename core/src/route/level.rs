@@ -109,6 +109,17 @@ pub fn run_level(proxy: &Proxy, layer: TcpLayer, level: &mut Level, stick: Stick
                     });
                 }
             }
+            TcpAction::Counter(counter) => {
+                let Some((tables, now)) = stick else {
+                    continue;
+                };
+                let sample = counter
+                    .sample()
+                    .and_then(|e| e.eval(&view(level, at))?.to_int());
+                tables
+                    .borrow_mut()
+                    .counter_action(counter, &level.tracked, sample, now);
+            }
         }
     }
     true

@@ -730,9 +730,12 @@ fn stick_fetch(name: &str, args: &[String]) -> Result<Option<Fetch>, String> {
         });
     }
     let counter = match what {
+        "get_gpt0" => Some(StickCounter::Gpt0),
         "get_gpc0" => Some(StickCounter::Gpc0),
         "get_gpc1" => Some(StickCounter::Gpc1),
-        other => StickCounter::from_name(other).filter(|_| !matches!(other, "gpc0" | "gpc1")),
+        other => {
+            StickCounter::from_name(other).filter(|_| !matches!(other, "gpt0" | "gpc0" | "gpc1"))
+        }
     };
     Ok(counter.map(|counter| Fetch::Stick {
         from,

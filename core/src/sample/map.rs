@@ -120,17 +120,46 @@ impl MapLines {
     /// Removes every entry `key` names (`#<id>`: that entry); whether any
     /// was.
     pub fn remove(&self, key: &str) -> bool {
+        self.remove_where(|e| names(e, key))
+    }
+
+    /// Removes every entry whose key is `key` as written; whether any was.
+    pub fn remove_key(&self, key: &str) -> bool {
+        self.remove_where(|e| e.key == key)
+    }
+
+    fn remove_where(&self, hit: impl Fn(&MapEntry) -> bool) -> bool {
         let mut lines = self.write();
         let before = lines.entries.len();
-        lines.entries.retain(|e| !names(e, key));
+        lines.entries.retain(|e| !hit(e));
         lines.entries.len() != before
     }
 
     /// Sets the value of every entry `key` names; whether any was.
     pub fn set(&self, key: &str, value: &str) -> bool {
+        self.set_where(|e| names(e, key), value)
+    }
+
+    /// Sets the value of every entry whose key is `key` as written, or
+    /// appends `key value` when none is (a rule's `set-map`).
+    pub fn set_or_add(&self, key: &str, value: &str) {
+        if !self.set_where(|e| e.key == key, value) {
+            // A key that does not compile is not added, as in haproxy.
+            let _ = self.add(key, value);
+        }
+    }
+
+    /// Appends `key` with no value unless an entry has it (a rule's
+    /// `add-acl`); whether it was appended.
+    pub fn add_absent(&self, key: &str) -> bool {
+        let known = self.with(|entries| entries.iter().any(|e| e.key == key));
+        !known && self.add(key, "").is_ok()
+    }
+
+    fn set_where(&self, hit: impl Fn(&MapEntry) -> bool, value: &str) -> bool {
         let mut lines = self.write();
         let mut found = false;
-        for e in lines.entries.iter_mut().filter(|e| names(e, key)) {
+        for e in lines.entries.iter_mut().filter(|e| hit(e)) {
             e.value = value.to_owned();
             found = true;
         }
@@ -229,6 +258,34 @@ pub struct AclFile {
     /// Some user compares with regular expressions, compiled at start:
     /// patterns added at run time would not reach it.
     pub compiled: bool,
+}
+
+impl AclFile {
+    /// Adds `pattern` to the file and to every ACL line that read it.
+    pub fn add(&self, pattern: &str) {
+        // Cannot fail: ACL patterns are not compiled here.
+        let _ = self.entries.add(pattern, "");
+        self.users.iter().for_each(|u| u.push(pattern));
+    }
+
+    /// Adds `pattern` unless the file has it; whether it was added.
+    pub fn add_absent(&self, pattern: &str) -> bool {
+        let added = self.entries.add_absent(pattern);
+        if added {
+            self.users.iter().for_each(|u| u.push(pattern));
+        }
+        added
+    }
+
+    /// Removes every `pattern`, as written, from the file and its ACL
+    /// lines; whether the file had it.
+    pub fn remove(&self, pattern: &str) -> bool {
+        let found = self.entries.remove_key(pattern);
+        if found {
+            self.users.iter().for_each(|u| u.remove(pattern));
+        }
+        found
+    }
 }
 
 thread_local! {

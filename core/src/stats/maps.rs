@@ -147,11 +147,7 @@ pub fn acl_command(files: &[AclFile], cmd: &CliCommand) -> Option<String> {
                     .to_owned()
             }
             Some(f) => {
-                for p in patterns {
-                    // Cannot fail: ACL patterns are not compiled here.
-                    let _ = f.entries.add(p, "");
-                    f.users.iter().for_each(|u| u.push(p));
-                }
+                patterns.iter().for_each(|p| f.add(p));
                 "\n".to_owned()
             }
         },
@@ -168,10 +164,9 @@ pub fn acl_command(files: &[AclFile], cmd: &CliCommand) -> Option<String> {
                 if keys.is_empty() {
                     "Key not found.\n\n".to_owned()
                 } else {
-                    for k in &keys {
-                        f.entries.remove(k);
-                        f.users.iter().for_each(|u| u.remove(k));
-                    }
+                    keys.iter().for_each(|k| {
+                        f.remove(k);
+                    });
                     "\n".to_owned()
                 }
             }

@@ -3,7 +3,9 @@
 //! Rates are haproxy's frequency counters: the current period's count
 //! plus the previous one's, weighted by what is left of the period.
 
-use crate::config::haproxy::{Proxy, StickCounter, StickKeyType, StickTable};
+use crate::config::haproxy::{
+    CounterAction, GptValue, Proxy, StickCounter, StickKeyType, StickTable,
+};
 use crate::sample::Value;
 use crate::time::{Duration, Instant};
 use std::cell::RefCell;
@@ -348,6 +350,48 @@ impl StickTables {
         }
     }
 
+    /// Does `action` on the entry its slot tracks in `tracked` (nothing
+    /// when the slot tracks none, or the table does not keep the
+    /// counter); `sample` is `sc-set-gpt0`'s sample read as an integer
+    /// beforehand (it may read these tables).
+    pub fn counter_action(
+        &mut self,
+        action: &CounterAction,
+        tracked: &[Option<Tracked>; 3],
+        sample: Option<i64>,
+        now: Instant,
+    ) {
+        let Some(Some(t)) = tracked.get(action.slot()) else {
+            return;
+        };
+        match action {
+            CounterAction::IncGpc { counter: 0, .. } => {
+                self.count(&t.table, &t.key, StickEvent::Gpc0, now);
+            }
+            CounterAction::IncGpc { .. } => self.count(&t.table, &t.key, StickEvent::Gpc1, now),
+            CounterAction::SetGpt0 { value, .. } => {
+                let Some(table) = self.tables.get_mut(&t.table) else {
+                    return;
+                };
+                if table.config.stores(StickCounter::Gpt0).is_none() {
+                    return;
+                }
+                let value = match value {
+                    GptValue::Int(n) => Some(*n),
+                    GptValue::Expr(_) => sample,
+                };
+                // haproxy keeps the tag as an unsigned 32-bit number.
+                if let Some(v) = value {
+                    let tag = u64::from(v as u32);
+                    table
+                        .entry(&t.key, now)
+                        .counts
+                        .insert(StickCounter::Gpt0, tag);
+                }
+            }
+        }
+    }
+
     /// A stream that tracked `key` in table `name` ends: `conn_cur` goes
     /// down.
     pub fn release(&mut self, name: &str, key: &StickKey) {
@@ -417,6 +461,7 @@ fn counter_name(c: StickCounter) -> &'static str {
         StickCounter::HttpReqRate => "http_req_rate",
         StickCounter::HttpErrCnt => "http_err_cnt",
         StickCounter::HttpErrRate => "http_err_rate",
+        StickCounter::Gpt0 => "gpt0",
         StickCounter::Gpc0 => "gpc0",
         StickCounter::Gpc0Rate => "gpc0_rate",
         StickCounter::Gpc1 => "gpc1",

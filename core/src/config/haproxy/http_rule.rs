@@ -2,12 +2,13 @@
 //! an action, its arguments and an optional `if` / `unless` condition.
 
 use super::capture::CaptureSlot;
+use super::counter_action::{self, CounterAction};
 use super::lexer::Word;
 use super::model::Condition;
 use super::parser::Parser;
 use super::values::{parse_size, parse_time};
 use crate::config::Form;
-use crate::sample::{Expr, Format, ParseError, Pattern, VarName};
+use crate::sample::{Expr, Format, ParseError, Pattern, PatternEdit, PatternFiles, VarName};
 use crate::time::Duration;
 use serde::Serialize;
 
@@ -178,6 +179,23 @@ pub enum HttpAction {
     SetVarFmt(VarName, Format),
     /// `unset-var(name)`.
     UnsetVar(VarName),
+    /// `add-acl(<file>) <fmt>`, `del-acl(<file>) <fmt>`, `set-map(<file>)
+    /// <fmt> <fmt>`, `del-map(<file>) <fmt>`: the file's entries change
+    /// for every converter and ACL reading it.
+    EditPatterns {
+        /// Which edit.
+        edit: PatternEdit,
+        /// The file as named.
+        file: String,
+        /// The key.
+        key: Format,
+        /// The value (`set-map`).
+        value: Option<Format>,
+        /// The readings of the file, linked once the configuration is
+        /// read.
+        #[serde(skip)]
+        files: PatternFiles,
+    },
     /// `set-src <expr>`.
     SetSrc(Expr),
     /// `set-dst <expr>`.
@@ -196,14 +214,9 @@ pub enum HttpAction {
         /// The table's proxy, when not the rule's own.
         table: Option<String>,
     },
-    /// `sc-inc-gpc0(N)` / `sc-inc-gpc1(N)`: adds one to a general purpose
-    /// counter of the entry slot N tracks.
-    IncGpc {
-        /// 0 or 1.
-        counter: u8,
-        /// The slot.
-        slot: usize,
-    },
+    /// `sc-inc-gpc0(N)`, `sc-inc-gpc1(N)`, `sc-set-gpt0(N)`: a change to
+    /// the entry slot N tracks.
+    Counter(CounterAction),
     /// `reject`: the connection closes with no answer.
     Reject,
     /// `auth [realm <realm>]`: haproxy's 401 asking for credentials.
@@ -322,33 +335,21 @@ pub enum RedirectKind {
 
 /// Actions haproxy 2.6 has that haven does not run.
 const NOT_RUN: &[&str] = &[
-    "add-acl",
-    "del-acl",
-    "del-map",
     "disable-l7-retry",
     "do-resolve",
     "lua",
     "sc-inc-gpc",
-    "sc-inc-gpc0",
-    "sc-inc-gpc1",
     "sc-set-gpt",
-    "sc-set-gpt0",
     "send-spoe-group",
     "set-bandwidth-limit",
-    "set-map",
     "set-mark",
     "set-nice",
     "set-priority-class",
     "set-priority-offset",
     "set-tos",
     "silent-drop",
-    "track-sc0",
-    "track-sc1",
-    "track-sc2",
     "use-service",
     "wait-for-handshake",
-    "send-spoe-group",
-    "set-var-fmt",
 ];
 
 /// `<normalizer> [full|strict]`, with haproxy's messages.
@@ -658,6 +659,11 @@ impl Parser<'_> {
                 HttpAction::SetVarFmt(name, self.format_arg(args, "a log-format string")?)
             }
             ("unset-var", Some(v)) => HttpAction::UnsetVar(VarName::parse(v)?),
+            ("add-acl" | "del-acl" | "set-map" | "del-map", Some(file))
+                if phase != RulePhase::AfterResponse =>
+            {
+                self.edit_patterns(base, file, args)?
+            }
             ("set-src" | "set-dst" | "set-src-port" | "set-dst-port", None) if request => {
                 let e = args.next().ok_or("expects a sample expression.")?;
                 let expr = self.sample(&e.text)?;
@@ -690,12 +696,16 @@ impl Parser<'_> {
                 };
                 HttpAction::Track { slot, key, table }
             }
-            ("sc-inc-gpc0" | "sc-inc-gpc1", Some(n)) => HttpAction::IncGpc {
-                counter: u8::from(base == "sc-inc-gpc1"),
-                slot: n.parse::<usize>().ok().filter(|n| *n < 3).ok_or_else(|| {
-                    format!("invalid stick table track ID '{n}'. The max allowed ID is 2")
-                })?,
-            },
+            ("sc-inc-gpc0" | "sc-inc-gpc1" | "sc-set-gpt0", _)
+                if phase != RulePhase::AfterResponse =>
+            {
+                let parsed = counter_action::parse(name, args.peek(), |t| self.sample(t));
+                let (action, took) = parsed.expect("a counter action name")?;
+                if took {
+                    args.next();
+                }
+                HttpAction::Counter(action)
+            }
             ("reject", None) if request => HttpAction::Reject,
             ("auth", None) if request => {
                 let realm = match args.peek() {
@@ -783,6 +793,35 @@ impl Parser<'_> {
         Ok(action)
     }
 
+    /// `add-acl`, `del-acl`, `set-map` or `del-map` (`base`) of `file`,
+    /// with haproxy's messages.
+    fn edit_patterns(
+        &mut self,
+        base: &str,
+        file: &str,
+        args: &mut Args<'_>,
+    ) -> Result<HttpAction, Failure> {
+        let edit = match base {
+            "add-acl" => PatternEdit::AddAcl,
+            "del-acl" => PatternEdit::DelAcl,
+            "set-map" => PatternEdit::SetMap,
+            _ => PatternEdit::DelMap,
+        };
+        let key = args.next();
+        let value = match edit {
+            PatternEdit::SetMap => Some(args.next().ok_or("expects exactly 2 arguments.")?),
+            _ => None,
+        };
+        let key = key.ok_or("expects exactly 1 arguments.")?;
+        Ok(HttpAction::EditPatterns {
+            edit,
+            file: file.to_owned(),
+            key: self.lf(&key.text)?,
+            value: value.map(|v| self.lf(&v.text)).transpose()?,
+            files: PatternFiles::default(),
+        })
+    }
+
     /// `set-timeout server|tunnel <time>|<expr>`, with haproxy's checks.
     fn set_timeout(&self, args: &mut Args<'_>) -> Result<HttpAction, Failure> {
         if let Some((kind, name)) = self.current().filter(|(k, _)| !k.is_backend()) {
@@ -823,7 +862,7 @@ impl Parser<'_> {
     }
 
     /// Where a rule is, as haproxy's messages say it.
-    fn place(&self) -> String {
+    pub(super) fn place(&self) -> String {
         match self.current() {
             Some((kind, name)) => format!("{} '{name}'", kind.type_str()),
             None => "defaults section".to_owned(),

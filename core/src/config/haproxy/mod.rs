@@ -11,6 +11,7 @@ mod ciphers;
 mod compression;
 mod condition;
 mod cookie;
+mod counter_action;
 mod dynamic;
 mod errorfile;
 mod http_check;
@@ -40,6 +41,7 @@ pub use ciphers::{select as select_ciphers, select_suites, Selection, TLS13_SUIT
 pub use compression::{CompAlgo, Compression};
 pub use condition::{eval_condition, ConditionError, FEATURES, HAPROXY_VERSION};
 pub use cookie::{CookieMode, CookiePersistence};
+pub use counter_action::{CounterAction, GptValue};
 pub use dynamic::{dynamic_server, DynamicServer};
 pub use errorfile::ErrorPage;
 pub use http_check::{

@@ -7,8 +7,10 @@ use super::lexer::{split_line, LexError, Vars, Word};
 use super::model::*;
 use super::resolve;
 use super::values::atol;
+use super::HttpAction;
 use crate::config::support::{self, Gap, Impact, Unsupported, HAPROXY_GLOBAL, HAPROXY_PROXY};
 use crate::config::{Diagnostic, Diagnostics, Form, Parsed, Severity};
+use crate::sample::PatternFiles;
 use std::collections::BTreeMap;
 
 /// What the parser needs from outside core.
@@ -56,8 +58,41 @@ pub fn parse(files: &[(&str, &str)], opts: &ParseOptions) -> Parsed<HaproxyConfi
     let maps = crate::sample::map::end_parse();
     if let Some(cfg) = parsed.config.as_mut() {
         cfg.maps = maps;
+        link_pattern_edits(cfg, &mut parsed.diagnostics);
     }
     parsed
+}
+
+/// Gives each rule that edits a pattern file (`set-map(<file>)`...) the
+/// readings of that file; haven's note where an ACL compiled at start
+/// would not see the edits.
+fn link_pattern_edits(cfg: &mut HaproxyConfig, diags: &mut Diagnostics) {
+    let (maps, acls) = (&cfg.maps, &cfg.acl_files);
+    for proxy in &mut cfg.proxies {
+        let rules = proxy.http_request.iter_mut();
+        for rule in rules.chain(proxy.http_response.iter_mut()) {
+            if let HttpAction::EditPatterns { file, files, .. } = &mut rule.action {
+                *files = PatternFiles::of(file, maps, acls);
+                if files.has_compiled_acl() {
+                    let message = format!(
+                        "Proxy '{}': the rule at line {} edits '{file}', which a regular-expression ACL compiled at start reads: that ACL will not see the edits ({})",
+                        proxy.name,
+                        rule.line,
+                        crate::config::NOT_SUPPORTED
+                    );
+                    diags.push(Diagnostic {
+                        severity: Severity::Warning,
+                        file: String::new(),
+                        line: 0,
+                        col: 0,
+                        message,
+                        form: Form::Unplaced,
+                        source_line: None,
+                    });
+                }
+            }
+        }
+    }
 }
 
 /// A proxy (or the `defaults` template) while its section is being read.

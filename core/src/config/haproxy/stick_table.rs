@@ -27,6 +27,8 @@ pub enum StickKeyType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StickCounter {
+    /// General purpose tag 0 (`sc-set-gpt0`).
+    Gpt0,
     /// General purpose counter 0.
     Gpc0,
     /// Its increment rate.
@@ -68,6 +70,7 @@ impl StickCounter {
             "http_req_rate" => Self::HttpReqRate,
             "http_err_cnt" => Self::HttpErrCnt,
             "http_err_rate" => Self::HttpErrRate,
+            "gpt0" => Self::Gpt0,
             "gpc0" => Self::Gpc0,
             "gpc0_rate" => Self::Gpc0Rate,
             "gpc1" => Self::Gpc1,
@@ -95,7 +98,6 @@ const NOT_KEPT: &[&str] = &[
     "server_id",
     "server_key",
     "server_name",
-    "gpt0",
     "gpt",
     "gpc",
     "gpc_rate",

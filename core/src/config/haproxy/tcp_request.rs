@@ -3,6 +3,7 @@
 //! let in on a frontend, and the addresses and variables each level of a
 //! connection starts with, before a backend is chosen.
 
+use super::counter_action::{self, CounterAction};
 use super::lexer::Word;
 use super::model::Condition;
 use super::parser::Parser;
@@ -49,6 +50,9 @@ pub enum TcpAction {
         /// The table's proxy, when not the rule's own.
         table: Option<String>,
     },
+    /// `sc-inc-gpc0|1(N)`, `sc-set-gpt0(N)`: a change to the entry slot N
+    /// tracks.
+    Counter(CounterAction),
 }
 
 /// One `tcp-request connection|session|content` rule.
@@ -107,47 +111,70 @@ impl Parser<'_> {
             let w = args.first().ok_or("expects a sample expression.")?;
             Expr::parse_with(&w.text, p.files()).map_err(|e| e.to_string())
         };
-        let parsed = match (base, var, args.len()) {
-            ("accept", None, 0) => Ok(TcpAction::Accept),
-            ("reject", None, 0) => Ok(TcpAction::Reject),
-            ("set-src", None, 1) => expr(self).map(TcpAction::SetSrc),
-            ("set-dst", None, 1) => expr(self).map(TcpAction::SetDst),
-            ("set-var", Some(v), 1) => {
-                VarName::parse(v).and_then(|name| Ok(TcpAction::SetVar(name, expr(self)?)))
+        let next = args.first().map(|w| w.text.as_str());
+        let sample = |text: &str| match layer {
+            // haproxy 2.6 has no sample for this action at this layer.
+            TcpLayer::Connection => {
+                Err("internal error, unexpected rule->from=0, please report this bug!".to_owned())
             }
-            ("accept" | "reject" | "set-src" | "set-dst" | "set-var", ..) => {
-                Err(format!("unexpected arguments after '{name}'."))
-            }
-            (track, None, 1 | 3) if track.starts_with("track-sc") => {
-                let slot = track["track-sc".len()..]
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|s| *s < 3)
-                    .ok_or_else(|| format!("unknown action '{track}'."));
-                let table = match args.get(1..) {
-                    Some([t, name]) if t.text == "table" => Ok(Some(name.text.clone())),
-                    Some([]) => Ok(None),
-                    _ => Err("expects a table name after 'table'.".to_owned()),
-                };
-                slot.and_then(|slot| {
-                    Ok(TcpAction::Track {
-                        slot,
-                        key: expr(self)?,
-                        table: table?,
+            _ => Expr::parse_with(text, self.files()).map_err(|e| e.to_string()),
+        };
+        // These actions' messages are haproxy's own, unprefixed.
+        let counter = counter_action::parse(name, next, sample).map(|r| {
+            r.and_then(|(action, took)| match args.get(usize::from(took)) {
+                Some(extra) => Err(format!(
+                    "'tcp-request {} {name}' only accepts 'if' or 'unless', in {} (got '{}')",
+                    what.text,
+                    self.place(),
+                    extra.text
+                )),
+                None => Ok(TcpAction::Counter(action)),
+            })
+        });
+        let parsed = if let Some(counter) = counter {
+            counter
+        } else {
+            let prefix = |msg: String| format!("'tcp-request {} {name}' : {msg}", what.text);
+            match (base, var, args.len()) {
+                ("accept", None, 0) => Ok(TcpAction::Accept),
+                ("reject", None, 0) => Ok(TcpAction::Reject),
+                ("set-src", None, 1) => expr(self).map(TcpAction::SetSrc),
+                ("set-dst", None, 1) => expr(self).map(TcpAction::SetDst),
+                ("set-var", Some(v), 1) => {
+                    VarName::parse(v).and_then(|name| Ok(TcpAction::SetVar(name, expr(self)?)))
+                }
+                ("accept" | "reject" | "set-src" | "set-dst" | "set-var", ..) => {
+                    Err(format!("unexpected arguments after '{name}'."))
+                }
+                (track, None, 1 | 3) if track.starts_with("track-sc") => {
+                    let slot = track["track-sc".len()..]
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|s| *s < 3)
+                        .ok_or_else(|| format!("unknown action '{track}'."));
+                    let table = match args.get(1..) {
+                        Some([t, name]) if t.text == "table" => Ok(Some(name.text.clone())),
+                        Some([]) => Ok(None),
+                        _ => Err("expects a table name after 'table'.".to_owned()),
+                    };
+                    slot.and_then(|slot| {
+                        Ok(TcpAction::Track {
+                            slot,
+                            key: expr(self)?,
+                            table: table?,
+                        })
                     })
-                })
+                }
+                _ => {
+                    let rule = format!("tcp-request {} {base}", what.text);
+                    return self.not_supported(action.col, &rule);
+                }
             }
-            _ => {
-                let rule = format!("tcp-request {} {base}", what.text);
-                return self.not_supported(action.col, &rule);
-            }
+            .map_err(prefix)
         };
         let action = match parsed {
             Ok(a) => a,
-            Err(msg) => {
-                let msg = format!("'tcp-request {} {name}' : {msg}", what.text);
-                return self.error(Form::Parsing, words[2].col, msg);
-            }
+            Err(msg) => return self.error(Form::Parsing, words[2].col, msg),
         };
         let cond = match words.get(end) {
             None => None,
