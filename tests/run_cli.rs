@@ -175,9 +175,9 @@ fn haven_reload_checks_then_signals_the_pidfile_process() {
     assert!(!pidfile.exists(), "the pidfile is removed at exit");
 }
 
-// Input: a config whose frontend says `http-request silent-drop if { path_beg
-// /admin }` (line 8), an action haven does not run; `haven run` on it,
-// then `haven run --accept-unsupported`.
+// Input: a config whose frontend says `http-request set-priority-class
+// int(1) if { path_beg /admin }` (line 8), an action haven does not run;
+// `haven run` on it, then `haven run --accept-unsupported`.
 // Output: the first refuses to start (exit 1), naming the file, line 8
 // and what would differ; the second starts, says the same difference,
 // and serves.
@@ -188,7 +188,7 @@ fn run_refuses_rules_it_cannot_honour_unless_accepted() {
     let cfg = dir.path().join("haproxy.cfg");
     let text = config(port, backend("A")).replace(
         "    default_backend be\n",
-        "    http-request silent-drop if { path_beg /admin }\n    default_backend be\n",
+        "    http-request set-priority-class int(1) if { path_beg /admin }\n    default_backend be\n",
     );
     std::fs::write(&cfg, text).expect("write config");
     let refused = Command::new(env!("CARGO_BIN_EXE_haven"))
@@ -200,7 +200,7 @@ fn run_refuses_rules_it_cannot_honour_unless_accepted() {
     let err = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(1), "{err}");
     let named = format!(
-        "{}:8: 'http-request silent-drop' is not honoured: this action is not run",
+        "{}:8: 'http-request set-priority-class' is not honoured: this action is not run",
         cfg.display()
     );
     assert!(err.contains(&named), "{err}");

@@ -97,6 +97,9 @@ pub enum Admission {
     Accept,
     /// Close it.
     Reject,
+    /// Close it without a word to the client (`silent-drop`): no FIN, no
+    /// reset reaches it.
+    SilentDrop,
     /// A rule cannot tell before more bytes come: read on, within
     /// `inspect-delay`.
     Wait,
@@ -114,6 +117,7 @@ pub fn admit(proxy: &Proxy, layer: TcpLayer, req: &RequestHead<'_>, last: bool) 
         match (hit, &rule.action) {
             (Some(true), TcpAction::Accept) => return Admission::Accept,
             (Some(true), TcpAction::Reject) => return Admission::Reject,
+            (Some(true), TcpAction::SilentDrop) => return Admission::SilentDrop,
             (Some(_), _) => {}
             (None, _) => return Admission::Wait,
         }

@@ -33,11 +33,34 @@ pub(crate) trait ClientIo: AsyncRead + AsyncWrite + Unpin + Send {
     /// The address the client connected to.
     fn local_addr(&self) -> Option<SocketAddr>;
 
+    /// Makes the connection end without a word to the client
+    /// (`silent-drop`). An HTTP/2 stream cannot: it is reset, and its
+    /// connection serves the others.
+    fn silence(&self) {}
+
     /// Ends the connection as its protocol wants it ended, before it is
     /// dropped (nothing to do for plain TCP).
     fn close(&mut self) -> impl Future<Output = ()> + Send {
         std::future::ready(())
     }
+}
+
+/// Makes closing `socket` send the client nothing, as haproxy's
+/// `silent-drop` does: in TCP repair mode (CAP_NET_ADMIN) the kernel
+/// forgets the connection without a packet; else its hop limit drops to
+/// 1, so the reset dies at the first router (on a local network it still
+/// arrives). Lingering is off either way: no FIN, pending data dropped.
+pub(crate) fn silence(socket: &TcpStream) {
+    use nix::sys::socket::{setsockopt, sockopt::TcpRepair};
+    let sock = socket2::SockRef::from(socket);
+    let _ = sock.set_linger(Some(Duration::ZERO));
+    if setsockopt(socket, TcpRepair, &1).is_ok() {
+        return;
+    }
+    let _ = match socket.peer_addr() {
+        Ok(SocketAddr::V6(_)) => sock.set_unicast_hops_v6(1),
+        _ => sock.set_ttl_v4(1),
+    };
 }
 
 /// How long a TLS connection's close_notify may take to go.
@@ -57,6 +80,10 @@ impl ClientIo for TcpStream {
 
     fn local_addr(&self) -> Option<SocketAddr> {
         Self::local_addr(self).ok()
+    }
+
+    fn silence(&self) {
+        silence(self);
     }
 }
 
@@ -86,6 +113,10 @@ impl ClientIo for TlsStream<TcpStream> {
 
     fn local_addr(&self) -> Option<SocketAddr> {
         self.get_ref().0.local_addr().ok()
+    }
+
+    fn silence(&self) {
+        silence(self.get_ref().0);
     }
 
     /// Sends close_notify, as haproxy does: a client that sees the

@@ -281,16 +281,22 @@ impl Core {
     }
 
     /// Runs `frontend`'s `tcp-request` rules of `layer` (connection or
-    /// session) on `level`: false when they reject the connection.
-    pub(crate) fn run_level(&self, frontend: usize, layer: TcpLayer, level: &mut Level) -> bool {
+    /// session) on `level`: whether the connection goes on, closes or is
+    /// dropped silently.
+    pub(crate) fn run_level(
+        &self,
+        frontend: usize,
+        layer: TcpLayer,
+        level: &mut Level,
+    ) -> Admission {
         let driver = self.lock();
         let now = driver.clock.now();
         let Some((cfg, _, flow)) = driver.node.haproxy_parts() else {
-            return true;
+            return Admission::Accept;
         };
         match cfg.proxies.get(frontend) {
             Some(proxy) => route::run_level(proxy, layer, level, Some((flow.stick_tables(), now))),
-            None => true,
+            None => Admission::Accept,
         }
     }
 

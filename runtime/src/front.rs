@@ -17,6 +17,7 @@ use bytes::{Buf, BytesMut};
 use haven_core::config::haproxy::{Bind, BindProto};
 use haven_core::http1::{parse_head, Head, Switch};
 use haven_core::proxy_protocol::ProxyHeader;
+use haven_core::route::Admission;
 use haven_core::sample::TlsSession;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -127,8 +128,11 @@ pub(crate) fn connection(
         let Some((_, header)) = opened.await else {
             return;
         };
-        let level = shared.session_level(conn, header.as_deref());
-        let Some(client) = level.and_then(|l| session.enter(l)) else {
+        let level = match shared.session_level(conn, header.as_deref()) {
+            Ok(level) => level,
+            Err(refused) => return self::refused(&stream, refused),
+        };
+        let Some(client) = session.enter(level) else {
             return;
         };
         tracking.update(&session.tracked);
@@ -178,12 +182,14 @@ pub(crate) fn tls_connection(
         let _counted = accepted_tls.is_ok().then(crate::tls::Counted::new);
         // Session rules run once the handshake is through.
         let level = match &accepted_tls {
-            Ok(_) => {
-                let level = shared.session_level(conn, header.as_deref());
-                let client = level.and_then(|l| session.enter(l));
-                tracking.update(&session.tracked);
-                client
-            }
+            Ok((stream, _)) => match shared.session_level(conn, header.as_deref()) {
+                Ok(level) => {
+                    let client = session.enter(level);
+                    tracking.update(&session.tracked);
+                    client
+                }
+                Err(refused) => return self::refused(stream, refused),
+            },
             Err(_) => Some(proxied_client),
         };
         let Some(client) = level else {
@@ -234,6 +240,14 @@ pub(crate) fn admitted(
         crate::outbound::no_linger(stream);
     }
     level
+}
+
+/// A connection its `tcp-request session` rules refused (`how`): a
+/// `silent-drop` leaves without a word to the client.
+pub(crate) fn refused(stream: &impl ClientIo, how: Admission) {
+    if how == Admission::SilentDrop {
+        stream.silence();
+    }
 }
 
 /// A TLS listener with the name its log lines give it.

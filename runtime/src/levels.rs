@@ -10,7 +10,7 @@ use crate::request::Shared;
 use crate::session::Session;
 use haven_core::config::haproxy::TcpLayer;
 use haven_core::proxy_protocol::ProxyHeader;
-use haven_core::route::Level;
+use haven_core::route::{Admission, Level};
 use haven_core::stick::Tracked;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,7 +32,8 @@ impl Shared {
         let admitted = !self.connection_rules
             || self
                 .core
-                .run_level(self.frontend, TcpLayer::Connection, &mut level);
+                .run_level(self.frontend, TcpLayer::Connection, &mut level)
+                == Admission::Accept;
         if !admitted {
             drop(Tracking::new(&self.core, &level.tracked));
         }
@@ -41,8 +42,12 @@ impl Shared {
 
     /// The session level on top of `conn`, seen through the PROXY
     /// `header` when there is one, after the frontend's `tcp-request
-    /// session` rules; `None` when they reject the connection.
-    pub(crate) fn session_level(&self, conn: Level, header: Option<&ProxyHeader>) -> Option<Level> {
+    /// session` rules; how they refuse the connection when they do.
+    pub(crate) fn session_level(
+        &self,
+        conn: Level,
+        header: Option<&ProxyHeader>,
+    ) -> Result<Level, Admission> {
         let mut level = Level {
             src: header.and_then(|h| h.source).or(conn.src),
             dst: header.and_then(|h| h.destination).or(conn.dst),
@@ -51,11 +56,16 @@ impl Shared {
             tracked: conn.tracked,
         };
         // A rejected session's entries go with its connection's guard.
-        let admitted = !self.session_rules
-            || self
+        let admission = match self.session_rules {
+            true => self
                 .core
-                .run_level(self.frontend, TcpLayer::Session, &mut level);
-        admitted.then_some(level)
+                .run_level(self.frontend, TcpLayer::Session, &mut level),
+            false => Admission::Accept,
+        };
+        match admission {
+            Admission::Accept => Ok(level),
+            refused => Err(refused),
+        }
     }
 }
 

@@ -1138,6 +1138,13 @@ impl Exchange<'_> {
         let mut bytes_out = 0;
         let mut parked = None;
         let (end, close) = match self.answered.take() {
+            // The server's answer, if any, goes unsent with its connection;
+            // haproxy logs no Tr for it.
+            _ if outcome.silent => {
+                self.answered_at = None;
+                stream.silence();
+                (DataEnd::Complete, true)
+            }
             Some(mut answered) => {
                 edit_response(&mut answered.head, &rewrite.edits);
                 let (end, close, idle) = self

@@ -53,8 +53,9 @@ pub(crate) async fn connection(
     let Some((_, header)) = opened.await else {
         return;
     };
-    let Some(level) = shared.session_level(conn, header.as_deref()) else {
-        return;
+    let level = match shared.session_level(conn, header.as_deref()) {
+        Ok(level) => level,
+        Err(refused) => return crate::front::refused(&stream, refused),
     };
     tracking.update(&level.tracked);
     let Some(client) = level.src else {
@@ -77,7 +78,11 @@ pub(crate) async fn serve<S: ClientIo>(
     (tls, listener): (bool, usize),
 ) {
     let (frontend, ip) = (shared.frontend, client.ip());
-    if inspect(&mut stream, &mut payload, shared, ip).await == Admission::Reject {
+    let admission = inspect(&mut stream, &mut payload, shared, ip).await;
+    if admission != Admission::Accept {
+        if admission == Admission::SilentDrop {
+            stream.silence();
+        }
         let mut session = Session::new(Arc::clone(shared), u64::MAX, client, accepted);
         session.tls = tls;
         let outcome = Outcome::without_server(0, "PR", None);
@@ -118,7 +123,7 @@ async fn inspect<S: ClientIo>(
         let last_now = last || payload.len() >= BUFSIZE || Instant::now() >= until;
         match core.admit(frontend, TcpLayer::Content, ip, payload, last_now) {
             None | Some(Admission::Accept) => return Admission::Accept,
-            Some(Admission::Reject) => return Admission::Reject,
+            Some(refused @ (Admission::Reject | Admission::SilentDrop)) => return refused,
             Some(Admission::Wait) if last_now => return Admission::Accept,
             Some(Admission::Wait) => {}
         }

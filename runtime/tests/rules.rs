@@ -439,3 +439,46 @@ async fn a_tag_set_by_a_rule_refuses_the_clients_next_connections() {
     assert!(table.contains(" gpt0=1 http_req_cnt=2"), "{table}");
     running.stop();
 }
+
+// Input: `http-request silent-drop if { path /drop }` and `http-request
+// reject if { path /reject }`; one connection asks /reject, another
+// /drop, each then waits until haven has closed its side (`CurrConns`
+// back to 0).
+// Output: the rejected client reads the end of the connection; the
+// dropped one reads nothing at all (no FIN, no reset reached it), as
+// with haproxy 2.6.12.
+#[tokio::test]
+async fn a_silent_drop_leaves_the_client_without_a_word() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
+    let port = free_port();
+    let text = format!(
+        "global\n    stats socket {} level admin\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    http-request silent-drop if {{ path /drop }}\n    http-request reject if {{ path /reject }}\n    http-request return status 200\n",
+        sock.display(),
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = listener(&running, "fe");
+    let mut heard = Vec::new();
+    for (n, path) in ["/reject", "/drop"].into_iter().enumerate() {
+        let mut c = tokio::net::TcpStream::connect(fe).await.expect("connect");
+        let ask = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+        tokio::io::AsyncWriteExt::write_all(&mut c, ask.as_bytes())
+            .await
+            .expect("send");
+        // The frontend's sessions: none current, n + 1 in all.
+        let closed = format!("fe,FRONTEND,,,0,1,,{},", n + 1);
+        let deadline = tokio::time::Instant::now() + common::raw::DEADLINE;
+        while !common::cli(&sock, "show stat").await.contains(&closed) {
+            assert!(tokio::time::Instant::now() < deadline, "{path} still open");
+            tokio::task::yield_now().await;
+        }
+        let mut byte = [0u8; 1];
+        heard.push(match c.try_read(&mut byte) {
+            Ok(0) => "end".to_owned(),
+            Ok(_) => "bytes".to_owned(),
+            Err(e) => format!("{:?}", e.kind()),
+        });
+    }
+    assert_eq!(heard, ["end", "WouldBlock"]);
+    running.stop();
+}

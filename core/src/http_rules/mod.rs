@@ -122,6 +122,9 @@ pub struct Txn {
     /// The severity `set-log-level` gave the log line (`Some(None)`:
     /// silent).
     pub log_level: Option<Option<u8>>,
+    /// A `silent-drop` rule ended the transaction: its connection closes
+    /// without a word to the client.
+    pub silent_drop: bool,
     /// `timeout server` and `timeout tunnel` as `set-timeout` set them.
     pub timeouts: [Option<crate::time::Duration>; 2],
     /// The headers `early-hint` rules send ahead, one `103` each.
@@ -191,6 +194,7 @@ impl Txn {
             cache: None,
             date: head.around.date,
             log_level: None,
+            silent_drop: false,
             timeouts: [None; 2],
             early_hints: Vec::new(),
         }
@@ -431,6 +435,11 @@ impl Txn {
         })
     }
 
+    /// Remembers whether `rule`, which ended its list, is a `silent-drop`.
+    fn note_silent_drop(&mut self, rule: Option<&HttpRule>) {
+        self.silent_drop = matches!(rule.map(|r| &r.action), Some(HttpAction::SilentDrop));
+    }
+
     /// Runs `proxy`'s `rules` of the request phase.
     fn run_request(&mut self, proxy: &Proxy, rules: &[HttpRule], names: Names<'_>) -> Option<Stop> {
         let names = Names {
@@ -441,6 +450,7 @@ impl Txn {
         while at < rules.len() {
             let (i, stop) = self.first_hit(proxy, &rules[at..], names, None);
             if stop.is_some() {
+                self.note_silent_drop(rules.get(at + i));
                 return stop;
             }
             let Some(rule) = rules.get(at + i) else { break };
@@ -483,13 +493,14 @@ impl Txn {
             };
             match &rule.action {
                 TcpAction::Accept => return None,
-                TcpAction::Reject => {
+                TcpAction::Reject | TcpAction::SilentDrop => {
+                    self.silent_drop = rule.action == TcpAction::SilentDrop;
                     return Some(Answer {
                         status: 0,
                         termination: "PR",
                         reply: None,
                         headers: Vec::new(),
-                    })
+                    });
                 }
                 TcpAction::SetSrc(e) => {
                     if let Some(ip) = eval(self, e).and_then(|v| v.to_ip()) {
@@ -656,6 +667,7 @@ impl Txn {
             HttpAction::Allow
             | HttpAction::Auth { .. }
             | HttpAction::Reject
+            | HttpAction::SilentDrop
             | HttpAction::Deny(_)
             | HttpAction::Tarpit(_)
             | HttpAction::Return(_)
@@ -743,6 +755,7 @@ impl Txn {
         while at < rules.len() {
             let (i, stop) = self.first_hit(proxy, &rules[at..], names, Some(res));
             if stop.is_some() {
+                self.note_silent_drop(rules.get(at + i));
                 return stop;
             }
             let Some(rule) = rules.get(at + i) else { break };
@@ -1021,7 +1034,14 @@ fn answer_of(
                 headers: Vec::new(),
             })
         }
-        // No answer at all: the connection closes (status 0).
+        // No answer at all: the connection closes (status 0); haproxy
+        // logs a silent drop as its rule's refusal in either phase.
+        HttpAction::SilentDrop => Stop::Answer(Answer {
+            status: 0,
+            termination: "PR",
+            reply: None,
+            headers: Vec::new(),
+        }),
         HttpAction::Reject => Stop::Answer(Answer {
             status: 0,
             termination: by_rule,

@@ -71,6 +71,9 @@ pub struct Outcome {
     /// The severity rules gave its log line (`Some(None)`: no line;
     /// `None`: the usual).
     pub log_level: Option<Option<u8>>,
+    /// A `silent-drop` rule ended it: the client connection closes
+    /// without a word (no answer, no FIN, no reset reaches the client).
+    pub silent: bool,
 }
 
 /// haproxy's own services that answer in place of a server.
@@ -109,6 +112,7 @@ impl Outcome {
             applet: None,
             cache: [[0; 2]; 2],
             log_level: None,
+            silent: false,
         }
     }
 
@@ -284,6 +288,7 @@ impl Stream {
             applet: None,
             cache: self.txn.as_deref().map_or([[0; 2]; 2], cache_counts),
             log_level: self.txn.as_ref().and_then(|t| t.log_level),
+            silent: self.txn.as_ref().is_some_and(|t| t.silent_drop),
         }
     }
 }
@@ -739,6 +744,7 @@ impl Flow {
         let (status, termination) = (answer.status, answer.termination);
         let cache = txn.as_deref().map_or([[0; 2]; 2], cache_counts);
         let log_level = txn.as_ref().and_then(|t| t.log_level);
+        let silent = txn.as_ref().is_some_and(|t| t.silent_drop);
         if let Some(t) = txn.as_deref() {
             count_error(&self.stick, t, status, now);
             release_tracked(&self.stick, t);
@@ -766,6 +772,7 @@ impl Flow {
             vars,
             cache,
             log_level,
+            silent,
             ..Outcome::without_server(status, termination, backend)
         };
         self.out.push_back(Output::Finish {
@@ -1008,7 +1015,12 @@ impl Flow {
                     rules::http_response(&self.proxies, at, (t, Some((&self.stick, now))), &mut res)
                 {
                     let (status, termination) = (answer.status, answer.termination);
-                    let rewrite = rules::after_answer(&self.proxies, at, t, answer);
+                    // A silent drop is logged with the server's status,
+                    // as haproxy logs it, and answers nothing.
+                    let (status, rewrite) = match t.silent_drop {
+                        true => (res.status, None),
+                        false => (status, rules::after_answer(&self.proxies, at, t, answer)),
+                    };
                     let outcome = s.outcome(status, termination);
                     self.out.push_back(Output::Finish {
                         id,
@@ -1239,6 +1251,7 @@ impl Flow {
                         applet: None,
                         cache: [[0; 2]; 2],
                         log_level: s.txn.as_ref().and_then(|t| t.log_level),
+                        silent: false,
                     };
                     self.out.push_back(Output::Finish {
                         id,
@@ -1440,6 +1453,7 @@ impl Flow {
             applet: None,
             cache: [[0; 2]; 2],
             log_level: None,
+            silent: false,
         };
         self.out.push_back(Output::Finish {
             id,

@@ -6,7 +6,7 @@
 //! closes). `fc_src` / `fc_dst` read the connection level's addresses;
 //! `src` / `dst` the session's, then each request's.
 
-use super::{condition, RequestHead};
+use super::{condition, Admission, RequestHead};
 use crate::config::haproxy::{Proxy, TcpAction, TcpLayer};
 use crate::sample::{Around, Vars};
 use crate::stick::{StickEvent, StickKey, StickTables, StickView, Tracked};
@@ -60,9 +60,14 @@ fn view<'a>(level: &'a Level, (own, stick): (&'a str, Sticks<'a>)) -> RequestHea
 
 /// Runs `proxy`'s `tcp-request` rules of `layer` (connection or
 /// session) on `level`, changing it as they say, with the stick tables
-/// `stick` when there are some: false when a rule rejects the
-/// connection.
-pub fn run_level(proxy: &Proxy, layer: TcpLayer, level: &mut Level, stick: Sticks<'_>) -> bool {
+/// `stick` when there are some: whether the connection goes on, closes,
+/// or is dropped without a word (never [`Admission::Wait`]).
+pub fn run_level(
+    proxy: &Proxy,
+    layer: TcpLayer,
+    level: &mut Level,
+    stick: Sticks<'_>,
+) -> Admission {
     let at = (proxy.name.as_str(), stick);
     for rule in proxy.tcp_request.iter().filter(|r| r.layer == layer) {
         let holds = rule
@@ -73,8 +78,12 @@ pub fn run_level(proxy: &Proxy, layer: TcpLayer, level: &mut Level, stick: Stick
             continue;
         }
         match &rule.action {
-            TcpAction::Accept => return true,
-            TcpAction::Reject => return false,
+            TcpAction::Accept => return Admission::Accept,
+            TcpAction::Reject => return Admission::Reject,
+            // haproxy 2.6 cannot quiet a socket it has not set up yet: at
+            // the connection level it resets the connection.
+            TcpAction::SilentDrop if layer == TcpLayer::Connection => return Admission::Reject,
+            TcpAction::SilentDrop => return Admission::SilentDrop,
             TcpAction::SetSrc(e) => {
                 if let Some(ip) = e.eval(&view(level, at)).and_then(|v| v.to_ip()) {
                     level.src = Some(SocketAddr::new(ip, level.src.map_or(0, |a| a.port())));
@@ -122,5 +131,34 @@ pub fn run_level(proxy: &Proxy, layer: TcpLayer, level: &mut Level, stick: Stick
             }
         }
     }
-    true
+    Admission::Accept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::haproxy::{parse, ParseOptions};
+
+    // Input: `silent-drop` at the connection and at the session level.
+    // Output: at the connection level it resets as `reject` does (haproxy
+    // 2.6 has no socket to quiet yet); at the session level it drops.
+    #[test]
+    fn a_silent_drop_is_a_reset_before_the_session_level() {
+        for (layer, want) in [
+            (TcpLayer::Connection, Admission::Reject),
+            (TcpLayer::Session, Admission::SilentDrop),
+        ] {
+            let word = if layer == TcpLayer::Connection {
+                "connection"
+            } else {
+                "session"
+            };
+            let text = format!("frontend fe\n bind :80\n tcp-request {word} silent-drop\n");
+            let cfg = parse(&[("t.cfg", &text)], &ParseOptions::default())
+                .config
+                .expect("parses");
+            let fe = cfg.frontend("fe").expect("fe");
+            assert_eq!(run_level(fe, layer, &mut Level::default(), None), want);
+        }
+    }
 }

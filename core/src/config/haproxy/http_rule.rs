@@ -219,6 +219,9 @@ pub enum HttpAction {
     Counter(CounterAction),
     /// `reject`: the connection closes with no answer.
     Reject,
+    /// `silent-drop`: the connection closes without a word to the client:
+    /// no answer, no FIN, no reset reaches it.
+    SilentDrop,
     /// `auth [realm <realm>]`: haproxy's 401 asking for credentials.
     Auth {
         /// The realm; the rule's proxy's name when `None`.
@@ -347,7 +350,6 @@ const NOT_RUN: &[&str] = &[
     "set-priority-class",
     "set-priority-offset",
     "set-tos",
-    "silent-drop",
     "use-service",
     "wait-for-handshake",
 ];
@@ -707,6 +709,7 @@ impl Parser<'_> {
                 HttpAction::Counter(action)
             }
             ("reject", None) if request => HttpAction::Reject,
+            ("silent-drop", None) if phase != RulePhase::AfterResponse => HttpAction::SilentDrop,
             ("auth", None) if request => {
                 let realm = match args.peek() {
                     Some("realm") => {

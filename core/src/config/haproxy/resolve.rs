@@ -132,7 +132,10 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
             // A connection's content rules only let it in or not.
             let changes = |r: &&TcpRequestRule| {
                 r.layer == TcpLayer::Content
-                    && !matches!(r.action, TcpAction::Accept | TcpAction::Reject)
+                    && !matches!(
+                        r.action,
+                        TcpAction::Accept | TcpAction::Reject | TcpAction::SilentDrop
+                    )
             };
             for rule in me.tcp_request.iter().filter(changes) {
                 let what = "tcp-request content set-src|set-dst|set-var in mode tcp";

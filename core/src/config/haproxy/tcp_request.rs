@@ -33,6 +33,10 @@ pub enum TcpAction {
     Accept,
     /// `reject`: the connection closes.
     Reject,
+    /// `silent-drop`: the connection closes without a word to the client
+    /// (at the connection level, before its socket is set up, haproxy
+    /// 2.6 resets it as `reject` does).
+    SilentDrop,
     /// `set-src <expr>`: this level's source address.
     SetSrc(Expr),
     /// `set-dst <expr>`: this level's destination address.
@@ -138,12 +142,13 @@ impl Parser<'_> {
             match (base, var, args.len()) {
                 ("accept", None, 0) => Ok(TcpAction::Accept),
                 ("reject", None, 0) => Ok(TcpAction::Reject),
+                ("silent-drop", None, 0) => Ok(TcpAction::SilentDrop),
                 ("set-src", None, 1) => expr(self).map(TcpAction::SetSrc),
                 ("set-dst", None, 1) => expr(self).map(TcpAction::SetDst),
                 ("set-var", Some(v), 1) => {
                     VarName::parse(v).and_then(|name| Ok(TcpAction::SetVar(name, expr(self)?)))
                 }
-                ("accept" | "reject" | "set-src" | "set-dst" | "set-var", ..) => {
+                ("accept" | "reject" | "silent-drop" | "set-src" | "set-dst" | "set-var", ..) => {
                     Err(format!("unexpected arguments after '{name}'."))
                 }
                 (track, None, 1 | 3) if track.starts_with("track-sc") => {
