@@ -27,7 +27,9 @@ use haven_core::proxy::{
     WeightChange,
 };
 use haven_core::route::{self, Admission, Level, RequestHead};
-use haven_core::stats::{self, Access, CliCommand, Counters, Posted, Sources, Transfer};
+use haven_core::stats::{
+    self, Access, BadMessage, CliCommand, Counters, ErrorSnapshots, Posted, Sources, Transfer,
+};
 use haven_core::time::Instant;
 use haven_core::vrrp::InstanceView;
 use rand_chacha::ChaCha8Rng;
@@ -68,6 +70,8 @@ pub(crate) enum Event {
     /// The body of a response a cache keeps, whole (`None`: it will not
     /// come whole).
     CacheFill(Ticket, Option<Arc<[u8]>>),
+    /// A malformed message came (kept for `show errors`).
+    BadMessage(Box<BadMessage>),
     /// A health probe's progress.
     Probe(CheckId, ProbeEvent),
     /// What a DNS answer (or its absence) changed for a server.
@@ -182,6 +186,8 @@ struct Driver {
     armed: Option<Instant>,
     /// The serving threads (`show activity`, `show info`, the metrics).
     threads: Arc<Threads>,
+    /// The last malformed messages (`show errors`).
+    errors: ErrorSnapshots,
 }
 
 /// The driver, shared by every task that reports to it.
@@ -476,6 +482,7 @@ impl Driver {
             server_tls,
             threads,
             armed: None,
+            errors: ErrorSnapshots::default(),
         }
     }
 
@@ -576,6 +583,7 @@ impl Driver {
             Event::CacheFill(ticket, body) => {
                 self.with_flow(|f, _| f.cache_fill(now, ticket, body));
             }
+            Event::BadMessage(message) => self.errors.capture(*message),
             Event::Drain => self.draining = true,
             Event::Admin { line, level, reply } => {
                 let answer = self.admin(&line, level);
@@ -1013,6 +1021,15 @@ impl Driver {
                     &mut out,
                     "Required arguments: <table> \"data.<store_data_type>\" <operator> <value> or <table> key <key>\n",
                 ),
+                CliCommand::ShowErrors(filter) => {
+                    let now = self.clock.date(tokio::time::Instant::now());
+                    let now = crate::request::log_date(now);
+                    let dump = self.config().map(|cfg| {
+                        let bufsize = cfg.global.buffers().0;
+                        self.errors.show(cfg, &filter, &now, bufsize)
+                    });
+                    ended(&mut out, &dump.unwrap_or_default());
+                }
                 CliCommand::ShowCache => {
                     let now = self.clock.now();
                     let dump = self.node.flow().map(|(f, _)| f.show_cache(now));

@@ -92,6 +92,9 @@ enum Stop {
     /// haproxy answers this status and closes; the log line's
     /// termination state goes with it.
     Refuse(u16, &'static str),
+    /// The head is malformed: haproxy answers this status, logs `PR--`,
+    /// and keeps the bytes for `show errors`.
+    Malformed(u16),
     /// The client closed before its request was whole (its first, or a
     /// started one): nothing to answer, logged as a 400 `CR--`.
     Left,
@@ -306,6 +309,9 @@ async fn requests<S: ClientIo>(
                 return http2::serve(stream, shared, (client, session), draining).await;
             }
             Err(stop) => {
+                if let Stop::Malformed(_) = stop {
+                    shared.keep_bad_request(client, &buf);
+                }
                 let from = (client, started, session.tls.as_ref());
                 if let Some(page) = refuse(shared, stop, from, buf.is_empty()) {
                     let _ = stream.write_all(&page).await;
@@ -342,14 +348,17 @@ fn refuse(
 ) -> Option<Vec<u8>> {
     let (status, termination) = match stop {
         Stop::Quiet | Stop::Http2 => return None,
-        Stop::Refuse(..) | Stop::Left if shared.ignore_probes && silent => return None,
+        Stop::Refuse(..) | Stop::Malformed(_) | Stop::Left if shared.ignore_probes && silent => {
+            return None
+        }
         Stop::Refuse(status, termination) => (status, termination),
+        Stop::Malformed(status) => (status, "PR--"),
         Stop::Left => (400, "CR--"),
     };
     if !(shared.dontlognull && silent) {
         shared.log_refused((client, tls), (started, None), status, termination);
     }
-    matches!(stop, Stop::Refuse(..)).then(|| shared.refusal(status))
+    matches!(stop, Stop::Refuse(..) | Stop::Malformed(_)).then(|| shared.refusal(status))
 }
 
 /// What a connection waits on besides its client, each set up once per
@@ -455,7 +464,7 @@ fn read_head<'a, S: ClientIo>(
                     return Ok((head, len));
                 }
                 Ok(None) => {}
-                Err(e) => return Err(Stop::Refuse(e.status(), "PR--")),
+                Err(e) => return Err(Stop::Malformed(e.status())),
             }
             let idle = buf.is_empty();
             // A drain closes connections idle between requests; one just

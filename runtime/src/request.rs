@@ -30,7 +30,7 @@ use haven_core::log::syslog::Civil;
 use haven_core::proxy::{DataEnd, Outcome, Rewrite, ServerFailure, StreamId};
 use haven_core::route::RequestHead;
 use haven_core::sample::{Around, Format, TlsSession};
-use haven_core::stats::Transfer;
+use haven_core::stats::{BadMessage, Transfer};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
@@ -183,6 +183,21 @@ impl Shared {
         }
     }
 
+    /// Keeps the malformed request head `bytes` from `client` for `show
+    /// errors`.
+    pub(crate) fn keep_bad_request(&self, client: SocketAddr, bytes: &[u8]) {
+        let message = BadMessage {
+            proxy: self.frontend,
+            response: false,
+            other_end: None,
+            server: None,
+            src: client,
+            when: log_date(self.clock.date(Instant::now())),
+            bytes: bytes.to_vec(),
+        };
+        self.core.dispatch(Event::BadMessage(Box::new(message)));
+    }
+
     /// The answer to a request refused before it was read (400, 408...):
     /// the frontend's `errorfile`, else haproxy's verbatim page.
     pub(crate) fn refusal(&self, status: u16) -> Vec<u8> {
@@ -286,6 +301,12 @@ impl Shared {
         };
         self.logger.traffic(self.frontend, &line.to_string());
     }
+}
+
+/// `at` as haproxy's logs print dates: `06/Dec/2026:16:26:01.062`.
+pub(crate) fn log_date(at: SystemTime) -> String {
+    let (civil, ms) = accept_stamp(at);
+    civil.log_date(&format!(".{ms:03}"))
 }
 
 /// The accept date of a log line and its milliseconds.

@@ -493,3 +493,48 @@ async fn a_server_in_maintenance_is_deleted_and_its_name_freed() {
     assert!(cli(&sock, "show stat").await.contains("\nbe,a,"));
     running.stop();
 }
+
+// Input: a request whose second line has a space in the header name,
+// then `show errors`, `show errors f response` and `show errors nosuch`.
+// Output: the 400; then the kept request as haproxy 2.6.12 dumps it
+// (dates and the client's port aside; its H1 flag lines left out), the
+// bare heading when only responses are asked for, and haproxy's refusal
+// of an unknown proxy.
+#[tokio::test]
+async fn a_malformed_request_is_kept_for_show_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
+    let port = free_port();
+    let text = format!(
+        "global\n    stats socket {} level admin\n{DEFAULTS}frontend f\n    bind 127.0.0.1:{port}\n    http-request return status 200\n",
+        sock.display(),
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let mut c = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    c.write_all(b"GET / HTTP/1.1\r\nHo st: x\r\n\r\n")
+        .await
+        .expect("send");
+    let mut answer = Vec::new();
+    c.read_to_end(&mut answer).await.expect("answer");
+    assert!(answer.starts_with(b"HTTP/1.1 400 "), "{answer:?}");
+    let src = format!("src {}", c.local_addr().expect("address"));
+    // Dates change from run to run.
+    let undated = |text: String| -> String {
+        text.lines()
+            .map(|l| match l.find('[').zip(l.find(']')) {
+                Some((a, b)) if a < b => format!("{}[DATE]{}", &l[..a], &l[b + 1..]),
+                _ => l.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let want = format!("Total events captured on [DATE] : 1\n \n[DATE] frontend f (#2): invalid request\n  backend <NONE> (#-1), server <NONE> (#-1), event #0, {src}\n  buffer starts at 0 (including 0 out), 16356 free,\n  len 28, wraps at 16384, error at position 18\n  \n  00000  GET / HTTP/1.1\\r\\n\n  00016  Ho st: x\\r\\n\n  00026  \\r\\n\n");
+    assert_eq!(undated(ask_once(&sock, "show errors").await), want);
+    let responses = undated(ask_once(&sock, "show errors f response").await);
+    assert_eq!(responses, "Total events captured on [DATE] : 1\n");
+    let unknown = ask_once(&sock, "show errors nosuch").await;
+    assert_eq!(unknown, "No such proxy.\n\n");
+    running.stop();
+}

@@ -8,10 +8,12 @@ mod chunked;
 mod fields;
 mod head;
 mod response;
+mod syntax;
 mod upgrade;
 
 pub use chunked::{ChunkError, ChunkedDecoder};
 pub use fields::{FieldChange, Fields};
 pub use head::{parse_head, BodyFraming, Head, HeadError, MAX_HEADERS};
 pub use response::{parse_response_head, ResponseError, ResponseFraming, ResponseHead};
+pub use syntax::error_position;
 pub use upgrade::{accepts_websocket, opens_tunnel, Switch};

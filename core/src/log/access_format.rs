@@ -4,7 +4,6 @@
 //! field by field as haproxy 2.6 writes them.
 
 use super::haproxy::HttpLog;
-use super::syslog::{Civil, MONTHS};
 use crate::proxy_protocol::ProxyHeader;
 use crate::route::RequestHead;
 use crate::sample::{put_text, Alias, Around, Flags, Format, Part, TlsSession, Vars};
@@ -127,21 +126,6 @@ fn timer(t: Option<u64>) -> String {
     t.map_or_else(|| "-1".to_owned(), |v| v.to_string())
 }
 
-/// A date as haproxy's logs print it, `tail` after the seconds:
-/// `06/Dec/2026:05:49:20` then `.162` (`%t`) or ` +0000` (`%T`; haven
-/// keeps its clock in UTC, so local dates read the same).
-fn date(c: &Civil, tail: &str) -> String {
-    format!(
-        "{:02}/{}/{}:{:02}:{:02}:{:02}{tail}",
-        c.day,
-        MONTHS[(c.month - 1) as usize],
-        c.year,
-        c.hour,
-        c.minute,
-        c.second
-    )
-}
-
 fn ip_text(out: &mut String, ip: Option<IpAddr>, flags: Flags) {
     match ip {
         Some(IpAddr::V4(v4)) if flags.hex => {
@@ -213,9 +197,9 @@ fn field(out: &mut String, alias: Alias, flags: Flags, line: &HttpLog, facts: &L
         Alias::UniqueId => put_text(out, facts.unique_id.as_deref(), flags),
         Alias::Hostname => text(out, &facts.hostname),
         Alias::Pid => counter(out, u64::from(facts.pid), flags),
-        Alias::Date | Alias::RequestDate => out.push_str(&date(civil, &format!(".{ms:03}"))),
+        Alias::Date | Alias::RequestDate => out.push_str(&civil.log_date(&format!(".{ms:03}"))),
         Alias::DateGmt | Alias::RequestDateGmt | Alias::DateLocal | Alias::RequestDateLocal => {
-            out.push_str(&date(civil, " +0000"))
+            out.push_str(&civil.log_date(" +0000"))
         }
         Alias::Timestamp => match flags.hex {
             true => out.push_str(&format!("{:04X}", facts.accept_unix)),

@@ -65,6 +65,21 @@ impl Civil {
         days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second)
     }
 
+    /// The date as haproxy's logs print it, `tail` after the seconds:
+    /// `06/Dec/2026:05:49:20` then `.162` (`%t`) or ` +0000` (`%T`;
+    /// haven keeps its clock in UTC, so local dates read the same).
+    pub fn log_date(&self, tail: &str) -> String {
+        format!(
+            "{:02}/{}/{}:{:02}:{:02}:{:02}{tail}",
+            self.day,
+            MONTHS[(self.month - 1) as usize],
+            self.year,
+            self.hour,
+            self.minute,
+            self.second
+        )
+    }
+
     /// syslog's RFC 3164 timestamp: `Apr  4 20:57:54`.
     pub fn syslog(&self) -> String {
         format!(

@@ -27,6 +27,9 @@ pub enum CliCommand {
     ClearTable(Option<String>, Vec<String>),
     /// `show cache`: the caches and their objects.
     ShowCache,
+    /// `show errors [<iid>|<proxy>] [request|response]`: the last
+    /// malformed messages kept.
+    ShowErrors(super::ErrorsFilter),
     /// `disable server B/S`, `enable server B/S`, `set server B/S state
     /// ready|maint|drain`.
     ServerAdmin {
@@ -157,7 +160,7 @@ pub enum CliCommand {
 }
 
 /// The commands haven knows, for `help` and unknown commands.
-pub const CLI_HELP: &str = "The following commands are valid at this level:\n  help                : full commands list\n  show info           : report information about the running process\n  show activity       : show per-thread activity stats (for support/developers)\n  show stat           : report counters for each proxy and server\n  show servers state  : dump volatile server information (all or for a single backend)\n  show table          : report table usage stats or dump this table's contents\n  show cache          : show cache status\n  get weight          : report a server's current weight\n  show map            : report available maps or dump a map's contents\n  add map             : add a map entry (payload supported instead of key/val)\n  del map             : delete a map entry\n  set map             : modify a map entry\n  clear map           : clear the contents of a map\n  show acl            : report available acls or dump an acl's contents\n  add acl             : add an acl entry\n  del acl             : delete an acl entry\n  clear acl           : clear the contents of an acl\n  disable frontend    : temporarily disable specific frontend\n  enable frontend     : re-enable specific frontend\n  disable server      : disable a server for maintenance (use 'set server' instead)\n  enable server       : enable a disabled server (use 'set server' instead)\n  set server          : change a server's state (ready, drain, maint) or weight\n  set weight          : change a server's weight (use 'set server' instead)\n  add server          : create a new server\n  del server          : remove a dynamic server\n  show ssl cert       : display the SSL certificates used in memory\n  set ssl cert        : replace a certificate file\n  commit ssl cert     : commit a certificate file\n  abort ssl cert      : abort a transaction for a certificate file\n";
+pub const CLI_HELP: &str = "The following commands are valid at this level:\n  help                : full commands list\n  show info           : report information about the running process\n  show activity       : show per-thread activity stats (for support/developers)\n  show stat           : report counters for each proxy and server\n  show servers state  : dump volatile server information (all or for a single backend)\n  show table          : report table usage stats or dump this table's contents\n  show cache          : show cache status\n  show errors         : report last request and/or response errors for each proxy\n  get weight          : report a server's current weight\n  show map            : report available maps or dump a map's contents\n  add map             : add a map entry (payload supported instead of key/val)\n  del map             : delete a map entry\n  set map             : modify a map entry\n  clear map           : clear the contents of a map\n  show acl            : report available acls or dump an acl's contents\n  add acl             : add an acl entry\n  del acl             : delete an acl entry\n  clear acl           : clear the contents of an acl\n  disable frontend    : temporarily disable specific frontend\n  enable frontend     : re-enable specific frontend\n  disable server      : disable a server for maintenance (use 'set server' instead)\n  enable server       : enable a disabled server (use 'set server' instead)\n  set server          : change a server's state (ready, drain, maint) or weight\n  set weight          : change a server's weight (use 'set server' instead)\n  add server          : create a new server\n  del server          : remove a dynamic server\n  show ssl cert       : display the SSL certificates used in memory\n  set ssl cert        : replace a certificate file\n  commit ssl cert     : commit a certificate file\n  abort ssl cert      : abort a transaction for a certificate file\n";
 
 /// The answer to a command above the socket's level, as haproxy words it.
 pub const PERMISSION_DENIED: &str = "Permission denied\n\n";
@@ -187,6 +190,7 @@ impl CliCommand {
             | Self::ShowSslCert(_)
             | Self::SetVar(_)
             | Self::GetVar(_)
+            | Self::ShowErrors(_)
             | Self::ClearTable(..) => CliLevel::Operator,
             _ => CliLevel::User,
         }
@@ -279,6 +283,14 @@ pub fn parse_cli(input: &str) -> Vec<CliCommand> {
                 ["show", "info", ..] => CliCommand::ShowInfo,
                 ["show", "activity"] => CliCommand::ShowActivity,
                 ["show", "cache", ..] => CliCommand::ShowCache,
+                ["show", "errors", rest @ ..] => CliCommand::ShowErrors(super::ErrorsFilter {
+                    proxy: rest.first().map(|p| (*p).to_owned()),
+                    responses: match rest.get(1) {
+                        Some(&"request") => Some(false),
+                        Some(&"response") => Some(true),
+                        _ => None,
+                    },
+                }),
                 ["help"] => CliCommand::Help,
                 ["show", "servers", "state"] => CliCommand::ShowServersState(None),
                 ["show" | "clear", "table", rest @ ..] => {

@@ -1,6 +1,7 @@
 use super::*;
 use crate::config::haproxy::{CaptureSlot, CaptureSlots};
 use crate::log::haproxy::TcpLog;
+use crate::log::syslog::Civil;
 use crate::sample::{Captured, ParseError, Value, VarName};
 
 /// haproxy 2.6's own default formats (`option httplog`, `tcplog`).
