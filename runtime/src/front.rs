@@ -310,7 +310,7 @@ async fn requests<S: ClientIo>(
             }
             Err(stop) => {
                 if let Stop::Malformed(_) = stop {
-                    shared.keep_bad_request(client, &buf);
+                    shared.keep_bad_message(client, None, &buf);
                 }
                 let from = (client, started, session.tls.as_ref());
                 if let Some(page) = refuse(shared, stop, from, buf.is_empty()) {

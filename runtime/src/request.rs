@@ -183,14 +183,19 @@ impl Shared {
         }
     }
 
-    /// Keeps the malformed request head `bytes` from `client` for `show
-    /// errors`.
-    pub(crate) fn keep_bad_request(&self, client: SocketAddr, bytes: &[u8]) {
+    /// Keeps for `show errors` the malformed head `bytes`: a request from
+    /// `client`, or the response of server `(backend, server)` to it.
+    pub(crate) fn keep_bad_message(
+        &self,
+        client: SocketAddr,
+        server: Option<(usize, usize)>,
+        bytes: &[u8],
+    ) {
         let message = BadMessage {
-            proxy: self.frontend,
-            response: false,
-            other_end: None,
-            server: None,
+            proxy: server.map_or(self.frontend, |(b, _)| b),
+            response: server.is_some(),
+            other_end: server.map(|_| self.frontend),
+            server: server.map(|(_, s)| s),
             src: client,
             when: log_date(self.clock.date(Instant::now())),
             bytes: bytes.to_vec(),
@@ -972,7 +977,13 @@ impl Exchange<'_> {
                 let to = to.clone();
                 return Ok(Some(Box::new(Answered { up, head, to })));
             }
-            Err(Upload::Server(failure)) => Event::ServerFailed(self.id, failure),
+            Err(Upload::Server(failure)) => {
+                if failure == ServerFailure::Junk && !up.buf.is_empty() {
+                    self.shared
+                        .keep_bad_message(self.client, Some(to.target), &up.buf);
+                }
+                Event::ServerFailed(self.id, failure)
+            }
             Err(Upload::Client { timed_out }) => Event::ClientAborted {
                 id: self.id,
                 timed_out,

@@ -538,3 +538,44 @@ async fn a_malformed_request_is_kept_for_show_errors() {
     assert_eq!(unknown, "No such proxy.\n\n");
     running.stop();
 }
+
+// Input: a server whose answer has a space in a header name; a request
+// through haven, then `show errors be response`.
+// Output: the client gets a 502, and the answer is kept on the backend
+// with its frontend and server, as haproxy 2.6.12 keeps it.
+#[tokio::test]
+async fn a_malformed_response_is_kept_on_its_backend() {
+    let server = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let server_addr = server.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((mut c, _)) = server.accept().await {
+            let mut ask = [0u8; 1024];
+            let _ = c.read(&mut ask).await;
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nA b: c\r\n\r\n").await;
+        }
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
+    let port = free_port();
+    let text = format!(
+        "global\n    stats socket {} level admin\n{DEFAULTS}frontend f\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server s {server_addr}\n",
+        sock.display(),
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let mut c = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("send");
+    let mut answer = Vec::new();
+    c.read_to_end(&mut answer).await.expect("answer");
+    assert!(answer.starts_with(b"HTTP/1.1 502 "), "{answer:?}");
+    let shown = ask_once(&sock, "show errors be response").await;
+    let src = format!("src {}", c.local_addr().expect("address"));
+    let heading = format!("] backend be (#3): invalid response\n  frontend f (#2), server s (#1), event #0, {src}\n  buffer starts at 0 (including 0 out), 16357 free,\n  len 27, wraps at 16384, error at position 18\n  \n  00000  HTTP/1.1 200 OK\\r\\n\n  00017  A b: c\\r\\n\n  00025  \\r\\n\n\n");
+    assert!(shown.ends_with(&heading), "{shown}");
+    running.stop();
+}

@@ -1,4 +1,4 @@
-//! Where an HTTP/1 request head first breaks the syntax (RFC 9112), for
+//! Where an HTTP/1 head first breaks the syntax (RFC 9112), for
 //! `show errors`' "error at position": the parser says only that it
 //! failed.
 
@@ -7,14 +7,27 @@ fn tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// The offset of the first byte of `head` that breaks the request syntax;
-/// the length of what was scanned when none does (the error is in what a
-/// field means, or past the bytes given).
-pub fn error_position(head: &[u8]) -> usize {
+/// The offset of the first byte of a request head (`response`: a
+/// response head) that breaks the syntax; the length of what was scanned
+/// when none does (the error is in what a field means, or past the bytes
+/// given).
+pub fn error_position(head: &[u8], response: bool) -> usize {
+    let line = match response {
+        false => request_line(head),
+        true => status_line(head),
+    };
+    match line {
+        Ok(end) => fields(head, end),
+        Err(at) => at,
+    }
+}
+
+/// The end of a request line (before its line break), or where it breaks.
+fn request_line(head: &[u8]) -> Result<usize, usize> {
     let at = |i: usize| head.get(i).copied();
     let mut i = head.iter().take_while(|b| tchar(**b)).count();
     if i == 0 || at(i) != Some(b' ') {
-        return i;
+        return Err(i);
     }
     i += 1;
     let start = i;
@@ -22,19 +35,49 @@ pub fn error_position(head: &[u8]) -> usize {
         i += 1;
     }
     if i == start || at(i) != Some(b' ') {
-        return i;
+        return Err(i);
+    }
+    version(head, i + 1)
+}
+
+/// The end of a status line (before its line break), or where it breaks.
+fn status_line(head: &[u8]) -> Result<usize, usize> {
+    let at = |i: usize| head.get(i).copied();
+    let mut i = version(head, 0)?;
+    if at(i) != Some(b' ') {
+        return Err(i);
     }
     i += 1;
-    for want in b"HTTP/1." {
-        if at(i) != Some(*want) {
-            return i;
+    for _ in 0..3 {
+        if !at(i).is_some_and(|b| b.is_ascii_digit()) {
+            return Err(i);
         }
         i += 1;
     }
-    if !at(i).is_some_and(|b| b.is_ascii_digit()) {
-        return i;
+    // The reason: anything printable, tabs, obs-text.
+    while at(i).is_some_and(|b| b == b'\t' || b >= b' ' && b != 0x7f) {
+        i += 1;
     }
-    i += 1;
+    Ok(i)
+}
+
+/// The end of `HTTP/1.<digit>` at `i`, or where it breaks.
+fn version(head: &[u8], mut i: usize) -> Result<usize, usize> {
+    for want in b"HTTP/1." {
+        if head.get(i) != Some(want) {
+            return Err(i);
+        }
+        i += 1;
+    }
+    match head.get(i) {
+        Some(b) if b.is_ascii_digit() => Ok(i + 1),
+        _ => Err(i),
+    }
+}
+
+/// Where the header fields after the start line (ending at `i`) break.
+fn fields(head: &[u8], mut i: usize) -> usize {
+    let at = |i: usize| head.get(i).copied();
     loop {
         // The end of a line: CRLF or a bare LF, as haproxy takes it.
         match (at(i), at(i + 1)) {
@@ -82,7 +125,20 @@ mod tests {
             (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27),
         ];
         for (head, want) in cases {
-            assert_eq!(error_position(head), want, "{}", head.escape_ascii());
+            assert_eq!(error_position(head, false), want, "{}", head.escape_ascii());
+        }
+    }
+
+    #[test]
+    fn a_status_line_is_checked_as_such() {
+        let cases: [(&[u8], usize); 4] = [
+            (b"HTTP/1.1 200 OK\r\nA b: c\r\n\r\n", 18),
+            (b"HTTP/1.1 2x0 OK\r\n\r\n", 10),
+            (b"HTTQ/1.1 200 OK\r\n\r\n", 3),
+            (b"HTTP/1.0 204\r\n\r\n", 16),
+        ];
+        for (head, want) in cases {
+            assert_eq!(error_position(head, true), want, "{}", head.escape_ascii());
         }
     }
 }

@@ -146,7 +146,7 @@ fn entry(cfg: &HaproxyConfig, (event, m): (u32, &BadMessage), bufsize: usize) ->
         m.src.ip(),
         m.src.port(),
         bufsize - len,
-        error_position(&m.bytes[..len]),
+        error_position(&m.bytes[..len], m.response),
     );
     dump(&mut out, &m.bytes[..len]);
     out
