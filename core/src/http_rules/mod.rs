@@ -98,8 +98,9 @@ pub struct Txn {
     pub http10: bool,
     /// What the transaction captured into its frontend's slots.
     pub captured: Captured,
-    /// The method and target as the client sent them.
-    pub sent: (String, String),
+    /// The method and target as the client sent them, once a rule
+    /// changed either (until then they are `method` and `uri`).
+    sent: Option<Box<(String, String)>>,
     /// The PROXY protocol header the connection began with.
     pub proxied: Option<ProxyHeader>,
     /// What the connection's TLS handshake agreed on.
@@ -180,7 +181,7 @@ impl Txn {
             first_request: head.around.first_request,
             http10: head.around.http10,
             captured: Captured::default(),
-            sent: (head.method.to_owned(), head.uri.to_owned()),
+            sent: None,
             proxied: head.around.proxied.cloned(),
             tls: head.around.tls.cloned(),
             unique_id: None,
@@ -345,7 +346,10 @@ impl Txn {
                         first_request: self.first_request,
                         http10: self.http10,
                         captured: Some(&self.captured),
-                        sent: Some((&self.sent.0, &self.sent.1)),
+                        sent: Some(match self.sent.as_deref() {
+                            Some((method, uri)) => (method, uri),
+                            None => (&self.method, &self.uri),
+                        }),
                         proxied: self.proxied.as_ref(),
                         tls: self.tls.as_ref(),
                         kept_server: None,
@@ -701,6 +705,7 @@ impl Txn {
                 .room
                 .take(&edit, &self.headers, (&self.method, &self.uri))
             {
+                self.keep_sent();
                 self.method = value.to_owned();
                 self.edits.push(edit);
             } else {
@@ -734,8 +739,17 @@ impl Txn {
             self.rewrite_failed |= self.room.strict;
             return;
         }
+        self.keep_sent();
         self.uri = uri;
         self.edits.push(edit);
+    }
+
+    /// Keeps the request line as the client sent it, before a rule first
+    /// changes it.
+    fn keep_sent(&mut self) {
+        if self.sent.is_none() {
+            self.sent = Some(Box::new((self.method.clone(), self.uri.clone())));
+        }
     }
 
     /// Runs `proxy`'s response-phase `rules` (`http-response` or
