@@ -510,16 +510,8 @@ async fn a_malformed_request_is_kept_for_show_errors() {
         sock.display(),
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
-    let mut c = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("connect");
-    c.write_all(b"GET / HTTP/1.1\r\nHo st: x\r\n\r\n")
-        .await
-        .expect("send");
-    let mut answer = Vec::new();
-    c.read_to_end(&mut answer).await.expect("answer");
+    let (answer, src) = exchange(port, b"GET / HTTP/1.1\r\nHo st: x\r\n\r\n").await;
     assert!(answer.starts_with(b"HTTP/1.1 400 "), "{answer:?}");
-    let src = format!("src {}", c.local_addr().expect("address"));
     // Dates change from run to run.
     let undated = |text: String| -> String {
         text.lines()
@@ -564,18 +556,23 @@ async fn a_malformed_response_is_kept_on_its_backend() {
         sock.display(),
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
-    let mut c = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("connect");
-    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("send");
-    let mut answer = Vec::new();
-    c.read_to_end(&mut answer).await.expect("answer");
+    let ask = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let (answer, src) = exchange(port, ask).await;
     assert!(answer.starts_with(b"HTTP/1.1 502 "), "{answer:?}");
     let shown = ask_once(&sock, "show errors be response").await;
-    let src = format!("src {}", c.local_addr().expect("address"));
     let heading = format!("] backend be (#3): invalid response\n  frontend f (#2), server s (#1), event #0, {src}\n  buffer starts at 0 (including 0 out), 16357 free,\n  len 27, wraps at 16384, error at position 18\n  \n  00000  HTTP/1.1 200 OK\\r\\n\n  00017  A b: c\\r\\n\n  00025  \\r\\n\n\n");
     assert!(shown.ends_with(&heading), "{shown}");
     running.stop();
+}
+
+/// Sends `ask` to haven on `port` and reads to the end: the answer, and
+/// `src <client address>` as `show errors` names the client.
+async fn exchange(port: u16, ask: &[u8]) -> (Vec<u8>, String) {
+    let mut c = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    c.write_all(ask).await.expect("send");
+    let mut answer = Vec::new();
+    c.read_to_end(&mut answer).await.expect("answer");
+    (answer, format!("src {}", c.local_addr().expect("address")))
 }

@@ -263,6 +263,28 @@ impl Txn {
         }
     }
 
+    /// `add-acl`, `del-acl`, `set-map` or `del-map`: the file's entries
+    /// change, for every converter and ACL reading it.
+    fn edit_patterns(
+        &self,
+        action: &HttpAction,
+        names: Names<'_>,
+        response: Option<&ResponseDraft>,
+    ) {
+        if let HttpAction::EditPatterns {
+            edit,
+            key,
+            value,
+            files,
+            ..
+        } = action
+        {
+            let render = |f: &Format| self.with_view(names, response, |req| f.render(req));
+            let value = value.as_ref().map(render);
+            files.apply(*edit, &render(key), value.as_deref().unwrap_or(""));
+        }
+    }
+
     /// `sc-inc-gpc*` or `sc-set-gpt0` on the entry a slot tracks.
     fn counter(
         &mut self,
@@ -584,16 +606,7 @@ impl Txn {
                 self.set_var(name, Value::string(v));
             }
             HttpAction::UnsetVar(name) => self.unset_var(name),
-            HttpAction::EditPatterns {
-                edit,
-                key,
-                value,
-                files,
-                ..
-            } => {
-                let value = value.as_ref().map(|v| render(self, v));
-                files.apply(*edit, &render(self, key), value.as_deref().unwrap_or(""));
-            }
+            HttpAction::EditPatterns { .. } => self.edit_patterns(action, names, None),
             HttpAction::SetSrc(expr) => {
                 if let Some(ip) = self.with_view(names, None, |req| expr.eval(req)?.to_ip()) {
                     self.client = Some(ip);
@@ -823,16 +836,8 @@ impl Txn {
                     self.unset_var(name);
                     None
                 }
-                HttpAction::EditPatterns {
-                    edit,
-                    key,
-                    value,
-                    files,
-                    ..
-                } => {
-                    let value = value.as_ref().map(|v| render(self, res, v));
-                    let key = render(self, res, key);
-                    files.apply(*edit, &key, value.as_deref().unwrap_or(""));
+                HttpAction::EditPatterns { .. } => {
+                    self.edit_patterns(&rule.action, names, Some(res));
                     None
                 }
                 HttpAction::Track { .. } | HttpAction::Counter(_) => {
