@@ -69,6 +69,8 @@ pub enum Conv {
     Base64,
     /// `b64dec`.
     B64dec,
+    /// `sha1`: the SHA-1 digest, as bytes.
+    Sha1,
     /// `sha2([bits])`: the SHA-2 digest of that size (224, 256, 384,
     /// 512; 256 by default), as bytes.
     Sha2(u16),
@@ -205,6 +207,7 @@ pub(crate) fn parse(call: &Call, files: Option<ReadFile<'_>>) -> Result<Option<C
         "length" | "len" => Conv::Len,
         "base64" => Conv::Base64,
         "b64dec" => Conv::B64dec,
+        "sha1" => Conv::Sha1,
         "sha2" => match arg(0).unwrap_or("256") {
             bits @ ("224" | "256" | "384" | "512") => Conv::Sha2(bits.parse().unwrap_or(256)),
             bits => {
@@ -349,6 +352,10 @@ impl Conv {
                     .decode(v.to_bytes())
                     .ok()?,
             )),
+            Self::Sha1 => {
+                use sha1::Digest;
+                Value::Bin(Cow::Owned(sha1::Sha1::digest(v.to_bytes()).to_vec()))
+            }
             Self::Sha2(bits) => {
                 use sha2::Digest;
                 let bytes = v.to_bytes();

@@ -109,6 +109,23 @@ fn acl_matching_sees_every_occurrence() {
     assert!(hit, "a middle occurrence matches in an ACL");
 }
 
+// Input: `sha1` of `abc`, and of a WebSocket key with RFC 6455's GUID.
+// Output: the digest, and the accept value RFC 6455 §1.3 gives.
+#[test]
+fn sha1_digests_and_websocket_accepts() {
+    let abc = eval("str(abc),sha1,hex");
+    assert_eq!(
+        abc.as_deref(),
+        Some("A9993E364706816ABA3E25717850C26C9CD0D89D")
+    );
+    let accept =
+        "str(dGhlIHNhbXBsZSBub25jZQ==),concat(258EAFA5-E914-47DA-95CA-C5AB0DC85B11,,),sha1,base64";
+    assert_eq!(
+        eval(accept).as_deref(),
+        Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+    );
+}
+
 // Input: `sha2` at each size, on `abc`, shown as hex and base64.
 // Output: the digests haproxy 2.6.12 gives (checked on loopback with an
 // `http-request return` of the same expressions); an unknown size is

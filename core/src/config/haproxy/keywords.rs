@@ -187,7 +187,6 @@ const CONVERTERS_UNSUPPORTED: &[&str] = &[
     "sdbm",
     "secure_memcmp",
     "set-var",
-    "sha1",
     "srv_queue",
     "table_conn_cnt",
     "table_conn_cur",
