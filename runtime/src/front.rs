@@ -539,6 +539,7 @@ fn request_of(
         accepted,
         head_len: len as u64,
         target_as_sent,
+        own_websocket_key: None,
     })
 }
 

@@ -71,7 +71,8 @@ async fn connection(io: DuplexStream) {
     while let Some(Ok((request, respond))) = connection.accept().await {
         tokio::spawn(async move {
             let (parts, body) = request.into_parts();
-            let Ok(read) = incoming(&parts, body.is_end_stream(), Instant::now(), true) else {
+            let at = (Instant::now(), true);
+            let Ok(read) = incoming(&parts, body.is_end_stream(), at, || [0; 16]) else {
                 return;
             };
             let head = read.read.manner.head;

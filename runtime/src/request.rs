@@ -21,7 +21,7 @@ use haven_core::cache::{CachedReply, Ticket};
 use haven_core::config::haproxy::ErrorPage;
 use haven_core::config::haproxy::{BodyWait, CompAlgo, Splice};
 use haven_core::http1::{
-    accepts_websocket, BodyFraming, Head, ResponseFraming, ResponseHead, Switch,
+    accepts_websocket, websocket_accept, BodyFraming, Head, ResponseFraming, ResponseHead, Switch,
 };
 use haven_core::http_rules::{apply_headers, Edit};
 use haven_core::log::access_format::LineFacts;
@@ -337,6 +337,9 @@ pub(crate) struct ReadRequest {
     /// The target as sent when it was not in origin form (absolute form):
     /// rules and `monitor-uri` see it so, as haproxy's do.
     pub(crate) target_as_sent: Option<String>,
+    /// The `sec-websocket-key` haven put in the request (an HTTP/2
+    /// client's extended CONNECT): the server's 101 must accept it.
+    pub(crate) own_websocket_key: Option<String>,
 }
 
 /// Why a request ended before it reached the driver.
@@ -367,6 +370,7 @@ pub(crate) async fn serve<S: ClientIo>(
         accepted,
         head_len,
         target_as_sent,
+        own_websocket_key,
     } = request;
     let mut head = head;
     let mut body = Cursor::request(head.body);
@@ -448,6 +452,7 @@ pub(crate) async fn serve<S: ClientIo>(
         client,
         accepted,
         manner,
+        websocket_accept: own_websocket_key.as_deref().map(websocket_accept),
         started,
         request_line,
         bytes_in,
@@ -706,6 +711,9 @@ struct Exchange<'s> {
     client: SocketAddr,
     accepted: Instant,
     manner: Manner,
+    /// The `sec-websocket-accept` the server must answer, when haven made
+    /// the request's key.
+    websocket_accept: Option<String>,
     started: Instant,
     request_line: String,
     /// Bytes read from the client for this request so far.
@@ -913,7 +921,7 @@ impl Exchange<'_> {
                     Ok(Heard::Final(head)) => {
                         if self.manner.switch == (Switch::Upgrade { websocket: true })
                             && head.code == 101
-                            && !accepts_websocket(&head)
+                            && !accepts_websocket(&head, self.websocket_accept.as_deref())
                         {
                             break Err(Upload::Server(ServerFailure::Junk));
                         }

@@ -16,4 +16,4 @@ pub use fields::{FieldChange, Fields};
 pub use head::{parse_head, BodyFraming, Head, HeadError, MAX_HEADERS};
 pub use response::{parse_response_head, ResponseError, ResponseFraming, ResponseHead};
 pub use syntax::error_position;
-pub use upgrade::{accepts_websocket, opens_tunnel, Switch};
+pub use upgrade::{accepts_websocket, opens_tunnel, websocket_accept, websocket_key, Switch};

@@ -63,10 +63,28 @@ pub fn opens_tunnel(switch: Switch, response: &ResponseHead) -> bool {
 }
 
 /// True when a server's 101 to a WebSocket request is one haproxy passes
-/// on: it names its `sec-websocket-accept` (haproxy checks its presence,
-/// not its value, between two HTTP/1 sides).
-pub fn accepts_websocket(response: &ResponseHead) -> bool {
-    response.headers.contains("sec-websocket-accept")
+/// on: it names its `sec-websocket-accept`, which must be `expected` when
+/// the key was the proxy's own (an HTTP/2 client's extended CONNECT);
+/// between two HTTP/1 sides haproxy checks its presence, not its value.
+pub fn accepts_websocket(response: &ResponseHead, expected: Option<&str>) -> bool {
+    match (response.headers.get("sec-websocket-accept"), expected) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(got), Some(want)) => got.trim_ascii() == want.as_bytes(),
+    }
+}
+
+/// A `sec-websocket-key` made of 16 random bytes (RFC 6455 §4.1).
+pub fn websocket_key(nonce: [u8; 16]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(nonce)
+}
+
+/// The `sec-websocket-accept` a server answers to `key` (RFC 6455 §4.2.2).
+pub fn websocket_accept(key: &str) -> String {
+    use sha1::Digest;
+    const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    let digest = sha1::Sha1::digest(format!("{key}{GUID}").as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(digest)
 }
 
 #[cfg(test)]
@@ -132,9 +150,19 @@ mod tests {
         assert!(!opens_tunnel(upgrade, &ok));
         assert!(opens_tunnel(Switch::Connect, &ok));
         assert!(!opens_tunnel(Switch::None, &switching));
-        assert!(accepts_websocket(&switching));
-        assert!(!accepts_websocket(&answer(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"
-        )));
+        assert!(accepts_websocket(&switching, None));
+        assert!(!accepts_websocket(
+            &answer("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"),
+            None
+        ));
+        let accept = websocket_accept(KEY);
+        assert_eq!(accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "RFC 6455's example");
+        assert!(
+            !accepts_websocket(&switching, Some(&accept)),
+            "a value of its own"
+        );
+        let right =
+            format!("HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: {accept}\r\n\r\n");
+        assert!(accepts_websocket(&answer(&right), Some(&accept)));
     }
 }

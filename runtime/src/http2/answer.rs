@@ -123,11 +123,14 @@ impl Answer {
             };
             read.advance(len);
             if (100..200).contains(&head.code) && head.code != 101 {
-                let _ = self.respond.send_informational(response(&head)?);
+                let _ = self.respond.send_informational(response(&head, false)?);
                 continue;
             }
+            // An extended CONNECT's upgrade is answered 200 (RFC 8441).
+            let upgraded = self.tunnel && head.code == 101;
             let framing = match head.body {
                 _ if self.tunnel && (200..300).contains(&head.code) => Some(Unframe::AtFinish),
+                _ if upgraded => Some(Unframe::AtFinish),
                 // Ended with the exchange: a HEAD's answer ends once the
                 // body the server sent anyway was read and dropped, so
                 // the client's next request finds the server connection
@@ -141,7 +144,7 @@ impl Answer {
             let rest = std::mem::take(read);
             let sending = self
                 .respond
-                .send_response(response(&head)?, framing.is_none())
+                .send_response(response(&head, upgraded)?, framing.is_none())
                 .map_err(io::Error::other)?;
             self.sending = Some(sending);
             self.state = framing.map_or(State::Over, State::Body);
@@ -170,9 +173,11 @@ impl Answer {
     }
 }
 
-/// The HTTP/2 head of an HTTP/1 answer's `head`.
-fn response(head: &ResponseHead) -> io::Result<http::Response<()>> {
-    let mut builder = http::Response::builder().status(head.code);
+/// The HTTP/2 head of an HTTP/1 answer's `head`; a 200 when it is the
+/// 101 that `upgraded` an extended CONNECT.
+fn response(head: &ResponseHead, upgraded: bool) -> io::Result<http::Response<()>> {
+    let status = if upgraded { 200 } else { head.code };
+    let mut builder = http::Response::builder().status(status);
     for (name, value) in head.headers.iter() {
         if CONNECTION_FIELDS.contains(&name) {
             continue;

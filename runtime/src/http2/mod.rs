@@ -194,14 +194,16 @@ async fn stream(
     accepted: Instant,
 ) {
     let (parts, body) = request.into_parts();
-    let incoming = request::incoming(&parts, body.is_end_stream(), accepted, shared.httplog);
+    let at = (accepted, shared.httplog);
+    let incoming = request::incoming(&parts, body.is_end_stream(), at, rand::random);
     let Ok(incoming) = incoming else {
         let mut respond = respond;
         respond.send_reset(h2::Reason::PROTOCOL_ERROR);
         return;
     };
     let manner = incoming.read.manner;
-    let tunnel = manner.switch == haven_core::http1::Switch::Connect;
+    // A CONNECT, or an extended CONNECT's upgrade.
+    let tunnel = manner.switch != haven_core::http1::Switch::None;
     let local = session.known_destination();
     let mut io = H2Stream::new(
         (body, incoming.upload),

@@ -8,7 +8,7 @@
 use super::stream::Upload;
 use crate::request::ReadRequest;
 use crate::wire::Manner;
-use haven_core::http1::{BodyFraming, Fields, Head};
+use haven_core::http1::{websocket_key, BodyFraming, Fields, Head};
 use tokio::time::Instant;
 
 /// A request read from an HTTP/2 stream.
@@ -25,15 +25,26 @@ pub(crate) struct Malformed;
 
 /// Reads the request `parts`, whose HEADERS frame ended the stream when
 /// `bodiless`, received at `accepted`; its request line is kept for the
-/// log when `httplog`.
+/// log when `httplog`. An extended CONNECT (RFC 8441, `:protocol`)
+/// becomes the HTTP/1.1 upgrade haproxy makes of it: a GET with
+/// `upgrade` and `connection: upgrade`, and for WebSocket a key made of
+/// `nonce()` when the client gave none.
 pub(crate) fn incoming(
     parts: &http::request::Parts,
     bodiless: bool,
-    accepted: Instant,
-    httplog: bool,
+    (accepted, httplog): (Instant, bool),
+    nonce: impl FnOnce() -> [u8; 16],
 ) -> Result<Incoming, Malformed> {
-    let method = parts.method.as_str().to_owned();
-    let connect = parts.method == http::Method::CONNECT;
+    let protocol = parts
+        .extensions
+        .get::<h2::ext::Protocol>()
+        .filter(|_| parts.method == http::Method::CONNECT)
+        .map(h2::ext::Protocol::as_str);
+    let connect = parts.method == http::Method::CONNECT && protocol.is_none();
+    let method = match protocol {
+        Some(_) => "GET".to_owned(),
+        None => parts.method.as_str().to_owned(),
+    };
     let scheme = parts.uri.scheme_str();
     let authority = parts
         .uri
@@ -83,8 +94,19 @@ pub(crate) fn incoming(
     if !cookies.is_empty() {
         headers.push("cookie", &cookies.join(&b"; "[..]));
     }
+    let mut own_websocket_key = None;
+    if let Some(protocol) = protocol {
+        headers.push("upgrade", protocol.as_bytes());
+        headers.push("connection", b"upgrade");
+        let websocket = protocol.eq_ignore_ascii_case("websocket");
+        if websocket && !headers.contains("sec-websocket-key") {
+            let key = websocket_key(nonce());
+            headers.push("sec-websocket-key", key.as_bytes());
+            own_websocket_key = Some(key);
+        }
+    }
     let (body, upload) = match length {
-        _ if connect => (BodyFraming::Empty, Upload::Raw),
+        _ if connect || protocol.is_some() => (BodyFraming::Empty, Upload::Raw),
         Some(0) => (BodyFraming::Empty, Upload::Raw),
         Some(n) => (BodyFraming::Length(n), Upload::Raw),
         None if bodiless => (BodyFraming::Empty, Upload::Raw),
@@ -129,6 +151,7 @@ pub(crate) fn incoming(
             accepted,
             head_len,
             target_as_sent: absolute,
+            own_websocket_key,
         },
         upload,
     })
@@ -152,10 +175,11 @@ fn without_default_port(authority: &str, scheme: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use haven_core::http1::Switch;
 
     fn read(request: http::Request<()>, bodiless: bool) -> Incoming {
         let (parts, ()) = request.into_parts();
-        incoming(&parts, bodiless, Instant::now(), true).expect("a valid request")
+        incoming(&parts, bodiless, (Instant::now(), true), || [7; 16]).expect("a valid request")
     }
 
     #[test]
@@ -188,6 +212,38 @@ mod tests {
         assert_eq!(got.read.head.body, BodyFraming::Empty);
     }
 
+    // Input: an extended CONNECT (RFC 8441) for WebSocket, as h2 hands
+    // it over. Output: haproxy's HTTP/1.1 upgrade: a GET of the path with
+    // `upgrade`, `connection: upgrade` and a key of its own, no body.
+    #[test]
+    fn an_extended_connect_becomes_an_upgrade_with_a_key_of_its_own() {
+        let mut request = http::Request::connect("http://example.com/chat")
+            .body(())
+            .expect("request");
+        let protocol = h2::ext::Protocol::from_static("websocket");
+        request.extensions_mut().insert(protocol);
+        let got = read(request, false);
+        let head = &got.read.head;
+        assert_eq!(
+            (head.method.as_str(), head.target.as_str()),
+            ("GET", "/chat")
+        );
+        let key = websocket_key([7; 16]);
+        assert_eq!(got.read.own_websocket_key.as_deref(), Some(key.as_str()));
+        let fields: Vec<(&str, &[u8])> = head.headers.iter().collect();
+        assert_eq!(
+            fields,
+            [
+                ("host", &b"example.com"[..]),
+                ("upgrade", b"websocket"),
+                ("connection", b"upgrade"),
+                ("sec-websocket-key", key.as_bytes()),
+            ]
+        );
+        assert_eq!(head.body, BodyFraming::Empty);
+        assert_eq!(got.read.manner.switch, Switch::Upgrade { websocket: true });
+    }
+
     #[test]
     fn a_body_without_length_goes_chunked_and_one_with_length_as_is() {
         let open = || http::Request::post("http://h/up");
@@ -207,6 +263,6 @@ mod tests {
             .body(())
             .expect("request")
             .into_parts();
-        assert!(incoming(&parts, false, Instant::now(), false).is_err());
+        assert!(incoming(&parts, false, (Instant::now(), false), || [7; 16]).is_err());
     }
 }
