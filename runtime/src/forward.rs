@@ -340,9 +340,7 @@ impl Pool {
     ) -> Result<Upstream, ConnectFailed> {
         let shared = opening.h2.then(|| self.shared_h2(addr)).flatten();
         let stream = match shared {
-            Some(connection) => {
-                ServerIo::H2(Box::new(H2Upstream::new(connection, opening.tls.is_some())))
-            }
+            Some(connection) => ServerIo::H2(Box::new(H2Upstream::new(connection))),
             None => {
                 let stream = connect(addr, opening).await?;
                 self.over_h2(addr, stream, opening).await?
@@ -390,8 +388,7 @@ impl Pool {
         if let Ok(mut connections) = self.h2.lock() {
             connections.insert(addr, H2Connection(connection.clone()));
         }
-        let tls = opening.tls.is_some();
-        Ok(ServerIo::H2(Box::new(H2Upstream::new(connection, tls))))
+        Ok(ServerIo::H2(Box::new(H2Upstream::new(connection))))
     }
 }
 

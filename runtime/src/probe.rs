@@ -99,7 +99,7 @@ pub(crate) async fn run(id: CheckId, to: Target, probe: Probe, events: Unbounded
     let stream = match h2 {
         false => stream,
         true => match crate::http2::client(stream).await {
-            Ok(connection) => ServerIo::H2(Box::new(H2Upstream::new(connection, to.tls.is_some()))),
+            Ok(connection) => ServerIo::H2(Box::new(H2Upstream::new(connection))),
             Err(_) => {
                 let verdict = run.connect_failed("HTTP/2 handshake failed");
                 return report(ProbeEvent::Verdict(verdict));

@@ -413,3 +413,76 @@ async fn resetting_streams_does_not_send_more_requests_to_servers() {
     assert_eq!(code, 0xb, "ENHANCE_YOUR_CALM");
     assert_eq!(reached.load(Ordering::SeqCst), 100);
 }
+
+// Input: an HTTP/1.1 upgrade to `custom` through two haven proxies: the
+// first reaches the second with `proto h2`, the second an HTTP/1.1
+// server that switches and then echoes; "ping" sent in the tunnel.
+// Output: the server sees the GET with `connection: upgrade` and
+// `upgrade: custom` (the second proxy made it of the first one's
+// extended CONNECT); the client gets the 101 and its "ping" back.
+#[tokio::test]
+async fn an_upgrade_crosses_an_h2_hop_as_an_extended_connect() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let server_addr = server.local_addr().expect("address");
+    let (seen_tx, seen) = tokio::sync::oneshot::channel::<String>();
+    tokio::spawn(async move {
+        let (mut c, _) = server.accept().await.expect("accept");
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            c.read_exact(&mut byte).await.expect("head");
+            head.push(byte[0]);
+        }
+        let _ = seen_tx.send(String::from_utf8_lossy(&head).into_owned());
+        let switch =
+            b"HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: custom\r\n\r\n";
+        c.write_all(switch).await.expect("101");
+        let mut ping = [0u8; 4];
+        c.read_exact(&mut ping).await.expect("ping");
+        c.write_all(&ping).await.expect("echo");
+    });
+    let (front, middle) = (free_port(), free_port());
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{front}\n    default_backend be\nbackend be\n    server mid 127.0.0.1:{middle} proto h2\nlisten mid\n    bind 127.0.0.1:{middle} proto h2\n    server s {server_addr}\n"
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let mut c = TcpStream::connect(("127.0.0.1", front))
+        .await
+        .expect("connect");
+    let ask =
+        b"GET /chat HTTP/1.1\r\nHost: a.test\r\nConnection: upgrade\r\nUpgrade: custom\r\n\r\n";
+    c.write_all(ask).await.expect("send");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        timeout(DEADLINE, c.read_exact(&mut byte))
+            .await
+            .expect("in time")
+            .expect("answer");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 101 "), "{head}");
+    assert!(head.contains("upgrade: custom\r\n"), "{head}");
+    let seen = timeout(DEADLINE, seen)
+        .await
+        .expect("in time")
+        .expect("head");
+    let seen = seen.to_ascii_lowercase();
+    assert!(seen.starts_with("get /chat http/1.1\r\n"), "{seen}");
+    assert!(
+        seen.contains("connection: upgrade\r\n") && seen.contains("upgrade: custom\r\n"),
+        "{seen}"
+    );
+    c.write_all(b"ping").await.expect("ping");
+    let mut echo = [0u8; 4];
+    timeout(DEADLINE, c.read_exact(&mut echo))
+        .await
+        .expect("in time")
+        .expect("echo");
+    assert_eq!(&echo, b"ping");
+    running.stop();
+}

@@ -3,22 +3,32 @@
 //! check) writes is an HTTP/1 request, sent as HEADERS and DATA without
 //! its HTTP/1 framing; what it reads is the server's answer rendered as
 //! HTTP/1.1, its body chunked unless its length was given. Both ways
-//! move under HTTP/2 flow control.
+//! move under HTTP/2 flow control. An HTTP/1.1 upgrade goes as haproxy
+//! sends it, an extended CONNECT (RFC 8441) whose 200 is read as the 101
+//! that opens the tunnel; to a server that does not announce extended
+//! CONNECT it is refused (a 502).
 
 use super::framing::{give, invalid, poll_room, put_chunk, Unframe};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use h2::client::{ResponseFuture, SendRequest};
 use h2::{RecvStream, SendStream};
-use haven_core::http1::{parse_head, BodyFraming, ChunkedDecoder, Head};
+use haven_core::http1::{parse_head, BodyFraming, ChunkedDecoder, Head, Switch};
 use http::header::CONTENT_LENGTH;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{sleep_until, Instant, Sleep};
 
 /// The most a request head may take.
 const MAX_HEAD: usize = crate::body::BUFSIZE;
+
+/// How long an upgrade waits for the server's SETTINGS to allow extended
+/// CONNECT, and how often it looks.
+const SETTINGS_WAIT: Duration = Duration::from_secs(1);
+const SETTINGS_LOOK: Duration = Duration::from_millis(5);
 
 /// Fields of an HTTP/1 head that HTTP/2 does not carry (RFC 9113 §8.2.2);
 /// `host` becomes `:authority`.
@@ -56,17 +66,23 @@ enum Hearing {
     Body { body: RecvStream, chunked: bool },
     /// Read whole.
     Done,
+    /// The request could not be sent (an upgrade the server does not
+    /// take): reading fails.
+    Refused,
 }
 
 /// A request to a server over one HTTP/2 stream, as an HTTP/1.1
 /// connection.
 pub(crate) struct H2Upstream {
     connection: SendRequest<Bytes>,
-    /// `http` or `https`, for `:scheme`.
-    scheme: &'static str,
     sending: Sending,
     hearing: Hearing,
     head_request: bool,
+    /// The protocol of an upgrade, sent as an extended CONNECT.
+    upgrade: Option<String>,
+    /// Until when, and the next look, an upgrade waits for the server to
+    /// allow extended CONNECT.
+    settings_wait: Option<(Instant, Pin<Box<Sleep>>)>,
     /// Rendered bytes of the answer not yet read.
     pending: BytesMut,
 }
@@ -74,20 +90,21 @@ pub(crate) struct H2Upstream {
 impl std::fmt::Debug for H2Upstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("H2Upstream")
-            .field("scheme", &self.scheme)
+            .field("upgrade", &self.upgrade)
             .finish_non_exhaustive()
     }
 }
 
 impl H2Upstream {
-    /// A new stream on `connection` (over TLS when `tls`).
-    pub(crate) fn new(connection: SendRequest<Bytes>, tls: bool) -> Self {
+    /// A new stream on `connection`.
+    pub(crate) fn new(connection: SendRequest<Bytes>) -> Self {
         Self {
             connection,
-            scheme: if tls { "https" } else { "http" },
             sending: Sending::Head(BytesMut::new()),
             hearing: Hearing::Idle,
             head_request: false,
+            upgrade: None,
+            settings_wait: None,
             pending: BytesMut::new(),
         }
     }
@@ -99,6 +116,11 @@ impl H2Upstream {
             return Poll::Ready(Ok(()));
         }
         ready!(self.connection.poll_ready(cx)).map_err(io::Error::other)?;
+        if self.upgrade.is_some() && !ready!(self.poll_settings(cx)) {
+            self.sending = Sending::Done;
+            self.hearing = Hearing::Refused;
+            return Poll::Ready(Ok(()));
+        }
         let Sending::Ready(request, upload, rest) =
             std::mem::replace(&mut self.sending, Sending::Done)
         else {
@@ -116,6 +138,28 @@ impl H2Upstream {
         Poll::Ready(Ok(()))
     }
 
+    /// Waits, within [`SETTINGS_WAIT`], for the server's SETTINGS to allow
+    /// extended CONNECT: true once they do, false when the wait is over.
+    fn poll_settings(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        let (until, look) = self.settings_wait.get_or_insert_with(|| {
+            let now = Instant::now();
+            (
+                now + SETTINGS_WAIT,
+                Box::pin(sleep_until(now + SETTINGS_LOOK)),
+            )
+        });
+        loop {
+            if self.connection.is_extended_connect_protocol_enabled() {
+                return Poll::Ready(true);
+            }
+            if Instant::now() >= *until {
+                return Poll::Ready(false);
+            }
+            ready!(look.as_mut().poll(cx));
+            look.as_mut().reset(Instant::now() + SETTINGS_LOOK);
+        }
+    }
+
     /// Reads the request head in what was written so far.
     fn head(&mut self) -> io::Result<()> {
         let Sending::Head(read) = &mut self.sending else {
@@ -128,12 +172,18 @@ impl H2Upstream {
         read.advance(len);
         let rest = std::mem::take(read);
         self.head_request = head.method == "HEAD";
+        if let Switch::Upgrade { .. } = head.switch() {
+            let protocol = head.headers.get("upgrade").unwrap_or_default();
+            self.upgrade = Some(String::from_utf8_lossy(protocol).into_owned());
+        }
         let upload = match head.body {
+            // A tunnel's bytes go as they come, once it is open.
+            _ if self.upgrade.is_some() => Some(Unframe::AtFinish),
             BodyFraming::Empty | BodyFraming::Length(0) => None,
             BodyFraming::Length(n) => Some(Unframe::Length(n)),
             BodyFraming::Chunked => Some(Unframe::Chunked(ChunkedDecoder::default())),
         };
-        let request = request(&head, self.scheme)?;
+        let request = request(&head, self.upgrade.as_deref())?;
         self.sending = Sending::Ready(Box::new(request), upload, rest);
         Ok(())
     }
@@ -154,6 +204,9 @@ impl H2Upstream {
     fn poll_hear(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
         match &mut self.hearing {
             Hearing::Idle | Hearing::Done => Poll::Ready(Ok(false)),
+            Hearing::Refused => {
+                Poll::Ready(Err(invalid("the server does not take extended CONNECT")))
+            }
             Hearing::Head(answer) => {
                 let answer = ready!(Pin::new(answer).poll(cx)).map_err(io::Error::other)?;
                 let awaited = self.head_request && !answer.body().is_end_stream();
@@ -182,6 +235,14 @@ impl H2Upstream {
                     return Poll::Ready(Ok(true));
                 };
                 let (parts, body) = answer.into_parts();
+                if let Some(protocol) = self.upgrade.as_deref().filter(|_| parts.status == 200) {
+                    render_upgraded(&parts, protocol, &mut self.pending);
+                    self.hearing = Hearing::Body {
+                        body,
+                        chunked: false,
+                    };
+                    return Poll::Ready(Ok(true));
+                }
                 let framing = if self.head_request || parts.headers.contains_key(CONTENT_LENGTH) {
                     Framing::AsGiven
                 } else if body.is_end_stream() {
@@ -281,8 +342,12 @@ impl AsyncRead for H2Upstream {
     }
 }
 
-/// The HTTP/2 request of an HTTP/1 `head` (`:scheme` as `scheme`).
-fn request(head: &Head, scheme: &str) -> io::Result<http::Request<()>> {
+/// The HTTP/2 request of an HTTP/1 `head`; an extended CONNECT for
+/// `upgrade` to that protocol. An origin-form target goes with `:scheme`
+/// `https`, as haproxy sends it whatever the connection (browsers'
+/// default); an absolute one keeps its own.
+fn request(head: &Head, upgrade: Option<&str>) -> io::Result<http::Request<()>> {
+    let scheme = "https";
     let host = head
         .headers
         .get("host")
@@ -291,9 +356,14 @@ fn request(head: &Head, scheme: &str) -> io::Result<http::Request<()>> {
         Some(host) if head.target.starts_with('/') => format!("{scheme}://{host}{}", head.target),
         _ => head.target.clone(),
     };
-    let mut builder = http::Request::builder()
-        .method(head.method.as_str())
-        .uri(uri);
+    let method = match upgrade {
+        Some(_) => "CONNECT",
+        None => head.method.as_str(),
+    };
+    let mut builder = http::Request::builder().method(method).uri(uri);
+    if let Some(protocol) = upgrade {
+        builder = builder.extension(h2::ext::Protocol::from(protocol));
+    }
     if host.is_none() {
         // No authority to name: the h2 crate sends the path alone.
         builder = builder.version(http::Version::HTTP_11);
@@ -317,6 +387,19 @@ enum Framing {
     Empty,
     /// Its length is not known: chunked.
     Chunked,
+}
+
+/// Renders the 200 that opened an extended CONNECT's tunnel as the
+/// HTTP/1.1 101 of an upgrade to `protocol`.
+fn render_upgraded(parts: &http::response::Parts, protocol: &str, out: &mut BytesMut) {
+    out.put_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+    for (name, value) in &parts.headers {
+        out.put_slice(name.as_str().as_bytes());
+        out.put_slice(b": ");
+        out.put_slice(value.as_bytes());
+        out.put_slice(b"\r\n");
+    }
+    out.put_slice(format!("connection: upgrade\r\nupgrade: {protocol}\r\n\r\n").as_bytes());
 }
 
 /// Renders an answer's head as HTTP/1.1, its body framed as `framing`.
