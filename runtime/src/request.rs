@@ -308,6 +308,15 @@ impl Shared {
     }
 }
 
+/// How an answer written whole to its client ended.
+fn written(sent: Result<(), Relayed>) -> DataEnd {
+    match sent {
+        Ok(()) => DataEnd::Complete,
+        Err(Relayed::ReceiverTimeout) => DataEnd::ClientTimeout,
+        Err(_) => DataEnd::ClientAborted,
+    }
+}
+
 /// `at` as haproxy's logs print dates: `06/Dec/2026:16:26:01.062`.
 pub(crate) fn log_date(at: SystemTime) -> String {
     let (civil, ms) = accept_stamp(at);
@@ -1187,15 +1196,29 @@ impl Exchange<'_> {
             }
             Some(mut answered) => {
                 edit_response(&mut answered.head, &rewrite.edits);
-                let (end, close, idle) = self
+                let (end, close, idle, whole) = self
                     .deliver(
                         &mut answered,
                         (stream, buf),
                         (&mut bytes_out, rewrite.compress, rewrite.store),
                     )
                     .await;
-                parked = idle.then_some(answered);
-                (end, close)
+                match whole {
+                    None => {
+                        parked = idle.then_some(answered);
+                        (end, close)
+                    }
+                    // The server is done with: its connection is idle
+                    // before the client has the answer, as haproxy's is,
+                    // so a client that asks again at once finds it.
+                    Some(whole) => {
+                        if idle {
+                            self.park(answered, Instant::now());
+                        }
+                        let sent = body::write(stream, &whole, client_timeout).await;
+                        (written(sent), close)
+                    }
+                }
             }
             None if outcome.status == 0 => (DataEnd::Complete, true),
             None if rewrite.cached.is_some() => {
@@ -1215,22 +1238,27 @@ impl Exchange<'_> {
                 };
                 let sent = body::write(stream, &wire.bytes, client_timeout).await;
                 bytes_out = wire.bytes.len() as u64;
-                let end = match sent {
-                    Ok(()) => DataEnd::Complete,
-                    Err(Relayed::ReceiverTimeout) => DataEnd::ClientTimeout,
-                    Err(_) => DataEnd::ClientAborted,
-                };
-                (end, wire.close)
+                (written(sent), wire.close)
             }
         };
+        self.close_exchange((outcome, by), (end, close), bytes_out, parked)
+    }
+
+    /// Ends the exchange once the answer went (`end`; the connection
+    /// closes after it when `close`): parks the server connection when
+    /// `parked`, reports, logs. True when the connection serves another
+    /// request.
+    fn close_exchange(
+        &mut self,
+        (outcome, by): (Outcome, ServedBy),
+        (end, close): (DataEnd, bool),
+        bytes_out: u64,
+        parked: Option<Box<Answered>>,
+    ) -> bool {
         let outcome = outcome.after_data(end);
         let at = Instant::now();
         if let Some(answered) = parked {
-            let Answered { up, to, .. } = *answered;
-            self.shared
-                .pool
-                .park(up, (&to.reuse, at), &mut self.session.own);
-            self.session.own_target = self.session.own.as_ref().map(|_| to.target);
+            self.park(answered, at);
         }
         let transfer = Transfer {
             bytes: [self.bytes_in, bytes_out],
@@ -1254,16 +1282,28 @@ impl Exchange<'_> {
         !close && self.reusable()
     }
 
+    /// Leaves the server connection of `answered` idle in the pool, at
+    /// `at`, for the client's next requests and others'.
+    fn park(&mut self, answered: Box<Answered>, at: Instant) {
+        let Answered { up, to, .. } = *answered;
+        self.shared
+            .pool
+            .park(up, (&to.reuse, at), &mut self.session.own);
+        self.session.own_target = self.session.own.as_ref().map(|_| to.target);
+    }
+
     /// Streams a server's answer to the client: its head, then its body
     /// through one bounded buffer. How it ended, whether the client
     /// connection closes after it, and whether the server's may serve
-    /// another request.
+    /// another request; or, for an answer already whole in the first
+    /// read, its bytes for the caller to send once the server connection
+    /// is parked (not sent yet: the end is the caller's to tell).
     async fn deliver<S: ClientIo>(
         &mut self,
         answered: &mut Answered,
         (stream, buf): (&mut S, &mut BytesMut),
         (bytes_out, compress, store): (&mut u64, Option<CompAlgo>, Option<Ticket>),
-    ) -> (DataEnd, bool, bool) {
+    ) -> (DataEnd, bool, bool, Option<Vec<u8>>) {
         let Answered { up, head, to } = answered;
         let mut streamed = streamed_head(head, self.manner, compress);
         let mut kept = store.map(|ticket| {
@@ -1294,6 +1334,16 @@ impl Exchange<'_> {
                 body_bytes = n as u64;
             }
         }
+        let whole = match &streamed.delivery {
+            Delivery::Nothing => true,
+            Delivery::AsSent(cursor) => cursor.is_done(),
+            _ => false,
+        };
+        if whole && !dropped && kept.is_none() && self.body.is_done() && !self.cut_short {
+            *bytes_out = streamed.head.len() as u64;
+            let idle = head.keep_alive && head.body != ResponseFraming::UntilClose;
+            return (DataEnd::Complete, streamed.close, idle, Some(streamed.head));
+        }
         let relayed = match body::write(stream, &streamed.head, idle.write).await {
             Err(end) => end,
             Ok(()) => {
@@ -1310,7 +1360,7 @@ impl Exchange<'_> {
                         self.bytes_in += moved.to_server;
                         *bytes_out += moved.to_client;
                         self.spliced = [0, 1].map(|i| self.spliced[i] + moved.spliced[i]);
-                        return (end, true, false);
+                        return (end, true, false, None);
                     }
                     // The server answered before the request's end: the
                     // rest of the request goes on to it meanwhile.
@@ -1388,7 +1438,7 @@ impl Exchange<'_> {
             k.end(whole);
         }
         let idle = whole && head.keep_alive && head.body != ResponseFraming::UntilClose;
-        (end, streamed.close, idle)
+        (end, streamed.close, idle, None)
     }
 
     /// Streams an answer a cache gave: its head, then its body from
