@@ -308,6 +308,24 @@ impl Shared {
     }
 }
 
+/// What became of a server's answer in [`Exchange::deliver`]. In both,
+/// `close`: the client connection closes after it; `idle`: the server's
+/// may serve another request.
+enum Delivered {
+    /// Streamed to the client, ending as `end`.
+    Relayed {
+        end: DataEnd,
+        close: bool,
+        idle: bool,
+    },
+    /// Whole in hand, not sent yet: its `bytes`, head and body.
+    Whole {
+        bytes: Vec<u8>,
+        close: bool,
+        idle: bool,
+    },
+}
+
 /// How an answer written whole to its client ended.
 fn written(sent: Result<(), Relayed>) -> DataEnd {
     match sent {
@@ -1196,26 +1214,26 @@ impl Exchange<'_> {
             }
             Some(mut answered) => {
                 edit_response(&mut answered.head, &rewrite.edits);
-                let (end, close, idle, whole) = self
+                let delivered = self
                     .deliver(
                         &mut answered,
                         (stream, buf),
                         (&mut bytes_out, rewrite.compress, rewrite.store),
                     )
                     .await;
-                match whole {
-                    None => {
+                match delivered {
+                    Delivered::Relayed { end, close, idle } => {
                         parked = idle.then_some(answered);
                         (end, close)
                     }
                     // The server is done with: its connection is idle
                     // before the client has the answer, as haproxy's is,
                     // so a client that asks again at once finds it.
-                    Some(whole) => {
+                    Delivered::Whole { bytes, close, idle } => {
                         if idle {
                             self.park(answered, Instant::now());
                         }
-                        let sent = body::write(stream, &whole, client_timeout).await;
+                        let sent = body::write(stream, &bytes, client_timeout).await;
                         (written(sent), close)
                     }
                 }
@@ -1241,20 +1259,6 @@ impl Exchange<'_> {
                 (written(sent), wire.close)
             }
         };
-        self.close_exchange((outcome, by), (end, close), bytes_out, parked)
-    }
-
-    /// Ends the exchange once the answer went (`end`; the connection
-    /// closes after it when `close`): parks the server connection when
-    /// `parked`, reports, logs. True when the connection serves another
-    /// request.
-    fn close_exchange(
-        &mut self,
-        (outcome, by): (Outcome, ServedBy),
-        (end, close): (DataEnd, bool),
-        bytes_out: u64,
-        parked: Option<Box<Answered>>,
-    ) -> bool {
         let outcome = outcome.after_data(end);
         let at = Instant::now();
         if let Some(answered) = parked {
@@ -1293,17 +1297,15 @@ impl Exchange<'_> {
     }
 
     /// Streams a server's answer to the client: its head, then its body
-    /// through one bounded buffer. How it ended, whether the client
-    /// connection closes after it, and whether the server's may serve
-    /// another request; or, for an answer already whole in the first
-    /// read, its bytes for the caller to send once the server connection
-    /// is parked (not sent yet: the end is the caller's to tell).
+    /// through one bounded buffer; an answer already whole in the first
+    /// read is left to the caller to send, once the server connection is
+    /// parked.
     async fn deliver<S: ClientIo>(
         &mut self,
         answered: &mut Answered,
         (stream, buf): (&mut S, &mut BytesMut),
         (bytes_out, compress, store): (&mut u64, Option<CompAlgo>, Option<Ticket>),
-    ) -> (DataEnd, bool, bool, Option<Vec<u8>>) {
+    ) -> Delivered {
         let Answered { up, head, to } = answered;
         let mut streamed = streamed_head(head, self.manner, compress);
         let mut kept = store.map(|ticket| {
@@ -1342,7 +1344,11 @@ impl Exchange<'_> {
         if whole && !dropped && kept.is_none() && self.body.is_done() && !self.cut_short {
             *bytes_out = streamed.head.len() as u64;
             let idle = head.keep_alive && head.body != ResponseFraming::UntilClose;
-            return (DataEnd::Complete, streamed.close, idle, Some(streamed.head));
+            return Delivered::Whole {
+                bytes: streamed.head,
+                close: streamed.close,
+                idle,
+            };
         }
         let relayed = match body::write(stream, &streamed.head, idle.write).await {
             Err(end) => end,
@@ -1360,7 +1366,11 @@ impl Exchange<'_> {
                         self.bytes_in += moved.to_server;
                         *bytes_out += moved.to_client;
                         self.spliced = [0, 1].map(|i| self.spliced[i] + moved.spliced[i]);
-                        return (end, true, false, None);
+                        return Delivered::Relayed {
+                            end,
+                            close: true,
+                            idle: false,
+                        };
                     }
                     // The server answered before the request's end: the
                     // rest of the request goes on to it meanwhile.
@@ -1438,7 +1448,11 @@ impl Exchange<'_> {
             k.end(whole);
         }
         let idle = whole && head.keep_alive && head.body != ResponseFraming::UntilClose;
-        (end, streamed.close, idle, None)
+        Delivered::Relayed {
+            end,
+            close: streamed.close,
+            idle,
+        }
     }
 
     /// Streams an answer a cache gave: its head, then its body from
