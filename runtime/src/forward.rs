@@ -120,7 +120,9 @@ impl Conns {
         self.forget_closed(usize::MAX);
         let close = self.usage.purge(self.idle.len());
         // The oldest go first.
-        self.idle.drain(..close);
+        for conn in self.idle.drain(..close) {
+            conn.stream.reset_on_close();
+        }
         self.purged = Some(now);
     }
 }
@@ -271,7 +273,7 @@ impl Pool {
             Parking::Close => {
                 // Its lease ends as it closes, once the lock is let go.
                 drop(servers);
-                drop(up);
+                up.close_hard();
             }
             Parking::Session => {
                 drop(servers);
@@ -309,9 +311,14 @@ impl Pool {
         own: Option<Box<Upstream>>,
     ) -> Option<Upstream> {
         let reusable = !policy.close;
-        let kept = own
-            .filter(|up| reusable && up.addr == addr)
-            .and_then(|mut up| up.stream.is_quiet().then_some(up));
+        let own = own.and_then(|up| match reusable && up.addr == addr {
+            true => Some(up),
+            false => {
+                up.close_hard();
+                None
+            }
+        });
+        let kept = own.and_then(|mut up| up.stream.is_quiet().then_some(up));
         if let Some(mut up) = kept.map(|up| *up) {
             up.pooled = true;
             up.uses += 1;
@@ -433,6 +440,12 @@ async fn connect(addr: SocketAddr, opening: &Opening) -> Result<ServerIo, Connec
 }
 
 impl Upstream {
+    /// Closes it with a reset ([`ServerIo::reset_on_close`]); its lease
+    /// ends.
+    pub(crate) fn close_hard(self) {
+        self.stream.reset_on_close();
+    }
+
     /// `stream` to `addr`, idle until now, for its next request after
     /// `uses` others, counted in use by `lease`.
     fn new(stream: ServerIo, addr: SocketAddr, uses: u32, lease: Lease) -> Self {

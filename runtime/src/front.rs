@@ -333,6 +333,9 @@ async fn requests<S: ClientIo>(
             break;
         }
     }
+    if let Some(own) = session.own.take() {
+        own.close_hard();
+    }
     stream.close().await;
 }
 

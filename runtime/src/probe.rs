@@ -93,7 +93,7 @@ pub(crate) async fn run(id: CheckId, to: Target, probe: Probe, events: Unbounded
     };
     report(ProbeEvent::Connected);
     let Some(run) = run else {
-        return;
+        return stream.reset_on_close();
     };
     let h2 = (to.h2 && http) || stream.chose_h2();
     let stream = match h2 {
@@ -106,14 +106,45 @@ pub(crate) async fn run(id: CheckId, to: Target, probe: Probe, events: Unbounded
             }
         },
     };
-    report(run_steps(run, stream, &to, &report).await);
+    let conn = CheckConn::new(stream, first);
+    report(run_steps(run, conn, &to, &report).await);
+}
+
+/// A check's connection, closed as haproxy closes one once dropped:
+/// with a reset, unless the server closed first or the rule said
+/// `linger`.
+struct CheckConn {
+    stream: ServerIo,
+    /// Closed gracefully.
+    linger: bool,
+    /// The server closed its side (or the connection broke).
+    ended: bool,
+}
+
+impl CheckConn {
+    /// `stream`, opened for `target`.
+    fn new(stream: ServerIo, target: script::Target) -> Self {
+        Self {
+            stream,
+            linger: target.linger,
+            ended: false,
+        }
+    }
+}
+
+impl Drop for CheckConn {
+    fn drop(&mut self) {
+        if !self.linger && !self.ended {
+            self.stream.reset_on_close();
+        }
+    }
 }
 
 /// Runs a check's steps on `stream` (a connection to the server `target`
 /// names) to its verdict, telling core where it waits (`report`).
 async fn run_steps(
     mut run: Box<dyn Steps + Send>,
-    mut stream: ServerIo,
+    mut conn: CheckConn,
     target: &Target,
     report: &impl Fn(ProbeEvent),
 ) -> ProbeEvent {
@@ -123,7 +154,8 @@ async fn run_steps(
         match run.step() {
             Next::Finish(verdict) => return ProbeEvent::Verdict(verdict),
             Next::Send(bytes) => {
-                if stream.write_all(&bytes).await.is_err() {
+                if conn.stream.write_all(&bytes).await.is_err() {
+                    conn.ended = true;
                     run.closed();
                 }
             }
@@ -133,9 +165,12 @@ async fn run_steps(
                     told.clone_from(&words);
                     report(ProbeEvent::Step(words));
                 }
-                match stream.read(&mut chunk).await {
+                match conn.stream.read(&mut chunk).await {
                     Ok(n) if n > 0 => run.received(&chunk[..n]),
-                    _ => run.closed(),
+                    _ => {
+                        conn.ended = true;
+                        run.closed();
+                    }
                 }
             }
             Next::Connect(aim) => {
@@ -146,7 +181,7 @@ async fn run_steps(
                 )
                 .await
                 {
-                    Ok(s) => stream = ServerIo::Tcp(s),
+                    Ok(s) => conn = CheckConn::new(ServerIo::Tcp(s), aim),
                     Err(e) => {
                         return ProbeEvent::Verdict(run.connect_failed(&connect_error_text(&e)))
                     }

@@ -94,6 +94,19 @@ impl ServerIo {
         }
     }
 
+    /// Makes the connection close with a reset, as haproxy closes a
+    /// server connection it no longer wants while the server still holds
+    /// it open: no TIME-WAIT is left on the proxy's side to tie up a
+    /// local port toward that server (an HTTP/2 stream leaves its
+    /// connection alone).
+    pub(crate) fn reset_on_close(&self) {
+        match self {
+            Self::Tcp(s) => crate::outbound::no_linger(s),
+            Self::Tls(s, _) => crate::outbound::no_linger(s.get_ref().0),
+            Self::H2(_) => {}
+        }
+    }
+
     /// An idle connection is open and quiet: reading it now would wait.
     /// (What a TLS server sends unasked, such as session tickets, is
     /// taken in on the way.)

@@ -895,6 +895,85 @@ async fn connection_modes_follow_httpclose_and_http_server_close() {
     }
 }
 
+// Input: one request through haven with `option http-server-close`, then
+// one with `http-reuse never` from a client that closes after it; each
+// time the server answers and waits for the next request.
+// Output: haven closes the server connection it no longer wants with a
+// reset, as haproxy does, so no TIME-WAIT holds a local port on the
+// proxy: the server's next read fails with ECONNRESET, not an end.
+#[tokio::test]
+async fn unwanted_server_connections_close_with_a_reset() {
+    for option in ["option http-server-close", "http-reuse never"] {
+        let (heard, next_read) = tokio::sync::oneshot::channel();
+        let server = common::raw::raw_server(|mut s| async move {
+            common::raw::read_head(&mut s).await;
+            let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\na";
+            s.write_all(answer).await.expect("answer");
+            let mut more = [0u8; 64];
+            let read = tokio::time::timeout(common::raw::DEADLINE, s.read(&mut more)).await;
+            let _ = heard.send(read.map(|r| r.map_err(|e| e.kind())));
+        })
+        .await;
+        let port = free_port();
+        let text = format!(
+            "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    {option}\n    server s {server}\n"
+        );
+        let running = haven_runtime::start(config(&text)).await.expect("starts");
+        let reply = send_raw(
+            running.listeners[0].1,
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
+        let read = next_read.await.expect("the server's next read");
+        assert_eq!(
+            read.ok(),
+            Some(Err(std::io::ErrorKind::ConnectionReset)),
+            "{option}"
+        );
+        running.stop();
+    }
+}
+
+// Input: an HTTP check (`option httpchk`), then the same with `http-check
+// connect linger`; the server answers the check and waits for more.
+// Output: as haproxy's, the check's connection ends with a reset, and
+// with `linger` with a graceful close (the server reads an end).
+#[tokio::test]
+async fn a_check_resets_its_connection_unless_told_to_linger() {
+    for (rules, reset) in [
+        ("", true),
+        (
+            "\n    http-check connect linger\n    http-check send meth GET uri /",
+            false,
+        ),
+    ] {
+        let (heard, next_read) = tokio::sync::oneshot::channel();
+        let server = common::raw::raw_server(|mut s| async move {
+            common::raw::read_head(&mut s).await;
+            let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+            s.write_all(answer).await.expect("answer");
+            let mut more = [0u8; 64];
+            let read = tokio::time::timeout(common::raw::DEADLINE, s.read(&mut more)).await;
+            let _ = heard.send(read.map(|r| r.map_err(|e| e.kind())));
+        })
+        .await;
+        let port = free_port();
+        let text = format!(
+            "{DEFAULTS}listen fe\n    bind 127.0.0.1:{port}\n    option httpchk{rules}\n    server s {server} check inter 60s\n"
+        );
+        let running = haven_runtime::start(config(&text)).await.expect("starts");
+        let read = next_read.await.expect("the server's next read");
+        let expected = if reset {
+            Err(std::io::ErrorKind::ConnectionReset)
+        } else {
+            Ok(0)
+        };
+        assert_eq!(read.ok(), Some(expected), "{rules}");
+        running.stop();
+    }
+}
+
 /// Connections a test server accepted, and those still open.
 #[derive(Clone, Default)]
 struct ConnCount {

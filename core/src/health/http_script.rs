@@ -35,9 +35,10 @@ impl HttpProbe {
     /// is a `connect`.
     pub fn first_target(&self) -> Target {
         match self.rules.first() {
-            Some(HttpCheckRule::Connect { addr, port }) => Target {
+            Some(HttpCheckRule::Connect { addr, port, linger }) => Target {
                 addr: *addr,
                 port: *port,
+                linger: *linger,
             },
             _ => Target::default(),
         }
@@ -131,7 +132,8 @@ impl HttpRun {
                 .as_ref()
                 .map(|b| b.render(head))
                 .unwrap_or_default();
-            if !connection {
+            // HTTP/1.0 closes without being told.
+            if !connection && send.persists_by_default() {
                 out.push_str("connection: close\r\n");
             }
             let bodyless = matches!(send.method(), "OPTIONS" | "GET" | "HEAD" | "DELETE");
@@ -349,7 +351,7 @@ impl Steps for HttpRun {
     fn step(&mut self) -> Next {
         while let Some(rule) = self.probe.rules.get(self.at).cloned() {
             match &rule {
-                HttpCheckRule::Connect { addr, port } => {
+                HttpCheckRule::Connect { addr, port, linger } => {
                     self.current = Some(self.at);
                     self.read.restart(true);
                     if self.at > 0 {
@@ -357,6 +359,7 @@ impl Steps for HttpRun {
                         return Next::Connect(Target {
                             addr: *addr,
                             port: *port,
+                            linger: *linger,
                         });
                     }
                 }

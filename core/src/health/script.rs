@@ -27,6 +27,8 @@ enum Step {
     /// A new connection (the first step's is the probe's own).
     Connect {
         port: Option<u16>,
+        /// `linger`: closed gracefully.
+        linger: bool,
         /// Written in the config, not implied.
         explicit: bool,
     },
@@ -100,6 +102,9 @@ pub struct Target {
     pub addr: Option<std::net::IpAddr>,
     /// The port instead of the server's.
     pub port: Option<u16>,
+    /// `linger`: the connection closes gracefully. haproxy closes a
+    /// check's connection with a reset unless the server closed first.
+    pub linger: bool,
 }
 
 /// A check run step by step: what a probe drives, whatever the ruleset.
@@ -165,9 +170,10 @@ impl Script {
     /// names one.
     pub fn first_target(&self) -> Target {
         match self.steps.first() {
-            Some(Step::Connect { port, .. }) => Target {
+            Some(Step::Connect { port, linger, .. }) => Target {
                 addr: None,
                 port: *port,
+                linger: *linger,
             },
             _ => Target::default(),
         }
@@ -188,8 +194,9 @@ fn comment_of(rule: &TcpCheckRule) -> Option<String> {
 /// One of the backend's own `tcp-check` lines as a step.
 fn own_step(rule: &TcpCheckRule) -> Step {
     match rule {
-        TcpCheckRule::Connect { port, .. } => Step::Connect {
+        TcpCheckRule::Connect { port, linger, .. } => Step::Connect {
             port: *port,
+            linger: *linger,
             explicit: true,
         },
         TcpCheckRule::Send { data, .. } => Step::Send(data.clone()),
@@ -262,6 +269,7 @@ fn step(e: Expect) -> Step {
 
 const IMPLICIT: Step = Step::Connect {
     port: None,
+    linger: false,
     explicit: false,
 };
 
@@ -522,13 +530,17 @@ impl Steps for Run {
         while let Some(step) = self.script.steps.get(self.at) {
             match step {
                 Step::Comment => {}
-                Step::Connect { port, .. } => {
+                Step::Connect { port, linger, .. } => {
                     self.current = Some(self.at);
                     self.read.restart(true);
                     if self.at > 0 {
-                        let port = *port;
+                        let (port, linger) = (*port, *linger);
                         self.at += 1;
-                        return Next::Connect(Target { addr: None, port });
+                        return Next::Connect(Target {
+                            addr: None,
+                            port,
+                            linger,
+                        });
                     }
                 }
                 Step::Send(bytes) => {

@@ -38,6 +38,8 @@ pub enum HttpCheckRule {
         addr: Option<IpAddr>,
         /// The port to connect to instead of the server's.
         port: Option<u16>,
+        /// `linger`: it closes gracefully, not with haproxy's reset.
+        linger: bool,
     },
     /// `http-check send ...`, or the request of `option httpchk`.
     Send(HttpSend),
@@ -96,6 +98,18 @@ impl HttpSend {
     /// The version sent.
     pub fn version(&self) -> &str {
         self.version.as_deref().unwrap_or("HTTP/1.0")
+    }
+
+    /// The version is HTTP/1.1 or later, as haproxy reads it (`HTTP/2`,
+    /// or `HTTP/x.y` from 1.1 up): a connection persists unless told.
+    pub fn persists_by_default(&self) -> bool {
+        match self.version().as_bytes() {
+            [b'H', b'T', b'T', b'P', b'/', major] => *major == b'2',
+            [b'H', b'T', b'T', b'P', b'/', major, b'.', minor] => {
+                *major > b'1' || (*major == b'1' && *minor >= b'1')
+            }
+            _ => false,
+        }
     }
 
     /// Takes what `newer` says, keeping the rest (haproxy's merge of an
@@ -349,12 +363,13 @@ impl Parser<'_> {
     }
 
     fn http_check_connect(&mut self, args: &[Word]) -> Result<Option<HttpCheckRule>, String> {
-        let (mut addr, mut port) = (None, None);
+        let (mut addr, mut port, mut linger) = (None, None, false);
         let mut i = 0;
         while let Some(w) = args.get(i) {
             let value = args.get(i + 1).map(|v| v.text.as_str());
             match w.text.as_str() {
-                "default" | "linger" => {}
+                "default" => {}
+                "linger" => linger = true,
                 "comment" => i += 1,
                 "port" => {
                     port = match value.and_then(|v| v.parse::<u16>().ok()) {
@@ -387,7 +402,7 @@ impl Parser<'_> {
             }
             i += 1;
         }
-        Ok(Some(HttpCheckRule::Connect { addr, port }))
+        Ok(Some(HttpCheckRule::Connect { addr, port, linger }))
     }
 
     fn http_check_send(&mut self, args: &[Word]) -> Result<Option<HttpSend>, String> {

@@ -51,6 +51,8 @@ pub enum TcpCheckRule {
         port: Option<u16>,
         /// `comment <text>`.
         comment: Option<String>,
+        /// `linger`: it closes gracefully, not with haproxy's reset.
+        linger: bool,
     },
     /// `tcp-check send <string>` or `send-binary <hex>`.
     Send {
@@ -213,12 +215,13 @@ impl Parser<'_> {
     }
 
     fn tcp_check_connect(&mut self, args: &[Word], col: u32) -> Option<TcpCheckRule> {
-        let (mut port, mut comment) = (None, None);
+        let (mut port, mut comment, mut linger) = (None, None, false);
         let mut i = 0;
         while let Some(w) = args.get(i) {
             let value = args.get(i + 1).map(|v| v.text.clone());
             match w.text.as_str() {
-                "default" | "linger" => {}
+                "default" => {}
+                "linger" => linger = true,
                 "port" => {
                     match value.as_deref().and_then(|v| v.parse::<u16>().ok()) {
                         Some(p) if p > 0 => port = Some(p),
@@ -251,7 +254,11 @@ impl Parser<'_> {
             i += 1;
         }
         let _ = col;
-        Some(TcpCheckRule::Connect { port, comment })
+        Some(TcpCheckRule::Connect {
+            port,
+            comment,
+            linger,
+        })
     }
 
     fn tcp_check_send(&mut self, verb: &str, args: &[Word], col: u32) -> Option<TcpCheckRule> {

@@ -219,6 +219,7 @@ fn a_timeout_or_a_refused_connect_says_at_which_step() {
         TcpCheckRule::Connect {
             port: Some(8080),
             comment: None,
+            linger: false,
         },
         TcpCheckRule::Expect(TcpExpect {
             comment: Some("negative check".into()),
@@ -227,6 +228,7 @@ fn a_timeout_or_a_refused_connect_says_at_which_step() {
         TcpCheckRule::Connect {
             port: Some(1),
             comment: None,
+            linger: false,
         },
     ];
     let mut run = Run::new(Script::of(&TcpCheck::Rules, &rules).expect("rules"));
@@ -246,7 +248,8 @@ fn a_timeout_or_a_refused_connect_says_at_which_step() {
         run.step(),
         Next::Connect(Target {
             addr: None,
-            port: Some(1)
+            port: Some(1),
+            ..Target::default()
         })
     );
     assert_eq!(
