@@ -239,3 +239,37 @@ fn a_tcp_frontend_to_an_http_backend_is_upgraded() {
         )
     );
 }
+
+// Input: `option tcp-smart-connect` and `tcp-smart-accept` on the side
+// each applies to, then each on the other side; a frontend in TCP mode
+// with neither; in HTTP mode, one that says `no option tcp-smart-accept`
+// and one with neither.
+// Output: read as haproxy 2.6.12 reads them (its warnings for the wrong
+// side, checked against `haproxy -c`); smart accept is on by default in
+// HTTP mode only, and off when refused.
+#[test]
+fn smart_accept_and_connect_are_read_on_their_sides() {
+    let text = format!(
+        "{DEFAULTS}frontend fe\n  bind 127.0.0.1:9\n  option tcp-smart-accept\n  option tcp-smart-connect\n  default_backend be\nbackend be\n  option tcp-smart-connect\n  option tcp-smart-accept\n  server a 127.0.0.1:80\nfrontend plain\n  bind 127.0.0.1:10\n  default_backend be\nlisten web\n  mode http\n  no option tcp-smart-accept\n  bind 127.0.0.1:11\n  server s 127.0.0.1:81\nlisten site\n  mode http\n  bind 127.0.0.1:12\n  server s 127.0.0.1:82\n"
+    );
+    let (cfg, diags) = read(&text);
+    let warnings: Vec<String> = diags
+        .iter()
+        .map(|d| format!("{}: {}", d.line, d.message))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "9: 'tcp-smart-connect' ignored because frontend 'fe' has no backend capability.",
+            "13: 'tcp-smart-accept' ignored because backend 'be' has no frontend capability.",
+        ]
+    );
+    let cfg = cfg.expect("valid");
+    let accepts = |i: usize| {
+        let p = &cfg.proxies[i];
+        p.options.delays_accept_ack(p.mode, &p.binds[0])
+    };
+    assert!(accepts(0) && !accepts(2) && !accepts(3) && accepts(4));
+    assert!(cfg.proxies[1].options.tcp_smart_connect);
+    assert!(!cfg.proxies[0].options.tcp_smart_connect);
+}

@@ -28,14 +28,18 @@ pub(crate) type SharedSocket = watch::Receiver<Option<Arc<std::net::TcpListener>
 #[derive(Debug)]
 pub(crate) struct BindSocket {
     addr: SocketAddr,
+    /// Its connections hold their ACKs for the answer (smart accept).
+    delayed_ack: bool,
     socket: watch::Sender<Option<Arc<std::net::TcpListener>>>,
 }
 
 impl BindSocket {
-    /// `socket`, listening on `addr`.
-    pub(crate) fn new(socket: std::net::TcpListener, addr: SocketAddr) -> Self {
+    /// `socket`, listening on `addr`, its connections holding their
+    /// ACKs when `delayed_ack` (see [`listen_on`]).
+    pub(crate) fn new(socket: std::net::TcpListener, addr: SocketAddr, delayed_ack: bool) -> Self {
         Self {
             addr,
+            delayed_ack,
             socket: watch::Sender::new(Some(Arc::new(socket))),
         }
     }
@@ -56,7 +60,7 @@ impl BindSocket {
     /// Listens again (a new socket on the same address) if paused.
     pub(crate) fn resume(&self) -> std::io::Result<()> {
         if self.socket.borrow().is_none() {
-            let socket = listen_on(self.addr)?;
+            let socket = listen_on(self.addr, self.delayed_ack)?;
             self.socket.send_replace(Some(Arc::new(socket)));
         }
         Ok(())
@@ -142,23 +146,33 @@ pub(crate) async fn accept(
 }
 
 /// A listening socket on `addr` with SO_REUSEADDR and SO_REUSEPORT, so a
-/// reload can bind the same address while the old one drains.
-pub(crate) fn listen_on(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+/// reload can bind the same address while the old one drains; with
+/// `delayed_ack`, see [`options_for_accepted`].
+pub(crate) fn listen_on(
+    addr: SocketAddr,
+    delayed_ack: bool,
+) -> std::io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     socket.set_reuse_address(true)?;
     socket.set_reuse_port(true)?;
     socket.set_nonblocking(true)?;
-    no_delay_for_accepted(&socket);
     socket.bind(&addr.into())?;
     socket.listen(1024)?;
+    // After listen(), which clears a socket's ACK mode.
+    options_for_accepted(&socket, delayed_ack);
     Ok(socket.into())
 }
 
-/// Sets TCP_NODELAY on a listening socket: the connections it accepts
-/// inherit it, one system call less per connection than setting it on
-/// each. Best effort, as on each connection before.
-pub(crate) fn no_delay_for_accepted(listener: &Socket) {
+/// Sets on a listening socket what the connections it accepts inherit,
+/// one system call less per connection than setting it on each (best
+/// effort): TCP_NODELAY; with `delayed_ack`, TCP_QUICKACK off, so the ACK
+/// of a request leaves with its answer (haproxy's `tcp-smart-accept`,
+/// also set on the listener). Call it once the socket listens.
+pub(crate) fn options_for_accepted(listener: &Socket, delayed_ack: bool) {
     let _ = listener.set_tcp_nodelay(true);
+    if delayed_ack {
+        let _ = listener.set_tcp_quickack(false);
+    }
 }
 
 /// The client connections of one [`crate::Running`], so a hard stop can
@@ -209,15 +223,22 @@ impl Connections {
 mod tests {
     use super::*;
 
-    // Input: a connection accepted from a socket made by `listen_on`.
-    // Output: it has TCP_NODELAY, set only on the listening socket.
+    // Input: a connection accepted from a socket made by `listen_on`,
+    // with and without delayed ACKs.
+    // Output: it has TCP_NODELAY, and TCP_QUICKACK off when asked, set
+    // only on the listening socket.
     #[test]
-    fn accepted_connections_inherit_no_delay() {
-        let listener = listen_on("127.0.0.1:0".parse().expect("addr")).expect("listen");
-        let addr = listener.local_addr().expect("bound");
-        let _client = std::net::TcpStream::connect(addr).expect("connect");
-        listener.set_nonblocking(false).expect("blocking");
-        let (accepted, _) = listener.accept().expect("accept");
-        assert!(accepted.nodelay().expect("read TCP_NODELAY"));
+    fn accepted_connections_inherit_the_listeners_options() {
+        for delayed_ack in [false, true] {
+            let any = "127.0.0.1:0".parse().expect("addr");
+            let listener = listen_on(any, delayed_ack).expect("listen");
+            let addr = listener.local_addr().expect("bound");
+            let _client = std::net::TcpStream::connect(addr).expect("connect");
+            listener.set_nonblocking(false).expect("blocking");
+            let (accepted, _) = listener.accept().expect("accept");
+            assert!(accepted.nodelay().expect("read TCP_NODELAY"));
+            let quickack = SockRef::from(&accepted).tcp_quickack().expect("read");
+            assert_eq!(quickack, !delayed_ack);
+        }
     }
 }

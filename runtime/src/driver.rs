@@ -111,6 +111,8 @@ pub(crate) struct Connect {
     pub(crate) h2: bool,
     /// `option nolinger` on the backend: its connections end with a reset.
     pub(crate) nolinger: bool,
+    /// `option tcp-smart-connect` on the backend.
+    pub(crate) smart_connect: bool,
     /// How long the server may stay quiet (`timeout server`).
     pub(crate) server_timeout: Option<std::time::Duration>,
     /// How long either side of a tunnel may stay quiet (`timeout
@@ -845,6 +847,7 @@ impl Driver {
                             tls,
                             h2: srv.is_some_and(|s| s.speaks_h2()),
                             nolinger: proxy.is_some_and(|p| p.options.nolinger),
+                            smart_connect: proxy.is_some_and(|p| p.options.tcp_smart_connect),
                             server_timeout: timeout(set[0], |t| t.server),
                             tunnel_timeout: timeout(set[1], |t| t.tunnel),
                             splice: self.splice_of(proxy),

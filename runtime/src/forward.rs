@@ -414,11 +414,15 @@ pub(crate) struct Opening {
     pub(crate) h2: bool,
     /// `option nolinger`: it ends with a reset.
     pub(crate) nolinger: bool,
+    /// `option tcp-smart-connect`: the handshake's last ACK leaves with
+    /// the first bytes sent.
+    pub(crate) delayed_ack: bool,
 }
 
 /// A new connection to `addr`, made as `opening` says.
 async fn connect(addr: SocketAddr, opening: &Opening) -> Result<ServerIo, ConnectFailed> {
-    let mut stream = crate::outbound::connect_via(addr, opening.local.as_ref(), opening.socks4)
+    let leaving = (opening.local.as_ref(), opening.delayed_ack);
+    let mut stream = crate::outbound::connect_via(addr, leaving, opening.socks4)
         .await
         .map_err(|_| ConnectFailed)?;
     let _ = stream.set_nodelay(true);

@@ -382,6 +382,7 @@ fn bind_sockets(
         }
         let opened: &mut Vec<_> = out.entry(index).or_default();
         for (bind_index, bind) in p.binds.iter().enumerate() {
+            let delayed_ack = p.options.delays_accept_ack(p.mode, bind);
             if let Some(fd) = bind.fd {
                 let inherit_error = |reason| StartError::Inherit {
                     frontend: p.name.clone(),
@@ -389,23 +390,26 @@ fn bind_sockets(
                     reason,
                 };
                 let listener = crate::inherit::inherited_tcp(fd).map_err(inherit_error)?;
-                crate::accept::no_delay_for_accepted(&socket2::SockRef::from(&listener));
+                let options = socket2::SockRef::from(&listener);
+                crate::accept::options_for_accepted(&options, delayed_ack);
                 let addr = listener.local_addr().map_err(inherit_error)?;
                 listeners.push((p.name.clone(), addr));
-                opened.push((bind_index, Arc::new(BindSocket::new(listener, addr))));
+                let socket = BindSocket::new(listener, addr, delayed_ack);
+                opened.push((bind_index, Arc::new(socket)));
                 continue;
             }
             for port in bind.port..=bind.port_end {
                 let ip = bind.addr.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
                 let addr = SocketAddr::new(ip, port);
-                let listener = listen_on(addr).map_err(|reason| StartError::Bind {
+                let listener = listen_on(addr, delayed_ack).map_err(|reason| StartError::Bind {
                     frontend: p.name.clone(),
                     addr,
                     reason,
                 })?;
                 let bound = listener.local_addr().unwrap_or(addr);
                 listeners.push((p.name.clone(), bound));
-                opened.push((bind_index, Arc::new(BindSocket::new(listener, bound))));
+                let socket = BindSocket::new(listener, bound, delayed_ack);
+                opened.push((bind_index, Arc::new(socket)));
             }
         }
     }

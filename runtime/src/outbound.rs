@@ -17,20 +17,22 @@ pub(crate) fn no_linger(stream: &TcpStream) {
 }
 
 /// A connection to `to`, from `local` when given, through the SOCKS4
-/// proxy `socks4` when given (its CONNECT granted before this returns).
+/// proxy `socks4` when given (its CONNECT granted before this returns);
+/// with `delayed_ack`, the handshake's last ACK waits to leave with the
+/// first bytes sent (`TCP_QUICKACK` off, haproxy's smart connect).
 pub(crate) async fn connect_via(
     to: SocketAddr,
-    local: Option<&LocalEnd>,
+    (local, delayed_ack): (Option<&LocalEnd>, bool),
     socks4: Option<SocketAddr>,
 ) -> io::Result<TcpStream> {
     let Some(proxy) = socks4 else {
-        return connect(to, local).await;
+        return connect(to, local, delayed_ack).await;
     };
     let SocketAddr::V4(target) = to else {
         let why = "SOCKS4 reaches IPv4 addresses only";
         return Err(io::Error::new(io::ErrorKind::InvalidInput, why));
     };
-    let mut stream = connect(proxy, local).await?;
+    let mut stream = connect(proxy, local, delayed_ack).await?;
     stream.write_all(&socks4_request(target)).await?;
     let mut reply = [0u8; 8];
     stream.read_exact(&mut reply).await?;
@@ -54,10 +56,25 @@ fn socks4_request(to: SocketAddrV4) -> Vec<u8> {
 }
 
 /// A connection to `to`, from `local` when given, else from where the
-/// system chooses. Over a port range, the first port free is used.
-async fn connect(to: SocketAddr, local: Option<&LocalEnd>) -> io::Result<TcpStream> {
+/// system chooses, its last handshake ACK held when `delayed_ack`. Over
+/// a port range, the first port free is used.
+async fn connect(
+    to: SocketAddr,
+    local: Option<&LocalEnd>,
+    delayed_ack: bool,
+) -> io::Result<TcpStream> {
+    let socket = || -> io::Result<TcpSocket> {
+        let socket = match to {
+            SocketAddr::V4(_) => TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => TcpSocket::new_v6()?,
+        };
+        if delayed_ack {
+            socket2::SockRef::from(&socket).set_tcp_quickack(false)?;
+        }
+        Ok(socket)
+    };
     let Some(end) = local else {
-        return TcpStream::connect(to).await;
+        return socket()?.connect(to).await;
     };
     // `source 0.0.0.0` means "any address" in either family.
     let addr = match end.addr {
@@ -66,11 +83,7 @@ async fn connect(to: SocketAddr, local: Option<&LocalEnd>) -> io::Result<TcpStre
     };
     let mut last = io::Error::from(io::ErrorKind::AddrInUse);
     for port in end.ports.0..=end.ports.1 {
-        let socket = if to.is_ipv4() {
-            TcpSocket::new_v4()?
-        } else {
-            TcpSocket::new_v6()?
-        };
+        let socket = socket()?;
         let options = socket2::SockRef::from(&socket);
         if end.transparent {
             match addr {
@@ -95,6 +108,32 @@ mod tests {
     use super::*;
     use tokio::net::TcpListener;
 
+    // Input: on loopback, a connection made with a delayed ACK, then
+    // one without; the first then sends a byte.
+    // Output: the first is not yet in the server's accept queue when
+    // connect returns (the handshake's last ACK waits for data), and
+    // is once its byte goes; the second is there at once.
+    #[tokio::test]
+    async fn a_delayed_ack_waits_for_the_first_bytes() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let to = listener.local_addr().expect("addr");
+        for delayed_ack in [true, false] {
+            let mut stream = connect_via(to, (None, delayed_ack), None)
+                .await
+                .expect("connect");
+            assert_eq!(listener.accept().is_ok(), !delayed_ack);
+            if delayed_ack {
+                stream.write_all(b"x").await.expect("send");
+                let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+                while listener.accept().is_err() {
+                    assert!(tokio::time::Instant::now() < deadline, "never accepted");
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+    }
+
     // Input: a connection through a SOCKS4 proxy on loopback that grants
     // it, then one that refuses.
     // Output: haproxy's 16-byte request (version 4, CONNECT, port, IPv4,
@@ -116,7 +155,8 @@ mod tests {
                 (asked, s)
             }
         };
-        let (granted, client) = tokio::join!(serve(0x5a), connect_via(target, None, Some(via)));
+        let (granted, client) =
+            tokio::join!(serve(0x5a), connect_via(target, (None, false), Some(via)));
         let (asked, mut server_side) = granted;
         assert_eq!(asked, *b"\x04\x01\x1f\x90\x7f\x00\x00\x02HAProxy\0");
         let mut client = client.expect("granted");
@@ -124,7 +164,7 @@ mod tests {
         let mut got = [0u8; 5];
         server_side.read_exact(&mut got).await.expect("read");
         assert_eq!(&got, b"hello", "the stream goes on to the target");
-        let (_, refused) = tokio::join!(serve(0x5b), connect_via(target, None, Some(via)));
+        let (_, refused) = tokio::join!(serve(0x5b), connect_via(target, (None, false), Some(via)));
         assert_eq!(
             refused.expect_err("refused").kind(),
             io::ErrorKind::ConnectionRefused

@@ -51,7 +51,14 @@ pub(crate) async fn run(id: CheckId, to: Target, probe: Probe, events: Unbounded
     };
     let http = matches!(probe, Probe::Http(_));
     let (run, first): (Option<Box<dyn Steps + Send>>, _) = match probe {
-        Probe::Tcp => (None, script::Target::default()),
+        // Nothing to send: the check resets before its handshake ends.
+        Probe::Tcp => (
+            None,
+            script::Target {
+                delayed_ack: true,
+                ..script::Target::default()
+            },
+        ),
         Probe::Script(script) => {
             let first = script.first_target();
             (Some(Box::new(Run::new(script))), first)
@@ -62,7 +69,8 @@ pub(crate) async fn run(id: CheckId, to: Target, probe: Probe, events: Unbounded
         }
     };
     let aim = to.aim(first);
-    let stream = match crate::outbound::connect_via(aim, to.local.as_ref(), to.socks4).await {
+    let leaving = (to.local.as_ref(), first.delayed_ack);
+    let stream = match crate::outbound::connect_via(aim, leaving, to.socks4).await {
         Ok(s) => s,
         Err(e) => {
             let error = connect_error_text(&e);
@@ -176,7 +184,7 @@ async fn run_steps(
             Next::Connect(aim) => {
                 match crate::outbound::connect_via(
                     target.aim(aim),
-                    target.local.as_ref(),
+                    (target.local.as_ref(), aim.delayed_ack),
                     target.socks4,
                 )
                 .await

@@ -1092,6 +1092,8 @@ impl Exchange<'_> {
             tls: to.tls.clone(),
             h2: to.h2,
             nolinger: to.nolinger,
+            // The request is ready to go with the handshake's last ACK.
+            delayed_ack: to.smart_connect,
         }
     }
 }

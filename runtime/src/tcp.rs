@@ -192,7 +192,7 @@ impl Session {
             match command {
                 Command::Connect(to) => {
                     self.server = None;
-                    match self.connect(to).await {
+                    match self.connect(to, !payload.is_empty()).await {
                         Ok(()) => {}
                         Err(Break::Command(c)) => next = Some(c),
                         Err(Break::DriverGone) => return,
@@ -213,16 +213,20 @@ impl Session {
         }
     }
 
-    /// Connects to the server `to` names and tells the driver how it went.
-    async fn connect(&mut self, to: Connect) -> Result<(), Break> {
+    /// Connects to the server `to` names and tells the driver how it
+    /// went; `waiting`: the client sent bytes already, ready to go with
+    /// the handshake's last ACK under `option tcp-smart-connect` (or
+    /// a PROXY header is).
+    async fn connect(&mut self, to: Connect, waiting: bool) -> Result<(), Break> {
         self.connect_began = Some(Instant::now());
         let local = to.source.as_ref().map(|s| s.local_end(self.client));
+        let delayed_ack = to.smart_connect && (waiting || to.send_proxy.is_some());
         let opened = self
             .watcher
             .step(
                 pin!(crate::outbound::connect_via(
                     to.addr,
-                    local.as_ref(),
+                    (local.as_ref(), delayed_ack),
                     to.socks4
                 )),
                 unwatched(),

@@ -34,13 +34,26 @@ impl HttpProbe {
     /// Where the probe's first connection goes: the first rule's when it
     /// is a `connect`.
     pub fn first_target(&self) -> Target {
-        match self.rules.first() {
-            Some(HttpCheckRule::Connect { addr, port, linger }) => Target {
-                addr: *addr,
-                port: *port,
-                linger: *linger,
-            },
-            _ => Target::default(),
+        self.target_at(0)
+    }
+
+    /// Where the `connect` rule at `at` goes (at 0 with none, the
+    /// implicit one: the server), and how.
+    fn target_at(&self, at: usize) -> Target {
+        let (addr, port, linger, rest) = match self.rules.get(at) {
+            Some(HttpCheckRule::Connect { addr, port, linger }) => (*addr, *port, *linger, at + 1),
+            _ => (None, None, false, at),
+        };
+        let next = self
+            .rules
+            .iter()
+            .skip(rest)
+            .find(|r| !matches!(r, HttpCheckRule::SetVar(..) | HttpCheckRule::UnsetVar(_)));
+        Target {
+            addr,
+            port,
+            linger,
+            delayed_ack: !matches!(next, Some(HttpCheckRule::Expect(_))),
         }
     }
 
@@ -351,16 +364,13 @@ impl Steps for HttpRun {
     fn step(&mut self) -> Next {
         while let Some(rule) = self.probe.rules.get(self.at).cloned() {
             match &rule {
-                HttpCheckRule::Connect { addr, port, linger } => {
+                HttpCheckRule::Connect { .. } => {
                     self.current = Some(self.at);
                     self.read.restart(true);
                     if self.at > 0 {
+                        let target = self.probe.target_at(self.at);
                         self.at += 1;
-                        return Next::Connect(Target {
-                            addr: *addr,
-                            port: *port,
-                            linger: *linger,
-                        });
+                        return Next::Connect(target);
                     }
                 }
                 HttpCheckRule::Send(send) => {

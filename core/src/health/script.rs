@@ -105,6 +105,11 @@ pub struct Target {
     /// `linger`: the connection closes gracefully. haproxy closes a
     /// check's connection with a reset unless the server closed first.
     pub linger: bool,
+    /// The handshake's last ACK waits to leave with the first bytes sent
+    /// (`TCP_QUICKACK` off), as haproxy's does when the rule after the
+    /// connect awaits nothing from the server: a check that sends nothing
+    /// resets before the server's application ever sees the connection.
+    pub delayed_ack: bool,
 }
 
 /// A check run step by step: what a probe drives, whatever the ruleset.
@@ -169,13 +174,26 @@ impl Script {
     /// Where the probe first connects: the first step's port when it
     /// names one.
     pub fn first_target(&self) -> Target {
-        match self.steps.first() {
-            Some(Step::Connect { port, linger, .. }) => Target {
-                addr: None,
-                port: *port,
-                linger: *linger,
-            },
-            _ => Target::default(),
+        self.target_at(0)
+    }
+
+    /// Where the connect step at `at` goes (at 0 with no connect step,
+    /// the implicit one: the server), and how.
+    fn target_at(&self, at: usize) -> Target {
+        let (port, linger, rest) = match self.steps.get(at) {
+            Some(Step::Connect { port, linger, .. }) => (*port, *linger, at + 1),
+            _ => (None, false, at),
+        };
+        let next = self
+            .steps
+            .iter()
+            .skip(rest)
+            .find(|s| !matches!(s, Step::Comment));
+        Target {
+            addr: None,
+            port,
+            linger,
+            delayed_ack: !matches!(next, Some(Step::Expect(_))),
         }
     }
 }
@@ -530,17 +548,13 @@ impl Steps for Run {
         while let Some(step) = self.script.steps.get(self.at) {
             match step {
                 Step::Comment => {}
-                Step::Connect { port, linger, .. } => {
+                Step::Connect { .. } => {
                     self.current = Some(self.at);
                     self.read.restart(true);
                     if self.at > 0 {
-                        let (port, linger) = (*port, *linger);
+                        let target = self.script.target_at(self.at);
                         self.at += 1;
-                        return Next::Connect(Target {
-                            addr: None,
-                            port,
-                            linger,
-                        });
+                        return Next::Connect(target);
                     }
                 }
                 Step::Send(bytes) => {

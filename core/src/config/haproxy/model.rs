@@ -732,6 +732,23 @@ pub struct Options {
     pub restrict_header_names: HeaderNames,
     /// `option splice-request|splice-response|splice-auto`.
     pub splice: Splice,
+    /// `option tcp-smart-accept`, or its `no` form; unset, it is on in
+    /// HTTP mode and on TLS binds (see [`Options::delays_accept_ack`]).
+    pub tcp_smart_accept: Option<bool>,
+    /// `option tcp-smart-connect`: a server connection's handshake ends
+    /// with the request rather than a bare ACK.
+    pub tcp_smart_connect: bool,
+}
+
+impl Options {
+    /// `tcp-smart-accept` as haproxy applies it to a listener of `bind`
+    /// in a proxy of `mode`: the ACK of what a client sends is held
+    /// (`TCP_QUICKACK` off) to leave with the answer. Unless set either
+    /// way, it is on in HTTP mode and on TLS binds.
+    pub fn delays_accept_ack(&self, mode: Mode, bind: &Bind) -> bool {
+        self.tcp_smart_accept
+            .unwrap_or(mode == Mode::Http || bind.tls.is_some())
+    }
 }
 
 /// `option splice-*`: which way bodies and tunnels move from socket to

@@ -862,12 +862,13 @@ impl Parser<'_> {
         }
         let backend_only = matches!(
             name,
-            "httpchk" | "redispatch" | "abortonclose" | "allbackups"
+            "httpchk" | "redispatch" | "abortonclose" | "allbackups" | "tcp-smart-connect"
         );
         if backend_only && !self.applies(opt, Side::Backend, name) {
             return;
         }
-        if name == "dontlognull" && !self.applies(opt, Side::Frontend, name) {
+        let frontend_only = matches!(name, "dontlognull" | "tcp-smart-accept");
+        if frontend_only && !self.applies(opt, Side::Frontend, name) {
             return;
         }
         let http_log = matches!(name, "httplog" | "httpslog");
@@ -900,6 +901,8 @@ impl Parser<'_> {
             "allbackups" => o.allbackups = !negate,
             "dontlognull" => o.dontlognull = !negate,
             "nolinger" => o.nolinger = !negate,
+            "tcp-smart-accept" => o.tcp_smart_accept = Some(!negate),
+            "tcp-smart-connect" => o.tcp_smart_connect = !negate,
             "splice-request" => o.splice.request = !negate,
             "splice-response" => o.splice.response = !negate,
             "splice-auto" => o.splice.auto = !negate,

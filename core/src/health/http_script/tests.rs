@@ -145,7 +145,8 @@ fn steps_carry_variables_from_one_answer_to_the_next() {
     let aim = Target {
         addr: Some("127.0.0.2".parse().expect("ip")),
         port: Some(82),
-        ..Target::default()
+        linger: false,
+        delayed_ack: true,
     };
     assert_eq!(run.step(), Next::Connect(aim));
     assert_eq!(first_request(&mut run), "OPTIONS /two HTTP/1.0\r\n\r\n");

@@ -249,14 +249,19 @@ fn a_timeout_or_a_refused_connect_says_at_which_step() {
         Next::Connect(Target {
             addr: None,
             port: Some(1),
-            ..Target::default()
+            linger: false,
+            delayed_ack: true,
         })
     );
     assert_eq!(
         run.connect_failed("Connection refused").info.as_deref(),
         Some("Connection refused at step 3 of tcp-check (connect port 1)")
     );
-    assert_eq!(script(TcpCheck::Redis).first_target(), Target::default());
+    let server = Target {
+        delayed_ack: true,
+        ..Target::default()
+    };
+    assert_eq!(script(TcpCheck::Redis).first_target(), server);
     assert_eq!(Run::new(script(TcpCheck::Redis)).whereabouts(), None);
 }
 
@@ -276,4 +281,34 @@ fn answers_split_or_with_nuls_read_as_haproxy_reads_them() {
     let pg = TcpCheck::Pgsql { user: "u".into() };
     let (_, v) = play(script(pg), &[&hex("450000000B53464154414C00")]);
     assert_eq!(v.info.as_deref(), Some("FATAL"));
+}
+
+// Input: a redis check (it awaits nothing before it sends), a mysql
+// check without a user (it awaits the greeting), and own rules: a lone connect, then a
+// connect followed by a comment and an expect.
+// Output: as haproxy's, the handshake's last ACK is held for the first
+// bytes sent unless the step after the connect (comments aside) awaits
+// an answer.
+#[test]
+fn a_connect_holds_its_ack_unless_an_answer_is_awaited_first() {
+    assert!(script(TcpCheck::Redis).first_target().delayed_ack);
+    let mysql = TcpCheck::Mysql {
+        user: None,
+        pre41: false,
+    };
+    assert!(!script(mysql).first_target().delayed_ack);
+    let connect = TcpCheckRule::Connect {
+        port: None,
+        comment: None,
+        linger: false,
+    };
+    let lone = Script::of(&TcpCheck::Rules, std::slice::from_ref(&connect)).expect("rules");
+    assert!(lone.first_target().delayed_ack);
+    let awaits = [
+        connect,
+        TcpCheckRule::Comment("then".into()),
+        expect(TcpPattern::String("+OK".into()), false),
+    ];
+    let awaits = Script::of(&TcpCheck::Rules, &awaits).expect("rules");
+    assert!(!awaits.first_target().delayed_ack);
 }
