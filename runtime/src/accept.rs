@@ -12,8 +12,10 @@ use rustc_hash::FxHashMap;
 use socket2::{Domain, SockRef, Socket, Type};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, OwnedSemaphorePermit};
 use tokio::task::AbortHandle;
@@ -201,10 +203,14 @@ impl Connections {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         self.lock().insert(id, None);
         let registry = Arc::clone(self);
-        let task = threads.spawn(to, async move {
-            serve.await;
-            registry.lock().remove(&id);
-        });
+        let task = threads.spawn(
+            to,
+            Registered {
+                serve,
+                registry,
+                id,
+            },
+        );
         // Unless it already ended.
         if let Some(slot) = self.lock().get_mut(&id) {
             *slot = Some(task.abort_handle());
@@ -213,9 +219,38 @@ impl Connections {
 
     /// Ends every connection still open.
     pub(crate) fn cut(&self) {
-        for handle in self.lock().drain().filter_map(|(_, h)| h) {
+        let handles: Vec<_> = self.lock().drain().filter_map(|(_, h)| h).collect();
+        for handle in handles {
             handle.abort();
         }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A connection's work, in the registry until it ends or is cut.
+    /// Awaited in place: an async block awaiting it would hold the work
+    /// twice in the task (what it captured, and what it awaits), and
+    /// every connection's task is that big.
+    struct Registered<F> {
+        #[pin]
+        serve: F,
+        registry: Arc<Connections>,
+        id: u64,
+    }
+
+    impl<F> PinnedDrop for Registered<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            this.registry.lock().remove(this.id);
+        }
+    }
+}
+
+impl<F: Future<Output = ()>> Future for Registered<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.project().serve.poll(cx)
     }
 }
 

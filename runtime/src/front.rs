@@ -109,7 +109,7 @@ enum Stop {
 /// each argument twice in its state, which every idle connection holds.)
 #[allow(clippy::manual_async_fn)] // the state an async fn would keep twice
 pub(crate) fn connection(
-    mut stream: TcpStream,
+    stream: TcpStream,
     shared: Arc<Shared>,
     (client, bound): (SocketAddr, Bound),
     draining: watch::Receiver<bool>,
@@ -117,46 +117,80 @@ pub(crate) fn connection(
 ) -> impl Future<Output = ()> + Send {
     async move {
         let _open = shared.open_connection();
-        let mut buf = BytesMut::new();
-        let mut session = Session::on(bound.listener);
-        let Some(conn) = admitted(&stream, &shared, client) else {
+        // Boxed: its state is gone once the connection serves.
+        let greeted = Box::pin(greet(stream, &shared, (client, bound)));
+        let Some(Greeted {
+            stream,
+            buf,
+            client,
+            session,
+            tracking,
+        }) = greeted.await
+        else {
             return;
         };
-        let mut tracking = Tracking::new(&shared.core, &conn.tracked);
-        let opened = opening(
-            &mut stream,
-            Some(&mut buf),
-            (&shared, client, bound.accept_proxy),
-        );
-        let Some((_, header)) = opened.await else {
-            return;
-        };
-        let level = match shared.session_level(conn, header.as_deref()) {
-            Ok(level) => level,
-            Err(refused) => return self::refused(&stream, refused),
-        };
-        let Some(client) = session.enter(level) else {
-            return;
-        };
-        tracking.update(&session.tracked);
-        session.proxied = header;
         if bound.proto == BindProto::H2 {
-            session.destination(&stream);
             let stream = Prefixed::new(buf, stream);
             http2::serve(stream, &shared, (client, session), draining).await;
         } else {
             let upgrades = bound.upgrades(&shared);
-            requests(
-                stream,
-                buf,
-                &shared,
-                (client, session),
-                (draining, upgrades),
-            )
-            .await;
+            let client = (client, session);
+            requests(stream, buf, &shared, client, (draining, upgrades)).await;
         }
         drop(held);
+        drop(tracking);
     }
+}
+
+/// A clear client connection its levels let in, ready for requests.
+struct Greeted {
+    stream: TcpStream,
+    /// What came after the PROXY header, if one came.
+    buf: BytesMut,
+    /// The client, as the PROXY header or the rules name it.
+    client: SocketAddr,
+    session: Session,
+    tracking: Tracking,
+}
+
+/// Lets `stream` from `client` in through its `bound` listener: the
+/// `tcp-request connection` rules, the PROXY header, the session rules;
+/// `None` when it goes no further.
+async fn greet(
+    mut stream: TcpStream,
+    shared: &Shared,
+    (client, bound): (SocketAddr, Bound),
+) -> Option<Greeted> {
+    let mut buf = BytesMut::new();
+    let mut session = Session::on(bound.listener);
+    let conn = admitted(&stream, shared, client)?;
+    let mut tracking = Tracking::new(&shared.core, &conn.tracked);
+    let opened = opening(
+        &mut stream,
+        Some(&mut buf),
+        (shared, client, bound.accept_proxy),
+    );
+    let (_, header) = opened.await?;
+    let level = match shared.session_level(conn, header.as_deref()) {
+        Ok(level) => level,
+        Err(refused) => {
+            self::refused(&stream, refused);
+            return None;
+        }
+    };
+    let client = session.enter(level)?;
+    tracking.update(&session.tracked);
+    session.proxied = header;
+    if bound.proto == BindProto::H2 {
+        session.destination(&stream);
+    }
+    Some(Greeted {
+        stream,
+        buf,
+        client,
+        session,
+        tracking,
+    })
 }
 
 /// Serves the TLS connection `stream` from `client` as [`connection`]
@@ -284,59 +318,82 @@ pub(crate) async fn opening(
 
 /// Reads and serves the requests of a connection, one after the other,
 /// until it closes; or, when it `upgrades` and opens with the HTTP/2
-/// preface, serves it as HTTP/2.
-async fn requests<S: ClientIo>(
+/// preface, serves it as HTTP/2. (Not an async fn, as [`connection`]:
+/// every idle connection holds this state.)
+#[allow(clippy::manual_async_fn)] // the state an async fn would keep twice
+fn requests<'a, S: ClientIo + 'a>(
     mut stream: S,
     mut buf: BytesMut,
-    shared: &Arc<Shared>,
+    shared: &'a Arc<Shared>,
     (client, mut session): (SocketAddr, Session),
     (draining, upgrades): (watch::Receiver<bool>, bool),
-) {
-    let mut waits = Waits::new(draining.clone());
-    let mut first = true;
-    loop {
-        let started = session.ended.take().unwrap_or_else(Instant::now);
-        let until = shared.timeouts.head_wait(first).map(|t| started + t);
-        let at = (first, first && upgrades);
-        let head = read_head(&mut stream, &mut buf, until, (&mut waits, &draining), at).await;
-        first = false;
-        let read = head.and_then(|(head, len)| request_of(head, len, started, shared.httplog));
-        let mut request = match read {
-            Ok(request) => request,
-            Err(Stop::Http2) => {
+) -> impl Future<Output = ()> + Send + 'a {
+    async move {
+        let mut waits = Waits::new(draining.clone());
+        let mut first = true;
+        let ending = loop {
+            let started = session.ended.take().unwrap_or_else(Instant::now);
+            let until = shared.timeouts.head_wait(first).map(|t| started + t);
+            let at = (first, first && upgrades);
+            let head = read_head(&mut stream, &mut buf, until, (&mut waits, &draining), at).await;
+            first = false;
+            // In a block of its own, with no wait in it: what was read is
+            // gone from the task's state while the request is served.
+            let mut request = {
+                let read =
+                    head.and_then(|(head, len)| request_of(head, len, started, shared.httplog));
+                match read {
+                    Ok(request) => request,
+                    Err(Stop::Http2) => break Ending::Http2,
+                    Err(stop) => {
+                        if let Stop::Malformed(_) = stop {
+                            shared.keep_bad_message(client, None, &buf);
+                        }
+                        let from = (client, started, session.tls.as_ref());
+                        break Ending::Refused(refuse(shared, stop, from, buf.is_empty()));
+                    }
+                }
+            };
+            request.manner.keep_alive &= !*draining.borrow();
+            // Boxed: the task of an idle connection holds only what reading
+            // the next head needs.
+            let exchange = serve(
+                (&mut stream, &mut buf),
+                request,
+                shared,
+                client,
+                &mut session,
+            );
+            if !Box::pin(exchange).await {
+                break Ending::Closed;
+            }
+        };
+        match ending {
+            Ending::Http2 => {
                 session.destination(&stream);
                 let stream = Prefixed::new(buf, stream);
                 return http2::serve(stream, shared, (client, session), draining).await;
             }
-            Err(stop) => {
-                if let Stop::Malformed(_) = stop {
-                    shared.keep_bad_message(client, None, &buf);
-                }
-                let from = (client, started, session.tls.as_ref());
-                if let Some(page) = refuse(shared, stop, from, buf.is_empty()) {
-                    let _ = stream.write_all(&page).await;
-                }
-                break;
+            Ending::Refused(Some(page)) => {
+                let _ = stream.write_all(&page).await;
             }
-        };
-        request.manner.keep_alive &= !*draining.borrow();
-        // Boxed: the task of an idle connection holds only what reading
-        // the next head needs.
-        let exchange = serve(
-            (&mut stream, &mut buf),
-            request,
-            shared,
-            client,
-            &mut session,
-        );
-        if !Box::pin(exchange).await {
-            break;
+            Ending::Refused(None) | Ending::Closed => {}
         }
+        if let Some(own) = session.own.take() {
+            own.close_hard();
+        }
+        stream.close().await;
     }
-    if let Some(own) = session.own.take() {
-        own.close_hard();
-    }
-    stream.close().await;
+}
+
+/// How a connection's requests ended.
+enum Ending {
+    /// It opened with the HTTP/2 preface: it goes on as HTTP/2.
+    Http2,
+    /// Reading a request stopped: haproxy's page for it, if any.
+    Refused(Option<Vec<u8>>),
+    /// The last exchange closed it.
+    Closed,
 }
 
 /// What haproxy does when reading a request head stopped (the client

@@ -77,8 +77,27 @@ impl Session {
         self.set_destination(level.dst);
         self.conn = level.conn;
         self.vars = level.vars;
-        self.tracked = level.tracked;
+        self.tracked = TrackedSlots::of(&level.tracked);
         level.src
+    }
+}
+
+/// The stick table entries (`track-sc0..2`) a connection's levels track:
+/// boxed, and only when there are some, since every connection holds
+/// them while it lasts.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TrackedSlots(Option<Box<[Option<Tracked>; 3]>>);
+
+impl TrackedSlots {
+    /// The entries of `tracked`.
+    pub(crate) fn of(tracked: &[Option<Tracked>; 3]) -> Self {
+        let any = tracked.iter().any(Option::is_some);
+        Self(any.then(|| Box::new(tracked.clone())))
+    }
+
+    /// The slots, when one holds an entry.
+    pub(crate) fn get(&self) -> Option<&[Option<Tracked>; 3]> {
+        self.0.as_deref()
     }
 }
 
@@ -86,7 +105,7 @@ impl Session {
 /// (one connection less each) when it closes.
 pub(crate) struct Tracking {
     core: Arc<Core>,
-    tracked: [Option<Tracked>; 3],
+    tracked: TrackedSlots,
 }
 
 impl Tracking {
@@ -94,21 +113,21 @@ impl Tracking {
     pub(crate) fn new(core: &Arc<Core>, tracked: &[Option<Tracked>; 3]) -> Self {
         Self {
             core: Arc::clone(core),
-            tracked: tracked.clone(),
+            tracked: TrackedSlots::of(tracked),
         }
     }
 
     /// The session level tracks `tracked` (those of the connection level
     /// among them).
-    pub(crate) fn update(&mut self, tracked: &[Option<Tracked>; 3]) {
+    pub(crate) fn update(&mut self, tracked: &TrackedSlots) {
         self.tracked = tracked.clone();
     }
 }
 
 impl Drop for Tracking {
     fn drop(&mut self) {
-        if self.tracked.iter().any(Option::is_some) {
-            self.core.release_session(&self.tracked);
+        if let Some(tracked) = self.tracked.get() {
+            self.core.release_session(tracked);
         }
     }
 }

@@ -594,11 +594,7 @@ fn with_view<T>(
             proxied: session.proxied.as_deref(),
             tls: session.tls.as_ref(),
             kept_server: session.own.as_ref().and(session.own_target),
-            session_tracked: session
-                .tracked
-                .iter()
-                .any(Option::is_some)
-                .then_some(&session.tracked),
+            session_tracked: session.tracked.get(),
             ..Around::default()
         },
     };

@@ -4,9 +4,9 @@
 
 use crate::client_io::ClientIo;
 use crate::forward::Upstream;
+use crate::levels::TrackedSlots;
 use haven_core::proxy_protocol::ProxyHeader;
 use haven_core::sample::{TlsSession, Vars};
-use haven_core::stick::Tracked;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::time::Instant;
@@ -38,7 +38,7 @@ pub(crate) struct Session {
     pub(crate) listener: usize,
     /// The stick table entries its levels track (`tcp-request connection|
     /// session track-sc*`); each of its requests tracks them too.
-    pub(crate) tracked: [Option<Tracked>; 3],
+    pub(crate) tracked: TrackedSlots,
 }
 
 impl Session {

@@ -57,7 +57,7 @@ pub(crate) async fn connection(
         Ok(level) => level,
         Err(refused) => return crate::front::refused(&stream, refused),
     };
-    tracking.update(&level.tracked);
+    tracking.update(&crate::levels::TrackedSlots::of(&level.tracked));
     let Some(client) = level.src else {
         return;
     };
