@@ -18,6 +18,14 @@ fn read(
     (parsed.config, parsed.diagnostics)
 }
 
+/// Each diagnostic as `line: message`.
+fn lines_and_words(diags: &Diagnostics) -> Vec<String> {
+    diags
+        .iter()
+        .map(|d| format!("{}: {}", d.line, d.message))
+        .collect()
+}
+
 const DEFAULTS: &str =
     "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n";
 
@@ -155,10 +163,7 @@ fn tcp_request_rules_keep_their_order_and_conditions() {
 fn http_options_on_a_tcp_frontend_are_named_as_haproxy_does() {
     let text = "defaults\n  mode tcp\n  option httplog\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nlisten fe\n  bind 127.0.0.1:18422\n  option forwardfor\n  server s1 127.0.0.1:18423\n";
     let (cfg, diags) = read(text);
-    let warnings: Vec<String> = diags
-        .iter()
-        .map(|d| format!("{}: {}", d.line, d.message))
-        .collect();
+    let warnings = lines_and_words(&diags);
     assert_eq!(
         warnings,
         [
@@ -253,10 +258,7 @@ fn smart_accept_and_connect_are_read_on_their_sides() {
         "{DEFAULTS}frontend fe\n  bind 127.0.0.1:9\n  option tcp-smart-accept\n  option tcp-smart-connect\n  default_backend be\nbackend be\n  option tcp-smart-connect\n  option tcp-smart-accept\n  server a 127.0.0.1:80\nfrontend plain\n  bind 127.0.0.1:10\n  default_backend be\nlisten web\n  mode http\n  no option tcp-smart-accept\n  bind 127.0.0.1:11\n  server s 127.0.0.1:81\nlisten site\n  mode http\n  bind 127.0.0.1:12\n  server s 127.0.0.1:82\n"
     );
     let (cfg, diags) = read(&text);
-    let warnings: Vec<String> = diags
-        .iter()
-        .map(|d| format!("{}: {}", d.line, d.message))
-        .collect();
+    let warnings = lines_and_words(&diags);
     assert_eq!(
         warnings,
         [

@@ -895,6 +895,30 @@ async fn connection_modes_follow_httpclose_and_http_server_close() {
     }
 }
 
+/// What a server read after its one answer: the end (`Ok(0)`), more
+/// bytes, or how the connection broke.
+type NextRead = Result<usize, std::io::ErrorKind>;
+
+/// A server that reads one request head, answers a one-byte 200 and
+/// reads again: what that read gave (within the deadline) comes on the
+/// receiver.
+async fn server_reading_after_its_answer() -> (SocketAddr, tokio::sync::oneshot::Receiver<NextRead>)
+{
+    let (heard, next_read) = tokio::sync::oneshot::channel();
+    let server = common::raw::raw_server(|mut s| async move {
+        common::raw::read_head(&mut s).await;
+        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\na";
+        s.write_all(answer).await.expect("answer");
+        let mut more = [0u8; 64];
+        let read = tokio::time::timeout(common::raw::DEADLINE, s.read(&mut more)).await;
+        if let Ok(read) = read {
+            let _ = heard.send(read.map_err(|e| e.kind()));
+        }
+    })
+    .await;
+    (server, next_read)
+}
+
 // Input: one request through haven with `option http-server-close`, then
 // one with `http-reuse never` from a client that closes after it; each
 // time the server answers and waits for the next request.
@@ -904,16 +928,7 @@ async fn connection_modes_follow_httpclose_and_http_server_close() {
 #[tokio::test]
 async fn unwanted_server_connections_close_with_a_reset() {
     for option in ["option http-server-close", "http-reuse never"] {
-        let (heard, next_read) = tokio::sync::oneshot::channel();
-        let server = common::raw::raw_server(|mut s| async move {
-            common::raw::read_head(&mut s).await;
-            let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\na";
-            s.write_all(answer).await.expect("answer");
-            let mut more = [0u8; 64];
-            let read = tokio::time::timeout(common::raw::DEADLINE, s.read(&mut more)).await;
-            let _ = heard.send(read.map(|r| r.map_err(|e| e.kind())));
-        })
-        .await;
+        let (server, next_read) = server_reading_after_its_answer().await;
         let port = free_port();
         let text = format!(
             "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    {option}\n    server s {server}\n"
@@ -925,12 +940,9 @@ async fn unwanted_server_connections_close_with_a_reset() {
         )
         .await;
         assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
-        let read = next_read.await.expect("the server's next read");
-        assert_eq!(
-            read.ok(),
-            Some(Err(std::io::ErrorKind::ConnectionReset)),
-            "{option}"
-        );
+        let read = next_read.await.ok();
+        let reset = Err(std::io::ErrorKind::ConnectionReset);
+        assert_eq!(read, Some(reset), "{option}");
         running.stop();
     }
 }
@@ -941,35 +953,16 @@ async fn unwanted_server_connections_close_with_a_reset() {
 // with `linger` with a graceful close (the server reads an end).
 #[tokio::test]
 async fn a_check_resets_its_connection_unless_told_to_linger() {
-    for (rules, reset) in [
-        ("", true),
-        (
-            "\n    http-check connect linger\n    http-check send meth GET uri /",
-            false,
-        ),
-    ] {
-        let (heard, next_read) = tokio::sync::oneshot::channel();
-        let server = common::raw::raw_server(|mut s| async move {
-            common::raw::read_head(&mut s).await;
-            let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
-            s.write_all(answer).await.expect("answer");
-            let mut more = [0u8; 64];
-            let read = tokio::time::timeout(common::raw::DEADLINE, s.read(&mut more)).await;
-            let _ = heard.send(read.map(|r| r.map_err(|e| e.kind())));
-        })
-        .await;
+    let linger = "\n    http-check connect linger\n    http-check send meth GET uri /";
+    let reset = Err(std::io::ErrorKind::ConnectionReset);
+    for (rules, expected) in [("", reset), (linger, Ok(0))] {
+        let (server, next_read) = server_reading_after_its_answer().await;
         let port = free_port();
         let text = format!(
             "{DEFAULTS}listen fe\n    bind 127.0.0.1:{port}\n    option httpchk{rules}\n    server s {server} check inter 60s\n"
         );
         let running = haven_runtime::start(config(&text)).await.expect("starts");
-        let read = next_read.await.expect("the server's next read");
-        let expected = if reset {
-            Err(std::io::ErrorKind::ConnectionReset)
-        } else {
-            Ok(0)
-        };
-        assert_eq!(read.ok(), Some(expected), "{rules}");
+        assert_eq!(next_read.await.ok(), Some(expected), "{rules}");
         running.stop();
     }
 }
