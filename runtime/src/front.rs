@@ -215,7 +215,10 @@ pub(crate) fn tls_connection(
         let Some((proxied_client, header)) = opened.await else {
             return;
         };
-        let accepted_tls = tls.listener.accept(stream, shared.timeouts.client).await;
+        // Boxed, as the rare `mode tcp` path below: the task of every
+        // connection is as big as its biggest wait.
+        let handshake = Box::pin(tls.listener.accept(stream, shared.timeouts.client));
+        let accepted_tls = handshake.await;
         let _counted = accepted_tls.is_ok().then(crate::tls::Counted::new);
         // Session rules run once the handshake is through.
         let level = match &accepted_tls {
@@ -238,7 +241,8 @@ pub(crate) fn tls_connection(
                 let local = session.destination(&stream);
                 let client = (client, local, accepted);
                 let tls = (true, bound.listener);
-                crate::tcp::serve(stream, BytesMut::new(), &shared, client, tls).await;
+                let serve = crate::tcp::serve(stream, BytesMut::new(), &shared, client, tls);
+                Box::pin(serve).await;
             }
             Ok((stream, agreed)) => {
                 let h2 = bound.proto == BindProto::H2 || agreed.alpn.as_deref() == Some("h2");
