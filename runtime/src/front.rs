@@ -171,16 +171,8 @@ async fn greet(
         (shared, client, bound.accept_proxy),
     );
     let (_, header) = opened.await?;
-    let level = match shared.session_level(conn, header.as_deref()) {
-        Ok(level) => level,
-        Err(refused) => {
-            self::refused(&stream, refused);
-            return None;
-        }
-    };
-    let client = session.enter(level)?;
-    tracking.update(&session.tracked);
-    session.proxied = header;
+    let entered = (&mut session, &mut tracking);
+    let client = enter_session(&stream, shared, (conn, header), entered)?;
     if bound.proto == BindProto::H2 {
         session.destination(&stream);
     }
@@ -197,7 +189,7 @@ async fn greet(
 /// does a clear one, after its handshake on the listener `tls`.
 #[allow(clippy::manual_async_fn)] // as `connection`
 pub(crate) fn tls_connection(
-    mut stream: TcpStream,
+    stream: TcpStream,
     shared: Arc<Shared>,
     (client, bound): (SocketAddr, Bound),
     (draining, tls): (watch::Receiver<bool>, Arc<TlsBind>),
@@ -206,66 +198,114 @@ pub(crate) fn tls_connection(
     async move {
         let _open = shared.open_connection();
         let accepted = Instant::now();
-        let mut session = Session::on(bound.listener);
-        let Some(conn) = admitted(&stream, &shared, client) else {
+        // Boxed: the handshake's state is gone once the connection serves.
+        let greeted = Box::pin(greet_tls(stream, &shared, (client, bound, accepted), &tls));
+        let Some(TlsGreeted {
+            stream,
+            client,
+            session,
+            tracking,
+            h2,
+            counted,
+        }) = greeted.await
+        else {
             return;
         };
-        let mut tracking = Tracking::new(&shared.core, &conn.tracked);
-        let opened = opening(&mut stream, None, (&shared, client, bound.accept_proxy));
-        let Some((proxied_client, header)) = opened.await else {
-            return;
-        };
-        // Boxed, as the rare `mode tcp` path below: the task of every
-        // connection is as big as its biggest wait.
-        let handshake = Box::pin(tls.listener.accept(stream, shared.timeouts.client));
-        let accepted_tls = handshake.await;
-        let _counted = accepted_tls.is_ok().then(crate::tls::Counted::new);
-        // Session rules run once the handshake is through.
-        let level = match &accepted_tls {
-            Ok((stream, _)) => match shared.session_level(conn, header.as_deref()) {
-                Ok(level) => {
-                    let client = session.enter(level);
-                    tracking.update(&session.tracked);
-                    client
-                }
-                Err(refused) => return self::refused(stream, refused),
-            },
-            Err(_) => Some(proxied_client),
-        };
-        let Some(client) = level else {
-            return;
-        };
-        session.proxied = header;
-        match accepted_tls {
-            Ok((stream, _)) if shared.tcp => {
-                let local = session.destination(&stream);
-                let client = (client, local, accepted);
-                let tls = (true, bound.listener);
-                let serve = crate::tcp::serve(stream, BytesMut::new(), &shared, client, tls);
-                Box::pin(serve).await;
-            }
-            Ok((stream, agreed)) => {
-                let h2 = bound.proto == BindProto::H2 || agreed.alpn.as_deref() == Some("h2");
-                session.tls = Some(Arc::new(agreed));
-                if h2 {
-                    session.destination(&stream);
-                    http2::serve(stream, &shared, (client, session), draining).await;
-                } else {
-                    let upgrades = (draining, bound.upgrades(&shared));
-                    requests(
-                        stream,
-                        BytesMut::new(),
-                        &shared,
-                        (client, session),
-                        upgrades,
-                    )
-                    .await;
-                }
-            }
-            Err(failed) => shared.log_handshake_failed(client, accepted, &tls.label, failed),
+        if shared.tcp {
+            let client = (client, session.known_destination(), accepted);
+            let tls = (true, bound.listener);
+            // Boxed, being rare and big: every connection's task is as big
+            // as its biggest wait.
+            let serve = crate::tcp::serve(stream, BytesMut::new(), &shared, client, tls);
+            Box::pin(serve).await;
+        } else if h2 {
+            http2::serve(stream, &shared, (client, session), draining).await;
+        } else {
+            let upgrades = (draining, bound.upgrades(&shared));
+            let client = (client, session);
+            requests(stream, BytesMut::new(), &shared, client, upgrades).await;
         }
         drop(held);
+        drop(tracking);
+        drop(counted);
     }
+}
+
+/// Runs the session rules over the connection level `conn` of `stream`,
+/// seen through its PROXY `header`; what they leave goes to `session`
+/// and `tracking`. The client its requests come from; `None` when the
+/// rules refuse it (a `silent-drop` then leaves without a word).
+fn enter_session(
+    stream: &impl ClientIo,
+    shared: &Shared,
+    (conn, header): (haven_core::route::Level, Option<Box<ProxyHeader>>),
+    (session, tracking): (&mut Session, &mut Tracking),
+) -> Option<SocketAddr> {
+    let level = match shared.session_level(conn, header.as_deref()) {
+        Ok(level) => level,
+        Err(refused) => {
+            self::refused(stream, refused);
+            return None;
+        }
+    };
+    let client = session.enter(level)?;
+    tracking.update(&session.tracked);
+    session.proxied = header;
+    Some(client)
+}
+
+/// A TLS client connection through its handshake and its levels, ready
+/// to serve.
+struct TlsGreeted {
+    stream: tokio_rustls::server::TlsStream<TcpStream>,
+    /// The client, as the PROXY header or the rules name it.
+    client: SocketAddr,
+    session: Session,
+    tracking: Tracking,
+    /// It speaks HTTP/2 (`proto h2`, or ALPN chose it).
+    h2: bool,
+    counted: crate::tls::Counted,
+}
+
+/// Lets `stream` from `client` in through its `bound` TLS listener `tls`
+/// as [`greet`] does a clear one, with the handshake between the PROXY
+/// header and the session rules; a failed handshake is logged, from the
+/// connection `accepted` then. `None` when it goes no further.
+async fn greet_tls(
+    mut stream: TcpStream,
+    shared: &Shared,
+    (client, bound, accepted): (SocketAddr, Bound, Instant),
+    tls: &TlsBind,
+) -> Option<TlsGreeted> {
+    let mut session = Session::on(bound.listener);
+    let conn = admitted(&stream, shared, client)?;
+    let mut tracking = Tracking::new(&shared.core, &conn.tracked);
+    let opened = opening(&mut stream, None, (shared, client, bound.accept_proxy));
+    let (proxied_client, header) = opened.await?;
+    let (stream, agreed) = match tls.listener.accept(stream, shared.timeouts.client).await {
+        Ok(handshake) => handshake,
+        Err(failed) => {
+            shared.log_handshake_failed(proxied_client, accepted, &tls.label, failed);
+            return None;
+        }
+    };
+    let counted = crate::tls::Counted::new();
+    // Session rules run once the handshake is through.
+    let entered = (&mut session, &mut tracking);
+    let client = enter_session(&stream, shared, (conn, header), entered)?;
+    let h2 = bound.proto == BindProto::H2 || agreed.alpn.as_deref() == Some("h2");
+    session.tls = Some(Arc::new(agreed));
+    if h2 || shared.tcp {
+        session.destination(&stream);
+    }
+    Some(TlsGreeted {
+        stream,
+        client,
+        session,
+        tracking,
+        h2,
+        counted,
+    })
 }
 
 /// The connection level of `stream` from `client` after the frontend's
