@@ -50,23 +50,11 @@ pub(crate) async fn run(id: CheckId, to: Target, probe: Probe, events: Unbounded
         let _ = events.send(Event::Probe(id, e));
     };
     let http = matches!(probe, Probe::Http(_));
-    let (run, first): (Option<Box<dyn Steps + Send>>, _) = match probe {
-        // Nothing to send: the check resets before its handshake ends.
-        Probe::Tcp => (
-            None,
-            script::Target {
-                delayed_ack: true,
-                ..script::Target::default()
-            },
-        ),
-        Probe::Script(script) => {
-            let first = script.first_target();
-            (Some(Box::new(Run::new(script))), first)
-        }
-        Probe::Http(http) => {
-            let first = http.first_target();
-            (Some(Box::new(HttpRun::new(*http))), first)
-        }
+    let first = probe.first_target();
+    let run: Option<Box<dyn Steps + Send>> = match probe {
+        Probe::Tcp => None,
+        Probe::Script(script) => Some(Box::new(Run::new(script))),
+        Probe::Http(http) => Some(Box::new(HttpRun::new(*http))),
     };
     let aim = to.aim(first);
     let leaving = (to.local.as_ref(), first.delayed_ack);

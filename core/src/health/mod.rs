@@ -61,6 +61,22 @@ pub enum Probe {
     Script(Script),
 }
 
+impl Probe {
+    /// Where and how the probe first connects. A plain connect sends
+    /// nothing: its handshake's last ACK is held, so it resets before
+    /// the server's application sees it, as haproxy's does.
+    pub fn first_target(&self) -> script::Target {
+        match self {
+            Self::Tcp => script::Target {
+                delayed_ack: true,
+                ..script::Target::default()
+            },
+            Self::Http(http) => http.first_target(),
+            Self::Script(script) => script.first_target(),
+        }
+    }
+}
+
 /// What the driver saw while probing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProbeEvent {

@@ -283,14 +283,16 @@ fn answers_split_or_with_nuls_read_as_haproxy_reads_them() {
     assert_eq!(v.info.as_deref(), Some("FATAL"));
 }
 
-// Input: a redis check (it awaits nothing before it sends), a mysql
-// check without a user (it awaits the greeting), and own rules: a lone connect, then a
-// connect followed by a comment and an expect.
+// Input: a plain connect check, a redis check (it awaits nothing before
+// it sends), a mysql check without a user (it awaits the greeting), and
+// own rules: a lone connect, then a connect followed by a comment and an
+// expect.
 // Output: as haproxy's, the handshake's last ACK is held for the first
 // bytes sent unless the step after the connect (comments aside) awaits
 // an answer.
 #[test]
 fn a_connect_holds_its_ack_unless_an_answer_is_awaited_first() {
+    assert!(crate::health::Probe::Tcp.first_target().delayed_ack);
     assert!(script(TcpCheck::Redis).first_target().delayed_ack);
     let mysql = TcpCheck::Mysql {
         user: None,
