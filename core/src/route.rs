@@ -3,8 +3,10 @@
 //! `use_backend ... if|unless` in order, then `default_backend`; no match
 //! means 503.
 
-use crate::config::haproxy::{AclPattern, Condition, Criterion, Proxy, TcpAction, TcpLayer};
-use crate::sample::{eq, hex_eq, in_network, int_match, str_match, Around, StrMatch};
+use crate::config::haproxy::{
+    AclPattern, BindProto, Condition, Criterion, Proxy, TcpAction, TcpLayer,
+};
+use crate::sample::{eq, hex_eq, in_network, int_match, str_match, Around, StrMatch, Value, Vars};
 use std::net::IpAddr;
 
 mod client_hello;
@@ -103,26 +105,68 @@ pub enum Admission {
     /// A rule cannot tell before more bytes come: read on, within
     /// `inspect-delay`.
     Wait,
+    /// `switch-mode http`: serve it as HTTP from its first bytes on, with
+    /// the version named (`Auto`: as the bytes say).
+    SwitchToHttp(BindProto),
 }
 
-/// Runs `proxy`'s `tcp-request` rules of `layer` on `req`, in order;
-/// `last`: no more bytes will come (closed, buffer full, or
-/// `inspect-delay` over).
-pub fn admit(proxy: &Proxy, layer: TcpLayer, req: &RequestHead<'_>, last: bool) -> Admission {
+/// Runs `proxy`'s `tcp-request` rules of `layer` on `req`, in order,
+/// setting the variables their `set-var` name in `vars` (where the rules
+/// read them too); `last`: no more bytes will come (closed, buffer full,
+/// or `inspect-delay` over).
+pub fn admit(
+    proxy: &Proxy,
+    layer: TcpLayer,
+    req: &RequestHead<'_>,
+    last: bool,
+    vars: &mut Vars,
+) -> Admission {
     for rule in proxy.tcp_request.iter().filter(|r| r.layer == layer) {
+        let seen = RequestHead {
+            around: Around {
+                vars: Some(vars),
+                ..req.around
+            },
+            ..*req
+        };
         let hit = match &rule.cond {
             None => Some(true),
-            Some(c) => evaluate(proxy, c, req, last),
+            Some(c) => evaluate(proxy, c, &seen, last),
         };
         match (hit, &rule.action) {
             (Some(true), TcpAction::Accept) => return Admission::Accept,
             (Some(true), TcpAction::Reject) => return Admission::Reject,
             (Some(true), TcpAction::SilentDrop) => return Admission::SilentDrop,
+            (Some(true), TcpAction::SwitchToHttp(proto)) => return Admission::SwitchToHttp(*proto),
+            (Some(true), TcpAction::SetVar(name, e)) => {
+                if let Some(v) = e.eval(&seen).map(Value::into_owned) {
+                    vars.set(name, v);
+                }
+            }
             (Some(_), _) => {}
             (None, _) => return Admission::Wait,
         }
     }
     Admission::Accept
+}
+
+/// Whether a `mode tcp` client's first `bytes` are an HTTP/1 request
+/// head, as haproxy's `req.proto_http` reads them: the HTTP/2 preface
+/// too, whose first line reads as one. `None`: they may be, once more
+/// come.
+fn opens_http_request(bytes: &[u8]) -> Option<bool> {
+    const PREFACE_LINE: &[u8] = b"PRI * HTTP/2.0\r\n\r\n";
+    if PREFACE_LINE.starts_with(bytes) {
+        return None;
+    }
+    if bytes.starts_with(PREFACE_LINE) {
+        return Some(true);
+    }
+    match crate::http1::parse_head(bytes, usize::MAX) {
+        Ok(Some(_)) => Some(true),
+        Ok(None) => None,
+        Err(_) => Some(false),
+    }
 }
 
 /// Evaluates an `if` / `unless` condition of `proxy` on all there is.
@@ -252,6 +296,11 @@ fn matches(p: &AclPattern, values: &[String], req: &RequestHead<'_>, last: bool)
             }
         }
         Criterion::Constant(hit) => *hit,
+        Criterion::ProtoHttp if req.around.htx => true,
+        Criterion::ProtoHttp => match opens_http_request(req.payload) {
+            None => return wait(),
+            Some(hit) => hit,
+        },
         Criterion::Sample { expr, how } => {
             let hit = expr.any(req, &mut |v| how.hit(v, values, ci));
             // What a client has not sent yet may still match.

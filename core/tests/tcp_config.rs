@@ -178,7 +178,7 @@ fn http_options_on_a_tcp_frontend_are_named_as_haproxy_does() {
 
 #[test]
 fn what_is_read_but_not_run_is_named() {
-    let text = "defaults\n  mode http\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nfrontend fe\n  bind :80\n  tcp-request content reject if { src 10.0.0.0/8 }\n  default_backend be\nbackend be\n  option tcp-check\n  tcp-check expect string OK on-error \"%[res.payload(0,0)]\"\n  server s 127.0.0.1:1 check\nfrontend ft\n  mode tcp\n  bind :81\n  tcp-request content set-var(sess.x) src\n  default_backend bt\nbackend bt\n  mode tcp\n  server s 127.0.0.1:1\n";
+    let text = "defaults\n  mode http\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nfrontend fe\n  bind :80\n  tcp-request content reject if { src 10.0.0.0/8 }\n  default_backend be\nbackend be\n  option tcp-check\n  tcp-check expect string OK on-error \"%[res.payload(0,0)]\"\n  server s 127.0.0.1:1 check\nfrontend ft\n  mode tcp\n  bind :81\n  tcp-request content set-src src\n  default_backend bt\nbackend bt\n  mode tcp\n  server s 127.0.0.1:1\n";
     let (cfg, diags) = read(text);
     assert!(cfg.is_some());
     let notes: Vec<String> = diags
@@ -186,11 +186,11 @@ fn what_is_read_but_not_run_is_named() {
         .map(|d| format!("{}: {}", d.line, d.message))
         .collect();
     // Content rules run on each request of an HTTP frontend; in `mode
-    // tcp` only their accept and reject are.
+    // tcp` all but set-src and set-dst are.
     assert!(!notes.iter().any(|n| n.starts_with("8: ")), "{notes:?}");
     assert!(
         notes.contains(
-            &"17: 'tcp-request content set-src|set-dst|set-var in mode tcp' parsed, not supported yet: the rule is not applied."
+            &"17: 'tcp-request content set-src|set-dst in mode tcp' parsed, not supported yet: the rule is not applied."
                 .to_owned()
         ),
         "{notes:?}"
@@ -274,4 +274,46 @@ fn smart_accept_and_connect_are_read_on_their_sides() {
     assert!(accepts(0) && !accepts(2) && !accepts(3) && accepts(4));
     assert!(cfg.proxies[1].options.tcp_smart_connect);
     assert!(!cfg.proxies[0].options.tcp_smart_connect);
+}
+
+// Input: `switch-mode` lines haproxy refuses, each in a `mode tcp`
+// frontend; a `bind ... proto none` in `mode http`; and the valid forms.
+// Output: haproxy 2.6.12's words for each (checked with `haproxy -c`),
+// and no error for `switch-mode http`, `proto h1`, `proto h2`, nor for
+// `proto none` in `mode tcp`.
+#[test]
+fn switch_mode_lines_are_refused_in_haproxys_words() {
+    let frontend = |mode: &str, bind: &str, rule: &str| {
+        format!("{DEFAULTS}frontend f\n  mode {mode}\n  bind :80{bind}\n  tcp-request content {rule}\n  default_backend b\nbackend b\n  mode http\n  server s 127.0.0.1:1\n")
+    };
+    let refused = [
+        ("switch-mode", "9: 'tcp-request switch-mode' expects a mode as argument."),
+        ("switch-mode tcp", "9: 'tcp-request switch-mode' expects a valid mode (got 'tcp')."),
+        ("switch-mode http proto", "9: 'tcp-request switch-mode': 'proto' expects a protocol as argument."),
+        ("switch-mode http proto foo", "9: 'tcp-request switch-mode': 'proto' expects a valid MUX protocol, if specified (got 'foo')"),
+        ("switch-mode http extra", "9: 'tcp-request content switch-mode' only accepts 'if' or 'unless', in frontend 'f' (got 'extra')"),
+        ("switch-mode http proto none", "0: Proxy 'f': MUX protocol 'none' is not compatible with the selected mode."),
+    ];
+    for (rule, said) in refused {
+        let (cfg, diags) = read(&frontend("tcp", "", rule));
+        assert!(cfg.is_none(), "{rule}");
+        assert_eq!(lines_and_words(&diags), [said], "{rule}");
+    }
+    let (_, diags) = read(&frontend("http", " proto none", "accept"));
+    assert_eq!(
+        lines_and_words(&diags),
+        ["0: frontend 'f' : MUX protocol 'none' is not usable for 'bind :80' at [t.cfg:8]."]
+    );
+    for rule in [
+        "switch-mode http",
+        "switch-mode http proto h1",
+        "switch-mode http proto h2 if TRUE",
+    ] {
+        let (cfg, diags) = read(&frontend("tcp", " proto none", rule));
+        assert!(diags.errors().next().is_none(), "{rule}: {diags:?}");
+        let cfg = cfg.expect("valid");
+        assert!(cfg.unsupported.is_empty(), "{rule}: {:?}", cfg.unsupported);
+        let action = &cfg.proxies[0].tcp_request[0].action;
+        assert!(matches!(action, TcpAction::SwitchToHttp(_)), "{rule}");
+    }
 }

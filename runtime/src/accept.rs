@@ -128,7 +128,8 @@ pub(crate) async fn accept(
                         connections.spawn(&threads, to, serve);
                     } else if shared.tcp {
                         let client = (client, bound);
-                        let serve = crate::tcp::connection(stream, shared, client, held);
+                        let draining = draining.clone();
+                        let serve = crate::tcp::connection(stream, shared, client, draining, held);
                         connections.spawn(&threads, to, serve);
                     } else {
                         let client = (client, bound);

@@ -27,6 +27,7 @@ use haven_core::proxy::{
     WeightChange,
 };
 use haven_core::route::{self, Admission, Level, RequestHead};
+use haven_core::sample::Vars;
 use haven_core::stats::{
     self, Access, BadMessage, CliCommand, Counters, ErrorSnapshots, Posted, Sources, Transfer,
 };
@@ -246,14 +247,15 @@ impl Core {
 
     /// What `frontend`'s `tcp-request` rules of `layer` say of a
     /// connection from `client` that sent `payload` so far (`last`: no
-    /// more will come); `None` when the frontend has no such rules.
+    /// more will come), with the variables they set in `vars`; `None`
+    /// when the frontend has no such rules.
     pub(crate) fn admit(
         &self,
         frontend: usize,
         layer: TcpLayer,
-        client: std::net::IpAddr,
-        payload: &[u8],
+        (client, payload): (std::net::IpAddr, &[u8]),
         last: bool,
+        vars: &mut Vars,
     ) -> Option<Admission> {
         let driver = self.lock();
         let proxy = driver.config()?.proxies.get(frontend)?;
@@ -261,7 +263,7 @@ impl Core {
             return None;
         }
         let head = RequestHead::connection(client, payload);
-        Some(route::admit(proxy, layer, &head, last))
+        Some(route::admit(proxy, layer, &head, last, vars))
     }
 
     /// How long `frontend`'s `http-request` rules wait for the body of

@@ -18,7 +18,7 @@ use haven_core::config::haproxy::{Bind, BindProto};
 use haven_core::http1::{parse_head, Head, Switch};
 use haven_core::proxy_protocol::ProxyHeader;
 use haven_core::route::Admission;
-use haven_core::sample::TlsSession;
+use haven_core::sample::{Scope, TlsSession};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -143,20 +143,20 @@ pub(crate) fn connection(
 }
 
 /// A clear client connection its levels let in, ready for requests.
-struct Greeted {
-    stream: TcpStream,
+pub(crate) struct Greeted {
+    pub(crate) stream: TcpStream,
     /// What came after the PROXY header, if one came.
-    buf: BytesMut,
+    pub(crate) buf: BytesMut,
     /// The client, as the PROXY header or the rules name it.
-    client: SocketAddr,
-    session: Session,
-    tracking: Tracking,
+    pub(crate) client: SocketAddr,
+    pub(crate) session: Session,
+    pub(crate) tracking: Tracking,
 }
 
 /// Lets `stream` from `client` in through its `bound` listener: the
 /// `tcp-request connection` rules, the PROXY header, the session rules;
 /// `None` when it goes no further.
-async fn greet(
+pub(crate) async fn greet(
     mut stream: TcpStream,
     shared: &Shared,
     (client, bound): (SocketAddr, Bound),
@@ -212,12 +212,13 @@ pub(crate) fn tls_connection(
             return;
         };
         if shared.tcp {
-            let client = (client, session.known_destination(), accepted);
-            let tls = (true, bound.listener);
+            let at = (client, session.known_destination(), accepted);
             // Boxed, being rare and big: every connection's task is as big
             // as its biggest wait.
-            let serve = crate::tcp::serve(stream, BytesMut::new(), &shared, client, tls);
-            Box::pin(serve).await;
+            let serve = crate::tcp::serve(stream, BytesMut::new(), &shared, at, (true, bound));
+            if let Some(to_http) = Box::pin(serve).await {
+                Box::pin(switched(to_http, &shared, (client, session), draining)).await;
+            }
         } else if h2 {
             http2::serve(stream, &shared, (client, session), draining).await;
         } else {
@@ -229,6 +230,44 @@ pub(crate) fn tls_connection(
         drop(tracking);
         drop(counted);
     }
+}
+
+/// Serves as HTTP the `mode tcp` connection its content rules
+/// `switched` (`switch-mode http`), from the bytes they read: as HTTP/2
+/// when the rule says `proto h2` or (without `proto`) the bytes open
+/// with its preface; as HTTP/1.1 else. Its first request keeps the
+/// variables the rules set, which do not run on it again.
+pub(crate) async fn switched<S: ClientIo>(
+    switched: crate::tcp::Switched<S>,
+    shared: &Arc<Shared>,
+    (client, mut session): (SocketAddr, Session),
+    draining: watch::Receiver<bool>,
+) {
+    let crate::tcp::Switched {
+        stream,
+        payload,
+        proto,
+        vars,
+    } = switched;
+    let upgrades = proto == BindProto::Auto && shared.h2_upgrade;
+    if proto == BindProto::H2 || upgrades && payload.starts_with(http2::PREFACE) {
+        // Its streams are new: they share the session's variables only.
+        session.vars = vars.of_scope(Scope::Sess);
+        session.destination(&stream);
+        let stream = Prefixed::new(payload, stream);
+        return http2::serve(stream, shared, (client, session), draining).await;
+    }
+    // Its first request is the stream the rules ran on.
+    session.vars = vars;
+    session.switched = true;
+    requests(
+        stream,
+        payload,
+        shared,
+        (client, session),
+        (draining, upgrades),
+    )
+    .await;
 }
 
 /// Runs the session rules over the connection level `conn` of `stream`,

@@ -590,6 +590,8 @@ fn with_view<T>(
             conn: session.conn,
             vars: Some(&session.vars),
             first_request: first,
+            htx: true,
+            switched: first && session.switched,
             http10: head.minor == 0,
             proxied: session.proxied.as_deref(),
             tls: session.tls.as_ref(),

@@ -36,6 +36,9 @@ pub(crate) struct Session {
     pub(crate) ended: Option<Instant>,
     /// The listener it came in on: its `bind`'s place in the frontend.
     pub(crate) listener: usize,
+    /// Its `tcp-request content` rules switched it from `mode tcp` to
+    /// HTTP on the bytes of its first request.
+    pub(crate) switched: bool,
     /// The stick table entries its levels track (`tcp-request connection|
     /// session track-sc*`); each of its requests tracks them too.
     pub(crate) tracked: TrackedSlots,

@@ -3,27 +3,32 @@
 //! `inspect-delay`), then the driver routes it on those bytes and picks a
 //! server as for a request, the task connects as told, and once core says
 //! so, bytes flow both ways through the tunnel (the inspected bytes
-//! first) until both sides close; then the `option tcplog` line.
+//! first) until both sides close; then the `option tcplog` line. When
+//! the content rules say `switch-mode http`, the connection goes on as
+//! HTTP instead ([`crate::front::switched`]).
 
 use crate::accept::Held;
 use crate::body::{self, BUFSIZE};
 use crate::client_io::ClientIo;
 use crate::driver::{Command, Connect, Event, ServedBy};
+use crate::front::{Bound, Greeted};
 use crate::request::{accept_stamp, unwatched, Break, Shared, Watcher};
 use crate::server_io::ServerIo;
 use crate::tunnel;
 use bytes::BytesMut;
-use haven_core::config::haproxy::TcpLayer;
+use haven_core::config::haproxy::{BindProto, TcpLayer};
 use haven_core::log::access_format::LineFacts;
 use haven_core::log::haproxy::HttpLog;
 use haven_core::proxy::{DataEnd, Outcome};
 use haven_core::route::{Admission, RequestHead};
+use haven_core::sample::Vars;
 use haven_core::stats::Transfer;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// A server connection's source (when known) and the server's address.
@@ -31,54 +36,79 @@ pub(crate) type ServerEnds = (Option<SocketAddr>, SocketAddr);
 
 /// Serves the `mode tcp` connection `stream` from `client`, holding
 /// `held` (its share of `maxconn` and of its thread's load) until it
-/// closes.
+/// closes; as HTTP when its content rules switch it (until `draining`
+/// then, for its keep-alive).
 pub(crate) async fn connection(
-    mut stream: TcpStream,
+    stream: TcpStream,
     shared: Arc<Shared>,
-    (client, bound): (SocketAddr, crate::front::Bound),
+    (client, bound): (SocketAddr, Bound),
+    draining: watch::Receiver<bool>,
     held: Held,
 ) {
     let _open = shared.open_connection();
     let accepted = Instant::now();
-    let mut payload = BytesMut::new();
-    let Some(conn) = crate::front::admitted(&stream, &shared, client) else {
+    // Boxed: its state is gone once the connection serves.
+    let greeted = Box::pin(crate::front::greet(stream, &shared, (client, bound)));
+    let Some(Greeted {
+        stream,
+        buf,
+        client,
+        mut session,
+        tracking,
+    }) = greeted.await
+    else {
         return;
     };
-    let mut tracking = crate::levels::Tracking::new(&shared.core, &conn.tracked);
-    let opened = crate::front::opening(
-        &mut stream,
-        Some(&mut payload),
-        (&shared, client, bound.accept_proxy),
-    );
-    let Some((_, header)) = opened.await else {
-        return;
-    };
-    let level = match shared.session_level(conn, header.as_deref()) {
-        Ok(level) => level,
-        Err(refused) => return crate::front::refused(&stream, refused),
-    };
-    tracking.update(&crate::levels::TrackedSlots::of(&level.tracked));
-    let Some(client) = level.src else {
-        return;
-    };
-    let local = level.dst.or_else(|| stream.local_addr().ok());
-    let tls = (false, bound.listener);
-    serve(stream, payload, &shared, (client, local, accepted), tls).await;
+    let local = session.destination(&stream);
+    let at = (client, local, accepted);
+    if let Some(switched) = serve(stream, buf, &shared, at, (false, bound)).await {
+        crate::front::switched(switched, &shared, (client, session), draining).await;
+    }
     drop(held);
+    drop(tracking);
+}
+
+/// A `mode tcp` connection its content rules switched to HTTP
+/// (`switch-mode http`).
+pub(crate) struct Switched<S> {
+    /// The client connection.
+    pub(crate) stream: S,
+    /// What the client sent that the rules read.
+    pub(crate) payload: BytesMut,
+    /// The HTTP version the rule named (`Auto`: as the bytes say).
+    pub(crate) proto: BindProto,
+    /// The variables the rules set.
+    pub(crate) vars: Vars,
 }
 
 /// Serves a `mode tcp` connection once its client is known: `client`,
-/// which reached `local`, accepted at `accepted`, over TLS when `tls`;
-/// `payload`: what it sent that was read already.
+/// which reached `local`, accepted at `accepted`, over TLS when `tls`,
+/// through its `bound` listener; `payload`: what it sent that was read
+/// already. When its content rules switch it to HTTP, it is returned
+/// for that instead.
 pub(crate) async fn serve<S: ClientIo>(
     mut stream: S,
     mut payload: BytesMut,
     shared: &Arc<Shared>,
     (client, local, accepted): (SocketAddr, Option<SocketAddr>, Instant),
-    (tls, listener): (bool, usize),
-) {
+    (tls, bound): (bool, Bound),
+) -> Option<Switched<S>> {
     let (frontend, ip) = (shared.frontend, client.ip());
-    let admission = inspect(&mut stream, &mut payload, shared, ip).await;
+    let mut vars = Vars::default();
+    let admission = match inspect(&mut stream, &mut payload, shared, (ip, &mut vars)).await {
+        // A `proto none` listener's connections stay as they are: the
+        // switch fails and closes them, as in haproxy.
+        Admission::SwitchToHttp(proto) if bound.proto != BindProto::None => {
+            return Some(Switched {
+                stream,
+                payload,
+                proto,
+                vars,
+            })
+        }
+        Admission::SwitchToHttp(_) => Admission::Reject,
+        admission => admission,
+    };
     if admission != Admission::Accept {
         if admission == Admission::SilentDrop {
             stream.silence();
@@ -92,38 +122,42 @@ pub(crate) async fn serve<S: ClientIo>(
             load: [0, 0],
         };
         session.log(&outcome, by, (Instant::now(), [0, 0], None), [None, None]);
-        return;
+        return None;
     }
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let (_, first) = {
-        let head = RequestHead::connection(ip, &payload);
+        let mut head = RequestHead::connection(ip, &payload);
+        head.around.vars = Some(&vars);
         shared
             .core
-            .request(id, (frontend, listener), &head, client, accepted)
+            .request(id, (frontend, bound.listener), &head, client, accepted)
     };
     let mut session = Session::new(Arc::clone(shared), id, client, accepted);
     session.local = local;
     session.tls = tls;
     session.run(&mut stream, payload, first).await;
+    None
 }
 
 /// Reads the client's first bytes into `payload` until the frontend's
 /// `tcp-request content` rules decide (they may wait up to
-/// `inspect-delay`, and no longer than the buffer holds).
+/// `inspect-delay`, and no longer than the buffer holds) on the client
+/// `ip`, setting `vars`.
 async fn inspect<S: ClientIo>(
     stream: &mut S,
     payload: &mut BytesMut,
     shared: &Shared,
-    ip: std::net::IpAddr,
+    (ip, vars): (std::net::IpAddr, &mut Vars),
 ) -> Admission {
     let (core, frontend) = (&shared.core, shared.frontend);
     let until = Instant::now() + core.inspect_delay(frontend).unwrap_or_default();
     let mut last = false;
     loop {
         let last_now = last || payload.len() >= BUFSIZE || Instant::now() >= until;
-        match core.admit(frontend, TcpLayer::Content, ip, payload, last_now) {
+        match core.admit(frontend, TcpLayer::Content, (ip, payload), last_now, vars) {
             None | Some(Admission::Accept) => return Admission::Accept,
-            Some(refused @ (Admission::Reject | Admission::SilentDrop)) => return refused,
+            Some(decided @ (Admission::Reject | Admission::SilentDrop)) => return decided,
+            Some(switch @ Admission::SwitchToHttp(_)) => return switch,
             Some(Admission::Wait) if last_now => return Admission::Accept,
             Some(Admission::Wait) => {}
         }

@@ -17,6 +17,7 @@ use haven_core::log::haproxy::HttpLog;
 use haven_core::log::syslog::Civil;
 use haven_core::proxy::{error_response, Outcome, Output};
 use haven_core::route::RequestHead;
+use haven_core::sample::Around;
 use haven_core::time::{Duration, Instant};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -579,7 +580,10 @@ impl World<'_> {
             headers: &headers,
             client: Some(client_ip),
             payload: &[],
-            around: Default::default(),
+            around: Around {
+                htx: true,
+                ..Around::default()
+            },
         };
         if let Some((flow, mut t)) = self.hosts[lb].node.flow() {
             flow.handle_request(now, req, frontend, &head, client_ip, &mut t);

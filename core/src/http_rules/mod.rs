@@ -366,6 +366,8 @@ impl Txn {
                         server: names.server,
                         server_id: names.server_id,
                         first_request: self.first_request,
+                        htx: true,
+                        switched: false,
                         http10: self.http10,
                         captured: Some(&self.captured),
                         sent: Some(match self.sent.as_deref() {
@@ -518,7 +520,8 @@ impl Txn {
                 t.with_view(names, None, |req| e.eval(req).map(Value::into_owned))
             };
             match &rule.action {
-                TcpAction::Accept => return None,
+                // An HTTP stream stays so: the switch only stops the rules.
+                TcpAction::Accept | TcpAction::SwitchToHttp(_) => return None,
                 TcpAction::Reject | TcpAction::SilentDrop => {
                     self.silent_drop = rule.action == TcpAction::SilentDrop;
                     return Some(Answer {

@@ -457,7 +457,8 @@ impl Flow {
             self.finish(id, None, 503, "SC", true);
             return Forward::default();
         };
-        let http = fe.mode == Mode::Http || fe.http_upgrade;
+        // A `mode tcp` frontend's connection may switch to HTTP.
+        let http = fe.mode == Mode::Http || fe.http_upgrade || head.around.htx;
         // `http_auth` may be read by any rule or ACL: with userlists, every
         // request gets a transaction that knows them.
         let wants_txn = rules::has_request_rules(fe) || !self.userlists.is_empty();
@@ -472,9 +473,12 @@ impl Flow {
             stick: Some((&self.stick, now)),
             ..rules::names(&self.proxies, frontend, None, None)
         };
+        // The content rules that switched a connection to HTTP ran on
+        // its first request already.
+        let content_ran = head.around.switched;
         let first_rules = |t: &mut Box<Txn>| {
-            t.tcp_content(fe, fe_names)
-                .or_else(|| t.request_phase(fe, fe_names))
+            let content = (!content_ran).then(|| t.tcp_content(fe, fe_names));
+            content.flatten().or_else(|| t.request_phase(fe, fe_names))
         };
         if let Some(answer) = txn.as_mut().and_then(first_rules) {
             self.answer_or_hold(now, id, (frontend, None), (txn, answer), timers);
@@ -641,7 +645,7 @@ impl Flow {
                 client_gone: false,
                 replayable: true,
                 queued_for: None,
-                tcp: fe.mode == Mode::Tcp && !fe.http_upgrade,
+                tcp: !http,
                 txn,
                 log_vars: self.log_vars(frontend),
                 persist,

@@ -84,6 +84,8 @@ pub fn run_level(
             // the connection level it resets the connection.
             TcpAction::SilentDrop if layer == TcpLayer::Connection => return Admission::Reject,
             TcpAction::SilentDrop => return Admission::SilentDrop,
+            // Only content rules switch modes.
+            TcpAction::SwitchToHttp(_) => {}
             TcpAction::SetSrc(e) => {
                 if let Some(ip) = e.eval(&view(level, at)).and_then(|v| v.to_ip()) {
                     level.src = Some(SocketAddr::new(ip, level.src.map_or(0, |a| a.port())));

@@ -154,6 +154,9 @@ pub enum Conv {
     Crc32,
     /// `map*(file[,default])`.
     Map(Box<Map>),
+    /// `iif(true,false)`: the first string for a true boolean, else the
+    /// second.
+    Iif(String, String),
 }
 
 /// The converter named by `call`: `Ok(None)` when haven does not know it.
@@ -251,6 +254,7 @@ pub(crate) fn parse(call: &Call, files: Option<ReadFile<'_>>) -> Result<Option<C
         "lt" => arith(Arith::Lt)?,
         "neg" => Conv::Neg,
         "bool" => Conv::Bool,
+        "iif" => Conv::Iif(need(0)?.to_owned(), need(1)?.to_owned()),
         "not" => Conv::Not,
         "odd" => Conv::Odd,
         "even" => Conv::Even,
@@ -409,6 +413,7 @@ impl Conv {
             }
             Self::Neg => Value::Int(v.to_int()?.wrapping_neg()),
             Self::Bool => Value::Bool(v.to_int()? != 0),
+            Self::Iif(yes, no) => Value::string(if v.to_int()? != 0 { yes } else { no }.clone()),
             Self::Not => Value::Bool(v.to_int()? == 0),
             Self::Odd => Value::Bool(v.to_int()? & 1 == 1),
             Self::Even => Value::Bool(v.to_int()? & 1 == 0),

@@ -136,6 +136,8 @@ pub enum Fetch {
     Tls(TlsFetch),
     /// `http_first_req`: the request is its connection's first.
     HttpFirstReq,
+    /// `internal.strm.is_htx`: the stream is HTTP.
+    IsHtx,
     /// `capture.req.hdr(N)` (`request`) or `capture.res.hdr(N)`.
     Captured {
         /// The request side.
@@ -365,6 +367,7 @@ pub(crate) fn parse(call: &Call) -> Result<Option<Fetch>, String> {
         "srv_name" => Fetch::SrvName,
         "srv_id" => Fetch::SrvId,
         "http_first_req" => Fetch::HttpFirstReq,
+        "internal.strm.is_htx" => Fetch::IsHtx,
         "capture.req.hdr" | "capture.res.hdr" => Fetch::Captured {
             request: name == "capture.req.hdr",
             index: int(0)?
@@ -522,6 +525,7 @@ impl Fetch {
             Self::SrvId => around.server_id.map(|i| Value::Int(i.into())),
             Self::Tls(fetch) => fetch.eval(around.tls.map(|t| &**t)),
             Self::HttpFirstReq => Some(Value::Bool(around.first_request)),
+            Self::IsHtx => Some(Value::Bool(around.htx)),
             Self::Captured { request, index } => around
                 .captured
                 .and_then(|c| c.get(*request, *index))
@@ -684,6 +688,7 @@ impl Fetch {
         matches!(
             self,
             Self::HttpFirstReq
+                | Self::IsHtx
                 | Self::ScTracked(_)
                 | Self::HttpAuth(_)
                 | Self::Constant(Constant::Bool(_))

@@ -69,6 +69,13 @@ pub struct Around<'a> {
     pub server_id: Option<u32>,
     /// The request is the first of its client connection.
     pub first_request: bool,
+    /// The stream is HTTP (`internal.strm.is_htx`): a request, not the
+    /// bytes of a `mode tcp` connection.
+    pub htx: bool,
+    /// The request is the first of a connection that its `tcp-request
+    /// content` rules switched to HTTP (`switch-mode http`): they ran on
+    /// its bytes already, and do not run on it again.
+    pub switched: bool,
     /// What the transaction captured.
     pub captured: Option<&'a Captured>,
     /// The request came as HTTP/1.0.

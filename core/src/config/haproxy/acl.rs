@@ -15,6 +15,7 @@ fn predefined(name: &str) -> (Criterion, &'static [&'static str]) {
     match name {
         "TRUE" => (Criterion::Constant(true), &[]),
         "FALSE" => (Criterion::Constant(false), &[]),
+        "HTTP" => (Criterion::ProtoHttp, &[]),
         "LOCALHOST" => (Criterion::Src, &["127.0.0.1/8", "::1"]),
         "METH_CONNECT" => method(&["CONNECT"]),
         "METH_DELETE" => method(&["DELETE"]),
@@ -464,6 +465,7 @@ fn fast_criterion(fetch: &str, arg: String, method: Option<&str>) -> Option<Crit
             Some(Criterion::SslHelloType)
         }
         ("req.len" | "req_len", None | Some("int")) => Some(Criterion::ReqLen),
+        ("req.proto_http" | "req_proto_http", None) => Some(Criterion::ProtoHttp),
         ("req.payload", Some(m @ ("str" | "bin"))) => {
             let (offset, length) = arg.split_once(',')?;
             Some(Criterion::Payload {

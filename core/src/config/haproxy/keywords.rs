@@ -97,7 +97,6 @@ const FETCH_UNSUPPORTED: &[&str] = &[
     "req.len",
     "req_len",
     "req.payload",
-    "req.proto_http",
     "hdr_cnt",
     "hdr_reg",
     "hdr_len",

@@ -457,6 +457,9 @@ pub enum BindProto {
     H1,
     /// `proto h2`: HTTP/2 from the first byte.
     H2,
+    /// `proto none` (`mode tcp` only): bytes as they come, never
+    /// switched to HTTP.
+    None,
 }
 
 /// `balance`.
@@ -975,6 +978,9 @@ pub enum Criterion {
     },
     /// A predefined ACL that always (`TRUE`) or never (`FALSE`) matches.
     Constant(bool),
+    /// `req.proto_http` (the predefined `HTTP`): the stream is HTTP, or a
+    /// `mode tcp` client's first bytes are an HTTP request head.
+    ProtoHttp,
     /// Any other sample expression haven evaluates, compared as `how` says.
     Sample {
         /// The fetch and its converters.

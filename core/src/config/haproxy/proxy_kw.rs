@@ -513,17 +513,17 @@ impl Parser<'_> {
             }
             if name == "proto" {
                 match words.get(i + 1).map(|w| w.text.as_str()) {
-                    Some(value @ ("h1" | "h2")) => {
-                        let proto = if value == "h2" {
-                            BindProto::H2
-                        } else {
-                            BindProto::H1
+                    Some(value @ ("h1" | "h2" | "none")) => {
+                        let proto = match value {
+                            "h2" => BindProto::H2,
+                            "h1" => BindProto::H1,
+                            _ => BindProto::None,
                         };
                         binds.iter_mut().for_each(|b| b.proto = proto);
                         let written = (spec.text.clone(), line, proto);
                         self.draft().muxed_binds.push(written);
                     }
-                    Some(value @ ("none" | "fcgi" | "quic")) => {
+                    Some(value @ ("fcgi" | "quic")) => {
                         self.not_supported(p.col, &format!("bind proto {value}"));
                     }
                     Some(value) => self.bind_error(

@@ -125,20 +125,16 @@ pub(crate) fn resolve(p: &mut Parser<'_>) -> Vec<Proxy> {
         if tcp_frontend {
             forwardfor_ignored(p, &mut proxy);
         }
-        if me.mode == Mode::Tcp {
-            http_muxes_refused(p, d);
-        }
+        unusable_muxes_refused(p, d);
         if me.mode == Mode::Tcp && !proxy.http_upgrade {
-            // A connection's content rules only let it in or not.
+            // A connection's content rules let it in or not, set
+            // variables, or switch it to HTTP; its addresses stay.
             let changes = |r: &&TcpRequestRule| {
                 r.layer == TcpLayer::Content
-                    && !matches!(
-                        r.action,
-                        TcpAction::Accept | TcpAction::Reject | TcpAction::SilentDrop
-                    )
+                    && matches!(r.action, TcpAction::SetSrc(_) | TcpAction::SetDst(_))
             };
             for rule in me.tcp_request.iter().filter(changes) {
-                let what = "tcp-request content set-src|set-dst|set-var in mode tcp";
+                let what = "tcp-request content set-src|set-dst in mode tcp";
                 p.post_not_supported((p.file.clone(), rule.line), what);
             }
         }
@@ -179,7 +175,9 @@ fn number_proxies(runtime_api: bool, proxies: &mut [Proxy]) {
 /// haproxy turns them into HTTP streams. When the default backend is the
 /// only way out (no `use_backend`, no `tcp-request content` rule to run
 /// first), every connection is upgraded at once, and haven serves the
-/// frontend as HTTP from the first byte; otherwise, it says it cannot.
+/// frontend as HTTP from the first byte; when its content rules switch
+/// connections (`switch-mode http`), those are served as HTTP; otherwise,
+/// it says it cannot.
 fn upgrade_to_http(p: &mut Parser<'_>, drafts: &[super::parser::Draft], proxy: &mut Proxy) {
     let http = |r: &BackendRef| drafts[r.index].proxy.mode == Mode::Http;
     let to_http = proxy.default_backend.as_ref().is_some_and(http)
@@ -187,7 +185,7 @@ fn upgrade_to_http(p: &mut Parser<'_>, drafts: &[super::parser::Draft], proxy: &
             .switching_rules
             .iter()
             .any(|r| r.backend.as_ref().is_some_and(http));
-    if proxy.mode != Mode::Tcp || !to_http {
+    if proxy.mode != Mode::Tcp || !to_http || switches_to_http(proxy) {
         return;
     }
     let content_rules = proxy
@@ -206,6 +204,12 @@ fn upgrade_to_http(p: &mut Parser<'_>, drafts: &[super::parser::Draft], proxy: &
             "mode tcp frontend to mode http backend",
         );
     }
+}
+
+/// `proxy` has a `tcp-request content switch-mode http` rule.
+fn switches_to_http(proxy: &Proxy) -> bool {
+    let switch = |r: &TcpRequestRule| matches!(r.action, TcpAction::SwitchToHttp(_));
+    proxy.tcp_request.iter().any(switch)
 }
 
 /// haproxy's `maxconn` when neither the frontend nor `global` sets one
@@ -345,24 +349,33 @@ fn forwardfor_ignored(p: &mut Parser<'_>, proxy: &mut Proxy) {
     }
 }
 
-/// A `mode tcp` proxy whose binds or servers name an HTTP version
-/// (`proto h1|h2`): refused in haproxy's words.
-fn http_muxes_refused(p: &mut Parser<'_>, d: &super::parser::Draft) {
+/// Binds and servers whose `proto` the proxy's mode cannot speak: an
+/// HTTP version in `mode tcp`, `none` in `mode http`; refused in
+/// haproxy's words.
+fn unusable_muxes_refused(p: &mut Parser<'_>, d: &super::parser::Draft) {
     let me = &d.proxy;
     let (kind, name) = (me.kind.type_str(), &me.name);
-    let mux = |h2: bool| if h2 { "h2" } else { "h1" };
+    let tcp = me.mode == Mode::Tcp;
+    let unusable = |proto: BindProto| match proto {
+        BindProto::H1 if tcp => Some("h1"),
+        BindProto::H2 if tcp => Some("h2"),
+        BindProto::None if !tcp => Some("none"),
+        _ => None,
+    };
     for (spec, line, proto) in &d.muxed_binds {
+        let Some(mux) = unusable(*proto) else {
+            continue;
+        };
         let msg = format!(
-            "{kind} '{name}' : MUX protocol '{}' is not usable for 'bind {spec}' at [{}:{line}].",
-            mux(*proto == BindProto::H2),
+            "{kind} '{name}' : MUX protocol '{mux}' is not usable for 'bind {spec}' at [{}:{line}].",
             p.file
         );
         p.post_error(Severity::Error, msg);
     }
-    for s in me.servers.iter().filter(|s| s.proto.is_some()) {
+    for s in me.servers.iter().filter(|s| tcp && s.proto.is_some()) {
         let msg = format!(
             "{kind} '{name}' : MUX protocol '{}' is not usable for server '{}' at [{}:{}].",
-            mux(s.speaks_h2()),
+            if s.speaks_h2() { "h2" } else { "h1" },
             s.name,
             p.file,
             s.line

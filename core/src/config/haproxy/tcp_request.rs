@@ -1,14 +1,16 @@
 //! `tcp-request inspect-delay`, and `tcp-request connection|session|content
 //! accept|reject|set-src|set-dst|set-var(...) [if|unless <cond>]`: who is
 //! let in on a frontend, and the addresses and variables each level of a
-//! connection starts with, before a backend is chosen.
+//! connection starts with, before a backend is chosen; and `tcp-request
+//! content switch-mode http`, which turns a `mode tcp` connection into
+//! HTTP.
 
 use super::counter_action::{self, CounterAction};
 use super::lexer::Word;
-use super::model::Condition;
+use super::model::{BindProto, Condition};
 use super::parser::Parser;
 use super::values::parse_time;
-use crate::config::Form;
+use crate::config::{Form, Severity};
 use crate::sample::{Expr, VarName};
 use serde::Serialize;
 
@@ -57,6 +59,10 @@ pub enum TcpAction {
     /// `sc-inc-gpc0|1(N)`, `sc-set-gpt0(N)`: a change to the entry slot N
     /// tracks.
     Counter(CounterAction),
+    /// `switch-mode http [proto h1|h2]` (content rules only): the
+    /// connection becomes HTTP, with that version (`Auto`: as its bytes
+    /// say); the rules stop there.
+    SwitchToHttp(BindProto),
 }
 
 /// One `tcp-request connection|session|content` rule.
@@ -151,6 +157,9 @@ impl Parser<'_> {
                 ("accept" | "reject" | "silent-drop" | "set-src" | "set-dst" | "set-var", ..) => {
                     Err(format!("unexpected arguments after '{name}'."))
                 }
+                ("switch-mode", None, _) if layer == TcpLayer::Content => {
+                    return self.switch_mode(words, args, end);
+                }
                 (track, None, 1 | 3) if track.starts_with("track-sc") => {
                     let slot = track["track-sc".len()..]
                         .parse::<usize>()
@@ -194,6 +203,57 @@ impl Parser<'_> {
         let line = self.line;
         self.draft().proxy.tcp_request.push(TcpRequestRule {
             layer,
+            action,
+            cond,
+            line,
+        });
+    }
+
+    /// `tcp-request content switch-mode http [proto h1|h2] [if|unless
+    /// ...]`, its `args` ending at `end`, in haproxy's words when wrong.
+    fn switch_mode(&mut self, words: &[Word], args: &[Word], end: usize) {
+        let col = words[2].col;
+        let proto = match args.iter().map(|w| w.text.as_str()).collect::<Vec<_>>()[..] {
+            [] => Err("'tcp-request switch-mode' expects a mode as argument.".to_owned()),
+            ["http"] => Ok(BindProto::Auto),
+            ["http", "proto"] => {
+                Err("'tcp-request switch-mode': 'proto' expects a protocol as argument.".to_owned())
+            }
+            ["http", "proto", "h1"] => Ok(BindProto::H1),
+            ["http", "proto", "h2"] => Ok(BindProto::H2),
+            ["http", "proto", other @ ("none" | "fcgi" | "quic")] => {
+                let name = &self.draft().proxy.name;
+                let msg = format!(
+                    "Proxy '{name}': MUX protocol '{other}' is not compatible with the selected mode."
+                );
+                return self.post_error(Severity::Error, msg);
+            }
+            ["http", "proto", other] => Err(format!(
+                "'tcp-request switch-mode': 'proto' expects a valid MUX protocol, if specified (got '{other}')"
+            )),
+            ["http", extra, ..] => Err(format!(
+                "'tcp-request content switch-mode' only accepts 'if' or 'unless', in {} (got '{}')",
+                self.place(),
+                if extra == "proto" { args[3].text.as_str() } else { extra }
+            )),
+            [mode, ..] => Err(format!(
+                "'tcp-request switch-mode' expects a valid mode (got '{mode}')."
+            )),
+        };
+        let action = match proto {
+            Ok(proto) => TcpAction::SwitchToHttp(proto),
+            Err(msg) => return self.error(Form::Parsing, col, msg),
+        };
+        let cond = match words.get(end) {
+            None => None,
+            Some(_) => match self.condition(&words[end..], "'tcp-request content' rule") {
+                Some(c) => Some(c),
+                None => return,
+            },
+        };
+        let line = self.line;
+        self.draft().proxy.tcp_request.push(TcpRequestRule {
+            layer: TcpLayer::Content,
             action,
             cond,
             line,
