@@ -121,7 +121,7 @@ fn rule_engine(c: &mut Criterion) {
             let mut txn = Txn::new(black_box(&head));
             let answer = txn.request_phase(fe, names);
             let backend = txn.with_view(names, None, |req| route(&cfg.proxies, fe, req));
-            let headers = vec![("content-length".to_owned(), "3".to_owned())];
+            let headers = [("content-length", "3")].into_iter().collect();
             let mut res = ResponseDraft::new(200, headers, Default::default());
             txn.run_response(fe, &fe.http_response, names, &mut res);
             black_box((answer, backend, res.edits.len(), txn.edits.len()))

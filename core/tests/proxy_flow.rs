@@ -173,7 +173,7 @@ impl Bench {
                         Ev::Response(code) => self.flow.handle_response(
                             at,
                             id,
-                            (code, Vec::new(), 0),
+                            (code, Default::default(), 0),
                             &mut self.sched,
                         ),
                         Ev::Done => self.flow.handle_done(at, id, &mut self.sched),

@@ -19,7 +19,7 @@ use haven_core::config::haproxy::{
 };
 use haven_core::dns;
 use haven_core::health::{self, http_script, CheckId, Probe, ProbeEvent};
-use haven_core::http_rules::Rendered;
+use haven_core::http_rules::{Headers, Rendered};
 use haven_core::log::haproxy::MaintCause;
 use haven_core::node::{AddRefused, Node};
 use haven_core::proxy::{
@@ -62,7 +62,7 @@ pub(crate) enum Event {
     /// The server's response head arrived: its status, its headers
     /// when some proxy has response rules, and the bytes of body read
     /// with it.
-    Response(StreamId, u16, Vec<(String, String)>, usize),
+    Response(StreamId, u16, Headers, usize),
     /// The answer went to the client (or as much of it as could), having
     /// moved what the transfer says.
     Done(StreamId, Transfer),

@@ -23,7 +23,7 @@ use haven_core::config::haproxy::{BodyWait, CompAlgo, Splice};
 use haven_core::http1::{
     accepts_websocket, websocket_accept, BodyFraming, Head, ResponseFraming, ResponseHead, Switch,
 };
-use haven_core::http_rules::{apply_headers, Edit};
+use haven_core::http_rules::{apply_headers, Edit, Headers};
 use haven_core::log::access_format::LineFacts;
 use haven_core::log::haproxy::{HttpLog, Https};
 use haven_core::log::syslog::Civil;
@@ -994,13 +994,9 @@ impl Exchange<'_> {
                 }
                 let at = Instant::now();
                 self.answered_at = Some(at);
-                let headers = if self.shared.response_headers {
-                    head.headers
-                        .iter()
-                        .map(|(n, v)| (n.to_owned(), text(v)))
-                        .collect()
-                } else {
-                    Vec::new()
+                let headers = match self.shared.response_headers {
+                    true => Headers::of_fields(&head.headers),
+                    false => Headers::default(),
                 };
                 self.next = self.shared.core.dispatch_for(
                     self.id,
@@ -1705,14 +1701,5 @@ impl Drop for Watcher {
         if !self.ended {
             self.core.forget(self.id);
         }
-    }
-}
-
-/// A header value as text: as it is when it is UTF-8 (checked at
-/// once), else with replacement characters.
-fn text(value: &[u8]) -> String {
-    match std::str::from_utf8(value) {
-        Ok(v) => v.to_owned(),
-        Err(_) => String::from_utf8_lossy(value).into_owned(),
     }
 }

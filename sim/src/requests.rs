@@ -12,6 +12,7 @@ use crate::world::{Event, World};
 use haven_core::config::haproxy::{ServerAddr, ServerPort, TlsVersion};
 use haven_core::health::script::Verdict;
 use haven_core::health::{CheckStatus, ProbeEvent};
+use haven_core::http_rules::Headers;
 use haven_core::log::access_format::{self, LineFacts};
 use haven_core::log::haproxy::HttpLog;
 use haven_core::log::syslog::Civil;
@@ -409,7 +410,9 @@ impl World<'_> {
                 let now = self.now;
                 if let Some((flow, mut t)) = self.hosts[lb].node.flow() {
                     match status {
-                        Some(s) => flow.handle_response(now, stream, (s, Vec::new(), 0), &mut t),
+                        Some(s) => {
+                            flow.handle_response(now, stream, (s, Headers::default(), 0), &mut t)
+                        }
                         None => flow.handle_connect_failed(now, stream, &mut t),
                     }
                 }

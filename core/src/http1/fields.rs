@@ -54,6 +54,11 @@ impl Fields {
         self.ends.is_empty()
     }
 
+    /// The bytes of every name and value.
+    pub fn bytes(&self) -> usize {
+        self.names.len() + self.values.len()
+    }
+
     /// Each field's name and value, in order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &[u8])> + '_ {
         (0..self.ends.len()).map(|i| self.field(i))

@@ -5,11 +5,13 @@
 //! `return`, `redirect`) as an [`Answer`].
 
 mod edit;
+mod headers;
 mod normalize;
 mod reply;
 mod room;
 
 pub use edit::{apply_headers, Edit};
+pub use headers::Headers;
 pub use reply::Rendered;
 pub use room::{head_size, Room};
 
@@ -69,7 +71,7 @@ pub struct Txn {
     /// The target, as rules left it.
     pub uri: String,
     /// The request headers, as rules left them.
-    pub headers: Vec<(String, String)>,
+    pub headers: Headers,
     /// The request body when it was read whole.
     pub body: Vec<u8>,
     /// The client's address (`set-src` changes it).
@@ -138,7 +140,7 @@ pub struct ResponseDraft {
     /// Its status, as rules left it.
     pub status: u16,
     /// Its headers, as rules left them.
-    pub headers: Vec<(String, String)>,
+    pub headers: Headers,
     /// Changes made, in order.
     pub edits: Vec<Edit>,
     /// Its room for rewrites.
@@ -162,11 +164,11 @@ impl Txn {
         Self {
             method: head.method.to_owned(),
             uri: head.uri.to_owned(),
-            headers: head
-                .headers
-                .iter()
-                .map(|(n, v)| (n.to_ascii_lowercase(), (*v).to_owned()))
-                .collect(),
+            headers: {
+                let mut headers = Headers::of(head.headers);
+                headers.lower_names();
+                headers
+            },
             body: head.payload.to_vec(),
             client: head.client,
             src_port: head.around.src_port,
@@ -342,7 +344,8 @@ impl Txn {
         response: Option<&ResponseDraft>,
         f: impl FnOnce(&RequestHead<'_>) -> T,
     ) -> T {
-        let res_fields = response.map_or(&[][..], |r| r.headers.as_slice());
+        let none = Headers::default();
+        let res_fields = response.map_or(&none, |r| &r.headers);
         as_pairs(&self.headers, |headers| {
             as_pairs(res_fields, |res_headers| {
                 let view = RequestHead {
@@ -421,7 +424,7 @@ impl Txn {
                 .headers
                 .iter()
                 .filter(|(n, _)| odd(n))
-                .map(|(n, _)| n.clone())
+                .map(|(n, _)| n.to_owned())
                 .collect(),
         };
         if names.is_empty() {
@@ -865,7 +868,7 @@ impl Txn {
                         c.store.get_or_insert_with(|| StoreAsk {
                             cache: cache.clone(),
                             status: res.status,
-                            headers: res.headers.clone(),
+                            headers: res.headers.to_vec(),
                         });
                     }
                     None
@@ -886,7 +889,7 @@ impl Txn {
 impl ResponseDraft {
     /// A response with `status` and `headers` (names lower case), not
     /// yet changed, with `room` for rewrites.
-    pub fn new(status: u16, headers: Vec<(String, String)>, room: Room) -> Self {
+    pub fn new(status: u16, headers: Headers, room: Room) -> Self {
         Self {
             status,
             headers,
@@ -898,10 +901,8 @@ impl ResponseDraft {
 
     /// A server's response with `status` and `headers` as it sent them
     /// (names any case), not yet changed, with `room` for rewrites.
-    pub fn received(status: u16, mut headers: Vec<(String, String)>, room: Room) -> Self {
-        for (name, _) in &mut headers {
-            name.make_ascii_lowercase();
-        }
+    pub fn received(status: u16, mut headers: Headers, room: Room) -> Self {
+        headers.lower_names();
         Self::new(status, headers, room)
     }
 
@@ -909,8 +910,8 @@ impl ResponseDraft {
     pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> {
         self.headers
             .iter()
-            .filter(move |(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .filter(move |(n, _)| *n == name)
+            .map(|(_, v)| v)
     }
 
     /// Makes `edit` to the response and notes it, when it fits (else
@@ -957,9 +958,9 @@ fn line_part(uri: &str, part: LinePart) -> &str {
 }
 
 /// The distinct header names of `headers` that `del-header` removes.
-fn matching_names(headers: &[(String, String)], name: &str, how: &NameMatch) -> Vec<String> {
+fn matching_names(headers: &Headers, name: &str, how: &NameMatch) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for (n, _) in headers {
+    for (n, _) in headers.iter() {
         let hit = match how {
             NameMatch::Str => n.eq_ignore_ascii_case(name),
             NameMatch::Beg => n.starts_with(name),
@@ -967,8 +968,8 @@ fn matching_names(headers: &[(String, String)], name: &str, how: &NameMatch) -> 
             NameMatch::Sub => n.contains(name),
             NameMatch::Reg(p) => p.regex().is_match(n),
         };
-        if hit && !out.contains(n) {
-            out.push(n.clone());
+        if hit && !out.iter().any(|o| o == n) {
+            out.push(n.to_owned());
         }
     }
     out
@@ -978,7 +979,7 @@ fn matching_names(headers: &[(String, String)], name: &str, how: &NameMatch) -> 
 /// or `replace-value` (each comma-separated value); `None` when no value
 /// matched.
 fn rewritten(
-    headers: &[(String, String)],
+    headers: &Headers,
     name: &str,
     re: &regex::Regex,
     with: &str,
@@ -1087,21 +1088,18 @@ fn answer_of(
 
 /// Calls `f` with `fields` as borrowed pairs: on the stack for the usual
 /// few, so seeing a request allocates nothing.
-fn as_pairs<T>(fields: &[(String, String)], f: impl FnOnce(&[(&str, &str)]) -> T) -> T {
+fn as_pairs<T>(fields: &Headers, f: impl FnOnce(&[(&str, &str)]) -> T) -> T {
     const ON_STACK: usize = 16;
     if fields.is_empty() {
         return f(&[]);
     }
     if fields.len() > ON_STACK {
-        let pairs: Vec<(&str, &str)> = fields
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
+        let pairs: Vec<(&str, &str)> = fields.iter().collect();
         return f(&pairs);
     }
     let mut pairs = [("", ""); ON_STACK];
-    for (slot, (n, v)) in pairs.iter_mut().zip(fields) {
-        *slot = (n.as_str(), v.as_str());
+    for (slot, field) in pairs.iter_mut().zip(fields.iter()) {
+        *slot = field;
     }
     f(&pairs[..fields.len()])
 }

@@ -6,7 +6,7 @@
 //! `tune.maxrewrite` bytes free; a rewrite that needs more fails, and
 //! in strict mode (haproxy's default) fails the message with a 500.
 
-use super::Edit;
+use super::{Edit, Headers};
 
 /// haproxy's `struct htx`, before the blocks.
 const HTX_HEAD: i64 = 48;
@@ -41,7 +41,7 @@ fn header(name: &str, value: &str) -> i64 {
 }
 
 /// The bytes the headers named `name` take.
-fn named(headers: &[(String, String)], name: &str) -> i64 {
+fn named(headers: &Headers, name: &str) -> i64 {
     headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -51,7 +51,7 @@ fn named(headers: &[(String, String)], name: &str) -> i64 {
 
 /// The bytes a message head takes: its start line's three words, its
 /// headers and the end of headers.
-pub fn head_size(line: [&str; 3], headers: &[(String, String)]) -> i64 {
+pub fn head_size(line: [&str; 3], headers: &Headers) -> i64 {
     let words: usize = line.iter().map(|w| w.len()).sum();
     let fields: i64 = headers.iter().map(|(n, v)| header(n, v)).sum();
     START_LINE + words as i64 + BLOCK + fields + BLOCK
@@ -75,7 +75,7 @@ impl Room {
 
     /// Takes room for `edit` of a message with `headers` and request line
     /// `(method, uri)`: false when it does not fit.
-    pub fn take(&mut self, edit: &Edit, headers: &[(String, String)], line: (&str, &str)) -> bool {
+    pub fn take(&mut self, edit: &Edit, headers: &Headers, line: (&str, &str)) -> bool {
         let Some(left) = self.left else {
             return true;
         };
@@ -108,7 +108,7 @@ mod tests {
     // the buffer, and fails the second (the strict_rw_mode reg-test).
     #[test]
     fn a_full_buffer_takes_one_header_of_its_reserve_not_two() {
-        let headers = vec![("content-length".to_owned(), "2000".to_owned())];
+        let headers: Headers = [("content-length", "2000")].into_iter().collect();
         let head = head_size(["GET", "/req1", "HTTP/1.1"], &headers);
         let mut room = Room::of((2048, 128), head, 2000);
         let value = "1".repeat(60);
@@ -118,8 +118,9 @@ mod tests {
         // Deleting always fits, and frees room: 26 bytes here.
         assert!(room.take(&Edit::Del("content-length".into()), &headers, ("GET", "/")));
         let small = Edit::Add("x-small".into(), "1".repeat(40));
-        assert!(room.take(&small, &[], ("GET", "/req1")));
-        assert!(!room.take(&small, &[], ("GET", "/req1")));
+        let none = Headers::default();
+        assert!(room.take(&small, &none, ("GET", "/req1")));
+        assert!(!room.take(&small, &none, ("GET", "/req1")));
         // A small message has room to spare.
         let mut small = Room::of((2048, 128), head, 10);
         assert!(small.take(&add("x-hdr1"), &headers, ("GET", "/")));

@@ -7,7 +7,7 @@
 use super::flow::{Flow, StreamId, Timer};
 use super::rules;
 use crate::config::haproxy::{BodyWait, HttpAction, HttpRule, Proxy};
-use crate::http_rules::ResponseDraft;
+use crate::http_rules::{Headers, ResponseDraft};
 use crate::route::{condition, route, RequestHead};
 use crate::sched::Timers;
 use crate::time::{Duration, Instant};
@@ -61,19 +61,13 @@ impl Flow {
     ) -> Option<BodyWait> {
         let s = self.streams.get(&id)?;
         let txn = s.txn.as_deref()?;
-        let owned = headers
-            .iter()
-            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-            .collect();
-        let res = ResponseDraft::received(status, owned, Default::default());
+        let res = ResponseDraft::received(status, Headers::of(headers), Default::default());
         let names = rules::names(&self.proxies, s.frontend, Some(s.backend), s.server);
-        rules::chain(&self.proxies, s.frontend, Some(s.backend))
-            .into_iter()
-            .find_map(|p| {
-                txn.with_view(names, Some(&res), |req| {
-                    first_wait(p, &p.http_response, req)
-                })
+        rules::chain(&self.proxies, s.frontend, Some(s.backend)).find_map(|p| {
+            txn.with_view(names, Some(&res), |req| {
+                first_wait(p, &p.http_response, req)
             })
+        })
     }
 
     /// The answer to request `id` came, but its body did not within its

@@ -7,7 +7,7 @@ use super::flow::{keep_proc_vars, logged_vars, release_tracked, Applet, Flow, Ou
 use super::rules::{self, Rewrite};
 use super::Outcome;
 use crate::cache::{read_response, CachedReply, Caches, Ticket};
-use crate::http_rules::{apply_headers, Edit, ResponseDraft, Room, Txn};
+use crate::http_rules::{apply_headers, Edit, Headers, ResponseDraft, Room, Txn};
 use crate::time::Instant;
 use std::sync::Arc;
 
@@ -89,8 +89,8 @@ impl Flow {
         t.date = self.unix_now(now);
         let object = &hit.object;
         let status = if hit.not_modified { 304 } else { 200 };
-        let mut headers = object.headers.clone();
-        headers.push(("age".to_owned(), object.age_at(now).to_string()));
+        let mut headers: Headers = object.headers.iter().map(|(n, v)| (&**n, &**v)).collect();
+        headers.push("age", &object.age_at(now).to_string());
         let mut res = ResponseDraft::new(status, headers, Room::default());
         let at = (frontend, backend, None);
         let stick = Some((&self.stick, now));
@@ -120,7 +120,7 @@ impl Flow {
         let reply = CachedReply {
             status: res.status,
             reason: reason.flatten(),
-            headers: res.headers,
+            headers: res.headers.to_vec(),
             body: (!hit.not_modified).then(|| Arc::clone(&object.body)),
         };
         let session = t.session_vars();

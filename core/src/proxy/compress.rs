@@ -244,14 +244,9 @@ mod tests {
     #[test]
     fn a_response_is_compressed_as_haproxy_rewrites_its_head() {
         let p = proxies("  compression algo gzip\n  compression type text/html text/plain\n");
-        let head = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs
-                .iter()
-                .map(|(n, v)| ((*n).into(), (*v).into()))
-                .collect()
-        };
         let plan = |status, pairs: &[(&str, &str)]| {
-            let res = ResponseDraft::received(status, head(pairs), Room::default());
+            let head = pairs.iter().copied().collect();
+            let res = ResponseDraft::received(status, head, Room::default());
             for_response((&p[0], &p[0]), CompAlgo::Gzip, &res)
         };
         let html = [

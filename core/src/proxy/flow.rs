@@ -9,7 +9,7 @@ use super::sticking::{self, Stores};
 use crate::balance::{Balancer, PickKey};
 use crate::cache::Caches;
 use crate::config::haproxy::{Balance, CompAlgo, HaproxyConfig, Mode, Proxy, RetryOn, Userlist};
-use crate::http_rules::{Answer, Edit, Names, Rendered, ResponseDraft, Room, Txn, TARPIT};
+use crate::http_rules::{Answer, Edit, Headers, Names, Rendered, ResponseDraft, Room, Txn, TARPIT};
 use crate::route::{route, RequestHead};
 use crate::sample::{Captured, Scope, Vars};
 use crate::sched::Timers;
@@ -954,7 +954,7 @@ impl Flow {
         &mut self,
         now: Instant,
         id: StreamId,
-        (status, headers, buffered): (u16, Vec<(String, String)>, usize),
+        (status, headers, buffered): (u16, Headers, usize),
         timers: &mut dyn Timers<Timer>,
     ) {
         let Some(s) = self
@@ -994,10 +994,7 @@ impl Flow {
                 t.date = unix;
                 let slots = &self.proxies[s.frontend].captures;
                 if !slots.response.is_empty() {
-                    let seen: Vec<(&str, &str)> = headers
-                        .iter()
-                        .map(|(n, v)| (n.as_str(), v.as_str()))
-                        .collect();
+                    let seen: Vec<(&str, &str)> = headers.iter().collect();
                     t.captured.headers(slots, false, &seen);
                 }
             }

@@ -138,12 +138,14 @@ pub(super) fn forwarding(
 }
 
 /// The chain of proxies a response passes, backend first, each once.
-pub(super) fn chain(proxies: &[Proxy], frontend: usize, backend: Option<usize>) -> Vec<&Proxy> {
-    let mut out: Vec<&Proxy> = backend.and_then(|b| proxies.get(b)).into_iter().collect();
-    if backend != Some(frontend) {
-        out.extend(proxies.get(frontend));
-    }
-    out
+pub(super) fn chain(
+    proxies: &[Proxy],
+    frontend: usize,
+    backend: Option<usize>,
+) -> impl Iterator<Item = &Proxy> {
+    let backend_proxy = backend.and_then(|b| proxies.get(b));
+    let frontend_proxy = proxies.get(frontend).filter(|_| backend != Some(frontend));
+    backend_proxy.into_iter().chain(frontend_proxy)
 }
 
 /// Runs the `http-response` rules of the backend then the frontend on a
@@ -199,9 +201,7 @@ pub(super) fn after_answer(
         ..
     } = answer;
     let (frontend, backend, _) = at;
-    let any = chain(proxies, frontend, backend)
-        .iter()
-        .any(|p| !p.http_after_response.is_empty());
+    let any = chain(proxies, frontend, backend).any(|p| !p.http_after_response.is_empty());
     if !any && extra.is_empty() {
         let session = txn.session_vars();
         return (reply.is_some() || session.is_some()).then(|| {
@@ -215,12 +215,16 @@ pub(super) fn after_answer(
     }
     let headers = reply.as_ref().map_or_else(
         || {
-            vec![
-                ("cache-control".to_owned(), "no-cache".to_owned()),
-                ("content-type".to_owned(), "text/html".to_owned()),
-            ]
+            [("cache-control", "no-cache"), ("content-type", "text/html")]
+                .into_iter()
+                .collect()
         },
-        |r| r.headers.clone(),
+        |r| {
+            r.headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect()
+        },
     );
     // haproxy's own answers are small: their rewrites always fit.
     let mut res = ResponseDraft::new(status, headers, Room::default());

@@ -1,0 +1,189 @@
+//! A message's headers as rules read and change them: text, in order,
+//! kept in one buffer whatever their number (a string per name and per
+//! value would cost two allocations a header on every request).
+
+use super::edit::HeaderList;
+use crate::http1::Fields;
+
+/// Header fields as text, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    /// Every name and value, back to back.
+    text: String,
+    /// Per field: where its name ends and where its value ends in `text`.
+    ends: Vec<(u32, u32)>,
+}
+
+impl Headers {
+    /// Room for `fields` fields of `bytes` bytes in all.
+    pub fn with_capacity(fields: usize, bytes: usize) -> Self {
+        Self {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(fields),
+        }
+    }
+
+    /// The fields `pairs`, in one allocation each for text and ends.
+    pub fn of(pairs: &[(&str, &str)]) -> Self {
+        let bytes = pairs.iter().map(|(n, v)| n.len() + v.len()).sum();
+        let mut headers = Self::with_capacity(pairs.len(), bytes);
+        for (name, value) in pairs {
+            headers.push(name, value);
+        }
+        headers
+    }
+
+    /// The fields of a message as read (`fields`), their values as text
+    /// (with replacement characters where they are not UTF-8).
+    pub fn of_fields(fields: &Fields) -> Self {
+        let mut headers = Self::with_capacity(fields.len(), fields.bytes());
+        for (name, value) in fields.iter() {
+            headers.push(name, &String::from_utf8_lossy(value));
+        }
+        headers
+    }
+
+    /// Adds a field at the end.
+    pub fn push(&mut self, name: &str, value: &str) {
+        self.text.push_str(name);
+        let name_end = self.text.len() as u32;
+        self.text.push_str(value);
+        self.ends.push((name_end, self.text.len() as u32));
+    }
+
+    /// How many fields there are.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Each field's name and value, in order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &str)> + '_ {
+        (0..self.ends.len()).map(|i| self.field(i))
+    }
+
+    /// Field `i`'s name and value.
+    fn field(&self, i: usize) -> (&str, &str) {
+        let start = i.checked_sub(1).map_or(0, |p| self.ends[p].1) as usize;
+        let (name_end, end) = self.ends[i];
+        let (name_end, end) = (name_end as usize, end as usize);
+        (&self.text[start..name_end], &self.text[name_end..end])
+    }
+
+    /// Each field as an owned pair, for what keeps them apart (a cache
+    /// entry).
+    pub fn to_vec(&self) -> Vec<(String, String)> {
+        self.iter()
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect()
+    }
+
+    /// The value of the first field named `name` (any case).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// Keeps the fields `keep` says yes to (given each name and value),
+    /// in order, giving each kept one the value it returns when some.
+    fn rebuild<'v>(&mut self, mut keep: impl FnMut(&str, &str) -> Option<Option<&'v str>>) {
+        let mut out = Self {
+            text: String::with_capacity(self.text.len()),
+            ends: Vec::with_capacity(self.ends.len()),
+        };
+        for (name, value) in self.iter() {
+            if let Some(new) = keep(name, value) {
+                out.push(name, new.unwrap_or(value));
+            }
+        }
+        *self = out;
+    }
+
+    /// Keeps the fields `keep` says yes to (given each name and value).
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &str) -> bool) {
+        if self.iter().all(|(n, v)| keep(n, v)) {
+            return;
+        }
+        self.rebuild(|n, v| keep(n, v).then_some(None));
+    }
+
+    /// Lower-cases every name (haproxy's HTX keeps them so).
+    pub fn lower_names(&mut self) {
+        let mut start = 0;
+        for &(name_end, end) in &self.ends {
+            self.text[start..name_end as usize].make_ascii_lowercase();
+            start = end as usize;
+        }
+    }
+}
+
+impl<'a> FromIterator<(&'a str, &'a str)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (&'a str, &'a str)>>(iter: I) -> Self {
+        let iter = iter.into_iter();
+        // A guess at the text: most fields are short.
+        let fields = iter.size_hint().0;
+        let mut headers = Self::with_capacity(fields, fields * 32);
+        for (name, value) in iter {
+            headers.push(name, value);
+        }
+        headers
+    }
+}
+
+impl HeaderList for Headers {
+    fn remove_all(&mut self, name: &str) {
+        self.retain(|n, _| !n.eq_ignore_ascii_case(name));
+    }
+
+    fn append(&mut self, name: &str, value: &str) {
+        self.push(name, value);
+    }
+
+    fn revalue(&mut self, name: &str, values: &[String]) {
+        if !self.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            return;
+        }
+        let mut values = values.iter();
+        self.rebuild(|n, _| match n.eq_ignore_ascii_case(name) {
+            false => Some(None),
+            true => values.next().map(|v| Some(v.as_str())),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http_rules::{apply_headers, Edit};
+
+    #[test]
+    fn headers_keep_order_and_take_the_steps_a_list_would() {
+        let pairs = [
+            ("Host", "a"),
+            ("x-empty", ""),
+            ("Host", "b"),
+            ("Via", "1.1 x"),
+        ];
+        let mut h: Headers = pairs.into_iter().collect();
+        assert_eq!(h.len(), 4);
+        assert_eq!(h.get("host"), Some("a"));
+        h.lower_names();
+        let edits = [
+            Edit::Rewrite("host".into(), vec!["c".into()]),
+            Edit::Add("x-new".into(), "1".into()),
+            Edit::Set("via".into(), "2".into()),
+            Edit::Del("x-empty".into()),
+        ];
+        apply_headers(&mut h, &edits);
+        let got: Vec<String> = h.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        assert_eq!(got, ["host=c", "x-new=1", "via=2"]);
+        let mut unchanged = h.clone();
+        unchanged.retain(|_, _| true);
+        assert_eq!(unchanged, h);
+    }
+}
