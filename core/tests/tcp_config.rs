@@ -307,7 +307,7 @@ fn switch_mode_lines_are_refused_in_haproxys_words() {
     for rule in [
         "switch-mode http",
         "switch-mode http proto h1",
-        "switch-mode http proto h2 if TRUE",
+        "switch-mode http proto h2",
     ] {
         let (cfg, diags) = read(&frontend("tcp", " proto none", rule));
         assert!(diags.errors().next().is_none(), "{rule}: {diags:?}");
@@ -316,4 +316,39 @@ fn switch_mode_lines_are_refused_in_haproxys_words() {
         let action = &cfg.proxies[0].tcp_request[0].action;
         assert!(matches!(action, TcpAction::SwitchToHttp(_)), "{rule}");
     }
+}
+
+// Input: a `mode tcp` frontend to a `mode http` backend whose content
+// rules switch HTTP connections (`switch-mode http if HTTP`), then
+// refuse the rest; the same without the refusal; the first with
+// `option tcplog`.
+// Output: nothing to note for the first: every connection let through
+// is HTTP; the second lets other connections reach the backend as TCP
+// (haproxy would still make them HTTP), which is named; so are the
+// HTTP requests `option tcplog` does not log.
+#[test]
+fn a_switch_to_http_is_noted_where_connections_could_stay_tcp() {
+    let frontend = |rules: &str, option: &str| {
+        format!("{DEFAULTS}frontend f\n  bind :80\n{option}  tcp-request inspect-delay 1s\n  tcp-request content switch-mode http if HTTP\n{rules}  default_backend b\nbackend b\n  mode http\n  server s 127.0.0.1:1\n")
+    };
+    let noted = |text: String| {
+        let (cfg, diags) = read(&text);
+        assert!(diags.errors().next().is_none(), "{diags:?}");
+        let cfg = cfg.expect("valid");
+        let what: Vec<String> = cfg.unsupported.iter().map(|u| u.what.clone()).collect();
+        what
+    };
+    let none: [&str; 0] = [];
+    assert_eq!(noted(frontend("  tcp-request content reject\n", "")), none);
+    assert_eq!(
+        noted(frontend("", "")),
+        ["mode tcp frontend to mode http backend"]
+    );
+    assert_eq!(
+        noted(frontend(
+            "  tcp-request content reject\n",
+            "  option tcplog\n"
+        )),
+        ["option tcplog on a mode tcp frontend upgraded to http"]
+    );
 }

@@ -176,16 +176,21 @@ fn number_proxies(runtime_api: bool, proxies: &mut [Proxy]) {
 /// only way out (no `use_backend`, no `tcp-request content` rule to run
 /// first), every connection is upgraded at once, and haven serves the
 /// frontend as HTTP from the first byte; when its content rules switch
-/// connections (`switch-mode http`), those are served as HTTP; otherwise,
-/// it says it cannot.
+/// every connection they let through (`switch-mode http`), those are
+/// served as HTTP; otherwise, it says it cannot.
 fn upgrade_to_http(p: &mut Parser<'_>, drafts: &[super::parser::Draft], proxy: &mut Proxy) {
+    let at = (p.file.clone(), proxy.line);
+    let upgraded_tcplog = "option tcplog on a mode tcp frontend upgraded to http";
+    if proxy.mode == Mode::Tcp && switches_to_http(proxy) && proxy.options.tcplog {
+        p.post_not_supported(at.clone(), upgraded_tcplog);
+    }
     let http = |r: &BackendRef| drafts[r.index].proxy.mode == Mode::Http;
     let to_http = proxy.default_backend.as_ref().is_some_and(http)
         || proxy
             .switching_rules
             .iter()
             .any(|r| r.backend.as_ref().is_some_and(http));
-    if proxy.mode != Mode::Tcp || !to_http || switches_to_http(proxy) {
+    if proxy.mode != Mode::Tcp || !to_http || none_stay_tcp(proxy) {
         return;
     }
     let content_rules = proxy
@@ -195,14 +200,10 @@ fn upgrade_to_http(p: &mut Parser<'_>, drafts: &[super::parser::Draft], proxy: &
     if proxy.switching_rules.is_empty() && !content_rules {
         proxy.http_upgrade = true;
         if proxy.options.tcplog {
-            let what = "option tcplog on a mode tcp frontend upgraded to http";
-            p.post_not_supported((p.file.clone(), proxy.line), what);
+            p.post_not_supported(at, upgraded_tcplog);
         }
     } else {
-        p.post_not_supported(
-            (p.file.clone(), proxy.line),
-            "mode tcp frontend to mode http backend",
-        );
+        p.post_not_supported(at, "mode tcp frontend to mode http backend");
     }
 }
 
@@ -210,6 +211,28 @@ fn upgrade_to_http(p: &mut Parser<'_>, drafts: &[super::parser::Draft], proxy: &
 fn switches_to_http(proxy: &Proxy) -> bool {
     let switch = |r: &TcpRequestRule| matches!(r.action, TcpAction::SwitchToHttp(_));
     proxy.tcp_request.iter().any(switch)
+}
+
+/// No connection leaves `proxy`'s content rules as TCP: before any
+/// `accept`, an unconditional `switch-mode http`, `reject` or
+/// `silent-drop` ends them.
+fn none_stay_tcp(proxy: &Proxy) -> bool {
+    let content = proxy
+        .tcp_request
+        .iter()
+        .filter(|r| r.layer == TcpLayer::Content);
+    for rule in content {
+        match rule.action {
+            TcpAction::Accept => return false,
+            TcpAction::SwitchToHttp(_) | TcpAction::Reject | TcpAction::SilentDrop
+                if rule.cond.is_none() =>
+            {
+                return true
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// haproxy's `maxconn` when neither the frontend nor `global` sets one
