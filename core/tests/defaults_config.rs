@@ -35,3 +35,21 @@ fn from_takes_the_whole_named_section() {
         Some(Duration::from_secs(3))
     );
 }
+
+// Input: a `defaults` with `mode http`, `option httplog` and a client
+// timeout, then a second `defaults` setting only the other timeouts; a
+// `listen` after the second.
+// Output: as haproxy 2.6 documents it ("a defaults section resets all
+// settings"): the listen takes nothing from the first section: `mode
+// tcp`, no httplog, no client timeout.
+#[test]
+fn a_defaults_section_starts_afresh() {
+    let text = "defaults\n  mode http\n  option httplog\n  timeout client 7s\ndefaults\n  timeout server 1s\n  timeout connect 1s\nlisten l\n  bind 127.0.0.1:1\n  server s 127.0.0.1:2\n";
+    let cfg = parse(&[("t.cfg", text)], &ParseOptions::default())
+        .config
+        .expect("valid");
+    let l = &cfg.proxies[0];
+    assert_eq!(format!("{:?}", l.mode), "Tcp");
+    assert!(!l.options.httplog && !l.options.tcplog);
+    assert_eq!(l.timeouts.client, None);
+}

@@ -248,9 +248,10 @@ impl Shared {
         status: u16,
         termination: &str,
     ) {
-        if !self.httplog {
+        if !(self.httplog || self.tcplog) {
             return;
         }
+        let tcp = !self.httplog;
         let line = HttpLog {
             client,
             accept: accept_stamp(self.clock.date(accepted)),
@@ -266,7 +267,7 @@ impl Shared {
             ],
             status,
             bytes: 0,
-            termination: termination.to_owned(),
+            termination: tcp_or_http_state(termination, tcp).to_owned(),
             conns: self.conns([0, 0]),
             retries: 0,
             redispatched: false,
@@ -275,7 +276,7 @@ impl Shared {
             request: request.unwrap_or("<BADREQ>").to_owned(),
             https: self.https(tls),
         };
-        let line = self.traffic_line(line, false, || LineFacts {
+        let line = self.traffic_line(line, tcp, || LineFacts {
             tls: tls.cloned(),
             accept_unix: crate::traffic_log::unix_secs(self.clock.date(accepted)),
             ..LineFacts::default()
@@ -1268,7 +1269,8 @@ impl Exchange<'_> {
         let done = Event::Done(self.id, transfer);
         self.watcher.end(done, at);
         // `set-log-level silent` leaves the request unlogged.
-        if self.shared.httplog && outcome.log_level != Some(None) {
+        let logged = self.shared.httplog || self.shared.tcplog;
+        if logged && outcome.log_level != Some(None) {
             let ms = |t: Option<Instant>| t.map(|t| (t - self.started).as_millis() as u64);
             let marks = [ms(self.connected_at), ms(self.answered_at), ms(Some(at))];
             let line = self.log_line(&outcome, by, marks, bytes_out);
@@ -1512,7 +1514,7 @@ impl Exchange<'_> {
         };
         (end, streamed.close)
     }
-    /// The `option httplog` line of a finished request. `marks` are the
+    /// The `option httplog` (or `tcplog`) line of a finished request. `marks` are the
     /// connect, response and end times in ms since the request was read;
     /// `bytes` were sent to the client.
     fn log_line(
@@ -1550,6 +1552,7 @@ impl Exchange<'_> {
         if outcome.termination == haven_core::http_rules::TARPIT {
             head_timers = [None, tw];
         }
+        let tcp = !self.shared.httplog;
         let line = HttpLog {
             client: self.client,
             accept: accept_stamp(self.shared.clock.date(self.accepted)),
@@ -1562,7 +1565,10 @@ impl Exchange<'_> {
             timers: [head_timers[0], head_timers[1], connected, response, total],
             status: outcome.status,
             bytes,
-            termination: outcome.state(),
+            termination: match tcp {
+                true => outcome.termination.to_owned(),
+                false => outcome.state(),
+            },
             conns: self.shared.conns(by.load),
             retries: outcome.retries,
             redispatched: outcome.redispatched,
@@ -1571,7 +1577,7 @@ impl Exchange<'_> {
             request: self.request_line.clone(),
             https: self.shared.https(self.session.tls.as_ref()),
         };
-        self.shared.traffic_line(line, false, || LineFacts {
+        self.shared.traffic_line(line, tcp, || LineFacts {
             bytes_in: self.bytes_in,
             frontend_addr: self.local,
             backend_source: self.server_ends.and_then(|(source, _)| source),
@@ -1584,6 +1590,15 @@ impl Exchange<'_> {
             proxied: self.session.proxied.as_deref().cloned(),
             ..LineFacts::default()
         })
+    }
+}
+
+/// A termination `state` as a line shows it: its two letters in a tcplog
+/// line (`tcp`), all four in an httplog one.
+fn tcp_or_http_state(state: &str, tcp: bool) -> &str {
+    match tcp {
+        true => state.get(..2).unwrap_or(state),
+        false => state,
     }
 }
 

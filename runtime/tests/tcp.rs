@@ -547,3 +547,31 @@ async fn content_rules_switch_a_tcp_connection_to_http() {
     assert_eq!(send_raw(listener(&running, "fixed"), request).await, "");
     running.stop();
 }
+
+// Input: `option tcplog` with a syslog target on an HTTP frontend, and
+// on a `mode tcp` frontend whose content rules switch its connections to
+// HTTP; one request through each.
+// Output: as haproxy 2.6.12 on loopback: each request is logged as a
+// tcplog line (`fe be/s Tw/Tc/Tt <bytes> -- <counts>`), the bytes being
+// the answer's.
+#[tokio::test]
+async fn http_requests_under_option_tcplog_are_logged_as_tcplog_lines() {
+    let syslog = Syslog::new().await;
+    let (http, switched, echo) = (free_port(), free_port(), free_port());
+    let text = format!(
+        "{}defaults\n    log global\n    option tcplog\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend http\n    mode http\n    bind 127.0.0.1:{http}\n    default_backend be\nfrontend switched\n    mode tcp\n    bind 127.0.0.1:{switched}\n    tcp-request inspect-delay 1s\n    tcp-request content switch-mode http if HTTP\n    tcp-request content reject\n    default_backend be\nbackend be\n    mode http\n    server s 127.0.0.1:{echo}\n{DEFAULTS}listen echo\n    bind 127.0.0.1:{echo}\n    http-request return status 200 content-type text/plain string ok\n",
+        syslog.global
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    for frontend in ["http", "switched"] {
+        let answer = send_raw(listener(&running, frontend), request).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        let line = syslog.next().await;
+        assert!(line.contains(&format!("] {frontend} be/s 0/0/")), "{line}");
+        // The connection counts include the echo frontend's.
+        let end = format!(" {} -- ", answer.len());
+        assert!(line.contains(&end) && line.ends_with("/0/0/0 0/0\n"), "{line}");
+    }
+    running.stop();
+}

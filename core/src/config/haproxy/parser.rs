@@ -404,9 +404,9 @@ impl<'o> Parser<'o> {
     }
 
     fn open_defaults(&mut self, words: &[Word]) {
-        let mut d = self
-            .take_from(words)
-            .unwrap_or_else(|| self.defaults.clone());
+        // A `defaults` section starts from haproxy's own settings, not
+        // from the one before it (unless `from` names one).
+        let mut d = self.take_from(words).unwrap_or_else(Draft::template);
         d.proxy.line = self.line;
         d.own_tcp_check_rules = false;
         d.own_http_check_rules = false;

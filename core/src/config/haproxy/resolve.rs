@@ -179,11 +179,6 @@ fn number_proxies(runtime_api: bool, proxies: &mut [Proxy]) {
 /// every connection they let through (`switch-mode http`), those are
 /// served as HTTP; otherwise, it says it cannot.
 fn upgrade_to_http(p: &mut Parser<'_>, drafts: &[super::parser::Draft], proxy: &mut Proxy) {
-    let at = (p.file.clone(), proxy.line);
-    let upgraded_tcplog = "option tcplog on a mode tcp frontend upgraded to http";
-    if proxy.mode == Mode::Tcp && switches_to_http(proxy) && proxy.options.tcplog {
-        p.post_not_supported(at.clone(), upgraded_tcplog);
-    }
     let http = |r: &BackendRef| drafts[r.index].proxy.mode == Mode::Http;
     let to_http = proxy.default_backend.as_ref().is_some_and(http)
         || proxy
@@ -199,18 +194,10 @@ fn upgrade_to_http(p: &mut Parser<'_>, drafts: &[super::parser::Draft], proxy: &
         .any(|r| r.layer == TcpLayer::Content);
     if proxy.switching_rules.is_empty() && !content_rules {
         proxy.http_upgrade = true;
-        if proxy.options.tcplog {
-            p.post_not_supported(at, upgraded_tcplog);
-        }
     } else {
+        let at = (p.file.clone(), proxy.line);
         p.post_not_supported(at, "mode tcp frontend to mode http backend");
     }
-}
-
-/// `proxy` has a `tcp-request content switch-mode http` rule.
-fn switches_to_http(proxy: &Proxy) -> bool {
-    let switch = |r: &TcpRequestRule| matches!(r.action, TcpAction::SwitchToHttp(_));
-    proxy.tcp_request.iter().any(switch)
 }
 
 /// No connection leaves `proxy`'s content rules as TCP: before any

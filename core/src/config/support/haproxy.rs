@@ -162,7 +162,6 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("tcp-check", Traffic, "the check step is not run: the check may pass where haproxy's fails"),
     gap("tcp-check expect tout-status", Reported, "a timeout at this step is logged as L7TOUT"),
     gap("tcp-request", Traffic, "the rule is not applied"),
-    gap("option tcplog on a mode tcp frontend upgraded to http", Reported, "its HTTP requests are not logged"),
     gap("mode tcp frontend to mode http backend", Traffic, "with `use_backend` or `tcp-request content` rules (unless they switch every connection to HTTP: `switch-mode http`) the connections are passed as TCP: the backend's HTTP processing (balance uri, errorfiles, HTTP logs) does not apply to them"),
     gap("section peers", Reported, "stick tables are not shared"),
     gap("userlist password hash", Traffic, "only SHA-256 and SHA-512 crypt hashes ($5$, $6$) are checked: this user never matches"),
