@@ -53,3 +53,26 @@ fn a_defaults_section_starts_afresh() {
     assert!(!l.options.httplog && !l.options.tcplog);
     assert_eq!(l.timeouts.client, None);
 }
+
+// Input: `log global` in `defaults`; one listen that says `no log`, one
+// that does not; then `no log` with an argument.
+// Output: the first has no log target left, the second keeps the one it
+// inherited; the argument is refused in haproxy 2.6.12's words.
+#[test]
+fn no_log_drops_the_inherited_targets() {
+    let text = |extra: &str| {
+        format!("global\n  log 127.0.0.1:514 local0\ndefaults\n  log global\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\nlisten quiet\n  bind 127.0.0.1:1\n  no log{extra}\n  server s 127.0.0.1:2\nlisten loud\n  bind 127.0.0.1:3\n  server s 127.0.0.1:2\n")
+    };
+    let cfg = parse(&[("t.cfg", &text(""))], &ParseOptions::default())
+        .config
+        .expect("valid");
+    assert!(cfg.proxies[0].logs.is_empty());
+    assert_eq!(cfg.proxies[1].logs.len(), 1);
+    let refused = parse(&[("t.cfg", &text(" extra"))], &ParseOptions::default());
+    let said: Vec<String> = refused
+        .diagnostics
+        .iter()
+        .map(|d| format!("{}: {}", d.line, d.message))
+        .collect();
+    assert_eq!(said, ["10: log : 'no log' does not expect arguments"]);
+}

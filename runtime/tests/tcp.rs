@@ -571,7 +571,10 @@ async fn http_requests_under_option_tcplog_are_logged_as_tcplog_lines() {
         assert!(line.contains(&format!("] {frontend} be/s 0/0/")), "{line}");
         // The connection counts include the echo frontend's.
         let end = format!(" {} -- ", answer.len());
-        assert!(line.contains(&end) && line.ends_with("/0/0/0 0/0\n"), "{line}");
+        assert!(
+            line.contains(&end) && line.ends_with("/0/0/0 0/0\n"),
+            "{line}"
+        );
     }
     running.stop();
 }

@@ -287,6 +287,15 @@ impl Parser<'_> {
                 self.option(&words[1..], true)
             }
             "timeout" => self.timeout(words),
+            // `no log`: the targets inherited or given so far are dropped.
+            "no" if words.get(1).is_some_and(|w| w.text == "log") => match words.get(2) {
+                Some(extra) => self.error(
+                    Form::Parsing,
+                    extra.col,
+                    "log : 'no log' does not expect arguments".into(),
+                ),
+                None => self.draft().proxy.logs.clear(),
+            },
             "log" => {
                 if let Some(t) = self.log_target(words) {
                     self.draft().proxy.logs.push(t);
