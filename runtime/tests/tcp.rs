@@ -487,6 +487,16 @@ async fn dontlognull_skips_only_connections_that_sent_nothing() {
     running.stop();
 }
 
+/// Two pipelined requests on one connection, the second closing it.
+const TWO_REQUESTS: &[u8] =
+    b"GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+/// An HTTP frontend on port `echo` that answers with the request's
+/// `header` and path.
+fn echo_frontend(echo: u16, header: &str) -> String {
+    format!("frontend echo\n    mode http\n    bind 127.0.0.1:{echo}\n    http-request return status 200 content-type text/plain lf-string \"%[req.hdr({header})] %[path]\"\n")
+}
+
 // Input: a `mode tcp` frontend whose default backend is `mode http` (its
 // `http-request set-header` naming the backend), and a server that
 // answers with that header and the path; two pipelined requests on one
@@ -497,15 +507,11 @@ async fn dontlognull_skips_only_connections_that_sent_nothing() {
 async fn a_tcp_frontend_upgrades_to_its_http_backend() {
     let (front, echo) = (free_port(), free_port());
     let text = format!(
-        "defaults\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend fe\n    mode tcp\n    bind 127.0.0.1:{front}\n    default_backend be\nbackend be\n    mode http\n    http-request set-header x-name %[be_name]\n    server s 127.0.0.1:{echo}\nfrontend echo\n    mode http\n    bind 127.0.0.1:{echo}\n    http-request return status 200 content-type text/plain lf-string \"%[req.hdr(x-name)] %[path]\"\n"
+        "defaults\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend fe\n    mode tcp\n    bind 127.0.0.1:{front}\n    default_backend be\nbackend be\n    mode http\n    http-request set-header x-name %[be_name]\n    server s 127.0.0.1:{echo}\n{}",
+        echo_frontend(echo, "x-name")
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
-    let fe = listener(&running, "fe");
-    let reply = send_raw(
-        fe,
-        b"GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    )
-    .await;
+    let reply = send_raw(listener(&running, "fe"), TWO_REQUESTS).await;
     assert_eq!(
         reply,
         "HTTP/1.1 200 OK\r\ncontent-length: 7\r\ncontent-type: text/plain\r\n\r\nbe /oneHTTP/1.1 200 OK\r\ncontent-length: 7\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nbe /two"
@@ -529,15 +535,12 @@ async fn content_rules_switch_a_tcp_connection_to_http() {
     let (front, fixed, echo) = (free_port(), free_port(), free_port());
     let rules = "    tcp-request inspect-delay 1s\n    tcp-request content set-var(req.mode) internal.strm.is_htx,iif(http,tcp)\n    tcp-request content switch-mode http if HTTP\n    tcp-request content reject\n    http-request set-header x-mode %[var(req.mode)]\n    default_backend be\n";
     let text = format!(
-        "defaults\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend fe\n    mode tcp\n    bind 127.0.0.1:{front}\n{rules}frontend fixed\n    mode tcp\n    bind 127.0.0.1:{fixed} proto none\n{rules}backend be\n    mode http\n    server s 127.0.0.1:{echo}\nfrontend echo\n    mode http\n    bind 127.0.0.1:{echo}\n    http-request return status 200 content-type text/plain lf-string \"%[req.hdr(x-mode)] %[path]\"\n"
+        "defaults\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend fe\n    mode tcp\n    bind 127.0.0.1:{front}\n{rules}frontend fixed\n    mode tcp\n    bind 127.0.0.1:{fixed} proto none\n{rules}backend be\n    mode http\n    server s 127.0.0.1:{echo}\n{}",
+        echo_frontend(echo, "x-mode")
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
     let fe = listener(&running, "fe");
-    let reply = send_raw(
-        fe,
-        b"GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    )
-    .await;
+    let reply = send_raw(fe, TWO_REQUESTS).await;
     assert_eq!(
         reply,
         "HTTP/1.1 200 OK\r\ncontent-length: 8\r\ncontent-type: text/plain\r\n\r\ntcp /oneHTTP/1.1 200 OK\r\ncontent-length: 9\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nhttp /two"
