@@ -203,7 +203,7 @@ pub(crate) fn tls_connection(
         let Some(TlsGreeted {
             stream,
             client,
-            session,
+            mut session,
             tracking,
             h2,
             counted,
@@ -213,9 +213,10 @@ pub(crate) fn tls_connection(
         };
         if shared.tcp {
             let at = (client, session.known_destination(), accepted);
+            let read = (BytesMut::new(), std::mem::take(&mut session.vars));
             // Boxed, being rare and big: every connection's task is as big
             // as its biggest wait.
-            let serve = crate::tcp::serve(stream, BytesMut::new(), &shared, at, (true, bound));
+            let serve = crate::tcp::serve(stream, read, &shared, at, (true, bound));
             if let Some(to_http) = Box::pin(serve).await {
                 Box::pin(switched(to_http, &shared, (client, session), draining)).await;
             }

@@ -61,7 +61,8 @@ pub(crate) async fn connection(
     };
     let local = session.destination(&stream);
     let at = (client, local, accepted);
-    if let Some(switched) = serve(stream, buf, &shared, at, (false, bound)).await {
+    let read = (buf, std::mem::take(&mut session.vars));
+    if let Some(switched) = serve(stream, read, &shared, at, (false, bound)).await {
         crate::front::switched(switched, &shared, (client, session), draining).await;
     }
     drop(held);
@@ -77,24 +78,23 @@ pub(crate) struct Switched<S> {
     pub(crate) payload: BytesMut,
     /// The HTTP version the rule named (`Auto`: as the bytes say).
     pub(crate) proto: BindProto,
-    /// The variables the rules set.
+    /// Its variables: its levels', and those the rules set.
     pub(crate) vars: Vars,
 }
 
 /// Serves a `mode tcp` connection once its client is known: `client`,
 /// which reached `local`, accepted at `accepted`, over TLS when `tls`,
 /// through its `bound` listener; `payload`: what it sent that was read
-/// already. When its content rules switch it to HTTP, it is returned
-/// for that instead.
+/// already; `vars`: the variables its levels set. When its content
+/// rules switch it to HTTP, it is returned for that instead.
 pub(crate) async fn serve<S: ClientIo>(
     mut stream: S,
-    mut payload: BytesMut,
+    (mut payload, mut vars): (BytesMut, Vars),
     shared: &Arc<Shared>,
     (client, local, accepted): (SocketAddr, Option<SocketAddr>, Instant),
     (tls, bound): (bool, Bound),
 ) -> Option<Switched<S>> {
     let (frontend, ip) = (shared.frontend, client.ip());
-    let mut vars = Vars::default();
     let admission = match inspect(&mut stream, &mut payload, shared, (ip, &mut vars)).await {
         // A `proto none` listener's connections stay as they are: the
         // switch fails and closes them, as in haproxy.

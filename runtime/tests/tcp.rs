@@ -519,21 +519,23 @@ async fn a_tcp_frontend_upgrades_to_its_http_backend() {
     running.stop();
 }
 
-// Input: a `mode tcp` frontend whose content rules record whether the
-// stream is HTTP yet (`internal.strm.is_htx`), then `switch-mode http if
-// HTTP`, else reject; its `http-request` rule sends the record on to a
-// server that answers with it and the path. Two pipelined requests on
+// Input: a `mode tcp` frontend whose session rules set a variable and
+// whose content rules record whether the stream is HTTP yet
+// (`internal.strm.is_htx`), then `switch-mode http if HTTP`, else
+// reject; its `http-request` rule sends both on to a server that answers
+// with them and the path. Two pipelined requests on
 // one connection; then bytes that are no HTTP; then a request to a
 // `bind ... proto none` listener with the same rules.
 // Output: as haproxy 2.6 on loopback (its reg-test
 // connection/tcp_to_http_upgrade.vtc): the first request carries what
 // the rules saw while the connection was TCP ("tcp"), the second was
-// HTTP from its start ("http"); the other bytes are refused unanswered,
+// HTTP from its start ("http"), both with the session's variable; the
+// other bytes are refused unanswered,
 // and so is the request to the listener that cannot switch.
 #[tokio::test]
 async fn content_rules_switch_a_tcp_connection_to_http() {
     let (front, fixed, echo) = (free_port(), free_port(), free_port());
-    let rules = "    tcp-request inspect-delay 1s\n    tcp-request content set-var(req.mode) internal.strm.is_htx,iif(http,tcp)\n    tcp-request content switch-mode http if HTTP\n    tcp-request content reject\n    http-request set-header x-mode %[var(req.mode)]\n    default_backend be\n";
+    let rules = "    tcp-request inspect-delay 1s\n    tcp-request session set-var(sess.who) str(alice)\n    tcp-request content set-var(req.mode) internal.strm.is_htx,iif(http,tcp)\n    tcp-request content switch-mode http if HTTP\n    tcp-request content reject\n    http-request set-header x-mode %[var(req.mode)]-%[var(sess.who)]\n    default_backend be\n";
     let text = format!(
         "defaults\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend fe\n    mode tcp\n    bind 127.0.0.1:{front}\n{rules}frontend fixed\n    mode tcp\n    bind 127.0.0.1:{fixed} proto none\n{rules}backend be\n    mode http\n    server s 127.0.0.1:{echo}\n{}",
         echo_frontend(echo, "x-mode")
@@ -543,7 +545,7 @@ async fn content_rules_switch_a_tcp_connection_to_http() {
     let reply = send_raw(fe, TWO_REQUESTS).await;
     assert_eq!(
         reply,
-        "HTTP/1.1 200 OK\r\ncontent-length: 8\r\ncontent-type: text/plain\r\n\r\ntcp /oneHTTP/1.1 200 OK\r\ncontent-length: 9\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nhttp /two"
+        "HTTP/1.1 200 OK\r\ncontent-length: 14\r\ncontent-type: text/plain\r\n\r\ntcp-alice /oneHTTP/1.1 200 OK\r\ncontent-length: 15\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nhttp-alice /two"
     );
     assert_eq!(send_raw(fe, b"hello\r\n").await, "");
     let request = b"GET /three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
