@@ -156,8 +156,9 @@ async fn inspect<S: ClientIo>(
         let last_now = last || payload.len() >= BUFSIZE || Instant::now() >= until;
         match core.admit(frontend, TcpLayer::Content, (ip, payload), last_now, vars) {
             None | Some(Admission::Accept) => return Admission::Accept,
-            Some(decided @ (Admission::Reject | Admission::SilentDrop)) => return decided,
-            Some(switch @ Admission::SwitchToHttp(_)) => return switch,
+            Some(
+                decided @ (Admission::Reject | Admission::SilentDrop | Admission::SwitchToHttp(_)),
+            ) => return decided,
             Some(Admission::Wait) if last_now => return Admission::Accept,
             Some(Admission::Wait) => {}
         }

@@ -82,13 +82,6 @@ impl Headers {
             .collect()
     }
 
-    /// The value of the first field named `name` (any case).
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    }
-
     /// Keeps the fields `keep` says yes to (given each name and value),
     /// in order, giving each kept one the value it returns when some.
     fn rebuild<'v>(&mut self, mut keep: impl FnMut(&str, &str) -> Option<Option<&'v str>>) {
@@ -171,7 +164,7 @@ mod tests {
         ];
         let mut h: Headers = pairs.into_iter().collect();
         assert_eq!(h.len(), 4);
-        assert_eq!(h.get("host"), Some("a"));
+        assert_eq!(h.iter().next(), Some(("Host", "a")));
         h.lower_names();
         let edits = [
             Edit::Rewrite("host".into(), vec!["c".into()]),
