@@ -78,8 +78,15 @@ impl BindSocket {
 /// `maxconn` and its place in its thread's load.
 #[derive(Debug)]
 pub(crate) struct Held {
-    _slots: Vec<OwnedSemaphorePermit>,
-    _load: Load,
+    _slots: Box<[OwnedSemaphorePermit]>,
+    load: Load,
+}
+
+impl Held {
+    /// A slot in the alarms of the connection's thread.
+    pub(crate) fn alarm(&self) -> crate::alarms::Alarm {
+        self.load.alarm()
+    }
 }
 
 /// Accepts connections from `socket` on serving thread `thread` (the
@@ -120,7 +127,8 @@ pub(crate) async fn accept(
                     let Ok((to, stream, load)) = threads.hand_over(thread, stream) else {
                         continue;
                     };
-                    let held = Held { _slots: slots, _load: load };
+                    let _slots = slots.into_boxed_slice();
+                    let held = Held { _slots, load };
                     let shared = Arc::clone(&shared);
                     if let Some(tls) = &tls {
                         let tls = (draining.clone(), Arc::clone(tls));

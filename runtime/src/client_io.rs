@@ -4,6 +4,7 @@
 use crate::splice::Plain;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::tcp::{ReadHalf as TcpRead, WriteHalf as TcpWrite};
@@ -26,9 +27,11 @@ pub(crate) trait ClientIo: AsyncRead + AsyncWrite + Unpin + Send {
     /// Both halves, borrowed.
     fn halves(&mut self) -> (Self::Reader<'_>, Self::Writer<'_>);
 
-    /// Resolves once a read would find something (bytes, the end, an
-    /// error); it may wake early.
-    fn readable(&mut self) -> impl Future<Output = std::io::Result<()>> + Send;
+    /// Ready once a read would find something (bytes, the end, an
+    /// error); it may wake early. Polled, not a future: an idle
+    /// connection's wait for its next request keeps no waiter of its own
+    /// (the socket's reader slot holds the waker).
+    fn poll_readable(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>>;
 
     /// The address the client connected to.
     fn local_addr(&self) -> Option<SocketAddr>;
@@ -74,8 +77,8 @@ impl ClientIo for TcpStream {
         self.split()
     }
 
-    fn readable(&mut self) -> impl Future<Output = std::io::Result<()>> + Send {
-        Self::readable(self)
+    fn poll_readable(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.poll_read_ready(cx)
     }
 
     fn local_addr(&self) -> Option<SocketAddr> {
@@ -95,7 +98,7 @@ impl ClientIo for TlsStream<TcpStream> {
         tokio::io::split(self)
     }
 
-    fn readable(&mut self) -> impl Future<Output = std::io::Result<()>> + Send {
+    fn poll_readable(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         let (tcp, tls) = self.get_mut();
         // Records already read may hold plaintext the socket will not
         // announce again.
@@ -103,12 +106,10 @@ impl ClientIo for TlsStream<TcpStream> {
             .process_new_packets()
             .map(|state| state.plaintext_bytes_to_read() > 0)
             .unwrap_or(true);
-        async move {
-            if buffered {
-                return Ok(());
-            }
-            tcp.readable().await
+        if buffered {
+            return Poll::Ready(Ok(()));
         }
+        tcp.poll_read_ready(cx)
     }
 
     fn local_addr(&self) -> Option<SocketAddr> {

@@ -6,6 +6,7 @@
 //! keeping the connection alive as HTTP/1.1 allows.
 
 use crate::accept::Held;
+use crate::alarms::{Alarm, Waited};
 use crate::client_io::ClientIo;
 use crate::http2::{self, Prefixed};
 use crate::levels::Tracking;
@@ -21,14 +22,12 @@ use haven_core::route::Admission;
 use haven_core::sample::{Scope, TlsSession};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio::time::{sleep_until, Instant, Sleep};
+use tokio::time::Instant;
 
 /// Largest request head: haproxy's default `tune.bufsize` (16384) less
 /// `tune.maxrewrite` (1024).
@@ -106,8 +105,9 @@ enum Stop {
 /// Serves `stream` from `client` until it closes, holding `held` (its
 /// share of `maxconn` and of its thread's load) meanwhile.
 /// (A function returning its work, not an async fn: an async fn keeps
-/// each argument twice in its state, which every idle connection holds.)
-#[allow(clippy::manual_async_fn)] // the state an async fn would keep twice
+/// each argument for the connection's whole life, and every idle
+/// connection holds that state. Its greeting is boxed here, with what
+/// only the greeting needs, and gone once the connection serves.)
 pub(crate) fn connection(
     stream: TcpStream,
     shared: Arc<Shared>,
@@ -115,27 +115,35 @@ pub(crate) fn connection(
     draining: watch::Receiver<bool>,
     held: Held,
 ) -> impl Future<Output = ()> + Send {
+    let open = shared.open_connection();
+    let h2 = bound.proto == BindProto::H2;
+    let upgrades = bound.upgrades(&shared);
+    let greeting = Box::pin(async move {
+        let greeted = greet(stream, &shared, (client, bound)).await;
+        greeted.map(|greeted| (greeted, draining))
+    });
     async move {
-        let _open = shared.open_connection();
-        // Boxed: its state is gone once the connection serves.
-        let greeted = Box::pin(greet(stream, &shared, (client, bound)));
-        let Some(Greeted {
-            stream,
-            buf,
-            client,
-            session,
-            tracking,
-        }) = greeted.await
+        let Some((
+            Greeted {
+                stream,
+                buf,
+                client,
+                session,
+                tracking,
+            },
+            draining,
+        )) = greeting.await
         else {
             return;
         };
-        if bound.proto == BindProto::H2 {
+        let shared = open.shared();
+        if h2 {
             let stream = Prefixed::new(buf, stream);
-            http2::serve(stream, &shared, (client, session), draining).await;
+            http2::serve(stream, shared, (client, session), draining).await;
         } else {
-            let upgrades = bound.upgrades(&shared);
             let client = (client, session);
-            requests(stream, buf, &shared, client, (draining, upgrades)).await;
+            let idle = (draining, held.alarm(), upgrades);
+            requests(stream, buf, shared, client, idle).await;
         }
         drop(held);
         drop(tracking);
@@ -218,12 +226,13 @@ pub(crate) fn tls_connection(
             // as its biggest wait.
             let serve = crate::tcp::serve(stream, read, &shared, at, (true, bound));
             if let Some(to_http) = Box::pin(serve).await {
-                Box::pin(switched(to_http, &shared, (client, session), draining)).await;
+                let idle = (draining, held.alarm());
+                Box::pin(switched(to_http, &shared, (client, session), idle)).await;
             }
         } else if h2 {
             http2::serve(stream, &shared, (client, session), draining).await;
         } else {
-            let upgrades = (draining, bound.upgrades(&shared));
+            let upgrades = (draining, held.alarm(), bound.upgrades(&shared));
             let client = (client, session);
             requests(stream, BytesMut::new(), &shared, client, upgrades).await;
         }
@@ -242,7 +251,7 @@ pub(crate) async fn switched<S: ClientIo>(
     switched: crate::tcp::Switched<S>,
     shared: &Arc<Shared>,
     (client, mut session): (SocketAddr, Session),
-    draining: watch::Receiver<bool>,
+    (draining, alarm): (watch::Receiver<bool>, Alarm),
 ) {
     let crate::tcp::Switched {
         stream,
@@ -266,7 +275,7 @@ pub(crate) async fn switched<S: ClientIo>(
         payload,
         shared,
         (client, session),
-        (draining, upgrades),
+        (draining, alarm, upgrades),
     )
     .await;
 }
@@ -410,16 +419,15 @@ fn requests<'a, S: ClientIo + 'a>(
     mut buf: BytesMut,
     shared: &'a Arc<Shared>,
     (client, mut session): (SocketAddr, Session),
-    (draining, upgrades): (watch::Receiver<bool>, bool),
+    (draining, alarm, upgrades): (watch::Receiver<bool>, Alarm, bool),
 ) -> impl Future<Output = ()> + Send + 'a {
     async move {
-        let mut waits = Waits::new(draining.clone());
         let mut first = true;
         let ending = loop {
             let started = session.ended.take().unwrap_or_else(Instant::now);
             let until = shared.timeouts.head_wait(first).map(|t| started + t);
             let at = (first, first && upgrades);
-            let head = read_head(&mut stream, &mut buf, until, (&mut waits, &draining), at).await;
+            let head = read_head(&mut stream, &mut buf, until, (&alarm, &draining), at).await;
             first = false;
             // In a block of its own, with no wait in it: what was read is
             // gone from the task's state while the request is served.
@@ -434,7 +442,13 @@ fn requests<'a, S: ClientIo + 'a>(
                             shared.keep_bad_message(client, None, &buf);
                         }
                         let from = (client, started, session.tls.as_ref());
-                        break Ending::Refused(refuse(shared, stop, from, buf.is_empty()));
+                        let Some(page) = refuse(shared, stop, from, buf.is_empty()) else {
+                            break Ending::Closed;
+                        };
+                        // The page takes the place of what was read.
+                        buf.clear();
+                        buf.extend_from_slice(&page);
+                        break Ending::Answer;
                     }
                 }
             };
@@ -458,10 +472,10 @@ fn requests<'a, S: ClientIo + 'a>(
                 let stream = Prefixed::new(buf, stream);
                 return http2::serve(stream, shared, (client, session), draining).await;
             }
-            Ending::Refused(Some(page)) => {
-                let _ = stream.write_all(&page).await;
+            Ending::Answer => {
+                let _ = stream.write_all(&buf).await;
             }
-            Ending::Refused(None) | Ending::Closed => {}
+            Ending::Closed => {}
         }
         if let Some(own) = session.own.take() {
             own.close_hard();
@@ -470,13 +484,15 @@ fn requests<'a, S: ClientIo + 'a>(
     }
 }
 
-/// How a connection's requests ended.
+/// How a connection's requests ended (nothing more: whatever it holds
+/// stays in the connection's task for the connection's whole life).
 enum Ending {
     /// It opened with the HTTP/2 preface: it goes on as HTTP/2.
     Http2,
-    /// Reading a request stopped: haproxy's page for it, if any.
-    Refused(Option<Vec<u8>>),
-    /// The last exchange closed it.
+    /// Reading a request stopped: haproxy's page for it, in the buffer,
+    /// goes to the client.
+    Answer,
+    /// Nothing more goes to the client.
     Closed,
 }
 
@@ -505,83 +521,6 @@ fn refuse(
     matches!(stop, Stop::Refuse(..) | Stop::Malformed(_)).then(|| shared.refusal(status))
 }
 
-/// What a connection waits on besides its client, each set up once per
-/// connection rather than once per wait: one timer, moved to each wait's
-/// deadline (tokio pushes a later deadline back without touching its
-/// timer wheel), and the drain signal.
-struct Waits {
-    timer: Option<Pin<Box<Sleep>>>,
-    /// Resolves once a drain begins; `None` after.
-    drain: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
-}
-
-impl Waits {
-    /// Waits on `draining`, whose drain, once begun, never ends: its
-    /// next change is the drain (one already begun shows in the watch's
-    /// value, which is read before each wait).
-    fn new(mut draining: watch::Receiver<bool>) -> Self {
-        let drain = async move {
-            let _ = draining.changed().await;
-        };
-        Self {
-            timer: None,
-            drain: Some(Box::pin(drain)),
-        }
-    }
-
-    /// `work`'s output, unless `until` passes first (`Err(Waited::Late)`)
-    /// or, when `drain_ends_it`, a drain begins (`Err(Waited::Drain)`).
-    /// Polled by hand, `work` pinned by the caller: every idle connection
-    /// holds this future, which holds nothing of size.
-    fn bound<'a, F: Future>(
-        &'a mut self,
-        until: Option<Instant>,
-        drain_ends_it: bool,
-        mut work: Pin<&'a mut F>,
-    ) -> impl Future<Output = Result<F::Output, Waited>> + 'a {
-        let Self { timer, drain } = self;
-        let mut timer = match (until, timer) {
-            (None, _) => None,
-            (Some(at), Some(timer)) => {
-                timer.as_mut().reset(at);
-                Some(timer)
-            }
-            (Some(at), slot @ None) => Some(slot.insert(Box::pin(sleep_until(at)))),
-        };
-        let mut drain = drain_ends_it.then_some(drain);
-        std::future::poll_fn(move |cx| {
-            if let Poll::Ready(out) = work.as_mut().poll(cx) {
-                return Poll::Ready(Ok(out));
-            }
-            if timer
-                .as_mut()
-                .is_some_and(|t| t.as_mut().poll(cx).is_ready())
-            {
-                return Poll::Ready(Err(Waited::Late));
-            }
-            if let Some(slot) = drain.as_deref_mut() {
-                if slot
-                    .as_mut()
-                    .is_some_and(|d| d.as_mut().poll(cx).is_ready())
-                {
-                    *slot = None;
-                    return Poll::Ready(Err(Waited::Drain));
-                }
-            }
-            Poll::Pending
-        })
-    }
-}
-
-/// Why a bounded wait ended early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Waited {
-    /// Its deadline passed.
-    Late,
-    /// A drain began.
-    Drain,
-}
-
 /// Reads one request head (the connection's `first`, where an HTTP/2
 /// preface is looked for when `preface`). A connection idle between
 /// requests closes quietly on its timeout or on drain; a head that does
@@ -591,7 +530,7 @@ fn read_head<'a, S: ClientIo>(
     stream: &'a mut S,
     buf: &'a mut BytesMut,
     until: Option<Instant>,
-    (waits, draining): (&'a mut Waits, &'a watch::Receiver<bool>),
+    (alarm, draining): (&'a Alarm, &'a watch::Receiver<bool>),
     (first, preface): (bool, bool),
 ) -> impl Future<Output = Result<(Head, usize), Stop>> + Send + 'a {
     async move {
@@ -621,14 +560,14 @@ fn read_head<'a, S: ClientIo>(
                 // Nothing buffered: hold no buffer while the client is quiet.
                 *buf = BytesMut::new();
                 // A socket error shows in the read that follows.
-                let readable = std::pin::pin!(stream.readable());
-                if let Err(waited) = waits.bound(until, closes_on_drain, readable).await {
+                let readable = std::pin::pin!(std::future::poll_fn(|cx| stream.poll_readable(cx)));
+                if let Err(waited) = alarm.bound(until, closes_on_drain, readable).await {
                     return Err(stopped_waiting(waited, closes_on_drain));
                 }
                 buf.reserve(BUFFER);
             }
             let read_buf = std::pin::pin!(stream.read_buf(buf));
-            let read = waits.bound(until, false, read_buf).await;
+            let read = alarm.bound(until, false, read_buf).await;
             match read.map(|n| matches!(n, Ok(n) if n > 0)) {
                 Ok(true) => {}
                 Ok(false) if first || !buf.is_empty() => return Err(Stop::Left),

@@ -75,7 +75,7 @@ impl Session {
     /// requests come from.
     pub(crate) fn enter(&mut self, level: Level) -> Option<SocketAddr> {
         self.set_destination(level.dst);
-        self.conn = level.conn;
+        self.set_conn(level.conn, (level.src, level.dst));
         self.vars = level.vars;
         self.tracked = TrackedSlots::of(&level.tracked);
         level.src

@@ -5,6 +5,7 @@
 
 mod accept;
 mod admin;
+mod alarms;
 mod body;
 mod cache;
 mod client_io;

@@ -92,6 +92,8 @@ pub struct Running {
     /// keeps them for `enable frontend`).
     sockets: Vec<Arc<BindSocket>>,
     accepts: Vec<JoinHandle<()>>,
+    /// Each serving thread's task watching its connections' deadlines.
+    _watchers: Watchers,
     driver: JoinHandle<()>,
     /// The serving threads beyond the caller's; they end with `Running`.
     _workers: Workers,
@@ -179,6 +181,15 @@ pub async fn start_with(
     let mut accepts = Vec::new();
     let (events, rx) = tokio::sync::mpsc::unbounded_channel();
     let (draining, drain_rx) = watch::channel(false);
+    // Each thread watches the deadlines of its connections' waits, until
+    // the end, drain included.
+    let watchers = (0..workers.threads().count()).map(|thread| {
+        let alarms = Arc::clone(workers.threads().alarms(thread));
+        workers
+            .threads()
+            .spawn(thread, alarms.watch(drain_rx.clone()))
+    });
+    let watchers = Watchers(watchers.collect());
     let connections = Arc::new(Connections::default());
     let (alive, gone) = tokio::sync::mpsc::channel(1);
     let process_conns = Arc::new(AtomicU32::new(0));
@@ -355,6 +366,7 @@ pub async fn start_with(
         listeners,
         sockets: by_frontend(&sockets).into_values().flatten().collect(),
         accepts,
+        _watchers: watchers,
         driver: tokio::spawn(driver::run(core, rx)),
         _workers: workers,
         events,
@@ -363,6 +375,16 @@ pub async fn start_with(
         hard_stop_after: cfg.global.hard_stop_after.map(std_duration),
         gone,
     })
+}
+
+/// Tasks that end when this is dropped.
+#[derive(Debug)]
+struct Watchers(Vec<JoinHandle<()>>);
+
+impl Drop for Watchers {
+    fn drop(&mut self) {
+        self.0.iter().for_each(JoinHandle::abort);
+    }
 }
 
 /// A proxy's listening sockets, each with its `bind` line's index.

@@ -46,6 +46,13 @@ use tokio::time::Instant;
 /// totals while it lives.
 pub(crate) struct OpenConnection(Arc<Shared>);
 
+impl OpenConnection {
+    /// The frontend it counts in.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.0
+    }
+}
+
 impl Drop for OpenConnection {
     fn drop(&mut self) {
         self.0.process_conns.fetch_sub(1, Ordering::Relaxed);
@@ -588,7 +595,7 @@ fn with_view<T>(
         around: Around {
             src_port: Some(client.port()),
             dst: local,
-            conn: session.conn,
+            conn: session.conn(client, local),
             vars: Some(&session.vars),
             first_request: first,
             htx: true,

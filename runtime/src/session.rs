@@ -11,6 +11,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::time::Instant;
 
+/// A connection's client address and the address it reached.
+pub(crate) type Addresses = (Option<SocketAddr>, Option<SocketAddr>);
+
 /// One client connection's state between its requests.
 #[derive(Debug, Default)]
 pub(crate) struct Session {
@@ -27,8 +30,10 @@ pub(crate) struct Session {
     pub(crate) proxied: Option<Box<ProxyHeader>>,
     /// What its TLS handshake agreed on (clear text: `None`).
     pub(crate) tls: Option<Arc<TlsSession>>,
-    /// The connection level's addresses (`fc_src`, `fc_dst`).
-    pub(crate) conn: Option<(Option<SocketAddr>, Option<SocketAddr>)>,
+    /// The connection level's addresses (`fc_src`, `fc_dst`) when they
+    /// are not the session's (a PROXY header or a rule changed those):
+    /// boxed, being rare, as every idle connection holds its session.
+    conn: Option<Box<Addresses>>,
     /// The address its client reached, once read.
     destination: Option<SocketAddr>,
     /// When its last exchange ended: the wait for the next request
@@ -74,6 +79,23 @@ impl Session {
         self.destination = destination;
     }
 
+    /// Takes the connection level's addresses, `conn`, beside the
+    /// session's own, `session`.
+    pub(crate) fn set_conn(&mut self, conn: Option<Addresses>, session: Addresses) {
+        self.conn = conn.filter(|c| *c != session).map(Box::new);
+    }
+
+    /// The connection level's addresses (`fc_src`, `fc_dst`), the
+    /// session's client being `client` and its destination `local`.
+    pub(crate) fn conn(&self, client: SocketAddr, local: Option<SocketAddr>) -> Option<Addresses> {
+        Some(
+            self.conn
+                .as_deref()
+                .copied()
+                .unwrap_or((Some(client), local)),
+        )
+    }
+
     /// The address the client reached, as far as it was read.
     pub(crate) fn known_destination(&self) -> Option<SocketAddr> {
         self.destination
@@ -92,7 +114,7 @@ impl Session {
             vars: self.vars.clone(),
             proxied: self.proxied.clone(),
             tls: self.tls.clone(),
-            conn: self.conn,
+            conn: self.conn.clone(),
             destination: self.destination,
             listener: self.listener,
             tracked: self.tracked.clone(),

@@ -63,7 +63,8 @@ pub(crate) async fn connection(
     let at = (client, local, accepted);
     let read = (buf, std::mem::take(&mut session.vars));
     if let Some(switched) = serve(stream, read, &shared, at, (false, bound)).await {
-        crate::front::switched(switched, &shared, (client, session), draining).await;
+        let idle = (draining, held.alarm());
+        crate::front::switched(switched, &shared, (client, session), idle).await;
     }
     drop(held);
     drop(tracking);

@@ -6,6 +6,7 @@
 //! end. Every decision still goes through the one driver
 //! (`driver::Core`), whichever thread asks.
 
+use crate::alarms::{Alarm, Alarms};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -48,6 +49,7 @@ impl Workers {
             accepted: counters(),
             pushed: counters(),
             serving: handles.iter().map(|_| AtomicUsize::new(0)).collect(),
+            alarms: handles.iter().map(|_| Arc::default()).collect(),
             handles,
         };
         Ok(Self {
@@ -73,6 +75,8 @@ pub(crate) struct Threads {
     pushed: Box<[AtomicU64]>,
     /// Connections each thread serves now.
     serving: Box<[AtomicUsize]>,
+    /// Each thread's deadlines of connections waiting for a request.
+    alarms: Box<[Arc<Alarms>]>,
 }
 
 impl Threads {
@@ -149,6 +153,11 @@ impl Threads {
         }
     }
 
+    /// Thread `index`'s alarms.
+    pub(crate) fn alarms(&self, index: usize) -> &Arc<Alarms> {
+        &self.alarms[index]
+    }
+
     /// Each thread's connections accepted and given to serve so far.
     pub(crate) fn activity(&self) -> (Vec<u64>, Vec<u64>) {
         let read = |c: &[AtomicU64]| c.iter().map(|n| n.load(Ordering::Relaxed)).collect();
@@ -161,6 +170,13 @@ impl Threads {
 pub(crate) struct Load {
     threads: Arc<Threads>,
     thread: usize,
+}
+
+impl Load {
+    /// A slot in its thread's alarms.
+    pub(crate) fn alarm(&self) -> Alarm {
+        self.threads.alarms(self.thread).alarm()
+    }
 }
 
 impl Drop for Load {

@@ -150,9 +150,9 @@ impl crate::client_io::ClientIo for H2Stream {
         tokio::io::split(self)
     }
 
-    fn readable(&mut self) -> impl std::future::Future<Output = io::Result<()>> + Send {
+    fn poll_readable(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         // One request per stream: never waited on for another.
-        std::future::ready(Ok(()))
+        Poll::Ready(Ok(()))
     }
 
     fn local_addr(&self) -> Option<SocketAddr> {
