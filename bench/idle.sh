@@ -3,7 +3,7 @@
 # package), the same config (nbthread 1) in front of two nginx backends.
 # A client opens CONNS connections to one of them, makes one request on
 # each and leaves them all open and idle; the proxy's RSS is read before
-# and then. haproxy first, then haven, one at a time. Prints both, the
+# (after one request, which pages in the code requests run) and then. haproxy first, then haven, one at a time. Prints both, the
 # cost per idle connection and the ratio haven / haproxy (issue #11's
 # goal: at most 1.0).
 # Needs: apt-get install haproxy nginx-light. Sends only to 127.0.0.1.
@@ -52,6 +52,9 @@ measure() {
     "$@" -f "$dir/$name.cfg" 2> "$dir/$name.log" & local pid=$!
     pids+=("$pid")
     wait_port "$port"
+    # One request first: the code a request runs is paged in once, not
+    # per connection.
+    python3 "$dir/clients.py" "$port" 1 < /dev/null > /dev/null
     local before with
     before=$(rss "$pid")
     coproc CLIENTS { python3 "$dir/clients.py" "$port" "$CONNS"; }

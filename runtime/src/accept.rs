@@ -5,20 +5,15 @@
 //! waits in a queue no free thread looks at. Whoever accepts, the thread
 //! serving the fewest connections serves it (`Threads::hand_over`).
 
+use crate::alarms::Alarm;
 use crate::front::{connection, tls_connection, Bound, TlsBind};
 use crate::request::Shared;
 use crate::workers::{Load, Threads};
-use rustc_hash::FxHashMap;
 use socket2::{Domain, SockRef, Socket, Type};
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, OwnedSemaphorePermit};
-use tokio::task::AbortHandle;
 
 /// A `bind` address's socket as every thread sees it: `None` while its
 /// frontend is disabled.
@@ -75,29 +70,51 @@ impl BindSocket {
 }
 
 /// What an accepted connection holds until it ends: its slots of
-/// `maxconn` and its place in its thread's load.
+/// `maxconn`, its place in its thread's load, and its slot in its
+/// thread's table of connections.
 #[derive(Debug)]
 pub(crate) struct Held {
-    _slots: Box<[OwnedSemaphorePermit]>,
-    load: Load,
+    _slots: Permits,
+    _load: Load,
+    alarm: Alarm,
+}
+
+/// A connection's slots of `maxconn`: most often one (the process's),
+/// held without an allocation of its own.
+#[derive(Debug)]
+enum Permits {
+    One { _held: OwnedSemaphorePermit },
+    Several { _held: Vec<OwnedSemaphorePermit> },
+}
+
+impl From<Vec<OwnedSemaphorePermit>> for Permits {
+    fn from(mut permits: Vec<OwnedSemaphorePermit>) -> Self {
+        match (permits.pop(), permits.is_empty()) {
+            (Some(one), true) => Self::One { _held: one },
+            (last, _) => {
+                permits.extend(last);
+                Self::Several { _held: permits }
+            }
+        }
+    }
 }
 
 impl Held {
-    /// A slot in the alarms of the connection's thread.
-    pub(crate) fn alarm(&self) -> crate::alarms::Alarm {
-        self.load.alarm()
+    /// Its slot in its thread's table: its waits' deadlines.
+    pub(crate) fn alarm(&self) -> &Alarm {
+        &self.alarm
     }
 }
 
 /// Accepts connections from `socket` on serving thread `thread` (the
 /// calling one) and hands each to the thread serving the fewest, where
 /// [`connection`] (or its TLS or `mode tcp` form) serves it; they close
-/// after their current request once `draining` turns true; each is
-/// registered in `connections`.
+/// after their current request once `draining` turns true; each has a
+/// slot in its thread's table of connections ([`crate::alarms::Alarms`]).
 pub(crate) async fn accept(
     (mut socket, bound, tls): (SharedSocket, Bound, Option<Arc<TlsBind>>),
     shared: Arc<Shared>,
-    (draining, connections): (watch::Receiver<bool>, Arc<Connections>),
+    draining: watch::Receiver<bool>,
     (threads, thread): (Arc<Threads>, usize),
 ) {
     loop {
@@ -111,7 +128,7 @@ pub(crate) async fn accept(
         loop {
             // At `maxconn`, accept nothing more (the kernel's backlog
             // holds newcomers) until a connection closes, as haproxy does.
-            let mut slots = Vec::with_capacity(shared.slots.len());
+            let mut slots = Vec::new();
             for s in &shared.slots {
                 if let Ok(permit) = Arc::clone(s).acquire_owned().await {
                     slots.push(permit);
@@ -127,22 +144,25 @@ pub(crate) async fn accept(
                     let Ok((to, stream, load)) = threads.hand_over(thread, stream) else {
                         continue;
                     };
-                    let _slots = slots.into_boxed_slice();
-                    let held = Held { _slots, load };
+                    let alarms = threads.alarms(to);
+                    let alarm = alarms.alarm();
+                    let key = alarm.key();
+                    let _slots = Permits::from(slots);
+                    let held = Held { _slots, _load: load, alarm };
                     let shared = Arc::clone(&shared);
                     if let Some(tls) = &tls {
                         let tls = (draining.clone(), Arc::clone(tls));
                         let serve = tls_connection(stream, shared, (client, bound), tls, held);
-                        connections.spawn(&threads, to, serve);
+                        alarms.registered(key, threads.spawn(to, serve).abort_handle());
                     } else if shared.tcp {
                         let client = (client, bound);
                         let draining = draining.clone();
                         let serve = crate::tcp::connection(stream, shared, client, draining, held);
-                        connections.spawn(&threads, to, serve);
+                        alarms.registered(key, threads.spawn(to, serve).abort_handle());
                     } else {
                         let client = (client, bound);
                         let serve = connection(stream, shared, client, draining.clone(), held);
-                        connections.spawn(&threads, to, serve);
+                        alarms.registered(key, threads.spawn(to, serve).abort_handle());
                     }
                 }
                 changed = socket.changed() => {
@@ -183,83 +203,6 @@ pub(crate) fn options_for_accepted(listener: &Socket, delayed_ack: bool) {
     let _ = listener.set_tcp_nodelay(true);
     if delayed_ack {
         let _ = listener.set_tcp_quickack(false);
-    }
-}
-
-/// The client connections of one [`crate::Running`], so a hard stop can
-/// end them all at once (`hard-stop-after`). The registry costs a lock
-/// when a connection opens and when it closes, nothing while it serves.
-#[derive(Debug, Default)]
-pub(crate) struct Connections {
-    open: Mutex<FxHashMap<u64, Option<AbortHandle>>>,
-    next: AtomicU64,
-}
-
-impl Connections {
-    fn lock(&self) -> std::sync::MutexGuard<'_, FxHashMap<u64, Option<AbortHandle>>> {
-        self.open
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Runs `serve` on serving thread `to`, registered until it ends.
-    fn spawn(
-        self: &Arc<Self>,
-        threads: &Threads,
-        to: usize,
-        serve: impl Future<Output = ()> + Send + 'static,
-    ) {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.lock().insert(id, None);
-        let registry = Arc::clone(self);
-        let task = threads.spawn(
-            to,
-            Registered {
-                serve,
-                registry,
-                id,
-            },
-        );
-        // Unless it already ended.
-        if let Some(slot) = self.lock().get_mut(&id) {
-            *slot = Some(task.abort_handle());
-        }
-    }
-
-    /// Ends every connection still open.
-    pub(crate) fn cut(&self) {
-        let handles: Vec<_> = self.lock().drain().filter_map(|(_, h)| h).collect();
-        for handle in handles {
-            handle.abort();
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A connection's work, in the registry until it ends or is cut.
-    /// Awaited in place: an async block awaiting it would hold the work
-    /// twice in the task (what it captured, and what it awaits), and
-    /// every connection's task is that big.
-    struct Registered<F> {
-        #[pin]
-        serve: F,
-        registry: Arc<Connections>,
-        id: u64,
-    }
-
-    impl<F> PinnedDrop for Registered<F> {
-        fn drop(this: Pin<&mut Self>) {
-            let this = this.project();
-            this.registry.lock().remove(this.id);
-        }
-    }
-}
-
-impl<F: Future<Output = ()>> Future for Registered<F> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.project().serve.poll(cx)
     }
 }
 

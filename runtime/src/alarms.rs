@@ -1,9 +1,10 @@
-//! The deadlines of client connections waiting for a request, one table
-//! per serving thread, watched by one task with one timer; the same task
-//! ends the waits a drain ends. A connection holds a slot here (a few
-//! dozen bytes) instead of a timer and a drain subscription of its own
-//! (a few hundred, for every idle keep-alive connection), and arming its
-//! wait takes one uncontended lock.
+//! The client connections of one serving thread, a slot each: the
+//! deadline of its wait for a request, who to wake, and the handle that
+//! ends it at a hard stop. One task per thread, with one timer, watches
+//! the deadlines, and ends the waits a drain ends. A connection holds a
+//! slot (a few dozen bytes) instead of a timer, a drain subscription and
+//! an entry in a registry of its own (a few hundred, for every idle
+//! keep-alive connection); arming a wait takes one uncontended lock.
 //!
 //! Deadlines are kept lazily, as tokio keeps its own: moving a slot's
 //! deadline later leaves its entry in the queue, and when that entry
@@ -19,6 +20,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use tokio::sync::watch;
+use tokio::task::AbortHandle;
 use tokio::time::{sleep_until, Instant};
 
 /// A deadline in whole milliseconds since the table's epoch; `NEVER`
@@ -26,7 +28,11 @@ use tokio::time::{sleep_until, Instant};
 type Millis = u64;
 const NEVER: Millis = Millis::MAX;
 
-/// One serving thread's table of connection deadlines.
+/// Slots are made this many at a time, never moved: a table that grows
+/// leaves no copy of itself behind.
+const CHUNK: usize = 256;
+
+/// One serving thread's table of connections.
 #[derive(Debug)]
 pub(crate) struct Alarms {
     table: Mutex<Table>,
@@ -36,7 +42,7 @@ pub(crate) struct Alarms {
 
 #[derive(Debug, Default)]
 struct Table {
-    slots: Vec<Slot>,
+    slots: Vec<Box<[Slot]>>,
     /// Slots free for the next connection.
     free: Vec<u32>,
     /// Queued deadlines, earliest first, at most one per slot: (deadline,
@@ -51,6 +57,11 @@ struct Table {
 
 #[derive(Debug)]
 struct Slot {
+    /// Counts the slot's owners, so a handle meant for one never goes
+    /// to the next.
+    generation: u32,
+    /// Ends its connection's task (a hard stop).
+    abort: Option<AbortHandle>,
     /// The deadline of its owner's current (or last) wait.
     deadline: Millis,
     /// The deadline of its entry in the queue, if it has one.
@@ -63,10 +74,18 @@ struct Slot {
     drain_ends_it: bool,
 }
 
+impl Table {
+    fn slot(&mut self, slot: u32) -> &mut Slot {
+        &mut self.slots[slot as usize / CHUNK][slot as usize % CHUNK]
+    }
+}
+
 impl Slot {
     /// A slot no connection holds.
     fn vacant() -> Self {
         Self {
+            generation: 0,
+            abort: None,
             deadline: NEVER,
             queued: NEVER,
             waker: None,
@@ -106,17 +125,42 @@ impl Alarms {
     /// A slot for one connection, its own until it drops.
     pub(crate) fn alarm(self: &Arc<Self>) -> Alarm {
         let mut table = self.lock();
-        let slot = match table.free.pop() {
-            Some(slot) => slot,
-            None => {
-                table.slots.push(Slot::vacant());
-                u32::try_from(table.slots.len() - 1).expect("fewer than 2^32 connections")
-            }
-        };
+        if table.free.is_empty() {
+            let made = table.slots.len() * CHUNK;
+            let made = u32::try_from(made).expect("fewer than 2^32 connections");
+            table.free.extend((made..made + CHUNK as u32).rev());
+            table
+                .slots
+                .push((0..CHUNK).map(|_| Slot::vacant()).collect());
+        }
+        let slot = table.free.pop().expect("a free slot");
+        let generation = table.slot(slot).generation;
         Alarm {
             alarms: Arc::clone(self),
             slot,
+            generation,
         }
+    }
+
+    /// Gives `abort`, which ends its task, to the connection holding the
+    /// slot `key` names ([`Alarm::key`]), unless it ended already.
+    pub(crate) fn registered(&self, key: (u32, u32), abort: AbortHandle) {
+        let (slot, generation) = key;
+        let mut table = self.lock();
+        let s = table.slot(slot);
+        if s.generation == generation {
+            s.abort = Some(abort);
+        }
+    }
+
+    /// Ends every connection of the thread (a hard stop).
+    pub(crate) fn cut(&self) {
+        let handles: Vec<AbortHandle> = {
+            let mut table = self.lock();
+            let slots = table.slots.iter_mut().flat_map(|chunk| chunk.iter_mut());
+            slots.filter_map(|s| s.abort.take()).collect()
+        };
+        handles.iter().for_each(AbortHandle::abort);
     }
 
     /// `at` in the table's milliseconds, rounded up: a deadline never
@@ -170,26 +214,26 @@ impl Alarms {
         let mut woken = Vec::new();
         let next = {
             let mut table = self.lock();
-            let Table { slots, due, .. } = &mut *table;
-            while let Some(&(at, slot)) = due.first() {
+            while let Some(&(at, slot)) = table.due.first() {
                 if at > now {
                     break;
                 }
-                due.pop_first();
-                let s = &mut slots[slot as usize];
+                table.due.pop_first();
+                let s = table.slot(slot);
                 s.queued = NEVER;
                 if s.deadline == NEVER {
                     continue;
                 }
                 if s.deadline > now {
                     s.queued = s.deadline;
-                    due.insert((s.deadline, slot));
+                    let later = s.deadline;
+                    table.due.insert((later, slot));
                     continue;
                 }
                 s.late = true;
                 woken.extend(s.waker.take());
             }
-            let next = due.first().map_or(NEVER, |(at, _)| *at);
+            let next = table.due.first().map_or(NEVER, |(at, _)| *at);
             table.watched = next;
             if !table.watcher.as_ref().is_some_and(|w| w.will_wake(watcher)) {
                 table.watcher = Some(watcher.clone());
@@ -205,7 +249,8 @@ impl Alarms {
         let woken: Vec<Waker> = {
             let mut table = self.lock();
             table.draining = true;
-            let ended = table.slots.iter_mut().filter(|s| s.drain_ends_it);
+            let slots = table.slots.iter_mut().flat_map(|chunk| chunk.iter_mut());
+            let ended = slots.filter(|s| s.drain_ends_it);
             ended.filter_map(|s| s.waker.take()).collect()
         };
         woken.into_iter().for_each(Waker::wake);
@@ -218,9 +263,15 @@ impl Alarms {
 pub(crate) struct Alarm {
     alarms: Arc<Alarms>,
     slot: u32,
+    generation: u32,
 }
 
 impl Alarm {
+    /// Its slot, as [`Alarms::registered`] takes it.
+    pub(crate) fn key(&self) -> (u32, u32) {
+        (self.slot, self.generation)
+    }
+
     /// Arms the slot for a wait until `until` (none: no deadline) that a
     /// drain ends when `drain_ends_it`, waking `waker`; whether it ended
     /// already (a drain began).
@@ -240,7 +291,7 @@ impl Alarm {
                 watched,
                 ..
             } = &mut *table;
-            let s = &mut slots[self.slot as usize];
+            let s = &mut slots[self.slot as usize / CHUNK][self.slot as usize % CHUNK];
             s.late = false;
             s.drain_ends_it = drain_ends_it;
             s.deadline = deadline;
@@ -276,7 +327,7 @@ impl Alarm {
     pub(crate) fn ended(&self, waker: &Waker) -> Option<Waited> {
         let mut table = self.alarms.lock();
         let draining = table.draining;
-        let s = &mut table.slots[self.slot as usize];
+        let s = table.slot(self.slot);
         if s.late {
             return Some(Waited::Late);
         }
@@ -332,7 +383,10 @@ fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
 impl Drop for Alarm {
     fn drop(&mut self) {
         let mut table = self.alarms.lock();
-        let s = std::mem::replace(&mut table.slots[self.slot as usize], Slot::vacant());
+        let s = table.slot(self.slot);
+        let generation = s.generation.wrapping_add(1);
+        let s = std::mem::replace(s, Slot::vacant());
+        table.slot(self.slot).generation = generation;
         if s.queued != NEVER {
             table.due.remove(&(s.queued, self.slot));
         }
@@ -443,5 +497,6 @@ mod tests {
         assert!(alarms.lock().due.is_empty());
         let next = alarms.alarm();
         assert_eq!((next.slot, alarms.lock().slots.len()), (0, 1));
+        assert_eq!(next.generation, 1);
     }
 }

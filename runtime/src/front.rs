@@ -251,7 +251,7 @@ pub(crate) async fn switched<S: ClientIo>(
     switched: crate::tcp::Switched<S>,
     shared: &Arc<Shared>,
     (client, mut session): (SocketAddr, Session),
-    (draining, alarm): (watch::Receiver<bool>, Alarm),
+    (draining, alarm): (watch::Receiver<bool>, &Alarm),
 ) {
     let crate::tcp::Switched {
         stream,
@@ -419,7 +419,7 @@ fn requests<'a, S: ClientIo + 'a>(
     mut buf: BytesMut,
     shared: &'a Arc<Shared>,
     (client, mut session): (SocketAddr, Session),
-    (draining, alarm, upgrades): (watch::Receiver<bool>, Alarm, bool),
+    (draining, alarm, upgrades): (watch::Receiver<bool>, &'a Alarm, bool),
 ) -> impl Future<Output = ()> + Send + 'a {
     async move {
         let mut first = true;
@@ -427,7 +427,7 @@ fn requests<'a, S: ClientIo + 'a>(
             let started = session.ended.take().unwrap_or_else(Instant::now);
             let until = shared.timeouts.head_wait(first).map(|t| started + t);
             let at = (first, first && upgrades);
-            let head = read_head(&mut stream, &mut buf, until, (&alarm, &draining), at).await;
+            let head = read_head(&mut stream, &mut buf, until, (alarm, &draining), at).await;
             first = false;
             // In a block of its own, with no wait in it: what was read is
             // gone from the task's state while the request is served.

@@ -1,7 +1,7 @@
 //! Starting real mode: resolve servers, bind every `bind` of every HTTP
 //! frontend and listen section, start the driver, accept connections.
 
-use crate::accept::{accept, listen_on, BindSocket, Connections};
+use crate::accept::{accept, listen_on, BindSocket};
 use crate::clock::Clock;
 use crate::driver::{self, Core, Event, Wiring};
 use crate::forward::Pool;
@@ -96,11 +96,9 @@ pub struct Running {
     _watchers: Watchers,
     driver: JoinHandle<()>,
     /// The serving threads beyond the caller's; they end with `Running`.
-    _workers: Workers,
+    workers: Workers,
     events: UnboundedSender<Event>,
     draining: watch::Sender<bool>,
-    /// Every client connection, to close at once past `hard-stop-after`.
-    connections: Arc<Connections>,
     /// `hard-stop-after`: how long a drain may last.
     hard_stop_after: Option<std::time::Duration>,
     /// Closes once every listener and client connection has ended.
@@ -135,11 +133,11 @@ impl Running {
             self.finish().await;
             return true;
         };
-        let (connections, driver) = (Arc::clone(&self.connections), self.events.clone());
+        let (threads, driver) = (Arc::clone(self.workers.threads()), self.events.clone());
         if tokio::time::timeout(limit, self.finish()).await.is_ok() {
             return true;
         }
-        connections.cut();
+        threads.cut();
         let _ = driver.send(Event::Drain);
         false
     }
@@ -190,7 +188,6 @@ pub async fn start_with(
             .spawn(thread, alarms.watch(drain_rx.clone()))
     });
     let watchers = Watchers(watchers.collect());
-    let connections = Arc::new(Connections::default());
     let (alive, gone) = tokio::sync::mpsc::channel(1);
     let process_conns = Arc::new(AtomicU32::new(0));
     let errorfiles: Arc<[_]> = cfg.proxies.iter().map(|p| p.errorfiles.clone()).collect();
@@ -325,7 +322,7 @@ pub async fn start_with(
                         tls.clone(),
                     ),
                     Arc::clone(&shared),
-                    (drain_rx.clone(), Arc::clone(&connections)),
+                    drain_rx.clone(),
                     (Arc::clone(workers.threads()), thread),
                 );
                 accepts.push(workers.threads().spawn(thread, task));
@@ -368,10 +365,9 @@ pub async fn start_with(
         accepts,
         _watchers: watchers,
         driver: tokio::spawn(driver::run(core, rx)),
-        _workers: workers,
+        workers,
         events,
         draining,
-        connections,
         hard_stop_after: cfg.global.hard_stop_after.map(std_duration),
         gone,
     })

@@ -6,7 +6,7 @@
 //! end. Every decision still goes through the one driver
 //! (`driver::Core`), whichever thread asks.
 
-use crate::alarms::{Alarm, Alarms};
+use crate::alarms::Alarms;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -75,7 +75,7 @@ pub(crate) struct Threads {
     pushed: Box<[AtomicU64]>,
     /// Connections each thread serves now.
     serving: Box<[AtomicUsize]>,
-    /// Each thread's deadlines of connections waiting for a request.
+    /// Each thread's table of client connections.
     alarms: Box<[Arc<Alarms>]>,
 }
 
@@ -153,9 +153,14 @@ impl Threads {
         }
     }
 
-    /// Thread `index`'s alarms.
+    /// Thread `index`'s table of connections.
     pub(crate) fn alarms(&self, index: usize) -> &Arc<Alarms> {
         &self.alarms[index]
+    }
+
+    /// Ends every client connection of every thread (a hard stop).
+    pub(crate) fn cut(&self) {
+        self.alarms.iter().for_each(|alarms| alarms.cut());
     }
 
     /// Each thread's connections accepted and given to serve so far.
@@ -170,13 +175,6 @@ impl Threads {
 pub(crate) struct Load {
     threads: Arc<Threads>,
     thread: usize,
-}
-
-impl Load {
-    /// A slot in its thread's alarms.
-    pub(crate) fn alarm(&self) -> Alarm {
-        self.threads.alarms(self.thread).alarm()
-    }
 }
 
 impl Drop for Load {
