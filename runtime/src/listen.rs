@@ -109,6 +109,7 @@ impl Running {
     /// Stops everything at once: listeners, connections, the driver.
     pub fn stop(self) {
         self.stop_listening();
+        self.workers.threads().cut();
         self.driver.abort();
     }
 
