@@ -89,9 +89,9 @@ enum Permits {
 
 impl From<Vec<OwnedSemaphorePermit>> for Permits {
     fn from(mut permits: Vec<OwnedSemaphorePermit>) -> Self {
-        match (permits.pop(), permits.is_empty()) {
-            (Some(one), true) => Self::One { _held: one },
-            (last, _) => {
+        match (permits.len(), permits.pop()) {
+            (1, Some(one)) => Self::One { _held: one },
+            (_, last) => {
                 permits.extend(last);
                 Self::Several { _held: permits }
             }

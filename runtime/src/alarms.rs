@@ -225,8 +225,8 @@ impl Alarms {
                     continue;
                 }
                 if s.deadline > now {
-                    s.queued = s.deadline;
                     let later = s.deadline;
+                    s.queued = later;
                     table.due.insert((later, slot));
                     continue;
                 }
@@ -275,47 +275,34 @@ impl Alarm {
     /// Arms the slot for a wait until `until` (none: no deadline) that a
     /// drain ends when `drain_ends_it`, waking `waker`; whether it ended
     /// already (a drain began).
-    pub(crate) fn arm(
-        &self,
-        until: Option<Instant>,
-        drain_ends_it: bool,
-        waker: &Waker,
-    ) -> Option<Waited> {
+    fn arm(&self, until: Option<Instant>, drain_ends_it: bool, waker: &Waker) -> Option<Waited> {
         let deadline = until.map_or(NEVER, |at| self.alarms.millis(at));
-        let watcher = {
-            let mut table = self.alarms.lock();
-            let Table {
-                slots,
-                due,
-                draining,
-                watched,
-                ..
-            } = &mut *table;
-            let s = &mut slots[self.slot as usize / CHUNK][self.slot as usize % CHUNK];
-            s.late = false;
-            s.drain_ends_it = drain_ends_it;
-            s.deadline = deadline;
-            set_waker(&mut s.waker, waker);
-            if *draining && drain_ends_it {
-                return Some(Waited::Drain);
-            }
-            // A later deadline waits for the queued one to come due.
-            if deadline >= s.queued {
-                return None;
-            }
-            if s.queued != NEVER {
-                due.remove(&(s.queued, self.slot));
-            }
-            s.queued = deadline;
-            due.insert((deadline, self.slot));
-            // The watcher sleeps past it: it is to set its timer again.
-            if deadline < *watched {
-                *watched = deadline;
-                table.watcher.clone()
-            } else {
-                None
-            }
-        };
+        let mut table = self.alarms.lock();
+        let draining = table.draining;
+        let s = table.slot(self.slot);
+        s.late = false;
+        s.drain_ends_it = drain_ends_it;
+        s.deadline = deadline;
+        set_waker(&mut s.waker, waker);
+        if draining && drain_ends_it {
+            return Some(Waited::Drain);
+        }
+        // A later deadline waits for the queued one to come due.
+        if deadline >= s.queued {
+            return None;
+        }
+        let replaced = std::mem::replace(&mut s.queued, deadline);
+        if replaced != NEVER {
+            table.due.remove(&(replaced, self.slot));
+        }
+        table.due.insert((deadline, self.slot));
+        if deadline >= table.watched {
+            return None;
+        }
+        // The watcher sleeps past it: it is to set its timer again.
+        table.watched = deadline;
+        let watcher = table.watcher.clone();
+        drop(table);
         if let Some(watcher) = watcher {
             watcher.wake();
         }
@@ -324,7 +311,7 @@ impl Alarm {
 
     /// Whether the wait armed last ended (its deadline passed, or a drain
     /// that ends it began); if not, `waker` is woken when it does.
-    pub(crate) fn ended(&self, waker: &Waker) -> Option<Waited> {
+    fn ended(&self, waker: &Waker) -> Option<Waited> {
         let mut table = self.alarms.lock();
         let draining = table.draining;
         let s = table.slot(self.slot);
@@ -348,8 +335,8 @@ impl Alarm {
         drain_ends_it: bool,
         mut work: std::pin::Pin<&'a mut F>,
     ) -> impl Future<Output = Result<F::Output, Waited>> + 'a {
-        let mut armed = until.is_none() && !drain_ends_it;
-        let mut bounded = !armed;
+        let bounded = until.is_some() || drain_ends_it;
+        let mut armed = false;
         std::future::poll_fn(move |cx: &mut Context<'_>| {
             if let Poll::Ready(out) = work.as_mut().poll(cx) {
                 return Poll::Ready(Ok(out));
@@ -362,13 +349,7 @@ impl Alarm {
                 true => self.ended(cx.waker()),
             };
             armed = true;
-            match ended {
-                Some(waited) => {
-                    bounded = false;
-                    Poll::Ready(Err(waited))
-                }
-                None => Poll::Pending,
-            }
+            ended.map_or(Poll::Pending, |waited| Poll::Ready(Err(waited)))
         })
     }
 }
@@ -384,11 +365,13 @@ impl Drop for Alarm {
     fn drop(&mut self) {
         let mut table = self.alarms.lock();
         let s = table.slot(self.slot);
-        let generation = s.generation.wrapping_add(1);
-        let s = std::mem::replace(s, Slot::vacant());
-        table.slot(self.slot).generation = generation;
-        if s.queued != NEVER {
-            table.due.remove(&(s.queued, self.slot));
+        let next_owner = Slot {
+            generation: s.generation.wrapping_add(1),
+            ..Slot::vacant()
+        };
+        let queued = std::mem::replace(s, next_owner).queued;
+        if queued != NEVER {
+            table.due.remove(&(queued, self.slot));
         }
         table.free.push(self.slot);
     }

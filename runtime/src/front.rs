@@ -103,7 +103,8 @@ enum Stop {
 }
 
 /// Serves `stream` from `client` until it closes, holding `held` (its
-/// share of `maxconn` and of its thread's load) meanwhile.
+/// share of `maxconn` and of its thread's load, its slot in its thread's
+/// table of connections) meanwhile.
 /// (A function returning its work, not an async fn: an async fn keeps
 /// each argument for the connection's whole life, and every idle
 /// connection holds that state. Its greeting is boxed here, with what
