@@ -17,6 +17,7 @@ pub mod config;
 pub mod dns;
 pub mod health;
 pub mod http1;
+pub mod http2;
 pub mod http_date;
 pub mod http_rules;
 pub mod log;

@@ -2,12 +2,13 @@
 //! front sides fed whatever bytes a client might send, on an in-memory
 //! connection. Each call must end, whatever the bytes, without a panic.
 
-use crate::http2::{incoming, H2Stream};
+use crate::http2::{self, H2Stream};
 use crate::tls::TlsListener;
 use haven_core::config::haproxy::BindTls;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::runtime::Runtime;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// How long a fuzzed exchange may take: bytes that stall it end there.
@@ -65,18 +66,15 @@ impl H2Front {
 /// Serves the HTTP/2 connection `io`: each stream's request read whole,
 /// answered 200.
 async fn connection(io: DuplexStream) {
-    let Ok(mut connection) = h2::server::handshake(io).await else {
-        return;
-    };
-    while let Some(Ok((request, respond))) = connection.accept().await {
+    let (_drain, draining) = watch::channel(false);
+    http2::drive(io, (None, None), draining, |opened| {
         tokio::spawn(async move {
-            let (parts, body) = request.into_parts();
-            let at = (Instant::now(), true);
-            let Ok(read) = incoming(&parts, body.is_end_stream(), at, || [0; 16]) else {
+            let Some((_, read)) = http2::read(&opened, (Instant::now(), true)) else {
                 return;
             };
             let head = read.read.manner.head;
-            let mut stream = H2Stream::new((body, read.upload), respond, (head, false), None);
+            let upload = (read.upload, opened.bodiless);
+            let mut stream = H2Stream::new(opened.link, upload, (head, false), None);
             let mut chunk = [0u8; 4096];
             while !stream.request_read() {
                 if !matches!(stream.read(&mut chunk).await, Ok(n) if n > 0) {
@@ -88,7 +86,8 @@ async fn connection(io: DuplexStream) {
                 .await;
             stream.finish();
         });
-    }
+    })
+    .await;
 }
 
 /// The server's end of an in-memory connection whose client sends

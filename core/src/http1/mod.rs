@@ -15,5 +15,5 @@ pub use chunked::{ChunkError, ChunkedDecoder};
 pub use fields::{FieldChange, Fields};
 pub use head::{parse_head, BodyFraming, Head, HeadError, MAX_HEADERS};
 pub use response::{parse_response_head, ResponseError, ResponseFraming, ResponseHead};
-pub use syntax::error_position;
+pub use syntax::{error_position, tchar};
 pub use upgrade::{accepts_websocket, opens_tunnel, websocket_accept, websocket_key, Switch};

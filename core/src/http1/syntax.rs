@@ -3,7 +3,7 @@
 //! failed.
 
 /// A token character (RFC 9110 §5.6.2).
-fn tchar(b: u8) -> bool {
+pub fn tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 

@@ -5,11 +5,11 @@
 //! as the client's window lets them go, so a slow client slows the
 //! server down as over HTTP/1.
 
-use super::framing::{invalid, poll_room, Unframe};
-use bytes::{Buf, Bytes, BytesMut};
-use h2::server::SendResponse;
-use h2::{Reason, SendStream};
+use super::framing::{invalid, Unframe};
+use super::link::StreamLink;
+use bytes::{Buf, BytesMut};
 use haven_core::http1::{parse_response_head, ChunkedDecoder, ResponseFraming, ResponseHead};
+use haven_core::http2::ErrorCode;
 use std::io;
 use std::task::{ready, Context, Poll};
 
@@ -38,8 +38,6 @@ enum State {
 
 /// One stream's answer, written as HTTP/1.1 and sent as HTTP/2.
 pub(crate) struct Answer {
-    respond: SendResponse<Bytes>,
-    sending: Option<SendStream<Bytes>>,
     head_request: bool,
     /// A CONNECT: a 2xx answer opens a tunnel, its bytes go as they come.
     tunnel: bool,
@@ -47,21 +45,22 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
-    /// The answer sent on `respond` to a request that was (`head_request`)
-    /// a HEAD, or (`tunnel`) a CONNECT.
-    pub(crate) fn new(respond: SendResponse<Bytes>, head_request: bool, tunnel: bool) -> Self {
+    /// The answer to a request that was (`head_request`) a HEAD, or
+    /// (`tunnel`) a CONNECT.
+    pub(crate) fn new(head_request: bool, tunnel: bool) -> Self {
         Self {
-            respond,
-            sending: None,
             head_request,
             tunnel,
             state: State::Head(BytesMut::new()),
         }
     }
 
-    /// Takes HTTP/1.1 bytes of the answer; how many were taken.
+    /// Takes HTTP/1.1 bytes of the answer for `link`; how many were
+    /// taken. Body bytes are taken only as the client's windows let them
+    /// go (a head's are taken whole, up to its end).
     pub(crate) fn poll_write(
         &mut self,
+        link: &StreamLink,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
@@ -69,61 +68,49 @@ impl Answer {
             State::Over => Poll::Ready(Ok(buf.len())),
             State::Head(read) => {
                 read.extend_from_slice(buf);
-                self.head().inspect_err(|_| self.reset())?;
-                Poll::Ready(Ok(buf.len()))
+                let past_head = self.head(link).inspect_err(|_| self.reset(link))?;
+                Poll::Ready(Ok(buf.len().saturating_sub(past_head)))
             }
             State::Body(_) => {
-                let sending = self.sending.as_mut().ok_or(io::ErrorKind::BrokenPipe)?;
-                let take = ready!(poll_room(sending, buf.len(), cx))?;
-                self.body(&buf[..take])?;
+                let take = ready!(link.poll_room(cx, buf.len()))?;
+                self.body(link, &buf[..take])?;
                 Poll::Ready(Ok(take))
             }
         }
     }
 
-    /// Resolves when the client resets the stream.
-    pub(crate) fn poll_reset(&mut self, cx: &mut Context<'_>) -> Poll<Reason> {
-        let reset = match &mut self.sending {
-            Some(sending) => sending.poll_reset(cx),
-            None => self.respond.poll_reset(cx),
-        };
-        reset.map(|r| r.unwrap_or(Reason::CANCEL))
-    }
-
     /// Ends the stream when the exchange is over: a body that ran to the
     /// end of the exchange ends there; an answer cut short is reset.
-    pub(crate) fn finish(&mut self) {
-        match (&self.state, &mut self.sending) {
-            (State::Over, _) => {}
-            (State::Body(Unframe::AtFinish), Some(sending)) => {
-                let _ = sending.send_data(Bytes::new(), true);
+    pub(crate) fn finish(&mut self, link: &StreamLink) {
+        match &self.state {
+            State::Over => {}
+            State::Body(Unframe::AtFinish) => {
+                let _ = link.send_data(&[], true);
             }
-            _ => self.reset(),
+            _ => self.reset(link),
         }
         self.state = State::Over;
     }
 
     /// Reads the heads in what was written so far; the first final one
-    /// goes out, with the body bytes that followed it.
-    fn head(&mut self) -> io::Result<()> {
+    /// goes out. Returns how many bytes written after it were left for
+    /// the body.
+    fn head(&mut self, link: &StreamLink) -> io::Result<usize> {
         let State::Head(read) = &mut self.state else {
-            return Ok(());
+            return Ok(0);
         };
         loop {
             let parsed = parse_response_head(read, self.head_request)
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "invalid answer head"))?;
+                .map_err(|_| invalid("invalid answer head"))?;
             let Some((head, len)) = parsed else {
                 if read.len() > MAX_HEAD {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "answer head too large",
-                    ));
+                    return Err(invalid("answer head too large"));
                 }
-                return Ok(());
+                return Ok(0);
             };
             read.advance(len);
             if (100..200).contains(&head.code) && head.code != 101 {
-                let _ = self.respond.send_informational(response(&head, false)?);
+                link.send_head(&as_slices(&fields(&head, false)), false)?;
                 continue;
             }
             // An extended CONNECT's upgrade is answered 200 (RFC 8441).
@@ -141,48 +128,50 @@ impl Answer {
                 ResponseFraming::Chunked => Some(Unframe::Chunked(ChunkedDecoder::default())),
                 ResponseFraming::UntilClose => Some(Unframe::AtFinish),
             };
-            let rest = std::mem::take(read);
-            let sending = self
-                .respond
-                .send_response(response(&head, upgraded)?, framing.is_none())
-                .map_err(io::Error::other)?;
-            self.sending = Some(sending);
+            let past_head = read.len();
+            link.send_head(&as_slices(&fields(&head, upgraded)), framing.is_none())?;
             self.state = framing.map_or(State::Over, State::Body);
-            return self.body(&rest);
+            return Ok(past_head);
         }
     }
 
     /// Sends `bytes` of the body, without their HTTP/1 framing.
-    fn body(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let (State::Body(framing), Some(sending)) = (&mut self.state, &mut self.sending) else {
+    fn body(&mut self, link: &StreamLink, bytes: &[u8]) -> io::Result<()> {
+        let State::Body(framing) = &mut self.state else {
             return Ok(());
         };
-        if framing.send(bytes, sending)? {
+        let (data, end) = framing.data(bytes)?;
+        if !data.is_empty() || end {
+            link.send_data(&data, end)?;
+        }
+        if end {
             self.state = State::Over;
         }
         Ok(())
     }
 
     /// Resets the stream: its answer cannot be sent whole.
-    fn reset(&mut self) {
-        match &mut self.sending {
-            Some(sending) => sending.send_reset(Reason::INTERNAL_ERROR),
-            None => self.respond.send_reset(Reason::INTERNAL_ERROR),
-        }
+    fn reset(&mut self, link: &StreamLink) {
+        link.reset(ErrorCode::INTERNAL_ERROR);
         self.state = State::Over;
     }
 }
 
-/// The HTTP/2 head of an HTTP/1 answer's `head`; a 200 when it is the
-/// 101 that `upgraded` an extended CONNECT.
-fn response(head: &ResponseHead, upgraded: bool) -> io::Result<http::Response<()>> {
+/// The HTTP/2 fields of an HTTP/1 answer's `head`: `:status` (200 when
+/// it is the 101 that `upgraded` an extended CONNECT), then its fields
+/// but the connection's own.
+fn fields(head: &ResponseHead, upgraded: bool) -> Vec<(Vec<u8>, Vec<u8>)> {
     let status = if upgraded { 200 } else { head.code };
-    let mut builder = http::Response::builder().status(status);
+    let mut out = vec![(b":status".to_vec(), status.to_string().into_bytes())];
     for (name, value) in head.headers.iter() {
-        if CONNECTION_FIELDS.contains(&name) {
-            continue;
+        if !CONNECTION_FIELDS.contains(&name) {
+            out.push((name.as_bytes().to_vec(), value.to_vec()));
         }
-        builder = builder.header(name, value);
     }
-    builder.body(()).map_err(invalid)
+    out
+}
+
+/// `fields` as borrowed pairs.
+fn as_slices(fields: &[(Vec<u8>, Vec<u8>)]) -> Vec<(&[u8], &[u8])> {
+    fields.iter().map(|(n, v)| (&n[..], &v[..])).collect()
 }

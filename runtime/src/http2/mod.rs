@@ -1,42 +1,45 @@
 //! haproxy's HTTP/2 front side: a client connection that agreed on `h2`
 //! by ALPN, a `bind ... proto h2`, or a clear connection that opens with
-//! the HTTP/2 preface (haproxy's implicit upgrade). Each stream is
-//! served as one HTTP/1.1 request by the same exchange as an HTTP/1
-//! client's ([`crate::request::serve`]), in a task of its own; this task
-//! drives the connection (frames, HPACK, flow control, and the h2
-//! crate's guards against reset floods, CONTINUATION floods and oversized
-//! header lists) and ends it with a GOAWAY when it idles past its
-//! timeout or a drain begins.
+//! the HTTP/2 preface (haproxy's implicit upgrade). Core's
+//! [`Connection`] reads and writes the frames; this task moves its bytes
+//! and ends it with a GOAWAY when it idles past its timeout or a drain
+//! begins. Each stream is served as one HTTP/1.1 request by the same
+//! exchange as an HTTP/1 client's ([`crate::request::serve`]), in a task
+//! of its own, through a [`link::StreamLink`].
 //!
-//! To servers (`proto h2`, ALPN `h2`), [`H2Upstream`] does the reverse:
-//! one stream of a shared connection carries one request written as
-//! HTTP/1.1.
+//! To servers (`proto h2`, ALPN `h2`), [`H2Upstream`] does the reverse
+//! on the h2 crate: one stream of a shared connection carries one
+//! request written as HTTP/1.1.
 
 mod answer;
 mod framing;
+mod link;
 mod prefixed;
 mod request;
 mod stream;
 mod upstream;
 
 pub(crate) use prefixed::Prefixed;
-pub(crate) use request::incoming;
+use request::{incoming, Incoming};
 pub(crate) use stream::H2Stream;
 pub(crate) use upstream::H2Upstream;
 
 use crate::request::Shared;
 use crate::session::Session;
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
+use haven_core::http2::{read_request, Connection, ErrorCode, Event, Field, Limits, Request};
+use link::{Link, StreamLink};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncWrite};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
-use tokio::time::{sleep_until, timeout, Instant};
+use tokio::time::{sleep_until, Instant};
 
 /// The HTTP/2 connection preface a client sends first.
-pub(crate) const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+pub(crate) const PREFACE: &[u8] = haven_core::http2::frame::PREFACE;
 
 /// haproxy's `tune.h2.max-concurrent-streams` default.
 const MAX_CONCURRENT_STREAMS: u32 = 100;
@@ -48,11 +51,18 @@ const REFUSALS_TOLERATED: u32 = 10;
 /// The most a stream's head may take once decoded: haproxy's buffer.
 const MAX_HEADER_LIST: u32 = crate::body::BUFSIZE as u32;
 
+/// What haven offers every HTTP/2 client.
+const LIMITS: Limits = Limits {
+    max_concurrent_streams: MAX_CONCURRENT_STREAMS,
+    max_header_list: MAX_HEADER_LIST,
+    connect_protocol: true,
+};
+
 /// Serves the HTTP/2 connection `io` from `client` (its connection-wide
 /// state in `session`, which knows where the client connected to) until
 /// it closes, the client idles past its timeout, or a drain ends it.
-/// Boxed: inline, its 3.5 kB state would be room every client
-/// connection's task keeps, HTTP/1 ones and idle ones included.
+/// Boxed: inline, its state would be room every client connection's
+/// task keeps, HTTP/1 ones and idle ones included.
 pub(crate) fn serve<'a, T>(
     io: T,
     shared: &'a Arc<Shared>,
@@ -65,37 +75,122 @@ where
     Box::pin(serve_inline(io, shared, client, draining))
 }
 
+/// A request a connection read, to be served by a task of its own.
+pub(crate) struct Opened {
+    /// Its stream.
+    pub(crate) link: StreamLink,
+    /// Its fields as decoded.
+    pub(crate) fields: Vec<Field>,
+    /// Its HEADERS ended the stream: no body.
+    pub(crate) bodiless: bool,
+    /// Its place among the connection's requests in flight.
+    pub(crate) slot: OwnedSemaphorePermit,
+}
+
 /// [`serve`], unboxed.
 async fn serve_inline<T>(
     io: T,
     shared: &Arc<Shared>,
     (client, mut session): (SocketAddr, Session),
-    mut draining: watch::Receiver<bool>,
+    draining: watch::Receiver<bool>,
 ) where
     T: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let handshake = h2::server::Builder::new()
-        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
-        .max_header_list_size(MAX_HEADER_LIST)
-        .max_send_buffer_size(crate::body::BUFSIZE)
-        .enable_connect_protocol()
-        .handshake::<_, Bytes>(io);
-    let handshake = match shared.timeouts.client {
-        Some(limit) => timeout(limit, handshake).await.ok(),
-        None => Some(handshake.await),
-    };
-    let Some(Ok(mut connection)) = handshake else {
-        return;
-    };
     let idle = shared.timeouts.keep_alive.or(shared.timeouts.client);
-    let mut idle_until = idle.map(|t| Instant::now() + t);
+    let timeouts = (shared.timeouts.client.or(idle), idle);
+    drive(io, timeouts, draining, |opened| {
+        let peer = (client, session.for_stream());
+        tokio::spawn(stream(opened, Arc::clone(shared), peer, Instant::now()));
+    })
+    .await;
+}
+
+/// Moves the bytes of the HTTP/2 connection `io` through core's
+/// [`Connection`], handing each request it admits to `open`, until the
+/// connection closes, fails, or ends with a GOAWAY: after `first` (the
+/// wait for a first request) or `idle` (between requests) with no
+/// stream open, or when a drain begins.
+pub(crate) async fn drive<T>(
+    io: T,
+    (first, idle): (Option<Duration>, Option<Duration>),
+    mut draining: watch::Receiver<bool>,
+    mut open: impl FnMut(Opened),
+) where
+    T: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let link = Link::new(Connection::new(LIMITS));
+    let (mut reader, mut writer) = tokio::io::split(io);
+    let mut input = BytesMut::with_capacity(16 * 1024);
+    let mut output = Vec::new();
+    let mut idle_until = first.map(|t| Instant::now() + t);
     let mut closing = false;
     let mut in_flight = InFlight::new();
     if *draining.borrow() {
-        connection.graceful_shutdown();
+        link.lock().conn.go_away(ErrorCode::NO_ERROR);
         closing = true;
     }
     loop {
+        let mut opened = Vec::new();
+        let used = {
+            let mut state = link.lock();
+            let used = state.conn.receive(&input);
+            input.advance(used);
+            while let Some(event) = state.conn.next_event() {
+                let Event::Request {
+                    stream,
+                    fields,
+                    end,
+                } = event
+                else {
+                    state.deliver(event);
+                    continue;
+                };
+                match in_flight.admit() {
+                    Some(slot) => {
+                        state.open(stream);
+                        opened.push((stream, fields, end, slot));
+                    }
+                    None => {
+                        state.conn.reset(stream, ErrorCode::REFUSED_STREAM);
+                        if in_flight.refused > REFUSALS_TOLERATED {
+                            state.conn.go_away(ErrorCode::ENHANCE_YOUR_CALM);
+                            closing = true;
+                        }
+                    }
+                }
+            }
+            std::mem::swap(&mut output, state.conn.output());
+            used
+        };
+        for (stream, fields, bodiless, slot) in opened {
+            idle_until = idle.map(|t| Instant::now() + t);
+            let link = StreamLink::new(Arc::clone(&link), stream);
+            open(Opened {
+                link,
+                fields,
+                bodiless,
+                slot,
+            });
+        }
+        let flushed = !output.is_empty();
+        if flushed {
+            if writer.write_all(&output).await.is_err() {
+                break;
+            }
+            output.clear();
+            link.lock().wake_writers();
+        }
+        let (failed, no_stream) = {
+            let state = link.lock();
+            (state.conn.failed(), state.conn.idle())
+        };
+        if failed || closing && no_stream {
+            break;
+        }
+        // Whole frames may wait behind output that had to go first.
+        if !input.is_empty() && (used > 0 || flushed) {
+            continue;
+        }
         let idle_wait = async {
             match idle_until {
                 Some(at) => sleep_until(at).await,
@@ -103,37 +198,26 @@ async fn serve_inline<T>(
             }
         };
         tokio::select! {
-            next = connection.accept() => match next {
-                Some(Ok((request, mut respond))) => {
-                    let accepted = Instant::now();
-                    idle_until = idle.map(|t| accepted + t);
-                    let Some(slot) = in_flight.admit() else {
-                        respond.send_reset(h2::Reason::REFUSED_STREAM);
-                        if in_flight.refused > REFUSALS_TOLERATED {
-                            connection.abrupt_shutdown(h2::Reason::ENHANCE_YOUR_CALM);
-                            closing = true;
-                        }
-                        continue;
-                    };
-                    let seed = session.for_stream();
-                    let peer = (client, seed, slot);
-                    tokio::spawn(stream(request, respond, Arc::clone(shared), peer, accepted));
-                }
-                Some(Err(_)) | None => break,
+            read = reader.read_buf(&mut input) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
             },
+            () = link.written() => {}
             () = idle_wait, if !closing => {
                 idle_until = idle.map(|t| Instant::now() + t);
-                if !connection.has_streams() {
-                    connection.graceful_shutdown();
+                let mut state = link.lock();
+                if state.conn.idle() {
+                    state.conn.go_away(ErrorCode::NO_ERROR);
                     closing = true;
                 }
             }
             _ = draining.changed(), if !closing => {
-                connection.graceful_shutdown();
+                link.lock().conn.go_away(ErrorCode::NO_ERROR);
                 closing = true;
             }
         }
     }
+    link.lock().close();
 }
 
 /// The requests of one connection still being served. A stream the
@@ -184,33 +268,32 @@ where
     Ok(send)
 }
 
-/// Serves one stream's request to its end, holding `slot` (its place
-/// among the connection's requests in flight) meanwhile.
+/// Serves one stream's request to its end, holding its slot among the
+/// connection's requests in flight meanwhile.
 async fn stream(
-    request: http::Request<h2::RecvStream>,
-    respond: h2::server::SendResponse<Bytes>,
+    opened: Opened,
     shared: Arc<Shared>,
-    (client, mut session, slot): (SocketAddr, Session, OwnedSemaphorePermit),
+    (client, mut session): (SocketAddr, Session),
     accepted: Instant,
 ) {
-    let (parts, body) = request.into_parts();
     let at = (accepted, shared.httplog);
-    let incoming = request::incoming(&parts, body.is_end_stream(), at, rand::random);
-    let Ok(incoming) = incoming else {
-        let mut respond = respond;
-        respond.send_reset(h2::Reason::PROTOCOL_ERROR);
+    let Some((request, incoming)) = read(&opened, at) else {
         return;
     };
     let manner = incoming.read.manner;
     // A CONNECT, or an extended CONNECT's upgrade.
     let tunnel = manner.switch != haven_core::http1::Switch::None;
     let local = session.known_destination();
-    let mut io = H2Stream::new(
-        (body, incoming.upload),
-        respond,
-        (manner.head, tunnel),
-        local,
-    );
+    let upload = (incoming.upload, opened.bodiless);
+    let mut io = H2Stream::new(opened.link, upload, (manner.head, tunnel), local);
+    if request.invalid {
+        // What haproxy's parser refuses: its 400, as to an HTTP/1 client.
+        let tls = session.tls.as_ref();
+        shared.log_refused((client, tls), (accepted, None), 400, "PR--");
+        let _ = io.write_all(&shared.refusal(400)).await;
+        io.finish();
+        return;
+    }
     let mut buf = BytesMut::new();
     // Boxed at once: the task's own state stays small to spawn.
     let read = incoming.read;
@@ -223,5 +306,19 @@ async fn stream(
     ))
     .await;
     io.finish();
-    drop(slot);
+    drop(opened.slot);
+}
+
+/// The request `opened` carries, checked and read as the exchange
+/// takes it (received `at`), or `None` when it is malformed: its stream
+/// is reset then.
+pub(crate) fn read(opened: &Opened, at: (Instant, bool)) -> Option<(Request, Incoming)> {
+    let read = read_request(&opened.fields).and_then(|request| {
+        let incoming = incoming(&request, opened.bodiless, at, rand::random)?;
+        Ok((request, incoming))
+    });
+    if read.is_err() {
+        opened.link.reset(ErrorCode::PROTOCOL_ERROR);
+    }
+    read.ok()
 }

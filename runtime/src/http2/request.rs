@@ -9,6 +9,7 @@ use super::stream::Upload;
 use crate::request::ReadRequest;
 use crate::wire::Manner;
 use haven_core::http1::{websocket_key, BodyFraming, Fields, Head};
+use haven_core::http2::{Malformed, Request};
 use tokio::time::Instant;
 
 /// A request read from an HTTP/2 stream.
@@ -19,38 +20,27 @@ pub(crate) struct Incoming {
     pub(crate) upload: Upload,
 }
 
-/// Why a request cannot be served (answered with a stream reset).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Malformed;
-
-/// Reads the request `parts`, whose HEADERS frame ended the stream when
+/// Reads `request`, whose HEADERS frame ended the stream when
 /// `bodiless`, received at `accepted`; its request line is kept for the
 /// log when `httplog`. An extended CONNECT (RFC 8441, `:protocol`)
 /// becomes the HTTP/1.1 upgrade haproxy makes of it: a GET with
 /// `upgrade` and `connection: upgrade`, and for WebSocket a key made of
 /// `nonce()` when the client gave none.
 pub(crate) fn incoming(
-    parts: &http::request::Parts,
+    request: &Request,
     bodiless: bool,
     (accepted, httplog): (Instant, bool),
     nonce: impl FnOnce() -> [u8; 16],
 ) -> Result<Incoming, Malformed> {
-    let protocol = parts
-        .extensions
-        .get::<h2::ext::Protocol>()
-        .filter(|_| parts.method == http::Method::CONNECT)
-        .map(h2::ext::Protocol::as_str);
-    let connect = parts.method == http::Method::CONNECT && protocol.is_none();
-    let method = match protocol {
-        Some(_) => "GET".to_owned(),
-        None => parts.method.as_str().to_owned(),
-    };
-    let scheme = parts.uri.scheme_str();
-    let authority = parts
-        .uri
-        .authority()
-        .map(|a| without_default_port(a.as_str(), scheme));
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let protocol = request.protocol.as_deref();
+    let connect = request.method == "CONNECT";
+    let method = request.method.clone();
+    let scheme = request.scheme.as_deref();
+    let authority = request
+        .authority
+        .as_deref()
+        .map(|a| without_default_port(a, scheme));
+    let path = request.path.as_deref().unwrap_or("/");
     let (target, absolute) = match (connect, &authority) {
         (true, Some(authority)) => (authority.clone(), None),
         (true, None) => return Err(Malformed),
@@ -61,14 +51,14 @@ pub(crate) fn incoming(
         }
         (false, None) => (path.to_owned(), None),
     };
-    let mut headers = Fields::with_capacity(parts.headers.len() + 1, 256);
+    let mut headers = Fields::with_capacity(request.fields.len() + 1, 256);
     if let Some(authority) = &authority {
         headers.push("host", authority.as_bytes());
     }
     let mut cookies: Vec<&[u8]> = Vec::new();
     let mut length: Option<u64> = None;
-    for (name, value) in &parts.headers {
-        let value = value.as_bytes();
+    for (name, value) in &request.fields {
+        let value = value.as_slice();
         match name.as_str() {
             "host" if authority.is_some() => continue,
             "cookie" => {
@@ -89,7 +79,7 @@ pub(crate) fn incoming(
             }
             _ => {}
         }
-        headers.push(name.as_str(), value);
+        headers.push(name, value);
     }
     if !cookies.is_empty() {
         headers.push("cookie", &cookies.join(&b"; "[..]));
@@ -177,20 +167,33 @@ mod tests {
     use super::*;
     use haven_core::http1::Switch;
 
-    fn read(request: http::Request<()>, bodiless: bool) -> Incoming {
-        let (parts, ()) = request.into_parts();
-        incoming(&parts, bodiless, (Instant::now(), true), || [7; 16]).expect("a valid request")
+    fn request(fields: &[(&str, &str)]) -> Request {
+        let fields: Vec<_> = fields
+            .iter()
+            .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .collect();
+        haven_core::http2::read_request(&fields).expect("well-formed")
+    }
+
+    fn read(fields: &[(&str, &str)], bodiless: bool) -> Incoming {
+        let at = (Instant::now(), true);
+        incoming(&request(fields), bodiless, at, || [7; 16]).expect("a valid request")
     }
 
     #[test]
     fn an_h2_request_is_seen_in_absolute_form_and_sent_in_origin_form() {
-        let request = http::Request::get("https://example.com:443/a?b=c")
-            .header("cookie", "x=1")
-            .header("user-agent", "t")
-            .header("cookie", "y=2")
-            .body(())
-            .expect("request");
-        let got = read(request, true);
+        let got = read(
+            &[
+                (":method", "GET"),
+                (":scheme", "https"),
+                (":authority", "example.com:443"),
+                (":path", "/a?b=c"),
+                ("cookie", "x=1"),
+                ("user-agent", "t"),
+                ("cookie", "y=2"),
+            ],
+            true,
+        );
         assert_eq!(got.read.head.target, "/a?b=c");
         assert_eq!(
             got.read.target_as_sent.as_deref(),
@@ -212,17 +215,21 @@ mod tests {
         assert_eq!(got.read.head.body, BodyFraming::Empty);
     }
 
-    // Input: an extended CONNECT (RFC 8441) for WebSocket, as h2 hands
-    // it over. Output: haproxy's HTTP/1.1 upgrade: a GET of the path with
-    // `upgrade`, `connection: upgrade` and a key of its own, no body.
+    // Input: an extended CONNECT (RFC 8441) for WebSocket. Output:
+    // haproxy's HTTP/1.1 upgrade: a GET of the path with `upgrade`,
+    // `connection: upgrade` and a key of its own, no body.
     #[test]
     fn an_extended_connect_becomes_an_upgrade_with_a_key_of_its_own() {
-        let mut request = http::Request::connect("http://example.com/chat")
-            .body(())
-            .expect("request");
-        let protocol = h2::ext::Protocol::from_static("websocket");
-        request.extensions_mut().insert(protocol);
-        let got = read(request, false);
+        let got = read(
+            &[
+                (":method", "CONNECT"),
+                (":scheme", "http"),
+                (":authority", "example.com"),
+                (":path", "/chat"),
+                (":protocol", "websocket"),
+            ],
+            false,
+        );
         let head = &got.read.head;
         assert_eq!(
             (head.method.as_str(), head.target.as_str()),
@@ -246,23 +253,24 @@ mod tests {
 
     #[test]
     fn a_body_without_length_goes_chunked_and_one_with_length_as_is() {
-        let open = || http::Request::post("http://h/up");
-        let chunked = read(open().body(()).expect("request"), false);
+        let post = [
+            (":method", "POST"),
+            (":scheme", "http"),
+            (":authority", "h"),
+            (":path", "/up"),
+        ];
+        let chunked = read(&post, false);
         assert_eq!(chunked.read.head.body, BodyFraming::Chunked);
         assert_eq!(chunked.upload, Upload::Chunked);
-        let sized = open()
-            .header("content-length", "5")
-            .body(())
-            .expect("request");
-        let sized = read(sized, false);
+        let sized = read(&[&post[..], &[("content-length", "5")]].concat(), false);
         assert_eq!(sized.read.head.body, BodyFraming::Length(5));
         assert_eq!(sized.upload, Upload::Raw);
-        let (parts, ()) = open()
-            .header("content-length", "5")
-            .header("content-length", "6")
-            .body(())
-            .expect("request")
-            .into_parts();
-        assert!(incoming(&parts, false, (Instant::now(), false), || [7; 16]).is_err());
+        let twice = [
+            &post[..],
+            &[("content-length", "5"), ("content-length", "6")],
+        ]
+        .concat();
+        let at = (Instant::now(), false);
+        assert!(incoming(&request(&twice), false, at, || [7; 16]).is_err());
     }
 }

@@ -9,9 +9,8 @@
 
 use super::answer::Answer;
 use super::framing::{give, put_chunk};
-use bytes::{BufMut, Bytes, BytesMut};
-use h2::server::SendResponse;
-use h2::RecvStream;
+use super::link::{Received, StreamLink};
+use bytes::{BufMut, BytesMut};
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -30,7 +29,7 @@ pub(crate) enum Upload {
 
 /// An HTTP/2 stream read and written as an HTTP/1.1 connection.
 pub(crate) struct H2Stream {
-    body: RecvStream,
+    link: StreamLink,
     upload: Upload,
     /// Encoded bytes not yet read.
     pending: BytesMut,
@@ -42,20 +41,21 @@ pub(crate) struct H2Stream {
 }
 
 impl H2Stream {
-    /// The stream whose request body is `body`, handed over as `upload`
-    /// says, answered on `respond`; `head_request` when it is a HEAD.
+    /// Stream `link`, whose request body is handed over as `upload`
+    /// says (`bodiless`: its HEADERS ended the stream); `head_request`
+    /// when it is a HEAD, `tunnel` when a CONNECT.
     pub(crate) fn new(
-        (body, upload): (RecvStream, Upload),
-        respond: SendResponse<Bytes>,
+        link: StreamLink,
+        (upload, bodiless): (Upload, bool),
         (head_request, tunnel): (bool, bool),
         local: Option<SocketAddr>,
     ) -> Self {
         Self {
-            body_done: body.is_end_stream() && upload == Upload::Raw,
-            body,
+            body_done: bodiless && upload == Upload::Raw,
+            link,
             upload,
             pending: BytesMut::new(),
-            answer: Answer::new(respond, head_request, tunnel),
+            answer: Answer::new(head_request, tunnel),
             local,
         }
     }
@@ -68,25 +68,21 @@ impl H2Stream {
     /// Ends the stream once the exchange is over: an answer cut short
     /// resets it, one that ran until its server closed ends it.
     pub(crate) fn finish(mut self) {
-        self.answer.finish();
+        self.answer.finish(&self.link);
     }
 
     /// Reads the next DATA frame into `pending`, encoded as the reader
     /// gets it; false when the client reset the stream (its "close").
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
-        match ready!(self.body.poll_data(cx)) {
-            Some(Ok(data)) => {
-                // The window is given back as the bytes leave for the
-                // reader: at most one frame waits here.
-                let _ = self.body.flow_control().release_capacity(data.len());
-                match self.upload {
-                    Upload::Raw => self.pending.extend_from_slice(&data),
-                    Upload::Chunked => put_chunk(&mut self.pending, &data),
-                }
-            }
-            Some(Err(e)) if e.is_reset() => return Poll::Ready(Ok(false)),
-            Some(Err(e)) => return Poll::Ready(Err(io::Error::other(e))),
-            None => {
+        // The window is given back as the bytes leave for the reader: at
+        // most one frame waits here.
+        match ready!(self.link.poll_data(cx)) {
+            Received::Data(data) => match self.upload {
+                Upload::Raw => self.pending.extend_from_slice(&data),
+                Upload::Chunked => put_chunk(&mut self.pending, &data),
+            },
+            Received::Reset => return Poll::Ready(Ok(false)),
+            Received::End => {
                 if self.upload == Upload::Chunked {
                     self.pending.put_slice(b"0\r\n\r\n");
                 }
@@ -111,10 +107,7 @@ impl AsyncRead for H2Stream {
             if this.body_done {
                 // Past the body: the client "closes" when it resets the
                 // stream, as an HTTP/1 client closes its connection.
-                return match this.answer.poll_reset(cx) {
-                    Poll::Ready(_) => Poll::Ready(Ok(())),
-                    Poll::Pending => Poll::Pending,
-                };
+                return this.link.poll_reset(cx).map(Ok);
             }
             if !ready!(this.poll_fill(cx))? {
                 return Poll::Ready(Ok(()));
@@ -129,7 +122,8 @@ impl AsyncWrite for H2Stream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().answer.poll_write(cx, buf)
+        let this = self.get_mut();
+        this.answer.poll_write(&this.link, cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -137,7 +131,8 @@ impl AsyncWrite for H2Stream {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().answer.finish();
+        let this = self.get_mut();
+        this.answer.finish(&this.link);
         Poll::Ready(Ok(()))
     }
 }

@@ -1,0 +1,782 @@
+//! The server side of one HTTP/2 connection, sans-IO: bytes from the
+//! client go in ([`Connection::receive`]), events come out
+//! ([`Connection::next_event`]), and what the serving side says (heads,
+//! data, resets, a GOAWAY) becomes frames in [`Connection::output`].
+//!
+//! It keeps what RFC 9113 asks of a server and what haproxy checks on
+//! top: the preface and first SETTINGS, frame sizes, stream states and
+//! identifiers, HPACK, both flow-control windows each way, and the
+//! `content-length` of a request against its DATA. A request body's
+//! window is given back as the serving side reads it
+//! ([`Connection::consumed`]), frame by frame as haproxy does, so a
+//! client learns at once that its bytes moved on and a slow reader
+//! slows the client down.
+
+use super::frame::{
+    flag, kind, put_goaway, put_header, put_reset, put_window_update, setting, u32_at, ErrorCode,
+    FrameHeader, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, HEADER_LEN, MAX_WINDOW, PREFACE,
+};
+use loona_hpack::{Decoder, Encoder};
+use std::collections::{BTreeMap, VecDeque};
+
+/// The HPACK table size haven's decoder allows and its encoder uses.
+const TABLE_SIZE: usize = 4_096;
+
+/// Output held before more input is read: past it, [`Connection::receive`]
+/// stops until the output was sent, so a client that floods frames
+/// needing an answer (PING, SETTINGS) and reads nothing stalls on its
+/// own unread bytes rather than growing haven's memory.
+const OUTPUT_HIGH: usize = 65_536;
+
+/// What the serving side sets for a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Streams the client may have open at once (haproxy's
+    /// `tune.h2.max-concurrent-streams`).
+    pub max_concurrent_streams: u32,
+    /// The largest header list a request may carry once decoded.
+    pub max_header_list: u32,
+    /// Whether the extended CONNECT (RFC 8441) is offered.
+    pub connect_protocol: bool,
+}
+
+/// A header field as decoded: name and value bytes.
+pub type Field = (Vec<u8>, Vec<u8>);
+
+/// What the client did, for the serving side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A stream opened with a request head (`end`: no body follows).
+    Request {
+        /// The stream.
+        stream: u32,
+        /// Its header fields, pseudo-headers first as sent.
+        fields: Vec<Field>,
+        /// The HEADERS frame ended the stream.
+        end: bool,
+    },
+    /// Body bytes of a stream (`end`: its last).
+    Data {
+        /// The stream.
+        stream: u32,
+        /// The bytes, padding removed.
+        data: Vec<u8>,
+        /// The client's side of the stream ended.
+        end: bool,
+    },
+    /// The stream was reset, by the client or for its error.
+    Reset {
+        /// The stream.
+        stream: u32,
+        /// Why.
+        code: ErrorCode,
+    },
+    /// Windows grew: streams waiting to send may go on.
+    Room,
+}
+
+/// One stream's state.
+#[derive(Debug, Clone, Copy)]
+struct Stream {
+    /// What haven may still send on it.
+    send_window: i64,
+    /// What the client may still send on it.
+    recv_window: i64,
+    /// The client may still send.
+    remote_open: bool,
+    /// haven may still send.
+    local_open: bool,
+    /// Body bytes its `content-length` still announces.
+    length: Option<u64>,
+}
+
+/// Where the connection is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the client's preface.
+    Preface,
+    /// Waiting for the SETTINGS that must follow it.
+    FirstSettings,
+    /// Frames flow.
+    Frames,
+    /// A connection error ended it: a GOAWAY was written.
+    Failed,
+}
+
+/// A header block being read across HEADERS and CONTINUATION frames.
+#[derive(Debug)]
+struct Block {
+    stream: u32,
+    end_stream: bool,
+    /// The HEADERS frame made the stream depend on itself.
+    self_dependent: bool,
+    bytes: Vec<u8>,
+}
+
+/// One HTTP/2 connection, server side.
+pub struct Connection {
+    limits: Limits,
+    phase: Phase,
+    decoder: Decoder<'static>,
+    encoder: Encoder<'static>,
+    /// Table sizes to announce in the next header block sent: the
+    /// smallest since the last one, and the last.
+    table_update: Option<(usize, usize)>,
+    encoder_table: usize,
+    peer_initial_window: i64,
+    peer_max_frame: usize,
+    send_window: i64,
+    recv_window: i64,
+    streams: BTreeMap<u32, Stream>,
+    /// The highest stream the client opened.
+    last_stream: u32,
+    block: Option<Block>,
+    going_away: bool,
+    events: VecDeque<Event>,
+    out: Vec<u8>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("phase", &self.phase)
+            .field("streams", &self.streams)
+            .field("last_stream", &self.last_stream)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// A connection whose client has yet to send its preface; haven's
+    /// SETTINGS are already in the output.
+    pub fn new(limits: Limits) -> Self {
+        let mut decoder = Decoder::new();
+        decoder.set_max_allowed_table_size(TABLE_SIZE);
+        let mut out = Vec::with_capacity(64);
+        let mut settings = vec![
+            (
+                setting::MAX_CONCURRENT_STREAMS,
+                limits.max_concurrent_streams,
+            ),
+            (setting::MAX_HEADER_LIST_SIZE, limits.max_header_list),
+        ];
+        if limits.connect_protocol {
+            settings.push((setting::ENABLE_CONNECT_PROTOCOL, 1));
+        }
+        super::frame::put_settings(&mut out, &settings);
+        Self {
+            limits,
+            phase: Phase::Preface,
+            decoder,
+            encoder: Encoder::new(),
+            table_update: None,
+            encoder_table: TABLE_SIZE,
+            peer_initial_window: i64::from(DEFAULT_WINDOW),
+            peer_max_frame: DEFAULT_MAX_FRAME as usize,
+            send_window: i64::from(DEFAULT_WINDOW),
+            recv_window: i64::from(DEFAULT_WINDOW),
+            streams: BTreeMap::new(),
+            last_stream: 0,
+            block: None,
+            going_away: false,
+            events: VecDeque::new(),
+            out,
+        }
+    }
+
+    /// Reads what it can of `input`: whole frames (and the preface).
+    /// Returns how many bytes were used; the rest must be given again
+    /// with what follows. After a connection error everything is used.
+    pub fn receive(&mut self, input: &[u8]) -> usize {
+        let mut used = 0;
+        while self.phase != Phase::Failed && self.out.len() < OUTPUT_HIGH {
+            let rest = &input[used..];
+            if self.phase == Phase::Preface {
+                if rest.len() < PREFACE.len() {
+                    if !PREFACE.starts_with(rest) {
+                        self.fail(ErrorCode::PROTOCOL_ERROR);
+                    }
+                    break;
+                }
+                if !rest.starts_with(PREFACE) {
+                    self.fail(ErrorCode::PROTOCOL_ERROR);
+                    break;
+                }
+                used += PREFACE.len();
+                self.phase = Phase::FirstSettings;
+                continue;
+            }
+            let Some(header) = FrameHeader::parse(rest) else {
+                break;
+            };
+            if header.len > DEFAULT_MAX_FRAME {
+                self.fail(ErrorCode::FRAME_SIZE_ERROR);
+                break;
+            }
+            let end = HEADER_LEN + header.len as usize;
+            let Some(payload) = rest.get(HEADER_LEN..end) else {
+                break;
+            };
+            used += end;
+            if let Err(code) = self.frame(header, payload) {
+                self.fail(code);
+            }
+        }
+        if self.phase == Phase::Failed {
+            input.len()
+        } else {
+            used
+        }
+    }
+
+    /// The next event, oldest first.
+    pub fn next_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The frames to send, which the caller drains as it sends them.
+    pub fn output(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+
+    /// A connection error ended the connection: once its GOAWAY is sent,
+    /// it closes.
+    pub fn failed(&self) -> bool {
+        self.phase == Phase::Failed
+    }
+
+    /// No stream is open.
+    pub fn idle(&self) -> bool {
+        self.streams.is_empty()
+    }
+
+    /// Whether haven may still send on `stream`.
+    pub fn can_send(&self, stream: u32) -> bool {
+        self.streams.get(&stream).is_some_and(|s| s.local_open)
+    }
+
+    /// How many body bytes `stream` may send now: what both windows
+    /// allow, and what the output has room for.
+    pub fn room(&self, stream: u32) -> usize {
+        let Some(s) = self.streams.get(&stream).filter(|s| s.local_open) else {
+            return 0;
+        };
+        let window = s.send_window.min(self.send_window).max(0) as usize;
+        window.min(OUTPUT_HIGH.saturating_sub(self.out.len()))
+    }
+
+    /// Sends a head on `stream`: `fields` (`:status` first), ending the
+    /// stream when `end`.
+    pub fn send_head(&mut self, stream: u32, fields: &[(&[u8], &[u8])], end: bool) {
+        if !self.can_send(stream) {
+            return;
+        }
+        let mut block = Vec::with_capacity(128);
+        if let Some((smallest, last)) = self.table_update.take() {
+            for size in [smallest, last]
+                .iter()
+                .take(1 + usize::from(smallest != last))
+            {
+                let _ = loona_hpack::encoder::encode_integer_into(*size, 5, 0x20, &mut block);
+            }
+        }
+        let _ = self.encoder.encode_into(fields.iter().copied(), &mut block);
+        let mut chunks = block.chunks(self.peer_max_frame).peekable();
+        let mut first = true;
+        while let Some(chunk) = chunks.next() {
+            let last = chunks.peek().is_none();
+            let (frame_kind, mut flags) = match first {
+                true => (kind::HEADERS, if end { flag::END_STREAM } else { 0 }),
+                false => (kind::CONTINUATION, 0),
+            };
+            if last {
+                flags |= flag::END_HEADERS;
+            }
+            put_header(&mut self.out, chunk.len(), frame_kind, flags, stream);
+            self.out.extend_from_slice(chunk);
+            first = false;
+        }
+        if end {
+            self.local_end(stream);
+        }
+    }
+
+    /// Sends what [`Connection::room`] allows of `data` on `stream`,
+    /// ending the stream when `end` and all of it went. Returns how many
+    /// bytes went.
+    pub fn send_data(&mut self, stream: u32, data: &[u8], end: bool) -> usize {
+        let n = data.len().min(self.room(stream));
+        let all = n == data.len();
+        if n == 0 && !(all && end && self.can_send(stream)) {
+            return 0;
+        }
+        let mut chunks = data[..n].chunks(self.peer_max_frame).peekable();
+        if n == 0 {
+            put_header(&mut self.out, 0, kind::DATA, flag::END_STREAM, stream);
+        }
+        while let Some(chunk) = chunks.next() {
+            let last = chunks.peek().is_none();
+            let flags = if last && all && end {
+                flag::END_STREAM
+            } else {
+                0
+            };
+            put_header(&mut self.out, chunk.len(), kind::DATA, flags, stream);
+            self.out.extend_from_slice(chunk);
+        }
+        self.send_window -= n as i64;
+        if let Some(s) = self.streams.get_mut(&stream) {
+            s.send_window -= n as i64;
+        }
+        if all && end {
+            self.local_end(stream);
+        }
+        n
+    }
+
+    /// The serving side read `n` body bytes of `stream`: their room is
+    /// given back to the client, on the connection and (while haven
+    /// answers it, its body ended or not, as haproxy 2.6 does) the stream.
+    pub fn consumed(&mut self, stream: u32, n: usize) {
+        if n == 0 || self.phase == Phase::Failed {
+            return;
+        }
+        self.credit_connection(n);
+        if let Some(s) = self.streams.get_mut(&stream) {
+            s.recv_window += n as i64;
+            put_window_update(&mut self.out, stream, n as u32);
+        }
+    }
+
+    /// Resets `stream` with `code` (nothing when it is already closed).
+    pub fn reset(&mut self, stream: u32, code: ErrorCode) {
+        if self.streams.remove(&stream).is_some() {
+            put_reset(&mut self.out, stream, code);
+        }
+    }
+
+    /// Sends a GOAWAY: the streams open go on, no new one is served.
+    pub fn go_away(&mut self, code: ErrorCode) {
+        if !self.going_away && self.phase != Phase::Failed {
+            self.going_away = true;
+            put_goaway(&mut self.out, self.last_stream, code);
+        }
+    }
+
+    /// Ends the connection for a connection error.
+    fn fail(&mut self, code: ErrorCode) {
+        put_goaway(&mut self.out, self.last_stream, code);
+        self.phase = Phase::Failed;
+        for stream in std::mem::take(&mut self.streams).into_keys() {
+            self.events.push_back(Event::Reset { stream, code });
+        }
+    }
+
+    /// Handles one frame; `Err`: a connection error.
+    fn frame(&mut self, h: FrameHeader, payload: &[u8]) -> Result<(), ErrorCode> {
+        if self.phase == Phase::FirstSettings {
+            if h.kind != kind::SETTINGS || h.has(flag::ACK) {
+                return Err(ErrorCode::PROTOCOL_ERROR);
+            }
+            self.phase = Phase::Frames;
+        }
+        if let Some(block) = &self.block {
+            if h.kind != kind::CONTINUATION || h.stream != block.stream {
+                return Err(ErrorCode::PROTOCOL_ERROR);
+            }
+        }
+        match h.kind {
+            kind::DATA => self.data(h, payload),
+            kind::HEADERS => self.headers(h, payload),
+            kind::CONTINUATION => self.continuation(h, payload),
+            kind::PRIORITY => self.priority(h, payload),
+            kind::RST_STREAM => self.peer_reset(h, payload),
+            kind::SETTINGS => self.settings(h, payload),
+            kind::PING => self.ping(h, payload),
+            kind::GOAWAY if h.stream != 0 => Err(ErrorCode::PROTOCOL_ERROR),
+            kind::WINDOW_UPDATE => self.window_update(h, payload),
+            kind::PUSH_PROMISE => Err(ErrorCode::PROTOCOL_ERROR),
+            // GOAWAY: the client opens no more streams; those open go on.
+            // Unknown types are ignored (RFC 9113 §4.1).
+            _ => Ok(()),
+        }
+    }
+
+    /// A stream error: `stream` is reset with `code`, and the serving
+    /// side told.
+    fn stream_error(&mut self, stream: u32, code: ErrorCode) -> Result<(), ErrorCode> {
+        if self.streams.remove(&stream).is_some() {
+            self.events.push_back(Event::Reset { stream, code });
+        }
+        put_reset(&mut self.out, stream, code);
+        Ok(())
+    }
+
+    fn credit_connection(&mut self, n: usize) {
+        self.recv_window += n as i64;
+        put_window_update(&mut self.out, 0, n as u32);
+    }
+
+    /// haven's side of `stream` ended.
+    fn local_end(&mut self, stream: u32) {
+        if let Some(s) = self.streams.get_mut(&stream) {
+            s.local_open = false;
+            if !s.remote_open {
+                self.streams.remove(&stream);
+            }
+        }
+    }
+
+    /// The client's side of `stream` ended.
+    fn remote_end(&mut self, stream: u32) {
+        if let Some(s) = self.streams.get_mut(&stream) {
+            s.remote_open = false;
+            if !s.local_open {
+                self.streams.remove(&stream);
+            }
+        }
+    }
+
+    fn data(&mut self, h: FrameHeader, payload: &[u8]) -> Result<(), ErrorCode> {
+        if h.stream == 0 {
+            return Err(ErrorCode::PROTOCOL_ERROR);
+        }
+        let body = unpad(h, payload)?;
+        let len = i64::from(h.len);
+        if len > self.recv_window {
+            return Err(ErrorCode::FLOW_CONTROL_ERROR);
+        }
+        self.recv_window -= len;
+        let Some(s) = self.streams.get_mut(&h.stream) else {
+            if h.stream > self.last_stream {
+                return Err(ErrorCode::PROTOCOL_ERROR);
+            }
+            // A stream closed here: the bytes only come back.
+            self.credit_connection(len as usize);
+            return Ok(());
+        };
+        let code = if !s.remote_open {
+            Some(ErrorCode::STREAM_CLOSED)
+        } else if len > s.recv_window {
+            Some(ErrorCode::FLOW_CONTROL_ERROR)
+        } else if s.length.is_some_and(|left| body.len() as u64 > left) {
+            Some(ErrorCode::PROTOCOL_ERROR)
+        } else {
+            None
+        };
+        if let Some(code) = code {
+            self.credit_connection(len as usize);
+            return self.stream_error(h.stream, code);
+        }
+        s.recv_window -= len;
+        if let Some(left) = &mut s.length {
+            *left -= body.len() as u64;
+        }
+        let end = h.has(flag::END_STREAM);
+        if end && s.length.is_some_and(|left| left > 0) {
+            self.credit_connection(len as usize);
+            return self.stream_error(h.stream, ErrorCode::PROTOCOL_ERROR);
+        }
+        // Padding is no body: its room comes back at once.
+        let padding = payload.len() - body.len();
+        if padding > 0 {
+            self.consumed(h.stream, padding);
+        }
+        self.events.push_back(Event::Data {
+            stream: h.stream,
+            data: body.to_vec(),
+            end,
+        });
+        if end {
+            self.remote_end(h.stream);
+        }
+        Ok(())
+    }
+
+    fn headers(&mut self, h: FrameHeader, payload: &[u8]) -> Result<(), ErrorCode> {
+        if h.stream == 0 || h.stream % 2 == 0 {
+            return Err(ErrorCode::PROTOCOL_ERROR);
+        }
+        let mut bytes = unpad(h, payload)?;
+        let mut self_dependent = false;
+        if h.has(flag::PRIORITY) {
+            if bytes.len() < 5 {
+                return Err(ErrorCode::PROTOCOL_ERROR);
+            }
+            self_dependent = u32_at(bytes, 0) & 0x7fff_ffff == h.stream;
+            bytes = &bytes[5..];
+        }
+        self.block = Some(Block {
+            stream: h.stream,
+            end_stream: h.has(flag::END_STREAM),
+            self_dependent,
+            bytes: bytes.to_vec(),
+        });
+        match h.has(flag::END_HEADERS) {
+            true => self.end_block(),
+            false => Ok(()),
+        }
+    }
+
+    fn continuation(&mut self, h: FrameHeader, payload: &[u8]) -> Result<(), ErrorCode> {
+        let Some(block) = &mut self.block else {
+            return Err(ErrorCode::PROTOCOL_ERROR);
+        };
+        block.bytes.extend_from_slice(payload);
+        // A block past twice what its decoded list may hold is a flood
+        // of CONTINUATION frames, not a request.
+        if block.bytes.len() > 2 * self.limits.max_header_list as usize {
+            return Err(ErrorCode::ENHANCE_YOUR_CALM);
+        }
+        match h.has(flag::END_HEADERS) {
+            true => self.end_block(),
+            false => Ok(()),
+        }
+    }
+
+    /// Decodes a whole header block and acts on it: a new request, a
+    /// request's trailers, or (on a stream closed here) nothing.
+    fn end_block(&mut self) -> Result<(), ErrorCode> {
+        let Some(block) = self.block.take() else {
+            return Ok(());
+        };
+        let fields = self.decode(&block.bytes)?;
+        let id = block.stream;
+        if let Some(s) = self.streams.get(&id) {
+            // Trailers: they end the body (and are not forwarded).
+            if !s.remote_open {
+                return self.stream_error(id, ErrorCode::STREAM_CLOSED);
+            }
+            if !block.end_stream || s.length.is_some_and(|left| left > 0) {
+                return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
+            }
+            self.events.push_back(Event::Data {
+                stream: id,
+                data: Vec::new(),
+                end: true,
+            });
+            self.remote_end(id);
+            return Ok(());
+        }
+        if id <= self.last_stream || self.going_away {
+            // A stream closed here, or opened after the GOAWAY.
+            return Ok(());
+        }
+        self.last_stream = id;
+        let Some(fields) = fields else {
+            return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
+        };
+        if block.self_dependent {
+            return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
+        }
+        if self.streams.len() >= self.limits.max_concurrent_streams as usize {
+            return self.stream_error(id, ErrorCode::REFUSED_STREAM);
+        }
+        let length = content_length(&fields);
+        if block.end_stream && length.is_some_and(|l| l > 0) {
+            return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
+        }
+        self.streams.insert(
+            id,
+            Stream {
+                send_window: self.peer_initial_window,
+                recv_window: i64::from(DEFAULT_WINDOW),
+                remote_open: !block.end_stream,
+                local_open: true,
+                length,
+            },
+        );
+        self.events.push_back(Event::Request {
+            stream: id,
+            fields,
+            end: block.end_stream,
+        });
+        Ok(())
+    }
+
+    /// The fields of a header block (`None`: more than the limit),
+    /// or the COMPRESSION_ERROR of a block HPACK cannot read.
+    fn decode(&mut self, block: &[u8]) -> Result<Option<Vec<Field>>, ErrorCode> {
+        let limit = self.limits.max_header_list as usize;
+        let mut fields = Vec::new();
+        let mut size = 0;
+        self.decoder
+            .decode_with_cb(block, |name, value| {
+                size += name.len() + value.len() + 32;
+                if size <= limit {
+                    fields.push((name.into_owned(), value.into_owned()));
+                }
+            })
+            .map_err(|_| ErrorCode::COMPRESSION_ERROR)?;
+        Ok((size <= limit).then_some(fields))
+    }
+
+    fn priority(&mut self, h: FrameHeader, payload: &[u8]) -> Result<(), ErrorCode> {
+        if h.stream == 0 {
+            return Err(ErrorCode::PROTOCOL_ERROR);
+        }
+        if payload.len() != 5 {
+            return self.stream_error(h.stream, ErrorCode::FRAME_SIZE_ERROR);
+        }
+        if u32_at(payload, 0) & 0x7fff_ffff == h.stream {
+            return self.stream_error(h.stream, ErrorCode::PROTOCOL_ERROR);
+        }
+        Ok(())
+    }
+
+    fn peer_reset(&mut self, h: FrameHeader, payload: &[u8]) -> Result<(), ErrorCode> {
+        if h.stream == 0 || h.stream > self.last_stream {
+            return Err(ErrorCode::PROTOCOL_ERROR);
+        }
+        if payload.len() != 4 {
+            return Err(ErrorCode::FRAME_SIZE_ERROR);
+        }
+        if self.streams.remove(&h.stream).is_some() {
+            let code = ErrorCode(u32_at(payload, 0));
+            self.events.push_back(Event::Reset {
+                stream: h.stream,
+                code,
+            });
+        }
+        Ok(())
+    }
+
+    fn settings(&mut self, h: FrameHeader, payload: &[u8]) -> Result<(), ErrorCode> {
+        if h.stream != 0 {
+            return Err(ErrorCode::PROTOCOL_ERROR);
+        }
+        if h.has(flag::ACK) {
+            return match payload.is_empty() {
+                true => Ok(()),
+                false => Err(ErrorCode::FRAME_SIZE_ERROR),
+            };
+        }
+        if payload.len() % 6 != 0 {
+            return Err(ErrorCode::FRAME_SIZE_ERROR);
+        }
+        for entry in payload.chunks(6) {
+            let id = u16::from_be_bytes([entry[0], entry[1]]);
+            let value = u32_at(entry, 2);
+            match id {
+                setting::HEADER_TABLE_SIZE => self.resize_table(value as usize),
+                setting::ENABLE_PUSH | setting::ENABLE_CONNECT_PROTOCOL if value > 1 => {
+                    return Err(ErrorCode::PROTOCOL_ERROR);
+                }
+                setting::INITIAL_WINDOW_SIZE => self.initial_window(value)?,
+                setting::MAX_FRAME_SIZE => {
+                    if !(DEFAULT_MAX_FRAME..=0xff_ffff).contains(&value) {
+                        return Err(ErrorCode::PROTOCOL_ERROR);
+                    }
+                    self.peer_max_frame = value as usize;
+                }
+                _ => {}
+            }
+        }
+        put_header(&mut self.out, 0, kind::SETTINGS, flag::ACK, 0);
+        Ok(())
+    }
+
+    /// The client's decoder allows a table of `size`: the encoder keeps
+    /// to it (and to haven's own size) and says so in its next block.
+    fn resize_table(&mut self, size: usize) {
+        let size = size.min(TABLE_SIZE);
+        if size == self.encoder_table {
+            return;
+        }
+        self.encoder.set_max_table_size(size);
+        self.encoder_table = size;
+        let smallest = self.table_update.map_or(size, |(s, _)| s.min(size));
+        self.table_update = Some((smallest, size));
+    }
+
+    /// A new `SETTINGS_INITIAL_WINDOW_SIZE`: every stream's window moves
+    /// by the difference.
+    fn initial_window(&mut self, value: u32) -> Result<(), ErrorCode> {
+        let value = i64::from(value);
+        if value > MAX_WINDOW {
+            return Err(ErrorCode::FLOW_CONTROL_ERROR);
+        }
+        let delta = value - self.peer_initial_window;
+        self.peer_initial_window = value;
+        for s in self.streams.values_mut() {
+            s.send_window += delta;
+            if s.send_window > MAX_WINDOW {
+                return Err(ErrorCode::FLOW_CONTROL_ERROR);
+            }
+        }
+        if delta > 0 {
+            self.events.push_back(Event::Room);
+        }
+        Ok(())
+    }
+
+    fn ping(&mut self, h: FrameHeader, payload: &[u8]) -> Result<(), ErrorCode> {
+        if h.stream != 0 {
+            return Err(ErrorCode::PROTOCOL_ERROR);
+        }
+        if payload.len() != 8 {
+            return Err(ErrorCode::FRAME_SIZE_ERROR);
+        }
+        if !h.has(flag::ACK) {
+            put_header(&mut self.out, 8, kind::PING, flag::ACK, 0);
+            self.out.extend_from_slice(payload);
+        }
+        Ok(())
+    }
+
+    fn window_update(&mut self, h: FrameHeader, payload: &[u8]) -> Result<(), ErrorCode> {
+        if payload.len() != 4 {
+            return Err(ErrorCode::FRAME_SIZE_ERROR);
+        }
+        let increment = i64::from(u32_at(payload, 0) & 0x7fff_ffff);
+        if h.stream == 0 {
+            if increment == 0 {
+                return Err(ErrorCode::PROTOCOL_ERROR);
+            }
+            self.send_window += increment;
+            if self.send_window > MAX_WINDOW {
+                return Err(ErrorCode::FLOW_CONTROL_ERROR);
+            }
+            self.events.push_back(Event::Room);
+            return Ok(());
+        }
+        if h.stream > self.last_stream {
+            return Err(ErrorCode::PROTOCOL_ERROR);
+        }
+        let Some(s) = self.streams.get_mut(&h.stream) else {
+            return Ok(());
+        };
+        if increment == 0 {
+            return self.stream_error(h.stream, ErrorCode::PROTOCOL_ERROR);
+        }
+        s.send_window += increment;
+        if s.send_window > MAX_WINDOW {
+            return self.stream_error(h.stream, ErrorCode::FLOW_CONTROL_ERROR);
+        }
+        self.events.push_back(Event::Room);
+        Ok(())
+    }
+}
+
+/// A DATA or HEADERS payload without its padding.
+fn unpad(h: FrameHeader, payload: &[u8]) -> Result<&[u8], ErrorCode> {
+    if !h.has(flag::PADDED) {
+        return Ok(payload);
+    }
+    let (&pad, rest) = payload.split_first().ok_or(ErrorCode::PROTOCOL_ERROR)?;
+    let pad = usize::from(pad);
+    if pad > rest.len() {
+        return Err(ErrorCode::PROTOCOL_ERROR);
+    }
+    Ok(&rest[..rest.len() - pad])
+}
+
+/// The body length the first `content-length` field announces, when it
+/// reads as one.
+fn content_length(fields: &[Field]) -> Option<u64> {
+    let (_, value) = fields.iter().find(|(n, _)| n == b"content-length")?;
+    std::str::from_utf8(value).ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests;

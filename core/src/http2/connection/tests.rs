@@ -1,0 +1,298 @@
+use super::*;
+use crate::http2::frame::put_settings;
+
+const LIMITS: Limits = Limits {
+    max_concurrent_streams: 2,
+    max_header_list: 4_096,
+    connect_protocol: true,
+};
+
+/// A client's view: it encodes requests and reads what the server sent.
+struct Client {
+    encoder: Encoder<'static>,
+    decoder: Decoder<'static>,
+}
+
+impl Client {
+    fn new() -> Self {
+        Self {
+            encoder: Encoder::new(),
+            decoder: Decoder::new(),
+        }
+    }
+
+    fn headers(&mut self, stream: u32, fields: &[(&str, &str)], flags: u8) -> Vec<u8> {
+        let pairs = fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes()));
+        let block = self.encoder.encode(pairs);
+        frame(kind::HEADERS, flags | flag::END_HEADERS, stream, &block)
+    }
+
+    fn get(&mut self, stream: u32, end: bool) -> Vec<u8> {
+        let fields = [(":method", "GET"), (":scheme", "http"), (":path", "/")];
+        self.headers(stream, &fields, if end { flag::END_STREAM } else { 0 })
+    }
+
+    fn fields(&mut self, block: &[u8]) -> Vec<(String, String)> {
+        let list = self.decoder.decode(block).expect("test input");
+        let text = |b: Vec<u8>| String::from_utf8(b).expect("test input");
+        list.into_iter().map(|(n, v)| (text(n), text(v))).collect()
+    }
+}
+
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_header(&mut out, payload.len(), kind, flags, stream);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The frames written since the last call.
+fn sent(conn: &mut Connection) -> Vec<(FrameHeader, Vec<u8>)> {
+    let out = std::mem::take(conn.output());
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while let Some(h) = FrameHeader::parse(&out[at..]) {
+        let end = at + HEADER_LEN + h.len as usize;
+        frames.push((h, out[at + HEADER_LEN..end].to_vec()));
+        at = end;
+    }
+    assert_eq!(at, out.len());
+    frames
+}
+
+fn events(conn: &mut Connection) -> Vec<Event> {
+    std::iter::from_fn(|| conn.next_event()).collect()
+}
+
+/// A connection past its preface and first SETTINGS, output drained.
+fn open(settings: &[(u16, u32)]) -> Connection {
+    let mut conn = Connection::new(LIMITS);
+    let mut input = PREFACE.to_vec();
+    put_settings(&mut input, settings);
+    assert_eq!(conn.receive(&input), input.len());
+    let frames = sent(&mut conn);
+    assert_eq!(frames[0].0.kind, kind::SETTINGS);
+    assert_eq!(frames[1].0, ack());
+    conn
+}
+
+fn ack() -> FrameHeader {
+    FrameHeader {
+        len: 0,
+        kind: kind::SETTINGS,
+        flags: flag::ACK,
+        stream: 0,
+    }
+}
+
+fn kinds(frames: &[(FrameHeader, Vec<u8>)]) -> Vec<(u8, u32)> {
+    frames.iter().map(|(h, _)| (h.kind, h.stream)).collect()
+}
+
+#[test]
+fn a_request_is_answered_with_a_head_and_data_that_end_the_stream() {
+    let mut conn = open(&[]);
+    let mut client = Client::new();
+    let input = client.get(1, true);
+    // Half a frame waits for the rest.
+    assert_eq!(conn.receive(&input[..5]), 0);
+    assert_eq!(conn.receive(&input), input.len());
+    let Some(Event::Request {
+        stream: 1,
+        fields,
+        end: true,
+    }) = conn.next_event()
+    else {
+        panic!("no request");
+    };
+    assert_eq!(fields[0], (b":method".to_vec(), b"GET".to_vec()));
+    let head: [(&[u8], &[u8]); 2] = [(b":status", b"200"), (b"content-length", b"5")];
+    conn.send_head(1, &head, false);
+    assert_eq!(conn.send_data(1, b"hello", true), 5);
+    assert!(conn.idle() && !conn.can_send(1));
+    let frames = sent(&mut conn);
+    assert_eq!(kinds(&frames), [(kind::HEADERS, 1), (kind::DATA, 1)]);
+    assert!(frames[0].0.has(flag::END_HEADERS) && !frames[0].0.has(flag::END_STREAM));
+    assert_eq!(
+        client.fields(&frames[0].1)[0],
+        (":status".into(), "200".into())
+    );
+    assert!(frames[1].0.has(flag::END_STREAM));
+    assert_eq!(frames[1].1, b"hello");
+}
+
+#[test]
+fn body_bytes_are_credited_back_as_they_are_read_on_both_windows() {
+    let mut conn = open(&[]);
+    let mut client = Client::new();
+    let mut input = client.get(5, false);
+    input.extend(frame(kind::DATA, 0, 5, b"this must be delivered"));
+    conn.receive(&input);
+    let data = Event::Data {
+        stream: 5,
+        data: b"this must be delivered".to_vec(),
+        end: false,
+    };
+    assert_eq!(events(&mut conn)[1], data);
+    assert!(sent(&mut conn).is_empty());
+    conn.consumed(5, 22);
+    let frames = sent(&mut conn);
+    assert_eq!(
+        kinds(&frames),
+        [(kind::WINDOW_UPDATE, 0), (kind::WINDOW_UPDATE, 5)]
+    );
+    assert_eq!(u32_at(&frames[1].1, 0), 22);
+    // A body that ended is credited on its stream too while it is
+    // answered, as haproxy 2.6 does (its h2_to_h1 reg-test waits for it).
+    conn.receive(&frame(kind::DATA, flag::END_STREAM, 5, b"!"));
+    events(&mut conn);
+    conn.consumed(5, 1);
+    let frames = sent(&mut conn);
+    assert_eq!(
+        kinds(&frames),
+        [(kind::WINDOW_UPDATE, 0), (kind::WINDOW_UPDATE, 5)]
+    );
+}
+
+#[test]
+fn data_past_the_announced_length_resets_the_stream() {
+    let mut conn = open(&[]);
+    let mut client = Client::new();
+    let fields = [
+        (":method", "POST"),
+        (":scheme", "http"),
+        (":path", "/"),
+        ("content-length", "2"),
+    ];
+    let mut input = client.headers(7, &fields, 0);
+    input.extend(frame(kind::DATA, 0, 7, b"this is sent and ignored"));
+    conn.receive(&input);
+    let reset = Event::Reset {
+        stream: 7,
+        code: ErrorCode::PROTOCOL_ERROR,
+    };
+    assert_eq!(events(&mut conn)[1], reset);
+    let frames = sent(&mut conn);
+    assert_eq!(
+        kinds(&frames),
+        [(kind::WINDOW_UPDATE, 0), (kind::RST_STREAM, 7)]
+    );
+    assert!(!conn.failed());
+}
+
+#[test]
+fn sending_keeps_to_the_windows_and_a_window_update_lets_more_go() {
+    let mut conn = open(&[(setting::INITIAL_WINDOW_SIZE, 10)]);
+    let mut client = Client::new();
+    conn.receive(&client.get(1, true));
+    conn.send_head(1, &[(b":status", b"200")], false);
+    assert_eq!(conn.send_data(1, &[b'x'; 100], true), 10);
+    assert_eq!(conn.room(1), 0);
+    assert_eq!(conn.send_data(1, &[b'x'; 90], true), 0);
+    events(&mut conn);
+    let mut update = Vec::new();
+    put_window_update(&mut update, 1, 20);
+    conn.receive(&update);
+    assert_eq!(events(&mut conn), [Event::Room]);
+    assert_eq!(conn.room(1), 20);
+    // A smaller initial window takes the difference off open streams.
+    let mut settings = Vec::new();
+    put_settings(&mut settings, &[(setting::INITIAL_WINDOW_SIZE, 5)]);
+    conn.receive(&settings);
+    assert_eq!(conn.room(1), 15);
+}
+
+#[test]
+fn streams_past_the_limit_are_refused_and_may_be_retried() {
+    let mut conn = open(&[]);
+    let mut client = Client::new();
+    let mut input = client.get(1, false);
+    input.extend(client.get(3, false));
+    input.extend(client.get(5, false));
+    conn.receive(&input);
+    let frames = sent(&mut conn);
+    assert_eq!(kinds(&frames), [(kind::RST_STREAM, 5)]);
+    assert_eq!(
+        ErrorCode(u32_at(&frames[0].1, 0)),
+        ErrorCode::REFUSED_STREAM
+    );
+    // The refused stream's block still fed the decoder: later ones read.
+    conn.reset(1, ErrorCode::CANCEL);
+    conn.receive(&client.get(7, true));
+    let last = events(&mut conn).pop();
+    assert!(matches!(last, Some(Event::Request { stream: 7, .. })));
+}
+
+#[test]
+fn pings_are_answered_and_settings_acknowledged() {
+    let mut conn = open(&[]);
+    conn.receive(&frame(kind::PING, 0, 0, b"12345678"));
+    let frames = sent(&mut conn);
+    assert_eq!(frames[0].0.flags, flag::ACK);
+    assert_eq!(frames[0].1, b"12345678");
+}
+
+#[test]
+fn connection_errors_end_with_the_goaway_their_code_names() {
+    let goaway = |input: &[u8], settings: bool| {
+        let mut conn = if settings {
+            open(&[])
+        } else {
+            Connection::new(LIMITS)
+        };
+        sent(&mut conn);
+        assert_eq!(conn.receive(input), input.len());
+        assert!(conn.failed());
+        let frames = sent(&mut conn);
+        let (h, payload) = frames.last().expect("test input").clone();
+        assert_eq!(h.kind, kind::GOAWAY);
+        ErrorCode(u32_at(&payload, 4))
+    };
+    assert_eq!(
+        goaway(b"GET / HTTP/1.1\r\n\r\n", false),
+        ErrorCode::PROTOCOL_ERROR
+    );
+    let mut ping_first = PREFACE.to_vec();
+    ping_first.extend(frame(kind::PING, 0, 0, b"12345678"));
+    assert_eq!(goaway(&ping_first, false), ErrorCode::PROTOCOL_ERROR);
+    let idle_data = frame(kind::DATA, 0, 9, b"x");
+    assert_eq!(goaway(&idle_data, true), ErrorCode::PROTOCOL_ERROR);
+    let big = frame(kind::DATA, 0, 1, &[0; 16_385]);
+    assert_eq!(goaway(&big, true), ErrorCode::FRAME_SIZE_ERROR);
+    let even = frame(kind::HEADERS, flag::END_HEADERS, 2, &[0x82]);
+    assert_eq!(goaway(&even, true), ErrorCode::PROTOCOL_ERROR);
+    let garbage = frame(
+        kind::HEADERS,
+        flag::END_HEADERS,
+        1,
+        &[0xff, 0xff, 0xff, 0xff],
+    );
+    assert_eq!(goaway(&garbage, true), ErrorCode::COMPRESSION_ERROR);
+    let mut flood = frame(kind::HEADERS, 0, 1, &[0x82]);
+    for _ in 0..10 {
+        flood.extend(frame(kind::CONTINUATION, 0, 1, &[0x40; 1_000]));
+    }
+    assert_eq!(goaway(&flood, true), ErrorCode::ENHANCE_YOUR_CALM);
+    let zero = frame(kind::WINDOW_UPDATE, 0, 0, &[0; 4]);
+    assert_eq!(goaway(&zero, true), ErrorCode::PROTOCOL_ERROR);
+}
+
+#[test]
+fn a_long_head_goes_as_headers_then_continuation_and_table_changes_are_announced() {
+    let mut conn = open(&[(setting::HEADER_TABLE_SIZE, 0)]);
+    let mut client = Client::new();
+    conn.receive(&client.get(1, true));
+    let long = vec![b'v'; 20_000];
+    conn.send_head(1, &[(b":status", b"200"), (b"x-long", &long)], true);
+    let frames = sent(&mut conn);
+    assert_eq!(
+        kinds(&frames),
+        [(kind::HEADERS, 1), (kind::CONTINUATION, 1)]
+    );
+    assert!(frames[0].0.has(flag::END_STREAM) && frames[1].0.has(flag::END_HEADERS));
+    // The block starts with the size update to 0.
+    assert_eq!(frames[0].1[0], 0x20);
+    let block = [frames[0].1.clone(), frames[1].1.clone()].concat();
+    client.decoder.set_max_table_size(4_096);
+    assert_eq!(client.fields(&block)[1].1.len(), 20_000);
+}
