@@ -1,16 +1,16 @@
-//! The server side of one HTTP/2 connection, sans-IO: bytes from the
-//! client go in ([`Connection::receive`]), events come out
-//! ([`Connection::next_event`]), and what the serving side says (heads,
-//! data, resets, a GOAWAY) becomes frames in [`Connection::output`].
+//! One HTTP/2 connection, sans-IO, on either side: bytes from the peer
+//! go in ([`Connection::receive`]), events come out
+//! ([`Connection::next_event`]), and what haven says (requests as a
+//! client, answers as a server, data, resets, a GOAWAY) becomes frames
+//! in [`Connection::output`].
 //!
-//! It keeps what RFC 9113 asks of a server and what haproxy checks on
-//! top: the preface and first SETTINGS, frame sizes, stream states and
-//! identifiers, HPACK, both flow-control windows each way, and the
-//! `content-length` of a request against its DATA. A request body's
-//! window is given back as the serving side reads it
-//! ([`Connection::consumed`]), frame by frame as haproxy does, so a
-//! client learns at once that its bytes moved on and a slow reader
-//! slows the client down.
+//! It keeps what RFC 9113 asks and what haproxy checks on top: the
+//! preface and first SETTINGS, frame sizes, stream states and
+//! identifiers, HPACK, both flow-control windows each way, and a
+//! message's `content-length` against its DATA. A body's window is given
+//! back as haven reads it ([`Connection::consumed`]), frame by frame as
+//! haproxy does, so the peer learns at once that its bytes moved on and
+//! a slow reader slows the peer down.
 
 use super::frame::{
     flag, kind, put_goaway, put_header, put_reset, put_window_update, setting, u32_at, ErrorCode,
@@ -28,13 +28,22 @@ const TABLE_SIZE: usize = 4_096;
 /// own unread bytes rather than growing haven's memory.
 const OUTPUT_HIGH: usize = 65_536;
 
-/// What the serving side sets for a connection.
+/// Which end of the connection haven is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// It serves a client's streams.
+    Server,
+    /// It opens streams to a server.
+    Client,
+}
+
+/// What haven sets for a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Streams the client may have open at once (haproxy's
+    /// Streams the peer may have open at once (haproxy's
     /// `tune.h2.max-concurrent-streams`).
     pub max_concurrent_streams: u32,
-    /// The largest header list a request may carry once decoded.
+    /// The largest header list a message may carry once decoded.
     pub max_header_list: u32,
     /// Whether the extended CONNECT (RFC 8441) is offered.
     pub connect_protocol: bool,
@@ -43,11 +52,13 @@ pub struct Limits {
 /// A header field as decoded: name and value bytes.
 pub type Field = (Vec<u8>, Vec<u8>);
 
-/// What the client did, for the serving side.
+/// What the peer did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// A stream opened with a request head (`end`: no body follows).
-    Request {
+    /// A head: as a server, a request that opened a stream; as a client,
+    /// an answer's head (interim ones first) on a stream it opened
+    /// (`end`: no body follows).
+    Head {
         /// The stream.
         stream: u32,
         /// Its header fields, pseudo-headers first as sent.
@@ -64,7 +75,9 @@ pub enum Event {
         /// The client's side of the stream ended.
         end: bool,
     },
-    /// The stream was reset, by the client or for its error.
+    /// The stream was reset: by the peer, for its error, or (as a
+    /// client) beyond the last stream a GOAWAY lets finish, where it
+    /// may be retried (`REFUSED_STREAM`).
     Reset {
         /// The stream.
         stream: u32,
@@ -88,6 +101,24 @@ struct Stream {
     local_open: bool,
     /// Body bytes its `content-length` still announces.
     length: Option<u64>,
+    /// Its final head came (a server's streams open with theirs).
+    answered: bool,
+    /// It carries a HEAD request: the answer's length announces no body.
+    head_request: bool,
+}
+
+impl Stream {
+    fn new(send_window: i64, remote_open: bool, answered: bool) -> Self {
+        Self {
+            send_window,
+            recv_window: i64::from(DEFAULT_WINDOW),
+            remote_open,
+            local_open: true,
+            length: None,
+            answered,
+            head_request: false,
+        }
+    }
 }
 
 /// Where the connection is.
@@ -95,7 +126,7 @@ struct Stream {
 enum Phase {
     /// Waiting for the client's preface.
     Preface,
-    /// Waiting for the SETTINGS that must follow it.
+    /// Waiting for the peer's first frame, its SETTINGS.
     FirstSettings,
     /// Frames flow.
     Frames,
@@ -113,8 +144,9 @@ struct Block {
     bytes: Vec<u8>,
 }
 
-/// One HTTP/2 connection, server side.
+/// One HTTP/2 connection.
 pub struct Connection {
+    role: Role,
     limits: Limits,
     phase: Phase,
     decoder: Decoder<'static>,
@@ -128,8 +160,12 @@ pub struct Connection {
     send_window: i64,
     recv_window: i64,
     streams: BTreeMap<u32, Stream>,
-    /// The highest stream the client opened.
+    /// The highest stream opened (by the client, whichever it is).
     last_stream: u32,
+    /// Streams the peer lets haven open at once (as a client).
+    peer_max_streams: u32,
+    /// The peer takes extended CONNECT (RFC 8441).
+    peer_connect_protocol: bool,
     block: Option<Block>,
     going_away: bool,
     events: VecDeque<Event>,
@@ -147,11 +183,9 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// A connection whose client has yet to send its preface; haven's
-    /// SETTINGS are already in the output.
-    pub fn new(limits: Limits) -> Self {
-        let mut decoder = Decoder::new();
-        decoder.set_max_allowed_table_size(TABLE_SIZE);
+    /// A server's connection whose client has yet to send its preface;
+    /// haven's SETTINGS are already in the output.
+    pub fn server(limits: Limits) -> Self {
         let mut out = Vec::with_capacity(64);
         let mut settings = vec![
             (
@@ -164,9 +198,31 @@ impl Connection {
             settings.push((setting::ENABLE_CONNECT_PROTOCOL, 1));
         }
         super::frame::put_settings(&mut out, &settings);
+        Self::with(Role::Server, limits, out)
+    }
+
+    /// A client's connection: its preface and SETTINGS (no server push)
+    /// are already in the output.
+    pub fn client(limits: Limits) -> Self {
+        let mut out = PREFACE.to_vec();
+        let settings = [
+            (setting::ENABLE_PUSH, 0),
+            (setting::MAX_HEADER_LIST_SIZE, limits.max_header_list),
+        ];
+        super::frame::put_settings(&mut out, &settings);
+        Self::with(Role::Client, limits, out)
+    }
+
+    fn with(role: Role, limits: Limits, out: Vec<u8>) -> Self {
+        let mut decoder = Decoder::new();
+        decoder.set_max_allowed_table_size(TABLE_SIZE);
         Self {
+            role,
             limits,
-            phase: Phase::Preface,
+            phase: match role {
+                Role::Server => Phase::Preface,
+                Role::Client => Phase::FirstSettings,
+            },
             decoder,
             encoder: Encoder::new(),
             table_update: None,
@@ -177,6 +233,8 @@ impl Connection {
             recv_window: i64::from(DEFAULT_WINDOW),
             streams: BTreeMap::new(),
             last_stream: 0,
+            peer_max_streams: u32::MAX,
+            peer_connect_protocol: false,
             block: None,
             going_away: false,
             events: VecDeque::new(),
@@ -248,6 +306,64 @@ impl Connection {
     /// No stream is open.
     pub fn idle(&self) -> bool {
         self.streams.is_empty()
+    }
+
+    /// The peer's first SETTINGS came (or the connection failed): what
+    /// it allows is known.
+    pub fn settled(&self) -> bool {
+        !matches!(self.phase, Phase::Preface | Phase::FirstSettings)
+    }
+
+    /// The peer takes extended CONNECT (RFC 8441), as its SETTINGS say.
+    pub fn connect_protocol(&self) -> bool {
+        self.peer_connect_protocol
+    }
+
+    /// As a client, opens a stream with a request head (`fields`,
+    /// pseudo-fields first; `end`: no body follows; `head_request`: a
+    /// HEAD, whose answer's length announces no body). `None` when no
+    /// stream may open now (the peer's limit, a GOAWAY, a failure).
+    pub fn open(
+        &mut self,
+        fields: &[(&[u8], &[u8])],
+        end: bool,
+        head_request: bool,
+    ) -> Option<u32> {
+        let full = self.streams.len() >= self.peer_max_streams as usize;
+        if self.role != Role::Client || self.going_away || self.failed() || full {
+            return None;
+        }
+        let id = self.next_client_stream()?;
+        let mut stream = Stream::new(self.peer_initial_window, true, false);
+        stream.head_request = head_request;
+        self.streams.insert(id, stream);
+        self.send_head(id, fields, end);
+        Some(id)
+    }
+
+    /// As a client, gives up the next stream at once: a RST_STREAM is all
+    /// that goes on it. haproxy does so with a request it cannot send as
+    /// HTTP/2 (an upgrade to a server without extended CONNECT).
+    pub fn refuse_next(&mut self, code: ErrorCode) {
+        if self.role == Role::Client && !self.failed() {
+            if let Some(id) = self.next_client_stream() {
+                put_reset(&mut self.out, id, code);
+            }
+        }
+    }
+
+    /// The next stream a client opens, counted as opened.
+    fn next_client_stream(&mut self) -> Option<u32> {
+        let id = if self.last_stream == 0 {
+            1
+        } else {
+            self.last_stream + 2
+        };
+        if id > MAX_WINDOW as u32 {
+            return None;
+        }
+        self.last_stream = id;
+        Some(id)
     }
 
     /// Whether haven may still send on `stream`.
@@ -393,10 +509,9 @@ impl Connection {
             kind::RST_STREAM => self.peer_reset(h, payload),
             kind::SETTINGS => self.settings(h, payload),
             kind::PING => self.ping(h, payload),
-            kind::GOAWAY if h.stream != 0 => Err(ErrorCode::PROTOCOL_ERROR),
+            kind::GOAWAY => self.peer_goaway(h, payload),
             kind::WINDOW_UPDATE => self.window_update(h, payload),
             kind::PUSH_PROMISE => Err(ErrorCode::PROTOCOL_ERROR),
-            // GOAWAY: the client opens no more streams; those open go on.
             // Unknown types are ignored (RFC 9113 §4.1).
             _ => Ok(()),
         }
@@ -457,6 +572,8 @@ impl Connection {
         };
         let code = if !s.remote_open {
             Some(ErrorCode::STREAM_CLOSED)
+        } else if !s.answered {
+            Some(ErrorCode::PROTOCOL_ERROR)
         } else if len > s.recv_window {
             Some(ErrorCode::FLOW_CONTROL_ERROR)
         } else if s.length.is_some_and(|left| body.len() as u64 > left) {
@@ -494,7 +611,8 @@ impl Connection {
     }
 
     fn headers(&mut self, h: FrameHeader, payload: &[u8]) -> Result<(), ErrorCode> {
-        if h.stream == 0 || h.stream % 2 == 0 {
+        let ours_unopened = self.role == Role::Client && h.stream > self.last_stream;
+        if h.stream == 0 || h.stream % 2 == 0 || ours_unopened {
             return Err(ErrorCode::PROTOCOL_ERROR);
         }
         let mut bytes = unpad(h, payload)?;
@@ -534,8 +652,8 @@ impl Connection {
         }
     }
 
-    /// Decodes a whole header block and acts on it: a new request, a
-    /// request's trailers, or (on a stream closed here) nothing.
+    /// Decodes a whole header block and acts on it: a new request, an
+    /// answer's head, trailers, or (on a stream closed here) nothing.
     fn end_block(&mut self) -> Result<(), ErrorCode> {
         let Some(block) = self.block.take() else {
             return Ok(());
@@ -543,6 +661,9 @@ impl Connection {
         let fields = self.decode(&block.bytes)?;
         let id = block.stream;
         if let Some(s) = self.streams.get(&id) {
+            if !s.answered {
+                return self.answer_head(block, fields);
+            }
             // Trailers: they end the body (and are not forwarded).
             if !s.remote_open {
                 return self.stream_error(id, ErrorCode::STREAM_CLOSED);
@@ -558,7 +679,7 @@ impl Connection {
             self.remote_end(id);
             return Ok(());
         }
-        if id <= self.last_stream || self.going_away {
+        if id <= self.last_stream || self.going_away || self.role == Role::Client {
             // A stream closed here, or opened after the GOAWAY.
             return Ok(());
         }
@@ -576,21 +697,52 @@ impl Connection {
         if block.end_stream && length.is_some_and(|l| l > 0) {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         }
-        self.streams.insert(
-            id,
-            Stream {
-                send_window: self.peer_initial_window,
-                recv_window: i64::from(DEFAULT_WINDOW),
-                remote_open: !block.end_stream,
-                local_open: true,
-                length,
-            },
-        );
-        self.events.push_back(Event::Request {
+        let mut stream = Stream::new(self.peer_initial_window, !block.end_stream, true);
+        stream.length = length;
+        self.streams.insert(id, stream);
+        self.events.push_back(Event::Head {
             stream: id,
             fields,
             end: block.end_stream,
         });
+        Ok(())
+    }
+
+    /// As a client, the head of an answer on stream `block.stream`: an
+    /// interim one (1xx) or the final one, whose length the body must
+    /// then match (none for a HEAD, a 204 or a 304).
+    fn answer_head(&mut self, block: Block, fields: Option<Vec<Field>>) -> Result<(), ErrorCode> {
+        let id = block.stream;
+        let Some(fields) = fields else {
+            return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
+        };
+        let status = fields
+            .iter()
+            .find(|(n, _)| n == b":status")
+            .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse::<u16>().ok());
+        let Some(status) = status.filter(|s| (100..1000).contains(s)) else {
+            return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
+        };
+        let interim = status < 200;
+        if interim && block.end_stream {
+            return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
+        }
+        if let Some(s) = self.streams.get_mut(&id).filter(|_| !interim) {
+            s.answered = true;
+            let bodiless = s.head_request || status == 204 || status == 304;
+            s.length = content_length(&fields).filter(|_| !bodiless);
+            if block.end_stream && s.length.is_some_and(|l| l > 0) {
+                return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
+            }
+        }
+        self.events.push_back(Event::Head {
+            stream: id,
+            fields,
+            end: block.end_stream,
+        });
+        if block.end_stream {
+            self.remote_end(id);
+        }
         Ok(())
     }
 
@@ -663,6 +815,8 @@ impl Connection {
                     return Err(ErrorCode::PROTOCOL_ERROR);
                 }
                 setting::INITIAL_WINDOW_SIZE => self.initial_window(value)?,
+                setting::MAX_CONCURRENT_STREAMS => self.peer_max_streams = value,
+                setting::ENABLE_CONNECT_PROTOCOL => self.peer_connect_protocol = value == 1,
                 setting::MAX_FRAME_SIZE => {
                     if !(DEFAULT_MAX_FRAME..=0xff_ffff).contains(&value) {
                         return Err(ErrorCode::PROTOCOL_ERROR);
@@ -706,6 +860,29 @@ impl Connection {
         }
         if delta > 0 {
             self.events.push_back(Event::Room);
+        }
+        Ok(())
+    }
+
+    /// A GOAWAY: the peer opens no more streams and serves none past the
+    /// last it names; as a client, haven opens none either, and those it
+    /// opened past that may be retried elsewhere.
+    fn peer_goaway(&mut self, h: FrameHeader, payload: &[u8]) -> Result<(), ErrorCode> {
+        if h.stream != 0 {
+            return Err(ErrorCode::PROTOCOL_ERROR);
+        }
+        if payload.len() < 8 {
+            return Err(ErrorCode::FRAME_SIZE_ERROR);
+        }
+        if self.role == Role::Client {
+            self.going_away = true;
+            let last = u32_at(payload, 0) & 0x7fff_ffff;
+            let cut: Vec<u32> = self.streams.range(last + 1..).map(|(id, _)| *id).collect();
+            for stream in cut {
+                self.streams.remove(&stream);
+                let code = ErrorCode::REFUSED_STREAM;
+                self.events.push_back(Event::Reset { stream, code });
+            }
         }
         Ok(())
     }

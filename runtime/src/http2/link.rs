@@ -111,7 +111,7 @@ impl State {
                 }
             }
             Event::Room => self.wake_writers(),
-            Event::Request { .. } => {}
+            Event::Head { .. } => {}
         }
     }
 

@@ -118,7 +118,7 @@ pub(crate) async fn drive<T>(
 ) where
     T: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let link = Link::new(Connection::new(LIMITS));
+    let link = Link::new(Connection::server(LIMITS));
     let (mut reader, mut writer) = tokio::io::split(io);
     let mut input = BytesMut::with_capacity(16 * 1024);
     let mut output = Vec::new();
@@ -136,7 +136,7 @@ pub(crate) async fn drive<T>(
             let used = state.conn.receive(&input);
             input.advance(used);
             while let Some(event) = state.conn.next_event() {
-                let Event::Request {
+                let Event::Head {
                     stream,
                     fields,
                     end,

@@ -66,7 +66,7 @@ fn events(conn: &mut Connection) -> Vec<Event> {
 
 /// A connection past its preface and first SETTINGS, output drained.
 fn open(settings: &[(u16, u32)]) -> Connection {
-    let mut conn = Connection::new(LIMITS);
+    let mut conn = Connection::server(LIMITS);
     let mut input = PREFACE.to_vec();
     put_settings(&mut input, settings);
     assert_eq!(conn.receive(&input), input.len());
@@ -97,7 +97,7 @@ fn a_request_is_answered_with_a_head_and_data_that_end_the_stream() {
     // Half a frame waits for the rest.
     assert_eq!(conn.receive(&input[..5]), 0);
     assert_eq!(conn.receive(&input), input.len());
-    let Some(Event::Request {
+    let Some(Event::Head {
         stream: 1,
         fields,
         end: true,
@@ -220,7 +220,7 @@ fn streams_past_the_limit_are_refused_and_may_be_retried() {
     conn.reset(1, ErrorCode::CANCEL);
     conn.receive(&client.get(7, true));
     let last = events(&mut conn).pop();
-    assert!(matches!(last, Some(Event::Request { stream: 7, .. })));
+    assert!(matches!(last, Some(Event::Head { stream: 7, .. })));
 }
 
 #[test]
@@ -238,7 +238,7 @@ fn connection_errors_end_with_the_goaway_their_code_names() {
         let mut conn = if settings {
             open(&[])
         } else {
-            Connection::new(LIMITS)
+            Connection::server(LIMITS)
         };
         sent(&mut conn);
         assert_eq!(conn.receive(input), input.len());
@@ -295,4 +295,131 @@ fn a_long_head_goes_as_headers_then_continuation_and_table_changes_are_announced
     let block = [frames[0].1.clone(), frames[1].1.clone()].concat();
     client.decoder.set_max_table_size(4_096);
     assert_eq!(client.fields(&block)[1].1.len(), 20_000);
+}
+
+/// A server's view: it decodes requests and encodes answers.
+fn server_head(
+    encoder: &mut Encoder<'static>,
+    stream: u32,
+    fields: &[(&str, &str)],
+    end: bool,
+) -> Vec<u8> {
+    let block = encoder.encode(fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
+    let flags = flag::END_HEADERS | if end { flag::END_STREAM } else { 0 };
+    frame(kind::HEADERS, flags, stream, &block)
+}
+
+const GET: [(&[u8], &[u8]); 3] = [
+    (b":method", b"GET"),
+    (b":scheme", b"http"),
+    (b":path", b"/"),
+];
+
+#[test]
+fn a_client_opens_streams_within_the_servers_limit_and_reads_interim_and_final_heads() {
+    let mut conn = Connection::client(LIMITS);
+    assert!(conn.output().starts_with(PREFACE) && !conn.settled());
+    sent_after_preface(&mut conn);
+    let mut settings = Vec::new();
+    put_settings(
+        &mut settings,
+        &[
+            (setting::MAX_CONCURRENT_STREAMS, 1),
+            (setting::ENABLE_CONNECT_PROTOCOL, 1),
+        ],
+    );
+    conn.receive(&settings);
+    assert!(conn.settled() && conn.connect_protocol());
+    assert_eq!(sent(&mut conn)[0].0, ack());
+    assert_eq!(conn.open(&GET, true, false), Some(1));
+    assert_eq!(conn.open(&GET, true, false), None);
+    let frames = sent(&mut conn);
+    assert_eq!(kinds(&frames), [(kind::HEADERS, 1)]);
+    assert_eq!(
+        Client::new().fields(&frames[0].1)[0],
+        (":method".into(), "GET".into())
+    );
+    let mut encoder = Encoder::new();
+    let mut input = server_head(&mut encoder, 1, &[(":status", "103")], false);
+    input.extend(server_head(
+        &mut encoder,
+        1,
+        &[(":status", "200"), ("content-length", "2")],
+        false,
+    ));
+    input.extend(frame(kind::DATA, flag::END_STREAM, 1, b"ok"));
+    conn.receive(&input);
+    let got = events(&mut conn);
+    assert!(
+        matches!(&got[0], Event::Head { stream: 1, end: false, fields } if fields[0].1 == b"103")
+    );
+    assert!(matches!(
+        &got[1],
+        Event::Head {
+            stream: 1,
+            end: false,
+            ..
+        }
+    ));
+    assert_eq!(
+        got[2],
+        Event::Data {
+            stream: 1,
+            data: b"ok".to_vec(),
+            end: true
+        }
+    );
+    // Its answer read, the stream ends once the request did: the next opens.
+    assert_eq!(conn.open(&GET, false, true), Some(3));
+}
+
+#[test]
+fn a_goaway_refuses_the_client_streams_past_its_last_and_stops_new_ones() {
+    let mut conn = Connection::client(LIMITS);
+    let mut settings = Vec::new();
+    put_settings(&mut settings, &[]);
+    conn.receive(&settings);
+    conn.open(&GET, true, false);
+    conn.open(&GET, true, false);
+    let mut goaway = Vec::new();
+    put_goaway(&mut goaway, 1, ErrorCode::NO_ERROR);
+    conn.receive(&goaway);
+    let refused = Event::Reset {
+        stream: 3,
+        code: ErrorCode::REFUSED_STREAM,
+    };
+    assert_eq!(events(&mut conn), [refused]);
+    assert_eq!(conn.open(&GET, true, false), None);
+}
+
+#[test]
+fn a_client_may_give_up_a_stream_with_a_reset_alone_and_a_head_request_has_no_body() {
+    let mut conn = Connection::client(LIMITS);
+    let mut settings = Vec::new();
+    put_settings(&mut settings, &[]);
+    conn.receive(&settings);
+    sent_after_preface(&mut conn);
+    conn.refuse_next(ErrorCode::CANCEL);
+    assert_eq!(kinds(&sent(&mut conn)), [(kind::RST_STREAM, 1)]);
+    assert_eq!(conn.open(&GET, true, true), Some(3));
+    let mut encoder = Encoder::new();
+    let head = [(":status", "200"), ("content-length", "10")];
+    conn.receive(&server_head(&mut encoder, 3, &head, true));
+    assert!(matches!(
+        events(&mut conn)[..],
+        [Event::Head {
+            stream: 3,
+            end: true,
+            ..
+        }]
+    ));
+    assert!(conn.idle());
+}
+
+/// Drains the output of a client's connection, its preface first.
+fn sent_after_preface(conn: &mut Connection) {
+    if conn.output().starts_with(PREFACE) {
+        conn.output().drain(..PREFACE.len());
+    }
+    sent(conn);
 }
