@@ -4,11 +4,10 @@
 //! [`crate::body`]; interim (1xx) answers are handed back as they come.
 
 use crate::body::{self, Relayed};
-use crate::http2::H2Upstream;
+use crate::http2::{H2Client, H2Upstream};
 use crate::server_io::ServerIo;
 use crate::tls::ServerHandshake;
-use bytes::{Buf, Bytes, BytesMut};
-use h2::client::SendRequest;
+use bytes::{Buf, BytesMut};
 use haven_core::config::haproxy::LocalEnd;
 use haven_core::http1::{parse_response_head, BodyFraming, Head, ResponseHead, Switch};
 use haven_core::proxy::{ConnUse, Parking, PoolCount, ReusePolicy, ServerFailure};
@@ -16,7 +15,6 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 use std::thread::ThreadId;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -57,16 +55,7 @@ pub(crate) struct Pool {
     servers: Mutex<BTreeMap<SocketAddr, Conns>>,
     /// The HTTP/2 connection to each server that speaks it, shared by
     /// the requests to it, one stream each.
-    h2: Mutex<BTreeMap<SocketAddr, H2Connection>>,
-}
-
-/// The handle that opens streams on an HTTP/2 connection to a server.
-struct H2Connection(SendRequest<Bytes>);
-
-impl std::fmt::Debug for H2Connection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("H2Connection")
-    }
+    h2: Mutex<BTreeMap<SocketAddr, H2Client>>,
 }
 
 /// A server connection between two requests.
@@ -364,12 +353,11 @@ impl Pool {
 
 impl Pool {
     /// The open HTTP/2 connection to `addr`, if there is one.
-    fn shared_h2(&self, addr: SocketAddr) -> Option<SendRequest<Bytes>> {
+    fn shared_h2(&self, addr: SocketAddr) -> Option<H2Client> {
         let mut connections = self.h2.lock().ok()?;
-        let mut connection = connections.get(&addr)?.0.clone();
-        // One the server closed (or that failed) is forgotten.
-        let mut cx = Context::from_waker(Waker::noop());
-        if let Poll::Ready(Err(_)) = connection.poll_ready(&mut cx) {
+        let connection = connections.get(&addr)?.clone();
+        // One the server closed, ended or that failed is forgotten.
+        if !connection.usable() {
             connections.remove(&addr);
             return None;
         }
@@ -389,11 +377,9 @@ impl Pool {
         if !(opening.h2 || stream.chose_h2()) {
             return Ok(stream);
         }
-        let connection = crate::http2::client(stream)
-            .await
-            .map_err(|_| ConnectFailed)?;
+        let connection = crate::http2::client(stream);
         if let Ok(mut connections) = self.h2.lock() {
-            connections.insert(addr, H2Connection(connection.clone()));
+            connections.insert(addr, connection.clone());
         }
         Ok(ServerIo::H2(Box::new(H2Upstream::new(connection))))
     }

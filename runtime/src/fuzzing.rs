@@ -39,9 +39,9 @@ impl TlsFront {
     }
 }
 
-/// haven's HTTP/2 front side on its own: the h2 server, each stream's
-/// request read as the exchange reads it, and an answer written back
-/// through the same adapter.
+/// haven's HTTP/2 front side on its own: core's connection driven as a
+/// client's is, each stream's request read as the exchange reads it, and
+/// an answer written back through the same adapter.
 pub struct H2Front {
     runtime: Runtime,
 }

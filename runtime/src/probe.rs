@@ -94,13 +94,7 @@ pub(crate) async fn run(id: CheckId, to: Target, probe: Probe, events: Unbounded
     let h2 = (to.h2 && http) || stream.chose_h2();
     let stream = match h2 {
         false => stream,
-        true => match crate::http2::client(stream).await {
-            Ok(connection) => ServerIo::H2(Box::new(H2Upstream::new(connection))),
-            Err(_) => {
-                let verdict = run.connect_failed("HTTP/2 handshake failed");
-                return report(ProbeEvent::Verdict(verdict));
-            }
-        },
+        true => ServerIo::H2(Box::new(H2Upstream::new(crate::http2::client(stream)))),
     };
     let conn = CheckConn::new(stream, first);
     report(run_steps(run, conn, &to, &report).await);

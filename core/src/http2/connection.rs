@@ -303,6 +303,12 @@ impl Connection {
         self.phase == Phase::Failed
     }
 
+    /// haven sent a GOAWAY, or (as a client) received one: no new
+    /// stream opens.
+    pub fn going_away(&self) -> bool {
+        self.going_away
+    }
+
     /// No stream is open.
     pub fn idle(&self) -> bool {
         self.streams.is_empty()

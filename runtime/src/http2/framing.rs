@@ -1,12 +1,10 @@
 //! What both directions of the HTTP/1-to-HTTP/2 adapters share: taking a
-//! body's HTTP/1 framing off, putting chunks on, handing rendered bytes
-//! to a reader, and waiting for room in a peer's window.
+//! body's HTTP/1 framing off, putting chunks on, and handing rendered
+//! bytes to a reader.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use h2::SendStream;
 use haven_core::http1::ChunkedDecoder;
 use std::io;
-use std::task::{ready, Context, Poll};
 use tokio::io::ReadBuf;
 
 /// Where an HTTP/1 body ends, followed to send its data alone.
@@ -39,20 +37,6 @@ impl Unframe {
             Self::AtFinish => (Bytes::copy_from_slice(bytes), false),
         })
     }
-
-    /// Sends the data among `bytes` on `stream`, ending it with the
-    /// body's end; true then.
-    pub(super) fn send(
-        &mut self,
-        bytes: &[u8],
-        stream: &mut SendStream<Bytes>,
-    ) -> io::Result<bool> {
-        let (data, end) = self.data(bytes)?;
-        if !data.is_empty() || end {
-            stream.send_data(data, end).map_err(io::Error::other)?;
-        }
-        Ok(end)
-    }
 }
 
 /// Appends `data` to `out` as one HTTP/1 chunk (nothing when empty: an
@@ -76,24 +60,6 @@ pub(super) fn give(pending: &mut BytesMut, buf: &mut ReadBuf<'_>) -> bool {
     let n = pending.len().min(buf.remaining());
     buf.put_slice(&pending.split_to(n));
     true
-}
-
-/// Waits until the peer's window lets `stream` send: how many of the
-/// `wanted` bytes it may.
-pub(super) fn poll_room(
-    stream: &mut SendStream<Bytes>,
-    wanted: usize,
-    cx: &mut Context<'_>,
-) -> Poll<io::Result<usize>> {
-    while stream.capacity() == 0 {
-        stream.reserve_capacity(wanted.min(crate::body::BUFSIZE));
-        match ready!(stream.poll_capacity(cx)) {
-            Some(Ok(_)) => {}
-            Some(Err(e)) => return Poll::Ready(Err(io::Error::other(e))),
-            None => return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),
-        }
-    }
-    Poll::Ready(Ok(stream.capacity().min(wanted)))
 }
 
 /// The error of bytes that are not the HTTP expected.

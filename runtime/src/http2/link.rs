@@ -1,11 +1,11 @@
-//! What a client's HTTP/2 connection shares between the task that moves
-//! its bytes and the tasks that serve its streams: core's
-//! [`Connection`], each stream's received body waiting to be read, and
-//! the wakers of whoever waits. A stream's side ([`StreamLink`]) reads
-//! and writes through it; the connection's task sends what they wrote
-//! once woken ([`Link::wake_sender`]).
+//! What an HTTP/2 connection shares between the task that moves its
+//! bytes and the tasks that use its streams: core's [`Connection`], what
+//! each stream received and has yet to read, and the wakers of whoever
+//! waits. A stream's side ([`StreamLink`]) reads and writes through it;
+//! the connection's task sends what they wrote once woken
+//! ([`Link::wake_sender`]).
 
-use haven_core::http2::{Connection, ErrorCode, Event};
+use haven_core::http2::{Connection, ErrorCode, Event, Field};
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,11 +22,14 @@ fn wake(waker: &mut Option<Waker>) {
 /// One stream's side of the connection, as its task sees it.
 #[derive(Debug, Default)]
 struct Slot {
+    /// Heads received (as a client: an answer's), not yet read, each
+    /// with whether it ended the stream.
+    heads: VecDeque<(Vec<Field>, bool)>,
     /// Body bytes received, not yet read.
     inbound: VecDeque<Vec<u8>>,
-    /// The client's body ended.
+    /// The peer's side of the stream ended.
     ended: bool,
-    /// The stream was reset (by the client, for its error, or as the
+    /// The stream was reset (by the peer, for its error, or as the
     /// connection ended).
     reset: Option<ErrorCode>,
     reader: Option<Waker>,
@@ -45,9 +48,14 @@ impl Slot {
 pub(super) struct State {
     pub(super) conn: Connection,
     slots: HashMap<u32, Slot>,
+    /// Tasks waiting for the connection to change (its SETTINGS, a
+    /// stream closing): they look again.
+    waiting: Vec<Waker>,
+    /// The connection's task is over.
+    closed: bool,
 }
 
-/// A client's HTTP/2 connection, shared.
+/// An HTTP/2 connection, shared.
 #[derive(Debug)]
 pub(super) struct Link {
     state: Mutex<State>,
@@ -62,6 +70,8 @@ impl Link {
             state: Mutex::new(State {
                 conn,
                 slots: HashMap::new(),
+                waiting: Vec::new(),
+                closed: false,
             }),
             sender: Notify::new(),
         })
@@ -89,11 +99,22 @@ impl State {
         self.slots.insert(stream, Slot::default());
     }
 
-    /// Hands an event of the connection to the stream it concerns
-    /// (body bytes, a reset, room to send). Bytes for a stream whose
+    /// Hands an event of the connection to the stream it concerns (a
+    /// head, body bytes, a reset, room to send). Bytes for a stream whose
     /// task is gone are credited back at once.
     pub(super) fn deliver(&mut self, event: Event) {
         match event {
+            Event::Head {
+                stream,
+                fields,
+                end,
+            } => {
+                if let Some(slot) = self.slots.get_mut(&stream) {
+                    slot.heads.push_back((fields, end));
+                    slot.ended |= end;
+                    wake(&mut slot.reader);
+                }
+            }
             Event::Data { stream, data, end } => match self.slots.get_mut(&stream) {
                 Some(slot) => {
                     if !data.is_empty() {
@@ -111,7 +132,6 @@ impl State {
                 }
             }
             Event::Room => self.wake_writers(),
-            Event::Head { .. } => {}
         }
     }
 
@@ -122,23 +142,98 @@ impl State {
         }
     }
 
-    /// The connection is over: every stream still served is reset.
+    /// Wakes whoever waits for the connection to change.
+    pub(super) fn wake_waiting(&mut self) {
+        self.waiting.drain(..).for_each(Waker::wake);
+    }
+
+    /// The connection is over: every stream still in use is reset.
     pub(super) fn close(&mut self) {
+        self.closed = true;
         for slot in self.slots.values_mut() {
             slot.reset.get_or_insert(ErrorCode::CANCEL);
             slot.wake();
         }
+        self.wake_waiting();
+    }
+
+    /// Whether new streams may still open.
+    pub(super) fn usable(&self) -> bool {
+        !(self.closed || self.conn.failed() || self.conn.going_away())
     }
 }
 
-/// One stream of a [`Link`], read and written by the task serving it.
+/// A client connection to a server: the handle that opens its streams,
+/// shared by the requests to that server.
+#[derive(Debug, Clone)]
+pub(crate) struct H2Client(Arc<Link>);
+
+impl H2Client {
+    pub(super) fn new(link: Arc<Link>) -> Self {
+        Self(link)
+    }
+
+    /// Whether new streams may still open on it.
+    pub(crate) fn usable(&self) -> bool {
+        self.0.lock().usable()
+    }
+
+    /// Resolves once the server's SETTINGS came (or the connection
+    /// ended): whether it takes extended CONNECT.
+    pub(super) fn poll_settled(&self, cx: &mut Context<'_>) -> Poll<bool> {
+        let mut state = self.0.lock();
+        if state.conn.settled() || state.closed {
+            return Poll::Ready(state.conn.connect_protocol());
+        }
+        state.waiting.push(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// Gives up the next stream with a reset alone (see
+    /// [`Connection::refuse_next`]).
+    pub(super) fn refuse_next(&self) {
+        self.0.lock().conn.refuse_next(ErrorCode::CANCEL);
+        self.0.wake_sender();
+    }
+
+    /// Opens a stream with a request head (`fields`; `end`: no body;
+    /// `head_request`: a HEAD), once the server lets one more open.
+    pub(super) fn poll_open(
+        &self,
+        cx: &mut Context<'_>,
+        fields: &[(&[u8], &[u8])],
+        (end, head_request): (bool, bool),
+    ) -> Poll<io::Result<StreamLink>> {
+        let mut state = self.0.lock();
+        if !state.usable() {
+            return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
+        }
+        let Some(id) = state.conn.open(fields, end, head_request) else {
+            state.waiting.push(cx.waker().clone());
+            return Poll::Pending;
+        };
+        state.open(id);
+        drop(state);
+        self.0.wake_sender();
+        Poll::Ready(Ok(StreamLink::new(Arc::clone(&self.0), id)))
+    }
+}
+
+impl Drop for H2Client {
+    /// The connection's task looks whether anyone still uses it.
+    fn drop(&mut self) {
+        self.0.wake_sender();
+    }
+}
+
+/// One stream of a [`Link`], read and written by the task using it.
 #[derive(Debug)]
 pub(crate) struct StreamLink {
     link: Arc<Link>,
     id: u32,
 }
 
-/// What reading a stream's body gives.
+/// What reading a stream gives.
 pub(crate) enum Received {
     /// Body bytes.
     Data(Vec<u8>),
@@ -154,23 +249,35 @@ impl StreamLink {
         Self { link, id }
     }
 
-    /// Runs `f` on the connection and this stream's slot (`None`: the
-    /// stream's slot is gone), then wakes the sender.
-    fn with<T>(&self, f: impl FnOnce(&mut Connection, Option<&mut Slot>) -> T) -> T {
-        let out = {
-            let mut state = self.link.lock();
-            let State { conn, slots } = &mut *state;
-            f(conn, slots.get_mut(&self.id))
-        };
+    /// Runs `f` on the connection, then wakes the sender.
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> T {
+        let out = f(&mut self.link.lock().conn);
         self.link.wake_sender();
         out
     }
 
-    /// The next body bytes; their room goes back to the client as they
+    /// The next head received on the stream, with whether it ended the
+    /// stream; `None` once the stream was reset.
+    pub(crate) fn poll_head(&self, cx: &mut Context<'_>) -> Poll<Option<(Vec<Field>, bool)>> {
+        let mut state = self.link.lock();
+        let Some(slot) = state.slots.get_mut(&self.id) else {
+            return Poll::Ready(None);
+        };
+        if let Some(head) = slot.heads.pop_front() {
+            return Poll::Ready(Some(head));
+        }
+        if slot.reset.is_some() {
+            return Poll::Ready(None);
+        }
+        slot.reader = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// The next body bytes; their room goes back to the peer as they
     /// are taken.
     pub(crate) fn poll_data(&self, cx: &mut Context<'_>) -> Poll<Received> {
         let mut state = self.link.lock();
-        let State { conn, slots } = &mut *state;
+        let State { conn, slots, .. } = &mut *state;
         let Some(slot) = slots.get_mut(&self.id) else {
             return Poll::Ready(Received::Reset);
         };
@@ -202,9 +309,10 @@ impl StreamLink {
         }
     }
 
-    /// Sends a head: `fields`, `:status` first; `end`: nothing follows.
+    /// Sends a head: `fields`, pseudo-fields first; `end`: nothing
+    /// follows.
     pub(crate) fn send_head(&self, fields: &[(&[u8], &[u8])], end: bool) -> io::Result<()> {
-        self.with(|conn, _| {
+        self.with(|conn| {
             if !conn.can_send(self.id) {
                 return Err(io::ErrorKind::BrokenPipe.into());
             }
@@ -216,7 +324,7 @@ impl StreamLink {
     /// Waits until some of `wanted` bytes may be sent: how many.
     pub(crate) fn poll_room(&self, cx: &mut Context<'_>, wanted: usize) -> Poll<io::Result<usize>> {
         let mut state = self.link.lock();
-        let State { conn, slots } = &mut *state;
+        let State { conn, slots, .. } = &mut *state;
         let reset = slots.get(&self.id).is_none_or(|s| s.reset.is_some());
         if reset || !conn.can_send(self.id) {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
@@ -234,7 +342,7 @@ impl StreamLink {
     /// Sends `data` (no more than the last [`StreamLink::poll_room`]
     /// allowed), ending the stream when `end`.
     pub(crate) fn send_data(&self, data: &[u8], end: bool) -> io::Result<()> {
-        self.with(|conn, _| {
+        self.with(|conn| {
             if conn.send_data(self.id, data, end) < data.len() {
                 return Err(io::ErrorKind::BrokenPipe.into());
             }
@@ -244,21 +352,22 @@ impl StreamLink {
 
     /// Resets the stream with `code`.
     pub(crate) fn reset(&self, code: ErrorCode) {
-        self.with(|conn, _| conn.reset(self.id, code));
+        self.with(|conn| conn.reset(self.id, code));
     }
 }
 
 impl Drop for StreamLink {
-    /// The stream's task is done: a client still sending its body is
-    /// told to stop (RFC 9113 §8.1), what it sent unread is credited
-    /// back, and the slot goes.
+    /// The stream's task is done: a peer still sending is told to stop
+    /// (RFC 9113 §8.1), what it sent unread is credited back, and the
+    /// slot goes, which may let another stream open.
     fn drop(&mut self) {
         let mut state = self.link.lock();
-        let State { conn, slots } = &mut *state;
+        let State { conn, slots, .. } = &mut *state;
         conn.reset(self.id, ErrorCode::NO_ERROR);
         if let Some(slot) = slots.remove(&self.id) {
             conn.consumed(self.id, slot.inbound.iter().map(Vec::len).sum());
         }
+        state.wake_waiting();
         drop(state);
         self.link.wake_sender();
     }

@@ -8,13 +8,14 @@
 //! of its own, through a [`link::StreamLink`].
 //!
 //! To servers (`proto h2`, ALPN `h2`), [`H2Upstream`] does the reverse
-//! on the h2 crate: one stream of a shared connection carries one
-//! request written as HTTP/1.1.
+//! on the same codec ([`client`]): one stream of a shared connection
+//! carries one request written as HTTP/1.1.
 
 mod answer;
 mod framing;
 mod link;
 mod prefixed;
+mod pump;
 mod request;
 mod stream;
 mod upstream;
@@ -26,15 +27,17 @@ pub(crate) use upstream::H2Upstream;
 
 use crate::request::Shared;
 use crate::session::Session;
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::BytesMut;
 use haven_core::http2::{read_request, Connection, ErrorCode, Event, Field, Limits, Request};
+pub(crate) use link::H2Client;
 use link::{Link, StreamLink};
+use pump::{Pump, Woke};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::{sleep_until, Instant};
 
@@ -118,53 +121,32 @@ pub(crate) async fn drive<T>(
 ) where
     T: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let link = Link::new(Connection::server(LIMITS));
-    let (mut reader, mut writer) = tokio::io::split(io);
-    let mut input = BytesMut::with_capacity(16 * 1024);
-    let mut output = Vec::new();
+    let mut pump = Pump::new(io, Link::new(Connection::server(LIMITS)));
     let mut idle_until = first.map(|t| Instant::now() + t);
     let mut closing = false;
     let mut in_flight = InFlight::new();
     if *draining.borrow() {
-        link.lock().conn.go_away(ErrorCode::NO_ERROR);
+        pump.link.lock().conn.go_away(ErrorCode::NO_ERROR);
         closing = true;
     }
     loop {
         let mut opened = Vec::new();
-        let used = {
-            let mut state = link.lock();
-            let used = state.conn.receive(&input);
-            input.advance(used);
-            while let Some(event) = state.conn.next_event() {
-                let Event::Head {
-                    stream,
-                    fields,
-                    end,
-                } = event
-                else {
-                    state.deliver(event);
-                    continue;
-                };
-                match in_flight.admit() {
-                    Some(slot) => {
-                        state.open(stream);
-                        opened.push((stream, fields, end, slot));
-                    }
-                    None => {
-                        state.conn.reset(stream, ErrorCode::REFUSED_STREAM);
-                        if in_flight.refused > REFUSALS_TOLERATED {
-                            state.conn.go_away(ErrorCode::ENHANCE_YOUR_CALM);
-                            closing = true;
-                        }
-                    }
+        pump.feed(|state, stream, fields, end| match in_flight.admit() {
+            Some(slot) => {
+                state.open(stream);
+                opened.push((stream, fields, end, slot));
+            }
+            None => {
+                state.conn.reset(stream, ErrorCode::REFUSED_STREAM);
+                if in_flight.refused > REFUSALS_TOLERATED {
+                    state.conn.go_away(ErrorCode::ENHANCE_YOUR_CALM);
+                    closing = true;
                 }
             }
-            std::mem::swap(&mut output, state.conn.output());
-            used
-        };
+        });
         for (stream, fields, bodiless, slot) in opened {
             idle_until = idle.map(|t| Instant::now() + t);
-            let link = StreamLink::new(Arc::clone(&link), stream);
+            let link = StreamLink::new(Arc::clone(&pump.link), stream);
             open(Opened {
                 link,
                 fields,
@@ -172,52 +154,48 @@ pub(crate) async fn drive<T>(
                 slot,
             });
         }
-        let flushed = !output.is_empty();
-        if flushed {
-            if writer.write_all(&output).await.is_err() {
-                break;
-            }
-            output.clear();
-            link.lock().wake_writers();
-        }
-        let (failed, no_stream) = {
-            let state = link.lock();
-            (state.conn.failed(), state.conn.idle())
-        };
-        if failed || closing && no_stream {
+        if !pump.flush().await || pump.over(closing) {
             break;
         }
-        // Whole frames may wait behind output that had to go first.
-        if !input.is_empty() && (used > 0 || flushed) {
-            continue;
-        }
-        let idle_wait = async {
-            match idle_until {
-                Some(at) => sleep_until(at).await,
-                None => std::future::pending().await,
+        let timers = async {
+            tokio::select! {
+                () = sleep_until_some(idle_until), if !closing => Tick::Idle,
+                _ = draining.changed(), if !closing => Tick::Drain,
+                else => std::future::pending().await,
             }
         };
-        tokio::select! {
-            read = reader.read_buf(&mut input) => match read {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            },
-            () = link.written() => {}
-            () = idle_wait, if !closing => {
-                idle_until = idle.map(|t| Instant::now() + t);
-                let mut state = link.lock();
-                if state.conn.idle() {
+        match pump.wait(timers).await {
+            Woke::Io => {}
+            Woke::Closed => break,
+            Woke::Other(tick) => {
+                let mut state = pump.link.lock();
+                if tick == Tick::Idle {
+                    idle_until = idle.map(|t| Instant::now() + t);
+                }
+                if tick == Tick::Drain || state.conn.idle() {
                     state.conn.go_away(ErrorCode::NO_ERROR);
                     closing = true;
                 }
             }
-            _ = draining.changed(), if !closing => {
-                link.lock().conn.go_away(ErrorCode::NO_ERROR);
-                closing = true;
-            }
         }
     }
-    link.lock().close();
+}
+
+/// What a connection's timers say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tick {
+    /// Its idle timeout passed.
+    Idle,
+    /// A drain began.
+    Drain,
+}
+
+/// Waits until `at`, forever when there is none.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The requests of one connection still being served. A stream the
@@ -252,20 +230,35 @@ impl InFlight {
 }
 
 /// Opens HTTP/2 on `io`, a new connection to a server, and drives it in
-/// a task of its own: the handle that opens its streams.
-pub(crate) async fn client<T>(io: T) -> std::io::Result<h2::client::SendRequest<Bytes>>
+/// a task of its own (until the server closes it, or no request uses
+/// it): the handle that opens its streams.
+pub(crate) fn client<T>(io: T) -> H2Client
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (send, connection) = h2::client::Builder::new()
-        .max_send_buffer_size(crate::body::BUFSIZE)
-        .handshake::<_, Bytes>(io)
-        .await
-        .map_err(std::io::Error::other)?;
+    let link = Link::new(Connection::client(LIMITS));
+    let client = H2Client::new(Arc::clone(&link));
     tokio::spawn(async move {
-        let _ = connection.await;
+        let mut pump = Pump::new(io, link);
+        loop {
+            pump.feed(|state, stream, fields, end| {
+                state.deliver(Event::Head {
+                    stream,
+                    fields,
+                    end,
+                });
+            });
+            // Only this task holds the link: nothing can use it any more.
+            let unused = Arc::strong_count(&pump.link) == 1;
+            if !pump.flush().await || pump.over(unused) {
+                break;
+            }
+            if let Woke::Closed = pump.wait(std::future::pending::<()>()).await {
+                break;
+            }
+        }
     });
-    Ok(send)
+    client
 }
 
 /// Serves one stream's request to its end, holding its slot among the

@@ -5,30 +5,21 @@
 //! HTTP/1.1, its body chunked unless its length was given. Both ways
 //! move under HTTP/2 flow control. An HTTP/1.1 upgrade goes as haproxy
 //! sends it, an extended CONNECT (RFC 8441) whose 200 is read as the 101
-//! that opens the tunnel; to a server that does not announce extended
-//! CONNECT it is refused (a 502).
+//! that opens the tunnel; to a server whose SETTINGS do not offer
+//! extended CONNECT it is refused (a 502), its stream reset unopened.
 
-use super::framing::{give, invalid, poll_room, put_chunk, Unframe};
-use bytes::{Buf, BufMut, Bytes, BytesMut};
-use h2::client::{ResponseFuture, SendRequest};
-use h2::{RecvStream, SendStream};
+use super::framing::{give, invalid, put_chunk, Unframe};
+use super::link::{H2Client, Received, StreamLink};
+use bytes::{Buf, BufMut, BytesMut};
 use haven_core::http1::{parse_head, BodyFraming, ChunkedDecoder, Head, Switch};
-use http::header::CONTENT_LENGTH;
-use std::future::Future;
+use haven_core::http2::Field;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
-use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::{sleep_until, Instant, Sleep};
 
 /// The most a request head may take.
 const MAX_HEAD: usize = crate::body::BUFSIZE;
-
-/// How long an upgrade waits for the server's SETTINGS to allow extended
-/// CONNECT, and how often it looks.
-const SETTINGS_WAIT: Duration = Duration::from_secs(1);
-const SETTINGS_LOOK: Duration = Duration::from_millis(5);
 
 /// Fields of an HTTP/1 head that HTTP/2 does not carry (RFC 9113 §8.2.2);
 /// `host` becomes `:authority`.
@@ -47,9 +38,9 @@ enum Sending {
     Head(BytesMut),
     /// Its head was read: it goes out once the connection takes a
     /// stream, with the body bytes that came after it.
-    Ready(Box<http::Request<()>>, Option<Unframe>, BytesMut),
+    Ready(Vec<Field>, Option<Unframe>, BytesMut),
     /// Its body is going out.
-    Body(SendStream<Bytes>, Unframe),
+    Body(Unframe),
     /// Sent whole.
     Done,
 }
@@ -59,11 +50,9 @@ enum Hearing {
     /// Not asked yet.
     Idle,
     /// Its head is awaited.
-    Head(ResponseFuture),
-    /// Its head came; for a HEAD, its end is awaited too (while true).
-    Whole(Box<http::Response<RecvStream>>, bool),
+    Head,
     /// Its body is read, `chunked` or as it comes.
-    Body { body: RecvStream, chunked: bool },
+    Body { chunked: bool },
     /// Read whole.
     Done,
     /// The request could not be sent (an upgrade the server does not
@@ -74,15 +63,18 @@ enum Hearing {
 /// A request to a server over one HTTP/2 stream, as an HTTP/1.1
 /// connection.
 pub(crate) struct H2Upstream {
-    connection: SendRequest<Bytes>,
+    client: H2Client,
+    stream: Option<StreamLink>,
     sending: Sending,
     hearing: Hearing,
     head_request: bool,
     /// The protocol of an upgrade, sent as an extended CONNECT.
     upgrade: Option<String>,
-    /// Until when, and the next look, an upgrade waits for the server to
-    /// allow extended CONNECT.
-    settings_wait: Option<(Instant, Pin<Box<Sleep>>)>,
+    /// Body bytes taken with the head, still to send, and whether the
+    /// body ends with them.
+    unsent: (BytesMut, bool),
+    /// The answer's head, held while a HEAD's stream is read to its end.
+    held: Option<(Vec<Field>, bool)>,
     /// Rendered bytes of the answer not yet read.
     pending: BytesMut,
 }
@@ -96,68 +88,68 @@ impl std::fmt::Debug for H2Upstream {
 }
 
 impl H2Upstream {
-    /// A new stream on `connection`.
-    pub(crate) fn new(connection: SendRequest<Bytes>) -> Self {
+    /// A new stream on `client`'s connection.
+    pub(crate) fn new(client: H2Client) -> Self {
         Self {
-            connection,
+            client,
+            stream: None,
             sending: Sending::Head(BytesMut::new()),
             hearing: Hearing::Idle,
             head_request: false,
             upgrade: None,
-            settings_wait: None,
+            unsent: (BytesMut::new(), false),
+            held: None,
             pending: BytesMut::new(),
         }
     }
 
     /// Sends the request once its head was read and the connection takes
-    /// another stream.
+    /// another stream (an upgrade once the server said it takes one),
+    /// then the body bytes that came with the head as the windows allow.
     fn poll_dispatch(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if !matches!(self.sending, Sending::Ready(..)) {
-            return Poll::Ready(Ok(()));
-        }
-        ready!(self.connection.poll_ready(cx)).map_err(io::Error::other)?;
-        if self.upgrade.is_some() && !ready!(self.poll_settings(cx)) {
-            self.sending = Sending::Done;
-            self.hearing = Hearing::Refused;
-            return Poll::Ready(Ok(()));
-        }
-        let Sending::Ready(request, upload, rest) =
-            std::mem::replace(&mut self.sending, Sending::Done)
-        else {
+        ready!(self.poll_open(cx))?;
+        let (unsent, ends) = &mut self.unsent;
+        let Some(stream) = self.stream.as_ref().filter(|_| !unsent.is_empty() || *ends) else {
             return Poll::Ready(Ok(()));
         };
-        let (answer, stream) = self
-            .connection
-            .send_request(*request, upload.is_none())
-            .map_err(io::Error::other)?;
-        self.hearing = Hearing::Head(answer);
-        if let Some(upload) = upload {
-            self.sending = Sending::Body(stream, upload);
-            self.body(&rest)?;
+        while !unsent.is_empty() || *ends {
+            let take = ready!(stream.poll_room(cx, unsent.len()))?;
+            let chunk = unsent.split_to(take);
+            let end = *ends && unsent.is_empty();
+            stream.send_data(&chunk, end)?;
+            *ends &= !end;
         }
         Poll::Ready(Ok(()))
     }
 
-    /// Waits, within [`SETTINGS_WAIT`], for the server's SETTINGS to allow
-    /// extended CONNECT: true once they do, false when the wait is over.
-    fn poll_settings(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
-        let (until, look) = self.settings_wait.get_or_insert_with(|| {
-            let now = Instant::now();
-            (
-                now + SETTINGS_WAIT,
-                Box::pin(sleep_until(now + SETTINGS_LOOK)),
-            )
-        });
-        loop {
-            if self.connection.is_extended_connect_protocol_enabled() {
-                return Poll::Ready(true);
-            }
-            if Instant::now() >= *until {
-                return Poll::Ready(false);
-            }
-            ready!(look.as_mut().poll(cx));
-            look.as_mut().reset(Instant::now() + SETTINGS_LOOK);
+    /// Opens the stream of a request whose head was read.
+    fn poll_open(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Sending::Ready(fields, upload, _) = &self.sending else {
+            return Poll::Ready(Ok(()));
+        };
+        if self.upgrade.is_some() && !ready!(self.client.poll_settled(cx)) {
+            self.client.refuse_next();
+            self.sending = Sending::Done;
+            self.hearing = Hearing::Refused;
+            return Poll::Ready(Ok(()));
         }
+        let fields: Vec<(&[u8], &[u8])> = fields.iter().map(|(n, v)| (&n[..], &v[..])).collect();
+        let end = upload.is_none();
+        let stream = ready!(self.client.poll_open(cx, &fields, (end, self.head_request)))?;
+        self.stream = Some(stream);
+        self.hearing = Hearing::Head;
+        let Sending::Ready(_, upload, rest) = std::mem::replace(&mut self.sending, Sending::Done)
+        else {
+            return Poll::Ready(Ok(()));
+        };
+        if let Some(mut upload) = upload {
+            let (data, end) = upload.data(&rest)?;
+            self.unsent = (BytesMut::from(&data[..]), end);
+            if !end {
+                self.sending = Sending::Body(upload);
+            }
+        }
+        Poll::Ready(Ok(()))
     }
 
     /// Reads the request head in what was written so far.
@@ -183,17 +175,21 @@ impl H2Upstream {
             BodyFraming::Length(n) => Some(Unframe::Length(n)),
             BodyFraming::Chunked => Some(Unframe::Chunked(ChunkedDecoder::default())),
         };
-        let request = request(&head, self.upgrade.as_deref())?;
-        self.sending = Sending::Ready(Box::new(request), upload, rest);
+        let fields = request(&head, self.upgrade.as_deref());
+        self.sending = Sending::Ready(fields, upload, rest);
         Ok(())
     }
 
     /// Sends `bytes` of the request body, without their HTTP/1 framing.
     fn body(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let Sending::Body(stream, upload) = &mut self.sending else {
+        let (Sending::Body(upload), Some(stream)) = (&mut self.sending, &self.stream) else {
             return Ok(());
         };
-        if upload.send(bytes, stream)? {
+        let (data, end) = upload.data(bytes)?;
+        if !data.is_empty() || end {
+            stream.send_data(&data, end)?;
+        }
+        if end {
             self.sending = Sending::Done;
         }
         Ok(())
@@ -202,74 +198,75 @@ impl H2Upstream {
     /// Renders the next part of the answer into `pending`; false at its
     /// end.
     fn poll_hear(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
+        let Some(stream) = &self.stream else {
+            return Poll::Ready(match self.hearing {
+                Hearing::Refused => Err(invalid("the server does not take extended CONNECT")),
+                _ => Ok(false),
+            });
+        };
         match &mut self.hearing {
             Hearing::Idle | Hearing::Done => Poll::Ready(Ok(false)),
-            Hearing::Refused => {
-                Poll::Ready(Err(invalid("the server does not take extended CONNECT")))
-            }
-            Hearing::Head(answer) => {
-                let answer = ready!(Pin::new(answer).poll(cx)).map_err(io::Error::other)?;
-                let awaited = self.head_request && !answer.body().is_end_stream();
-                self.hearing = Hearing::Whole(Box::new(answer), awaited);
-                Poll::Ready(Ok(true))
-            }
-            // The answer to a HEAD is read to its end before its head is
-            // handed on: the server's stream has ended when the exchange
-            // does, as haproxy ends a stream at the end of its message.
-            Hearing::Whole(answer, awaited @ true) => {
-                match ready!(answer.body_mut().poll_data(cx)) {
-                    Some(Ok(data)) => {
-                        let _ = answer
-                            .body_mut()
-                            .flow_control()
-                            .release_capacity(data.len());
-                    }
-                    Some(Err(e)) => return Poll::Ready(Err(io::Error::other(e))),
-                    None => *awaited = false,
-                }
-                Poll::Ready(Ok(true))
-            }
-            Hearing::Whole(_, false) => {
-                let Hearing::Whole(answer, _) = std::mem::replace(&mut self.hearing, Hearing::Done)
-                else {
-                    return Poll::Ready(Ok(true));
+            Hearing::Refused => Poll::Ready(Err(invalid("refused"))),
+            Hearing::Head => {
+                let (fields, end) = match self.held.take() {
+                    Some(held) => held,
+                    None => match ready!(stream.poll_head(cx)) {
+                        Some(head) => head,
+                        None => return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into())),
+                    },
                 };
-                let (parts, body) = answer.into_parts();
-                if let Some(protocol) = self.upgrade.as_deref().filter(|_| parts.status == 200) {
-                    render_upgraded(&parts, protocol, &mut self.pending);
-                    self.hearing = Hearing::Body {
-                        body,
-                        chunked: false,
-                    };
+                let status = status(&fields);
+                // Interim answers are not passed on.
+                if status < 200 {
                     return Poll::Ready(Ok(true));
                 }
-                let framing = if self.head_request || parts.headers.contains_key(CONTENT_LENGTH) {
+                // The answer to a HEAD is read to its end before its head
+                // is handed on: the server's stream has ended when the
+                // exchange does, as haproxy ends a stream at the end of
+                // its message.
+                if self.head_request && !end {
+                    loop {
+                        match stream.poll_data(cx) {
+                            Poll::Ready(Received::Data(_)) => {}
+                            Poll::Ready(_) => break,
+                            Poll::Pending => {
+                                self.held = Some((fields, end));
+                                return Poll::Pending;
+                            }
+                        }
+                    }
+                }
+                if let Some(protocol) = self.upgrade.as_deref().filter(|_| status == 200) {
+                    render_upgraded(&fields, protocol, &mut self.pending);
+                    self.hearing = Hearing::Body { chunked: false };
+                    return Poll::Ready(Ok(true));
+                }
+                let has_length = fields.iter().any(|(n, _)| n == b"content-length");
+                let framing = if self.head_request || has_length {
                     Framing::AsGiven
-                } else if body.is_end_stream() {
+                } else if end {
                     Framing::Empty
                 } else {
                     Framing::Chunked
                 };
                 let chunked = framing == Framing::Chunked;
-                render_head(&parts, framing, &mut self.pending);
-                self.hearing = match self.head_request {
+                render_head(status, &fields, framing, &mut self.pending);
+                self.hearing = match self.head_request || end {
                     true => Hearing::Done,
-                    false => Hearing::Body { body, chunked },
+                    false => Hearing::Body { chunked },
                 };
                 Poll::Ready(Ok(true))
             }
-            Hearing::Body { body, chunked } => {
-                match ready!(body.poll_data(cx)) {
-                    Some(Ok(data)) => {
-                        let _ = body.flow_control().release_capacity(data.len());
-                        if *chunked {
-                            put_chunk(&mut self.pending, &data);
-                        } else {
-                            self.pending.put_slice(&data);
-                        }
+            Hearing::Body { chunked } => {
+                match ready!(stream.poll_data(cx)) {
+                    Received::Data(data) => match chunked {
+                        true => put_chunk(&mut self.pending, &data),
+                        false => self.pending.put_slice(&data),
+                    },
+                    Received::Reset => {
+                        return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()))
                     }
-                    Some(Err(e)) => return Poll::Ready(Err(io::Error::other(e))),
-                    None => {
+                    Received::End => {
                         if *chunked {
                             self.pending.put_slice(b"0\r\n\r\n");
                         }
@@ -278,6 +275,14 @@ impl H2Upstream {
                 }
                 Poll::Ready(Ok(true))
             }
+        }
+    }
+
+    /// Ends a body that runs until the writer is done (a tunnel's).
+    fn finish(&mut self) {
+        if let (Sending::Body(Unframe::AtFinish), Some(stream)) = (&self.sending, &self.stream) {
+            let _ = stream.send_data(&[], true);
+            self.sending = Sending::Done;
         }
     }
 }
@@ -301,8 +306,11 @@ impl AsyncWrite for H2Upstream {
             }
             // Taken once the connection has room for the stream.
             Sending::Ready(..) => Poll::Pending,
-            Sending::Body(stream, _) => {
-                let take = ready!(poll_room(stream, buf.len(), cx))?;
+            Sending::Body(_) => {
+                let Some(stream) = &this.stream else {
+                    return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
+                };
+                let take = ready!(stream.poll_room(cx, buf.len()))?;
                 this.body(&buf[..take])?;
                 Poll::Ready(Ok(take))
             }
@@ -315,7 +323,10 @@ impl AsyncWrite for H2Upstream {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().poll_dispatch(cx)
+        let this = self.get_mut();
+        ready!(this.poll_dispatch(cx))?;
+        this.finish();
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -342,40 +353,58 @@ impl AsyncRead for H2Upstream {
     }
 }
 
-/// The HTTP/2 request of an HTTP/1 `head`; an extended CONNECT for
+/// The HTTP/2 fields of an HTTP/1 `head`; an extended CONNECT for
 /// `upgrade` to that protocol. An origin-form target goes with `:scheme`
 /// `https`, as haproxy sends it whatever the connection (browsers'
-/// default); an absolute one keeps its own.
-fn request(head: &Head, upgrade: Option<&str>) -> io::Result<http::Request<()>> {
-    let scheme = "https";
-    let host = head
-        .headers
-        .get("host")
-        .and_then(|h| std::str::from_utf8(h).ok());
-    let uri = match host {
-        Some(host) if head.target.starts_with('/') => format!("{scheme}://{host}{}", head.target),
-        _ => head.target.clone(),
+/// default); an absolute one keeps its own scheme and authority.
+fn request(head: &Head, upgrade: Option<&str>) -> Vec<Field> {
+    let host = head.headers.get("host");
+    let (scheme, authority, path) = match head.target.split_once("://") {
+        Some((scheme, rest)) if !head.target.starts_with('/') => {
+            let at = rest.find('/').unwrap_or(rest.len());
+            let path = if at == rest.len() { "/" } else { &rest[at..] };
+            (scheme, Some(&rest.as_bytes()[..at]), path)
+        }
+        _ => ("https", host, head.target.as_str()),
     };
-    let method = match upgrade {
-        Some(_) => "CONNECT",
-        None => head.method.as_str(),
-    };
-    let mut builder = http::Request::builder().method(method).uri(uri);
-    if let Some(protocol) = upgrade {
-        builder = builder.extension(h2::ext::Protocol::from(protocol));
-    }
-    if host.is_none() {
-        // No authority to name: the h2 crate sends the path alone.
-        builder = builder.version(http::Version::HTTP_11);
+    let pair = |n: &str, v: &[u8]| (n.as_bytes().to_vec(), v.to_vec());
+    let mut fields = Vec::with_capacity(head.headers.len() + 5);
+    if head.method == "CONNECT" && upgrade.is_none() {
+        fields.push(pair(":method", b"CONNECT"));
+        fields.push(pair(":authority", head.target.as_bytes()));
+    } else {
+        let method = if upgrade.is_some() {
+            "CONNECT"
+        } else {
+            &head.method
+        };
+        fields.push(pair(":method", method.as_bytes()));
+        fields.push(pair(":scheme", scheme.as_bytes()));
+        if let Some(authority) = authority {
+            fields.push(pair(":authority", authority));
+        }
+        fields.push(pair(":path", path.as_bytes()));
+        if let Some(protocol) = upgrade {
+            fields.push(pair(":protocol", protocol.as_bytes()));
+        }
     }
     for (name, value) in head.headers.iter() {
         let trailers_only = name == "te" && !value.eq_ignore_ascii_case(b"trailers");
-        if NOT_CARRIED.contains(&name) || trailers_only {
-            continue;
+        if !(NOT_CARRIED.contains(&name) || trailers_only) {
+            fields.push(pair(name, value));
         }
-        builder = builder.header(name, value);
     }
-    builder.body(()).map_err(invalid)
+    fields
+}
+
+/// An answer's status (0 when it has none that reads: the stream was
+/// reset for it before it came here).
+fn status(fields: &[Field]) -> u16 {
+    fields
+        .iter()
+        .find(|(n, _)| n == b":status")
+        .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// How an answer's body is framed once rendered as HTTP/1.1.
@@ -389,33 +418,36 @@ enum Framing {
     Chunked,
 }
 
-/// Renders the 200 that opened an extended CONNECT's tunnel as the
-/// HTTP/1.1 101 of an upgrade to `protocol`.
-fn render_upgraded(parts: &http::response::Parts, protocol: &str, out: &mut BytesMut) {
-    out.put_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
-    for (name, value) in &parts.headers {
-        out.put_slice(name.as_str().as_bytes());
+/// Renders the regular fields of an answer's head as HTTP/1.1 lines.
+fn put_fields(fields: &[Field], out: &mut BytesMut) {
+    for (name, value) in fields.iter().filter(|(n, _)| !n.starts_with(b":")) {
+        out.put_slice(name);
         out.put_slice(b": ");
-        out.put_slice(value.as_bytes());
+        out.put_slice(value);
         out.put_slice(b"\r\n");
     }
+}
+
+/// Renders the 200 that opened an extended CONNECT's tunnel as the
+/// HTTP/1.1 101 of an upgrade to `protocol`.
+fn render_upgraded(fields: &[Field], protocol: &str, out: &mut BytesMut) {
+    out.put_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+    put_fields(fields, out);
     out.put_slice(format!("connection: upgrade\r\nupgrade: {protocol}\r\n\r\n").as_bytes());
 }
 
-/// Renders an answer's head as HTTP/1.1, its body framed as `framing`.
-fn render_head(parts: &http::response::Parts, framing: Framing, out: &mut BytesMut) {
-    let status = parts.status;
-    let reason = status.canonical_reason().unwrap_or("");
-    out.put_slice(format!("HTTP/1.1 {} {reason}\r\n", status.as_u16()).as_bytes());
-    for (name, value) in &parts.headers {
-        out.put_slice(name.as_str().as_bytes());
-        out.put_slice(b": ");
-        out.put_slice(value.as_bytes());
-        out.put_slice(b"\r\n");
-    }
+/// Renders an answer's head (`status`, `fields`) as HTTP/1.1, its body
+/// framed as `framing`.
+fn render_head(status: u16, fields: &[Field], framing: Framing, out: &mut BytesMut) {
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    out.put_slice(format!("HTTP/1.1 {status} {reason}\r\n").as_bytes());
+    put_fields(fields, out);
     match framing {
         Framing::Chunked => out.put_slice(b"transfer-encoding: chunked\r\n"),
-        Framing::Empty if !matches!(status.as_u16(), 204 | 304) => {
+        Framing::Empty if !matches!(status, 204 | 304) => {
             out.put_slice(b"content-length: 0\r\n");
         }
         _ => {}
