@@ -73,6 +73,11 @@ pub(crate) enum Event {
     CacheFill(Ticket, Option<Arc<[u8]>>),
     /// A malformed message came (kept for `show errors`).
     BadMessage(Box<BadMessage>),
+    /// An HTTP/2 client connection opened on frontend `n`.
+    H2Opened(usize),
+    /// An HTTP/2 client connection of frontend `n` ended, having counted
+    /// what it says.
+    H2Closed(usize, haven_core::http2::Counters),
     /// A health probe's progress.
     Probe(CheckId, ProbeEvent),
     /// What a DNS answer (or its absence) changed for a server.
@@ -588,6 +593,8 @@ impl Driver {
                 self.with_flow(|f, _| f.cache_fill(now, ticket, body));
             }
             Event::BadMessage(message) => self.errors.capture(*message),
+            Event::H2Opened(frontend) => self.counters.h2_opened(frontend),
+            Event::H2Closed(frontend, seen) => self.counters.h2_closed(frontend, &seen),
             Event::Drain => self.draining = true,
             Event::Admin { line, level, reply } => {
                 let answer = self.admin(&line, level);

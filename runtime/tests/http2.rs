@@ -151,7 +151,7 @@ async fn disable_h2_upgrade_refuses_the_preface_as_http1() {
     let backend = Backend::start("b").await;
     let lines = "    option disable-h2-upgrade\n";
     let (running, fe) = haven_before(&backend, ("", "", lines)).await;
-    let answer = common::send_raw(fe, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await;
+    let answer = common::send_raw(fe, PREFACE).await;
     running.stop();
     assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
 }
@@ -385,9 +385,7 @@ async fn resetting_streams_does_not_send_more_requests_to_servers() {
     let mut c = TcpStream::connect(running.listeners[0].1)
         .await
         .expect("connect");
-    c.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-        .await
-        .expect("preface");
+    c.write_all(PREFACE).await.expect("preface");
     c.write_all(&frame(0x4, 0, 0, &[])).await.expect("settings");
     for n in 0..100u32 {
         let stream = 2 * n + 1;
@@ -486,3 +484,61 @@ async fn an_upgrade_crosses_an_h2_hop_as_an_extended_connect() {
     assert_eq!(&echo, b"ping");
     running.stop();
 }
+
+/// The value of `counter` on the frontend's line of `show stat typed`.
+fn typed_counter(typed: &str, counter: &str) -> Option<u64> {
+    let needle = format!(".{counter}.1:");
+    let line = typed
+        .lines()
+        .find(|l| l.starts_with("F.") && l.contains(&needle))?;
+    line.rsplit(':').next()?.parse().ok()
+}
+
+// Input: a `proto h2` frontend with a stats socket; one client connection
+// that makes a request, then one that sends DATA on a stream it never
+// opened.
+// Output: the second gets GOAWAY PROTOCOL_ERROR; once both ended, `show
+// stat typed` counts two HTTP/2 connections, none open, one connection
+// error answered with a GOAWAY, and the frames received by type.
+#[tokio::test]
+async fn the_http2_module_counters_count_frames_and_detected_errors() {
+    use tokio::io::AsyncWriteExt;
+    let backend = Backend::start("b").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
+    let global = format!("global\n    stats socket {} level admin\n", sock.display());
+    let (running, fe) = haven_before(&backend, (&global, " proto h2", "")).await;
+    let send = h2_connect(fe).await;
+    let get = http::Request::get(format!("http://{fe}/"))
+        .body(())
+        .expect("request");
+    assert_eq!(exchange(&send, get, None).await.0, 200);
+    drop(send);
+    let mut c = TcpStream::connect(fe).await.expect("connect");
+    c.write_all(PREFACE).await.expect("preface");
+    c.write_all(&frame(0x4, 0, 0, &[])).await.expect("settings");
+    c.write_all(&frame(0x0, 0, 9, b"x")).await.expect("data");
+    assert_eq!(goaway(&mut c).await, 0x1, "PROTOCOL_ERROR");
+    let until = tokio::time::Instant::now() + DEADLINE;
+    let typed = loop {
+        let typed = common::cli(&sock, "show stat typed").await;
+        let over = typed_counter(&typed, "h2_total_connections") == Some(2)
+            && typed_counter(&typed, "h2_open_connections") == Some(0);
+        if over || tokio::time::Instant::now() > until {
+            break typed;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    running.stop();
+    let count = |name| typed_counter(&typed, name);
+    assert_eq!(count("h2_total_connections"), Some(2));
+    assert_eq!(count("h2_open_connections"), Some(0));
+    assert_eq!(count("h2_detected_conn_protocol_errors"), Some(1));
+    assert_eq!(count("h2_goaway_resp"), Some(1));
+    assert_eq!(count("h2_headers_rcvd"), Some(1));
+    assert_eq!(count("h2_data_rcvd"), Some(1));
+    assert_eq!(count("h2_settings_rcvd").map(|n| n >= 2), Some(true));
+}
+
+/// The HTTP/2 connection preface.
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";

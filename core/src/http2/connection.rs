@@ -49,6 +49,45 @@ pub struct Limits {
     pub connect_protocol: bool,
 }
 
+/// What a connection saw and did, as haproxy's HTTP/2 statistics module
+/// counts it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// HEADERS frames received (`h2_headers_rcvd`).
+    pub headers_rcvd: u64,
+    /// DATA frames received (`h2_data_rcvd`).
+    pub data_rcvd: u64,
+    /// SETTINGS frames received (`h2_settings_rcvd`).
+    pub settings_rcvd: u64,
+    /// RST_STREAM frames received (`h2_rst_stream_rcvd`).
+    pub rst_stream_rcvd: u64,
+    /// GOAWAY frames received (`h2_goaway_rcvd`).
+    pub goaway_rcvd: u64,
+    /// Connection errors detected (`h2_detected_conn_protocol_errors`).
+    pub conn_protocol_errors: u64,
+    /// Stream errors detected (`h2_detected_strm_protocol_errors`).
+    pub strm_protocol_errors: u64,
+    /// RST_STREAM sent for a detected error (`h2_rst_stream_resp`).
+    pub rst_stream_resp: u64,
+    /// GOAWAY sent for a detected error (`h2_goaway_resp`).
+    pub goaway_resp: u64,
+}
+
+impl Counters {
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: &Self) {
+        self.headers_rcvd += other.headers_rcvd;
+        self.data_rcvd += other.data_rcvd;
+        self.settings_rcvd += other.settings_rcvd;
+        self.rst_stream_rcvd += other.rst_stream_rcvd;
+        self.goaway_rcvd += other.goaway_rcvd;
+        self.conn_protocol_errors += other.conn_protocol_errors;
+        self.strm_protocol_errors += other.strm_protocol_errors;
+        self.rst_stream_resp += other.rst_stream_resp;
+        self.goaway_resp += other.goaway_resp;
+    }
+}
+
 /// A header field as decoded: name and value bytes.
 pub type Field = (Vec<u8>, Vec<u8>);
 
@@ -168,6 +207,7 @@ pub struct Connection {
     peer_connect_protocol: bool,
     block: Option<Block>,
     going_away: bool,
+    counters: Counters,
     events: VecDeque<Event>,
     out: Vec<u8>,
 }
@@ -237,6 +277,7 @@ impl Connection {
             peer_connect_protocol: false,
             block: None,
             going_away: false,
+            counters: Counters::default(),
             events: VecDeque::new(),
             out,
         }
@@ -307,6 +348,11 @@ impl Connection {
     /// stream opens.
     pub fn going_away(&self) -> bool {
         self.going_away
+    }
+
+    /// What the connection counted so far.
+    pub fn counters(&self) -> Counters {
+        self.counters
     }
 
     /// No stream is open.
@@ -487,6 +533,8 @@ impl Connection {
 
     /// Ends the connection for a connection error.
     fn fail(&mut self, code: ErrorCode) {
+        self.counters.conn_protocol_errors += 1;
+        self.counters.goaway_resp += 1;
         put_goaway(&mut self.out, self.last_stream, code);
         self.phase = Phase::Failed;
         for stream in std::mem::take(&mut self.streams).into_keys() {
@@ -507,6 +555,17 @@ impl Connection {
                 return Err(ErrorCode::PROTOCOL_ERROR);
             }
         }
+        let counter = match h.kind {
+            kind::HEADERS => Some(&mut self.counters.headers_rcvd),
+            kind::DATA => Some(&mut self.counters.data_rcvd),
+            kind::SETTINGS => Some(&mut self.counters.settings_rcvd),
+            kind::RST_STREAM => Some(&mut self.counters.rst_stream_rcvd),
+            kind::GOAWAY => Some(&mut self.counters.goaway_rcvd),
+            _ => None,
+        };
+        if let Some(counter) = counter {
+            *counter += 1;
+        }
         match h.kind {
             kind::DATA => self.data(h, payload),
             kind::HEADERS => self.headers(h, payload),
@@ -526,6 +585,10 @@ impl Connection {
     /// A stream error: `stream` is reset with `code`, and the serving
     /// side told.
     fn stream_error(&mut self, stream: u32, code: ErrorCode) -> Result<(), ErrorCode> {
+        if code != ErrorCode::REFUSED_STREAM {
+            self.counters.strm_protocol_errors += 1;
+        }
+        self.counters.rst_stream_resp += 1;
         if self.streams.remove(&stream).is_some() {
             self.events.push_back(Event::Reset { stream, code });
         }

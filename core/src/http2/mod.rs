@@ -9,6 +9,6 @@ pub mod frame;
 mod connection;
 mod request;
 
-pub use connection::{Connection, Event, Field, Limits, Role};
+pub use connection::{Connection, Counters, Event, Field, Limits, Role};
 pub use frame::ErrorCode;
 pub use request::{read_request, Malformed, Request};

@@ -320,6 +320,23 @@ fn traffic(r: &mut Row, t: &Tally) {
         // Module counters: only `show stat typed` prints them.
         ("h1_spliced_bytes_in", t.spliced_in),
         ("h1_spliced_bytes_out", t.spliced_out),
+        ("h2_headers_rcvd", t.h2.headers_rcvd),
+        ("h2_data_rcvd", t.h2.data_rcvd),
+        ("h2_settings_rcvd", t.h2.settings_rcvd),
+        ("h2_rst_stream_rcvd", t.h2.rst_stream_rcvd),
+        ("h2_goaway_rcvd", t.h2.goaway_rcvd),
+        (
+            "h2_detected_conn_protocol_errors",
+            t.h2.conn_protocol_errors,
+        ),
+        (
+            "h2_detected_strm_protocol_errors",
+            t.h2.strm_protocol_errors,
+        ),
+        ("h2_rst_stream_resp", t.h2.rst_stream_resp),
+        ("h2_goaway_resp", t.h2.goaway_resp),
+        ("h2_open_connections", t.h2_open),
+        ("h2_total_connections", t.h2_total),
     ] {
         r.insert(c, n.to_string());
     }

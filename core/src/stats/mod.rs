@@ -74,6 +74,12 @@ pub struct Tally {
     pub cache_lookups: u64,
     /// Those a cache answered (`cache_hits`).
     pub cache_hits: u64,
+    /// What its ended HTTP/2 connections counted (`h2_*`).
+    pub h2: crate::http2::Counters,
+    /// Its HTTP/2 connections open now (`h2_open_connections`).
+    pub h2_open: u64,
+    /// Its HTTP/2 connections in all (`h2_total_connections`).
+    pub h2_total: u64,
 }
 
 /// What one finished stream moved.
@@ -137,6 +143,20 @@ impl Counters {
             .entry((frontend, listener))
             .or_default()
             .open();
+    }
+
+    /// An HTTP/2 connection opened on `frontend`.
+    pub fn h2_opened(&mut self, frontend: usize) {
+        let fe = self.frontends.entry(frontend).or_default();
+        fe.h2_open += 1;
+        fe.h2_total += 1;
+    }
+
+    /// An HTTP/2 connection of `frontend` ended, having counted `seen`.
+    pub fn h2_closed(&mut self, frontend: usize, seen: &crate::http2::Counters) {
+        let fe = self.frontends.entry(frontend).or_default();
+        fe.h2_open = fe.h2_open.saturating_sub(1);
+        fe.h2.add(seen);
     }
 
     /// Counts what a flow output means; call for every output, in order.

@@ -4,7 +4,8 @@
 //! nature and scope. After the base columns come the counters of
 //! haproxy's stats modules: TLS (`ssl_*`, every row), HTTP/2 (`h2_*`) and
 //! HTTP/1 (`h1_*`), frontends and backends only. haven keeps the
-//! spliced bytes among them; the others print 0.
+//! spliced bytes and the HTTP/2 counters of client connections among
+//! them; the others print 0.
 
 use super::csv::{rows, Row, COLUMNS};
 use super::{Shown, Sources};
@@ -211,10 +212,8 @@ fn cell<'r>(r: &'r Row, name: &str) -> &'r str {
 }
 
 /// The value of module counter `name` in row `r`: haven keeps the
-/// spliced bytes; the rest are 0.
+/// spliced bytes and the HTTP/2 module's counters of client
+/// connections; the rest are 0.
 fn module_counter<'r>(r: &'r Row, name: &str) -> &'r str {
-    match name {
-        "h1_spliced_bytes_in" | "h1_spliced_bytes_out" => r.get(name).map_or("0", String::as_str),
-        _ => "0",
-    }
+    r.get(name).map_or("0", String::as_str)
 }

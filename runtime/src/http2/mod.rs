@@ -25,10 +25,13 @@ use request::{incoming, Incoming};
 pub(crate) use stream::H2Stream;
 pub(crate) use upstream::H2Upstream;
 
+use crate::driver::Event as DriverEvent;
 use crate::request::Shared;
 use crate::session::Session;
 use bytes::BytesMut;
-use haven_core::http2::{read_request, Connection, ErrorCode, Event, Field, Limits, Request};
+use haven_core::http2::{
+    read_request, Connection, Counters, ErrorCode, Event, Field, Limits, Request,
+};
 pub(crate) use link::H2Client;
 use link::{Link, StreamLink};
 use pump::{Pump, Woke};
@@ -101,24 +104,29 @@ async fn serve_inline<T>(
 {
     let idle = shared.timeouts.keep_alive.or(shared.timeouts.client);
     let timeouts = (shared.timeouts.client.or(idle), idle);
-    drive(io, timeouts, draining, |opened| {
+    shared.core.dispatch(DriverEvent::H2Opened(shared.frontend));
+    let seen = drive(io, timeouts, draining, |opened| {
         let peer = (client, session.for_stream());
         tokio::spawn(stream(opened, Arc::clone(shared), peer, Instant::now()));
     })
     .await;
+    shared
+        .core
+        .dispatch(DriverEvent::H2Closed(shared.frontend, seen));
 }
 
 /// Moves the bytes of the HTTP/2 connection `io` through core's
 /// [`Connection`], handing each request it admits to `open`, until the
 /// connection closes, fails, or ends with a GOAWAY: after `first` (the
 /// wait for a first request) or `idle` (between requests) with no
-/// stream open, or when a drain begins.
+/// stream open, or when a drain begins. Returns what it counted.
 pub(crate) async fn drive<T>(
     io: T,
     (first, idle): (Option<Duration>, Option<Duration>),
     mut draining: watch::Receiver<bool>,
     mut open: impl FnMut(Opened),
-) where
+) -> Counters
+where
     T: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let mut pump = Pump::new(io, Link::new(Connection::server(LIMITS)));
@@ -179,6 +187,8 @@ pub(crate) async fn drive<T>(
             }
         }
     }
+    let seen = pump.link.lock().conn.counters();
+    seen
 }
 
 /// What a connection's timers say.

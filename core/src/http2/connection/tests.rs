@@ -178,6 +178,13 @@ fn data_past_the_announced_length_resets_the_stream() {
         [(kind::WINDOW_UPDATE, 0), (kind::RST_STREAM, 7)]
     );
     assert!(!conn.failed());
+    let counted = conn.counters();
+    assert_eq!((counted.headers_rcvd, counted.data_rcvd), (1, 1));
+    assert_eq!(
+        (counted.strm_protocol_errors, counted.rst_stream_resp),
+        (1, 1)
+    );
+    assert_eq!((counted.settings_rcvd, counted.goaway_resp), (1, 0));
 }
 
 #[test]
@@ -243,6 +250,7 @@ fn connection_errors_end_with_the_goaway_their_code_names() {
         sent(&mut conn);
         assert_eq!(conn.receive(input), input.len());
         assert!(conn.failed());
+        assert_eq!(conn.counters().goaway_resp, 1);
         let frames = sent(&mut conn);
         let (h, payload) = frames.last().expect("test input").clone();
         assert_eq!(h.kind, kind::GOAWAY);
