@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
             match event {
                 Event::Head { stream, fields, end } => {
                     let _ = read_request(&fields);
-                    conn.send_head(stream, &[(b":status", b"200")], false);
+                    conn.send_head(stream, [(&b":status"[..], &b"200"[..])], false);
                     conn.send_data(stream, b"ok", !end);
                 }
                 Event::Data { stream, data, .. } => conn.consumed(stream, data.len()),

@@ -389,7 +389,7 @@ impl Connection {
         let mut stream = Stream::new(self.peer_initial_window, true, false);
         stream.head_request = head_request;
         self.streams.insert(id, stream);
-        self.send_head(id, fields, end);
+        self.send_head(id, fields.iter().copied(), end);
         Some(id)
     }
 
@@ -435,7 +435,12 @@ impl Connection {
 
     /// Sends a head on `stream`: `fields` (`:status` first), ending the
     /// stream when `end`.
-    pub fn send_head(&mut self, stream: u32, fields: &[(&[u8], &[u8])], end: bool) {
+    pub fn send_head<'f>(
+        &mut self,
+        stream: u32,
+        fields: impl IntoIterator<Item = (&'f [u8], &'f [u8])>,
+        end: bool,
+    ) {
         if !self.can_send(stream) {
             return;
         }
@@ -448,7 +453,7 @@ impl Connection {
                 let _ = loona_hpack::encoder::encode_integer_into(*size, 5, 0x20, &mut block);
             }
         }
-        let _ = self.encoder.encode_into(fields.iter().copied(), &mut block);
+        let _ = self.encoder.encode_into(fields, &mut block);
         let mut chunks = block.chunks(self.peer_max_frame).peekable();
         let mut first = true;
         while let Some(chunk) = chunks.next() {

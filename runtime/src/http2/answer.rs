@@ -110,7 +110,7 @@ impl Answer {
             };
             read.advance(len);
             if (100..200).contains(&head.code) && head.code != 101 {
-                link.send_head(&as_slices(&fields(&head, false)), false)?;
+                send_head(link, &head, false, false)?;
                 continue;
             }
             // An extended CONNECT's upgrade is answered 200 (RFC 8441).
@@ -129,7 +129,7 @@ impl Answer {
                 ResponseFraming::UntilClose => Some(Unframe::AtFinish),
             };
             let past_head = read.len();
-            link.send_head(&as_slices(&fields(&head, upgraded)), framing.is_none())?;
+            send_head(link, &head, upgraded, framing.is_none())?;
             self.state = framing.map_or(State::Over, State::Body);
             return Ok(past_head);
         }
@@ -157,21 +157,17 @@ impl Answer {
     }
 }
 
-/// The HTTP/2 fields of an HTTP/1 answer's `head`: `:status` (200 when
-/// it is the 101 that `upgraded` an extended CONNECT), then its fields
-/// but the connection's own.
-fn fields(head: &ResponseHead, upgraded: bool) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let status = if upgraded { 200 } else { head.code };
-    let mut out = vec![(b":status".to_vec(), status.to_string().into_bytes())];
-    for (name, value) in head.headers.iter() {
-        if !CONNECTION_FIELDS.contains(&name) {
-            out.push((name.as_bytes().to_vec(), value.to_vec()));
-        }
-    }
-    out
-}
-
-/// `fields` as borrowed pairs.
-fn as_slices(fields: &[(Vec<u8>, Vec<u8>)]) -> Vec<(&[u8], &[u8])> {
-    fields.iter().map(|(n, v)| (&n[..], &v[..])).collect()
+/// Sends the HTTP/2 head of an HTTP/1 answer's `head` on `link`
+/// (`end`: nothing follows): `:status` (200 when it is the 101 that
+/// `upgraded` an extended CONNECT), then its fields but the connection's
+/// own.
+fn send_head(link: &StreamLink, head: &ResponseHead, upgraded: bool, end: bool) -> io::Result<()> {
+    let status = if upgraded { 200 } else { head.code }.to_string();
+    let fields = head
+        .headers
+        .iter()
+        .filter(|(name, _)| !CONNECTION_FIELDS.contains(name))
+        .map(|(name, value)| (name.as_bytes(), value));
+    let status: (&[u8], &[u8]) = (b":status", status.as_bytes());
+    link.send_head(std::iter::once(status).chain(fields), end)
 }

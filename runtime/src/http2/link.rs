@@ -311,7 +311,11 @@ impl StreamLink {
 
     /// Sends a head: `fields`, pseudo-fields first; `end`: nothing
     /// follows.
-    pub(crate) fn send_head(&self, fields: &[(&[u8], &[u8])], end: bool) -> io::Result<()> {
+    pub(crate) fn send_head<'f>(
+        &self,
+        fields: impl IntoIterator<Item = (&'f [u8], &'f [u8])>,
+        end: bool,
+    ) -> io::Result<()> {
         self.with(|conn| {
             if !conn.can_send(self.id) {
                 return Err(io::ErrorKind::BrokenPipe.into());

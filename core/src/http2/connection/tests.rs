@@ -107,7 +107,7 @@ fn a_request_is_answered_with_a_head_and_data_that_end_the_stream() {
     };
     assert_eq!(fields[0], (b":method".to_vec(), b"GET".to_vec()));
     let head: [(&[u8], &[u8]); 2] = [(b":status", b"200"), (b"content-length", b"5")];
-    conn.send_head(1, &head, false);
+    conn.send_head(1, head, false);
     assert_eq!(conn.send_data(1, b"hello", true), 5);
     assert!(conn.idle() && !conn.can_send(1));
     let frames = sent(&mut conn);
@@ -192,7 +192,7 @@ fn sending_keeps_to_the_windows_and_a_window_update_lets_more_go() {
     let mut conn = open(&[(setting::INITIAL_WINDOW_SIZE, 10)]);
     let mut client = Client::new();
     conn.receive(&client.get(1, true));
-    conn.send_head(1, &[(b":status", b"200")], false);
+    conn.send_head(1, [(&b":status"[..], &b"200"[..])], false);
     assert_eq!(conn.send_data(1, &[b'x'; 100], true), 10);
     assert_eq!(conn.room(1), 0);
     assert_eq!(conn.send_data(1, &[b'x'; 90], true), 0);
@@ -291,7 +291,8 @@ fn a_long_head_goes_as_headers_then_continuation_and_table_changes_are_announced
     let mut client = Client::new();
     conn.receive(&client.get(1, true));
     let long = vec![b'v'; 20_000];
-    conn.send_head(1, &[(b":status", b"200"), (b"x-long", &long)], true);
+    let head: [(&[u8], &[u8]); 2] = [(b":status", b"200"), (b"x-long", &long)];
+    conn.send_head(1, head, true);
     let frames = sent(&mut conn);
     assert_eq!(
         kinds(&frames),
