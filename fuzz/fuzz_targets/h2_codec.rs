@@ -10,11 +10,6 @@ use haven_core::http2::frame::PREFACE;
 use haven_core::http2::{read_request, Connection, ErrorCode, Event, Limits};
 use libfuzzer_sys::fuzz_target;
 
-const LIMITS: Limits = Limits {
-    max_concurrent_streams: 8,
-    max_header_list: 16_384,
-    connect_protocol: true,
-};
 
 const GET: [(&[u8], &[u8]); 3] = [(b":method", b"GET"), (b":scheme", b"https"), (b":path", b"/")];
 
@@ -22,12 +17,16 @@ fuzz_target!(|data: &[u8]| {
     let Some((&side, peer)) = data.split_first() else {
         return;
     };
+    let limits = Limits {
+        max_concurrent_streams: 8,
+        ..Limits::default()
+    };
     let mut conn = if side % 2 == 0 {
-        let mut conn = Connection::server(LIMITS);
+        let mut conn = Connection::server(limits);
         conn.receive(PREFACE);
         conn
     } else {
-        let mut conn = Connection::client(LIMITS);
+        let mut conn = Connection::client(limits);
         conn.open(&GET, side & 2 == 0, side & 4 != 0);
         conn
     };

@@ -10,6 +10,7 @@ use crate::tls::ServerHandshake;
 use bytes::{Buf, BytesMut};
 use haven_core::config::haproxy::LocalEnd;
 use haven_core::http1::{parse_response_head, BodyFraming, Head, ResponseHead, Switch};
+use haven_core::http2::Limits;
 use haven_core::proxy::{ConnUse, Parking, PoolCount, ReusePolicy, ServerFailure};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -56,6 +57,8 @@ pub(crate) struct Pool {
     /// The HTTP/2 connection to each server that speaks it, shared by
     /// the requests to it, one stream each.
     h2: Mutex<BTreeMap<SocketAddr, H2Client>>,
+    /// What its HTTP/2 connections offer (`tune.h2.*`).
+    h2_limits: Limits,
 }
 
 /// A server connection between two requests.
@@ -352,6 +355,14 @@ impl Pool {
 }
 
 impl Pool {
+    /// A pool whose HTTP/2 connections offer `limits`.
+    pub(crate) fn with_h2(limits: Limits) -> Self {
+        Self {
+            h2_limits: limits,
+            ..Self::default()
+        }
+    }
+
     /// The open HTTP/2 connection to `addr`, if there is one.
     fn shared_h2(&self, addr: SocketAddr) -> Option<H2Client> {
         let mut connections = self.h2.lock().ok()?;
@@ -377,7 +388,7 @@ impl Pool {
         if !(opening.h2 || stream.chose_h2()) {
             return Ok(stream);
         }
-        let connection = crate::http2::client(stream);
+        let connection = crate::http2::client(stream, self.h2_limits);
         if let Ok(mut connections) = self.h2.lock() {
             connections.insert(addr, connection.clone());
         }

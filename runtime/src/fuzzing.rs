@@ -5,6 +5,7 @@
 use crate::http2::{self, H2Stream};
 use crate::tls::TlsListener;
 use haven_core::config::haproxy::BindTls;
+use haven_core::http2::Limits;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::runtime::Runtime;
@@ -67,7 +68,7 @@ impl H2Front {
 /// answered 200.
 async fn connection(io: DuplexStream) {
     let (_drain, draining) = watch::channel(false);
-    http2::drive(io, (None, None), draining, |opened| {
+    http2::drive(io, (Limits::default(), (None, None)), draining, |opened| {
         tokio::spawn(async move {
             let Some((_, read)) = http2::read(&opened, (Instant::now(), true)) else {
                 return;

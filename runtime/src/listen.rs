@@ -15,6 +15,7 @@ use crate::workers::Workers;
 use haven_core::config::haproxy::{
     HaproxyConfig, HttpAction, HttpConnMode, HttpRule, Mode, ProxyKind, Splice, StickKind, TcpLayer,
 };
+use haven_core::http2::Limits;
 use haven_core::node::Node;
 use haven_core::sample::Alias;
 use haven_core::vrrp::{HostInfo, InstanceView};
@@ -192,7 +193,8 @@ pub async fn start_with(
     let (alive, gone) = tokio::sync::mpsc::channel(1);
     let process_conns = Arc::new(AtomicU32::new(0));
     let errorfiles: Arc<[_]> = cfg.proxies.iter().map(|p| p.errorfiles.clone()).collect();
-    let pool = Arc::new(Pool::default());
+    let h2_limits = Limits::haproxy(&cfg.global.h2, cfg.global.buffers().0 as u32);
+    let pool = Arc::new(Pool::with_h2(h2_limits));
     let logger = Arc::new(Logger::new(&cfg)?);
     let next_id = Arc::new(AtomicU64::new(0));
     // haproxy's default `maxpipes`: a quarter of `maxconn`; without one,
@@ -242,6 +244,7 @@ pub async fn start_with(
             next_id: Arc::clone(&next_id),
             frontend: index,
             frontend_name: p.name.clone(),
+            h2: h2_limits,
             httplog: p.options.httplog,
             log_format: p.log_format.clone(),
             backend_source: p

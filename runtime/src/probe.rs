@@ -12,6 +12,7 @@ use haven_core::config::haproxy::LocalEnd;
 use haven_core::health::http_script::HttpRun;
 use haven_core::health::script::{self, Next, Run, Steps, CHECK_BUFFER};
 use haven_core::health::{CheckId, Probe, ProbeEvent};
+use haven_core::http2::Limits;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -94,7 +95,11 @@ pub(crate) async fn run(id: CheckId, to: Target, probe: Probe, events: Unbounded
     let h2 = (to.h2 && http) || stream.chose_h2();
     let stream = match h2 {
         false => stream,
-        true => ServerIo::H2(Box::new(H2Upstream::new(crate::http2::client(stream)))),
+        // Checks offer haproxy's default HTTP/2 settings.
+        true => {
+            let client = crate::http2::client(stream, Limits::default());
+            ServerIo::H2(Box::new(H2Upstream::new(client)))
+        }
     };
     let conn = CheckConn::new(stream, first);
     report(run_steps(run, conn, &to, &report).await);

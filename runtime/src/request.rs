@@ -69,6 +69,8 @@ pub(crate) struct Shared {
     pub(crate) next_id: Arc<AtomicU64>,
     pub(crate) frontend: usize,
     pub(crate) frontend_name: String,
+    /// What HTTP/2 connections offer (`tune.h2.*`).
+    pub(crate) h2: haven_core::http2::Limits,
     pub(crate) httplog: bool,
     /// Some proxy's `http-request` rules hold a `wait-for-body`.
     pub(crate) request_waits: bool,

@@ -542,3 +542,38 @@ async fn the_http2_module_counters_count_frames_and_detected_errors() {
 
 /// The HTTP/2 connection preface.
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+// Input: `tune.h2.max-concurrent-streams 5` and
+// `tune.h2.initial-window-size 1048576` in global; a client that sends
+// the preface.
+// Output: haven's first frame is its SETTINGS, saying both, after the
+// extended CONNECT it offers, as haproxy orders them.
+#[tokio::test]
+async fn tune_h2_settings_reach_the_clients_settings() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let backend = Backend::start("b").await;
+    let global =
+        "global\n    tune.h2.max-concurrent-streams 5\n    tune.h2.initial-window-size 1048576\n";
+    let (running, fe) = haven_before(&backend, (global, " proto h2", "")).await;
+    let mut c = TcpStream::connect(fe).await.expect("connect");
+    c.write_all(PREFACE).await.expect("preface");
+    let mut head = [0u8; 9];
+    timeout(DEADLINE, c.read_exact(&mut head))
+        .await
+        .expect("a frame in time")
+        .expect("a frame");
+    let mut payload = vec![0u8; usize::from(head[2])];
+    c.read_exact(&mut payload).await.expect("its payload");
+    running.stop();
+    assert_eq!(head[3], 0x4, "SETTINGS");
+    let settings: Vec<(u16, u32)> = payload
+        .chunks(6)
+        .map(|e| {
+            (
+                u16::from_be_bytes([e[0], e[1]]),
+                u32::from_be_bytes([e[2], e[3], e[4], e[5]]),
+            )
+        })
+        .collect();
+    assert_eq!(settings, [(8, 1), (4, 1_048_576), (3, 5)]);
+}

@@ -16,6 +16,7 @@ use super::frame::{
     flag, kind, put_goaway, put_header, put_reset, put_window_update, setting, u32_at, ErrorCode,
     FrameHeader, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, HEADER_LEN, MAX_WINDOW, PREFACE,
 };
+use crate::config::haproxy::H2Tune;
 use loona_hpack::{Decoder, Encoder};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -41,12 +42,83 @@ pub enum Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Streams the peer may have open at once (haproxy's
-    /// `tune.h2.max-concurrent-streams`).
+    /// `tune.h2.max-concurrent-streams`; 0: no limit).
     pub max_concurrent_streams: u32,
     /// The largest header list a message may carry once decoded.
     pub max_header_list: u32,
     /// Whether the extended CONNECT (RFC 8441) is offered.
     pub connect_protocol: bool,
+    /// The HPACK table the peer's encoder may use
+    /// (`tune.h2.header-table-size`).
+    pub header_table_size: u32,
+    /// Each stream's receive window (`tune.h2.initial-window-size`).
+    pub initial_window: u32,
+    /// The largest frame the peer may send (`tune.h2.max-frame-size`).
+    pub max_frame_size: u32,
+}
+
+impl Default for Limits {
+    /// haproxy's defaults, with its default 16 kB buffers.
+    fn default() -> Self {
+        Self::haproxy(&H2Tune::default(), 16_384)
+    }
+}
+
+impl Limits {
+    /// What haproxy 2.6 sets: its defaults, changed by `tune`, the frame
+    /// size bounded by `bufsize`.
+    pub fn haproxy(tune: &H2Tune, bufsize: u32) -> Self {
+        let frame = tune.max_frame_size.unwrap_or(bufsize).min(bufsize);
+        Self {
+            max_concurrent_streams: tune.max_concurrent_streams.unwrap_or(100),
+            max_header_list: bufsize,
+            connect_protocol: true,
+            header_table_size: tune.header_table_size.unwrap_or(TABLE_SIZE as u32),
+            initial_window: tune.initial_window_size.unwrap_or(DEFAULT_WINDOW),
+            max_frame_size: frame.clamp(DEFAULT_MAX_FRAME, 0xff_ffff),
+        }
+    }
+
+    /// The SETTINGS that announce these limits, in haproxy's order,
+    /// each only when it is not the protocol's default (`client`: with
+    /// server push refused first).
+    fn settings(&self, client: bool) -> Vec<(u16, u32)> {
+        let mut settings = Vec::new();
+        if client {
+            settings.push((setting::ENABLE_PUSH, 0));
+        }
+        if self.connect_protocol {
+            settings.push((setting::ENABLE_CONNECT_PROTOCOL, 1));
+        }
+        let defaults = [
+            (
+                setting::HEADER_TABLE_SIZE,
+                self.header_table_size,
+                TABLE_SIZE as u32,
+            ),
+            (
+                setting::INITIAL_WINDOW_SIZE,
+                self.initial_window,
+                DEFAULT_WINDOW,
+            ),
+            (
+                setting::MAX_CONCURRENT_STREAMS,
+                self.max_concurrent_streams,
+                0,
+            ),
+            (
+                setting::MAX_FRAME_SIZE,
+                self.max_frame_size,
+                DEFAULT_MAX_FRAME,
+            ),
+        ];
+        for (id, value, default) in defaults {
+            if value != default {
+                settings.push((id, value));
+            }
+        }
+        settings
+    }
 }
 
 /// What a connection saw and did, as haproxy's HTTP/2 statistics module
@@ -227,17 +299,7 @@ impl Connection {
     /// haven's SETTINGS are already in the output.
     pub fn server(limits: Limits) -> Self {
         let mut out = Vec::with_capacity(64);
-        let mut settings = vec![
-            (
-                setting::MAX_CONCURRENT_STREAMS,
-                limits.max_concurrent_streams,
-            ),
-            (setting::MAX_HEADER_LIST_SIZE, limits.max_header_list),
-        ];
-        if limits.connect_protocol {
-            settings.push((setting::ENABLE_CONNECT_PROTOCOL, 1));
-        }
-        super::frame::put_settings(&mut out, &settings);
+        super::frame::put_settings(&mut out, &limits.settings(false));
         Self::with(Role::Server, limits, out)
     }
 
@@ -245,17 +307,13 @@ impl Connection {
     /// are already in the output.
     pub fn client(limits: Limits) -> Self {
         let mut out = PREFACE.to_vec();
-        let settings = [
-            (setting::ENABLE_PUSH, 0),
-            (setting::MAX_HEADER_LIST_SIZE, limits.max_header_list),
-        ];
-        super::frame::put_settings(&mut out, &settings);
+        super::frame::put_settings(&mut out, &limits.settings(true));
         Self::with(Role::Client, limits, out)
     }
 
     fn with(role: Role, limits: Limits, out: Vec<u8>) -> Self {
         let mut decoder = Decoder::new();
-        decoder.set_max_allowed_table_size(TABLE_SIZE);
+        decoder.set_max_allowed_table_size(limits.header_table_size as usize);
         Self {
             role,
             limits,
@@ -308,7 +366,7 @@ impl Connection {
             let Some(header) = FrameHeader::parse(rest) else {
                 break;
             };
-            if header.len > DEFAULT_MAX_FRAME {
+            if header.len > self.limits.max_frame_size {
                 self.fail(ErrorCode::FRAME_SIZE_ERROR);
                 break;
             }
@@ -387,6 +445,7 @@ impl Connection {
         }
         let id = self.next_client_stream()?;
         let mut stream = Stream::new(self.peer_initial_window, true, false);
+        stream.recv_window = i64::from(self.limits.initial_window);
         stream.head_request = head_request;
         self.streams.insert(id, stream);
         self.send_head(id, fields.iter().copied(), end);
@@ -764,7 +823,8 @@ impl Connection {
         if block.self_dependent {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         }
-        if self.streams.len() >= self.limits.max_concurrent_streams as usize {
+        let most = self.limits.max_concurrent_streams;
+        if most > 0 && self.streams.len() >= most as usize {
             return self.stream_error(id, ErrorCode::REFUSED_STREAM);
         }
         let length = content_length(&fields);
@@ -772,6 +832,7 @@ impl Connection {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         }
         let mut stream = Stream::new(self.peer_initial_window, !block.end_stream, true);
+        stream.recv_window = i64::from(self.limits.initial_window);
         stream.length = length;
         self.streams.insert(id, stream);
         self.events.push_back(Event::Head {

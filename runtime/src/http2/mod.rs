@@ -47,22 +47,9 @@ use tokio::time::{sleep_until, Instant};
 /// The HTTP/2 connection preface a client sends first.
 pub(crate) const PREFACE: &[u8] = haven_core::http2::frame::PREFACE;
 
-/// haproxy's `tune.h2.max-concurrent-streams` default.
-const MAX_CONCURRENT_STREAMS: u32 = 100;
-
 /// Streams refused for want of a slot (see [`InFlight`]) before the
 /// connection is ended with `ENHANCE_YOUR_CALM`.
 const REFUSALS_TOLERATED: u32 = 10;
-
-/// The most a stream's head may take once decoded: haproxy's buffer.
-const MAX_HEADER_LIST: u32 = crate::body::BUFSIZE as u32;
-
-/// What haven offers every HTTP/2 client.
-const LIMITS: Limits = Limits {
-    max_concurrent_streams: MAX_CONCURRENT_STREAMS,
-    max_header_list: MAX_HEADER_LIST,
-    connect_protocol: true,
-};
 
 /// Serves the HTTP/2 connection `io` from `client` (its connection-wide
 /// state in `session`, which knows where the client connected to) until
@@ -105,7 +92,7 @@ async fn serve_inline<T>(
     let idle = shared.timeouts.keep_alive.or(shared.timeouts.client);
     let timeouts = (shared.timeouts.client.or(idle), idle);
     shared.core.dispatch(DriverEvent::H2Opened(shared.frontend));
-    let seen = drive(io, timeouts, draining, |opened| {
+    let seen = drive(io, (shared.h2, timeouts), draining, |opened| {
         let peer = (client, session.for_stream());
         tokio::spawn(stream(opened, Arc::clone(shared), peer, Instant::now()));
     })
@@ -122,17 +109,17 @@ async fn serve_inline<T>(
 /// stream open, or when a drain begins. Returns what it counted.
 pub(crate) async fn drive<T>(
     io: T,
-    (first, idle): (Option<Duration>, Option<Duration>),
+    (limits, (first, idle)): (Limits, (Option<Duration>, Option<Duration>)),
     mut draining: watch::Receiver<bool>,
     mut open: impl FnMut(Opened),
 ) -> Counters
 where
     T: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let mut pump = Pump::new(io, Link::new(Connection::server(LIMITS)));
+    let mut pump = Pump::new(io, Link::new(Connection::server(limits)));
     let mut idle_until = first.map(|t| Instant::now() + t);
     let mut closing = false;
-    let mut in_flight = InFlight::new();
+    let mut in_flight = InFlight::new(limits.max_concurrent_streams);
     if *draining.borrow() {
         pump.link.lock().conn.go_away(ErrorCode::NO_ERROR);
         closing = true;
@@ -213,7 +200,7 @@ async fn sleep_until_some(at: Option<Instant>) {
 /// be on its way to a server: without a bound, a client that opens and
 /// resets streams without end (the "rapid reset" attack) would have
 /// haven send requests without end. So a connection serves at most
-/// [`MAX_CONCURRENT_STREAMS`] requests at a time, refuses streams beyond
+/// `tune.h2.max-concurrent-streams` requests at a time, refuses streams beyond
 /// (`REFUSED_STREAM`, which a client may retry), and ends with
 /// `ENHANCE_YOUR_CALM` a client that keeps pushing.
 struct InFlight {
@@ -223,9 +210,14 @@ struct InFlight {
 }
 
 impl InFlight {
-    fn new() -> Self {
+    /// Room for `most` requests (0: no bound).
+    fn new(most: u32) -> Self {
+        let most = match most {
+            0 => Semaphore::MAX_PERMITS,
+            n => n as usize,
+        };
         Self {
-            slots: Arc::new(Semaphore::new(MAX_CONCURRENT_STREAMS as usize)),
+            slots: Arc::new(Semaphore::new(most)),
             refused: 0,
         }
     }
@@ -242,11 +234,11 @@ impl InFlight {
 /// Opens HTTP/2 on `io`, a new connection to a server, and drives it in
 /// a task of its own (until the server closes it, or no request uses
 /// it): the handle that opens its streams.
-pub(crate) fn client<T>(io: T) -> H2Client
+pub(crate) fn client<T>(io: T, limits: Limits) -> H2Client
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let link = Link::new(Connection::client(LIMITS));
+    let link = Link::new(Connection::client(limits));
     let client = H2Client::new(Arc::clone(&link));
     tokio::spawn(async move {
         let mut pump = Pump::new(io, link);

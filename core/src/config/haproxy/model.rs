@@ -132,6 +132,8 @@ pub struct Global {
     pub bufsize: Option<u32>,
     /// `tune.maxrewrite`: the part of it kept free for rewrites.
     pub maxrewrite: Option<u32>,
+    /// `tune.h2.*`: the HTTP/2 settings.
+    pub h2: H2Tune,
     /// `hard-stop-after`: how long a soft stop waits for connections.
     pub hard_stop_after: Option<Duration>,
     /// `zero-warning`: any warning stops the start, as an error would.
@@ -145,6 +147,20 @@ pub struct Global {
     pub description: Option<String>,
     /// `crt-base`, `ca-base`, `ssl-default-bind-*`.
     pub tls: GlobalTls,
+}
+
+/// haproxy's `tune.h2.*` settings, as given (haproxy's defaults apply to
+/// those that are not).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct H2Tune {
+    /// `tune.h2.header-table-size`: the HPACK table a peer may use.
+    pub header_table_size: Option<u32>,
+    /// `tune.h2.initial-window-size`: each stream's receive window.
+    pub initial_window_size: Option<u32>,
+    /// `tune.h2.max-concurrent-streams` (0: no limit).
+    pub max_concurrent_streams: Option<u32>,
+    /// `tune.h2.max-frame-size`: the largest frame a peer may send.
+    pub max_frame_size: Option<u32>,
 }
 
 /// A `stats socket`.

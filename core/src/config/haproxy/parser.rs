@@ -633,6 +633,10 @@ impl<'o> Parser<'o> {
                 // streaming buffers keep their own size.
                 self.not_supported(words[0].col, kw);
             }
+            "tune.h2.header-table-size"
+            | "tune.h2.initial-window-size"
+            | "tune.h2.max-concurrent-streams"
+            | "tune.h2.max-frame-size" => self.h2_tune(words),
             "node" => self.global.node = arg.map(|a| a.text.clone()),
             "description" => {
                 let text: Vec<&str> = words[1..].iter().map(|w| w.text.as_str()).collect();
@@ -798,6 +802,39 @@ impl<'o> Parser<'o> {
                 );
                 0
             }
+        }
+    }
+
+    /// A `tune.h2.*` setting, checked as haproxy checks it.
+    fn h2_tune(&mut self, words: &[Word]) {
+        let kw = words[0].text.as_str();
+        let col = words[0].col;
+        let Some(text) = words.get(1).map(|w| w.text.as_str()) else {
+            let msg = format!("'{kw}' expects an integer argument.");
+            return self.error(Form::Parsing, col, msg);
+        };
+        // haproxy reads it with atoi(): an int.
+        let value = atol(text).clamp(i64::from(i32::MIN), i64::from(i32::MAX));
+        let (range, wanted) = match kw {
+            "tune.h2.header-table-size" => {
+                (4_096..=65_536, "a numeric value between 4096 and 65536")
+            }
+            "tune.h2.max-frame-size" => (
+                16_384..=16_777_215,
+                "a numeric value between 16384 and 16777215",
+            ),
+            _ => (0..=i64::from(i32::MAX), "a positive numeric value"),
+        };
+        if !range.contains(&value) {
+            return self.error(Form::Parsing, col, format!("'{kw}' expects {wanted}."));
+        }
+        let value = Some(value as u32);
+        let h2 = &mut self.global.h2;
+        match kw {
+            "tune.h2.header-table-size" => h2.header_table_size = value,
+            "tune.h2.initial-window-size" => h2.initial_window_size = value,
+            "tune.h2.max-concurrent-streams" => h2.max_concurrent_streams = value,
+            _ => h2.max_frame_size = value,
         }
     }
 

@@ -1,10 +1,14 @@
 use super::*;
+use crate::config::haproxy::H2Tune;
 use crate::http2::frame::put_settings;
 
 const LIMITS: Limits = Limits {
     max_concurrent_streams: 2,
     max_header_list: 4_096,
     connect_protocol: true,
+    header_table_size: 4_096,
+    initial_window: 65_535,
+    max_frame_size: 16_384,
 };
 
 /// A client's view: it encodes requests and reads what the server sent.
@@ -431,4 +435,77 @@ fn sent_after_preface(conn: &mut Connection) {
         conn.output().drain(..PREFACE.len());
     }
     sent(conn);
+}
+
+#[test]
+fn settings_say_what_differs_from_the_defaults_in_haproxys_order() {
+    let settings = |conn: &mut Connection| {
+        let out = std::mem::take(conn.output());
+        let out = out.strip_prefix(PREFACE).unwrap_or(&out).to_vec();
+        let h = FrameHeader::parse(&out).expect("a frame");
+        assert_eq!(h.kind, kind::SETTINGS);
+        let payload = &out[HEADER_LEN..HEADER_LEN + h.len as usize];
+        let pairs = payload.chunks(6);
+        let pairs = pairs.map(|e| (u16::from_be_bytes([e[0], e[1]]), u32_at(e, 2)));
+        pairs.collect::<Vec<_>>()
+    };
+    let haproxy = Limits::default();
+    assert_eq!(
+        settings(&mut Connection::server(haproxy)),
+        [
+            (setting::ENABLE_CONNECT_PROTOCOL, 1),
+            (setting::MAX_CONCURRENT_STREAMS, 100)
+        ]
+    );
+    assert_eq!(
+        settings(&mut Connection::client(haproxy)),
+        [
+            (setting::ENABLE_PUSH, 0),
+            (setting::ENABLE_CONNECT_PROTOCOL, 1),
+            (setting::MAX_CONCURRENT_STREAMS, 100)
+        ]
+    );
+    let tune = H2Tune {
+        header_table_size: Some(8_192),
+        initial_window_size: Some(1 << 20),
+        max_concurrent_streams: Some(0),
+        max_frame_size: Some(1 << 20),
+    };
+    // The frame size is bounded by the buffers.
+    let tuned = Limits::haproxy(&tune, 32_768);
+    assert_eq!(
+        settings(&mut Connection::server(tuned)),
+        [
+            (setting::ENABLE_CONNECT_PROTOCOL, 1),
+            (setting::HEADER_TABLE_SIZE, 8_192),
+            (setting::INITIAL_WINDOW_SIZE, 1 << 20),
+            (setting::MAX_FRAME_SIZE, 32_768)
+        ]
+    );
+}
+
+#[test]
+fn a_larger_window_and_frame_size_are_taken_and_no_stream_limit_refuses_none() {
+    let tune = H2Tune {
+        initial_window_size: Some(100_000),
+        max_concurrent_streams: Some(0),
+        max_frame_size: Some(32_768),
+        ..H2Tune::default()
+    };
+    let mut conn = Connection::server(Limits::haproxy(&tune, 32_768));
+    let mut input = PREFACE.to_vec();
+    put_settings(&mut input, &[]);
+    conn.receive(&input);
+    let mut client = Client::new();
+    let mut input = Vec::new();
+    for n in 0..5 {
+        input.extend(client.get(2 * n + 1, false));
+    }
+    input.extend(frame(kind::DATA, 0, 1, &[7; 30_000]));
+    input.extend(frame(kind::DATA, 0, 1, &[7; 30_000]));
+    conn.receive(&input);
+    assert!(!conn.failed());
+    let got = events(&mut conn);
+    assert_eq!(got.len(), 7);
+    assert!(matches!(&got[6], Event::Data { stream: 1, data, .. } if data.len() == 30_000));
 }
