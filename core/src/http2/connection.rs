@@ -16,11 +16,13 @@ use super::frame::{
     flag, kind, put_goaway, put_header, put_reset, put_window_update, setting, u32_at, ErrorCode,
     FrameHeader, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, HEADER_LEN, MAX_WINDOW, PREFACE,
 };
+use super::hpack;
 use crate::config::haproxy::H2Tune;
-use loona_hpack::{Decoder, Encoder};
+use loona_hpack::Decoder;
 use std::collections::{BTreeMap, VecDeque};
 
-/// The HPACK table size haven's decoder allows and its encoder uses.
+/// The HPACK table size haven's decoder allows by default and its
+/// encoder announces.
 const TABLE_SIZE: usize = 4_096;
 
 /// Output held before more input is read: past it, [`Connection::receive`]
@@ -261,7 +263,6 @@ pub struct Connection {
     limits: Limits,
     phase: Phase,
     decoder: Decoder<'static>,
-    encoder: Encoder<'static>,
     /// Table sizes to announce in the next header block sent: the
     /// smallest since the last one, and the last.
     table_update: Option<(usize, usize)>,
@@ -322,7 +323,6 @@ impl Connection {
                 Role::Client => Phase::FirstSettings,
             },
             decoder,
-            encoder: Encoder::new(),
             table_update: None,
             encoder_table: TABLE_SIZE,
             peer_initial_window: i64::from(DEFAULT_WINDOW),
@@ -503,16 +503,37 @@ impl Connection {
         if !self.can_send(stream) {
             return;
         }
-        let mut block = Vec::with_capacity(128);
+        // The block is written in place after a HEADERS frame header,
+        // whose length is filled in once known; a block longer than a
+        // frame (rare) is cut into CONTINUATION frames after.
+        let at = self.out.len();
+        let flags = flag::END_HEADERS | if end { flag::END_STREAM } else { 0 };
+        put_header(&mut self.out, 0, kind::HEADERS, flags, stream);
         if let Some((smallest, last)) = self.table_update.take() {
-            for size in [smallest, last]
-                .iter()
-                .take(1 + usize::from(smallest != last))
-            {
-                let _ = loona_hpack::encoder::encode_integer_into(*size, 5, 0x20, &mut block);
+            hpack::encode_size_update(&mut self.out, smallest);
+            if last != smallest {
+                hpack::encode_size_update(&mut self.out, last);
             }
         }
-        let _ = self.encoder.encode_into(fields, &mut block);
+        for (name, value) in fields {
+            hpack::encode_field(&mut self.out, name, value);
+        }
+        let len = self.out.len() - at - HEADER_LEN;
+        if len <= self.peer_max_frame {
+            self.out[at..at + 3].copy_from_slice(&(len as u32).to_be_bytes()[1..]);
+        } else {
+            let block = self.out.split_off(at + HEADER_LEN);
+            self.out.truncate(at);
+            self.put_block(stream, &block, end);
+        }
+        if end {
+            self.local_end(stream);
+        }
+    }
+
+    /// Writes a header block too long for one frame: HEADERS, then
+    /// CONTINUATION frames.
+    fn put_block(&mut self, stream: u32, block: &[u8], end: bool) {
         let mut chunks = block.chunks(self.peer_max_frame).peekable();
         let mut first = true;
         while let Some(chunk) = chunks.next() {
@@ -527,9 +548,6 @@ impl Connection {
             put_header(&mut self.out, chunk.len(), frame_kind, flags, stream);
             self.out.extend_from_slice(chunk);
             first = false;
-        }
-        if end {
-            self.local_end(stream);
         }
     }
 
@@ -965,14 +983,13 @@ impl Connection {
         Ok(())
     }
 
-    /// The client's decoder allows a table of `size`: the encoder keeps
-    /// to it (and to haven's own size) and says so in its next block.
+    /// The peer's decoder allows a table of `size`: haven's encoder keeps
+    /// to it (it never fills its table) and says so in its next block.
     fn resize_table(&mut self, size: usize) {
         let size = size.min(TABLE_SIZE);
         if size == self.encoder_table {
             return;
         }
-        self.encoder.set_max_table_size(size);
         self.encoder_table = size;
         let smallest = self.table_update.map_or(size, |(s, _)| s.min(size));
         self.table_update = Some((smallest, size));

@@ -7,6 +7,7 @@
 pub mod frame;
 
 mod connection;
+mod hpack;
 mod request;
 
 pub use connection::{Connection, Counters, Event, Field, Limits, Role};

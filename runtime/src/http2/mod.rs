@@ -289,7 +289,10 @@ async fn stream(
         io.finish();
         return;
     }
-    let mut buf = BytesMut::new();
+    // Small: a request without a body reads nothing here, yet the
+    // exchange reads on while it waits for the server (to see the client
+    // leave), and an empty buffer would take 16 kB for that.
+    let mut buf = BytesMut::with_capacity(64);
     // Boxed at once: the task's own state stays small to spawn.
     let read = incoming.read;
     Box::pin(crate::request::serve(

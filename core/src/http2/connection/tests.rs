@@ -1,6 +1,7 @@
 use super::*;
 use crate::config::haproxy::H2Tune;
 use crate::http2::frame::put_settings;
+use loona_hpack::Encoder;
 
 const LIMITS: Limits = Limits {
     max_concurrent_streams: 2,
