@@ -261,6 +261,12 @@ async fn answer_stream(
         parts.uri.path(),
         String::from_utf8_lossy(&received)
     );
+    if parts.uri.path() == "/hints" {
+        let hints = http::Response::builder()
+            .status(103)
+            .header("link", "</a.css>");
+        let _ = respond.send_informational(hints.body(()).expect("a 103"));
+    }
     let Ok(mut sending) = respond.send_response(http::Response::new(()), false) else {
         return;
     };
@@ -304,6 +310,30 @@ async fn requests_reach_an_h2_server_as_streams_of_one_connection() {
     );
     assert!(answer.contains("a.test /up hello world"), "{answer}");
     assert_eq!(connections.load(Ordering::SeqCst), 1);
+}
+
+// Input: a `proto h2` server that sends a 103 with a `link` before its
+// answer; an HTTP/1.1 GET through haven.
+// Output: the client gets the 103 with its `link`, then the 200.
+#[tokio::test]
+async fn an_interim_answer_from_an_h2_server_reaches_the_client() {
+    let (server, _) = h2_server().await;
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server s {server} proto h2\n"
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    let get = b"GET /hints HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n";
+    let answer = common::send_raw(fe, get).await;
+    running.stop();
+    assert!(
+        answer.starts_with("HTTP/1.1 103 Early Hints\r\n"),
+        "{answer}"
+    );
+    let hint = answer.find("link: </a.css>").expect("the hint");
+    let final_head = answer.find("HTTP/1.1 200 ").expect("the answer");
+    assert!(hint < final_head, "{answer}");
 }
 
 /// The data of a chunked `body`.

@@ -216,8 +216,10 @@ impl H2Upstream {
                     },
                 };
                 let status = status(&fields);
-                // Interim answers are not passed on.
+                // Interim answers go on as HTTP/1.1 ones, the exchange
+                // passing them to the client as haproxy does.
                 if status < 200 {
+                    render_head(status, &fields, Framing::AsGiven, &mut self.pending);
                     return Poll::Ready(Ok(true));
                 }
                 // The answer to a HEAD is read to its end before its head
