@@ -244,6 +244,17 @@ async fn h2_server() -> (SocketAddr, Arc<AtomicUsize>) {
     (addr, connections)
 }
 
+/// haven with one frontend in front of `server`, which has `proto h2`.
+async fn haven_before_h2(server: SocketAddr) -> (haven_runtime::Running, SocketAddr) {
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server s {server} proto h2\n"
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = running.listeners[0].1;
+    (running, fe)
+}
+
 /// Answers one stream of [`h2_server`].
 async fn answer_stream(
     request: http::Request<h2::RecvStream>,
@@ -282,12 +293,7 @@ async fn answer_stream(
 #[tokio::test]
 async fn requests_reach_an_h2_server_as_streams_of_one_connection() {
     let (server, connections) = h2_server().await;
-    let port = free_port();
-    let text = format!(
-        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server s {server} proto h2\n"
-    );
-    let running = haven_runtime::start(config(&text)).await.expect("starts");
-    let fe = running.listeners[0].1;
+    let (running, fe) = haven_before_h2(server).await;
     let (status, body) = common::get(fe, "a.test", "/first").await;
     assert_eq!((status, dechunked(&body).as_str()), (200, "a.test /first "));
     let mut gets = tokio::task::JoinSet::new();
@@ -318,12 +324,7 @@ async fn requests_reach_an_h2_server_as_streams_of_one_connection() {
 #[tokio::test]
 async fn an_interim_answer_from_an_h2_server_reaches_the_client() {
     let (server, _) = h2_server().await;
-    let port = free_port();
-    let text = format!(
-        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server s {server} proto h2\n"
-    );
-    let running = haven_runtime::start(config(&text)).await.expect("starts");
-    let fe = running.listeners[0].1;
+    let (running, fe) = haven_before_h2(server).await;
     let get = b"GET /hints HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n";
     let answer = common::send_raw(fe, get).await;
     running.stop();

@@ -389,10 +389,7 @@ fn a_client_opens_streams_within_the_servers_limit_and_reads_interim_and_final_h
 
 #[test]
 fn a_goaway_refuses_the_client_streams_past_its_last_and_stops_new_ones() {
-    let mut conn = Connection::client(LIMITS);
-    let mut settings = Vec::new();
-    put_settings(&mut settings, &[]);
-    conn.receive(&settings);
+    let mut conn = settled_client();
     conn.open(&GET, true, false);
     conn.open(&GET, true, false);
     let mut goaway = Vec::new();
@@ -408,11 +405,7 @@ fn a_goaway_refuses_the_client_streams_past_its_last_and_stops_new_ones() {
 
 #[test]
 fn a_client_may_give_up_a_stream_with_a_reset_alone_and_a_head_request_has_no_body() {
-    let mut conn = Connection::client(LIMITS);
-    let mut settings = Vec::new();
-    put_settings(&mut settings, &[]);
-    conn.receive(&settings);
-    sent_after_preface(&mut conn);
+    let mut conn = settled_client();
     conn.refuse_next(ErrorCode::CANCEL);
     assert_eq!(kinds(&sent(&mut conn)), [(kind::RST_STREAM, 1)]);
     assert_eq!(conn.open(&GET, true, true), Some(3));
@@ -428,6 +421,17 @@ fn a_client_may_give_up_a_stream_with_a_reset_alone_and_a_head_request_has_no_bo
         }]
     ));
     assert!(conn.idle());
+}
+
+/// A client's connection that read the server's (empty) SETTINGS, its
+/// output drained.
+fn settled_client() -> Connection {
+    let mut conn = Connection::client(LIMITS);
+    let mut settings = Vec::new();
+    put_settings(&mut settings, &[]);
+    conn.receive(&settings);
+    sent_after_preface(&mut conn);
+    conn
 }
 
 /// Drains the output of a client's connection, its preface first.
