@@ -605,6 +605,18 @@ impl Connection {
         }
     }
 
+    /// haven is done with `stream`: if it is still open, it is reset,
+    /// with `NO_ERROR` when haven's server side answered it whole (the
+    /// client need not send the rest, RFC 9113 §8.1), else `CANCEL`.
+    pub fn abandon(&mut self, stream: u32) {
+        let code = match self.streams.get(&stream) {
+            None => return,
+            Some(s) if self.role == Role::Server && !s.local_open => ErrorCode::NO_ERROR,
+            Some(_) => ErrorCode::CANCEL,
+        };
+        self.reset(stream, code);
+    }
+
     /// Sends a GOAWAY: the streams open go on, no new one is served.
     pub fn go_away(&mut self, code: ErrorCode) {
         if !self.going_away && self.phase != Phase::Failed {

@@ -361,13 +361,13 @@ impl StreamLink {
 }
 
 impl Drop for StreamLink {
-    /// The stream's task is done: a peer still sending is told to stop
-    /// (RFC 9113 §8.1), what it sent unread is credited back, and the
-    /// slot goes, which may let another stream open.
+    /// The stream's task is done: a stream still open is reset (see
+    /// [`Connection::abandon`]), what the peer sent unread is credited
+    /// back, and the slot goes, which may let another stream open.
     fn drop(&mut self) {
         let mut state = self.link.lock();
         let State { conn, slots, .. } = &mut *state;
-        conn.reset(self.id, ErrorCode::NO_ERROR);
+        conn.abandon(self.id);
         if let Some(slot) = slots.remove(&self.id) {
             conn.consumed(self.id, slot.inbound.iter().map(Vec::len).sum());
         }

@@ -124,6 +124,14 @@ fn a_request_is_answered_with_a_head_and_data_that_end_the_stream() {
     );
     assert!(frames[1].0.has(flag::END_STREAM));
     assert_eq!(frames[1].1, b"hello");
+    // Answered whole while the client still sends: it may stop.
+    conn.receive(&client.get(3, false));
+    conn.send_head(3, [(&b":status"[..], &b"200"[..])], true);
+    sent(&mut conn);
+    conn.abandon(3);
+    let frames = sent(&mut conn);
+    assert_eq!(kinds(&frames), [(kind::RST_STREAM, 3)]);
+    assert_eq!(ErrorCode(u32_at(&frames[0].1, 0)), ErrorCode::NO_ERROR);
 }
 
 #[test]
@@ -401,6 +409,12 @@ fn a_goaway_refuses_the_client_streams_past_its_last_and_stops_new_ones() {
     };
     assert_eq!(events(&mut conn), [refused]);
     assert_eq!(conn.open(&GET, true, false), None);
+    // A stream given up before its answer is cancelled.
+    sent(&mut conn);
+    conn.abandon(1);
+    let frames = sent(&mut conn);
+    assert_eq!(kinds(&frames), [(kind::RST_STREAM, 1)]);
+    assert_eq!(ErrorCode(u32_at(&frames[0].1, 0)), ErrorCode::CANCEL);
 }
 
 #[test]
