@@ -2,7 +2,7 @@
 //! and whether the connection may carry another request.
 
 use super::fields::Fields;
-use super::head::{read_fields, transfer_codings, values};
+use super::head::{read_fields, transfer_codings};
 
 /// How a response body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,22 +70,17 @@ pub fn parse_response_head(
         return Err(ResponseError);
     };
     let headers = read_fields(resp.headers, len);
-    let tokens = |name: &'static str| values(&headers, name);
-    let has = |name: &'static str, token: &str| {
-        tokens(name).any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
-    };
+    let facts = Facts::of(&headers);
     let keep_alive = if minor == 0 {
-        has("connection", "keep-alive")
+        facts.keep_alive
     } else {
-        !has("connection", "close")
+        !facts.close
     };
     let chunked = transfer_codings(&headers)
         .map_err(|_| ResponseError)?
         .is_some();
-    let suspect_framing = chunked && (minor == 0 || tokens("content-length").next().is_some());
-    let length = tokens("content-length")
-        .next()
-        .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok());
+    let suspect_framing = chunked && (minor == 0 || facts.has_length);
+    let length = facts.length;
     let body = if head_request || matches!(code, 100..=199 | 204 | 304) {
         ResponseFraming::Empty
     } else if chunked {
@@ -106,6 +101,48 @@ pub fn parse_response_head(
         },
         len,
     )))
+}
+
+/// What an answer's `connection` and `content-length` fields say, read
+/// in one pass over its fields (every answer is read so).
+#[derive(Debug, Default)]
+struct Facts {
+    /// A `connection` field holds `close`.
+    close: bool,
+    /// A `connection` field holds `keep-alive`.
+    keep_alive: bool,
+    /// A `content-length` field is there.
+    has_length: bool,
+    /// The first element of the first one, when it is a number.
+    length: Option<u64>,
+}
+
+impl Facts {
+    fn of(headers: &Fields) -> Self {
+        let mut facts = Self::default();
+        for (name, value) in headers.iter() {
+            match name {
+                "connection" => {
+                    for token in elements(value) {
+                        facts.close |= token.eq_ignore_ascii_case(b"close");
+                        facts.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+                    }
+                }
+                "content-length" if !facts.has_length => {
+                    facts.has_length = true;
+                    let first = elements(value).next();
+                    facts.length = first.and_then(|v| std::str::from_utf8(v).ok()?.parse().ok());
+                }
+                _ => {}
+            }
+        }
+        facts
+    }
+}
+
+/// The comma-separated elements of a field's value, trimmed.
+fn elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value.split(|&b| b == b',').map(<[u8]>::trim_ascii)
 }
 
 #[cfg(test)]
