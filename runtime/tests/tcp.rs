@@ -390,28 +390,24 @@ async fn tcp_proxies_show_no_http_counters() {
         s.read_to_string(&mut out).await.expect("answer");
         out
     };
+    // The value of column `name` in row `row` of `csv`.
+    let cell_of = |csv: &str, row: &str, name: &str| -> Option<String> {
+        let header: Vec<&str> = csv.lines().next()?.get(2..)?.split(',').collect();
+        let at = header.iter().position(|h| *h == name)?;
+        let line = csv.lines().find(|l| l.starts_with(&format!("db,{row},")))?;
+        Some(line.split(',').nth(at)?.to_owned())
+    };
+    // The session ends, then its bytes are counted: both are awaited.
     let deadline = tokio::time::Instant::now() + DEADLINE;
     let mut csv = ask().await;
-    while !csv
-        .lines()
-        .any(|l| l.starts_with("db,BACKEND,") && l.contains(",1,"))
+    while !["FRONTEND", "a", "BACKEND"]
+        .iter()
+        .all(|row| cell_of(&csv, row, "bout").as_deref() == Some("6"))
     {
         assert!(tokio::time::Instant::now() < deadline, "{csv}");
         csv = ask().await;
     }
-    let header: Vec<&str> = csv.lines().next().expect("header")[2..]
-        .split(',')
-        .collect();
-    let cell = |row: &str, name: &str| -> String {
-        let at = header.iter().position(|h| *h == name).expect("column");
-        csv.lines()
-            .find(|l| l.starts_with(&format!("db,{row},")))
-            .expect("row")
-            .split(',')
-            .nth(at)
-            .expect("cell")
-            .to_owned()
-    };
+    let cell = |row: &str, name: &str| cell_of(&csv, row, name).expect("the cell");
     for row in ["FRONTEND", "a", "BACKEND"] {
         assert_eq!(cell(row, "stot"), "1", "{row}");
         assert_eq!(cell(row, "bout"), "6", "{row}: the greeting and the echo");
