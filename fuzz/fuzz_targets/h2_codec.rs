@@ -7,7 +7,7 @@
 #![no_main]
 
 use haven_core::http2::frame::PREFACE;
-use haven_core::http2::{read_request, Connection, ErrorCode, Event, Limits};
+use haven_core::http2::{read_request, Connection, Event, Limits};
 use libfuzzer_sys::fuzz_target;
 
 
@@ -45,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
                     conn.send_data(stream, b"ok", !end);
                 }
                 Event::Data { stream, data, .. } => conn.consumed(stream, data.len()),
-                Event::Reset { stream, .. } => conn.reset(stream, ErrorCode::CANCEL),
+                Event::Reset { stream, .. } => conn.done(stream),
                 Event::Room => {}
             }
         }

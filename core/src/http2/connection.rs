@@ -19,11 +19,18 @@ use super::frame::{
 use super::hpack;
 use crate::config::haproxy::H2Tune;
 use loona_hpack::Decoder;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// The HPACK table size haven's decoder allows by default and its
 /// encoder announces.
 const TABLE_SIZE: usize = 4_096;
+
+/// Streams refused for want of room (see [`Connection::done`]) before
+/// the connection ends with `ENHANCE_YOUR_CALM`.
+const REFUSALS_TOLERATED: u32 = 10;
+
+/// The highest stream identifier.
+const MAX_STREAM: u32 = (1 << 31) - 1;
 
 /// Output held before more input is read: past it, [`Connection::receive`]
 /// stops until the output was sent, so a client that floods frames
@@ -220,20 +227,6 @@ struct Stream {
     head_request: bool,
 }
 
-impl Stream {
-    fn new(send_window: i64, remote_open: bool, answered: bool) -> Self {
-        Self {
-            send_window,
-            recv_window: i64::from(DEFAULT_WINDOW),
-            remote_open,
-            local_open: true,
-            length: None,
-            answered,
-            head_request: false,
-        }
-    }
-}
-
 /// Where the connection is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -274,6 +267,11 @@ pub struct Connection {
     streams: BTreeMap<u32, Stream>,
     /// The highest stream opened (by the client, whichever it is).
     last_stream: u32,
+    /// As a server, the requests being served: from their head until
+    /// the serving side is [`Connection::done`] with them, reset or not.
+    in_flight: BTreeSet<u32>,
+    /// Streams refused for want of room so far.
+    refused: u32,
     /// Streams the peer lets haven open at once (as a client).
     peer_max_streams: u32,
     /// The peer takes extended CONNECT (RFC 8441).
@@ -331,6 +329,8 @@ impl Connection {
             recv_window: i64::from(DEFAULT_WINDOW),
             streams: BTreeMap::new(),
             last_stream: 0,
+            in_flight: BTreeSet::new(),
+            refused: 0,
             peer_max_streams: u32::MAX,
             peer_connect_protocol: false,
             block: None,
@@ -444,8 +444,7 @@ impl Connection {
             return None;
         }
         let id = self.next_client_stream()?;
-        let mut stream = Stream::new(self.peer_initial_window, true, false);
-        stream.recv_window = i64::from(self.limits.initial_window);
+        let mut stream = self.new_stream(true, false);
         stream.head_request = head_request;
         self.streams.insert(id, stream);
         self.send_head(id, fields.iter().copied(), end);
@@ -470,7 +469,7 @@ impl Connection {
         } else {
             self.last_stream + 2
         };
-        if id > MAX_WINDOW as u32 {
+        if id > MAX_STREAM {
             return None;
         }
         self.last_stream = id;
@@ -605,10 +604,12 @@ impl Connection {
         }
     }
 
-    /// haven is done with `stream`: if it is still open, it is reset,
+    /// haven is done with `stream`: as a server, its request no longer
+    /// counts among those in flight; if it is still open, it is reset,
     /// with `NO_ERROR` when haven's server side answered it whole (the
     /// client need not send the rest, RFC 9113 §8.1), else `CANCEL`.
-    pub fn abandon(&mut self, stream: u32) {
+    pub fn done(&mut self, stream: u32) {
+        self.in_flight.remove(&stream);
         let code = match self.streams.get(&stream) {
             None => return,
             Some(s) if self.role == Role::Server && !s.local_open => ErrorCode::NO_ERROR,
@@ -853,24 +854,46 @@ impl Connection {
         if block.self_dependent {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         }
+        // A reset stream's request may still be on its way to a server:
+        // it keeps its room until the serving side is done with it, so a
+        // client that opens and resets streams without end (the "rapid
+        // reset" attack) cannot have haven send requests without end.
         let most = self.limits.max_concurrent_streams;
-        if most > 0 && self.streams.len() >= most as usize {
+        if most > 0 && self.in_flight.len() >= most as usize {
+            self.refused += 1;
+            if self.refused > REFUSALS_TOLERATED {
+                self.go_away(ErrorCode::ENHANCE_YOUR_CALM);
+            }
             return self.stream_error(id, ErrorCode::REFUSED_STREAM);
         }
         let length = content_length(&fields);
         if block.end_stream && length.is_some_and(|l| l > 0) {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         }
-        let mut stream = Stream::new(self.peer_initial_window, !block.end_stream, true);
-        stream.recv_window = i64::from(self.limits.initial_window);
+        let mut stream = self.new_stream(!block.end_stream, true);
         stream.length = length;
         self.streams.insert(id, stream);
+        self.in_flight.insert(id);
         self.events.push_back(Event::Head {
             stream: id,
             fields,
             end: block.end_stream,
         });
         Ok(())
+    }
+
+    /// A new stream's state: the windows the peer's and haven's settings
+    /// give it.
+    fn new_stream(&self, remote_open: bool, answered: bool) -> Stream {
+        Stream {
+            send_window: self.peer_initial_window,
+            recv_window: i64::from(self.limits.initial_window),
+            remote_open,
+            local_open: true,
+            length: None,
+            answered,
+            head_request: false,
+        }
     }
 
     /// As a client, the head of an answer on stream `block.stream`: an

@@ -362,12 +362,12 @@ impl StreamLink {
 
 impl Drop for StreamLink {
     /// The stream's task is done: a stream still open is reset (see
-    /// [`Connection::abandon`]), what the peer sent unread is credited
+    /// [`Connection::done`]), what the peer sent unread is credited
     /// back, and the slot goes, which may let another stream open.
     fn drop(&mut self) {
         let mut state = self.link.lock();
         let State { conn, slots, .. } = &mut *state;
-        conn.abandon(self.id);
+        conn.done(self.id);
         if let Some(slot) = slots.remove(&self.id) {
             conn.consumed(self.id, slot.inbound.iter().map(Vec::len).sum());
         }

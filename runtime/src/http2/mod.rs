@@ -41,15 +41,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
 
 /// The HTTP/2 connection preface a client sends first.
 pub(crate) const PREFACE: &[u8] = haven_core::http2::frame::PREFACE;
-
-/// Streams refused for want of a slot (see [`InFlight`]) before the
-/// connection is ended with `ENHANCE_YOUR_CALM`.
-const REFUSALS_TOLERATED: u32 = 10;
 
 /// Serves the HTTP/2 connection `io` from `client` (its connection-wide
 /// state in `session`, which knows where the client connected to) until
@@ -76,8 +72,6 @@ pub(crate) struct Opened {
     pub(crate) fields: Vec<Field>,
     /// Its HEADERS ended the stream: no body.
     pub(crate) bodiless: bool,
-    /// Its place among the connection's requests in flight.
-    pub(crate) slot: OwnedSemaphorePermit,
 }
 
 /// [`serve`], unboxed.
@@ -118,37 +112,26 @@ where
 {
     let mut pump = Pump::new(io, Link::new(Connection::server(limits)));
     let mut idle_until = first.map(|t| Instant::now() + t);
-    let mut closing = false;
-    let mut in_flight = InFlight::new(limits.max_concurrent_streams);
     if *draining.borrow() {
         pump.link.lock().conn.go_away(ErrorCode::NO_ERROR);
-        closing = true;
     }
     loop {
         let mut opened = Vec::new();
-        pump.feed(|state, stream, fields, end| match in_flight.admit() {
-            Some(slot) => {
-                state.open(stream);
-                opened.push((stream, fields, end, slot));
-            }
-            None => {
-                state.conn.reset(stream, ErrorCode::REFUSED_STREAM);
-                if in_flight.refused > REFUSALS_TOLERATED {
-                    state.conn.go_away(ErrorCode::ENHANCE_YOUR_CALM);
-                    closing = true;
-                }
-            }
+        pump.feed(|state, stream, fields, end| {
+            state.open(stream);
+            opened.push((stream, fields, end));
         });
-        for (stream, fields, bodiless, slot) in opened {
+        for (stream, fields, bodiless) in opened {
             idle_until = idle.map(|t| Instant::now() + t);
             let link = StreamLink::new(Arc::clone(&pump.link), stream);
             open(Opened {
                 link,
                 fields,
                 bodiless,
-                slot,
             });
         }
+        // After its GOAWAY, the connection ends with its last stream.
+        let closing = pump.link.lock().conn.going_away();
         if !pump.flush().await || pump.over(closing) {
             break;
         }
@@ -169,7 +152,6 @@ where
                 }
                 if tick == Tick::Drain || state.conn.idle() {
                     state.conn.go_away(ErrorCode::NO_ERROR);
-                    closing = true;
                 }
             }
         }
@@ -192,42 +174,6 @@ async fn sleep_until_some(at: Option<Instant>) {
     match at {
         Some(at) => sleep_until(at).await,
         None => std::future::pending().await,
-    }
-}
-
-/// The requests of one connection still being served. A stream the
-/// client resets is closed for HTTP/2 at once, but its request may still
-/// be on its way to a server: without a bound, a client that opens and
-/// resets streams without end (the "rapid reset" attack) would have
-/// haven send requests without end. So a connection serves at most
-/// `tune.h2.max-concurrent-streams` requests at a time, refuses streams beyond
-/// (`REFUSED_STREAM`, which a client may retry), and ends with
-/// `ENHANCE_YOUR_CALM` a client that keeps pushing.
-struct InFlight {
-    slots: Arc<Semaphore>,
-    /// Streams refused so far.
-    refused: u32,
-}
-
-impl InFlight {
-    /// Room for `most` requests (0: no bound).
-    fn new(most: u32) -> Self {
-        let most = match most {
-            0 => Semaphore::MAX_PERMITS,
-            n => n as usize,
-        };
-        Self {
-            slots: Arc::new(Semaphore::new(most)),
-            refused: 0,
-        }
-    }
-
-    /// A slot for a new stream's request, held while it is served; `None`
-    /// (and counted) when all are taken.
-    fn admit(&mut self) -> Option<OwnedSemaphorePermit> {
-        let slot = Arc::clone(&self.slots).try_acquire_owned().ok();
-        self.refused += u32::from(slot.is_none());
-        slot
     }
 }
 
@@ -263,8 +209,8 @@ where
     client
 }
 
-/// Serves one stream's request to its end, holding its slot among the
-/// connection's requests in flight meanwhile.
+/// Serves one stream's request to its end (it counts among the
+/// connection's requests in flight until its link is dropped).
 async fn stream(
     opened: Opened,
     shared: Arc<Shared>,
@@ -304,7 +250,6 @@ async fn stream(
     ))
     .await;
     io.finish();
-    drop(opened.slot);
 }
 
 /// The request `opened` carries, checked and read as the exchange

@@ -90,6 +90,16 @@ fn ack() -> FrameHeader {
     }
 }
 
+/// The one frame written since the last call, a RST_STREAM: its stream
+/// and code.
+fn sole_reset(conn: &mut Connection) -> (u32, ErrorCode) {
+    let frames = sent(conn);
+    assert_eq!(frames.len(), 1, "one frame");
+    let (h, payload) = &frames[0];
+    assert_eq!(h.kind, kind::RST_STREAM);
+    (h.stream, ErrorCode(u32_at(payload, 0)))
+}
+
 fn kinds(frames: &[(FrameHeader, Vec<u8>)]) -> Vec<(u8, u32)> {
     frames.iter().map(|(h, _)| (h.kind, h.stream)).collect()
 }
@@ -128,10 +138,8 @@ fn a_request_is_answered_with_a_head_and_data_that_end_the_stream() {
     conn.receive(&client.get(3, false));
     conn.send_head(3, [(&b":status"[..], &b"200"[..])], true);
     sent(&mut conn);
-    conn.abandon(3);
-    let frames = sent(&mut conn);
-    assert_eq!(kinds(&frames), [(kind::RST_STREAM, 3)]);
-    assert_eq!(ErrorCode(u32_at(&frames[0].1, 0)), ErrorCode::NO_ERROR);
+    conn.done(3);
+    assert_eq!(sole_reset(&mut conn), (3, ErrorCode::NO_ERROR));
 }
 
 #[test]
@@ -230,17 +238,28 @@ fn streams_past_the_limit_are_refused_and_may_be_retried() {
     input.extend(client.get(3, false));
     input.extend(client.get(5, false));
     conn.receive(&input);
-    let frames = sent(&mut conn);
-    assert_eq!(kinds(&frames), [(kind::RST_STREAM, 5)]);
-    assert_eq!(
-        ErrorCode(u32_at(&frames[0].1, 0)),
-        ErrorCode::REFUSED_STREAM
-    );
-    // The refused stream's block still fed the decoder: later ones read.
-    conn.reset(1, ErrorCode::CANCEL);
-    conn.receive(&client.get(7, true));
+    assert_eq!(sole_reset(&mut conn), (5, ErrorCode::REFUSED_STREAM));
+    // A stream the client resets keeps its room while its request is
+    // served (the "rapid reset" guard)...
+    let mut reset = frame(kind::RST_STREAM, 0, 3, &ErrorCode::CANCEL.0.to_be_bytes());
+    reset.extend(client.get(7, true));
+    conn.receive(&reset);
+    assert_eq!(sole_reset(&mut conn), (7, ErrorCode::REFUSED_STREAM));
+    // ...until the serving side is done with it. The refused streams'
+    // blocks still fed the decoder: later ones read.
+    conn.done(3);
+    conn.receive(&client.get(9, true));
     let last = events(&mut conn).pop();
-    assert!(matches!(last, Some(Event::Head { stream: 7, .. })));
+    assert!(matches!(last, Some(Event::Head { stream: 9, .. })));
+    // A client that keeps pushing past the room gets ENHANCE_YOUR_CALM.
+    for n in 0..10 {
+        conn.receive(&client.get(11 + 2 * n, true));
+    }
+    let frames = sent(&mut conn);
+    let goaway = frames.iter().find(|(h, _)| h.kind == kind::GOAWAY);
+    let (_, payload) = goaway.expect("a GOAWAY");
+    assert_eq!(ErrorCode(u32_at(payload, 4)), ErrorCode::ENHANCE_YOUR_CALM);
+    assert!(conn.going_away());
 }
 
 #[test]
@@ -411,17 +430,15 @@ fn a_goaway_refuses_the_client_streams_past_its_last_and_stops_new_ones() {
     assert_eq!(conn.open(&GET, true, false), None);
     // A stream given up before its answer is cancelled.
     sent(&mut conn);
-    conn.abandon(1);
-    let frames = sent(&mut conn);
-    assert_eq!(kinds(&frames), [(kind::RST_STREAM, 1)]);
-    assert_eq!(ErrorCode(u32_at(&frames[0].1, 0)), ErrorCode::CANCEL);
+    conn.done(1);
+    assert_eq!(sole_reset(&mut conn), (1, ErrorCode::CANCEL));
 }
 
 #[test]
 fn a_client_may_give_up_a_stream_with_a_reset_alone_and_a_head_request_has_no_body() {
     let mut conn = settled_client();
     conn.refuse_next(ErrorCode::CANCEL);
-    assert_eq!(kinds(&sent(&mut conn)), [(kind::RST_STREAM, 1)]);
+    assert_eq!(sole_reset(&mut conn), (1, ErrorCode::CANCEL));
     assert_eq!(conn.open(&GET, true, true), Some(3));
     let mut encoder = Encoder::new();
     let head = [(":status", "200"), ("content-length", "10")];
