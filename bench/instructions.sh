@@ -8,7 +8,8 @@
 # 10 streams each for HTTP/2); the difference of the two totals over N is
 # the cost of a request, start-up left out. Modes (MODES picks some):
 # `h1` (HTTP/1.1 keep-alive) and `h2` (HTTP/2 with prior knowledge, a
-# `proto h2` bind). The kernel's share (the socket calls) is not counted:
+# `proto h2` bind) and `rules` (HTTP/1.1 keep-alive with bench/lib.sh's
+# ten typical HTTP rules in the frontend). The kernel's share (the socket calls) is not counted:
 # see bench/proxy.sh for the whole.
 # Needs: apt-get install haproxy nginx-light valgrind nghttp2-client.
 # Sends only to 127.0.0.1.
@@ -27,10 +28,11 @@ wait_port "$b1"
 # instructions PROGRAM MODE COUNT: callgrind's total for PROGRAM (haven or
 # haproxy) serving COUNT requests in MODE, start-up and stop included.
 instructions() {
-    local program=$1 mode=$2 count=$3 port bind="" out
+    local program=$1 mode=$2 count=$3 port bind="" rules="" out
     port=$(free_port)
     [ "$mode" = h2 ] && bind=" proto h2"
-    LB_BIND=$bind lb_config "$port" 1 4096 "$b1" > "$dir/lb.cfg"
+    [ "$mode" = rules ] && rules=$TYPICAL_RULES
+    LB_BIND=$bind LB_RULES=$rules lb_config "$port" 1 4096 "$b1" > "$dir/lb.cfg"
     out="$dir/callgrind.$program.$mode.$count"
     if [ "$program" = haven ]; then
         valgrind --tool=callgrind --callgrind-out-file="$out" \
@@ -42,7 +44,7 @@ instructions() {
     local pid=$!
     pids+=("$pid")
     wait_port "$port" > /dev/null || sleep 5
-    if [ "$mode" = h1 ]; then
+    if [ "$mode" != h2 ]; then
         h2load --h1 -t1 -c10 -n"$count" "http://127.0.0.1:$port/" > "$dir/h2load.txt"
     else
         h2load -t1 -c10 -m10 -n"$count" "http://127.0.0.1:$port/" > "$dir/h2load.txt"

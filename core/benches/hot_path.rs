@@ -12,6 +12,7 @@ use haven_core::http_rules::{Names, ResponseDraft, Txn};
 use haven_core::node::NodeTimer;
 use haven_core::proxy::Timer;
 use haven_core::route::{route, RequestHead};
+use haven_core::sample::HeaderView;
 use haven_core::sched::Scheduler;
 use haven_core::time::{Duration, Instant};
 use std::hint::black_box;
@@ -56,7 +57,7 @@ fn route_and_pick(c: &mut Criterion) {
         let head = RequestHead {
             method: "GET",
             uri: "/index.html",
-            headers: &headers,
+            headers: HeaderView::Pairs(&headers),
             client: None,
             payload: &[],
             around: Default::default(),
@@ -107,7 +108,7 @@ fn rule_engine(c: &mut Criterion) {
     let head = RequestHead {
         method: "GET",
         uri: "/api/items?page=2",
-        headers: &headers,
+        headers: HeaderView::Pairs(&headers),
         client: Some(IpAddr::V4(Ipv4Addr::new(192, 168, 66, 100))),
         payload: &[],
         around: Default::default(),

@@ -6,7 +6,9 @@
 use crate::config::haproxy::{
     AclPattern, BindProto, Condition, Criterion, Proxy, TcpAction, TcpLayer,
 };
-use crate::sample::{eq, hex_eq, in_network, int_match, str_match, Around, StrMatch, Value, Vars};
+use crate::sample::{
+    eq, hex_eq, in_network, int_match, str_match, Around, HeaderView, StrMatch, Value, Vars,
+};
 use std::net::IpAddr;
 
 mod client_hello;
@@ -25,7 +27,7 @@ pub struct RequestHead<'a> {
     /// Request URI as sent: path and query (`/a/b?x=1`).
     pub uri: &'a str,
     /// Headers in order, names as sent.
-    pub headers: &'a [(&'a str, &'a str)],
+    pub headers: HeaderView<'a>,
     /// The client's address (`src`), when known.
     pub client: Option<IpAddr>,
     /// `mode tcp`: what the client sent so far (`req.*` fetches); in
@@ -50,7 +52,7 @@ impl<'a> RequestHead<'a> {
         Self {
             method: "",
             uri: "",
-            headers: &[],
+            headers: HeaderView::default(),
             client: Some(client),
             payload,
             around: Around::default(),

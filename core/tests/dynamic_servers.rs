@@ -7,6 +7,7 @@ use haven_core::config::haproxy::{parse, ParseOptions};
 use haven_core::node::{AddRefused, Node};
 use haven_core::proxy::{AdminAction, Output};
 use haven_core::route::RequestHead;
+use haven_core::sample::HeaderView;
 use haven_core::time::Instant;
 use haven_core::vrrp::HostInfo;
 
@@ -32,7 +33,7 @@ fn served_by(node: &mut Node, frontend: usize, id: u64) -> Option<(usize, usize)
     let head = RequestHead {
         method: "GET",
         uri: "/",
-        headers: &[],
+        headers: HeaderView::Pairs(&[]),
         client: None,
         payload: &[],
         around: Default::default(),

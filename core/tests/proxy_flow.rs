@@ -4,6 +4,7 @@
 use haven_core::config::haproxy::{parse, ParseOptions};
 use haven_core::proxy::{Flow, Outcome, Output, ServerFailure, StreamId, Timer};
 use haven_core::route::RequestHead;
+use haven_core::sample::HeaderView;
 use haven_core::sched::Scheduler;
 use haven_core::time::{Duration, Instant};
 use std::collections::BTreeMap;
@@ -80,7 +81,7 @@ impl Bench {
         let head = RequestHead {
             method: "GET",
             uri: "/",
-            headers: &[("Host", "x")],
+            headers: HeaderView::Pairs(&[("Host", "x")]),
             client: None,
             payload: &[],
             around: Default::default(),

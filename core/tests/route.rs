@@ -3,6 +3,7 @@
 
 use haven_core::config::haproxy::{parse, HaproxyConfig, ParseOptions};
 use haven_core::route::{route, RequestHead};
+use haven_core::sample::HeaderView;
 
 fn config(text: &str) -> HaproxyConfig {
     let parsed = parse(&[("t.cfg", text)], &ParseOptions::default());
@@ -20,7 +21,7 @@ fn pick(cfg: &HaproxyConfig, method: &str, uri: &str, headers: &[(&str, &str)]) 
     let req = RequestHead {
         method,
         uri,
-        headers,
+        headers: HeaderView::Pairs(headers),
         client: None,
         payload: &[],
         around: Default::default(),

@@ -29,7 +29,7 @@ use haven_core::log::haproxy::{HttpLog, Https};
 use haven_core::log::syslog::Civil;
 use haven_core::proxy::{DataEnd, Outcome, Rewrite, ServerFailure, StreamId};
 use haven_core::route::RequestHead;
-use haven_core::sample::{Around, Format, TlsSession};
+use haven_core::sample::{Around, Format, HeaderView, TlsSession};
 use haven_core::stats::{BadMessage, Transfer};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -591,7 +591,7 @@ fn with_view<T>(
     let route = RequestHead {
         method: &head.method,
         uri: target,
-        headers: &headers,
+        headers: HeaderView::Pairs(&headers),
         client: Some(client.ip()),
         payload: body,
         around: Around {

@@ -18,7 +18,7 @@ use haven_core::log::haproxy::HttpLog;
 use haven_core::log::syslog::Civil;
 use haven_core::proxy::{error_response, Outcome, Output};
 use haven_core::route::RequestHead;
-use haven_core::sample::Around;
+use haven_core::sample::{Around, HeaderView};
 use haven_core::time::{Duration, Instant};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -580,7 +580,7 @@ impl World<'_> {
         let head = RequestHead {
             method,
             uri: path,
-            headers: &headers,
+            headers: HeaderView::Pairs(&headers),
             client: Some(client_ip),
             payload: &[],
             around: Around {

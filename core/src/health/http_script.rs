@@ -11,7 +11,7 @@ use crate::config::haproxy::{
 };
 use crate::http1::{parse_response_head, ChunkedDecoder, ResponseFraming};
 use crate::route::RequestHead;
-use crate::sample::{Around, Response, Vars};
+use crate::sample::{Around, HeaderView, Response, Vars};
 
 /// The HTTP check of one server: the rules and what they may name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,7 +176,7 @@ impl HttpRun {
             vars: Some(&self.vars),
             response: answer.map(|a| Response {
                 status: a.code,
-                headers: &headers,
+                headers: HeaderView::Pairs(&headers),
                 cache: None,
             }),
             ..Around::default()
@@ -184,7 +184,7 @@ impl HttpRun {
         let head = RequestHead {
             method: "",
             uri: "",
-            headers: &[],
+            headers: HeaderView::default(),
             client: None,
             payload: answer.map_or(&[][..], |a| &a.body),
             around,

@@ -24,8 +24,8 @@ impl Headers {
     }
 
     /// The fields `pairs`, in one allocation each for text and ends.
-    pub fn of(pairs: &[(&str, &str)]) -> Self {
-        let bytes = pairs.iter().map(|(n, v)| n.len() + v.len()).sum();
+    pub fn of<'a>(pairs: impl ExactSizeIterator<Item = (&'a str, &'a str)> + Clone) -> Self {
+        let bytes = pairs.clone().map(|(n, v)| n.len() + v.len()).sum();
         let mut headers = Self::with_capacity(pairs.len(), bytes);
         for (name, value) in pairs {
             headers.push(name, value);
@@ -62,8 +62,12 @@ impl Headers {
     }
 
     /// Each field's name and value, in order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &str)> + '_ {
-        (0..self.ends.len()).map(|i| self.field(i))
+    pub fn iter(&self) -> HeadersIter<'_> {
+        HeadersIter {
+            headers: self,
+            front: 0,
+            back: self.ends.len(),
+        }
     }
 
     /// Field `i`'s name and value.
@@ -112,6 +116,43 @@ impl Headers {
             self.text[start..name_end as usize].make_ascii_lowercase();
             start = end as usize;
         }
+    }
+}
+
+/// The fields of [`Headers`], either end first.
+#[derive(Debug, Clone)]
+pub struct HeadersIter<'a> {
+    headers: &'a Headers,
+    /// The next field from the front.
+    front: usize,
+    /// One past the next field from the back.
+    back: usize,
+}
+
+impl<'a> Iterator for HeadersIter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        (self.front < self.back).then(|| {
+            self.front += 1;
+            self.headers.field(self.front - 1)
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.back - self.front;
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for HeadersIter<'_> {}
+
+impl DoubleEndedIterator for HeadersIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        (self.front < self.back).then(|| {
+            self.back -= 1;
+            self.headers.field(self.back)
+        })
     }
 }
 

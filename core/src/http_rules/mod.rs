@@ -11,7 +11,7 @@ mod reply;
 mod room;
 
 pub use edit::{apply_headers, Edit};
-pub use headers::Headers;
+pub use headers::{Headers, HeadersIter};
 pub use reply::Rendered;
 pub use room::{head_size, Room};
 
@@ -23,7 +23,8 @@ use crate::config::haproxy::{
 use crate::proxy_protocol::ProxyHeader;
 use crate::route::{condition, path_and_query, RequestHead};
 use crate::sample::{
-    backrefs, Around, Captured, Expr, Format, Response, Scope, TlsSession, Value, VarName, Vars,
+    backrefs, Around, Captured, Expr, Format, HeaderView, Response, Scope, TlsSession, Value,
+    VarName, Vars,
 };
 use crate::stick::{StickEvent, StickKey, StickTables, StickView, Tracked};
 use crate::time::Instant;
@@ -165,7 +166,7 @@ impl Txn {
             method: head.method.to_owned(),
             uri: head.uri.to_owned(),
             headers: {
-                let mut headers = Headers::of(head.headers);
+                let mut headers = Headers::of(head.headers.iter());
                 headers.lower_names();
                 headers
             },
@@ -344,57 +345,51 @@ impl Txn {
         response: Option<&ResponseDraft>,
         f: impl FnOnce(&RequestHead<'_>) -> T,
     ) -> T {
-        let none = Headers::default();
-        let res_fields = response.map_or(&none, |r| &r.headers);
-        as_pairs(&self.headers, |headers| {
-            as_pairs(res_fields, |res_headers| {
-                let view = RequestHead {
-                    method: &self.method,
-                    uri: &self.uri,
-                    headers,
-                    client: self.client,
-                    payload: &self.body,
-                    around: Around {
-                        src_port: self.src_port,
-                        dst: self.dst,
-                        conn: self.conn,
-                        response: response.map(|r| Response {
-                            status: r.status,
-                            headers: res_headers,
-                            cache: self.cache_hit().map(|h| h.cache.as_str()),
-                        }),
-                        vars: Some(&self.vars),
-                        frontend: names.frontend,
-                        backend: names.backend,
-                        server: names.server,
-                        server_id: names.server_id,
-                        first_request: self.first_request,
-                        htx: true,
-                        switched: false,
-                        http10: self.http10,
-                        captured: Some(&self.captured),
-                        sent: Some(match self.sent.as_deref() {
-                            Some((method, uri)) => (method, uri),
-                            None => (&self.method, &self.uri),
-                        }),
-                        proxied: self.proxied.as_ref(),
-                        tls: self.tls.as_ref(),
-                        kept_server: None,
-                        unique_id: self.unique_id.as_deref(),
-                        stick: names.stick.map(|(tables, now)| StickView {
-                            tables,
-                            now,
-                            tracked: &self.tracked,
-                            current: names.current,
-                        }),
-                        userlists: self.userlists.as_deref(),
-                        date: self.date,
-                        session_tracked: None,
-                    },
-                };
-                f(&view)
-            })
-        })
+        let view = RequestHead {
+            method: &self.method,
+            uri: &self.uri,
+            headers: HeaderView::Kept(&self.headers),
+            client: self.client,
+            payload: &self.body,
+            around: Around {
+                src_port: self.src_port,
+                dst: self.dst,
+                conn: self.conn,
+                response: response.map(|r| Response {
+                    status: r.status,
+                    headers: HeaderView::Kept(&r.headers),
+                    cache: self.cache_hit().map(|h| h.cache.as_str()),
+                }),
+                vars: Some(&self.vars),
+                frontend: names.frontend,
+                backend: names.backend,
+                server: names.server,
+                server_id: names.server_id,
+                first_request: self.first_request,
+                htx: true,
+                switched: false,
+                http10: self.http10,
+                captured: Some(&self.captured),
+                sent: Some(match self.sent.as_deref() {
+                    Some((method, uri)) => (method, uri),
+                    None => (&self.method, &self.uri),
+                }),
+                proxied: self.proxied.as_ref(),
+                tls: self.tls.as_ref(),
+                kept_server: None,
+                unique_id: self.unique_id.as_deref(),
+                stick: names.stick.map(|(tables, now)| StickView {
+                    tables,
+                    now,
+                    tracked: &self.tracked,
+                    current: names.current,
+                }),
+                userlists: self.userlists.as_deref(),
+                date: self.date,
+                session_tracked: None,
+            },
+        };
+        f(&view)
     }
 
     /// Runs `proxy`'s request phase: its `http-request` rules (an `allow`
@@ -651,10 +646,9 @@ impl Txn {
             }
             HttpAction::CacheUse(cache) => {
                 let on_frontend = proxy.name == names.frontend;
-                let request = as_pairs(&self.headers, |headers| {
-                    let line = (self.method.as_str(), self.uri.as_str(), headers);
-                    CacheRequest::read(cache, on_frontend, line, !self.http10)
-                });
+                let headers: Vec<(&str, &str)> = self.headers.iter().collect();
+                let line = (self.method.as_str(), self.uri.as_str(), &headers[..]);
+                let request = CacheRequest::read(cache, on_frontend, line, !self.http10);
                 let c = self.cache.get_or_insert_with(Box::default);
                 c.request = Some(request);
                 c.lookup = true;
@@ -1088,21 +1082,5 @@ fn answer_of(
 
 /// Calls `f` with `fields` as borrowed pairs: on the stack for the usual
 /// few, so seeing a request allocates nothing.
-fn as_pairs<T>(fields: &Headers, f: impl FnOnce(&[(&str, &str)]) -> T) -> T {
-    const ON_STACK: usize = 16;
-    if fields.is_empty() {
-        return f(&[]);
-    }
-    if fields.len() > ON_STACK {
-        let pairs: Vec<(&str, &str)> = fields.iter().collect();
-        return f(&pairs);
-    }
-    let mut pairs = [("", ""); ON_STACK];
-    for (slot, field) in pairs.iter_mut().zip(fields.iter()) {
-        *slot = field;
-    }
-    f(&pairs[..fields.len()])
-}
-
 #[cfg(test)]
 mod tests;

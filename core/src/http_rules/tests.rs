@@ -17,7 +17,7 @@ fn run(rules: &str, uri: &str, headers: &[(&str, &str)]) -> (Txn, Option<Answer>
     let head = RequestHead {
         method: "GET",
         uri,
-        headers,
+        headers: HeaderView::Pairs(headers),
         client: Some("10.0.0.1".parse().expect("valid")),
         payload: &[],
         around: Around::default(),
@@ -167,7 +167,7 @@ fn maps_and_pattern_files_are_read_through_the_callers_reader() {
         let head = RequestHead {
             method: "GET",
             uri: "/",
-            headers: &headers,
+            headers: HeaderView::Pairs(&headers),
             client: Some(client.parse().expect("ip")),
             payload: &[],
             around: Around::default(),
@@ -217,7 +217,7 @@ fn rules_edit_the_pattern_files_later_requests_read() {
         let head = RequestHead {
             method: "GET",
             uri: path,
-            headers,
+            headers: HeaderView::Pairs(headers),
             client: Some(client.parse().expect("ip")),
             payload: &[],
             around: Around::default(),

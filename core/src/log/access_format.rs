@@ -6,6 +6,7 @@
 use super::haproxy::HttpLog;
 use crate::proxy_protocol::ProxyHeader;
 use crate::route::RequestHead;
+use crate::sample::HeaderView;
 use crate::sample::{put_text, Alias, Around, Flags, Format, Part, TlsSession, Vars};
 use std::fmt::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -81,7 +82,7 @@ fn with_view<T>(line: &HttpLog, facts: &LineFacts, f: impl FnOnce(&RequestHead<'
     let req = RequestHead {
         method: "",
         uri: "",
-        headers: &[],
+        headers: HeaderView::default(),
         client: Some(line.client.ip()),
         payload: &[],
         around: Around {

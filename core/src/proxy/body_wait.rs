@@ -61,7 +61,11 @@ impl Flow {
     ) -> Option<BodyWait> {
         let s = self.streams.get(&id)?;
         let txn = s.txn.as_deref()?;
-        let res = ResponseDraft::received(status, Headers::of(headers), Default::default());
+        let res = ResponseDraft::received(
+            status,
+            Headers::of(headers.iter().copied()),
+            Default::default(),
+        );
         let names = rules::names(&self.proxies, s.frontend, Some(s.backend), s.server);
         rules::chain(&self.proxies, s.frontend, Some(s.backend)).find_map(|p| {
             txn.with_view(names, Some(&res), |req| {

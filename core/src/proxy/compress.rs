@@ -190,6 +190,7 @@ mod tests {
     use super::*;
     use crate::config::haproxy::{parse, ParseOptions};
     use crate::http_rules::Room;
+    use crate::sample::HeaderView;
 
     fn proxies(lines: &str) -> Vec<Proxy> {
         let text = format!("defaults\n  mode http\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\nlisten li\n  bind :80\n{lines}  server s 127.0.0.1:81\n");
@@ -208,7 +209,7 @@ mod tests {
         RequestHead {
             method: "GET",
             uri: "/",
-            headers,
+            headers: HeaderView::Pairs(headers),
             ..RequestHead::connection([127, 0, 0, 1].into(), b"")
         }
     }

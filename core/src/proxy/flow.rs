@@ -11,7 +11,7 @@ use crate::cache::Caches;
 use crate::config::haproxy::{Balance, CompAlgo, HaproxyConfig, Mode, Proxy, RetryOn, Userlist};
 use crate::http_rules::{Answer, Edit, Headers, Names, Rendered, ResponseDraft, Room, Txn, TARPIT};
 use crate::route::{route, RequestHead};
-use crate::sample::{Captured, Scope, Vars};
+use crate::sample::{Captured, HeaderView, Scope, Vars};
 use crate::sched::Timers;
 use crate::stick::{StickEvent, StickTables};
 use crate::time::{Duration, Instant};
@@ -994,8 +994,7 @@ impl Flow {
                 t.date = unix;
                 let slots = &self.proxies[s.frontend].captures;
                 if !slots.response.is_empty() {
-                    let seen: Vec<(&str, &str)> = headers.iter().collect();
-                    t.captured.headers(slots, false, &seen);
+                    t.captured.headers(slots, false, HeaderView::Kept(&headers));
                 }
             }
             let mut res = ResponseDraft::received(status, headers, Room::default());

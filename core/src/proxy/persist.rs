@@ -6,6 +6,7 @@
 
 use crate::config::haproxy::{CookieMode, CookiePersistence, Server};
 use crate::http_rules::{Edit, ResponseDraft};
+use crate::sample::HeaderView;
 
 /// haproxy's separator between the server's value and the application's
 /// cookie in `prefix` mode.
@@ -56,7 +57,7 @@ pub(super) fn read_request(
     cookie: &CookiePersistence,
     servers: &[Server],
     running: impl Fn(usize) -> bool,
-    (method, headers): (&str, &[(&str, &str)]),
+    (method, headers): (&str, HeaderView<'_>),
 ) -> (Persistence, Vec<Edit>) {
     let mut p = Persistence {
         post: method == "POST",
@@ -296,21 +297,21 @@ mod tests {
     fn the_cookie_names_a_running_server_and_indirect_hides_it() {
         let (c, servers) = backend("cookie SRV insert indirect");
         let headers = [("Cookie", "a=1; SRV=cb; b=2")];
-        let (p, edits) = read_request(&c, &servers, |_| true, ("GET", &headers));
+        let (p, edits) = read_request(&c, &servers, |_| true, ("GET", HeaderView::Pairs(&headers)));
         assert_eq!((p.server, p.flags.request), (Some(1), 'V'));
         assert_eq!(
             edits,
             [Edit::Rewrite("cookie".into(), vec!["a=1; b=2".into()])]
         );
         let alone = [("cookie", "SRV=cb")];
-        let (_, edits) = read_request(&c, &servers, |_| true, ("GET", &alone));
+        let (_, edits) = read_request(&c, &servers, |_| true, ("GET", HeaderView::Pairs(&alone)));
         assert_eq!(edits, [Edit::Rewrite("cookie".into(), Vec::new())]);
-        let (p, _) = read_request(&c, &servers, |i| i != 1, ("GET", &alone));
+        let (p, _) = read_request(&c, &servers, |i| i != 1, ("GET", HeaderView::Pairs(&alone)));
         assert_eq!((p.server, p.flags.request), (None, 'D'));
         let unknown = [("cookie", "SRV=zz")];
-        let (p, _) = read_request(&c, &servers, |_| true, ("GET", &unknown));
+        let (p, _) = read_request(&c, &servers, |_| true, ("GET", HeaderView::Pairs(&unknown)));
         assert_eq!((p.server, p.flags.request), (None, 'I'));
-        let (p, _) = read_request(&c, &servers, |_| true, ("GET", &[]));
+        let (p, _) = read_request(&c, &servers, |_| true, ("GET", HeaderView::Pairs(&[])));
         assert_eq!(p.flags.request, 'N');
     }
 
@@ -318,7 +319,8 @@ mod tests {
     fn prefix_mode_strips_and_adds_the_servers_part() {
         let (c, servers) = backend("cookie JSESSIONID prefix");
         let headers = [("cookie", "JSESSIONID=cb~abc")];
-        let (mut p, edits) = read_request(&c, &servers, |_| true, ("GET", &headers));
+        let (mut p, edits) =
+            read_request(&c, &servers, |_| true, ("GET", HeaderView::Pairs(&headers)));
         assert_eq!(p.server, Some(1));
         assert_eq!(
             edits,
@@ -340,7 +342,7 @@ mod tests {
     fn insert_adds_the_cookie_with_its_attributes_and_private_when_cacheable() {
         let (c, servers) =
             backend("cookie SRV insert nocache httponly secure domain .a.b attr SameSite=Lax");
-        let (mut p, _) = read_request(&c, &servers, |_| true, ("GET", &[]));
+        let (mut p, _) = read_request(&c, &servers, |_| true, ("GET", HeaderView::Pairs(&[])));
         let mut res = response(200, &[("cache-control", "max-age=60")]);
         on_response(&c, servers.first(), &mut p, &mut res);
         let added: Vec<_> = res.edits.iter().collect();
@@ -369,7 +371,7 @@ mod tests {
     #[test]
     fn rewrite_mode_replaces_the_value_the_server_set() {
         let (c, servers) = backend("cookie SRV rewrite");
-        let (mut p, _) = read_request(&c, &servers, |_| true, ("GET", &[]));
+        let (mut p, _) = read_request(&c, &servers, |_| true, ("GET", HeaderView::Pairs(&[])));
         let mut res = response(200, &[("set-cookie", "SRV=app; Path=/x")]);
         on_response(&c, servers.get(1), &mut p, &mut res);
         assert_eq!(res.values("set-cookie").next(), Some("SRV=cb; Path=/x"));

@@ -3,14 +3,14 @@
 
 use super::flow::Flow;
 use crate::route::RequestHead;
-use crate::sample::{Expr, Format, Scope, Value, VarName};
+use crate::sample::{Expr, Format, HeaderView, Scope, Value, VarName};
 
 /// What a sample sees outside any request: nothing but constants.
 fn nothing() -> RequestHead<'static> {
     RequestHead {
         method: "",
         uri: "",
-        headers: &[],
+        headers: HeaderView::default(),
         client: None,
         payload: &[],
         around: Default::default(),

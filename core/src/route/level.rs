@@ -8,7 +8,7 @@
 
 use super::{condition, Admission, RequestHead};
 use crate::config::haproxy::{Proxy, TcpAction, TcpLayer};
-use crate::sample::{Around, Vars};
+use crate::sample::{Around, HeaderView, Vars};
 use crate::stick::{StickEvent, StickKey, StickTables, StickView, Tracked};
 use crate::time::Instant;
 use std::cell::RefCell;
@@ -39,7 +39,7 @@ fn view<'a>(level: &'a Level, (own, stick): (&'a str, Sticks<'a>)) -> RequestHea
     RequestHead {
         method: "",
         uri: "",
-        headers: &[],
+        headers: HeaderView::default(),
         client: level.src.map(|a| a.ip()),
         payload: &[],
         around: Around {

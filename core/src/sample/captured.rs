@@ -1,6 +1,7 @@
 //! What one transaction captured into its frontend's slots, as
 //! `capture.req.hdr(N)` reads it and the log prints it (`{a|b}`).
 
+use super::HeaderView;
 use crate::config::haproxy::CaptureSlots;
 use std::fmt;
 
@@ -66,7 +67,7 @@ impl Captured {
 
     /// Captures the headers the slots name from `headers` (the last of
     /// each name wins, as in haproxy).
-    pub fn headers(&mut self, slots: &CaptureSlots, request: bool, headers: &[(&str, &str)]) {
+    pub fn headers(&mut self, slots: &CaptureSlots, request: bool, headers: HeaderView<'_>) {
         let declared = if request {
             &slots.request
         } else {
@@ -178,12 +179,12 @@ mod tests {
         c.headers(
             &slots,
             true,
-            &[("Host", "example.com"), ("X-A", "1"), ("x-a", "a|b")],
+            HeaderView::Pairs(&[("Host", "example.com"), ("X-A", "1"), ("x-a", "a|b")]),
         );
         c.set(true, 7, "ignored");
         assert_eq!(c.get(true, 0), Some("exam"));
         assert_eq!(c.to_string(), "{exam||a#7Cb} {} ");
-        c.headers(&slots, false, &[("server", "s1")]);
+        c.headers(&slots, false, HeaderView::Pairs(&[("server", "s1")]));
         assert_eq!(c.to_string(), "{exam||a#7Cb} {s1} ");
         assert_eq!(Captured::default().to_string(), "");
         assert_eq!(c.list(true, false), "exam - a#7Cb");

@@ -4,7 +4,7 @@ use super::basic_credentials;
 use super::expr::Call;
 use super::tls::TlsFetch;
 use super::vars::VarName;
-use super::Value;
+use super::{HeaderView, Value};
 use crate::config::haproxy::{StickCounter, User, Userlist};
 use crate::route::{path_and_query, RequestHead};
 use crate::stick::StickKey;
@@ -772,10 +772,13 @@ fn pick<'a>(values: &[&'a str], occ: i64) -> Option<&'a str> {
 fn header_values<'a>(req: &RequestHead<'a>, side: Side, name: &str, full: bool) -> Vec<&'a str> {
     let headers = match side {
         Side::Req => req.headers,
-        Side::Res => req.around.response.map_or(&[][..], |r| r.headers),
+        Side::Res => req
+            .around
+            .response
+            .map_or_else(HeaderView::default, |r| r.headers),
     };
     let mut out = Vec::new();
-    for (n, v) in headers {
+    for (n, v) in headers.iter() {
         if !name.is_empty() && !n.eq_ignore_ascii_case(name) {
             continue;
         }

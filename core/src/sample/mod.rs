@@ -10,6 +10,7 @@ mod conv;
 mod expr;
 mod fetch;
 mod format;
+mod header_view;
 pub(crate) mod map;
 mod matching;
 mod pattern;
@@ -23,6 +24,7 @@ pub use captured::Captured;
 pub use conv::{Arith, Conv, Operand};
 pub use fetch::{Constant, Fetch, Side};
 pub use format::{put_text, Alias, Flags, Format, Part};
+pub use header_view::{FieldIter, HeaderView};
 pub use map::{AclFile, AclValues, Map, MapEntry, MapLines, MapOutput};
 pub use matching::{eq, hex_eq, in_network, int_match, str_match, Match, StrMatch};
 pub use pattern::Pattern;
@@ -109,7 +111,7 @@ pub struct Response<'a> {
     /// Its status.
     pub status: u16,
     /// Its headers in order.
-    pub headers: &'a [(&'a str, &'a str)],
+    pub headers: HeaderView<'a>,
     /// The cache it came from (`None`: a server's).
     pub cache: Option<&'a str>,
 }

@@ -5,7 +5,7 @@ fn with<T>(headers: &[(&str, &str)], vars: &Vars, f: impl FnOnce(&RequestHead<'_
     let req = RequestHead {
         method: "GET",
         uri: "/a/b.png?x=1&y=two",
-        headers,
+        headers: HeaderView::Pairs(headers),
         client: Some("10.1.2.3".parse().expect("valid")),
         payload: b"",
         around: Around {

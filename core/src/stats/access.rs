@@ -122,6 +122,7 @@ fn monitors(monitor: &str, uri: &str) -> bool {
 mod tests {
     use super::*;
     use crate::config::haproxy::{parse, ParseOptions};
+    use crate::sample::HeaderView;
 
     fn stats_proxy(extra: &str) -> Proxy {
         let text = format!(
@@ -141,7 +142,7 @@ mod tests {
             &RequestHead {
                 method: "GET",
                 uri,
-                headers: &headers,
+                headers: HeaderView::Pairs(&headers),
                 client: None,
                 payload: &[],
                 around: Default::default(),
@@ -180,7 +181,7 @@ mod tests {
             let req = RequestHead {
                 method: "POST",
                 uri: "/s?scope=b2",
-                headers: &[],
+                headers: HeaderView::Pairs(&[]),
                 client: None,
                 payload: &[],
                 around: Default::default(),
