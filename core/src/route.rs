@@ -40,8 +40,11 @@ pub struct RequestHead<'a> {
 /// A request target's path and query: past the scheme and authority of
 /// an absolute-form target (`/` when it has no path), else all of it.
 pub fn path_and_query(uri: &str) -> &str {
+    if uri.starts_with('/') {
+        return uri;
+    }
     match uri.split_once("://") {
-        Some((_, rest)) if !uri.starts_with('/') => rest.find('/').map_or("/", |i| &rest[i..]),
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
         _ => uri,
     }
 }

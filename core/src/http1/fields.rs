@@ -2,6 +2,11 @@
 //! (one allocation per field would cost more than the parse): names
 //! lower-cased, as haproxy's HTX keeps them, values as sent.
 
+/// Fields a message's buffers have room for past those it came with.
+pub const SPARE_FIELDS: usize = 4;
+/// Bytes a message's buffers have room for past those it came with.
+pub const SPARE_BYTES: usize = 64;
+
 /// Header fields in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fields {
@@ -25,12 +30,14 @@ pub enum FieldChange<'a> {
 }
 
 impl Fields {
-    /// Room for `fields` fields of `bytes` bytes in all.
+    /// Room for `fields` fields of `bytes` bytes in all, and for the few
+    /// a rule or the proxy adds (`x-forwarded-for`, a `set-header`)
+    /// without growing.
     pub fn with_capacity(fields: usize, bytes: usize) -> Self {
         Self {
-            names: String::with_capacity(bytes / 2),
-            values: Vec::with_capacity(bytes),
-            ends: Vec::with_capacity(fields),
+            names: String::with_capacity(bytes / 2 + SPARE_BYTES),
+            values: Vec::with_capacity(bytes + SPARE_BYTES),
+            ends: Vec::with_capacity(fields + SPARE_FIELDS),
         }
     }
 

@@ -3,7 +3,7 @@
 //! value would cost two allocations a header on every request).
 
 use super::edit::HeaderList;
-use crate::http1::Fields;
+use crate::http1::{Fields, SPARE_BYTES, SPARE_FIELDS};
 
 /// Header fields as text, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,11 +15,12 @@ pub struct Headers {
 }
 
 impl Headers {
-    /// Room for `fields` fields of `bytes` bytes in all.
+    /// Room for `fields` fields of `bytes` bytes in all, and for the few
+    /// rules add without growing.
     pub fn with_capacity(fields: usize, bytes: usize) -> Self {
         Self {
-            text: String::with_capacity(bytes),
-            ends: Vec::with_capacity(fields),
+            text: String::with_capacity(bytes + SPARE_BYTES),
+            ends: Vec::with_capacity(fields + SPARE_FIELDS),
         }
     }
 
@@ -38,7 +39,10 @@ impl Headers {
     pub fn of_fields(fields: &Fields) -> Self {
         let mut headers = Self::with_capacity(fields.len(), fields.bytes());
         for (name, value) in fields.iter() {
-            headers.push(name, &String::from_utf8_lossy(value));
+            match std::str::from_utf8(value) {
+                Ok(text) => headers.push(name, text),
+                Err(_) => headers.push(name, &String::from_utf8_lossy(value)),
+            }
         }
         headers
     }

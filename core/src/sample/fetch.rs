@@ -406,13 +406,11 @@ impl Fetch {
                 occ,
                 full,
             } => {
-                let values = header_values(req, *side, name, *full);
+                let mut values = header_values(req, *side, name, *full);
                 match occ {
-                    None | Some(0) => values
-                        .into_iter()
-                        .any(|v| each(Value::Str(Cow::Borrowed(v)))),
+                    None | Some(0) => values.any(|v| each(Value::Str(Cow::Borrowed(v)))),
                     Some(n) => {
-                        pick(&values, *n).is_some_and(|v| each(Value::Str(Cow::Borrowed(v))))
+                        pick(values, *n).is_some_and(|v| each(Value::Str(Cow::Borrowed(v))))
                     }
                 }
             }
@@ -469,7 +467,7 @@ impl Fetch {
             Self::Url => text(req.uri),
             Self::Base => {
                 let host = header_values(req, Side::Req, "host", true)
-                    .pop()
+                    .next_back()
                     .unwrap_or("");
                 Some(Value::string(format!("{host}{}", req.path())))
             }
@@ -483,15 +481,15 @@ impl Fetch {
                 full,
             } => {
                 let values = header_values(req, *side, name, *full);
-                pick(&values, occ.unwrap_or(-1)).and_then(&text)
+                pick(values, occ.unwrap_or(-1)).and_then(&text)
             }
             Self::HdrIp { side, name, occ } => {
                 let values = header_values(req, *side, name, false);
-                let v = pick(&values, occ.unwrap_or(-1))?;
+                let v = pick(values, occ.unwrap_or(-1))?;
                 v.parse().ok().map(Value::Ip)
             }
             Self::HdrCnt { side, name, full } => Some(Value::Int(
-                header_values(req, *side, name, *full).len() as i64,
+                header_values(req, *side, name, *full).count() as i64,
             )),
             Self::Cookie(name) => cookies(req)
                 .find(|(n, _)| name.is_empty() || n == name)
@@ -758,18 +756,27 @@ fn uri_from_slash(uri: &str) -> &str {
     }
 }
 
-/// The `occ`-th value (1 first, -1 last).
-fn pick<'a>(values: &[&'a str], occ: i64) -> Option<&'a str> {
-    let i = if occ > 0 {
-        usize::try_from(occ - 1).ok()?
+/// The `occ`-th of `values` (1 first, -1 last).
+fn pick<'a>(mut values: impl DoubleEndedIterator<Item = &'a str>, occ: i64) -> Option<&'a str> {
+    let nth = usize::try_from(occ.unsigned_abs()).ok()?.checked_sub(1)?;
+    if occ > 0 {
+        values.nth(nth)
     } else {
-        values.len().checked_sub(usize::try_from(-occ).ok()?)?
-    };
-    values.get(i).copied()
+        values.rev().nth(nth)
+    }
 }
 
-/// Values of header `name` on `side`, split on commas unless `full`.
-fn header_values<'a>(req: &RequestHead<'a>, side: Side, name: &str, full: bool) -> Vec<&'a str> {
+/// Values of header `name` on `side`, split on commas unless `full`,
+/// read where they are.
+fn header_values<'a, 'n>(
+    req: &RequestHead<'a>,
+    side: Side,
+    name: &'n str,
+    full: bool,
+) -> impl DoubleEndedIterator<Item = &'a str> + 'n
+where
+    'a: 'n,
+{
     let headers = match side {
         Side::Req => req.headers,
         Side::Res => req
@@ -777,18 +784,11 @@ fn header_values<'a>(req: &RequestHead<'a>, side: Side, name: &str, full: bool) 
             .response
             .map_or_else(HeaderView::default, |r| r.headers),
     };
-    let mut out = Vec::new();
-    for (n, v) in headers.iter() {
-        if !name.is_empty() && !n.eq_ignore_ascii_case(name) {
-            continue;
-        }
-        if full {
-            out.push(v.trim());
-        } else {
-            out.extend(v.split(',').map(str::trim));
-        }
-    }
-    out
+    headers
+        .iter()
+        .filter(move |(n, _)| name.is_empty() || n.eq_ignore_ascii_case(name))
+        .flat_map(move |(_, v)| v.split(move |c| !full && c == ','))
+        .map(str::trim)
 }
 
 /// The query's `name=value` pairs.

@@ -39,7 +39,13 @@ fn fetches_read_the_request_and_around_it() {
     assert_eq!(eval("hdr(x-l)").as_deref(), Some("c"), "the last value");
     assert_eq!(eval("hdr(x-l,1)").as_deref(), Some("a"));
     assert_eq!(eval("fhdr(x-l,1)").as_deref(), Some("a, b"));
+    assert_eq!(eval("hdr(x-l,-2)").as_deref(), Some("b"));
+    assert_eq!(eval("hdr(x-l,-4)"), None, "before the first");
+    assert_eq!(eval("hdr(x-l,4)"), None, "past the last");
+    assert_eq!(eval("fhdr(x-l)").as_deref(), Some("c"));
+    assert_eq!(eval("fhdr(x-l,-2)").as_deref(), Some("a, b"));
     assert_eq!(eval("hdr_cnt(x-l)").as_deref(), Some("3"));
+    assert_eq!(eval("req.fhdr_cnt(x-l)").as_deref(), Some("2"));
     assert_eq!(eval("req.hdr(absent)"), None);
     assert_eq!(eval("src").as_deref(), Some("10.1.2.3"));
     assert_eq!(eval("dst_port").as_deref(), Some("80"));
