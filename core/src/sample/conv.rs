@@ -345,8 +345,9 @@ impl Conv {
         let var = |n: &VarName| req.around.vars.and_then(|vars| vars.get(n));
         let text = |v: &Value<'_>| v.to_text().into_owned();
         Some(match self {
-            Self::Lower => Value::string(v.to_text().to_lowercase()),
-            Self::Upper => Value::string(v.to_text().to_uppercase()),
+            // haproxy changes the case of ASCII letters only.
+            Self::Lower => Value::string(v.to_text().to_ascii_lowercase()),
+            Self::Upper => Value::string(v.to_text().to_ascii_uppercase()),
             Self::Len => Value::Int(v.to_bytes().len() as i64),
             Self::Base64 => {
                 Value::string(base64::engine::general_purpose::STANDARD.encode(v.to_bytes()))

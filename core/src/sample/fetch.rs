@@ -787,8 +787,37 @@ where
     headers
         .iter()
         .filter(move |(n, _)| name.is_empty() || n.eq_ignore_ascii_case(name))
-        .flat_map(move |(_, v)| v.split(move |c| !full && c == ','))
+        .flat_map(move |(_, v)| match full {
+            true => Elements::Whole(Some(v)),
+            false => Elements::Split(v.split(',')),
+        })
         .map(str::trim)
+}
+
+/// A header value's elements: all of it, or each between commas.
+enum Elements<'a> {
+    Whole(Option<&'a str>),
+    Split(std::str::Split<'a, char>),
+}
+
+impl<'a> Iterator for Elements<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        match self {
+            Self::Whole(v) => v.take(),
+            Self::Split(parts) => parts.next(),
+        }
+    }
+}
+
+impl DoubleEndedIterator for Elements<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::Whole(v) => v.take(),
+            Self::Split(parts) => parts.next_back(),
+        }
+    }
 }
 
 /// The query's `name=value` pairs.

@@ -3,9 +3,13 @@
 //! flags. Rules render them from the request; access log lines are
 //! rendered by `log::access_format` from the finished request.
 
-use super::{Expr, ParseError, ReadFile};
+use super::{Expr, ParseError, ReadFile, Value};
 use crate::route::RequestHead;
 use serde::Serialize;
+
+/// Bytes a rendered format is given at first: most (a header value, a
+/// variable) fit.
+const RENDERED_GUESS: usize = 64;
 
 pub use super::alias::Alias;
 
@@ -93,14 +97,14 @@ impl Format {
     /// The text the format gives for `req`; an absent sample gives
     /// nothing, an absent variable `-`.
     pub fn render(&self, req: &RequestHead<'_>) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(RENDERED_GUESS);
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
                 Part::Separator => out.push(' '),
                 Part::Sample(e, flags) => {
-                    let v = e.eval(req).map(|v| v.to_text().into_owned());
-                    put_text(&mut out, v.as_deref(), *flags);
+                    let v = e.eval(req);
+                    put_text(&mut out, v.as_ref().map(Value::to_text).as_deref(), *flags);
                 }
                 Part::Alias(a, _) => {
                     let around = &req.around;

@@ -202,7 +202,10 @@ fn find(hay: &[u8], needle: &[u8], ci: bool, from: usize) -> Option<usize> {
     if needle.is_empty() || needle.len() > hay.len() {
         return None;
     }
-    (from..=hay.len() - needle.len()).find(|&i| eq(&hay[i..i + needle.len()], needle, ci))
+    let (first, rest) = (needle[0], &needle[1..]);
+    let starts = |b: u8| b == first || (ci && b.eq_ignore_ascii_case(&first));
+    (from..=hay.len() - needle.len())
+        .find(|&i| starts(hay[i]) && eq(&hay[i + 1..i + needle.len()], rest, ci))
 }
 
 /// `pattern`, stripped of delimiters at its ends, occurs in `subject`
