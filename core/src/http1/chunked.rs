@@ -1,5 +1,14 @@
 //! Decoding a `Transfer-Encoding: chunked` body, byte by byte, strictly:
-//! CRLF line ends, at most 16 hex digits of size, trailers skipped.
+//! CRLF line ends, at most 16 hex digits of size; trailers skipped, or
+//! kept for a body that goes on as HTTP/2.
+
+use super::Fields;
+
+/// The most trailer bytes a decoder keeps (haproxy's trailers must fit
+/// in a buffer too).
+const MAX_TRAILERS: usize = 16_384;
+/// The most trailer fields read.
+const MAX_TRAILER_FIELDS: usize = 64;
 
 /// Why a chunked body is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -45,9 +54,39 @@ pub struct ChunkedDecoder {
     state: State,
     size: u64,
     digits: u8,
+    /// The trailer lines read, when they are kept.
+    trailers: Option<Vec<u8>>,
 }
 
 impl ChunkedDecoder {
+    /// A decoder that keeps the trailer fields ([`ChunkedDecoder::trailers`]).
+    pub fn keeping_trailers() -> Self {
+        Self {
+            trailers: Some(Vec::new()),
+            ..Self::default()
+        }
+    }
+
+    /// The trailer fields read (none unless kept), names lower-cased.
+    pub fn trailers(&self) -> Result<Fields, ChunkError> {
+        let Some(lines) = self.trailers.as_deref().filter(|t| !t.is_empty()) else {
+            return Ok(Fields::default());
+        };
+        let block = [lines, b"\r\n"].concat();
+        let mut parsed = [httparse::EMPTY_HEADER; MAX_TRAILER_FIELDS];
+        match httparse::parse_headers(&block, &mut parsed) {
+            Ok(httparse::Status::Complete((_, fields))) => {
+                let bytes = fields.iter().map(|f| f.name.len() + f.value.len()).sum();
+                let mut out = Fields::with_capacity(fields.len(), bytes);
+                for f in fields {
+                    out.push(f.name, f.value);
+                }
+                Ok(out)
+            }
+            _ => Err(ChunkError::Syntax),
+        }
+    }
+
     /// True once the last chunk and trailers were read.
     pub fn is_done(&self) -> bool {
         self.state == State::Done
@@ -80,7 +119,18 @@ impl ChunkedDecoder {
                 }
                 continue;
             }
+            let before = self.state;
             self.state = self.step(b)?;
+            if let Some(kept) = &mut self.trailers {
+                let in_line = matches!(self.state, State::Trailer | State::TrailerLf)
+                    || before == State::TrailerLf;
+                if in_line {
+                    if kept.len() == MAX_TRAILERS {
+                        return Err(ChunkError::TooLarge);
+                    }
+                    kept.push(b);
+                }
+            }
             i += 1;
         }
         Ok(i)
@@ -162,6 +212,42 @@ mod tests {
         assert_eq!(out, b"hello world");
         assert!(done);
         assert_eq!(&body[n..], b"NEXT");
+    }
+
+    #[test]
+    fn kept_trailers_are_read_as_fields_however_the_bytes_come() {
+        let body = b"3\r\nabc\r\n0\r\nGrpc-Status: 0\r\nx-t:  a b \r\n\r\nNEXT";
+        for split in 0..body.len() - 4 {
+            let mut d = ChunkedDecoder::keeping_trailers();
+            let mut out = Vec::new();
+            let first = d.feed(&body[..split], &mut out).expect("valid");
+            d.feed(&body[first..], &mut out).expect("valid");
+            assert!(d.is_done());
+            let trailers = d.trailers().expect("valid trailers");
+            let got: Vec<(&str, &[u8])> = trailers.iter().collect();
+            assert_eq!(
+                got,
+                [("grpc-status", &b"0"[..]), ("x-t", b"a b")],
+                "split at {split}"
+            );
+        }
+        let mut none = ChunkedDecoder::keeping_trailers();
+        none.feed(b"0\r\n\r\n", &mut Vec::new()).expect("valid");
+        assert!(none.trailers().expect("valid").is_empty());
+        let mut skipped = ChunkedDecoder::default();
+        skipped.feed(body, &mut Vec::new()).expect("valid");
+        assert!(skipped.trailers().expect("none kept").is_empty());
+        let mut bad = ChunkedDecoder::keeping_trailers();
+        bad.feed(b"0\r\nno colon\r\n\r\n", &mut Vec::new())
+            .expect("chunk syntax");
+        assert_eq!(bad.trailers().map(|_| ()), Err(ChunkError::Syntax));
+        let mut huge = ChunkedDecoder::keeping_trailers();
+        let mut flood = b"0\r\n".to_vec();
+        flood.extend(std::iter::repeat_n(b'a', MAX_TRAILERS + 1));
+        assert_eq!(
+            huge.feed(&flood, &mut Vec::new()),
+            Err(ChunkError::TooLarge)
+        );
     }
 
     #[test]

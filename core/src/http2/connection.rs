@@ -17,6 +17,7 @@ use super::frame::{
     FrameHeader, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, HEADER_LEN, MAX_WINDOW, PREFACE,
 };
 use super::hpack;
+use super::request::well_formed;
 use crate::config::haproxy::H2Tune;
 use loona_hpack::Decoder;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -194,6 +195,13 @@ pub enum Event {
         data: Vec<u8>,
         /// The client's side of the stream ended.
         end: bool,
+    },
+    /// Trailer fields, which end the stream's body.
+    Trailers {
+        /// The stream.
+        stream: u32,
+        /// The fields, none of them a pseudo-header.
+        fields: Vec<Field>,
     },
     /// The stream was reset: by the peer, for its error, or (as a
     /// client) beyond the last stream a GOAWAY lets finish, where it
@@ -828,17 +836,25 @@ impl Connection {
             if !s.answered {
                 return self.answer_head(block, fields);
             }
-            // Trailers: they end the body (and are not forwarded).
+            // Trailers: they end the body. A pseudo-header among them
+            // makes them malformed (RFC 9113 §8.1), as a field HTTP/1
+            // cannot carry does.
             if !s.remote_open {
                 return self.stream_error(id, ErrorCode::STREAM_CLOSED);
             }
             if !block.end_stream || s.length.is_some_and(|left| left > 0) {
                 return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
             }
-            self.events.push_back(Event::Data {
-                stream: id,
-                data: Vec::new(),
-                end: true,
+            let Some(fields) = fields.filter(|f| f.iter().all(|(n, v)| well_formed(n, v))) else {
+                return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
+            };
+            self.events.push_back(match fields.is_empty() {
+                true => Event::Data {
+                    stream: id,
+                    data: Vec::new(),
+                    end: true,
+                },
+                false => Event::Trailers { stream: id, fields },
             });
             self.remote_end(id);
             return Ok(());

@@ -41,13 +41,30 @@ const CONNECTION_FIELDS: [&[u8]; 5] = [
     b"transfer-encoding",
 ];
 
+/// A value HTTP/1 can carry as it is: no NUL, CR or LF in it.
+fn carried_value(value: &[u8]) -> bool {
+    !value.iter().any(|b| matches!(b, 0 | b'\r' | b'\n'))
+}
+
+/// A regular field (not a pseudo-header) as RFC 9113 §8.2 wants it, one
+/// HTTP/1 can carry: a lower-case token for a name, a value without NUL,
+/// CR or LF, not a field of the connection alone.
+pub(super) fn well_formed(name: &[u8], value: &[u8]) -> bool {
+    let lower_token = |b: &u8| tchar(*b) && !b.is_ascii_uppercase();
+    !name.is_empty()
+        && name.iter().all(lower_token)
+        && carried_value(value)
+        && !CONNECTION_FIELDS.contains(&name)
+        && !(name == b"te" && value != b"trailers")
+}
+
 /// Reads a request's `fields` as decoded from its header block.
 pub fn read_request(fields: &[Field]) -> Result<Request, Malformed> {
     let mut request = Request::default();
     let mut method = None;
     let mut regular = false;
     for (name, value) in fields {
-        if value.iter().any(|b| matches!(b, 0 | b'\r' | b'\n')) {
+        if !carried_value(value) {
             return Err(Malformed);
         }
         if let Some(pseudo) = name.strip_prefix(b":") {
@@ -69,13 +86,7 @@ pub fn read_request(fields: &[Field]) -> Result<Request, Malformed> {
             continue;
         }
         regular = true;
-        let lower_token = |b: &u8| tchar(*b) && !b.is_ascii_uppercase();
-        if name.is_empty() || !name.iter().all(lower_token) {
-            return Err(Malformed);
-        }
-        if CONNECTION_FIELDS.contains(&name.as_slice())
-            || name == b"te" && value.as_slice() != b"trailers"
-        {
+        if !well_formed(name, value) {
             return Err(Malformed);
         }
         let name = String::from_utf8(name.clone()).map_err(|_| Malformed)?;

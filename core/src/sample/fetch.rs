@@ -409,9 +409,7 @@ impl Fetch {
                 let mut values = header_values(req, *side, name, *full);
                 match occ {
                     None | Some(0) => values.any(|v| each(Value::Str(Cow::Borrowed(v)))),
-                    Some(n) => {
-                        pick(values, *n).is_some_and(|v| each(Value::Str(Cow::Borrowed(v))))
-                    }
+                    Some(n) => pick(values, *n).is_some_and(|v| each(Value::Str(Cow::Borrowed(v)))),
                 }
             }
             Self::UrlParam { name, delim } => params(req, *delim)

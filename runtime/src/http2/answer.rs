@@ -5,25 +5,16 @@
 //! as the client's window lets them go, so a slow client slows the
 //! server down as over HTTP/1.
 
-use super::framing::{invalid, Unframe};
+use super::framing::{chunked, invalid, send_last, Unframe, CONNECTION_FIELDS};
 use super::link::StreamLink;
 use bytes::{Buf, BytesMut};
-use haven_core::http1::{parse_response_head, ChunkedDecoder, ResponseFraming, ResponseHead};
+use haven_core::http1::{parse_response_head, ResponseFraming, ResponseHead};
 use haven_core::http2::ErrorCode;
 use std::io;
 use std::task::{ready, Context, Poll};
 
 /// The most an answer's head may take before it is refused.
 const MAX_HEAD: usize = 65_536;
-
-/// Fields of an HTTP/1 head that HTTP/2 does not carry (RFC 9113 §8.2.2).
-const CONNECTION_FIELDS: [&str; 5] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "transfer-encoding",
-    "upgrade",
-];
 
 /// How far the answer has come.
 #[derive(Debug)]
@@ -125,7 +116,7 @@ impl Answer {
                 ResponseFraming::Empty if self.head_request => Some(Unframe::AtFinish),
                 ResponseFraming::Empty | ResponseFraming::Length(0) => None,
                 ResponseFraming::Length(n) => Some(Unframe::Length(n)),
-                ResponseFraming::Chunked => Some(Unframe::Chunked(ChunkedDecoder::default())),
+                ResponseFraming::Chunked => Some(chunked()),
                 ResponseFraming::UntilClose => Some(Unframe::AtFinish),
             };
             let past_head = read.len();
@@ -141,11 +132,11 @@ impl Answer {
             return Ok(());
         };
         let (data, end) = framing.data(bytes)?;
-        if !data.is_empty() || end {
-            link.send_data(&data, end)?;
-        }
         if end {
+            send_last(link, &data, &framing.trailers()?)?;
             self.state = State::Over;
+        } else if !data.is_empty() {
+            link.send_data(&data, false)?;
         }
         Ok(())
     }

@@ -2,10 +2,21 @@
 //! body's HTTP/1 framing off, putting chunks on, and handing rendered
 //! bytes to a reader.
 
+use super::link::StreamLink;
 use bytes::{BufMut, Bytes, BytesMut};
-use haven_core::http1::ChunkedDecoder;
+use haven_core::http1::{ChunkedDecoder, Fields};
+use haven_core::http2::Field;
 use std::io;
 use tokio::io::ReadBuf;
+
+/// Fields of an HTTP/1 head that HTTP/2 does not carry (RFC 9113 §8.2.2).
+pub(super) const CONNECTION_FIELDS: [&str; 5] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+];
 
 /// Where an HTTP/1 body ends, followed to send its data alone.
 #[derive(Debug)]
@@ -37,6 +48,36 @@ impl Unframe {
             Self::AtFinish => (Bytes::copy_from_slice(bytes), false),
         })
     }
+
+    /// The trailer fields a chunked body ended with (none for others).
+    pub(super) fn trailers(&self) -> io::Result<Fields> {
+        match self {
+            Self::Chunked(decoder) => decoder.trailers().map_err(invalid),
+            _ => Ok(Fields::default()),
+        }
+    }
+}
+
+/// A decoder of an HTTP/1 chunked body whose trailers go on as HTTP/2's.
+pub(super) fn chunked() -> Unframe {
+    Unframe::Chunked(ChunkedDecoder::keeping_trailers())
+}
+
+/// Sends a body's last `data` on `link`, then ends the stream: with the
+/// body's `trailers` (those HTTP/2 carries) when it had some, else with
+/// the data.
+pub(super) fn send_last(link: &StreamLink, data: &[u8], trailers: &Fields) -> io::Result<()> {
+    let carried = trailers
+        .iter()
+        .filter(|(name, _)| !CONNECTION_FIELDS.contains(name) && *name != "te")
+        .map(|(name, value)| (name.as_bytes(), value));
+    if trailers.is_empty() {
+        return link.send_data(data, true);
+    }
+    if !data.is_empty() {
+        link.send_data(data, false)?;
+    }
+    link.send_head(carried, true)
 }
 
 /// Appends `data` to `out` as one HTTP/1 chunk (nothing when empty: an
@@ -48,6 +89,19 @@ pub(super) fn put_chunk(out: &mut BytesMut, data: &[u8]) {
     out.reserve(data.len() + 12);
     out.put_slice(format!("{:x}\r\n", data.len()).as_bytes());
     out.put_slice(data);
+    out.put_slice(b"\r\n");
+}
+
+/// Appends the last chunk to `out`, with `trailers` (names and values as
+/// HTTP/2 carried them) as the body's trailer section.
+pub(super) fn put_last_chunk(out: &mut BytesMut, trailers: &[Field]) {
+    out.put_slice(b"0\r\n");
+    for (name, value) in trailers {
+        out.put_slice(name);
+        out.put_slice(b": ");
+        out.put_slice(value);
+        out.put_slice(b"\r\n");
+    }
     out.put_slice(b"\r\n");
 }
 

@@ -27,6 +27,8 @@ struct Slot {
     heads: VecDeque<(Vec<Field>, bool)>,
     /// Body bytes received, not yet read.
     inbound: VecDeque<Vec<u8>>,
+    /// The trailer fields that ended the body, if any.
+    trailers: Vec<Field>,
     /// The peer's side of the stream ended.
     ended: bool,
     /// The stream was reset (by the peer, for its error, or as the
@@ -125,6 +127,13 @@ impl State {
                 }
                 None => self.conn.consumed(stream, data.len()),
             },
+            Event::Trailers { stream, fields } => {
+                if let Some(slot) = self.slots.get_mut(&stream) {
+                    slot.trailers = fields;
+                    slot.ended = true;
+                    wake(&mut slot.reader);
+                }
+            }
             Event::Reset { stream, code } => {
                 if let Some(slot) = self.slots.get_mut(&stream) {
                     slot.reset = Some(code);
@@ -237,8 +246,8 @@ pub(crate) struct StreamLink {
 pub(crate) enum Received {
     /// Body bytes.
     Data(Vec<u8>),
-    /// The body ended.
-    End,
+    /// The body ended, with these trailer fields (often none).
+    End(Vec<Field>),
     /// The stream was reset.
     Reset,
 }
@@ -291,7 +300,7 @@ impl StreamLink {
             return Poll::Ready(Received::Reset);
         }
         if slot.ended {
-            return Poll::Ready(Received::End);
+            return Poll::Ready(Received::End(std::mem::take(&mut slot.trailers)));
         }
         slot.reader = Some(cx.waker().clone());
         Poll::Pending

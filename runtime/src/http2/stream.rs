@@ -8,9 +8,9 @@
 //! nothing more is accepted while the client's window is shut.
 
 use super::answer::Answer;
-use super::framing::{give, put_chunk};
+use super::framing::{give, put_chunk, put_last_chunk};
 use super::link::{Received, StreamLink};
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -82,9 +82,9 @@ impl H2Stream {
                 Upload::Chunked => put_chunk(&mut self.pending, &data),
             },
             Received::Reset => return Poll::Ready(Ok(false)),
-            Received::End => {
+            Received::End(trailers) => {
                 if self.upload == Upload::Chunked {
-                    self.pending.put_slice(b"0\r\n\r\n");
+                    put_last_chunk(&mut self.pending, &trailers);
                 }
                 self.body_done = true;
             }

@@ -8,10 +8,10 @@
 //! that opens the tunnel; to a server whose SETTINGS do not offer
 //! extended CONNECT it is refused (a 502), its stream reset unopened.
 
-use super::framing::{give, invalid, put_chunk, Unframe};
+use super::framing::{chunked, give, invalid, put_chunk, put_last_chunk, send_last, Unframe};
 use super::link::{H2Client, Received, StreamLink};
 use bytes::{Buf, BufMut, BytesMut};
-use haven_core::http1::{parse_head, BodyFraming, ChunkedDecoder, Head, Switch};
+use haven_core::http1::{parse_head, BodyFraming, Fields, Head, Switch};
 use haven_core::http2::Field;
 use std::io;
 use std::pin::Pin;
@@ -70,9 +70,9 @@ pub(crate) struct H2Upstream {
     head_request: bool,
     /// The protocol of an upgrade, sent as an extended CONNECT.
     upgrade: Option<String>,
-    /// Body bytes taken with the head, still to send, and whether the
-    /// body ends with them.
-    unsent: (BytesMut, bool),
+    /// Body bytes taken with the head, still to send, and when the body
+    /// ends with them, its trailer fields (often none).
+    unsent: (BytesMut, Option<Fields>),
     /// The answer's head, held while a HEAD's stream is read to its end.
     held: Option<(Vec<Field>, bool)>,
     /// Rendered bytes of the answer not yet read.
@@ -97,7 +97,7 @@ impl H2Upstream {
             hearing: Hearing::Idle,
             head_request: false,
             upgrade: None,
-            unsent: (BytesMut::new(), false),
+            unsent: (BytesMut::new(), None),
             held: None,
             pending: BytesMut::new(),
         }
@@ -109,15 +109,20 @@ impl H2Upstream {
     fn poll_dispatch(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ready!(self.poll_open(cx))?;
         let (unsent, ends) = &mut self.unsent;
-        let Some(stream) = self.stream.as_ref().filter(|_| !unsent.is_empty() || *ends) else {
+        let Some(stream) = self
+            .stream
+            .as_ref()
+            .filter(|_| !unsent.is_empty() || ends.is_some())
+        else {
             return Poll::Ready(Ok(()));
         };
-        while !unsent.is_empty() || *ends {
+        while !unsent.is_empty() || ends.is_some() {
             let take = ready!(stream.poll_room(cx, unsent.len()))?;
             let chunk = unsent.split_to(take);
-            let end = *ends && unsent.is_empty();
-            stream.send_data(&chunk, end)?;
-            *ends &= !end;
+            match ends.take_if(|_| unsent.is_empty()) {
+                Some(trailers) => send_last(stream, &chunk, &trailers)?,
+                None => stream.send_data(&chunk, false)?,
+            }
         }
         Poll::Ready(Ok(()))
     }
@@ -144,7 +149,8 @@ impl H2Upstream {
         };
         if let Some(mut upload) = upload {
             let (data, end) = upload.data(&rest)?;
-            self.unsent = (BytesMut::from(&data[..]), end);
+            let ends = end.then(|| upload.trailers()).transpose()?;
+            self.unsent = (BytesMut::from(&data[..]), ends);
             if !end {
                 self.sending = Sending::Body(upload);
             }
@@ -173,7 +179,7 @@ impl H2Upstream {
             _ if self.upgrade.is_some() => Some(Unframe::AtFinish),
             BodyFraming::Empty | BodyFraming::Length(0) => None,
             BodyFraming::Length(n) => Some(Unframe::Length(n)),
-            BodyFraming::Chunked => Some(Unframe::Chunked(ChunkedDecoder::default())),
+            BodyFraming::Chunked => Some(chunked()),
         };
         let fields = request(&head, self.upgrade.as_deref());
         self.sending = Sending::Ready(fields, upload, rest);
@@ -186,11 +192,11 @@ impl H2Upstream {
             return Ok(());
         };
         let (data, end) = upload.data(bytes)?;
-        if !data.is_empty() || end {
-            stream.send_data(&data, end)?;
-        }
         if end {
+            send_last(stream, &data, &upload.trailers()?)?;
             self.sending = Sending::Done;
+        } else if !data.is_empty() {
+            stream.send_data(&data, false)?;
         }
         Ok(())
     }
@@ -268,9 +274,9 @@ impl H2Upstream {
                     Received::Reset => {
                         return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()))
                     }
-                    Received::End => {
+                    Received::End(trailers) => {
                         if *chunked {
-                            self.pending.put_slice(b"0\r\n\r\n");
+                            put_last_chunk(&mut self.pending, &trailers);
                         }
                         self.hearing = Hearing::Done;
                     }

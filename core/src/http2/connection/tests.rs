@@ -143,6 +143,53 @@ fn a_request_is_answered_with_a_head_and_data_that_end_the_stream() {
 }
 
 #[test]
+fn trailers_end_a_body_and_go_out_after_data() {
+    let mut conn = open(&[]);
+    let mut client = Client::new();
+    let mut input = client.get(1, false);
+    input.extend(frame(kind::DATA, 0, 1, b"ab"));
+    input.extend(client.headers(1, &[("grpc-status", "0")], flag::END_STREAM));
+    // Trailers holding a pseudo-header are malformed.
+    input.extend(client.get(3, false));
+    input.extend(client.headers(3, &[(":path", "/")], flag::END_STREAM));
+    assert_eq!(conn.receive(&input), input.len());
+    let got = events(&mut conn);
+    assert!(matches!(
+        &got[1],
+        Event::Data {
+            stream: 1,
+            end: false,
+            ..
+        }
+    ));
+    let Event::Trailers { stream: 1, fields } = &got[2] else {
+        panic!("no trailers: {got:?}");
+    };
+    assert_eq!(fields, &[(b"grpc-status".to_vec(), b"0".to_vec())]);
+    assert_eq!(sole_reset(&mut conn), (3, ErrorCode::PROTOCOL_ERROR));
+    conn.done(3);
+    // Empty trailers end the body, as END_STREAM on DATA would.
+    let mut input = client.get(5, false);
+    input.extend(client.headers(5, &[], flag::END_STREAM));
+    assert_eq!(conn.receive(&input), input.len());
+    let got = events(&mut conn);
+    assert!(matches!(&got[1], Event::Data { stream: 5, end: true, data } if data.is_empty()));
+    // The answer's trailers: a HEADERS frame after DATA, ending it.
+    conn.send_head(1, [(&b":status"[..], &b"200"[..])], false);
+    assert_eq!(conn.send_data(1, b"hello", false), 5);
+    conn.send_head(1, [(&b"grpc-status"[..], &b"0"[..])], true);
+    let frames = sent(&mut conn);
+    let headers = (kind::HEADERS, 1);
+    assert_eq!(kinds(&frames), [headers, (kind::DATA, 1), headers]);
+    assert!(frames[2].0.has(flag::END_STREAM) && !frames[1].0.has(flag::END_STREAM));
+    assert_eq!(
+        client.fields(&frames[2].1),
+        [("grpc-status".into(), "0".into())]
+    );
+    assert!(!conn.can_send(1));
+}
+
+#[test]
 fn body_bytes_are_credited_back_as_they_are_read_on_both_windows() {
     let mut conn = open(&[]);
     let mut client = Client::new();
