@@ -45,6 +45,9 @@ fuzz_target!(|data: &[u8]| {
                     conn.send_data(stream, b"ok", !end);
                 }
                 Event::Data { stream, data, .. } => conn.consumed(stream, data.len()),
+                Event::Trailers { stream, .. } => {
+                    conn.send_head(stream, [(&b"grpc-status"[..], &b"0"[..])], true);
+                }
                 Event::Reset { stream, .. } => conn.done(stream),
                 Event::Room => {}
             }
