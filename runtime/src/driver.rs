@@ -29,7 +29,8 @@ use haven_core::proxy::{
 use haven_core::route::{self, Admission, Level, RequestHead};
 use haven_core::sample::Vars;
 use haven_core::stats::{
-    self, Access, BadMessage, CliCommand, Counters, ErrorSnapshots, Posted, Sources, Transfer,
+    self, Access, BadMessage, CliCommand, Counters, ErrorSnapshots, H2Owner, Posted, Sources,
+    Transfer,
 };
 use haven_core::time::Instant;
 use haven_core::vrrp::InstanceView;
@@ -73,11 +74,11 @@ pub(crate) enum Event {
     CacheFill(Ticket, Option<Arc<[u8]>>),
     /// A malformed message came (kept for `show errors`).
     BadMessage(Box<BadMessage>),
-    /// An HTTP/2 client connection opened on frontend `n`.
-    H2Opened(usize),
-    /// An HTTP/2 client connection of frontend `n` ended, having counted
-    /// what it says.
-    H2Closed(usize, haven_core::http2::Counters),
+    /// An HTTP/2 connection opened (a client's to a frontend, or one to
+    /// a backend's server).
+    H2Opened(H2Owner),
+    /// An HTTP/2 connection ended, having counted what it says.
+    H2Closed(H2Owner, haven_core::http2::Counters),
     /// A health probe's progress.
     Probe(CheckId, ProbeEvent),
     /// What a DNS answer (or its absence) changed for a server.
@@ -593,8 +594,8 @@ impl Driver {
                 self.with_flow(|f, _| f.cache_fill(now, ticket, body));
             }
             Event::BadMessage(message) => self.errors.capture(*message),
-            Event::H2Opened(frontend) => self.counters.h2_opened(frontend),
-            Event::H2Closed(frontend, seen) => self.counters.h2_closed(frontend, &seen),
+            Event::H2Opened(owner) => self.counters.h2_opened(owner),
+            Event::H2Closed(owner, seen) => self.counters.h2_closed(owner, &seen),
             Event::Drain => self.draining = true,
             Event::Admin { line, level, reply } => {
                 let answer = self.admin(&line, level);

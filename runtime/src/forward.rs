@@ -4,6 +4,7 @@
 //! [`crate::body`]; interim (1xx) answers are handed back as they come.
 
 use crate::body::{self, Relayed};
+use crate::driver::Core;
 use crate::http2::{H2Client, H2Upstream};
 use crate::server_io::ServerIo;
 use crate::tls::ServerHandshake;
@@ -388,7 +389,8 @@ impl Pool {
         if !(opening.h2 || stream.chose_h2()) {
             return Ok(stream);
         }
-        let connection = crate::http2::client(stream, self.h2_limits);
+        let counted = opening.h2_stats.clone();
+        let connection = crate::http2::client(stream, self.h2_limits, counted);
         if let Ok(mut connections) = self.h2.lock() {
             connections.insert(addr, connection.clone());
         }
@@ -409,6 +411,9 @@ pub(crate) struct Opening {
     pub(crate) tls: Option<Arc<ServerHandshake>>,
     /// It speaks HTTP/2 (`proto h2`).
     pub(crate) h2: bool,
+    /// Where an HTTP/2 connection made for it counts: core, and the
+    /// backend whose row it is.
+    pub(crate) h2_stats: Option<(Arc<Core>, usize)>,
     /// `option nolinger`: it ends with a reset.
     pub(crate) nolinger: bool,
     /// `option tcp-smart-connect`: the handshake's last ACK leaves with

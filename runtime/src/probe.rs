@@ -97,7 +97,7 @@ pub(crate) async fn run(id: CheckId, to: Target, probe: Probe, events: Unbounded
         false => stream,
         // Checks offer haproxy's default HTTP/2 settings.
         true => {
-            let client = crate::http2::client(stream, Limits::default());
+            let client = crate::http2::client(stream, Limits::default(), None);
             ServerIo::H2(Box::new(H2Upstream::new(client)))
         }
     };

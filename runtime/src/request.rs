@@ -1095,6 +1095,7 @@ impl Exchange<'_> {
             socks4: to.socks4,
             tls: to.tls.clone(),
             h2: to.h2,
+            h2_stats: Some((Arc::clone(&self.watcher.core), to.target.0)),
             nolinger: to.nolinger,
             // The request is ready to go with the handshake's last ACK.
             delayed_ack: to.smart_connect,

@@ -113,6 +113,17 @@ impl Tally {
     }
 }
 
+/// Whose an HTTP/2 connection is, for the `show stat typed` row it
+/// counts in: a frontend's (from a client) or a backend's (to one of its
+/// servers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum H2Owner {
+    /// Frontend `n`'s.
+    Frontend(usize),
+    /// Backend `n`'s.
+    Backend(usize),
+}
+
 /// Counters of one haproxy process, keyed by config index (proxies) and
 /// (backend, server) indexes.
 #[derive(Debug, Clone, Default)]
@@ -145,18 +156,26 @@ impl Counters {
             .open();
     }
 
-    /// An HTTP/2 connection opened on `frontend`.
-    pub fn h2_opened(&mut self, frontend: usize) {
-        let fe = self.frontends.entry(frontend).or_default();
-        fe.h2_open += 1;
-        fe.h2_total += 1;
+    /// The row an HTTP/2 connection of `owner` counts in.
+    fn h2_row(&mut self, owner: H2Owner) -> &mut Tally {
+        match owner {
+            H2Owner::Frontend(fe) => self.frontends.entry(fe).or_default(),
+            H2Owner::Backend(be) => self.backends.entry(be).or_default(),
+        }
     }
 
-    /// An HTTP/2 connection of `frontend` ended, having counted `seen`.
-    pub fn h2_closed(&mut self, frontend: usize, seen: &crate::http2::Counters) {
-        let fe = self.frontends.entry(frontend).or_default();
-        fe.h2_open = fe.h2_open.saturating_sub(1);
-        fe.h2.add(seen);
+    /// An HTTP/2 connection of `owner` opened.
+    pub fn h2_opened(&mut self, owner: H2Owner) {
+        let row = self.h2_row(owner);
+        row.h2_open += 1;
+        row.h2_total += 1;
+    }
+
+    /// An HTTP/2 connection of `owner` ended, having counted `seen`.
+    pub fn h2_closed(&mut self, owner: H2Owner, seen: &crate::http2::Counters) {
+        let row = self.h2_row(owner);
+        row.h2_open = row.h2_open.saturating_sub(1);
+        row.h2.add(seen);
     }
 
     /// Counts what a flow output means; call for every output, in order.

@@ -25,13 +25,14 @@ use request::{incoming, Incoming};
 pub(crate) use stream::H2Stream;
 pub(crate) use upstream::H2Upstream;
 
-use crate::driver::Event as DriverEvent;
+use crate::driver::{Core, Event as DriverEvent};
 use crate::request::Shared;
 use crate::session::Session;
 use bytes::BytesMut;
 use haven_core::http2::{
     read_request, Connection, Counters, ErrorCode, Event, Field, Limits, Request,
 };
+use haven_core::stats::H2Owner;
 pub(crate) use link::H2Client;
 use link::{Link, StreamLink};
 use pump::{Pump, Woke};
@@ -85,15 +86,14 @@ async fn serve_inline<T>(
 {
     let idle = shared.timeouts.keep_alive.or(shared.timeouts.client);
     let timeouts = (shared.timeouts.client.or(idle), idle);
-    shared.core.dispatch(DriverEvent::H2Opened(shared.frontend));
+    let owner = H2Owner::Frontend(shared.frontend);
+    shared.core.dispatch(DriverEvent::H2Opened(owner));
     let seen = drive(io, (shared.h2, timeouts), draining, |opened| {
         let peer = (client, session.for_stream());
         tokio::spawn(stream(opened, Arc::clone(shared), peer, Instant::now()));
     })
     .await;
-    shared
-        .core
-        .dispatch(DriverEvent::H2Closed(shared.frontend, seen));
+    shared.core.dispatch(DriverEvent::H2Closed(owner, seen));
 }
 
 /// Moves the bytes of the HTTP/2 connection `io` through core's
@@ -179,13 +179,18 @@ async fn sleep_until_some(at: Option<Instant>) {
 
 /// Opens HTTP/2 on `io`, a new connection to a server, and drives it in
 /// a task of its own (until the server closes it, or no request uses
-/// it): the handle that opens its streams.
-pub(crate) fn client<T>(io: T, limits: Limits) -> H2Client
+/// it): the handle that opens its streams. With `counted` (core and a
+/// backend), the connection counts in the backend's HTTP/2 cells.
+pub(crate) fn client<T>(io: T, limits: Limits, counted: Option<(Arc<Core>, usize)>) -> H2Client
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let link = Link::new(Connection::client(limits));
     let client = H2Client::new(Arc::clone(&link));
+    let counted = counted.map(|(core, backend)| (core, H2Owner::Backend(backend)));
+    if let Some((core, owner)) = &counted {
+        core.dispatch(DriverEvent::H2Opened(*owner));
+    }
     tokio::spawn(async move {
         let mut pump = Pump::new(io, link);
         loop {
@@ -204,6 +209,10 @@ where
             if let Woke::Closed = pump.wait(std::future::pending::<()>()).await {
                 break;
             }
+        }
+        if let Some((core, owner)) = counted {
+            let seen = pump.link.lock().conn.counters();
+            core.dispatch(DriverEvent::H2Closed(owner, seen));
         }
     });
     client
