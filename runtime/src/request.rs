@@ -852,7 +852,7 @@ impl Exchange<'_> {
                     }
                     let mut rewrite = rewrite.map(|r| *r).unwrap_or_default();
                     if let Some(vars) = rewrite.session.take() {
-                        self.session.vars = vars;
+                        self.session.keep_vars(vars);
                     }
                     return self.finish(outcome, rewrite, by, (stream, buf)).await;
                 }

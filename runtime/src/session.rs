@@ -6,9 +6,9 @@ use crate::client_io::ClientIo;
 use crate::forward::Upstream;
 use crate::levels::TrackedSlots;
 use haven_core::proxy_protocol::ProxyHeader;
-use haven_core::sample::{TlsSession, Vars};
+use haven_core::sample::{Scope, TlsSession, Vars};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::time::Instant;
 
 /// A connection's client address and the address it reached.
@@ -21,6 +21,10 @@ pub(crate) struct Session {
     pub(crate) requests: u64,
     /// Its variables, as the last request's rules left them.
     pub(crate) vars: Vars,
+    /// An HTTP/2 connection's variables, which its streams share
+    /// (haproxy's `sess.` scope is the connection's), with what this
+    /// stream's started from.
+    shared_vars: Option<(Arc<Mutex<Vars>>, Vars)>,
     /// Its private server connection, idle between requests (boxed, as
     /// the PROXY header: rare, and an idle connection holds its session).
     pub(crate) own: Option<Box<Upstream>>,
@@ -103,15 +107,24 @@ impl Session {
 
     /// The session of the next HTTP/2 stream of this connection: its
     /// TLS, PROXY header and destination, the requests before it (so
-    /// only the first stream's is the connection's first), and a copy of
-    /// the variables set so far (haproxy shares `sess.` variables between
-    /// a connection's streams; here each stream starts from the
-    /// connection's).
+    /// only the first stream's is the connection's first), and the
+    /// variables its streams set so far, which it shares with them
+    /// ([`Session::keep_vars`]).
     pub(crate) fn for_stream(&mut self) -> Self {
         self.requests += 1;
+        let shared = match &self.shared_vars {
+            Some((shared, _)) => Arc::clone(shared),
+            None => {
+                let shared = Arc::new(Mutex::new(std::mem::take(&mut self.vars)));
+                self.shared_vars = Some((Arc::clone(&shared), Vars::default()));
+                shared
+            }
+        };
+        let vars = lock(&shared).clone();
         Self {
             requests: self.requests - 1,
-            vars: self.vars.clone(),
+            shared_vars: Some((shared, vars.clone())),
+            vars,
             proxied: self.proxied.clone(),
             tls: self.tls.clone(),
             conn: self.conn.clone(),
@@ -122,9 +135,26 @@ impl Session {
         }
     }
 
+    /// Takes the variables a request's rules left, `vars`; a stream of an
+    /// HTTP/2 connection makes its changes in what the connection's
+    /// streams share too.
+    pub(crate) fn keep_vars(&mut self, vars: Vars) {
+        if let Some((shared, start)) = &self.shared_vars {
+            let sess = |v: &Vars| v.of_scope(Scope::Sess);
+            lock(shared).merge_changes(&sess(start), &sess(&vars));
+        }
+        self.vars = vars;
+    }
+
     /// Counts a new request; true when it is the connection's first.
     pub(crate) fn begin_request(&mut self) -> bool {
         self.requests += 1;
         self.requests == 1
     }
+}
+
+/// `vars`, locked (variables poisoned by a panic are still variables).
+fn lock(vars: &Mutex<Vars>) -> MutexGuard<'_, Vars> {
+    vars.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

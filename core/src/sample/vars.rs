@@ -109,6 +109,23 @@ impl Vars {
         self.0.retain(|(n, _)| n != name);
     }
 
+    /// Makes here the changes that led from `before` to `after` (what
+    /// one of several users of these variables did to its copy): what
+    /// it set or changed is set, what it removed goes, and what others
+    /// changed meanwhile stays.
+    pub fn merge_changes(&mut self, before: &Self, after: &Self) {
+        for (name, value) in &after.0 {
+            if before.get(name) != Some(value) {
+                self.set(name, value.clone());
+            }
+        }
+        for (name, _) in &before.0 {
+            if after.get(name).is_none() {
+                self.unset(name);
+            }
+        }
+    }
+
     /// The variables of `scope` alone.
     pub fn of_scope(&self, scope: Scope) -> Self {
         Self(
@@ -139,5 +156,28 @@ mod tests {
         assert_eq!(vars.get(&n), Some(&Value::Int(4)));
         vars.unset(&n);
         assert_eq!(vars.get(&n), None);
+    }
+
+    #[test]
+    fn merged_changes_keep_what_others_changed_meanwhile() {
+        let name = |n: &str| VarName::parse(n).expect("valid");
+        let (a, b, c) = (name("sess.a"), name("sess.b"), name("sess.c"));
+        let mut before = Vars::default();
+        before.set(&a, Value::Int(1));
+        before.set(&b, Value::Int(1));
+        // One stream changed `a`, removed `b`, added `c`...
+        let mut after = before.clone();
+        after.set(&a, Value::Int(2));
+        after.unset(&b);
+        after.set(&c, Value::Int(3));
+        // ...while another set `d` in the shared copy.
+        let d = name("sess.d");
+        let mut shared = before.clone();
+        shared.set(&d, Value::Int(4));
+        shared.merge_changes(&before, &after);
+        assert_eq!(shared.get(&a), Some(&Value::Int(2)));
+        assert_eq!(shared.get(&b), None);
+        assert_eq!(shared.get(&c), Some(&Value::Int(3)));
+        assert_eq!(shared.get(&d), Some(&Value::Int(4)));
     }
 }
