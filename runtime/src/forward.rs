@@ -8,13 +8,13 @@ use crate::driver::Core;
 use crate::http2::{H2Client, H2Upstream};
 use crate::server_io::ServerIo;
 use crate::tls::ServerHandshake;
+use crate::wire::put_decimal;
 use bytes::{Buf, BytesMut};
 use haven_core::config::haproxy::LocalEnd;
 use haven_core::http1::{parse_response_head, BodyFraming, Head, ResponseHead, Switch};
 use haven_core::http2::Limits;
 use haven_core::proxy::{ConnUse, Parking, PoolCount, ReusePolicy, ServerFailure};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
@@ -154,7 +154,10 @@ pub(crate) struct ConnectFailed;
 /// and the body's framing as the client sent it.
 pub(crate) fn request_head(head: &Head) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
-    let _ = write!(out, "{} {} HTTP/1.1\r\n", head.method, head.target);
+    out.extend_from_slice(head.method.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(head.target.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
     // A request to switch protocols keeps the headers that ask for it.
     let upgrading = matches!(head.switch(), Switch::Upgrade { .. });
     let kept = head.headers.iter().filter(|(name, _)| {
@@ -178,7 +181,9 @@ pub(crate) fn request_head(head: &Head) -> Vec<u8> {
     match head.body {
         BodyFraming::Empty => {}
         BodyFraming::Length(n) => {
-            let _ = write!(out, "content-length: {n}\r\n");
+            out.extend_from_slice(b"content-length: ");
+            put_decimal(&mut out, n);
+            out.extend_from_slice(b"\r\n");
         }
         BodyFraming::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
     }

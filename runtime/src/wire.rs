@@ -5,6 +5,7 @@
 
 use crate::body::Cursor;
 use crate::forward::canonical_reason;
+use bytes::BufMut;
 use bytes::Bytes;
 use haven_core::config::haproxy::{CompAlgo, ErrorPage};
 use haven_core::http1::{opens_tunnel, ResponseFraming, ResponseHead, Switch};
@@ -131,7 +132,38 @@ fn status_line(out: &mut Vec<u8>, head: &ResponseHead) {
     } else {
         head.reason.as_str()
     };
-    let _ = write!(out, "HTTP/1.1 {} {reason}\r\n", head.code);
+    out.extend_from_slice(b"HTTP/1.1 ");
+    put_decimal(out, head.code.into());
+    out.push(b' ');
+    out.extend_from_slice(reason.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends `n` in decimal to `out` (without the formatting machinery: a
+/// status and a length go out on every answer).
+pub(crate) fn put_decimal(out: &mut impl BufMut, n: u64) {
+    put_digits(out, n, 10);
+}
+
+/// Appends `n` in lower-case hexadecimal to `out` (a chunk's size).
+pub(crate) fn put_hex(out: &mut impl BufMut, n: u64) {
+    put_digits(out, n, 16);
+}
+
+/// Appends `n`'s digits in `base` (at most 16) to `out`.
+fn put_digits(out: &mut impl BufMut, mut n: u64, base: u64) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut digits = [0; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = DIGITS[(n % base) as usize];
+        n /= base;
+        if n == 0 {
+            break;
+        }
+    }
+    out.put_slice(&digits[at..]);
 }
 
 /// The `connection` header the client's manner and our `close` call for.
@@ -291,6 +323,18 @@ fn header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
 mod tests {
     use super::*;
     use haven_core::proxy::error_response;
+
+    #[test]
+    fn numbers_are_written_in_decimal_and_hexadecimal() {
+        for n in [0, 7, 200, 65_535, u64::MAX] {
+            let mut out = Vec::new();
+            put_decimal(&mut out, n);
+            assert_eq!(out, n.to_string().into_bytes());
+            let mut out = Vec::new();
+            put_hex(&mut out, n);
+            assert_eq!(out, format!("{n:x}").into_bytes());
+        }
+    }
 
     const KEEP: Manner = Manner {
         head: false,

@@ -7,6 +7,7 @@
 
 use super::framing::{chunked, invalid, send_last, Unframe, CONNECTION_FIELDS};
 use super::link::StreamLink;
+use crate::wire::put_decimal;
 use bytes::{Buf, BytesMut};
 use haven_core::http1::{parse_response_head, ResponseFraming, ResponseHead};
 use haven_core::http2::ErrorCode;
@@ -153,12 +154,13 @@ impl Answer {
 /// `upgraded` an extended CONNECT), then its fields but the connection's
 /// own.
 fn send_head(link: &StreamLink, head: &ResponseHead, upgraded: bool, end: bool) -> io::Result<()> {
-    let status = if upgraded { 200 } else { head.code }.to_string();
+    let mut status = Vec::with_capacity(3);
+    put_decimal(&mut status, if upgraded { 200 } else { head.code }.into());
     let fields = head
         .headers
         .iter()
         .filter(|(name, _)| !CONNECTION_FIELDS.contains(name))
         .map(|(name, value)| (name.as_bytes(), value));
-    let status: (&[u8], &[u8]) = (b":status", status.as_bytes());
+    let status: (&[u8], &[u8]) = (b":status", &status);
     link.send_head(std::iter::once(status).chain(fields), end)
 }

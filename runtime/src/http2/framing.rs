@@ -3,6 +3,7 @@
 //! bytes to a reader.
 
 use super::link::StreamLink;
+use crate::wire::put_hex;
 use bytes::{BufMut, Bytes, BytesMut};
 use haven_core::http1::{ChunkedDecoder, Fields};
 use haven_core::http2::Field;
@@ -87,7 +88,8 @@ pub(super) fn put_chunk(out: &mut BytesMut, data: &[u8]) {
         return;
     }
     out.reserve(data.len() + 12);
-    out.put_slice(format!("{:x}\r\n", data.len()).as_bytes());
+    put_hex(out, data.len() as u64);
+    out.put_slice(b"\r\n");
     out.put_slice(data);
     out.put_slice(b"\r\n");
 }

@@ -46,7 +46,12 @@ pub(crate) fn incoming(
         (true, None) => return Err(Malformed),
         (false, Some(authority)) => {
             let shown_path = if path == "*" { "" } else { path };
-            let absolute = format!("{}://{authority}{shown_path}", scheme.unwrap_or("https"));
+            let scheme = scheme.unwrap_or("https");
+            let mut absolute =
+                String::with_capacity(scheme.len() + 3 + authority.len() + shown_path.len());
+            for part in [scheme, "://", authority, shown_path] {
+                absolute.push_str(part);
+            }
             (path.to_owned(), Some(absolute))
         }
         (false, None) => (path.to_owned(), None),

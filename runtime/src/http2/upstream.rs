@@ -10,6 +10,7 @@
 
 use super::framing::{chunked, give, invalid, put_chunk, put_last_chunk, send_last, Unframe};
 use super::link::{H2Client, Received, StreamLink};
+use crate::wire::put_decimal;
 use bytes::{Buf, BufMut, BytesMut};
 use haven_core::http1::{parse_head, BodyFraming, Fields, Head, Switch};
 use haven_core::http2::Field;
@@ -451,7 +452,11 @@ fn render_head(status: u16, fields: &[Field], framing: Framing, out: &mut BytesM
         .ok()
         .and_then(|s| s.canonical_reason())
         .unwrap_or("");
-    out.put_slice(format!("HTTP/1.1 {status} {reason}\r\n").as_bytes());
+    out.put_slice(b"HTTP/1.1 ");
+    put_decimal(out, status.into());
+    out.put_slice(b" ");
+    out.put_slice(reason.as_bytes());
+    out.put_slice(b"\r\n");
     put_fields(fields, out);
     match framing {
         Framing::Chunked => out.put_slice(b"transfer-encoding: chunked\r\n"),
