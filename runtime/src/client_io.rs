@@ -2,6 +2,8 @@
 //! side needs of either.
 
 use crate::splice::Plain;
+use crate::wire::{Manner, Streamed};
+use haven_core::http1::ResponseHead;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::task::{Context, Poll};
@@ -40,6 +42,12 @@ pub(crate) trait ClientIo: AsyncRead + AsyncWrite + Unpin + Send {
     /// (`silent-drop`). An HTTP/2 stream cannot: it is reset, and its
     /// connection serves the others.
     fn silence(&self) {}
+
+    /// Learns the answer about to be written: `head`, for a request made
+    /// in `manner`, as `streamed` renders it. A stream that sends heads
+    /// as frames of its own (HTTP/2) sends it from here and skips its
+    /// bytes when they come, rather than read them again.
+    fn announce(&mut self, _head: &ResponseHead, _manner: Manner, _streamed: &Streamed) {}
 
     /// Ends the connection as its protocol wants it ended, before it is
     /// dropped (nothing to do for plain TCP).

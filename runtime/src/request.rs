@@ -1316,6 +1316,7 @@ impl Exchange<'_> {
     ) -> Delivered {
         let Answered { up, head, to } = answered;
         let mut streamed = streamed_head(head, self.manner, compress);
+        stream.announce(head, self.manner, &streamed);
         let mut kept = store.map(|ticket| {
             let core = Arc::clone(&self.shared.core);
             let send: crate::cache::Filler =

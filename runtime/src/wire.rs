@@ -82,14 +82,8 @@ pub(crate) fn stream_head(head: &ResponseHead, manner: Manner) -> Streamed {
         || head.suspect_framing;
     let mut out = Vec::with_capacity(512);
     status_line(&mut out, head);
-    let bodiless = matches!(head.code, 100..=199 | 204 | 304);
     for (name, value) in head.headers.iter() {
-        let framing_kept = match name {
-            "content-length" => head.body != ResponseFraming::Chunked && (manner.head || !bodiless),
-            "transfer-encoding" => head.body == ResponseFraming::Chunked && !dechunk,
-            _ => false,
-        };
-        if framing_kept || !connection_header(name) {
+        if kept_field(head, manner, name) {
             header(&mut out, name, value);
         }
     }
@@ -105,6 +99,20 @@ pub(crate) fn stream_head(head: &ResponseHead, manner: Manner) -> Streamed {
         delivery,
         close,
     }
+}
+
+/// Whether the field `name` of a server's answer `head` goes on to a
+/// client that asked in `manner`: all but the connection's own, the
+/// framing fields kept as the body is sent.
+pub(crate) fn kept_field(head: &ResponseHead, manner: Manner, name: &str) -> bool {
+    let dechunk = head.body == ResponseFraming::Chunked && manner.http10;
+    let bodiless = matches!(head.code, 100..=199 | 204 | 304);
+    let framing_kept = match name {
+        "content-length" => head.body != ResponseFraming::Chunked && (manner.head || !bodiless),
+        "transfer-encoding" => head.body == ResponseFraming::Chunked && !dechunk,
+        _ => false,
+    };
+    framing_kept || !connection_header(name)
 }
 
 /// The head of an answer that opens a tunnel: no body framing, the

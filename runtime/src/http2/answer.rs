@@ -7,7 +7,7 @@
 
 use super::framing::{chunked, invalid, send_last, Unframe, CONNECTION_FIELDS};
 use super::link::StreamLink;
-use crate::wire::put_decimal;
+use crate::wire::{kept_field, put_decimal, Delivery, Manner, Streamed};
 use bytes::{Buf, BytesMut};
 use haven_core::http1::{parse_response_head, ResponseFraming, ResponseHead};
 use haven_core::http2::ErrorCode;
@@ -22,6 +22,9 @@ const MAX_HEAD: usize = 65_536;
 enum State {
     /// Its head is being read.
     Head(BytesMut),
+    /// Its head went out when it was announced; so many bytes of it are
+    /// still to come, to be skipped, then its body as framed.
+    Announced(usize, Option<Unframe>),
     /// Its body is going out.
     Body(Unframe),
     /// The stream was ended or reset.
@@ -63,6 +66,18 @@ impl Answer {
                 let past_head = self.head(link).inspect_err(|_| self.reset(link))?;
                 Poll::Ready(Ok(buf.len().saturating_sub(past_head)))
             }
+            State::Announced(left, _) => {
+                let skipped = (*left).min(buf.len());
+                *left -= skipped;
+                if *left == 0 {
+                    let framing = match std::mem::replace(&mut self.state, State::Over) {
+                        State::Announced(_, framing) => framing,
+                        _ => None,
+                    };
+                    self.state = framing.map_or(State::Over, State::Body);
+                }
+                Poll::Ready(Ok(skipped))
+            }
             State::Body(_) => {
                 let take = ready!(link.poll_room(cx, buf.len()))?;
                 self.body(link, &buf[..take])?;
@@ -82,6 +97,37 @@ impl Answer {
             _ => self.reset(link),
         }
         self.state = State::Over;
+    }
+
+    /// Sends the final head of a server's answer, `head` to a request
+    /// made in `manner`, before the exchange writes it as `streamed`,
+    /// whose head bytes are then skipped: the answer is not parsed again.
+    /// Answers whose HTTP/1 rendering is not the server's framing kept
+    /// as sent (compressed, a tunnel, a HEAD's) are read as written.
+    pub(crate) fn announce(
+        &mut self,
+        link: &StreamLink,
+        (head, manner): (&ResponseHead, Manner),
+        streamed: &Streamed,
+    ) {
+        let plain = matches!(streamed.delivery, Delivery::Nothing | Delivery::AsSent(_));
+        let fresh = matches!(&self.state, State::Head(read) if read.is_empty());
+        if !plain || !fresh || self.tunnel || self.head_request || head.code < 200 {
+            return;
+        }
+        let framing = match head.body {
+            ResponseFraming::Empty | ResponseFraming::Length(0) => None,
+            ResponseFraming::Length(n) => Some(Unframe::Length(n)),
+            ResponseFraming::Chunked => Some(chunked()),
+            ResponseFraming::UntilClose => Some(Unframe::AtFinish),
+        };
+        let fields = head.headers.iter().filter(|(name, _)| {
+            kept_field(head, manner, name) && !CONNECTION_FIELDS.contains(name)
+        });
+        self.state = match send_fields(link, head.code, fields, framing.is_none()) {
+            Ok(()) => State::Announced(streamed.head.len(), framing),
+            Err(_) => State::Over,
+        };
     }
 
     /// Reads the heads in what was written so far; the first final one
@@ -154,13 +200,25 @@ impl Answer {
 /// `upgraded` an extended CONNECT), then its fields but the connection's
 /// own.
 fn send_head(link: &StreamLink, head: &ResponseHead, upgraded: bool, end: bool) -> io::Result<()> {
-    let mut status = Vec::with_capacity(3);
-    put_decimal(&mut status, if upgraded { 200 } else { head.code }.into());
+    let code = if upgraded { 200 } else { head.code };
     let fields = head
         .headers
         .iter()
-        .filter(|(name, _)| !CONNECTION_FIELDS.contains(name))
-        .map(|(name, value)| (name.as_bytes(), value));
+        .filter(|(name, _)| !CONNECTION_FIELDS.contains(name));
+    send_fields(link, code, fields, end)
+}
+
+/// Sends a head on `link`: `:status` `code`, then `fields` (`end`:
+/// nothing follows).
+fn send_fields<'f>(
+    link: &StreamLink,
+    code: u16,
+    fields: impl Iterator<Item = (&'f str, &'f [u8])>,
+    end: bool,
+) -> io::Result<()> {
+    let mut status = Vec::with_capacity(3);
+    put_decimal(&mut status, code.into());
     let status: (&[u8], &[u8]) = (b":status", &status);
+    let fields = fields.map(|(name, value)| (name.as_bytes(), value));
     link.send_head(std::iter::once(status).chain(fields), end)
 }

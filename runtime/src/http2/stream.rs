@@ -10,7 +10,9 @@
 use super::answer::Answer;
 use super::framing::{give, put_chunk, put_last_chunk};
 use super::link::{Received, StreamLink};
+use crate::wire::{Manner, Streamed};
 use bytes::BytesMut;
+use haven_core::http1::ResponseHead;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -152,5 +154,9 @@ impl crate::client_io::ClientIo for H2Stream {
 
     fn local_addr(&self) -> Option<SocketAddr> {
         self.local
+    }
+
+    fn announce(&mut self, head: &ResponseHead, manner: Manner, streamed: &Streamed) {
+        self.answer.announce(&self.link, (head, manner), streamed);
     }
 }
