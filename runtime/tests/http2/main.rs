@@ -58,6 +58,13 @@ async fn exchange(
         }
         upload.send_data(Bytes::new(), true).expect("end");
     }
+    let (status, bytes, _) = read_answer(answer).await;
+    (status, bytes)
+}
+
+/// An answer read to the end of its body: its status, its body, and its
+/// stream (trailers may follow).
+async fn read_answer(answer: h2::client::ResponseFuture) -> (u16, Vec<u8>, h2::RecvStream) {
     let answer = timeout(DEADLINE, answer)
         .await
         .expect("answered in time")
@@ -70,7 +77,7 @@ async fn exchange(
         let _ = body.flow_control().release_capacity(data.len());
         bytes.extend_from_slice(&data);
     }
-    (status, bytes)
+    (status, bytes, body)
 }
 
 /// haven with one frontend bound with `bind_options` (and `lines` after
@@ -252,9 +259,18 @@ async fn h2_server() -> (SocketAddr, Arc<AtomicUsize>) {
 
 /// haven with one frontend in front of `server`, which has `proto h2`.
 async fn haven_before_h2(server: SocketAddr) -> (haven_runtime::Running, SocketAddr) {
+    haven_before_server(server, " proto h2").await
+}
+
+/// haven with one frontend in front of `server`, `options` ending its
+/// line.
+async fn haven_before_server(
+    server: SocketAddr,
+    options: &str,
+) -> (haven_runtime::Running, SocketAddr) {
     let port = free_port();
     let text = format!(
-        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server s {server} proto h2\n"
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server s {server}{options}\n"
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
     let fe = running.listeners[0].1;

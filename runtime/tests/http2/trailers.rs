@@ -4,7 +4,7 @@
 //! (as HEADERS frames that end the streams).
 
 use crate::common::raw::DEADLINE;
-use crate::common::{config, free_port, DEFAULTS};
+use crate::{haven_before_server, read_answer};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use std::net::SocketAddr;
@@ -12,6 +12,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::time::timeout;
+
+/// The value of the field `name` among `fields`.
+fn field<'a>(fields: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
+    fields.get(name).map(HeaderValue::as_bytes)
+}
 
 /// What an HTTP/2 client got: the answer's status, body and trailers.
 struct Answered {
@@ -40,18 +45,7 @@ async fn post_with_trailers(addr: SocketAddr, body: &'static [u8]) -> Answered {
     let mut trailers = HeaderMap::new();
     trailers.insert("x-req", HeaderValue::from_static("sum"));
     upload.send_trailers(trailers).expect("trailers");
-    let answer = timeout(DEADLINE, answer)
-        .await
-        .expect("answered in time")
-        .expect("an answer");
-    let status = answer.status().as_u16();
-    let mut stream = answer.into_body();
-    let mut body = Vec::new();
-    while let Some(data) = timeout(DEADLINE, stream.data()).await.expect("in time") {
-        let data = data.expect("data");
-        let _ = stream.flow_control().release_capacity(data.len());
-        body.extend_from_slice(&data);
-    }
+    let (status, body, mut stream) = read_answer(answer).await;
     let trailers = timeout(DEADLINE, stream.trailers())
         .await
         .expect("in time")
@@ -61,18 +55,6 @@ async fn post_with_trailers(addr: SocketAddr, body: &'static [u8]) -> Answered {
         body,
         trailers,
     }
-}
-
-/// haven with one frontend before a server at `server` (`options` end
-/// its line).
-async fn haven_before(server: SocketAddr, options: &str) -> (haven_runtime::Running, SocketAddr) {
-    let port = free_port();
-    let text = format!(
-        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server s {server}{options}\n"
-    );
-    let running = haven_runtime::start(config(&text)).await.expect("starts");
-    let fe = running.listeners[0].1;
-    (running, fe)
 }
 
 /// An HTTP/1 server for one request: it sends back the request it read
@@ -113,7 +95,7 @@ async fn chunked_server() -> (SocketAddr, oneshot::Receiver<String>) {
 #[tokio::test]
 async fn trailers_cross_between_http2_and_a_chunked_http1_body() {
     let (server, seen) = chunked_server().await;
-    let (running, fe) = haven_before(server, "").await;
+    let (running, fe) = haven_before_server(server, "").await;
     let got = post_with_trailers(fe, b"abc").await;
     let request = timeout(DEADLINE, seen)
         .await
@@ -132,14 +114,8 @@ async fn trailers_cross_between_http2_and_a_chunked_http1_body() {
     );
     assert_eq!((got.status, got.body.as_slice()), (200, &b"hello"[..]));
     let trailers = got.trailers.expect("trailers");
-    assert_eq!(
-        trailers.get("grpc-status").map(HeaderValue::as_bytes),
-        Some(&b"0"[..])
-    );
-    assert_eq!(
-        trailers.get("x-done").map(HeaderValue::as_bytes),
-        Some(&b"yes"[..])
-    );
+    assert_eq!(field(&trailers, "grpc-status"), Some(&b"0"[..]));
+    assert_eq!(field(&trailers, "x-done"), Some(&b"yes"[..]));
     assert_eq!(trailers.len(), 2, "{trailers:?}");
 }
 
@@ -198,17 +174,11 @@ async fn echo_with_trailers(
 #[tokio::test]
 async fn trailers_cross_an_http2_hop_both_ways() {
     let server = trailing_h2_server().await;
-    let (running, fe) = haven_before(server, " proto h2").await;
+    let (running, fe) = haven_before_server(server, " proto h2").await;
     let got = post_with_trailers(fe, b"ping").await;
     running.stop();
     assert_eq!((got.status, got.body.as_slice()), (200, &b"ping"[..]));
     let trailers = got.trailers.expect("trailers");
-    assert_eq!(
-        trailers.get("grpc-status").map(HeaderValue::as_bytes),
-        Some(&b"0"[..])
-    );
-    assert_eq!(
-        trailers.get("x-got").map(HeaderValue::as_bytes),
-        Some(&b"sum"[..])
-    );
+    assert_eq!(field(&trailers, "grpc-status"), Some(&b"0"[..]));
+    assert_eq!(field(&trailers, "x-got"), Some(&b"sum"[..]));
 }
