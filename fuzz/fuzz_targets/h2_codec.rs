@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
         while let Some(event) = conn.next_event() {
             match event {
                 Event::Head { stream, fields, end } => {
-                    let _ = read_request(&fields);
+                    let _ = read_request(fields);
                     conn.send_head(stream, [(&b":status"[..], &b"200"[..])], false);
                     conn.send_data(stream, b"ok", !end);
                 }

@@ -68,26 +68,31 @@ impl H2Front {
 /// answered 200.
 async fn connection(io: DuplexStream) {
     let (_drain, draining) = watch::channel(false);
-    http2::drive(io, (Limits::default(), (None, None)), draining, |opened| {
-        tokio::spawn(async move {
-            let Some((_, read)) = http2::read(&opened, (Instant::now(), true)) else {
-                return;
-            };
-            let head = read.read.manner.head;
-            let upload = (read.upload, opened.bodiless);
-            let mut stream = H2Stream::new(opened.link, upload, (head, false), None);
-            let mut chunk = [0u8; 4096];
-            while !stream.request_read() {
-                if !matches!(stream.read(&mut chunk).await, Ok(n) if n > 0) {
+    http2::drive(
+        io,
+        (Limits::default(), (None, None)),
+        draining,
+        |mut opened| {
+            tokio::spawn(async move {
+                let Some((_, read)) = http2::read(&mut opened, (Instant::now(), true)) else {
                     return;
+                };
+                let head = read.read.manner.head;
+                let upload = (read.upload, opened.bodiless);
+                let mut stream = H2Stream::new(opened.link, upload, (head, false), None);
+                let mut chunk = [0u8; 4096];
+                while !stream.request_read() {
+                    if !matches!(stream.read(&mut chunk).await, Ok(n) if n > 0) {
+                        return;
+                    }
                 }
-            }
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                .await;
-            stream.finish();
-        });
-    })
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                    .await;
+                stream.finish();
+            });
+        },
+    )
     .await;
 }
 

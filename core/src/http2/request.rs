@@ -58,13 +58,17 @@ pub(super) fn well_formed(name: &[u8], value: &[u8]) -> bool {
         && !(name == b"te" && value != b"trailers")
 }
 
-/// Reads a request's `fields` as decoded from its header block.
-pub fn read_request(fields: &[Field]) -> Result<Request, Malformed> {
-    let mut request = Request::default();
+/// Reads a request's `fields` as decoded from its header block (taken,
+/// not copied).
+pub fn read_request(fields: Vec<Field>) -> Result<Request, Malformed> {
+    let mut request = Request {
+        fields: Vec::with_capacity(fields.len()),
+        ..Request::default()
+    };
     let mut method = None;
     let mut regular = false;
     for (name, value) in fields {
-        if !carried_value(value) {
+        if !carried_value(&value) {
             return Err(Malformed);
         }
         if let Some(pseudo) = name.strip_prefix(b":") {
@@ -79,18 +83,18 @@ pub fn read_request(fields: &[Field]) -> Result<Request, Malformed> {
                 b"protocol" => &mut request.protocol,
                 _ => return Err(Malformed),
             };
-            let value = String::from_utf8(value.clone()).map_err(|_| Malformed)?;
+            let value = String::from_utf8(value).map_err(|_| Malformed)?;
             if slot.replace(value).is_some() {
                 return Err(Malformed);
             }
             continue;
         }
         regular = true;
-        if !well_formed(name, value) {
+        if !well_formed(&name, &value) {
             return Err(Malformed);
         }
-        let name = String::from_utf8(name.clone()).map_err(|_| Malformed)?;
-        request.fields.push((name, value.clone()));
+        let name = String::from_utf8(name).map_err(|_| Malformed)?;
+        request.fields.push((name, value));
     }
     request.method = method.ok_or(Malformed)?;
     line(&mut request)?;
@@ -164,7 +168,7 @@ mod tests {
 
     #[test]
     fn a_plain_request_reads_with_its_fields_in_order() {
-        let r = read_request(&get(&[("x-a", "1"), ("cookie", "c=1")])).expect("test input");
+        let r = read_request(get(&[("x-a", "1"), ("cookie", "c=1")])).expect("test input");
         assert_eq!(r.method, "GET");
         assert_eq!(r.path.as_deref(), Some("/"));
         assert_eq!(r.fields[0], ("x-a".to_owned(), b"1".to_vec()));
@@ -209,12 +213,12 @@ mod tests {
             ],
         ];
         for case in cases {
-            assert_eq!(read_request(&fields(case)), Err(Malformed), "{case:?}");
+            assert_eq!(read_request(fields(case)), Err(Malformed), "{case:?}");
         }
         let connection = get(&[("connection", "close")]);
-        assert_eq!(read_request(&connection), Err(Malformed));
+        assert_eq!(read_request(connection), Err(Malformed));
         let newline = get(&[("x", "a\nb")]);
-        assert_eq!(read_request(&newline), Err(Malformed));
+        assert_eq!(read_request(newline), Err(Malformed));
     }
 
     #[test]
@@ -224,13 +228,13 @@ mod tests {
             (":scheme", "http://localhost/?"),
             (":path", "/"),
         ];
-        assert!(read_request(&fields(&scheme)).expect("test input").invalid);
+        assert!(read_request(fields(&scheme)).expect("test input").invalid);
         let method = [(":method", "GET?"), (":scheme", "http"), (":path", "/")];
-        assert!(read_request(&fields(&method)).expect("test input").invalid);
+        assert!(read_request(fields(&method)).expect("test input").invalid);
         let space = [(":method", "GET"), (":scheme", "http"), (":path", "/a b")];
-        assert!(read_request(&fields(&space)).expect("test input").invalid);
+        assert!(read_request(fields(&space)).expect("test input").invalid);
         let other = [(":method", "GET"), (":scheme", "coap+tcp"), (":path", "/")];
-        assert!(!read_request(&fields(&other)).expect("test input").invalid);
+        assert!(!read_request(fields(&other)).expect("test input").invalid);
     }
 
     #[test]
@@ -242,14 +246,14 @@ mod tests {
             (":authority", "h"),
             (":protocol", "websocket"),
         ];
-        let r = read_request(&fields(&ext)).expect("test input");
+        let r = read_request(fields(&ext)).expect("test input");
         assert_eq!(
             (r.method.as_str(), r.protocol.as_deref()),
             ("GET", Some("websocket"))
         );
         let plain = [(":method", "CONNECT"), (":authority", "h:443")];
         assert_eq!(
-            read_request(&fields(&plain)).expect("test input").method,
+            read_request(fields(&plain)).expect("test input").method,
             "CONNECT"
         );
         let stray = [
@@ -258,6 +262,6 @@ mod tests {
             (":path", "/"),
             (":protocol", "x"),
         ];
-        assert_eq!(read_request(&fields(&stray)), Err(Malformed));
+        assert_eq!(read_request(fields(&stray)), Err(Malformed));
     }
 }

@@ -221,13 +221,13 @@ where
 /// Serves one stream's request to its end (it counts among the
 /// connection's requests in flight until its link is dropped).
 async fn stream(
-    opened: Opened,
+    mut opened: Opened,
     shared: Arc<Shared>,
     (client, mut session): (SocketAddr, Session),
     accepted: Instant,
 ) {
     let at = (accepted, shared.httplog);
-    let Some((request, incoming)) = read(&opened, at) else {
+    let Some((request, incoming)) = read(&mut opened, at) else {
         return;
     };
     let manner = incoming.read.manner;
@@ -264,8 +264,8 @@ async fn stream(
 /// The request `opened` carries, checked and read as the exchange
 /// takes it (received `at`), or `None` when it is malformed: its stream
 /// is reset then.
-pub(crate) fn read(opened: &Opened, at: (Instant, bool)) -> Option<(Request, Incoming)> {
-    let read = read_request(&opened.fields).and_then(|request| {
+pub(crate) fn read(opened: &mut Opened, at: (Instant, bool)) -> Option<(Request, Incoming)> {
+    let read = read_request(std::mem::take(&mut opened.fields)).and_then(|request| {
         let incoming = incoming(&request, opened.bodiless, at, rand::random)?;
         Ok((request, incoming))
     });

@@ -177,7 +177,7 @@ mod tests {
             .iter()
             .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
             .collect();
-        haven_core::http2::read_request(&fields).expect("well-formed")
+        haven_core::http2::read_request(fields).expect("well-formed")
     }
 
     fn read(fields: &[(&str, &str)], bodiless: bool) -> Incoming {
