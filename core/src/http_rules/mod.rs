@@ -450,13 +450,23 @@ impl Txn {
         names: Names<'_>,
         response: Option<&ResponseDraft>,
     ) -> (usize, Option<Stop>) {
+        // A rule without a condition whose action never answers applies
+        // without a look at the request.
+        if rules
+            .first()
+            .is_some_and(|r| r.cond.is_none() && !may_answer(&r.action))
+        {
+            return (0, None);
+        }
         self.with_view(names, response, |req| {
             let own = (proxy.name.as_str(), response.is_some());
             rules
                 .iter()
                 .position(|r| r.cond.as_ref().is_none_or(|c| condition(proxy, c, req)))
                 .map_or((rules.len(), None), |i| {
-                    (i, answer_of(&rules[i].action, req, own))
+                    let stop = answer_of(&rules[i].action, req, own);
+                    debug_assert!(stop.is_none() || may_answer(&rules[i].action));
+                    (i, stop)
                 })
         })
     }
@@ -1016,6 +1026,21 @@ fn rewritten(
 /// The termination state of a request a `tarpit` rule held.
 pub const TARPIT: &str = "PT";
 
+/// Whether `action` may end its list ([`answer_of`] may give a stop).
+fn may_answer(action: &HttpAction) -> bool {
+    matches!(
+        action,
+        HttpAction::Allow
+            | HttpAction::Deny(_)
+            | HttpAction::Tarpit(_)
+            | HttpAction::Return(_)
+            | HttpAction::Redirect(_)
+            | HttpAction::SilentDrop
+            | HttpAction::Reject
+            | HttpAction::Auth { .. }
+    )
+}
+
 fn answer_of(
     action: &HttpAction,
     req: &RequestHead<'_>,
@@ -1080,7 +1105,5 @@ fn answer_of(
     })
 }
 
-/// Calls `f` with `fields` as borrowed pairs: on the stack for the usual
-/// few, so seeing a request allocates nothing.
 #[cfg(test)]
 mod tests;
