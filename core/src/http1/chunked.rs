@@ -2,13 +2,12 @@
 //! CRLF line ends, at most 16 hex digits of size; trailers skipped, or
 //! kept for a body that goes on as HTTP/2.
 
-use super::Fields;
+use super::head::read_fields;
+use super::{Fields, MAX_HEADERS};
 
 /// The most trailer bytes a decoder keeps (haproxy's trailers must fit
 /// in a buffer too).
 const MAX_TRAILERS: usize = 16_384;
-/// The most trailer fields read.
-const MAX_TRAILER_FIELDS: usize = 64;
 
 /// Why a chunked body is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -73,16 +72,9 @@ impl ChunkedDecoder {
             return Ok(Fields::default());
         };
         let block = [lines, b"\r\n"].concat();
-        let mut parsed = [httparse::EMPTY_HEADER; MAX_TRAILER_FIELDS];
+        let mut parsed = [httparse::EMPTY_HEADER; MAX_HEADERS];
         match httparse::parse_headers(&block, &mut parsed) {
-            Ok(httparse::Status::Complete((_, fields))) => {
-                let bytes = fields.iter().map(|f| f.name.len() + f.value.len()).sum();
-                let mut out = Fields::with_capacity(fields.len(), bytes);
-                for f in fields {
-                    out.push(f.name, f.value);
-                }
-                Ok(out)
-            }
+            Ok(httparse::Status::Complete((_, fields))) => Ok(read_fields(fields, lines.len())),
             _ => Err(ChunkError::Syntax),
         }
     }

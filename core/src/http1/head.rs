@@ -141,10 +141,12 @@ pub(super) fn read_fields(parsed: &[httparse::Header<'_>], len: usize) -> Fields
 
 /// The comma-separated elements of every `name` header, trimmed.
 pub(super) fn values<'a>(headers: &'a Fields, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
-    headers
-        .all(name)
-        .flat_map(|v| v.split(|&b| b == b','))
-        .map(<[u8]>::trim_ascii)
+    headers.all(name).flat_map(elements)
+}
+
+/// The comma-separated elements of a field's value, trimmed.
+pub(super) fn elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value.split(|&b| b == b',').map(<[u8]>::trim_ascii)
 }
 
 /// The body framing, with RFC 9112 §6.3's rules: chunked wins over a

@@ -2,7 +2,7 @@
 //! and whether the connection may carry another request.
 
 use super::fields::Fields;
-use super::head::{read_fields, transfer_codings};
+use super::head::{elements, read_fields, transfer_codings};
 
 /// How a response body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,11 +138,6 @@ impl Facts {
         }
         facts
     }
-}
-
-/// The comma-separated elements of a field's value, trimmed.
-fn elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value.split(|&b| b == b',').map(<[u8]>::trim_ascii)
 }
 
 #[cfg(test)]
