@@ -126,7 +126,7 @@ fn addresses(text: &str) -> Vec<IpAddr> {
         .flat_map(|p| &p.servers)
         .filter_map(|s| match s.addr {
             ServerAddr::Ip(ip) => Some(ip),
-            ServerAddr::Host(_) => None,
+            ServerAddr::Host(_) | ServerAddr::Unix(_) => None,
         });
     let mut out: Vec<IpAddr> = binds
         .chain(servers)

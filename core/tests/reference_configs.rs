@@ -145,15 +145,9 @@ fn book_143_haproxy_model() {
     assert_eq!(
         www.binds,
         [Bind {
-            addr: None,
             port: 80,
             port_end: 80,
-            fd: None,
-            line: 22,
-            accept_proxy: false,
-            name: None,
-            tls: None,
-            proto: BindProto::Auto,
+            ..Bind::unbound(22)
         }]
     );
     assert!(www.options.httplog, "inherited from defaults");

@@ -8,35 +8,110 @@
 use crate::alarms::Alarm;
 use crate::front::{connection, tls_connection, Bound, TlsBind};
 use crate::request::Shared;
+use crate::stream::Stream;
 use crate::workers::{Load, Threads};
+use haven_core::config::haproxy::UnixAddr;
 use socket2::{Domain, SockRef, Socket, Type};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{watch, OwnedSemaphorePermit};
 
 /// A `bind` address's socket as every thread sees it: `None` while its
 /// frontend is disabled.
-pub(crate) type SharedSocket = watch::Receiver<Option<Arc<std::net::TcpListener>>>;
+pub(crate) type SharedSocket = watch::Receiver<Option<Arc<Listener>>>;
+
+/// A listening socket.
+#[derive(Debug)]
+pub(crate) enum Listener {
+    /// On a TCP address.
+    Tcp(std::net::TcpListener),
+    /// On a unix socket.
+    Unix(std::os::unix::net::UnixListener),
+}
+
+/// A [`Listener`] as one thread's event loop watches it.
+enum Watched {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+/// Where a `bind` listens.
+#[derive(Debug, Clone)]
+pub(crate) enum BindAt {
+    /// A TCP address; its connections hold their ACKs for the answer
+    /// when `delayed_ack` (smart accept).
+    Tcp { addr: SocketAddr, delayed_ack: bool },
+    /// A unix socket, its file given `mode` when set.
+    Unix { addr: UnixAddr, mode: Option<u32> },
+}
+
+impl std::fmt::Display for BindAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Tcp { addr, .. } => addr.fmt(f),
+            Self::Unix { addr, .. } => addr.fmt(f),
+        }
+    }
+}
+
+impl BindAt {
+    /// A new socket listening there.
+    pub(crate) fn listen(&self) -> std::io::Result<Listener> {
+        match self {
+            Self::Tcp { addr, delayed_ack } => listen_on(*addr, *delayed_ack).map(Listener::Tcp),
+            Self::Unix { addr, mode } => listen_unix(addr, *mode).map(Listener::Unix),
+        }
+    }
+}
+
+impl Listener {
+    /// The same socket, watched by the calling thread's event loop.
+    fn watched(&self) -> std::io::Result<Watched> {
+        Ok(match self {
+            Self::Tcp(l) => Watched::Tcp(TcpListener::from_std(l.try_clone()?)?),
+            Self::Unix(l) => Watched::Unix(UnixListener::from_std(l.try_clone()?)?),
+        })
+    }
+
+    /// Refuses new connections at once.
+    fn shut(&self) {
+        let _ = match self {
+            Self::Tcp(l) => SockRef::from(l).shutdown(std::net::Shutdown::Read),
+            Self::Unix(l) => SockRef::from(l).shutdown(std::net::Shutdown::Read),
+        };
+    }
+}
+
+impl Watched {
+    /// The next connection and its client: over a unix socket, a client
+    /// has no IP address (unspecified, as a PROXY header may name it).
+    async fn accept(&self) -> std::io::Result<(Stream, SocketAddr)> {
+        match self {
+            Self::Tcp(l) => l.accept().await.map(|(s, a)| (Stream::Tcp(s), a)),
+            Self::Unix(l) => {
+                let (stream, _) = l.accept().await?;
+                let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
+                Ok((Stream::Unix(stream), nowhere))
+            }
+        }
+    }
+}
 
 /// A `bind` address's one socket, shared by every thread's accept loop;
 /// `disable frontend` closes it and `enable frontend` binds the address
 /// again.
 #[derive(Debug)]
 pub(crate) struct BindSocket {
-    addr: SocketAddr,
-    /// Its connections hold their ACKs for the answer (smart accept).
-    delayed_ack: bool,
-    socket: watch::Sender<Option<Arc<std::net::TcpListener>>>,
+    at: BindAt,
+    socket: watch::Sender<Option<Arc<Listener>>>,
 }
 
 impl BindSocket {
-    /// `socket`, listening on `addr`, its connections holding their
-    /// ACKs when `delayed_ack` (see [`listen_on`]).
-    pub(crate) fn new(socket: std::net::TcpListener, addr: SocketAddr, delayed_ack: bool) -> Self {
+    /// `socket`, listening `at` its address.
+    pub(crate) fn new(socket: Listener, at: BindAt) -> Self {
         Self {
-            addr,
-            delayed_ack,
+            at,
             socket: watch::Sender::new(Some(Arc::new(socket))),
         }
     }
@@ -50,22 +125,22 @@ impl BindSocket {
     /// any loop has let its copy go; every loop then drops its copy.
     pub(crate) fn pause(&self) {
         if let Some(socket) = self.socket.send_replace(None) {
-            let _ = SockRef::from(&*socket).shutdown(std::net::Shutdown::Read);
+            socket.shut();
         }
     }
 
     /// Listens again (a new socket on the same address) if paused.
     pub(crate) fn resume(&self) -> std::io::Result<()> {
         if self.socket.borrow().is_none() {
-            let socket = listen_on(self.addr, self.delayed_ack)?;
+            let socket = self.at.listen()?;
             self.socket.send_replace(Some(Arc::new(socket)));
         }
         Ok(())
     }
 
-    /// The address it listens on.
-    pub(crate) fn addr(&self) -> SocketAddr {
-        self.addr
+    /// Where it listens.
+    pub(crate) fn at(&self) -> &BindAt {
+        &self.at
     }
 }
 
@@ -118,8 +193,8 @@ pub(crate) async fn accept(
     (threads, thread): (Arc<Threads>, usize),
 ) {
     loop {
-        let copy = socket.borrow_and_update().as_ref().map(|s| s.try_clone());
-        let Some(Ok(open)) = copy.map(|c| c.and_then(TcpListener::from_std)) else {
+        let copy = socket.borrow_and_update().as_ref().map(|s| s.watched());
+        let Some(Ok(open)) = copy else {
             if socket.changed().await.is_err() {
                 return;
             }
@@ -174,6 +249,35 @@ pub(crate) async fn accept(
             }
         }
     }
+}
+
+/// A listening unix socket at `addr`, its file (made anew: one left by
+/// an earlier run is removed) given `mode` when set.
+fn listen_unix(
+    addr: &UnixAddr,
+    mode: Option<u32>,
+) -> std::io::Result<std::os::unix::net::UnixListener> {
+    use std::os::unix::net::{SocketAddr as UnixSocketAddr, UnixListener};
+    let listener = match addr {
+        UnixAddr::Path(path) => {
+            match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+            let listener = UnixListener::bind(path)?;
+            if let Some(mode) = mode {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+            }
+            listener
+        }
+        UnixAddr::Abstract(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            UnixListener::bind_addr(&UnixSocketAddr::from_abstract_name(name)?)?
+        }
+    };
+    listener.set_nonblocking(true)?;
+    Ok(listener)
 }
 
 /// A listening socket on `addr` with SO_REUSEADDR and SO_REUSEPORT, so a

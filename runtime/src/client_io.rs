@@ -2,6 +2,7 @@
 //! side needs of either.
 
 use crate::splice::Plain;
+use crate::stream::{Stream, StreamRead, StreamWrite};
 use crate::wire::{Manner, Streamed};
 use haven_core::http1::ResponseHead;
 use std::future::Future;
@@ -9,8 +10,6 @@ use std::net::SocketAddr;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
-use tokio::net::tcp::{ReadHalf as TcpRead, WriteHalf as TcpWrite};
-use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 
 /// A client connection: read and written as a stream, split in two
@@ -61,8 +60,10 @@ pub(crate) trait ClientIo: AsyncRead + AsyncWrite + Unpin + Send {
 /// forgets the connection without a packet; else its hop limit drops to
 /// 1, so the reset dies at the first router (on a local network it still
 /// arrives). Lingering is off either way: no FIN, pending data dropped.
-pub(crate) fn silence(socket: &TcpStream) {
+pub(crate) fn silence(socket: &Stream) {
     use nix::sys::socket::{setsockopt, sockopt::TcpRepair};
+    // A unix socket's peer is on this host: there is no hiding the end.
+    let Some(socket) = socket.tcp() else { return };
     let sock = socket2::SockRef::from(socket);
     let _ = sock.set_linger(Some(Duration::ZERO));
     if setsockopt(socket, TcpRepair, &1).is_ok() {
@@ -77,11 +78,11 @@ pub(crate) fn silence(socket: &TcpStream) {
 /// How long a TLS connection's close_notify may take to go.
 const CLOSE_NOTIFY_WAIT: Duration = Duration::from_secs(1);
 
-impl ClientIo for TcpStream {
-    type Reader<'a> = TcpRead<'a>;
-    type Writer<'a> = TcpWrite<'a>;
+impl ClientIo for Stream {
+    type Reader<'a> = StreamRead<'a>;
+    type Writer<'a> = StreamWrite<'a>;
 
-    fn halves(&mut self) -> (TcpRead<'_>, TcpWrite<'_>) {
+    fn halves(&mut self) -> (StreamRead<'_>, StreamWrite<'_>) {
         self.split()
     }
 
@@ -90,7 +91,7 @@ impl ClientIo for TcpStream {
     }
 
     fn local_addr(&self) -> Option<SocketAddr> {
-        Self::local_addr(self).ok()
+        Self::local_addr(self)
     }
 
     fn silence(&self) {
@@ -98,7 +99,7 @@ impl ClientIo for TcpStream {
     }
 }
 
-impl ClientIo for TlsStream<TcpStream> {
+impl ClientIo for TlsStream<Stream> {
     type Reader<'a> = ReadHalf<&'a mut Self>;
     type Writer<'a> = WriteHalf<&'a mut Self>;
 
@@ -121,7 +122,7 @@ impl ClientIo for TlsStream<TcpStream> {
     }
 
     fn local_addr(&self) -> Option<SocketAddr> {
-        self.get_ref().0.local_addr().ok()
+        self.get_ref().0.local_addr()
     }
 
     fn silence(&self) {

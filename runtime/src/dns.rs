@@ -62,6 +62,8 @@ pub(crate) async fn initial_addresses(cfg: &HaproxyConfig) -> Result<Initial, St
             };
             let ip = match &s.addr {
                 ServerAddr::Ip(ip) => Some(*ip),
+                // Connections go to the path; no IP address stands for it.
+                ServerAddr::Unix(_) => Some(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
                 ServerAddr::Host(name) => match by_init_addr(s, name, port).await {
                     Some(ip) => ip,
                     None if s.resolvers.is_some() => {

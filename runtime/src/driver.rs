@@ -10,12 +10,13 @@ use crate::clock::Clock;
 use crate::logger::Logger;
 use crate::mailbox::{Mailboxes, PostCounts};
 use crate::probe;
+use crate::stream::Peer;
 use crate::tls::{CertStore, ServerHandshake};
 use crate::workers::Threads;
 use haven_core::cache::Ticket;
 use haven_core::config::haproxy::{
-    BodyWait, CliLevel, HaproxyConfig, Proxy, ProxyKind, ProxyVersion, Source, Splice, TcpLayer,
-    Timeouts,
+    BodyWait, CliLevel, HaproxyConfig, Proxy, ProxyKind, ProxyVersion, Server, ServerAddr, Source,
+    Splice, TcpLayer, Timeouts,
 };
 use haven_core::dns;
 use haven_core::health::{self, http_script, CheckId, Probe, ProbeEvent};
@@ -99,7 +100,7 @@ pub(crate) enum Event {
 /// Where and how a request reaches its server.
 #[derive(Debug, Clone)]
 pub(crate) struct Connect {
-    pub(crate) addr: SocketAddr,
+    pub(crate) addr: Peer,
     /// The server: backend and server index.
     pub(crate) target: (usize, usize),
     /// Where its connections leave from (`source`); boxed, being rare.
@@ -731,8 +732,11 @@ impl Driver {
                         .config()
                         .and_then(|c| c.proxies.get(backend)?.servers.get(server))
                         .is_some_and(|s| s.checks_h2());
+                    let srv = self
+                        .config()
+                        .and_then(|c| c.proxies.get(backend)?.servers.get(server));
                     let to = probe::Target {
-                        addr,
+                        addr: peer(srv, addr),
                         local,
                         socks4,
                         tls,
@@ -848,7 +852,7 @@ impl Driver {
                 match addr.filter(|_| self.streams.in_progress(id)) {
                     Some(addr) => {
                         let connect = Connect {
-                            addr,
+                            addr: peer(srv, addr),
                             target: (backend, server),
                             source: proxy.and_then(|p| source_of(p, server)).map(Box::new),
                             reuse,
@@ -1153,7 +1157,7 @@ impl Driver {
             } else if let Err(e) = socket.resume() {
                 crate::eprintln_whole!(
                     "[ALERT]    : Resuming frontend {name}: cannot bind socket [{}]: {e}",
-                    socket.addr()
+                    socket.at()
                 );
             }
         }
@@ -1487,4 +1491,12 @@ fn source_of(p: &Proxy, server: usize) -> Option<Source> {
         .and_then(|s| s.source.as_ref())
         .or(p.source.as_ref())
         .cloned()
+}
+
+/// Where connections to `server` go: its unix socket, else `addr`.
+fn peer(server: Option<&Server>, addr: SocketAddr) -> Peer {
+    match server.map(|s| &s.addr) {
+        Some(ServerAddr::Unix(unix)) => Peer::Unix(Arc::new(unix.clone())),
+        _ => Peer::Inet(addr),
+    }
 }

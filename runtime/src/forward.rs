@@ -7,6 +7,7 @@ use crate::body::{self, Relayed};
 use crate::driver::Core;
 use crate::http2::{H2Client, H2Upstream};
 use crate::server_io::ServerIo;
+use crate::stream::Peer;
 use crate::tls::ServerHandshake;
 use crate::wire::put_decimal;
 use bytes::{Buf, BytesMut};
@@ -54,10 +55,10 @@ const CLOSES_LOOKED_FOR: usize = 2;
 /// server address.
 #[derive(Debug, Default)]
 pub(crate) struct Pool {
-    servers: Mutex<BTreeMap<SocketAddr, Conns>>,
+    servers: Mutex<BTreeMap<Peer, Conns>>,
     /// The HTTP/2 connection to each server that speaks it, shared by
     /// the requests to it, one stream each.
-    h2: Mutex<BTreeMap<SocketAddr, H2Client>>,
+    h2: Mutex<BTreeMap<Peer, H2Client>>,
     /// What its HTTP/2 connections offer (`tune.h2.*`).
     h2_limits: Limits,
 }
@@ -125,7 +126,7 @@ impl Conns {
 #[derive(Debug)]
 struct Lease {
     pool: Arc<Pool>,
-    addr: SocketAddr,
+    addr: Peer,
 }
 
 impl Drop for Lease {
@@ -197,7 +198,6 @@ pub(crate) struct Upstream {
     pub(crate) stream: ServerIo,
     /// What was read from it and not yet forwarded.
     pub(crate) buf: BytesMut,
-    addr: SocketAddr,
     /// Taken from the pool: it may turn out closed by the server.
     pub(crate) pooled: bool,
     /// Requests it carried, this one included.
@@ -222,10 +222,10 @@ impl Pool {
     /// one this thread served on first (with `nbthread`, another
     /// thread's is moved to this one's event loop, two system calls,
     /// rather than have each of its events wake both threads).
-    fn take(&self, addr: SocketAddr, allowed: impl Fn(u32) -> bool) -> Option<(ServerIo, u32)> {
+    fn take(&self, addr: &Peer, allowed: impl Fn(u32) -> bool) -> Option<(ServerIo, u32)> {
         let here = std::thread::current().id();
         let mut servers = self.servers.lock().ok()?;
-        let conns = servers.get_mut(&addr)?;
+        let conns = servers.get_mut(addr)?;
         loop {
             let usable = |c: &IdleConn| allowed(c.uses);
             let at = conns
@@ -264,7 +264,7 @@ impl Pool {
         let Ok(mut servers) = self.servers.lock() else {
             return;
         };
-        let conns = servers.entry(up.addr).or_default();
+        let conns = servers.entry(up.lease.addr.clone()).or_default();
         conns.forget_closed(CLOSES_LOOKED_FOR);
         conns.purge(now, policy);
         match policy.after_answer(conns.count()) {
@@ -304,12 +304,12 @@ impl Pool {
     /// Taken at once: no wait, no new connection.
     pub(crate) fn idle(
         self: &Arc<Self>,
-        addr: SocketAddr,
+        addr: &Peer,
         (policy, first): (&ReusePolicy, bool),
         own: Option<Box<Upstream>>,
     ) -> Option<Upstream> {
         let reusable = !policy.close;
-        let own = own.and_then(|up| match reusable && up.addr == addr {
+        let own = own.and_then(|up| match reusable && up.lease.addr == *addr {
             true => Some(up),
             false => {
                 up.close_hard();
@@ -326,11 +326,11 @@ impl Pool {
         let (stream, uses) = reusable
             .then(|| self.take(addr, |uses| policy.may_take(first, uses >= 2)))
             .flatten()?;
-        Some(Upstream::new(stream, addr, uses, self.lease(addr)))
+        Some(Upstream::new(stream, uses, self.lease(addr.clone())))
     }
 
     /// The lease of a connection to `addr` already counted in use.
-    fn lease(self: &Arc<Self>, addr: SocketAddr) -> Lease {
+    fn lease(self: &Arc<Self>, addr: Peer) -> Lease {
         Lease {
             pool: Arc::clone(self),
             addr,
@@ -340,7 +340,7 @@ impl Pool {
     /// A new connection to `addr`, made as `opening` says, counted in use.
     pub(crate) async fn open(
         self: &Arc<Self>,
-        addr: SocketAddr,
+        addr: &Peer,
         opening: &Opening,
     ) -> Result<Upstream, ConnectFailed> {
         let shared = opening.h2.then(|| self.shared_h2(addr)).flatten();
@@ -352,9 +352,9 @@ impl Pool {
             }
         };
         if let Ok(mut servers) = self.servers.lock() {
-            servers.entry(addr).or_default().usage.lease();
+            servers.entry(addr.clone()).or_default().usage.lease();
         }
-        let mut up = Upstream::new(stream, addr, 0, self.lease(addr));
+        let mut up = Upstream::new(stream, 0, self.lease(addr.clone()));
         up.pooled = false;
         Ok(up)
     }
@@ -370,12 +370,12 @@ impl Pool {
     }
 
     /// The open HTTP/2 connection to `addr`, if there is one.
-    fn shared_h2(&self, addr: SocketAddr) -> Option<H2Client> {
+    fn shared_h2(&self, addr: &Peer) -> Option<H2Client> {
         let mut connections = self.h2.lock().ok()?;
-        let connection = connections.get(&addr)?.clone();
+        let connection = connections.get(addr)?.clone();
         // One the server closed, ended or that failed is forgotten.
         if !connection.usable() {
-            connections.remove(&addr);
+            connections.remove(addr);
             return None;
         }
         Some(connection)
@@ -387,7 +387,7 @@ impl Pool {
     /// shared), else itself.
     async fn over_h2(
         &self,
-        addr: SocketAddr,
+        addr: &Peer,
         stream: ServerIo,
         opening: &Opening,
     ) -> Result<ServerIo, ConnectFailed> {
@@ -397,7 +397,7 @@ impl Pool {
         let counted = opening.h2_stats.clone();
         let connection = crate::http2::client(stream, self.h2_limits, counted);
         if let Ok(mut connections) = self.h2.lock() {
-            connections.insert(addr, connection.clone());
+            connections.insert(addr.clone(), connection.clone());
         }
         Ok(ServerIo::H2(Box::new(H2Upstream::new(connection))))
     }
@@ -427,12 +427,12 @@ pub(crate) struct Opening {
 }
 
 /// A new connection to `addr`, made as `opening` says.
-async fn connect(addr: SocketAddr, opening: &Opening) -> Result<ServerIo, ConnectFailed> {
+async fn connect(addr: &Peer, opening: &Opening) -> Result<ServerIo, ConnectFailed> {
     let leaving = (opening.local.as_ref(), opening.delayed_ack);
     let mut stream = crate::outbound::connect_via(addr, leaving, opening.socks4)
         .await
         .map_err(|_| ConnectFailed)?;
-    let _ = stream.set_nodelay(true);
+    stream.set_nodelay();
     if opening.nolinger {
         crate::outbound::no_linger(&stream);
     }
@@ -442,9 +442,12 @@ async fn connect(addr: SocketAddr, opening: &Opening) -> Result<ServerIo, Connec
             .map_err(|_| ConnectFailed)?;
     }
     match &opening.tls {
-        None => Ok(ServerIo::Tcp(stream)),
+        None => Ok(ServerIo::Clear(stream)),
         Some(tls) => {
-            let tls = tls.connect(stream, addr).await.map_err(|_| ConnectFailed)?;
+            let tls = tls
+                .connect(stream, addr.inet())
+                .await
+                .map_err(|_| ConnectFailed)?;
             Ok(ServerIo::Tls(Box::new(tls), crate::tls::Counted::new()))
         }
     }
@@ -457,13 +460,12 @@ impl Upstream {
         self.stream.reset_on_close();
     }
 
-    /// `stream` to `addr`, idle until now, for its next request after
-    /// `uses` others, counted in use by `lease`.
-    fn new(stream: ServerIo, addr: SocketAddr, uses: u32, lease: Lease) -> Self {
+    /// `stream`, idle until now, for its next request after `uses`
+    /// others, counted in use by `lease` (which knows where it goes).
+    fn new(stream: ServerIo, uses: u32, lease: Lease) -> Self {
         Self {
             stream,
             buf: BytesMut::new(),
-            addr,
             pooled: true,
             uses: uses + 1,
             heard: false,
@@ -474,7 +476,7 @@ impl Upstream {
     /// A fresh connection to the same server, made as `opening` says, in
     /// place of a pooled one the server had let go.
     pub(crate) async fn replace(&mut self, opening: &Opening) -> Result<(), ConnectFailed> {
-        self.stream = connect(self.addr, opening).await?;
+        self.stream = connect(&self.lease.addr, opening).await?;
         self.buf.clear();
         self.pooled = false;
         self.uses = 1;
@@ -536,6 +538,7 @@ impl Upstream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stream::Stream;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
     use tokio::sync::oneshot;
@@ -546,8 +549,8 @@ mod tests {
         let stream = TcpStream::connect(addr).await.expect("connect");
         let local = stream.local_addr().expect("local address");
         let mut servers = pool.servers.lock().expect("pool");
-        servers.entry(addr).or_default().idle.push(IdleConn {
-            stream: ServerIo::Tcp(stream),
+        servers.entry(addr.into()).or_default().idle.push(IdleConn {
+            stream: ServerIo::Clear(Stream::Tcp(stream)),
             uses: 1,
             thread: std::thread::current().id(),
         });
@@ -581,11 +584,13 @@ mod tests {
             })
         };
         let theirs = theirs.await.expect("the other thread parked");
-        let (first, _) = pool.take(addr, |_| true).expect("an idle connection");
+        let (first, _) = pool
+            .take(&addr.into(), |_| true)
+            .expect("an idle connection");
         assert_eq!(first.local_addr(), Some(mine));
-        let (second, _) = pool.take(addr, |_| true).expect("the other one");
+        let (second, _) = pool.take(&addr.into(), |_| true).expect("the other one");
         assert_eq!(second.local_addr(), Some(theirs));
-        let ServerIo::Tcp(mut moved) = second else {
+        let ServerIo::Clear(mut moved) = second else {
             panic!("a clear connection stays clear");
         };
         let (mut peer, _) = loop {

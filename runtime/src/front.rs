@@ -12,6 +12,7 @@ use crate::http2::{self, Prefixed};
 use crate::levels::Tracking;
 use crate::request::{serve, ReadRequest, Shared};
 use crate::session::Session;
+use crate::stream::Stream;
 use crate::tls::TlsListener;
 use crate::wire::Manner;
 use bytes::{Buf, BytesMut};
@@ -25,7 +26,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -110,7 +110,7 @@ enum Stop {
 /// connection holds that state. Its greeting is boxed here, with what
 /// only the greeting needs, and gone once the connection serves.)
 pub(crate) fn connection(
-    stream: TcpStream,
+    stream: Stream,
     shared: Arc<Shared>,
     (client, bound): (SocketAddr, Bound),
     draining: watch::Receiver<bool>,
@@ -153,7 +153,7 @@ pub(crate) fn connection(
 
 /// A clear client connection its levels let in, ready for requests.
 pub(crate) struct Greeted {
-    pub(crate) stream: TcpStream,
+    pub(crate) stream: Stream,
     /// What came after the PROXY header, if one came.
     pub(crate) buf: BytesMut,
     /// The client, as the PROXY header or the rules name it.
@@ -166,7 +166,7 @@ pub(crate) struct Greeted {
 /// `tcp-request connection` rules, the PROXY header, the session rules;
 /// `None` when it goes no further.
 pub(crate) async fn greet(
-    mut stream: TcpStream,
+    mut stream: Stream,
     shared: &Shared,
     (client, bound): (SocketAddr, Bound),
 ) -> Option<Greeted> {
@@ -198,7 +198,7 @@ pub(crate) async fn greet(
 /// does a clear one, after its handshake on the listener `tls`.
 #[allow(clippy::manual_async_fn)] // as `connection`
 pub(crate) fn tls_connection(
-    stream: TcpStream,
+    stream: Stream,
     shared: Arc<Shared>,
     (client, bound): (SocketAddr, Bound),
     (draining, tls): (watch::Receiver<bool>, Arc<TlsBind>),
@@ -307,7 +307,7 @@ fn enter_session(
 /// A TLS client connection through its handshake and its levels, ready
 /// to serve.
 struct TlsGreeted {
-    stream: tokio_rustls::server::TlsStream<TcpStream>,
+    stream: tokio_rustls::server::TlsStream<Stream>,
     /// The client, as the PROXY header or the rules name it.
     client: SocketAddr,
     session: Session,
@@ -322,7 +322,7 @@ struct TlsGreeted {
 /// header and the session rules; a failed handshake is logged, from the
 /// connection `accepted` then. `None` when it goes no further.
 async fn greet_tls(
-    mut stream: TcpStream,
+    mut stream: Stream,
     shared: &Shared,
     (client, bound, accepted): (SocketAddr, Bound, Instant),
     tls: &TlsBind,
@@ -362,11 +362,11 @@ async fn greet_tls(
 /// `tcp-request connection` rules; `None` when they reject it (the
 /// connection then closes with a reset, as haproxy's).
 pub(crate) fn admitted(
-    stream: &TcpStream,
+    stream: &Stream,
     shared: &Shared,
     client: SocketAddr,
 ) -> Option<haven_core::route::Level> {
-    let level = shared.connection_level(client, stream.local_addr().ok());
+    let level = shared.connection_level(client, stream.local_addr());
     if level.is_none() {
         crate::outbound::no_linger(stream);
     }
@@ -395,7 +395,7 @@ pub(crate) struct TlsBind {
 /// none came. What follows the header is read into `buf`, or, with none
 /// (a TLS handshake follows), left in the socket.
 pub(crate) async fn opening(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     buf: Option<&mut BytesMut>,
     (shared, client, accept_proxy): (&Shared, SocketAddr, bool),
 ) -> Option<(SocketAddr, Option<Box<ProxyHeader>>)> {

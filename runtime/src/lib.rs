@@ -30,6 +30,7 @@ mod server_io;
 mod session;
 mod splice;
 pub mod stderr;
+mod stream;
 mod tcp;
 mod tls;
 mod traffic_log;

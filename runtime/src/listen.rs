@@ -1,7 +1,7 @@
 //! Starting real mode: resolve servers, bind every `bind` of every HTTP
 //! frontend and listen section, start the driver, accept connections.
 
-use crate::accept::{accept, listen_on, BindSocket};
+use crate::accept::{accept, listen_on, BindAt, BindSocket, Listener};
 use crate::clock::Clock;
 use crate::driver::{self, Core, Event, Wiring};
 use crate::forward::Pool;
@@ -38,7 +38,7 @@ pub enum StartError {
         /// Frontend name.
         frontend: String,
         /// The address.
-        addr: SocketAddr,
+        addr: String,
         /// Why.
         reason: std::io::Error,
     },
@@ -405,6 +405,14 @@ fn bind_sockets(
         let opened: &mut Vec<_> = out.entry(index).or_default();
         for (bind_index, bind) in p.binds.iter().enumerate() {
             let delayed_ack = p.options.delays_accept_ack(p.mode, bind);
+            let bind_error = |at: &BindAt| {
+                let (frontend, addr) = (p.name.clone(), at.to_string());
+                move |reason| StartError::Bind {
+                    frontend,
+                    addr,
+                    reason,
+                }
+            };
             if let Some(fd) = bind.fd {
                 let inherit_error = |reason| StartError::Inherit {
                     frontend: p.name.clone(),
@@ -416,21 +424,32 @@ fn bind_sockets(
                 crate::accept::options_for_accepted(&options, delayed_ack);
                 let addr = listener.local_addr().map_err(inherit_error)?;
                 listeners.push((p.name.clone(), addr));
-                let socket = BindSocket::new(listener, addr, delayed_ack);
+                let at = BindAt::Tcp { addr, delayed_ack };
+                let socket = BindSocket::new(Listener::Tcp(listener), at);
                 opened.push((bind_index, Arc::new(socket)));
+                continue;
+            }
+            if let Some(addr) = &bind.unix {
+                let at = BindAt::Unix {
+                    addr: addr.clone(),
+                    mode: bind.mode,
+                };
+                let listener = at.listen().map_err(bind_error(&at))?;
+                opened.push((bind_index, Arc::new(BindSocket::new(listener, at))));
                 continue;
             }
             for port in bind.port..=bind.port_end {
                 let ip = bind.addr.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
                 let addr = SocketAddr::new(ip, port);
-                let listener = listen_on(addr, delayed_ack).map_err(|reason| StartError::Bind {
-                    frontend: p.name.clone(),
-                    addr,
-                    reason,
-                })?;
+                let listener = listen_on(addr, delayed_ack)
+                    .map_err(bind_error(&BindAt::Tcp { addr, delayed_ack }))?;
                 let bound = listener.local_addr().unwrap_or(addr);
                 listeners.push((p.name.clone(), bound));
-                let socket = BindSocket::new(listener, bound, delayed_ack);
+                let at = BindAt::Tcp {
+                    addr: bound,
+                    delayed_ack,
+                };
+                let socket = BindSocket::new(Listener::Tcp(listener), at);
                 opened.push((bind_index, Arc::new(socket)));
             }
         }

@@ -4,6 +4,7 @@
 //! needs CAP_NET_ADMIN and routing that brings the answers back); and
 //! through the SOCKS4 proxy a server's `socks4` names.
 
+use crate::stream::{Peer, Stream};
 use haven_core::config::haproxy::LocalEnd;
 use std::io;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV4};
@@ -12,15 +13,28 @@ use tokio::net::{TcpSocket, TcpStream};
 
 /// The socket closes with a reset rather than a graceful close
 /// (`SO_LINGER` 0: haproxy's `nolinger`).
-pub(crate) fn no_linger(stream: &TcpStream) {
+pub(crate) fn no_linger(stream: &impl std::os::fd::AsFd) {
     let _ = socket2::SockRef::from(stream).set_linger(Some(std::time::Duration::ZERO));
 }
 
 /// A connection to `to`, from `local` when given, through the SOCKS4
 /// proxy `socks4` when given (its CONNECT granted before this returns);
 /// with `delayed_ack`, the handshake's last ACK waits to leave with the
-/// first bytes sent (`TCP_QUICKACK` off, haproxy's smart connect).
+/// first bytes sent (`TCP_QUICKACK` off, haproxy's smart connect). A
+/// unix socket is reached directly.
 pub(crate) async fn connect_via(
+    to: &Peer,
+    leaving: (Option<&LocalEnd>, bool),
+    socks4: Option<SocketAddr>,
+) -> io::Result<Stream> {
+    match to {
+        Peer::Inet(to) => connect_tcp(*to, leaving, socks4).await.map(Stream::Tcp),
+        Peer::Unix(to) => Stream::connect_unix(to).await,
+    }
+}
+
+/// A TCP connection to `to`, as [`connect_via`] makes it.
+async fn connect_tcp(
     to: SocketAddr,
     (local, delayed_ack): (Option<&LocalEnd>, bool),
     socks4: Option<SocketAddr>,
@@ -119,7 +133,7 @@ mod tests {
         listener.set_nonblocking(true).expect("nonblocking");
         let to = listener.local_addr().expect("addr");
         for delayed_ack in [true, false] {
-            let mut stream = connect_via(to, (None, delayed_ack), None)
+            let mut stream = connect_via(&to.into(), (None, delayed_ack), None)
                 .await
                 .expect("connect");
             assert_eq!(listener.accept().is_ok(), !delayed_ack);
@@ -143,6 +157,7 @@ mod tests {
         let proxy = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let via = proxy.local_addr().expect("addr");
         let target: SocketAddr = "127.0.0.2:8080".parse().expect("addr");
+        let target = Peer::Inet(target);
         let serve = |status: u8| {
             let proxy = &proxy;
             async move {
@@ -156,7 +171,7 @@ mod tests {
             }
         };
         let (granted, client) =
-            tokio::join!(serve(0x5a), connect_via(target, (None, false), Some(via)));
+            tokio::join!(serve(0x5a), connect_via(&target, (None, false), Some(via)));
         let (asked, mut server_side) = granted;
         assert_eq!(asked, *b"\x04\x01\x1f\x90\x7f\x00\x00\x02HAProxy\0");
         let mut client = client.expect("granted");
@@ -164,7 +179,8 @@ mod tests {
         let mut got = [0u8; 5];
         server_side.read_exact(&mut got).await.expect("read");
         assert_eq!(&got, b"hello", "the stream goes on to the target");
-        let (_, refused) = tokio::join!(serve(0x5b), connect_via(target, (None, false), Some(via)));
+        let (_, refused) =
+            tokio::join!(serve(0x5b), connect_via(&target, (None, false), Some(via)));
         assert_eq!(
             refused.expect_err("refused").kind(),
             io::ErrorKind::ConnectionRefused

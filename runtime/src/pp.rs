@@ -3,20 +3,20 @@
 //! server gets.
 
 use crate::body;
+use crate::stream::Stream;
 use bytes::{Buf, BytesMut};
 use haven_core::config::haproxy::ProxyVersion;
 use haven_core::proxy_protocol::{encode_v1, encode_v2, parse, ProxyHeader, PP2_TYPE_UNIQUE_ID};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 /// Reads the PROXY header `stream` starts with, within `timeout`; what
 /// follows it stays in `buf`. `None`: no valid header came (the
 /// connection is then closed without a word, as haproxy does).
 pub(crate) async fn read_header(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     buf: &mut BytesMut,
     timeout: Option<Duration>,
 ) -> Option<ProxyHeader> {
@@ -37,7 +37,7 @@ pub(crate) async fn read_header(
 /// Reads the PROXY header `stream` starts with, within `timeout`, and
 /// nothing after it: what follows (a TLS handshake) stays in the socket.
 pub(crate) async fn read_header_alone(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     timeout: Option<Duration>,
 ) -> Option<ProxyHeader> {
     let work = async {

@@ -7,6 +7,7 @@
 use crate::driver::Event;
 use crate::http2::H2Upstream;
 use crate::server_io::ServerIo;
+use crate::stream::Peer;
 use crate::tls::{HandshakeFailed, ServerHandshake};
 use haven_core::config::haproxy::LocalEnd;
 use haven_core::health::http_script::HttpRun;
@@ -22,7 +23,7 @@ use tokio::sync::mpsc::UnboundedSender;
 /// Where a probe goes, and where it leaves from.
 pub(crate) struct Target {
     /// The server's address.
-    pub(crate) addr: SocketAddr,
+    pub(crate) addr: Peer,
     /// The local end `source` asks for.
     pub(crate) local: Option<LocalEnd>,
     /// The SOCKS4 proxy checks go through (`check-via-socks4`).
@@ -37,11 +38,13 @@ pub(crate) struct Target {
 
 impl Target {
     /// The server's address, with what a check rule names instead.
-    fn aim(&self, rule: script::Target) -> SocketAddr {
-        SocketAddr::new(
-            rule.addr.unwrap_or(self.addr.ip()),
-            rule.port.unwrap_or(self.addr.port()),
-        )
+    fn aim(&self, rule: script::Target) -> Peer {
+        if let (Peer::Unix(_), None, None) = (&self.addr, rule.addr, rule.port) {
+            return self.addr.clone();
+        }
+        let addr = self.addr.inet();
+        let ip = rule.addr.unwrap_or(addr.ip());
+        Peer::Inet(SocketAddr::new(ip, rule.port.unwrap_or(addr.port())))
     }
 }
 
@@ -59,7 +62,7 @@ pub(crate) async fn run(id: CheckId, to: Target, probe: Probe, events: Unbounded
     };
     let aim = to.aim(first);
     let leaving = (to.local.as_ref(), first.delayed_ack);
-    let stream = match crate::outbound::connect_via(aim, leaving, to.socks4).await {
+    let stream = match crate::outbound::connect_via(&aim, leaving, to.socks4).await {
         Ok(s) => s,
         Err(e) => {
             let error = connect_error_text(&e);
@@ -74,8 +77,8 @@ pub(crate) async fn run(id: CheckId, to: Target, probe: Probe, events: Unbounded
         }
     };
     let stream = match &to.tls {
-        None => ServerIo::Tcp(stream),
-        Some(tls) => match tls.connect_check(stream, aim).await {
+        None => ServerIo::Clear(stream),
+        Some(tls) => match tls.connect_check(stream, aim.inet()).await {
             Ok(tls) => ServerIo::Tls(Box::new(tls), crate::tls::Counted::new()),
             Err(e) => {
                 // A certificate refused here is the server's.
@@ -170,13 +173,13 @@ async fn run_steps(
             }
             Next::Connect(aim) => {
                 match crate::outbound::connect_via(
-                    target.aim(aim),
+                    &target.aim(aim),
                     (target.local.as_ref(), aim.delayed_ack),
                     target.socks4,
                 )
                 .await
                 {
-                    Ok(s) => conn = CheckConn::new(ServerIo::Tcp(s), aim),
+                    Ok(s) => conn = CheckConn::new(ServerIo::Clear(s), aim),
                     Err(e) => {
                         return ProbeEvent::Verdict(run.connect_failed(&connect_error_text(&e)))
                     }

@@ -14,6 +14,7 @@ use crate::front::ClientTimeouts;
 use crate::logger::Logger;
 use crate::session::Session;
 use crate::splice::{self, Pipe, Pipes};
+use crate::stream::Stream;
 use crate::tunnel;
 use crate::wire::{self, Delivery, Manner, Wire};
 use bytes::{Buf, Bytes, BytesMut};
@@ -38,7 +39,6 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -693,7 +693,7 @@ impl Watcher {
 }
 
 /// No client connection to watch beside a step.
-pub(crate) fn unwatched<'a>() -> Option<(&'a mut TcpStream, &'a mut BytesMut)> {
+pub(crate) fn unwatched<'a>() -> Option<(&'a mut Stream, &'a mut BytesMut)> {
     None
 }
 
@@ -873,7 +873,10 @@ impl Exchange<'_> {
         let streaming = !self.body.is_done();
         let idle_client = !streaming;
         let own = self.session.own.take();
-        let idle = self.shared.pool.idle(to.addr, (&to.reuse, self.first), own);
+        let idle = self
+            .shared
+            .pool
+            .idle(&to.addr, (&to.reuse, self.first), own);
         let mut up = match idle {
             Some(up) => up,
             None => {
@@ -881,7 +884,7 @@ impl Exchange<'_> {
                 let opened = self
                     .watcher
                     .step(
-                        pin!(self.shared.pool.open(to.addr, &opening)),
+                        pin!(self.shared.pool.open(&to.addr, &opening)),
                         idle_client.then_some((&mut *stream, &mut *buf)),
                     )
                     .await?;
@@ -895,7 +898,7 @@ impl Exchange<'_> {
         let at = Instant::now();
         self.connected_at.get_or_insert(at);
         let source = self.shared.backend_source.then(|| up.stream.local_addr());
-        self.server_ends = Some((source.flatten(), to.addr));
+        self.server_ends = Some((source.flatten(), to.addr.inet()));
         let event = Event::Connected {
             id: self.id,
             streaming,

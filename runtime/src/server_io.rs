@@ -4,12 +4,13 @@
 //! still quiet while it waits idle in a pool.
 
 use crate::http2::H2Upstream;
+use crate::splice::Plain;
+use crate::stream::{Stream, StreamRead, StreamWrite};
 use crate::tls::Counted;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf, ReadHalf, WriteHalf};
-use tokio::net::tcp::{ReadHalf as TcpRead, WriteHalf as TcpWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
@@ -17,9 +18,9 @@ use tokio_rustls::client::TlsStream;
 #[derive(Debug)]
 pub(crate) enum ServerIo {
     /// Clear text.
-    Tcp(TcpStream),
+    Clear(Stream),
     /// TLS (`server ... ssl`); boxed, being large; counted while open.
-    Tls(Box<TlsStream<TcpStream>>, Counted),
+    Tls(Box<TlsStream<Stream>>, Counted),
     /// One stream of an HTTP/2 connection (`proto h2`, or ALPN `h2`),
     /// carrying one request.
     H2(Box<H2Upstream>),
@@ -28,9 +29,9 @@ pub(crate) enum ServerIo {
 /// The reading half of a [`ServerIo`].
 pub(crate) enum ServerRead<'a> {
     /// Of a clear connection.
-    Tcp(TcpRead<'a>),
+    Clear(StreamRead<'a>),
     /// Of a TLS one.
-    Tls(ReadHalf<&'a mut TlsStream<TcpStream>>),
+    Tls(ReadHalf<&'a mut TlsStream<Stream>>),
     /// Of an HTTP/2 stream.
     H2(ReadHalf<&'a mut H2Upstream>),
 }
@@ -38,9 +39,9 @@ pub(crate) enum ServerRead<'a> {
 /// The writing half of a [`ServerIo`].
 pub(crate) enum ServerWrite<'a> {
     /// Of a clear connection.
-    Tcp(TcpWrite<'a>),
+    Clear(StreamWrite<'a>),
     /// Of a TLS one.
-    Tls(WriteHalf<&'a mut TlsStream<TcpStream>>),
+    Tls(WriteHalf<&'a mut TlsStream<Stream>>),
     /// Of an HTTP/2 stream.
     H2(WriteHalf<&'a mut H2Upstream>),
 }
@@ -49,8 +50,8 @@ impl ServerIo {
     /// The local end of the connection; `None` for an HTTP/2 stream.
     pub(crate) fn local_addr(&self) -> Option<std::net::SocketAddr> {
         match self {
-            Self::Tcp(s) => s.local_addr().ok(),
-            Self::Tls(s, _) => s.get_ref().0.local_addr().ok(),
+            Self::Clear(s) => s.local_addr(),
+            Self::Tls(s, _) => s.get_ref().0.local_addr(),
             Self::H2(_) => None,
         }
     }
@@ -58,9 +59,9 @@ impl ServerIo {
     /// Both halves, borrowed.
     pub(crate) fn halves(&mut self) -> (ServerRead<'_>, ServerWrite<'_>) {
         match self {
-            Self::Tcp(s) => {
+            Self::Clear(s) => {
                 let (r, w) = s.split();
-                (ServerRead::Tcp(r), ServerWrite::Tcp(w))
+                (ServerRead::Clear(r), ServerWrite::Clear(w))
             }
             Self::Tls(s, _) => {
                 let (r, w) = tokio::io::split(&mut **s);
@@ -89,7 +90,7 @@ impl ServerIo {
     /// they are, correct but woken through their first thread).
     pub(crate) fn watched_here(self) -> std::io::Result<Self> {
         match self {
-            Self::Tcp(s) => Ok(Self::Tcp(TcpStream::from_std(s.into_std()?)?)),
+            Self::Clear(s) => Ok(Self::Clear(s.watched_here()?)),
             other => Ok(other),
         }
     }
@@ -101,7 +102,7 @@ impl ServerIo {
     /// connection alone).
     pub(crate) fn reset_on_close(&self) {
         match self {
-            Self::Tcp(s) => crate::outbound::no_linger(s),
+            Self::Clear(s) => crate::outbound::no_linger(s),
             Self::Tls(s, _) => crate::outbound::no_linger(s.get_ref().0),
             Self::H2(_) => {}
         }
@@ -122,7 +123,7 @@ impl ServerIo {
 macro_rules! delegate {
     ($on:expr, $s:ident => $call:expr) => {
         match $on {
-            Self::Tcp($s) => $call,
+            Self::Clear($s) => $call,
             Self::Tls($s, ..) => $call,
             Self::H2($s) => $call,
         }
@@ -188,19 +189,19 @@ impl AsyncRead for ServerRead<'_> {
 
 delegate_write!(ServerWrite<'_>);
 
-impl crate::splice::Plain for ServerRead<'_> {
+impl Plain for ServerRead<'_> {
     fn plain(&self) -> Option<&TcpStream> {
         match self {
-            Self::Tcp(r) => Some(r.as_ref()),
+            Self::Clear(r) => r.plain(),
             Self::Tls(_) | Self::H2(_) => None,
         }
     }
 }
 
-impl crate::splice::Plain for ServerWrite<'_> {
+impl Plain for ServerWrite<'_> {
     fn plain(&self) -> Option<&TcpStream> {
         match self {
-            Self::Tcp(w) => Some(w.as_ref()),
+            Self::Clear(w) => w.plain(),
             Self::Tls(_) | Self::H2(_) => None,
         }
     }

@@ -14,6 +14,7 @@ use crate::driver::{Command, Connect, Event, ServedBy};
 use crate::front::{Bound, Greeted};
 use crate::request::{accept_stamp, unwatched, Break, Shared, Watcher};
 use crate::server_io::ServerIo;
+use crate::stream::Stream;
 use crate::tunnel;
 use bytes::BytesMut;
 use haven_core::config::haproxy::{BindProto, TcpLayer};
@@ -27,7 +28,6 @@ use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -39,7 +39,7 @@ pub(crate) type ServerEnds = (Option<SocketAddr>, SocketAddr);
 /// closes; as HTTP when its content rules switch it (until `draining`
 /// then, for its keep-alive).
 pub(crate) async fn connection(
-    stream: TcpStream,
+    stream: Stream,
     shared: Arc<Shared>,
     (client, bound): (SocketAddr, Bound),
     draining: watch::Receiver<bool>,
@@ -261,7 +261,7 @@ impl Session {
             .watcher
             .step(
                 pin!(crate::outbound::connect_via(
-                    to.addr,
+                    &to.addr,
                     (local.as_ref(), delayed_ack),
                     to.socks4
                 )),
@@ -270,7 +270,7 @@ impl Session {
             .await?;
         let event = match opened {
             Ok(mut server) => {
-                let _ = server.set_nodelay(true);
+                server.set_nodelay();
                 if to.nolinger {
                     crate::outbound::no_linger(&server);
                 }
@@ -287,9 +287,9 @@ impl Session {
                 // The handshake is part of the connect: `timeout connect`
                 // bounds it.
                 let server = match &to.tls {
-                    None => ServerIo::Tcp(server),
+                    None => ServerIo::Clear(server),
                     Some(tls) => {
-                        let shake = pin!(tls.connect(server, to.addr));
+                        let shake = pin!(tls.connect(server, to.addr.inet()));
                         match self.watcher.step(shake, unwatched()).await? {
                             Ok(tls) => ServerIo::Tls(Box::new(tls), crate::tls::Counted::new()),
                             Err(_) => {
@@ -326,7 +326,7 @@ impl Session {
         let server = self
             .server
             .as_ref()
-            .map(|(io, to)| (io.local_addr(), to.addr));
+            .map(|(io, to)| (io.local_addr(), to.addr.inet()));
         if let Some((mut upstream, to)) = self.server.take().filter(|_| !generated) {
             let mut server_buf = BytesMut::new();
             let server = (&mut upstream, &mut server_buf);

@@ -7,10 +7,10 @@
 //! (`driver::Core`), whichever thread asks.
 
 use crate::alarms::Alarms;
+use crate::stream::Stream;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::net::TcpStream;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -103,8 +103,8 @@ impl Threads {
     pub(crate) fn hand_over(
         self: &Arc<Self>,
         from: usize,
-        stream: TcpStream,
-    ) -> std::io::Result<(usize, TcpStream, Load)> {
+        stream: Stream,
+    ) -> std::io::Result<(usize, Stream, Load)> {
         self.count_accepted(from);
         let load = |t: usize| {
             self.serving
@@ -116,9 +116,8 @@ impl Threads {
             .unwrap_or(from);
         let stream = match self.handles.get(to).filter(|_| to != from) {
             Some(handle) => {
-                let stream = stream.into_std()?;
                 let _target = handle.enter();
-                TcpStream::from_std(stream)?
+                stream.watched_here()?
             }
             None => stream,
         };

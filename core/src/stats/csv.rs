@@ -444,8 +444,14 @@ fn server_rows(s: &Sources<'_>, p: &Proxy, b: usize, legends: bool) -> Vec<Row> 
         r.insert("lastchg", since.as_secs().to_string());
         r.insert("lastsess", "-1".into());
         if legends {
-            if let (ServerAddr::Ip(ip), ServerPort::Fixed(port)) = (&srv.addr, &srv.port) {
-                r.insert("addr", SocketAddr::new(*ip, *port).to_string());
+            match (&srv.addr, &srv.port) {
+                (ServerAddr::Ip(ip), ServerPort::Fixed(port)) => {
+                    r.insert("addr", SocketAddr::new(*ip, *port).to_string());
+                }
+                (ServerAddr::Unix(unix), _) => {
+                    r.insert("addr", unix.to_string());
+                }
+                _ => {}
             }
             if let Some(cookie) = &srv.cookie {
                 r.insert("cookie", cookie.clone());

@@ -96,6 +96,7 @@ fn server_line(s: &Sources<'_>, b: usize, p: &Proxy, i: usize) -> String {
     let (addr, fqdn) = match &srv.addr {
         ServerAddr::Ip(ip) => (ip.to_string(), "-".to_owned()),
         ServerAddr::Host(name) => (name.clone(), name.clone()),
+        ServerAddr::Unix(unix) => (unix.to_string(), "-".to_owned()),
     };
     let port = match srv.port {
         ServerPort::Fixed(p) => p.to_string(),

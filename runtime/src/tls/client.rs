@@ -6,6 +6,7 @@
 
 use super::load::from_pem;
 use super::settings::{alpn, crls, crypto, roots};
+use crate::stream::Stream;
 use haven_core::config::haproxy::{ServerTls, Verify};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{Resumption, Tls12Resumption, WebPkiServerVerifier};
@@ -15,7 +16,6 @@ use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, Error, Signa
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::TcpStream;
 
 /// How connections to one server shake hands.
 #[derive(Debug)]
@@ -101,23 +101,19 @@ impl ServerHandshake {
     }
 
     /// Shakes hands with the server at `addr` over `tcp`, for traffic.
-    pub(crate) async fn connect(&self, tcp: TcpStream, addr: SocketAddr) -> io::Result<Shaken> {
+    pub(crate) async fn connect(&self, tcp: Stream, addr: SocketAddr) -> io::Result<Shaken> {
         self.shake(tcp, addr, self.sni.as_ref()).await
     }
 
     /// Shakes hands with the server at `addr` over `tcp`, for a check.
-    pub(crate) async fn connect_check(
-        &self,
-        tcp: TcpStream,
-        addr: SocketAddr,
-    ) -> io::Result<Shaken> {
+    pub(crate) async fn connect_check(&self, tcp: Stream, addr: SocketAddr) -> io::Result<Shaken> {
         self.shake(tcp, addr, self.check_sni.as_ref()).await
     }
 
     /// The handshake, sending `sni` when given.
     async fn shake(
         &self,
-        tcp: TcpStream,
+        tcp: Stream,
         addr: SocketAddr,
         sni: Option<&ServerName<'static>>,
     ) -> io::Result<Shaken> {
@@ -132,7 +128,7 @@ impl ServerHandshake {
 }
 
 /// A server connection after its handshake.
-pub(crate) type Shaken = tokio_rustls::client::TlsStream<TcpStream>;
+pub(crate) type Shaken = tokio_rustls::client::TlsStream<Stream>;
 
 /// The server name `keyword` gives, if any.
 fn name_of(name: Option<&str>, keyword: &str) -> Result<Option<ServerName<'static>>, String> {

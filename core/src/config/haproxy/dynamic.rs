@@ -59,6 +59,11 @@ pub fn dynamic_server(
                 "haven adds servers by IP address only: '{host}' is a name."
             ))
         }
+        ServerAddr::Unix(unix) => {
+            return Err(format!(
+                "haven adds servers by IP address only: '{unix}' is a unix socket."
+            ))
+        }
     };
     let ServerPort::Fixed(port) = server.port else {
         return Err("haven adds servers with a fixed port only.".into());

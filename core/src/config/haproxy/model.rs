@@ -424,6 +424,11 @@ pub struct Bind {
     /// `fd@N`: a listening socket the process inherits (the address and
     /// ports are then unused).
     pub fd: Option<i32>,
+    /// A unix socket to listen on (the address and ports are then
+    /// unused).
+    pub unix: Option<UnixAddr>,
+    /// `mode`: the permissions of the unix socket's file (octal).
+    pub mode: Option<u32>,
     /// Line of the `bind`.
     pub line: u32,
     /// `accept-proxy`: each connection starts with a PROXY protocol
@@ -436,6 +441,26 @@ pub struct Bind {
     /// `proto`: the HTTP version its connections speak, whatever they
     /// announce.
     pub proto: BindProto,
+}
+
+impl Bind {
+    /// A listener of the `bind` line `line` with no address yet and
+    /// every setting at its default.
+    pub fn unbound(line: u32) -> Self {
+        Self {
+            addr: None,
+            port: 0,
+            port_end: 0,
+            fd: None,
+            unix: None,
+            mode: None,
+            line,
+            accept_proxy: false,
+            name: None,
+            tls: None,
+            proto: BindProto::Auto,
+        }
+    }
 }
 
 /// `server ... proto` and `check-proto`: the HTTP version spoken to a
@@ -581,6 +606,39 @@ pub enum ServerAddr {
     Ip(IpAddr),
     /// A name the driver resolves at start.
     Host(String),
+    /// A unix socket (`/path`, `unix@path`, `abns@name`).
+    Unix(UnixAddr),
+}
+
+/// A unix stream socket's address, as haproxy writes it in `bind` and
+/// `server` lines.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum UnixAddr {
+    /// A file in the file system (`/path`, `unix@path`).
+    Path(String),
+    /// A name in Linux's abstract namespace (`abns@name`).
+    Abstract(String),
+}
+
+impl UnixAddr {
+    /// The unix address `text` names, if it names one.
+    pub fn parse(text: &str) -> Option<Self> {
+        if let Some(name) = text.strip_prefix("abns@") {
+            return Some(Self::Abstract(name.to_owned()));
+        }
+        let path = text.strip_prefix("unix@").unwrap_or(text);
+        (path.starts_with('/') || text.starts_with("unix@")).then(|| Self::Path(path.to_owned()))
+    }
+}
+
+impl std::fmt::Display for UnixAddr {
+    /// As haproxy shows it: the path, or `abns@name`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Path(path) => f.write_str(path),
+            Self::Abstract(name) => write!(f, "abns@{name}"),
+        }
+    }
 }
 
 /// A server's agent check settings.

@@ -419,18 +419,12 @@ impl Parser<'_> {
         let mut binds = Vec::new();
         let expanded = super::values::env_expand(&spec.text, &self.opts.env);
         for part in expanded.split(',') {
+            let unbound = Bind::unbound(line);
             if let Some(n) = part.strip_prefix("fd@") {
                 match n.parse::<i32>() {
                     Ok(fd) if fd >= 0 => binds.push(Bind {
-                        addr: None,
-                        port: 0,
-                        port_end: 0,
                         fd: Some(fd),
-                        line,
-                        accept_proxy: false,
-                        name: None,
-                        tls: None,
-                        proto: BindProto::Auto,
+                        ..unbound
                     }),
                     _ => self.error(
                         Form::Parsing,
@@ -440,9 +434,14 @@ impl Parser<'_> {
                 }
                 continue;
             }
-            if part.starts_with('/')
-                || part.contains('@') && !part.starts_with("ipv4@") && !part.starts_with("ipv6@")
-            {
+            if let Some(unix) = UnixAddr::parse(part) {
+                binds.push(Bind {
+                    unix: Some(unix),
+                    ..unbound
+                });
+                continue;
+            }
+            if part.contains('@') && !part.starts_with("ipv4@") && !part.starts_with("ipv6@") {
                 self.not_supported(spec.col, &format!("bind address {part}"));
                 continue;
             }
@@ -470,12 +469,7 @@ impl Parser<'_> {
                             addr,
                             port,
                             port_end,
-                            fd: None,
-                            line,
-                            accept_proxy: false,
-                            name: None,
-                            tls: None,
-                            proto: BindProto::Auto,
+                            ..unbound
                         }),
                         Some(PortSpec::Offset(_)) => {
                             err(self, addr_message(&AddrError::OffsetNotPermitted, part))
@@ -517,6 +511,16 @@ impl Parser<'_> {
                 binds
                     .iter_mut()
                     .for_each(|b| b.name = Some(value.text.clone()));
+                i += 2;
+                continue;
+            }
+            if name == "mode" && binds.iter().all(|b| b.unix.is_some()) {
+                match words.get(i + 1).map(|w| u32::from_str_radix(&w.text, 8)) {
+                    Some(Ok(mode)) if mode <= 0o7777 => {
+                        binds.iter_mut().for_each(|b| b.mode = Some(mode));
+                    }
+                    _ => self.bind_error(p.col, &spec.text, "'mode' : missing or invalid mode"),
+                }
                 i += 2;
                 continue;
             }

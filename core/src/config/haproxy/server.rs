@@ -505,6 +505,9 @@ impl Parser<'_> {
 
 /// A server's `addr[:port]`.
 fn server_addr(text: &str) -> Result<(ServerAddr, ServerPort), AddrError> {
+    if let Some(unix) = UnixAddr::parse(text) {
+        return Ok((ServerAddr::Unix(unix), ServerPort::Fixed(0)));
+    }
     let hp = parse_host_port(text)?;
     let addr = match hp.host {
         Host::Any => ServerAddr::Ip(std::net::Ipv4Addr::UNSPECIFIED.into()),
