@@ -1,8 +1,10 @@
-//! The `ssl_fc*` and `ssl_c_*` fetches: what a client connection's TLS
-//! handshake agreed on.
+//! The `ssl_fc*`, `ssl_c_*` and `ssl_f_*` fetches: what a client
+//! connection's TLS handshake agreed on, and the certificates each side
+//! presented.
 
 use super::value::Value;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// What a TLS client connection agreed on, as the fetches and the logs
 /// name it (haproxy's and OpenSSL's names).
@@ -22,9 +24,11 @@ pub struct TlsSession {
     /// The certificate the client presented (verified: one that fails
     /// ends the handshake).
     pub client_certificate: Option<Box<CertFacts>>,
+    /// The certificate this side presented to the client.
+    pub frontend_certificate: Option<Arc<CertFacts>>,
 }
 
-/// What the `ssl_c_*` fetches read of a certificate.
+/// What the `ssl_c_*` and `ssl_f_*` fetches read of a certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct CertFacts {
     /// The subject's entries in order, by their short names (`CN`).
@@ -37,6 +41,91 @@ pub struct CertFacts {
     pub not_before: String,
     /// Validity end.
     pub not_after: String,
+    /// The whole certificate, DER.
+    pub der: Vec<u8>,
+    /// Its signature's algorithm, by OpenSSL's name (`RSA-SHA256`).
+    pub sig_alg: String,
+    /// Its public key's algorithm, by OpenSSL's name (`rsaEncryption`).
+    pub key_alg: String,
+    /// Its X.509 version (3 for v3).
+    pub version: i64,
+}
+
+/// Whose certificate a fetch reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CertOf {
+    /// The client's (`ssl_c_*`).
+    Client,
+    /// This side's, as presented to the client (`ssl_f_*`).
+    Frontend,
+}
+
+/// What a fetch reads of a certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum CertField {
+    /// `s_dn`, `i_dn`: the subject or issuer, or one entry of it.
+    Dn(DnPart),
+    /// `serial` (binary).
+    Serial,
+    /// `notbefore`, `notafter` (`YYMMDDhhmmssZ`).
+    Validity {
+        /// The end (else the start).
+        end: bool,
+    },
+    /// `der`: the whole certificate (binary).
+    Der,
+    /// `sha1`: the SHA-1 of its DER (binary).
+    Sha1,
+    /// `sig_alg`.
+    SigAlg,
+    /// `key_alg`.
+    KeyAlg,
+    /// `version` (integer).
+    Version,
+}
+
+impl CertField {
+    /// The field the fetch suffix `name` (with `args`) reads, if any.
+    fn parse(name: &str, args: &[String]) -> Result<Option<Self>, String> {
+        Ok(Some(match name {
+            "s_dn" | "i_dn" => Self::Dn(DnPart::parse(name == "s_dn", name, args)?),
+            "serial" => Self::Serial,
+            "notbefore" => Self::Validity { end: false },
+            "notafter" => Self::Validity { end: true },
+            "der" => Self::Der,
+            "sha1" => Self::Sha1,
+            "sig_alg" => Self::SigAlg,
+            "key_alg" => Self::KeyAlg,
+            "version" => Self::Version,
+            _ => return Ok(None),
+        }))
+    }
+
+    /// Its value in `cert`.
+    fn of(&self, cert: &CertFacts) -> Option<Value<'static>> {
+        let bin = |bytes: Vec<u8>| Some(Value::Bin(std::borrow::Cow::Owned(bytes)));
+        match self {
+            Self::Dn(part) => {
+                let dn = if part.subject {
+                    &cert.subject
+                } else {
+                    &cert.issuer
+                };
+                part.of(dn).map(Value::string)
+            }
+            Self::Serial => bin(cert.serial.clone()),
+            Self::Validity { end: true } => Some(Value::string(cert.not_after.clone())),
+            Self::Validity { end: false } => Some(Value::string(cert.not_before.clone())),
+            Self::Der => bin(cert.der.clone()),
+            Self::Sha1 => {
+                use sha1::Digest;
+                bin(sha1::Sha1::digest(&cert.der).to_vec())
+            }
+            Self::SigAlg => Some(Value::string(cert.sig_alg.clone())),
+            Self::KeyAlg => Some(Value::string(cert.key_alg.clone())),
+            Self::Version => Some(Value::Int(cert.version)),
+        }
+    }
 }
 
 /// A distinguished name, or one of its entries: `ssl_c_s_dn([entry[,
@@ -53,6 +142,24 @@ pub struct DnPart {
 }
 
 impl DnPart {
+    /// The part fetch `name`'s `args` (`[entry[, occ]]`) name.
+    fn parse(subject: bool, name: &str, args: &[String]) -> Result<Self, String> {
+        let occ = match args.get(1) {
+            Some(n) => n
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n != 0)
+                .ok_or_else(|| format!("fetch method '{name}' : invalid occurrence '{n}'"))?,
+            None => 1,
+        };
+        let entry = args.first().filter(|e| !e.is_empty()).cloned();
+        Ok(Self {
+            subject,
+            entry,
+            occ,
+        })
+    }
+
     /// Its value in `dn`: the entry's, or the whole DN in OpenSSL's
     /// one-line form (`/C=FR/CN=www.example.com`).
     fn of(&self, dn: &[(String, String)]) -> Option<String> {
@@ -93,39 +200,22 @@ pub enum TlsFetch {
     ClientCertificate,
     /// `ssl_c_verify`: the verification's error code (0: none).
     ClientVerify,
-    /// `ssl_c_s_dn`, `ssl_c_i_dn`: the client certificate's subject or
-    /// issuer, or one entry of it.
-    ClientDn(DnPart),
-    /// `ssl_c_serial`: its serial number (binary).
-    ClientSerial,
-    /// `ssl_c_notbefore`, `ssl_c_notafter`: its validity (`YYMMDDhhmmssZ`).
-    ClientValidity {
-        /// The end (else the start).
-        end: bool,
-    },
+    /// `ssl_c_*`, `ssl_f_*`: what a certificate says.
+    Cert(CertOf, CertField),
 }
 
 impl TlsFetch {
     /// The fetch `name` (with `args`) stands for, if it is a TLS one.
     pub fn parse(name: &str, args: &[String]) -> Result<Option<Self>, String> {
-        if let Some(subject) = match name {
-            "ssl_c_s_dn" => Some(true),
-            "ssl_c_i_dn" => Some(false),
+        let of = match name.get(..6) {
+            Some("ssl_c_") => Some(CertOf::Client),
+            Some("ssl_f_") => Some(CertOf::Frontend),
             _ => None,
-        } {
-            let occ =
-                match args.get(1) {
-                    Some(n) => n.parse::<i64>().ok().filter(|n| *n != 0).ok_or_else(|| {
-                        format!("fetch method '{name}' : invalid occurrence '{n}'")
-                    })?,
-                    None => 1,
-                };
-            let entry = args.first().filter(|e| !e.is_empty()).cloned();
-            return Ok(Some(Self::ClientDn(DnPart {
-                subject,
-                entry,
-                occ,
-            })));
+        };
+        if let Some(of) = of {
+            if let Some(field) = CertField::parse(&name[6..], args)? {
+                return Ok(Some(Self::Cert(of, field)));
+            }
         }
         Ok(Self::simple(name))
     }
@@ -142,9 +232,6 @@ impl TlsFetch {
             "ssl_fc_is_resumed" => Self::Resumed,
             "ssl_c_used" | "ssl_fc_has_crt" => Self::ClientCertificate,
             "ssl_c_verify" => Self::ClientVerify,
-            "ssl_c_serial" => Self::ClientSerial,
-            "ssl_c_notbefore" => Self::ClientValidity { end: false },
-            "ssl_c_notafter" => Self::ClientValidity { end: true },
             _ => return None,
         })
     }
@@ -165,28 +252,8 @@ impl TlsFetch {
             Self::Resumed => Some(Value::Bool(tls.resumed)),
             Self::ClientCertificate => Some(Value::Bool(tls.client_certificate.is_some())),
             Self::ClientVerify => Some(Value::Int(0)),
-            Self::ClientDn(part) => {
-                let cert = tls.client_certificate.as_deref()?;
-                let dn = if part.subject {
-                    &cert.subject
-                } else {
-                    &cert.issuer
-                };
-                part.of(dn).map(Value::string)
-            }
-            Self::ClientSerial => {
-                let cert = tls.client_certificate.as_deref()?;
-                Some(Value::Bin(std::borrow::Cow::Owned(cert.serial.clone())))
-            }
-            Self::ClientValidity { end } => {
-                let cert = tls.client_certificate.as_deref()?;
-                let at = if *end {
-                    &cert.not_after
-                } else {
-                    &cert.not_before
-                };
-                Some(Value::string(at.clone()))
-            }
+            Self::Cert(CertOf::Client, field) => field.of(tls.client_certificate.as_deref()?),
+            Self::Cert(CertOf::Frontend, field) => field.of(tls.frontend_certificate.as_deref()?),
         }
     }
 
@@ -200,7 +267,7 @@ impl TlsFetch {
 
     /// The fetch yields an integer.
     pub fn yields_int(&self) -> bool {
-        *self == Self::ClientVerify
+        matches!(self, Self::ClientVerify | Self::Cert(_, CertField::Version))
     }
 }
 
@@ -240,6 +307,53 @@ mod tests {
         assert_eq!(fetch(&["OU", "-2"]).as_deref(), Some("a"));
         assert_eq!(fetch(&["O"]), None);
         assert!(TlsFetch::parse("ssl_c_s_dn", &["CN".into(), "x".into()]).is_err());
+    }
+
+    // Input: `ssl_f_*` and `ssl_c_*` fetches over a session whose
+    // presented certificate is known and whose client sent none.
+    // Output: each field as haproxy gives it (the SHA-1 computed from
+    // the DER, the version an integer); the client's fields have no
+    // value; an unknown suffix is no TLS fetch.
+    #[test]
+    fn certificate_fetches_read_the_presented_certificate() {
+        let facts = CertFacts {
+            der: b"abc".to_vec(),
+            serial: vec![2],
+            sig_alg: "RSA-SHA256".into(),
+            key_alg: "rsaEncryption".into(),
+            version: 3,
+            not_after: "180116230238Z".into(),
+            ..CertFacts::default()
+        };
+        let tls = TlsSession {
+            frontend_certificate: Some(Arc::new(facts)),
+            ..TlsSession::default()
+        };
+        let read = |name: &str| {
+            let fetch = TlsFetch::parse(name, &[]).expect("valid").expect("tls");
+            fetch.eval(Some(&tls)).map(|v| v.to_text().into_owned())
+        };
+        let sha1_of_abc = [
+            0xa9, 0x99, 0x3e, 0x36, 0x47, 0x06, 0x81, 0x6a, 0xba, 0x3e, 0x25, 0x71, 0x78, 0x50,
+            0xc2, 0x6c, 0x9c, 0xd0, 0xd8, 0x9d,
+        ];
+        let sha1 = TlsFetch::parse("ssl_f_sha1", &[])
+            .expect("valid")
+            .expect("tls");
+        assert_eq!(
+            sha1.eval(Some(&tls)),
+            Some(Value::Bin(std::borrow::Cow::Owned(sha1_of_abc.to_vec())))
+        );
+        assert_eq!(read("ssl_f_sig_alg").as_deref(), Some("RSA-SHA256"));
+        assert_eq!(read("ssl_f_key_alg").as_deref(), Some("rsaEncryption"));
+        assert_eq!(read("ssl_f_notafter").as_deref(), Some("180116230238Z"));
+        let version = TlsFetch::parse("ssl_f_version", &[])
+            .expect("valid")
+            .expect("tls");
+        assert!(version.yields_int());
+        assert_eq!(version.eval(Some(&tls)), Some(Value::Int(3)));
+        assert_eq!(read("ssl_c_der"), None);
+        assert_eq!(TlsFetch::parse("ssl_f_nothing", &[]), Ok(None));
     }
 
     #[test]

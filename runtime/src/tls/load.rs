@@ -246,8 +246,8 @@ fn names_of(cert: &CertificateDer<'_>) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-/// What the `ssl_c_*` fetches read of certificate `cert` (`None` when
-/// it cannot be read).
+/// What the `ssl_c_*` and `ssl_f_*` fetches read of certificate `cert`
+/// (`None` when it cannot be read).
 pub(crate) fn facts_of(cert: &CertificateDer<'_>) -> Option<CertFacts> {
     use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
     let (_, parsed) = X509Certificate::from_der(cert).ok()?;
@@ -261,12 +261,40 @@ pub(crate) fn facts_of(cert: &CertificateDer<'_>) -> Option<CertFacts> {
             .collect()
     };
     let validity = parsed.validity();
+    let algorithm = |oid: &x509_parser::der_parser::oid::Oid<'_>| {
+        let oid = oid.to_id_string();
+        algorithm_name(&oid).map_or(oid, str::to_owned)
+    };
     Some(CertFacts {
         subject: entries(parsed.subject()),
         issuer: entries(parsed.issuer()),
         serial: parsed.raw_serial().to_vec(),
         not_before: asn1_time(&validity.not_before),
         not_after: asn1_time(&validity.not_after),
+        der: cert.to_vec(),
+        sig_alg: algorithm(&parsed.signature_algorithm.algorithm),
+        key_alg: algorithm(&parsed.public_key().algorithm.algorithm),
+        version: i64::from(parsed.version().0) + 1,
+    })
+}
+
+/// OpenSSL's short name of a signature or key algorithm, by OID.
+fn algorithm_name(oid: &str) -> Option<&'static str> {
+    Some(match oid {
+        "1.2.840.113549.1.1.1" => "rsaEncryption",
+        "1.2.840.113549.1.1.5" => "RSA-SHA1",
+        "1.2.840.113549.1.1.10" => "RSASSA-PSS",
+        "1.2.840.113549.1.1.11" => "RSA-SHA256",
+        "1.2.840.113549.1.1.12" => "RSA-SHA384",
+        "1.2.840.113549.1.1.13" => "RSA-SHA512",
+        "1.2.840.10045.2.1" => "id-ecPublicKey",
+        "1.2.840.10045.4.1" => "ecdsa-with-SHA1",
+        "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256",
+        "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384",
+        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512",
+        "1.3.101.112" => "ED25519",
+        "1.3.101.113" => "ED448",
+        _ => return None,
     })
 }
 

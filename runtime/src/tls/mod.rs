@@ -17,7 +17,7 @@ pub(crate) use load::Replaced;
 pub(crate) use store::CertStore;
 
 use haven_core::config::haproxy::BindTls;
-use haven_core::sample::TlsSession;
+use haven_core::sample::{CertFacts, TlsSession};
 use rustls::ServerConfig;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -32,6 +32,8 @@ struct Presented {
     config: Arc<ServerConfig>,
     excluded: Vec<String>,
     ecdsa: bool,
+    /// What the `ssl_f_*` fetches read of its leaf certificate.
+    facts: Option<Arc<CertFacts>>,
 }
 
 /// A TLS listener: its `bind` line's TLS and the certificates it
@@ -176,15 +178,16 @@ impl TlsListener {
                 .into_stream(Arc::clone(&chosen.config))
                 .await
                 .map_err(|e| HandshakeFailed::of(&e))?;
-            Ok((stream, sni))
+            Ok((stream, (sni, chosen.facts.clone())))
         };
-        let (stream, sni) = match timeout {
+        let (stream, (sni, presented)) = match timeout {
             Some(t) => tokio::time::timeout(t, handshake)
                 .await
                 .map_err(|_| HandshakeFailed::Timeout)??,
             None => handshake.await?,
         };
-        let session = session_of(stream.get_ref().1, sni);
+        let mut session = session_of(stream.get_ref().1, sni);
+        session.frontend_certificate = presented;
         Ok((stream, session))
     }
 }
@@ -209,6 +212,7 @@ impl Certificates {
                 }
             }
             let options = cert.options.over(&tls.options);
+            let facts = cert.key.cert.first().and_then(load::facts_of).map(Arc::new);
             let config = settings::server_config(&options, cert.key, &resumption)
                 .map_err(|m| format!("'{}' : {m}", cert.path))?;
             for name in cert.names {
@@ -223,6 +227,7 @@ impl Certificates {
                 config,
                 excluded: cert.excluded,
                 ecdsa: cert.ecdsa,
+                facts,
             });
         }
         Ok(out)
@@ -272,6 +277,7 @@ fn session_of(conn: &rustls::ServerConnection, sni: Option<String>) -> TlsSessio
             .peer_certificates()
             .and_then(|c| c.first())
             .map(|leaf| Box::new(load::facts_of(leaf).unwrap_or_default())),
+        frontend_certificate: None,
     }
 }
 
