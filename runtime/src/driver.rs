@@ -28,7 +28,7 @@ use haven_core::proxy::{
     WeightChange,
 };
 use haven_core::route::{self, Admission, Level, RequestHead};
-use haven_core::sample::Vars;
+use haven_core::sample::{CertFacts, Vars};
 use haven_core::stats::{
     self, Access, BadMessage, CliCommand, Counters, ErrorSnapshots, H2Owner, Posted, Sources,
     Transfer,
@@ -47,8 +47,13 @@ use tokio::task::JoinHandle;
 #[derive(Debug)]
 pub(crate) enum Event {
     /// The connection to the server is up; `streaming`: the request's
-    /// body is too large to keep and streams to it.
-    Connected { id: StreamId, streaming: bool },
+    /// body is too large to keep and streams to it; `certificate`: what
+    /// the certificate a TLS server presented says.
+    Connected {
+        id: StreamId,
+        streaming: bool,
+        certificate: Option<Arc<CertFacts>>,
+    },
     /// A streamed request body went to the server whole.
     RequestSent(StreamId),
     /// The client left (or stopped sending, `timed_out`) in the middle of
@@ -563,7 +568,14 @@ impl Driver {
 
     fn handle(&mut self, now: Instant, ev: Event) {
         match ev {
-            Event::Connected { id, streaming } => self.with_flow(|f, t| {
+            Event::Connected {
+                id,
+                streaming,
+                certificate,
+            } => self.with_flow(|f, t| {
+                if let Some(certificate) = certificate {
+                    f.set_server_certificate(id, certificate);
+                }
                 f.handle_connected(now, id, t);
                 if streaming {
                     f.handle_body_streaming(id, t);

@@ -448,7 +448,7 @@ async fn connect(addr: &Peer, opening: &Opening) -> Result<ServerIo, ConnectFail
                 .connect(stream, addr.inet())
                 .await
                 .map_err(|_| ConnectFailed)?;
-            Ok(ServerIo::Tls(Box::new(tls), crate::tls::Counted::new()))
+            Ok(ServerIo::tls(tls))
         }
     }
 }

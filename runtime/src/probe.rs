@@ -79,7 +79,7 @@ pub(crate) async fn run(id: CheckId, to: Target, probe: Probe, events: Unbounded
     let stream = match &to.tls {
         None => ServerIo::Clear(stream),
         Some(tls) => match tls.connect_check(stream, aim.inet()).await {
-            Ok(tls) => ServerIo::Tls(Box::new(tls), crate::tls::Counted::new()),
+            Ok(tls) => ServerIo::tls(tls),
             Err(e) => {
                 // A certificate refused here is the server's.
                 let failed = match HandshakeFailed::of(&e) {

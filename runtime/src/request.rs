@@ -902,6 +902,7 @@ impl Exchange<'_> {
         let event = Event::Connected {
             id: self.id,
             streaming,
+            certificate: up.stream.certificate(),
         };
         self.shared.core.dispatch_at(event, at);
         let sent = if streaming {

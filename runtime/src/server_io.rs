@@ -7,8 +7,10 @@ use crate::http2::H2Upstream;
 use crate::splice::Plain;
 use crate::stream::{Stream, StreamRead, StreamWrite};
 use crate::tls::Counted;
+use haven_core::sample::CertFacts;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
@@ -19,8 +21,9 @@ use tokio_rustls::client::TlsStream;
 pub(crate) enum ServerIo {
     /// Clear text.
     Clear(Stream),
-    /// TLS (`server ... ssl`); boxed, being large; counted while open.
-    Tls(Box<TlsStream<Stream>>, Counted),
+    /// TLS (`server ... ssl`); boxed, being large; counted while open;
+    /// with what the certificate the server presented says.
+    Tls(Box<TlsStream<Stream>>, Counted, Option<Arc<CertFacts>>),
     /// One stream of an HTTP/2 connection (`proto h2`, or ALPN `h2`),
     /// carrying one request.
     H2(Box<H2Upstream>),
@@ -47,11 +50,26 @@ pub(crate) enum ServerWrite<'a> {
 }
 
 impl ServerIo {
+    /// A connection after its TLS handshake `shaken`.
+    pub(crate) fn tls(shaken: TlsStream<Stream>) -> Self {
+        let chain = shaken.get_ref().1.peer_certificates().unwrap_or_default();
+        let facts = crate::tls::peer_facts(chain, true).map(Arc::new);
+        Self::Tls(Box::new(shaken), Counted::new(), facts)
+    }
+
+    /// What the certificate the server presented says (TLS only).
+    pub(crate) fn certificate(&self) -> Option<Arc<CertFacts>> {
+        match self {
+            Self::Tls(_, _, facts) => facts.clone(),
+            _ => None,
+        }
+    }
+
     /// The local end of the connection; `None` for an HTTP/2 stream.
     pub(crate) fn local_addr(&self) -> Option<std::net::SocketAddr> {
         match self {
             Self::Clear(s) => s.local_addr(),
-            Self::Tls(s, _) => s.get_ref().0.local_addr(),
+            Self::Tls(s, ..) => s.get_ref().0.local_addr(),
             Self::H2(_) => None,
         }
     }
@@ -63,7 +81,7 @@ impl ServerIo {
                 let (r, w) = s.split();
                 (ServerRead::Clear(r), ServerWrite::Clear(w))
             }
-            Self::Tls(s, _) => {
+            Self::Tls(s, ..) => {
                 let (r, w) = tokio::io::split(&mut **s);
                 (ServerRead::Tls(r), ServerWrite::Tls(w))
             }
@@ -76,7 +94,7 @@ impl ServerIo {
 
     /// The server chose HTTP/2 by ALPN.
     pub(crate) fn chose_h2(&self) -> bool {
-        matches!(self, Self::Tls(s, _) if s.get_ref().1.alpn_protocol() == Some(b"h2"))
+        matches!(self, Self::Tls(s, ..) if s.get_ref().1.alpn_protocol() == Some(b"h2"))
     }
 
     /// It carries one request (an HTTP/2 stream): never parked for
@@ -103,7 +121,7 @@ impl ServerIo {
     pub(crate) fn reset_on_close(&self) {
         match self {
             Self::Clear(s) => crate::outbound::no_linger(s),
-            Self::Tls(s, _) => crate::outbound::no_linger(s.get_ref().0),
+            Self::Tls(s, ..) => crate::outbound::no_linger(s.get_ref().0),
             Self::H2(_) => {}
         }
     }

@@ -291,7 +291,7 @@ impl Session {
                     Some(tls) => {
                         let shake = pin!(tls.connect(server, to.addr.inet()));
                         match self.watcher.step(shake, unwatched()).await? {
-                            Ok(tls) => ServerIo::Tls(Box::new(tls), crate::tls::Counted::new()),
+                            Ok(tls) => ServerIo::tls(tls),
                             Err(_) => {
                                 self.shared.core.dispatch(Event::ConnectFailed(self.id));
                                 return Ok(());
@@ -300,10 +300,12 @@ impl Session {
                     }
                 };
                 self.connected_at = Some(Instant::now());
+                let certificate = server.certificate();
                 self.server = Some((server, to));
                 Event::Connected {
                     id: self.id,
                     streaming: false,
+                    certificate,
                 }
             }
             Err(_) => Event::ConnectFailed(self.id),

@@ -178,6 +178,7 @@ impl HttpRun {
                 status: a.code,
                 headers: HeaderView::Pairs(&headers),
                 cache: None,
+                server_certificate: None,
             }),
             ..Around::default()
         };

@@ -23,8 +23,8 @@ use crate::config::haproxy::{
 use crate::proxy_protocol::ProxyHeader;
 use crate::route::{condition, path_and_query, RequestHead};
 use crate::sample::{
-    backrefs, Around, Captured, Expr, Format, HeaderView, Response, Scope, TlsSession, Value,
-    VarName, Vars,
+    backrefs, Around, Captured, CertFacts, Expr, Format, HeaderView, Response, Scope, TlsSession,
+    Value, VarName, Vars,
 };
 use crate::stick::{StickEvent, StickKey, StickTables, StickView, Tracked};
 use crate::time::Instant;
@@ -108,6 +108,8 @@ pub struct Txn {
     pub proxied: Option<ProxyHeader>,
     /// What the connection's TLS handshake agreed on.
     pub tls: Option<Arc<TlsSession>>,
+    /// The certificate the server presented, on a TLS server connection.
+    pub server_certificate: Option<Arc<CertFacts>>,
     /// The request's unique id, once made.
     pub unique_id: Option<String>,
     /// What `track-sc0..2` track.
@@ -187,6 +189,7 @@ impl Txn {
             sent: None,
             proxied: head.around.proxied.cloned(),
             tls: head.around.tls.cloned(),
+            server_certificate: None,
             unique_id: None,
             tracked: head.around.session_tracked.cloned().unwrap_or_default(),
             session_slots: head
@@ -359,6 +362,7 @@ impl Txn {
                     status: r.status,
                     headers: HeaderView::Kept(&r.headers),
                     cache: self.cache_hit().map(|h| h.cache.as_str()),
+                    server_certificate: self.server_certificate.as_deref(),
                 }),
                 vars: Some(&self.vars),
                 frontend: names.frontend,

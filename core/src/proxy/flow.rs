@@ -11,7 +11,7 @@ use crate::cache::Caches;
 use crate::config::haproxy::{Balance, CompAlgo, HaproxyConfig, Mode, Proxy, RetryOn, Userlist};
 use crate::http_rules::{Answer, Edit, Headers, Names, Rendered, ResponseDraft, Room, Txn, TARPIT};
 use crate::route::{route, RequestHead};
-use crate::sample::{Captured, HeaderView, Scope, Vars};
+use crate::sample::{Captured, CertFacts, HeaderView, Scope, Vars};
 use crate::sched::Timers;
 use crate::stick::{StickEvent, StickTables};
 use crate::time::{Duration, Instant};
@@ -796,6 +796,14 @@ impl Flow {
         (be.options.transparent && be.servers.is_empty())
             .then_some(s.dst)
             .flatten()
+    }
+
+    /// Stream `id`'s server presented `certificate` on its TLS
+    /// connection: its response rules' `ssl_s_*` read it.
+    pub fn set_server_certificate(&mut self, id: StreamId, certificate: Arc<CertFacts>) {
+        if let Some(txn) = self.streams.get_mut(&id).and_then(|s| s.txn.as_mut()) {
+            txn.server_certificate = Some(certificate);
+        }
     }
 
     /// The stick tables, for the rules of a connection's levels.

@@ -519,7 +519,10 @@ impl Fetch {
                 (!around.server.is_empty()).then_some(Value::Str(Cow::Borrowed(around.server)))
             }
             Self::SrvId => around.server_id.map(|i| Value::Int(i.into())),
-            Self::Tls(fetch) => fetch.eval(around.tls.map(|t| &**t)),
+            Self::Tls(fetch) => {
+                let server = around.response.and_then(|r| r.server_certificate);
+                fetch.eval(around.tls.map(|t| &**t), server)
+            }
             Self::HttpFirstReq => Some(Value::Bool(around.first_request)),
             Self::IsHtx => Some(Value::Bool(around.htx)),
             Self::Captured { request, index } => around

@@ -114,6 +114,8 @@ pub struct Response<'a> {
     pub headers: HeaderView<'a>,
     /// The cache it came from (`None`: a server's).
     pub cache: Option<&'a str>,
+    /// The certificate its server presented (a TLS server connection).
+    pub server_certificate: Option<&'a CertFacts>,
 }
 
 /// Why a sample expression or format was not read.

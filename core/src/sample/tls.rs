@@ -49,6 +49,9 @@ pub struct CertFacts {
     pub key_alg: String,
     /// Its X.509 version (3 for v3).
     pub version: i64,
+    /// The chain the peer sent, DER after DER: a server's from its own
+    /// certificate on; a client's without its own (as OpenSSL keeps it).
+    pub chain_der: Vec<u8>,
 }
 
 /// Whose certificate a fetch reads.
@@ -58,6 +61,8 @@ pub enum CertOf {
     Client,
     /// This side's, as presented to the client (`ssl_f_*`).
     Frontend,
+    /// The server's, on the connection to it (`ssl_s_*`).
+    Server,
 }
 
 /// What a fetch reads of a certificate.
@@ -82,6 +87,8 @@ pub enum CertField {
     KeyAlg,
     /// `version` (integer).
     Version,
+    /// `chain_der`: the chain the peer sent (binary).
+    ChainDer,
 }
 
 impl CertField {
@@ -97,6 +104,7 @@ impl CertField {
             "sig_alg" => Self::SigAlg,
             "key_alg" => Self::KeyAlg,
             "version" => Self::Version,
+            "chain_der" => Self::ChainDer,
             _ => return Ok(None),
         }))
     }
@@ -124,6 +132,7 @@ impl CertField {
             Self::SigAlg => Some(Value::string(cert.sig_alg.clone())),
             Self::KeyAlg => Some(Value::string(cert.key_alg.clone())),
             Self::Version => Some(Value::Int(cert.version)),
+            Self::ChainDer => bin(cert.chain_der.clone()),
         }
     }
 }
@@ -210,6 +219,7 @@ impl TlsFetch {
         let of = match name.get(..6) {
             Some("ssl_c_") => Some(CertOf::Client),
             Some("ssl_f_") => Some(CertOf::Frontend),
+            Some("ssl_s_") => Some(CertOf::Server),
             _ => None,
         };
         if let Some(of) = of {
@@ -236,9 +246,17 @@ impl TlsFetch {
         })
     }
 
-    /// Its value on a connection with `tls` (`None`: clear text): on a
-    /// clear connection only the booleans have one, false.
-    pub fn eval(&self, tls: Option<&TlsSession>) -> Option<Value<'static>> {
+    /// Its value on a connection with `tls` (`None`: clear text), whose
+    /// server presented `server` (`ssl_s_*`): on a clear connection only
+    /// the booleans have one, false.
+    pub fn eval(
+        &self,
+        tls: Option<&TlsSession>,
+        server: Option<&CertFacts>,
+    ) -> Option<Value<'static>> {
+        if let Self::Cert(CertOf::Server, field) = self {
+            return field.of(server?);
+        }
         let Some(tls) = tls else {
             return self.yields_bool().then_some(Value::Bool(false));
         };
@@ -254,6 +272,7 @@ impl TlsFetch {
             Self::ClientVerify => Some(Value::Int(0)),
             Self::Cert(CertOf::Client, field) => field.of(tls.client_certificate.as_deref()?),
             Self::Cert(CertOf::Frontend, field) => field.of(tls.frontend_certificate.as_deref()?),
+            Self::Cert(CertOf::Server, _) => None,
         }
     }
 
@@ -295,7 +314,7 @@ mod tests {
             let f = TlsFetch::parse("ssl_c_s_dn", &args)
                 .expect("valid")
                 .expect("tls");
-            f.eval(Some(&tls)).map(|v| v.to_text().into_owned())
+            f.eval(Some(&tls), None).map(|v| v.to_text().into_owned())
         };
         assert_eq!(
             fetch(&[]).as_deref(),
@@ -331,7 +350,9 @@ mod tests {
         };
         let read = |name: &str| {
             let fetch = TlsFetch::parse(name, &[]).expect("valid").expect("tls");
-            fetch.eval(Some(&tls)).map(|v| v.to_text().into_owned())
+            fetch
+                .eval(Some(&tls), None)
+                .map(|v| v.to_text().into_owned())
         };
         let sha1_of_abc = [
             0xa9, 0x99, 0x3e, 0x36, 0x47, 0x06, 0x81, 0x6a, 0xba, 0x3e, 0x25, 0x71, 0x78, 0x50,
@@ -341,7 +362,7 @@ mod tests {
             .expect("valid")
             .expect("tls");
         assert_eq!(
-            sha1.eval(Some(&tls)),
+            sha1.eval(Some(&tls), None),
             Some(Value::Bin(std::borrow::Cow::Owned(sha1_of_abc.to_vec())))
         );
         assert_eq!(read("ssl_f_sig_alg").as_deref(), Some("RSA-SHA256"));
@@ -351,27 +372,48 @@ mod tests {
             .expect("valid")
             .expect("tls");
         assert!(version.yields_int());
-        assert_eq!(version.eval(Some(&tls)), Some(Value::Int(3)));
+        assert_eq!(version.eval(Some(&tls), None), Some(Value::Int(3)));
         assert_eq!(read("ssl_c_der"), None);
         assert_eq!(TlsFetch::parse("ssl_f_nothing", &[]), Ok(None));
     }
 
+    // Input: `ssl_s_version` and `ssl_s_chain_der` with and without a
+    // server certificate, on a clear client connection.
+    // Output: they read the server's certificate, whatever the client
+    // connection is; without one, no value.
+    #[test]
+    fn server_certificate_fetches_read_the_servers_certificate() {
+        let server = CertFacts {
+            version: 3,
+            chain_der: vec![0x30, 0x82],
+            ..CertFacts::default()
+        };
+        let fetch = |name: &str| TlsFetch::parse(name, &[]).expect("valid").expect("tls");
+        let version = fetch("ssl_s_version");
+        assert_eq!(version.eval(None, Some(&server)), Some(Value::Int(3)));
+        assert_eq!(version.eval(None, None), None);
+        assert_eq!(
+            fetch("ssl_s_chain_der").eval(None, Some(&server)),
+            Some(Value::Bin(std::borrow::Cow::Owned(vec![0x30, 0x82])))
+        );
+    }
+
     #[test]
     fn clear_connections_answer_only_the_booleans() {
-        assert_eq!(TlsFetch::Fc.eval(None), Some(Value::Bool(false)));
-        assert_eq!(TlsFetch::Sni.eval(None), None);
+        assert_eq!(TlsFetch::Fc.eval(None, None), Some(Value::Bool(false)));
+        assert_eq!(TlsFetch::Sni.eval(None, None), None);
         let tls = TlsSession {
             sni: Some("a.test".into()),
             protocol: "TLSv1.3",
             cipher: "TLS_AES_256_GCM_SHA384",
             ..TlsSession::default()
         };
-        assert_eq!(TlsFetch::Fc.eval(Some(&tls)), Some(Value::Bool(true)));
+        assert_eq!(TlsFetch::Fc.eval(Some(&tls), None), Some(Value::Bool(true)));
         assert_eq!(
-            TlsFetch::Sni.eval(Some(&tls)),
+            TlsFetch::Sni.eval(Some(&tls), None),
             Some(Value::string("a.test"))
         );
-        assert_eq!(TlsFetch::Alpn.eval(Some(&tls)), None);
+        assert_eq!(TlsFetch::Alpn.eval(Some(&tls), None), None);
         assert_eq!(
             TlsFetch::parse("ssl_fc_has_crt", &[]),
             Ok(Some(TlsFetch::ClientCertificate))

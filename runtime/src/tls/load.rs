@@ -275,7 +275,19 @@ pub(crate) fn facts_of(cert: &CertificateDer<'_>) -> Option<CertFacts> {
         sig_alg: algorithm(&parsed.signature_algorithm.algorithm),
         key_alg: algorithm(&parsed.public_key().algorithm.algorithm),
         version: i64::from(parsed.version().0) + 1,
+        chain_der: Vec::new(),
     })
+}
+
+/// What the fetches read of the certificate a peer presented with
+/// `chain` (its own first); the chain they give keeps that certificate
+/// when `own_in_chain` (a server's, as OpenSSL keeps it; a client's
+/// chain goes without). `None` when it sent none.
+pub(crate) fn peer_facts(chain: &[CertificateDer<'_>], own_in_chain: bool) -> Option<CertFacts> {
+    let mut facts = facts_of(chain.first()?).unwrap_or_default();
+    let kept = if own_in_chain { chain } else { &chain[1..] };
+    facts.chain_der = kept.iter().flat_map(|c| c.as_ref()).copied().collect();
+    Some(facts)
 }
 
 /// OpenSSL's short name of a signature or key algorithm, by OID.

@@ -13,7 +13,7 @@ mod store;
 pub(crate) use client::ServerHandshake;
 pub(crate) use count::{tls_connections, Counted};
 pub use load::CertError;
-pub(crate) use load::Replaced;
+pub(crate) use load::{peer_facts, Replaced};
 pub(crate) use store::CertStore;
 
 use haven_core::config::haproxy::BindTls;
@@ -275,8 +275,8 @@ fn session_of(conn: &rustls::ServerConnection, sni: Option<String>) -> TlsSessio
         resumed: conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
         client_certificate: conn
             .peer_certificates()
-            .and_then(|c| c.first())
-            .map(|leaf| Box::new(load::facts_of(leaf).unwrap_or_default())),
+            .and_then(|chain| peer_facts(chain, false))
+            .map(Box::new),
         frontend_certificate: None,
     }
 }
