@@ -11,7 +11,9 @@ use haven_core::config::haproxy::{ServerTls, Verify};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{Resumption, Tls12Resumption, WebPkiServerVerifier};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{
+    CertificateDer, PrivateKeyDer, ServerName, SubjectPublicKeyInfoDer, UnixTime,
+};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, Error, SignatureScheme};
 use std::io;
 use std::net::SocketAddr;
@@ -189,7 +191,17 @@ impl ServerCertVerifier for Verifier {
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
         let algorithms = &self.provider.signature_verification_algorithms;
-        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
+        match rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms) {
+            // An X.509 v1 certificate (no extensions), which webpki does
+            // not read but OpenSSL takes: its key still checks the
+            // signature.
+            Err(Error::InvalidCertificate(CertificateError::Other(_))) if self.webpki.is_none() => {
+                let spki = public_key_of(cert)
+                    .ok_or(Error::InvalidCertificate(CertificateError::BadEncoding))?;
+                rustls::crypto::verify_tls13_signature_with_raw_key(message, &spki, dss, algorithms)
+            }
+            checked => checked,
+        }
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -197,4 +209,12 @@ impl ServerCertVerifier for Verifier {
             .signature_verification_algorithms
             .supported_schemes()
     }
+}
+
+/// The subject public key of `cert`, read whatever its X.509 version.
+fn public_key_of(cert: &CertificateDer<'_>) -> Option<SubjectPublicKeyInfoDer<'static>> {
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let (_, parsed) = X509Certificate::from_der(cert).ok()?;
+    let raw = parsed.tbs_certificate.subject_pki.raw.to_vec();
+    Some(SubjectPublicKeyInfoDer::from(raw))
 }

@@ -219,7 +219,8 @@ pub(crate) fn from_pem(path: &str, bytes: &[u8], companions: bool) -> Result<Loa
 }
 
 /// The DNS names a certificate is for, lower case: its subject
-/// alternative names, else its subject's common names.
+/// alternative names, then its subject's common names (haproxy serves a
+/// certificate for both).
 fn names_of(cert: &CertificateDer<'_>) -> Result<Vec<String>, String> {
     use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
     let (_, parsed) = X509Certificate::from_der(cert).map_err(|e| e.to_string())?;
@@ -235,13 +236,15 @@ fn names_of(cert: &CertificateDer<'_>) -> Result<Vec<String>, String> {
             .collect(),
         _ => Vec::new(),
     };
-    if names.is_empty() {
-        names = parsed
-            .subject()
-            .iter_common_name()
-            .filter_map(|cn| cn.as_str().ok())
-            .map(str::to_ascii_lowercase)
-            .collect();
+    let common_names = parsed
+        .subject()
+        .iter_common_name()
+        .filter_map(|cn| cn.as_str().ok())
+        .map(str::to_ascii_lowercase);
+    for cn in common_names {
+        if !names.contains(&cn) {
+            names.push(cn);
+        }
     }
     Ok(names)
 }
@@ -352,5 +355,27 @@ fn io_reason(e: &std::io::Error) -> String {
         std::io::ErrorKind::NotFound => "No such file or directory".into(),
         std::io::ErrorKind::PermissionDenied => "Permission denied".into(),
         _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Input: a certificate whose subject alternative names are `a.test`
+    // and `b.test` and whose common name is `Www.C.Test`.
+    // Output: it serves all three, lower case, SANs first (haproxy adds
+    // the common name beside the SANs, not only without them).
+    #[test]
+    fn a_certificate_serves_its_alternative_names_and_its_common_name() {
+        let mut params =
+            rcgen::CertificateParams::new(vec!["a.test".into(), "b.test".into()]).expect("params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "Www.C.Test");
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = params.self_signed(&key).expect("certificate");
+        let names = names_of(cert.der()).expect("readable");
+        assert_eq!(names, ["a.test", "b.test", "www.c.test"]);
     }
 }
