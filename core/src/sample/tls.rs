@@ -26,6 +26,10 @@ pub struct TlsSession {
     pub client_certificate: Option<Box<CertFacts>>,
     /// The certificate this side presented to the client.
     pub frontend_certificate: Option<Arc<CertFacts>>,
+    /// The client certificate's verification result, by OpenSSL's code
+    /// (0: none; else an error `crt-ignore-err` or `ca-ignore-err` let
+    /// pass).
+    pub client_verify: i64,
 }
 
 /// What the `ssl_c_*` and `ssl_f_*` fetches read of a certificate.
@@ -269,7 +273,7 @@ impl TlsFetch {
             Self::Alpn => tls.alpn.clone().map(Value::string),
             Self::Resumed => Some(Value::Bool(tls.resumed)),
             Self::ClientCertificate => Some(Value::Bool(tls.client_certificate.is_some())),
-            Self::ClientVerify => Some(Value::Int(0)),
+            Self::ClientVerify => Some(Value::Int(tls.client_verify)),
             Self::Cert(CertOf::Client, field) => field.of(tls.client_certificate.as_deref()?),
             Self::Cert(CertOf::Frontend, field) => field.of(tls.frontend_certificate.as_deref()?),
             Self::Cert(CertOf::Server, _) => None,

@@ -9,11 +9,9 @@ use super::settings::{alpn, crls, crypto, roots};
 use crate::stream::Stream;
 use haven_core::config::haproxy::{ServerTls, Verify};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::{Resumption, Tls12Resumption, WebPkiServerVerifier};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{
-    CertificateDer, PrivateKeyDer, ServerName, SubjectPublicKeyInfoDer, UnixTime,
-};
+use rustls::client::{ResolvesClientCert, Resumption, Tls12Resumption, WebPkiServerVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, SubjectPublicKeyInfoDer, UnixTime};
+use rustls::sign::CertifiedKey;
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, Error, SignatureScheme};
 use std::io;
 use std::net::SocketAddr;
@@ -69,21 +67,9 @@ impl ServerHandshake {
                 let bytes = std::fs::read(path).map_err(|e| {
                     format!("unable to load SSL certificate from PEM file '{path}' : {e}.")
                 })?;
-                // The file as a listener's certificate: chain, key, match.
-                from_pem(path, &bytes, true)?;
-                let chain = CertificateDer::pem_slice_iter(&bytes)
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| {
-                        format!("unable to load SSL certificate from PEM file '{path}' : {e}.")
-                    })?;
-                let key = PrivateKeyDer::from_pem_slice(&bytes)
-                    .or_else(|_| PrivateKeyDer::from_pem_file(format!("{path}.key")))
-                    .map_err(|_| {
-                        format!("unable to load SSL private key from PEM file '{path}'.")
-                    })?;
-                builder
-                    .with_client_auth_cert(chain, key)
-                    .map_err(|e| format!("unable to use the certificate of '{path}' : {e}."))?
+                // Read as a listener's certificate: chain, key, match.
+                let loaded = from_pem(path, &bytes, true)?;
+                builder.with_client_cert_resolver(Arc::new(Presents(loaded.key)))
             }
         };
         config.enable_sni = false;
@@ -181,7 +167,19 @@ impl ServerCertVerifier for Verifier {
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
         let algorithms = &self.provider.signature_verification_algorithms;
-        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
+        match rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms) {
+            // An X.509 v1 certificate, as under TLS 1.3 below.
+            Err(Error::InvalidCertificate(CertificateError::Other(_))) if self.webpki.is_none() => {
+                let spki = public_key_of(cert)
+                    .ok_or(Error::InvalidCertificate(CertificateError::BadEncoding))?;
+                let made = (message, dss.signature(), dss.scheme);
+                match super::x509::handshake_signed_by(made, &spki, algorithms) {
+                    true => Ok(HandshakeSignatureValid::assertion()),
+                    false => Err(Error::InvalidCertificate(CertificateError::BadSignature)),
+                }
+            }
+            checked => checked,
+        }
     }
 
     fn verify_tls13_signature(
@@ -217,4 +215,19 @@ fn public_key_of(cert: &CertificateDer<'_>) -> Option<SubjectPublicKeyInfoDer<'s
     let (_, parsed) = X509Certificate::from_der(cert).ok()?;
     let raw = parsed.tbs_certificate.subject_pki.raw.to_vec();
     Some(SubjectPublicKeyInfoDer::from(raw))
+}
+
+/// The client certificate a server connection presents when asked,
+/// whatever its X.509 version (rustls's own loading takes v3 only).
+#[derive(Debug)]
+struct Presents(Arc<CertifiedKey>);
+
+impl ResolvesClientCert for Presents {
+    fn resolve(&self, _: &[&[u8]], _: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        Some(Arc::clone(&self.0))
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
 }

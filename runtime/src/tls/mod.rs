@@ -4,11 +4,13 @@
 //! the fetches and logs.
 
 mod client;
+mod client_auth;
 mod count;
 mod detail;
 mod load;
 mod settings;
 mod store;
+mod x509;
 
 pub(crate) use client::ServerHandshake;
 pub(crate) use count::{tls_connections, Counted};
@@ -34,6 +36,8 @@ struct Presented {
     ecdsa: bool,
     /// What the `ssl_f_*` fetches read of its leaf certificate.
     facts: Option<Arc<CertFacts>>,
+    /// How it checks client certificates (`verify optional|required`).
+    clients: Option<Arc<client_auth::ClientCheck>>,
 }
 
 /// A TLS listener: its `bind` line's TLS and the certificates it
@@ -178,9 +182,10 @@ impl TlsListener {
                 .into_stream(Arc::clone(&chosen.config))
                 .await
                 .map_err(|e| HandshakeFailed::of(&e))?;
-            Ok((stream, (sni, chosen.facts.clone())))
+            let clients = chosen.clients.clone();
+            Ok((stream, (sni, chosen.facts.clone(), clients)))
         };
-        let (stream, (sni, presented)) = match timeout {
+        let (stream, (sni, presented, clients)) = match timeout {
             Some(t) => tokio::time::timeout(t, handshake)
                 .await
                 .map_err(|_| HandshakeFailed::Timeout)??,
@@ -188,6 +193,10 @@ impl TlsListener {
         };
         let mut session = session_of(stream.get_ref().1, sni);
         session.frontend_certificate = presented;
+        if let (Some(clients), Some(chain)) = (clients, stream.get_ref().1.peer_certificates()) {
+            let errors = clients.errors(chain, rustls::pki_types::UnixTime::now());
+            session.client_verify = client_auth::verify_result(&errors);
+        }
         Ok((stream, session))
     }
 }
@@ -213,7 +222,11 @@ impl Certificates {
             }
             let options = cert.options.over(&tls.options);
             let facts = cert.key.cert.first().and_then(load::facts_of).map(Arc::new);
-            let config = settings::server_config(&options, cert.key, &resumption)
+            let clients = client_auth::ClientCheck::of(&options)
+                .map_err(|m| format!("'{}' : {m}", cert.path))?
+                .map(Arc::new);
+            let shared = (&resumption, clients.clone());
+            let config = settings::server_config(&options, cert.key, shared)
                 .map_err(|m| format!("'{}' : {m}", cert.path))?;
             for name in cert.names {
                 let table = match name.strip_prefix('*') {
@@ -228,6 +241,7 @@ impl Certificates {
                 excluded: cert.excluded,
                 ecdsa: cert.ecdsa,
                 facts,
+                clients,
             });
         }
         Ok(out)
@@ -278,6 +292,7 @@ fn session_of(conn: &rustls::ServerConnection, sni: Option<String>) -> TlsSessio
             .and_then(|chain| peer_facts(chain, false))
             .map(Box::new),
         frontend_certificate: None,
+        client_verify: 0,
     }
 }
 

@@ -4,8 +4,9 @@
 //! provider, the fastest it has on x86-64 and ARM, and it builds with the
 //! C compiler alone.
 
+use super::client_auth::ClientCheck;
 use haven_core::config::haproxy::{
-    select_ciphers, select_suites, TlsOptions, TlsVersion, Verify, TLS13_SUITES,
+    select_ciphers, select_suites, TlsOptions, TlsVersion, TLS13_SUITES,
 };
 use rustls::crypto::aws_lc_rs::{cipher_suite as cs, kx_group, Ticketer};
 use rustls::crypto::{CryptoProvider, SupportedKxGroup};
@@ -13,7 +14,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer};
 use rustls::server::{
     ClientHello, ProducesTickets, ResolvesServerCert, ServerSessionMemoryCache,
-    StoresServerSessions, WebPkiClientVerifier,
+    StoresServerSessions,
 };
 use rustls::sign::CertifiedKey;
 use rustls::{
@@ -140,22 +141,20 @@ pub(crate) fn alpn(o: &TlsOptions) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// The handshake settings for certificate `key` under options `o`.
+/// The handshake settings for certificate `key` under options `o`,
+/// client certificates checked by `clients` when given.
 pub(crate) fn server_config(
     o: &TlsOptions,
     key: Arc<CertifiedKey>,
-    resumption: &Resumption,
+    (resumption, clients): (&Resumption, Option<Arc<ClientCheck>>),
 ) -> Result<Arc<ServerConfig>, String> {
     let (versions, provider) = crypto(o)?;
     let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(&versions)
         .map_err(|e| format!("unusable TLS settings: {e}."))?;
-    let builder = match o.verify.unwrap_or_default() {
-        Verify::None => builder.with_no_client_auth(),
-        verify => {
-            let verifier = client_verifier(o, verify, provider)?;
-            builder.with_client_cert_verifier(verifier)
-        }
+    let builder = match clients {
+        None => builder.with_no_client_auth(),
+        Some(clients) => builder.with_client_cert_verifier(clients),
     };
     let mut config = builder.with_cert_resolver(Arc::new(Fixed(key)));
     config.alpn_protocols = alpn(o);
@@ -187,25 +186,6 @@ fn curves(text: &str) -> Result<Vec<&'static dyn SupportedKxGroup>, String> {
         ));
     }
     Ok(groups)
-}
-
-/// Checks client certificates against `ca-file` (and `crl-file`).
-fn client_verifier(
-    o: &TlsOptions,
-    verify: Verify,
-    provider: Arc<CryptoProvider>,
-) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, String> {
-    let ca = o.ca_file.as_deref().unwrap_or_default();
-    let mut builder = WebPkiClientVerifier::builder_with_provider(roots(ca)?, provider);
-    if let Some(crl) = &o.crl_file {
-        builder = builder.with_crls(crls(crl)?);
-    }
-    if verify == Verify::Optional {
-        builder = builder.allow_unauthenticated();
-    }
-    builder
-        .build()
-        .map_err(|e| format!("unable to use CA file '{ca}' : {e}."))
 }
 
 /// The CAs of the PEM file `ca`.

@@ -62,8 +62,8 @@ pub(crate) use tcp_check::hex as tcp_check_hex;
 pub use tcp_check::{TcpCheck, TcpCheckRule, TcpExpect, TcpPattern};
 pub use tcp_request::{TcpAction, TcpLayer, TcpRequestRule};
 pub use tls::{
-    parse_crt_list, unoffered, BindTls, CertSource, CrtListLine, GlobalTls, ServerTls, TlsOptions,
-    TlsVersion, Verify, CURVES,
+    parse_crt_list, unoffered, BindTls, CertSource, CrtListLine, GlobalTls, IgnoredErrors,
+    ServerTls, TlsOptions, TlsVersion, Verify, CURVES,
 };
 pub use userlist::{Password, User, Userlist};
 pub use values::parse_time;

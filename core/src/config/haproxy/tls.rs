@@ -74,6 +74,41 @@ pub enum Verify {
     Required,
 }
 
+/// `ca-ignore-err`, `crt-ignore-err`: the verification errors (OpenSSL's
+/// codes) a client certificate (or a CA of its chain) may have and still
+/// be let in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum IgnoredErrors {
+    /// `all`.
+    All,
+    /// These codes.
+    Codes(Vec<i64>),
+}
+
+impl IgnoredErrors {
+    /// `text` (`all`, or codes separated by commas) for `keyword`.
+    fn parse(keyword: &str, text: &str) -> Result<Self, String> {
+        if text == "all" {
+            return Ok(Self::All);
+        }
+        let codes = text.split(',').map(|code| {
+            code.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| format!("'{keyword}' : ignored error ID '{code}' is not a number."))
+        });
+        codes.collect::<Result<_, _>>().map(Self::Codes)
+    }
+
+    /// Whether error `code` is among them.
+    pub fn covers(&self, code: i64) -> bool {
+        match self {
+            Self::All => true,
+            Self::Codes(codes) => codes.contains(&code),
+        }
+    }
+}
+
 /// The handshake settings a `bind` line, a `crt-list` line or
 /// `ssl-default-bind-options` can give; `None` leaves the one below.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -100,6 +135,11 @@ pub struct TlsOptions {
     pub ca_file: Option<String>,
     /// `crl-file`: revoked client certificates.
     pub crl_file: Option<String>,
+    /// `ca-ignore-err`: errors let pass in a client's chain above its
+    /// certificate.
+    pub ca_ignore_err: Option<IgnoredErrors>,
+    /// `crt-ignore-err`: errors let pass in a client's certificate.
+    pub crt_ignore_err: Option<IgnoredErrors>,
     /// `no-tls-tickets`: no session tickets (session IDs still resume).
     pub no_tickets: bool,
     /// `prefer-client-ciphers`: the client's order of ciphers wins.
@@ -126,6 +166,14 @@ impl TlsOptions {
             verify: self.verify.or(below.verify),
             ca_file: self.ca_file.clone().or_else(|| below.ca_file.clone()),
             crl_file: self.crl_file.clone().or_else(|| below.crl_file.clone()),
+            ca_ignore_err: self
+                .ca_ignore_err
+                .clone()
+                .or_else(|| below.ca_ignore_err.clone()),
+            crt_ignore_err: self
+                .crt_ignore_err
+                .clone()
+                .or_else(|| below.crt_ignore_err.clone()),
             no_tickets: self.no_tickets || below.no_tickets,
             prefer_client_ciphers: self.prefer_client_ciphers || below.prefer_client_ciphers,
         }
@@ -194,6 +242,8 @@ impl TlsOptions {
             }
             "ca-file" => self.ca_file = Some(based(ca_base, arg()?)),
             "crl-file" => self.crl_file = Some(based(ca_base, arg()?)),
+            "ca-ignore-err" => self.ca_ignore_err = Some(IgnoredErrors::parse(name, arg()?)?),
+            "crt-ignore-err" => self.crt_ignore_err = Some(IgnoredErrors::parse(name, arg()?)?),
             _ => return Ok(0),
         }
         Ok(1 + usize::from(takes_argument(name)))
@@ -213,6 +263,8 @@ fn takes_argument(name: &str) -> bool {
             | "verify"
             | "ca-file"
             | "crl-file"
+            | "ca-ignore-err"
+            | "crt-ignore-err"
     )
 }
 

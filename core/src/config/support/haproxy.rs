@@ -133,8 +133,6 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("bind npn", Reported, "NPN is not offered; ALPN is"),
     gap("bind allow-0rtt", Unseen, "no early data: clients send their request after the handshake"),
     gap("bind generate-certificates", Traffic, "no certificates are made on the fly: clients get the default one"),
-    gap("bind ca-ignore-err", Traffic, "a client certificate with any verification error is refused"),
-    gap("bind crt-ignore-err", Traffic, "a client certificate with any verification error is refused"),
     gap("bind tfo", Unseen, "no TCP fast open"),
     gap("bind defer-accept", Unseen, "connections are accepted at once"),
     gap("bind thread", Unseen, "every thread accepts on every listener"),
