@@ -27,6 +27,8 @@ mod code {
     pub(super) const CRL_NOT_YET_VALID: i64 = 11;
     pub(super) const CRL_HAS_EXPIRED: i64 = 12;
     pub(super) const DEPTH_ZERO_SELF_SIGNED_CERT: i64 = 18;
+    pub(super) const INVALID_CA: i64 = 24;
+    pub(super) const INVALID_PURPOSE: i64 = 26;
     pub(super) const SELF_SIGNED_CERT_IN_CHAIN: i64 = 19;
     pub(super) const UNABLE_TO_GET_ISSUER_CERT_LOCALLY: i64 = 20;
     pub(super) const CERT_REVOKED: i64 = 23;
@@ -62,11 +64,24 @@ struct Link<'a> {
     spki: &'a [u8],
     serial: &'a [u8],
     valid: (i64, i64),
+    /// It may sign others: a CA by its basic constraints, or (as OpenSSL
+    /// takes them) a self-signed X.509 v1 certificate.
+    ca: bool,
+    /// Its extended key usage, if it has one, allows a TLS client.
+    for_clients: bool,
 }
 
 impl<'a> Link<'a> {
     fn of(der: &'a [u8], parsed: &'a X509Certificate<'a>) -> Self {
         let validity = parsed.validity();
+        let constrained = parsed.basic_constraints().ok().flatten();
+        let self_issued = parsed.subject().as_raw() == parsed.issuer().as_raw();
+        let ca = match constrained {
+            Some(constraints) => constraints.value.ca,
+            None => parsed.version().0 == 0 && self_issued,
+        };
+        let usage = parsed.extended_key_usage().ok().flatten();
+        let for_clients = usage.is_none_or(|u| u.value.any || u.value.client_auth);
         Self {
             der,
             subject: parsed.subject().as_raw(),
@@ -77,6 +92,8 @@ impl<'a> Link<'a> {
                 validity.not_before.timestamp(),
                 validity.not_after.timestamp(),
             ),
+            ca,
+            for_clients,
         }
     }
 }
@@ -123,7 +140,9 @@ impl ClientCheck {
     /// Every error of `chain` (the client's certificate first) at time
     /// `now`, in the order OpenSSL finds them: building the chain, the
     /// revocation of the client's certificate, then each certificate's
-    /// signature and dates from the top down.
+    /// signature and dates from the top down; a certificate above the
+    /// client's that is no CA, or a client's whose extended key usage
+    /// leaves out TLS clients, is an error too.
     pub(crate) fn errors(&self, chain: &[CertificateDer<'_>], now: UnixTime) -> Vec<Found> {
         let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
         let sent: Option<Vec<X509Certificate<'_>>> = chain.iter().map(|c| read(c)).collect();
@@ -145,6 +164,14 @@ impl ClientCheck {
             .collect();
         let mut errors = Vec::new();
         let path = Self::path(&sent, &anchors, &mut errors);
+        for (depth, link) in path.iter().enumerate().skip(1) {
+            if !link.ca {
+                errors.push((code::INVALID_CA, depth));
+            }
+        }
+        if !path[0].for_clients {
+            errors.push((code::INVALID_PURPOSE, 0));
+        }
         if let Some(crls) = &self.crls {
             if let Some(found) = Self::revocation(&path, crls, now) {
                 errors.push(found);
@@ -459,6 +486,41 @@ mod tests {
             lenient.refusing(&lenient.errors(&[revoked], now)),
             Some((23, 0))
         );
+        // A client's own certificate signs another: no CA, refused.
+        let user_key = KeyPair::generate().expect("key");
+        let mut user = CertificateParams::new(Vec::<String>::new()).expect("params");
+        user.distinguished_name
+            .push(rcgen::DnType::CommonName, "user");
+        let user_cert = user
+            .signed_by(&user_key, &ca.issuer)
+            .expect("user")
+            .der()
+            .clone();
+        let mut forged = CertificateParams::new(Vec::<String>::new()).expect("params");
+        forged
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "forged");
+        let forged_key = KeyPair::generate().expect("key");
+        let forged = forged
+            .signed_by(&forged_key, &Issuer::new(user, user_key))
+            .expect("forged")
+            .der()
+            .clone();
+        let errors = ca.check(false, None).errors(&[forged, user_cert], now);
+        assert_eq!(errors, [(24, 1)]);
+        // A certificate for servers only.
+        let mut server = CertificateParams::new(Vec::<String>::new()).expect("params");
+        server
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "server");
+        server.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let key = KeyPair::generate().expect("key");
+        let server = server
+            .signed_by(&key, &ca.issuer)
+            .expect("server")
+            .der()
+            .clone();
+        assert_eq!(ca.check(false, None).errors(&[server], now), [(26, 0)]);
         let listless = Authority::new("a third CA");
         std::fs::copy(
             listless.dir.path().join("crl.pem"),
