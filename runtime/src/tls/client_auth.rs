@@ -40,14 +40,15 @@ const MAX_DEPTH: usize = 100;
 /// A `bind` line's check of client certificates.
 #[derive(Debug)]
 pub(crate) struct ClientCheck {
-    /// `ca-file`: the certificates a chain ends at.
+    /// `ca-file`, `ca-verify-file`: the certificates a chain ends at.
     anchors: Vec<CertificateDer<'static>>,
     /// `crl-file`: each certificate's issuer must have one here.
     crls: Option<Vec<CertificateRevocationListDer<'static>>>,
     required: bool,
     /// `ca-ignore-err`, `crt-ignore-err`.
     ignored: (Option<IgnoredErrors>, Option<IgnoredErrors>),
-    /// The CAs' names, sent with the request for a certificate.
+    /// The names of `ca-file`'s CAs, sent with the request for a
+    /// certificate.
     hints: Vec<DistinguishedName>,
     supported: WebPkiSupportedAlgorithms,
 }
@@ -105,15 +106,22 @@ impl ClientCheck {
         if verify == Verify::None {
             return Ok(None);
         }
-        let ca = o.ca_file.as_deref().unwrap_or_default();
-        let unusable = |e: &dyn std::fmt::Display| format!("unable to use CA file '{ca}' : {e}.");
-        let anchors = CertificateDer::pem_file_iter(ca)
-            .and_then(|all| all.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| unusable(&e))?;
+        let mut anchors = Vec::new();
         let mut hints = Vec::new();
-        for anchor in &anchors {
-            let (_, parsed) = X509Certificate::from_der(anchor).map_err(|e| unusable(&e))?;
-            hints.push(DistinguishedName::from(parsed.subject().as_raw().to_vec()));
+        for (file, hinted) in [(&o.ca_file, true), (&o.ca_verify_file, false)] {
+            let Some(ca) = file.as_deref() else { continue };
+            let unusable =
+                |e: &dyn std::fmt::Display| format!("unable to use CA file '{ca}' : {e}.");
+            let read = CertificateDer::pem_file_iter(ca)
+                .and_then(|all| all.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| unusable(&e))?;
+            for anchor in read {
+                let (_, parsed) = X509Certificate::from_der(&anchor).map_err(|e| unusable(&e))?;
+                if hinted {
+                    hints.push(DistinguishedName::from(parsed.subject().as_raw().to_vec()));
+                }
+                anchors.push(anchor);
+            }
         }
         let crls = match &o.crl_file {
             None => None,
@@ -531,5 +539,23 @@ mod tests {
             ca.check(true, None).errors(&[ca.client(1, 2090)], now),
             [(3, 0)]
         );
+    }
+
+    // Input: the CA given by `ca-verify-file` rather than `ca-file`.
+    // Output: it checks client certificates the same; its name is not
+    // sent with the request for one (it is with `ca-file`).
+    #[test]
+    fn a_ca_verify_file_checks_without_naming_its_cas() {
+        let ca = Authority::new("CA");
+        let file = ca.dir.path().join("ca.pem").display().to_string();
+        let options = TlsOptions {
+            verify: Some(Verify::Required),
+            ca_verify_file: Some(file),
+            ..TlsOptions::default()
+        };
+        let check = ClientCheck::of(&options).expect("usable").expect("a check");
+        assert_eq!(check.errors(&[ca.client(1, 2090)], UnixTime::now()), []);
+        assert!(check.root_hint_subjects().is_empty());
+        assert_eq!(ca.check(false, None).root_hint_subjects().len(), 1);
     }
 }

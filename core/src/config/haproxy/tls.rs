@@ -131,8 +131,11 @@ pub struct TlsOptions {
     pub curves: Option<String>,
     /// `verify`.
     pub verify: Option<Verify>,
-    /// `ca-file`: the CAs client certificates are checked against.
+    /// `ca-file`: the CAs client certificates are checked against (their
+    /// names sent with the request for one).
     pub ca_file: Option<String>,
+    /// `ca-verify-file`: more CAs to check against, their names not sent.
+    pub ca_verify_file: Option<String>,
     /// `crl-file`: revoked client certificates.
     pub crl_file: Option<String>,
     /// `ca-ignore-err`: errors let pass in a client's chain above its
@@ -165,6 +168,10 @@ impl TlsOptions {
             curves: self.curves.clone().or_else(|| below.curves.clone()),
             verify: self.verify.or(below.verify),
             ca_file: self.ca_file.clone().or_else(|| below.ca_file.clone()),
+            ca_verify_file: self
+                .ca_verify_file
+                .clone()
+                .or_else(|| below.ca_verify_file.clone()),
             crl_file: self.crl_file.clone().or_else(|| below.crl_file.clone()),
             ca_ignore_err: self
                 .ca_ignore_err
@@ -241,6 +248,7 @@ impl TlsOptions {
                 })
             }
             "ca-file" => self.ca_file = Some(based(ca_base, arg()?)),
+            "ca-verify-file" => self.ca_verify_file = Some(based(ca_base, arg()?)),
             "crl-file" => self.crl_file = Some(based(ca_base, arg()?)),
             "ca-ignore-err" => self.ca_ignore_err = Some(IgnoredErrors::parse(name, arg()?)?),
             "crt-ignore-err" => self.crt_ignore_err = Some(IgnoredErrors::parse(name, arg()?)?),
@@ -262,6 +270,7 @@ fn takes_argument(name: &str) -> bool {
             | "ecdhe"
             | "verify"
             | "ca-file"
+            | "ca-verify-file"
             | "crl-file"
             | "ca-ignore-err"
             | "crt-ignore-err"
@@ -473,7 +482,8 @@ impl Parser<'_> {
             self.push(Severity::Error, Form::Unplaced, 0, msg);
         }
         let o = &tls.options;
-        if o.verify.is_some_and(|v| v != Verify::None) && o.ca_file.is_none() {
+        let no_ca = o.ca_file.is_none() && o.ca_verify_file.is_none();
+        if o.verify.is_some_and(|v| v != Verify::None) && no_ca {
             let msg = format!("Proxy '{name}': verify is enabled but no CA file specified for bind '{addr}' at {at}.");
             self.push(Severity::Error, Form::Unplaced, 0, msg);
         }
