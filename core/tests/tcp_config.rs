@@ -340,3 +340,25 @@ fn a_switch_to_http_is_noted_where_connections_could_stay_tcp() {
     let logged = frontend("  tcp-request content reject\n", "  option tcplog\n");
     assert_eq!(noted(logged), none);
 }
+
+// Input: checked servers without a port: one alone, one beside a
+// `port`, one under `option tcp-check` whose first rule connects to a
+// port, one whose first rule sends; and one unchecked.
+// Output: haproxy 2.6.12's alerts for the first and the fourth (its
+// words, `haproxy -c`), none for the others.
+#[test]
+fn a_checked_server_needs_a_port_to_check() {
+    let text = format!(
+        "{DEFAULTS}listen a\n  bind :80\n  server s1 127.0.0.1 check\n  server s2 127.0.0.1 check port 81\n  server s3 127.0.0.1\nbackend b\n  option tcp-check\n  tcp-check connect port 82\n  server s4 127.0.0.1 check\nbackend c\n  option tcp-check\n  tcp-check send PING\\r\\n\n  server s5 127.0.0.1:+1 check\n"
+    );
+    let (cfg, diags) = read(&text);
+    assert!(cfg.is_none());
+    let errors: Vec<String> = diags.errors().map(|d| d.message.clone()).collect();
+    assert_eq!(
+        errors,
+        [
+            "config: proxy 'a': server 's1' has neither service port nor check port.",
+            "config: backend 'c': server 's5' has neither service port nor check port nor tcp_check rule 'connect' with port information.",
+        ]
+    );
+}

@@ -57,8 +57,11 @@ pub(crate) async fn initial_addresses(cfg: &HaproxyConfig) -> Result<Initial, St
                 server: s.name.clone(),
                 what: what.to_owned(),
             };
-            let ServerPort::Fixed(port) = s.port else {
-                return Err(err("a server without a fixed port is not supported yet"));
+            // Without a fixed port, each connection takes the one its
+            // client reached (shifted by an offset): none here.
+            let port = match s.port {
+                ServerPort::Fixed(port) => port,
+                ServerPort::Same | ServerPort::Offset(_) => 0,
             };
             let ip = match &s.addr {
                 ServerAddr::Ip(ip) => Some(*ip),

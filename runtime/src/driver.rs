@@ -15,8 +15,8 @@ use crate::tls::{CertStore, ServerHandshake};
 use crate::workers::Threads;
 use haven_core::cache::Ticket;
 use haven_core::config::haproxy::{
-    BodyWait, CliLevel, HaproxyConfig, Proxy, ProxyKind, ProxyVersion, Server, ServerAddr, Source,
-    Splice, TcpLayer, Timeouts,
+    BodyWait, CliLevel, HaproxyConfig, Proxy, ProxyKind, ProxyVersion, Server, ServerAddr,
+    ServerPort, Source, Splice, TcpLayer, Timeouts,
 };
 use haven_core::dns;
 use haven_core::health::{self, http_script, CheckId, Probe, ProbeEvent};
@@ -839,11 +839,15 @@ impl Driver {
                         }
                     },
                 };
-                let addr = self
-                    .node
-                    .flow()
-                    .and_then(|(f, _)| f.transparent_destination(id))
-                    .or_else(|| self.server_addr(backend, server));
+                let flow = self.node.flow().map(|(f, _)| &*f);
+                let reached = flow.and_then(|f| f.destination(id));
+                let addr = flow
+                    .and_then(|f| f.transparent_destination(id))
+                    .or_else(|| {
+                        let addr = self.server_addr(backend, server)?;
+                        let srv = self.config()?.proxies.get(backend)?.servers.get(server)?;
+                        service_port(srv, addr, reached)
+                    });
                 // `set-timeout` rules first, else the backend's.
                 let set = self
                     .node
@@ -1511,4 +1515,21 @@ fn peer(server: Option<&Server>, addr: SocketAddr) -> Peer {
         Some(ServerAddr::Unix(unix)) => Peer::Unix(Arc::new(unix.clone())),
         _ => Peer::Inet(addr),
     }
+}
+
+/// Where a connection to `server` at `addr` goes for a client that
+/// reached `reached`: its port, or without one (`server s IP`, `IP:+N`)
+/// the port the client reached, shifted. `None` when that is unknown.
+fn service_port(
+    server: &Server,
+    addr: SocketAddr,
+    reached: Option<SocketAddr>,
+) -> Option<SocketAddr> {
+    let shift = match server.port {
+        ServerPort::Fixed(_) => return Some(addr),
+        ServerPort::Same => 0,
+        ServerPort::Offset(by) => by,
+    };
+    let port = i32::from(reached?.port()) + shift;
+    Some(SocketAddr::new(addr.ip(), u16::try_from(port).ok()?))
 }

@@ -1313,3 +1313,29 @@ async fn log_lines_count_open_connections() {
     drop(idle);
     running.stop();
 }
+
+// Input: servers without a port: `127.0.0.2` behind a frontend on port
+// P, and `127.0.0.3:+1` behind one on port Q; backends listen on
+// 127.0.0.2:P and 127.0.0.3:Q+1.
+// Output: each request reaches the port its client reached (shifted by
+// the offset), as haproxy connects.
+#[tokio::test]
+async fn a_server_without_a_port_takes_the_one_the_client_reached() {
+    let (p, q) = (free_port(), free_port());
+    let same = Backend::start_on("same", &format!("127.0.0.2:{p}")).await;
+    let shifted = Backend::start_on("shifted", &format!("127.0.0.3:{}", q + 1)).await;
+    let text = format!(
+        "{DEFAULTS}frontend p\n    bind 127.0.0.1:{p}\n    default_backend same\nfrontend q\n    bind 127.0.0.1:{q}\n    default_backend shifted\nbackend same\n    server s 127.0.0.2\nbackend shifted\n    server s 127.0.0.3:+1\n"
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    assert_eq!(
+        get(listener(&running, "p"), "x", "/").await,
+        (200, "same".to_owned())
+    );
+    assert_eq!(
+        get(listener(&running, "q"), "x", "/").await,
+        (200, "shifted".to_owned())
+    );
+    assert_eq!((same.addr.port(), shifted.addr.port()), (p, q + 1));
+    running.stop();
+}

@@ -798,6 +798,11 @@ impl Flow {
             .flatten()
     }
 
+    /// The address stream `id`'s client connected to, when known.
+    pub fn destination(&self, id: StreamId) -> Option<std::net::SocketAddr> {
+        self.streams.get(&id)?.dst
+    }
+
     /// Stream `id`'s server presented `certificate` on its TLS
     /// connection: its response rules' `ssl_s_*` read it.
     pub fn set_server_certificate(&mut self, id: StreamId, certificate: Arc<CertFacts>) {

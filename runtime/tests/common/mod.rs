@@ -34,7 +34,12 @@ pub(crate) struct Backend {
 
 impl Backend {
     pub(crate) async fn start(name: &'static str) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::start_on(name, "127.0.0.1:0").await
+    }
+
+    /// The backend named `name`, listening on `addr`.
+    pub(crate) async fn start_on(name: &'static str, addr: &str) -> Self {
+        let listener = TcpListener::bind(addr).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let connections = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&connections);

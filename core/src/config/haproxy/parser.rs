@@ -1010,6 +1010,7 @@ impl<'o> Parser<'o> {
         self.check_userlists();
         let proxies = resolve::resolve(&mut self);
         self.check_server_resolvers(&proxies);
+        self.check_server_ports(&proxies);
         // haven's own notes are not haproxy's warnings: they do not count.
         let warned = self.diags.warnings().any(|d| !d.is_haven_note());
         if self.global.zero_warning && warned {
