@@ -715,9 +715,12 @@ async fn logs_go_to_the_syslog_target_as_haproxy_sends_them() {
         .expect("udp");
     let a = Backend::start("a").await;
     let port = free_port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
     let text = format!(
-        "global\n    log {} local0\n{DEFAULTS}    log global\n    option httplog\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {} check inter 100\n",
+        "global\n    log {} local0\n    stats socket {}\n{DEFAULTS}    log global\n    option httplog\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {} check inter 100\n",
         syslog.local_addr().expect("addr"),
+        sock.display(),
         a.addr
     );
     let running = haven_runtime::start(config(&text)).await.expect("starts");
@@ -748,6 +751,16 @@ async fn logs_go_to_the_syslog_target_as_haproxy_sends_them() {
         "{line}"
     );
     assert!(line.ends_with(" \"GET /x HTTP/1.1\"\n"), "{line}");
+    // The first connection is gone from the counts (its end reaches the
+    // client a moment before): none current, one in all.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !cli(&sock, "show stat")
+        .await
+        .contains("fe,FRONTEND,,,0,1,,1,")
+    {
+        assert!(tokio::time::Instant::now() < deadline, "still counted");
+        tokio::task::yield_now().await;
+    }
     send_raw(fe, b"NOT HTTP\r\n\r\n").await;
     let line = next().await;
     assert!(line.starts_with("<134>"), "{line}");
