@@ -11,6 +11,7 @@ mod cache;
 mod client_io;
 mod clock;
 mod compress;
+mod delegate;
 mod dns;
 mod driver;
 mod forward;

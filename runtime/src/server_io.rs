@@ -3,16 +3,16 @@
 //! stream, split in two halves moved at once, and asked whether it is
 //! still quiet while it waits idle in a pool.
 
+use crate::delegate::{delegate_read, delegate_write};
 use crate::http2::H2Upstream;
 use crate::splice::Plain;
 use crate::stream::{Stream, StreamRead, StreamWrite};
 use crate::tls::Counted;
 use haven_core::sample::CertFacts;
-use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf, ReadHalf, WriteHalf};
+use std::task::{Context, Waker};
+use tokio::io::{AsyncRead, ReadBuf, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
@@ -137,75 +137,10 @@ impl ServerIo {
     }
 }
 
-/// Delegates to the variant's own stream.
-macro_rules! delegate {
-    ($on:expr, $s:ident => $call:expr) => {
-        match $on {
-            Self::Clear($s) => $call,
-            Self::Tls($s, ..) => $call,
-            Self::H2($s) => $call,
-        }
-    };
-}
-
-/// Implements `AsyncWrite` for `$t` by delegating to its variants.
-macro_rules! delegate_write {
-    ($t:ty) => {
-        impl AsyncWrite for $t {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                delegate!(self.get_mut(), s => Pin::new(s).poll_write(cx, buf))
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[io::IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                delegate!(self.get_mut(), s => Pin::new(s).poll_write_vectored(cx, bufs))
-            }
-
-            fn is_write_vectored(&self) -> bool {
-                delegate!(self, s => s.is_write_vectored())
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                delegate!(self.get_mut(), s => Pin::new(s).poll_flush(cx))
-            }
-
-            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                delegate!(self.get_mut(), s => Pin::new(s).poll_shutdown(cx))
-            }
-        }
-    };
-}
-
-impl AsyncRead for ServerIo {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        delegate!(self.get_mut(), s => Pin::new(s).poll_read(cx, buf))
-    }
-}
-
-delegate_write!(ServerIo);
-
-impl AsyncRead for ServerRead<'_> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        delegate!(self.get_mut(), s => Pin::new(s).poll_read(cx, buf))
-    }
-}
-
-delegate_write!(ServerWrite<'_>);
+delegate_read!(ServerIo; Clear, Tls, H2);
+delegate_write!(ServerIo; Clear, Tls, H2);
+delegate_read!(ServerRead<'_>; Clear, Tls, H2);
+delegate_write!(ServerWrite<'_>; Clear, Tls, H2);
 
 impl Plain for ServerRead<'_> {
     fn plain(&self) -> Option<&TcpStream> {

@@ -2,14 +2,14 @@
 //! /path`): what client and server connections are made of, read and
 //! written alike whichever it is.
 
+use crate::delegate::{delegate_read, delegate_write};
 use haven_core::config::haproxy::UnixAddr;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
+use tokio::io::Interest;
 use tokio::net::{tcp, unix, TcpStream, UnixStream};
 
 /// A connected stream socket.
@@ -159,70 +159,10 @@ impl AsFd for Stream {
     }
 }
 
-/// Delegates to the variant's own socket or half.
-macro_rules! delegate {
-    ($on:expr, $s:ident => $call:expr) => {
-        match $on {
-            Self::Tcp($s) => $call,
-            Self::Unix($s) => $call,
-        }
-    };
-}
-
-/// Implements `AsyncRead` for `$t` by delegating to its variants.
-macro_rules! delegate_read {
-    ($t:ty) => {
-        impl AsyncRead for $t {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &mut ReadBuf<'_>,
-            ) -> Poll<io::Result<()>> {
-                delegate!(self.get_mut(), s => Pin::new(s).poll_read(cx, buf))
-            }
-        }
-    };
-}
-
-/// Implements `AsyncWrite` for `$t` by delegating to its variants.
-macro_rules! delegate_write {
-    ($t:ty) => {
-        impl AsyncWrite for $t {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                delegate!(self.get_mut(), s => Pin::new(s).poll_write(cx, buf))
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[io::IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                delegate!(self.get_mut(), s => Pin::new(s).poll_write_vectored(cx, bufs))
-            }
-
-            fn is_write_vectored(&self) -> bool {
-                delegate!(self, s => s.is_write_vectored())
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                delegate!(self.get_mut(), s => Pin::new(s).poll_flush(cx))
-            }
-
-            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                delegate!(self.get_mut(), s => Pin::new(s).poll_shutdown(cx))
-            }
-        }
-    };
-}
-
-delegate_read!(Stream);
-delegate_write!(Stream);
-delegate_read!(StreamRead<'_>);
-delegate_write!(StreamWrite<'_>);
+delegate_read!(Stream; Tcp, Unix);
+delegate_write!(Stream; Tcp, Unix);
+delegate_read!(StreamRead<'_>; Tcp, Unix);
+delegate_write!(StreamWrite<'_>; Tcp, Unix);
 
 impl crate::splice::Plain for StreamRead<'_> {
     fn plain(&self) -> Option<&TcpStream> {

@@ -10,7 +10,7 @@ use crate::stream::Stream;
 use haven_core::config::haproxy::{ServerTls, Verify};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{ResolvesClientCert, Resumption, Tls12Resumption, WebPkiServerVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, SubjectPublicKeyInfoDer, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::sign::CertifiedKey;
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, Error, SignatureScheme};
 use std::io;
@@ -160,6 +160,8 @@ impl ServerCertVerifier for Verifier {
         }
     }
 
+    // Checked with the certificate's key whatever its X.509 version:
+    // OpenSSL takes v1 certificates, which webpki does not read.
     fn verify_tls12_signature(
         &self,
         message: &[u8],
@@ -167,19 +169,7 @@ impl ServerCertVerifier for Verifier {
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
         let algorithms = &self.provider.signature_verification_algorithms;
-        match rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms) {
-            // An X.509 v1 certificate, as under TLS 1.3 below.
-            Err(Error::InvalidCertificate(CertificateError::Other(_))) if self.webpki.is_none() => {
-                let spki = public_key_of(cert)
-                    .ok_or(Error::InvalidCertificate(CertificateError::BadEncoding))?;
-                let made = (message, dss.signature(), dss.scheme);
-                match super::x509::handshake_signed_by(made, &spki, algorithms) {
-                    true => Ok(HandshakeSignatureValid::assertion()),
-                    false => Err(Error::InvalidCertificate(CertificateError::BadSignature)),
-                }
-            }
-            checked => checked,
-        }
+        super::x509::tls12_signed(message, cert, dss, algorithms)
     }
 
     fn verify_tls13_signature(
@@ -189,17 +179,7 @@ impl ServerCertVerifier for Verifier {
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
         let algorithms = &self.provider.signature_verification_algorithms;
-        match rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms) {
-            // An X.509 v1 certificate (no extensions), which webpki does
-            // not read but OpenSSL takes: its key still checks the
-            // signature.
-            Err(Error::InvalidCertificate(CertificateError::Other(_))) if self.webpki.is_none() => {
-                let spki = public_key_of(cert)
-                    .ok_or(Error::InvalidCertificate(CertificateError::BadEncoding))?;
-                rustls::crypto::verify_tls13_signature_with_raw_key(message, &spki, dss, algorithms)
-            }
-            checked => checked,
-        }
+        super::x509::tls13_signed(message, cert, dss, algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -207,14 +187,6 @@ impl ServerCertVerifier for Verifier {
             .signature_verification_algorithms
             .supported_schemes()
     }
-}
-
-/// The subject public key of `cert`, read whatever its X.509 version.
-fn public_key_of(cert: &CertificateDer<'_>) -> Option<SubjectPublicKeyInfoDer<'static>> {
-    use x509_parser::prelude::{FromDer, X509Certificate};
-    let (_, parsed) = X509Certificate::from_der(cert).ok()?;
-    let raw = parsed.tbs_certificate.subject_pki.raw.to_vec();
-    Some(SubjectPublicKeyInfoDer::from(raw))
 }
 
 /// The client certificate a server connection presents when asked,

@@ -4,14 +4,12 @@
 //! included, each error by OpenSSL's code and depth, the last one kept
 //! for `ssl_c_verify`.
 
-use super::x509::{handshake_signed_by, signed_by};
+use super::x509::{signed_by, tls12_signed, tls13_signed};
 use haven_core::config::haproxy::{IgnoredErrors, TlsOptions, Verify};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{
-    CertificateDer, CertificateRevocationListDer, SubjectPublicKeyInfoDer, UnixTime,
-};
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, Error, SignatureScheme};
 use x509_parser::prelude::{CertificateRevocationList, FromDer, X509Certificate};
@@ -282,22 +280,6 @@ impl ClientCheck {
             !ignored.as_ref().is_some_and(|i| i.covers(code))
         })
     }
-
-    /// Whether a TLS 1.2 handshake's signature is the client's.
-    fn handshake_signed(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        let (_, parsed) = X509Certificate::from_der(cert)
-            .map_err(|_| Error::InvalidCertificate(CertificateError::BadEncoding))?;
-        let made = (message, dss.signature(), dss.scheme);
-        match handshake_signed_by(made, parsed.public_key().raw, &self.supported) {
-            true => Ok(HandshakeSignatureValid::assertion()),
-            false => Err(Error::InvalidCertificate(CertificateError::BadSignature)),
-        }
-    }
 }
 
 /// Certificate `der`, read.
@@ -354,7 +336,7 @@ impl ClientCertVerifier for ClientCheck {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.handshake_signed(message, cert, dss)
+        tls12_signed(message, cert, dss, &self.supported)
     }
 
     fn verify_tls13_signature(
@@ -363,10 +345,7 @@ impl ClientCertVerifier for ClientCheck {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        let (_, parsed) = X509Certificate::from_der(cert)
-            .map_err(|_| Error::InvalidCertificate(CertificateError::BadEncoding))?;
-        let spki = SubjectPublicKeyInfoDer::from(parsed.public_key().raw);
-        rustls::crypto::verify_tls13_signature_with_raw_key(message, &spki, dss, &self.supported)
+        tls13_signed(message, cert, dss, &self.supported)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

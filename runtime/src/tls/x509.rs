@@ -5,8 +5,10 @@
 //! aws-lc-rs's (rustls's own provider).
 
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::WebPkiSupportedAlgorithms;
-use rustls::SignatureScheme;
+use rustls::pki_types::{CertificateDer, SubjectPublicKeyInfoDer};
+use rustls::{CertificateError, DigitallySignedStruct, Error, SignatureScheme};
 
 /// One DER element of `input`: its tag, its contents and what follows.
 fn element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
@@ -164,10 +166,61 @@ pub(crate) fn signed_by(signed: &[u8], issuer_spki: &[u8]) -> bool {
         .is_ok()
 }
 
+/// The subject public key of `cert` (a SubjectPublicKeyInfo), read
+/// whatever its X.509 version.
+fn public_key_of(cert: &[u8]) -> Result<&[u8], Error> {
+    let bad = Error::InvalidCertificate(CertificateError::BadEncoding);
+    let (SEQUENCE, body, _) = element(cert).ok_or(bad.clone())? else {
+        return Err(bad);
+    };
+    let (SEQUENCE, tbs, _) = element(body).ok_or(bad.clone())? else {
+        return Err(bad);
+    };
+    // version [0] (absent in v1), serial, signature, issuer, validity,
+    // subject, then the key.
+    let mut rest = tbs;
+    let (first, _, after) = element(rest).ok_or(bad.clone())?;
+    if first == 0xa0 {
+        rest = after;
+    }
+    for _ in 0..5 {
+        rest = element(rest).ok_or(bad.clone())?.2;
+    }
+    let spki_len = rest.len() - element(rest).ok_or(bad.clone())?.2.len();
+    Ok(&rest[..spki_len])
+}
+
+/// A TLS 1.2 handshake's signature `dss` over `message`, checked against
+/// the key of `cert` with the algorithms `supported` maps its scheme to.
+pub(crate) fn tls12_signed(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+    supported: &WebPkiSupportedAlgorithms,
+) -> Result<HandshakeSignatureValid, Error> {
+    let made = (message, dss.signature(), dss.scheme);
+    match handshake_signed_by(made, public_key_of(cert)?, supported) {
+        true => Ok(HandshakeSignatureValid::assertion()),
+        false => Err(Error::InvalidCertificate(CertificateError::BadSignature)),
+    }
+}
+
+/// A TLS 1.3 handshake's signature, as [`tls12_signed`] checks one (with
+/// TLS 1.3's own rules on schemes).
+pub(crate) fn tls13_signed(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+    supported: &WebPkiSupportedAlgorithms,
+) -> Result<HandshakeSignatureValid, Error> {
+    let spki = SubjectPublicKeyInfoDer::from(public_key_of(cert)?);
+    rustls::crypto::verify_tls13_signature_with_raw_key(message, &spki, dss, supported)
+}
+
 /// Whether `signature` over `message`, made with `scheme` in a TLS
 /// handshake, is valid for the key of `spki` (a SubjectPublicKeyInfo),
 /// with one of the algorithms `supported` maps the scheme to.
-pub(crate) fn handshake_signed_by(
+fn handshake_signed_by(
     (message, signature, scheme): (&[u8], &[u8], SignatureScheme),
     spki: &[u8],
     supported: &WebPkiSupportedAlgorithms,
@@ -212,6 +265,10 @@ mod tests {
         changed[at] ^= 1;
         assert!(!signed_by(&changed, &ca_spki));
         assert!(signed_by(ca.der(), &ca_spki), "self-signed");
+        assert_eq!(
+            public_key_of(leaf.der()).ok(),
+            Some(&leaf_key.subject_public_key_info()[..])
+        );
 
         let message = b"handshake transcript";
         let rng = aws_lc_rs::rand::SystemRandom::new();
