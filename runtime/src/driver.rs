@@ -845,8 +845,9 @@ impl Driver {
                     .and_then(|f| f.transparent_destination(id))
                     .or_else(|| {
                         let addr = self.server_addr(backend, server)?;
-                        let srv = self.config()?.proxies.get(backend)?.servers.get(server)?;
-                        service_port(srv, addr, reached)
+                        // A `dispatch` address is no configured server.
+                        let srv = self.config()?.proxies.get(backend)?.servers.get(server);
+                        srv.map_or(Some(addr), |srv| service_port(srv, addr, reached))
                     });
                 // `set-timeout` rules first, else the backend's.
                 let set = self
