@@ -839,16 +839,25 @@ impl Driver {
                         }
                     },
                 };
-                let flow = self.node.flow().map(|(f, _)| &*f);
-                let reached = flow.and_then(|f| f.destination(id));
-                let addr = flow
-                    .and_then(|f| f.transparent_destination(id))
-                    .or_else(|| {
-                        let addr = self.server_addr(backend, server)?;
-                        // A `dispatch` address is no configured server.
-                        let srv = self.config()?.proxies.get(backend)?.servers.get(server);
-                        srv.map_or(Some(addr), |srv| service_port(srv, addr, reached))
-                    });
+                // A `dispatch` address is no configured server: no port.
+                let port = self
+                    .config()
+                    .and_then(|c| Some(c.proxies.get(backend)?.servers.get(server)?.port))
+                    .filter(|p| !matches!(p, ServerPort::Fixed(_)));
+                let (transparent, reached) = match self.node.flow() {
+                    Some((f, _)) => (
+                        f.transparent_destination(id),
+                        port.and_then(|_| f.destination(id)),
+                    ),
+                    None => (None, None),
+                };
+                let addr = transparent.or_else(|| {
+                    let addr = self.server_addr(backend, server)?;
+                    match port {
+                        None => Some(addr),
+                        Some(port) => service_port(port, addr, reached?),
+                    }
+                });
                 // `set-timeout` rules first, else the backend's.
                 let set = self
                     .node
@@ -1518,19 +1527,15 @@ fn peer(server: Option<&Server>, addr: SocketAddr) -> Peer {
     }
 }
 
-/// Where a connection to `server` at `addr` goes for a client that
-/// reached `reached`: its port, or without one (`server s IP`, `IP:+N`)
-/// the port the client reached, shifted. `None` when that is unknown.
-fn service_port(
-    server: &Server,
-    addr: SocketAddr,
-    reached: Option<SocketAddr>,
-) -> Option<SocketAddr> {
-    let shift = match server.port {
-        ServerPort::Fixed(_) => return Some(addr),
+/// Where a connection to a server at `addr` without a fixed `port`
+/// (`server s IP`, `IP:+N`) goes for a client that reached `reached`:
+/// that port, shifted. `None` when the shift leaves the ports.
+fn service_port(port: ServerPort, addr: SocketAddr, reached: SocketAddr) -> Option<SocketAddr> {
+    let shift = match port {
+        ServerPort::Fixed(port) => return Some(SocketAddr::new(addr.ip(), port)),
         ServerPort::Same => 0,
         ServerPort::Offset(by) => by,
     };
-    let port = i32::from(reached?.port()) + shift;
+    let port = i32::from(reached.port()) + shift;
     Some(SocketAddr::new(addr.ip(), u16::try_from(port).ok()?))
 }
