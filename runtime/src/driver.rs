@@ -824,11 +824,14 @@ impl Driver {
                 backend,
                 server,
             } => {
-                // `ssl` (not `check-ssl` alone, which is for the checks).
-                let ssl = self
+                // `ssl` (not `check-ssl` alone, which is for the checks),
+                // and a port unless fixed (a `dispatch` address is no
+                // configured server: it has its port).
+                let (ssl, port) = self
                     .config()
                     .and_then(|c| c.proxies.get(backend)?.servers.get(server))
-                    .is_some_and(|s| s.tls.enabled);
+                    .map_or((false, None), |s| (s.tls.enabled, Some(s.port)));
+                let port = port.filter(|p| !matches!(p, ServerPort::Fixed(_)));
                 let tls = match ssl {
                     false => None,
                     true => match self.server_handshake(backend, server) {
@@ -839,11 +842,6 @@ impl Driver {
                         }
                     },
                 };
-                // A `dispatch` address is no configured server: no port.
-                let port = self
-                    .config()
-                    .and_then(|c| Some(c.proxies.get(backend)?.servers.get(server)?.port))
-                    .filter(|p| !matches!(p, ServerPort::Fixed(_)));
                 let (transparent, reached) = match self.node.flow() {
                     Some((f, _)) => (
                         f.transparent_destination(id),
