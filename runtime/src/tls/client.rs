@@ -4,7 +4,7 @@
 //! `verifyhost` gives one, else when an SNI was sent (`sni str(NAME)`,
 //! `check-sni`), as haproxy checks it.
 
-use super::load::from_pem;
+use super::load::{from_pem, Companions};
 use super::settings::{alpn, crls, crypto, roots};
 use crate::stream::Stream;
 use haven_core::config::haproxy::{ServerTls, Verify};
@@ -68,7 +68,8 @@ impl ServerHandshake {
                     format!("unable to load SSL certificate from PEM file '{path}' : {e}.")
                 })?;
                 // Read as a listener's certificate: chain, key, match.
-                let loaded = from_pem(path, &bytes, true)?;
+                let companions = Companions::on_disk(tls.extra_del_ext);
+                let loaded = from_pem(path, &bytes, companions)?;
                 builder.with_client_cert_resolver(Arc::new(Presents(loaded.key)))
             }
         };

@@ -76,9 +76,10 @@ pub(crate) type Replaced = std::collections::BTreeMap<String, Vec<u8>>;
 /// those `replaced` read from there.
 pub(crate) fn load_bind(tls: &BindTls, replaced: &Replaced) -> Result<Vec<Loaded>, String> {
     let mut out = Vec::new();
+    let from = (replaced, Companions::on_disk(tls.extra_del_ext));
     for source in &tls.certificates {
         match source {
-            CertSource::Crt(path) => load_crt(path, replaced, &mut out)?,
+            CertSource::Crt(path) => load_crt(path, from, &mut out)?,
             CertSource::CrtList(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| format!("unable to load crt-list file '{path}' : {e}."))?;
@@ -87,7 +88,7 @@ pub(crate) fn load_bind(tls: &BindTls, replaced: &Replaced) -> Result<Vec<Loaded
                     .map_err(|(n, e)| format!("crt-list file '{path}', line {n} : {e}."))?;
                 for entry in lines {
                     let start = out.len();
-                    load_crt(&entry.path, replaced, &mut out).map_err(|e| {
+                    load_crt(&entry.path, from, &mut out).map_err(|e| {
                         format!("crt-list file '{path}', line {} : {e}", entry.line)
                     })?;
                     for loaded in &mut out[start..] {
@@ -120,10 +121,15 @@ fn apply_filters(loaded: &mut Loaded, filters: &[String]) {
     }
 }
 
-/// Loads `path`, a PEM file or a folder of them, onto `out`.
-fn load_crt(path: &str, replaced: &Replaced, out: &mut Vec<Loaded>) -> Result<(), String> {
+/// Loads `path`, a PEM file or a folder of them, onto `out`, each key
+/// (when not in its file) among its `companions`.
+fn load_crt(
+    path: &str,
+    (replaced, companions): (&Replaced, Companions),
+    out: &mut Vec<Loaded>,
+) -> Result<(), String> {
     if let Some(bytes) = replaced.get(path) {
-        out.push(from_pem(path, bytes, false)?);
+        out.push(from_pem(path, bytes, Companions::Nowhere)?);
         return Ok(());
     }
     let meta = std::fs::metadata(path).map_err(|e| {
@@ -133,7 +139,7 @@ fn load_crt(path: &str, replaced: &Replaced, out: &mut Vec<Loaded>) -> Result<()
         )
     })?;
     if !meta.is_dir() {
-        out.push(load_pem(path)?);
+        out.push(load_pem(path, companions)?);
         return Ok(());
     }
     let mut files: Vec<String> = std::fs::read_dir(path)
@@ -149,28 +155,63 @@ fn load_crt(path: &str, replaced: &Replaced, out: &mut Vec<Loaded>) -> Result<()
     files.sort();
     for file in files {
         match replaced.get(&file) {
-            Some(bytes) => out.push(from_pem(&file, bytes, false)?),
-            None => out.push(load_pem(&file)?),
+            Some(bytes) => out.push(from_pem(&file, bytes, Companions::Nowhere)?),
+            None => out.push(load_pem(&file, companions)?),
         }
     }
     Ok(())
 }
 
+/// Where a certificate file's key and OCSP answer are read from when
+/// the file holds no key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Companions {
+    /// Nowhere: the bytes are all there is (a certificate replaced at
+    /// run time, whose payload holds its key).
+    Nowhere,
+    /// Beside it, an extension added: `site.pem.key`, `site.pem.ocsp`.
+    Beside,
+    /// Beside it, a `.crt` extension replaced: `site.key` for
+    /// `site.crt` (`ssl-load-extra-del-ext`).
+    InPlaceOfCrt,
+}
+
+impl Companions {
+    /// The companion of certificate file `path` with extension `ext`.
+    fn of(self, path: &str, ext: &str) -> Option<String> {
+        match self {
+            Self::Nowhere => None,
+            Self::InPlaceOfCrt if path.ends_with(".crt") => {
+                Some(format!("{}.{ext}", &path[..path.len() - 4]))
+            }
+            Self::Beside | Self::InPlaceOfCrt => Some(format!("{path}.{ext}")),
+        }
+    }
+
+    /// Those of files on disk, under `ssl-load-extra-del-ext` when
+    /// `del_ext`.
+    pub(crate) fn on_disk(del_ext: bool) -> Self {
+        match del_ext {
+            true => Self::InPlaceOfCrt,
+            false => Self::Beside,
+        }
+    }
+}
+
 /// Loads one PEM certificate file with its key and OCSP companions.
-fn load_pem(path: &str) -> Result<Loaded, String> {
+fn load_pem(path: &str, companions: Companions) -> Result<Loaded, String> {
     let bytes = std::fs::read(path).map_err(|e| {
         format!(
             "unable to load SSL certificate from PEM file '{path}' : {}.",
             io_reason(&e)
         )
     })?;
-    from_pem(path, &bytes, true)
+    from_pem(path, &bytes, companions)
 }
 
-/// The certificate of `path`, whose contents are `bytes`; its key and
-/// OCSP answer are read beside it when `companions` (a file on disk, not
-/// a certificate replaced at run time, whose payload holds its key).
-pub(crate) fn from_pem(path: &str, bytes: &[u8], companions: bool) -> Result<Loaded, String> {
+/// The certificate of `path`, whose contents are `bytes`; its key (when
+/// they hold none) and OCSP answer are read from its `companions`.
+pub(crate) fn from_pem(path: &str, bytes: &[u8], companions: Companions) -> Result<Loaded, String> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(bytes)
         .collect::<Result<_, _>>()
         .map_err(|e| format!("unable to load SSL certificate from PEM file '{path}' : {e}."))?;
@@ -180,12 +221,13 @@ pub(crate) fn from_pem(path: &str, bytes: &[u8], companions: bool) -> Result<Loa
         ));
     };
     let no_key = || format!("unable to load SSL private key from PEM file '{path}'.");
-    let key = match (PrivateKeyDer::from_pem_slice(bytes), companions) {
+    let key = match (
+        PrivateKeyDer::from_pem_slice(bytes),
+        companions.of(path, "key"),
+    ) {
         (Ok(key), _) => key,
-        (Err(_), true) => {
-            PrivateKeyDer::from_pem_file(format!("{path}.key")).map_err(|_| no_key())?
-        }
-        (Err(_), false) => return Err(no_key()),
+        (Err(_), Some(file)) => PrivateKeyDer::from_pem_file(file).map_err(|_| no_key())?,
+        (Err(_), None) => return Err(no_key()),
     };
     let provider = super::settings::provider();
     let signing = provider
@@ -205,9 +247,9 @@ pub(crate) fn from_pem(path: &str, bytes: &[u8], companions: bool) -> Result<Loa
             "inconsistencies between private key and certificate loaded from PEM file '{path}'."
         ));
     }
-    if companions {
-        key.ocsp = std::fs::read(format!("{path}.ocsp")).ok();
-    }
+    key.ocsp = companions
+        .of(path, "ocsp")
+        .and_then(|file| std::fs::read(file).ok());
     Ok(Loaded {
         path: path.to_owned(),
         key: Arc::new(key),
@@ -361,6 +403,34 @@ fn io_reason(e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Input: the key's and OCSP answer's files of `site.crt` and
+    // `site.pem`, each way companions are found.
+    // Output: an extension added by default; under
+    // `ssl-load-extra-del-ext` a `.crt` one replaced (only `.crt`);
+    // none for a certificate replaced at run time.
+    #[test]
+    fn companions_are_named_as_haproxy_names_them() {
+        let of = |c: Companions, path: &str, ext: &str| c.of(path, ext);
+        assert_eq!(
+            of(Companions::Beside, "/a/site.crt", "key").as_deref(),
+            Some("/a/site.crt.key")
+        );
+        let del_ext = Companions::on_disk(true);
+        assert_eq!(
+            of(del_ext, "/a/site.crt", "key").as_deref(),
+            Some("/a/site.key")
+        );
+        assert_eq!(
+            of(del_ext, "/a/site.crt", "ocsp").as_deref(),
+            Some("/a/site.ocsp")
+        );
+        assert_eq!(
+            of(del_ext, "/a/site.pem", "key").as_deref(),
+            Some("/a/site.pem.key")
+        );
+        assert_eq!(of(Companions::Nowhere, "/a/site.crt", "key"), None);
+    }
 
     // Input: a certificate whose subject alternative names are `a.test`
     // and `b.test` and whose common name is `Www.C.Test`.

@@ -4,7 +4,7 @@
 //! cert FILE` (or `abort ssl cert FILE`). Connections already open keep
 //! the certificate they shook hands with.
 
-use super::load::{from_pem, Replaced};
+use super::load::{from_pem, Companions, Replaced};
 use super::TlsListener;
 use std::sync::Arc;
 
@@ -114,7 +114,7 @@ impl CertStore {
                 "The ongoing transaction is about '{open}' but you are trying to set '{file}'\n"
             ));
         }
-        if let Err(e) = from_pem(file, bytes, false) {
+        if let Err(e) = from_pem(file, bytes, Companions::Nowhere) {
             let why = match e.starts_with("inconsistencies") {
                 true => format!(
                     "inconsistencies between private key and certificate loaded '{file}'.\n"

@@ -314,6 +314,8 @@ pub struct BindTls {
     /// `crt-base` and `ca-base` in force, for the entries of its
     /// `crt-list` files (as haproxy reads them).
     pub bases: (Option<String>, Option<String>),
+    /// `ssl-load-extra-del-ext` in force.
+    pub extra_del_ext: bool,
 }
 
 impl ServerTls {
@@ -337,6 +339,9 @@ pub struct GlobalTls {
     /// `ssl-server-verify none`: servers' certificates are not checked
     /// unless a `server` line says `verify required`.
     pub server_verify_none: bool,
+    /// `ssl-load-extra-del-ext`: a `.crt` file's key is `NAME.key`, not
+    /// `NAME.crt.key` (and its OCSP answer `NAME.ocsp`).
+    pub extra_del_ext: bool,
 }
 
 impl super::Server {
@@ -361,6 +366,8 @@ pub struct ServerTls {
     /// `crt`: the client certificate (PEM, its key with it) shown to the
     /// server.
     pub crt: Option<String>,
+    /// `ssl-load-extra-del-ext` in force (for the key beside `crt`).
+    pub extra_del_ext: bool,
     /// `verifyhost`: the name the server's certificate must carry.
     pub verifyhost: Option<String>,
     /// `check-ssl` (true) or `no-check-ssl` (false): whether health checks
@@ -467,6 +474,7 @@ impl Parser<'_> {
     pub(crate) fn bind_tls_finish(&mut self, mut tls: BindTls, addr: &str, col: u32) -> BindTls {
         tls.options = tls.options.over(&self.global.tls.bind_defaults);
         let global = &self.global.tls;
+        tls.extra_del_ext = global.extra_del_ext;
         tls.bases = (
             self.base_on_default_path(global.crt_base.as_deref()),
             self.base_on_default_path(global.ca_base.as_deref()),
@@ -569,6 +577,7 @@ impl Parser<'_> {
     /// makes settled, and what haven does not offer said.
     pub(crate) fn server_tls_finish(&mut self, tls: &mut ServerTls, who: &str, col: u32) {
         tls.options = tls.options.over(&self.global.tls.server_defaults);
+        tls.extra_del_ext = self.global.tls.extra_del_ext;
         let by_default = !self.global.tls.server_verify_none;
         let verify = tls.options.verify.unwrap_or(match by_default {
             true => Verify::Required,
@@ -608,6 +617,10 @@ impl Parser<'_> {
             "ssl-default-bind-curves" => &mut defaults.curves,
             "ssl-default-server-ciphers" => &mut self.global.tls.server_defaults.ciphers,
             "ssl-default-server-ciphersuites" => &mut self.global.tls.server_defaults.ciphersuites,
+            "ssl-load-extra-del-ext" => {
+                self.global.tls.extra_del_ext = true;
+                return true;
+            }
             "ssl-server-verify" => {
                 match words.get(1).map(|w| w.text.as_str()) {
                     Some("none") => self.global.tls.server_verify_none = true,
