@@ -747,6 +747,28 @@ mod tests {
         assert!(both.no_tickets);
     }
 
+    // Input: `ssl-load-extra-del-ext` in global; a TLS bind, a TLS server
+    // with `crt`; `ca-ignore-err all` and `crt-ignore-err 10,23` on the
+    // bind.
+    // Output: both carry the setting; the ignore lists read as given.
+    #[test]
+    fn global_and_bind_settings_reach_binds_and_servers() {
+        use crate::config::haproxy::{parse, ParseOptions};
+        let text = "global\n  ssl-load-extra-del-ext\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nlisten a\n  bind :443 ssl crt /etc/ssl/site.crt ca-file /etc/ca.pem verify optional ca-ignore-err all crt-ignore-err 10,23\n  server s 127.0.0.1:443 ssl verify none crt /etc/ssl/client.crt\n";
+        let parsed = parse(&[("t.cfg", text)], &ParseOptions::default());
+        let cfg = parsed.config.expect("valid");
+        let bind = cfg.proxies[0].binds[0].tls.as_deref().expect("tls");
+        assert!(bind.extra_del_ext);
+        assert!(cfg.proxies[0].servers[0].tls.extra_del_ext);
+        assert_eq!(bind.options.ca_ignore_err, Some(IgnoredErrors::All));
+        assert_eq!(
+            bind.options.crt_ignore_err,
+            Some(IgnoredErrors::Codes(vec![10, 23]))
+        );
+        assert!(IgnoredErrors::Codes(vec![10, 23]).covers(23));
+        assert!(!IgnoredErrors::Codes(vec![10, 23]).covers(20));
+    }
+
     #[test]
     fn crt_list_lines_carry_settings_and_filters() {
         let text = "# certificates\n\ncert1.pem !*\ncertW.pem [alpn h2,http/1.1 verify required ca-file ca.pem] *.Domain.tld !secure.domain.tld\n/abs/c.pem\n";
