@@ -145,7 +145,7 @@ impl ClientCheck {
 
     /// Every error of `chain` (the client's certificate first) at time
     /// `now`, in the order OpenSSL finds them: building the chain, the
-    /// revocation of the client's certificate, then each certificate's
+    /// revocation of each certificate, then each certificate's
     /// signature and dates from the top down; a certificate above the
     /// client's that is no CA, or a client's whose extended key usage
     /// leaves out TLS clients, is an error too.
@@ -179,8 +179,12 @@ impl ClientCheck {
             errors.push((code::INVALID_PURPOSE, 0));
         }
         if let Some(crls) = &self.crls {
-            if let Some(found) = Self::revocation(&path, crls, now) {
-                errors.push(found);
+            // Every certificate of the chain, the CA's own included, as
+            // haproxy asks OpenSSL (`X509_V_FLAG_CRL_CHECK_ALL`).
+            for depth in 0..path.len() {
+                if let Some(code) = Self::revocation(&path, depth, crls, now) {
+                    errors.push((code, depth));
+                }
             }
         }
         for depth in (0..path.len()).rev() {
@@ -237,36 +241,42 @@ impl ClientCheck {
         path
     }
 
-    /// The revocation of the client's certificate (the first of `path`)
-    /// by its issuer's list among `crls`, at time `now`.
+    /// The revocation of the certificate at `depth` of `path` by its
+    /// issuer's list among `crls`, at time `now` (a self-signed one is
+    /// its own issuer): OpenSSL's error code.
     fn revocation(
         path: &[&Link<'_>],
+        depth: usize,
         crls: &[CertificateRevocationListDer<'_>],
         now: i64,
-    ) -> Option<Found> {
-        let leaf = path[0];
-        let issuer = path.get(1)?;
+    ) -> Option<i64> {
+        let link = path[depth];
+        let issuer = match path.get(depth + 1) {
+            Some(issuer) => issuer,
+            None if link.subject == link.issuer => link,
+            None => return None,
+        };
         let of_issuer = |der: &&CertificateRevocationListDer<'_>| {
             CertificateRevocationList::from_der(der)
-                .is_ok_and(|(_, crl)| crl.issuer().as_raw() == leaf.issuer)
+                .is_ok_and(|(_, crl)| crl.issuer().as_raw() == link.issuer)
         };
         let Some(der) = crls.iter().find(of_issuer) else {
-            return Some((code::UNABLE_TO_GET_CRL, 0));
+            return Some(code::UNABLE_TO_GET_CRL);
         };
         let (_, crl) = CertificateRevocationList::from_der(der).ok()?;
         if !signed_by(der, issuer.spki) {
-            return Some((code::CRL_SIGNATURE_FAILURE, 0));
+            return Some(code::CRL_SIGNATURE_FAILURE);
         }
         if crl.last_update().timestamp() > now {
-            return Some((code::CRL_NOT_YET_VALID, 0));
+            return Some(code::CRL_NOT_YET_VALID);
         }
         if crl.next_update().is_some_and(|t| t.timestamp() < now) {
-            return Some((code::CRL_HAS_EXPIRED, 0));
+            return Some(code::CRL_HAS_EXPIRED);
         }
         let revoked = crl
             .iter_revoked_certificates()
-            .any(|r| r.raw_serial() == leaf.serial);
-        revoked.then_some((code::CERT_REVOKED, 0))
+            .any(|r| r.raw_serial() == link.serial);
+        revoked.then_some(code::CERT_REVOKED)
     }
 
     /// The first of `errors` neither ignore list lets pass.
@@ -435,8 +445,9 @@ mod tests {
     // Input: client certificates from a CA: valid, expired, revoked (its
     // serial in the CRL), self-signed; with and without `crl-file`, with
     // `crt-ignore-err 10`.
-    // Output: OpenSSL's codes at depth 0: none, 10, 23, 18; 3 with a
-    // `crl-file` that has no list from the issuer; `crt-ignore-err 10`
+    // Output: OpenSSL's codes at depth 0: none, 10, 23, 18; 3 at each
+    // depth with a `crl-file` that has no list from the issuers (the CA's
+    // own included, as haproxy checks every certificate); `crt-ignore-err 10`
     // lets the expired one in (its code still reported), not the revoked.
     #[test]
     fn client_certificates_get_openssls_verdicts() {
@@ -454,7 +465,8 @@ mod tests {
             .distinguished_name
             .push(rcgen::DnType::CommonName, "self");
         let own = params.self_signed(&key).expect("self-signed").der().clone();
-        assert_eq!(check.errors(&[own], now), [(18, 0)]);
+        // Untrusted, and no list of its issuer (itself) to check it by.
+        assert_eq!(check.errors(&[own], now), [(18, 0), (3, 0)]);
         let other = Authority::new("another CA");
         let elsewhere = ca.check(true, None);
         assert_eq!(elsewhere.errors(&[other.client(1, 2090)], now), [(20, 0)]);
@@ -516,7 +528,7 @@ mod tests {
         .expect("another CA's list");
         assert_eq!(
             ca.check(true, None).errors(&[ca.client(1, 2090)], now),
-            [(3, 0)]
+            [(3, 0), (3, 1)]
         );
     }
 
