@@ -362,3 +362,15 @@ fn a_checked_server_needs_a_port_to_check() {
         ]
     );
 }
+
+// Input: a fixed port, none, `+1000` and `-444`, for a client that
+// reached port 443.
+// Output: the fixed port; the client's; shifted; none (below 0).
+#[test]
+fn a_server_connection_goes_to_its_port_else_the_clients_shifted() {
+    use haven_core::config::haproxy::ServerPort;
+    assert_eq!(ServerPort::Fixed(81).toward(443), Some(81));
+    assert_eq!(ServerPort::Same.toward(443), Some(443));
+    assert_eq!(ServerPort::Offset(1000).toward(443), Some(1443));
+    assert_eq!(ServerPort::Offset(-444).toward(443), None);
+}

@@ -853,7 +853,9 @@ impl Driver {
                     let addr = self.server_addr(backend, server)?;
                     match port {
                         None => Some(addr),
-                        Some(port) => service_port(port, addr, reached?),
+                        Some(port) => {
+                            Some(SocketAddr::new(addr.ip(), port.toward(reached?.port())?))
+                        }
                     }
                 });
                 // `set-timeout` rules first, else the backend's.
@@ -1523,17 +1525,4 @@ fn peer(server: Option<&Server>, addr: SocketAddr) -> Peer {
         Some(ServerAddr::Unix(unix)) => Peer::Unix(Arc::new(unix.clone())),
         _ => Peer::Inet(addr),
     }
-}
-
-/// Where a connection to a server at `addr` without a fixed `port`
-/// (`server s IP`, `IP:+N`) goes for a client that reached `reached`:
-/// that port, shifted. `None` when the shift leaves the ports.
-fn service_port(port: ServerPort, addr: SocketAddr, reached: SocketAddr) -> Option<SocketAddr> {
-    let shift = match port {
-        ServerPort::Fixed(port) => return Some(SocketAddr::new(addr.ip(), port)),
-        ServerPort::Same => 0,
-        ServerPort::Offset(by) => by,
-    };
-    let port = i32::from(reached.port()) + shift;
-    Some(SocketAddr::new(addr.ip(), u16::try_from(port).ok()?))
 }

@@ -549,11 +549,15 @@ mod tests {
         let stream = TcpStream::connect(addr).await.expect("connect");
         let local = stream.local_addr().expect("local address");
         let mut servers = pool.servers.lock().expect("pool");
-        servers.entry(addr.into()).or_default().idle.push(IdleConn {
-            stream: ServerIo::Clear(Stream::Tcp(stream)),
-            uses: 1,
-            thread: std::thread::current().id(),
-        });
+        servers
+            .entry(Peer::Inet(addr))
+            .or_default()
+            .idle
+            .push(IdleConn {
+                stream: ServerIo::Clear(Stream::Tcp(stream)),
+                uses: 1,
+                thread: std::thread::current().id(),
+            });
         local
     }
 
@@ -585,10 +589,12 @@ mod tests {
         };
         let theirs = theirs.await.expect("the other thread parked");
         let (first, _) = pool
-            .take(&addr.into(), |_| true)
+            .take(&Peer::Inet(addr), |_| true)
             .expect("an idle connection");
         assert_eq!(first.local_addr(), Some(mine));
-        let (second, _) = pool.take(&addr.into(), |_| true).expect("the other one");
+        let (second, _) = pool
+            .take(&Peer::Inet(addr), |_| true)
+            .expect("the other one");
         assert_eq!(second.local_addr(), Some(theirs));
         let ServerIo::Clear(mut moved) = second else {
             panic!("a clear connection stays clear");

@@ -133,7 +133,7 @@ mod tests {
         listener.set_nonblocking(true).expect("nonblocking");
         let to = listener.local_addr().expect("addr");
         for delayed_ack in [true, false] {
-            let mut stream = connect_via(&to.into(), (None, delayed_ack), None)
+            let mut stream = connect_via(&Peer::Inet(to), (None, delayed_ack), None)
                 .await
                 .expect("connect");
             assert_eq!(listener.accept().is_ok(), !delayed_ack);

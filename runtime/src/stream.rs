@@ -40,12 +40,6 @@ impl Peer {
     }
 }
 
-impl From<SocketAddr> for Peer {
-    fn from(addr: SocketAddr) -> Self {
-        Self::Inet(addr)
-    }
-}
-
 /// The reading half of a [`Stream`].
 pub(crate) enum StreamRead<'a> {
     /// Of a TCP connection.

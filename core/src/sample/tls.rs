@@ -213,7 +213,7 @@ pub enum TlsFetch {
     ClientCertificate,
     /// `ssl_c_verify`: the verification's error code (0: none).
     ClientVerify,
-    /// `ssl_c_*`, `ssl_f_*`: what a certificate says.
+    /// `ssl_c_*`, `ssl_f_*`, `ssl_s_*`: what a certificate says.
     Cert(CertOf, CertField),
 }
 

@@ -25,14 +25,14 @@ mod code {
     pub(super) const CRL_NOT_YET_VALID: i64 = 11;
     pub(super) const CRL_HAS_EXPIRED: i64 = 12;
     pub(super) const DEPTH_ZERO_SELF_SIGNED_CERT: i64 = 18;
-    pub(super) const INVALID_CA: i64 = 24;
-    pub(super) const INVALID_PURPOSE: i64 = 26;
     pub(super) const SELF_SIGNED_CERT_IN_CHAIN: i64 = 19;
     pub(super) const UNABLE_TO_GET_ISSUER_CERT_LOCALLY: i64 = 20;
     pub(super) const CERT_REVOKED: i64 = 23;
+    pub(super) const INVALID_CA: i64 = 24;
+    pub(super) const INVALID_PURPOSE: i64 = 26;
 }
 
-/// How longest a chain is followed (OpenSSL's default depth).
+/// The longest chain followed (OpenSSL's default depth).
 const MAX_DEPTH: usize = 100;
 
 /// A `bind` line's check of client certificates.

@@ -1,8 +1,9 @@
 //! Signatures of X.509 certificates and revocation lists, and of TLS
 //! handshakes, checked whatever the certificate's version: OpenSSL (so
 //! haproxy) takes X.509 v1 certificates and v1 CRLs, which webpki does
-//! not read. Only the DER framing is read here; the cryptography is
-//! aws-lc-rs's (rustls's own provider).
+//! not read. The signed parts are found by their DER framing alone (the
+//! same for a certificate and a CRL), a certificate's key by
+//! x509-parser; the cryptography is aws-lc-rs's (rustls's own provider).
 
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use rustls::client::danger::HandshakeSignatureValid;
@@ -169,25 +170,10 @@ pub(crate) fn signed_by(signed: &[u8], issuer_spki: &[u8]) -> bool {
 /// The subject public key of `cert` (a SubjectPublicKeyInfo), read
 /// whatever its X.509 version.
 fn public_key_of(cert: &[u8]) -> Result<&[u8], Error> {
-    let bad = Error::InvalidCertificate(CertificateError::BadEncoding);
-    let (SEQUENCE, body, _) = element(cert).ok_or(bad.clone())? else {
-        return Err(bad);
-    };
-    let (SEQUENCE, tbs, _) = element(body).ok_or(bad.clone())? else {
-        return Err(bad);
-    };
-    // version [0] (absent in v1), serial, signature, issuer, validity,
-    // subject, then the key.
-    let mut rest = tbs;
-    let (first, _, after) = element(rest).ok_or(bad.clone())?;
-    if first == 0xa0 {
-        rest = after;
-    }
-    for _ in 0..5 {
-        rest = element(rest).ok_or(bad.clone())?.2;
-    }
-    let spki_len = rest.len() - element(rest).ok_or(bad.clone())?.2.len();
-    Ok(&rest[..spki_len])
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    X509Certificate::from_der(cert)
+        .map(|(_, parsed)| parsed.tbs_certificate.subject_pki.raw)
+        .map_err(|_| Error::InvalidCertificate(CertificateError::BadEncoding))
 }
 
 /// A TLS 1.2 handshake's signature `dss` over `message`, checked against

@@ -668,6 +668,19 @@ pub enum ServerPort {
     Offset(i32),
 }
 
+impl ServerPort {
+    /// The port a connection goes to for a client that reached port
+    /// `reached`; `None` when the shift leaves the ports.
+    pub fn toward(self, reached: u16) -> Option<u16> {
+        let shift = match self {
+            Self::Fixed(port) => return Some(port),
+            Self::Same => 0,
+            Self::Offset(by) => by,
+        };
+        u16::try_from(i32::from(reached) + shift).ok()
+    }
+}
+
 /// One `server` line with `default-server` applied.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Server {

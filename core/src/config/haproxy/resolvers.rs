@@ -203,50 +203,6 @@ impl Parser<'_> {
     }
 
     /// Every `resolvers` a server names exists, as haproxy checks.
-    /// haproxy's refusal of a checked server with no port to check: no
-    /// service port, no `port`, no first `connect` rule naming one.
-    pub(super) fn check_server_ports(&mut self, proxies: &[super::Proxy]) {
-        use super::{HttpCheckRule, ProxyKind, ServerAddr, ServerPort, TcpCheckRule};
-        let mut problems = Vec::new();
-        for p in proxies {
-            let first_connect_port = match (&p.http_check, &p.tcp_check) {
-                (Some(http), _) => match http.rules.first() {
-                    Some(HttpCheckRule::Connect { port, .. }) => Some(port.is_some()),
-                    other => other.map(|_| false),
-                },
-                (None, Some(_)) => match p.tcp_check_rules.first() {
-                    Some(TcpCheckRule::Connect { port, .. }) => Some(port.is_some()),
-                    other => other.map(|_| false),
-                },
-                (None, None) => None,
-            };
-            let kind = match p.kind {
-                ProxyKind::Frontend => "frontend",
-                ProxyKind::Backend => "backend",
-                ProxyKind::Listen => "proxy",
-            };
-            for s in &p.servers {
-                let portless = !matches!(s.port, ServerPort::Fixed(_));
-                let inet = !matches!(s.addr, ServerAddr::Unix(_));
-                if !(s.check && portless && inet && s.check_port.is_none()) {
-                    continue;
-                }
-                let why = match first_connect_port {
-                    Some(true) => continue,
-                    None => "",
-                    Some(false) => " nor tcp_check rule 'connect' with port information",
-                };
-                problems.push(format!(
-                    "config: {kind} '{}': server '{}' has neither service port nor check port{why}.",
-                    p.name, s.name
-                ));
-            }
-        }
-        for m in problems {
-            self.post_error(crate::config::Severity::Error, m);
-        }
-    }
-
     pub(super) fn check_server_resolvers(&mut self, proxies: &[super::Proxy]) {
         let mut problems = Vec::new();
         for p in proxies {
