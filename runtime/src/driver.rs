@@ -196,7 +196,6 @@ struct Driver {
     /// The TLS listeners' certificates (`set ssl cert`).
     certificates: CertStore,
     /// The TLS handshakes of `ssl` servers, by backend and server.
-    server_tls: BTreeMap<(usize, usize), Arc<ServerHandshake>>,
     /// The deadline the driver task sleeps until.
     armed: Option<Instant>,
     /// The serving threads (`show activity`, `show info`, the metrics).
@@ -460,7 +459,6 @@ pub(crate) struct Wiring {
     /// The TLS listeners' certificates, for the runtime API.
     pub(crate) certificates: CertStore,
     /// The TLS handshakes of `ssl` servers, made at start.
-    pub(crate) server_tls: BTreeMap<(usize, usize), Arc<ServerHandshake>>,
     /// The serving threads.
     pub(crate) threads: Arc<Threads>,
 }
@@ -475,7 +473,6 @@ impl Driver {
             listeners,
             vrrp,
             certificates,
-            server_tls,
             threads,
         } = wiring;
         Self {
@@ -495,7 +492,6 @@ impl Driver {
             vrrp,
             vrrp_view: Vec::new(),
             certificates,
-            server_tls,
             threads,
             armed: None,
             errors: ErrorSnapshots::default(),
@@ -1104,17 +1100,7 @@ impl Driver {
                         .unwrap_or_default();
                     out.push_str(&stats::acl_command(files, &command).unwrap_or_default());
                 }
-                CliCommand::ShowSslCerts => ended(&mut out, &self.certificates.show()),
-                CliCommand::ShowSslCert(file) => ended(&mut out, &self.certificates.detail(&file)),
-                CliCommand::SetSslCert { file, payload } => {
-                    ended(&mut out, &self.certificates.set(&file, &payload));
-                }
-                CliCommand::CommitSslCert(file) => {
-                    ended(&mut out, &self.certificates.commit(&file));
-                }
-                CliCommand::AbortSslCert(file) => {
-                    ended(&mut out, &self.certificates.abort(&file));
-                }
+                CliCommand::Ssl(command) => ended(&mut out, &self.certificates.answer(command)),
                 CliCommand::Invalid(e) => ended(&mut out, e),
                 CliCommand::ShowActivity => {
                     let now = std::time::SystemTime::now()
@@ -1400,21 +1386,17 @@ impl Driver {
         backend: usize,
         server: usize,
     ) -> Result<Option<Arc<ServerHandshake>>, ()> {
-        if let Some(made) = self.server_tls.get(&(backend, server)) {
-            return Ok(Some(Arc::clone(made)));
+        if let Some(made) = self.certificates.made((backend, server)) {
+            return Ok(Some(made));
         }
         let config = self
             .config()
             .and_then(|c| c.proxies.get(backend)?.servers.get(server));
-        let Some(tls) = config.map(|s| &s.tls).filter(|t| t.used()) else {
+        let Some(tls) = config.map(|s| &s.tls).filter(|t| t.used()).cloned() else {
             return Ok(None);
         };
-        match ServerHandshake::new(tls) {
-            Ok(made) => {
-                let made = Arc::new(made);
-                self.server_tls.insert((backend, server), Arc::clone(&made));
-                Ok(Some(made))
-            }
+        match self.certificates.server((backend, server), &tls) {
+            Ok(made) => Ok(Some(made)),
             Err(e) => {
                 let text = format!("Server TLS of backend {backend}, server {server}: {e}");
                 self.logger.event(Some(backend), 0, &text);

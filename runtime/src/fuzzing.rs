@@ -25,7 +25,7 @@ impl TlsFront {
     /// The listener of `tls` (its certificates loaded), or why not.
     pub fn new(tls: &BindTls) -> Result<Self, String> {
         Ok(Self {
-            listener: TlsListener::load(tls)?,
+            listener: TlsListener::load(tls, 0, &mut crate::tls::Files::default())?,
             runtime: runtime().map_err(|e| e.to_string())?,
         })
     }

@@ -10,10 +10,11 @@ use crate::inherit::Inherited;
 use crate::logger::Logger;
 use crate::request::Shared;
 use crate::splice::Pipes;
-use crate::tls::{CertError, CertStore, ServerHandshake, TlsListener};
+use crate::tls::{CertError, CertStore, Files, ServerHandshake, ServerKey, TlsListener};
 use crate::workers::Workers;
 use haven_core::config::haproxy::{
-    HaproxyConfig, HttpAction, HttpConnMode, HttpRule, Mode, ProxyKind, Splice, StickKind, TcpLayer,
+    HaproxyConfig, HttpAction, HttpConnMode, HttpRule, Mode, ProxyKind, ServerTls, Splice,
+    StickKind, TcpLayer,
 };
 use haven_core::http2::Limits;
 use haven_core::node::Node;
@@ -174,7 +175,9 @@ pub async fn start_with(
     vrrp: Option<watch::Receiver<Vec<InstanceView>>>,
 ) -> Result<Running, StartError> {
     let initial = crate::dns::initial_addresses(&cfg).await?;
-    let tls = tls_listeners(&cfg)?;
+    let mut files = Files::default();
+    let tls = tls_listeners(&cfg, &mut files)?;
+    let servers = server_handshakes(&cfg, &mut files)?;
     let available = std::thread::available_parallelism().map_or(1, usize::from);
     let workers = Workers::start(cfg.global.threads(available)).map_err(StartError::Threads)?;
     let mut listeners = Vec::new();
@@ -227,8 +230,7 @@ pub async fn start_with(
         logger: Arc::clone(&logger),
         listeners: by_frontend(&sockets),
         vrrp,
-        certificates: CertStore::new(tls.values().cloned().collect()),
-        server_tls: server_handshakes(&cfg)?,
+        certificates: CertStore::new(files, tls.values().cloned().collect(), servers),
         threads: Arc::clone(workers.threads()),
     };
     let rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
@@ -467,16 +469,18 @@ fn by_frontend(sockets: &BTreeMap<usize, Opened>) -> BTreeMap<usize, Vec<Arc<Bin
 }
 
 /// The certificates of every TLS `bind`, by proxy and bind line (config
-/// indexes), loaded before anything listens.
+/// indexes), loaded before anything listens, their files read into
+/// `files`.
 fn tls_listeners(
     cfg: &HaproxyConfig,
+    files: &mut Files,
 ) -> Result<BTreeMap<(usize, usize), Arc<TlsListener>>, StartError> {
     let mut out = BTreeMap::new();
     for (index, p) in cfg.proxies.iter().enumerate() {
         for (bind_index, bind) in p.binds.iter().enumerate() {
             if let Some(tls) = &bind.tls {
-                let listener =
-                    TlsListener::load(tls).map_err(|m| CertError::new(tls, bind.line, m))?;
+                let listener = TlsListener::load(tls, bind.line, files)
+                    .map_err(|m| CertError::new(tls, bind.line, m))?;
                 out.insert((index, bind_index), Arc::new(listener));
             }
         }
@@ -484,22 +488,26 @@ fn tls_listeners(
     Ok(out)
 }
 
-/// The TLS handshake of every `ssl` server, by backend and server
-/// (config indexes), made before anything listens.
+/// The TLS handshake of every `ssl` server with its line, by backend and
+/// server (config indexes), made before anything listens, their files
+/// read into `files`.
 fn server_handshakes(
     cfg: &HaproxyConfig,
-) -> Result<BTreeMap<(usize, usize), Arc<ServerHandshake>>, StartError> {
+    files: &mut Files,
+) -> Result<BTreeMap<ServerKey, (ServerTls, Arc<ServerHandshake>)>, StartError> {
     let mut out = BTreeMap::new();
     for (b, p) in cfg.proxies.iter().enumerate() {
         for (s, server) in p.servers.iter().enumerate() {
             if server.tls.used() {
-                let made =
-                    ServerHandshake::new(&server.tls).map_err(|what| StartError::Server {
+                let made = files
+                    .read_server(&server.tls)
+                    .and_then(|()| ServerHandshake::new(&server.tls, files))
+                    .map_err(|what| StartError::Server {
                         backend: p.name.clone(),
                         server: server.name.clone(),
                         what,
                     })?;
-                out.insert((b, s), Arc::new(made));
+                out.insert((b, s), (server.tls.clone(), Arc::new(made)));
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The runtime API's commands (`stats socket`): which command a line asks
 //! for. Several commands may share a line, separated by `;`.
 
+use super::ssl_cli::SslCommand;
 use crate::config::haproxy::CliLevel;
 use crate::proxy::{AdminAction, WeightChange};
 
@@ -129,22 +130,8 @@ pub enum CliCommand {
         /// Server name.
         server: String,
     },
-    /// `show ssl cert`: the certificate files in use.
-    ShowSslCerts,
-    /// `show ssl cert FILE` (`*FILE`: the open transaction's).
-    ShowSslCert(String),
-    /// `set ssl cert <file> <<` with the new PEM (certificate and key)
-    /// as payload: opens a transaction.
-    SetSslCert {
-        /// The certificate file the config names.
-        file: String,
-        /// Its new contents.
-        payload: String,
-    },
-    /// `commit ssl cert <file>`: the transaction applies.
-    CommitSslCert(String),
-    /// `abort ssl cert <file>`: the transaction is dropped.
-    AbortSslCert(String),
+    /// A TLS command: certificates, CA and CRL files, crt-lists.
+    Ssl(SslCommand),
     /// `experimental-mode on|off`: the rest of the line may use
     /// experimental commands.
     ExperimentalMode(bool),
@@ -160,7 +147,7 @@ pub enum CliCommand {
 }
 
 /// The commands haven knows, for `help` and unknown commands.
-pub const CLI_HELP: &str = "The following commands are valid at this level:\n  help                : full commands list\n  show info           : report information about the running process\n  show activity       : show per-thread activity stats (for support/developers)\n  show stat           : report counters for each proxy and server\n  show servers state  : dump volatile server information (all or for a single backend)\n  show table          : report table usage stats or dump this table's contents\n  show cache          : show cache status\n  show errors         : report last request and/or response errors for each proxy\n  get weight          : report a server's current weight\n  show map            : report available maps or dump a map's contents\n  add map             : add a map entry (payload supported instead of key/val)\n  del map             : delete a map entry\n  set map             : modify a map entry\n  clear map           : clear the contents of a map\n  show acl            : report available acls or dump an acl's contents\n  add acl             : add an acl entry\n  del acl             : delete an acl entry\n  clear acl           : clear the contents of an acl\n  disable frontend    : temporarily disable specific frontend\n  enable frontend     : re-enable specific frontend\n  disable server      : disable a server for maintenance (use 'set server' instead)\n  enable server       : enable a disabled server (use 'set server' instead)\n  set server          : change a server's state (ready, drain, maint) or weight\n  set weight          : change a server's weight (use 'set server' instead)\n  add server          : create a new server\n  del server          : remove a dynamic server\n  show ssl cert       : display the SSL certificates used in memory\n  set ssl cert        : replace a certificate file\n  commit ssl cert     : commit a certificate file\n  abort ssl cert      : abort a transaction for a certificate file\n";
+pub const CLI_HELP: &str = "The following commands are valid at this level:\n  help                : full commands list\n  show info           : report information about the running process\n  show activity       : show per-thread activity stats (for support/developers)\n  show stat           : report counters for each proxy and server\n  show servers state  : dump volatile server information (all or for a single backend)\n  show table          : report table usage stats or dump this table's contents\n  show cache          : show cache status\n  show errors         : report last request and/or response errors for each proxy\n  get weight          : report a server's current weight\n  show map            : report available maps or dump a map's contents\n  add map             : add a map entry (payload supported instead of key/val)\n  del map             : delete a map entry\n  set map             : modify a map entry\n  clear map           : clear the contents of a map\n  show acl            : report available acls or dump an acl's contents\n  add acl             : add an acl entry\n  del acl             : delete an acl entry\n  clear acl           : clear the contents of an acl\n  disable frontend    : temporarily disable specific frontend\n  enable frontend     : re-enable specific frontend\n  disable server      : disable a server for maintenance (use 'set server' instead)\n  enable server       : enable a disabled server (use 'set server' instead)\n  set server          : change a server's state (ready, drain, maint) or weight\n  set weight          : change a server's weight (use 'set server' instead)\n  add server          : create a new server\n  del server          : remove a dynamic server\n  show ssl cert       : display the SSL certificates used in memory, or the details of a file\n  new ssl cert        : create a new certificate file to be used in a crt-list or a directory\n  set ssl cert        : replace a certificate file\n  commit ssl cert     : commit a certificate file\n  abort ssl cert      : abort a transaction for a certificate file\n  del ssl cert        : delete an unused certificate file\n  show ssl crt-list   : show the list of crt-lists or the content of a crt-list file\n  add ssl crt-list    : add a line to a crt-list file\n  del ssl crt-list    : delete a line from a crt-list file\n  show ssl ca-file    : display the SSL CA files used in memory, or the details of one\n  new ssl ca-file     : create a new CA file to be used in a crt-list\n  set ssl ca-file     : replace a CA file\n  commit ssl ca-file  : commit a CA file\n  abort ssl ca-file   : abort a transaction for a CA file\n  del ssl ca-file     : delete an unused CA file\n  show ssl crl-file   : display the SSL CRL files used in memory, or the details of one\n  new ssl crl-file    : create a new CRL file to be used in a crt-list\n  set ssl crl-file    : replace a CRL file\n  commit ssl crl-file : commit a CRL file\n  abort ssl crl-file  : abort a transaction for a CRL file\n  del ssl crl-file    : delete an unused CRL file\n";
 
 /// The answer to a command above the socket's level, as haproxy words it.
 pub const PERMISSION_DENIED: &str = "Permission denied\n\n";
@@ -170,14 +157,12 @@ impl CliCommand {
     /// in haproxy.
     pub fn level(&self) -> CliLevel {
         match self {
+            Self::Ssl(command) => command.level(),
             Self::ServerAdmin { .. }
             | Self::Weight { .. }
             | Self::Frontend { .. }
             | Self::AddServer { .. }
             | Self::DelServer { .. }
-            | Self::SetSslCert { .. }
-            | Self::CommitSslCert(_)
-            | Self::AbortSslCert(_)
             | Self::ShowCache => CliLevel::Admin,
             Self::AddMap { .. }
             | Self::DelMap { .. }
@@ -186,8 +171,6 @@ impl CliCommand {
             | Self::AddAcl { .. }
             | Self::DelAcl { .. }
             | Self::ClearAcl(_)
-            | Self::ShowSslCerts
-            | Self::ShowSslCert(_)
             | Self::SetVar(_)
             | Self::GetVar(_)
             | Self::ShowErrors(_)
@@ -215,18 +198,10 @@ pub fn parse_cli(input: &str) -> Vec<CliCommand> {
         .map(|(i, (c, words))| {
             let words: Vec<&str> = words.iter().map(String::as_str).collect();
             let payload = payload.filter(|_| i == last);
+            if let Some(command) = super::ssl_cli::parse(&words, payload) {
+                return command;
+            }
             match words.as_slice() {
-                ["show", "ssl", "cert"] => CliCommand::ShowSslCerts,
-                ["show", "ssl", "cert", file] => CliCommand::ShowSslCert((*file).to_owned()),
-                ["set", "ssl", "cert", file] if payload.is_some() => CliCommand::SetSslCert {
-                    file: (*file).to_owned(),
-                    payload: payload.unwrap_or_default().to_owned(),
-                },
-                ["set", "ssl", "cert", ..] => CliCommand::Invalid("'set ssl cert expects a filename and a certificate as a payload\n"),
-                ["commit", "ssl", "cert", file] => CliCommand::CommitSslCert((*file).to_owned()),
-                ["commit", "ssl", "cert", ..] => CliCommand::Invalid("'commit ssl cert expects a filename\n"),
-                ["abort", "ssl", "cert", file] => CliCommand::AbortSslCert((*file).to_owned()),
-                ["abort", "ssl", "cert", ..] => CliCommand::Invalid("'abort ssl cert' expects a filename\n"),
                 ["show", "map"] => CliCommand::ShowMaps,
                 ["show", "map", map] => CliCommand::ShowMap((*map).to_owned()),
                 ["add", "map", map] if payload.is_some() => CliCommand::AddMap {

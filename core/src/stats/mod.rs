@@ -15,6 +15,7 @@ mod html;
 mod maps;
 mod prometheus;
 mod servers_state;
+mod ssl_cli;
 mod typed;
 mod vrrp;
 
@@ -28,6 +29,7 @@ pub use html::{html, Heading};
 pub use maps::{acl_command, map_command};
 pub use prometheus::{prometheus, Process};
 pub use servers_state::servers_state;
+pub use ssl_cli::{SslCommand, SslFile};
 pub use typed::typed;
 
 use crate::proxy::{Output, StreamId};

@@ -4,12 +4,14 @@
 //! `verifyhost` gives one, else when an SNI was sent (`sni str(NAME)`,
 //! `check-sni`), as haproxy checks it.
 
-use super::load::{from_pem, Companions};
-use super::settings::{alpn, crls, crypto, roots};
+use super::chain::{refusal, Purpose, Trust};
+use super::files::Files;
+use super::load::{certificate, names_of};
+use super::settings::{alpn, crypto};
 use crate::stream::Stream;
 use haven_core::config::haproxy::{ServerTls, Verify};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::{ResolvesClientCert, Resumption, Tls12Resumption, WebPkiServerVerifier};
+use rustls::client::{ResolvesClientCert, Resumption, Tls12Resumption};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::sign::CertifiedKey;
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, Error, SignatureScheme};
@@ -31,30 +33,20 @@ pub(crate) struct ServerHandshake {
 }
 
 impl ServerHandshake {
-    /// The handshake `tls` asks for (its `verify` settled by the parser).
-    pub(crate) fn new(tls: &ServerTls) -> Result<Self, String> {
+    /// The handshake `tls` asks for (its `verify` settled by the parser),
+    /// with the certificate, CA and CRL files of `files`.
+    pub(crate) fn new(tls: &ServerTls, files: &Files) -> Result<Self, String> {
         let o = &tls.options;
         let (versions, provider) = crypto(o)?;
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_protocol_versions(&versions)
             .map_err(|e| format!("unusable TLS settings: {e}."))?;
-        let webpki = match o.verify.unwrap_or(Verify::Required) {
+        let trust = match o.verify.unwrap_or(Verify::Required) {
             Verify::None => None,
-            _ => {
-                let ca = o.ca_file.as_deref().unwrap_or_default();
-                let mut webpki =
-                    WebPkiServerVerifier::builder_with_provider(roots(ca)?, Arc::clone(&provider));
-                if let Some(crl) = &o.crl_file {
-                    webpki = webpki.with_crls(crls(crl)?);
-                }
-                let built = webpki
-                    .build()
-                    .map_err(|e| format!("unable to use CA file '{ca}' : {e}."))?;
-                Some(built)
-            }
+            _ => Some(Trust::of(files, &[&o.ca_file], &o.crl_file)?),
         };
         let verifier = Arc::new(Verifier {
-            webpki,
+            trust,
             verifyhost: name_of(tls.verifyhost.as_deref(), "verifyhost")?,
             provider,
         });
@@ -64,12 +56,8 @@ impl ServerHandshake {
         let mut config = match &tls.crt {
             None => builder.with_no_client_auth(),
             Some(path) => {
-                let bytes = std::fs::read(path).map_err(|e| {
-                    format!("unable to load SSL certificate from PEM file '{path}' : {e}.")
-                })?;
-                // Read as a listener's certificate: chain, key, match.
-                let companions = Companions::on_disk(tls.extra_del_ext);
-                let loaded = from_pem(path, &bytes, companions)?;
+                // Loaded as a listener's certificate: chain, key, match.
+                let loaded = certificate(path, files)?;
                 builder.with_client_cert_resolver(Arc::new(Presents(loaded.key)))
             }
         };
@@ -120,6 +108,28 @@ impl ServerHandshake {
 pub(crate) type Shaken = tokio_rustls::client::TlsStream<Stream>;
 
 /// The server name `keyword` gives, if any.
+/// Whether a certificate's name `pattern` covers `host`, as haproxy
+/// checks a server's (RFC 6125): equal but for case, or a wildcard
+/// within the leftmost label standing for part of one label.
+fn host_matches(pattern: &str, host: &str) -> bool {
+    let (pattern, host) = (pattern.to_ascii_lowercase(), host.to_ascii_lowercase());
+    if pattern == host {
+        return true;
+    }
+    let (Some((left, rest)), Some((host_left, host_rest))) =
+        (pattern.split_once('.'), host.split_once('.'))
+    else {
+        return false;
+    };
+    let Some((prefix, suffix)) = left.split_once('*') else {
+        return false;
+    };
+    rest == host_rest
+        && host_left.len() >= prefix.len() + suffix.len()
+        && host_left.starts_with(prefix)
+        && host_left.ends_with(suffix)
+}
+
 fn name_of(name: Option<&str>, keyword: &str) -> Result<Option<ServerName<'static>>, String> {
     name.map(|n| {
         ServerName::try_from(n.to_owned()).map_err(|_| format!("'{keyword}' : invalid name '{n}'."))
@@ -127,13 +137,14 @@ fn name_of(name: Option<&str>, keyword: &str) -> Result<Option<ServerName<'stati
     .transpose()
 }
 
-/// How a server's certificate is checked: under `verify required`
-/// (`webpki`) the chain against the CAs, and its name when there is one
-/// to check, `verifyhost`'s, else the SNI sent; under `verify none` not
-/// at all. The handshake's signatures are checked either way.
+/// How a server's certificate is checked: under `verify required` the
+/// chain against the CAs as OpenSSL checks it (`trust`), then its name
+/// when there is one to check, `verifyhost`'s, else the SNI sent; under
+/// `verify none` not at all. The handshake's signatures are checked
+/// either way.
 #[derive(Debug)]
 struct Verifier {
-    webpki: Option<Arc<WebPkiServerVerifier>>,
+    trust: Option<Trust>,
     verifyhost: Option<ServerName<'static>>,
     provider: Arc<rustls::crypto::CryptoProvider>,
 }
@@ -144,20 +155,30 @@ impl ServerCertVerifier for Verifier {
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         server_name: &ServerName<'_>,
-        ocsp: &[u8],
+        _ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
-        let Some(webpki) = &self.webpki else {
+        let Some(trust) = &self.trust else {
             return Ok(ServerCertVerified::assertion());
         };
+        let mut chain = Vec::with_capacity(1 + intermediates.len());
+        chain.push(end_entity.clone());
+        chain.extend(intermediates.iter().cloned());
+        if let Some(&(code, _)) = trust.errors(&chain, now, Purpose::Server).first() {
+            return Err(refusal(code));
+        }
         // Without SNI the name is the server's address: not checked.
-        let named = self.verifyhost.is_some() || matches!(server_name, ServerName::DnsName(_));
-        let name = self.verifyhost.as_ref().unwrap_or(server_name);
-        match webpki.verify_server_cert(end_entity, intermediates, name, ocsp, now) {
-            Err(Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) if !named => Ok(ServerCertVerified::assertion()),
-            checked => checked,
+        let name = match (&self.verifyhost, server_name) {
+            (Some(ServerName::DnsName(name)), _) | (None, ServerName::DnsName(name)) => name,
+            _ => return Ok(ServerCertVerified::assertion()),
+        };
+        let names = names_of(end_entity).unwrap_or_default();
+        match names
+            .iter()
+            .any(|pattern| host_matches(pattern, name.as_ref()))
+        {
+            true => Ok(ServerCertVerified::assertion()),
+            false => Err(Error::InvalidCertificate(CertificateError::NotValidForName)),
         }
     }
 
@@ -202,5 +223,25 @@ impl ResolvesClientCert for Presents {
 
     fn has_certs(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_matches;
+
+    // Input: certificate names against the names a server was reached by.
+    // Output: equal names match whatever their case; a wildcard stands
+    // for part or all of the leftmost label only, never for a dot.
+    #[test]
+    fn server_names_match_as_haproxy_checks_them() {
+        assert!(host_matches("WWW.Test1.com", "www.test1.com"));
+        assert!(host_matches("*.test1.com", "www.test1.com"));
+        assert!(host_matches("w*.test1.com", "www.test1.com"));
+        assert!(host_matches("*w.test1.com", "www.test1.com"));
+        assert!(!host_matches("*.test1.com", "a.b.test1.com"));
+        assert!(!host_matches("*.test1.com", "test1.com"));
+        assert!(!host_matches("x*.test1.com", "www.test1.com"));
+        assert!(!host_matches("www.test1.com", "www.test2.com"));
     }
 }

@@ -1,47 +1,24 @@
 //! Client certificates checked as haproxy's OpenSSL checks them (`verify
 //! optional|required`, `ca-file`, `crl-file`, `ca-ignore-err`,
-//! `crt-ignore-err`): X.509 v1 certificates and v1 revocation lists
-//! included, each error by OpenSSL's code and depth, the last one kept
-//! for `ssl_c_verify`.
+//! `crt-ignore-err`): the chain by `chain::Trust`, the errors each
+//! ignore list lets pass, the last one kept for `ssl_c_verify`.
 
-use super::x509::{signed_by, tls12_signed, tls13_signed};
+use super::chain::{refusal, Found, Purpose, Trust};
+use super::files::Files;
+use super::x509::{tls12_signed, tls13_signed};
 use haven_core::config::haproxy::{IgnoredErrors, TlsOptions, Verify};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::WebPkiSupportedAlgorithms;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, UnixTime};
+use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, Error, SignatureScheme};
-use x509_parser::prelude::{CertificateRevocationList, FromDer, X509Certificate};
-
-/// OpenSSL's verification error codes (`X509_V_ERR_*`) haven reports.
-mod code {
-    pub(super) const UNSPECIFIED: i64 = 1;
-    pub(super) const UNABLE_TO_GET_CRL: i64 = 3;
-    pub(super) const CERT_SIGNATURE_FAILURE: i64 = 7;
-    pub(super) const CRL_SIGNATURE_FAILURE: i64 = 8;
-    pub(super) const CERT_NOT_YET_VALID: i64 = 9;
-    pub(super) const CERT_HAS_EXPIRED: i64 = 10;
-    pub(super) const CRL_NOT_YET_VALID: i64 = 11;
-    pub(super) const CRL_HAS_EXPIRED: i64 = 12;
-    pub(super) const DEPTH_ZERO_SELF_SIGNED_CERT: i64 = 18;
-    pub(super) const SELF_SIGNED_CERT_IN_CHAIN: i64 = 19;
-    pub(super) const UNABLE_TO_GET_ISSUER_CERT_LOCALLY: i64 = 20;
-    pub(super) const CERT_REVOKED: i64 = 23;
-    pub(super) const INVALID_CA: i64 = 24;
-    pub(super) const INVALID_PURPOSE: i64 = 26;
-}
-
-/// The longest chain followed (OpenSSL's default depth).
-const MAX_DEPTH: usize = 100;
+use rustls::{DigitallySignedStruct, DistinguishedName, Error, SignatureScheme};
+use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// A `bind` line's check of client certificates.
 #[derive(Debug)]
 pub(crate) struct ClientCheck {
-    /// `ca-file`, `ca-verify-file`: the certificates a chain ends at.
-    anchors: Vec<CertificateDer<'static>>,
-    /// `crl-file`: each certificate's issuer must have one here.
-    crls: Option<Vec<CertificateRevocationListDer<'static>>>,
+    /// `ca-file`, `ca-verify-file`, `crl-file`.
+    trust: Trust,
     required: bool,
     /// `ca-ignore-err`, `crt-ignore-err`.
     ignored: (Option<IgnoredErrors>, Option<IgnoredErrors>),
@@ -51,90 +28,27 @@ pub(crate) struct ClientCheck {
     supported: WebPkiSupportedAlgorithms,
 }
 
-/// An error found in a chain: OpenSSL's code, and the depth of the
-/// certificate it is about (0: the client's own).
-pub(crate) type Found = (i64, usize);
-
-/// What a chain's checks read of one certificate.
-struct Link<'a> {
-    der: &'a [u8],
-    subject: &'a [u8],
-    issuer: &'a [u8],
-    spki: &'a [u8],
-    serial: &'a [u8],
-    valid: (i64, i64),
-    /// It may sign others: a CA by its basic constraints, or (as OpenSSL
-    /// takes them) a self-signed X.509 v1 certificate.
-    ca: bool,
-    /// Its extended key usage, if it has one, allows a TLS client.
-    for_clients: bool,
-}
-
-impl<'a> Link<'a> {
-    fn of(der: &'a [u8], parsed: &'a X509Certificate<'a>) -> Self {
-        let validity = parsed.validity();
-        let constrained = parsed.basic_constraints().ok().flatten();
-        let self_issued = parsed.subject().as_raw() == parsed.issuer().as_raw();
-        let ca = match constrained {
-            Some(constraints) => constraints.value.ca,
-            None => parsed.version().0 == 0 && self_issued,
-        };
-        let usage = parsed.extended_key_usage().ok().flatten();
-        let for_clients = usage.is_none_or(|u| u.value.any || u.value.client_auth);
-        Self {
-            der,
-            subject: parsed.subject().as_raw(),
-            issuer: parsed.issuer().as_raw(),
-            spki: parsed.public_key().raw,
-            serial: parsed.raw_serial(),
-            valid: (
-                validity.not_before.timestamp(),
-                validity.not_after.timestamp(),
-            ),
-            ca,
-            for_clients,
-        }
-    }
-}
-
 impl ClientCheck {
-    /// The check `o` asks for; `None` under `verify none`.
-    pub(crate) fn of(o: &TlsOptions) -> Result<Option<Self>, String> {
+    /// The check `o` asks for, with the CA and CRL files of `files`;
+    /// `None` under `verify none`.
+    pub(crate) fn of(o: &TlsOptions, files: &Files) -> Result<Option<Self>, String> {
         let verify = o.verify.unwrap_or_default();
         if verify == Verify::None {
             return Ok(None);
         }
-        let mut anchors = Vec::new();
-        let mut hints = Vec::new();
-        for (file, hinted) in [(&o.ca_file, true), (&o.ca_verify_file, false)] {
-            let Some(ca) = file.as_deref() else { continue };
-            let unusable =
-                |e: &dyn std::fmt::Display| format!("unable to use CA file '{ca}' : {e}.");
-            let read = CertificateDer::pem_file_iter(ca)
-                .and_then(|all| all.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| unusable(&e))?;
-            for anchor in read {
-                let (_, parsed) = X509Certificate::from_der(&anchor).map_err(|e| unusable(&e))?;
-                if hinted {
-                    hints.push(DistinguishedName::from(parsed.subject().as_raw().to_vec()));
-                }
-                anchors.push(anchor);
-            }
+        if o.ca_file.is_none() && o.ca_verify_file.is_none() {
+            return Err("verify is enabled but no CA file specified.".into());
         }
-        let crls = match &o.crl_file {
-            None => None,
-            Some(path) => {
-                let crls = super::settings::crls(path)?;
-                for crl in &crls {
-                    CertificateRevocationList::from_der(crl)
-                        .map_err(|e| format!("unable to load CRL file '{path}' : {e}."))?;
-                }
-                Some(crls)
-            }
-        };
+        let trust = Trust::of(files, &[&o.ca_file, &o.ca_verify_file], &o.crl_file)?;
+        let named = o.ca_file.as_ref().and_then(|ca| files.cas.get(ca));
+        let hints = named
+            .into_iter()
+            .flatten()
+            .filter_map(|ca| X509Certificate::from_der(ca).ok())
+            .map(|(_, parsed)| DistinguishedName::from(parsed.subject().as_raw().to_vec()))
+            .collect();
         Ok(Some(Self {
-            anchors,
-            crls,
+            trust,
             required: verify == Verify::Required,
             ignored: (o.ca_ignore_err.clone(), o.crt_ignore_err.clone()),
             hints,
@@ -143,140 +57,10 @@ impl ClientCheck {
         }))
     }
 
-    /// Every error of `chain` (the client's certificate first) at time
-    /// `now`, in the order OpenSSL finds them: building the chain, the
-    /// revocation of each certificate, then each certificate's
-    /// signature and dates from the top down; a certificate above the
-    /// client's that is no CA, or a client's whose extended key usage
-    /// leaves out TLS clients, is an error too.
+    /// Every error of the client's `chain` at time `now`, as OpenSSL
+    /// finds them.
     pub(crate) fn errors(&self, chain: &[CertificateDer<'_>], now: UnixTime) -> Vec<Found> {
-        let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
-        let sent: Option<Vec<X509Certificate<'_>>> = chain.iter().map(|c| read(c)).collect();
-        let anchors: Vec<X509Certificate<'_>> =
-            self.anchors.iter().filter_map(|c| read(c)).collect();
-        let Some(sent) = sent.filter(|s| !s.is_empty()) else {
-            return vec![(code::UNSPECIFIED, 0)];
-        };
-        let sent: Vec<Link<'_>> = chain
-            .iter()
-            .zip(&sent)
-            .map(|(d, p)| Link::of(d, p))
-            .collect();
-        let anchors: Vec<Link<'_>> = self
-            .anchors
-            .iter()
-            .zip(&anchors)
-            .map(|(d, p)| Link::of(d, p))
-            .collect();
-        let mut errors = Vec::new();
-        let path = Self::path(&sent, &anchors, &mut errors);
-        for (depth, link) in path.iter().enumerate().skip(1) {
-            if !link.ca {
-                errors.push((code::INVALID_CA, depth));
-            }
-        }
-        if !path[0].for_clients {
-            errors.push((code::INVALID_PURPOSE, 0));
-        }
-        if let Some(crls) = &self.crls {
-            // Every certificate of the chain, the CA's own included, as
-            // haproxy asks OpenSSL (`X509_V_FLAG_CRL_CHECK_ALL`).
-            for depth in 0..path.len() {
-                if let Some(code) = Self::revocation(&path, depth, crls, now) {
-                    errors.push((code, depth));
-                }
-            }
-        }
-        for depth in (0..path.len()).rev() {
-            let link = path[depth];
-            if let Some(issuer) = path.get(depth + 1) {
-                if !signed_by(link.der, issuer.spki) {
-                    errors.push((code::CERT_SIGNATURE_FAILURE, depth));
-                }
-            }
-            if now < link.valid.0 {
-                errors.push((code::CERT_NOT_YET_VALID, depth));
-            } else if now > link.valid.1 {
-                errors.push((code::CERT_HAS_EXPIRED, depth));
-            }
-        }
-        errors
-    }
-
-    /// The chain from the client's certificate up to a CA of the file
-    /// (or as far as it goes, its end's error in `errors`).
-    fn path<'l, 'a>(
-        sent: &'l [Link<'a>],
-        anchors: &'l [Link<'a>],
-        errors: &mut Vec<Found>,
-    ) -> Vec<&'l Link<'a>> {
-        let mut path = vec![&sent[0]];
-        while let Some(&top) = path.last() {
-            let depth = path.len() - 1;
-            if let Some(anchor) = anchors.iter().find(|a| a.subject == top.issuer) {
-                if anchor.der != top.der {
-                    path.push(anchor);
-                }
-                break;
-            }
-            if top.subject == top.issuer {
-                let code = match depth {
-                    0 => code::DEPTH_ZERO_SELF_SIGNED_CERT,
-                    _ => code::SELF_SIGNED_CERT_IN_CHAIN,
-                };
-                errors.push((code, depth));
-                break;
-            }
-            let next = sent[1..]
-                .iter()
-                .find(|c| c.subject == top.issuer && !path.iter().any(|p| p.der == c.der));
-            match next.filter(|_| path.len() < MAX_DEPTH) {
-                Some(next) => path.push(next),
-                None => {
-                    errors.push((code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY, depth));
-                    break;
-                }
-            }
-        }
-        path
-    }
-
-    /// The revocation of the certificate at `depth` of `path` by its
-    /// issuer's list among `crls`, at time `now` (a self-signed one is
-    /// its own issuer): OpenSSL's error code.
-    fn revocation(
-        path: &[&Link<'_>],
-        depth: usize,
-        crls: &[CertificateRevocationListDer<'_>],
-        now: i64,
-    ) -> Option<i64> {
-        let link = path[depth];
-        let issuer = match path.get(depth + 1) {
-            Some(issuer) => issuer,
-            None if link.subject == link.issuer => link,
-            None => return None,
-        };
-        let of_issuer = |der: &&CertificateRevocationListDer<'_>| {
-            CertificateRevocationList::from_der(der)
-                .is_ok_and(|(_, crl)| crl.issuer().as_raw() == link.issuer)
-        };
-        let Some(der) = crls.iter().find(of_issuer) else {
-            return Some(code::UNABLE_TO_GET_CRL);
-        };
-        let (_, crl) = CertificateRevocationList::from_der(der).ok()?;
-        if !signed_by(der, issuer.spki) {
-            return Some(code::CRL_SIGNATURE_FAILURE);
-        }
-        if crl.last_update().timestamp() > now {
-            return Some(code::CRL_NOT_YET_VALID);
-        }
-        if crl.next_update().is_some_and(|t| t.timestamp() < now) {
-            return Some(code::CRL_HAS_EXPIRED);
-        }
-        let revoked = crl
-            .iter_revoked_certificates()
-            .any(|r| r.raw_serial() == link.serial);
-        revoked.then_some(code::CERT_REVOKED)
+        self.trust.errors(chain, now, Purpose::Client)
     }
 
     /// The first of `errors` neither ignore list lets pass.
@@ -290,30 +74,6 @@ impl ClientCheck {
             !ignored.as_ref().is_some_and(|i| i.covers(code))
         })
     }
-}
-
-/// Certificate `der`, read.
-fn read(der: &[u8]) -> Option<X509Certificate<'_>> {
-    X509Certificate::from_der(der).ok().map(|(_, c)| c)
-}
-
-/// The `ssl_c_verify` of a chain's errors: the last one found.
-pub(crate) fn verify_result(errors: &[Found]) -> i64 {
-    errors.last().map_or(0, |&(code, _)| code)
-}
-
-/// rustls's word for OpenSSL's error `code`.
-fn refusal(code: i64) -> Error {
-    Error::InvalidCertificate(match code {
-        code::CERT_HAS_EXPIRED => CertificateError::Expired,
-        code::CERT_NOT_YET_VALID => CertificateError::NotValidYet,
-        code::CERT_REVOKED => CertificateError::Revoked,
-        code::CERT_SIGNATURE_FAILURE => CertificateError::BadSignature,
-        code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY
-        | code::DEPTH_ZERO_SELF_SIGNED_CERT
-        | code::SELF_SIGNED_CERT_IN_CHAIN => CertificateError::UnknownIssuer,
-        _ => CertificateError::ApplicationVerificationFailure,
-    })
 }
 
 impl ClientCertVerifier for ClientCheck {
@@ -366,6 +126,7 @@ impl ClientCertVerifier for ClientCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tls::chain::verify_result;
     use rcgen::{
         date_time_ymd, BasicConstraints, CertificateParams, CertificateRevocationListParams, IsCa,
         Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevokedCertParams, SerialNumber,
@@ -438,7 +199,7 @@ mod tests {
                 crt_ignore_err,
                 ..TlsOptions::default()
             };
-            ClientCheck::of(&options).expect("usable").expect("a check")
+            checked(&options)
         }
     }
 
@@ -532,6 +293,15 @@ mod tests {
         );
     }
 
+    /// The check of `options`, their files read.
+    fn checked(options: &TlsOptions) -> ClientCheck {
+        let mut files = Files::default();
+        files.read_trust(options).expect("readable files");
+        ClientCheck::of(options, &files)
+            .expect("usable")
+            .expect("a check")
+    }
+
     // Input: the CA given by `ca-verify-file` rather than `ca-file`.
     // Output: it checks client certificates the same; its name is not
     // sent with the request for one (it is with `ca-file`).
@@ -544,7 +314,7 @@ mod tests {
             ca_verify_file: Some(file),
             ..TlsOptions::default()
         };
-        let check = ClientCheck::of(&options).expect("usable").expect("a check");
+        let check = checked(&options);
         assert_eq!(check.errors(&[ca.client(1, 2090)], UnixTime::now()), []);
         assert!(check.root_hint_subjects().is_empty());
         assert_eq!(ca.check(false, None).root_hint_subjects().len(), 1);

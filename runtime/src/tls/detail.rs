@@ -1,6 +1,7 @@
-//! `show ssl cert FILE`: a certificate file in haproxy 2.6's words — its
-//! status, serial, validity, names, key, SHA-1 fingerprint, subject and
-//! issuer, and those of the chain that follows it.
+//! `show ssl cert|ca-file|crl-file FILE`: a file in haproxy 2.6's words —
+//! its status, then each certificate's serial, validity, names, key,
+//! SHA-1 fingerprint, subject and issuer (and those of a chain), or each
+//! revocation list's issuer, updates and revoked serials.
 
 use std::fmt::Write as _;
 use x509_parser::certificate::X509Certificate;
@@ -9,43 +10,104 @@ use x509_parser::prelude::FromDer;
 use x509_parser::public_key::PublicKey;
 use x509_parser::x509::X509Name;
 
-/// The answer for certificate file `file` read as `pem`: `used` when a
-/// listener presents it, `pending` when it is the open transaction's.
-pub(crate) fn show(file: &str, pem: &[u8], used: bool, pending: bool) -> Result<String, String> {
+/// How a file's detail begins: its name (`*` before a transaction's)
+/// and whether anything uses it.
+pub(crate) fn heading(file: &str, status: Status, pending: bool) -> String {
+    let star = if pending { "*" } else { "" };
+    let status = match status {
+        Status::Empty => "Empty",
+        Status::Unused => "Unused",
+        Status::Used => "Used",
+    };
+    format!("Filename: {star}{file}\nStatus: {status}\n")
+}
+
+/// A file's status in `show ssl cert|ca-file|crl-file`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Made by a `new` command, nothing set in it yet.
+    Empty,
+    Unused,
+    Used,
+}
+
+/// The answer for certificate file `file` read as `pem` (its chain
+/// first): `pending` when it is the open transaction's.
+pub(crate) fn show(
+    file: &str,
+    pem: &[u8],
+    status: Status,
+    pending: bool,
+) -> Result<String, String> {
+    let mut out = heading(file, status, pending);
+    if status == Status::Empty {
+        return Ok(out);
+    }
     let chain: Vec<Vec<u8>> = rustls::pki_types::pem::PemObject::pem_slice_iter(pem)
         .filter_map(|c: Result<rustls::pki_types::CertificateDer<'_>, _>| c.ok())
         .map(|c| c.as_ref().to_vec())
         .collect();
-    let parse = |der: &[u8]| -> Result<String, String> {
-        let (_, cert) = X509Certificate::from_der(der).map_err(|e| e.to_string())?;
-        Ok(dn(cert.subject()) + "\n" + &dn(cert.issuer()))
-    };
     let leaf = chain.first().ok_or("no certificate")?;
-    let (_, cert) = X509Certificate::from_der(leaf).map_err(|e| e.to_string())?;
-    let mut out = format!(
-        "Filename: {}{file}\nStatus: {}\n",
-        if pending { "*" } else { "" },
-        if used { "Used" } else { "Unused" }
-    );
+    out.push_str(&certificate(leaf)?);
+    for der in &chain[1..] {
+        let (_, cert) = X509Certificate::from_der(der).map_err(|e| e.to_string())?;
+        let (subject, issuer) = (dn(cert.subject()), dn(cert.issuer()));
+        let _ = writeln!(out, "Chain Subject: {subject}\nChain Issuer: {issuer}");
+    }
+    // haproxy with OCSP prints the key of a stapled response here; haven
+    // staples from the .ocsp file without keeping that key.
+    out.push_str("OCSP Response Key: \n");
+    Ok(out)
+}
+
+/// One certificate in detail: serial, validity, names, key, SHA-1
+/// fingerprint, subject and issuer.
+pub(crate) fn certificate(der: &[u8]) -> Result<String, String> {
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| e.to_string())?;
+    let mut out = String::new();
     let validity = cert.validity();
     let _ = writeln!(out, "Serial: {}", hex(cert.raw_serial()));
     let _ = writeln!(out, "notBefore: {}", asn1_time(&validity.not_before));
     let _ = writeln!(out, "notAfter: {}", asn1_time(&validity.not_after));
     let _ = writeln!(out, "Subject Alternative Name: {}", names(&cert));
     let _ = writeln!(out, "Algorithm: {}", algorithm(&cert));
-    let _ = writeln!(out, "SHA1 FingerPrint: {}", hex(sha1(leaf).as_ref()));
+    let _ = writeln!(out, "SHA1 FingerPrint: {}", hex(sha1(der).as_ref()));
     let _ = writeln!(out, "Subject: {}", dn(cert.subject()));
     let _ = writeln!(out, "Issuer: {}", dn(cert.issuer()));
-    for der in &chain[1..] {
-        let (subject, issuer) = parse(der)?
-            .split_once('\n')
-            .map(|(s, i)| (s.to_owned(), i.to_owned()))
-            .unwrap_or_default();
-        let _ = writeln!(out, "Chain Subject: {subject}\nChain Issuer: {issuer}");
+    Ok(out)
+}
+
+/// One revocation list in detail, as `openssl crl -text` words it:
+/// version, signature algorithm, issuer, updates, revoked serials.
+pub(crate) fn revocation_list(der: &[u8]) -> Result<String, String> {
+    use x509_parser::prelude::CertificateRevocationList;
+    let (_, crl) = CertificateRevocationList::from_der(der).map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    let version = crl.version().map_or(1, |v| v.0 + 1);
+    let _ = writeln!(out, "Version {version}");
+    let algorithm = crl.signature_algorithm.algorithm.to_id_string();
+    let long = super::x509::algorithm_names(&algorithm).map_or(algorithm.as_str(), |(_, l)| l);
+    let _ = writeln!(out, "Signature Algorithm: {long}");
+    let _ = writeln!(out, "Issuer: {}", dn(crl.issuer()));
+    let _ = writeln!(out, "Last Update: {}", asn1_time(&crl.last_update()));
+    let next = crl.next_update().map(|t| asn1_time(&t)).unwrap_or_default();
+    let _ = writeln!(out, "Next Update: {next}");
+    let mut revoked = crl.iter_revoked_certificates().peekable();
+    match revoked.peek() {
+        Some(_) => out.push_str("Revoked Certificates:\n"),
+        None => out.push_str("No Revoked Certificates.\n"),
     }
-    // haproxy with OCSP prints the key of a stapled response here; haven
-    // staples from the .ocsp file without keeping that key.
-    out.push_str("OCSP Response Key: \n");
+    for entry in revoked {
+        let serial = match entry.raw_serial() {
+            [] => "00".to_owned(),
+            bytes => hex(bytes),
+        };
+        let date = asn1_time(&entry.revocation_date);
+        let _ = write!(
+            out,
+            "    Serial Number: {serial}\n        Revocation Date: {date}\n"
+        );
+    }
     Ok(out)
 }
 

@@ -1,10 +1,11 @@
-//! Reading a bind line's certificates as haproxy does: PEM files with
-//! their chain and key (or the key beside them in `FILE.key`), the
-//! stapled OCSP answer in `FILE.ocsp`, folders of such files in name
-//! order, and `crt-list` files with per-certificate settings and SNI
-//! filters.
+//! A bind line's certificates as haproxy loads them, from the files read
+//! at start (`files.rs`): each PEM's chain and key, its stapled OCSP
+//! answer, the files of a folder in name order, and `crt-list` lines
+//! with their settings and SNI filters.
 
-use haven_core::config::haproxy::{parse_crt_list, BindTls, CertSource, TlsOptions};
+use super::files::{CertFile, Files};
+use super::x509::algorithm_names;
+use haven_core::config::haproxy::{BindTls, CertSource, TlsOptions};
 use haven_core::sample::CertFacts;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -68,41 +69,40 @@ pub(crate) struct Loaded {
     pub(crate) options: TlsOptions,
 }
 
-/// Certificate files replaced at run time (`set ssl cert` then `commit
-/// ssl cert`): their new contents by path, read in place of the files.
-pub(crate) type Replaced = std::collections::BTreeMap<String, Vec<u8>>;
-
 /// Every certificate of `tls`, in order (the first is the default one),
-/// those `replaced` read from there.
-pub(crate) fn load_bind(tls: &BindTls, replaced: &Replaced) -> Result<Vec<Loaded>, String> {
+/// as `files` hold them.
+pub(crate) fn load_bind(tls: &BindTls, files: &Files) -> Result<Vec<Loaded>, String> {
     let mut out = Vec::new();
-    let from = (replaced, Companions::on_disk(tls.extra_del_ext));
     for source in &tls.certificates {
-        match source {
-            CertSource::Crt(path) => load_crt(path, from, &mut out)?,
-            CertSource::CrtList(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("unable to load crt-list file '{path}' : {e}."))?;
-                let (crt_base, ca_base) = &tls.bases;
-                let lines = parse_crt_list(&text, (crt_base.as_deref(), ca_base.as_deref()))
-                    .map_err(|(n, e)| format!("crt-list file '{path}', line {n} : {e}."))?;
-                for entry in lines {
-                    let start = out.len();
-                    load_crt(&entry.path, from, &mut out).map_err(|e| {
-                        format!("crt-list file '{path}', line {} : {e}", entry.line)
-                    })?;
-                    for loaded in &mut out[start..] {
-                        apply_filters(loaded, &entry.filters);
-                        loaded.options = entry.options.clone();
-                    }
-                }
-            }
+        let (CertSource::Crt(path) | CertSource::CrtList(path)) = source;
+        let Some(list) = files.lists.get(path) else {
+            out.push(certificate(path, files)?);
+            continue;
+        };
+        for line in &list.lines {
+            let mut loaded = certificate(&line.path, files).map_err(|e| match list.folder {
+                true => e,
+                false => format!("crt-list file '{path}', line {} : {e}", line.line),
+            })?;
+            apply_filters(&mut loaded, &line.filters);
+            loaded.options = line.options.clone();
+            out.push(loaded);
         }
     }
     Ok(out)
 }
 
-/// A `crt-list` line's SNI filters: its positive ones replace the
+/// The certificate of `path` in `files`.
+pub(crate) fn certificate(path: &str, files: &Files) -> Result<Loaded, String> {
+    match files.certs.get(path) {
+        Some(file) => from_pem(path, file),
+        None => Err(format!(
+            "unable to load SSL certificate from PEM file '{path}'."
+        )),
+    }
+}
+
+/// A crt-list line's SNI filters: its positive ones replace the
 /// certificate's own names, its negative ones exclude names (`!*`: all of
 /// them, the certificate then serving only as the default).
 fn apply_filters(loaded: &mut Loaded, filters: &[String]) {
@@ -121,97 +121,10 @@ fn apply_filters(loaded: &mut Loaded, filters: &[String]) {
     }
 }
 
-/// Loads `path`, a PEM file or a folder of them, onto `out`, each key
-/// (when not in its file) among its `companions`.
-fn load_crt(
-    path: &str,
-    (replaced, companions): (&Replaced, Companions),
-    out: &mut Vec<Loaded>,
-) -> Result<(), String> {
-    if let Some(bytes) = replaced.get(path) {
-        out.push(from_pem(path, bytes, Companions::Nowhere)?);
-        return Ok(());
-    }
-    let meta = std::fs::metadata(path).map_err(|e| {
-        format!(
-            "unable to stat SSL certificate from file '{path}' : {}.",
-            io_reason(&e)
-        )
-    })?;
-    if !meta.is_dir() {
-        out.push(load_pem(path, companions)?);
-        return Ok(());
-    }
-    let mut files: Vec<String> = std::fs::read_dir(path)
-        .map_err(|e| format!("unable to scan directory '{path}' : {}.", io_reason(&e)))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
-        .map(|e| e.path().to_string_lossy().into_owned())
-        .filter(|p| {
-            let companion = [".key", ".ocsp", ".issuer", ".sctl"];
-            !companion.iter().any(|ext| p.ends_with(ext))
-        })
-        .collect();
-    files.sort();
-    for file in files {
-        match replaced.get(&file) {
-            Some(bytes) => out.push(from_pem(&file, bytes, Companions::Nowhere)?),
-            None => out.push(load_pem(&file, companions)?),
-        }
-    }
-    Ok(())
-}
-
-/// Where a certificate file's key and OCSP answer are read from when
-/// the file holds no key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Companions {
-    /// Nowhere: the bytes are all there is (a certificate replaced at
-    /// run time, whose payload holds its key).
-    Nowhere,
-    /// Beside it, an extension added: `site.pem.key`, `site.pem.ocsp`.
-    Beside,
-    /// Beside it, a `.crt` extension replaced: `site.key` for
-    /// `site.crt` (`ssl-load-extra-del-ext`).
-    InPlaceOfCrt,
-}
-
-impl Companions {
-    /// The companion of certificate file `path` with extension `ext`.
-    fn of(self, path: &str, ext: &str) -> Option<String> {
-        match self {
-            Self::Nowhere => None,
-            Self::InPlaceOfCrt if path.ends_with(".crt") => {
-                Some(format!("{}.{ext}", &path[..path.len() - 4]))
-            }
-            Self::Beside | Self::InPlaceOfCrt => Some(format!("{path}.{ext}")),
-        }
-    }
-
-    /// Those of files on disk, under `ssl-load-extra-del-ext` when
-    /// `del_ext`.
-    pub(crate) fn on_disk(del_ext: bool) -> Self {
-        match del_ext {
-            true => Self::InPlaceOfCrt,
-            false => Self::Beside,
-        }
-    }
-}
-
-/// Loads one PEM certificate file with its key and OCSP companions.
-fn load_pem(path: &str, companions: Companions) -> Result<Loaded, String> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        format!(
-            "unable to load SSL certificate from PEM file '{path}' : {}.",
-            io_reason(&e)
-        )
-    })?;
-    from_pem(path, &bytes, companions)
-}
-
-/// The certificate of `path`, whose contents are `bytes`; its key (when
-/// they hold none) and OCSP answer are read from its `companions`.
-pub(crate) fn from_pem(path: &str, bytes: &[u8], companions: Companions) -> Result<Loaded, String> {
+/// The certificate of `path`, read as `file`: its chain, key and OCSP
+/// answer.
+pub(crate) fn from_pem(path: &str, file: &CertFile) -> Result<Loaded, String> {
+    let bytes = &file.pem;
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(bytes)
         .collect::<Result<_, _>>()
         .map_err(|e| format!("unable to load SSL certificate from PEM file '{path}' : {e}."))?;
@@ -220,15 +133,8 @@ pub(crate) fn from_pem(path: &str, bytes: &[u8], companions: Companions) -> Resu
             "unable to load SSL certificate from PEM file '{path}'."
         ));
     };
-    let no_key = || format!("unable to load SSL private key from PEM file '{path}'.");
-    let key = match (
-        PrivateKeyDer::from_pem_slice(bytes),
-        companions.of(path, "key"),
-    ) {
-        (Ok(key), _) => key,
-        (Err(_), Some(file)) => PrivateKeyDer::from_pem_file(file).map_err(|_| no_key())?,
-        (Err(_), None) => return Err(no_key()),
-    };
+    let key = PrivateKeyDer::from_pem_slice(bytes)
+        .map_err(|_| format!("unable to load SSL private key from PEM file '{path}'."))?;
     let provider = super::settings::provider();
     let signing = provider
         .key_provider
@@ -247,9 +153,7 @@ pub(crate) fn from_pem(path: &str, bytes: &[u8], companions: Companions) -> Resu
             "inconsistencies between private key and certificate loaded from PEM file '{path}'."
         ));
     }
-    key.ocsp = companions
-        .of(path, "ocsp")
-        .and_then(|file| std::fs::read(file).ok());
+    key.ocsp = file.ocsp.clone();
     Ok(Loaded {
         path: path.to_owned(),
         key: Arc::new(key),
@@ -263,7 +167,7 @@ pub(crate) fn from_pem(path: &str, bytes: &[u8], companions: Companions) -> Resu
 /// The DNS names a certificate is for, lower case: its subject
 /// alternative names, then its subject's common names (haproxy serves a
 /// certificate for both).
-fn names_of(cert: &CertificateDer<'_>) -> Result<Vec<String>, String> {
+pub(crate) fn names_of(cert: &CertificateDer<'_>) -> Result<Vec<String>, String> {
     use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
     let (_, parsed) = X509Certificate::from_der(cert).map_err(|e| e.to_string())?;
     let mut names: Vec<String> = match parsed.subject_alternative_name() {
@@ -308,7 +212,7 @@ pub(crate) fn facts_of(cert: &CertificateDer<'_>) -> Option<CertFacts> {
     let validity = parsed.validity();
     let algorithm = |oid: &x509_parser::der_parser::oid::Oid<'_>| {
         let oid = oid.to_id_string();
-        algorithm_name(&oid).map_or(oid, str::to_owned)
+        algorithm_names(&oid).map_or(oid, |(short, _)| short.to_owned())
     };
     Some(CertFacts {
         subject: entries(parsed.subject()),
@@ -333,26 +237,6 @@ pub(crate) fn peer_facts(chain: &[CertificateDer<'_>], own_in_chain: bool) -> Op
     let kept = if own_in_chain { chain } else { &chain[1..] };
     facts.chain_der = kept.iter().flat_map(|c| c.as_ref()).copied().collect();
     Some(facts)
-}
-
-/// OpenSSL's short name of a signature or key algorithm, by OID.
-fn algorithm_name(oid: &str) -> Option<&'static str> {
-    Some(match oid {
-        "1.2.840.113549.1.1.1" => "rsaEncryption",
-        "1.2.840.113549.1.1.5" => "RSA-SHA1",
-        "1.2.840.113549.1.1.10" => "RSASSA-PSS",
-        "1.2.840.113549.1.1.11" => "RSA-SHA256",
-        "1.2.840.113549.1.1.12" => "RSA-SHA384",
-        "1.2.840.113549.1.1.13" => "RSA-SHA512",
-        "1.2.840.10045.2.1" => "id-ecPublicKey",
-        "1.2.840.10045.4.1" => "ecdsa-with-SHA1",
-        "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256",
-        "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384",
-        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512",
-        "1.3.101.112" => "ED25519",
-        "1.3.101.113" => "ED448",
-        _ => return None,
-    })
 }
 
 /// OpenSSL's short name of a distinguished name's attribute, by OID.
@@ -391,46 +275,9 @@ fn asn1_time(t: &x509_parser::time::ASN1Time) -> String {
     )
 }
 
-/// An I/O error as C's `strerror` words it.
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "No such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "Permission denied".into(),
-        _ => e.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    // Input: the key's and OCSP answer's files of `site.crt` and
-    // `site.pem`, each way companions are found.
-    // Output: an extension added by default; under
-    // `ssl-load-extra-del-ext` a `.crt` one replaced (only `.crt`);
-    // none for a certificate replaced at run time.
-    #[test]
-    fn companions_are_named_as_haproxy_names_them() {
-        let of = |c: Companions, path: &str, ext: &str| c.of(path, ext);
-        assert_eq!(
-            of(Companions::Beside, "/a/site.crt", "key").as_deref(),
-            Some("/a/site.crt.key")
-        );
-        let del_ext = Companions::on_disk(true);
-        assert_eq!(
-            of(del_ext, "/a/site.crt", "key").as_deref(),
-            Some("/a/site.key")
-        );
-        assert_eq!(
-            of(del_ext, "/a/site.crt", "ocsp").as_deref(),
-            Some("/a/site.ocsp")
-        );
-        assert_eq!(
-            of(del_ext, "/a/site.pem", "key").as_deref(),
-            Some("/a/site.pem.key")
-        );
-        assert_eq!(of(Companions::Nowhere, "/a/site.crt", "key"), None);
-    }
 
     // Input: a certificate whose subject alternative names are `a.test`
     // and `b.test` and whose common name is `Www.C.Test`.

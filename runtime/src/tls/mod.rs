@@ -3,10 +3,12 @@
 //! handshake itself within `timeout client`, and what it agreed on for
 //! the fetches and logs.
 
+mod chain;
 mod client;
 mod client_auth;
 mod count;
 mod detail;
+mod files;
 mod load;
 mod settings;
 mod store;
@@ -14,11 +16,12 @@ mod x509;
 
 pub(crate) use client::ServerHandshake;
 pub(crate) use count::{tls_connections, Counted};
+pub(crate) use files::Files;
+pub(crate) use load::peer_facts;
 pub use load::CertError;
-pub(crate) use load::{peer_facts, Replaced};
-pub(crate) use store::CertStore;
+pub(crate) use store::{CertStore, ServerKey};
 
-use haven_core::config::haproxy::BindTls;
+use haven_core::config::haproxy::{BindTls, CertSource};
 use haven_core::sample::{CertFacts, TlsSession};
 use rustls::ServerConfig;
 use std::collections::BTreeMap;
@@ -45,6 +48,8 @@ struct Presented {
 #[derive(Debug)]
 pub(crate) struct TlsListener {
     tls: BindTls,
+    /// Its `bind` line.
+    line: u32,
     presenting: RwLock<Arc<Certificates>>,
 }
 
@@ -58,8 +63,9 @@ pub(crate) struct Certificates {
     /// Wildcard names by what follows `*` (`.example.com`).
     wildcard: BTreeMap<String, Vec<usize>>,
     strict_sni: bool,
-    /// The files they came from.
-    files: Vec<String>,
+    /// The files each uses: its certificate file, then the CA and CRL
+    /// files its settings name.
+    files: Vec<Vec<String>>,
     /// What their `crt-list` lines ask for that haven does not offer.
     unoffered: Vec<String>,
 }
@@ -116,30 +122,70 @@ impl HandshakeFailed {
 }
 
 impl TlsListener {
-    /// Loads the certificates of `tls`: why they cannot be used, in
-    /// haproxy's words, if so.
-    pub(crate) fn load(tls: &BindTls) -> Result<Self, String> {
-        let presenting = Certificates::load(tls, &Replaced::new())?;
+    /// Reads the files of `tls`, the `bind` on `line`, into `files` and
+    /// loads its certificates: why they cannot be used, in haproxy's
+    /// words, if so.
+    pub(crate) fn load(tls: &BindTls, line: u32, files: &mut Files) -> Result<Self, String> {
+        files.read_bind(tls)?;
+        let presenting = Certificates::load(tls, files)?;
         Ok(Self {
             tls: tls.clone(),
+            line,
             presenting: RwLock::new(Arc::new(presenting)),
         })
     }
 
-    /// Whether it presents the certificate of `file`.
-    pub(crate) fn presents(&self, file: &str) -> bool {
-        self.now().files.iter().any(|f| f == file)
+    /// Whether it uses file `name`: a certificate, a crt-list or
+    /// folder, a CA or CRL file.
+    pub(crate) fn uses(&self, name: &str) -> bool {
+        self.instances(name) > 0
+            || self.tls.certificates.iter().any(|source| {
+                let (CertSource::Crt(path) | CertSource::CrtList(path)) = source;
+                path == name
+            })
     }
 
-    /// The files of the certificates it presents.
-    pub(crate) fn files(&self) -> Vec<String> {
-        self.now().files.clone()
+    /// How many of the certificates it presents use file `name` (each
+    /// is one of haproxy's certificate instances).
+    pub(crate) fn instances(&self, name: &str) -> usize {
+        let now = self.now();
+        now.files
+            .iter()
+            .filter(|used| used.iter().any(|f| f == name))
+            .count()
     }
 
-    /// Its certificates loaded again, those `replaced` from there: the
-    /// new set, to [`Self::present`], or why it cannot be used.
-    pub(crate) fn reload(&self, replaced: &Replaced) -> Result<Arc<Certificates>, String> {
-        Certificates::load(&self.tls, replaced).map(Arc::new)
+    /// Whether it lets handshakes go on without a certificate for their
+    /// SNI (no `strict-sni`): its first certificate is then needed.
+    pub(crate) fn has_default(&self) -> bool {
+        !self.tls.strict_sni
+    }
+
+    /// Whether its first certificate (the default one) comes from the
+    /// crt-list or folder `list`.
+    pub(crate) fn starts_with(&self, list: &str) -> bool {
+        let first = self.tls.certificates.first();
+        first.is_some_and(|source| {
+            let (CertSource::Crt(path) | CertSource::CrtList(path)) = source;
+            path == list
+        })
+    }
+
+    /// `crt-base` and `ca-base`, for the relative paths of a crt-list
+    /// line added at run time.
+    pub(crate) fn bases(&self) -> (Option<String>, Option<String>) {
+        self.tls.bases.clone()
+    }
+
+    /// Where its `bind` line is: `FILE:LINE`.
+    pub(crate) fn place(&self) -> String {
+        format!("{}:{}", self.tls.written.0, self.line)
+    }
+
+    /// Its certificates loaded again from `files`: the new set, to
+    /// [`Self::present`], or why it cannot be used.
+    pub(crate) fn reload(&self, files: &Files) -> Result<Arc<Certificates>, String> {
+        Certificates::load(&self.tls, files).map(Arc::new)
     }
 
     /// Presents `certificates` from the next handshake on.
@@ -195,16 +241,16 @@ impl TlsListener {
         session.frontend_certificate = presented;
         if let (Some(clients), Some(chain)) = (clients, stream.get_ref().1.peer_certificates()) {
             let errors = clients.errors(chain, rustls::pki_types::UnixTime::now());
-            session.client_verify = client_auth::verify_result(&errors);
+            session.client_verify = chain::verify_result(&errors);
         }
         Ok((stream, session))
     }
 }
 
 impl Certificates {
-    /// The certificates of `tls`, those `replaced` read from there.
-    fn load(tls: &BindTls, replaced: &Replaced) -> Result<Self, String> {
-        let loaded = load::load_bind(tls, replaced)?;
+    /// The certificates of `tls`, as `files` hold them.
+    fn load(tls: &BindTls, files: &Files) -> Result<Self, String> {
+        let loaded = load::load_bind(tls, files)?;
         let resumption = settings::Resumption::new()?;
         let mut out = Self {
             certificates: Vec::new(),
@@ -222,7 +268,7 @@ impl Certificates {
             }
             let options = cert.options.over(&tls.options);
             let facts = cert.key.cert.first().and_then(load::facts_of).map(Arc::new);
-            let clients = client_auth::ClientCheck::of(&options)
+            let clients = client_auth::ClientCheck::of(&options, files)
                 .map_err(|m| format!("'{}' : {m}", cert.path))?
                 .map(Arc::new);
             let shared = (&resumption, clients.clone());
@@ -235,7 +281,10 @@ impl Certificates {
                 };
                 table.or_default().push(i);
             }
-            out.files.push(cert.path);
+            let named = [&options.ca_file, &options.ca_verify_file, &options.crl_file];
+            let mut used = vec![cert.path];
+            used.extend(named.into_iter().flatten().cloned());
+            out.files.push(used);
             out.certificates.push(Presented {
                 config,
                 excluded: cert.excluded,
@@ -253,7 +302,7 @@ impl Certificates {
     /// `strict-sni`.
     fn choose(&self, sni: Option<&str>, ecdsa: bool) -> Option<&Presented> {
         let Some(sni) = sni else {
-            return (!self.strict_sni).then(|| &self.certificates[0]);
+            return self.certificates.first().filter(|_| !self.strict_sni);
         };
         let pick = |found: Option<&Vec<usize>>| {
             let usable: Vec<&Presented> = found?
@@ -267,7 +316,7 @@ impl Certificates {
         let wild = sni.find('.').and_then(|dot| self.wildcard.get(&sni[dot..]));
         pick(self.exact.get(sni))
             .or_else(|| pick(wild))
-            .or_else(|| (!self.strict_sni).then(|| &self.certificates[0]))
+            .or_else(|| self.certificates.first().filter(|_| !self.strict_sni))
     }
 }
 
@@ -301,5 +350,7 @@ fn session_of(conn: &rustls::ServerConnection, sni: Option<String>) -> TlsSessio
 /// lines ask for that haven does not offer, or why they cannot be used,
 /// in haproxy's words.
 pub fn check_certificates(tls: &BindTls) -> Result<Vec<String>, String> {
-    Certificates::load(tls, &Replaced::new()).map(|c| c.unoffered)
+    let mut files = Files::default();
+    files.read_bind(tls)?;
+    Certificates::load(tls, &files).map(|c| c.unoffered)
 }

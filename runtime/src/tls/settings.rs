@@ -10,16 +10,12 @@ use haven_core::config::haproxy::{
 };
 use rustls::crypto::aws_lc_rs::{cipher_suite as cs, kx_group, Ticketer};
 use rustls::crypto::{CryptoProvider, SupportedKxGroup};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, CertificateRevocationListDer};
 use rustls::server::{
     ClientHello, ProducesTickets, ResolvesServerCert, ServerSessionMemoryCache,
     StoresServerSessions,
 };
 use rustls::sign::CertifiedKey;
-use rustls::{
-    CipherSuite, RootCertStore, ServerConfig, SupportedCipherSuite, SupportedProtocolVersion,
-};
+use rustls::{CipherSuite, ServerConfig, SupportedCipherSuite, SupportedProtocolVersion};
 use std::sync::{Arc, OnceLock};
 
 /// The ciphers haven offers, by their OpenSSL names.
@@ -186,24 +182,6 @@ fn curves(text: &str) -> Result<Vec<&'static dyn SupportedKxGroup>, String> {
         ));
     }
     Ok(groups)
-}
-
-/// The CAs of the PEM file `ca`.
-pub(crate) fn roots(ca: &str) -> Result<Arc<RootCertStore>, String> {
-    let unusable = |e: &dyn std::fmt::Display| format!("unable to load CA file '{ca}' : {e}.");
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| unusable(&e))? {
-        let cert = cert.map_err(|e| unusable(&e))?;
-        roots.add(cert).map_err(|e| unusable(&e))?;
-    }
-    Ok(Arc::new(roots))
-}
-
-/// The revocation lists of the PEM file `path`.
-pub(crate) fn crls(path: &str) -> Result<Vec<CertificateRevocationListDer<'static>>, String> {
-    CertificateRevocationListDer::pem_file_iter(path)
-        .and_then(|all| all.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("unable to load CRL file '{path}' : {e}."))
 }
 
 /// Always the one certificate: the choice among a bind line's

@@ -11,6 +11,27 @@ use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, SubjectPublicKeyInfoDer};
 use rustls::{CertificateError, DigitallySignedStruct, Error, SignatureScheme};
 
+/// OpenSSL's short and long names of a signature or key algorithm, by
+/// OID.
+pub(crate) fn algorithm_names(oid: &str) -> Option<(&'static str, &'static str)> {
+    Some(match oid {
+        "1.2.840.113549.1.1.1" => ("rsaEncryption", "rsaEncryption"),
+        "1.2.840.113549.1.1.5" => ("RSA-SHA1", "sha1WithRSAEncryption"),
+        "1.2.840.113549.1.1.10" => ("RSASSA-PSS", "rsassaPss"),
+        "1.2.840.113549.1.1.11" => ("RSA-SHA256", "sha256WithRSAEncryption"),
+        "1.2.840.113549.1.1.12" => ("RSA-SHA384", "sha384WithRSAEncryption"),
+        "1.2.840.113549.1.1.13" => ("RSA-SHA512", "sha512WithRSAEncryption"),
+        "1.2.840.10045.2.1" => ("id-ecPublicKey", "id-ecPublicKey"),
+        "1.2.840.10045.4.1" => ("ecdsa-with-SHA1", "ecdsa-with-SHA1"),
+        "1.2.840.10045.4.3.2" => ("ecdsa-with-SHA256", "ecdsa-with-SHA256"),
+        "1.2.840.10045.4.3.3" => ("ecdsa-with-SHA384", "ecdsa-with-SHA384"),
+        "1.2.840.10045.4.3.4" => ("ecdsa-with-SHA512", "ecdsa-with-SHA512"),
+        "1.3.101.112" => ("ED25519", "ED25519"),
+        "1.3.101.113" => ("ED448", "ED448"),
+        _ => return None,
+    })
+}
+
 /// One DER element of `input`: its tag, its contents and what follows.
 fn element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let (&tag, rest) = input.split_first()?;

@@ -392,6 +392,62 @@ pub struct CrtListLine {
     /// The SNI filters (`*.example.com`, `!secure.example.com`); empty
     /// means the certificate's own names.
     pub filters: Vec<String>,
+    /// `allow-0rtt` among its settings: kept and shown, though haven
+    /// takes no early data.
+    pub early_data: bool,
+}
+
+impl CrtListLine {
+    /// The line as `show ssl crt-list` shows it: the certificate (with
+    /// `:LINE` when `numbered`), the settings it gave in haproxy's order,
+    /// its filters.
+    pub fn shown(&self, numbered: bool) -> String {
+        let mut out = self.path.clone();
+        if numbered {
+            out.push_str(&format!(":{}", self.line));
+        }
+        let o = &self.options;
+        let mut settings: Vec<String> = Vec::new();
+        if let Some(alpn) = &o.alpn {
+            settings.push(format!("alpn {}", alpn.join(",")));
+        }
+        if let Some(verify) = o.verify {
+            let word = match verify {
+                Verify::None => "none",
+                Verify::Optional => "optional",
+                Verify::Required => "required",
+            };
+            settings.push(format!("verify {word}"));
+        }
+        if self.early_data {
+            settings.push("allow-0rtt".into());
+        }
+        let named = [
+            ("ca-file", &o.ca_file),
+            ("crl-file", &o.crl_file),
+            ("ciphers", &o.ciphers),
+            ("ciphersuites", &o.ciphersuites),
+            ("curves", &o.curves),
+        ];
+        for (name, value) in named {
+            if let Some(value) = value {
+                settings.push(format!("{name} {value}"));
+            }
+        }
+        for (name, version) in [("ssl-min-ver", o.min), ("ssl-max-ver", o.max)] {
+            if let Some(version) = version {
+                settings.push(format!("{name} {}", version.name()));
+            }
+        }
+        if !settings.is_empty() || self.early_data {
+            out.push_str(&format!(" [{}]", settings.join(" ")));
+        }
+        for filter in &self.filters {
+            out.push(' ');
+            out.push_str(filter);
+        }
+        out
+    }
 }
 
 /// Reads a `crt-list` file's `text` (`crt_base` for relative paths):
@@ -412,6 +468,7 @@ pub fn parse_crt_list(
             .split_once(char::is_whitespace)
             .unwrap_or((content, ""));
         let mut options = TlsOptions::default();
+        let mut early_data = false;
         let mut rest = rest.trim_start();
         if let Some(inner) = rest.strip_prefix('[') {
             let Some((settings, after)) = inner.split_once(']') else {
@@ -420,8 +477,13 @@ pub fn parse_crt_list(
             let words: Vec<&str> = settings.split_whitespace().collect();
             let mut i = 0;
             while i < words.len() {
+                if words[i] == "allow-0rtt" {
+                    early_data = true;
+                    i += 1;
+                    continue;
+                }
                 match options.read(&words[i..], ca_base) {
-                    Ok(0) => return Err((line, format!("unknown ssl keyword '{}'", words[i]))),
+                    Ok(0) => return Err((line, format!("unknown ssl keyword {}", words[i]))),
                     Ok(n) => i += n,
                     Err(e) => return Err((line, e)),
                 }
@@ -436,6 +498,7 @@ pub fn parse_crt_list(
                 .split_whitespace()
                 .map(str::to_ascii_lowercase)
                 .collect(),
+            early_data,
         });
     }
     Ok(out)
@@ -786,5 +849,21 @@ mod tests {
             Err((1, "missing ']' after the certificate's settings".into()))
         );
         assert!(parse_crt_list("c.pem [bogus 1]", (None, None)).is_err());
+    }
+
+    // Input: crt-list lines with settings in another order than
+    // haproxy's, `allow-0rtt`, filters, and none of either.
+    // Output: `show ssl crt-list` prints them in haproxy's order, with
+    // the line number under `-n`, and no brackets for a line without.
+    #[test]
+    fn crt_list_lines_are_shown_in_haproxys_order() {
+        let text = "/e.pem [ssl-min-ver SSLv3 verify none allow-0rtt ca-file /ca.pem] Localhost !www.test1.com\n/c.pem\n";
+        let lines = parse_crt_list(text, (None, None)).expect("valid");
+        assert!(lines[0].early_data);
+        assert_eq!(
+            lines[0].shown(false),
+            "/e.pem [verify none allow-0rtt ca-file /ca.pem ssl-min-ver SSLv3] localhost !www.test1.com"
+        );
+        assert_eq!(lines[1].shown(true), "/c.pem:2");
     }
 }
