@@ -91,7 +91,8 @@ fn refusals_are_haproxys() {
 // Input: a server added to an empty backend, then enabled; one added with
 // `proto fcgi` (not honoured).
 // Output: 503 territory (no server) until it is enabled, then it serves;
-// the FastCGI one is added but core holds it in maintenance.
+// the FastCGI one is added but core holds it in maintenance; one on a
+// unix socket is added with its path.
 #[test]
 fn a_new_server_serves_once_enabled() {
     let mut n = node();
@@ -125,6 +126,15 @@ fn a_new_server_serves_once_enabled() {
         .map(|s| s.name.as_str())
         .collect();
     assert_eq!(names, ["s1", "s2"], "the stats and the logs see them");
+    let unix = n
+        .add_server(Instant::ZERO, "test", "s3", &words("/run/app.sock"))
+        .expect("added");
+    let cfg = n.haproxy_config().expect("config");
+    let reached = match &cfg.proxies[1].servers[unix.server].addr {
+        haven_core::config::haproxy::ServerAddr::Unix(path) => path.to_string(),
+        other => format!("{other:?}"),
+    };
+    assert_eq!(reached, "/run/app.sock", "reached by its path");
 }
 
 // Input: a weight-3 server added to a round-robin backend beside a

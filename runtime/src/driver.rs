@@ -1021,7 +1021,11 @@ impl Driver {
                     ended(&mut out, &said);
                 }
                 CliCommand::DelServer { backend, server } => {
+                    let at = self.server_index(&backend, &server);
                     let said = self.node.del_server(&backend, &server);
+                    if let (Ok(()), Ok(at)) = (said, at) {
+                        self.certificates.forget(at);
+                    }
                     ended(&mut out, &format!("{}\n", said.err().unwrap_or("Server deleted.")));
                 }
                 CliCommand::Weight {
@@ -1224,6 +1228,9 @@ impl Driver {
                 if let Some((_, names)) = self.names.get_mut(added.backend) {
                     names.push(Arc::from(name));
                 }
+                // Its TLS files are read now, as haproxy reads them: `show
+                // ssl cert` says them used (a failure is logged).
+                let _ = self.server_handshake(added.backend, added.server);
                 "New server registered.\n".to_owned()
             }
             Err(AddRefused::Refused(e)) => e.to_owned(),

@@ -66,6 +66,12 @@ impl CertStore {
         Ok(made)
     }
 
+    /// Forgets the server at `key`, deleted: its files are no longer in
+    /// use by it.
+    pub(crate) fn forget(&mut self, key: ServerKey) {
+        self.servers.remove(&key);
+    }
+
     /// The answer to `command`.
     pub(crate) fn answer(&mut self, command: SslCommand) -> String {
         match command {
@@ -254,6 +260,9 @@ impl CertStore {
     /// `set ssl KIND NAME` with `payload`: opens (or updates) the
     /// transaction.
     fn set(&mut self, kind: SslFile, name: &str, payload: &str) -> String {
+        if let Some(target) = self.key_of(kind, name) {
+            return self.set_key(&target, payload);
+        }
         let refused = |why: String| format!("{why}Can't update {name}!\n");
         if let Some(other) = self.other_transaction(kind, name) {
             return refused(format!(
@@ -282,9 +291,55 @@ impl CertStore {
                 _ => "Invalid payload\n".into(),
             });
         }
-        let opened = self
-            .transactions
-            .insert(kind, (name.to_owned(), bytes.to_vec()));
+        self.open(kind, name, bytes.to_vec())
+    }
+
+    /// The certificate file whose key alone `set ssl cert NAME.key`
+    /// replaces: `NAME`, else `NAME.crt` (its key beside it under
+    /// `ssl-load-extra-del-ext`).
+    fn key_of(&self, kind: SslFile, name: &str) -> Option<String> {
+        let base = name
+            .strip_suffix(".key")
+            .filter(|_| kind == SslFile::Cert)?;
+        let known = |file: &String| {
+            self.files.certs.contains_key(file)
+                || self
+                    .transactions
+                    .get(&kind)
+                    .is_some_and(|(open, _)| open == file)
+        };
+        [base.to_owned(), format!("{base}.crt")]
+            .into_iter()
+            .find(known)
+    }
+
+    /// `set ssl cert FILE.key`: the transaction of certificate file
+    /// `target` (opened from its current contents) takes the payload's
+    /// key in place of its own.
+    fn set_key(&mut self, target: &str, payload: &str) -> String {
+        let refused = |why: String| format!("{why}Can't update {target}.key!\n");
+        if let Some(other) = self.other_transaction(SslFile::Cert, target) {
+            return refused(format!(
+                "The ongoing transaction is about '{other}' but you are trying to set '{target}'\n"
+            ));
+        }
+        let current = match self.transactions.get(&SslFile::Cert) {
+            Some((_, bytes)) => bytes.clone(),
+            None => self.files.certs[target].pem.clone(),
+        };
+        let key = pem_blocks(payload.as_bytes(), true);
+        if key.is_empty() {
+            return refused("Can't load the payload\n".into());
+        }
+        let mut joined = pem_blocks(&current, false);
+        joined.extend(key);
+        self.open(SslFile::Cert, target, joined)
+    }
+
+    /// Opens (or updates) the transaction of `kind` on file `name` with
+    /// its new contents `bytes`.
+    fn open(&mut self, kind: SslFile, name: &str, bytes: Vec<u8>) -> String {
+        let opened = self.transactions.insert(kind, (name.to_owned(), bytes));
         let said = match (kind, opened) {
             (SslFile::Cert, None) => "Transaction created for certificate",
             (SslFile::Cert, Some(_)) => "Transaction updated for certificate",
@@ -618,6 +673,30 @@ impl CertStore {
     }
 }
 
+/// The PEM blocks of `pem`, in order: its private keys when `keys`,
+/// else everything else (certificates).
+fn pem_blocks(pem: &[u8], keys: bool) -> Vec<u8> {
+    let text = String::from_utf8_lossy(pem);
+    let mut out = String::new();
+    let mut block: Option<(bool, String)> = None;
+    for line in text.lines() {
+        if let Some(label) = line.strip_prefix("-----BEGIN ") {
+            block = Some((label.contains("PRIVATE KEY"), String::new()));
+        }
+        if let Some((is_key, lines)) = &mut block {
+            lines.push_str(line);
+            lines.push('\n');
+            if line.starts_with("-----END ") {
+                if *is_key == keys {
+                    out.push_str(lines);
+                }
+                block = None;
+            }
+        }
+    }
+    out.into_bytes()
+}
+
 /// Whether the server line `tls` uses file `name`.
 fn server_uses(tls: &ServerTls, name: &str) -> bool {
     let o = &tls.options;
@@ -751,6 +830,44 @@ mod tests {
         assert_eq!(
             say(SslCommand::Del(SslFile::Cert, b.clone())),
             format!("Certificate '{b}' deleted!\n")
+        );
+    }
+
+    // Input: a certificate set without its key, committed; then set
+    // again and its key set alone as `NAME.key`, committed.
+    // Output: the first commit is refused in haproxy's words (a payload
+    // without a key leaves none); the second takes the key, as
+    // `ssl-load-extra-del-ext` users set a `.crt` and its `.key`.
+    #[test]
+    fn a_key_is_set_alone_by_its_own_name() {
+        let mut store = CertStore::default();
+        let name = "/certs/site.crt".to_owned();
+        store.answer(SslCommand::New(SslFile::Cert, name.clone()));
+        let pem = pem_for("site.test");
+        let (cert, key) = (
+            pem_blocks(pem.as_bytes(), false),
+            pem_blocks(pem.as_bytes(), true),
+        );
+        let (cert, key) = (
+            String::from_utf8(cert).expect("pem"),
+            String::from_utf8(key).expect("pem"),
+        );
+        store.answer(SslCommand::Set(SslFile::Cert, name.clone(), cert.clone()));
+        assert_eq!(
+            store.answer(SslCommand::Commit(SslFile::Cert, name.clone())),
+            format!("The transaction must contain at least a certificate and a private key!\nCan't commit {name}!\n")
+        );
+        assert_eq!(
+            store.answer(SslCommand::Set(
+                SslFile::Cert,
+                "/certs/site.key".into(),
+                key
+            )),
+            format!("Transaction updated for certificate {name}!\n")
+        );
+        assert_eq!(
+            store.answer(SslCommand::Commit(SslFile::Cert, name.clone())),
+            format!("Committing {name}\nSuccess!\n")
         );
     }
 }
