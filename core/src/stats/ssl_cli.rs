@@ -68,6 +68,12 @@ pub enum SslCommand {
         /// The line, as in a crt-list file.
         line: String,
     },
+    /// `show ssl ocsp-response [ID]`: the certificate IDs of the OCSP
+    /// responses stapled, or one response in detail.
+    ShowOcspResponse(Option<String>),
+    /// `set ssl ocsp-response <base64>` (or the base64 as payload): the
+    /// response replaces the one of the certificate it is about.
+    SetOcspResponse(String),
     /// `del ssl crt-list LIST CERT[:LINE]`.
     DelCrtList {
         /// The crt-list (trailing `/`s dropped).
@@ -78,9 +84,12 @@ pub enum SslCommand {
 }
 
 impl SslCommand {
-    /// The level a socket needs for it, as haproxy asks.
+    /// The level a socket needs for it, as haproxy asks; `set ssl
+    /// ocsp-response`, which haproxy lets any level run, needs `admin`
+    /// as every other change does.
     pub fn level(&self) -> CliLevel {
         match self {
+            Self::ShowOcspResponse(_) => CliLevel::User,
             Self::Show(..) => CliLevel::Operator,
             _ => CliLevel::Admin,
         }
@@ -96,6 +105,22 @@ pub(super) fn parse(words: &[&str], payload: Option<&str>) -> Option<CliCommand>
     };
     if *what == "crt-list" {
         return Some(crt_list(words[0], rest, payload));
+    }
+    if *what == "ocsp-response" {
+        let given = payload
+            .or(rest.first().copied())
+            .filter(|b| !b.trim().is_empty());
+        let command = match (words[0], given) {
+            ("show", _) => SslCommand::ShowOcspResponse(rest.first().map(|k| (*k).to_owned())),
+            ("set", Some(base64)) => SslCommand::SetOcspResponse(base64.to_owned()),
+            ("set", None) => {
+                return Some(CliCommand::Invalid(
+                    "'set ssl ocsp-response' expects response in base64 encoding.\n",
+                ))
+            }
+            _ => return None,
+        };
+        return Some(CliCommand::Ssl(command));
     }
     let kind = SslFile::of(what)?;
     let name = rest.first().map(|n| (*n).to_owned());

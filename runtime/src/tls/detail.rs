@@ -32,12 +32,14 @@ pub(crate) enum Status {
 }
 
 /// The answer for certificate file `file` read as `pem` (its chain
-/// first): `pending` when it is the open transaction's.
+/// first): `pending` when it is the open transaction's; `ocsp_key`, the
+/// key of its OCSP answer, when its issuer is known.
 pub(crate) fn show(
     file: &str,
     pem: &[u8],
     status: Status,
     pending: bool,
+    ocsp_key: Option<&[u8]>,
 ) -> Result<String, String> {
     let mut out = heading(file, status, pending);
     if status == Status::Empty {
@@ -54,9 +56,12 @@ pub(crate) fn show(
         let (subject, issuer) = (dn(cert.subject()), dn(cert.issuer()));
         let _ = writeln!(out, "Chain Subject: {subject}\nChain Issuer: {issuer}");
     }
-    // haproxy with OCSP prints the key of a stapled response here; haven
-    // staples from the .ocsp file without keeping that key.
-    out.push_str("OCSP Response Key: \n");
+    let key: String = ocsp_key
+        .unwrap_or_default()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let _ = writeln!(out, "OCSP Response Key: {key}");
     Ok(out)
 }
 
@@ -112,7 +117,7 @@ pub(crate) fn revocation_list(der: &[u8]) -> Result<String, String> {
 }
 
 /// Upper-case hexadecimal, as haproxy dumps binary.
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
@@ -122,7 +127,7 @@ fn sha1(der: &[u8]) -> aws_lc_rs::digest::Digest {
 }
 
 /// OpenSSL's `ASN1_TIME_print`: `Jan 17 23:02:38 2016 GMT`.
-fn asn1_time(t: &x509_parser::time::ASN1Time) -> String {
+pub(crate) fn asn1_time(t: &x509_parser::time::ASN1Time) -> String {
     let d = t.to_datetime();
     let month = haven_core::log::syslog::MONTHS[usize::from(u8::from(d.month())) - 1];
     format!(
@@ -179,8 +184,25 @@ fn algorithm(cert: &X509Certificate<'_>) -> String {
 
 /// A name in OpenSSL's one-line form: `/C=FR/O=HAProxy/CN=www.test1.com`.
 fn dn(name: &X509Name<'_>) -> String {
+    attributes(name)
+        .iter()
+        .map(|(short, value)| format!("/{short}={value}"))
+        .collect()
+}
+
+/// A name as OpenSSL's `XN_FLAG_ONELINE` prints it: `C = FR, O = HAProxy`.
+pub(crate) fn dn_spaced(name: &X509Name<'_>) -> String {
+    let shown: Vec<String> = attributes(name)
+        .iter()
+        .map(|(short, value)| format!("{short} = {value}"))
+        .collect();
+    shown.join(", ")
+}
+
+/// A name's attributes in order, each by OpenSSL's short name.
+fn attributes(name: &X509Name<'_>) -> Vec<(String, String)> {
     let registry = x509_parser::objects::oid_registry();
-    let mut out = String::new();
+    let mut out = Vec::new();
     for rdn in name.iter() {
         for attr in rdn.iter() {
             let oid = attr.attr_type();
@@ -198,7 +220,7 @@ fn dn(name: &X509Name<'_>) -> String {
             let value = attr
                 .as_str()
                 .map_or_else(|_| hex(attr.attr_value().data), str::to_owned);
-            let _ = write!(out, "/{short}={value}");
+            out.push((short.to_owned(), value));
         }
     }
     out

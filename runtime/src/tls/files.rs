@@ -20,6 +20,9 @@ pub(crate) struct CertFile {
     pub(crate) pem: Vec<u8>,
     /// The stapled OCSP answer, from its `.ocsp` companion.
     pub(crate) ocsp: Option<Vec<u8>>,
+    /// Its issuer's certificate (DER), from its `.issuer` companion: the
+    /// OCSP answer's key when the chain does not hold the issuer.
+    pub(crate) issuer: Option<Vec<u8>>,
 }
 
 /// A crt-list, or a folder `crt` names (haproxy keeps both as lists).
@@ -179,10 +182,17 @@ impl Files {
                 pem.extend(key);
             }
         }
-        let ocsp = companions
-            .of(path, "ocsp")
-            .and_then(|file| std::fs::read(file).ok());
-        self.certs.insert(path.to_owned(), CertFile { pem, ocsp });
+        let companion = |ext: &str| companions.of(path, ext).and_then(|f| std::fs::read(f).ok());
+        let issuer = companion("issuer").and_then(|pem| {
+            let first = CertificateDer::pem_slice_iter(&pem).next()?.ok()?;
+            Some(first.to_vec())
+        });
+        let file = CertFile {
+            pem,
+            ocsp: companion("ocsp"),
+            issuer,
+        };
+        self.certs.insert(path.to_owned(), file);
         Ok(())
     }
 }

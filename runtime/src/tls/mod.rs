@@ -10,6 +10,7 @@ mod count;
 mod detail;
 mod files;
 mod load;
+mod ocsp;
 mod settings;
 mod store;
 mod x509;

@@ -8,6 +8,7 @@
 use super::detail::{self, Status};
 use super::files::{ca_certificates, revocation_lists, CertFile, Files};
 use super::load::from_pem;
+use super::ocsp;
 use super::{ServerHandshake, TlsListener};
 use haven_core::config::haproxy::{parse_crt_list, ServerTls};
 use haven_core::stats::{SslCommand, SslFile};
@@ -25,8 +26,9 @@ pub(crate) struct CertStore {
     listeners: Vec<Arc<TlsListener>>,
     /// Each `ssl` server's line and the handshake made of it.
     servers: BTreeMap<ServerKey, (ServerTls, Arc<ServerHandshake>)>,
-    /// By kind: the file being replaced and its new contents.
-    transactions: BTreeMap<SslFile, (String, Vec<u8>)>,
+    /// By kind: the file being replaced and its new contents (a CA or
+    /// CRL file's PEM as a certificate file's).
+    transactions: BTreeMap<SslFile, (String, CertFile)>,
 }
 
 impl CertStore {
@@ -85,6 +87,8 @@ impl CertStore {
             SslCommand::ShowCrtList { list, numbered } => self.show_list(list.as_deref(), numbered),
             SslCommand::AddCrtList { list, line } => self.add_line(&list, &line),
             SslCommand::DelCrtList { list, cert } => self.delete_line(&list, &cert),
+            SslCommand::ShowOcspResponse(id) => self.show_ocsp(id.as_deref()),
+            SslCommand::SetOcspResponse(base64) => self.set_ocsp_response(&base64),
         }
     }
 
@@ -127,8 +131,8 @@ impl CertStore {
             _ => format!("{name}\n"),
         };
         let mut out = String::new();
-        if let Some((name, bytes)) = self.transactions.get(&kind) {
-            let count = ca_certificates(bytes).map_or(0, |c| c.len());
+        if let Some((name, file)) = self.transactions.get(&kind) {
+            let count = ca_certificates(&file.pem).map_or(0, |c| c.len());
             out.push_str(&format!("# transaction\n*{}", counted(name, count)));
         }
         out.push_str("# filename\n");
@@ -168,6 +172,16 @@ impl CertStore {
             Some(name) => (name, true),
             None => (asked, false),
         };
+        if let Some(target) = self.companion_of(kind, name, ".ocsp") {
+            let file = match pending {
+                true => self.transactions.get(&kind).map(|(_, file)| file),
+                false => self.files.certs.get(&target),
+            };
+            return match file.and_then(|f| f.ocsp.as_deref()) {
+                Some(answer) => ocsp::print(answer),
+                None => not_found.to_owned(),
+            };
+        }
         let Some(items) = self.items(kind, name, pending) else {
             return not_found.to_owned();
         };
@@ -177,7 +191,16 @@ impl CertStore {
             false => self.status(kind, name),
         };
         let shown = match kind {
-            SslFile::Cert => detail::show(name, &items[0], status, pending),
+            SslFile::Cert => {
+                let key = match pending {
+                    true => self
+                        .transactions
+                        .get(&kind)
+                        .and_then(|(_, f)| ocsp::key_of(f)),
+                    false => self.files.certs.get(name).and_then(ocsp::key_of),
+                };
+                detail::show(name, &items[0], status, pending, key.as_deref())
+            }
             SslFile::CaFile => {
                 let each: Shower = ("Certificate", detail::certificate);
                 numbered(name, status, pending, (&items, index), each)
@@ -195,10 +218,11 @@ impl CertStore {
     /// CA file's certificates, a CRL file's lists.
     fn items(&self, kind: SslFile, name: &str, pending: bool) -> Option<Vec<Vec<u8>>> {
         if pending {
-            let (_, bytes) = self
+            let (_, file) = self
                 .transactions
                 .get(&kind)
                 .filter(|(open, _)| open == name)?;
+            let bytes = &file.pem;
             return Some(match kind {
                 SslFile::Cert => vec![bytes.clone()],
                 SslFile::CaFile => ca_certificates(bytes)
@@ -260,8 +284,11 @@ impl CertStore {
     /// `set ssl KIND NAME` with `payload`: opens (or updates) the
     /// transaction.
     fn set(&mut self, kind: SslFile, name: &str, payload: &str) -> String {
-        if let Some(target) = self.key_of(kind, name) {
+        if let Some(target) = self.companion_of(kind, name, ".key") {
             return self.set_key(&target, payload);
+        }
+        if let Some(target) = self.companion_of(kind, name, ".ocsp") {
+            return self.set_ocsp(&target, payload);
         }
         let refused = |why: String| format!("{why}Can't update {name}!\n");
         if let Some(other) = self.other_transaction(kind, name) {
@@ -291,16 +318,25 @@ impl CertStore {
                 _ => "Invalid payload\n".into(),
             });
         }
-        self.open(kind, name, bytes.to_vec())
+        let file = match kind {
+            // The OCSP answer and issuer stay until set on their own.
+            SslFile::Cert => CertFile {
+                pem: bytes.to_vec(),
+                ..self.pending(name)
+            },
+            _ => CertFile {
+                pem: bytes.to_vec(),
+                ..CertFile::default()
+            },
+        };
+        self.open(kind, name, file)
     }
 
-    /// The certificate file whose key alone `set ssl cert NAME.key`
-    /// replaces: `NAME`, else `NAME.crt` (its key beside it under
-    /// `ssl-load-extra-del-ext`).
-    fn key_of(&self, kind: SslFile, name: &str) -> Option<String> {
-        let base = name
-            .strip_suffix(".key")
-            .filter(|_| kind == SslFile::Cert)?;
+    /// The certificate file whose companion `set ssl cert NAME.EXT`
+    /// (`.key`, `.ocsp`) names: `NAME`, else `NAME.crt` (its companions
+    /// beside it under `ssl-load-extra-del-ext`).
+    fn companion_of(&self, kind: SslFile, name: &str, ext: &str) -> Option<String> {
+        let base = name.strip_suffix(ext).filter(|_| kind == SslFile::Cert)?;
         let known = |file: &String| {
             self.files.certs.contains_key(file)
                 || self
@@ -323,23 +359,47 @@ impl CertStore {
                 "The ongoing transaction is about '{other}' but you are trying to set '{target}'\n"
             ));
         }
-        let current = match self.transactions.get(&SslFile::Cert) {
-            Some((_, bytes)) => bytes.clone(),
-            None => self.files.certs[target].pem.clone(),
-        };
         let key = pem_blocks(payload.as_bytes(), true);
         if key.is_empty() {
             return refused("Can't load the payload\n".into());
         }
-        let mut joined = pem_blocks(&current, false);
+        let mut file = self.pending(target);
+        let mut joined = pem_blocks(&file.pem, false);
         joined.extend(key);
-        self.open(SslFile::Cert, target, joined)
+        file.pem = joined;
+        self.open(SslFile::Cert, target, file)
+    }
+
+    /// `set ssl cert FILE.ocsp` with a base64 payload: the transaction of
+    /// certificate file `target` takes it as its OCSP answer.
+    fn set_ocsp(&mut self, target: &str, payload: &str) -> String {
+        let refused = |why: String| format!("{why}Can't update {target}.ocsp!\n");
+        if let Some(other) = self.other_transaction(SslFile::Cert, target) {
+            return refused(format!(
+                "The ongoing transaction is about '{other}' but you are trying to set '{target}'\n"
+            ));
+        }
+        let Some(answer) = ocsp::from_base64(payload) else {
+            return refused("Can't load the payload\n".into());
+        };
+        let mut file = self.pending(target);
+        file.ocsp = Some(answer);
+        self.open(SslFile::Cert, target, file)
+    }
+
+    /// What the certificate transaction holds for `target`: the open
+    /// one's contents, else the file's.
+    fn pending(&self, target: &str) -> CertFile {
+        match self.transactions.get(&SslFile::Cert) {
+            Some((_, file)) => file.clone(),
+            None => self.files.certs[target].clone(),
+        }
     }
 
     /// Opens (or updates) the transaction of `kind` on file `name` with
-    /// its new contents `bytes`.
-    fn open(&mut self, kind: SslFile, name: &str, bytes: Vec<u8>) -> String {
-        let opened = self.transactions.insert(kind, (name.to_owned(), bytes));
+    /// its new contents `file`.
+    fn open(&mut self, kind: SslFile, name: &str, file: CertFile) -> String {
+        let opened = self.transactions.insert(kind, (name.to_owned(), file));
         let said = match (kind, opened) {
             (SslFile::Cert, None) => "Transaction created for certificate",
             (SslFile::Cert, Some(_)) => "Transaction updated for certificate",
@@ -355,9 +415,10 @@ impl CertStore {
     /// takes its new contents from its next handshake on.
     fn commit(&mut self, kind: SslFile, name: &str) -> String {
         let refused = |why: String| format!("{why}Can't commit {name}!\n");
-        let Some((open, bytes)) = self.transactions.get(&kind) else {
+        let Some((open, pending)) = self.transactions.get(&kind) else {
             return refused("No ongoing transaction! !\n".into());
         };
+        let bytes = &pending.pem;
         if open != name {
             return refused(format!(
                 "The ongoing transaction is about '{open}' but you are trying to set '{name}'\n"
@@ -366,10 +427,7 @@ impl CertStore {
         let mut files = self.files.clone();
         match kind {
             SslFile::Cert => {
-                let file = CertFile {
-                    pem: bytes.clone(),
-                    ocsp: None,
-                };
+                let file = pending.clone();
                 if let Err(e) = from_pem(name, &file) {
                     let why = match e.starts_with("inconsistencies") {
                         true => format!(
@@ -661,6 +719,72 @@ impl CertStore {
         match self.apply(files, name) {
             Ok(_) => format!("Entry '{cert}' deleted in crtlist '{name}'!\n"),
             Err(e) => refused(e),
+        }
+    }
+
+    /// The OCSP answers stapled, by their key: the certificate files in
+    /// use that have one.
+    fn stapled(&self) -> BTreeMap<Vec<u8>, &String> {
+        let with_answer = self.files.certs.iter().filter(|(_, f)| f.ocsp.is_some());
+        with_answer
+            .filter(|(name, _)| self.users(name) > 0)
+            .filter_map(|(name, file)| Some((ocsp::key_of(file)?, name)))
+            .collect()
+    }
+
+    /// `show ssl ocsp-response [ID]`: every stapled answer's key, or
+    /// the answer of key `id` (hexadecimal) in detail.
+    fn show_ocsp(&self, id: Option<&str>) -> String {
+        let stapled = self.stapled();
+        let Some(id) = id else {
+            let keys = stapled.keys().map(|key| ocsp::show_id(key));
+            return std::iter::once("# Certificate IDs\n".to_owned())
+                .chain(keys)
+                .collect();
+        };
+        if id.len() > 2 * 128 {
+            return "'show ssl ocsp-response' received a too big key.\n".into();
+        }
+        let key = (0..id.len())
+            .step_by(2)
+            .map(|i| {
+                id.get(i..i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
+            .collect::<Option<Vec<u8>>>();
+        let answer = key
+            .and_then(|key| stapled.get(&key).copied())
+            .and_then(|name| self.files.certs[name].ocsp.as_deref());
+        match answer {
+            Some(answer) => ocsp::print(answer),
+            None => "Certificate ID does not match any certificate.\n".into(),
+        }
+    }
+
+    /// `set ssl ocsp-response`: `base64`, a new OCSP answer, replaces
+    /// the one of the certificate it is about, once haproxy's checks
+    /// pass.
+    fn set_ocsp_response(&mut self, base64: &str) -> String {
+        let Some(answer) = ocsp::from_base64(base64) else {
+            return "'set ssl ocsp-response' received invalid base64 encoded response.\n".into();
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let id = match ocsp::checked_id(&answer, now) {
+            Ok(id) => id,
+            Err(e) => return format!("{e}.\n"),
+        };
+        let Some(name) = self.stapled().get(&id).map(|n| (*n).clone()) else {
+            return "OCSP single response: Certificate ID does not match any certificate or issuer.\n".into();
+        };
+        let mut files = self.files.clone();
+        if let Some(file) = files.certs.get_mut(&name) {
+            file.ocsp = Some(answer);
+        }
+        match self.apply(files, &name) {
+            Ok(_) => "OCSP Response updated!\n".into(),
+            Err(e) => format!("{e}\n"),
         }
     }
 

@@ -32,8 +32,15 @@ pub(crate) fn algorithm_names(oid: &str) -> Option<(&'static str, &'static str)>
     })
 }
 
+/// One DER element of `input`, whole (tag and length included), and
+/// what follows.
+pub(crate) fn raw_element(input: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (_, _, rest) = element(input)?;
+    Some((&input[..input.len() - rest.len()], rest))
+}
+
 /// One DER element of `input`: its tag, its contents and what follows.
-fn element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+pub(crate) fn element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let (&tag, rest) = input.split_first()?;
     let (&first, rest) = rest.split_first()?;
     let (len, rest) = match first {
