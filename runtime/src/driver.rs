@@ -120,6 +120,9 @@ pub(crate) struct Connect {
     pub(crate) socks4: Option<SocketAddr>,
     /// The TLS handshake new connections make (`ssl`).
     pub(crate) tls: Option<Arc<ServerHandshake>>,
+    /// The server name the request computed for its TLS handshake (`sni
+    /// EXPR`): only a connection opened with it serves the request.
+    pub(crate) sni: Option<Arc<str>>,
     /// The server speaks HTTP/2 (`proto h2`).
     pub(crate) h2: bool,
     /// `option nolinger` on the backend: its connections end with a reset.
@@ -859,6 +862,17 @@ impl Driver {
                     .node
                     .flow()
                     .map_or([None; 2], |(f, _)| f.timeouts_of(id));
+                let computes_sni = self
+                    .config()
+                    .and_then(|c| c.proxies.get(backend)?.servers.get(server))
+                    .is_some_and(|s| s.tls.sni_expr.is_some());
+                let sni = match computes_sni {
+                    true => self
+                        .node
+                        .flow()
+                        .and_then(|(f, _)| f.server_sni(id).map(Arc::from)),
+                    false => None,
+                };
                 let proxy = self.config().and_then(|c| c.proxies.get(backend));
                 let reuse = proxy.map_or(ReusePolicy::CLOSE, |p| {
                     ReusePolicy::of(p, p.servers.get(server))
@@ -881,6 +895,7 @@ impl Driver {
                             send_proxy,
                             socks4,
                             tls,
+                            sni,
                             h2: srv.is_some_and(|s| s.speaks_h2()),
                             nolinger: proxy.is_some_and(|p| p.options.nolinger),
                             smart_connect: proxy.is_some_and(|p| p.options.tcp_smart_connect),

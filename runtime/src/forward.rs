@@ -55,12 +55,28 @@ const CLOSES_LOOKED_FOR: usize = 2;
 /// server address.
 #[derive(Debug, Default)]
 pub(crate) struct Pool {
-    servers: Mutex<BTreeMap<Peer, Conns>>,
+    servers: Mutex<BTreeMap<Dest, Conns>>,
     /// The HTTP/2 connection to each server that speaks it, shared by
     /// the requests to it, one stream each.
-    h2: Mutex<BTreeMap<Peer, H2Client>>,
+    h2: Mutex<BTreeMap<Dest, H2Client>>,
     /// What its HTTP/2 connections offer (`tune.h2.*`).
     h2_limits: Limits,
+}
+
+/// Where a pooled server connection goes: the server's address, and the
+/// name its TLS handshake sent when the server's line computes one for
+/// each request (`sni EXPR`); a connection serves only requests of its
+/// own name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Dest {
+    pub(crate) peer: Peer,
+    pub(crate) sni: Option<Arc<str>>,
+}
+
+impl From<Peer> for Dest {
+    fn from(peer: Peer) -> Self {
+        Self { peer, sni: None }
+    }
 }
 
 /// A server connection between two requests.
@@ -126,7 +142,7 @@ impl Conns {
 #[derive(Debug)]
 struct Lease {
     pool: Arc<Pool>,
-    addr: Peer,
+    addr: Dest,
 }
 
 impl Drop for Lease {
@@ -222,7 +238,7 @@ impl Pool {
     /// one this thread served on first (with `nbthread`, another
     /// thread's is moved to this one's event loop, two system calls,
     /// rather than have each of its events wake both threads).
-    fn take(&self, addr: &Peer, allowed: impl Fn(u32) -> bool) -> Option<(ServerIo, u32)> {
+    fn take(&self, addr: &Dest, allowed: impl Fn(u32) -> bool) -> Option<(ServerIo, u32)> {
         let here = std::thread::current().id();
         let mut servers = self.servers.lock().ok()?;
         let conns = servers.get_mut(addr)?;
@@ -304,7 +320,7 @@ impl Pool {
     /// Taken at once: no wait, no new connection.
     pub(crate) fn idle(
         self: &Arc<Self>,
-        addr: &Peer,
+        addr: &Dest,
         (policy, first): (&ReusePolicy, bool),
         own: Option<Box<Upstream>>,
     ) -> Option<Upstream> {
@@ -330,7 +346,7 @@ impl Pool {
     }
 
     /// The lease of a connection to `addr` already counted in use.
-    fn lease(self: &Arc<Self>, addr: Peer) -> Lease {
+    fn lease(self: &Arc<Self>, addr: Dest) -> Lease {
         Lease {
             pool: Arc::clone(self),
             addr,
@@ -340,7 +356,7 @@ impl Pool {
     /// A new connection to `addr`, made as `opening` says, counted in use.
     pub(crate) async fn open(
         self: &Arc<Self>,
-        addr: &Peer,
+        addr: &Dest,
         opening: &Opening,
     ) -> Result<Upstream, ConnectFailed> {
         let shared = opening.h2.then(|| self.shared_h2(addr)).flatten();
@@ -370,7 +386,7 @@ impl Pool {
     }
 
     /// The open HTTP/2 connection to `addr`, if there is one.
-    fn shared_h2(&self, addr: &Peer) -> Option<H2Client> {
+    fn shared_h2(&self, addr: &Dest) -> Option<H2Client> {
         let mut connections = self.h2.lock().ok()?;
         let connection = connections.get(addr)?.clone();
         // One the server closed, ended or that failed is forgotten.
@@ -387,7 +403,7 @@ impl Pool {
     /// shared), else itself.
     async fn over_h2(
         &self,
-        addr: &Peer,
+        addr: &Dest,
         stream: ServerIo,
         opening: &Opening,
     ) -> Result<ServerIo, ConnectFailed> {
@@ -427,9 +443,9 @@ pub(crate) struct Opening {
 }
 
 /// A new connection to `addr`, made as `opening` says.
-async fn connect(addr: &Peer, opening: &Opening) -> Result<ServerIo, ConnectFailed> {
+async fn connect(to: &Dest, opening: &Opening) -> Result<ServerIo, ConnectFailed> {
     let leaving = (opening.local.as_ref(), opening.delayed_ack);
-    let mut stream = crate::outbound::connect_via(addr, leaving, opening.socks4)
+    let mut stream = crate::outbound::connect_via(&to.peer, leaving, opening.socks4)
         .await
         .map_err(|_| ConnectFailed)?;
     stream.set_nodelay();
@@ -445,7 +461,7 @@ async fn connect(addr: &Peer, opening: &Opening) -> Result<ServerIo, ConnectFail
         None => Ok(ServerIo::Clear(stream)),
         Some(tls) => {
             let tls = tls
-                .connect(stream, addr.inet())
+                .connect(stream, to.peer.inet(), to.sni.as_deref())
                 .await
                 .map_err(|_| ConnectFailed)?;
             Ok(ServerIo::tls(tls))
@@ -550,7 +566,7 @@ mod tests {
         let local = stream.local_addr().expect("local address");
         let mut servers = pool.servers.lock().expect("pool");
         servers
-            .entry(Peer::Inet(addr))
+            .entry(Dest::from(Peer::Inet(addr)))
             .or_default()
             .idle
             .push(IdleConn {
@@ -589,11 +605,11 @@ mod tests {
         };
         let theirs = theirs.await.expect("the other thread parked");
         let (first, _) = pool
-            .take(&Peer::Inet(addr), |_| true)
+            .take(&Dest::from(Peer::Inet(addr)), |_| true)
             .expect("an idle connection");
         assert_eq!(first.local_addr(), Some(mine));
         let (second, _) = pool
-            .take(&Peer::Inet(addr), |_| true)
+            .take(&Dest::from(Peer::Inet(addr)), |_| true)
             .expect("the other one");
         assert_eq!(second.local_addr(), Some(theirs));
         let ServerIo::Clear(mut moved) = second else {

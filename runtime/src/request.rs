@@ -9,7 +9,7 @@ use crate::client_io::ClientIo;
 use crate::clock::Clock;
 use crate::compress::{self, Compressed};
 use crate::driver::{Command, Connect, Core, Event, ServedBy};
-use crate::forward::{request_head, Heard, Opening, Pool, Upstream};
+use crate::forward::{request_head, Dest, Heard, Opening, Pool, Upstream};
 use crate::front::ClientTimeouts;
 use crate::logger::Logger;
 use crate::session::Session;
@@ -873,10 +873,11 @@ impl Exchange<'_> {
         let streaming = !self.body.is_done();
         let idle_client = !streaming;
         let own = self.session.own.take();
-        let idle = self
-            .shared
-            .pool
-            .idle(&to.addr, (&to.reuse, self.first), own);
+        let dest = Dest {
+            peer: to.addr.clone(),
+            sni: to.sni.clone(),
+        };
+        let idle = self.shared.pool.idle(&dest, (&to.reuse, self.first), own);
         let mut up = match idle {
             Some(up) => up,
             None => {
@@ -884,7 +885,7 @@ impl Exchange<'_> {
                 let opened = self
                     .watcher
                     .step(
-                        pin!(self.shared.pool.open(&to.addr, &opening)),
+                        pin!(self.shared.pool.open(&dest, &opening)),
                         idle_client.then_some((&mut *stream, &mut *buf)),
                     )
                     .await?;

@@ -289,7 +289,7 @@ impl Session {
                 let server = match &to.tls {
                     None => ServerIo::Clear(server),
                     Some(tls) => {
-                        let shake = pin!(tls.connect(server, to.addr.inet()));
+                        let shake = pin!(tls.connect(server, to.addr.inet(), to.sni.as_deref()));
                         match self.watcher.step(shake, unwatched()).await? {
                             Ok(tls) => ServerIo::tls(tls),
                             Err(_) => {

@@ -834,6 +834,50 @@ async fn servers_are_reached_over_tls_and_checked() {
     running.stop();
 }
 
+// Input: a backend whose server line computes its SNI from the Host
+// header (`sni req.hdr(host)`, `http-reuse always`), toward a TLS
+// frontend of the same process presenting a.test's and b.test's
+// certificates; requests for a.test, b.test, a.test again, and c.test.
+// Output: each connection sends its request's name and gets its
+// certificate, the name checked against it; the pooled connection opened
+// for b.test never serves a.test; c.test, for which the server presents
+// another name, is a 503.
+#[tokio::test]
+async fn a_computed_sni_goes_with_each_request_and_keys_its_connection() {
+    let pki = Pki::serving_a_test();
+    pki.issue("b.pem", &["b.test"], false);
+    let (front, tls) = (free_port(), free_port());
+    let ca = pki.path("ca.pem");
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{front}\n    default_backend b\nbackend b\n    http-reuse always\n    server s 127.0.0.1:{tls} ssl verify required ca-file {ca} sni req.hdr(host)\nfrontend tls\n    bind 127.0.0.1:{tls} ssl crt {} crt {}\n{SESSION_REPLY}",
+        pki.path("a.pem"),
+        pki.path("b.pem")
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let fe = common::listener(&running, "fe");
+    let sni_of = |host: &'static str| async move {
+        let (status, body) = common::get(fe, host, "/").await;
+        (
+            status,
+            body.split(' ').nth(1).unwrap_or_default().to_owned(),
+        )
+    };
+    assert_eq!(sni_of("a.test").await, (200, "a.test".into()));
+    assert_eq!(sni_of("b.test").await, (200, "b.test".into()));
+    assert_eq!(
+        sni_of("a.test").await,
+        (200, "a.test".into()),
+        "not b.test's connection"
+    );
+    assert_eq!(sni_of("b.test").await, (200, "b.test".into()));
+    assert_eq!(
+        sni_of("c.test").await.0,
+        503,
+        "a.test's certificate does not name c.test"
+    );
+    running.stop();
+}
+
 // Input: backends checking a TLS server of the same process with
 // `option log-health-checks`: one with `ssl verify none`, one whose CA
 // is not the server's, one with `check-ssl` and `check-sni` alone against

@@ -238,6 +238,9 @@ pub(super) struct Stream {
     /// `timeout server` and `timeout tunnel` as `set-timeout` rules set
     /// them.
     timeouts: [Option<Duration>; 2],
+    /// The name each server's `sni EXPR` gave for it, by server index,
+    /// when the backend has such a server.
+    sni: Option<Box<[Option<Box<str>>]>>,
 }
 
 /// The cache lookups and hits of `t`.
@@ -630,6 +633,27 @@ impl Flow {
                 }
             }
         };
+        let sni = be
+            .servers
+            .iter()
+            .any(|s| s.tls.sni_expr.is_some())
+            .then(|| {
+                let names = rules::names(&self.proxies, frontend, Some(backend), None);
+                let each = |req: &RequestHead<'_>| -> Box<[Option<Box<str>>]> {
+                    let sent = |e: &crate::sample::Expr| {
+                        let name: Box<str> = e.eval(req)?.to_text().into();
+                        (!name.is_empty()).then_some(name)
+                    };
+                    be.servers
+                        .iter()
+                        .map(|s| s.tls.sni_expr.as_ref().and_then(sent))
+                        .collect()
+                };
+                match &txn {
+                    Some(t) => t.with_view(names, None, each),
+                    None => each(head),
+                }
+            });
         self.streams.insert(
             id,
             Stream {
@@ -655,6 +679,7 @@ impl Flow {
                 stuck,
                 stick_stores,
                 timeouts,
+                sni,
             },
         );
         self.assign(now, id, None, timers);
@@ -796,6 +821,13 @@ impl Flow {
         (be.options.transparent && be.servers.is_empty())
             .then_some(s.dst)
             .flatten()
+    }
+
+    /// The server name stream `id` sends its server over TLS, when the
+    /// server's line computes one (`sni EXPR`) and it gave one.
+    pub fn server_sni(&self, id: StreamId) -> Option<&str> {
+        let s = self.streams.get(&id)?;
+        s.sni.as_ref()?.get(s.server?)?.as_deref()
     }
 
     /// The address stream `id`'s client connected to, when known.

@@ -77,9 +77,18 @@ impl ServerHandshake {
         })
     }
 
-    /// Shakes hands with the server at `addr` over `tcp`, for traffic.
-    pub(crate) async fn connect(&self, tcp: Stream, addr: SocketAddr) -> io::Result<Shaken> {
-        self.shake(tcp, addr, self.sni.as_ref()).await
+    /// Shakes hands with the server at `addr` over `tcp`, for traffic:
+    /// sending `sni` when the request computed one (`sni EXPR`), else the
+    /// line's fixed name.
+    pub(crate) async fn connect(
+        &self,
+        tcp: Stream,
+        addr: SocketAddr,
+        sni: Option<&str>,
+    ) -> io::Result<Shaken> {
+        let computed = sni.and_then(|name| ServerName::try_from(name.to_owned()).ok());
+        self.shake(tcp, addr, computed.as_ref().or(self.sni.as_ref()))
+            .await
     }
 
     /// Shakes hands with the server at `addr` over `tcp`, for a check.

@@ -374,8 +374,12 @@ pub struct ServerTls {
     /// use TLS whatever the traffic does.
     pub checks: Option<bool>,
     /// `sni str(NAME)`: the server name sent (and checked, without
-    /// `verifyhost`); an SNI computed per request is not read here.
+    /// `verifyhost`).
     pub sni: Option<String>,
+    /// `sni EXPR` of any other expression (`req.hdr(host)`,
+    /// `var(sess.sni)`): the server name sent is computed for each
+    /// request; a connection is reused only for requests of its name.
+    pub sni_expr: Option<crate::sample::Expr>,
     /// `check-sni NAME`: the server name the health checks send.
     pub check_sni: Option<String>,
 }
@@ -610,16 +614,17 @@ impl Parser<'_> {
                 return Ok(2);
             }
             ("sni", Some(expr)) => {
-                // A fixed name; any other expression is said unsupported.
-                let fixed = match crate::sample::Expr::parse(expr) {
-                    Ok(e) if e.convs.is_empty() => match e.fetch {
-                        crate::sample::Fetch::Constant(crate::sample::Constant::Str(name)) => Some(name),
-                        _ => None,
-                    },
-                    _ => None,
+                // A fixed name is made once; any other expression is
+                // computed for each request.
+                let Ok(e) = crate::sample::Expr::parse(expr) else {
+                    return Ok(0);
                 };
-                let Some(name) = fixed else { return Ok(0) };
-                tls.sni = Some(name);
+                match (&e.fetch, e.convs.is_empty()) {
+                    (crate::sample::Fetch::Constant(crate::sample::Constant::Str(name)), true) => {
+                        tls.sni = Some(name.clone());
+                    }
+                    _ => tls.sni_expr = Some(e),
+                }
                 return Ok(2);
             }
             ("verify", Some("optional")) => {
@@ -779,6 +784,24 @@ pub fn unoffered(o: &TlsOptions) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Input: a server sending a fixed SNI, one computing it from the
+    // request.
+    // Output: the fixed name is kept as a name, the other as its
+    // expression; neither is said unsupported.
+    #[test]
+    fn a_server_sni_is_a_name_or_an_expression() {
+        let text = "backend b\n    mode http\n    server a 127.0.0.1:1 ssl verify none sni str(a.test)\n    server h 127.0.0.1:2 ssl verify none sni req.hdr(host),lower\n";
+        let parsed = crate::config::haproxy::parse(&[("t.cfg", text)], &Default::default());
+        let cfg = parsed.config.expect("valid");
+        let servers = &cfg.proxies[0].servers;
+        assert_eq!(servers[0].tls.sni.as_deref(), Some("a.test"));
+        assert_eq!(servers[0].tls.sni_expr, None);
+        assert_eq!(servers[1].tls.sni, None);
+        let computed = crate::sample::Expr::parse("req.hdr(host),lower").expect("expression");
+        assert_eq!(servers[1].tls.sni_expr, Some(computed));
+        assert!(cfg.unsupported.is_empty(), "{:?}", cfg.unsupported);
+    }
 
     #[test]
     fn the_default_range_is_tls_1_2_to_1_3_narrowed_by_flags() {

@@ -141,7 +141,7 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("bind backlog", Reported, "the listen backlog is the system's default"),
     gap("bind id", Reported, "listeners are not numbered in the statistics"),
     gap("server", Traffic, "the server setting is not applied"),
-    gap("server sni", Traffic, "only a fixed name (`sni str(NAME)`) is sent: for this expression no SNI goes, and the server presents its default certificate"),
+    gap("server sni", Traffic, "an expression haven cannot read: no SNI goes, and the server presents its default certificate"),
     gap("server ssl-min-ver", Traffic, "SSLv3, TLS 1.0 and TLS 1.1 are not offered: a server that knows nothing newer is unreachable"),
     gap("server ciphers", Reported, "ciphers haven does not implement (DHE, RSA key exchange, CBC) are not offered"),
     gap("server ciphers none", Traffic, "no TLS 1.2 cipher is left: a TLS 1.2 server is unreachable"),
