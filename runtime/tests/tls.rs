@@ -7,10 +7,11 @@
 #[allow(dead_code)]
 mod common;
 
-use common::pki::{handshake, presented, Pki};
+use common::pki::{handshake, handshake_with, presented, Pki};
 use common::raw::{raw_server, Syslog, DEADLINE};
 use common::{config, free_port, DEFAULTS};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// What a TLS frontend's `http-request return` tells of the session.
@@ -875,6 +876,77 @@ async fn a_computed_sni_goes_with_each_request_and_keys_its_connection() {
         503,
         "a.test's certificate does not name c.test"
     );
+    running.stop();
+}
+
+// Input: `generate-certificates` with a `ca-sign-file` CA (P-256, its
+// key after its certificate) beside a.test's certificate; handshakes
+// asking for a.test, then twice for new.test, by a client that trusts
+// the signing CA alone and checks names.
+// Output: a.test gets its own certificate; new.test gets one made for
+// it that the client accepts (signed by the CA, new.test its name, v3),
+// its subject the CA's name with a common name for new.test added, the
+// default certificate's key, ecdsa-with-SHA256; the second handshake
+// gets the same one.
+#[tokio::test]
+async fn certificates_are_made_for_unknown_names() {
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let pki = Pki::serving_a_test();
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "signing CA");
+    let ca = params.self_signed(&key).expect("CA");
+    let signing = format!("{}{}", ca.pem(), key.serialize_pem());
+    std::fs::write(pki.path("signing.pem"), signing).expect("signing CA");
+    let port = free_port();
+    let text = format!(
+        "{DEFAULTS}frontend tls\n    bind 127.0.0.1:{port} ssl crt {} generate-certificates ca-sign-file {}\n{SESSION_REPLY}",
+        pki.path("a.pem"),
+        pki.path("signing.pem")
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    let addr = common::listener(&running, "tls");
+    let a = handshake(addr, "a.test", &[]).await.expect("a.test");
+    let a_leaf = presented(&a);
+    let (_, a_cert) = X509Certificate::from_der(&a_leaf).expect("a.test's");
+    assert!(a_cert.subject_alternative_name().expect("SAN").is_some());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der().clone()).expect("root");
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let trusting = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let trusting = Arc::new(trusting);
+    let made = handshake_with(&trusting, addr, "new.test")
+        .await
+        .expect("a made certificate, checked");
+    let leaf = presented(&made);
+    let (_, cert) = X509Certificate::from_der(&leaf).expect("readable");
+    let names: Vec<&str> = cert
+        .subject()
+        .iter_common_name()
+        .filter_map(|c| c.as_str().ok())
+        .collect();
+    assert_eq!(names, ["signing CA", "new.test"]);
+    assert_eq!(cert.version().0, 2, "X.509 v3");
+    assert_eq!(
+        cert.public_key().raw,
+        a_cert.public_key().raw,
+        "the default certificate's key"
+    );
+    assert_eq!(
+        cert.signature_algorithm.algorithm.to_id_string(),
+        "1.2.840.10045.4.3.2"
+    );
+    let again = handshake_with(&trusting, addr, "new.test")
+        .await
+        .expect("again");
+    assert_eq!(presented(&again), leaf, "kept, not made again");
     running.stop();
 }
 

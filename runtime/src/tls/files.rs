@@ -48,6 +48,9 @@ pub(crate) struct Files {
     pub(crate) cas: BTreeMap<String, Vec<CertificateDer<'static>>>,
     /// CRL files: their revocation lists in file order.
     pub(crate) crls: BTreeMap<String, Vec<CertificateRevocationListDer<'static>>>,
+    /// `ca-sign-file` files: the PEM of the CA (certificate and key)
+    /// that signs the certificates `generate-certificates` makes.
+    pub(crate) signing: BTreeMap<String, Vec<u8>>,
 }
 
 impl Files {
@@ -56,6 +59,13 @@ impl Files {
     pub(crate) fn read_bind(&mut self, tls: &BindTls) -> Result<(), String> {
         let companions = Companions::on_disk(tls.extra_del_ext);
         self.read_trust(&tls.options)?;
+        if let (true, Some(path)) = (tls.generate_certificates, &tls.ca_sign_file) {
+            if !self.signing.contains_key(path) {
+                let pem = std::fs::read(path)
+                    .map_err(|_| format!("failed to read CA certificate file '{path}'."))?;
+                self.signing.insert(path.clone(), pem);
+            }
+        }
         for source in &tls.certificates {
             match source {
                 CertSource::Crt(path) => self.read_crt(path, companions)?,

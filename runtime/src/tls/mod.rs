@@ -9,6 +9,7 @@ mod client_auth;
 mod count;
 mod detail;
 mod files;
+mod generate;
 mod load;
 mod ocsp;
 mod settings;
@@ -58,7 +59,7 @@ pub(crate) struct TlsListener {
 #[derive(Debug)]
 pub(crate) struct Certificates {
     /// In load order: the first is the default.
-    certificates: Vec<Presented>,
+    certificates: Vec<Arc<Presented>>,
     /// Exact names, each with the certificates that serve it, in order.
     exact: BTreeMap<String, Vec<usize>>,
     /// Wildcard names by what follows `*` (`.example.com`).
@@ -69,6 +70,9 @@ pub(crate) struct Certificates {
     files: Vec<Vec<String>>,
     /// What their `crt-list` lines ask for that haven does not offer.
     unoffered: Vec<String>,
+    /// `generate-certificates`: what makes a certificate for an SNI none
+    /// of them serves.
+    generator: Option<generate::Generator>,
 }
 
 /// Why a handshake failed, as haproxy logs it.
@@ -260,6 +264,7 @@ impl Certificates {
             strict_sni: tls.strict_sni,
             files: Vec::new(),
             unoffered: Vec::new(),
+            generator: None,
         };
         for (i, cert) in loaded.into_iter().enumerate() {
             for what in haven_core::config::haproxy::unoffered(&cert.options) {
@@ -272,6 +277,9 @@ impl Certificates {
             let clients = client_auth::ClientCheck::of(&options, files)
                 .map_err(|m| format!("'{}' : {m}", cert.path))?
                 .map(Arc::new);
+            if i == 0 {
+                out.generator = generator(tls, files, (&cert.key, &resumption, clients.clone()))?;
+            }
             let shared = (&resumption, clients.clone());
             let config = settings::server_config(&options, cert.key, shared)
                 .map_err(|m| format!("'{}' : {m}", cert.path))?;
@@ -286,13 +294,13 @@ impl Certificates {
             let mut used = vec![cert.path];
             used.extend(named.into_iter().flatten().cloned());
             out.files.push(used);
-            out.certificates.push(Presented {
+            out.certificates.push(Arc::new(Presented {
                 config,
                 excluded: cert.excluded,
                 ecdsa: cert.ecdsa,
                 facts,
                 clients,
-            });
+            }));
         }
         Ok(out)
     }
@@ -301,24 +309,63 @@ impl Certificates {
     /// ECDSA signatures when `ecdsa`: an exact name, else a wildcard one
     /// (ECDSA first when the client can), else the default one unless
     /// `strict-sni`.
-    fn choose(&self, sni: Option<&str>, ecdsa: bool) -> Option<&Presented> {
+    fn choose(&self, sni: Option<&str>, ecdsa: bool) -> Option<Arc<Presented>> {
+        let default = || {
+            self.certificates
+                .first()
+                .filter(|_| !self.strict_sni)
+                .cloned()
+        };
         let Some(sni) = sni else {
-            return self.certificates.first().filter(|_| !self.strict_sni);
+            return default();
         };
         let pick = |found: Option<&Vec<usize>>| {
-            let usable: Vec<&Presented> = found?
+            let usable: Vec<&Arc<Presented>> = found?
                 .iter()
                 .map(|&i| &self.certificates[i])
                 .filter(|c| !c.excluded.iter().any(|e| e == sni))
                 .collect();
             let preferred = usable.iter().find(|c| c.ecdsa == ecdsa);
-            preferred.or(usable.first()).copied()
+            preferred.or(usable.first()).map(|c| Arc::clone(c))
         };
         let wild = sni.find('.').and_then(|dot| self.wildcard.get(&sni[dot..]));
         pick(self.exact.get(sni))
             .or_else(|| pick(wild))
-            .or_else(|| self.certificates.first().filter(|_| !self.strict_sni))
+            .or_else(|| self.generator.as_ref()?.presented(sni))
+            .or_else(default)
     }
+}
+
+/// The maker of certificates of `tls` under `generate-certificates`,
+/// whose made certificates carry the key of the default one, `default`,
+/// and share its `resumption` and client check.
+fn generator(
+    tls: &BindTls,
+    files: &Files,
+    (default, resumption, clients): (
+        &Arc<rustls::sign::CertifiedKey>,
+        &settings::Resumption,
+        Option<Arc<client_auth::ClientCheck>>,
+    ),
+) -> Result<Option<generate::Generator>, String> {
+    let Some(path) = tls
+        .ca_sign_file
+        .as_ref()
+        .filter(|_| tls.generate_certificates)
+    else {
+        return Ok(None);
+    };
+    let pem = files
+        .signing
+        .get(path)
+        .ok_or_else(|| format!("failed to read CA certificate file '{path}'."))?;
+    let (options, resumption) = (tls.options.clone(), resumption.clone());
+    let shared = clients.clone();
+    let settings =
+        Box::new(move |key| settings::server_config(&options, key, (&resumption, shared.clone())));
+    generate::Generator::new(pem, default, clients, settings)
+        .map(Some)
+        .map_err(|e| format!("unable to load the CA of '{path}' : {e}."))
 }
 
 /// What a finished handshake agreed on.

@@ -316,6 +316,12 @@ pub struct BindTls {
     pub bases: (Option<String>, Option<String>),
     /// `ssl-load-extra-del-ext` in force.
     pub extra_del_ext: bool,
+    /// `generate-certificates` with `ca-sign-file FILE`: a client whose
+    /// SNI no certificate serves gets one made for its name, signed by
+    /// FILE's CA (certificate and key).
+    pub ca_sign_file: Option<String>,
+    /// `generate-certificates` was given.
+    pub generate_certificates: bool,
 }
 
 impl ServerTls {
@@ -520,6 +526,17 @@ impl Parser<'_> {
                 tls.strict_sni = true;
                 Ok(1)
             }
+            "generate-certificates" => {
+                tls.generate_certificates = true;
+                Ok(1)
+            }
+            "ca-sign-file" => {
+                let path = words
+                    .get(1)
+                    .ok_or_else(|| "'ca-sign-file' : missing CAfile path".to_owned())?;
+                tls.ca_sign_file = Some(based(ca_base.as_deref(), path));
+                Ok(2)
+            }
             kw @ ("crt" | "crt-list") => {
                 let path = words
                     .get(1)
@@ -554,6 +571,10 @@ impl Parser<'_> {
         );
         if tls.certificates.is_empty() {
             let msg = format!("Proxy '{name}': no SSL certificate specified for bind '{addr}' at {at} (use 'crt').");
+            self.push(Severity::Error, Form::Unplaced, 0, msg);
+        }
+        if tls.generate_certificates && tls.ca_sign_file.is_none() {
+            let msg = format!("Proxy '{name}': cannot enable certificate generation, no CA certificate File configured at {at}.");
             self.push(Severity::Error, Form::Unplaced, 0, msg);
         }
         let o = &tls.options;

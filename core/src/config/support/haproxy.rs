@@ -132,7 +132,6 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("bind proto", Traffic, "only `h1`, `h2` and `none` are spoken: the listener's connections are read as HTTP/1.1, or HTTP/2 after its preface"),
     gap("bind npn", Reported, "NPN is not offered; ALPN is"),
     gap("bind allow-0rtt", Unseen, "no early data: clients send their request after the handshake"),
-    gap("bind generate-certificates", Traffic, "no certificates are made on the fly: clients get the default one"),
     gap("bind tfo", Unseen, "no TCP fast open"),
     gap("bind defer-accept", Unseen, "connections are accepted at once"),
     gap("bind thread", Unseen, "every thread accepts on every listener"),
