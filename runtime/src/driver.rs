@@ -116,13 +116,16 @@ pub(crate) struct Connect {
     /// The PROXY protocol header a new connection starts with, and
     /// whether it carries the request's unique id.
     pub(crate) send_proxy: Option<(ProxyVersion, bool)>,
-    /// The SOCKS4 proxy new connections go through (`socks4`).
-    pub(crate) socks4: Option<SocketAddr>,
+    /// The SOCKS4 proxy new connections go through (`socks4`); boxed,
+    /// being rare (a `Connect` travels with every request).
+    pub(crate) socks4: Option<Box<SocketAddr>>,
     /// The TLS handshake new connections make (`ssl`).
     pub(crate) tls: Option<Arc<ServerHandshake>>,
     /// The server name the request computed for its TLS handshake (`sni
-    /// EXPR`): only a connection opened with it serves the request.
-    pub(crate) sni: Option<Arc<str>>,
+    /// EXPR`): only a connection opened with it serves the request. (An
+    /// `Arc<String>`, one pointer wide: a `Connect` travels with every
+    /// request.)
+    pub(crate) sni: Option<Arc<String>>,
     /// The server speaks HTTP/2 (`proto h2`).
     pub(crate) h2: bool,
     /// `option nolinger` on the backend: its connections end with a reset.
@@ -203,6 +206,9 @@ struct Driver {
     armed: Option<Instant>,
     /// The serving threads (`show activity`, `show info`, the metrics).
     threads: Arc<Threads>,
+    /// Client connections open in the process (`show info`'s
+    /// `CurrConns`, the logs' `actconn`).
+    process_conns: Arc<std::sync::atomic::AtomicU32>,
     /// The last malformed messages (`show errors`).
     errors: ErrorSnapshots,
 }
@@ -464,6 +470,8 @@ pub(crate) struct Wiring {
     /// The TLS handshakes of `ssl` servers, made at start.
     /// The serving threads.
     pub(crate) threads: Arc<Threads>,
+    /// Client connections open in the process.
+    pub(crate) process_conns: Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl Driver {
@@ -477,6 +485,7 @@ impl Driver {
             vrrp,
             certificates,
             threads,
+            process_conns,
         } = wiring;
         Self {
             names: proxy_names(&node),
@@ -496,6 +505,7 @@ impl Driver {
             vrrp_view: Vec::new(),
             certificates,
             threads,
+            process_conns,
             armed: None,
             errors: ErrorSnapshots::default(),
         }
@@ -870,7 +880,7 @@ impl Driver {
                     true => self
                         .node
                         .flow()
-                        .and_then(|(f, _)| f.server_sni(id).map(Arc::from)),
+                        .and_then(|(f, _)| f.server_sni(id).map(|n| Arc::new(n.to_owned()))),
                     false => None,
                 };
                 let proxy = self.config().and_then(|c| c.proxies.get(backend));
@@ -884,7 +894,7 @@ impl Driver {
                 };
                 let srv = proxy.and_then(|p| p.servers.get(server));
                 let send_proxy = srv.and_then(|s| Some((s.send_proxy?, s.proxy_v2_unique_id)));
-                let socks4 = srv.and_then(|s| s.socks4);
+                let socks4 = srv.and_then(|s| s.socks4).map(Box::new);
                 match addr.filter(|_| self.streams.in_progress(id)) {
                     Some(addr) => {
                         let connect = Connect {
@@ -1137,7 +1147,7 @@ impl Driver {
                         env!("CARGO_PKG_VERSION"),
                         self.threads(),
                         std::process::id(),
-                        self.streams.count_in_progress()
+                        self.process_conns.load(std::sync::atomic::Ordering::Relaxed)
                     ));
                 }
                 CliCommand::Help => ended(&mut out, stats::CLI_HELP),

@@ -70,7 +70,19 @@ pub(crate) struct Pool {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Dest {
     pub(crate) peer: Peer,
-    pub(crate) sni: Option<Arc<str>>,
+    /// (An `Arc<String>`, one pointer wide: a `Dest` is in every pooled
+    /// connection's lease.)
+    pub(crate) sni: Option<Arc<String>>,
+}
+
+impl Dest {
+    /// The `Dest` of `peer` reached sending `sni`.
+    pub(crate) fn of(peer: &Peer, sni: Option<&Arc<String>>) -> Self {
+        Self {
+            peer: peer.clone(),
+            sni: sni.cloned(),
+        }
+    }
 }
 
 impl From<Peer> for Dest {
@@ -353,24 +365,30 @@ impl Pool {
         }
     }
 
-    /// A new connection to `addr`, made as `opening` says, counted in use.
+    /// A new connection to `peer` (its TLS handshake sending `sni`),
+    /// made as `opening` says, counted in use. (Borrowed, not a `Dest`:
+    /// what lives across its waits takes room in every request's task.)
     pub(crate) async fn open(
         self: &Arc<Self>,
-        addr: &Dest,
+        (peer, sni): (&Peer, Option<&Arc<String>>),
         opening: &Opening,
     ) -> Result<Upstream, ConnectFailed> {
-        let shared = opening.h2.then(|| self.shared_h2(addr)).flatten();
+        let shared = match opening.h2 {
+            true => self.shared_h2(&Dest::of(peer, sni)),
+            false => None,
+        };
         let stream = match shared {
             Some(connection) => ServerIo::H2(Box::new(H2Upstream::new(connection))),
             None => {
-                let stream = connect(addr, opening).await?;
-                self.over_h2(addr, stream, opening).await?
+                let stream = connect((peer, sni), opening).await?;
+                self.over_h2(&Dest::of(peer, sni), stream, opening)?
             }
         };
+        let addr = Dest::of(peer, sni);
         if let Ok(mut servers) = self.servers.lock() {
             servers.entry(addr.clone()).or_default().usage.lease();
         }
-        let mut up = Upstream::new(stream, 0, self.lease(addr.clone()));
+        let mut up = Upstream::new(stream, 0, self.lease(addr));
         up.pooled = false;
         Ok(up)
     }
@@ -401,7 +419,7 @@ impl Pool {
     /// first stream of an HTTP/2 connection when `opening` asks for
     /// HTTP/2 or the server chose it by ALPN (the connection is then
     /// shared), else itself.
-    async fn over_h2(
+    fn over_h2(
         &self,
         addr: &Dest,
         stream: ServerIo,
@@ -443,9 +461,12 @@ pub(crate) struct Opening {
 }
 
 /// A new connection to `addr`, made as `opening` says.
-async fn connect(to: &Dest, opening: &Opening) -> Result<ServerIo, ConnectFailed> {
+async fn connect(
+    (peer, sni): (&Peer, Option<&Arc<String>>),
+    opening: &Opening,
+) -> Result<ServerIo, ConnectFailed> {
     let leaving = (opening.local.as_ref(), opening.delayed_ack);
-    let mut stream = crate::outbound::connect_via(&to.peer, leaving, opening.socks4)
+    let mut stream = crate::outbound::connect_via(peer, leaving, opening.socks4)
         .await
         .map_err(|_| ConnectFailed)?;
     stream.set_nodelay();
@@ -461,7 +482,7 @@ async fn connect(to: &Dest, opening: &Opening) -> Result<ServerIo, ConnectFailed
         None => Ok(ServerIo::Clear(stream)),
         Some(tls) => {
             let tls = tls
-                .connect(stream, to.peer.inet(), to.sni.as_deref())
+                .connect(stream, peer.inet(), sni.map(|s| s.as_str()))
                 .await
                 .map_err(|_| ConnectFailed)?;
             Ok(ServerIo::tls(tls))
@@ -492,7 +513,11 @@ impl Upstream {
     /// A fresh connection to the same server, made as `opening` says, in
     /// place of a pooled one the server had let go.
     pub(crate) async fn replace(&mut self, opening: &Opening) -> Result<(), ConnectFailed> {
-        self.stream = connect(&self.lease.addr, opening).await?;
+        self.stream = connect(
+            (&self.lease.addr.peer, self.lease.addr.sni.as_ref()),
+            opening,
+        )
+        .await?;
         self.buf.clear();
         self.pooled = false;
         self.uses = 1;

@@ -232,6 +232,7 @@ pub async fn start_with(
         vrrp,
         certificates: CertStore::new(files, tls.values().cloned().collect(), servers),
         threads: Arc::clone(workers.threads()),
+        process_conns: Arc::clone(&process_conns),
     };
     let rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let clock = Clock::start();

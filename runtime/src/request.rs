@@ -873,11 +873,11 @@ impl Exchange<'_> {
         let streaming = !self.body.is_done();
         let idle_client = !streaming;
         let own = self.session.own.take();
-        let dest = Dest {
-            peer: to.addr.clone(),
-            sni: to.sni.clone(),
-        };
+        // A temporary: what lives across the waits below takes room in
+        // every request's task.
+        let dest = Dest::of(&to.addr, to.sni.as_ref());
         let idle = self.shared.pool.idle(&dest, (&to.reuse, self.first), own);
+        drop(dest);
         let mut up = match idle {
             Some(up) => up,
             None => {
@@ -885,7 +885,7 @@ impl Exchange<'_> {
                 let opened = self
                     .watcher
                     .step(
-                        pin!(self.shared.pool.open(&dest, &opening)),
+                        pin!(self.shared.pool.open((&to.addr, to.sni.as_ref()), &opening)),
                         idle_client.then_some((&mut *stream, &mut *buf)),
                     )
                     .await?;
@@ -1097,7 +1097,7 @@ impl Exchange<'_> {
         Opening {
             greeting,
             local: to.source.as_ref().map(|s| s.local_end(self.client)),
-            socks4: to.socks4,
+            socks4: to.socks4.as_deref().copied(),
             tls: to.tls.clone(),
             h2: to.h2,
             h2_stats: Some((Arc::clone(&self.watcher.core), to.target.0)),

@@ -263,7 +263,7 @@ impl Session {
                 pin!(crate::outbound::connect_via(
                     &to.addr,
                     (local.as_ref(), delayed_ack),
-                    to.socks4
+                    to.socks4.as_deref().copied()
                 )),
                 unwatched(),
             )
@@ -289,7 +289,11 @@ impl Session {
                 let server = match &to.tls {
                     None => ServerIo::Clear(server),
                     Some(tls) => {
-                        let shake = pin!(tls.connect(server, to.addr.inet(), to.sni.as_deref()));
+                        let shake = pin!(tls.connect(
+                            server,
+                            to.addr.inet(),
+                            to.sni.as_deref().map(String::as_str)
+                        ));
                         match self.watcher.step(shake, unwatched()).await? {
                             Ok(tls) => ServerIo::tls(tls),
                             Err(_) => {

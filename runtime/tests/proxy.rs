@@ -752,11 +752,13 @@ async fn logs_go_to_the_syslog_target_as_haproxy_sends_them() {
     );
     assert!(line.ends_with(" \"GET /x HTTP/1.1\"\n"), "{line}");
     // The first connection is gone from the counts (its end reaches the
-    // client a moment before): none current, one in all.
+    // client a moment before): none current, one in all, and none in the
+    // process (`CurrConns`, the log's `actconn`).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !cli(&sock, "show stat")
+    while !(cli(&sock, "show stat")
         .await
         .contains("fe,FRONTEND,,,0,1,,1,")
+        && cli(&sock, "show info").await.contains("CurrConns: 0\n"))
     {
         assert!(tokio::time::Instant::now() < deadline, "still counted");
         tokio::task::yield_now().await;
