@@ -122,7 +122,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 /// The SHA-1 digest of `der`.
-fn sha1(der: &[u8]) -> aws_lc_rs::digest::Digest {
+pub(crate) fn sha1(der: &[u8]) -> aws_lc_rs::digest::Digest {
     aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, der)
 }
 

@@ -7,7 +7,8 @@
 //! rcgen's names cannot hold the CA's common name and the SNI's both.
 //! Made ones are kept, a thousand names at most, as haproxy's cache.
 
-use super::{x509, Presented};
+use super::x509::{self, der};
+use super::Presented;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::{CertifiedKey, SigningKey};
@@ -183,7 +184,8 @@ impl Generator {
         let (_, spki, _) = x509::element(&self.spki)?;
         let (_, _, bits) = x509::element(spki)?;
         let (_, key_bits, _) = x509::element(bits)?;
-        let key_id = sha1(key_bits.get(1..)?);
+        // As OpenSSL's `hash`: SHA-1 of the key.
+        let key_id = super::detail::sha1(key_bits.get(1..)?);
         // keyid from the CA's own key identifier, issuer and serial always.
         let ca_key_id = ca
             .extensions()
@@ -207,7 +209,7 @@ impl Generator {
                 false,
                 der(IA5_STRING, &[b"OpenSSL Generated Certificate"]),
             ),
-            extension(SUBJECT_KEY_ID, false, der(OCTET_STRING, &[&key_id])),
+            extension(SUBJECT_KEY_ID, false, der(OCTET_STRING, &[key_id.as_ref()])),
             extension(AUTHORITY_KEY_ID, false, der(SEQUENCE, &[&authority])),
             // nonRepudiation, digitalSignature, keyEncipherment.
             extension(KEY_USAGE, false, der(BIT_STRING, &[&[0x05, 0xe0]])),
@@ -241,21 +243,6 @@ const AUTHORITY_KEY_ID: &[u8] = &[0x55, 0x1d, 0x23];
 const KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
 const SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
 
-/// An element of `tag` holding `parts` in order, as DER.
-fn der(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
-    let contents = parts.concat();
-    let mut out = vec![tag];
-    let len = contents.len();
-    match len {
-        n if n < 0x80 => out.push(n as u8),
-        n if n < 0x100 => out.extend([0x81, n as u8]),
-        n if n < 0x1_0000 => out.extend([0x82, (n >> 8) as u8, n as u8]),
-        n => out.extend([0x83, (n >> 16) as u8, (n >> 8) as u8, n as u8]),
-    }
-    out.extend(contents);
-    out
-}
-
 /// A positive INTEGER's contents.
 fn integer(value: u64) -> Vec<u8> {
     let bytes = value.to_be_bytes();
@@ -270,25 +257,7 @@ fn integer(value: u64) -> Vec<u8> {
 /// A UTCTime for `seconds` since the epoch.
 fn utc_time(seconds: i64) -> Vec<u8> {
     let text = x509_parser::time::ASN1Time::from_timestamp(seconds)
-        .map(|t| {
-            let d = t.to_datetime();
-            format!(
-                "{:02}{:02}{:02}{:02}{:02}{:02}Z",
-                d.year() % 100,
-                u8::from(d.month()),
-                d.day(),
-                d.hour(),
-                d.minute(),
-                d.second()
-            )
-        })
+        .map(|t| super::load::asn1_time(&t))
         .unwrap_or_default();
     der(UTC_TIME, &[text.as_bytes()])
-}
-
-/// SHA-1 of `bytes` (a key identifier, as OpenSSL's `hash`).
-fn sha1(bytes: &[u8]) -> Vec<u8> {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, bytes)
-        .as_ref()
-        .to_vec()
 }

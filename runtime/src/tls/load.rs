@@ -262,7 +262,7 @@ fn short_name(oid: &str) -> Option<&'static str> {
 }
 
 /// A certificate time as it is written in it (`YYMMDDhhmmssZ`).
-fn asn1_time(t: &x509_parser::time::ASN1Time) -> String {
+pub(crate) fn asn1_time(t: &x509_parser::time::ASN1Time) -> String {
     let d = t.to_datetime();
     format!(
         "{:02}{:02}{:02}{:02}{:02}{:02}Z",

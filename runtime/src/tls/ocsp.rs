@@ -5,9 +5,9 @@
 //! ssl ocsp-response`). Read from DER by hand: RFC 6960's structures are
 //! few and x509-parser has none of them.
 
-use super::detail::{asn1_time, dn_spaced, hex};
+use super::detail::{asn1_time, dn_spaced, hex, sha1};
 use super::files::CertFile;
-use super::x509::{element, raw_element};
+use super::x509::{der, element, raw_element};
 use rustls::pki_types::CertificateDer;
 use std::fmt::Write as _;
 use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
@@ -186,18 +186,17 @@ fn read_single(der: &[u8]) -> Option<Single<'_>> {
 pub(crate) fn certificate_id(cert: &[u8], issuer: &[u8]) -> Option<Vec<u8>> {
     let (_, cert) = X509Certificate::from_der(cert).ok()?;
     let (_, issuer) = X509Certificate::from_der(issuer).ok()?;
-    let sha1 = |bytes: &[u8]| {
-        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, bytes)
-    };
     let name_hash = sha1(issuer.subject().as_raw());
     let key_hash = sha1(&issuer.public_key().subject_public_key.data);
-    let mut body = SHA1_ALGORITHM.to_vec();
-    push_element(&mut body, tag::OCTET_STRING, name_hash.as_ref());
-    push_element(&mut body, tag::OCTET_STRING, key_hash.as_ref());
-    push_element(&mut body, tag::INTEGER, cert.raw_serial());
-    let mut id = Vec::new();
-    push_element(&mut id, tag::SEQUENCE, &body);
-    Some(id)
+    Some(der(
+        tag::SEQUENCE,
+        &[
+            SHA1_ALGORITHM,
+            &der(tag::OCTET_STRING, &[name_hash.as_ref()]),
+            &der(tag::OCTET_STRING, &[key_hash.as_ref()]),
+            &der(tag::INTEGER, &[cert.raw_serial()]),
+        ],
+    ))
 }
 
 /// The key of certificate file `file`'s OCSP answer: its certificate's
@@ -225,18 +224,6 @@ pub(crate) fn issued(issuer: &[u8], cert: &[u8]) -> bool {
     };
     issuer.subject().as_raw() == parsed.issuer().as_raw()
         && super::x509::signed_by(cert, issuer.public_key().raw)
-}
-
-/// Appends a DER element of `tag` holding `contents` (short lengths
-/// and up to two length bytes, enough for a certificate ID).
-fn push_element(out: &mut Vec<u8>, tag: u8, contents: &[u8]) {
-    out.push(tag);
-    match contents.len() {
-        n if n < 0x80 => out.push(n as u8),
-        n if n < 0x100 => out.extend([0x81, n as u8]),
-        n => out.extend([0x82, (n >> 8) as u8, n as u8]),
-    }
-    out.extend_from_slice(contents);
 }
 
 /// The certificate ID of OCSP response `der`'s one single response, or
@@ -473,13 +460,6 @@ pub(crate) fn from_base64(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// An element of `tag` holding `parts`, as DER.
-    fn der(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
-        let mut out = Vec::new();
-        push_element(&mut out, tag, &parts.concat());
-        out
-    }
 
     /// A GeneralizedTime.
     fn at(text: &str) -> Vec<u8> {

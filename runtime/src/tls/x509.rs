@@ -32,6 +32,20 @@ pub(crate) fn algorithm_names(oid: &str) -> Option<(&'static str, &'static str)>
     })
 }
 
+/// An element of `tag` holding `parts` in order, as DER.
+pub(crate) fn der(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let contents = parts.concat();
+    let mut out = vec![tag];
+    match contents.len() {
+        n if n < 0x80 => out.push(n as u8),
+        n if n < 0x100 => out.extend([0x81, n as u8]),
+        n if n < 0x1_0000 => out.extend([0x82, (n >> 8) as u8, n as u8]),
+        n => out.extend([0x83, (n >> 16) as u8, (n >> 8) as u8, n as u8]),
+    }
+    out.extend(contents);
+    out
+}
+
 /// One DER element of `input`, whole (tag and length included), and
 /// what follows.
 pub(crate) fn raw_element(input: &[u8]) -> Option<(&[u8], &[u8])> {
