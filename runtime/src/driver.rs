@@ -872,17 +872,11 @@ impl Driver {
                     .node
                     .flow()
                     .map_or([None; 2], |(f, _)| f.timeouts_of(id));
-                let computes_sni = self
-                    .config()
-                    .and_then(|c| c.proxies.get(backend)?.servers.get(server))
-                    .is_some_and(|s| s.tls.sni_expr.is_some());
-                let sni = match computes_sni {
-                    true => self
-                        .node
-                        .flow()
-                        .and_then(|(f, _)| f.server_sni(id).map(|n| Arc::new(n.to_owned()))),
-                    false => None,
-                };
+                // The name a server's `sni EXPR` gave for this request.
+                let sni = self
+                    .node
+                    .flow()
+                    .and_then(|(f, _)| f.server_sni(id).map(|n| Arc::new(n.to_owned())));
                 let proxy = self.config().and_then(|c| c.proxies.get(backend));
                 let reuse = proxy.map_or(ReusePolicy::CLOSE, |p| {
                     ReusePolicy::of(p, p.servers.get(server))

@@ -5,7 +5,7 @@
 
 use super::files::{CertFile, Files};
 use super::x509::algorithm_names;
-use haven_core::config::haproxy::{BindTls, CertSource, TlsOptions};
+use haven_core::config::haproxy::{BindTls, TlsOptions};
 use haven_core::sample::CertFacts;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -74,7 +74,7 @@ pub(crate) struct Loaded {
 pub(crate) fn load_bind(tls: &BindTls, files: &Files) -> Result<Vec<Loaded>, String> {
     let mut out = Vec::new();
     for source in &tls.certificates {
-        let (CertSource::Crt(path) | CertSource::CrtList(path)) = source;
+        let path = source.path();
         let Some(list) = files.lists.get(path) else {
             out.push(certificate(path, files)?);
             continue;

@@ -143,11 +143,12 @@ impl TlsListener {
     /// Whether it uses file `name`: a certificate, a crt-list or
     /// folder, a CA or CRL file.
     pub(crate) fn uses(&self, name: &str) -> bool {
-        self.instances(name) > 0
-            || self.tls.certificates.iter().any(|source| {
-                let (CertSource::Crt(path) | CertSource::CrtList(path)) = source;
-                path == name
-            })
+        self.instances(name) > 0 || self.sources().any(|path| path == name)
+    }
+
+    /// The files and lists its `crt` and `crt-list` name, in order.
+    fn sources(&self) -> impl Iterator<Item = &str> {
+        self.tls.certificates.iter().map(CertSource::path)
     }
 
     /// How many of the certificates it presents use file `name` (each
@@ -169,11 +170,7 @@ impl TlsListener {
     /// Whether its first certificate (the default one) comes from the
     /// crt-list or folder `list`.
     pub(crate) fn starts_with(&self, list: &str) -> bool {
-        let first = self.tls.certificates.first();
-        first.is_some_and(|source| {
-            let (CertSource::Crt(path) | CertSource::CrtList(path)) = source;
-            path == list
-        })
+        self.sources().next() == Some(list)
     }
 
     /// `crt-base` and `ca-base`, for the relative paths of a crt-list

@@ -517,8 +517,8 @@ impl CertStore {
         if !self.has(kind, name) {
             return format!("{prefix}{what} '{name}' doesn't exist!\n\n");
         }
-        let listed = self.files.lists.values().flat_map(|l| &l.lines);
-        let in_list = listed.clone().any(|line| {
+        let mut listed = self.files.lists.values().flat_map(|l| &l.lines);
+        let in_list = listed.any(|line| {
             let o = &line.options;
             line.path == name
                 || [&o.ca_file, &o.ca_verify_file, &o.crl_file].contains(&&Some(name.to_owned()))
@@ -599,36 +599,26 @@ impl CertStore {
             Some(_) => {}
         }
         let o = &line.options;
-        let named = [
+        let (cas, crls) = (&self.files.cas, &self.files.crls);
+        // Files the store does not hold: none is read from disk now.
+        let unknown = [
             (
                 "ca-file",
-                &o.ca_file,
-                &self
-                    .files
-                    .cas
-                    .contains_key(o.ca_file.as_deref().unwrap_or_default()),
+                o.ca_file.as_deref().filter(|f| !cas.contains_key(*f)),
             ),
             (
                 "ca-verify-file",
-                &o.ca_verify_file,
-                &self
-                    .files
-                    .cas
-                    .contains_key(o.ca_verify_file.as_deref().unwrap_or_default()),
+                o.ca_verify_file
+                    .as_deref()
+                    .filter(|f| !cas.contains_key(*f)),
             ),
             (
                 "crl-file",
-                &o.crl_file,
-                &self
-                    .files
-                    .crls
-                    .contains_key(o.crl_file.as_deref().unwrap_or_default()),
+                o.crl_file.as_deref().filter(|f| !crls.contains_key(*f)),
             ),
         ];
-        for (keyword, file, held) in named {
-            if let (Some(file), false) = (file, held) {
-                return refused(format!("'{keyword}' : unable to load {file}"));
-            }
+        if let Some((keyword, Some(file))) = unknown.into_iter().find(|(_, f)| f.is_some()) {
+            return refused(format!("'{keyword}' : unable to load {file}"));
         }
         if list.folder {
             if list.lines.iter().any(|l| l.path == cert) {

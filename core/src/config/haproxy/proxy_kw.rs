@@ -112,6 +112,7 @@ const BIND_WITH_ARG: &[&str] = &[
     "ca-ignore-err",
     "crt-ignore-err",
     "tcp-ut",
+    "ca-sign-pass",
 ];
 
 /// The `option`s that choose a TCP check (backend only).

@@ -297,6 +297,15 @@ pub enum CertSource {
     CrtList(String),
 }
 
+impl CertSource {
+    /// The file (or folder) it names.
+    pub fn path(&self) -> &str {
+        match self {
+            Self::Crt(path) | Self::CrtList(path) => path,
+        }
+    }
+}
+
 /// TLS on a `bind` line.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BindTls {

@@ -131,6 +131,7 @@ pub const HAPROXY_PROXY: &[Gap] = &[
     gap("bind curves", Reported, "curves haven does not implement (P-521, X448, brainpool) are not offered"),
     gap("bind proto", Traffic, "only `h1`, `h2` and `none` are spoken: the listener's connections are read as HTTP/1.1, or HTTP/2 after its preface"),
     gap("bind npn", Reported, "NPN is not offered; ALPN is"),
+    gap("bind ca-sign-pass", Traffic, "the `ca-sign-file` key is read unencrypted only: certificates are not made with an encrypted one"),
     gap("bind allow-0rtt", Unseen, "no early data: clients send their request after the handshake"),
     gap("bind tfo", Unseen, "no TCP fast open"),
     gap("bind defer-accept", Unseen, "connections are accepted at once"),
