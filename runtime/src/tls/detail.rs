@@ -71,7 +71,8 @@ pub(crate) fn certificate(der: &[u8]) -> Result<String, String> {
     let (_, cert) = X509Certificate::from_der(der).map_err(|e| e.to_string())?;
     let mut out = String::new();
     let validity = cert.validity();
-    let _ = writeln!(out, "Serial: {}", hex(cert.raw_serial()));
+    let serial = super::x509::magnitude(cert.raw_serial());
+    let _ = writeln!(out, "Serial: {}", hex(serial));
     let _ = writeln!(out, "notBefore: {}", asn1_time(&validity.not_before));
     let _ = writeln!(out, "notAfter: {}", asn1_time(&validity.not_after));
     let _ = writeln!(out, "Subject Alternative Name: {}", names(&cert));
@@ -103,7 +104,7 @@ pub(crate) fn revocation_list(der: &[u8]) -> Result<String, String> {
         None => out.push_str("No Revoked Certificates.\n"),
     }
     for entry in revoked {
-        let serial = match entry.raw_serial() {
+        let serial = match super::x509::magnitude(entry.raw_serial()) {
             [] => "00".to_owned(),
             bytes => hex(bytes),
         };

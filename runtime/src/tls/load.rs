@@ -217,7 +217,7 @@ pub(crate) fn facts_of(cert: &CertificateDer<'_>) -> Option<CertFacts> {
     Some(CertFacts {
         subject: entries(parsed.subject()),
         issuer: entries(parsed.issuer()),
-        serial: parsed.raw_serial().to_vec(),
+        serial: super::x509::magnitude(parsed.raw_serial()).to_vec(),
         not_before: asn1_time(&validity.not_before),
         not_after: asn1_time(&validity.not_after),
         der: cert.to_vec(),

@@ -291,6 +291,7 @@ fn certificate_id_text(id: &[u8], indent: usize, algorithm: bool) -> Option<Stri
     }
     let _ = writeln!(out, "{inner}Issuer Name Hash: {}", hex(name_hash));
     let _ = writeln!(out, "{inner}Issuer Key Hash: {}", hex(key_hash));
+    let serial = super::x509::magnitude(serial);
     let _ = writeln!(out, "{inner}Serial Number: {}", hex(serial));
     Some(out)
 }

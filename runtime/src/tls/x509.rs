@@ -32,6 +32,15 @@ pub(crate) fn algorithm_names(oid: &str) -> Option<(&'static str, &'static str)>
     })
 }
 
+/// An INTEGER's contents without the zero byte DER puts before a high
+/// bit: the number as OpenSSL keeps and prints it (a serial).
+pub(crate) fn magnitude(contents: &[u8]) -> &[u8] {
+    match contents {
+        [0, next, ..] if next & 0x80 != 0 => &contents[1..],
+        _ => contents,
+    }
+}
+
 /// An element of `tag` holding `parts` in order, as DER.
 pub(crate) fn der(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     let contents = parts.concat();
@@ -270,6 +279,17 @@ fn handshake_signed_by(
 mod tests {
     use super::*;
     use rcgen::PublicKeyData;
+
+    // Input: serials as DER writes them: with the zero byte before a
+    // high bit, a zero alone, a small one.
+    // Output: the numbers as OpenSSL prints them, that zero byte gone.
+    #[test]
+    fn serials_lose_only_the_sign_byte() {
+        assert_eq!(magnitude(&[0x00, 0x97, 0xff]), [0x97, 0xff]);
+        assert_eq!(magnitude(&[0x00]), [0x00]);
+        assert_eq!(magnitude(&[0x00, 0x10]), [0x00, 0x10]);
+        assert_eq!(magnitude(&[0x10, 0x0f]), [0x10, 0x0f]);
+    }
 
     // Input: a certificate signed by a CA (ECDSA P-256), its own key, a
     // byte of it changed, and the CA's key on a TLS 1.3 signature.
