@@ -545,7 +545,12 @@ impl Upstream {
     /// answering a request that was (`head_request`) a HEAD.
     pub(crate) async fn hear(&mut self, head_request: bool) -> Result<Heard, ServerFailure> {
         loop {
-            match parse_response_head(&self.buf, head_request) {
+            // Usually empty on the first pass: the answer is still to come.
+            let parsed = match self.buf.is_empty() {
+                true => Ok(None),
+                false => parse_response_head(&self.buf, head_request),
+            };
+            match parsed {
                 Ok(Some((head, len))) => {
                     if !(100..=999).contains(&head.code) {
                         return Err(ServerFailure::Junk);

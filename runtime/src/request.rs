@@ -22,7 +22,8 @@ use haven_core::cache::{CachedReply, Ticket};
 use haven_core::config::haproxy::ErrorPage;
 use haven_core::config::haproxy::{BodyWait, CompAlgo, Splice};
 use haven_core::http1::{
-    accepts_websocket, websocket_accept, BodyFraming, Head, ResponseFraming, ResponseHead, Switch,
+    accepts_websocket, websocket_accept, BodyFraming, Fields, Head, ResponseFraming, ResponseHead,
+    Switch,
 };
 use haven_core::http_rules::{apply_headers, Edit, Headers};
 use haven_core::log::access_format::LineFacts;
@@ -569,48 +570,58 @@ fn with_view<T>(
     ((head, target, body), (client, local), (session, first)): RouteView<'_>,
     f: impl FnOnce(&RequestHead<'_>) -> T,
 ) -> T {
-    let sent = || head.headers.iter().filter(|(name, _)| *name != "expect");
-    // Values that are not UTF-8 are seen with replacement characters;
-    // only they are copied.
-    let lossy: Vec<String> = sent()
-        .filter(|(_, v)| std::str::from_utf8(v).is_err())
-        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-        .collect();
-    let mut lossy = lossy.iter();
-    let headers: Vec<(&str, &str)> = sent()
-        .map(|(name, v)| {
-            let value = std::str::from_utf8(v).ok();
-            (
-                name,
-                value
-                    .or_else(|| lossy.next().map(String::as_str))
-                    .unwrap_or_default(),
-            )
+    readable_headers(&head.headers, |headers| {
+        let route = RequestHead {
+            method: &head.method,
+            uri: target,
+            headers: HeaderView::Pairs(headers),
+            client: Some(client.ip()),
+            payload: body,
+            around: Around {
+                src_port: Some(client.port()),
+                dst: local,
+                conn: session.conn(client, local),
+                vars: Some(&session.vars),
+                first_request: first,
+                htx: true,
+                switched: first && session.switched,
+                http10: head.minor == 0,
+                proxied: session.proxied.as_deref(),
+                tls: session.tls.as_ref(),
+                kept_server: session.own.as_ref().and(session.own_target),
+                session_tracked: session.tracked.get(),
+                ..Around::default()
+            },
+        };
+        f(&route)
+    })
+}
+
+/// Runs `f` on `fields` as rules read them: `expect` left out (the proxy
+/// answers it), values that are not UTF-8 with replacement characters
+/// (only they are copied, after one pass that checks every value).
+fn readable_headers<T>(fields: &Fields, f: impl FnOnce(&[(&str, &str)]) -> T) -> T {
+    let mut unreadable = Vec::new();
+    let mut headers: Vec<(&str, &str)> = fields
+        .iter()
+        .filter(|(name, _)| *name != "expect")
+        .enumerate()
+        .map(|(i, (name, v))| match std::str::from_utf8(v) {
+            Ok(value) => (name, value),
+            Err(_) => {
+                unreadable.push((i, v));
+                (name, "")
+            }
         })
         .collect();
-    let route = RequestHead {
-        method: &head.method,
-        uri: target,
-        headers: HeaderView::Pairs(&headers),
-        client: Some(client.ip()),
-        payload: body,
-        around: Around {
-            src_port: Some(client.port()),
-            dst: local,
-            conn: session.conn(client, local),
-            vars: Some(&session.vars),
-            first_request: first,
-            htx: true,
-            switched: first && session.switched,
-            http10: head.minor == 0,
-            proxied: session.proxied.as_deref(),
-            tls: session.tls.as_ref(),
-            kept_server: session.own.as_ref().and(session.own_target),
-            session_tracked: session.tracked.get(),
-            ..Around::default()
-        },
-    };
-    f(&route)
+    let lossy: Vec<(usize, String)> = unreadable
+        .into_iter()
+        .map(|(i, v)| (i, String::from_utf8_lossy(v).into_owned()))
+        .collect();
+    for (i, value) in &lossy {
+        headers[*i].1 = value;
+    }
+    f(&headers)
 }
 
 /// What [`with_view`] reads: the head, its target as sent and the body
@@ -1732,5 +1743,29 @@ impl Drop for Watcher {
         if !self.ended {
             self.core.forget(self.id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Input: fields with `expect`, a value that is not UTF-8 between
+    // readable ones. Rules must see the others in order, the unreadable
+    // one with a replacement character, and no `expect`.
+    #[test]
+    fn rules_read_headers_in_order_without_expect_and_unreadable_bytes_replaced() {
+        let mut fields = Fields::default();
+        fields.push("host", b"example.com");
+        fields.push("expect", b"100-continue");
+        fields.push("x-raw", b"a\xffb");
+        fields.push("accept", b"*/*");
+        let seen = readable_headers(&fields, |headers| {
+            headers
+                .iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(seen, ["host=example.com", "x-raw=a\u{fffd}b", "accept=*/*"]);
     }
 }

@@ -6,7 +6,8 @@
 //! ([`Link::wake_sender`]).
 
 use haven_core::http2::{Connection, ErrorCode, Event, Field};
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
@@ -49,7 +50,10 @@ impl Slot {
 #[derive(Debug)]
 pub(super) struct State {
     pub(super) conn: Connection,
-    slots: HashMap<u32, Slot>,
+    /// The open streams' slots. The peer picks the ids, but the streams
+    /// it may open at once are few (`tune.h2.max-concurrent-streams`),
+    /// so a cheap hash cannot be made slow.
+    slots: FxHashMap<u32, Slot>,
     /// Tasks waiting for the connection to change (its SETTINGS, a
     /// stream closing): they look again.
     waiting: Vec<Waker>,
@@ -71,7 +75,7 @@ impl Link {
         Arc::new(Self {
             state: Mutex::new(State {
                 conn,
-                slots: HashMap::new(),
+                slots: FxHashMap::default(),
                 waiting: Vec::new(),
                 closed: false,
             }),

@@ -90,7 +90,14 @@ async fn serve_inline<T>(
     shared.core.dispatch(DriverEvent::H2Opened(owner));
     let seen = drive(io, (shared.h2, timeouts), draining, |opened| {
         let peer = (client, session.for_stream());
-        tokio::spawn(stream(opened, Arc::clone(shared), peer, Instant::now()));
+        // Boxed whole: the task then holds a pointer, which tokio moves
+        // as it spawns and ends the task, where it would move the state.
+        tokio::spawn(Box::pin(stream(
+            opened,
+            Arc::clone(shared),
+            peer,
+            Instant::now(),
+        )));
     })
     .await;
     shared.core.dispatch(DriverEvent::H2Closed(owner, seen));
@@ -248,16 +255,8 @@ async fn stream(
     // exchange reads on while it waits for the server (to see the client
     // leave), and an empty buffer would take 16 kB for that.
     let mut buf = BytesMut::with_capacity(64);
-    // Boxed at once: the task's own state stays small to spawn.
     let read = incoming.read;
-    Box::pin(crate::request::serve(
-        (&mut io, &mut buf),
-        read,
-        &shared,
-        client,
-        &mut session,
-    ))
-    .await;
+    crate::request::serve((&mut io, &mut buf), read, &shared, client, &mut session).await;
     io.finish();
 }
 
