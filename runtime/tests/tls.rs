@@ -315,9 +315,9 @@ async fn openssl(dir: &std::path::Path, args: &[&str], input: &[u8]) -> Option<S
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-// Input: a certificate with an OCSP answer from its CA beside it in
-// `FILE.ocsp` (made by openssl's own responder); `openssl s_client
-// -status`.
+// Input: a certificate (its CA in the chain) with an OCSP answer from
+// its CA beside it in `FILE.ocsp` (made by openssl's own responder);
+// `openssl s_client -status`.
 // Output: the handshake carries the stapled answer: successful, good.
 #[tokio::test]
 async fn the_ocsp_answer_beside_a_certificate_is_stapled() {
@@ -411,12 +411,15 @@ async fn the_ocsp_answer_beside_a_certificate_is_stapled() {
             None => panic!("openssl {step:?} failed"),
         }
     }
+    // The chain holds the issuer, as the answer's certificate ID needs
+    // (haproxy does not start without it, nor does haven).
     let key = std::fs::read_to_string(d.join("a.key")).expect("key");
+    let ca = std::fs::read_to_string(d.join("ca.pem")).expect("CA");
     let mut bundle = std::fs::OpenOptions::new()
         .append(true)
         .open(d.join("a.pem"))
         .expect("bundle");
-    std::io::Write::write_all(&mut bundle, key.as_bytes()).expect("append key");
+    std::io::Write::write_all(&mut bundle, format!("{ca}{key}").as_bytes()).expect("append");
     let port = free_port();
     let text = format!(
         "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port} ssl crt {}\n{SESSION_REPLY}",

@@ -57,6 +57,11 @@ pub(crate) struct Loaded {
     pub(crate) path: String,
     /// Its chain and key (and stapled OCSP answer).
     pub(crate) key: Arc<CertifiedKey>,
+    /// When its OCSP answer stops being stapled (seconds since the
+    /// epoch), if it has one.
+    pub(crate) staple_expires: Option<i64>,
+    /// Why the OCSP answer beside it was not taken, if it was not.
+    pub(crate) ignored_ocsp: Option<String>,
     /// The names it serves: its SNI filters, else its own DNS names
     /// (subject alternative names, else the common name), lower case;
     /// `*.example.com` for wildcards.
@@ -153,14 +158,56 @@ pub(crate) fn from_pem(path: &str, file: &CertFile) -> Result<Loaded, String> {
             "inconsistencies between private key and certificate loaded from PEM file '{path}'."
         ));
     }
-    key.ocsp = file.ocsp.clone();
+    let (mut staple_expires, mut ignored_ocsp) = (None, None);
+    match file
+        .ocsp
+        .as_deref()
+        .map(|a| stapled(path, file, a))
+        .transpose()?
+    {
+        Some(Staple::Until(answer, expires)) => {
+            key.ocsp = Some(answer);
+            staple_expires = Some(expires);
+        }
+        Some(Staple::Ignored(why)) => ignored_ocsp = Some(why),
+        None => {}
+    }
     Ok(Loaded {
         path: path.to_owned(),
         key: Arc::new(key),
+        staple_expires,
+        ignored_ocsp,
         names,
         excluded: Vec::new(),
         ecdsa,
         options: TlsOptions::default(),
+    })
+}
+
+/// What becomes of the OCSP answer beside a certificate.
+enum Staple {
+    /// It is stapled until then (seconds since the epoch).
+    Until(Vec<u8>, i64),
+    /// haproxy would not take it, for this reason.
+    Ignored(String),
+}
+
+/// The OCSP `answer` beside certificate file `file` (at `path`) as
+/// haproxy takes it when it loads one: its certificate's ID must be
+/// known (the issuer found in the chain or the `.issuer` file), else
+/// the load fails; an answer that fails haproxy's checks or is about
+/// another certificate is ignored (with a warning).
+fn stapled(path: &str, file: &CertFile, answer: &[u8]) -> Result<Staple, String> {
+    let Some(id) = super::ocsp::key_of(file) else {
+        return Err(format!("'{path}.ocsp' is present and activates OCSP but it is impossible to compute the OCSP certificate ID (maybe the issuer could not be found)'."));
+    };
+    let checked = super::ocsp::checked(answer, super::ocsp::unix_now());
+    Ok(match checked {
+        Ok(c) if c.id == id => Staple::Until(answer.to_vec(), c.expires),
+        Ok(_) => Staple::Ignored(
+            "OCSP single response: Certificate ID does not match certificate and issuer".into(),
+        ),
+        Err(why) => Staple::Ignored(why),
     })
 }
 
@@ -294,5 +341,61 @@ mod tests {
         let cert = params.self_signed(&key).expect("certificate");
         let names = names_of(cert.der()).expect("readable");
         assert_eq!(names, ["a.test", "b.test", "www.c.test"]);
+    }
+
+    // Input: a certificate signed by a CA, with an OCSP answer beside
+    // it: good and about it; about another certificate; unreadable; and
+    // the same certificate without its CA in the chain.
+    // Output: the good answer is stapled until its nextUpdate less five
+    // minutes; the others are ignored with haproxy's reason; without the
+    // issuer, the load fails with haproxy's words.
+    #[test]
+    fn an_ocsp_answer_is_stapled_only_when_haproxy_would_take_it() {
+        use super::super::ocsp::{certificate_id, fake};
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca_key = rcgen::KeyPair::generate().expect("key");
+        let ca_cert = ca.self_signed(&ca_key).expect("ca");
+        let issuer = rcgen::Issuer::new(ca, ca_key);
+        let leaf_key = rcgen::KeyPair::generate().expect("key");
+        let leaf = rcgen::CertificateParams::new(vec!["a.test".into()])
+            .expect("params")
+            .signed_by(&leaf_key, &issuer)
+            .expect("leaf");
+        let id = certificate_id(leaf.der(), ca_cert.der()).expect("an ID");
+        let alone = format!("{}{}", leaf.pem(), leaf_key.serialize_pem());
+        let file = |pem: &str, ocsp: Vec<u8>| CertFile {
+            pem: pem.as_bytes().to_vec(),
+            ocsp: Some(ocsp),
+            ..CertFile::default()
+        };
+        let chained = format!("{alone}{}", ca_cert.pem());
+        let good = fake::response(&[fake::single(&id, false, "20350217085504Z")]);
+
+        let loaded = from_pem("a.pem", &file(&chained, good.clone())).expect("loads");
+        assert_eq!(loaded.key.ocsp.as_deref(), Some(&good[..]));
+        assert_eq!(loaded.staple_expires, Some(2_055_315_304 - 300));
+        assert_eq!(loaded.ignored_ocsp, None);
+
+        let mut other = id.clone();
+        *other.last_mut().expect("a serial") ^= 1;
+        let elsewhere = fake::response(&[fake::single(&other, false, "20350217085504Z")]);
+        let loaded = from_pem("a.pem", &file(&chained, elsewhere)).expect("loads");
+        assert_eq!(loaded.key.ocsp, None);
+        assert_eq!(loaded.staple_expires, None);
+        assert_eq!(
+            loaded.ignored_ocsp.as_deref(),
+            Some("OCSP single response: Certificate ID does not match certificate and issuer")
+        );
+
+        let loaded = from_pem("a.pem", &file(&chained, b"junk".to_vec())).expect("loads");
+        assert_eq!(loaded.key.ocsp, None);
+        assert_eq!(
+            loaded.ignored_ocsp.as_deref(),
+            Some("Unable to parse OCSP response")
+        );
+
+        let refused = from_pem("a.pem", &file(&alone, good)).map(|_| ());
+        assert_eq!(refused, Err("'a.pem.ocsp' is present and activates OCSP but it is impossible to compute the OCSP certificate ID (maybe the issuer could not be found)'.".into()));
     }
 }

@@ -277,8 +277,15 @@ impl Certificates {
             if i == 0 {
                 out.generator = generator(tls, files, (&cert.key, &resumption, clients.clone()))?;
             }
+            if let Some(why) = &cert.ignored_ocsp {
+                crate::eprintln_whole!(
+                    "[WARNING]  ({}) : Loading: {why}. Content will be ignored.",
+                    std::process::id()
+                );
+            }
             let shared = (&resumption, clients.clone());
-            let config = settings::server_config(&options, cert.key, shared)
+            let served = (cert.key, cert.staple_expires);
+            let config = settings::server_config(&options, served, shared)
                 .map_err(|m| format!("'{}' : {m}", cert.path))?;
             for name in cert.names {
                 let table = match name.strip_prefix('*') {
@@ -358,8 +365,9 @@ fn generator(
         .ok_or_else(|| format!("failed to read CA certificate file '{path}'."))?;
     let (options, resumption) = (tls.options.clone(), resumption.clone());
     let shared = clients.clone();
-    let settings =
-        Box::new(move |key| settings::server_config(&options, key, (&resumption, shared.clone())));
+    let settings = Box::new(move |key| {
+        settings::server_config(&options, (key, None), (&resumption, shared.clone()))
+    });
     generate::Generator::new(pem, default, clients, settings)
         .map(Some)
         .map_err(|e| format!("unable to load the CA of '{path}' : {e}."))

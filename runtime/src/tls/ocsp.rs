@@ -226,9 +226,30 @@ pub(crate) fn issued(issuer: &[u8], cert: &[u8]) -> bool {
         && super::x509::signed_by(cert, issuer.public_key().raw)
 }
 
-/// The certificate ID of OCSP response `der`'s one single response, or
-/// why haproxy would not take the response, in its words.
-pub(crate) fn checked_id(der: &[u8], now: i64) -> Result<Vec<u8>, String> {
+/// The wall clock, in seconds since the epoch, as responses are checked.
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The time skew haproxy allows an OCSP response, in seconds.
+const SKEW: i64 = 300;
+
+/// An OCSP response haproxy takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Checked {
+    /// Its single response's certificate ID (DER): what keys it.
+    pub(crate) id: Vec<u8>,
+    /// When it is no longer stapled: its `nextUpdate` less the skew, in
+    /// seconds since the epoch.
+    pub(crate) expires: i64,
+}
+
+/// OCSP response `der` as haproxy takes it (its one single response's
+/// certificate ID and when it expires), or why haproxy would not take
+/// it, in its words; `now` in seconds since the epoch.
+pub(crate) fn checked(der: &[u8], now: i64) -> Result<Checked, String> {
     let response = read(der).ok_or("Unable to parse OCSP response")?;
     if response.status != 0 {
         return Err("OCSP response status not successful".into());
@@ -255,13 +276,16 @@ pub(crate) fn checked_id(der: &[u8], now: i64) -> Result<Vec<u8>, String> {
     let seconds = |t: &[u8]| ASN1Time::from_der(t).ok().map(|(_, t)| t.timestamp());
     let (this, next) = (seconds(single.this_update), seconds(next));
     let valid = match (this, next) {
-        (Some(this), Some(next)) => this <= now + 300 && next >= now - 300 && next >= this,
+        (Some(this), Some(next)) => this <= now + SKEW && next >= now - SKEW && next >= this,
         _ => false,
     };
-    if !valid {
-        return Err("OCSP single response: no longer valid.".into());
+    match (valid, next) {
+        (true, Some(next)) => Ok(Checked {
+            id: single.id.to_vec(),
+            expires: next - SKEW,
+        }),
+        _ => Err("OCSP single response: no longer valid.".into()),
     }
-    Ok(single.id.to_vec())
 }
 
 /// `show ssl ocsp-response`'s lines for the response keyed by `id` (a
@@ -459,8 +483,9 @@ pub(crate) fn from_base64(text: &str) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
+/// OCSP responses made for tests.
+pub(crate) mod fake {
+    use super::{der, tag, BASIC};
 
     /// A GeneralizedTime.
     fn at(text: &str) -> Vec<u8> {
@@ -469,7 +494,7 @@ mod tests {
 
     /// A successful basic response with `singles`, by a responder
     /// named by key hash, signed with junk (nothing checks it here).
-    fn response(singles: &[Vec<u8>]) -> Vec<u8> {
+    pub(crate) fn response(singles: &[Vec<u8>]) -> Vec<u8> {
         let data = der(
             tag::SEQUENCE,
             &[
@@ -502,7 +527,7 @@ mod tests {
     }
 
     /// A single response about certificate `id`: good, or revoked.
-    fn single(id: &[u8], revoked: bool, next: &str) -> Vec<u8> {
+    pub(crate) fn single(id: &[u8], revoked: bool, next: &str) -> Vec<u8> {
         let status = match revoked {
             false => vec![0x80, 0x00],
             true => der(0xa1, &[&at("20210610085736Z")]),
@@ -517,6 +542,12 @@ mod tests {
             ],
         )
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fake::{response, single};
+    use super::*;
 
     // Input: a CA and a certificate it signed; OCSP answers about it:
     // good, revoked, expired, and one with two single responses.
@@ -556,7 +587,12 @@ mod tests {
 
         let now = 1_700_000_000;
         let good = response(&[single(&id, false, "20350217085504Z")]);
-        assert_eq!(checked_id(&good, now), Ok(id.clone()));
+        let taken = Checked {
+            id: id.clone(),
+            // Its nextUpdate less haproxy's five minutes.
+            expires: 2055315304 - 300,
+        };
+        assert_eq!(checked(&good, now), Ok(taken));
         let printed = print(&good);
         assert!(printed.starts_with("OCSP Response Data:\n    OCSP Response Status: successful (0x0)\n    Response Type: Basic OCSP Response\n    Version: 1 (0x0)\n    Responder Id: ABABABAB"), "{printed}");
         assert!(
@@ -566,12 +602,12 @@ mod tests {
         assert!(printed.contains("      Serial Number: 100F\n    Cert Status: good\n    This Update: Jun 10 08:55:04 2021 GMT\n    Next Update: Feb 17 08:55:04 2035 GMT\n \n"), "{printed}");
         assert!(printed.ends_with("    Signature Algorithm: sha256WithRSAEncryption\n    Signature Value:\n        5a:5a:5a:5a:5a:5a:5a:5a:5a:5a:5a:5a:5a:5a:5a:5a:5a:5a:\n        5a:5a\n"), "{printed}");
         let revoked = response(&[single(&id, true, "20350217085504Z")]);
-        assert_eq!(checked_id(&revoked, now), Ok(id.clone()));
+        assert_eq!(checked(&revoked, now).map(|c| c.id), Ok(id.clone()));
         assert!(print(&revoked)
             .contains("    Cert Status: revoked\n    Revocation Time: Jun 10 08:57:36 2021 GMT\n"));
         let expired = response(&[single(&id, false, "20220101000000Z")]);
         assert_eq!(
-            checked_id(&expired, now),
+            checked(&expired, now),
             Err("OCSP single response: no longer valid.".into())
         );
         let two = response(&[
@@ -579,11 +615,11 @@ mod tests {
             single(&id, false, "20350217085504Z"),
         ]);
         assert_eq!(
-            checked_id(&two, now),
+            checked(&two, now),
             Err("OCSP response ignored because contains multiple single responses (2)".into())
         );
         assert_eq!(
-            checked_id(b"junk", now),
+            checked(b"junk", now),
             Err("Unable to parse OCSP response".into())
         );
         assert_eq!(show_id(&id).lines().nth(1), Some(" Certificate ID:"));

@@ -137,11 +137,12 @@ pub(crate) fn alpn(o: &TlsOptions) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// The handshake settings for certificate `key` under options `o`,
-/// client certificates checked by `clients` when given.
+/// The handshake settings for certificate `key` (its OCSP answer
+/// stapled until `staple_expires`, seconds since the epoch) under
+/// options `o`, client certificates checked by `clients` when given.
 pub(crate) fn server_config(
     o: &TlsOptions,
-    key: Arc<CertifiedKey>,
+    (key, staple_expires): (Arc<CertifiedKey>, Option<i64>),
     (resumption, clients): (&Resumption, Option<Arc<ClientCheck>>),
 ) -> Result<Arc<ServerConfig>, String> {
     let (versions, provider) = crypto(o)?;
@@ -152,7 +153,7 @@ pub(crate) fn server_config(
         None => builder.with_no_client_auth(),
         Some(clients) => builder.with_client_cert_verifier(clients),
     };
-    let mut config = builder.with_cert_resolver(Arc::new(Fixed(key)));
+    let mut config = builder.with_cert_resolver(Arc::new(Fixed::new(key, staple_expires)));
     config.alpn_protocols = alpn(o);
     config.ignore_client_order = !o.prefer_client_ciphers;
     config.session_storage = Arc::clone(&resumption.cache);
@@ -185,13 +186,34 @@ fn curves(text: &str) -> Result<Vec<&'static dyn SupportedKxGroup>, String> {
 }
 
 /// Always the one certificate: the choice among a bind line's
-/// certificates is made before the handshake goes on.
+/// certificates is made before the handshake goes on. Its OCSP answer
+/// is stapled until it expires, as haproxy staples one.
 #[derive(Debug)]
-struct Fixed(Arc<CertifiedKey>);
+struct Fixed {
+    key: Arc<CertifiedKey>,
+    /// When the answer expires, and the certificate without it.
+    unstapled: Option<(i64, Arc<CertifiedKey>)>,
+}
+
+impl Fixed {
+    fn new(key: Arc<CertifiedKey>, staple_expires: Option<i64>) -> Self {
+        let unstapled = staple_expires.map(|at| {
+            let bare = CertifiedKey {
+                ocsp: None,
+                ..(*key).clone()
+            };
+            (at, Arc::new(bare))
+        });
+        Self { key, unstapled }
+    }
+}
 
 impl ResolvesServerCert for Fixed {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(Arc::clone(&self.0))
+        match &self.unstapled {
+            Some((at, bare)) if super::ocsp::unix_now() > *at => Some(Arc::clone(bare)),
+            _ => Some(Arc::clone(&self.key)),
+        }
     }
 }
 

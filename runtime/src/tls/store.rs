@@ -758,11 +758,8 @@ impl CertStore {
         let Some(answer) = ocsp::from_base64(base64) else {
             return "'set ssl ocsp-response' received invalid base64 encoded response.\n".into();
         };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        let id = match ocsp::checked_id(&answer, now) {
-            Ok(id) => id,
+        let id = match ocsp::checked(&answer, ocsp::unix_now()) {
+            Ok(checked) => checked.id,
             Err(e) => return format!("{e}.\n"),
         };
         let Some(name) = self.stapled().get(&id).map(|n| (*n).clone()) else {
