@@ -28,7 +28,7 @@ use haven_core::proxy::{
     WeightChange,
 };
 use haven_core::route::{self, Admission, Level, RequestHead};
-use haven_core::sample::{CertFacts, Vars};
+use haven_core::sample::{ServerTls, Vars};
 use haven_core::stats::{
     self, Access, BadMessage, CliCommand, Counters, ErrorSnapshots, H2Owner, Posted, Sources,
     Transfer,
@@ -47,12 +47,13 @@ use tokio::task::JoinHandle;
 #[derive(Debug)]
 pub(crate) enum Event {
     /// The connection to the server is up; `streaming`: the request's
-    /// body is too large to keep and streams to it; `certificate`: what
-    /// the certificate a TLS server presented says.
+    /// body is too large to keep and streams to it; `server_tls`: what a
+    /// TLS connection agreed on, with the certificate the server
+    /// presented.
     Connected {
         id: StreamId,
         streaming: bool,
-        certificate: Option<Arc<CertFacts>>,
+        server_tls: Option<Arc<ServerTls>>,
     },
     /// A streamed request body went to the server whole.
     RequestSent(StreamId),
@@ -580,10 +581,10 @@ impl Driver {
             Event::Connected {
                 id,
                 streaming,
-                certificate,
+                server_tls,
             } => self.with_flow(|f, t| {
-                if let Some(certificate) = certificate {
-                    f.set_server_certificate(id, certificate);
+                if let Some(server) = server_tls {
+                    f.set_server_tls(id, server);
                 }
                 f.handle_connected(now, id, t);
                 if streaming {
@@ -1137,11 +1138,12 @@ impl Driver {
                     let uptime = self.clock.now().as_nanos() / 1_000_000_000;
                     let (tls_open, tls_total) = crate::tls::tls_connections();
                     out.push_str(&format!(
-                        "Name: haven\nVersion: {}\nNbthread: {}\nPid: {}\nUptime_sec: {uptime}\nCurrConns: {}\nCurrSslConns: {tls_open}\nCumSslConns: {tls_total}\n\n",
+                        "Name: haven\nVersion: {}\nNbthread: {}\nPid: {}\nUptime_sec: {uptime}\nCurrConns: {}\nCurrSslConns: {tls_open}\nCumSslConns: {tls_total}\n{}\n",
                         env!("CARGO_PKG_VERSION"),
                         self.threads(),
                         std::process::id(),
-                        self.process_conns.load(std::sync::atomic::Ordering::Relaxed)
+                        self.process_conns.load(std::sync::atomic::Ordering::Relaxed),
+                        crate::tls::rate_lines()
                     ));
                 }
                 CliCommand::Help => ended(&mut out, stats::CLI_HELP),

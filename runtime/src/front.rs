@@ -332,6 +332,7 @@ async fn greet_tls(
     let mut tracking = Tracking::new(&shared.core, &conn.tracked);
     let opened = opening(&mut stream, None, (shared, client, bound.accept_proxy));
     let (proxied_client, header) = opened.await?;
+    crate::tls::accepted();
     let (stream, agreed) = match tls.listener.accept(stream, shared.timeouts.client).await {
         Ok(handshake) => handshake,
         Err(failed) => {
@@ -339,6 +340,7 @@ async fn greet_tls(
             return None;
         }
     };
+    crate::tls::shaken(true, agreed.resumed);
     let counted = crate::tls::Counted::new();
     // Session rules run once the handshake is through.
     let entered = (&mut session, &mut tracking);

@@ -914,7 +914,7 @@ impl Exchange<'_> {
         let event = Event::Connected {
             id: self.id,
             streaming,
-            certificate: up.stream.certificate(),
+            server_tls: up.stream.tls_agreed(),
         };
         self.shared.core.dispatch_at(event, at);
         let sent = if streaming {

@@ -8,7 +8,7 @@ use crate::http2::H2Upstream;
 use crate::splice::Plain;
 use crate::stream::{Stream, StreamRead, StreamWrite};
 use crate::tls::Counted;
-use haven_core::sample::CertFacts;
+use haven_core::sample::ServerTls;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Waker};
@@ -23,7 +23,7 @@ pub(crate) enum ServerIo {
     Clear(Stream),
     /// TLS (`server ... ssl`); boxed, being large; counted while open;
     /// with what the certificate the server presented says.
-    Tls(Box<TlsStream<Stream>>, Counted, Option<Arc<CertFacts>>),
+    Tls(Box<TlsStream<Stream>>, Counted, Arc<ServerTls>),
     /// One stream of an HTTP/2 connection (`proto h2`, or ALPN `h2`),
     /// carrying one request.
     H2(Box<H2Upstream>),
@@ -52,15 +52,16 @@ pub(crate) enum ServerWrite<'a> {
 impl ServerIo {
     /// A connection after its TLS handshake `shaken`.
     pub(crate) fn tls(shaken: TlsStream<Stream>) -> Self {
-        let chain = shaken.get_ref().1.peer_certificates().unwrap_or_default();
-        let facts = crate::tls::peer_facts(chain, true).map(Arc::new);
-        Self::Tls(Box::new(shaken), Counted::new(), facts)
+        let agreed = Arc::new(crate::tls::server_tls(shaken.get_ref().1));
+        crate::tls::shaken(false, agreed.resumed);
+        Self::Tls(Box::new(shaken), Counted::new(), agreed)
     }
 
-    /// What the certificate the server presented says (TLS only).
-    pub(crate) fn certificate(&self) -> Option<Arc<CertFacts>> {
+    /// What the TLS connection agreed on, with what the certificate the
+    /// server presented says (TLS only).
+    pub(crate) fn tls_agreed(&self) -> Option<Arc<ServerTls>> {
         match self {
-            Self::Tls(_, _, facts) => facts.clone(),
+            Self::Tls(_, _, agreed) => Some(Arc::clone(agreed)),
             _ => None,
         }
     }

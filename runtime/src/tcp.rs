@@ -304,12 +304,12 @@ impl Session {
                     }
                 };
                 self.connected_at = Some(Instant::now());
-                let certificate = server.certificate();
+                let server_tls = server.tls_agreed();
                 self.server = Some((server, to));
                 Event::Connected {
                     id: self.id,
                     streaming: false,
-                    certificate,
+                    server_tls,
                 }
             }
             Err(_) => Event::ConnectFailed(self.id),

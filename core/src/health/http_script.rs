@@ -178,7 +178,7 @@ impl HttpRun {
                 status: a.code,
                 headers: HeaderView::Pairs(&headers),
                 cache: None,
-                server_certificate: None,
+                server_tls: None,
             }),
             ..Around::default()
         };

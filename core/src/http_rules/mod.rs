@@ -23,7 +23,7 @@ use crate::config::haproxy::{
 use crate::proxy_protocol::ProxyHeader;
 use crate::route::{condition, path_and_query, RequestHead};
 use crate::sample::{
-    backrefs, Around, Captured, CertFacts, Expr, Format, HeaderView, Response, Scope, TlsSession,
+    backrefs, Around, Captured, Expr, Format, HeaderView, Response, Scope, ServerTls, TlsSession,
     Value, VarName, Vars,
 };
 use crate::stick::{StickEvent, StickKey, StickTables, StickView, Tracked};
@@ -108,8 +108,9 @@ pub struct Txn {
     pub proxied: Option<ProxyHeader>,
     /// What the connection's TLS handshake agreed on.
     pub tls: Option<Arc<TlsSession>>,
-    /// The certificate the server presented, on a TLS server connection.
-    pub server_certificate: Option<Arc<CertFacts>>,
+    /// What the TLS server connection agreed on, with the certificate
+    /// the server presented.
+    pub server_tls: Option<Arc<ServerTls>>,
     /// The request's unique id, once made.
     pub unique_id: Option<String>,
     /// What `track-sc0..2` track.
@@ -189,7 +190,7 @@ impl Txn {
             sent: None,
             proxied: head.around.proxied.cloned(),
             tls: head.around.tls.cloned(),
-            server_certificate: None,
+            server_tls: None,
             unique_id: None,
             tracked: head.around.session_tracked.cloned().unwrap_or_default(),
             session_slots: head
@@ -362,7 +363,7 @@ impl Txn {
                     status: r.status,
                     headers: HeaderView::Kept(&r.headers),
                     cache: self.cache_hit().map(|h| h.cache.as_str()),
-                    server_certificate: self.server_certificate.as_deref(),
+                    server_tls: self.server_tls.as_deref(),
                 }),
                 vars: Some(&self.vars),
                 frontend: names.frontend,

@@ -11,7 +11,7 @@ use crate::cache::Caches;
 use crate::config::haproxy::{Balance, CompAlgo, HaproxyConfig, Mode, Proxy, RetryOn, Userlist};
 use crate::http_rules::{Answer, Edit, Headers, Names, Rendered, ResponseDraft, Room, Txn, TARPIT};
 use crate::route::{route, RequestHead};
-use crate::sample::{Captured, CertFacts, HeaderView, Scope, Vars};
+use crate::sample::{Captured, HeaderView, Scope, ServerTls, Vars};
 use crate::sched::Timers;
 use crate::stick::{StickEvent, StickTables};
 use crate::time::{Duration, Instant};
@@ -835,11 +835,12 @@ impl Flow {
         self.streams.get(&id)?.dst
     }
 
-    /// Stream `id`'s server presented `certificate` on its TLS
-    /// connection: its response rules' `ssl_s_*` read it.
-    pub fn set_server_certificate(&mut self, id: StreamId, certificate: Arc<CertFacts>) {
+    /// Stream `id`'s TLS server connection agreed on `server` (with
+    /// the certificate the server presented): its response rules'
+    /// `ssl_bc_*` and `ssl_s_*` read it.
+    pub fn set_server_tls(&mut self, id: StreamId, server: Arc<ServerTls>) {
         if let Some(txn) = self.streams.get_mut(&id).and_then(|s| s.txn.as_mut()) {
-            txn.server_certificate = Some(certificate);
+            txn.server_tls = Some(server);
         }
     }
 

@@ -520,7 +520,7 @@ impl Fetch {
             }
             Self::SrvId => around.server_id.map(|i| Value::Int(i.into())),
             Self::Tls(fetch) => {
-                let server = around.response.and_then(|r| r.server_certificate);
+                let server = around.response.and_then(|r| r.server_tls);
                 fetch.eval(around.tls.map(|t| &**t), server)
             }
             Self::HttpFirstReq => Some(Value::Bool(around.first_request)),

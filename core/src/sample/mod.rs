@@ -29,7 +29,7 @@ pub use map::{AclFile, AclValues, Map, MapEntry, MapLines, MapOutput};
 pub use matching::{eq, hex_eq, in_network, int_match, str_match, Match, StrMatch};
 pub use pattern::Pattern;
 pub use pattern_files::{PatternEdit, PatternFiles};
-pub use tls::{CertFacts, DnPart, TlsFetch, TlsSession};
+pub use tls::{CertFacts, DnPart, ServerTls, TlsFetch, TlsSession};
 pub use value::Value;
 pub use vars::{Scope, VarName, Vars};
 
@@ -114,8 +114,9 @@ pub struct Response<'a> {
     pub headers: HeaderView<'a>,
     /// The cache it came from (`None`: a server's).
     pub cache: Option<&'a str>,
-    /// The certificate its server presented (a TLS server connection).
-    pub server_certificate: Option<&'a CertFacts>,
+    /// What its TLS server connection agreed on, and the certificate
+    /// the server presented.
+    pub server_tls: Option<&'a ServerTls>,
 }
 
 /// Why a sample expression or format was not read.

@@ -32,6 +32,22 @@ pub struct TlsSession {
     pub client_verify: i64,
 }
 
+/// What a TLS connection to a server agreed on (`ssl_bc_*`), and the
+/// certificate the server presented (`ssl_s_*`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ServerTls {
+    /// `TLSv1.2`, `TLSv1.3`.
+    pub protocol: &'static str,
+    /// The cipher, by OpenSSL's name.
+    pub cipher: &'static str,
+    /// The protocol agreed by ALPN.
+    pub alpn: Option<String>,
+    /// The session was resumed rather than negotiated afresh.
+    pub resumed: bool,
+    /// What the server's certificate says.
+    pub certificate: Option<CertFacts>,
+}
+
 /// What the `ssl_c_*` and `ssl_f_*` fetches read of a certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct CertFacts {
@@ -215,6 +231,16 @@ pub enum TlsFetch {
     ClientVerify,
     /// `ssl_c_*`, `ssl_f_*`, `ssl_s_*`: what a certificate says.
     Cert(CertOf, CertField),
+    /// `ssl_bc`: the server connection is TLS.
+    Bc,
+    /// `ssl_bc_protocol`.
+    BcProtocol,
+    /// `ssl_bc_cipher`.
+    BcCipher,
+    /// `ssl_bc_alpn`.
+    BcAlpn,
+    /// `ssl_bc_is_resumed`.
+    BcResumed,
 }
 
 impl TlsFetch {
@@ -246,20 +272,32 @@ impl TlsFetch {
             "ssl_fc_is_resumed" => Self::Resumed,
             "ssl_c_used" | "ssl_fc_has_crt" => Self::ClientCertificate,
             "ssl_c_verify" => Self::ClientVerify,
+            "ssl_bc" => Self::Bc,
+            "ssl_bc_protocol" => Self::BcProtocol,
+            "ssl_bc_cipher" => Self::BcCipher,
+            "ssl_bc_alpn" => Self::BcAlpn,
+            "ssl_bc_is_resumed" => Self::BcResumed,
             _ => return None,
         })
     }
 
-    /// Its value on a connection with `tls` (`None`: clear text), whose
-    /// server presented `server` (`ssl_s_*`): on a clear connection only
-    /// the booleans have one, false.
+    /// Its value on a client connection with `tls` (`None`: clear
+    /// text), whose server connection agreed on `server` (`None`: none
+    /// yet, or clear): on a clear connection only the booleans have one,
+    /// false.
     pub fn eval(
         &self,
         tls: Option<&TlsSession>,
-        server: Option<&CertFacts>,
+        server: Option<&ServerTls>,
     ) -> Option<Value<'static>> {
-        if let Self::Cert(CertOf::Server, field) = self {
-            return field.of(server?);
+        match self {
+            Self::Cert(CertOf::Server, field) => return field.of(server?.certificate.as_ref()?),
+            Self::Bc => return Some(Value::Bool(server.is_some())),
+            Self::BcProtocol => return Some(Value::string(server?.protocol)),
+            Self::BcCipher => return Some(Value::string(server?.cipher)),
+            Self::BcAlpn => return server?.alpn.clone().map(Value::string),
+            Self::BcResumed => return Some(Value::Bool(server?.resumed)),
+            _ => {}
         }
         let Some(tls) = tls else {
             return self.yields_bool().then_some(Value::Bool(false));
@@ -276,7 +314,12 @@ impl TlsFetch {
             Self::ClientVerify => Some(Value::Int(tls.client_verify)),
             Self::Cert(CertOf::Client, field) => field.of(tls.client_certificate.as_deref()?),
             Self::Cert(CertOf::Frontend, field) => field.of(tls.frontend_certificate.as_deref()?),
-            Self::Cert(CertOf::Server, _) => None,
+            Self::Cert(CertOf::Server, _)
+            | Self::Bc
+            | Self::BcProtocol
+            | Self::BcCipher
+            | Self::BcAlpn
+            | Self::BcResumed => None,
         }
     }
 
@@ -284,7 +327,12 @@ impl TlsFetch {
     pub fn yields_bool(&self) -> bool {
         matches!(
             self,
-            Self::Fc | Self::HasSni | Self::Resumed | Self::ClientCertificate
+            Self::Fc
+                | Self::HasSni
+                | Self::Resumed
+                | Self::ClientCertificate
+                | Self::Bc
+                | Self::BcResumed
         )
     }
 
@@ -387,10 +435,13 @@ mod tests {
     // connection is; without one, no value.
     #[test]
     fn server_certificate_fetches_read_the_servers_certificate() {
-        let server = CertFacts {
-            version: 3,
-            chain_der: vec![0x30, 0x82],
-            ..CertFacts::default()
+        let server = ServerTls {
+            certificate: Some(CertFacts {
+                version: 3,
+                chain_der: vec![0x30, 0x82],
+                ..CertFacts::default()
+            }),
+            ..ServerTls::default()
         };
         let fetch = |name: &str| TlsFetch::parse(name, &[]).expect("valid").expect("tls");
         let version = fetch("ssl_s_version");
@@ -400,6 +451,43 @@ mod tests {
             fetch("ssl_s_chain_der").eval(None, Some(&server)),
             Some(Value::Bin(std::borrow::Cow::Owned(vec![0x30, 0x82])))
         );
+    }
+
+    // Input: the `ssl_bc*` fetches over a resumed TLS 1.3 server
+    // connection with ALPN, and without a TLS server connection.
+    // Output: what the server connection agreed on; without one, only
+    // `ssl_bc` has a value, false.
+    #[test]
+    fn backend_fetches_read_the_server_connection() {
+        let server = ServerTls {
+            protocol: "TLSv1.3",
+            cipher: "TLS_AES_128_GCM_SHA256",
+            alpn: Some("h2".into()),
+            resumed: true,
+            certificate: None,
+        };
+        let eval = |name: &str, server: Option<&ServerTls>| {
+            let fetch = TlsFetch::parse(name, &[]).expect("valid").expect("tls");
+            fetch.eval(None, server).map(|v| v.to_text().into_owned())
+        };
+        let on_tls: Vec<_> = ["ssl_bc", "ssl_bc_protocol", "ssl_bc_cipher", "ssl_bc_alpn"]
+            .iter()
+            .chain(&["ssl_bc_is_resumed"])
+            .map(|n| eval(n, Some(&server)))
+            .collect();
+        assert_eq!(
+            on_tls,
+            [
+                Some("1".to_owned()),
+                Some("TLSv1.3".into()),
+                Some("TLS_AES_128_GCM_SHA256".into()),
+                Some("h2".into()),
+                Some("1".into())
+            ]
+        );
+        assert_eq!(eval("ssl_bc", None).as_deref(), Some("0"));
+        assert_eq!(eval("ssl_bc_is_resumed", None), None);
+        assert_eq!(eval("ssl_bc_protocol", None), None);
     }
 
     #[test]

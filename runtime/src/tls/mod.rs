@@ -17,14 +17,14 @@ mod store;
 mod x509;
 
 pub(crate) use client::ServerHandshake;
-pub(crate) use count::{tls_connections, Counted};
+pub(crate) use count::{accepted, rate_lines, shaken, tls_connections, Counted};
 pub(crate) use files::Files;
 pub(crate) use load::peer_facts;
 pub use load::CertError;
 pub(crate) use store::{CertStore, ServerKey};
 
 use haven_core::config::haproxy::{BindTls, CertSource};
-use haven_core::sample::{CertFacts, TlsSession};
+use haven_core::sample::{CertFacts, ServerTls, TlsSession};
 use rustls::ServerConfig;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -375,20 +375,13 @@ fn generator(
 
 /// What a finished handshake agreed on.
 fn session_of(conn: &rustls::ServerConnection, sni: Option<String>) -> TlsSession {
+    let (protocol, cipher, alpn, resumed) = agreed(conn);
     TlsSession {
         sni,
-        protocol: match conn.protocol_version() {
-            Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
-            Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
-            _ => "",
-        },
-        cipher: conn
-            .negotiated_cipher_suite()
-            .map_or("", |s| settings::openssl_name(s.suite())),
-        alpn: conn
-            .alpn_protocol()
-            .map(|p| String::from_utf8_lossy(p).into_owned()),
-        resumed: conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
+        protocol,
+        cipher,
+        alpn,
+        resumed,
         client_certificate: conn
             .peer_certificates()
             .and_then(|chain| peer_facts(chain, false))
@@ -396,6 +389,39 @@ fn session_of(conn: &rustls::ServerConnection, sni: Option<String>) -> TlsSessio
         frontend_certificate: None,
         client_verify: 0,
     }
+}
+
+/// What a finished handshake to a server agreed on, with what the
+/// certificate the server presented says.
+pub(crate) fn server_tls(conn: &rustls::ClientConnection) -> ServerTls {
+    let (protocol, cipher, alpn, resumed) = agreed(conn);
+    ServerTls {
+        protocol,
+        cipher,
+        alpn,
+        resumed,
+        certificate: conn
+            .peer_certificates()
+            .and_then(|chain| peer_facts(chain, true)),
+    }
+}
+
+/// What a finished handshake agreed on, either side: the protocol and
+/// cipher by OpenSSL's names, the ALPN protocol, whether it resumed.
+fn agreed(conn: &rustls::CommonState) -> (&'static str, &'static str, Option<String>, bool) {
+    let protocol = match conn.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
+        _ => "",
+    };
+    let cipher = conn
+        .negotiated_cipher_suite()
+        .map_or("", |s| settings::openssl_name(s.suite()));
+    let alpn = conn
+        .alpn_protocol()
+        .map(|p| String::from_utf8_lossy(p).into_owned());
+    let resumed = conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
+    (protocol, cipher, alpn, resumed)
 }
 
 /// Loads the certificates of a TLS `bind` as a start would (core's
