@@ -225,15 +225,21 @@ pub(crate) async fn accept(
                     let _slots = Permits::from(slots);
                     let held = Held { _slots, _load: load, alarm };
                     let shared = Arc::clone(&shared);
+                    // The TLS and `mode tcp` tasks' states are large (a
+                    // TLS stream, a tunnel's buffers): boxed, the task
+                    // holds a pointer, which tokio moves as it spawns and
+                    // ends it, where it would move the state.
                     if let Some(tls) = &tls {
                         let tls = (draining.clone(), Arc::clone(tls));
                         let serve = tls_connection(stream, shared, (client, bound), tls, held);
-                        alarms.registered(key, threads.spawn(to, serve).abort_handle());
+                        let task = threads.spawn(to, Box::pin(serve));
+                        alarms.registered(key, task.abort_handle());
                     } else if shared.tcp {
                         let client = (client, bound);
                         let draining = draining.clone();
                         let serve = crate::tcp::connection(stream, shared, client, draining, held);
-                        alarms.registered(key, threads.spawn(to, serve).abort_handle());
+                        let task = threads.spawn(to, Box::pin(serve));
+                        alarms.registered(key, task.abort_handle());
                     } else {
                         let client = (client, bound);
                         let serve = connection(stream, shared, client, draining.clone(), held);
