@@ -206,14 +206,19 @@ impl Fixed {
         });
         Self { key, unstapled }
     }
+
+    /// The certificate presented at `now` (seconds since the epoch).
+    fn presented(&self, now: i64) -> Arc<CertifiedKey> {
+        match &self.unstapled {
+            Some((at, bare)) if now > *at => Arc::clone(bare),
+            _ => Arc::clone(&self.key),
+        }
+    }
 }
 
 impl ResolvesServerCert for Fixed {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        match &self.unstapled {
-            Some((at, bare)) if super::ocsp::unix_now() > *at => Some(Arc::clone(bare)),
-            _ => Some(Arc::clone(&self.key)),
-        }
+        Some(self.presented(super::ocsp::unix_now()))
     }
 }
 
@@ -242,6 +247,30 @@ impl ProducesTickets for NeverTickets {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Input: a certificate with an OCSP answer that expires at 1000.
+    // Output: stapled up to 1000 included, not after; one without an
+    // expiry is presented as it is.
+    #[test]
+    fn an_ocsp_answer_is_stapled_until_it_expires() {
+        let made = rcgen::generate_simple_self_signed(vec!["a.test".into()]).expect("made");
+        let der = rustls::pki_types::PrivateKeyDer::try_from(made.signing_key.serialize_der())
+            .expect("key");
+        let signing = provider()
+            .key_provider
+            .load_private_key(der)
+            .expect("usable");
+        let mut key = CertifiedKey::new(vec![made.cert.der().clone()], signing);
+        key.ocsp = Some(b"answer".to_vec());
+        let key = Arc::new(key);
+        let fixed = Fixed::new(Arc::clone(&key), Some(1000));
+        assert_eq!(fixed.presented(1000).ocsp.as_deref(), Some(&b"answer"[..]));
+        assert_eq!(fixed.presented(1001).ocsp, None);
+        assert!(Arc::ptr_eq(
+            &Fixed::new(key.clone(), None).presented(5000),
+            &key
+        ));
+    }
 
     #[test]
     fn every_cipher_core_names_is_one_rustls_has() {
