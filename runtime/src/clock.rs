@@ -4,6 +4,13 @@
 use haven_core::time::Instant;
 use std::time::SystemTime;
 
+/// The wall clock in whole seconds since the epoch (0 before it).
+pub(crate) fn unix_seconds() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// Converts between the monotonic clock, core's time and dates.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Clock {

@@ -1391,9 +1391,7 @@ impl Driver {
     /// The process figures of the metrics.
     fn process(&self) -> stats::Process {
         let uptime = self.clock.now().as_nanos() / 1_000_000_000;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = crate::clock::unix_seconds() as u64;
         let (tls_open, tls_total) = crate::tls::tls_connections();
         stats::Process {
             threads: self.threads(),

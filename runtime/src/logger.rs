@@ -163,10 +163,7 @@ impl Logger {
     }
 
     fn send(&self, sinks: &[Sink], severity: u8, text: &str) {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        let at = Civil::from_unix(now.as_secs() as i64);
+        let at = Civil::from_unix(crate::clock::unix_seconds());
         for s in sinks
             .iter()
             .filter(|s| severity <= s.max_severity && s.takes_next())

@@ -470,11 +470,14 @@ mod tests {
             let fetch = TlsFetch::parse(name, &[]).expect("valid").expect("tls");
             fetch.eval(None, server).map(|v| v.to_text().into_owned())
         };
-        let on_tls: Vec<_> = ["ssl_bc", "ssl_bc_protocol", "ssl_bc_cipher", "ssl_bc_alpn"]
-            .iter()
-            .chain(&["ssl_bc_is_resumed"])
-            .map(|n| eval(n, Some(&server)))
-            .collect();
+        let names = [
+            "ssl_bc",
+            "ssl_bc_protocol",
+            "ssl_bc_cipher",
+            "ssl_bc_alpn",
+            "ssl_bc_is_resumed",
+        ];
+        let on_tls: Vec<_> = names.iter().map(|n| eval(n, Some(&server))).collect();
         assert_eq!(
             on_tls,
             [

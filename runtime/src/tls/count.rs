@@ -43,10 +43,19 @@ pub(crate) fn tls_connections() -> (u64, u64) {
 /// them: this second's events, and the last second's weighted by the
 /// part of it still within a second of now.
 #[derive(Debug)]
-struct Rate {
-    /// The current period's number (seconds since `ORIGIN`), its events
-    /// and the previous period's; the most events a period had.
-    state: Mutex<(u64, u64, u64, u64)>,
+struct Rate(Mutex<Periods>);
+
+/// A rate's counts.
+#[derive(Debug, Clone, Copy)]
+struct Periods {
+    /// The current period: seconds since [`ORIGIN`].
+    period: u64,
+    /// Its events.
+    curr: u64,
+    /// The previous period's events.
+    prev: u64,
+    /// The most events a period had.
+    max: u64,
 }
 
 /// Where the periods of every rate start.
@@ -59,9 +68,17 @@ fn elapsed_ms() -> u64 {
 
 impl Rate {
     const fn new() -> Self {
-        Self {
-            state: Mutex::new((0, 0, 0, 0)),
-        }
+        Self(Mutex::new(Periods {
+            period: 0,
+            curr: 0,
+            prev: 0,
+            max: 0,
+        }))
+    }
+
+    /// The counts, locked.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Periods> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Counts one event.
@@ -70,15 +87,15 @@ impl Rate {
     }
 
     fn count_at(&self, ms: u64) {
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let (period, curr, prev, max) = *s;
+        let mut p = self.lock();
         let now = ms / 1000;
-        let (curr, prev) = match now.saturating_sub(period) {
-            0 => (curr + 1, prev),
-            1 => (1, curr),
+        (p.curr, p.prev) = match now.saturating_sub(p.period) {
+            0 => (p.curr + 1, p.prev),
+            1 => (1, p.curr),
             _ => (1, 0),
         };
-        *s = (now.max(period), curr, prev, max.max(curr));
+        p.period = now.max(p.period);
+        p.max = p.max.max(p.curr);
     }
 
     /// Events per second now, and the most a second had.
@@ -87,15 +104,15 @@ impl Rate {
     }
 
     fn read_at(&self, ms: u64) -> (f64, u64) {
-        let (period, curr, prev, max) = *self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let p = *self.lock();
         // The part of the last second still within a second of now.
         let left = 1000 - ms % 1000;
-        let (curr, past) = match (ms / 1000).saturating_sub(period) {
-            0 => (curr, prev),
-            1 => (0, curr),
+        let (curr, past) = match (ms / 1000).saturating_sub(p.period) {
+            0 => (p.curr, p.prev),
+            1 => (0, p.curr),
             _ => (0, 0),
         };
-        (curr as f64 + past as f64 * left as f64 / 1000.0, max)
+        (curr as f64 + past as f64 * left as f64 / 1000.0, p.max)
     }
 }
 

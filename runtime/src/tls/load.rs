@@ -201,7 +201,7 @@ fn stapled(path: &str, file: &CertFile, answer: &[u8]) -> Result<Staple, String>
     let Some(id) = super::ocsp::key_of(file) else {
         return Err(format!("'{path}.ocsp' is present and activates OCSP but it is impossible to compute the OCSP certificate ID (maybe the issuer could not be found)'."));
     };
-    let checked = super::ocsp::checked(answer, super::ocsp::unix_now());
+    let checked = super::ocsp::checked(answer, crate::clock::unix_seconds());
     Ok(match checked {
         Ok(c) if c.id == id => Staple::Until(answer.to_vec(), c.expires),
         Ok(_) => Staple::Ignored(

@@ -226,13 +226,6 @@ pub(crate) fn issued(issuer: &[u8], cert: &[u8]) -> bool {
         && super::x509::signed_by(cert, issuer.public_key().raw)
 }
 
-/// The wall clock, in seconds since the epoch, as responses are checked.
-pub(crate) fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 /// The time skew haproxy allows an OCSP response, in seconds.
 const SKEW: i64 = 300;
 

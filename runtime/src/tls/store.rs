@@ -758,7 +758,7 @@ impl CertStore {
         let Some(answer) = ocsp::from_base64(base64) else {
             return "'set ssl ocsp-response' received invalid base64 encoded response.\n".into();
         };
-        let id = match ocsp::checked(&answer, ocsp::unix_now()) {
+        let id = match ocsp::checked(&answer, crate::clock::unix_seconds()) {
             Ok(checked) => checked.id,
             Err(e) => return format!("{e}.\n"),
         };

@@ -352,10 +352,7 @@ impl VrrpIo {
         if record.is_detail(compat) && !self.log.detail {
             return;
         }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        let at = Civil::from_unix(now.as_secs() as i64);
+        let at = Civil::from_unix(crate::clock::unix_seconds());
         let text = record.text(compat);
         if self.log.console {
             println!("{}", console_line(&at, &text));
