@@ -4,8 +4,8 @@
 # A client opens CONNS connections to one of them, makes one request on
 # each and leaves them all open and idle; the proxy's RSS is read before
 # (after one request, which pages in the code requests run) and then. haproxy first, then haven, one at a time. Prints both, the
-# cost per idle connection and the ratio haven / haproxy (issue #11's
-# goal: at most 1.0).
+# cost per idle connection and the ratios haven / haproxy, of the RSS
+# and of the cost per connection (goal of both: at most 1.0).
 # Needs: apt-get install haproxy nginx-light. Sends only to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,4 +72,4 @@ echo "haproxy $(haproxy -v | head -1 | cut -d' ' -f3), $CONNS idle keep-alive cl
 awk -v hb="$hb" -v hw="$hw" -v vb="$vb" -v vw="$vw" -v n="$CONNS" 'BEGIN {
     printf "  haproxy: RSS %d kB idle, %d kB with the connections (%.2f kB each)\n", hb, hw, (hw - hb) / n
     printf "  haven:   RSS %d kB idle, %d kB with the connections (%.2f kB each)\n", vb, vw, (vw - vb) / n
-    printf "  haven / haproxy: RSS with the connections %.2fx (goal <= 1.0)\n", vw / hw }'
+    printf "  haven / haproxy: RSS with the connections %.2fx, per connection %.2fx (goal <= 1.0)\n", vw / hw, (vw - vb) / (hw - hb) }'

@@ -279,18 +279,17 @@ impl Pool {
 
     /// Where `up` goes once its answer is through (`now`), when nothing
     /// of that answer is left in it: the pool, the client session
-    /// (`own`), or closed, as `policy` says.
+    /// (returned, for it to keep), or closed, as `policy` says.
     pub(crate) fn park(
         &self,
         up: Upstream,
         (policy, now): (&ReusePolicy, Instant),
-        own: &mut Option<Box<Upstream>>,
-    ) {
+    ) -> Option<Upstream> {
         if !up.buf.is_empty() || up.stream.single_use() {
-            return;
+            return None;
         }
         let Ok(mut servers) = self.servers.lock() else {
-            return;
+            return None;
         };
         let conns = servers.entry(up.lease.addr.clone()).or_default();
         conns.forget_closed(CLOSES_LOOKED_FOR);
@@ -300,11 +299,9 @@ impl Pool {
                 // Its lease ends as it closes, once the lock is let go.
                 drop(servers);
                 up.close_hard();
+                None
             }
-            Parking::Session => {
-                drop(servers);
-                *own = Some(Box::new(up));
-            }
+            Parking::Session => Some(up),
             Parking::Pool => {
                 // No longer in use: its lease ends here, under the lock.
                 conns.usage.release();
@@ -320,6 +317,7 @@ impl Pool {
                     uses,
                     thread: std::thread::current().id(),
                 });
+                None
             }
         }
     }
@@ -334,7 +332,7 @@ impl Pool {
         self: &Arc<Self>,
         addr: &Dest,
         (policy, first): (&ReusePolicy, bool),
-        own: Option<Box<Upstream>>,
+        own: Option<Upstream>,
     ) -> Option<Upstream> {
         let reusable = !policy.close;
         let own = own.and_then(|up| match reusable && up.lease.addr == *addr {
@@ -345,7 +343,7 @@ impl Pool {
             }
         });
         let kept = own.and_then(|mut up| up.stream.is_quiet().then_some(up));
-        if let Some(mut up) = kept.map(|up| *up) {
+        if let Some(mut up) = kept {
             up.pooled = true;
             up.uses += 1;
             up.heard = false;

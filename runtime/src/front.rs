@@ -481,7 +481,7 @@ fn requests<'a, S: ClientIo + 'a>(
             Ending::Closed => {}
         }
         if let Some(own) = session.own.take() {
-            own.close_hard();
+            own.up.close_hard();
         }
         stream.close().await;
     }

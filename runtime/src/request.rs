@@ -12,7 +12,7 @@ use crate::driver::{Command, Connect, Core, Event, ServedBy};
 use crate::forward::{request_head, Dest, Heard, Opening, Pool, Upstream};
 use crate::front::ClientTimeouts;
 use crate::logger::Logger;
-use crate::session::Session;
+use crate::session::{PrivateConn, Session};
 use crate::splice::{self, Pipe, Pipes};
 use crate::stream::Stream;
 use crate::tunnel;
@@ -588,7 +588,7 @@ fn with_view<T>(
                 http10: head.minor == 0,
                 proxied: session.proxied.as_deref(),
                 tls: session.tls.as_ref(),
-                kept_server: session.own.as_ref().and(session.own_target),
+                kept_server: session.own.as_ref().map(|kept| kept.target),
                 session_tracked: session.tracked.get(),
                 ..Around::default()
             },
@@ -883,7 +883,7 @@ impl Exchange<'_> {
         let server_timeout = to.server_timeout;
         let streaming = !self.body.is_done();
         let idle_client = !streaming;
-        let own = self.session.own.take();
+        let own = self.session.own.take().map(|kept| kept.up);
         // A temporary: what lives across the waits below takes room in
         // every request's task.
         let dest = Dest::of(&to.addr, to.sni.as_ref());
@@ -1314,10 +1314,9 @@ impl Exchange<'_> {
     /// `at`, for the client's next requests and others'.
     fn park(&mut self, answered: Box<Answered>, at: Instant) {
         let Answered { up, to, .. } = *answered;
-        self.shared
-            .pool
-            .park(up, (&to.reuse, at), &mut self.session.own);
-        self.session.own_target = self.session.own.as_ref().map(|_| to.target);
+        let kept = self.shared.pool.park(up, (&to.reuse, at));
+        let target = to.target;
+        self.session.own = kept.map(|up| Box::new(PrivateConn { up, target }));
     }
 
     /// Streams a server's answer to the client: its head, then its body

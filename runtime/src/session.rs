@@ -14,6 +14,15 @@ use tokio::time::Instant;
 /// A connection's client address and the address it reached.
 pub(crate) type Addresses = (Option<SocketAddr>, Option<SocketAddr>);
 
+/// A server connection a client session keeps for itself, idle between
+/// its requests.
+#[derive(Debug)]
+pub(crate) struct PrivateConn {
+    pub(crate) up: Upstream,
+    /// Its server: backend and server index.
+    pub(crate) target: (usize, usize),
+}
+
 /// One client connection's state between its requests.
 #[derive(Debug, Default)]
 pub(crate) struct Session {
@@ -23,13 +32,11 @@ pub(crate) struct Session {
     pub(crate) vars: Vars,
     /// An HTTP/2 connection's variables, which its streams share
     /// (haproxy's `sess.` scope is the connection's), with what this
-    /// stream's started from.
-    shared_vars: Option<(Arc<Mutex<Vars>>, Vars)>,
-    /// Its private server connection, idle between requests (boxed, as
-    /// the PROXY header: rare, and an idle connection holds its session).
-    pub(crate) own: Option<Box<Upstream>>,
-    /// The server of that connection: backend and server index.
-    pub(crate) own_target: Option<(usize, usize)>,
+    /// stream's started from (boxed, as what follows: an HTTP/1
+    /// connection has none, and every idle connection holds its session).
+    shared_vars: Option<Box<(Arc<Mutex<Vars>>, Vars)>>,
+    /// Its private server connection, idle between requests.
+    pub(crate) own: Option<Box<PrivateConn>>,
     /// The PROXY protocol header it began with (`accept-proxy`).
     pub(crate) proxied: Option<Box<ProxyHeader>>,
     /// What its TLS handshake agreed on (clear text: `None`).
@@ -112,18 +119,19 @@ impl Session {
     /// ([`Session::keep_vars`]).
     pub(crate) fn for_stream(&mut self) -> Self {
         self.requests += 1;
-        let shared = match &self.shared_vars {
+        let shared = match self.shared_vars.as_deref() {
             Some((shared, _)) => Arc::clone(shared),
             None => {
                 let shared = Arc::new(Mutex::new(std::mem::take(&mut self.vars)));
-                self.shared_vars = Some((Arc::clone(&shared), Vars::default()));
+                let kept = (Arc::clone(&shared), Vars::default());
+                self.shared_vars = Some(Box::new(kept));
                 shared
             }
         };
         let vars = lock(&shared).clone();
         Self {
             requests: self.requests - 1,
-            shared_vars: Some((shared, vars.clone())),
+            shared_vars: Some(Box::new((shared, vars.clone()))),
             vars,
             proxied: self.proxied.clone(),
             tls: self.tls.clone(),
@@ -139,7 +147,7 @@ impl Session {
     /// HTTP/2 connection makes its changes in what the connection's
     /// streams share too.
     pub(crate) fn keep_vars(&mut self, vars: Vars) {
-        if let Some((shared, start)) = &self.shared_vars {
+        if let Some((shared, start)) = self.shared_vars.as_deref() {
             let sess = |v: &Vars| v.of_scope(Scope::Sess);
             lock(shared).merge_changes(&sess(start), &sess(&vars));
         }
