@@ -893,10 +893,13 @@ impl Exchange<'_> {
             Some(up) => up,
             None => {
                 let opening = self.opening(to, &*stream);
+                // Boxed, as each rare wait below: inline, its state would
+                // be room every request's task takes and moves.
+                let open = self.shared.pool.open((&to.addr, to.sni.as_ref()), &opening);
                 let opened = self
                     .watcher
                     .step(
-                        pin!(self.shared.pool.open((&to.addr, to.sni.as_ref()), &opening)),
+                        Box::pin(open).as_mut(),
                         idle_client.then_some((&mut *stream, &mut *buf)),
                     )
                     .await?;
@@ -936,7 +939,10 @@ impl Exchange<'_> {
                 (&mut *stream, &mut *buf),
                 upward,
             );
-            let sent = self.watcher.step(pin!(upload), unwatched()).await?;
+            let sent = self
+                .watcher
+                .step(Box::pin(upload).as_mut(), unwatched())
+                .await?;
             if self.body.is_done() {
                 self.shared.core.dispatch(Event::RequestSent(self.id));
             } else {
@@ -982,7 +988,10 @@ impl Exchange<'_> {
                         let opening = self.opening(to, &*stream);
                         if self
                             .watcher
-                            .step(pin!(up.replace(&opening)), Some((&mut *stream, &mut *buf)))
+                            .step(
+                                Box::pin(up.replace(&opening)).as_mut(),
+                                Some((&mut *stream, &mut *buf)),
+                            )
                             .await?
                             .is_err()
                         {
@@ -1008,10 +1017,10 @@ impl Exchange<'_> {
         let event = match head {
             Ok(head) => {
                 if let Some(wait) = self.response_wait(&head) {
-                    let read = pin!(read_answer_body(&mut up, &head, wait));
+                    let mut read = Box::pin(read_answer_body(&mut up, &head, wait));
                     let came = self
                         .watcher
-                        .step(read, Some((&mut *stream, &mut *buf)))
+                        .step(read.as_mut(), Some((&mut *stream, &mut *buf)))
                         .await?;
                     if !came {
                         self.shared.core.dispatch(Event::BodyTimedOut(self.id));
@@ -1265,7 +1274,7 @@ impl Exchange<'_> {
             None if rewrite.cached.is_some() => {
                 let reply = rewrite.cached.expect("checked above");
                 let sent = (&mut bytes_out, rewrite.compress);
-                self.deliver_cached(*reply, stream, sent).await
+                Box::pin(self.deliver_cached(*reply, stream, sent)).await
             }
             None => {
                 let wire = match rewrite.reply {
@@ -1449,10 +1458,12 @@ impl Exchange<'_> {
                         if dropped {
                             let sink = &mut tokio::io::sink();
                             down.moved = &mut discarded;
-                            relay_answer(delivery, from, sink, idle, down).await
+                            Box::pin(relay_answer(delivery, from, sink, idle, down)).await
                         } else {
+                            // Boxed: an answer streams past its first read
+                            // far less often than it comes whole.
                             let (_, mut to) = stream.halves();
-                            relay_answer(delivery, from, &mut to, idle, down).await
+                            Box::pin(relay_answer(delivery, from, &mut to, idle, down)).await
                         }
                     }
                 };
