@@ -603,13 +603,13 @@ fn with_view<T>(
 fn readable_headers<T>(fields: &Fields, f: impl FnOnce(&[(&str, &str)]) -> T) -> T {
     let mut unreadable = Vec::new();
     let mut headers: Vec<(&str, &str)> = fields
-        .iter()
+        .texts()
         .filter(|(name, _)| *name != "expect")
         .enumerate()
-        .map(|(i, (name, v))| match std::str::from_utf8(v) {
+        .map(|(i, (name, v))| match v {
             Ok(value) => (name, value),
-            Err(_) => {
-                unreadable.push((i, v));
+            Err(bytes) => {
+                unreadable.push((i, bytes));
                 (name, "")
             }
         })

@@ -16,6 +16,18 @@ pub struct Fields {
     values: Vec<u8>,
     /// Per field: where its name ends in `names` and its value in `values`.
     ends: Vec<(u32, u32)>,
+    /// One bit per class of names ([`name_class`]) a field's name is in:
+    /// a name whose bit is clear is not there, so looking up an absent
+    /// one (`content-length` in a GET, `upgrade`, `expect`) reads no
+    /// field.
+    classes: u64,
+}
+
+/// The bit of `name`'s class, whatever its case: its length and last
+/// byte.
+fn name_class(name: &str) -> u64 {
+    let last = name.as_bytes().last().map_or(0, u8::to_ascii_lowercase);
+    1 << ((name.len() * 7 + usize::from(last)) % 64)
 }
 
 /// What becomes of a field in [`Fields::rewrite`].
@@ -38,6 +50,7 @@ impl Fields {
             names: String::with_capacity(bytes / 2 + SPARE_BYTES),
             values: Vec::with_capacity(bytes + SPARE_BYTES),
             ends: Vec::with_capacity(fields + SPARE_FIELDS),
+            classes: 0,
         }
     }
 
@@ -49,6 +62,13 @@ impl Fields {
         self.values.extend_from_slice(value);
         self.ends
             .push((self.names.len() as u32, self.values.len() as u32));
+        self.classes |= name_class(name);
+    }
+
+    /// False when no field is named `name` (any case); true when one may
+    /// be.
+    pub(crate) fn may_have(&self, name: &str) -> bool {
+        self.classes & name_class(name) != 0
     }
 
     /// How many fields there are.
@@ -67,8 +87,29 @@ impl Fields {
     }
 
     /// Each field's name and value, in order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &[u8])> + '_ {
-        (0..self.ends.len()).map(|i| self.field(i))
+    pub fn iter(&self) -> FieldsIter<'_> {
+        FieldsIter {
+            fields: self,
+            front: 0,
+            starts: (0, 0),
+            back: self.ends.len(),
+        }
+    }
+
+    /// Each field's name and value, the value as text when it is UTF-8
+    /// (else its bytes): checked in one pass over every value.
+    pub fn texts(&self) -> impl Iterator<Item = (&str, Result<&str, &[u8]>)> + '_ {
+        let whole = std::str::from_utf8(&self.values).ok();
+        let mut end = 0;
+        self.iter().map(move |(name, value)| {
+            let start = end;
+            end += value.len();
+            // A value that cuts a character of the whole in two is not
+            // text alone.
+            let text = whole.and_then(|w| w.get(start..end));
+            let text = text.map_or_else(|| std::str::from_utf8(value).map_err(|_| value), Ok);
+            (name, text)
+        })
     }
 
     /// Field `i`'s name and value.
@@ -83,12 +124,27 @@ impl Fields {
 
     /// The values of every field named `name` (lower case), in order.
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.iter().filter(move |(n, _)| *n == name).map(|(_, v)| v)
+        let fields = match self.may_have(name) {
+            true => self.iter(),
+            false => self.iter_none(),
+        };
+        fields.filter(move |(n, _)| *n == name).map(|(_, v)| v)
     }
 
     /// The value of the first field named `name` (lower case).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
+        if !self.may_have(name) {
+            return None;
+        }
         self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// An iterator over no field.
+    fn iter_none(&self) -> FieldsIter<'_> {
+        FieldsIter {
+            back: 0,
+            ..self.iter()
+        }
     }
 
     /// True when a field is named `name` (lower case).
@@ -108,6 +164,52 @@ impl Fields {
             }
         }
         *self = out;
+    }
+}
+
+/// The fields of [`Fields`], either end first.
+#[derive(Debug, Clone)]
+pub struct FieldsIter<'a> {
+    fields: &'a Fields,
+    /// The next field from the front.
+    front: usize,
+    /// Where its name and its value start.
+    starts: (u32, u32),
+    /// One past the next field from the back.
+    back: usize,
+}
+
+impl<'a> Iterator for FieldsIter<'a> {
+    type Item = (&'a str, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.front >= self.back {
+            return None;
+        }
+        let (n0, v0) = self.starts;
+        let (n1, v1) = self.fields.ends[self.front];
+        self.front += 1;
+        self.starts = (n1, v1);
+        Some((
+            &self.fields.names[n0 as usize..n1 as usize],
+            &self.fields.values[v0 as usize..v1 as usize],
+        ))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.back.saturating_sub(self.front);
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for FieldsIter<'_> {}
+
+impl DoubleEndedIterator for FieldsIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        (self.front < self.back).then(|| {
+            self.back -= 1;
+            self.fields.field(self.back)
+        })
     }
 }
 
@@ -137,6 +239,76 @@ mod tests {
         assert_eq!(f.all("host").count(), 2);
         assert!(f.contains("x-empty") && !f.contains("Host"));
         assert_eq!(f.iter().next_back(), Some(("host", &b"b"[..])));
+    }
+
+    #[test]
+    fn lookups_find_every_name_there_and_no_other() {
+        let names = [
+            "host",
+            "content-length",
+            "transfer-encoding",
+            "connection",
+            "upgrade",
+            "te",
+            "x-a",
+            "",
+        ];
+        let f: Fields = names.iter().map(|n| (*n, n.as_bytes())).collect();
+        for name in names {
+            assert_eq!(f.get(name), Some(name.as_bytes()), "{name}");
+            assert_eq!(f.all(name).count(), 1, "{name}");
+            assert!(f.may_have(&name.to_ascii_uppercase()), "{name}");
+        }
+        // "y-a" is in the class of "x-a": the fields are read, and it is
+        // not among them.
+        assert!(f.may_have("y-a"));
+        assert_eq!(f.get("y-a"), None);
+        assert_eq!(f.get("expect"), None);
+        assert_eq!(f.all("expect").count(), 0);
+        assert!(!Fields::default().may_have("host"));
+    }
+
+    #[test]
+    fn values_read_as_text_where_they_are_utf8() {
+        let f: Fields = [
+            ("a", &b"caf\xc3\xa9"[..]),
+            ("b", b"\xff"),
+            ("c", b"\xc3"),
+            ("d", b"\xa9"),
+        ]
+        .into_iter()
+        .collect();
+        let texts: Vec<_> = f.texts().collect();
+        assert_eq!(
+            texts,
+            [
+                ("a", Ok("caf\u{e9}")),
+                ("b", Err(&b"\xff"[..])),
+                ("c", Err(&b"\xc3"[..])),
+                ("d", Err(&b"\xa9"[..])),
+            ]
+        );
+        // "c" and "d" make a character together, not apart.
+        let split: Fields = [("c", &b"\xc3"[..]), ("d", b"\xa9"), ("e", b"x")]
+            .into_iter()
+            .collect();
+        let texts: Vec<_> = split.texts().map(|(_, v)| v.ok()).collect();
+        assert_eq!(texts, [None, None, Some("x")]);
+    }
+
+    #[test]
+    fn the_iterator_meets_itself_from_both_ends() {
+        let f: Fields = [("a", &b"1"[..]), ("b", b"22"), ("c", b"333")]
+            .into_iter()
+            .collect();
+        let mut it = f.iter();
+        assert_eq!(it.len(), 3);
+        assert_eq!(it.next(), Some(("a", &b"1"[..])));
+        assert_eq!(it.next_back(), Some(("c", &b"333"[..])));
+        assert_eq!(it.len(), 1);
+        assert_eq!(it.next(), Some(("b", &b"22"[..])));
+        assert_eq!((it.next(), it.next_back()), (None, None));
+        assert_eq!(f.iter().rev().map(|(n, _)| n).collect::<String>(), "cba");
     }
 
     #[test]

@@ -65,7 +65,7 @@ impl<V: for<'a> From<&'a str>> HeaderList for Vec<(String, V)> {
 impl HeaderList for Fields {
     fn remove_all(&mut self, name: &str) {
         // Most often there is none: nothing to copy then.
-        if !self.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        if !self.may_have(name) || !self.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
             return;
         }
         self.rewrite(|n, _| match n.eq_ignore_ascii_case(name) {
@@ -79,7 +79,7 @@ impl HeaderList for Fields {
     }
 
     fn revalue(&mut self, name: &str, values: &[String]) {
-        if !self.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        if !self.may_have(name) || !self.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
             return;
         }
         let mut values = values.iter();

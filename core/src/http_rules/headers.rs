@@ -38,10 +38,10 @@ impl Headers {
     /// (with replacement characters where they are not UTF-8).
     pub fn of_fields(fields: &Fields) -> Self {
         let mut headers = Self::with_capacity(fields.len(), fields.bytes());
-        for (name, value) in fields.iter() {
-            match std::str::from_utf8(value) {
+        for (name, value) in fields.texts() {
+            match value {
                 Ok(text) => headers.push(name, text),
-                Err(_) => headers.push(name, &String::from_utf8_lossy(value)),
+                Err(bytes) => headers.push(name, &String::from_utf8_lossy(bytes)),
             }
         }
         headers
