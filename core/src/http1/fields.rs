@@ -23,11 +23,13 @@ pub struct Fields {
     classes: u64,
 }
 
-/// The bit of `name`'s class, whatever its case: its length and last
-/// byte.
-fn name_class(name: &str) -> u64 {
-    let last = name.as_bytes().last().map_or(0, u8::to_ascii_lowercase);
-    1 << ((name.len() * 7 + usize::from(last)) % 64)
+/// The bit of `name`'s class, whatever its case: its length and first
+/// byte (cheap to take at each field, and they part the names looked for
+/// most, `content-length`, `transfer-encoding`, `connection`, `upgrade`,
+/// `expect`, from those requests and answers carry most).
+pub(crate) fn name_class(name: &str) -> u64 {
+    let first = name.as_bytes().first().map_or(0, u8::to_ascii_lowercase);
+    1 << ((name.len() * 11 + usize::from(first)) % 64)
 }
 
 /// What becomes of a field in [`Fields::rewrite`].
@@ -250,7 +252,7 @@ mod tests {
             "connection",
             "upgrade",
             "te",
-            "x-a",
+            "ab-cd",
             "",
         ];
         let f: Fields = names.iter().map(|n| (*n, n.as_bytes())).collect();
@@ -259,10 +261,10 @@ mod tests {
             assert_eq!(f.all(name).count(), 1, "{name}");
             assert!(f.may_have(&name.to_ascii_uppercase()), "{name}");
         }
-        // "y-a" is in the class of "x-a": the fields are read, and it is
-        // not among them.
-        assert!(f.may_have("y-a"));
-        assert_eq!(f.get("y-a"), None);
+        // "ax-cd" is in the class of "ab-cd": the fields are read, and it
+        // is not among them.
+        assert!(f.may_have("ax-cd"));
+        assert_eq!(f.get("ax-cd"), None);
         assert_eq!(f.get("expect"), None);
         assert_eq!(f.all("expect").count(), 0);
         assert!(!Fields::default().may_have("host"));

@@ -3,7 +3,7 @@
 //! value would cost two allocations a header on every request).
 
 use super::edit::HeaderList;
-use crate::http1::{Fields, SPARE_BYTES, SPARE_FIELDS};
+use crate::http1::{name_class, Fields, SPARE_BYTES, SPARE_FIELDS};
 
 /// Header fields as text, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -12,6 +12,9 @@ pub struct Headers {
     text: String,
     /// Per field: where its name ends and where its value ends in `text`.
     ends: Vec<(u32, u32)>,
+    /// The classes of its names, as [`Fields`] keeps them: a name out of
+    /// them is not there.
+    classes: u64,
 }
 
 impl Headers {
@@ -21,7 +24,14 @@ impl Headers {
         Self {
             text: String::with_capacity(bytes + SPARE_BYTES),
             ends: Vec::with_capacity(fields + SPARE_FIELDS),
+            classes: 0,
         }
+    }
+
+    /// False when no field is named `name` (any case); true when one may
+    /// be.
+    pub fn may_have(&self, name: &str) -> bool {
+        self.classes & name_class(name) != 0
     }
 
     /// The fields `pairs`, in one allocation each for text and ends.
@@ -53,6 +63,7 @@ impl Headers {
         let name_end = self.text.len() as u32;
         self.text.push_str(value);
         self.ends.push((name_end, self.text.len() as u32));
+        self.classes |= name_class(name);
     }
 
     /// How many fields there are.
@@ -70,6 +81,7 @@ impl Headers {
         HeadersIter {
             headers: self,
             front: 0,
+            start: 0,
             back: self.ends.len(),
         }
     }
@@ -96,6 +108,7 @@ impl Headers {
         let mut out = Self {
             text: String::with_capacity(self.text.len()),
             ends: Vec::with_capacity(self.ends.len()),
+            classes: 0,
         };
         for (name, value) in self.iter() {
             if let Some(new) = keep(name, value) {
@@ -129,6 +142,8 @@ pub struct HeadersIter<'a> {
     headers: &'a Headers,
     /// The next field from the front.
     front: usize,
+    /// Where its name starts in the text.
+    start: u32,
     /// One past the next field from the back.
     back: usize,
 }
@@ -137,10 +152,18 @@ impl<'a> Iterator for HeadersIter<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
-        (self.front < self.back).then(|| {
-            self.front += 1;
-            self.headers.field(self.front - 1)
-        })
+        if self.front >= self.back {
+            return None;
+        }
+        let (name_end, end) = self.headers.ends[self.front];
+        let text = &self.headers.text;
+        let field = (
+            &text[self.start as usize..name_end as usize],
+            &text[name_end as usize..end as usize],
+        );
+        self.front += 1;
+        self.start = end;
+        Some(field)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -175,7 +198,9 @@ impl<'a> FromIterator<(&'a str, &'a str)> for Headers {
 
 impl HeaderList for Headers {
     fn remove_all(&mut self, name: &str) {
-        self.retain(|n, _| !n.eq_ignore_ascii_case(name));
+        if self.may_have(name) {
+            self.retain(|n, _| !n.eq_ignore_ascii_case(name));
+        }
     }
 
     fn append(&mut self, name: &str, value: &str) {
@@ -183,7 +208,7 @@ impl HeaderList for Headers {
     }
 
     fn revalue(&mut self, name: &str, values: &[String]) {
-        if !self.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        if !self.may_have(name) || !self.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
             return;
         }
         let mut values = values.iter();
@@ -198,6 +223,20 @@ impl HeaderList for Headers {
 mod tests {
     use super::*;
     use crate::http_rules::{apply_headers, Edit};
+
+    #[test]
+    fn names_are_known_absent_without_reading_a_field() {
+        let mut h: Headers = [("Host", "a"), ("User-Agent", "b")].into_iter().collect();
+        assert!(h.may_have("host") && h.may_have("USER-AGENT"));
+        assert!(!h.may_have("x-forwarded-proto"));
+        let mut it = h.iter();
+        assert_eq!(it.next_back(), Some(("User-Agent", "b")));
+        assert_eq!(it.next(), Some(("Host", "a")));
+        assert_eq!((it.next(), it.next_back()), (None, None));
+        h.retain(|n, _| n != "Host");
+        assert!(h.may_have("user-agent"));
+        assert_eq!(h.iter().collect::<Vec<_>>(), [("User-Agent", "b")]);
+    }
 
     #[test]
     fn headers_keep_order_and_take_the_steps_a_list_would() {

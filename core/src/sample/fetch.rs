@@ -785,6 +785,11 @@ where
             .response
             .map_or_else(HeaderView::default, |r| r.headers),
     };
+    // A name it cannot have: no field is read.
+    let headers = match name.is_empty() || headers.may_have(name) {
+        true => headers,
+        false => HeaderView::default(),
+    };
     headers
         .iter()
         .filter(move |(n, _)| name.is_empty() || n.eq_ignore_ascii_case(name))

@@ -42,6 +42,15 @@ impl<'a> HeaderView<'a> {
     pub fn is_empty(self) -> bool {
         self.len() == 0
     }
+
+    /// False when no field is named `name` (any case); true when one may
+    /// be (lent pairs may always).
+    pub fn may_have(self, name: &str) -> bool {
+        match self {
+            Self::Pairs(_) => true,
+            Self::Kept(headers) => headers.may_have(name),
+        }
+    }
 }
 
 /// The fields of a [`HeaderView`], either end first.
