@@ -4,6 +4,7 @@
 //! [`crate::body`]; interim (1xx) answers are handed back as they come.
 
 use crate::body::{self, Relayed};
+use crate::buffers;
 use crate::driver::Core;
 use crate::http2::{H2Client, H2Upstream};
 use crate::server_io::ServerIo;
@@ -309,9 +310,11 @@ impl Pool {
                     stream,
                     uses,
                     lease,
+                    buf,
                     ..
                 } = up;
                 std::mem::forget(lease);
+                buffers::give(buf);
                 conns.idle.push(IdleConn {
                     stream,
                     uses,
@@ -565,7 +568,7 @@ impl Upstream {
             if self.buf.len() >= MAX_HEAD {
                 return Err(ServerFailure::Junk);
             }
-            self.buf.reserve(4096);
+            buffers::room(&mut self.buf);
             // Closed or reset before any byte of an answer: unanswered (a
             // pooled connection the server just let go is replaced).
             match body::read(&mut self.stream, &mut self.buf, None).await {

@@ -7,6 +7,7 @@
 
 use crate::accept::Held;
 use crate::alarms::{Alarm, Waited};
+use crate::buffers;
 use crate::client_io::ClientIo;
 use crate::http2::{self, Prefixed};
 use crate::levels::Tracking;
@@ -32,9 +33,6 @@ use tokio::time::Instant;
 /// Largest request head: haproxy's default `tune.bufsize` (16384) less
 /// `tune.maxrewrite` (1024).
 const MAX_HEAD: usize = 15_360;
-
-/// What a client connection reads into at a time.
-const BUFFER: usize = 4096;
 
 /// The timeouts of the client side.
 #[derive(Debug, Clone, Copy, Default)]
@@ -480,6 +478,7 @@ fn requests<'a, S: ClientIo + 'a>(
             }
             Ending::Closed => {}
         }
+        buffers::give(buf);
         if let Some(own) = session.own.take() {
             own.up.close_hard();
         }
@@ -561,13 +560,13 @@ fn read_head<'a, S: ClientIo>(
             }
             if idle {
                 // Nothing buffered: hold no buffer while the client is quiet.
-                *buf = BytesMut::new();
+                buffers::give(std::mem::take(buf));
                 // A socket error shows in the read that follows.
                 let readable = std::pin::pin!(std::future::poll_fn(|cx| stream.poll_readable(cx)));
                 if let Err(waited) = alarm.bound(until, closes_on_drain, readable).await {
                     return Err(stopped_waiting(waited, closes_on_drain));
                 }
-                buf.reserve(BUFFER);
+                *buf = buffers::take();
             }
             let read_buf = std::pin::pin!(stream.read_buf(buf));
             let read = alarm.bound(until, false, read_buf).await;

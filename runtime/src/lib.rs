@@ -7,6 +7,7 @@ mod accept;
 mod admin;
 mod alarms;
 mod body;
+mod buffers;
 mod cache;
 mod client_io;
 mod clock;
