@@ -28,7 +28,11 @@ use std::process::ExitCode;
 /// (Cargo.toml: `no_thp`): with them the heap grows by 2 MiB at a time, a
 /// sixth of a proxy's whole footprint in one step (bench/soak.sh saw one
 /// and called it growth), and the simulator took 19 MB where 10 MB do,
-/// at the same speed.
+/// at the same speed. Version 2 (Cargo.toml: `v2`): Rust asks every
+/// allocation aligned, and version 3 over-allocates such a request when
+/// its page runs out where version 2 takes the plain path; with 2, an
+/// idle connection costs 0.96 kB against 1.09 (bench/idle.sh) and a
+/// request 530 instructions less (bench/instructions.sh, `rules`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
