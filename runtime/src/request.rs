@@ -570,11 +570,12 @@ fn with_view<T>(
     ((head, target, body), (client, local), (session, first)): RouteView<'_>,
     f: impl FnOnce(&RequestHead<'_>) -> T,
 ) -> T {
-    readable_headers(&head.headers, |headers| {
+    let headers = readable_headers(&head.headers);
+    {
         let route = RequestHead {
             method: &head.method,
             uri: target,
-            headers: HeaderView::Pairs(headers),
+            headers: HeaderView::Kept(&headers),
             client: Some(client.ip()),
             payload: body,
             around: Around {
@@ -594,34 +595,18 @@ fn with_view<T>(
             },
         };
         f(&route)
-    })
+    }
 }
 
-/// Runs `f` on `fields` as rules read them: `expect` left out (the proxy
-/// answers it), values that are not UTF-8 with replacement characters
-/// (only they are copied, after one pass that checks every value).
-fn readable_headers<T>(fields: &Fields, f: impl FnOnce(&[(&str, &str)]) -> T) -> T {
-    let mut unreadable = Vec::new();
-    let mut headers: Vec<(&str, &str)> = fields
-        .texts()
-        .filter(|(name, _)| *name != "expect")
-        .enumerate()
-        .map(|(i, (name, v))| match v {
-            Ok(value) => (name, value),
-            Err(bytes) => {
-                unreadable.push((i, bytes));
-                (name, "")
-            }
-        })
-        .collect();
-    let lossy: Vec<(usize, String)> = unreadable
-        .into_iter()
-        .map(|(i, v)| (i, String::from_utf8_lossy(v).into_owned()))
-        .collect();
-    for (i, value) in &lossy {
-        headers[*i].1 = value;
+/// The request's `fields` as rules read them: `expect` left out (the
+/// proxy answers it), values that are not UTF-8 with replacement
+/// characters.
+fn readable_headers(fields: &Fields) -> Headers {
+    let mut headers = Headers::of_fields(fields);
+    if headers.may_have("expect") {
+        headers.retain(|name, _| name != "expect");
     }
-    f(&headers)
+    headers
 }
 
 /// What [`with_view`] reads: the head, its target as sent and the body
@@ -1770,12 +1755,10 @@ mod tests {
         fields.push("expect", b"100-continue");
         fields.push("x-raw", b"a\xffb");
         fields.push("accept", b"*/*");
-        let seen = readable_headers(&fields, |headers| {
-            headers
-                .iter()
-                .map(|(n, v)| format!("{n}={v}"))
-                .collect::<Vec<_>>()
-        });
+        let seen: Vec<_> = readable_headers(&fields)
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
         assert_eq!(seen, ["host=example.com", "x-raw=a\u{fffd}b", "accept=*/*"]);
     }
 }

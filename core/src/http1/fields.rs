@@ -98,6 +98,12 @@ impl Fields {
         }
     }
 
+    /// Its buffers as they are: every name, every value, where each
+    /// field's name and value end, and the classes of its names.
+    pub(crate) fn parts(&self) -> (&str, &[u8], &[(u32, u32)], u64) {
+        (&self.names, &self.values, &self.ends, self.classes)
+    }
+
     /// Each field's name and value, the value as text when it is UTF-8
     /// (else its bytes): checked in one pass over every value.
     pub fn texts(&self) -> impl Iterator<Item = (&str, Result<&str, &[u8]>)> + '_ {

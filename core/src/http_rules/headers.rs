@@ -1,6 +1,8 @@
 //! A message's headers as rules read and change them: text, in order,
-//! kept in one buffer whatever their number (a string per name and per
-//! value would cost two allocations a header on every request).
+//! kept as [`Fields`] keeps them (names back to back in one buffer,
+//! values in another; a string per name and per value would cost two
+//! allocations a header on every request), so a message's fields become
+//! headers in three copies when they are text, whatever their number.
 
 use super::edit::HeaderList;
 use crate::http1::{name_class, Fields, SPARE_BYTES, SPARE_FIELDS};
@@ -8,9 +10,12 @@ use crate::http1::{name_class, Fields, SPARE_BYTES, SPARE_FIELDS};
 /// Header fields as text, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers {
-    /// Every name and value, back to back.
-    text: String,
-    /// Per field: where its name ends and where its value ends in `text`.
+    /// Every name, back to back.
+    names: String,
+    /// Every value, back to back.
+    values: String,
+    /// Per field: where its name ends in `names` and its value in
+    /// `values`.
     ends: Vec<(u32, u32)>,
     /// The classes of its names, as [`Fields`] keeps them: a name out of
     /// them is not there.
@@ -22,7 +27,8 @@ impl Headers {
     /// rules add without growing.
     pub fn with_capacity(fields: usize, bytes: usize) -> Self {
         Self {
-            text: String::with_capacity(bytes + SPARE_BYTES),
+            names: String::with_capacity(bytes / 2 + SPARE_BYTES),
+            values: String::with_capacity(bytes + SPARE_BYTES),
             ends: Vec::with_capacity(fields + SPARE_FIELDS),
             classes: 0,
         }
@@ -34,7 +40,8 @@ impl Headers {
         self.classes & name_class(name) != 0
     }
 
-    /// The fields `pairs`, in one allocation each for text and ends.
+    /// The fields `pairs`, in one allocation each for names, values and
+    /// ends.
     pub fn of<'a>(pairs: impl ExactSizeIterator<Item = (&'a str, &'a str)> + Clone) -> Self {
         let bytes = pairs.clone().map(|(n, v)| n.len() + v.len()).sum();
         let mut headers = Self::with_capacity(pairs.len(), bytes);
@@ -45,8 +52,17 @@ impl Headers {
     }
 
     /// The fields of a message as read (`fields`), their values as text
-    /// (with replacement characters where they are not UTF-8).
+    /// (with replacement characters where they are not UTF-8): its
+    /// buffers copied whole when every value is text.
     pub fn of_fields(fields: &Fields) -> Self {
+        let (names, values, ends, classes) = fields.parts();
+        let text = std::str::from_utf8(values).ok().filter(|text| {
+            ends.iter()
+                .all(|&(_, end)| text.is_char_boundary(end as usize))
+        });
+        if let Some(text) = text {
+            return Self::copied((names, text, ends, classes));
+        }
         let mut headers = Self::with_capacity(fields.len(), fields.bytes());
         for (name, value) in fields.texts() {
             match value {
@@ -57,12 +73,28 @@ impl Headers {
         headers
     }
 
+    /// A copy, with room for the few fields rules add.
+    pub fn with_room(&self) -> Self {
+        Self::copied((&self.names, &self.values, &self.ends, self.classes))
+    }
+
+    /// Headers of these buffers (names, values, ends, classes), with room
+    /// for the few fields rules add.
+    fn copied((names, values, ends, classes): (&str, &str, &[(u32, u32)], u64)) -> Self {
+        let mut copy = Self::with_capacity(ends.len(), names.len() + values.len());
+        copy.names.push_str(names);
+        copy.values.push_str(values);
+        copy.ends.extend_from_slice(ends);
+        copy.classes = classes;
+        copy
+    }
+
     /// Adds a field at the end.
     pub fn push(&mut self, name: &str, value: &str) {
-        self.text.push_str(name);
-        let name_end = self.text.len() as u32;
-        self.text.push_str(value);
-        self.ends.push((name_end, self.text.len() as u32));
+        self.names.push_str(name);
+        self.values.push_str(value);
+        let ends = (self.names.len() as u32, self.values.len() as u32);
+        self.ends.push(ends);
         self.classes |= name_class(name);
     }
 
@@ -81,17 +113,19 @@ impl Headers {
         HeadersIter {
             headers: self,
             front: 0,
-            start: 0,
+            starts: (0, 0),
             back: self.ends.len(),
         }
     }
 
     /// Field `i`'s name and value.
     fn field(&self, i: usize) -> (&str, &str) {
-        let start = i.checked_sub(1).map_or(0, |p| self.ends[p].1) as usize;
-        let (name_end, end) = self.ends[i];
-        let (name_end, end) = (name_end as usize, end as usize);
-        (&self.text[start..name_end], &self.text[name_end..end])
+        let (n0, v0) = i.checked_sub(1).map_or((0, 0), |p| self.ends[p]);
+        let (n1, v1) = self.ends[i];
+        (
+            &self.names[n0 as usize..n1 as usize],
+            &self.values[v0 as usize..v1 as usize],
+        )
     }
 
     /// Each field as an owned pair, for what keeps them apart (a cache
@@ -106,7 +140,8 @@ impl Headers {
     /// in order, giving each kept one the value it returns when some.
     fn rebuild<'v>(&mut self, mut keep: impl FnMut(&str, &str) -> Option<Option<&'v str>>) {
         let mut out = Self {
-            text: String::with_capacity(self.text.len()),
+            names: String::with_capacity(self.names.len()),
+            values: String::with_capacity(self.values.len()),
             ends: Vec::with_capacity(self.ends.len()),
             classes: 0,
         };
@@ -128,11 +163,7 @@ impl Headers {
 
     /// Lower-cases every name (haproxy's HTX keeps them so).
     pub fn lower_names(&mut self) {
-        let mut start = 0;
-        for &(name_end, end) in &self.ends {
-            self.text[start..name_end as usize].make_ascii_lowercase();
-            start = end as usize;
-        }
+        self.names.make_ascii_lowercase();
     }
 }
 
@@ -142,8 +173,8 @@ pub struct HeadersIter<'a> {
     headers: &'a Headers,
     /// The next field from the front.
     front: usize,
-    /// Where its name starts in the text.
-    start: u32,
+    /// Where its name and its value start.
+    starts: (u32, u32),
     /// One past the next field from the back.
     back: usize,
 }
@@ -155,15 +186,14 @@ impl<'a> Iterator for HeadersIter<'a> {
         if self.front >= self.back {
             return None;
         }
-        let (name_end, end) = self.headers.ends[self.front];
-        let text = &self.headers.text;
-        let field = (
-            &text[self.start as usize..name_end as usize],
-            &text[name_end as usize..end as usize],
-        );
+        let (n0, v0) = self.starts;
+        let (n1, v1) = self.headers.ends[self.front];
         self.front += 1;
-        self.start = end;
-        Some(field)
+        self.starts = (n1, v1);
+        Some((
+            &self.headers.names[n0 as usize..n1 as usize],
+            &self.headers.values[v0 as usize..v1 as usize],
+        ))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -223,6 +253,26 @@ impl HeaderList for Headers {
 mod tests {
     use super::*;
     use crate::http_rules::{apply_headers, Edit};
+
+    #[test]
+    fn fields_become_headers_as_text() {
+        let text: Fields = [("host", &b"a"[..]), ("x-name", "caf\u{e9}".as_bytes())]
+            .into_iter()
+            .collect();
+        let h = Headers::of_fields(&text);
+        assert_eq!(
+            h.iter().collect::<Vec<_>>(),
+            [("host", "a"), ("x-name", "caf\u{e9}")]
+        );
+        assert!(h.may_have("x-name") && !h.may_have("x-forwarded-proto"));
+        // Together these two values are "\u{e9}", apart neither is text.
+        let split: Fields = [("c", &b"\xc3"[..]), ("d", b"\xa9")].into_iter().collect();
+        let h = Headers::of_fields(&split);
+        assert_eq!(
+            h.iter().collect::<Vec<_>>(),
+            [("c", "\u{fffd}"), ("d", "\u{fffd}")]
+        );
+    }
 
     #[test]
     fn names_are_known_absent_without_reading_a_field() {

@@ -169,7 +169,10 @@ impl Txn {
             method: head.method.to_owned(),
             uri: head.uri.to_owned(),
             headers: {
-                let mut headers = Headers::of(head.headers.iter());
+                let mut headers = match head.headers {
+                    HeaderView::Kept(kept) => kept.with_room(),
+                    view => Headers::of(view.iter()),
+                };
                 headers.lower_names();
                 headers
             },
