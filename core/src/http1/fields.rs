@@ -2,6 +2,8 @@
 //! (one allocation per field would cost more than the parse): names
 //! lower-cased, as haproxy's HTX keeps them, values as sent.
 
+use std::ops::Range;
+
 /// Fields a message's buffers have room for past those it came with.
 pub const SPARE_FIELDS: usize = 4;
 /// Bytes a message's buffers have room for past those it came with.
@@ -92,9 +94,7 @@ impl Fields {
     pub fn iter(&self) -> FieldsIter<'_> {
         FieldsIter {
             fields: self,
-            front: 0,
-            starts: (0, 0),
-            back: self.ends.len(),
+            spans: Spans::new(&self.ends),
         }
     }
 
@@ -120,16 +120,6 @@ impl Fields {
         })
     }
 
-    /// Field `i`'s name and value.
-    fn field(&self, i: usize) -> (&str, &[u8]) {
-        let (n0, v0) = i.checked_sub(1).map_or((0, 0), |p| self.ends[p]);
-        let (n1, v1) = self.ends[i];
-        (
-            &self.names[n0 as usize..n1 as usize],
-            &self.values[v0 as usize..v1 as usize],
-        )
-    }
-
     /// The values of every field named `name` (lower case), in order.
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
         let fields = match self.may_have(name) {
@@ -150,8 +140,8 @@ impl Fields {
     /// An iterator over no field.
     fn iter_none(&self) -> FieldsIter<'_> {
         FieldsIter {
-            back: 0,
-            ..self.iter()
+            fields: self,
+            spans: Spans::new(&[]),
         }
     }
 
@@ -179,6 +169,44 @@ impl Fields {
 #[derive(Debug, Clone)]
 pub struct FieldsIter<'a> {
     fields: &'a Fields,
+    spans: Spans<'a>,
+}
+
+impl<'a> FieldsIter<'a> {
+    /// `fields`' name and value where `span` says.
+    fn at(&self, (name, value): Span) -> (&'a str, &'a [u8]) {
+        (&self.fields.names[name], &self.fields.values[value])
+    }
+}
+
+impl<'a> Iterator for FieldsIter<'a> {
+    type Item = (&'a str, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.spans.next().map(|span| self.at(span))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.spans.size_hint()
+    }
+}
+
+impl ExactSizeIterator for FieldsIter<'_> {}
+
+impl DoubleEndedIterator for FieldsIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.spans.next_back().map(|span| self.at(span))
+    }
+}
+
+/// Where a field's name and value lie in their buffers.
+pub(crate) type Span = (Range<usize>, Range<usize>);
+
+/// Where each field's name and value lie, read from where each ends (as
+/// [`Fields`] and the rules' headers keep them), either end first.
+#[derive(Debug, Clone)]
+pub(crate) struct Spans<'a> {
+    ends: &'a [(u32, u32)],
     /// The next field from the front.
     front: usize,
     /// Where its name and its value start.
@@ -187,21 +215,30 @@ pub struct FieldsIter<'a> {
     back: usize,
 }
 
-impl<'a> Iterator for FieldsIter<'a> {
-    type Item = (&'a str, &'a [u8]);
+impl<'a> Spans<'a> {
+    /// The spans of fields ending at `ends`.
+    pub(crate) fn new(ends: &'a [(u32, u32)]) -> Self {
+        Self {
+            ends,
+            front: 0,
+            starts: (0, 0),
+            back: ends.len(),
+        }
+    }
+}
 
-    fn next(&mut self) -> Option<Self::Item> {
+impl Iterator for Spans<'_> {
+    type Item = Span;
+
+    fn next(&mut self) -> Option<Span> {
         if self.front >= self.back {
             return None;
         }
         let (n0, v0) = self.starts;
-        let (n1, v1) = self.fields.ends[self.front];
+        let (n1, v1) = self.ends[self.front];
         self.front += 1;
         self.starts = (n1, v1);
-        Some((
-            &self.fields.names[n0 as usize..n1 as usize],
-            &self.fields.values[v0 as usize..v1 as usize],
-        ))
+        Some((n0 as usize..n1 as usize, v0 as usize..v1 as usize))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -210,14 +247,18 @@ impl<'a> Iterator for FieldsIter<'a> {
     }
 }
 
-impl ExactSizeIterator for FieldsIter<'_> {}
-
-impl DoubleEndedIterator for FieldsIter<'_> {
-    fn next_back(&mut self) -> Option<Self::Item> {
-        (self.front < self.back).then(|| {
-            self.back -= 1;
-            self.fields.field(self.back)
-        })
+impl DoubleEndedIterator for Spans<'_> {
+    fn next_back(&mut self) -> Option<Span> {
+        if self.front >= self.back {
+            return None;
+        }
+        self.back -= 1;
+        let (n0, v0) = match self.back.checked_sub(1) {
+            Some(before) => self.ends[before],
+            None => (0, 0),
+        };
+        let (n1, v1) = self.ends[self.back];
+        Some((n0 as usize..n1 as usize, v0 as usize..v1 as usize))
     }
 }
 

@@ -12,7 +12,7 @@ mod syntax;
 mod upgrade;
 
 pub use chunked::{ChunkError, ChunkedDecoder};
-pub(crate) use fields::name_class;
+pub(crate) use fields::{name_class, Span, Spans};
 pub use fields::{FieldChange, Fields, FieldsIter, SPARE_BYTES, SPARE_FIELDS};
 pub use head::{parse_head, BodyFraming, Head, HeadError, MAX_HEADERS};
 pub use response::{parse_response_head, ResponseError, ResponseFraming, ResponseHead};

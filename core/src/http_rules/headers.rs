@@ -5,7 +5,7 @@
 //! headers in three copies when they are text, whatever their number.
 
 use super::edit::HeaderList;
-use crate::http1::{name_class, Fields, SPARE_BYTES, SPARE_FIELDS};
+use crate::http1::{name_class, Fields, Span, Spans, SPARE_BYTES, SPARE_FIELDS};
 
 /// Header fields as text, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -112,20 +112,8 @@ impl Headers {
     pub fn iter(&self) -> HeadersIter<'_> {
         HeadersIter {
             headers: self,
-            front: 0,
-            starts: (0, 0),
-            back: self.ends.len(),
+            spans: Spans::new(&self.ends),
         }
-    }
-
-    /// Field `i`'s name and value.
-    fn field(&self, i: usize) -> (&str, &str) {
-        let (n0, v0) = i.checked_sub(1).map_or((0, 0), |p| self.ends[p]);
-        let (n1, v1) = self.ends[i];
-        (
-            &self.names[n0 as usize..n1 as usize],
-            &self.values[v0 as usize..v1 as usize],
-        )
     }
 
     /// Each field as an owned pair, for what keeps them apart (a cache
@@ -171,34 +159,25 @@ impl Headers {
 #[derive(Debug, Clone)]
 pub struct HeadersIter<'a> {
     headers: &'a Headers,
-    /// The next field from the front.
-    front: usize,
-    /// Where its name and its value start.
-    starts: (u32, u32),
-    /// One past the next field from the back.
-    back: usize,
+    spans: Spans<'a>,
+}
+
+impl<'a> HeadersIter<'a> {
+    /// The name and value where `span` says.
+    fn at(&self, (name, value): Span) -> (&'a str, &'a str) {
+        (&self.headers.names[name], &self.headers.values[value])
+    }
 }
 
 impl<'a> Iterator for HeadersIter<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.front >= self.back {
-            return None;
-        }
-        let (n0, v0) = self.starts;
-        let (n1, v1) = self.headers.ends[self.front];
-        self.front += 1;
-        self.starts = (n1, v1);
-        Some((
-            &self.headers.names[n0 as usize..n1 as usize],
-            &self.headers.values[v0 as usize..v1 as usize],
-        ))
+        self.spans.next().map(|span| self.at(span))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.back - self.front;
-        (left, Some(left))
+        self.spans.size_hint()
     }
 }
 
@@ -206,10 +185,7 @@ impl ExactSizeIterator for HeadersIter<'_> {}
 
 impl DoubleEndedIterator for HeadersIter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        (self.front < self.back).then(|| {
-            self.back -= 1;
-            self.headers.field(self.back)
-        })
+        self.spans.next_back().map(|span| self.at(span))
     }
 }
 
