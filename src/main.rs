@@ -31,8 +31,8 @@ use std::process::ExitCode;
 /// at the same speed. Version 2 (Cargo.toml: `v2`): Rust asks every
 /// allocation aligned, and version 3 over-allocates such a request when
 /// its page runs out where version 2 takes the plain path; with 2, an
-/// idle connection costs 0.96 kB against 1.09 (bench/idle.sh) and a
-/// request 530 instructions less (bench/instructions.sh, `rules`).
+/// idle connection costs 0.96 kB against 1.09 (bench/idle.sh), and a
+/// request fewer instructions (callgrind).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -571,31 +571,29 @@ fn with_view<T>(
     f: impl FnOnce(&RequestHead<'_>) -> T,
 ) -> T {
     let headers = readable_headers(&head.headers);
-    {
-        let route = RequestHead {
-            method: &head.method,
-            uri: target,
-            headers: HeaderView::Kept(&headers),
-            client: Some(client.ip()),
-            payload: body,
-            around: Around {
-                src_port: Some(client.port()),
-                dst: local,
-                conn: session.conn(client, local),
-                vars: Some(&session.vars),
-                first_request: first,
-                htx: true,
-                switched: first && session.switched,
-                http10: head.minor == 0,
-                proxied: session.proxied.as_deref(),
-                tls: session.tls.as_ref(),
-                kept_server: session.own.as_ref().map(|kept| kept.target),
-                session_tracked: session.tracked.get(),
-                ..Around::default()
-            },
-        };
-        f(&route)
-    }
+    let route = RequestHead {
+        method: &head.method,
+        uri: target,
+        headers: HeaderView::Kept(&headers),
+        client: Some(client.ip()),
+        payload: body,
+        around: Around {
+            src_port: Some(client.port()),
+            dst: local,
+            conn: session.conn(client, local),
+            vars: Some(&session.vars),
+            first_request: first,
+            htx: true,
+            switched: first && session.switched,
+            http10: head.minor == 0,
+            proxied: session.proxied.as_deref(),
+            tls: session.tls.as_ref(),
+            kept_server: session.own.as_ref().map(|kept| kept.target),
+            session_tracked: session.tracked.get(),
+            ..Around::default()
+        },
+    };
+    f(&route)
 }
 
 /// The request's `fields` as rules read them: `expect` left out (the

@@ -18,6 +18,7 @@ pub(crate) type Addresses = (Option<SocketAddr>, Option<SocketAddr>);
 /// its requests.
 #[derive(Debug)]
 pub(crate) struct PrivateConn {
+    /// The connection.
     pub(crate) up: Upstream,
     /// Its server: backend and server index.
     pub(crate) target: (usize, usize),
