@@ -23,7 +23,7 @@ use haven_core::config::haproxy::ErrorPage;
 use haven_core::config::haproxy::{BodyWait, CompAlgo, Splice};
 use haven_core::http1::{
     accepts_websocket, websocket_accept, BodyFraming, Fields, Head, ResponseFraming, ResponseHead,
-    Switch,
+    Switch, TextFields,
 };
 use haven_core::http_rules::{apply_headers, Edit, Headers};
 use haven_core::log::access_format::LineFacts;
@@ -570,11 +570,11 @@ fn with_view<T>(
     ((head, target, body), (client, local), (session, first)): RouteView<'_>,
     f: impl FnOnce(&RequestHead<'_>) -> T,
 ) -> T {
-    let headers = readable_headers(&head.headers);
+    let mut kept = None;
     let route = RequestHead {
         method: &head.method,
         uri: target,
-        headers: HeaderView::Kept(&headers),
+        headers: header_view(&head.headers, &mut kept),
         client: Some(client.ip()),
         payload: body,
         around: Around {
@@ -594,6 +594,16 @@ fn with_view<T>(
         },
     };
     f(&route)
+}
+
+/// The request's `fields` as the driver reads them: where they lie when
+/// every value is text and none is `expect`, else as
+/// [`readable_headers`] copies them into `kept`.
+fn header_view<'a>(fields: &'a Fields, kept: &'a mut Option<Headers>) -> HeaderView<'a> {
+    match TextFields::of(fields).filter(|text| !text.fields().contains("expect")) {
+        Some(text) => HeaderView::Parsed(text),
+        None => HeaderView::Kept(kept.insert(readable_headers(fields))),
+    }
 }
 
 /// The request's `fields` as rules read them: `expect` left out (the
@@ -1758,5 +1768,25 @@ mod tests {
             .map(|(n, v)| format!("{n}={v}"))
             .collect();
         assert_eq!(seen, ["host=example.com", "x-raw=a\u{fffd}b", "accept=*/*"]);
+    }
+
+    // Input: readable fields; the same with `expect`; with a value that
+    // is not UTF-8. Expected: the first read where they lie, the others
+    // copied as rules read them (no `expect`, a replacement character).
+    #[test]
+    fn the_driver_reads_text_fields_where_they_lie_and_copies_the_others() {
+        let seen = |pairs: &[(&str, &[u8])]| {
+            let fields: Fields = pairs.iter().copied().collect();
+            let mut kept = None;
+            let view = header_view(&fields, &mut kept);
+            let read: Vec<_> = view.iter().map(|(n, v)| format!("{n}={v}")).collect();
+            (matches!(view, HeaderView::Parsed(_)), read)
+        };
+        let text = seen(&[("Host", b"a"), ("x-b", "\u{e9}".as_bytes())]);
+        assert_eq!(text, (true, vec!["host=a".into(), "x-b=\u{e9}".into()]));
+        let expect = seen(&[("host", b"a"), ("expect", b"100-continue")]);
+        assert_eq!(expect, (false, vec!["host=a".into()]));
+        let raw = seen(&[("host", b"a"), ("x-raw", b"\xff")]);
+        assert_eq!(raw, (false, vec!["host=a".into(), "x-raw=\u{fffd}".into()]));
     }
 }

@@ -9,6 +9,7 @@ mod fields;
 mod head;
 mod response;
 mod syntax;
+mod text_fields;
 mod upgrade;
 
 pub use chunked::{ChunkError, ChunkedDecoder};
@@ -17,4 +18,5 @@ pub use fields::{FieldChange, Fields, FieldsIter, SPARE_BYTES, SPARE_FIELDS};
 pub use head::{parse_head, BodyFraming, Head, HeadError, MAX_HEADERS};
 pub use response::{parse_response_head, ResponseError, ResponseFraming, ResponseHead};
 pub use syntax::{error_position, tchar};
+pub use text_fields::{TextFields, TextFieldsIter};
 pub use upgrade::{accepts_websocket, opens_tunnel, websocket_accept, websocket_key, Switch};

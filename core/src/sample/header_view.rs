@@ -1,9 +1,10 @@
 //! A message's header fields as samples read them, borrowed where they
-//! already are: pairs a caller lent, or the [`Headers`] rules keep
-//! changing. Rules read the request many times between two changes;
+//! already are: pairs a caller lent, a message's fields as parsed, or the
+//! [`Headers`] rules keep changing. Rules read the request many times between two changes;
 //! lending their `Headers` as they are costs nothing, where copying them
 //! into pairs for each read cost as much as the reads.
 
+use crate::http1::{TextFields, TextFieldsIter};
 use crate::http_rules::Headers;
 
 /// Header fields in order, names as kept.
@@ -11,6 +12,8 @@ use crate::http_rules::Headers;
 pub enum HeaderView<'a> {
     /// Name and value pairs.
     Pairs(&'a [(&'a str, &'a str)]),
+    /// A message's fields as parsed, every value text.
+    Parsed(TextFields<'a>),
     /// A rule's headers.
     Kept(&'a Headers),
 }
@@ -26,6 +29,7 @@ impl<'a> HeaderView<'a> {
     pub fn iter(self) -> FieldIter<'a> {
         match self {
             Self::Pairs(pairs) => FieldIter::Pairs(pairs.iter()),
+            Self::Parsed(fields) => FieldIter::Parsed(fields.iter()),
             Self::Kept(headers) => FieldIter::Kept(headers.iter()),
         }
     }
@@ -34,6 +38,7 @@ impl<'a> HeaderView<'a> {
     pub fn len(self) -> usize {
         match self {
             Self::Pairs(pairs) => pairs.len(),
+            Self::Parsed(fields) => fields.fields().len(),
             Self::Kept(headers) => headers.len(),
         }
     }
@@ -48,6 +53,7 @@ impl<'a> HeaderView<'a> {
     pub fn may_have(self, name: &str) -> bool {
         match self {
             Self::Pairs(_) => true,
+            Self::Parsed(fields) => fields.may_have(name),
             Self::Kept(headers) => headers.may_have(name),
         }
     }
@@ -58,6 +64,8 @@ impl<'a> HeaderView<'a> {
 pub enum FieldIter<'a> {
     /// Over lent pairs.
     Pairs(std::slice::Iter<'a, (&'a str, &'a str)>),
+    /// Over a message's fields as parsed.
+    Parsed(TextFieldsIter<'a>),
     /// Over a rule's headers.
     Kept(crate::http_rules::HeadersIter<'a>),
 }
@@ -68,6 +76,7 @@ impl<'a> Iterator for FieldIter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             Self::Pairs(pairs) => pairs.next().copied(),
+            Self::Parsed(fields) => fields.next(),
             Self::Kept(fields) => fields.next(),
         }
     }
@@ -75,6 +84,7 @@ impl<'a> Iterator for FieldIter<'a> {
     fn size_hint(&self) -> (usize, Option<usize>) {
         match self {
             Self::Pairs(pairs) => pairs.size_hint(),
+            Self::Parsed(fields) => fields.size_hint(),
             Self::Kept(fields) => fields.size_hint(),
         }
     }
@@ -86,6 +96,7 @@ impl DoubleEndedIterator for FieldIter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         match self {
             Self::Pairs(pairs) => pairs.next_back().copied(),
+            Self::Parsed(fields) => fields.next_back(),
             Self::Kept(fields) => fields.next_back(),
         }
     }
