@@ -150,23 +150,24 @@ fn status_line(out: &mut Vec<u8>, head: &ResponseHead) {
 /// Appends `n` in decimal to `out` (without the formatting machinery: a
 /// status and a length go out on every answer).
 pub(crate) fn put_decimal(out: &mut impl BufMut, n: u64) {
-    put_digits(out, n, 10);
+    put_digits::<10>(out, n);
 }
 
 /// Appends `n` in lower-case hexadecimal to `out` (a chunk's size).
 pub(crate) fn put_hex(out: &mut impl BufMut, n: u64) {
-    put_digits(out, n, 16);
+    put_digits::<16>(out, n);
 }
 
-/// Appends `n`'s digits in `base` (at most 16) to `out`.
-fn put_digits(out: &mut impl BufMut, mut n: u64, base: u64) {
+/// Appends `n`'s digits in `BASE` (at most 16) to `out`. (A constant
+/// base: the divisions become multiplications.)
+fn put_digits<const BASE: u64>(out: &mut impl BufMut, mut n: u64) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut digits = [0; 20];
     let mut at = digits.len();
     loop {
         at -= 1;
-        digits[at] = DIGITS[(n % base) as usize];
-        n /= base;
+        digits[at] = DIGITS[(n % BASE) as usize];
+        n /= BASE;
         if n == 0 {
             break;
         }
