@@ -38,17 +38,10 @@ use haven_core::vrrp::InstanceView;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
-
-/// How often a thread tries the driver's lock before it sleeps on it:
-/// another thread holds it a microsecond or two, less than sleeping and
-/// waking take (with `nbthread 2`, sleeping put p99 latency near 4 ms).
-const SPIN_TRIES: u32 = 8;
-/// The pauses between two tries (a few microseconds in all).
-const SPINS_BETWEEN_TRIES: u32 = 32;
 
 /// What a socket task saw.
 #[derive(Debug)]
@@ -250,20 +243,8 @@ impl Core {
     }
 
     fn lock(&self) -> MutexGuard<'_, Driver> {
-        // A panic in one task leaves the state as consistent as core left
-        // it. Tried a few times before sleeping: see SPIN_TRIES.
-        for _ in 0..SPIN_TRIES {
-            match self.driver.try_lock() {
-                Ok(driver) => return driver,
-                Err(TryLockError::Poisoned(p)) => return p.into_inner(),
-                Err(TryLockError::WouldBlock) => {
-                    for _ in 0..SPINS_BETWEEN_TRIES {
-                        std::hint::spin_loop();
-                    }
-                }
-            }
-        }
-        self.driver.lock().unwrap_or_else(PoisonError::into_inner)
+        // A panic in one task leaves the state as consistent as core left it.
+        crate::locks::lock(&self.driver).unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A request's head arrived on `frontend` (index in the config), read

@@ -7,6 +7,7 @@ use crate::body::{self, Relayed};
 use crate::buffers;
 use crate::driver::Core;
 use crate::http2::{H2Client, H2Upstream};
+use crate::locks;
 use crate::server_io::ServerIo;
 use crate::stream::Peer;
 use crate::tls::ServerHandshake;
@@ -160,7 +161,7 @@ struct Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        if let Ok(mut servers) = self.pool.servers.lock() {
+        if let Ok(mut servers) = locks::lock(&self.pool.servers) {
             if let Some(conns) = servers.get_mut(&self.addr) {
                 conns.usage.release();
             }
@@ -253,7 +254,7 @@ impl Pool {
     /// rather than have each of its events wake both threads).
     fn take(&self, addr: &Dest, allowed: impl Fn(u32) -> bool) -> Option<(ServerIo, u32)> {
         let here = std::thread::current().id();
-        let mut servers = self.servers.lock().ok()?;
+        let mut servers = locks::lock(&self.servers).ok()?;
         let conns = servers.get_mut(addr)?;
         loop {
             let usable = |c: &IdleConn| allowed(c.uses);
@@ -289,7 +290,7 @@ impl Pool {
         if !up.buf.is_empty() || up.stream.single_use() {
             return None;
         }
-        let Ok(mut servers) = self.servers.lock() else {
+        let Ok(mut servers) = locks::lock(&self.servers) else {
             return None;
         };
         let conns = servers.entry(up.lease.addr.clone()).or_default();
@@ -386,7 +387,7 @@ impl Pool {
             }
         };
         let addr = Dest::of(peer, sni);
-        if let Ok(mut servers) = self.servers.lock() {
+        if let Ok(mut servers) = locks::lock(&self.servers) {
             servers.entry(addr.clone()).or_default().usage.lease();
         }
         let mut up = Upstream::new(stream, 0, self.lease(addr));

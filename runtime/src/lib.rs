@@ -22,6 +22,7 @@ mod http2;
 mod inherit;
 mod levels;
 mod listen;
+mod locks;
 mod logger;
 mod mailbox;
 mod outbound;
