@@ -10,7 +10,10 @@
 # `h1` (HTTP/1.1 keep-alive) and `h2` (HTTP/2 with prior knowledge, a
 # `proto h2` bind) and `rules` (HTTP/1.1 keep-alive with bench/lib.sh's
 # ten typical HTTP rules in the frontend). The kernel's share (the socket calls) is not counted:
-# see bench/proxy.sh for the whole.
+# see bench/proxy.sh for the whole. With CACHE=1, callgrind also models
+# this CPU's first-level caches and each mode prints the misses per
+# request: instruction fetches (I1) and data reads and writes (D1), what
+# makes a count of instructions run slower or faster than another.
 # Needs: apt-get install haproxy nginx-light valgrind nghttp2-client.
 # Sends only to 127.0.0.1.
 set -euo pipefail
@@ -34,11 +37,13 @@ instructions() {
     [ "$mode" = rules ] && rules=$TYPICAL_RULES
     LB_BIND=$bind LB_RULES=$rules lb_config "$port" 1 4096 "$b1" > "$dir/lb.cfg"
     out="$dir/callgrind.$program.$mode.$count"
+    local cache=()
+    [ "${CACHE:-0}" = 1 ] && cache=(--cache-sim=yes)
     if [ "$program" = haven ]; then
-        valgrind --tool=callgrind --callgrind-out-file="$out" \
+        valgrind --tool=callgrind "${cache[@]}" --callgrind-out-file="$out" \
             ./target/release/haven run -f "$dir/lb.cfg" 2> "$dir/vg.log" &
     else
-        valgrind --tool=callgrind --callgrind-out-file="$out" \
+        valgrind --tool=callgrind "${cache[@]}" --callgrind-out-file="$out" \
             haproxy -db -f "$dir/lb.cfg" 2> "$dir/vg.log" &
     fi
     local pid=$!
@@ -51,17 +56,28 @@ instructions() {
     fi
     grep -q "$count succeeded" "$dir/h2load.txt" || { echo "not all $count requests succeeded"; exit 1; }
     kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
-    awk '/^totals:/ { print $2 }' "$out"
+    # Instructions, then (with CACHE=1) I1, D1 read and D1 write misses.
+    awk '/^events:/ { for (i = 2; i <= NF; i++) at[$i] = i }
+        /^totals:/ { printf "%s", $at["Ir"]
+            if ("D1mw" in at) printf " %s %s %s", $at["I1mr"], $at["D1mr"], $at["D1mw"]
+            print "" }' "$out"
 }
 
 echo "haproxy $(haproxy -v | head -1 | cut -d' ' -f3); instructions per request over $N requests"
 for mode in $MODES; do
     for program in haproxy haven; do
-        one=$(instructions "$program" "$mode" "$N")
-        two=$(instructions "$program" "$mode" $((2 * N)))
-        eval "${program}_$mode=$(( (two - one) / N ))"
+        one=($(instructions "$program" "$mode" "$N"))
+        two=($(instructions "$program" "$mode" $((2 * N))))
+        per=()
+        for i in "${!one[@]}"; do per+=($(( (two[i] - one[i]) / N ))); done
+        eval "${program}_$mode=(${per[*]})"
     done
-    h=$(eval echo "\$haproxy_$mode"); v=$(eval echo "\$haven_$mode")
-    awk -v m="$mode" -v h="$h" -v v="$v" 'BEGIN {
+    eval 'h=("${haproxy_'"$mode"'[@]}"); v=("${haven_'"$mode"'[@]}")'
+    awk -v m="$mode" -v h="${h[0]}" -v v="${v[0]}" 'BEGIN {
         printf "  %s: haproxy %d, haven %d instructions per request: haven / haproxy %.2fx\n", m, h, v, v / h }'
+    if [ "${#v[@]}" = 4 ]; then
+        echo "  $mode, misses per request in callgrind's model of this CPU's caches:" \
+            "haproxy I1 ${h[1]}, D1 read ${h[2]}, D1 write ${h[3]};" \
+            "haven I1 ${v[1]}, D1 read ${v[2]}, D1 write ${v[3]}"
+    fi
 done
