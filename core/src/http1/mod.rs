@@ -13,10 +13,10 @@ mod text_fields;
 mod upgrade;
 
 pub use chunked::{ChunkError, ChunkedDecoder};
-pub(crate) use fields::{name_class, Span, Spans};
+pub(crate) use fields::name_class;
 pub use fields::{FieldChange, Fields, FieldsIter, SPARE_BYTES, SPARE_FIELDS};
 pub use head::{parse_head, BodyFraming, Head, HeadError, MAX_HEADERS};
 pub use response::{parse_response_head, ResponseError, ResponseFraming, ResponseHead};
 pub use syntax::{error_position, tchar};
-pub use text_fields::{TextFields, TextFieldsIter};
+pub use text_fields::{TextFields, TextIter};
 pub use upgrade::{accepts_websocket, opens_tunnel, websocket_accept, websocket_key, Switch};

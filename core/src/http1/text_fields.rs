@@ -1,6 +1,7 @@
 //! A message's [`Fields`] read as text where every value is UTF-8, as
 //! most are: samples and rules read them where they lie, with no copy
-//! made to have text.
+//! made to have text; and the walk over fields kept as text, these or
+//! the rules' headers.
 
 use super::fields::{Fields, Span, Spans};
 
@@ -36,11 +37,8 @@ impl<'a> TextFields<'a> {
     }
 
     /// Each field's name and value, in order.
-    pub fn iter(self) -> TextFieldsIter<'a> {
-        TextFieldsIter {
-            spans: Spans::new(self.fields.parts().2),
-            text: self,
-        }
+    pub fn iter(self) -> TextIter<'a> {
+        TextIter::new(self.names, self.values, self.fields.parts().2)
     }
 
     /// False when no field is named `name` (any case); true when one may
@@ -50,20 +48,32 @@ impl<'a> TextFields<'a> {
     }
 }
 
-/// The fields of [`TextFields`], either end first.
+/// Fields kept as text, each name and value where its buffer says,
+/// either end first.
 #[derive(Debug, Clone)]
-pub struct TextFieldsIter<'a> {
-    text: TextFields<'a>,
+pub struct TextIter<'a> {
+    names: &'a str,
+    values: &'a str,
     spans: Spans<'a>,
 }
 
-impl<'a> TextFieldsIter<'a> {
+impl<'a> TextIter<'a> {
+    /// The fields whose names lie in `names` and values in `values`,
+    /// each ending where `ends` says.
+    pub(crate) fn new(names: &'a str, values: &'a str, ends: &'a [(u32, u32)]) -> Self {
+        Self {
+            names,
+            values,
+            spans: Spans::new(ends),
+        }
+    }
+
     fn at(&self, (name, value): Span) -> (&'a str, &'a str) {
-        (&self.text.names[name], &self.text.values[value])
+        (&self.names[name], &self.values[value])
     }
 }
 
-impl<'a> Iterator for TextFieldsIter<'a> {
+impl<'a> Iterator for TextIter<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -75,9 +85,9 @@ impl<'a> Iterator for TextFieldsIter<'a> {
     }
 }
 
-impl ExactSizeIterator for TextFieldsIter<'_> {}
+impl ExactSizeIterator for TextIter<'_> {}
 
-impl DoubleEndedIterator for TextFieldsIter<'_> {
+impl DoubleEndedIterator for TextIter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         self.spans.next_back().map(|span| self.at(span))
     }

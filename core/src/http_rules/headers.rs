@@ -5,7 +5,7 @@
 //! headers in three copies when they are text, whatever their number.
 
 use super::edit::HeaderList;
-use crate::http1::{name_class, Fields, Span, Spans, SPARE_BYTES, SPARE_FIELDS};
+use crate::http1::{name_class, Fields, TextIter, SPARE_BYTES, SPARE_FIELDS};
 
 /// Header fields as text, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -109,11 +109,8 @@ impl Headers {
     }
 
     /// Each field's name and value, in order.
-    pub fn iter(&self) -> HeadersIter<'_> {
-        HeadersIter {
-            headers: self,
-            spans: Spans::new(&self.ends),
-        }
+    pub fn iter(&self) -> TextIter<'_> {
+        TextIter::new(&self.names, &self.values, &self.ends)
     }
 
     /// Each field as an owned pair, for what keeps them apart (a cache
@@ -152,40 +149,6 @@ impl Headers {
     /// Lower-cases every name (haproxy's HTX keeps them so).
     pub fn lower_names(&mut self) {
         self.names.make_ascii_lowercase();
-    }
-}
-
-/// The fields of [`Headers`], either end first.
-#[derive(Debug, Clone)]
-pub struct HeadersIter<'a> {
-    headers: &'a Headers,
-    spans: Spans<'a>,
-}
-
-impl<'a> HeadersIter<'a> {
-    /// The name and value where `span` says.
-    fn at(&self, (name, value): Span) -> (&'a str, &'a str) {
-        (&self.headers.names[name], &self.headers.values[value])
-    }
-}
-
-impl<'a> Iterator for HeadersIter<'a> {
-    type Item = (&'a str, &'a str);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.spans.next().map(|span| self.at(span))
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.spans.size_hint()
-    }
-}
-
-impl ExactSizeIterator for HeadersIter<'_> {}
-
-impl DoubleEndedIterator for HeadersIter<'_> {
-    fn next_back(&mut self) -> Option<Self::Item> {
-        self.spans.next_back().map(|span| self.at(span))
     }
 }
 

@@ -11,7 +11,7 @@ mod reply;
 mod room;
 
 pub use edit::{apply_headers, Edit};
-pub use headers::{Headers, HeadersIter};
+pub use headers::Headers;
 pub use reply::Rendered;
 pub use room::{head_size, Room};
 

@@ -4,7 +4,7 @@
 //! lending their `Headers` as they are costs nothing, where copying them
 //! into pairs for each read cost as much as the reads.
 
-use crate::http1::{TextFields, TextFieldsIter};
+use crate::http1::{TextFields, TextIter};
 use crate::http_rules::Headers;
 
 /// Header fields in order, names as kept.
@@ -29,8 +29,8 @@ impl<'a> HeaderView<'a> {
     pub fn iter(self) -> FieldIter<'a> {
         match self {
             Self::Pairs(pairs) => FieldIter::Pairs(pairs.iter()),
-            Self::Parsed(fields) => FieldIter::Parsed(fields.iter()),
-            Self::Kept(headers) => FieldIter::Kept(headers.iter()),
+            Self::Parsed(fields) => FieldIter::Text(fields.iter()),
+            Self::Kept(headers) => FieldIter::Text(headers.iter()),
         }
     }
 
@@ -64,10 +64,8 @@ impl<'a> HeaderView<'a> {
 pub enum FieldIter<'a> {
     /// Over lent pairs.
     Pairs(std::slice::Iter<'a, (&'a str, &'a str)>),
-    /// Over a message's fields as parsed.
-    Parsed(TextFieldsIter<'a>),
-    /// Over a rule's headers.
-    Kept(crate::http_rules::HeadersIter<'a>),
+    /// Over a message's fields as parsed, or a rule's headers.
+    Text(TextIter<'a>),
 }
 
 impl<'a> Iterator for FieldIter<'a> {
@@ -76,16 +74,14 @@ impl<'a> Iterator for FieldIter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             Self::Pairs(pairs) => pairs.next().copied(),
-            Self::Parsed(fields) => fields.next(),
-            Self::Kept(fields) => fields.next(),
+            Self::Text(fields) => fields.next(),
         }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         match self {
             Self::Pairs(pairs) => pairs.size_hint(),
-            Self::Parsed(fields) => fields.size_hint(),
-            Self::Kept(fields) => fields.size_hint(),
+            Self::Text(fields) => fields.size_hint(),
         }
     }
 }
@@ -96,8 +92,7 @@ impl DoubleEndedIterator for FieldIter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         match self {
             Self::Pairs(pairs) => pairs.next_back().copied(),
-            Self::Parsed(fields) => fields.next_back(),
-            Self::Kept(fields) => fields.next_back(),
+            Self::Text(fields) => fields.next_back(),
         }
     }
 }
