@@ -1,8 +1,9 @@
 //! A message's header fields as samples read them, borrowed where they
-//! already are: pairs a caller lent, a message's fields as parsed, or the
-//! [`Headers`] rules keep changing. Rules read the request many times between two changes;
-//! lending their `Headers` as they are costs nothing, where copying them
-//! into pairs for each read cost as much as the reads.
+//! already are: pairs a caller lent, a message's fields as parsed, or
+//! the [`Headers`] rules keep changing. Rules read the request many
+//! times between two changes; lending their `Headers` as they are costs
+//! nothing, where copying them into pairs for each read cost as much as
+//! the reads.
 
 use crate::http1::{TextFields, TextIter};
 use crate::http_rules::Headers;
