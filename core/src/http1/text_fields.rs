@@ -9,8 +9,6 @@ use super::fields::{Fields, Span, Spans};
 #[derive(Debug, Clone, Copy)]
 pub struct TextFields<'a> {
     fields: &'a Fields,
-    /// Every name, back to back.
-    names: &'a str,
     /// Every value, back to back, each starting and ending on a character.
     values: &'a str,
 }
@@ -19,16 +17,19 @@ impl<'a> TextFields<'a> {
     /// `fields` as text, unless a value is not UTF-8 (one pass over all
     /// of them, then a look at where each starts).
     pub fn of(fields: &'a Fields) -> Option<Self> {
-        let (names, values, ends, _) = fields.parts();
+        let (_, values, ends, _) = fields.parts();
         let values = std::str::from_utf8(values).ok()?;
         // A value that cuts a character of the whole in two is not text
         // alone.
         let whole = Spans::new(ends).all(|(_, v)| values.is_char_boundary(v.start));
-        whole.then_some(Self {
-            fields,
-            names,
-            values,
-        })
+        whole.then_some(Self { fields, values })
+    }
+
+    /// Its buffers as text: every name, every value, where each field's
+    /// name and value end, and the classes of its names.
+    pub(crate) fn parts(self) -> (&'a str, &'a str, &'a [(u32, u32)], u64) {
+        let (names, _, ends, classes) = self.fields.parts();
+        (names, self.values, ends, classes)
     }
 
     /// The fields as bytes.
@@ -38,7 +39,8 @@ impl<'a> TextFields<'a> {
 
     /// Each field's name and value, in order.
     pub fn iter(self) -> TextIter<'a> {
-        TextIter::new(self.names, self.values, self.fields.parts().2)
+        let (names, values, ends, _) = self.parts();
+        TextIter::new(names, values, ends)
     }
 
     /// False when no field is named `name` (any case); true when one may

@@ -5,7 +5,7 @@
 //! headers in three copies when they are text, whatever their number.
 
 use super::edit::HeaderList;
-use crate::http1::{name_class, Fields, TextIter, SPARE_BYTES, SPARE_FIELDS};
+use crate::http1::{name_class, Fields, TextFields, TextIter, SPARE_BYTES, SPARE_FIELDS};
 
 /// Header fields as text, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,13 +55,8 @@ impl Headers {
     /// (with replacement characters where they are not UTF-8): its
     /// buffers copied whole when every value is text.
     pub fn of_fields(fields: &Fields) -> Self {
-        let (names, values, ends, classes) = fields.parts();
-        let text = std::str::from_utf8(values).ok().filter(|text| {
-            ends.iter()
-                .all(|&(_, end)| text.is_char_boundary(end as usize))
-        });
-        if let Some(text) = text {
-            return Self::copied((names, text, ends, classes));
+        if let Some(text) = TextFields::of(fields) {
+            return Self::of_text(text);
         }
         let mut headers = Self::with_capacity(fields.len(), fields.bytes());
         for (name, value) in fields.texts() {
@@ -71,6 +66,12 @@ impl Headers {
             }
         }
         headers
+    }
+
+    /// A message's fields already known to be text, their buffers
+    /// copied whole.
+    pub fn of_text(text: TextFields<'_>) -> Self {
+        Self::copied(text.parts())
     }
 
     /// A copy, with room for the few fields rules add.

@@ -171,7 +171,7 @@ impl Txn {
             headers: {
                 let mut headers = match head.headers {
                     HeaderView::Kept(kept) => kept.with_room(),
-                    HeaderView::Parsed(fields) => Headers::of_fields(fields.fields()),
+                    HeaderView::Parsed(fields) => Headers::of_text(fields),
                     view => Headers::of(view.iter()),
                 };
                 headers.lower_names();
