@@ -12,7 +12,10 @@
 # only the four socket calls per request any proxy needs, on haven's
 # runtime: how far a proxy can get past haproxy here at all; `floor`:
 # haven against that bare forwarder, haven's own per-request cost;
-# `scaling`: haven with nbthread 2 against itself with nbthread 1; `bodies`
+# `scaling`: haven with nbthread 2 against itself with nbthread 1;
+# `shards`: haven with nbthread 2 against two haven processes with
+# nbthread 1 sharing its port (SO_REUSEPORT), which share nothing: what
+# threads would cost with no state in common at all; `bodies`
 # (bench/bodies.sh): 1 MB and 100 MB downloads and 10 MB uploads;
 # `splice`: the same with `option splice-auto` in both; `tcp-splice`: the
 # same again through a `mode tcp` listener, splicing;
@@ -38,8 +41,13 @@ b1=$(free_port); b2=$(free_port)
 nginx_config "$dir/nginx" "$b1" "$b2" > "$dir/nginx.conf"
 nginx -c "$dir/nginx.conf" -p "$dir/nginx" 2> "$dir/nginx-start.log" & pids+=($!)
 wait_port "$b1"; wait_port "$b2"
-# CPU time (user + system, in clock ticks) process $1 has used so far.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# CPU time (user + system, in clock ticks) the processes $1 (their ids,
+# joined by commas) have used so far.
+cpu_ticks() {
+    local pid ticks=0
+    for pid in ${1//,/ }; do ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done
+    echo "$ticks"
+}
 # One line per run of wrk on port $1 against process $2 (more wrk
 # arguments after them): req/s p50_ms p99_ms non-2xx cpu_us_per_request,
 # the last being the process's CPU time over the run per request served.
@@ -89,16 +97,20 @@ measure_resumed() {
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # variant NAME NBTHREAD RPS_GOAL P99_GOAL [wrk arguments]; with
 # BARE=1 the bare forwarder stands in for haven, with BASE=haven haven
-# stands in for haproxy (with BASE_THREADS threads, when set).
+# stands in for haproxy (with BASE_THREADS threads, when set; with
+# BASE=shards, two haven processes on one port).
 variant() {
     local name=$1 threads=$2 rps_goal=$3 p99_goal=$4; shift 4
-    local hp hv started=() us=haven base=${BASE:-haproxy}
+    local hp hv started=() us=haven base=${BASE:-haproxy} pair
     local label=$base${BASE_THREADS:+ with nbthread $BASE_THREADS}
     hp=$(free_port); hv=$(free_port)
     lb_config "$hp" "${BASE_THREADS:-$threads}" 4000 "$b1" "$b2" > "$dir/haproxy.cfg"
     lb_config "$hv" "$threads" 4000 "$b1" "$b2" > "$dir/haven.cfg"
     if [ "$base" = haven ]; then
         ./target/release/haven run -f "$dir/haproxy.cfg" 2> "$dir/base.log" & started+=($!)
+    elif [ "$base" = shards ]; then
+        ./target/release/haven run -f "$dir/haproxy.cfg" 2> "$dir/base.log" & pair=$!
+        ./target/release/haven run -f "$dir/haproxy.cfg" 2> "$dir/base2.log" & started+=("$pair,$!")
     else
         haproxy -f "$dir/haproxy.cfg" 2> "$dir/haproxy.log" & started+=($!)
     fi
@@ -108,7 +120,7 @@ variant() {
     else
         ./target/release/haven run -f "$dir/haven.cfg" 2> "$dir/haven.log" & started+=($!)
     fi
-    pids+=("${started[@]}")
+    pids+=(${started[@]//,/ })
     wait_port "$hp"; wait_port "$hv"
     measure "$hp" "${started[0]}" "$@" > /dev/null  # warm-up
     measure "$hv" "${started[1]}" "$@" > /dev/null
@@ -119,7 +131,7 @@ variant() {
         printf "%s round %d: %s %s req/s p50 %s ms p99 %s ms (non-2xx %s, CPU %s us/req) | %s %s req/s p50 %s ms p99 %s ms (non-2xx %s, CPU %s us/req)\n" \
             "$name" "$round" "$label" $h "$us" $v
     done
-    kill "${started[@]}"; wait "${started[@]}" 2>/dev/null || true
+    kill ${started[@]//,/ }; wait ${started[@]//,/ } 2>/dev/null || true
     for col in 1 2 3 5; do
         eval "h$col=$(cut -d' ' -f$col "$dir/haproxy.txt" | median)"
         eval "v$col=$(cut -d' ' -f$col "$dir/haven.txt" | median)"
@@ -155,6 +167,9 @@ for v in $VARIANTS; do
         # haven with nbthread 2 against itself with nbthread 1,
         # alternating: requests per CPU second (goal >= 0.9).
         scaling) BASE=haven BASE_THREADS=1 variant scaling 2 1.0 1.0 ;;
+        # haven with nbthread 2 against two haven processes with nbthread
+        # 1 on its port: the most a driver per thread could win.
+        shards) BASE=shards BASE_THREADS=1 variant shards 2 1.0 1.0 ;;
         # Large bodies both ways: bytes per second, first byte, memory.
         bodies) bench/bodies.sh ;;
         # The same with `option splice-auto` in both (splice() from socket
@@ -178,6 +193,6 @@ for v in $VARIANTS; do
             [ -e "$dir/bench.pem" ] || bench_certificate "$dir/bench.pem"
             need h2load
             CLIENT=h2load LB_BIND=" ssl crt $dir/bench.pem alpn h2,http/1.1" variant h2 1 1.2 1.0 ;;
-        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close, rules, ceiling, floor, scaling, bodies, splice, tcp-splice, tls, tls-close, tls-resume, h2)"; exit 1 ;;
+        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close, rules, ceiling, floor, scaling, shards, bodies, splice, tcp-splice, tls, tls-close, tls-resume, h2)"; exit 1 ;;
     esac
 done
