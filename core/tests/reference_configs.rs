@@ -92,6 +92,26 @@ fn thread_counts_are_read_and_refused_as_haproxy_does() {
 }
 
 #[test]
+fn cpu_maps_are_read_and_refused_as_haproxy_does() {
+    let text = "global\n    nbthread 2\n    cpu-map auto:1/1-2 0-1\n    cpu-map 1/2 3\n";
+    let parsed = haproxy::parse(&[("haproxy.cfg", text)], &ParseOptions::default());
+    let maps = parsed.config.expect("valid").global.cpu_map;
+    assert_eq!(
+        (maps.of_thread(1), maps.of_thread(2)),
+        (Some(vec![0]), Some(vec![3]))
+    );
+    // haproxy 2.6.12's words, at the line.
+    let text = "global\n    cpu-map 1/0-2 0\n";
+    let parsed = haproxy::parse(&[("haproxy.cfg", text)], &ParseOptions::default());
+    let said: Vec<String> = parsed.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        said,
+        ["parsing [haproxy.cfg:2] : cpu-map : '0-2' is not a valid number/range. It supports numbers from 1 to 64."]
+    );
+    assert!(parsed.config.is_none());
+}
+
+#[test]
 fn threads_default_to_the_cpus_at_hand_up_to_64() {
     let global = |nbthread| haproxy::Global {
         nbthread,

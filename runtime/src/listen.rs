@@ -179,7 +179,8 @@ pub async fn start_with(
     let tls = tls_listeners(&cfg, &mut files)?;
     let servers = server_handshakes(&cfg, &mut files)?;
     let available = std::thread::available_parallelism().map_or(1, usize::from);
-    let workers = Workers::start(cfg.global.threads(available)).map_err(StartError::Threads)?;
+    let workers = Workers::start(cfg.global.threads(available), &cfg.global.cpu_map)
+        .map_err(StartError::Threads)?;
     let mut listeners = Vec::new();
     let mut accepts = Vec::new();
     let (events, rx) = tokio::sync::mpsc::unbounded_channel();

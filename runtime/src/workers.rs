@@ -6,8 +6,10 @@
 //! end. Every decision still goes through the one driver
 //! (`driver::Core`), whichever thread asks.
 
+use crate::affinity;
 use crate::alarms::Alarms;
 use crate::stream::Stream;
+use haven_core::config::haproxy::CpuMaps;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -25,25 +27,31 @@ pub(crate) struct Workers {
 }
 
 impl Workers {
-    /// Starts `threads` − 1 threads beside the calling runtime.
-    pub(crate) fn start(threads: u32) -> std::io::Result<Self> {
+    /// Starts `threads` − 1 threads beside the calling runtime, each
+    /// (the caller too) bound to the CPUs `cpu_map` gives it.
+    pub(crate) fn start(threads: u32, cpu_map: &CpuMaps) -> std::io::Result<Self> {
         let mut handles = vec![Handle::current()];
         let mut stops = Vec::new();
+        affinity::bind_process(cpu_map);
         for number in 2..=threads {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
             let (stop, stopped) = oneshot::channel::<()>();
             handles.push(runtime.handle().clone());
+            let cpu_map = cpu_map.clone();
             std::thread::Builder::new()
                 .name(format!("haven-{number}"))
                 .spawn(move || {
+                    affinity::bind_thread(&cpu_map, number);
                     runtime.block_on(async {
                         let _ = stopped.await;
                     });
                 })?;
             stops.push(stop);
         }
+        // Last, so the threads above did not inherit its own map.
+        affinity::bind_thread(cpu_map, 1);
         let counters = || handles.iter().map(|_| AtomicU64::new(0)).collect();
         let threads = Threads {
             accepted: counters(),

@@ -93,3 +93,58 @@ async fn every_thread_takes_its_servers_from_the_one_sequence() {
     let busy = served.iter().filter(|n| **n > 0).count();
     assert!(busy > 1, "one thread served everything: {activity}");
 }
+
+/// The CPUs of each thread of this process named `name`.
+fn threads_named(name: &str) -> Vec<Vec<usize>> {
+    let tasks = std::fs::read_dir("/proc/self/task").expect("tasks");
+    tasks
+        .filter_map(|task| {
+            let task = task.ok()?;
+            let comm = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            let tid = task.file_name().to_str()?.parse().ok()?;
+            (comm.trim() == name).then(|| cpus_of(tid))
+        })
+        .collect()
+}
+
+/// The CPUs thread `tid` (0: the caller) may run on.
+fn cpus_of(tid: i32) -> Vec<usize> {
+    use nix::sched::{sched_getaffinity, CpuSet};
+    let set = sched_getaffinity(nix::unistd::Pid::from_raw(tid)).expect("affinity");
+    (0..CpuSet::count())
+        .filter(|&cpu| set.is_set(cpu).unwrap_or(false))
+        .collect()
+}
+
+// Input: `nbthread 2` and `cpu-map auto:1/1-2 A B`, A and B the first two
+// CPUs this process may use (the same one twice on a machine with one).
+// Output: the thread that started haven (thread 1) runs on A alone, a
+// thread named `haven-2` on B alone, and a request is served. Without
+// binding, every thread would keep all the process's CPUs.
+#[tokio::test]
+async fn cpu_map_binds_each_thread_to_its_cpus() {
+    let allowed = cpus_of(0);
+    let (a, b) = (allowed[0], *allowed.get(1).unwrap_or(&allowed[0]));
+    let server = Backend::start("a").await;
+    let port = free_port();
+    let text = format!(
+        "global\n    nbthread 2\n    cpu-map auto:1/1-2 {a} {b}\n{DEFAULTS}listen f\n    bind 127.0.0.1:{port}\n    server a {}\n",
+        server.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    assert_eq!(cpus_of(0), [a], "thread 1");
+    // Other tests of this file run their own `haven-2` threads, unbound;
+    // ours names and binds itself as it starts.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let seconds = threads_named("haven-2");
+        if seconds.contains(&vec![b]) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{seconds:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let (status, _) = get(running.listeners[0].1, "x", "/").await;
+    assert_eq!(status, 200);
+    running.stop();
+}

@@ -12,6 +12,7 @@ mod compression;
 mod condition;
 mod cookie;
 mod counter_action;
+mod cpu_map;
 mod dynamic;
 mod errorfile;
 mod http_check;
@@ -42,6 +43,7 @@ pub use compression::{CompAlgo, Compression};
 pub use condition::{eval_condition, ConditionError, FEATURES, HAPROXY_VERSION};
 pub use cookie::{CookieMode, CookiePersistence};
 pub use counter_action::{CounterAction, GptValue};
+pub use cpu_map::CpuMaps;
 pub use dynamic::{dynamic_server, DynamicServer};
 pub use errorfile::ErrorPage;
 pub use http_check::{

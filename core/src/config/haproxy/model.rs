@@ -98,6 +98,8 @@ pub struct Global {
     pub maxconn: Option<u32>,
     /// `nbthread`: threads serving traffic (see [`Global::threads`]).
     pub nbthread: Option<u32>,
+    /// `cpu-map`: the CPUs the process and its threads run on.
+    pub cpu_map: super::CpuMaps,
     /// `log` targets.
     pub logs: Vec<LogTarget>,
     /// `spread-checks` percentage (0..50).

@@ -603,6 +603,12 @@ impl<'o> Parser<'o> {
             "thread-groups" => {
                 self.thread_count(words, 1);
             }
+            "cpu-map" => {
+                let args: Vec<&str> = words[1..].iter().map(|w| w.text.as_str()).collect();
+                if let Err(msg) = self.global.cpu_map.read_line(&args) {
+                    self.error(Form::Parsing, words[0].col, msg);
+                }
+            }
             // `haven run` always stays in the foreground, as haproxy does
             // under a service manager (`-Ws`, `-db`); the haproxy
             // personality detaches.

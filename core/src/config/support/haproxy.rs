@@ -17,7 +17,6 @@ pub const HAPROXY_GLOBAL: &[Gap] = &[
     gap("noepoll", Unseen, "the runtime picks its poller"),
     gap("nopoll", Unseen, "the runtime picks its poller"),
     gap("localpeer", Unseen, "no peers"),
-    gap("cpu-map", Unseen, "threads are not pinned to CPUs"),
     gap("server-state-file", Reported, "server states are not saved or loaded across restarts"),
     gap("server-state-base", Reported, "server states are not saved or loaded across restarts"),
     gap("h1-case-adjust", Reported, "header names go out as received"),

@@ -47,8 +47,8 @@ fn the_most_precise_row_covers_a_use() {
         Some("ssl-default-")
     );
     assert_eq!(
-        row(HAPROXY_GLOBAL, "cpu-map auto:1/1-2 0-1"),
-        Some("cpu-map")
+        row(HAPROXY_GLOBAL, "numa-cpu-mapping"),
+        Some("numa-cpu-mapping")
     );
     // A keyword is not covered by another that merely begins it.
     assert_eq!(row(HAPROXY_PROXY, "option logasapx"), None);
