@@ -60,6 +60,7 @@ lb_config() {
 global
     maxconn $maxconn
     nbthread $threads
+${LB_GLOBAL:-}
 defaults
     mode ${LB_MODE:-http}
     timeout connect 5s

@@ -5,7 +5,9 @@
 # times; prints req/s, p50 and p99 per round, the medians and the ratios
 # haven / haproxy against the goals. Variants (VARIANTS picks
 # some): `keepalive` (nbthread 1, wrk keeps its connections), `threads2`
-# (nbthread 2 each), `close` (nbthread 1, every request on a new client
+# (nbthread 2 each), `threads2-pinned` (the same, each thread bound to a
+# CPU of its own by `cpu-map auto:1/1-2 0-1` in both), `close`
+# (nbthread 1, every request on a new client
 # connection: wrk sends `Connection: close`), `rules` (keepalive with
 # ten typical HTTP rules in the frontend), and `ceiling`: haproxy
 # against a bare forwarder (runtime/examples/bare_forward.rs) that makes
@@ -33,7 +35,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-50}
-VARIANTS=${VARIANTS:-keepalive threads2 close rules ceiling floor scaling bodies splice tcp-splice tls tls-close tls-resume h2}
+VARIANTS=${VARIANTS:-keepalive threads2 threads2-pinned close rules ceiling floor scaling bodies splice tcp-splice tls tls-close tls-resume h2}
 need haproxy nginx wrk openssl
 start_bench
 cargo build --release --quiet -p haven-runtime --example bare_forward
@@ -156,6 +158,7 @@ for v in $VARIANTS; do
     case $v in
         keepalive) variant keepalive 1 1.2 0.9 ;;
         threads2) variant threads2 2 1.2 1.0 ;;
+        threads2-pinned) LB_GLOBAL="    cpu-map auto:1/1-2 0-1" variant threads2-pinned 2 1.2 1.0 ;;
         close) variant close 1 1.0 1.0 -H "Connection: close" ;;
         # bench/lib.sh's ten typical HTTP rules in the frontend of both.
         rules) LB_RULES=$TYPICAL_RULES variant rules 1 1.0 1.0 ;;
@@ -193,6 +196,6 @@ for v in $VARIANTS; do
             [ -e "$dir/bench.pem" ] || bench_certificate "$dir/bench.pem"
             need h2load
             CLIENT=h2load LB_BIND=" ssl crt $dir/bench.pem alpn h2,http/1.1" variant h2 1 1.2 1.0 ;;
-        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, close, rules, ceiling, floor, scaling, shards, bodies, splice, tcp-splice, tls, tls-close, tls-resume, h2)"; exit 1 ;;
+        *) echo "bench/proxy.sh: unknown variant $v (keepalive, threads2, threads2-pinned, close, rules, ceiling, floor, scaling, shards, bodies, splice, tcp-splice, tls, tls-close, tls-resume, h2)"; exit 1 ;;
     esac
 done
