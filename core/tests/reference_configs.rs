@@ -112,6 +112,39 @@ fn cpu_maps_are_read_and_refused_as_haproxy_does() {
 }
 
 #[test]
+fn no_and_default_go_before_the_global_keywords_haproxy_lets_them() {
+    let read = |lines: &str| {
+        let text = format!("global\n{lines}");
+        let parsed = haproxy::parse(&[("haproxy.cfg", text.as_str())], &ParseOptions::default());
+        let said: Vec<String> = parsed.diagnostics.iter().map(ToString::to_string).collect();
+        (parsed.config.map(|c| c.global), said)
+    };
+    let (global, said) = read(
+        "    no numa-cpu-mapping\n    log 127.0.0.1 local0\n    no log\n    no busy-polling\n",
+    );
+    let global = global.expect("valid");
+    assert!(
+        global.no_numa_cpu_mapping && global.logs.is_empty(),
+        "{said:?}"
+    );
+    let (global, _) = read("    no numa-cpu-mapping\n    default numa-cpu-mapping\n");
+    assert!(!global.expect("valid").no_numa_cpu_mapping);
+    // haproxy 2.6.12's words for the rest: the prefix refused, then the
+    // keyword read as if alone.
+    assert_eq!(
+        read("    no maxconn\n").1,
+        [
+            "parsing [haproxy.cfg:2]: negation/default currently supported only for options, log, busy-polling, set-dumpable, strict-limits, insecure-fork-wanted and numa-cpu-mapping.",
+            "parsing [haproxy.cfg:2] : 'maxconn' expects an integer argument."
+        ]
+    );
+    assert_eq!(
+        read("    no log x\n").1,
+        ["parsing [haproxy.cfg:2] : log : 'no log' does not expect arguments"]
+    );
+}
+
+#[test]
 fn threads_default_to_the_cpus_at_hand_up_to_64() {
     let global = |nbthread| haproxy::Global {
         nbthread,

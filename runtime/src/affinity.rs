@@ -1,27 +1,59 @@
-//! `cpu-map`: each serving thread bound to the CPUs core read for it.
-//! The process's map is set on the starting thread before the others
-//! start, so every thread made after inherits it, as haproxy binds the
-//! whole process under a service manager; each serving thread then
-//! narrows itself to its own map.
+//! Where the serving threads run: on the CPUs of one NUMA node when
+//! haproxy 2.6 would keep the process to one (core's
+//! `Global::numa_node`, from the machine as [`topology`] reads it), and
+//! each on the CPUs `cpu-map` gives it (core's `CpuMaps`). The process's
+//! CPUs are set on the starting thread before the others start, so every
+//! thread made after inherits them, as haproxy binds the whole process
+//! under a service manager; each serving thread then binds itself to
+//! its own map.
 
-use haven_core::config::haproxy::CpuMaps;
-use nix::sched::{sched_setaffinity, CpuSet};
+use haven_core::config::haproxy::{CpuMaps, Topology};
+use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
 use nix::unistd::Pid;
+use std::path::Path;
 
-/// Binds the calling thread to the process's map, if there is one.
-pub(crate) fn bind_process(maps: &CpuMaps) {
-    if let Some(cpus) = maps.of_process() {
-        bind(&cpus, "the process");
+/// Where Linux describes the machine's CPUs and NUMA nodes.
+pub(crate) const SYSTEM: &str = "/sys/devices/system";
+
+/// The machine's NUMA nodes and online CPUs as `system` (see [`SYSTEM`])
+/// describes them, and the CPUs this process may use. What cannot be
+/// read is left empty: no node is then chosen.
+pub(crate) fn topology(system: &Path) -> Topology {
+    let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
+    let nodes = std::fs::read_dir(system.join("node"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            Some((name, read(&entry.path().join("cpumap"))))
+        })
+        .collect();
+    let usable = sched_getaffinity(Pid::from_raw(0)).map_or(0, |set| {
+        (0..CpuSet::count())
+            .filter(|&cpu| set.is_set(cpu).unwrap_or(false))
+            .count()
+    });
+    Topology {
+        nodes,
+        online: read(&system.join("cpu/online")),
+        usable,
     }
 }
 
-/// Binds the calling thread, serving thread `number` (from 1), to its
-/// map, if it has one of its own.
+/// Binds the calling thread, and the threads it makes after, to the
+/// process's CPUs: `cpu-map`'s map of the process, else the NUMA node
+/// chosen, if either.
+pub(crate) fn bind_process(maps: &CpuMaps, node: Option<&[u16]>) {
+    if let Some(cpus) = maps.of_process().as_deref().or(node) {
+        bind(cpus, "the process");
+    }
+}
+
+/// Binds the calling thread, serving thread `number` (from 1), to the
+/// CPUs `cpu-map` gives it, if any.
 pub(crate) fn bind_thread(maps: &CpuMaps, number: u32) {
-    if let Some(cpus) = maps
-        .of_thread(number)
-        .filter(|c| Some(c) != maps.of_process().as_ref())
-    {
+    if let Some(cpus) = maps.of_thread(number) {
         bind(&cpus, &format!("thread {number}"));
     }
 }
@@ -42,5 +74,38 @@ fn bind(cpus: &[u16], what: &str) {
             std::process::id(),
             list.join(",")
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Input: a copy of Linux's layout with two nodes (node0: CPUs 0-1,
+    // node1: 2-3), an entry that is no node, and CPUs 0-3 online.
+    // Output: each entry with its map, the online list as written, and
+    // the CPUs this process may use counted.
+    #[test]
+    fn the_machine_is_read_from_its_system_directory() {
+        let system = tempfile::tempdir().expect("directory");
+        for (node, map) in [("node0", "00000003\n"), ("node1", "0000000c\n")] {
+            std::fs::create_dir_all(system.path().join("node").join(node)).expect("node");
+            std::fs::write(system.path().join("node").join(node).join("cpumap"), map).expect("map");
+        }
+        std::fs::write(system.path().join("node/online"), "0-1\n").expect("file");
+        std::fs::create_dir_all(system.path().join("cpu")).expect("cpu");
+        std::fs::write(system.path().join("cpu/online"), "0-3\n").expect("online");
+        let mut read = topology(system.path());
+        read.nodes.sort();
+        assert_eq!(
+            read.nodes,
+            [
+                ("node0".to_owned(), "00000003\n".to_owned()),
+                ("node1".to_owned(), "0000000c\n".to_owned()),
+                ("online".to_owned(), String::new())
+            ]
+        );
+        assert_eq!(read.online, "0-3\n");
+        assert!(read.usable >= 1, "this thread runs somewhere");
     }
 }

@@ -2,6 +2,7 @@
 //! frontend and listen section, start the driver, accept connections.
 
 use crate::accept::{accept, listen_on, BindAt, BindSocket, Listener};
+use crate::affinity;
 use crate::clock::Clock;
 use crate::driver::{self, Core, Event, Wiring};
 use crate::forward::Pool;
@@ -23,6 +24,7 @@ use haven_core::vrrp::{HostInfo, InstanceView};
 use rand_chacha::rand_core::SeedableRng;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -178,8 +180,17 @@ pub async fn start_with(
     let mut files = Files::default();
     let tls = tls_listeners(&cfg, &mut files)?;
     let servers = server_handshakes(&cfg, &mut files)?;
-    let available = std::thread::available_parallelism().map_or(1, usize::from);
-    let workers = Workers::start(cfg.global.threads(available), &cfg.global.cpu_map)
+    // Without `nbthread`, a thread for each CPU the process may use, or
+    // for each of the NUMA node's haproxy would keep it to.
+    let node = cfg
+        .global
+        .numa_node(&affinity::topology(Path::new(affinity::SYSTEM)));
+    let available = match &node {
+        Some(cpus) => cpus.len(),
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    let threads = cfg.global.threads(available);
+    let workers = Workers::start(threads, &cfg.global.cpu_map, node.as_deref())
         .map_err(StartError::Threads)?;
     let mut listeners = Vec::new();
     let mut accepts = Vec::new();

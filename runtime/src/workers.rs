@@ -27,12 +27,17 @@ pub(crate) struct Workers {
 }
 
 impl Workers {
-    /// Starts `threads` − 1 threads beside the calling runtime, each
-    /// (the caller too) bound to the CPUs `cpu_map` gives it.
-    pub(crate) fn start(threads: u32, cpu_map: &CpuMaps) -> std::io::Result<Self> {
+    /// Starts `threads` − 1 threads beside the calling runtime, in the
+    /// process kept to a NUMA `node`'s CPUs if one was chosen, each (the
+    /// caller too) bound to the CPUs `cpu_map` gives it.
+    pub(crate) fn start(
+        threads: u32,
+        cpu_map: &CpuMaps,
+        node: Option<&[u16]>,
+    ) -> std::io::Result<Self> {
         let mut handles = vec![Handle::current()];
         let mut stops = Vec::new();
-        affinity::bind_process(cpu_map);
+        affinity::bind_process(cpu_map, node);
         for number in 2..=threads {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

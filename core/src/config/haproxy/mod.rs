@@ -20,6 +20,7 @@ mod http_rule;
 mod keywords;
 mod lexer;
 mod model;
+mod numa;
 mod parser;
 mod paths;
 mod proxy_kw;
@@ -54,6 +55,7 @@ pub use http_rule::{
     ReplyBody, RulePhase, TimeoutValue,
 };
 pub use model::*;
+pub use numa::Topology;
 pub use parser::{parse, Account, FileReader, LoadCertificates, ParseOptions, ZERO_WARNING_ABORT};
 pub use resolvers::{Family, InitAddr, Resolvers, DEFAULT_INIT_ADDR};
 pub use source::{LocalEnd, Source, UseSrc};

@@ -100,6 +100,9 @@ pub struct Global {
     pub nbthread: Option<u32>,
     /// `cpu-map`: the CPUs the process and its threads run on.
     pub cpu_map: super::CpuMaps,
+    /// `no numa-cpu-mapping`: on a machine of several NUMA nodes, the
+    /// threads are not kept to one node's CPUs.
+    pub no_numa_cpu_mapping: bool,
     /// `log` targets.
     pub logs: Vec<LogTarget>,
     /// `spread-checks` percentage (0..50).

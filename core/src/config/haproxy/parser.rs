@@ -195,6 +195,11 @@ pub(crate) struct Parser<'o> {
     pub(crate) proxy_ids: BTreeMap<u32, String>,
 }
 
+/// haproxy's refusal of `no` or `default` before a global keyword that
+/// takes neither.
+const NEGATION_ONLY: &str = "negation/default currently supported only for options, log, \
+busy-polling, set-dumpable, strict-limits, insecure-fork-wanted and numa-cpu-mapping.";
+
 impl<'o> Parser<'o> {
     fn new(opts: &'o ParseOptions) -> Self {
         Self {
@@ -603,6 +608,8 @@ impl<'o> Parser<'o> {
             "thread-groups" => {
                 self.thread_count(words, 1);
             }
+            "no" | "default" => self.global_negation(words),
+            "numa-cpu-mapping" => self.global.no_numa_cpu_mapping = false,
             "cpu-map" => {
                 let args: Vec<&str> = words[1..].iter().map(|w| w.text.as_str()).collect();
                 if let Err(msg) = self.global.cpu_map.read_line(&args) {
@@ -841,6 +848,38 @@ impl<'o> Parser<'o> {
             "tune.h2.initial-window-size" => h2.initial_window_size = value,
             "tune.h2.max-concurrent-streams" => h2.max_concurrent_streams = value,
             _ => h2.max_frame_size = value,
+        }
+    }
+
+    /// `no KW` and `default KW`, which haproxy allows for a few global
+    /// keywords (`default KW` is `KW`); for any other it refuses the
+    /// prefix, then reads the rest as it would alone.
+    fn global_negation(&mut self, words: &[Word]) {
+        let negated = words[0].text == "no";
+        let Some(target) = words.get(1) else {
+            self.error(Form::ParsingTight, words[0].col, NEGATION_ONLY.into());
+            let msg = "unknown keyword '' in 'global' section".into();
+            return self.error(Form::Parsing, words[0].col, msg);
+        };
+        match target.text.as_str() {
+            "numa-cpu-mapping" => self.global.no_numa_cpu_mapping = negated,
+            "log" if negated => match words.get(2) {
+                Some(extra) => {
+                    let msg = "log : 'no log' does not expect arguments".into();
+                    self.error(Form::Parsing, extra.col, msg);
+                }
+                None => self.global.logs.clear(),
+            },
+            // What haven never does needs no `no`.
+            "busy-polling" | "set-dumpable" | "strict-limits" | "insecure-fork-wanted"
+                if negated => {}
+            "log" | "busy-polling" | "set-dumpable" | "strict-limits" | "insecure-fork-wanted" => {
+                self.global_keyword(&words[1..]);
+            }
+            _ => {
+                self.error(Form::ParsingTight, words[0].col, NEGATION_ONLY.into());
+                self.global_keyword(&words[1..]);
+            }
         }
     }
 

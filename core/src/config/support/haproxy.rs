@@ -28,7 +28,6 @@ pub const HAPROXY_GLOBAL: &[Gap] = &[
     gap("strict-limits", Unseen, "limits are not raised"),
     gap("grace", Reported, "a soft stop closes the listeners at once"),
     gap("mworker-max-reloads", Reported, "workers are kept however many reloads they saw"),
-    gap("numa-cpu-mapping", Unseen, "threads are not pinned"),
     gap("presetenv", Traffic, "the variable is not set: `\"${NAME}\"` in the config expands differently"),
     gap("unsetenv", Traffic, "the variable is kept: `\"${NAME}\"` in the config expands differently"),
     gap("resetenv", Traffic, "the environment is kept: `\"${NAME}\"` in the config expands differently"),
