@@ -11,6 +11,7 @@ use haven_core::config::haproxy::{CpuMaps, Topology};
 use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
 use nix::unistd::Pid;
 use std::path::Path;
+use std::sync::OnceLock;
 
 /// Where Linux describes the machine's CPUs and NUMA nodes.
 pub(crate) const SYSTEM: &str = "/sys/devices/system";
@@ -29,11 +30,7 @@ pub(crate) fn topology(system: &Path) -> Topology {
             Some((name, read(&entry.path().join("cpumap"))))
         })
         .collect();
-    let usable = sched_getaffinity(Pid::from_raw(0)).map_or(0, |set| {
-        (0..CpuSet::count())
-            .filter(|&cpu| set.is_set(cpu).unwrap_or(false))
-            .count()
-    });
+    let usable = at_start().len();
     Topology {
         nodes,
         online: read(&system.join("cpu/online")),
@@ -41,12 +38,31 @@ pub(crate) fn topology(system: &Path) -> Topology {
     }
 }
 
+/// The CPUs the process could use before it first started serving:
+/// what a start without a map of the process returns to (a reload may
+/// drop the `cpu-map` of the one before).
+fn at_start() -> &'static [u16] {
+    static AT_START: OnceLock<Vec<u16>> = OnceLock::new();
+    AT_START.get_or_init(|| {
+        let Ok(set) = sched_getaffinity(Pid::from_raw(0)) else {
+            return Vec::new();
+        };
+        (0..CpuSet::count())
+            .filter(|&cpu| set.is_set(cpu).unwrap_or(false))
+            .filter_map(|cpu| u16::try_from(cpu).ok())
+            .collect()
+    })
+}
+
 /// Binds the calling thread, and the threads it makes after, to the
 /// process's CPUs: `cpu-map`'s map of the process, else the NUMA node
-/// chosen, if either.
+/// chosen, else those it had before it first started serving.
 pub(crate) fn bind_process(maps: &CpuMaps, node: Option<&[u16]>) {
-    if let Some(cpus) = maps.of_process().as_deref().or(node) {
-        bind(cpus, "the process");
+    let cpus = maps.of_process();
+    match cpus.as_deref().or(node) {
+        Some(cpus) => bind(cpus, "the process"),
+        None if !at_start().is_empty() => bind(at_start(), "the process"),
+        None => {}
     }
 }
 

@@ -119,8 +119,10 @@ fn cpus_of(tid: i32) -> Vec<usize> {
 // Input: `nbthread 2` and `cpu-map auto:1/1-2 A B`, A and B the first two
 // CPUs this process may use (the same one twice on a machine with one).
 // Output: the thread that started haven (thread 1) runs on A alone, a
-// thread named `haven-2` on B alone, and a request is served. Without
-// binding, every thread would keep all the process's CPUs.
+// thread named `haven-2` on B alone, and a request is served; started
+// again without `cpu-map`, thread 1 is back on every CPU it had. Without
+// binding, every thread would keep all the process's CPUs; without the
+// return, thread 1 would stay on A.
 #[tokio::test]
 async fn cpu_map_binds_each_thread_to_its_cpus() {
     let allowed = cpus_of(0);
@@ -146,5 +148,15 @@ async fn cpu_map_binds_each_thread_to_its_cpus() {
     }
     let (status, _) = get(running.listeners[0].1, "x", "/").await;
     assert_eq!(status, 200);
+    running.stop();
+    // A start without `cpu-map` (a reload dropping it) runs where the
+    // process could before.
+    let text = format!(
+        "global\n    nbthread 1\n{DEFAULTS}listen f\n    bind 127.0.0.1:{}\n    server a {}\n",
+        free_port(),
+        server.addr
+    );
+    let running = haven_runtime::start(config(&text)).await.expect("starts");
+    assert_eq!(cpus_of(0), allowed);
     running.stop();
 }
