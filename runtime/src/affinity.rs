@@ -58,11 +58,11 @@ fn at_start() -> &'static [u16] {
 /// process's CPUs: `cpu-map`'s map of the process, else the NUMA node
 /// chosen, else those it had before it first started serving.
 pub(crate) fn bind_process(maps: &CpuMaps, node: Option<&[u16]>) {
-    let cpus = maps.of_process();
-    match cpus.as_deref().or(node) {
-        Some(cpus) => bind(cpus, "the process"),
-        None if !at_start().is_empty() => bind(at_start(), "the process"),
-        None => {}
+    match (maps.of_process(), node) {
+        (Some(cpus), _) => bind(&cpus, "cpu-map : the process"),
+        (None, Some(cpus)) => bind(cpus, "numa-cpu-mapping : the process"),
+        (None, None) if !at_start().is_empty() => bind(at_start(), "the process"),
+        (None, None) => {}
     }
 }
 
@@ -70,13 +70,14 @@ pub(crate) fn bind_process(maps: &CpuMaps, node: Option<&[u16]>) {
 /// CPUs `cpu-map` gives it, if any.
 pub(crate) fn bind_thread(maps: &CpuMaps, number: u32) {
     if let Some(cpus) = maps.of_thread(number) {
-        bind(&cpus, &format!("thread {number}"));
+        bind(&cpus, &format!("cpu-map : thread {number}"));
     }
 }
 
-/// Binds the calling thread to `cpus`; a warning when the system
-/// refuses (a CPU the machine lacks or the process may not use): the
-/// thread then runs where it did, as haproxy's would.
+/// Binds the calling thread to `cpus` for `what` (the keyword, and
+/// whose binding); a warning when the system refuses (a CPU the machine
+/// lacks or the process may not use): the thread then runs where it
+/// did, as haproxy's would.
 fn bind(cpus: &[u16], what: &str) {
     let mut set = CpuSet::new();
     let bound = cpus
@@ -86,7 +87,7 @@ fn bind(cpus: &[u16], what: &str) {
     if let Err(e) = bound {
         let list: Vec<String> = cpus.iter().map(u16::to_string).collect();
         crate::eprintln_whole!(
-            "[WARNING]  ({}) : cpu-map : {what} could not be bound to CPUs {}: {e}; it runs where the system puts it.",
+            "[WARNING]  ({}) : {what} could not be bound to CPUs {}: {e}; it runs where the system puts it.",
             std::process::id(),
             list.join(",")
         );

@@ -181,7 +181,7 @@ pub async fn start_with(
     let tls = tls_listeners(&cfg, &mut files)?;
     let servers = server_handshakes(&cfg, &mut files)?;
     // Without `nbthread`, a thread for each CPU the process may use, or
-    // for each of the NUMA node's haproxy would keep it to.
+    // for each CPU of the NUMA node haproxy would keep it to.
     let node = cfg
         .global
         .numa_node(&affinity::topology(Path::new(affinity::SYSTEM)));
