@@ -20,6 +20,7 @@ pub mod http1;
 pub mod http2;
 pub mod http_date;
 pub mod http_rules;
+pub mod lanes;
 pub mod log;
 pub mod node;
 pub mod proxy;

@@ -6,8 +6,9 @@
 use crate::config::haproxy::{dynamic_server, DynamicServer, HaproxyConfig};
 use crate::config::keepalived::KeepalivedConfig;
 use crate::health::{self, Checks};
+use crate::lanes::{lane_of, Padded};
 use crate::proxy::{self, Flow};
-use crate::sched::{Scheduler, Scoped};
+use crate::sched::{Scheduler, Scoped, Timers};
 use crate::time::Instant;
 use crate::vrrp::{self, HostInfo, SetupError, Vrrp};
 use rand_core::RngCore;
@@ -52,8 +53,11 @@ pub enum AddRefused {
 /// One host: haproxy and keepalived, each optional and each running or not.
 #[derive(Debug)]
 pub struct Node {
-    /// The one timer queue.
+    /// The one timer queue (with one lane, every timer's).
     pub sched: Scheduler<NodeTimer>,
+    /// The timers of requests of lanes past the first, a queue a lane
+    /// (see [`crate::lanes`]): the first lane's are in `sched`.
+    lanes: Box<[Padded<Scheduler<proxy::Timer>>]>,
     haproxy: Option<(HaproxyConfig, Checks, Flow)>,
     haproxy_running: bool,
     keepalived: Option<(KeepalivedConfig, Vrrp)>,
@@ -82,11 +86,12 @@ impl Node {
         };
         let haproxy = haproxy.map(|h| {
             let checks = Checks::new(&h);
-            let flow = Flow::new(&h);
+            let flow = Flow::new(&h, 1);
             (h, checks, flow)
         });
         Ok(Self {
             sched: Scheduler::new(),
+            lanes: Box::default(),
             haproxy,
             haproxy_running: false,
             keepalived,
@@ -94,6 +99,14 @@ impl Node {
             host,
             held: BTreeMap::new(),
         })
+    }
+
+    /// The node with its requests kept in `count` lanes (one per serving
+    /// thread; see [`crate::lanes`]), from haproxy's next start.
+    #[must_use]
+    pub fn with_lanes(mut self, count: usize) -> Self {
+        self.lanes = (1..count).map(|_| Padded::default()).collect();
+        self
     }
 
     /// Adds server `name` to the backend named `backend` at run time
@@ -188,14 +201,15 @@ impl Node {
 
     /// The next deadline of any part.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.sched.next_deadline()
+        let lanes = self.lanes.iter().filter_map(|l| l.0.next_deadline());
+        self.sched.next_deadline().into_iter().chain(lanes).min()
     }
 
     /// Starts haproxy: checks scheduled, requests accepted.
     pub fn start_haproxy(&mut self, now: Instant) {
         if let Some((cfg, checks, flow)) = &mut self.haproxy {
             *checks = Checks::new(cfg);
-            *flow = Flow::new(cfg);
+            *flow = Flow::new(cfg, self.lanes.len() + 1);
             let mut t = Scoped {
                 sched: &mut self.sched,
                 wrap: NodeTimer::Health,
@@ -211,6 +225,9 @@ impl Node {
         let keys = self.pending(|t| !matches!(t, NodeTimer::Vrrp(_)));
         for (_, k) in keys {
             self.sched.cancel(&k);
+        }
+        for lane in &mut self.lanes {
+            lane.0 = Scheduler::new();
         }
     }
 
@@ -341,6 +358,12 @@ impl Node {
 
     /// Fires the next due timer, if any is due at `now`.
     pub fn handle_timeout(&mut self, now: Instant, rng: &mut dyn RngCore) -> bool {
+        if let Some(lane) = self.lane_due(now) {
+            if let Some((_, timer)) = self.lanes[lane].0.pop_due(now) {
+                self.fire_proxy(now, timer);
+            }
+            return true;
+        }
         let Some((_, timer)) = self.sched.pop_due(now) else {
             return false;
         };
@@ -364,17 +387,30 @@ impl Node {
                     checks.handle_timer(now, t, &mut s, rng);
                 }
             }
-            NodeTimer::Proxy(t) => {
-                if let Some((_, _, flow)) = self.haproxy.as_mut().filter(|_| self.haproxy_running) {
-                    let mut s = Scoped {
-                        sched: &mut self.sched,
-                        wrap: NodeTimer::Proxy,
-                    };
-                    flow.handle_timer(now, t, &mut s);
-                }
-            }
+            NodeTimer::Proxy(t) => self.fire_proxy(now, t),
         }
         true
+    }
+
+    /// The lane whose next timer is due at `now` and comes before any of
+    /// the one queue's (which goes first at the same instant), the
+    /// earliest such.
+    fn lane_due(&self, now: Instant) -> Option<usize> {
+        let first = self.sched.next_deadline().filter(|&at| at <= now);
+        self.lanes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| Some((l.0.next_deadline()?, i)))
+            .filter(|&(at, _)| at <= now && first.is_none_or(|f| at < f))
+            .min()
+            .map(|(_, i)| i)
+    }
+
+    /// A request's timer fires.
+    fn fire_proxy(&mut self, now: Instant, timer: proxy::Timer) {
+        if let Some((flow, mut t)) = self.flow() {
+            flow.handle_timer(now, timer, &mut t);
+        }
     }
 
     /// The keepalived side, with a timer view, for inputs.
@@ -402,13 +438,13 @@ impl Node {
     }
 
     /// The request flow, with a timer view, while haproxy runs.
-    pub fn flow(&mut self) -> Option<(&mut Flow, Scoped<'_, NodeTimer, proxy::Timer>)> {
+    pub fn flow(&mut self) -> Option<(&mut Flow, RequestTimers<'_>)> {
         let (_, _, flow) = self.haproxy.as_mut().filter(|_| self.haproxy_running)?;
         Some((
             flow,
-            Scoped {
-                sched: &mut self.sched,
-                wrap: NodeTimer::Proxy,
+            RequestTimers {
+                first: &mut self.sched,
+                lanes: &mut self.lanes,
             },
         ))
     }
@@ -434,5 +470,46 @@ impl Node {
     /// The haproxy config, if any.
     pub fn haproxy_config(&self) -> Option<&HaproxyConfig> {
         self.haproxy.as_ref().map(|(c, _, _)| c)
+    }
+}
+
+/// The requests' timers, each in its request's lane: the first lane's in
+/// the node's one queue, the others' in their lane's.
+pub struct RequestTimers<'a> {
+    first: &'a mut Scheduler<NodeTimer>,
+    lanes: &'a mut [Padded<Scheduler<proxy::Timer>>],
+}
+
+impl RequestTimers<'_> {
+    /// The queue of `key`'s lane when it is not the first.
+    fn lane(&self, key: proxy::Timer) -> Option<&Scheduler<proxy::Timer>> {
+        let lane = lane_of(key.stream(), self.lanes.len() + 1);
+        lane.checked_sub(1).map(|i| &self.lanes[i].0)
+    }
+
+    fn lane_mut(&mut self, key: proxy::Timer) -> Option<&mut Scheduler<proxy::Timer>> {
+        let lane = lane_of(key.stream(), self.lanes.len() + 1);
+        lane.checked_sub(1).map(|i| &mut self.lanes[i].0)
+    }
+}
+
+impl Timers<proxy::Timer> for RequestTimers<'_> {
+    fn arm(&mut self, key: proxy::Timer, at: Instant) {
+        match self.lane_mut(key) {
+            Some(lane) => lane.arm(key, at),
+            None => self.first.arm(NodeTimer::Proxy(key), at),
+        }
+    }
+    fn cancel(&mut self, key: proxy::Timer) {
+        match self.lane_mut(key) {
+            Some(lane) => lane.cancel(&key),
+            None => self.first.cancel(&NodeTimer::Proxy(key)),
+        }
+    }
+    fn deadline(&self, key: proxy::Timer) -> Option<Instant> {
+        match self.lane(key) {
+            Some(lane) => lane.deadline(&key),
+            None => self.first.deadline(&NodeTimer::Proxy(key)),
+        }
     }
 }

@@ -64,7 +64,7 @@ impl Bench {
         let cfg = parsed
             .config
             .unwrap_or_else(|| panic!("{:?}", parsed.diagnostics));
-        let flow = Flow::new(&cfg);
+        let flow = Flow::new(&cfg, 1);
         Self {
             flow,
             sched: Scheduler::new(),

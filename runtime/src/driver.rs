@@ -494,7 +494,7 @@ impl Driver {
             clock,
             rng,
             events,
-            streams: Mailboxes::default(),
+            streams: Mailboxes::new(threads.count()),
             probes: BTreeMap::new(),
             servers,
             unresolved,

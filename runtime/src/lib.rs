@@ -21,6 +21,7 @@ mod front;
 pub mod fuzzing;
 mod http2;
 mod inherit;
+mod lanes;
 mod levels;
 mod listen;
 mod locks;

@@ -8,6 +8,7 @@ use crate::driver::{self, Core, Event, Wiring};
 use crate::forward::Pool;
 use crate::front::{Bound, ClientTimeouts, TlsBind};
 use crate::inherit::Inherited;
+use crate::lanes::RequestIds;
 use crate::logger::Logger;
 use crate::request::Shared;
 use crate::splice::Pipes;
@@ -211,7 +212,7 @@ pub async fn start_with(
     let h2_limits = Limits::haproxy(&cfg.global.h2, cfg.global.buffers().0 as u32);
     let pool = Arc::new(Pool::with_h2(h2_limits));
     let logger = Arc::new(Logger::new(&cfg)?);
-    let next_id = Arc::new(AtomicU64::new(0));
+    let ids = Arc::new(RequestIds::new(workers.threads().count()));
     // haproxy's default `maxpipes`: a quarter of `maxconn`; without one,
     // the file descriptor limit bounds them.
     let pipes = Pipes::new(cfg.global.maxpipes.or(cfg.global.maxconn.map(|n| n / 4)));
@@ -223,8 +224,9 @@ pub async fn start_with(
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
-    let node =
-        Node::new(Some(cfg.clone()), None, HostInfo::default()).map_err(StartError::Setup)?;
+    let node = Node::new(Some(cfg.clone()), None, HostInfo::default())
+        .map_err(StartError::Setup)?
+        .with_lanes(workers.threads().count());
     let resolution = haven_core::dns::Resolution::new(
         &cfg,
         &crate::dns::system_nameservers(),
@@ -256,7 +258,7 @@ pub async fn start_with(
         let shared = Arc::new(Shared {
             core: Arc::clone(&core),
             pool: Arc::clone(&pool),
-            next_id: Arc::clone(&next_id),
+            ids: Arc::clone(&ids),
             frontend: index,
             frontend_name: p.name.clone(),
             h2: h2_limits,

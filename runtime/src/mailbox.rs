@@ -2,8 +2,11 @@
 //! exchange takes them: one entry per request in the driver's own map,
 //! no channel to allocate per request (the queues of closed mailboxes are
 //! kept for the next ones). A request is in progress until its exchange
-//! is gone (its answer may stream long after the last command).
+//! is gone (its answer may stream long after the last command). Each
+//! request's mailbox sits in its lane ([`haven_core::lanes`]): the
+//! thread serving it is the one that writes there.
 
+use haven_core::lanes::{lane_of, Padded};
 use haven_core::proxy::StreamId;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
@@ -11,26 +14,26 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-/// How many emptied queues wait for the next requests.
+/// How many emptied queues wait for the next requests, in each lane.
 const SPARE_QUEUES: usize = 256;
 
-/// How many counters of posts there are: a request's is chosen by its
-/// id, so a post to one rarely changes the counter another looks at.
-const POST_COUNTERS: usize = 64;
+/// How many counters of posts each lane has (two cache lines' worth): a
+/// request's is chosen by its id, so a post to one rarely changes the
+/// counter another looks at.
+const POST_COUNTERS: usize = 16;
 
 /// Commands posted so far, counted apart for requests of different ids
-/// (by id modulo [`POST_COUNTERS`]): readable without the driver's
-/// lock.
+/// (in the request's lane, by id): readable without the driver's lock.
 #[derive(Debug)]
-pub(crate) struct PostCounts([AtomicU64; POST_COUNTERS]);
-
-impl Default for PostCounts {
-    fn default() -> Self {
-        Self(std::array::from_fn(|_| AtomicU64::new(0)))
-    }
-}
+pub(crate) struct PostCounts(Box<[Padded<[AtomicU64; POST_COUNTERS]>]>);
 
 impl PostCounts {
+    /// Counters for `lanes` lanes.
+    fn new(lanes: usize) -> Self {
+        let lane = || Padded(std::array::from_fn(|_| AtomicU64::new(0)));
+        Self((0..lanes.max(1)).map(|_| lane()).collect())
+    }
+
     /// The count of commands posted so far to request `id` and the few
     /// that share its counter.
     pub(crate) fn to(&self, id: StreamId) -> u64 {
@@ -38,8 +41,10 @@ impl PostCounts {
     }
 
     fn counter(&self, id: StreamId) -> &AtomicU64 {
+        let lanes = self.0.len();
+        let within = id / lanes as u64 % POST_COUNTERS as u64;
         // The remainder is below POST_COUNTERS: the cast loses nothing.
-        &self.0[(id % POST_COUNTERS as u64) as usize]
+        &self.0[lane_of(id, lanes)].0[within as usize]
     }
 }
 
@@ -50,31 +55,54 @@ struct Mailbox<C> {
     waker: Option<Waker>,
 }
 
-/// Every request's mailbox, by request id.
+/// The mailboxes of one lane's requests.
 #[derive(Debug)]
-pub(crate) struct Mailboxes<C> {
+struct Lane<C> {
     boxes: FxHashMap<StreamId, Mailbox<C>>,
     /// Emptied queues of closed mailboxes, to open the next ones with.
     spare: Vec<VecDeque<C>>,
-    /// Commands posted so far, readable without the driver's lock.
-    posted: Arc<PostCounts>,
 }
 
-impl<C> Default for Mailboxes<C> {
+impl<C> Default for Lane<C> {
     fn default() -> Self {
         Self {
             boxes: FxHashMap::default(),
             spare: Vec::new(),
-            posted: Arc::default(),
         }
     }
 }
 
+/// Every request's mailbox, by request id, in its lane.
+#[derive(Debug)]
+pub(crate) struct Mailboxes<C> {
+    lanes: Box<[Padded<Lane<C>>]>,
+    /// Commands posted so far, readable without the driver's lock.
+    posted: Arc<PostCounts>,
+}
+
 impl<C> Mailboxes<C> {
+    /// No mailbox yet, in `lanes` lanes.
+    pub(crate) fn new(lanes: usize) -> Self {
+        Self {
+            lanes: (0..lanes.max(1)).map(|_| Padded::default()).collect(),
+            posted: Arc::new(PostCounts::new(lanes)),
+        }
+    }
+
+    fn lane(&self, id: StreamId) -> &Lane<C> {
+        &self.lanes[lane_of(id, self.lanes.len())].0
+    }
+
+    fn lane_mut(&mut self, id: StreamId) -> &mut Lane<C> {
+        let lane = lane_of(id, self.lanes.len());
+        &mut self.lanes[lane].0
+    }
+
     /// Opens the mailbox of request `id`.
     pub(crate) fn open(&mut self, id: StreamId) {
-        let commands = self.spare.pop().unwrap_or_default();
-        self.boxes.insert(
+        let lane = self.lane_mut(id);
+        let commands = lane.spare.pop().unwrap_or_default();
+        lane.boxes.insert(
             id,
             Mailbox {
                 commands,
@@ -85,12 +113,12 @@ impl<C> Mailboxes<C> {
 
     /// True when request `id` is open: its exchange is still there.
     pub(crate) fn in_progress(&self, id: StreamId) -> bool {
-        self.boxes.contains_key(&id)
+        self.lane(id).boxes.contains_key(&id)
     }
 
     /// How many requests are in progress.
     pub(crate) fn count_in_progress(&self) -> usize {
-        self.boxes.len()
+        self.lanes.iter().map(|l| l.0.boxes.len()).sum()
     }
 
     /// The counts of commands posted so far, shared: an exchange that
@@ -103,7 +131,8 @@ impl<C> Mailboxes<C> {
     /// Posts `command` to request `id`. Nothing happens when its exchange
     /// is gone.
     pub(crate) fn post(&mut self, id: StreamId, command: C) {
-        if let Some(m) = self.boxes.get_mut(&id) {
+        let lane = lane_of(id, self.lanes.len());
+        if let Some(m) = self.lanes[lane].0.boxes.get_mut(&id) {
             m.commands.push_back(command);
             self.posted.counter(id).fetch_add(1, Ordering::Release);
             if let Some(w) = m.waker.take() {
@@ -115,7 +144,7 @@ impl<C> Mailboxes<C> {
     /// The next command for request `id`; `Ready(None)` when there is no
     /// mailbox (closed, or never opened).
     pub(crate) fn poll(&mut self, id: StreamId, cx: &mut Context<'_>) -> Poll<Option<C>> {
-        let Some(m) = self.boxes.get_mut(&id) else {
+        let Some(m) = self.lane_mut(id).boxes.get_mut(&id) else {
             return Poll::Ready(None);
         };
         match m.commands.pop_front() {
@@ -132,18 +161,19 @@ impl<C> Mailboxes<C> {
     /// The next command for request `id` when one is there, taken by the
     /// one that caused it, without waiting.
     pub(crate) fn take(&mut self, id: StreamId) -> Option<C> {
-        self.boxes.get_mut(&id)?.commands.pop_front()
+        self.lane_mut(id).boxes.get_mut(&id)?.commands.pop_front()
     }
 
     /// Closes the mailbox of request `id`, whose exchange is gone; false
     /// when it was closed already.
     pub(crate) fn close(&mut self, id: StreamId) -> bool {
-        let Some(mut closed) = self.boxes.remove(&id) else {
+        let lane = self.lane_mut(id);
+        let Some(mut closed) = lane.boxes.remove(&id) else {
             return false;
         };
-        if self.spare.len() < SPARE_QUEUES {
+        if lane.spare.len() < SPARE_QUEUES {
             closed.commands.clear();
-            self.spare.push(closed.commands);
+            lane.spare.push(closed.commands);
         }
         true
     }
@@ -169,13 +199,15 @@ mod tests {
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(Arc::clone(&count));
         let mut cx = Context::from_waker(&waker);
-        let mut boxes = Mailboxes::default();
+        // Two lanes: 7 in the second, 8 in the first, 9 in the second.
+        let mut boxes = Mailboxes::new(2);
         let posted = boxes.posted();
         boxes.open(7);
         assert_eq!(boxes.poll(7, &mut cx), Poll::Pending);
         boxes.post(7, "connect");
         assert_eq!(posted.to(7), 1, "the post is counted");
-        assert_eq!(posted.to(8), 0, "apart from another request's");
+        assert_eq!(posted.to(8), 0, "apart from another lane's request");
+        assert_eq!(posted.to(9), 0, "apart from its lane's next request");
         assert_eq!(
             count.0.load(Ordering::Relaxed),
             1,
@@ -199,7 +231,7 @@ mod tests {
 
     #[test]
     fn a_closed_mailbox_takes_nothing() {
-        let mut boxes = Mailboxes::default();
+        let mut boxes = Mailboxes::new(3);
         boxes.open(1);
         boxes.open(2);
         assert_eq!(boxes.count_in_progress(), 2);

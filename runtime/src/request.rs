@@ -11,6 +11,7 @@ use crate::compress::{self, Compressed};
 use crate::driver::{Command, Connect, Core, Event, ServedBy};
 use crate::forward::{request_head, Dest, Heard, Opening, Pool, Upstream};
 use crate::front::ClientTimeouts;
+use crate::lanes::RequestIds;
 use crate::logger::Logger;
 use crate::session::{PrivateConn, Session};
 use crate::splice::{self, Pipe, Pipes};
@@ -66,8 +67,8 @@ impl Drop for OpenConnection {
 pub(crate) struct Shared {
     pub(crate) core: Arc<Core>,
     pub(crate) pool: Arc<Pool>,
-    /// Request ids, unique across frontends.
-    pub(crate) next_id: Arc<AtomicU64>,
+    /// Request ids, unique across frontends and threads.
+    pub(crate) ids: Arc<RequestIds>,
     pub(crate) frontend: usize,
     pub(crate) frontend_name: String,
     /// What HTTP/2 connections offer (`tune.h2.*`).
@@ -453,7 +454,7 @@ pub(crate) async fn serve<S: ClientIo>(
             return false;
         }
     }
-    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let id = shared.ids.next();
     let started = Instant::now();
     session.begin_request();
     // A body read whole goes to the driver too (the stats page's form).

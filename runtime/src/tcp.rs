@@ -26,7 +26,6 @@ use haven_core::sample::Vars;
 use haven_core::stats::Transfer;
 use std::net::SocketAddr;
 use std::pin::pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -125,7 +124,7 @@ pub(crate) async fn serve<S: ClientIo>(
         session.log(&outcome, by, (Instant::now(), [0, 0], None), [None, None]);
         return None;
     }
-    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let id = shared.ids.next();
     let (_, first) = {
         let mut head = RequestHead::connection(ip, &payload);
         head.around.vars = Some(&vars);

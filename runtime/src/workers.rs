@@ -8,6 +8,7 @@
 
 use crate::affinity;
 use crate::alarms::Alarms;
+use crate::lanes;
 use crate::stream::Stream;
 use haven_core::config::haproxy::CpuMaps;
 use std::future::Future;
@@ -49,6 +50,7 @@ impl Workers {
                 .name(format!("haven-{number}"))
                 .spawn(move || {
                     affinity::bind_thread(&cpu_map, number);
+                    lanes::enter(number as usize - 1);
                     runtime.block_on(async {
                         let _ = stopped.await;
                     });
@@ -57,6 +59,7 @@ impl Workers {
         }
         // Last, so the threads above did not inherit its own map.
         affinity::bind_thread(cpu_map, 1);
+        lanes::enter(0);
         let counters = || handles.iter().map(|_| AtomicU64::new(0)).collect();
         let threads = Threads {
             accepted: counters(),

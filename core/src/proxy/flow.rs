@@ -10,6 +10,7 @@ use crate::balance::{Balancer, PickKey};
 use crate::cache::Caches;
 use crate::config::haproxy::{Balance, CompAlgo, HaproxyConfig, Mode, Proxy, RetryOn, Userlist};
 use crate::http_rules::{Answer, Edit, Headers, Names, Rendered, ResponseDraft, Room, Txn, TARPIT};
+use crate::lanes::ByLane;
 use crate::route::{route, RequestHead};
 use crate::sample::{Captured, HeaderView, Scope, ServerTls, Vars};
 use crate::sched::Timers;
@@ -37,6 +38,19 @@ pub enum Timer {
     Server(StreamId),
     /// `timeout tarpit` of a request a `tarpit` rule holds.
     Tarpit(StreamId),
+}
+
+impl Timer {
+    /// The request the timer is for.
+    pub fn stream(self) -> StreamId {
+        match self {
+            Self::Queue(id)
+            | Self::Connect(id)
+            | Self::TurnAround(id)
+            | Self::Server(id)
+            | Self::Tarpit(id) => id,
+        }
+    }
 }
 
 /// How a request ended.
@@ -341,8 +355,9 @@ pub struct Flow {
     pub(super) backends: BTreeMap<usize, Backend>,
     /// Per proxy (config index): listeners paused (`disable frontend`).
     pub(super) paused: Vec<bool>,
-    /// Requests in progress (looked up by id, never iterated).
-    pub(super) streams: FxHashMap<StreamId, Stream>,
+    /// Requests in progress, in their lanes (looked up by id, never
+    /// iterated).
+    pub(super) streams: ByLane<Stream>,
     pub(super) out: VecDeque<Output>,
     /// The proxies' stick tables, which rules update while they read
     /// them.
@@ -377,8 +392,9 @@ type Held = ((usize, Option<usize>), Instant, Option<Box<Txn>>, Answer);
 const DEFAULT_CONNECT: Duration = Duration::from_secs(5);
 
 impl Flow {
-    /// The request flow for `cfg`.
-    pub fn new(cfg: &HaproxyConfig) -> Self {
+    /// The request flow for `cfg`, its requests kept in `lanes` lanes
+    /// (see [`crate::lanes`]).
+    pub fn new(cfg: &HaproxyConfig, lanes: usize) -> Self {
         let backends = cfg
             .proxies
             .iter()
@@ -423,7 +439,7 @@ impl Flow {
             proxies: cfg.proxies.clone(),
             paused: vec![false; cfg.proxies.len()],
             backends,
-            streams: FxHashMap::default(),
+            streams: ByLane::new(lanes),
             out: VecDeque::new(),
             stats_pages: FxHashMap::default(),
             tarpits: FxHashMap::default(),
@@ -1588,7 +1604,7 @@ pub(super) fn connect_to(
 /// Request `id` of `streams` and its backend, apart from the rest of the
 /// flow.
 pub(super) fn stream_and_backend<'a>(
-    streams: &'a mut FxHashMap<StreamId, Stream>,
+    streams: &'a mut ByLane<Stream>,
     backends: &'a mut BTreeMap<usize, Backend>,
     id: StreamId,
 ) -> Option<(&'a mut Stream, &'a mut Backend)> {

@@ -1,0 +1,96 @@
+//! Requests kept apart by lane. A runtime serving on several threads
+//! gives each thread a lane and numbers its requests so that
+//! [`lane_of`] finds it again: what core keeps per request (the stream,
+//! its timers) then sits in memory that thread alone writes, and two
+//! threads taking turns at the one core do not pull each other's cache
+//! lines back and forth. One lane (the simulator's) is one map and one
+//! timer queue, as before lanes.
+
+use rustc_hash::FxHashMap;
+
+/// The lane of request `id` among `count` lanes (`count` ≥ 1).
+pub fn lane_of(id: u64, count: usize) -> usize {
+    // The remainder is below `count`: the cast loses nothing.
+    (id % count.max(1) as u64) as usize
+}
+
+/// A value alone on its cache lines (128 bytes: two lines, as adjacent
+/// lines are fetched in pairs), so that what one thread writes never
+/// shares a line with what another does.
+#[derive(Debug, Clone, Default)]
+#[repr(align(128))]
+pub struct Padded<T>(pub T);
+
+/// Values by request id, each in its request's lane.
+#[derive(Debug)]
+pub struct ByLane<V> {
+    lanes: Box<[Padded<FxHashMap<u64, V>>]>,
+}
+
+impl<V> ByLane<V> {
+    /// Empty, over `count` lanes (at least one).
+    pub fn new(count: usize) -> Self {
+        Self {
+            lanes: (0..count.max(1)).map(|_| Padded::default()).collect(),
+        }
+    }
+
+    fn lane(&self, id: u64) -> &FxHashMap<u64, V> {
+        &self.lanes[lane_of(id, self.lanes.len())].0
+    }
+
+    fn lane_mut(&mut self, id: u64) -> &mut FxHashMap<u64, V> {
+        let lane = lane_of(id, self.lanes.len());
+        &mut self.lanes[lane].0
+    }
+
+    /// Request `id`'s value.
+    pub fn get(&self, id: &u64) -> Option<&V> {
+        self.lane(*id).get(id)
+    }
+
+    /// Request `id`'s value, to change.
+    pub fn get_mut(&mut self, id: &u64) -> Option<&mut V> {
+        self.lane_mut(*id).get_mut(id)
+    }
+
+    /// Keeps `value` for request `id`; the value it had, if any.
+    pub fn insert(&mut self, id: u64, value: V) -> Option<V> {
+        self.lane_mut(id).insert(id, value)
+    }
+
+    /// Takes request `id`'s value out.
+    pub fn remove(&mut self, id: &u64) -> Option<V> {
+        self.lane_mut(*id).remove(id)
+    }
+
+    /// True when request `id` has a value.
+    pub fn contains_key(&self, id: &u64) -> bool {
+        self.lane(*id).contains_key(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Input: ids 0..12 kept over three lanes, some taken out again.
+    // Expected: each found where it was kept (and only there), and the
+    // lanes' memory on lines of its own.
+    #[test]
+    fn keeps_each_id_in_its_lane() {
+        let mut by = ByLane::new(3);
+        for id in 0..12u64 {
+            assert_eq!(by.insert(id, id * 10), None);
+        }
+        assert_eq!(by.lanes[1].0.len(), 4);
+        assert!(by.lanes[1].0.keys().all(|id| id % 3 == 1));
+        assert_eq!(by.remove(&4), Some(40));
+        assert_eq!(by.get(&4), None);
+        assert!(!by.contains_key(&4));
+        *by.get_mut(&5).expect("kept") += 1;
+        assert_eq!(by.get(&5), Some(&51));
+        assert_eq!(lane_of(7, 0), 0, "no lanes counts as one");
+        assert_eq!(std::mem::align_of::<Padded<u8>>(), 128);
+    }
+}
