@@ -22,9 +22,16 @@ pub fn lane_of(id: u64, count: usize) -> usize {
 pub struct Padded<T>(pub T);
 
 /// Values by request id, each in its request's lane.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ByLane<V> {
     lanes: Box<[Padded<FxHashMap<u64, V>>]>,
+}
+
+impl<V> Default for ByLane<V> {
+    /// Empty, in one lane.
+    fn default() -> Self {
+        Self::new(1)
+    }
 }
 
 impl<V> ByLane<V> {

@@ -499,7 +499,7 @@ impl Driver {
             servers,
             unresolved,
             draining: false,
-            counters: Counters::default(),
+            counters: Counters::with_lanes(threads.count()),
             logger,
             listeners,
             vrrp,

@@ -32,6 +32,7 @@ pub use servers_state::servers_state;
 pub use ssl_cli::{SslCommand, SslFile};
 pub use typed::typed;
 
+use crate::lanes::ByLane;
 use crate::proxy::{Output, StreamId};
 use std::collections::BTreeMap;
 
@@ -136,10 +137,10 @@ pub struct Counters {
     /// Listeners, by frontend and `bind` index (`option socket-stats`).
     listeners: BTreeMap<(usize, usize), Tally>,
     /// Requests in progress: their frontend and listener.
-    open: BTreeMap<StreamId, (usize, usize)>,
+    open: ByLane<(usize, usize)>,
     /// Finished requests whose byte counts are still to come: frontend
     /// and listener, backend, server.
-    awaiting_bytes: BTreeMap<StreamId, Rows>,
+    awaiting_bytes: ByLane<Rows>,
 }
 
 /// The rows one request counts in: its frontend and listener, its
@@ -147,6 +148,16 @@ pub struct Counters {
 type Rows = ((usize, usize), Option<usize>, Option<usize>);
 
 impl Counters {
+    /// No count yet, the requests in progress kept in `lanes` lanes (see
+    /// [`crate::lanes`]).
+    pub fn with_lanes(lanes: usize) -> Self {
+        Self {
+            open: ByLane::new(lanes),
+            awaiting_bytes: ByLane::new(lanes),
+            ..Self::default()
+        }
+    }
+
     /// Request `id` arrived on `frontend`, by its listener `listener`
     /// (the index of its `bind`).
     pub fn request(&mut self, id: StreamId, frontend: usize, listener: usize) {
