@@ -55,9 +55,13 @@ pub enum AddRefused {
 pub struct Node {
     /// The one timer queue (with one lane, every timer's).
     pub sched: Scheduler<NodeTimer>,
-    /// The timers of requests of lanes past the first, a queue a lane
-    /// (see [`crate::lanes`]): the first lane's are in `sched`.
+    /// With several lanes (see [`crate::lanes`]), the requests' timers, a
+    /// queue a lane; none with one lane.
     lanes: Box<[Padded<Scheduler<proxy::Timer>>]>,
+    /// The instant the caller's timer waits for ([`Node::set_alarm`]),
+    /// and whether a request's timer armed since in a lane falls due
+    /// before it.
+    alarm: (Option<Instant>, bool),
     haproxy: Option<(HaproxyConfig, Checks, Flow)>,
     haproxy_running: bool,
     keepalived: Option<(KeepalivedConfig, Vrrp)>,
@@ -92,6 +96,7 @@ impl Node {
         Ok(Self {
             sched: Scheduler::new(),
             lanes: Box::default(),
+            alarm: (None, false),
             haproxy,
             haproxy_running: false,
             keepalived,
@@ -105,8 +110,25 @@ impl Node {
     /// thread; see [`crate::lanes`]), from haproxy's next start.
     #[must_use]
     pub fn with_lanes(mut self, count: usize) -> Self {
-        self.lanes = (1..count).map(|_| Padded::default()).collect();
+        let queues = if count > 1 { count } else { 0 };
+        self.lanes = (0..queues).map(|_| Padded::default()).collect();
         self
+    }
+
+    /// The caller's timer now waits for `at` (the [`Node::poll_timeout`]
+    /// it just read).
+    pub fn set_alarm(&mut self, at: Option<Instant>) {
+        self.alarm = (at, false);
+    }
+
+    /// True when a timer armed since [`Node::set_alarm`] falls due before
+    /// the alarm (or there was none): the caller's timer must wait
+    /// less. Reads no lane's queue: with several threads, each writes
+    /// its own.
+    pub fn alarm_late(&self) -> bool {
+        let (alarm, earlier) = self.alarm;
+        let next = self.sched.next_deadline();
+        earlier || next.is_some_and(|n| alarm.is_none_or(|a| n < a))
     }
 
     /// Adds server `name` to the backend named `backend` at run time
@@ -209,7 +231,7 @@ impl Node {
     pub fn start_haproxy(&mut self, now: Instant) {
         if let Some((cfg, checks, flow)) = &mut self.haproxy {
             *checks = Checks::new(cfg);
-            *flow = Flow::new(cfg, self.lanes.len() + 1);
+            *flow = Flow::new(cfg, self.lanes.len().max(1));
             let mut t = Scoped {
                 sched: &mut self.sched,
                 wrap: NodeTimer::Health,
@@ -394,7 +416,7 @@ impl Node {
 
     /// The lane whose next timer is due at `now` and comes before any of
     /// the one queue's (which goes first at the same instant), the
-    /// earliest such.
+    /// earliest such (of the lowest lane at the same instant).
     fn lane_due(&self, now: Instant) -> Option<usize> {
         let first = self.sched.next_deadline().filter(|&at| at <= now);
         self.lanes
@@ -443,8 +465,9 @@ impl Node {
         Some((
             flow,
             RequestTimers {
-                first: &mut self.sched,
+                one: &mut self.sched,
                 lanes: &mut self.lanes,
+                alarm: &mut self.alarm,
             },
         ))
     }
@@ -473,43 +496,51 @@ impl Node {
     }
 }
 
-/// The requests' timers, each in its request's lane: the first lane's in
-/// the node's one queue, the others' in their lane's.
+/// The requests' timers: in the node's one queue with one lane, else
+/// each in its request's lane's queue.
 pub struct RequestTimers<'a> {
-    first: &'a mut Scheduler<NodeTimer>,
+    one: &'a mut Scheduler<NodeTimer>,
     lanes: &'a mut [Padded<Scheduler<proxy::Timer>>],
+    alarm: &'a mut (Option<Instant>, bool),
 }
 
 impl RequestTimers<'_> {
-    /// The queue of `key`'s lane when it is not the first.
+    /// The queue of `key`'s lane, when there are lanes.
     fn lane(&self, key: proxy::Timer) -> Option<&Scheduler<proxy::Timer>> {
-        let lane = lane_of(key.stream(), self.lanes.len() + 1);
-        lane.checked_sub(1).map(|i| &self.lanes[i].0)
+        let lane = lane_of(key.stream(), self.lanes.len());
+        self.lanes.get(lane).map(|l| &l.0)
     }
 
     fn lane_mut(&mut self, key: proxy::Timer) -> Option<&mut Scheduler<proxy::Timer>> {
-        let lane = lane_of(key.stream(), self.lanes.len() + 1);
-        lane.checked_sub(1).map(|i| &mut self.lanes[i].0)
+        let lane = lane_of(key.stream(), self.lanes.len());
+        self.lanes.get_mut(lane).map(|l| &mut l.0)
     }
 }
 
 impl Timers<proxy::Timer> for RequestTimers<'_> {
     fn arm(&mut self, key: proxy::Timer, at: Instant) {
+        let alarm = *self.alarm;
         match self.lane_mut(key) {
-            Some(lane) => lane.arm(key, at),
-            None => self.first.arm(NodeTimer::Proxy(key), at),
+            Some(lane) => {
+                lane.arm(key, at);
+                // Written only when it changes: the other threads read it.
+                if !alarm.1 && alarm.0.is_none_or(|a| at < a) {
+                    self.alarm.1 = true;
+                }
+            }
+            None => self.one.arm(NodeTimer::Proxy(key), at),
         }
     }
     fn cancel(&mut self, key: proxy::Timer) {
         match self.lane_mut(key) {
             Some(lane) => lane.cancel(&key),
-            None => self.first.cancel(&NodeTimer::Proxy(key)),
+            None => self.one.cancel(&NodeTimer::Proxy(key)),
         }
     }
     fn deadline(&self, key: proxy::Timer) -> Option<Instant> {
         match self.lane(key) {
             Some(lane) => lane.deadline(&key),
-            None => self.first.deadline(&NodeTimer::Proxy(key)),
+            None => self.one.deadline(&NodeTimer::Proxy(key)),
         }
     }
 }

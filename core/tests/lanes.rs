@@ -17,9 +17,8 @@ const CFG: &str = "defaults\n  mode http\n  retries 1\n  timeout connect 1s\n  t
 
 const REQUESTS: u64 = 12;
 
-/// Every output of the same traffic through a node of `lanes` lanes,
-/// with the instant it came.
-fn outputs(lanes: usize) -> Vec<(Instant, Output)> {
+/// A started node of `lanes` lanes.
+fn node(lanes: usize) -> Node {
     let parsed = parse(&[("t.cfg", CFG)], &ParseOptions::default());
     let cfg = parsed
         .config
@@ -28,8 +27,15 @@ fn outputs(lanes: usize) -> Vec<(Instant, Output)> {
         .expect("node")
         .with_lanes(lanes);
     node.start_haproxy(Instant::ZERO);
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-    let mut seen = Vec::new();
+    node
+}
+
+fn ms(n: u64) -> Instant {
+    Instant::ZERO + Duration::from_millis(n)
+}
+
+/// Request `id` arrives at `at` (a GET of `/`).
+fn request(node: &mut Node, id: StreamId, at: Instant) {
     let head = RequestHead {
         method: "GET",
         uri: "/",
@@ -39,12 +45,20 @@ fn outputs(lanes: usize) -> Vec<(Instant, Output)> {
         around: Default::default(),
     };
     let client = "192.0.2.1".parse().expect("ip");
-    let ms = |n: u64| Instant::ZERO + Duration::from_millis(n);
+    let (flow, mut t) = node.flow().expect("haproxy");
+    flow.handle_request(at, id, 0, &head, client, &mut t);
+}
+
+/// Every output of the same traffic through a node of `lanes` lanes,
+/// with the instant it came.
+fn outputs(lanes: usize) -> Vec<(Instant, Output)> {
+    let mut node = node(lanes);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let mut seen = Vec::new();
     // Request `id` comes at `id` ms; the connection of every third one
     // is up 10 ms later, and its exchange over 50 ms after that.
     for id in 0..REQUESTS {
-        let (flow, mut t) = node.flow().expect("haproxy");
-        flow.handle_request(ms(id), id, 0, &head, client, &mut t);
+        request(&mut node, id, ms(id));
     }
     let mut events: Vec<(Instant, StreamId, bool)> = (0..REQUESTS)
         .filter(|id| id % 3 == 0)
@@ -106,4 +120,26 @@ fn three_lanes_decide_as_one() {
         REQUESTS as usize - carried,
         "every other request timed out"
     );
+}
+
+// Input: with one lane and with two, the caller's alarm set, then a
+// request whose connect timeout (1 s) falls after it, then one whose
+// timeout falls before the next alarm. Expected: the alarm is late only
+// in the second case, whichever lane the request is in.
+#[test]
+fn the_alarm_is_late_when_a_request_times_out_before_it() {
+    for lanes in [1, 2] {
+        let mut node = node(lanes);
+        node.set_alarm(node.poll_timeout());
+        assert!(!node.alarm_late(), "{lanes} lanes: nothing armed");
+        node.set_alarm(Some(ms(500)));
+        request(&mut node, 1, ms(0));
+        assert!(!node.alarm_late(), "{lanes} lanes: due after the alarm");
+        node.set_alarm(Some(ms(2_000)));
+        request(&mut node, 3, ms(10));
+        assert!(node.alarm_late(), "{lanes} lanes: due before the alarm");
+        node.set_alarm(node.poll_timeout());
+        assert_eq!(node.poll_timeout(), Some(ms(1_000)));
+        assert!(!node.alarm_late(), "{lanes} lanes: the alarm moved");
+    }
 }

@@ -202,9 +202,6 @@ struct Driver {
     vrrp_view: Vec<InstanceView>,
     /// The TLS listeners' certificates (`set ssl cert`).
     certificates: CertStore,
-    /// The TLS handshakes of `ssl` servers, by backend and server.
-    /// The deadline the driver task sleeps until.
-    armed: Option<Instant>,
     /// The serving threads (`show activity`, `show info`, the metrics).
     threads: Arc<Threads>,
     /// Client connections open in the process (`show info`'s
@@ -411,9 +408,7 @@ impl Core {
     /// its sleep is no longer right.
     fn settle(&self, driver: &mut Driver) {
         driver.perform();
-        let due = driver.node.poll_timeout();
-        let earlier = due.is_some_and(|d| driver.armed.is_none_or(|a| d < a));
-        if earlier || driver.drained() {
+        if driver.node.alarm_late() || driver.drained() {
             self.wake.notify_one();
         }
     }
@@ -429,7 +424,7 @@ pub(crate) async fn run(core: Arc<Core>, mut rx: UnboundedReceiver<Event>) {
                 break;
             }
             let deadline = driver.node.poll_timeout();
-            driver.armed = deadline;
+            driver.node.set_alarm(deadline);
             tokio::time::sleep_until(deadline.map_or_else(
                 || tokio::time::Instant::now() + std::time::Duration::from_secs(3600),
                 |d| driver.clock.deadline(d),
@@ -468,7 +463,6 @@ pub(crate) struct Wiring {
     pub(crate) vrrp: Option<watch::Receiver<Vec<InstanceView>>>,
     /// The TLS listeners' certificates, for the runtime API.
     pub(crate) certificates: CertStore,
-    /// The TLS handshakes of `ssl` servers, made at start.
     /// The serving threads.
     pub(crate) threads: Arc<Threads>,
     /// Client connections open in the process.
@@ -507,7 +501,6 @@ impl Driver {
             certificates,
             threads,
             process_conns,
-            armed: None,
             errors: ErrorSnapshots::default(),
         }
     }
