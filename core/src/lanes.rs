@@ -8,10 +8,18 @@
 
 use rustc_hash::FxHashMap;
 
-/// The lane of request `id` among `count` lanes (`count` ≥ 1).
+/// How many lanes `threads` serving threads use: the power of two at or
+/// above (at least one), so that [`lane_of`] is a mask, not a division.
+pub fn count_for(threads: usize) -> usize {
+    threads.max(1).next_power_of_two()
+}
+
+/// The lane of request `id` among `count` lanes, a count
+/// [`count_for`] gave: its low bits.
 pub fn lane_of(id: u64, count: usize) -> usize {
-    // The remainder is below `count`: the cast loses nothing.
-    (id % count.max(1) as u64) as usize
+    debug_assert!(count.is_power_of_two(), "{count} lanes");
+    // The mask keeps the bits below `count`: the cast loses nothing.
+    (id & (count as u64).saturating_sub(1)) as usize
 }
 
 /// A value alone on its cache lines (128 bytes: two lines, as adjacent
@@ -35,10 +43,10 @@ impl<V> Default for ByLane<V> {
 }
 
 impl<V> ByLane<V> {
-    /// Empty, over `count` lanes (at least one).
-    pub fn new(count: usize) -> Self {
+    /// Empty, over the lanes of `threads` threads ([`count_for`]).
+    pub fn new(threads: usize) -> Self {
         Self {
-            lanes: (0..count.max(1)).map(|_| Padded::default()).collect(),
+            lanes: (0..count_for(threads)).map(|_| Padded::default()).collect(),
         }
     }
 
@@ -81,23 +89,26 @@ impl<V> ByLane<V> {
 mod tests {
     use super::*;
 
-    // Input: ids 0..12 kept over three lanes, some taken out again.
-    // Expected: each found where it was kept (and only there), and the
-    // lanes' memory on lines of its own.
+    // Input: ids 0..12 kept over three threads' lanes (four), some taken
+    // out again. Expected: each found where it was kept (and only
+    // there), and the lanes' memory on lines of its own.
     #[test]
     fn keeps_each_id_in_its_lane() {
         let mut by = ByLane::new(3);
+        assert_eq!(by.lanes.len(), 4);
         for id in 0..12u64 {
             assert_eq!(by.insert(id, id * 10), None);
         }
-        assert_eq!(by.lanes[1].0.len(), 4);
-        assert!(by.lanes[1].0.keys().all(|id| id % 3 == 1));
+        assert_eq!(by.lanes[1].0.len(), 3);
+        assert!(by.lanes[1].0.keys().all(|id| id % 4 == 1));
         assert_eq!(by.remove(&4), Some(40));
         assert_eq!(by.get(&4), None);
         assert!(!by.contains_key(&4));
         *by.get_mut(&5).expect("kept") += 1;
         assert_eq!(by.get(&5), Some(&51));
-        assert_eq!(lane_of(7, 0), 0, "no lanes counts as one");
+        assert_eq!((count_for(0), count_for(1), count_for(5)), (1, 1, 8));
+        assert_eq!(lane_of(7, 1), 0);
+        assert_eq!(lane_of(13, 8), 5);
         assert_eq!(std::mem::align_of::<Padded<u8>>(), 128);
     }
 }

@@ -6,7 +6,7 @@
 use crate::config::haproxy::{dynamic_server, DynamicServer, HaproxyConfig};
 use crate::config::keepalived::KeepalivedConfig;
 use crate::health::{self, Checks};
-use crate::lanes::{lane_of, Padded};
+use crate::lanes::{count_for, lane_of, Padded};
 use crate::proxy::{self, Flow};
 use crate::sched::{Scheduler, Scoped, Timers};
 use crate::time::Instant;
@@ -106,11 +106,14 @@ impl Node {
         })
     }
 
-    /// The node with its requests kept in `count` lanes (one per serving
-    /// thread; see [`crate::lanes`]), from haproxy's next start.
+    /// The node with its requests kept in the lanes of `threads` serving
+    /// threads (see [`crate::lanes`]), from haproxy's next start.
     #[must_use]
-    pub fn with_lanes(mut self, count: usize) -> Self {
-        let queues = if count > 1 { count } else { 0 };
+    pub fn with_lanes(mut self, threads: usize) -> Self {
+        let queues = match count_for(threads) {
+            1 => 0,
+            lanes => lanes,
+        };
         self.lanes = (0..queues).map(|_| Padded::default()).collect();
         self
     }
@@ -505,15 +508,21 @@ pub struct RequestTimers<'a> {
 }
 
 impl RequestTimers<'_> {
+    /// The index of `key`'s lane's queue, when there are lanes.
+    fn lane_index(&self, key: proxy::Timer) -> Option<usize> {
+        let count = self.lanes.len();
+        (count > 0).then(|| lane_of(key.stream(), count))
+    }
+
     /// The queue of `key`'s lane, when there are lanes.
     fn lane(&self, key: proxy::Timer) -> Option<&Scheduler<proxy::Timer>> {
-        let lane = lane_of(key.stream(), self.lanes.len());
-        self.lanes.get(lane).map(|l| &l.0)
+        let lane = self.lane_index(key)?;
+        Some(&self.lanes[lane].0)
     }
 
     fn lane_mut(&mut self, key: proxy::Timer) -> Option<&mut Scheduler<proxy::Timer>> {
-        let lane = lane_of(key.stream(), self.lanes.len());
-        self.lanes.get_mut(lane).map(|l| &mut l.0)
+        let lane = self.lane_index(key)?;
+        Some(&mut self.lanes[lane].0)
     }
 }
 

@@ -2,7 +2,7 @@
 //! numbers its requests so that core, and the driver's mailboxes, keep
 //! them in memory of that lane, which the other threads do not write.
 
-use haven_core::lanes::Padded;
+use haven_core::lanes::{count_for, Padded};
 use haven_core::proxy::StreamId;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,10 +27,10 @@ pub(crate) struct RequestIds {
 }
 
 impl RequestIds {
-    /// Ids over `lanes` lanes.
-    pub(crate) fn new(lanes: usize) -> Self {
+    /// Ids over the lanes of `threads` threads.
+    pub(crate) fn new(threads: usize) -> Self {
         Self {
-            given: (0..lanes.max(1)).map(|_| Padded::default()).collect(),
+            given: (0..count_for(threads)).map(|_| Padded::default()).collect(),
         }
     }
 
@@ -47,9 +47,9 @@ impl RequestIds {
 mod tests {
     use super::*;
 
-    // Input: ids over three lanes taken on a thread of lane 2, then of
-    // lane 4 (past the count). Expected: each in the thread's lane (4
-    // counts as 1), none given twice.
+    // Input: ids over three threads' lanes (four) taken on a thread of
+    // lane 2, then of lane 5 (past the count). Expected: each in the
+    // thread's lane (5 counts as 1), none given twice.
     #[test]
     fn ids_are_unique_and_in_the_threads_lane() {
         let ids = RequestIds::new(3);
@@ -61,10 +61,10 @@ mod tests {
                     (0..4).map(|_| ids.next()).collect::<Vec<_>>()
                 })
             };
-            let (two, four) = (on(2), on(4));
-            [two.join().expect("lane 2"), four.join().expect("lane 4")]
+            let (two, five) = (on(2), on(5));
+            [two.join().expect("lane 2"), five.join().expect("lane 5")]
         });
-        assert_eq!(given[0], [2, 5, 8, 11]);
-        assert_eq!(given[1], [1, 4, 7, 10]);
+        assert_eq!(given[0], [2, 6, 10, 14]);
+        assert_eq!(given[1], [1, 5, 9, 13]);
     }
 }

@@ -6,7 +6,7 @@
 //! request's mailbox sits in its lane ([`haven_core::lanes`]): the
 //! thread serving it is the one that writes there.
 
-use haven_core::lanes::{lane_of, Padded};
+use haven_core::lanes::{count_for, lane_of, Padded};
 use haven_core::proxy::StreamId;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
@@ -28,10 +28,10 @@ const POST_COUNTERS: usize = 16;
 pub(crate) struct PostCounts(Box<[Padded<[AtomicU64; POST_COUNTERS]>]>);
 
 impl PostCounts {
-    /// Counters for `lanes` lanes.
-    fn new(lanes: usize) -> Self {
+    /// Counters for the lanes of `threads` threads.
+    fn new(threads: usize) -> Self {
         let lane = || Padded(std::array::from_fn(|_| AtomicU64::new(0)));
-        Self((0..lanes.max(1)).map(|_| lane()).collect())
+        Self((0..count_for(threads)).map(|_| lane()).collect())
     }
 
     /// The count of commands posted so far to request `id` and the few
@@ -42,7 +42,7 @@ impl PostCounts {
 
     fn counter(&self, id: StreamId) -> &AtomicU64 {
         let lanes = self.0.len();
-        let within = id / lanes as u64 % POST_COUNTERS as u64;
+        let within = (id >> lanes.trailing_zeros()) % POST_COUNTERS as u64;
         // The remainder is below POST_COUNTERS: the cast loses nothing.
         &self.0[lane_of(id, lanes)].0[within as usize]
     }
@@ -81,11 +81,11 @@ pub(crate) struct Mailboxes<C> {
 }
 
 impl<C> Mailboxes<C> {
-    /// No mailbox yet, in `lanes` lanes.
-    pub(crate) fn new(lanes: usize) -> Self {
+    /// No mailbox yet, in the lanes of `threads` threads.
+    pub(crate) fn new(threads: usize) -> Self {
         Self {
-            lanes: (0..lanes.max(1)).map(|_| Padded::default()).collect(),
-            posted: Arc::new(PostCounts::new(lanes)),
+            lanes: (0..count_for(threads)).map(|_| Padded::default()).collect(),
+            posted: Arc::new(PostCounts::new(threads)),
         }
     }
 

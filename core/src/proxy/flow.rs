@@ -392,9 +392,9 @@ type Held = ((usize, Option<usize>), Instant, Option<Box<Txn>>, Answer);
 const DEFAULT_CONNECT: Duration = Duration::from_secs(5);
 
 impl Flow {
-    /// The request flow for `cfg`, its requests kept in `lanes` lanes
-    /// (see [`crate::lanes`]).
-    pub fn new(cfg: &HaproxyConfig, lanes: usize) -> Self {
+    /// The request flow for `cfg`, its requests kept in the lanes of
+    /// `threads` serving threads (see [`crate::lanes`]).
+    pub fn new(cfg: &HaproxyConfig, threads: usize) -> Self {
         let backends = cfg
             .proxies
             .iter()
@@ -439,7 +439,7 @@ impl Flow {
             proxies: cfg.proxies.clone(),
             paused: vec![false; cfg.proxies.len()],
             backends,
-            streams: ByLane::new(lanes),
+            streams: ByLane::new(threads),
             out: VecDeque::new(),
             stats_pages: FxHashMap::default(),
             tarpits: FxHashMap::default(),

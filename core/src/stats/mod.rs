@@ -148,12 +148,12 @@ pub struct Counters {
 type Rows = ((usize, usize), Option<usize>, Option<usize>);
 
 impl Counters {
-    /// No count yet, the requests in progress kept in `lanes` lanes (see
-    /// [`crate::lanes`]).
-    pub fn with_lanes(lanes: usize) -> Self {
+    /// No count yet, the requests in progress kept in the lanes of
+    /// `threads` serving threads (see [`crate::lanes`]).
+    pub fn with_lanes(threads: usize) -> Self {
         Self {
-            open: ByLane::new(lanes),
-            awaiting_bytes: ByLane::new(lanes),
+            open: ByLane::new(threads),
+            awaiting_bytes: ByLane::new(threads),
             ..Self::default()
         }
     }
