@@ -7,6 +7,7 @@ use crate::body::{self, Relayed};
 use crate::buffers;
 use crate::driver::Core;
 use crate::http2::{H2Client, H2Upstream};
+use crate::lanes;
 use crate::locks;
 use crate::server_io::ServerIo;
 use crate::stream::Peer;
@@ -16,6 +17,7 @@ use bytes::{Buf, BytesMut};
 use haven_core::config::haproxy::LocalEnd;
 use haven_core::http1::{parse_response_head, BodyFraming, Head, ResponseHead, Switch};
 use haven_core::http2::Limits;
+use haven_core::lanes::{count_for, Padded};
 use haven_core::proxy::{ConnUse, Parking, PoolCount, ReusePolicy, ServerFailure};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -53,11 +55,15 @@ const NOT_FORWARDED: [&str; 9] = [
 const CLOSES_LOOKED_FOR: usize = 2;
 
 /// Keep-alive connections to servers: the idle ones, each with the
-/// number of requests it carried, and the count of those in use, by
-/// server address.
-#[derive(Debug, Default)]
+/// number of requests it carried, by server address, in the lane of the
+/// thread that parked them (see [`crate::lanes`]: a thread parks in and
+/// takes from its own, and only takes from another's when its own has
+/// none); and each server's counts, which every lane shares.
+#[derive(Debug)]
 pub(crate) struct Pool {
-    servers: Mutex<BTreeMap<Dest, Conns>>,
+    lanes: Box<[Padded<Lane>]>,
+    /// Each server's counts, found here once by each lane.
+    usage: Mutex<BTreeMap<Dest, Arc<Mutex<Usage>>>>,
     /// The HTTP/2 connection to each server that speaks it, shared by
     /// the requests to it, one stream each.
     h2: Mutex<BTreeMap<Dest, H2Client>>,
@@ -103,71 +109,101 @@ struct IdleConn {
     thread: ThreadId,
 }
 
-/// One server's connections.
+/// One lane's idle connections, by server.
+type Lane = Mutex<BTreeMap<Dest, Parked>>;
+
+/// One server's counts, over every lane.
 #[derive(Debug, Default)]
-struct Conns {
-    idle: Vec<IdleConn>,
+struct Usage {
     usage: ConnUse,
+    /// Its idle connections, in all lanes.
+    idle: usize,
     purged: Option<Instant>,
 }
 
-impl Conns {
+impl Usage {
     /// How its connections stand, for core's decisions.
     fn count(&self) -> PoolCount {
-        self.usage.count(self.idle.len())
-    }
-
-    /// Drops the idle connections the server closed meanwhile (they are
-    /// not idle but gone), looking at the `most` oldest.
-    fn forget_closed(&mut self, most: usize) {
-        let mut at = 0;
-        for _ in 0..most.min(self.idle.len()) {
-            if self.idle[at].stream.is_quiet() {
-                at += 1;
-            } else {
-                self.idle.remove(at);
-            }
-        }
-    }
-
-    /// Closes idle connections beyond the need when `policy` says a
-    /// purge is due (haproxy purges on a timer; here the next answer
-    /// does it).
-    fn purge(&mut self, now: Instant, policy: &ReusePolicy) {
-        let start = *self.purged.get_or_insert(now);
-        let since = now.saturating_duration_since(start).as_nanos();
-        let since =
-            haven_core::time::Duration::from_nanos(u64::try_from(since).unwrap_or(u64::MAX));
-        if !policy.purge_due(since) {
-            return;
-        }
-        self.forget_closed(usize::MAX);
-        let close = self.usage.purge(self.idle.len());
-        // The oldest go first.
-        for conn in self.idle.drain(..close) {
-            conn.stream.reset_on_close();
-        }
-        self.purged = Some(now);
+        self.usage.count(self.idle)
     }
 }
 
-/// A connection in use, counted as such by its server's pool until it is
-/// dropped or parked.
+/// One server's idle connections in one lane, and its counts.
+#[derive(Debug)]
+struct Parked {
+    idle: Vec<IdleConn>,
+    usage: Arc<Mutex<Usage>>,
+}
+
+/// Drops the idle connections of `idle` the server closed meanwhile
+/// (they are not idle but gone), looking at the `most` oldest, and no
+/// longer counts them in `usage`.
+fn forget_closed(idle: &mut Vec<IdleConn>, usage: &mut Usage, most: usize) {
+    let mut at = 0;
+    for _ in 0..most.min(idle.len()) {
+        if idle[at].stream.is_quiet() {
+            at += 1;
+        } else {
+            idle.remove(at);
+            usage.idle = usage.idle.saturating_sub(1);
+        }
+    }
+}
+
+/// Closes idle connections beyond the need when `policy` says a purge is
+/// due (haproxy purges on a timer; here the next answer does it), of
+/// one lane's, `idle`: the oldest first.
+fn purge(idle: &mut Vec<IdleConn>, usage: &mut Usage, now: Instant, policy: &ReusePolicy) {
+    let start = *usage.purged.get_or_insert(now);
+    let since = now.saturating_duration_since(start).as_nanos();
+    let since = haven_core::time::Duration::from_nanos(u64::try_from(since).unwrap_or(u64::MAX));
+    if !policy.purge_due(since) {
+        return;
+    }
+    forget_closed(idle, usage, usize::MAX);
+    let close = usage.usage.purge(usage.idle).min(idle.len());
+    for conn in idle.drain(..close) {
+        conn.stream.reset_on_close();
+    }
+    usage.idle -= close;
+    usage.purged = Some(now);
+}
+
+/// A connection in use, counted as such by its server's counts until it
+/// is dropped or parked.
 #[derive(Debug)]
 struct Lease {
-    pool: Arc<Pool>,
+    usage: Arc<Mutex<Usage>>,
     addr: Dest,
+    /// Parked: no longer counted in use (the pool did it).
+    released: bool,
+}
+
+impl Lease {
+    /// The lease of a connection to `addr` already counted in `usage`.
+    fn of(usage: Arc<Mutex<Usage>>, addr: Dest) -> Self {
+        Self {
+            usage,
+            addr,
+            released: false,
+        }
+    }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        if let Ok(mut servers) = locks::lock(&self.pool.servers) {
-            if let Some(conns) = servers.get_mut(&self.addr) {
-                conns.usage.release();
-            }
+        if self.released {
+            return;
+        }
+        if let Ok(mut usage) = locks::lock(&self.usage) {
+            usage.usage.release();
         }
     }
 }
+
+/// What [`Pool::take`] found: the connection, the requests it carried,
+/// its server's counts.
+type Taken = (ServerIo, u32, Arc<Mutex<Usage>>);
 
 /// The usual reason phrase of `status`, if it has one.
 pub(crate) fn canonical_reason(status: u16) -> Option<&'static str> {
@@ -248,22 +284,36 @@ pub(crate) enum Heard {
 
 impl Pool {
     /// An idle connection to `addr` that is still open, among those
-    /// `allowed` (given how many requests each carried), counted in use;
-    /// one this thread served on first (with `nbthread`, another
-    /// thread's is moved to this one's event loop, two system calls,
-    /// rather than have each of its events wake both threads).
-    fn take(&self, addr: &Dest, allowed: impl Fn(u32) -> bool) -> Option<(ServerIo, u32)> {
+    /// `allowed` (given how many requests each carried), counted in use,
+    /// with its server's counts: one of this thread's lane first, else
+    /// another lane's.
+    fn take(&self, addr: &Dest, allowed: impl Fn(u32) -> bool) -> Option<Taken> {
+        let count = self.lanes.len();
+        let own = lanes::current(count);
+        let others = (1..count).map(|i| (own + i) % count);
+        std::iter::once(own)
+            .chain(others)
+            .find_map(|lane| self.take_in(lane, addr, &allowed))
+    }
+
+    /// [`Pool::take`] in `lane`: one this thread served on first (with
+    /// `nbthread`, another thread's is moved to this one's event loop,
+    /// two system calls, rather than have each of its events wake both
+    /// threads).
+    fn take_in(&self, lane: usize, addr: &Dest, allowed: &impl Fn(u32) -> bool) -> Option<Taken> {
         let here = std::thread::current().id();
-        let mut servers = locks::lock(&self.servers).ok()?;
-        let conns = servers.get_mut(addr)?;
+        let mut servers = locks::lock(&self.lanes[lane].0).ok()?;
+        let parked = servers.get_mut(addr)?;
         loop {
             let usable = |c: &IdleConn| allowed(c.uses);
-            let at = conns
+            let at = parked
                 .idle
                 .iter()
                 .rposition(|c| c.thread == here && usable(c));
-            let at = at.or_else(|| conns.idle.iter().rposition(usable))?;
-            let mut conn = conns.idle.remove(at);
+            let at = at.or_else(|| parked.idle.iter().rposition(usable))?;
+            let mut conn = parked.idle.remove(at);
+            let mut usage = locks::lock(&parked.usage).ok()?;
+            usage.idle = usage.idle.saturating_sub(1);
             if !conn.stream.is_quiet() {
                 continue;
             }
@@ -274,31 +324,43 @@ impl Pool {
                     Err(_) => continue,
                 },
             };
-            conns.usage.lease();
-            return Some((stream, conn.uses));
+            usage.usage.lease();
+            return Some((stream, conn.uses, Arc::clone(&parked.usage)));
         }
     }
 
     /// Where `up` goes once its answer is through (`now`), when nothing
-    /// of that answer is left in it: the pool, the client session
-    /// (returned, for it to keep), or closed, as `policy` says.
+    /// of that answer is left in it: the pool (this thread's lane), the
+    /// client session (returned, for it to keep), or closed, as `policy`
+    /// says.
     pub(crate) fn park(
         &self,
-        up: Upstream,
+        mut up: Upstream,
         (policy, now): (&ReusePolicy, Instant),
     ) -> Option<Upstream> {
         if !up.buf.is_empty() || up.stream.single_use() {
             return None;
         }
-        let Ok(mut servers) = locks::lock(&self.servers) else {
+        let lane = lanes::current(self.lanes.len());
+        let Ok(mut servers) = locks::lock(&self.lanes[lane].0) else {
             return None;
         };
-        let conns = servers.entry(up.lease.addr.clone()).or_default();
-        conns.forget_closed(CLOSES_LOOKED_FOR);
-        conns.purge(now, policy);
-        match policy.after_answer(conns.count()) {
+        let Parked { idle, usage } =
+            servers
+                .entry(up.lease.addr.clone())
+                .or_insert_with(|| Parked {
+                    idle: Vec::new(),
+                    usage: Arc::clone(&up.lease.usage),
+                });
+        let Ok(mut usage) = locks::lock(usage) else {
+            return None;
+        };
+        forget_closed(idle, &mut usage, CLOSES_LOOKED_FOR);
+        purge(idle, &mut usage, now, policy);
+        match policy.after_answer(usage.count()) {
             Parking::Close => {
-                // Its lease ends as it closes, once the lock is let go.
+                // Its lease ends as it closes, once the locks are let go.
+                drop(usage);
                 drop(servers);
                 up.close_hard();
                 None
@@ -306,17 +368,14 @@ impl Pool {
             Parking::Session => Some(up),
             Parking::Pool => {
                 // No longer in use: its lease ends here, under the lock.
-                conns.usage.release();
+                usage.usage.release();
+                usage.idle += 1;
+                up.lease.released = true;
                 let Upstream {
-                    stream,
-                    uses,
-                    lease,
-                    buf,
-                    ..
+                    stream, uses, buf, ..
                 } = up;
-                std::mem::forget(lease);
                 buffers::give(buf);
-                conns.idle.push(IdleConn {
+                idle.push(IdleConn {
                     stream,
                     uses,
                     thread: std::thread::current().id(),
@@ -333,7 +392,7 @@ impl Pool {
     /// the server have let it go, that request fails (a 502).
     /// Taken at once: no wait, no new connection.
     pub(crate) fn idle(
-        self: &Arc<Self>,
+        &self,
         addr: &Dest,
         (policy, first): (&ReusePolicy, bool),
         own: Option<Upstream>,
@@ -353,17 +412,17 @@ impl Pool {
             up.heard = false;
             return Some(up);
         }
-        let (stream, uses) = reusable
+        let (stream, uses, usage) = reusable
             .then(|| self.take(addr, |uses| policy.may_take(first, uses >= 2)))
             .flatten()?;
-        Some(Upstream::new(stream, uses, self.lease(addr.clone())))
+        Some(Upstream::new(stream, uses, Lease::of(usage, addr.clone())))
     }
 
-    /// The lease of a connection to `addr` already counted in use.
-    fn lease(self: &Arc<Self>, addr: Dest) -> Lease {
-        Lease {
-            pool: Arc::clone(self),
-            addr,
+    /// The counts of the server at `addr`, which every lane shares.
+    fn usage_of(&self, addr: &Dest) -> Arc<Mutex<Usage>> {
+        match locks::lock(&self.usage) {
+            Ok(mut servers) => Arc::clone(servers.entry(addr.clone()).or_default()),
+            Err(_) => Arc::default(),
         }
     }
 
@@ -371,7 +430,7 @@ impl Pool {
     /// made as `opening` says, counted in use. (Borrowed, not a `Dest`:
     /// what lives across its waits takes room in every request's task.)
     pub(crate) async fn open(
-        self: &Arc<Self>,
+        &self,
         (peer, sni): (&Peer, Option<&Arc<String>>),
         opening: &Opening,
     ) -> Result<Upstream, ConnectFailed> {
@@ -387,21 +446,25 @@ impl Pool {
             }
         };
         let addr = Dest::of(peer, sni);
-        if let Ok(mut servers) = locks::lock(&self.servers) {
-            servers.entry(addr.clone()).or_default().usage.lease();
+        let usage = self.usage_of(&addr);
+        if let Ok(mut usage) = locks::lock(&usage) {
+            usage.usage.lease();
         }
-        let mut up = Upstream::new(stream, 0, self.lease(addr));
+        let mut up = Upstream::new(stream, 0, Lease::of(usage, addr));
         up.pooled = false;
         Ok(up)
     }
 }
 
 impl Pool {
-    /// A pool whose HTTP/2 connections offer `limits`.
-    pub(crate) fn with_h2(limits: Limits) -> Self {
+    /// A pool for `threads` serving threads, whose HTTP/2 connections
+    /// offer `limits`.
+    pub(crate) fn new(threads: usize, limits: Limits) -> Self {
         Self {
+            lanes: (0..count_for(threads)).map(|_| Padded::default()).collect(),
+            usage: Mutex::default(),
+            h2: Mutex::default(),
             h2_limits: limits,
-            ..Self::default()
         }
     }
 
@@ -591,15 +654,21 @@ mod tests {
     use tokio::net::{TcpListener, TcpStream};
     use tokio::sync::oneshot;
 
-    /// Opens a connection to `addr` and leaves it idle in `pool`, served
-    /// on the calling thread: its local address.
-    async fn park_new(pool: &Pool, addr: SocketAddr) -> SocketAddr {
+    /// Opens a connection to `addr` and leaves it idle in `pool`, in
+    /// lane `lane`, served on the calling thread: its local address.
+    async fn park_new(pool: &Pool, addr: SocketAddr, lane: usize) -> SocketAddr {
         let stream = TcpStream::connect(addr).await.expect("connect");
         let local = stream.local_addr().expect("local address");
-        let mut servers = pool.servers.lock().expect("pool");
+        let dest = Dest::from(Peer::Inet(addr));
+        let usage = pool.usage_of(&dest);
+        usage.lock().expect("counts").idle += 1;
+        let mut servers = pool.lanes[lane].0.lock().expect("pool");
         servers
-            .entry(Dest::from(Peer::Inet(addr)))
-            .or_default()
+            .entry(dest)
+            .or_insert_with(|| Parked {
+                idle: Vec::new(),
+                usage,
+            })
             .idle
             .push(IdleConn {
                 stream: ServerIo::Clear(Stream::Tcp(stream)),
@@ -618,8 +687,8 @@ mod tests {
     async fn a_thread_takes_the_idle_connections_it_served_on_first() {
         let server = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = server.local_addr().expect("addr");
-        let pool = Arc::new(Pool::default());
-        let mine = park_new(&pool, addr).await;
+        let pool = Arc::new(Pool::new(1, Limits::default()));
+        let mine = park_new(&pool, addr, 0).await;
         let (parked, theirs) = oneshot::channel();
         let (stop, stopped) = oneshot::channel::<()>();
         let other = {
@@ -630,17 +699,17 @@ mod tests {
                     .build()
                     .expect("runtime");
                 runtime.block_on(async move {
-                    let _ = parked.send(park_new(&pool, addr).await);
+                    let _ = parked.send(park_new(&pool, addr, 0).await);
                     let _ = stopped.await;
                 });
             })
         };
         let theirs = theirs.await.expect("the other thread parked");
-        let (first, _) = pool
+        let (first, _, _) = pool
             .take(&Dest::from(Peer::Inet(addr)), |_| true)
             .expect("an idle connection");
         assert_eq!(first.local_addr(), Some(mine));
-        let (second, _) = pool
+        let (second, _, _) = pool
             .take(&Dest::from(Peer::Inet(addr)), |_| true)
             .expect("the other one");
         assert_eq!(second.local_addr(), Some(theirs));
@@ -662,5 +731,29 @@ mod tests {
         assert_eq!(&got, b"pong");
         drop(stop);
         other.join().expect("the other thread");
+    }
+
+    // Input: a pool of two lanes, a connection parked in the other lane,
+    // then one in this thread's (lane 0). Output: this lane's is taken
+    // first, then the other lane's; each counted in use and no longer
+    // idle in the server's counts, which both lanes share.
+    #[tokio::test]
+    async fn a_lane_takes_its_own_idle_connections_first_then_anothers() {
+        let server = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = server.local_addr().expect("addr");
+        let pool = Pool::new(2, Limits::default());
+        let theirs = park_new(&pool, addr, 1).await;
+        let mine = park_new(&pool, addr, 0).await;
+        let dest = Dest::from(Peer::Inet(addr));
+        let counts = pool.usage_of(&dest);
+        assert_eq!(counts.lock().expect("counts").count().idle, 2);
+        let (first, _, _) = pool.take(&dest, |_| true).expect("an idle one");
+        assert_eq!(first.local_addr(), Some(mine));
+        let (second, _, shared) = pool.take(&dest, |_| true).expect("another");
+        assert_eq!(second.local_addr(), Some(theirs));
+        assert!(Arc::ptr_eq(&shared, &counts), "one server, one count");
+        let count = counts.lock().expect("counts").count();
+        assert_eq!((count.used, count.idle), (2, 0));
+        assert!(pool.take(&dest, |_| true).is_none());
     }
 }

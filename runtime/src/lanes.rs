@@ -2,7 +2,7 @@
 //! numbers its requests so that core, and the driver's mailboxes, keep
 //! them in memory of that lane, which the other threads do not write.
 
-use haven_core::lanes::{count_for, Padded};
+use haven_core::lanes::{count_for, lane_of, Padded};
 use haven_core::proxy::StreamId;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +16,12 @@ thread_local! {
 /// The calling thread serves the requests of `lane` from now on.
 pub(crate) fn enter(lane: usize) {
     LANE.with(|l| l.set(lane));
+}
+
+/// The calling thread's lane among `count` (a count
+/// [`count_for`] gave).
+pub(crate) fn current(count: usize) -> usize {
+    lane_of(LANE.with(Cell::get) as u64, count)
 }
 
 /// Request ids, unique across frontends and threads, each thread's in
@@ -37,7 +43,7 @@ impl RequestIds {
     /// A new request id in the calling thread's lane.
     pub(crate) fn next(&self) -> StreamId {
         let lanes = self.given.len();
-        let lane = LANE.with(Cell::get) % lanes;
+        let lane = current(lanes);
         let n = self.given[lane].0.fetch_add(1, Ordering::Relaxed);
         n * lanes as u64 + lane as u64
     }

@@ -210,7 +210,7 @@ pub async fn start_with(
     let process_conns = Arc::new(AtomicU32::new(0));
     let errorfiles: Arc<[_]> = cfg.proxies.iter().map(|p| p.errorfiles.clone()).collect();
     let h2_limits = Limits::haproxy(&cfg.global.h2, cfg.global.buffers().0 as u32);
-    let pool = Arc::new(Pool::with_h2(h2_limits));
+    let pool = Arc::new(Pool::new(workers.threads().count(), h2_limits));
     let logger = Arc::new(Logger::new(&cfg)?);
     let ids = Arc::new(RequestIds::new(workers.threads().count()));
     // haproxy's default `maxpipes`: a quarter of `maxconn`; without one,
