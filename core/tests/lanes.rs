@@ -6,7 +6,6 @@ use haven_core::config::haproxy::{parse, ParseOptions};
 use haven_core::node::Node;
 use haven_core::proxy::{Output, StreamId};
 use haven_core::route::RequestHead;
-use haven_core::sample::HeaderView;
 use haven_core::time::{Duration, Instant};
 use haven_core::vrrp::HostInfo;
 use rand_chacha::rand_core::SeedableRng;
@@ -36,15 +35,12 @@ fn ms(n: u64) -> Instant {
 
 /// Request `id` arrives at `at` (a GET of `/`).
 fn request(node: &mut Node, id: StreamId, at: Instant) {
+    let client = "192.0.2.1".parse().expect("ip");
     let head = RequestHead {
         method: "GET",
         uri: "/",
-        headers: HeaderView::Pairs(&[]),
-        client: None,
-        payload: &[],
-        around: Default::default(),
+        ..RequestHead::connection(client, &[])
     };
-    let client = "192.0.2.1".parse().expect("ip");
     let (flow, mut t) = node.flow().expect("haproxy");
     flow.handle_request(at, id, 0, &head, client, &mut t);
 }
