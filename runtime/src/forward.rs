@@ -335,15 +335,39 @@ impl Pool {
     /// says.
     pub(crate) fn park(
         &self,
-        mut up: Upstream,
+        up: Upstream,
         (policy, now): (&ReusePolicy, Instant),
     ) -> Option<Upstream> {
         if !up.buf.is_empty() || up.stream.single_use() {
             return None;
         }
         let lane = lanes::current(self.lanes.len());
+        let up = match self.park_in(lane, up, (policy, now), false) {
+            Ok(kept) => return kept,
+            Err(up) => up,
+        };
+        // Idle connections in other lanes stood in its way: the server may
+        // have closed some, as one list would have shown at once.
+        self.forget_closed_elsewhere(lane, &up.lease.addr);
+        self.park_in(lane, up, (policy, now), true)
+            .unwrap_or_else(|up| {
+                up.close_hard();
+                None
+            })
+    }
+
+    /// [`Pool::park`] in `lane`; `Err` with the connection, not closed,
+    /// when it would be closed for idle connections in other lanes and
+    /// not `last`.
+    fn park_in(
+        &self,
+        lane: usize,
+        mut up: Upstream,
+        (policy, now): (&ReusePolicy, Instant),
+        last: bool,
+    ) -> Result<Option<Upstream>, Upstream> {
         let Ok(mut servers) = locks::lock(&self.lanes[lane].0) else {
-            return None;
+            return Ok(None);
         };
         let Parked { idle, usage } =
             servers
@@ -353,19 +377,20 @@ impl Pool {
                     usage: Arc::clone(&up.lease.usage),
                 });
         let Ok(mut usage) = locks::lock(usage) else {
-            return None;
+            return Ok(None);
         };
         forget_closed(idle, &mut usage, CLOSES_LOOKED_FOR);
         purge(idle, &mut usage, now, policy);
         match policy.after_answer(usage.count()) {
+            Parking::Close if !last && usage.idle > idle.len() => Err(up),
             Parking::Close => {
                 // Its lease ends as it closes, once the locks are let go.
                 drop(usage);
                 drop(servers);
                 up.close_hard();
-                None
+                Ok(None)
             }
-            Parking::Session => Some(up),
+            Parking::Session => Ok(Some(up)),
             Parking::Pool => {
                 // No longer in use: its lease ends here, under the lock.
                 usage.usage.release();
@@ -380,7 +405,23 @@ impl Pool {
                     uses,
                     thread: std::thread::current().id(),
                 });
-                None
+                Ok(None)
+            }
+        }
+    }
+
+    /// Forgets the idle connections to `addr` the server closed, in the
+    /// lanes but `lane`, looking at the oldest few of each.
+    fn forget_closed_elsewhere(&self, lane: usize, addr: &Dest) {
+        let count = self.lanes.len();
+        for other in (1..count).map(|i| (lane + i) % count) {
+            let Ok(mut servers) = locks::lock(&self.lanes[other].0) else {
+                continue;
+            };
+            if let Some(Parked { idle, usage }) = servers.get_mut(addr) {
+                if let Ok(mut usage) = locks::lock(usage) {
+                    forget_closed(idle, &mut usage, CLOSES_LOOKED_FOR);
+                }
             }
         }
     }
@@ -755,5 +796,55 @@ mod tests {
         let count = counts.lock().expect("counts").count();
         assert_eq!((count.used, count.idle), (2, 0));
         assert!(pool.take(&dest, |_| true).is_none());
+    }
+
+    // Input: a pool of two lanes; an idle connection in the other lane,
+    // which the server has closed; then this lane parks the connection
+    // of an answer, the server's only one in use. Output: the closed one
+    // is forgotten, not counted against the need, and the answered one
+    // goes idle in this lane (one list would have shown the closed one
+    // at once; counted, it would have had the answered one closed).
+    #[tokio::test]
+    async fn a_connection_closed_in_another_lane_does_not_close_a_parked_one() {
+        let server = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = server.local_addr().expect("addr");
+        let pool = Pool::new(2, Limits::default());
+        let dest = Dest::from(Peer::Inet(addr));
+        let counts = pool.usage_of(&dest);
+        let closed = TcpStream::connect(addr).await.expect("connect");
+        drop(server.accept().await.expect("accept"));
+        closed.readable().await.expect("the close is seen");
+        counts.lock().expect("counts").idle += 1;
+        pool.lanes[1].0.lock().expect("lane").insert(
+            dest.clone(),
+            Parked {
+                idle: vec![IdleConn {
+                    stream: ServerIo::Clear(Stream::Tcp(closed)),
+                    uses: 1,
+                    thread: std::thread::current().id(),
+                }],
+                usage: Arc::clone(&counts),
+            },
+        );
+        let answered = TcpStream::connect(addr).await.expect("connect");
+        counts.lock().expect("counts").usage.lease();
+        let stream = ServerIo::Clear(Stream::Tcp(answered));
+        let up = Upstream::new(stream, 0, Lease::of(Arc::clone(&counts), dest.clone()));
+        let policy = ReusePolicy {
+            close: false,
+            private: false,
+            mode: haven_core::config::haproxy::HttpReuse::Safe,
+            pool_max: None,
+            purge_delay: haven_core::proxy::POOL_PURGE_DELAY,
+            low_idle: 0,
+        };
+        assert!(pool.park(up, (&policy, Instant::now())).is_none());
+        let count = counts.lock().expect("counts").count();
+        assert_eq!((count.used, count.idle), (0, 1), "parked, not closed");
+        let idle_in = |lane: usize| {
+            let servers = pool.lanes[lane].0.lock().expect("lane");
+            servers.get(&dest).map_or(0, |p| p.idle.len())
+        };
+        assert_eq!((idle_in(0), idle_in(1)), (1, 0));
     }
 }
