@@ -21,6 +21,7 @@ use haven_core::lanes::{count_for, Padded};
 use haven_core::proxy::{ConnUse, Parking, PoolCount, ReusePolicy, ServerFailure};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 use std::time::Duration;
@@ -343,31 +344,33 @@ impl Pool {
         }
         let lane = lanes::current(self.lanes.len());
         let up = match self.park_in(lane, up, (policy, now), false) {
-            Ok(kept) => return kept,
-            Err(up) => up,
+            ControlFlow::Break(kept) => return kept,
+            ControlFlow::Continue(up) => up,
         };
         // Idle connections in other lanes stood in its way: the server may
         // have closed some, as one list would have shown at once.
         self.forget_closed_elsewhere(lane, &up.lease.addr);
-        self.park_in(lane, up, (policy, now), true)
-            .unwrap_or_else(|up| {
+        match self.park_in(lane, up, (policy, now), true) {
+            ControlFlow::Break(kept) => kept,
+            ControlFlow::Continue(up) => {
                 up.close_hard();
                 None
-            })
+            }
+        }
     }
 
-    /// [`Pool::park`] in `lane`; `Err` with the connection, not closed,
-    /// when it would be closed for idle connections in other lanes and
-    /// not `last`.
+    /// [`Pool::park`] in `lane`; `Continue` with the connection, not
+    /// closed, when it would be closed for idle connections in other
+    /// lanes and not `last`.
     fn park_in(
         &self,
         lane: usize,
         mut up: Upstream,
         (policy, now): (&ReusePolicy, Instant),
         last: bool,
-    ) -> Result<Option<Upstream>, Upstream> {
+    ) -> ControlFlow<Option<Upstream>, Upstream> {
         let Ok(mut servers) = locks::lock(&self.lanes[lane].0) else {
-            return Ok(None);
+            return ControlFlow::Break(None);
         };
         let Parked { idle, usage } =
             servers
@@ -377,20 +380,20 @@ impl Pool {
                     usage: Arc::clone(&up.lease.usage),
                 });
         let Ok(mut usage) = locks::lock(usage) else {
-            return Ok(None);
+            return ControlFlow::Break(None);
         };
         forget_closed(idle, &mut usage, CLOSES_LOOKED_FOR);
         purge(idle, &mut usage, now, policy);
         match policy.after_answer(usage.count()) {
-            Parking::Close if !last && usage.idle > idle.len() => Err(up),
+            Parking::Close if !last && usage.idle > idle.len() => ControlFlow::Continue(up),
             Parking::Close => {
                 // Its lease ends as it closes, once the locks are let go.
                 drop(usage);
                 drop(servers);
                 up.close_hard();
-                Ok(None)
+                ControlFlow::Break(None)
             }
-            Parking::Session => Ok(Some(up)),
+            Parking::Session => ControlFlow::Break(Some(up)),
             Parking::Pool => {
                 // No longer in use: its lease ends here, under the lock.
                 usage.usage.release();
@@ -405,7 +408,7 @@ impl Pool {
                     uses,
                     thread: std::thread::current().id(),
                 });
-                Ok(None)
+                ControlFlow::Break(None)
             }
         }
     }
