@@ -1,7 +1,9 @@
 //! One load-balancer host as one sans-IO value: its haproxy side (health
 //! checks and request decisions for its haproxy.cfg) and its keepalived
 //! side (VRRP instances and tracked scripts of its keepalived.conf), all
-//! on one scheduler. The simulator and the runtime drive this same type.
+//! on one scheduler (but for the requests' timers of a runtime serving on
+//! several threads, in a queue per lane: see [`crate::lanes`]). The
+//! simulator and the runtime drive this same type.
 
 use crate::config::haproxy::{dynamic_server, DynamicServer, HaproxyConfig};
 use crate::config::keepalived::KeepalivedConfig;
