@@ -96,7 +96,11 @@ fn reload_keeps_serving_through_a_broken_config_and_takes_a_good_one() {
     eventually("B answers after the reload", || {
         get(port).as_deref() == Some("B")
     });
-    assert!(stderr_of(&log).contains("configuration reloaded"));
+    // The new configuration serves as soon as it listens, a moment
+    // before the line that says so is written.
+    eventually("the reload is logged", || {
+        stderr_of(&log).contains("configuration reloaded")
+    });
 
     assert_eq!(terminate(&mut haven), Some(0));
     assert!(stderr_of(&log).contains("stopping"));
