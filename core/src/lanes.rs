@@ -22,6 +22,12 @@ pub fn lane_of(id: u64, count: usize) -> usize {
     (id & (count as u64).saturating_sub(1)) as usize
 }
 
+/// A value of each lane of `threads` threads ([`count_for`]), each on
+/// cache lines of its own.
+pub fn per_lane<T: Default>(threads: usize) -> Box<[Padded<T>]> {
+    (0..count_for(threads)).map(|_| Padded::default()).collect()
+}
+
 /// A value alone on its cache lines (128 bytes: two lines, as adjacent
 /// lines are fetched in pairs), so that what one thread writes never
 /// shares a line with what another does.
@@ -46,7 +52,7 @@ impl<V> ByLane<V> {
     /// Empty, over the lanes of `threads` threads ([`count_for`]).
     pub fn new(threads: usize) -> Self {
         Self {
-            lanes: (0..count_for(threads)).map(|_| Padded::default()).collect(),
+            lanes: per_lane(threads),
         }
     }
 

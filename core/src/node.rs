@@ -8,7 +8,7 @@
 use crate::config::haproxy::{dynamic_server, DynamicServer, HaproxyConfig};
 use crate::config::keepalived::KeepalivedConfig;
 use crate::health::{self, Checks};
-use crate::lanes::{count_for, lane_of, Padded};
+use crate::lanes::{count_for, lane_of, per_lane, Padded};
 use crate::proxy::{self, Flow};
 use crate::sched::{Scheduler, Scoped, Timers};
 use crate::time::Instant;
@@ -112,11 +112,10 @@ impl Node {
     /// threads (see [`crate::lanes`]), from haproxy's next start.
     #[must_use]
     pub fn with_lanes(mut self, threads: usize) -> Self {
-        let queues = match count_for(threads) {
-            1 => 0,
-            lanes => lanes,
+        self.lanes = match count_for(threads) {
+            1 => Box::default(),
+            _ => per_lane(threads),
         };
-        self.lanes = (0..queues).map(|_| Padded::default()).collect();
         self
     }
 

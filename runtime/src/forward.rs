@@ -17,7 +17,7 @@ use bytes::{Buf, BytesMut};
 use haven_core::config::haproxy::LocalEnd;
 use haven_core::http1::{parse_response_head, BodyFraming, Head, ResponseHead, Switch};
 use haven_core::http2::Limits;
-use haven_core::lanes::{count_for, Padded};
+use haven_core::lanes::{per_lane, Padded};
 use haven_core::proxy::{ConnUse, Parking, PoolCount, ReusePolicy, ServerFailure};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -505,7 +505,7 @@ impl Pool {
     /// offer `limits`.
     pub(crate) fn new(threads: usize, limits: Limits) -> Self {
         Self {
-            lanes: (0..count_for(threads)).map(|_| Padded::default()).collect(),
+            lanes: per_lane(threads),
             usage: Mutex::default(),
             h2: Mutex::default(),
             h2_limits: limits,

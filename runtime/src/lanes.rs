@@ -2,7 +2,7 @@
 //! numbers its requests so that core, and the driver's mailboxes, keep
 //! them in memory of that lane, which the other threads do not write.
 
-use haven_core::lanes::{count_for, lane_of, Padded};
+use haven_core::lanes::{lane_of, per_lane, Padded};
 use haven_core::proxy::StreamId;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,7 +19,7 @@ pub(crate) fn enter(lane: usize) {
 }
 
 /// The calling thread's lane among `count` (a count
-/// [`count_for`] gave).
+/// [`haven_core::lanes::count_for`] gave).
 pub(crate) fn current(count: usize) -> usize {
     lane_of(LANE.with(Cell::get) as u64, count)
 }
@@ -36,7 +36,7 @@ impl RequestIds {
     /// Ids over the lanes of `threads` threads.
     pub(crate) fn new(threads: usize) -> Self {
         Self {
-            given: (0..count_for(threads)).map(|_| Padded::default()).collect(),
+            given: per_lane(threads),
         }
     }
 

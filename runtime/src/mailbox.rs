@@ -6,7 +6,7 @@
 //! request's mailbox sits in its lane ([`haven_core::lanes`]): the
 //! thread serving it is the one that writes there.
 
-use haven_core::lanes::{count_for, lane_of, Padded};
+use haven_core::lanes::{lane_of, per_lane, Padded};
 use haven_core::proxy::StreamId;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
@@ -30,8 +30,7 @@ pub(crate) struct PostCounts(Box<[Padded<[AtomicU64; POST_COUNTERS]>]>);
 impl PostCounts {
     /// Counters for the lanes of `threads` threads.
     fn new(threads: usize) -> Self {
-        let lane = || Padded(std::array::from_fn(|_| AtomicU64::new(0)));
-        Self((0..count_for(threads)).map(|_| lane()).collect())
+        Self(per_lane(threads))
     }
 
     /// The count of commands posted so far to request `id` and the few
@@ -84,7 +83,7 @@ impl<C> Mailboxes<C> {
     /// No mailbox yet, in the lanes of `threads` threads.
     pub(crate) fn new(threads: usize) -> Self {
         Self {
-            lanes: (0..count_for(threads)).map(|_| Padded::default()).collect(),
+            lanes: per_lane(threads),
             posted: Arc::new(PostCounts::new(threads)),
         }
     }
