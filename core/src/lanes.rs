@@ -85,10 +85,6 @@ impl<V> ByLane<V> {
         self.lane_mut(*id).remove(id)
     }
 
-    /// True when request `id` has a value.
-    pub fn contains_key(&self, id: &u64) -> bool {
-        self.lane(*id).contains_key(id)
-    }
 }
 
 #[cfg(test)]
@@ -109,7 +105,6 @@ mod tests {
         assert!(by.lanes[1].0.keys().all(|id| id % 4 == 1));
         assert_eq!(by.remove(&4), Some(40));
         assert_eq!(by.get(&4), None);
-        assert!(!by.contains_key(&4));
         *by.get_mut(&5).expect("kept") += 1;
         assert_eq!(by.get(&5), Some(&51));
         assert_eq!((count_for(0), count_for(1), count_for(5)), (1, 1, 8));
