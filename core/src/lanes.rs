@@ -84,7 +84,6 @@ impl<V> ByLane<V> {
     pub fn remove(&mut self, id: &u64) -> Option<V> {
         self.lane_mut(*id).remove(id)
     }
-
 }
 
 #[cfg(test)]
