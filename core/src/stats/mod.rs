@@ -34,7 +34,6 @@ pub use typed::typed;
 
 use crate::lanes::ByLane;
 use crate::proxy::{Output, StreamId};
-use std::collections::BTreeMap;
 
 /// One row's traffic counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -131,16 +130,57 @@ pub enum H2Owner {
 /// (backend, server) indexes.
 #[derive(Debug, Clone, Default)]
 pub struct Counters {
-    frontends: BTreeMap<usize, Tally>,
-    backends: BTreeMap<usize, Tally>,
-    servers: BTreeMap<(usize, usize), Tally>,
+    frontends: Table,
+    backends: Table,
+    /// Servers, by backend and server index.
+    servers: Grid,
     /// Listeners, by frontend and `bind` index (`option socket-stats`).
-    listeners: BTreeMap<(usize, usize), Tally>,
+    listeners: Grid,
     /// Requests in progress: their frontend and listener.
     open: ByLane<(usize, usize)>,
     /// Finished requests whose byte counts are still to come: frontend
     /// and listener, backend, server.
     awaiting_bytes: ByLane<Rows>,
+}
+
+/// Rows by config index, each made when first counted in (a vector:
+/// every request counts in a few rows, and a lookup is then an index).
+#[derive(Debug, Clone, Default)]
+struct Table(Vec<Tally>);
+
+impl Table {
+    /// Row `index`, made empty if it was not there.
+    fn row(&mut self, index: usize) -> &mut Tally {
+        if index >= self.0.len() {
+            self.0.resize_with(index + 1, Tally::default);
+        }
+        &mut self.0[index]
+    }
+
+    /// A copy of row `index`, empty if none was made.
+    fn get(&self, index: usize) -> Tally {
+        self.0.get(index).cloned().unwrap_or_default()
+    }
+}
+
+/// Rows by two config indexes: a backend's servers, a frontend's
+/// listeners.
+#[derive(Debug, Clone, Default)]
+struct Grid(Vec<Table>);
+
+impl Grid {
+    /// Row `(outer, inner)`, made empty if it was not there.
+    fn row(&mut self, (outer, inner): (usize, usize)) -> &mut Tally {
+        if outer >= self.0.len() {
+            self.0.resize_with(outer + 1, Table::default);
+        }
+        self.0[outer].row(inner)
+    }
+
+    /// A copy of row `(outer, inner)`, empty if none was made.
+    fn get(&self, (outer, inner): (usize, usize)) -> Tally {
+        self.0.get(outer).map(|t| t.get(inner)).unwrap_or_default()
+    }
 }
 
 /// The rows one request counts in: its frontend and listener, its
@@ -162,18 +202,15 @@ impl Counters {
     /// (the index of its `bind`).
     pub fn request(&mut self, id: StreamId, frontend: usize, listener: usize) {
         self.open.insert(id, (frontend, listener));
-        self.frontends.entry(frontend).or_default().open();
-        self.listeners
-            .entry((frontend, listener))
-            .or_default()
-            .open();
+        self.frontends.row(frontend).open();
+        self.listeners.row((frontend, listener)).open();
     }
 
     /// The row an HTTP/2 connection of `owner` counts in.
     fn h2_row(&mut self, owner: H2Owner) -> &mut Tally {
         match owner {
-            H2Owner::Frontend(fe) => self.frontends.entry(fe).or_default(),
-            H2Owner::Backend(be) => self.backends.entry(be).or_default(),
+            H2Owner::Frontend(fe) => self.frontends.row(fe),
+            H2Owner::Backend(be) => self.backends.row(be),
         }
     }
 
@@ -197,9 +234,9 @@ impl Counters {
             return;
         };
         if let Some((f, l)) = self.open.remove(id) {
-            let li = self.listeners.entry((f, l)).or_default();
+            let li = self.listeners.row((f, l));
             li.current = li.current.saturating_sub(1);
-            let fe = self.frontends.entry(f).or_default();
+            let fe = self.frontends.row(f);
             fe.current = fe.current.saturating_sub(1);
             fe.answered(outcome.status);
             fe.cache_lookups += u64::from(outcome.cache[0][0]);
@@ -212,7 +249,7 @@ impl Counters {
             return;
         };
         let failed_connect = outcome.termination == "SC" && !outcome.tried.is_empty();
-        let be = self.backends.entry(b).or_default();
+        let be = self.backends.row(b);
         be.total += 1;
         be.max = be.max.max(1);
         be.answered(outcome.status);
@@ -223,10 +260,10 @@ impl Counters {
         be.redispatches += u64::from(outcome.redispatched);
         be.connect_errors += u64::from(failed_connect);
         for s in &outcome.tried {
-            self.servers.entry((b, *s)).or_default().picked += 1;
+            self.servers.row((b, *s)).picked += 1;
         }
         if let Some(last) = outcome.tried.last() {
-            let srv = self.servers.entry((b, *last)).or_default();
+            let srv = self.servers.row((b, *last));
             srv.total += 1;
             srv.max = srv.max.max(1);
             srv.answered(outcome.status);
@@ -252,41 +289,35 @@ impl Counters {
                 t.comp_rsp += 1;
             }
         };
-        add(self.frontends.entry(f).or_default(), [up, down]);
-        add(self.listeners.entry((f, l)).or_default(), [up, down]);
+        add(self.frontends.row(f), [up, down]);
+        add(self.listeners.row((f, l)), [up, down]);
         if let Some(b) = b {
-            add(self.backends.entry(b).or_default(), [down, up]);
+            add(self.backends.row(b), [down, up]);
             if let Some(s) = s {
-                add(self.servers.entry((b, s)).or_default(), [down, up]);
+                add(self.servers.row((b, s)), [down, up]);
             }
         }
     }
 
     /// A frontend's counters.
     pub fn frontend(&self, index: usize) -> Tally {
-        self.frontends.get(&index).cloned().unwrap_or_default()
+        self.frontends.get(index)
     }
 
     /// A listener's counters: frontend `frontend`'s `bind` number
     /// `listener`.
     pub fn listener(&self, frontend: usize, listener: usize) -> Tally {
-        self.listeners
-            .get(&(frontend, listener))
-            .cloned()
-            .unwrap_or_default()
+        self.listeners.get((frontend, listener))
     }
 
     /// A backend's counters.
     pub fn backend(&self, index: usize) -> Tally {
-        self.backends.get(&index).cloned().unwrap_or_default()
+        self.backends.get(index)
     }
 
     /// A server's counters.
     pub fn server(&self, backend: usize, server: usize) -> Tally {
-        self.servers
-            .get(&(backend, server))
-            .cloned()
-            .unwrap_or_default()
+        self.servers.get((backend, server))
     }
 }
 
