@@ -28,6 +28,7 @@ mod locks;
 mod logger;
 mod mailbox;
 mod outbound;
+mod pool;
 mod pp;
 mod probe;
 mod request;
