@@ -395,9 +395,7 @@ impl Pool {
         up.pooled = false;
         Ok(up)
     }
-}
 
-impl Pool {
     /// A pool for `threads` serving threads, whose HTTP/2 connections
     /// offer `limits`.
     pub(crate) fn new(threads: usize, limits: Limits) -> Self {
